@@ -1,0 +1,1 @@
+"""emulator: the ZigBee HAN emulator (meter, Comms Hub, switches, back office, feeder)."""

@@ -1,0 +1,1 @@
+"""hil: the hardware-in-the-loop rig (serial transports, power control, pytest plugin)."""

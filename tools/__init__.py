@@ -1,0 +1,1 @@
+"""tools: the gbhan command line."""

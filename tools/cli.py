@@ -1,0 +1,29 @@
+"""The `gbhan` command line: parses arguments and hands over to the packages.
+
+Each command group lives in its own module with a `register(subparsers)` function, so the
+groups (gbcs, board, emulate, hil ...) can grow without touching each other.
+"""
+
+import argparse
+import sys
+
+from . import gbcs_cmd
+
+GROUPS = [gbcs_cmd]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gbhan", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
