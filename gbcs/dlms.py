@@ -1,0 +1,455 @@
+"""xDLMS payloads (primer 8.1-8.3): access request, access response, data notification, and
+the A-XDR data they carry.
+
+The APDUs are construct Structs. A-XDR data is recursive and makes up most of the bytes of
+a DLMS payload, so it is one Construct class driven by a declarative tag table (below): the
+table says, per tag, how the value is laid out, and one small recursive reader/writer
+follows it. That keeps decoding fast (construct's generic recursion costs ~10x more) while
+the layout stays in one table.
+
+A decoded data item is a Container(type=<name>, value=<python value>); arrays and structures
+hold lists of items; a compact array keeps its type description and untagged values.
+"""
+
+import struct
+
+from construct import (
+    Byte,
+    Const,
+    Construct,
+    Container,
+    Enum,
+    If,
+    Int16ub,
+    Int32ub,
+    ListContainer,
+    Pass,
+    PrefixedArray,
+    StreamError,
+    Struct,
+    Switch,
+    stream_write,
+    this,
+)
+
+from .errors import DecodeError
+from .primitives import Length, OptionalDateTime, build_layer, encode_length, parse_layer
+
+# --- A-XDR data: the tag table -------------------------------------------------------------
+# kind: "none" (no value), "fixed" (struct format), "bytes" (length + octets), "text"
+# (length + characters), "bits" (bit count + octets), "array" / "structure" (count + items),
+# "compact" (type description + length + untagged values).
+AXDR_TYPES = {
+    0x00: ("null-data", "none", None),
+    0x01: ("array", "array", None),
+    0x02: ("structure", "structure", None),
+    0x03: ("boolean", "fixed", ">B"),
+    0x04: ("bit-string", "bits", None),
+    0x05: ("double-long", "fixed", ">i"),
+    0x06: ("double-long-unsigned", "fixed", ">I"),
+    0x09: ("octet-string", "bytes", None),
+    0x0A: ("visible-string", "text", "ascii"),
+    0x0C: ("utf8-string", "text", "utf-8"),
+    0x0D: ("bcd", "fixed", ">b"),
+    0x0F: ("integer", "fixed", ">b"),
+    0x10: ("long", "fixed", ">h"),
+    0x11: ("unsigned", "fixed", ">B"),
+    0x12: ("long-unsigned", "fixed", ">H"),
+    0x13: ("compact-array", "compact", None),
+    0x14: ("long64", "fixed", ">q"),
+    0x15: ("long64-unsigned", "fixed", ">Q"),
+    0x16: ("enum", "fixed", ">B"),
+    0x17: ("float32", "fixed", ">f"),
+    0x18: ("float64", "fixed", ">d"),
+    0x19: ("date-time", "octets", 12),
+    0x1A: ("date", "octets", 5),
+    0x1B: ("time", "octets", 4),
+}
+TAG_BY_NAME = {name: tag for tag, (name, _, _) in AXDR_TYPES.items()}
+_FIXED = {tag: struct.Struct(fmt) for tag, (_, kind, fmt) in AXDR_TYPES.items() if kind == "fixed"}
+
+
+def _fail(message: str, pos: int):
+    """A StreamError whose position the caller turns into the message's byte offset."""
+    error = StreamError(message)
+    error.position = pos
+    return error
+
+
+def _length(data: bytes, pos: int) -> tuple[int, int]:
+    if pos >= len(data):
+        raise _fail("A-XDR: stream ended inside a length", pos)
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    count = first & 0x7F
+    end = pos + 1 + count
+    if count == 0 or count > 4 or end > len(data):
+        raise _fail(f"A-XDR: invalid length form 0x{first:02X}", pos)
+    return int.from_bytes(data[pos + 1 : end], "big"), end
+
+
+def _take(data: bytes, pos: int, n: int, what: str) -> tuple[bytes, int]:
+    end = pos + n
+    if end > len(data):
+        raise _fail(f"A-XDR: {what} needs {n} byte(s), {len(data) - pos} left", pos)
+    return data[pos:end], end
+
+
+def _read_value(data: bytes, pos: int, tag: int):
+    """(value, next position) of one item whose tag byte is just before `pos`."""
+    entry = AXDR_TYPES.get(tag)
+    if entry is None:
+        raise _fail(f"A-XDR: unknown data tag 0x{tag:02X}", pos - 1)
+    kind = entry[1]
+    if kind == "fixed":
+        fmt = _FIXED[tag]
+        end = pos + fmt.size
+        if end > len(data):
+            raise _fail(f"A-XDR: {entry[0]} needs {fmt.size} bytes", pos)
+        return fmt.unpack_from(data, pos)[0], end
+    if kind == "array" or kind == "structure":
+        count, pos = _length(data, pos)
+        if count > len(data) - pos:
+            raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
+        items = ListContainer()
+        append = items.append
+        for _ in range(count):
+            item, pos = _read_item(data, pos)
+            append(item)
+        return items, pos
+    if kind == "bytes":
+        n, pos = _length(data, pos)
+        return _take(data, pos, n, entry[0])
+    if kind == "text":
+        n, pos = _length(data, pos)
+        raw, end = _take(data, pos, n, entry[0])
+        try:
+            return raw.decode(entry[2]), end
+        except UnicodeDecodeError as exc:
+            raise _fail(f"A-XDR: {entry[0]} is not {entry[2]}: {exc.reason}", pos) from None
+    if kind == "bits":
+        bits, pos = _length(data, pos)
+        octets, pos = _take(data, pos, (bits + 7) // 8, entry[0])
+        return Container(bits=bits, octets=octets), pos
+    if kind == "octets":
+        return _take(data, pos, entry[2], entry[0])
+    if kind == "compact":
+        description, pos = _read_description(data, pos)
+        n, pos = _length(data, pos)
+        contents, end = _take(data, pos, n, "compact-array contents")
+        entries = ListContainer()
+        inner = 0
+        try:
+            while inner < n:
+                value, inner = _read_described(contents, inner, description)
+                entries.append(value)
+        except StreamError as exc:
+            exc.position = pos + getattr(exc, "position", inner)
+            raise
+        return Container(description=description, entries=entries), end
+    return None, pos  # null-data
+
+
+def _read_item(data: bytes, pos: int) -> tuple[Container, int]:
+    if pos >= len(data):
+        raise _fail("A-XDR: stream ended where a data item should start", pos)
+    tag = data[pos]
+    value, end = _read_value(data, pos + 1, tag)
+    return Container(type=AXDR_TYPES[tag][0], value=value), end
+
+
+def _read_description(data: bytes, pos: int) -> tuple[Container, int]:
+    """A compact-array type description: a bare tag, or array / structure of descriptions."""
+    if pos >= len(data):
+        raise _fail("A-XDR: stream ended inside a type description", pos)
+    tag = data[pos]
+    entry = AXDR_TYPES.get(tag)
+    if entry is None:
+        raise _fail(f"A-XDR: unknown type description tag 0x{tag:02X}", pos)
+    pos += 1
+    if tag == 0x01:
+        raw, pos = _take(data, pos, 2, "array description")
+        element, pos = _read_description(data, pos)
+        return Container(type="array", count=int.from_bytes(raw, "big"), element=element), pos
+    if tag == 0x02:
+        count, pos = _length(data, pos)
+        if count > len(data) - pos:
+            raise _fail(f"A-XDR: {count} descriptions cannot fit in the bytes left", pos)
+        elements = ListContainer()
+        for _ in range(count):
+            element, pos = _read_description(data, pos)
+            elements.append(element)
+        return Container(type="structure", elements=elements), pos
+    if entry[1] == "compact":
+        raise _fail("A-XDR: a compact array cannot nest in a type description", pos - 1)
+    return Container(type=entry[0]), pos
+
+
+def _read_described(data: bytes, pos: int, description: Container):
+    """(value, next position) of one untagged value laid out as `description` says."""
+    name = description.type
+    if name == "array" or name == "structure":
+        parts = (
+            description.elements
+            if name == "structure"
+            else [description.element] * description.count
+        )
+        values = ListContainer()
+        for part in parts:
+            value, pos = _read_described(data, pos, part)
+            values.append(value)
+        return values, pos
+    return _read_value(data, pos, TAG_BY_NAME[name])
+
+
+def _write_value(out: list, tag: int, value) -> None:
+    entry = AXDR_TYPES.get(tag)
+    if entry is None:
+        raise ValueError(f"unknown A-XDR tag 0x{tag:02X}")
+    kind = entry[1]
+    if kind == "fixed":
+        out.append(_FIXED[tag].pack(value))
+    elif kind in ("array", "structure"):
+        out.append(encode_length(len(value)))
+        for item in value:
+            _write_item(out, item)
+    elif kind == "bytes":
+        out.append(encode_length(len(value)))
+        out.append(bytes(value))
+    elif kind == "text":
+        raw = value.encode(entry[2])
+        out.append(encode_length(len(raw)))
+        out.append(raw)
+    elif kind == "bits":
+        if len(value.octets) != (value.bits + 7) // 8:
+            raise ValueError("bit-string: octets do not match the bit count")
+        out.append(encode_length(value.bits))
+        out.append(bytes(value.octets))
+    elif kind == "octets":
+        if len(value) != entry[2]:
+            raise ValueError(f"{entry[0]} must be {entry[2]} bytes")
+        out.append(bytes(value))
+    elif kind == "compact":
+        _write_description(out, value.description)
+        inner: list = []
+        for item in value.entries:
+            _write_described(inner, value.description, item)
+        contents = b"".join(inner)
+        out.append(encode_length(len(contents)))
+        out.append(contents)
+
+
+def _write_item(out: list, item) -> None:
+    tag = TAG_BY_NAME.get(item["type"])
+    if tag is None:
+        raise ValueError(f"unknown A-XDR type {item['type']!r}")
+    out.append(bytes((tag,)))
+    _write_value(out, tag, item.get("value"))
+
+
+def _write_description(out: list, description) -> None:
+    name = description["type"]
+    if name == "array":
+        out.append(b"\x01" + description["count"].to_bytes(2, "big"))
+        _write_description(out, description["element"])
+    elif name == "structure":
+        out.append(b"\x02" + encode_length(len(description["elements"])))
+        for element in description["elements"]:
+            _write_description(out, element)
+    else:
+        out.append(bytes((TAG_BY_NAME[name],)))
+
+
+def _write_described(out: list, description, value) -> None:
+    name = description["type"]
+    if name == "array":
+        if len(value) != description["count"]:
+            raise ValueError("compact array: element count differs from its description")
+        for element in value:
+            _write_described(out, description["element"], element)
+    elif name == "structure":
+        if len(value) != len(description["elements"]):
+            raise ValueError("compact array: structure size differs from its description")
+        for element_description, element in zip(description["elements"], value, strict=True):
+            _write_described(out, element_description, element)
+    else:
+        _write_value(out, TAG_BY_NAME[name], value)
+
+
+def parse_axdr_data(stream) -> Container:
+    """Read one A-XDR data item from a BytesIO (used by the compiled parsers)."""
+    start = stream.tell()
+    data = stream.getvalue()
+    try:
+        item, end = _read_item(data, start)
+    except StreamError as exc:
+        stream.seek(getattr(exc, "position", start))
+        raise
+    stream.seek(end)
+    return item
+
+
+class AxdrData(Construct):
+    """One A-XDR data item (tag + value), laid out by AXDR_TYPES."""
+
+    def _parse(self, stream, context, path):
+        return parse_axdr_data(stream)
+
+    def _build(self, obj, stream, context, path):
+        out: list = []
+        _write_item(out, obj)
+        raw = b"".join(out)
+        stream_write(stream, raw, len(raw), path)
+        return obj
+
+    def _emitparse(self, code):
+        code.append("from gbcs.dlms import parse_axdr_data")
+        return "parse_axdr_data(io)"
+
+
+Data = AxdrData()
+
+
+def decode_data(data: bytes, base: int = 0, layer: str = "a-xdr") -> Container:
+    """Decode bytes that hold exactly one A-XDR data item (e.g. a decrypted fragment)."""
+    return parse_layer(Data, data, layer, base)
+
+
+def encode_data(item) -> bytes:
+    return build_layer(Data, item, "a-xdr")
+
+
+# --- the xDLMS APDUs ---------------------------------------------------------------------
+SpecificationKind = Enum(Byte, get=1, set=2, action=3, get_with_selection=4, set_with_selection=5)
+
+# Data-access-result / action-result codes (primer 8.1)
+AccessResult = Enum(
+    Byte,
+    success=0,
+    hardware_fault=1,
+    temporary_failure=2,
+    read_write_denied=3,
+    object_undefined=4,
+    object_class_inconsistent=9,
+    object_unavailable=11,
+    type_unmatched=12,
+    scope_of_access_violated=13,
+    data_block_unavailable=14,
+    long_get_aborted=15,
+    no_long_get_in_progress=16,
+    long_set_aborted=17,
+    no_long_set_in_progress=18,
+    data_block_number_invalid=19,
+    other_reason=250,
+)
+
+_Selection = Struct("selector" / Byte, "parameters" / Data)
+
+# Cosem attribute / method descriptor, with an access selection for the -with-selection kinds
+RequestSpecification = Struct(
+    "kind" / SpecificationKind,
+    "class_id" / Int16ub,
+    "instance_id" / Struct("a" / Byte, "b" / Byte, "c" / Byte, "d" / Byte, "e" / Byte, "f" / Byte),
+    "attribute_or_method" / Byte,
+    "selection"
+    / Switch(
+        this.kind,
+        {"get_with_selection": _Selection, "set_with_selection": _Selection},
+        default=Pass,
+    ),
+)
+
+
+AccessRequest = Struct(
+    "tag" / Const(b"\xd9"),
+    # GBCS: 0x20 (priority high) then the low 24 bits of the originator counter
+    "long_invoke_id_and_priority" / Int32ub,
+    "date_time" / OptionalDateTime(),
+    "specifications" / PrefixedArray(Length, RequestSpecification),
+    "data" / PrefixedArray(Length, Data),
+)
+
+AccessResponse = Struct(
+    "tag" / Const(b"\xda"),
+    "long_invoke_id_and_priority" / Int32ub,
+    "date_time" / OptionalDateTime(),
+    # the request specification list is optional: 00 = not echoed
+    "echoed_specifications_present" / Byte,
+    "echoed_specifications"
+    / If(this.echoed_specifications_present != 0, PrefixedArray(Length, RequestSpecification)),
+    "data" / PrefixedArray(Length, Data),
+    "results" / PrefixedArray(Length, Struct("kind" / SpecificationKind, "result" / AccessResult)),
+)
+
+DataNotification = Struct(
+    "tag" / Const(b"\x0f"),
+    "long_invoke_id_and_priority" / Int32ub,
+    "date_time" / OptionalDateTime(),
+    "notification" / Data,
+)
+
+_APDUS = {
+    "dlms-access-request": AccessRequest,
+    "dlms-access-response": AccessResponse,
+    "dlms-notification": DataNotification,
+}
+_COMPILED = {kind: apdu.compile() for kind, apdu in _APDUS.items()}
+
+
+def decode(kind: str, content: bytes, base: int) -> Container:
+    """Decode a DLMS payload of the given kind; errors name layer 'dlms' and the offset."""
+    try:
+        compiled = _COMPILED[kind]
+    except KeyError:
+        raise DecodeError("dlms", f"unknown DLMS payload kind {kind!r}", base) from None
+    return parse_layer(compiled, content, "dlms", base)
+
+
+def encode(kind: str, value: Container) -> bytes:
+    return build_layer(_APDUS[kind], value, "dlms")
+
+
+# --- encrypted (protected) attributes, primer 8.2 ----------------------------------------
+SECURITY_HEADER = b"\x31\x00\x00\x00\x00"
+
+
+def _is_protected(item) -> bool:
+    """structure { array of protection parameters, octet-string 31 00 00 00 00 ... }"""
+    if item.type != "structure" or len(item.value) != 2:
+        return False
+    params, blob = item.value
+    return (
+        params.type == "array"
+        and blob.type == "octet-string"
+        and blob.value[:5] == SECURITY_HEADER
+        and len(blob.value) >= 5 + 12
+        and all(
+            p.type == "structure" and p.value and p.value[0].type == "enum" for p in params.value
+        )
+    )
+
+
+def iter_items(item):
+    """Every data item in a tree, depth first (compact-array values are untagged: not items)."""
+    yield item
+    if item.type in ("array", "structure"):
+        for child in item.value:
+            yield from iter_items(child)
+
+
+def encrypted_fragments(value: Container) -> list[bytes]:
+    """The protected-attribute octet strings (31 00 00 00 00 + ciphertext + tag) in a payload."""
+    tops = [value.notification] if "notification" in value else list(value.get("data", []))
+    found = []
+    for top in tops:
+        for item in iter_items(top):
+            if _is_protected(item):
+                found.append(item.value[1].value)
+    return found
+
+
+def obis_text(instance_id) -> str:
+    """An OBIS code the way the use-case tables print it: a-b:c.d.e.f."""
+    i = instance_id
+    return f"{i.a}-{i.b}:{i.c}.{i.d}.{i.e}.{i.f}"

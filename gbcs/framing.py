@@ -1,0 +1,115 @@
+"""APDU framing: General-Ciphering (DD), General-Signing (DF) with its grouping header.
+
+Layout from the primer, sections 4.1-4.3. A MAC'd message is DD + empty header fields +
+ciphered service (security header, the DF APDU, a 12-byte MAC). The DF APDU carries the
+grouping header (CRA flag, originator counter, business originator and target, optional
+date-time, other information), the payload, and an optional signature field.
+"""
+
+from construct import (
+    Byte,
+    Bytes,
+    Const,
+    Construct,
+    Enum,
+    GreedyBytes,
+    If,
+    Int16ub,
+    Int32ub,
+    Int64ub,
+    Prefixed,
+    StreamError,
+    Struct,
+    this,
+)
+
+from .primitives import Eui, Length, OptionalDateTime, OptionalField, SignatureField
+
+MAC_LENGTH = 12
+SIGNATURE_LENGTH = 64
+
+CraFlag = Enum(Byte, command=1, response=2, alert=3)
+
+# Transaction id inside the DF header and the KDF's OtherInfo: CRA flag + originator counter.
+TransactionId = Struct("cra" / CraFlag, "counter" / Int64ub)
+
+
+
+def _counter_unless_certificate(stream):
+    ahead = stream.read(2)
+    stream.seek(-len(ahead), 1)
+    if len(ahead) < 2 or ahead[0] == 0x30 and ahead[1] in (0x81, 0x82):
+        return None
+    raw = stream.read(8)
+    if len(raw) != 8:
+        raise StreamError("supplementary originator counter: stream ended")
+    return int.from_bytes(raw, "big")
+
+
+class _CounterUnlessCertificate(Construct):
+    """The supplementary originator counter, present unless a DER certificate comes next.
+
+    RTDS shows both a 26-byte other information (SRP id, SRP counter, originator counter)
+    and SRP id + SRP counter + certificate with no originator counter between (URP commands).
+    """
+
+    def _parse(self, stream, context, path):
+        return _counter_unless_certificate(stream)
+
+    def _emitparse(self, code):
+        code.append("from gbcs.framing import _counter_unless_certificate")
+        return "_counter_unless_certificate(io)"
+
+    def _build(self, obj, stream, context, path):
+        if obj is not None:
+            Int64ub._build(obj, stream, context, path)
+        return obj
+
+
+# Other information: message code, then (depending on length) supplementary remote party id,
+# its counter, the supplementary originator counter, and a DER certificate.
+OtherInformation = Struct(
+    "message_code" / Int16ub,
+    "supplementary_remote_party" / OptionalField(Bytes(8), 8),
+    "supplementary_remote_party_counter"
+    / If(this.supplementary_remote_party != None, OptionalField(Int64ub, 8)),  # noqa: E711
+    "supplementary_originator_counter"
+    / If(this.supplementary_remote_party_counter != None, _CounterUnlessCertificate()),  # noqa: E711
+    "certificate" / GreedyBytes,
+)
+
+GeneralSigning = Struct(
+    "tag" / Const(b"\xDF"),
+    "transaction_id" / Prefixed(Length, TransactionId),
+    "originator" / Eui,
+    "target" / Eui,
+    "date_time" / OptionalDateTime(),
+    "other_information" / Prefixed(Length, OtherInformation),
+    "content" / Prefixed(Length, GreedyBytes),
+    # absent (pre-command), 00 (unsigned), or 40 + r || s
+    "signature" / SignatureField(),
+)
+
+GeneralCiphering = Struct(
+    "tag" / Const(b"\xDD"),
+    "transaction_id" / Prefixed(Length, GreedyBytes),
+    "originator_system_title" / Prefixed(Length, GreedyBytes),
+    "recipient_system_title" / Prefixed(Length, GreedyBytes),
+    "date_time" / Prefixed(Length, GreedyBytes),
+    "other_information" / Prefixed(Length, GreedyBytes),
+    # key-info presence flag: only 'absent' occurs in GBCS MAC'd and GBT messages
+    "key_info_present" / Const(b"\x00"),
+    "ciphered_service"
+    / Prefixed(
+        Length,
+        Struct(
+            "security_control" / Byte,
+            "invocation_counter" / Int32ub,
+            "information" / GreedyBytes,
+        ),
+    ),
+)
+
+# Offset of the ciphered service's information (the DF APDU) in a DD message with empty
+# header fields and a one-, two- or three-byte service length.
+SECURITY_HEADER_LENGTH = 5

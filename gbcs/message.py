@@ -1,0 +1,171 @@
+"""The decoded message: every layer of a GBCS message as one typed tree, and back to bytes.
+
+decode() peels the layers in order: General-Ciphering envelope (if MAC'd), General-Signing
+APDU with its grouping header, then the payload, which one of the payload layers (DLMS,
+GBZ, ASN.1) decodes according to the use-case registry and the payload's first bytes.
+encode() builds the same layers back; decode() then encode() is byte-identical.
+"""
+
+from dataclasses import dataclass, field
+
+from construct import Container
+
+from . import framing, payload
+from .errors import DecodeError, EncodeError
+from .primitives import build_layer, encode_length, parse_layer
+from .usecases import UseCase, lookup
+
+_GENERAL_CIPHERING = framing.GeneralCiphering.compile()
+_GENERAL_SIGNING = framing.GeneralSigning.compile()
+
+
+@dataclass
+class Message:
+    """A GBCS message. Layers: `envelope` (DD, None when not MAC'd), `header` (the grouping
+    header of the DF APDU), `payload` (decoded content, see `payload_kind`), `signature`
+    (None: no field, as in a pre-command; b"": unsigned; 64 bytes: r || s)."""
+
+    header: Container
+    payload_kind: str
+    payload: Container
+    signature: bytes | None
+    envelope: Container | None = None
+    mac: bytes | None = None
+    use_case: UseCase | None = None
+    # wire facts kept from decoding, used by the security checks
+    apdu: bytes = b""
+    apdu_offset: int = 0
+    content_offset: int = 0
+    decrypted: list = field(default_factory=list)
+
+    # --- the grouping header, by name -------------------------------------------------
+    @property
+    def cra(self) -> str:
+        return str(self.header.transaction_id.cra)
+
+    @property
+    def cra_flag(self) -> int:
+        return int(self.header.transaction_id.cra)
+
+    @property
+    def counter(self) -> int:
+        return self.header.transaction_id.counter
+
+    @property
+    def originator(self) -> bytes:
+        return self.header.originator
+
+    @property
+    def target(self) -> bytes:
+        return self.header.target
+
+    @property
+    def message_code(self) -> int:
+        return self.header.other_information.message_code
+
+    @property
+    def other_information(self) -> Container:
+        return self.header.other_information
+
+    @property
+    def is_mac_protected(self) -> bool:
+        return self.envelope is not None
+
+    @property
+    def is_precommand(self) -> bool:
+        return self.signature is None and self.envelope is None
+
+    @property
+    def signed_data(self) -> bytes:
+        """The bytes a signature covers: after the DF tag through the end of the content."""
+        sig_field = 0 if self.signature is None else 1 + len(self.signature)
+        return self.apdu[1 : len(self.apdu) - sig_field]
+
+    @property
+    def kind(self) -> str:
+        """Which of the four shapes: precommand, signed, mac, or unsigned."""
+        if self.envelope is not None:
+            return "mac"
+        if self.signature:
+            return "signed"
+        return "precommand" if self.signature is None else "unsigned"
+
+
+def decode(data: bytes) -> Message:
+    """Decode a whole GBCS message (DD-wrapped or bare DF) into a Message."""
+    data = bytes(data)
+    if not data:
+        raise DecodeError("framing", "empty message", 0)
+    envelope = mac = None
+    apdu_offset = 0
+    if data[0] == 0xDD:
+        envelope = parse_layer(_GENERAL_CIPHERING, data, "general-ciphering")
+        information = envelope.ciphered_service.information
+        apdu_offset = len(data) - len(information)
+        if information[:1] == b"\xe0":
+            raise DecodeError(
+                "general-ciphering",
+                "a GBT block: reassemble segments with gbcs.gbt before decoding",
+                apdu_offset,
+            )
+        if len(information) < framing.MAC_LENGTH + 1:
+            raise DecodeError("general-ciphering", "too short for an APDU and a MAC", apdu_offset)
+        apdu, mac = information[: -framing.MAC_LENGTH], information[-framing.MAC_LENGTH :]
+        del envelope.ciphered_service["information"]
+    elif data[0] == 0xDF:
+        apdu = data
+    else:
+        raise DecodeError("framing", f"unknown APDU tag 0x{data[0]:02X}", 0)
+
+    header = parse_layer(_GENERAL_SIGNING, apdu, "general-signing", apdu_offset)
+    content = header.pop("content")
+    signature = header.pop("signature")
+    content_offset = apdu_offset + _content_start(apdu, len(content), signature)
+    use_case = lookup(header.other_information.message_code)
+    kind, value = payload.decode(content, content_offset, header, use_case)
+    return Message(
+        header=header,
+        payload_kind=kind,
+        payload=value,
+        signature=signature,
+        envelope=envelope,
+        mac=mac,
+        use_case=use_case,
+        apdu=apdu,
+        apdu_offset=apdu_offset,
+        content_offset=content_offset,
+    )
+
+
+def encode(message: Message) -> bytes:
+    """Build the bytes of a Message: payload, then the DF APDU, then the DD envelope."""
+    content = payload.encode(message.payload_kind, message.payload)
+    apdu = encode_apdu(message.header, content, message.signature)
+    if message.envelope is None:
+        return apdu
+    if message.mac is None or len(message.mac) != framing.MAC_LENGTH:
+        raise EncodeError("general-ciphering", "a MAC'd message needs a 12-byte mac")
+    envelope = Container(message.envelope)
+    service = Container(envelope.ciphered_service)
+    service.information = apdu + message.mac
+    envelope.ciphered_service = service
+    return build_layer(framing.GeneralCiphering, envelope, "general-ciphering")
+
+
+def encode_apdu(header: Container, content: bytes, signature: bytes | None) -> bytes:
+    """The DF APDU for a grouping header, payload bytes and signature field."""
+    value = Container(header)
+    value.content = content
+    value.signature = signature
+    return build_layer(framing.GeneralSigning, value, "general-signing")
+
+
+def _content_start(apdu: bytes, content_length: int, signature: bytes | None) -> int:
+    sig_field = 0 if signature is None else 1 + len(signature)
+    return len(apdu) - sig_field - content_length
+
+
+def wrap_for_mac(apdu: bytes, mac: bytes = bytes(framing.MAC_LENGTH)) -> bytes:
+    """A DD envelope (empty header fields, security control 0x11) around a DF APDU."""
+    service = b"\x11\x00\x00\x00\x00" + apdu + mac
+    return b"\xdd" + bytes(6) + encode_length(len(service)) + service

@@ -1,0 +1,53 @@
+"""Payload dispatch: which layer decodes a message's content, and back.
+
+Order (primer section 7): the use-case registry's declared encoding first (ASN.1 use cases),
+then the content's first bytes: 01 09 GBZ (alert layout when CRA = 3), D9 / DA DLMS access
+request / response, 0F DLMS data-notification, 30 / 02 / 04 / 05 DER.
+"""
+
+from construct import Container
+
+from . import asn1, dlms, gbz
+from .errors import DecodeError, EncodeError
+
+DLMS_KINDS = {0xD9: "dlms-access-request", 0xDA: "dlms-access-response", 0x0F: "dlms-notification"}
+ASN1_FIRST_BYTES = frozenset((0x30, 0x02, 0x04, 0x05))
+
+
+def decode(content: bytes, base: int, header: Container, use_case) -> tuple[str, Container]:
+    """(payload kind, decoded payload) for a message's content bytes."""
+    if not content:
+        raise DecodeError("payload", "empty content", base)
+    declared = use_case.encoding if use_case is not None else None
+    first = content[0]
+    if declared == "asn1" or (declared is None and first in ASN1_FIRST_BYTES):
+        return "asn1", asn1.decode(content, base)
+    if content[:2] == b"\x01\x09":
+        if int(header.transaction_id.cra) == 3:
+            return "gbz-alert", gbz.decode_alert(content, base)
+        return "gbz", gbz.decode(content, base)
+    kind = DLMS_KINDS.get(first)
+    if kind is not None:
+        return kind, dlms.decode(kind, content, base)
+    raise DecodeError("payload", f"no payload layer starts with 0x{first:02X}", base)
+
+
+def encode(kind: str, value: Container) -> bytes:
+    if kind == "asn1":
+        return asn1.encode(value)
+    if kind == "gbz":
+        return gbz.encode(value)
+    if kind == "gbz-alert":
+        return gbz.encode_alert(value)
+    if kind in DLMS_KINDS.values():
+        return dlms.encode(kind, value)
+    raise EncodeError("payload", f"unknown payload kind {kind!r}")
+
+
+def encrypted_fragments(kind: str, value: Container) -> list[bytes]:
+    """Every encrypted fragment (31 00 00 00 00 + ciphertext + 12-byte tag) in a payload."""
+    if kind in DLMS_KINDS.values():
+        return dlms.encrypted_fragments(value)
+    if kind == "gbz":
+        return gbz.encrypted_fragments(value)
+    return []

@@ -1,0 +1,287 @@
+"""Building blocks shared by every layer: the length form, system titles, date-times, and
+the helper that runs a construct over bytes and turns its failures into DecodeError.
+
+GBCS, A-XDR and DER share one length form (section 3.1 of the primer): one byte below 0x80,
+else 0x81/0x82 followed by one or two big-endian bytes. The shortest form is always written,
+which is what makes decode-then-encode byte-identical on RTDS.
+"""
+
+import datetime as _dt
+import io
+import struct
+
+from construct import (
+    Byte,
+    Construct,
+    ConstructError,
+    Container,
+    Int16sb,
+    Int16ub,
+    SizeofError,
+    StreamError,
+    Struct,
+    stream_read,
+    stream_write,
+)
+
+from .errors import DecodeError, EncodeError
+
+
+class LengthForm(Construct):
+    """A-XDR / DER length: 0x00-0x7F itself, 0x81 nn, 0x82 nn nn (up to 0x84 accepted)."""
+
+    def _parse(self, stream, context, path):
+        first = stream_read(stream, 1, path)[0]
+        if first < 0x80:
+            return first
+        count = first & 0x7F
+        if count == 0 or count > 4:
+            raise StreamError(f"invalid length form 0x{first:02X}", path=path)
+        return int.from_bytes(stream_read(stream, count, path), "big")
+
+    def _build(self, obj, stream, context, path):
+        raw = encode_length(obj)
+        stream_write(stream, raw, len(raw), path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise SizeofError("variable-size length form", path=path)
+
+    def _emitparse(self, code):
+        code.append(
+            """
+            def parse_length_form(io):
+                first = io.read(1)
+                if not first:
+                    raise StreamError("stream ended inside a length")
+                first = first[0]
+                if first < 0x80:
+                    return first
+                count = first & 0x7F
+                if count == 0 or count > 4:
+                    raise StreamError("invalid length form")
+                raw = io.read(count)
+                if len(raw) != count:
+                    raise StreamError("stream ended inside a length")
+                return int.from_bytes(raw, "big")
+            """
+        )
+        return "parse_length_form(io)"
+
+
+def encode_length(n: int) -> bytes:
+    """The shortest length form for n."""
+    if n < 0:
+        raise ValueError("negative length")
+    if n < 0x80:
+        return bytes((n,))
+    size = (n.bit_length() + 7) // 8
+    return bytes((0x80 | size,)) + n.to_bytes(size, "big")
+
+
+def read_length(data: bytes, pos: int) -> tuple[int, int]:
+    """Length form at data[pos]: (value, position after it). Raises IndexError/ValueError."""
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    count = first & 0x7F
+    if count == 0 or count > 4 or pos + 1 + count > len(data):
+        raise ValueError(f"invalid length form 0x{first:02X}")
+    return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
+
+
+Length = LengthForm()
+
+def _read_exact(stream, n: int, what: str) -> bytes:
+    raw = stream.read(n)
+    if len(raw) != n:
+        raise StreamError(f"{what}: stream ended after {len(raw)} of {n} bytes")
+    return raw
+
+
+def parse_system_title(stream) -> bytes:
+    if _read_exact(stream, 1, "system title") != b"\x08":
+        raise StreamError("system title: length must be 08")
+    return _read_exact(stream, 8, "system title")
+
+
+class SystemTitleField(Construct):
+    """An EUI-64 on the wire as an octet string, 08 + 8 bytes; the value is the 8 bytes."""
+
+    def _parse(self, stream, context, path):
+        return parse_system_title(stream)
+
+    def _build(self, obj, stream, context, path):
+        if len(obj) != 8:
+            raise StreamError("system title must be 8 bytes", path=path)
+        stream_write(stream, b"\x08" + bytes(obj), 9, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        return 9
+
+    def _emitparse(self, code):
+        code.append("from gbcs.primitives import parse_system_title")
+        return "parse_system_title(io)"
+
+
+Eui = SystemTitleField()
+
+
+class OptionalField(Construct):
+    """A fixed-size field that is there only if the (sub)stream still has bytes left."""
+
+    def __init__(self, subcon, size: int):
+        super().__init__()
+        self.subcon = subcon
+        self.size = size
+
+    def _parse(self, stream, context, path):
+        here = stream.tell()
+        if not stream.read(1):
+            return None
+        stream.seek(here)
+        return self.subcon._parsereport(stream, context, path)
+
+    def _build(self, obj, stream, context, path):
+        if obj is not None:
+            self.subcon._build(obj, stream, context, path)
+        return obj
+
+
+def parse_signature_field(stream):
+    first = stream.read(1)
+    if not first:
+        return None
+    if first[0] not in (0, 64):
+        raise StreamError(f"signature field length must be 0 or 64, not {first[0]}")
+    return _read_exact(stream, first[0], "signature")
+
+
+class SignatureField(Construct):
+    """The DF APDU's last field: absent (pre-command, None), 00 (b""), or 40 + r || s."""
+
+    def _parse(self, stream, context, path):
+        return parse_signature_field(stream)
+
+    def _build(self, obj, stream, context, path):
+        if obj is not None:
+            if len(obj) not in (0, 64):
+                raise StreamError("signature must be empty or 64 bytes", path=path)
+            stream_write(stream, bytes((len(obj),)) + bytes(obj), 1 + len(obj), path)
+        return obj
+
+    def _emitparse(self, code):
+        code.append("from gbcs.primitives import parse_signature_field")
+        return "parse_signature_field(io)"
+
+# COSEM date-time, 12 bytes; kept field by field so 'unspecified' (FF) and the deviation
+# round-trip exactly.
+CosemDateTime = Struct(
+    "year" / Int16ub,
+    "month" / Byte,
+    "day" / Byte,
+    "day_of_week" / Byte,
+    "hour" / Byte,
+    "minute" / Byte,
+    "second" / Byte,
+    "hundredths" / Byte,
+    "deviation" / Int16sb,
+    "clock_status" / Byte,
+)
+
+_COSEM_FIELDS = tuple(sc.name for sc in CosemDateTime.subcons)
+_COSEM_STRUCT = struct.Struct(">HBBBBBBBhB")
+
+
+def parse_optional_datetime(stream):
+    first = _read_exact(stream, 1, "date-time length")[0]
+    if first == 0:
+        return None
+    if first != 12:
+        raise StreamError(f"date-time length must be 0 or 12, not {first}")
+    values = _COSEM_STRUCT.unpack(_read_exact(stream, 12, "date-time"))
+    return Container(zip(_COSEM_FIELDS, values, strict=True))
+
+
+class OptionalDateTime(Construct):
+    """An octet string that is empty (00) or holds a 12-byte COSEM date-time (0C + 12)."""
+
+    def _parse(self, stream, context, path):
+        return parse_optional_datetime(stream)
+
+    def _build(self, obj, stream, context, path):
+        if obj is None:
+            stream_write(stream, b"\x00", 1, path)
+        else:
+            stream_write(stream, b"\x0c", 1, path)
+            CosemDateTime._build(obj, stream, context, path)
+        return obj
+
+    def _emitparse(self, code):
+        code.append("from gbcs.primitives import parse_optional_datetime")
+        return "parse_optional_datetime(io)"
+
+
+GBCS_EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
+
+
+def cosem_to_datetime(value) -> _dt.datetime | None:
+    """A Python datetime for a fully specified COSEM date-time, else None."""
+    try:
+        return _dt.datetime(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            (value.hundredths if value.hundredths != 0xFF else 0) * 10000,
+            tzinfo=_dt.UTC,
+        )
+    except (ValueError, TypeError):
+        return None
+
+
+def seconds2000_to_datetime(seconds: int) -> _dt.datetime:
+    """GBZ / ZCL times count seconds since 2000-01-01 00:00:00 UTC."""
+    return GBCS_EPOCH + _dt.timedelta(seconds=seconds)
+
+
+def eui_text(eui: bytes) -> str:
+    """EUI-64 as 16 upper-case hex digits, the way RTDS and logs print it."""
+    return eui.hex().upper()
+
+
+def parse_layer(construct, data: bytes, layer: str, base: int = 0):
+    """Parse all of `data` with `construct`; failures become DecodeError(layer, offset).
+
+    `base` is where `data` starts in the whole message, so offsets point into the bytes the
+    user gave, not into a slice.
+    """
+    stream = io.BytesIO(data)
+    try:
+        value = construct.parse_stream(stream)
+    except ConstructError as exc:
+        raise DecodeError(layer, _construct_reason(exc), base + stream.tell()) from None
+    except (ValueError, IndexError, OverflowError, UnicodeDecodeError) as exc:
+        raise DecodeError(layer, str(exc), base + stream.tell()) from None
+    end = stream.tell()
+    if end != len(data):
+        raise DecodeError(layer, f"{len(data) - end} unexpected trailing byte(s)", base + end)
+    return value
+
+
+def build_layer(construct, value, layer: str) -> bytes:
+    """Build bytes from a parsed (or hand-made) value; failures become EncodeError."""
+    try:
+        return construct.build(value)
+    except ConstructError as exc:
+        raise EncodeError(layer, _construct_reason(exc)) from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise EncodeError(layer, f"{type(exc).__name__}: {exc}") from None
+
+
+def _construct_reason(exc: ConstructError) -> str:
+    text = str(exc)
+    return text.split("\n")[0] if text else type(exc).__name__
