@@ -1,0 +1,625 @@
+"""Keystore: which key belongs to whom, for what, and until when (primer sections 5.4 and 6).
+
+Sources are PEM folders laid out like `rtds/keystore/` and the DCC Boxed JSON keystore
+(`keystore/dccboxed-keystore.json`); one Keystore may merge several. File names and JSON
+keys are only labels: a certificate is indexed by the identity inside it (organisation
+certificates: x500UniqueIdentifier, OID 2.5.4.45, a BIT STRING holding the EUI, and the role
+as two hex digits in OU; device certificates: SAN otherName hardwareModuleName whose
+hwSerialNum is the EUI), its usage comes from its key usage (digitalSignature -> DS,
+keyAgreement -> KA), and a private key joins the certificate whose public key it matches.
+That is what files such as RTDS's WAN-provider `-ka` pair (which really hold Supplier 2's
+keys) need, without a rule per file.
+
+A certificate that cannot be used (unparsable, no identity, no usable key usage, not P-256)
+is recorded in `rejected` with its reason and the load goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from .errors import KeyMissing, KeystoreError
+from .roles import Role
+
+LAYER = "keystore"
+DS = "DS"
+KA = "KA"
+USAGES = (DS, KA)
+
+# OID 1.3.6.1.5.5.7.8.4, the otherName form that carries a device's hardware serial number.
+HARDWARE_MODULE_NAME = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.4")
+PEM_SUFFIXES = frozenset((".pem", ".key", ".crt", ".cer"))
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
+
+
+# DUIS XMLDSig certificates share EUIs with GBCS ones but never sign or MAC a GBCS message.
+XML_SIGNING_ROLES = frozenset((Role.XML_SIGNING_USER, Role.XML_SIGNING_DCC))
+
+
+def as_eui(value: bytes | str) -> bytes:
+    """An EUI-64 from 8 bytes or 16 hex digits (any case, optional '-' or ':' separators)."""
+    if type(value) is bytes and len(value) == 8:
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        raw = bytes(value)
+    elif isinstance(value, str):
+        digits = value.replace("-", "").replace(":", "").replace(" ", "")
+        try:
+            raw = bytes.fromhex(digits)
+        except ValueError:
+            raise KeystoreError(LAYER, f"not an EUI-64: {value!r}") from None
+    else:
+        raise KeystoreError(LAYER, f"not an EUI-64: {value!r}")
+    if len(raw) != 8:
+        raise KeystoreError(LAYER, f"an EUI-64 is 8 bytes, not {len(raw)}: {value!r}")
+    return raw
+
+
+def _eui_text(eui: bytes) -> str:
+    return eui.hex().upper()
+
+
+def key_id(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    """A key's identity: its uncompressed point (65 bytes), the same for key and certificate."""
+    return public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class KeyEntry:
+    """One public key with its owner, usage, role and validity (from a certificate or added)."""
+
+    eui: bytes
+    usage: str
+    role: int | None
+    public_key: ec.EllipticCurvePublicKey
+    key_id: bytes
+    not_before: _dt.datetime | None
+    not_after: _dt.datetime | None
+    source: str
+    serial: int | None = None
+    name: str | None = None
+    certificate: x509.Certificate | None = None
+
+    def valid_at(self, when: _dt.datetime) -> bool:
+        if self.not_before is not None and when < self.not_before:
+            return False
+        return self.not_after is None or when <= self.not_after
+
+    @cached_property
+    def label(self) -> str:
+        """Short text for reports: usage, owner, serial and where it came from."""
+        serial = f" serial {self.serial}" if self.serial is not None else ""
+        return f"{self.usage} {_eui_text(self.eui)}{serial} ({self.source})"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A source item that could not be used, and why."""
+
+    source: str
+    reason: str
+
+
+def _missing(message: str, eui: bytes, what: str) -> KeyMissing:
+    error = KeyMissing(LAYER, message)
+    error.eui = eui
+    error.what = what
+    return error
+
+
+class Keystore:
+    """Certificates and private keys from one or more sources, looked up by EUI and usage.
+
+    `clock` (an aware datetime, or None for "now") decides which certificates are valid;
+    `check_validity=False` uses every certificate whatever its dates (a conformance check of
+    stored vectors, whose organisation certificates may have expired since).
+    """
+
+    def __init__(self, clock: _dt.datetime | None = None, *, check_validity: bool = True):
+        self.check_validity = check_validity
+        self._clock: _dt.datetime | None = None
+        self._lookup_cache: dict = {}  # valid entries and pairings; emptied on any change
+        self.clock = clock
+        self._entries: dict[tuple[bytes, str], list[KeyEntry]] = {}
+        self._seen: set[tuple[bytes, str, bytes, int | None]] = set()
+        self._private: dict[bytes, ec.EllipticCurvePrivateKey] = {}
+        self._private_source: dict[bytes, str] = {}
+        self.unbound_public_keys: list[tuple[str, ec.EllipticCurvePublicKey]] = []
+        self.rejected: list[Rejected] = []
+        self.notes: list[Rejected] = []  # loaded, but with a warning worth knowing
+        self.sources: list[str] = []
+
+    # --- clock ------------------------------------------------------------------------
+    @property
+    def clock(self) -> _dt.datetime | None:
+        return self._clock
+
+    @clock.setter
+    def clock(self, value: _dt.datetime | None) -> None:
+        if value is not None and (not isinstance(value, _dt.datetime) or value.utcoffset() is None):
+            raise KeystoreError(LAYER, f"clock must be an aware datetime or None, not {value!r}")
+        self._clock = value
+        self._lookup_cache = {}
+
+    def now(self) -> _dt.datetime:
+        return self._clock if self._clock is not None else _dt.datetime.now(_dt.UTC)
+
+    # --- loading ------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        *paths: str | Path,
+        clock: _dt.datetime | None = None,
+        check_validity: bool = True,
+    ) -> Keystore:
+        """A keystore merged from several sources: `Keystore.open(rtds_dir, json_file)`."""
+        store = cls(clock, check_validity=check_validity)
+        for path in paths:
+            store.load(path)
+        return store
+
+    def load(self, path: str | Path) -> Keystore:
+        """Merge a PEM folder, a single PEM file, or a DCC Boxed JSON keystore; returns self."""
+        path = Path(path)
+        if path.is_dir():
+            for item in sorted(path.iterdir()):
+                if item.suffix.lower() in PEM_SUFFIXES and item.is_file():
+                    self._load_pem_file(item)
+        elif path.is_file() and path.suffix.lower() == ".json":
+            self._load_json(path)
+        elif path.is_file() and path.suffix.lower() in PEM_SUFFIXES:
+            self._load_pem_file(path)
+        elif not path.exists():
+            raise KeystoreError(LAYER, f"no such keystore: {path}")
+        else:
+            raise KeystoreError(LAYER, f"not a PEM folder, PEM file or JSON keystore: {path}")
+        self.sources.append(str(path))
+        return self
+
+    def _load_pem_file(self, path: Path) -> None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            self.rejected.append(Rejected(path.name, f"unreadable: {exc}"))
+            return
+        blocks = list(_PEM_BLOCK.finditer(data))
+        if not blocks:
+            self.rejected.append(Rejected(path.name, "no PEM block"))
+        for number, block in enumerate(blocks):
+            label = path.name if len(blocks) == 1 else f"{path.name}[{number}]"
+            self.add_pem(block.group(0), label)
+
+    def _load_json(self, path: Path) -> None:
+        try:
+            document = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise KeystoreError(LAYER, f"{path.name}: not a JSON keystore: {exc}") from None
+        if not isinstance(document, dict):
+            raise KeystoreError(LAYER, f"{path.name}: a JSON keystore is an object keyed by EUI")
+        for eui, usages in document.items():
+            if not isinstance(usages, dict):
+                self.rejected.append(Rejected(f"{path.name}:{eui}", "not an object"))
+                continue
+            for usage_name, serials in usages.items():
+                if not isinstance(serials, dict):
+                    self.rejected.append(
+                        Rejected(f"{path.name}:{eui}/{usage_name}", "not an object")
+                    )
+                    continue
+                for serial, item in serials.items():
+                    where = f"{path.name}:{eui}/{usage_name}/{serial}"
+                    if not isinstance(item, dict):
+                        self.rejected.append(Rejected(where, "not an object"))
+                        continue
+                    name = item.get("name")
+                    label = f"{path.name}:{name}" if name else where
+                    role = item.get("role") if isinstance(item.get("role"), int) else None
+                    if isinstance(item.get("certificate"), str):
+                        self.add_pem(item["certificate"].encode(), label, declared_role=role)
+                    if isinstance(item.get("privateKey"), str):
+                        self.add_pem(item["privateKey"].encode(), label)
+
+    def add_pem(self, block: bytes, source: str, declared_role: int | None = None) -> None:
+        """Add one PEM block (certificate, private key or bare public key).
+
+        Warnings `cryptography` raises about odd encodings (such as the MDR certificates'
+        signature-algorithm parameters, which older versions accept with a deprecation
+        warning and newer ones refuse) are recorded in `notes`, never raised.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._add_pem(block, source, declared_role)
+        for warning in caught:
+            self.notes.append(Rejected(source, f"{warning.category.__name__}: {warning.message}"))
+
+    def _add_pem(self, block: bytes, source: str, declared_role: int | None) -> None:
+        match = _PEM_BLOCK.search(block)
+        kind = match.group(1).decode() if match else ""
+        try:
+            if kind == "CERTIFICATE":
+                certificate = x509.load_pem_x509_certificate(block)
+            elif kind.endswith("PRIVATE KEY"):
+                self.add_private_key(serialization.load_pem_private_key(block, None), source)
+                return
+            elif kind == "PUBLIC KEY":
+                public_key = serialization.load_pem_public_key(block)
+                if _p256(public_key):
+                    self.unbound_public_keys.append((source, public_key))
+                else:
+                    self.rejected.append(Rejected(source, "public key is not on P-256"))
+                return
+            else:
+                self.rejected.append(Rejected(source, f"unsupported PEM block {kind!r}"))
+                return
+        except (ValueError, TypeError, KeystoreError) as exc:
+            self.rejected.append(Rejected(source, f"cannot parse {kind or 'PEM'}: {exc}"))
+            return
+        self.add_certificate(certificate, source, declared_role)
+
+    def add_private_key(self, private_key, source: str) -> None:
+        """Keep a private key; it serves whichever certificate has its public key."""
+        if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not _p256(private_key):
+            raise KeystoreError(LAYER, f"{source}: private key is not a P-256 EC key")
+        identity = key_id(private_key.public_key())
+        self._private.setdefault(identity, private_key)
+        self._private_source.setdefault(identity, source)
+        self._lookup_cache = {}
+
+    def add_certificate(
+        self, certificate: x509.Certificate, source: str, declared_role: int | None = None
+    ) -> None:
+        """Index a certificate by the EUI, usage and role written inside it."""
+        try:
+            public_key = certificate.public_key()
+            if not _p256(public_key):
+                raise _Reject("public key is not on P-256")
+            eui, role, is_device = _identity(certificate)
+            if role is None and not is_device:
+                role = declared_role
+            usages = _usages(certificate)
+            serial = certificate.serial_number
+            not_before = certificate.not_valid_before_utc
+            not_after = certificate.not_valid_after_utc
+            name = _common_name(certificate)
+        except _Reject as exc:
+            self.rejected.append(Rejected(source, str(exc)))
+            return
+        except (ValueError, TypeError, x509.ExtensionNotFound) as exc:
+            self.rejected.append(Rejected(source, f"unusable certificate: {exc}"))
+            return
+        identity = key_id(public_key)
+        for usage in usages:
+            self._add(
+                KeyEntry(
+                    eui,
+                    usage,
+                    role,
+                    public_key,
+                    identity,
+                    not_before,
+                    not_after,
+                    source,
+                    serial,
+                    name,
+                    certificate,
+                )
+            )
+
+    def add_key_pair(
+        self,
+        eui: bytes | str,
+        usage: str,
+        private_key: ec.EllipticCurvePrivateKey,
+        role: int | None = None,
+        name: str | None = None,
+    ) -> KeyEntry:
+        """Register a key pair with no certificate (emulated devices, tests); always valid."""
+        self.add_private_key(private_key, name or "added")
+        return self.add_public_key(eui, usage, private_key.public_key(), role, name)
+
+    def add_public_key(
+        self,
+        eui: bytes | str,
+        usage: str,
+        public_key: ec.EllipticCurvePublicKey,
+        role: int | None = None,
+        name: str | None = None,
+    ) -> KeyEntry:
+        """Register a bare public key for an EUI (no certificate, so no validity limits)."""
+        if usage not in USAGES:
+            raise KeystoreError(LAYER, f"usage must be DS or KA, not {usage!r}")
+        if not isinstance(public_key, ec.EllipticCurvePublicKey) or not _p256(public_key):
+            raise KeystoreError(LAYER, "public key is not a P-256 EC key")
+        entry = KeyEntry(
+            as_eui(eui),
+            usage,
+            role,
+            public_key,
+            key_id(public_key),
+            None,
+            None,
+            name or "added",
+            None,
+            name,
+        )
+        self._add(entry)
+        return entry
+
+    def _add(self, entry: KeyEntry) -> None:
+        marker = (entry.eui, entry.usage, entry.key_id, entry.serial)
+        if marker in self._seen:
+            return
+        self._seen.add(marker)
+        self._entries.setdefault((entry.eui, entry.usage), []).append(entry)
+        self._lookup_cache = {}
+
+    # --- lookups ------------------------------------------------------------------------
+    def euis(self) -> list[bytes]:
+        return sorted({eui for eui, _ in self._entries})
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self._entries.values())
+
+    def entries(self, eui: bytes | str, usage: str, *, valid_only: bool = True) -> list[KeyEntry]:
+        """Every GBCS key of a kind for an EUI (XML-signing ones left out); may be empty."""
+        eui = as_eui(eui)
+        found = self._entries.get((eui, usage), ())
+        if not valid_only or not self.check_validity:
+            return [e for e in found if e.role not in XML_SIGNING_ROLES]
+        cache_key = ("entries", eui, usage)
+        cached = self._lookup_cache.get(cache_key) if self._clock is not None else None
+        if cached is None:
+            when = self.now()
+            cached = [e for e in found if e.role not in XML_SIGNING_ROLES and e.valid_at(when)]
+            if self._clock is not None:  # with a pinned clock validity cannot change
+                self._lookup_cache[cache_key] = cached
+        return list(cached)
+
+    def xml_signing_entries(self, eui: bytes | str) -> list[KeyEntry]:
+        """DUIS XMLDSig certificates (roles 135/137), valid at the clock."""
+        when = self.now()
+        found = self._entries.get((as_eui(eui), DS), ())
+        return [
+            e
+            for e in found
+            if e.role in XML_SIGNING_ROLES and (not self.check_validity or e.valid_at(when))
+        ]
+
+    def public_keys(self, eui: bytes | str, usage: str) -> list[KeyEntry]:
+        """The valid keys of a kind for an EUI; KeyMissing when there is none."""
+        eui = as_eui(eui)
+        found = self.entries(eui, usage)
+        if found:
+            return found
+        every = self.entries(eui, usage, valid_only=False)
+        if every:
+            raise _missing(
+                f"{len(every)} {usage} certificate(s) of {_eui_text(eui)}, none valid at "
+                f"{self.now().isoformat()}",
+                eui,
+                f"{usage} public key",
+            )
+        raise _missing(f"no {usage} certificate for {_eui_text(eui)}", eui, f"{usage} public key")
+
+    def ds_public_keys(self, eui: bytes | str) -> list[KeyEntry]:
+        """Digital-signature keys of an EUI valid at the clock (several are possible)."""
+        return self.public_keys(eui, DS)
+
+    def ka_public_keys(self, eui: bytes | str) -> list[KeyEntry]:
+        """Key-agreement keys of an EUI valid at the clock (e.g. a Supplier's KA and PP-KA)."""
+        return self.public_keys(eui, KA)
+
+    def private_key_of(self, entry: KeyEntry) -> ec.EllipticCurvePrivateKey | None:
+        return self._private.get(entry.key_id)
+
+    def key_pairs(
+        self, eui: bytes | str, usage: str
+    ) -> list[tuple[KeyEntry, ec.EllipticCurvePrivateKey]]:
+        """Valid entries of a kind whose private key is held, each with that key."""
+        pairs = []
+        for entry in self.entries(eui, usage):
+            private = self._private.get(entry.key_id)
+            if private is not None:
+                pairs.append((entry, private))
+        return pairs
+
+    def ka_pairings(self, first: bytes | str, second: bytes | str) -> tuple[list, list[str]]:
+        """Every usable ECDH pairing of two EUIs' KA keys, either way round (ECDH is
+        symmetric, so whichever side's private key is held will do): a list of
+        (private key, its entry, the peer's entry), and what is missing when it is empty."""
+        first, second = as_eui(first), as_eui(second)
+        cache_key = ("pairings", first, second)
+        cached = self._lookup_cache.get(cache_key) if self._clock is not None else None
+        if cached is not None:
+            return cached
+        pairings, missing = [], []
+        for own, peer in ((first, second), (second, first)):
+            pairs = self.key_pairs(own, KA)
+            peers = self.entries(peer, KA)
+            if not pairs:
+                missing.append(f"KA private key of {_eui_text(own)}")
+            if not peers:
+                missing.append(f"KA certificate of {_eui_text(peer)}")
+            for entry, private in pairs:
+                for peer_entry in peers:
+                    pairings.append((private, entry, peer_entry))
+        result = (pairings, [] if pairings else missing)
+        if self._clock is not None:
+            self._lookup_cache[cache_key] = result
+        return result
+
+    def private_key(self, eui: bytes | str, usage: str) -> ec.EllipticCurvePrivateKey:
+        """The private key of the first valid certificate of a kind; KeyMissing if not held."""
+        eui = as_eui(eui)
+        pairs = self.key_pairs(eui, usage)
+        if pairs:
+            return pairs[0][1]
+        self.public_keys(eui, usage)  # raises when the certificate itself is missing or expired
+        raise _missing(
+            f"no {usage} private key held for {_eui_text(eui)}", eui, f"{usage} private key"
+        )
+
+    def ds_private_key(self, eui: bytes | str) -> ec.EllipticCurvePrivateKey:
+        return self.private_key(eui, DS)
+
+    def ka_private_key(self, eui: bytes | str) -> ec.EllipticCurvePrivateKey:
+        return self.private_key(eui, KA)
+
+    def role(self, eui: bytes | str) -> int | None:
+        """The remote-party role of an EUI (a Role when known), None for a device.
+
+        XML-signing roles count only when the EUI has no other certificate.
+        """
+        eui = as_eui(eui)
+        cache_key = ("role", eui)
+        if cache_key in self._lookup_cache:
+            return self._lookup_cache[cache_key]
+        found = [e for usage in USAGES for e in self._entries.get((eui, usage), ())]
+        if not found:
+            raise _missing(f"no certificate for {_eui_text(eui)}", eui, "role")
+        roles = [e.role for e in found if e.role not in XML_SIGNING_ROLES] or [
+            e.role for e in found
+        ]
+        role = roles[0]
+        if role is not None and role in Role._value2member_map_:
+            role = Role(role)
+        self._lookup_cache[cache_key] = role
+        return role
+
+    @property
+    def unbound_private_keys(self) -> list[str]:
+        """Sources of private keys that match no certificate or added public key."""
+        bound = {e.key_id for entries in self._entries.values() for e in entries}
+        return sorted(src for kid, src in self._private_source.items() if kid not in bound)
+
+
+class _Reject(Exception):
+    pass
+
+
+def _p256(key) -> bool:
+    return isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) and (
+        key.curve.name == "secp256r1"
+    )
+
+
+def _identity(certificate: x509.Certificate) -> tuple[bytes, int | None, bool]:
+    """(EUI, role, is a device) from inside a certificate: organisation subject, else SAN."""
+    unique = certificate.subject.get_attributes_for_oid(NameOID.X500_UNIQUE_IDENTIFIER)
+    if unique:
+        value = unique[0].value
+        raw = value if isinstance(value, bytes) else value.encode()
+        # BIT STRING content: an unused-bits byte (00) and then the EUI
+        eui = raw[1:] if len(raw) == 9 and raw[0] == 0 else raw
+        if len(eui) != 8:
+            raise _Reject(f"x500UniqueIdentifier holds {len(raw)} bytes, not an EUI-64")
+        return eui, _role_from_ou(certificate), False
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        raise _Reject("no identity: neither x500UniqueIdentifier nor a SAN") from None
+    for name in san.value.get_values_for_type(x509.OtherName):
+        if name.type_id == HARDWARE_MODULE_NAME:
+            eui = _hardware_serial(name.value)
+            if eui is not None:
+                return eui, None, True
+    raise _Reject("no identity: SAN has no hardwareModuleName with an 8-byte hwSerialNum")
+
+
+def _role_from_ou(certificate: x509.Certificate) -> int | None:
+    units = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+    if not units:
+        return None
+    text = str(units[0].value)
+    if len(text) != 2:
+        raise _Reject(f"OU {text!r} is not a role as two hex digits")
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise _Reject(f"OU {text!r} is not a role as two hex digits") from None
+
+
+def _der_item(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of value, end of value) of the DER item at pos; ValueError if cut short."""
+    tag = data[pos]
+    first = data[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 2:
+            raise ValueError("unsupported DER length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > len(data):
+        raise ValueError("DER item runs past its container")
+    return tag, pos, pos + length
+
+
+def _hardware_serial(value: bytes) -> bytes | None:
+    """hwSerialNum from HardwareModuleName ::= SEQUENCE { hwType OID, hwSerialNum OCTET STRING }."""
+    try:
+        tag, start, end = _der_item(value, 0)
+        if tag != 0x30:
+            return None
+        tag, _, after_oid = _der_item(value, start)
+        if tag != 0x06:
+            return None
+        tag, serial_start, serial_end = _der_item(value, after_oid)
+    except (ValueError, IndexError):
+        return None
+    serial = value[serial_start:serial_end]
+    return serial if tag == 0x04 and len(serial) == 8 else None
+
+
+def _usages(certificate: x509.Certificate) -> list[str]:
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise _Reject("no key usage extension") from None
+    found = []
+    if usage.digital_signature:
+        found.append(DS)
+    if usage.key_agreement:
+        found.append(KA)
+    if not found:
+        raise _Reject("key usage has neither digitalSignature nor keyAgreement")
+    return found
+
+
+def _common_name(certificate: x509.Certificate) -> str | None:
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else None
+
+
+def load(*paths: str | Path, clock: _dt.datetime | None = None) -> Keystore:
+    """Shorthand for Keystore.open."""
+    return Keystore.open(*paths, clock=clock)
+
+
+__all__: Iterable[str] = [
+    "DS",
+    "KA",
+    "KeyEntry",
+    "Keystore",
+    "Rejected",
+    "Role",
+    "as_eui",
+    "key_id",
+    "load",
+]

@@ -1,0 +1,506 @@
+"""GBCS security: ECDSA P-256 signatures, the static-static ECDH KDF, AES-128-GCM MACs and
+payload encryption (primer section 5).
+
+- Signatures cover the DF APDU from the byte after its tag through the end of the content;
+  on the wire they are raw r || s (64 bytes), which `cryptography` wants as DER.
+- MAC and encryption keys come from one round of the concatenation KDF over the ECDH shared
+  secret Z and a 33-byte OtherInfo built from the grouping header. Z only depends on the two
+  keys, so it is computed once per key pair and cached; everything per message is hashing
+  and one AES-GCM pass.
+- `check_message` runs every check that applies to a decoded message and says, per check,
+  verified / failed / unverifiable (a key is missing, named) / not-applicable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .errors import DecodeError, EncodeError, GbcsError, KeyMissing, VerificationError
+from .keystore import Keystore, key_id
+from .primitives import encode_length, read_length
+from .roles import ACB_EUI
+
+SIGNATURE_LENGTH = 64
+MAC_LENGTH = 12
+KEY_LENGTH = 16
+KDF_ALGORITHM_ID = bytes.fromhex("60857406080300")
+MAC_AAD_PREFIX = bytes.fromhex("110000000000")  # primer 5.2: then the whole DF APDU
+MAC_SECURITY_HEADER = bytes.fromhex("1100000000")  # DD ciphered service: control + counter
+FRAGMENT_HEADER = bytes.fromhex("3100000000")  # encrypted fragment's security header
+FRAGMENT_AAD = b"\x31"
+ENCRYPTION_TYPE = 4  # KDF message-type byte for payload encryption (CRA flags are 1..3)
+
+VERIFIED = "verified"
+FAILED = "failed"
+UNVERIFIABLE = "unverifiable"
+NOT_APPLICABLE = "not-applicable"
+
+_ECDSA = ec.ECDSA(hashes.SHA256())
+_ECDH = ec.ECDH()
+_KDF_COUNTER = b"\x00\x00\x00\x01"
+_Z_CACHE: dict[tuple[bytes, bytes], bytes] = {}
+_Z_CACHE_LIMIT = 4096
+
+
+def _text(eui: bytes) -> str:
+    return eui.hex().upper()
+
+
+# --- signatures ---------------------------------------------------------------------------
+def sign_data(data: bytes, private_key: ec.EllipticCurvePrivateKey) -> bytes:
+    """ECDSA-SHA256 over data, as the 64-byte r || s GBCS puts on the wire."""
+    r, s = decode_dss_signature(private_key.sign(data, _ECDSA))
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def verify_data(data: bytes, signature: bytes, public_key: ec.EllipticCurvePublicKey) -> None:
+    """Check a raw r || s signature; VerificationError(layer="signature") if it does not hold."""
+    if len(signature) != SIGNATURE_LENGTH:
+        raise VerificationError(
+            "signature", f"a signature is {SIGNATURE_LENGTH} bytes, not {len(signature)}"
+        )
+    der = encode_dss_signature(
+        int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    )
+    try:
+        public_key.verify(der, data, _ECDSA)
+    except InvalidSignature:
+        raise VerificationError("signature", "signature does not verify") from None
+
+
+@dataclass(frozen=True)
+class ApduLayout:
+    """Where the parts of a DF APDU sit: enough to sign, MAC and find the KDF inputs."""
+
+    cra_flag: int
+    counter: int
+    originator: bytes
+    target: bytes
+    content_end: int  # index after the last content byte; the signature field follows
+    signature: bytes | None  # None: no field; b"": 00; 64 bytes: r || s
+
+
+def apdu_layout(apdu: bytes, base: int = 0) -> ApduLayout:
+    """Walk a DF APDU's header (primer 4.2) without decoding the payload.
+
+    Raises DecodeError(layer="general-signing") with the offset (plus `base`) on bad input.
+    """
+    apdu = bytes(apdu)
+    pos = 0
+
+    def fail(reason: str):
+        raise DecodeError("general-signing", reason, base + pos)
+
+    if not apdu or apdu[0] != 0xDF:
+        fail("a General-Signing APDU starts with DF")
+    pos = 1
+    try:
+        tid_length, pos = read_length(apdu, pos)
+        if tid_length != 9 or pos + 9 > len(apdu):
+            fail(f"transaction id must be 9 bytes, not {tid_length}")
+        cra_flag = apdu[pos]
+        if cra_flag not in (1, 2, 3):
+            fail(f"CRA flag must be 1, 2 or 3, not {cra_flag}")
+        counter = int.from_bytes(apdu[pos + 1 : pos + 9], "big")
+        pos += 9
+        titles = []
+        for _ in range(2):
+            if apdu[pos] != 8 or pos + 9 > len(apdu):
+                fail("a system title is 08 + 8 bytes")
+            titles.append(apdu[pos + 1 : pos + 9])
+            pos += 9
+        date_length = apdu[pos]
+        if date_length not in (0, 12):
+            fail(f"date-time length must be 0 or 12, not {date_length}")
+        pos += 1 + date_length
+        for part in ("other information", "content"):
+            length, after = read_length(apdu, pos)
+            if after + length > len(apdu):
+                fail(f"{part} length {length} runs past the end")
+            pos = after + length
+    except IndexError:
+        fail("APDU ends inside its header")
+    except ValueError as exc:
+        fail(str(exc))
+    rest = apdu[pos:]
+    if not rest:
+        signature = None
+    elif rest == b"\x00":
+        signature = b""
+    elif rest[0] == SIGNATURE_LENGTH and len(rest) == 1 + SIGNATURE_LENGTH:
+        signature = rest[1:]
+    else:
+        fail(f"signature field must be absent, 00 or 40 + 64 bytes; found {len(rest)} byte(s)")
+    return ApduLayout(cra_flag, counter, titles[0], titles[1], pos, signature)
+
+
+def sign(precommand: bytes, private_key: ec.EllipticCurvePrivateKey) -> bytes:
+    """Sign a pre-command (a DF APDU with no signature field, or a trailing 00): the same
+    APDU with 40 + r || s appended over the bytes after DF through the end of the content."""
+    precommand = bytes(precommand)
+    layout = apdu_layout(precommand)
+    if layout.signature:
+        raise EncodeError("signature", "the APDU is already signed")
+    body = precommand[: layout.content_end]
+    return body + bytes((SIGNATURE_LENGTH,)) + sign_data(body[1:], private_key)
+
+
+def verify_apdu(apdu: bytes, public_key: ec.EllipticCurvePublicKey) -> None:
+    """Verify the signature on a signed DF APDU; VerificationError if absent or wrong."""
+    apdu = bytes(apdu)
+    layout = apdu_layout(apdu)
+    if not layout.signature:
+        raise VerificationError("signature", "the APDU carries no signature")
+    verify_data(apdu[1 : layout.content_end], layout.signature, public_key)
+
+
+# --- key agreement and KDF ----------------------------------------------------------------
+def shared_secret(
+    private_key: ec.EllipticCurvePrivateKey, public_key: ec.EllipticCurvePublicKey
+) -> bytes:
+    """Z, the x-coordinate of the static-static ECDH point; cached per pair of keys."""
+    return _shared_secret(private_key, key_id(private_key.public_key()), public_key, None)
+
+
+def _shared_secret(private_key, own_id: bytes, public_key, peer_id: bytes | None) -> bytes:
+    if peer_id is None:
+        peer_id = key_id(public_key)
+    cache_key = (own_id, peer_id)
+    z = _Z_CACHE.get(cache_key)
+    if z is None:
+        try:
+            z = private_key.exchange(_ECDH, public_key)
+        except ValueError as exc:
+            raise VerificationError("key-agreement", f"ECDH failed: {exc}") from None
+        if len(_Z_CACHE) >= _Z_CACHE_LIMIT:
+            _Z_CACHE.clear()
+        _Z_CACHE[cache_key] = z
+    return z
+
+
+def other_info(originator: bytes, message_type: int, counter: int, recipient: bytes) -> bytes:
+    """The KDF's 33-byte OtherInfo: algorithm id, originator, 09 + type + counter, recipient."""
+    if len(originator) != 8 or len(recipient) != 8:
+        raise EncodeError("kdf", "originator and recipient system titles are 8 bytes")
+    if not 0 <= counter < 1 << 64:
+        raise EncodeError("kdf", f"counter {counter} does not fit 8 bytes")
+    return (
+        KDF_ALGORITHM_ID
+        + bytes(originator)
+        + bytes((9, message_type))
+        + counter.to_bytes(8, "big")
+        + bytes(recipient)
+    )
+
+
+def kdf(z: bytes, info: bytes) -> bytes:
+    """One-round concatenation KDF (SHA-256): the first 16 bytes of H(00000001 || Z || info)."""
+    return hashlib.sha256(_KDF_COUNTER + z + info).digest()[:KEY_LENGTH]
+
+
+def derive_key(
+    private_key: ec.EllipticCurvePrivateKey,
+    public_key: ec.EllipticCurvePublicKey,
+    originator: bytes,
+    message_type: int,
+    counter: int,
+    recipient: bytes,
+) -> bytes:
+    """The AES-128 key for one message (type 1-3: MAC with that CRA flag, 4: encryption)."""
+    z = shared_secret(private_key, public_key)
+    return kdf(z, other_info(originator, message_type, counter, recipient))
+
+
+# --- MAC ----------------------------------------------------------------------------------
+def compute_mac(apdu: bytes, key: bytes, originator: bytes) -> bytes:
+    """The 12-byte GCM tag over an empty plaintext with AAD 11 00 00 00 00 00 || DF APDU."""
+    iv = bytes(originator) + b"\x00\x00\x00\x00"
+    return AESGCM(key).encrypt(iv, b"", MAC_AAD_PREFIX + bytes(apdu))[:MAC_LENGTH]
+
+
+def verify_mac(apdu: bytes, mac: bytes, key: bytes, originator: bytes) -> None:
+    """VerificationError(layer="mac") unless `mac` is the MAC of the APDU under `key`."""
+    if not hmac.compare_digest(compute_mac(apdu, key, originator), bytes(mac)):
+        raise VerificationError("mac", "MAC does not match")
+
+
+def wrap_with_mac(apdu: bytes, mac: bytes) -> bytes:
+    """A DD General-Ciphering message (empty header fields) around a DF APDU and its MAC."""
+    service = MAC_SECURITY_HEADER + bytes(apdu) + bytes(mac)
+    return b"\xdd" + bytes(6) + encode_length(len(service)) + service
+
+
+def mac_parties(
+    cra_flag: int, originator: bytes, target: bytes, keystore: Keystore | None = None
+) -> tuple[bytes, bytes]:
+    """The two EUIs whose KA keys MAC a message: the ACB and the target for a remote party's
+    command, else the business originator and target (responses, alerts, and commands one
+    device sends another, such as PCS02, which a keystore shows by the originator's device
+    certificate)."""
+    if cra_flag == 1 and not (keystore is not None and _is_device(keystore, originator)):
+        return ACB_EUI, bytes(target)
+    return bytes(originator), bytes(target)
+
+
+def _is_device(keystore: Keystore, eui: bytes) -> bool:
+    try:
+        return keystore.role(eui) is None
+    except KeyMissing:
+        return False
+
+
+def mac_apdu(apdu: bytes, keystore: Keystore) -> bytes:
+    """MAC a DF APDU with the keys the keystore holds and return the DD-wrapped message."""
+    apdu = bytes(apdu)
+    layout = apdu_layout(apdu)
+    if layout.signature is None:
+        raise EncodeError("mac", "a MAC'd APDU needs a signature field (00 or 40 + r || s)")
+    first, second = mac_parties(layout.cra_flag, layout.originator, layout.target, keystore)
+    candidates, missing = keystore.ka_pairings(first, second)
+    if not candidates:
+        raise _key_missing(missing)
+    private, own, peer = candidates[0]
+    z = _shared_secret(private, own.key_id, peer.public_key, peer.key_id)
+    info = other_info(layout.originator, layout.cra_flag, layout.counter, layout.target)
+    return wrap_with_mac(apdu, compute_mac(apdu, kdf(z, info), layout.originator))
+
+
+# --- payload encryption -------------------------------------------------------------------
+def decrypt_fragment(fragment: bytes, key: bytes, originator: bytes) -> bytes:
+    """Plaintext of `31 00 00 00 00` + ciphertext + 12-byte tag (AES-128-GCM, AAD `31`)."""
+    fragment = bytes(fragment)
+    if fragment[:5] != FRAGMENT_HEADER:
+        raise DecodeError("encryption", "an encrypted fragment starts 31 00 00 00 00", 0)
+    if len(fragment) < len(FRAGMENT_HEADER) + MAC_LENGTH:
+        raise DecodeError("encryption", "fragment too short for a 12-byte tag", len(fragment))
+    ciphertext, tag = fragment[5:-MAC_LENGTH], fragment[-MAC_LENGTH:]
+    iv = bytes(originator) + b"\x00\x00\x00\x00"
+    decryptor = Cipher(
+        algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=MAC_LENGTH)
+    ).decryptor()
+    decryptor.authenticate_additional_data(FRAGMENT_AAD)
+    try:
+        return decryptor.update(ciphertext) + decryptor.finalize()
+    except InvalidTag:
+        raise VerificationError("encryption", "fragment tag does not verify") from None
+
+
+def encrypt_fragment(plaintext: bytes, key: bytes, originator: bytes) -> bytes:
+    """The inverse of decrypt_fragment, for devices that send encrypted reads."""
+    iv = bytes(originator) + b"\x00\x00\x00\x00"
+    sealed = AESGCM(key).encrypt(iv, bytes(plaintext), FRAGMENT_AAD)
+    return FRAGMENT_HEADER + sealed[:-16] + sealed[-16:][:MAC_LENGTH]
+
+
+def encryption_parameters(message) -> tuple[bytes, int, bytes]:
+    """(originator, counter, recipient) for a message's encrypted fragments (primer 5.3):
+    a supplementary remote party replaces the recipient, and a supplementary originator
+    counter replaces the counter."""
+    info = message.other_information
+    recipient = _field(info, "supplementary_remote_party") or message.target
+    counter = _field(info, "supplementary_originator_counter")
+    return bytes(message.originator), message.counter if counter is None else counter, recipient
+
+
+def _field(container, name: str):
+    if container is None:
+        return None
+    try:
+        return container[name]
+    except (KeyError, TypeError):
+        return getattr(container, name, None)
+
+
+# --- message checks -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome; `key` names the key used (verified) or missing (unverifiable)."""
+
+    check: str
+    status: str
+    reason: str = ""
+    key: str = ""
+
+    def __str__(self) -> str:
+        extra = f": {self.reason}" if self.reason else ""
+        return f"{self.check} {self.status}{extra}"
+
+    def as_dict(self) -> dict:
+        return {"check": self.check, "status": self.status, "reason": self.reason, "key": self.key}
+
+
+@dataclass
+class SecurityReport:
+    """Every security check for one message."""
+
+    signature: CheckResult
+    mac: CheckResult
+    decryption: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def checks(self) -> list[CheckResult]:
+        return [self.signature, self.mac, *self.decryption]
+
+    @property
+    def failed(self) -> bool:
+        return any(c.status == FAILED for c in self.checks)
+
+    @property
+    def outcome(self) -> str:
+        """failed > unverifiable > verified > not-applicable, over all checks."""
+        statuses = {c.status for c in self.checks}
+        for status in (FAILED, UNVERIFIABLE, VERIFIED):
+            if status in statuses:
+                return status
+        return NOT_APPLICABLE
+
+    def __str__(self) -> str:
+        return "; ".join(str(c) for c in self.checks)
+
+    def as_dict(self) -> dict:
+        return {
+            "outcome": self.outcome,
+            "signature": self.signature.as_dict(),
+            "mac": self.mac.as_dict(),
+            "decryption": [c.as_dict() for c in self.decryption],
+        }
+
+
+def check_message(
+    message, keystore: Keystore, fragments: Sequence[bytes] | None = None
+) -> SecurityReport:
+    """Run the signature, MAC and decryption checks that apply to a decoded Message.
+
+    `fragments` defaults to gbcs.payload.encrypted_fragments of the message's payload.
+    Decrypted plaintexts go to `message.decrypted`, one per fragment (None if not decrypted).
+    """
+    signature = _check_signature(message, keystore)
+    mac = _check_mac(message, keystore)
+    if fragments is None:
+        fragments = _payload_fragments(message)
+    decryption, plaintexts = _check_fragments(message, keystore, fragments)
+    message.decrypted = plaintexts
+    return SecurityReport(signature, mac, decryption)
+
+
+def _payload_fragments(message) -> list[bytes]:
+    """Ask the payload layer for the fragments, unless no fragment header occurs in the APDU
+    at all (every fragment starts with one): that skips a tree walk for most messages."""
+    if FRAGMENT_HEADER not in message.apdu:
+        return []
+    from .payload import encrypted_fragments  # imported late: the payload layers import us
+
+    return encrypted_fragments(message.payload_kind, message.payload)
+
+
+def _signed_data(message) -> bytes:
+    apdu = message.apdu
+    return apdu[1 : len(apdu) - 1 - len(message.signature)]
+
+
+def _check_signature(message, keystore: Keystore) -> CheckResult:
+    sig = message.signature
+    if not sig:
+        return CheckResult("signature", NOT_APPLICABLE)
+    originator = bytes(message.originator)
+    try:
+        entries = keystore.ds_public_keys(originator)
+    except KeyMissing as exc:
+        return CheckResult(
+            "signature", UNVERIFIABLE, exc.detail, f"DS certificate of {_text(originator)}"
+        )
+    data = _signed_data(message)
+    for entry in entries:
+        try:
+            verify_data(data, sig, entry.public_key)
+        except VerificationError:
+            continue
+        return CheckResult("signature", VERIFIED, key=entry.label)
+    return CheckResult(
+        "signature",
+        FAILED,
+        f"does not verify with the {len(entries)} DS key(s) of {_text(originator)}",
+    )
+
+
+def _key_missing(missing: Iterable[str]) -> KeyMissing:
+    return KeyMissing("keystore", "no usable key pair: missing " + " / ".join(missing))
+
+
+def _agreed_key(keystore, first, second, info, verify):
+    """Try every KA pairing of two EUIs until `verify(key)` passes: (status, reason, keys).
+
+    Several pairings exist when an EUI has several KA certificates (a Supplier's KA and
+    prepayment KA, two generations); only a key that opens the MAC or tag counts."""
+    candidates, missing = keystore.ka_pairings(first, second)
+    if not candidates:
+        return UNVERIFIABLE, "missing " + " or ".join(missing), " or ".join(missing)
+    error = "no key pair"
+    for private, own, peer in candidates:
+        key = kdf(_shared_secret(private, own.key_id, peer.public_key, peer.key_id), info)
+        try:
+            verify(key)
+        except VerificationError as exc:
+            error = exc.detail
+            continue
+        except GbcsError as exc:
+            return FAILED, str(exc), ""
+        return VERIFIED, "", f"{own.label} with {peer.label}"
+    return FAILED, f"{error} (tried {len(candidates)} key pair(s))", ""
+
+
+def _check_mac(message, keystore: Keystore) -> CheckResult:
+    mac = message.mac
+    if message.envelope is None or mac is None:
+        return CheckResult("mac", NOT_APPLICABLE)
+    service = message.envelope.ciphered_service
+    if service.security_control != 0x11 or service.invocation_counter != 0:
+        # GBCS MAC'd messages always carry 11 00 00 00 00: authenticated only, suite 1,
+        # invocation counter unused (primer 4.1); the MAC's AAD assumes exactly these bytes.
+        return CheckResult(
+            "mac",
+            FAILED,
+            f"security header {service.security_control:02X} {service.invocation_counter:08X}"
+            " is not 11 00000000 (authenticated, suite 1)",
+        )
+    originator, target = bytes(message.originator), bytes(message.target)
+    first, second = mac_parties(message.cra_flag, originator, target, keystore)
+    info = other_info(originator, message.cra_flag, message.counter, target)
+    apdu = message.apdu
+
+    def verify(key: bytes) -> None:
+        verify_mac(apdu, mac, key, originator)
+
+    status, reason, key = _agreed_key(keystore, first, second, info, verify)
+    return CheckResult("mac", status, reason, key)
+
+
+def _check_fragments(message, keystore: Keystore, fragments: Sequence[bytes]):
+    if not fragments:
+        return [], []
+    originator, counter, recipient = encryption_parameters(message)
+    info = other_info(originator, ENCRYPTION_TYPE, counter, recipient)
+    results, plaintexts = [], []
+    for number, fragment in enumerate(fragments):
+        found: list[bytes] = []
+
+        def verify(key: bytes, fragment=fragment, found=found) -> None:
+            found.append(decrypt_fragment(fragment, key, originator))
+
+        status, reason, key = _agreed_key(keystore, originator, recipient, info, verify)
+        results.append(CheckResult(f"decryption[{number}]", status, reason, key))
+        plaintexts.append(found[0] if found else None)
+    return results, plaintexts
