@@ -66,6 +66,7 @@ AXDR_TYPES = {
     0x1B: ("time", "octets", 4),
 }
 TAG_BY_NAME = {name: tag for tag, (name, _, _) in AXDR_TYPES.items()}
+_NAMES = {tag: name for tag, (name, _, _) in AXDR_TYPES.items()}
 _FIXED = {tag: struct.Struct(fmt) for tag, (_, kind, fmt) in AXDR_TYPES.items() if kind == "fixed"}
 
 
@@ -102,12 +103,6 @@ def _read_value(data: bytes, pos: int, tag: int):
     if entry is None:
         raise _fail(f"A-XDR: unknown data tag 0x{tag:02X}", pos - 1)
     kind = entry[1]
-    if kind == "fixed":
-        fmt = _FIXED[tag]
-        end = pos + fmt.size
-        if end > len(data):
-            raise _fail(f"A-XDR: {entry[0]} needs {fmt.size} bytes", pos)
-        return fmt.unpack_from(data, pos)[0], end
     if kind == "array" or kind == "structure":
         count, pos = _length(data, pos)
         if count > len(data) - pos:
@@ -134,6 +129,12 @@ def _read_value(data: bytes, pos: int, tag: int):
         return Container(bits=bits, octets=octets), pos
     if kind == "octets":
         return _take(data, pos, entry[2], entry[0])
+    if kind == "fixed":
+        fmt = _FIXED[tag]
+        end = pos + fmt.size
+        if end > len(data):
+            raise _fail(f"A-XDR: {entry[0]} needs {fmt.size} bytes", pos)
+        return fmt.unpack_from(data, pos)[0], end
     if kind == "compact":
         description, pos = _read_description(data, pos)
         n, pos = _length(data, pos)
@@ -155,8 +156,16 @@ def _read_item(data: bytes, pos: int) -> tuple[Container, int]:
     if pos >= len(data):
         raise _fail("A-XDR: stream ended where a data item should start", pos)
     tag = data[pos]
+    if tag == 0:  # null-data: every get request's data and many response items
+        return Container(type="null-data", value=None), pos + 1
+    fmt = _FIXED.get(tag)
+    if fmt is not None:  # the next most common case, inlined: one call per item
+        end = pos + 1 + fmt.size
+        if end > len(data):
+            raise _fail(f"A-XDR: {_NAMES[tag]} needs {fmt.size} bytes", pos + 1)
+        return Container(type=_NAMES[tag], value=fmt.unpack_from(data, pos + 1)[0]), end
     value, end = _read_value(data, pos + 1, tag)
-    return Container(type=AXDR_TYPES[tag][0], value=value), end
+    return Container(type=_NAMES[tag], value=value), end
 
 
 def _read_description(data: bytes, pos: int) -> tuple[Container, int]:
@@ -311,6 +320,48 @@ class AxdrData(Construct):
 Data = AxdrData()
 
 
+def parse_axdr_list(stream) -> ListContainer:
+    """A length-prefixed sequence of A-XDR items, read in one pass over the buffer."""
+    start = stream.tell()
+    data = stream.getvalue()
+    items = ListContainer()
+    pos = start
+    try:
+        count, pos = _length(data, pos)
+        if count > len(data) - pos:
+            raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
+        for _ in range(count):
+            item, pos = _read_item(data, pos)
+            items.append(item)
+    except StreamError as exc:
+        stream.seek(getattr(exc, "position", start))
+        raise
+    stream.seek(pos)
+    return items
+
+
+class AxdrDataList(Construct):
+    """Count (length form) then that many A-XDR items: the data list of every DLMS APDU."""
+
+    def _parse(self, stream, context, path):
+        return parse_axdr_list(stream)
+
+    def _build(self, obj, stream, context, path):
+        out: list = [encode_length(len(obj))]
+        for item in obj:
+            _write_item(out, item)
+        raw = b"".join(out)
+        stream_write(stream, raw, len(raw), path)
+        return obj
+
+    def _emitparse(self, code):
+        code.append("from gbcs.dlms import parse_axdr_list")
+        return "parse_axdr_list(io)"
+
+
+DataList = AxdrDataList()
+
+
 def decode_data(data: bytes, base: int = 0, layer: str = "a-xdr") -> Container:
     """Decode bytes that hold exactly one A-XDR data item (e.g. a decrypted fragment)."""
     return parse_layer(Data, data, layer, base)
@@ -318,6 +369,46 @@ def decode_data(data: bytes, base: int = 0, layer: str = "a-xdr") -> Container:
 
 def encode_data(item) -> bytes:
     return build_layer(Data, item, "a-xdr")
+
+
+class Obis(bytes):
+    """A 6-byte COSEM instance id that prints as a-b:c.d.e.f (e.g. 0-0:94.44.119.2)."""
+
+    def __str__(self) -> str:
+        a, b, c, d, e, f = self
+        return f"{a}-{b}:{c}.{d}.{e}.{f}"
+
+    @classmethod
+    def from_text(cls, text: str) -> "Obis":
+        ab, cdef = text.split(":")
+        parts = [int(x) for x in ab.split("-")] + [int(x) for x in cdef.split(".")]
+        return cls(bytes(parts))
+
+
+def parse_obis(stream) -> Obis:
+    raw = stream.read(6)
+    if len(raw) != 6:
+        raise StreamError("OBIS code: stream ended")
+    return Obis(raw)
+
+
+class ObisField(Construct):
+    def _parse(self, stream, context, path):
+        return parse_obis(stream)
+
+    def _build(self, obj, stream, context, path):
+        raw = Obis.from_text(obj) if isinstance(obj, str) else bytes(obj)
+        if len(raw) != 6:
+            raise StreamError("OBIS code must be 6 bytes", path=path)
+        stream_write(stream, raw, 6, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        return 6
+
+    def _emitparse(self, code):
+        code.append("from gbcs.dlms import parse_obis")
+        return "parse_obis(io)"
 
 
 # --- the xDLMS APDUs ---------------------------------------------------------------------
@@ -350,7 +441,7 @@ _Selection = Struct("selector" / Byte, "parameters" / Data)
 RequestSpecification = Struct(
     "kind" / SpecificationKind,
     "class_id" / Int16ub,
-    "instance_id" / Struct("a" / Byte, "b" / Byte, "c" / Byte, "d" / Byte, "e" / Byte, "f" / Byte),
+    "instance_id" / ObisField(),
     "attribute_or_method" / Byte,
     "selection"
     / Switch(
@@ -367,7 +458,7 @@ AccessRequest = Struct(
     "long_invoke_id_and_priority" / Int32ub,
     "date_time" / OptionalDateTime(),
     "specifications" / PrefixedArray(Length, RequestSpecification),
-    "data" / PrefixedArray(Length, Data),
+    "data" / DataList,
 )
 
 AccessResponse = Struct(
@@ -378,7 +469,7 @@ AccessResponse = Struct(
     "echoed_specifications_present" / Byte,
     "echoed_specifications"
     / If(this.echoed_specifications_present != 0, PrefixedArray(Length, RequestSpecification)),
-    "data" / PrefixedArray(Length, Data),
+    "data" / DataList,
     "results" / PrefixedArray(Length, Struct("kind" / SpecificationKind, "result" / AccessResult)),
 )
 
@@ -414,20 +505,33 @@ def encode(kind: str, value: Container) -> bytes:
 SECURITY_HEADER = b"\x31\x00\x00\x00\x00"
 
 
-def _is_protected(item) -> bool:
-    """structure { array of protection parameters, octet-string 31 00 00 00 00 ... }"""
-    if item.type != "structure" or len(item.value) != 2:
-        return False
-    params, blob = item.value
+def _is_protection_parameters(item) -> bool:
+    """array of structure { enum protection type, structure options } (primer 8.2)."""
     return (
-        params.type == "array"
-        and blob.type == "octet-string"
-        and blob.value[:5] == SECURITY_HEADER
-        and len(blob.value) >= 5 + 12
+        item.type == "array"
+        and len(item.value) > 0
         and all(
-            p.type == "structure" and p.value and p.value[0].type == "enum" for p in params.value
+            p.type == "structure" and len(p.value) == 2 and p.value[0].type == "enum"
+            for p in item.value
         )
     )
+
+
+def _protected_blobs(items) -> list[bytes]:
+    """Octet strings 31 00 00 00 00 ... that directly follow their protection parameters,
+    either as a structure of the two (ECS17b and most reads) or flattened into a larger
+    structure (the ECS68 alert)."""
+    found = []
+    for before, item in zip(items, items[1:], strict=False):
+        blob = item.value
+        if (
+            item.type == "octet-string"
+            and blob[:5] == SECURITY_HEADER
+            and len(blob) >= 5 + 12
+            and _is_protection_parameters(before)
+        ):
+            found.append(blob)
+    return found
 
 
 def iter_items(item):
@@ -444,12 +548,11 @@ def encrypted_fragments(value: Container) -> list[bytes]:
     found = []
     for top in tops:
         for item in iter_items(top):
-            if _is_protected(item):
-                found.append(item.value[1].value)
+            if item.type in ("array", "structure"):
+                found.extend(_protected_blobs(item.value))
     return found
 
 
 def obis_text(instance_id) -> str:
     """An OBIS code the way the use-case tables print it: a-b:c.d.e.f."""
-    i = instance_id
-    return f"{i.a}-{i.b}:{i.c}.{i.d}.{i.e}.{i.f}"
+    return str(Obis(instance_id))

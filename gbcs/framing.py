@@ -17,22 +17,20 @@ from construct import (
     Int16ub,
     Int32ub,
     Int64ub,
-    Prefixed,
     StreamError,
     Struct,
     this,
 )
 
-from .primitives import Eui, Length, OptionalDateTime, OptionalField, SignatureField
+from .primitives import Eui, LengthPrefixed, OptionalDateTime, OptionalField, SignatureField
 
 MAC_LENGTH = 12
 SIGNATURE_LENGTH = 64
 
 CraFlag = Enum(Byte, command=1, response=2, alert=3)
 
-# Transaction id inside the DF header and the KDF's OtherInfo: CRA flag + originator counter.
-TransactionId = Struct("cra" / CraFlag, "counter" / Int64ub)
-
+# Transaction id inside the DF header and the KDF's OtherInfo: length 09, CRA flag, counter.
+TransactionId = Struct(Const(b"\x09"), "cra" / CraFlag, "counter" / Int64ub)
 
 
 def _counter_unless_certificate(stream):
@@ -79,29 +77,28 @@ OtherInformation = Struct(
 )
 
 GeneralSigning = Struct(
-    "tag" / Const(b"\xDF"),
-    "transaction_id" / Prefixed(Length, TransactionId),
+    "tag" / Const(b"\xdf"),
+    "transaction_id" / TransactionId,
     "originator" / Eui,
     "target" / Eui,
     "date_time" / OptionalDateTime(),
-    "other_information" / Prefixed(Length, OtherInformation),
-    "content" / Prefixed(Length, GreedyBytes),
+    "other_information" / LengthPrefixed(OtherInformation),
+    "content" / LengthPrefixed(GreedyBytes),
     # absent (pre-command), 00 (unsigned), or 40 + r || s
     "signature" / SignatureField(),
 )
 
 GeneralCiphering = Struct(
-    "tag" / Const(b"\xDD"),
-    "transaction_id" / Prefixed(Length, GreedyBytes),
-    "originator_system_title" / Prefixed(Length, GreedyBytes),
-    "recipient_system_title" / Prefixed(Length, GreedyBytes),
-    "date_time" / Prefixed(Length, GreedyBytes),
-    "other_information" / Prefixed(Length, GreedyBytes),
+    "tag" / Const(b"\xdd"),
+    "transaction_id" / LengthPrefixed(GreedyBytes),
+    "originator_system_title" / LengthPrefixed(GreedyBytes),
+    "recipient_system_title" / LengthPrefixed(GreedyBytes),
+    "date_time" / LengthPrefixed(GreedyBytes),
+    "other_information" / LengthPrefixed(GreedyBytes),
     # key-info presence flag: only 'absent' occurs in GBCS MAC'd and GBT messages
     "key_info_present" / Const(b"\x00"),
     "ciphered_service"
-    / Prefixed(
-        Length,
+    / LengthPrefixed(
         Struct(
             "security_control" / Byte,
             "invocation_counter" / Int32ub,

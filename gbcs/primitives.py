@@ -17,6 +17,7 @@ from construct import (
     Container,
     Int16sb,
     Int16ub,
+    Prefixed,
     SizeofError,
     StreamError,
     Struct,
@@ -69,6 +70,31 @@ class LengthForm(Construct):
         return "parse_length_form(io)"
 
 
+def read_exact(io, n: int) -> bytes:
+    """n bytes or a StreamError (construct's compiled Prefixed accepts a short read)."""
+    raw = io.read(n)
+    if len(raw) != n:
+        raise StreamError(f"length says {n} byte(s) but only {len(raw)} remain")
+    return raw
+
+
+class ExactPrefixed(Prefixed):
+    """construct's Prefixed, but refusing a length that runs past the data in compiled
+    parsers too (construct's compiled Prefixed silently accepts a short read)."""
+
+    def _emitparse(self, code):
+        code.append("from gbcs.primitives import read_exact")
+        return (
+            f"restream(read_exact(io, {self.lengthfield._compileparse(code)}), "
+            f"lambda io: ({self.subcon._compileparse(code)}))"
+        )
+
+
+def LengthPrefixed(subcon) -> ExactPrefixed:  # noqa: N802 (reads like a construct)
+    """Prefixed by the GBCS / A-XDR length form."""
+    return ExactPrefixed(LengthForm(), subcon)
+
+
 def encode_length(n: int) -> bytes:
     """The shortest length form for n."""
     if n < 0:
@@ -91,6 +117,7 @@ def read_length(data: bytes, pos: int) -> tuple[int, int]:
 
 
 Length = LengthForm()
+
 
 def _read_exact(stream, n: int, what: str) -> bytes:
     raw = stream.read(n)
@@ -174,6 +201,7 @@ class SignatureField(Construct):
     def _emitparse(self, code):
         code.append("from gbcs.primitives import parse_signature_field")
         return "parse_signature_field(io)"
+
 
 # COSEM date-time, 12 bytes; kept field by field so 'unspecified' (FF) and the deviation
 # round-trip exactly.
@@ -264,7 +292,7 @@ def parse_layer(construct, data: bytes, layer: str, base: int = 0):
         value = construct.parse_stream(stream)
     except ConstructError as exc:
         raise DecodeError(layer, _construct_reason(exc), base + stream.tell()) from None
-    except (ValueError, IndexError, OverflowError, UnicodeDecodeError) as exc:
+    except (ValueError, IndexError, OverflowError, UnicodeDecodeError, struct.error) as exc:
         raise DecodeError(layer, str(exc), base + stream.tell()) from None
     end = stream.tell()
     if end != len(data):
@@ -278,7 +306,7 @@ def build_layer(construct, value, layer: str) -> bytes:
         return construct.build(value)
     except ConstructError as exc:
         raise EncodeError(layer, _construct_reason(exc)) from None
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, struct.error) as exc:
         raise EncodeError(layer, f"{type(exc).__name__}: {exc}") from None
 
 

@@ -1077,7 +1077,7 @@ USE_CASES: dict[int, UseCase] = {
             srvs=("4.4.5",),
             senders=(S,),
         ),
-        UseCase(0x00CA, "CS06Alert", "Activate Firmware alert", srvs=("11.3",), encoding="asn1"),
+        UseCase(0x00CA, "CS06", "Activate Firmware alert", srvs=("11.3",), encoding="asn1"),
         UseCase(
             0x00CB,
             "CS02b",
@@ -1397,7 +1397,7 @@ USE_CASES: dict[int, UseCase] = {
             "Sub GHz Channel Scan Request Assessment Outcome Sub GHz Alert",
             message_type="SME.A.NC",
         ),
-        UseCase(0x0113, "DBCH04Alert", "Set CHF Sub GHz Configuration alert", srvs=("6.28",)),
+        UseCase(0x0113, "DBCH04", "Set CHF Sub GHz Configuration alert", srvs=("6.28",)),
         UseCase(
             0x0119,
             "HECS01",

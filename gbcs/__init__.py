@@ -1,0 +1,49 @@
+"""gbcs: the GB Companion Specification message codec.
+
+    from gbcs import decode, encode, sign, verify, Keystore
+
+decode(bytes) -> Message, a typed tree with every layer visible; encode(Message) -> bytes,
+byte-identical for every RTDS vector; sign(precommand, key) -> a signed APDU;
+verify(message, keystore) -> SecurityReport (signature, MAC, decryption, each verified,
+failed, or unverifiable for want of a key). Errors are GbcsError subclasses naming the
+layer and byte offset.
+"""
+
+from .errors import (
+    DecodeError,
+    EncodeError,
+    GbcsError,
+    KeyMissing,
+    KeystoreError,
+    VerificationError,
+)
+from .keystore import Keystore
+from .message import Message, decode, encode
+from .security import SecurityReport, check_message, sign
+from .usecases import USE_CASES, UseCase
+
+
+def verify(message: Message | bytes, keystore: Keystore) -> SecurityReport:
+    """Every security check that applies to a message (decoded first if given bytes)."""
+    if not isinstance(message, Message):
+        message = decode(message)
+    return check_message(message, keystore)
+
+
+__all__ = [
+    "USE_CASES",
+    "DecodeError",
+    "EncodeError",
+    "GbcsError",
+    "KeyMissing",
+    "Keystore",
+    "KeystoreError",
+    "Message",
+    "SecurityReport",
+    "UseCase",
+    "VerificationError",
+    "decode",
+    "encode",
+    "sign",
+    "verify",
+]

@@ -1,0 +1,34 @@
+"""Where the shared test data lives, and the RTDS files as pytest parameters (by file name)."""
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+RTDS_ROOT = SHARED / "rtds" / "RTDS-4.5.0"
+RTDS_KEYSTORE = SHARED / "rtds" / "keystore"
+DCCBOXED_KEYSTORE = SHARED / "keystore" / "dccboxed-keystore.json"
+# RTDS organisation certificates are valid 2015-2025: check RTDS with a pinned clock.
+RTDS_CLOCK = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+
+
+def rtds_files(pattern: str = "*") -> list[Path]:
+    return sorted(RTDS_ROOT.glob(f"*/{pattern}.HEX"))
+
+
+def params(files: list[Path]):
+    """pytest parameters named after the file, so a failure names its vector."""
+    return [pytest.param(f, id=f.name) for f in files]
+
+
+def read_vector(path: Path) -> bytes:
+    return bytes.fromhex(path.read_text().strip())
+
+
+@cache
+def rtds_keystore():
+    from gbcs.keystore import Keystore
+
+    return Keystore.open(RTDS_KEYSTORE, clock=RTDS_CLOCK)

@@ -1,0 +1,114 @@
+"""The decoded tree: every layer visible, the use case named, encode() the inverse of decode()."""
+
+import pytest
+from rtds_vectors import RTDS_ROOT, params, read_vector, rtds_files
+
+from gbcs import decode, encode
+from gbcs.dlms import obis_text
+from gbcs.errors import DecodeError, EncodeError, GbcsError
+from gbcs.message import wrap_for_mac
+
+# The registry names the use case; RTDS names its folders <SRV>_<use case + variant>.
+# Alerts carried under a generic or shared message code are named by that code instead.
+SHARED_ALERT_CODES = {0x00CC, 0x00CD, 0x1000, 0x1001}
+# RTDS quirk (primer 9.8): the CS04B error command (and so its response) carries CS04AC's
+# message code 000F.
+KNOWN_RTDS_QUIRKS = {"CS04B_8.8.2_ERROR_COMMAND_GBCS.HEX", "CS04B_8.8.2_ERROR_RESPONSE_GBCS.HEX"}
+
+
+@pytest.mark.parametrize("path", params(rtds_files()))
+def test_use_case_matches_the_folder(path):
+    message = decode(read_vector(path))
+    folder_use_case = path.parent.name.split("_", 1)[1]
+    if message.message_code in SHARED_ALERT_CODES or path.name in KNOWN_RTDS_QUIRKS:
+        return
+    assert message.use_case is not None, f"0x{message.message_code:04X} not in the registry"
+    assert folder_use_case.startswith(message.use_case.name.split("-")[0])
+
+
+@pytest.mark.parametrize("path", params(rtds_files()))
+def test_cra_flag_matches_the_file_kind(path):
+    message = decode(read_vector(path))
+    if "_ALERT" in path.name:
+        assert message.cra == "alert"
+    elif "RESPONSE" in path.name:
+        assert message.cra == "response"
+    else:
+        assert message.cra == "command"
+
+
+def test_worked_example_7_6_deactivate():
+    """Primer 4.5 and 8.1: every field of the ECS47 deactivate command."""
+    path = RTDS_ROOT / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
+    message = decode(read_vector(path))
+    assert message.use_case.name == "ECS47"
+    assert message.counter == 1001
+    assert message.originator.hex().upper() == "90B3D51F30010000"
+    assert message.target.hex().upper() == "00DB1234567890A0"
+    assert message.payload_kind == "dlms-access-request"
+    specs = message.payload.specifications
+    assert [str(s.kind) for s in specs] == ["set", "action"]
+    assert [obis_text(s.instance_id) for s in specs] == ["0-0:94.44.119.2", "0-0:10.0.103.255"]
+    assert [(d.type, d.value) for d in message.payload.data] == [
+        ("long-unsigned", 60),
+        ("long-unsigned", 0x0312),
+    ]
+    assert message.payload.long_invoke_id_and_priority & 0xFFFFFF == message.counter & 0xFFFFFF
+    assert message.mac.hex() == "7d60324ae99abacf410b057c"
+
+
+def test_precommand_is_the_signed_command_minus_signature():
+    folder = RTDS_ROOT / "7.6_ECS47Deactivate"
+    command = decode(read_vector(folder / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"))
+    pre = read_vector(folder / "ECS47Deactivate_7.6_SUCCESS_PRECOMMAND_GBCS.HEX")
+    assert command.signed_data == pre[1:]
+
+
+def test_edited_tree_encodes_the_edit():
+    path = RTDS_ROOT / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_PRECOMMAND_GBCS.HEX"
+    message = decode(read_vector(path))
+    message.payload.data[0].value = 90
+    again = decode(encode(message))
+    assert again.payload.data[0].value == 90
+    assert again.counter == message.counter
+
+
+def test_wrap_for_mac_gives_a_mac_shaped_message():
+    path = RTDS_ROOT / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
+    data = read_vector(path)
+    message = decode(data)
+    assert wrap_for_mac(message.apdu, message.mac) == data
+
+
+@pytest.mark.parametrize(
+    "data, layer",
+    [
+        (b"", "framing"),
+        (b"\x42", "framing"),
+        (b"\xdf\x09\x01", "general-signing"),
+        (b"\xdd\x00\x00", "general-ciphering"),
+    ],
+    ids=["empty", "unknown-tag", "short-signing", "short-ciphering"],
+)
+def test_bad_input_names_layer_and_offset(data, layer):
+    with pytest.raises(DecodeError) as caught:
+        decode(data)
+    assert caught.value.layer == layer
+    assert caught.value.offset is not None and 0 <= caught.value.offset <= len(data)
+
+
+@pytest.mark.parametrize("path", params(rtds_files("ECS61a*RESPONSE*")))
+def test_truncation_anywhere_raises_gbcs_error_with_offset(path):
+    data = read_vector(path)
+    for cut in range(len(data)):
+        with pytest.raises(GbcsError) as caught:
+            decode(data[:cut])
+        assert caught.value.offset is None or caught.value.offset <= len(data)
+
+
+def test_encode_rejects_a_broken_tree():
+    path = RTDS_ROOT / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
+    message = decode(read_vector(path))
+    message.payload.data[0].value = "not a number"
+    with pytest.raises(EncodeError):
+        encode(message)

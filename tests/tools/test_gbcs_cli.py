@@ -1,0 +1,109 @@
+"""The `gbhan gbcs` commands as a manufacturer runs them: a real subprocess, real files."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RTDS = REPO.parent / "shared" / "rtds"
+VECTORS = RTDS / "RTDS-4.5.0"
+KEYSTORE = RTDS / "keystore"
+DEACTIVATE = VECTORS / "7.6_ECS47Deactivate"
+SUMMARY = re.compile(
+    r"^checked (\d+) files: (\d+) decoded, (\d+) re-encoded identical, (\d+) signatures "
+    r"verified, (\d+) MACs verified, (\d+) decrypted, (\d+) unverifiable \(no key\), (\d+) failed$"
+)
+
+
+def gbhan(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_check_sweeps_all_of_rtds_and_passes():
+    run = gbhan("gbcs", "check", str(VECTORS), "--keystore", str(KEYSTORE))
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    last = run.stdout.strip().splitlines()[-1]
+    match = SUMMARY.match(last)
+    assert match, last
+    files, decoded, reencoded, signatures, macs, decrypted, unverifiable, failed = map(
+        int, match.groups()
+    )
+    assert files == decoded == reencoded == 1103
+    assert failed == 0
+    assert signatures > 0 and macs > 0 and decrypted > 0
+    assert unverifiable >= 1  # NA_PCS02: device-to-device, no key for it anywhere
+
+
+def test_check_reports_a_corrupted_file_and_fails(tmp_path):
+    good = (DEACTIVATE / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX").read_text().strip()
+    # flip one bit inside the signature (byte 0x60)
+    data = bytearray.fromhex(good)
+    data[0x60] ^= 0x01
+    (tmp_path / "bad_COMMAND_GBCS.HEX").write_text(data.hex().upper())
+    (tmp_path / "good_COMMAND_GBCS.HEX").write_text(good)
+    run = gbhan("gbcs", "check", str(tmp_path), "--keystore", str(KEYSTORE), "--at", "2020-01-01")
+    assert run.returncode == 1
+    lines = run.stdout.strip().splitlines()
+    assert any(line.startswith("bad_COMMAND_GBCS.HEX: signature failed") for line in lines)
+    assert not any(line.startswith("good_") for line in lines[:-1])
+    assert SUMMARY.match(lines[-1]).group(8) == "1"
+
+
+def test_check_counts_missing_keys_as_unverifiable_not_failed(tmp_path):
+    run = gbhan("gbcs", "check", str(DEACTIVATE))  # no keystore at all
+    assert run.returncode == 0
+    match = SUMMARY.match(run.stdout.strip().splitlines()[-1])
+    assert match.group(4) == "0" and match.group(5) == "0"  # nothing claimed verified
+
+
+def test_decode_json_shows_every_layer():
+    path = DEACTIVATE / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
+    run = gbhan("gbcs", "decode", str(path), "--keystore", str(KEYSTORE), "--json")
+    assert run.returncode == 0, run.stderr
+    tree = json.loads(run.stdout)
+    assert tree["use_case"]["name"] == "ECS47"
+    assert tree["header"]["transaction_id"]["counter"] == 1001
+    assert tree["payload_kind"] == "dlms-access-request"
+    assert tree["payload"]["data"][0] == {"type": "long-unsigned", "value": 60}
+    assert tree["security"]["signature"]["status"] == "verified"
+
+
+def test_decode_text_from_hex_on_the_command_line():
+    hex_text = (DEACTIVATE / "ECS47Deactivate_7.6_SUCCESS_RESPONSE_GBCS.HEX").read_text()
+    run = gbhan("gbcs", "decode", hex_text.strip())
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("ECS47 (0x0055)")
+    assert "response" in run.stdout.splitlines()[0]
+
+
+def test_decode_names_layer_and_offset_of_bad_input():
+    run = gbhan("gbcs", "decode", "DF0901000000")
+    assert run.returncode == 1
+    assert "general-signing at byte" in run.stderr
+
+
+@pytest.mark.parametrize("signer", ["90b3d51f30010000", "90b3d51f30020000"])
+def test_sign_then_verify(tmp_path, signer):
+    """Sign a pre-command (as a Supplier, and as the Network Operator SECMP0046 adds)."""
+    out = tmp_path / "signed.hex"
+    pre = DEACTIVATE / "ECS47Deactivate_7.6_SUCCESS_PRECOMMAND_GBCS.HEX"
+    key = KEYSTORE / f"{signer}-ds.key"
+    precommand = bytearray.fromhex(pre.read_text().strip())
+    precommand[0x0C : 0x0C + 8] = bytes.fromhex(signer)  # business originator = the signer
+    src = tmp_path / "pre.hex"
+    src.write_text(precommand.hex())
+    run = gbhan("gbcs", "sign", str(src), "--key", str(key), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    run = gbhan("gbcs", "verify", str(out), "--keystore", str(KEYSTORE), "--at", "2020-01-01")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "signature verified" in run.stdout
