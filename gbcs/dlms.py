@@ -34,6 +34,7 @@ from construct import (
 
 from .errors import DecodeError
 from .primitives import Length, OptionalDateTime, build_layer, encode_length, parse_layer
+from .strict import compile_strict
 
 # --- A-XDR data: the tag table -------------------------------------------------------------
 # kind: "none" (no value), "fixed" (struct format), "bytes" (length + octets), "text"
@@ -485,7 +486,7 @@ _APDUS = {
     "dlms-access-response": AccessResponse,
     "dlms-notification": DataNotification,
 }
-_COMPILED = {kind: apdu.compile() for kind, apdu in _APDUS.items()}
+_COMPILED = {kind: compile_strict(apdu) for kind, apdu in _APDUS.items()}
 
 
 def decode(kind: str, content: bytes, base: int) -> Container:

@@ -22,7 +22,8 @@ from construct import (
     this,
 )
 
-from .primitives import Eui, LengthPrefixed, OptionalDateTime, OptionalField, SignatureField
+from .primitives import Eui, LengthPrefixed, OptionalDateTime, SignatureField
+from .strict import TrailingOptional
 
 MAC_LENGTH = 12
 SIGNATURE_LENGTH = 64
@@ -68,9 +69,9 @@ class _CounterUnlessCertificate(Construct):
 # its counter, the supplementary originator counter, and a DER certificate.
 OtherInformation = Struct(
     "message_code" / Int16ub,
-    "supplementary_remote_party" / OptionalField(Bytes(8), 8),
+    "supplementary_remote_party" / TrailingOptional(Bytes(8)),
     "supplementary_remote_party_counter"
-    / If(this.supplementary_remote_party != None, OptionalField(Int64ub, 8)),  # noqa: E711
+    / If(this.supplementary_remote_party != None, TrailingOptional(Int64ub)),  # noqa: E711
     "supplementary_originator_counter"
     / If(this.supplementary_remote_party_counter != None, _CounterUnlessCertificate()),  # noqa: E711
     "certificate" / GreedyBytes,

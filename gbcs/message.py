@@ -13,10 +13,11 @@ from construct import Container
 from . import framing, payload
 from .errors import DecodeError, EncodeError
 from .primitives import build_layer, encode_length, parse_layer
+from .strict import compile_strict
 from .usecases import UseCase, lookup
 
-_GENERAL_CIPHERING = framing.GeneralCiphering.compile()
-_GENERAL_SIGNING = framing.GeneralSigning.compile()
+_GENERAL_CIPHERING = compile_strict(framing.GeneralCiphering)
+_GENERAL_SIGNING = compile_strict(framing.GeneralSigning)
 
 
 @dataclass

@@ -20,11 +20,13 @@ def decode(content: bytes, base: int, header: Container, use_case) -> tuple[str,
         raise DecodeError("payload", "empty content", base)
     declared = use_case.encoding if use_case is not None else None
     first = content[0]
+    code = header.other_information.message_code
+    cra = int(header.transaction_id.cra)
     if declared == "asn1" or (declared is None and first in ASN1_FIRST_BYTES):
-        return "asn1", asn1.decode(content, base)
+        return "asn1", asn1.decode(content, base, code, cra)
     if content[:2] == b"\x01\x09":
-        if int(header.transaction_id.cra) == 3:
-            return "gbz-alert", gbz.decode_alert(content, base)
+        if cra == 3:
+            return "gbz-alert", gbz.decode_alert(content, base, code)
         return "gbz", gbz.decode(content, base)
     kind = DLMS_KINDS.get(first)
     if kind is not None:
@@ -51,3 +53,17 @@ def encrypted_fragments(kind: str, value: Container) -> list[bytes]:
     if kind == "gbz":
         return gbz.encrypted_fragments(value)
     return []
+
+
+def decode_plaintexts(kind: str, value: Container, plaintexts: list) -> list:
+    """Decrypted fragments (in encrypted_fragments order) decoded as their layer reads them:
+    an A-XDR item for DLMS, the ZCL command for GBZ; None where not decrypted."""
+    if kind in DLMS_KINDS.values():
+        return [None if p is None else dlms.decode_data(p) for p in plaintexts]
+    if kind == "gbz":
+        encrypted = [c for c in value.components if c.body.encrypted_frame is not None]
+        return [
+            None if p is None else gbz.decode_plaintext(component, p)
+            for component, p in zip(encrypted, plaintexts, strict=False)
+        ]
+    return [None for _ in plaintexts]

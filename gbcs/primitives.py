@@ -7,7 +7,6 @@ which is what makes decode-then-encode byte-identical on RTDS.
 """
 
 import datetime as _dt
-import io
 import struct
 
 from construct import (
@@ -25,7 +24,8 @@ from construct import (
     stream_write,
 )
 
-from .errors import DecodeError, EncodeError
+from .errors import EncodeError
+from .strict import parse_strict
 
 
 class LengthForm(Construct):
@@ -70,29 +70,9 @@ class LengthForm(Construct):
         return "parse_length_form(io)"
 
 
-def read_exact(io, n: int) -> bytes:
-    """n bytes or a StreamError (construct's compiled Prefixed accepts a short read)."""
-    raw = io.read(n)
-    if len(raw) != n:
-        raise StreamError(f"length says {n} byte(s) but only {len(raw)} remain")
-    return raw
-
-
-class ExactPrefixed(Prefixed):
-    """construct's Prefixed, but refusing a length that runs past the data in compiled
-    parsers too (construct's compiled Prefixed silently accepts a short read)."""
-
-    def _emitparse(self, code):
-        code.append("from gbcs.primitives import read_exact")
-        return (
-            f"restream(read_exact(io, {self.lengthfield._compileparse(code)}), "
-            f"lambda io: ({self.subcon._compileparse(code)}))"
-        )
-
-
-def LengthPrefixed(subcon) -> ExactPrefixed:  # noqa: N802 (reads like a construct)
-    """Prefixed by the GBCS / A-XDR length form."""
-    return ExactPrefixed(LengthForm(), subcon)
+def LengthPrefixed(subcon) -> Prefixed:  # noqa: N802 (reads like a construct)
+    """Prefixed by the GBCS / A-XDR length form (compile with strict.compile_strict)."""
+    return Prefixed(Length, subcon)
 
 
 def encode_length(n: int) -> bytes:
@@ -153,27 +133,6 @@ class SystemTitleField(Construct):
 
 
 Eui = SystemTitleField()
-
-
-class OptionalField(Construct):
-    """A fixed-size field that is there only if the (sub)stream still has bytes left."""
-
-    def __init__(self, subcon, size: int):
-        super().__init__()
-        self.subcon = subcon
-        self.size = size
-
-    def _parse(self, stream, context, path):
-        here = stream.tell()
-        if not stream.read(1):
-            return None
-        stream.seek(here)
-        return self.subcon._parsereport(stream, context, path)
-
-    def _build(self, obj, stream, context, path):
-        if obj is not None:
-            self.subcon._build(obj, stream, context, path)
-        return obj
 
 
 def parse_signature_field(stream):
@@ -282,22 +241,10 @@ def eui_text(eui: bytes) -> str:
 
 
 def parse_layer(construct, data: bytes, layer: str, base: int = 0):
-    """Parse all of `data` with `construct`; failures become DecodeError(layer, offset).
-
-    `base` is where `data` starts in the whole message, so offsets point into the bytes the
-    user gave, not into a slice.
-    """
-    stream = io.BytesIO(data)
-    try:
-        value = construct.parse_stream(stream)
-    except ConstructError as exc:
-        raise DecodeError(layer, _construct_reason(exc), base + stream.tell()) from None
-    except (ValueError, IndexError, OverflowError, UnicodeDecodeError, struct.error) as exc:
-        raise DecodeError(layer, str(exc), base + stream.tell()) from None
-    end = stream.tell()
-    if end != len(data):
-        raise DecodeError(layer, f"{len(data) - end} unexpected trailing byte(s)", base + end)
-    return value
+    """Parse all of `data` with `construct` (ideally from strict.compile_strict); failures
+    become DecodeError(layer, offset). `base` is where `data` starts in the whole message,
+    so offsets point into the bytes the user gave, not into a slice."""
+    return parse_strict(construct, data, layer, base)
 
 
 def build_layer(construct, value, layer: str) -> bytes:

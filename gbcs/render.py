@@ -6,7 +6,9 @@ import json
 
 from construct import EnumIntegerString, ListContainer
 
+from .errors import GbcsError
 from .message import Message
+from .payload import decode_plaintexts
 from .primitives import cosem_to_datetime
 
 
@@ -56,7 +58,14 @@ def message_dict(message: Message, security=None) -> dict:
         "mac": None if message.mac is None else message.mac.hex().upper(),
     }
     if message.decrypted:
-        out["decrypted"] = [plain(d) for d in message.decrypted]
+        try:
+            decoded = decode_plaintexts(message.payload_kind, message.payload, message.decrypted)
+        except GbcsError as exc:  # a plaintext that does not parse is shown, with why
+            decoded = [f"undecodable: {exc}"] * len(message.decrypted)
+        out["decrypted"] = [
+            {"plaintext": plain(raw), "decoded": plain(tree)}
+            for raw, tree in zip(message.decrypted, decoded, strict=False)
+        ]
     if security is not None:
         out["security"] = plain(security.as_dict() if hasattr(security, "as_dict") else security)
     return out

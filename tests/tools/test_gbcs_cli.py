@@ -107,3 +107,21 @@ def test_sign_then_verify(tmp_path, signer):
     run = gbhan("gbcs", "verify", str(out), "--keystore", str(KEYSTORE), "--at", "2020-01-01")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "signature verified" in run.stdout
+
+
+def test_decode_shows_decrypted_payloads_structured():
+    """Primer 5.3's GCS13a example: the decrypted ZCL Read Attributes Response."""
+    path = VECTORS / "4.1.1_GCS13a" / "GCS13a_4.1.1_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX"
+    run = gbhan("gbcs", "decode", str(path), "--keystore", str(KEYSTORE), "--json")
+    assert run.returncode == 0, run.stderr
+    (decrypted,) = json.loads(run.stdout)["decrypted"]
+    records = {r["attribute_id"]: r["value"] for r in decrypted["decoded"]["records"]}
+    assert records == {0x0302: 1000, 0x0301: 1, 0x0300: 1, 0x0000: 12345}
+
+
+def test_decode_shows_decrypted_dlms_as_axdr():
+    path = next((VECTORS / "4.1.1_ECS17b").glob("*SUCCESS_RESPONSE*"))
+    run = gbhan("gbcs", "decode", str(path), "--keystore", str(KEYSTORE), "--json")
+    assert run.returncode == 0, run.stderr
+    decrypted = json.loads(run.stdout)["decrypted"]
+    assert decrypted and all(d["decoded"]["type"] for d in decrypted)

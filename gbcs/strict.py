@@ -1,0 +1,279 @@
+"""Strict compiled construct parsers, shared by every layer.
+
+construct's compiled parsers read with a bare `io.read(n)` and skip the length checks its
+interpreted parsers make, so a truncated message could decode into silently short values.
+`compile_strict` keeps construct's emitted code but routes every length-prefixed region
+through `_restream_exact` (sized, fully consumed, absolute offsets) and, where every field is
+compiled, uses a plain dict for the parse context (much cheaper than construct's Container).
+`parse_strict` runs one over bytes and turns any failure into DecodeError(layer, offset).
+"""
+
+import io
+import struct
+
+from construct import (
+    Construct,
+    ConstructError,
+    ListContainer,
+    SizeofError,
+    StreamError,
+)
+
+from .errors import DecodeError, EncodeError
+
+
+class ExactReadError(StreamError):
+    """A read asked for more bytes than the (sub)stream holds; `offset` is where it began."""
+
+    def __init__(self, message: str, offset: int):
+        super().__init__(message)
+        self.offset = offset
+
+
+class StrictBytesIO(io.BytesIO):
+    """A (sub)stream that knows its size and its `origin` in the whole content.
+
+    construct's compiled parsers read with a bare `io.read(n)` and skip its length checks.
+    Here fixed-size integers fail on a short read by themselves (struct.error); byte strings
+    and odd-sized integers go through `read_exact`; sized regions through `_restream_exact`,
+    which also requires them to be consumed whole; lists stop at `size`. So a truncated
+    payload is an error, never a silently short value. read() itself stays the fast C one.
+    """
+
+    def __init__(self, data: bytes, origin: int = 0):
+        super().__init__(data)
+        self.origin = origin
+        self.size = len(data)
+
+
+def read_exact(stream, n: int) -> bytes:
+    """Exactly n bytes from the stream, or ExactReadError naming where the read began."""
+    data = stream.read(n)
+    if len(data) != n:
+        start = stream.tell() - len(data)
+        origin = getattr(stream, "origin", 0)
+        if n < 0:
+            raise ExactReadError(f"negative length {n}", origin + start)
+        raise ExactReadError(f"needs {n} byte(s), only {len(data)} left", origin + start)
+    return data
+
+
+class ExactBytes(Construct):
+    """Bytes(length) that also fails on a short read when compiled."""
+
+    def __init__(self, length):
+        super().__init__()
+        self.length = length
+
+    def _length(self, context):
+        return self.length(context) if callable(self.length) else self.length
+
+    def _parse(self, stream, context, path):
+        return read_exact(stream, self._length(context))
+
+    def _build(self, obj, stream, context, path):
+        length = self._length(context)
+        data = bytes(obj)
+        if len(data) != length:
+            raise StreamError(f"expected {length} bytes, given {len(data)}", path=path)
+        stream.write(data)
+        return obj
+
+    def _sizeof(self, context, path):
+        return self._length(context)
+
+    def _emitparse(self, code):
+        code.append("from gbcs.strict import read_exact")
+        return f"read_exact(io, {self.length})"
+
+
+class LittleInteger(Construct):
+    """An n-byte little-endian integer (ZCL's 24/40/48/56-bit types), strict when compiled."""
+
+    def __init__(self, size: int, signed: bool = False):
+        super().__init__()
+        self.size = size
+        self.signed = signed
+
+    def _parse(self, stream, context, path):
+        return int.from_bytes(read_exact(stream, self.size), "little", signed=self.signed)
+
+    def _build(self, obj, stream, context, path):
+        stream.write(int(obj).to_bytes(self.size, "little", signed=self.signed))
+        return obj
+
+    def _sizeof(self, context, path):
+        return self.size
+
+    def _emitparse(self, code):
+        code.append("from gbcs.strict import read_exact")
+        return f"int.from_bytes(read_exact(io, {self.size}), 'little', signed={self.signed})"
+
+
+def _remaining(stream) -> int:
+    if isinstance(stream, StrictBytesIO):
+        return stream.size - stream.tell()
+    here = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(here)
+    return end - here
+
+
+class ItemsToEnd(Construct):
+    """Items repeated up to the end of the enclosing sized field.
+
+    Unlike construct's GreedyRange, a partial last item is an error, not a silent stop, and
+    it compiles (so long lists stay fast)."""
+
+    def __init__(self, subcon):
+        super().__init__()
+        self.subcon = subcon
+
+    def _parse(self, stream, context, path):
+        items = ListContainer()
+        while _remaining(stream) > 0:
+            items.append(self.subcon._parsereport(stream, context, path))
+        return items
+
+    def _build(self, obj, stream, context, path):
+        for item in obj:
+            self.subcon._build(item, stream, context, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise SizeofError("items to the end of a field have no fixed size", path=path)
+
+    def _emitparse(self, code):
+        fname = f"parse_items_to_end_{code.allocateId()}"
+        code.append(
+            f"""
+            def {fname}(io, this):
+                items = ListContainer()
+                while io.tell() < io.size:
+                    items.append({self.subcon._compileparse(code)})
+                return items
+            """
+        )
+        return f"{fname}(io, this)"
+
+
+class TrailingOptional(Construct):
+    """Optional trailing fields: present when the enclosing sized field has bytes left
+    (then they must parse completely), None otherwise."""
+
+    def __init__(self, subcon):
+        super().__init__()
+        self.subcon = subcon
+
+    def _parse(self, stream, context, path):
+        if _remaining(stream) == 0:
+            return None
+        return self.subcon._parsereport(stream, context, path)
+
+    def _build(self, obj, stream, context, path):
+        if obj is not None:
+            self.subcon._build(obj, stream, context, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        raise SizeofError("optional trailing fields have no fixed size", path=path)
+
+    def _emitparse(self, code):
+        return f"(({self.subcon._compileparse(code)}) if io.tell() < io.size else None)"
+
+
+def _restream_exact(parent, length, func):
+    """A length-prefixed region: parsed in a strict substream that must be fully consumed."""
+    data = read_exact(parent, length)
+    origin = getattr(parent, "origin", 0) + parent.tell() - length
+    child = StrictBytesIO(data, origin)
+    try:
+        value = func(child)
+    except Exception as exc:
+        if not hasattr(exc, "gbcs_offset"):
+            exc.gbcs_offset = getattr(exc, "offset", None) or origin + child.tell()
+        raise
+    if child.tell() != len(data):
+        raise ExactReadError(
+            f"{len(data) - child.tell()} byte(s) left over in a length-prefixed field",
+            origin + child.tell(),
+        )
+    return value
+
+
+_CONTEXT_CONTAINER = (
+    "this = Container(_ = this, _params = this['_params'], _root = None, _parsing = True, "
+    "_building = False, _sizing = False, _subcons = None, _io = io, "
+    "_index = this.get('_index', None))\n"
+)
+_CONTEXT_DICT = (
+    "this = {'_': this, '_params': this['_params'], '_root': None, '_parsing': True, "
+    "'_building': False, '_sizing': False, '_subcons': None, '_io': io, "
+    "'_index': this.get('_index', None)}\n"
+)
+
+
+def compile_strict(construct: Construct):
+    """construct's compile(), with every length-prefixed region parsed by _restream_exact.
+
+    The emitted source is construct's own; only the call that parses a sized region is
+    redirected, so sizes are checked and offsets stay absolute.
+    """
+    compiled = construct.compile()
+    source = compiled.source.replace("restream(io.read(", "_restream_exact(io, (")
+    if "linkedparsers[" not in source:
+        # Every field is compiled, so nothing reads a parse context by attribute: a plain
+        # dict is enough, and much cheaper than construct's nine-key Container per Struct.
+        source = source.replace(_CONTEXT_CONTAINER, _CONTEXT_DICT)
+    namespace = dict(compiled.module.__dict__)
+    exec(compile(source, f"<strict {construct.__class__.__name__}>", "exec"), namespace)
+    namespace["_restream_exact"] = _restream_exact
+    for name in ("linkedinstances", "linkedparsers", "linkedbuilders"):
+        namespace[name] = getattr(compiled.module, name)
+    strict = namespace["compiled"]
+    strict.source = source
+    strict.defersubcon = construct
+    return strict
+
+
+_DECODE_FAILURES = (
+    ConstructError,
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    OverflowError,
+    UnicodeDecodeError,
+    struct.error,
+)
+
+
+def parse_strict(compiled, data: bytes, layer: str, base: int):
+    """Parse all of `data`; any failure becomes DecodeError(layer, absolute offset)."""
+    stream = StrictBytesIO(data)
+    try:
+        value = compiled.parse_stream(stream)
+    except _DECODE_FAILURES as exc:
+        offset = getattr(exc, "gbcs_offset", None)
+        if offset is None:
+            offset = getattr(exc, "offset", None)
+        if offset is None:
+            offset = stream.tell()
+        text = str(exc).split("\n")[0] or type(exc).__name__
+        raise DecodeError(layer, text, base + offset) from None
+    if stream.tell() != len(data):
+        raise DecodeError(
+            layer, f"{len(data) - stream.tell()} unexpected trailing byte(s)", base + stream.tell()
+        )
+    return value
+
+
+def build_strict(construct: Construct, value, layer: str) -> bytes:
+    """Build bytes from a decoded (or hand-made) value; failures become EncodeError."""
+    try:
+        return construct.build(value)
+    except (ConstructError, ValueError, TypeError, KeyError, AttributeError, struct.error) as exc:
+        raise EncodeError(layer, f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+    except OverflowError as exc:
+        raise EncodeError(layer, f"OverflowError: {exc}") from None
