@@ -389,6 +389,11 @@ class Keystore:
                 self._lookup_cache[cache_key] = cached
         return list(cached)
 
+    def all_entries(self) -> list[KeyEntry]:
+        """Every certificate entry held, XML-signing ones included, whatever its validity
+        (for a repository that lists them all, such as the SMKI emulator)."""
+        return [entry for entries in self._entries.values() for entry in entries]
+
     def xml_signing_entries(self, eui: bytes | str) -> list[KeyEntry]:
         """DUIS XMLDSig certificates (roles 135/137), valid at the clock."""
         when = self.now()

@@ -1,0 +1,202 @@
+"""The SMKI repository web service, as DCC Boxed serves it (port 8083), so its clients work.
+
+- `POST /services/certificatesearch` with `<CertificateSearchRequest>` holding
+  `<CertificateSubjectAltName>` (a device EUI) or `<CertificateSubjectName>` (an
+  organisation EUI) -> `<CertificateSearchResponse>` with one `<Result>` per certificate.
+- `POST /services/retrievecertificate` with `<CertificateDataRequest><CertificateSerial>`
+  -> `<CertificateDataResponse>` with a `<CertificateResponse>` including the body.
+
+HTTP 402 when nothing matches, 401 for an invalid request (DCC Boxed's codes, which its
+clients test for); `application/xml` both ways. Requests are parsed by the hardened parser
+(no DTD, no entities, no network, bounded size). A query string (DCC Boxed's `apikey`) is
+accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from ..xml_safety import XmlRejected, parse_document
+from .errors import SmkiError
+from .records import parse_eui_text, parse_serial_text, serial_text
+from .store import Repository
+from .xmlrecords import SUBJECT_ALT_NAME, SUBJECT_NAME, response_element, result_element
+
+SEARCH_PATH = "/services/certificatesearch"
+RETRIEVE_PATH = "/services/retrievecertificate"
+MAX_REQUEST_BYTES = 64 * 1024
+XML_TYPES = ("application/xml", "text/xml")
+DEFAULT_PORT = 8083
+
+
+class InvalidRequest(SmkiError):
+    """A request the service answers with 401."""
+
+
+def audit_reference() -> str:
+    """`<unix time>-<random>`, the shape of DCC Boxed's AuditReference."""
+    return f"{int(time.time())}-{os.urandom(5).hex()[:9]}"
+
+
+def _envelope(tag: str, code: int, message: str):
+    root = etree.Element(tag)
+    etree.SubElement(root, "ResponseCode").text = str(code)
+    etree.SubElement(root, "ResponseMessage").text = message
+    etree.SubElement(root, "AuditReference").text = audit_reference()
+    return root
+
+
+def _serialise(root) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _row(record) -> tuple:
+    return (
+        serial_text(record.serial),
+        record.kind,
+        record.eui,
+        record.role,
+        record.usage,
+        record.status,
+        record.manufacturing,
+        record.body,
+    )
+
+
+def answer_search(repo: Repository, body: bytes) -> tuple[int, bytes]:
+    """(HTTP status, XML) for a certificate search request."""
+    try:
+        request = parse_document(body, what="CertificateSearchRequest", max_bytes=MAX_REQUEST_BYTES)
+        if request.tag != "CertificateSearchRequest":
+            raise InvalidRequest(f"expected CertificateSearchRequest, got {request.tag}")
+        names = {child.tag: (child.text or "") for child in request}
+        if (SUBJECT_NAME in names) == (SUBJECT_ALT_NAME in names):
+            raise InvalidRequest(f"give exactly one of {SUBJECT_NAME} or {SUBJECT_ALT_NAME}")
+        device = SUBJECT_ALT_NAME in names
+        eui = parse_eui_text(names[SUBJECT_ALT_NAME if device else SUBJECT_NAME])
+    except (XmlRejected, SmkiError) as exc:
+        return _invalid("CertificateSearchResponse", exc)
+    records = repo.search(eui, device=device)
+    if not records:
+        root = _envelope("CertificateSearchResponse", 402, "No certificates found")
+        return 402, _serialise(root)
+    root = _envelope("CertificateSearchResponse", 200, "Success")
+    for record in records:
+        result_element(root, _row(record))
+    return 200, _serialise(root)
+
+
+def answer_retrieve(repo: Repository, body: bytes) -> tuple[int, bytes]:
+    """(HTTP status, XML) for a certificate retrieval request."""
+    try:
+        request = parse_document(body, what="CertificateDataRequest", max_bytes=MAX_REQUEST_BYTES)
+        if request.tag != "CertificateDataRequest":
+            raise InvalidRequest(f"expected CertificateDataRequest, got {request.tag}")
+        serials = [child.text or "" for child in request if child.tag == "CertificateSerial"]
+        if len(serials) != 1:
+            raise InvalidRequest("give exactly one CertificateSerial")
+        serial = parse_serial_text(serials[0])
+    except (XmlRejected, SmkiError) as exc:
+        return _invalid("CertificateDataResponse", exc)
+    record = repo.get(serial)
+    if record is None:
+        root = _envelope("CertificateDataResponse", 402, "No certificate found")
+        return 402, _serialise(root)
+    root = _envelope("CertificateDataResponse", 200, "Success")
+    response_element(_row(record), root)
+    return 200, _serialise(root)
+
+
+def _invalid(tag: str, exc: Exception) -> tuple[int, bytes]:
+    return 401, _serialise(_envelope(tag, 401, f"Invalid request: {exc}"))
+
+
+ROUTES = {SEARCH_PATH: answer_search, RETRIEVE_PATH: answer_retrieve}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "gbhan-smki/1"
+    protocol_version = "HTTP/1.1"
+    timeout = 10
+    repo: Repository  # set on the subclass made per service
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        route = ROUTES.get(urlsplit(self.path).path.rstrip("/"))
+        if route is None:
+            self._send(HTTPStatus.NOT_FOUND, b"")
+            return
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            self._send(HTTPStatus.LENGTH_REQUIRED, b"")
+            return
+        if int(length) > MAX_REQUEST_BYTES:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"")
+            self.close_connection = True
+            return
+        body = self.rfile.read(int(length))
+        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if kind not in XML_TYPES:
+            tag = (
+                "CertificateSearchResponse" if route is answer_search else "CertificateDataResponse"
+            )
+            status, payload = _invalid(tag, InvalidRequest(f"Content-Type {kind!r} is not XML"))
+        else:
+            status, payload = route(self.repo, body)
+        self._send(status, payload)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"", {"Allow": "POST"})
+
+    def _send(self, status: int, payload: bytes, headers: dict | None = None) -> None:
+        self.send_response(status)
+        if payload:
+            self.send_header("Content-Type", "application/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        if getattr(self.server, "verbose", False):
+            super().log_message(format, *args)
+
+
+class SmkiService:
+    """The web service over a repository; `start()` serves on a thread, `stop()` ends it."""
+
+    def __init__(self, repo: Repository, host: str = "127.0.0.1", port: int = DEFAULT_PORT):
+        handler = type("SmkiHandler", (_Handler,), {"repo": repo})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        host = self.httpd.server_address[0]
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> SmkiService:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
