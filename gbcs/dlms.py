@@ -69,6 +69,13 @@ AXDR_TYPES = {
 TAG_BY_NAME = {name: tag for tag, (name, _, _) in AXDR_TYPES.items()}
 _NAMES = {tag: name for tag, (name, _, _) in AXDR_TYPES.items()}
 _FIXED = {tag: struct.Struct(fmt) for tag, (_, kind, fmt) in AXDR_TYPES.items() if kind == "fixed"}
+# the hot path's dispatch: tag -> one of these markers (compared by identity)
+_NULL, _FIXED_KIND, _LIST, _BYTES = "none", "fixed", "list", "bytes"
+_KIND_OF = {
+    tag: {"none": _NULL, "fixed": _FIXED_KIND, "array": _LIST, "structure": _LIST}.get(kind)
+    for tag, (_, kind, _) in AXDR_TYPES.items()
+}
+_KIND_OF[0x09] = _BYTES
 
 
 def _fail(message: str, pos: int):
@@ -154,18 +161,44 @@ def _read_value(data: bytes, pos: int, tag: int):
 
 
 def _read_item(data: bytes, pos: int) -> tuple[Container, int]:
-    if pos >= len(data):
+    """(item, next position). The hot path of DLMS decoding: the common kinds (null, fixed
+    size, array / structure, octet string) are handled here without further calls."""
+    size = len(data)
+    if pos >= size:
         raise _fail("A-XDR: stream ended where a data item should start", pos)
     tag = data[pos]
-    if tag == 0:  # null-data: every get request's data and many response items
-        return Container(type="null-data", value=None), pos + 1
-    fmt = _FIXED.get(tag)
-    if fmt is not None:  # the next most common case, inlined: one call per item
-        end = pos + 1 + fmt.size
-        if end > len(data):
-            raise _fail(f"A-XDR: {_NAMES[tag]} needs {fmt.size} bytes", pos + 1)
-        return Container(type=_NAMES[tag], value=fmt.unpack_from(data, pos + 1)[0]), end
-    value, end = _read_value(data, pos + 1, tag)
+    pos += 1
+    kind = _KIND_OF.get(tag)
+    if kind is _NULL:
+        return Container(type="null-data", value=None), pos
+    if kind is _FIXED_KIND:
+        fmt = _FIXED[tag]
+        end = pos + fmt.size
+        if end > size:
+            raise _fail(f"A-XDR: {_NAMES[tag]} needs {fmt.size} bytes", pos)
+        return Container(type=_NAMES[tag], value=fmt.unpack_from(data, pos)[0]), end
+    if kind is _LIST or kind is _BYTES:
+        if pos >= size:
+            raise _fail("A-XDR: stream ended inside a length", pos)
+        count = data[pos]
+        if count < 0x80:
+            pos += 1
+        else:
+            count, pos = _length(data, pos)
+        if kind is _BYTES:
+            end = pos + count
+            if end > size:
+                raise _fail(f"A-XDR: octet-string needs {count} byte(s), {size - pos} left", pos)
+            return Container(type="octet-string", value=data[pos:end]), end
+        if count > size - pos:
+            raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
+        items = ListContainer()
+        append = items.append
+        for _ in range(count):
+            item, pos = _read_item(data, pos)
+            append(item)
+        return Container(type=_NAMES[tag], value=items), pos
+    value, end = _read_value(data, pos, tag)
     return Container(type=_NAMES[tag], value=value), end
 
 

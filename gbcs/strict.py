@@ -9,6 +9,7 @@ compiled, uses a plain dict for the parse context (much cheaper than construct's
 """
 
 import io
+import re
 import struct
 
 from construct import (
@@ -213,6 +214,10 @@ _CONTEXT_DICT = (
 )
 
 
+# construct's code for a sized region holding just bytes (Prefixed(..., GreedyBytes))
+_GREEDY_REGION = re.compile(r"_restream_exact\(io, \((.*?)\), lambda io: \(io\.read\(\)\)\)")
+
+
 def compile_strict(construct: Construct):
     """construct's compile(), with every length-prefixed region parsed by _restream_exact.
 
@@ -221,6 +226,8 @@ def compile_strict(construct: Construct):
     """
     compiled = construct.compile()
     source = compiled.source.replace("restream(io.read(", "_restream_exact(io, (")
+    # A sized region that is just bytes needs no substream: read exactly that many.
+    source = _GREEDY_REGION.sub(r"read_exact(io, \1)", source)
     if "linkedparsers[" not in source:
         # Every field is compiled, so nothing reads a parse context by attribute: a plain
         # dict is enough, and much cheaper than construct's nine-key Container per Struct.
@@ -228,6 +235,7 @@ def compile_strict(construct: Construct):
     namespace = dict(compiled.module.__dict__)
     exec(compile(source, f"<strict {construct.__class__.__name__}>", "exec"), namespace)
     namespace["_restream_exact"] = _restream_exact
+    namespace["read_exact"] = read_exact
     for name in ("linkedinstances", "linkedparsers", "linkedbuilders"):
         namespace[name] = getattr(compiled.module, name)
     strict = namespace["compiled"]
