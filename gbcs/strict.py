@@ -261,7 +261,11 @@ def parse_strict(compiled, data: bytes, layer: str, base: int):
     """Parse all of `data`; any failure becomes DecodeError(layer, absolute offset)."""
     stream = StrictBytesIO(data)
     try:
-        value = compiled.parse_stream(stream)
+        parse = getattr(compiled, "parsefunc", None)
+        if parse is not None:  # a compiled parser: skip construct's per-call Container context
+            value = parse(stream, {"_params": {}, "_parsing": True, "_io": stream})
+        else:
+            value = compiled.parse_stream(stream)
     except _DECODE_FAILURES as exc:
         offset = getattr(exc, "gbcs_offset", None)
         if offset is None:
