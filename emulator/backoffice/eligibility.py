@@ -1,0 +1,83 @@
+"""Which DUIS user roles may send which service request: one declared table.
+
+The base table is duis-parser's eligibility matrix as the primer (10.3) quotes it, before
+SECMP0046. SECMP0046 adds the Electricity Distributor to the HCALCS services in two steps,
+each a switch: 7.6/7.7/7.8 (on by default) and the Boost Button services 7.9/7.10/7.11 (off by
+default). 7.7 already lists the Electricity Distributor; the switch keeps it either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .response_codes import ResponseCode
+
+
+class DuisRole(StrEnum):
+    """DUIS user roles (the abbreviations DUIS and duis-parser use)."""
+
+    IMPORT_SUPPLIER = "IS"
+    EXPORT_SUPPLIER = "ES"
+    GAS_SUPPLIER = "GS"
+    REGISTERED_SUPPLIER_AGENT = "RSA"
+    ELECTRICITY_DISTRIBUTOR = "ED"
+    GAS_TRANSPORTER = "GT"
+    OTHER_USER = "OU"
+
+
+IS, ES, GS, RSA, ED, GT, OU = DuisRole
+
+BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
+    "6.14.1": frozenset({IS}),
+    "6.14.2": frozenset({IS}),
+    "6.14.3": frozenset({IS}),
+    "7.5": frozenset({IS}),
+    "7.6": frozenset({IS}),
+    "7.7": frozenset({IS, ED, OU}),
+    "7.8": frozenset({IS}),
+    "7.9": frozenset({IS}),
+    "7.10": frozenset({IS}),
+    "7.11": frozenset({IS, OU}),
+    "7.13": frozenset({IS}),
+    "7.14": frozenset({IS, ED, OU}),
+    "7.15": frozenset({IS, ED, OU}),
+    "7.16": frozenset(),
+    "8.7.1": frozenset({IS, GS}),
+    "8.7.2": frozenset({IS, GS, OU}),
+    "8.8.1": frozenset({IS, GS}),
+    "8.8.2": frozenset({IS, GS, OU}),
+    "8.11": frozenset({IS, GS, OU}),
+    "11.2": frozenset(DuisRole),
+}
+
+SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
+SECMP0046_BOOST = ("7.9", "7.10", "7.11")
+
+
+class NotEligible(PermissionError):
+    """The sender's role may not send this service request variant (DUIS E2)."""
+
+    code = ResponseCode.ROLE_NOT_ELIGIBLE
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """The table with the SECMP0046 switches applied; immutable, so a DSP can hold one."""
+
+    secmp0046_hcalcs: bool = True
+    secmp0046_boost: bool = False
+
+    def roles(self, srv_variant: str) -> frozenset[DuisRole]:
+        """The roles that may send an SRV variant (empty for one gbhan does not serve)."""
+        roles = set(BASE_ELIGIBILITY.get(srv_variant, ()))
+        if self.secmp0046_hcalcs and srv_variant in SECMP0046_HCALCS:
+            roles.add(ED)
+        if self.secmp0046_boost and srv_variant in SECMP0046_BOOST:
+            roles.add(ED)
+        return frozenset(roles)
+
+    def check(self, srv_variant: str, role: DuisRole) -> None:
+        if role not in self.roles(srv_variant):
+            served = "" if srv_variant in BASE_ELIGIBILITY else " (not served by gbhan)"
+            raise NotEligible(f"role {role.value} may not send SRV {srv_variant}{served}")

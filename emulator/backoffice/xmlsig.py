@@ -1,0 +1,220 @@
+"""DUIS XML signatures: enveloped XMLDSig, exclusive c14n, ECDSA-SHA256, SHA-256 digest, and a
+`KeyInfo/X509Data/X509IssuerSerial` naming the signer's XML-signing certificate.
+
+Canonicalisation and the signature arithmetic are signxml's (on lxml and cryptography); this
+module only decides which certificate a signature must verify against (by issuer and serial,
+from certificates the caller trusts) and turns every failure into a typed error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from lxml import etree
+from signxml import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConfiguration,
+    SignatureMethod,
+    XMLSigner,
+    XMLVerifier,
+)
+from signxml.exceptions import InvalidInput, InvalidSignature
+
+from gbcs.keystore import Keystore
+
+from .response_codes import ResponseCode
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+XML_SIGNING_ROLES = frozenset({0x87, 0x89})  # a user's DUIS signing cert, the DSP's
+
+
+class XmlSignatureError(ValueError):
+    """A signature that cannot be accepted; `reason` is the short text the CLI prints."""
+
+    code = ResponseCode.XML_SIGNATURE_FAILED
+    reason = "signature"
+
+
+class NoSignature(XmlSignatureError):
+    reason = "no signature"
+
+
+class UnknownCertificate(XmlSignatureError):
+    reason = "unknown certificate"
+
+
+class SignatureInvalid(XmlSignatureError):
+    reason = "signature"
+
+
+def _ds(name: str) -> str:
+    return f"{{{DS}}}{name}"
+
+
+_RDN = re.compile(r"\s*([A-Za-z0-9.]+)\s*=\s*((?:\\.|[^,\\])*)")
+
+
+def normalise_name(text: str) -> frozenset[tuple[str, str]]:
+    """An X509IssuerName as a set of (attribute, value): `CN=Z1,OU=07` and `OU=07, CN=Z1`
+    name the same issuer (signers differ in order and spacing)."""
+    return frozenset((m.group(1).upper(), m.group(2).strip()) for m in _RDN.finditer(text))
+
+
+def issuer_text(certificate: x509.Certificate) -> str:
+    return certificate.issuer.rfc4514_string()
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A private key and the XML-signing certificate that names it in KeyInfo."""
+
+    private_key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+
+
+class TrustedCertificates:
+    """XML-signing certificates a verifier accepts, found by (issuer, serial)."""
+
+    def __init__(self, certificates: Iterable[x509.Certificate] = ()):
+        self._by_id: dict[tuple[frozenset, int], x509.Certificate] = {}
+        for certificate in certificates:
+            self.add(certificate)
+
+    def add(self, certificate: x509.Certificate) -> None:
+        key = (normalise_name(issuer_text(certificate)), certificate.serial_number)
+        self._by_id[key] = certificate
+
+    def add_pem_file(self, path: str | Path) -> None:
+        for block in re.findall(
+            rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----",
+            Path(path).read_bytes(),
+            re.S,
+        ):
+            self.add(x509.load_pem_x509_certificate(block))
+
+    @classmethod
+    def from_keystore(cls, keystore: Keystore) -> TrustedCertificates:
+        """Every XML-signing certificate (OU 87 users, OU 89 DSP) the keystore holds."""
+        return cls(
+            entry.certificate
+            for entry in keystore.all_entries()
+            if entry.role in XML_SIGNING_ROLES and entry.certificate is not None
+        )
+
+    def find(self, issuer: str, serial: int) -> x509.Certificate | None:
+        return self._by_id.get((normalise_name(issuer), serial))
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
+def signer_from_keystore(keystore: Keystore, eui: bytes | str) -> Signer:
+    """The XML-signing key pair of a user or the DSP held in the DCC Boxed keystore."""
+    for entry in keystore.xml_signing_entries(eui):
+        private_key = keystore.private_key_of(entry)
+        if private_key is not None and entry.certificate is not None:
+            return Signer(private_key, entry.certificate)
+    raise UnknownCertificate(f"no XML-signing key pair for {eui!r} in the keystore")
+
+
+def _key_info(certificate: x509.Certificate) -> etree._Element:
+    key_info = etree.Element(_ds("KeyInfo"), nsmap={"ds": DS})
+    serial = etree.SubElement(etree.SubElement(key_info, _ds("X509Data")), _ds("X509IssuerSerial"))
+    etree.SubElement(serial, _ds("X509IssuerName")).text = issuer_text(certificate)
+    etree.SubElement(serial, _ds("X509SerialNumber")).text = str(certificate.serial_number)
+    return key_info
+
+
+def remove_signature(root: etree._Element) -> etree._Element:
+    """A copy of the document without its enveloped signature(s)."""
+    copy = etree.fromstring(etree.tostring(root))
+    for node in copy.findall(_ds("Signature")):
+        copy.remove(node)
+    return copy
+
+
+def strip_insignificant_whitespace(root: etree._Element) -> etree._Element:
+    """Drops whitespace-only text between elements, in place. DUIS has no mixed content, and
+    DCC Boxed parses with element-content whitespace ignored (schema-aware DOM) before it
+    signs or checks a digest, so a signature only interoperates over the stripped form."""
+    for element in root.iter():
+        if len(element) and element.text is not None and not element.text.strip():
+            element.text = None
+        if element.tail is not None and not element.tail.strip():
+            element.tail = None
+    return root
+
+
+def sign(root: etree._Element, signer: Signer) -> etree._Element:
+    """The document signed as DCC Boxed signs (any earlier signature replaced; indentation
+    between elements removed, see strip_insignificant_whitespace)."""
+    unsigned = strip_insignificant_whitespace(remove_signature(root))
+    xml_signer = XMLSigner(
+        signature_algorithm=SignatureMethod.ECDSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
+    xml_signer.namespaces = {"ds": DS}
+    return xml_signer.sign(
+        unsigned,
+        key=signer.private_key,
+        key_info=_key_info(signer.certificate),
+    )
+
+
+_EXPECT = SignatureConfiguration(
+    require_x509=True,
+    location="./",  # the enveloped signature is a child of the root, nowhere else
+    expect_references=1,
+    signature_methods=frozenset({SignatureMethod.ECDSA_SHA256}),
+    digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+    # DCC Boxed lists only the enveloped transform; XMLDSig then digests with inclusive C14N
+    # 1.0. gbhan's own signatures list the exclusive c14n transform explicitly.
+    default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
+)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A checked signature: who signed (their certificate) and the XML the signature covers."""
+
+    certificate: x509.Certificate
+    signed_root: etree._Element
+
+
+def issuer_serial(root: etree._Element) -> tuple[str, int]:
+    """The (issuer, serial) a document's signature names; NoSignature if it has none."""
+    signatures = root.findall(_ds("Signature"))
+    if not signatures:
+        raise NoSignature("no ds:Signature")
+    if len(signatures) > 1:
+        raise SignatureInvalid("more than one ds:Signature")
+    name = signatures[0].find(f"{_ds('KeyInfo')}/{_ds('X509Data')}/{_ds('X509IssuerSerial')}")
+    if name is None:
+        raise UnknownCertificate("KeyInfo has no X509IssuerSerial")
+    issuer = name.findtext(_ds("X509IssuerName"), "").strip()
+    serial = name.findtext(_ds("X509SerialNumber"), "").strip()
+    if not serial.isdigit():
+        raise UnknownCertificate(f"X509SerialNumber {serial!r} is not a number")
+    return issuer, int(serial)
+
+
+def verify(root: etree._Element, trusted: TrustedCertificates) -> Verified:
+    """Checks the enveloped signature against the trusted certificate it names; the returned
+    `signed_root` is what the signature covers (read that, not the input, afterwards)."""
+    issuer, serial = issuer_serial(root)
+    root = strip_insignificant_whitespace(etree.fromstring(etree.tostring(root)))
+    certificate = trusted.find(issuer, serial)
+    if certificate is None:
+        raise UnknownCertificate(f"no trusted certificate issuer {issuer!r} serial {serial}")
+    try:
+        result = XMLVerifier().verify(root, x509_cert=certificate, expect_config=_EXPECT)
+    except (InvalidSignature, InvalidInput) as exc:
+        raise SignatureInvalid(f"signature does not verify: {exc}") from None
+    return Verified(certificate, result.signed_xml)

@@ -1,0 +1,81 @@
+"""The eligibility table per SRV and role, with the SECMP0046 switches."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from emulator.backoffice.eligibility import (
+    BASE_ELIGIBILITY,
+    DuisRole,
+    Eligibility,
+    NotEligible,
+)
+from emulator.backoffice.response_codes import ResponseCode
+
+IS, ES, GS, RSA, ED, GT, OU = DuisRole
+SUPPLIER_ONLY = ["7.5", "7.13", "6.14.1", "6.14.2", "6.14.3"]
+
+# (srv, role, allowed by default, allowed with the boost switch on, allowed with both off)
+CASES = [
+    ("7.6", ED, True, True, False),
+    ("7.7", ED, True, True, True),  # 7.7 lists ED before SECMP0046
+    ("7.8", ED, True, True, False),
+    ("7.9", ED, False, True, False),
+    ("7.10", ED, False, True, False),
+    ("7.11", ED, False, True, False),
+    ("7.5", ED, False, False, False),
+    ("7.6", IS, True, True, True),
+    ("7.9", IS, True, True, True),
+    ("7.11", OU, True, True, True),
+    ("7.6", OU, False, False, False),
+    ("8.7.1", GS, True, True, True),
+    ("8.7.1", OU, False, False, False),
+    ("8.8.2", OU, True, True, True),
+    ("8.8.1", ED, False, False, False),
+    ("8.11", ED, False, False, False),
+    ("11.2", GT, True, True, True),
+    ("7.16", IS, False, False, False),
+]
+
+
+@pytest.mark.parametrize(("srv", "role", "default", "boost", "neither"), CASES)
+def test_table(srv, role, default, boost, neither):
+    assert (role in Eligibility().roles(srv)) is default
+    assert (role in Eligibility(secmp0046_boost=True).roles(srv)) is boost
+    off = Eligibility(secmp0046_hcalcs=False, secmp0046_boost=False)
+    assert (role in off.roles(srv)) is neither
+
+
+@pytest.mark.parametrize("srv", SUPPLIER_ONLY)
+def test_supplier_only_srvs_refuse_the_dno_whatever_the_switches(srv):
+    for hcalcs, boost in itertools.product([False, True], repeat=2):
+        policy = Eligibility(secmp0046_hcalcs=hcalcs, secmp0046_boost=boost)
+        with pytest.raises(NotEligible) as refused:
+            policy.check(srv, ED)
+        assert refused.value.code is ResponseCode.ROLE_NOT_ELIGIBLE
+        policy.check(srv, IS)
+
+
+def test_dno_7_9_refused_by_default_allowed_with_the_switch():
+    with pytest.raises(NotEligible, match="ED may not send SRV 7.9"):
+        Eligibility().check("7.9", ED)
+    Eligibility(secmp0046_boost=True).check("7.9", ED)
+
+
+def test_switches_change_only_the_electricity_distributor():
+    on = Eligibility(secmp0046_hcalcs=True, secmp0046_boost=True)
+    off = Eligibility(secmp0046_hcalcs=False, secmp0046_boost=False)
+    for srv in BASE_ELIGIBILITY:
+        assert on.roles(srv) - off.roles(srv) <= {ED}
+
+
+def test_unserved_srv_is_refused_for_everyone():
+    for role in DuisRole:
+        with pytest.raises(NotEligible, match="not served"):
+            Eligibility().check("4.1", role)
+
+
+def test_11_2_is_open_to_all_seven_roles():
+    assert Eligibility().roles("11.2") == frozenset(DuisRole) and len(DuisRole) == 7

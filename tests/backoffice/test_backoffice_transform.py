@@ -1,0 +1,212 @@
+"""DUIS request → GBCS: pre-commands byte-identical to the RTDS PRECOMMAND for the same
+template; non-critical commands' grouping header and payload equal to the RTDS COMMAND
+without its MAC (and without the ACB's signature). Parametrised by template file name."""
+
+from __future__ import annotations
+
+import pytest
+from backoffice_helpers import DUIS, RTDS
+
+from emulator.backoffice import duis
+from emulator.backoffice.transform import AcbContext, JoinPartner, TransformError, transform
+from gbcs import decode
+from gbcs.asn1 import DEVICE_TYPES
+from gbcs.message import encode_apdu
+
+# template → the use case named in its file name, where the target device decides it
+DEVICE_DECIDES = {"CS04ACNonCritical": "CS04AC", "CS04B": "CS04B", "CS08": "CS08",
+                  "ECS52": "ECS52"}  # fmt: skip
+
+CRITICAL = [
+    "ECS47Activate_7.5_SUCCESS_REQUEST_DUIS.XML",
+    "ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML",
+    "ECS47Reset_7.8_SUCCESS_REQUEST_DUIS.XML",
+    "CS04ACCritical_8.8.1_SUCCESS_REQUEST_DUIS.XML",
+]
+NON_CRITICAL = [
+    "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML",
+    "ECS62Add_7.9_SUCCESS_REQUEST_DUIS.XML",
+    "ECS62Remove_7.10_SUCCESS_REQUEST_DUIS.XML",
+    "ECS61c_7.11_SUCCESS_REQUEST_DUIS.XML",
+    "CS04ACNonCritical_8.8.2_SUCCESS_REQUEST_DUIS.XML",
+    "CS04B_8.8.2_SUCCESS_REQUEST_DUIS.XML",
+    "CCS01_8.11_SUCCESS_REQUEST_DUIS.XML",
+    "CCS02_8.11_SUCCESS_REQUEST_DUIS.XML",
+    "ECS52_11.2_SUCCESS_REQUEST_DUIS.XML",
+]
+CRITICAL_JOINS = [
+    "CS03A1_8.7.1_SUCCESS_REQUEST_DUIS.XML",
+    "CS03A2Critical_8.7.1_SUCCESS_REQUEST_DUIS.XML",
+    "CS03CCritical_8.7.1_SUCCESS_REQUEST_DUIS.XML",
+]
+NON_CRITICAL_JOINS = [
+    "CS03A2NonCritical_8.7.2_SUCCESS_REQUEST_DUIS.XML",
+    "CS03B_8.7.2_SUCCESS_REQUEST_DUIS.XML",
+    "CS03CNonCritical_8.7.2_SUCCESS_REQUEST_DUIS.XML",
+]
+# The RTDS device population as the DSP's inventory holds it (gbcs.asn1.DEVICE_TYPES).
+INVENTORY = {"00DB12345678909A": "hcalcs", "00DB123456789093": "esme",
+             "00DB12345678909C": "gpf", "00DB123456789098": "ppmid",
+             "00DB123456789094": "gsme"}  # fmt: skip
+
+
+def request_of(name: str) -> duis.Request:
+    return duis.parse_request(duis.parse((DUIS / name).read_bytes()))
+
+
+def rtds_file(name: str, kind: str):
+    use_case, srv = name.split("_")[:2]
+    found = sorted((RTDS / f"{srv}_{use_case}").glob(f"*_SUCCESS_{kind}_GBCS.HEX"))
+    assert len(found) == 1, f"{srv}_{use_case}: {found}"
+    return bytes.fromhex(found[0].read_text().strip())
+
+
+def without_signature_and_mac(data: bytes) -> bytes:
+    """The RTDS command's DF APDU rebuilt with no signature field and no DD/MAC around it."""
+    message = decode(data)
+    end = len(message.apdu) - (0 if message.signature is None else 1 + len(message.signature))
+    content = message.apdu[message.content_offset - message.apdu_offset : end]
+    return encode_apdu(message.header, content, None)
+
+
+def acb_of(data: bytes) -> AcbContext:
+    """The ACB identity and counter: DSP state, not in the template; taken from the vector."""
+    message = decode(data)
+    return AcbContext(message.originator, message.counter)
+
+
+def test_every_template_of_the_srvs_is_classified():
+    names = {p.name for p in DUIS.glob("*_REQUEST_DUIS.XML")}
+    wanted = {
+        n
+        for n in names
+        if n.split("_")[1]
+        in {
+            "7.5",
+            "7.6",
+            "7.7",
+            "7.8",
+            "7.9",
+            "7.10",
+            "7.11",
+            "8.7.1",
+            "8.7.2",
+            "8.8.1",
+            "8.8.2",
+            "8.11",
+            "11.2",
+        }  # fmt: skip
+    }
+    classified = set(CRITICAL) | set(NON_CRITICAL) | set(CRITICAL_JOINS) | set(NON_CRITICAL_JOINS)
+    classified |= {"CS08_11.2_SUCCESS_REQUEST_DUIS.XML"}
+    assert wanted == classified
+
+
+@pytest.mark.parametrize("name", CRITICAL)
+def test_precommand_is_byte_identical_to_rtds(name):
+    transformed = transform(request_of(name))
+    assert transformed.critical and transformed.user_signs
+    assert transformed.precommand() == rtds_file(name, "PRECOMMAND")
+
+
+@pytest.mark.parametrize("name", CRITICAL)
+def test_precommand_equals_the_signed_rtds_command_minus_signature_and_mac(name):
+    assert transform(request_of(name)).precommand() == without_signature_and_mac(
+        rtds_file(name, "COMMAND")
+    )
+
+
+@pytest.mark.parametrize("name", NON_CRITICAL)
+def test_command_matches_rtds_header_and_payload(name):
+    command = rtds_file(name, "COMMAND")
+    use_case = DEVICE_DECIDES.get(name.split("_")[0])
+    transformed = transform(request_of(name), use_case=use_case, acb=acb_of(command))
+    assert transformed.precommand() == without_signature_and_mac(command)
+    message = decode(command)
+    assert transformed.acb_signs == (message.signature not in (None, b""))
+    assert not transformed.user_signs
+
+
+def test_cs08_matches_except_the_supplementary_remote_party():
+    """The CS08 template names the ACB itself as requester, while the RTDS command names
+    the Supplier as supplementary remote party: everything else must match."""
+    name = "CS08_11.2_SUCCESS_REQUEST_DUIS.XML"
+    command = rtds_file(name, "COMMAND")
+    transformed = transform(request_of(name), use_case="CS08", acb=acb_of(command))
+    expected = decode(command)
+    ours = decode(transformed.unsigned_command())
+    assert ours.header.other_information.message_code == expected.use_case.code
+    assert (ours.originator, ours.target, ours.counter) == (
+        expected.originator,
+        expected.target,
+        expected.counter,
+    )
+    assert ours.header.other_information.supplementary_remote_party_counter == (
+        expected.header.other_information.supplementary_remote_party_counter
+    )
+    assert (
+        transformed.content
+        == expected.apdu[expected.content_offset - expected.apdu_offset : len(expected.apdu) - 1]
+    )
+
+
+def join_inputs(name: str, command: bytes) -> dict:
+    """Use case (the device pair decides; here from the file name), the partner's type from
+    the inventory, and for Method C the partner's certificate. That certificate is SMKI
+    state and the RTDS keystore holds a different one, so it is taken from the vector."""
+    use_case = name.split("_")[0].replace("NonCritical", "").replace("Critical", "")
+    request = request_of(name)
+    other = request.body.findtext(f"{{{duis.SR}}}OtherDeviceID").replace("-", "")
+    device_type = {v: k for k, v in DEVICE_TYPES.items()}[INVENTORY[other]]
+    certificate = None
+    if use_case == "CS03C":
+        certificate = bytes(decode(command).payload.fields.other_device_certificate)
+    return dict(use_case=use_case, partner=JoinPartner(device_type, certificate))
+
+
+@pytest.mark.parametrize("name", CRITICAL_JOINS)
+def test_join_precommand_is_byte_identical_to_rtds(name):
+    precommand = rtds_file(name, "PRECOMMAND")
+    transformed = transform(request_of(name), **join_inputs(name, precommand))
+    assert transformed.user_signs
+    assert transformed.precommand() == precommand
+
+
+@pytest.mark.parametrize("name", NON_CRITICAL_JOINS)
+def test_join_command_matches_rtds_header_and_payload(name):
+    command = rtds_file(name, "COMMAND")
+    inputs = join_inputs(name, command)
+    transformed = transform(request_of(name), acb=acb_of(command), **inputs)
+    assert transformed.precommand() == without_signature_and_mac(command)
+    assert transformed.acb_signs == (decode(command).signature not in (None, b""))
+
+
+def test_join_without_partner_is_refused():
+    with pytest.raises(TransformError, match="JoinPartner"):
+        transform(request_of(CRITICAL_JOINS[0]), use_case="CS03A1")
+
+
+def test_method_c_join_without_certificate_is_refused():
+    with pytest.raises(TransformError, match="certificate"):
+        transform(request_of(CRITICAL_JOINS[2]), use_case="CS03C", partner=JoinPartner(5))
+
+
+def test_acb_form_without_acb_context_is_refused():
+    with pytest.raises(TransformError, match="ACB"):
+        transform(request_of("CCS01_8.11_SUCCESS_REQUEST_DUIS.XML"))
+
+
+def test_duration_and_switch_come_from_the_body():
+    request = request_of("ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML")
+    request.body[0].set("index", "2")
+    request.body[0][0].text = "900"
+    payload = decode(transform(request).precommand()).payload
+    assert payload.specifications[0].instance_id == bytes([0, 0, 94, 44, 118, 2])
+    assert [item.value for item in payload.data] == [900, 0x0212]
+
+
+def test_bad_switch_index_is_refused():
+    request = request_of("ECS47Reset_7.8_SUCCESS_REQUEST_DUIS.XML")
+    request.body[0].set("index", "6")
+    with pytest.raises(TransformError, match="index 6"):
+        transform(request)
