@@ -144,7 +144,11 @@ def _read_value(data: bytes, pos: int, tag: int):
             raise _fail(f"A-XDR: {entry[0]} needs {fmt.size} bytes", pos)
         return fmt.unpack_from(data, pos)[0], end
     if kind == "compact":
+        start = pos
         description, pos = _read_description(data, pos)
+        if _least_size(description) == 0:
+            # values of no size would repeat forever in the contents: not a valid layout
+            raise _fail("A-XDR: compact-array description describes values of no size", start)
         n, pos = _length(data, pos)
         contents, end = _take(data, pos, n, "compact-array contents")
         entries = ListContainer()
@@ -226,7 +230,28 @@ def _read_description(data: bytes, pos: int) -> tuple[Container, int]:
         return Container(type="structure", elements=elements), pos
     if entry[1] == "compact":
         raise _fail("A-XDR: a compact array cannot nest in a type description", pos - 1)
+    if entry[1] == "none":
+        raise _fail("A-XDR: null-data has no place in a compact-array description", pos - 1)
     return Container(type=entry[0]), pos
+
+
+def _least_size(description) -> int:
+    """The fewest bytes one value of this description can take (a bound that stops a
+    hostile description from making work out of no bytes)."""
+    name = description["type"]
+    if name == "array":
+        return description["count"] * _least_size(description["element"])
+    if name == "structure":
+        return sum(_least_size(e) for e in description["elements"])
+    tag = TAG_BY_NAME[name]
+    kind = AXDR_TYPES[tag][1]
+    if kind == "fixed":
+        return _FIXED[tag].size
+    if kind == "octets":
+        return AXDR_TYPES[tag][2]
+    if kind == "none":
+        return 0
+    return 1  # a length byte at least
 
 
 def _read_described(data: bytes, pos: int, description: Container):

@@ -112,3 +112,18 @@ def test_encode_rejects_a_broken_tree():
     message.payload.data[0].value = "not a number"
     with pytest.raises(EncodeError):
         encode(message)
+
+
+@pytest.mark.parametrize(
+    "hex_item, offset",
+    [("130010", 1), ("1301ffff020000", 1), ("1302020000ff0100", 3)],
+    ids=["null-values", "array-of-empty-structures", "structure-of-nulls"],
+)
+def test_compact_array_of_no_size_is_refused_not_looped(hex_item, offset):
+    """Found by the property tests: a description whose values take no bytes would repeat
+    forever; it is refused where it starts."""
+    from gbcs.dlms import decode_data
+
+    with pytest.raises(DecodeError) as caught:
+        decode_data(bytes.fromhex(hex_item))
+    assert caught.value.offset == offset
