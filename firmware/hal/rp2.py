@@ -1,0 +1,69 @@
+# Raspberry Pi Pico W (RP2040): relay on GP15 (active low driver), PWM level on GP16,
+# boost button on GP14 (to ground), mains sense on GP13 (high = mains present, from a
+# supply monitor), radio UART0 on GP0/GP1 to an XBee 3 in API mode 2 at 115200 baud,
+# console on USB CDC (the REPL's stdin/stdout), littlefs flash at /, hardware watchdog.
+import sys
+
+import asyncio
+import machine
+
+from firmware.hal.mcu import Button, Clock, Outputs, board_config, mains_present, parse_esme
+
+DEFAULTS = {
+    "role": "hcalcs", "esme": None, "strict_labels": True, "label": None,
+    "relay_pin": 15, "relay_active_low": True, "level_pin": 16, "boost_pin": 14,
+    "mains_pin": 13, "uart": 0, "uart_tx": 0, "uart_rx": 1, "baud": 115200,
+    "state_dir": "/state", "watchdog_ms": 8000,  # the RP2040 allows at most 8388 ms
+}
+
+
+class Board:
+    name = "rp2"
+
+    def __init__(self, config):
+        c = board_config(config, DEFAULTS)
+        self.role = c["role"]
+        self.esme = parse_esme(c["esme"])
+        self.strict_labels = c["strict_labels"]
+        self.initial_label = c["label"]
+        self.storage_root = c["state_dir"]
+        self.clock = Clock()
+        self.outputs = Outputs(self, c["relay_pin"], c["level_pin"], c["relay_active_low"])
+        self.watch = False
+        self.app = None
+        uart = machine.UART(c["uart"], baudrate=c["baud"], tx=machine.Pin(c["uart_tx"]),
+                            rx=machine.Pin(c["uart_rx"]), rxbuf=1024, timeout=0)
+        self.radio_reader = asyncio.StreamReader(uart)
+        self.radio_writer = asyncio.StreamWriter(uart, {})
+        self.console_reader = asyncio.StreamReader(sys.stdin)
+        self.console_writer = asyncio.StreamWriter(sys.stdout, {})
+        self._boost = asyncio.ThreadSafeFlag()
+        self._mains = asyncio.ThreadSafeFlag()
+        self.button = Button(c["boost_pin"], self._boost.set)
+        self.mains_pin = machine.Pin(c["mains_pin"], machine.Pin.IN)
+        self.mains_pin.irq(lambda pin: self._mains.set(),
+                           machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING)
+        self.wdt = machine.WDT(timeout=c["watchdog_ms"])
+
+    def output_changed(self, outputs):
+        pass
+
+    async def _boost_task(self, app):
+        while True:
+            await self._boost.wait()
+            app.press_boost()
+
+    async def _mains_task(self, app):
+        app.set_mains(mains_present(self.mains_pin))
+        while True:
+            await self._mains.wait()
+            app.set_mains(mains_present(self.mains_pin))
+
+    def tasks(self, app):
+        return (self._boost_task(app), self._mains_task(app))
+
+    def feed_watchdog(self):
+        self.wdt.feed()
+
+    def reset(self, code=3):
+        machine.reset()

@@ -1,0 +1,164 @@
+# The unix board: the firmware on the MicroPython unix port, behind pseudo-terminals.
+#
+# Radio UART and console are pty ends: either inherited fds the parent made non-blocking
+# (--radio-fd / --console-fd) or tty paths we open raw with VMIN=0 (--radio / --console), so
+# a read returns what is there and never stalls the event loop. The relay is a PinBase pin
+# behind machine.Signal (as an active-low relay driver on a real board); the boost button and
+# mains sense are console commands; the flash is a folder (--state-dir). Killing the process
+# is a power cut.
+import sys
+import time
+
+import machine
+
+_ZIGBEE_EPOCH_OFFSET = 946684800
+_VMIN = 6
+_VTIME = 5
+
+
+class Clock:
+    """Host time, or simulated time once the console sets it (`clock <unix-seconds>`)."""
+
+    def __init__(self):
+        self.simulated = None
+
+    def utc(self):
+        if self.simulated is not None:
+            return self.simulated
+        return int(time.time()) - _ZIGBEE_EPOCH_OFFSET
+
+    def set_utc(self, value):
+        self.simulated = value
+
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def ticks_us(self):
+        return time.ticks_us()
+
+    def ticks_diff(self, a, b):
+        return time.ticks_diff(a, b)
+
+
+class _DriverPin(machine.PinBase):
+    """A GPIO that only remembers its level: the relay driver's input."""
+
+    def __init__(self):
+        self.level = 1  # active-low driver: high = relay released (open)
+
+    def value(self, v=None):
+        if v is None:
+            return self.level
+        self.level = 1 if v else 0
+
+
+class Outputs:
+    """Relay (via Signal, active low) and the 0-100 % level output (a PWM duty on boards)."""
+
+    def __init__(self, board):
+        self.board = board
+        self.pin = _DriverPin()
+        # Signal takes any PinBase on MicroPython; the stubs only know machine.Pin.
+        self.relay_signal = machine.Signal(self.pin, invert=True)  # type: ignore[call-overload]
+        self.relay = False
+        self.level = 0
+
+    def set(self, relay, level):
+        if relay == self.relay and level == self.level:
+            return
+        self.relay_signal.value(1 if relay else 0)
+        self.relay = self.relay_signal.value() == 1
+        self.level = level
+        self.board.output_changed(self)
+
+
+def _open_tty(path):
+    import termios
+    f = open(path, "r+b")
+    fd = f.fileno()
+    termios.setraw(fd)
+    attrs = termios.tcgetattr(fd)
+    attrs[6][_VMIN] = 0
+    attrs[6][_VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    return f
+
+
+def _parse_args(argv):
+    opts = {"role": "hcalcs", "esme": None, "state_dir": "flash", "radio_fd": None,
+            "radio": None, "console_fd": None, "console": None, "strict_labels": True,
+            "label": None}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--lenient-labels":
+            opts["strict_labels"] = False
+            i += 1
+            continue
+        if not arg.startswith("--") or i + 1 >= len(argv):
+            raise SystemExit("unix board: bad argument " + arg)
+        key = arg[2:].replace("-", "_")
+        if key not in opts:
+            raise SystemExit("unix board: unknown option " + arg)
+        opts[key] = argv[i + 1]
+        i += 2
+    if opts["role"] not in ("hcalcs", "plcs"):
+        raise SystemExit("unix board: role must be hcalcs or plcs")
+    return opts
+
+
+class Board:
+    name = "unix"
+
+    def __init__(self, argv=None):
+        import asyncio
+        opts = _parse_args(sys.argv[1:] if argv is None else argv)
+        self.role = opts["role"]
+        esme = opts["esme"]
+        self.esme = bytes.fromhex(esme.replace(":", "")) if esme else None
+        if self.esme is not None and len(self.esme) != 8:
+            raise SystemExit("unix board: --esme needs an EUI-64")
+        self.strict_labels = opts["strict_labels"]
+        self.initial_label = opts["label"]
+        self.storage_root = opts["state_dir"]
+        self.clock = Clock()
+        self.outputs = Outputs(self)
+        self.watch = False
+        if opts["radio_fd"] is not None:
+            radio = open(int(opts["radio_fd"]), "r+b")
+        elif opts["radio"] is not None:
+            radio = _open_tty(opts["radio"])
+        else:
+            raise SystemExit("unix board: give --radio-fd or --radio")
+        self.radio_reader = asyncio.StreamReader(radio)
+        self.radio_writer = asyncio.StreamWriter(radio, {})
+        if opts["console_fd"] is not None:
+            console = open(int(opts["console_fd"]), "r+b")
+            self.console_reader = asyncio.StreamReader(console)
+            self.console_writer = asyncio.StreamWriter(console, {})
+        elif opts["console"] is not None:
+            console = _open_tty(opts["console"])
+            self.console_reader = asyncio.StreamReader(console)
+            self.console_writer = asyncio.StreamWriter(console, {})
+        else:
+            self.console_reader = asyncio.StreamReader(sys.stdin.buffer)
+            self.console_writer = asyncio.StreamWriter(sys.stdout.buffer, {})
+        self.app = None
+
+    def output_changed(self, outputs):
+        if self.watch and self.app is not None and self.app.current is not None:
+            self.console_writer.write(b"output relay=%s level=%d source=%s t_us=%d\n" % (
+                b"closed" if outputs.relay else b"open", outputs.level,
+                # The raw ticks on purpose: on unix they are the host's CLOCK_MONOTONIC.
+                self.app.current[2].encode(), time.ticks_us()))  # type: ignore[str-format]
+
+    def tasks(self, app):
+        """Board-specific tasks: none here (boost and mains come from the console)."""
+        return ()
+
+    def feed_watchdog(self):
+        # The rig is the virtual board's watchdog (primer §6): nothing to feed in-process.
+        pass
+
+    def reset(self, code=3):
+        raise SystemExit(code)

