@@ -1,0 +1,378 @@
+"""The XBee stand-in: the emulator plays a board's XBee 3 radio (API mode 2) on its radio UART.
+
+From the board's side it is a joined XBee: it answers the local AT commands the firmware sends
+at boot, turns 0x11 Explicit Addressing Commands into HAN frames (and reports each with a 0x8B
+Transmit Status), hands HAN frames to the board as 0x91 Explicit Rx Indicators, announces the
+join with a 0x8A Modem Status, and — as a real XBee does with AO bit 1 clear — answers ZDO
+descriptor requests itself. From the HAN's side it is a node like any other (`HanNodeLink`).
+
+Framing is our own (escaped API mode 2, resynchronising on every unescaped 0x7E); the tests
+cross-check it against zigpy-xbee's encoder and decoder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import struct
+from collections.abc import Callable
+
+import zigpy.types as t
+import zigpy.zdo.types as zdo_t
+
+from . import zdo
+from .link import HanNodeLink, make_node_descriptor
+from .medium import PROFILE_ZDO, DeliveryStatus, Medium, packet_to
+
+LOGGER = logging.getLogger(__name__)
+
+START = 0x7E
+ESCAPE = 0x7D
+XON = 0x11
+XOFF = 0x13
+_ESCAPED = {START, ESCAPE, XON, XOFF}
+MAX_FRAME_DATA = 300
+
+FRAME_AT = 0x08
+FRAME_TX_EXPLICIT = 0x11
+FRAME_AT_RESPONSE = 0x88
+FRAME_MODEM_STATUS = 0x8A
+FRAME_TX_STATUS = 0x8B
+FRAME_RX_EXPLICIT = 0x91
+
+AT_OK = 0x00
+AT_ERROR = 0x01
+AT_INVALID_COMMAND = 0x02
+AT_INVALID_PARAMETER = 0x03
+
+MODEM_JOINED = 0x02
+MODEM_DISASSOCIATED = 0x03
+
+TX_OPTION_APS_ENCRYPTION = 0x20
+RX_OPTION_ACKNOWLEDGED = 0x01
+RX_OPTION_BROADCAST = 0x02
+RX_OPTION_APS_ENCRYPTED = 0x20
+
+BROADCAST_IEEE = 0x000000000000FFFF
+UNKNOWN_NWK = 0xFFFE
+
+#: Transmit Status delivery codes (Digi XBee 3 Zigbee manual).
+TX_STATUS = {
+    DeliveryStatus.SUCCESS: 0x00,
+    DeliveryStatus.NO_ACK: 0x21,  # network ACK failure
+    DeliveryStatus.NOT_JOINED: 0x22,
+    DeliveryStatus.NO_ROUTE: 0x25,
+    DeliveryStatus.NO_LINK_KEY: 0xBB,  # key not authorised
+}
+TX_STATUS_ADDRESS_NOT_FOUND = 0x24
+
+
+def encode_frame(frame_data: bytes) -> bytes:
+    """Frame data -> 0x7E, escaped length, data and checksum."""
+    if not 0 < len(frame_data) <= 0xFFFF:
+        raise ValueError("XBee frame data must be 1..65535 bytes")
+    checksum = 0xFF - (sum(frame_data) & 0xFF)
+    body = len(frame_data).to_bytes(2, "big") + frame_data + bytes([checksum])
+    out = bytearray([START])
+    for byte in body:
+        if byte in _ESCAPED:
+            out += bytes([ESCAPE, byte ^ 0x20])
+        else:
+            out.append(byte)
+    return bytes(out)
+
+
+class FrameDecoder:
+    """Byte-stream to frame data; every bad run (noise, bad escape, length, checksum) counted."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._in_frame = False
+        self._escape_next = False
+        self.rejected = 0
+
+    def _drop(self, why: str) -> None:
+        self.rejected += 1
+        LOGGER.info("XBee stand-in dropped input: %s", why)
+        self._buffer.clear()
+        self._in_frame = False
+        self._escape_next = False
+
+    def feed(self, data: bytes) -> list[bytes]:
+        frames: list[bytes] = []
+        noise = False
+        for byte in data:
+            if byte == START:
+                if noise:
+                    self._drop("bytes before a start delimiter")
+                    noise = False
+                elif self._in_frame and self._buffer:
+                    self._drop("truncated frame")
+                self._buffer.clear()
+                self._in_frame = True
+                self._escape_next = False
+                continue
+            if not self._in_frame:
+                noise = True
+                continue
+            if self._escape_next:
+                byte ^= 0x20
+                self._escape_next = False
+            elif byte == ESCAPE:
+                self._escape_next = True
+                continue
+            elif byte in (XON, XOFF):
+                self._drop("unescaped flow-control byte")
+                continue
+            self._buffer.append(byte)
+            if len(self._buffer) >= 2:
+                length = int.from_bytes(self._buffer[:2], "big")
+                if length == 0 or length > MAX_FRAME_DATA:
+                    self._drop(f"frame length {length}")
+                    continue
+                if len(self._buffer) == length + 3:
+                    frame = bytes(self._buffer[2:-1])
+                    if (sum(frame) + self._buffer[-1]) & 0xFF != 0xFF:
+                        self._drop("bad checksum")
+                        continue
+                    frames.append(frame)
+                    self._buffer.clear()
+                    self._in_frame = False
+        if noise:
+            self._drop("bytes before a start delimiter")
+        return frames
+
+
+class XBeeStandIn(HanNodeLink):
+    """One board's radio. ``write`` sends bytes to the board (its radio UART, e.g. a pty)."""
+
+    def __init__(
+        self,
+        ieee: t.EUI64 | str,
+        link_key: bytes,
+        medium: Medium,
+        endpoints: list[zdo_t.SimpleDescriptor],
+        *,
+        write: Callable[[bytes], None] | None = None,
+        node_descriptor: zdo_t.NodeDescriptor | None = None,
+        firmware_version: int = 0x100A,
+    ) -> None:
+        super().__init__(ieee, link_key, medium)
+        self.endpoints = {desc.endpoint: desc for desc in endpoints}
+        self.zdo = zdo.ZdoResponder(node_descriptor or make_node_descriptor(), self.endpoints)
+        self._write = write
+        self._decoder = FrameDecoder()
+        self._tsn = 0
+        self.firmware_version = firmware_version
+        self.api_options = 0  # AO, as last set by the board
+        self.api_mode = 2
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- to the board ---------------------------------------------------------------------------
+
+    def attach(self, write: Callable[[bytes], None]) -> None:
+        self._write = write
+
+    def _send_to_board(self, frame_data: bytes) -> None:
+        if self._write is None:
+            self.stats["to_board_dropped_unattached"] += 1
+            return
+        self._write(encode_frame(frame_data))
+        self.stats["to_board_frames"] += 1
+
+    def next_tsn(self) -> int:
+        self._tsn = (self._tsn + 1) & 0xFF
+        return self._tsn
+
+    async def announce(self) -> None:
+        await super().announce()
+        self._send_to_board(bytes([FRAME_MODEM_STATUS, MODEM_JOINED]))
+
+    def deliver(self, packet: t.ZigbeePacket) -> None:
+        data = bytes(packet.data.serialize())
+        if packet.profile_id == PROFILE_ZDO and not self.api_options & 0x02:
+            self._answer_zdo(packet, data)
+            return
+        src_nwk = int(packet.src.address)
+        sender = self.medium.node_by_nwk(src_nwk)
+        src_ieee = (
+            int.from_bytes(sender.ieee.serialize(), "little") if sender else 0xFFFFFFFFFFFFFFFF
+        )
+        options = 0
+        if packet.dst.addr_mode == t.AddrMode.Broadcast:
+            options |= RX_OPTION_BROADCAST
+        else:
+            options |= RX_OPTION_ACKNOWLEDGED
+        if t.TransmitOptions.APS_Encryption in t.TransmitOptions(packet.tx_options):
+            options |= RX_OPTION_APS_ENCRYPTED
+        frame = (
+            bytes([FRAME_RX_EXPLICIT])
+            + struct.pack(
+                ">QHBBHHB",
+                src_ieee,
+                src_nwk,
+                packet.src_ep,
+                packet.dst_ep,
+                packet.cluster_id,
+                packet.profile_id,
+                options,
+            )
+            + data
+        )
+        self._send_to_board(frame)
+
+    def _answer_zdo(self, packet: t.ZigbeePacket, data: bytes) -> None:
+        if self.nwk is None:
+            self.stats["rx_rejected_not_joined"] += 1
+            return
+        try:
+            answer = self.zdo.answer(int(self.nwk), packet.cluster_id, data)
+        except (ValueError, KeyError):
+            self.stats["rx_rejected_malformed_zdo"] += 1
+            return
+        if answer is None:
+            return
+        cluster, frame = answer
+        self._spawn(
+            self.send(
+                packet_to(
+                    int(packet.src.address), 0, cluster, frame, src_ep=0, profile_id=PROFILE_ZDO
+                )
+            )
+        )
+
+    # -- from the board -------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Bytes the board wrote to its radio UART."""
+        before = self._decoder.rejected
+        for frame in self._decoder.feed(data):
+            self._handle_frame(frame)
+        self.stats["from_board_rejected"] += self._decoder.rejected - before
+
+    def _handle_frame(self, frame: bytes) -> None:
+        kind = frame[0]
+        if kind == FRAME_AT and len(frame) >= 4:
+            self._handle_at(frame[1], frame[2:4], frame[4:])
+        elif kind == FRAME_TX_EXPLICIT and len(frame) >= 20:
+            self._spawn(self._handle_tx(frame))
+        else:
+            self.stats["from_board_rejected"] += 1
+            LOGGER.info("%s: unsupported or short frame from the board: %s", self.ieee, frame.hex())
+
+    def _handle_at(self, frame_id: int, command: bytes, parameter: bytes) -> None:
+        self.stats["at_commands"] += 1
+        ieee = int.from_bytes(self.ieee.serialize(), "little")
+        status, value = AT_OK, b""
+        if command == b"AO":
+            if parameter:
+                self.api_options = parameter[0]
+            else:
+                value = bytes([self.api_options])
+        elif command == b"AP":
+            if parameter and parameter[0] != 2:
+                status = AT_INVALID_PARAMETER  # the stand-in only speaks escaped API mode 2
+            elif not parameter:
+                value = bytes([self.api_mode])
+        elif command == b"SH":
+            value = (ieee >> 32).to_bytes(4, "big")
+        elif command == b"SL":
+            value = (ieee & 0xFFFFFFFF).to_bytes(4, "big")
+        elif command == b"MY":
+            value = (int(self.nwk) if self.joined else UNKNOWN_NWK).to_bytes(2, "big")
+        elif command == b"AI":
+            value = bytes([0x00 if self.joined else 0xFF])
+        elif command == b"VR":
+            value = self.firmware_version.to_bytes(2, "big")
+        else:
+            status = AT_INVALID_COMMAND
+            self.stats["at_unsupported"] += 1
+        if frame_id:
+            self._send_to_board(
+                bytes([FRAME_AT_RESPONSE, frame_id]) + command + bytes([status]) + value
+            )
+
+    async def _handle_tx(self, frame: bytes) -> None:
+        frame_id = frame[1]
+        dst_ieee, dst_nwk, src_ep, dst_ep, cluster, profile, _radius, options = struct.unpack_from(
+            ">QHBBHHBB", frame, 2
+        )
+        data = frame[20:]
+        self.stats["tx_requests"] += 1
+        if dst_ieee == BROADCAST_IEEE:
+            target_nwk = dst_nwk if dst_nwk >= 0xFFF8 else 0xFFFF
+        else:
+            by_nwk = self.medium.node_by_nwk(dst_nwk) if dst_nwk != UNKNOWN_NWK else None
+            eui = t.EUI64(dst_ieee.to_bytes(8, "little"))
+            if by_nwk is not None and by_nwk.ieee == eui:
+                target_nwk = dst_nwk
+            else:
+                target = self.medium.find(eui)
+                if target is None or target.nwk is None:
+                    self._tx_status(frame_id, UNKNOWN_NWK, TX_STATUS_ADDRESS_NOT_FOUND)
+                    return
+                target_nwk = int(target.nwk)
+        status = await self.send(
+            packet_to(
+                target_nwk,
+                dst_ep,
+                cluster,
+                data,
+                src_ep=src_ep,
+                profile_id=profile,
+                ack=target_nwk < 0xFFF8,
+                aps_encryption=bool(options & TX_OPTION_APS_ENCRYPTION),
+            )
+        )
+        self._tx_status(frame_id, target_nwk, TX_STATUS[status])
+
+    def _tx_status(self, frame_id: int, nwk_addr: int, delivery: int) -> None:
+        if delivery:
+            self.stats["tx_failed"] += 1
+        if frame_id:
+            self._send_to_board(
+                bytes([FRAME_TX_STATUS, frame_id])
+                + nwk_addr.to_bytes(2, "big")
+                + bytes([0, delivery, 0])
+            )
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.stats["task_errors"] += 1
+            LOGGER.error("%s: radio task failed", self.ieee, exc_info=task.exception())
+
+    def attach_fd(self, fd: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Serve a board on a file descriptor (the master side of its radio pty)."""
+        loop = loop or asyncio.get_running_loop()
+        os.set_blocking(fd, False)
+
+        def readable() -> None:
+            try:
+                chunk = os.read(fd, 4096)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                loop.remove_reader(fd)
+                self.stats["board_disconnected"] += 1
+                return
+            self.feed(chunk)
+
+        def write(data: bytes) -> None:
+            try:
+                os.write(fd, data)
+            except OSError:
+                self.stats["to_board_write_errors"] += 1
+
+        self.attach(write)
+        loop.add_reader(fd, readable)

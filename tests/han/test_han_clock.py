@@ -1,0 +1,80 @@
+"""The simulated clock: timers fire in simulated time, instantly, in order; wall mode is real."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+
+import pytest
+
+from emulator.han.clock import Clock, SimulatedEventLoop
+
+
+def test_simulated_hour_passes_instantly_and_exactly():
+    clock = Clock(start_utc=dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC))
+
+    async def main():
+        await asyncio.sleep(3600)
+        return clock.now(), clock.utc_now(), clock.zigbee_utc_now()
+
+    wall_start = time.perf_counter()
+    now, utc, zigbee_utc = clock.run(main)
+    assert time.perf_counter() - wall_start < 1.0
+    assert now == pytest.approx(3600.0)
+    assert utc == dt.datetime(2026, 3, 1, 13, 0, tzinfo=dt.UTC)
+    assert zigbee_utc == int((utc - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).total_seconds())
+
+
+def test_timers_fire_in_deadline_order_and_timeouts_use_simulated_time():
+    clock = Clock()
+    fired: list[tuple[str, float]] = []
+
+    async def main():
+        for name, delay in (("c", 3.0), ("a", 1.0), ("b", 2.0)):
+            clock.call_later(delay, lambda n=name: fired.append((n, clock.now())))
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(5.0):
+                await asyncio.sleep(60)
+        return clock.now()
+
+    assert clock.run(main) == pytest.approx(5.0)
+    assert fired == [("a", 1.0), ("b", 2.0), ("c", 3.0)]
+
+
+def test_two_simulated_runs_are_identical():
+    def run() -> list[float]:
+        clock = Clock()
+        stamps: list[float] = []
+
+        async def worker(period: float):
+            for _ in range(5):
+                await asyncio.sleep(period)
+                stamps.append(round(clock.now(), 9))
+
+        async def main():
+            await asyncio.gather(worker(0.3), worker(0.7), worker(1.1))
+
+        clock.run(main)
+        return stamps
+
+    assert run() == run()
+
+
+def test_wall_clock_mode_really_waits():
+    clock = Clock(mode="wall")
+
+    async def main():
+        start = time.perf_counter()
+        await clock.sleep(0.05)
+        return time.perf_counter() - start, clock.now()
+
+    elapsed, now = clock.run(main)
+    assert elapsed >= 0.045
+    assert now >= 0.045
+    assert not isinstance(clock.loop, SimulatedEventLoop)
+
+
+def test_invalid_mode_is_refused():
+    with pytest.raises(ValueError):
+        Clock(mode="fast")  # type: ignore[arg-type]
