@@ -7,9 +7,9 @@ groups (gbcs, board, emulate, hil ...) can grow without touching each other.
 import argparse
 import sys
 
-from . import duis_cmd, gbcs_cmd, smki_cmd
+from . import board_cmd, duis_cmd, gbcs_cmd, smki_cmd
 
-GROUPS = [gbcs_cmd, smki_cmd, duis_cmd]
+GROUPS = [gbcs_cmd, board_cmd, smki_cmd, duis_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
