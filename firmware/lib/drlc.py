@@ -38,7 +38,7 @@ STATUS_REJECTED = const(0xFE)
 
 ADJUSTMENT_UNUSED = const(-128)  # 0x80 as int8
 DUTY_CYCLE_UNUSED = const(0xFF)
-SETPOINT_UNUSED = const(0x8000)
+SETPOINT_UNUSED = const(-0x8000)  # int16 0x8000: "not used" (tshark: FT_INT16)
 TEMPERATURE_OFFSET_UNUSED = const(0xFF)
 MAX_DURATION_MINUTES = const(1440)
 
@@ -54,7 +54,7 @@ _CANCEL_LEN = const(12)
 # Report Event Status before the signature: issuer event id, status, status time,
 # criticality applied, cooling/heating set point applied, adjustment applied, duty cycle
 # applied, event control, signature type; then a 42-byte signature, always present.
-_REPORT = "<IBIBHHbBBB"
+_REPORT = "<IBIBhhbBBB"
 _SIGNATURE_LEN = const(42)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zigpy.types as t
-from drlc_zigpy import Drlc
+from emulator.han.se_clusters import DemandResponseLoadControl as Drlc
 from zigpy.zcl import foundation as f
 from zigpy.zcl.clusters.general import LevelControl, OnOff
 
@@ -56,8 +56,8 @@ def payload(case: dict) -> bytes:
     if kind in _CLUSTER_SCHEMAS:
         values = dict(fields)
         if kind == "report_event_status":
-            values.setdefault("cooling_temperature_set_point_applied", 0x8000)
-            values.setdefault("heating_temperature_set_point_applied", 0x8000)
+            values.setdefault("cooling_temperature_set_point_applied", -0x8000)
+            values.setdefault("heating_temperature_set_point_applied", -0x8000)
             values.setdefault("signature_type", 0)
             values.setdefault("signature", [0xFF] * 42)
         return _CLUSTER_SCHEMAS[kind](case)(**values).serialize()
