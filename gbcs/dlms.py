@@ -345,17 +345,33 @@ def _write_described(out: list, description, value) -> None:
         _write_value(out, TAG_BY_NAME[name], value)
 
 
-def parse_axdr_data(stream) -> Container:
-    """Read one A-XDR data item from a BytesIO (used by the compiled parsers)."""
+def _on_stream(stream, read):
+    """Run a (data, position) -> (value, next position) reader at a BytesIO's position,
+    leaving the stream after the value, or at the failing byte when it raises."""
     start = stream.tell()
-    data = stream.getvalue()
     try:
-        item, end = _read_item(data, start)
+        value, end = read(stream.getvalue(), start)
     except StreamError as exc:
         stream.seek(getattr(exc, "position", start))
         raise
     stream.seek(end)
-    return item
+    return value
+
+
+def _read_counted_items(data: bytes, pos: int) -> tuple[ListContainer, int]:
+    count, pos = _length(data, pos)
+    if count > len(data) - pos:
+        raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
+    items = ListContainer()
+    for _ in range(count):
+        item, pos = _read_item(data, pos)
+        items.append(item)
+    return items, pos
+
+
+def parse_axdr_data(stream) -> Container:
+    """One A-XDR data item from a BytesIO (used by the compiled parsers)."""
+    return _on_stream(stream, _read_item)
 
 
 class AxdrData(Construct):
@@ -381,22 +397,7 @@ Data = AxdrData()
 
 def parse_axdr_list(stream) -> ListContainer:
     """A length-prefixed sequence of A-XDR items, read in one pass over the buffer."""
-    start = stream.tell()
-    data = stream.getvalue()
-    items = ListContainer()
-    pos = start
-    try:
-        count, pos = _length(data, pos)
-        if count > len(data) - pos:
-            raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
-        for _ in range(count):
-            item, pos = _read_item(data, pos)
-            items.append(item)
-    except StreamError as exc:
-        stream.seek(getattr(exc, "position", start))
-        raise
-    stream.seek(pos)
-    return items
+    return _on_stream(stream, _read_counted_items)
 
 
 class AxdrDataList(Construct):
