@@ -15,7 +15,7 @@ from cryptography.x509 import load_pem_x509_certificate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gbcs import framing, gbz
+from gbcs import framing, gbz, zcl
 from gbcs.errors import DecodeError, GbcsError
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -200,7 +200,7 @@ def test_every_encrypted_component_decrypts_to_a_structured_command(path):
         assert "unparsed" not in payload
         assert "unparsed" not in (payload.get("snapshot_sub_payload") or {})
         frame = component.body.encrypted_frame
-        assert payload.command == gbz.command_name(
+        assert payload.command == zcl.command_name(
             component.cluster_id,
             frame.frame_control.frame_type,
             frame.frame_control.direction,
@@ -433,5 +433,5 @@ def test_every_attribute_rtds_reads_has_a_name(path):
         records = payload.get("records") or []
         ids += [r.attribute_id for r in records if r.get("attribute_id") is not None]
         for attribute_id in ids:
-            name = gbz.attribute_name(component.cluster_id, attribute_id)
+            name = zcl.attribute_name(component.cluster_id, attribute_id)
             assert not name.startswith("attribute_0x"), (component.cluster_id, attribute_id)
