@@ -20,8 +20,8 @@ def decode(content: bytes, base: int, header: Container, use_case) -> tuple[str,
         raise DecodeError("payload", "empty content", base)
     declared = use_case.encoding if use_case is not None else None
     first = content[0]
-    code = header.other_information.message_code
-    cra = int(header.transaction_id.cra)
+    code = header["other_information"]["message_code"]
+    cra = int(header["transaction_id"]["cra"])
     if declared == "asn1" or (declared is None and first in ASN1_FIRST_BYTES):
         return "asn1", asn1.decode(content, base, code, cra)
     if content[:2] == b"\x01\x09":
