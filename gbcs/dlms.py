@@ -256,12 +256,12 @@ def _least_size(description) -> int:
 
 def _read_described(data: bytes, pos: int, description: Container):
     """(value, next position) of one untagged value laid out as `description` says."""
-    name = description.type
+    name = description["type"]
     if name == "array" or name == "structure":
         parts = (
-            description.elements
+            description["elements"]
             if name == "structure"
-            else [description.element] * description.count
+            else [description["element"]] * description["count"]
         )
         values = ListContainer()
         for part in parts:

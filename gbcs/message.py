@@ -112,7 +112,7 @@ def decode(data: bytes) -> Message:
         if len(information) < framing.MAC_LENGTH + 1:
             raise DecodeError("general-ciphering", "too short for an APDU and a MAC", apdu_offset)
         apdu, mac = information[: -framing.MAC_LENGTH], information[-framing.MAC_LENGTH :]
-        del envelope.ciphered_service["information"]
+        del envelope["ciphered_service"]["information"]
     elif data[0] == 0xDF:
         apdu = data
     else:
