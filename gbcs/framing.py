@@ -23,7 +23,7 @@ from construct import (
 )
 
 from .primitives import Eui, LengthPrefixed, OptionalDateTime, SignatureField
-from .strict import TrailingOptional
+from .strict import TrailingOptional, compile_strict
 
 MAC_LENGTH = 12
 SIGNATURE_LENGTH = 64
@@ -111,3 +111,7 @@ GeneralCiphering = Struct(
 # Offset of the ciphered service's information (the DF APDU) in a DD message with empty
 # header fields and a one-, two- or three-byte service length.
 SECURITY_HEADER_LENGTH = 5
+
+# The compiled, strict parsers every decoder of these APDUs uses (gbcs.message, gbcs.security).
+GENERAL_CIPHERING_PARSER = compile_strict(GeneralCiphering)
+GENERAL_SIGNING_PARSER = compile_strict(GeneralSigning)

@@ -13,11 +13,10 @@ from construct import Container
 from . import framing, payload
 from .errors import DecodeError, EncodeError
 from .primitives import build_layer, encode_length, parse_layer
-from .strict import compile_strict
 from .usecases import UseCase, lookup
 
-_GENERAL_CIPHERING = compile_strict(framing.GeneralCiphering)
-_GENERAL_SIGNING = compile_strict(framing.GeneralSigning)
+_GENERAL_CIPHERING = framing.GENERAL_CIPHERING_PARSER
+_GENERAL_SIGNING = framing.GENERAL_SIGNING_PARSER
 
 
 @dataclass

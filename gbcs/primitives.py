@@ -20,7 +20,6 @@ from construct import (
     SizeofError,
     StreamError,
     Struct,
-    stream_read,
     stream_write,
 )
 
@@ -28,17 +27,28 @@ from .errors import EncodeError
 from .strict import parse_strict
 
 
+def parse_length_form(io) -> int:
+    """Read one length form from a stream; StreamError when it is cut short or invalid."""
+    first = io.read(1)
+    if not first:
+        raise StreamError("stream ended inside a length")
+    first = first[0]
+    if first < 0x80:
+        return first
+    count = first & 0x7F
+    if count == 0 or count > 4:
+        raise StreamError(f"invalid length form 0x{first:02X}")
+    raw = io.read(count)
+    if len(raw) != count:
+        raise StreamError("stream ended inside a length")
+    return int.from_bytes(raw, "big")
+
+
 class LengthForm(Construct):
     """A-XDR / DER length: 0x00-0x7F itself, 0x81 nn, 0x82 nn nn (up to 0x84 accepted)."""
 
     def _parse(self, stream, context, path):
-        first = stream_read(stream, 1, path)[0]
-        if first < 0x80:
-            return first
-        count = first & 0x7F
-        if count == 0 or count > 4:
-            raise StreamError(f"invalid length form 0x{first:02X}", path=path)
-        return int.from_bytes(stream_read(stream, count, path), "big")
+        return parse_length_form(stream)
 
     def _build(self, obj, stream, context, path):
         raw = encode_length(obj)
@@ -49,24 +59,7 @@ class LengthForm(Construct):
         raise SizeofError("variable-size length form", path=path)
 
     def _emitparse(self, code):
-        code.append(
-            """
-            def parse_length_form(io):
-                first = io.read(1)
-                if not first:
-                    raise StreamError("stream ended inside a length")
-                first = first[0]
-                if first < 0x80:
-                    return first
-                count = first & 0x7F
-                if count == 0 or count > 4:
-                    raise StreamError("invalid length form")
-                raw = io.read(count)
-                if len(raw) != count:
-                    raise StreamError("stream ended inside a length")
-                return int.from_bytes(raw, "big")
-            """
-        )
+        code.append("from gbcs.primitives import parse_length_form")
         return "parse_length_form(io)"
 
 
@@ -83,17 +76,6 @@ def encode_length(n: int) -> bytes:
         return bytes((n,))
     size = (n.bit_length() + 7) // 8
     return bytes((0x80 | size,)) + n.to_bytes(size, "big")
-
-
-def read_length(data: bytes, pos: int) -> tuple[int, int]:
-    """Length form at data[pos]: (value, position after it). Raises IndexError/ValueError."""
-    first = data[pos]
-    if first < 0x80:
-        return first, pos + 1
-    count = first & 0x7F
-    if count == 0 or count > 4 or pos + 1 + count > len(data):
-        raise ValueError(f"invalid length form 0x{first:02X}")
-    return int.from_bytes(data[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
 
 
 Length = LengthForm()

@@ -29,8 +29,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import DecodeError, EncodeError, GbcsError, KeyMissing, VerificationError
+from .framing import GENERAL_SIGNING_PARSER
 from .keystore import Keystore, key_id
-from .primitives import encode_length, read_length
+from .primitives import encode_length, parse_layer
 from .roles import ACB_EUI
 
 SIGNATURE_LENGTH = 64
@@ -94,57 +95,25 @@ class ApduLayout:
 
 
 def apdu_layout(apdu: bytes, base: int = 0) -> ApduLayout:
-    """Walk a DF APDU's header (primer 4.2) without decoding the payload.
+    """Where the parts of a DF APDU sit, from the framing layer's parser (primer 4.2),
+    without decoding the payload.
 
     Raises DecodeError(layer="general-signing") with the offset (plus `base`) on bad input.
     """
     apdu = bytes(apdu)
-    pos = 0
-
-    def fail(reason: str):
-        raise DecodeError("general-signing", reason, base + pos)
-
     if not apdu or apdu[0] != 0xDF:
-        fail("a General-Signing APDU starts with DF")
-    pos = 1
-    try:
-        tid_length, pos = read_length(apdu, pos)
-        if tid_length != 9 or pos + 9 > len(apdu):
-            fail(f"transaction id must be 9 bytes, not {tid_length}")
-        cra_flag = apdu[pos]
-        if cra_flag not in (1, 2, 3):
-            fail(f"CRA flag must be 1, 2 or 3, not {cra_flag}")
-        counter = int.from_bytes(apdu[pos + 1 : pos + 9], "big")
-        pos += 9
-        titles = []
-        for _ in range(2):
-            if apdu[pos] != 8 or pos + 9 > len(apdu):
-                fail("a system title is 08 + 8 bytes")
-            titles.append(apdu[pos + 1 : pos + 9])
-            pos += 9
-        date_length = apdu[pos]
-        if date_length not in (0, 12):
-            fail(f"date-time length must be 0 or 12, not {date_length}")
-        pos += 1 + date_length
-        for part in ("other information", "content"):
-            length, after = read_length(apdu, pos)
-            if after + length > len(apdu):
-                fail(f"{part} length {length} runs past the end")
-            pos = after + length
-    except IndexError:
-        fail("APDU ends inside its header")
-    except ValueError as exc:
-        fail(str(exc))
-    rest = apdu[pos:]
-    if not rest:
-        signature = None
-    elif rest == b"\x00":
-        signature = b""
-    elif rest[0] == SIGNATURE_LENGTH and len(rest) == 1 + SIGNATURE_LENGTH:
-        signature = rest[1:]
-    else:
-        fail(f"signature field must be absent, 00 or 40 + 64 bytes; found {len(rest)} byte(s)")
-    return ApduLayout(cra_flag, counter, titles[0], titles[1], pos, signature)
+        raise DecodeError("general-signing", "a General-Signing APDU starts with DF", base)
+    header = parse_layer(GENERAL_SIGNING_PARSER, apdu, "general-signing", base)
+    signature = header["signature"]
+    transaction = header["transaction_id"]
+    return ApduLayout(
+        int(transaction["cra"]),
+        transaction["counter"],
+        header["originator"],
+        header["target"],
+        len(apdu) - (0 if signature is None else 1 + len(signature)),
+        signature,
+    )
 
 
 def sign(precommand: bytes, private_key: ec.EllipticCurvePrivateKey) -> bytes:
