@@ -374,52 +374,44 @@ def parse_axdr_data(stream) -> Container:
     return _on_stream(stream, _read_item)
 
 
-class AxdrData(Construct):
-    """One A-XDR data item (tag + value), laid out by AXDR_TYPES."""
-
-    def _parse(self, stream, context, path):
-        return parse_axdr_data(stream)
-
-    def _build(self, obj, stream, context, path):
-        out: list = []
-        _write_item(out, obj)
-        raw = b"".join(out)
-        stream_write(stream, raw, len(raw), path)
-        return obj
-
-    def _emitparse(self, code):
-        code.append("from gbcs.dlms import parse_axdr_data")
-        return "parse_axdr_data(io)"
-
-
-Data = AxdrData()
-
-
 def parse_axdr_list(stream) -> ListContainer:
     """A length-prefixed sequence of A-XDR items, read in one pass over the buffer."""
     return _on_stream(stream, _read_counted_items)
 
 
-class AxdrDataList(Construct):
-    """Count (length form) then that many A-XDR items: the data list of every DLMS APDU."""
+class AxdrField(Construct):
+    """An A-XDR field in a construct Struct, read and written by this module's functions:
+    one item (`Data`) or a counted list of items (`DataList`)."""
+
+    def __init__(self, parse, write):
+        super().__init__()
+        self.parse_function = parse
+        self.write = write
 
     def _parse(self, stream, context, path):
-        return parse_axdr_list(stream)
+        return self.parse_function(stream)
 
     def _build(self, obj, stream, context, path):
-        out: list = [encode_length(len(obj))]
-        for item in obj:
-            _write_item(out, item)
+        out: list = []
+        self.write(out, obj)
         raw = b"".join(out)
         stream_write(stream, raw, len(raw), path)
         return obj
 
     def _emitparse(self, code):
-        code.append("from gbcs.dlms import parse_axdr_list")
-        return "parse_axdr_list(io)"
+        name = self.parse_function.__name__
+        code.append(f"from gbcs.dlms import {name}")
+        return f"{name}(io)"
 
 
-DataList = AxdrDataList()
+def _write_counted_items(out: list, items) -> None:
+    out.append(encode_length(len(items)))
+    for item in items:
+        _write_item(out, item)
+
+
+Data = AxdrField(parse_axdr_data, _write_item)
+DataList = AxdrField(parse_axdr_list, _write_counted_items)
 
 
 def decode_data(data: bytes, base: int = 0, layer: str = "a-xdr") -> Container:
