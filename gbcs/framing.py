@@ -108,10 +108,6 @@ GeneralCiphering = Struct(
     ),
 )
 
-# Offset of the ciphered service's information (the DF APDU) in a DD message with empty
-# header fields and a one-, two- or three-byte service length.
-SECURITY_HEADER_LENGTH = 5
-
 # The compiled, strict parsers every decoder of these APDUs uses (gbcs.message, gbcs.security).
 GENERAL_CIPHERING_PARSER = compile_strict(GeneralCiphering)
 GENERAL_SIGNING_PARSER = compile_strict(GeneralSigning)

@@ -212,9 +212,9 @@ def cosem_to_datetime(value) -> _dt.datetime | None:
         return None
 
 
-def seconds2000_to_datetime(seconds: int) -> _dt.datetime:
-    """GBZ / ZCL times count seconds since 2000-01-01 00:00:00 UTC."""
-    return GBCS_EPOCH + _dt.timedelta(seconds=seconds)
+def datetime_to_seconds2000(when: _dt.datetime) -> int:
+    """GBZ / ZCL and some DLMS times count seconds since 2000-01-01 00:00:00 UTC."""
+    return int((when - GBCS_EPOCH).total_seconds())
 
 
 def eui_text(eui: bytes) -> str:

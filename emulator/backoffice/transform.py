@@ -25,6 +25,7 @@ from gbcs import asn1
 from gbcs.errors import GbcsError
 from gbcs.message import encode_apdu
 from gbcs.payload import encode as encode_payload
+from gbcs.primitives import datetime_to_seconds2000
 from gbcs.security import apdu_layout, verify_apdu
 from gbcs.usecases import UseCase, by_name
 
@@ -34,7 +35,6 @@ from .response_codes import ResponseCode
 COMMAND = 1  # CRA flag
 INVOKE_PRIORITY = 0x20000000  # the high bits of every RTDS long-invoke-id (priority high)
 SCRIPT_TABLE = bytes.fromhex("00000A0067FF")  # 0-0:10.0.103.255, auxiliary controller commands
-EPOCH_2000 = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
 
 
 class TransformError(BadRequest):
@@ -196,7 +196,7 @@ def _seconds_since_2000(text: str) -> int:
     when = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.UTC)
-    return int((when - EPOCH_2000).total_seconds())
+    return datetime_to_seconds2000(when)
 
 
 def _ecs61c(body: etree._Element, counter: int) -> bytes:
