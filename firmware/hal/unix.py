@@ -84,10 +84,16 @@ def _open_tty(path):
     return f
 
 
+# Comms Hub settings a boot argument may set (--holdup 120 ...), see firmware/commshub.
+_HUB_SETTINGS = ("holdup", "dither", "pra_dither", "retry", "retries")
+
+
 def _parse_args(argv):
     opts = {"role": "hcalcs", "esme": None, "state_dir": "flash", "radio_fd": None,
             "radio": None, "console_fd": None, "console": None, "strict_labels": True,
-            "label": None}
+            "label": None, "wan_fd": None, "wan": None, "clock": None}
+    for key in _HUB_SETTINGS:
+        opts[key] = None
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -102,8 +108,8 @@ def _parse_args(argv):
             raise SystemExit("unix board: unknown option " + arg)
         opts[key] = argv[i + 1]
         i += 2
-    if opts["role"] not in ("hcalcs", "plcs"):
-        raise SystemExit("unix board: role must be hcalcs or plcs")
+    if opts["role"] not in ("hcalcs", "plcs", "commshub"):
+        raise SystemExit("unix board: role must be hcalcs, plcs or commshub")
     return opts
 
 
@@ -144,6 +150,23 @@ class Board:
             self.console_reader = asyncio.StreamReader(sys.stdin.buffer)
             self.console_writer = asyncio.StreamWriter(sys.stdout.buffer, {})
         self.app = None
+        for key in _HUB_SETTINGS:  # None unless given: the hub keeps its stored settings
+            setattr(self, key, None if opts[key] is None else int(opts[key]))
+        if opts["clock"] is not None:  # simulated from boot (a rig restoring power at T)
+            self.clock.set_utc(int(opts["clock"]) - _ZIGBEE_EPOCH_OFFSET)
+        if self.role == "commshub":
+            if opts["wan_fd"] is not None:
+                wan = open(int(opts["wan_fd"]), "r+b")
+            elif opts["wan"] is not None:
+                wan = _open_tty(opts["wan"])
+            else:
+                raise SystemExit("unix board: the commshub needs --wan-fd or --wan")
+            self.wan_reader = asyncio.StreamReader(wan)
+            self.wan_writer = asyncio.StreamWriter(wan, {})
+
+    def power_off(self):
+        """The holdup supply is exhausted: the process ends as the board would go dark."""
+        raise SystemExit(0)
 
     def output_changed(self, outputs):
         if self.watch and self.app is not None and self.app.current is not None:

@@ -88,12 +88,22 @@ def test_compiles_for_the_xbee3_micropython(path, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_unix_module_imports_from_the_mpy_tree(mpy_tree):
+ROLE_PACKAGES = {"switch": "switch", "commshub": "commshub"}
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_PACKAGES))
+def test_every_unix_module_imports_from_the_mpy_tree(mpy_tree, role):
+    """A device runs one role: each role's modules, the shared lib and the unix HAL must all
+    import together in one small heap (the other role's modules are not on the device)."""
     modules = []
     for path in SOURCES:
         if path.name in OTHER_BOARDS or path.name == "main.py":
             continue  # other boards need their port's machine; main starts the device
+        parts = path.relative_to(REPO / "firmware").parts
+        if parts[0] in ROLE_PACKAGES.values() and parts[0] != ROLE_PACKAGES[role]:
+            continue
         modules.append(".".join(path.relative_to(REPO).with_suffix("").parts))
+    assert any(f"firmware.{ROLE_PACKAGES[role]}." in m for m in modules), modules
     script = "\n".join(f"import {m}" for m in modules) + f"\nprint('imported', {len(modules)})"
     result = subprocess.run(
         [str(MICROPYTHON), "-X", f"heapsize={FIRMWARE_HEAP}", "-c", script],

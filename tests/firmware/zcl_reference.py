@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import zigpy.types as t
-from emulator.han.se_clusters import DemandResponseLoadControl as Drlc
 from zigpy.zcl import foundation as f
 from zigpy.zcl.clusters.general import LevelControl, OnOff
+
+from emulator.han.se_clusters import DemandResponseLoadControl as Drlc
 
 SERVER_TO_CLIENT_NO_DEFAULT_RSP = 0x18
 
