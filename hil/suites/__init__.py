@@ -1,0 +1,1 @@
+"""Conformance suites the rig runs (`gbhan hil run`)."""
