@@ -8,7 +8,6 @@ address and whose console is `console_url`.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -124,25 +123,13 @@ class Dut:
             self.board.close()
 
 
-def use_firmware_tree(root: Path) -> Path:
-    """Run virtual boards from another firmware tree (e.g. a deliberately broken copy).
-
-    `VirtualBoard` takes the firmware from the `firmware` package's first path entry, so the
-    folder holding the copy goes first on sys.path (the `firmware` package is a namespace
-    package, whose path follows sys.path). Returns the firmware folder now in use.
-    """
+def firmware_tree(root: Path) -> Path:
+    """The `firmware/` folder of a firmware tree to run on the virtual board instead of the
+    installed one (e.g. a deliberately broken copy)."""
     root = Path(root).resolve()
     tree = root / "firmware" if (root / "firmware" / "main.py").exists() else root
     if not (tree / "main.py").exists() or tree.name != "firmware":
         raise DutError(f"{root}: not a firmware tree (expected firmware/main.py)")
-    from tools.board_cmd import firmware_root
-
-    if str(tree.parent) in sys.path:
-        sys.path.remove(str(tree.parent))
-    sys.path.insert(0, str(tree.parent))
-    if firmware_root().resolve() != tree:
-        raise DutError(f"cannot run firmware from {tree}: the firmware package resolves to "
-                       f"{firmware_root()}")
     return tree
 
 
@@ -166,8 +153,10 @@ def open_dut(
 
         if state_dir is None:
             raise DutError("a virtual DUT needs a folder for its flash (state_dir)")
-        tree = use_firmware_tree(firmware) if firmware else None
-        board = VirtualBoard(role, Path(state_dir), esme=esme, label=label, heap=heap)
+        tree = firmware_tree(firmware) if firmware else None
+        board = VirtualBoard(
+            role, Path(state_dir), esme=esme, label=label, heap=heap, firmware_tree=tree
+        )
         try:
             dut = Dut(address, role, board.radio_path, board.console_path, 115200, board)
         except Exception:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import serial
 
 from .address import PowerAddress, parse_power
-from .dut import Dut, use_firmware_tree
+from .dut import Dut
 
 
 class PowerError(RuntimeError):
@@ -85,9 +85,6 @@ class VirtualPower(PowerDriver):
         self.exit_codes.append(proc.returncode if proc is not None else None)
 
     def _restore(self, boot_timeout: float) -> None:
-        if self.dut.firmware_tree is not None:
-            # pytest's collection may have put the checkout back in front of the copy.
-            use_firmware_tree(self.dut.firmware_tree)
         # VirtualBoard's own boot handshake reads the console pty: keep our reader off it.
         with self.dut.console.channel.paused():
             try:

@@ -51,13 +51,14 @@ def firmware_sources(root: Path | None = None) -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def build_mpy_tree(dest: Path | None = None) -> Path:
-    """Compile the firmware with mpy-cross into `<dest>/firmware/`, data files alongside.
+def build_mpy_tree(dest: Path | None = None, root: Path | None = None) -> Path:
+    """Compile the firmware tree `root` (default: the installed one) with mpy-cross into
+    `<dest>/firmware/`, data files alongside.
 
     Without `dest`, a cache folder named by the sources' hash is reused, so repeated board
     starts (the power-cut sweep) compile once. Returns the folder to put on MICROPYPATH.
     """
-    root = firmware_root()
+    root = Path(root) if root is not None else firmware_root()
     sources = firmware_sources(root)
     data = sorted(p for p in root.rglob("*.txt"))
     if dest is None:
@@ -113,9 +114,13 @@ def firmware_command(
     source: bool = False,
     extra: list[str] | None = None,
     wan: str | None = None,
+    firmware_tree: Path | None = None,
 ) -> tuple[list[str], dict[str, str], Path]:
-    """argv and environment for the unix port; radio/console/wan are `fd:N` or a tty path."""
-    tree = firmware_root().parent if source else build_mpy_tree()
+    """argv and environment for the unix port; radio/console/wan are `fd:N` or a tty path.
+    `firmware_tree` runs another `firmware/` folder than the installed one (e.g. a test's
+    deliberately broken copy)."""
+    root = Path(firmware_tree) if firmware_tree is not None else firmware_root()
+    tree = root.parent if source else build_mpy_tree(root=root)
     main = "firmware/main.py" if source else "firmware/main.mpy"
     # The unix port runs a script file; for the .mpy tree, a one-line loader imports main.
     argv = [str(MICROPYTHON), "-X", f"heapsize={heap}"]
@@ -167,9 +172,11 @@ class VirtualBoard:
         heap: str = DEFAULT_HEAP,
         source: bool = False,
         extra: list[str] | None = None,
+        firmware_tree: Path | None = None,
     ):
         self.role, self.state_dir, self.esme, self.label = role, Path(state_dir), esme, label
         self.heap, self.source, self.extra = heap, source, extra or []
+        self.firmware_tree = firmware_tree
         self.radio_master, self.radio_fd, self.radio_path = _pty_pair()
         self.console_master, self.console_fd, self.console_path = _pty_pair()
         self.wan_master: int | None = None
@@ -203,6 +210,7 @@ class VirtualBoard:
             self.source,
             self.extra + (boot_args or []),
             None if self.wan_master is None else f"fd:{self.wan_master}",
+            self.firmware_tree,
         )
         self.proc = subprocess.Popen(
             argv,
