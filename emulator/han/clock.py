@@ -4,17 +4,25 @@ Everything in the HAN (medium latency, APS ack timeouts, zigpy's own timeouts, d
 runs on ``asyncio`` timers, so the clock *is* the event loop's ``time()``. In simulated mode the
 loop never sleeps: when nothing is ready it jumps straight to the next timer, which makes runs
 deterministic and as fast as the CPU allows. Wall-clock mode is a plain asyncio loop.
+
+A real process in a simulated run (the switch firmware on a virtual board) works in real
+time, so whoever hands it work takes a ``hold``: while any hold is outstanding the loop waits
+for the process's file descriptors in real time, with simulated time standing still, instead
+of jumping to the next timer (which would fire the meter's timeout before the answer lands).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import selectors
+import time
 from collections.abc import Awaitable, Callable
 from typing import Literal, TypeVar
 
 T = TypeVar("T")
+LOGGER = logging.getLogger(__name__)
 
 #: ZigBee UTCTime counts seconds from 2000-01-01 00:00:00 UTC.
 ZIGBEE_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -26,8 +34,9 @@ class _TimeJumpingSelector(selectors.BaseSelector):
     """Wraps the loop's real selector; instead of blocking until the next timer it advances time.
 
     Real file descriptors still work (the loop's self-pipe, sockets): if any is ready it is
-    served first. Only when the loop would *block with nothing scheduled* (timeout None) does it
-    really wait, which is the right thing when an external process is the only source of events.
+    served first. It really waits only while a hold is outstanding (up to the hold's real-time
+    guard, time frozen) or when the loop would *block with nothing scheduled* (timeout None),
+    which is the right thing when an external process is the only source of events.
     """
 
     def __init__(self, loop: SimulatedEventLoop, real: selectors.BaseSelector) -> None:
@@ -47,10 +56,18 @@ class _TimeJumpingSelector(selectors.BaseSelector):
         ready = self._real.select(0)
         if ready:
             return ready
+        if timeout is not None and timeout <= 0:
+            return []
+        deadline = self._loop._hold_deadline()
+        if deadline is not None:
+            # An outside process owes us an answer: wait for it in real time, time frozen.
+            ready = self._real.select(max(0.0, deadline - time.monotonic()))
+            if not ready:
+                self._loop._expire_holds()
+            return ready  # the loop comes back here; time moves once no hold is left
         if timeout is None:
             return self._real.select(None)
-        if timeout > 0:
-            self._loop._advance(timeout)
+        self._loop._advance(timeout)
         return []
 
     def close(self):
@@ -63,11 +80,39 @@ class _TimeJumpingSelector(selectors.BaseSelector):
         return self._real.get_map()
 
 
+class Hold:
+    """One outstanding exchange with a real process; ``release()`` when its answer is in.
+
+    ``guard_s`` (real seconds) bounds the wait: a process that never answers (a frame it
+    rejects, a dead board) expires the hold, ``on_expire`` is called and simulated time moves
+    on, so the worst a silent board costs is the guard, never a stalled run.
+    """
+
+    __slots__ = ("_loop", "deadline", "reason", "on_expire", "expired")
+
+    def __init__(self, loop, deadline: float, reason: str, on_expire) -> None:
+        self._loop, self.deadline, self.reason = loop, deadline, reason
+        self.on_expire = on_expire
+        self.expired = False
+
+    @property
+    def active(self) -> bool:
+        return self._loop is not None and self in self._loop._holds
+
+    def release(self) -> None:
+        if self._loop is not None:
+            self._loop._holds.discard(self)
+
+
 class SimulatedEventLoop(asyncio.SelectorEventLoop):
-    """An asyncio loop whose ``time()`` is simulated seconds, advanced only by waiting timers."""
+    """An asyncio loop whose ``time()`` is simulated seconds, advanced only by waiting timers
+    (and not at all while a ``hold`` is outstanding)."""
 
     def __init__(self, start: float = 0.0) -> None:
         self._sim_now = float(start)
+        self._holds: set[Hold] = set()
+        self.holds_taken = 0
+        self.holds_expired = 0
         super().__init__(_TimeJumpingSelector(self, selectors.DefaultSelector()))
 
     def time(self) -> float:
@@ -75,6 +120,30 @@ class SimulatedEventLoop(asyncio.SelectorEventLoop):
 
     def _advance(self, seconds: float) -> None:
         self._sim_now += seconds
+
+    def hold(self, guard_s: float, reason: str = "", on_expire=None) -> Hold:
+        """Stop simulated time until the returned hold is released or ``guard_s`` real
+        seconds pass; meanwhile ready fds (the process's answer) are served as usual."""
+        hold = Hold(self, time.monotonic() + max(0.0, guard_s), reason, on_expire)
+        self._holds.add(hold)
+        self.holds_taken += 1
+        return hold
+
+    def _hold_deadline(self) -> float | None:
+        return min((h.deadline for h in self._holds), default=None)
+
+    def _expire_holds(self) -> None:
+        now = time.monotonic()
+        for hold in [h for h in self._holds if h.deadline <= now]:
+            self._holds.discard(hold)
+            hold.expired = True
+            self.holds_expired += 1
+            LOGGER.info("simulated clock: hold %r expired unanswered", hold.reason)
+            if hold.on_expire is not None:
+                try:
+                    hold.on_expire(hold)
+                except Exception:  # a counter callback must not take the loop down
+                    LOGGER.exception("hold expiry callback failed")
 
 
 class Clock:
@@ -154,3 +223,11 @@ class Clock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    def hold(self, guard_s: float = 1.0, reason: str = "", on_expire=None) -> Hold:
+        """Simulated mode: freeze time until released (or ``guard_s`` real seconds), for an
+        exchange with a real process. Wall mode: an inert hold (real time runs anyway)."""
+        loop = self.loop
+        if isinstance(loop, SimulatedEventLoop):
+            return loop.hold(guard_s, reason, on_expire)
+        return Hold(None, 0.0, reason, on_expire)

@@ -163,9 +163,19 @@ GLOBAL_RESPONSES = frozenset(
 )
 
 
-def _is_response(header: zcl.HeaderInfo) -> bool:
+#: Cluster commands (cluster, sent by the server?, command id) a device sends on its own
+#: initiative, so never the answer to our request even when their TSN matches ours by
+#: coincidence (the device counts TSNs itself): DRLC client Report Event Status and Get
+#: Scheduled Events (a switch reports an event's progress while the meter waits for the
+#: Default Response to its Load Control Event).
+UNSOLICITED_CLUSTER_COMMANDS = frozenset({(0x0701, False, 0x00), (0x0701, False, 0x01)})
+
+
+def is_response(header: zcl.HeaderInfo, cluster_id: int | None = None) -> bool:
     if not header.cluster_specific:
         return header.command_id in GLOBAL_RESPONSES
+    if (cluster_id, header.from_server, header.command_id) in UNSOLICITED_CLUSTER_COMMANDS:
+        return False
     return True  # a cluster-specific frame in the opposite direction (e.g. a tunnel response)
 
 
@@ -301,7 +311,7 @@ class InProcessNode(HanNodeLink):
         if (
             pending is not None
             and pending.expect_from_server == from_server
-            and _is_response(header)
+            and is_response(header, packet.cluster_id)
         ):
             if not pending.future.done():
                 pending.future.set_result(packet)

@@ -8,6 +8,11 @@ descriptor requests itself. From the HAN's side it is a node like any other (`Ha
 
 Framing is our own (escaped API mode 2, resynchronising on every unescaped 0x7E); the tests
 cross-check it against zigpy-xbee's encoder and decoder.
+
+On a simulated clock the board is a real process working in real time: each ZCL request handed
+to it takes a ``clock.hold`` (simulated time stands still) that its answer — the board's 0x11
+with the same cluster and TSN, opposite direction — releases; ``answer_guard_s`` real seconds
+bound the wait for a board that never answers (counted as ``answer_hold_expired``).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from collections.abc import Callable
 import zigpy.types as t
 import zigpy.zdo.types as zdo_t
 
-from . import zdo
-from .link import HanNodeLink, make_node_descriptor
+from . import zcl, zdo
+from .clock import Hold
+from .link import GLOBAL_RESPONSES, HanNodeLink, is_response, make_node_descriptor
 from .medium import PROFILE_ZDO, DeliveryStatus, Medium, packet_to
 
 LOGGER = logging.getLogger(__name__)
@@ -66,6 +72,9 @@ TX_STATUS = {
     DeliveryStatus.NO_LINK_KEY: 0xBB,  # key not authorised
 }
 TX_STATUS_ADDRESS_NOT_FOUND = 0x24
+#: Real seconds a simulated clock waits for the board's answer to one request (it takes
+#: about a millisecond; the guard only matters for a board that never answers).
+ANSWER_GUARD_S = 1.0
 
 
 def encode_frame(frame_data: bytes) -> bytes:
@@ -168,6 +177,10 @@ class XBeeStandIn(HanNodeLink):
         self.api_options = 0  # AO, as last set by the board
         self.api_mode = 2
         self._tasks: set[asyncio.Task] = set()
+        #: called just before a frame goes to the board (BoardSwitch sets the firmware clock)
+        self.before_deliver: Callable[[], None] | None = None
+        self.answer_guard_s = ANSWER_GUARD_S
+        self._holds: dict[tuple[int, int], tuple[Hold, bool]] = {}
 
     # -- to the board ---------------------------------------------------------------------------
 
@@ -220,7 +233,57 @@ class XBeeStandIn(HanNodeLink):
             )
             + data
         )
+        if self.before_deliver is not None:
+            self.before_deliver()
+        if options & RX_OPTION_ACKNOWLEDGED and self._write is not None:
+            self._hold_for_answer(packet.cluster_id, packet.profile_id, data)
         self._send_to_board(frame)
+
+    def _hold_for_answer(self, cluster: int, profile: int, data: bytes) -> None:
+        """A ZCL request to the board: keep simulated time still until the board answers."""
+        if profile == PROFILE_ZDO:
+            return
+        try:
+            header = zcl.peek_header(data)
+        except zcl.ZclDecodeError:
+            return  # the board will reject it (counted there); nothing to wait for
+        if not header.cluster_specific and header.command_id in GLOBAL_RESPONSES:
+            return  # a response to the board's own request: it will not answer it
+        key = (cluster, header.tsn)
+        old = self._holds.pop(key, None)
+        if old is not None:
+            old[0].release()
+        hold = self.medium.clock.hold(
+            self.answer_guard_s, f"{self.ieee} cluster 0x{cluster:04X} tsn {header.tsn}",
+            self._hold_expired,
+        )
+        self._holds[key] = (hold, header.from_server)
+        self.stats["answer_holds"] += 1
+
+    def _hold_expired(self, hold: Hold) -> None:
+        self.stats["answer_hold_expired"] += 1
+        for key, (held, _direction) in list(self._holds.items()):
+            if held is hold:
+                del self._holds[key]
+
+    def _answered(self, cluster: int, profile: int, data: bytes) -> None:
+        """The board sent a ZCL frame: if it answers a held request, time may move again."""
+        if profile == PROFILE_ZDO or not self._holds:
+            return
+        try:
+            header = zcl.peek_header(data)
+        except zcl.ZclDecodeError:
+            return
+        entry = self._holds.get((cluster, header.tsn))
+        if entry is not None and entry[1] != header.from_server and is_response(header, cluster):
+            del self._holds[(cluster, header.tsn)]
+            entry[0].release()
+
+    def release_holds(self) -> None:
+        """The board is gone (EOF, closed): nothing it owes will come."""
+        for hold, _direction in self._holds.values():
+            hold.release()
+        self._holds.clear()
 
     def _answer_zdo(self, packet: t.ZigbeePacket, data: bytes) -> None:
         if self.nwk is None:
@@ -256,6 +319,8 @@ class XBeeStandIn(HanNodeLink):
         if kind == FRAME_AT and len(frame) >= 4:
             self._handle_at(frame[1], frame[2:4], frame[4:])
         elif kind == FRAME_TX_EXPLICIT and len(frame) >= 20:
+            cluster, profile = struct.unpack_from(">HH", frame, 14)
+            self._answered(cluster, profile, frame[20:])
             self._spawn(self._handle_tx(frame))
         else:
             self.stats["from_board_rejected"] += 1
@@ -365,6 +430,7 @@ class XBeeStandIn(HanNodeLink):
             if not chunk:
                 loop.remove_reader(fd)
                 self.stats["board_disconnected"] += 1
+                self.release_holds()
                 return
             self.feed(chunk)
 
