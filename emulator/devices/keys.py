@@ -1,0 +1,86 @@
+"""Keys of one emulated premises (or a whole feeder of them).
+
+Trust anchors and signers come from the given keystores (the RTDS folder, the DCC Boxed JSON).
+Devices whose private keys no keystore holds (every RTDS device) get DS key pairs from a
+generated test PKI (emulator.smki.testpki): the devices sign with them and the back office
+verifies with the certificates issued for them. MACs need no device private key: GBCS MAC
+keys come from static ECDH, which either side's private key computes, and the keystores hold
+the remote parties' KA private keys (the ACB's for commands, the recipient's for responses).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from emulator.smki.testpki import TestPki
+from gbcs.keystore import Keystore, as_eui
+from gbcs.roles import ACB_EUI, Role
+
+#: The DCC's test organisation certificates are valid 2015-2025 (RTDS) and to January 2026
+#: (DCC Boxed): the devices judge certificates at this fixed date, not at today's.
+VALIDITY_AT = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+RTDS_KEYSTORE = Path(__file__).resolve().parents[2].parent / "shared" / "rtds" / "keystore"
+SUPPLIER = bytes.fromhex("90B3D51F30010000")
+NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
+DEVICE_CERT_START = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)
+
+#: anchor roles an ESME holds (GBCS: one certificate per role it trusts)
+ANCHOR_ROLES = (Role.SUPPLIER, Role.NETWORK_OPERATOR, Role.ACCESS_CONTROL_BROKER)
+
+
+class PremisesKeys:
+    """The keystore every device and the back office share, plus the generated device keys."""
+
+    def __init__(
+        self,
+        keystore: Keystore,
+        anchors: dict[bytes, Role],
+        pki: TestPki,
+    ) -> None:
+        self.keystore = keystore
+        self.anchors = anchors
+        self.pki = pki
+        self._device_keys: dict[bytes, ec.EllipticCurvePrivateKey] = {}
+
+    @classmethod
+    def open(
+        cls,
+        *paths: str | Path,
+        anchors: dict[bytes, Role] | None = None,
+        validity_at: dt.datetime = VALIDITY_AT,
+    ) -> PremisesKeys:
+        """Keystores from `paths` (default: the RTDS keystore); anchors default to the RTDS
+        Supplier, Network Operator and ACB."""
+        keystore = Keystore.open(*(paths or (RTDS_KEYSTORE,)), clock=validity_at)
+        if anchors is None:
+            anchors = {
+                SUPPLIER: Role.SUPPLIER,
+                NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
+                ACB_EUI: Role.ACCESS_CONTROL_BROKER,
+            }
+        return cls(keystore, anchors, TestPki.create(validity_at))
+
+    def anchor_key(self, eui: bytes) -> ec.EllipticCurvePublicKey:
+        """The DS public key of a trusted remote party (KeyMissing if the keystore lacks it)."""
+        return self.keystore.ds_public_keys(eui)[0].public_key
+
+    def signer(self, eui: bytes | str) -> ec.EllipticCurvePrivateKey:
+        """A remote party's DS private key (to originate commands, e.g. as the NO)."""
+        return self.keystore.ds_private_key(eui)
+
+    def device_signing_key(self, eui: bytes | str) -> ec.EllipticCurvePrivateKey:
+        """The device's DS private key from the test PKI; its certificate joins the keystore."""
+        eui = as_eui(eui)
+        key = self._device_keys.get(eui)
+        if key is None:
+            key = self.pki.device_key(eui, "DS")
+            _serial, der = self.pki.issue_device(eui, "DS", DEVICE_CERT_START)
+            self.keystore.add_certificate(
+                x509.load_der_x509_certificate(der), f"gbhan test PKI DS {eui.hex()}"
+            )
+            self._device_keys[eui] = key
+        return key

@@ -1,0 +1,327 @@
+"""One household: a Comms Hub model, an ESME with five auxiliary load control slots, and the
+switches in those slots (Python models or the real firmware on virtual boards).
+
+    keys = PremisesKeys.open("../shared/rtds/keystore")
+    premises = await Premises.start(clock, keys=keys, switch="model")
+    execution = await premises.execute(command_bytes)   # as the WAN delivers it to the hub
+
+Each premises forms its own HAN (a GB HAN is one star around its Comms Hub): give it a fresh
+`Medium` on the shared clock, or none and it makes one. Many premises share one Clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import zigpy.zdo.types as zdo_t
+
+from emulator.han.clock import Clock
+from emulator.han.link import InProcessNode
+from emulator.han.medium import LinkQuality, Medium
+from emulator.han.security import link_key_from_install_code
+from gbcs import decode
+from gbcs.errors import GbcsError
+from gbcs.security import check_message
+
+from .access import AccessPolicy
+from .comms_hub import CommsHub, RoutingError, parse_tunnel_data, tunnel_reply
+from .esme import Esme, EsmeResult
+from .keys import PremisesKeys
+from .switch import Switch
+from .switch_model import ModelSwitch
+from .switch_zcl import SwitchError
+
+LOGGER = logging.getLogger(__name__)
+PROFILE = Path(__file__).with_name("rtds_household.json")
+ESME_EUI = bytes.fromhex("00DB1234567890A0")  # the RTDS ESME
+HUB_EUI = bytes.fromhex("00DB1234567890A2")  # the RTDS Comms Hub Function
+SLOTS = (1, 2, 3, 4, 5)
+HAN_LATENCY_S = 0.005
+
+
+@dataclass
+class Execution:
+    """What became of one GBCS command at the premises."""
+
+    use_case: str
+    outcome: str  # "executed" | "rejected:<reason>"
+    response: bytes | None
+    alerts: list[bytes]
+    switch: dict[int, dict]  # slot -> {"relay": "open"|"closed", "level": 0-100}
+    latency_s: float  # on the emulator's clock
+    srv: str | None = None
+    slot: int | None = None  # the slot an ECS47 names
+    response_verified: bool | None = None
+
+    def as_json(self) -> dict:
+        shown = self.switch.get(self.slot) if self.slot is not None else None
+        if shown is None and self.switch:
+            shown = self.switch[min(self.switch)]
+        return {
+            "use_case": self.use_case,
+            "srv": self.srv,
+            "outcome": self.outcome,
+            "switch": shown,
+            "response": self.response.hex().upper() if self.response else None,
+            "response_verified": self.response_verified,
+            "latency_ms": round(self.latency_s * 1000, 3),
+        }
+
+
+def install_code(eui: bytes) -> bytes:
+    """A deterministic 16-byte install code per device (the CCS01 value)."""
+    return hashlib.sha256(b"gbhan install code" + bytes(eui)).digest()[:16]
+
+
+def slot_eui(esme_eui: bytes, slot: int, profile: dict) -> bytes:
+    """The HCALCS EUI the profile names for a slot, else one derived from the meter's."""
+    named = bytes.fromhex(profile["identifiers"].get(str(slot), "00" * 8))
+    if len(named) == 8 and any(named) and named != b"\xff" * 8:
+        return named
+    return esme_eui[:6] + bytes((0xF0, slot))
+
+
+def _ieee(eui: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in eui)
+
+
+def esme_endpoints() -> list[zdo_t.SimpleDescriptor]:
+    return [
+        zdo_t.SimpleDescriptor(
+            endpoint=1,
+            profile=0x0109,
+            device_type=0x0501,  # SE metering device
+            device_version=0,
+            input_clusters=[0x0701],
+            output_clusters=[0x0006, 0x0008, 0x0704, 0xFC00],
+        )
+    ]
+
+
+class Premises:
+    """Comms Hub + ESME + switches; `execute()` runs a GBCS command end to end."""
+
+    def __init__(self, clock: Clock, medium: Medium, keys: PremisesKeys) -> None:
+        self.clock, self.medium, self.keys = clock, medium, keys
+        self.hub: CommsHub
+        self.esme: Esme
+        self.switches: dict[int, Switch] = {}
+        self.verify_responses = True
+        self._results: asyncio.Queue[EsmeResult] = asyncio.Queue()
+        self._alert_sinks: list[Callable[[bytes], None]] = []
+
+    @classmethod
+    async def start(
+        cls,
+        clock: Clock,
+        medium: Medium | None = None,
+        *,
+        keys: PremisesKeys,
+        switch: str = "model",
+        slots: Iterable[int] = SLOTS,
+        plcs_slots: Iterable[int] = (),
+        secmp0046_hcalcs: bool = True,
+        secmp0046_boost: bool = False,
+        plcs_curtail_level: int = 0,
+        plcs_curtail_levels: dict[int, int] | None = None,
+        profile: dict | None = None,
+        esme_eui: bytes = ESME_EUI,
+        hub_eui: bytes = HUB_EUI,
+        zcl_timeout_s: float | None = None,
+        state_dir: Path | None = None,
+        board_slots: Iterable[int] = (),
+    ) -> Premises:
+        """Form the HAN, join the ESME and one switch per slot (`switch`: model | board; with
+        `switch="model"`, `board_slots` are still the firmware). Boards work on either clock:
+        on a simulated one they follow its time (switch_board.py).
+        A PLCS slot's 7.6 level is commissioning configuration: `plcs_curtail_levels[slot]`,
+        else `plcs_curtail_level`."""
+        if switch not in ("model", "board"):
+            raise ValueError(f"switch must be 'model' or 'board', not {switch!r}")
+        slots, plcs_slots = list(slots), list(plcs_slots)
+        boards = set(slots) | set(plcs_slots) if switch == "board" else set(board_slots)
+        if not 0 <= plcs_curtail_level <= 100:
+            raise ValueError("plcs_curtail_level is a percentage 0-100")
+        profile = profile or json.loads(PROFILE.read_text())
+        if medium is None:
+            medium = Medium(clock, seed=1, default_link=LinkQuality(latency_s=HAN_LATENCY_S))
+        self = cls(clock, medium, keys)
+        self.hub = CommsHub(hub_eui, medium)
+        self.hub.form()
+        esme_node = InProcessNode(
+            _ieee(esme_eui), link_key_from_install_code(install_code(esme_eui)), medium,
+            esme_endpoints(),
+        )
+        self.esme = Esme(
+            esme_eui,
+            esme_node,
+            keys,
+            clock,
+            profile=profile,
+            policy=AccessPolicy(secmp0046_hcalcs, secmp0046_boost),
+            plcs_curtail_level=plcs_curtail_level,
+            zcl_timeout_s=zcl_timeout_s or (2.0 if boards else 5.0),
+        )
+        self.esme.alert_sink = self._raise_alert
+        esme_node.on_cluster(1, 0x0704, lambda packet: self._on_tunnel(esme_node, packet))
+        for cluster in (0x0701, 0x0006, 0x0008):  # DRLC reports, attribute reports
+            esme_node.on_cluster(1, cluster, self._on_switch_report)
+        await self.hub.add_device(esme_node, "ESME", install_code(esme_eui))
+        plcs = set(plcs_slots)
+        for slot in sorted(set(slots) | plcs):
+            eui = slot_eui(esme_eui, slot, profile)
+            role = "plcs" if slot in plcs else "hcalcs"
+            key = link_key_from_install_code(install_code(eui))
+            if slot not in boards:
+                unit: Switch = ModelSwitch(slot, role, _ieee(eui), key, medium, clock)
+            else:
+                from .switch_board import BoardSwitch
+
+                where = None if state_dir is None else Path(state_dir) / f"slot{slot}"
+                unit = BoardSwitch(
+                    slot, role, _ieee(eui), key, medium, _ieee(esme_eui), state_dir=where,
+                    clock=clock,
+                )
+            self.switches[slot] = unit
+            await self.hub.add_device(unit.node, role.upper(), install_code(eui))
+            if isinstance(unit, ModelSwitch):
+                unit.commission(int(esme_node.nwk))
+            level = (plcs_curtail_levels or {}).get(slot)
+            self.esme.attach_slot(slot, int(unit.node.nwk), role, eui, curtail_level=level)
+        await self.poll_switches()
+        return self
+
+    async def poll_switches(self) -> dict[int, bool]:
+        """The meter reads every slot's output once (after joining, a switch shows its
+        fail-safe state until its meter is heard); slot -> answered."""
+        answered = {}
+        for slot, link in self.esme.slots.items():
+            try:
+                await self.esme.read_output(link)
+                answered[slot] = True
+            except SwitchError:
+                answered[slot] = False
+        return answered
+
+    def reset_meter(self, profile: dict | None = None) -> None:
+        """A fresh meter on the same HAN and switches: counters, labels and calendars as
+        new (tests replay every RTDS command through one set of boards)."""
+        old = self.esme
+        old.cancel_timers()  # the old meter's pending activations and periods die with it
+        self.esme = Esme(
+            old.eui,
+            old.node,
+            self.keys,
+            self.clock,
+            profile=profile or json.loads(PROFILE.read_text()),
+            policy=old.policy,
+            plcs_curtail_level=old.plcs_curtail_level,
+            zcl_timeout_s=old.zcl_timeout_s,
+        )
+        self.esme.alert_sink = self._raise_alert
+        for slot, link in old.slots.items():  # the same switches, joined to the new meter
+            self.esme.attach_slot(slot, link.nwk, link.role, link.eui, link.curtail_level)
+
+    # --- what other parts use -------------------------------------------------------------
+    @property
+    def device_ids(self) -> dict[str, str]:
+        """EUI-64 (hex) -> device type, for every device in the hub's device log."""
+        return self.hub.device_ids
+
+    def on_alert(self, callback: Callable[[bytes], None]) -> None:
+        """Call `callback(gbcs_alert_bytes)` for every unsolicited alert a device raises."""
+        self._alert_sinks.append(callback)
+
+    async def switch_states(self) -> dict[int, dict]:
+        return {slot: (await unit.state()).as_dict() for slot, unit in self.switches.items()}
+
+    async def execute(self, command: bytes) -> Execution:
+        """Deliver a GBCS command to the hub as the WAN would and follow it to the response."""
+        start = self.clock.now()
+        command = bytes(command)
+        try:
+            target = decode(command).target
+        except GbcsError:
+            return await self._done("unknown", None, "rejected:malformed", None, start)
+        try:
+            record = self.hub.route(target)
+        except RoutingError as exc:
+            return await self._done("unknown", None, f"rejected:{exc.reason}", None, start)
+        if bytes(target) != self.esme.eui:
+            return await self._done("unknown", None, "rejected:unsupported-target", None, start)
+        await self.hub.send_to(record, command)
+        result = await self._results.get()
+        response = None
+        if result.response is not None:
+            try:
+                response = await self.hub.receive_from(record, timeout=30.0)
+            except RoutingError as exc:
+                LOGGER.warning("%s: no response through the tunnel (%s)", result.use_case, exc)
+                return await self._done(
+                    result.use_case, result.srv, "rejected:no-response", None, start, result.slot
+                )
+        execution = await self._done(
+            result.use_case, result.srv, result.outcome, response, start, result.slot
+        )
+        execution.alerts = list(result.alerts)
+        return execution
+
+    async def close(self) -> None:
+        for unit in self.switches.values():
+            await unit.close()
+
+    # --- internals ----------------------------------------------------------------------
+    async def _done(self, use_case, srv, outcome, response, start, slot=None) -> Execution:
+        verified = None
+        if response is not None and self.verify_responses:
+            verified = self.verify(response)
+        return Execution(
+            use_case=use_case,
+            outcome=outcome,
+            response=response,
+            alerts=[],
+            switch=await self.switch_states(),
+            latency_s=self.clock.now() - start,
+            srv=srv,
+            slot=slot,
+            response_verified=verified,
+        )
+
+    def verify(self, response: bytes) -> bool:
+        """The back office's check: the device's signature or the MAC verifies."""
+        try:
+            report = check_message(decode(response), self.keys.keystore)
+        except GbcsError:
+            return False
+        return report.outcome == "verified"
+
+    def _on_tunnel(self, node: InProcessNode, packet) -> None:
+        gbcs = parse_tunnel_data(bytes(packet.data.serialize()))
+        if gbcs is None:
+            self.esme.stats["tunnel:ignored"] += 1
+            return
+        node.spawn(self._run(node, packet, gbcs))
+
+    async def _run(self, node: InProcessNode, packet, gbcs: bytes) -> None:
+        result = await self.esme.handle(gbcs)
+        self._results.put_nowait(result)
+        if result.response is not None:
+            tunnel_reply(node, packet, result.response)
+        for alert in result.alerts:
+            for sink in self._alert_sinks:
+                sink(alert)
+
+    def _raise_alert(self, alert: bytes) -> None:
+        """An alert the meter raises on its own (a future-dated activation): to every
+        on_alert callback."""
+        for sink in self._alert_sinks:
+            sink(alert)
+
+    def _on_switch_report(self, packet) -> None:
+        self.esme.stats[f"from-switch:0x{packet.cluster_id:04X}"] += 1

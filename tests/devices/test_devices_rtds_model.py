@@ -1,0 +1,21 @@
+"""Every RTDS 7.5-7.11 and 6.14 command through a fresh premises with model switches."""
+
+from __future__ import annotations
+
+import pytest
+from devices_helpers import CASES, RTDS_TIME, check_against_rtds, run_case
+
+from emulator.devices.premises import Premises
+from emulator.han.clock import Clock
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_rtds_command_on_model_switches(keys, name):
+    clock = Clock(start_utc=RTDS_TIME)
+
+    async def main():
+        premises = await Premises.start(clock, keys=keys, switch="model")
+        return await run_case(premises, name)
+
+    execution, before = clock.run(main)
+    check_against_rtds(name, execution, before)
