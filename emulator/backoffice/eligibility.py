@@ -43,6 +43,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "7.14": frozenset({IS, ED, OU}),
     "7.15": frozenset({IS, ED, OU}),
     "7.16": frozenset(),
+    "8.2": frozenset(DuisRole),  # Read Inventory (serviceD), open to every user role
     "8.7.1": frozenset({IS, GS}),
     "8.7.2": frozenset({IS, GS, OU}),
     "8.8.1": frozenset({IS, GS}),
@@ -67,6 +68,9 @@ class Eligibility:
 
     secmp0046_hcalcs: bool = True
     secmp0046_boost: bool = False
+    # (SRV variant, role) pairs a DCC adds beyond the table, e.g. ("7.16", IS): the sources
+    # name no DUIS role for 7.16 (its GBCS sender is a Load Controller, no DUIS user role)
+    extra: tuple[tuple[str, DuisRole], ...] = ()
 
     def roles(self, srv_variant: str) -> frozenset[DuisRole]:
         """The roles that may send an SRV variant (empty for one gbhan does not serve)."""
@@ -75,6 +79,7 @@ class Eligibility:
             roles.add(ED)
         if self.secmp0046_boost and srv_variant in SECMP0046_BOOST:
             roles.add(ED)
+        roles.update(role for srv, role in self.extra if srv == srv_variant)
         return frozenset(roles)
 
     def check(self, srv_variant: str, role: DuisRole) -> None:

@@ -318,6 +318,239 @@ def _ccs02(body: etree._Element, counter: int) -> bytes:
     return _access_request(counter, specs, [_item("octet-string", device)])
 
 
+# --- the auxiliary-controller use cases: 6.14.x, 7.13-7.16 (primer 9.3, 9.7) -----------------
+
+SCRIPT_APC_LIMIT = bytes.fromhex("00000A006BFF")  # 0-0:10.0.107.255, APC limit commands
+NOT_SPECIFIED = 0xFF
+# DLMS date-time deviation "not specified" and clock status as every RTDS date-time has them
+DATE_TIME_TAIL = bytes.fromhex("8000FF")
+IMMEDIATE = bytes(9) + DATE_TIME_TAIL  # all zero: activate the passive calendar now
+CANCEL = b"\xff" * 9 + DATE_TIME_TAIL  # all FF: cancel a pending activation
+CANCEL_DATE = _dt.datetime(3000, 12, 31, tzinfo=_dt.UTC)  # DUIS's "cancel" ExecutionDateTime
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _text(node: etree._Element, name: str) -> str | None:
+    found = node.findtext(f"{{{SR}}}{name}")
+    return None if found is None else found.strip()
+
+
+def _utc(text: str) -> _dt.datetime:
+    when = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when.replace(tzinfo=_dt.UTC) if when.tzinfo is None else when.astimezone(_dt.UTC)
+
+
+def _date_time(when: _dt.datetime) -> bytes:
+    """DLMS date-time (12 bytes) of a UTC instant: weekday and hundredths not specified, as
+    RTDS writes them."""
+    return (
+        when.year.to_bytes(2, "big")
+        + bytes((when.month, when.day, NOT_SPECIFIED, when.hour, when.minute, when.second, 0))
+        + DATE_TIME_TAIL
+    )
+
+
+def _execution(body: etree._Element) -> bytes:
+    """When the passive calendar activates: absent = now (all 00), 3000-12-31 = cancel
+    (all FF), else that date-time (primer 9.7)."""
+    text = _text(body, "ExecutionDateTime")
+    if text is None:
+        return IMMEDIATE
+    when = _utc(text)
+    return CANCEL if when >= CANCEL_DATE else _date_time(when)
+
+
+def _date(node: etree._Element | None) -> bytes:
+    """DLMS date (5 bytes) from a DUIS date whose parts are each Specified… or NonSpecified…;
+    an absent date or part is 'not specified' (FFFF / FF)."""
+
+    def part(name: str) -> int | None:
+        if node is None:
+            return None
+        holder = node.find(f"{{{SR}}}{name}")
+        value = None if holder is None else holder.findtext(f"{{{SR}}}Specified{name}")
+        return None if value is None else int(value)
+
+    year, month, day, weekday = (part(n) for n in ("Year", "Month", "DayOfMonth", "DayOfWeek"))
+    return (0xFFFF if year is None else year).to_bytes(2, "big") + bytes(
+        NOT_SPECIFIED if v is None else v for v in (month, day, weekday)
+    )
+
+
+def _time(text: str) -> bytes:
+    """DLMS time (4 bytes) of a DUIS time such as 09:30:00.00Z: hundredths as RTDS has them."""
+    clock = _dt.time.fromisoformat(text.replace("Z", "").split("+")[0])
+    return bytes((clock.hour, clock.minute, clock.second, clock.microsecond // 10_000))
+
+
+def _bits(count: int, set_bits: list[int]) -> Container:
+    """A DLMS bit-string of `count` bits, bit 0 first (the most significant of the octet)."""
+    octets = bytearray((count + 7) // 8)
+    for bit in set_bits:
+        if not 0 <= bit < count:
+            raise TransformError(f"bit {bit + 1} is outside 1..{count}")
+        octets[bit // 8] |= 0x80 >> (bit % 8)
+    return _item("bit-string", Container(bits=count, octets=bytes(octets)))
+
+
+def _weekdays(schedule: etree._Element) -> Container:
+    names = [n.text.strip() for n in schedule.iter(f"{{{SR}}}DayOfWeekID")]
+    unknown = set(names) - set(WEEKDAYS)
+    if unknown:
+        raise TransformError(f"unknown day of week {sorted(unknown)}")
+    return _bits(7, [WEEKDAYS.index(n) for n in names])
+
+
+def _special_days(days: list[etree._Element], attribute: str) -> Container:
+    """The passive special days table: (index, date, day id = index) per defined day."""
+    entries = []
+    for node in days:
+        number = int(node.get(attribute))
+        entries.append(_item("structure", ListContainer([
+            _item("long-unsigned", number), _item("octet-string", _date(node)),
+            _item("unsigned", number)])))  # fmt: skip
+    return _item("array", ListContainer(entries))
+
+
+def _schedule_entry(index: int, selector: int, schedule, period_name: str, days_defined: int,
+                    attribute: str) -> Container:  # fmt: skip
+    """One passive schedule entry: enabled, runs the auxiliary controller script with
+    `selector` at the switch time on the given weekdays and special days, between the dates."""
+    period = _one(schedule, period_name)
+    applies = [int(n.get(attribute)) - 1 for n in _children(schedule, "SpecialDaysApplicability")]
+    return _item("structure", ListContainer([
+        _item("long-unsigned", index),
+        _item("boolean", 0xFF),
+        _item("octet-string", SCRIPT_TABLE),
+        _item("long-unsigned", selector),
+        _item("octet-string", _time(_text(period, "SwitchTime") or "")),
+        _item("long-unsigned", 0xFFFF),
+        _weekdays(schedule),
+        _bits(days_defined, applies),
+        _item("octet-string", _date(period.find(f"{{{SR}}}StartDate"))),
+        _item("octet-string", _date(period.find(f"{{{SR}}}EndDate"))),
+    ]))  # fmt: skip
+
+
+PASSIVE_CALENDAR = [
+    _spec("set", 11, _obis(0, 1, 11, 0, 3, 255), 2),  # next special days
+    _spec("set", 10, _obis(0, 1, 12, 0, 2, 255), 2),  # next schedule
+    _spec("set", 9000, _obis(0, 0, 94, 44, 128, 26), 6),  # activation of the next calendar
+    _spec("set", 9000, _obis(0, 0, 94, 44, 128, 35), 6),  # activation of the special days
+]
+
+
+def _ecs46a(body: etree._Element, counter: int) -> bytes:
+    """6.14.1: set the description (label) of each switch the request names."""
+    named = sorted((_index(n), _text(n, "SwitchDescription") or "")
+                   for n in _children(body, "ALCSHCALCSDescription"))  # fmt: skip
+    specs = [_spec("set", 1, _obis(0, 0, 94, 44, 0, 10 + n), 2) for n, _ in named]
+    return _access_request(counter, specs, [_item("visible-string", t) for _, t in named])
+
+
+def _ecs46c(body: etree._Element, counter: int) -> bytes:
+    """6.14.2: type-and-identifier of each switch named (8 × 00 ALCS, the HCALCS's EUI), the
+    passive special days and schedule (selector switch << 8 | 01 activate / 02 deactivate),
+    and when they take effect."""
+    specs, data = [], []
+    for node in sorted(_children(body, "SwitchTypeAndId"), key=_index):
+        hcalcs = _text(node, "HCALCS")
+        specs.append(_spec("set", 1, _obis(0, 0, 94, 44, 0, 20 + _index(node)), 2))
+        identifier = bytes(8) if hcalcs is None else eui_from_text(hcalcs)
+        data.append(_item("octet-string", identifier))
+    holder = body.find(f"{{{SR}}}ALCSHCALCSSpecialDays")
+    days = [] if holder is None else _children(holder, "ALCSHCALCSSpecialDay")
+    special = _special_days(days, "index")
+    entries = []
+    for number, schedule in enumerate(_children(body, "ALCSHCALCSConnectionSchedule"), 1):
+        switch = _one(schedule, "ActivateDeactivateSwitch")
+        activate = switch.find(f"{{{SR}}}ActivateSwitch") is not None
+        selector = _index(switch) << 8 | (0x01 if activate else 0x02)
+        entries.append(_schedule_entry(number, selector, schedule, "ALCSScheduleDatesAndTime",
+                                       len(days), "index"))  # fmt: skip
+    when = _item("octet-string", _execution(body))
+    specs += PASSIVE_CALENDAR
+    data += [special, _item("array", ListContainer(entries)), when, when]
+    return _access_request(counter, specs, data)
+
+
+def _controller(node: etree._Element, attribute: str = "auxiliaryControllerN") -> int:
+    number = int(node.get(attribute, "0"))
+    if not 1 <= number <= 5:
+        raise TransformError(f"auxiliary controller {number} is not 1..5")
+    return number
+
+
+def _level_selector(node: etree._Element, n: int) -> int:
+    """Direction nibble (1 output, 2 input: InputFromControlledLoad), controller n, level
+    0..100 (primer 9.3)."""
+    level = int(_text(node, "CommandedStateLevel") or "-1")
+    if not 0 <= level <= 100:
+        raise TransformError(f"commanded level {level} is not 0..100")
+    direction = 2 if node.find(f"{{{SR}}}InputFromControlledLoad") is not None else 1
+    return direction << 12 | n << 8 | level
+
+
+def _ecs46d(body: etree._Element, counter: int) -> bytes:
+    """6.14.3: the passive special days and schedule of the auxiliary controllers (selector as
+    ECS47a's with 0x80 in the level byte, as RTDS has it) and when they take effect."""
+    holder = body.find(f"{{{SR}}}AuxiliaryControllerSpecialDayDefinitions")
+    days = [] if holder is None else _children(holder, "AuxiliaryControllerSpecialDayDefinition")
+    special = _special_days(days, "identifier")
+    entries = []
+    for number, schedule in enumerate(_children(body, "AuxiliaryControllerSchedule"), 1):
+        action = _one(schedule, "AuxiliaryControllerAction")
+        selector = _level_selector(action, _controller(action)) | 0x80
+        entries.append(_schedule_entry(number, selector, schedule,
+                                       "AuxiliaryControllerSchedulePeriodAndTime", len(days),
+                                       "identifier"))  # fmt: skip
+    when = _item("octet-string", _execution(body))
+    data = [special, _item("array", ListContainer(entries)), when, when]
+    return _access_request(counter, list(PASSIVE_CALENDAR), data)
+
+
+def _scheduled_level(body: etree._Element, counter: int, first: int, script: bytes) -> bytes:
+    """ECS47a / ECS47e: set the start and end date-times of controller n's period (objects
+    0-0:94.44.(116+n).first and .first+1), then run `script` with the level selector."""
+    node = body  # SetAuxiliaryControllerState / LimitAPCLevel, carrying auxiliaryControllerN
+    n = _controller(node)
+    start = _utc(_text(node, "StartDateTime") or "")
+    end = _utc(_text(node, "EndDateTime") or "")
+    specs = [
+        _spec("set", 1, _obis(0, 0, 94, 44, 116 + n, first), 2),
+        _spec("set", 1, _obis(0, 0, 94, 44, 116 + n, first + 1), 2),
+        _spec("action", 9, script, 1),
+    ]
+    data = [_item("octet-string", _date_time(start)), _item("octet-string", _date_time(end)),
+            _item("long-unsigned", _level_selector(node, n))]  # fmt: skip
+    return _access_request(counter, specs, data)
+
+
+def _ecs47a(body: etree._Element, counter: int) -> bytes:
+    """7.13: set auxiliary controller n's state for a period."""
+    return _scheduled_level(body, counter, 1, SCRIPT_TABLE)
+
+
+def _ecs47e(body: etree._Element, counter: int) -> bytes:
+    """7.16: limit APC n's level for a period."""
+    return _scheduled_level(body, counter, 3, SCRIPT_APC_LIMIT)
+
+
+def _ecs61d(body: etree._Element, counter: int) -> bytes:
+    """7.14: get the five descriptions and the current calendar (special days, schedule)."""
+    specs = [_spec("get", 1, _obis(0, 0, 94, 44, 0, 10 + n), 2) for n in range(1, 6)]
+    specs += [_spec("get", 11, _obis(0, 0, 11, 0, 3, 255), 2),
+              _spec("get", 10, _obis(0, 0, 12, 0, 2, 255), 2)]  # fmt: skip
+    return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
+
+
+def _ecs61e(body: etree._Element, counter: int) -> bytes:
+    """7.15: get the five types-and-identifiers and the five state-and-information objects."""
+    specs = [_spec("get", 1, _obis(0, 0, 94, 44, 0, 20 + n), 2) for n in range(1, 6)]
+    specs += [_spec("get", 1, _obis(0, 0, 94, 44, 0, 30 + n), 2) for n in range(1, 6)]
+    return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
+
+
 @dataclass(frozen=True)
 class _Form:
     use_case: str
@@ -347,6 +580,15 @@ FORMS: dict[tuple[str, str], _Form] = {
     ("11.2", "CS08"): _Form("CS08", _cs08, via_acb=True),
     ("8.11", "CCS01"): _Form("CCS01", _ccs01, via_acb=True),
     ("8.11", "CCS02"): _Form("CCS02", _ccs02, via_acb=True),
+    ("6.14.1", "ECS46a"): _Form("ECS46a", _ecs46a),
+    ("6.14.2", "ECS46c"): _Form("ECS46c", _ecs46c),
+    ("6.14.3", "ECS46d"): _Form("ECS46d", _ecs46d),
+    ("7.13", "ECS47a"): _Form("ECS47a", _ecs47a),
+    # RTDS's successful ECS61d is the ACB's, on the Supplier's behalf (its error case is
+    # the Supplier's own): the ACB form serves every eligible role, OU included
+    ("7.14", "ECS61d"): _Form("ECS61d", _ecs61d, via_acb=True),
+    ("7.15", "ECS61e"): _Form("ECS61e", _ecs61e),
+    ("7.16", "ECS47e"): _Form("ECS47e", _ecs47e),
 }
 
 

@@ -79,3 +79,13 @@ def test_unserved_srv_is_refused_for_everyone():
 
 def test_11_2_is_open_to_all_seven_roles():
     assert Eligibility().roles("11.2") == frozenset(DuisRole) and len(DuisRole) == 7
+
+
+def test_extra_grants_add_a_role_to_one_srv_only():
+    from emulator.backoffice.eligibility import IS, Eligibility, NotEligible
+
+    with pytest.raises(NotEligible):
+        Eligibility().check("7.16", IS)
+    granted = Eligibility(extra=(("7.16", IS),))
+    granted.check("7.16", IS)
+    assert granted.roles("7.13") == Eligibility().roles("7.13")

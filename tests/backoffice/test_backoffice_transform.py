@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from backoffice_helpers import DUIS, RTDS
+from lxml import etree
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import AcbContext, JoinPartner, TransformError, transform
@@ -22,6 +23,9 @@ CRITICAL = [
     "ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML",
     "ECS47Reset_7.8_SUCCESS_REQUEST_DUIS.XML",
     "CS04ACCritical_8.8.1_SUCCESS_REQUEST_DUIS.XML",
+    # the auxiliary-controller services (6.14.x, 7.13, 7.16): every template of each
+    *sorted(p.name for p in DUIS.glob("ECS46[acd]_6.14.*_REQUEST_DUIS.XML")),
+    *sorted(p.name for p in DUIS.glob("ECS47[ae]_7.1[36]_*_REQUEST_DUIS.XML")),
 ]
 NON_CRITICAL = [
     "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML",
@@ -33,6 +37,8 @@ NON_CRITICAL = [
     "CCS01_8.11_SUCCESS_REQUEST_DUIS.XML",
     "CCS02_8.11_SUCCESS_REQUEST_DUIS.XML",
     "ECS52_11.2_SUCCESS_REQUEST_DUIS.XML",
+    "ECS61d_7.14_SUCCESS_REQUEST_DUIS.XML",  # by the ACB, as RTDS's success case
+    "ECS61e_7.15_SUCCESS_REQUEST_DUIS.XML",
 ]
 CRITICAL_JOINS = [
     "CS03A1_8.7.1_SUCCESS_REQUEST_DUIS.XML",
@@ -55,8 +61,12 @@ def request_of(name: str) -> duis.Request:
 
 
 def rtds_file(name: str, kind: str):
+    """The RTDS file of the same use case, SRV and variant (…_ALCS_ACTIVATE_SUCCESS_…) as the
+    template; the folder's only SUCCESS file of that kind where the template names none."""
     use_case, srv = name.split("_")[:2]
-    found = sorted((RTDS / f"{srv}_{use_case}").glob(f"*_SUCCESS_{kind}_GBCS.HEX"))
+    folder = RTDS / f"{srv}_{use_case}"
+    same = folder / name.replace("_REQUEST_DUIS.XML", f"_{kind}_GBCS.HEX")
+    found = [same] if same.exists() else sorted(folder.glob(f"*_SUCCESS_{kind}_GBCS.HEX"))
     assert len(found) == 1, f"{srv}_{use_case}: {found}"
     return bytes.fromhex(found[0].read_text().strip())
 
@@ -75,31 +85,13 @@ def acb_of(data: bytes) -> AcbContext:
     return AcbContext(message.originator, message.counter)
 
 
-def test_every_template_of_the_srvs_is_classified():
+def test_every_template_is_classified():
+    """Every DUIS template in the shared folder is transformed by one of the tests below."""
     names = {p.name for p in DUIS.glob("*_REQUEST_DUIS.XML")}
-    wanted = {
-        n
-        for n in names
-        if n.split("_")[1]
-        in {
-            "7.5",
-            "7.6",
-            "7.7",
-            "7.8",
-            "7.9",
-            "7.10",
-            "7.11",
-            "8.7.1",
-            "8.7.2",
-            "8.8.1",
-            "8.8.2",
-            "8.11",
-            "11.2",
-        }  # fmt: skip
-    }
     classified = set(CRITICAL) | set(NON_CRITICAL) | set(CRITICAL_JOINS) | set(NON_CRITICAL_JOINS)
     classified |= {"CS08_11.2_SUCCESS_REQUEST_DUIS.XML"}
-    assert wanted == classified
+    assert names == classified
+    assert len(CRITICAL) == 4 + 10 + 6
 
 
 @pytest.mark.parametrize("name", CRITICAL)
@@ -210,3 +202,38 @@ def test_bad_switch_index_is_refused():
     request.body[0].set("index", "6")
     with pytest.raises(TransformError, match="index 6"):
         transform(request)
+
+
+def test_controller_level_and_direction_come_from_the_body():
+    request = request_of("ECS47a_7.13_ALCS_DEACTIVATE_SUCCESS_REQUEST_DUIS.XML")
+    request.body.set("auxiliaryControllerN", "4")
+    request.body.find(f"{{{duis.SR}}}CommandedStateLevel").text = "75"
+    etree.SubElement(request.body, f"{{{duis.SR}}}InputFromControlledLoad")
+    payload = decode(transform(request).precommand()).payload
+    assert payload.specifications[0].instance_id == bytes([0, 0, 94, 44, 120, 1])
+    assert payload.data[2].value == 0x244B  # input, controller 4, level 75
+
+
+@pytest.mark.parametrize("attribute,value,match", [("auxiliaryControllerN", "6", "controller 6"),
+                                                   (None, "101", "level 101")])  # fmt: skip
+def test_bad_controller_or_level_is_refused(attribute, value, match):
+    request = request_of("ECS47a_7.13_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML")
+    if attribute:
+        request.body.set(attribute, value)
+    else:
+        request.body.find(f"{{{duis.SR}}}CommandedStateLevel").text = value
+    with pytest.raises(TransformError, match=match):
+        transform(request)
+
+
+def test_execution_date_time_comes_from_the_body():
+    """Absent = now (all 00), 3000-12-31 = cancel (all FF), else that instant."""
+    request = request_of("ECS46c_6.14.2_FUTURE_DATED_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML")
+    node = request.body.find(f"{{{duis.SR}}}ExecutionDateTime")
+    node.text = "2031-02-03T04:05:06.00Z"
+    data = decode(transform(request).precommand()).payload.data
+    assert bytes(data[-1].value) == bytes.fromhex("07EF0203FF04050600 8000FF".replace(" ", ""))
+    node.text = "3000-12-31T00:00:00.00Z"
+    assert bytes(decode(transform(request).precommand()).payload.data[-1].value)[:9] == b"\xff" * 9
+    request.body.remove(node)
+    assert bytes(decode(transform(request).precommand()).payload.data[-1].value)[:9] == bytes(9)

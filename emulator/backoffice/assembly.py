@@ -1,0 +1,71 @@
+"""Putting a DSP together from the DCC Boxed and RTDS data: its GBCS keys, users, inventory,
+WAN and delivery. Used by `gbhan dsp serve`, the benchmark and scenarios."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from emulator.han.clock import Clock
+from gbcs.keystore import Keystore
+
+from . import duis, xmlsig
+from .dsp import Dsp
+from .eligibility import Eligibility
+from .inventory import rtds_inventory
+from .keychoice import DeviceTrust
+from .registry import dcc_boxed_registry
+from .routing import Router
+from .wan import Wan
+
+DSP_EUI = "90B3D51F30000002"
+# DCC Boxed's GBCS organisation certificates expired in January 2026; GBCS signatures are
+# judged at this date unless told otherwise (its XML-signing certificates run to 2118).
+DEFAULT_GBCS_DATE = _dt.datetime(2025, 6, 1, tzinfo=_dt.UTC)
+
+
+def acb_keystore(rtds_keystore: Path, when: _dt.datetime) -> Keystore:
+    """The ACB's key pairs and the devices' certificates (the device side of each MAC): the
+    RTDS keystore. Its ACB pair is the first-generation (Z1) one the devices trust; DCC
+    Boxed's JSON also holds a second generation (Z1b) the RTDS devices do not know."""
+    return Keystore.open(rtds_keystore, clock=when)
+
+
+def users_keystore(dccboxed: Path, when: _dt.datetime) -> Keystore:
+    """The users' GBCS signing certificates (DCC Boxed), judged at `when`."""
+    return Keystore.open(dccboxed, clock=when)
+
+
+def make_dsp(
+    *,
+    schema_dir: Path,
+    dccboxed: Path,
+    rtds: Path | None,
+    rtds_keystore: Path,
+    clock: Clock,
+    gbcs_date: _dt.datetime = DEFAULT_GBCS_DATE,
+    endpoints: dict[str, str] | None = None,
+    wan: Wan | None = None,
+    eligibility: Eligibility | None = None,
+    delivery=None,
+    acb_keys: Keystore | None = None,
+    device_trust: DeviceTrust | None = None,
+) -> Dsp:
+    """A DSP with DCC Boxed's Supplier and DNO registered and the RTDS device population.
+    The ACB signs and MACs with the pairs the devices trust: by default those of the RTDS
+    keystore (what the emulated premises hold), whatever else `acb_keys` holds."""
+    xml_keys = Keystore.open(dccboxed)
+    return Dsp(
+        schema=duis.load_schema(str(schema_dir)),
+        trusted=xmlsig.TrustedCertificates.from_keystore(xml_keys),
+        signer=xmlsig.signer_from_keystore(xml_keys, DSP_EUI),
+        gbcs_keys=users_keystore(dccboxed, gbcs_date),
+        acb_keys=acb_keys or acb_keystore(rtds_keystore, gbcs_date),
+        device_trust=device_trust or DeviceTrust.rtds(rtds_keystore),
+        users=dcc_boxed_registry(xml_keys, endpoints),
+        inventory=rtds_inventory(rtds),
+        router=Router(wan or Wan(clock, latency_s=0.0)),
+        clock=clock,
+        delivery=delivery,
+        eligibility=eligibility,
+    )

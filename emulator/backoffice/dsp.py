@@ -1,0 +1,570 @@
+"""The DSP: DUIS requests in, GBCS commands out to the premises, DUIS responses and alerts
+back to the users. Runs in-process (`await dsp.handle(endpoint, body)`); service.py puts
+DCC Boxed's HTTP interface over it.
+
+Every request, in this order (the first failure answers, and nothing reaches a premises):
+endpoint known (E13) → hardened parse, DUIS schema, XML signature (E40/E41, document.py) →
+originator a registered user (E1) signed with its own certificate (E41) → variant fits the
+endpoint (E13; local delivery E17) → replayed id (E42) → eligibility of the user's role
+(E2) → target and other device known (E19) → transform (E11) and variant fits the use case
+(E12) → for variant 5, the user's GBCS signature on the very pre-command issued (E41).
+Accepted: serviceT answers `I0` with the `PreCommand`; serviceS answers `I99`, MACs the command
+as the ACB (signing it first where the ACB signs), routes it over the WAN, and later POSTs the
+device's response (`I0` + `GBCSPayload`, or `E20`/`E21`) to the user's endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from emulator.han.clock import Clock
+from gbcs.errors import GbcsError
+from gbcs.keystore import Keystore
+from gbcs.roles import ACB_EUI
+from gbcs.security import sign as gbcs_sign
+
+from . import alerts, document, duis, nondevice, xmlsig
+from .eligibility import Eligibility, NotEligible
+from .inventory import Device, Inventory
+from .keychoice import DeviceTrust, mac_for_device
+from .registry import RegisteredUser, UserRegistry
+from .replay import NotIssued, Replayed, RequestLedger
+from .response_codes import ResponseCode
+from .routing import NoRoute, PremisesPort, Router
+from .timing import ResponseTimes
+from .transform import (
+    AcbContext,
+    JoinPartner,
+    SignedPreCommandRefused,
+    Transformed,
+    TransformError,
+    check_signed_precommand,
+    transform,
+)
+
+log = logging.getLogger(__name__)
+
+SEND = "serviceS"
+TRANSFORM = "serviceT"
+NON_DEVICE = "serviceD"
+ENDPOINT_VARIANTS = {SEND: frozenset({1, 5}), TRANSFORM: frozenset({4}), NON_DEVICE: frozenset({8})}
+LOCAL_DELIVERY_VARIANTS = frozenset({2, 3, 6, 7})
+# The schema wants an SRV in every response; a document too broken to name one is answered
+# naming 8.2 (a DSP service). Not in our sources; documented in docs/backoffice.md.
+UNREADABLE_SRV = ("8.2", "8.2")
+
+
+class Refusal(Exception):
+    """A request refused with a DUIS code; `request` when it could be read that far."""
+
+    def __init__(self, code: ResponseCode, reason: str, request: duis.Request | None = None):
+        super().__init__(f"{code.value}: {reason}")
+        self.code = code
+        self.reason = reason
+        self.request = request
+
+
+@dataclass
+class Delivered:
+    """A document the DSP handed to a user's endpoint (kept for reports and tests)."""
+
+    user: bytes
+    kind: str  # response | device-alert | dcc-alert
+    document: bytes
+    at: float
+
+
+class Mailbox:
+    """In-process delivery: keeps every document per user and wakes waiters. The HTTP
+    service uses service.HttpDelivery instead; both have `async deliver(...)`."""
+
+    def __init__(self) -> None:
+        self.documents: dict[bytes, list[bytes]] = {}
+        self._changed = asyncio.Condition()
+
+    async def deliver(self, user: RegisteredUser, document: bytes, kind: str) -> bool:
+        async with self._changed:
+            self.documents.setdefault(bytes(user.eui), []).append(document)
+            self._changed.notify_all()
+        return True
+
+    async def wait_for(self, user: bytes, count: int) -> list[bytes]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: len(self.documents.get(user, ())) >= count)
+            return list(self.documents[user])
+
+
+@dataclass
+class _Job:
+    """What a routed command needs to finish: who asked, about what, and why."""
+
+    request: duis.Request
+    user: RegisteredUser
+    target: Device
+    other: Device | None
+    use_case: str
+
+
+@dataclass
+class DspStats:
+    accepted: int = 0
+    refused: Counter = field(default_factory=Counter)
+    routed: int = 0
+    device_responses: int = 0
+    no_response: int = 0
+    alerts_delivered: int = 0
+    alerts_undeliverable: int = 0
+    delivery_failures: int = 0
+
+
+class Dsp:
+    """One DSP instance; all state (ledger, ACB counter, records) lives here."""
+
+    def __init__(
+        self,
+        *,
+        schema: duis.DuisSchema,
+        trusted: xmlsig.TrustedCertificates,
+        signer: xmlsig.Signer,
+        gbcs_keys: Keystore,
+        users: UserRegistry,
+        inventory: Inventory,
+        router: Router,
+        clock: Clock,
+        delivery=None,
+        eligibility: Eligibility | None = None,
+        acb_counter: int | None = None,
+        acb_keys: Keystore | None = None,
+        utc_now: Callable[[], _dt.datetime] | None = None,
+        device_trust: DeviceTrust | None = None,
+    ):
+        self.schema, self.trusted, self.signer = schema, trusted, signer
+        self.gbcs_keys, self.users, self.inventory = gbcs_keys, users, inventory
+        # the ACB's own key pairs (sign, MAC) and the devices' certificates; users' GBCS
+        # signing certificates are looked up in gbcs_keys
+        self.acb_keys = acb_keys or gbcs_keys
+        # the ACB certificates the devices hold: the ACB signs and MACs with those pairs only
+        # (default: every ACB certificate of acb_keys, so several generations there are an
+        # error at the first command, never a silent choice by load order)
+        self.device_trust = device_trust or DeviceTrust.from_keystore(self.acb_keys, [ACB_EUI])
+        self.router, self.clock = router, clock
+        self.delivery = delivery if delivery is not None else Mailbox()
+        self.eligibility = eligibility or Eligibility()
+        self.utc_now = utc_now or clock.utc_now
+        # DCC Boxed's ACB counters look like millisecond timestamps; start from the clock's.
+        self._acb_counter = (
+            acb_counter
+            if acb_counter is not None
+            else int(self.utc_now().timestamp() * 1000)
+        )
+        self.ledger = RequestLedger()
+        self.times = ResponseTimes()
+        self.stats = DspStats()
+        self.sent_to_premises: list[tuple[str, bytes]] = []
+        self.delivered: list[Delivered] = []
+        self.dcc_alerts: list[alerts.DccAlertRecord] = []
+        self._tasks: set[asyncio.Task] = set()
+
+    # --- premises -------------------------------------------------------------------------
+    def attach(self, premises: PremisesPort) -> None:
+        """Connect a premises: its devices become routable and its alerts reach users."""
+        self.router.attach(premises, self._on_alert)
+
+    # --- the synchronous answer --------------------------------------------------------------
+    async def handle(self, endpoint: str, body: bytes) -> bytes:
+        """Process one request arriving at `endpoint` (serviceS / serviceT / serviceD) and
+        return the signed DUIS response to send back at once."""
+        try:
+            return self._accept(endpoint, body)
+        except Refusal as refusal:
+            self.stats.refused[refusal.code.value] += 1
+            log.info("refused %s: %s", refusal.code.value, refusal.reason)
+            return self._error_reply(refusal, body)
+
+    def _accept(self, endpoint: str, body: bytes) -> bytes:
+        started = self.clock.now()
+        if endpoint not in ENDPOINT_VARIANTS:
+            raise Refusal(ResponseCode.REQUEST_TYPE_NOT_FOR_URL, f"no endpoint {endpoint!r}")
+        try:
+            checked = document.check(body, self.schema, self.trusted, require_signature=True)
+            request = duis.parse_request(checked.root)
+        except document.Refused as exc:
+            raise Refusal(exc.code, f"{exc.reason}: {exc.detail}") from None
+        except duis.DuisError as exc:
+            raise Refusal(exc.code, str(exc)) from None
+        rid = request.request_id
+        user = self.users.get(rid.originator)
+        if user is None:
+            raise Refusal(ResponseCode.NOT_A_SEC_PARTY, "originator is no registered user", request)
+        if not user.signed_by(checked.certificate):
+            raise Refusal(
+                ResponseCode.XML_SIGNATURE_FAILED,
+                "signed with a certificate not registered to the originator",
+                request,
+            )
+        variant = request.command_variant
+        if variant in LOCAL_DELIVERY_VARIANTS:
+            raise Refusal(ResponseCode.NOT_FOR_LOCAL_DELIVERY, "no local delivery", request)
+        if variant not in ENDPOINT_VARIANTS[endpoint]:
+            raise Refusal(
+                ResponseCode.REQUEST_TYPE_NOT_FOR_URL,
+                f"command variant {variant} is not for {endpoint}",
+                request,
+            )
+        if variant != 5 and str(rid) in self.ledger:
+            raise Refusal(ResponseCode.REPLAYED_REQUEST_ID, f"{rid} was used before", request)
+        try:
+            self.eligibility.check(request.service_reference_variant, user.role)
+        except NotEligible as exc:
+            raise Refusal(exc.code, str(exc), request) from None
+        if variant == 8:
+            return self._non_device(request, started)
+        target = self.inventory.get(rid.target)
+        if target is None:
+            raise Refusal(ResponseCode.UNKNOWN_DEVICE, f"no device {rid.target.hex()}", request)
+        other = self._other_device(request)
+        if variant == 5:
+            return self._send_signed(request, user)
+        transformed, use_case = self._transform(request, target, other)
+        if variant == 4 and not transformed.user_signs:
+            raise Refusal(
+                ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
+                f"{use_case} is not a critical command the user signs",
+                request,
+            )
+        if variant == 1 and transformed.user_signs:
+            raise Refusal(
+                ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
+                f"{use_case} is critical: send it with variant 4 to {TRANSFORM}",
+                request,
+            )
+        self.ledger.accept(str(rid))
+        self.stats.accepted += 1
+        self.times.start(str(rid), request.service_reference_variant, started)
+        job = _Job(request, user, target, other, use_case)
+        if variant == 4:
+            precommand = transformed.precommand()
+            self.ledger.issue(str(rid), precommand, job)
+            return self._reply(request, ResponseCode.SUCCESS, precommand=precommand)
+        if transformed.via_acb:
+            self._acb_counter += 1
+        command = transformed.unsigned_command()
+        if transformed.acb_signs:
+            acb_key = self.device_trust.signing_key(self.acb_keys, ACB_EUI)
+            command = gbcs_sign(transformed.precommand(), acb_key)
+        self._dispatch(job, command)
+        return self._reply(request, ResponseCode.ACCEPTED)
+
+    def _non_device(self, request: duis.Request, started: float) -> bytes:
+        """serviceD (nondevice.py): addressed to the DSP itself, answered at once."""
+        rid = request.request_id
+        if rid.target != ACB_EUI:
+            raise Refusal(ResponseCode.UNKNOWN_DEVICE, "a non-device request names the DSP "
+                          f"{ACB_EUI.hex().upper()} as target", request)  # fmt: skip
+        if request.service_reference_variant not in nondevice.SERVED:
+            raise Refusal(ResponseCode.ROLE_NOT_ELIGIBLE, "non-device service not served", request)
+        try:
+            body = nondevice.read_inventory(request, self.inventory)
+        except nondevice.NonDeviceRefused as exc:
+            raise Refusal(exc.code, str(exc), request) from None
+        self.ledger.accept(str(rid))
+        self.stats.accepted += 1
+        root = duis.build_response(
+            code=ResponseCode.SUCCESS,
+            service_reference=request.service_reference,
+            service_reference_variant=request.service_reference_variant,
+            when=self.utc_now(),
+            request_id=rid,
+        )
+        root.find(f"{{{duis.SR}}}Body/{{{duis.SR}}}ResponseMessage").append(body)
+        self.times.start(str(rid), request.service_reference_variant, started)
+        self.times.delivered(str(rid), self.clock.now(), "answered")
+        return self._sign(root)
+
+    def _send_signed(self, request: duis.Request, user: RegisteredUser) -> bytes:
+        rid = str(request.request_id)
+        try:
+            issued = self.ledger.redeem(rid)
+        except Replayed as exc:
+            raise Refusal(ResponseCode.REPLAYED_REQUEST_ID, str(exc), request) from None
+        except NotIssued as exc:
+            raise Refusal(ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE, str(exc), request) from None
+        job: _Job = issued.context
+        if job.request.service_reference_variant != request.service_reference_variant:
+            self.ledger.restore(rid, issued)
+            raise Refusal(
+                ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE, "SRV differs from the issued", request
+            )
+        try:
+            keys = self.gbcs_keys.ds_public_keys(user.eui)
+            check_signed_precommand(issued.precommand, request.signed_precommand or b"", keys)
+        except (SignedPreCommandRefused, GbcsError) as exc:
+            self.ledger.restore(rid, issued)
+            raise Refusal(ResponseCode.XML_SIGNATURE_FAILED, str(exc), request) from None
+        self._dispatch(job, request.signed_precommand)
+        return self._reply(request, ResponseCode.ACCEPTED)
+
+    # --- helpers for the checks -------------------------------------------------------------
+    def _other_device(self, request: duis.Request) -> Device | None:
+        text = request.body.findtext(f"{{{duis.SR}}}OtherDeviceID")
+        if text is None:
+            return None
+        eui = duis.eui_from_text(text.strip())
+        other = self.inventory.get(eui)
+        if other is None:
+            raise Refusal(ResponseCode.UNKNOWN_DEVICE, f"no device {eui.hex()}", request)
+        return other
+
+    def _transform(
+        self, request: duis.Request, target: Device, other: Device | None
+    ) -> tuple[Transformed, str]:
+        use_case = choose_use_case(request.service_reference_variant, target, other)
+        partner = None
+        if other is not None and request.service_reference in ("8.7",):
+            certificate = other.certificate if use_case == "CS03C" else None
+            partner = JoinPartner(other.type_code, certificate)
+        acb = AcbContext(ACB_EUI, self._acb_counter + 1)
+        try:
+            transformed = transform(request, use_case=use_case, acb=acb, partner=partner)
+        except TransformError as exc:
+            raise Refusal(exc.code, str(exc), request) from None
+        except (GbcsError, ValueError, TypeError) as exc:
+            raise Refusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, str(exc), request) from None
+        return transformed, transformed.use_case.name
+
+    # --- routing and the asynchronous answers -----------------------------------------------
+    def _dispatch(self, job: _Job, command: bytes) -> None:
+        task = asyncio.get_running_loop().create_task(self._route(job, command))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait until every routed command has been answered and delivered."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _route(self, job: _Job, command: bytes) -> None:
+        rid = str(job.request.request_id)
+        try:
+            wrapped = mac_for_device(command, self.acb_keys, self.device_trust)
+        except GbcsError as exc:
+            log.warning("cannot MAC %s: %s", rid, exc)
+            await self._respond(job, ResponseCode.CANNOT_COMMUNICATE, None, "no MAC key")
+            return
+        self.sent_to_premises.append((rid, wrapped))
+        self.stats.routed += 1
+        self.times.sent(rid, self.clock.now())
+        try:
+            routed = await self.router.send(job.target.eui, wrapped)
+        except NoRoute as exc:
+            log.warning("%s: %s", rid, exc)
+            await self._respond(job, ResponseCode.CANNOT_COMMUNICATE, None, "no route")
+            return
+        execution = routed.execution
+        if execution is None or execution.response is None:
+            self.stats.no_response += 1
+            why = "lost on the WAN" if execution is None else execution.outcome
+            await self._respond(job, ResponseCode.NO_DEVICE_RESPONSE, None, why)
+        else:
+            self.stats.device_responses += 1
+            await self._respond(job, ResponseCode.SUCCESS, execution.response, execution.outcome)
+        if execution is not None:
+            for raw in execution.alerts:
+                await self._deliver_alert(raw)
+            if execution.outcome == "executed":
+                await self._maybe_alert_distributor(job)
+
+    async def _respond(self, job: _Job, code: ResponseCode, payload, outcome: str) -> None:
+        reply = self._sign(
+            duis.build_response(
+                code=code,
+                service_reference=job.request.service_reference,
+                service_reference_variant=job.request.service_reference_variant,
+                when=self.utc_now(),
+                request_id=job.request.request_id,
+                gbcs_payload=payload,
+            )
+        )
+        await self._deliver(job.user, reply, "response")
+        self.times.delivered(str(job.request.request_id), self.clock.now(), outcome)
+
+    async def _maybe_alert_distributor(self, job: _Job) -> None:
+        esme = alerts.changed_esme(
+            job.request.service_reference_variant, job.user.role, job.target, job.other
+        )
+        premises = self.inventory.premises_of(esme) if esme is not None else None
+        if premises is None:
+            return
+        distributor = self.users.get(premises.electricity_distributor)
+        document_ = self._sign(
+            duis.build_dcc_alert(
+                alert_code=duis.ALCS_CONFIGURATION_CHANGE_ALERT,
+                body=duis.alcs_configuration_change(esme),
+                when=self.utc_now(),
+                request_id=job.request.request_id,
+            )
+        )
+        self.dcc_alerts.append(
+            alerts.DccAlertRecord(
+                self.clock.now(),
+                duis.ALCS_CONFIGURATION_CHANGE_ALERT,
+                premises.electricity_distributor,
+                esme,
+                f"{job.request.service_reference_variant} {job.use_case} by "
+                f"{job.user.name} ({str(job.request.request_id)})",
+                document_,
+            )
+        )
+        if distributor is None:
+            log.warning("no registered Electricity Distributor for %s", premises.name)
+            return
+        await self._deliver(distributor, document_, "dcc-alert")
+
+    def _on_alert(self, raw: bytes) -> None:
+        """A premises' unsolicited alert (power outage, restoration ...)."""
+        task = asyncio.get_running_loop().create_task(self._deliver_alert(bytes(raw)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_alert(self, raw: bytes) -> None:
+        try:
+            alert = alerts.read_device_alert(raw)
+        except GbcsError as exc:
+            self.stats.alerts_undeliverable += 1
+            log.warning("alert refused: %s", exc)
+            return
+        user = self.users.get(alert.recipient)
+        if user is None:
+            self.stats.alerts_undeliverable += 1
+            log.info("alert %04X for unregistered %s", alert.code, alert.recipient.hex())
+            return
+        await self.deliver_device_alert(alert, user)
+
+    # --- alerts raised outside a routed command (hub_link.py: a Comms Hub's WAN link) -------
+    async def deliver_device_alert(self, alert: alerts.DeviceAlert, user: RegisteredUser) -> None:
+        """A GBCS alert the caller has already judged deliverable, as a signed
+        DeviceAlertMessage to `user`."""
+        await self._deliver(user, self._sign(alerts.build_device_alert(alert, self.utc_now())),
+                            "device-alert")  # fmt: skip
+        self.stats.alerts_delivered += 1
+
+    async def send_dcc_alert(
+        self, root: etree._Element, *, code: str, recipient: bytes, subject: bytes, cause: str
+    ) -> alerts.DccAlertRecord:
+        """Sign an unsigned DCCAlertMessage, record it in `dcc_alerts` and deliver it to the
+        registered user `recipient` (logged and counted undeliverable when there is none)."""
+        document_ = self._sign(root)
+        record = alerts.DccAlertRecord(self.clock.now(), code, recipient, subject, cause,
+                                       document_)  # fmt: skip
+        self.dcc_alerts.append(record)
+        user = self.users.get(recipient)
+        if user is None:
+            self.stats.alerts_undeliverable += 1
+            log.warning("DCC alert %s for unregistered %s", code, recipient.hex())
+            return record
+        await self._deliver(user, document_, "dcc-alert")
+        return record
+
+    async def _deliver(self, user: RegisteredUser, document_: bytes, kind: str) -> None:
+        self.delivered.append(Delivered(bytes(user.eui), kind, document_, self.clock.now()))
+        try:
+            ok = await self.delivery.deliver(user, document_, kind)
+        except Exception as exc:  # a user's endpoint failing must not stop the DSP
+            log.warning("delivery of %s to %s failed: %s", kind, user.name, exc)
+            ok = False
+        if not ok:
+            self.stats.delivery_failures += 1
+
+    # --- documents ---------------------------------------------------------------------------
+    def _sign(self, root: etree._Element) -> bytes:
+        signed = xmlsig.sign(root, self.signer)
+        self.schema.validate(signed)  # the DSP's own output is held to the schema too
+        return duis.to_bytes(signed)
+
+    def _reply(self, request: duis.Request, code: ResponseCode, precommand=None) -> bytes:
+        return self._sign(
+            duis.build_response(
+                code=code,
+                service_reference=request.service_reference,
+                service_reference_variant=request.service_reference_variant,
+                when=self.utc_now(),
+                request_id=request.request_id,
+                precommand=precommand,
+            )
+        )
+
+    def _error_reply(self, refusal: Refusal, body: bytes) -> bytes:
+        request_id, srv = None, UNREADABLE_SRV
+        if refusal.request is not None:
+            request_id = refusal.request.request_id
+            srv = (refusal.request.service_reference, refusal.request.service_reference_variant)
+        else:
+            request_id, srv = _header_hint(body, srv)
+        for rid, names in ((request_id, srv), (None, UNREADABLE_SRV)):
+            root = duis.build_response(
+                code=refusal.code,
+                service_reference=names[0],
+                service_reference_variant=names[1],
+                when=self.utc_now(),
+                request_id=rid,
+            )
+            try:
+                return self._sign(root)
+            except duis.SchemaInvalid:
+                continue  # the hint did not fit the schema: answer without it
+        raise AssertionError("the fallback error response is schema-valid")
+
+
+def _header_hint(body: bytes, fallback):
+    """RequestID and SRV from a refused document's header, if it parses at all (for the
+    error answer only; never acted on)."""
+    try:
+        root = duis.parse(body)
+    except duis.DuisError:
+        return None, fallback
+    header = root.find(f"{{{duis.SR}}}Header")
+    if header is None:
+        return None, fallback
+    try:
+        request_id = duis.RequestId.parse(header.findtext(f"{{{duis.SR}}}RequestID") or "")
+    except duis.DuisError:
+        request_id = None
+    srv = header.findtext(f"{{{duis.SR}}}ServiceReference")
+    variant = header.findtext(f"{{{duis.SR}}}ServiceReferenceVariant")
+    if srv and variant:
+        return request_id, (srv.strip(), variant.strip())
+    return request_id, fallback
+
+
+METERS = frozenset({"esme", "gsme"})
+
+
+def choose_use_case(srv: str, target: Device, other: Device | None) -> str | None:
+    """The GBCS use case where the device pair decides (primer 10.3; GBCS join/unjoin
+    methods): joins by the target's and the other device's types, unjoins CS04B for a GSME
+    and CS04AC otherwise, 11.2 ECS52 for an ESME and CS08 for a PPMID or HCALCS (others
+    are refused by the transform, E11)."""
+    kind = target.device_type
+    if srv in ("8.7.1", "8.7.2") and other is not None:
+        if kind == "esme":
+            return "CS03A1"
+        if kind == "gsme":
+            return "CS03B" if other.device_type == "gpf" else "CS03C"
+        if other.device_type == "esme":
+            return "CS03A2"
+        if other.device_type == "gsme":
+            return "CS03C"
+        return None
+    if srv in ("8.8.1", "8.8.2"):
+        return "CS04B" if kind == "gsme" else "CS04AC"
+    if srv == "11.2":
+        return {"esme": "ECS52", "ppmid": "CS08", "hcalcs": "CS08"}.get(kind)
+    return None
+

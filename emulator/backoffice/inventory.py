@@ -1,0 +1,154 @@
+"""The DSP's device inventory: which devices exist, what type each is, which premises it is
+in, and who that premises' Supplier and Electricity Distributor are.
+
+The DSP needs it to answer E19 (unknown device), to pick the GBCS use case where the device
+pair decides (8.7.x, 8.8.x, 11.2), to give a join its partner's device type (and for Method C
+its certificate, SMKI state), and to route the HCALCS configuration-change alert to the right
+Electricity Distributor. The default population is the RTDS one the DUIS templates address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gbcs import decode
+from gbcs.asn1 import DEVICE_TYPES
+
+DEVICE_TYPE_CODES = {name: code for code, name in DEVICE_TYPES.items()}
+SUPPLIER = bytes.fromhex("90B3D51F30010000")
+ELECTRICITY_DISTRIBUTOR = bytes.fromhex("90B3D51F30020000")
+
+
+class InventoryError(ValueError):
+    """An inventory declaration that cannot hold (unknown device type, device twice)."""
+
+
+@dataclass(frozen=True)
+class Device:
+    """One device the DSP knows: EUI, GBCS device type name (gbcs.asn1.DEVICE_TYPES) and, for
+    a Method C join partner, its certificate as SMKI would return it (DER)."""
+
+    eui: bytes
+    device_type: str
+    premises: str
+    certificate: bytes | None = None
+
+    def __post_init__(self):
+        if self.device_type not in DEVICE_TYPE_CODES:
+            raise InventoryError(f"device type {self.device_type!r} is not a GBCS device type")
+
+    @property
+    def type_code(self) -> int:
+        return DEVICE_TYPE_CODES[self.device_type]
+
+
+@dataclass(frozen=True)
+class PremisesRecord:
+    """A premises: its Supplier and Electricity Distributor (user EUIs), and its import MPxN
+    when known (the AD1 Power Outage alert names it; hub_link.py refuses to guess one)."""
+
+    name: str
+    supplier: bytes
+    electricity_distributor: bytes
+    mpxn: str | None = None
+
+
+@dataclass
+class Inventory:
+    """Devices by EUI and premises by name; DSP state, changed only by declaration."""
+
+    devices: dict[bytes, Device] = field(default_factory=dict)
+    premises: dict[str, PremisesRecord] = field(default_factory=dict)
+
+    def add_premises(self, record: PremisesRecord) -> None:
+        self.premises[record.name] = record
+
+    def add(self, device: Device) -> None:
+        if device.premises not in self.premises:
+            raise InventoryError(f"premises {device.premises!r} is not declared")
+        if device.eui in self.devices:
+            raise InventoryError(f"device {device.eui.hex().upper()} declared twice")
+        self.devices[device.eui] = device
+
+    def get(self, eui: bytes) -> Device | None:
+        return self.devices.get(bytes(eui))
+
+    def __contains__(self, eui: bytes) -> bool:
+        return bytes(eui) in self.devices
+
+    def premises_of(self, eui: bytes) -> PremisesRecord | None:
+        device = self.get(eui)
+        return None if device is None else self.premises[device.premises]
+
+    def in_premises(self, name: str) -> list[Device]:
+        return [d for d in self.devices.values() if d.premises == name]
+
+    def esme_of(self, name: str) -> Device | None:
+        return next((d for d in self.in_premises(name) if d.device_type == "esme"), None)
+
+
+RTDS_PREMISES = "rtds-premises"
+
+# The devices the DUIS templates and their RTDS messages address, with the types the RTDS
+# README and the RTDS join payloads give (a0 ESME, a1 GSME, a2 CHF, a3 GPF, a4 PPMID; the
+# others from the device-type field of the RTDS join that names them). Assumptions where
+# RTDS is silent: a5 and a6 ("other HAN devices") are HCALCS, since the CS03A2 template joins
+# a5 to an ESME as a Type 1 device; 99, the device the CS04AC template unjoins from the ESME,
+# is an HCALCS; 01-02-...-08, the device the 8.8.2 templates unjoin, is a Type 2 device.
+RTDS_DEVICES: dict[str, str] = {
+    "00DB1234567890A0": "esme",
+    "00DB1234567890A1": "gsme",
+    "00DB1234567890A2": "chf",
+    "00DB1234567890A3": "gpf",
+    "00DB1234567890A4": "ppmid",
+    "00DB1234567890A5": "hcalcs",
+    "00DB1234567890A6": "hcalcs",
+    "00DB123456789093": "esme",
+    "00DB123456789094": "gsme",
+    "00DB123456789098": "ppmid",
+    "00DB123456789099": "hcalcs",
+    "00DB12345678909A": "hcalcs",
+    "00DB12345678909C": "gpf",
+    "0102030405060708": "type_2",
+}
+
+# Method C join partners' certificates: SMKI state. RTDS's CS03C messages carry the one SMKI
+# would return for the partner (the RTDS keystore holds a different certificate), so the
+# inventory is seeded from those vectors.
+METHOD_C_VECTORS = (
+    "8.7.1_CS03CCritical/CS03CCritical_8.7.1_SUCCESS_PRECOMMAND_GBCS.HEX",
+    "8.7.2_CS03CNonCritical/CS03CNonCritical_8.7.2_SUCCESS_COMMAND_GBCS.HEX",
+)
+
+
+def _method_c_certificates(rtds: Path) -> dict[bytes, bytes]:
+    found: dict[bytes, bytes] = {}
+    for relative in METHOD_C_VECTORS:
+        path = rtds / relative
+        if not path.exists():
+            continue
+        fields = decode(bytes.fromhex(path.read_text().strip())).payload.fields
+        found[bytes(fields.other_device_id)] = bytes(fields.other_device_certificate)
+    return found
+
+
+def rtds_inventory(
+    rtds: str | Path | None = None,
+    *,
+    supplier: bytes = SUPPLIER,
+    electricity_distributor: bytes = ELECTRICITY_DISTRIBUTOR,
+    extra: Iterable[Device] = (),
+) -> Inventory:
+    """The RTDS device population as one premises with DCC Boxed's Supplier and DNO; with
+    `rtds` (the RTDS-4.5.0 folder) the Method C partners get their certificates."""
+    inventory = Inventory()
+    inventory.add_premises(PremisesRecord(RTDS_PREMISES, supplier, electricity_distributor))
+    certificates = _method_c_certificates(Path(rtds)) if rtds is not None else {}
+    for text, kind in RTDS_DEVICES.items():
+        eui = bytes.fromhex(text)
+        inventory.add(Device(eui, kind, RTDS_PREMISES, certificates.get(eui)))
+    for device in extra:
+        inventory.add(device)
+    return inventory

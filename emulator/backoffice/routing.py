@@ -1,0 +1,82 @@
+"""From the DSP to the premises: the seam a premises (Comms Hub, meter, switches) plugs into,
+and which premises serves which device.
+
+`PremisesPort` is the interface `emulator.devices.premises.Premises` offers; the DSP needs
+nothing else from it, so a real HAN premises, a firmware board or a test double all fit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from .wan import Wan
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class ExecutionLike(Protocol):
+    """What a premises reports for one command: the use case it ran, "executed" or
+    "rejected:<reason>", the GBCS response (MAC'd or signed by the device) if any, alerts the
+    command raised, the switch states after it, and how long the premises took."""
+
+    use_case: str
+    outcome: str
+    response: bytes | None
+    alerts: list[bytes]
+    switch: dict
+    latency_s: float
+
+
+@runtime_checkable
+class PremisesPort(Protocol):
+    """A premises as the DSP sees it over the WAN."""
+
+    device_ids: Iterable[bytes]
+
+    async def execute(self, command: bytes) -> ExecutionLike: ...
+
+    def on_alert(self, callback: Callable[[bytes], object]) -> None: ...
+
+
+class NoRoute(LookupError):
+    """No premises serves the device (it is in the inventory but not connected)."""
+
+
+@dataclass
+class Routed:
+    """The result of one routed command: the execution, or None when the WAN lost it."""
+
+    device: bytes
+    execution: ExecutionLike | None
+    wan_s: float
+
+
+class Router:
+    """Which premises serves which device EUI, and the WAN to reach them."""
+
+    def __init__(self, wan: Wan):
+        self.wan = wan
+        self._by_device: dict[bytes, PremisesPort] = {}
+        self.premises: list[PremisesPort] = []
+
+    def attach(self, premises: PremisesPort, alert_sink: Callable[[bytes], object]) -> None:
+        """Connect a premises: its devices become routable, its alerts go to `alert_sink`."""
+        self.premises.append(premises)
+        for eui in premises.device_ids:  # EUI bytes, or hex text (a dict of hex -> type)
+            self._by_device[bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)] = premises
+        premises.on_alert(alert_sink)
+
+    def serves(self, device: bytes) -> bool:
+        return bytes(device) in self._by_device
+
+    async def send(self, device: bytes, command: bytes) -> Routed:
+        premises = self._by_device.get(bytes(device))
+        if premises is None:
+            raise NoRoute(f"no premises serves {bytes(device).hex().upper()}")
+        started = self.wan.clock.now()
+        execution = await self.wan.exchange(premises, command)
+        return Routed(bytes(device), execution, self.wan.clock.now() - started)
