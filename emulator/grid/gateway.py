@@ -1,0 +1,89 @@
+"""What the DNO monitor needs from the back office: a narrow, async view of the SRVs it sends.
+
+The monitor never builds DUIS or GBCS itself. Behind this protocol sits the real path (DNO
+client → DSP → WAN → Comms Hub → ESME → switch, ``dsp_gateway.py``); unit tests put a double
+behind it. Every call returns an ``SrvOutcome`` with the end-to-end response time the DNO saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+#: SRV numbers the DNO uses (SECMP0046), with what each does.
+SRV_ACTIVATE = "7.5"
+SRV_CURTAIL = "7.6"
+SRV_READ_LABELS = "7.7"
+SRV_RESTORE = "7.8"
+SRV_ADD_BOOST = "7.9"
+SRV_REMOVE_BOOST = "7.10"
+
+#: SRVs that change what a switch does: the consent register and the guard apply to these.
+SWITCHING_SRVS = frozenset({SRV_ACTIVATE, SRV_CURTAIL, SRV_RESTORE, SRV_ADD_BOOST, SRV_REMOVE_BOOST})
+
+
+@dataclass(frozen=True)
+class SwitchLabel:
+    """One auxiliary load control slot as SRV 7.7 reports it."""
+
+    slot: int
+    label: str
+    kind: str  # "hcalcs" or "plcs"
+    closed: bool | None = None
+    level: int | None = None  # 0-100 for a PLCS
+
+
+@dataclass(frozen=True)
+class SrvOutcome:
+    """The result of one SRV, end to end (request sent by the DNO → response received)."""
+
+    srv: str
+    premises: str
+    slot: int | None
+    ok: bool
+    status: str  # "executed", "rejected:<reason>", "timeout", "refused:<reason>"
+    sent_at: float  # simulated seconds
+    response_s: float | None  # None when no response came
+    labels: tuple[SwitchLabel, ...] = ()
+    level: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GatewayAlert:
+    """A DSP alert addressed to the DNO (e.g. N65 ALCSHCALCSConfigurationChange)."""
+
+    code: str
+    premises: str
+    slot: int | None
+    at: float
+    detail: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+#: Alert code the DSP uses when a Supplier unjoins an HCALCS (docs/backoffice.md).
+ALERT_ALCS_CONFIGURATION_CHANGE = "N65"
+
+
+class SrvGateway(Protocol):
+    """The DNO's service requests, as the monitor sees them."""
+
+    async def read_labels(self, premises: str) -> SrvOutcome:  # SRV 7.7
+        ...
+
+    async def curtail(
+        self, premises: str, slot: int, duration_s: int, level: int | None = None
+    ) -> SrvOutcome:  # SRV 7.6 (binary), or a PLCS level
+        ...
+
+    async def restore(self, premises: str, slot: int) -> SrvOutcome:  # SRV 7.8
+        ...
+
+    async def remove_boost(self, premises: str, slot: int) -> SrvOutcome:  # SRV 7.10
+        ...
+
+    async def add_boost(self, premises: str, slot: int) -> SrvOutcome:  # SRV 7.9
+        ...
+
+    def on_alert(self, callback: Callable[[GatewayAlert], None]) -> None: ...

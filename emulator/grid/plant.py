@@ -1,0 +1,45 @@
+"""The HAN side of a feeder, as the scenario engine drives it.
+
+The physics needs one number per premises each step: what the EV charger's switch lets
+through (0..1). The scenario needs to do what consumers and Suppliers do (press boost, unjoin
+a switch) and to break things (a switch that stops answering). The DNO gets its ``SrvGateway``.
+``dsp_gateway.build_feeder_han`` builds the real one: Premises (Comms Hub, ESME, switches as
+models or firmware on virtual boards) behind the DSP.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from emulator.grid.gateway import SrvGateway
+
+
+class FeederHan(Protocol):
+    gateway: SrvGateway
+
+    def outputs(self) -> np.ndarray:
+        """EV switch output per premises in population order: 0..1 (1.0 where no switch)."""
+        ...
+
+    async def press_boost(self, premises: str, slot: int) -> bool:
+        """The consumer presses the boost button; True if the switch accepted it."""
+        ...
+
+    def silence_switch(self, premises: str, slot: int) -> None:
+        """Fault: from now on the switch never answers (dead radio, power loss at the socket)."""
+        ...
+
+    async def supplier_unjoin(self, premises: str, slot: int) -> bool:
+        """The premises' Supplier unjoins the HCALCS from the ESME (SRV 8.8.x via the DSP);
+        True if the meter executed it."""
+        ...
+
+    def stats(self) -> dict:
+        """Counters worth reporting (rejected frames, refused boosts, HAN frames ...)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop devices and boards, flush the capture."""
+        ...

@@ -1,0 +1,154 @@
+"""Outputs of a run: summary.json, interventions.json/.csv, the plot and report.html.
+
+The plot (matplotlib, Agg backend, no display needed) shows feeder load against its rating,
+the emergency spans, and a marker per SRV. report.html is self-contained: the plot is embedded
+as a base64 PNG and the tables are plain HTML, so it opens from a mail attachment.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emulator.grid.interventions import InterventionLog
+
+#: Marker style per SRV: (matplotlib marker, colour, legend text).
+SRV_MARKERS = {
+    "7.6": ("v", "tab:red", "7.6 curtail"),
+    "7.7": ("o", "tab:gray", "7.7 read labels"),
+    "7.8": ("^", "tab:green", "7.8 restore"),
+    "7.9": ("P", "tab:blue", "7.9 add boost"),
+    "7.10": ("X", "tab:purple", "7.10 remove boost"),
+}
+
+
+@dataclass
+class RunRecord:
+    """What a run produced, in the shape the writers need."""
+
+    scenario: str
+    description: str
+    feeder: str
+    premises: int
+    rating_kw: float
+    start_utc: str
+    t: np.ndarray  # sample times, s
+    load_kw: np.ndarray
+    demand_kw: np.ndarray  # load if nothing were curtailed (same EV state)
+    interventions: InterventionLog
+    summary: dict
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+
+
+def plot_png(run: RunRecord) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4.5), dpi=100)
+    ax = fig.add_subplot(1, 1, 1)
+    hours = run.t / 3600.0
+    ax.plot(hours, run.load_kw, color="black", lw=1.2, label="feeder load")
+    ax.plot(hours, run.demand_kw, color="0.6", lw=0.8, ls="--", label="load without curtailment")
+    ax.axhline(run.rating_kw, color="tab:red", lw=1.0, label=f"rating {run.rating_kw:.0f} kW")
+    for event in run.interventions.events:
+        end = event.end if event.end is not None else float(run.t[-1])
+        ax.axvspan(event.start / 3600.0, end / 3600.0, color="tab:orange", alpha=0.12)
+    seen: set[str] = set()
+    for record in run.interventions.all_srvs():
+        style = SRV_MARKERS.get(record.srv)
+        if style is None:
+            continue
+        marker, colour, text = style
+        at = record.sent_at + (record.response_s or 0.0)
+        y = float(np.interp(at, run.t, run.load_kw))
+        ax.plot(at / 3600.0, y, marker=marker, color=colour, ms=6, ls="none",
+                label=None if record.srv in seen else text)
+        seen.add(record.srv)
+    ax.set_xlabel(f"hours since {run.start_utc}")
+    ax.set_ylabel("kW")
+    ax.set_title(f"{run.scenario}: feeder {run.feeder}, {run.premises} premises")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8, ncols=2)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def report_html(run: RunRecord, png: bytes) -> str:
+    summary_rows = [[k, v] for k, v in run.summary.items()]
+    events = [
+        [e.event, e.feeder, f"{e.start:.0f}", "" if e.end is None else f"{e.end:.0f}", e.reason,
+         ", ".join(e.switches_used), ", ".join(map(str, e.levels_used)),
+         f"{e.energy_curtailed_kwh:.2f}", e.customers_affected, len(e.srvs)]
+        for e in run.interventions.events
+    ]
+    srvs = [
+        [r.srv, r.premises, "" if r.slot is None else r.slot, "" if r.level is None else r.level,
+         r.purpose, r.status, f"{r.sent_at:.0f}",
+         "" if r.response_s is None else f"{r.response_s:.2f}"]
+        for r in run.interventions.all_srvs()
+    ]
+    timeline = [[f"{t:.0f}", text] for t, text in run.timeline]
+    image = base64.b64encode(png).decode("ascii")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>gbhan: {html.escape(run.scenario)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; max-width: 70em; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+td, th {{ border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; }}
+img {{ max-width: 100%; }}
+</style></head><body>
+<h1>Feeder intervention report: {html.escape(run.scenario)}</h1>
+<p>{html.escape(run.description)}</p>
+<p>Feeder {html.escape(run.feeder)}, {run.premises} premises, rating {run.rating_kw:.1f} kW,
+simulated from {html.escape(run.start_utc)}.</p>
+<h2>Feeder load against its rating</h2>
+<img id="load-plot" alt="feeder load, rating and SRV markers" src="data:image/png;base64,{image}">
+<h2>Summary</h2>
+{_table(["figure", "value"], summary_rows)}
+<h2>Interventions (DCP 371)</h2>
+{_table(["event", "feeder", "start s", "end s", "reason", "switches", "levels %",
+         "energy curtailed kWh", "customers affected", "SRVs"], events)}
+<h2>Service requests</h2>
+{_table(["SRV", "premises", "slot", "level", "purpose", "status", "sent s", "response s"], srvs)}
+<h2>Timeline</h2>
+{_table(["t s", "event"], timeline)}
+</body></html>
+"""
+
+
+def write_outputs(run: RunRecord, out: Path) -> dict[str, Path]:
+    """Write every output file of a run into ``out``; returns name → path."""
+    out.mkdir(parents=True, exist_ok=True)
+    png = plot_png(run)
+    paths = {
+        "summary.json": out / "summary.json",
+        "interventions.json": out / "interventions.json",
+        "interventions.csv": out / "interventions.csv",
+        "feeder-load.png": out / "feeder-load.png",
+        "report.html": out / "report.html",
+    }
+    paths["summary.json"].write_text(json.dumps(run.summary, indent=2) + "\n")
+    paths["interventions.json"].write_text(run.interventions.to_json() + "\n")
+    paths["interventions.csv"].write_text(run.interventions.to_csv())
+    paths["feeder-load.png"].write_bytes(png)
+    paths["report.html"].write_text(report_html(run, png))
+    return paths

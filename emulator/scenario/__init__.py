@@ -1,0 +1,1 @@
+"""Scenarios: TOML files describing a feeder evening, and the runner behind `gbhan emulate`."""

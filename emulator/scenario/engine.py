@@ -1,0 +1,271 @@
+"""Run a scenario in simulated time: physics every step, the DNO monitor on every sample,
+scripted consumer/Supplier/fault events, against whatever ``FeederHan`` it is given.
+
+The engine does not choose the HAN: the runner gives it the real one (DSP + Premises), unit
+tests a double. Everything here runs on the emulator clock's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emulator.grid.consent import Consent, ConsentRegister
+from emulator.grid.gateway import SWITCHING_SRVS
+from emulator.grid.governance import GuardedGateway, LastResortGuard, RecordingGateway
+from emulator.grid.interventions import InterventionLog
+from emulator.grid.loads import FeederPhysics
+from emulator.grid.monitor import DnoMonitor
+from emulator.grid.plant import FeederHan
+from emulator.grid.population import Population, generate
+from emulator.grid.report import RunRecord
+from emulator.scenario.spec import Scenario, ScenarioEvent
+
+log = logging.getLogger(__name__)
+
+#: The SECMP0046 target for these SRVs, end to end.
+SRV_TARGET_S = 30.0
+
+
+def build_population(scenario: Scenario) -> Population:
+    return generate(
+        scenario.premises, scenario.feeder_id, scenario.households, scenario.ev, scenario.seed
+    )
+
+
+def build_consent(scenario: Scenario, population: Population) -> ConsentRegister:
+    """Consent for premises with an EV switch, drawn from the seed; explicit lists win."""
+    register = ConsentRegister()
+    rng = np.random.default_rng(scenario.seed + 2)
+    spec = scenario.consent
+    for plan in population.premises:
+        if plan.ev_switch is None:
+            continue
+        number = plan.index + 1
+        draw = rng.random()
+        if number in spec.declined:
+            status = Consent.DECLINED
+        elif number in spec.opted_in:
+            status = Consent.OPTED_IN
+        elif draw < spec.opted_in_share:
+            status = Consent.OPTED_IN
+        elif draw < spec.opted_in_share + spec.declined_share:
+            status = Consent.DECLINED
+        else:
+            continue  # not asked
+        ev = plan.ev_switch
+        level = ev.curtail_level if ev.kind == "plcs" else None  # known from the sign-up
+        register.set(plan.premises_id, status, 0.0, plan.charger_kw, plcs_level=level)
+    return register
+
+
+@dataclass
+class EventResult:
+    at: float
+    kind: str
+    target: str
+    premises: str | None
+    slot: int | None
+    outcome: str
+
+
+@dataclass
+class RunResult:
+    record: RunRecord
+    monitor: DnoMonitor
+    recorder: RecordingGateway
+    guard: LastResortGuard
+    consent: ConsentRegister
+    population: Population
+    events: list[EventResult] = field(default_factory=list)
+    han_stats: dict = field(default_factory=dict)
+
+
+def _fmt(scenario: Scenario, t: float) -> str:
+    total = int(scenario.start_hour * 3600 + t) % 86400
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+async def run(
+    scenario: Scenario,
+    han: FeederHan,
+    population: Population,
+    consent: ConsentRegister,
+    *,
+    now: Callable[[], float],
+    echo: Callable[[str], None] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> RunResult:
+    """Run ``scenario`` to its end on the running (simulated) loop; returns what happened."""
+    wall_start = time.perf_counter()
+    echo = echo or (lambda line: None)
+    timeline: list[tuple[float, str]] = []
+    t0 = now()
+
+    def note(t: float, text: str) -> None:
+        timeline.append((t - t0, text))
+        echo(f"{_fmt(scenario, t - t0)}  {text}")
+
+    physics = FeederPhysics(population, scenario.households, scenario.start_hour, scenario.seed)
+    guard = LastResortGuard(scenario.feeder_id, consent, scenario.governance.market_flexibility_failed)
+    recorder = RecordingGateway(han.gateway)
+    gateway = GuardedGateway(recorder, guard, lambda: now() - t0)
+    interventions = InterventionLog(scenario.feeder_id)
+    monitor = DnoMonitor(
+        scenario.feeder_id,
+        scenario.rating_kw,
+        gateway,
+        guard,
+        consent,
+        interventions,
+        now=lambda: now() - t0,
+        params=scenario.dno,
+        energy_probe=lambda: float(physics.curtailed_kwh.sum()),
+        timeline=lambda t, text: note(t + t0, text),
+        reason_context=scenario.governance.context,
+    )
+    note(now(), f"scenario {scenario.name}: feeder {scenario.feeder_id}, {scenario.premises} "
+                f"premises, rating {scenario.rating_kw:.0f} kW")
+    for text in getattr(han, "notes", ()):  # e.g. which premises runs the firmware
+        note(now(), text)
+    await monitor.discover()
+
+    steps = int(round(scenario.duration_s / scenario.step_s))
+    ts = np.zeros(steps)
+    load = np.zeros(steps)
+    demand = np.zeros(steps)
+    pending = list(scenario.events)
+    results: list[EventResult] = []
+    next_progress = 0.1
+    for i in range(steps):
+        t = now() - t0
+        while pending and pending[0].at_s <= t:
+            results.append(await _apply_event(pending.pop(0), han, monitor, consent, population, t, note, now))
+        sample = physics.step(scenario.step_s, han.outputs())
+        ts[i] = t
+        load[i] = sample.total_kw
+        demand[i] = sample.household_kw + sample.ev_demand_kw
+        monitor.observe(t, sample.total_kw)
+        if progress is not None and (i + 1) / steps >= next_progress:
+            progress((i + 1) / steps)
+            next_progress += 0.1
+        await asyncio.sleep(scenario.step_s)
+    await monitor.settle()
+    monitor.close_open_event()
+    han_stats = han.stats()
+
+    record = RunRecord(
+        scenario=scenario.name,
+        description=scenario.description,
+        feeder=scenario.feeder_id,
+        premises=scenario.premises,
+        rating_kw=scenario.rating_kw,
+        start_utc=scenario.start_utc.isoformat(),
+        t=ts,
+        load_kw=load,
+        demand_kw=demand,
+        interventions=interventions,
+        summary={},
+        timeline=timeline,
+    )
+    result = RunResult(record, monitor, recorder, guard, consent, population, results, han_stats)
+    record.summary = summarise(result, scenario, time.perf_counter() - wall_start)
+    return result
+
+
+def _resolve(target: str, monitor: DnoMonitor, population: Population) -> tuple[str, int] | None:
+    kind, _, number = target.partition(":")
+    if kind in ("curtailed", "candidate"):
+        index = int(number or 0)
+        if kind == "curtailed":
+            pool = sorted(
+                (s for s in monitor.switches.values() if s.state == "curtailed"),
+                key=lambda s: (s.curtailed_at or 0.0, s.premises),
+            )
+        else:
+            pool = monitor._candidates()
+        return pool[index].key if index < len(pool) else None
+    number_str = target.lstrip("Pp")
+    if number_str.isdigit() and 1 <= int(number_str) <= len(population.premises):
+        plan = population.premises[int(number_str) - 1]
+        if plan.ev_switch is not None:
+            return plan.premises_id, plan.ev_switch.slot
+    return None
+
+
+async def _apply_event(
+    event: ScenarioEvent, han, monitor, consent, population, t, note, now
+) -> EventResult:
+    target = _resolve(event.target, monitor, population)
+    if target is None:
+        note(now(), f"scripted {event.kind} on {event.target}: no such switch now (skipped)")
+        return EventResult(t, event.kind, event.target, None, None, "no-target")
+    premises, slot = target
+    if event.kind == "boost":
+        accepted = await han.press_boost(premises, slot)
+        outcome = "accepted" if accepted else "refused"
+        note(now(), f"consumer at {premises} presses boost: {outcome}")
+    elif event.kind == "silence":
+        han.silence_switch(premises, slot)
+        outcome = "silenced"
+        note(now(), f"fault: switch at {premises} slot {slot} stops responding")
+    elif event.kind == "unjoin":
+        done = await han.supplier_unjoin(premises, slot)
+        outcome = "unjoined" if done else "unjoin-rejected"
+        note(now(), f"Supplier unjoins the HCALCS at {premises} slot {slot} (SRV 8.8.1): {outcome}")
+    else:  # withdraw
+        consent.withdraw(premises, t)
+        outcome = "withdrawn"
+        note(now(), f"customer at {premises} withdraws consent")
+    return EventResult(t, event.kind, event.target, premises, slot, outcome)
+
+
+def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dict:
+    record = result.record
+    sent = result.recorder.outcomes
+    responses = np.array([o.response_s for o in sent if o.response_s is not None], dtype=float)
+    first = result.monitor.first_curtailment_at
+    after = record.load_kw[record.t >= first] if first is not None else np.array([])
+    declined = result.consent.ever_declined()
+    declined_switched = {o.premises for o in sent if o.srv in SWITCHING_SRVS and o.premises in declined}
+    events = record.interventions.events
+    return {
+        "scenario": scenario.name,
+        "feeder": scenario.feeder_id,
+        "premises": scenario.premises,
+        "simulated_hours": round(scenario.duration_s / 3600.0, 3),
+        "feeder_rating_kw": round(scenario.rating_kw, 3),
+        "feeder_peak_kw": round(float(record.load_kw.max()), 3),
+        "feeder_peak_kw_without_curtailment": round(float(record.demand_kw.max()), 3),
+        "first_curtailment_s": None if first is None else round(first, 1),
+        "feeder_peak_kw_after_first_curtailment": (
+            round(float(after.max()), 3) if after.size else None
+        ),
+        "srv_count": len(sent),
+        "srv_by_type": {srv: sum(1 for o in sent if o.srv == srv) for srv in sorted({o.srv for o in sent})},
+        "srv_failed": sum(1 for o in sent if not o.ok),
+        "srv_response_s_p50": round(float(np.median(responses)), 3) if responses.size else None,
+        "srv_response_s_max": round(float(responses.max()), 3) if responses.size else None,
+        "srv_over_30s": int((responses > SRV_TARGET_S).sum()),
+        "srv_refused_by_guard": len(result.guard.refusals),
+        "declined_premises": len(declined),
+        "declined_premises_switched": len(declined_switched),
+        "consented_premises": len(result.consent.opted_in()),
+        "ev_switches_discovered": len(result.monitor.switches),
+        "interventions": len(events),
+        "customers_affected": len({r.premises for e in events for r in e.srvs if r.srv == "7.6" and r.ok}),
+        "energy_curtailed_kwh": round(sum(e.energy_curtailed_kwh for e in events), 3),
+        "escalations": result.monitor.stats.escalations,
+        "dsp_alerts": len(result.monitor.stats.alerts),
+        "scripted_events": [
+            {"at_s": e.at, "kind": e.kind, "target": e.target, "premises": e.premises,
+             "outcome": e.outcome} for e in result.events
+        ],
+        "han": result.han_stats,
+        "wall_seconds": round(wall_seconds, 3),
+    }

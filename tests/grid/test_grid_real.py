@@ -1,0 +1,100 @@
+"""The main job through the real path: the DNO's DUIS client, the DSP in process, the WAN, and
+one Premises (Comms Hub, ESME, switch models on a ZigBee HAN) per household with a switch."""
+
+import base64
+import json
+import re
+
+import pytest
+from grid_helpers import run_real
+
+from emulator.scenario import runner, spec
+
+SUMMARY_KEYS = ("scenario", "premises", "feeder_rating_kw", "feeder_peak_kw",
+                "feeder_peak_kw_after_first_curtailment", "srv_count", "srv_response_s_p50",
+                "srv_response_s_max", "declined_premises_switched", "wall_seconds")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("feeder-overload")
+    lines: list[str] = []
+    code = runner.main(None, out, 0, echo=lines.append, progress=False)
+    return code, out, lines
+
+
+def test_default_scenario_meets_its_done_when(default_run):
+    code, out, lines = default_run
+    summary = json.loads((out / "summary.json").read_text())
+    assert code == runner.EXIT_OK, "\n".join(lines)
+    assert all(key in summary for key in SUMMARY_KEYS)
+    assert summary["scenario"] == "feeder-overload" and summary["premises"] == 36
+    assert summary["feeder_peak_kw_without_curtailment"] > summary["feeder_rating_kw"]
+    assert summary["feeder_peak_kw_after_first_curtailment"] <= summary["feeder_rating_kw"]
+    assert summary["srv_response_s_max"] < 30.0 and summary["srv_over_30s"] == 0
+    assert summary["declined_premises"] > 0 and summary["declined_premises_switched"] == 0
+    assert summary["han"]["dsp_accepted"] >= summary["srv_count"]
+    assert summary["han"]["dsp_late_over_30s"] == 0
+    assert summary["srv_by_type"]["7.6"] > 0 and summary["srv_by_type"]["7.8"] > 0
+
+
+def test_default_run_writes_its_files_and_a_readable_timeline(default_run):
+    _, out, lines = default_run
+    for name in ("summary.json", "report.html", "interventions.csv", "interventions.json",
+                 "han.pcap", "feeder-load.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "han.pcap").read_bytes()[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
+    html = (out / "report.html").read_text()
+    src = re.search(r'id="load-plot"[^>]*src="data:image/png;base64,([^"]+)"', html)
+    assert src and base64.b64decode(src.group(1)) == (out / "feeder-load.png").read_bytes()
+    assert any("EMERGENCY declared" in line for line in lines)
+    assert any(re.match(r"\d\d:\d\d:\d\d  SRV 7\.6 ", line) for line in lines)
+
+
+def test_more_boards_than_ev_switches_are_refused_with_the_reason(tmp_path):
+    # (--boards 1, the default, runs: tests/grid/test_grid_boards.py)
+    lines: list[str] = []
+    assert runner.main(None, tmp_path, 99, echo=lines.append, progress=False) == (
+        runner.EXIT_USAGE
+    )
+    assert "--boards 99" in lines[-1] and "EV switches" in lines[-1]
+
+
+def _short(name, hours=3.5):
+    return spec.load(name).with_overrides(duration_s=hours * 3600.0)
+
+
+def test_unresponsive_switch_escalates_through_the_real_meter():
+    result, han = run_real(_short("switch-unresponsive"))
+    (event,) = result.events
+    srvs = result.record.interventions.all_srvs()
+    dead = [r for r in srvs if r.premises == event.premises and r.srv == "7.6"]
+    assert len(dead) == 1 and dead[0].status == "rejected:hardware_fault"
+    assert dead[0].response_s < 30.0
+    assert any(r.purpose == "escalate" and r.ok for r in srvs)
+    assert han.sites[event.premises].premises.switches[event.slot].output()[0] is True
+
+
+def test_boost_removed_through_the_real_meter_refuses_the_press():
+    result, han = run_real(_short("boost-removed"))
+    (event,) = result.events
+    assert event.outcome == "refused" and han.boosts_refused == 1
+    removed = [r for r in result.record.interventions.all_srvs() if r.srv == "7.10"]
+    assert removed and all(r.ok for r in removed)
+
+
+def test_plcs_levels_through_the_real_meter():
+    result, han = run_real(_short("plcs-levels"))
+    levels = result.record.interventions.events[0].levels_used
+    assert 50 in levels and len(levels) >= 2
+    assert result.record.summary["feeder_peak_kw_after_first_curtailment"] <= 150.0
+
+
+def test_supplier_unjoin_reaches_the_dno_through_the_dsp():
+    result, han = run_real(_short("supplier-unjoin"))
+    (event,) = result.events
+    assert event.outcome == "unjoined"
+    assert [a.code for a in result.monitor.stats.alerts] == ["N65"]
+    # the meter executed the unjoin and no longer commands that switch
+    esme = han.sites[event.premises].premises.esme
+    assert esme.stats["unjoin:success"] == 1 and esme.joined(event.slot) is None

@@ -1,0 +1,90 @@
+"""The report renders: a valid PNG plot of sane size, embedded byte for byte in report.html,
+with the tables a reader needs; the JSON and CSV files agree with the run."""
+
+import base64
+import csv
+import json
+import struct
+from html.parser import HTMLParser
+
+import pytest
+from grid_helpers import run_with_double
+
+from emulator.grid.report import write_outputs
+from emulator.scenario import spec
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class _Images(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.tables, self.headings = [], 0, []
+        self._in_h = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs))
+        self.tables += tag == "table"
+        self._in_h = tag in ("h1", "h2")
+
+    def handle_data(self, data):
+        if self._in_h:
+            self.headings.append(data.strip())
+
+    def handle_endtag(self, tag):
+        self._in_h = False
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    result, _ = run_with_double(spec.load("boost-removed"))
+    out = tmp_path_factory.mktemp("report")
+    return result, write_outputs(result.record, out)
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG_SIGNATURE
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    return struct.unpack(">II", data[16:24])
+
+
+def test_the_plot_is_a_valid_png_of_sane_size(written):
+    _, paths = written
+    data = paths["feeder-load.png"].read_bytes()
+    width, height = _png_size(data)
+    assert 600 <= width <= 2000 and 300 <= height <= 1200
+    assert data.endswith(b"IEND\xaeB`\x82")
+    assert len(data) > 20_000  # a drawn plot, not an empty canvas
+
+
+def test_report_html_embeds_the_plot_and_the_tables(written):
+    result, paths = written
+    parser = _Images()
+    parser.feed(paths["report.html"].read_text())
+    (img,) = [i for i in parser.images if i.get("id") == "load-plot"]
+    prefix = "data:image/png;base64,"
+    assert img["src"].startswith(prefix)
+    embedded = base64.b64decode(img["src"][len(prefix):])
+    assert embedded == paths["feeder-load.png"].read_bytes()
+    assert parser.tables == 4
+    assert "Interventions (DCP 371)" in parser.headings
+
+
+def test_summary_json_has_the_required_keys(written):
+    result, paths = written
+    summary = json.loads(paths["summary.json"].read_text())
+    for key in ("scenario", "premises", "feeder_rating_kw", "feeder_peak_kw",
+                "feeder_peak_kw_after_first_curtailment", "srv_count", "srv_response_s_p50",
+                "srv_response_s_max", "declined_premises_switched", "wall_seconds"):
+        assert key in summary
+    assert summary["srv_count"] == len(result.recorder.outcomes)
+
+
+def test_interventions_csv_lists_every_srv_sent(written):
+    result, paths = written
+    rows = list(csv.DictReader(paths["interventions.csv"].open()))
+    guarded = result.record.interventions.all_srvs()
+    assert len(rows) == len(guarded)
+    assert {r["srv"] for r in rows} >= {"7.6", "7.7", "7.8", "7.9", "7.10"}
