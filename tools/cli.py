@@ -7,9 +7,9 @@ groups (gbcs, board, emulate, hil ...) can grow without touching each other.
 import argparse
 import sys
 
-from . import board_cmd, duis_cmd, gbcs_cmd, smki_cmd
+from . import board_cmd, dsp_cmd, duis_cmd, emulate_cmd, gbcs_cmd, hil_cmd, outage_cmd, smki_cmd
 
-GROUPS = [gbcs_cmd, board_cmd, smki_cmd, duis_cmd]
+GROUPS = [gbcs_cmd, board_cmd, smki_cmd, duis_cmd, dsp_cmd, emulate_cmd, outage_cmd, hil_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for group in GROUPS:
+        # a group whose grammar argparse cannot nest (e.g. `emulate [SCENARIO] [opts]` beside
+        # `emulate command FILE opts`) parses its own arguments
+        if argv and argv[0] == getattr(group, "OWN_GRAMMAR", None):
+            return int(group.main(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -1,8 +1,7 @@
 """`gbhan gbcs ...`: decode, encode, sign, verify and the conformance sweep, for people
-checking the GBCS messages their devices and systems produce; and `gbhan main`, the main job.
+checking the GBCS messages their devices and systems produce.
 """
 
-import argparse
 import datetime as dt
 import json
 import sys
@@ -49,8 +48,6 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON document instead of lines")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("main", help="the main job (today: the conformance sweep over RTDS)")
-    p.set_defaults(func=cmd_main)
 
 
 def _when(text: str) -> dt.datetime:
@@ -165,15 +162,6 @@ def cmd_check(args) -> int:
     else:
         print(totals.line())
     return 0 if totals.failed == 0 else 1
-
-
-def cmd_main(args) -> int:
-    rtds = SHARED / "rtds"
-    return cmd_check(
-        argparse.Namespace(
-            directory=rtds / "RTDS-4.5.0", keystore=[rtds / "keystore"], at=None, json=False
-        )
-    )
 
 
 def _emit_hex(data: bytes, out: Path | None) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from outage_helpers import gbhan
@@ -63,3 +64,20 @@ def test_calibrate_fails_loudly_when_the_model_is_off(capsys):
     exit 1, not pass quietly."""
     assert gbhan("outage", "calibrate", "--homes", "300") == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+REGION_NAMES = {"north": "North", "central-south": "Central/South"}
+
+
+@pytest.mark.parametrize(
+    "row", CURRENT, ids=lambda r: f"{r.region}-{r.alert}-{r.share}"
+)  # fmt: skip
+def test_the_readme_table_is_what_the_model_gives(results, row):
+    """The README's calibration table must be today's figures, not a stale copy."""
+    c = results[(row.region, row.alert, row.share, row.config)]
+    line = (
+        f"| {REGION_NAMES[row.region]} | {row.alert.upper()} | {row.share} % | "
+        f"{calibration.fmt_s(row.dcc_s)} | {calibration.fmt_s(c.ours_s)} | {c.ratio:.2f} |"
+    )
+    assert line in README.read_text(), line
