@@ -74,7 +74,7 @@ class LastResortGuard:
             return current
         emergency = Emergency(feeder, reason, at)
         self.emergencies.append(emergency)
-        log.warning("emergency declared on %s at t=%.0fs: %s", feeder, at, reason)
+        log.info("emergency declared on %s at t=%.0fs: %s", feeder, at, reason)
         return emergency
 
     def end(self, at: float, reason: str) -> None:

@@ -282,31 +282,30 @@ class DnoMonitor:
                 self.first_curtailment_at = self.now()
 
     async def _curtail_one(self, sw: ControlledSwitch, level: int | None, purpose: str) -> bool:
-        deeper = sw.state == "curtailed"
+        """One SRV 7.6 to a switch not yet curtailed (a PLCS goes to its configured level)."""
         outcome = await self._send(
             self.gateway.curtail(sw.premises, sw.slot, self.params.curtail_duration_s, level),
-            "deepen" if deeper else purpose,
+            purpose,
         )
         if not outcome.ok:
             self.stats.curtail_failures += 1
             if outcome.status.startswith("refused"):
                 sw.state = "withdrawn" if "withdrawn" in outcome.status else "failed"
-            elif not deeper:
+            else:
                 sw.state = "failed"
             self.timeline(self.now(), f"SRV 7.6 to {sw.premises} slot {sw.slot}: {outcome.status}")
             return False
         now = self.now()
         sw.state = "curtailed"
         sw.level = level
-        sw.curtailed_at = sw.curtailed_at if deeper else now
+        sw.curtailed_at = now
         sw.expires_at = outcome.sent_at + self.params.curtail_duration_s
-        if not deeper:
-            sw.times_curtailed += 1
+        sw.times_curtailed += 1
         what = "off" if level is None else f"to {level} %"
         self.timeline(
             now,
             f"SRV 7.6 {sw.premises} slot {sw.slot} {what} for {self.params.curtail_duration_s // 60}"
-            f" min ({purpose if not deeper else 'deepen'}, {outcome.response_s:.1f} s)",
+            f" min ({purpose}, {outcome.response_s:.1f} s)",
         )
         if self.params.remove_boost and not sw.boost_removed:
             rb = await self._send(self.gateway.remove_boost(sw.premises, sw.slot), "remove-boost")
