@@ -36,7 +36,9 @@ def command_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gbhan emulate command",
         description="Feed one GBCS command to one emulated premises (Comms Hub, ESME, "
-        "switches in slots 1-5, slot 2 the RTDS HCALCS) and print one JSON line per run.",
+        "switches in slots 1-5) and print one JSON line per run. The premises is the RTDS "
+        "household whose ESME the command targets (00DB1234567890A0: slot 2 the RTDS HCALCS; "
+        "00DB1234567890A6); any other target goes to the A0 household, which refuses it.",
     )
     parser.add_argument("command", help="a .HEX file or the hex itself")
     parser.add_argument("--keystore", action="append", required=True, help="PEM folder or JSON")
@@ -89,6 +91,7 @@ def read_command(text: str) -> bytes:
 def run_command(args: argparse.Namespace) -> int:
     import datetime as dt
 
+    from emulator.devices import households
     from emulator.devices.keys import PremisesKeys
     from emulator.devices.premises import HAN_LATENCY_S, Premises
     from emulator.han.clock import Clock
@@ -100,6 +103,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise SystemExit("gbhan emulate: --repeat must be at least 1")
     at = dt.datetime.fromisoformat(args.at).replace(tzinfo=dt.UTC) if args.at else None
     keys = PremisesKeys.open(*args.keystore)
+    household = households.for_command(command) or households.default()
     clock = Clock(mode="wall" if args.switch == "board" else "simulated", start_utc=at)
 
     async def main() -> list[dict]:
@@ -114,6 +118,7 @@ def run_command(args: argparse.Namespace) -> int:
             switch=args.switch,
             secmp0046_hcalcs=not args.no_secmp0046,
             secmp0046_boost=args.secmp0046_boost,
+            **household.premises_kwargs(),
         )
         if at is not None:
             premises.esme.set_time(at)

@@ -12,6 +12,7 @@ Each premises forms its own HAN (a GB HAN is one star around its Comms Hub): giv
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -80,7 +81,11 @@ def install_code(eui: bytes) -> bytes:
 
 
 def slot_eui(esme_eui: bytes, slot: int, profile: dict) -> bytes:
-    """The HCALCS EUI the profile names for a slot, else one derived from the meter's."""
+    """The switch EUI the profile gives a slot (`switch_euis`, else the HCALCS identifier it
+    names), else one derived from the meter's."""
+    given = profile.get("switch_euis", {}).get(str(slot))
+    if given:
+        return bytes.fromhex(given)
     named = bytes.fromhex(profile["identifiers"].get(str(slot), "00" * 8))
     if len(named) == 8 and any(named) and named != b"\xff" * 8:
         return named
@@ -114,6 +119,8 @@ class Premises:
         self.switches: dict[int, Switch] = {}
         self.verify_responses = True
         self._results: asyncio.Queue[EsmeResult] = asyncio.Queue()
+        #: the meter's starting data (reset_meter's default: a premises stays its household)
+        self.profile: dict = {}
         self._alert_sinks: list[Callable[[bytes], None]] = []
 
     @classmethod
@@ -152,6 +159,7 @@ class Premises:
         if medium is None:
             medium = Medium(clock, seed=1, default_link=LinkQuality(latency_s=HAN_LATENCY_S))
         self = cls(clock, medium, keys)
+        self.profile = copy.deepcopy(profile)
         self.hub = CommsHub(hub_eui, medium)
         self.hub.form()
         esme_node = InProcessNode(
@@ -211,7 +219,8 @@ class Premises:
 
     def reset_meter(self, profile: dict | None = None) -> None:
         """A fresh meter on the same HAN and switches: counters, labels and calendars as
-        new (tests replay every RTDS command through one set of boards)."""
+        new, from `profile` or the household's own data (tests replay every RTDS command
+        through one set of boards)."""
         old = self.esme
         old.cancel_timers()  # the old meter's pending activations and periods die with it
         self.esme = Esme(
@@ -219,7 +228,7 @@ class Premises:
             old.node,
             self.keys,
             self.clock,
-            profile=profile or json.loads(PROFILE.read_text()),
+            profile=copy.deepcopy(profile or self.profile),
             policy=old.policy,
             plcs_curtail_level=old.plcs_curtail_level,
             zcl_timeout_s=old.zcl_timeout_s,

@@ -1,5 +1,6 @@
-"""`gbhan emulate command` end to end: replay via --repeat 2, and a capture that tshark
-dissects with no malformed frame and shows the ZCL commands to the switch."""
+"""`gbhan emulate command` end to end: replay via --repeat 2, the household picked by the
+command's target, and a capture that tshark dissects with no malformed frame and shows the
+ZCL commands to the switch."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import shutil
 import subprocess
 
 import pytest
-from devices_helpers import RTDS, RTDS_KEYSTORE
+from devices_helpers import RTDS, RTDS_KEYSTORE, expected_response
 
+from gbcs import decode
+from gbcs.render import plain
 from tools import cli
 
 DEACTIVATE = RTDS / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
@@ -29,6 +32,26 @@ def test_repeat_two_is_a_replay(capsys, switch):
     assert first["response_verified"] is True
     assert second["outcome"] == "rejected:replay"
     assert second["response"] is None
+
+
+ECS46D = "6.14.3_ECS46d/ECS46d_6.14.3_{}_APC_OUTPUT_SUCCESS_COMMAND_GBCS.HEX"
+
+
+@pytest.mark.parametrize("switch", ["model", "board"])
+@pytest.mark.parametrize("kind", ["FUTURE_DATED", "CANCELLATION"])
+def test_the_household_is_the_one_the_command_targets(capsys, switch, kind):
+    """RTDS's ECS46d to ...A6 (its other ESME) runs on that household: executed, answered by
+    ...A6 with RTDS's header and payload."""
+    name = ECS46D.format(kind)
+    argv = ["command", str(RTDS / name), "--keystore", str(RTDS_KEYSTORE),
+            "--at", "2015-01-01T00:00:00", "--switch", switch]  # fmt: skip
+    assert gbhan_emulate(argv) == 0
+    (line,) = (json.loads(out) for out in capsys.readouterr().out.splitlines())
+    assert line["outcome"] == "executed" and line["response_verified"] is True
+    got, want = decode(bytes.fromhex(line["response"])), decode(expected_response(name))
+    assert got.originator == bytes.fromhex("00DB1234567890A6")
+    assert plain(got.header) == plain(want.header)
+    assert plain(got.payload) == plain(want.payload)
 
 
 def test_an_unknown_scenario_is_refused(capsys):

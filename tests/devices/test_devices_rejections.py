@@ -105,7 +105,7 @@ def test_old_counter_is_refused(keys):
 
 
 def test_unknown_target_is_refused(keys):
-    # the RTDS file names device ...90A6, which is not in this hub's device log
+    # the RTDS file names ...90A6, RTDS's other ESME: not in this (the ...A0) hub's device log
     name = "6.14.3_ECS46d/ECS46d_6.14.3_CANCELLATION_APC_OUTPUT_SUCCESS_COMMAND_GBCS.HEX"
     (execution,), before = run(keys, [command(name)])
     refused(execution, before, "unknown-target")

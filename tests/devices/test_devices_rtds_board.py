@@ -1,6 +1,7 @@
 """Every RTDS 7.5-7.11 and 6.14 command with the real switch firmware in every slot: five
-virtual boards (MicroPython unix port) behind XBee stand-ins, booted once for the module; a
-fresh meter (counters, labels, calendars) for each command, as a fresh premises would have."""
+virtual boards (MicroPython unix port) behind XBee stand-ins, booted once for the module per
+household (the one whose ESME the command targets); a fresh meter (counters, labels,
+calendars) for each command, as a fresh premises would have."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import threading
 import time
 
 import pytest
-from devices_helpers import CASES, check_against_rtds, run_case
+from devices_helpers import CASES, check_against_rtds, household, run_case
 
 from emulator.devices.premises import Premises
 from emulator.han.clock import Clock
@@ -18,14 +19,15 @@ from emulator.han.clock import Clock
 class BoardPremises:
     """One wall-clock loop in a thread, kept for the module, running one premises of boards."""
 
-    def __init__(self, keys, state_dir) -> None:
+    def __init__(self, keys, state_dir, home) -> None:
         self.clock = Clock(mode="wall")
         self.loop = self.clock.new_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.premises = self.call(
             Premises.start(
-                self.clock, keys=keys, switch="board", state_dir=state_dir, zcl_timeout_s=1.0
+                self.clock, keys=keys, switch="board", state_dir=state_dir, zcl_timeout_s=1.0,
+                **home.premises_kwargs(),
             )
         )
 
@@ -39,18 +41,29 @@ class BoardPremises:
 
 
 @pytest.fixture(scope="module")
-def boards(keys, tmp_path_factory):
-    rig = BoardPremises(keys, tmp_path_factory.mktemp("boards"))
-    yield rig
-    rig.close()
+def rigs(keys, tmp_path_factory):
+    """household ESME EUI -> its premises of boards, booted when a case first needs it."""
+    booted: dict[bytes, BoardPremises] = {}
+
+    def rig_for(home) -> BoardPremises:
+        if home.esme_eui not in booted:
+            where = tmp_path_factory.mktemp(f"boards-{home.esme_eui.hex()}")
+            booted[home.esme_eui] = BoardPremises(keys, where, home)
+        return booted[home.esme_eui]
+
+    yield rig_for
+    for rig in booted.values():
+        rig.close()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_rtds_command_on_firmware_boards(boards, name):
+def test_rtds_command_on_firmware_boards(rigs, name):
     # Pace the cases: ~30 frames each from the meter, and a receiver takes a repeated 8-bit
     # APS counter seen within 7.4 s for a duplicate (docs/han.md): at most ~34 frames/s.
     started = time.monotonic()
+    boards = rigs(household(name))
     premises = boards.premises
+    assert premises.esme.eui == household(name).esme_eui
     premises.reset_meter()
     # the boards keep their state between cases: RTDS's household has every slot on boost
     # and following its calendar
