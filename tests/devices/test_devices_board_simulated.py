@@ -5,7 +5,6 @@ firmware's own clock follows the emulator's, so a 7.6 duration runs out in simul
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from devices_helpers import command
@@ -47,10 +46,8 @@ def test_rtds_7_6_opens_the_board_relay_and_its_duration_expires_in_simulated_ti
         finally:
             await premises.close()
 
-    wall = time.perf_counter()
     (execution, started, minutes, after_command, before_end, after_end, starts, completions,
      radio) = clock.run(main)  # fmt: skip
-    wall = time.perf_counter() - wall
     assert execution.outcome == "executed" and execution.response_verified is True
     assert execution.switch[SLOT] == {"relay": "open", "level": 0}  # from the console
     assert after_command == (False, 0, "remote")
@@ -63,7 +60,6 @@ def test_rtds_7_6_opens_the_board_relay_and_its_duration_expires_in_simulated_ti
     assert len(starts) == 1 and abs(starts[0] - started) <= 1
     assert completions == [started + minutes * 60 + 60]
     assert radio["answer_holds"] > 0 and radio.get("answer_hold_expired", 0) == 0
-    assert wall < 60  # an hour of simulated time; a hang would be the clock stuck
 
 
 def test_a_silent_board_costs_its_guard_then_the_meter_times_out(keys):

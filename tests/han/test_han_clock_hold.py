@@ -83,10 +83,7 @@ def test_hold_on_a_wall_clock_is_inert():
 
     async def main():
         hold = clock.hold(5.0, "nothing to wait for")
-        start = time.perf_counter()
         await asyncio.sleep(0.01)
-        return hold.active, time.perf_counter() - start
+        return hold.active
 
-    active, elapsed = clock.run(main)
-    assert active is False
-    assert elapsed < 1.0
+    assert clock.run(main) is False
