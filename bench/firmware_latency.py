@@ -44,7 +44,8 @@ def escape_frame(frame_data: bytes) -> bytes:
 
 
 def rx_frame(cluster: int, zcl: bytes) -> bytes:
-    header = struct.pack(">HBBHHB", 0x0000, 1, 1, cluster, 0x0109, 0x01)
+    # receive options 0x21: acked, APS-encrypted (the switch refuses commands without 0x20)
+    header = struct.pack(">HBBHHB", 0x0000, 1, 1, cluster, 0x0109, 0x21)
     return escape_frame(b"\x91" + bytes.fromhex(ESME) + header + zcl)
 
 

@@ -36,6 +36,13 @@ BOARD_RADIO_IEEE = "00:13:a2:00:41:7e:11:13"  # the XBee the rig stands in for
 METER_INSTALL_CODE = bytes(range(16))
 BOARD_INSTALL_CODE = bytes.fromhex("83FED3407A939723A5C639B26916D505C3B5")
 NETWORK_KEY = bytes.fromhex("01030507090b0d0f00020406080a0c0d")
+#: the APS link key each meter shares with the board (a GB meter's commands to its switch are
+#: APS-secured with it; the switch refuses commands without it). The stranger holds one too:
+#: it is refused for not being the commissioned meter, not for lacking keys.
+PARTNER_LINK_KEYS = {
+    "esme": bytes.fromhex("5a6967426565416c6c69616e63653039"),
+    "stranger": bytes.fromhex("00112233445566778899aabbccddeeff"),
+}
 PROFILE_SE = 0x0109
 #: Clusters whose unsolicited frames from the switch the meter keeps (reports, DRLC statuses).
 METER_CLUSTERS = (0x0000, 0x0006, 0x0008, 0x0701, 0xFC00)
@@ -157,6 +164,8 @@ class HanRig:
         ):
             self.hub.device_log.add(node.ieee, code)
             await self.hub.admit(node)
+        for name, meter in (("esme", self.esme), ("stranger", self.stranger)):
+            self.medium.set_link_key(meter.ieee, self.radio.ieee, PARTNER_LINK_KEYS[name])
 
     def _keep(self, node: InProcessNode | None) -> Callable:
         def handler(packet) -> None:
@@ -187,14 +196,18 @@ class HanRig:
         *,
         sender: InProcessNode | None = None,
         timeout: float = 5.0,
+        aps_encryption: bool = True,
     ) -> Answer:
-        """Send a ZCL frame to the switch's endpoint 1 and wait for its answer."""
+        """Send a ZCL frame to the switch's endpoint 1 and wait for its answer (APS-secured
+        unless `aps_encryption=False`)."""
         node = sender or self.esme
         mark = len(self.to_board)
         start = time.monotonic()
 
         async def go():
-            return await node.request(self.board_nwk, 1, cluster, frame, timeout=timeout)
+            return await node.request(
+                self.board_nwk, 1, cluster, frame, timeout=timeout, aps_encryption=aps_encryption
+            )
 
         try:
             packet = self.call(go(), timeout=timeout + 5)
@@ -215,12 +228,21 @@ class HanRig:
     def mark(self) -> int:
         return len(self.to_board)
 
-    def send(self, cluster: int, frame: bytes, *, sender: InProcessNode | None = None) -> None:
+    def send(
+        self,
+        cluster: int,
+        frame: bytes,
+        *,
+        sender: InProcessNode | None = None,
+        aps_encryption: bool = True,
+    ) -> None:
         """Send without waiting for an answer (a stranger's frame, or one of a burst)."""
         node = sender or self.esme
 
         async def go():
-            return await node.send(packet_to(self.board_nwk, 1, cluster, frame))
+            return await node.send(
+                packet_to(self.board_nwk, 1, cluster, frame, aps_encryption=aps_encryption)
+            )
 
         self.call(go())
 
@@ -229,7 +251,9 @@ class HanRig:
 
         async def go():
             for cluster, frame in frames:
-                await self.esme.send(packet_to(self.board_nwk, 1, cluster, frame))
+                await self.esme.send(
+                    packet_to(self.board_nwk, 1, cluster, frame, aps_encryption=True)
+                )
                 if gap_s:
                     await asyncio.sleep(gap_s)
 

@@ -38,6 +38,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "8.7.1": frozenset({S}),  # CS03A1 join
     "8.8.1": frozenset({S}),  # CS04AC unjoin, the Supplier's own
     "8.8.2": frozenset({ACB}),  # CS04AC unjoin the ACB sends on a user's behalf
+    "11.2": frozenset({S, NO, ACB}),  # ECS52 firmware version read (use-case tables)
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

@@ -19,6 +19,8 @@ holds the commanded input level. ECS61d/ECS61e read the configuration and a JSON
 controller. A future-dated calendar activation (ECS46c/d) raises the 8F66 alert (00CC) when it
 executes (8F67 if it cannot), signed, to the command's originator, through `alert_sink`.
 
+ECS52 (11.2) reads the meter's firmware version (profile `firmware_version`, RTDS's 0123ABCD).
+
 Joins and unjoins (CS03A1, CS04AC) change the meter's device log. A slot's switch is
 commanded only while its EUI is in the device log: after an unjoin, ECS47/ECS62/ECS61a
 instructions for that slot answer object_unavailable and nothing is sent to the switch.
@@ -34,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import zigpy.types as t
 from construct import Container, ListContainer
 
 from emulator.han.clock import Clock
@@ -82,12 +85,16 @@ ACTIVATE_SPECIAL_DAYS = bytes.fromhex("00005E2C8023")
 SCRIPT_TABLE = bytes.fromhex("00000A0067FF")
 IC_DATA, IC_PROFILE, IC_SCRIPT, IC_SCHEDULE, IC_SPECIAL_DAYS, IC_DISCONNECT = 1, 7, 9, 10, 11, 70
 IC_EXTENDED = 9000
+#: ECS52 (11.2): the meter's firmware version, a data object (RTDS's ESME reports 0123ABCD)
+FIRMWARE_VERSION = bytes.fromhex("0000000201FF")
+RTDS_FIRMWARE_VERSION = "0123ABCD"
 
 #: ECS47 script selector low byte -> SRV
 ECS47_ACTIONS = {0x11: "7.5", 0x12: "7.6", 0x20: "7.8"}
 #: message code -> SRV for the use cases this meter executes (ECS47 decides by its payload)
 SRV_OF = {0x00BB: "7.7", 0x005E: "7.11", 0x0053: "6.14.1", 0x0054: "6.14.2", 0x011A: "6.14.3",
-          0x011C: "7.14", 0x011D: "7.15", 0x011E: "7.13", 0x011F: "7.16"}  # fmt: skip
+          0x011C: "7.14", 0x011D: "7.15", 0x011E: "7.13", 0x011F: "7.16",
+          0x0059: "11.2"}  # fmt: skip
 #: ECS47a / ECS47e: the script table they execute and the (start, end) period attributes
 PERIOD_USE_CASES = {0x011E: (SCRIPT_TABLE, (1, 2)), 0x011F: (APC_LIMIT_SCRIPTS, (3, 4))}
 #: the tables' limit on a controller period (primer 9.3)
@@ -108,6 +115,8 @@ DEVICE_LOG_CAPACITY = 8
 FUTURE_DATED = {0x0054, 0x011A}
 SIGNED_IN_RTDS = {0x0055, 0x0054}
 RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
+#: how the meter commands a switch for 7.5/7.6/7.8 (docs/devices.md, Assumptions)
+COMMAND_ROUTES = ("drlc", "onoff", "both")
 
 
 @dataclass
@@ -179,9 +188,13 @@ class Esme:
         policy: AccessPolicy,
         plcs_curtail_level: int = 0,
         zcl_timeout_s: float = 5.0,
+        command_route: str = "drlc",
     ) -> None:
+        if command_route not in COMMAND_ROUTES:
+            raise ValueError(f"command_route is one of {COMMAND_ROUTES}, not {command_route!r}")
         self.eui, self.node, self.keys, self.clock = bytes(eui), node, keys, clock
         self.policy = policy
+        self.command_route = command_route
         self.plcs_curtail_level = plcs_curtail_level
         self.zcl_timeout_s = zcl_timeout_s
         self.slots: dict[int, SlotLink] = {}
@@ -215,6 +228,8 @@ class Esme:
         self._time_base: tuple[dt.datetime, float] | None = None
         self._event_ids = itertools.count((clock.zigbee_utc_now() * 8) & 0x7FFFFFFF)
         self._signing_key = keys.device_signing_key(self.eui)
+        self.firmware_version = bytes.fromhex(profile.get("firmware_version",
+                                                          RTDS_FIRMWARE_VERSION))  # fmt: skip
 
     def cancel_timers(self) -> None:
         """Drop pending calendar activations and controller periods (a meter replaced)."""
@@ -410,18 +425,17 @@ class Esme:
         link = self.joined(slot)
         if link is None:
             raise SwitchError(f"slot {slot}: no joined switch")
-        tsn = self.node.next_tsn
         if srv == "7.8":
-            frame = sz.cancel_all(tsn())
             expect = None
-        else:
-            if level is None:
-                level = 100 if srv == "7.5" else (link.curtail_level if link.role == "plcs" else 0)
-            frame = sz.load_control_event(tsn(), next(self._event_ids), duration, level)
+        elif level is None:
+            level = 100 if srv == "7.5" else (link.curtail_level if link.role == "plcs" else 0)
             expect = level
-        status = sz.default_response_status(await self._exchange(link, 0x0701, frame))
-        if status != 0:
-            raise SwitchError(f"slot {slot}: switch answered status {status!r}")
+        else:
+            expect = level
+        for cluster, frame in self._route_frames(link, srv, duration, level):
+            status = sz.default_response_status(await self._exchange(link, cluster, frame))
+            if status != 0:
+                raise SwitchError(f"slot {slot}: switch answered status {status!r}")
         relay, level = await self.read_output(link)
         if expect is None:
             return
@@ -429,6 +443,29 @@ class Esme:
             raise SwitchError(f"slot {slot}: relay reported {'closed' if relay else 'open'}")
         if link.role == "plcs" and abs(level - expect) > 1:
             raise SwitchError(f"slot {slot}: level reported {level} %, wanted {expect} %")
+
+    def _route_frames(
+        self, link: SlotLink, srv: str, duration: int, level: int | None
+    ) -> list[tuple[int, bytes]]:
+        """(cluster, frame) per `command_route`. On/Off carries no duration and has no
+        "back to the calendar": on that route 7.8 asks for the state an empty switch
+        calendar gives (closed, 100 %). `both` sends On/Off first (it acts at once on any
+        switch), then the DRLC frame, which supersedes it with its duration."""
+        tsn = self.node.next_tsn
+        target = 100 if level is None else level
+        frames: list[tuple[int, bytes]] = []
+        if self.command_route in ("onoff", "both"):
+            if link.role == "plcs":
+                frames.append((0x0008, sz.move_to_level_with_on_off(tsn(), target)))
+            else:
+                frames.append((0x0006, sz.on_off(tsn(), target >= 100)))
+        if self.command_route in ("drlc", "both"):
+            if srv == "7.8":
+                frames.append((0x0701, sz.cancel_all(tsn())))
+            else:
+                event = sz.load_control_event(tsn(), next(self._event_ids), duration, target)
+                frames.append((0x0701, event))
+        return frames
 
     async def read_output(self, link: SlotLink) -> tuple[bool, int]:
         tsn = self.node.next_tsn
@@ -449,12 +486,16 @@ class Esme:
         return relay, level
 
     async def _exchange(self, link: SlotLink, cluster: int, frame: bytes) -> bytes:
-        try:
+        try:  # APS-secured with the partner link key: switches refuse anything else
             packet = await self.node.request(
-                link.nwk, sz.ENDPOINT, cluster, frame, timeout=self.zcl_timeout_s
+                link.nwk, sz.ENDPOINT, cluster, frame, timeout=self.zcl_timeout_s,
+                aps_encryption=True,
             )
         except RequestError as exc:
             raise SwitchError(str(exc)) from None
+        if t.TransmitOptions.APS_Encryption not in t.TransmitOptions(packet.tx_options):
+            self.stats["switch-answer-unencrypted"] += 1
+            raise SwitchError(f"slot answer from 0x{link.nwk:04X} was not APS-secured")
         return bytes(packet.data.serialize())
 
     async def _instruction(self, message: Message, spec, item) -> Container:
@@ -473,6 +514,8 @@ class Esme:
             return _item("utf8-string", await self._state_json(last - 30))
         if ic == IC_DATA and obis[:5] == BOOST_SLOT and 1 <= last <= 5:
             return await self._boost_association(kind, last, item)
+        if ic == IC_DATA and obis == FIRMWARE_VERSION and kind == "get":  # ECS52
+            return _item("octet-string", self.firmware_version)
         if ic == IC_DATA and obis == BOOST_AVAILABLE and kind == "get":
             return _item("boolean", 0xFF if self.boost_available else 0)
         if ic == IC_PROFILE and obis == BOOST_LOG and kind == "get_with_selection":

@@ -34,6 +34,7 @@ from .access import AccessPolicy
 from .comms_hub import CommsHub, RoutingError, parse_tunnel_data, tunnel_reply
 from .esme import Esme, EsmeResult
 from .keys import PremisesKeys
+from .paired_device import PairedDevice, endpoints
 from .switch import Switch
 from .switch_model import ModelSwitch
 from .switch_zcl import SwitchError
@@ -70,7 +71,8 @@ class Execution:
             "outcome": self.outcome,
             "switch": shown,
             "response": self.response.hex().upper() if self.response else None,
-            "response_verified": self.response_verified,
+            # true | false: no response (a rejection) is nothing verified
+            "response_verified": self.response_verified is True,
             "latency_ms": round(self.latency_s * 1000, 3),
         }
 
@@ -78,6 +80,14 @@ class Execution:
 def install_code(eui: bytes) -> bytes:
     """A deterministic 16-byte install code per device (the CCS01 value)."""
     return hashlib.sha256(b"gbhan install code" + bytes(eui)).digest()[:16]
+
+
+def partner_link_key(esme_eui: bytes, switch_eui: bytes) -> bytes:
+    """The APS link key a meter and its switch share (what their Method A join's key
+    establishment would agree; test-only and deterministic, like the install codes)."""
+    return hashlib.sha256(b"gbhan partner link key" + bytes(esme_eui) + bytes(switch_eui)).digest()[
+        :16
+    ]
 
 
 def slot_eui(esme_eui: bytes, slot: int, profile: dict) -> bytes:
@@ -117,6 +127,8 @@ class Premises:
         self.hub: CommsHub
         self.esme: Esme
         self.switches: dict[int, Switch] = {}
+        #: the HAN's other GBCS targets (the profile's `gbcs_devices`: an HCALCS, a PPMID)
+        self.gbcs_devices: dict[bytes, PairedDevice] = {}
         self.verify_responses = True
         self._results: asyncio.Queue[EsmeResult] = asyncio.Queue()
         #: the meter's starting data (reset_meter's default: a premises stays its household)
@@ -143,12 +155,14 @@ class Premises:
         zcl_timeout_s: float | None = None,
         state_dir: Path | None = None,
         board_slots: Iterable[int] = (),
+        command_route: str = "drlc",
     ) -> Premises:
         """Form the HAN, join the ESME and one switch per slot (`switch`: model | board; with
         `switch="model"`, `board_slots` are still the firmware). Boards work on either clock:
         on a simulated one they follow its time (switch_board.py).
         A PLCS slot's 7.6 level is commissioning configuration: `plcs_curtail_levels[slot]`,
-        else `plcs_curtail_level`."""
+        else `plcs_curtail_level`. `command_route` (drlc | onoff | both): the ZCL the meter
+        uses for 7.5/7.6/7.8 (docs/devices.md)."""
         if switch not in ("model", "board"):
             raise ValueError(f"switch must be 'model' or 'board', not {switch!r}")
         slots, plcs_slots = list(slots), list(plcs_slots)
@@ -175,6 +189,7 @@ class Premises:
             policy=AccessPolicy(secmp0046_hcalcs, secmp0046_boost),
             plcs_curtail_level=plcs_curtail_level,
             zcl_timeout_s=zcl_timeout_s or (2.0 if boards else 5.0),
+            command_route=command_route,
         )
         self.esme.alert_sink = self._raise_alert
         esme_node.on_cluster(1, 0x0704, lambda packet: self._on_tunnel(esme_node, packet))
@@ -198,10 +213,15 @@ class Premises:
                 )
             self.switches[slot] = unit
             await self.hub.add_device(unit.node, role.upper(), install_code(eui))
+            # the meter's commands go APS-secured with their own link key (switches refuse
+            # anything that could change them without it)
+            medium.set_link_key(esme_node.ieee, unit.node.ieee, partner_link_key(esme_eui, eui))
             if isinstance(unit, ModelSwitch):
                 unit.commission(int(esme_node.nwk))
             level = (plcs_curtail_levels or {}).get(slot)
             self.esme.attach_slot(slot, int(unit.node.nwk), role, eui, curtail_level=level)
+        for text, spec in profile.get("gbcs_devices", {}).items():
+            await self._add_gbcs_device(bytes.fromhex(text), spec)
         await self.poll_switches()
         return self
 
@@ -232,6 +252,7 @@ class Premises:
             policy=old.policy,
             plcs_curtail_level=old.plcs_curtail_level,
             zcl_timeout_s=old.zcl_timeout_s,
+            command_route=old.command_route,
         )
         self.esme.alert_sink = self._raise_alert
         for slot, link in old.slots.items():  # the same switches, joined to the new meter
@@ -262,7 +283,7 @@ class Premises:
             record = self.hub.route(target)
         except RoutingError as exc:
             return await self._done("unknown", None, f"rejected:{exc.reason}", None, start)
-        if bytes(target) != self.esme.eui:
+        if bytes(target) != self.esme.eui and bytes(target) not in self.gbcs_devices:
             return await self._done("unknown", None, "rejected:unsupported-target", None, start)
         await self.hub.send_to(record, command)
         result = await self._results.get()
@@ -286,6 +307,17 @@ class Premises:
             await unit.close()
 
     # --- internals ----------------------------------------------------------------------
+    async def _add_gbcs_device(self, eui: bytes, spec: dict) -> None:
+        """An HCALCS or PPMID that answers GBCS itself (joins, CS08): on the HAN, in the
+        hub's device log, its outcomes reported like the meter's."""
+        kind = spec["type"]
+        node = InProcessNode(_ieee(eui), link_key_from_install_code(install_code(eui)),
+                             self.medium, endpoints(kind))  # fmt: skip
+        device = PairedDevice(eui, kind, node, self.keys, profile=spec)
+        device.on_result = self._results.put_nowait
+        await self.hub.add_device(node, kind.upper(), install_code(eui))
+        self.gbcs_devices[eui] = device
+
     async def _done(self, use_case, srv, outcome, response, start, slot=None) -> Execution:
         verified = None
         if response is not None and self.verify_responses:

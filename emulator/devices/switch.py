@@ -42,6 +42,15 @@ class Switch(abc.ABC):
     async def set_fault(self, faulty: bool) -> None:
         """A faulty switch no longer answers its meter (lost pairing / dead application)."""
 
+    @abc.abstractmethod
+    async def config(self) -> dict:
+        """What the meter configured in the device: {"boost_associated": bool, "label": str}
+        (model state, or the board's console `status`)."""
+
+    @abc.abstractmethod
+    async def set_label(self, text: str) -> None:
+        """Set the description label at the device itself (installer / console)."""
+
     async def close(self) -> None:
         """Release processes and files (nothing for a model)."""
         return None

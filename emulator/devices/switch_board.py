@@ -125,6 +125,22 @@ class BoardSwitch(Switch):
         if not reply.startswith("ok commission"):
             raise RuntimeError(f"board refused commissioning: {reply}")
 
+    async def config(self) -> dict:
+        """From the console's `status` (the label with spaces shown as `_`)."""
+        fields = dict(
+            part.split("=", 1) for part in self.board.command("status").split()[1:] if "=" in part
+        )
+        label = fields.get("label", "<unset>")
+        return {
+            "boost_associated": fields.get("boost") == "1",
+            "label": "" if label == "<unset>" else label.replace("_", " "),
+        }
+
+    async def set_label(self, text: str) -> None:
+        reply = self.board.command(f"label {text}")
+        if not reply.startswith("ok label"):
+            raise RuntimeError(f"board refused the label: {reply}")
+
     async def set_clock(self, unix_seconds: int) -> None:
         """Set the firmware's clock to a given instant (frozen until set again); simulated
         runs do this themselves (``sync_clock``)."""

@@ -56,6 +56,7 @@ class SwitchNode(InProcessNode):
 
     def _frame(self, packet: t.ZigbeePacket) -> None:
         owner = self.owner
+        owner.received += 1
         if owner.faulty:
             owner.rejected["fault"] += 1
             return
@@ -63,8 +64,16 @@ class SwitchNode(InProcessNode):
             owner.rejected["not-commissioned-meter"] += 1
             return
         data = bytes(packet.data.serialize())
+        secured = t.TransmitOptions.APS_Encryption in t.TransmitOptions(packet.tx_options)
+        if not secured and not _read_only(data):
+            # The meter's address is no proof (anyone with the network key can use it);
+            # its link key is: whatever could change the switch must come APS-secured.
+            owner.rejected["unencrypted"] += 1
+            LOGGER.info("%s: unencrypted frame refused: cluster 0x%04X %s", self.ieee,
+                        packet.cluster_id, data.hex())  # fmt: skip
+            return
         try:
-            answer = owner.handle(packet.cluster_id, data)
+            answer = owner.handle(packet.cluster_id, data, secured=secured)
         except (zcl.ZclDecodeError, ValueError) as exc:
             owner.rejected["malformed"] += 1
             LOGGER.info("%s: malformed frame: %s", self.ieee, exc)
@@ -74,6 +83,23 @@ class SwitchNode(InProcessNode):
             )
         if answer is not None:
             self.spawn(self.reply(packet, answer))
+
+
+def _read_only(data: bytes) -> bool:
+    """A profile-wide read or answer, which changes nothing (docs/firmware.md: the only
+    frames a switch takes without APS security)."""
+    try:
+        header = zcl.peek_header(data)
+    except zcl.ZclDecodeError:
+        return False
+    return not header.cluster_specific and header.command_id in _READ_ONLY
+
+
+_READ_ONLY = (
+    f.GeneralCommand.Read_Attributes,
+    f.GeneralCommand.Read_Attributes_rsp,
+    f.GeneralCommand.Default_Response,
+)
 
 
 class ModelSwitch(Switch):
@@ -99,6 +125,8 @@ class ModelSwitch(Switch):
         self.events: dict[int, float] = {}  # DRLC issuer id -> end (seconds, clock.now())
         self.rejected: Counter = Counter()
         self.applied = 0
+        self.received = 0  # frames handed to the application, refused ones included
+        self.commands: Counter = Counter()  # cluster id -> cluster commands acted on
 
     @property
     def node(self) -> SwitchNode:
@@ -145,10 +173,18 @@ class ModelSwitch(Switch):
     async def set_fault(self, faulty: bool) -> None:
         self.faulty = faulty
 
+    async def config(self) -> dict:
+        return {"boost_associated": self.boost_allowed, "label": self.label}
+
+    async def set_label(self, text: str) -> None:
+        self.label = text
+
     # --- ZCL ---------------------------------------------------------------------------
-    def handle(self, cluster_id: int, data: bytes) -> bytes | None:
-        """The answer to one frame from the meter (None: no answer)."""
-        self.failsafe = False  # the commissioned meter has been heard
+    def handle(self, cluster_id: int, data: bytes, secured: bool = True) -> bytes | None:
+        """The answer to one frame from the meter (None: no answer); an unsecured read is
+        answered but does not prove the meter is there."""
+        if secured:
+            self.failsafe = False  # the commissioned meter has been heard
         header = zcl.peek_header(data)
         tsn, command_id = header.tsn, header.command_id
         if not header.cluster_specific:
@@ -157,6 +193,7 @@ class ModelSwitch(Switch):
             if command_id == f.GeneralCommand.Write_Attributes:
                 return self._write(cluster_id, data, tsn)
             return self._status(tsn, command_id, f.Status.UNSUP_GENERAL_COMMAND, header)
+        self.commands[cluster_id] += 1
         if cluster_id == OnOff.cluster_id and not header.from_server:
             status = self._on_off(zcl.parse(OnOff, data))
         elif cluster_id == LevelControl.cluster_id and not header.from_server:

@@ -75,6 +75,24 @@ def load_control_event(
     )
 
 
+def on_off(tsn: int, on: bool) -> bytes:
+    """On/Off cluster On or Off (the `onoff` command route)."""
+    return zcl.cluster_command(OnOff, "on" if on else "off", tsn, from_server=False)
+
+
+def move_to_level_with_on_off(tsn: int, level: int) -> bytes:
+    """Level Control Move to Level with On/Off to `level` % at once (a PLCS on the `onoff`
+    route: 0 % also opens it)."""
+    return zcl.cluster_command(
+        LevelControl,
+        "move_to_level_with_on_off",
+        tsn,
+        from_server=False,
+        level=round(level * 254 / 100),
+        transition_time=0,
+    )
+
+
 def cancel_all(tsn: int) -> bytes:
     return zcl.cluster_command(
         se.DemandResponseLoadControl,

@@ -50,6 +50,9 @@ ATTR_FIRMWARE_VERSION = const(0x0004)
 ATTR_LOG_SEQUENCE = const(0x0005)
 ATTR_REJECTED = const(0x0006)
 
+# Profile-wide commands that change nothing, so they may come without APS security.
+_READ_ONLY = (zcl.READ_ATTRIBUTES, zcl.READ_ATTRIBUTES_RSP, zcl.DEFAULT_RSP)
+
 _DEVICE_CLASS = drlc.CLASS_ELECTRIC_VEHICLE | drlc.CLASS_SIMPLE_MISC_LOADS
 _MAX_EVENTS = const(4)
 _TX_QUEUE = const(24)
@@ -184,9 +187,11 @@ class SwitchApp:
             return
         self.frame_id = self.frame_id % 255 + 1
         self.counters["tx"] += 1
+        # APS-secured with the meter's link key, as the meter's commands to us must be.
         self.queue_frame(xbee.tx_explicit(
             self.frame_id, self.esme, self.esme_nwk, ENDPOINT,
-            self.esme_ep if dst_ep is None else dst_ep, cluster, PROFILE_SE, zcl_frame))
+            self.esme_ep if dst_ep is None else dst_ep, cluster, PROFILE_SE, zcl_frame,
+            options=xbee.TX_OPT_APS_ENCRYPTION))
 
     def request_scheduled_events(self):
         """Get Scheduled Events (DRLC client 0x01): the GB meter logs this as HECS01."""
@@ -242,7 +247,7 @@ class SwitchApp:
             self.request_scheduled_events()
 
     def _on_rx(self, rx):
-        src64, src16, src_ep, dst_ep, cluster, profile, _options, data = rx
+        src64, src16, src_ep, dst_ep, cluster, profile, options, data = rx
         if self.esme is None or src64 != self.esme:
             self.reject("unauthorised", binascii.hexlify(src64).decode())
             return
@@ -257,14 +262,23 @@ class SwitchApp:
         except zcl.ZclError:
             self.reject("malformed", "header")
             return
-        self.esme_nwk = src16
-        self.esme_ep = src_ep
+        secured = options & xbee.RX_OPT_APS_ENCRYPTED
+        if not secured and (fc & zcl.FC_CLUSTER or command not in _READ_ONLY):
+            # The sender address alone proves nothing: any holder of the network key can
+            # claim it. Only the meter's link key (APS security) does, so anything that can
+            # change the switch must carry it; a plain read is answered and changes nothing.
+            self.reject("unencrypted", "cluster=%04x cmd=%02x" % (cluster, command))
+            return
+        if secured:
+            self.esme_nwk = src16
+            self.esme_ep = src_ep
         payload = data[offset:]
         try:
             if fc & zcl.FC_CLUSTER:
                 status = self._cluster_command(cluster, fc, manufacturer, tsn, command, payload)
             else:
-                status = self._general_command(cluster, fc, manufacturer, tsn, command, payload)
+                status = self._general_command(cluster, fc, manufacturer, tsn, command, payload,
+                                               secured)
         except zcl.ZclError as e:
             status = e.status
             self.reject("malformed", "cluster=%04x cmd=%02x %s" % (cluster, command, e))
@@ -274,7 +288,8 @@ class SwitchApp:
         if status is None:
             return  # answered already (or nothing to answer)
         if status == zcl.SUCCESS:
-            self.confirmed("frame from meter")
+            if secured:
+                self.confirmed("frame from meter")
             if fc & zcl.FC_DISABLE_DEFAULT_RSP:
                 return
         # Default Response: direction opposite to the request's.
@@ -289,7 +304,9 @@ class SwitchApp:
             self.apply("meter-confirmed: " + cause)
 
     # -- general (profile-wide) commands ------------------------------------------------
-    def _general_command(self, cluster, fc, manufacturer, tsn, command, payload):
+    def _general_command(self, cluster, fc, manufacturer, tsn, command, payload, secured):
+        """`secured` False: an unencrypted read, answered without taking the sender for
+        the meter (no fail-safe exit, its address not learnt)."""
         if manufacturer is not None and cluster != CLUSTER_CONFIG:
             return zcl.UNSUP_MANUF_GENERAL_COMMAND
         table = self._attributes(cluster)
@@ -306,7 +323,8 @@ class SwitchApp:
                 else:
                     records.append((attr, zcl.SUCCESS, entry[0], entry[1]))
             self.send(cluster, zcl.read_attributes_rsp(tsn, records, rsp_fc))
-            self.confirmed("read attributes")
+            if secured:
+                self.confirmed("read attributes")
             return None
         if command in (zcl.WRITE_ATTRIBUTES, zcl.WRITE_ATTRIBUTES_UNDIVIDED,
                        zcl.WRITE_ATTRIBUTES_NO_RSP):
@@ -322,7 +340,8 @@ class SwitchApp:
             return None
         if command == zcl.DEFAULT_RSP:
             zcl.parse_default_rsp(payload)  # an answer to our report or request
-            self.confirmed("default response")
+            if secured:
+                self.confirmed("default response")
             return None  # never answer a Default Response
         if command == zcl.READ_ATTRIBUTES_RSP:
             zcl.parse_read_attributes_rsp(payload)

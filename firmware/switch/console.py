@@ -6,7 +6,7 @@
 #   log [N]               -> N lines "log <seq> <unix-time> <kind> <detail>", then "end"
 #   version               -> version <firmware> role=<role>
 #   clock <unix-seconds>  -> ok clock <unix-seconds>   (simulated time from then on)
-#   status                -> status failsafe=.. esme=.. label=.. gen=.. rx=.. rejected=..
+#   status                -> status failsafe=.. esme=.. label=.. gen=.. rx=.. rejected=.. mains=.. boost=<association>
 #   rejected              -> rejected total=<n> <reason>=<n> ...
 #   label <text>          -> ok label <stored text> | error label <reason>
 #   commission <EUI64>    -> ok commission <eui64>
@@ -67,10 +67,11 @@ def handle(app, board, line):
         app.tick()
         return ["ok clock %d" % unix]
     if cmd == "status":
-        return ["status failsafe=%d esme=%s label=%s gen=%d rx=%d rejected=%d mains=%s" % (
+        return ["status failsafe=%d esme=%s label=%s gen=%d rx=%d rejected=%d mains=%s boost=%d" % (
             1 if app.state.failsafe else 0, binascii.hexlify(app.esme).decode() if app.esme else "none",
             (app.state.label or "<unset>").replace(" ", "_"), app.state.generation,
-            app.counters["rx"], app.rejected_total, "on" if app.mains else "off")]
+            app.counters["rx"], app.rejected_total, "on" if app.mains else "off",
+            1 if app.state.boost_allowed else 0)]
     if cmd == "rejected":
         parts = ["rejected total=%d" % app.rejected_total]
         for reason in sorted(app.rejected):

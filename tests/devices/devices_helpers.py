@@ -46,11 +46,45 @@ def expected_response(name: str) -> bytes:
     return read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_"))
 
 
+BOOST_SLOT = bytes.fromhex("00005E2C06")  # + slot: the boost association (ECS62)
+LABEL = bytes.fromhex("00005E2C00")  # + 10 + slot: the description label (ECS46a)
+OTHER_LABEL = "Heat Pump"
+
+
+def config_writes(name: str) -> list[tuple[int, str, object]]:
+    """(slot, config key, value) the command writes to switches, in instruction order
+    (7.9/7.10 boost associations, 6.14.1 labels)."""
+    message = decode(command(name))
+    if message.payload_kind != "dlms-access-request":
+        return []
+    writes = []
+    for spec, item in zip(message.payload.specifications, message.payload.data, strict=True):
+        obis = bytes(spec.instance_id)
+        if str(spec.kind) != "set":
+            continue
+        if obis[:5] == BOOST_SLOT and 1 <= obis[5] <= 5:
+            writes.append((obis[5], "boost_associated", bool(item.value)))
+        elif obis[:5] == LABEL and 11 <= obis[5] <= 15:
+            writes.append((obis[5] - 10, "label", str(item.value)))
+    return writes
+
+
+def _opposite(key: str, value):
+    return (not value) if key == "boost_associated" else OTHER_LABEL
+
+
 async def run_case(premises, name: str):
     """Apply the case's faults, execute the RTDS command, clear the faults; returns
-    (execution, states before)."""
+    (execution, states before). Switches the command configures are first set to the
+    opposite (so a write that never happened shows); `execution.config` holds each
+    switch's configuration afterwards."""
     case = CASES[name]
     fault = case.get("fault", {})
+    for slot, key, value in config_writes(name):
+        if key == "boost_associated":
+            await premises.esme.set_boost_association(slot, not value)
+        else:
+            await premises.switches[slot].set_label(OTHER_LABEL)
     for slot in fault.get("switch_slots", []):
         await premises.switches[slot].set_fault(True)
     premises.esme.object_faults = {bytes.fromhex(o) for o in fault.get("esme_objects", [])}
@@ -62,6 +96,7 @@ async def run_case(premises, name: str):
         for slot in fault.get("switch_slots", []):
             await premises.switches[slot].set_fault(False)
         premises.esme.object_faults = set()
+    execution.config = {slot: await unit.config() for slot, unit in premises.switches.items()}
     return execution, before
 
 
@@ -83,3 +118,18 @@ def check_against_rtds(name: str, execution, before: dict) -> None:
             assert state == before[number], (number, state, before[number])
         else:
             assert state["relay"] == case["expect"], (number, state)
+    check_config_writes(name, execution)
+
+
+def check_config_writes(name: str, execution) -> None:
+    """Every boost association / label the command sets reached its switch, up to the first
+    faulty switch; from there on (hardware_fault, then other_reason) none did."""
+    faulty = set(CASES[name].get("fault", {}).get("switch_slots", []))
+    failed = False
+    for slot, key, value in config_writes(name):
+        failed = failed or slot in faulty
+        expected = _opposite(key, value) if failed else value
+        shown = execution.config[slot][key]
+        if key == "label":  # a board's console shows spaces as _
+            expected, shown = str(expected).replace(" ", "_"), str(shown).replace(" ", "_")
+        assert shown == expected, (name, slot, key, shown, expected)

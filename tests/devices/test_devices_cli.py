@@ -32,6 +32,7 @@ def test_repeat_two_is_a_replay(capsys, switch):
     assert first["response_verified"] is True
     assert second["outcome"] == "rejected:replay"
     assert second["response"] is None
+    assert second["response_verified"] is False  # true | false, never null
 
 
 ECS46D = "6.14.3_ECS46d/ECS46d_6.14.3_{}_APC_OUTPUT_SUCCESS_COMMAND_GBCS.HEX"

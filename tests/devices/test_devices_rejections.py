@@ -90,18 +90,40 @@ def test_bad_mac_is_refused(keys):
     refused(execution, before, "bad-mac")
 
 
+def replay_after_reset(keys, first_command: bytes, second_command: bytes):
+    """Execute `first_command` (7.6: slot 3 opens), put slot 3 back to closed (7.8), then
+    `second_command`: a refused 7.6 must leave it closed and reach no switch at all."""
+    clock = Clock(start_utc=RTDS_TIME)
+
+    async def main():
+        premises = await Premises.start(clock, keys=keys)
+        first = await premises.execute(first_command)
+        await premises.esme.command_slot(3, "7.8")
+        reset = await premises.switch_states()
+        received = {slot: unit.received for slot, unit in premises.switches.items()}
+        second = await premises.execute(second_command)
+        frames = {slot: unit.received - received[slot] for slot, unit in premises.switches.items()}
+        return first, reset, second, frames
+
+    return clock.run(main)
+
+
 def test_replay_is_refused(keys):
-    (first, second), before = run(keys, [command(DEACTIVATE), command(DEACTIVATE)])
-    assert first.outcome == "executed"
-    assert second.outcome == "rejected:replay"
-    assert second.response is None
-    assert second.switch == first.switch
+    first, reset, second, frames = replay_after_reset(keys, command(DEACTIVATE), command(DEACTIVATE))
+    assert first.outcome == "executed" and first.switch[3]["relay"] == "open"
+    assert reset[3]["relay"] == "closed"  # a replay that ran would open it again
+    refused(second, reset, "replay")
+    assert frames == {slot: 0 for slot in frames}  # no ZCL frame reached any switch
 
 
 def test_old_counter_is_refused(keys):
-    (first, second), before = run(keys, [command(DEACTIVATE_LATER), command(DEACTIVATE)])
-    assert first.outcome == "executed"
-    refused(second, first.switch, "old-counter")
+    first, reset, second, frames = replay_after_reset(
+        keys, command(DEACTIVATE_LATER), command(DEACTIVATE)
+    )
+    assert first.outcome == "executed" and first.switch[3]["relay"] == "open"
+    assert reset[3]["relay"] == "closed"
+    refused(second, reset, "old-counter")
+    assert frames == {slot: 0 for slot in frames}
 
 
 def test_unknown_target_is_refused(keys):

@@ -1,7 +1,7 @@
-"""Every RTDS 7.5-7.11 and 6.14 command with the real switch firmware in every slot: five
-virtual boards (MicroPython unix port) behind XBee stand-ins, booted once for the module per
-household (the one whose ESME the command targets); a fresh meter (counters, labels,
-calendars) for each command, as a fresh premises would have."""
+"""Every RTDS 7.5-7.11, 6.14 and 11.2 ECS52 command with the real switch firmware in every
+slot: five virtual boards (MicroPython unix port) behind XBee stand-ins, booted once for the
+module per household (the one whose ESME the command targets); a fresh meter (counters,
+labels, calendars) for each command, as a fresh premises would have."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def test_rtds_command_on_firmware_boards(rigs, name):
     assert premises.esme.eui == household(name).esme_eui
     premises.reset_meter()
     # the boards keep their state between cases: RTDS's household has every slot on boost
-    # and following its calendar
+    # and following its calendar (run_case then sets the opposite association or another
+    # label on the switches the command configures, so its write must show)
     for slot in premises.switches:
         boards.call(premises.esme.set_boost_association(slot, True))
         boards.call(premises.esme.command_slot(slot, "7.8"))

@@ -1,4 +1,4 @@
-"""Every RTDS 7.5-7.11 and 6.14 command through a fresh premises with model switches, the
+"""Every RTDS 7.5-7.11, 6.14 and 11.2 ECS52 command through a fresh premises with model switches, the
 household whose ESME the command targets."""
 
 from __future__ import annotations

@@ -72,9 +72,10 @@ def rx_explicit(
     src_ep: int = 1,
     dst_ep: int = 1,
     profile: int = PROFILE_SE,
-    options: int = 0x01,
+    options: int = 0x21,
 ) -> bytes:
-    """Frame data of a 0x91 Explicit Rx Indicator, as the radio hands it to the board."""
+    """Frame data of a 0x91 Explicit Rx Indicator, as the radio hands it to the board;
+    by default acked and APS-encrypted (0x21), as the meter's commands arrive."""
     return (
         bytes([0x91])
         + bytes.fromhex(src64)

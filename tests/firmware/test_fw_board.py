@@ -167,6 +167,61 @@ def test_only_the_commissioned_meter_may_command(make_board):
     assert any(f"reject unauthorised {STRANGER}" in e for e in board.log(5))
 
 
+PLAIN = 0x01  # 0x91 receive options: acked, *not* APS-encrypted
+
+
+@pytest.mark.parametrize(
+    ("role", "cluster", "zcl"),
+    [
+        ("hcalcs", ON_OFF, "01{tsn}01"),  # On
+        ("hcalcs", ON_OFF, "01{tsn}02"),  # Toggle
+        ("hcalcs", ON_OFF, "01{tsn}42000a000000"),  # On With Timed Off
+        ("plcs", LEVEL, "01{tsn}04fe0000"),  # Move to Level with On/Off, full
+        ("hcalcs", DRLC, "09{tsn}02" + "00"),  # Cancel All
+        ("hcalcs", DRLC, "09{tsn}00" + load_control_event(77, 30, duty=100).hex()),
+        ("hcalcs", CONFIG, "00{tsn}020100" + "1000"),  # boost association := false
+        ("hcalcs", CONFIG, "00{tsn}020000" + "42" + "09" + b"Heat Pump".hex()),  # label
+    ],
+    ids=["on", "toggle", "timed-on", "level", "cancel-all", "drlc-event", "boost-assoc", "label"],
+)
+def test_unencrypted_frames_from_the_meter_are_refused(make_board, role, cluster, zcl):
+    """The meter's EUI-64 without APS security (0x91 option 0x20 clear) is anyone holding the
+    network key: refused, counted, logged, unanswered, and nothing moves."""
+    board = make_board(role)
+    meter = Meter(board, ESME)
+    on_off(meter, 0x00)  # the meter, secured: a known state (open, remote)
+    before = board.command("state")
+    assert before.startswith("relay=open")
+    status_before = board.command("status")
+    assert board.command("watch on") == "ok watch on"
+    tsn = meter.next_tsn()
+    meter.send(cluster, bytes.fromhex(zcl.format(tsn=f"{tsn:02x}")), options=PLAIN)
+    assert wait_for(lambda: rejected(board).get("unencrypted")) == 1
+    assert board.command("state") == before
+    assert board.output_lines == []
+    frames = meter.receive(99, timeout=0.3)
+    assert not any(is_response_to(f, tsn) for f in frames)
+    assert not any(is_drlc_status(f) for f in frames)
+    assert any(f"reject unencrypted cluster={cluster:04x}" in e for e in board.log(3))
+    # label, boost association and commit count are untouched
+    assert board.command("status").split()[1:5] == status_before.split()[1:5]
+
+
+def test_an_unencrypted_read_is_answered_but_does_not_end_the_failsafe(make_board):
+    """A read changes nothing, so it may come in the clear; but it does not prove the meter
+    is there, so the switch stays in its fail-safe state until a secured frame arrives."""
+    board = make_board("hcalcs")
+    meter = Meter(board, ESME)
+    tsn = meter.next_tsn()
+    frames = meter.request(ON_OFF, bytes([0x00, tsn, 0x00, 0x00, 0x00]), options=PLAIN)
+    answer = [f for f in frames if is_response_to(f, tsn)]
+    assert answer and answer[0]["data"][2] == 0x01  # Read Attributes Response
+    assert answer[0]["options"] & 0x20  # the switch answers APS-secured
+    assert board.state()["source"] == "failsafe"
+    assert rejected(board).get("unencrypted") is None
+    confirm(board, meter)  # the same read, secured, ends it
+
+
 def test_uncommissioned_switch_obeys_nobody(make_board):
     board = make_board("hcalcs", esme=None)
     meter = Meter(board, ESME)

@@ -112,12 +112,13 @@ def test_random_and_mutated_frames_change_nothing(make_board):
     assert board.command("watch on") == "ok watch on"
     before = dict(p.split("=") for p in board.command("rejected").split()[1:])
     first_seq = int(board.log(1)[0].split()[1])
-    expected = {"unauthorised": 0, "profile": 0, "endpoint": 0, "zcl": 0, "zcl-mutated": 0}
+    expected = {"unauthorised": 0, "profile": 0, "endpoint": 0, "unencrypted": 0, "zcl": 0,
+                "zcl-mutated": 0}
     sent = 0
     while sent < FRAMES:
         stream = b""
         for _ in range(BATCH):
-            family = rng.randrange(7)
+            family = rng.randrange(8)
             if family == 0:  # a stranger sends perfectly good commands
                 cluster, zcl = rng.choice(valid_commands(rng))
                 frame = escape_frame(rx_explicit(STRANGER, zcl, cluster))
@@ -131,6 +132,9 @@ def test_random_and_mutated_frames_change_nothing(make_board):
             elif family == 2:  # the meter, malformed or unsupported ZCL
                 cluster, zcl = malformed_from_meter(rng)
                 frame = escape_frame(rx_explicit(ESME, zcl, cluster))
+            elif family == 7:  # the meter's address, good commands, but not APS-secured
+                cluster, zcl = rng.choice(valid_commands(rng))
+                frame = escape_frame(rx_explicit(ESME, zcl, cluster, options=0x01))
             elif family == 3:  # random bytes
                 frame = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 80)))
             elif family == 4:  # a good command with a bad checksum
@@ -140,7 +144,7 @@ def test_random_and_mutated_frames_change_nothing(make_board):
                 if raw[-1] in (0x7E, 0x7D, 0x11, 0x13):
                     raw[-1] ^= 0x40
                 frame = bytes(raw)
-            else:  # a good command with bits flipped anywhere
+            elif family in (5, 6):  # a good command with bits flipped anywhere
                 cluster, zcl = rng.choice(valid_commands(rng))
                 raw = bytearray(escape_frame(rx_explicit(ESME, zcl, cluster)))
                 for _ in range(rng.randint(1, 3)):
@@ -173,6 +177,8 @@ def test_random_and_mutated_frames_change_nothing(make_board):
     assert delta.get("unauthorised", 0) == expected["unauthorised"]
     assert delta.get("profile", 0) == expected["profile"]
     assert delta.get("endpoint", 0) == expected["endpoint"]
+    assert expected["unencrypted"] > 0
+    assert delta.get("unencrypted", 0) == expected["unencrypted"]
     zcl_rejections = sum(
         v
         for k, v in delta.items()
@@ -212,7 +218,12 @@ def classify(frame_data: bytes) -> str | None:
         return "endpoint"
     zcl = frame_data[18:]
     cluster = struct.unpack(">H", frame_data[13:15])[0]
-    if len(zcl) < 3 or zcl[0] & 0x04:
+    if len(zcl) < 3 or (zcl[0] & 0x04 and len(zcl) < 5):
+        return "zcl"  # no ZCL header
+    command = zcl[4] if zcl[0] & 0x04 else zcl[2]
+    if not frame_data[17] & 0x20 and (zcl[0] & 0x01 or command not in (0x00, 0x01, 0x0B)):
+        return "unencrypted"  # anything but a read needs the meter's link key
+    if zcl[0] & 0x04:
         return "zcl"
     fc, command, payload = zcl[0], zcl[2], zcl[3:]
     if cluster == ON_OFF and fc & 0x0B == 0x01 and command in (0, 1, 2) and not payload:

@@ -87,17 +87,25 @@ def board_run(tmp_path_factory):
         for node, code in ((esme, ESME_CODE), (stranger, ESME_CODE), (radio, SWITCH_INSTALL_CODE)):
             hub.device_log.add(node.ieee, code)
             await hub.admit(node)
+        # the switch obeys only APS-secured commands: meter and switch share a link key (so
+        # does the stranger, which is refused for its address)
+        for node in (esme, stranger):
+            medium.set_link_key(node.ieee, radio.ieee, bytes(range(0x40, 0x50)))
         await asyncio.sleep(0.5)  # the firmware's Get Scheduled Events after the join
         statuses = []
         for index in range(COMMANDS):
             name = "off" if index % 2 == 0 else "on"
             frame = zcl.cluster_command(OnOff, name, esme.next_tsn(), from_server=False)
-            response = await esme.request(int(radio.nwk), 1, OnOff.cluster_id, frame)
+            response = await esme.request(
+                int(radio.nwk), 1, OnOff.cluster_id, frame, aps_encryption=True
+            )
             statuses.append((name, zcl.parse(OnOff, bytes(response.data.serialize()))))
         relay_after_off = board.state()["relay"]
         stranger_frame = zcl.cluster_command(OnOff, "on", stranger.next_tsn(), from_server=False)
         try:
-            await stranger.request(int(radio.nwk), 1, OnOff.cluster_id, stranger_frame, timeout=1)
+            await stranger.request(
+                int(radio.nwk), 1, OnOff.cluster_id, stranger_frame, timeout=1, aps_encryption=True
+            )
             stranger_answered = True
         except RequestError:
             stranger_answered = False

@@ -35,6 +35,29 @@ def test_commands_from_a_non_commissioned_meter_are_refused(dut, han):
     assert sum(f"reject unauthorised {stranger}" in e for e in dut.log(5)) == 2
 
 
+def test_unencrypted_commands_from_the_meter_are_refused(dut, han):
+    """The commissioned meter's own node, but without APS security (0x91 option 0x20 clear):
+    anyone holding the network key can claim the meter's address, so no answer, no output
+    change, counted and logged as `unencrypted`. The same command secured then works."""
+    before = _open_relay(dut, han)
+    refused = dut.rejected().get("unencrypted", 0)
+    dut.console.clear_outputs()
+    for name in ("on", "toggle"):
+        with pytest.raises(HanError):
+            han.request(ON_OFF, steps.on_off(name, han.next_tsn()), timeout=1.0,
+                        aps_encryption=False)
+    with pytest.raises(HanError):  # a DRLC event that would close it (100 %) is refused too
+        han.request(steps.DRLC, steps.load_control_event(han.next_tsn(), 4242, 1, duty=100),
+                    timeout=1.0, aps_encryption=False)
+    assert dut.state() == before, "an unencrypted command moved the output"
+    with pytest.raises(ConsoleTimeout):
+        dut.console.wait_output(lambda c: True, timeout=0.1)
+    assert dut.rejected().get("unencrypted", 0) == refused + 3
+    assert sum(" reject unencrypted " in e for e in dut.log(5)) == 3
+    han.request(ON_OFF, steps.on_off("on", han.next_tsn()))  # secured: obeyed
+    dut.console.wait_output(relay_is("closed"))
+
+
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_malformed_frames_are_refused(dut, han, vector):
     before = _open_relay(dut, han)
