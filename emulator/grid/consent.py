@@ -52,6 +52,19 @@ class ConsentRegister:
         record = self._records.get(premises)
         return record.status if record else Consent.NOT_ASKED
 
+    def status_at(self, premises: str, at: float) -> Consent:
+        """Consent as it stood at simulated second ``at``: what a switching seen then is judged
+        against (a withdrawal does not make earlier curtailments unconsented)."""
+        record = self._records.get(premises)
+        if record is None:
+            return Consent.NOT_ASKED
+        status = Consent.NOT_ASKED
+        for when, value in record.history:
+            if when > at:
+                break
+            status = value
+        return status
+
     def declared_kw(self, premises: str) -> float:
         record = self._records.get(premises)
         return record.declared_charger_kw if record else 0.0

@@ -29,10 +29,12 @@ from emulator.grid.gateway import (
     SRV_READ_LABELS,
     SRV_REMOVE_BOOST,
     SRV_RESTORE,
+    SWITCHING_SRVS,
     GatewayAlert,
     SrvOutcome,
     SwitchLabel,
 )
+from emulator.grid.plant import SwitchingSeen
 from emulator.grid.population import Population, PremisesPlan
 
 log = logging.getLogger(__name__)
@@ -183,6 +185,46 @@ class DspGateway:
         return await self._run(self.feeder.dno, SRV_ADD_BOOST, premises, slot, xml)
 
 
+class _MeterTap:
+    """What the DSP attaches for one household: the ``Premises`` itself, with every switching
+    SRV its meter executed noted (the premises' own ``Execution``, whatever sent the command,
+    and also when the answer is then lost on the WAN)."""
+
+    def __init__(self, feeder: DspFeederHan, premises_id: str, premises) -> None:
+        self.feeder, self.premises_id, self.premises = feeder, premises_id, premises
+
+    @property
+    def device_ids(self):
+        return self.premises.device_ids
+
+    def on_alert(self, callback) -> None:
+        self.premises.on_alert(callback)
+
+    async def execute(self, command: bytes):
+        execution = await self.premises.execute(command)
+        if execution.outcome == "executed" and execution.srv in SWITCHING_SRVS:
+            self.feeder.seen.append(SwitchingSeen(
+                self.feeder.now(), self.premises_id, execution.slot, "meter", execution.srv,
+                f"meter executed {execution.use_case}",
+            ))  # fmt: skip
+        return execution
+
+
+class _PremisesCapture:
+    """One household's view of the feeder's single capture: frames go to the shared pcap, keys
+    are labelled with the premises (every hub labels its key "HAN network key", and the pcap
+    holds every household's HAN, so without the prefix only the last one's would be kept)."""
+
+    def __init__(self, shared, premises_id: str) -> None:
+        self.shared, self.premises_id = shared, premises_id
+
+    def add_key(self, label: str, key: bytes) -> None:
+        self.shared.add_key(f"{self.premises_id} {label}", key)
+
+    def write(self, mac_frame: bytes) -> None:
+        self.shared.write(mac_frame)
+
+
 class _Delivery:
     """The DSP's in-process delivery to the DNO's and Supplier's endpoints; the DNO's DCC
     alerts are also handed to the monitor (after the client has checked them)."""
@@ -218,13 +260,20 @@ class DspFeederHan:
         self.board_watch = None  # emulator.grid.boards.BoardWatch when boards are in the run
         self.notes: list[str] = []  # lines for the run's timeline (which premises has a board)
         self.dsp = self.dno = self.supplier = self.capture = None
+        self.seen: list[SwitchingSeen] = []  # switching at the meters and switches
+        self._applied: dict[tuple[str, int], int] = {}  # remote commands a switch had applied
+        self._source: dict[tuple[str, int], str] = {}  # a board's last output source
+        #: premises -> output sources its EV switch showed at the steps ("boost", "remote" ...)
+        self.ev_sources: dict[str, dict[str, float]] = {}
 
     def now(self) -> float:
         return self.clock.now() - self.t0
 
     def labels_from(self, premises: str, payload) -> tuple[SwitchLabel, ...]:
-        """ECS61a: the five labels come first, then the five identifiers; an HCALCS slot has
-        an identifier, an ALCS none. The PLCS/HCALCS kind is the DNO's asset record."""
+        """ECS61a: the five labels come first, then the five identifiers, two calendars, and
+        each slot's output state as the meter read it from the switch (items 12-16: boolean,
+        null where it could not). The DNO learns a boost from that state, not from the
+        switch object. The PLCS/HCALCS kind is the DNO's asset record."""
         site = self.sites[premises]
         data = list(payload.data)
         kinds = {s.slot: s.kind for s in site.plan.switches}
@@ -232,9 +281,11 @@ class DspFeederHan:
         for slot in range(1, 6):
             label = str(data[slot - 1].value or "")
             if label and slot in kinds:
-                unit = site.premises.switches.get(slot)
-                relay, _level, _src = unit.output() if unit is not None else (None, None, None)
-                found.append(SwitchLabel(slot, label, kinds[slot], closed=relay))
+                state = data[11 + slot] if len(data) > 11 + slot else None
+                closed = None
+                if state is not None and str(state.type) == "boolean":
+                    closed = bool(state.value)
+                found.append(SwitchLabel(slot, label, kinds[slot], closed=closed))
         return tuple(found)
 
     def on_dcc_alert(self, answer) -> None:
@@ -248,6 +299,35 @@ class DspFeederHan:
         self.gateway.alert(GatewayAlert(code, site.plan.premises_id, slot, self.now(),
                                         detail=f"DSP alert {code} for ESME {esme_text}"))
 
+    def baseline(self) -> None:
+        """Remember each model switch's count of applied remote commands (after setup)."""
+        for pid, site in self.sites.items():
+            for slot, unit in site.premises.switches.items():
+                if hasattr(unit, "applied"):
+                    self._applied[(pid, slot)] = unit.applied
+
+    def _scan_switches(self) -> None:
+        """Note every switch that took remote commands from its meter since the last scan. A
+        model counts them (``applied``: DRLC events, Cancel All, On/Off, Level, never the
+        consumer's boost); a board's output is read only for the EV slot (``_note_source``)."""
+        for (pid, slot), before in self._applied.items():
+            now_applied = self.sites[pid].premises.switches[slot].applied
+            if now_applied != before:
+                self._applied[(pid, slot)] = now_applied
+                self.seen.append(SwitchingSeen(
+                    self.now(), pid, slot, "switch", None,
+                    f"switch applied {now_applied - before} remote command(s)",
+                ))  # fmt: skip
+
+    def _note_source(self, pid: str, slot: int, source: str) -> None:
+        key = (pid, slot)
+        if key in self._applied:
+            return  # a model: counted by _scan_switches
+        if source == "remote" and self._source.get(key) != "remote":
+            self.seen.append(SwitchingSeen(self.now(), pid, slot, "switch", None,
+                                           "output came under remote control"))  # fmt: skip
+        self._source[key] = source
+
     # --- FeederHan ----------------------------------------------------------------------
     def outputs(self) -> np.ndarray:
         out = np.ones(len(self.population.premises))
@@ -256,9 +336,16 @@ class DspFeederHan:
             if ev is None:
                 continue
             unit = site.premises.switches[ev.slot]
-            relay, level, _source = unit.output()
+            relay, level, source = unit.output()
+            self._note_source(site.plan.premises_id, ev.slot, source)
+            self.ev_sources.setdefault(site.plan.premises_id, {}).setdefault(source, self.now())
             out[site.plan.index] = (level / 100.0) if relay else 0.0
+        self._scan_switches()
         return out
+
+    def switching_seen(self) -> list[SwitchingSeen]:
+        self._scan_switches()
+        return list(self.seen)
 
     async def press_boost(self, premises: str, slot: int) -> bool:
         refused = await self.sites[premises].premises.switches[slot].press_boost()
@@ -346,7 +433,8 @@ async def build_feeder_han(
         rtds=None,
         rtds_keystore=SHARED / "rtds" / "keystore",
         clock=clock,
-        wan=Wan(clock, latency_s=scenario.han.wan_latency_s, seed=scenario.seed),
+        wan=Wan(clock, latency_s=scenario.han.wan_latency_s, jitter_s=scenario.han.wan_jitter_s,
+                loss=scenario.han.wan_loss, seed=scenario.seed),
         eligibility=Eligibility(secmp0046_hcalcs=True, secmp0046_boost=True),
         delivery=_Delivery(han),
     )
@@ -370,8 +458,10 @@ async def build_feeder_han(
         profile["labels"] = {str(s): labels.get(s, "") for s in range(1, 6)}
         profile["identifiers"] = {str(s): "00" * 8 for s in range(1, 6)}
         profile["device_log"] = {}  # only its own switches (joined by Premises.start)
+        profile["gbcs_devices"] = {}  # RTDS's extra HCALCS/PPMID: not on a feeder household
+        capture = _PremisesCapture(han.capture, plan.premises_id) if pcap is not None else None
         medium = Medium(
-            clock, seed=scenario.seed * 1000 + plan.index, capture=han.capture,
+            clock, seed=scenario.seed * 1000 + plan.index, capture=capture,
             default_link=LinkQuality(latency_s=scenario.han.han_latency_s),
         )  # fmt: skip
         premises = await Premises.start(
@@ -389,7 +479,7 @@ async def build_feeder_han(
             # GBCS has no PLCS device type: a PLCS joins its meter as an HCALCS-type device.
             kind = "hcalcs" if kind.lower() == "plcs" else kind.lower()
             dsp.inventory.add(Device(bytes.fromhex(eui), kind, plan.premises_id))
-        dsp.attach(premises)
+        dsp.attach(_MeterTap(han, plan.premises_id, premises))
         site = Site(plan, premises, esme)
         han.sites[plan.premises_id] = site
         han.by_esme[esme] = site
@@ -403,5 +493,6 @@ async def build_feeder_han(
         for (pid, slot), unit in units.items():
             han.notes.append(f"board: {pid} slot {slot} ({unit.role.upper()}) is the switch "
                              "firmware on a virtual board, on the simulated clock")  # fmt: skip
+    han.baseline()
     han.t0 = clock.now()
     return han

@@ -49,6 +49,19 @@ class SrvOutcome:
     level: int | None = None
     detail: str = ""
 
+    @property
+    def unanswered(self) -> bool:
+        """No device response reached the DNO: it gave up waiting, the round trip failed, or
+        the DSP answered E20/E21 (cannot communicate, no device response). Such an SRV did not
+        complete end to end, so it cannot have completed within the 30 s target."""
+        if self.status.startswith("refused:"):
+            return False  # never left the DNO (the guard)
+        return self.response_s is None or self.status in NO_ANSWER_STATUSES
+
+
+#: DSP response codes that mean the device's answer never came (DUIS response codes).
+NO_ANSWER_STATUSES = frozenset({"rejected:E20", "rejected:E21"})
+
 
 @dataclass(frozen=True)
 class GatewayAlert:

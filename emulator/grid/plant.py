@@ -9,11 +9,27 @@ models or firmware on virtual boards) behind the DSP.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from emulator.grid.gateway import SrvGateway
+
+
+@dataclass(frozen=True)
+class SwitchingSeen:
+    """Switching observed where it happens, not where it was asked for: a switching SRV the
+    meter executed (``where="meter"``, ``srv`` set) or a switch taking a remote command from
+    its meter (``where="switch"``). The run judges these against consent at the time, so a
+    switched declined premises shows whatever path the command took."""
+
+    at: float  # simulated seconds since the run started
+    premises: str
+    slot: int | None
+    where: str  # "meter" | "switch"
+    srv: str | None = None
+    detail: str = ""
 
 
 class FeederHan(Protocol):
@@ -34,6 +50,10 @@ class FeederHan(Protocol):
     async def supplier_unjoin(self, premises: str, slot: int) -> bool:
         """The premises' Supplier unjoins the HCALCS from the ESME (SRV 8.8.x via the DSP);
         True if the meter executed it."""
+        ...
+
+    def switching_seen(self) -> list[SwitchingSeen]:
+        """Every switching observed at the premises' meters and switches so far."""
         ...
 
     def stats(self) -> dict:

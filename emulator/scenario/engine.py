@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emulator.grid.consent import Consent, ConsentRegister
-from emulator.grid.gateway import SWITCHING_SRVS
+from emulator.grid.gateway import SRV_ADD_BOOST, SRV_RESTORE
 from emulator.grid.governance import GuardedGateway, LastResortGuard, RecordingGateway
 from emulator.grid.interventions import InterventionLog
 from emulator.grid.loads import FeederPhysics
 from emulator.grid.monitor import DnoMonitor
-from emulator.grid.plant import FeederHan
+from emulator.grid.plant import FeederHan, SwitchingSeen
 from emulator.grid.population import Population, generate
 from emulator.grid.report import RunRecord
 from emulator.scenario.spec import Scenario, ScenarioEvent
@@ -84,6 +84,7 @@ class RunResult:
     population: Population
     events: list[EventResult] = field(default_factory=list)
     han_stats: dict = field(default_factory=dict)
+    switching: list[SwitchingSeen] = field(default_factory=list)
 
 
 def _fmt(scenario: Scenario, t: float) -> str:
@@ -158,6 +159,7 @@ async def run(
     await monitor.settle()
     monitor.close_open_event()
     han_stats = han.stats()
+    switching = han.switching_seen()
 
     record = RunRecord(
         scenario=scenario.name,
@@ -173,7 +175,9 @@ async def run(
         summary={},
         timeline=timeline,
     )
-    result = RunResult(record, monitor, recorder, guard, consent, population, results, han_stats)
+    result = RunResult(
+        record, monitor, recorder, guard, consent, population, results, han_stats, switching
+    )
     record.summary = summarise(result, scenario, time.perf_counter() - wall_start)
     return result
 
@@ -225,14 +229,36 @@ async def _apply_event(
     return EventResult(t, event.kind, event.target, premises, slot, outcome)
 
 
+def unconsented(
+    seen: list[SwitchingSeen], consent: ConsentRegister
+) -> list[tuple[Consent, SwitchingSeen]]:
+    """The switching seen at premises whose consent did not allow it at that moment: declined
+    or never asked (anything at all), withdrawn (anything but undoing: 7.8, 7.9 at the meter;
+    a switch-side note cannot tell a restore from a curtailment, so it is not judged there)."""
+    found = []
+    for s in seen:
+        status = consent.status_at(s.premises, s.at)
+        if status in (Consent.DECLINED, Consent.NOT_ASKED):
+            found.append((status, s))
+        elif status is Consent.WITHDRAWN and s.where == "meter" and s.srv not in (
+            SRV_RESTORE, SRV_ADD_BOOST
+        ):
+            found.append((status, s))
+    return found
+
+
 def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dict:
     record = result.record
     sent = result.recorder.outcomes
-    responses = np.array([o.response_s for o in sent if o.response_s is not None], dtype=float)
+    answered = [o for o in sent if not o.unanswered]
+    responses = np.array([o.response_s for o in answered], dtype=float)
+    unanswered = len(sent) - len(answered)
     first = result.monitor.first_curtailment_at
     after = record.load_kw[record.t >= first] if first is not None else np.array([])
     declined = result.consent.ever_declined()
-    declined_switched = {o.premises for o in sent if o.srv in SWITCHING_SRVS and o.premises in declined}
+    bad = unconsented(result.switching, result.consent)
+    declined_switched = {s.premises for status, s in bad if status is not Consent.NOT_ASKED}
+    not_asked_switched = {s.premises for status, s in bad if status is Consent.NOT_ASKED}
     events = record.interventions.events
     return {
         "scenario": scenario.name,
@@ -251,10 +277,17 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
         "srv_failed": sum(1 for o in sent if not o.ok),
         "srv_response_s_p50": round(float(np.median(responses)), 3) if responses.size else None,
         "srv_response_s_max": round(float(responses.max()), 3) if responses.size else None,
-        "srv_over_30s": int((responses > SRV_TARGET_S).sum()),
+        "srv_over_30s": int((responses > SRV_TARGET_S).sum()) + unanswered,
+        "srv_unanswered": unanswered,
         "srv_refused_by_guard": len(result.guard.refusals),
         "declined_premises": len(declined),
         "declined_premises_switched": len(declined_switched),
+        "not_asked_premises_switched": len(not_asked_switched),
+        "switching_without_consent": [
+            f"{s.at:.0f}s {s.premises} slot {s.slot} ({status.value}): {s.detail}"
+            + (f" SRV {s.srv}" if s.srv else "") for status, s in bad[:20]
+        ],
+        "han_switching_seen": len(result.switching),
         "consented_premises": len(result.consent.opted_in()),
         "ev_switches_discovered": len(result.monitor.switches),
         "interventions": len(events),

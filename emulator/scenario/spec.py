@@ -45,9 +45,19 @@ class GovernanceSpec:
 class HanSpec:
     """Parameters for the HAN/back-office side (passed through to the real path)."""
 
-    wan_latency_s: float = 2.0
+    wan_latency_s: float = 2.0  # each way, DSP <-> Comms Hub
+    wan_jitter_s: float = 0.0  # uniform 0..jitter added to each way
+    wan_loss: float = 0.0  # probability each way is lost (the DSP then answers E21)
     han_latency_s: float = 0.05
-    srv_timeout_s: float = 30.0
+    srv_timeout_s: float = 30.0  # the DNO stops waiting for a response
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.wan_loss <= 1.0:
+            raise ValueError(f"wan_loss must be 0..1, not {self.wan_loss}")
+        if min(self.wan_latency_s, self.wan_jitter_s, self.han_latency_s) < 0:
+            raise ValueError("latencies and jitter must be >= 0")
+        if self.srv_timeout_s <= 0:
+            raise ValueError("srv_timeout_s must be positive")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """A test double for the HAN side of a feeder: switch behaviour as in docs/firmware.md
 (remote state with a duration, boost override unless the association is removed, a newer
-remote command ends a boost), SRVs answered after a fixed simulated latency.
+remote command ends a boost), SRVs answered after a fixed simulated latency; a silent switch
+or an unjoined slot is answered as the real meter answers (hardware_fault after its ZCL
+timeout, object_unavailable).
 
 Only for unit tests of the monitor and the engine; the runner uses the real DSP + Premises.
 """
@@ -23,9 +25,11 @@ from emulator.grid.gateway import (
     SrvOutcome,
     SwitchLabel,
 )
+from emulator.grid.plant import SwitchingSeen
 from emulator.grid.population import Population
 
 BOOST_S = 3600.0
+METER_ZCL_TIMEOUT_S = 5.0  # the ESME's wait for a switch (Premises.start's default)
 
 
 @dataclass
@@ -67,11 +71,25 @@ class DoubleGateway:
     async def _exchange(self, srv, premises, slot, action, level=None) -> SrvOutcome:
         sent = self._now()
         switches = [s for s in self.han.by_premises.get(premises, []) if slot is None or s.slot == slot]
-        if not switches or any(s.silent or not s.joined for s in switches):
+        if not switches:
             await asyncio.sleep(self.timeout_s)
             return SrvOutcome(srv, premises, slot, False, "timeout", sent - self.han.t0, None)
+        broken = None
+        if any(s.silent for s in switches):  # the meter waits out its ZCL timeout
+            broken, wait = "hardware_fault", self.latency_s + METER_ZCL_TIMEOUT_S
+        elif not all(s.joined for s in switches):
+            broken, wait = "object_unavailable", self.latency_s
+        if broken is not None:
+            await asyncio.sleep(wait)
+            return SrvOutcome(srv, premises, slot, False, f"rejected:{broken}",
+                              sent - self.han.t0, self._now() - sent)  # fmt: skip
         await asyncio.sleep(self.latency_s)
         labels = action(switches)
+        if srv != SRV_READ_LABELS:  # what the double's "meter" executed
+            for s in switches:
+                self.han.seen.append(
+                    SwitchingSeen(self._now() - self.han.t0, premises, s.slot, "meter", srv)
+                )
         return SrvOutcome(
             srv, premises, slot, True, "executed", sent - self.han.t0, self._now() - sent,
             labels=labels or (), level=level,
@@ -138,6 +156,10 @@ class DoubleFeederHan:
         self.gateway = DoubleGateway(self, latency_s)
         self.alert_delay_s = alert_delay_s
         self.boosts_refused = 0
+        self.seen: list[SwitchingSeen] = []
+
+    def switching_seen(self) -> list[SwitchingSeen]:
+        return list(self.seen)
 
     def _switch(self, premises, slot) -> DoubleSwitch:
         return next(s for s in self.by_premises[premises] if s.slot == slot)

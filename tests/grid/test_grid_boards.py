@@ -25,7 +25,7 @@ def test_default_run_with_a_board_meets_every_check(board_run):
     assert summary["feeder_peak_kw_after_first_curtailment"] <= summary["feeder_rating_kw"]
     assert summary["srv_over_30s"] == 0 and summary["declined_premises_switched"] == 0
     checks = [line for line in lines if line.startswith("  [")]
-    assert len(checks) == 5 and all(line.startswith("  [ok]") for line in checks), checks
+    assert len(checks) == 6 and all(line.startswith("  [ok]") for line in checks), checks
 
 
 def test_the_board_premises_is_curtailed_and_its_console_agrees(board_run):

@@ -90,11 +90,59 @@ def test_plcs_levels_through_the_real_meter():
     assert result.record.summary["feeder_peak_kw_after_first_curtailment"] <= 150.0
 
 
-def test_supplier_unjoin_reaches_the_dno_through_the_dsp():
+def test_supplier_unjoin_reaches_the_dno_through_the_dsp_and_the_monitor_adapts():
     result, han = run_real(_short("supplier-unjoin"))
     (event,) = result.events
     assert event.outcome == "unjoined"
-    assert [a.code for a in result.monitor.stats.alerts] == ["N65"]
+    (alert,) = result.monitor.stats.alerts
+    assert alert.code == "N65" and alert.premises == event.premises
     # the meter executed the unjoin and no longer commands that switch
     esme = han.sites[event.premises].premises.esme
     assert esme.stats["unjoin:success"] == 1 and esme.joined(event.slot) is None
+    # the monitor drops it from its pool and curtails another switch in its place
+    assert result.monitor.switches[(event.premises, event.slot)].state == "lost"
+    srvs = result.record.interventions.all_srvs()
+    assert not [r for r in srvs if r.premises == event.premises and r.sent_at > alert.at]
+    replacement = [r for r in srvs if r.srv == "7.6" and r.ok and r.premises != event.premises
+                   and alert.at <= r.sent_at <= alert.at + 120]  # fmt: skip
+    assert replacement, "the DNO should curtail another switch in its place"
+    assert result.record.interventions.events[0].alerts[0]["code"] == "N65"
+    summary = result.record.summary
+    assert summary["feeder_peak_kw_after_first_curtailment"] <= summary["feeder_rating_kw"]
+
+
+def test_boost_allowed_through_the_real_meter_is_honoured_and_made_up_elsewhere():
+    result, han = run_real(_short("boost-allowed"))
+    (event,) = result.events
+    assert event.outcome == "accepted" and han.boosts_refused == 0
+    # the switch itself took the boost: the physics read its output as "boost" from that step
+    sources = han.ev_sources[event.premises]
+    assert sources["remote"] < event.at <= sources["boost"] <= event.at + 30.0
+    srvs = result.record.interventions.all_srvs()
+    assert not [r for r in srvs if r.srv == "7.10"]
+    elsewhere = [r for r in srvs if r.srv == "7.6" and r.ok and r.premises != event.premises
+                 and event.at <= r.sent_at <= event.at + 600]  # fmt: skip
+    assert elsewhere, "the DNO should curtail another switch within 10 minutes of the boost"
+    assert not [r for r in srvs if r.premises == event.premises and r.srv == "7.6"
+                and r.sent_at > event.at]  # fmt: skip
+    summary = result.record.summary
+    assert summary["feeder_peak_kw_after_first_curtailment"] <= summary["feeder_rating_kw"]
+
+
+def test_a_boost_before_the_renewal_is_read_from_the_meter_and_left_to_the_consumer():
+    # boosted at 118 min, just before the DNO's renew check of its 30-minute curtailment
+    scenario = _short("boost-allowed").with_overrides(
+        events=(spec.ScenarioEvent(118 * 60.0, "boost", "curtailed:0"),)
+    )
+    result, han = run_real(scenario)
+    (event,) = result.events
+    assert event.outcome == "accepted"
+    srvs = result.record.interventions.all_srvs()
+    (check,) = [r for r in srvs if r.premises == event.premises and r.srv == "7.7"
+                and r.purpose == "renew-check"]  # fmt: skip
+    assert check.ok and check.sent_at > event.at
+    # the meter's ECS61a answer showed the switch closed: the DNO leaves it, no renewal
+    assert result.monitor.stats.overrides_seen == 1
+    assert result.monitor.switches[(event.premises, event.slot)].state == "overridden"
+    assert not [r for r in srvs if r.premises == event.premises and r.srv == "7.6"
+                and r.sent_at > event.at]  # fmt: skip

@@ -88,3 +88,34 @@ def test_interventions_csv_lists_every_srv_sent(written):
     guarded = result.record.interventions.all_srvs()
     assert len(rows) == len(guarded)
     assert {r["srv"] for r in rows} >= {"7.6", "7.7", "7.8", "7.9", "7.10"}
+
+
+def _pixels(data: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+
+
+def test_the_plot_shows_the_load_and_the_rating_not_a_blank_canvas(written):
+    import dataclasses
+
+    from emulator.grid.report import plot_png
+
+    result, paths = written
+    image = _pixels(paths["feeder-load.png"].read_bytes())
+    height, width, _ = image.shape
+    colours = {tuple(p) for p in image.reshape(-1, 3)[::7]}
+    assert len(colours) > 50  # lines, markers, spans, antialiasing
+    inked = (image.sum(axis=2) < 3 * 250).mean()
+    assert 0.02 < inked < 0.6
+    # the rating: a horizontal tab:red (214, 39, 40) line across most of the axes
+    red = (abs(image - (214, 39, 40)).sum(axis=2) < 40).sum(axis=1)
+    assert red.max() > 0.5 * width
+    # the load line is drawn from the data: halve the load and the picture changes
+    record = result.record
+    halved = dataclasses.replace(record, load_kw=record.load_kw * 0.5)
+    changed = (abs(_pixels(plot_png(halved)) - image).sum(axis=2) > 60).sum()
+    assert changed > 0.3 * width  # at least a line's worth of pixels moved

@@ -86,7 +86,7 @@ def test_an_unresponsive_switch_makes_the_dno_escalate(runs):
     (event,) = result.events
     srvs = result.record.interventions.all_srvs()
     dead = [r for r in srvs if r.premises == event.premises and r.srv == "7.6"]
-    assert [r.status for r in dead] == ["timeout"]  # tried once, then dropped
+    assert [r.status for r in dead] == ["rejected:hardware_fault"]  # tried once, then dropped
     escalated = [r for r in srvs if r.purpose == "escalate" and r.ok]
     assert escalated and escalated[0].sent_at >= dead[0].sent_at
     assert result.monitor.stats.escalations >= 1
