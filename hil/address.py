@@ -2,14 +2,16 @@
 
 `virtual` spawns a virtual board; anything else goes to `serial.serial_for_url` (a device path,
 `serial:///dev/ttyACM0?baud=115200`, `socket://host:port` for a board behind ser2net, or any
-other pyserial URL such as `rfc2217://` and `loop://`). Power addresses: `virtual`, `manual`,
+other pyserial URL such as `rfc2217://` and `loop://`). A physical DUT's address may name its
+console too: `serial:///dev/ttyUSB0?console=/dev/ttyACM0` (the query's value is itself a DUT
+address; percent-encode a `?` or `&` inside it). Power addresses: `virtual`, `manual`,
 `usb-relay:///dev/ttyUSB1?on=A00101A2&off=A00100A1&baud=9600`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 DEFAULT_BAUD = 115200
 
@@ -25,6 +27,7 @@ class DutAddress:
     kind: str  # "virtual" | "serial" | "socket" | "url"
     url: str = ""  # what serial_for_url gets
     baud: int = DEFAULT_BAUD
+    console: str = ""  # the board's console, when the address names it (`?console=`)
 
     @property
     def virtual(self) -> bool:
@@ -41,19 +44,30 @@ def parse_dut(text: str) -> DutAddress:
     if text.startswith("/"):
         return DutAddress("serial", text)
     parts = urlsplit(text)
-    query = parse_qs(parts.query)
+    query = parse_qs(parts.query, keep_blank_values=True)
     baud = _int_option(query, "baud", DEFAULT_BAUD, text)
+    console = query.pop("console", [None])[0]
+    if console is not None:
+        console = console.strip()
+        if not console or console == "virtual":
+            raise AddressError(f"{text}: console= needs the console's port (console=/dev/ttyACM0)")
     if parts.scheme == "serial":
         path = parts.path or parts.netloc
         if not path:
             raise AddressError(f"{text}: serial:// needs a device path (serial:///dev/ttyACM0)")
-        return DutAddress("serial", path, baud)
+        return DutAddress("serial", path, baud, console or "")
     if parts.scheme == "socket":
         if not parts.hostname or parts.port is None:
             raise AddressError(f"{text}: socket:// needs host:port")
-        return DutAddress("socket", f"socket://{parts.hostname}:{parts.port}", baud)
+        return DutAddress("socket", f"socket://{parts.hostname}:{parts.port}", baud,
+                          console or "")
     if parts.scheme in ("rfc2217", "loop", "spy", "hwgrep", "alt"):
-        return DutAddress("url", text, baud)
+        # pyserial reads its own options from the query: hand it everything but ours.
+        url = text
+        if console is not None:
+            rest = urlencode(query, doseq=True)
+            url = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{rest}" if rest else "")
+        return DutAddress("url", url, baud, console or "")
     raise AddressError(
         f"{text}: not a DUT address (virtual, /dev/..., serial://, socket://host:port)"
     )

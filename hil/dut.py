@@ -2,8 +2,8 @@
 
 `open_dut("virtual", ...)` spawns the firmware on the MicroPython unix port behind two ptys
 (`tools.board_cmd.VirtualBoard`) and opens both ptys with pyserial, exactly as the rig opens a
-physical board's `/dev/ttyACM0`; any other address is a physical board whose radio UART is the
-address and whose console is `console_url`.
+physical board's `/dev/ttyACM0`; any other address is a physical board whose two ports (radio
+UART and console) come from `hil.rigfile.wire`: --dut-console, `?console=`, or the rig file.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from .address import DutAddress, parse_dut
 from .channel import SerialChannel
 from .console import Console, ConsoleTimeout
+from .rigfile import RigError, wire
 
 ROLES = ("hcalcs", "plcs")
 DEFAULT_HEAP = "96K"  # the budget tests/firmware holds the firmware to (an RP2040's share)
@@ -45,6 +46,9 @@ class Dut:
         self.boot_hooks: list[Callable[[], None]] = []
         self.boots = 0
         self.firmware_tree: Path | None = None  # virtual: another tree than the installed one
+        #: "simulated" (the board's clock stops once set: the unix port) or "wall" (an RTC)
+        self.clock_mode = "simulated" if address.virtual else "wall"
+        self.wiring = None  # physical: hil.rigfile.Wiring (ports, rig-file board, source)
         self.radio = SerialChannel("radio", radio_url, baud, self._on_radio)
         try:
             self.console = Console(console_url, console_baud or baud)
@@ -138,13 +142,17 @@ def open_dut(
     role: str,
     *,
     console_url: str | None = None,
+    rig: Path | None = None,
+    rig_cwd: Path | None = None,
     state_dir: Path | None = None,
     heap: str = DEFAULT_HEAP,
     label: str = DEFAULT_LABEL,
     esme: str = RIG_ESME,
     firmware: Path | None = None,
 ) -> Dut:
-    """A DUT from its address; the virtual board is made but not yet powered on."""
+    """A DUT from its address; the virtual board is made but not yet powered on. A physical
+    board's console is `console_url`, a `console=` query on `url`, or its entry in the rig
+    file `rig` (located in `rig_cwd`, named in the error when missing)."""
     if role not in ROLES:
         raise DutError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     address = parse_dut(url)
@@ -164,11 +172,13 @@ def open_dut(
             raise
         dut.firmware_tree = tree
         return dut
-    if not console_url:
-        raise DutError(
-            f"{url}: a physical DUT needs its console too (--dut-console /dev/ttyACM1 ...)"
-        )
-    console = parse_dut(console_url)
-    if console.virtual:
-        raise DutError("--dut-console must be a serial address, not 'virtual'")
-    return Dut(address, role, address.url, console.url, address.baud, None, console.baud)
+    try:
+        wiring = wire(url, console_url, rig, rig_cwd)
+    except RigError as exc:
+        raise DutError(str(exc)) from exc
+    radio, console = wiring.radio, wiring.console
+    dut = Dut(radio, role, radio.url, console.url, radio.baud, None, console.baud)
+    dut.wiring = wiring
+    if wiring.board is not None and wiring.board.clock:
+        dut.clock_mode = wiring.board.clock
+    return dut

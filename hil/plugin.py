@@ -1,7 +1,8 @@
 """The gbhan HIL pytest plugin: one suite, any DUT, chosen on the command line.
 
 Options: `--dut virtual|/dev/ttyACM0|serial:///dev/ttyACM0?baud=115200|socket://host:port`,
-`--dut-console URL` (physical boards), `--power virtual|manual|usb-relay:///dev/ttyUSB1?...`,
+`--dut-console URL` (physical boards, else `?console=` on --dut or the rig file), `--rig FILE`
+(the bench's wiring, hil/rigfile.py), `--power virtual|manual|usb-relay:///dev/ttyUSB1?...`,
 `--role hcalcs|plcs`, `--dut-firmware DIR` (virtual: run another firmware tree),
 `--hil-html FILE`, `--hil-json FILE`.
 Fixtures: `dut`, `han`, `power`, `clock`, `latency`. Markers: `physical` (needs a real board:
@@ -32,11 +33,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "socket://host:port (default: virtual, or $GBHAN_DUT)",
     )  # fmt: skip
     group.addoption("--dut-console", default=os.environ.get("GBHAN_DUT_CONSOLE"),
-                    help="the console of a physical DUT (same address forms)")
+                    help="the console of a physical DUT (same address forms; default: "
+                    "$GBHAN_DUT_CONSOLE, console= on --dut, or the rig file)")
+    group.addoption("--rig", default=os.environ.get("GBHAN_RIG"),
+                    help="rig file naming the bench's ports (default: $GBHAN_RIG, or "
+                    ".gbhan-rig.toml in the working directory)")
     group.addoption(
         "--power", default=os.environ.get("GBHAN_POWER"),
         help="virtual | manual | usb-relay:///dev/ttyUSB1?on=A00101A2&off=A00100A1 "
-        "(default: virtual for the virtual DUT, manual otherwise)",
+        "(default: virtual for the virtual DUT, else the rig file's, else manual)",
     )  # fmt: skip
     group.addoption("--role", default=os.environ.get("GBHAN_ROLE", "hcalcs"),
                     choices=("hcalcs", "plcs"), help="the switch role under test")
@@ -73,21 +78,32 @@ class Rig:
     def __init__(self, config: pytest.Config, tmp: Path):
         from .dut import open_dut
         from .han import HanRig
-        from .power import open_power
+        from .power import UsbRelayPower, open_power
+        from .rigfile import locate
 
         self.config = config
+        dut_url = config.getoption("--dut")
+        cwd = config.invocation_params.dir
+        rig = None if dut_url == "virtual" else locate(config.getoption("--rig"), cwd)
         self.dut = open_dut(
-            config.getoption("--dut"),
+            dut_url,
             config.getoption("--role"),
             console_url=config.getoption("--dut-console"),
+            rig=rig,
+            rig_cwd=cwd,
             state_dir=tmp / "flash",
             heap=config.getoption("--dut-heap"),
             firmware=Path(firmware) if (firmware := config.getoption("--dut-firmware")) else None,
         )
         self.power = self.han = None
+        self.power_spec = "?"
         try:
-            self.power = open_power(config.getoption("--power"), self.dut, self._ask)
-            if self.dut.virtual:
+            bench = self.dut.wiring.board if self.dut.wiring else None
+            power = config.getoption("--power") or (bench.power if bench else None)
+            self.power = open_power(power, self.dut, self._ask)
+            self.power_spec = power or self.power.name
+            if self.dut.virtual or isinstance(self.power, UsbRelayPower):
+                # a relay left open by an aborted run must close: switching it on is harmless
                 self.power.on()
             else:
                 try:
@@ -149,7 +165,7 @@ def clock(dut):
     """Simulated time on the virtual board, the wall clock on a physical one."""
     from .clock import DutClock
 
-    board_clock = DutClock(dut, simulated=dut.virtual)
+    board_clock = DutClock(dut, simulated=dut.clock_mode == "simulated")
     yield board_clock
     board_clock.close()
 
@@ -238,12 +254,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from . import report
 
     stash = config.stash[_RESULTS]
+    rig = stash.get("rig")
     meta = {
         "dut": config.getoption("--dut"),
         "role": config.getoption("--role"),
-        "power": config.getoption("--power") or "default",
-        "clock": "simulated" if config.getoption("--dut") == "virtual" else "wall",
+        "power": rig.power_spec if rig else config.getoption("--power") or "?",
+        "clock": rig.dut.clock_mode if rig else "?",
         "firmware": config.getoption("--dut-firmware") or "installed tree",
+    }
+    if rig and rig.dut.wiring:
+        wiring = rig.dut.wiring
+        meta.update(radio=wiring.radio.url, console=wiring.console.url,
+                    console_from=wiring.source)  # fmt: skip
+    meta |= {
         "host": platform.node(),
         "python": platform.python_version(),
         "duration_s": round(time.time() - stash["started"], 2),

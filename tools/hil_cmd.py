@@ -2,7 +2,9 @@
 
 `gbhan hil run --dut virtual|URL [--role hcalcs|plcs] [--power ...] [--junit FILE]
 [--html FILE]` runs pytest on hil/suites/switch with the hil plugin in a child process and
-writes JUnit XML (for CI) and an HTML report. Exit status is pytest's.
+writes JUnit XML (for CI) and an HTML report. Exit status is pytest's, or 2 when a physical
+board's wiring is incomplete (said before pytest starts). The rig file (`--rig`, $GBHAN_RIG or
+`.gbhan-rig.toml` here) is looked up in the caller's working directory.
 
 `gbhan flash --port PORT --board rp2|esp32|xbee3 --role hcalcs|plcs [--dry-run]` stages the
 mpy-cross build and the role config, then deploys them with mpremote.
@@ -39,6 +41,7 @@ def suite_command(
     *,
     power: str | None = None,
     dut_console: str | None = None,
+    rig: Path | None = None,
     firmware: Path | None = None,
     json_path: Path | None = None,
     keyword: str | None = None,
@@ -62,6 +65,8 @@ def suite_command(
         argv += ["--power", power]
     if dut_console:
         argv += ["--dut-console", dut_console]
+    if rig:
+        argv += ["--rig", str(rig)]
     if firmware:
         argv += ["--dut-firmware", str(firmware)]
     if json_path:
@@ -74,8 +79,18 @@ def suite_command(
 def run_suite(dut: str = "virtual", role: str = "hcalcs", junit: Path | None = None,
               html: Path | None = None, **kw) -> int:
     """Run the suite in a child pytest; returns its exit status (0 = conformant)."""
-    junit = Path(junit or DEFAULT_OUT / f"switch-{role}.xml")
-    html = Path(html or DEFAULT_OUT / f"switch-{role}.html")
+    # The child runs in the checkout: paths given here are the caller's.
+    junit = Path(junit or DEFAULT_OUT / f"switch-{role}.xml").resolve()
+    html = Path(html or DEFAULT_OUT / f"switch-{role}.html").resolve()
+    for key in ("json_path", "firmware"):
+        if kw.get(key):
+            kw[key] = Path(kw[key]).resolve()
+    if dut != "virtual":
+        try:
+            kw["rig"] = check_wiring(dut, kw.get("dut_console"), kw.get("rig"))
+        except RuntimeError as exc:
+            print(f"error: {exc}")
+            return 2
     for path in (junit, html):
         path.parent.mkdir(parents=True, exist_ok=True)
     argv = suite_command(dut, role, junit, html, **kw)
@@ -90,6 +105,17 @@ def run_suite(dut: str = "virtual", role: str = "hcalcs", junit: Path | None = N
     return done.returncode
 
 
+def check_wiring(dut: str, console: str | None, rig: Path | None) -> Path | None:
+    """Find the rig file here and check that the physical DUT's two ports are known, so a
+    missing console is one clear message, not an error in every test; returns the rig file."""
+    from hil import rigfile
+
+    console = console or os.environ.get("GBHAN_DUT_CONSOLE")
+    path = rigfile.locate(str(rig) if rig else os.environ.get("GBHAN_RIG"), Path.cwd())
+    rigfile.wire(dut, console, path, Path.cwd())
+    return path
+
+
 def cmd_run(args) -> int:
     return run_suite(
         args.dut,
@@ -98,6 +124,7 @@ def cmd_run(args) -> int:
         args.html,
         power=args.power,
         dut_console=args.dut_console,
+        rig=args.rig,
         firmware=args.firmware,
         json_path=args.json,
         keyword=args.keyword,
@@ -133,7 +160,12 @@ def register(subparsers) -> None:
     run = sub.add_parser("run", help="run the switch conformance suite, write JUnit + HTML")
     run.add_argument("--dut", default="virtual",
                      help="virtual, /dev/ttyACM0, serial:///dev/ttyACM0?baud=N, socket://h:p")
-    run.add_argument("--dut-console", help="a physical DUT's console port")
+    run.add_argument("--dut-console",
+                     help="a physical DUT's console port (default: $GBHAN_DUT_CONSOLE, "
+                     "console= on --dut, or the rig file)")
+    run.add_argument("--rig", type=Path,
+                     help="rig file naming the bench's ports (default: $GBHAN_RIG, or "
+                     ".gbhan-rig.toml in the working directory)")
     run.add_argument("--power", help="virtual | manual | usb-relay:///dev/ttyUSB1[?on=HEX&off=HEX]")
     run.add_argument("--role", choices=("hcalcs", "plcs"), default="hcalcs")
     run.add_argument("--junit", type=Path, help=f"JUnit XML (default {DEFAULT_OUT}/switch-ROLE.xml)")

@@ -15,6 +15,7 @@ CASES = vectors("addresses")
 def test_dut_addresses(case):
     address = parse_dut(case["text"])
     assert (address.kind, address.url, address.baud) == (case["kind"], case["url"], case["baud"])
+    assert address.console == case.get("console", "")
     assert address.virtual == (case["kind"] == "virtual")
 
 

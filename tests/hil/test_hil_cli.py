@@ -32,3 +32,15 @@ def test_suite_command_for_a_physical_board():
     assert "--dut serial:///dev/ttyACM0" in joined and "--power usb-relay:///dev/ttyUSB1" in joined
     assert "--dut-console /dev/ttyACM1" in joined and "--junitxml r.xml" in joined
     assert "junit_family=xunit1" in argv and "--hil-html" in argv
+
+
+def test_rig_file_in_the_callers_directory_reaches_the_child_pytest(tmp_path, monkeypatch):
+    """The child pytest runs in the checkout: the rig file is found here and passed on."""
+    monkeypatch.delenv("GBHAN_RIG", raising=False)
+    monkeypatch.delenv("GBHAN_DUT_CONSOLE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    rig = tmp_path / ".gbhan-rig.toml"
+    rig.write_text('[[board]]\nradio = "/dev/ttyUSB0"\nconsole = "/dev/ttyACM0"\n')
+    assert hil_cmd.check_wiring("/dev/ttyACM0", None, None) == rig
+    argv = hil_cmd.suite_command("/dev/ttyACM0", "plcs", Path("r.xml"), Path("r.html"), rig=rig)
+    assert argv[argv.index("--rig") + 1] == str(rig)
