@@ -70,8 +70,34 @@ def _identifier_fields(first: int) -> tuple:
     )
 
 
-# one-byte identifiers (tag numbers below 31), decoded once
-_IDENTIFIERS = {first: _identifier_fields(first) for first in range(256) if first & 0x1F != 0x1F}
+# one-byte identifiers (tag numbers below 31), decoded once; None: high tag number form
+_IDENTIFIER_BY_BYTE = [
+    _identifier_fields(first) if first & 0x1F != 0x1F else None for first in range(256)
+]
+
+
+def _node_template(identifier: tuple) -> dict:
+    """A node's fields before its value or children are known (the key order of a node)."""
+    tag_class, constructed, number, name = identifier
+    return {
+        "tag_class": tag_class,
+        "constructed": constructed,
+        "tag_number": number,
+        "name": name,
+        "value": None,
+        "children": None,
+        # None: minimal length form; n: the length was sent in n bytes though fewer would
+        # do (RTDS CS02b/CS02g responses and alerts use 82 00 xx); kept to re-encode exactly
+        "padded_length_bytes": None,
+    }
+
+
+# Nodes are made as Container(template) and then given their value or children: copying a
+# ready dict costs half of passing seven keyword arguments, and a certificate has ~50 nodes.
+_TEMPLATE_BY_BYTE = [
+    _node_template(identifier) if identifier is not None else None
+    for identifier in _IDENTIFIER_BY_BYTE
+]
 
 
 def _high_tag_number(data: bytes, pos: int, end: int, base: int) -> tuple[int, int]:
@@ -95,14 +121,16 @@ def _high_tag_number(data: bytes, pos: int, end: int, base: int) -> tuple[int, i
     return number, pos
 
 
-def _parse_node(data: bytes, pos: int, end: int, base: int, depth: int):
-    """One TLV at data[pos:end] -> (node, position after it)."""
+def _parse_node(data: bytes, pos: int, end: int, base: int, depth: int, spans=None):
+    """One TLV at data[pos:end] -> (node, position after it). With `spans` (a Spans), each
+    constructed node's place is recorded as spans[id(node)] = (start, end)."""
     if depth > MAX_DEPTH:
         raise DecodeError(LAYER, f"nesting deeper than {MAX_DEPTH}", base + pos)
     if pos >= end:
         raise DecodeError(LAYER, "stream ended before a tag", base + pos)
+    start = pos
     first = data[pos]
-    identifier = _IDENTIFIERS.get(first)
+    identifier = _IDENTIFIER_BY_BYTE[first]
     pos += 1
     if identifier is None:  # high tag number form
         number, pos = _high_tag_number(data, pos, end, base)
@@ -132,25 +160,38 @@ def _parse_node(data: bytes, pos: int, end: int, base: int, depth: int):
             f"value of {length} bytes overruns its container by {value_end - end}",
             base + pos,
         )
-    tag_class, constructed, number, name = identifier
-    if constructed:
-        children = ListContainer()
-        while pos < value_end:
-            child, pos = _parse_node(data, pos, value_end, base, depth + 1)
-            children.append(child)
-        value = None
-    else:
-        children = None
-        value = data[pos:value_end]
-    node = Container(
-        tag_class=tag_class,
-        constructed=constructed,
-        tag_number=number,
-        name=name,
-        value=value,
-        children=children,
-        padded_length_bytes=padded,
-    )
+    template = _TEMPLATE_BY_BYTE[first] or _node_template(identifier)
+    if not identifier[1]:  # primitive
+        node = Container(template)
+        node["value"] = data[pos:value_end]
+        if padded is not None:
+            node["padded_length_bytes"] = padded
+        return node, value_end
+    children = ListContainer()
+    append = children.append
+    depth += 1
+    while pos < value_end:
+        # a primitive child with a low tag number and a short length (most leaves) is
+        # read here, saving a call; anything else, or anything wrong, takes _parse_node
+        if pos + 1 < value_end and depth <= MAX_DEPTH:
+            leaf = _TEMPLATE_BY_BYTE[data[pos]]
+            length = data[pos + 1]
+            if leaf is not None and not leaf["constructed"] and length < 0x80:
+                end = pos + 2 + length
+                if end <= value_end:
+                    child = Container(leaf)
+                    child["value"] = data[pos + 2 : end]
+                    append(child)
+                    pos = end
+                    continue
+        child, pos = _parse_node(data, pos, value_end, base, depth, spans)
+        append(child)
+    node = Container(template)
+    node["children"] = children
+    if padded is not None:
+        node["padded_length_bytes"] = padded
+    if spans is not None:
+        spans[id(node)] = (start, value_end)
     return node, value_end
 
 
@@ -197,10 +238,23 @@ def _build_node(node, depth: int = 0) -> bytes:
     return _identifier(node) + _der_length(len(body), node.get("padded_length_bytes")) + body
 
 
-def decode_tree(content: bytes, base: int = 0):
-    """The generic DER tree of `content`, which must be exactly one TLV."""
+class Spans(dict):
+    """Where each constructed node of a decoded tree sits in `content`: id(node) -> (start,
+    end). Kept beside the tree (never in it) while `interpret` runs, so Der can take a
+    certificate's bytes as they came instead of re-encoding its ~40 nodes."""
+
+    __slots__ = ("content",)
+
+    def __init__(self, content: bytes):
+        super().__init__()
+        self.content = content
+
+
+def decode_tree(content: bytes, base: int = 0, spans: Spans | None = None):
+    """The generic DER tree of `content`, which must be exactly one TLV (`spans`: see
+    _parse_node)."""
     content = bytes(content)
-    node, end = _parse_node(content, 0, len(content), base, 0)
+    node, end = _parse_node(content, 0, len(content), base, 0, spans)
     if end != len(content):
         raise DecodeError(LAYER, f"{len(content) - end} unexpected trailing byte(s)", base + end)
     return node
@@ -249,55 +303,56 @@ class _Mismatch(Exception):
 
 
 def _universal(node, number: int, constructed: bool = False):
-    if node.tag_class != "universal" or node.tag_number != number:
-        raise _Mismatch(f"expected {UNIVERSAL_NAMES[number]}, found {node.name}")
-    if node.constructed != constructed:
-        raise _Mismatch(f"{node.name} has the wrong constructed bit")
+    # the schema readers use item access: a Container attribute is a Python-level call
+    if node["tag_class"] != "universal" or node["tag_number"] != number:
+        raise _Mismatch(f"expected {UNIVERSAL_NAMES[number]}, found {node['name']}")
+    if node["constructed"] != constructed:
+        raise _Mismatch(f"{node['name']} has the wrong constructed bit")
 
 
 class Integer:
     def __init__(self, names: dict | None = None):
         self.names = names
 
-    def read(self, node):
+    def read(self, node, spans=None):
         _universal(node, 0x02)
-        if not node.value:
+        if not node["value"]:
             raise _Mismatch("empty INTEGER")
-        return int.from_bytes(node.value, "big", signed=True)
+        return int.from_bytes(node["value"], "big", signed=True)
 
 
 class Enumerated(Integer):
-    def read(self, node):
+    def read(self, node, spans=None):
         _universal(node, 0x0A)
-        if not node.value:
+        if not node["value"]:
             raise _Mismatch("empty ENUMERATED")
-        return int.from_bytes(node.value, "big", signed=True)
+        return int.from_bytes(node["value"], "big", signed=True)
 
 
 class OctetString:
     names = None
 
-    def read(self, node):
+    def read(self, node, spans=None):
         _universal(node, 0x04)
-        return bytes(node.value)
+        return bytes(node["value"])
 
 
 class BitString:
     names = None
 
-    def read(self, node):
+    def read(self, node, spans=None):
         _universal(node, 0x03)
-        if not node.value or node.value[0] > 7:
+        if not node["value"] or node["value"][0] > 7:
             raise _Mismatch("BIT STRING without a valid unused-bits count")
-        return Container(unused_bits=node.value[0], bits=bytes(node.value[1:]))
+        return Container(unused_bits=node["value"][0], bits=bytes(node["value"][1:]))
 
 
 class Null:
     names = None
 
-    def read(self, node):
+    def read(self, node, spans=None):
         _universal(node, 0x05)
-        if node.value:
+        if node["value"]:
             raise _Mismatch("NULL with content")
         return None
 
@@ -305,22 +360,27 @@ class Null:
 class Time:
     names = None
 
-    def read(self, node):
+    def read(self, node, spans=None):
         _universal(node, 0x18)
         try:
-            return bytes(node.value).decode("ascii")
+            return bytes(node["value"]).decode("ascii")
         except UnicodeDecodeError:
             raise _Mismatch("GeneralizedTime is not ASCII") from None
 
 
 class Der:
-    """Any element, kept as its DER bytes (certificates, certification requests)."""
+    """Any element, kept as its DER bytes (certificates, certification requests).
+
+    The bytes are the node's span in the payload when decode_tree recorded it (`spans`),
+    else its re-encoding, which is the same bytes: re-encoding a certificate cost half
+    of interpreting a payload."""
 
     names = None
 
-    def read(self, node):
+    def read(self, node, spans=None):
         _universal(node, 0x10, constructed=True)
-        return encode_tree(node)
+        span = spans.get(id(node)) if spans is not None else None
+        return spans.content[span[0] : span[1]] if span is not None else encode_tree(node)
 
 
 class Tree:
@@ -328,7 +388,7 @@ class Tree:
 
     names = None
 
-    def read(self, node):
+    def read(self, node, spans=None):
         return node
 
 
@@ -340,9 +400,9 @@ class Seq:
     def __init__(self, *fields):
         self.fields = fields
 
-    def read(self, node):
+    def read(self, node, spans=None):
         _universal(node, 0x10, constructed=True)
-        children = node.children
+        children = node["children"]
         out = Container()
         index = 0
         for field in self.fields:
@@ -354,7 +414,7 @@ class Seq:
                     continue
                 raise _Mismatch(f"missing {name}")
             try:
-                out[name] = schema.read(children[index])
+                out[name] = schema.read(children[index], spans)
             except _Mismatch:
                 if not optional:
                     raise
@@ -374,9 +434,9 @@ class SeqOf:
     def __init__(self, item):
         self.item = item
 
-    def read(self, node):
+    def read(self, node, spans=None):
         _universal(node, 0x10, constructed=True)
-        return ListContainer(self.item.read(child) for child in node.children)
+        return ListContainer(self.item.read(child, spans) for child in node["children"])
 
 
 class Choice:
@@ -387,15 +447,15 @@ class Choice:
     def __init__(self, **alternatives):
         self.alternatives = alternatives
 
-    def read(self, node):
+    def read(self, node, spans=None):
         for name, schema in self.alternatives.items():
             try:
-                value = schema.read(node)
+                value = schema.read(node, spans)
             except _Mismatch:
                 continue
             result = Container(choice=name, value=value)
             if schema.names is not None:
-                result.name = schema.names.get(value, "unknown")
+                result["name"] = schema.names.get(value, "unknown")
             return result
         raise _Mismatch("no alternative matches")
 
@@ -645,9 +705,10 @@ for _code in range(0x0100, 0x010A):  # CS02b variants
 _CRA_NAMES = {1: "command", 2: "response", 3: "alert"}
 
 
-def interpret(tree, message_code: int, cra: int) -> Container | None:
+def interpret(tree, message_code: int, cra: int, spans: Spans | None = None) -> Container | None:
     """Named fields for a GBCS ASN.1 use case, or None if the code is not one or the tree
-    does not have the declared shape (the generic tree still describes the payload)."""
+    does not have the declared shape (the generic tree still describes the payload).
+    `spans` (filled by decode_tree) locates constructed nodes in the payload."""
     entry = USE_CASES.get(message_code)
     if entry is None or cra not in _CRA_NAMES:
         return None
@@ -656,15 +717,15 @@ def interpret(tree, message_code: int, cra: int) -> Container | None:
     if schema is None:
         return None
     try:
-        fields = schema.read(tree)
+        fields = schema.read(tree, spans)
     except _Mismatch:
         return None
     if not isinstance(fields, Container):
         fields = Container(value=fields)
         if schema.names is not None:
-            fields.name = schema.names.get(fields.value, "unknown")
-    fields.use_case = name
-    fields.kind = _CRA_NAMES[cra]
+            fields["name"] = schema.names.get(fields["value"], "unknown")
+    fields["use_case"] = name
+    fields["kind"] = _CRA_NAMES[cra]
     return fields
 
 
@@ -677,10 +738,12 @@ def decode(
     content: bytes, base: int = 0, message_code: int | None = None, cra: int | None = None
 ) -> Container:
     """Decode a DER payload: `tree` always, `fields` when the use case is known."""
-    tree = decode_tree(content, base)
+    content = bytes(content)
+    spans = Spans(content)
+    tree = decode_tree(content, base, spans)
     fields = None
     if message_code is not None and cra is not None:
-        fields = interpret(tree, message_code, int(cra))
+        fields = interpret(tree, message_code, int(cra), spans)
     return Container(tree=tree, fields=fields)
 
 

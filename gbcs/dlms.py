@@ -19,6 +19,7 @@ from construct import (
     Construct,
     Container,
     Enum,
+    EnumInteger,
     If,
     Int16ub,
     Int32ub,
@@ -33,7 +34,15 @@ from construct import (
 )
 
 from .errors import DecodeError
-from .primitives import Length, OptionalDateTime, build_layer, encode_length, parse_layer
+from .primitives import (
+    Length,
+    OptionalDateTime,
+    build_layer,
+    encode_length,
+    parse_layer,
+    read_length_form,
+    read_optional_datetime,
+)
 from .strict import compile_strict
 
 # --- A-XDR data: the tag table -------------------------------------------------------------
@@ -76,6 +85,19 @@ _KIND_OF = {
     for tag, (_, kind, _) in AXDR_TYPES.items()
 }
 _KIND_OF[0x09] = _BYTES
+# _read_item's table, indexed by tag: (item template, kind, unpack_from, size), None for the
+# kinds _read_value reads (and unknown tags). An item is made as Container(template) and then
+# given its value, which is cheaper than Container(type=..., value=...).
+_ITEM_SPECS: list = [None] * 256
+for _tag, _kind in _KIND_OF.items():
+    if _kind is not None:
+        _fixed = _FIXED.get(_tag)
+        _ITEM_SPECS[_tag] = (
+            {"type": _NAMES[_tag], "value": None},
+            _kind,
+            _fixed.unpack_from if _fixed else None,
+            _fixed.size if _fixed else 0,
+        )
 
 
 def _fail(message: str, pos: int):
@@ -166,44 +188,71 @@ def _read_value(data: bytes, pos: int, tag: int):
 
 def _read_item(data: bytes, pos: int) -> tuple[Container, int]:
     """(item, next position). The hot path of DLMS decoding: the common kinds (null, fixed
-    size, array / structure, octet string) are handled here without further calls."""
+    size, array / structure, octet string) are handled here without further calls, and so
+    are a list's fixed-size and short octet-string children (most of the items there are);
+    anything else, and anything cut short, takes the general path and its error."""
     size = len(data)
     if pos >= size:
         raise _fail("A-XDR: stream ended where a data item should start", pos)
     tag = data[pos]
     pos += 1
-    kind = _KIND_OF.get(tag)
-    if kind is _NULL:
-        return Container(type="null-data", value=None), pos
+    spec = _ITEM_SPECS[tag]
+    if spec is None:  # compact arrays, strings, bit strings, dates, unknown tags
+        value, end = _read_value(data, pos, tag)
+        return Container(type=_NAMES[tag], value=value), end
+    template, kind, unpack, width = spec
+    item = Container(template)
     if kind is _FIXED_KIND:
-        fmt = _FIXED[tag]
-        end = pos + fmt.size
+        end = pos + width
         if end > size:
-            raise _fail(f"A-XDR: {_NAMES[tag]} needs {fmt.size} bytes", pos)
-        return Container(type=_NAMES[tag], value=fmt.unpack_from(data, pos)[0]), end
-    if kind is _LIST or kind is _BYTES:
-        if pos >= size:
-            raise _fail("A-XDR: stream ended inside a length", pos)
-        count = data[pos]
-        if count < 0x80:
-            pos += 1
-        else:
-            count, pos = _length(data, pos)
-        if kind is _BYTES:
-            end = pos + count
-            if end > size:
-                raise _fail(f"A-XDR: octet-string needs {count} byte(s), {size - pos} left", pos)
-            return Container(type="octet-string", value=data[pos:end]), end
-        if count > size - pos:
-            raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
-        items = ListContainer()
-        append = items.append
-        for _ in range(count):
-            item, pos = _read_item(data, pos)
-            append(item)
-        return Container(type=_NAMES[tag], value=items), pos
-    value, end = _read_value(data, pos, tag)
-    return Container(type=_NAMES[tag], value=value), end
+            raise _fail(f"A-XDR: {template['type']} needs {width} bytes", pos)
+        item["value"] = unpack(data, pos)[0]
+        return item, end
+    if kind is _NULL:
+        return item, pos
+    if pos >= size:
+        raise _fail("A-XDR: stream ended inside a length", pos)
+    count = data[pos]
+    if count < 0x80:
+        pos += 1
+    else:
+        count, pos = _length(data, pos)
+    if kind is _BYTES:
+        end = pos + count
+        if end > size:
+            raise _fail(f"A-XDR: octet-string needs {count} byte(s), {size - pos} left", pos)
+        item["value"] = data[pos:end]
+        return item, end
+    if count > size - pos:
+        raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
+    items = ListContainer()
+    append = items.append
+    for _ in range(count):
+        if pos + 1 < size:
+            child = _ITEM_SPECS[data[pos]]
+            if child is not None:
+                child_kind = child[1]
+                if child_kind is _FIXED_KIND:
+                    end = pos + 1 + child[3]
+                    if end <= size:
+                        value = Container(child[0])
+                        value["value"] = child[2](data, pos + 1)[0]
+                        append(value)
+                        pos = end
+                        continue
+                elif child_kind is _BYTES:
+                    length = data[pos + 1]
+                    end = pos + 2 + length
+                    if length < 0x80 and end <= size:
+                        value = Container(child[0])
+                        value["value"] = data[pos + 2 : end]
+                        append(value)
+                        pos = end
+                        continue
+        value, pos = _read_item(data, pos)
+        append(value)
+    item["value"] = items
+    return item, pos
 
 
 def _read_description(data: bytes, pos: int) -> tuple[Container, int]:
@@ -488,6 +537,8 @@ AccessResult = Enum(
 )
 
 _Selection = Struct("selector" / Byte, "parameters" / Data)
+_SELECTION_KINDS = ("get_with_selection", "set_with_selection")
+ACCESS_REQUEST_TAG, ACCESS_RESPONSE_TAG, DATA_NOTIFICATION_TAG = b"\xd9", b"\xda", b"\x0f"
 
 # Cosem attribute / method descriptor, with an access selection for the -with-selection kinds
 RequestSpecification = Struct(
@@ -498,14 +549,14 @@ RequestSpecification = Struct(
     "selection"
     / Switch(
         this.kind,
-        {"get_with_selection": _Selection, "set_with_selection": _Selection},
+        {kind: _Selection for kind in _SELECTION_KINDS},
         default=Pass,
     ),
 )
 
 
 AccessRequest = Struct(
-    "tag" / Const(b"\xd9"),
+    "tag" / Const(ACCESS_REQUEST_TAG),
     # GBCS: 0x20 (priority high) then the low 24 bits of the originator counter
     "long_invoke_id_and_priority" / Int32ub,
     "date_time" / OptionalDateTime(),
@@ -514,7 +565,7 @@ AccessRequest = Struct(
 )
 
 AccessResponse = Struct(
-    "tag" / Const(b"\xda"),
+    "tag" / Const(ACCESS_RESPONSE_TAG),
     "long_invoke_id_and_priority" / Int32ub,
     "date_time" / OptionalDateTime(),
     # the request specification list is optional: 00 = not echoed
@@ -526,7 +577,7 @@ AccessResponse = Struct(
 )
 
 DataNotification = Struct(
-    "tag" / Const(b"\x0f"),
+    "tag" / Const(DATA_NOTIFICATION_TAG),
     "long_invoke_id_and_priority" / Int32ub,
     "date_time" / OptionalDateTime(),
     "notification" / Data,
@@ -540,8 +591,167 @@ _APDUS = {
 _COMPILED = {kind: compile_strict(apdu) for kind, apdu in _APDUS.items()}
 
 
+# --- the hand reader gbcs.decode uses ----------------------------------------------------
+# The Structs above are the definition: encode builds with them and _COMPILED parses with
+# them. Below, the same APDUs are read straight from the bytes, the way the A-XDR data is:
+# construct's per-Struct context dicts, substreams and reads cost more than the data for a
+# typical request (some 20k instructions per specification). The enum values and field names
+# come from the Structs; tests/gbcs/test_dlms.py checks that both readers give the same
+# tree, or the same error (text and offset), on every RTDS payload and on mutations.
+
+_SPECIFICATION_KINDS = {
+    v: SpecificationKind.parse(bytes((v,))) for v in SpecificationKind.decmapping
+}
+_ACCESS_RESULTS = {v: AccessResult.parse(bytes((v,))) for v in AccessResult.decmapping}
+_SELECTION_CODES = frozenset(SpecificationKind.encmapping[kind] for kind in _SELECTION_KINDS)
+
+
+def _fixed_end(data: bytes, pos: int, size: int) -> int:
+    """Where a `size`-byte integer at pos ends; cut short, it fails where the data ends."""
+    end = pos + size
+    if end > len(data):
+        raise _fail(f"unpack requires a buffer of {size} bytes", len(data))
+    return end
+
+
+def _read_specification(data: bytes, pos: int) -> tuple[Container, int]:
+    """RequestSpecification: kind, class id, OBIS instance, attribute / method, selection."""
+    code = data[pos] if pos < len(data) else None
+    if pos + 10 <= len(data) and code not in _SELECTION_CODES:  # the usual 10 bytes
+        specification = Container(
+            kind=_SPECIFICATION_KINDS.get(code) or EnumInteger(code),
+            class_id=data[pos + 1] << 8 | data[pos + 2],
+            instance_id=Obis(data[pos + 3 : pos + 9]),
+            attribute_or_method=data[pos + 9],
+            selection=None,
+        )
+        return specification, pos + 10
+    # field by field, failing exactly where the Struct would
+    pos = _fixed_end(data, pos, 1)
+    code = data[pos - 1]
+    pos = _fixed_end(data, pos, 2)
+    class_id = data[pos - 2] << 8 | data[pos - 1]
+    if pos + 6 > len(data):
+        raise _fail("OBIS code: stream ended", len(data))
+    instance_id = Obis(data[pos : pos + 6])
+    pos = _fixed_end(data, pos + 6, 1)
+    attribute_or_method = data[pos - 1]
+    selection = None
+    if code in _SELECTION_CODES:
+        pos = _fixed_end(data, pos, 1)
+        selector = data[pos - 1]
+        parameters, pos = _read_item(data, pos)
+        selection = Container(selector=selector, parameters=parameters)
+    specification = Container(
+        kind=_SPECIFICATION_KINDS.get(code) or EnumInteger(code),
+        class_id=class_id,
+        instance_id=instance_id,
+        attribute_or_method=attribute_or_method,
+        selection=selection,
+    )
+    return specification, pos
+
+
+def _read_specifications(data: bytes, pos: int) -> tuple[ListContainer, int]:
+    """PrefixedArray(Length, RequestSpecification)."""
+    count, pos = read_length_form(data, pos)
+    specifications = ListContainer()
+    for _ in range(count):
+        specification, pos = _read_specification(data, pos)
+        specifications.append(specification)
+    return specifications, pos
+
+
+def _read_head(data: bytes, tag: bytes) -> tuple[int, Container | None, int]:
+    """tag, long-invoke-id-and-priority, optional date-time: (invoke id, date-time, pos)."""
+    if data[:1] != tag:
+        raise _fail("ConstError", min(1, len(data)))
+    pos = _fixed_end(data, 1, 4)
+    date_time, pos = read_optional_datetime(data, pos)
+    return int.from_bytes(data[1:5], "big"), date_time, pos
+
+
+def _read_access_request(data: bytes) -> tuple[Container, int]:
+    invoke_id, date_time, pos = _read_head(data, ACCESS_REQUEST_TAG)
+    specifications, pos = _read_specifications(data, pos)
+    items, pos = _read_counted_items(data, pos)
+    return Container(
+        tag=ACCESS_REQUEST_TAG,
+        long_invoke_id_and_priority=invoke_id,
+        date_time=date_time,
+        specifications=specifications,
+        data=items,
+    ), pos
+
+
+def _read_access_response(data: bytes) -> tuple[Container, int]:
+    invoke_id, date_time, pos = _read_head(data, ACCESS_RESPONSE_TAG)
+    pos = _fixed_end(data, pos, 1)
+    present = data[pos - 1]
+    echoed = None
+    if present != 0:
+        echoed, pos = _read_specifications(data, pos)
+    items, pos = _read_counted_items(data, pos)
+    count, pos = read_length_form(data, pos)
+    results = ListContainer()
+    for _ in range(count):
+        pos = _fixed_end(data, pos, 1)
+        kind = data[pos - 1]
+        pos = _fixed_end(data, pos, 1)
+        result = data[pos - 1]
+        results.append(
+            Container(
+                kind=_SPECIFICATION_KINDS.get(kind) or EnumInteger(kind),
+                result=_ACCESS_RESULTS.get(result) or EnumInteger(result),
+            )
+        )
+    return Container(
+        tag=ACCESS_RESPONSE_TAG,
+        long_invoke_id_and_priority=invoke_id,
+        date_time=date_time,
+        echoed_specifications_present=present,
+        echoed_specifications=echoed,
+        data=items,
+        results=results,
+    ), pos
+
+
+def _read_notification(data: bytes) -> tuple[Container, int]:
+    invoke_id, date_time, pos = _read_head(data, DATA_NOTIFICATION_TAG)
+    notification, pos = _read_item(data, pos)
+    return Container(
+        tag=DATA_NOTIFICATION_TAG,
+        long_invoke_id_and_priority=invoke_id,
+        date_time=date_time,
+        notification=notification,
+    ), pos
+
+
+_READERS = {
+    "dlms-access-request": _read_access_request,
+    "dlms-access-response": _read_access_response,
+    "dlms-notification": _read_notification,
+}
+
+
 def decode(kind: str, content: bytes, base: int) -> Container:
     """Decode a DLMS payload of the given kind; errors name layer 'dlms' and the offset."""
+    read = _READERS.get(kind)
+    if read is None:
+        raise DecodeError("dlms", f"unknown DLMS payload kind {kind!r}", base)
+    content = bytes(content)
+    try:
+        value, end = read(content)
+    except StreamError as exc:
+        text = str(exc).split("\n")[0] or type(exc).__name__
+        raise DecodeError("dlms", text, base + exc.position) from None
+    if end != len(content):
+        raise DecodeError("dlms", f"{len(content) - end} unexpected trailing byte(s)", base + end)
+    return value
+
+
+def decode_compiled(kind: str, content: bytes, base: int) -> Container:
+    """decode() by the Structs' compiled parsers: the reference the hand reader is tested on."""
     try:
         compiled = _COMPILED[kind]
     except KeyError:

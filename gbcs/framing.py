@@ -4,6 +4,14 @@ Layout from the primer, sections 4.1-4.3. A MAC'd message is DD + empty header f
 ciphered service (security header, the DF APDU, a 12-byte MAC). The DF APDU carries the
 grouping header (CRA flag, originator counter, business originator and target, optional
 date-time, other information), the payload, and an optional signature field.
+
+Two readers, one layout. The construct Structs are the definition: encode builds with them
+and GENERAL_*_PARSER (their strict compiled parsers) decode. `read_general_signing` and
+`read_general_ciphering` read the same bytes by hand for `gbcs.decode`, where construct's
+per-message overhead (substreams, context dicts, BytesIO reads) was a quarter of the decode
+time. Both use the constants below; tests/gbcs/test_framing.py checks that the two readers
+give the same tree, or the same error at the same offset, on every RTDS message and on
+mutations of them.
 """
 
 from construct import (
@@ -11,7 +19,9 @@ from construct import (
     Bytes,
     Const,
     Construct,
+    Container,
     Enum,
+    EnumInteger,
     GreedyBytes,
     If,
     Int16ub,
@@ -22,22 +32,42 @@ from construct import (
     this,
 )
 
-from .primitives import Eui, LengthPrefixed, OptionalDateTime, SignatureField
+from .errors import DecodeError
+from .primitives import (
+    Eui,
+    LengthPrefixed,
+    OptionalDateTime,
+    SignatureField,
+    fail_at,
+    read_length_form,
+    read_optional_datetime,
+)
 from .strict import TrailingOptional, compile_strict
 
 MAC_LENGTH = 12
 SIGNATURE_LENGTH = 64
 
+# --- the layout's facts, shared by the Structs and the hand readers -----------------------
+DF_TAG = b"\xdf"
+DD_TAG = b"\xdd"
+TRANSACTION_ID_LENGTH = b"\x09"  # the DF header's transaction id: 09, CRA flag, counter
+SYSTEM_TITLE_LENGTH = 8  # Eui: 08 + 8 bytes
+SIGNATURE_LENGTHS = (0, SIGNATURE_LENGTH)  # SignatureField: absent, 00, or 40 + r || s
+KEY_INFO_ABSENT = b"\x00"
+# a DER certificate (30 81 .. / 30 82 ..) in place of the supplementary originator counter
+CERTIFICATE_START = 0x30
+CERTIFICATE_LENGTH_FORMS = (0x81, 0x82)
+
 CraFlag = Enum(Byte, command=1, response=2, alert=3)
 
 # Transaction id inside the DF header and the KDF's OtherInfo: length 09, CRA flag, counter.
-TransactionId = Struct(Const(b"\x09"), "cra" / CraFlag, "counter" / Int64ub)
+TransactionId = Struct(Const(TRANSACTION_ID_LENGTH), "cra" / CraFlag, "counter" / Int64ub)
 
 
 def _counter_unless_certificate(stream):
     ahead = stream.read(2)
     stream.seek(-len(ahead), 1)
-    if len(ahead) < 2 or ahead[0] == 0x30 and ahead[1] in (0x81, 0x82):
+    if len(ahead) < 2 or ahead[0] == CERTIFICATE_START and ahead[1] in CERTIFICATE_LENGTH_FORMS:
         return None
     raw = stream.read(8)
     if len(raw) != 8:
@@ -69,7 +99,7 @@ class _CounterUnlessCertificate(Construct):
 # its counter, the supplementary originator counter, and a DER certificate.
 OtherInformation = Struct(
     "message_code" / Int16ub,
-    "supplementary_remote_party" / TrailingOptional(Bytes(8)),
+    "supplementary_remote_party" / TrailingOptional(Bytes(SYSTEM_TITLE_LENGTH)),
     "supplementary_remote_party_counter"
     / If(this.supplementary_remote_party != None, TrailingOptional(Int64ub)),  # noqa: E711
     "supplementary_originator_counter"
@@ -78,7 +108,7 @@ OtherInformation = Struct(
 )
 
 GeneralSigning = Struct(
-    "tag" / Const(b"\xdf"),
+    "tag" / Const(DF_TAG),
     "transaction_id" / TransactionId,
     "originator" / Eui,
     "target" / Eui,
@@ -90,14 +120,14 @@ GeneralSigning = Struct(
 )
 
 GeneralCiphering = Struct(
-    "tag" / Const(b"\xdd"),
+    "tag" / Const(DD_TAG),
     "transaction_id" / LengthPrefixed(GreedyBytes),
     "originator_system_title" / LengthPrefixed(GreedyBytes),
     "recipient_system_title" / LengthPrefixed(GreedyBytes),
     "date_time" / LengthPrefixed(GreedyBytes),
     "other_information" / LengthPrefixed(GreedyBytes),
     # key-info presence flag: only 'absent' occurs in GBCS MAC'd and GBT messages
-    "key_info_present" / Const(b"\x00"),
+    "key_info_present" / Const(KEY_INFO_ABSENT),
     "ciphered_service"
     / LengthPrefixed(
         Struct(
@@ -108,6 +138,209 @@ GeneralCiphering = Struct(
     ),
 )
 
-# The compiled, strict parsers every decoder of these APDUs uses (gbcs.message, gbcs.security).
+# The compiled, strict parsers (gbcs.security, and the reference for the hand readers).
 GENERAL_CIPHERING_PARSER = compile_strict(GeneralCiphering)
 GENERAL_SIGNING_PARSER = compile_strict(GeneralSigning)
+
+
+# --- the hand readers used by gbcs.decode -------------------------------------------------
+# Each mirrors the compiled parser field by field, including its error texts and offsets
+# (a short fixed-size read fails where the stream ends; a short sized region where it
+# begins), so gbcs.decode reports exactly what GENERAL_*_PARSER would.
+
+# the same EnumIntegerString objects construct's Enum parses to (an unknown flag: EnumInteger)
+_CRA_VALUES = {value: CraFlag.parse(bytes((value,))) for value in CraFlag.decmapping}
+
+
+def _sized(data: bytes, pos: int) -> tuple[int, int]:
+    """A length form and the region it announces: (start, end); short: fails where it starts."""
+    if pos < len(data):
+        length = data[pos]
+        if length < 0x80 and pos + 1 + length <= len(data):  # the usual one-byte form
+            return pos + 1, pos + 1 + length
+    length, pos = read_length_form(data, pos)
+    end = pos + length
+    if end > len(data):
+        raise fail_at(f"needs {length} byte(s), only {len(data) - pos} left", pos)
+    return pos, end
+
+
+def _fixed(data: bytes, pos: int, size: int) -> int:
+    """Where a fixed-size integer of `size` bytes ends; short: fails where the data ends."""
+    end = pos + size
+    if end > len(data):
+        raise fail_at(f"unpack requires a buffer of {size} bytes", len(data))
+    return end
+
+
+def _octets(data: bytes, pos: int, size: int, what: str) -> int:
+    """Where `size` bytes of `what` end (primitives' wording when they are cut short)."""
+    end = pos + size
+    if end > len(data):
+        raise fail_at(f"{what}: stream ended after {len(data) - pos} of {size} bytes", len(data))
+    return end
+
+
+def _system_title(data: bytes, pos: int) -> tuple[bytes, int]:
+    _octets(data, pos, 1, "system title")
+    if data[pos] != SYSTEM_TITLE_LENGTH:
+        raise fail_at("system title: length must be 08", pos + 1)
+    end = _octets(data, pos + 1, SYSTEM_TITLE_LENGTH, "system title")
+    return data[pos + 1 : end], end
+
+
+def _other_information(data: bytes, pos: int, end: int) -> Container:
+    """OtherInformation in data[pos:end]; a cut-short field fails at `end`, as in a substream."""
+    if pos + 2 > end:
+        raise fail_at("unpack requires a buffer of 2 bytes", end)
+    message_code = data[pos] << 8 | data[pos + 1]
+    pos += 2
+    party = party_counter = originator_counter = None
+    if pos < end:
+        # construct reads these 8 bytes with a bare read: fewer are taken as they are
+        party = data[pos : min(pos + SYSTEM_TITLE_LENGTH, end)]
+        pos += len(party)
+        if pos < end:
+            if pos + 8 > end:
+                raise fail_at("unpack requires a buffer of 8 bytes", end)
+            party_counter = int.from_bytes(data[pos : pos + 8], "big")
+            pos += 8
+            if pos + 2 <= end and not (
+                data[pos] == CERTIFICATE_START and data[pos + 1] in CERTIFICATE_LENGTH_FORMS
+            ):
+                if pos + 8 > end:
+                    raise fail_at("supplementary originator counter: stream ended", end)
+                originator_counter = int.from_bytes(data[pos : pos + 8], "big")
+                pos += 8
+    return Container(
+        message_code=message_code,
+        supplementary_remote_party=party,
+        supplementary_remote_party_counter=party_counter,
+        supplementary_originator_counter=originator_counter,
+        certificate=data[pos:end],
+    )
+
+
+# The fixed-size start of a DF APDU: tag, 09, CRA flag, counter, 08 + originator, 08 + target
+_DF_START = DF_TAG + TRANSACTION_ID_LENGTH
+_ORIGINATOR = len(_DF_START) + 1 + 8 + 1  # after the 08 of the originator's system title
+_TARGET = _ORIGINATOR + SYSTEM_TITLE_LENGTH + 1
+_DATE_TIME = _TARGET + SYSTEM_TITLE_LENGTH
+
+
+def _general_signing_start(apdu: bytes):
+    """(CRA flag, counter, originator, target, position after them), field by field: the
+    general path, taken when the fast check in _general_signing fails, to fail exactly."""
+    if apdu[:1] != DF_TAG:
+        raise fail_at("ConstError", min(1, len(apdu)))
+    if apdu[1:2] != TRANSACTION_ID_LENGTH:
+        raise fail_at("ConstError", min(2, len(apdu)))
+    _fixed(apdu, 2, 1)
+    pos = _fixed(apdu, 3, 8)
+    originator, pos = _system_title(apdu, pos)
+    target, pos = _system_title(apdu, pos)
+    return apdu[2], int.from_bytes(apdu[3:11], "big"), originator, target, pos
+
+
+def _general_signing(apdu: bytes):
+    if (
+        len(apdu) > _DATE_TIME
+        and apdu[:2] == _DF_START
+        and apdu[_ORIGINATOR - 1] == SYSTEM_TITLE_LENGTH
+        and apdu[_TARGET - 1] == SYSTEM_TITLE_LENGTH
+    ):
+        cra = apdu[2]
+        counter = int.from_bytes(apdu[3:11], "big")
+        originator = apdu[_ORIGINATOR : _TARGET - 1]
+        target = apdu[_TARGET:_DATE_TIME]
+        pos = _DATE_TIME
+    else:
+        cra, counter, originator, target, pos = _general_signing_start(apdu)
+    transaction_id = Container(cra=_CRA_VALUES.get(cra) or EnumInteger(cra), counter=counter)
+    if apdu[pos : pos + 1] == b"\x00":  # no date-time
+        date_time, pos = None, pos + 1
+    else:
+        date_time, pos = read_optional_datetime(apdu, pos)
+    start, pos = _sized(apdu, pos)
+    other_information = _other_information(apdu, start, pos)
+    start, pos = _sized(apdu, pos)
+    content = apdu[start:pos]
+    signature = None
+    if pos < len(apdu):
+        length = apdu[pos]
+        if length not in SIGNATURE_LENGTHS:
+            raise fail_at(f"signature field length must be 0 or 64, not {length}", pos + 1)
+        pos = _octets(apdu, pos + 1, length, "signature")
+        signature = apdu[pos - length : pos]
+    if pos != len(apdu):
+        raise fail_at(f"{len(apdu) - pos} unexpected trailing byte(s)", pos)
+    header = Container(
+        tag=DF_TAG,
+        transaction_id=transaction_id,
+        originator=originator,
+        target=target,
+        date_time=date_time,
+        other_information=other_information,
+    )
+    return header, content, signature
+
+
+def read_general_signing(apdu: bytes, base: int = 0) -> tuple[Container, bytes, bytes | None]:
+    """(grouping header, content, signature) of a DF APDU: GENERAL_SIGNING_PARSER's value
+    split in three, or its DecodeError (layer general-signing, offset plus `base`)."""
+    try:
+        return _general_signing(apdu)
+    except StreamError as exc:
+        raise DecodeError("general-signing", str(exc), base + exc.position) from None
+
+
+# GBCS's DD header: five empty fields (transaction id, system titles, date-time, other
+# information) and key info absent
+_EMPTY_DD_HEADER = DD_TAG + b"\x00" * 5 + KEY_INFO_ABSENT
+
+
+def _general_ciphering(data: bytes):
+    if data[: len(_EMPTY_DD_HEADER)] == _EMPTY_DD_HEADER:
+        fields = [b""] * 5
+        pos = len(_EMPTY_DD_HEADER) - 1
+    else:
+        if data[:1] != DD_TAG:
+            raise fail_at("ConstError", min(1, len(data)))
+        fields = []
+        pos = 1
+        for _ in range(5):  # transaction id, originator, recipient, date-time, other info
+            start, pos = _sized(data, pos)
+            fields.append(data[start:pos])
+    if data[pos : pos + 1] != KEY_INFO_ABSENT:
+        raise fail_at("ConstError", min(pos + 1, len(data)))
+    start, pos = _sized(data, pos + 1)
+    if start + 1 > pos:
+        raise fail_at("unpack requires a buffer of 1 bytes", pos)
+    if start + 5 > pos:
+        raise fail_at("unpack requires a buffer of 4 bytes", pos)
+    if pos != len(data):
+        raise fail_at(f"{len(data) - pos} unexpected trailing byte(s)", pos)
+    envelope = Container(
+        tag=DD_TAG,
+        transaction_id=fields[0],
+        originator_system_title=fields[1],
+        recipient_system_title=fields[2],
+        date_time=fields[3],
+        other_information=fields[4],
+        key_info_present=KEY_INFO_ABSENT,
+        ciphered_service=Container(
+            security_control=data[start],
+            invocation_counter=int.from_bytes(data[start + 1 : start + 5], "big"),
+        ),
+    )
+    return envelope, start + 5
+
+
+def read_general_ciphering(data: bytes, base: int = 0) -> tuple[Container, int]:
+    """(envelope, where the ciphered information starts) of a DD message: what
+    GENERAL_CIPHERING_PARSER gives minus ciphered_service.information (data[start:]), or its
+    DecodeError (layer general-ciphering)."""
+    try:
+        return _general_ciphering(data)
+    except StreamError as exc:
+        raise DecodeError("general-ciphering", str(exc), base + exc.position) from None

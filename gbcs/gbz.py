@@ -51,12 +51,13 @@ from .errors import DecodeError, EncodeError
 from .strict import (
     _DECODE_FAILURES,
     ExactBytes,
-    StrictBytesIO,
     build_strict,
     compile_strict,
     parse_strict,
+    strict_stream,
 )
 from .zcl import (
+    _FRAME_CONTROLS,
     _ZCL_HEADER,
     CLUSTER_COMMANDS,
     GENERAL_COMMANDS,
@@ -64,7 +65,6 @@ from .zcl import (
     FrameControl,
     Unparsed,
     ZclFrame,
-    frame_control_fields,
 )
 
 LAYER = "gbz"
@@ -97,13 +97,21 @@ def parse_component_control(stream) -> Container:
     return component_control_fields(raw[0])
 
 
+def _component_control(value: int) -> dict:
+    return {
+        "last_component": bool(value & _CONTROL_LAST),
+        "encrypted": bool(value & _CONTROL_ENCRYPTED),
+        "from_date_time": bool(value & _CONTROL_FROM_DATE_TIME),
+        "reserved": value & 0xEC,
+    }
+
+
+# every control byte's fields, worked out once (a Container is made from the dict)
+_COMPONENT_CONTROLS = [_component_control(value) for value in range(256)]
+
+
 def component_control_fields(value: int) -> Container:
-    return Container(
-        last_component=bool(value & _CONTROL_LAST),
-        encrypted=bool(value & _CONTROL_ENCRYPTED),
-        from_date_time=bool(value & _CONTROL_FROM_DATE_TIME),
-        reserved=value & 0xEC,
-    )
+    return Container(_COMPONENT_CONTROLS[value])
 
 
 class ComponentControl(Construct):
@@ -291,7 +299,7 @@ def _zcl_header(data: bytes, pos: int, end: int, base: int):
 
 
 def _parse_payload(data: bytes, pos: int, end: int, base: int, index: int) -> Container:
-    stream = StrictBytesIO(data[pos:end], pos)
+    stream = strict_stream(data[pos:end], pos)
     context = {"key": index, "_params": None, "_index": None}
     try:
         value = _PAYLOAD_DISPATCH(stream, context)
@@ -311,10 +319,17 @@ def _parse_payload(data: bytes, pos: int, end: int, base: int, index: int) -> Co
 
 
 def _clear_frame(data: bytes, pos: int, end: int, base: int, cluster: int) -> Container:
-    frame_control, manufacturer_code, sequence, command_id, pos = _zcl_header(data, pos, end, base)
+    if pos + 3 <= end and not data[pos] & 0x04:  # the usual header: no manufacturer code
+        frame_control, sequence, command_id = data[pos], data[pos + 1], data[pos + 2]
+        manufacturer_code = None
+        pos += 3
+    else:
+        frame_control, manufacturer_code, sequence, command_id, pos = _zcl_header(
+            data, pos, end, base
+        )
     index = _payload_index(frame_control, cluster, command_id)
     return Container(
-        frame_control=frame_control_fields(frame_control),
+        frame_control=Container(_FRAME_CONTROLS[frame_control]),
         manufacturer_code=manufacturer_code,
         sequence=sequence,
         command_id=command_id,
@@ -348,7 +363,7 @@ def _encrypted_frame(data: bytes, pos: int, end: int, base: int) -> Container:
     return Container(
         additional_header_control=additional_header_control,
         frame_counter=frame_counter,
-        frame_control=frame_control_fields(frame_control),
+        frame_control=Container(_FRAME_CONTROLS[frame_control]),
         manufacturer_code=manufacturer_code,
         sequence=sequence,
         command_id=command_id,
@@ -390,7 +405,7 @@ def _components(data: bytes, pos: int, count: int, base: int):
             encrypted_frame = None
         components.append(
             Container(
-                control=component_control_fields(control_value),
+                control=Container(_COMPONENT_CONTROLS[control_value]),
                 cluster_id=cluster,
                 body=Container(
                     from_date_time=from_date_time, frame=frame, encrypted_frame=encrypted_frame

@@ -12,11 +12,8 @@ from construct import Container
 
 from . import framing, payload
 from .errors import DecodeError, EncodeError
-from .primitives import build_layer, encode_length, parse_layer
+from .primitives import build_layer, encode_length
 from .usecases import UseCase, lookup
-
-_GENERAL_CIPHERING = framing.GENERAL_CIPHERING_PARSER
-_GENERAL_SIGNING = framing.GENERAL_SIGNING_PARSER
 
 
 @dataclass
@@ -99,9 +96,8 @@ def decode(data: bytes) -> Message:
     envelope = mac = None
     apdu_offset = 0
     if data[0] == 0xDD:
-        envelope = parse_layer(_GENERAL_CIPHERING, data, "general-ciphering")
-        information = envelope["ciphered_service"]["information"]
-        apdu_offset = len(data) - len(information)
+        envelope, apdu_offset = framing.read_general_ciphering(data)
+        information = data[apdu_offset:]
         if information[:1] == b"\xe0":
             raise DecodeError(
                 "general-ciphering",
@@ -111,15 +107,12 @@ def decode(data: bytes) -> Message:
         if len(information) < framing.MAC_LENGTH + 1:
             raise DecodeError("general-ciphering", "too short for an APDU and a MAC", apdu_offset)
         apdu, mac = information[: -framing.MAC_LENGTH], information[-framing.MAC_LENGTH :]
-        del envelope["ciphered_service"]["information"]
     elif data[0] == 0xDF:
         apdu = data
     else:
         raise DecodeError("framing", f"unknown APDU tag 0x{data[0]:02X}", 0)
 
-    header = parse_layer(_GENERAL_SIGNING, apdu, "general-signing", apdu_offset)
-    content = header.pop("content")
-    signature = header.pop("signature")
+    header, content, signature = framing.read_general_signing(apdu, apdu_offset)
     content_offset = apdu_offset + _content_start(apdu, len(content), signature)
     # item access, not attributes: construct's Container.__getattr__ costs ~1 µs a hop
     use_case = lookup(header["other_information"]["message_code"])

@@ -44,6 +44,31 @@ def parse_length_form(io) -> int:
     return int.from_bytes(raw, "big")
 
 
+def fail_at(message: str, position: int) -> StreamError:
+    """A StreamError carrying the `position` (in the bytes read) where a hand-written
+    reader found the problem; the layer turns it into DecodeError(layer, offset)."""
+    error = StreamError(message)
+    error.position = position
+    return error
+
+
+def read_length_form(data: bytes, pos: int) -> tuple[int, int]:
+    """parse_length_form over bytes: (length, position after it); the same failures at the
+    same positions (a StreamError with `position`, see fail_at)."""
+    if pos >= len(data):
+        raise fail_at("stream ended inside a length", len(data))
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    count = first & 0x7F
+    if count == 0 or count > 4:
+        raise fail_at(f"invalid length form 0x{first:02X}", pos + 1)
+    end = pos + 1 + count
+    if end > len(data):
+        raise fail_at("stream ended inside a length", len(data))
+    return int.from_bytes(data[pos + 1 : end], "big"), end
+
+
 class LengthForm(Construct):
     """A-XDR / DER length: 0x00-0x7F itself, 0x81 nn, 0x82 nn nn (up to 0x84 accepted)."""
 
@@ -159,8 +184,8 @@ CosemDateTime = Struct(
     "clock_status" / Byte,
 )
 
-_COSEM_FIELDS = tuple(sc.name for sc in CosemDateTime.subcons)
-_COSEM_STRUCT = struct.Struct(">HBBBBBBBhB")
+COSEM_FIELDS = tuple(sc.name for sc in CosemDateTime.subcons)
+COSEM_STRUCT = struct.Struct(">HBBBBBBBhB")
 
 
 def parse_optional_datetime(stream):
@@ -169,8 +194,24 @@ def parse_optional_datetime(stream):
         return None
     if first != 12:
         raise StreamError(f"date-time length must be 0 or 12, not {first}")
-    values = _COSEM_STRUCT.unpack(_read_exact(stream, 12, "date-time"))
-    return Container(zip(_COSEM_FIELDS, values, strict=True))
+    values = COSEM_STRUCT.unpack(_read_exact(stream, 12, "date-time"))
+    return Container(zip(COSEM_FIELDS, values, strict=True))
+
+
+def read_optional_datetime(data: bytes, pos: int):
+    """parse_optional_datetime over bytes: (None or the date-time, position after it),
+    failing with the same texts at the same positions as the stream reader."""
+    if pos >= len(data):
+        raise fail_at("date-time length: stream ended after 0 of 1 bytes", len(data))
+    first = data[pos]
+    if first == 0:
+        return None, pos + 1
+    if first != COSEM_STRUCT.size:
+        raise fail_at(f"date-time length must be 0 or 12, not {first}", pos + 1)
+    end = pos + 1 + COSEM_STRUCT.size
+    if end > len(data):
+        raise fail_at(f"date-time: stream ended after {len(data) - pos - 1} of 12 bytes", len(data))
+    return Container(zip(COSEM_FIELDS, COSEM_STRUCT.unpack_from(data, pos + 1), strict=True)), end
 
 
 class OptionalDateTime(Construct):

@@ -15,6 +15,7 @@ import struct
 from construct import (
     Construct,
     ConstructError,
+    EnumInteger,
     ListContainer,
     SizeofError,
     StreamError,
@@ -41,10 +42,19 @@ class StrictBytesIO(io.BytesIO):
     payload is an error, never a silently short value. read() itself stays the fast C one.
     """
 
-    def __init__(self, data: bytes, origin: int = 0):
-        super().__init__(data)
-        self.origin = origin
-        self.size = len(data)
+    __slots__ = ("origin", "size")
+
+
+def strict_stream(data: bytes, origin: int = 0) -> StrictBytesIO:
+    """A StrictBytesIO over `data`, which starts at `origin` in the whole content.
+
+    A factory rather than an __init__: BytesIO's own C constructor plus two slot stores
+    costs about half of a Python-level __init__, and payload layers make several a message.
+    """
+    stream = StrictBytesIO(data)
+    stream.origin = origin
+    stream.size = len(data)
+    return stream
 
 
 def read_exact(stream, n: int) -> bytes:
@@ -187,7 +197,7 @@ def _restream_exact(parent, length, func):
     """A length-prefixed region: parsed in a strict substream that must be fully consumed."""
     data = read_exact(parent, length)
     origin = getattr(parent, "origin", 0) + parent.tell() - length
-    child = StrictBytesIO(data, origin)
+    child = strict_stream(data, origin)
     try:
         value = func(child)
     except Exception as exc:
@@ -207,11 +217,32 @@ _CONTEXT_CONTAINER = (
     "_building = False, _sizing = False, _subcons = None, _io = io, "
     "_index = this.get('_index', None))\n"
 )
-_CONTEXT_DICT = (
-    "this = {'_': this, '_params': this['_params'], '_root': None, '_parsing': True, "
-    "'_building': False, '_sizing': False, '_subcons': None, '_io': io, "
-    "'_index': this.get('_index', None)}\n"
+_CONTEXT_DICT = "this = {'_': this}\n"
+# a parse function's context line and construct's root bookkeeping after it, which nothing
+# in an all-compiled parser reads (build functions keep theirs)
+_PARSE_CONTEXT = re.compile(
+    re.escape(_CONTEXT_CONTAINER) + r" *this\['_root'\] = this\['_'\]\.get\('_root', this\)\n"
 )
+# a read of a private context key (this['_io'], this._params, this.get('_index') ...)
+_CONTEXT_READ = re.compile(r"this(?:\[['\"]|\.get\(['\"]|\.)(_[A-Za-z]\w*)")
+
+
+def _reads_private_context(source: str) -> bool:
+    """Whether anything besides construct's own context set-up reads a private context key
+    (then the parse contexts keep all of them)."""
+    lines = source.splitlines()
+    body = [line for line in lines if not line.lstrip().startswith(("this = ", "this['_root']"))]
+    return _CONTEXT_READ.search("\n".join(body)) is not None
+
+
+# construct's compiled Enum builds an EnumInteger and a lambda for every value it parses
+_ENUM_PARSE = re.compile(r"reuse\(\((.*?)\), lambda x: (factory_\d+)\.get\(x, EnumInteger\(x\)\)\)")
+
+
+def _enum_value(factory: dict, value: int):
+    """An Enum's parsed value: its EnumIntegerString, or EnumInteger when unnamed."""
+    named = factory.get(value)
+    return named if named is not None else EnumInteger(value)
 
 
 # construct's code for a sized region holding just bytes (Prefixed(..., GreedyBytes))
@@ -228,14 +259,18 @@ def compile_strict(construct: Construct):
     source = compiled.source.replace("restream(io.read(", "_restream_exact(io, (")
     # A sized region that is just bytes needs no substream: read exactly that many.
     source = _GREEDY_REGION.sub(r"read_exact(io, \1)", source)
-    if "linkedparsers[" not in source:
-        # Every field is compiled, so nothing reads a parse context by attribute: a plain
-        # dict is enough, and much cheaper than construct's nine-key Container per Struct.
-        source = source.replace(_CONTEXT_CONTAINER, _CONTEXT_DICT)
+    if "linkedparsers[" not in source and not _reads_private_context(source):
+        # Every field is compiled, so nothing reads a parse context by attribute, and no
+        # context key is read besides the fields themselves and '_' (the parent context,
+        # for this._.x): a one-key dict is enough, much cheaper than construct's nine-key
+        # Container per Struct.
+        source = _PARSE_CONTEXT.sub(lambda _: _CONTEXT_DICT, source)
+    source = _ENUM_PARSE.sub(r"_enum_value(\2, (\1))", source)
     namespace = dict(compiled.module.__dict__)
     exec(compile(source, f"<strict {construct.__class__.__name__}>", "exec"), namespace)
     namespace["_restream_exact"] = _restream_exact
     namespace["read_exact"] = read_exact
+    namespace["_enum_value"] = _enum_value
     for name in ("linkedinstances", "linkedparsers", "linkedbuilders"):
         namespace[name] = getattr(compiled.module, name)
     strict = namespace["compiled"]
@@ -259,7 +294,7 @@ _DECODE_FAILURES = (
 
 def parse_strict(compiled, data: bytes, layer: str, base: int):
     """Parse all of `data`; any failure becomes DecodeError(layer, absolute offset)."""
-    stream = StrictBytesIO(data)
+    stream = strict_stream(data)
     try:
         parse = getattr(compiled, "parsefunc", None)
         if parse is not None:  # a compiled parser: skip construct's per-call Container context

@@ -1279,14 +1279,22 @@ def parse_frame_control(stream) -> Container:
     return frame_control_fields(raw[0])
 
 
+def _frame_control(value: int) -> dict:
+    return {
+        "frame_type": _FRAME_TYPES.get(value & 0x03, value & 0x03),
+        "manufacturer_specific": bool(value & 0x04),
+        "direction": _DIRECTIONS[(value >> 3) & 1],
+        "disable_default_response": bool(value & 0x10),
+        "reserved": value >> 5,
+    }
+
+
+# every frame control byte's fields, worked out once (a Container is made from the dict)
+_FRAME_CONTROLS = [_frame_control(value) for value in range(256)]
+
+
 def frame_control_fields(value: int) -> Container:
-    return Container(
-        frame_type=_FRAME_TYPES.get(value & 0x03, value & 0x03),
-        manufacturer_specific=bool(value & 0x04),
-        direction=_DIRECTIONS[(value >> 3) & 1],
-        disable_default_response=bool(value & 0x10),
-        reserved=value >> 5,
-    )
+    return Container(_FRAME_CONTROLS[value])
 
 
 class FrameControl(Construct):

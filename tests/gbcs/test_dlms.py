@@ -1,0 +1,104 @@
+"""The hand-written DLMS APDU reader gbcs.decode uses agrees with the construct Structs'
+compiled parsers: the same tree (same keys in the same order, same value types), or the same
+DecodeError (layer, offset and text), on every RTDS DLMS payload and on mutations of them."""
+
+import random
+from functools import cache
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rtds_vectors import read_vector, rtds_files
+
+from gbcs import decode, dlms
+from gbcs.errors import DecodeError
+
+
+def shape(value):
+    """A value with its exact types and key order made explicit (Container == ignores both)."""
+    if isinstance(value, dict):
+        return (type(value).__name__, [(key, shape(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return (type(value).__name__, [shape(item) for item in value])
+    return (type(value).__name__, value)
+
+
+def outcome(read, kind: str, content: bytes, base: int):
+    try:
+        return ("ok", shape(read(kind, content, base)))
+    except DecodeError as exc:
+        return ("error", exc.layer, exc.offset, exc.detail)
+
+
+def assert_readers_agree(kind: str, content: bytes, base: int = 0) -> None:
+    fast = outcome(dlms.decode, kind, content, base)
+    assert fast == outcome(dlms.decode_compiled, kind, content, base)
+
+
+@cache
+def payloads() -> list[tuple[str, str, bytes, int]]:
+    """(file name, kind, content, content offset) of every RTDS DLMS payload."""
+    found = []
+    for path in rtds_files():
+        message = decode(read_vector(path))
+        if message.payload_kind in dlms._APDUS:
+            start = message.content_offset - message.apdu_offset
+            signature = 0 if message.signature is None else 1 + len(message.signature)
+            content = message.apdu[start : len(message.apdu) - signature]
+            found.append((path.name, message.payload_kind, content, message.content_offset))
+    return found
+
+
+def mutations(data: bytes, rng: random.Random, count: int):
+    for _ in range(count):
+        position = rng.randrange(len(data))
+        kind = rng.randrange(5)
+        if kind == 0:
+            yield data[:position]
+        elif kind == 1:
+            flipped = data[position] ^ 1 << rng.randrange(8)
+            yield data[:position] + bytes([flipped]) + data[position + 1 :]
+        elif kind == 2:
+            value = rng.choice((0, 1, 2, 4, 5, 0x09, 0x13, 0x7F, 0x80, 0x82, 0xFF))
+            yield data[:position] + bytes([value]) + data[position + 1 :]
+        elif kind == 3:
+            yield data[:position] + bytes([rng.randrange(256)]) + data[position:]
+        else:
+            yield data[:position] + data[position + 1 + rng.randrange(3) :]
+
+
+def test_every_kind_is_read_by_hand():
+    assert set(dlms._READERS) == set(dlms._APDUS)
+    assert {kind for _, kind, _, _ in payloads()} == set(dlms._APDUS)
+
+
+@pytest.mark.parametrize("index", range(0, 700, 7))
+def test_readers_agree_on_rtds_payloads_and_their_mutations(index):
+    for name, kind, content, base in payloads()[index : index + 7]:
+        assert_readers_agree(kind, content, base)
+        rng = random.Random(name)
+        for mutated in mutations(content, rng, 40):
+            assert_readers_agree(kind, mutated, base)
+
+
+def test_readers_agree_on_every_truncation_of_a_request_with_selection():
+    with_selection = [
+        (kind, content)
+        for _, kind, content, _ in payloads()
+        if kind == "dlms-access-request"
+        and any(s.selection is not None for s in dlms.decode(kind, content, 0).specifications)
+    ]
+    assert with_selection
+    kind, content = with_selection[0]
+    for end in range(len(content) + 1):
+        assert_readers_agree(kind, content[:end], 3)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(sorted(dlms._APDUS)),
+    head=st.sampled_from((b"\xd9", b"\xda", b"\x0f")),
+    body=st.binary(max_size=60),
+)
+def test_readers_agree_on_random_bytes(kind, head, body):
+    assert_readers_agree(kind, head + body, 11)
