@@ -168,24 +168,7 @@ def _parse_node(data: bytes, pos: int, end: int, base: int, depth: int, spans=No
             node["padded_length_bytes"] = padded
         return node, value_end
     children = ListContainer()
-    append = children.append
-    depth += 1
-    while pos < value_end:
-        # a primitive child with a low tag number and a short length (most leaves) is
-        # read here, saving a call; anything else, or anything wrong, takes _parse_node
-        if pos + 1 < value_end and depth <= MAX_DEPTH:
-            leaf = _TEMPLATE_BY_BYTE[data[pos]]
-            length = data[pos + 1]
-            if leaf is not None and not leaf["constructed"] and length < 0x80:
-                end = pos + 2 + length
-                if end <= value_end:
-                    child = Container(leaf)
-                    child["value"] = data[pos + 2 : end]
-                    append(child)
-                    pos = end
-                    continue
-        child, pos = _parse_node(data, pos, value_end, base, depth, spans)
-        append(child)
+    _parse_children(data, pos, value_end, base, depth + 1, spans, children.append)
     node = Container(template)
     node["children"] = children
     if padded is not None:
@@ -193,6 +176,47 @@ def _parse_node(data: bytes, pos: int, end: int, base: int, depth: int, spans=No
     if spans is not None:
         spans[id(node)] = (start, value_end)
     return node, value_end
+
+
+def _parse_children(data: bytes, pos: int, end: int, base: int, depth: int, spans, append):
+    """The TLVs in data[pos:end], nested `depth` deep, each passed to `append`. A child with
+    a low tag number and a minimal length that fits (most nodes) is read here, a constructed
+    one by one call here for its own children; anything else, or anything wrong, takes
+    _parse_node, which fails as it always has."""
+    while pos < end:
+        if pos + 1 < end and depth <= MAX_DEPTH:
+            template = _TEMPLATE_BY_BYTE[data[pos]]
+            length = data[pos + 1]
+            if template is not None:
+                value_start = pos + 2
+                if length & 0x80:  # 81 nn (nn >= 80) or 82 nn nn (nn nn >= 0100): minimal
+                    count = length & 0x7F
+                    value_start += count
+                    if count == 1 and value_start <= end and data[pos + 2] >= 0x80:
+                        length = data[pos + 2]
+                    elif count == 2 and value_start <= end and data[pos + 2]:
+                        length = data[pos + 2] << 8 | data[pos + 3]
+                    else:
+                        length = end  # not read here: overruns
+                value_end = value_start + length
+                if value_end <= end:
+                    if template["constructed"]:
+                        children = ListContainer()
+                        _parse_children(
+                            data, value_start, value_end, base, depth + 1, spans, children.append
+                        )
+                        child = Container(template)
+                        child["children"] = children
+                        if spans is not None:
+                            spans[id(child)] = (pos, value_end)
+                    else:
+                        child = Container(template)
+                        child["value"] = data[value_start:value_end]
+                    append(child)
+                    pos = value_end
+                    continue
+        child, pos = _parse_node(data, pos, end, base, depth, spans)
+        append(child)
 
 
 def _identifier(node) -> bytes:

@@ -85,6 +85,8 @@ _KIND_OF = {
     for tag, (_, kind, _) in AXDR_TYPES.items()
 }
 _KIND_OF[0x09] = _BYTES
+_BIT_STRING = 0x04
+_BIT_STRING_NAME = AXDR_TYPES[_BIT_STRING][0]
 # _read_item's table, indexed by tag: (item template, kind, unpack_from, size), None for the
 # kinds _read_value reads (and unknown tags). An item is made as Container(template) and then
 # given its value, which is cheaper than Container(type=..., value=...).
@@ -188,9 +190,9 @@ def _read_value(data: bytes, pos: int, tag: int):
 
 def _read_item(data: bytes, pos: int) -> tuple[Container, int]:
     """(item, next position). The hot path of DLMS decoding: the common kinds (null, fixed
-    size, array / structure, octet string) are handled here without further calls, and so
-    are a list's fixed-size and short octet-string children (most of the items there are);
-    anything else, and anything cut short, takes the general path and its error."""
+    size, array / structure, octet string) are handled here without further calls, and a
+    list's children by _read_children; anything else, and anything cut short, takes the
+    general path and its error."""
     size = len(data)
     if pos >= size:
         raise _fail("A-XDR: stream ended where a data item should start", pos)
@@ -226,10 +228,21 @@ def _read_item(data: bytes, pos: int) -> tuple[Container, int]:
     if count > size - pos:
         raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
     items = ListContainer()
-    append = items.append
+    pos = _read_children(data, pos, count, size, items.append)
+    item["value"] = items
+    return item, pos
+
+
+def _read_children(data: bytes, pos: int, count: int, size: int, append) -> int:
+    """A list's `count` items from pos, each passed to `append`: the next position.
+    Fixed-size, null, short octet-string and short bit-string items (most of a list's
+    children) are read here, and so are structures / arrays with a short count, by one call
+    here for all of their items (structures nested in arrays are most of a DLMS payload);
+    anything else, and anything cut short, takes _read_item and fails where it would."""
     for _ in range(count):
         if pos + 1 < size:
-            child = _ITEM_SPECS[data[pos]]
+            tag = data[pos]
+            child = _ITEM_SPECS[tag]
             if child is not None:
                 child_kind = child[1]
                 if child_kind is _FIXED_KIND:
@@ -249,10 +262,34 @@ def _read_item(data: bytes, pos: int) -> tuple[Container, int]:
                         append(value)
                         pos = end
                         continue
+                elif child_kind is _NULL:
+                    append(Container(child[0]))
+                    pos += 1
+                    continue
+                else:  # array / structure: the same check on its count as _read_item's
+                    inner_count = data[pos + 1]
+                    if inner_count < 0x80 and inner_count <= size - pos - 2:
+                        value = Container(child[0])
+                        inner = ListContainer()
+                        pos = _read_children(data, pos + 2, inner_count, size, inner.append)
+                        value["value"] = inner
+                        append(value)
+                        continue
+            elif tag == _BIT_STRING:
+                bits = data[pos + 1]
+                end = pos + 2 + (bits + 7) // 8
+                if bits < 0x80 and end <= size:
+                    append(
+                        Container(
+                            type=_BIT_STRING_NAME,
+                            value=Container(bits=bits, octets=data[pos + 2 : end]),
+                        )
+                    )
+                    pos = end
+                    continue
         value, pos = _read_item(data, pos)
         append(value)
-    item["value"] = items
-    return item, pos
+    return pos
 
 
 def _read_description(data: bytes, pos: int) -> tuple[Container, int]:
@@ -412,9 +449,7 @@ def _read_counted_items(data: bytes, pos: int) -> tuple[ListContainer, int]:
     if count > len(data) - pos:
         raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
     items = ListContainer()
-    for _ in range(count):
-        item, pos = _read_item(data, pos)
-        items.append(item)
+    pos = _read_children(data, pos, count, len(data), items.append)
     return items, pos
 
 

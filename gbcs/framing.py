@@ -14,9 +14,10 @@ give the same tree, or the same error at the same offset, on every RTDS message 
 mutations of them.
 """
 
+import struct
+
 from construct import (
     Byte,
-    Bytes,
     Const,
     Construct,
     Container,
@@ -42,7 +43,7 @@ from .primitives import (
     read_length_form,
     read_optional_datetime,
 )
-from .strict import TrailingOptional, compile_strict
+from .strict import ExactBytes, TrailingOptional, compile_strict
 
 MAC_LENGTH = 12
 SIGNATURE_LENGTH = 64
@@ -99,7 +100,7 @@ class _CounterUnlessCertificate(Construct):
 # its counter, the supplementary originator counter, and a DER certificate.
 OtherInformation = Struct(
     "message_code" / Int16ub,
-    "supplementary_remote_party" / TrailingOptional(Bytes(SYSTEM_TITLE_LENGTH)),
+    "supplementary_remote_party" / TrailingOptional(ExactBytes(SYSTEM_TITLE_LENGTH)),
     "supplementary_remote_party_counter"
     / If(this.supplementary_remote_party != None, TrailingOptional(Int64ub)),  # noqa: E711
     "supplementary_originator_counter"
@@ -147,6 +148,11 @@ GENERAL_SIGNING_PARSER = compile_strict(GeneralSigning)
 # Each mirrors the compiled parser field by field, including its error texts and offsets
 # (a short fixed-size read fails where the stream ends; a short sized region where it
 # begins), so gbcs.decode reports exactly what GENERAL_*_PARSER would.
+
+# big-endian counters read in place, without slicing them out first: the 8-byte originator
+# and supplementary counters, the ciphered service's 4-byte invocation counter
+_COUNTER_AT = struct.Struct(">Q").unpack_from
+_INVOCATION_COUNTER_AT = struct.Struct(">I").unpack_from
 
 # the same EnumIntegerString objects construct's Enum parses to (an unknown flag: EnumInteger)
 _CRA_VALUES = {value: CraFlag.parse(bytes((value,))) for value in CraFlag.decmapping}
@@ -197,20 +203,22 @@ def _other_information(data: bytes, pos: int, end: int) -> Container:
     pos += 2
     party = party_counter = originator_counter = None
     if pos < end:
-        # construct reads these 8 bytes with a bare read: fewer are taken as they are
-        party = data[pos : min(pos + SYSTEM_TITLE_LENGTH, end)]
-        pos += len(party)
+        # exactly 8 bytes (ExactBytes): a short one fails where it begins
+        if pos + SYSTEM_TITLE_LENGTH > end:
+            raise fail_at(f"needs 8 byte(s), only {end - pos} left", pos)
+        party = data[pos : pos + SYSTEM_TITLE_LENGTH]
+        pos += SYSTEM_TITLE_LENGTH
         if pos < end:
             if pos + 8 > end:
                 raise fail_at("unpack requires a buffer of 8 bytes", end)
-            party_counter = int.from_bytes(data[pos : pos + 8], "big")
+            party_counter = _COUNTER_AT(data, pos)[0]
             pos += 8
             if pos + 2 <= end and not (
                 data[pos] == CERTIFICATE_START and data[pos + 1] in CERTIFICATE_LENGTH_FORMS
             ):
                 if pos + 8 > end:
                     raise fail_at("supplementary originator counter: stream ended", end)
-                originator_counter = int.from_bytes(data[pos : pos + 8], "big")
+                originator_counter = _COUNTER_AT(data, pos)[0]
                 pos += 8
     return Container(
         message_code=message_code,
@@ -250,7 +258,7 @@ def _general_signing(apdu: bytes):
         and apdu[_TARGET - 1] == SYSTEM_TITLE_LENGTH
     ):
         cra = apdu[2]
-        counter = int.from_bytes(apdu[3:11], "big")
+        counter = _COUNTER_AT(apdu, 3)[0]
         originator = apdu[_ORIGINATOR : _TARGET - 1]
         target = apdu[_TARGET:_DATE_TIME]
         pos = _DATE_TIME
@@ -261,9 +269,19 @@ def _general_signing(apdu: bytes):
         date_time, pos = None, pos + 1
     else:
         date_time, pos = read_optional_datetime(apdu, pos)
-    start, pos = _sized(apdu, pos)
+    size = len(apdu)
+    # other information and content: their one-byte length forms read here, others by _sized
+    length = apdu[pos] if pos < size else 0x80
+    if length < 0x80 and pos + 1 + length <= size:
+        start, pos = pos + 1, pos + 1 + length
+    else:
+        start, pos = _sized(apdu, pos)
     other_information = _other_information(apdu, start, pos)
-    start, pos = _sized(apdu, pos)
+    length = apdu[pos] if pos < size else 0x80
+    if length < 0x80 and pos + 1 + length <= size:
+        start, pos = pos + 1, pos + 1 + length
+    else:
+        start, pos = _sized(apdu, pos)
     content = apdu[start:pos]
     signature = None
     if pos < len(apdu):
@@ -313,7 +331,19 @@ def _general_ciphering(data: bytes):
             fields.append(data[start:pos])
     if data[pos : pos + 1] != KEY_INFO_ABSENT:
         raise fail_at("ConstError", min(pos + 1, len(data)))
-    start, pos = _sized(data, pos + 1)
+    # the ciphered service's length: 81 nn / 82 nn nn (an APDU and a MAC) read here
+    length = data[pos + 1] if pos + 1 < len(data) else 0
+    if length == 0x82 and pos + 4 <= len(data):
+        start = pos + 4
+        end = start + (data[pos + 2] << 8 | data[pos + 3])
+    elif length == 0x81 and pos + 3 <= len(data):
+        start = pos + 3
+        end = start + data[pos + 2]
+    else:
+        end = len(data) + 1
+    if end > len(data):  # anything else, or too long: _sized, which fails where it should
+        start, end = _sized(data, pos + 1)
+    pos = end
     if start + 1 > pos:
         raise fail_at("unpack requires a buffer of 1 bytes", pos)
     if start + 5 > pos:
@@ -330,7 +360,7 @@ def _general_ciphering(data: bytes):
         key_info_present=KEY_INFO_ABSENT,
         ciphered_service=Container(
             security_control=data[start],
-            invocation_counter=int.from_bytes(data[start + 1 : start + 5], "big"),
+            invocation_counter=_INVOCATION_COUNTER_AT(data, start + 1)[0],
         ),
     )
     return envelope, start + 5

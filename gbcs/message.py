@@ -13,7 +13,7 @@ from construct import Container
 from . import framing, payload
 from .errors import DecodeError, EncodeError
 from .primitives import build_layer, encode_length
-from .usecases import UseCase, lookup
+from .usecases import USE_CASES, UseCase
 
 
 @dataclass
@@ -97,16 +97,16 @@ def decode(data: bytes) -> Message:
     apdu_offset = 0
     if data[0] == 0xDD:
         envelope, apdu_offset = framing.read_general_ciphering(data)
-        information = data[apdu_offset:]
-        if information[:1] == b"\xe0":
+        # the ciphered information, data[apdu_offset:], is the APDU and the MAC
+        if data[apdu_offset : apdu_offset + 1] == b"\xe0":
             raise DecodeError(
                 "general-ciphering",
                 "a GBT block: reassemble segments with gbcs.gbt before decoding",
                 apdu_offset,
             )
-        if len(information) < framing.MAC_LENGTH + 1:
+        if len(data) - apdu_offset < framing.MAC_LENGTH + 1:
             raise DecodeError("general-ciphering", "too short for an APDU and a MAC", apdu_offset)
-        apdu, mac = information[: -framing.MAC_LENGTH], information[-framing.MAC_LENGTH :]
+        apdu, mac = data[apdu_offset : -framing.MAC_LENGTH], data[-framing.MAC_LENGTH :]
     elif data[0] == 0xDF:
         apdu = data
     else:
@@ -115,7 +115,7 @@ def decode(data: bytes) -> Message:
     header, content, signature = framing.read_general_signing(apdu, apdu_offset)
     content_offset = apdu_offset + _content_start(apdu, len(content), signature)
     # item access, not attributes: construct's Container.__getattr__ costs ~1 µs a hop
-    use_case = lookup(header["other_information"]["message_code"])
+    use_case = USE_CASES.get(header["other_information"]["message_code"])  # lookup(), inline
     kind, value = payload.decode(content, content_offset, header, use_case)
     return Message(
         header=header,

@@ -5,7 +5,7 @@ then the content's first bytes: 01 09 GBZ (alert layout when CRA = 3), D9 / DA D
 request / response, 0F DLMS data-notification, 30 / 02 / 04 / 05 DER.
 """
 
-from construct import Container
+from construct import Container, EnumIntegerString
 
 from . import asn1, dlms, gbz
 from .errors import DecodeError, EncodeError
@@ -21,7 +21,9 @@ def decode(content: bytes, base: int, header: Container, use_case) -> tuple[str,
     declared = use_case.encoding if use_case is not None else None
     first = content[0]
     code = header["other_information"]["message_code"]
-    cra = int(header["transaction_id"]["cra"])
+    cra = header["transaction_id"]["cra"]
+    # the flag's number without a call to EnumIntegerString.__int__ (an unknown flag: an int)
+    cra = cra.intvalue if cra.__class__ is EnumIntegerString else int(cra)
     if declared == "asn1" or (declared is None and first in ASN1_FIRST_BYTES):
         return "asn1", asn1.decode(content, base, code, cra)
     if content[:2] == b"\x01\x09":

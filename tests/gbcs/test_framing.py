@@ -11,7 +11,8 @@ from rtds_vectors import params, read_vector, rtds_files
 
 from gbcs import framing
 from gbcs.errors import DecodeError
-from gbcs.primitives import parse_layer
+from gbcs.message import decode, wrap_for_mac
+from gbcs.primitives import parse_layer, read_length_form
 
 
 def shape(value):
@@ -107,3 +108,52 @@ def test_readers_agree_on_every_truncation_and_bit_flip_of_a_header():
 @given(head=st.binary(max_size=80), tag=st.sampled_from((b"\xdd", b"\xdf\x09", b"")))
 def test_readers_agree_on_random_bytes(head, tag):
     assert_readers_agree(tag + head, 7)
+
+
+def with_other_information(apdu: bytes, other_information: bytes) -> tuple[bytes, int]:
+    """The DF APDU with its other-information field replaced, and where the new field's
+    contents start."""
+    header, _, _ = framing.read_general_signing(apdu)
+    pos = 29 + (1 if header["date_time"] is None else 13)  # DF 09 flag counter 2 x (08 EUI)
+    length, after = read_length_form(apdu, pos)  # this vector's has a certificate: 82 nn nn
+    rest = apdu[after + length :]
+    return apdu[:pos] + bytes((len(other_information),)) + other_information + rest, pos + 1
+
+
+@pytest.mark.parametrize("party_length", range(1, 8))
+def test_a_short_supplementary_remote_party_is_an_error_at_its_start(party_length):
+    # other information 3-9 bytes long: message code, then fewer than 8 bytes of the
+    # supplementary remote party id, which must be read whole (never taken short)
+    (path,) = rtds_files("ECS21b_4.14_URP_SUCCESS_COMMAND_GBCS")
+    data = read_vector(path)
+    apdu, start = apdu_of(data)
+    party = bytes(range(0xA1, 0xA1 + party_length))
+    crafted, field = with_other_information(apdu, b"\x00\x8b" + party)
+    expected = ("general-signing", start + field + 2, f"needs 8 byte(s), only {party_length} left")
+    for read in (
+        lambda: framing.read_general_signing(crafted, start),
+        lambda: reference_signing(crafted, start),
+    ):
+        with pytest.raises(DecodeError) as caught:
+            read()
+        assert (caught.value.layer, caught.value.offset, caught.value.detail) == expected
+    assert_readers_agree(crafted, start)
+    # and through gbcs.decode, for the bare APDU and inside a DD envelope
+    with pytest.raises(DecodeError) as caught:
+        decode(crafted)
+    assert (caught.value.layer, caught.value.offset) == ("general-signing", field + 2)
+    wrapped = wrap_for_mac(crafted)
+    with pytest.raises(DecodeError) as caught:
+        decode(wrapped)
+    offset = len(wrapped) - framing.MAC_LENGTH - len(crafted) + field + 2
+    assert (caught.value.layer, caught.value.offset) == ("general-signing", offset)
+
+
+def test_an_eight_byte_supplementary_remote_party_alone_still_decodes():
+    (path,) = rtds_files("ECS21b_4.14_URP_SUCCESS_COMMAND_GBCS")
+    apdu, _ = apdu_of(read_vector(path))
+    crafted, _ = with_other_information(apdu, b"\x00\x8b" + bytes(range(8)))
+    header, _, _ = framing.read_general_signing(crafted)
+    assert header["other_information"]["supplementary_remote_party"] == bytes(range(8))
+    assert header["other_information"]["supplementary_remote_party_counter"] is None
+    assert_readers_agree(crafted)
