@@ -14,7 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gbcs.errors import GbcsError
+from gbcs.keystore import Keystore
+from gbcs.message import Message
 from gbcs.roles import Role
+from gbcs.security import kdf, mac_parties, other_info, shared_secret, verify_mac
 
 S, NO, ACB = Role.SUPPLIER, Role.NETWORK_OPERATOR, Role.ACCESS_CONTROL_BROKER
 LC = Role.LOAD_CONTROLLER
@@ -77,3 +81,20 @@ class CounterStore:
 
     def accept(self, originator: bytes, counter: int) -> None:
         self.last[bytes(originator)] = counter
+
+
+def mac_verifies(message: Message, keystore: Keystore) -> bool:
+    """A command's MAC checks out with some KA key pairing of its originator and the device
+    it targets (a device may hold more than one generation of keys)."""
+    originator, target = bytes(message.originator), bytes(message.target)
+    first, second = mac_parties(message.cra_flag, originator, target, keystore)
+    pairings, _missing = keystore.ka_pairings(first, second)
+    info = other_info(originator, message.cra_flag, message.counter, target)
+    for private, _own, peer in pairings:
+        try:
+            verify_mac(message.apdu, message.mac, kdf(shared_secret(private, peer.public_key), info),
+                       originator)  # fmt: skip
+            return True
+        except GbcsError:
+            continue
+    return False

@@ -48,19 +48,14 @@ from gbcs.message import Message, encode_apdu
 from gbcs.payload import encode as encode_payload
 from gbcs.roles import ACB_EUI
 from gbcs.security import (
-    kdf,
     mac_apdu,
-    mac_parties,
-    other_info,
-    shared_secret,
     sign,
     verify_data,
-    verify_mac,
 )
 from gbcs.usecases import lookup
 
 from . import switch_zcl as sz
-from .access import AccessPolicy, CounterStore
+from .access import AccessPolicy, CounterStore, mac_verifies
 from .keys import PremisesKeys
 from .switch_zcl import SwitchError
 
@@ -333,7 +328,7 @@ class Esme:
             raise Rejected("unknown-originator")
         if message.mac is None:
             raise Rejected("no-mac")
-        if not self._mac_ok(message):
+        if not mac_verifies(message, self.keys.keystore):
             raise Rejected("bad-mac")
         # ECS47 and ECS46c are critical in RTDS though the tables we have do not say (None)
         critical = bool(message.use_case and message.use_case.critical) or (
@@ -352,20 +347,6 @@ class Esme:
         if reason:
             raise Rejected(reason)
         self.counters.accept(originator, message.counter)
-
-    def _mac_ok(self, message: Message) -> bool:
-        originator, target = bytes(message.originator), bytes(message.target)
-        first, second = mac_parties(message.cra_flag, originator, target, self.keys.keystore)
-        pairings, _missing = self.keys.keystore.ka_pairings(first, second)
-        info = other_info(originator, message.cra_flag, message.counter, target)
-        for private, _own, peer in pairings:
-            key = kdf(shared_secret(private, peer.public_key), info)
-            try:
-                verify_mac(message.apdu, message.mac, key, originator)
-                return True
-            except GbcsError:
-                continue
-        return False
 
     # --- execution --------------------------------------------------------------------
     async def _execute(self, message: Message, srv: str) -> bytes:

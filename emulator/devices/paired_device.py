@@ -38,17 +38,12 @@ from gbcs.errors import GbcsError
 from gbcs.message import Message, encode_apdu
 from gbcs.roles import ACB_EUI, Role
 from gbcs.security import (
-    kdf,
     mac_apdu,
-    mac_parties,
-    other_info,
-    shared_secret,
     sign,
     verify_data,
-    verify_mac,
 )
 
-from .access import CounterStore
+from .access import CounterStore, mac_verifies
 from .comms_hub import TUNNEL_CLUSTER, parse_tunnel_data, tunnel_reply
 from .esme import EsmeResult
 from .keys import PremisesKeys
@@ -180,7 +175,7 @@ class PairedDevice:
             raise _Rejected("unknown-originator")
         if message.mac is None:
             raise _Rejected("no-mac")
-        if not self._mac_ok(message):
+        if not mac_verifies(message, self.keys.keystore):
             raise _Rejected("bad-mac")
         if message.message_code in CRITICAL or message.signature:
             if not message.signature:
@@ -195,21 +190,6 @@ class PairedDevice:
         if reason:
             raise _Rejected(reason)
         self.counters.accept(originator, message.counter)
-
-    def _mac_ok(self, message: Message) -> bool:
-        """The command's MAC with any KA pairing of its originator and this device."""
-        originator, target = bytes(message.originator), bytes(message.target)
-        first, second = mac_parties(message.cra_flag, originator, target, self.keys.keystore)
-        pairings, _missing = self.keys.keystore.ka_pairings(first, second)
-        info = other_info(originator, message.cra_flag, message.counter, target)
-        for private, _own, peer in pairings:
-            try:
-                verify_mac(message.apdu, message.mac,
-                           kdf(shared_secret(private, peer.public_key), info), originator)
-                return True
-            except GbcsError:
-                continue
-        return False
 
     # --- execution ----------------------------------------------------------------------------
     def _execute(self, message: Message) -> bytes:
