@@ -20,6 +20,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_group(register, argv: list[str] | None = None) -> int:
+    """`python -m tools.<group>_cmd ...`: one group's commands on their own (tests run them
+    as subprocesses this way)."""
+    parser = argparse.ArgumentParser(prog="gbhan")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     for group in GROUPS:

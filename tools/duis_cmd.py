@@ -115,12 +115,9 @@ def cmd_transform(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    from .cli import run_group
 
-    parser = argparse.ArgumentParser(prog="gbhan")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    return run_group(register, argv)
 
 
 if __name__ == "__main__":
