@@ -11,6 +11,7 @@ import struct
 from firmware.commshub import devicelog, gbcs_alert, radio, wan
 from firmware.commshub.outage import DEFAULTS, POA, OutageMonitor
 from firmware.lib import xbee, zcl
+from firmware.lib.radio_app import RadioApp
 
 VERSION = "gbhan-commshub 0.1.0"
 
@@ -33,7 +34,6 @@ MAX_TUNNEL_DATA = const(255)  # no Ready/Ack flow control: one Transfer Data per
 _UNSUPPORTED_CLUSTER = const(0xC3)
 
 DEFAULT_DNO = b"\x90\xb3\xd5\x1f\x30\x02\x00\x00"  # the RTDS Network Operator
-_TX_QUEUE = const(24)
 # AO=3: explicit Rx indicators and ZDO passthrough (Device_annce, Mgmt_Leave_rsp reach us).
 STARTUP_AT = (("AO", b"\x03"), ("SH", b""), ("SL", b""), ("AI", b""), ("VR", b""))
 
@@ -42,21 +42,15 @@ EVENT_LEFT = const(2)
 EVENT_REFUSED = const(3)
 
 
-class HubApp:
+class HubApp(RadioApp):
     def __init__(self, board, store, log, clock, rand):
         self.board = board
         self.store = store
-        self.log = log
         self.clock = clock
         self.role = "commshub"
-        self.tx_queue = []
+        self.init_radio(log, {"rx": 0, "wan-rx": 0, "wan-tx": 0, "tx": 0, "tx-failed": 0,
+                              "tx-dropped": 0, "up": 0, "down": 0})
         self.wan_queue = []
-        self.tsn = 0
-        self.frame_id = 0
-        self.rejected = {}
-        self.rejected_total = 0
-        self.counters = {"rx": 0, "wan-rx": 0, "wan-tx": 0, "tx": 0, "tx-failed": 0,
-                         "tx-dropped": 0, "up": 0, "down": 0}
         self.own_eui = b"\x00" * 8
         self.eui_known = False  # until the radio has told us (SH, then SL) nothing goes out
         self.settings = dict(DEFAULTS)
@@ -115,26 +109,7 @@ class HubApp:
                                                     device.code))
         self.outage.boot(self.clock.utc())
 
-    # -- bookkeeping -----------------------------------------------------------------------
-    def reject(self, reason, detail=""):
-        self.rejected[reason] = self.rejected.get(reason, 0) + 1
-        self.rejected_total += 1
-        self.log.append("reject", reason if not detail else reason + " " + detail)
-
-    def next_tsn(self):
-        self.tsn = (self.tsn + 1) & 0xFF
-        return self.tsn
-
-    def next_frame_id(self):
-        self.frame_id = self.frame_id % 255 + 1
-        return self.frame_id
-
-    def queue_frame(self, frame_data):
-        if len(self.tx_queue) >= _TX_QUEUE:
-            self.tx_queue.pop(0)
-            self.counters["tx-dropped"] += 1
-        self.tx_queue.append(xbee.encode(frame_data))
-
+    # -- radio out -------------------------------------------------------------------------
     def send_han(self, device, cluster, data, profile=PROFILE_SE, ep=ENDPOINT):
         self.counters["tx"] += 1
         nwk = device.nwk if device.nwk is not None else xbee.UNKNOWN_NWK
@@ -149,32 +124,13 @@ class HubApp:
         self.send_wan(wan.ACK, seq, bytes((status,)))
 
     # -- radio in --------------------------------------------------------------------------
-    def on_skipped(self, reason, count):
-        self.reject("uart-" + reason, "%d bytes" % count)
-
-    def on_frame(self, frame):
-        self.counters["rx"] += 1
-        kind = frame[0]
-        try:
-            if kind == xbee.RX_EXPLICIT:
-                self._on_rx(xbee.parse_rx_explicit(frame))
-            elif kind == xbee.AT_RESPONSE:
-                self._on_at_response(xbee.parse_at_response(frame))
-            elif kind == xbee.TX_STATUS:
-                if xbee.parse_tx_status(frame)[3] != 0:
-                    self.counters["tx-failed"] += 1
-            elif kind == xbee.MODEM_STATUS:
-                self.log.append("radio", "modem-status=%02x" % xbee.parse_modem_status(frame))
-            elif kind == radio.REGISTER_STATUS:
-                fid, status = radio.parse_register_status(frame)
-                if status != 0:
-                    self.log.append("radio", "register frame=%d status=%02x" % (fid, status))
-            else:
-                self.reject("frame-type", "%02x" % kind)
-        except xbee.FrameError as e:
-            self.reject("frame-layout", str(e))
-        except Exception as e:  # noqa: BLE001 - a device rejects and carries on
-            self.reject("fault", repr(e))
+    def on_other_frame(self, kind, frame):
+        if kind != radio.REGISTER_STATUS:
+            return False
+        fid, status = radio.parse_register_status(frame)
+        if status != 0:
+            self.log.append("radio", "register frame=%d status=%02x" % (fid, status))
+        return True
 
     def _on_at_response(self, response):
         _, command, status, data = response

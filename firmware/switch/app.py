@@ -10,6 +10,7 @@ import binascii
 import json
 
 from firmware.lib import drlc, xbee, zcl
+from firmware.lib.radio_app import RadioApp
 from firmware.switch import labels
 from firmware.switch.state import ROLE_PLCS, SwitchState
 
@@ -55,7 +56,6 @@ _READ_ONLY = (zcl.READ_ATTRIBUTES, zcl.READ_ATTRIBUTES_RSP, zcl.DEFAULT_RSP)
 
 _DEVICE_CLASS = drlc.CLASS_ELECTRIC_VEHICLE | drlc.CLASS_SIMPLE_MISC_LOADS
 _MAX_EVENTS = const(4)
-_TX_QUEUE = const(24)
 
 # AT commands sent at start-up (docs/firmware.md lists them for the radio stand-ins):
 # AO=1 explicit Rx indicators (0x91), without ZDO passthrough: the radio answers ZDO itself;
@@ -79,12 +79,11 @@ class Config:
         self.vocabulary = list(vocabulary)
 
 
-class SwitchApp:
+class SwitchApp(RadioApp):
     def __init__(self, config, store, log, clock, outputs):
         self.config = config
         self.role = config.role
         self.store = store
-        self.log = log
         self.clock = clock  # .utc() -> ZigBee UTC seconds, .ticks_ms()
         self.outputs = outputs  # .set(relay, level)
         self.state = SwitchState(config.role)
@@ -92,12 +91,7 @@ class SwitchApp:
         self.esme = config.esme
         self.esme_nwk = xbee.UNKNOWN_NWK
         self.esme_ep = ENDPOINT
-        self.tx_queue = []
-        self.tsn = 0
-        self.frame_id = 0
-        self.rejected = {}
-        self.rejected_total = 0
-        self.counters = {"rx": 0, "tx": 0, "tx-failed": 0, "tx-dropped": 0, "commits": 0}
+        self.init_radio(log, {"rx": 0, "tx": 0, "tx-failed": 0, "tx-dropped": 0, "commits": 0})
         self.own_eui = b""
         self.mains = True
         self.identify_until = 0
@@ -172,24 +166,13 @@ class SwitchApp:
                 self.next_tsn(), ((0x0000, zcl.T_UINT8, pct_to_zcl(level)),), fc))
 
     # -- radio out ----------------------------------------------------------------------
-    def next_tsn(self):
-        self.tsn = (self.tsn + 1) & 0xFF
-        return self.tsn
-
-    def queue_frame(self, frame_data):
-        if len(self.tx_queue) >= _TX_QUEUE:
-            self.tx_queue.pop(0)
-            self.counters["tx-dropped"] += 1
-        self.tx_queue.append(xbee.encode(frame_data))
-
     def send(self, cluster, zcl_frame, dst_ep=None):
         if self.esme is None:
             return
-        self.frame_id = self.frame_id % 255 + 1
         self.counters["tx"] += 1
         # APS-secured with the meter's link key, as the meter's commands to us must be.
         self.queue_frame(xbee.tx_explicit(
-            self.frame_id, self.esme, self.esme_nwk, ENDPOINT,
+            self.next_frame_id(), self.esme, self.esme_nwk, ENDPOINT,
             self.esme_ep if dst_ep is None else dst_ep, cluster, PROFILE_SE, zcl_frame,
             options=xbee.TX_OPT_APS_ENCRYPTION))
 
@@ -199,40 +182,10 @@ class SwitchApp:
                                            drlc.CMD_GET_SCHEDULED_EVENTS)
                   + drlc.get_scheduled_events(0, 0))
 
-    # -- rejections -----------------------------------------------------------------------
-    def reject(self, reason, detail=""):
-        self.rejected[reason] = self.rejected.get(reason, 0) + 1
-        self.rejected_total += 1
-        self.log.append("reject", reason if not detail else reason + " " + detail)
-
     # -- radio in ---------------------------------------------------------------------------
-    def on_skipped(self, reason, count):
-        """Bytes the framer skipped (noise, bad checksum ...): one rejection per run."""
-        self.reject("uart-" + reason, "%d bytes" % count)
-
-    def on_frame(self, frame):
-        self.counters["rx"] += 1
-        kind = frame[0]
-        try:
-            if kind == xbee.RX_EXPLICIT:
-                self._on_rx(xbee.parse_rx_explicit(frame))
-            elif kind == xbee.AT_RESPONSE:
-                self._on_at_response(xbee.parse_at_response(frame))
-            elif kind == xbee.TX_STATUS:
-                if xbee.parse_tx_status(frame)[3] != 0:
-                    self.counters["tx-failed"] += 1
-            elif kind == xbee.MODEM_STATUS:
-                status = xbee.parse_modem_status(frame)
-                self.log.append("radio", "modem-status=%02x" % status)
-                if status == 0x02:  # joined: the meter may be reachable now
-                    self.request_scheduled_events()
-            else:
-                self.reject("frame-type", "%02x" % kind)
-        except xbee.FrameError as e:
-            self.reject("frame-layout", str(e))
-        except Exception as e:  # noqa: BLE001 - a device rejects and carries on, never resets
-            # A bug or a memory squeeze, not a bad frame: keep the evidence, stay up.
-            self.reject("fault", repr(e))
+    def on_modem_status(self, status):
+        if status == 0x02:  # joined: the meter may be reachable now
+            self.request_scheduled_events()
 
     def _on_at_response(self, response):
         _, command, status, data = response
