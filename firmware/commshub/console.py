@@ -4,8 +4,7 @@
 import binascii
 
 from firmware.commshub.outage import DEFAULTS
-
-ZIGBEE_EPOCH_OFFSET = 946684800
+from firmware.lib.console import ZIGBEE_EPOCH_OFFSET, common
 
 
 def _eui(text):
@@ -27,24 +26,9 @@ def handle(app, board, line):
         return []
     cmd = words[0]
     args = words[1:]
-    if cmd == "ping":
-        return ["pong " + " ".join(args)]
     if cmd == "version":
         from firmware.commshub.app import VERSION
         return ["version %s role=commshub" % VERSION]
-    if cmd == "mains" and len(args) == 1 and args[0] in ("on", "off"):
-        app.set_mains(args[0] == "on")
-        return ["ok mains " + args[0]]
-    if cmd == "clock" and len(args) == 1:
-        try:
-            unix = int(args[0])
-        except ValueError:
-            return ["error clock value"]
-        if unix < ZIGBEE_EPOCH_OFFSET:
-            return ["error clock value"]
-        board.clock.set_utc(unix - ZIGBEE_EPOCH_OFFSET)
-        app.tick()
-        return ["ok clock %d" % unix]
     if cmd == "set" and len(args) == 2 and args[0] in DEFAULTS:
         try:
             app.set(args[0], int(args[1]))
@@ -79,24 +63,8 @@ def handle(app, board, line):
                     sum(1 for d in app.devices.devices.values() if d.nwk is not None),
                     app.counters["rx"], app.counters["wan-rx"], app.counters["wan-tx"],
                     app.counters["up"], app.counters["down"], app.rejected_total, app.boots)]
-    if cmd == "rejected":
-        parts = ["rejected total=%d" % app.rejected_total]
-        for reason in sorted(app.rejected):
-            parts.append("%s=%d" % (reason, app.rejected[reason]))
-        return [" ".join(parts)]
-    if cmd == "log":
-        count = 10
-        if args:
-            try:
-                count = int(args[0])
-            except ValueError:
-                return ["error log count"]
-        return _log_lines(app, count)
-    if cmd == "mem":
-        import gc
-        gc.collect()
-        return ["mem free=%d alloc=%d" % (gc.mem_free(), gc.mem_alloc())]
-    return ["error unknown " + cmd]
+    lines = common(app, board, cmd, args)
+    return ["error unknown " + cmd] if lines is None else lines
 
 
 def _devlog(app, args):
@@ -130,9 +98,3 @@ def _alerts(app):
             e[0], e[1], _unix(e[2]), _unix(e[3]) if e[3] else "none", e[4], _unix(e[5]), e[6],
             e[7]))
     return lines + ["end"]
-
-
-def _log_lines(app, count):
-    for seq, when, text in app.log.last(count):
-        yield "log %d %d %s" % (seq, when + ZIGBEE_EPOCH_OFFSET, text)
-    yield "end"

@@ -17,9 +17,8 @@
 #                            "output relay=.. level=.. source=.. t_us=<ticks_us>"
 # Anything else: "error unknown <command>". Every reply is one line except `log`.
 import binascii
+from firmware.lib.console import common
 from firmware.switch.labels import LabelError
-
-ZIGBEE_EPOCH_OFFSET = 946684800  # unix seconds at 2000-01-01T00:00:00Z
 
 
 def state_line(app):
@@ -37,46 +36,18 @@ def handle(app, board, line):
     args = words[1:]
     if cmd == "state":
         return [state_line(app)]
-    if cmd == "ping":
-        return ["pong " + " ".join(args)]
     if cmd == "boost":
         refused = app.press_boost()
         return ["refused boost " + refused] if refused else ["ok boost"]
-    if cmd == "mains" and len(args) == 1 and args[0] in ("on", "off"):
-        app.set_mains(args[0] == "on")
-        return ["ok mains " + args[0]]
-    if cmd == "log":
-        count = 10
-        if args:
-            try:
-                count = int(args[0])
-            except ValueError:
-                return ["error log count"]
-        return _log_lines(app, count)
     if cmd == "version":
         from firmware.switch.app import VERSION
         return ["version %s role=%s" % (VERSION, app.role)]
-    if cmd == "clock" and len(args) == 1:
-        try:
-            unix = int(args[0])
-        except ValueError:
-            return ["error clock value"]
-        if unix < ZIGBEE_EPOCH_OFFSET:
-            return ["error clock value"]
-        board.clock.set_utc(unix - ZIGBEE_EPOCH_OFFSET)
-        app.tick()
-        return ["ok clock %d" % unix]
     if cmd == "status":
         return ["status failsafe=%d esme=%s label=%s gen=%d rx=%d rejected=%d mains=%s boost=%d" % (
             1 if app.state.failsafe else 0, binascii.hexlify(app.esme).decode() if app.esme else "none",
             (app.state.label or "<unset>").replace(" ", "_"), app.state.generation,
             app.counters["rx"], app.rejected_total, "on" if app.mains else "off",
             1 if app.state.boost_allowed else 0)]
-    if cmd == "rejected":
-        parts = ["rejected total=%d" % app.rejected_total]
-        for reason in sorted(app.rejected):
-            parts.append("%s=%d" % (reason, app.rejected[reason]))
-        return [" ".join(parts)]
     if cmd == "label" and args:
         try:
             return ["ok label " + app.set_label(line.split(None, 1)[1])]
@@ -98,21 +69,11 @@ def handle(app, board, line):
         except ValueError:
             return ["error calendar"]
         return ["ok calendar %d" % len(entries)]
-    if cmd == "mem":
-        import gc
-        gc.collect()
-        return ["mem free=%d alloc=%d" % (gc.mem_free(), gc.mem_alloc())]
     if cmd == "watch" and len(args) == 1 and args[0] in ("on", "off"):
         board.watch = args[0] == "on"
         return ["ok watch " + args[0]]
-    return ["error unknown " + cmd]
-
-
-def _log_lines(app, count):
-    # A generator: the entries go out one by one, so `log 500` needs no big list in RAM.
-    for seq, when, text in app.log.last(count):
-        yield "log %d %d %s" % (seq, when + ZIGBEE_EPOCH_OFFSET, text)
-    yield "end"
+    lines = common(app, board, cmd, args)
+    return ["error unknown " + cmd] if lines is None else lines
 
 
 def parse_calendar(spec):

@@ -1,0 +1,48 @@
+# The console commands every role answers the same way (docs/firmware.md, docs/commshub.md):
+# ping, mains, clock, log, rejected, mem. A role's console tries its own commands first and
+# hands the rest to common(); None means "not a common command" (the role says unknown).
+
+ZIGBEE_EPOCH_OFFSET = 946684800  # unix seconds at 2000-01-01T00:00:00Z
+
+
+def common(app, board, cmd, args):
+    if cmd == "ping":
+        return ["pong " + " ".join(args)]
+    if cmd == "mains" and len(args) == 1 and args[0] in ("on", "off"):
+        app.set_mains(args[0] == "on")
+        return ["ok mains " + args[0]]
+    if cmd == "clock" and len(args) == 1:
+        try:
+            unix = int(args[0])
+        except ValueError:
+            return ["error clock value"]
+        if unix < ZIGBEE_EPOCH_OFFSET:
+            return ["error clock value"]
+        board.clock.set_utc(unix - ZIGBEE_EPOCH_OFFSET)
+        app.tick()
+        return ["ok clock %d" % unix]
+    if cmd == "log":
+        count = 10
+        if args:
+            try:
+                count = int(args[0])
+            except ValueError:
+                return ["error log count"]
+        return _log_lines(app, count)
+    if cmd == "rejected":
+        parts = ["rejected total=%d" % app.rejected_total]
+        for reason in sorted(app.rejected):
+            parts.append("%s=%d" % (reason, app.rejected[reason]))
+        return [" ".join(parts)]
+    if cmd == "mem":
+        import gc
+        gc.collect()
+        return ["mem free=%d alloc=%d" % (gc.mem_free(), gc.mem_alloc())]
+    return None
+
+
+def _log_lines(app, count):
+    # A generator: the entries go out one by one, so `log 500` needs no big list in RAM.
+    for seq, when, text in app.log.last(count):
+        yield "log %d %d %s" % (seq, when + ZIGBEE_EPOCH_OFFSET, text)
+    yield "end"
