@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emulator import data  # noqa: E402
 from gbcs import framing, security  # noqa: E402
 from gbcs.keystore import Keystore  # noqa: E402
 from gbcs.primitives import parse_layer  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-RTDS = SHARED / "rtds" / "RTDS-4.5.0"
-RTDS_KEYS = SHARED / "rtds" / "keystore"
+RTDS = data.rtds()
+RTDS_KEYS = data.rtds_keystore()
 CLOCK = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 

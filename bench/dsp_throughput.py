@@ -24,21 +24,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from emulator import data  # noqa: E402
 from emulator.backoffice import document, xmlsig  # noqa: E402
 from emulator.backoffice.assembly import make_dsp  # noqa: E402
 from emulator.backoffice.premises_factory import build_premises  # noqa: E402
 from emulator.backoffice.users import Deliveries, InProcessTransport, make_user  # noqa: E402
 from emulator.backoffice.wan import Wan  # noqa: E402
-from emulator.han.clock import Clock  # noqa: E402
+from emulator.clock import Clock  # noqa: E402
 from gbcs.keystore import Keystore  # noqa: E402
 from gbcs.security import sign as gbcs_sign  # noqa: E402
 from gbcs.security import verify_apdu  # noqa: E402
 
-SHARED = REPO.parent / "shared"
-DUIS = SHARED / "duis"
-DCCBOXED = SHARED / "keystore" / "dccboxed-keystore.json"
-RTDS = SHARED / "rtds" / "RTDS-4.5.0"
-RTDS_KEYSTORE = SHARED / "rtds" / "keystore"
+DUIS = data.duis()
+DCCBOXED = data.dccboxed_keystore()
+RTDS = data.rtds()
+RTDS_KEYSTORE = data.rtds_keystore()
 GBCS_DATE = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)  # DCC Boxed's GBCS certificates held then
 PRECOMMAND = RTDS / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_PRECOMMAND_GBCS.HEX"
 

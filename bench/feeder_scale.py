@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emulator.clock import Clock  # noqa: E402
 from emulator.grid.loads import FeederPhysics  # noqa: E402
-from emulator.han.clock import Clock  # noqa: E402
 from emulator.scenario import engine, spec  # noqa: E402
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tools.board_cmd import VirtualBoard, _pty_pair  # noqa: E402
+from emulator.virtual_board import VirtualBoard, pty_pair  # noqa: E402
 
 ESME = "00124b0001a2b3c4"
 AIM_P99_MS = 20.0
@@ -126,7 +126,7 @@ def measure_role(role: str, count: int, heap: str, workdir: Path) -> dict[str, l
 
 def pty_echo_reference(count: int) -> list[float]:
     """Round trip through a pty and a CPython echo thread: the OS floor."""
-    master, slave, _ = _pty_pair()
+    master, slave, _ = pty_pair()
     stop = threading.Event()
 
     def echo() -> None:

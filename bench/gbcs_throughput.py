@@ -20,13 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from emulator import data  # noqa: E402
 from gbcs.keystore import Keystore  # noqa: E402
 from gbcs.message import decode  # noqa: E402
 from gbcs.security import check_message, sign, sign_data, verify_data  # noqa: E402
 
-SHARED = REPO.parent / "shared"
-RTDS = SHARED / "rtds" / "RTDS-4.5.0"
-KEYSTORE = SHARED / "rtds" / "keystore"
+RTDS = data.rtds()
+KEYSTORE = data.rtds_keystore()
 CLOCK = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 # @smartdcc/gbcs-parser on this machine kind (figures from the issue): full check and

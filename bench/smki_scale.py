@@ -31,14 +31,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from emulator import data  # noqa: E402
 from emulator.smki.extracts import DELTA, FULL, write_extract  # noqa: E402
 from emulator.smki.population import SUPPLIERS, churn_day, load_test_pki, populate  # noqa: E402
 from emulator.smki.sources import load_keystores  # noqa: E402
 from emulator.smki.store import Repository  # noqa: E402
 from emulator.smki.sync import sync  # noqa: E402
 
-SHARED = REPO.parent / "shared"
-KEYSTORES = [SHARED / "rtds" / "keystore", SHARED / "keystore" / "dccboxed-keystore.json"]
+KEYSTORES = [data.rtds_keystore(), data.dccboxed_keystore()]
 T0 = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 PARTY = SUPPLIERS[3]

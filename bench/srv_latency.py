@@ -20,14 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emulator import data  # noqa: E402
+from emulator.clock import Clock  # noqa: E402
 from emulator.devices.keys import SUPPLIER, PremisesKeys  # noqa: E402
 from emulator.devices.premises import Premises  # noqa: E402
 from emulator.devices.reoriginate import reoriginate  # noqa: E402
-from emulator.han.clock import Clock  # noqa: E402
 from gbcs import decode  # noqa: E402
 from gbcs.security import sign, verify_data  # noqa: E402
 
-RTDS = Path(__file__).resolve().parents[2] / "shared" / "rtds" / "RTDS-4.5.0"
+RTDS = data.rtds()
 DEACTIVATE = RTDS / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
 RESET = RTDS / "7.8_ECS47Reset" / "ECS47Reset_7.8_SUCCESS_COMMAND_GBCS.HEX"
 

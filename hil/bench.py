@@ -1,6 +1,6 @@
 """A bench emulator: a dev board and its USB relay, as the rig sees them on a physical bench.
 
-The firmware runs on the MicroPython unix port (`tools.board_cmd.VirtualBoard`'s ptys: one is
+The firmware runs on the MicroPython unix port (`emulator.virtual_board.VirtualBoard`'s ptys: one is
 the board's radio UART, one its console), and a third pty plays a serial USB relay board in
 the board's supply line: the 4-byte `off` sequence SIGKILLs the firmware, `on` starts it
 again on the same flash folder. Unlike the `virtual` DUT, nothing here is shared with the
@@ -19,6 +19,8 @@ import subprocess
 import threading
 import tty
 from pathlib import Path
+
+from emulator.virtual_board import VirtualBoard, firmware_command
 
 from .address import LCUS_OFF, LCUS_ON
 from .dut import DEFAULT_HEAP, DEFAULT_LABEL, RIG_ESME
@@ -40,7 +42,6 @@ class BenchEmulator:
         label: str = DEFAULT_LABEL,
         heap: str = DEFAULT_HEAP,
     ):
-        from tools.board_cmd import VirtualBoard
 
         self.on_bytes, self.off_bytes = on, off
         self.state_dir = Path(state_dir)
@@ -113,7 +114,6 @@ class BenchEmulator:
         """Start the firmware, no handshake: the rig finds out it booted, as on a bench."""
         if self.board.alive():
             return None
-        from tools.board_cmd import firmware_command
 
         board = self.board
         argv, env, cwd = firmware_command(

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 
+from emulator.clock import ZIGBEE_EPOCH_UNIX
+
 from .dut import Dut, DutError
 
-ZIGBEE_EPOCH = 946_684_800  # unix seconds at 2000-01-01T00:00Z
 #: Where simulated runs start: 2027-01-15 08:00 UTC.
 DEFAULT_START = 1_800_000_000
 
@@ -46,7 +47,7 @@ class DutClock:
         return int(value + time.monotonic() - when)
 
     def zigbee_now(self) -> int:
-        return self.now() - ZIGBEE_EPOCH
+        return self.now() - ZIGBEE_EPOCH_UNIX
 
     def advance(self, seconds: float) -> None:
         """Let `seconds` pass on the board: a jump when simulated, a real wait otherwise."""

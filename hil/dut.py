@@ -1,7 +1,7 @@
 """A device under test: its radio channel (the rig plays the XBee there) and its console.
 
 `open_dut("virtual", ...)` spawns the firmware on the MicroPython unix port behind two ptys
-(`tools.board_cmd.VirtualBoard`) and opens both ptys with pyserial, exactly as the rig opens a
+(`emulator.virtual_board.VirtualBoard`) and opens both ptys with pyserial, exactly as the rig opens a
 physical board's `/dev/ttyACM0`; any other address is a physical board whose two ports (radio
 UART and console) come from `hil.rigfile.wire`: --dut-console, `?console=`, or the rig file.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from emulator.virtual_board import VirtualBoard
 
 from .address import DutAddress, parse_dut
 from .channel import SerialChannel
@@ -157,7 +159,6 @@ def open_dut(
         raise DutError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     address = parse_dut(url)
     if address.virtual:
-        from tools.board_cmd import VirtualBoard
 
         if state_dir is None:
             raise DutError("a virtual DUT needs a folder for its flash (state_dir)")

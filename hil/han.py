@@ -1,7 +1,7 @@
 """The rest of the HAN around the DUT: a Comms Hub, the commissioned meter (ESME), a stranger
 meter, and the XBee stand-in on the board's radio channel, all from `emulator.han`.
 
-The HAN runs on a wall-clock `emulator.han.clock.Clock` (a real process or board is in the
+The HAN runs on a wall-clock `emulator.clock.Clock` (a real process or board is in the
 loop) in a thread of its own; tests call it synchronously. Frames are built with zigpy
 (`emulator.han.zcl`, `se_clusters`) and sent by the meter node, as a meter would send them.
 Every frame the stand-in writes to the board is stamped, so a test can measure from the
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import zigpy.zdo.types as zdo_t
 
+from emulator.clock import Clock
 from emulator.han import zcl
-from emulator.han.clock import Clock
 from emulator.han.link import InProcessNode, RequestError
 from emulator.han.medium import LinkQuality, Medium, packet_to
 from emulator.han.network import CommsHubCoordinator

@@ -8,12 +8,12 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DEFAULT_SCHEMA = SHARED / "duis" / "schema"
-DEFAULT_KEYSTORE = SHARED / "keystore" / "dccboxed-keystore.json"
-DEFAULT_RTDS = SHARED / "rtds" / "RTDS-4.5.0"
-DEFAULT_RTDS_KEYSTORE = SHARED / "rtds" / "keystore"
+from emulator import data
+
+DEFAULT_SCHEMA = data.duis_schema()
+DEFAULT_KEYSTORE = data.dccboxed_keystore()
+DEFAULT_RTDS = data.rtds()
+DEFAULT_RTDS_KEYSTORE = data.rtds_keystore()
 DEFAULT_URL = "http://127.0.0.1:8079"
 DEFAULT_DATE = "2025-06-01"
 
@@ -69,7 +69,7 @@ def cmd_serve(args) -> int:
     from emulator.backoffice.premises_factory import PremisesUnavailable, build_premises
     from emulator.backoffice.users import DEFAULT_ENDPOINT_PORTS
     from emulator.backoffice.wan import Wan
-    from emulator.han.clock import Clock
+    from emulator.clock import Clock
 
     endpoints = {n: f"http://127.0.0.1:{p}/" for n, p in DEFAULT_ENDPOINT_PORTS.items()}
     for item in args.endpoint:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DEFAULT_SCHEMA = SHARED / "duis" / "schema"
-DEFAULT_KEYSTORE = SHARED / "keystore" / "dccboxed-keystore.json"
+from emulator import data
+
+DEFAULT_SCHEMA = data.duis_schema()
+DEFAULT_KEYSTORE = data.dccboxed_keystore()
 DEFAULT_ACB = "90-B3-D5-1F-30-00-00-02"  # DCC Boxed's Access Control Broker
 
 

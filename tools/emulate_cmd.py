@@ -91,10 +91,10 @@ def read_command(text: str) -> bytes:
 def run_command(args: argparse.Namespace) -> int:
     import datetime as dt
 
+    from emulator.clock import Clock
     from emulator.devices import households
     from emulator.devices.keys import PremisesKeys
     from emulator.devices.premises import HAN_LATENCY_S, Premises
-    from emulator.han.clock import Clock
     from emulator.han.medium import LinkQuality, Medium
     from emulator.han.pcap import HanCapture
 

@@ -14,9 +14,6 @@ from gbcs.keystore import Keystore
 from gbcs.message import decode
 from gbcs.security import check_message, sign
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
 
 def register(sub) -> None:
     gbcs = sub.add_parser("gbcs", help="GBCS codec: decode, encode, sign, verify, check")

@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DEFAULT_KEYSTORES = [SHARED / "rtds" / "keystore", SHARED / "keystore" / "dccboxed-keystore.json"]
+from emulator import data
+
+DEFAULT_KEYSTORES = [data.rtds_keystore(), data.dccboxed_keystore()]
 DEFAULT_DB = Path("smki.db")
 
 

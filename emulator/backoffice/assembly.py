@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from gbcs.keystore import Keystore
 
 from . import duis, xmlsig

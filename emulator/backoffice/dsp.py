@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from gbcs.errors import GbcsError
 from gbcs.keystore import Keystore
 from gbcs.roles import ACB_EUI

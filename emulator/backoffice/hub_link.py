@@ -1,7 +1,7 @@
 """The DSP's end of one Comms Hub's WAN link: the hub's outage notifications become DUIS
 alerts for the premises' Electricity Distributor.
 
-The bytes are the hub's WAN framing (`emulator.commshub_wan`, docs/commshub.md). Every frame
+The bytes are the hub's WAN framing (`emulator.backoffice.commshub_wan`, docs/commshub.md). Every frame
 but an ACK is acknowledged at once, before the DUIS work, so the hub's resends stop whatever
 happens downstream; a notification the DSP cannot use is acknowledged with a non-zero status
 (the hub only looks at the seq: a resend would not make it usable) and counted.
@@ -34,13 +34,14 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from emulator import commshub_wan as wan
+from emulator.clock import ZIGBEE_EPOCH
 from gbcs import decode, verify
 from gbcs.alerts import interpret_dlms
 from gbcs.errors import GbcsError
 from gbcs.keystore import Keystore
 
 from . import alerts
+from . import commshub_wan as wan
 
 log = logging.getLogger(__name__)
 
@@ -354,7 +355,7 @@ def _cosem_zigbee(octets: bytes) -> int:
     year = octets[0] << 8 | octets[1]
     when = _dt.datetime(year, octets[2], octets[3], octets[5], octets[6], octets[7],
                         tzinfo=_dt.UTC)  # fmt: skip
-    return int((when - wan.ZIGBEE_EPOCH).total_seconds())
+    return int((when - ZIGBEE_EPOCH).total_seconds())
 
 
 def _agrees(message, note: wan.RestorationNotification) -> None:

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from emulator import data
 from gbcs.errors import KeyMissing
 from gbcs.keystore import DS, KA, USAGES, KeyEntry, Keystore, as_eui
 from gbcs.roles import ACB_EUI
 from gbcs.security import apdu_layout, compute_mac, derive_key, mac_parties, wrap_with_mac
 
-RTDS_KEYSTORE = Path(__file__).resolve().parents[3] / "shared" / "rtds" / "keystore"
+RTDS_KEYSTORE = data.rtds_keystore()
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
 REMOTE_PARTIES = (SUPPLIER, NETWORK_OPERATOR, ACB_EUI)

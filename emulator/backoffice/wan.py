@@ -1,5 +1,5 @@
 """The simulated SM WAN between the DSP and the Comms Hubs: latency and loss on the emulator
-clock (emulator.han.clock.Clock), so simulated runs jump over the waits and stay repeatable.
+clock (emulator.clock.Clock), so simulated runs jump over the waits and stay repeatable.
 
 One exchange = command out, the premises executes it, response back. Each direction takes
 `latency_s` plus uniform jitter and is lost with probability `loss`. A loss in either
@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 
 
 @dataclass

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import zigpy.types as t
 from construct import Container, ListContainer
 
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from emulator.han.link import InProcessNode, RequestError
 from gbcs import asn1, decode
 from gbcs.dlms import decode_data

@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from emulator import data
 from emulator.smki.testpki import TestPki
 from gbcs.keystore import Keystore, as_eui
 from gbcs.roles import ACB_EUI, Role
@@ -23,7 +24,7 @@ from gbcs.roles import ACB_EUI, Role
 #: The DCC's test organisation certificates are valid 2015-2025 (RTDS) and to January 2026
 #: (DCC Boxed): the devices judge certificates at this fixed date, not at today's.
 VALIDITY_AT = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-RTDS_KEYSTORE = Path(__file__).resolve().parents[2].parent / "shared" / "rtds" / "keystore"
+RTDS_KEYSTORE = data.rtds_keystore()
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
 DEVICE_CERT_START = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)

@@ -1,7 +1,7 @@
 """One household: a Comms Hub model, an ESME with five auxiliary load control slots, and the
 switches in those slots (Python models or the real firmware on virtual boards).
 
-    keys = PremisesKeys.open("../shared/rtds/keystore")
+    keys = PremisesKeys.open(data.rtds_keystore())
     premises = await Premises.start(clock, keys=keys, switch="model")
     execution = await premises.execute(command_bytes)   # as the WAN delivers it to the hub
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import zigpy.zdo.types as zdo_t
 
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from emulator.han.link import InProcessNode
 from emulator.han.medium import LinkQuality, Medium
 from emulator.han.security import link_key_from_install_code

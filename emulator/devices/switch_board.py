@@ -17,9 +17,10 @@ import logging
 import tempfile
 from pathlib import Path
 
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from emulator.han.medium import Medium
 from emulator.han.xbee_standin import XBeeStandIn
+from emulator.virtual_board import VirtualBoard
 
 from .switch import Switch
 from .switch_model import switch_endpoints
@@ -44,7 +45,6 @@ class BoardSwitch(Switch):
         state_dir: Path | None = None,
         clock: Clock | None = None,
     ) -> None:
-        from tools.board_cmd import VirtualBoard  # the rig's board runner (tools is thin)
 
         super().__init__(slot, role, ieee)
         self._tmp = None

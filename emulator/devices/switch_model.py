@@ -16,9 +16,9 @@ import zigpy.zdo.types as zdo_t
 from zigpy.zcl import foundation as f
 from zigpy.zcl.clusters.general import Basic, LevelControl, OnOff
 
+from emulator.clock import Clock
 from emulator.han import se_clusters as se
 from emulator.han import zcl
-from emulator.han.clock import Clock
 from emulator.han.link import InProcessNode
 from emulator.han.medium import Medium
 

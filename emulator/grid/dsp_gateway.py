@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator import data
 from emulator.grid.consent import ConsentRegister
 from emulator.grid.gateway import (
     SRV_ADD_BOOST,
@@ -39,8 +40,6 @@ from emulator.grid.population import Population, PremisesPlan
 
 log = logging.getLogger(__name__)
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-TEMPLATES = SHARED / "duis"
 RTDS_ESME_TEXT = b"00-DB-12-34-56-78-90-A0"
 #: DCC Boxed's GBCS organisation certificates expired in January 2026: runs are dated inside
 #: their validity, as the back office's own tests do.
@@ -73,7 +72,7 @@ class Site:
 
 
 def _template(name: str, esme: bytes) -> bytes:
-    path = TEMPLATES / f"{name}_SUCCESS_REQUEST_DUIS.XML"
+    path = data.duis() / f"{name}_SUCCESS_REQUEST_DUIS.XML"
     return path.read_bytes().replace(RTDS_ESME_TEXT, _dashed(esme))
 
 
@@ -426,12 +425,12 @@ async def build_feeder_han(
         raise HanUnavailable(f"a package of the real path is missing: {err}") from err
 
     han = DspFeederHan(population, clock, scenario.han.srv_timeout_s)
-    dccboxed = SHARED / "keystore" / "dccboxed-keystore.json"
+    dccboxed = data.dccboxed_keystore()
     han.dsp = dsp = make_dsp(
-        schema_dir=SHARED / "duis" / "schema",
+        schema_dir=data.duis_schema(),
         dccboxed=dccboxed,
         rtds=None,
-        rtds_keystore=SHARED / "rtds" / "keystore",
+        rtds_keystore=data.rtds_keystore(),
         clock=clock,
         wan=Wan(clock, latency_s=scenario.han.wan_latency_s, jitter_s=scenario.han.wan_jitter_s,
                 loss=scenario.han.wan_loss, seed=scenario.seed),

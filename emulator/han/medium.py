@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import zigpy.types as t
 
+from emulator.clock import Clock
+
 from . import aps, mac, nwk
-from .clock import Clock
 
 LOGGER = logging.getLogger(__name__)
 

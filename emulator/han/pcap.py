@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dpkt
 
-from .clock import Clock
+from emulator.clock import Clock
 
 LINKTYPE_IEEE802_15_4_NOFCS = 230
 

@@ -26,8 +26,9 @@ from collections.abc import Callable
 import zigpy.types as t
 import zigpy.zdo.types as zdo_t
 
+from emulator.clock import Hold
+
 from . import zcl, zdo
-from .clock import Hold
 from .link import GLOBAL_RESPONSES, HanNodeLink, is_response, make_node_descriptor
 from .medium import PROFILE_ZDO, DeliveryStatus, Medium, packet_to
 

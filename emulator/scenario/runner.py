@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from emulator.clock import Clock
 from emulator.grid.report import write_outputs
-from emulator.han.clock import Clock
 from emulator.scenario import engine, spec
 
 #: Exit codes: 0 done and every check held, 1 done but a check failed, 2 bad arguments or

@@ -5,7 +5,7 @@
 # The CRC-32 (binascii.crc32, the zlib polynomial) covers type, seq, length and payload.
 # There is no byte stuffing: the reader looks for the magic, checks the length and the CRC,
 # and on any failure skips one byte and looks again, so it resynchronises after noise.
-# docs/commshub.md has the frame types and their payloads; emulator/commshub_wan.py is the
+# docs/commshub.md has the frame types and their payloads; emulator/backoffice/commshub_wan.py is the
 # same codec for the DSP side.
 from micropython import const
 import binascii

@@ -1,8 +1,8 @@
 """Paths to the shared DUIS test data, and the users of the DCC Boxed keystore."""
 
-from pathlib import Path
+from emulator import data
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SHARED = data.root()
 DUIS = SHARED / "duis"
 SCHEMA = DUIS / "schema"
 RESPONSES = DUIS / "responses"

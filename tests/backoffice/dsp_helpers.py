@@ -15,7 +15,7 @@ from emulator.backoffice.inventory import rtds_inventory
 from emulator.backoffice.registry import dcc_boxed_registry
 from emulator.backoffice.routing import Router
 from emulator.backoffice.wan import Wan
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from gbcs import decode
 from gbcs.keystore import Keystore
 

@@ -18,12 +18,12 @@ from emulator.backoffice import service
 from emulator.backoffice.hub_link import HubLink
 from emulator.backoffice.inventory import RTDS_PREMISES, Device
 from emulator.backoffice.users import Deliveries, Endpoint, InProcessTransport, make_user
-from emulator.commshub_radio import CoordinatorRadio
+from emulator.clock import ZIGBEE_EPOCH_UNIX
+from emulator.han.commshub_radio import CoordinatorRadio
+from emulator.virtual_board import VirtualBoard
 from gbcs.keystore import Keystore
-from tools.board_cmd import VirtualBoard
 
 T0 = 1_800_000_000  # unix seconds: 2027-01-15 08:00 UTC
-ZIGBEE_EPOCH = 946_684_800
 HUB = bytes.fromhex("0013a20041a7b001")  # the hub's radio EUI-64 (the coordinator stand-in)
 MPAN = "1012345678901"
 HEAP = "96K"  # the firmware tests' budget
@@ -32,7 +32,7 @@ NWK = 0x1A2B
 
 
 def zigbee(unix: int) -> int:
-    return unix - ZIGBEE_EPOCH
+    return unix - ZIGBEE_EPOCH_UNIX
 
 
 def dsp_for_hub(schema, trusted, dsp_signer, *, http: bool):

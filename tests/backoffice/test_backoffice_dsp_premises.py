@@ -11,7 +11,7 @@ from dsp_helpers import GBCS_DATE, build_dsp
 from emulator.backoffice.premises_factory import build_premises
 from emulator.backoffice.users import Deliveries, InProcessTransport, make_user
 from emulator.backoffice.wan import Wan
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from gbcs import decode
 from gbcs.keystore import Keystore
 

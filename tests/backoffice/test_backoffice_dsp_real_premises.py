@@ -25,7 +25,7 @@ from emulator.backoffice.eligibility import IS, Eligibility
 from emulator.backoffice.premises_factory import build_premises
 from emulator.backoffice.routing import Router
 from emulator.backoffice.users import Endpoint, HttpTransport, make_user
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from gbcs import decode
 from gbcs.alerts import interpret_dlms
 from gbcs.keystore import Keystore

@@ -9,7 +9,7 @@ from dsp_helpers import GBCS_DATE, build_dsp
 
 from emulator.backoffice.users import Deliveries, InProcessTransport, make_user
 from emulator.backoffice.wan import Wan
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from gbcs.keystore import Keystore
 
 TEMPLATES = ["ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML",

@@ -15,7 +15,7 @@ from backoffice_helpers import RTDS
 from hub_link_rig import HUB, MPAN, T0, HubRig, dsp_for_hub, endpoint_for, zigbee
 
 import gbcs
-from emulator import commshub_wan as wan
+from emulator.backoffice import commshub_wan as wan
 from emulator.backoffice import document, duis
 
 SR = f"{{{duis.SR}}}"

@@ -13,7 +13,7 @@ from emulator.backoffice.assembly import make_dsp
 from emulator.backoffice.keychoice import DeviceTrust, KeyChoiceError, mac_for_device
 from emulator.backoffice.premises_factory import build_premises
 from emulator.backoffice.users import Deliveries, InProcessTransport, make_user
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from gbcs.keystore import DS, KA, Keystore
 from gbcs.roles import ACB_EUI
 from gbcs.security import mac_apdu

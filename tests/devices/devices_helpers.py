@@ -7,13 +7,14 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from emulator import data
 from emulator.devices import households
 from gbcs import decode
 from gbcs.render import plain
 
 ROOT = Path(__file__).resolve().parents[2]
-RTDS = ROOT.parent / "shared" / "rtds" / "RTDS-4.5.0"
-RTDS_KEYSTORE = ROOT.parent / "shared" / "rtds" / "keystore"
+RTDS = data.rtds()
+RTDS_KEYSTORE = data.rtds_keystore()
 VECTORS = Path(__file__).with_name("vectors")
 CASES: dict = {
     k: v

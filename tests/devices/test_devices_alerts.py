@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from devices_helpers import RTDS, command, household, read_hex
 
+from emulator.clock import Clock
 from emulator.devices.premises import Premises
-from emulator.han.clock import Clock
 from gbcs import decode
 from gbcs.alerts import interpret_dlms
 from gbcs.render import plain

@@ -9,9 +9,9 @@ import asyncio
 import pytest
 from devices_helpers import command
 
+from emulator.clock import Clock
 from emulator.devices.premises import Premises
 from emulator.devices.switch_zcl import SwitchError
-from emulator.han.clock import Clock
 from gbcs import decode
 
 DEACTIVATE = "7.6_ECS47Deactivate/ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"

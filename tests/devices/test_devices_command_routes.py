@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from devices_helpers import RTDS_TIME, check_against_rtds, command, household, run_case
 
+from emulator.clock import Clock
 from emulator.devices.premises import Premises
-from emulator.han.clock import Clock
 
 ACTIVATE = "7.5_ECS47Activate/ECS47Activate_7.5_SUCCESS_COMMAND_GBCS.HEX"  # slot 1
 DEACTIVATE = "7.6_ECS47Deactivate/ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"  # slot 3

@@ -9,11 +9,11 @@ import json
 import pytest
 from devices_helpers import RTDS_TIME, VECTORS, command, expected_response
 
+from emulator.clock import Clock
 from emulator.devices.esme import DEVICE_LOG_CAPACITY
 from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER
 from emulator.devices.premises import ESME_EUI, Premises
 from emulator.devices.reoriginate import reoriginate
-from emulator.han.clock import Clock
 from gbcs import decode
 from gbcs.render import plain
 from gbcs.roles import ACB_EUI

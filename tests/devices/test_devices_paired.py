@@ -9,11 +9,11 @@ import json
 import pytest
 from devices_helpers import RTDS, RTDS_TIME, VECTORS, command, expected_response
 
+from emulator.clock import Clock
 from emulator.devices import households
 from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER
 from emulator.devices.premises import Premises
 from emulator.devices.reoriginate import reoriginate
-from emulator.han.clock import Clock
 from gbcs import asn1, decode
 from gbcs.render import plain
 from gbcs.roles import ACB_EUI

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from devices_helpers import RTDS_TIME, command
 
+from emulator.clock import Clock
 from emulator.devices.keys import NETWORK_OPERATOR
 from emulator.devices.premises import Premises
 from emulator.devices.reoriginate import reoriginate
-from emulator.han.clock import Clock
 
 ACTIVATE = "7.5_ECS47Activate/ECS47Activate_7.5_SUCCESS_COMMAND_GBCS.HEX"
 DEACTIVATE = "7.6_ECS47Deactivate/ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"

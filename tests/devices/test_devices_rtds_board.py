@@ -12,8 +12,8 @@ import time
 import pytest
 from devices_helpers import CASES, check_against_rtds, household, run_case
 
+from emulator.clock import Clock
 from emulator.devices.premises import Premises
-from emulator.han.clock import Clock
 
 
 class BoardPremises:

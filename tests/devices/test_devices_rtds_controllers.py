@@ -12,9 +12,9 @@ import json
 import pytest
 from devices_helpers import RTDS, RTDS_TIME, VECTORS, command, expected_response
 
+from emulator.clock import Clock
 from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER, PremisesKeys
 from emulator.devices.premises import PROFILE, Premises
-from emulator.han.clock import Clock
 from gbcs import decode
 from gbcs.render import plain
 from gbcs.roles import ACB_EUI, Role

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from devices_helpers import CASES, RTDS_TIME, check_against_rtds, household, run_case
 
+from emulator.clock import Clock
 from emulator.devices.premises import Premises
-from emulator.han.clock import Clock
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from zigpy.zcl.clusters.general import OnOff
 
+from emulator.clock import Clock
 from emulator.devices import switch_zcl as sz
 from emulator.devices.premises import Premises
 from emulator.han import zcl
-from emulator.han.clock import Clock
 from emulator.han.link import RequestError
 from emulator.han.medium import packet_to
 

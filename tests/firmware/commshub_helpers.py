@@ -11,12 +11,12 @@ from pathlib import Path
 
 from fw_constants import FIRMWARE_HEAP, HERE, MICROPYTHON
 
-from emulator import commshub_wan as wan
-from emulator.commshub_radio import CoordinatorRadio
-from tools.board_cmd import VirtualBoard
+from emulator.backoffice import commshub_wan as wan
+from emulator.han.commshub_radio import CoordinatorRadio
+from emulator.virtual_board import VirtualBoard
+from emulator.clock import ZIGBEE_EPOCH_UNIX
 
 T0 = 1_800_000_000  # unix seconds: 2027-01-15 08:00 UTC
-ZIGBEE_EPOCH = 946_684_800
 HUB_RADIO = bytes.fromhex("0013a20041a7b001")
 METER = bytes.fromhex("00db1234567890a0")  # the RTDS ESME
 METER_CODE = bytes.fromhex("83fed3407a939723a5c639b26916d505")  # a 16-byte install code
@@ -26,7 +26,7 @@ ECS80_FILE = RTDS / "RTDS-4.5.0" / "NA_ECS80" / "ECS80_NA_8F36_ALERT_GBCS.HEX"
 
 
 def zigbee(unix: int) -> int:
-    return unix - ZIGBEE_EPOCH
+    return unix - ZIGBEE_EPOCH_UNIX
 
 
 class Hub:

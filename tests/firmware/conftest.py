@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fw_constants import ESME, FIRMWARE_HEAP, HERE, LABEL, REPO, STRANGER, VECTORS  # noqa: F401
 
-from tools.board_cmd import MICROPYTHON, VirtualBoard, build_mpy_tree
+from emulator.virtual_board import MICROPYTHON, VirtualBoard, build_mpy_tree
 
 
 @pytest.fixture(scope="session")

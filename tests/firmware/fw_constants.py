@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tools.board_cmd import MICROPYTHON  # noqa: E402, F401
+from emulator.virtual_board import MICROPYTHON  # noqa: E402, F401
 
 HERE = Path(__file__).resolve().parent
 VECTORS = HERE / "vectors"

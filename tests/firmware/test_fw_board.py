@@ -9,10 +9,10 @@ import time
 import pytest
 from fw_constants import ESME, LABEL, STRANGER
 from fw_oracle import Meter, is_response_to, zcl_parts
+from emulator.clock import ZIGBEE_EPOCH_UNIX
 
 ON_OFF, LEVEL, DRLC, CONFIG, BASIC = 0x0006, 0x0008, 0x0701, 0xFC00, 0x0000
 T0 = 1_800_000_000  # a simulated unix time: 2027-01-15 08:00 UTC
-ZIGBEE_EPOCH = 946_684_800
 
 
 def wait_for(predicate, timeout: float = 3.0):
@@ -343,7 +343,7 @@ def test_drlc_future_event_and_cancel_all(make_board):
     meter = Meter(board, ESME)
     board.command(f"clock {T0}")
     confirm(board, meter)
-    start = T0 - ZIGBEE_EPOCH + 600
+    start = T0 - ZIGBEE_EPOCH_UNIX + 600
     frames = drlc_command(meter, 0x00, load_control_event(5, minutes=10, start=start))
     assert drlc_statuses(frames) == [(5, 0x01)]
     assert board.state()["source"] == "calendar"

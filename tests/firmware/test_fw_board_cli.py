@@ -106,7 +106,7 @@ def test_firmware_opens_tty_paths_raw_and_non_blocking(tmp_path):
     in raw mode with VMIN=0 and still answers both while the radio stays silent."""
     import select
 
-    from tools.board_cmd import firmware_command
+    from emulator.virtual_board import firmware_command
 
     pairs = [os.openpty() for _ in range(2)]
     (radio_master, radio_slave), (console_master, console_slave) = pairs

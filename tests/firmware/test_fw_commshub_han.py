@@ -11,8 +11,8 @@ from commshub_helpers import ECS80_FILE, METER, METER_CODE, RTDS, STRANGER, Hub,
 from crccheck.crc import CrcX25
 
 import gbcs
-from emulator import commshub_wan as wan
-from emulator.commshub_radio import MGMT_LEAVE_REQ, PROFILE_ZDO
+from emulator.backoffice import commshub_wan as wan
+from emulator.han.commshub_radio import MGMT_LEAVE_REQ, PROFILE_ZDO
 
 TUNNEL = 0x0704
 EVENT = wan.FrameType.DEVICE_EVENT

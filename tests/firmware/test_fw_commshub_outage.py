@@ -11,7 +11,7 @@ import pytest
 from commshub_helpers import HUB_RADIO, T0, Hub, of_kind, unique, zigbee
 
 import gbcs
-from emulator import commshub_wan as wan
+from emulator.backoffice import commshub_wan as wan
 from emulator.backoffice.duis import load_schema
 from gbcs.alerts import interpret_dlms
 

@@ -14,7 +14,7 @@ from crccheck.crc import CrcX25
 from fw_constants import VECTORS
 
 import gbcs
-from emulator import commshub_wan as wan
+from emulator.backoffice import commshub_wan as wan
 from gbcs.alerts import interpret_dlms
 
 CASES = json.loads((VECTORS / "commshub_wan.json").read_text())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fw_constants import FIRMWARE_HEAP, MICROPYTHON, REPO
 
-from tools.board_cmd import MPY_CROSS
+from emulator.virtual_board import MPY_CROSS
 
 FIRMWARE = REPO / "firmware"
 SOURCES = sorted(FIRMWARE.rglob("*.py"))

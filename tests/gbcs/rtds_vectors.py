@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+from emulator import data
+
+SHARED = data.root()
 RTDS_ROOT = SHARED / "rtds" / "RTDS-4.5.0"
 RTDS_KEYSTORE = SHARED / "rtds" / "keystore"
 DCCBOXED_KEYSTORE = SHARED / "keystore" / "dccboxed-keystore.json"

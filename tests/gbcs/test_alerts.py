@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from emulator import data
 from gbcs import alerts, dlms, framing, gbz
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+SHARED = data.root()
 RTDS = SHARED / "rtds" / "RTDS-4.5.0"
 
 

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator import data
 from gbcs import asn1, framing
 from gbcs.errors import DecodeError, EncodeError, GbcsError
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+SHARED = data.root()
 RTDS = SHARED / "rtds" / "RTDS-4.5.0"
 KEYSTORE = SHARED / "rtds" / "keystore"
 

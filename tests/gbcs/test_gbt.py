@@ -7,10 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator import data
 from gbcs import framing, gbt
 from gbcs.errors import DecodeError, EncodeError, GbcsError
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+SHARED = data.root()
 RTDS = SHARED / "rtds" / "RTDS-4.5.0"
 
 # The three largest RTDS messages (3,986 / 1,882 / 1,869 bytes) plus a small one.

@@ -15,10 +15,11 @@ from cryptography.x509 import load_pem_x509_certificate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator import data
 from gbcs import framing, gbz, zcl
 from gbcs.errors import DecodeError, GbcsError
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+SHARED = data.root()
 RTDS = SHARED / "rtds" / "RTDS-4.5.0"
 KEYSTORE = SHARED / "rtds" / "keystore"
 

@@ -12,10 +12,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from emulator import data
 from gbcs.errors import KeyMissing, KeystoreError
 from gbcs.keystore import DS, KA, Keystore, Role, as_eui, key_id
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SHARED = data.root()
 RTDS_KEYS = SHARED / "rtds" / "keystore"
 DCCBOXED = SHARED / "keystore" / "dccboxed-keystore.json"
 TEST_CLOCK = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)

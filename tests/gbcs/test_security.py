@@ -18,12 +18,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emulator import data
 from gbcs import framing, security
 from gbcs.errors import DecodeError, EncodeError, GbcsError, VerificationError
 from gbcs.keystore import KA, Keystore
 from gbcs.primitives import parse_layer
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+SHARED = data.root()
 RTDS = SHARED / "rtds" / "RTDS-4.5.0"
 RTDS_KEYS = SHARED / "rtds" / "keystore"
 DCCBOXED = SHARED / "keystore" / "dccboxed-keystore.json"

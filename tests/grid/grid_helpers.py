@@ -6,7 +6,7 @@ import asyncio
 
 from grid_doubles import DoubleFeederHan
 
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 from emulator.scenario import engine, spec
 
 

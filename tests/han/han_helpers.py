@@ -12,8 +12,8 @@ import zigpy.zdo.types as zdo_t
 from zigpy.zcl import foundation as f
 from zigpy.zcl.clusters.general import OnOff
 
+from emulator.clock import Clock
 from emulator.han import zcl
-from emulator.han.clock import Clock
 from emulator.han.link import InProcessNode
 from emulator.han.medium import LinkQuality, Medium
 from emulator.han.network import CommsHubCoordinator

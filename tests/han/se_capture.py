@@ -7,9 +7,10 @@ from pathlib import Path
 
 from han_helpers import formed_network
 
+from emulator import data
+from emulator.clock import Clock
 from emulator.han import se_clusters as se
 from emulator.han import zcl
-from emulator.han.clock import Clock
 from emulator.han.medium import packet_to
 from emulator.han.pcap import HanCapture
 
@@ -45,7 +46,7 @@ REPORT = dict(
     signature_type=se.SignatureType.No_Signature,
     signature=se.Signature42([0] * se.SIGNATURE_LENGTH),
 )
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+SHARED = data.root()
 RTDS_76 = SHARED / "rtds" / "RTDS-4.5.0" / "7.6_ECS47Deactivate"
 
 

@@ -14,9 +14,9 @@ from se_capture import GBCS_COMMAND, LCE
 from zigpy.zcl import foundation as f
 from zigpy.zcl.clusters.general import OnOff
 
+from emulator.clock import Clock
 from emulator.han import se_clusters as se
 from emulator.han import zcl, zdo
-from emulator.han.clock import Clock
 from emulator.han.medium import PROFILE_ZDO, DeliveryStatus, packet_to
 from emulator.han.pcap import LINKTYPE_IEEE802_15_4_NOFCS, HanCapture
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from emulator.han.clock import Clock, SimulatedEventLoop
+from emulator.clock import Clock, SimulatedEventLoop
 
 
 def test_simulated_hour_passes_exactly():

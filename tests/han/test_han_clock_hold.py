@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from emulator.han.clock import Clock
+from emulator.clock import Clock
 
 
 def _pipe_answered_after(delay_s: float) -> tuple[int, threading.Thread]:

@@ -19,9 +19,9 @@ from han_helpers import (
 from zigpy.zcl import foundation as f
 from zigpy.zcl.clusters.general import OnOff
 
+from emulator.clock import Clock
 from emulator.han import se_clusters as se
 from emulator.han import zcl
-from emulator.han.clock import Clock
 from emulator.han.link import InProcessNode, RequestError
 from emulator.han.medium import Medium
 from emulator.han.network import CommsHubCoordinator
@@ -56,7 +56,7 @@ def _meter(ieee: str, medium: Medium) -> InProcessNode:
 
 @pytest.fixture(scope="module")
 def board_run(tmp_path_factory):
-    from tools.board_cmd import VirtualBoard
+    from emulator.virtual_board import VirtualBoard
 
     tmp = tmp_path_factory.mktemp("board")
     pcap = tmp / "board.pcap"

@@ -9,9 +9,9 @@ import pytest
 from han_helpers import formed_network, tshark_fields, tshark_problems
 from se_capture import GBCS_COMMAND
 
+from emulator.clock import Clock
 from emulator.han import se_clusters as se
 from emulator.han import zcl
-from emulator.han.clock import Clock
 from emulator.han.key_establishment import (
     KeyEstablishmentError,
     KeyEstablishmentServer,

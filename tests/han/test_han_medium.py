@@ -11,8 +11,8 @@ from zigpy.types import TransmitOptions
 from zigpy.zcl import foundation as f
 from zigpy.zcl.clusters.general import OnOff
 
+from emulator.clock import Clock
 from emulator.han import aps, zcl
-from emulator.han.clock import Clock
 from emulator.han.link import RequestError
 from emulator.han.medium import (
     APS_ACK_WAIT_S,

@@ -16,8 +16,8 @@ from han_helpers import (
 )
 from zigpy.zcl.clusters.general import OnOff
 
+from emulator.clock import Clock
 from emulator.han import zcl, zdo
-from emulator.han.clock import Clock
 from emulator.han.link import JoinError
 from emulator.han.medium import PROFILE_ZDO, DeliveryStatus, Medium, packet_to
 from emulator.han.network import CommsHubCoordinator

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from zigpy.zcl.clusters.general import OnOff
 
+from emulator.clock import Clock
 from emulator.han import zcl
-from emulator.han.clock import Clock
 from emulator.han.link import RequestError
 from emulator.han.medium import PROFILE_ZDO, LinkQuality, packet_to
 from emulator.han.pcap import HanCapture

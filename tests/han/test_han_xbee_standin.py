@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from zigpy.zcl import foundation as f
 from zigpy.zcl.clusters.general import OnOff
 
+from emulator.clock import Clock
 from emulator.han import zcl, zdo
-from emulator.han.clock import Clock
 from emulator.han.medium import PROFILE_ZDO, Medium
 from emulator.han.network import CommsHubCoordinator
 from emulator.han.security import link_key_from_install_code

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import urllib.error
 import urllib.request
-from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+from emulator import data
+
+SHARED = data.root()
 RTDS_KEYS = SHARED / "rtds" / "keystore"
 DCCBOXED = SHARED / "keystore" / "dccboxed-keystore.json"
 START = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)

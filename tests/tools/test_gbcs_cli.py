@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from emulator import data
+
 REPO = Path(__file__).resolve().parents[2]
-RTDS = REPO.parent / "shared" / "rtds"
+RTDS = data.root() / "rtds"
 VECTORS = RTDS / "RTDS-4.5.0"
 KEYSTORE = RTDS / "keystore"
 DEACTIVATE = VECTORS / "7.6_ECS47Deactivate"

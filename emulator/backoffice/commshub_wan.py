@@ -17,10 +17,15 @@ import zlib
 from dataclasses import dataclass
 from enum import IntEnum
 
+from lxml import etree
+
+from emulator.clock import ZIGBEE_EPOCH
+
+from .duis import SR, build_dcc_alert, eui_text
+
 MAGIC = b"GW"
 HEADER = struct.Struct(">2sBHH")
 MAX_PAYLOAD = 600
-ZIGBEE_EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
 POWER_OUTAGE_ALERT = "AD1"
 
 
@@ -205,10 +210,6 @@ def set_time(seq: int, zigbee_seconds: int) -> bytes:
 
 def power_outage_event(notification: OutageNotification, mpxn: str):
     """The `PowerOutageEvent` DCCAlert body (CommsHubDeviceID, StartDateTime, MPxN)."""
-    from lxml import etree
-
-    from emulator.backoffice.duis import SR, eui_text
-
     body = etree.Element(f"{{{SR}}}PowerOutageEvent", nsmap={"sr": SR})
     for name, text in (
         ("CommsHubDeviceID", eui_text(notification.hub)),
@@ -221,8 +222,6 @@ def power_outage_event(notification: OutageNotification, mpxn: str):
 
 def power_outage_alert(notification: OutageNotification, mpxn: str, when: _dt.datetime):
     """The unsigned DUIS `DCCAlertMessage` AD1 the DSP sends the Electricity Distributor."""
-    from emulator.backoffice.duis import build_dcc_alert
-
     return build_dcc_alert(
         alert_code=POWER_OUTAGE_ALERT,
         body=power_outage_event(notification, mpxn),

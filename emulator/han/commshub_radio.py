@@ -16,7 +16,7 @@ modelled here from the Digi XBee 3 Zigbee user guide:
   the destination has joined, else 0x24 address not found).
 
 It is synchronous and drives any object with `write_radio(bytes)` / `read_radio(timeout)`
-(`tools.board_cmd.VirtualBoard`), so the tests can step it between console commands.
+(`emulator.virtual_board.VirtualBoard`), so the tests can step it between console commands.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ LOGGER = logging.getLogger(__name__)
 
 #: ZigBee UTCTime counts seconds from 2000-01-01 00:00:00 UTC.
 ZIGBEE_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+#: The same instant in unix seconds (946,684,800), for clocks kept as plain numbers.
+ZIGBEE_EPOCH_UNIX = int(ZIGBEE_EPOCH.timestamp())
 #: Simulated runs start at a fixed, reproducible date unless told otherwise.
 DEFAULT_SIMULATED_START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
