@@ -19,7 +19,7 @@ from .errors import (
 )
 from .keystore import Keystore
 from .message import Message, decode, encode
-from .security import SecurityReport, check_message, sign
+from .security import SecurityReport, check_message, sign, verify_message_mac
 from .usecases import USE_CASES, UseCase
 
 
@@ -46,4 +46,5 @@ __all__ = [
     "encode",
     "sign",
     "verify",
+    "verify_message_mac",
 ]

@@ -6,7 +6,10 @@ interprets the use-case fields of DLMS data-notification alerts: the first two i
 always the alert code and the time stamp, the rest depend on the message code.
 """
 
+from __future__ import annotations
+
 import json
+from collections.abc import Iterable
 
 from construct import Container
 
@@ -177,14 +180,14 @@ def describe(code: int) -> str:
     return ALERT_CODES.get(code, f"unknown alert 0x{code:04X}")
 
 
-def _plain(item):
+def _plain(item: object) -> object:
     """The Python value of a decoded A-XDR item (a Container with `value`) or a raw value."""
     if isinstance(item, dict) and "value" in item:
         return item["value"]
     return item
 
 
-def _octets(item, size: int | None = None) -> bytes | None:
+def _octets(item: object, size: int | None = None) -> bytes | None:
     value = _plain(item)
     if isinstance(value, (bytes, bytearray)) and (size is None or len(value) == size):
         return bytes(value)
@@ -210,7 +213,7 @@ def parse_future_dated_execution(raw: bytes) -> Container | None:
     )
 
 
-def _direction_and_number(value) -> Container | None:
+def _direction_and_number(value: object) -> Container | None:
     """ECS101/ECS102: high nibble 1 output / 2 input, low nibble controller number."""
     if not isinstance(value, int):
         return None
@@ -218,7 +221,7 @@ def _direction_and_number(value) -> Container | None:
     return Container(direction=direction, controller=value & 0x0F)
 
 
-def interpret_dlms(message_code: int, notification_items) -> Container:
+def interpret_dlms(message_code: int, notification_items: Iterable[object] | None) -> Container:
     """Named fields of a DLMS alert's notification structure.
 
     `notification_items` are the structure's items in order (decoded A-XDR Containers or

@@ -13,6 +13,11 @@ GCS28, GCS59, GCS62); anything it cannot match stays the generic tree alone.
 `integer`, `octet_string`, `null`, `generalized_time`, `sequence`) to change a payload.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
 from construct import Container, ListContainer
 
 from .errors import DecodeError, EncodeError
@@ -44,7 +49,13 @@ UNIVERSAL_NAMES = {
 # --------------------------------------------------------------------------------------
 
 
-def _node(tag_class: int, constructed: bool, number: int, value=None, children=None):
+def _node(
+    tag_class: int,
+    constructed: bool,
+    number: int,
+    value: bytes | None = None,
+    children: ListContainer | None = None,
+) -> Container:
     name = UNIVERSAL_NAMES.get(number) if tag_class == 0 else None
     return Container(
         tag_class=TAG_CLASSES[tag_class],
@@ -59,7 +70,11 @@ def _node(tag_class: int, constructed: bool, number: int, value=None, children=N
     )
 
 
-def _identifier_fields(first: int) -> tuple:
+# (tag class, constructed, tag number, name)
+_Identifier = tuple[str, bool, int, str]
+
+
+def _identifier_fields(first: int) -> _Identifier:
     tag_class, number = first >> 6, first & 0x1F
     name = UNIVERSAL_NAMES.get(number) if tag_class == 0 else None
     return (
@@ -76,7 +91,7 @@ _IDENTIFIER_BY_BYTE = [
 ]
 
 
-def _node_template(identifier: tuple) -> dict:
+def _node_template(identifier: _Identifier) -> dict[str, Any]:
     """A node's fields before its value or children are known (the key order of a node)."""
     tag_class, constructed, number, name = identifier
     return {
@@ -121,7 +136,9 @@ def _high_tag_number(data: bytes, pos: int, end: int, base: int) -> tuple[int, i
     return number, pos
 
 
-def _parse_node(data: bytes, pos: int, end: int, base: int, depth: int, spans=None):
+def _parse_node(
+    data: bytes, pos: int, end: int, base: int, depth: int, spans: Spans | None = None
+) -> tuple[Container, int]:
     """One TLV at data[pos:end] -> (node, position after it). With `spans` (a Spans), each
     constructed node's place is recorded as spans[id(node)] = (start, end)."""
     if depth > MAX_DEPTH:
@@ -178,7 +195,15 @@ def _parse_node(data: bytes, pos: int, end: int, base: int, depth: int, spans=No
     return node, value_end
 
 
-def _parse_children(data: bytes, pos: int, end: int, base: int, depth: int, spans, append):
+def _parse_children(
+    data: bytes,
+    pos: int,
+    end: int,
+    base: int,
+    depth: int,
+    spans: Spans | None,
+    append: Callable[[Container], None],
+) -> None:
     """The TLVs in data[pos:end], nested `depth` deep, each passed to `append`. A child with
     a low tag number and a minimal length that fits (most nodes) is read here, a constructed
     one by one call here for its own children; anything else, or anything wrong, takes
@@ -219,7 +244,7 @@ def _parse_children(data: bytes, pos: int, end: int, base: int, depth: int, span
         append(child)
 
 
-def _identifier(node) -> bytes:
+def _identifier(node: Container) -> bytes:
     try:
         tag_class = TAG_CLASSES.index(node.tag_class)
     except ValueError:
@@ -249,7 +274,7 @@ def _der_length(n: int, padded: int | None = None) -> bytes:
     return bytes((0x80 | size,)) + n.to_bytes(size, "big")
 
 
-def _build_node(node, depth: int = 0) -> bytes:
+def _build_node(node: Container, depth: int = 0) -> bytes:
     if depth > MAX_DEPTH:
         raise EncodeError(LAYER, f"nesting deeper than {MAX_DEPTH}")
     try:
@@ -262,7 +287,7 @@ def _build_node(node, depth: int = 0) -> bytes:
     return _identifier(node) + _der_length(len(body), node.get("padded_length_bytes")) + body
 
 
-class Spans(dict):
+class Spans(dict[int, tuple[int, int]]):
     """Where each constructed node of a decoded tree sits in `content`: id(node) -> (start,
     end). Kept beside the tree (never in it) while `interpret` runs, so Der can take a
     certificate's bytes as they came instead of re-encoding its ~40 nodes."""
@@ -274,7 +299,7 @@ class Spans(dict):
         self.content = content
 
 
-def decode_tree(content: bytes, base: int = 0, spans: Spans | None = None):
+def decode_tree(content: bytes, base: int = 0, spans: Spans | None = None) -> Container:
     """The generic DER tree of `content`, which must be exactly one TLV (`spans`: see
     _parse_node)."""
     content = bytes(content)
@@ -284,7 +309,7 @@ def decode_tree(content: bytes, base: int = 0, spans: Spans | None = None):
     return node
 
 
-def encode_tree(node) -> bytes:
+def encode_tree(node: Container) -> bytes:
     """DER bytes of a generic tree node."""
     return _build_node(node)
 
@@ -294,26 +319,26 @@ def encode_tree(node) -> bytes:
 # --------------------------------------------------------------------------------------
 
 
-def integer(value: int):
+def integer(value: int) -> Container:
     """INTEGER node, minimal two's complement (alert 0x8F8A is 02 03 00 8F 8A)."""
     size = max(1, (value + (value < 0)).bit_length() // 8 + 1)
     return _node(0, False, 0x02, value=value.to_bytes(size, "big", signed=True))
 
 
-def octet_string(value: bytes):
+def octet_string(value: bytes) -> Container:
     return _node(0, False, 0x04, value=bytes(value))
 
 
-def null():
+def null() -> Container:
     return _node(0, False, 0x05, value=b"")
 
 
-def generalized_time(text: str):
+def generalized_time(text: str) -> Container:
     """GeneralizedTime node from 'YYYYMMDDhhmmssZ' (the form GBCS uses)."""
     return _node(0, False, 0x18, value=text.encode("ascii"))
 
 
-def sequence(*children):
+def sequence(*children: Container) -> Container:
     return _node(0, True, 0x10, children=ListContainer(children))
 
 
@@ -326,7 +351,17 @@ class _Mismatch(Exception):
     """The tree does not have the shape a use-case schema expects."""
 
 
-def _universal(node, number: int, constructed: bool = False):
+class Schema(Protocol):
+    """A use-case schema: `read` gives a node's value (or raises _Mismatch), and an
+    enumeration's `names` name the values it reads."""
+
+    @property
+    def names(self) -> Mapping[int, str] | None: ...
+
+    def read(self, node: Container, spans: Spans | None = None) -> Any: ...
+
+
+def _universal(node: Container, number: int, constructed: bool = False) -> None:
     # the schema readers use item access: a Container attribute is a Python-level call
     if node["tag_class"] != "universal" or node["tag_number"] != number:
         raise _Mismatch(f"expected {UNIVERSAL_NAMES[number]}, found {node['name']}")
@@ -335,10 +370,10 @@ def _universal(node, number: int, constructed: bool = False):
 
 
 class Integer:
-    def __init__(self, names: dict | None = None):
+    def __init__(self, names: Mapping[int, str] | None = None):
         self.names = names
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> int:
         _universal(node, 0x02)
         if not node["value"]:
             raise _Mismatch("empty INTEGER")
@@ -346,7 +381,7 @@ class Integer:
 
 
 class Enumerated(Integer):
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> int:
         _universal(node, 0x0A)
         if not node["value"]:
             raise _Mismatch("empty ENUMERATED")
@@ -356,7 +391,7 @@ class Enumerated(Integer):
 class OctetString:
     names = None
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> bytes:
         _universal(node, 0x04)
         return bytes(node["value"])
 
@@ -364,7 +399,7 @@ class OctetString:
 class BitString:
     names = None
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> Container:
         _universal(node, 0x03)
         if not node["value"] or node["value"][0] > 7:
             raise _Mismatch("BIT STRING without a valid unused-bits count")
@@ -374,7 +409,7 @@ class BitString:
 class Null:
     names = None
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> None:
         _universal(node, 0x05)
         if node["value"]:
             raise _Mismatch("NULL with content")
@@ -384,7 +419,7 @@ class Null:
 class Time:
     names = None
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> str:
         _universal(node, 0x18)
         try:
             return bytes(node["value"]).decode("ascii")
@@ -401,10 +436,13 @@ class Der:
 
     names = None
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> bytes:
         _universal(node, 0x10, constructed=True)
-        span = spans.get(id(node)) if spans is not None else None
-        return spans.content[span[0] : span[1]] if span is not None else encode_tree(node)
+        if spans is not None:
+            span = spans.get(id(node))
+            if span is not None:
+                return spans.content[span[0] : span[1]]
+        return encode_tree(node)
 
 
 class Tree:
@@ -412,7 +450,7 @@ class Tree:
 
     names = None
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> Container:
         return node
 
 
@@ -421,10 +459,10 @@ class Seq:
 
     names = None
 
-    def __init__(self, *fields):
+    def __init__(self, *fields: tuple[str, Schema] | tuple[str, Schema, str]):
         self.fields = fields
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> Container:
         _universal(node, 0x10, constructed=True)
         children = node["children"]
         out = Container()
@@ -455,10 +493,10 @@ class Seq:
 class SeqOf:
     names = None
 
-    def __init__(self, item):
+    def __init__(self, item: Schema):
         self.item = item
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> ListContainer:
         _universal(node, 0x10, constructed=True)
         return ListContainer(self.item.read(child, spans) for child in node["children"])
 
@@ -468,10 +506,10 @@ class Choice:
 
     names = None
 
-    def __init__(self, **alternatives):
+    def __init__(self, **alternatives: Schema):
         self.alternatives = alternatives
 
-    def read(self, node, spans=None):
+    def read(self, node: Container, spans: Spans | None = None) -> Container:
         for name, schema in self.alternatives.items():
             try:
                 value = schema.read(node, spans)
@@ -609,7 +647,7 @@ _PROVIDE_CREDENTIAL_DETAILS = (
 )
 
 # message code -> (name, command schema, response schema, alert schema)
-USE_CASES = {
+USE_CASES: dict[int, tuple[str, Schema | None, Schema | None, Schema | None]] = {
     0x0008: _PROVIDE_CREDENTIAL_DETAILS,  # CS02a
     0x011B: _PROVIDE_CREDENTIAL_DETAILS,  # CS02f (same command shape in RTDS)
     0x000A: (  # CS02c
@@ -729,7 +767,9 @@ for _code in range(0x0100, 0x010A):  # CS02b variants
 _CRA_NAMES = {1: "command", 2: "response", 3: "alert"}
 
 
-def interpret(tree, message_code: int, cra: int, spans: Spans | None = None) -> Container | None:
+def interpret(
+    tree: Container, message_code: int, cra: int, spans: Spans | None = None
+) -> Container | None:
     """Named fields for a GBCS ASN.1 use case, or None if the code is not one or the tree
     does not have the declared shape (the generic tree still describes the payload).
     `spans` (filled by decode_tree) locates constructed nodes in the payload."""

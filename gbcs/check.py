@@ -65,7 +65,7 @@ class Totals:
             f"{self.failed} failed"
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
 

@@ -11,12 +11,16 @@ A decoded data item is a Container(type=<name>, value=<python value>); arrays an
 hold lists of items; a compact array keeps its type description and untagged values.
 """
 
+from __future__ import annotations
+
 import struct
+from collections.abc import Callable, Iterator
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from construct import (
     Byte,
     Const,
-    Construct,
     Container,
     Enum,
     EnumInteger,
@@ -43,13 +47,16 @@ from .primitives import (
     read_length_form,
     read_optional_datetime,
 )
-from .strict import compile_strict
+from .strict import Construct, compile_strict
+
+if TYPE_CHECKING:
+    from construct import CodeGen
 
 # --- A-XDR data: the tag table -------------------------------------------------------------
 # kind: "none" (no value), "fixed" (struct format), "bytes" (length + octets), "text"
 # (length + characters), "bits" (bit count + octets), "array" / "structure" (count + items),
 # "compact" (type description + length + untagged values).
-AXDR_TYPES = {
+AXDR_TYPES: dict[int, tuple[str, str, str | int | None]] = {
     0x00: ("null-data", "none", None),
     0x01: ("array", "array", None),
     0x02: ("structure", "structure", None),
@@ -77,7 +84,11 @@ AXDR_TYPES = {
 }
 TAG_BY_NAME = {name: tag for tag, (name, _, _) in AXDR_TYPES.items()}
 _NAMES = {tag: name for tag, (name, _, _) in AXDR_TYPES.items()}
-_FIXED = {tag: struct.Struct(fmt) for tag, (_, kind, fmt) in AXDR_TYPES.items() if kind == "fixed"}
+_FIXED = {
+    tag: struct.Struct(cast(str, fmt))  # a fixed kind's third field is its struct format
+    for tag, (_, kind, fmt) in AXDR_TYPES.items()
+    if kind == "fixed"
+}
 # the hot path's dispatch: tag -> one of these markers (compared by identity)
 _NULL, _FIXED_KIND, _LIST, _BYTES = "none", "fixed", "list", "bytes"
 _KIND_OF = {
@@ -89,8 +100,10 @@ _BIT_STRING = 0x04
 _BIT_STRING_NAME = AXDR_TYPES[_BIT_STRING][0]
 # _read_item's table, indexed by tag: (item template, kind, unpack_from, size), None for the
 # kinds _read_value reads (and unknown tags). An item is made as Container(template) and then
-# given its value, which is cheaper than Container(type=..., value=...).
-_ITEM_SPECS: list = [None] * 256
+# given its value, which is cheaper than Container(type=..., value=...). The unpack_from is
+# typed Any: it is None unless the kind is fixed, the only kind that calls it.
+_ItemSpec = tuple[dict[str, Any], str, Any, int]
+_ITEM_SPECS: list[_ItemSpec | None] = [None] * 256
 for _tag, _kind in _KIND_OF.items():
     if _kind is not None:
         _fixed = _FIXED.get(_tag)
@@ -102,7 +115,7 @@ for _tag, _kind in _KIND_OF.items():
         )
 
 
-def _fail(message: str, pos: int):
+def _fail(message: str, pos: int) -> StreamError:
     """A StreamError whose position the caller turns into the message's byte offset."""
     error = StreamError(message)
     error.position = pos
@@ -129,9 +142,10 @@ def _take(data: bytes, pos: int, n: int, what: str) -> tuple[bytes, int]:
     return data[pos:end], end
 
 
-def _read_value(data: bytes, pos: int, tag: int):
+def _read_value(data: bytes, pos: int, tag: int) -> tuple[Any, int]:
     """(value, next position) of one item whose tag byte is just before `pos`."""
-    entry = AXDR_TYPES.get(tag)
+    # the third field's type follows the kind (text encoding, octet count): read as Any
+    entry: tuple[str, str, Any] | None = AXDR_TYPES.get(tag)
     if entry is None:
         raise _fail(f"A-XDR: unknown data tag 0x{tag:02X}", pos - 1)
     kind = entry[1]
@@ -233,7 +247,9 @@ def _read_item(data: bytes, pos: int) -> tuple[Container, int]:
     return item, pos
 
 
-def _read_children(data: bytes, pos: int, count: int, size: int, append) -> int:
+def _read_children(
+    data: bytes, pos: int, count: int, size: int, append: Callable[[Container], None]
+) -> int:
     """A list's `count` items from pos, each passed to `append`: the next position.
     Fixed-size, null, short octet-string and short bit-string items (most of a list's
     children) are read here, and so are structures / arrays with a short count, by one call
@@ -321,26 +337,29 @@ def _read_description(data: bytes, pos: int) -> tuple[Container, int]:
     return Container(type=entry[0]), pos
 
 
-def _least_size(description) -> int:
+def _least_size(description: Container) -> int:
     """The fewest bytes one value of this description can take (a bound that stops a
     hostile description from making work out of no bytes)."""
     name = description["type"]
     if name == "array":
-        return description["count"] * _least_size(description["element"])
+        count: int = description["count"]
+        return count * _least_size(description["element"])
     if name == "structure":
         return sum(_least_size(e) for e in description["elements"])
     tag = TAG_BY_NAME[name]
-    kind = AXDR_TYPES[tag][1]
+    entry: tuple[str, str, Any] = AXDR_TYPES[tag]  # octets: the third field is the size
+    kind = entry[1]
     if kind == "fixed":
         return _FIXED[tag].size
     if kind == "octets":
-        return AXDR_TYPES[tag][2]
+        size: int = entry[2]
+        return size
     if kind == "none":
         return 0
     return 1  # a length byte at least
 
 
-def _read_described(data: bytes, pos: int, description: Container):
+def _read_described(data: bytes, pos: int, description: Container) -> tuple[Any, int]:
     """(value, next position) of one untagged value laid out as `description` says."""
     name = description["type"]
     if name == "array" or name == "structure":
@@ -357,8 +376,8 @@ def _read_described(data: bytes, pos: int, description: Container):
     return _read_value(data, pos, TAG_BY_NAME[name])
 
 
-def _write_value(out: list, tag: int, value) -> None:
-    entry = AXDR_TYPES.get(tag)
+def _write_value(out: list[bytes], tag: int, value: Any) -> None:
+    entry: tuple[str, str, Any] | None = AXDR_TYPES.get(tag)  # see _read_value
     if entry is None:
         raise ValueError(f"unknown A-XDR tag 0x{tag:02X}")
     kind = entry[1]
@@ -386,7 +405,7 @@ def _write_value(out: list, tag: int, value) -> None:
         out.append(bytes(value))
     elif kind == "compact":
         _write_description(out, value.description)
-        inner: list = []
+        inner: list[bytes] = []
         for item in value.entries:
             _write_described(inner, value.description, item)
         contents = b"".join(inner)
@@ -394,7 +413,7 @@ def _write_value(out: list, tag: int, value) -> None:
         out.append(contents)
 
 
-def _write_item(out: list, item) -> None:
+def _write_item(out: list[bytes], item: Container) -> None:
     tag = TAG_BY_NAME.get(item["type"])
     if tag is None:
         raise ValueError(f"unknown A-XDR type {item['type']!r}")
@@ -402,7 +421,7 @@ def _write_item(out: list, item) -> None:
     _write_value(out, tag, item.get("value"))
 
 
-def _write_description(out: list, description) -> None:
+def _write_description(out: list[bytes], description: Container) -> None:
     name = description["type"]
     if name == "array":
         out.append(b"\x01" + description["count"].to_bytes(2, "big"))
@@ -415,7 +434,7 @@ def _write_description(out: list, description) -> None:
         out.append(bytes((TAG_BY_NAME[name],)))
 
 
-def _write_described(out: list, description, value) -> None:
+def _write_described(out: list[bytes], description: Container, value: Any) -> None:
     name = description["type"]
     if name == "array":
         if len(value) != description["count"]:
@@ -431,7 +450,7 @@ def _write_described(out: list, description, value) -> None:
         _write_value(out, TAG_BY_NAME[name], value)
 
 
-def _on_stream(stream, read):
+def _on_stream(stream: BytesIO, read: Callable[[bytes, int], tuple[Any, int]]) -> Any:
     """Run a (data, position) -> (value, next position) reader at a BytesIO's position,
     leaving the stream after the value, or at the failing byte when it raises."""
     start = stream.tell()
@@ -453,12 +472,12 @@ def _read_counted_items(data: bytes, pos: int) -> tuple[ListContainer, int]:
     return items, pos
 
 
-def parse_axdr_data(stream) -> Container:
+def parse_axdr_data(stream: BytesIO) -> Container:
     """One A-XDR data item from a BytesIO (used by the compiled parsers)."""
     return _on_stream(stream, _read_item)
 
 
-def parse_axdr_list(stream) -> ListContainer:
+def parse_axdr_list(stream: BytesIO) -> ListContainer:
     """A length-prefixed sequence of A-XDR items, read in one pass over the buffer."""
     return _on_stream(stream, _read_counted_items)
 
@@ -467,28 +486,32 @@ class AxdrField(Construct):
     """An A-XDR field in a construct Struct, read and written by this module's functions:
     one item (`Data`) or a counted list of items (`DataList`)."""
 
-    def __init__(self, parse, write):
+    def __init__(
+        self,
+        parse: Callable[[BytesIO], Container],
+        write: Callable[[list[bytes], Any], None],
+    ):
         super().__init__()
         self.parse_function = parse
         self.write = write
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> Container:
         return self.parse_function(stream)
 
-    def _build(self, obj, stream, context, path):
-        out: list = []
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
+        out: list[bytes] = []
         self.write(out, obj)
         raw = b"".join(out)
         stream_write(stream, raw, len(raw), path)
         return obj
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         name = self.parse_function.__name__
         code.append(f"from gbcs.dlms import {name}")
         return f"{name}(io)"
 
 
-def _write_counted_items(out: list, items) -> None:
+def _write_counted_items(out: list[bytes], items: list[Container]) -> None:
     out.append(encode_length(len(items)))
     for item in items:
         _write_item(out, item)
@@ -503,7 +526,7 @@ def decode_data(data: bytes, base: int = 0, layer: str = "a-xdr") -> Container:
     return parse_layer(Data, data, layer, base)
 
 
-def encode_data(item) -> bytes:
+def encode_data(item: Container) -> bytes:
     return build_layer(Data, item, "a-xdr")
 
 
@@ -515,13 +538,13 @@ class Obis(bytes):
         return f"{a}-{b}:{c}.{d}.{e}.{f}"
 
     @classmethod
-    def from_text(cls, text: str) -> "Obis":
+    def from_text(cls, text: str) -> Obis:
         ab, cdef = text.split(":")
         parts = [int(x) for x in ab.split("-")] + [int(x) for x in cdef.split(".")]
         return cls(bytes(parts))
 
 
-def parse_obis(stream) -> Obis:
+def parse_obis(stream: BinaryIO) -> Obis:
     raw = stream.read(6)
     if len(raw) != 6:
         raise StreamError("OBIS code: stream ended")
@@ -529,20 +552,20 @@ def parse_obis(stream) -> Obis:
 
 
 class ObisField(Construct):
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> Obis:
         return parse_obis(stream)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
         raw = Obis.from_text(obj) if isinstance(obj, str) else bytes(obj)
         if len(raw) != 6:
             raise StreamError("OBIS code must be 6 bytes", path=path)
         stream_write(stream, raw, 6, path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Container, path: str) -> int:
         return 6
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.dlms import parse_obis")
         return "parse_obis(io)"
 
@@ -802,7 +825,7 @@ def encode(kind: str, value: Container) -> bytes:
 SECURITY_HEADER = b"\x31\x00\x00\x00\x00"
 
 
-def _is_protection_parameters(item) -> bool:
+def _is_protection_parameters(item: Container) -> bool:
     """array of structure { enum protection type, structure options } (primer 8.2)."""
     return (
         item.type == "array"
@@ -814,11 +837,11 @@ def _is_protection_parameters(item) -> bool:
     )
 
 
-def _protected_blobs(items) -> list[bytes]:
+def _protected_blobs(items: list[Container]) -> list[bytes]:
     """Octet strings 31 00 00 00 00 ... that directly follow their protection parameters,
     either as a structure of the two (ECS17b and most reads) or flattened into a larger
     structure (the ECS68 alert)."""
-    found = []
+    found: list[bytes] = []
     for before, item in zip(items, items[1:], strict=False):
         blob = item.value
         if (
@@ -831,7 +854,7 @@ def _protected_blobs(items) -> list[bytes]:
     return found
 
 
-def iter_items(item):
+def iter_items(item: Container) -> Iterator[Container]:
     """Every data item in a tree, depth first (compact-array values are untagged: not items)."""
     yield item
     if item.type in ("array", "structure"):
@@ -842,7 +865,7 @@ def iter_items(item):
 def encrypted_fragments(value: Container) -> list[bytes]:
     """The protected-attribute octet strings (31 00 00 00 00 + ciphertext + tag) in a payload."""
     tops = [value.notification] if "notification" in value else list(value.get("data", []))
-    found = []
+    found: list[bytes] = []
     for top in tops:
         for item in iter_items(top):
             if item.type in ("array", "structure"):
@@ -850,6 +873,6 @@ def encrypted_fragments(value: Container) -> list[bytes]:
     return found
 
 
-def obis_text(instance_id) -> str:
+def obis_text(instance_id: bytes) -> str:
     """An OBIS code the way the use-case tables print it: a-b:c.d.e.f."""
     return str(Obis(instance_id))

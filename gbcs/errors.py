@@ -31,6 +31,10 @@ class VerificationError(GbcsError):
 class KeyMissing(GbcsError):
     """A check cannot run because no keystore holds the key it needs (never a pass)."""
 
+    # set by the keystore's lookups: whose key, and which (e.g. "KA public key")
+    eui: bytes
+    what: str
+
 
 class KeystoreError(GbcsError):
     """A keystore file or certificate could not be loaded."""

@@ -14,12 +14,15 @@ give the same tree, or the same error at the same offset, on every RTDS message 
 mutations of them.
 """
 
+from __future__ import annotations
+
 import struct
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from construct import (
     Byte,
     Const,
-    Construct,
     Container,
     Enum,
     EnumInteger,
@@ -43,7 +46,10 @@ from .primitives import (
     read_length_form,
     read_optional_datetime,
 )
-from .strict import ExactBytes, TrailingOptional, compile_strict
+from .strict import Construct, ExactBytes, TrailingOptional, compile_strict
+
+if TYPE_CHECKING:
+    from construct import CodeGen
 
 MAC_LENGTH = 12
 SIGNATURE_LENGTH = 64
@@ -65,7 +71,7 @@ CraFlag = Enum(Byte, command=1, response=2, alert=3)
 TransactionId = Struct(Const(TRANSACTION_ID_LENGTH), "cra" / CraFlag, "counter" / Int64ub)
 
 
-def _counter_unless_certificate(stream):
+def _counter_unless_certificate(stream: BinaryIO) -> int | None:
     ahead = stream.read(2)
     stream.seek(-len(ahead), 1)
     if len(ahead) < 2 or ahead[0] == CERTIFICATE_START and ahead[1] in CERTIFICATE_LENGTH_FORMS:
@@ -83,14 +89,14 @@ class _CounterUnlessCertificate(Construct):
     and SRP id + SRP counter + certificate with no originator counter between (URP commands).
     """
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> int | None:
         return _counter_unless_certificate(stream)
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.framing import _counter_unless_certificate")
         return "_counter_unless_certificate(io)"
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
         if obj is not None:
             Int64ub._build(obj, stream, context, path)
         return obj
@@ -236,7 +242,7 @@ _TARGET = _ORIGINATOR + SYSTEM_TITLE_LENGTH + 1
 _DATE_TIME = _TARGET + SYSTEM_TITLE_LENGTH
 
 
-def _general_signing_start(apdu: bytes):
+def _general_signing_start(apdu: bytes) -> tuple[int, int, bytes, bytes, int]:
     """(CRA flag, counter, originator, target, position after them), field by field: the
     general path, taken when the fast check in _general_signing fails, to fail exactly."""
     if apdu[:1] != DF_TAG:
@@ -250,7 +256,7 @@ def _general_signing_start(apdu: bytes):
     return apdu[2], int.from_bytes(apdu[3:11], "big"), originator, target, pos
 
 
-def _general_signing(apdu: bytes):
+def _general_signing(apdu: bytes) -> tuple[Container, bytes, bytes | None]:
     if (
         len(apdu) > _DATE_TIME
         and apdu[:2] == _DF_START
@@ -317,7 +323,7 @@ def read_general_signing(apdu: bytes, base: int = 0) -> tuple[Container, bytes, 
 _EMPTY_DD_HEADER = DD_TAG + b"\x00" * 5 + KEY_INFO_ABSENT
 
 
-def _general_ciphering(data: bytes):
+def _general_ciphering(data: bytes) -> tuple[Container, int]:
     if data[: len(_EMPTY_DD_HEADER)] == _EMPTY_DD_HEADER:
         fields = [b""] * 5
         pos = len(_EMPTY_DD_HEADER) - 1

@@ -9,7 +9,10 @@ bits 0-5 window), block number (from 1), block-number-ack, block-data length, bl
 No MAC follows. Joining the block data in block-number order gives back the whole message.
 """
 
+from __future__ import annotations
+
 import io
+from collections.abc import Iterable
 
 from construct import (
     Byte,
@@ -43,7 +46,7 @@ def parse_block_control(value: int) -> Container:
     )
 
 
-def build_block_control(control) -> int:
+def build_block_control(control: Container) -> int:
     window = int(control.window)
     if not 0 <= window <= MAX_WINDOW:
         raise EncodeError(LAYER, f"window {window} does not fit 6 bits")
@@ -81,7 +84,7 @@ def encode_segment(header: Container, block: Container) -> bytes:
                 block_data=bytes(block.block_data),
             )
         )
-        return framing.GeneralCiphering.build(
+        envelope: bytes = framing.GeneralCiphering.build(
             dict(
                 transaction_id=TransactionId.build(header.transaction_id),
                 originator_system_title=header.originator,
@@ -97,6 +100,7 @@ def encode_segment(header: Container, block: Container) -> bytes:
         )
     except (ConstructError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise EncodeError(LAYER, f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+    return envelope
 
 
 def segment(
@@ -138,13 +142,14 @@ def segment(
         invocation_counter=invocation_counter,
     )
     if block_size is None:
+        assert segment_size is not None  # exactly one of the two is given (checked above)
         block_size = _largest_block(header, segment_size)
     if block_size < 1:
         raise EncodeError(LAYER, f"block size {block_size} leaves no room for data")
     count = -(-len(message) // block_size)
     if count > MAX_BLOCK_NUMBER:
         raise EncodeError(LAYER, f"{count} blocks exceed the 16-bit block number")
-    segments = []
+    segments: list[bytes] = []
     for index in range(count):
         last = index == count - 1
         block = Container(
@@ -224,7 +229,7 @@ def parse_segment(data: bytes, index: int = 0, base: int = 0) -> Container:
     )
 
 
-def _check_header(envelope, index: int, base: int) -> Container:
+def _check_header(envelope: Container, index: int, base: int) -> Container:
     """The populated GBT header fields, each with the size the layout needs."""
     sizes = (
         ("transaction_id", 9),
@@ -257,10 +262,11 @@ def _check_header(envelope, index: int, base: int) -> Container:
     )
 
 
-def split_segments(data: bytes) -> list[bytes]:
+def split_segments(data: bytes | bytearray | memoryview) -> list[bytes]:
     """Segments sent back to back in one buffer, each as its own bytes."""
     data = bytes(data)
-    segments, pos = [], 0
+    segments: list[bytes] = []
+    pos = 0
     while pos < len(data):
         stream = io.BytesIO(data[pos:])
         try:
@@ -274,7 +280,7 @@ def split_segments(data: bytes) -> list[bytes]:
     return segments
 
 
-def reassemble(segments) -> bytes:
+def reassemble(segments: Iterable[bytes] | bytes | bytearray | memoryview) -> bytes:
     """The whole message from its segments, in any order.
 
     A repeated block with the same data is ignored; one with different data, a segment

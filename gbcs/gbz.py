@@ -21,12 +21,16 @@ through a compiled construct (`compile_strict`: construct's compiled parsers ski
 checks, these restore them); tests check both paths give the same tree.
 """
 
+from __future__ import annotations
+
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
 from construct import (
     Array,
     Byte,
     Check,
     Const,
-    Construct,
     ConstructError,
     Container,
     Enum,
@@ -50,6 +54,7 @@ from construct import (
 from .errors import DecodeError, EncodeError
 from .strict import (
     _DECODE_FAILURES,
+    Construct,
     ExactBytes,
     build_strict,
     compile_strict,
@@ -66,6 +71,9 @@ from .zcl import (
     Unparsed,
     ZclFrame,
 )
+
+if TYPE_CHECKING:
+    from construct import CodeGen
 
 LAYER = "gbz"
 PROFILE_SMART_ENERGY = 0x0109
@@ -90,14 +98,14 @@ _CONTROL_ENCRYPTED = 0x02
 _CONTROL_FROM_DATE_TIME = 0x10
 
 
-def parse_component_control(stream) -> Container:
+def parse_component_control(stream: BinaryIO) -> Container:
     raw = stream.read(1)
     if len(raw) != 1:
         raise StreamError("stream ended inside a GBZ control field")
     return component_control_fields(raw[0])
 
 
-def _component_control(value: int) -> dict:
+def _component_control(value: int) -> dict[str, bool | int]:
     return {
         "last_component": bool(value & _CONTROL_LAST),
         "encrypted": bool(value & _CONTROL_ENCRYPTED),
@@ -118,10 +126,10 @@ class ComponentControl(Construct):
     """GBZ extended header control field: last component (bit 0), encrypted (bit 1), from
     date-time present (bit 4); other bits kept as `reserved` so they round-trip."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> Container:
         return parse_component_control(stream)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
         value = (
             (_CONTROL_LAST if obj.last_component else 0)
             | (_CONTROL_ENCRYPTED if obj.encrypted else 0)
@@ -131,10 +139,10 @@ class ComponentControl(Construct):
         stream.write(bytes((value,)))
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Container, path: str) -> int:
         return 1
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.gbz import parse_component_control")
         return "parse_component_control(io)"
 
@@ -242,12 +250,12 @@ _ALERT_HEADER_SIZE = 9
 # goes through construct, one compiled Switch over every declared command, which keeps a
 # many-component payload (GCS16b has 31) fast.
 
-_PAYLOAD_STRUCTS: list = []
+_PAYLOAD_STRUCTS: list[Construct] = []
 _GENERAL_INDEX: dict[int, int] = {}  # command id -> index, any cluster
 _CLUSTER_INDEX: dict[tuple[int, int, int], int] = {}  # (cluster, direction bit, command id)
 
 
-def _register(struct) -> int:
+def _register(struct: Construct) -> int:
     _PAYLOAD_STRUCTS.append(struct)
     return len(_PAYLOAD_STRUCTS) - 1
 
@@ -279,11 +287,13 @@ def _payload_index(frame_control: int, cluster: int, command_id: int) -> int:
     return _UNPARSED_INDEX
 
 
-def _fail(message: str, offset: int):
+def _fail(message: str, offset: int) -> DecodeError:
     return DecodeError(LAYER, message, offset)
 
 
-def _zcl_header(data: bytes, pos: int, end: int, base: int):
+def _zcl_header(
+    data: bytes, pos: int, end: int, base: int
+) -> tuple[int, int | None, int, int, int]:
     """(frame control byte, manufacturer code, sequence, command id, position after them)."""
     if pos + 3 > end:
         raise _fail("component too short for a ZCL header", base + min(pos, end))
@@ -374,7 +384,7 @@ def _encrypted_frame(data: bytes, pos: int, end: int, base: int) -> Container:
     )
 
 
-def _components(data: bytes, pos: int, count: int, base: int):
+def _components(data: bytes, pos: int, count: int, base: int) -> tuple[ListContainer, int]:
     """`count` components from data[pos:]: (list, position after the last)."""
     components = ListContainer()
     size = len(data)
@@ -515,7 +525,7 @@ def decode_plaintext(component: Container, plaintext: bytes, base: int = 0) -> C
 
 def encrypted_fragments(value: Container) -> list[bytes]:
     """Every encrypted component as on the wire: 31 00 00 00 00 + ciphertext + 12-byte tag."""
-    fragments = []
+    fragments: list[bytes] = []
     for component in value.get("components") or ():
         encrypted = component.body.encrypted_frame
         if encrypted is not None:

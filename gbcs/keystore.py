@@ -20,10 +20,10 @@ import datetime as _dt
 import json
 import re
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -32,6 +32,10 @@ from cryptography.x509.oid import NameOID
 
 from .errors import KeyMissing, KeystoreError
 from .roles import Role
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+    from typing_extensions import TypeIs
 
 LAYER = "keystore"
 DS = "DS"
@@ -106,6 +110,10 @@ class KeyEntry:
         return f"{self.usage} {_eui_text(self.eui)}{serial} ({self.source})"
 
 
+# an ECDH pairing: a private key held, its certificate entry, and the peer's entry
+Pairing = tuple[ec.EllipticCurvePrivateKey, KeyEntry, KeyEntry]
+
+
 @dataclass(frozen=True)
 class Rejected:
     """A source item that could not be used, and why."""
@@ -132,7 +140,9 @@ class Keystore:
     def __init__(self, clock: _dt.datetime | None = None, *, check_validity: bool = True):
         self.check_validity = check_validity
         self._clock: _dt.datetime | None = None
-        self._lookup_cache: dict = {}  # valid entries and pairings; emptied on any change
+        # valid entries, pairings and roles by ("entries" / "pairings" / "role", EUI, ...), each
+        # its own kind of value (read into annotated names); emptied on any change
+        self._lookup_cache: dict[tuple[str | bytes, ...], Any] = {}
         self.clock = clock
         self._entries: dict[tuple[bytes, str], list[KeyEntry]] = {}
         self._seen: set[tuple[bytes, str, bytes, int | None]] = set()
@@ -270,7 +280,7 @@ class Keystore:
             return
         self.add_certificate(certificate, source, declared_role)
 
-    def add_private_key(self, private_key, source: str) -> None:
+    def add_private_key(self, private_key: PrivateKeyTypes, source: str) -> None:
         """Keep a private key; it serves whichever certificate has its public key."""
         if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not _p256(private_key):
             raise KeystoreError(LAYER, f"{source}: private key is not a P-256 EC key")
@@ -381,7 +391,9 @@ class Keystore:
         if not valid_only or not self.check_validity:
             return [e for e in found if e.role not in XML_SIGNING_ROLES]
         cache_key = ("entries", eui, usage)
-        cached = self._lookup_cache.get(cache_key) if self._clock is not None else None
+        cached: list[KeyEntry] | None = (
+            self._lookup_cache.get(cache_key) if self._clock is not None else None
+        )
         if cached is None:
             when = self.now()
             cached = [e for e in found if e.role not in XML_SIGNING_ROLES and e.valid_at(when)]
@@ -435,23 +447,28 @@ class Keystore:
         self, eui: bytes | str, usage: str
     ) -> list[tuple[KeyEntry, ec.EllipticCurvePrivateKey]]:
         """Valid entries of a kind whose private key is held, each with that key."""
-        pairs = []
+        pairs: list[tuple[KeyEntry, ec.EllipticCurvePrivateKey]] = []
         for entry in self.entries(eui, usage):
             private = self._private.get(entry.key_id)
             if private is not None:
                 pairs.append((entry, private))
         return pairs
 
-    def ka_pairings(self, first: bytes | str, second: bytes | str) -> tuple[list, list[str]]:
+    def ka_pairings(
+        self, first: bytes | str, second: bytes | str
+    ) -> tuple[list[Pairing], list[str]]:
         """Every usable ECDH pairing of two EUIs' KA keys, either way round (ECDH is
         symmetric, so whichever side's private key is held will do): a list of
         (private key, its entry, the peer's entry), and what is missing when it is empty."""
         first, second = as_eui(first), as_eui(second)
         cache_key = ("pairings", first, second)
-        cached = self._lookup_cache.get(cache_key) if self._clock is not None else None
+        cached: tuple[list[Pairing], list[str]] | None = (
+            self._lookup_cache.get(cache_key) if self._clock is not None else None
+        )
         if cached is not None:
             return cached
-        pairings, missing = [], []
+        pairings: list[Pairing] = []
+        missing: list[str] = []
         for own, peer in ((first, second), (second, first)):
             pairs = self.key_pairs(own, KA)
             peers = self.entries(peer, KA)
@@ -492,7 +509,8 @@ class Keystore:
         eui = as_eui(eui)
         cache_key = ("role", eui)
         if cache_key in self._lookup_cache:
-            return self._lookup_cache[cache_key]
+            cached: int | None = self._lookup_cache[cache_key]
+            return cached
         found = [e for usage in USAGES for e in self._entries.get((eui, usage), ())]
         if not found:
             raise _missing(f"no certificate for {_eui_text(eui)}", eui, "role")
@@ -516,7 +534,7 @@ class _Reject(Exception):
     pass
 
 
-def _p256(key) -> bool:
+def _p256(key: object) -> TypeIs[ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey]:
     return isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) and (
         key.curve.name == "secp256r1"
     )
@@ -539,9 +557,9 @@ def _identity(certificate: x509.Certificate) -> tuple[bytes, int | None, bool]:
         raise _Reject("no identity: neither x500UniqueIdentifier nor a SAN") from None
     for name in san.value.get_values_for_type(x509.OtherName):
         if name.type_id == HARDWARE_MODULE_NAME:
-            eui = _hardware_serial(name.value)
-            if eui is not None:
-                return eui, None, True
+            serial = _hardware_serial(name.value)
+            if serial is not None:
+                return serial, None, True
     raise _Reject("no identity: SAN has no hardwareModuleName with an 8-byte hwSerialNum")
 
 
@@ -617,7 +635,7 @@ def load(*paths: str | Path, clock: _dt.datetime | None = None) -> Keystore:
     return Keystore.open(*paths, clock=clock)
 
 
-__all__: Iterable[str] = [
+__all__ = [
     "DS",
     "KA",
     "KeyEntry",

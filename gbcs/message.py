@@ -6,6 +6,8 @@ GBZ, ASN.1) decodes according to the use-case registry and the payload's first b
 encode() builds the same layers back; decode() then encode() is byte-identical.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 from construct import Container
@@ -33,7 +35,7 @@ class Message:
     apdu: bytes = b""
     apdu_offset: int = 0
     content_offset: int = 0
-    decrypted: list = field(default_factory=list)
+    decrypted: list[bytes | None] = field(default_factory=list)  # None: not decrypted
 
     # --- the grouping header, by name -------------------------------------------------
     @property
@@ -46,19 +48,23 @@ class Message:
 
     @property
     def counter(self) -> int:
-        return self.header["transaction_id"]["counter"]
+        counter: int = self.header["transaction_id"]["counter"]
+        return counter
 
     @property
     def originator(self) -> bytes:
-        return self.header["originator"]
+        originator: bytes = self.header["originator"]
+        return originator
 
     @property
     def target(self) -> bytes:
-        return self.header["target"]
+        target: bytes = self.header["target"]
+        return target
 
     @property
     def message_code(self) -> int:
-        return self.header["other_information"]["message_code"]
+        code: int = self.header["other_information"]["message_code"]
+        return code
 
     @property
     def other_information(self) -> Container:

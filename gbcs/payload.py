@@ -5,16 +5,25 @@ then the content's first bytes: 01 09 GBZ (alert layout when CRA = 3), D9 / DA D
 request / response, 0F DLMS data-notification, 30 / 02 / 04 / 05 DER.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from construct import Container, EnumIntegerString
 
 from . import asn1, dlms, gbz
 from .errors import DecodeError, EncodeError
 
+if TYPE_CHECKING:
+    from .usecases import UseCase
+
 DLMS_KINDS = {0xD9: "dlms-access-request", 0xDA: "dlms-access-response", 0x0F: "dlms-notification"}
 ASN1_FIRST_BYTES = frozenset((0x30, 0x02, 0x04, 0x05))
 
 
-def decode(content: bytes, base: int, header: Container, use_case) -> tuple[str, Container]:
+def decode(
+    content: bytes, base: int, header: Container, use_case: UseCase | None
+) -> tuple[str, Container]:
     """(payload kind, decoded payload) for a message's content bytes."""
     if not content:
         raise DecodeError("payload", "empty content", base)
@@ -57,7 +66,9 @@ def encrypted_fragments(kind: str, value: Container) -> list[bytes]:
     return []
 
 
-def decode_plaintexts(kind: str, value: Container, plaintexts: list) -> list:
+def decode_plaintexts(
+    kind: str, value: Container, plaintexts: list[bytes | None]
+) -> list[Container | None]:
     """Decrypted fragments (in encrypted_fragments order) decoded as their layer reads them:
     an A-XDR item for DLMS, the ZCL command for GBZ; None where not decrypted."""
     if kind in DLMS_KINDS.values():

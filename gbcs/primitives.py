@@ -6,12 +6,15 @@ else 0x81/0x82 followed by one or two big-endian bytes. The shortest form is alw
 which is what makes decode-then-encode byte-identical on RTDS.
 """
 
+from __future__ import annotations
+
 import datetime as _dt
 import struct
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from construct import (
     Byte,
-    Construct,
     ConstructError,
     Container,
     Int16sb,
@@ -24,15 +27,18 @@ from construct import (
 )
 
 from .errors import EncodeError
-from .strict import parse_strict
+from .strict import Construct, parse_strict
+
+if TYPE_CHECKING:
+    from construct import CodeGen
 
 
-def parse_length_form(io) -> int:
+def parse_length_form(io: BinaryIO) -> int:
     """Read one length form from a stream; StreamError when it is cut short or invalid."""
-    first = io.read(1)
-    if not first:
+    raw = io.read(1)
+    if not raw:
         raise StreamError("stream ended inside a length")
-    first = first[0]
+    first = raw[0]
     if first < 0x80:
         return first
     count = first & 0x7F
@@ -72,23 +78,23 @@ def read_length_form(data: bytes, pos: int) -> tuple[int, int]:
 class LengthForm(Construct):
     """A-XDR / DER length: 0x00-0x7F itself, 0x81 nn, 0x82 nn nn (up to 0x84 accepted)."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> int:
         return parse_length_form(stream)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
         raw = encode_length(obj)
         stream_write(stream, raw, len(raw), path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Container, path: str) -> int:
         raise SizeofError("variable-size length form", path=path)
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.primitives import parse_length_form")
         return "parse_length_form(io)"
 
 
-def LengthPrefixed(subcon) -> Prefixed:  # noqa: N802 (reads like a construct)
+def LengthPrefixed(subcon: Construct) -> Prefixed:  # noqa: N802 (reads like a construct)
     """Prefixed by the GBCS / A-XDR length form (compile with strict.compile_strict)."""
     return Prefixed(Length, subcon)
 
@@ -106,14 +112,14 @@ def encode_length(n: int) -> bytes:
 Length = LengthForm()
 
 
-def _read_exact(stream, n: int, what: str) -> bytes:
+def _read_exact(stream: BinaryIO, n: int, what: str) -> bytes:
     raw = stream.read(n)
     if len(raw) != n:
         raise StreamError(f"{what}: stream ended after {len(raw)} of {n} bytes")
     return raw
 
 
-def parse_system_title(stream) -> bytes:
+def parse_system_title(stream: BinaryIO) -> bytes:
     if _read_exact(stream, 1, "system title") != b"\x08":
         raise StreamError("system title: length must be 08")
     return _read_exact(stream, 8, "system title")
@@ -122,19 +128,19 @@ def parse_system_title(stream) -> bytes:
 class SystemTitleField(Construct):
     """An EUI-64 on the wire as an octet string, 08 + 8 bytes; the value is the 8 bytes."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> bytes:
         return parse_system_title(stream)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
         if len(obj) != 8:
             raise StreamError("system title must be 8 bytes", path=path)
         stream_write(stream, b"\x08" + bytes(obj), 9, path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Container, path: str) -> int:
         return 9
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.primitives import parse_system_title")
         return "parse_system_title(io)"
 
@@ -142,7 +148,7 @@ class SystemTitleField(Construct):
 Eui = SystemTitleField()
 
 
-def parse_signature_field(stream):
+def parse_signature_field(stream: BinaryIO) -> bytes | None:
     first = stream.read(1)
     if not first:
         return None
@@ -154,17 +160,17 @@ def parse_signature_field(stream):
 class SignatureField(Construct):
     """The DF APDU's last field: absent (pre-command, None), 00 (b""), or 40 + r || s."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> bytes | None:
         return parse_signature_field(stream)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
         if obj is not None:
             if len(obj) not in (0, 64):
                 raise StreamError("signature must be empty or 64 bytes", path=path)
             stream_write(stream, bytes((len(obj),)) + bytes(obj), 1 + len(obj), path)
         return obj
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.primitives import parse_signature_field")
         return "parse_signature_field(io)"
 
@@ -188,7 +194,7 @@ COSEM_FIELDS = tuple(sc.name for sc in CosemDateTime.subcons)
 COSEM_STRUCT = struct.Struct(">HBBBBBBBhB")
 
 
-def parse_optional_datetime(stream):
+def parse_optional_datetime(stream: BinaryIO) -> Container | None:
     first = _read_exact(stream, 1, "date-time length")[0]
     if first == 0:
         return None
@@ -198,7 +204,7 @@ def parse_optional_datetime(stream):
     return Container(zip(COSEM_FIELDS, values, strict=True))
 
 
-def read_optional_datetime(data: bytes, pos: int):
+def read_optional_datetime(data: bytes, pos: int) -> tuple[Container | None, int]:
     """parse_optional_datetime over bytes: (None or the date-time, position after it),
     failing with the same texts at the same positions as the stream reader."""
     if pos >= len(data):
@@ -217,10 +223,10 @@ def read_optional_datetime(data: bytes, pos: int):
 class OptionalDateTime(Construct):
     """An octet string that is empty (00) or holds a 12-byte COSEM date-time (0C + 12)."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> Container | None:
         return parse_optional_datetime(stream)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
         if obj is None:
             stream_write(stream, b"\x00", 1, path)
         else:
@@ -228,7 +234,7 @@ class OptionalDateTime(Construct):
             CosemDateTime._build(obj, stream, context, path)
         return obj
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.primitives import parse_optional_datetime")
         return "parse_optional_datetime(io)"
 
@@ -236,7 +242,7 @@ class OptionalDateTime(Construct):
 GBCS_EPOCH = _dt.datetime(2000, 1, 1, tzinfo=_dt.UTC)
 
 
-def cosem_to_datetime(value) -> _dt.datetime | None:
+def cosem_to_datetime(value: Container) -> _dt.datetime | None:
     """A Python datetime for a fully specified COSEM date-time, else None."""
     try:
         return _dt.datetime(
@@ -263,14 +269,14 @@ def eui_text(eui: bytes) -> str:
     return eui.hex().upper()
 
 
-def parse_layer(construct, data: bytes, layer: str, base: int = 0):
+def parse_layer(construct: Construct, data: bytes, layer: str, base: int = 0) -> Any:
     """Parse all of `data` with `construct` (ideally from strict.compile_strict); failures
     become DecodeError(layer, offset). `base` is where `data` starts in the whole message,
     so offsets point into the bytes the user gave, not into a slice."""
     return parse_strict(construct, data, layer, base)
 
 
-def build_layer(construct, value, layer: str) -> bytes:
+def build_layer(construct: Construct, value: Any, layer: str) -> bytes:
     """Build bytes from a parsed (or hand-made) value; failures become EncodeError."""
     try:
         return construct.build(value)

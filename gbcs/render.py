@@ -2,7 +2,11 @@
 text tree. Bytes print as hex, enums by name, COSEM date-times and OBIS codes as text.
 """
 
+from __future__ import annotations
+
 import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from construct import EnumIntegerString, ListContainer
 
@@ -11,8 +15,14 @@ from .message import Message
 from .payload import decode_plaintexts
 from .primitives import cosem_to_datetime
 
+if TYPE_CHECKING:
+    from .security import SecurityReport
 
-def plain(value):
+    # a message's security checks: a report, or its as_dict() already
+    Security = SecurityReport | Mapping[str, object] | None
+
+
+def plain(value: object) -> Any:
     """Containers, lists, bytes and enums as JSON-able Python values."""
     if isinstance(value, EnumIntegerString):
         return str(value)
@@ -31,11 +41,11 @@ def plain(value):
     return value
 
 
-def _is_cosem_datetime(value) -> bool:
+def _is_cosem_datetime(value: Mapping[object, object]) -> bool:
     return "hundredths" in value and "clock_status" in value
 
 
-def message_dict(message: Message, security=None) -> dict:
+def message_dict(message: Message, security: Security = None) -> dict[str, Any]:
     """The whole message, every layer, as a JSON-able dict."""
     use_case = message.use_case
     out = {
@@ -71,11 +81,11 @@ def message_dict(message: Message, security=None) -> dict:
     return out
 
 
-def message_json(message: Message, security=None) -> str:
+def message_json(message: Message, security: Security = None) -> str:
     return json.dumps(message_dict(message, security), indent=2)
 
 
-def message_text(message: Message, security=None) -> str:
+def message_text(message: Message, security: Security = None) -> str:
     """An indented tree, one field a line."""
     lines: list[str] = []
     use_case = message.use_case
@@ -90,7 +100,7 @@ def message_text(message: Message, security=None) -> str:
     return "\n".join(lines)
 
 
-def _tree(lines: list[str], key, value, depth: int) -> None:
+def _tree(lines: list[str], key: str, value: object, depth: int) -> None:
     pad = "  " * depth
     if isinstance(value, dict):
         if set(value) == {"type", "value"} and not isinstance(value["value"], dict | list):

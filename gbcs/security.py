@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +34,11 @@ from .framing import GENERAL_SIGNING_PARSER
 from .keystore import Keystore, key_id
 from .primitives import encode_length, parse_layer
 from .roles import ACB_EUI
+
+if TYPE_CHECKING:
+    from construct import Container
+
+    from .message import Message
 
 SIGNATURE_LENGTH = 64
 MAC_LENGTH = 12
@@ -144,7 +150,12 @@ def shared_secret(
     return _shared_secret(private_key, key_id(private_key.public_key()), public_key, None)
 
 
-def _shared_secret(private_key, own_id: bytes, public_key, peer_id: bytes | None) -> bytes:
+def _shared_secret(
+    private_key: ec.EllipticCurvePrivateKey,
+    own_id: bytes,
+    public_key: ec.EllipticCurvePublicKey,
+    peer_id: bytes | None,
+) -> bytes:
     if peer_id is None:
         peer_id = key_id(public_key)
     cache_key = (own_id, peer_id)
@@ -274,7 +285,7 @@ def encrypt_fragment(plaintext: bytes, key: bytes, originator: bytes) -> bytes:
     return FRAGMENT_HEADER + sealed[:-16] + sealed[-16:][:MAC_LENGTH]
 
 
-def encryption_parameters(message) -> tuple[bytes, int, bytes]:
+def encryption_parameters(message: Message) -> tuple[bytes, int, bytes]:
     """(originator, counter, recipient) for a message's encrypted fragments (primer 5.3):
     a supplementary remote party replaces the recipient, and a supplementary originator
     counter replaces the counter."""
@@ -284,7 +295,7 @@ def encryption_parameters(message) -> tuple[bytes, int, bytes]:
     return bytes(message.originator), message.counter if counter is None else counter, recipient
 
 
-def _field(container, name: str):
+def _field(container: Container | None, name: str) -> Any:
     if container is None:
         return None
     try:
@@ -307,7 +318,7 @@ class CheckResult:
         extra = f": {self.reason}" if self.reason else ""
         return f"{self.check} {self.status}{extra}"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         return {"check": self.check, "status": self.status, "reason": self.reason, "key": self.key}
 
 
@@ -339,7 +350,7 @@ class SecurityReport:
     def __str__(self) -> str:
         return "; ".join(str(c) for c in self.checks)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "outcome": self.outcome,
             "signature": self.signature.as_dict(),
@@ -349,7 +360,7 @@ class SecurityReport:
 
 
 def check_message(
-    message, keystore: Keystore, fragments: Sequence[bytes] | None = None
+    message: Message, keystore: Keystore, fragments: Sequence[bytes] | None = None
 ) -> SecurityReport:
     """Run the signature, MAC and decryption checks that apply to a decoded Message.
 
@@ -365,7 +376,7 @@ def check_message(
     return SecurityReport(signature, mac, decryption)
 
 
-def _payload_fragments(message) -> list[bytes]:
+def _payload_fragments(message: Message) -> list[bytes]:
     """Ask the payload layer for the fragments, unless no fragment header occurs in the APDU
     at all (every fragment starts with one): that skips a tree walk for most messages."""
     if FRAGMENT_HEADER not in message.apdu:
@@ -375,12 +386,12 @@ def _payload_fragments(message) -> list[bytes]:
     return encrypted_fragments(message.payload_kind, message.payload)
 
 
-def _signed_data(message) -> bytes:
+def _signed_data(message: Message, signature: bytes) -> bytes:
     apdu = message.apdu
-    return apdu[1 : len(apdu) - 1 - len(message.signature)]
+    return apdu[1 : len(apdu) - 1 - len(signature)]
 
 
-def _check_signature(message, keystore: Keystore) -> CheckResult:
+def _check_signature(message: Message, keystore: Keystore) -> CheckResult:
     sig = message.signature
     if not sig:
         return CheckResult("signature", NOT_APPLICABLE)
@@ -391,7 +402,7 @@ def _check_signature(message, keystore: Keystore) -> CheckResult:
         return CheckResult(
             "signature", UNVERIFIABLE, exc.detail, f"DS certificate of {_text(originator)}"
         )
-    data = _signed_data(message)
+    data = _signed_data(message, sig)
     for entry in entries:
         try:
             verify_data(data, sig, entry.public_key)
@@ -409,7 +420,13 @@ def _key_missing(missing: Iterable[str]) -> KeyMissing:
     return KeyMissing("keystore", "no usable key pair: missing " + " / ".join(missing))
 
 
-def _agreed_key(keystore, first, second, info, verify):
+def _agreed_key(
+    keystore: Keystore,
+    first: bytes,
+    second: bytes,
+    info: bytes,
+    verify: Callable[[bytes], None],
+) -> tuple[str, str, str]:
     """Try every KA pairing of two EUIs until `verify(key)` passes: (status, reason, keys).
 
     Several pairings exist when an EUI has several KA certificates (a Supplier's KA and
@@ -431,7 +448,7 @@ def _agreed_key(keystore, first, second, info, verify):
     return FAILED, f"{error} (tried {len(candidates)} key pair(s))", ""
 
 
-def _check_mac(message, keystore: Keystore) -> CheckResult:
+def _check_mac(message: Message, keystore: Keystore) -> CheckResult:
     mac = message.mac
     if message.envelope is None or mac is None:
         return CheckResult("mac", NOT_APPLICABLE)
@@ -457,7 +474,9 @@ def _check_mac(message, keystore: Keystore) -> CheckResult:
     return CheckResult("mac", status, reason, key)
 
 
-def _check_fragments(message, keystore: Keystore, fragments: Sequence[bytes]):
+def _check_fragments(
+    message: Message, keystore: Keystore, fragments: Sequence[bytes]
+) -> tuple[list[CheckResult], list[bytes | None]]:
     if not fragments:
         return [], []
     originator, counter, recipient = encryption_parameters(message)
@@ -466,10 +485,27 @@ def _check_fragments(message, keystore: Keystore, fragments: Sequence[bytes]):
     for number, fragment in enumerate(fragments):
         found: list[bytes] = []
 
-        def verify(key: bytes, fragment=fragment, found=found) -> None:
+        def verify(key: bytes, fragment: bytes = fragment, found: list[bytes] = found) -> None:
             found.append(decrypt_fragment(fragment, key, originator))
 
         status, reason, key = _agreed_key(keystore, originator, recipient, info, verify)
         results.append(CheckResult(f"decryption[{number}]", status, reason, key))
         plaintexts.append(found[0] if found else None)
     return results, plaintexts
+
+
+# --- the receiving device's MAC check -------------------------------------------------------
+def verify_message_mac(message: Message, keystore: Keystore) -> str:
+    """The MAC check a device makes of a command it receives: `check_message`'s MAC check on
+    its own (the 11 00000000 security header, then the MAC under some KA key pairing of the
+    two parties `mac_parties` names). Returns the pairing that verified it ("own with peer");
+    raises VerificationError(layer="mac") when the message carries no MAC or it does not
+    verify, KeyMissing when the keystore holds no key pairing to check it with."""
+    result = _check_mac(message, keystore)
+    if result.status == VERIFIED:
+        return result.key
+    if result.status == UNVERIFIABLE:
+        raise KeyMissing("keystore", f"no usable key pair: {result.reason}")
+    if result.status == NOT_APPLICABLE:
+        raise VerificationError("mac", "the message carries no MAC")
+    raise VerificationError("mac", result.reason)

@@ -8,13 +8,17 @@ compiled, uses a plain dict for the parse context (much cheaper than construct's
 `parse_strict` runs one over bytes and turns any failure into DecodeError(layer, offset).
 """
 
+from __future__ import annotations
+
 import io
 import re
 import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from construct import (
-    Construct,
     ConstructError,
+    Container,
     EnumInteger,
     ListContainer,
     SizeofError,
@@ -23,8 +27,40 @@ from construct import (
 
 from .errors import DecodeError, EncodeError
 
+if TYPE_CHECKING:
+    from types import ModuleType
 
-class ExactReadError(StreamError):
+    from construct import CodeGen, Renamed
+
+    # construct ships no types, so for mypy these stand in for the parts of its Construct and
+    # Compiled that this package subclasses or calls (every layer imports Construct from
+    # here); at run time the name is construct's own class.
+    class Construct:
+        def __init__(self) -> None: ...
+        def parse_stream(self, stream: BinaryIO, **contextkw: Any) -> Any: ...
+        def build(self, obj: Any, **contextkw: Any) -> bytes: ...
+        def compile(self, filename: str | None = None) -> Compiled: ...
+        def _parsereport(self, stream: io.BytesIO, context: Container, path: str) -> Any: ...
+        def _parse(self, stream: io.BytesIO, context: Container, path: str) -> Any: ...
+        def _build(self, obj: Any, stream: io.BytesIO, context: Container, path: str) -> Any: ...
+        def _sizeof(self, context: Container, path: str) -> int: ...
+        def _compileparse(self, code: CodeGen) -> str: ...
+        def _emitparse(self, code: CodeGen) -> str: ...
+        def __rtruediv__(self, name: str) -> Renamed: ...
+
+    class Compiled(Construct):
+        source: str
+        module: ModuleType
+        defersubcon: Construct
+        parsefunc: Callable[[BinaryIO, Any], Any]  # (stream, context) -> value
+
+else:
+    from construct import Construct
+
+_T = TypeVar("_T")
+
+
+class ExactReadError(StreamError):  # type: ignore[misc]  # construct is untyped
     """A read asked for more bytes than the (sub)stream holds; `offset` is where it began."""
 
     def __init__(self, message: str, offset: int):
@@ -43,6 +79,8 @@ class StrictBytesIO(io.BytesIO):
     """
 
     __slots__ = ("origin", "size")
+    origin: int
+    size: int
 
 
 def strict_stream(data: bytes, origin: int = 0) -> StrictBytesIO:
@@ -57,7 +95,7 @@ def strict_stream(data: bytes, origin: int = 0) -> StrictBytesIO:
     return stream
 
 
-def read_exact(stream, n: int) -> bytes:
+def read_exact(stream: BinaryIO, n: int) -> bytes:
     """Exactly n bytes from the stream, or ExactReadError naming where the read began."""
     data = stream.read(n)
     if len(data) != n:
@@ -72,17 +110,17 @@ def read_exact(stream, n: int) -> bytes:
 class ExactBytes(Construct):
     """Bytes(length) that also fails on a short read when compiled."""
 
-    def __init__(self, length):
+    def __init__(self, length: int | Callable[[Container], int]):
         super().__init__()
         self.length = length
 
-    def _length(self, context):
+    def _length(self, context: Container) -> int:
         return self.length(context) if callable(self.length) else self.length
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: io.BytesIO, context: Container, path: str) -> bytes:
         return read_exact(stream, self._length(context))
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: io.BytesIO, context: Container, path: str) -> Any:
         length = self._length(context)
         data = bytes(obj)
         if len(data) != length:
@@ -90,10 +128,10 @@ class ExactBytes(Construct):
         stream.write(data)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Container, path: str) -> int:
         return self._length(context)
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.strict import read_exact")
         return f"read_exact(io, {self.length})"
 
@@ -106,22 +144,22 @@ class LittleInteger(Construct):
         self.size = size
         self.signed = signed
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: io.BytesIO, context: Container, path: str) -> int:
         return int.from_bytes(read_exact(stream, self.size), "little", signed=self.signed)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: io.BytesIO, context: Container, path: str) -> Any:
         stream.write(int(obj).to_bytes(self.size, "little", signed=self.signed))
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Container, path: str) -> int:
         return self.size
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.strict import read_exact")
         return f"int.from_bytes(read_exact(io, {self.size}), 'little', signed={self.signed})"
 
 
-def _remaining(stream) -> int:
+def _remaining(stream: BinaryIO) -> int:
     if isinstance(stream, StrictBytesIO):
         return stream.size - stream.tell()
     here = stream.tell()
@@ -136,25 +174,25 @@ class ItemsToEnd(Construct):
     Unlike construct's GreedyRange, a partial last item is an error, not a silent stop, and
     it compiles (so long lists stay fast)."""
 
-    def __init__(self, subcon):
+    def __init__(self, subcon: Construct):
         super().__init__()
         self.subcon = subcon
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: io.BytesIO, context: Container, path: str) -> ListContainer:
         items = ListContainer()
         while _remaining(stream) > 0:
             items.append(self.subcon._parsereport(stream, context, path))
         return items
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: io.BytesIO, context: Container, path: str) -> Any:
         for item in obj:
             self.subcon._build(item, stream, context, path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Container, path: str) -> int:
         raise SizeofError("items to the end of a field have no fixed size", path=path)
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         fname = f"parse_items_to_end_{code.allocateId()}"
         code.append(
             f"""
@@ -172,28 +210,28 @@ class TrailingOptional(Construct):
     """Optional trailing fields: present when the enclosing sized field has bytes left
     (then they must parse completely), None otherwise."""
 
-    def __init__(self, subcon):
+    def __init__(self, subcon: Construct):
         super().__init__()
         self.subcon = subcon
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: io.BytesIO, context: Container, path: str) -> Any:
         if _remaining(stream) == 0:
             return None
         return self.subcon._parsereport(stream, context, path)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: io.BytesIO, context: Container, path: str) -> Any:
         if obj is not None:
             self.subcon._build(obj, stream, context, path)
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Container, path: str) -> int:
         raise SizeofError("optional trailing fields have no fixed size", path=path)
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         return f"(({self.subcon._compileparse(code)}) if io.tell() < io.size else None)"
 
 
-def _restream_exact(parent, length, func):
+def _restream_exact(parent: BinaryIO, length: int, func: Callable[[StrictBytesIO], _T]) -> _T:
     """A length-prefixed region: parsed in a strict substream that must be fully consumed."""
     data = read_exact(parent, length)
     origin = getattr(parent, "origin", 0) + parent.tell() - length
@@ -202,7 +240,8 @@ def _restream_exact(parent, length, func):
         value = func(child)
     except Exception as exc:
         if not hasattr(exc, "gbcs_offset"):
-            exc.gbcs_offset = getattr(exc, "offset", None) or origin + child.tell()
+            offset = getattr(exc, "offset", None) or origin + child.tell()
+            exc.gbcs_offset = offset  # type: ignore[attr-defined]  # any exception, tagged
         raise
     if child.tell() != len(data):
         raise ExactReadError(
@@ -239,7 +278,7 @@ def _reads_private_context(source: str) -> bool:
 _ENUM_PARSE = re.compile(r"reuse\(\((.*?)\), lambda x: (factory_\d+)\.get\(x, EnumInteger\(x\)\)\)")
 
 
-def _enum_value(factory: dict, value: int):
+def _enum_value(factory: dict[int, Any], value: int) -> Any:
     """An Enum's parsed value: its EnumIntegerString, or EnumInteger when unnamed."""
     named = factory.get(value)
     return named if named is not None else EnumInteger(value)
@@ -249,7 +288,7 @@ def _enum_value(factory: dict, value: int):
 _GREEDY_REGION = re.compile(r"_restream_exact\(io, \((.*?)\), lambda io: \(io\.read\(\)\)\)")
 
 
-def compile_strict(construct: Construct):
+def compile_strict(construct: Construct) -> Compiled:
     """construct's compile(), with every length-prefixed region parsed by _restream_exact.
 
     The emitted source is construct's own; only the call that parses a sized region is
@@ -273,7 +312,7 @@ def compile_strict(construct: Construct):
     namespace["_enum_value"] = _enum_value
     for name in ("linkedinstances", "linkedparsers", "linkedbuilders"):
         namespace[name] = getattr(compiled.module, name)
-    strict = namespace["compiled"]
+    strict: Compiled = namespace["compiled"]
     strict.source = source
     strict.defersubcon = construct
     return strict
@@ -292,7 +331,7 @@ _DECODE_FAILURES = (
 )
 
 
-def parse_strict(compiled, data: bytes, layer: str, base: int):
+def parse_strict(compiled: Construct, data: bytes, layer: str, base: int) -> Any:
     """Parse all of `data`; any failure becomes DecodeError(layer, absolute offset)."""
     stream = strict_stream(data)
     try:
@@ -316,7 +355,7 @@ def parse_strict(compiled, data: bytes, layer: str, base: int):
     return value
 
 
-def build_strict(construct: Construct, value, layer: str) -> bytes:
+def build_strict(construct: Construct, value: Any, layer: str) -> bytes:
     """Build bytes from a decoded (or hand-made) value; failures become EncodeError."""
     try:
         return construct.build(value)

@@ -8,12 +8,16 @@ declared here keeps its bytes in a field named `unparsed`. gbcs.gbz wraps these 
 GBZ components.
 """
 
+from __future__ import annotations
+
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
 from construct import (
     Array,
     Byte,
     Check,
     Computed,
-    Construct,
     Container,
     Enum,
     Float16l,
@@ -40,11 +44,16 @@ from construct import (
 )
 
 from .strict import (
+    Construct,
     ExactBytes,
     ItemsToEnd,
     LittleInteger,
     TrailingOptional,
 )
+
+if TYPE_CHECKING:
+    from construct import CodeGen
+    from construct.expr import ExprMixin
 
 # --------------------------------------------------------------------------------------
 # ZCL primitives (little-endian, ZCL r6 2.6.2)
@@ -55,7 +64,7 @@ class Literal(str):
     """A string constant for this-expressions: construct's compiler emits a condition with
     str(), which would drop a plain string's quotes."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return repr(str(self[:]))
 
 
@@ -217,7 +226,7 @@ for _i, _width in enumerate(range(8, 72, 8)):
 _BAD_TYPE = Struct(Check(False))  # an unknown or (nested) composite data type
 
 
-def _typed_value(type_key):
+def _typed_value(type_key: ExprMixin) -> Switch:
     """The value of a ZCL attribute whose data type is at `type_key`."""
     return Switch(type_key, _SIMPLE_VALUES, default=_BAD_TYPE)
 
@@ -239,7 +248,7 @@ _ALL_VALUES.update(array=_ARRAY_VALUE, set=_ARRAY_VALUE, bag=_ARRAY_VALUE)
 _ALL_VALUES["structure"] = _STRUCTURE_VALUE
 
 
-def TypedValue(type_key):
+def TypedValue(type_key: ExprMixin) -> Switch:
     """Value of a ZCL attribute of the type named by `type_key` (composites one level)."""
     return Switch(type_key, _ALL_VALUES, default=_BAD_TYPE)
 
@@ -393,7 +402,7 @@ GENERAL_COMMANDS = {
 # --------------------------------------------------------------------------------------
 
 
-def _command(name, *fields):
+def _command(name: str, *fields: Construct) -> Struct:
     return Struct("command" / Computed(name), *fields)
 
 
@@ -1272,14 +1281,14 @@ _FRAME_TYPE_BITS = {v: k for k, v in _FRAME_TYPES.items()}
 _DIRECTION_BITS = {v: k for k, v in _DIRECTIONS.items()}
 
 
-def parse_frame_control(stream) -> Container:
+def parse_frame_control(stream: BinaryIO) -> Container:
     raw = stream.read(1)
     if len(raw) != 1:
         raise StreamError("stream ended inside the ZCL frame control")
     return frame_control_fields(raw[0])
 
 
-def _frame_control(value: int) -> dict:
+def _frame_control(value: int) -> dict[str, str | int | bool]:
     return {
         "frame_type": _FRAME_TYPES.get(value & 0x03, value & 0x03),
         "manufacturer_specific": bool(value & 0x04),
@@ -1301,10 +1310,10 @@ class FrameControl(Construct):
     """ZCL frame control byte: frame type (bits 0-1), manufacturer specific (2), direction
     (3), disable default response (4), reserved (5-7), as named fields."""
 
-    def _parse(self, stream, context, path):
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> Container:
         return parse_frame_control(stream)
 
-    def _build(self, obj, stream, context, path):
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
         frame_type = _FRAME_TYPE_BITS.get(obj.frame_type, obj.frame_type)
         value = (
             int(frame_type) & 0x03
@@ -1316,15 +1325,15 @@ class FrameControl(Construct):
         stream.write(bytes((value,)))
         return obj
 
-    def _sizeof(self, context, path):
+    def _sizeof(self, context: Container, path: str) -> int:
         return 1
 
-    def _emitparse(self, code):
+    def _emitparse(self, code: CodeGen) -> str:
         code.append("from gbcs.zcl import parse_frame_control")
         return "parse_frame_control(io)"
 
 
-def _direction_switch(cluster_tables):
+def _direction_switch(cluster_tables: tuple[dict[int, Construct], dict[int, Construct]]) -> Switch:
     client, server = cluster_tables
     return Switch(
         this.frame_control.direction,
