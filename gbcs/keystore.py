@@ -115,8 +115,8 @@ Pairing = tuple[ec.EllipticCurvePrivateKey, KeyEntry, KeyEntry]
 
 
 @dataclass(frozen=True)
-class Rejected:
-    """A source item that could not be used, and why."""
+class SkippedSource:
+    """A keystore source item (file, JSON entry) that was skipped or loaded with a warning, and why."""
 
     source: str
     reason: str
@@ -149,8 +149,8 @@ class Keystore:
         self._private: dict[bytes, ec.EllipticCurvePrivateKey] = {}
         self._private_source: dict[bytes, str] = {}
         self.unbound_public_keys: list[tuple[str, ec.EllipticCurvePublicKey]] = []
-        self.rejected: list[Rejected] = []
-        self.notes: list[Rejected] = []  # loaded, but with a warning worth knowing
+        self.rejected: list[SkippedSource] = []
+        self.notes: list[SkippedSource] = []  # loaded, but with a warning worth knowing
         self.sources: list[str] = []
 
     # --- clock ------------------------------------------------------------------------
@@ -204,11 +204,11 @@ class Keystore:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            self.rejected.append(Rejected(path.name, f"unreadable: {exc}"))
+            self.rejected.append(SkippedSource(path.name, f"unreadable: {exc}"))
             return
         blocks = list(_PEM_BLOCK.finditer(data))
         if not blocks:
-            self.rejected.append(Rejected(path.name, "no PEM block"))
+            self.rejected.append(SkippedSource(path.name, "no PEM block"))
         for number, block in enumerate(blocks):
             label = path.name if len(blocks) == 1 else f"{path.name}[{number}]"
             self.add_pem(block.group(0), label)
@@ -222,18 +222,18 @@ class Keystore:
             raise KeystoreError(LAYER, f"{path.name}: a JSON keystore is an object keyed by EUI")
         for eui, usages in document.items():
             if not isinstance(usages, dict):
-                self.rejected.append(Rejected(f"{path.name}:{eui}", "not an object"))
+                self.rejected.append(SkippedSource(f"{path.name}:{eui}", "not an object"))
                 continue
             for usage_name, serials in usages.items():
                 if not isinstance(serials, dict):
                     self.rejected.append(
-                        Rejected(f"{path.name}:{eui}/{usage_name}", "not an object")
+                        SkippedSource(f"{path.name}:{eui}/{usage_name}", "not an object")
                     )
                     continue
                 for serial, item in serials.items():
                     where = f"{path.name}:{eui}/{usage_name}/{serial}"
                     if not isinstance(item, dict):
-                        self.rejected.append(Rejected(where, "not an object"))
+                        self.rejected.append(SkippedSource(where, "not an object"))
                         continue
                     name = item.get("name")
                     label = f"{path.name}:{name}" if name else where
@@ -254,7 +254,7 @@ class Keystore:
             warnings.simplefilter("always")
             self._add_pem(block, source, declared_role)
         for warning in caught:
-            self.notes.append(Rejected(source, f"{warning.category.__name__}: {warning.message}"))
+            self.notes.append(SkippedSource(source, f"{warning.category.__name__}: {warning.message}"))
 
     def _add_pem(self, block: bytes, source: str, declared_role: int | None) -> None:
         match = _PEM_BLOCK.search(block)
@@ -270,13 +270,13 @@ class Keystore:
                 if _p256(public_key):
                     self.unbound_public_keys.append((source, public_key))
                 else:
-                    self.rejected.append(Rejected(source, "public key is not on P-256"))
+                    self.rejected.append(SkippedSource(source, "public key is not on P-256"))
                 return
             else:
-                self.rejected.append(Rejected(source, f"unsupported PEM block {kind!r}"))
+                self.rejected.append(SkippedSource(source, f"unsupported PEM block {kind!r}"))
                 return
         except (ValueError, TypeError, KeystoreError) as exc:
-            self.rejected.append(Rejected(source, f"cannot parse {kind or 'PEM'}: {exc}"))
+            self.rejected.append(SkippedSource(source, f"cannot parse {kind or 'PEM'}: {exc}"))
             return
         self.add_certificate(certificate, source, declared_role)
 
@@ -306,10 +306,10 @@ class Keystore:
             not_after = certificate.not_valid_after_utc
             name = _common_name(certificate)
         except _Reject as exc:
-            self.rejected.append(Rejected(source, str(exc)))
+            self.rejected.append(SkippedSource(source, str(exc)))
             return
         except (ValueError, TypeError, x509.ExtensionNotFound) as exc:
-            self.rejected.append(Rejected(source, f"unusable certificate: {exc}"))
+            self.rejected.append(SkippedSource(source, f"unusable certificate: {exc}"))
             return
         identity = key_id(public_key)
         for usage in usages:
@@ -640,7 +640,7 @@ __all__ = [
     "KA",
     "KeyEntry",
     "Keystore",
-    "Rejected",
+    "SkippedSource",
     "Role",
     "as_eui",
     "key_id",
