@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from emulator.clock import Clock  # noqa: E402
 from emulator.grid.loads import FeederPhysics  # noqa: E402
 from emulator.scenario import engine, spec  # noqa: E402
+from emulator.scenario.world import build_world  # noqa: E402
 
 
 def physics_only(scenario) -> float:
@@ -35,8 +36,6 @@ def physics_only(scenario) -> float:
 
 
 def real_path(scenario):
-    from emulator.grid.dsp_gateway import build_feeder_han
-
     clock = Clock()
     marks = {}
 
@@ -44,7 +43,7 @@ def real_path(scenario):
         population = engine.build_population(scenario)
         consent = engine.build_consent(scenario, population)
         t = time.perf_counter()
-        han = await build_feeder_han(scenario, population, consent, clock, boards=0, pcap=None)
+        han = await build_world(scenario, population, consent, clock, boards=0, pcap=None)
         marks["build"] = time.perf_counter() - t
         try:
             return await engine.run(

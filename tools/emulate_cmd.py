@@ -1,15 +1,25 @@
-"""`gbhan emulate`: run emulated premises.
+"""`gbhan emulate`: run emulated premises (the library is `emulator.scenario`; this prints
+and maps outcomes to exit codes).
 
     gbhan emulate command FILE_OR_HEX --keystore DIR [--switch model|board] [--repeat N]
                                       [--pcap FILE] [--secmp0046-boost] [--no-secmp0046]
-    gbhan emulate [SCENARIO] [--out DIR] [--boards N]   (the feeder scenarios)
+    gbhan emulate [SCENARIO] [--out DIR] [--boards N] [--quiet]   (the feeder scenarios)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the library is imported when a command runs (keeps `gbhan -h` quick)
+    from emulator.scenario import ScenarioOutcome
+
+#: Exit codes: 0 done and every check held (every run executed), 1 a check failed (a run did
+#: not execute), 2 bad arguments or scenario, 3 the world could not be built here.
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_UNBUILDABLE = 0, 1, 2, 3
 
 #: tools.cli hands `gbhan emulate ...` to main() whole: a scenario's options and the
 #: `command` subcommand's cannot share one argparse level.
@@ -72,70 +82,87 @@ def scenario_parser() -> argparse.ArgumentParser:
 
 
 def run_scenario(rest: list[str]) -> int:
-    """`gbhan emulate [SCENARIO] [--out DIR] [--boards N]`: the feeder scenario runner."""
-    from emulator.scenario import runner
+    """`gbhan emulate [SCENARIO] [--out DIR] [--boards N]`: run a feeder scenario, print its
+    timeline, summary and checks."""
+    from emulator import scenario as sc
 
     args = scenario_parser().parse_args(rest)
-    return runner.main(args.scenario, args.out, args.boards, progress=not args.quiet)
+    try:
+        chosen = sc.load(args.scenario)
+    except sc.ScenarioError as err:
+        print(f"error: {err}")
+        return EXIT_USAGE
+    if args.boards < 0:
+        print("error: --boards must be 0 or more")
+        return EXIT_USAGE
+    out = args.out if args.out is not None else Path("gbhan-out") / chosen.name
+
+    def progress(event: sc.Progress) -> None:
+        if isinstance(event, sc.TimelineLine):
+            print(event.text)
+        elif not args.quiet:
+            print(f"[{event.fraction * 100:3.0f} %] simulated {event.simulated_s / 3600:.1f} h "
+                  f"in {event.wall_s:.1f} s wall", file=sys.stderr, flush=True)
+
+    try:
+        outcome = sc.run(chosen, out=out, boards=args.boards, progress=progress)
+    except sc.TooManyBoards as err:
+        print(f"error: --boards {err.asked}: this feeder has only {err.available} EV switches")
+        return EXIT_USAGE
+    except sc.ScenarioError as err:
+        print(f"error: {err}")
+        return EXIT_USAGE
+    except sc.WorldUnbuildable as err:
+        print(f"error: the real DSP + Premises path could not be built: {err}")
+        return EXIT_UNBUILDABLE
+    print_outcome(outcome)
+    return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
 
 
-def read_command(text: str) -> bytes:
+def print_outcome(outcome: ScenarioOutcome) -> None:
+    """The summary lines, the checks, the files and how to decrypt the capture."""
+    summary = outcome.summary
+    print("")
+    print(f"feeder {summary.feeder}: rating {summary.rating_kw} kW, peak {summary.peak_kw} kW "
+          f"(without the DNO {summary.peak_kw_without_curtailment} kW), after the first "
+          f"curtailment {summary.peak_kw_after_first_curtailment} kW")
+    print(f"{summary.srv_count} SRVs, response p50 {summary.srv_response_s_p50} s, max "
+          f"{summary.srv_response_s_max} s; {summary.customers_affected} customers affected, "
+          f"{summary.energy_curtailed_kwh} kWh curtailed; declined premises switched: "
+          f"{summary.declined_premises_switched}")
+    for name, held in outcome.checks.items():
+        print(f"  [{'ok' if held else 'FAILED'}] {name}")
+    print(f"wrote {', '.join(str(p) for p in outcome.paths.values())}")
+    print(f"decrypt the capture (every household's HAN): {outcome.tshark_command}")
+    print(f"wall {summary.wall_seconds} s")
+
+
+def read_command(text: str) -> bytes | None:
+    """The command from a .HEX file or hex text; None when it is neither."""
     path = Path(text)
     raw = path.read_text().strip() if path.is_file() else text.strip()
     try:
         return bytes.fromhex(raw)
     except ValueError:
-        raise SystemExit(f"gbhan emulate: {text!r} is neither a .HEX file nor hex") from None
+        return None
 
 
 def run_command(args: argparse.Namespace) -> int:
+    """`gbhan emulate command`: one JSON line per run; 0 only if every run executed."""
     import datetime as dt
 
-    from emulator.clock import Clock
-    from emulator.devices import households
-    from emulator.devices.keys import PremisesKeys
-    from emulator.devices.premises import HAN_LATENCY_S, Premises
-    from emulator.han.medium import LinkQuality, Medium
-    from emulator.han.pcap import HanCapture
+    from emulator.scenario import run_command as run
 
     command = read_command(args.command)
+    if command is None:
+        command_parser().error(f"{args.command!r} is neither a .HEX file nor hex")
     if args.repeat < 1:
-        raise SystemExit("gbhan emulate: --repeat must be at least 1")
+        command_parser().error("--repeat must be at least 1")
     at = dt.datetime.fromisoformat(args.at).replace(tzinfo=dt.UTC) if args.at else None
-    keys = PremisesKeys.open(*args.keystore)
-    household = households.for_command(command) or households.default()
-    clock = Clock(mode="wall" if args.switch == "board" else "simulated", start_utc=at)
-
-    async def main() -> list[dict]:
-        capture = HanCapture(args.pcap, clock) if args.pcap else None
-        medium = Medium(
-            clock, seed=1, capture=capture, default_link=LinkQuality(latency_s=HAN_LATENCY_S)
-        )
-        premises = await Premises.start(
-            clock,
-            medium,
-            keys=keys,
-            switch=args.switch,
-            secmp0046_hcalcs=not args.no_secmp0046,
-            secmp0046_boost=args.secmp0046_boost,
-            **household.premises_kwargs(),
-        )
-        if at is not None:
-            premises.esme.set_time(at)
-        lines = []
-        try:
-            for _ in range(args.repeat):
-                execution = await premises.execute(command)
-                line = execution.as_json()
-                print(json.dumps(line), flush=True)
-                lines.append(line)
-        finally:
-            await premises.close()
-            if capture is not None:
-                capture.close()
-                keys_file = args.pcap.with_suffix(args.pcap.suffix + ".keys")
-                keys_file.write_text("\n".join(capture.tshark_key_options()) + "\n")
-        return lines
-
-    lines = clock.run(main)
-    return 0 if all(line["outcome"] == "executed" for line in lines[:1]) else 1
+    outcome = run(
+        command, keystores=[Path(k) for k in args.keystore], switch=args.switch,
+        repeat=args.repeat, pcap=args.pcap, secmp0046_hcalcs=not args.no_secmp0046,
+        secmp0046_boost=args.secmp0046_boost, at=at,
+        on_execution=lambda execution: print(json.dumps(execution.as_json()), flush=True),
+    )  # fmt: skip
+    return EXIT_OK if outcome.all_executed else EXIT_CHECK_FAILED

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime as dt
 import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import zigpy.zdo.types as zdo_t
@@ -31,11 +32,13 @@ from gbcs.errors import GbcsError
 from gbcs.security import check_message
 
 from .access import AccessPolicy
-from .comms_hub import CommsHub, RoutingError, parse_tunnel_data, tunnel_reply
-from .esme import Esme, EsmeResult
+from .comms_hub import CommsHub, RoutingError, nwk_of, parse_tunnel_data, tunnel_reply
+from .esme import Esme
 from .keys import PremisesKeys
+from .outcomes import EsmeResult, Outcome, RejectReason, outcome_text
 from .paired_device import PairedDevice, endpoints
 from .switch import Switch
+from .switch_board import BoardSwitch
 from .switch_model import ModelSwitch
 from .switch_zcl import SwitchError
 
@@ -52,7 +55,7 @@ class Execution:
     """What became of one GBCS command at the premises."""
 
     use_case: str
-    outcome: str  # "executed" | "rejected:<reason>"
+    status: Outcome
     response: bytes | None
     alerts: list[bytes]
     switch: dict[int, dict]  # slot -> {"relay": "open"|"closed", "level": 0-100}
@@ -60,6 +63,12 @@ class Execution:
     srv: str | None = None
     slot: int | None = None  # the slot an ECS47 names
     response_verified: bool | None = None
+    reason: RejectReason | None = None  # why, when rejected
+    #: "executed" | "rejected:<reason>", the text the back office and `as_json()` show
+    outcome: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outcome = outcome_text(self.status, self.reason)
 
     def as_json(self) -> dict:
         shown = self.switch.get(self.slot) if self.slot is not None else None
@@ -204,8 +213,6 @@ class Premises:
             if slot not in boards:
                 unit: Switch = ModelSwitch(slot, role, _ieee(eui), key, medium, clock)
             else:
-                from .switch_board import BoardSwitch
-
                 where = None if state_dir is None else Path(state_dir) / f"slot{slot}"
                 unit = BoardSwitch(
                     slot, role, _ieee(eui), key, medium, _ieee(esme_eui), state_dir=where,
@@ -217,9 +224,9 @@ class Premises:
             # anything that could change them without it)
             medium.set_link_key(esme_node.ieee, unit.node.ieee, partner_link_key(esme_eui, eui))
             if isinstance(unit, ModelSwitch):
-                unit.commission(int(esme_node.nwk))
+                unit.commission(nwk_of(esme_node))
             level = (plcs_curtail_levels or {}).get(slot)
-            self.esme.attach_slot(slot, int(unit.node.nwk), role, eui, curtail_level=level)
+            self.esme.attach_slot(slot, nwk_of(unit.node), role, eui, curtail_level=level)
         for text, spec in profile.get("gbcs_devices", {}).items():
             await self._add_gbcs_device(bytes.fromhex(text), spec)
         await self.poll_switches()
@@ -268,6 +275,18 @@ class Premises:
         """Call `callback(gbcs_alert_bytes)` for every unsolicited alert a device raises."""
         self._alert_sinks.append(callback)
 
+    def switch(self, slot: int) -> Switch:
+        """The switch in `slot` (KeyError for an empty slot)."""
+        return self.switches[slot]
+
+    def curtail_level(self, slot: int) -> int:
+        """The level the meter's 7.6 asks of a PLCS in `slot`, % (commissioning configuration)."""
+        return self.esme.slots[slot].curtail_level
+
+    def set_meter_time(self, when: dt.datetime) -> None:
+        """Set the meter's clock (commands dated for RTDS's time)."""
+        self.esme.set_time(when)
+
     async def switch_states(self) -> dict[int, dict]:
         return {slot: (await unit.state()).as_dict() for slot, unit in self.switches.items()}
 
@@ -278,13 +297,13 @@ class Premises:
         try:
             target = decode(command).target
         except GbcsError:
-            return await self._done("unknown", None, "rejected:malformed", None, start)
+            return await self._rejected("unknown", None, RejectReason.MALFORMED, start)
         try:
             record = self.hub.route(target)
         except RoutingError as exc:
-            return await self._done("unknown", None, f"rejected:{exc.reason}", None, start)
+            return await self._rejected("unknown", None, exc.reason, start)
         if bytes(target) != self.esme.eui and bytes(target) not in self.gbcs_devices:
-            return await self._done("unknown", None, "rejected:unsupported-target", None, start)
+            return await self._rejected("unknown", None, RejectReason.UNSUPPORTED_TARGET, start)
         await self.hub.send_to(record, command)
         result = await self._results.get()
         response = None
@@ -293,11 +312,11 @@ class Premises:
                 response = await self.hub.receive_from(record, timeout=30.0)
             except RoutingError as exc:
                 LOGGER.warning("%s: no response through the tunnel (%s)", result.use_case, exc)
-                return await self._done(
-                    result.use_case, result.srv, "rejected:no-response", None, start, result.slot
+                return await self._rejected(
+                    result.use_case, result.srv, RejectReason.NO_RESPONSE, start, result.slot
                 )
         execution = await self._done(
-            result.use_case, result.srv, result.outcome, response, start, result.slot
+            result.use_case, result.srv, result.status, result.reason, response, start, result.slot
         )
         execution.alerts = list(result.alerts)
         return execution
@@ -318,13 +337,23 @@ class Premises:
         await self.hub.add_device(node, kind.upper(), install_code(eui))
         self.gbcs_devices[eui] = device
 
-    async def _done(self, use_case, srv, outcome, response, start, slot=None) -> Execution:
+    async def _rejected(
+        self, use_case: str, srv: str | None, reason: RejectReason, start: float,
+        slot: int | None = None,
+    ) -> Execution:  # fmt: skip
+        return await self._done(use_case, srv, Outcome.REJECTED, reason, None, start, slot)
+
+    async def _done(
+        self, use_case: str, srv: str | None, status: Outcome, reason: RejectReason | None,
+        response: bytes | None, start: float, slot: int | None = None,
+    ) -> Execution:  # fmt: skip
         verified = None
         if response is not None and self.verify_responses:
             verified = self.verify(response)
         return Execution(
             use_case=use_case,
-            outcome=outcome,
+            status=status,
+            reason=reason,
             response=response,
             alerts=[],
             switch=await self.switch_states(),

@@ -7,6 +7,7 @@ no new curtailment, but the DNO may still undo what it did). Premises never aske
 
 from __future__ import annotations
 
+import builtins
 import enum
 from dataclasses import dataclass, field
 
@@ -80,7 +81,7 @@ class ConsentRegister:
     def with_status(self, status: Consent) -> list[str]:
         return sorted(p for p, r in self._records.items() if r.status is status)
 
-    def ever_declined(self) -> set[str]:
+    def ever_declined(self) -> builtins.set[str]:  # `set` here is the method
         """Premises that declined at any point (a later opt-in does not erase the refusal)."""
         return {p for p, r in self._records.items() if any(s is Consent.DECLINED for _, s in r.history)}
 

@@ -1,12 +1,13 @@
 """What the DNO monitor needs from the back office: a narrow, async view of the SRVs it sends.
 
 The monitor never builds DUIS or GBCS itself. Behind this protocol sits the real path (DNO
-client → DSP → WAN → Comms Hub → ESME → switch, ``dsp_gateway.py``); unit tests put a double
+client → DSP → WAN → Comms Hub → ESME → switch, ``dno_client.py``); unit tests put a double
 behind it. Every call returns an ``SrvOutcome`` with the end-to-end response time the DNO saw.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -34,6 +35,25 @@ class SwitchLabel:
     level: int | None = None  # 0-100 for a PLCS
 
 
+class SrvResult(enum.StrEnum):
+    """What became of one SRV; the text is what the reports show (``SrvOutcome.status``)."""
+
+    EXECUTED = "executed"
+    TIMEOUT = "timeout"  # the DNO stopped waiting
+    FAILED = "failed"  # the round trip failed (reason: why)
+    REJECTED = "rejected"  # a DSP response code or the device's result (reason: which)
+    UNDECODABLE = "undecodable"  # the device's GBCS response did not decode (reason: why)
+    REFUSED = "refused"  # never left the DNO: the guard's rule (reason)
+
+
+#: Results whose text always carries a reason after a colon.
+_WITH_REASON = frozenset({SrvResult.FAILED, SrvResult.REJECTED, SrvResult.UNDECODABLE,
+                          SrvResult.REFUSED})  # fmt: skip
+
+#: DSP response codes that mean the device's answer never came (DUIS response codes).
+NO_ANSWER_CODES = frozenset({"E20", "E21"})
+
+
 @dataclass(frozen=True)
 class SrvOutcome:
     """The result of one SRV, end to end (request sent by the DNO → response received)."""
@@ -41,26 +61,32 @@ class SrvOutcome:
     srv: str
     premises: str
     slot: int | None
-    ok: bool
-    status: str  # "executed", "rejected:<reason>", "timeout", "refused:<reason>"
+    kind: SrvResult
     sent_at: float  # simulated seconds
     response_s: float | None  # None when no response came
+    reason: str = ""  # with FAILED, REJECTED, UNDECODABLE, REFUSED
     labels: tuple[SwitchLabel, ...] = ()
     level: int | None = None
-    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is SrvResult.EXECUTED
+
+    @property
+    def status(self) -> str:
+        """The result as text: "executed", "timeout", "rejected:E21", "refused:<rule>" ..."""
+        return f"{self.kind}:{self.reason}" if self.kind in _WITH_REASON else str(self.kind)
 
     @property
     def unanswered(self) -> bool:
         """No device response reached the DNO: it gave up waiting, the round trip failed, or
         the DSP answered E20/E21 (cannot communicate, no device response). Such an SRV did not
         complete end to end, so it cannot have completed within the 30 s target."""
-        if self.status.startswith("refused:"):
+        if self.kind is SrvResult.REFUSED:
             return False  # never left the DNO (the guard)
-        return self.response_s is None or self.status in NO_ANSWER_STATUSES
-
-
-#: DSP response codes that mean the device's answer never came (DUIS response codes).
-NO_ANSWER_STATUSES = frozenset({"rejected:E20", "rejected:E21"})
+        return self.response_s is None or (
+            self.kind is SrvResult.REJECTED and self.reason in NO_ANSWER_CODES
+        )
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ recorded, after market flexibility has failed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from emulator.errors import EmulatorError
 from emulator.grid.consent import Consent, ConsentRegister
 from emulator.grid.gateway import (
     SRV_ADD_BOOST,
@@ -22,12 +23,13 @@ from emulator.grid.gateway import (
     GatewayAlert,
     SrvGateway,
     SrvOutcome,
+    SrvResult,
 )
 
 log = logging.getLogger(__name__)
 
 
-class GovernanceError(Exception):
+class GovernanceError(EmulatorError):
     """An emergency declared against the rules (e.g. while market flexibility is available)."""
 
 
@@ -45,7 +47,9 @@ class Emergency:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class GuardRefusal:
+    """An SRV the last-resort guard kept from leaving the DNO, and the rule it broke."""
+
     srv: str
     premises: str
     at: float
@@ -60,7 +64,7 @@ class LastResortGuard:
     consent: ConsentRegister
     market_flexibility_failed: bool
     emergencies: list[Emergency] = field(default_factory=list)
-    refusals: list[Refusal] = field(default_factory=list)
+    refusals: list[GuardRefusal] = field(default_factory=list)
 
     def declare(self, feeder: str, reason: str, at: float) -> Emergency:
         if feeder != self.feeder:
@@ -111,9 +115,9 @@ class GuardedGateway:
         rule = self.guard.check(srv, premises, self._now())
         if rule is None:
             return None
-        self.guard.refusals.append(Refusal(srv, premises, self._now(), rule))
+        self.guard.refusals.append(GuardRefusal(srv, premises, self._now(), rule))
         log.info("refused SRV %s to %s: %s", srv, premises, rule)
-        return SrvOutcome(srv, premises, slot, False, f"refused:{rule}", self._now(), None)
+        return SrvOutcome(srv, premises, slot, SrvResult.REFUSED, self._now(), None, rule)
 
     async def read_labels(self, premises: str) -> SrvOutcome:
         return self._refuse(SRV_READ_LABELS, premises, None) or await self.inner.read_labels(
@@ -148,7 +152,7 @@ class RecordingGateway:
         self.inner = inner
         self.outcomes: list[SrvOutcome] = []
 
-    async def _record(self, coro) -> SrvOutcome:
+    async def _record(self, coro: Awaitable[SrvOutcome]) -> SrvOutcome:
         outcome = await coro
         self.outcomes.append(outcome)
         return outcome

@@ -49,7 +49,7 @@ class SrvRecord:
             premises=outcome.premises,
             slot=outcome.slot,
             level=outcome.level,
-            status=outcome.status,
+            status=outcome.status,  # as text: the files keep the same words
             ok=outcome.ok,
             sent_at=outcome.sent_at,
             response_s=outcome.response_s,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from emulator.grid.consent import Consent, ConsentRegister
@@ -33,6 +33,7 @@ from emulator.grid.gateway import (
     GatewayAlert,
     SrvGateway,
     SrvOutcome,
+    SrvResult,
 )
 from emulator.grid.governance import GovernanceError, LastResortGuard
 from emulator.grid.interventions import InterventionLog
@@ -211,13 +212,13 @@ class DnoMonitor:
         return True
 
     # -- actions -------------------------------------------------------------------------------
-    async def _send(self, coro, purpose: str) -> SrvOutcome:
+    async def _send(self, coro: Awaitable[SrvOutcome], purpose: str) -> SrvOutcome:
         async with self._semaphore:
             outcome = await coro
         self.log.record(outcome, purpose)
         return outcome
 
-    def _candidates(self) -> list[ControlledSwitch]:
+    def candidates(self) -> list[ControlledSwitch]:
         """Switches that may be curtailed now: fewest curtailments this run, biggest first."""
         ready = [
             s
@@ -244,7 +245,7 @@ class DnoMonitor:
         any_ok = False
         while remaining > 0:
             batch: list[tuple[ControlledSwitch, int | None, float]] = []
-            for sw in self._candidates():
+            for sw in self.candidates():
                 level = self._first_level(sw)
                 gain = self._expected(sw, level)
                 batch.append((sw, level, gain))
@@ -289,8 +290,8 @@ class DnoMonitor:
         )
         if not outcome.ok:
             self.stats.curtail_failures += 1
-            if outcome.status.startswith("refused"):
-                sw.state = "withdrawn" if "withdrawn" in outcome.status else "failed"
+            if outcome.kind is SrvResult.REFUSED:
+                sw.state = "withdrawn" if "withdrawn" in outcome.reason else "failed"
             else:
                 sw.state = "failed"
             self.timeline(self.now(), f"SRV 7.6 to {sw.premises} slot {sw.slot}: {outcome.status}")

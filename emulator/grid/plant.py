@@ -3,14 +3,15 @@
 The physics needs one number per premises each step: what the EV charger's switch lets
 through (0..1). The scenario needs to do what consumers and Suppliers do (press boost, unjoin
 a switch) and to break things (a switch that stops answering). The DNO gets its ``SrvGateway``.
-``dsp_gateway.build_feeder_han`` builds the real one: Premises (Comms Hub, ESME, switches as
-models or firmware on virtual boards) behind the DSP.
+``emulator.scenario.world`` builds the real one: Premises (Comms Hub, ESME, switches as models
+or firmware on virtual boards) behind the DSP.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,7 +34,15 @@ class SwitchingSeen:
 
 
 class FeederHan(Protocol):
-    gateway: SrvGateway
+    @property
+    def gateway(self) -> SrvGateway:
+        """What the DNO monitor sends its SRVs through."""
+        ...
+
+    @property
+    def notes(self) -> Sequence[str]:
+        """Lines for the run's timeline before it starts (e.g. which premises has a board)."""
+        ...
 
     def outputs(self) -> np.ndarray:
         """EV switch output per premises in population order: 0..1 (1.0 where no switch)."""
@@ -56,7 +65,7 @@ class FeederHan(Protocol):
         """Every switching observed at the premises' meters and switches so far."""
         ...
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Counters worth reporting (rejected frames, refused boosts, HAN frames ...)."""
         ...
 

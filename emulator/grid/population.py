@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from emulator.errors import EmulatorError
+
 EV_LABEL = "Electric Vehicle Charger"
 #: Other loads a premises may have behind an ALCS/HCALCS; the DNO must leave them alone.
 OTHER_LABELS = ("Heat Pump", "Storage Heater", "Immersion Heater", "Battery Storage")
@@ -19,7 +21,7 @@ MIN_PREMISES = 2
 MAX_PREMISES = 250
 
 
-class PopulationError(ValueError):
+class PopulationError(EmulatorError, ValueError):
     """A feeder that cannot exist (premises out of range, shares outside 0..1)."""
 
 

@@ -1,8 +1,8 @@
 """Run a scenario in simulated time: physics every step, the DNO monitor on every sample,
 scripted consumer/Supplier/fault events, against whatever ``FeederHan`` it is given.
 
-The engine does not choose the HAN: the runner gives it the real one (DSP + Premises), unit
-tests a double. Everything here runs on the emulator clock's event loop.
+The engine does not choose the HAN: the runner gives it the real one (``world.FeederWorld``),
+unit tests a double. Everything here runs on the emulator clock's event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,7 @@ class RunResult:
     consent: ConsentRegister
     population: Population
     events: list[EventResult] = field(default_factory=list)
-    han_stats: dict = field(default_factory=dict)
+    han_stats: dict[str, Any] = field(default_factory=dict)
     switching: list[SwitchingSeen] = field(default_factory=list)
 
 
@@ -132,7 +133,7 @@ async def run(
     )
     note(now(), f"scenario {scenario.name}: feeder {scenario.feeder_id}, {scenario.premises} "
                 f"premises, rating {scenario.rating_kw:.0f} kW")
-    for text in getattr(han, "notes", ()):  # e.g. which premises runs the firmware
+    for text in han.notes:  # e.g. which premises runs the firmware
         note(now(), text)
     await monitor.discover()
 
@@ -192,7 +193,7 @@ def _resolve(target: str, monitor: DnoMonitor, population: Population) -> tuple[
                 key=lambda s: (s.curtailed_at or 0.0, s.premises),
             )
         else:
-            pool = monitor._candidates()
+            pool = monitor.candidates()
         return pool[index].key if index < len(pool) else None
     number_str = target.lstrip("Pp")
     if number_str.isdigit() and 1 <= int(number_str) <= len(population.premises):
@@ -203,8 +204,10 @@ def _resolve(target: str, monitor: DnoMonitor, population: Population) -> tuple[
 
 
 async def _apply_event(
-    event: ScenarioEvent, han, monitor, consent, population, t, note, now
-) -> EventResult:
+    event: ScenarioEvent, han: FeederHan, monitor: DnoMonitor, consent: ConsentRegister,
+    population: Population, t: float, note: Callable[[float, str], None],
+    now: Callable[[], float],
+) -> EventResult:  # fmt: skip
     target = _resolve(event.target, monitor, population)
     if target is None:
         note(now(), f"scripted {event.kind} on {event.target}: no such switch now (skipped)")
@@ -235,7 +238,7 @@ def unconsented(
     """The switching seen at premises whose consent did not allow it at that moment: declined
     or never asked (anything at all), withdrawn (anything but undoing: 7.8, 7.9 at the meter;
     a switch-side note cannot tell a restore from a curtailment, so it is not judged there)."""
-    found = []
+    found: list[tuple[Consent, SwitchingSeen]] = []
     for s in seen:
         status = consent.status_at(s.premises, s.at)
         if status in (Consent.DECLINED, Consent.NOT_ASKED):
@@ -247,7 +250,7 @@ def unconsented(
     return found
 
 
-def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dict:
+def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dict[str, Any]:
     record = result.record
     sent = result.recorder.outcomes
     answered = [o for o in sent if not o.unanswered]

@@ -1,30 +1,136 @@
-"""`gbhan emulate [SCENARIO] [--out DIR] [--boards N]`: run a scenario through the real path.
+"""Run a scenario through the real path and say what came of it, as types; printing and exit
+codes are the CLI's (``tools/emulate_cmd.py``).
 
-``main(scenario, out, boards)`` is the hook ``tools/emulate_cmd.py`` calls. It loads the
-scenario, builds the feeder's HAN side for real (DNO client → DSP → WAN → Comms Hub → ESME →
-switches, ``boards`` of them as the firmware on virtual boards), runs it in simulated time,
-prints the timeline, and writes summary.json, report.html, interventions.json/.csv, han.pcap
-(every household's HAN) and han.keys (its keys as tshark options) into ``out`` (default
-``./gbhan-out/<scenario>``). There is no model-only shortcut: if the real path cannot be built
-the run stops with the reason.
+``run(scenario, out=..., boards=...)`` builds the world (DNO client → DSP → WAN → Comms Hub →
+ESME → switches, ``boards`` of them as the firmware on virtual boards), runs it in simulated
+time, and writes summary.json, report.html, interventions.json/.csv, feeder-load.png,
+han.pcap (every household's HAN) and han.keys (its keys as tshark options) into ``out``. There
+is no model-only shortcut: a world that cannot be built raises ``WorldUnbuildable``.
 """
 
 from __future__ import annotations
 
-import sys
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from emulator.clock import Clock
+from emulator.grid.population import PopulationError
 from emulator.grid.report import write_outputs
-from emulator.scenario import engine, spec
+from emulator.scenario import engine
+from emulator.scenario.spec import Scenario, ScenarioError
+from emulator.scenario.world import FeederWorld, build_world
 
-#: Exit codes: 0 done and every check held, 1 done but a check failed, 2 bad arguments or
-#: scenario, 3 the real HAN/back-office path could not be built.
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+__all__ = [
+    "Progress",
+    "ScenarioOutcome",
+    "ScenarioSummary",
+    "StepsDone",
+    "TimelineLine",
+    "TooManyBoards",
+    "checks",
+    "run",
+]
 
 
-def checks(summary: dict) -> dict[str, bool]:
+class TooManyBoards(ScenarioError):
+    """More boards asked for than the feeder has EV switches."""
+
+    def __init__(self, asked: int, available: int) -> None:
+        super().__init__(f"boards {asked}: this feeder has only {available} EV switches")
+        self.asked, self.available = asked, available
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    """One line of the run's timeline as it happens: ``HH:MM:SS  text``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class StepsDone:
+    """Another tenth of the simulated time is done."""
+
+    fraction: float
+    simulated_s: float
+    wall_s: float  # since run() was called
+
+
+Progress = TimelineLine | StepsDone
+
+
+@dataclass(frozen=True)
+class ScenarioSummary:
+    """The key figures of ``summary.json``, typed; ``data`` is the whole file's content."""
+
+    scenario: str
+    feeder: str
+    rating_kw: float
+    peak_kw: float
+    peak_kw_without_curtailment: float
+    peak_kw_after_first_curtailment: float | None
+    srv_count: int
+    srv_response_s_p50: float | None
+    srv_response_s_max: float | None
+    srv_over_30s: int
+    customers_affected: int
+    energy_curtailed_kwh: float
+    declined_premises_switched: int
+    boards: int
+    wall_seconds: float
+    data: Mapping[str, Any]
+
+    @classmethod
+    def from_dict(cls, summary: Mapping[str, Any]) -> ScenarioSummary:
+        return cls(
+            scenario=summary["scenario"],
+            feeder=summary["feeder"],
+            rating_kw=summary["feeder_rating_kw"],
+            peak_kw=summary["feeder_peak_kw"],
+            peak_kw_without_curtailment=summary["feeder_peak_kw_without_curtailment"],
+            peak_kw_after_first_curtailment=summary["feeder_peak_kw_after_first_curtailment"],
+            srv_count=summary["srv_count"],
+            srv_response_s_p50=summary["srv_response_s_p50"],
+            srv_response_s_max=summary["srv_response_s_max"],
+            srv_over_30s=summary["srv_over_30s"],
+            customers_affected=summary["customers_affected"],
+            energy_curtailed_kwh=summary["energy_curtailed_kwh"],
+            declined_premises_switched=summary["declined_premises_switched"],
+            boards=summary.get("boards", 0),
+            wall_seconds=summary["wall_seconds"],
+            data=summary,
+        )
+
+
+@dataclass(frozen=True)
+class ScenarioOutcome:
+    """What a run produced: the summary, the scenario's checks, the files, the timeline."""
+
+    scenario: Scenario
+    summary: ScenarioSummary
+    checks: Mapping[str, bool]  # check -> held, in the order the scenario states them
+    paths: Mapping[str, Path]  # file name -> where it was written
+    timeline: tuple[str, ...]  # ``HH:MM:SS  text``
+    result: engine.RunResult  # everything the engine saw, for a closer look
+
+    @property
+    def ok(self) -> bool:
+        return all(self.checks.values())
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, held in self.checks.items() if not held]
+
+    @property
+    def tshark_command(self) -> str:
+        """The shell line that decrypts the capture with the keys written beside it."""
+        return f'mapfile -t K < {self.paths["han.keys"]}; tshark "${{K[@]}}" -r {self.paths["han.pcap"]}'
+
+
+def checks(summary: Mapping[str, Any]) -> dict[str, bool]:
     """The scenario's 'done when' checks, from its summary."""
     after = summary.get("feeder_peak_kw_after_first_curtailment")
     return {
@@ -40,7 +146,7 @@ def checks(summary: dict) -> dict[str, bool]:
     }
 
 
-def _board_checks(summary: dict) -> dict[str, bool]:
+def _board_checks(summary: Mapping[str, Any]) -> dict[str, bool]:
     """With boards in the run: the DNO sent a 7.6/7.8 to one (it may fail where the scenario
     breaks that switch), and every relay the firmware's console showed after an executed one
     was what the DNO asked."""
@@ -55,93 +161,57 @@ def _board_checks(summary: dict) -> dict[str, bool]:
     }
 
 
-def write_capture_keys(capture, path: Path) -> Path:
-    """The capture's keys as tshark options, one per line (as ``gbhan emulate command --pcap``
-    writes them), so the pcap can be decrypted after the run: ``mapfile -t K < han.keys``."""
-    path.write_text("\n".join(capture.tshark_key_options()) + "\n")
-    return path
-
-
-def tshark_command(out: Path) -> str:
-    return f'mapfile -t K < {out / "han.keys"}; tshark "${{K[@]}}" -r {out / "han.pcap"}'
-
-
-def main(
-    scenario: str | None = None,
-    out: Path | None = None,
-    boards: int = 1,
-    *,
-    echo=print,
-    progress: bool = True,
-) -> int:
-    """Run ``scenario`` (name or .toml path; default feeder-overload); returns an exit code."""
-    try:
-        sc = spec.load(scenario)
-    except spec.ScenarioError as err:
-        echo(f"error: {err}")
-        return EXIT_USAGE
+def run(
+    scenario: Scenario, *, out: Path, boards: int,
+    progress: Callable[[Progress], None] | None = None,
+) -> ScenarioOutcome:  # fmt: skip
+    """Run ``scenario`` with ``boards`` EV switches as firmware boards, writing into ``out``.
+    ``progress`` hears each timeline line as it happens and every tenth of the run."""
     if boards < 0:
-        echo("error: --boards must be 0 or more")
-        return EXIT_USAGE
-    out = out if out is not None else Path("gbhan-out") / sc.name
+        raise ScenarioError("boards must be 0 or more")
+    tell = progress or (lambda event: None)
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        from emulator.grid.dsp_gateway import HanUnavailable, build_feeder_han
-    except ImportError as err:  # the back office or devices package is not there
-        echo(f"error: the real DSP + Premises path is not available: {err}")
-        return EXIT_UNAVAILABLE
-
     wall = time.perf_counter()
-    population = engine.build_population(sc)
-    consent = engine.build_consent(sc, population)
+    try:
+        population = engine.build_population(scenario)
+    except PopulationError as err:  # a feeder the scenario's numbers cannot make
+        raise ScenarioError(f"scenario {scenario.name}: {err}") from err
+    consent = engine.build_consent(scenario, population)
     switched = sum(1 for p in population.premises if p.ev_switch is not None)
     if boards > switched:
-        echo(f"error: --boards {boards}: this feeder has only {switched} EV switches")
-        return EXIT_USAGE
+        raise TooManyBoards(boards, switched)
     clock = Clock()
+    timeline: list[str] = []
+    built: list[FeederWorld] = []
 
-    def show_progress(fraction: float) -> None:
-        if progress:
-            print(f"[{fraction * 100:3.0f} %] simulated {fraction * sc.duration_s / 3600:.1f} h "
-                  f"in {time.perf_counter() - wall:.1f} s wall", file=sys.stderr, flush=True)
+    def note(line: str) -> None:
+        timeline.append(line)
+        tell(TimelineLine(line))
 
-    built = {}
+    def steps_done(fraction: float) -> None:
+        tell(StepsDone(fraction, fraction * scenario.duration_s, time.perf_counter() - wall))
 
-    async def run():
-        han = built["han"] = await build_feeder_han(
-            sc, population, consent, clock, boards=boards, pcap=out / "han.pcap"
+    async def main() -> engine.RunResult:
+        world = await build_world(
+            scenario, population, consent, clock, boards=boards, pcap=out / "han.pcap"
         )
+        built.append(world)
         try:
             return await engine.run(
-                sc, han, population, consent, now=clock.now, echo=echo, progress=show_progress
-            )
+                scenario, world, population, consent, now=clock.now, echo=note,
+                progress=steps_done,
+            )  # fmt: skip
         finally:
-            await han.close()
+            await world.close()
 
-    try:
-        result = clock.run(run)
-    except HanUnavailable as err:
-        echo(f"error: the real DSP + Premises path could not be built: {err}")
-        return EXIT_UNAVAILABLE
-    result.record.summary["wall_seconds"] = round(time.perf_counter() - wall, 3)
-    result.record.summary["boards"] = boards
-    paths = write_outputs(result.record, out)
-    paths["han.keys"] = write_capture_keys(built["han"].capture, out / "han.keys")
+    result = clock.run(main)
     summary = result.record.summary
-    echo("")
-    echo(f"feeder {sc.feeder_id}: rating {summary['feeder_rating_kw']} kW, peak "
-         f"{summary['feeder_peak_kw']} kW (without the DNO {summary['feeder_peak_kw_without_curtailment']}"
-         f" kW), after the first curtailment {summary['feeder_peak_kw_after_first_curtailment']} kW")
-    echo(f"{summary['srv_count']} SRVs, response p50 {summary['srv_response_s_p50']} s, max "
-         f"{summary['srv_response_s_max']} s; {summary['customers_affected']} customers affected, "
-         f"{summary['energy_curtailed_kwh']} kWh curtailed; declined premises switched: "
-         f"{summary['declined_premises_switched']}")
-    failed = [name for name, ok in checks(summary).items() if not ok]
-    for name, ok in checks(summary).items():
-        echo(f"  [{'ok' if ok else 'FAILED'}] {name}")
-    echo(f"wrote {', '.join(str(p) for p in [*paths.values(), out / 'han.pcap'])}")
-    echo(f"decrypt the capture (every household's HAN): {tshark_command(out)}")
-    echo(f"wall {summary['wall_seconds']} s")
-    return EXIT_CHECK_FAILED if failed else EXIT_OK
-
-
+    summary["wall_seconds"] = round(time.perf_counter() - wall, 3)
+    summary["boards"] = boards
+    paths: dict[str, Path] = dict(write_outputs(result.record, out))
+    paths["han.keys"] = built[0].write_capture_keys(out / "han.keys")
+    paths["han.pcap"] = out / "han.pcap"
+    return ScenarioOutcome(
+        scenario, ScenarioSummary.from_dict(summary), checks(summary), paths, tuple(timeline),
+        result,
+    )

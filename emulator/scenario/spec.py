@@ -15,6 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.errors import EmulatorError
 from emulator.grid.monitor import MonitorParams
 from emulator.grid.population import MAX_PREMISES, MIN_PREMISES, EvParams, HouseholdParams
 
@@ -23,7 +24,7 @@ DEFAULT_SCENARIO = "feeder-overload"
 EVENT_KINDS = ("boost", "silence", "unjoin", "withdraw")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(EmulatorError, ValueError):
     """A scenario file that cannot be run; the message names the file, section and key."""
 
 

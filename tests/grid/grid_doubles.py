@@ -4,7 +4,8 @@ remote command ends a boost), SRVs answered after a fixed simulated latency; a s
 or an unjoined slot is answered as the real meter answers (hardware_fault after its ZCL
 timeout, object_unavailable).
 
-Only for unit tests of the monitor and the engine; the runner uses the real DSP + Premises.
+Only for unit tests of the monitor and the engine; the runner uses the real world
+(``emulator.scenario.world``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from emulator.grid.gateway import (
     SRV_RESTORE,
     GatewayAlert,
     SrvOutcome,
+    SrvResult,
     SwitchLabel,
 )
 from emulator.grid.plant import SwitchingSeen
@@ -73,7 +75,7 @@ class DoubleGateway:
         switches = [s for s in self.han.by_premises.get(premises, []) if slot is None or s.slot == slot]
         if not switches:
             await asyncio.sleep(self.timeout_s)
-            return SrvOutcome(srv, premises, slot, False, "timeout", sent - self.han.t0, None)
+            return SrvOutcome(srv, premises, slot, SrvResult.TIMEOUT, sent - self.han.t0, None)
         broken = None
         if any(s.silent for s in switches):  # the meter waits out its ZCL timeout
             broken, wait = "hardware_fault", self.latency_s + METER_ZCL_TIMEOUT_S
@@ -81,8 +83,8 @@ class DoubleGateway:
             broken, wait = "object_unavailable", self.latency_s
         if broken is not None:
             await asyncio.sleep(wait)
-            return SrvOutcome(srv, premises, slot, False, f"rejected:{broken}",
-                              sent - self.han.t0, self._now() - sent)  # fmt: skip
+            return SrvOutcome(srv, premises, slot, SrvResult.REJECTED, sent - self.han.t0,
+                              self._now() - sent, broken)  # fmt: skip
         await asyncio.sleep(self.latency_s)
         labels = action(switches)
         if srv != SRV_READ_LABELS:  # what the double's "meter" executed
@@ -91,7 +93,7 @@ class DoubleGateway:
                     SwitchingSeen(self._now() - self.han.t0, premises, s.slot, "meter", srv)
                 )
         return SrvOutcome(
-            srv, premises, slot, True, "executed", sent - self.han.t0, self._now() - sent,
+            srv, premises, slot, SrvResult.EXECUTED, sent - self.han.t0, self._now() - sent,
             labels=labels or (), level=level,
         )
 
@@ -157,6 +159,7 @@ class DoubleFeederHan:
         self.alert_delay_s = alert_delay_s
         self.boosts_refused = 0
         self.seen: list[SwitchingSeen] = []
+        self.notes: list[str] = []
 
     def switching_seen(self) -> list[SwitchingSeen]:
         return list(self.seen)

@@ -8,6 +8,7 @@ from grid_doubles import DoubleFeederHan
 
 from emulator.clock import Clock
 from emulator.scenario import engine, spec
+from emulator.scenario.world import build_world
 
 
 def run_with_double(scenario: spec.Scenario, latency_s: float = 3.0):
@@ -29,16 +30,15 @@ def run_with_double(scenario: spec.Scenario, latency_s: float = 3.0):
 
 
 def run_real(scenario: spec.Scenario, pcap=None):
-    """Run ``scenario`` through the real path (DNO client → DSP → Premises, model switches)."""
-    from emulator.grid.dsp_gateway import build_feeder_han
-
+    """Run ``scenario`` through the real path (DNO client → DSP → Premises, model switches);
+    returns (RunResult, the world)."""
     clock = Clock()
     holder = {}
 
     async def main():
         population = engine.build_population(scenario)
         consent = engine.build_consent(scenario, population)
-        han = await build_feeder_han(scenario, population, consent, clock, boards=0, pcap=pcap)
+        han = await build_world(scenario, population, consent, clock, boards=0, pcap=pcap)
         holder["han"] = han
         try:
             return await engine.run(scenario, han, population, consent, now=clock.now)

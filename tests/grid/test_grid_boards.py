@@ -6,26 +6,25 @@ import re
 
 import pytest
 
-from emulator.grid.boards import choose
-from emulator.scenario import engine, runner, spec
+from emulator import scenario
+from emulator.scenario import engine, spec
+from emulator.scenario.boards import choose
 
 
 @pytest.fixture(scope="module")
 def board_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("feeder-overload-board")
-    lines: list[str] = []
-    code = runner.main(None, out, 1, echo=lines.append, progress=False)
-    return code, json.loads((out / "summary.json").read_text()), lines, out
+    outcome = scenario.run(scenario.load(None), out=out, boards=1)
+    return outcome, json.loads((out / "summary.json").read_text()), list(outcome.timeline), out
 
 
 def test_default_run_with_a_board_meets_every_check(board_run):
-    code, summary, lines, _ = board_run
-    assert code == runner.EXIT_OK, "\n".join(lines)
-    assert summary["boards"] == 1
+    outcome, summary, lines, _ = board_run
+    assert outcome.ok, outcome.failed
+    assert summary["boards"] == 1 and outcome.summary.boards == 1
     assert summary["feeder_peak_kw_after_first_curtailment"] <= summary["feeder_rating_kw"]
     assert summary["srv_over_30s"] == 0 and summary["declined_premises_switched"] == 0
-    checks = [line for line in lines if line.startswith("  [")]
-    assert len(checks) == 6 and all(line.startswith("  [ok]") for line in checks), checks
+    assert len(outcome.checks) == 6 and all(outcome.checks.values()), outcome.checks
 
 
 def test_the_board_premises_is_curtailed_and_its_console_agrees(board_run):
@@ -60,8 +59,9 @@ def test_the_board_run_keeps_the_model_runs_timeline(board_run, tmp_path):
     # Simulated time stands still while the board works, so the firmware changes nothing in
     # the run's timing: the same SRVs at the same simulated instants as with a model switch.
     _, _, board_lines, _ = board_run
-    model_lines: list[str] = []
-    assert runner.main(None, tmp_path, 0, echo=model_lines.append, progress=False) == 0
+    model = scenario.run(scenario.load(None), out=tmp_path, boards=0)
+    assert model.ok, model.failed
+    model_lines = list(model.timeline)
 
     def timeline(lines):
         return [line for line in lines if re.match(r"\d\d:\d\d:\d\d  ", line)

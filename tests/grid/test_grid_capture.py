@@ -9,8 +9,9 @@ import subprocess
 
 import pytest
 
-from emulator.grid.dsp_gateway import esme_eui
-from emulator.scenario import engine, runner, spec
+from emulator import scenario
+from emulator.scenario import engine, spec
+from emulator.scenario.world import esme_eui
 
 SHORT = """extends = "feeder-overload"
 name = "capture-check"
@@ -35,24 +36,24 @@ def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("capture")
     path = tmp / "capture-check.toml"
     path.write_text(SHORT)
-    lines: list[str] = []
-    code = runner.main(path, tmp / "out", 0, echo=lines.append, progress=False)
+    outcome = scenario.run(spec.load(path), out=tmp / "out", boards=0)
     population = engine.build_population(spec.load(path))
-    return code, tmp / "out", lines, population
+    return outcome, tmp / "out", population
 
 
-def test_the_run_writes_the_keys_and_prints_the_tshark_command(run):
-    code, out, lines, _ = run
-    assert code == runner.EXIT_OK, "\n".join(lines)
+def test_the_run_writes_the_keys_and_names_the_tshark_command(run):
+    outcome, out, _ = run
+    assert outcome.ok, outcome.failed
     keys = (out / "han.keys").read_text().splitlines()
     assert keys[0::2] == ["-o"] * (len(keys) // 2) and len(keys) % 2 == 0
     assert any("P001 HAN network key" in k for k in keys)
-    printed = [line for line in lines if "tshark" in line]
-    assert printed and str(out / "han.keys") in printed[0] and str(out / "han.pcap") in printed[0]
+    assert outcome.paths["han.keys"] == out / "han.keys"
+    command = outcome.tshark_command
+    assert str(out / "han.keys") in command and str(out / "han.pcap") in command
 
 
 def test_the_capture_holds_every_household_and_decrypts_cleanly(run):
-    _, out, _, population = run
+    _, out, population = run
     problems = tshark(out, "-Y", '_ws.malformed || _ws.expert.severity >= "warning"',
                       "-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message")  # fmt: skip
     assert problems == []
@@ -70,7 +71,7 @@ def test_the_capture_holds_every_household_and_decrypts_cleanly(run):
 
 
 def test_the_switch_commands_in_the_capture_are_the_srvs_the_run_made(run):
-    _, out, _, population = run
+    _, out, population = run
     by_esme = {":".join(f"{b:02x}" for b in esme_eui(p.index + 1)): p.premises_id
                for p in population.premises}  # fmt: skip
     frames = tshark(out, "-Y", "zbee_zcl_se.drlc.cmd.srv_tx.id", "-T", "fields",

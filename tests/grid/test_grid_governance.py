@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from emulator.grid.consent import Consent, ConsentRegister
-from emulator.grid.gateway import SrvOutcome, SwitchLabel
+from emulator.grid.gateway import SrvOutcome, SrvResult, SwitchLabel
 from emulator.grid.governance import (
     GovernanceError,
     GuardedGateway,
@@ -20,7 +20,7 @@ class CountingGateway:
 
     def _ok(self, srv, premises, slot):
         self.calls.append((srv, premises))
-        return SrvOutcome(srv, premises, slot, True, "executed", 0.0, 0.1,
+        return SrvOutcome(srv, premises, slot, SrvResult.EXECUTED, 0.0, 0.1,
                           labels=(SwitchLabel(1, "Electric Vehicle Charger", "hcalcs"),))
 
     async def read_labels(self, premises):

@@ -2,18 +2,18 @@ import csv
 import io
 import json
 
-from emulator.grid.gateway import SrvOutcome
+from emulator.grid.gateway import SrvOutcome, SrvResult
 from emulator.grid.interventions import CSV_COLUMNS, InterventionLog
 
 
 def _log():
     log = InterventionLog("F1")
-    log.record(SrvOutcome("7.7", "P1", None, True, "executed", 1.0, 2.5), "discover")
+    log.record(SrvOutcome("7.7", "P1", None, SrvResult.EXECUTED, 1.0, 2.5), "discover")
     event = log.open("forecast over rating", 100.0)
-    log.record(SrvOutcome("7.6", "P1", 2, True, "executed", 101.0, 4.0), "curtail")
-    log.record(SrvOutcome("7.6", "P2", 1, True, "executed", 101.0, 5.0, level=50), "curtail")
-    log.record(SrvOutcome("7.6", "P3", 1, False, "timeout", 101.0, None), "curtail")
-    log.record(SrvOutcome("7.8", "P1", 2, True, "executed", 900.0, 3.0), "restore")
+    log.record(SrvOutcome("7.6", "P1", 2, SrvResult.EXECUTED, 101.0, 4.0), "curtail")
+    log.record(SrvOutcome("7.6", "P2", 1, SrvResult.EXECUTED, 101.0, 5.0, level=50), "curtail")
+    log.record(SrvOutcome("7.6", "P3", 1, SrvResult.TIMEOUT, 101.0, None), "curtail")
+    log.record(SrvOutcome("7.8", "P1", 2, SrvResult.EXECUTED, 900.0, 3.0), "restore")
     event.end = 1000.0
     event.energy_curtailed_kwh = 12.5
     return log, event

@@ -8,7 +8,8 @@ import re
 import pytest
 from grid_helpers import run_real
 
-from emulator.scenario import runner, spec
+from emulator import scenario
+from emulator.scenario import spec
 
 SUMMARY_KEYS = ("scenario", "premises", "feeder_rating_kw", "feeder_peak_kw",
                 "feeder_peak_kw_after_first_curtailment", "srv_count", "srv_response_s_p50",
@@ -18,15 +19,16 @@ SUMMARY_KEYS = ("scenario", "premises", "feeder_rating_kw", "feeder_peak_kw",
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("feeder-overload")
-    lines: list[str] = []
-    code = runner.main(None, out, 0, echo=lines.append, progress=False)
-    return code, out, lines
+    outcome = scenario.run(scenario.load(None), out=out, boards=0)
+    return outcome, out, list(outcome.timeline)
 
 
 def test_default_scenario_meets_its_done_when(default_run):
-    code, out, lines = default_run
+    outcome, out, lines = default_run
     summary = json.loads((out / "summary.json").read_text())
-    assert code == runner.EXIT_OK, "\n".join(lines)
+    assert outcome.ok, outcome.failed
+    assert dict(outcome.summary.data) == summary
+    assert outcome.summary.peak_kw == summary["feeder_peak_kw"] and outcome.summary.boards == 0
     assert all(key in summary for key in SUMMARY_KEYS)
     assert summary["scenario"] == "feeder-overload" and summary["premises"] == 36
     assert summary["feeder_peak_kw_without_curtailment"] > summary["feeder_rating_kw"]
@@ -44,6 +46,9 @@ def test_default_run_writes_its_files_and_a_readable_timeline(default_run):
                  "han.pcap", "feeder-load.png"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "han.pcap").read_bytes()[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
+    assert list(default_run[0].paths) == ["summary.json", "interventions.json",
+                                          "interventions.csv", "feeder-load.png", "report.html",
+                                          "han.keys", "han.pcap"]  # fmt: skip
     html = (out / "report.html").read_text()
     src = re.search(r'id="load-plot"[^>]*src="data:image/png;base64,([^"]+)"', html)
     assert src and base64.b64decode(src.group(1)) == (out / "feeder-load.png").read_bytes()
@@ -53,11 +58,10 @@ def test_default_run_writes_its_files_and_a_readable_timeline(default_run):
 
 def test_more_boards_than_ev_switches_are_refused_with_the_reason(tmp_path):
     # (--boards 1, the default, runs: tests/grid/test_grid_boards.py)
-    lines: list[str] = []
-    assert runner.main(None, tmp_path, 99, echo=lines.append, progress=False) == (
-        runner.EXIT_USAGE
-    )
-    assert "--boards 99" in lines[-1] and "EV switches" in lines[-1]
+    with pytest.raises(scenario.TooManyBoards) as err:
+        scenario.run(scenario.load(None), out=tmp_path, boards=99)
+    assert err.value.asked == 99 and "EV switches" in str(err.value)
+    assert isinstance(err.value, scenario.ScenarioError)
 
 
 def _short(name, hours=3.5):
@@ -72,7 +76,7 @@ def test_unresponsive_switch_escalates_through_the_real_meter():
     assert len(dead) == 1 and dead[0].status == "rejected:hardware_fault"
     assert dead[0].response_s < 30.0
     assert any(r.purpose == "escalate" and r.ok for r in srvs)
-    assert han.sites[event.premises].premises.switches[event.slot].output()[0] is True
+    assert han.sites[event.premises].premises.switch(event.slot).output()[0] is True
 
 
 def test_boost_removed_through_the_real_meter_refuses_the_press():

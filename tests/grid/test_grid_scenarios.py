@@ -7,8 +7,7 @@ import pytest
 from grid_helpers import run_with_double
 
 from emulator.grid.consent import Consent
-from emulator.scenario import spec
-from emulator.scenario.runner import checks
+from emulator.scenario import checks, spec
 
 BAD = sorted((Path(__file__).parent / "bad_scenarios").glob("*.toml"))
 BUILT_IN = spec.available()

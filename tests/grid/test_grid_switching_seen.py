@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from emulator import scenario
 from emulator.grid.consent import Consent, ConsentRegister
 from emulator.grid.monitor import DnoMonitor
 from emulator.grid.plant import SwitchingSeen
@@ -21,9 +22,9 @@ duration_h = 0.5
 
 def _victim(path):
     """A declined premises with an EV switch, as the run will draw it (same seed)."""
-    scenario = spec.load(path)
-    population = engine.build_population(scenario)
-    consent = engine.build_consent(scenario, population)
+    sc = spec.load(path)
+    population = engine.build_population(sc)
+    consent = engine.build_consent(sc, population)
     victim = consent.with_status(Consent.DECLINED)[0]
     return victim, population.by_id(victim).ev_switch.slot
 
@@ -34,6 +35,13 @@ def test_a_declined_premises_switched_behind_the_guard_fails_the_run(tmp_path, m
     path.write_text(SHORT)
     victim, slot = _victim(path)
 
+    worlds = []
+    build_world = runner.build_world
+
+    async def keep_world(*args, **kwargs):
+        worlds.append(await build_world(*args, **kwargs))
+        return worlds[-1]
+
     class BrokenMonitor(DnoMonitor):
         """Curtails a declined premises without the guard: through the DSP (the meter executes
         an SRV the DNO's log never sees), or by driving the meter directly (no SRV at all:
@@ -41,28 +49,26 @@ def test_a_declined_premises_switched_behind_the_guard_fails_the_run(tmp_path, m
 
         async def discover(self):
             await super().discover()
-            dsp_gateway = self.gateway.inner.inner  # under GuardedGateway and RecordingGateway
+            client = self.gateway.inner.inner  # under GuardedGateway and RecordingGateway
             if route == "dsp":
-                outcome = await dsp_gateway.curtail(victim, slot, 1800)
+                outcome = await client.curtail(victim, slot, 1800)
                 assert outcome.ok, outcome
             else:
-                esme = dsp_gateway.feeder.sites[victim].premises.esme
+                esme = worlds[0].sites[victim].premises.esme
                 await esme.command_slot(slot, "7.6", 30)
 
+    monkeypatch.setattr(runner, "build_world", keep_world)
     monkeypatch.setattr(engine, "DnoMonitor", BrokenMonitor)
-    lines: list[str] = []
-    code = runner.main(path, tmp_path / "out", 0, echo=lines.append, progress=False)
+    outcome = scenario.run(spec.load(path), out=tmp_path / "out", boards=0)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     srvs = json.loads((tmp_path / "out" / "interventions.json").read_text())
 
-    assert code == runner.EXIT_CHECK_FAILED, "\n".join(lines)
+    assert not outcome.ok
+    assert outcome.failed == ["no declined premises switched (seen at its meter and switches)"]
     assert summary["declined_premises_switched"] == 1
     assert any(victim in line for line in summary["switching_without_consent"])
-    assert "[FAILED] no declined premises switched" in "\n".join(lines)
     # the DNO's own SRV log has nothing for it: a count from that log would have stayed 0
     assert victim not in json.dumps(srvs)
-    failed = [line for line in lines if line.startswith("  [FAILED]")]
-    assert len(failed) == 1, failed
     seen_where = {line.split(": ", 1)[1].split()[0]
                   for line in summary["switching_without_consent"]}  # fmt: skip
     assert seen_where == ({"meter", "switch"} if route == "dsp" else {"switch"})

@@ -3,7 +3,7 @@ each one did what the DNO asked, read back from the firmware's own console.
 
 A board only proves something if the DNO commands it, so ``choose`` takes the switches the
 DNO will curtail first: its own candidate order (opted in, biggest declared charger first,
-then premises id), then any other EV switch. ``BoardWatch`` sits in front of the DSP gateway:
+then premises id), then any other EV switch. ``BoardWatch`` sits in front of the DNO client:
 after every 7.6/7.8 it answers at a board premises it reads the relay over the console and
 compares it with the request (7.6: open, or the PLCS level asked; 7.8: closed, no longer held
 by the DNO). The firmware's own duration expiries are counted from its event log.
@@ -16,23 +16,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.devices.switch_board import BoardSwitch
 from emulator.grid.consent import Consent, ConsentRegister
-from emulator.grid.gateway import SRV_CURTAIL, SRV_RESTORE, GatewayAlert, SrvOutcome
-from emulator.grid.population import Population
+from emulator.grid.gateway import (
+    SRV_CURTAIL,
+    SRV_RESTORE,
+    GatewayAlert,
+    SrvGateway,
+    SrvOutcome,
+)
+from emulator.grid.population import Population, PremisesPlan, SwitchPlan
+
+__all__ = ["BoardCheck", "BoardWatch", "choose"]
 
 log = logging.getLogger(__name__)
 
 
 def choose(population: Population, consent: ConsentRegister, count: int) -> list[tuple[str, int]]:
     """(premises, EV slot) for ``count`` boards, the DNO's first curtailment candidates first."""
-    plans = [p for p in population.premises if p.ev_switch is not None]
+    plans = [(p, p.ev_switch) for p in population.premises if p.ev_switch is not None]
 
-    def rank(plan) -> tuple:
+    def rank(entry: tuple[PremisesPlan, SwitchPlan]) -> tuple[bool, float, str]:
+        plan = entry[0]
         opted = consent.status(plan.premises_id) is Consent.OPTED_IN
         declared = consent.declared_kw(plan.premises_id) or plan.charger_kw
         return (not opted, -declared, plan.premises_id)
 
-    return [(p.premises_id, p.ev_switch.slot) for p in sorted(plans, key=rank)[:count]]
+    return [(p.premises_id, ev.slot) for p, ev in sorted(plans, key=rank)[:count]]
 
 
 @dataclass
@@ -50,28 +60,28 @@ class BoardCheck:
 
 
 class BoardWatch:
-    """``SrvGateway`` in front of the real one; checks the boards after each switching SRV."""
+    """``SrvGateway`` in front of the DNO client; checks the boards after each 7.6/7.8."""
 
     def __init__(
         self,
-        inner: Any,
-        units: dict[tuple[str, int], Any],
+        inner: SrvGateway,
+        units: dict[tuple[str, int], BoardSwitch],
         curtail_levels: Callable[[str, int], int],
     ) -> None:
-        self.inner = inner  # the DSP gateway
-        self.units = units  # (premises, slot) -> BoardSwitch
+        self.inner = inner
+        self.units = units  # (premises, slot) -> the board
         self.curtail_levels = curtail_levels  # a PLCS slot's configured 7.6 level
         self.checks: list[BoardCheck] = []
-
-    def __getattr__(self, name: str) -> Any:  # read_labels, add/remove_boost, alert ...
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
 
     def on_alert(self, callback: Callable[[GatewayAlert], None]) -> None:
         self.inner.on_alert(callback)
 
-    async def curtail(self, premises: str, slot: int, duration_s: int, level: int | None = None):
+    async def read_labels(self, premises: str) -> SrvOutcome:
+        return await self.inner.read_labels(premises)
+
+    async def curtail(
+        self, premises: str, slot: int, duration_s: int, level: int | None = None
+    ) -> SrvOutcome:
         outcome = await self.inner.curtail(premises, slot, duration_s, level)
         self._check(outcome, level)
         return outcome
@@ -80,6 +90,12 @@ class BoardWatch:
         outcome = await self.inner.restore(premises, slot)
         self._check(outcome, None)
         return outcome
+
+    async def remove_boost(self, premises: str, slot: int) -> SrvOutcome:
+        return await self.inner.remove_boost(premises, slot)
+
+    async def add_boost(self, premises: str, slot: int) -> SrvOutcome:
+        return await self.inner.add_boost(premises, slot)
 
     def _check(self, outcome: SrvOutcome, level: int | None) -> None:
         unit = self.units.get((outcome.premises, outcome.slot or 0))
@@ -107,7 +123,7 @@ class BoardWatch:
             log.warning("board at %s slot %d: DNO asked %s (SRV %s), firmware shows %s",
                         check.premises, check.slot, asked, check.srv, shown)  # fmt: skip
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Summary figures: SRVs at the boards, console read-backs that matched, and the
         firmware's own duration expiries (``drlc completed`` transitions in its event log)."""
         expiries = 0
