@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from .errors import DecodeError, EncodeError, GbcsError, KeyMissing, VerificationError
 from .framing import GENERAL_SIGNING_PARSER
 from .keystore import Keystore, key_id
+from .payload import encrypted_fragments
 from .primitives import encode_length, parse_layer
 from .roles import ACB_EUI
 
@@ -381,8 +382,6 @@ def _payload_fragments(message: Message) -> list[bytes]:
     at all (every fragment starts with one): that skips a tree walk for most messages."""
     if FRAGMENT_HEADER not in message.apdu:
         return []
-    from .payload import encrypted_fragments  # imported late: the payload layers import us
-
     return encrypted_fragments(message.payload_kind, message.payload)
 
 
