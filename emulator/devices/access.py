@@ -1,5 +1,6 @@
 """Who may command an ESME to do what: trust-anchor roles per use case, the SECMP0046
-switches, and the per-originator counters that stop replays.
+switches, the per-originator counters that stop replays, and `check_sender`, the checks of a
+command's sender (anchor, MAC, signature, role, counter) the ESME and the paired devices make.
 
 Base roles come from the use-case tables (primer section 9) and, where they are silent
 (ECS47, ECS61a, ECS46c), from the RTDS senders. ECS47e (7.16) is the Load Controller's alone:
@@ -12,13 +13,16 @@ and to 7.9-7.11 (switch `boost`, off by default). 7.5 (activate) stays Supplier-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gbcs.errors import GbcsError
-from gbcs.keystore import Keystore
 from gbcs.message import Message
 from gbcs.roles import Role
-from gbcs.security import kdf, mac_parties, other_info, shared_secret, verify_mac
+from gbcs.security import verify_data, verify_message_mac
+
+from .keys import PremisesKeys
+from .outcomes import CommandRejected, RejectReason
 
 S, NO, ACB = Role.SUPPLIER, Role.NETWORK_OPERATOR, Role.ACCESS_CONTROL_BROKER
 LC = Role.LOAD_CONTROLLER
@@ -72,29 +76,52 @@ class CounterStore:
 
     last: dict[bytes, int] = field(default_factory=dict)
 
-    def check(self, originator: bytes, counter: int) -> str | None:
-        """None if acceptable, else the rejection reason ("replay" or "old-counter")."""
+    def check(self, originator: bytes, counter: int) -> RejectReason | None:
+        """None if acceptable, else the rejection reason (replay or old-counter)."""
         previous = self.last.get(bytes(originator))
         if previous is None or counter > previous:
             return None
-        return "replay" if counter == previous else "old-counter"
+        return RejectReason.REPLAY if counter == previous else RejectReason.OLD_COUNTER
 
     def accept(self, originator: bytes, counter: int) -> None:
         self.last[bytes(originator)] = counter
 
 
-def mac_verifies(message: Message, keystore: Keystore) -> bool:
-    """A command's MAC checks out with some KA key pairing of its originator and the device
-    it targets (a device may hold more than one generation of keys)."""
-    originator, target = bytes(message.originator), bytes(message.target)
-    first, second = mac_parties(message.cra_flag, originator, target, keystore)
-    pairings, _missing = keystore.ka_pairings(first, second)
-    info = other_info(originator, message.cra_flag, message.counter, target)
-    for private, _own, peer in pairings:
+
+def check_sender(
+    message: Message,
+    keys: PremisesKeys,
+    counters: CounterStore,
+    *,
+    critical: bool,
+    permitted: Callable[[Role], bool],
+) -> None:
+    """The checks every GBCS device here makes of who sent a command, in this order: a trust
+    anchor (unknown-originator); MAC'd (no-mac), the MAC verifying with the KA keys (bad-mac);
+    signed by the anchor's DS key when `critical` or signed at all (unsigned, bad-signature);
+    the anchor's role `permitted` (role-not-permitted); a counter above the last from that
+    originator (replay, old-counter), which is then accepted. CommandRejected at the first
+    that fails."""
+    originator = bytes(message.originator)
+    role = keys.anchors.get(originator)
+    if role is None:
+        raise CommandRejected(RejectReason.UNKNOWN_ORIGINATOR)
+    if message.mac is None:
+        raise CommandRejected(RejectReason.NO_MAC)
+    try:
+        verify_message_mac(message, keys.keystore)
+    except GbcsError:
+        raise CommandRejected(RejectReason.BAD_MAC) from None
+    if critical or message.signature:
+        if not message.signature:
+            raise CommandRejected(RejectReason.UNSIGNED)
         try:
-            verify_mac(message.apdu, message.mac, kdf(shared_secret(private, peer.public_key), info),
-                       originator)  # fmt: skip
-            return True
+            verify_data(message.signed_data, message.signature, keys.anchor_key(originator))
         except GbcsError:
-            continue
-    return False
+            raise CommandRejected(RejectReason.BAD_SIGNATURE) from None
+    if not permitted(role):
+        raise CommandRejected(RejectReason.ROLE_NOT_PERMITTED)
+    reason = counters.check(originator, message.counter)
+    if reason is not None:
+        raise CommandRejected(reason)
+    counters.accept(originator, message.counter)

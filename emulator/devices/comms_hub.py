@@ -17,11 +17,14 @@ from dataclasses import dataclass
 
 import zigpy.types as t
 
+from emulator.errors import EmulatorError
 from emulator.han import se_clusters as se
 from emulator.han import zcl
 from emulator.han.link import HanNodeLink, InProcessNode
-from emulator.han.medium import DeliveryStatus, Medium, packet_to
+from emulator.han.medium import DeliveryStatus, Medium, packet_to, source_nwk
 from emulator.han.network import CommsHubCoordinator
+
+from .outcomes import RejectReason
 
 LOGGER = logging.getLogger(__name__)
 TUNNEL_CLUSTER = se.Tunneling.cluster_id
@@ -31,9 +34,20 @@ TUNNEL_ID = 1
 DEVICE_TYPES = {0: "GSME", 1: "ESME", 2: "CHF", 3: "GPF", 4: "HCALCS", 5: "PPMID", 6: "Type 2"}
 
 
-class RoutingError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+#: a Transfer Data the medium did not deliver, by its DeliveryStatus
+TUNNEL_FAILURES = {
+    DeliveryStatus.NO_ACK: RejectReason.TUNNEL_NO_ACK,
+    DeliveryStatus.NOT_JOINED: RejectReason.TUNNEL_NOT_JOINED,
+    DeliveryStatus.NO_ROUTE: RejectReason.TUNNEL_NO_ROUTE,
+    DeliveryStatus.NO_LINK_KEY: RejectReason.TUNNEL_NO_LINK_KEY,
+}
+
+
+class RoutingError(EmulatorError):
+    """The hub cannot carry a GBCS message to or from a device: `reason` says why."""
+
+    def __init__(self, reason: RejectReason) -> None:
+        super().__init__(str(reason))
         self.reason = reason
 
 
@@ -80,7 +94,7 @@ class CommsHub:
         record = self.devices.get(bytes(target))
         if record is None:
             self.stats["refused:unknown-target"] += 1
-            raise RoutingError("unknown-target")
+            raise RoutingError(RejectReason.UNKNOWN_TARGET)
         return record
 
     async def send_to(self, record: DeviceRecord, gbcs: bytes) -> None:
@@ -94,24 +108,24 @@ class CommsHub:
             tunnel_id=TUNNEL_ID,
             data=t.Bytes(gbcs),
         )
-        nwk = int(record.node.nwk)
+        nwk = nwk_of(record.node)
         self._inbox.setdefault(nwk, asyncio.Queue())
         status = await self.coordinator.send(
             packet_to(nwk, 1, TUNNEL_CLUSTER, frame, aps_encryption=True)
         )
         if status is not DeliveryStatus.SUCCESS:
             self.stats["tunnel:undelivered"] += 1
-            raise RoutingError(f"tunnel-{status.value}")
+            raise RoutingError(TUNNEL_FAILURES[status])
         self.stats["tunnel:to-device"] += 1
 
     async def receive_from(self, record: DeviceRecord, timeout: float) -> bytes:
         """The next GBCS message the device tunnelled to us."""
-        queue = self._inbox.setdefault(int(record.node.nwk), asyncio.Queue())
+        queue = self._inbox.setdefault(nwk_of(record.node), asyncio.Queue())
         try:
             async with asyncio.timeout(timeout):
                 return await queue.get()
         except TimeoutError:
-            raise RoutingError("no-response") from None
+            raise RoutingError(RejectReason.NO_RESPONSE) from None
 
     def _tunnel_in(self, packet: t.ZigbeePacket) -> None:
         try:
@@ -123,7 +137,7 @@ class CommsHub:
             self.stats["tunnel:ignored"] += 1
             return
         self.stats["tunnel:from-device"] += 1
-        src = int(packet.src.address)
+        src = source_nwk(packet)
         self._inbox.setdefault(src, asyncio.Queue()).put_nowait(bytes(frame.command.data))
 
 
@@ -148,6 +162,15 @@ def parse_tunnel_data(data: bytes) -> bytes | None:
     except zcl.ZclDecodeError:
         return None
     return bytes(frame.command.data) if frame.name == "transfer_data" else None
+
+
+def nwk_of(node: HanNodeLink) -> int:
+    """The NWK address of a node on the HAN; RoutingError(unknown-target) if it has none (it
+    has not joined, or has left)."""
+    nwk = node.nwk
+    if nwk is None:
+        raise RoutingError(RejectReason.UNKNOWN_TARGET)
+    return int(nwk)
 
 
 def _ieee(eui: bytes) -> str:

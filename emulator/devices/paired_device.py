@@ -26,9 +26,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from construct import Container
+import zigpy.zdo.types as zdo_t
+from construct import Container  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -37,19 +37,12 @@ from gbcs import asn1, decode
 from gbcs.errors import GbcsError
 from gbcs.message import Message, encode_apdu
 from gbcs.roles import ACB_EUI, Role
-from gbcs.security import (
-    mac_apdu,
-    sign,
-    verify_data,
-)
+from gbcs.security import mac_apdu, sign
 
-from .access import CounterStore, mac_verifies
+from .access import CounterStore, check_sender
 from .comms_hub import TUNNEL_CLUSTER, parse_tunnel_data, tunnel_reply
-from .esme import EsmeResult
 from .keys import PremisesKeys
-
-if TYPE_CHECKING:
-    import zigpy.zdo.types as zdo_t
+from .outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
 
 LOGGER = logging.getLogger(__name__)
 
@@ -79,15 +72,7 @@ ZIGBEE_DEVICE_TYPE = {"hcalcs": 0x0504, "ppmid": 0x0502}
 RTDS_FIRMWARE_VERSION = "0123ABCD"
 
 
-class _Rejected(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def endpoints(device_type: str) -> list[zdo_t.SimpleDescriptor]:
-    import zigpy.zdo.types as zdo_t
-
     return [
         zdo_t.SimpleDescriptor(
             endpoint=1, profile=0x0109, device_type=ZIGBEE_DEVICE_TYPE[device_type],
@@ -147,49 +132,36 @@ class PairedDevice:
             self._check(message, srv)
             response = self._execute(message)
         except GbcsError as exc:
-            return self._reject(use_case, srv, "malformed", str(exc))
-        except _Rejected as exc:
+            return self._reject(use_case, srv, RejectReason.MALFORMED, str(exc))
+        except CommandRejected as exc:
             return self._reject(use_case, srv, exc.reason, "")
-        self.stats["executed"] += 1
-        return EsmeResult(use_case, srv, "executed", response)
+        self.stats[outcome_text(Outcome.EXECUTED, None)] += 1
+        return EsmeResult(use_case, srv, Outcome.EXECUTED, response)
 
-    def _reject(self, use_case: str, srv: str | None, reason: str, detail: str) -> EsmeResult:
-        self.stats[f"rejected:{reason}"] += 1
+    def _reject(
+        self, use_case: str, srv: str | None, reason: RejectReason, detail: str
+    ) -> EsmeResult:
+        self.stats[outcome_text(Outcome.REJECTED, reason)] += 1
         LOGGER.info("%s %s rejected %s (%s): %s %s", self.device_type.upper(), self.eui.hex(),
                     use_case, srv, reason, detail)  # fmt: skip
-        return EsmeResult(use_case, srv, f"rejected:{reason}")
+        return EsmeResult(use_case, srv, Outcome.REJECTED, reason=reason)
 
     def _check(self, message: Message, srv: str | None) -> None:
         if message.cra != "command":
-            raise _Rejected("not-a-command")
+            raise CommandRejected(RejectReason.NOT_A_COMMAND)
         if bytes(message.target) != self.eui:
-            raise _Rejected("unknown-target")
+            raise CommandRejected(RejectReason.UNKNOWN_TARGET)
         known = any(code == message.message_code for code, _ in SRVS)
         if not known or message.payload_kind != "asn1":
-            raise _Rejected("unsupported-use-case")
+            raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
         if message.payload.fields is None:  # DER, but not the use case's shape
-            raise _Rejected("malformed")
-        originator = bytes(message.originator)
-        role = self.keys.anchors.get(originator)
-        if role is None:
-            raise _Rejected("unknown-originator")
-        if message.mac is None:
-            raise _Rejected("no-mac")
-        if not mac_verifies(message, self.keys.keystore):
-            raise _Rejected("bad-mac")
-        if message.message_code in CRITICAL or message.signature:
-            if not message.signature:
-                raise _Rejected("unsigned")
-            try:
-                verify_data(message.signed_data, message.signature, self.keys.anchor_key(originator))
-            except GbcsError:
-                raise _Rejected("bad-signature") from None
-        if srv is None or role not in ROLES[srv]:
-            raise _Rejected("role-not-permitted")
-        reason = self.counters.check(originator, message.counter)
-        if reason:
-            raise _Rejected(reason)
-        self.counters.accept(originator, message.counter)
+            raise CommandRejected(RejectReason.MALFORMED)
+
+        def permitted(role: Role) -> bool:
+            return srv is not None and role in ROLES[srv]
+
+        check_sender(message, self.keys, self.counters,
+                     critical=message.message_code in CRITICAL, permitted=permitted)  # fmt: skip
 
     # --- execution ----------------------------------------------------------------------------
     def _execute(self, message: Message) -> bytes:

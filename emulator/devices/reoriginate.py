@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from construct import Container
+from construct import Container  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from gbcs import decode

@@ -20,7 +20,7 @@ from emulator.clock import Clock
 from emulator.han import se_clusters as se
 from emulator.han import zcl
 from emulator.han.link import InProcessNode
-from emulator.han.medium import Medium
+from emulator.han.medium import Medium, source_nwk
 
 from . import switch_zcl as sz
 from .switch import Switch
@@ -60,7 +60,7 @@ class SwitchNode(InProcessNode):
         if owner.faulty:
             owner.rejected["fault"] += 1
             return
-        if owner.esme_nwk is None or int(packet.src.address) != owner.esme_nwk:
+        if owner.esme_nwk is None or source_nwk(packet) != owner.esme_nwk:
             owner.rejected["not-commissioned-meter"] += 1
             return
         data = bytes(packet.data.serialize())
@@ -300,7 +300,9 @@ class ModelSwitch(Switch):
                 type_id, value = table[int(attr)]
                 records.append(
                     f.ReadAttributeRecord(
-                        attrid=attr, status=f.Status.SUCCESS, value=f.TypeValue(type_id, value)
+                        attrid=attr,
+                        status=f.Status.SUCCESS,
+                        value=f.TypeValue(t.uint8_t(type_id), value),
                     )
                 )
             else:
@@ -314,7 +316,7 @@ class ModelSwitch(Switch):
     def _write(self, cluster_id: int, data: bytes, tsn: int) -> bytes:
         frame = zcl.parse(OnOff, data)
         status = f.Status.SUCCESS
-        updates = {}
+        updates: dict[str, object] = {}
         if cluster_id != sz.CONFIG_CLUSTER:
             status = f.Status.READ_ONLY
         else:

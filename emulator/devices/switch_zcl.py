@@ -8,11 +8,13 @@ and parsed with zigpy (through emulator.han.zcl), never by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import zigpy.types as t
 from zigpy.zcl import foundation as f
 from zigpy.zcl.clusters.general import LevelControl, OnOff
 
+from emulator.errors import EmulatorError
 from emulator.han import se_clusters as se
 from emulator.han import zcl
 
@@ -37,7 +39,7 @@ T_OCTET_STRING = 0x41
 T_CHAR_STRING = 0x42
 
 
-class SwitchError(Exception):
+class SwitchError(EmulatorError):
     """The switch did not do or confirm what the meter asked (no answer, or a bad status)."""
 
 
@@ -113,8 +115,8 @@ def read_attributes(tsn: int, attribute_ids: list[int]) -> bytes:
 
 
 def write_attribute(tsn: int, attribute_id: int, type_id: int, value) -> bytes:
-    python_type = f.DataType.from_type_id(type_id).python_type
-    record = f.Attribute(attribute_id, f.TypeValue(type_id, python_type(value)))
+    python_type = f.DataType.from_type_id(f.DataTypeId(type_id)).python_type
+    record = f.Attribute(attribute_id, f.TypeValue(t.uint8_t(type_id), python_type(value)))
     return zcl.general_command(
         f.GeneralCommand.Write_Attributes, tsn, from_server=False, attributes=[record]
     )
@@ -128,7 +130,7 @@ def default_response_status(data: bytes) -> f.Status:
     return f.Status(frame.command.status)
 
 
-def read_values(data: bytes) -> dict[int, object]:
+def read_values(data: bytes) -> dict[int, Any]:
     """attribute id -> value from a Read Attributes Response (failed records left out)."""
     frame = _parse(OnOff, data)
     if frame.name != "Read_Attributes_rsp":
@@ -153,5 +155,3 @@ def _parse(cluster, data: bytes) -> zcl.ZclFrame:
     except zcl.ZclDecodeError as exc:
         raise SwitchError(f"malformed answer: {exc}") from None
 
-
-__all__ = ["LevelControl", "OnOff"]

@@ -8,6 +8,7 @@ from devices_helpers import RTDS_TIME, command
 
 from emulator.clock import Clock
 from emulator.devices.keys import NETWORK_OPERATOR
+from emulator.devices.outcomes import Outcome, RejectReason
 from emulator.devices.premises import Premises
 from emulator.devices.reoriginate import reoriginate
 
@@ -37,6 +38,8 @@ def as_network_operator(keys, name: str) -> bytes:
 
 def refused(execution, before, reason: str) -> None:
     assert execution.outcome == f"rejected:{reason}"
+    assert execution.status is Outcome.REJECTED and execution.reason is RejectReason(reason)
+    assert execution.as_json()["outcome"] == f"rejected:{reason}"
     assert execution.response is None
     assert execution.switch == before
 
@@ -44,7 +47,8 @@ def refused(execution, before, reason: str) -> None:
 @pytest.mark.parametrize("name", [DEACTIVATE, READ, RESET])
 def test_network_operator_commands_accepted_with_secmp0046(keys, name):
     (execution,), _ = run(keys, [as_network_operator(keys, name)], secmp0046_hcalcs=True)
-    assert execution.outcome == "executed"
+    assert execution.outcome == "executed" == execution.status == Outcome.EXECUTED
+    assert execution.reason is None
     assert execution.response_verified is True
 
 

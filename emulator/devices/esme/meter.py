@@ -1,0 +1,238 @@
+"""The ESME (electricity meter) model: accepts GBCS commands, drives its five auxiliary load
+control slots over ZCL, and answers with signed or MAC'd GBCS responses.
+
+`Esme` puts the meter's parts together and follows one command through them: decode; which
+SRV (checks.py); the acceptance checks (checks.py, access.py); execution by use case (joins
+and unjoins: device_log.py; ECS47: slots.py; ECS47a/e: periods.py; the rest object by object:
+objects.py, calendar.py); the response, signed or MAC'd (responses.py). Each failed check is a
+logged, counted rejection and nothing is executed.
+
+ECS52 (11.2) reads the meter's firmware version (profile `firmware_version`, RTDS's 0123ABCD).
+A future-dated calendar activation (ECS46c/d) raises the 8F66 alert (00CC) when it executes
+(8F67 if it cannot), signed, to the command's originator, through `alert_sink`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from emulator.clock import Clock
+from emulator.han.link import InProcessNode
+from gbcs import decode
+from gbcs.errors import GbcsError
+from gbcs.message import Message
+
+from ..access import AccessPolicy
+from ..keys import PremisesKeys
+from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
+from ..switch_zcl import SwitchError
+from .calendar import Calendar, PendingActivation
+from .checks import ECS47, MeterAccess, command_srv, first_action_selector
+from .device_log import JOIN, UNJOIN, DeviceLog
+from .instructions import InstructionFailed, boolean
+from .objects import MeterObjects
+from .periods import PERIOD_USE_CASES, ControllerPeriods
+from .responses import Responder
+from .slots import AuxiliarySlots, SlotLink
+
+LOGGER = logging.getLogger(__name__)
+
+#: the first alert counter: RTDS's ESME alerts (6.14.2 8F66) carry 2004, 2005
+FIRST_ALERT_COUNTER = 2004
+
+
+class Esme:
+    """One meter. `node` is its HAN presence (endpoint 1); slots map to switches."""
+
+    def __init__(
+        self,
+        eui: bytes,
+        node: InProcessNode,
+        keys: PremisesKeys,
+        clock: Clock,
+        *,
+        profile: dict,
+        policy: AccessPolicy,
+        plcs_curtail_level: int = 0,
+        zcl_timeout_s: float = 5.0,
+        command_route: str = "drlc",
+    ) -> None:
+        self.eui, self.node, self.keys, self.clock = bytes(eui), node, keys, clock
+        self.policy = policy
+        self.stats: Counter = Counter()
+        self.object_faults: set[bytes] = set()  # OBIS codes whose storage fails (tests)
+        #: where alerts go (the premises delivers them to its on_alert callbacks)
+        self.alert_sink: Callable[[bytes], None] | None = None
+        self._time_base: tuple[dt.datetime, float] | None = None
+        self._alert_counter = itertools.count(int(profile.get("alert_counter",
+                                                              FIRST_ALERT_COUNTER)))  # fmt: skip
+        self.log = DeviceLog(self.eui, profile, self.stats)
+        self.aux = AuxiliarySlots(
+            self.eui, node, clock, self.log.entries, self.stats, command_route=command_route,
+            plcs_curtail_level=plcs_curtail_level, zcl_timeout_s=zcl_timeout_s,
+        )  # fmt: skip
+        self.access = MeterAccess(self.eui, keys, policy)
+        self.responses = Responder(self.eui, keys, self.utc_now)
+        self.calendar = Calendar(self.eui, profile, clock, self.utc_now, self._faulty,
+                                 self.stats, self.raise_alert)  # fmt: skip
+        self.controllers = ControllerPeriods(self.eui, profile, clock, self.utc_now,
+                                             self._faulty, self.aux, node, self.stats)  # fmt: skip
+        self.objects = MeterObjects(profile, self.aux, self.calendar, self.controllers,
+                                    self._faulty)  # fmt: skip
+
+    # --- what the premises, scenarios and tests use ------------------------------------
+    @property
+    def command_route(self) -> str:
+        return self.aux.command_route
+
+    @property
+    def plcs_curtail_level(self) -> int:
+        return self.aux.plcs_curtail_level
+
+    @property
+    def zcl_timeout_s(self) -> float:
+        return self.aux.zcl_timeout_s
+
+    @property
+    def slots(self) -> dict[int, SlotLink]:
+        return self.aux.links
+
+    @property
+    def device_log(self) -> dict[bytes, str]:
+        """The devices this meter has joined (EUI -> GBCS type name): it talks to no other."""
+        return self.log.entries
+
+    @property
+    def calendars(self) -> dict[tuple[str, str], Any]:
+        return self.calendar.tables
+
+    @property
+    def pending_activations(self) -> dict[bytes, PendingActivation]:
+        """OBIS -> (due, calendar name, the command, timer), in the order commands set them."""
+        return self.calendar.pending
+
+    @property
+    def periods(self) -> dict[tuple[int, int], asyncio.TimerHandle]:
+        """(controller, direction) -> the timer of its scheduled period."""
+        return self.controllers.timers
+
+    @property
+    def controller_state(self) -> dict[int, dict]:
+        """Controller n -> {"inputState": %, "other-data": ...}: what the meter holds beside
+        the switch's own output (ECS61e's JSON)."""
+        return self.controllers.state
+
+    def cancel_timers(self) -> None:
+        """Drop pending calendar activations and controller periods (a meter replaced)."""
+        self.calendar.cancel()
+        self.controllers.cancel()
+
+    def set_time(self, when: dt.datetime) -> None:
+        """Set the meter's clock (the hub synchronises it; tests pin it to RTDS's times)."""
+        self._time_base = (when, self.clock.now())
+
+    def utc_now(self) -> dt.datetime:
+        if self._time_base is None:
+            return self.clock.utc_now()
+        base, at = self._time_base
+        return base + dt.timedelta(seconds=self.clock.now() - at)
+
+    def attach_slot(
+        self, slot: int, nwk: int, role: str, eui: bytes | None = None,
+        curtail_level: int | None = None,
+    ) -> None:  # fmt: skip
+        """Bind a switch to a slot; with its EUI it is also a joined device (an HCALCS-type
+        entry: GBCS has no PLCS type). `curtail_level`: the PLCS's configured 7.6 level."""
+        self.aux.attach(slot, nwk, role, eui, curtail_level)
+        if eui is not None:
+            self.log.add(eui, "hcalcs")
+
+    def joined(self, slot: int) -> SlotLink | None:
+        """The slot's switch if the meter may command it (present and in the device log)."""
+        return self.aux.joined(slot)
+
+    async def command_slot(
+        self, slot: int, srv: str, duration: int = 0, level: int | None = None
+    ) -> None:
+        """Command a slot's switch as SRV 7.5 / 7.6 / 7.8 would (slots.py); SwitchError."""
+        await self.aux.command_slot(slot, srv, duration, level)
+
+    async def read_output(self, link: SlotLink) -> tuple[bool, int]:
+        """(relay closed?, level %) as a slot's switch reports them; SwitchError."""
+        return await self.aux.read_output(link)
+
+    async def set_boost_association(self, slot: int, allowed: bool) -> None:
+        """Write a switch's boost association (what ECS62 does for one slot); SwitchError."""
+        try:
+            await self.objects.boost_association("set", slot, boolean(allowed))
+        except InstructionFailed as exc:
+            raise SwitchError(f"slot {slot}: {exc.result}") from None
+
+    def raise_alert(self, to: bytes, code: int, when: dt.datetime, extra: list[Any]) -> bytes:
+        """A DLMS alert (00CC layout: code, time stamp, then `extra`), signed by this meter,
+        handed to `alert_sink`; returns its bytes."""
+        alert = self.responses.alert(next(self._alert_counter), to, code, when, extra)
+        self.stats[f"alert:{code:04X}"] += 1
+        if self.alert_sink is None:
+            LOGGER.warning("ESME %s: alert %04X raised with nowhere to go", self.eui.hex(), code)
+        else:
+            self.alert_sink(alert)
+        return alert
+
+    # --- one command ----------------------------------------------------------------------
+    async def handle(self, command: bytes) -> EsmeResult:
+        """Check and execute one GBCS command; never raises for bad input."""
+        use_case, srv, slot = "unknown", None, None
+        try:
+            message = decode(command)
+            use_case = (
+                message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
+            )
+            srv, slot = command_srv(message)
+            accepted = self.access.check(message, srv)
+            response, slot = await self._execute(message, accepted, slot)
+        except GbcsError as exc:
+            return self._reject(use_case, srv, RejectReason.MALFORMED, str(exc))
+        except CommandRejected as exc:
+            result = self._reject(use_case, srv, exc.reason, "")
+            result.slot = slot
+            return result
+        self.stats[outcome_text(Outcome.EXECUTED, None)] += 1
+        return EsmeResult(use_case, srv, Outcome.EXECUTED, response, slot=slot)
+
+    def _reject(
+        self, use_case: str, srv: str | None, reason: RejectReason, detail: str
+    ) -> EsmeResult:
+        self.stats[outcome_text(Outcome.REJECTED, reason)] += 1
+        LOGGER.info(
+            "ESME %s rejected %s (%s): %s %s", self.eui.hex(), use_case, srv, reason, detail
+        )
+        return EsmeResult(use_case, srv, Outcome.REJECTED, reason=reason)
+
+    async def _execute(
+        self, message: Message, srv: str, slot: int | None
+    ) -> tuple[bytes, int | None]:
+        """The response and the slot the command names (ECS47's, or the controller an
+        ECS47a/e's script names once execution gets that far)."""
+        code = message.message_code
+        if code in (JOIN, UNJOIN):
+            return self.responses.seal(message, self.log.answer(message, self.aux.links)), slot
+        specs = list(zip(message.payload.specifications, message.payload.data, strict=True))
+        if code == ECS47:
+            slot = first_action_selector(specs) >> 8
+            outcomes = await self.aux.ecs47(slot, specs, srv)
+        elif code in PERIOD_USE_CASES:
+            outcomes, slot = self.controllers.run(code, specs)
+        else:
+            outcomes = await self.objects.run(message, specs)
+        return self.responses.access_response(message, outcomes), slot
+
+    def _faulty(self, code: bytes) -> bool:
+        """The object's storage fails (`object_faults`, set by tests)."""
+        return code in self.object_faults

@@ -1,0 +1,190 @@
+"""The meter's DLMS objects: which object an instruction addresses and what get / set on it
+does, for every use case that is a plain list of instructions (ECS46a/c/d, ECS52, ECS61a/c/d/e,
+ECS62). Objects the meter holds (labels, identifiers, boost availability and log, firmware
+version) live here; calendar objects in calendar.py; objects that live in a switch (its
+output, boost association, label) are read or written through slots.py.
+
+OBIS codes come from gbcs.obis (primer 9.1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from construct import Container, ListContainer  # type: ignore[import-untyped]
+
+from gbcs import obis
+from gbcs.message import Message
+
+from .. import switch_zcl as sz
+from ..switch_zcl import SwitchError
+from .calendar import ACTIVATIONS, TABLES, Calendar
+from .instructions import (
+    IC_DATA,
+    IC_DISCONNECT,
+    IC_EXTENDED,
+    IC_PROFILE,
+    NULL,
+    InstructionFailed,
+    InstructionOutcome,
+    InstructionResult,
+    boolean,
+    item,
+)
+from .periods import ControllerPeriods
+from .slots import AuxiliarySlots
+
+#: ECS52 (11.2): the firmware version RTDS's ESME reports
+RTDS_FIRMWARE_VERSION = "0123ABCD"
+LABELS = {obis.switch_label(n): n for n in obis.SWITCHES}
+IDENTIFIERS = {obis.switch_identifier(n): n for n in obis.SWITCHES}
+CONTROLLER_STATES = {obis.controller_state(n): n for n in obis.SWITCHES}
+BOOST_ASSOCIATIONS = {obis.boost_association(n): n for n in obis.SWITCHES}
+
+_HARDWARE_FAULT = InstructionResult.HARDWARE_FAULT
+_UNAVAILABLE = InstructionResult.OBJECT_UNAVAILABLE
+
+
+class MeterObjects:
+    """Carries out the instructions of one command, object by object."""
+
+    def __init__(
+        self,
+        profile: dict,
+        slots: AuxiliarySlots,
+        calendar: Calendar,
+        controllers: ControllerPeriods,
+        faulty: Callable[[bytes], bool],
+    ) -> None:
+        self.slots, self.calendar, self.controllers, self.faulty = (
+            slots, calendar, controllers, faulty)  # fmt: skip
+        self.labels = {int(k): v for k, v in profile["labels"].items()}
+        self.identifiers = {int(k): bytes.fromhex(v) for k, v in profile["identifiers"].items()}
+        self.boost_available = bool(profile.get("boost_available", True))
+        self.boost_log = [tuple(e) for e in profile.get("boost_log", [])]
+        self.firmware_version = bytes.fromhex(profile.get("firmware_version",
+                                                          RTDS_FIRMWARE_VERSION))  # fmt: skip
+
+    async def run(self, message: Message, specs: list[Any]) -> list[InstructionOutcome]:
+        """Every instruction in order; after a hardware_fault the rest are other_reason."""
+        outcomes: list[InstructionOutcome] = []
+        failed = False
+        for spec, value in specs:
+            kind = str(spec.kind)
+            if failed:
+                outcomes.append((kind, InstructionResult.OTHER_REASON, NULL))
+                continue
+            try:
+                data = await self.instruction(message, spec, value)
+                outcomes.append((kind, InstructionResult.SUCCESS, data))
+            except InstructionFailed as exc:
+                outcomes.append((kind, exc.result, NULL))
+                failed = exc.result == _HARDWARE_FAULT
+        return outcomes
+
+    async def instruction(self, message: Message, spec: Any, value: Any) -> Any:
+        """The data item one instruction answers (null-data for a set); InstructionFailed."""
+        kind, ic, code = str(spec.kind), int(spec.class_id), bytes(spec.instance_id)
+        if self.faulty(code):
+            raise InstructionFailed(_HARDWARE_FAULT)
+        if ic == IC_DATA and code in LABELS:
+            return await self._label(kind, LABELS[code], value)
+        if ic == IC_DATA and code in IDENTIFIERS:
+            if kind == "get":
+                return item("octet-string", self.identifiers.get(IDENTIFIERS[code], b""))
+            self.identifiers[IDENTIFIERS[code]] = bytes(value.value)
+            return NULL
+        if ic == IC_DATA and code in CONTROLLER_STATES and kind == "get":
+            return item("utf8-string", await self._state_json(CONTROLLER_STATES[code]))
+        if ic == IC_DATA and code in BOOST_ASSOCIATIONS:
+            return await self.boost_association(kind, BOOST_ASSOCIATIONS[code], value)
+        if ic == IC_DATA and code == obis.FIRMWARE_VERSION and kind == "get":  # ECS52
+            return item("octet-string", self.firmware_version)
+        if ic == IC_DATA and code == obis.BOOST_AVAILABILITY and kind == "get":
+            return boolean(self.boost_available)
+        if ic == IC_PROFILE and code == obis.BOOST_LOG and kind == "get_with_selection":
+            return self._boost_log(spec.selection)
+        table = TABLES.get((ic, code))
+        if table is not None:
+            if kind == "get":
+                return self.calendar.read(table)
+            self.calendar.write(table, value)
+            return NULL
+        if ic == IC_EXTENDED and code in ACTIVATIONS and kind == "set":
+            self.calendar.set_activation(code, bytes(value.value), message)
+            return NULL
+        # switch n's disconnect control: RTDS's 0-n:96.3.10.255 (any 0-n instance of IC 70)
+        if ic == IC_DISCONNECT and code[0] == 0 and 1 <= code[1] <= 5 and kind == "get":
+            link = self.slots.joined(code[1])
+            if link is None:
+                raise InstructionFailed(_UNAVAILABLE)
+            try:
+                relay, _level = await self.slots.read_output(link)
+            except SwitchError:
+                raise InstructionFailed(_HARDWARE_FAULT) from None
+            return boolean(relay)
+        raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
+
+    async def _label(self, kind: str, slot: int, value: Any) -> Any:
+        if kind == "get":
+            return item("visible-string", self.labels.get(slot, ""))
+        text = str(value.value)
+        link = self.slots.joined(slot)
+        if link is not None:  # the switch shows its label too (Basic location, config 0x0000)
+            try:
+                await self.slots.write_config(link, sz.ATTR_LABEL, sz.T_CHAR_STRING, text)
+            except SwitchError:
+                raise InstructionFailed(_HARDWARE_FAULT) from None
+        self.labels[slot] = text
+        return NULL
+
+    async def boost_association(self, kind: str, slot: int, value: Any) -> Any:
+        """Get or set whether the boost function controls switch `slot`: the switch holds it
+        (config 0xFC00 attribute 0x0001)."""
+        link = self.slots.joined(slot)
+        if link is None:
+            raise InstructionFailed(_UNAVAILABLE)
+        try:
+            if kind == "get":
+                return boolean(bool(await self.slots.read_config(link, sz.ATTR_BOOST_ASSOCIATED)))
+            await self.slots.write_config(link, sz.ATTR_BOOST_ASSOCIATED, sz.T_BOOL,
+                                          bool(value.value))  # fmt: skip
+        except SwitchError:
+            raise InstructionFailed(_HARDWARE_FAULT) from None
+        return NULL
+
+    def _boost_log(self, selection: Any) -> Any:
+        if selection is None or int(selection.selector) != 1:
+            raise InstructionFailed(_UNAVAILABLE)
+        params = selection.parameters.value
+        start, end = int(params[1].value), int(params[2].value)
+        entries = ListContainer(
+            ListContainer([a, b]) for a, b in self.boost_log if start <= a and b <= end
+        )
+        description = Container(
+            type="structure",
+            elements=ListContainer(
+                [Container(type="double-long-unsigned"), Container(type="double-long-unsigned")]
+            ),
+        )
+        return item("compact-array", Container(description=description, entries=entries))
+
+    async def _state_json(self, number: int) -> str:
+        """ECS61e's state of controller n: {} when none is configured (empty identifier),
+        else the output the switch reports, the input level held, and any other data."""
+        if not self.identifiers.get(number):
+            return "{}"
+        held = self.controllers.state.get(number, {})
+        output = held.get("outputState", 0)
+        link = self.slots.joined(number)
+        if link is not None:
+            try:
+                relay, level = await self.slots.read_output(link)
+            except SwitchError:
+                raise InstructionFailed(_HARDWARE_FAULT) from None
+            output = level if link.role == "plcs" else (100 if relay else 0)
+        state = {"outputState": output, "inputState": held.get("inputState", 0)}
+        state.update({k: v for k, v in held.items() if k not in state})
+        return json.dumps(state)

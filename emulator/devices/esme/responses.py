@@ -1,0 +1,113 @@
+"""What the meter sends: GBCS responses in RTDS's layout, signed by the meter when the command
+was signed (critical) and MAC'd otherwise, and the meter's own signed DLMS alerts.
+
+Signatures use the meter's DS key from the test PKI (RTDS holds no device private key); MACs
+come from static ECDH, so a MAC'd response is byte for byte RTDS's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from construct import Container, ListContainer  # type: ignore[import-untyped]
+
+from gbcs.message import Message, encode_apdu
+from gbcs.payload import encode as encode_payload
+from gbcs.security import mac_apdu, sign
+
+from ..keys import PremisesKeys
+from .instructions import InstructionOutcome, cosem_datetime, datetime_octets, item
+
+#: message codes whose responses carry a date-time (ECS46c, ECS46d: future-datable)
+FUTURE_DATED = {0x0054, 0x011A}
+#: a "with selection" instruction is answered as a plain get / set
+RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
+FUTURE_DATED_ALERT = 0x00CC  # the DLMS alert's message code
+
+
+class Responder:
+    """Builds and seals what the meter `eui` sends; `now` is the meter's clock."""
+
+    def __init__(self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime]) -> None:
+        self.eui, self.keys, self.now = eui, keys, now
+        self._signing_key = keys.device_signing_key(eui)
+
+    def header(self, message: Message) -> Any:
+        """The response's grouping header: this meter to the command's originator, the
+        command's counter; ACB-sent commands name their remote party again (RTDS's 8.8.2
+        and 7.14 responses)."""
+        other = message.header.other_information
+        return Container(
+            tag=b"\xdf",
+            transaction_id=Container(cra="response", counter=message.counter),
+            originator=self.eui,
+            target=bytes(message.originator),
+            date_time=cosem_datetime(self.now()) if message.message_code in FUTURE_DATED else None,
+            other_information=Container(
+                message_code=message.message_code,
+                supplementary_remote_party=other.supplementary_remote_party,
+                supplementary_remote_party_counter=other.supplementary_remote_party_counter,
+                supplementary_originator_counter=None,
+                certificate=b"",
+            ),
+        )
+
+    def seal(self, message: Message, content: bytes) -> bytes:
+        """The response to `message` around `content`: signed by this device when the
+        command was signed (critical), else MAC'd."""
+        header = self.header(message)
+        if message.signature:
+            return sign(encode_apdu(header, content, None), self._signing_key)
+        return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)
+
+    def access_response(self, message: Message, outcomes: list[InstructionOutcome]) -> bytes:
+        """The DLMS access response: a data item and a result per instruction."""
+        payload = Container(
+            tag=b"\xda",
+            long_invoke_id_and_priority=message.payload.long_invoke_id_and_priority,
+            date_time=None,
+            echoed_specifications_present=0,
+            echoed_specifications=None,
+            data=ListContainer(data for _kind, _result, data in outcomes),
+            results=ListContainer(
+                Container(kind=RESPONSE_KIND.get(kind, kind), result=result)
+                for kind, result, _data in outcomes
+            ),
+        )
+        return self.seal(message, encode_payload("dlms-access-response", payload))
+
+    def alert(
+        self, counter: int, to: bytes, code: int, when: dt.datetime, extra: list[Any]
+    ) -> bytes:
+        """A DLMS alert (00CC layout: code, time stamp, then `extra`) from this meter to
+        `to`, signed."""
+        header = Container(
+            tag=b"\xdf",
+            transaction_id=Container(cra="alert", counter=counter),
+            originator=self.eui,
+            target=bytes(to),
+            date_time=None,
+            other_information=Container(
+                message_code=FUTURE_DATED_ALERT,
+                supplementary_remote_party=None,
+                supplementary_remote_party_counter=None,
+                supplementary_originator_counter=None,
+                certificate=b"",
+            ),
+        )
+        payload = Container(
+            tag=b"\x0f",
+            long_invoke_id_and_priority=0x20000000 | (counter & 0x0FFFFFFF),
+            date_time=None,
+            notification=item(
+                "structure",
+                ListContainer(
+                    [item("long-unsigned", code), item("octet-string", datetime_octets(when))]
+                    + list(extra)
+                ),
+            ),
+        )
+        content = encode_payload("dlms-notification", payload)
+        return sign(encode_apdu(header, content, None), self._signing_key)
