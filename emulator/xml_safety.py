@@ -11,14 +11,16 @@ says why a document was refused.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO
+from typing import Protocol
 
 from lxml import etree
+
+from emulator.errors import EmulatorError
 
 DEFAULT_MAX_BYTES = 1 << 20  # requests to a web service are small; 1 MiB is generous
 
 
-class XmlRejected(ValueError):
+class XmlRejected(EmulatorError, ValueError):
     """The XML was refused: malformed, too big, or carrying a DTD/entity declaration."""
 
 
@@ -36,7 +38,8 @@ def _parser_options() -> dict:
 
 def _refuse_dtd(tree: etree._ElementTree, what: str) -> None:
     docinfo = tree.docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+    doctype = docinfo.doctype  # type: ignore[attr-defined]  # lxml-stubs lack it
+    if doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise XmlRejected(f"{what}: a DOCTYPE/DTD is not allowed")
 
 
@@ -61,7 +64,14 @@ def parse_document(data: bytes, *, what: str = "document", max_bytes: int = DEFA
     return root
 
 
-def iter_elements(source: IO[bytes], tags: tuple[str, ...], *, what: str = "stream") -> Iterator:
+class Readable(Protocol):
+    """What `iter_elements` reads from: an open binary file, or a stream with its own
+    `read(size)` (a gzip extract read as it is checked)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def iter_elements(source: Readable, tags: tuple[str, ...], *, what: str = "stream") -> Iterator:
     """(event, element) pairs over a (large) stream: ("start", root) once, then ("end", e)
     for each complete element whose tag is in `tags`.
 

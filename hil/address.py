@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from .errors import HilError
+
 DEFAULT_BAUD = 115200
 
 
-class AddressError(ValueError):
+class AddressError(HilError, ValueError):
     """A DUT or power address the rig cannot use."""
 
 

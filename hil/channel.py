@@ -16,12 +16,14 @@ from collections.abc import Callable
 
 import serial
 
+from .errors import HilError
+
 LOGGER = logging.getLogger(__name__)
 _READ_TIMEOUT_S = 0.02
 _REOPEN_PAUSE_S = 0.2
 
 
-class ChannelError(RuntimeError):
+class ChannelError(HilError, RuntimeError):
     """A channel could not be opened or used."""
 
 

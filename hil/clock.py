@@ -14,6 +14,7 @@ import time
 from emulator.clock import ZIGBEE_EPOCH_UNIX
 
 from .dut import Dut, DutError
+from .rigfile import ClockMode
 
 #: Where simulated runs start: 2027-01-15 08:00 UTC.
 DEFAULT_START = 1_800_000_000
@@ -27,8 +28,8 @@ class DutClock:
         dut.boot_hooks.append(self._after_boot)
 
     @property
-    def mode(self) -> str:
-        return "simulated" if self.simulated else "wall"
+    def mode(self) -> ClockMode:
+        return ClockMode.SIMULATED if self.simulated else ClockMode.WALL
 
     def set(self, unix_seconds: int) -> None:
         unix_seconds = int(unix_seconds)

@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass
 
 from .channel import SerialChannel
+from .errors import HilError
 
 
-class ConsoleTimeout(TimeoutError):
+class ConsoleTimeout(HilError, TimeoutError):
     """The board did not answer on its console in time."""
 
 
@@ -105,7 +106,7 @@ class Console:
         with self._cond:
             self._replies.clear()
         self.send(f"log {count}")
-        lines = []
+        lines: list[str] = []
         while True:
             text = self._next_reply(timeout)
             if text == "end":

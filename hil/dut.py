@@ -17,7 +17,8 @@ from emulator.virtual_board import VirtualBoard
 from .address import DutAddress, parse_dut
 from .channel import SerialChannel
 from .console import Console, ConsoleTimeout
-from .rigfile import RigError, wire
+from .errors import HilError
+from .rigfile import ClockMode, RigError, Wiring, wire
 
 ROLES = ("hcalcs", "plcs")
 DEFAULT_HEAP = "96K"  # the budget tests/firmware holds the firmware to (an RP2040's share)
@@ -26,7 +27,7 @@ RIG_ESME = "00124b0001a2b3c4"
 DEFAULT_LABEL = "Electric Vehicle Charger"
 
 
-class DutError(RuntimeError):
+class DutError(HilError, RuntimeError):
     """The DUT cannot be opened, or does not boot or answer."""
 
 
@@ -49,8 +50,9 @@ class Dut:
         self.boots = 0
         self.firmware_tree: Path | None = None  # virtual: another tree than the installed one
         #: "simulated" (the board's clock stops once set: the unix port) or "wall" (an RTC)
-        self.clock_mode = "simulated" if address.virtual else "wall"
-        self.wiring = None  # physical: hil.rigfile.Wiring (ports, rig-file board, source)
+        self.clock_mode = ClockMode.SIMULATED if address.virtual else ClockMode.WALL
+        #: physical: its ports, the rig file's board and where the console came from
+        self.wiring: Wiring | None = None
         self.radio = SerialChannel("radio", radio_url, baud, self._on_radio)
         try:
             self.console = Console(console_url, console_baud or baud)
@@ -159,7 +161,6 @@ def open_dut(
         raise DutError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     address = parse_dut(url)
     if address.virtual:
-
         if state_dir is None:
             raise DutError("a virtual DUT needs a folder for its flash (state_dir)")
         tree = firmware_tree(firmware) if firmware else None

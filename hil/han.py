@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import zigpy.zdo.types as zdo_t
+from zigpy.zcl import foundation as f
 
 from emulator.clock import Clock
 from emulator.han import zcl
@@ -28,6 +29,7 @@ from emulator.han.security import link_key_from_install_code
 from emulator.han.xbee_standin import FRAME_RX_EXPLICIT, FrameDecoder, XBeeStandIn
 
 from .dut import RIG_ESME, Dut
+from .errors import HilError
 
 HUB_IEEE = "00:0d:6f:00:00:00:00:01"
 ESME_IEEE = ":".join(RIG_ESME[i : i + 2] for i in range(0, 16, 2))
@@ -48,7 +50,7 @@ PROFILE_SE = 0x0109
 METER_CLUSTERS = (0x0000, 0x0006, 0x0008, 0x0701, 0xFC00)
 
 
-class HanError(RuntimeError):
+class HanError(HilError, RuntimeError):
     """The HAN around the DUT could not be built or did not answer."""
 
 
@@ -153,10 +155,12 @@ class HanRig:
             switch_endpoints(),
         )
         self.radio.attach(self._write_to_board)
-        loop = self.loop
-        self.dut.radio_listener = lambda chunk, _ns: loop.call_soon_threadsafe(
-            self.radio.feed, chunk
-        )
+        loop, radio = self.loop, self.radio
+
+        def listen(chunk: bytes, _ns: int) -> None:
+            loop.call_soon_threadsafe(radio.feed, chunk)
+
+        self.dut.radio_listener = listen
         for node, code in (
             (self.esme, METER_INSTALL_CODE),
             (self.stranger, METER_INSTALL_CODE),
@@ -176,13 +180,16 @@ class HanRig:
             header = zcl.peek_header(data)
             if node is not None and header.cluster_specific and not header.disable_default_response:
                 # A meter acknowledges what the switch tells it (e.g. DRLC event statuses).
-                reply = zcl.default_response(header.tsn, header.command_id, 0, from_server=False)
+                reply = zcl.default_response(header.tsn, header.command_id, f.Status.SUCCESS,
+                                             from_server=False)
                 node.spawn(node.reply(packet, reply))
 
         return handler
 
     @property
     def board_nwk(self) -> int:
+        if self.radio.nwk is None:
+            raise HanError("the board's radio has no network address: it has not joined")
         return int(self.radio.nwk)
 
     # -- speaking as a meter -------------------------------------------------------------------

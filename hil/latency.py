@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .console import ConsoleTimeout, OutputChange
 from .dut import Dut
+from .errors import HilError
 from .han import Answer, HanRig
 
 SEC_CEILING_S = 30.0  # SECMP0046 SRV 7.5-7.8 target response time
@@ -24,7 +25,7 @@ METRICS = ("command_to_output_us", "command_to_relay_fw_us", "command_to_answer_
 PROPERTY_PREFIX = "latency."
 
 
-class SwitchingError(AssertionError):
+class SwitchingError(HilError, AssertionError):
     """A switching command did not switch the output as expected."""
 
 

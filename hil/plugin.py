@@ -22,6 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from .clock import DutClock
+from .dut import open_dut
+from .han import HanRig
+from .latency import LatencyProbe
+from .power import UsbRelayPower, open_power
+from .report import Outcome, write_html, write_json
+from .rigfile import ClockMode, locate
+
 _RESULTS = pytest.StashKey[dict]()
 
 
@@ -76,11 +84,6 @@ class Rig:
     """DUT, power and HAN for a session, built in that order and closed in reverse."""
 
     def __init__(self, config: pytest.Config, tmp: Path):
-        from .dut import open_dut
-        from .han import HanRig
-        from .power import UsbRelayPower, open_power
-        from .rigfile import locate
-
         self.config = config
         dut_url = config.getoption("--dut")
         cwd = config.invocation_params.dir
@@ -163,9 +166,7 @@ def han(hil_rig, dut):
 @pytest.fixture
 def clock(dut):
     """Simulated time on the virtual board, the wall clock on a physical one."""
-    from .clock import DutClock
-
-    board_clock = DutClock(dut, simulated=dut.clock_mode == "simulated")
+    board_clock = DutClock(dut, simulated=dut.clock_mode == ClockMode.SIMULATED)
     yield board_clock
     board_clock.close()
 
@@ -173,8 +174,6 @@ def clock(dut):
 @pytest.fixture
 def latency(dut, han, record_property):
     """Send switching commands and record their command-to-relay latency."""
-    from .latency import LatencyProbe
-
     return LatencyProbe(dut, han, record_property)
 
 
@@ -215,9 +214,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" or (report.when == "setup" and not report.passed) or (
         report.when == "teardown" and report.failed
     ):
-        outcome = report.outcome
+        outcome = Outcome(report.outcome)
         if report.when != "call" and report.failed:
-            outcome = "error"
+            outcome = Outcome.ERROR
         message = summary = ""
         if report.failed:
             message = report.longreprtext
@@ -251,8 +250,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     html_path, json_path = config.getoption("--hil-html"), config.getoption("--hil-json")
     if not (html_path or json_path):
         return
-    from . import report
-
     stash = config.stash[_RESULTS]
     rig = stash.get("rig")
     meta = {
@@ -274,6 +271,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     }
     results = {"meta": meta, "tests": stash["tests"]}
     if json_path:
-        report.write_json(Path(json_path), results)
+        write_json(Path(json_path), results)
     if html_path:
-        report.write_html(Path(html_path), results)
+        write_html(Path(html_path), results)

@@ -19,9 +19,10 @@ import serial
 
 from .address import PowerAddress, parse_power
 from .dut import Dut
+from .errors import HilError
 
 
-class PowerError(RuntimeError):
+class PowerError(HilError, RuntimeError):
     """The power driver cannot switch the board."""
 
 

@@ -11,11 +11,29 @@ from __future__ import annotations
 import html
 import json
 import math
+from enum import StrEnum
 from pathlib import Path
 
 from .latency import METRICS, PROPERTY_PREFIX, summary
 
-_COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "error": "#cf222e", "skipped": "#9a6700"}
+
+class Outcome(StrEnum):
+    """A test's outcome in the results document: pytest's three, and `error` for a failed
+    setup or teardown (as pytest's own summary counts it)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+FAILING = frozenset({Outcome.FAILED, Outcome.ERROR})
+_COLOURS = {
+    Outcome.PASSED: "#1a7f37",
+    Outcome.FAILED: "#cf222e",
+    Outcome.ERROR: "#cf222e",
+    Outcome.SKIPPED: "#9a6700",
+}
 
 
 def latency_values(results: dict, metric: str) -> list[float]:
@@ -79,7 +97,7 @@ def render(results: dict) -> str:
     counts: dict[str, int] = {}
     for test in tests:
         counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
-    verdict = "FAILED" if counts.get("failed") or counts.get("error") else "PASSED"
+    verdict = "FAILED" if any(counts.get(o) for o in FAILING) else "PASSED"
     esc = html.escape
     out = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -124,7 +142,7 @@ def render(results: dict) -> str:
         )
     out.append("</table>")
 
-    failures = [t for t in tests if t["outcome"] in ("failed", "error")]
+    failures = [t for t in tests if t["outcome"] in FAILING]
     if failures:
         out.append("<h2>Failures</h2>")
     for test in failures:

@@ -23,16 +23,28 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from .address import AddressError, DutAddress, parse_dut, parse_power
+from .errors import HilError
 
 RIG_FILE_NAME = ".gbhan-rig.toml"
-CLOCKS = ("wall", "simulated")
+
+
+class ClockMode(StrEnum):
+    """How a board keeps time: "wall" (an RTC: real time) or "simulated" (the clock stops
+    once the rig sets it, as on the unix port)."""
+
+    WALL = "wall"
+    SIMULATED = "simulated"
+
+
+CLOCKS = tuple(mode.value for mode in ClockMode)
 _KEYS = {"name", "radio", "console", "power", "clock"}
 
 
-class RigError(RuntimeError):
+class RigError(HilError, RuntimeError):
     """The bench's wiring is incomplete or the rig file is wrong; says what is missing."""
 
 
@@ -44,7 +56,7 @@ class BenchBoard:
     radio: DutAddress
     console: DutAddress
     power: str | None = None
-    clock: str | None = None
+    clock: ClockMode | None = None
 
     def describe(self) -> str:
         return f"{self.name}: radio {self.radio.url}, console {self.console.url}"
@@ -133,7 +145,8 @@ def load(path: Path) -> RigFile:
         if clock is not None and clock not in CLOCKS:
             raise RigError(f"{where} ({name}): clock must be one of {CLOCKS}, not {clock!r}")
         boards.append(BenchBoard(name, ports["radio"], ports["console"],
-                                 None if power is None else str(power), clock))  # fmt: skip
+                                 None if power is None else str(power),
+                                 None if clock is None else ClockMode(clock)))  # fmt: skip
     return RigFile(path, tuple(boards))
 
 
@@ -161,7 +174,7 @@ def wire(dut: str, console: str | None, rig: Path | None, cwd: Path | None = Non
         source = "--dut-console" if given is not None else "--dut ?console="
         return Wiring(_plain(address), picked, board if match and match[1] == "radio" else None,
                       source)
-    if match is not None:
+    if match is not None and rig_file is not None:
         board, port = match
         # --dut may name either of the board's ports; its own ?baud= holds for that port
         if port == "radio":

@@ -66,7 +66,7 @@ def cmd_serve(args) -> int:
     from emulator.backoffice import service
     from emulator.backoffice.assembly import make_dsp
     from emulator.backoffice.eligibility import Eligibility
-    from emulator.backoffice.premises_factory import PremisesUnavailable, build_premises
+    from emulator.backoffice.premises_factory import build_premises
     from emulator.backoffice.users import DEFAULT_ENDPOINT_PORTS
     from emulator.backoffice.wan import Wan
     from emulator.clock import Clock
@@ -99,9 +99,6 @@ def cmd_serve(args) -> int:
 
     try:
         clock.run(main)
-    except PremisesUnavailable as exc:
-        print(f"error: {exc}")
-        return 2
     except KeyboardInterrupt:
         return 0
     return 0

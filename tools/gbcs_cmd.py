@@ -95,12 +95,17 @@ def cmd_decode(args) -> int:
 
 
 def cmd_sign(args) -> int:
+    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     try:
         key = load_pem_private_key(args.key.read_bytes(), password=None)
     except (ValueError, TypeError, OSError) as exc:
         print(f"gbhan: cannot load key {args.key}: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        print(f"gbhan: cannot load key {args.key}: not an EC (P-256) private key",
+              file=sys.stderr)  # fmt: skip
         return 2
     try:
         signed = sign(read_source(args.precommand), key)
@@ -117,7 +122,9 @@ def cmd_verify(args) -> int:
     except GbcsError as exc:
         print(f"decode failed: {exc}", file=sys.stderr)
         return 1
-    report = check_message(message, load_keystore(args.keystore, args.at))
+    keystore = load_keystore(args.keystore, args.at)
+    assert keystore is not None  # argparse requires --keystore for verify
+    report = check_message(message, keystore)
     for result in report.checks:
         key = f" [{result.key}]" if result.key else ""
         print(f"{result}{key}")

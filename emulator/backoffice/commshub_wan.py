@@ -20,6 +20,7 @@ from enum import IntEnum
 from lxml import etree
 
 from emulator.clock import ZIGBEE_EPOCH
+from emulator.errors import EmulatorError
 
 from .duis import SR, build_dcc_alert, eui_text
 
@@ -61,7 +62,7 @@ class DeviceEvent(IntEnum):
 FLAG_LATE = 0x01
 
 
-class WanError(ValueError):
+class WanError(EmulatorError, ValueError):
     """A WAN frame or payload that breaks the layout; `offset` is the byte in the payload."""
 
     def __init__(self, message: str, offset: int = 0):

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from cryptography import x509
 from lxml import etree
 
+from emulator.errors import EmulatorError
+
 from . import duis, xmlsig
-from .response_codes import ResponseCode
+from .response_codes import FailedCheck, ResponseCode
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,11 @@ class Checked:
         return self.certificate is not None
 
 
-class Refused(ValueError):
-    """Why a document was refused: `reason` for people (schema, signature, unknown
-    certificate, no signature, xml, request), `code` the DUIS response code to answer with."""
+class Refused(EmulatorError, ValueError):
+    """Why a document was refused: `reason` the check that failed (its text is for people),
+    `code` the DUIS response code to answer with."""
 
-    def __init__(self, reason: str, detail: str, code: ResponseCode):
+    def __init__(self, reason: FailedCheck, detail: str, code: ResponseCode):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
@@ -57,11 +59,11 @@ def check(
     try:
         root = duis.parse(data)
     except duis.DuisError as exc:
-        raise Refused("xml", str(exc), exc.code) from None
+        raise Refused(FailedCheck.XML, str(exc), exc.code) from None
     try:
         schema.validate(root)
     except duis.SchemaInvalid as exc:
-        raise Refused("schema", str(exc), exc.code) from None
+        raise Refused(FailedCheck.SCHEMA, str(exc), exc.code) from None
     required = not may_be_unsigned(root) if require_signature is None else require_signature
     try:
         verified = xmlsig.verify(root, trusted)

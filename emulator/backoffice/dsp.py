@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from emulator.clock import Clock
+from emulator.errors import EmulatorError
 from gbcs.errors import GbcsError
 from gbcs.keystore import Keystore
 from gbcs.roles import ACB_EUI
@@ -37,8 +38,8 @@ from .keychoice import DeviceTrust, mac_for_device
 from .registry import RegisteredUser, UserRegistry
 from .replay import NotIssued, Replayed, RequestLedger
 from .response_codes import ResponseCode
-from .routing import NoRoute, PremisesPort, Router
-from .timing import ResponseTimes
+from .routing import ExecutionOutcome, NoRoute, PremisesPort, Router
+from .timing import Ending, ResponseTimes
 from .transform import (
     AcbContext,
     JoinPartner,
@@ -61,7 +62,7 @@ LOCAL_DELIVERY_VARIANTS = frozenset({2, 3, 6, 7})
 UNREADABLE_SRV = ("8.2", "8.2")
 
 
-class Refusal(Exception):
+class DspRefusal(EmulatorError):
     """A request refused with a DUIS code; `request` when it could be read that far."""
 
     def __init__(self, code: ResponseCode, reason: str, request: duis.Request | None = None):
@@ -76,7 +77,7 @@ class Delivered:
     """A document the DSP handed to a user's endpoint (kept for reports and tests)."""
 
     user: bytes
-    kind: str  # response | device-alert | dcc-alert
+    kind: duis.DocumentKind
     document: bytes
     at: float
 
@@ -89,7 +90,9 @@ class Mailbox:
         self.documents: dict[bytes, list[bytes]] = {}
         self._changed = asyncio.Condition()
 
-    async def deliver(self, user: RegisteredUser, document: bytes, kind: str) -> bool:
+    async def deliver(
+        self, user: RegisteredUser, document: bytes, kind: duis.DocumentKind
+    ) -> bool:
         async with self._changed:
             self.documents.setdefault(bytes(user.eui), []).append(document)
             self._changed.notify_all()
@@ -183,7 +186,7 @@ class Dsp:
         return the signed DUIS response to send back at once."""
         try:
             return self._accept(endpoint, body)
-        except Refusal as refusal:
+        except DspRefusal as refusal:
             self.stats.refused[refusal.code.value] += 1
             log.info("refused %s: %s", refusal.code.value, refusal.reason)
             return self._error_reply(refusal, body)
@@ -191,56 +194,58 @@ class Dsp:
     def _accept(self, endpoint: str, body: bytes) -> bytes:
         started = self.clock.now()
         if endpoint not in ENDPOINT_VARIANTS:
-            raise Refusal(ResponseCode.REQUEST_TYPE_NOT_FOR_URL, f"no endpoint {endpoint!r}")
+            raise DspRefusal(ResponseCode.REQUEST_TYPE_NOT_FOR_URL, f"no endpoint {endpoint!r}")
         try:
             checked = document.check(body, self.schema, self.trusted, require_signature=True)
             request = duis.parse_request(checked.root)
         except document.Refused as exc:
-            raise Refusal(exc.code, f"{exc.reason}: {exc.detail}") from None
+            raise DspRefusal(exc.code, f"{exc.reason}: {exc.detail}") from None
         except duis.DuisError as exc:
-            raise Refusal(exc.code, str(exc)) from None
+            raise DspRefusal(exc.code, str(exc)) from None
         rid = request.request_id
         user = self.users.get(rid.originator)
         if user is None:
-            raise Refusal(ResponseCode.NOT_A_SEC_PARTY, "originator is no registered user", request)
+            raise DspRefusal(
+                ResponseCode.NOT_A_SEC_PARTY, "originator is no registered user", request
+            )
         if not user.signed_by(checked.certificate):
-            raise Refusal(
+            raise DspRefusal(
                 ResponseCode.XML_SIGNATURE_FAILED,
                 "signed with a certificate not registered to the originator",
                 request,
             )
         variant = request.command_variant
         if variant in LOCAL_DELIVERY_VARIANTS:
-            raise Refusal(ResponseCode.NOT_FOR_LOCAL_DELIVERY, "no local delivery", request)
+            raise DspRefusal(ResponseCode.NOT_FOR_LOCAL_DELIVERY, "no local delivery", request)
         if variant not in ENDPOINT_VARIANTS[endpoint]:
-            raise Refusal(
+            raise DspRefusal(
                 ResponseCode.REQUEST_TYPE_NOT_FOR_URL,
                 f"command variant {variant} is not for {endpoint}",
                 request,
             )
         if variant != 5 and str(rid) in self.ledger:
-            raise Refusal(ResponseCode.REPLAYED_REQUEST_ID, f"{rid} was used before", request)
+            raise DspRefusal(ResponseCode.REPLAYED_REQUEST_ID, f"{rid} was used before", request)
         try:
             self.eligibility.check(request.service_reference_variant, user.role)
         except NotEligible as exc:
-            raise Refusal(exc.code, str(exc), request) from None
+            raise DspRefusal(exc.code, str(exc), request) from None
         if variant == 8:
             return self._non_device(request, started)
         target = self.inventory.get(rid.target)
         if target is None:
-            raise Refusal(ResponseCode.UNKNOWN_DEVICE, f"no device {rid.target.hex()}", request)
+            raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, f"no device {rid.target.hex()}", request)
         other = self._other_device(request)
         if variant == 5:
             return self._send_signed(request, user)
         transformed, use_case = self._transform(request, target, other)
         if variant == 4 and not transformed.user_signs:
-            raise Refusal(
+            raise DspRefusal(
                 ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
                 f"{use_case} is not a critical command the user signs",
                 request,
             )
         if variant == 1 and transformed.user_signs:
-            raise Refusal(
+            raise DspRefusal(
                 ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
                 f"{use_case} is critical: send it with variant 4 to {TRANSFORM}",
                 request,
@@ -266,14 +271,16 @@ class Dsp:
         """serviceD (nondevice.py): addressed to the DSP itself, answered at once."""
         rid = request.request_id
         if rid.target != ACB_EUI:
-            raise Refusal(ResponseCode.UNKNOWN_DEVICE, "a non-device request names the DSP "
+            raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, "a non-device request names the DSP "
                           f"{ACB_EUI.hex().upper()} as target", request)  # fmt: skip
         if request.service_reference_variant not in nondevice.SERVED:
-            raise Refusal(ResponseCode.ROLE_NOT_ELIGIBLE, "non-device service not served", request)
+            raise DspRefusal(
+                ResponseCode.ROLE_NOT_ELIGIBLE, "non-device service not served", request
+            )
         try:
             body = nondevice.read_inventory(request, self.inventory)
         except nondevice.NonDeviceRefused as exc:
-            raise Refusal(exc.code, str(exc), request) from None
+            raise DspRefusal(exc.code, str(exc), request) from None
         self.ledger.accept(str(rid))
         self.stats.accepted += 1
         root = duis.build_response(
@@ -283,9 +290,11 @@ class Dsp:
             when=self.utc_now(),
             request_id=rid,
         )
-        root.find(f"{{{duis.SR}}}Body/{{{duis.SR}}}ResponseMessage").append(body)
+        message = root.find(f"{{{duis.SR}}}Body/{{{duis.SR}}}ResponseMessage")
+        assert message is not None  # build_response always makes one
+        message.append(body)
         self.times.start(str(rid), request.service_reference_variant, started)
-        self.times.delivered(str(rid), self.clock.now(), "answered")
+        self.times.delivered(str(rid), self.clock.now(), Ending.ANSWERED)
         return self._sign(root)
 
     def _send_signed(self, request: duis.Request, user: RegisteredUser) -> bytes:
@@ -293,22 +302,25 @@ class Dsp:
         try:
             issued = self.ledger.redeem(rid)
         except Replayed as exc:
-            raise Refusal(ResponseCode.REPLAYED_REQUEST_ID, str(exc), request) from None
+            raise DspRefusal(ResponseCode.REPLAYED_REQUEST_ID, str(exc), request) from None
         except NotIssued as exc:
-            raise Refusal(ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE, str(exc), request) from None
+            raise DspRefusal(
+                ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE, str(exc), request
+            ) from None
         job: _Job = issued.context
         if job.request.service_reference_variant != request.service_reference_variant:
             self.ledger.restore(rid, issued)
-            raise Refusal(
+            raise DspRefusal(
                 ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE, "SRV differs from the issued", request
             )
+        signed = request.signed_precommand or b""
         try:
             keys = self.gbcs_keys.ds_public_keys(user.eui)
-            check_signed_precommand(issued.precommand, request.signed_precommand or b"", keys)
+            check_signed_precommand(issued.precommand, signed, keys)
         except (SignedPreCommandRefused, GbcsError) as exc:
             self.ledger.restore(rid, issued)
-            raise Refusal(ResponseCode.XML_SIGNATURE_FAILED, str(exc), request) from None
-        self._dispatch(job, request.signed_precommand)
+            raise DspRefusal(ResponseCode.XML_SIGNATURE_FAILED, str(exc), request) from None
+        self._dispatch(job, signed)
         return self._reply(request, ResponseCode.ACCEPTED)
 
     # --- helpers for the checks -------------------------------------------------------------
@@ -319,7 +331,7 @@ class Dsp:
         eui = duis.eui_from_text(text.strip())
         other = self.inventory.get(eui)
         if other is None:
-            raise Refusal(ResponseCode.UNKNOWN_DEVICE, f"no device {eui.hex()}", request)
+            raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, f"no device {eui.hex()}", request)
         return other
 
     def _transform(
@@ -334,9 +346,9 @@ class Dsp:
         try:
             transformed = transform(request, use_case=use_case, acb=acb, partner=partner)
         except TransformError as exc:
-            raise Refusal(exc.code, str(exc), request) from None
+            raise DspRefusal(exc.code, str(exc), request) from None
         except (GbcsError, ValueError, TypeError) as exc:
-            raise Refusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, str(exc), request) from None
+            raise DspRefusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, str(exc), request) from None
         return transformed, transformed.use_case.name
 
     # --- routing and the asynchronous answers -----------------------------------------------
@@ -356,7 +368,7 @@ class Dsp:
             wrapped = mac_for_device(command, self.acb_keys, self.device_trust)
         except GbcsError as exc:
             log.warning("cannot MAC %s: %s", rid, exc)
-            await self._respond(job, ResponseCode.CANNOT_COMMUNICATE, None, "no MAC key")
+            await self._respond(job, ResponseCode.CANNOT_COMMUNICATE, None, Ending.NO_MAC_KEY)
             return
         self.sent_to_premises.append((rid, wrapped))
         self.stats.routed += 1
@@ -365,12 +377,12 @@ class Dsp:
             routed = await self.router.send(job.target.eui, wrapped)
         except NoRoute as exc:
             log.warning("%s: %s", rid, exc)
-            await self._respond(job, ResponseCode.CANNOT_COMMUNICATE, None, "no route")
+            await self._respond(job, ResponseCode.CANNOT_COMMUNICATE, None, Ending.NO_ROUTE)
             return
         execution = routed.execution
         if execution is None or execution.response is None:
             self.stats.no_response += 1
-            why = "lost on the WAN" if execution is None else execution.outcome
+            why = Ending.LOST if execution is None else execution.outcome
             await self._respond(job, ResponseCode.NO_DEVICE_RESPONSE, None, why)
         else:
             self.stats.device_responses += 1
@@ -378,7 +390,7 @@ class Dsp:
         if execution is not None:
             for raw in execution.alerts:
                 await self._deliver_alert(raw)
-            if execution.outcome == "executed":
+            if execution.outcome == ExecutionOutcome.EXECUTED:
                 await self._maybe_alert_distributor(job)
 
     async def _respond(self, job: _Job, code: ResponseCode, payload, outcome: str) -> None:
@@ -392,14 +404,16 @@ class Dsp:
                 gbcs_payload=payload,
             )
         )
-        await self._deliver(job.user, reply, "response")
+        await self._deliver(job.user, reply, duis.DocumentKind.RESPONSE)
         self.times.delivered(str(job.request.request_id), self.clock.now(), outcome)
 
     async def _maybe_alert_distributor(self, job: _Job) -> None:
         esme = alerts.changed_esme(
             job.request.service_reference_variant, job.user.role, job.target, job.other
         )
-        premises = self.inventory.premises_of(esme) if esme is not None else None
+        if esme is None:
+            return
+        premises = self.inventory.premises_of(esme)
         if premises is None:
             return
         distributor = self.users.get(premises.electricity_distributor)
@@ -425,7 +439,7 @@ class Dsp:
         if distributor is None:
             log.warning("no registered Electricity Distributor for %s", premises.name)
             return
-        await self._deliver(distributor, document_, "dcc-alert")
+        await self._deliver(distributor, document_, duis.DocumentKind.DCC_ALERT)
 
     def _on_alert(self, raw: bytes) -> None:
         """A premises' unsolicited alert (power outage, restoration ...)."""
@@ -452,7 +466,7 @@ class Dsp:
         """A GBCS alert the caller has already judged deliverable, as a signed
         DeviceAlertMessage to `user`."""
         await self._deliver(user, self._sign(alerts.build_device_alert(alert, self.utc_now())),
-                            "device-alert")  # fmt: skip
+                            duis.DocumentKind.DEVICE_ALERT)  # fmt: skip
         self.stats.alerts_delivered += 1
 
     async def send_dcc_alert(
@@ -469,10 +483,12 @@ class Dsp:
             self.stats.alerts_undeliverable += 1
             log.warning("DCC alert %s for unregistered %s", code, recipient.hex())
             return record
-        await self._deliver(user, document_, "dcc-alert")
+        await self._deliver(user, document_, duis.DocumentKind.DCC_ALERT)
         return record
 
-    async def _deliver(self, user: RegisteredUser, document_: bytes, kind: str) -> None:
+    async def _deliver(
+        self, user: RegisteredUser, document_: bytes, kind: duis.DocumentKind
+    ) -> None:
         self.delivered.append(Delivered(bytes(user.eui), kind, document_, self.clock.now()))
         try:
             ok = await self.delivery.deliver(user, document_, kind)
@@ -500,7 +516,7 @@ class Dsp:
             )
         )
 
-    def _error_reply(self, refusal: Refusal, body: bytes) -> bytes:
+    def _error_reply(self, refusal: DspRefusal, body: bytes) -> bytes:
         request_id, srv = None, UNREADABLE_SRV
         if refusal.request is not None:
             request_id = refusal.request.request_id

@@ -11,13 +11,16 @@ import base64
 import datetime as _dt
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
 from lxml import etree
 
+from emulator.errors import EmulatorError
+
 from ..xml_safety import XmlRejected, parse_document
-from .response_codes import ResponseCode
+from .response_codes import FailedCheck, ResponseCode
 
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
 RA = "http://www.dccinterface.co.uk/ResponseAndAlert"
@@ -26,16 +29,25 @@ NSMAP = {"sr": SR, "ra": RA, "ds": DS}
 SCHEMA_VERSION = "5.4"
 SCHEMA_FILE = "DUIS Schema V5.4.xsd"
 
+
+class DocumentKind(StrEnum):
+    """What a document the DSP sends a user is (the body element says which)."""
+
+    RESPONSE = "response"  # ResponseMessage: the answer to a request
+    DEVICE_ALERT = "device-alert"  # DeviceAlertMessage: a device's GBCS alert
+    DCC_ALERT = "dcc-alert"  # DCCAlertMessage: the DSP's own alert
+
+
 CRITICAL_VARIANTS = frozenset({4, 5, 6, 7})
 NON_CRITICAL_VARIANTS = frozenset({1, 2, 3})
 NON_DEVICE_VARIANT = 8
 
 
-class DuisError(ValueError):
+class DuisError(EmulatorError, ValueError):
     """A DUIS message refused; `code` is the DUIS response code to answer with."""
 
     code: ResponseCode = ResponseCode.XML_REFUSED
-    kind = "xml"
+    kind = FailedCheck.XML
 
     def __init__(self, message: str, code: ResponseCode | None = None):
         super().__init__(message)
@@ -46,19 +58,19 @@ class DuisError(ValueError):
 class HostileXml(DuisError):
     """Malformed, oversized, or carrying a DTD / entity: refused before anything reads it."""
 
-    kind = "xml"
+    kind = FailedCheck.XML
 
 
 class SchemaInvalid(DuisError):
     """Well-formed XML that the DUIS schema does not accept."""
 
-    kind = "schema"
+    kind = FailedCheck.SCHEMA
 
 
 class BadRequest(DuisError):
     """Schema-valid, but not usable as a request (wrong root, inconsistent header)."""
 
-    kind = "request"
+    kind = FailedCheck.REQUEST
 
 
 def _sr(name: str) -> str:
@@ -104,7 +116,8 @@ class DuisSchema:
 
     def validate(self, root: etree._Element) -> None:
         if not self._schema.validate(root):
-            error = self._schema.error_log.last_error
+            # lxml-stubs lack _ErrorLog.last_error
+            error = self._schema.error_log.last_error  # type: ignore[attr-defined]
             raise SchemaInvalid(f"schema: line {error.line}: {error.message}")
 
 
@@ -178,8 +191,7 @@ class Request:
         """The GBCS bytes of a variant 5-7 request's `SignedPreCommand`, else None."""
         if self.body.tag != _sr("SignedPreCommand"):
             return None
-        payload = self.body.find(_sr("GBCSPayload"))
-        return base64.b64decode(payload.text or "")
+        return base64.b64decode(self.body.findtext(_sr("GBCSPayload")) or "")
 
 
 def _text(parent: etree._Element, name: str) -> str:
@@ -207,11 +219,15 @@ def parse_request(root: etree._Element) -> Request:
     )
 
 
-def set_originator(root: etree._Element, originator: bytes) -> None:
-    """Rewrites the RequestID's originator (a user re-sending a template as itself)."""
+def set_originator(root: etree._Element, originator: bytes, counter: int | None = None) -> None:
+    """Rewrites the RequestID's originator (a user re-sending a template as itself), and its
+    counter when one is given."""
     node = root.find(f"{_sr('Header')}/{_sr('RequestID')}")
-    request_id = RequestId.parse(node.text)
-    node.text = str(RequestId(originator, request_id.target, request_id.counter))
+    if node is None:
+        raise BadRequest("missing sr:Header/sr:RequestID")
+    request_id = RequestId.parse(node.text or "")
+    counter = request_id.counter if counter is None else counter
+    node.text = str(RequestId(originator, request_id.target, counter))
 
 
 def _timestamp(when: _dt.datetime) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from emulator.errors import EmulatorError
+
 from .response_codes import ResponseCode
 
 
@@ -56,7 +58,7 @@ SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")
 
 
-class NotEligible(PermissionError):
+class NotEligible(EmulatorError, PermissionError):
     """The sender's role may not send this service request variant (DUIS E2)."""
 
     code = ResponseCode.ROLE_NOT_ELIGIBLE

@@ -33,8 +33,10 @@ import select
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from emulator.clock import ZIGBEE_EPOCH
+from emulator.errors import EmulatorError
 from gbcs import decode, verify
 from gbcs.alerts import interpret_dlms
 from gbcs.errors import GbcsError
@@ -47,6 +49,33 @@ log = logging.getLogger(__name__)
 
 RESTORATION_CODES = frozenset({0x8F35, 0x8F36})
 REMEMBERED = 512  # seqs / outage starts / device alerts kept per hub for duplicate checks
+
+
+class FrameRefusal(StrEnum):
+    """Why the link refused a frame: the key it is counted under in `HubLink.rejected`."""
+
+    DEVICE_NOT_AT_PREMISES = "device-not-at-premises"
+    DEVICE_SIGNATURE = "device-signature"
+    GBCS = "gbcs"
+    HUB_ALERT_SIGNED = "hub-alert-signed"
+    LAYOUT = "layout"
+    MISMATCH = "mismatch"
+    NO_MPXN = "no-mpxn"
+    NOT_AN_ALERT = "not-an-alert"
+    RESTORATION_CODE = "restoration-code"
+    UNKNOWN_HUB = "unknown-hub"
+    UNKNOWN_TYPE = "unknown-type"
+    UNREGISTERED_RECIPIENT = "unregistered-recipient"
+    WRONG_DIRECTION = "wrong-direction"
+    WRONG_HUB = "wrong-hub"
+    WRONG_TARGET = "wrong-target"
+
+
+class AlertSource(StrEnum):
+    """Whose word a delivered restoration alert is."""
+
+    HUB = "hub"  # the hub's RESTORED frame: unsigned
+    DEVICE = "device"  # a device's alert through GBCS_UP: its signature verified
 
 
 @dataclass(frozen=True)
@@ -67,7 +96,7 @@ class OutageRecord:
 class RestorationRecord:
     """One restoration alert delivered: whose word it is and whether a signature backs it."""
 
-    source: str  # "hub" (RESTORED frame, unsigned) or "device" (GBCS_UP, signature verified)
+    source: AlertSource
     originator: bytes
     code: int
     verified: bool
@@ -78,10 +107,10 @@ class RestorationRecord:
     recipient: bytes
 
 
-class Rejected(Exception):
+class HubFrameRejected(EmulatorError):
     """A frame the link cannot act on: `reason` is the counter, `status` the ACK status."""
 
-    def __init__(self, reason: str, detail: str, status: int = wan.AckStatus.LAYOUT):
+    def __init__(self, reason: FrameRefusal, detail: str, status: int = wan.AckStatus.LAYOUT):
         super().__init__(f"{reason}: {detail}")
         self.reason, self.status = reason, status
 
@@ -138,7 +167,7 @@ class HubLink:
         try:
             kind = wan.FrameType(frame.kind)
         except ValueError:
-            self._reject(frame, Rejected("unknown-type", f"{frame.kind:#04x}",
+            self._reject(frame, HubFrameRejected(FrameRefusal.UNKNOWN_TYPE, f"{frame.kind:#04x}",
                                          wan.AckStatus.UNKNOWN_TYPE))  # fmt: skip
             return
         self.frames[kind.name] += 1
@@ -152,18 +181,23 @@ class HubLink:
             wan.FrameType.HELLO: self._event,
         }.get(kind)
         if handler is None:  # a DSP→hub type coming up the link
-            self._reject(frame, Rejected("wrong-direction", kind.name, wan.AckStatus.UNKNOWN_TYPE))
+            self._reject(
+                frame,
+                HubFrameRejected(
+                    FrameRefusal.WRONG_DIRECTION, kind.name, wan.AckStatus.UNKNOWN_TYPE
+                ),
+            )
             return
         try:
             prepared = handler(frame)
-        except Rejected as exc:
+        except HubFrameRejected as exc:
             self._reject(frame, exc)
             return
         self._ack(frame.seq, wan.AckStatus.OK)
         if prepared is not None:
             await prepared
 
-    def _reject(self, frame: wan.Frame, exc: Rejected) -> None:
+    def _reject(self, frame: wan.Frame, exc: HubFrameRejected) -> None:
         self.rejected[exc.reason] += 1
         log.warning("hub %s: frame %#04x seq=%d refused: %s", self.hub.hex(), frame.kind,
                     frame.seq, exc)  # fmt: skip
@@ -181,23 +215,29 @@ class HubLink:
         premises = self.dsp.inventory.premises_of(self.hub)
         device = self.dsp.inventory.get(self.hub)
         if premises is None or device.device_type != "chf":
-            raise Rejected("unknown-hub", f"{self.hub.hex()} is no Comms Hub in the inventory")
+            raise HubFrameRejected(
+                FrameRefusal.UNKNOWN_HUB, f"{self.hub.hex()} is no Comms Hub in the inventory"
+            )
         return premises
 
     def _own(self, eui: bytes, what: str) -> None:
         if bytes(eui) != self.hub:
-            raise Rejected("wrong-hub", f"{what} names {eui.hex()}, this link is {self.hub.hex()}")
+            raise HubFrameRejected(
+                FrameRefusal.WRONG_HUB, f"{what} names {eui.hex()}, this link is {self.hub.hex()}"
+            )
 
     # --- OUTAGE → AD1 ----------------------------------------------------------------------
     def _outage(self, frame: wan.Frame):
         try:
             note = wan.parse_outage(frame.payload)
         except wan.WanError as exc:
-            raise Rejected("layout", str(exc)) from None
+            raise HubFrameRejected(FrameRefusal.LAYOUT, str(exc)) from None
         self._own(note.hub, "outage")
         premises = self._premises()
         if not premises.mpxn:
-            raise Rejected("no-mpxn", f"premises {premises.name} has no MPxN for the AD1")
+            raise HubFrameRejected(
+                FrameRefusal.NO_MPXN, f"premises {premises.name} has no MPxN for the AD1"
+            )
         if self._seen(frame.seq):
             return None
         if note.start in self._starts:
@@ -226,30 +266,38 @@ class HubLink:
         try:
             note = wan.parse_restored(frame.payload)
         except wan.WanError as exc:
-            raise Rejected("layout", str(exc)) from None
+            raise HubFrameRejected(FrameRefusal.LAYOUT, str(exc)) from None
         self._own(note.hub, "restored")
         if note.code not in RESTORATION_CODES:
-            raise Rejected("restoration-code", f"{note.code:04X} is not 8F35/8F36")
+            raise HubFrameRejected(
+                FrameRefusal.RESTORATION_CODE, f"{note.code:04X} is not 8F35/8F36"
+            )
         premises = self._premises()
         try:
             message = decode(note.gbcs)
         except GbcsError as exc:
-            raise Rejected("gbcs", str(exc)) from None
+            raise HubFrameRejected(FrameRefusal.GBCS, str(exc)) from None
         if message.cra != "alert" or bytes(message.originator) != self.hub:
-            raise Rejected("gbcs", "not an alert originated by this hub")
+            raise HubFrameRejected(FrameRefusal.GBCS, "not an alert originated by this hub")
         if message.signature:
-            raise Rejected("hub-alert-signed", "the hub's own alert is unsigned by definition")
+            raise HubFrameRejected(
+                FrameRefusal.HUB_ALERT_SIGNED, "the hub's own alert is unsigned by definition"
+            )
         _agrees(message, note)
         if bytes(message.target) != premises.electricity_distributor:
-            raise Rejected("wrong-target", f"alert for {bytes(message.target).hex()}, not the "
-                           f"premises' distributor")  # fmt: skip
+            raise HubFrameRejected(
+                FrameRefusal.WRONG_TARGET,
+                f"alert for {bytes(message.target).hex()}, not the premises' distributor",
+            )
         user = self.dsp.users.get(premises.electricity_distributor)
         if user is None:
-            raise Rejected("unregistered-recipient", premises.electricity_distributor.hex())
+            raise HubFrameRejected(
+                FrameRefusal.UNREGISTERED_RECIPIENT, premises.electricity_distributor.hex()
+            )
         if self._seen(frame.seq):
             return None
         alert = alerts.DeviceAlert(bytes(note.gbcs), note.code, self.hub, user.eui)
-        record = RestorationRecord("hub", self.hub, note.code, False, frame.seq,
+        record = RestorationRecord(AlertSource.HUB, self.hub, note.code, False, frame.seq,
                                    wan.zigbee_time(note.start), wan.zigbee_time(note.end),
                                    self.dsp.utc_now(), user.eui)  # fmt: skip
         return self._deliver(alert, user, record)
@@ -261,38 +309,44 @@ class HubLink:
     # --- GBCS_UP: a device's alert through the tunnel -----------------------------------------
     def _gbcs_up(self, frame: wan.Frame):
         if len(frame.payload) < 9:
-            raise Rejected("layout", f"gbcs-up payload of {len(frame.payload)} bytes")
+            raise HubFrameRejected(
+                FrameRefusal.LAYOUT, f"gbcs-up payload of {len(frame.payload)} bytes"
+            )
         source, raw = frame.payload[:8], frame.payload[8:]
         try:
             message = decode(raw)
         except GbcsError as exc:
-            raise Rejected("gbcs", str(exc)) from None
+            raise HubFrameRejected(FrameRefusal.GBCS, str(exc)) from None
         originator = bytes(message.originator)
         if originator != source:
-            raise Rejected("gbcs", f"tunnelled by {source.hex()}, originated by {originator.hex()}")
+            raise HubFrameRejected(
+                FrameRefusal.GBCS, f"tunnelled by {source.hex()}, originated by {originator.hex()}"
+            )
         if message.cra != "alert":
-            raise Rejected("not-an-alert", f"CRA {message.cra}: device responses are not "
-                           "routed over the hub link")  # fmt: skip
+            raise HubFrameRejected(
+                FrameRefusal.NOT_AN_ALERT,
+                f"CRA {message.cra}: device responses are not routed over the hub link",
+            )
         device = self.dsp.inventory.get(originator)
         if device is None or device.premises != self._premises().name:
-            raise Rejected("device-not-at-premises", originator.hex())
+            raise HubFrameRejected(FrameRefusal.DEVICE_NOT_AT_PREMISES, originator.hex())
         try:
             report = verify(message, self.device_keys)
         except GbcsError as exc:
-            raise Rejected("device-signature", str(exc)) from None
+            raise HubFrameRejected(FrameRefusal.DEVICE_SIGNATURE, str(exc)) from None
         if report.signature.status != "verified":
-            raise Rejected("device-signature", str(report.signature))
+            raise HubFrameRejected(FrameRefusal.DEVICE_SIGNATURE, str(report.signature))
         alert = alerts.read_device_alert(raw)
         user = self.dsp.users.get(alert.recipient)
         if user is None:
-            raise Rejected("unregistered-recipient", alert.recipient.hex())
+            raise HubFrameRejected(FrameRefusal.UNREGISTERED_RECIPIENT, alert.recipient.hex())
         key = (originator, int(message.counter))
         if key in self._device_alerts:
             self.duplicates += 1
             return None
         self._device_alerts.append(key)
-        record = RestorationRecord("device", originator, alert.code, True, frame.seq, None,
-                                   None, self.dsp.utc_now(), user.eui)  # fmt: skip
+        record = RestorationRecord(AlertSource.DEVICE, originator, alert.code, True, frame.seq,
+                                   None, None, self.dsp.utc_now(), user.eui)  # fmt: skip
         return self._deliver(alert, user, record)
 
     def _event(self, frame: wan.Frame):
@@ -347,7 +401,7 @@ def _write_fd(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         select.select([], [fd], [], 5)
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _cosem_zigbee(octets: bytes) -> int:
@@ -365,7 +419,7 @@ def _agrees(message, note: wan.RestorationNotification) -> None:
         times = (_cosem_zigbee(fields.interruption_time), _cosem_zigbee(fields.restoration_time))
         code = int(fields.alert_code)
     except (GbcsError, AttributeError, TypeError, ValueError, IndexError) as exc:
-        raise Rejected("gbcs", f"no restoration fields: {exc}") from None
+        raise HubFrameRejected(FrameRefusal.GBCS, f"no restoration fields: {exc}") from None
     if code != note.code or times != (note.start, note.end):
-        raise Rejected("mismatch", f"GBCS says {code:04X} {times}, the frame "
+        raise HubFrameRejected(FrameRefusal.MISMATCH, f"GBCS says {code:04X} {times}, the frame "
                        f"{note.code:04X} {(note.start, note.end)}")  # fmt: skip

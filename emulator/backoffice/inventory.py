@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.errors import EmulatorError
 from gbcs import decode
 from gbcs.asn1 import DEVICE_TYPES
 
@@ -21,7 +22,7 @@ SUPPLIER = bytes.fromhex("90B3D51F30010000")
 ELECTRICITY_DISTRIBUTOR = bytes.fromhex("90B3D51F30020000")
 
 
-class InventoryError(ValueError):
+class InventoryError(EmulatorError, ValueError):
     """An inventory declaration that cannot hold (unknown device type, device twice)."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator import data
+from emulator.errors import EmulatorError
 from gbcs.errors import KeyMissing
 from gbcs.keystore import DS, KA, USAGES, KeyEntry, Keystore, as_eui
 from gbcs.roles import ACB_EUI
@@ -29,7 +30,7 @@ NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
 REMOTE_PARTIES = (SUPPLIER, NETWORK_OPERATOR, ACB_EUI)
 
 
-class KeyChoiceError(KeyMissing):
+class KeyChoiceError(EmulatorError, KeyMissing):
     """No key pair, or more than one, of an EUI matches what the devices trust."""
 
     def __init__(self, message: str):

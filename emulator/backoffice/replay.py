@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.errors import EmulatorError
 
-class Replayed(ValueError):
+
+class Replayed(EmulatorError, ValueError):
     """The request id was used before (E42)."""
 
 
-class NotIssued(ValueError):
+class NotIssued(EmulatorError, ValueError):
     """A variant 5 request for which the DSP issued no pre-command (E12)."""
 
 

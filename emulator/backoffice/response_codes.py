@@ -12,6 +12,17 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+class FailedCheck(StrEnum):
+    """Which check refused a DUIS document: the short text `gbhan duis verify` prints."""
+
+    XML = "xml"  # malformed, hostile or oversized
+    SCHEMA = "schema"
+    REQUEST = "request"  # schema-valid, but not usable as a request
+    SIGNATURE = "signature"
+    NO_SIGNATURE = "no signature"
+    UNKNOWN_CERTIFICATE = "unknown certificate"
+
+
 class ResponseCode(StrEnum):
     """The codes gbhan's back office sends; the value is the DUIS text."""
 

@@ -10,18 +10,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
+
+from emulator.errors import EmulatorError
 
 from .wan import Wan
 
 log = logging.getLogger(__name__)
 
 
+class ExecutionOutcome(StrEnum):
+    """How a premises says one command ended. A refusal carries the device's reason after
+    a colon: "rejected:<reason>"."""
+
+    EXECUTED = "executed"
+    REJECTED = "rejected"
+
+
 @runtime_checkable
 class ExecutionLike(Protocol):
-    """What a premises reports for one command: the use case it ran, "executed" or
-    "rejected:<reason>", the GBCS response (MAC'd or signed by the device) if any, alerts the
-    command raised, the switch states after it, and how long the premises took."""
+    """What a premises reports for one command: the use case it ran, its outcome
+    (`ExecutionOutcome.EXECUTED` or "rejected:<reason>"), the GBCS response (MAC'd or signed
+    by the device) if any, alerts the command raised, the switch states after it, and how
+    long the premises took."""
 
     use_case: str
     outcome: str
@@ -35,14 +47,17 @@ class ExecutionLike(Protocol):
 class PremisesPort(Protocol):
     """A premises as the DSP sees it over the WAN."""
 
-    device_ids: Iterable[bytes]
+    @property
+    def device_ids(self) -> Iterable[bytes | str]:
+        """The EUIs it serves: bytes, or hex text (a dict of hex -> device type)."""
+        ...
 
     async def execute(self, command: bytes) -> ExecutionLike: ...
 
-    def on_alert(self, callback: Callable[[bytes], object]) -> None: ...
+    def on_alert(self, callback: Callable[[bytes], None]) -> None: ...
 
 
-class NoRoute(LookupError):
+class NoRoute(EmulatorError, LookupError):
     """No premises serves the device (it is in the inventory but not connected)."""
 
 
@@ -63,7 +78,7 @@ class Router:
         self._by_device: dict[bytes, PremisesPort] = {}
         self.premises: list[PremisesPort] = []
 
-    def attach(self, premises: PremisesPort, alert_sink: Callable[[bytes], object]) -> None:
+    def attach(self, premises: PremisesPort, alert_sink: Callable[[bytes], None]) -> None:
         """Connect a premises: its devices become routable, its alerts go to `alert_sink`."""
         self.premises.append(premises)
         for eui in premises.device_ids:  # EUI bytes, or hex text (a dict of hex -> type)

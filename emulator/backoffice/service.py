@@ -9,11 +9,13 @@ are POSTed by `HttpDelivery` to the URL registered for each user.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
 from aiohttp import web
 
+from . import duis
 from .dsp import ENDPOINT_VARIANTS, Dsp
 from .registry import RegisteredUser
 
@@ -33,7 +35,9 @@ class HttpDelivery:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
-    async def deliver(self, user: RegisteredUser, document: bytes, kind: str) -> bool:
+    async def deliver(
+        self, user: RegisteredUser, document: bytes, kind: duis.DocumentKind
+    ) -> bool:
         if not user.endpoint:
             log.warning("%s has no response endpoint: %s dropped", user.name, kind)
             return False
@@ -77,6 +81,6 @@ async def start(dsp: Dsp, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> 
 def bound_port(runner: web.AppRunner) -> int:
     for site in runner.sites:
         server = site._server  # aiohttp keeps the asyncio server here
-        if server is not None and server.sockets:
+        if isinstance(server, asyncio.Server) and server.sockets:
             return server.sockets[0].getsockname()[1]
     raise RuntimeError("the service is not listening")

@@ -9,8 +9,19 @@ simulated runs, real seconds otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 TARGET_S = 30.0
+
+
+class Ending(StrEnum):
+    """How a request ended on the DSP's side, where no device outcome says it."""
+
+    PENDING = "pending"
+    ANSWERED = "answered"  # a non-device (serviceD) request, answered at once
+    NO_MAC_KEY = "no MAC key"
+    NO_ROUTE = "no route"
+    LOST = "lost on the WAN"
 
 
 @dataclass
@@ -20,7 +31,7 @@ class Timing:
     started: float
     sent: float | None = None
     delivered: float | None = None
-    outcome: str = "pending"
+    outcome: str = Ending.PENDING  # an Ending, or the premises' outcome (routing.py)
 
     @property
     def seconds(self) -> float | None:
@@ -53,13 +64,14 @@ class ResponseTimes:
         return [r for r in self.records.values() if r.seconds is not None]
 
     def late(self) -> list[Timing]:
-        return [r for r in self.completed() if r.seconds > self.target_s]
+        return [r for r in self.records.values() if (r.seconds or 0.0) > self.target_s]
 
     def report(self) -> dict[str, dict]:
         """Per SRV: count, max and p99 seconds, and how many missed the target."""
         by_srv: dict[str, list[float]] = {}
-        for record in self.completed():
-            by_srv.setdefault(record.srv, []).append(record.seconds)
+        for record in self.records.values():
+            if record.seconds is not None:
+                by_srv.setdefault(record.srv, []).append(record.seconds)
         out = {}
         for srv, times in sorted(by_srv.items()):
             times.sort()

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from construct import Container, ListContainer
 from lxml import etree
 
-from gbcs import asn1
+from emulator.errors import EmulatorError
+from gbcs import asn1, obis
 from gbcs.errors import GbcsError
 from gbcs.message import encode_apdu
 from gbcs.payload import encode as encode_payload
@@ -34,7 +35,6 @@ from .response_codes import ResponseCode
 
 COMMAND = 1  # CRA flag
 INVOKE_PRIORITY = 0x20000000  # the high bits of every RTDS long-invoke-id (priority high)
-SCRIPT_TABLE = bytes.fromhex("00000A0067FF")  # 0-0:10.0.103.255, auxiliary controller commands
 
 
 class TransformError(BadRequest):
@@ -98,11 +98,11 @@ def _item(kind: str, value) -> Container:
     return Container(type=kind, value=value)
 
 
-def _spec(kind: str, class_id: int, obis: bytes, attribute: int, selection=None) -> Container:
+def _spec(kind: str, class_id: int, instance: bytes, attribute: int, selection=None) -> Container:
     return Container(
         kind=kind,
         class_id=class_id,
-        instance_id=obis,
+        instance_id=instance,
         attribute_or_method=attribute,
         selection=selection,
     )
@@ -117,10 +117,6 @@ def _access_request(counter: int, specs: list, data: list) -> bytes:
         data=ListContainer(data),
     )
     return encode_payload("dlms-access-request", value)
-
-
-def _obis(a: int, b: int, c: int, d: int, e: int, f: int) -> bytes:
-    return bytes([a, b, c, d, e, f])
 
 
 def _children(body: etree._Element, name: str) -> list[etree._Element]:
@@ -141,6 +137,21 @@ def _one(body: etree._Element, name: str) -> etree._Element:
     return found[0]
 
 
+def _required_text(parent: etree._Element, name: str) -> str:
+    """The text of child sr:`name`, which the schema requires (empty if it has none)."""
+    text = parent.findtext(f"{{{SR}}}{name}")
+    if text is None:
+        raise TransformError(f"missing sr:{name}")
+    return text
+
+
+def _attribute(node: etree._Element, name: str) -> str:
+    value = node.get(name)
+    if value is None:
+        raise TransformError(f"sr:{etree.QName(node).localname} has no {name} attribute")
+    return value
+
+
 # --- content builders, one per use case; each takes (body, counter) -------------------------
 
 
@@ -151,10 +162,11 @@ def _ecs47_set_state(body: etree._Element, counter: int) -> bytes:
     activate = body.tag == f"{{{SR}}}ActivateAuxiliaryLoad"
     switch = _one(body, "ActivateALCSHCALCS" if activate else "DeactivateALCSHCALCS")
     n = _index(switch)
-    duration = int(switch.findtext(f"{{{SR}}}Duration"))
+    duration = int(_required_text(switch, "Duration"))
     specs = [
-        _spec("set", 1, _obis(0, 0, 94, 44, 116 + n, 1 if activate else 2), 2),
-        _spec("action", 9, SCRIPT_TABLE, 1),
+        # .1 the activation, .2 the deactivation duration
+        _spec("set", 1, obis.controller_period(n, end=not activate), 2),
+        _spec("action", 9, obis.AUXILIARY_CONTROLLER_SCRIPTS, 1),
     ]
     selector = n << 8 | (0x11 if activate else 0x12)
     data = [_item("long-unsigned", duration), _item("long-unsigned", selector)]
@@ -164,20 +176,20 @@ def _ecs47_set_state(body: etree._Element, counter: int) -> bytes:
 def _ecs47_reset(body: etree._Element, counter: int) -> bytes:
     """7.8: run the script that returns switch n to its calendar state (selector n << 8 | 0x20)."""
     n = _index(_one(body, "ResetALCSHCALCS"))
-    specs = [_spec("action", 9, SCRIPT_TABLE, 1)]
+    specs = [_spec("action", 9, obis.AUXILIARY_CONTROLLER_SCRIPTS, 1)]
     return _access_request(counter, specs, [_item("long-unsigned", n << 8 | 0x20)])
 
 
 def _ecs61a(body: etree._Element, counter: int) -> bytes:
     """7.7: get labels, type-and-identifiers, calendar special days and schedule, and the
     output state of the five disconnect controls (primer 9.4)."""
-    specs = [_spec("get", 1, _obis(0, 0, 94, 44, 0, 10 + n), 2) for n in range(1, 6)]
-    specs += [_spec("get", 1, _obis(0, 0, 94, 44, 0, 20 + n), 2) for n in range(1, 6)]
+    specs = [_spec("get", 1, obis.switch_label(n), 2) for n in range(1, 6)]
+    specs += [_spec("get", 1, obis.switch_identifier(n), 2) for n in range(1, 6)]
     specs += [
-        _spec("get", 11, _obis(0, 0, 11, 0, 3, 255), 2),
-        _spec("get", 10, _obis(0, 0, 12, 0, 2, 255), 2),
+        _spec("get", 11, obis.CURRENT_SPECIAL_DAYS, 2),
+        _spec("get", 10, obis.CURRENT_SCHEDULE, 2),
     ]
-    specs += [_spec("get", 70, _obis(0, n, 96, 3, 10, 255), 2) for n in range(1, 6)]
+    specs += [_spec("get", 70, obis.disconnect_control(n), 2) for n in range(1, 6)]
     return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
 
 
@@ -187,7 +199,7 @@ def _ecs62(body: etree._Element, counter: int) -> bytes:
     add = body.tag == f"{{{SR}}}AddAuxiliaryLoadToBoostButton"
     switches = _children(body, "AddToBoostButton" if add else "RemoveFromBoostButton")
     chosen = sorted(_index(s) for s in switches if (s.text or "").strip() in ("true", "1"))
-    specs = [_spec("set", 1, _obis(0, 0, 94, 44, 6, n), 2) for n in chosen]
+    specs = [_spec("set", 1, obis.boost_association(n), 2) for n in chosen]
     data = [_item("boolean", 0xFF if add else 0x00) for _ in chosen]
     return _access_request(counter, specs, data)
 
@@ -203,14 +215,14 @@ def _ecs61c(body: etree._Element, counter: int) -> bytes:
     """7.11: boost availability, the boost event log restricted to the DUIS ReadLogPeriod
     (range descriptor on 0-0:94.44.100.255, seconds since 2000), and the five associations."""
     period = _one(body, "ReadLogPeriod")
-    start = _seconds_since_2000(period.findtext(f"{{{SR}}}StartDateTime"))
-    end = _seconds_since_2000(period.findtext(f"{{{SR}}}EndDateTime"))
+    start = _seconds_since_2000(_required_text(period, "StartDateTime"))
+    end = _seconds_since_2000(_required_text(period, "EndDateTime"))
     restricting = _item(
         "structure",
         ListContainer(
             [
                 _item("long-unsigned", 1),
-                _item("octet-string", _obis(0, 0, 94, 44, 100, 255)),
+                _item("octet-string", obis.BOOST_LOG_RESTRICTING_OBJECT),
                 _item("integer", 2),
                 _item("long-unsigned", 0),
             ]
@@ -228,22 +240,22 @@ def _ecs61c(body: etree._Element, counter: int) -> bytes:
         ),
     )
     specs = [
-        _spec("get", 1, _obis(0, 0, 94, 44, 7, 255), 2),
+        _spec("get", 1, obis.BOOST_AVAILABILITY, 2),
         _spec(
             "get_with_selection",
             7,
-            _obis(0, 0, 99, 98, 20, 255),
+            obis.BOOST_LOG,
             2,
             Container(selector=1, parameters=range_descriptor),
         ),
     ]
-    specs += [_spec("get", 1, _obis(0, 0, 94, 44, 6, n), 2) for n in range(1, 6)]
+    specs += [_spec("get", 1, obis.boost_association(n), 2) for n in range(1, 6)]
     return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
 
 
 def _ecs52(body: etree._Element, counter: int) -> bytes:
     """11.2 to an ESME / CHF: get the firmware version 0-0:0.2.1.255."""
-    return _access_request(counter, [_spec("get", 1, _obis(0, 0, 0, 2, 1, 255), 2)],
+    return _access_request(counter, [_spec("get", 1, obis.FIRMWARE_VERSION, 2)],
                            [_item("null-data", None)])  # fmt: skip
 
 
@@ -254,7 +266,7 @@ def _cs08(body: etree._Element, counter: int) -> bytes:
 
 def _cs04(body: etree._Element, counter: int) -> bytes:
     """8.8.x: the other device's EUI as an OCTET STRING."""
-    other = body.findtext(f"{{{SR}}}OtherDeviceID")
+    other = _required_text(body, "OtherDeviceID")
     return asn1.encode_tree(asn1.octet_string(eui_from_text(other.strip())))
 
 
@@ -269,7 +281,7 @@ def _cs03(body: etree._Element, use_case: str, partner: JoinPartner | None) -> b
     method = JOIN_METHOD[use_case]
     if (method == 3) != (partner.certificate is not None):
         raise TransformError("a Method C join carries the other device's certificate, others not")
-    other = body.findtext(f"{{{SR}}}OtherDeviceID")
+    other = _required_text(body, "OtherDeviceID")
     fields = [
         asn1.integer(method),
         asn1.octet_string(eui_from_text(other.strip())),
@@ -280,20 +292,17 @@ def _cs03(body: etree._Element, use_case: str, partner: JoinPartner | None) -> b
     return asn1.encode_tree(asn1.sequence(*fields))
 
 
-CHF_DEVICE_LOG = _obis(0, 0, 30, 3, 0, 255)  # IC 104 ZigBee network control
-
-
 def _ccs01(body: etree._Element, counter: int, device_type: int = 0) -> bytes:
     """8.11 Add: register the device with its install code (without CRC, as DUIS carries it),
     set the join timeout, open joining. `device_type` is not in the DUIS request; RTDS has 0."""
-    device = eui_from_text(body.findtext(f"{{{SR}}}DeviceID").strip())
+    device = eui_from_text(_required_text(body, "DeviceID").strip())
     add = _one(body, "AddDeviceToCHFWhitelist")
-    install_code = bytes.fromhex(add.findtext(f"{{{SR}}}InstallCode").strip())
-    timeout = int(add.findtext(f"{{{SR}}}JoinTimePeriod"))
+    install_code = bytes.fromhex(_required_text(add, "InstallCode").strip())
+    timeout = int(_required_text(add, "JoinTimePeriod"))
     specs = [
-        _spec("action", 104, CHF_DEVICE_LOG, 1),
-        _spec("set", 104, CHF_DEVICE_LOG, 3),
-        _spec("set", 104, CHF_DEVICE_LOG, 2),
+        _spec("action", 104, obis.CHF_DEVICE_LOG, 1),  # IC 104 ZigBee network control
+        _spec("set", 104, obis.CHF_DEVICE_LOG, 3),
+        _spec("set", 104, obis.CHF_DEVICE_LOG, 2),
     ]
     registration = ListContainer(
         [
@@ -313,14 +322,13 @@ def _ccs01(body: etree._Element, counter: int, device_type: int = 0) -> bytes:
 
 def _ccs02(body: etree._Element, counter: int) -> bytes:
     """8.11 Remove: unregister the device from the CHF device log."""
-    device = eui_from_text(body.findtext(f"{{{SR}}}DeviceID").strip())
-    specs = [_spec("action", 104, CHF_DEVICE_LOG, 2)]
+    device = eui_from_text(_required_text(body, "DeviceID").strip())
+    specs = [_spec("action", 104, obis.CHF_DEVICE_LOG, 2)]
     return _access_request(counter, specs, [_item("octet-string", device)])
 
 
 # --- the auxiliary-controller use cases: 6.14.x, 7.13-7.16 (primer 9.3, 9.7) -----------------
 
-SCRIPT_APC_LIMIT = bytes.fromhex("00000A006BFF")  # 0-0:10.0.107.255, APC limit commands
 NOT_SPECIFIED = 0xFF
 # DLMS date-time deviation "not specified" and clock status as every RTDS date-time has them
 DATE_TIME_TAIL = bytes.fromhex("8000FF")
@@ -394,7 +402,7 @@ def _bits(count: int, set_bits: list[int]) -> Container:
 
 
 def _weekdays(schedule: etree._Element) -> Container:
-    names = [n.text.strip() for n in schedule.iter(f"{{{SR}}}DayOfWeekID")]
+    names = [(n.text or "").strip() for n in schedule.iter(f"{{{SR}}}DayOfWeekID")]
     unknown = set(names) - set(WEEKDAYS)
     if unknown:
         raise TransformError(f"unknown day of week {sorted(unknown)}")
@@ -405,7 +413,7 @@ def _special_days(days: list[etree._Element], attribute: str) -> Container:
     """The passive special days table: (index, date, day id = index) per defined day."""
     entries = []
     for node in days:
-        number = int(node.get(attribute))
+        number = int(_attribute(node, attribute))
         entries.append(_item("structure", ListContainer([
             _item("long-unsigned", number), _item("octet-string", _date(node)),
             _item("unsigned", number)])))  # fmt: skip
@@ -417,11 +425,12 @@ def _schedule_entry(index: int, selector: int, schedule, period_name: str, days_
     """One passive schedule entry: enabled, runs the auxiliary controller script with
     `selector` at the switch time on the given weekdays and special days, between the dates."""
     period = _one(schedule, period_name)
-    applies = [int(n.get(attribute)) - 1 for n in _children(schedule, "SpecialDaysApplicability")]
+    applies = [int(_attribute(n, attribute)) - 1
+               for n in _children(schedule, "SpecialDaysApplicability")]
     return _item("structure", ListContainer([
         _item("long-unsigned", index),
         _item("boolean", 0xFF),
-        _item("octet-string", SCRIPT_TABLE),
+        _item("octet-string", obis.AUXILIARY_CONTROLLER_SCRIPTS),
         _item("long-unsigned", selector),
         _item("octet-string", _time(_text(period, "SwitchTime") or "")),
         _item("long-unsigned", 0xFFFF),
@@ -433,10 +442,10 @@ def _schedule_entry(index: int, selector: int, schedule, period_name: str, days_
 
 
 PASSIVE_CALENDAR = [
-    _spec("set", 11, _obis(0, 1, 11, 0, 3, 255), 2),  # next special days
-    _spec("set", 10, _obis(0, 1, 12, 0, 2, 255), 2),  # next schedule
-    _spec("set", 9000, _obis(0, 0, 94, 44, 128, 26), 6),  # activation of the next calendar
-    _spec("set", 9000, _obis(0, 0, 94, 44, 128, 35), 6),  # activation of the special days
+    _spec("set", 11, obis.NEXT_SPECIAL_DAYS, 2),
+    _spec("set", 10, obis.NEXT_SCHEDULE, 2),
+    _spec("set", 9000, obis.NEXT_CALENDAR_ACTIVATION, 6),
+    _spec("set", 9000, obis.NEXT_SPECIAL_DAYS_ACTIVATION, 6),
 ]
 
 
@@ -444,7 +453,7 @@ def _ecs46a(body: etree._Element, counter: int) -> bytes:
     """6.14.1: set the description (label) of each switch the request names."""
     named = sorted((_index(n), _text(n, "SwitchDescription") or "")
                    for n in _children(body, "ALCSHCALCSDescription"))  # fmt: skip
-    specs = [_spec("set", 1, _obis(0, 0, 94, 44, 0, 10 + n), 2) for n, _ in named]
+    specs = [_spec("set", 1, obis.switch_label(n), 2) for n, _ in named]
     return _access_request(counter, specs, [_item("visible-string", t) for _, t in named])
 
 
@@ -455,7 +464,7 @@ def _ecs46c(body: etree._Element, counter: int) -> bytes:
     specs, data = [], []
     for node in sorted(_children(body, "SwitchTypeAndId"), key=_index):
         hcalcs = _text(node, "HCALCS")
-        specs.append(_spec("set", 1, _obis(0, 0, 94, 44, 0, 20 + _index(node)), 2))
+        specs.append(_spec("set", 1, obis.switch_identifier(_index(node)), 2))
         identifier = bytes(8) if hcalcs is None else eui_from_text(hcalcs)
         data.append(_item("octet-string", identifier))
     holder = body.find(f"{{{SR}}}ALCSHCALCSSpecialDays")
@@ -509,16 +518,19 @@ def _ecs46d(body: etree._Element, counter: int) -> bytes:
     return _access_request(counter, list(PASSIVE_CALENDAR), data)
 
 
-def _scheduled_level(body: etree._Element, counter: int, first: int, script: bytes) -> bytes:
+def _scheduled_level(
+    body: etree._Element, counter: int, period: Callable[[int, bool], bytes], script: bytes
+) -> bytes:
     """ECS47a / ECS47e: set the start and end date-times of controller n's period (objects
-    0-0:94.44.(116+n).first and .first+1), then run `script` with the level selector."""
+    `period(n, end)`: 0-0:94.44.(116+n).1 and .2, or .3 and .4 for an APC), then run `script`
+    with the level selector."""
     node = body  # SetAuxiliaryControllerState / LimitAPCLevel, carrying auxiliaryControllerN
     n = _controller(node)
     start = _utc(_text(node, "StartDateTime") or "")
     end = _utc(_text(node, "EndDateTime") or "")
     specs = [
-        _spec("set", 1, _obis(0, 0, 94, 44, 116 + n, first), 2),
-        _spec("set", 1, _obis(0, 0, 94, 44, 116 + n, first + 1), 2),
+        _spec("set", 1, period(n, False), 2),
+        _spec("set", 1, period(n, True), 2),
         _spec("action", 9, script, 1),
     ]
     data = [_item("octet-string", _date_time(start)), _item("octet-string", _date_time(end)),
@@ -528,26 +540,27 @@ def _scheduled_level(body: etree._Element, counter: int, first: int, script: byt
 
 def _ecs47a(body: etree._Element, counter: int) -> bytes:
     """7.13: set auxiliary controller n's state for a period."""
-    return _scheduled_level(body, counter, 1, SCRIPT_TABLE)
+    return _scheduled_level(body, counter, obis.controller_period,
+                            obis.AUXILIARY_CONTROLLER_SCRIPTS)  # fmt: skip
 
 
 def _ecs47e(body: etree._Element, counter: int) -> bytes:
     """7.16: limit APC n's level for a period."""
-    return _scheduled_level(body, counter, 3, SCRIPT_APC_LIMIT)
+    return _scheduled_level(body, counter, obis.apc_limit_period, obis.APC_LIMIT_SCRIPTS)
 
 
 def _ecs61d(body: etree._Element, counter: int) -> bytes:
     """7.14: get the five descriptions and the current calendar (special days, schedule)."""
-    specs = [_spec("get", 1, _obis(0, 0, 94, 44, 0, 10 + n), 2) for n in range(1, 6)]
-    specs += [_spec("get", 11, _obis(0, 0, 11, 0, 3, 255), 2),
-              _spec("get", 10, _obis(0, 0, 12, 0, 2, 255), 2)]  # fmt: skip
+    specs = [_spec("get", 1, obis.switch_label(n), 2) for n in range(1, 6)]
+    specs += [_spec("get", 11, obis.CURRENT_SPECIAL_DAYS, 2),
+              _spec("get", 10, obis.CURRENT_SCHEDULE, 2)]  # fmt: skip
     return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
 
 
 def _ecs61e(body: etree._Element, counter: int) -> bytes:
     """7.15: get the five types-and-identifiers and the five state-and-information objects."""
-    specs = [_spec("get", 1, _obis(0, 0, 94, 44, 0, 20 + n), 2) for n in range(1, 6)]
-    specs += [_spec("get", 1, _obis(0, 0, 94, 44, 0, 30 + n), 2) for n in range(1, 6)]
+    specs = [_spec("get", 1, obis.switch_identifier(n), 2) for n in range(1, 6)]
+    specs += [_spec("get", 1, obis.controller_state(n), 2) for n in range(1, 6)]
     return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
 
 
@@ -646,7 +659,7 @@ def transform(
     return Transformed(case, header, content, form.via_acb)
 
 
-class SignedPreCommandRefused(ValueError):
+class SignedPreCommandRefused(EmulatorError, ValueError):
     """A variant 5 `SignedPreCommand` that is not the pre-command the DSP issued, signed by
     the user: changed bytes, no signature, or a signature no key of the user verifies."""
 

@@ -16,6 +16,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
+from emulator.errors import EmulatorError
 from gbcs.keystore import Keystore
 from gbcs.security import sign as gbcs_sign
 
@@ -32,7 +33,7 @@ ROLES = {"supplier": (SUPPLIER_EUI, DuisRole.IMPORT_SUPPLIER),
 DEFAULT_ENDPOINT_PORTS = {"supplier": 8090, "dno": 8091}
 
 
-class RoundTripFailed(RuntimeError):
+class RoundTripFailed(EmulatorError, RuntimeError):
     """The DSP refused a step or its answer could not be trusted."""
 
 
@@ -43,7 +44,7 @@ class Answer:
     source: str  # serviceT | serviceS | serviceD | endpoint
     code: str
     request_id: str | None
-    kind: str  # response | device-alert | dcc-alert
+    kind: duis.DocumentKind
     xml: bytes
     root: etree._Element = field(repr=False, compare=False, hash=False)
 
@@ -53,12 +54,16 @@ class Answer:
         return None if node is None else base64.b64decode(node.text or "")
 
 
-def _classify(root: etree._Element) -> str:
+_ALERT_KINDS = {
+    "DeviceAlertMessage": duis.DocumentKind.DEVICE_ALERT,
+    "DCCAlertMessage": duis.DocumentKind.DCC_ALERT,
+}
+
+
+def _classify(root: etree._Element) -> duis.DocumentKind:
     body = root.find(f"{{{duis.SR}}}Body")
     tag = etree.QName(body[0]).localname if body is not None and len(body) else ""
-    return {"DeviceAlertMessage": "device-alert", "DCCAlertMessage": "dcc-alert"}.get(
-        tag, "response"
-    )
+    return _ALERT_KINDS.get(tag, duis.DocumentKind.RESPONSE)
 
 
 class HttpTransport:
@@ -123,11 +128,7 @@ class DuisUser:
         """The request as this user sends it: originator set to its EUI (and the counter, if
         given), any signature replaced by its own."""
         root = duis.parse(request_xml)
-        duis.set_originator(root, self.eui)
-        if counter is not None:
-            node = root.find(f"{{{duis.SR}}}Header/{{{duis.SR}}}RequestID")
-            rid = duis.RequestId.parse(node.text)
-            node.text = str(duis.RequestId(rid.originator, rid.target, counter))
+        duis.set_originator(root, self.eui, counter)
         return duis.to_bytes(xmlsig.sign(root, self.xml_signer))
 
     def check(self, data: bytes, source: str) -> Answer:
@@ -137,8 +138,7 @@ class DuisUser:
         except document.Refused as exc:
             raise RoundTripFailed(f"{source}: DSP answer refused: {exc}") from None
         root = checked.root
-        header = root.find(f"{{{duis.SR}}}Header")
-        rid = header.findtext(f"{{{duis.SR}}}RequestID")
+        rid = root.findtext(f"{{{duis.SR}}}Header/{{{duis.SR}}}RequestID")
         return Answer(source, duis.response_code_of(root) or "", rid, _classify(root), data, root)
 
     async def submit(self, signed_request: bytes) -> list[Answer]:
@@ -171,7 +171,7 @@ class DuisUser:
         answers = await self.submit(signed_request)
         if answers and answers[-1].code == "I99":
             rid = str(duis.parse_request(duis.parse(signed_request)).request_id)
-            answers.append(await self.wait_for(rid, "response", timeout_s))
+            answers.append(await self.wait_for(rid, duis.DocumentKind.RESPONSE, timeout_s))
         return answers
 
     # --- the endpoint ----------------------------------------------------------------------
@@ -188,7 +188,9 @@ class DuisUser:
             self._arrived.notify_all()
         return True
 
-    async def wait_for(self, request_id: str | None, kind: str, timeout_s: float) -> Answer:
+    async def wait_for(
+        self, request_id: str | None, kind: duis.DocumentKind | str, timeout_s: float
+    ) -> Answer:
         def found():
             return next(
                 (a for a in self.received
@@ -221,7 +223,9 @@ class Endpoint:
         await self.runner.setup()
         site = web.TCPSite(self.runner, host, port)
         await site.start()
-        bound = site._server.sockets[0].getsockname()[1]
+        server = site._server  # aiohttp keeps the asyncio server here
+        assert isinstance(server, asyncio.Server)
+        bound = server.sockets[0].getsockname()[1]
         self.url = f"http://{host}:{bound}/"
         return self.url
 
@@ -236,7 +240,7 @@ class Deliveries:
     def __init__(self, *users: DuisUser):
         self.users = {u.eui: u for u in users}
 
-    async def deliver(self, user, document_: bytes, kind: str) -> bool:
+    async def deliver(self, user, document_: bytes, kind: duis.DocumentKind) -> bool:
         client = self.users.get(bytes(user.eui))
         return False if client is None else await client.receive(document_)
 

@@ -26,31 +26,32 @@ from signxml import (
 )
 from signxml.exceptions import InvalidInput, InvalidSignature
 
+from emulator.errors import EmulatorError
 from gbcs.keystore import Keystore
 
-from .response_codes import ResponseCode
+from .response_codes import FailedCheck, ResponseCode
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XML_SIGNING_ROLES = frozenset({0x87, 0x89})  # a user's DUIS signing cert, the DSP's
 
 
-class XmlSignatureError(ValueError):
+class XmlSignatureError(EmulatorError, ValueError):
     """A signature that cannot be accepted; `reason` is the short text the CLI prints."""
 
     code = ResponseCode.XML_SIGNATURE_FAILED
-    reason = "signature"
+    reason = FailedCheck.SIGNATURE
 
 
 class NoSignature(XmlSignatureError):
-    reason = "no signature"
+    reason = FailedCheck.NO_SIGNATURE
 
 
 class UnknownCertificate(XmlSignatureError):
-    reason = "unknown certificate"
+    reason = FailedCheck.UNKNOWN_CERTIFICATE
 
 
 class SignatureInvalid(XmlSignatureError):
-    reason = "signature"
+    reason = FailedCheck.SIGNATURE
 
 
 def _ds(name: str) -> str:
@@ -217,4 +218,7 @@ def verify(root: etree._Element, trusted: TrustedCertificates) -> Verified:
         result = XMLVerifier().verify(root, x509_cert=certificate, expect_config=_EXPECT)
     except (InvalidSignature, InvalidInput) as exc:
         raise SignatureInvalid(f"signature does not verify: {exc}") from None
+    # one reference is expected, so signxml answers with one result
+    if isinstance(result, list) or result.signed_xml is None:
+        raise SignatureInvalid("the signature does not cover exactly one document")
     return Verified(certificate, result.signed_xml)

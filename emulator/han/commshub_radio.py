@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from emulator.han.xbee_standin import FrameDecoder, encode_frame
 
@@ -48,9 +49,17 @@ class SentFrame:
     data: bytes
 
 
+class RadioPort(Protocol):
+    """The board's radio UART (`emulator.virtual_board.VirtualBoard` has it)."""
+
+    def write_radio(self, data: bytes) -> None: ...
+
+    def read_radio(self, timeout: float = 0.0) -> bytes: ...
+
+
 @dataclass
 class CoordinatorRadio:
-    board: object
+    board: RadioPort
     eui64: bytes = bytes.fromhex("0013a20041a7b001")
     registered: dict[bytes, bytes] = field(default_factory=dict)  # EUI -> install code
     joined: dict[bytes, int] = field(default_factory=dict)  # EUI -> NWK address
@@ -73,7 +82,11 @@ class CoordinatorRadio:
             elif kind == REGISTER_JOINING:
                 self._register(frame)
             elif kind == TX_EXPLICIT:
-                sent = SentFrame(*struct.unpack_from(">B8sHBBHH", frame, 1), frame[20:])
+                frame_id, dest64, dest16, src_ep, dst_ep, cluster, profile = struct.unpack_from(
+                    ">B8sHBBHH", frame, 1
+                )
+                sent = SentFrame(frame_id, dest64, dest16, src_ep, dst_ep, cluster, profile,
+                                 frame[20:])  # fmt: skip
                 new.append(sent)
                 status = (
                     0

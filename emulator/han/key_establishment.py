@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 import zigpy.types as t
 import zigpy.util
 
+from emulator.errors import EmulatorError
+
 from . import se_clusters as se
 from . import security, zcl
 from .link import InProcessNode, RequestError
+from .medium import source_nwk
 
 LOGGER = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ M_V = 0x03
 PROFILE_DATA = bytes(10)
 
 
-class KeyEstablishmentError(Exception):
+class KeyEstablishmentError(EmulatorError):
     def __init__(self, status: se.KeTerminateStatus, detail: str = "") -> None:
         super().__init__(f"key establishment failed: {status.name} {detail}".strip())
         self.status = status
@@ -121,7 +124,7 @@ class KeyEstablishmentServer:
 
     async def _terminate(self, packet, tsn: int, status: se.KeTerminateStatus) -> None:
         self.node.stats[f"ke_terminated_{status.name}"] += 1
-        self.sessions.pop(int(packet.src.address), None)
+        self.sessions.pop(source_nwk(packet), None)
         frame = zcl.cluster_command(
             KE,
             "terminate_key_establishment",
@@ -135,8 +138,11 @@ class KeyEstablishmentServer:
         await self.node.reply(packet, frame)
 
     async def _handle(self, packet: t.ZigbeePacket, frame: zcl.ZclFrame) -> None:
-        peer_nwk = int(packet.src.address)
+        peer_nwk = source_nwk(packet)
         peer = self.node.medium.node_by_nwk(peer_nwk)
+        if peer is None:  # left the network while its frame was on the air
+            self.node.stats["ke_rejected_unknown_peer"] += 1
+            return
         session = self.sessions.get(peer_nwk)
         args = frame.command
         if frame.name == "initiate_key_establishment_request":

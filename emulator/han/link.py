@@ -20,6 +20,8 @@ import zigpy.types as t
 import zigpy.zdo.types as zdo_t
 from zigpy.zcl import foundation as f
 
+from emulator.errors import EmulatorError
+
 from . import aps, security, zcl, zdo
 from .medium import (
     PROFILE_SMART_ENERGY,
@@ -28,6 +30,7 @@ from .medium import (
     Medium,
     NodeState,
     packet_to,
+    source_nwk,
 )
 
 LOGGER = logging.getLogger(__name__)
@@ -37,18 +40,18 @@ ROUTER_CAPABILITY = 0x8E
 DEFAULT_REQUEST_TIMEOUT_S = 5.0
 
 
-class JoinError(Exception):
+class JoinError(EmulatorError):
     """The node could not join: refused by the trust centre, or it could not decrypt the key."""
 
 
-class RequestError(Exception):
+class RequestError(EmulatorError):
     """A request was not delivered, or no response arrived in time."""
 
 
 def make_node_descriptor(
     logical_type: zdo_t.LogicalType = zdo_t.LogicalType.Router,
     manufacturer_code: int = 0x1234,
-    band: zdo_t.NodeDescriptor.FrequencyBand = zdo_t.NodeDescriptor.FrequencyBand.Freq2400MHz,
+    band: zdo_t.FrequencyBand = zdo_t.FrequencyBand.Freq2400MHz,
 ) -> zdo_t.NodeDescriptor:
     flags = zdo_t.NodeDescriptor.MACCapabilityFlags
     mac_flags = flags.MainsPowered | flags.RxOnWhenIdle | flags.AllocateAddress
@@ -196,7 +199,7 @@ class InProcessNode(HanNodeLink):
         node_descriptor: zdo_t.NodeDescriptor | None = None,
     ) -> None:
         super().__init__(ieee, link_key, medium)
-        self.endpoints = {desc.endpoint: desc for desc in endpoints}
+        self.endpoints: dict[int, zdo_t.SimpleDescriptor] = {d.endpoint: d for d in endpoints}
         self.node_descriptor = node_descriptor or make_node_descriptor()
         self.zdo = zdo.ZdoResponder(self.node_descriptor, self.endpoints)
         self._tsn = 0
@@ -280,11 +283,11 @@ class InProcessNode(HanNodeLink):
         secured = t.TransmitOptions.APS_Encryption in t.TransmitOptions(to.tx_options)
         return await self.send(
             packet_to(
-                int(to.src.address),
-                to.src_ep,
+                source_nwk(to),
+                int(to.src_ep or 0),  # the medium sets both endpoints
                 to.cluster_id,
                 data,
-                src_ep=to.dst_ep,
+                src_ep=int(to.dst_ep or 0),
                 profile_id=to.profile_id,
                 ack=ack,
                 aps_encryption=secured,
@@ -296,7 +299,7 @@ class InProcessNode(HanNodeLink):
         if not data:
             self.stats["rx_rejected_empty"] += 1
             return
-        src = int(packet.src.address)
+        src = source_nwk(packet)
         if packet.profile_id == PROFILE_ZDO:
             self._deliver_zdo(src, packet, data)
             return
@@ -317,7 +320,7 @@ class InProcessNode(HanNodeLink):
                 pending.future.set_result(packet)
             self.stats["rx_responses"] += 1
             return
-        handler = self._handlers.get((packet.dst_ep, packet.cluster_id))
+        handler = self._handlers.get((int(packet.dst_ep or 0), packet.cluster_id))
         if handler is None:
             self.stats["rx_unhandled"] += 1
             if not header.disable_default_response and not (

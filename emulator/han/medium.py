@@ -17,10 +17,12 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import zigpy.types as t
 
 from emulator.clock import Clock
+from emulator.errors import EmulatorError
 
 from . import aps, mac, nwk
 
@@ -50,7 +52,7 @@ class DeliveryStatus(enum.Enum):
     NO_LINK_KEY = "no_link_key"  # APS encryption asked for, and the pair shares no link key
 
 
-class MediumError(Exception):
+class MediumError(EmulatorError):
     pass
 
 
@@ -92,6 +94,13 @@ class NodeState:
     @property
     def ieee_le(self) -> bytes:
         return self.ieee.serialize()
+
+    @property
+    def short_address(self) -> int:
+        """`nwk` as an int, for a node that has one (MediumError before it joins)."""
+        if self.nwk is None:
+            raise MediumError(f"{self.ieee} has no network address")
+        return int(self.nwk)
 
     def next_aps_counter(self) -> int:
         self.aps_counter = (self.aps_counter + 1) & 0xFF
@@ -194,15 +203,18 @@ class Medium:
         if not sender.joined:
             sender.stats["tx_refused_not_joined"] += 1
             return DeliveryStatus.NOT_JOINED
-        dst_mode = packet.dst.addr_mode
+        if packet.dst is None:
+            raise MediumError("a packet to send names its destination (packet.dst)")
+        # the address mode says which of zigpy's address types `address` holds
+        dst_mode, address = packet.dst.addr_mode, packet.dst.address
         if dst_mode == t.AddrMode.IEEE:
-            target = self._by_ieee.get(packet.dst.address)
+            target = self._by_ieee.get(cast(t.EUI64, address))
             if target is None or target.nwk is None:
                 sender.stats["tx_no_route"] += 1
                 return DeliveryStatus.NO_ROUTE
             dst_nwk = int(target.nwk)
         elif dst_mode in (t.AddrMode.NWK, t.AddrMode.Broadcast):
-            dst_nwk = int(packet.dst.address)
+            dst_nwk = int(cast(t.NWK, address))
         else:  # group addressing is not modelled
             sender.stats["tx_unsupported_address_mode"] += 1
             LOGGER.warning("%s: unsupported destination mode %r", sender.ieee, dst_mode)
@@ -234,7 +246,7 @@ class Medium:
         if not wants_ack:
             self._transmit(sender, dst_nwk, frame, link_key)
             return DeliveryStatus.SUCCESS
-        key = (int(sender.nwk), dst_nwk, frame.counter)
+        key = (sender.short_address, dst_nwk, frame.counter)
         for _attempt in range(1 + APS_MAX_FRAME_RETRIES):
             ack = asyncio.get_running_loop().create_future()
             self._pending_acks[key] = ack
@@ -316,7 +328,15 @@ class Medium:
         self.stats[f"rx_rejected_{reason}"] += 1
         LOGGER.debug("%s rejected a frame: %s %s", node.ieee, reason, detail)
 
-    def _arrive(self, sender, receiver, dst_nwk, frame, counter, link_key) -> None:
+    def _arrive(
+        self,
+        sender: NodeState,
+        receiver: NodeState,
+        dst_nwk: int,
+        frame: aps.ApsData,
+        counter: int,
+        link_key: bytes | None,
+    ) -> None:
         if receiver.nwk is None or self._by_ieee.get(receiver.ieee) is not receiver:
             return  # left the network (or the medium) while the frame was in flight
         if receiver.network_key is None or receiver.network_key != sender.network_key:
@@ -332,25 +352,26 @@ class Medium:
             return
         if frame.ack_request and not frame.broadcast:
             self._send_ack(receiver, sender, frame)
-        if self._is_aps_duplicate(receiver, int(sender.nwk), frame.counter):
+        if self._is_aps_duplicate(receiver, sender.short_address, frame.counter):
             self._reject(receiver, "aps_duplicate", f"APS counter {frame.counter}")
             return
         packet = t.ZigbeePacket(
             src=t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=sender.nwk),
-            src_ep=frame.src_ep,
+            src_ep=t.uint8_t(frame.src_ep),
             dst=t.AddrModeAddress(
                 addr_mode=t.AddrMode.Broadcast if frame.broadcast else t.AddrMode.NWK,
                 address=t.NWK(dst_nwk),
             ),
-            dst_ep=frame.dst_ep,
-            tsn=frame.payload[0] if frame.profile_id == PROFILE_ZDO and frame.payload else None,
-            profile_id=frame.profile_id,
-            cluster_id=frame.cluster_id,
+            dst_ep=t.uint8_t(frame.dst_ep),
+            # zigpy wants a TSN; only a ZDO frame's is known without parsing, and none reads it
+            tsn=_zdo_tsn(frame.profile_id, frame.payload),  # type: ignore[arg-type]
+            profile_id=t.uint16_t(frame.profile_id),
+            cluster_id=t.uint16_t(frame.cluster_id),
             data=t.SerializableBytes(frame.payload),
             # tells the application the frame was APS-secured (XBee receive option 0x20)
             tx_options=t.TransmitOptions.APS_Encryption if link_key else t.TransmitOptions.NONE,
-            lqi=255,
-            rssi=-40,
+            lqi=t.uint8_t(255),
+            rssi=t.int8s(-40),
         )
         receiver.stats["rx_frames"] += 1
         try:
@@ -375,9 +396,10 @@ class Medium:
         self.stats["air_frames"] += 1
         if self.capture is not None:
             self._capture_nwk(
-                acker, int(original_sender.nwk), aps.encode_ack(frame), counter, nwk_seq, mac_seq
-            )
-        key = (int(original_sender.nwk), int(acker.nwk), frame.counter)
+                acker, original_sender.short_address, aps.encode_ack(frame), counter, nwk_seq,
+                mac_seq,
+            )  # fmt: skip
+        key = (original_sender.short_address, acker.short_address, frame.counter)
         for delay in self._air_time_copies(acker, original_sender):
             self.clock.call_later(delay, self._ack_arrives, key)
 
@@ -396,7 +418,7 @@ class Medium:
             nwk_bytes = nwk.encode(
                 nwk.NwkFrame(
                     dst=dst_nwk,
-                    src=int(sender.nwk),
+                    src=sender.short_address,
                     seq=nwk_seq,
                     payload=aps_bytes,
                     src_ieee_le=sender.ieee_le,
@@ -405,10 +427,23 @@ class Medium:
                 None,
             )
             self.capture.write(
-                mac.data_frame(mac_seq, self.pan_id, dst_nwk, int(sender.nwk), nwk_bytes)
+                mac.data_frame(mac_seq, self.pan_id, dst_nwk, sender.short_address, nwk_bytes)
             )
         receiver = self._by_nwk.get(dst_nwk)
         return self.link(sender.ieee, receiver.ieee).latency_s if receiver else 0.0
+
+
+def _zdo_tsn(profile_id: int, data: bytes) -> int | None:
+    """A ZDO frame's TSN (its first byte); None for the rest."""
+    return data[0] if profile_id == PROFILE_ZDO and data else None
+
+
+def source_nwk(packet: t.ZigbeePacket) -> int:
+    """The NWK address a packet from the medium came from: the medium always sets `src`, in
+    NWK address mode (zigpy's annotation allows None, for packets still to be sent)."""
+    if packet.src is None:
+        raise MediumError("a received packet names its source address")
+    return int(cast(t.NWK, packet.src.address))
 
 
 def packet_to(
@@ -426,16 +461,16 @@ def packet_to(
     mode = t.AddrMode.Broadcast if dst_nwk >= 0xFFF8 else t.AddrMode.NWK
     return t.ZigbeePacket(
         src=None,
-        src_ep=src_ep,
+        src_ep=t.uint8_t(src_ep),
         dst=t.AddrModeAddress(addr_mode=mode, address=t.NWK(dst_nwk)),
-        dst_ep=dst_ep,
-        tsn=data[0] if profile_id == PROFILE_ZDO and data else None,
-        profile_id=profile_id,
-        cluster_id=cluster_id,
+        dst_ep=t.uint8_t(dst_ep),
+        tsn=_zdo_tsn(profile_id, data),  # type: ignore[arg-type]  # as in Medium._arrive
+        profile_id=t.uint16_t(profile_id),
+        cluster_id=t.uint16_t(cluster_id),
         data=t.SerializableBytes(data),
         tx_options=(t.TransmitOptions.ACK if ack else t.TransmitOptions.NONE)
         | (t.TransmitOptions.APS_Encryption if aps_encryption else t.TransmitOptions.NONE),
     )
 
 
-__all__ = ["Medium", "LinkQuality", "NodeState", "DeliveryStatus", "packet_to"]
+__all__ = ["Medium", "LinkQuality", "NodeState", "DeliveryStatus", "packet_to", "source_nwk"]

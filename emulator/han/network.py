@@ -117,7 +117,7 @@ class CommsHubCoordinator(InProcessNode):
 
     async def admit(self, joiner: HanNodeLink) -> t.NWK:
         """Run a join of ``joiner``; returns its NWK address or raises JoinError (counted)."""
-        if not self.joined:
+        if not self.joined or self.state.network_key is None:
             raise JoinError("the network is not formed")
         if not self.permit_joining_open:
             self.stats["join_refused_not_permitted"] += 1

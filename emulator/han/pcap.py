@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import BinaryIO
 
 import dpkt
 
@@ -18,9 +19,11 @@ LINKTYPE_IEEE802_15_4_NOFCS = 230
 
 
 class HanCapture:
-    def __init__(self, target: str | Path | io.BufferedIOBase, clock: Clock) -> None:
+    def __init__(self, target: str | Path | BinaryIO | io.BufferedIOBase, clock: Clock) -> None:
         self._owns_file = isinstance(target, str | Path)
-        self._file = open(target, "wb") if self._owns_file else target  # noqa: SIM115
+        self._file: BinaryIO | io.BufferedIOBase = (
+            open(target, "wb") if isinstance(target, str | Path) else target  # noqa: SIM115
+        )
         self._writer = dpkt.pcap.Writer(self._file, linktype=LINKTYPE_IEEE802_15_4_NOFCS)
         self._clock = clock
         self.frames_written = 0

@@ -12,6 +12,8 @@ import zigpy.util
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
+from emulator.errors import EmulatorError
+
 #: ENC-MIC-32: what ZigBee PRO computes with, although the frame carries level 0.
 SECURITY_LEVEL = 5
 MIC_LENGTH = 4
@@ -24,7 +26,7 @@ KEY_ID_KEY_LOAD = 3
 EXTENDED_NONCE = 0x20
 
 
-class SecurityError(ValueError):
+class SecurityError(EmulatorError, ValueError):
     """A secured frame failed authentication (wrong key, tampering) or is malformed."""
 
 

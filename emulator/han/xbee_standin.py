@@ -30,7 +30,7 @@ from emulator.clock import Hold
 
 from . import zcl, zdo
 from .link import GLOBAL_RESPONSES, HanNodeLink, is_response, make_node_descriptor
-from .medium import PROFILE_ZDO, DeliveryStatus, Medium, packet_to
+from .medium import PROFILE_ZDO, DeliveryStatus, Medium, packet_to, source_nwk
 
 LOGGER = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class XBeeStandIn(HanNodeLink):
         firmware_version: int = 0x100A,
     ) -> None:
         super().__init__(ieee, link_key, medium)
-        self.endpoints = {desc.endpoint: desc for desc in endpoints}
+        self.endpoints: dict[int, zdo_t.SimpleDescriptor] = {d.endpoint: d for d in endpoints}
         self.zdo = zdo.ZdoResponder(node_descriptor or make_node_descriptor(), self.endpoints)
         self._write = write
         self._decoder = FrameDecoder()
@@ -208,13 +208,13 @@ class XBeeStandIn(HanNodeLink):
         if packet.profile_id == PROFILE_ZDO and not self.api_options & 0x02:
             self._answer_zdo(packet, data)
             return
-        src_nwk = int(packet.src.address)
+        src_nwk = source_nwk(packet)
         sender = self.medium.node_by_nwk(src_nwk)
         src_ieee = (
             int.from_bytes(sender.ieee.serialize(), "little") if sender else 0xFFFFFFFFFFFFFFFF
         )
         options = 0
-        if packet.dst.addr_mode == t.AddrMode.Broadcast:
+        if packet.dst is not None and packet.dst.addr_mode == t.AddrMode.Broadcast:
             options |= RX_OPTION_BROADCAST
         else:
             options |= RX_OPTION_ACKNOWLEDGED
@@ -300,9 +300,7 @@ class XBeeStandIn(HanNodeLink):
         cluster, frame = answer
         self._spawn(
             self.send(
-                packet_to(
-                    int(packet.src.address), 0, cluster, frame, src_ep=0, profile_id=PROFILE_ZDO
-                )
+                packet_to(source_nwk(packet), 0, cluster, frame, src_ep=0, profile_id=PROFILE_ZDO)
             )
         )
 
@@ -346,7 +344,8 @@ class XBeeStandIn(HanNodeLink):
         elif command == b"SL":
             value = (ieee & 0xFFFFFFFF).to_bytes(4, "big")
         elif command == b"MY":
-            value = (int(self.nwk) if self.joined else UNKNOWN_NWK).to_bytes(2, "big")
+            nwk = int(self.nwk) if self.joined and self.nwk is not None else UNKNOWN_NWK
+            value = nwk.to_bytes(2, "big")
         elif command == b"AI":
             value = bytes([0x00 if self.joined else 0xFF])
         elif command == b"VR":

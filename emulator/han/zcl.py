@@ -8,15 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from zigpy.zcl import Cluster
 from zigpy.zcl import foundation as f
+
+from emulator.errors import EmulatorError
 
 
 @dataclass(frozen=True, slots=True)
 class ZclFrame:
     header: f.ZCLHeader
-    command: object  # the parsed schema instance, or raw bytes for unknown commands
+    # the parsed schema instance (its fields by the command's names, hence Any), or raw
+    # bytes for unknown commands
+    command: Any
     name: str
 
     @property
@@ -24,7 +29,7 @@ class ZclFrame:
         return int(self.header.tsn)
 
 
-class ZclDecodeError(ValueError):
+class ZclDecodeError(EmulatorError, ValueError):
     pass
 
 
@@ -49,7 +54,10 @@ def _frame_control_byte(cluster_specific: bool, from_server: bool, want_dr: bool
     direction = f.Direction.Server_to_Client if from_server else f.Direction.Client_to_Server
     maker = f.ZCLHeader.cluster if cluster_specific else f.ZCLHeader.general
     header = maker(tsn=0, command_id=0, direction=direction)
-    control = header.frame_control.replace(disable_default_response=not want_dr)
+    # zigpy annotates replace(**kwargs) as taking dicts; any field value is right
+    control = header.frame_control.replace(
+        disable_default_response=not want_dr  # type: ignore[arg-type]
+    )
     return control.serialize()
 
 
@@ -119,6 +127,10 @@ def default_response(tsn: int, command_id: int, status: f.Status, *, from_server
     )
 
 
+# zigpy keys its global commands by the GeneralCommand enum; a received id is a plain int
+_GENERAL_COMMANDS: dict[int, f.ZCLCommandDef] = {int(k): v for k, v in f.GENERAL_COMMANDS.items()}
+
+
 def parse(cluster: type[Cluster], data: bytes) -> ZclFrame:
     """Parse a ZCL frame of ``cluster``; raises ZclDecodeError on anything malformed."""
     try:
@@ -127,7 +139,7 @@ def parse(cluster: type[Cluster], data: bytes) -> ZclFrame:
         raise ZclDecodeError(f"bad ZCL header: {exc}") from exc
     fc = header.frame_control
     if fc.frame_type == f.FrameType.GLOBAL_COMMAND:
-        command = f.GENERAL_COMMANDS.get(header.command_id)
+        command = _GENERAL_COMMANDS.get(header.command_id)
     elif fc.direction == f.Direction.Server_to_Client:
         command = cluster.client_commands.get(header.command_id)
     else:

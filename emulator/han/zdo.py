@@ -55,11 +55,11 @@ class ZdoResponder:
             if cluster_id == zdo_t.ZDOCmd.Simple_Desc_req:
                 tsn, (_nwk, endpoint) = decode(zdo_t.ZDOCmd.Simple_Desc_req, data)
                 desc = self.endpoints.get(endpoint)
-                rsp = zdo_t.ZDOCmd.Simple_Desc_rsp
+                answer = zdo_t.ZDOCmd.Simple_Desc_rsp
                 if desc is None:  # the descriptor is omitted with a non-success status
-                    return rsp, encode(rsp, tsn, zdo_t.Status.NOT_ACTIVE, own_nwk)
+                    return answer, encode(answer, tsn, zdo_t.Status.NOT_ACTIVE, own_nwk)
                 sized = zdo_t.SizePrefixedSimpleDescriptor(**desc.as_dict())
-                return rsp, encode(rsp, tsn, ok, own_nwk, sized)
+                return answer, encode(answer, tsn, ok, own_nwk, sized)
             if cluster_id == zdo_t.ZDOCmd.Match_Desc_req:
                 tsn, (_nwk, profile, in_clusters, out_clusters) = decode(
                     zdo_t.ZDOCmd.Match_Desc_req, data

@@ -10,7 +10,7 @@ docs/outage.md.
 
 from .fleet import DEFAULT_OUTAGE_S, DEFAULT_SEED, Outcome, simulate
 from .metrics import delivered, percentiles, verdicts
-from .params import REGIONS, Model, OutageParamError, model, strategies
+from .params import REGIONS, Model, OutageParamError, RadioKind, Sender, model, strategies
 from .rules import OUTAGE_REPORTABLE_S
 
 __all__ = [
@@ -21,6 +21,8 @@ __all__ = [
     "Model",
     "Outcome",
     "OutageParamError",
+    "RadioKind",
+    "Sender",
     "delivered",
     "model",
     "percentiles",

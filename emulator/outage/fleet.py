@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .channels import grouped_fifo, slotted_contention, summarise
-from .params import Model, Path_
+from .params import Model, Path_, RadioKind, Sender
 from .rules import OUTAGE_REPORTABLE_S
 
 DEFAULT_OUTAGE_S = 3600.0
@@ -54,13 +54,13 @@ def _spread(
     slot, by its rank in the cell, so first tries never collide."""
     radio = model.radio
     n = cell.size
-    if radio.kind == "narrowband":
+    if radio.kind == RadioKind.NARROWBAND:
         per_s = radio.channels / radio.slot_s
     else:
         per_s = radio.access_per_s or np.inf
     if path.scheduled:
         rank = _rank_in_cell(cell)
-        if radio.kind == "narrowband":
+        if radio.kind == RadioKind.NARROWBAND:
             # mid-slot, so rounding never moves a hub into its neighbour's slot
             return (rank // radio.channels + 0.5) * radio.slot_s, rank % radio.channels
         return rank / per_s, None
@@ -78,7 +78,7 @@ def _uplink(
     first_channel: np.ndarray | None,
 ) -> tuple[np.ndarray, int]:
     radio = model.radio
-    if radio.kind == "narrowband":
+    if radio.kind == RadioKind.NARROWBAND:
         return slotted_contention(
             t, deadline, cell, channels=radio.channels, slot_s=radio.slot_s,
             frame_loss=radio.frame_loss, retries=radio.retries, retry_s=radio.retry_s, rng=rng,
@@ -130,21 +130,21 @@ def simulate(
         path = model.poa
         offset, first_channel = _spread(path, model, cell, homes_in_cell, rng)
         spread = _u(rng, path.dither_s, homes) + offset
-        if path.sender == "hub":  # the hub waits out the 3 minutes on its holdup, then sends
+        if path.sender == Sender.HUB:  # the hub waits out the 3 minutes on its holdup, then sends
             t = OUTAGE_REPORTABLE_S + spread
         else:  # last gasp; the CSP raises the AD1 3 minutes after it, unless power is back
             t = _u(rng, model.hub.restart_on_loss_s, homes) + spread
         t[t >= powered_until] = np.nan
         t, sent = _uplink(t, powered_until, cell, model, rng, first_channel)
         frames += sent
-        if path.sender == "last-gasp":
+        if path.sender == Sender.LAST_GASP:
             t = t + OUTAGE_REPORTABLE_S
         poa = _backend(t, cell, path)
 
     path = model.pra
     down = np.isfinite(powered_until)
     t = np.where(down, _u(rng, model.hub.boot_s, homes), 0.0)
-    if radio.kind == "cellular":
+    if radio.kind == RadioKind.CELLULAR:
         t = t + np.where(down, _u(rng, radio.attach_s, homes), 0.0)
         t = np.where(down, grouped_fifo(np.where(down, t, np.nan), cell, radio.attach_per_s), t)
     offset, first_channel = _spread(path, model, cell, homes_in_cell, rng)

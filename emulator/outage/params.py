@@ -11,14 +11,37 @@ from __future__ import annotations
 import copy
 import tomllib
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from pathlib import Path
+
+from emulator.errors import EmulatorError
 
 PARAMS_DIR = Path(__file__).resolve().parent / "data"
 REGIONS = ("north", "central-south")
 BASELINE = "current"
 
 
-class OutageParamError(ValueError):
+class RadioKind(StrEnum):
+    """The WAN technology of a region (`radio.kind` in a parameter file)."""
+
+    NARROWBAND = "narrowband"  # a shared slotted channel per cell
+    CELLULAR = "cellular"  # a per-cell access queue
+
+
+class Sender(StrEnum):
+    """Who sends an alert (`poa.sender` / `pra.sender` in a parameter file)."""
+
+    HUB = "hub"  # the Comms Hub, on its holdup supply (POA) or back on mains (PRA)
+    LAST_GASP = "last-gasp"  # POA: a hub with no holdup, restarting onto its backup supply
+    ESME = "esme"  # PRA: the meter
+
+
+#: The senders each alert may name, as the parameter files spell them.
+SENDERS = {"poa": (Sender.HUB.value, Sender.LAST_GASP.value),
+           "pra": (Sender.HUB.value, Sender.ESME.value)}  # fmt: skip
+
+
+class OutageParamError(EmulatorError, ValueError):
     """A parameter file or strategy is missing, unknown or has a bad value (says which)."""
 
 
@@ -33,7 +56,7 @@ class Hub:
 
 @dataclass(frozen=True)
 class Radio:
-    kind: str  # "narrowband" (shared slotted channel) or "cellular" (per-cell access queue)
+    kind: str  # a RadioKind
     homes_per_cell: int
     channels: int = 1
     slot_s: float = 1.0
@@ -47,7 +70,7 @@ class Radio:
 
 @dataclass(frozen=True)
 class Path_:
-    sender: str  # POA: "hub" or "last-gasp"; PRA: "hub" or "esme"
+    sender: str  # a Sender: POA hub or last-gasp; PRA hub or esme
     dither_s: float  # hub's random dither, uniform 0..dither_s
     window_s: float  # CSP-allotted alert window, uniform 0..window_s
     backend_per_s: float  # CSP systems → DSP throttle, sustained rate; 0 = unlimited
@@ -162,10 +185,10 @@ def model(region: str, strategy: str = BASELINE, table: dict | None = None) -> M
     parts = {k: _build(cls, merged[k], f"{region}.{k}") for k, cls in _SECTIONS.items()}
     for key in ("poa", "pra"):
         sender = parts[key].sender
-        allowed = ("hub", "last-gasp") if key == "poa" else ("hub", "esme")
+        allowed = SENDERS[key]
         if sender not in allowed:
             raise OutageParamError(f"{region}.{key}.sender: {sender!r} not in {allowed}")
-    if parts["radio"].kind not in ("narrowband", "cellular"):
+    if parts["radio"].kind not in tuple(RadioKind):
         raise OutageParamError(f"{region}.radio.kind: {parts['radio'].kind!r}")
     radio = parts["radio"]
     if radio.homes_per_cell < 1 or radio.channels < 1:

@@ -9,15 +9,19 @@ elements), `service` (HTTP), `gzstream`, `extracts`, `sync`. `docs/smki.md` expl
 
 from .errors import ExtractError, SmkiError, SyncError
 from .extracts import DELTA, FULL, ManifestEntry, write_extract
+from .population import load_test_pki, populate
 from .records import Record
-from .service import SmkiService
+from .service import InvalidRequest, SmkiService
+from .sources import load_keystores
 from .store import Repository
 from .sync import SyncReport, sync
+from .testpki import TestPki
 
 __all__ = [
     "DELTA",
     "FULL",
     "ExtractError",
+    "InvalidRequest",
     "ManifestEntry",
     "Record",
     "Repository",
@@ -25,6 +29,10 @@ __all__ = [
     "SmkiService",
     "SyncError",
     "SyncReport",
+    "TestPki",
+    "load_keystores",
+    "load_test_pki",
+    "populate",
     "sync",
     "write_extract",
 ]

@@ -1,7 +1,9 @@
 """Errors of the SMKI repository, its extracts and the sync client."""
 
+from emulator.errors import EmulatorError
 
-class SmkiError(Exception):
+
+class SmkiError(EmulatorError):
     """Any refusal by the SMKI repository code; the message says what and where."""
 
 

@@ -57,17 +57,17 @@ def load_test_pki(repo: Repository, now: dt.datetime) -> TestPki:
 
 
 @dataclass
-class Premises:
+class GeneratedPremises:
     """Where a generated device is: its Supplier and its Network Operator."""
 
     supplier: bytes
     network_operator: bytes
 
 
-def premises_of(number: int) -> Premises:
+def premises_of(number: int) -> GeneratedPremises:
     """Deterministic spread of device number -> parties (two devices per premises)."""
     home = number // 2
-    return Premises(
+    return GeneratedPremises(
         SUPPLIERS[home % len(SUPPLIERS)], NETWORK_OPERATORS[(home // 7) % len(NETWORK_OPERATORS)]
     )
 

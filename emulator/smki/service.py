@@ -185,6 +185,8 @@ class SmkiService:
     @property
     def url(self) -> str:
         host = self.httpd.server_address[0]
+        if isinstance(host, bytes):  # typeshed allows it; an AF_INET server has text
+            host = host.decode()
         return f"http://{host}:{self.port}"
 
     def start(self) -> SmkiService:

@@ -47,7 +47,7 @@ def _status(entry: KeyEntry, now: dt.datetime) -> str:
 
 def keystore_records(keystore: Keystore, now: dt.datetime) -> Iterator[Record]:
     for entry in _every_entry(keystore):
-        if entry.certificate is None:
+        if entry.certificate is None or entry.serial is None:  # a certificate has a serial
             continue
         device = entry.role is None
         body = entry.certificate.public_bytes(serialization.Encoding.DER)
@@ -55,7 +55,7 @@ def keystore_records(keystore: Keystore, now: dt.datetime) -> Iterator[Record]:
             serial=entry.serial,
             kind=DEVICE if device else ORGANISATION,
             eui=entry.eui,
-            role=None if device else int(entry.role),
+            role=None if entry.role is None else int(entry.role),
             usage=entry.usage,
             status=_status(entry, now),
             manufacturing=False,

@@ -141,7 +141,7 @@ def parse_response_element(element) -> tuple:
         if not role_text.isdigit():
             raise SmkiError(f"serial {serial}: CertificateRole {role_text!r} is not a number")
         role = int(role_text)
-    manufacturing = _FLAGS.get(fields.get("ManufacturingFlag"))
+    manufacturing = _FLAGS.get(fields.get("ManufacturingFlag") or "")
     if manufacturing is None:
         raise SmkiError(
             f"serial {serial}: ManufacturingFlag {fields.get('ManufacturingFlag')!r} "

@@ -116,7 +116,8 @@ def write_attributes(tsn: int, *records: tuple[int, int, object]) -> bytes:
     return zcl.general_command(
         f.GeneralCommand.Write_Attributes, tsn, from_server=False, want_default_response=True,
         attributes=[
-            f.Attribute(attrid=attr, value=f.TypeValue(type=kind, value=_TYPES[kind](value)))
+            f.Attribute(attrid=attr,
+                        value=f.TypeValue(type=t.uint8_t(kind), value=_TYPES[kind](value)))
             for attr, kind, value in records
         ],
     )  # fmt: skip
