@@ -227,7 +227,9 @@ class VirtualBoard:
                 return
             except TimeoutError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    out = self.proc.stdout.read() if self.proc.poll() is not None else b""
+                    stdout = self.proc.stdout
+                    dead = self.proc.poll() is not None and stdout is not None
+                    out = stdout.read() if dead and stdout is not None else b""
                     raise RuntimeError(
                         f"board did not boot: {out.decode(errors='replace')}"
                     ) from None
@@ -313,7 +315,7 @@ class VirtualBoard:
 
     def log(self, count: int = 10, timeout: float = 5.0) -> list[str]:
         self.send_console(f"log {count}")
-        lines = []
+        lines: list[str] = []
         while True:
             text = self.read_console_line(timeout)
             if text == "end":

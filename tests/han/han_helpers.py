@@ -54,10 +54,15 @@ class ToyOnOffSwitch(InProcessNode):
         super().__init__(ieee, link_key_from_install_code(install_code), medium, switch_endpoints())
         self.relay_on = False
         self.commands_applied = 0
+        self.frames_rejected = 0
         self.on_cluster(1, OnOff.cluster_id, self._on_off)
 
     def _on_off(self, packet: t.ZigbeePacket) -> None:
-        frame = zcl.parse(OnOff, bytes(packet.data.serialize()))
+        try:
+            frame = zcl.parse(OnOff, bytes(packet.data.serialize()))
+        except zcl.ZclDecodeError:
+            self.frames_rejected += 1  # as a real switch does: count it, answer nothing
+            return
         if frame.name in ("on", "off", "toggle"):
             self.relay_on = {"on": True, "off": False, "toggle": not self.relay_on}[frame.name]
             self.commands_applied += 1
