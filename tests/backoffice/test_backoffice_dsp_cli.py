@@ -82,15 +82,16 @@ def test_submit_prints_every_answer_final_last(template, who, codes, served, cap
 def test_serve_and_submit_as_processes_with_the_real_premises(capsys):
     """`gbhan dsp serve` in its own process (real premises on the wall clock), then
     `gbhan dsp submit` of a 7.6 as the DNO: the switch's meter answers I0."""
-    port, listen = free_port(), free_port()
+    listen = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", str(port),
+        [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
          "--latency", "0.01", "--endpoint", f"dno=http://127.0.0.1:{listen}/"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         line = server.stdout.readline()
         assert line.startswith("DSP on http://127.0.0.1:"), line
+        port = int(line.split(":")[2].split("/")[0])  # port 0: the one the OS gave the DSP
         status = dsp_cmd.main(["dsp", "submit", str(DUIS / TEMPLATE_7_6), "--as", "dno",
                                "--url", f"http://127.0.0.1:{port}", "--listen", str(listen),
                                "--timeout", "20"])  # fmt: skip

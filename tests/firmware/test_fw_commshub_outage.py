@@ -198,6 +198,7 @@ def test_power_cut_while_the_outage_notification_is_unacknowledged(make_hub):
     assert hub.counters()["queued"] == "0"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cut_after_ms", [0, 1, 3, 10])
 def test_power_cut_at_the_instant_of_sending(make_hub, cut_after_ms):
     """A SIGKILL right after the clock step that makes the hub send: whatever reached flash,

@@ -4,6 +4,7 @@ remote command (expiring back to the calendar) > calendar (daily schedule)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -104,7 +105,8 @@ def timelines(draw):
     return steps
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.slow
+@settings(max_examples=150)
 @given(role=st.sampled_from(["hcalcs", "plcs"]), steps=timelines())
 def test_state_machine_follows_the_rules(port, role, steps):
     assert port.call("scenarios.state_timeline", role, steps) == model(role, steps)

@@ -5,7 +5,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator import data
@@ -227,7 +227,8 @@ def mutated(draw):
     return bytes(data), code, cra
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@pytest.mark.slow
+@settings(max_examples=300)
 @given(mutated(), st.integers(0, 1000))
 def test_mutated_asn1_raises_only_gbcs_errors(case, base):
     content, code, cra = case

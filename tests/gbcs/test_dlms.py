@@ -6,7 +6,7 @@ import random
 from functools import cache
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from rtds_vectors import read_vector, rtds_files
 
@@ -94,7 +94,7 @@ def test_readers_agree_on_every_truncation_of_a_request_with_selection():
         assert_readers_agree(kind, content[:end], 3)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(
     kind=st.sampled_from(sorted(dlms._APDUS)),
     head=st.sampled_from((b"\xd9", b"\xda", b"\x0f")),

@@ -5,7 +5,7 @@ DecodeError (layer, offset and text), on every RTDS message and on mutations of 
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from rtds_vectors import params, read_vector, rtds_files
 
@@ -104,7 +104,7 @@ def test_readers_agree_on_every_truncation_and_bit_flip_of_a_header():
         assert_readers_agree(bytes(flipped))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(head=st.binary(max_size=80), tag=st.sampled_from((b"\xdd", b"\xdf\x09", b"")))
 def test_readers_agree_on_random_bytes(head, tag):
     assert_readers_agree(tag + head, 7)

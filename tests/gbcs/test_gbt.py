@@ -4,7 +4,7 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator import data
@@ -184,7 +184,7 @@ def test_bad_segment_parameters_are_encode_errors(bad):
         gbt.segment(message, **identity(message), **bad)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=150)
 @given(st.data())
 def test_mutated_segments_raise_only_gbcs_errors(data):
     message, segments = cut(SMALL_FILE, block_size=data.draw(st.integers(8, 80)))
@@ -203,7 +203,7 @@ def test_mutated_segments_raise_only_gbcs_errors(data):
         assert len(result) == len(message)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(
     st.binary(min_size=1, max_size=3000),
     st.integers(1, 2000),

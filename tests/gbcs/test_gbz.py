@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
 from cryptography.hazmat.primitives.ciphers.modes import GCM
 from cryptography.x509 import load_pem_x509_certificate
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator import data
@@ -350,7 +350,8 @@ def mutated(draw, name_list):
     return bytes(content)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@pytest.mark.slow
+@settings(max_examples=300)
 @given(mutated(MUTATION_FILES), st.integers(0, 1000))
 def test_mutated_gbz_raises_only_gbcs_errors(content, base):
     try:
@@ -366,7 +367,8 @@ def test_mutated_gbz_raises_only_gbcs_errors(content, base):
 ALERT_MUTATION_FILES = [p.name for p in GBZ_ALERT_FILES]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@pytest.mark.slow
+@settings(max_examples=300)
 @given(mutated(ALERT_MUTATION_FILES), st.integers(0, 1000))
 def test_mutated_gbz_alert_raises_only_gbcs_errors(content, base):
     try:
@@ -378,7 +380,7 @@ def test_mutated_gbz_alert_raises_only_gbcs_errors(content, base):
         assert gbz.encode_alert(value) == content
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.binary(max_size=64), st.integers(0, 100))
 def test_random_bytes_raise_only_gbcs_errors(content, base):
     for decoder in (gbz.decode, gbz.decode_alert):

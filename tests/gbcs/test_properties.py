@@ -4,7 +4,7 @@ and a signed command with any single bit flipped no longer verifies."""
 from functools import cache
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from rtds_vectors import read_vector, rtds_files, rtds_keystore
 
@@ -67,8 +67,9 @@ def mutate(data: bytes, op) -> bytes:
     return data[:position] + data[position + b :]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAMPLES)
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(ops=st.lists(mutation, min_size=1, max_size=3))
 def test_mutations_raise_only_gbcs_errors(name, ops):
     data = sample(name)
@@ -77,7 +78,7 @@ def test_mutations_raise_only_gbcs_errors(name, ops):
     decode_or_gbcs_error(data)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.binary(max_size=300))
 def test_random_bytes_raise_only_gbcs_errors(data):
     decode_or_gbcs_error(data)
@@ -86,7 +87,7 @@ def test_random_bytes_raise_only_gbcs_errors(data):
 SIGNED = "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(bit=st.integers(min_value=0))
 def test_any_single_bit_flip_breaks_a_signed_command(bit):
     data = sample(SIGNED)

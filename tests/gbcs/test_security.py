@@ -327,7 +327,7 @@ def test_verify_apdu(keystore):
         )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(data=st.data())
 def test_mutated_precommands_sign_or_raise_gbcs_errors(data):
     """Crash freedom: a corrupted pre-command is signed or refused with a GbcsError."""

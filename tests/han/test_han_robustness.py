@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import zigpy.types as t
 from han_helpers import formed_network, tshark_problems
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from zigpy.zcl.clusters.general import OnOff
 
@@ -32,7 +33,8 @@ def _packet(profile: int, cluster: int, data: bytes) -> t.ZigbeePacket:
     )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=60)
 @given(
     frames=st.lists(
         st.tuples(

@@ -24,6 +24,9 @@ CUTTING = ("test_power_cut_during_a_burst_of_", "test_mains_loss_and_return",
            "test_board_and_console_come_back_after_a_power_cycle")  # fmt: skip
 
 
+pytestmark = pytest.mark.slow  # a whole run of the switch suite through the bench
+
+
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("bench")

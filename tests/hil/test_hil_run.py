@@ -17,6 +17,8 @@ SWITCHING_TESTS = ("test_event_log_records_commands_and_refusals",
                    "test_power_cut_during_a_burst_of_commands")
 TIMED_LINE = "until = 0 if on_time in (0, 0xFFFF) else now + (on_time + 9) // 10"
 
+pytestmark = pytest.mark.slow  # three whole runs of the switch suite on virtual boards
+
 
 def _run(tmp_path_factory, role: str, firmware=None):
     out = tmp_path_factory.mktemp(f"hil-{role}")

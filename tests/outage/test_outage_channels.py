@@ -34,7 +34,7 @@ def plain_token_bucket(arrivals: list[float], per_s: float, burst: int) -> list[
 times = st.lists(st.floats(0, 500, allow_nan=False), min_size=1, max_size=60)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(times, st.sampled_from([0.5, 3.0, 40.0]), st.integers(1, 8))
 def test_token_bucket_matches_event_by_event(arrivals, per_s, burst):
     got = np.sort(fifo_one(arrivals, per_s, burst))
@@ -47,7 +47,7 @@ def fifo_one(arrivals, per_s, burst):
     return grouped_fifo(a, np.zeros(a.size, dtype=np.int64), per_s, burst)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(times, st.lists(st.integers(0, 3), min_size=60, max_size=60))
 def test_groups_are_independent_queues(arrivals, groups):
     a = np.array(arrivals)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -69,22 +68,21 @@ def test_refusals_have_exit_code_and_message(tmp_path, capsys):
     assert gbhan("smki", "populate", "--devices", "0", "--db", str(db)) == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_serve_answers_as_a_real_process(tmp_path):
-    port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO))
     process = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, "smki", "serve", "--port", str(port),
+        [sys.executable, "-c", RUNNER, "smki", "serve", "--port", "0",
          "--db", str(tmp_path / "served.db"), "--at", "2026-11-23T00:00:00+00:00"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        url = f"http://127.0.0.1:{port}/services/certificatesearch"
+        # port 0: the OS picks a free one (tests run side by side) and serve prints its URL
+        for line in process.stderr:
+            if b" serving on http://127.0.0.1:" in line:
+                break
+        else:
+            pytest.fail(f"serve did not start (exit {process.wait(10)})")
+        url = line.split(b" serving on ")[1].strip().decode() + "/services/certificatesearch"
         body = (
             b"<CertificateSearchRequest><CertificateSubjectAltName>00-DB-12-34-56-78-90-A0"
             b"</CertificateSubjectAltName></CertificateSearchRequest>"
