@@ -38,8 +38,12 @@ HUB_SETTINGS = {
 
 
 def firmware_root() -> Path:
-    """The installed firmware tree (a namespace package, so take its first path)."""
-    return Path(list(firmware.__path__)[0])
+    """The installed firmware tree. `firmware` is a namespace package, so any folder named
+    firmware on sys.path (tests/firmware, for one) joins it: take the one with main.py."""
+    for path in firmware.__path__:
+        if (Path(path) / "main.py").is_file():
+            return Path(path)
+    raise FileNotFoundError(f"no firmware tree with a main.py in {list(firmware.__path__)}")
 
 
 def firmware_sources(root: Path | None = None) -> list[Path]:

@@ -54,8 +54,8 @@ class Console:
         self.channel = SerialChannel("console", url, baud, self._on_data)
 
     def _on_data(self, chunk: bytes, stamp: int) -> None:
-        self._buffer += chunk
         with self._cond:
+            self._buffer += chunk
             while b"\n" in self._buffer:
                 raw, self._buffer = self._buffer.split(b"\n", 1)
                 text = raw.decode(errors="replace").strip()
@@ -67,6 +67,12 @@ class Console:
                 else:
                     self._replies.append(text)
             self._cond.notify_all()
+
+    def forget_partial_line(self) -> None:
+        """Drop bytes of a line the board never finished (it lost power mid-line), so they do
+        not prefix the first reply after it boots again."""
+        with self._cond:
+            self._buffer = b""
 
     # -- commands -------------------------------------------------------------------------
     def send(self, line: str) -> None:

@@ -78,6 +78,8 @@ class Dut:
         attempt = 0
         while time.monotonic() < deadline:
             attempt += 1
+            if attempt == 1:
+                self.console.forget_partial_line()
             if self.console.ping(f"rig-{attempt}", timeout=0.5):
                 return
         raise DutError(f"the board did not answer on its console within {timeout} s")
