@@ -74,19 +74,29 @@ def main() -> int:
     reference = physics_only(scenario)
     result, wall, build = real_path(scenario)
     s = result.record.summary
-    print(f"feeder: {scenario.premises} premises, {args.hours:g} h simulated, "
-          f"step {scenario.step_s:g} s, {s['han']['premises_on_han']} households on a HAN")
-    print(f"wall (real path, incl. building the HANs): {wall:.2f} s   goal <= 60 s: "
-          f"{'met' if wall <= 60 else 'NOT met'}")
+    print(
+        f"feeder: {scenario.premises} premises, {args.hours:g} h simulated, "
+        f"step {scenario.step_s:g} s, {s['han']['premises_on_han']} households on a HAN"
+    )
+    print(
+        f"wall (real path, incl. building the HANs): {wall:.2f} s   goal <= 60 s: "
+        f"{'met' if wall <= 60 else 'NOT met'}"
+    )
     print(f"  building DSP + premises: {build:.2f} s")
     print(f"  simulated/wall: {scenario.duration_s / wall:.0f}x")
-    print(f"SRVs: {s['srv_count']} ({s['srv_by_type']}), response p50 {s['srv_response_s_p50']} s "
-          f"max {s['srv_response_s_max']} s, over 30 s: {s['srv_over_30s']}")
-    print(f"feeder: rating {s['feeder_rating_kw']:.0f} kW, peak without DNO "
-          f"{s['feeder_peak_kw_without_curtailment']:.0f} kW, after first curtailment "
-          f"{s['feeder_peak_kw_after_first_curtailment']} kW")
-    print(f"reference, physics alone (same steps, no DNO): {reference * 1000:.1f} ms; "
-          f"real path / physics = {wall / reference:.0f}x")
+    print(
+        f"SRVs: {s['srv_count']} ({s['srv_by_type']}), response p50 {s['srv_response_s_p50']} s "
+        f"max {s['srv_response_s_max']} s, over 30 s: {s['srv_over_30s']}"
+    )
+    print(
+        f"feeder: rating {s['feeder_rating_kw']:.0f} kW, peak without DNO "
+        f"{s['feeder_peak_kw_without_curtailment']:.0f} kW, after first curtailment "
+        f"{s['feeder_peak_kw_after_first_curtailment']} kW"
+    )
+    print(
+        f"reference, physics alone (same steps, no DNO): {reference * 1000:.1f} ms; "
+        f"real path / physics = {wall / reference:.0f}x"
+    )
     return 0
 
 

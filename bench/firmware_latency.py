@@ -79,8 +79,9 @@ def acks_in(stream: bytes) -> set[int]:
 
 
 def measure_role(role: str, count: int, heap: str, workdir: Path) -> dict[str, list[float]]:
-    board = VirtualBoard(role, workdir / f"flash-{role}", esme=ESME,
-                         label="Electric Vehicle Charger", heap=heap)
+    board = VirtualBoard(
+        role, workdir / f"flash-{role}", esme=ESME, label="Electric Vehicle Charger", heap=heap
+    )
     try:
         board.power_on()
         # Leave the fail-safe state (any good frame from the meter confirms it).
@@ -158,13 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heap", default="96K")
     args = parser.parse_args(argv)
     pty_ref = percentiles(pty_echo_reference(args.count))
-    print(f"firmware latency, {args.count} commands per role, heap {args.heap}, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"firmware latency, {args.count} commands per role, heap {args.heap}, "
+        f"{os.cpu_count()} cores"
+    )
     print(f"{'measurement':50} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}")
 
     def row(name: str, stats: dict[str, float]) -> None:
-        print(f"{name:50} {stats['p50']:8.3f} {stats['p90']:8.3f} {stats['p99']:8.3f} "
-              f"{stats['max']:8.3f}")
+        print(
+            f"{name:50} {stats['p50']:8.3f} {stats['p90']:8.3f} {stats['p99']:8.3f} "
+            f"{stats['max']:8.3f}"
+        )
 
     row("reference: CPython pty echo round trip", pty_ref)
     worst_p99 = 0.0
@@ -178,9 +183,11 @@ def main(argv: list[str] | None = None) -> int:
             row(f"{role}: frame written -> console line read", rig)
             row(f"{role}: frame written -> answer read (committed)", acked)
             row(f"{role}: reference: idle console round trip", console)
-            print(f"  ratio p50 frame->console / console round trip: "
-                  f"{rig['p50'] / console['p50']:.2f}; / pty echo: "
-                  f"{rig['p50'] / pty_ref['p50']:.2f}")
+            print(
+                f"  ratio p50 frame->console / console round trip: "
+                f"{rig['p50'] / console['p50']:.2f}; / pty echo: "
+                f"{rig['p50'] / pty_ref['p50']:.2f}"
+            )
             worst_p99 = max(worst_p99, rig["p99"])
     verdict = "met" if worst_p99 <= AIM_P99_MS else "NOT met"
     print(f"aim p99 <= {AIM_P99_MS:.0f} ms (rig-observed): {verdict} ({worst_p99:.3f} ms)")

@@ -26,8 +26,10 @@ def main(argv: list[str]) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="gbhan-example-"))
     outcome = run(load(args.scenario), out=out, boards=args.boards)
     summary = outcome.summary
-    print(f"{summary.feeder}: peak {summary.peak_kw} kW against {summary.rating_kw} kW "
-          f"({summary.peak_kw_without_curtailment} kW without the DNO), {summary.srv_count} SRVs")
+    print(
+        f"{summary.feeder}: peak {summary.peak_kw} kW against {summary.rating_kw} kW "
+        f"({summary.peak_kw_without_curtailment} kW without the DNO), {summary.srv_count} SRVs"
+    )
     for name, ok in outcome.checks.items():
         print(f"  [{'ok' if ok else 'FAILED'}] {name}")
     print(f"timeline: {len(outcome.timeline)} lines; report: {outcome.paths['report.html']}")

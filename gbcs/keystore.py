@@ -254,7 +254,9 @@ class Keystore:
             warnings.simplefilter("always")
             self._add_pem(block, source, declared_role)
         for warning in caught:
-            self.notes.append(SkippedSource(source, f"{warning.category.__name__}: {warning.message}"))
+            self.notes.append(
+                SkippedSource(source, f"{warning.category.__name__}: {warning.message}")
+            )
 
     def _add_pem(self, block: bytes, source: str, declared_role: int | None) -> None:
         match = _PEM_BLOCK.search(block)

@@ -61,8 +61,7 @@ def parse_dut(text: str) -> DutAddress:
     if parts.scheme == "socket":
         if not parts.hostname or parts.port is None:
             raise AddressError(f"{text}: socket:// needs host:port")
-        return DutAddress("socket", f"socket://{parts.hostname}:{parts.port}", baud,
-                          console or "")
+        return DutAddress("socket", f"socket://{parts.hostname}:{parts.port}", baud, console or "")
     if parts.scheme in ("rfc2217", "loop", "spy", "hwgrep", "alt"):
         # pyserial reads its own options from the query: hand it everything but ours.
         url = text

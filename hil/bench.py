@@ -92,10 +92,10 @@ class BenchEmulator:
                 return
             while buffer:
                 if buffer.startswith(self.off_bytes):
-                    buffer = buffer[len(self.off_bytes):]
+                    buffer = buffer[len(self.off_bytes) :]
                     self.events.append(("off", self._cut()))
                 elif buffer.startswith(self.on_bytes):
-                    buffer = buffer[len(self.on_bytes):]
+                    buffer = buffer[len(self.on_bytes) :]
                     self.events.append(("on", self._power()))
                 elif self.on_bytes.startswith(buffer) or self.off_bytes.startswith(buffer):
                     break  # the rest of a sequence is on its way

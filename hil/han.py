@@ -180,8 +180,9 @@ class HanRig:
             header = zcl.peek_header(data)
             if node is not None and header.cluster_specific and not header.disable_default_response:
                 # A meter acknowledges what the switch tells it (e.g. DRLC event statuses).
-                reply = zcl.default_response(header.tsn, header.command_id, f.Status.SUCCESS,
-                                             from_server=False)
+                reply = zcl.default_response(
+                    header.tsn, header.command_id, f.Status.SUCCESS, from_server=False
+                )
                 node.spawn(node.reply(packet, reply))
 
         return handler

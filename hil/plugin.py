@@ -40,21 +40,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the DUT's radio UART: 'virtual', a device path, serial:///dev/ttyACM0?baud=N, "
         "socket://host:port (default: virtual, or $GBHAN_DUT)",
     )  # fmt: skip
-    group.addoption("--dut-console", default=os.environ.get("GBHAN_DUT_CONSOLE"),
-                    help="the console of a physical DUT (same address forms; default: "
-                    "$GBHAN_DUT_CONSOLE, console= on --dut, or the rig file)")
-    group.addoption("--rig", default=os.environ.get("GBHAN_RIG"),
-                    help="rig file naming the bench's ports (default: $GBHAN_RIG, or "
-                    ".gbhan-rig.toml in the working directory)")
+    group.addoption(
+        "--dut-console",
+        default=os.environ.get("GBHAN_DUT_CONSOLE"),
+        help="the console of a physical DUT (same address forms; default: "
+        "$GBHAN_DUT_CONSOLE, console= on --dut, or the rig file)",
+    )
+    group.addoption(
+        "--rig",
+        default=os.environ.get("GBHAN_RIG"),
+        help="rig file naming the bench's ports (default: $GBHAN_RIG, or "
+        ".gbhan-rig.toml in the working directory)",
+    )
     group.addoption(
         "--power", default=os.environ.get("GBHAN_POWER"),
         help="virtual | manual | usb-relay:///dev/ttyUSB1?on=A00101A2&off=A00100A1 "
         "(default: virtual for the virtual DUT, else the rig file's, else manual)",
     )  # fmt: skip
-    group.addoption("--role", default=os.environ.get("GBHAN_ROLE", "hcalcs"),
-                    choices=("hcalcs", "plcs"), help="the switch role under test")
-    group.addoption("--dut-firmware", default=None,
-                    help="virtual DUT: the folder holding the firmware/ tree to run")
+    group.addoption(
+        "--role",
+        default=os.environ.get("GBHAN_ROLE", "hcalcs"),
+        choices=("hcalcs", "plcs"),
+        help="the switch role under test",
+    )
+    group.addoption(
+        "--dut-firmware",
+        default=None,
+        help="virtual DUT: the folder holding the firmware/ tree to run",
+    )
     group.addoption("--dut-heap", default="96K", help="virtual DUT: MicroPython heap")
     group.addoption("--hil-html", default=None, help="write the HTML report here")
     group.addoption("--hil-json", default=None, help="write the results document here")
@@ -211,8 +224,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if config is None:
         return
     results = config.stash[_RESULTS]
-    if report.when == "call" or (report.when == "setup" and not report.passed) or (
-        report.when == "teardown" and report.failed
+    if (
+        report.when == "call"
+        or (report.when == "setup" and not report.passed)
+        or (report.when == "teardown" and report.failed)
     ):
         outcome = Outcome(report.outcome)
         if report.when != "call" and report.failed:

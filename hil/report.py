@@ -114,8 +114,10 @@ def render(results: dict) -> str:
     summary_line = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     out.append(f"<tr><th>results</th><td id='summary'>{esc(summary_line)}</td></tr></table>")
 
-    out.append("<h2>Command-to-relay latency</h2><table id='latency'><tr><th>measurement</th>"
-               "<th>n</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>")
+    out.append(
+        "<h2>Command-to-relay latency</h2><table id='latency'><tr><th>measurement</th>"
+        "<th>n</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>"
+    )
     for metric in METRICS:
         stats = summary(latency_values(results, metric))
         if not stats["n"]:
@@ -123,18 +125,20 @@ def render(results: dict) -> str:
         cells = "".join(f"<td>{stats[k]:.1f}</td>" for k in ("p50", "p90", "p99", "max"))
         out.append(f"<tr><td>{metric}</td><td>{stats['n']}</td>{cells}</tr>")
     out.append("</table>")
-    out.append("<p>From the command frame written to the board's radio UART. Measurements, "
-               "not assertions; the suite asserts only the SEC's 30 s ceiling.</p>")
+    out.append(
+        "<p>From the command frame written to the board's radio UART. Measurements, "
+        "not assertions; the suite asserts only the SEC's 30 s ceiling.</p>"
+    )
     out.append("<h3>command_to_output_us</h3>")
     out.append(histogram_svg(latency_values(results, "command_to_output_us"), "µs"))
 
-    out.append("<h2>Tests</h2><table id='tests'><tr><th>test</th><th>outcome</th>"
-               "<th>duration (s)</th><th>measurements</th></tr>")
+    out.append(
+        "<h2>Tests</h2><table id='tests'><tr><th>test</th><th>outcome</th>"
+        "<th>duration (s)</th><th>measurements</th></tr>"
+    )
     for test in tests:
         colour = _COLOURS.get(test["outcome"], "#333")
-        props = "<br>".join(
-            f"{esc(str(k))} = {esc(str(v))}" for k, v in test.get("properties", [])
-        )
+        props = "<br>".join(f"{esc(str(k))} = {esc(str(v))}" for k, v in test.get("properties", []))
         out.append(
             f"<tr class='test {esc(test['outcome'])}'><td>{esc(test['nodeid'])}</td>"
             f"<td class='outcome' style='color:{colour}'>{esc(test['outcome'])}</td>"

@@ -164,16 +164,19 @@ def wire(dut: str, console: str | None, rig: Path | None, cwd: Path | None = Non
     if given is not None and given.virtual:
         raise RigError("--dut-console must be a serial address, not 'virtual'")
     if given and address.console and not _same_port(given, parse_dut(address.console)):
-        raise RigError(f"two consoles given: --dut-console (or $GBHAN_DUT_CONSOLE) {console} "
-                       f"and console={address.console} in --dut {dut}: give one")
+        raise RigError(
+            f"two consoles given: --dut-console (or $GBHAN_DUT_CONSOLE) {console} "
+            f"and console={address.console} in --dut {dut}: give one"
+        )
     rig_file = load(rig) if rig else None
     match = rig_file.find(address) if rig_file else None
     board = match[0] if match else None
     if given is not None or address.console:
         picked = given or parse_dut(address.console)
         source = "--dut-console" if given is not None else "--dut ?console="
-        return Wiring(_plain(address), picked, board if match and match[1] == "radio" else None,
-                      source)
+        return Wiring(
+            _plain(address), picked, board if match and match[1] == "radio" else None, source
+        )
     if match is not None and rig_file is not None:
         board, port = match
         # --dut may name either of the board's ports; its own ?baud= holds for that port

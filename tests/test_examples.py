@@ -34,7 +34,7 @@ def test_decode_and_verify_proves_the_rtds_signature(tmp_path):
 
 
 def test_decode_and_verify_fails_a_tampered_message(tmp_path):
-    raw = (data.rtds() / "7.6_ECS47Deactivate/ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX")
+    raw = data.rtds() / "7.6_ECS47Deactivate/ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
     text = raw.read_text().strip()
     flipped = text[:-4] + ("0" if text[-4] != "0" else "1") + text[-3:]  # inside the signature
     (tmp_path / "tampered.HEX").write_text(flipped)

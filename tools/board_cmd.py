@@ -62,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     board = subparsers.add_parser(
-        "board", help="the virtual board (switch or Comms Hub firmware on the MicroPython unix port)"
+        "board",
+        help="the virtual board (switch or Comms Hub firmware on the MicroPython unix port)",
     )
     sub = board.add_subparsers(dest="board_command", required=True)
     run = sub.add_parser("run", help="run the firmware behind two ptys until killed")
@@ -72,7 +73,8 @@ def register(subparsers) -> None:
     run.add_argument("--label", help="description label to commission if none is stored")
     run.add_argument("--heap", default=DEFAULT_HEAP, help="unix port heap (-X heapsize)")
     run.add_argument(
-        "--lenient-labels", action="store_true",
+        "--lenient-labels",
+        action="store_true",
         help="accept description labels outside the vocabulary file (strict by default)",
     )
     run.add_argument(

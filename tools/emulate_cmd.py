@@ -101,8 +101,12 @@ def run_scenario(rest: list[str]) -> int:
         if isinstance(event, sc.TimelineLine):
             print(event.text)
         elif not args.quiet:
-            print(f"[{event.fraction * 100:3.0f} %] simulated {event.simulated_s / 3600:.1f} h "
-                  f"in {event.wall_s:.1f} s wall", file=sys.stderr, flush=True)
+            print(
+                f"[{event.fraction * 100:3.0f} %] simulated {event.simulated_s / 3600:.1f} h "
+                f"in {event.wall_s:.1f} s wall",
+                file=sys.stderr,
+                flush=True,
+            )
 
     try:
         outcome = sc.run(chosen, out=out, boards=args.boards, progress=progress)
@@ -123,13 +127,17 @@ def print_outcome(outcome: ScenarioOutcome) -> None:
     """The summary lines, the checks, the files and how to decrypt the capture."""
     summary = outcome.summary
     print("")
-    print(f"feeder {summary.feeder}: rating {summary.rating_kw} kW, peak {summary.peak_kw} kW "
-          f"(without the DNO {summary.peak_kw_without_curtailment} kW), after the first "
-          f"curtailment {summary.peak_kw_after_first_curtailment} kW")
-    print(f"{summary.srv_count} SRVs, response p50 {summary.srv_response_s_p50} s, max "
-          f"{summary.srv_response_s_max} s; {summary.customers_affected} customers affected, "
-          f"{summary.energy_curtailed_kwh} kWh curtailed; declined premises switched: "
-          f"{summary.declined_premises_switched}")
+    print(
+        f"feeder {summary.feeder}: rating {summary.rating_kw} kW, peak {summary.peak_kw} kW "
+        f"(without the DNO {summary.peak_kw_without_curtailment} kW), after the first "
+        f"curtailment {summary.peak_kw_after_first_curtailment} kW"
+    )
+    print(
+        f"{summary.srv_count} SRVs, response p50 {summary.srv_response_s_p50} s, max "
+        f"{summary.srv_response_s_max} s; {summary.customers_affected} customers affected, "
+        f"{summary.energy_curtailed_kwh} kWh curtailed; declined premises switched: "
+        f"{summary.declined_premises_switched}"
+    )
     for name, held in outcome.checks.items():
         print(f"  [{'ok' if held else 'FAILED'}] {name}")
     print(f"wrote {', '.join(str(p) for p in outcome.paths.values())}")

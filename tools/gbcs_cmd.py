@@ -46,7 +46,6 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_check)
 
 
-
 def _when(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -76,8 +76,13 @@ def suite_command(
     return argv + list(extra or [])
 
 
-def run_suite(dut: str = "virtual", role: str = "hcalcs", junit: Path | None = None,
-              html: Path | None = None, **kw) -> int:
+def run_suite(
+    dut: str = "virtual",
+    role: str = "hcalcs",
+    junit: Path | None = None,
+    html: Path | None = None,
+    **kw,
+) -> int:
     """Run the suite in a child pytest; returns its exit status (0 = conformant)."""
     # The child runs in the checkout: paths given here are the caller's.
     junit = Path(junit or DEFAULT_OUT / f"switch-{role}.xml").resolve()
@@ -96,9 +101,7 @@ def run_suite(dut: str = "virtual", role: str = "hcalcs", junit: Path | None = N
     argv = suite_command(dut, role, junit, html, **kw)
     env = dict(os.environ)
     # The suite imports hil, emulator and tools: make the checkout importable from anywhere.
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     done = subprocess.run(argv, env=env, cwd=REPO)
     print(f"junit: {junit}\nhtml: {html}")
@@ -158,21 +161,34 @@ def register(subparsers) -> None:
     hil = subparsers.add_parser("hil", help="hardware-in-the-loop: run the switch suite on a DUT")
     sub = hil.add_subparsers(dest="hil_command", required=True)
     run = sub.add_parser("run", help="run the switch conformance suite, write JUnit + HTML")
-    run.add_argument("--dut", default="virtual",
-                     help="virtual, /dev/ttyACM0, serial:///dev/ttyACM0?baud=N, socket://h:p")
-    run.add_argument("--dut-console",
-                     help="a physical DUT's console port (default: $GBHAN_DUT_CONSOLE, "
-                     "console= on --dut, or the rig file)")
-    run.add_argument("--rig", type=Path,
-                     help="rig file naming the bench's ports (default: $GBHAN_RIG, or "
-                     ".gbhan-rig.toml in the working directory)")
+    run.add_argument(
+        "--dut",
+        default="virtual",
+        help="virtual, /dev/ttyACM0, serial:///dev/ttyACM0?baud=N, socket://h:p",
+    )
+    run.add_argument(
+        "--dut-console",
+        help="a physical DUT's console port (default: $GBHAN_DUT_CONSOLE, "
+        "console= on --dut, or the rig file)",
+    )
+    run.add_argument(
+        "--rig",
+        type=Path,
+        help="rig file naming the bench's ports (default: $GBHAN_RIG, or "
+        ".gbhan-rig.toml in the working directory)",
+    )
     run.add_argument("--power", help="virtual | manual | usb-relay:///dev/ttyUSB1[?on=HEX&off=HEX]")
     run.add_argument("--role", choices=("hcalcs", "plcs"), default="hcalcs")
-    run.add_argument("--junit", type=Path, help=f"JUnit XML (default {DEFAULT_OUT}/switch-ROLE.xml)")
-    run.add_argument("--html", type=Path, help=f"HTML report (default {DEFAULT_OUT}/switch-ROLE.html)")
+    run.add_argument(
+        "--junit", type=Path, help=f"JUnit XML (default {DEFAULT_OUT}/switch-ROLE.xml)"
+    )
+    run.add_argument(
+        "--html", type=Path, help=f"HTML report (default {DEFAULT_OUT}/switch-ROLE.html)"
+    )
     run.add_argument("--json", type=Path, help="also write the results document as JSON")
-    run.add_argument("--firmware", type=Path,
-                     help="virtual DUT: folder holding the firmware/ tree to test")
+    run.add_argument(
+        "--firmware", type=Path, help="virtual DUT: folder holding the firmware/ tree to test"
+    )
     run.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     run.set_defaults(func=cmd_run)
 
@@ -182,10 +198,13 @@ def register(subparsers) -> None:
     fl.add_argument("--role", choices=("hcalcs", "plcs"), required=True)
     fl.add_argument("--esme", help="EUI-64 of the meter to commission (hex)")
     fl.add_argument("--label", help="description label to set on first boot")
-    fl.add_argument("--stage", type=Path, help="staging folder (default gbhan-out/flash/BOARD-ROLE)")
+    fl.add_argument(
+        "--stage", type=Path, help="staging folder (default gbhan-out/flash/BOARD-ROLE)"
+    )
     fl.add_argument("--mpy-compat", help="mpy-cross -c VERSION for the board's MicroPython")
-    fl.add_argument("--resume", action="store_true",
-                    help="connect without a soft reset (mpremote resume)")
+    fl.add_argument(
+        "--resume", action="store_true", help="connect without a soft reset (mpremote resume)"
+    )
     fl.add_argument("--no-reset", action="store_true", help="do not reset the board afterwards")
     fl.add_argument("--dry-run", action="store_true", help="print the mpremote commands only")
     fl.set_defaults(func=cmd_flash)

@@ -32,9 +32,7 @@ JOIN_UNJOIN_SRVS = frozenset({"8.7.1", "8.7.2", "8.8.1", "8.8.2"})
 ESME_CONFIGURATION_SRVS = frozenset({"7.9", "7.10", "6.14.1", "6.14.2"})
 
 
-def changed_esme(
-    srv: str, role: DuisRole, target: Device, other: Device | None
-) -> bytes | None:
+def changed_esme(srv: str, role: DuisRole, target: Device, other: Device | None) -> bytes | None:
     """The ESME whose auxiliary load switch configuration a request changes, or None."""
     if role not in SUPPLIER_ROLES:
         return None

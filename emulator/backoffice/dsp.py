@@ -90,9 +90,7 @@ class Mailbox:
         self.documents: dict[bytes, list[bytes]] = {}
         self._changed = asyncio.Condition()
 
-    async def deliver(
-        self, user: RegisteredUser, document: bytes, kind: duis.DocumentKind
-    ) -> bool:
+    async def deliver(self, user: RegisteredUser, document: bytes, kind: duis.DocumentKind) -> bool:
         async with self._changed:
             self.documents.setdefault(bytes(user.eui), []).append(document)
             self._changed.notify_all()
@@ -163,9 +161,7 @@ class Dsp:
         self.utc_now = utc_now or clock.utc_now
         # DCC Boxed's ACB counters look like millisecond timestamps; start from the clock's.
         self._acb_counter = (
-            acb_counter
-            if acb_counter is not None
-            else int(self.utc_now().timestamp() * 1000)
+            acb_counter if acb_counter is not None else int(self.utc_now().timestamp() * 1000)
         )
         self.ledger = RequestLedger()
         self.times = ResponseTimes()
@@ -583,4 +579,3 @@ def choose_use_case(srv: str, target: Device, other: Device | None) -> str | Non
     if srv == "11.2":
         return {"esme": "ECS52", "ppmid": "CS08", "hcalcs": "CS08"}.get(kind)
     return None
-

@@ -35,9 +35,7 @@ class HttpDelivery:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
-    async def deliver(
-        self, user: RegisteredUser, document: bytes, kind: duis.DocumentKind
-    ) -> bool:
+    async def deliver(self, user: RegisteredUser, document: bytes, kind: duis.DocumentKind) -> bool:
         if not user.endpoint:
             log.warning("%s has no response endpoint: %s dropped", user.name, kind)
             return False

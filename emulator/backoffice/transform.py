@@ -425,8 +425,9 @@ def _schedule_entry(index: int, selector: int, schedule, period_name: str, days_
     """One passive schedule entry: enabled, runs the auxiliary controller script with
     `selector` at the switch time on the given weekdays and special days, between the dates."""
     period = _one(schedule, period_name)
-    applies = [int(_attribute(n, attribute)) - 1
-               for n in _children(schedule, "SpecialDaysApplicability")]
+    applies = [
+        int(_attribute(n, attribute)) - 1 for n in _children(schedule, "SpecialDaysApplicability")
+    ]
     return _item("structure", ListContainer([
         _item("long-unsigned", index),
         _item("boolean", 0xFF),

@@ -152,9 +152,7 @@ class DuisUser:
             answers.append(first)
             if first.code != "I0":
                 return answers
-            precommand = first.root.find(
-                f".//{{{duis.SR}}}PreCommand/{{{duis.SR}}}GBCSPayload"
-            )
+            precommand = first.root.find(f".//{{{duis.SR}}}PreCommand/{{{duis.SR}}}GBCSPayload")
             if precommand is None:
                 raise RoundTripFailed("serviceT answered I0 without a PreCommand")
             signed = gbcs_sign(base64.b64decode(precommand.text or ""), self.gbcs_key)

@@ -87,7 +87,6 @@ class CounterStore:
         self.last[bytes(originator)] = counter
 
 
-
 def check_sender(
     message: Message,
     keys: PremisesKeys,

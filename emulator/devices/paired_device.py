@@ -127,7 +127,9 @@ class PairedDevice:
         use_case, srv = "unknown", None
         try:
             message = decode(command)
-            use_case = message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
+            use_case = (
+                message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
+            )
             srv = SRVS.get((message.message_code, bytes(message.originator) == ACB_EUI))
             self._check(message, srv)
             response = self._execute(message)

@@ -186,7 +186,9 @@ class Premises:
         self.hub = CommsHub(hub_eui, medium)
         self.hub.form()
         esme_node = InProcessNode(
-            _ieee(esme_eui), link_key_from_install_code(install_code(esme_eui)), medium,
+            _ieee(esme_eui),
+            link_key_from_install_code(install_code(esme_eui)),
+            medium,
             esme_endpoints(),
         )
         self.esme = Esme(
@@ -215,7 +217,13 @@ class Premises:
             else:
                 where = None if state_dir is None else Path(state_dir) / f"slot{slot}"
                 unit = BoardSwitch(
-                    slot, role, _ieee(eui), key, medium, _ieee(esme_eui), state_dir=where,
+                    slot,
+                    role,
+                    _ieee(eui),
+                    key,
+                    medium,
+                    _ieee(esme_eui),
+                    state_dir=where,
                     clock=clock,
                 )
             self.switches[slot] = unit

@@ -281,7 +281,9 @@ class ModelSwitch(Switch):
         if cluster_id == LevelControl.cluster_id and self.role == "plcs":
             return {sz.CURRENT_LEVEL_ATTR: (0x20, t.uint8_t(round(level * 254 / 100)))}
         if cluster_id == Basic.cluster_id:
-            return {0x0005: (0x42, t.CharacterString("HCALCS" if self.role == "hcalcs" else "PLCS"))}
+            return {
+                0x0005: (0x42, t.CharacterString("HCALCS" if self.role == "hcalcs" else "PLCS"))
+            }
         if cluster_id == sz.CONFIG_CLUSTER:
             return {
                 sz.ATTR_LABEL: (sz.T_CHAR_STRING, t.CharacterString(self.label)),

@@ -154,4 +154,3 @@ def _parse(cluster, data: bytes) -> zcl.ZclFrame:
         return zcl.parse(cluster, data)
     except zcl.ZclDecodeError as exc:
         raise SwitchError(f"malformed answer: {exc}") from None
-

@@ -83,7 +83,9 @@ class ConsentRegister:
 
     def ever_declined(self) -> builtins.set[str]:  # `set` here is the method
         """Premises that declined at any point (a later opt-in does not erase the refusal)."""
-        return {p for p, r in self._records.items() if any(s is Consent.DECLINED for _, s in r.history)}
+        return {
+            p for p, r in self._records.items() if any(s is Consent.DECLINED for _, s in r.history)
+        }
 
     def __len__(self) -> int:
         return len(self._records)

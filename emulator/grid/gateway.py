@@ -21,7 +21,9 @@ SRV_ADD_BOOST = "7.9"
 SRV_REMOVE_BOOST = "7.10"
 
 #: SRVs that change what a switch does: the consent register and the guard apply to these.
-SWITCHING_SRVS = frozenset({SRV_ACTIVATE, SRV_CURTAIL, SRV_RESTORE, SRV_ADD_BOOST, SRV_REMOVE_BOOST})
+SWITCHING_SRVS = frozenset(
+    {SRV_ACTIVATE, SRV_CURTAIL, SRV_RESTORE, SRV_ADD_BOOST, SRV_REMOVE_BOOST}
+)
 
 
 @dataclass(frozen=True)

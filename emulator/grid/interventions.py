@@ -78,7 +78,11 @@ class Intervention:
     @property
     def levels_used(self) -> list[int]:
         return sorted(
-            {r.level if r.level is not None else 0 for r in self.srvs if r.srv == SRV_CURTAIL and r.ok}
+            {
+                r.level if r.level is not None else 0
+                for r in self.srvs
+                if r.srv == SRV_CURTAIL and r.ok
+            }
         )
 
     @property
@@ -133,7 +137,9 @@ class InterventionLog:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
-        rows = [(None, r) for r in self.outside_events] + [(e, r) for e in self.events for r in e.srvs]
+        rows = [(None, r) for r in self.outside_events] + [
+            (e, r) for e in self.events for r in e.srvs
+        ]
         for event, r in rows:
             writer.writerow(
                 [

@@ -53,7 +53,9 @@ class FeederPhysics:
 
     def household_kw(self, hour: float) -> np.ndarray:
         h = self.households
-        shape = h.base_kw + h.evening_peak_kw * np.exp(-0.5 * ((hour - h.peak_hour) / h.peak_width_h) ** 2)
+        shape = h.base_kw + h.evening_peak_kw * np.exp(
+            -0.5 * ((hour - h.peak_hour) / h.peak_width_h) ** 2
+        )
         return np.maximum(0.05, shape * self.population.base_scale * (1.0 + self._noise))
 
     def step(self, dt: float, output: np.ndarray) -> FeederSample:

@@ -149,11 +149,19 @@ class DnoMonitor:
                 if label.label.strip().lower() != EV_LABEL.lower():
                     continue
                 declared = self.consent.declared_kw(outcome.premises) or DEFAULT_CHARGER_KW
-                sw = ControlledSwitch(outcome.premises, label.slot, label.kind, declared,
-                                      configured_level=self.consent.plcs_level(outcome.premises))
+                sw = ControlledSwitch(
+                    outcome.premises,
+                    label.slot,
+                    label.kind,
+                    declared,
+                    configured_level=self.consent.plcs_level(outcome.premises),
+                )
                 self.switches[sw.key] = sw
-        self.timeline(self.now(), f"discovered {len(self.switches)} EV charger switches "
-                      f"at {len(self.consent.opted_in())} consented premises (SRV 7.7)")
+        self.timeline(
+            self.now(),
+            f"discovered {len(self.switches)} EV charger switches "
+            f"at {len(self.consent.opted_in())} consented premises (SRV 7.7)",
+        )
         return len(self.switches)
 
     # -- samples -----------------------------------------------------------------------------
@@ -254,7 +262,9 @@ class DnoMonitor:
                     break
             if not batch:
                 if not self._exhausted_noted:
-                    self.timeline(self.now(), f"no switch left to curtail ({remaining:.1f} kW short)")
+                    self.timeline(
+                        self.now(), f"no switch left to curtail ({remaining:.1f} kW short)"
+                    )
                     self._exhausted_noted = True
                 return
             self._exhausted_noted = False
@@ -330,8 +340,11 @@ class DnoMonitor:
                 sw.state = "overridden"
                 self.stats.overrides_seen += 1
                 self._compensation_kw += self._expected(sw, None)
-                self.timeline(now, f"{sw.premises} slot {sw.slot} boosted by the consumer; "
-                                   "left to them, curtailing elsewhere")
+                self.timeline(
+                    now,
+                    f"{sw.premises} slot {sw.slot} boosted by the consumer; "
+                    "left to them, curtailing elsewhere",
+                )
                 continue
             await self._curtail_one_renew(sw)
 
@@ -348,8 +361,10 @@ class DnoMonitor:
 
     async def _restore_one(self, sw: ControlledSwitch, purpose: str) -> bool:
         outcome = await self._send(self.gateway.restore(sw.premises, sw.slot), purpose)
-        self.timeline(self.now(), f"SRV 7.8 {sw.premises} slot {sw.slot} restored "
-                                  f"({purpose}, {outcome.status})")
+        self.timeline(
+            self.now(),
+            f"SRV 7.8 {sw.premises} slot {sw.slot} restored ({purpose}, {outcome.status})",
+        )
         if outcome.ok:
             sw.state = "available"
             sw.level = None
@@ -424,8 +439,13 @@ class DnoMonitor:
         self.stats.alerts.append(alert)
         if self.log.current is not None:
             self.log.current.alerts.append(
-                {"code": alert.code, "premises": alert.premises, "slot": alert.slot,
-                 "at": alert.at, "detail": alert.detail}
+                {
+                    "code": alert.code,
+                    "premises": alert.premises,
+                    "slot": alert.slot,
+                    "at": alert.at,
+                    "detail": alert.detail,
+                }
             )
         if alert.code != ALERT_ALCS_CONFIGURATION_CHANGE:
             return
@@ -436,5 +456,8 @@ class DnoMonitor:
                 # Whatever it held back may come back at any moment: make it up elsewhere.
                 self._compensation_kw += self._expected(sw, sw.level)
             sw.state = "lost"
-            self.timeline(alert.at, f"DSP alert {alert.code}: {sw.premises} slot {sw.slot} "
-                                    "unjoined by its Supplier; no longer controllable")
+            self.timeline(
+                alert.at,
+                f"DSP alert {alert.code}: {sw.premises} slot {sw.slot} "
+                "unjoined by its Supplier; no longer controllable",
+            )

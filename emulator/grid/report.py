@@ -70,8 +70,15 @@ def plot_png(run: RunRecord) -> bytes:
         marker, colour, text = style
         at = record.sent_at + (record.response_s or 0.0)
         y = float(np.interp(at, run.t, run.load_kw))
-        ax.plot(at / 3600.0, y, marker=marker, color=colour, ms=6, ls="none",
-                label=None if record.srv in seen else text)
+        ax.plot(
+            at / 3600.0,
+            y,
+            marker=marker,
+            color=colour,
+            ms=6,
+            ls="none",
+            label=None if record.srv in seen else text,
+        )
         seen.add(record.srv)
     ax.set_xlabel(f"hours since {run.start_utc}")
     ax.set_ylabel("kW")
@@ -95,15 +102,31 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 def report_html(run: RunRecord, png: bytes) -> str:
     summary_rows = [[k, v] for k, v in run.summary.items()]
     events = [
-        [e.event, e.feeder, f"{e.start:.0f}", "" if e.end is None else f"{e.end:.0f}", e.reason,
-         ", ".join(e.switches_used), ", ".join(map(str, e.levels_used)),
-         f"{e.energy_curtailed_kwh:.2f}", e.customers_affected, len(e.srvs)]
+        [
+            e.event,
+            e.feeder,
+            f"{e.start:.0f}",
+            "" if e.end is None else f"{e.end:.0f}",
+            e.reason,
+            ", ".join(e.switches_used),
+            ", ".join(map(str, e.levels_used)),
+            f"{e.energy_curtailed_kwh:.2f}",
+            e.customers_affected,
+            len(e.srvs),
+        ]
         for e in run.interventions.events
     ]
     srvs = [
-        [r.srv, r.premises, "" if r.slot is None else r.slot, "" if r.level is None else r.level,
-         r.purpose, r.status, f"{r.sent_at:.0f}",
-         "" if r.response_s is None else f"{r.response_s:.2f}"]
+        [
+            r.srv,
+            r.premises,
+            "" if r.slot is None else r.slot,
+            "" if r.level is None else r.level,
+            r.purpose,
+            r.status,
+            f"{r.sent_at:.0f}",
+            "" if r.response_s is None else f"{r.response_s:.2f}",
+        ]
         for r in run.interventions.all_srvs()
     ]
     timeline = [[f"{t:.0f}", text] for t, text in run.timeline]
@@ -126,8 +149,23 @@ simulated from {html.escape(run.start_utc)}.</p>
 <h2>Summary</h2>
 {_table(["figure", "value"], summary_rows)}
 <h2>Interventions (DCP 371)</h2>
-{_table(["event", "feeder", "start s", "end s", "reason", "switches", "levels %",
-         "energy curtailed kWh", "customers affected", "SRVs"], events)}
+{
+        _table(
+            [
+                "event",
+                "feeder",
+                "start s",
+                "end s",
+                "reason",
+                "switches",
+                "levels %",
+                "energy curtailed kWh",
+                "customers affected",
+                "SRVs",
+            ],
+            events,
+        )
+    }
 <h2>Service requests</h2>
 {_table(["SRV", "premises", "slot", "level", "purpose", "status", "sent s", "response s"], srvs)}
 <h2>Timeline</h2>

@@ -255,7 +255,8 @@ class XBeeStandIn(HanNodeLink):
         if old is not None:
             old[0].release()
         hold = self.medium.clock.hold(
-            self.answer_guard_s, f"{self.ieee} cluster 0x{cluster:04X} tsn {header.tsn}",
+            self.answer_guard_s,
+            f"{self.ieee} cluster 0x{cluster:04X} tsn {header.tsn}",
             self._hold_expired,
         )
         self._holds[key] = (hold, header.from_server)

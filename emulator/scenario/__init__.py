@@ -1,7 +1,7 @@
 """Scenarios: TOML files describing a feeder evening, the world they run in, and ``run``.
 
-    outcome = run(load("feeder-overload"), out=Path("gbhan-out/feeder-overload"), boards=1)
-    outcome.ok, outcome.checks, outcome.summary.peak_kw, outcome.paths["report.html"]
+outcome = run(load("feeder-overload"), out=Path("gbhan-out/feeder-overload"), boards=1)
+outcome.ok, outcome.checks, outcome.summary.peak_kw, outcome.paths["report.html"]
 """
 
 from emulator.scenario.command import CommandOutcome, run_command

@@ -105,8 +105,10 @@ class BoardWatch:
         shown = f"relay={'closed' if relay else 'open'} level={shown_level} source={source}"
         if outcome.srv == SRV_CURTAIL:
             if unit.role == "plcs":
-                want = level if level is not None else self.curtail_levels(
-                    outcome.premises, outcome.slot or 0
+                want = (
+                    level
+                    if level is not None
+                    else self.curtail_levels(outcome.premises, outcome.slot or 0)
                 )
                 asked = f"level={want}"
                 matches = abs(shown_level - want) <= 1 and relay == (want > 0)
@@ -133,7 +135,9 @@ class BoardWatch:
             except (TimeoutError, OSError) as exc:
                 log.warning("board log not read: %s", exc)
                 continue
-            expiries += sum(1 for line in lines if "transition" in line and "drlc completed" in line)
+            expiries += sum(
+                1 for line in lines if "transition" in line and "drlc completed" in line
+            )
         compared = [c for c in self.checks if c.matches is not None]
         return {
             "boards": [f"{premises} slot {slot}" for premises, slot in self.units],

@@ -114,7 +114,9 @@ async def run(
         echo(f"{_fmt(scenario, t - t0)}  {text}")
 
     physics = FeederPhysics(population, scenario.households, scenario.start_hour, scenario.seed)
-    guard = LastResortGuard(scenario.feeder_id, consent, scenario.governance.market_flexibility_failed)
+    guard = LastResortGuard(
+        scenario.feeder_id, consent, scenario.governance.market_flexibility_failed
+    )
     recorder = RecordingGateway(han.gateway)
     gateway = GuardedGateway(recorder, guard, lambda: now() - t0)
     interventions = InterventionLog(scenario.feeder_id)
@@ -131,8 +133,11 @@ async def run(
         timeline=lambda t, text: note(t + t0, text),
         reason_context=scenario.governance.context,
     )
-    note(now(), f"scenario {scenario.name}: feeder {scenario.feeder_id}, {scenario.premises} "
-                f"premises, rating {scenario.rating_kw:.0f} kW")
+    note(
+        now(),
+        f"scenario {scenario.name}: feeder {scenario.feeder_id}, {scenario.premises} "
+        f"premises, rating {scenario.rating_kw:.0f} kW",
+    )
     for text in han.notes:  # e.g. which premises runs the firmware
         note(now(), text)
     await monitor.discover()
@@ -147,7 +152,9 @@ async def run(
     for i in range(steps):
         t = now() - t0
         while pending and pending[0].at_s <= t:
-            results.append(await _apply_event(pending.pop(0), han, monitor, consent, population, t, note, now))
+            results.append(
+                await _apply_event(pending.pop(0), han, monitor, consent, population, t, note, now)
+            )
         sample = physics.step(scenario.step_s, han.outputs())
         ts[i] = t
         load[i] = sample.total_kw
@@ -243,8 +250,10 @@ def unconsented(
         status = consent.status_at(s.premises, s.at)
         if status in (Consent.DECLINED, Consent.NOT_ASKED):
             found.append((status, s))
-        elif status is Consent.WITHDRAWN and s.where == "meter" and s.srv not in (
-            SRV_RESTORE, SRV_ADD_BOOST
+        elif (
+            status is Consent.WITHDRAWN
+            and s.where == "meter"
+            and s.srv not in (SRV_RESTORE, SRV_ADD_BOOST)
         ):
             found.append((status, s))
     return found
@@ -276,7 +285,9 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
             round(float(after.max()), 3) if after.size else None
         ),
         "srv_count": len(sent),
-        "srv_by_type": {srv: sum(1 for o in sent if o.srv == srv) for srv in sorted({o.srv for o in sent})},
+        "srv_by_type": {
+            srv: sum(1 for o in sent if o.srv == srv) for srv in sorted({o.srv for o in sent})
+        },
         "srv_failed": sum(1 for o in sent if not o.ok),
         "srv_response_s_p50": round(float(np.median(responses)), 3) if responses.size else None,
         "srv_response_s_max": round(float(responses.max()), 3) if responses.size else None,
@@ -288,19 +299,28 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
         "not_asked_premises_switched": len(not_asked_switched),
         "switching_without_consent": [
             f"{s.at:.0f}s {s.premises} slot {s.slot} ({status.value}): {s.detail}"
-            + (f" SRV {s.srv}" if s.srv else "") for status, s in bad[:20]
+            + (f" SRV {s.srv}" if s.srv else "")
+            for status, s in bad[:20]
         ],
         "han_switching_seen": len(result.switching),
         "consented_premises": len(result.consent.opted_in()),
         "ev_switches_discovered": len(result.monitor.switches),
         "interventions": len(events),
-        "customers_affected": len({r.premises for e in events for r in e.srvs if r.srv == "7.6" and r.ok}),
+        "customers_affected": len(
+            {r.premises for e in events for r in e.srvs if r.srv == "7.6" and r.ok}
+        ),
         "energy_curtailed_kwh": round(sum(e.energy_curtailed_kwh for e in events), 3),
         "escalations": result.monitor.stats.escalations,
         "dsp_alerts": len(result.monitor.stats.alerts),
         "scripted_events": [
-            {"at_s": e.at, "kind": e.kind, "target": e.target, "premises": e.premises,
-             "outcome": e.outcome} for e in result.events
+            {
+                "at_s": e.at,
+                "kind": e.kind,
+                "target": e.target,
+                "premises": e.premises,
+                "outcome": e.outcome,
+            }
+            for e in result.events
         ],
         "han": result.han_stats,
         "wall_seconds": round(wall_seconds, 3),

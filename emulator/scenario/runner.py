@@ -136,7 +136,8 @@ def checks(summary: Mapping[str, Any]) -> dict[str, bool]:
     return {
         "within rating after first curtailment": (
             summary["feeder_peak_kw"] if after is None else after
-        ) <= summary["feeder_rating_kw"],
+        )
+        <= summary["feeder_rating_kw"],
         "every SRV under 30 s (unanswered ones count as over)": summary["srv_over_30s"] == 0,
         "no declined premises switched (seen at its meter and switches)": (
             summary["declined_premises_switched"] == 0
@@ -212,6 +213,10 @@ def run(
     paths["han.keys"] = built[0].write_capture_keys(out / "han.keys")
     paths["han.pcap"] = out / "han.pcap"
     return ScenarioOutcome(
-        scenario, ScenarioSummary.from_dict(summary), checks(summary), paths, tuple(timeline),
+        scenario,
+        ScenarioSummary.from_dict(summary),
+        checks(summary),
+        paths,
+        tuple(timeline),
         result,
     )

@@ -134,7 +134,9 @@ def _read(path: Path, chain: tuple[Path, ...]) -> dict:
         return data
     if not isinstance(base_name, str):
         raise ScenarioError(f"{path.name}: extends must be a scenario name")
-    base_path = resolve(base_name) if not (path.parent / base_name).is_file() else path.parent / base_name
+    base_path = (
+        resolve(base_name) if not (path.parent / base_name).is_file() else path.parent / base_name
+    )
     return _merge(_read(base_path, (*chain, path)), data)
 
 
@@ -204,8 +206,20 @@ def _require(table: dict, key: str, kind, where: str):
 
 
 def parse(data: dict, path: Path) -> Scenario:
-    known = {"name", "description", "seed", "time", "feeder", "households", "ev", "consent",
-             "governance", "dno", "han", "event"}
+    known = {
+        "name",
+        "description",
+        "seed",
+        "time",
+        "feeder",
+        "households",
+        "ev",
+        "consent",
+        "governance",
+        "dno",
+        "han",
+        "event",
+    }
     for key in data:
         if key not in known:
             raise ScenarioError(f"{path.name}: unknown top-level key {key!r}")

@@ -231,8 +231,15 @@ class FeederWorld:
             log.warning("DCC alert %s for an ESME not on this feeder: %s", code, esme_text)
             return
         slot = site.plan.ev_switch.slot if site.plan.ev_switch else None
-        self.client.alert(GatewayAlert(code, site.plan.premises_id, slot, self.now(),
-                                       detail=f"DSP alert {code} for ESME {esme_text}"))
+        self.client.alert(
+            GatewayAlert(
+                code,
+                site.plan.premises_id,
+                slot,
+                self.now(),
+                detail=f"DSP alert {code} for ESME {esme_text}",
+            )
+        )
 
     def baseline(self) -> None:
         """Remember each model switch's count of applied remote commands (after setup)."""
@@ -376,8 +383,13 @@ async def build_world(
         rtds=None,
         rtds_keystore=data.rtds_keystore(),
         clock=clock,
-        wan=Wan(clock, latency_s=han.wan_latency_s, jitter_s=han.wan_jitter_s,
-                loss=han.wan_loss, seed=scenario.seed),
+        wan=Wan(
+            clock,
+            latency_s=han.wan_latency_s,
+            jitter_s=han.wan_jitter_s,
+            loss=han.wan_loss,
+            seed=scenario.seed,
+        ),
         eligibility=Eligibility(secmp0046_hcalcs=True, secmp0046_boost=True),
         delivery=delivery,
     )
@@ -458,8 +470,14 @@ async def _add_premises(
             dsp.inventory.add(Device(bytes.fromhex(eui), kind, plan.premises_id))
         dsp.attach(_MeterTap(world, plan.premises_id, premises))
         ev = plan.ev_switch
-        world.add(Site(plan, premises, esme,
-                       _readable(premises.switch(ev.slot)) if ev is not None else None))
+        world.add(
+            Site(
+                plan,
+                premises,
+                esme,
+                _readable(premises.switch(ev.slot)) if ev is not None else None,
+            )
+        )
 
 
 @dataclass

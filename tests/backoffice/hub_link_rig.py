@@ -118,8 +118,12 @@ class HubRig:
         response = next(f for f in self.radio.sent[n:] if f.cluster == TUNNELING)
         tunnel, status = struct.unpack_from("<HB", response.data, 3)
         assert status == 0, response
-        self.radio.deliver(device, NWK, TUNNELING,
-                           bytes([0x01, 0x20, 0x02]) + struct.pack("<H", tunnel) + gbcs_message)
+        self.radio.deliver(
+            device,
+            NWK,
+            TUNNELING,
+            bytes([0x01, 0x20, 0x02]) + struct.pack("<H", tunnel) + gbcs_message,
+        )
 
     async def _radio_until(self, done, timeout: float = 3.0) -> None:
         loop = asyncio.get_running_loop()

@@ -119,11 +119,13 @@ def test_non_xml_content_type_and_unknown_path(schema, trusted, dsp):
 
         try:
             async with aiohttp.ClientSession() as session:
-                async with session.post(base + "serviceS", data=b"{}",
-                                        headers={"Content-Type": "application/json"}) as r:
+                async with session.post(
+                    base + "serviceS", data=b"{}", headers={"Content-Type": "application/json"}
+                ) as r:
                     json_status = r.status
-                async with session.post(base + "serviceX", data=b"<a/>",
-                                        headers={"Content-Type": "application/xml"}) as r:
+                async with session.post(
+                    base + "serviceX", data=b"<a/>", headers={"Content-Type": "application/xml"}
+                ) as r:
                     unknown_status = r.status
         finally:
             await runner.cleanup()

@@ -161,7 +161,7 @@ def test_template_against_the_real_premises(name, schema, trusted, dsp, gbcs_key
 def test_future_dated_calendar_alert_reaches_the_supplier(schema, trusted, dsp, gbcs_keys):
     """ECS46c FUTURE_DATED (2030-01-15 09:00) with the meter's clock 2 s before: the response,
     then both 8F66 alerts as DeviceAlertMessages on the Supplier's endpoint."""
-    template = (DUIS / "ECS46c_6.14.2_FUTURE_DATED_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML")
+    template = DUIS / "ECS46c_6.14.2_FUTURE_DATED_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML"
     due = dt.datetime(2030, 1, 15, 9, 0, tzinfo=dt.UTC)
 
     async def scenario(dsp_, premises, supplier):

@@ -84,23 +84,36 @@ CASES = {
     # name: (builder(signers) -> steps, expected codes)
     "dno-sends-supplier-only-7.5": (
         lambda s: [("serviceT", signed_as(T["ECS47Activate_7.5"], NETWORK_OPERATOR, s["dno"]))],
-        ["E2"]),
+        ["E2"],
+    ),
     "dno-7.9-with-boost-switch-off": (
         lambda s: [("serviceS", signed_as(T["ECS62Add_7.9"], NETWORK_OPERATOR, s["dno"]))],
-        ["E2"]),
+        ["E2"],
+    ),
     "template-placeholder-signature": (
-        lambda s: [("serviceS", T["ECS61a_7.7"].read_bytes())], ["E41"]),
+        lambda s: [("serviceS", T["ECS61a_7.7"].read_bytes())],
+        ["E41"],
+    ),
     "missing-signature": (
-        lambda s: [("serviceS", without_signature(signed_as(T["ECS61a_7.7"], SUPPLIER,
-                                                            s["supplier"])))], ["E41"]),
+        lambda s: [
+            ("serviceS", without_signature(signed_as(T["ECS61a_7.7"], SUPPLIER, s["supplier"])))
+        ],
+        ["E41"],
+    ),
     "tampered-body": (
-        lambda s: [("serviceT", tampered(signed_as(T["ECS47Deactivate_7.6"], SUPPLIER,
-                                                   s["supplier"])))], ["E41"]),
+        lambda s: [
+            ("serviceT", tampered(signed_as(T["ECS47Deactivate_7.6"], SUPPLIER, s["supplier"])))
+        ],
+        ["E41"],
+    ),
     "signed-by-another-registered-user": (
         lambda s: [("serviceT", signed_as(T["ECS47Deactivate_7.6"], SUPPLIER, s["dno"]))],
-        ["E41"]),
+        ["E41"],
+    ),
     "unregistered-user": (
-        lambda s: [("serviceS", signed_as(T["ECS61a_7.7"], OTHER_USER, s["other"]))], ["E1"]),
+        lambda s: [("serviceS", signed_as(T["ECS61a_7.7"], OTHER_USER, s["other"]))],
+        ["E1"],
+    ),
     "schema-invalid": (lambda s: [("serviceT", schema_invalid(s["supplier"]))], ["E40"]),
     "xxe": (lambda s: [("serviceS", XXE)], ["E40"]),
     "entity-expansion": (lambda s: [("serviceS", LAUGHS)], ["E40"]),
@@ -108,14 +121,17 @@ CASES = {
     "unknown-device": (lambda s: [("serviceS", unknown_device(s["supplier"]))], ["E19"]),
     "replayed-request-id": (
         lambda s: [("serviceS", signed_as(T["ECS61a_7.7"], SUPPLIER, s["supplier"]))] * 2,
-        ["I99", "E42"]),
+        ["I99", "E42"],
+    ),
     "critical-sent-to-serviceS": (
         lambda s: [("serviceS", signed_as(T["ECS47Deactivate_7.6"], SUPPLIER, s["supplier"]))],
-        ["E13"]),
+        ["E13"],
+    ),
     "non-critical-sent-to-serviceT": (
-        lambda s: [("serviceT", signed_as(T["ECS61a_7.7"], SUPPLIER, s["supplier"]))], ["E13"]),
-    "variant-5-never-issued": (
-        lambda s: [("serviceS", variant5(s, precommand=None))], ["E12"]),
+        lambda s: [("serviceT", signed_as(T["ECS61a_7.7"], SUPPLIER, s["supplier"]))],
+        ["E13"],
+    ),
+    "variant-5-never-issued": (lambda s: [("serviceS", variant5(s, precommand=None))], ["E12"]),
 }
 
 
@@ -154,8 +170,6 @@ def test_dno_7_9_is_accepted_with_the_boost_switch_on(signers, schema, trusted, 
     codes, received, _ = run(schema, trusted, dsp, steps,
                              eligibility=Eligibility(secmp0046_boost=True))  # fmt: skip
     assert codes == ["I99"] and len(received) == 1
-
-
 
 
 @pytest.mark.parametrize(

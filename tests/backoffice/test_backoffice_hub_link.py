@@ -134,8 +134,9 @@ def test_a_resent_or_replayed_notification_raises_no_second_ad1(tmp_path, schema
             await rig.run_until(T0 + 240, step=2)
             sent_by_hub = rig.link.frames["OUTAGE"]
             seq = rig.link.outages[0].seq
-            replay = wan.encode(wan.FrameType.OUTAGE, seq,
-                                wan.outage_payload(HUB, zigbee(T0), zigbee(T0 + 180)))
+            replay = wan.encode(
+                wan.FrameType.OUTAGE, seq, wan.outage_payload(HUB, zigbee(T0), zigbee(T0 + 180))
+            )
             await rig.link.receive(replay)
             same_outage = wan.outage_payload(HUB, zigbee(T0), zigbee(T0 + 181))
             await rig.link.receive(wan.encode(wan.FrameType.OUTAGE, seq + 100, same_outage))
@@ -182,8 +183,11 @@ def test_the_meters_signed_ecs80_through_the_hubs_tunnel_reaches_the_dno_verifie
 
 def restored_frame(seq: int, code: int = 0x8F36) -> bytes:
     """A forged RESTORED frame: the meter's signed ECS80 passed off as the hub's own."""
-    return wan.encode(wan.FrameType.RESTORED, seq,
-                      HUB + struct.pack(">HII", code, zigbee(T0), zigbee(T0 + 240)) + ECS80)
+    return wan.encode(
+        wan.FrameType.RESTORED,
+        seq,
+        HUB + struct.pack(">HII", code, zigbee(T0), zigbee(T0 + 240)) + ECS80,
+    )
 
 
 async def link_over_tcp(dsp_, frames: list[bytes], expected: int):
@@ -256,14 +260,15 @@ def test_an_outage_from_a_hub_whose_premises_has_no_mpxn_is_refused(schema, trus
         dsp_, dno = dsp_for_hub(schema, trusted, dsp, http=False)
         name = dsp_.inventory.get(HUB).premises
         record = dsp_.inventory.premises[name]
-        dsp_.inventory.premises[name] = type(record)(record.name, record.supplier,
-                                                     record.electricity_distributor)
-        frame = wan.encode(wan.FrameType.OUTAGE, 4000,
-                           wan.outage_payload(HUB, zigbee(T0), zigbee(T0 + 180)))
+        dsp_.inventory.premises[name] = type(record)(
+            record.name, record.supplier, record.electricity_distributor
+        )
+        frame = wan.encode(
+            wan.FrameType.OUTAGE, 4000, wan.outage_payload(HUB, zigbee(T0), zigbee(T0 + 180))
+        )
         link, acks = await link_over_tcp(dsp_, [frame], 1)
         return dno, link, acks
 
     dno, link, acks = asyncio.run(go())
     assert [a.payload for a in acks] == [bytes([wan.AckStatus.LAYOUT])]
     assert link.rejected == {"no-mpxn": 1} and dcc_alerts(dno) == []
-

@@ -76,13 +76,29 @@ def test_capture_dissects_cleanly_and_shows_the_switch_commands(tmp_path, capsys
     assert gbhan_emulate(argv) == 0
     keys = pcap.with_suffix(".pcap.keys")
     problems = tshark_lines(
-        pcap, keys, "-Y", '_ws.malformed || _ws.expert.severity >= "warning"',
-        "-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message",
+        pcap,
+        keys,
+        "-Y",
+        '_ws.malformed || _ws.expert.severity >= "warning"',
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "_ws.expert.message",
     )
     assert problems == []
     events = tshark_lines(
-        pcap, keys, "-Y", "zbee_zcl_se.drlc.cmd.srv_tx.id == 0", "-T", "fields",
-        "-e", "zbee_zcl_se.drlc.duration_in_minutes", "-e", "zbee_zcl_se.drlc.duty_cycle",
+        pcap,
+        keys,
+        "-Y",
+        "zbee_zcl_se.drlc.cmd.srv_tx.id == 0",
+        "-T",
+        "fields",
+        "-e",
+        "zbee_zcl_se.drlc.duration_in_minutes",
+        "-e",
+        "zbee_zcl_se.drlc.duty_cycle",
     )
     # the Load Control Event to the switch in slot 3: 60 minutes (RTDS Duration), level 0 %
     assert [line.split("\t") for line in events] == [["60", "0x00"]]

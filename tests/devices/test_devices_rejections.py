@@ -33,7 +33,9 @@ def run(keys, commands, **options):
 
 
 def as_network_operator(keys, name: str) -> bytes:
-    return reoriginate(command(name), NETWORK_OPERATOR, keys.signer(NETWORK_OPERATOR), keys.keystore)
+    return reoriginate(
+        command(name), NETWORK_OPERATOR, keys.signer(NETWORK_OPERATOR), keys.keystore
+    )
 
 
 def refused(execution, before, reason: str) -> None:
@@ -80,7 +82,9 @@ def test_unknown_originator_is_refused(keys):
 def test_bad_signature_is_refused(keys):
     # signed by the Network Operator's key but naming the Supplier as originator
     forged = reoriginate(
-        command(DEACTIVATE), bytes.fromhex("90B3D51F30010000"), keys.signer(NETWORK_OPERATOR),
+        command(DEACTIVATE),
+        bytes.fromhex("90B3D51F30010000"),
+        keys.signer(NETWORK_OPERATOR),
         keys.keystore,
     )
     (execution,), before = run(keys, [forged])
@@ -113,7 +117,9 @@ def replay_after_reset(keys, first_command: bytes, second_command: bytes):
 
 
 def test_replay_is_refused(keys):
-    first, reset, second, frames = replay_after_reset(keys, command(DEACTIVATE), command(DEACTIVATE))
+    first, reset, second, frames = replay_after_reset(
+        keys, command(DEACTIVATE), command(DEACTIVATE)
+    )
     assert first.outcome == "executed" and first.switch[3]["relay"] == "open"
     assert reset[3]["relay"] == "closed"  # a replay that ran would open it again
     refused(second, reset, "replay")

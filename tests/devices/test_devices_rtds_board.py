@@ -26,7 +26,11 @@ class BoardPremises:
         self.thread.start()
         self.premises = self.call(
             Premises.start(
-                self.clock, keys=keys, switch="board", state_dir=state_dir, zcl_timeout_s=1.0,
+                self.clock,
+                keys=keys,
+                switch="board",
+                state_dir=state_dir,
+                zcl_timeout_s=1.0,
                 **home.premises_kwargs(),
             )
         )

@@ -72,7 +72,9 @@ class DoubleGateway:
 
     async def _exchange(self, srv, premises, slot, action, level=None) -> SrvOutcome:
         sent = self._now()
-        switches = [s for s in self.han.by_premises.get(premises, []) if slot is None or s.slot == slot]
+        switches = [
+            s for s in self.han.by_premises.get(premises, []) if slot is None or s.slot == slot
+        ]
         if not switches:
             await asyncio.sleep(self.timeout_s)
             return SrvOutcome(srv, premises, slot, SrvResult.TIMEOUT, sent - self.han.t0, None)
@@ -93,8 +95,14 @@ class DoubleGateway:
                     SwitchingSeen(self._now() - self.han.t0, premises, s.slot, "meter", srv)
                 )
         return SrvOutcome(
-            srv, premises, slot, SrvResult.EXECUTED, sent - self.han.t0, self._now() - sent,
-            labels=labels or (), level=level,
+            srv,
+            premises,
+            slot,
+            SrvResult.EXECUTED,
+            sent - self.han.t0,
+            self._now() - sent,
+            labels=labels or (),
+            level=level,
         )
 
     async def read_labels(self, premises):
@@ -190,7 +198,9 @@ class DoubleFeederHan:
         sw.joined = False
         await asyncio.sleep(self.alert_delay_s)
         alert = GatewayAlert(
-            ALERT_ALCS_CONFIGURATION_CHANGE, premises, slot,
+            ALERT_ALCS_CONFIGURATION_CHANGE,
+            premises,
+            slot,
             asyncio.get_running_loop().time() - self.t0,
         )
         for callback in self.gateway.callbacks:

@@ -50,8 +50,11 @@ def test_the_board_goes_to_the_dnos_first_candidate():
     ((premises, slot),) = choose(population, consent, 1)
     plan = next(p for p in population.premises if p.premises_id == premises)
     assert consent.status(premises).name == "OPTED_IN" and plan.ev_switch.slot == slot
-    opted = [p for p in population.premises
-             if p.ev_switch is not None and consent.status(p.premises_id).name == "OPTED_IN"]
+    opted = [
+        p
+        for p in population.premises
+        if p.ev_switch is not None and consent.status(p.premises_id).name == "OPTED_IN"
+    ]
     assert consent.declared_kw(premises) == max(consent.declared_kw(p.premises_id) for p in opted)
 
 
@@ -64,8 +67,11 @@ def test_the_board_run_keeps_the_model_runs_timeline(board_run, tmp_path):
     model_lines = list(model.timeline)
 
     def timeline(lines):
-        return [line for line in lines if re.match(r"\d\d:\d\d:\d\d  ", line)
-                and "  board: " not in line]
+        return [
+            line
+            for line in lines
+            if re.match(r"\d\d:\d\d:\d\d  ", line) and "  board: " not in line
+        ]
 
     assert len(timeline(board_lines)) > 20
     assert timeline(board_lines) == timeline(model_lines)

@@ -20,8 +20,15 @@ class CountingGateway:
 
     def _ok(self, srv, premises, slot):
         self.calls.append((srv, premises))
-        return SrvOutcome(srv, premises, slot, SrvResult.EXECUTED, 0.0, 0.1,
-                          labels=(SwitchLabel(1, "Electric Vehicle Charger", "hcalcs"),))
+        return SrvOutcome(
+            srv,
+            premises,
+            slot,
+            SrvResult.EXECUTED,
+            0.0,
+            0.1,
+            labels=(SwitchLabel(1, "Electric Vehicle Charger", "hcalcs"),),
+        )
 
     async def read_labels(self, premises):
         return self._ok("7.7", premises, None)
@@ -67,8 +74,14 @@ def test_no_curtailment_without_a_declared_emergency():
 def test_declined_premises_are_never_addressed_even_in_an_emergency():
     _, guard, inner, recorder, gw = _setup()
     guard.declare("F1", "forecast over rating", 0.0)
-    for call in (gw.read_labels("NO"), gw.curtail("NO", 1, 60), gw.restore("NO", 1),
-                 gw.remove_boost("NO", 1), gw.add_boost("NO", 1), gw.curtail("NOBODY", 1, 60)):
+    for call in (
+        gw.read_labels("NO"),
+        gw.curtail("NO", 1, 60),
+        gw.restore("NO", 1),
+        gw.remove_boost("NO", 1),
+        gw.add_boost("NO", 1),
+        gw.curtail("NOBODY", 1, 60),
+    ):
         assert asyncio.run(call).status.startswith("refused:consent")
     assert inner.calls == [] and recorder.outcomes == []
 

@@ -40,8 +40,17 @@ def test_json_carries_the_dcp371_fields():
     log, _ = _log()
     data = json.loads(log.to_json())
     (event,) = data["events"]
-    for key in ("feeder", "reason", "start", "end", "switches_used", "levels_used",
-                "energy_curtailed_kwh", "customers_affected", "srvs"):
+    for key in (
+        "feeder",
+        "reason",
+        "start",
+        "end",
+        "switches_used",
+        "levels_used",
+        "energy_curtailed_kwh",
+        "customers_affected",
+        "srvs",
+    ):
         assert key in event
     assert event["energy_curtailed_kwh"] == 12.5
     assert len(data["outside_events"]) == 1

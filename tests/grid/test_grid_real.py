@@ -42,8 +42,14 @@ def test_default_scenario_meets_its_done_when(default_run):
 
 def test_default_run_writes_its_files_and_a_readable_timeline(default_run):
     _, out, lines = default_run
-    for name in ("summary.json", "report.html", "interventions.csv", "interventions.json",
-                 "han.pcap", "feeder-load.png"):
+    for name in (
+        "summary.json",
+        "report.html",
+        "interventions.csv",
+        "interventions.json",
+        "han.pcap",
+        "feeder-load.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert (out / "han.pcap").read_bytes()[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
     assert list(default_run[0].paths) == ["summary.json", "interventions.json",

@@ -66,7 +66,7 @@ def test_report_html_embeds_the_plot_and_the_tables(written):
     (img,) = [i for i in parser.images if i.get("id") == "load-plot"]
     prefix = "data:image/png;base64,"
     assert img["src"].startswith(prefix)
-    embedded = base64.b64decode(img["src"][len(prefix):])
+    embedded = base64.b64decode(img["src"][len(prefix) :])
     assert embedded == paths["feeder-load.png"].read_bytes()
     assert parser.tables == 4
     assert "Interventions (DCP 371)" in parser.headings
@@ -75,9 +75,18 @@ def test_report_html_embeds_the_plot_and_the_tables(written):
 def test_summary_json_has_the_required_keys(written):
     result, paths = written
     summary = json.loads(paths["summary.json"].read_text())
-    for key in ("scenario", "premises", "feeder_rating_kw", "feeder_peak_kw",
-                "feeder_peak_kw_after_first_curtailment", "srv_count", "srv_response_s_p50",
-                "srv_response_s_max", "declined_premises_switched", "wall_seconds"):
+    for key in (
+        "scenario",
+        "premises",
+        "feeder_rating_kw",
+        "feeder_peak_kw",
+        "feeder_peak_kw_after_first_curtailment",
+        "srv_count",
+        "srv_response_s_p50",
+        "srv_response_s_max",
+        "declined_premises_switched",
+        "wall_seconds",
+    ):
         assert key in summary
     assert summary["srv_count"] == len(result.recorder.outcomes)
 

@@ -27,8 +27,14 @@ def runs():
 
 def test_the_default_and_the_four_variants_are_there():
     assert spec.DEFAULT_SCENARIO == "feeder-overload"
-    assert {"feeder-overload", "boost-allowed", "boost-removed", "switch-unresponsive",
-            "supplier-unjoin", "plcs-levels"} <= set(BUILT_IN)
+    assert {
+        "feeder-overload",
+        "boost-allowed",
+        "boost-removed",
+        "switch-unresponsive",
+        "supplier-unjoin",
+        "plcs-levels",
+    } <= set(BUILT_IN)
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
@@ -60,9 +66,14 @@ def test_boost_allowed_brings_the_load_back_and_the_dno_curtails_elsewhere(runs)
     assert event.kind == "boost" and event.outcome == "accepted"
     boosted = han.ev_switch_at[result.population.by_id(event.premises).index]
     assert boosted.boost_until > 0
-    after = [r for r in result.record.interventions.all_srvs()
-             if r.srv == "7.6" and r.ok and event.at <= r.sent_at <= event.at + 600
-             and r.premises != event.premises]
+    after = [
+        r
+        for r in result.record.interventions.all_srvs()
+        if r.srv == "7.6"
+        and r.ok
+        and event.at <= r.sent_at <= event.at + 600
+        and r.premises != event.premises
+    ]
     assert after, "the DNO should curtail another switch within 10 minutes of the boost"
     assert result.record.summary["srv_by_type"].get("7.10", 0) == 0
 
@@ -100,7 +111,9 @@ def test_a_supplier_unjoin_reaches_the_dno_and_the_monitor_adapts(runs):
     assert alert.code == "N65" and alert.premises == event.premises
     srvs = result.record.interventions.all_srvs()
     assert not [r for r in srvs if r.premises == event.premises and r.sent_at > alert.at]
-    replacement = [r for r in srvs if r.srv == "7.6" and r.ok and alert.at <= r.sent_at <= alert.at + 120]
+    replacement = [
+        r for r in srvs if r.srv == "7.6" and r.ok and alert.at <= r.sent_at <= alert.at + 120
+    ]
     assert replacement, "the DNO should curtail another switch in its place"
     assert result.record.interventions.events[0].alerts[0]["code"] == "N65"
 

@@ -13,9 +13,7 @@ CHECK = "every SRV under 30 s (unanswered ones count as over)"
 
 def _run(**wan):
     base = spec.load("feeder-overload")
-    scenario = base.with_overrides(
-        duration_s=2 * 3600.0, han=dataclasses.replace(base.han, **wan)
-    )
+    scenario = base.with_overrides(duration_s=2 * 3600.0, han=dataclasses.replace(base.han, **wan))
     result, han = run_real(scenario)
     return result, han
 

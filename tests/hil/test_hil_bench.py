@@ -40,8 +40,13 @@ def bench_run(tmp_path_factory):
         code = hil_cmd.main(argv)
         events = list(bench.events)
     out = work / "gbhan-out" / "hil"  # the default reports, in the caller's directory
-    return code, junit_cases(out / "switch-hcalcs.xml"), (out / "switch-hcalcs.html").read_text(), \
-        events, bench
+    return (
+        code,
+        junit_cases(out / "switch-hcalcs.xml"),
+        (out / "switch-hcalcs.html").read_text(),
+        events,
+        bench,
+    )
 
 
 def test_suite_passes_through_the_serial_channels_and_the_relay(bench_run):
@@ -76,6 +81,8 @@ def test_report_says_which_ports_and_where_the_console_came_from(bench_run):
     meta = dict(re.findall(r"<tr><th>(\w+)</th><td>([^<]*)</td></tr>", html))
     assert meta["dut"] == f"serial://{bench.radio_path}"
     assert (meta["radio"], meta["console"]) == (bench.radio_path, bench.console_path)
-    assert meta["console_from"].startswith("rig file ") and ".gbhan-rig.toml" in meta["console_from"]
+    assert (
+        meta["console_from"].startswith("rig file ") and ".gbhan-rig.toml" in meta["console_from"]
+    )
     assert meta["power"].startswith(f"usb-relay://{bench.relay_path}?")
     assert meta["clock"] == "simulated"

@@ -16,9 +16,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def test_hil_run_and_flash_are_registered():
     args = _parser().parse_args(["hil", "run", "--role", "plcs"])
-    assert (args.func, args.dut, args.role, args.junit) == (hil_cmd.cmd_run, "virtual", "plcs", None)
-    args = _parser().parse_args(["flash", "--port", "/dev/ttyACM0", "--board", "esp32",
-                                 "--role", "hcalcs", "--dry-run"])
+    assert (args.func, args.dut, args.role, args.junit) == (
+        hil_cmd.cmd_run,
+        "virtual",
+        "plcs",
+        None,
+    )
+    args = _parser().parse_args(
+        ["flash", "--port", "/dev/ttyACM0", "--board", "esp32", "--role", "hcalcs", "--dry-run"]
+    )
     assert (args.func, args.board, args.dry_run) == (hil_cmd.cmd_flash, "esp32", True)
 
 

@@ -29,8 +29,19 @@ def _dry_run(capsys, *argv) -> list[list[str]]:
 @pytest.mark.parametrize("board", BOARDS)
 def test_dry_run_prints_the_mpremote_commands(board, tmp_path, capsys):
     stage = tmp_path / "stage"
-    cmds = _dry_run(capsys, "--port", "/dev/ttyACM0", "--board", board, "--role", "plcs",
-                    "--stage", str(stage), "--esme", "00:12:4b:00:01:a2:b3:c4")
+    cmds = _dry_run(
+        capsys,
+        "--port",
+        "/dev/ttyACM0",
+        "--board",
+        board,
+        "--role",
+        "plcs",
+        "--stage",
+        str(stage),
+        "--esme",
+        "00:12:4b:00:01:a2:b3:c4",
+    )
     root = flash.BOARDS[board]["root"]
     assert [c[:3] for c in cmds] == [[str(flash.MPREMOTE), "connect", "/dev/ttyACM0"]] * 4
     assert [c[3:] for c in cmds] == [
@@ -47,10 +58,19 @@ def test_dry_run_prints_the_mpremote_commands(board, tmp_path, capsys):
 @pytest.mark.parametrize("board", BOARDS)
 def test_staged_tree_has_only_this_boards_hal_compiled(board, tmp_path):
     stage = flash.stage_firmware(board, "hcalcs", tmp_path / "s")
-    files = {p.relative_to(stage / "firmware").as_posix() for p in (stage / "firmware").rglob("*")
-             if p.is_file()}
-    assert {"main.mpy", "switch/app.mpy", "switch/labels.txt", "lib/xbee.mpy",
-            f"hal/{board}.mpy", "hal/mcu.mpy"} <= files
+    files = {
+        p.relative_to(stage / "firmware").as_posix()
+        for p in (stage / "firmware").rglob("*")
+        if p.is_file()
+    }
+    assert {
+        "main.mpy",
+        "switch/app.mpy",
+        "switch/labels.txt",
+        "lib/xbee.mpy",
+        f"hal/{board}.mpy",
+        "hal/mcu.mpy",
+    } <= files
     assert not any(f.endswith(".py") for f in files)
     assert {f for f in files if f.startswith("hal/")} == {f"hal/{board}.mpy", "hal/mcu.mpy"}
     assert all(f.split("/")[0] in ("main.mpy",) + flash.SWITCH_PACKAGES for f in files)
@@ -60,10 +80,22 @@ def test_staged_tree_has_only_this_boards_hal_compiled(board, tmp_path):
 
 
 def test_resume_and_no_reset(tmp_path, capsys):
-    cmds = _dry_run(capsys, "--port", "socket://rig:4000", "--board", "rp2", "--role",
-                    "hcalcs", "--stage", str(tmp_path / "s"), "--resume", "--no-reset")
-    assert len(cmds) == 3 and all(c[1:4] == ["connect", "socket://rig:4000", "resume"]
-                                  for c in cmds)
+    cmds = _dry_run(
+        capsys,
+        "--port",
+        "socket://rig:4000",
+        "--board",
+        "rp2",
+        "--role",
+        "hcalcs",
+        "--stage",
+        str(tmp_path / "s"),
+        "--resume",
+        "--no-reset",
+    )
+    assert len(cmds) == 3 and all(
+        c[1:4] == ["connect", "socket://rig:4000", "resume"] for c in cmds
+    )
 
 
 def test_bad_arguments_are_clear_errors(tmp_path):
@@ -95,8 +127,14 @@ def test_deploy_to_the_unix_port_repl(tmp_path):
     name = os.ttyname(slave)
     tty.setraw(slave)
     micropython = Path(sys.executable).with_name("micropython")
-    repl = subprocess.Popen([str(micropython)], stdin=master, stdout=master, stderr=master,
-                            cwd=board_root, start_new_session=True)
+    repl = subprocess.Popen(
+        [str(micropython)],
+        stdin=master,
+        stdout=master,
+        stderr=master,
+        cwd=board_root,
+        start_new_session=True,
+    )
     try:
         seen = b""
         deadline = time.monotonic() + 20
@@ -104,8 +142,15 @@ def test_deploy_to_the_unix_port_repl(tmp_path):
             assert time.monotonic() < deadline, f"no REPL prompt: {seen!r}"
             if select.select([slave], [], [], 0.5)[0]:
                 seen += os.read(slave, 4096)
-        plan = flash.plan(name, "rp2", "hcalcs", tmp_path / "stage", esme="00124b0001a2b3c4",
-                          resume=True, reset=False)
+        plan = flash.plan(
+            name,
+            "rp2",
+            "hcalcs",
+            tmp_path / "stage",
+            esme="00124b0001a2b3c4",
+            resume=True,
+            reset=False,
+        )
         flash.deploy(plan, echo=lambda _: None, timeout=30)
     finally:
         repl.kill()
@@ -118,7 +163,10 @@ def test_deploy_to_the_unix_port_repl(tmp_path):
     assert json.loads((board_root / "config.json").read_text())["role"] == "hcalcs"
     check = subprocess.run(
         [str(micropython), "-c", "import firmware.switch.state as s; print(s.ROLE_HCALCS)"],
-        cwd=board_root, env=dict(os.environ, MICROPYPATH=str(board_root)),
-        capture_output=True, text=True, timeout=30,
+        cwd=board_root,
+        env=dict(os.environ, MICROPYPATH=str(board_root)),
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert check.stdout.strip() == "hcalcs", check

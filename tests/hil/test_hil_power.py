@@ -67,8 +67,12 @@ def _read(master, count):
 def test_usb_relay_sends_the_configured_bytes(relay_port, query, on, off):
     master, path = relay_port
     board = _BoardStub()
-    driver = UsbRelayPower(board, parse_power(f"usb-relay://{path}{query}&settle=0"
-                                              if query else f"usb-relay://{path}?settle=0"))
+    driver = UsbRelayPower(
+        board,
+        parse_power(
+            f"usb-relay://{path}{query}&settle=0" if query else f"usb-relay://{path}?settle=0"
+        ),
+    )
     driver.off()
     assert _read(master, len(off) // 2).hex() == off
     assert board.radio.gates == [False] and not driver.powered

@@ -88,8 +88,14 @@ def test_missing_console_without_a_rig_file_says_where_it_looked(tmp_path):
         wire("serial:///dev/ttyUSB0", None, None, tmp_path)
     message = str(info.value)
     assert message.startswith("serial:///dev/ttyUSB0: the board's console port is missing")
-    for what in ("--dut-console PORT", "$GBHAN_DUT_CONSOLE", "serial:///dev/ttyUSB0?console=PORT",
-                 f"no .gbhan-rig.toml in {tmp_path}", "--rig FILE", "$GBHAN_RIG"):
+    for what in (
+        "--dut-console PORT",
+        "$GBHAN_DUT_CONSOLE",
+        "serial:///dev/ttyUSB0?console=PORT",
+        f"no .gbhan-rig.toml in {tmp_path}",
+        "--rig FILE",
+        "$GBHAN_RIG",
+    ):
         assert what in message, what
 
 
@@ -138,8 +144,9 @@ def test_open_dut_uses_the_rig_files_ports(tmp_path):
     (radio_m, radio_s), (console_m, console_s) = pairs
     radio, console = os.ttyname(radio_s), os.ttyname(console_s)
     path = tmp_path / "rig.toml"
-    path.write_text(f'[[board]]\nradio = "serial://{radio}"\nconsole = "{console}"\n'
-                    'clock = "simulated"\n')
+    path.write_text(
+        f'[[board]]\nradio = "serial://{radio}"\nconsole = "{console}"\nclock = "simulated"\n'
+    )
     dut = open_dut(f"serial://{console}", "plcs", rig=path)
     try:
         assert (dut.radio.url, dut.console.channel.url) == (radio, console)
@@ -163,12 +170,12 @@ def test_open_dut_without_a_console_is_a_dut_error_saying_so(tmp_path):
         open_dut("/dev/ttyUSB0", "hcalcs", rig=None, rig_cwd=tmp_path)
 
 
-def test_hil_run_stops_before_pytest_when_the_console_is_missing(tmp_path, monkeypatch,
-                                                                 capsys):
+def test_hil_run_stops_before_pytest_when_the_console_is_missing(tmp_path, monkeypatch, capsys):
     """One clear error and exit status 2, not an error in each of the suite's tests."""
     monkeypatch.chdir(tmp_path)
-    code = hil_cmd.main(["hil", "run", "--dut", "serial:///dev/ttyUSB0",
-                         "--power", "usb-relay:///dev/ttyUSB1"])
+    code = hil_cmd.main(
+        ["hil", "run", "--dut", "serial:///dev/ttyUSB0", "--power", "usb-relay:///dev/ttyUSB1"]
+    )
     out = capsys.readouterr().out
     assert code == 2
     assert out.startswith("error: serial:///dev/ttyUSB0: the board's console port is missing")

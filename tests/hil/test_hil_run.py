@@ -13,8 +13,10 @@ from hil_helpers import REPO, junit_cases
 from tools import hil_cmd
 
 SWITCHING_MODULES = ("test_switching",)
-SWITCHING_TESTS = ("test_event_log_records_commands_and_refusals",
-                   "test_power_cut_during_a_burst_of_commands")
+SWITCHING_TESTS = (
+    "test_event_log_records_commands_and_refusals",
+    "test_power_cut_during_a_burst_of_commands",
+)
 TIMED_LINE = "until = 0 if on_time in (0, 0xFFFF) else now + (on_time + 9) // 10"
 
 pytestmark = pytest.mark.slow  # three whole runs of the switch suite on virtual boards
@@ -23,8 +25,21 @@ pytestmark = pytest.mark.slow  # three whole runs of the switch suite on virtual
 def _run(tmp_path_factory, role: str, firmware=None):
     out = tmp_path_factory.mktemp(f"hil-{role}")
     junit, html = out / "report.xml", out / "report.html"
-    code = hil_cmd.main(["hil", "run", "--dut", "virtual", "--role", role, "--junit", str(junit),
-                         "--html", str(html)] + (["--firmware", str(firmware)] if firmware else []))
+    code = hil_cmd.main(
+        [
+            "hil",
+            "run",
+            "--dut",
+            "virtual",
+            "--role",
+            role,
+            "--junit",
+            str(junit),
+            "--html",
+            str(html),
+        ]
+        + (["--firmware", str(firmware)] if firmware else [])
+    )
     return code, junit_cases(junit), html.read_text()
 
 
@@ -36,8 +51,9 @@ def good_run(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def broken_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("broken")
-    shutil.copytree(REPO / "firmware", root / "firmware",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "firmware", root / "firmware", ignore=shutil.ignore_patterns("__pycache__")
+    )
     app = root / "firmware" / "switch" / "app.py"
     source = app.read_text()
     assert TIMED_LINE in source, "the firmware changed: update the deliberate break"
@@ -57,9 +73,14 @@ def test_suite_passes_on_the_virtual_board(good_run):
 
 def test_every_switching_test_measured_its_latency(good_run):
     role, _code, cases, _html = good_run
-    switching = [n for n in cases if n.split("[")[0] in SWITCHING_TESTS
-                 or n.startswith(("test_on_off", "test_timed", "test_drlc", "test_reset",
-                                  "test_levels", "test_boost"))]
+    switching = [
+        n
+        for n in cases
+        if n.split("[")[0] in SWITCHING_TESTS
+        or n.startswith(
+            ("test_on_off", "test_timed", "test_drlc", "test_reset", "test_levels", "test_boost")
+        )
+    ]
     assert len(switching) >= 10
     for name in switching:
         props = cases[name]["properties"]
@@ -89,9 +110,13 @@ def test_html_report_has_results_measurements_and_histogram(good_run):
     assert len(re.findall(r"<tr class='test ", html)) == len(cases)
     latency_rows = re.findall(r"<tr><td>(command_to_\w+)</td><td>(\d+)</td>", html)
     assert {name for name, _ in latency_rows} == {
-        "command_to_output_us", "command_to_relay_fw_us", "command_to_answer_ms"}
-    samples = sum(1 for c in cases.values() for k, _ in c["properties"]
-                  if k == "latency.command_to_output_us")
+        "command_to_output_us",
+        "command_to_relay_fw_us",
+        "command_to_answer_ms",
+    }
+    samples = sum(
+        1 for c in cases.values() for k, _ in c["properties"] if k == "latency.command_to_output_us"
+    )
     assert dict(latency_rows)["command_to_output_us"] == str(samples)
     bars = re.findall(r"<rect class=\"bar\"[^>]*><title>[^<]*: (\d+)</title>", html)
     assert sum(int(n) for n in bars) == samples  # the histogram holds every sample

@@ -34,13 +34,15 @@ def test_a_run_prints_timeline_summary_checks_and_files(tmp_path, capsys):
     assert all(re.match(r"\d\d:\d\d:\d\d  ", line) for line in lines[:blank])
     assert lines[blank + 1].startswith("feeder LV-0371-F1: rating 150.0 kW, peak ")
     assert re.match(r"\d+ SRVs, response p50 ", lines[blank + 2])
-    checks = lines[blank + 3:-3]
+    checks = lines[blank + 3 : -3]
     assert len(checks) == 4 and all(line.startswith("  [ok] ") for line in checks)
     names = ("summary.json", "interventions.json", "interventions.csv", "feeder-load.png",
              "report.html", "han.keys", "han.pcap")  # fmt: skip
     assert lines[-3] == "wrote " + ", ".join(str(out / name) for name in names)
-    assert lines[-2] == (f"decrypt the capture (every household's HAN): mapfile -t K < "
-                         f'{out / "han.keys"}; tshark "${{K[@]}}" -r {out / "han.pcap"}')
+    assert lines[-2] == (
+        f"decrypt the capture (every household's HAN): mapfile -t K < "
+        f'{out / "han.keys"}; tshark "${{K[@]}}" -r {out / "han.pcap"}'
+    )
     assert re.fullmatch(r"wall \d+\.\d+ s", lines[-1])
     assert re.search(r"^\[100 %\] simulated 0\.5 h in ", printed.err, re.M)
 

@@ -230,8 +230,9 @@ def fresh(dut, han) -> None:
     ):
         reply = dut.console.command(line)
         assert reply == expect, f"setup: '{line}' answered {reply!r}"
-    assert write(han, CONFIG, (ATTR_BOOST_ASSOCIATED, T_BOOL, True), (ATTR_BOOST_MINUTES,
-                 T_UINT16, 1)) == [(0, None)]
+    assert write(
+        han, CONFIG, (ATTR_BOOST_ASSOCIATED, T_BOOL, True), (ATTR_BOOST_MINUTES, T_UINT16, 1)
+    ) == [(0, None)]
     han.request(DRLC, cancel_all(han.next_tsn()))
     back_to_calendar(dut, han)
     state = dut.state()

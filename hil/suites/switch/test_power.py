@@ -70,8 +70,9 @@ def _label(dut) -> str:
 
 @pytest.mark.switching
 @pytest.mark.parametrize("cut_at_ack", [1, 5, 11])
-def test_power_cut_during_a_burst_of_commands(dut, han, power, latency, record_property,
-                                              cut_at_ack):
+def test_power_cut_during_a_burst_of_commands(
+    dut, han, power, latency, record_property, cut_at_ack
+):
     rng = random.Random(cut_at_ack)
     plan = []
     relay, level = "closed", 100
@@ -79,13 +80,24 @@ def test_power_cut_during_a_burst_of_commands(dut, han, power, latency, record_p
         tsn = han.next_tsn()
         if dut.role == "plcs":
             level = rng.randint(1, 99)
-            plan.append({"cluster": LEVEL, "tsn": tsn, "after": ("closed", level),
-                         "frame": steps.move_to_level(tsn, level, True)})
+            plan.append(
+                {
+                    "cluster": LEVEL,
+                    "tsn": tsn,
+                    "after": ("closed", level),
+                    "frame": steps.move_to_level(tsn, level, True),
+                }
+            )
         else:
             relay = "open" if i % 2 == 0 else "closed"
-            plan.append({"cluster": ON_OFF, "tsn": tsn, "after": (relay, 100 if relay ==
-                                                                   "closed" else 0),
-                         "frame": steps.on_off("off" if relay == "open" else "on", tsn)})
+            plan.append(
+                {
+                    "cluster": ON_OFF,
+                    "tsn": tsn,
+                    "after": (relay, 100 if relay == "closed" else 0),
+                    "frame": steps.on_off("off" if relay == "open" else "on", tsn),
+                }
+            )
     gen_before = int(dut.status()["gen"])
     last_seq = int(dut.log(1)[0].split()[1])
     last = _cut_mid_burst(dut, han, power, plan, cut_at_ack, record_property)
@@ -104,8 +116,9 @@ def test_power_cut_during_a_burst_of_commands(dut, han, power, latency, record_p
     )
     # The board works after the cut: one more command, measured.
     name, expect = ("off", "open") if state["relay"] == "closed" else ("on", "closed")
-    latency.command(ON_OFF, steps.on_off(name, han.next_tsn()), relay_is(expect),
-                    f"{name} after the cut")
+    latency.command(
+        ON_OFF, steps.on_off(name, han.next_tsn()), relay_is(expect), f"{name} after the cut"
+    )
 
 
 @pytest.mark.parametrize("cut_at_ack", [2, 9])
@@ -115,9 +128,14 @@ def test_power_cut_during_a_burst_of_writes(dut, han, power, record_property, cu
     for _ in range(BURST):
         tsn = han.next_tsn()
         label = rng.choice(LABELS)
-        plan.append({"cluster": CONFIG, "tsn": tsn, "after": label,
-                     "frame": steps.write_attributes(tsn, (steps.ATTR_LABEL, steps.T_STRING,
-                                                          label))})
+        plan.append(
+            {
+                "cluster": CONFIG,
+                "tsn": tsn,
+                "after": label,
+                "frame": steps.write_attributes(tsn, (steps.ATTR_LABEL, steps.T_STRING, label)),
+            }
+        )
     last_seq = int(dut.log(1)[0].split()[1])
     last = _cut_mid_burst(dut, han, power, plan, cut_at_ack, record_property)
     _after_reboot(dut, han, power, last_seq)

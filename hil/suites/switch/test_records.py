@@ -54,8 +54,9 @@ def test_event_log_records_commands_and_refusals(dut, han, clock, latency):
     last = int(dut.log(1)[0].split()[1])
     latency.command(ON_OFF, steps.on_off("off", han.next_tsn()), relay_is("open"), "off")
     try:
-        han.request(ON_OFF, steps.on_off("on", han.next_tsn(han.stranger)),
-                    sender=han.stranger, timeout=1.0)
+        han.request(
+            ON_OFF, steps.on_off("on", han.next_tsn(han.stranger)), sender=han.stranger, timeout=1.0
+        )
     except Exception:  # noqa: BLE001 - no answer is the expected outcome, checked below
         pass
     entries = [e for e in dut.log(30) if int(e.split()[1]) > last]
@@ -70,7 +71,9 @@ def test_event_log_records_commands_and_refusals(dut, han, clock, latency):
     assert f"reject unauthorised {stranger}" in kinds, kinds
     times = {int(e.split()[2]) for e in entries}
     if clock.simulated:
-        assert times == {clock.now()}, f"entries stamped {times}, the board's clock is {clock.now()}"
+        assert times == {clock.now()}, (
+            f"entries stamped {times}, the board's clock is {clock.now()}"
+        )
     else:
         assert all(abs(t - clock.now()) < 10 for t in times), times
     assert steps.read_value(han, CONFIG, steps.ATTR_LOG_SEQUENCE) == seqs[-1]

@@ -27,8 +27,12 @@ def test_commands_from_a_non_commissioned_meter_are_refused(dut, han):
     rejected = dut.rejected().get("unauthorised", 0)
     for name in ("on", "toggle"):
         with pytest.raises(HanError):  # no answer at all: a stranger learns nothing
-            han.request(ON_OFF, steps.on_off(name, han.next_tsn(han.stranger)),
-                        sender=han.stranger, timeout=1.0)
+            han.request(
+                ON_OFF,
+                steps.on_off(name, han.next_tsn(han.stranger)),
+                sender=han.stranger,
+                timeout=1.0,
+            )
     assert dut.state() == before, "a stranger's command moved the output"
     assert dut.rejected().get("unauthorised", 0) == rejected + 2
     stranger = STRANGER_IEEE.replace(":", "")
@@ -44,11 +48,16 @@ def test_unencrypted_commands_from_the_meter_are_refused(dut, han):
     dut.console.clear_outputs()
     for name in ("on", "toggle"):
         with pytest.raises(HanError):
-            han.request(ON_OFF, steps.on_off(name, han.next_tsn()), timeout=1.0,
-                        aps_encryption=False)
+            han.request(
+                ON_OFF, steps.on_off(name, han.next_tsn()), timeout=1.0, aps_encryption=False
+            )
     with pytest.raises(HanError):  # a DRLC event that would close it (100 %) is refused too
-        han.request(steps.DRLC, steps.load_control_event(han.next_tsn(), 4242, 1, duty=100),
-                    timeout=1.0, aps_encryption=False)
+        han.request(
+            steps.DRLC,
+            steps.load_control_event(han.next_tsn(), 4242, 1, duty=100),
+            timeout=1.0,
+            aps_encryption=False,
+        )
     assert dut.state() == before, "an unencrypted command moved the output"
     with pytest.raises(ConsoleTimeout):
         dut.console.wait_output(lambda c: True, timeout=0.1)

@@ -41,7 +41,9 @@ def test_timed_on_expires_back_to_the_calendar(dut, han, clock, latency):
     """On With Timed Off: closed for OnTime, then back to what the calendar says (open)."""
     clock.set(clock.now())
     assert steps.write(
-        han, steps.CONFIG, (steps.ATTR_CALENDAR, steps.T_OCTETS, steps.calendar_bytes([(0, False, 0)]))
+        han,
+        steps.CONFIG,
+        (steps.ATTR_CALENDAR, steps.T_OCTETS, steps.calendar_bytes([(0, False, 0)])),
     ) == [(0, None)]
     assert dut.state() == {"relay": "open", "level": "0", "source": "calendar"}
     switched = latency.command(
@@ -67,8 +69,10 @@ def test_drlc_curtailment_lasts_its_duration_then_calendar(dut, han, clock, late
     if dut.role == "plcs":
         frame, expect = steps.load_control_event(han.next_tsn(), issuer, 1, duty=40), level_is(40)
     else:
-        frame, expect = steps.load_control_event(han.next_tsn(), issuer, 1, adjustment=-100), \
-            relay_is("open")
+        frame, expect = (
+            steps.load_control_event(han.next_tsn(), issuer, 1, adjustment=-100),
+            relay_is("open"),
+        )
     switched = latency.command(DRLC, frame, expect, "Load Control Event")
     assert steps.default_status(switched.answer) == 0
     steps.wait_statuses(han, since, [(issuer, RECEIVED), (issuer, STARTED)])
@@ -84,18 +88,25 @@ def test_reset_to_calendar_cancels_the_curtailment(dut, han, latency):
     since = time.monotonic()
     first, second = steps.next_event_id(), steps.next_event_id()
     shed = level_is(0) if dut.role == "plcs" else relay_is("open")
-    latency.command(DRLC, steps.load_control_event(han.next_tsn(), first, 30, duty=0), shed,
-                    "curtail")
-    switched = latency.command(DRLC, steps.cancel_event(han.next_tsn(), first),
-                               relay_is("closed", "calendar"), "cancel event")
+    latency.command(
+        DRLC, steps.load_control_event(han.next_tsn(), first, 30, duty=0), shed, "curtail"
+    )
+    switched = latency.command(
+        DRLC,
+        steps.cancel_event(han.next_tsn(), first),
+        relay_is("closed", "calendar"),
+        "cancel event",
+    )
     assert steps.default_status(switched.answer) == 0
     steps.wait_statuses(han, since, [(first, CANCELLED)])
     assert dut.state() == CALENDAR_CLOSED
 
-    latency.command(DRLC, steps.load_control_event(han.next_tsn(), second, 30, duty=0), shed,
-                    "curtail again")
-    latency.command(DRLC, steps.cancel_all(han.next_tsn()), relay_is("closed", "calendar"),
-                    "cancel all")
+    latency.command(
+        DRLC, steps.load_control_event(han.next_tsn(), second, 30, duty=0), shed, "curtail again"
+    )
+    latency.command(
+        DRLC, steps.cancel_all(han.next_tsn()), relay_is("closed", "calendar"), "cancel all"
+    )
     steps.wait_statuses(han, since, [(second, CANCELLED)])
 
     unknown = steps.next_event_id()
@@ -110,26 +121,41 @@ def test_levels_plcs_proportional_hcalcs_binary(dut, han, latency):
     and any DRLC curtailment opens the relay."""
     issuer = steps.next_event_id()
     if dut.role == "plcs":
-        latency.command(LEVEL, steps.move_to_level(han.next_tsn(), 50, True), level_is(50),
-                        "move to 50 %")
+        latency.command(
+            LEVEL, steps.move_to_level(han.next_tsn(), 50, True), level_is(50), "move to 50 %"
+        )
         assert steps.read_value(han, LEVEL, 0x0000) == steps.pct_to_zcl(50)
-        latency.command(LEVEL, steps.move_to_level(han.next_tsn(), 0, False), level_is(0),
-                        "move to 0 % without on/off")
+        latency.command(
+            LEVEL,
+            steps.move_to_level(han.next_tsn(), 0, False),
+            level_is(0),
+            "move to 0 % without on/off",
+        )
         assert dut.state()["relay"] == "closed"
-        latency.command(LEVEL, steps.move_to_level(han.next_tsn(), 0, True), relay_is("open"),
-                        "move to 0 % with on/off")
-        latency.command(DRLC, steps.load_control_event(han.next_tsn(), issuer, 10,
-                                                       adjustment=-40), level_is(60),
-                        "DRLC -40 %")
+        latency.command(
+            LEVEL,
+            steps.move_to_level(han.next_tsn(), 0, True),
+            relay_is("open"),
+            "move to 0 % with on/off",
+        )
+        latency.command(
+            DRLC,
+            steps.load_control_event(han.next_tsn(), issuer, 10, adjustment=-40),
+            level_is(60),
+            "DRLC -40 %",
+        )
         assert dut.state() == {"relay": "closed", "level": "60", "source": "remote"}
     else:
         before = dut.state()
         answer = han.request(LEVEL, steps.move_to_level(han.next_tsn(), 50, True))
         assert steps.default_status(answer) == 0xC3  # UNSUPPORTED_CLUSTER
         assert dut.state() == before
-        latency.command(DRLC, steps.load_control_event(han.next_tsn(), issuer, 10,
-                                                       adjustment=-40), relay_is("open"),
-                        "DRLC -40 %")
+        latency.command(
+            DRLC,
+            steps.load_control_event(han.next_tsn(), issuer, 10, adjustment=-40),
+            relay_is("open"),
+            "DRLC -40 %",
+        )
         assert dut.state() == {"relay": "open", "level": "0", "source": "remote"}
 
 
@@ -142,10 +168,14 @@ def test_boost_allowed_then_refused(dut, han, clock, latency):
     assert dut.boost() == "ok boost"
     assert dut.console.wait_output(relay_is("closed", "boost"))
     clock.advance(61)  # boost minutes were set to 1
-    steps.wait_state(dut, lambda s: s["source"] == "remote" and s["relay"] == "open",
-                     "after the one-minute boost")
-    assert steps.write(han, steps.CONFIG, (steps.ATTR_BOOST_ASSOCIATED, steps.T_BOOL, False)) \
-        == [(0, None)]
+    steps.wait_state(
+        dut,
+        lambda s: s["source"] == "remote" and s["relay"] == "open",
+        "after the one-minute boost",
+    )
+    assert steps.write(han, steps.CONFIG, (steps.ATTR_BOOST_ASSOCIATED, steps.T_BOOL, False)) == [
+        (0, None)
+    ]
     assert dut.boost() == "refused boost no-boost-association"
     assert dut.state() == steps.opened_by_off(dut)
     assert any("boost-refused no-boost-association" in e for e in dut.log(5))
