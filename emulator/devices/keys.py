@@ -2,8 +2,11 @@
 
 Trust anchors and signers come from the given keystores (the RTDS folder, the DCC Boxed JSON).
 Devices whose private keys no keystore holds (every RTDS device) get DS key pairs from a
-generated test PKI (emulator.smki.testpki): the devices sign with them and the back office
-verifies with the certificates issued for them. MACs need no device private key: GBCS MAC
+test PKI (emulator.smki.testpki): the devices sign with them and the back office verifies
+with the certificates issued for them. Without `identities` that PKI is generated for the
+process (tests, scenarios); with `identities` (`gbhan dsp serve`'s state directory) the keys
+and certificates are the ones lodged in the SMKI repository the SMKI service serves, the same
+after every restart, so a client that fetches a device's certificate verifies its responses. MACs need no device private key: GBCS MAC
 keys come from static ECDH, which either side's private key computes, and the keystores hold
 the remote parties' KA private keys (the ACB's for commands, the recipient's for responses).
 """
@@ -17,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator import data
+from emulator.smki.identities import DEVICE_CERT_START, DeviceIdentities
 from emulator.smki.testpki import TestPki
 from gbcs.keystore import Keystore, as_eui
 from gbcs.roles import ACB_EUI, Role
@@ -27,7 +31,6 @@ VALIDITY_AT = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 RTDS_KEYSTORE = data.rtds_keystore()
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
-DEVICE_CERT_START = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)
 
 #: anchor roles an ESME holds (GBCS: one certificate per role it trusts)
 ANCHOR_ROLES = (Role.SUPPLIER, Role.NETWORK_OPERATOR, Role.ACCESS_CONTROL_BROKER)
@@ -41,10 +44,12 @@ class PremisesKeys:
         keystore: Keystore,
         anchors: dict[bytes, Role],
         pki: TestPki,
+        identities: DeviceIdentities | None = None,
     ) -> None:
         self.keystore = keystore
         self.anchors = anchors
         self.pki = pki
+        self.identities = identities
         self._device_keys: dict[bytes, ec.EllipticCurvePrivateKey] = {}
 
     @classmethod
@@ -53,9 +58,11 @@ class PremisesKeys:
         *paths: str | Path,
         anchors: dict[bytes, Role] | None = None,
         validity_at: dt.datetime = VALIDITY_AT,
+        identities: DeviceIdentities | None = None,
     ) -> PremisesKeys:
         """Keystores from `paths` (default: the RTDS keystore); anchors default to the RTDS
-        Supplier, Network Operator and ACB."""
+        Supplier, Network Operator and ACB; device keys from `identities` when given, else
+        from a test PKI made for this process."""
         keystore = Keystore.open(*(paths or (RTDS_KEYSTORE,)), clock=validity_at)
         if anchors is None:
             anchors = {
@@ -63,7 +70,8 @@ class PremisesKeys:
                 NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
                 ACB_EUI: Role.ACCESS_CONTROL_BROKER,
             }
-        return cls(keystore, anchors, TestPki.create(validity_at))
+        pki = identities.pki if identities is not None else TestPki.create(validity_at)
+        return cls(keystore, anchors, pki, identities)
 
     def anchor_key(self, eui: bytes) -> ec.EllipticCurvePublicKey:
         """The DS public key of a trusted remote party (KeyMissing if the keystore lacks it)."""
@@ -74,12 +82,16 @@ class PremisesKeys:
         return self.keystore.ds_private_key(eui)
 
     def device_signing_key(self, eui: bytes | str) -> ec.EllipticCurvePrivateKey:
-        """The device's DS private key from the test PKI; its certificate joins the keystore."""
+        """The device's DS private key from the test PKI; its certificate joins the keystore
+        (with `identities`: the certificate lodged in the SMKI repository, issued once)."""
         eui = as_eui(eui)
         key = self._device_keys.get(eui)
         if key is None:
             key = self.pki.device_key(eui, "DS")
-            _serial, der = self.pki.issue_device(eui, "DS", DEVICE_CERT_START)
+            if self.identities is not None:
+                der = self.identities.certificate(eui, "DS")
+            else:
+                _serial, der = self.pki.issue_device(eui, "DS", DEVICE_CERT_START)
             self.keystore.add_certificate(
                 x509.load_der_x509_certificate(der), f"gbhan test PKI DS {eui.hex()}"
             )
