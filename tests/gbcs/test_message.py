@@ -9,8 +9,9 @@ from gbcs.errors import DecodeError, EncodeError, GbcsError
 from gbcs.message import wrap_for_mac
 
 # The registry names the use case; RTDS names its folders <SRV>_<use case + variant>.
-# Alerts carried under a generic or shared message code are named by that code instead.
-SHARED_ALERT_CODES = {0x00CC, 0x00CD, 0x1000, 0x1001}
+# Alerts carried under a generic or shared message code are named by that code instead, and
+# so is the DBCH09 alert (0113) that a DBCH04 change raises, filed in the 6.28_DBCH04 folder.
+SHARED_ALERT_CODES = {0x00CC, 0x00CD, 0x1000, 0x1001, 0x0113}
 # RTDS quirk (primer 9.8): the CS04B error command (and so its response) carries CS04AC's
 # message code 000F.
 KNOWN_RTDS_QUIRKS = {"CS04B_8.8.2_ERROR_COMMAND_GBCS.HEX", "CS04B_8.8.2_ERROR_RESPONSE_GBCS.HEX"}

@@ -1,15 +1,25 @@
 """The use-case registry against the RTDS folders and the DUIS mapping table."""
 
 import json
+from pathlib import Path
 
 import pytest
-from rtds_vectors import SHARED, params, read_vector, rtds_files
+from rtds_vectors import params, read_vector, rtds_files
 
+from emulator import data
 from gbcs import decode
 from gbcs.roles import Role
-from gbcs.usecases import USE_CASES, by_name, lookup
+from gbcs.usecases import (
+    ALERT,
+    DIRECTION_CRA_FLAGS,
+    HAN,
+    PAYLOAD_KINDS,
+    USE_CASES,
+    by_name,
+    lookup,
+)
 
-MAPPING = json.loads((SHARED / "duis" / "gbcs-mapping-table.json").read_text())
+MAPPING = json.loads(data.gbcs_mapping_table().read_text())
 
 
 def test_every_rtds_message_code_is_declared():
@@ -74,3 +84,67 @@ def test_signed_commands_are_critical_or_acb_originated(path):
         assert message.use_case.critical or message.originator == bytes.fromhex("90B3D51F30000002")
     else:
         assert not message.use_case.critical
+
+
+MESSAGE_CODES = [
+    line.split("\t")
+    for line in (Path(__file__).parent / "vectors" / "message_codes.tsv").read_text().splitlines()
+    if line and not line.startswith("#")
+]
+
+
+@pytest.mark.parametrize("code, name", MESSAGE_CODES, ids=[c for c, _ in MESSAGE_CODES])
+def test_every_gbcs_message_code_is_declared(code, name):
+    """The registry is the whole message-code table, not just the codes RTDS exercises."""
+    use_case = lookup(int(code, 16))
+    assert use_case is not None
+    if name != "-":
+        assert use_case.name.startswith(name)
+
+
+@pytest.mark.parametrize(
+    "code",
+    sorted(
+        {r["Code"] for r in MAPPING if r["Code"]}
+        - {"CS05a", "CS05b", "CS05c"}  # firmware distribution: a DCC service, no message code
+        - {"ECS25r"}  # declared per role: ECS25r1 (Supplier), ECS25r2 (Network Operator)
+    ),
+)
+def test_every_use_case_of_the_mapping_table_has_a_code(code):
+    assert by_name(code).name == code
+
+
+def test_every_entry_has_direction_criticality_and_payload():
+    for use_case in USE_CASES.values():
+        assert use_case.direction in DIRECTION_CRA_FLAGS
+        assert use_case.payload in PAYLOAD_KINDS
+        if use_case.direction != HAN:  # HAN-only and variant use cases may leave it open
+            assert use_case.critical is not None or use_case.message_type in (
+                None,
+                "See GBCS",
+                "Variant Command & Response",
+            )
+    assert sum(u.critical is None for u in USE_CASES.values()) <= 25
+
+
+@pytest.mark.parametrize("path", params(rtds_files()))
+def test_rtds_message_matches_its_use_case(path):
+    """Each RTDS message's CRA flag and payload layer are the ones its code declares, and a
+    critical alert or command (not a pre-command) is signed."""
+    message = decode(read_vector(path))
+    use_case = message.use_case
+    assert use_case is not None, f"unknown use case 0x{message.message_code:04X}"
+    assert message.cra_flag in use_case.cra_flags
+    assert use_case.accepts(message.payload_kind), (use_case.payload, message.payload_kind)
+    if use_case.critical and message.cra_flag == 3:
+        assert message.signature
+
+
+def test_names_and_directions_of_codes_without_vectors():
+    assert lookup(0x008B).name == "GCS53" and lookup(0x008B).direction == ALERT
+    assert lookup(0x008B).payload == "gbz" and lookup(0x008B).critical is True
+    assert lookup(0x0113).name == "DBCH09"  # the alert DBCH04's change raises
+    assert lookup(0x0116).direction == HAN and lookup(0x0116).payload == "zse"
+    assert lookup(0x0119).name == "HECS01" and not lookup(0x0119).accepts("dlms-access-request")
+    assert lookup(0x1000).accepts("gbz-alert") and lookup(0x1000).accepts("dlms-notification")
+    assert not lookup(0x0055).accepts("gbz")
