@@ -1,32 +1,118 @@
-"""The conformance sweep: decode, re-encode and run every security check on a tree of
-GBCS messages stored as hex files (RTDS layout), counting what passed, what failed and what
-could not be checked for want of a key.
+"""The conformance check: decode, re-encode and run every security check on GBCS messages,
+then judge each strictly, so that no message whose authenticity or form cannot be proved
+passes.
+
+Each failure is a `Verdict` naming the rule that failed (`RULES`) and, where one applies,
+the byte offset in the message. Messages that cannot be verified for want of a key or
+certificate fail too, unless `allow_unverifiable` is given; a certificate outside its
+validity at the keystore's clock is said as such and is never relaxed. A pre-command (no
+signature field yet, as the DCC returns it for signing) passes on its form alone.
 """
 
+from __future__ import annotations
+
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import GbcsError
-from .keystore import Keystore
+from .keystore import EXPIRED, NOT_YET_VALID, Keystore
 from .message import Message, decode, encode
-from .security import FAILED, UNVERIFIABLE, VERIFIED, SecurityReport, check_message
+from .primitives import encode_length
+from .security import FAILED, UNVERIFIABLE, VERIFIED, CheckResult, SecurityReport, check_message
+
+# rule -> what it holds a message to (the names verdicts, --json and docs/gbcs.md use)
+RULES: dict[str, str] = {
+    "decode": "every layer decodes (the layer and offset where it does not)",
+    "trailing-bytes": "nothing follows the last field of a layer",
+    "re-encode": "the decoded tree re-encodes to the same bytes",
+    "header": "header fields hold their defined values (empty DD header fields, security "
+    "header 11 00000000, CRA flag 1-3, a signature field inside a MAC'd APDU)",
+    "unknown-message-code": "the message code is one GBCS defines",
+    "direction": "the CRA flag is one the use case allows (command/response or alert), and "
+    "the payload's direction matches it",
+    "payload-kind": "the payload's type is the one the message code carries",
+    "critical-unsigned": "a critical use case's command, response or alert is signed",
+    "unprotected": "a message other than a pre-command carries a signature or a MAC",
+    "signature-invalid": "the signature verifies with the originator's DS key",
+    "mac-invalid": "the MAC verifies with the parties' KA keys",
+    "decryption-invalid": "every encrypted part decrypts under the parties' KA keys",
+    "signature-unverifiable": "the originator's DS key is held (relaxed by allow_unverifiable)",
+    "mac-unverifiable": "the KA keys the MAC needs are held (relaxed by allow_unverifiable)",
+    "decryption-unverifiable": "the KA keys the encrypted parts need are held (relaxed by "
+    "allow_unverifiable)",
+    "certificate-expired": "the certificate a check needs has not expired at the clock",
+    "certificate-not-yet-valid": "the certificate a check needs is valid at the clock",
+    "unreadable": "the input is a message (hex, base64 or binary)",
+}
+# the only rules `allow_unverifiable` relaxes: a key or certificate not held at all
+UNVERIFIABLE_RULES = frozenset(
+    ("signature-unverifiable", "mac-unverifiable", "decryption-unverifiable")
+)
+
+CRA_NAMES = {1: "command", 2: "response", 3: "alert"}
+# DLMS payloads name their direction: a request is a command, a response answers one, a
+# data-notification is an alert
+DLMS_DIRECTION = {
+    "dlms-access-request": 1,
+    "dlms-access-response": 2,
+    "dlms-notification": 3,
+}
+# payload families by use-case name, where a family of use cases is one device's language
+# (ESME: DLMS COSEM; GSME and PPMID: ZigBee GBZ): the fallback for a registry entry that
+# declares no payload layer
+_FAMILY_BY_PREFIX = (("ECS", "dlms"), ("DBCH", "dlms"), ("GCS", "gbz"), ("PCS", "gbz"))
+_DD_FIELDS = (
+    "transaction_id",
+    "originator_system_title",
+    "recipient_system_title",
+    "date_time",
+    "other_information",
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One rule a message failed: the rule's name, what was found, and where."""
+
+    rule: str
+    detail: str
+    offset: int | None = None
+
+    @property
+    def unverifiable(self) -> bool:
+        """True for the rules `allow_unverifiable` relaxes (a key not held at all)."""
+        return self.rule in UNVERIFIABLE_RULES
+
+    def __str__(self) -> str:
+        where = f" at byte {self.offset} (0x{self.offset:X})" if self.offset is not None else ""
+        return f"{self.rule}{where}: {self.detail}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "offset": self.offset, "detail": self.detail}
 
 
 @dataclass
 class FileResult:
-    """What happened to one message file."""
+    """What happened to one message: its verdicts, and those relaxed (`allowed`)."""
 
     name: str
     decoded: bool = False
     reencoded: bool = False
     message: Message | None = None
     security: SecurityReport | None = None
-    failures: list[str] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    allowed: list[Verdict] = field(default_factory=list)  # relaxed by allow_unverifiable
+    kind: str = ""
+
+    @property
+    def failures(self) -> list[str]:
+        return [str(v) for v in self.verdicts]
 
     @property
     def failed(self) -> bool:
-        return bool(self.failures)
+        return bool(self.verdicts)
 
     def count(self, check: str, status: str) -> int:
         if self.security is None:
@@ -34,6 +120,15 @@ class FileResult:
         return sum(
             1 for c in self.security.checks if c.status == status and c.check.startswith(check)
         )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.name,
+            "passed": not self.failed,
+            "shape": self.kind or None,
+            "verdicts": [v.as_dict() for v in self.verdicts],
+            "allowed_unverifiable": [v.as_dict() for v in self.allowed],
+        }
 
 
 @dataclass
@@ -46,6 +141,7 @@ class Totals:
     decrypted: int = 0
     unverifiable: int = 0
     failed: int = 0
+    rules: dict[str, int] = field(default_factory=dict)
 
     def add(self, result: FileResult) -> None:
         self.files += 1
@@ -56,6 +152,8 @@ class Totals:
         self.decrypted += result.count("decrypt", VERIFIED)
         self.unverifiable += result.count("", UNVERIFIABLE)
         self.failed += result.failed
+        for verdict in result.verdicts:
+            self.rules[verdict.rule] = self.rules.get(verdict.rule, 0) + 1
 
     def line(self) -> str:
         return (
@@ -65,8 +163,10 @@ class Totals:
             f"{self.failed} failed"
         )
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = dict(self.__dict__)
+        out["rules"] = dict(sorted(self.rules.items()))
+        return out
 
 
 def read_hex_file(path: Path) -> bytes:
@@ -85,33 +185,257 @@ def find_message_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() == ".hex" and p.is_file())
 
 
-def check_message_bytes(name: str, data: bytes, keystore: Keystore | None) -> FileResult:
-    """Decode, re-encode and (with a keystore) verify one message."""
+def check_message_bytes(
+    name: str,
+    data: bytes,
+    keystore: Keystore | None,
+    *,
+    allow_unverifiable: bool = False,
+) -> FileResult:
+    """Decode, re-encode, verify and judge one message strictly.
+
+    Without a keystore nothing can be verified, so a signed or MAC'd message fails as
+    unverifiable (unless `allow_unverifiable`)."""
     result = FileResult(name)
     try:
         message = decode(data)
     except GbcsError as exc:
-        result.failures.append(f"decode failed: {exc}")
+        rule = "trailing-bytes" if "trailing" in exc.detail else "decode"
+        result.verdicts.append(Verdict(rule, str(exc), exc.offset))
         return result
     result.decoded = True
     result.message = message
+    result.kind = message.kind
     try:
         again = encode(message)
     except GbcsError as exc:
-        result.failures.append(f"re-encode failed: {exc}")
+        result.verdicts.append(Verdict("re-encode", str(exc), exc.offset))
         again = None
     if again is not None:
         if again == data:
             result.reencoded = True
         else:
-            result.failures.append(f"re-encode differs at byte {_first_difference(data, again)}")
-    if keystore is not None:
-        report = check_message(message, keystore)
-        result.security = report
-        for check in report.checks:
-            if check.status == FAILED:
-                result.failures.append(f"{check.check} failed: {check.reason}")
+            offset = _first_difference(data, again)
+            result.verdicts.append(
+                Verdict("re-encode", "the decoded tree re-encodes differently", offset)
+            )
+    store = keystore if keystore is not None else Keystore(check_validity=False)
+    report = check_message(message, store)
+    result.security = report if keystore is not None else None
+    for verdict in form_verdicts(message, data) + security_verdicts(message, data, report):
+        if verdict.unverifiable and allow_unverifiable:
+            result.allowed.append(verdict)
+        else:
+            result.verdicts.append(verdict)
     return result
+
+
+def security_verdicts(message: Message, data: bytes, report: SecurityReport) -> list[Verdict]:
+    """The failed and unverifiable security checks as verdicts, each at its offset."""
+    found = []
+    for check in report.checks:
+        if check.status not in (FAILED, UNVERIFIABLE):
+            continue
+        what = check.check.split("[")[0]
+        if what == "signature":
+            offset: int | None = len(data) - (12 if message.mac is not None else 0) - 64
+        elif what == "mac":
+            offset = len(data) - 12
+        else:
+            offset = None
+        found.append(Verdict(_security_rule(what, check), _security_text(check), offset))
+    return found
+
+
+def _security_rule(what: str, check: CheckResult) -> str:
+    if check.status == FAILED:
+        return f"{what}-invalid"
+    if check.cause in (EXPIRED, NOT_YET_VALID):
+        return check.cause
+    return f"{what}-unverifiable"
+
+
+def _security_text(check: CheckResult) -> str:
+    reason = check.reason or check.status
+    return f"{check.check}: {reason}"
+
+
+def form_verdicts(message: Message, data: bytes) -> list[Verdict]:
+    """Every rule on a message's form: header values, message code, direction, payload
+    kind, and the protection its use case requires."""
+    found = _header_verdicts(message, data)
+    cra = message.cra_flag
+    use_case = message.use_case
+    code_at = _message_code_offset(message)
+    if use_case is None:
+        found.append(
+            Verdict(
+                "unknown-message-code",
+                f"message code 0x{message.message_code:04X} is not a GBCS use case",
+                code_at,
+            )
+        )
+    else:
+        allowed = _allowed_cra(use_case)
+        if allowed is not None and cra in CRA_NAMES and cra not in allowed:
+            names = " or ".join(CRA_NAMES[c] for c in sorted(allowed))
+            found.append(
+                Verdict(
+                    "direction",
+                    f"{use_case.name} (0x{use_case.code:04X}) is a {names}, "
+                    f"but the CRA flag says {CRA_NAMES[cra]}",
+                    message.apdu_offset + 2,
+                )
+            )
+        expected = _payload_mismatch(use_case, message.payload_kind)
+        if expected is not None:
+            found.append(
+                Verdict(
+                    "payload-kind",
+                    f"{use_case.name} (0x{use_case.code:04X}) carries a {expected.upper()} "
+                    f"payload, not {message.payload_kind}",
+                    message.content_offset,
+                )
+            )
+        if use_case.critical and not message.signature and message.kind != "precommand":
+            found.append(
+                Verdict(
+                    "critical-unsigned",
+                    f"{use_case.name} is a critical use case and this {message.cra} "
+                    "carries no signature",
+                    _signature_field_offset(message),
+                )
+            )
+    direction = DLMS_DIRECTION.get(message.payload_kind)
+    if direction is not None and cra in CRA_NAMES and direction != cra:
+        found.append(
+            Verdict(
+                "direction",
+                f"a {message.payload_kind} payload under a CRA flag of {CRA_NAMES[cra]} "
+                f"(it belongs in a {CRA_NAMES[direction]})",
+                message.content_offset,
+            )
+        )
+    if message.kind == "unsigned" or (message.kind == "precommand" and cra != 1):
+        found.append(
+            Verdict(
+                "unprotected",
+                f"a {message.cra} with neither a signature nor a MAC",
+                _signature_field_offset(message),
+            )
+        )
+    return found
+
+
+def _header_verdicts(message: Message, data: bytes) -> list[Verdict]:
+    found = []
+    envelope = message.envelope
+    if envelope is not None:
+        pos = 1
+        for name in _DD_FIELDS:
+            value = bytes(envelope[name])
+            if value:
+                found.append(
+                    Verdict(
+                        "header",
+                        f"DD {name.replace('_', ' ')} must be empty in GBCS, holds "
+                        f"{len(value)} byte(s)",
+                        pos,
+                    )
+                )
+            pos += len(encode_length(len(value))) + len(value)
+        service = envelope["ciphered_service"]
+        if service["security_control"] != 0x11 or service["invocation_counter"] != 0:
+            found.append(
+                Verdict(
+                    "header",
+                    f"security header {service['security_control']:02X} "
+                    f"{service['invocation_counter']:08X} is not 11 00000000",
+                    message.apdu_offset - 5,
+                )
+            )
+        if message.signature is None:
+            found.append(
+                Verdict(
+                    "header",
+                    "a MAC'd APDU carries a signature field (00 or 40 + r || s)",
+                    message.apdu_offset + len(message.apdu),
+                )
+            )
+    if message.cra_flag not in CRA_NAMES:
+        found.append(
+            Verdict(
+                "header",
+                f"CRA flag {message.cra_flag} is not 1 (command), 2 (response) or 3 (alert)",
+                message.apdu_offset + 2,
+            )
+        )
+    return found
+
+
+def _message_code_offset(message: Message) -> int:
+    """Where the message code sits: after DF, the transaction id, both system titles, the
+    date-time and the other information's length byte."""
+    date_time = 1 if message.header["date_time"] is None else 13
+    return message.apdu_offset + 1 + 10 + 9 + 9 + date_time + 1
+
+
+def _signature_field_offset(message: Message) -> int:
+    sig_field = 0 if message.signature is None else 1 + len(message.signature)
+    return message.apdu_offset + len(message.apdu) - sig_field
+
+
+def _allowed_cra(use_case: object) -> frozenset[int] | None:
+    """The CRA flags a use case allows: the registry's `cra_flags` (from its direction)
+    where it declares one, else its message type (SME.A.*: alerts, SME.C.*: commands and
+    their responses)."""
+    try:
+        flags = getattr(use_case, "cra_flags", None)
+    except KeyError:  # an entry with no direction declared
+        flags = None
+    if flags:
+        return frozenset(int(flag) for flag in flags)
+    message_type = getattr(use_case, "message_type", None) or ""
+    if message_type.startswith("SME.A."):
+        return frozenset((3,))
+    if message_type.startswith("SME.C."):
+        return frozenset((1, 2))
+    return None
+
+
+def _family(kind: str) -> str | None:
+    text = kind.lower()
+    if "dlms" in text:
+        return "dlms"
+    if "gbz" in text or "zigbee" in text:
+        return "gbz"
+    if "asn1" in text or "asn.1" in text or "der" in text:
+        return "asn1"
+    return None
+
+
+def _payload_mismatch(use_case: object, kind: str) -> str | None:
+    """The payload layer a use case carries when `kind` is not it, else None: the
+    registry's `payload` and `accepts` where it declares them, its declared ASN.1
+    encoding, else its device family's language."""
+    declared = getattr(use_case, "payload", None)
+    accepts = getattr(use_case, "accepts", None)
+    if isinstance(declared, str) and declared and callable(accepts):
+        try:
+            return None if accepts(kind) else declared
+        except KeyError:  # a payload layer the registry does not list
+            pass
+    expected = None
+    if getattr(use_case, "encoding", None) == "asn1":
+        expected = "asn1"
+    else:
+        name = str(getattr(use_case, "name", ""))
+        for prefix, family in _FAMILY_BY_PREFIX:
+            if re.match(prefix + r"\d", name):
+                expected = family
+    if expected is None or _family(kind) == expected:
+        return None
+    return expected
 
 
 def check_files(
@@ -119,6 +443,8 @@ def check_files(
     keystore: Keystore | None,
     root: Path | None = None,
     progress: Callable[[int, FileResult], None] | None = None,
+    *,
+    allow_unverifiable: bool = False,
 ) -> tuple[list[FileResult], Totals]:
     results: list[FileResult] = []
     totals = Totals()
@@ -127,9 +453,11 @@ def check_files(
         try:
             data = read_hex_file(path)
         except (GbcsError, OSError) as exc:
-            result = FileResult(name, failures=[f"unreadable: {exc}"])
+            result = FileResult(name, verdicts=[Verdict("unreadable", str(exc))])
         else:
-            result = check_message_bytes(name, data, keystore)
+            result = check_message_bytes(
+                name, data, keystore, allow_unverifiable=allow_unverifiable
+            )
         result.message = None  # do not hold every decoded tree of a large sweep
         results.append(result)
         totals.add(result)

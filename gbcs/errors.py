@@ -34,6 +34,7 @@ class KeyMissing(GbcsError):
     # set by the keystore's lookups: whose key, and which (e.g. "KA public key")
     eui: bytes
     what: str
+    cause: str = "no-key"  # or "certificate-expired" / "certificate-not-yet-valid"
 
 
 class KeystoreError(GbcsError):

@@ -12,6 +12,12 @@ keys) need, without a rule per file.
 
 A certificate that cannot be used (unparsable, no identity, no usable key usage, not P-256)
 is recorded in `rejected` with its reason and the load goes on.
+
+A bare public key (PEM `PUBLIC KEY`, or a JSON entry's `publicKey`) has no identity inside
+it, so it is bound by where it sits: a file named `<eui>[-pp]-ds.pem` / `-ka.pem` (the
+naming RTDS and the DCC's own parser use) or its JSON entry's EUI and usage. Anchor
+identities (the Access Control Broker that MACs remote parties' commands, ...) are the EUIs
+whose certificates carry that role, or those added with `add_anchor` (a command-line flag).
 """
 
 from __future__ import annotations
@@ -46,6 +52,14 @@ USAGES = (DS, KA)
 HARDWARE_MODULE_NAME = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.4")
 PEM_SUFFIXES = frozenset((".pem", ".key", ".crt", ".cer"))
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
+# <eui>-ds.pem, <eui>-pp-ka.pem ...: the only identity a bare public key file has
+_KEY_FILE_NAME = re.compile(r"^([0-9A-Fa-f]{16})(?:-pp)?-(ds|ka)\.[A-Za-z]+$")
+_JSON_USAGES = {"digitalSignature": "DS", "keyAgreement": "KA", "DS": "DS", "KA": "KA"}
+
+# why a lookup found no usable key: none held, or held but outside its validity at the clock
+NO_KEY = "no-key"
+EXPIRED = "certificate-expired"
+NOT_YET_VALID = "certificate-not-yet-valid"
 
 
 # DUIS XMLDSig certificates share EUIs with GBCS ones but never sign or MAC a GBCS message.
@@ -122,10 +136,11 @@ class SkippedSource:
     reason: str
 
 
-def _missing(message: str, eui: bytes, what: str) -> KeyMissing:
+def _missing(message: str, eui: bytes, what: str, cause: str = NO_KEY) -> KeyMissing:
     error = KeyMissing(LAYER, message)
     error.eui = eui
     error.what = what
+    error.cause = cause
     return error
 
 
@@ -152,6 +167,7 @@ class Keystore:
         self.rejected: list[SkippedSource] = []
         self.notes: list[SkippedSource] = []  # loaded, but with a warning worth knowing
         self.sources: list[str] = []
+        self._anchors: dict[int, list[bytes]] = {}
 
     # --- clock ------------------------------------------------------------------------
     @property
@@ -211,7 +227,7 @@ class Keystore:
             self.rejected.append(SkippedSource(path.name, "no PEM block"))
         for number, block in enumerate(blocks):
             label = path.name if len(blocks) == 1 else f"{path.name}[{number}]"
-            self.add_pem(block.group(0), label)
+            self.add_pem(block.group(0), label, bind=_bound_by_name(path.name))
 
     def _load_json(self, path: Path) -> None:
         try:
@@ -242,9 +258,24 @@ class Keystore:
                         self.add_pem(item["certificate"].encode(), label, declared_role=role)
                     if isinstance(item.get("privateKey"), str):
                         self.add_pem(item["privateKey"].encode(), label)
+                    usage = _JSON_USAGES.get(usage_name)
+                    if isinstance(item.get("publicKey"), str) and usage is not None:
+                        try:
+                            bind = (as_eui(eui), usage)
+                        except KeystoreError as exc:
+                            self.rejected.append(SkippedSource(where, exc.detail))
+                            continue
+                        self.add_pem(item["publicKey"].encode(), label, role, bind)
 
-    def add_pem(self, block: bytes, source: str, declared_role: int | None = None) -> None:
-        """Add one PEM block (certificate, private key or bare public key).
+    def add_pem(
+        self,
+        block: bytes,
+        source: str,
+        declared_role: int | None = None,
+        bind: tuple[bytes, str] | None = None,
+    ) -> None:
+        """Add one PEM block (certificate, private key or bare public key); `bind` gives a
+        bare public key its (EUI, usage), which nothing inside it says.
 
         Warnings `cryptography` raises about odd encodings (such as the MDR certificates'
         signature-algorithm parameters, which older versions accept with a deprecation
@@ -252,13 +283,19 @@ class Keystore:
         """
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            self._add_pem(block, source, declared_role)
+            self._add_pem(block, source, declared_role, bind)
         for warning in caught:
             self.notes.append(
                 SkippedSource(source, f"{warning.category.__name__}: {warning.message}")
             )
 
-    def _add_pem(self, block: bytes, source: str, declared_role: int | None) -> None:
+    def _add_pem(
+        self,
+        block: bytes,
+        source: str,
+        declared_role: int | None,
+        bind: tuple[bytes, str] | None,
+    ) -> None:
         match = _PEM_BLOCK.search(block)
         kind = match.group(1).decode() if match else ""
         try:
@@ -269,10 +306,12 @@ class Keystore:
                 return
             elif kind == "PUBLIC KEY":
                 public_key = serialization.load_pem_public_key(block)
-                if _p256(public_key):
-                    self.unbound_public_keys.append((source, public_key))
-                else:
+                if not isinstance(public_key, ec.EllipticCurvePublicKey) or not _p256(public_key):
                     self.rejected.append(SkippedSource(source, "public key is not on P-256"))
+                elif bind is not None:
+                    self.add_public_key(bind[0], bind[1], public_key, declared_role, source)
+                else:
+                    self.unbound_public_keys.append((source, public_key))
                 return
             else:
                 self.rejected.append(SkippedSource(source, f"unsupported PEM block {kind!r}"))
@@ -424,14 +463,9 @@ class Keystore:
         found = self.entries(eui, usage)
         if found:
             return found
-        every = self.entries(eui, usage, valid_only=False)
-        if every:
-            raise _missing(
-                f"{len(every)} {usage} certificate(s) of {_eui_text(eui)}, none valid at "
-                f"{self.now().isoformat()}",
-                eui,
-                f"{usage} public key",
-            )
+        problem = self.validity_problem(eui, usage)
+        if problem is not None:
+            raise _missing(problem[1], eui, f"{usage} public key", problem[0])
         raise _missing(f"no {usage} certificate for {_eui_text(eui)}", eui, f"{usage} public key")
 
     def ds_public_keys(self, eui: bytes | str) -> list[KeyEntry]:
@@ -524,6 +558,49 @@ class Keystore:
             role = Role(role)
         self._lookup_cache[cache_key] = role
         return role
+
+    # --- anchors and validity ------------------------------------------------------------
+    def add_anchor(self, role: int, eui: bytes | str) -> None:
+        """Name an anchor identity (e.g. the Access Control Broker) whatever the certificates
+        say; anchors added this way come before those found by role."""
+        eui = as_eui(eui)
+        found = self._anchors.setdefault(int(role), [])
+        if eui not in found:
+            found.append(eui)
+
+    def anchors(self, role: int) -> list[bytes]:
+        """The EUIs holding a role: those added with add_anchor, else every EUI with a GBCS
+        certificate (or declared role) of that role, in EUI order."""
+        added = self._anchors.get(int(role))
+        if added:
+            return list(added)
+        return sorted(
+            {
+                eui
+                for (eui, _), entries in self._entries.items()
+                if any(e.role == role for e in entries)
+            }
+        )
+
+    def validity_problem(self, eui: bytes | str, usage: str) -> tuple[str, str] | None:
+        """(cause, text) when an EUI holds keys of a kind but none valid at the clock:
+        EXPIRED or NOT_YET_VALID, said with the dates; None when a valid key exists or none
+        is held at all."""
+        eui = as_eui(eui)
+        if not self.check_validity or self.entries(eui, usage):
+            return None
+        every = self.entries(eui, usage, valid_only=False)
+        if not every:
+            return None
+        when = self.now()
+        early = [e for e in every if e.not_before is not None and when < e.not_before]
+        what = f"{len(every)} {usage} certificate(s) of {_eui_text(eui)}, none valid at "
+        what += when.isoformat()
+        if len(early) == len(every):
+            first = min(e.not_before for e in early if e.not_before is not None)
+            return NOT_YET_VALID, f"{what}: not valid before {first.isoformat()}"
+        last = max(e.not_after for e in every if e.not_after is not None)
+        return EXPIRED, f"{what}: expired {last.isoformat()}"
 
     @property
     def unbound_private_keys(self) -> list[str]:
@@ -632,6 +709,14 @@ def _common_name(certificate: x509.Certificate) -> str | None:
     return str(names[0].value) if names else None
 
 
+def _bound_by_name(name: str) -> tuple[bytes, str] | None:
+    """(EUI, usage) that a key file's name gives it, if it follows <eui>[-pp]-ds|ka.pem."""
+    match = _KEY_FILE_NAME.match(name)
+    if match is None:
+        return None
+    return bytes.fromhex(match.group(1)), match.group(2).upper()
+
+
 def load(*paths: str | Path, clock: _dt.datetime | None = None) -> Keystore:
     """Shorthand for Keystore.open."""
     return Keystore.open(*paths, clock=clock)
@@ -639,7 +724,10 @@ def load(*paths: str | Path, clock: _dt.datetime | None = None) -> Keystore:
 
 __all__ = [
     "DS",
+    "EXPIRED",
     "KA",
+    "NOT_YET_VALID",
+    "NO_KEY",
     "KeyEntry",
     "Keystore",
     "SkippedSource",

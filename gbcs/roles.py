@@ -18,5 +18,6 @@ class Role(IntEnum):
     XML_SIGNING_DCC = 137
 
 
-# The Access Control Broker's EUI in RTDS and DCC Boxed: it MACs every command it forwards.
+# The Access Control Broker's EUI in RTDS and DCC Boxed, for the emulator's own DCC. The
+# codec's checks never use it: they take the ACB from the keystore (Keystore.anchors).
 ACB_EUI = bytes.fromhex("90B3D51F30000002")

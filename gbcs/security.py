@@ -8,7 +8,10 @@ payload encryption (primer section 5).
   keys, so it is computed once per key pair and cached; everything per message is hashing
   and one AES-GCM pass.
 - `check_message` runs every check that applies to a decoded message and says, per check,
-  verified / failed / unverifiable (a key is missing, named) / not-applicable.
+  verified / failed / unverifiable (a key is missing, named, or its certificate is outside
+  its validity at the keystore's clock: `cause` says which) / not-applicable.
+- Whose keys MAC a command comes from the keystore: the Access Control Broker is whichever
+  EUI the keystore holds in that role (its certificate's OU, or `Keystore.add_anchor`).
 """
 
 from __future__ import annotations
@@ -31,10 +34,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import DecodeError, EncodeError, GbcsError, KeyMissing, VerificationError
 from .framing import GENERAL_SIGNING_PARSER
-from .keystore import Keystore, key_id
+from .keystore import KA, NO_KEY, Keystore, Pairing, key_id
 from .payload import encrypted_fragments
 from .primitives import encode_length, parse_layer
-from .roles import ACB_EUI
+from .roles import Role
 
 if TYPE_CHECKING:
     from construct import Container
@@ -230,10 +233,34 @@ def mac_parties(
     """The two EUIs whose KA keys MAC a message: the ACB and the target for a remote party's
     command, else the business originator and target (responses, alerts, and commands one
     device sends another, such as PCS02, which a keystore shows by the originator's device
-    certificate)."""
+    certificate). The ACB is the keystore's (the first, if it names several); KeyMissing
+    when a remote party's command needs one and the keystore names none."""
+    candidates = mac_party_candidates(cra_flag, originator, target, keystore)
+    if not candidates:
+        raise _no_acb()
+    return candidates[0]
+
+
+def mac_party_candidates(
+    cra_flag: int, originator: bytes, target: bytes, keystore: Keystore | None = None
+) -> list[tuple[bytes, bytes]]:
+    """Every pair of EUIs that may MAC a message (one per ACB the keystore names for a
+    remote party's command); empty when it needs an ACB and the keystore names none."""
     if cra_flag == 1 and not (keystore is not None and _is_device(keystore, originator)):
-        return ACB_EUI, bytes(target)
-    return bytes(originator), bytes(target)
+        if keystore is None:
+            return []
+        return [(acb, bytes(target)) for acb in keystore.anchors(Role.ACCESS_CONTROL_BROKER)]
+    return [(bytes(originator), bytes(target))]
+
+
+def _no_acb() -> KeyMissing:
+    error = KeyMissing(
+        "keystore",
+        "no Access Control Broker identity: load its certificate or name it (--acb EUI)",
+    )
+    error.what = "ACB identity"
+    error.cause = NO_KEY
+    return error
 
 
 def _is_device(keystore: Keystore, eui: bytes) -> bool:
@@ -314,13 +341,18 @@ class CheckResult:
     status: str
     reason: str = ""
     key: str = ""
+    # unverifiable: why (keystore.NO_KEY, EXPIRED or NOT_YET_VALID)
+    cause: str = ""
 
     def __str__(self) -> str:
         extra = f": {self.reason}" if self.reason else ""
         return f"{self.check} {self.status}{extra}"
 
     def as_dict(self) -> dict[str, str]:
-        return {"check": self.check, "status": self.status, "reason": self.reason, "key": self.key}
+        out = {"check": self.check, "status": self.status, "reason": self.reason, "key": self.key}
+        if self.cause:
+            out["cause"] = self.cause
+        return out
 
 
 @dataclass
@@ -399,7 +431,11 @@ def _check_signature(message: Message, keystore: Keystore) -> CheckResult:
         entries = keystore.ds_public_keys(originator)
     except KeyMissing as exc:
         return CheckResult(
-            "signature", UNVERIFIABLE, exc.detail, f"DS certificate of {_text(originator)}"
+            "signature",
+            UNVERIFIABLE,
+            exc.detail,
+            f"DS certificate of {_text(originator)}",
+            getattr(exc, "cause", NO_KEY),
         )
     data = _signed_data(message, sig)
     for entry in entries:
@@ -421,18 +457,31 @@ def _key_missing(missing: Iterable[str]) -> KeyMissing:
 
 def _agreed_key(
     keystore: Keystore,
-    first: bytes,
-    second: bytes,
+    parties: Sequence[tuple[bytes, bytes]],
     info: bytes,
     verify: Callable[[bytes], None],
-) -> tuple[str, str, str]:
-    """Try every KA pairing of two EUIs until `verify(key)` passes: (status, reason, keys).
+) -> tuple[str, str, str, str]:
+    """Try every KA pairing of each pair of EUIs until `verify(key)` passes:
+    (status, reason, keys, cause of an unverifiable result).
 
     Several pairings exist when an EUI has several KA certificates (a Supplier's KA and
-    prepayment KA, two generations); only a key that opens the MAC or tag counts."""
-    candidates, missing = keystore.ka_pairings(first, second)
+    prepayment KA, two generations) or the keystore names several ACBs; only a key that
+    opens the MAC or tag counts."""
+    if not parties:
+        return UNVERIFIABLE, _no_acb().detail, "ACB identity", NO_KEY
+    candidates: list[Pairing] = []
+    missing: list[str] = []
+    for first, second in parties:
+        found, lacking = keystore.ka_pairings(first, second)
+        candidates.extend(found)
+        missing.extend(lacking)
     if not candidates:
-        return UNVERIFIABLE, "missing " + " or ".join(missing), " or ".join(missing)
+        for first, second in parties:
+            for eui in (first, second):
+                problem = keystore.validity_problem(eui, KA)
+                if problem is not None:
+                    return UNVERIFIABLE, problem[1], " or ".join(missing), problem[0]
+        return UNVERIFIABLE, "missing " + " or ".join(missing), " or ".join(missing), NO_KEY
     error = "no key pair"
     for private, own, peer in candidates:
         key = kdf(_shared_secret(private, own.key_id, peer.public_key, peer.key_id), info)
@@ -442,9 +491,9 @@ def _agreed_key(
             error = exc.detail
             continue
         except GbcsError as exc:
-            return FAILED, str(exc), ""
-        return VERIFIED, "", f"{own.label} with {peer.label}"
-    return FAILED, f"{error} (tried {len(candidates)} key pair(s))", ""
+            return FAILED, str(exc), "", ""
+        return VERIFIED, "", f"{own.label} with {peer.label}", ""
+    return FAILED, f"{error} (tried {len(candidates)} key pair(s))", "", ""
 
 
 def _check_mac(message: Message, keystore: Keystore) -> CheckResult:
@@ -462,15 +511,15 @@ def _check_mac(message: Message, keystore: Keystore) -> CheckResult:
             " is not 11 00000000 (authenticated, suite 1)",
         )
     originator, target = bytes(message.originator), bytes(message.target)
-    first, second = mac_parties(message.cra_flag, originator, target, keystore)
+    parties = mac_party_candidates(message.cra_flag, originator, target, keystore)
     info = other_info(originator, message.cra_flag, message.counter, target)
     apdu = message.apdu
 
     def verify(key: bytes) -> None:
         verify_mac(apdu, mac, key, originator)
 
-    status, reason, key = _agreed_key(keystore, first, second, info, verify)
-    return CheckResult("mac", status, reason, key)
+    status, reason, key, cause = _agreed_key(keystore, parties, info, verify)
+    return CheckResult("mac", status, reason, key, cause)
 
 
 def _check_fragments(
@@ -487,8 +536,9 @@ def _check_fragments(
         def verify(key: bytes, fragment: bytes = fragment, found: list[bytes] = found) -> None:
             found.append(decrypt_fragment(fragment, key, originator))
 
-        status, reason, key = _agreed_key(keystore, originator, recipient, info, verify)
-        results.append(CheckResult(f"decryption[{number}]", status, reason, key))
+        parties = [(originator, recipient)]
+        status, reason, key, cause = _agreed_key(keystore, parties, info, verify)
+        results.append(CheckResult(f"decryption[{number}]", status, reason, key, cause))
         plaintexts.append(found[0] if found else None)
     return results, plaintexts
 

@@ -2,6 +2,7 @@
 checking the GBCS messages their devices and systems produce.
 """
 
+import argparse
 import datetime as dt
 import json
 import sys
@@ -10,8 +11,9 @@ from pathlib import Path
 from gbcs import check as sweep
 from gbcs import render
 from gbcs.errors import GbcsError
-from gbcs.keystore import Keystore
+from gbcs.keystore import Keystore, as_eui
 from gbcs.message import decode
+from gbcs.roles import Role
 from gbcs.security import check_message, sign
 
 
@@ -38,17 +40,42 @@ def register(sub) -> None:
     p.add_argument("--at", type=_when, help="certificate validity clock (ISO 8601)")
     p.set_defaults(func=cmd_verify)
 
-    p = cmds.add_parser("check", help="conformance sweep over every *.HEX below DIR")
+    p = cmds.add_parser(
+        "check",
+        help="strict conformance check over every *.HEX below DIR",
+        description="Fails every message whose form or authenticity cannot be proved; each "
+        "failure names its rule and byte offset. Exit 0: every message passed; 1: some failed.",
+    )
     p.add_argument("directory", type=Path)
     p.add_argument("--keystore", action="append", type=Path)
     p.add_argument("--at", type=_when, help="certificate validity clock (ISO 8601)")
+    p.add_argument(
+        "--allow-unverifiable",
+        action="store_true",
+        help="pass a signature, MAC or encrypted part no key is held for (listed, not failed)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON document instead of lines")
     p.set_defaults(func=cmd_check)
+    for name in ("decode", "verify", "check"):
+        cmds.choices[name].add_argument(
+            "--acb",
+            action="append",
+            type=_eui,
+            metavar="EUI",
+            help="the Access Control Broker's EUI (default: the keystore's role-04 certificate)",
+        )
 
 
 def _when(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _eui(text: str) -> bytes:
+    try:
+        return as_eui(text)
+    except GbcsError as exc:
+        raise argparse.ArgumentTypeError(exc.detail) from None
 
 
 def read_source(source: str) -> bytes:
@@ -67,14 +94,17 @@ def read_source(source: str) -> bytes:
         raise SystemExit(f"gbhan: {source!r} is neither a file nor hexadecimal") from None
 
 
-def load_keystore(paths, at) -> Keystore | None:
+def load_keystore(paths, at, acbs=None) -> Keystore | None:
     if not paths:
         return None
     try:
         # without --at, validity dates are not judged (stored vectors outlive their certificates)
-        return Keystore.open(*paths, clock=at, check_validity=at is not None)
+        keystore = Keystore.open(*paths, clock=at, check_validity=at is not None)
     except GbcsError as exc:
         raise SystemExit(f"gbhan: keystore: {exc}") from None
+    for eui in acbs or ():
+        keystore.add_anchor(Role.ACCESS_CONTROL_BROKER, eui)
+    return keystore
 
 
 def cmd_decode(args) -> int:
@@ -84,7 +114,7 @@ def cmd_decode(args) -> int:
     except GbcsError as exc:
         print(f"decode failed: {exc}", file=sys.stderr)
         return 1
-    keystore = load_keystore(args.keystore, args.at)
+    keystore = load_keystore(args.keystore, args.at, args.acb)
     report = check_message(message, keystore) if keystore is not None else None
     if args.json:
         print(render.message_json(message, report))
@@ -121,7 +151,7 @@ def cmd_verify(args) -> int:
     except GbcsError as exc:
         print(f"decode failed: {exc}", file=sys.stderr)
         return 1
-    keystore = load_keystore(args.keystore, args.at)
+    keystore = load_keystore(args.keystore, args.at, args.acb)
     assert keystore is not None  # argparse requires --keystore for verify
     report = check_message(message, keystore)
     for result in report.checks:
@@ -136,7 +166,7 @@ def cmd_check(args) -> int:
     if not root.exists():
         print(f"gbhan: {root} does not exist", file=sys.stderr)
         return 2
-    keystore = load_keystore(args.keystore, args.at)
+    keystore = load_keystore(args.keystore, args.at, args.acb)
     paths = sweep.find_message_files(root)
     if not args.json:
         clock = "certificate validity not checked (give --at to pin a clock)"
@@ -146,12 +176,16 @@ def cmd_check(args) -> int:
 
     def progress(index: int, result: sweep.FileResult) -> None:
         if not args.json:
-            for failure in result.failures:
-                print(f"{result.name}: {failure}", flush=True)
+            for verdict in result.verdicts:
+                print(f"{result.name}: {verdict}", flush=True)
+            for verdict in result.allowed:
+                print(f"{result.name}: allowed: {verdict}", flush=True)
             if sys.stderr.isatty() and (index + 1) % 50 == 0:
                 print(f"  {index + 1}/{len(paths)}", end="\r", file=sys.stderr, flush=True)
 
-    results, totals = sweep.check_files(paths, keystore, root, progress)
+    results, totals = sweep.check_files(
+        paths, keystore, root, progress, allow_unverifiable=args.allow_unverifiable
+    )
     if args.json:
         print(
             json.dumps(

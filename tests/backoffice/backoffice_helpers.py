@@ -1,14 +1,13 @@
-"""Paths to the shared DUIS test data, and the users of the DCC Boxed keystore."""
+"""Paths to the DUIS test data (found by emulator.data), and the users of the DCC Boxed keystore."""
 
 from emulator import data
 
-SHARED = data.root()
-DUIS = SHARED / "duis"
-SCHEMA = DUIS / "schema"
-RESPONSES = DUIS / "responses"
+DUIS = data.duis()
+SCHEMA = data.duis_schema()
+RESPONSES = data.duis_responses()
 CERTS = RESPONSES / "certs"
-DCCBOXED = SHARED / "keystore" / "dccboxed-keystore.json"
-RTDS = SHARED / "rtds" / "RTDS-4.5.0"
+DCCBOXED = data.dccboxed_keystore()
+RTDS = data.rtds()
 TEMPLATES = sorted(DUIS.glob("*_REQUEST_DUIS.XML"))
 
 SUPPLIER = "90B3D51F30010000"  # the templates' originator; XML-signing cert OU 87

@@ -7,8 +7,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backoffice_helpers import DCCBOXED, RTDS, SHARED
+from backoffice_helpers import DCCBOXED, RTDS
 
+from emulator import data
 from emulator.backoffice import duis, xmlsig
 from emulator.backoffice.dsp import Dsp
 from emulator.backoffice.inventory import rtds_inventory
@@ -19,7 +20,7 @@ from emulator.clock import Clock
 from gbcs import decode
 from gbcs.keystore import Keystore
 
-RTDS_KEYSTORE = SHARED / "rtds" / "keystore"
+RTDS_KEYSTORE = data.rtds_keystore()
 # DCC Boxed's GBCS organisation certificates expired in January 2026: a date they held.
 GBCS_DATE = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 

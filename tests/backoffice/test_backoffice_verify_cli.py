@@ -1,5 +1,5 @@
 """`gbhan duis verify` against the real DCC Boxed responses and their expected results
-(`shared/duis/README.md`), run as a user runs it: a subprocess on the files."""
+(`data/duis/README.md`), run as a user runs it: a subprocess on the files."""
 
 from __future__ import annotations
 

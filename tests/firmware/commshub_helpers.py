@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fw_constants import FIRMWARE_HEAP, HERE, MICROPYTHON
 
+from emulator import data
 from emulator.backoffice import commshub_wan as wan
 from emulator.han.commshub_radio import CoordinatorRadio
 from emulator.virtual_board import VirtualBoard
@@ -21,8 +22,8 @@ HUB_RADIO = bytes.fromhex("0013a20041a7b001")
 METER = bytes.fromhex("00db1234567890a0")  # the RTDS ESME
 METER_CODE = bytes.fromhex("83fed3407a939723a5c639b26916d505")  # a 16-byte install code
 STRANGER = bytes.fromhex("00124b0001ffee01")
-RTDS = Path("/work/shared/rtds")
-ECS80_FILE = RTDS / "RTDS-4.5.0" / "NA_ECS80" / "ECS80_NA_8F36_ALERT_GBCS.HEX"
+RTDS_KEYSTORE = data.rtds_keystore()
+ECS80_FILE = data.rtds() / "NA_ECS80" / "ECS80_NA_8F36_ALERT_GBCS.HEX"
 
 
 def zigbee(unix: int) -> int:

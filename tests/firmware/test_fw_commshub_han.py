@@ -7,7 +7,7 @@ import struct
 import time
 
 import pytest
-from commshub_helpers import ECS80_FILE, METER, METER_CODE, RTDS, STRANGER, Hub, of_kind
+from commshub_helpers import ECS80_FILE, METER, METER_CODE, RTDS_KEYSTORE, STRANGER, Hub, of_kind
 from crccheck.crc import CrcX25
 
 import gbcs
@@ -104,7 +104,7 @@ def test_meter_ecs80_is_tunnelled_to_the_wan_and_verifies(hub):
     assert len(up) == 1 and up[0].payload[:8] == METER and up[0].payload[8:] == ecs80
     message = gbcs.decode(up[0].payload[8:])
     assert message.use_case.name == "ECS80" and message.originator == METER
-    report = gbcs.verify(message, gbcs.Keystore.open(RTDS / "keystore"))
+    report = gbcs.verify(message, gbcs.Keystore.open(RTDS_KEYSTORE))
     assert "signature verified" in str(report)
 
 

@@ -11,12 +11,13 @@ import pytest
 from commshub_helpers import HUB_RADIO, T0, Hub, of_kind, unique, zigbee
 
 import gbcs
+from emulator import data
 from emulator.backoffice import commshub_wan as wan
 from emulator.backoffice.duis import load_schema
 from gbcs.alerts import interpret_dlms
 
 OUTAGE, RESTORED = wan.FrameType.OUTAGE, wan.FrameType.RESTORED
-SCHEMA = "/work/shared/duis/schema"
+SCHEMA = str(data.duis_schema())
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Where the shared test data lives, and the RTDS files as pytest parameters (by file name)."""
+"""Where the test data lives (found by emulator.data), and the RTDS files as pytest parameters (by file name)."""
 
 import datetime as dt
 from functools import cache
@@ -8,10 +8,9 @@ import pytest
 
 from emulator import data
 
-SHARED = data.root()
-RTDS_ROOT = SHARED / "rtds" / "RTDS-4.5.0"
-RTDS_KEYSTORE = SHARED / "rtds" / "keystore"
-DCCBOXED_KEYSTORE = SHARED / "keystore" / "dccboxed-keystore.json"
+RTDS_ROOT = data.rtds()
+RTDS_KEYSTORE = data.rtds_keystore()
+DCCBOXED_KEYSTORE = data.dccboxed_keystore()
 # RTDS organisation certificates are valid 2015-2025: check RTDS with a pinned clock.
 RTDS_CLOCK = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 

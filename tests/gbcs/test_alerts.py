@@ -9,8 +9,7 @@ import pytest
 from emulator import data
 from gbcs import alerts, dlms, framing, gbz
 
-SHARED = data.root()
-RTDS = SHARED / "rtds" / "RTDS-4.5.0"
+RTDS = data.rtds()
 
 
 @cache

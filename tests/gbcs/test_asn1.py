@@ -12,9 +12,8 @@ from emulator import data
 from gbcs import asn1, framing
 from gbcs.errors import DecodeError, EncodeError, GbcsError
 
-SHARED = data.root()
-RTDS = SHARED / "rtds" / "RTDS-4.5.0"
-KEYSTORE = SHARED / "rtds" / "keystore"
+RTDS = data.rtds()
+KEYSTORE = data.rtds_keystore()
 
 
 @cache

@@ -19,7 +19,7 @@ def test_the_whole_set_is_there():
 @pytest.mark.parametrize("path", params(ALL))
 def test_rtds_message(path):
     data = read_vector(path)
-    result = check_message_bytes(path.name, data, rtds_keystore())
+    result = check_message_bytes(path.name, data, rtds_keystore(), allow_unverifiable=True)
     assert result.failures == []
     assert result.decoded and result.reencoded
     report = result.security

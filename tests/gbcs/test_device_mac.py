@@ -84,5 +84,5 @@ def test_no_mac_fails():
 
 def test_no_keys_is_key_missing():
     message = decode(read_vector(ECS47_DEACTIVATE))
-    with pytest.raises(KeyMissing, match="KA private key"):
+    with pytest.raises(KeyMissing, match="Access Control Broker"):
         verify_message_mac(message, Keystore(RTDS_CLOCK))

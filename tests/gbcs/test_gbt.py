@@ -11,8 +11,7 @@ from emulator import data
 from gbcs import framing, gbt
 from gbcs.errors import DecodeError, EncodeError, GbcsError
 
-SHARED = data.root()
-RTDS = SHARED / "rtds" / "RTDS-4.5.0"
+RTDS = data.rtds()
 
 # The three largest RTDS messages (3,986 / 1,882 / 1,869 bytes) plus a small one.
 LARGE_FILES = sorted(RTDS.glob("*/*.HEX"), key=lambda p: p.stat().st_size)[-3:]

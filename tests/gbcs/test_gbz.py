@@ -19,9 +19,8 @@ from emulator import data
 from gbcs import framing, gbz, zcl
 from gbcs.errors import DecodeError, GbcsError
 
-SHARED = data.root()
-RTDS = SHARED / "rtds" / "RTDS-4.5.0"
-KEYSTORE = SHARED / "rtds" / "keystore"
+RTDS = data.rtds()
+KEYSTORE = data.rtds_keystore()
 
 
 @cache

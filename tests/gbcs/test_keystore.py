@@ -16,9 +16,8 @@ from emulator import data
 from gbcs.errors import KeyMissing, KeystoreError
 from gbcs.keystore import DS, KA, Keystore, Role, as_eui, key_id
 
-SHARED = data.root()
-RTDS_KEYS = SHARED / "rtds" / "keystore"
-DCCBOXED = SHARED / "keystore" / "dccboxed-keystore.json"
+RTDS_KEYS = data.rtds_keystore()
+DCCBOXED = data.dccboxed_keystore()
 TEST_CLOCK = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 DEVICE_EUIS = [bytes.fromhex(f"00DB1234567890{n:02X}") for n in range(0xA0, 0xC9)] + [
     bytes.fromhex(f"00DB12345678{n:04X}") for n in range(0x9001, 0x90A0)
@@ -89,9 +88,11 @@ def test_every_private_key_file_is_matched_by_public_key(path, rtds):
 
 
 def test_stray_keys_stay_unbound(rtds):
-    # the two keys no certificate matches, and the bare public key with no identity inside
+    # the two keys no certificate matches; the bare public key is bound by its file name
     assert rtds.unbound_private_keys == ["123456789abcdef0-ka.key", "abababababababab-ka.key"]
-    assert [source for source, _ in rtds.unbound_public_keys] == ["fffffffffffffffe-ka.pem"]
+    assert rtds.unbound_public_keys == []
+    (entry,) = rtds.ka_public_keys("FFFFFFFFFFFFFFFE")
+    assert entry.certificate is None and entry.source == "fffffffffffffffe-ka.pem"
     assert rtds.rejected == []
 
 

@@ -24,10 +24,9 @@ from gbcs.errors import DecodeError, EncodeError, GbcsError, VerificationError
 from gbcs.keystore import KA, Keystore
 from gbcs.primitives import parse_layer
 
-SHARED = data.root()
-RTDS = SHARED / "rtds" / "RTDS-4.5.0"
-RTDS_KEYS = SHARED / "rtds" / "keystore"
-DCCBOXED = SHARED / "keystore" / "dccboxed-keystore.json"
+RTDS = data.rtds()
+RTDS_KEYS = data.rtds_keystore()
+DCCBOXED = data.dccboxed_keystore()
 TEST_CLOCK = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)  # RTDS organisation certs expired in 2025
 VECTORS = sorted(RTDS.rglob("*.HEX"))
 ESME = bytes.fromhex("00DB1234567890A0")
@@ -151,13 +150,17 @@ def test_kdf_check_values(case, keystore):
     assert key.hex() == expected.lower()
 
 
+# the RTDS Access Control Broker: the keystore knows it by its certificate's role (OU 04)
+ACB = bytes.fromhex("90B3D51F30000002")
+
+
 def test_worked_example_z_otherinfo_iv_and_tag(keystore):
     data = read_vector(
         RTDS / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
     )
     message = frame(data)
     z = security.shared_secret(
-        keystore.ka_private_key(security.ACB_EUI), keystore.ka_public_keys(ESME)[0].public_key
+        keystore.ka_private_key(ACB), keystore.ka_public_keys(ESME)[0].public_key
     )
     assert z.hex() == "ed342441df01551a6beaff3b54adc981f4c6a7e71dff4c3e1cc80b3c9f4e5ac0"
     info = security.other_info(SUPPLIER, 1, 1001, ESME)
@@ -463,7 +466,8 @@ def test_device_to_device_mac_parties(keystore):
         message.originator,
         message.target,
     )
-    assert security.mac_parties(1, SUPPLIER, ESME, keystore) == (security.ACB_EUI, ESME)
+    # the ACB is the keystore's (its certificate's OU 04), not a constant in the code
+    assert security.mac_parties(1, SUPPLIER, ESME, keystore) == (ACB, ESME)
 
 
 def test_mac_apdu_needs_keys():

@@ -46,8 +46,7 @@ REPORT = dict(
     signature_type=se.SignatureType.No_Signature,
     signature=se.Signature42([0] * se.SIGNATURE_LENGTH),
 )
-SHARED = data.root()
-RTDS_76 = SHARED / "rtds" / "RTDS-4.5.0" / "7.6_ECS47Deactivate"
+RTDS_76 = data.rtds() / "7.6_ECS47Deactivate"
 
 
 def rtds_gbcs(kind: str) -> bytes:

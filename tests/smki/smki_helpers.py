@@ -8,9 +8,8 @@ import urllib.request
 
 from emulator import data
 
-SHARED = data.root()
-RTDS_KEYS = SHARED / "rtds" / "keystore"
-DCCBOXED = SHARED / "keystore" / "dccboxed-keystore.json"
+RTDS_KEYS = data.rtds_keystore()
+DCCBOXED = data.dccboxed_keystore()
 START = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 GENERATED_DEVICES = 40
 

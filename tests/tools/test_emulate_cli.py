@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from emulator import data
 from tools import cli
 
 SHORT = """extends = "feeder-overload"
@@ -81,11 +82,14 @@ def test_a_feeder_the_scenario_cannot_make_exits_2(tmp_path, capsys):
 
 
 def test_a_world_that_cannot_be_built_exits_3(tmp_path, capsys, monkeypatch):
+    """A broken install: the package data is gone and no fallback folder has it either."""
+    monkeypatch.setattr(data, "PACKAGE_DATA", tmp_path / "no-package-data")
+    monkeypatch.setattr(data, "_BESIDE_CHECKOUT", tmp_path / "no-shared")
     monkeypatch.setenv("GBHAN_DATA", str(tmp_path / "no-data-here"))
     assert emulate(["--out", str(tmp_path / "out"), "--boards", "0", "--quiet"]) == 3
     out = capsys.readouterr().out
     assert out.startswith("error: the real DSP + Premises path could not be built: ")
-    assert "GBHAN_DATA" in out
+    assert str(tmp_path / "no-package-data") in out and "GBHAN_DATA" in out
 
 
 def test_command_arguments_are_checked_before_anything_runs(capsys):

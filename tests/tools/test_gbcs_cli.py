@@ -11,9 +11,8 @@ import pytest
 from emulator import data
 
 REPO = Path(__file__).resolve().parents[2]
-RTDS = data.root() / "rtds"
-VECTORS = RTDS / "RTDS-4.5.0"
-KEYSTORE = RTDS / "keystore"
+VECTORS = data.rtds()
+KEYSTORE = data.rtds_keystore()
 DEACTIVATE = VECTORS / "7.6_ECS47Deactivate"
 SUMMARY = re.compile(
     r"^checked (\d+) files: (\d+) decoded, (\d+) re-encoded identical, (\d+) signatures "
@@ -31,10 +30,25 @@ def gbhan(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     )
 
 
-def test_check_sweeps_all_of_rtds_and_passes():
+def test_check_sweeps_all_of_rtds_and_passes_but_for_what_no_key_verifies():
     run = gbhan("gbcs", "check", str(VECTORS), "--keystore", str(KEYSTORE))
+    assert run.returncode == 1
+    lines = run.stdout.strip().splitlines()
+    # strict: the device-to-device PCS02 MACs need a device's private key, held nowhere
+    assert [line.split(":")[0] for line in lines[:-1]] == [
+        "NA_PCS02/PCS02_NA_SUCCESS_COMMAND_GBCS.HEX",
+        "NA_PCS02/PCS02_NA_SUCCESS_RESPONSE_GBCS.HEX",
+    ]
+    assert all("mac-unverifiable at byte" in line for line in lines[:-1])
+    assert SUMMARY.match(lines[-1]).group(8) == "2"
+
+
+def test_check_allow_unverifiable_sweeps_all_of_rtds_and_passes():
+    run = gbhan("gbcs", "check", str(VECTORS), "--keystore", str(KEYSTORE), "--allow-unverifiable")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    last = run.stdout.strip().splitlines()[-1]
+    lines = run.stdout.strip().splitlines()
+    assert sum("allowed: mac-unverifiable" in line for line in lines) == 2
+    last = lines[-1]
     match = SUMMARY.match(last)
     assert match, last
     files, decoded, reencoded, signatures, macs, decrypted, unverifiable, failed = map(
@@ -56,16 +70,58 @@ def test_check_reports_a_corrupted_file_and_fails(tmp_path):
     run = gbhan("gbcs", "check", str(tmp_path), "--keystore", str(KEYSTORE), "--at", "2020-01-01")
     assert run.returncode == 1
     lines = run.stdout.strip().splitlines()
-    assert any(line.startswith("bad_COMMAND_GBCS.HEX: signature failed") for line in lines)
+    assert any(line.startswith("bad_COMMAND_GBCS.HEX: signature-invalid at byte") for line in lines)
     assert not any(line.startswith("good_") for line in lines[:-1])
     assert SUMMARY.match(lines[-1]).group(8) == "1"
 
 
-def test_check_counts_missing_keys_as_unverifiable_not_failed(tmp_path):
+def test_check_fails_what_it_cannot_verify_unless_allowed(tmp_path):
     run = gbhan("gbcs", "check", str(DEACTIVATE))  # no keystore at all
-    assert run.returncode == 0
-    match = SUMMARY.match(run.stdout.strip().splitlines()[-1])
+    assert run.returncode == 1
+    lines = run.stdout.strip().splitlines()
+    assert any("signature-unverifiable" in line for line in lines)
+    match = SUMMARY.match(lines[-1])
     assert match.group(4) == "0" and match.group(5) == "0"  # nothing claimed verified
+    relaxed = gbhan("gbcs", "check", str(DEACTIVATE), "--allow-unverifiable")
+    assert relaxed.returncode == 0, relaxed.stdout
+
+
+def test_check_says_expired_at_a_late_clock_and_allow_does_not_relax_it():
+    run = gbhan("gbcs", "check", str(DEACTIVATE), "--keystore", str(KEYSTORE),
+                "--at", "2026-03-01", "--allow-unverifiable")  # fmt: skip
+    assert run.returncode == 1
+    lines = run.stdout.strip().splitlines()
+    assert any("certificate-expired" in line and "expired 2025-10-29" in line for line in lines)
+    assert not any("missing" in line for line in lines)
+
+
+def test_check_takes_the_acb_from_a_flag(tmp_path):
+    """A keystore holding the ACB's KA key as a bare public key (no certificate, so no role):
+    the ACB is unknown until --acb names it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    for path in KEYSTORE.iterdir():
+        if path.name in ("90b3d51f30000002-ka.pem", "90b3d51f30000002-ds.pem"):
+            continue
+        (keys / path.name).write_bytes(path.read_bytes())
+    certificate = x509.load_pem_x509_certificate(
+        (KEYSTORE / "90b3d51f30000002-ka.pem").read_bytes()
+    )
+    (keys / "90b3d51f30000002-ka.pem").write_bytes(
+        certificate.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    read = VECTORS / "7.7_ECS61a" / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_COMMAND_GBCS.HEX"
+    run = gbhan("gbcs", "check", str(read), "--keystore", str(keys))
+    assert run.returncode == 1
+    assert "mac-unverifiable" in run.stdout and "Access Control Broker" in run.stdout
+    run = gbhan("gbcs", "check", str(read), "--keystore", str(keys), "--acb", "90B3D51F30000002")
+    assert run.returncode == 0, run.stdout
+    assert SUMMARY.match(run.stdout.strip().splitlines()[-1]).group(5) == "1"  # MAC verified
 
 
 def test_decode_json_shows_every_layer():

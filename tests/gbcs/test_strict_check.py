@@ -1,0 +1,222 @@
+"""The strict verdicts of gbcs.check: each rule fails a message built to break it (with a
+valid MAC where one applies, so only the rule under test can catch it), names the rule and
+the byte offset; RTDS passes except for what no key can verify."""
+
+import datetime as dt
+import shutil
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from rtds_vectors import RTDS_KEYSTORE, RTDS_ROOT, params, read_vector, rtds_files, rtds_keystore
+
+from gbcs import decode
+from gbcs.check import (
+    RULES,
+    UNVERIFIABLE_RULES,
+    Verdict,
+    _message_code_offset,
+    check_message_bytes,
+)
+from gbcs.keystore import Keystore
+from gbcs.roles import Role
+from gbcs.security import mac_apdu, wrap_with_mac
+
+DEACTIVATE = RTDS_ROOT / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
+READ_LABELS = RTDS_ROOT / "7.7_ECS61a" / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_COMMAND_GBCS.HEX"
+LABELS_RESPONSE = RTDS_ROOT / "7.7_ECS61a" / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_RESPONSE_GBCS.HEX"
+GAS_READ = RTDS_ROOT / "4.13_GCS21b" / "GCS21b_4.13_SUCCESS_COMMAND_GBCS.HEX"
+DEVICE_TO_DEVICE = {"PCS02_NA_SUCCESS_COMMAND_GBCS.HEX", "PCS02_NA_SUCCESS_RESPONSE_GBCS.HEX"}
+ACB = "90B3D51F30000002"
+ESME = "00db1234567890a0"
+
+
+def rules(result) -> list[str]:
+    return [v.rule for v in result.verdicts]
+
+
+def only(result, rule: str) -> Verdict:
+    """The one verdict of a message built to break one rule."""
+    assert rules(result) == [rule], result.failures
+    return result.verdicts[0]
+
+
+def remac(apdu: bytes) -> bytes:
+    """A DD message around an edited APDU, MAC'd with the RTDS keys as the DCC would."""
+    return mac_apdu(bytes(apdu), rtds_keystore())
+
+
+def apdu_of(path) -> bytearray:
+    return bytearray(decode(read_vector(path)).apdu)
+
+
+# --- RTDS ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", params(rtds_files()))
+def test_rtds_passes_strictly_but_for_device_to_device(path):
+    result = check_message_bytes(path.name, read_vector(path), rtds_keystore())
+    if path.name in DEVICE_TO_DEVICE:
+        assert rules(result) == ["mac-unverifiable"]
+        assert "KA private key" in result.verdicts[0].detail
+    else:
+        assert result.verdicts == [], result.failures
+
+
+def test_allow_unverifiable_relaxes_a_missing_key_only():
+    path = RTDS_ROOT / "NA_PCS02" / "PCS02_NA_SUCCESS_COMMAND_GBCS.HEX"
+    result = check_message_bytes(path.name, read_vector(path), rtds_keystore(),
+                                 allow_unverifiable=True)  # fmt: skip
+    assert result.verdicts == []
+    assert [v.rule for v in result.allowed] == ["mac-unverifiable"]
+
+
+def test_without_a_keystore_a_signed_message_is_unverifiable():
+    result = check_message_bytes(DEACTIVATE.name, read_vector(DEACTIVATE), None)
+    assert rules(result) == ["signature-unverifiable", "mac-unverifiable"]
+    relaxed = check_message_bytes(DEACTIVATE.name, read_vector(DEACTIVATE), None,
+                                  allow_unverifiable=True)  # fmt: skip
+    assert relaxed.verdicts == [] and len(relaxed.allowed) == 2
+
+
+# --- certificates outside their validity ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("when", "rule", "words"),
+    [
+        (dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "certificate-expired", "expired 2025-10-29"),
+        (dt.datetime(2010, 1, 1, tzinfo=dt.UTC), "certificate-not-yet-valid", "not valid before"),
+    ],
+)
+def test_certificate_outside_validity_is_said_as_such_and_never_relaxed(when, rule, words):
+    keystore = Keystore.open(RTDS_KEYSTORE, clock=when)
+    data = read_vector(DEACTIVATE)
+    result = check_message_bytes(DEACTIVATE.name, data, keystore, allow_unverifiable=True)
+    assert rules(result) == [rule, rule]  # the Supplier's signature and the ACB's MAC
+    signature, mac = result.verdicts
+    assert words in signature.detail and "90B3D51F30010000" in signature.detail
+    assert "missing" not in signature.detail
+    assert signature.offset == len(data) - 12 - 64 and mac.offset == len(data) - 12
+
+
+# --- the form of a message --------------------------------------------------------------------
+def test_junk_in_the_dd_header_fails_though_the_mac_holds():
+    data = read_vector(READ_LABELS)
+    junk = b"\xdd\x02\xab\xcd" + data[2:]  # the DD transaction id field: 2 bytes, not empty
+    result = check_message_bytes("junk", junk, rtds_keystore())
+    verdict = only(result, "header")
+    assert verdict.offset == 1 and "transaction id" in verdict.detail
+    assert result.security.mac.status == "verified"
+
+
+def test_critical_command_without_signature_fails():
+    apdu = apdu_of(DEACTIVATE)
+    unsigned = apdu[:-65] + b"\x00"  # 40 + r || s becomes 00, then MAC'd again
+    data = remac(unsigned)
+    verdict = only(check_message_bytes("unsigned", data, rtds_keystore()), "critical-unsigned")
+    assert verdict.offset == len(data) - 12 - 1
+    assert "ECS47" in verdict.detail
+
+
+def test_gbz_payload_under_a_dlms_message_code_fails():
+    gas = decode(read_vector(GAS_READ))
+    labels = decode(read_vector(READ_LABELS))
+    apdu = bytearray(gas.apdu)
+    at = _message_code_offset(gas) - gas.apdu_offset
+    apdu[at : at + 2] = labels.message_code.to_bytes(2, "big")  # ECS61a: an ESME's DLMS
+    data = remac(apdu)
+    verdict = only(check_message_bytes("gbz-as-dlms", data, rtds_keystore()), "payload-kind")
+    assert verdict.offset == gas.content_offset
+    assert "ECS61a" in verdict.detail and "gbz" in verdict.detail
+
+
+def test_response_payload_under_a_command_flag_fails():
+    response = decode(read_vector(LABELS_RESPONSE))
+    apdu = bytearray(response.apdu)
+    apdu[2] = 1  # CRA flag: command, though the payload is a DLMS access response
+    data = remac(apdu)
+    verdict = only(check_message_bytes("flag", data, rtds_keystore()), "direction")
+    assert verdict.offset == response.content_offset
+    assert "dlms-access-response" in verdict.detail
+
+
+def test_unknown_message_code_fails_at_its_offset():
+    message = decode(read_vector(READ_LABELS))
+    apdu = bytearray(message.apdu)
+    at = _message_code_offset(message) - message.apdu_offset
+    apdu[at : at + 2] = b"\xff\xf0"
+    data = remac(apdu)
+    result = check_message_bytes("code", data, rtds_keystore())
+    verdict = only(result, "unknown-message-code")
+    assert verdict.offset == _message_code_offset(message) and "0xFFF0" in verdict.detail
+
+
+def test_cra_flag_outside_its_values_fails():
+    message = decode(read_vector(LABELS_RESPONSE))
+    apdu = bytearray(message.apdu)
+    apdu[2] = 4
+    data = wrap_with_mac(bytes(apdu), bytes(12))
+    result = check_message_bytes("cra", data, rtds_keystore())
+    assert "header" in rules(result)
+    header = next(v for v in result.verdicts if v.rule == "header")
+    assert header.offset == message.apdu_offset + 2
+
+
+def test_trailing_bytes_fail_at_the_first_one():
+    data = read_vector(DEACTIVATE)
+    verdict = only(check_message_bytes("tail", data + b"\x00", rtds_keystore()), "trailing-bytes")
+    assert verdict.offset == len(data)
+
+
+def test_message_with_neither_signature_nor_mac_fails():
+    apdu = decode(read_vector(LABELS_RESPONSE)).apdu  # a response, 00 signature field
+    verdict = only(check_message_bytes("bare", apdu, rtds_keystore()), "unprotected")
+    assert verdict.offset == len(apdu) - 1
+
+
+def test_precommand_passes_on_its_form():
+    path = rtds_files("ECS47Deactivate_7.6_SUCCESS_PRECOMMAND_GBCS")[0]
+    result = check_message_bytes(path.name, read_vector(path), rtds_keystore())
+    assert result.verdicts == [] and result.kind == "precommand"
+
+
+def test_every_rule_is_described_and_relaxable_ones_are_rules():
+    assert UNVERIFIABLE_RULES <= set(RULES)
+    assert all(RULES.values())
+
+
+# --- anchors and bare public keys ---------------------------------------------------------------
+def bare_public_key(certificate_pem: bytes) -> bytes:
+    from cryptography import x509
+
+    key = x509.load_pem_x509_certificate(certificate_pem).public_key()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def keystore_with_bare_keys(tmp_path, *names: str):
+    """The RTDS keystore with some certificates replaced by their bare public keys."""
+    folder = tmp_path / "keys"
+    shutil.copytree(RTDS_KEYSTORE, folder)
+    for name in names:
+        path = folder / name
+        path.write_bytes(bare_public_key(path.read_bytes()))
+    return folder
+
+
+def test_bare_device_public_key_verifies_a_mac(tmp_path):
+    folder = keystore_with_bare_keys(tmp_path, f"{ESME}-ka.pem")
+    keystore = Keystore.open(folder, clock=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    (entry,) = keystore.ka_public_keys(ESME)
+    assert entry.certificate is None
+    result = check_message_bytes(READ_LABELS.name, read_vector(READ_LABELS), keystore)
+    assert result.verdicts == [] and result.security.mac.status == "verified"
+
+
+def test_acb_comes_from_the_keystore_or_a_flag_not_the_code(tmp_path):
+    folder = keystore_with_bare_keys(tmp_path, f"{ACB.lower()}-ka.pem", f"{ACB.lower()}-ds.pem")
+    keystore = Keystore.open(folder, clock=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    assert keystore.anchors(Role.ACCESS_CONTROL_BROKER) == []  # no certificate says role 04
+    data = read_vector(READ_LABELS)
+    result = check_message_bytes(READ_LABELS.name, data, keystore)
+    verdict = only(result, "mac-unverifiable")
+    assert "Access Control Broker" in verdict.detail
+    keystore.add_anchor(Role.ACCESS_CONTROL_BROKER, ACB)  # what --acb does
+    assert check_message_bytes(READ_LABELS.name, data, keystore).verdicts == []
