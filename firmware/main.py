@@ -43,15 +43,26 @@ def firmware_root():
     return path.rsplit("/", 1)[0]
 
 
+def open_log(board):
+    """The event log (batched, in board.storage_root/log); the fixed-slot file older
+    firmware kept is removed (12 KB that no longer wears)."""
+    import os
+    from firmware.lib.eventlog import EventLog
+    try:
+        os.remove(board.storage_root + "/events.log")
+    except OSError:
+        pass
+    return EventLog(board.storage_root + "/log", board.clock.utc, board.clock)
+
+
 def setup(board):
     """The app on this board's storage, clock and outputs, booted (fail-safe output)."""
     # Imported here, not at the top: the commshub role never loads the switch's modules.
-    from firmware.lib.eventlog import EventLog
     from firmware.lib.storage import Store
     from firmware.switch.app import Config, SwitchApp
     from firmware.switch.labels import load_vocabulary
     store = Store(board.storage_root)
-    log = EventLog(board.storage_root + "/events.log", board.clock.utc)
+    log = open_log(board)
     vocabulary = load_vocabulary(firmware_root() + "/switch/labels.txt")
     config = Config(board.role, board.esme, board.strict_labels, vocabulary)
     app = SwitchApp(config, store, log, board.clock, board.outputs)
@@ -164,6 +175,7 @@ def _fault(loop, context):
     board = _running.get("board")
     if board is not None and board.app is not None:
         board.app.log.append("fault", repr(exc))
+        board.app.log.flush()
     sys.print_exception(exc)
     if board is not None:
         board.reset(3)
@@ -213,10 +225,9 @@ def _hub_rand(n):
 def hub_setup(board):
     """The Comms Hub app on this board's storage and clock, started."""
     from firmware.commshub.app import HubApp
-    from firmware.lib.eventlog import EventLog
     from firmware.lib.storage import Store
     store = Store(board.storage_root)
-    log = EventLog(board.storage_root + "/events.log", board.clock.utc)
+    log = open_log(board)
     app = HubApp(board, store, log, board.clock, _hub_rand)
     board.app = app
     app.start()

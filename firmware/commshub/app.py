@@ -49,7 +49,7 @@ class HubApp(RadioApp):
         self.clock = clock
         self.role = "commshub"
         self.init_radio(log, {"rx": 0, "wan-rx": 0, "wan-tx": 0, "tx": 0, "tx-failed": 0,
-                              "tx-dropped": 0, "up": 0, "down": 0})
+                              "tx-dropped": 0, "up": 0, "down": 0}, clock)
         self.wan_queue = []
         self.own_eui = b"\x00" * 8
         self.eui_known = False  # until the radio has told us (SH, then SL) nothing goes out
@@ -344,12 +344,15 @@ class HubApp(RadioApp):
             self.outage.mains_restored(now)
         else:
             self.outage.mains_lost(now)
+            self.log.flush()
         self.tick()
 
     def tick(self):
+        self.radio_tick()
         due, exhausted = self.outage.tick(self.clock.utc(), self.eui_known)
         if exhausted:
             self.log.append("power", "holdup-exhausted")
+            self.log.flush()  # the batch in RAM reaches flash before the board goes dark
             self.board.power_off()
             return
         for entry in due:

@@ -1,5 +1,5 @@
 # The console commands every role answers the same way (docs/firmware.md, docs/commshub.md):
-# ping, mains, clock, log, rejected, mem. A role's console tries its own commands first and
+# ping, mains, clock, log, sync, rejected, mem. A role's console tries its own commands first and
 # hands the rest to common(); None means "not a common command" (the role says unknown).
 
 ZIGBEE_EPOCH_OFFSET = 946684800  # unix seconds at 2000-01-01T00:00:00Z
@@ -29,6 +29,17 @@ def common(app, board, cmd, args):
             except ValueError:
                 return ["error log count"]
         return _log_lines(app, count)
+    if cmd == "advance" and len(args) == 1 and hasattr(board.clock, "advance"):
+        try:
+            ms = int(args[0])
+        except ValueError:
+            return ["error advance value"]
+        board.clock.advance(ms)
+        app.tick()
+        return ["ok advance %d" % ms]
+    if cmd == "sync":
+        app.log.flush()  # the log's batch in RAM to flash now (before a planned power cut)
+        return ["ok sync"]
     if cmd == "rejected":
         parts = ["rejected total=%d" % app.rejected_total]
         for reason in sorted(app.rejected):

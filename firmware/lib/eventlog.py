@@ -1,109 +1,217 @@
-# The event log: a bounded ring of fixed-size records in one flash file.
+# The event log: append-only segments in a folder, written in batches, so flash wears slowly.
 #
-# Record (96 bytes): sequence u32, time u32 (ZigBee UTC seconds, 2000 epoch), text length u8,
-# text (up to 83 bytes, "<kind> <detail>"), CRC-32 u32 over the rest. A record is written in
-# place at slot seq % slots, so a power cut tears at most the record being written; its CRC
-# then fails and the reader skips it, keeping every older entry readable.
+# Why this shape: littlefs is copy-on-write, so rewriting a record in place (the old
+# fixed-slot ring) or appending to a big file costs a whole 4 KB erase per write. A file of
+# at most `segment` bytes (448: under littlefs's inline limit with the Pico's 256-byte
+# program size) lives inside its directory's metadata, where an append is a small commit,
+# about 0.3 erases (bench/firmware_wear.py). Entries wait in RAM and go to flash together:
+# when the batch is full, `flush_ms` after the first one (the board's tick calls tick()), or
+# on flush() (mains lost, a fault, close). A power cut loses at most the entries still in
+# RAM; what reached flash stays readable.
+#
+# Record: text length u8, sequence u32, time u32 (ZigBee UTC seconds), text, CRC-32 u32 of
+# the rest. Segments are files named by an increasing number; the oldest goes when there are
+# more than `keep`. A reader stops a segment at the first record that fails its CRC (a torn
+# tail on a filesystem without atomic commits) and a writer never appends after one: it
+# starts a new segment. After boot the sequence jumps past every number that may have been
+# used by entries lost from RAM, so numbers never repeat and a gap marks a possible loss.
 import binascii
+import os
 import struct
 
-RECORD_SIZE = 96
-_HEAD = "<IIB"
-_HEAD_LEN = 9
-_TEXT_MAX = RECORD_SIZE - _HEAD_LEN - 4
+from micropython import const
+
+_HEAD = "<BII"
+_HEAD_LEN = const(9)
+_OVERHEAD = const(13)  # head + CRC
+TEXT_MAX = const(83)
+SEGMENT = const(448)
+KEEP = const(24)
+FLUSH_MS = const(5000)
 
 
 class EventLog:
-    slots = 128
-
-    def __init__(self, path, clock, slots=None):
-        if slots:
-            self.slots = slots
-        self.path = path
-        self.clock = clock  # callable: ZigBee UTC seconds
-        self._record = bytearray(RECORD_SIZE)
-        self.next_seq = 1
-        self._open()
-
-    def _open(self):
+    def __init__(self, folder, clock, ticks=None, segment=SEGMENT, keep=KEEP,
+                 flush_ms=FLUSH_MS):
+        """`clock()` gives the entry's time; `ticks` (an object with ticks_ms/ticks_diff, the
+        board clock) enables batching: without it every entry goes to flash at once."""
+        self.folder = folder
+        self.clock = clock
+        self.ticks = ticks
+        self.segment = segment
+        self.keep = keep
+        self.flush_ms = flush_ms
+        self._pending = bytearray(segment)
+        self._pending_len = 0
+        self._pending_since = 0
+        self._buf = bytearray(segment)
+        self.flushes = 0
         try:
-            self._file = open(self.path, "r+b")
+            os.stat(folder)
+            existed = True
         except OSError:
-            f = open(self.path + ".tmp", "wb")
-            chunk = b"\xff" * RECORD_SIZE
-            for _ in range(self.slots):
-                f.write(chunk)
-            f.close()
-            import os
-            os.rename(self.path + ".tmp", self.path)
-            self._file = open(self.path, "r+b")
+            existed = False
+            _makedirs(folder)
         newest = 0
-        for seq, _, _ in self._scan():
-            if seq > newest:
-                newest = seq
-        self.next_seq = newest + 1
+        names = self._segments()
+        for seq, _, _ in self._read_all(names):
+            newest = seq
+        self._seg = int(names[-1]) if names else 0
+        self._seg_used = self._intact_length(names[-1]) if names else segment
+        # Entries that were in RAM at a power cut may have used these numbers.
+        self.next_seq = newest + 1 + (segment // (_OVERHEAD + 1) if existed else 0)
 
-    def _scan(self):
-        """(seq, time, text) of every intact record, in slot order."""
-        f = self._file
-        f.seek(0)
-        buf = self._record
-        for _ in range(self.slots):
-            n = f.readinto(buf)
-            if not n or n < RECORD_SIZE:
-                break
-            entry = _decode(buf)
-            if entry is not None:
-                yield entry
-
+    # -- writing -----------------------------------------------------------------------------
     def append(self, kind, detail=""):
         text = kind if not detail else kind + " " + detail
-        raw = text.encode()[:_TEXT_MAX]
+        raw = text.encode()[:TEXT_MAX]
+        size = _OVERHEAD + len(raw)
+        if self._pending_len + size > self.segment:
+            self.flush()
         seq = self.next_seq
         self.next_seq = seq + 1
-        buf = self._record
-        struct.pack_into(_HEAD, buf, 0, seq, self.clock(), len(raw))
-        for i in range(_TEXT_MAX):
-            buf[_HEAD_LEN + i] = raw[i] if i < len(raw) else 0
-        struct.pack_into("<I", buf, RECORD_SIZE - 4,
-                         binascii.crc32(memoryview(buf)[:RECORD_SIZE - 4]))
-        self._file.seek((seq % self.slots) * RECORD_SIZE)
-        self._file.write(buf)
-        self._file.flush()
+        buf = self._pending
+        at = self._pending_len
+        struct.pack_into(_HEAD, buf, at, len(raw), seq, self.clock())
+        buf[at + _HEAD_LEN:at + _HEAD_LEN + len(raw)] = raw
+        end = at + size - 4
+        struct.pack_into("<I", buf, end, binascii.crc32(memoryview(buf)[at:end]))
+        if at == 0 and self.ticks is not None:
+            self._pending_since = self.ticks.ticks_ms()
+        self._pending_len = at + size
+        if self.ticks is None:
+            self.flush()
         return seq
 
-    def last(self, count):
-        """Yield the newest `count` intact entries, oldest first, one slot read each.
+    def tick(self):
+        """Flush a batch that has waited `flush_ms`; the board calls this from its tick."""
+        if self._pending_len and self.ticks is not None and self.ticks.ticks_diff(
+                self.ticks.ticks_ms(), self._pending_since) >= self.flush_ms:
+            self.flush()
 
-        Entry `seq` lives in slot seq % slots, so no scan or list is needed: a slot whose
-        record is torn, or older than expected, is skipped.
-        """
-        newest = self.next_seq - 1
-        seq = max(1, newest - min(count, self.slots) + 1)
-        buf = self._record
-        while seq <= newest:
-            self._file.seek((seq % self.slots) * RECORD_SIZE)
-            n = self._file.readinto(buf)
-            entry = _decode(buf) if n == RECORD_SIZE else None
-            if entry is not None and entry[0] == seq:
-                yield entry
-            seq += 1
+    def flush(self):
+        n = self._pending_len
+        if not n:
+            return
+        if self._seg_used + n > self.segment:
+            self._seg += 1
+            self._seg_used = 0
+            try:
+                os.remove(self._path(self._seg - self.keep))
+            except OSError:
+                pass
+        f = open(self._path(self._seg), "ab")
+        try:
+            f.write(memoryview(self._pending)[:n])
+        finally:
+            f.close()
+        self._seg_used += n
+        self._pending_len = 0
+        self.flushes += 1
 
     def close(self):
-        self._file.close()
+        self.flush()
+
+    # -- reading -----------------------------------------------------------------------------
+    def last(self, count):
+        """Yield the newest `count` intact entries, oldest first: one pass counts, the next
+        yields, so no list of entries is kept in RAM."""
+        names = self._segments()
+        total = 0
+        for _ in self._read_all(names):
+            total += 1
+        total += _count(self._pending, self._pending_len)
+        skip = total - count
+        for entry in self._read_all(names):
+            if skip > 0:
+                skip -= 1
+                continue
+            yield entry
+        for entry in _records(memoryview(self._pending), self._pending_len):
+            if skip > 0:
+                skip -= 1
+                continue
+            yield entry
+
+    def _read_all(self, names):
+        for name in names:
+            n = self._load(name)
+            for entry in _records(self._buf, n):
+                yield entry
+
+    def _load(self, name):
+        try:
+            f = open(self.folder + "/" + name, "rb")
+        except OSError:
+            return 0
+        try:
+            n = f.readinto(self._buf)
+        finally:
+            f.close()
+        return n or 0
+
+    def _intact_length(self, name):
+        """Bytes of whole records at the start of a segment; a torn tail makes the segment
+        count as full, so the next write starts a new one."""
+        n = self._load(name)
+        return n if _intact_end(self._buf, n) == n else self.segment
+
+    def _segments(self):
+        names = [n for n in os.listdir(self.folder) if n.isdigit()]
+        names.sort(key=int)
+        return names
+
+    def _path(self, number):
+        return "%s/%d" % (self.folder, number)
 
 
-def _decode(buf):
-    if buf[0] == 0xFF and buf[1] == 0xFF and buf[2] == 0xFF and buf[3] == 0xFF:
-        return None  # never written
-    crc = struct.unpack_from("<I", buf, RECORD_SIZE - 4)[0]
-    if binascii.crc32(memoryview(buf)[:RECORD_SIZE - 4]) != crc:
-        return None
-    seq, when, length = struct.unpack_from(_HEAD, buf, 0)
-    if length > _TEXT_MAX:
-        return None
-    try:
-        text = bytes(buf[_HEAD_LEN:_HEAD_LEN + length]).decode()
-    except UnicodeError:
-        return None
-    return seq, when, text
+def _records(buf, n):
+    """(seq, time, text) of each intact record in buf[:n], up to the first torn one."""
+    at = 0
+    while at + _OVERHEAD <= n:
+        length = buf[at]
+        end = at + _HEAD_LEN + length
+        if length > TEXT_MAX or end + 4 > n:
+            return
+        crc = struct.unpack_from("<I", buf, end)[0]
+        if binascii.crc32(memoryview(buf)[at:end]) != crc:
+            return
+        _, seq, when = struct.unpack_from(_HEAD, buf, at)
+        try:
+            text = bytes(buf[at + _HEAD_LEN:end]).decode()
+        except UnicodeError:
+            return
+        at = end + 4
+        yield seq, when, text
+
+
+def _intact_end(buf, n):
+    """Where the whole records at the start of buf[:n] end."""
+    at = 0
+    while at + _OVERHEAD <= n:
+        end = at + _HEAD_LEN + buf[at]
+        if buf[at] > TEXT_MAX or end + 4 > n:
+            break
+        if binascii.crc32(memoryview(buf)[at:end]) != struct.unpack_from("<I", buf, end)[0]:
+            break
+        at = end + 4
+    return at
+
+
+def _count(buf, n):
+    count = 0
+    for _ in _records(memoryview(buf), n):
+        count += 1
+    return count
+
+
+def _makedirs(path):
+    current = "/" if path.startswith("/") else ""
+    for part in path.split("/"):
+        if not part:
+            continue
+        current = current + part if current in ("", "/") else current + "/" + part
+        try:
+            os.stat(current)
+        except OSError:
+            os.mkdir(current)

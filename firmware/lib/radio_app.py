@@ -1,7 +1,12 @@
 # The radio bookkeeping the switch and the Comms Hub share: counted rejections, ZCL and XBee
 # sequence numbers, a bounded transmit queue, and the dispatch of received API frames.
 #
-# A role subclasses RadioApp, calls init_radio(log, counters) and implements _on_rx(rx) and
+# Rejections are counted in RAM; the event log gets at most one entry about them a minute (a
+# flood of bad frames must not wear out the flash): the first rejection after a quiet minute
+# in full, the rest as one "reject-summary" line per minute (radio_tick writes it).
+#
+# A role subclasses RadioApp, calls init_radio(log, counters, clock), calls radio_tick()
+# from its tick and implements _on_rx(rx) and
 # _on_at_response(response); on_modem_status(status) and on_other_frame(kind, frame) are
 # optional hooks (the latter returns False for a frame type the role does not know, which is
 # then rejected).
@@ -11,23 +16,51 @@ from micropython import const
 from firmware.lib import xbee
 
 _TX_QUEUE = const(24)  # frames waiting for the UART; the oldest goes first when full
+REJECT_LOG_MS = const(60000)  # at most one reject entry in the event log per minute
 
 
 class RadioApp:
-    def init_radio(self, log, counters):
+    def init_radio(self, log, counters, clock):
         self.log = log  # the event log every rejection goes to
+        self.clock = clock  # the board clock: ticks_ms/ticks_diff time the reject minute
         self.tx_queue = []
         self.tsn = 0
         self.frame_id = 0
         self.rejected = {}
         self.rejected_total = 0
         self.counters = counters
+        self.quiet = {}  # rejections since the last reject entry that the log has not seen
+        self.quiet_total = 0
+        self._reject_logged = None  # ticks_ms of the last reject entry, within the minute
 
     # -- bookkeeping -----------------------------------------------------------------------
     def reject(self, reason, detail=""):
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
         self.rejected_total += 1
-        self.log.append("reject", reason if not detail else reason + " " + detail)
+        if self._reject_logged is None:
+            self.log.append("reject", reason if not detail else reason + " " + detail)
+            self._reject_logged = self.clock.ticks_ms()
+        else:
+            self.quiet[reason] = self.quiet.get(reason, 0) + 1
+            self.quiet_total += 1
+
+    def radio_tick(self):
+        """From the board's tick: a minute after the last reject entry, the summary of the
+        rejections since, or (none) the next rejection may be logged in full again. Run
+        every tick, so the stored ticks never age past half the tick period."""
+        if self._reject_logged is not None and self.clock.ticks_diff(
+                self.clock.ticks_ms(), self._reject_logged) >= REJECT_LOG_MS:
+            if self.quiet_total:
+                parts = ["n=%d" % self.quiet_total]
+                for reason in sorted(self.quiet):
+                    parts.append("%s=%d" % (reason, self.quiet[reason]))
+                self.log.append("reject-summary", " ".join(parts))
+                self.quiet = {}
+                self.quiet_total = 0
+                self._reject_logged = self.clock.ticks_ms()
+            else:
+                self._reject_logged = None
+        self.log.tick()
 
     def next_tsn(self):
         self.tsn = (self.tsn + 1) & 0xFF

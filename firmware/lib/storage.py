@@ -1,48 +1,75 @@
-# Power-safe records in flash.
+# Power-safe records in flash, written so the flash wears slowly.
 #
-# Each record is one file: magic, payload length, CRC-32 of the payload, payload. A save
-# writes "<name>.tmp", closes it (littlefs commits on close) and renames it over "<name>";
-# rename is atomic on littlefs and POSIX, so a power cut at any instant leaves the old or the
-# new record. The CRC lets a reader also reject a torn file on filesystems where rename is not
-# atomic (FAT), falling back to a complete ".tmp" left by a cut between close and rename.
+# Each record has two slot files, "<name>.0" and "<name>.1": magic, payload length, a
+# generation counter and the CRC-32 of the rest, then the payload. A save rewrites the slot
+# that does not hold the newest intact copy, so a power cut at any instant leaves the other
+# slot (the previous generation) whole, on littlefs (a file commits on close) and on
+# filesystems that tear files (POSIX after a kill, FAT): the reader takes the intact slot
+# with the higher generation. A slot rewrite is one littlefs metadata commit while the
+# record stays under the inline limit (512 bytes on the Pico's geometry), about 0.06 erases;
+# the old write-tmp-then-rename was three commits (bench/firmware_wear.py measures both
+# through the app). Records saved by older firmware ("<name>", "<name>.tmp") still load.
 import binascii
 import os
 import struct
 
-_MAGIC = b"GR"
-_HEADER = "<2sHI"
-_HEADER_LEN = 8
+from micropython import const
+
+_MAGIC = b"GS"
+_HEADER = "<2sHII"  # magic, length, generation, CRC-32 of length..payload
+_HEADER_LEN = const(12)
+_LEGACY_MAGIC = b"GR"
+_LEGACY_HEADER = "<2sHI"
 
 
 class Store:
     def __init__(self, root):
         self.root = root
         _makedirs(root)
+        self._newest = {}  # name -> (slot, generation) of the newest intact copy
 
     def path(self, name):
         return self.root + "/" + name
 
     def save(self, name, payload):
-        final = self.path(name)
-        tmp = final + ".tmp"
-        f = open(tmp, "wb")
+        slot, generation = self._newest.get(name) or self._find(name)[:2]
+        slot = 1 - slot if generation else 0
+        generation += 1
+        head = bytearray(_HEADER_LEN)
+        struct.pack_into("<HI", head, 2, len(payload), generation)
+        crc = binascii.crc32(payload, binascii.crc32(memoryview(head)[2:8]))
+        struct.pack_into(_HEADER, head, 0, _MAGIC, len(payload), generation, crc)
+        f = open(self.path("%s.%d" % (name, slot)), "wb")
         try:
-            f.write(struct.pack(_HEADER, _MAGIC, len(payload), binascii.crc32(payload)))
+            f.write(head)
             f.write(payload)
         finally:
             f.close()
-        os.rename(tmp, final)
+        self._newest[name] = (slot, generation)
 
     def load(self, name):
         """The payload of the newest intact copy, or None when there is none."""
-        final = self.path(name)
-        payload = _read_record(final)
+        slot, generation, payload = self._find(name)
+        self._newest[name] = (slot, generation)
         if payload is None:
-            payload = _read_record(final + ".tmp")
+            final = self.path(name)
+            payload = _read_legacy(final)
+            if payload is None:
+                payload = _read_legacy(final + ".tmp")
         return payload
 
+    def _find(self, name):
+        """(slot, generation, payload) of the newest intact slot; (1, 0, None) if none, so
+        the first save goes to slot 0."""
+        best = (1, 0, None)
+        for slot in (0, 1):
+            found = _read_slot(self.path("%s.%d" % (name, slot)))
+            if found is not None and found[0] > best[1]:
+                best = (slot, found[0], found[1])
+        return best
 
-def _read_record(path):
+
+def _read_slot(path):
     try:
         f = open(path, "rb")
     except OSError:
@@ -51,8 +78,30 @@ def _read_record(path):
         head = f.read(_HEADER_LEN)
         if head is None or len(head) != _HEADER_LEN:
             return None
-        magic, length, crc = struct.unpack(_HEADER, head)
+        magic, length, generation, crc = struct.unpack(_HEADER, head)
         if magic != _MAGIC:
+            return None
+        payload = f.read(length)
+        if payload is None or len(payload) != length:
+            return None
+        if binascii.crc32(payload, binascii.crc32(head[2:8])) != crc:
+            return None
+        return generation, payload
+    finally:
+        f.close()
+
+
+def _read_legacy(path):
+    try:
+        f = open(path, "rb")
+    except OSError:
+        return None
+    try:
+        head = f.read(8)
+        if head is None or len(head) != 8:
+            return None
+        magic, length, crc = struct.unpack(_LEGACY_HEADER, head)
+        if magic != _LEGACY_MAGIC:
             return None
         payload = f.read(length)
         if payload is None or len(payload) != length or binascii.crc32(payload) != crc:

@@ -91,7 +91,8 @@ class SwitchApp(RadioApp):
         self.esme = config.esme
         self.esme_nwk = xbee.UNKNOWN_NWK
         self.esme_ep = ENDPOINT
-        self.init_radio(log, {"rx": 0, "tx": 0, "tx-failed": 0, "tx-dropped": 0, "commits": 0})
+        self.init_radio(log, {"rx": 0, "tx": 0, "tx-failed": 0, "tx-dropped": 0, "commits": 0},
+                        clock)
         self.own_eui = b""
         self.mains = True
         self.identify_until = 0
@@ -593,6 +594,7 @@ class SwitchApp(RadioApp):
     # -- board events ----------------------------------------------------------------------
     def tick(self):
         """Called a few times a second and after the clock is set."""
+        self.radio_tick()
         now = self.clock.utc()
         causes = self.state.expire(now)
         if causes:
@@ -641,6 +643,7 @@ class SwitchApp(RadioApp):
         self.log.append("power", "mains-restored" if present else "mains-lost")
         if not present:
             self.commit()  # everything that must survive is on flash before the hold-up ends
+            self.log.flush()
 
     def set_label(self, text):
         label = labels.check_label(text, self.config.vocabulary, self.config.strict_labels)

@@ -170,6 +170,40 @@ def test_only_the_commissioned_meter_may_command(make_board):
 PLAIN = 0x01  # 0x91 receive options: acked, *not* APS-encrypted
 
 
+def entries_after(board, seq: int, count: int = 60) -> list[str]:
+    """The log entries after `seq`, as "<kind> <detail>"."""
+    return [" ".join(e.split()[3:]) for e in board.log(count) if int(e.split()[1]) > seq]
+
+
+def test_rejections_reach_the_log_at_most_once_a_minute(make_board):
+    """A flood of bad frames is counted in RAM; the log (flash) gets the first in full and
+    then one summary a minute, so 10 bad frames a second cannot wear the flash out."""
+    board = make_board("hcalcs")
+    meter = Meter(board, ESME)
+    confirm(board, meter)
+    first = int(board.log(1)[0].split()[1])
+    for _ in range(40):
+        meter.send(ON_OFF, bytes([0x01, meter.next_tsn(), 0x01]), src64=STRANGER)
+    for _ in range(15):
+        meter.send(ON_OFF, bytes([0x01, meter.next_tsn(), 0x01]), options=PLAIN)
+    assert wait_for(lambda: rejected(board)["total"] == 55)
+    assert entries_after(board, first) == [f"reject unauthorised {STRANGER}"]
+    assert board.command("advance 59000") == "ok advance 59000"
+    assert len(entries_after(board, first)) == 1  # not a minute yet
+    assert board.command("advance 1000") == "ok advance 1000"
+    assert entries_after(board, first)[1:] == ["reject-summary n=54 unauthorised=39 unencrypted=15"]
+    meter.send(ON_OFF, bytes([0x01, meter.next_tsn(), 0x01]), src64=STRANGER)  # quiet again
+    assert wait_for(lambda: rejected(board)["total"] == 56)
+    assert len(entries_after(board, first)) == 2
+    board.command("advance 60000")
+    assert entries_after(board, first)[2:] == ["reject-summary n=1 unauthorised=1"]
+    board.command("advance 60000")  # a quiet minute: nothing to say, and the window closes
+    meter.send(ON_OFF, bytes([0x01, meter.next_tsn(), 0x00]), options=PLAIN)
+    assert wait_for(lambda: rejected(board)["total"] == 57)
+    assert entries_after(board, first)[3:] == ["reject unencrypted cluster=0006 cmd=00"]
+    assert rejected(board) == {"total": 57, "unauthorised": 41, "unencrypted": 16}
+
+
 @pytest.mark.parametrize(
     ("role", "cluster", "zcl"),
     [
@@ -451,8 +485,12 @@ def test_commanded_state_label_and_log_survive_a_power_cut(make_board):
     confirm(board, meter)
     level(meter, 0x04, 76)  # 30 %
     board.command("label heat pump")
+    synced = int(board.log(1)[0].split()[1])
+    assert board.command("sync") == "ok sync"  # the log's batch to flash
+    board.command("label storage heater")  # its log entry waits in RAM ...
+    board.command("label heat pump")
     last_seq = int(board.log(1)[0].split()[1])
-    board.power_cut()
+    board.power_cut()  # ... and is lost with the power; the state is not (committed)
     board.power_on()
     assert board.command("state") == "relay=open level=0 source=failsafe"
     confirm(board, Meter(board, ESME))
@@ -460,5 +498,7 @@ def test_commanded_state_label_and_log_survive_a_power_cut(make_board):
     assert "label=Heat_Pump" in board.command("status")
     log = board.log(50)
     seqs = [int(e.split()[1]) for e in log]
-    assert seqs == sorted(seqs) and last_seq in seqs
-    assert any(e.split()[3] == "boot" for e in log if int(e.split()[1]) > last_seq)
+    assert seqs == sorted(seqs) and synced in seqs and last_seq not in seqs
+    # numbers used by the lost entries are never given again
+    assert [e.split()[3] for e in log if int(e.split()[1]) > synced][0] == "boot"
+    assert min(s for s in seqs if s > synced) > last_seq

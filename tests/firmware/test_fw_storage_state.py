@@ -12,29 +12,71 @@ def test_records_round_trip(port, tmp_path):
     assert port.call("scenarios.storage_roundtrip", str(tmp_path), payloads) == payloads
 
 
-@pytest.mark.parametrize("keep", [0, 1, 5, 8, 9, 20, 26])
-def test_a_torn_record_is_refused_never_half_read(port, tmp_path, keep):
-    # 8-byte header + 19-byte payload: every cut short of 27 bytes must read as "nothing".
-    assert port.call("scenarios.storage_torn", str(tmp_path), keep) is None
+@pytest.mark.parametrize("generations", [2, 3])
+@pytest.mark.parametrize("keep", [0, 1, 5, 11, 12, 20, 30])
+def test_a_torn_slot_gives_the_previous_generation_never_half_read(
+    port, tmp_path, keep, generations
+):
+    # 12-byte header + 20-byte payload: every cut short of 32 bytes must read as the
+    # generation before, and the next save rewrites the torn slot, not the good one.
+    found, after, reused = port.call("scenarios.storage_torn", str(tmp_path), keep, generations)
+    assert found == f"generation-{generations - 2}-payload".encode()
+    assert after == b"after-the-cut" and reused
 
 
-def test_complete_tmp_copy_is_used_when_the_record_is_torn(port, tmp_path):
-    assert port.call("scenarios.storage_torn_with_tmp", str(tmp_path)) == b"new"
+def test_both_slots_torn_read_as_nothing(port, tmp_path):
+    assert port.call("scenarios.storage_both_torn", str(tmp_path)) is None
 
 
-def test_log_ring_keeps_the_newest_and_continues_the_sequence(port, tmp_path):
-    next_seq, entries = port.call("scenarios.log_wrap", str(tmp_path / "log"), 8, 21, 50)
-    assert next_seq == 22
-    assert [e[0] for e in entries] == list(range(14, 22))
-    assert entries[-1] == [21, 77, "kind n=20"]
+@pytest.mark.parametrize("tear", [False, True])
+def test_a_record_of_older_firmware_still_loads(port, tmp_path, tear):
+    found, after = port.call("scenarios.storage_legacy", str(tmp_path), tear)
+    assert found == (b"tmp-copy" if tear else b"old-firmware")
+    assert after == b"new-firmware"
 
 
-def test_a_torn_log_record_is_skipped(port, tmp_path):
-    next_seq, seqs = port.call("scenarios.log_torn", str(tmp_path / "log"), 7)
-    assert seqs == [1, 2, 3, 4, 5, 6, 8, 9, 10]
-    assert next_seq == 11
-    next_seq, seqs = port.call("scenarios.log_torn", str(tmp_path / "log2"), 10)
-    assert seqs == list(range(1, 10)) and next_seq == 10  # the newest torn: reused
+def test_log_segments_keep_the_newest_and_continue_the_sequence(port, tmp_path):
+    # 23-byte records ("kind n=NN"), 3 to a 70-byte segment, 4 segments kept.
+    next_seq, entries, files = port.call("scenarios.log_wrap", str(tmp_path / "log"), 70, 4, 30, 50)
+    assert files == 4
+    assert [e[0] for e in entries] == list(range(19, 31))
+    assert entries[-1] == [30, 77, "kind n=29"]
+    assert next_seq == 31 + 70 // 14  # past any number a lost batch may have used
+
+
+# Segments of three 16-byte records ("e N"): 1-3, 4-6, 7-9, and 10 alone in the newest.
+TEARS = {
+    (1, 0): [4, 5, 6],
+    (1, 5): [4, 5, 6],
+    (1, 16): [5, 6],
+    (1, 31): [5, 6],
+    (1, 32): [6],
+    (1, 47): [6],
+    (3, 0): [10],  # the newest segment: the next entry must go to a new one
+    (3, 15): [10],
+}
+
+
+@pytest.mark.parametrize(("segment", "tear_at"), list(TEARS), ids=[f"{s}-{t}" for s, t in TEARS])
+def test_a_torn_log_record_ends_its_segment_and_the_log_goes_on(port, tmp_path, segment, tear_at):
+    first, again = port.call("scenarios.log_torn", str(tmp_path / "log"), segment, tear_at)
+    lost = TEARS[(segment, tear_at)]
+    assert first == [s for s in range(1, 11) if s not in lost]
+    seqs = [e[0] for e in again]
+    assert seqs == first + [seqs[-1]] and seqs[-1] > 10
+    assert again[-1][1] == "after cut"
+
+
+def test_log_entries_are_batched_in_ram_and_never_renumbered(port, tmp_path):
+    listed, at_4999, at_5000, after_fill, rebooted, next_seq = port.call(
+        "scenarios.log_batches", str(tmp_path / "log")
+    )
+    assert listed == [0, ["a", "b"]]
+    assert (at_4999, at_5000) == (0, 1)
+    assert after_fill == 2  # the ninth entry did not fit: the first eight went out together
+    assert rebooted == [[1, "a"], [2, "b"]] + [[3 + i, f"c{i}"] for i in range(8)]
+    # "c8" (11) and "lost" (12) were in RAM: numbering resumes past any a batch could hold
+    assert next_seq == 11 + 120 // 14 and next_seq > 12
 
 
 def test_state_machine_precedence_and_expiry(port):
@@ -99,7 +141,7 @@ def test_littlefs_cut_after_every_block_write_leaves_old_or_new(port, tmp_path):
             assert seqs == [1, 2, 3], "a log entry committed after a state that was not"
         seen.add(state)
         if completed:
-            assert state == b"generation-B" and seqs == [1, 2, 3, 4, 5]
+            assert state == b"generation-B" and seqs == [1, 2, 3, 12, 13]
             break
         cut += 1
         assert cut < 500, "the writes never finished"

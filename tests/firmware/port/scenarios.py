@@ -15,54 +15,120 @@ def storage_roundtrip(root, payloads):
     return out
 
 
-def storage_torn(root, keep):
-    """Save A then B, tear the final file to `keep` bytes; what does a reader get?"""
-    store = Store(root)
-    store.save("rec", b"generation-A")
-    store.save("rec", b"generation-B-longer")
-    path = store.path("rec")
+def _tear(path, keep):
     f = open(path, "rb")
     data = f.read()
     f.close()
     f = open(path, "wb")
     f.write(data[:keep])
     f.close()
-    return store.load("rec")
 
 
-def storage_torn_with_tmp(root):
-    """A cut after writing .tmp but before the rename, with the old file torn (FAT)."""
+def storage_torn(root, keep, generations):
+    """Save `generations` records, tear the newest slot to `keep` bytes (a cut while it was
+    rewritten); what does a fresh reader get?"""
     store = Store(root)
-    store.save("rec", b"old")
-    store.save("rec", b"new")
-    os.rename(store.path("rec"), store.path("rec.tmp"))  # the complete new copy
-    f = open(store.path("rec"), "wb")
-    f.write(b"GR\x03")
-    f.close()
-    return store.load("rec")
+    for g in range(generations):
+        store.save("rec", b"generation-" + str(g).encode() + b"-payload")
+    newest = store._newest["rec"][0]
+    _tear(store.path("rec.%d" % newest), keep)
+    found = Store(root).load("rec")
+    after = Store(root)  # and a save after the cut lands in the torn slot, keeping the other
+    after.load("rec")
+    after.save("rec", b"after-the-cut")
+    return [found, Store(root).load("rec"), after._newest["rec"][0] == newest]
 
 
-def log_wrap(path, slots, count, last):
-    log = EventLog(path, lambda: 77, slots)
+def storage_both_torn(root):
+    store = Store(root)
+    store.save("rec", b"generation-0")
+    store.save("rec", b"generation-1")
+    _tear(store.path("rec.0"), 10)
+    _tear(store.path("rec.1"), 13)
+    return Store(root).load("rec")
+
+
+def storage_legacy(root, tear):
+    """A record left by older firmware: "rec" (magic GR, length, CRC) and its ".tmp"."""
+    import binascii
+    import struct
+
+    store = Store(root)
+    for name, payload in (("rec.tmp", b"tmp-copy"), ("rec", b"old-firmware")):
+        f = open(store.path(name), "wb")
+        f.write(struct.pack("<2sHI", b"GR", len(payload), binascii.crc32(payload)) + payload)
+        f.close()
+    if tear:
+        _tear(store.path("rec"), 9)
+    found = store.load("rec")
+    store.save("rec", b"new-firmware")
+    return [found, Store(root).load("rec")]
+
+
+def log_wrap(path, segment, keep, count, last):
+    log = EventLog(path, lambda: 77, segment=segment, keep=keep)
     for i in range(count):
         log.append("kind", "n=" + str(i))
     log.close()
-    reopened = EventLog(path, lambda: 78, slots)
+    reopened = EventLog(path, lambda: 78, segment=segment, keep=keep)
     entries = [list(e) for e in reopened.last(last)]
-    return [reopened.next_seq, entries]
+    return [reopened.next_seq, entries, len(os.listdir(path))]
 
 
-def log_torn(path, tear_seq):
-    log = EventLog(path, lambda: 5, 16)
+def log_torn(path, segment, tear_at):
+    """Ten entries in segments of 60 bytes (three 16-byte records each, the last holds one);
+    the byte at `tear_at` of one segment is damaged; the log is reopened and appended to."""
+    log = EventLog(path, lambda: 5, segment=60, keep=8)
     for i in range(10):
         log.append("e", str(i))
     log.close()
-    f = open(path, "r+b")
-    f.seek((tear_seq % 16) * 96 + 20)
-    f.write(b"\x00garbage")
+    names = sorted(os.listdir(path), key=int)
+    f = open(path + "/" + names[segment], "r+b")
+    f.seek(tear_at)
+    f.write(b"\xee")
     f.close()
-    reopened = EventLog(path, lambda: 5, 16)
-    return [reopened.next_seq, [e[0] for e in reopened.last(16)]]
+    reopened = EventLog(path, lambda: 5, segment=60, keep=8)
+    first = [e[0] for e in reopened.last(30)]
+    reopened.append("after", "cut")
+    reopened.close()
+    again = EventLog(path, lambda: 5, segment=60, keep=8)
+    return [first, [[e[0], e[2]] for e in again.last(30)]]
+
+
+class _Ticks:
+    def __init__(self):
+        self.ms = 0
+
+    def ticks_ms(self):
+        return self.ms
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+
+def log_batches(path):
+    """Entries wait in RAM until the batch is due (flush_ms after the first), full, or
+    flushed; a reboot sees only what reached flash and never reuses a sequence number."""
+    ticks = _Ticks()
+    log = EventLog(path, lambda: 9, ticks, segment=120, keep=8, flush_ms=5000)
+    out = []
+    log.append("a")
+    log.append("b")
+    out.append([log.flushes, [e[2] for e in log.last(10)]])  # readable from RAM
+    ticks.ms = 4999
+    log.tick()
+    out.append(log.flushes)
+    ticks.ms = 5000
+    log.tick()
+    out.append(log.flushes)
+    for i in range(9):  # 14-byte records: 8 fill a 120-byte batch
+        log.append("c%d" % i)
+    out.append(log.flushes)
+    log.append("lost")  # never flushed: the power goes
+    rebooted = EventLog(path, lambda: 9, ticks, segment=120, keep=8)
+    out.append([[e[0], e[2]] for e in rebooted.last(20)])
+    out.append(rebooted.next_seq)
+    return out
 
 
 def state_timeline(role, steps):
@@ -168,7 +234,7 @@ def littlefs_cut(image, cut):
     _mount(image, fresh=True)
     store = Store("/cutflash/s")
     store.save("state", b"generation-A" * 40)
-    log = EventLog("/cutflash/s/events.log", lambda: 1, 16)
+    log = EventLog("/cutflash/s/log", lambda: 1, segment=120, keep=4)
     for i in range(3):
         log.append("before", str(i))
     log.close()
@@ -177,7 +243,7 @@ def littlefs_cut(image, cut):
     log = None
     try:
         store = Store("/cutflash/s")
-        log = EventLog("/cutflash/s/events.log", lambda: 2, 16)
+        log = EventLog("/cutflash/s/log", lambda: 2, segment=120, keep=4)
         store.save("state", b"generation-B" * 40)
         log.append("after", "0")
         log.append("after", "1")
@@ -193,7 +259,7 @@ def littlefs_cut(image, cut):
     _umount()
     _mount(image)  # the reboot (a fresh block device on the same image)
     state = Store("/cutflash/s").load("state")
-    log = EventLog("/cutflash/s/events.log", lambda: 3, 16)
+    log = EventLog("/cutflash/s/log", lambda: 3, segment=120, keep=4)
     entries = [[e[0], e[2]] for e in log.last(16)]
     log.append("boot")  # the device can still write after the cut
     log.close()
