@@ -16,6 +16,7 @@ DEFAULT_RTDS = data.rtds()
 DEFAULT_RTDS_KEYSTORE = data.rtds_keystore()
 DEFAULT_URL = "http://127.0.0.1:8079"
 DEFAULT_DATE = "2025-06-01"
+DEFAULT_STATE_DIR = Path("gbhan-dsp-state")
 
 
 def _date(text: str) -> dt.datetime:
@@ -26,9 +27,18 @@ def _date(text: str) -> dt.datetime:
 def register(sub) -> None:
     dsp = sub.add_parser("dsp", help="the DCC/DSP back office over HTTP (DCC Boxed interface)")
     cmds = dsp.add_subparsers(dest="dsp_command", required=True)
-    p = cmds.add_parser("serve", help="serve /api/v1/serviceS|T|D with an emulated premises")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8079, help="default 8079, as DCC Boxed")
+    p = cmds.add_parser(
+        "serve", help="serve /api/v1/serviceS|T|D and the SMKI service with an emulated premises"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address both services bind")
+    p.add_argument("--port", type=int, default=8079, help="DUIS port (default 8079, as DCC Boxed)")
+    p.add_argument("--smki-port", type=int, default=8083,
+                   help="SMKI service port (default 8083, as DCC Boxed)")  # fmt: skip
+    p.add_argument(
+        "--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+        help=f"users' endpoints, device keys and certificates, counters and the request "
+        f"journal; a restart on it carries on (default ./{DEFAULT_STATE_DIR})",
+    )  # fmt: skip
     p.add_argument(
         "--endpoint", action="append", default=[], metavar="USER=URL",
         help="where a user's responses go (supplier / dno); "
@@ -67,40 +77,66 @@ def cmd_serve(args) -> int:
     from emulator.backoffice.assembly import make_dsp
     from emulator.backoffice.eligibility import Eligibility
     from emulator.backoffice.premises_factory import build_premises
+    from emulator.backoffice.state import DspState, StateError
     from emulator.backoffice.users import DEFAULT_ENDPOINT_PORTS
     from emulator.backoffice.wan import Wan
     from emulator.clock import Clock
+    from emulator.smki import SmkiError, SmkiService
 
-    endpoints = {n: f"http://127.0.0.1:{p}/" for n, p in DEFAULT_ENDPOINT_PORTS.items()}
+    defaults = {n: f"http://127.0.0.1:{p}/" for n, p in DEFAULT_ENDPOINT_PORTS.items()}
+    endpoints: dict[str, str] = {}
     for item in args.endpoint:
         name, _, url = item.partition("=")
-        if name not in endpoints or not url:
+        if name not in defaults or not url:
             print(f"error: --endpoint is supplier=URL or dno=URL, not {item!r}")
             return 2
         endpoints[name] = url
+    gbcs_date = _date(args.gbcs_date)
+    try:
+        state = DspState.open(args.state_dir, [DEFAULT_RTDS_KEYSTORE, args.keystore], gbcs_date)
+    except (StateError, SmkiError, OSError) as exc:
+        print(f"error: state directory {args.state_dir}: {exc}", file=sys.stderr)
+        return 1
     clock = Clock("wall")
 
     async def main() -> None:
         dsp = make_dsp(
             schema_dir=args.schema, dccboxed=args.keystore, rtds=DEFAULT_RTDS,
-            rtds_keystore=DEFAULT_RTDS_KEYSTORE, clock=clock, gbcs_date=_date(args.gbcs_date),
+            rtds_keystore=DEFAULT_RTDS_KEYSTORE, clock=clock, gbcs_date=gbcs_date,
             endpoints=endpoints, wan=Wan(clock, latency_s=args.latency, loss=args.loss),
             eligibility=Eligibility(secmp0046_boost=args.boost_switch),
-            delivery=service.HttpDelivery(),
+            delivery=service.HttpDelivery(), state=state,
         )  # fmt: skip
-        dsp.attach(await build_premises(clock, boost_switch=args.boost_switch))
+        for user in dsp.users:
+            user.endpoint = user.endpoint or defaults.get(user.name)
+        premises = await build_premises(
+            clock, boost_switch=args.boost_switch, identities=state.identities
+        )
+        dsp.attach(premises)
+        resumed = dsp.resume()
+        smki = SmkiService(state.repo, args.host, args.smki_port).start()
         runner = await service.start(dsp, args.host, args.port)
+        where = {u.name: u.endpoint for u in dsp.users}
         print(f"DSP on http://{args.host}:{service.bound_port(runner)}/api/v1/serviceS|T|D; "
-              f"responses to {endpoints}", flush=True)  # fmt: skip
+              f"SMKI on {smki.url}/services/; state {args.state_dir}"
+              f"{f' ({resumed} unfinished requests resumed)' if resumed else ''}; "
+              f"responses to {where}", flush=True)  # fmt: skip
         try:
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()
+            smki.stop()
+            await premises.close()
 
     try:
         clock.run(main)
     except KeyboardInterrupt:
         return 0
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        state.close()
     return 0
 
 

@@ -16,6 +16,7 @@ from .inventory import rtds_inventory
 from .keychoice import DeviceTrust
 from .registry import dcc_boxed_registry
 from .routing import Router
+from .state import DspState
 from .wan import Wan
 
 DSP_EUI = "90B3D51F30000002"
@@ -50,11 +51,25 @@ def make_dsp(
     delivery=None,
     acb_keys: Keystore | None = None,
     device_trust: DeviceTrust | None = None,
+    state: DspState | None = None,
 ) -> Dsp:
     """A DSP with DCC Boxed's Supplier and DNO registered and the RTDS device population.
     The ACB signs and MACs with the pairs the devices trust: by default those of the RTDS
-    keystore (what the emulated premises hold), whatever else `acb_keys` holds."""
+    keystore (what the emulated premises hold), whatever else `acb_keys` holds. With a
+    `state` the request journal, the ACB counter and the endpoints stored there carry over
+    from the last run (`endpoints` given here win, and are stored)."""
     xml_keys = Keystore.open(dccboxed)
+    users = dcc_boxed_registry(xml_keys, endpoints)
+    acb_counter = None
+    if state is not None:
+        stored = state.endpoints()
+        for user in users:
+            if endpoints and user.name in endpoints:
+                state.set_endpoint(user.eui, endpoints[user.name])
+            elif user.eui in stored:
+                user.endpoint = stored[user.eui]
+        # never below a counter used before, nor below DCC Boxed's millisecond clock
+        acb_counter = max(state.acb_counter() or 0, int(clock.utc_now().timestamp() * 1000))
     return Dsp(
         schema=duis.load_schema(str(schema_dir)),
         trusted=xmlsig.TrustedCertificates.from_keystore(xml_keys),
@@ -62,10 +77,12 @@ def make_dsp(
         gbcs_keys=users_keystore(dccboxed, gbcs_date),
         acb_keys=acb_keys or acb_keystore(rtds_keystore, gbcs_date),
         device_trust=device_trust or DeviceTrust.rtds(rtds_keystore),
-        users=dcc_boxed_registry(xml_keys, endpoints),
+        users=users,
         inventory=rtds_inventory(rtds),
         router=Router(wan or Wan(clock, latency_s=0.0)),
         clock=clock,
         delivery=delivery,
         eligibility=eligibility,
+        acb_counter=acb_counter,
+        ledger=state.ledger() if state is not None else None,
     )

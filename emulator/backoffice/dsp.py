@@ -145,6 +145,7 @@ class Dsp:
         acb_keys: Keystore | None = None,
         utc_now: Callable[[], _dt.datetime] | None = None,
         device_trust: DeviceTrust | None = None,
+        ledger: RequestLedger | None = None,
     ):
         self.schema, self.trusted, self.signer = schema, trusted, signer
         self.gbcs_keys, self.users, self.inventory = gbcs_keys, users, inventory
@@ -163,7 +164,7 @@ class Dsp:
         self._acb_counter = (
             acb_counter if acb_counter is not None else int(self.utc_now().timestamp() * 1000)
         )
-        self.ledger = RequestLedger()
+        self.ledger = ledger if ledger is not None else RequestLedger()
         self.times = ResponseTimes()
         self.stats = DspStats()
         self.sent_to_premises: list[tuple[str, bytes]] = []
@@ -252,14 +253,16 @@ class Dsp:
         job = _Job(request, user, target, other, use_case)
         if variant == 4:
             precommand = transformed.precommand()
-            self.ledger.issue(str(rid), precommand, job)
+            self.ledger.issue(str(rid), precommand, job, duis.to_bytes(checked.root))
             return self._reply(request, ResponseCode.SUCCESS, precommand=precommand)
         if transformed.via_acb:
             self._acb_counter += 1
+            self.ledger.acb_counter(self._acb_counter)
         command = transformed.unsigned_command()
         if transformed.acb_signs:
             acb_key = self.device_trust.signing_key(self.acb_keys, ACB_EUI)
             command = gbcs_sign(transformed.precommand(), acb_key)
+        self.ledger.queued(str(rid), duis.to_bytes(checked.root), command)
         self._dispatch(job, command)
         return self._reply(request, ResponseCode.ACCEPTED)
 
@@ -291,6 +294,7 @@ class Dsp:
         message.append(body)
         self.times.start(str(rid), request.service_reference_variant, started)
         self.times.delivered(str(rid), self.clock.now(), Ending.ANSWERED)
+        self.ledger.answered(str(rid))
         return self._sign(root)
 
     def _send_signed(self, request: duis.Request, user: RegisteredUser) -> bytes:
@@ -303,7 +307,13 @@ class Dsp:
             raise DspRefusal(
                 ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE, str(exc), request
             ) from None
-        job: _Job = issued.context
+        job = issued.context if issued.context is not None else self._job_from(issued.body)
+        if job is None:
+            raise DspRefusal(
+                ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
+                "the issued pre-command's request can no longer be served",
+                request,
+            )
         if job.request.service_reference_variant != request.service_reference_variant:
             self.ledger.restore(rid, issued)
             raise DspRefusal(
@@ -316,8 +326,47 @@ class Dsp:
         except (SignedPreCommandRefused, GbcsError) as exc:
             self.ledger.restore(rid, issued)
             raise DspRefusal(ResponseCode.XML_SIGNATURE_FAILED, str(exc), request) from None
+        self.ledger.queued(rid, None, signed)
         self._dispatch(job, signed)
         return self._reply(request, ResponseCode.ACCEPTED)
+
+    # --- after a restart ---------------------------------------------------------------------
+    def resume(self) -> int:
+        """Answer once what an earlier run on the same state acknowledged and never answered:
+        a command that never left is routed now; one that left is answered E21 (whether the
+        device executed it is unknown), never sent again. Returns how many."""
+        unfinished = self.ledger.unfinished()
+        for item in unfinished:
+            job = self._job_from(item.body)
+            if job is None:
+                log.warning("%s: its user or device is gone; left unanswered", item.request_id)
+                self.ledger.answered(item.request_id)
+                continue
+            srv = job.request.service_reference_variant
+            self.times.start(item.request_id, srv, self.clock.now())
+            if item.state == "queued":
+                self._dispatch(job, item.command)
+            else:
+                self._spawn(
+                    self._respond(job, ResponseCode.NO_DEVICE_RESPONSE, None, Ending.RESTARTED)
+                )
+        return len(unfinished)
+
+    def _job_from(self, body: bytes | None) -> _Job | None:
+        """The job of an accepted request, rebuilt from its signed content (journal)."""
+        if body is None:
+            return None
+        try:
+            request = duis.parse_request(duis.parse(body))
+            user = self.users.get(request.request_id.originator)
+            target = self.inventory.get(request.request_id.target)
+            if user is None or target is None:
+                return None
+            other = self._other_device(request)
+        except (duis.DuisError, DspRefusal):
+            return None
+        use_case = choose_use_case(request.service_reference_variant, target, other) or ""
+        return _Job(request, user, target, other, use_case)
 
     # --- helpers for the checks -------------------------------------------------------------
     def _other_device(self, request: duis.Request) -> Device | None:
@@ -349,7 +398,10 @@ class Dsp:
 
     # --- routing and the asynchronous answers -----------------------------------------------
     def _dispatch(self, job: _Job, command: bytes) -> None:
-        task = asyncio.get_running_loop().create_task(self._route(job, command))
+        self._spawn(self._route(job, command))
+
+    def _spawn(self, work) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -369,6 +421,7 @@ class Dsp:
         self.sent_to_premises.append((rid, wrapped))
         self.stats.routed += 1
         self.times.sent(rid, self.clock.now())
+        self.ledger.dispatched(rid)
         try:
             routed = await self.router.send(job.target.eui, wrapped)
         except NoRoute as exc:
@@ -402,6 +455,7 @@ class Dsp:
         )
         await self._deliver(job.user, reply, duis.DocumentKind.RESPONSE)
         self.times.delivered(str(job.request.request_id), self.clock.now(), outcome)
+        self.ledger.answered(str(job.request.request_id))
 
     async def _maybe_alert_distributor(self, job: _Job) -> None:
         esme = alerts.changed_esme(

@@ -4,6 +4,11 @@ A request id (originator : target : counter) is accepted once: a second request 
 replay (E42). The critical round trip reuses the id on purpose: the variant 5 request that
 returns a signed pre-command must carry the id of a pre-command the DSP issued and has not
 yet seen back; once it comes back the id is spent.
+
+The ledger also hears where each accepted request is on its way (`queued`, `dispatched`,
+`answered`). This one keeps nothing of that: a DSP in a scenario ends with its process.
+`state.PersistentLedger` writes it to SQLite so that `gbhan dsp serve` restarted on the same
+state directory refuses replays, finishes what it acknowledged and sends nothing twice.
 """
 
 from __future__ import annotations
@@ -28,6 +33,19 @@ class Issued:
 
     precommand: bytes
     context: Any
+    #: the variant 4 request it came from, when the context has to be rebuilt (after a restart)
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """An acknowledged request a restarted DSP still owes an answer: `queued` (its command
+    never left) or `dispatched` (it left; whether the device executed it is unknown)."""
+
+    request_id: str
+    state: str
+    body: bytes
+    command: bytes
 
 
 class RequestLedger:
@@ -41,8 +59,27 @@ class RequestLedger:
             raise Replayed(f"request id {request_id} was used before")
         self._seen.add(request_id)
 
-    def issue(self, request_id: str, precommand: bytes, context: Any) -> None:
-        self._issued[request_id] = Issued(precommand, context)
+    def issue(
+        self, request_id: str, precommand: bytes, context: Any, body: bytes | None = None
+    ) -> None:
+        self._issued[request_id] = Issued(precommand, context, body)
+
+    # --- where an accepted request is (kept only by a persistent ledger) ----------------------
+    def queued(self, request_id: str, body: bytes | None, command: bytes) -> None:
+        """The command for an accepted request is ready and about to be routed."""
+
+    def dispatched(self, request_id: str) -> None:
+        """The command is leaving for the premises: it must never be sent again."""
+
+    def answered(self, request_id: str) -> None:
+        """The request's final answer has been handed to delivery."""
+
+    def unfinished(self) -> list[Unfinished]:
+        """Requests acknowledged by an earlier run that were never answered."""
+        return []
+
+    def acb_counter(self, value: int) -> None:
+        """The ACB counter just used (kept so a restart never reuses one)."""
 
     def redeem(self, request_id: str) -> Issued:
         """The pre-command a variant 5 request answers; spent after this call."""

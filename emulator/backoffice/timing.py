@@ -22,6 +22,7 @@ class Ending(StrEnum):
     NO_MAC_KEY = "no MAC key"
     NO_ROUTE = "no route"
     LOST = "lost on the WAN"
+    RESTARTED = "outcome unknown: the DSP restarted while the command was out"
 
 
 @dataclass

@@ -107,11 +107,16 @@ def write_pem_folder(
     written = []
     for found, der in certificates:
         path = folder / f"{eui.hex().upper()}-{found.usage}-{found.serial}.pem"
-        lines = base64.encodebytes(der).decode("ascii").replace("\n", "")
-        wrapped = "\n".join(lines[i : i + 64] for i in range(0, len(lines), 64))
-        path.write_text(f"-----BEGIN CERTIFICATE-----\n{wrapped}\n-----END CERTIFICATE-----\n")
+        path.write_bytes(pem(der))
         written.append(path)
     return written
+
+
+def pem(der: bytes) -> bytes:
+    """A DER certificate as a PEM block (what `Keystore.add_pem` and PEM folders take)."""
+    text = base64.b64encode(der).decode("ascii")
+    lines = "\n".join(text[i : i + 64] for i in range(0, len(text), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n".encode()
 
 
 def _answer(status: int, answer: bytes, tag: str):

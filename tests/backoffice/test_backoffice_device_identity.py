@@ -7,7 +7,6 @@ certificate is byte-identical and the old one still verifies the new responses."
 from __future__ import annotations
 
 import asyncio
-import base64
 from pathlib import Path
 
 import pytest
@@ -92,14 +91,8 @@ def run_7_6(tmp_path: Path, schema, trusted, dsp_signer, counter: int):
 def keystore_of(fetched) -> Keystore:
     keys = Keystore(check_validity=False)
     for found, der in fetched:
-        keys.add_pem(pem(der), f"SMKI {found.serial}")
+        keys.add_pem(client.pem(der), f"SMKI {found.serial}")
     return keys
-
-
-def pem(der: bytes) -> bytes:
-    body = base64.encodebytes(der).decode().replace("\n", "")
-    lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
-    return f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n".encode()
 
 
 @pytest.fixture(scope="module")

@@ -79,12 +79,13 @@ def test_submit_prints_every_answer_final_last(template, who, codes, served, cap
     assert len(holder["premises"].received) == (1 if codes[-1] == "I0" else 0)
 
 
-def test_serve_and_submit_as_processes_with_the_real_premises(capsys):
+def test_serve_and_submit_as_processes_with_the_real_premises(capsys, tmp_path):
     """`gbhan dsp serve` in its own process (real premises on the wall clock), then
     `gbhan dsp submit` of a 7.6 as the DNO: the switch's meter answers I0."""
     listen = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
+         "--smki-port", "0", "--state-dir", str(tmp_path / "state"),
          "--latency", "0.01", "--endpoint", f"dno=http://127.0.0.1:{listen}/"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

@@ -1,0 +1,187 @@
+"""The state directory of `gbhan dsp serve`: what a restarted DSP needs to carry on.
+
+    DIR/smki.db   the SMKI repository the SMKI service serves: every certificate, the test
+                  PKI (CA keys and the seed the device keys derive from), device identities
+    DIR/dsp.db    users' response endpoints, the ACB counter, and the request journal: every
+                  request id accepted (replays stay refused) and how far each got
+
+A request is written to the journal (and committed) before its acknowledgement is returned,
+and marked `dispatched` before its command leaves for the premises. So after a SIGKILL the
+next run answers every acknowledged request once: one still `queued` is routed then, one
+already `dispatched` is answered E21 (no device response: its outcome is unknown) rather
+than sent a second time. SQLite in WAL mode: a commit survives the process being killed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from emulator.errors import EmulatorError
+from emulator.smki.identities import DeviceIdentities
+from emulator.smki.sources import load_keystores
+from emulator.smki.store import Repository
+
+from .replay import Issued, NotIssued, Replayed, RequestLedger, Unfinished
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS request (
+    id      TEXT PRIMARY KEY,   -- originator:target:counter
+    state   TEXT NOT NULL,      -- accepted, issued, queued, dispatched, answered
+    body    BLOB,               -- the request as received (to rebuild its job)
+    command BLOB,               -- issued: the pre-command; queued/dispatched: the command
+    at      REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS endpoint (
+    user TEXT PRIMARY KEY,      -- EUI, hex
+    url  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value
+);
+"""
+ACCEPTED, ISSUED, QUEUED, DISPATCHED, ANSWERED = (
+    "accepted",
+    "issued",
+    "queued",
+    "dispatched",
+    "answered",
+)
+
+
+class StateError(EmulatorError):
+    """The state directory cannot be used."""
+
+
+class DspState:
+    """One state directory, open: the SMKI repository, device identities and the DSP's db."""
+
+    def __init__(self, folder: Path, repo: Repository, identities: DeviceIdentities) -> None:
+        self.folder = folder
+        self.repo = repo
+        self.identities = identities
+        try:
+            self.db = sqlite3.connect(str(folder / "dsp.db"), check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{folder / 'dsp.db'}: not a usable state database: {exc}") from None
+        self.lock = threading.RLock()
+
+    @classmethod
+    def open(cls, folder: str | Path, keystores: Iterable[Path], now: dt.datetime) -> DspState:
+        """Open (or create) the state in `folder`; a new SMKI repository is lodged with the
+        keystores' certificates, their status judged at `now`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        repo = Repository(folder / "smki.db")
+        if repo.count() == 0:
+            load_keystores(repo, [Path(p) for p in keystores], now)
+        return cls(folder, repo, DeviceIdentities(repo, now))
+
+    def close(self) -> None:
+        self.db.close()
+        self.repo.close()
+
+    # --- endpoints ----------------------------------------------------------------------
+    def endpoints(self) -> dict[bytes, str]:
+        with self.lock:
+            rows = self.db.execute("SELECT user, url FROM endpoint").fetchall()
+        return {bytes.fromhex(user): url for user, url in rows}
+
+    def set_endpoint(self, user: bytes, url: str | None) -> None:
+        with self.lock, self.db:
+            if url is None:
+                self.db.execute("DELETE FROM endpoint WHERE user = ?", (user.hex().upper(),))
+            else:
+                self.db.execute(
+                    "INSERT INTO endpoint (user, url) VALUES (?, ?)"
+                    " ON CONFLICT (user) DO UPDATE SET url = excluded.url",
+                    (user.hex().upper(), url),
+                )
+
+    # --- counters -----------------------------------------------------------------------
+    def acb_counter(self) -> int | None:
+        with self.lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'acb_counter'").fetchone()
+        return int(row[0]) if row else None
+
+    def ledger(self) -> PersistentLedger:
+        return PersistentLedger(self)
+
+
+class PersistentLedger(RequestLedger):
+    """The request ledger written through to the state database."""
+
+    def __init__(self, state: DspState) -> None:
+        super().__init__()
+        self._state = state
+        self._db = state.db
+        with state.lock:
+            self._seen.update(row[0] for row in self._db.execute("SELECT id FROM request"))
+
+    def accept(self, request_id: str) -> None:
+        super().accept(request_id)
+        self._write(request_id, ACCEPTED, None, None)
+
+    def issue(
+        self, request_id: str, precommand: bytes, context: object, body: bytes | None = None
+    ) -> None:
+        super().issue(request_id, precommand, context, body)
+        self._write(request_id, ISSUED, body, precommand)
+
+    def redeem(self, request_id: str) -> Issued:
+        try:
+            return super().redeem(request_id)
+        except (Replayed, NotIssued):
+            with self._state.lock:
+                row = self._db.execute(
+                    "SELECT state, body, command FROM request WHERE id = ?", (request_id,)
+                ).fetchone()
+            if row is None or row[0] != ISSUED:
+                raise
+            return Issued(bytes(row[2]), None, bytes(row[1]) if row[1] is not None else None)
+
+    def queued(self, request_id: str, body: bytes | None, command: bytes) -> None:
+        self._write(request_id, QUEUED, body, command)
+
+    def dispatched(self, request_id: str) -> None:
+        self._write(request_id, DISPATCHED, None, None)
+
+    def answered(self, request_id: str) -> None:
+        self._write(request_id, ANSWERED, None, None)
+
+    def acb_counter(self, value: int) -> None:
+        with self._state.lock:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('acb_counter', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (value,),
+            )  # committed with the request that used it
+
+    def unfinished(self) -> list[Unfinished]:
+        with self._state.lock:
+            rows = self._db.execute(
+                "SELECT id, state, body, command FROM request WHERE state IN (?, ?) ORDER BY at",
+                (QUEUED, DISPATCHED),
+            ).fetchall()
+        return [Unfinished(r[0], r[1], bytes(r[2]), bytes(r[3])) for r in rows]
+
+    def _write(
+        self, request_id: str, state: str, body: bytes | None, command: bytes | None
+    ) -> None:
+        """Insert or move the row on (body and command kept unless given); committed."""
+        with self._state.lock, self._db:
+            self._db.execute(
+                "INSERT INTO request (id, state, body, command, at)"
+                " VALUES (?, ?, ?, ?, julianday('now'))"
+                " ON CONFLICT (id) DO UPDATE SET state = excluded.state,"
+                " body = COALESCE(excluded.body, request.body),"
+                " command = COALESCE(excluded.command, request.command)",
+                (request_id, state, body, command),
+            )
