@@ -1,6 +1,6 @@
 """The DNO's DUIS client: the ``SrvGateway`` the monitor uses, over the DSP.
 
-Every SRV is a DUIS request built from the DCC's template for it (``shared/duis``), addressed
+Every SRV is a DUIS request built from the DCC's template for it (``emulator.data.duis()``), addressed
 to the household's ESME, signed by the sending user and answered through the DSP; the outcome
 is read from the device's GBCS response. The client knows nothing of how the premises are
 built: it is given the user to send as, the clock, each premises' ESME EUI and how to read
