@@ -9,6 +9,7 @@ import time
 import pytest
 from fw_constants import ESME, LABEL, STRANGER
 from fw_oracle import Meter, is_response_to, zcl_parts
+
 from emulator.clock import ZIGBEE_EPOCH_UNIX
 
 ON_OFF, LEVEL, DRLC, CONFIG, BASIC = 0x0006, 0x0008, 0x0701, 0xFC00, 0x0000

@@ -36,6 +36,32 @@ def next_event_id() -> int:
     return next(_event_ids)
 
 
+REJECT_LOG_S = 60  # the switch writes at most one log entry about rejections a minute
+
+
+def logged_refusals(dut, after_seq: int, reason: str) -> int:
+    """How many `reason` refusals the log accounts for after entry `after_seq`, once the
+    minute in which the board holds them back has passed: each "reject <reason> ..." entry
+    is one, a "reject-summary n=.. <reason>=N ..." entry is N (it may also count refusals
+    from before `after_seq` that fell in the same minute). A virtual board skips the minute
+    (`advance`); a physical one is waited for."""
+    reply = dut.console.command(f"advance {REJECT_LOG_S * 1000}")
+    if not reply.startswith("ok advance"):
+        time.sleep(REJECT_LOG_S + 1)
+    count = 0
+    for entry in dut.log(60):
+        words = entry.split()
+        if int(words[1]) <= after_seq or len(words) < 5:
+            continue
+        if words[3] == "reject" and words[4] == reason:
+            count += 1
+        elif words[3] == "reject-summary":
+            for word in words[4:]:
+                if word.startswith(reason + "="):
+                    count += int(word.split("=")[1])
+    return count
+
+
 def malformed_vectors() -> list[dict]:
     return json.loads((VECTORS / "malformed.json").read_text())["vectors"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from hil.dut import DEFAULT_LABEL
-from hil.han import STRANGER_IEEE
 from hil.suites.switch import steps
 from hil.suites.switch.steps import ATTR_LABEL, CONFIG, ON_OFF, T_STRING, relay_is
 
@@ -67,8 +66,6 @@ def test_event_log_records_commands_and_refusals(dut, han, clock, latency):
     assert f"transition relay=open level={off['level']} source=remote cause=on-off off" in kinds, (
         kinds
     )
-    stranger = STRANGER_IEEE.replace(":", "")
-    assert f"reject unauthorised {stranger}" in kinds, kinds
     times = {int(e.split()[2]) for e in entries}
     if clock.simulated:
         assert times == {clock.now()}, (
@@ -77,3 +74,5 @@ def test_event_log_records_commands_and_refusals(dut, han, clock, latency):
     else:
         assert all(abs(t - clock.now()) < 10 for t in times), times
     assert steps.read_value(han, CONFIG, steps.ATTR_LOG_SEQUENCE) == seqs[-1]
+    # the refusal: in full, or in the summary the board writes a minute later (flash wear)
+    assert steps.logged_refusals(dut, last, "unauthorised") >= 1, kinds

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from hil.console import ConsoleTimeout
-from hil.han import STRANGER_IEEE, HanError
+from hil.han import HanError
 from hil.suites.switch import steps
 from hil.suites.switch.steps import ON_OFF, relay_is
 
@@ -25,6 +25,7 @@ def _open_relay(dut, han) -> dict[str, str]:
 def test_commands_from_a_non_commissioned_meter_are_refused(dut, han):
     before = _open_relay(dut, han)
     rejected = dut.rejected().get("unauthorised", 0)
+    last_seq = int(dut.log(1)[0].split()[1])
     for name in ("on", "toggle"):
         with pytest.raises(HanError):  # no answer at all: a stranger learns nothing
             han.request(
@@ -35,8 +36,8 @@ def test_commands_from_a_non_commissioned_meter_are_refused(dut, han):
             )
     assert dut.state() == before, "a stranger's command moved the output"
     assert dut.rejected().get("unauthorised", 0) == rejected + 2
-    stranger = STRANGER_IEEE.replace(":", "")
-    assert sum(f"reject unauthorised {stranger}" in e for e in dut.log(5)) == 2
+    # logged: in full, or in the summary the board writes a minute later (flash wear)
+    assert steps.logged_refusals(dut, last_seq, "unauthorised") >= 2
 
 
 def test_unencrypted_commands_from_the_meter_are_refused(dut, han):
@@ -45,6 +46,7 @@ def test_unencrypted_commands_from_the_meter_are_refused(dut, han):
     change, counted and logged as `unencrypted`. The same command secured then works."""
     before = _open_relay(dut, han)
     refused = dut.rejected().get("unencrypted", 0)
+    last_seq = int(dut.log(1)[0].split()[1])
     dut.console.clear_outputs()
     for name in ("on", "toggle"):
         with pytest.raises(HanError):
@@ -62,7 +64,7 @@ def test_unencrypted_commands_from_the_meter_are_refused(dut, han):
     with pytest.raises(ConsoleTimeout):
         dut.console.wait_output(lambda c: True, timeout=0.1)
     assert dut.rejected().get("unencrypted", 0) == refused + 3
-    assert sum(" reject unencrypted " in e for e in dut.log(5)) == 3
+    assert steps.logged_refusals(dut, last_seq, "unencrypted") >= 3
     han.request(ON_OFF, steps.on_off("on", han.next_tsn()))  # secured: obeyed
     dut.console.wait_output(relay_is("closed"))
 
