@@ -19,12 +19,51 @@ class Consent(enum.Enum):
     NOT_ASKED = "not-asked"
 
 
+@dataclass(frozen=True)
+class ConsentTerms:
+    """What a customer agreed to when opting in: the longest curtailment per event (None: no
+    limit) and hours of the day (UTC, ``[from, to)``, may wrap midnight) never to be curtailed."""
+
+    max_event_s: float | None = None
+    excluded_hours: tuple[float, float] | None = None
+
+    def excluded_at(self, hour: float) -> bool:
+        if self.excluded_hours is None:
+            return False
+        start, end = self.excluded_hours
+        hour %= 24.0
+        return start <= hour < end if start <= end else hour >= start or hour < end
+
+    def hours_until_excluded(self, hour: float) -> float | None:
+        """Hours from ``hour`` until the excluded window next begins (0 inside it)."""
+        if self.excluded_hours is None:
+            return None
+        if self.excluded_at(hour):
+            return 0.0
+        return (self.excluded_hours[0] - hour) % 24.0
+
+    def describe(self) -> str:
+        parts = []
+        if self.max_event_s is not None:
+            parts.append(f"at most {self.max_event_s / 60:.0f} min per event")
+        if self.excluded_hours is not None:
+            a, b = self.excluded_hours
+            parts.append(f"never {_hhmm(a)}-{_hhmm(b)} UTC")
+        return ", ".join(parts) or "none"
+
+
+def _hhmm(hour: float) -> str:
+    minutes = int(round(hour * 60)) % 1440
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 @dataclass
 class ConsentRecord:
     premises: str
     status: Consent
     declared_charger_kw: float = 0.0  # what the customer told the DNO when consenting
     plcs_level: int | None = None  # a PLCS's configured curtail level (asset record), %
+    terms: ConsentTerms = field(default_factory=lambda: ConsentTerms())
     history: list[tuple[float, Consent]] = field(default_factory=list)
 
 
@@ -35,7 +74,7 @@ class ConsentRegister:
         self._records: dict[str, ConsentRecord] = {}
 
     def set(self, premises: str, status: Consent, at: float = 0.0, charger_kw: float = 0.0,
-            plcs_level: int | None = None) -> None:  # fmt: skip
+            plcs_level: int | None = None, terms: ConsentTerms | None = None) -> None:  # fmt: skip
         record = self._records.get(premises)
         if record is None:
             record = self._records[premises] = ConsentRecord(premises, status, charger_kw)
@@ -44,6 +83,8 @@ class ConsentRegister:
             record.declared_charger_kw = charger_kw
         if plcs_level is not None:
             record.plcs_level = plcs_level
+        if terms is not None:
+            record.terms = terms
         record.history.append((at, status))
 
     def withdraw(self, premises: str, at: float) -> None:
@@ -74,6 +115,11 @@ class ConsentRegister:
         """The curtail level the premises' PLCS is configured with (None: not a PLCS)."""
         record = self._records.get(premises)
         return record.plcs_level if record else None
+
+    def terms(self, premises: str) -> ConsentTerms:
+        """The customer's consent terms (no limits for a premises never asked)."""
+        record = self._records.get(premises)
+        return record.terms if record else ConsentTerms()
 
     def opted_in(self) -> list[str]:
         return sorted(p for p, r in self._records.items() if r.status is Consent.OPTED_IN)

@@ -17,12 +17,24 @@ it sends take simulated time, the physics keeps stepping meanwhile). The order o
    give back the boost (7.9).
 A Supplier unjoining an HCALCS (DSP alert N65) takes that switch out of the pool; what it was
 expected to hold back is made up from other switches.
+
+That is ``policy = "all-consenting"``, the first policy. ``policy = "minimal"`` sheds what the
+short-lead forecast needs over ``rating - margin`` (the margin: a stated floor plus the
+measured forecast error over the lead the DNO needs to act, ``policy.MarginEstimator``), adds
+switches as the forecast rises, restores (7.8) as soon as a switch fits back under the margin
+less ``hysteresis_kw``, and shares the curtailment: each stint lasts at most
+``rotate_after_s`` before it is handed to the least-curtailed customer, no customer is
+curtailed longer than ``max_event_curtail_s`` per event or ``max_week_curtail_s`` per week,
+and a customer's consent terms (the longest curtailment per event, excluded hours) are never
+broken: the 7.6 duration is capped at what the terms allow, and the switch is handed over
+``release_margin_s`` before its allowance runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -37,6 +49,7 @@ from emulator.grid.gateway import (
 )
 from emulator.grid.governance import GovernanceError, LastResortGuard
 from emulator.grid.interventions import InterventionLog
+from emulator.grid.policy import POLICIES, MarginEstimator, Option, choose
 from emulator.grid.population import EV_LABEL
 
 log = logging.getLogger(__name__)
@@ -60,6 +73,29 @@ class MonitorParams:
     use_levels: bool = False  # reckon each PLCS at its configured level (else as if off)
     expected_draw_fraction: float = 1.0
     max_parallel_srvs: int = 16
+    policy: str = "all-consenting"  # or "minimal" (see the module docstring)
+    # -- the minimal policy -------------------------------------------------------------------
+    lead_s: float = 60.0  # one physics step + the 30 s SRV budget: how far ahead it must see
+    margin_kw: float = 1.0  # the margin's stated floor under the rating
+    margin_sigmas: float = 1.0  # plus this many RMS forecast errors over the lead
+    hysteresis_kw: float = 0.5  # a switch is restored when it fits back under margin + this
+    restore_hold_s: float = 30.0  # no restore sooner than this after the last change
+    rotate_after_s: float = 1800.0  # a stint longer than this is handed to another customer
+    max_event_curtail_s: float = 3600.0  # per customer per event (the DNO's own bound)
+    max_week_curtail_s: float = 4 * 3600.0  # per customer per week (across this run's events)
+    release_margin_s: float = 120.0  # hand a switch over this long before its bound
+    srv_cost_kw: float = 1.5  # an extra SRV is worth this much over-shedding
+    #: keep room for the largest notified charger not yet seen plugging in (a car plugging in
+    #: is a step within one sample: no forecast sees it, only headroom survives it)
+    plug_in_cover: bool = True
+    forecast_error_kw: float = 0.0  # a scenario's forecast error: amplitude of a sine, kW
+    forecast_error_period_s: float = 2400.0
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {self.policy!r}")
+        if self.rotate_after_s <= 0 or self.max_event_curtail_s <= 0:
+            raise ValueError("rotate_after_s and max_event_curtail_s must be positive")
 
 
 @dataclass
@@ -75,6 +111,18 @@ class ControlledSwitch:
     expires_at: float | None = None
     boost_removed: bool = False
     times_curtailed: int = 0
+    event_curtailed_s: float = 0.0  # closed stints this event
+    week_curtailed_s: float = 0.0  # closed stints this run (the week)
+    changed_at: float = -1e9  # when the DNO last changed this switch
+    observed_kw: float | None = None  # the substation's step when this 7.6 took effect
+
+    def stint_s(self, now: float) -> float:
+        return now - self.curtailed_at if self.state == "curtailed" and self.curtailed_at else 0.0
+
+    def close_stint(self, now: float) -> None:
+        stint = self.stint_s(now)
+        self.event_curtailed_s += stint
+        self.week_curtailed_s += stint
 
     @property
     def key(self) -> tuple[str, int]:
@@ -112,6 +160,8 @@ class DnoMonitor:
         energy_probe: Callable[[], float] | None = None,
         timeline: Callable[[float, str], None] | None = None,
         reason_context: str = "",
+        start_hour: float = 0.0,
+        chargers: dict[str, float] | None = None,
     ) -> None:
         self.feeder = feeder
         self.rating_kw = rating_kw
@@ -125,6 +175,17 @@ class DnoMonitor:
         self.energy_probe = energy_probe or (lambda: 0.0)
         self.timeline = timeline or (lambda t, text: None)
         self.reason_context = reason_context
+        self.start_hour = start_hour
+        self.margin = MarginEstimator(
+            self.params.margin_kw, self.params.margin_sigmas, self.params.lead_s
+        )
+        self._disturbed = False
+        self._restored_since: list[tuple[float, float]] = []  # (when, kW) for pending releases
+        self._last_sample: tuple[float, float] | None = None
+        #: the chargepoints notified to the DNO on this feeder (premises -> kW), not yet seen
+        #: plugging in: a step up of about their size in one sample marks one as seen
+        self.unseen_chargers: dict[str, float] = dict(chargers or {})
+        self.margins_used: list[float] = []
         self.switches: dict[tuple[str, int], ControlledSwitch] = {}
         self.stats = MonitorStats()
         self.first_curtailment_at: float | None = None
@@ -167,7 +228,11 @@ class DnoMonitor:
     # -- samples -----------------------------------------------------------------------------
     def observe(self, t: float, kw: float) -> None:
         """A new substation sample; starts a decision unless one is still running."""
+        self._learn(t, kw)
         self.forecaster.observe(t, kw)
+        fc = self.forecaster.forecast()
+        self.margin.observe(t, kw, fc.slope_kw_per_s, self._disturbed, self._error_kw(t))
+        self._disturbed = False
         if self._deciding is None or self._deciding.done():
             self._deciding = asyncio.ensure_future(self._decide_safely())
 
@@ -182,6 +247,9 @@ class DnoMonitor:
             log.exception("DNO decision failed")
 
     async def decide(self) -> None:
+        if self.params.policy == "minimal":
+            await self._decide_minimal()
+            return
         fc = self.forecaster.forecast()
         risk = fc.risk_kw + self._compensation_kw
         p = self.params
@@ -294,9 +362,9 @@ class DnoMonitor:
 
     async def _curtail_one(self, sw: ControlledSwitch, level: int | None, purpose: str) -> bool:
         """One SRV 7.6 to a switch not yet curtailed (a PLCS goes to its configured level)."""
+        duration = self._duration_s(sw)
         outcome = await self._send(
-            self.gateway.curtail(sw.premises, sw.slot, self.params.curtail_duration_s, level),
-            purpose,
+            self.gateway.curtail(sw.premises, sw.slot, duration, level), purpose
         )
         if not outcome.ok:
             self.stats.curtail_failures += 1
@@ -310,12 +378,15 @@ class DnoMonitor:
         sw.state = "curtailed"
         sw.level = level
         sw.curtailed_at = now
-        sw.expires_at = outcome.sent_at + self.params.curtail_duration_s
+        sw.changed_at = now
+        sw.observed_kw = None
+        self._disturbed = True
+        sw.expires_at = outcome.sent_at + duration
         sw.times_curtailed += 1
         what = "off" if level is None else f"to {level} %"
         self.timeline(
             now,
-            f"SRV 7.6 {sw.premises} slot {sw.slot} {what} for {self.params.curtail_duration_s // 60}"
+            f"SRV 7.6 {sw.premises} slot {sw.slot} {what} for {duration // 60}"
             f" min ({purpose}, {outcome.response_s:.1f} s)",
         )
         if self.params.remove_boost and not sw.boost_removed:
@@ -337,9 +408,11 @@ class DnoMonitor:
             slot = next((lb for lb in status.labels if lb.slot == sw.slot), None)
             if status.ok and slot is not None and slot.closed and sw.level is None:
                 # The consumer boosted it: a new 7.6 would cancel their override. Leave it.
+                sw.close_stint(self.now())
                 sw.state = "overridden"
                 self.stats.overrides_seen += 1
-                self._compensation_kw += self._expected(sw, None)
+                if self.params.policy != "minimal":  # minimal sees the boost in the load
+                    self._compensation_kw += self._expected(sw, None)
                 self.timeline(
                     now,
                     f"{sw.premises} slot {sw.slot} boosted by the consumer; "
@@ -349,13 +422,14 @@ class DnoMonitor:
             await self._curtail_one_renew(sw)
 
     async def _curtail_one_renew(self, sw: ControlledSwitch) -> None:
+        duration = self._duration_s(sw)
         outcome = await self._send(
-            self.gateway.curtail(sw.premises, sw.slot, self.params.curtail_duration_s, sw.level),
-            "renew",
+            self.gateway.curtail(sw.premises, sw.slot, duration, sw.level), "renew"
         )
         if outcome.ok:
-            sw.expires_at = outcome.sent_at + self.params.curtail_duration_s
+            sw.expires_at = outcome.sent_at + duration
         else:
+            sw.close_stint(self.now())
             sw.state = "failed"
             self._compensation_kw += self._expected(sw, sw.level)
 
@@ -366,9 +440,14 @@ class DnoMonitor:
             f"SRV 7.8 {sw.premises} slot {sw.slot} restored ({purpose}, {outcome.status})",
         )
         if outcome.ok:
+            now = self.now()
+            self._restored_since.append((now, sw.held_back_kw(self.params.expected_draw_fraction)))
+            sw.close_stint(now)
             sw.state = "available"
             sw.level = None
             sw.expires_at = None
+            sw.changed_at = now
+            self._disturbed = True
         return outcome.ok
 
     async def _handle_withdrawals(self) -> None:
@@ -376,7 +455,8 @@ class DnoMonitor:
             if self.consent.status(sw.premises) is not Consent.WITHDRAWN:
                 continue
             if sw.state == "curtailed":
-                self._compensation_kw += self._expected(sw, sw.level)
+                if self.params.policy != "minimal":  # minimal counts the restore as pending
+                    self._compensation_kw += self._expected(sw, sw.level)
                 await self._restore_one(sw, "consent-withdrawn")
             if sw.boost_removed:
                 rb = await self._send(self.gateway.add_boost(sw.premises, sw.slot), "restore-boost")
@@ -419,6 +499,7 @@ class DnoMonitor:
                 sw.boost_removed = not rb.ok
             if sw.state == "overridden":
                 sw.state = "available"
+            sw.event_curtailed_s = 0.0
         event = self.log.current
         if event is not None:
             event.end = self.now()
@@ -455,9 +536,266 @@ class DnoMonitor:
             if sw.state == "curtailed":
                 # Whatever it held back may come back at any moment: make it up elsewhere.
                 self._compensation_kw += self._expected(sw, sw.level)
+                sw.close_stint(alert.at)
             sw.state = "lost"
             self.timeline(
                 alert.at,
                 f"DSP alert {alert.code}: {sw.premises} slot {sw.slot} "
                 "unjoined by its Supplier; no longer controllable",
             )
+
+    # -- the minimal policy ----------------------------------------------------------------------
+    def _learn(self, t: float, kw: float) -> None:
+        """What the 7.6s executed since the last sample held back, read from the substation's
+        step (the trend taken out), shared in proportion to the declared chargers: a charger
+        with no car, or a full one, sheds nothing, and the DNO can tell only this way."""
+        last = self._last_sample
+        self._last_sample = (t, kw)
+        if last is None:
+            return
+        t0, kw0 = last
+        self._spot_plug_in(t0, kw0, t, kw)
+        fresh = [
+            s
+            for s in self.switches.values()
+            if s.state == "curtailed" and t0 < s.changed_at <= t and s.observed_kw is None
+        ]
+        if not fresh:
+            return
+        drop = kw0 + self.forecaster.forecast().slope_kw_per_s * (t - t0) - kw
+        declared = sum(s.declared_kw for s in fresh)
+        share = min(1.0, max(0.0, drop / declared)) if declared > 0 else 0.0
+        for sw in fresh:
+            sw.observed_kw = sw.declared_kw * share
+
+    def _spot_plug_in(self, t0: float, kw0: float, t: float, kw: float) -> None:
+        """A rise of about one notified charger's size in one sample, not the DNO's own
+        restore: that charger has plugged in (the closest size not yet seen)."""
+        if not self.unseen_chargers:
+            return
+        restored = sum(k for when, k in self._restored_since if t0 < when <= t)
+        rise = kw - kw0 - restored
+        if rise <= 0:
+            return
+        fits = {p: c for p, c in self.unseen_chargers.items() if 0.75 * c <= rise <= 1.35 * c + 1.0}
+        if fits:
+            premises = min(fits, key=lambda p: (abs(fits[p] - rise), p))
+            del self.unseen_chargers[premises]
+
+    def plug_in_cover_kw(self) -> float:
+        """The largest notified charger that could still plug in unforeseen: not seen yet, and
+        not held off by one of the DNO's own curtailments."""
+        if not self.params.plug_in_cover:
+            return 0.0
+        held = {s.premises for s in self.switches.values() if s.state == "curtailed"}
+        return max((c for p, c in self.unseen_chargers.items() if p not in held), default=0.0)
+
+    def hour_of_day(self, t: float) -> float:
+        return (self.start_hour + t / 3600.0) % 24.0
+
+    def allowance_s(self, sw: ControlledSwitch, now: float) -> float:
+        """How much longer this switch may stay curtailed from ``now``: the DNO's per-event and
+        per-week bounds and the customer's consent terms (their longest curtailment per event,
+        the time until their excluded hours begin). Unbounded under all-consenting but for the
+        customer's terms."""
+        p = self.params
+        stint = sw.stint_s(now)
+        event_s = sw.event_curtailed_s + stint
+        limits = [self.terms_allowance_s(sw, now)]
+        if p.policy == "minimal":
+            limits.append(p.max_event_curtail_s - event_s)
+            limits.append(p.max_week_curtail_s - (sw.week_curtailed_s + stint))
+        return min(limits)
+
+    def terms_allowance_s(self, sw: ControlledSwitch, now: float) -> float:
+        """How much longer the customer's consent terms allow this switch to stay curtailed."""
+        event_s = sw.event_curtailed_s + sw.stint_s(now)
+        terms = self.consent.terms(sw.premises)
+        limits = []
+        if terms.max_event_s is not None:
+            limits.append(terms.max_event_s - event_s)
+        until = terms.hours_until_excluded(self.hour_of_day(now))
+        if until is not None:
+            limits.append(until * 3600.0)
+        return min(limits) if limits else float("inf")
+
+    def _duration_s(self, sw: ControlledSwitch) -> int:
+        """The 7.6 duration: the scenario's, capped (whole minutes, the ESME's unit) at what
+        the customer's consent terms leave, so the meter ends it even if the DNO did not."""
+        allowed = self.terms_allowance_s(sw, self.now())
+        duration = min(float(self.params.curtail_duration_s), allowed)
+        return max(60, int(duration // 60) * 60)
+
+    def _error_kw(self, t: float) -> float:
+        p = self.params
+        if not p.forecast_error_kw:
+            return 0.0
+        return p.forecast_error_kw * math.sin(2 * math.pi * t / p.forecast_error_period_s)
+
+    def short_risk_kw(self, fc: Forecast) -> float:
+        """The load the DNO must expect within ``lead_s``, its pending changes included: a
+        7.6 executed or 7.8 sent after the last sample does not show in it yet."""
+        risk = fc.now_kw + max(0.0, fc.slope_kw_per_s) * self.params.lead_s
+        risk += self._error_kw(fc.t) + self._compensation_kw
+        draw = self.params.expected_draw_fraction
+        for sw in self.switches.values():
+            if sw.state == "curtailed" and sw.changed_at > fc.t:
+                risk -= sw.held_back_kw(draw)
+        self._restored_since = [(t, kw) for t, kw in self._restored_since if t > fc.t]
+        risk += sum(kw for _, kw in self._restored_since)
+        return risk
+
+    def target_kw(self) -> float:
+        return self.rating_kw - self.margin.margin_kw - self.plug_in_cover_kw()
+
+    def _options(
+        self, exclude: set[tuple[str, int]] | None = None, bounded: bool = True
+    ) -> list[Option]:
+        """Switches the minimal policy may curtail now: available, opted in, with enough of
+        their allowance left to be worth an SRV (``bounded=False``: of their consent terms'
+        only, when the DNO's own bounds leave nobody)."""
+        now = self.now()
+        floor = self.params.release_margin_s + 300.0
+        allowance = self.allowance_s if bounded else self.terms_allowance_s
+        return [
+            Option(sw.key, self._expected(sw, self._first_level(sw)), sw.week_curtailed_s)
+            for sw in self.candidates()
+            if (exclude is None or sw.key not in exclude) and allowance(sw, now) >= floor
+        ]
+
+    async def _shed(self, need_kw: float, purpose: str, exclude: set[tuple[str, int]]) -> float:
+        """Curtail the chosen switches for ``need_kw``; failures escalate to the next choice at
+        once. Returns what the switches that executed are expected to hold back."""
+        got = 0.0
+        tried = set(exclude)
+        while need_kw - got > 0:
+            picked = choose(self._options(tried), need_kw - got, self.params.srv_cost_kw)
+            if sum(o.expected_kw for o in picked) < need_kw - got and purpose != "rotate":
+                # the DNO's own bounds leave too few: the rating outranks them, the terms do not
+                picked = choose(
+                    self._options(tried, bounded=False), need_kw - got, self.params.srv_cost_kw
+                )
+            if not picked:
+                if not self._exhausted_noted:
+                    self.timeline(
+                        self.now(), f"no switch left to curtail ({need_kw - got:.1f} kW short)"
+                    )
+                    self._exhausted_noted = True
+                break
+            self._exhausted_noted = False
+            chosen = [self.switches[o.key] for o in picked]
+            results = await asyncio.gather(
+                *(self._curtail_one(sw, self._first_level(sw), purpose) for sw in chosen)
+            )
+            failed = 0
+            for option, ok in zip(picked, results, strict=True):
+                tried.add(option.key)
+                if ok:
+                    got += option.expected_kw
+                    self._compensation_kw = max(0.0, self._compensation_kw - option.expected_kw)
+                else:
+                    failed += 1
+            if failed:
+                self.stats.escalations += 1
+                purpose = "escalate"
+                self.timeline(self.now(), f"{failed} switch(es) did not respond: escalating")
+            else:
+                break
+        if got > 0:
+            self.forecaster.discontinuity()
+            self._last_action = self.now()
+            if self.first_curtailment_at is None:
+                self.first_curtailment_at = self.now()
+        return got
+
+    async def _hand_over(self, sw: ControlledSwitch, why: str, must: bool) -> None:
+        """Curtail others for what ``sw`` holds back, then restore it. ``must``: its bound or
+        the customer's terms end now, so it is restored even when nobody can take over."""
+        held = sw.held_back_kw(self.params.expected_draw_fraction)
+        if sw.observed_kw is not None:  # what it was seen to hold back, not what it might
+            held = min(held, sw.observed_kw)
+        got = await self._shed(held, "rotate", {sw.key}) if held > 0.5 else held
+        if got <= 0 and held <= 0.5:
+            got = 1.0  # it held nothing back: nothing to hand over
+        if got <= 0 and not must:
+            return
+        await self._restore_one(sw, why)
+        self._last_action = self.now()
+
+    async def _release_due(self) -> None:
+        """Hand over every switch whose allowance ends before the next chance to act, then
+        rotate the longest stint past ``rotate_after_s`` when a less-curtailed customer can
+        take it."""
+        now = self.now()
+        curtailed = [s for s in self.switches.values() if s.state == "curtailed"]
+        for sw in curtailed:
+            if self.terms_allowance_s(sw, now) <= self.params.release_margin_s:
+                await self._hand_over(sw, "consent-terms", must=True)
+            elif self.allowance_s(sw, now) <= self.params.release_margin_s:
+                # The DNO's own bound: handed over when someone can take it, else kept (the
+                # feeder's rating outranks the DNO's fairness target; the terms do not).
+                await self._hand_over(sw, "bound", must=False)
+        now = self.now()
+        due = [
+            s
+            for s in self.switches.values()
+            if s.state == "curtailed" and s.stint_s(now) >= self.params.rotate_after_s
+        ]
+        if not due:
+            return
+        sw = max(due, key=lambda s: (s.stint_s(now), s.premises, s.slot))
+        fresher = [
+            o for o in self._options() if o.curtailed_s < sw.week_curtailed_s + sw.stint_s(now)
+        ]
+        if fresher:
+            await self._hand_over(sw, "rotate", must=False)
+
+    async def _decide_minimal(self) -> None:
+        fc = self.forecaster.forecast()
+        if self.guard.active is None:
+            if self.short_risk_kw(fc) <= self.target_kw():
+                return
+            if not self._declare(fc):
+                return
+        await self._handle_withdrawals()
+        await self._release_due()
+        await self._renew_expiring()
+        fc = self.forecaster.forecast()
+        risk = self.short_risk_kw(fc)
+        target = self.target_kw()
+        self.margins_used.append(self.rating_kw - target)
+        if risk > target:
+            await self._shed(risk - target, "curtail", set())
+            return
+        await self._restore_fitting(fc, risk, target)
+        if (
+            self.guard.active is not None
+            and not any(s.state == "curtailed" for s in self.switches.values())
+            and self.now() - self._last_action >= self.params.end_quiet_s
+            and risk <= target - self.params.hysteresis_kw
+        ):
+            await self.end("risk passed")
+
+    async def _restore_fitting(self, fc: Forecast, risk: float, target: float) -> None:
+        """Restore (7.8), most-curtailed customer first, every switch that fits back under the
+        target less the hysteresis; never while the last change is still settling."""
+        if self.now() - self._last_action < self.params.restore_hold_s:
+            return
+        draw = self.params.expected_draw_fraction
+        now = self.now()
+        curtailed = sorted(
+            (s for s in self.switches.values() if s.state == "curtailed"),
+            key=lambda s: (-(s.event_curtailed_s + s.stint_s(now)), s.premises, s.slot),
+        )
+        room = target - self.params.hysteresis_kw - risk
+        restored = False
+        for sw in curtailed:
+            kw = sw.held_back_kw(draw)
+            if kw > room:
+                continue
+            if await self._restore_one(sw, "restore"):
+                room -= kw
+                restored = True
+        if restored:
+            self.forecaster.discontinuity()
+            self._last_action = self.now()

@@ -45,6 +45,9 @@ class RunRecord:
     interventions: InterventionLog
     summary: dict
     timeline: list[tuple[float, str]] = field(default_factory=list)
+    #: each step's EV switch output per premises (rows: steps, columns: premises_ids)
+    output: np.ndarray = field(default_factory=lambda: np.ones((0, 0)))
+    premises_ids: list[str] = field(default_factory=list)
 
 
 def plot_png(run: RunRecord) -> bytes:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from emulator.grid.consent import Consent, ConsentRegister
+from emulator.grid.consent import Consent, ConsentRegister, ConsentTerms
 from emulator.grid.gateway import SRV_ADD_BOOST, SRV_RESTORE
 from emulator.grid.governance import GuardedGateway, LastResortGuard, RecordingGateway
 from emulator.grid.interventions import InterventionLog
@@ -43,6 +43,7 @@ def build_consent(scenario: Scenario, population: Population) -> ConsentRegister
     """Consent for premises with an EV switch, drawn from the seed; explicit lists win."""
     register = ConsentRegister()
     rng = np.random.default_rng(scenario.seed + 2)
+    terms_rng = np.random.default_rng(scenario.seed + 3)  # its own draws: consent unchanged
     spec = scenario.consent
     for plan in population.premises:
         if plan.ev_switch is None:
@@ -61,7 +62,15 @@ def build_consent(scenario: Scenario, population: Population) -> ConsentRegister
             continue  # not asked
         ev = plan.ev_switch
         level = ev.curtail_level if ev.kind == "plcs" else None  # known from the sign-up
-        register.set(plan.premises_id, status, 0.0, plan.charger_kw, plcs_level=level)
+        terms = None
+        if status is Consent.OPTED_IN and terms_rng.random() < spec.terms_share:
+            terms = ConsentTerms(
+                spec.terms_max_event_min * 60.0 if spec.terms_max_event_min > 0 else None,
+                (spec.terms_excluded_hours[0], spec.terms_excluded_hours[1])
+                if spec.terms_excluded_hours
+                else None,
+            )
+        register.set(plan.premises_id, status, 0.0, plan.charger_kw, plcs_level=level, terms=terms)
     return register
 
 
@@ -132,6 +141,8 @@ async def run(
         energy_probe=lambda: float(physics.curtailed_kwh.sum()),
         timeline=lambda t, text: note(t + t0, text),
         reason_context=scenario.governance.context,
+        start_hour=scenario.start_hour,
+        chargers={p.premises_id: p.charger_kw for p in population.premises if p.charger_kw > 0},
     )
     note(
         now(),
@@ -146,6 +157,7 @@ async def run(
     ts = np.zeros(steps)
     load = np.zeros(steps)
     demand = np.zeros(steps)
+    output = np.ones((steps, len(population.premises)))
     pending = list(scenario.events)
     results: list[EventResult] = []
     next_progress = 0.1
@@ -155,7 +167,8 @@ async def run(
             results.append(
                 await _apply_event(pending.pop(0), han, monitor, consent, population, t, note, now)
             )
-        sample = physics.step(scenario.step_s, han.outputs())
+        output[i] = han.outputs()
+        sample = physics.step(scenario.step_s, output[i])
         ts[i] = t
         load[i] = sample.total_kw
         demand[i] = sample.household_kw + sample.ev_demand_kw
@@ -182,6 +195,8 @@ async def run(
         interventions=interventions,
         summary={},
         timeline=timeline,
+        output=output,
+        premises_ids=[plan.premises_id for plan in population.premises],
     )
     result = RunResult(
         record, monitor, recorder, guard, consent, population, results, han_stats, switching
@@ -259,6 +274,48 @@ def unconsented(
     return found
 
 
+def curtailment_minutes(record: RunRecord, step_s: float) -> dict[str, float]:
+    """Minutes each premises' EV switch was held below full output by a remote command,
+    read from the switch outputs the physics stepped with (what the customer lived)."""
+    held = (record.output < 1.0).sum(axis=0) * step_s / 60.0
+    return {p: float(m) for p, m in zip(record.premises_ids, held, strict=True) if m > 0}
+
+
+def broken_terms(result: RunResult, scenario: Scenario) -> list[str]:
+    """Every consent term broken, judged on the switch outputs (not the DNO's own log): a
+    customer curtailed for longer than their per-event limit, or during their excluded hours.
+    The empty list when none was."""
+    record = result.record
+    step = scenario.step_s
+    end_of_run = float(record.t[-1]) + step if record.t.size else 0.0
+    spans = [
+        (e.start, e.end if e.end is not None else end_of_run) for e in record.interventions.events
+    ]
+    hours = (scenario.start_hour + record.t / 3600.0) % 24.0
+    found: list[str] = []
+    for index, premises in enumerate(record.premises_ids):
+        terms = result.consent.terms(premises)
+        held = record.output[:, index] < 1.0
+        if not held.any():
+            continue
+        if terms.excluded_hours is not None:
+            inside = held & np.array([terms.excluded_at(h) for h in hours])
+            if inside.any():
+                found.append(
+                    f"{premises}: curtailed {inside.sum() * step / 60:.1f} min inside its "
+                    f"excluded hours ({terms.describe()})"
+                )
+        if terms.max_event_s is not None:
+            for start, end in spans:
+                in_event = held & (record.t >= start) & (record.t < end + step)
+                minutes = in_event.sum() * step / 60.0
+                if minutes * 60.0 > terms.max_event_s:
+                    found.append(
+                        f"{premises}: curtailed {minutes:.1f} min in one event ({terms.describe()})"
+                    )
+    return found
+
+
 def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dict[str, Any]:
     record = result.record
     sent = result.recorder.outcomes
@@ -272,6 +329,13 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
     declined_switched = {s.premises for status, s in bad if status is not Consent.NOT_ASKED}
     not_asked_switched = {s.premises for status, s in bad if status is Consent.NOT_ASKED}
     events = record.interventions.events
+    over = np.maximum(record.demand_kw - scenario.rating_kw, 0.0)
+    needed = float(over.sum() * scenario.step_s / 3600.0)
+    shed = float(sum(e.energy_curtailed_kwh for e in events))
+    minutes = curtailment_minutes(record, scenario.step_s)
+    held = np.array(list(minutes.values()), dtype=float)
+    event_srvs = sum(len(e.srvs) for e in events)
+    margins = np.array(result.monitor.margins_used, dtype=float)
     return {
         "scenario": scenario.name,
         "feeder": scenario.feeder_id,
@@ -309,7 +373,33 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
         "customers_affected": len(
             {r.premises for e in events for r in e.srvs if r.srv == "7.6" and r.ok}
         ),
-        "energy_curtailed_kwh": round(sum(e.energy_curtailed_kwh for e in events), 3),
+        "energy_curtailed_kwh": round(shed, 3),
+        "policy": scenario.dno.policy,
+        "energy_needed_kwh": round(needed, 3),
+        "energy_shed_kwh": round(shed, 3),
+        "shed_to_needed_ratio": round(shed / needed, 3) if needed > 0 else None,
+        "minutes_over_rating": round(
+            float((record.load_kw > scenario.rating_kw).sum() * scenario.step_s / 60.0), 1
+        ),
+        "kw_over_rating_max": round(
+            float(max(0.0, (record.load_kw - scenario.rating_kw).max())), 3
+        ),
+        "margin_kw_mean": round(float(margins.mean()), 3) if margins.size else None,
+        "margin_kw_max": round(float(margins.max()), 3) if margins.size else None,
+        "curtailment_minutes_max": round(float(held.max()), 1) if held.size else 0.0,
+        "curtailment_minutes_mean": round(float(held.mean()), 1) if held.size else 0.0,
+        "curtailment_max_over_mean": (
+            round(float(held.max() / held.mean()), 3) if held.size else None
+        ),
+        "curtailment_minutes_by_customer": {p: round(m, 1) for p, m in sorted(minutes.items())},
+        "event_srvs": event_srvs,
+        "srvs_per_kwh_shed": round(event_srvs / shed, 3) if shed > 0 else None,
+        "consent_terms": {
+            p: result.consent.terms(p).describe()
+            for p in result.consent.opted_in()
+            if result.consent.terms(p).describe() != "none"
+        },
+        "consent_terms_broken": broken_terms(result, scenario),
         "escalations": result.monitor.stats.escalations,
         "dsp_alerts": len(result.monitor.stats.alerts),
         "scripted_events": [

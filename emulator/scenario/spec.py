@@ -34,6 +34,15 @@ class ConsentSpec:
     declined_share: float = 0.2
     opted_in: tuple[int, ...] = ()  # premises numbers (1-based) forced to opted in
     declined: tuple[int, ...] = ()  # ... forced to declined
+    terms_share: float = 0.0  # of opted-in premises, those with consent terms (from the seed)
+    terms_max_event_min: float = 0.0  # their longest curtailment per event (0: no limit)
+    terms_excluded_hours: tuple[float, ...] = ()  # [from, to) UTC hours never to curtail
+
+    def __post_init__(self) -> None:
+        if len(self.terms_excluded_hours) not in (0, 2):
+            raise ValueError("terms_excluded_hours is [from, to] in UTC hours")
+        if not 0.0 <= self.terms_share <= 1.0:
+            raise ValueError(f"terms_share must be 0..1, not {self.terms_share}")
 
 
 @dataclass(frozen=True)
