@@ -3,6 +3,7 @@ a DUIS request through it as the DNO or the Supplier (`submit`)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
 import sys
@@ -44,12 +45,38 @@ def register(sub) -> None:
         help="where a user's responses go (supplier / dno); "
         "default http://127.0.0.1:8090/ and :8091/",
     )  # fmt: skip
+    p.add_argument("--users", type=Path, metavar="TOML",
+                   help="register the [[user]] tables of this file (kept in the state)")  # fmt: skip
     p.add_argument("--latency", type=float, default=0.5, help="WAN latency each way, seconds")
     p.add_argument("--loss", type=float, default=0.0, help="WAN loss probability each way")
     p.add_argument("--boost-switch", action="store_true",
                    help="SECMP0046 second step: DNO may send 7.9-7.11")  # fmt: skip
     _common(p)
     p.set_defaults(func=cmd_serve)
+
+    p = cmds.add_parser("users", help="users added by configuration (kept in --state-dir)")
+    users = p.add_subparsers(dest="users_command", required=True)
+    q = users.add_parser("add", help="register a user (or every [[user]] of --from FILE)")
+    q.add_argument("--eui", help="the DUIS user ID, e.g. 00-DB-12-34-56-78-00-04")
+    q.add_argument("--role", help="IS, ES, GS, RSA, ED, GT or OU")
+    q.add_argument("--name", help="a label (default: the EUI)")
+    q.add_argument("--endpoint", help="URL its responses and alerts are POSTed to")
+    q.add_argument("--xml-cert", action="append", type=Path, default=[],
+                   help="XML-signing certificate PEM (default: the DCC Boxed keystore's)")  # fmt: skip
+    q.add_argument("--gbcs-cert", action="append", type=Path, default=[],
+                   help="GBCS signing certificate PEM (default: the DCC Boxed keystore's)")  # fmt: skip
+    q.add_argument("--from", dest="source", type=Path, metavar="TOML", help="a users file")
+    q.set_defaults(func=cmd_users_add)
+    q = users.add_parser("list", help="the users the DSP serves")
+    q.set_defaults(func=cmd_users_list)
+    q = users.add_parser("remove", help="forget a configured user")
+    q.add_argument("eui")
+    q.set_defaults(func=cmd_users_remove)
+    for q in users.choices.values():
+        q.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+                       help=f"default ./{DEFAULT_STATE_DIR}")  # fmt: skip
+        q.add_argument("--keystore", type=Path, default=DEFAULT_KEYSTORE, help="DCC Boxed JSON")
+        q.add_argument("--gbcs-date", default=DEFAULT_DATE, help=argparse.SUPPRESS)
 
     p = cmds.add_parser("submit", help="run a DUIS request's whole round trip as a user")
     p.add_argument("file", type=Path, help="a DUIS request (e.g. a template)")
@@ -78,6 +105,7 @@ def cmd_serve(args) -> int:
     from emulator.backoffice.eligibility import Eligibility
     from emulator.backoffice.premises_factory import build_premises
     from emulator.backoffice.state import DspState, StateError
+    from emulator.backoffice.userconfig import UserConfigError, load_toml
     from emulator.backoffice.users import DEFAULT_ENDPOINT_PORTS
     from emulator.backoffice.wan import Wan
     from emulator.clock import Clock
@@ -94,8 +122,11 @@ def cmd_serve(args) -> int:
     gbcs_date = _date(args.gbcs_date)
     try:
         state = DspState.open(args.state_dir, [DEFAULT_RTDS_KEYSTORE, args.keystore], gbcs_date)
-    except (StateError, SmkiError, OSError) as exc:
-        print(f"error: state directory {args.state_dir}: {exc}", file=sys.stderr)
+        if args.users is not None:
+            for user in load_toml(args.users):
+                state.add_user(user)
+    except (StateError, SmkiError, UserConfigError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     clock = Clock("wall")
 
@@ -138,6 +169,92 @@ def cmd_serve(args) -> int:
     finally:
         state.close()
     return 0
+
+
+def _state(args):
+    from emulator.backoffice.state import DspState
+
+    return DspState.open(args.state_dir, [DEFAULT_RTDS_KEYSTORE, args.keystore],
+                         _date(args.gbcs_date))  # fmt: skip
+
+
+def cmd_users_add(args) -> int:
+    from emulator.backoffice.userconfig import (
+        UserConfig,
+        UserConfigError,
+        load_toml,
+        parse_eui,
+        parse_role,
+        pem_blocks,
+    )
+
+    try:
+        if args.source is not None:
+            if args.eui or args.role:
+                raise UserConfigError("give --from FILE or --eui and --role, not both")
+            users = load_toml(args.source)
+        else:
+            if not args.eui or not args.role:
+                raise UserConfigError("--eui and --role are required (or --from FILE)")
+            eui = parse_eui(args.eui, "--eui")
+            users = [
+                UserConfig(
+                    eui, parse_role(args.role, "--role"), args.name or eui.hex().upper(),
+                    args.endpoint,
+                    tuple(b for p in args.xml_cert for b in pem_blocks(p, "--xml-cert")),
+                    tuple(b for p in args.gbcs_cert for b in pem_blocks(p, "--gbcs-cert")),
+                )
+            ]  # fmt: skip
+    except UserConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    state = _state(args)
+    try:
+        for user in users:
+            new = state.add_user(user)
+            print(f"{'added' if new else 'updated'} {_dashed(user.eui)} {user.role.value} "
+                  f"{user.name}")  # fmt: skip
+    finally:
+        state.close()
+    return 0
+
+
+def cmd_users_list(args) -> int:
+    from emulator.backoffice.registry import DCC_BOXED_USERS
+
+    state = _state(args)
+    try:
+        configured = {u.eui: u for u in state.users()}
+        endpoints = state.endpoints()
+    finally:
+        state.close()
+    rows = [(eui, role.value, name, "preset") for eui, role, name in DCC_BOXED_USERS
+            if eui not in configured]  # fmt: skip
+    rows += [(u.eui, u.role.value, u.name, "configured") for u in configured.values()]
+    for eui, role, name, how in rows:
+        print(f"{_dashed(eui)}  {role:3}  {name:12}  {how:10}  {endpoints.get(eui, '-')}")
+    return 0
+
+
+def cmd_users_remove(args) -> int:
+    from emulator.backoffice.userconfig import UserConfigError, parse_eui
+
+    try:
+        eui = parse_eui(args.eui)
+    except UserConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    state = _state(args)
+    try:
+        gone = state.remove_user(eui)
+    finally:
+        state.close()
+    print(f"removed {_dashed(eui)}" if gone else f"no configured user {_dashed(eui)}")
+    return 0 if gone else 1
+
+
+def _dashed(eui: bytes) -> str:
+    return eui.hex("-").upper()
 
 
 def _pretty(xml: bytes) -> str:

@@ -14,9 +14,10 @@ from .dsp import Dsp
 from .eligibility import Eligibility
 from .inventory import rtds_inventory
 from .keychoice import DeviceTrust
-from .registry import dcc_boxed_registry
+from .registry import RegisteredUser, UserRegistry, dcc_boxed_registry
 from .routing import Router
 from .state import DspState
+from .userconfig import UserConfig
 from .wan import Wan
 
 DSP_EUI = "90B3D51F30000002"
@@ -59,9 +60,13 @@ def make_dsp(
     `state` the request journal, the ACB counter and the endpoints stored there carry over
     from the last run (`endpoints` given here win, and are stored)."""
     xml_keys = Keystore.open(dccboxed)
+    trusted = xmlsig.TrustedCertificates.from_keystore(xml_keys)
+    gbcs_keys = users_keystore(dccboxed, gbcs_date)
     users = dcc_boxed_registry(xml_keys, endpoints)
     acb_counter = None
     if state is not None:
+        for configured in state.users():
+            register_user(configured, users, xml_keys, trusted, gbcs_keys)
         stored = state.endpoints()
         for user in users:
             if endpoints and user.name in endpoints:
@@ -72,9 +77,9 @@ def make_dsp(
         acb_counter = max(state.acb_counter() or 0, int(clock.utc_now().timestamp() * 1000))
     return Dsp(
         schema=duis.load_schema(str(schema_dir)),
-        trusted=xmlsig.TrustedCertificates.from_keystore(xml_keys),
+        trusted=trusted,
         signer=xmlsig.signer_from_keystore(xml_keys, DSP_EUI),
-        gbcs_keys=users_keystore(dccboxed, gbcs_date),
+        gbcs_keys=gbcs_keys,
         acb_keys=acb_keys or acb_keystore(rtds_keystore, gbcs_date),
         device_trust=device_trust or DeviceTrust.rtds(rtds_keystore),
         users=users,
@@ -85,4 +90,25 @@ def make_dsp(
         eligibility=eligibility,
         acb_counter=acb_counter,
         ledger=state.ledger() if state is not None else None,
+    )
+
+
+def register_user(
+    user: UserConfig,
+    registry: UserRegistry,
+    xml_keys: Keystore,
+    trusted: xmlsig.TrustedCertificates,
+    gbcs_keys: Keystore,
+) -> RegisteredUser:
+    """Register a configured user: its XML-signing certificates trusted (those given, else the
+    DCC Boxed keystore's for its EUI) and its GBCS certificates added to the users' keys."""
+    certificates = user.certificates("xml") or [
+        e.certificate for e in xml_keys.xml_signing_entries(user.eui) if e.certificate is not None
+    ]
+    for certificate in certificates:
+        trusted.add(certificate)
+    for certificate in user.certificates("gbcs"):
+        gbcs_keys.add_certificate(certificate, f"configured user {user.name}")
+    return registry.register(
+        RegisteredUser(user.eui, user.role, user.name, certificates, user.endpoint)
     )

@@ -2,8 +2,9 @@
 
     DIR/smki.db   the SMKI repository the SMKI service serves: every certificate, the test
                   PKI (CA keys and the seed the device keys derive from), device identities
-    DIR/dsp.db    users' response endpoints, the ACB counter, and the request journal: every
-                  request id accepted (replays stay refused) and how far each got
+    DIR/dsp.db    users added by configuration (userconfig.py), users' response endpoints,
+                  the ACB counter, and the request journal: every request id accepted
+                  (replays stay refused) and how far each got
 
 A request is written to the journal (and committed) before its acknowledgement is returned,
 and marked `dispatched` before its command leaves for the premises. So after a SIGKILL the
@@ -25,7 +26,9 @@ from emulator.smki.identities import DeviceIdentities
 from emulator.smki.sources import load_keystores
 from emulator.smki.store import Repository
 
+from .eligibility import DuisRole
 from .replay import Issued, NotIssued, Replayed, RequestLedger, Unfinished
+from .userconfig import UserConfig
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS request (
@@ -38,6 +41,14 @@ CREATE TABLE IF NOT EXISTS request (
 CREATE TABLE IF NOT EXISTS endpoint (
     user TEXT PRIMARY KEY,      -- EUI, hex
     url  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user (
+    eui      TEXT PRIMARY KEY,  -- hex
+    role     TEXT NOT NULL,     -- DUIS role code
+    name     TEXT NOT NULL,
+    endpoint TEXT,
+    xml      BLOB NOT NULL,     -- PEM blocks, may be empty (the DCC Boxed keystore's)
+    gbcs     BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -104,6 +115,52 @@ class DspState:
                     " ON CONFLICT (user) DO UPDATE SET url = excluded.url",
                     (user.hex().upper(), url),
                 )
+
+    # --- users added by configuration ----------------------------------------------------
+    def users(self) -> list[UserConfig]:
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT eui, role, name, endpoint, xml, gbcs FROM user ORDER BY eui"
+            ).fetchall()
+        return [
+            UserConfig(
+                bytes.fromhex(eui), DuisRole(role), name, endpoint, _blocks(xml), _blocks(gbcs)
+            )
+            for eui, role, name, endpoint, xml, gbcs in rows
+        ]
+
+    def add_user(self, user: UserConfig) -> bool:
+        """Register or replace a user; True when it is new."""
+        with self.lock, self.db:
+            new = (
+                self.db.execute(
+                    "SELECT 1 FROM user WHERE eui = ?", (user.eui.hex().upper(),)
+                ).fetchone()
+                is None
+            )
+            self.db.execute(
+                "INSERT INTO user (eui, role, name, endpoint, xml, gbcs) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (eui) DO UPDATE SET role = excluded.role, name = excluded.name,"
+                " endpoint = excluded.endpoint, xml = excluded.xml, gbcs = excluded.gbcs",
+                (
+                    user.eui.hex().upper(),
+                    user.role.value,
+                    user.name,
+                    user.endpoint,
+                    b"\n".join(user.xml_certificates),
+                    b"\n".join(user.gbcs_certificates),
+                ),
+            )
+        if user.endpoint is not None:
+            self.set_endpoint(user.eui, user.endpoint)
+        return new
+
+    def remove_user(self, eui: bytes) -> bool:
+        """Forget a configured user; False when there was none."""
+        with self.lock, self.db:
+            gone = self.db.execute("DELETE FROM user WHERE eui = ?", (eui.hex().upper(),))
+            self.db.execute("DELETE FROM endpoint WHERE user = ?", (eui.hex().upper(),))
+        return gone.rowcount > 0
 
     # --- counters -----------------------------------------------------------------------
     def acb_counter(self) -> int | None:
@@ -185,3 +242,10 @@ class PersistentLedger(RequestLedger):
                 " command = COALESCE(excluded.command, request.command)",
                 (request_id, state, body, command),
             )
+
+
+def _blocks(data: bytes) -> tuple[bytes, ...]:
+    return tuple(
+        (b"-----BEGIN CERTIFICATE-----" + part).rstrip()
+        for part in bytes(data).split(b"-----BEGIN CERTIFICATE-----")[1:]
+    )
