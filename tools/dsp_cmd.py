@@ -45,6 +45,10 @@ def register(sub) -> None:
         help="where a user's responses go (supplier / dno); "
         "default http://127.0.0.1:8090/ and :8091/",
     )  # fmt: skip
+    p.add_argument(
+        "--at", help="the SMKI service's clock: certificate status follows validity at it "
+        "(ISO 8601; default the --gbcs-date)",
+    )  # fmt: skip
     p.add_argument("--users", type=Path, metavar="TOML",
                    help="register the [[user]] tables of this file (kept in the state)")  # fmt: skip
     p.add_argument("--latency", type=float, default=0.5, help="WAN latency each way, seconds")
@@ -145,7 +149,8 @@ def cmd_serve(args) -> int:
         )
         dsp.attach(premises)
         resumed = dsp.resume()
-        smki = SmkiService(state.repo, args.host, args.smki_port).start()
+        smki_at = _date(args.at) if args.at else gbcs_date
+        smki = SmkiService(state.repo, args.host, args.smki_port, clock=lambda: smki_at).start()
         runner = await service.start(dsp, args.host, args.port)
         where = {u.name: u.endpoint for u in dsp.users}
         print(f"DSP on http://{args.host}:{service.bound_port(runner)}/api/v1/serviceS|T|D; "

@@ -120,7 +120,11 @@ def cmd_serve(args) -> int:
     from emulator.smki.service import SmkiService
 
     repo, _ = _open(args)
-    service = SmkiService(repo, args.host, args.port)
+    pinned = args.at
+    # statuses follow validity at the service's clock: --at pins it, else the wall clock
+    service = SmkiService(
+        repo, args.host, args.port, clock=(lambda: pinned) if pinned else _wall_clock
+    )
     print(f"smki: {repo.count()} certificates, serving on {service.url}", file=sys.stderr)
     try:
         service.serve_forever()
@@ -130,6 +134,10 @@ def cmd_serve(args) -> int:
         service.httpd.server_close()
         repo.close()
     return 0
+
+
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def cmd_extract(args) -> int:

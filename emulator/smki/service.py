@@ -6,6 +6,10 @@
 - `POST /services/retrievecertificate` with `<CertificateDataRequest><CertificateSerial>`
   -> `<CertificateDataResponse>` with a `<CertificateResponse>` including the body.
 
+Status: a certificate lodged as in use, pending or expired is shown as its validity at the
+service's clock makes it (`clock`, pinned with `--at`), so a repository lodged long ago
+answers as the real one would today; a status set on purpose (revoked, not in use) stays.
+
 HTTP 402 when nothing matches, 401 for an invalid request (DCC Boxed's codes, which its
 clients test for); `application/xml` both ways. Requests are parsed by the hardened parser
 (no DTD, no entities, no network, bounded size). A query string (DCC Boxed's `apikey`) is
@@ -14,18 +18,29 @@ accepted and ignored.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from cryptography import x509
 from lxml import etree
 
 from ..xml_safety import XmlRejected, parse_document
 from .errors import SmkiError
-from .records import parse_eui_text, parse_serial_text, serial_text
+from .records import (
+    EXPIRED,
+    IN_USE,
+    PENDING,
+    Record,
+    parse_eui_text,
+    parse_serial_text,
+    serial_text,
+)
 from .store import Repository
 from .xmlrecords import SUBJECT_ALT_NAME, SUBJECT_NAME, response_element, result_element
 
@@ -57,20 +72,48 @@ def _serialise(root) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _row(record) -> tuple:
+#: statuses that follow the certificate's validity; R and N are set on purpose and stay
+_BY_VALIDITY = (PENDING, IN_USE, EXPIRED)
+_validity: dict[bytes, tuple[dt.datetime, dt.datetime] | None] = {}
+
+
+def status_at(record: Record, at: dt.datetime | None) -> str:
+    """The record's status as the service shows it at `at` (None: as lodged)."""
+    if at is None or record.status not in _BY_VALIDITY:
+        return record.status
+    if record.body in _validity:
+        window = _validity[record.body]
+    else:
+        try:
+            certificate = x509.load_der_x509_certificate(record.body)
+            window = (certificate.not_valid_before_utc, certificate.not_valid_after_utc)
+        except ValueError:  # DCC Boxed's MDR certificates: cryptography refuses them
+            window = None
+        if len(_validity) > 100_000:
+            _validity.clear()
+        _validity[record.body] = window
+    if window is None:
+        return record.status
+    start, end = window
+    return PENDING if at < start else EXPIRED if at > end else IN_USE
+
+
+def _row(record, at: dt.datetime | None = None) -> tuple:
     return (
         serial_text(record.serial),
         record.kind,
         record.eui,
         record.role,
         record.usage,
-        record.status,
+        status_at(record, at),
         record.manufacturing,
         record.body,
     )
 
 
-def answer_search(repo: Repository, body: bytes) -> tuple[int, bytes]:
+def answer_search(
+    repo: Repository, body: bytes, at: dt.datetime | None = None
+) -> tuple[int, bytes]:
     """(HTTP status, XML) for a certificate search request."""
     try:
         request = parse_document(body, what="CertificateSearchRequest", max_bytes=MAX_REQUEST_BYTES)
@@ -89,11 +132,13 @@ def answer_search(repo: Repository, body: bytes) -> tuple[int, bytes]:
         return 402, _serialise(root)
     root = _envelope("CertificateSearchResponse", 200, "Success")
     for record in records:
-        result_element(root, _row(record))
+        result_element(root, _row(record, at))
     return 200, _serialise(root)
 
 
-def answer_retrieve(repo: Repository, body: bytes) -> tuple[int, bytes]:
+def answer_retrieve(
+    repo: Repository, body: bytes, at: dt.datetime | None = None
+) -> tuple[int, bytes]:
     """(HTTP status, XML) for a certificate retrieval request."""
     try:
         request = parse_document(body, what="CertificateDataRequest", max_bytes=MAX_REQUEST_BYTES)
@@ -110,7 +155,7 @@ def answer_retrieve(repo: Repository, body: bytes) -> tuple[int, bytes]:
         root = _envelope("CertificateDataResponse", 402, "No certificate found")
         return 402, _serialise(root)
     root = _envelope("CertificateDataResponse", 200, "Success")
-    response_element(_row(record), root)
+    response_element(_row(record, at), root)
     return 200, _serialise(root)
 
 
@@ -126,6 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 10
     repo: Repository  # set on the subclass made per service
+    clock: Callable[[], dt.datetime] | None = None
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         route = ROUTES.get(urlsplit(self.path).path.rstrip("/"))
@@ -148,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             status, payload = _invalid(tag, InvalidRequest(f"Content-Type {kind!r} is not XML"))
         else:
-            status, payload = route(self.repo, body)
+            clock = type(self).clock
+            status, payload = route(self.repo, body, clock() if clock is not None else None)
         self._send(status, payload)
 
     def do_GET(self) -> None:  # noqa: N802
@@ -172,8 +219,19 @@ class _Handler(BaseHTTPRequestHandler):
 class SmkiService:
     """The web service over a repository; `start()` serves on a thread, `stop()` ends it."""
 
-    def __init__(self, repo: Repository, host: str = "127.0.0.1", port: int = DEFAULT_PORT):
-        handler = type("SmkiHandler", (_Handler,), {"repo": repo})
+    def __init__(
+        self,
+        repo: Repository,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        clock: Callable[[], dt.datetime] | None = None,
+    ):
+        """`clock` gives the time statuses are judged at (None: as lodged)."""
+        handler = type(
+            "SmkiHandler",
+            (_Handler,),
+            {"repo": repo, "clock": staticmethod(clock) if clock else None},
+        )
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
