@@ -11,12 +11,15 @@ signature field yet, as the DCC returns it for signing) passes on its form alone
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from .errors import GbcsError
+from .errors import GbcsError, InputError
 from .keystore import EXPIRED, NOT_YET_VALID, Keystore
 from .message import Message, decode, encode
 from .primitives import encode_length
@@ -176,6 +179,154 @@ def read_hex_file(path: Path) -> bytes:
         return bytes.fromhex(text)
     except ValueError as exc:
         raise GbcsError("file", f"not hexadecimal: {exc}") from None
+
+
+# --- where messages come from -----------------------------------------------------------------
+# the first bytes of a GBCS message: General-Ciphering, General-Signing, a GBT block
+MESSAGE_TAGS = (0xDD, 0xDF, 0xE0)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One message to check and where it came from (`data` None: `error` says why)."""
+
+    name: str
+    data: bytes | None
+    error: str = ""
+
+
+def parse_message_text(text: str) -> bytes | None:
+    """A message written as hex (any length, white space ignored) or base64 (standard or
+    URL-safe, padded or not, as DUIS carries GBCS payloads); None if it is neither.
+
+    Hex and base64 share an alphabet, so hex wins when its bytes start like a message, then
+    base64 when its bytes do, then hex whatever it holds."""
+    compact = "".join(text.split())
+    if not compact:
+        return None
+    as_hex = None
+    if len(compact) % 2 == 0 and set(compact) <= _HEX_DIGITS:
+        as_hex = bytes.fromhex(compact)
+        if as_hex[0] in MESSAGE_TAGS:
+            return as_hex
+    as_base64 = None
+    padded = compact + "=" * (-len(compact) % 4)
+    for alphabet in (None, b"-_"):
+        try:
+            as_base64 = base64.b64decode(padded, altchars=alphabet, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        break
+    if as_base64 and as_base64[0] in MESSAGE_TAGS:
+        return as_base64
+    # hex that is no message still goes to the decoder, which says where it goes wrong; base64
+    # that is none is more likely a word (or a mistyped file name) than a message
+    return as_hex
+
+
+def read_message_file(path: Path) -> bytes:
+    """A file holding one message as hex, base64 or raw bytes; InputError if unreadable."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError("input", f"{path}: {exc.strerror or exc}") from None
+    return _message_from_bytes(raw)
+
+
+def _message_from_bytes(raw: bytes) -> bytes:
+    if raw[:1] and raw[0] in MESSAGE_TAGS:
+        return raw  # binary, as captured
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return raw
+    data = parse_message_text(text)
+    if data is None:
+        raise InputError("input", "neither hex nor base64 nor a binary message")
+    return data
+
+
+def _is_path(source: str) -> Path | None:
+    """The path a source names, if it exists (a long hex string is not a file name)."""
+    if len(source) > 4096 or "\n" in source:
+        return None
+    path = Path(source)
+    try:
+        return path if path.exists() else None
+    except OSError:  # e.g. ENAMETOOLONG: a name no file can have
+        return None
+
+
+def resolve_sources(sources: Sequence[str]) -> list[tuple[str, str | Path | bytes]]:
+    """Each command-line source as (kind, value): ("dir"|"file", Path), ("text", bytes) for
+    hex or base64, ("stdin", "-"). InputError names the first that is none of these."""
+    resolved: list[tuple[str, str | Path | bytes]] = []
+    for number, source in enumerate(sources, 1):
+        if source == "-":
+            resolved.append(("stdin", "-"))
+            continue
+        path = _is_path(source)
+        if path is not None:
+            resolved.append(("dir" if path.is_dir() else "file", path))
+            continue
+        data = parse_message_text(source)
+        if data is None:
+            shown = source if len(source) <= 60 else source[:57] + "..."
+            raise InputError(
+                "input",
+                f"source {number} ({shown!r}) is neither a file, a folder, hex, base64 nor -",
+            )
+        resolved.append(("text", data))
+    return resolved
+
+
+def iter_sources(sources: Sequence[str], stdin: BinaryIO | None = None) -> Iterator[Source]:
+    """Every message the sources hold, in order, each named for where it came from: a
+    folder's *.hex files (relative to it), a file (as given), `hex#N` / `arg#N` for the
+    Nth argument, `-` or `-:LINE` for standard input (one message a line, or one binary)."""
+    for number, (kind, value) in enumerate(resolve_sources(sources), 1):
+        if kind == "dir":
+            assert isinstance(value, Path)
+            for path in find_message_files(value):
+                yield _file_source(str(path.relative_to(value)), path)
+        elif kind == "file":
+            assert isinstance(value, Path)
+            yield _file_source(str(value), value)
+        elif kind == "text":
+            assert isinstance(value, bytes)
+            yield Source(f"arg#{number}", value)
+        else:
+            yield from _stdin_sources(stdin)
+
+
+def _file_source(name: str, path: Path) -> Source:
+    try:
+        return Source(name, read_message_file(path))
+    except InputError as exc:
+        return Source(name, None, exc.detail)
+
+
+def _stdin_sources(stdin: BinaryIO | None) -> Iterator[Source]:
+    raw = stdin.read() if stdin is not None else b""
+    if raw[:1] and raw[0] in MESSAGE_TAGS:
+        yield Source("-", raw)
+        return
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        yield Source("-", None, "standard input is neither text nor a binary message")
+        return
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if not lines:
+        yield Source("-", None, "standard input is empty")
+    for number, line in lines:
+        name = "-" if len(lines) == 1 else f"-:{number}"
+        data = parse_message_text(line)
+        if data is None:
+            yield Source(name, None, "neither hex nor base64")
+        else:
+            yield Source(name, data)
 
 
 def find_message_files(root: Path) -> list[Path]:
@@ -464,6 +615,30 @@ def check_files(
         if progress is not None:
             progress(index, result)
     return results, totals
+
+
+def check_sources(
+    sources: Iterable[Source],
+    keystore: Keystore | None,
+    progress: Callable[[int, FileResult], None] | None = None,
+    *,
+    allow_unverifiable: bool = False,
+) -> Totals:
+    """Check every message of `sources` strictly; `progress` sees each result (its decoded
+    tree dropped afterwards, so a large sweep holds no trees)."""
+    totals = Totals()
+    for index, source in enumerate(sources):
+        if source.data is None:
+            result = FileResult(source.name, verdicts=[Verdict("unreadable", source.error)])
+        else:
+            result = check_message_bytes(
+                source.name, source.data, keystore, allow_unverifiable=allow_unverifiable
+            )
+        totals.add(result)
+        if progress is not None:
+            progress(index, result)
+        result.message = None
+    return totals
 
 
 def _first_difference(a: bytes, b: bytes) -> int:

@@ -39,3 +39,7 @@ class KeyMissing(GbcsError):
 
 class KeystoreError(GbcsError):
     """A keystore file or certificate could not be loaded."""
+
+
+class InputError(GbcsError):
+    """A command-line source is neither a message file, a folder, hex, base64 nor stdin."""

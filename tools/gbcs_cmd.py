@@ -1,5 +1,10 @@
-"""`gbhan gbcs ...`: decode, encode, sign, verify and the conformance sweep, for people
-checking the GBCS messages their devices and systems produce.
+"""`gbhan gbcs ...`: decode, encode, sign, verify and the strict conformance check, for
+people checking the GBCS messages their devices and systems produce.
+
+decode, verify and check take any number of sources: files (hex, base64 or binary),
+folders (every *.hex below), hex or base64 strings of any length, or `-` for standard input
+(one message a line). With --json each message is one JSON line naming its source; check's
+totals are the last line.
 """
 
 import argparse
@@ -10,43 +15,47 @@ from pathlib import Path
 
 from gbcs import check as sweep
 from gbcs import render
-from gbcs.errors import GbcsError
+from gbcs.errors import GbcsError, InputError
 from gbcs.keystore import Keystore, as_eui
 from gbcs.message import decode
 from gbcs.roles import Role
 from gbcs.security import check_message, sign
+
+SOURCES_HELP = "files (hex, base64 or binary), folders of *.hex, hex or base64 strings, or -"
 
 
 def register(sub) -> None:
     gbcs = sub.add_parser("gbcs", help="GBCS codec: decode, encode, sign, verify, check")
     cmds = gbcs.add_subparsers(dest="gbcs_command", required=True)
 
-    p = cmds.add_parser("decode", help="show every layer of a message")
-    p.add_argument("source", help="a file of hex (or raw bytes) or a hex string")
+    p = cmds.add_parser("decode", help="show every layer of each message")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help=SOURCES_HELP)
     p.add_argument("--keystore", action="append", type=Path, help="PEM folder or JSON keystore")
     p.add_argument("--at", type=_when, help="certificate validity clock (ISO 8601)")
-    p.add_argument("--json", action="store_true", help="JSON instead of the text tree")
+    p.add_argument("--json", action="store_true", help="JSON Lines instead of the text tree")
     p.set_defaults(func=cmd_decode)
 
     p = cmds.add_parser("sign", help="sign a pre-command with a DS private key")
-    p.add_argument("precommand", help="pre-command file (hex) or hex string")
+    p.add_argument("precommand", help="pre-command file or string (hex or base64), or -")
     p.add_argument("--key", required=True, type=Path, help="PKCS#8 PEM private key")
     p.add_argument("--out", type=Path, help="write the signed APDU as hex here")
     p.set_defaults(func=cmd_sign)
 
     p = cmds.add_parser("verify", help="check signature, MAC and encrypted parts")
-    p.add_argument("source")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help=SOURCES_HELP)
     p.add_argument("--keystore", action="append", type=Path, required=True)
     p.add_argument("--at", type=_when, help="certificate validity clock (ISO 8601)")
+    p.add_argument("--json", action="store_true", help="JSON Lines: each message's checks")
     p.set_defaults(func=cmd_verify)
 
     p = cmds.add_parser(
         "check",
-        help="strict conformance check over every *.HEX below DIR",
+        help="strict conformance check of messages (every *.hex below a folder)",
         description="Fails every message whose form or authenticity cannot be proved; each "
-        "failure names its rule and byte offset. Exit 0: every message passed; 1: some failed.",
+        "failure names its rule and byte offset. Exit 0: every message passed; 1: some "
+        "failed; 2: a source or keystore could not be read.",
     )
-    p.add_argument("directory", type=Path)
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help=SOURCES_HELP)
     p.add_argument("--keystore", action="append", type=Path)
     p.add_argument("--at", type=_when, help="certificate validity clock (ISO 8601)")
     p.add_argument(
@@ -54,7 +63,9 @@ def register(sub) -> None:
         action="store_true",
         help="pass a signature, MAC or encrypted part no key is held for (listed, not failed)",
     )
-    p.add_argument("--json", action="store_true", help="one JSON document instead of lines")
+    p.add_argument(
+        "--json", action="store_true", help="JSON Lines: one per message, the totals last"
+    )
     p.set_defaults(func=cmd_check)
     for name in ("decode", "verify", "check"):
         cmds.choices[name].add_argument(
@@ -78,20 +89,27 @@ def _eui(text: str) -> bytes:
         raise argparse.ArgumentTypeError(exc.detail) from None
 
 
-def read_source(source: str) -> bytes:
-    """A path to a hex (or binary) file, or the hex itself."""
-    path = Path(source)
-    if path.is_file():
-        raw = path.read_bytes()
-        text = "".join(raw.decode("ascii", errors="replace").split())
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            return raw
+def _sources(args) -> list[str]:
+    """Resolve the sources up front, so a bad one stops the run before any output."""
     try:
-        return bytes.fromhex("".join(source.split()))
-    except ValueError:
-        raise SystemExit(f"gbhan: {source!r} is neither a file nor hexadecimal") from None
+        sweep.resolve_sources(args.sources)
+    except InputError as exc:
+        print(f"gbhan: {exc.detail}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return args.sources
+
+
+def read_source(source: str) -> bytes:
+    """Exactly one message from a file, a hex or base64 string, or - (standard input)."""
+    try:
+        found = list(sweep.iter_sources([source], sys.stdin.buffer))
+    except InputError as exc:
+        raise SystemExit(f"gbhan: {exc.detail}") from None
+    if len(found) != 1:
+        raise SystemExit(f"gbhan: {source!r} holds {len(found)} messages, not one")
+    if found[0].data is None:
+        raise SystemExit(f"gbhan: {found[0].name}: {found[0].error}")
+    return found[0].data
 
 
 def load_keystore(paths, at, acbs=None) -> Keystore | None:
@@ -107,20 +125,44 @@ def load_keystore(paths, at, acbs=None) -> Keystore | None:
     return keystore
 
 
+def _line(obj: dict) -> None:
+    print(json.dumps(obj, default=str), flush=True)
+
+
 def cmd_decode(args) -> int:
-    data = read_source(args.source)
-    try:
-        message = decode(data)
-    except GbcsError as exc:
-        print(f"decode failed: {exc}", file=sys.stderr)
-        return 1
+    sources = _sources(args)
     keystore = load_keystore(args.keystore, args.at, args.acb)
-    report = check_message(message, keystore) if keystore is not None else None
+    several = len(sources) > 1
+    status = 0
+    for number, source in enumerate(sweep.iter_sources(sources, sys.stdin.buffer)):
+        if source.data is None:
+            status = 1
+            _decode_failed(args, source.name, "input", source.error, None)
+            continue
+        try:
+            message = decode(source.data)
+        except GbcsError as exc:
+            status = 1
+            _decode_failed(args, source.name, exc.layer, exc.detail, exc.offset)
+            continue
+        report = check_message(message, keystore) if keystore is not None else None
+        if report is not None and report.failed:
+            status = 1
+        if args.json:
+            _line({"source": source.name, **render.message_dict(message, report)})
+        else:
+            if several or number:
+                print(f"== {source.name}")
+            print(render.message_text(message, report))
+    return status
+
+
+def _decode_failed(args, name: str, layer: str, detail: str, offset: int | None) -> None:
     if args.json:
-        print(render.message_json(message, report))
+        _line({"source": name, "error": {"layer": layer, "offset": offset, "detail": detail}})
     else:
-        print(render.message_text(message, report))
-    return 1 if report is not None and report.failed else 0
+        where = f" at byte {offset} (0x{offset:X})" if offset is not None else ""
+        print(f"{name}: decode failed: {layer}{where}: {detail}", file=sys.stderr)
 
 
 def cmd_sign(args) -> int:
@@ -146,56 +188,62 @@ def cmd_sign(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    try:
-        message = decode(read_source(args.source))
-    except GbcsError as exc:
-        print(f"decode failed: {exc}", file=sys.stderr)
-        return 1
+    sources = _sources(args)
     keystore = load_keystore(args.keystore, args.at, args.acb)
     assert keystore is not None  # argparse requires --keystore for verify
-    report = check_message(message, keystore)
-    for result in report.checks:
-        key = f" [{result.key}]" if result.key else ""
-        print(f"{result}{key}")
-    print(f"outcome: {report.outcome}")
-    return 1 if report.failed else 0
+    several = len(sources) > 1
+    status = 0
+    for number, source in enumerate(sweep.iter_sources(sources, sys.stdin.buffer)):
+        try:
+            if source.data is None:
+                raise InputError("input", source.error)
+            message = decode(source.data)
+        except GbcsError as exc:
+            status = 1
+            _decode_failed(args, source.name, exc.layer, exc.detail, exc.offset)
+            continue
+        report = check_message(message, keystore)
+        status = max(status, 1 if report.failed else 0)
+        if args.json:
+            _line({"source": source.name, "security": report.as_dict()})
+            continue
+        if several or number:
+            print(f"== {source.name}")
+        for result in report.checks:
+            key = f" [{result.key}]" if result.key else ""
+            print(f"{result}{key}")
+        print(f"outcome: {report.outcome}")
+    return status
 
 
 def cmd_check(args) -> int:
-    root = args.directory
-    if not root.exists():
-        print(f"gbhan: {root} does not exist", file=sys.stderr)
-        return 2
+    sources = _sources(args)
     keystore = load_keystore(args.keystore, args.at, args.acb)
-    paths = sweep.find_message_files(root)
     if not args.json:
         clock = "certificate validity not checked (give --at to pin a clock)"
         if args.at is not None:
             clock = f"certificate validity checked at {args.at.isoformat()}"
-        print(f"checking {len(paths)} files below {root}; {clock}", file=sys.stderr)
+        print(f"checking {' '.join(sources)}; {clock}", file=sys.stderr)
 
     def progress(index: int, result: sweep.FileResult) -> None:
-        if not args.json:
-            for verdict in result.verdicts:
-                print(f"{result.name}: {verdict}", flush=True)
-            for verdict in result.allowed:
-                print(f"{result.name}: allowed: {verdict}", flush=True)
-            if sys.stderr.isatty() and (index + 1) % 50 == 0:
-                print(f"  {index + 1}/{len(paths)}", end="\r", file=sys.stderr, flush=True)
+        if args.json:
+            _line(result.as_dict())
+            return
+        for verdict in result.verdicts:
+            print(f"{result.name}: {verdict}", flush=True)
+        for verdict in result.allowed:
+            print(f"{result.name}: allowed: {verdict}", flush=True)
+        if sys.stderr.isatty() and (index + 1) % 50 == 0:
+            print(f"  {index + 1} checked", end="\r", file=sys.stderr, flush=True)
 
-    results, totals = sweep.check_files(
-        paths, keystore, root, progress, allow_unverifiable=args.allow_unverifiable
+    totals = sweep.check_sources(
+        sweep.iter_sources(sources, sys.stdin.buffer),
+        keystore,
+        progress,
+        allow_unverifiable=args.allow_unverifiable,
     )
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "totals": totals.as_dict(),
-                    "failures": {r.name: r.failures for r in results if r.failed},
-                },
-                indent=2,
-            )
-        )
+        _line({"totals": totals.as_dict()})
     else:
         print(totals.line())
     return 0 if totals.failed == 0 else 1
