@@ -567,6 +567,8 @@ JOIN_RESPONSES = {
 }
 UNJOIN_RESPONSES = {0: "success", 1: "not_in_device_log", 2: "other_failure"}
 READ_RESPONSES = {0: "success", 1: "read_failure"}
+# CS08 alert / CS09: whether the PPMID or HCALCS activated the image, not a read outcome
+ACTIVATE_IMAGE_RESPONSES = {0: "success", 1: "activation_failure"}
 FIRMWARE_TRANSFER_RESPONSES = {
     0: "success",
     1: "image_discarded",
@@ -610,7 +612,7 @@ _ACTIVATE_OUTCOME = Seq(
 _FIRMWARE_VERSION_ALERT = Seq(
     *_ALERT_HEAD,
     ("firmware_version", OctetString()),
-    ("activate_image", Integer(READ_RESPONSES)),
+    ("activate_image", Integer(ACTIVATE_IMAGE_RESPONSES)),
 )
 
 _JOIN = (

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from .cosem_objects import OBJECTS
+
 __all__ = [
     "APC_LIMIT_SCRIPTS",
     "AUXILIARY_CONTROLLER_SCRIPTS",
@@ -44,6 +46,7 @@ __all__ = [
     "disconnect_control",
     "name",
     "obis",
+    "object_name",
     "obis_from_text",
     "obis_text",
     "switch_identifier",
@@ -196,3 +199,23 @@ def by_name(text: str) -> bytes:
         return _CODES[text]
     except KeyError:
         raise KeyError(f"no OBIS object named {text!r}") from None
+
+
+# general-purpose codes from IEC 62056-6-2 that GBCS uses without naming them in its tables
+_BY_CODE: Final[dict[bytes, str]] = {obis(0, 0, 96, 1, 1, 255): "Device ID 2"}
+for (_class_id, *_code), _name in OBJECTS.items():
+    _BY_CODE.setdefault(bytes(_code), _name)
+
+
+def object_name(code: bytes, class_id: int | None = None) -> str | None:
+    """The name of the object at an OBIS code: the table above first (the auxiliary-load
+    objects, primer 9.1), then the GBCS use-case tables for that class (or any class)."""
+    code = bytes(code)
+    known = NAMES.get(code)
+    if known is not None:
+        return known
+    if class_id is not None and len(code) == OBIS_LENGTH:
+        known = OBJECTS.get((class_id, *code))
+        if known is not None:
+            return known
+    return _BY_CODE.get(code)

@@ -23,6 +23,7 @@ from construct import (
     Float16l,
     Float32l,
     Float64l,
+    FormatField,
     GreedyBytes,
     If,
     IfThenElse,
@@ -78,8 +79,9 @@ Int24 = LittleInteger(3, signed=True)
 Int40 = LittleInteger(5, signed=True)
 Int48 = LittleInteger(6, signed=True)
 Int56 = LittleInteger(7, signed=True)
-# UTCTime: seconds since 2000-01-01 00:00:00 UTC, little-endian inside ZCL (primer 3.3)
-UtcTime = Int32ul
+# UTCTime: seconds since 2000-01-01 00:00:00 UTC, little-endian inside ZCL (primer 3.3); its
+# own instance of Int32ul's layout so renderers can tell a time from a count (gbcs.naming)
+UtcTime = FormatField("<", "L")
 # ZCL octet string: one length byte, then the bytes
 OctetString = Prefixed(Byte, GreedyBytes)
 LongOctetString = Prefixed(Int16ul, GreedyBytes)
