@@ -183,3 +183,81 @@ def test_decode_shows_decrypted_dlms_as_axdr():
     assert run.returncode == 0, run.stderr
     decrypted = json.loads(run.stdout)["decrypted"]
     assert decrypted and all(d["decoded"]["type"] for d in decrypted)
+
+
+# --- sources: any number, any form; JSON Lines --------------------------------------------
+LABELS = VECTORS / "7.7_ECS61a" / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_RESPONSE_GBCS.HEX"
+
+
+def test_decode_takes_hex_longer_than_a_file_name_and_base64():
+    import base64
+
+    text = LABELS.read_text().strip()
+    assert len(text) > 255  # died with OSError: File name too long
+    as_base64 = base64.b64encode(bytes.fromhex(text)).decode()
+    run = gbhan("gbcs", "decode", text, as_base64, "--json")
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["source"] for line in lines] == ["arg#1", "arg#2"]
+    assert lines[0]["use_case"] == lines[1]["use_case"]
+    assert lines[0]["use_case"]["name"] == "ECS61a"
+
+
+def test_decode_text_names_each_message_and_fails_on_a_bad_one(tmp_path):
+    bad = tmp_path / "bad.hex"
+    bad.write_text("DF0901")
+    run = gbhan("gbcs", "decode", str(LABELS), str(bad))
+    assert run.returncode == 1
+    assert f"== {LABELS}" in run.stdout
+    assert f"{bad}: decode failed: general-signing at byte" in run.stderr
+
+
+def test_check_json_lines_with_sources_and_totals_last(tmp_path):
+    good = DEACTIVATE / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
+    data = bytearray.fromhex(good.read_text().strip())
+    data[0x60] ^= 0x01  # inside the signature
+    run = gbhan("gbcs", "check", str(DEACTIVATE), data.hex(), "--keystore", str(KEYSTORE),
+                "--json")  # fmt: skip
+    assert run.returncode == 1
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    *messages, last = lines
+    assert set(last) == {"totals"}
+    assert last["totals"]["files"] == len(messages) == 7
+    # the MAC covers the signature, so both fail
+    rules = {"signature-invalid": 1, "mac-invalid": 1}
+    assert last["totals"]["failed"] == 1 and last["totals"]["rules"] == rules
+    failed = [m for m in messages if not m["passed"]]
+    assert [m["source"] for m in failed] == ["arg#2"]
+    signature, mac = failed[0]["verdicts"]
+    assert signature["rule"] == "signature-invalid"
+    assert signature["offset"] == len(data) - 12 - 64 and mac["offset"] == len(data) - 12
+    assert all(m["source"].startswith("ECS47Deactivate_") for m in messages[:6])
+
+
+def test_check_reads_stdin_one_message_a_line():
+    lines = [p.read_text().strip() for p in sorted(DEACTIVATE.glob("*.HEX"))]
+    run = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "gbcs", "check", "-", "--keystore", str(KEYSTORE)],
+        cwd=REPO,
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert SUMMARY.match(run.stdout.strip().splitlines()[-1]).group(1) == str(len(lines))
+
+
+def test_verify_json_lines_for_several_sources():
+    run = gbhan("gbcs", "verify", str(LABELS), str(DEACTIVATE), "--keystore", str(KEYSTORE),
+                "--json")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(lines) == 7 and lines[0]["source"] == str(LABELS)
+    assert all(line["security"]["outcome"] in ("verified", "not-applicable") for line in lines)
+
+
+def test_a_source_that_is_nothing_exits_2_before_any_output():
+    run = gbhan("gbcs", "check", str(LABELS), "no/such/file.hex")
+    assert run.returncode == 2 and run.stdout == ""
+    assert "source 2 ('no/such/file.hex') is neither" in run.stderr
