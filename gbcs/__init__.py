@@ -5,8 +5,9 @@
 decode(bytes) -> Message, a typed tree with every layer visible; encode(Message) -> bytes,
 byte-identical for every RTDS vector; sign(precommand, key) -> a signed APDU;
 verify(message, keystore) -> SecurityReport (signature, MAC, decryption, each verified,
-failed, or unverifiable for want of a key). Errors are GbcsError subclasses naming the
-layer and byte offset.
+failed, or unverifiable for want of a key); match(command, response, keystore) ->
+MatchResult, whether a response answers its command (gbcs.check holds each message to the
+strict rules). Errors are GbcsError subclasses naming the layer and byte offset.
 """
 
 from .errors import (
@@ -19,6 +20,7 @@ from .errors import (
     VerificationError,
 )
 from .keystore import Keystore
+from .match import MatchResult, match
 from .message import Message, decode, encode
 from .security import SecurityReport, check_message, sign, verify_message_mac
 from .usecases import USE_CASES, UseCase
@@ -40,12 +42,14 @@ __all__ = [
     "KeyMissing",
     "Keystore",
     "KeystoreError",
+    "MatchResult",
     "Message",
     "SecurityReport",
     "UseCase",
     "VerificationError",
     "decode",
     "encode",
+    "match",
     "sign",
     "verify",
     "verify_message_mac",

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from gbcs import check as sweep
-from gbcs import render
+from gbcs import match, render
 from gbcs.errors import GbcsError, InputError
 from gbcs.keystore import Keystore, as_eui
 from gbcs.message import decode
@@ -67,7 +67,25 @@ def register(sub) -> None:
         "--json", action="store_true", help="JSON Lines: one per message, the totals last"
     )
     p.set_defaults(func=cmd_check)
-    for name in ("decode", "verify", "check"):
+    p = cmds.add_parser(
+        "match",
+        help="does RESPONSE answer COMMAND?",
+        description="Same use case, a command answered by a response, the counter echoed, "
+        "originator and target swapped, the DLMS invoke id answered, and each message "
+        "passing the strict check. Exit 0: it answers; 1: it does not.",
+    )
+    p.add_argument("command", help="the command: a file or string (hex or base64), or -")
+    p.add_argument("response", help="the response, likewise")
+    p.add_argument("--keystore", action="append", type=Path)
+    p.add_argument("--at", type=_when, help="certificate validity clock (ISO 8601)")
+    p.add_argument(
+        "--allow-unverifiable",
+        action="store_true",
+        help="pass a signature or MAC no key is held for (listed, not failed)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=cmd_match)
+    for name in ("decode", "verify", "check", "match"):
         cmds.choices[name].add_argument(
             "--acb",
             action="append",
@@ -247,6 +265,29 @@ def cmd_check(args) -> int:
     else:
         print(totals.line())
     return 0 if totals.failed == 0 else 1
+
+
+def cmd_match(args) -> int:
+    command, response = read_source(args.command), read_source(args.response)
+    keystore = load_keystore(args.keystore, args.at, args.acb)
+    result = match(
+        command,
+        response,
+        keystore,
+        allow_unverifiable=args.allow_unverifiable,
+        names=(args.command, args.response),
+    )
+    if args.json:
+        _line(result.as_dict())
+    else:
+        for line in result.failures():
+            print(line)
+        for which, part in (("command", result.command), ("response", result.response)):
+            for verdict in part.allowed:
+                print(f"{which}: allowed: {verdict}")
+        print("matched: the response answers the command" if not result.failed else
+              "not matched")  # fmt: skip
+    return 1 if result.failed else 0
 
 
 def _emit_hex(data: bytes, out: Path | None) -> None:

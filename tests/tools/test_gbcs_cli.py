@@ -261,3 +261,19 @@ def test_a_source_that_is_nothing_exits_2_before_any_output():
     run = gbhan("gbcs", "check", str(LABELS), "no/such/file.hex")
     assert run.returncode == 2 and run.stdout == ""
     assert "source 2 ('no/such/file.hex') is neither" in run.stderr
+
+
+# --- match --------------------------------------------------------------------------------
+def test_match_a_response_to_its_command_and_not_to_another():
+    command = LABELS.with_name(LABELS.name.replace("_RESPONSE_", "_COMMAND_"))
+    run = gbhan("gbcs", "match", str(command), str(LABELS), "--keystore", str(KEYSTORE))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip() == "matched: the response answers the command"
+    other = DEACTIVATE / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
+    run = gbhan("gbcs", "match", str(other), LABELS.read_text().strip(), "--keystore",
+                str(KEYSTORE), "--json")  # fmt: skip
+    assert run.returncode == 1
+    result = json.loads(run.stdout)
+    assert result["matched"] is False
+    assert [v["rule"] for v in result["pairing"]] == ["use-case", "counter", "invoke-id"]
+    assert all(isinstance(v["offset"], int) for v in result["pairing"])
