@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 DLMS_KINDS = {0xD9: "dlms-access-request", 0xDA: "dlms-access-response", 0x0F: "dlms-notification"}
 ASN1_FIRST_BYTES = frozenset((0x30, 0x02, 0x04, 0x05))
+GBZ_KINDS = ("gbz", "gbz-alert")
 
 
 def decode(
@@ -61,7 +62,7 @@ def encrypted_fragments(kind: str, value: Container) -> list[bytes]:
     """Every encrypted fragment (31 00 00 00 00 + ciphertext + 12-byte tag) in a payload."""
     if kind in DLMS_KINDS.values():
         return dlms.encrypted_fragments(value)
-    if kind == "gbz":
+    if kind in GBZ_KINDS:  # a GBZ alert with components (GCS53) encrypts them as a response
         return gbz.encrypted_fragments(value)
     return []
 
@@ -73,8 +74,8 @@ def decode_plaintexts(
     an A-XDR item for DLMS, the ZCL command for GBZ; None where not decrypted."""
     if kind in DLMS_KINDS.values():
         return [None if p is None else dlms.decode_data(p) for p in plaintexts]
-    if kind == "gbz":
-        encrypted = [c for c in value.components if c.body.encrypted_frame is not None]
+    if kind in GBZ_KINDS:
+        encrypted = [c for c in value.get("components") or () if c.body.encrypted_frame is not None]
         return [
             None if p is None else gbz.decode_plaintext(component, p)
             for component, p in zip(encrypted, plaintexts, strict=False)
