@@ -17,18 +17,31 @@ _VTIME = 5
 
 
 class Clock:
-    """Host time, or simulated time once the console sets it (`clock <unix-seconds>`)."""
+    """Host time; or an RTC that runs from a set value (`--rtc <unix-seconds>`: a Pico's RTC
+    restarts at 2021-01-01 at power-up; the meter's time sets it); or simulated time, frozen,
+    once the console sets it (`clock <unix-seconds>`, `--clock`)."""
 
     def __init__(self):
         self.simulated = None
         self.skew_ms = 0  # `advance <ms>` moves the board's ticks (not asyncio's) forward
+        self._rtc = None  # (ZigBee seconds, ticks_ms then) of the running RTC
 
     def utc(self):
         if self.simulated is not None:
             return self.simulated
+        if self._rtc is not None:
+            return self._rtc[0] + time.ticks_diff(self.ticks_ms(), self._rtc[1]) // 1000
         return int(time.time()) - _ZIGBEE_EPOCH_OFFSET
 
     def set_utc(self, value):
+        """Set the RTC (the meter's time): it runs on, unless the clock is simulated."""
+        if self.simulated is not None:
+            self.simulated = value
+        else:
+            self._rtc = (value, self.ticks_ms())
+
+    def freeze(self, value):
+        """Simulated time: stands still until set again (the console's `clock`)."""
         self.simulated = value
 
     def ticks_ms(self):
@@ -96,7 +109,7 @@ _HUB_SETTINGS = ("holdup", "dither", "pra_dither", "retry", "retries")
 def _parse_args(argv):
     opts = {"role": "hcalcs", "esme": None, "state_dir": "flash", "radio_fd": None,
             "radio": None, "console_fd": None, "console": None, "strict_labels": True,
-            "label": None, "wan_fd": None, "wan": None, "clock": None}
+            "label": None, "wan_fd": None, "wan": None, "clock": None, "rtc": None}
     for key in _HUB_SETTINGS:
         opts[key] = None
     i = 0
@@ -158,7 +171,9 @@ class Board:
         for key in _HUB_SETTINGS:  # None unless given: the hub keeps its stored settings
             setattr(self, key, None if opts[key] is None else int(opts[key]))
         if opts["clock"] is not None:  # simulated from boot (a rig restoring power at T)
-            self.clock.set_utc(int(opts["clock"]) - _ZIGBEE_EPOCH_OFFSET)
+            self.clock.freeze(int(opts["clock"]) - _ZIGBEE_EPOCH_OFFSET)
+        if opts["rtc"] is not None:  # an RTC that restarted at this time (a Pico: 2021-01-01)
+            self.clock.set_utc(int(opts["rtc"]) - _ZIGBEE_EPOCH_OFFSET)
         if self.role == "commshub":
             if opts["wan_fd"] is not None:
                 wan = open(int(opts["wan_fd"]), "r+b")

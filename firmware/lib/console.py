@@ -18,7 +18,8 @@ def common(app, board, cmd, args):
             return ["error clock value"]
         if unix < ZIGBEE_EPOCH_OFFSET:
             return ["error clock value"]
-        board.clock.set_utc(unix - ZIGBEE_EPOCH_OFFSET)
+        # a board that can simulate time freezes it; a real one sets its RTC
+        getattr(board.clock, "freeze", board.clock.set_utc)(unix - ZIGBEE_EPOCH_OFFSET)
         app.tick()
         return ["ok clock %d" % unix]
     if cmd == "log":

@@ -24,15 +24,15 @@ from micropython import const
 _HEAD = "<BII"
 _HEAD_LEN = const(9)
 _OVERHEAD = const(13)  # head + CRC
-TEXT_MAX = const(83)
-SEGMENT = const(448)
-KEEP = const(24)
-FLUSH_MS = const(5000)
+_TEXT_MAX = const(83)
+_SEGMENT = const(448)
+_KEEP = const(24)
+_FLUSH_MS = const(5000)
 
 
 class EventLog:
-    def __init__(self, folder, clock, ticks=None, segment=SEGMENT, keep=KEEP,
-                 flush_ms=FLUSH_MS):
+    def __init__(self, folder, clock, ticks=None, segment=_SEGMENT, keep=_KEEP,
+                 flush_ms=_FLUSH_MS):
         """`clock()` gives the entry's time; `ticks` (an object with ticks_ms/ticks_diff, the
         board clock) enables batching: without it every entry goes to flash at once."""
         self.folder = folder
@@ -57,14 +57,16 @@ class EventLog:
         for seq, _, _ in self._read_all(names):
             newest = seq
         self._seg = int(names[-1]) if names else 0
-        self._seg_used = self._intact_length(names[-1]) if names else segment
+        # a torn tail makes the newest segment count as full: the next write starts another
+        n = self._load(names[-1]) if names else -1
+        self._seg_used = n if n >= 0 and _intact_end(self._buf, n) == n else segment
         # Entries that were in RAM at a power cut may have used these numbers.
         self.next_seq = newest + 1 + (segment // (_OVERHEAD + 1) if existed else 0)
 
     # -- writing -----------------------------------------------------------------------------
     def append(self, kind, detail=""):
         text = kind if not detail else kind + " " + detail
-        raw = text.encode()[:TEXT_MAX]
+        raw = text.encode()[:_TEXT_MAX]
         size = _OVERHEAD + len(raw)
         if self._pending_len + size > self.segment:
             self.flush()
@@ -97,10 +99,10 @@ class EventLog:
             self._seg += 1
             self._seg_used = 0
             try:
-                os.remove(self._path(self._seg - self.keep))
+                os.remove("%s/%d" % (self.folder, self._seg - self.keep))
             except OSError:
                 pass
-        f = open(self._path(self._seg), "ab")
+        f = open("%s/%d" % (self.folder, self._seg), "ab")
         try:
             f.write(memoryview(self._pending)[:n])
         finally:
@@ -120,7 +122,8 @@ class EventLog:
         total = 0
         for _ in self._read_all(names):
             total += 1
-        total += _count(self._pending, self._pending_len)
+        for _ in _records(memoryview(self._pending), self._pending_len):
+            total += 1
         skip = total - count
         for entry in self._read_all(names):
             if skip > 0:
@@ -150,19 +153,11 @@ class EventLog:
             f.close()
         return n or 0
 
-    def _intact_length(self, name):
-        """Bytes of whole records at the start of a segment; a torn tail makes the segment
-        count as full, so the next write starts a new one."""
-        n = self._load(name)
-        return n if _intact_end(self._buf, n) == n else self.segment
-
     def _segments(self):
         names = [n for n in os.listdir(self.folder) if n.isdigit()]
         names.sort(key=int)
         return names
 
-    def _path(self, number):
-        return "%s/%d" % (self.folder, number)
 
 
 def _records(buf, n):
@@ -171,7 +166,7 @@ def _records(buf, n):
     while at + _OVERHEAD <= n:
         length = buf[at]
         end = at + _HEAD_LEN + length
-        if length > TEXT_MAX or end + 4 > n:
+        if length > _TEXT_MAX or end + 4 > n:
             return
         crc = struct.unpack_from("<I", buf, end)[0]
         if binascii.crc32(memoryview(buf)[at:end]) != crc:
@@ -190,19 +185,12 @@ def _intact_end(buf, n):
     at = 0
     while at + _OVERHEAD <= n:
         end = at + _HEAD_LEN + buf[at]
-        if buf[at] > TEXT_MAX or end + 4 > n:
+        if buf[at] > _TEXT_MAX or end + 4 > n:
             break
         if binascii.crc32(memoryview(buf)[at:end]) != struct.unpack_from("<I", buf, end)[0]:
             break
         at = end + 4
     return at
-
-
-def _count(buf, n):
-    count = 0
-    for _ in _records(memoryview(buf), n):
-        count += 1
-    return count
 
 
 def _makedirs(path):

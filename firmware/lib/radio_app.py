@@ -16,7 +16,7 @@ from micropython import const
 from firmware.lib import xbee
 
 _TX_QUEUE = const(24)  # frames waiting for the UART; the oldest goes first when full
-REJECT_LOG_MS = const(60000)  # at most one reject entry in the event log per minute
+_REJECT_LOG_MS = const(60000)  # at most one reject entry in the event log per minute
 
 
 class RadioApp:
@@ -49,7 +49,7 @@ class RadioApp:
         rejections since, or (none) the next rejection may be logged in full again. Run
         every tick, so the stored ticks never age past half the tick period."""
         if self._reject_logged is not None and self.clock.ticks_diff(
-                self.clock.ticks_ms(), self._reject_logged) >= REJECT_LOG_MS:
+                self.clock.ticks_ms(), self._reject_logged) >= _REJECT_LOG_MS:
             if self.quiet_total:
                 parts = ["n=%d" % self.quiet_total]
                 for reason in sorted(self.quiet):

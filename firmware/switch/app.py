@@ -21,6 +21,7 @@ ENDPOINT = const(1)
 
 CLUSTER_BASIC = const(0x0000)
 CLUSTER_IDENTIFY = const(0x0003)
+_CLUSTER_TIME = const(0x000A)  # client: the meter's clock is the switch's wall time
 CLUSTER_ON_OFF = const(0x0006)
 CLUSTER_LEVEL = const(0x0008)
 CLUSTER_DRLC = const(0x0701)
@@ -53,6 +54,20 @@ ATTR_REJECTED = const(0x0006)
 
 # Profile-wide commands that change nothing, so they may come without APS security.
 _READ_ONLY = (zcl.READ_ATTRIBUTES, zcl.READ_ATTRIBUTES_RSP, zcl.DEFAULT_RSP)
+
+# Wall time. The Pico's RTC restarts at 2021-01-01 at every power-up (the ESP32's at 2000), so
+# a clock before _MIN_VALID_UTC is not wall time: the switch reads the meter's (Time cluster)
+# after start-up, on joining and every _TIME_POLL_S (_TIME_RETRY_S until it has it). Until then
+# "now" is the last wall time the state record saw plus the seconds since boot, so a timed
+# state in force at a power cut ends at most the cut's length late; a state needing the time
+# of day (a calendar) or a future start (a scheduled DRLC event) waits for wall time, at the
+# fail-safe output. While a timed state runs, the record's "seen" time is refreshed every
+# _SEEN_EVERY_S, which bounds the extra lateness after a cut with no warning (no mains sense).
+_MIN_VALID_UTC = const(788918400)  # 2025-01-01T00:00:00Z in ZigBee seconds
+_TIME_POLL_S = const(21600)
+_TIME_RETRY_S = const(60)
+_SEEN_EVERY_S = const(30)
+_TIME_MASTER_OR_SYNCED = const(0x03)  # TimeStatus bits 0 (master) and 1 (synchronized)
 
 _DEVICE_CLASS = drlc.CLASS_ELECTRIC_VEHICLE | drlc.CLASS_SIMPLE_MISC_LOADS
 _MAX_EVENTS = const(4)
@@ -98,6 +113,12 @@ class SwitchApp(RadioApp):
         self.identify_until = 0
         self.current = None  # (relay, level, source) now driven on the outputs
         self._ramp = None  # (from_level, to_level, t0_ms, duration_ms)
+        self.time_valid = clock.utc() >= _MIN_VALID_UTC  # a battery-backed or host clock
+        # [ms since boot (summed tick by tick, safe across the ticks wrap), ticks then]
+        self._mono = [0, clock.ticks_ms()]
+        # [the record's last seen wall time ("now" until the meter's is read), the seen time
+        #  last saved, the second since boot of the last Time read we sent (-1: none yet)]
+        self._t = [0, 0, -1]
         self._load()
 
     # -- persistence ------------------------------------------------------------------
@@ -112,6 +133,7 @@ class SwitchApp(RadioApp):
         if isinstance(record, dict):
             self.state.from_record(record)
             self.events = [e for e in record.get("events", []) if len(e) == 4]
+            self._t[0] = int(record.get("seen", 0))
             if self.esme is None and record.get("esme"):
                 self.esme = binascii.unhexlify(record["esme"])
         self.log.append("boot", "%s role=%s gen=%d%s" % (
@@ -124,8 +146,53 @@ class SwitchApp(RadioApp):
         record = self.state.to_record()
         record["events"] = self.events
         record["esme"] = binascii.hexlify(self.esme).decode() if self.esme else ""
+        self._t[1] = record["seen"] = self.now()
         self.store.save("state", json.dumps(record).encode())
         self.counters["commits"] += 1
+
+    # -- time -------------------------------------------------------------------------
+    def uptime_s(self):
+        mono = self._mono
+        t = self.clock.ticks_ms()
+        mono[0] += self.clock.ticks_diff(t, mono[1])
+        mono[1] = t
+        return mono[0] // 1000
+
+    def now(self):
+        """ZigBee UTC seconds: the board's clock once it is wall time, else the record's last
+        seen time plus the seconds since boot (never ahead of the true time)."""
+        if self.time_valid:
+            return self.clock.utc()
+        return self._t[0] + self.uptime_s()
+
+    def request_time(self):
+        """Read the meter's Time (0x0000) and TimeStatus (0x0001) attributes."""
+        self._t[2] = self.uptime_s()
+        self.send(_CLUSTER_TIME, zcl.read_attributes(self.next_tsn(), (0x0000, 0x0001)))
+
+    def _on_time(self, records):
+        value = None
+        status = None
+        for attr, st, type_id, v in records:
+            if st != zcl.SUCCESS:
+                continue
+            if attr == 0x0000 and type_id == zcl.T_UTC_TIME:
+                value = v
+            elif attr == 0x0001:
+                status = v
+        if value is None or value < _MIN_VALID_UTC or value == 0xFFFFFFFF:
+            self.reject("time-invalid", "%r" % value)
+            return
+        if status is not None and not status & _TIME_MASTER_OR_SYNCED:
+            self.reject("time-unsynchronised", "status=%02x" % status)
+            return
+        first = not self.time_valid
+        self.clock.set_utc(value)
+        self.time_valid = True
+        self.log.append("time", "utc=%d from meter%s" % (value, " (first)" if first else ""))
+        self.tick()  # what ran out while the clock was behind ends now
+        if first:
+            self.commit()
 
     # -- output -----------------------------------------------------------------------
     def start(self):
@@ -136,10 +203,11 @@ class SwitchApp(RadioApp):
             fid += 1
             self.queue_frame(xbee.at_command(fid, command, param))
         self.request_scheduled_events()
+        self.request_time()
 
     def apply(self, cause):
         """Drive the outputs from the state machine; log and report any change."""
-        relay, level, source = self.state.output(self.clock.utc())
+        relay, level, source = self.state.output(self.now(), self.time_valid)
         if self.current is not None and self.current == (relay, level, source):
             return False
         previous = self.current
@@ -187,6 +255,7 @@ class SwitchApp(RadioApp):
     def on_modem_status(self, status):
         if status == 0x02:  # joined: the meter may be reachable now
             self.request_scheduled_events()
+            self.request_time()
 
     def _on_at_response(self, response):
         _, command, status, data = response
@@ -199,6 +268,7 @@ class SwitchApp(RadioApp):
             self.log.append("radio", "eui64=%s" % binascii.hexlify(self.own_eui).decode())
         elif command == "AI" and data == b"\x00":
             self.request_scheduled_events()
+            self.request_time()
 
     def _on_rx(self, rx):
         src64, src16, src_ep, dst_ep, cluster, profile, options, data = rx
@@ -263,6 +333,13 @@ class SwitchApp(RadioApp):
         the meter (no fail-safe exit, its address not learnt)."""
         if manufacturer is not None and cluster != CLUSTER_CONFIG:
             return zcl.UNSUP_MANUF_GENERAL_COMMAND
+        if cluster == _CLUSTER_TIME and command == zcl.READ_ATTRIBUTES_RSP:
+            records = zcl.parse_read_attributes_rsp(payload)
+            if not secured:  # anyone with the network key could set our clock
+                self.reject("unencrypted", "cluster=%04x cmd=%02x" % (cluster, command))
+            else:
+                self._on_time(records)
+            return None
         table = self._attributes(cluster)
         if table is None:
             return _UNSUPPORTED_CLUSTER
@@ -317,7 +394,7 @@ class SwitchApp(RadioApp):
                 0x4000: (zcl.T_CHAR_STRING, VERSION),  # software build id (CS08 read)
             }
         if cluster == CLUSTER_IDENTIFY:
-            remaining = max(0, self.identify_until - self.clock.utc())
+            remaining = max(0, self.identify_until - self.now())
             return {0x0000: (zcl.T_UINT16, remaining)}
         if cluster == CLUSTER_ON_OFF:
             return {0x0000: (zcl.T_BOOL, relay)}
@@ -364,7 +441,7 @@ class SwitchApp(RadioApp):
             return failures  # all or nothing: a bad record changes nothing
         for attr, value in changes:
             if cluster == CLUSTER_IDENTIFY:
-                self.identify_until = self.clock.utc() + value
+                self.identify_until = self.now() + value
             elif attr == ATTR_LABEL:
                 self.state.label = value
                 self.log.append("label", value)
@@ -422,7 +499,7 @@ class SwitchApp(RadioApp):
         self.commit()
 
     def _on_off(self, command, payload):
-        now = self.clock.utc()
+        now = self.now()
         relay, level, _ = self.state.output(now) if not self.state.failsafe else \
             self._last_commanded(now)
         if command in (_OFF, _ON, _TOGGLE):
@@ -447,7 +524,7 @@ class SwitchApp(RadioApp):
         """What the switch would do without the fail-safe (the base for a relative command)."""
         self.state.failsafe = False
         try:
-            return self.state.output(now)
+            return self.state.output(now, self.time_valid)
         finally:
             self.state.failsafe = True
 
@@ -456,9 +533,9 @@ class SwitchApp(RadioApp):
             return zcl.UNSUP_CLUSTER_COMMAND
         level, transition, _mask, _override = parse_move_to_level(payload)
         target = zcl_to_pct(level)  # transition: tenths of a second, 0xFFFF = default
-        now = self.clock.utc()
+        now = self.now()
         relay, level, _ = self._last_commanded(now) if self.state.failsafe else \
-            self.state.output(now)
+            self.state.output(now, self.time_valid)
         if command == _MOVE_TO_LEVEL_WITH_ON_OFF:
             relay = target > 0
         start_level = self.outputs.level
@@ -480,12 +557,12 @@ class SwitchApp(RadioApp):
         if command == _IDENTIFY:
             if len(payload) != 2:
                 raise zcl.ZclError("identify length")
-            self.identify_until = self.clock.utc() + (payload[0] | (payload[1] << 8))
+            self.identify_until = self.now() + (payload[0] | (payload[1] << 8))
             return zcl.SUCCESS
         if command == _IDENTIFY_QUERY:
             if payload:
                 raise zcl.ZclError("identify query payload")
-            remaining = self.identify_until - self.clock.utc()
+            remaining = self.identify_until - self.now()
             if remaining > 0:
                 self.send(CLUSTER_IDENTIFY, zcl.header(
                     zcl.FC_CLUSTER | zcl.FC_SERVER_TO_CLIENT | zcl.FC_DISABLE_DEFAULT_RSP,
@@ -502,7 +579,7 @@ class SwitchApp(RadioApp):
         self.send(CLUSTER_DRLC, zcl.header(zcl.FC_CLUSTER, self.next_tsn(),
                                            drlc.CMD_REPORT_EVENT_STATUS)
                   + drlc.report_event_status(
-                      event.issuer_event_id, status, self.clock.utc(), event.criticality,
+                      event.issuer_event_id, status, self.now(), event.criticality,
                       event.load_adjustment, event.duty_cycle, event.event_control))
         self.log.append("drlc", "event=%d status=%02x level=%d" % (
             event.issuer_event_id, status, applied))
@@ -541,7 +618,7 @@ class SwitchApp(RadioApp):
         return zcl.UNSUP_CLUSTER_COMMAND
 
     def _schedule_event(self, event):
-        now = self.clock.utc()
+        now = self.now()
         for entry in self.events:
             if entry[0][0] == event.issuer_event_id:
                 return  # a repeat of an event we hold already
@@ -578,7 +655,8 @@ class SwitchApp(RadioApp):
             fields, start, end, active = entry
             if now >= end:
                 self._end_event(entry, drlc.STATUS_COMPLETED, "drlc completed %d" % fields[0])
-            elif not active and now >= start:
+            elif not active and now >= start and (self.time_valid or not fields[3]):
+                # (a start time in the future needs wall time; "now" events start at once)
                 entry[3] = 1
                 event = drlc.LoadControlEvent(*fields)
                 level = event.target_level()
@@ -595,8 +673,16 @@ class SwitchApp(RadioApp):
     def tick(self):
         """Called a few times a second and after the clock is set."""
         self.radio_tick()
-        now = self.clock.utc()
+        now = self.now()
+        t = self._t
+        if t[2] >= 0 and self.uptime_s() - t[2] >= (
+                _TIME_POLL_S if self.time_valid else _TIME_RETRY_S):
+            self.request_time()
         causes = self.state.expire(now)
+        remote = self.state.remote
+        if not causes and now - t[1] >= _SEEN_EVERY_S and (
+                self.events or self.state.boost_until or (remote is not None and remote[2])):
+            self.commit()  # the seen time a restart without wall time resumes from
         if causes:
             self.commit()
         self.run_events(now)
@@ -623,7 +709,7 @@ class SwitchApp(RadioApp):
             self.outputs.set(self.current[0], self._ramp_level(self.current[1]))
 
     def press_boost(self):
-        refused = self.state.press_boost(self.clock.utc())
+        refused = self.state.press_boost(self.now())
         if refused:
             self.log.append("boost-refused", refused)
             return refused

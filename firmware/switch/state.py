@@ -83,8 +83,9 @@ class SwitchState:
             self.boost_until = 0
         return causes
 
-    def output(self, now):
-        """(relay closed?, level 0-100, source)."""
+    def output(self, now, time_valid=True):
+        """(relay closed?, level 0-100, source). Without wall time (`now` is only an
+        estimate) a calendar cannot say which entry applies: the fail-safe output."""
         if self.failsafe:
             relay, level = self._normalise(self.failsafe_relay, self.failsafe_level)
             return relay, level, SOURCE_FAILSAFE
@@ -93,6 +94,9 @@ class SwitchState:
         if self.remote is not None and (not self.remote[2] or now < self.remote[2]):
             relay, level = self._normalise(bool(self.remote[0]), self.remote[1])
             return relay, level, SOURCE_REMOTE
+        if self.calendar and not time_valid:
+            relay, level = self._normalise(self.failsafe_relay, self.failsafe_level)
+            return relay, level, SOURCE_FAILSAFE
         relay, level = self.calendar_output(now)
         return relay, level, SOURCE_CALENDAR
 
