@@ -124,6 +124,16 @@ class FileResult:
             1 for c in self.security.checks if c.status == status and c.check.startswith(check)
         )
 
+    def count_missing_keys(self) -> int:
+        """Checks that could not run for want of a key (not for a certificate's dates)."""
+        if self.security is None:
+            return 0
+        return sum(
+            1
+            for c in self.security.checks
+            if c.status == UNVERIFIABLE and c.cause not in (EXPIRED, NOT_YET_VALID)
+        )
+
     def as_dict(self) -> dict[str, object]:
         return {
             "source": self.name,
@@ -153,7 +163,7 @@ class Totals:
         self.signatures += result.count("signature", VERIFIED)
         self.macs += result.count("mac", VERIFIED)
         self.decrypted += result.count("decrypt", VERIFIED)
-        self.unverifiable += result.count("", UNVERIFIABLE)
+        self.unverifiable += result.count_missing_keys()
         self.failed += result.failed
         for verdict in result.verdicts:
             self.rules[verdict.rule] = self.rules.get(verdict.rule, 0) + 1
