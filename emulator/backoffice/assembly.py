@@ -21,6 +21,8 @@ from .userconfig import UserConfig
 from .wan import Wan
 
 DSP_EUI = "90B3D51F30000002"
+#: commands out to one device at once when the DSP keeps a journal
+IN_FLIGHT_PER_DEVICE = 4
 # DCC Boxed's GBCS organisation certificates expired in January 2026; GBCS signatures are
 # judged at this date unless told otherwise (its XML-signing certificates run to 2118).
 DEFAULT_GBCS_DATE = _dt.datetime(2025, 6, 1, tzinfo=_dt.UTC)
@@ -90,6 +92,8 @@ def make_dsp(
         eligibility=eligibility,
         acb_counter=acb_counter,
         ledger=state.ledger() if state is not None else None,
+        # with a journal, hold the backlog in the DSP so a restart re-sends it (state.py)
+        in_flight_per_device=IN_FLIGHT_PER_DEVICE if state is not None else None,
     )
 
 

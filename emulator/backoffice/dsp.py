@@ -16,6 +16,7 @@ device's response (`I0` + `GBCSPayload`, or `E20`/`E21`) to the user's endpoint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import logging
 from collections import Counter
@@ -146,6 +147,7 @@ class Dsp:
         utc_now: Callable[[], _dt.datetime] | None = None,
         device_trust: DeviceTrust | None = None,
         ledger: RequestLedger | None = None,
+        in_flight_per_device: int | None = None,
     ):
         self.schema, self.trusted, self.signer = schema, trusted, signer
         self.gbcs_keys, self.users, self.inventory = gbcs_keys, users, inventory
@@ -165,6 +167,8 @@ class Dsp:
             acb_counter if acb_counter is not None else int(self.utc_now().timestamp() * 1000)
         )
         self.ledger = ledger if ledger is not None else RequestLedger()
+        self.in_flight_per_device = in_flight_per_device
+        self._gates: dict[bytes, asyncio.Semaphore] = {}
         self.times = ResponseTimes()
         self.stats = DspStats()
         self.sent_to_premises: list[tuple[str, bytes]] = []
@@ -400,6 +404,17 @@ class Dsp:
     def _dispatch(self, job: _Job, command: bytes) -> None:
         self._spawn(self._route(job, command))
 
+    def _gate(self, device: bytes) -> contextlib.AbstractAsyncContextManager:
+        """At most `in_flight_per_device` commands out to one device at a time (None: no
+        bound). With a journal this keeps a backlog `queued` (re-sent after a restart)
+        rather than `dispatched` (answered E21 after a restart: its fate unknown)."""
+        if self.in_flight_per_device is None:
+            return contextlib.nullcontext()
+        gate = self._gates.get(device)
+        if gate is None:
+            gate = self._gates[device] = asyncio.Semaphore(self.in_flight_per_device)
+        return gate
+
     def _spawn(self, work) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
@@ -420,10 +435,11 @@ class Dsp:
             return
         self.sent_to_premises.append((rid, wrapped))
         self.stats.routed += 1
-        self.times.sent(rid, self.clock.now())
-        self.ledger.dispatched(rid)
         try:
-            routed = await self.router.send(job.target.eui, wrapped)
+            async with self._gate(job.target.eui):
+                self.times.sent(rid, self.clock.now())
+                self.ledger.dispatched(rid)
+                routed = await self.router.send(job.target.eui, wrapped)
         except NoRoute as exc:
             log.warning("%s: %s", rid, exc)
             await self._respond(job, ResponseCode.CANNOT_COMMUNICATE, None, Ending.NO_ROUTE)

@@ -177,3 +177,52 @@ def code_of(document: bytes) -> str:
 def rid_of(document: bytes) -> str:
     root = duis.parse(document)
     return root.findtext(f".//{{{duis.SR}}}RequestID") or ""
+
+
+class RestartBetween:
+    """A transport whose DSP is killed and started again on the same state between the
+    transform (serviceT) and the signed pre-command's return (serviceS)."""
+
+    def __init__(self, folder: Path, schema, trusted, dsp_signer):
+        self.folder, self.schema, self.trusted, self.signer = folder, schema, trusted, dsp_signer
+        self.lives: list = []
+        self.start()
+
+    def start(self) -> None:
+        state = DspState.open(self.folder, [RTDS_KEYSTORE, DCCBOXED], GBCS_DATE)
+        dsp_, premises = build_dsp(self.schema, self.trusted, self.signer, ledger=state.ledger())
+        self.lives.append((state, dsp_, premises))
+
+    async def post(self, endpoint: str, body: bytes) -> bytes:
+        if endpoint == "serviceS":
+            self.lives[-1][0].close()
+            self.start()
+        return await self.lives[-1][1].handle(endpoint, body)
+
+    async def close(self) -> None:
+        self.lives[-1][0].close()
+
+
+def test_a_restart_between_transform_and_signed_return(tmp_path, schema, trusted, dsp):
+    """7.6 as the DNO: serviceT answered by one life, the signed pre-command returned to the
+    next; the journalled pre-command is found, the command executed once, answered I0."""
+    keys = Keystore.open(DCCBOXED, clock=GBCS_DATE)
+
+    async def main():
+        transport = RestartBetween(tmp_path / "state", schema, trusted, dsp)
+        user = make_user("dno", keys, schema, trusted, transport)
+        answers = await user.submit(user.prepare(TEMPLATE_7_6.read_bytes(), 6000))
+        _state, second, premises = transport.lives[-1]
+        await second.drain()
+        delivered = await second.delivery.wait_for(bytes.fromhex("90B3D51F30020000"), 1)
+        again = await user.submit(user.prepare(TEMPLATE_7_6.read_bytes(), 6000))
+        await transport.close()
+        return answers, delivered, premises.received, transport.lives[0][2].received, again
+
+    answers, delivered, received, received_first, again = Clock("wall", start_utc=GBCS_DATE).run(
+        main
+    )
+    assert [a.code for a in answers] == ["I0", "I99"]
+    assert [code_of(d) for d in delivered] == ["I0"]
+    assert len(received) == 1 and received_first == []
+    assert [a.code for a in again] == ["E42"]
