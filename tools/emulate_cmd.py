@@ -138,6 +138,14 @@ def print_outcome(outcome: ScenarioOutcome) -> None:
         f"{summary.energy_curtailed_kwh} kWh curtailed; declined premises switched: "
         f"{summary.declined_premises_switched}"
     )
+    print(
+        f"policy {summary.policy}: shed {summary.energy_shed_kwh} kWh where "
+        f"{summary.energy_needed_kwh} kWh was needed (ratio {summary.shed_to_needed_ratio}), "
+        f"{summary.minutes_over_rating} min over rating; curtailment per customer max "
+        f"{summary.curtailment_minutes_max} min, mean {summary.curtailment_minutes_mean} min; "
+        f"{summary.srvs_per_kwh_shed} SRVs per kWh shed; consent terms broken: "
+        f"{summary.consent_terms_broken}"
+    )
     for name, held in outcome.checks.items():
         print(f"  [{'ok' if held else 'FAILED'}] {name}")
     print(f"wrote {', '.join(str(p) for p in outcome.paths.values())}")

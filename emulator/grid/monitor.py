@@ -622,6 +622,8 @@ class DnoMonitor:
     def _duration_s(self, sw: ControlledSwitch) -> int:
         """The 7.6 duration: the scenario's, capped (whole minutes, the ESME's unit) at what
         the customer's consent terms leave, so the meter ends it even if the DNO did not."""
+        if self.params.policy != "minimal":  # the first policy knew no consent terms
+            return self.params.curtail_duration_s
         allowed = self.terms_allowance_s(sw, self.now())
         duration = min(float(self.params.curtail_duration_s), allowed)
         return max(60, int(duration // 60) * 60)

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 POLICIES = ("all-consenting", "minimal")
 
+#: kW below which a need counts as met (float sums of declared kW are not exact).
+TOLERANCE_KW = 0.01
+
 
 class MarginEstimator:
     """The margin under the rating the minimal policy keeps: a stated floor plus ``sigmas``
@@ -81,6 +84,7 @@ def choose(options: Sequence[Option], need_kw: float, srv_cost_kw: float) -> lis
     the need is covered, or, among the least-curtailed tier, the single switch that covers the
     need closest. Returns [] for no need; the options themselves when they cannot cover it.
     """
+    need_kw -= TOLERANCE_KW
     if need_kw <= 0 or not options:
         return []
     fair = sorted(options, key=lambda o: (o.curtailed_s, -o.expected_kw, o.key))

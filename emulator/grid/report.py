@@ -94,6 +94,47 @@ def plot_png(run: RunRecord) -> bytes:
     return buf.getvalue()
 
 
+def shed_png(run: RunRecord) -> bytes:
+    """Needed against shed over time (kW: uncurtailed demand above the rating, and what the
+    DNO held back), and each customer's curtailment minutes: how close to the minimum the DNO
+    shed, and how evenly."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 3.6), dpi=100)
+    ax, bars = fig.subplots(1, 2, width_ratios=(2.2, 1))
+    hours = run.t / 3600.0
+    needed = np.maximum(run.demand_kw - run.rating_kw, 0.0)
+    shed = np.maximum(run.demand_kw - run.load_kw, 0.0)
+    ax.fill_between(hours, 0.0, needed, color="tab:red", alpha=0.35, lw=0, label="needed")
+    ax.plot(hours, shed, color="tab:blue", lw=1.0, label="shed")
+    ax.set_xlabel(f"hours since {run.start_utc}")
+    ax.set_ylabel("kW")
+    ax.set_title("needed (demand over the rating) vs shed", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    minutes = (run.output < 1.0).sum(axis=0) * _step_s(run) / 60.0 if run.output.size else []
+    held = [(p[-4:], float(m)) for p, m in zip(run.premises_ids, minutes, strict=False) if m > 0]
+    if held:
+        names, values = zip(*held, strict=True)
+        bars.barh(range(len(values)), values, color="tab:orange")
+        bars.set_yticks(range(len(values)), names, fontsize=7)
+        bars.axvline(float(np.mean(values)), color="black", lw=0.8, ls="--", label="mean")
+        bars.legend(loc="lower right", fontsize=7)
+    bars.set_xlabel("minutes curtailed")
+    bars.set_title("per customer", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _step_s(run: RunRecord) -> float:
+    return float(run.t[1] - run.t[0]) if run.t.size > 1 else 0.0
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
@@ -102,7 +143,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def report_html(run: RunRecord, png: bytes) -> str:
+def report_html(run: RunRecord, png: bytes, shed: bytes | None = None) -> str:
     summary_rows = [[k, v] for k, v in run.summary.items()]
     events = [
         [
@@ -134,6 +175,14 @@ def report_html(run: RunRecord, png: bytes) -> str:
     ]
     timeline = [[f"{t:.0f}", text] for t, text in run.timeline]
     image = base64.b64encode(png).decode("ascii")
+    shed_image = "" if shed is None else base64.b64encode(shed).decode("ascii")
+    shed_block = (
+        ""
+        if shed is None
+        else '<h2>Needed against shed, and who carried it</h2>\n<img id="shed-plot" '
+        'alt="needed and shed kW over time; minutes curtailed per customer" '
+        f'src="data:image/png;base64,{shed_image}">\n<p>{html.escape(_shed_sentence(run))}</p>'
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>gbhan: {html.escape(run.scenario)}</title>
@@ -149,6 +198,7 @@ img {{ max-width: 100%; }}
 simulated from {html.escape(run.start_utc)}.</p>
 <h2>Feeder load against its rating</h2>
 <img id="load-plot" alt="feeder load, rating and SRV markers" src="data:image/png;base64,{image}">
+{shed_block}
 <h2>Summary</h2>
 {_table(["figure", "value"], summary_rows)}
 <h2>Interventions (DCP 371)</h2>
@@ -177,20 +227,36 @@ simulated from {html.escape(run.start_utc)}.</p>
 """
 
 
+def _shed_sentence(run: RunRecord) -> str:
+    s = run.summary
+    if "energy_needed_kwh" not in s:
+        return ""
+    return (
+        f"Policy {s.get('policy')}: {s['energy_shed_kwh']} kWh shed where "
+        f"{s['energy_needed_kwh']} kWh was the least that kept the feeder at its rating "
+        f"(ratio {s['shed_to_needed_ratio']}); {s['minutes_over_rating']} min over the rating; "
+        f"curtailment per customer max {s['curtailment_minutes_max']} min, mean "
+        f"{s['curtailment_minutes_mean']} min; {s['srvs_per_kwh_shed']} SRVs per kWh shed."
+    )
+
+
 def write_outputs(run: RunRecord, out: Path) -> dict[str, Path]:
     """Write every output file of a run into ``out``; returns name → path."""
     out.mkdir(parents=True, exist_ok=True)
     png = plot_png(run)
+    shed = shed_png(run)
     paths = {
         "summary.json": out / "summary.json",
         "interventions.json": out / "interventions.json",
         "interventions.csv": out / "interventions.csv",
         "feeder-load.png": out / "feeder-load.png",
+        "shed-vs-needed.png": out / "shed-vs-needed.png",
         "report.html": out / "report.html",
     }
     paths["summary.json"].write_text(json.dumps(run.summary, indent=2) + "\n")
     paths["interventions.json"].write_text(run.interventions.to_json() + "\n")
     paths["interventions.csv"].write_text(run.interventions.to_csv())
     paths["feeder-load.png"].write_bytes(png)
-    paths["report.html"].write_text(report_html(run, png))
+    paths["shed-vs-needed.png"].write_bytes(shed)
+    paths["report.html"].write_text(report_html(run, png, shed))
     return paths

@@ -79,6 +79,15 @@ class ScenarioSummary:
     customers_affected: int
     energy_curtailed_kwh: float
     declined_premises_switched: int
+    policy: str
+    energy_needed_kwh: float
+    energy_shed_kwh: float
+    shed_to_needed_ratio: float | None
+    minutes_over_rating: float
+    curtailment_minutes_max: float
+    curtailment_minutes_mean: float
+    srvs_per_kwh_shed: float | None
+    consent_terms_broken: int
     boards: int
     wall_seconds: float
     data: Mapping[str, Any]
@@ -99,6 +108,15 @@ class ScenarioSummary:
             customers_affected=summary["customers_affected"],
             energy_curtailed_kwh=summary["energy_curtailed_kwh"],
             declined_premises_switched=summary["declined_premises_switched"],
+            policy=summary["policy"],
+            energy_needed_kwh=summary["energy_needed_kwh"],
+            energy_shed_kwh=summary["energy_shed_kwh"],
+            shed_to_needed_ratio=summary["shed_to_needed_ratio"],
+            minutes_over_rating=summary["minutes_over_rating"],
+            curtailment_minutes_max=summary["curtailment_minutes_max"],
+            curtailment_minutes_mean=summary["curtailment_minutes_mean"],
+            srvs_per_kwh_shed=summary["srvs_per_kwh_shed"],
+            consent_terms_broken=len(summary["consent_terms_broken"]),
             boards=summary.get("boards", 0),
             wall_seconds=summary["wall_seconds"],
             data=summary,
@@ -143,6 +161,9 @@ def checks(summary: Mapping[str, Any]) -> dict[str, bool]:
             summary["declined_premises_switched"] == 0
         ),
         "no premises never asked switched": summary.get("not_asked_premises_switched", 0) == 0,
+        "customers' consent terms kept (max per event, excluded hours)": not summary.get(
+            "consent_terms_broken"
+        ),
         **_board_checks(summary),
     }
 

@@ -53,7 +53,8 @@ def test_default_run_writes_its_files_and_a_readable_timeline(default_run):
         assert (out / name).stat().st_size > 0, name
     assert (out / "han.pcap").read_bytes()[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
     assert list(default_run[0].paths) == ["summary.json", "interventions.json",
-                                          "interventions.csv", "feeder-load.png", "report.html",
+                                          "interventions.csv", "feeder-load.png",
+                                          "shed-vs-needed.png", "report.html",
                                           "han.keys", "han.pcap"]  # fmt: skip
     html = (out / "report.html").read_text()
     src = re.search(r'id="load-plot"[^>]*src="data:image/png;base64,([^"]+)"', html)

@@ -68,6 +68,10 @@ def test_report_html_embeds_the_plot_and_the_tables(written):
     assert img["src"].startswith(prefix)
     embedded = base64.b64decode(img["src"][len(prefix) :])
     assert embedded == paths["feeder-load.png"].read_bytes()
+    (shed,) = [i for i in parser.images if i.get("id") == "shed-plot"]
+    assert base64.b64decode(shed["src"][len(prefix) :]) == paths["shed-vs-needed.png"].read_bytes()
+    assert _png_size(paths["shed-vs-needed.png"].read_bytes())[0] >= 600
+    assert "Needed against shed, and who carried it" in parser.headings
     assert parser.tables == 4
     assert "Interventions (DCP 371)" in parser.headings
 
@@ -86,6 +90,16 @@ def test_summary_json_has_the_required_keys(written):
         "srv_response_s_max",
         "declined_premises_switched",
         "wall_seconds",
+        "policy",
+        "energy_needed_kwh",
+        "energy_shed_kwh",
+        "shed_to_needed_ratio",
+        "minutes_over_rating",
+        "curtailment_minutes_max",
+        "curtailment_minutes_mean",
+        "curtailment_minutes_by_customer",
+        "srvs_per_kwh_shed",
+        "consent_terms_broken",
     ):
         assert key in summary
     assert summary["srv_count"] == len(result.recorder.outcomes)

@@ -142,3 +142,43 @@ def test_bad_scenarios_are_refused_with_the_place_named(path):
 def test_unknown_scenario_names_the_built_in_ones():
     with pytest.raises(spec.ScenarioError, match="feeder-overload"):
         spec.load("no-such-scenario")
+
+
+def test_the_minimal_policy_sheds_less_than_all_consenting_and_shares_it(runs):
+    lean = runs("feeder-overload")[0].record.summary
+    blunt = runs("all-consenting")[0].record.summary
+    assert (lean["policy"], blunt["policy"]) == ("minimal", "all-consenting")
+    assert lean["minutes_over_rating"] == 0 and blunt["minutes_over_rating"] == 0
+    assert lean["energy_shed_kwh"] < 0.75 * blunt["energy_shed_kwh"]
+    assert lean["shed_to_needed_ratio"] < 0.75 * blunt["shed_to_needed_ratio"]
+    assert lean["curtailment_max_over_mean"] <= 1.5
+    # a third of the customers signed up with terms, and the run kept them
+    assert len(lean["consent_terms"]) >= 2 and lean["consent_terms_broken"] == []
+    by_customer = lean["curtailment_minutes_by_customer"]
+    assert max(by_customer.values()) == lean["curtailment_minutes_max"]
+
+
+def test_all_consenting_does_not_know_consent_terms_and_would_break_them(runs):
+    """The reason the terms are the minimal policy's job: the first policy, given the same
+    customers' terms, curtails them through their excluded hours and past their limit."""
+    import dataclasses
+
+    from grid_helpers import run_with_double
+
+    scenario = spec.load("all-consenting")
+    with_terms = dataclasses.replace(
+        scenario, consent=dataclasses.replace(scenario.consent, terms_share=0.33)
+    )
+    summary = run_with_double(with_terms)[0].record.summary
+    assert summary["consent_terms_broken"]
+    assert not checks(summary)["customers' consent terms kept (max per event, excluded hours)"]
+
+
+@pytest.mark.parametrize("name", ["forecast-error", "slow-wan"])
+def test_the_margin_keeps_the_rating_when_the_forecast_errs_or_srvs_are_slow(name, runs):
+    summary = runs(name)[0].record.summary
+    assert summary["minutes_over_rating"] == 0
+    assert summary["feeder_peak_kw"] <= summary["feeder_rating_kw"]
+    default = runs("feeder-overload")[0].record.summary
+    if name == "forecast-error":  # the margin grew with the error it measured
+        assert summary["margin_kw_mean"] > default["margin_kw_mean"] + 3.0

@@ -35,10 +35,17 @@ def test_a_run_prints_timeline_summary_checks_and_files(tmp_path, capsys):
     assert all(re.match(r"\d\d:\d\d:\d\d  ", line) for line in lines[:blank])
     assert lines[blank + 1].startswith("feeder LV-0371-F1: rating 150.0 kW, peak ")
     assert re.match(r"\d+ SRVs, response p50 ", lines[blank + 2])
-    checks = lines[blank + 3 : -3]
-    assert len(checks) == 4 and all(line.startswith("  [ok] ") for line in checks)
+    assert re.match(
+        r"policy minimal: shed [\d.]+ kWh where [\d.]+ kWh was needed \(ratio (None|[\d.]+)\), "
+        r"[\d.]+ min over rating; curtailment per customer max [\d.]+ min, mean [\d.]+ min; "
+        r"(None|[\d.]+) SRVs per kWh shed; consent terms broken: 0$",
+        lines[blank + 3],
+    )
+    checks = lines[blank + 4 : -3]
+    assert len(checks) == 5 and all(line.startswith("  [ok] ") for line in checks)
+    assert "  [ok] customers' consent terms kept (max per event, excluded hours)" in checks
     names = ("summary.json", "interventions.json", "interventions.csv", "feeder-load.png",
-             "report.html", "han.keys", "han.pcap")  # fmt: skip
+             "shed-vs-needed.png", "report.html", "han.keys", "han.pcap")  # fmt: skip
     assert lines[-3] == "wrote " + ", ".join(str(out / name) for name in names)
     assert lines[-2] == (
         f"decrypt the capture (every household's HAN): mapfile -t K < "
