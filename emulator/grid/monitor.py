@@ -182,6 +182,7 @@ class DnoMonitor:
         self._disturbed = False
         self._restored_since: list[tuple[float, float]] = []  # (when, kW) for pending releases
         self._last_sample: tuple[float, float] | None = None
+        self._restored_log: list[tuple[float, float, str]] = []  # (when, kW, premises)
         #: the chargepoints notified to the DNO on this feeder (premises -> kW), not yet seen
         #: plugging in: a step up of about their size in one sample marks one as seen
         self.unseen_chargers: dict[str, float] = dict(chargers or {})
@@ -441,7 +442,10 @@ class DnoMonitor:
         )
         if outcome.ok:
             now = self.now()
-            self._restored_since.append((now, sw.held_back_kw(self.params.expected_draw_fraction)))
+            kw = sw.held_back_kw(self.params.expected_draw_fraction)
+            self._restored_since.append((now, kw))
+            self._restored_log.append((now, kw, sw.premises))
+            del self._restored_log[:-32]
             sw.close_stint(now)
             sw.state = "available"
             sw.level = None
@@ -567,13 +571,19 @@ class DnoMonitor:
         share = min(1.0, max(0.0, drop / declared)) if declared > 0 else 0.0
         for sw in fresh:
             sw.observed_kw = sw.declared_kw * share
+            if share >= 0.75:  # it was drawing: its car is plugged in, no step to come
+                self.unseen_chargers.pop(sw.premises, None)
 
     def _spot_plug_in(self, t0: float, kw0: float, t: float, kw: float) -> None:
         """A rise of about one notified charger's size in one sample, not the DNO's own
         restore: that charger has plugged in (the closest size not yet seen)."""
         if not self.unseen_chargers:
             return
-        restored = sum(k for when, k in self._restored_since if t0 < when <= t)
+        back = [(p, k) for when, k, p in self._restored_log if t0 < when <= t]
+        restored = sum(k for _, k in back)
+        if back and kw - kw0 >= 0.75 * restored:  # what came back was drawing: plugged in
+            for premises, _ in back:
+                self.unseen_chargers.pop(premises, None)
         rise = kw - kw0 - restored
         if rise <= 0:
             return
