@@ -4,7 +4,7 @@ the inventory seeded from the DUIS templates and RTDS."""
 from __future__ import annotations
 
 import pytest
-from backoffice_helpers import RTDS, TEMPLATES
+from backoffice_helpers import DUIS, RTDS, TEMPLATES
 
 from emulator.backoffice import duis
 from emulator.backoffice.dsp import choose_use_case
@@ -23,7 +23,7 @@ def inventory():
     "name", [p.name for p in TEMPLATES if p.name.split("_")[1] in DEVICE_DECIDES]
 )
 def test_use_case_chosen_from_inventory_matches_the_template(name, inventory):
-    request = duis.parse_request(duis.parse((RTDS.parent.parent / "duis" / name).read_bytes()))
+    request = duis.parse_request(duis.parse((DUIS / name).read_bytes()))
     other_text = request.body.findtext(f"{{{duis.SR}}}OtherDeviceID")
     other = inventory.get(duis.eui_from_text(other_text)) if other_text else None
     chosen = choose_use_case(request.service_reference_variant,
