@@ -44,12 +44,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(state: Path, listen: int | None) -> tuple[subprocess.Popen, str, str]:
+def serve(
+    state: Path, listen: int | None, extra: list[str] | None = None
+) -> tuple[subprocess.Popen, str, str]:
     """`gbhan dsp serve` on ephemeral ports; (process, DSP URL, SMKI URL)."""
     command = [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
                "--smki-port", "0", "--state-dir", str(state), "--latency", "0.01"]  # fmt: skip
     if listen is not None:
         command += ["--endpoint", f"dno=http://127.0.0.1:{listen}/"]
+    command += extra or []
     server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
     line = server.stdout.readline()
