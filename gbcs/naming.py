@@ -19,7 +19,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import alerts, cosem, dlms, obis, zcl
+from . import alerts, cosem, credentials, dlms, obis, zcl
 from .gbz import MeterIntegrityIssue
 from .primitives import GBCS_EPOCH
 from .usecases import USE_CASES
@@ -552,10 +552,19 @@ def _asn1_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return named
 
 
-def name_asn1(payload: dict[str, Any]) -> dict[str, Any]:
+def _certificate_entry(der: bytes) -> dict[str, Any]:
+    return {"der": der.hex().upper(), "certificate": certificate_fields(der)}
+
+
+def name_asn1(payload: dict[str, Any], raw: Any = None) -> dict[str, Any]:
+    """`raw`: the decoded payload (Containers), for the credential structures gbcs.asn1
+    keeps as generic trees: they are named from the tree itself (gbcs.credentials)."""
     out = dict(payload)
     if isinstance(payload.get("fields"), dict):
         out["fields"] = _asn1_fields(payload["fields"])
+        raw_fields = raw.get("fields") if isinstance(raw, dict) else None
+        if isinstance(raw_fields, dict):
+            out["fields"].update(credentials.name_fields(raw_fields, _certificate_entry))
     tree = payload.get("tree")
     if isinstance(tree, dict):
         out["tree"] = _asn1_tree(tree)
@@ -578,18 +587,24 @@ def _asn1_tree(node: dict[str, Any]) -> dict[str, Any]:
 NAMERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "gbz": name_gbz,
     "gbz-alert": name_gbz,
-    "asn1": name_asn1,
 }
 
 
 def name_payload(
-    kind: str, payload: Any, message_code_value: int, notification_items: object = None
+    kind: str,
+    payload: Any,
+    message_code_value: int,
+    notification_items: object = None,
+    raw: Any = None,
 ) -> Any:
-    """A rendered payload with its codes named and its times in ISO 8601."""
+    """A rendered payload with its codes named and its times in ISO 8601 (`raw`: the
+    decoded payload it was rendered from)."""
     if not isinstance(payload, dict):
         return payload
     if kind.startswith("dlms"):
         return name_dlms(payload, message_code_value, notification_items)
+    if kind == "asn1":
+        return name_asn1(payload, raw)
     namer = NAMERS.get(kind)
     return payload if namer is None else namer(payload)
 

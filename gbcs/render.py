@@ -69,7 +69,7 @@ def message_dict(message: Message, security: Security = None) -> dict[str, Any]:
         "header": naming.name_header(plain(message.header)),
         "payload_kind": message.payload_kind,
         "payload": naming.name_payload(
-            message.payload_kind, plain(message.payload), code, notification
+            message.payload_kind, plain(message.payload), code, notification, message.payload
         ),
         "signature": None if message.signature is None else message.signature.hex().upper(),
         "mac": None if message.mac is None else message.mac.hex().upper(),

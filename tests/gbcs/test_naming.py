@@ -188,3 +188,61 @@ def test_zcl_utc_times_are_found_by_their_declared_type():
     minutes after midnight and stays a number."""
     assert ("start_time",) in naming.UTC_PATHS["publish_calendar"]
     assert not any("schedule_entries" in p for p in naming.UTC_PATHS["publish_day_profile"])
+
+
+CREDENTIAL_KEYS = (
+    "authorising_remote_party_control",
+    "authorising_remote_party_ta_cell_identifier",
+    "replacements",
+    "certification_path_certificates",
+    "execution_outcome",
+)
+CS02 = [p for p in rtds_files() if p.parent.name.split("_", 1)[1].startswith("CS02")]
+
+
+@pytest.mark.parametrize("path", params(CS02))
+def test_credential_structures_are_named(path):
+    """CS02a/b/f/g: no credential structure left as a generic DER tree; every certificate
+    in them read by field."""
+    message = decode(read_vector(path))
+    fields = render.message_dict(message)["payload"]["fields"]
+    raw = message.payload.fields
+    for key in CREDENTIAL_KEYS:
+        if raw is not None and raw.get(key) is not None:
+            assert "tag_class" not in json.dumps(fields[key]), key
+    for _, key, value in walk(fields):
+        if key == "certificate" and isinstance(value, dict):
+            assert {"serial", "subject", "issuer", "validity", "key_usage"} <= set(value)
+            assert ISO.match(value["validity"]["not_after"])
+
+
+def test_a_supplier_credential_update_reads_as_gbcs_names_it():
+    path = next(
+        p
+        for p in CS02
+        if p.name == "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX"
+    )
+    fields = render.message_dict(decode(read_vector(path)))["payload"]["fields"]
+    control = fields["authorising_remote_party_control"]
+    assert control["credentials_replacement_mode"] == {"code": 2, "name": "supplier_by_supplier"}
+    assert control["authorising_remote_party_seq_number"] == 1000
+    first = fields["replacements"][0]
+    assert first["target_trust_anchor_cell"]["remote_party_role"]["name"] == "supplier"
+    subject = first["new_certificate"]["certificate"]["subject"]
+    assert subject["unique_identifier"] == "90B3D51F30010000"
+    assert subject["role"] == {"code": 2, "name": "supplier"}
+
+
+def test_credential_details_a_device_reports_are_named():
+    path = next(p for p in CS02 if p.name == "CS02aMAC_6.24.1_SUCCESS_RESPONSE_GBCS.HEX")
+    details = render.message_dict(decode(read_vector(path)))["payload"]["fields"]
+    supplier, operator = details["remote_party_details"]
+    assert supplier["remote_party_role"]["name"] == "supplier"
+    assert supplier["status_code"] == {"code": 0, "name": "success"}
+    assert [c["key_usage"] for c in supplier["trust_anchor_cells"]] == [
+        ["digital_signature"],
+        ["key_agreement"],
+        ["key_agreement"],
+    ]
+    assert supplier["trust_anchor_cells"][2]["cell_usage"]["name"] == "prepayment_top_up"
+    assert operator["remote_party_role"]["name"] == "network_operator"
