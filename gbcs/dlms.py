@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator
+from functools import cache
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -646,11 +647,17 @@ _APDUS = {
     "dlms-access-response": AccessResponse,
     "dlms-notification": DataNotification,
 }
-_COMPILED = {kind: compile_strict(apdu) for kind, apdu in _APDUS.items()}
+
+
+@cache
+def _compiled(kind: str) -> Any:
+    """The Structs' compiled parser for an APDU kind, compiled on first use: decode() reads
+    with the hand reader below, so `import gbcs` need not compile these."""
+    return compile_strict(_APDUS[kind])
 
 
 # --- the hand reader gbcs.decode uses ----------------------------------------------------
-# The Structs above are the definition: encode builds with them and _COMPILED parses with
+# The Structs above are the definition: encode builds with them and _compiled() parses with
 # them. Below, the same APDUs are read straight from the bytes, the way the A-XDR data is:
 # construct's per-Struct context dicts, substreams and reads cost more than the data for a
 # typical request (some 20k instructions per specification). The enum values and field names
@@ -810,10 +817,9 @@ def decode(kind: str, content: bytes, base: int) -> Container:
 
 def decode_compiled(kind: str, content: bytes, base: int) -> Container:
     """decode() by the Structs' compiled parsers: the reference the hand reader is tested on."""
-    try:
-        compiled = _COMPILED[kind]
-    except KeyError:
-        raise DecodeError("dlms", f"unknown DLMS payload kind {kind!r}", base) from None
+    if kind not in _APDUS:
+        raise DecodeError("dlms", f"unknown DLMS payload kind {kind!r}", base)
+    compiled = _compiled(kind)
     return parse_layer(compiled, content, "dlms", base)
 
 

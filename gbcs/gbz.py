@@ -23,6 +23,7 @@ checks, these restore them); tests check both paths give the same tree.
 
 from __future__ import annotations
 
+from functools import cache
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -270,9 +271,16 @@ for _cluster, (_client, _server) in CLUSTER_COMMANDS.items():
             )
 _UNPARSED_INDEX = _register(Unparsed)
 
-_PAYLOAD_DISPATCH = compile_strict(
-    Switch(this.key, dict(enumerate(_PAYLOAD_STRUCTS)), default=Unparsed)
-).parsefunc
+
+@cache
+def _payload_dispatch() -> Any:
+    """The compiled ZCL payload parser, compiled on first use: compiling every cluster's
+    commands costs a quarter of a second, which `import gbcs` should not pay."""
+    return compile_strict(
+        Switch(this.key, dict(enumerate(_PAYLOAD_STRUCTS)), default=Unparsed)
+    ).parsefunc
+
+
 _CLUSTER_NAMES = {
     value: EnumIntegerString.new(value, name) for name, value in ClusterId.encmapping.items()
 }
@@ -312,7 +320,7 @@ def _parse_payload(data: bytes, pos: int, end: int, base: int, index: int) -> Co
     stream = strict_stream(data[pos:end], pos)
     context = {"key": index, "_params": None, "_index": None}
     try:
-        value = _PAYLOAD_DISPATCH(stream, context)
+        value = _payload_dispatch()(stream, context)
     except _DECODE_FAILURES as exc:
         offset = getattr(exc, "gbcs_offset", None)
         if offset is None:
@@ -442,7 +450,7 @@ def _decode_payload(content: bytes, base: int) -> Container:
 
 
 def _decode_components_alert(content: bytes, base: int) -> Container:
-    header = parse_strict(_ALERTS["plain"], content[:_ALERT_HEADER_SIZE], LAYER, base)
+    header = parse_strict(_alert_parser("plain"), content[:_ALERT_HEADER_SIZE], LAYER, base)
     components, end = _components(content, _ALERT_HEADER_SIZE, header.component_count, base)
     if end != len(content):
         raise _fail(f"{len(content) - end} unexpected trailing byte(s)", base + end)
@@ -450,9 +458,10 @@ def _decode_components_alert(content: bytes, base: int) -> Container:
     return header
 
 
-_ALERTS = {
-    name: compile_strict(layout) for name, layout in ALERT_LAYOUTS.items() if name != "components"
-}
+@cache
+def _alert_parser(layout: str) -> Any:
+    """A GBZ alert layout's compiled parser, compiled on first use (as _payload_dispatch)."""
+    return compile_strict(ALERT_LAYOUTS[layout])
 
 
 def alert_layout(content: bytes, message_code: int | None = None) -> str:
@@ -489,12 +498,12 @@ def decode_alert(content: bytes, base: int = 0, message_code: int | None = None)
     content = bytes(content)
     if len(content) < _ALERT_HEADER_SIZE:
         # let the parser name the exact byte where it ran out
-        parse_strict(_ALERTS["plain"], content, LAYER, base)
+        parse_strict(_alert_parser("plain"), content, LAYER, base)
     layout = alert_layout(content, message_code)
     if layout == "components":
         value = _decode_components_alert(content, base)
     else:
-        value = parse_strict(_ALERTS[layout], content, LAYER, base)
+        value = parse_strict(_alert_parser(layout), content, LAYER, base)
     value.layout = layout
     return value
 
