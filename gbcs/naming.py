@@ -196,16 +196,51 @@ def _result(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def name_axdr(value: Any) -> Any:
+# Log reads whose buffers are compact arrays of entries: every log's first column is its
+# time (double-long-unsigned seconds since 2000); event and security logs' second column is
+# the event code (GBCS alert codes); the boost log's second column is the boost's end time.
+EVENT_LOGS = frozenset((0x0048, 0x0049, 0x0093, 0x0094, 0x00B9, 0x010B))
+SECOND_COLUMN_TIMES = frozenset((0x005E,))
+
+
+def _log_entries(value: dict[str, Any], message_code_value: int | None) -> list[Any] | None:
+    """A compact array's entries with their times (and event codes) named, for a log whose
+    entries start with a double-long-unsigned time; None for any other compact array."""
+    description = value.get("description")
+    entries = value.get("entries")
+    if not isinstance(description, dict) or not isinstance(entries, list):
+        return None
+    elements = description.get("elements") or ()
+    types = [e.get("type") if isinstance(e, dict) else None for e in elements]
+    if not types or types[0] != "double-long-unsigned":
+        return None
+    named = []
+    for entry in entries:
+        if not isinstance(entry, list) or not entry or not isinstance(entry[0], int):
+            return None
+        row: list[Any] = list(entry)
+        row[0] = iso_seconds2000(entry[0])
+        if len(row) > 1 and isinstance(row[1], int):
+            if message_code_value in SECOND_COLUMN_TIMES and types[1] == "double-long-unsigned":
+                row[1] = iso_seconds2000(row[1])
+            elif message_code_value in EVENT_LOGS and row[1] in alerts.ALERT_CODES:
+                row[1] = alert_code(row[1])
+        named.append(row)
+    return named
+
+
+def name_axdr(value: Any, message_code_value: int | None = None) -> Any:
     """A-XDR data with its times and object references named: a 12-byte octet string
     that is a COSEM date-time gains "date_time", a 6-byte one that is a known COSEM
-    object gains "obis"."""
+    object gains "obis", a log's compact array gains "named_entries" (times in ISO 8601,
+    event codes named)."""
     if isinstance(value, list):
-        return [name_axdr(v) for v in value]
+        return [name_axdr(v, message_code_value) for v in value]
     if not isinstance(value, dict):
         return value
-    out = {k: name_axdr(v) for k, v in value.items()}
-    if value.get("type") == "octet-string":
+    out = {k: name_axdr(v, message_code_value) for k, v in value.items()}
+    kind = value.get("type")
+    if kind == "octet-string":
         raw = _hex_bytes(value.get("value"))
         if raw is not None and len(raw) == 12:
             text = cosem_datetime_text(raw)
@@ -213,6 +248,10 @@ def name_axdr(value: Any) -> Any:
                 out["date_time"] = text
         elif raw is not None and len(raw) == obis.OBIS_LENGTH and obis.object_name(raw):
             out["obis"] = obis_code(raw)
+    elif kind == "compact-array" and isinstance(value.get("value"), dict):
+        named = _log_entries(value["value"], message_code_value)
+        if named is not None:
+            out["value"] = {**out["value"], "named_entries": named}
     return out
 
 
@@ -231,7 +270,7 @@ def name_dlms(payload: dict[str, Any], message_code_value: int, items: object) -
         out["results"] = [_result(r) for r in payload["results"]]
     for key in ("data", "notification"):
         if key in payload:
-            out[key] = name_axdr(payload[key])
+            out[key] = name_axdr(payload[key], message_code_value)
     if items is not None:  # a data-notification: the alert's own fields, named
         out["alert"] = _dlms_alert(message_code_value, items)
     return out

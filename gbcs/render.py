@@ -94,7 +94,7 @@ def _named_plaintexts(message: Message, trees: list[Any]) -> list[Any]:
     """Decrypted fragments, named as their layer: A-XDR data, or the ZCL payload of the
     encrypted component's cluster."""
     if message.payload_kind.startswith("dlms"):
-        return [naming.name_axdr(plain(tree)) for tree in trees]
+        return [naming.name_axdr(plain(tree), message.message_code) for tree in trees]
     clusters = [
         str(c.cluster_id)
         for c in message.payload.get("components") or ()

@@ -246,3 +246,29 @@ def test_credential_details_a_device_reports_are_named():
     ]
     assert supplier["trust_anchor_cells"][2]["cell_usage"]["name"] == "prepayment_top_up"
     assert operator["remote_party_role"]["name"] == "network_operator"
+
+
+LOG_READS = [
+    p
+    for p in rtds_files("*SUCCESS_RESPONSE*")
+    if decode(read_vector(p)).message_code in naming.EVENT_LOGS | naming.SECOND_COLUMN_TIMES
+]
+
+
+@pytest.mark.parametrize("path", params(LOG_READS))
+def test_log_entries_read_with_times_and_event_codes(path, keystore):
+    """Event, security and power logs (ECS35x, DBCH02) and the boost log (ECS61c): each
+    entry's time in ISO 8601, each event code named as the alert it is."""
+    message, tree = rendered(path, keystore)
+    logs = [
+        v["named_entries"]
+        for _, k, v in walk(tree)
+        if k == "value" and isinstance(v, dict) and "named_entries" in v
+    ]
+    assert logs and all(logs)
+    for entry in (e for log in logs for e in log):
+        assert ISO.match(entry[0])
+        if message.message_code in naming.EVENT_LOGS:
+            assert entry[1]["name"] == ALERT_CODES[entry[1]["code"]]
+        else:
+            assert ISO.match(entry[1]) and entry[1] >= entry[0]
