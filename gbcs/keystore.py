@@ -567,6 +567,7 @@ class Keystore:
         found = self._anchors.setdefault(int(role), [])
         if eui not in found:
             found.append(eui)
+        self._lookup_cache = {}
 
     def anchors(self, role: int) -> list[bytes]:
         """The EUIs holding a role: those added with add_anchor, else every EUI with a GBCS
@@ -574,13 +575,18 @@ class Keystore:
         added = self._anchors.get(int(role))
         if added:
             return list(added)
-        return sorted(
-            {
-                eui
-                for (eui, _), entries in self._entries.items()
-                if any(e.role == role for e in entries)
-            }
-        )
+        cache_key = ("anchors", str(int(role)))
+        cached: list[bytes] | None = self._lookup_cache.get(cache_key)
+        if cached is None:  # a walk over every entry: once per change, not once per message
+            cached = sorted(
+                {
+                    eui
+                    for (eui, _), entries in self._entries.items()
+                    if any(e.role == role for e in entries)
+                }
+            )
+            self._lookup_cache[cache_key] = cached
+        return list(cached)
 
     def validity_problem(self, eui: bytes | str, usage: str) -> tuple[str, str] | None:
         """(cause, text) when an EUI holds keys of a kind but none valid at the clock:
