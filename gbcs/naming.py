@@ -183,6 +183,44 @@ def _specification(spec: dict[str, Any]) -> dict[str, Any]:
             out["attribute_or_method"] = coded(member, cosem.attribute_name(class_id, member))
     if isinstance(spec.get("selection"), dict):
         out["selection"] = name_axdr(spec["selection"])
+        described = range_descriptor(spec["selection"])
+        if described is not None:
+            out["selection"]["range"] = described
+    return out
+
+
+def range_descriptor(selection: dict[str, Any]) -> dict[str, Any] | None:
+    """Selective access by range (selector 1, Blue Book profile generic): the restricting
+    object and the from / to values, as times when they are double-long-unsigned (GBCS log
+    reads give seconds since 2000, primer 9.6)."""
+    parameters = selection.get("parameters")
+    if selection.get("selector") != 1 or not isinstance(parameters, dict):
+        return None
+    items = parameters.get("value")
+    if parameters.get("type") != "structure" or not isinstance(items, list) or len(items) != 4:
+        return None
+    restricting, start, end, _selected = items
+    fields = restricting.get("value") if isinstance(restricting, dict) else None
+    if not isinstance(fields, list) or len(fields) != 4:
+        return None
+    class_id, logical_name, attribute, data_index = (f.get("value") for f in fields)
+    raw = _hex_bytes(logical_name)
+    if not isinstance(class_id, int) or raw is None or len(raw) != obis.OBIS_LENGTH:
+        return None
+    out: dict[str, Any] = {
+        "restricting_object": {
+            "class_id": coded(class_id, cosem.class_name(class_id)),
+            "instance_id": obis_code(raw, class_id),
+            "attribute": coded(attribute, cosem.attribute_name(class_id, int(attribute or 0))),
+            "data_index": data_index,
+        }
+    }
+    for key, item in (("from", start), ("to", end)):
+        value = item.get("value") if isinstance(item, dict) else None
+        if isinstance(item, dict) and item.get("type") == "double-long-unsigned":
+            out[key] = iso_seconds2000(int(value or 0))
+        else:
+            out[key] = value
     return out
 
 

@@ -97,6 +97,11 @@ def test_dlms_objects_and_invoke_id_are_named(path, keystore):
         assert re.match(r"^\d+-\d+:\d+\.\d+\.\d+\.\d+$", spec["instance_id"]["code"])
         assert spec["instance_id"]["name"], spec
         assert spec["attribute_or_method"]["name"], spec
+        if spec["selection"] is not None:  # every RTDS selection is a range of log times
+            described = spec["selection"]["range"]
+            assert described["restricting_object"]["instance_id"]["name"]
+            assert ISO.match(described["from"]) and ISO.match(described["to"])
+            assert described["from"] <= described["to"]
     for result in payload.get("results") or ():
         assert result["result"]["name"]
     # GBCS: the invoke id is the low 24 bits of the originator counter (primer 8.1)
@@ -120,6 +125,16 @@ def test_a_known_request_reads_as_the_use_case_tables_say():
         "action IC 9 Script table 0-0:10.0.103.255 (auxiliary controller commands) method 1 execute"
         in text
     )
+
+
+def test_a_boost_log_read_names_its_period():
+    """Primer 9.6: ECS61c reads the boost log from 2014-12-25 23:00 to 2015-01-01 00:00."""
+    path = next(
+        p for p in rtds_files() if p.parent.name == "7.11_ECS61c" and "SUCCESS_COMMAND" in p.name
+    )
+    spec = render.message_dict(decode(read_vector(path)))["payload"]["specifications"][1]
+    assert spec["selection"]["range"]["from"] == "2014-12-25T23:00:00Z"
+    assert spec["selection"]["range"]["to"] == "2015-01-01T00:00:00Z"
 
 
 def test_an_outage_alert_reads_by_name():
