@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as _dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ RULES: dict[str, str] = {
     "trailing-bytes": "nothing follows the last field of a layer",
     "re-encode": "the decoded tree re-encodes to the same bytes",
     "header": "header fields hold their defined values (empty DD header fields, security "
-    "header 11 00000000, CRA flag 1-3, a signature field inside a MAC'd APDU)",
+    "header 11 00000000, CRA flag 1-3, a signature field inside a MAC'd APDU, a COSEM "
+    "date-time whose fields are in range and whose date exists)",
     "unknown-message-code": "the message code is one GBCS defines",
     "direction": "the CRA flag is one the use case allows (command/response or alert), and "
     "the payload's direction matches it",
@@ -523,6 +525,7 @@ def _header_verdicts(message: Message, data: bytes) -> list[Verdict]:
                     message.apdu_offset + len(message.apdu),
                 )
             )
+    found.extend(_date_time_verdicts(message))
     if message.cra_flag not in CRA_NAMES:
         found.append(
             Verdict(
@@ -531,6 +534,54 @@ def _header_verdicts(message: Message, data: bytes) -> list[Verdict]:
                 message.apdu_offset + 2,
             )
         )
+    return found
+
+
+# COSEM date-time fields (DLMS Blue Book 4.1.6.1): (name, offset in the 12 bytes, allowed
+# values besides "not specified"); month FD/FE are daylight saving's end and start, day
+# FD/FE the second last and last day of the month
+_DATE_TIME_FIELDS = (
+    ("month", 2, frozenset(range(1, 13)) | {0xFD, 0xFE, 0xFF}),
+    ("day", 3, frozenset(range(1, 32)) | {0xFD, 0xFE, 0xFF}),
+    ("day_of_week", 4, frozenset(range(1, 8)) | {0xFF}),
+    ("hour", 5, frozenset(range(24)) | {0xFF}),
+    ("minute", 6, frozenset(range(60)) | {0xFF}),
+    ("second", 7, frozenset(range(60)) | {0xFF}),
+    ("hundredths", 8, frozenset(range(100)) | {0xFF}),
+)
+_DEVIATION_UNSPECIFIED = -0x8000
+_DATE_TIME_AT = 1 + 10 + 9 + 9 + 1  # in the DF APDU: after the 0C length byte
+
+
+def _date_time_verdicts(message: Message) -> list[Verdict]:
+    """The grouping header's date-time, when present, holds a COSEM date-time."""
+    value = message.header["date_time"]
+    if value is None:
+        return []
+    base = message.apdu_offset + _DATE_TIME_AT
+    found = []
+    for name, at, allowed in _DATE_TIME_FIELDS:
+        if value[name] not in allowed:
+            found.append(
+                Verdict("header", f"date-time {name} {value[name]} is out of range", base + at)
+            )
+    deviation = value["deviation"]
+    if deviation != _DEVIATION_UNSPECIFIED and not -720 <= deviation <= 720:
+        found.append(
+            Verdict(
+                "header",
+                f"date-time deviation {deviation} minutes is outside -720..720",
+                base + 9,
+            )
+        )
+    year, month, day = value["year"], value["month"], value["day"]
+    if not found and year != 0xFFFF and month <= 12 and day <= 31:
+        try:
+            _dt.date(year, month, day)
+        except ValueError:
+            found.append(
+                Verdict("header", f"date-time {year}-{month:02}-{day:02} is no date", base)
+            )
     return found
 
 

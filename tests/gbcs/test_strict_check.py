@@ -158,6 +158,32 @@ def test_cra_flag_outside_its_values_fails():
     assert header.offset == message.apdu_offset + 2
 
 
+TOP_UP_RESPONSE = RTDS_ROOT / "2.2_CS01a" / "CS01a_2.2_ERROR_RESPONSE_GBCS.HEX"
+
+
+@pytest.mark.parametrize(
+    ("at", "value", "words"),
+    [
+        (2, 13, "month 13"),  # the date-time's month
+        (5, 24, "hour 24"),
+        (9, 0x7F, "deviation"),  # first byte of the deviation: +32,5xx minutes
+        (3, 30, "is no date"),  # day 30 of month 2, once the month is set below
+    ],
+)
+def test_date_time_out_of_range_fails_though_the_mac_holds(at, value, words):
+    message = decode(read_vector(TOP_UP_RESPONSE))
+    assert message.header["date_time"] is not None and message.kind == "mac"
+    apdu = bytearray(message.apdu)
+    start = 1 + 10 + 9 + 9 + 1  # after DF, the transaction id, both titles and 0C
+    apdu[start + at] = value
+    if words == "is no date":
+        apdu[start + 2] = 2
+    data = remac(apdu)
+    verdict = only(check_message_bytes("date", data, rtds_keystore()), "header")
+    assert words in verdict.detail
+    assert verdict.offset == message.apdu_offset + start + (0 if words == "is no date" else at)
+
+
 def test_trailing_bytes_fail_at_the_first_one():
     data = read_vector(DEACTIVATE)
     verdict = only(check_message_bytes("tail", data + b"\x00", rtds_keystore()), "trailing-bytes")
