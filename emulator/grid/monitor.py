@@ -55,6 +55,9 @@ from emulator.grid.population import EV_LABEL
 log = logging.getLogger(__name__)
 
 #: When a customer declared no charger size, assume the common single-phase 7.4 kW.
+#: How long before a customer's terms end the DNO curtails the switch taking over (the
+#: substation then shows whether it sheds before the term ends and the switch is restored).
+HANDOVER_S = 90.0
 DEFAULT_CHARGER_KW = 7.4
 
 
@@ -115,6 +118,7 @@ class ControlledSwitch:
     week_curtailed_s: float = 0.0  # closed stints this run (the week)
     changed_at: float = -1e9  # when the DNO last changed this switch
     observed_kw: float | None = None  # the substation's step when this 7.6 took effect
+    handing_over: bool = False  # another switch was curtailed to take over from this one
 
     def stint_s(self, now: float) -> float:
         return now - self.curtailed_at if self.state == "curtailed" and self.curtailed_at else 0.0
@@ -450,6 +454,7 @@ class DnoMonitor:
             sw.state = "available"
             sw.level = None
             sw.expires_at = None
+            sw.handing_over = False
             sw.changed_at = now
             self._disturbed = True
         return outcome.ok
@@ -721,29 +726,42 @@ class DnoMonitor:
         return got
 
     async def _hand_over(self, sw: ControlledSwitch, why: str, must: bool) -> None:
-        """Curtail others for what ``sw`` holds back, then restore it. ``must``: its bound or
-        the customer's terms end now, so it is restored even when nobody can take over."""
+        """Hand ``sw``'s curtailment to others in two steps: first curtail them for what it
+        was seen to hold back; it is restored once the substation shows the room
+        (``_restore_fitting``, handovers first), so a replacement whose car was not charging
+        does not let the feeder over. ``must``: the customer's terms end now, restore it
+        whatever the measurement says. One that held nothing back is restored at once."""
+        if must:
+            await self._restore_one(sw, why)
+            self._last_action = self.now()
+            return
+        if sw.handing_over:
+            return
         held = sw.held_back_kw(self.params.expected_draw_fraction)
         if sw.observed_kw is not None:  # what it was seen to hold back, not what it might
             held = min(held, sw.observed_kw)
-        got = await self._shed(held, "rotate", {sw.key}) if held > 0.5 else held
-        if got <= 0 and held <= 0.5:
-            got = 1.0  # it held nothing back: nothing to hand over
-        if got <= 0 and not must:
+        if held <= 0.5:
+            await self._restore_one(sw, why)
+            self._last_action = self.now()
             return
-        await self._restore_one(sw, why)
-        self._last_action = self.now()
+        if await self._shed(held, "rotate", {sw.key}) > 0:
+            sw.handing_over = True
 
     async def _release_due(self) -> None:
-        """Hand over every switch whose allowance ends before the next chance to act, then
-        rotate the longest stint past ``rotate_after_s`` when a less-curtailed customer can
-        take it."""
+        """Hand over every switch whose allowance is about to end (the customer's terms: the
+        replacement ``handover_s`` before ``release_margin_s``, the restore at it, whatever
+        happens; the DNO's own bounds: only when someone can take it), then rotate the
+        longest stint past ``rotate_after_s`` when a less-curtailed customer can take it."""
+        p = self.params
         now = self.now()
         curtailed = [s for s in self.switches.values() if s.state == "curtailed"]
         for sw in curtailed:
-            if self.terms_allowance_s(sw, now) <= self.params.release_margin_s:
+            terms_left = self.terms_allowance_s(sw, now)
+            if terms_left <= p.release_margin_s:
                 await self._hand_over(sw, "consent-terms", must=True)
-            elif self.allowance_s(sw, now) <= self.params.release_margin_s:
+            elif terms_left <= p.release_margin_s + HANDOVER_S:
+                await self._hand_over(sw, "consent-terms", must=False)
+            elif self.allowance_s(sw, now) <= p.release_margin_s and self._options({sw.key}):
                 # The DNO's own bound: handed over when someone can take it, else kept (the
                 # feeder's rating outranks the DNO's fairness target; the terms do not).
                 await self._hand_over(sw, "bound", must=False)
@@ -751,10 +769,10 @@ class DnoMonitor:
         due = [
             s
             for s in self.switches.values()
-            if s.state == "curtailed" and s.stint_s(now) >= self.params.rotate_after_s
+            if s.state == "curtailed" and not s.handing_over and s.stint_s(now) >= p.rotate_after_s
         ]
-        if not due:
-            return
+        if not due or any(s.handing_over for s in self.switches.values()):
+            return  # one handover at a time: the substation must show each one's effect
         sw = max(due, key=lambda s: (s.stint_s(now), s.premises, s.slot))
         fresher = [
             o for o in self._options() if o.curtailed_s < sw.week_curtailed_s + sw.stint_s(now)
@@ -797,13 +815,19 @@ class DnoMonitor:
         now = self.now()
         curtailed = sorted(
             (s for s in self.switches.values() if s.state == "curtailed"),
-            key=lambda s: (-(s.event_curtailed_s + s.stint_s(now)), s.premises, s.slot),
+            key=lambda s: (
+                not s.handing_over,
+                -(s.event_curtailed_s + s.stint_s(now)),
+                s.premises,
+                s.slot,
+            ),
         )
-        room = target - self.params.hysteresis_kw - risk
+        room = target - risk
         restored = False
         for sw in curtailed:
             kw = sw.held_back_kw(draw)
-            if kw > room:
+            # a handover's replacement was sized for it: no hysteresis to clear
+            if kw > room - (0.0 if sw.handing_over else self.params.hysteresis_kw):
                 continue
             if await self._restore_one(sw, "restore"):
                 room -= kw
