@@ -23,6 +23,7 @@ from typing import BinaryIO
 from .errors import GbcsError, InputError
 from .keystore import EXPIRED, NOT_YET_VALID, Keystore
 from .message import Message, decode, encode
+from .payload import encrypted_fragments
 from .primitives import encode_length
 from .security import FAILED, UNVERIFIABLE, VERIFIED, CheckResult, SecurityReport, check_message
 
@@ -405,9 +406,20 @@ def security_verdicts(message: Message, data: bytes, report: SecurityReport) -> 
         elif what == "mac":
             offset = len(data) - 12
         else:
-            offset = None
+            offset = _fragment_offset(message, data, check.check)
         found.append(Verdict(_security_rule(what, check), _security_text(check), offset))
     return found
+
+
+def _fragment_offset(message: Message, data: bytes, name: str) -> int | None:
+    """Where the encrypted fragment `decryption[N]` starts in the message."""
+    try:
+        number = int(name[name.index("[") + 1 : name.index("]")])
+        fragment = encrypted_fragments(message.payload_kind, message.payload)[number]
+    except (ValueError, IndexError, GbcsError):
+        return None
+    at = data.find(bytes(fragment))
+    return None if at < 0 else at
 
 
 def _security_rule(what: str, check: CheckResult) -> str:

@@ -184,6 +184,21 @@ def test_date_time_out_of_range_fails_though_the_mac_holds(at, value, words):
     assert verdict.offset == message.apdu_offset + start + (0 if words == "is no date" else at)
 
 
+READING = RTDS_ROOT / "4.1.1_ECS17b" / "ECS17b_4.1.1_SINGLE_SUCCESS_RESPONSE_GBCS.HEX"
+
+
+def test_a_tampered_encrypted_part_fails_where_it_starts_though_the_mac_holds():
+    data = read_vector(READING)
+    message = decode(data)
+    fragment_at = data.index(bytes.fromhex("3100000000"))
+    apdu = bytearray(message.apdu)
+    apdu[fragment_at - message.apdu_offset + 6] ^= 0x01  # a ciphertext byte
+    edited = remac(apdu)
+    verdict = only(check_message_bytes("reading", edited, rtds_keystore()), "decryption-invalid")
+    assert verdict.offset == fragment_at
+    assert "decryption[0]" in verdict.detail
+
+
 def test_trailing_bytes_fail_at_the_first_one():
     data = read_vector(DEACTIVATE)
     verdict = only(check_message_bytes("tail", data + b"\x00", rtds_keystore()), "trailing-bytes")
