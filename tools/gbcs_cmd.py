@@ -137,7 +137,8 @@ def load_keystore(paths, at, acbs=None) -> Keystore | None:
         # without --at, validity dates are not judged (stored vectors outlive their certificates)
         keystore = Keystore.open(*paths, clock=at, check_validity=at is not None)
     except GbcsError as exc:
-        raise SystemExit(f"gbhan: keystore: {exc}") from None
+        print(f"gbhan: keystore: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     for eui in acbs or ():
         keystore.add_anchor(Role.ACCESS_CONTROL_BROKER, eui)
     return keystore

@@ -263,6 +263,12 @@ def test_a_source_that_is_nothing_exits_2_before_any_output():
     assert "source 2 ('no/such/file.hex') is neither" in run.stderr
 
 
+def test_a_keystore_that_is_not_there_exits_2():
+    run = gbhan("gbcs", "check", str(LABELS), "--keystore", "no/such/keys")
+    assert run.returncode == 2 and run.stdout == ""
+    assert "gbhan: keystore:" in run.stderr and "no/such/keys" in run.stderr
+
+
 # --- match --------------------------------------------------------------------------------
 def test_match_a_response_to_its_command_and_not_to_another():
     command = LABELS.with_name(LABELS.name.replace("_RESPONSE_", "_COMMAND_"))
