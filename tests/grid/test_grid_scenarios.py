@@ -176,7 +176,14 @@ def test_all_consenting_does_not_know_consent_terms_and_would_break_them(runs):
 
 @pytest.mark.parametrize("name", ["forecast-error", "slow-wan"])
 def test_the_margin_keeps_the_rating_when_the_forecast_errs_or_srvs_are_slow(name, runs):
-    summary = runs(name)[0].record.summary
+    from grid_helpers import run_with_double
+
+    if name == "slow-wan":  # the double's SRVs take the slow WAN's 27 s
+        result = run_with_double(spec.load(name), latency_s=27.0)[0]
+        assert result.record.summary["srv_response_s_max"] == pytest.approx(27.0)
+    else:
+        result = runs(name)[0]
+    summary = result.record.summary
     assert summary["minutes_over_rating"] == 0
     assert summary["feeder_peak_kw"] <= summary["feeder_rating_kw"]
     default = runs("feeder-overload")[0].record.summary
