@@ -18,6 +18,7 @@ from typing import Any
 from construct import Container
 
 from .asn1 import REMOTE_PARTY_ROLES, encode_tree
+from .errors import GbcsError
 
 CREDENTIALS_REPLACEMENT_MODES = {
     2: "supplier_by_supplier",
@@ -50,6 +51,19 @@ KEY_USAGE_BITS = {0: "digital_signature", 4: "key_agreement", 5: "key_cert_sign"
 
 class Mismatch(Exception):
     """The tree does not have the shape this reader expects."""
+
+
+# what a tree of the wrong shape (a tampered message) makes the readers raise
+_NOT_THIS_SHAPE = (
+    Mismatch,
+    GbcsError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    UnicodeDecodeError,
+)
 
 
 def _coded(code: int, names: dict[int, str]) -> dict[str, Any]:
@@ -272,13 +286,13 @@ def name_fields(fields: Container, read_certificate: Callable[[bytes], Any]) -> 
             continue
         try:
             out[key] = read(node)
-        except (Mismatch, ValueError, TypeError, AttributeError):
+        except _NOT_THIS_SHAPE:
             continue
     if fields.get("use_case") == "provide_security_credential_details" and isinstance(
         fields.get("value"), list
     ):
         try:
             out["remote_party_details"] = remote_party_details(fields["value"])
-        except (Mismatch, ValueError, TypeError, AttributeError):
+        except _NOT_THIS_SHAPE:
             pass
     return out

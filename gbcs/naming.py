@@ -502,36 +502,52 @@ _INTEGRITY_CODES: dict[str, int] = dict(MeterIntegrityIssue.encmapping)
 
 def certificate_fields(der: bytes) -> dict[str, Any] | None:
     """An X.509 certificate's named fields (GBCS organisation or device certificate), or
-    None when the bytes are not a certificate."""
+    None when the bytes are not a certificate. cryptography parses lazily, so a field it
+    cannot read (a tampered extension, an unknown key) is reported as unreadable by name
+    rather than failing the whole view."""
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:
         return None
-    out: dict[str, Any] = {
-        "serial": f"{cert.serial_number:X}",
-        "subject": _name(cert.subject),
-        "issuer": _name(cert.issuer),
-        "validity": {
+    readers: dict[str, Callable[[], Any]] = {
+        "serial": lambda: f"{cert.serial_number:X}",
+        "subject": lambda: _name(cert.subject),
+        "issuer": lambda: _name(cert.issuer),
+        "validity": lambda: {
             "not_before": iso(cert.not_valid_before_utc),
             "not_after": iso(cert.not_valid_after_utc),
         },
+        "key_usage": lambda: _key_usage(cert),
+        "device_identity": lambda: _device_identity(cert),
+        "public_key": lambda: _public_key(cert),
     }
+    out: dict[str, Any] = {}
+    unreadable = []
+    for key, read in readers.items():
+        try:
+            value = read()
+        except Exception:  # noqa: BLE001 - any parse failure of a field inside cryptography
+            unreadable.append(key)
+            continue
+        if value is not None:
+            out[key] = value
+    if unreadable:
+        out["unreadable"] = unreadable
+    return out
+
+
+def _key_usage(cert: x509.Certificate) -> list[str]:
     try:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-        out["key_usage"] = [
-            name
-            for name in ("digital_signature", "key_agreement", "key_cert_sign", "crl_sign")
-            if getattr(usage, name)
-        ]
     except x509.ExtensionNotFound:
-        out["key_usage"] = []
-    identity = _device_identity(cert)
-    if identity is not None:
-        out["device_identity"] = identity
+        return []
+    names = ("digital_signature", "key_agreement", "key_cert_sign", "crl_sign")
+    return [name for name in names if getattr(usage, name)]
+
+
+def _public_key(cert: x509.Certificate) -> str | None:
     key = cert.public_key()
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        out["public_key"] = f"EC {key.curve.name}"
-    return out
+    return f"EC {key.curve.name}" if isinstance(key, ec.EllipticCurvePublicKey) else None
 
 
 _ROLE_NAMES = {
