@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import alerts, cosem, credentials, dlms, obis, zcl
@@ -507,7 +508,7 @@ def certificate_fields(der: bytes) -> dict[str, Any] | None:
     rather than failing the whole view."""
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm):
         return None
     readers: dict[str, Callable[[], Any]] = {
         "serial": lambda: f"{cert.serial_number:X}",

@@ -287,3 +287,26 @@ def test_log_entries_read_with_times_and_event_codes(path, keystore):
             assert entry[1]["name"] == ALERT_CODES[entry[1]["code"]]
         else:
             assert ISO.match(entry[1]) and entry[1] >= entry[0]
+
+
+def _join_certificate() -> bytes:
+    path = next(
+        p
+        for p in rtds_files()
+        if p.parent.name == "8.7.1_CS03CCritical" and "SUCCESS_COMMAND" in p.name
+    )
+    fields = decode(read_vector(path)).payload.fields
+    return bytes(fields["other_device_certificate"])
+
+
+def test_a_tampered_certificate_is_reported_not_raised():
+    """The view of a tampered message still renders: a certificate cryptography refuses is
+    no certificate; a field it cannot read is listed as unreadable."""
+    der = _join_certificate()
+    assert naming.certificate_fields(der)["device_identity"]["eui"] == "00DB123456789098"
+    version_3 = der.replace(bytes.fromhex("A003020102"), bytes.fromhex("A003020103"), 1)
+    assert naming.certificate_fields(version_3) is None
+    unknown_key = der.replace(bytes.fromhex("2A8648CE3D0201"), bytes.fromhex("2A8648CE3D0202"), 1)
+    fields = naming.certificate_fields(unknown_key)
+    assert "public_key" in fields["unreadable"]
+    assert fields["serial"] == naming.certificate_fields(der)["serial"]
