@@ -33,7 +33,7 @@ from .userconfig import UserConfig
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS request (
     id      TEXT PRIMARY KEY,   -- originator:target:counter
-    state   TEXT NOT NULL,      -- accepted, issued, queued, dispatched, answered
+    state   TEXT NOT NULL,      -- issued, queued, dispatched, answered
     body    BLOB,               -- the request as received (to rebuild its job)
     command BLOB,               -- issued: the pre-command; queued/dispatched: the command
     at      REAL NOT NULL
@@ -55,8 +55,7 @@ CREATE TABLE IF NOT EXISTS meta (
     value
 );
 """
-ACCEPTED, ISSUED, QUEUED, DISPATCHED, ANSWERED = (
-    "accepted",
+ISSUED, QUEUED, DISPATCHED, ANSWERED = (
     "issued",
     "queued",
     "dispatched",
@@ -183,8 +182,11 @@ class PersistentLedger(RequestLedger):
             self._seen.update(row[0] for row in self._db.execute("SELECT id FROM request"))
 
     def accept(self, request_id: str) -> None:
+        """Seen from now on in this run; journalled by the write that follows it in the same
+        request (queued, issued or answered), so a kill between the two leaves no row that
+        nothing would ever answer: that request was never acknowledged, and its resend is
+        accepted afresh."""
         super().accept(request_id)
-        self._write(request_id, ACCEPTED, None, None)
 
     def issue(
         self, request_id: str, precommand: bytes, context: object, body: bytes | None = None

@@ -229,3 +229,24 @@ def test_a_restart_between_transform_and_signed_return(tmp_path, schema, trusted
     assert [code_of(d) for d in delivered] == ["I0"]
     assert len(received) == 1 and received_first == []
     assert [a.code for a in again] == ["E42"]
+
+
+def test_a_kill_between_accepting_and_journalling_leaves_no_debt(tmp_path):
+    """A request id seen but killed before its command was journalled was never acknowledged:
+    the next run neither owes it an answer nor refuses its resend."""
+    state = DspState.open(tmp_path / "state", [RTDS_KEYSTORE, DCCBOXED], GBCS_DATE)
+    ledger = state.ledger()
+    ledger.accept("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1")
+    ledger.accept("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:2")
+    ledger.queued("90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:2", b"<x/>", b"\x00")
+    state.close()
+    state = DspState.open(tmp_path / "state", [RTDS_KEYSTORE, DCCBOXED], GBCS_DATE)
+    ledger = state.ledger()
+    try:
+        assert "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1" not in ledger
+        assert "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:2" in ledger
+        assert [u.request_id for u in ledger.unfinished()] == [
+            "90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:2"
+        ]
+    finally:
+        state.close()
