@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.utils import CryptographyDeprecationWarning
 
 from . import alerts, cosem, credentials, dlms, obis, zcl
 from .gbz import MeterIntegrityIssue
@@ -506,10 +508,14 @@ def certificate_fields(der: bytes) -> dict[str, Any] | None:
     None when the bytes are not a certificate. cryptography parses lazily, so a field it
     cannot read (a tampered extension, an unknown key) is reported as unreadable by name
     rather than failing the whole view."""
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm):
-        return None
+    with warnings.catch_warnings():
+        # cryptography warns about (and will one day refuse) a negative serial number; a
+        # tampered certificate is shown, not warned about
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm):
+            return None
     readers: dict[str, Callable[[], Any]] = {
         "serial": lambda: f"{cert.serial_number:X}",
         "subject": lambda: _name(cert.subject),
@@ -526,7 +532,9 @@ def certificate_fields(der: bytes) -> dict[str, Any] | None:
     unreadable = []
     for key, read in readers.items():
         try:
-            value = read()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                value = read()
         except Exception:  # noqa: BLE001 - any parse failure of a field inside cryptography
             unreadable.append(key)
             continue
