@@ -123,7 +123,12 @@ def cmd_serve(args) -> int:
             print(f"error: --endpoint is supplier=URL or dno=URL, not {item!r}")
             return 2
         endpoints[name] = url
-    gbcs_date = _date(args.gbcs_date)
+    try:
+        gbcs_date = _date(args.gbcs_date)
+        smki_at = _date(args.at) if args.at else gbcs_date
+    except ValueError as exc:
+        print(f"error: --gbcs-date / --at: {exc}", file=sys.stderr)
+        return 2
     try:
         state = DspState.open(args.state_dir, [DEFAULT_RTDS_KEYSTORE, args.keystore], gbcs_date)
         if args.users is not None:
@@ -149,7 +154,6 @@ def cmd_serve(args) -> int:
         )
         dsp.attach(premises)
         resumed = dsp.resume()
-        smki_at = _date(args.at) if args.at else gbcs_date
         smki = SmkiService(state.repo, args.host, args.smki_port, clock=lambda: smki_at).start()
         runner = await service.start(dsp, args.host, args.port)
         where = {u.name: u.endpoint for u in dsp.users}
