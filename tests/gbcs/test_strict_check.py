@@ -16,10 +16,11 @@ from gbcs.check import (
     Verdict,
     _message_code_offset,
     check_message_bytes,
+    unchecked_encryption,
 )
 from gbcs.keystore import Keystore
 from gbcs.roles import Role
-from gbcs.security import mac_apdu, wrap_with_mac
+from gbcs.security import check_message, mac_apdu, wrap_with_mac
 
 DEACTIVATE = RTDS_ROOT / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
 READ_LABELS = RTDS_ROOT / "7.7_ECS61a" / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_COMMAND_GBCS.HEX"
@@ -197,6 +198,23 @@ def test_a_tampered_encrypted_part_fails_where_it_starts_though_the_mac_holds():
     verdict = only(check_message_bytes("reading", edited, rtds_keystore()), "decryption-invalid")
     assert verdict.offset == fragment_at
     assert "decryption[0]" in verdict.detail
+
+
+GAS_ENCRYPTED = "GCS13a_4.1.1_SUCCESS_RELIABLE_GSME_RESPONSE_GBCS.HEX"
+
+
+def test_encrypted_parts_never_reached_are_unverifiable_not_verified():
+    """A report whose decryption checks never ran (as for a layout the codec cannot yet
+    collect fragments from) leaves the encrypted components unverified."""
+    (path,) = rtds_files(GAS_ENCRYPTED.removesuffix(".HEX"))
+    message = decode(read_vector(path))
+    full = check_message(message, rtds_keystore())
+    assert full.decryption and unchecked_encryption(message, full) == []
+    blind = check_message(message, rtds_keystore(), fragments=[])
+    (verdict,) = unchecked_encryption(message, blind)
+    assert verdict.rule == "decryption-unverifiable" and verdict.unverifiable
+    assert verdict.offset == message.content_offset
+    assert f"{len(full.decryption)} of {len(full.decryption)}" in verdict.detail
 
 
 def test_trailing_bytes_fail_at_the_first_one():
