@@ -138,10 +138,14 @@ class FileResult:
         )
 
     def as_dict(self) -> dict[str, object]:
+        message = self.message
+        use_case = message.use_case if message is not None else None
         return {
             "source": self.name,
             "passed": not self.failed,
             "shape": self.kind or None,
+            "message_code": None if message is None else f"0x{message.message_code:04X}",
+            "use_case": None if use_case is None else use_case.name,
             "verdicts": [v.as_dict() for v in self.verdicts],
             "allowed_unverifiable": [v.as_dict() for v in self.allowed],
         }

@@ -232,6 +232,8 @@ def test_check_json_lines_with_sources_and_totals_last(tmp_path):
     assert signature["rule"] == "signature-invalid"
     assert signature["offset"] == len(data) - 12 - 64 and mac["offset"] == len(data) - 12
     assert all(m["source"].startswith("ECS47Deactivate_") for m in messages[:6])
+    assert {m["use_case"] for m in messages} == {"ECS47"}
+    assert {m["message_code"] for m in messages} == {"0x0055"}
 
 
 def test_check_reads_stdin_one_message_a_line():
