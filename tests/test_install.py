@@ -21,7 +21,9 @@ import pytest
 from emulator import data
 from hil.console import Console
 
-pytestmark = pytest.mark.slow
+# Building and installing take a minute or two on their own, more on a busy machine; the first
+# test carries the fixture's setup.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DATA = sorted(
