@@ -25,7 +25,15 @@ from .keystore import EXPIRED, NOT_YET_VALID, Keystore
 from .message import Message, decode, encode
 from .payload import encrypted_fragments
 from .primitives import encode_length
-from .security import FAILED, UNVERIFIABLE, VERIFIED, CheckResult, SecurityReport, check_message
+from .security import (
+    FAILED,
+    FRAGMENT_HEADER,
+    UNVERIFIABLE,
+    VERIFIED,
+    CheckResult,
+    SecurityReport,
+    check_message,
+)
 
 # rule -> what it holds a message to (the names verdicts, --json and docs/gbcs.md use)
 RULES: dict[str, str] = {
@@ -421,6 +429,8 @@ def unchecked_encryption(message: Message, report: SecurityReport) -> list[Verdi
     """Encrypted parts the security checks never reached (a payload layout whose fragments
     the codec does not yet collect, such as GCS53's GBZ alert): not checked is not
     verified, so each is unverifiable."""
+    if FRAGMENT_HEADER not in message.apdu:  # every encrypted part starts with one
+        return []
     held = _count_encrypted(message.payload)
     missed = held - len(report.decryption)
     if missed <= 0:
