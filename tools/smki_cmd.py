@@ -55,6 +55,16 @@ def register(sub) -> None:
     p.add_argument("--party", help="follow this party's extract stream instead")
     p.set_defaults(func=cmd_sync)
 
+    p = cmds.add_parser(
+        "fetch", help="a device's (or organisation's) in-use certificates from an SMKI service, "
+        "as a PEM folder `gbhan gbcs verify --keystore` reads",
+    )  # fmt: skip
+    p.add_argument("eui", help="e.g. 00-DB-12-34-56-78-90-A0")
+    p.add_argument("--url", default="http://127.0.0.1:8083", help="the SMKI service")
+    p.add_argument("--out", type=Path, required=True, help="folder for the PEM files")
+    p.add_argument("--organisation", action="store_true", help="search by SubjectName")
+    p.set_defaults(func=cmd_fetch)
+
     p = cmds.add_parser("populate", help="add N generated devices (DS + KA certificates each)")
     common(p)
     clocked(p)
@@ -178,6 +188,25 @@ def cmd_sync(args) -> int:
     how = "restored from the full extract" if report.restored_from_full else "brought up to date"
     print(f"{args.db}: {how}: {len(report.applied)} file(s), {report.records} records applied, "
           f"now at sequence {report.sequence}, {held} certificates held")  # fmt: skip
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from emulator.smki import client
+    from emulator.smki.errors import SmkiError
+
+    try:
+        eui = _party(args.eui)
+        assert eui is not None
+        found = client.in_use_certificates(args.url, eui, device=not args.organisation)
+    except SmkiError as exc:
+        print(f"gbhan: smki fetch: {exc}", file=sys.stderr)
+        return 1
+    if not found:
+        print(f"gbhan: smki fetch: no in-use certificate of {args.eui}", file=sys.stderr)
+        return 1
+    for path in client.write_pem_folder(found, args.out, eui):
+        print(path)
     return 0
 
 

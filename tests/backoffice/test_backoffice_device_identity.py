@@ -95,9 +95,13 @@ def keystore_of(fetched) -> Keystore:
     return keys
 
 
+#: where the two lives kept their state (for the command-line test)
+STATE: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def two_lives(tmp_path_factory, schema, trusted, dsp):
-    state = tmp_path_factory.mktemp("state")
+    state = STATE["folder"] = tmp_path_factory.mktemp("state")
     first = run_7_6(state, schema, trusted, dsp, counter=1000)
     second = run_7_6(state, schema, trusted, dsp, counter=2000)
     return first, second
@@ -143,3 +147,25 @@ def test_gbhan_gbcs_verify_with_the_fetched_certificates(two_lives, tmp_path, ca
     tampered[-5] ^= 1
     message.write_text(tampered.hex())
     assert cli.main(["gbcs", "verify", str(message), "--keystore", str(folder)]) == 1
+
+
+def test_gbhan_smki_fetch_then_gbcs_verify(two_lives, tmp_path, capsys):
+    """The command line only: `gbhan smki fetch` from a service over the state's repository,
+    then `gbhan gbcs verify --keystore` on the folder it wrote."""
+    (responses, _fetched, _held, _statuses), _ = two_lives
+    repo = Repository(STATE["folder"] / "smki.db")
+    smki = SmkiService(repo, "127.0.0.1", 0).start()
+    try:
+        fetched = cli.main(["smki", "fetch", "00-DB-12-34-56-78-90-A0", "--url", smki.url,
+                            "--out", str(tmp_path / "keys")])  # fmt: skip
+        missing = cli.main(["smki", "fetch", "01-02-03-04-05-06-07-08", "--url", smki.url,
+                            "--out", str(tmp_path / "none")])  # fmt: skip
+    finally:
+        smki.stop()
+        repo.close()
+    assert fetched == 0 and missing == 1
+    message = tmp_path / "response.hex"
+    message.write_text(responses[0].hex())
+    capsys.readouterr()
+    assert cli.main(["gbcs", "verify", str(message), "--keystore", str(tmp_path / "keys")]) == 0
+    assert "outcome: verified" in capsys.readouterr().out
