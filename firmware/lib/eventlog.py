@@ -44,6 +44,8 @@ class EventLog:
         self._pending = bytearray(segment)
         self._pending_len = 0
         self._pending_since = 0
+        # One read buffer for the log's life: reads then allocate nothing that could
+        # fragment a small heap (a `log` command on a long-running board).
         self._buf = bytearray(segment)
         self.flushes = 0
         try:
@@ -53,13 +55,16 @@ class EventLog:
             existed = False
             _makedirs(folder)
         newest = 0
-        names = self._segments()
-        for seq, _, _ in self._read_all(names):
+        names = [int(n) for n in os.listdir(folder) if n.isdigit()]
+        names.sort()
+        self._seg = names[-1] if names else 0
+        self._first = names[0] if names else 0  # the oldest segment on flash
+        buf = self._buf
+        for seq, _, _ in self._read_all():
             newest = seq
-        self._seg = int(names[-1]) if names else 0
         # a torn tail makes the newest segment count as full: the next write starts another
-        n = self._load(names[-1]) if names else -1
-        self._seg_used = n if n >= 0 and _intact_end(self._buf, n) == n else segment
+        n = self._load(self._seg, buf) if names else -1
+        self._seg_used = n if n >= 0 and _intact_end(buf, n) == n else segment
         # Entries that were in RAM at a power cut may have used these numbers.
         self.next_seq = newest + 1 + (segment // (_OVERHEAD + 1) if existed else 0)
 
@@ -98,10 +103,12 @@ class EventLog:
         if self._seg_used + n > self.segment:
             self._seg += 1
             self._seg_used = 0
-            try:
-                os.remove("%s/%d" % (self.folder, self._seg - self.keep))
-            except OSError:
-                pass
+            while self._first <= self._seg - self.keep:
+                try:
+                    os.remove("%s/%d" % (self.folder, self._first))
+                except OSError:
+                    pass
+                self._first += 1
         f = open("%s/%d" % (self.folder, self._seg), "ab")
         try:
             f.write(memoryview(self._pending)[:n])
@@ -118,14 +125,13 @@ class EventLog:
     def last(self, count):
         """Yield the newest `count` intact entries, oldest first: one pass counts, the next
         yields, so no list of entries is kept in RAM."""
-        names = self._segments()
         total = 0
-        for _ in self._read_all(names):
+        for _ in self._read_all():
             total += 1
         for _ in _records(memoryview(self._pending), self._pending_len):
             total += 1
         skip = total - count
-        for entry in self._read_all(names):
+        for entry in self._read_all():
             if skip > 0:
                 skip -= 1
                 continue
@@ -136,27 +142,24 @@ class EventLog:
                 continue
             yield entry
 
-    def _read_all(self, names):
-        for name in names:
-            n = self._load(name)
-            for entry in _records(self._buf, n):
+    def _read_all(self):
+        buf = self._buf
+        for number in range(self._first, self._seg + 1):
+            n = self._load(number, buf)
+            for entry in _records(buf, n):
                 yield entry
 
-    def _load(self, name):
+    def _load(self, number, buf):
         try:
-            f = open(self.folder + "/" + name, "rb")
+            f = open("%s/%d" % (self.folder, number), "rb")
         except OSError:
             return 0
         try:
-            n = f.readinto(self._buf)
+            n = f.readinto(buf)
         finally:
             f.close()
         return n or 0
 
-    def _segments(self):
-        names = [n for n in os.listdir(self.folder) if n.isdigit()]
-        names.sort(key=int)
-        return names
 
 
 

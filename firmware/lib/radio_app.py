@@ -37,7 +37,7 @@ class RadioApp:
     def reject(self, reason, detail=""):
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
         self.rejected_total += 1
-        if self._reject_logged is None:
+        if self._reject_logged is None or reason == "fault":  # a bug is never summarised
             self.log.append("reject", reason if not detail else reason + " " + detail)
             self._reject_logged = self.clock.ticks_ms()
         else:

@@ -8,7 +8,7 @@
 # with the higher generation. A slot rewrite is one littlefs metadata commit while the
 # record stays under the inline limit (512 bytes on the Pico's geometry), about 0.06 erases;
 # the old write-tmp-then-rename was three commits (bench/firmware_wear.py measures both
-# through the app). Records saved by older firmware ("<name>", "<name>.tmp") still load.
+# through the app). The firmware has not shipped, so the old layout is not read.
 import binascii
 import os
 import struct
@@ -18,8 +18,6 @@ from micropython import const
 _MAGIC = b"GS"
 _HEADER = "<2sHII"  # magic, length, generation, CRC-32 of length..payload
 _HEADER_LEN = const(12)
-_LEGACY_MAGIC = b"GR"
-_LEGACY_HEADER = "<2sHI"
 
 
 class Store:
@@ -51,11 +49,6 @@ class Store:
         """The payload of the newest intact copy, or None when there is none."""
         slot, generation, payload = self._find(name)
         self._newest[name] = (slot, generation)
-        if payload is None:
-            final = self.path(name)
-            payload = _read_legacy(final)
-            if payload is None:
-                payload = _read_legacy(final + ".tmp")
         return payload
 
     def _find(self, name):
@@ -87,26 +80,6 @@ def _read_slot(path):
         if binascii.crc32(payload, binascii.crc32(head[2:8])) != crc:
             return None
         return generation, payload
-    finally:
-        f.close()
-
-
-def _read_legacy(path):
-    try:
-        f = open(path, "rb")
-    except OSError:
-        return None
-    try:
-        head = f.read(8)
-        if head is None or len(head) != 8:
-            return None
-        magic, length, crc = struct.unpack(_LEGACY_HEADER, head)
-        if magic != _LEGACY_MAGIC:
-            return None
-        payload = f.read(length)
-        if payload is None or len(payload) != length or binascii.crc32(payload) != crc:
-            return None
-        return payload
     finally:
         f.close()
 

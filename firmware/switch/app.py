@@ -340,6 +340,13 @@ class SwitchApp(RadioApp):
             else:
                 self._on_time(records)
             return None
+        if command == zcl.DEFAULT_RSP:
+            # An answer to our report or request, on any cluster (a meter without a Time
+            # server says so in one): never answered, or two devices would ping-pong.
+            zcl.parse_default_rsp(payload)
+            if secured:
+                self.confirmed("default response")
+            return None
         table = self._attributes(cluster)
         if table is None:
             return _UNSUPPORTED_CLUSTER
@@ -369,11 +376,6 @@ class SwitchApp(RadioApp):
             if command != zcl.WRITE_ATTRIBUTES_NO_RSP:
                 self.send(cluster, zcl.write_attributes_rsp(tsn, failures, rsp_fc))
             return None
-        if command == zcl.DEFAULT_RSP:
-            zcl.parse_default_rsp(payload)  # an answer to our report or request
-            if secured:
-                self.confirmed("default response")
-            return None  # never answer a Default Response
         if command == zcl.READ_ATTRIBUTES_RSP:
             zcl.parse_read_attributes_rsp(payload)
             return None

@@ -28,13 +28,6 @@ def test_both_slots_torn_read_as_nothing(port, tmp_path):
     assert port.call("scenarios.storage_both_torn", str(tmp_path)) is None
 
 
-@pytest.mark.parametrize("tear", [False, True])
-def test_a_record_of_older_firmware_still_loads(port, tmp_path, tear):
-    found, after = port.call("scenarios.storage_legacy", str(tmp_path), tear)
-    assert found == (b"tmp-copy" if tear else b"old-firmware")
-    assert after == b"new-firmware"
-
-
 def test_log_segments_keep_the_newest_and_continue_the_sequence(port, tmp_path):
     # 23-byte records ("kind n=NN"), 3 to a 70-byte segment, 4 segments kept.
     next_seq, entries, files = port.call("scenarios.log_wrap", str(tmp_path / "log"), 70, 4, 30, 50)

@@ -48,23 +48,6 @@ def storage_both_torn(root):
     return Store(root).load("rec")
 
 
-def storage_legacy(root, tear):
-    """A record left by older firmware: "rec" (magic GR, length, CRC) and its ".tmp"."""
-    import binascii
-    import struct
-
-    store = Store(root)
-    for name, payload in (("rec.tmp", b"tmp-copy"), ("rec", b"old-firmware")):
-        f = open(store.path(name), "wb")
-        f.write(struct.pack("<2sHI", b"GR", len(payload), binascii.crc32(payload)) + payload)
-        f.close()
-    if tear:
-        _tear(store.path("rec"), 9)
-    found = store.load("rec")
-    store.save("rec", b"new-firmware")
-    return [found, Store(root).load("rec")]
-
-
 def log_wrap(path, segment, keep, count, last):
     log = EventLog(path, lambda: 77, segment=segment, keep=keep)
     for i in range(count):
