@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import zigpy.zdo.types as zdo_t
 from zigpy.zcl import foundation as f
 
-from emulator.clock import Clock
+from emulator.clock import ZIGBEE_EPOCH_UNIX, Clock
 from emulator.han import zcl
 from emulator.han.link import InProcessNode, RequestError
 from emulator.han.medium import LinkQuality, Medium, packet_to
@@ -48,6 +49,8 @@ PARTNER_LINK_KEYS = {
 PROFILE_SE = 0x0109
 #: Clusters whose unsolicited frames from the switch the meter keeps (reports, DRLC statuses).
 METER_CLUSTERS = (0x0000, 0x0006, 0x0008, 0x0701, 0xFC00)
+TIME_CLUSTER = 0x000A
+TIME_STATUS_MASTER_SYNCED = 0x03  # TimeStatus bits: master clock, synchronised
 
 
 class HanError(HilError, RuntimeError):
@@ -111,6 +114,10 @@ class HanRig:
         self.loop = self.clock.new_loop()
         self.unsolicited: collections.deque[Received] = collections.deque(maxlen=2000)
         self.to_board: list[tuple[int, int, bytes]] = []
+        # What the meter's Time server answers (unix seconds); the `clock` fixture points
+        # it at the board's clock, so a simulated run stays on its simulated time.
+        self.time_source: Callable[[], int] = lambda: int(time.time())
+        self.time_reads = 0
         self._cond = threading.Condition()
         self._decoder = FrameDecoder()
         self._thread = threading.Thread(target=self.loop.run_forever, name="hil-han", daemon=True)
@@ -148,6 +155,7 @@ class HanRig:
         for cluster in METER_CLUSTERS:
             self.esme.on_cluster(1, cluster, self._keep(self.esme))
             self.stranger.on_cluster(1, cluster, self._keep(None))
+        self.esme.on_cluster(1, TIME_CLUSTER, self._time_server)
         self.radio = XBeeStandIn(
             BOARD_RADIO_IEEE,
             link_key_from_install_code(BOARD_INSTALL_CODE),
@@ -186,6 +194,26 @@ class HanRig:
                 node.spawn(node.reply(packet, reply))
 
         return handler
+
+    def _time_server(self, packet) -> None:
+        """The meter's Time cluster server: Read Attributes of Time (0x0000, UTCTime) and
+        TimeStatus (0x0001, master and synchronised), from `time_source` (unix seconds: the
+        rig's clock for the board), answered secured as asked."""
+        data = bytes(packet.data.serialize())
+        header = zcl.peek_header(data)
+        self.time_reads += 1
+        if header.cluster_specific or header.command_id != f.GeneralCommand.Read_Attributes:
+            return
+        records = b""
+        for (attr,) in struct.iter_unpack("<H", data[3 : 3 + (len(data) - 3) // 2 * 2]):
+            if attr == 0x0000:
+                now = int(self.time_source()) - ZIGBEE_EPOCH_UNIX
+                records += struct.pack("<HBBI", attr, 0, 0xE2, now)
+            elif attr == 0x0001:
+                records += struct.pack("<HBBB", attr, 0, 0x18, TIME_STATUS_MASTER_SYNCED)
+            else:
+                records += struct.pack("<HB", attr, f.Status.UNSUPPORTED_ATTRIBUTE)
+        self.esme.spawn(self.esme.reply(packet, bytes([0x18, header.tsn, 0x01]) + records))
 
     @property
     def board_nwk(self) -> int:

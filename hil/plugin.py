@@ -177,10 +177,13 @@ def han(hil_rig, dut):
 
 
 @pytest.fixture
-def clock(dut):
-    """Simulated time on the virtual board, the wall clock on a physical one."""
+def clock(dut, han):
+    """Simulated time on the virtual board, the wall clock on a physical one; the rig's
+    meter answers the board's Time cluster reads from it."""
     board_clock = DutClock(dut, simulated=dut.clock_mode == ClockMode.SIMULATED)
+    han.time_source = board_clock.now
     yield board_clock
+    han.time_source = lambda: int(time.time())
     board_clock.close()
 
 

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from emulator.clock import ZIGBEE_EPOCH_UNIX
 from hil.suites.switch import steps
 from hil.suites.switch.steps import CONFIG, LEVEL, ON_OFF, relay_is
 
@@ -176,3 +177,26 @@ def test_board_and_console_come_back_after_a_power_cycle(dut, han, power, record
     steps.confirm(han)
     record_property("console.reopened", dut.console.channel.stats["reopened"])
     assert dut.state()["source"] != "failsafe"
+
+
+def test_the_board_reads_the_meters_time_after_power_up(dut, han, power, clock):
+    """After a power cut the board asks the meter for the time (ZigBee Time cluster) and
+    takes the answer; the rig's meter answers from the rig's clock for the board."""
+    clock.set(clock.now())
+    reads = han.time_reads
+    last_seq = int(dut.log(1)[0].split()[1])
+    power.off()
+    _after_reboot(dut, han, power, last_seq)
+    deadline = time.monotonic() + 5.0
+    while han.time_reads == reads and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert han.time_reads > reads, "the board never read the meter's time after power-up"
+    zigbee_now = clock.now() - ZIGBEE_EPOCH_UNIX
+    while True:
+        entries = [e.split() for e in dut.log(20) if int(e.split()[1]) > last_seq]
+        taken = [e for e in entries if e[3] == "time"]
+        if taken or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert taken, f"the board did not take the meter's time: {entries}"
+    assert abs(int(taken[-1][4].removeprefix("utc=")) - zigbee_now) <= 5, taken
