@@ -79,7 +79,10 @@ class Button:
 
     def _irq(self, pin):
         now = time.ticks_ms()
-        if time.ticks_diff(now, self._last) >= self.debounce_ms:
+        # ticks wrap (2^30 ms on 32-bit ports): a press more than half a period after the
+        # last one shows as negative, and must count as long ago, not as a bounce
+        d = time.ticks_diff(now, self._last)
+        if d < 0 or d >= self.debounce_ms:
             self._last = now
             self.on_press()
 

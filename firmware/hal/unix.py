@@ -25,12 +25,13 @@ class Clock:
         self.simulated = None
         self.skew_ms = 0  # `advance <ms>` moves the board's ticks (not asyncio's) forward
         self._rtc = None  # (ZigBee seconds, ticks_ms then) of the running RTC
+        self.wrap = None  # --ticks-wrap: offset into a 2^30 ms tick period, as on rp2/esp32
 
     def utc(self):
         if self.simulated is not None:
             return self.simulated
         if self._rtc is not None:
-            return self._rtc[0] + time.ticks_diff(self.ticks_ms(), self._rtc[1]) // 1000
+            return self._rtc[0] + self.ticks_diff(self.ticks_ms(), self._rtc[1]) // 1000
         return int(time.time()) - _ZIGBEE_EPOCH_OFFSET
 
     def set_utc(self, value):
@@ -45,7 +46,15 @@ class Clock:
         self.simulated = value
 
     def ticks_ms(self):
-        return time.ticks_add(time.ticks_ms(), self.skew_ms)
+        t = time.ticks_add(time.ticks_ms(), self.skew_ms)
+        if self.wrap is None:
+            return t
+        return (t + self.wrap) & 0x3FFFFFFF  # a 32-bit port's 2^30 ms period
+
+    def ticks_diff(self, a, b):
+        if self.wrap is None:
+            return time.ticks_diff(a, b)
+        return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
 
     def advance(self, ms):
         """Time passes for the app's timers at once (a test skips the minute a rule waits)."""
@@ -54,8 +63,6 @@ class Clock:
     def ticks_us(self):
         return time.ticks_us()
 
-    def ticks_diff(self, a, b):
-        return time.ticks_diff(a, b)
 
 
 class _DriverPin(machine.PinBase):
@@ -109,7 +116,8 @@ _HUB_SETTINGS = ("holdup", "dither", "pra_dither", "retry", "retries")
 def _parse_args(argv):
     opts = {"role": "hcalcs", "esme": None, "state_dir": "flash", "radio_fd": None,
             "radio": None, "console_fd": None, "console": None, "strict_labels": True,
-            "label": None, "wan_fd": None, "wan": None, "clock": None, "rtc": None}
+            "label": None, "wan_fd": None, "wan": None, "clock": None, "rtc": None,
+            "ticks_wrap": None}
     for key in _HUB_SETTINGS:
         opts[key] = None
     i = 0
@@ -172,6 +180,9 @@ class Board:
             setattr(self, key, None if opts[key] is None else int(opts[key]))
         if opts["clock"] is not None:  # simulated from boot (a rig restoring power at T)
             self.clock.freeze(int(opts["clock"]) - _ZIGBEE_EPOCH_OFFSET)
+        if opts["ticks_wrap"] is not None:  # ticks wrap this many ms after boot
+            self.clock.wrap = (0x40000000 - int(opts["ticks_wrap"])
+                               + time.ticks_diff(0, time.ticks_ms())) & 0x3FFFFFFF
         if opts["rtc"] is not None:  # an RTC that restarted at this time (a Pico: 2021-01-01)
             self.clock.set_utc(int(opts["rtc"]) - _ZIGBEE_EPOCH_OFFSET)
         if self.role == "commshub":

@@ -36,7 +36,13 @@ class Clock:
         self._base_ms = time.ticks_ms()
 
     def utc(self):
-        return self._base + time.ticks_diff(time.ticks_ms(), self._base_ms) // 1000
+        # Whole seconds move into the base at every call (the loop calls this each tick),
+        # so the ticks difference never nears half the 2^30 ms period and cannot wrap.
+        d = time.ticks_diff(time.ticks_ms(), self._base_ms) // 1000
+        if d > 0:
+            self._base += d
+            self._base_ms = time.ticks_add(self._base_ms, d * 1000)
+        return self._base
 
     def set_utc(self, value):
         self._base = value
@@ -162,8 +168,8 @@ class Board:
     def _poll_pins(self, app):
         level = self.boost_pin.value()
         now = time.ticks_ms()
-        if level != self._boost_level and time.ticks_diff(now, self._boost_since) >= \
-                _DEBOUNCE_MS:
+        d = time.ticks_diff(now, self._boost_since)  # negative: over half a wrap ago
+        if level != self._boost_level and (d < 0 or d >= _DEBOUNCE_MS):
             self._boost_level = level
             self._boost_since = now
             if level == 0:

@@ -32,10 +32,19 @@ def curtailment(issuer: int, minutes: int) -> bytes:
     return body
 
 
-def boot(board, rtc: int) -> tuple[Meter, int]:
+@pytest.fixture(params=[None, 20_000], ids=["ticks-64bit", "ticks-wrap-after-20s"])
+def wrap(request):
+    """None: the unix port's ticks (period 2^62). A number: a 32-bit port's 2^30 ms period,
+    wrapping that many ms after each boot, so every `advance` below crosses the wrap."""
+    return request.param
+
+
+def boot(board, rtc: int, wrap: int | None) -> tuple[Meter, int]:
     """Power on with the RTC at `rtc`; the meter is heard. (meter, TSN of the board's Time
     read, which it sends at start-up)."""
-    board.power_on(boot_args=["--rtc", str(rtc)])
+    board.power_on(
+        boot_args=["--rtc", str(rtc)] + ([] if wrap is None else ["--ticks-wrap", str(wrap)])
+    )
     meter = Meter(board, ESME)
     tsn = time_read(meter)
     meter.request(ON_OFF, bytes([0x00, meter.next_tsn(), 0x00, 0x00, 0x00]))  # the meter is there
@@ -58,11 +67,11 @@ def answer_time(meter: Meter, tsn: int, unix: int, status: int = 0x03, **kw) -> 
     meter.send(TIME, bytes([0x18, tsn, 0x01]) + records, **kw)
 
 
-def curtailed_then_cut(make_board, tmp_path, warned: bool):
+def curtailed_then_cut(make_board, tmp_path, warned: bool, wrap: int | None):
     """A 30-minute curtailment from T0; 10 minutes in, the power goes (after the mains-sense
     warning when `warned`). Returns the board, powered off."""
     board = make_board("hcalcs", state_dir=tmp_path / "flash", power_on=False)
-    meter, tsn = boot(board, T0)
+    meter, tsn = boot(board, T0, wrap)
     answer_time(meter, tsn, T0)  # the meter agrees: the clock is wall time
     meter.request(DRLC, bytes([0x09, meter.next_tsn(), 0x00]) + curtailment(0xC0, 30))
     assert board.command("state") == "relay=open level=0 source=remote"
@@ -80,10 +89,10 @@ def state_after(board, seconds: int) -> str:
 
 @pytest.mark.parametrize("warned", [True, False], ids=["mains-sense", "sudden"])
 def test_without_the_meters_time_a_curtailment_ends_at_most_the_cut_late(
-    make_board, tmp_path, warned
+    make_board, tmp_path, warned, wrap
 ):
-    board = curtailed_then_cut(make_board, tmp_path, warned)
-    meter, _ = boot(board, PICO_RTC_AFTER_POWER_UP)  # the meter never answers the Time read
+    board = curtailed_then_cut(make_board, tmp_path, warned, wrap)
+    meter, _ = boot(board, PICO_RTC_AFTER_POWER_UP, wrap)  # the meter never answers the Time read
     assert board.command("state") == "relay=open level=0 source=remote"
     # 20 minutes were left at the cut: on the board's own clock it ends 20 minutes after
     # boot, i.e. the cut's length late (sudden: up to the 30 s between saved times more).
@@ -97,9 +106,9 @@ def test_without_the_meters_time_a_curtailment_ends_at_most_the_cut_late(
     assert any(f["cluster"] == TIME for f in frames)
 
 
-def test_the_meters_time_ends_a_curtailment_exactly_on_time(make_board, tmp_path):
-    board = curtailed_then_cut(make_board, tmp_path, warned=True)
-    meter, tsn = boot(board, PICO_RTC_AFTER_POWER_UP)
+def test_the_meters_time_ends_a_curtailment_exactly_on_time(make_board, tmp_path, wrap):
+    board = curtailed_then_cut(make_board, tmp_path, True, wrap)
+    meter, tsn = boot(board, PICO_RTC_AFTER_POWER_UP, wrap)
     cut_length = 300
     answer_time(meter, tsn, T0 + 600 + cut_length)  # 15 minutes left
     assert any("time utc=" in e and "(first)" in e for e in board.log(5))
@@ -107,22 +116,24 @@ def test_the_meters_time_ends_a_curtailment_exactly_on_time(make_board, tmp_path
     assert state_after(board, 10) == "relay=closed level=100 source=calendar"
 
 
-def test_a_curtailment_that_ran_out_during_the_cut_ends_when_the_time_is_read(make_board, tmp_path):
-    board = curtailed_then_cut(make_board, tmp_path, warned=True)
-    meter, tsn = boot(board, PICO_RTC_AFTER_POWER_UP)
+def test_a_curtailment_that_ran_out_during_the_cut_ends_when_the_time_is_read(
+    make_board, tmp_path, wrap
+):
+    board = curtailed_then_cut(make_board, tmp_path, True, wrap)
+    meter, tsn = boot(board, PICO_RTC_AFTER_POWER_UP, wrap)
     assert board.command("state") == "relay=open level=0 source=remote"
     answer_time(meter, tsn, T0 + 3600)  # a 50-minute cut: it ended long ago
     assert Meter(board, ESME).until(lambda f: f["cluster"] == DRLC)  # completed, reported
     assert board.command("state") == "relay=closed level=100 source=calendar"
 
 
-def test_a_calendar_waits_for_wall_time_at_the_failsafe_output(make_board, tmp_path):
+def test_a_calendar_waits_for_wall_time_at_the_failsafe_output(make_board, tmp_path, wrap):
     board = make_board("hcalcs", state_dir=tmp_path / "flash", power_on=False)
-    boot(board, T0)
+    boot(board, T0, wrap)
     assert board.command("calendar 0000:closed:100,1200:open:0") == "ok calendar 2"
     assert board.command("state") == "relay=closed level=100 source=calendar"  # 08:00
     board.power_cut()
-    meter, tsn = boot(board, PICO_RTC_AFTER_POWER_UP)
+    meter, tsn = boot(board, PICO_RTC_AFTER_POWER_UP, wrap)
     assert board.command("state") == "relay=open level=0 source=failsafe"
     answer_time(meter, tsn, T0 + 3600, **{"options": PLAIN})  # not the meter's link key
     assert board.command("state") == "relay=open level=0 source=failsafe"
@@ -132,3 +143,10 @@ def test_a_calendar_waits_for_wall_time_at_the_failsafe_output(make_board, tmp_p
     assert board.command("state") == "relay=open level=0 source=calendar"
     counts = dict(p.split("=") for p in board.command("rejected").split()[1:])
     assert counts["unencrypted"] == "1" and counts["time-unsynchronised"] == "1"
+
+
+def test_the_unix_board_ticks_like_a_32_bit_port_when_asked(port):
+    """--ticks-wrap: a 2^30 ms period, wrapping soon after boot (what the tests above cross)."""
+    before, after, forward, backward = port.call("scenarios.ticks_across_the_wrap", 20_000, 60_000)
+    assert 2**30 - 20_500 < before < 2**30 and after < 41_000  # wrapped to a small count
+    assert 59_990 <= forward <= 61_000 and backward == -forward

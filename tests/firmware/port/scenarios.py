@@ -248,3 +248,18 @@ def littlefs_cut(image, cut):
     log.close()
     _umount()
     return [completed, writes, state[:12] if state else None, entries]
+
+
+def ticks_across_the_wrap(before_ms, step_ms):
+    """The unix board's clock with a 32-bit port's tick period (--ticks-wrap): ticks before
+    and after `step_ms` that crosses the wrap, and the difference the HAL computes."""
+    import time
+
+    from firmware.hal.unix import Clock
+
+    clock = Clock()
+    clock.wrap = (0x40000000 - before_ms - time.ticks_ms()) & 0x3FFFFFFF
+    a = clock.ticks_ms()
+    clock.advance(step_ms)
+    b = clock.ticks_ms()
+    return [a, b, clock.ticks_diff(b, a), clock.ticks_diff(a, b)]
