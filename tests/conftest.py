@@ -42,6 +42,8 @@ settings.load_profile(
 # The test files that take longest (whole suite runs, firmware boards, real premises), longest
 # first; a file not listed keeps its collection order after these. A stale entry is harmless.
 LONGEST = (
+    "tests/test_install.py",
+    "tests/backoffice/test_backoffice_dcc_tools.py",
     "tests/hil/test_hil_run.py",
     "tests/devices/test_devices_rtds_board.py",
     "tests/hil/test_hil_bench.py",

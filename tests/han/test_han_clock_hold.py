@@ -44,8 +44,8 @@ def test_hold_freezes_time_until_the_real_answer_arrives():
             hold.release()
 
         loop.add_reader(read_fd, readable)
+        wall = time.perf_counter()  # before the answering thread starts its wait
         thread.start()
-        wall = time.perf_counter()
         data, at = await got
         waited = time.perf_counter() - wall
         thread.join()
