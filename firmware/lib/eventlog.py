@@ -2,7 +2,7 @@
 #
 # Why this shape: littlefs is copy-on-write, so rewriting a record in place (the old
 # fixed-slot ring) or appending to a big file costs a whole 4 KB erase per write. A file of
-# at most `segment` bytes (448: under littlefs's inline limit with the Pico's 256-byte
+# at most `segment` bytes (256: under littlefs's inline limit with the Pico's 256-byte
 # program size) lives inside its directory's metadata, where an append is a small commit,
 # about 0.3 erases (bench/firmware_wear.py). Entries wait in RAM and go to flash together:
 # when the batch is full, `flush_ms` after the first one (the board's tick calls tick()), or
@@ -25,7 +25,7 @@ _HEAD = "<BII"
 _HEAD_LEN = const(9)
 _OVERHEAD = const(13)  # head + CRC
 _TEXT_MAX = const(83)
-_SEGMENT = const(448)
+_SEGMENT = const(256)
 _KEEP = const(24)
 _FLUSH_MS = const(5000)
 

@@ -192,6 +192,7 @@ def test_the_board_reads_the_meters_time_after_power_up(dut, han, power, clock):
         time.sleep(0.05)
     assert han.time_reads > reads, "the board never read the meter's time after power-up"
     zigbee_now = clock.now() - ZIGBEE_EPOCH_UNIX
+    deadline = time.monotonic() + 10.0
     while True:
         entries = [e.split() for e in dut.log(20) if int(e.split()[1]) > last_seq]
         taken = [e for e in entries if e[3] == "time"]
