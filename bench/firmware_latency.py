@@ -10,7 +10,7 @@ board. References measured in the same run:
 - the firmware's idle console round trip (`version`): the port + pty floor, no radio;
 - a CPython pty echo: the OS floor on this machine.
 
-Run: .venv/bin/python bench/firmware_latency.py [--count 1000] [--heap 96K]
+Run: .venv/bin/python bench/firmware_latency.py [--count 1000] [--heap 104K]
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def pty_echo_reference(count: int) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--heap", default="96K")
+    parser.add_argument("--heap", default="104K")
     args = parser.parse_args(argv)
     pty_ref = percentiles(pty_echo_reference(args.count))
     print(

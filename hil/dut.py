@@ -21,7 +21,7 @@ from .errors import HilError
 from .rigfile import ClockMode, RigError, Wiring, wire
 
 ROLES = ("hcalcs", "plcs")
-DEFAULT_HEAP = "96K"  # the budget tests/firmware holds the firmware to (an RP2040's share)
+DEFAULT_HEAP = "104K"  # the budget tests/firmware holds the firmware to (docs/firmware.md, Memory)
 #: The meter the rig plays, and whose EUI-64 the boards are commissioned with.
 RIG_ESME = "00124b0001a2b3c4"
 DEFAULT_LABEL = "Electric Vehicle Charger"

