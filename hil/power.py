@@ -47,7 +47,11 @@ class PowerDriver:
         self._note("off")
 
     def on(self, boot_timeout: float = 30.0) -> None:
-        """Restore the supply, wait until the board answers, then restore the test hooks."""
+        """Restore the supply, wait until the board answers, then restore the test hooks.
+
+        The radio reaches the board from the moment it has power: what a booting board asks
+        at once (the meter's time) must get its answer, not be dropped as if unpowered."""
+        self.dut.radio.gate(True)
         self._restore(boot_timeout)
         self.powered = True
         self._note("on")

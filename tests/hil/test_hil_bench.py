@@ -21,7 +21,8 @@ from tools import hil_cmd
 
 #: The suite's tests that cut the board's supply once each.
 CUTTING = ("test_power_cut_during_a_burst_of_", "test_mains_loss_and_return",
-           "test_board_and_console_come_back_after_a_power_cycle")  # fmt: skip
+           "test_board_and_console_come_back_after_a_power_cycle",
+           "test_the_board_reads_the_meters_time_after_power_up")  # fmt: skip
 
 
 pytestmark = pytest.mark.slow  # a whole run of the switch suite through the bench
@@ -62,7 +63,7 @@ def test_suite_passes_through_the_serial_channels_and_the_relay(bench_run):
 def test_the_relay_really_cut_the_board_once_per_power_cut(bench_run):
     _code, cases, _html, events, _bench = bench_run
     cutting = [n for n in cases if n.startswith(CUTTING)]
-    assert len(cutting) == 7 and all(cases[n]["outcome"] == "passed" for n in cutting)
+    assert len(cutting) == 8 and all(cases[n]["outcome"] == "passed" for n in cutting)
     assert not [e for e in events if e[0] == "noise"], events
     kinds = [kind for kind, _ in events]
     # switched on at the start, then off/on per cut: every off found the board running
