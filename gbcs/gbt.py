@@ -117,12 +117,15 @@ def segment(
     streaming: bool = False,
     security_control: int = DEFAULT_SECURITY_CONTROL,
     invocation_counter: int = 0,
+    max_segments: int | None = None,
 ) -> list[bytes]:
     """Cut a whole GBCS message into GBT segments, blocks numbered from 1.
 
     Give either `block_size` (block-data bytes per segment) or `segment_size` (the most
     bytes a whole segment may take, e.g. USE_CASE_SEGMENT_SIZE). With `streaming`, every
     block but the last has the streaming bit set (the receiver need not ack each one).
+    `max_segments` (e.g. USE_CASE_MAX_SEGMENTS, as `gbhan gbcs gbt split` uses) refuses a
+    message that needs more segments than a use case may send.
     """
     message = bytes(message)
     if not message:
@@ -149,6 +152,12 @@ def segment(
     count = -(-len(message) // block_size)
     if count > MAX_BLOCK_NUMBER:
         raise EncodeError(LAYER, f"{count} blocks exceed the 16-bit block number")
+    if max_segments is not None and count > max_segments:
+        raise EncodeError(
+            LAYER,
+            f"{len(message)} bytes in blocks of {block_size} need {count} segments, "
+            f"more than the {max_segments} allowed",
+        )
     segments: list[bytes] = []
     for index in range(count):
         last = index == count - 1
@@ -189,7 +198,8 @@ def _largest_block(header: Container, segment_size: int) -> int:
 
 
 def parse_segment(data: bytes, index: int = 0, base: int = 0) -> Container:
-    """Header and block of one segment; `index` and `base` place it for error messages."""
+    """Header and block of one segment (`apdu_at`: where its E0 APDU starts); `index` and
+    `base` place it for error messages."""
     data = bytes(data)
     stream = io.BytesIO(data)
     try:
@@ -226,6 +236,7 @@ def parse_segment(data: bytes, index: int = 0, base: int = 0) -> Container:
         block_number=apdu.block_number,
         block_number_ack=apdu.block_number_ack,
         block_data=apdu.block_data,
+        apdu_at=apdu_at - base,
     )
 
 
@@ -280,8 +291,15 @@ def split_segments(data: bytes | bytearray | memoryview) -> list[bytes]:
     return segments
 
 
-def reassemble(segments: Iterable[bytes] | bytes | bytearray | memoryview) -> bytes:
+def reassemble(
+    segments: Iterable[bytes] | bytes | bytearray | memoryview,
+    *,
+    max_segments: int | None = None,
+) -> bytes:
     """The whole message from its segments, in any order.
+
+    With `max_segments`, a transfer whose last block number exceeds it is refused, as
+    soon as a block beyond it is seen (a use case sends at most USE_CASE_MAX_SEGMENTS).
 
     A repeated block with the same data is ignored; one with different data, a segment
     whose header differs from the first, a missing block or a missing last block is a
@@ -310,6 +328,12 @@ def reassemble(segments: Iterable[bytes] | bytes | bytearray | memoryview) -> by
         number = parsed.block_number
         if number == 0:
             raise DecodeError(LAYER, f"segment {index}: block number 0 (blocks count from 1)", 0)
+        if max_segments is not None and number > max_segments:
+            raise DecodeError(
+                LAYER,
+                f"segment {index}: block {number} exceeds the {max_segments}-segment limit",
+                parsed.apdu_at + 2,
+            )
         if parsed.block_control.last_block:
             if last_number is not None and last_number != number:
                 raise DecodeError(
