@@ -1,15 +1,21 @@
 """GBCS codec throughput over the RTDS corpus, against raw `cryptography` measured in the
 same run and the DCC's own TypeScript parser's published figures on this machine kind.
 
-    .venv/bin/python bench/gbcs_throughput.py [--seconds S]
+    .venv/bin/python bench/gbcs_throughput.py [--seconds S] [--cli-runs N]
 
-Prints messages/s for decode-only and the full check (decode + every signature, MAC and
-decryption), sign/s and verify/s through gbhan, raw P-256 verify/s and ECDH/s, and ratios.
+Prints messages/s for decode-only, the security check (decode + every signature, MAC and
+decryption), the strict check in process (what `gbhan gbcs check` runs per message: form,
+re-encode, security) and `gbhan gbcs check RTDS --keystore K --allow-unverifiable` end to
+end from the command line, process start included (best and median of N runs, beside the
+start-up of `gbhan --help` in the same run); then sign/s and verify/s through gbhan, raw
+P-256 verify/s and ECDH/s, and ratios.
 """
 
 import argparse
 import datetime as dt
+import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from emulator import data  # noqa: E402
+from gbcs import check as sweep  # noqa: E402
 from gbcs.keystore import Keystore  # noqa: E402
 from gbcs.message import decode  # noqa: E402
 from gbcs.security import check_message, sign, sign_data, verify_data  # noqa: E402
@@ -35,6 +42,43 @@ ANCHOR_FULL = 2_900
 ANCHOR_DECODE = (7_000, 10_000)
 GOAL_FULL = 6_000
 GOAL_DECODE = 20_000
+# the issue's goal for the command line end to end: twice the DCC parser's full check
+GOAL_CLI = 2 * ANCHOR_FULL
+CHECKED = re.compile(r"^checked (\d+) files: .* (\d+) failed$", re.MULTILINE)
+
+
+def gbhan_command() -> list[str]:
+    """The installed `gbhan` script beside this interpreter, as a user runs it."""
+    script = Path(sys.executable).with_name("gbhan")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tools.cli"]
+
+
+def timed_run(args: list[str]) -> tuple[float, str]:
+    """Wall seconds of one process, start to exit, and its standard output."""
+    start = time.perf_counter()
+    run = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - start
+    if run.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(args)} exited {run.returncode}: {run.stderr[-500:]}")
+    return elapsed, run.stdout
+
+
+def cli_check(runs: int) -> tuple[int, list[float], list[float]]:
+    """Messages checked, wall seconds of each `gbhan gbcs check` run and of `gbhan --help`."""
+    command = gbhan_command()
+    check_args = [*command, "gbcs", "check", str(RTDS), "--keystore", str(KEYSTORE)]
+    check_args.append("--allow-unverifiable")
+    timed_run(check_args)  # warm the page cache and any on-disk parser cache
+    checks, helps, count = [], [], 0
+    for _ in range(runs):
+        elapsed, out = timed_run(check_args)
+        found = CHECKED.search(out)
+        if found is None or found.group(2) != "0":
+            raise SystemExit(f"gbhan gbcs check did not pass RTDS: {out[-500:]}")
+        count = int(found.group(1))
+        checks.append(elapsed)
+        helps.append(timed_run([*command, "--help"])[0])
+    return count, checks, helps
 
 
 def rate(fn, seconds: float, per_call: int = 1) -> float:
@@ -55,6 +99,7 @@ def rate(fn, seconds: float, per_call: int = 1) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--cli-runs", type=int, default=3, help="gbhan gbcs check runs")
     args = parser.parse_args()
 
     files = sorted(RTDS.glob("*/*.HEX"))
@@ -77,6 +122,21 @@ def main() -> int:
     cold_full = len(corpus) / (time.perf_counter() - start)
     print("measuring full check ...", flush=True)
     full_rate = rate(check_all, args.seconds, len(corpus))
+
+    # the strict check as `gbhan gbcs check` runs it, without --at (validity not judged)
+    cli_keystore = Keystore.open(KEYSTORE, check_validity=False)
+    sources = list(sweep.iter_sources([str(RTDS)]))
+
+    def strict_all():
+        sweep.check_sources(sources, cli_keystore, allow_unverifiable=True)
+
+    print("measuring strict check in process ...", flush=True)
+    strict_rate = rate(strict_all, args.seconds, len(sources))
+    print(f"measuring gbhan gbcs check end to end ({args.cli_runs} runs) ...", flush=True)
+    cli_count, cli_times, help_times = cli_check(args.cli_runs)
+    cli_best = cli_count / min(cli_times)
+    cli_median = cli_count / statistics.median(cli_times)
+    startup = statistics.median(help_times)
 
     # signing and verifying one pre-command, through gbhan and raw
     pre_path = RTDS / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_PRECOMMAND_GBCS.HEX"
@@ -106,6 +166,10 @@ def main() -> int:
             full_rate / GOAL_FULL,
         ),
         ("full check (first pass)", cold_full, "msg/s", "", None),
+        ("strict check (in process)", strict_rate, "msg/s", "", None),
+        ("gbhan gbcs check (best)", cli_best, "msg/s", f"goal {GOAL_CLI:,}", cli_best / GOAL_CLI),
+        ("gbhan gbcs check (median)", cli_median, "msg/s", "in process", cli_median / strict_rate),
+        ("gbhan --help start-up", startup * 1000, "ms", "", None),
         ("sign (gbhan)", gbhan_sign, "/s", "raw sign", gbhan_sign / raw_sign),
         ("verify (gbhan)", gbhan_verify, "/s", "raw verify", gbhan_verify / raw_verify),
         ("raw P-256 sign", raw_sign, "/s", "", None),
@@ -113,15 +177,20 @@ def main() -> int:
         ("raw P-256 ECDH", raw_ecdh, "/s", "", None),
     ]
     print()
-    print(f"{'measure':<26}{'rate':>12}  {'unit':<6}{'against':<16}{'ratio':>8}")
+    print(f"{'measure':<28}{'rate':>12}  {'unit':<6}{'against':<16}{'ratio':>8}")
     for name, value, unit, against, ratio in rows:
         shown = f"{ratio:.2f}x" if ratio is not None else ""
-        print(f"{name:<26}{value:>12,.0f}  {unit:<6}{against:<16}{shown:>8}")
+        print(f"{name:<28}{value:>12,.0f}  {unit:<6}{against:<16}{shown:>8}")
     print()
     low, high = ANCHOR_DECODE
     print(
         f"against @smartdcc/gbcs-parser: decode-only {decode_rate / high:.2f}x-"
-        f"{decode_rate / low:.2f}x, full check {full_rate / ANCHOR_FULL:.2f}x"
+        f"{decode_rate / low:.2f}x, full check {full_rate / ANCHOR_FULL:.2f}x, "
+        f"gbhan gbcs check end to end {cli_best / ANCHOR_FULL:.2f}x (best of {len(cli_times)})"
+    )
+    print(
+        f"gbhan gbcs check: {cli_count} messages in {min(cli_times):.2f}-{max(cli_times):.2f} s "
+        f"wall, of which start-up ~{startup:.2f} s"
     )
     print(
         f"mean message: {statistics.mean(map(len, corpus)):.0f} bytes; "
