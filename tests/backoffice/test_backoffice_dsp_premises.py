@@ -50,3 +50,37 @@ def test_dno_curtails_an_hcalcs_end_to_end(schema, trusted, dsp, gbcs_keys):
     assert {s: after[s] for s in after if s != 3} == {s: before[s] for s in before if s != 3}
     (record,) = dsp_.times.completed()
     assert record.seconds < 30 and dsp_.times.late() == []
+
+
+@pytest.mark.parametrize("han_latency_s", [0.0, 0.005, 0.05])
+def test_han_latency_sets_the_premises_air_time(schema, trusted, dsp, gbcs_keys, han_latency_s):
+    """The same 7.6 executes at any HAN latency; its simulated duration grows with it (the
+    premises' ceiling on end-to-end SRVs/s, bench/dsp_load.py)."""
+    clock = Clock("simulated", start_utc=GBCS_DATE)
+
+    async def go():
+        dsp_, _ = build_dsp(schema, trusted, dsp, wan=Wan(clock, latency_s=0.0), clock=clock)
+        dsp_.router = type(dsp_.router)(dsp_.router.wan)
+        premises = await build_premises(clock, han_latency_s=han_latency_s)
+        dsp_.attach(premises)
+        dno = make_user("dno", gbcs_keys, schema, trusted, InProcessTransport(dsp_))
+        dsp_.delivery = Deliveries(dno)
+        answers = await dno.run(dno.prepare(TEMPLATE.read_bytes()), 120)
+        await dsp_.drain()
+        after = await premises.switch_states()
+        await premises.close()
+        return dsp_, premises, answers, after
+
+    dsp_, premises, answers, after = clock.run(go)
+    assert premises.medium.default_link.latency_s == han_latency_s
+    assert [a.code for a in answers] == ["I0", "I99", "I0"] and after[3]["relay"] == "open"
+    (record,) = dsp_.times.completed()
+    hops = record.seconds / han_latency_s if han_latency_s else 0.0
+    assert record.seconds == 0.0 if han_latency_s == 0 else 2 <= hops < 40
+
+
+def test_a_negative_han_latency_is_refused():
+    with pytest.raises(ValueError, match="negative"):
+        Clock("simulated", start_utc=GBCS_DATE).run(
+            lambda: build_premises(Clock("simulated", start_utc=GBCS_DATE), han_latency_s=-0.001)
+        )
