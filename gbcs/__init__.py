@@ -7,9 +7,11 @@ byte-identical for every RTDS vector; sign(precommand, key) -> a signed APDU;
 verify(message, keystore) -> SecurityReport (signature, MAC, decryption, each verified,
 failed, or unverifiable for want of a key); match(command, response, keystore) ->
 MatchResult, whether a response answers its command (gbcs.check holds each message to the
-strict rules). Errors are GbcsError subclasses naming the layer and byte offset.
+strict rules); build(use_case, **fields) -> the pre-command of a supported command (ECS47
+so far), ready for sign. Errors are GbcsError subclasses naming the layer and byte offset.
 """
 
+from .build import build
 from .errors import (
     DecodeError,
     EncodeError,
@@ -47,6 +49,7 @@ __all__ = [
     "SecurityReport",
     "UseCase",
     "VerificationError",
+    "build",
     "decode",
     "encode",
     "match",

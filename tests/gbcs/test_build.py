@@ -1,0 +1,104 @@
+"""gbcs.build: commands from named fields, byte-identical to RTDS's PRECOMMAND files, and
+signed into commands the keystore verifies."""
+
+import pytest
+
+import gbcs
+from emulator import data
+from gbcs.errors import EncodeError
+from gbcs.keystore import Keystore
+
+RTDS = data.rtds()
+KEYSTORE = Keystore.open(data.rtds_keystore(), check_validity=False)  # RTDS's have expired
+SUPPLIER = "90B3D51F30010000"
+ESME = "00DB1234567890A0"
+# the DUIS fields of each RTDS request (primer 9.2), the counter its header carries
+PRECOMMANDS = {
+    "7.5_ECS47Activate/ECS47Activate_7.5_SUCCESS": dict(
+        counter=1000, action="activate", switch=1, duration=30
+    ),
+    "7.5_ECS47Activate/ECS47Activate_7.5_ERROR": dict(
+        counter=1003, action="activate", switch=1, duration=30
+    ),
+    "7.6_ECS47Deactivate/ECS47Deactivate_7.6_SUCCESS": dict(
+        counter=1001, action="deactivate", switch=3, duration=60
+    ),
+    "7.6_ECS47Deactivate/ECS47Deactivate_7.6_ERROR": dict(
+        counter=1004, action="deactivate", switch=3, duration=60
+    ),
+    "7.8_ECS47Reset/ECS47Reset_7.8_SUCCESS": dict(counter=1002, action="reset", switch=5),
+    "7.8_ECS47Reset/ECS47Reset_7.8_ERROR": dict(counter=1005, action="reset", switch=5),
+}
+names = pytest.mark.parametrize("name", sorted(PRECOMMANDS), ids=lambda n: n.split("/")[1])
+
+
+def rtds(name: str, kind: str) -> bytes:
+    return bytes.fromhex((RTDS / f"{name}_{kind}_GBCS.HEX").read_text().strip())
+
+
+def test_every_ecs47_precommand_in_rtds_is_covered():
+    found = sorted(
+        str(p.relative_to(RTDS)).removesuffix("_PRECOMMAND_GBCS.HEX")
+        for p in RTDS.glob("7.*_ECS47[ADR]*/*_PRECOMMAND_GBCS.HEX")
+    )
+    assert found == sorted(PRECOMMANDS)
+
+
+@names
+def test_build_is_byte_identical_to_rtds(name):
+    built = gbcs.build("ECS47", originator=SUPPLIER, target=ESME, **PRECOMMANDS[name])
+    assert built == rtds(name, "PRECOMMAND")
+
+
+@names
+def test_built_and_signed_is_rtds_command_but_for_the_random_signature(name):
+    built = gbcs.build(
+        "ECS47", originator=bytes.fromhex(SUPPLIER), target=bytes.fromhex(ESME), **PRECOMMANDS[name]
+    )
+    signed = gbcs.sign(built, KEYSTORE.ds_private_key(bytes.fromhex(SUPPLIER)))
+    report = gbcs.verify(signed, KEYSTORE)
+    assert {c.check: c.status for c in report.checks}["signature"] == "verified"
+    tampered = bytearray(signed)
+    tampered[-1] ^= 0x01  # the signature's last byte
+    report = gbcs.verify(bytes(tampered), KEYSTORE)
+    assert {c.check: c.status for c in report.checks}["signature"] == "failed"
+    command = gbcs.decode(rtds(name, "COMMAND"))
+    ours = gbcs.decode(signed)
+    assert ours.header == command.header
+    assert ours.payload == command.payload
+    assert len(ours.signature) == len(command.signature) == 64
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        (dict(action="activate", switch=1), r"missing field\(s\) duration"),
+        (dict(action="reset", switch=5, duration=3), r"unknown field\(s\) duration"),
+        (dict(action="toggle", switch=1, duration=3), "action 'toggle' is not one of"),
+        (dict(action="activate", switch=6, duration=3), "switch 6 is not an integer 1-5"),
+        (dict(action="activate", switch=1, duration=65536), "duration 65536 is not an integer"),
+        (dict(action="activate", switch=True, duration=3), "switch True is not an integer"),
+    ],
+    ids=[
+        "no-duration",
+        "reset-with-duration",
+        "bad-action",
+        "switch-6",
+        "duration-17-bit",
+        "bool-switch",
+    ],  # fmt: skip
+)
+def test_bad_fields_are_encode_errors_naming_them(fields, says):
+    with pytest.raises(EncodeError, match=says) as raised:
+        gbcs.build("ECS47", originator=SUPPLIER, target=ESME, counter=1, **fields)
+    assert raised.value.layer == "build"
+
+
+def test_unknown_use_case_eui_and_counter_are_encode_errors():
+    fields = dict(action="reset", switch=1)
+    with pytest.raises(EncodeError, match=r"no builder for 'ECS99' \(supported: ECS47\)"):
+        gbcs.build("ECS99", originator=SUPPLIER, target=ESME, counter=1, **fields)
+    with pytest.raises(EncodeError, match="originator / target"):
+        gbcs.build("ECS47", originator="90B3", target=ESME, counter=1, **fields)
+    with pytest.raises(EncodeError, match="counter -1 is not"):
+        gbcs.build("ECS47", originator=SUPPLIER, target=ESME, counter=-1, **fields)
