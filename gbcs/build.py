@@ -3,11 +3,14 @@ APDU with no signature field) a user signs with `gbcs.sign`.
 
 Each builder is written from the use case's layout in the primer (section 9) and held to
 RTDS's PRECOMMAND files byte for byte (tests/gbcs/test_build.py). Supported so far: ECS47
-(SRV 7.5 activate, 7.6 deactivate, 7.8 reset an auxiliary load switch to its calendar).
+(SRV 7.5 activate, 7.6 deactivate, 7.8 reset an auxiliary load switch to its calendar),
+ECS47a (7.13, an auxiliary controller's state for a period) and ECS47e (7.16, an APC's
+limit for a period).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 
 from construct import Container, ListContainer
@@ -27,6 +30,12 @@ INVOKE_PRIORITY = 0x20000000
 # ECS47's script selector, low byte (primer 9.2, inferred from RTDS's three pairs): the
 # switch number is the high byte.
 ECS47_ACTIONS = {"activate": 0x11, "deactivate": 0x12, "reset": 0x20}
+# ECS47a/e's selector, high nibble (primer 9.3): output (1) or input from the controlled
+# load (2); then the controller number, then the level 0-100 in the low byte.
+DIRECTIONS = {"output": 1, "input": 2}
+NOT_SPECIFIED = 0xFF
+# a COSEM date-time's deviation "not specified" (0x8000) and clock status FF, as RTDS has them
+DATE_TIME_TAIL = b"\x80\x00\xff"
 
 
 def build(
@@ -41,7 +50,10 @@ def build(
     originator and target EUIs, the originator counter and the use case's own fields.
 
     ECS47: action ("activate" 7.5, "deactivate" 7.6, "reset" 7.8), switch (1-5) and, but
-    for reset, duration (0-65535, the DUIS Duration carried unchanged). An unknown use case,
+    for reset, duration (0-65535, the DUIS Duration carried unchanged). ECS47a / ECS47e:
+    controller (1-5), start and end (datetime, naive read as UTC), level (0-100), direction
+    ("output" or "input"); the device, not the builder, holds end within 24 h after start,
+    so a command breaking that rule can be built to test it. An unknown use case,
     a missing, unknown or out-of-range field is an EncodeError(layer="build") naming it.
     """
     builder = BUILDERS.get(use_case)
@@ -133,4 +145,46 @@ def _ecs47(counter: int, fields: Mapping[str, object]) -> bytes:
     return _access_request(counter, specs, [_long_unsigned(duration), selector])
 
 
-BUILDERS: dict[str, Callable[[int, Mapping[str, object]], bytes]] = {"ECS47": _ecs47}
+def _date_time(name: str, value: object) -> Container:
+    """A COSEM date-time octet-string of a UTC instant: weekday and hundredths not
+    specified, deviation not specified, clock status FF (as every RTDS ECS47a/e has it)."""
+    if not isinstance(value, dt.datetime):
+        raise EncodeError(LAYER, f"{name} {value!r} is not a datetime")
+    when = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    if not 0 <= when.year <= 0xFFFE:
+        raise EncodeError(LAYER, f"{name} year {when.year} does not fit a COSEM date-time")
+    octets = when.year.to_bytes(2, "big") + bytes(
+        (when.month, when.day, NOT_SPECIFIED, when.hour, when.minute, when.second, 0)
+    )
+    return Container(type="octet-string", value=octets + DATE_TIME_TAIL)
+
+
+def _scheduled(period: Callable[[int, bool], bytes], script: bytes) -> Callable[..., bytes]:
+    """ECS47a / ECS47e: set controller n's period start and end, then run `script` with the
+    selector (direction, n, level)."""
+
+    def builder(counter: int, fields: Mapping[str, object]) -> bytes:
+        given = _take(fields, ("controller", "start", "end", "level", "direction"))
+        n = _integer("controller", given["controller"], 1, 5)
+        level = _integer("level", given["level"], 0, 100)
+        direction = given["direction"]
+        if direction not in DIRECTIONS:
+            raise EncodeError(LAYER, f"direction {direction!r} is not output or input")
+        assert isinstance(direction, str)
+        specs = [
+            _spec("set", 1, period(n, False), 2),
+            _spec("set", 1, period(n, True), 2),
+            _spec("action", 9, script, 1),
+        ]
+        selector = _long_unsigned(DIRECTIONS[direction] << 12 | n << 8 | level)
+        data = [_date_time("start", given["start"]), _date_time("end", given["end"]), selector]
+        return _access_request(counter, specs, data)
+
+    return builder
+
+
+BUILDERS: dict[str, Callable[[int, Mapping[str, object]], bytes]] = {
+    "ECS47": _ecs47,
+    "ECS47a": _scheduled(obis.controller_period, obis.AUXILIARY_CONTROLLER_SCRIPTS),
+    "ECS47e": _scheduled(obis.apc_limit_period, obis.APC_LIMIT_SCRIPTS),
+}

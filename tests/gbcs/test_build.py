@@ -1,6 +1,8 @@
 """gbcs.build: commands from named fields, byte-identical to RTDS's PRECOMMAND files, and
 signed into commands the keystore verifies."""
 
+import datetime as dt
+
 import pytest
 
 import gbcs
@@ -30,6 +32,32 @@ PRECOMMANDS = {
     "7.8_ECS47Reset/ECS47Reset_7.8_ERROR": dict(counter=1005, action="reset", switch=5),
 }
 names = pytest.mark.parametrize("name", sorted(PRECOMMANDS), ids=lambda n: n.split("/")[1])
+LOAD_CONTROLLER = "90B3D51F30010008"
+# 7.13 / 7.16: 2015-01-03 00:00 to 01:00 UTC in every RTDS request (primer 9.3)
+PERIOD = dict(start=dt.datetime(2015, 1, 3, tzinfo=dt.UTC), end=dt.datetime(2015, 1, 3, 1))
+OUT_5_FULL = dict(controller=5, level=100, direction="output")
+IN_3_HALF = dict(controller=3, level=50, direction="input")
+SCHEDULED = {
+    "7.13_ECS47a/ECS47a_7.13_ALCS_ACTIVATE_SUCCESS": ("ECS47a", SUPPLIER, 1004, OUT_5_FULL),
+    "7.13_ECS47a/ECS47a_7.13_ALCS_DEACTIVATE_ERROR": (
+        "ECS47a",
+        SUPPLIER,
+        1008,
+        dict(controller=1, level=0, direction="output"),
+    ),
+    "7.13_ECS47a/ECS47a_7.13_ALCS_DEACTIVATE_SUCCESS": (
+        "ECS47a",
+        SUPPLIER,
+        1003,
+        dict(controller=1, level=0, direction="output"),
+    ),
+    "7.13_ECS47a/ECS47a_7.13_APC_INPUT_ERROR": ("ECS47a", SUPPLIER, 1006, IN_3_HALF),
+    "7.13_ECS47a/ECS47a_7.13_APC_INPUT_SUCCESS": ("ECS47a", SUPPLIER, 1001, IN_3_HALF),
+    "7.13_ECS47a/ECS47a_7.13_APC_OUTPUT_SUCCESS": ("ECS47a", SUPPLIER, 1002, OUT_5_FULL),
+    "7.16_ECS47e/ECS47e_7.16_APC_INPUT_ERROR": ("ECS47e", LOAD_CONTROLLER, 9004, IN_3_HALF),
+    "7.16_ECS47e/ECS47e_7.16_APC_INPUT_SUCCESS": ("ECS47e", LOAD_CONTROLLER, 9001, IN_3_HALF),
+    "7.16_ECS47e/ECS47e_7.16_APC_OUTPUT_SUCCESS": ("ECS47e", LOAD_CONTROLLER, 9002, OUT_5_FULL),
+}
 
 
 def rtds(name: str, kind: str) -> bytes:
@@ -39,9 +67,31 @@ def rtds(name: str, kind: str) -> bytes:
 def test_every_ecs47_precommand_in_rtds_is_covered():
     found = sorted(
         str(p.relative_to(RTDS)).removesuffix("_PRECOMMAND_GBCS.HEX")
-        for p in RTDS.glob("7.*_ECS47[ADR]*/*_PRECOMMAND_GBCS.HEX")
+        for p in RTDS.glob("7.*_ECS47*/*_PRECOMMAND_GBCS.HEX")
     )
-    assert found == sorted(PRECOMMANDS)
+    assert found == sorted([*PRECOMMANDS, *SCHEDULED])
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULED), ids=lambda n: n.split("/")[1])
+def test_scheduled_level_build_is_byte_identical_to_rtds(name):
+    use_case, originator, counter, fields = SCHEDULED[name]
+    built = gbcs.build(
+        use_case, originator=originator, target=ESME, counter=counter, **PERIOD, **fields
+    )
+    assert built == rtds(name, "PRECOMMAND")
+
+
+def test_scheduled_level_bad_fields():
+    good = dict(PERIOD, **OUT_5_FULL)
+    for change, says in [
+        (dict(direction="sideways"), "direction 'sideways' is not output or input"),
+        (dict(level=101), "level 101 is not an integer 0-100"),
+        (dict(controller=0), "controller 0 is not an integer 1-5"),
+        (dict(start="2015-01-03"), "start '2015-01-03' is not a datetime"),
+    ]:
+        with pytest.raises(EncodeError, match=says):
+            gbcs.build("ECS47e", originator=LOAD_CONTROLLER, target=ESME, counter=1,
+                       **{**good, **change})  # fmt: skip
 
 
 @names
@@ -96,7 +146,9 @@ def test_bad_fields_are_encode_errors_naming_them(fields, says):
 
 def test_unknown_use_case_eui_and_counter_are_encode_errors():
     fields = dict(action="reset", switch=1)
-    with pytest.raises(EncodeError, match=r"no builder for 'ECS99' \(supported: ECS47\)"):
+    with pytest.raises(
+        EncodeError, match=r"no builder for 'ECS99' \(supported: ECS47, ECS47a, ECS47e\)"
+    ):
         gbcs.build("ECS99", originator=SUPPLIER, target=ESME, counter=1, **fields)
     with pytest.raises(EncodeError, match="originator / target"):
         gbcs.build("ECS47", originator="90B3", target=ESME, counter=1, **fields)
