@@ -7,8 +7,8 @@ byte-identical for every RTDS vector; sign(precommand, key) -> a signed APDU;
 verify(message, keystore) -> SecurityReport (signature, MAC, decryption, each verified,
 failed, or unverifiable for want of a key); match(command, response, keystore) ->
 MatchResult, whether a response answers its command (gbcs.check holds each message to the
-strict rules); build(use_case, **fields) -> the pre-command of a supported command (ECS47, ECS47a, ECS47e
-so far), ready for sign. Errors are GbcsError subclasses naming the layer and byte offset.
+strict rules); build(use_case, **fields) -> the pre-command of a supported command
+(ECS47, ECS47a, ECS47e so far), ready for sign. Errors are GbcsError subclasses naming the layer and byte offset.
 """
 
 from .build import build
