@@ -145,7 +145,7 @@ def eui_from_text(text: str) -> bytes:
 
 
 def eui_text(eui: bytes) -> str:
-    return "-".join(f"{b:02X}" for b in eui)
+    return bytes(eui).hex("-").upper()
 
 
 @dataclass(frozen=True)

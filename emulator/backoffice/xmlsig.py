@@ -8,6 +8,8 @@ from certificates the caller trusts) and turns every failure into a typed error.
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -125,6 +127,13 @@ def signer_from_keystore(keystore: Keystore, eui: bytes | str) -> Signer:
 
 
 def _key_info(certificate: x509.Certificate) -> etree._Element:
+    """A fresh copy of the certificate's KeyInfo (built once per certificate: its issuer
+    name's RFC 4514 text is costly to make on every signature)."""
+    return copy.deepcopy(_key_info_template(certificate))
+
+
+@functools.lru_cache(maxsize=64)
+def _key_info_template(certificate: x509.Certificate) -> etree._Element:
     key_info = etree.Element(_ds("KeyInfo"), nsmap={"ds": DS})
     serial = etree.SubElement(etree.SubElement(key_info, _ds("X509Data")), _ds("X509IssuerSerial"))
     etree.SubElement(serial, _ds("X509IssuerName")).text = issuer_text(certificate)
@@ -134,10 +143,10 @@ def _key_info(certificate: x509.Certificate) -> etree._Element:
 
 def remove_signature(root: etree._Element) -> etree._Element:
     """A copy of the document without its enveloped signature(s)."""
-    copy = etree.fromstring(etree.tostring(root))
-    for node in copy.findall(_ds("Signature")):
-        copy.remove(node)
-    return copy
+    duplicate = copy.deepcopy(root)  # the same tree as a serialise-parse round, cheaper
+    for node in duplicate.findall(_ds("Signature")):
+        duplicate.remove(node)
+    return duplicate
 
 
 def strip_insignificant_whitespace(root: etree._Element) -> etree._Element:
@@ -210,7 +219,7 @@ def verify(root: etree._Element, trusted: TrustedCertificates) -> Verified:
     """Checks the enveloped signature against the trusted certificate it names; the returned
     `signed_root` is what the signature covers (read that, not the input, afterwards)."""
     issuer, serial = issuer_serial(root)
-    root = strip_insignificant_whitespace(etree.fromstring(etree.tostring(root)))
+    root = strip_insignificant_whitespace(copy.deepcopy(root))
     certificate = trusted.find(issuer, serial)
     if certificate is None:
         raise UnknownCertificate(f"no trusted certificate issuer {issuer!r} serial {serial}")
