@@ -9,6 +9,7 @@ from backoffice_helpers import DUIS, RTDS
 from lxml import etree
 
 from emulator.backoffice import duis
+from emulator.backoffice import transform as transform_module
 from emulator.backoffice.transform import AcbContext, JoinPartner, TransformError, transform
 from gbcs import decode
 from gbcs.asn1 import DEVICE_TYPES
@@ -237,3 +238,16 @@ def test_execution_date_time_comes_from_the_body():
     assert bytes(decode(transform(request).precommand()).payload.data[-1].value)[:9] == b"\xff" * 9
     request.body.remove(node)
     assert bytes(decode(transform(request).precommand()).payload.data[-1].value)[:9] == bytes(9)
+
+
+@pytest.mark.parametrize(
+    "counter", [0, 1, 0x7F, 0xFFFF, 0xFFFFFF, 0x1000000, 17_650_000_000_000, (1 << 64) - 1]
+)
+def test_the_7_7_payload_from_its_template_equals_a_fresh_encode(counter):
+    """ECS61a is encoded once and only its long-invoke-id set per request: byte for byte what
+    encoding it afresh gives, at every counter width (the id keeps the low 24 bits)."""
+    template = DUIS / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML"
+    request = duis.parse_request(duis.parse(template.read_bytes()))
+    fresh = transform_module._ecs61a_encode(counter)
+    assert transform_module._ecs61a(request.body, counter) == fresh
+    assert int.from_bytes(fresh[1:5], "big") == 0x20000000 | (counter & 0xFFFFFF)
