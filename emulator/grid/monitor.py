@@ -308,6 +308,12 @@ class DnoMonitor:
         ]
         return sorted(ready, key=lambda s: (s.times_curtailed, -s.declared_kw, s.premises, s.slot))
 
+    def _note_exhausted(self, short_kw: float) -> None:
+        """Say once, until a curtailment succeeds again, that no switch was left to take."""
+        if not self._exhausted_noted:
+            self.timeline(self.now(), f"no switch left to curtail ({short_kw:.1f} kW short)")
+            self._exhausted_noted = True
+
     def _first_level(self, sw: ControlledSwitch) -> int | None:
         """The level a 7.6 gives this switch: a PLCS goes to the level its meter was
         configured with at commissioning (the DNO cannot choose it), an HCALCS off."""
@@ -334,11 +340,7 @@ class DnoMonitor:
                 if remaining <= 0:
                     break
             if not batch:
-                if not self._exhausted_noted:
-                    self.timeline(
-                        self.now(), f"no switch left to curtail ({remaining:.1f} kW short)"
-                    )
-                    self._exhausted_noted = True
+                self._note_exhausted(remaining)
                 return
             self._exhausted_noted = False
             results = await asyncio.gather(
@@ -693,11 +695,7 @@ class DnoMonitor:
                     self._options(tried, bounded=False), need_kw - got, self.params.srv_cost_kw
                 )
             if not picked:
-                if not self._exhausted_noted:
-                    self.timeline(
-                        self.now(), f"no switch left to curtail ({need_kw - got:.1f} kW short)"
-                    )
-                    self._exhausted_noted = True
+                self._note_exhausted(need_kw - got)
                 break
             self._exhausted_noted = False
             chosen = [self.switches[o.key] for o in picked]

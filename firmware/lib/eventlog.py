@@ -21,6 +21,8 @@ import struct
 
 from micropython import const
 
+from firmware.lib.storage import makedirs
+
 _HEAD = "<BII"
 _HEAD_LEN = const(9)
 _OVERHEAD = const(13)  # head + CRC
@@ -53,7 +55,7 @@ class EventLog:
             existed = True
         except OSError:
             existed = False
-            _makedirs(folder)
+            makedirs(folder)
         newest = 0
         names = [int(n) for n in os.listdir(folder) if n.isdigit()]
         names.sort()
@@ -194,15 +196,3 @@ def _intact_end(buf, n):
             break
         at = end + 4
     return at
-
-
-def _makedirs(path):
-    current = "/" if path.startswith("/") else ""
-    for part in path.split("/"):
-        if not part:
-            continue
-        current = current + part if current in ("", "/") else current + "/" + part
-        try:
-            os.stat(current)
-        except OSError:
-            os.mkdir(current)

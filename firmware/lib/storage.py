@@ -23,7 +23,7 @@ _HEADER_LEN = const(12)
 class Store:
     def __init__(self, root):
         self.root = root
-        _makedirs(root)
+        makedirs(root)
         self._newest = {}  # name -> (slot, generation) of the newest intact copy
 
     def path(self, name):
@@ -84,7 +84,8 @@ def _read_slot(path):
         f.close()
 
 
-def _makedirs(path):
+def makedirs(path):
+    """Make `path` and its parents (MicroPython's os has no makedirs)."""
     current = "/" if path.startswith("/") else ""
     for part in path.split("/"):
         if not part:
