@@ -100,17 +100,25 @@ def _integer(name: str, value: object, low: int, high: int) -> int:
     return value
 
 
-def _spec(kind: str, class_id: int, instance: bytes, attribute_or_method: int) -> Container:
+def cosem_spec(
+    kind: str,
+    class_id: int,
+    instance: bytes,
+    attribute_or_method: int,
+    selection: Container | None = None,
+) -> Container:
+    """One COSEM attribute or method reference of an access request (get, set or action)."""
     return Container(
         kind=kind,
         class_id=class_id,
         instance_id=instance,
         attribute_or_method=attribute_or_method,
-        selection=None,
+        selection=selection,
     )
 
 
-def _access_request(counter: int, specs: list[Container], data: list[Container]) -> bytes:
+def access_request(counter: int, specs: list[Container], data: list[Container]) -> bytes:
+    """The DLMS access request a pre-command carries, its invoke id taken from `counter`."""
     value = Container(
         tag=b"\xd9",
         long_invoke_id_and_priority=INVOKE_PRIORITY | (counter & 0xFFFFFF),
@@ -136,13 +144,13 @@ def _ecs47(counter: int, fields: Mapping[str, object]) -> bytes:
     given = _take(fields, names)
     switch = _integer("switch", given["switch"], 1, 5)
     selector = _long_unsigned(switch << 8 | ECS47_ACTIONS[action])
-    script = _spec("action", 9, obis.AUXILIARY_CONTROLLER_SCRIPTS, 1)
+    script = cosem_spec("action", 9, obis.AUXILIARY_CONTROLLER_SCRIPTS, 1)
     if action == "reset":
-        return _access_request(counter, [script], [selector])
+        return access_request(counter, [script], [selector])
     duration = _integer("duration", given["duration"], 0, 0xFFFF)
     period = obis.controller_period(switch, end=action == "deactivate")
-    specs = [_spec("set", 1, period, 2), script]
-    return _access_request(counter, specs, [_long_unsigned(duration), selector])
+    specs = [cosem_spec("set", 1, period, 2), script]
+    return access_request(counter, specs, [_long_unsigned(duration), selector])
 
 
 def _date_time(name: str, value: object) -> Container:
@@ -172,13 +180,13 @@ def _scheduled(period: Callable[[int, bool], bytes], script: bytes) -> Callable[
             raise EncodeError(LAYER, f"direction {direction!r} is not output or input")
         assert isinstance(direction, str)
         specs = [
-            _spec("set", 1, period(n, False), 2),
-            _spec("set", 1, period(n, True), 2),
-            _spec("action", 9, script, 1),
+            cosem_spec("set", 1, period(n, False), 2),
+            cosem_spec("set", 1, period(n, True), 2),
+            cosem_spec("action", 9, script, 1),
         ]
         selector = _long_unsigned(DIRECTIONS[direction] << 12 | n << 8 | level)
         data = [_date_time("start", given["start"]), _date_time("end", given["end"]), selector]
-        return _access_request(counter, specs, data)
+        return access_request(counter, specs, data)
 
     return builder
 

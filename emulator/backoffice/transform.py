@@ -24,9 +24,9 @@ from lxml import etree
 
 from emulator.errors import EmulatorError
 from gbcs import asn1, obis
+from gbcs.build import INVOKE_PRIORITY, access_request, cosem_spec
 from gbcs.errors import GbcsError
 from gbcs.message import encode_apdu
-from gbcs.payload import encode as encode_payload
 from gbcs.primitives import datetime_to_seconds2000
 from gbcs.security import apdu_layout, verify_apdu
 from gbcs.usecases import UseCase, by_name
@@ -35,7 +35,6 @@ from .duis import SR, BadRequest, Request, eui_from_text
 from .response_codes import ResponseCode
 
 COMMAND = 1  # CRA flag
-INVOKE_PRIORITY = 0x20000000  # the high bits of every RTDS long-invoke-id (priority high)
 
 
 class TransformError(BadRequest):
@@ -99,27 +98,6 @@ def _item(kind: str, value) -> Container:
     return Container(type=kind, value=value)
 
 
-def _spec(kind: str, class_id: int, instance: bytes, attribute: int, selection=None) -> Container:
-    return Container(
-        kind=kind,
-        class_id=class_id,
-        instance_id=instance,
-        attribute_or_method=attribute,
-        selection=selection,
-    )
-
-
-def _access_request(counter: int, specs: list, data: list) -> bytes:
-    value = Container(
-        tag=b"\xd9",
-        long_invoke_id_and_priority=INVOKE_PRIORITY | (counter & 0xFFFFFF),
-        date_time=None,
-        specifications=ListContainer(specs),
-        data=ListContainer(data),
-    )
-    return encode_payload("dlms-access-request", value)
-
-
 def _children(body: etree._Element, name: str) -> list[etree._Element]:
     return body.findall(f"{{{SR}}}{name}")
 
@@ -166,19 +144,19 @@ def _ecs47_set_state(body: etree._Element, counter: int) -> bytes:
     duration = int(_required_text(switch, "Duration"))
     specs = [
         # .1 the activation, .2 the deactivation duration
-        _spec("set", 1, obis.controller_period(n, end=not activate), 2),
-        _spec("action", 9, obis.AUXILIARY_CONTROLLER_SCRIPTS, 1),
+        cosem_spec("set", 1, obis.controller_period(n, end=not activate), 2),
+        cosem_spec("action", 9, obis.AUXILIARY_CONTROLLER_SCRIPTS, 1),
     ]
     selector = n << 8 | (0x11 if activate else 0x12)
     data = [_item("long-unsigned", duration), _item("long-unsigned", selector)]
-    return _access_request(counter, specs, data)
+    return access_request(counter, specs, data)
 
 
 def _ecs47_reset(body: etree._Element, counter: int) -> bytes:
     """7.8: run the script that returns switch n to its calendar state (selector n << 8 | 0x20)."""
     n = _index(_one(body, "ResetALCSHCALCS"))
-    specs = [_spec("action", 9, obis.AUXILIARY_CONTROLLER_SCRIPTS, 1)]
-    return _access_request(counter, specs, [_item("long-unsigned", n << 8 | 0x20)])
+    specs = [cosem_spec("action", 9, obis.AUXILIARY_CONTROLLER_SCRIPTS, 1)]
+    return access_request(counter, specs, [_item("long-unsigned", n << 8 | 0x20)])
 
 
 def _ecs61a(body: etree._Element, counter: int) -> bytes:
@@ -205,14 +183,14 @@ def _ecs61a_template() -> bytes:
 
 
 def _ecs61a_encode(counter: int) -> bytes:
-    specs = [_spec("get", 1, obis.switch_label(n), 2) for n in range(1, 6)]
-    specs += [_spec("get", 1, obis.switch_identifier(n), 2) for n in range(1, 6)]
+    specs = [cosem_spec("get", 1, obis.switch_label(n), 2) for n in range(1, 6)]
+    specs += [cosem_spec("get", 1, obis.switch_identifier(n), 2) for n in range(1, 6)]
     specs += [
-        _spec("get", 11, obis.CURRENT_SPECIAL_DAYS, 2),
-        _spec("get", 10, obis.CURRENT_SCHEDULE, 2),
+        cosem_spec("get", 11, obis.CURRENT_SPECIAL_DAYS, 2),
+        cosem_spec("get", 10, obis.CURRENT_SCHEDULE, 2),
     ]
-    specs += [_spec("get", 70, obis.disconnect_control(n), 2) for n in range(1, 6)]
-    return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
+    specs += [cosem_spec("get", 70, obis.disconnect_control(n), 2) for n in range(1, 6)]
+    return access_request(counter, specs, [_item("null-data", None) for _ in specs])
 
 
 def _ecs62(body: etree._Element, counter: int) -> bytes:
@@ -221,9 +199,9 @@ def _ecs62(body: etree._Element, counter: int) -> bytes:
     add = body.tag == f"{{{SR}}}AddAuxiliaryLoadToBoostButton"
     switches = _children(body, "AddToBoostButton" if add else "RemoveFromBoostButton")
     chosen = sorted(_index(s) for s in switches if (s.text or "").strip() in ("true", "1"))
-    specs = [_spec("set", 1, obis.boost_association(n), 2) for n in chosen]
+    specs = [cosem_spec("set", 1, obis.boost_association(n), 2) for n in chosen]
     data = [_item("boolean", 0xFF if add else 0x00) for _ in chosen]
-    return _access_request(counter, specs, data)
+    return access_request(counter, specs, data)
 
 
 def _seconds_since_2000(text: str) -> int:
@@ -262,8 +240,8 @@ def _ecs61c(body: etree._Element, counter: int) -> bytes:
         ),
     )
     specs = [
-        _spec("get", 1, obis.BOOST_AVAILABILITY, 2),
-        _spec(
+        cosem_spec("get", 1, obis.BOOST_AVAILABILITY, 2),
+        cosem_spec(
             "get_with_selection",
             7,
             obis.BOOST_LOG,
@@ -271,13 +249,13 @@ def _ecs61c(body: etree._Element, counter: int) -> bytes:
             Container(selector=1, parameters=range_descriptor),
         ),
     ]
-    specs += [_spec("get", 1, obis.boost_association(n), 2) for n in range(1, 6)]
-    return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
+    specs += [cosem_spec("get", 1, obis.boost_association(n), 2) for n in range(1, 6)]
+    return access_request(counter, specs, [_item("null-data", None) for _ in specs])
 
 
 def _ecs52(body: etree._Element, counter: int) -> bytes:
     """11.2 to an ESME / CHF: get the firmware version 0-0:0.2.1.255."""
-    return _access_request(counter, [_spec("get", 1, obis.FIRMWARE_VERSION, 2)],
+    return access_request(counter, [cosem_spec("get", 1, obis.FIRMWARE_VERSION, 2)],
                            [_item("null-data", None)])  # fmt: skip
 
 
@@ -322,9 +300,9 @@ def _ccs01(body: etree._Element, counter: int, device_type: int = 0) -> bytes:
     install_code = bytes.fromhex(_required_text(add, "InstallCode").strip())
     timeout = int(_required_text(add, "JoinTimePeriod"))
     specs = [
-        _spec("action", 104, obis.CHF_DEVICE_LOG, 1),  # IC 104 ZigBee network control
-        _spec("set", 104, obis.CHF_DEVICE_LOG, 3),
-        _spec("set", 104, obis.CHF_DEVICE_LOG, 2),
+        cosem_spec("action", 104, obis.CHF_DEVICE_LOG, 1),  # IC 104 ZigBee network control
+        cosem_spec("set", 104, obis.CHF_DEVICE_LOG, 3),
+        cosem_spec("set", 104, obis.CHF_DEVICE_LOG, 2),
     ]
     registration = ListContainer(
         [
@@ -339,14 +317,14 @@ def _ccs01(body: etree._Element, counter: int, device_type: int = 0) -> bytes:
         _item("long-unsigned", timeout),
         _item("boolean", 0xFF),
     ]
-    return _access_request(counter, specs, data)
+    return access_request(counter, specs, data)
 
 
 def _ccs02(body: etree._Element, counter: int) -> bytes:
     """8.11 Remove: unregister the device from the CHF device log."""
     device = eui_from_text(_required_text(body, "DeviceID").strip())
-    specs = [_spec("action", 104, obis.CHF_DEVICE_LOG, 2)]
-    return _access_request(counter, specs, [_item("octet-string", device)])
+    specs = [cosem_spec("action", 104, obis.CHF_DEVICE_LOG, 2)]
+    return access_request(counter, specs, [_item("octet-string", device)])
 
 
 # --- the auxiliary-controller use cases: 6.14.x, 7.13-7.16 (primer 9.3, 9.7) -----------------
@@ -465,10 +443,10 @@ def _schedule_entry(index: int, selector: int, schedule, period_name: str, days_
 
 
 PASSIVE_CALENDAR = [
-    _spec("set", 11, obis.NEXT_SPECIAL_DAYS, 2),
-    _spec("set", 10, obis.NEXT_SCHEDULE, 2),
-    _spec("set", 9000, obis.NEXT_CALENDAR_ACTIVATION, 6),
-    _spec("set", 9000, obis.NEXT_SPECIAL_DAYS_ACTIVATION, 6),
+    cosem_spec("set", 11, obis.NEXT_SPECIAL_DAYS, 2),
+    cosem_spec("set", 10, obis.NEXT_SCHEDULE, 2),
+    cosem_spec("set", 9000, obis.NEXT_CALENDAR_ACTIVATION, 6),
+    cosem_spec("set", 9000, obis.NEXT_SPECIAL_DAYS_ACTIVATION, 6),
 ]
 
 
@@ -476,8 +454,8 @@ def _ecs46a(body: etree._Element, counter: int) -> bytes:
     """6.14.1: set the description (label) of each switch the request names."""
     named = sorted((_index(n), _text(n, "SwitchDescription") or "")
                    for n in _children(body, "ALCSHCALCSDescription"))  # fmt: skip
-    specs = [_spec("set", 1, obis.switch_label(n), 2) for n, _ in named]
-    return _access_request(counter, specs, [_item("visible-string", t) for _, t in named])
+    specs = [cosem_spec("set", 1, obis.switch_label(n), 2) for n, _ in named]
+    return access_request(counter, specs, [_item("visible-string", t) for _, t in named])
 
 
 def _ecs46c(body: etree._Element, counter: int) -> bytes:
@@ -487,7 +465,7 @@ def _ecs46c(body: etree._Element, counter: int) -> bytes:
     specs, data = [], []
     for node in sorted(_children(body, "SwitchTypeAndId"), key=_index):
         hcalcs = _text(node, "HCALCS")
-        specs.append(_spec("set", 1, obis.switch_identifier(_index(node)), 2))
+        specs.append(cosem_spec("set", 1, obis.switch_identifier(_index(node)), 2))
         identifier = bytes(8) if hcalcs is None else eui_from_text(hcalcs)
         data.append(_item("octet-string", identifier))
     holder = body.find(f"{{{SR}}}ALCSHCALCSSpecialDays")
@@ -503,7 +481,7 @@ def _ecs46c(body: etree._Element, counter: int) -> bytes:
     when = _item("octet-string", _execution(body))
     specs += PASSIVE_CALENDAR
     data += [special, _item("array", ListContainer(entries)), when, when]
-    return _access_request(counter, specs, data)
+    return access_request(counter, specs, data)
 
 
 def _controller(node: etree._Element, attribute: str = "auxiliaryControllerN") -> int:
@@ -538,7 +516,7 @@ def _ecs46d(body: etree._Element, counter: int) -> bytes:
                                        "identifier"))  # fmt: skip
     when = _item("octet-string", _execution(body))
     data = [special, _item("array", ListContainer(entries)), when, when]
-    return _access_request(counter, list(PASSIVE_CALENDAR), data)
+    return access_request(counter, list(PASSIVE_CALENDAR), data)
 
 
 def _scheduled_level(
@@ -552,13 +530,13 @@ def _scheduled_level(
     start = _utc(_text(node, "StartDateTime") or "")
     end = _utc(_text(node, "EndDateTime") or "")
     specs = [
-        _spec("set", 1, period(n, False), 2),
-        _spec("set", 1, period(n, True), 2),
-        _spec("action", 9, script, 1),
+        cosem_spec("set", 1, period(n, False), 2),
+        cosem_spec("set", 1, period(n, True), 2),
+        cosem_spec("action", 9, script, 1),
     ]
     data = [_item("octet-string", _date_time(start)), _item("octet-string", _date_time(end)),
             _item("long-unsigned", _level_selector(node, n))]  # fmt: skip
-    return _access_request(counter, specs, data)
+    return access_request(counter, specs, data)
 
 
 def _ecs47a(body: etree._Element, counter: int) -> bytes:
@@ -574,17 +552,17 @@ def _ecs47e(body: etree._Element, counter: int) -> bytes:
 
 def _ecs61d(body: etree._Element, counter: int) -> bytes:
     """7.14: get the five descriptions and the current calendar (special days, schedule)."""
-    specs = [_spec("get", 1, obis.switch_label(n), 2) for n in range(1, 6)]
-    specs += [_spec("get", 11, obis.CURRENT_SPECIAL_DAYS, 2),
-              _spec("get", 10, obis.CURRENT_SCHEDULE, 2)]  # fmt: skip
-    return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
+    specs = [cosem_spec("get", 1, obis.switch_label(n), 2) for n in range(1, 6)]
+    specs += [cosem_spec("get", 11, obis.CURRENT_SPECIAL_DAYS, 2),
+              cosem_spec("get", 10, obis.CURRENT_SCHEDULE, 2)]  # fmt: skip
+    return access_request(counter, specs, [_item("null-data", None) for _ in specs])
 
 
 def _ecs61e(body: etree._Element, counter: int) -> bytes:
     """7.15: get the five types-and-identifiers and the five state-and-information objects."""
-    specs = [_spec("get", 1, obis.switch_identifier(n), 2) for n in range(1, 6)]
-    specs += [_spec("get", 1, obis.controller_state(n), 2) for n in range(1, 6)]
-    return _access_request(counter, specs, [_item("null-data", None) for _ in specs])
+    specs = [cosem_spec("get", 1, obis.switch_identifier(n), 2) for n in range(1, 6)]
+    specs += [cosem_spec("get", 1, obis.controller_state(n), 2) for n in range(1, 6)]
+    return access_request(counter, specs, [_item("null-data", None) for _ in specs])
 
 
 @dataclass(frozen=True)
