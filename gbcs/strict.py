@@ -10,13 +10,22 @@ compiled, uses a plain dict for the parse context (much cheaper than construct's
 
 from __future__ import annotations
 
+import hashlib
 import io
+import marshal
+import os
 import re
 import struct
+import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
+from types import CodeType
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
+import construct as _construct
 from construct import (
+    CodeGen,
     ConstructError,
     Container,
     EnumInteger,
@@ -27,10 +36,12 @@ from construct import (
 
 from .errors import DecodeError, EncodeError
 
+CONSTRUCT_VERSION: str = getattr(_construct, "__version__", "")
+
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from construct import CodeGen, Renamed
+    from construct import Renamed
 
     # construct ships no types, so for mypy these stand in for the parts of its Construct and
     # Compiled that this package subclasses or calls (every layer imports Construct from
@@ -45,6 +56,7 @@ if TYPE_CHECKING:
         def _build(self, obj: Any, stream: io.BytesIO, context: Container, path: str) -> Any: ...
         def _sizeof(self, context: Container, path: str) -> int: ...
         def _compileparse(self, code: CodeGen) -> str: ...
+        def _compilebuild(self, code: CodeGen) -> str: ...
         def _emitparse(self, code: CodeGen) -> str: ...
         def __rtruediv__(self, name: str) -> Renamed: ...
 
@@ -292,10 +304,23 @@ def compile_strict(construct: Construct) -> Compiled:
     """construct's compile(), with every length-prefixed region parsed by _restream_exact.
 
     The emitted source is construct's own; only the call that parses a sized region is
-    redirected, so sizes are checked and offsets stay absolute.
+    redirected, so sizes are checked and offsets stay absolute. Python's compile() of that
+    source is most of the cost (a quarter of a second for the GBZ payload parser), so the
+    code object is kept on disk (`parser_cache_dir`), keyed by a hash of the final source:
+    any change to a layout changes the source and so the key.
     """
-    compiled = construct.compile()
-    source = compiled.source.replace("restream(io.read(", "_restream_exact(io, (")
+    code = CodeGen()
+    code.append(_PRELUDE)
+    code.append(
+        f"""
+        def parseall(io, this):
+            return {construct._compileparse(code)}
+        def buildall(obj, io, this):
+            return {construct._compilebuild(code)}
+        compiled = Compiled(parseall, buildall)
+        """
+    )
+    source = code.toString().replace("restream(io.read(", "_restream_exact(io, (")
     # A sized region that is just bytes needs no substream: read exactly that many.
     source = _GREEDY_REGION.sub(r"read_exact(io, \1)", source)
     if "linkedparsers[" not in source and not _reads_private_context(source):
@@ -305,17 +330,89 @@ def compile_strict(construct: Construct) -> Compiled:
         # Container per Struct.
         source = _PARSE_CONTEXT.sub(lambda _: _CONTEXT_DICT, source)
     source = _ENUM_PARSE.sub(r"_enum_value(\2, (\1))", source)
-    namespace = dict(compiled.module.__dict__)
-    exec(compile(source, f"<strict {construct.__class__.__name__}>", "exec"), namespace)
-    namespace["_restream_exact"] = _restream_exact
-    namespace["read_exact"] = read_exact
-    namespace["_enum_value"] = _enum_value
+    # Fields construct cannot compile are called through linked* tables keyed by id(field),
+    # which differs between runs: number them in the order construct met them instead, and
+    # drop the comments (their reprs), so the same layout always gives the same source.
+    number = {ident: n for n, ident in enumerate(code.linkedinstances)}
+    source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+    source = _LINKED.sub(lambda m: f"linked{m[1]}[{number[int(m[2])]}]", source)
+    namespace: dict[str, Any] = {
+        "__name__": f"gbcs.compiled.{construct.__class__.__name__}",
+        "_restream_exact": _restream_exact,
+        "read_exact": read_exact,
+        "_enum_value": _enum_value,
+    }
+    exec(_code_object(source, construct.__class__.__name__), namespace)
+    # the prelude made the linked* tables empty: fill them, under the numbers the source uses
     for name in ("linkedinstances", "linkedparsers", "linkedbuilders"):
-        namespace[name] = getattr(compiled.module, name)
+        namespace[name].update(_renumbered(getattr(code, name), number))
     strict: Compiled = namespace["compiled"]
     strict.source = source
     strict.defersubcon = construct
     return strict
+
+
+# construct's compile() prelude (construct 2.10), which the emitted code relies on
+_PRELUDE = """
+    from construct import *
+    from construct.lib import *
+    from io import BytesIO
+    import struct
+    import collections
+    import itertools
+
+    def restream(data, func):
+        return func(BytesIO(data))
+    def reuse(obj, func):
+        return func(obj)
+
+    linkedinstances = {}
+    linkedparsers = {}
+    linkedbuilders = {}
+
+    len_ = len
+    sum_ = sum
+    min_ = min
+    max_ = max
+    abs_ = abs
+"""
+_LINKED = re.compile(r"linked(instances|parsers|builders)\[(\d+)\]")
+
+
+def _renumbered(table: dict[int, Any], number: dict[int, int]) -> dict[int, Any]:
+    return {number[ident]: value for ident, value in table.items()}
+
+
+def parser_cache_dir() -> Path:
+    """Where compiled parsers are kept: $XDG_CACHE_HOME/gbhan (~/.cache/gbhan)."""
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "gbhan"
+
+
+def _code_object(source: str, name: str) -> CodeType:
+    """The compiled code of `source`, from the disk cache when an earlier run made it.
+
+    The key hashes the source with the Python and construct versions (marshal's format
+    is Python's own); a missing, unreadable or corrupt entry is compiled afresh and
+    written back atomically, and a cache that cannot be written is simply not used."""
+    digest = hashlib.sha256(f"{sys.version}\0{CONSTRUCT_VERSION}\0{source}".encode())
+    path = parser_cache_dir() / f"parser-{digest.hexdigest()[:32]}.marshal"
+    try:
+        loaded = marshal.loads(path.read_bytes())
+        if isinstance(loaded, CodeType):
+            return loaded
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    compiled = compile(source, f"<strict {name}>", "exec")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(prefix=".parser-", dir=path.parent)
+        with os.fdopen(fd, "wb") as out:
+            out.write(marshal.dumps(compiled))
+        os.replace(staging, path)
+    except OSError:
+        pass
+    return compiled
 
 
 _DECODE_FAILURES = (

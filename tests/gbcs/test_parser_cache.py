@@ -1,0 +1,116 @@
+"""The compiled construct parsers kept on disk (gbcs.strict.compile_strict): a later run
+loads the code an earlier one compiled, the same layout always gives the same cache entry
+(whatever the ids of its fields in this process), a corrupt or unwritable cache is compiled
+afresh, and a parser from the cache reads every RTDS message as a fresh one does."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from construct import Container, Int16ub, Struct
+from rtds_vectors import read_vector, rtds_files
+
+from gbcs import framing, strict
+from gbcs.errors import DecodeError
+from gbcs.message import decode
+from gbcs.primitives import parse_layer
+
+REPO = Path(__file__).resolve().parents[2]
+# a layout with fields whose builders construct cannot emit (they are linked by id), so the
+# cache entry must renumber them
+LINKED = framing.GeneralSigning
+
+
+def entries(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (root / "gbhan").glob("parser-*.marshal")}
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_a_compiled_parser_is_kept_and_loaded_again(cache):
+    first = strict.compile_strict(LINKED)
+    kept = entries(cache)
+    assert len(kept) == 1
+    again = strict.compile_strict(LINKED)
+    assert entries(cache) == kept  # read, not written again
+    assert again.source == first.source
+    assert "linkedbuilders[0]" in first.source  # renumbered, not id()s
+
+
+def test_the_same_layout_gives_the_same_entry_in_another_process(cache):
+    code = (
+        "from gbcs import framing, gbz, strict\n"
+        "strict.compile_strict(gbz.ALERT_LAYOUTS['components'])\n"
+        "strict.compile_strict(framing.GeneralSigning)\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    seen = []
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)
+        seen.append(entries(cache))
+    assert len(seen[0]) >= 3  # both DD and DF parsers (at import) and the alert layout
+    assert seen[1] == seen[0]  # the second process found every one the first wrote
+
+
+def test_a_changed_layout_gets_its_own_entry(cache):
+    strict.compile_strict(Struct("a" / Int16ub))
+    strict.compile_strict(Struct("a" / Int16ub, "b" / Int16ub))
+    assert len(entries(cache)) == 2
+
+
+def test_a_corrupt_entry_is_compiled_afresh_and_rewritten(cache):
+    strict.compile_strict(LINKED)
+    (name,) = entries(cache)
+    path = cache / "gbhan" / name
+    path.write_bytes(b"\x00not marshal")
+    parser = strict.compile_strict(LINKED)
+    assert path.read_bytes() != b"\x00not marshal"
+    apdu = next(v for v in map(read_vector, rtds_files("*_COMMAND_GBCS")) if v[0] == 0xDF)
+    assert parse_layer(parser, apdu, "general-signing")["content"]
+
+
+def test_an_unwritable_cache_still_compiles(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    parser = strict.compile_strict(Struct("a" / Int16ub))
+    assert parse_layer(parser, b"\x01\x02", "test") == Container(a=0x0102)
+    with pytest.raises(DecodeError) as error:
+        parse_layer(parser, b"\x01", "test", 10)
+    assert error.value.layer == "test" and error.value.offset >= 10  # where the data began
+
+
+def test_parsers_from_the_cache_read_rtds_as_fresh_ones(cache):
+    """The GBZ payload parser (the largest) and the DF parser, compiled here and loaded from
+    the cache in a second process: both decode every RTDS message to the same tree."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gbcs.message import decode\n"
+        "for path in sys.argv[1:]:\n"
+        "    print(repr(decode(bytes.fromhex(Path(path).read_text().strip())).payload))\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    files = [str(p) for p in rtds_files() if "GCS" in p.name][:120]
+    assert len(files) == 120
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code, *files],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for _ in range(2)  # the first fills the cache, the second reads it
+    ]
+    assert runs[0] == runs[1]
+    assert runs[0].count("\n") == len(files)
+    expected = "".join(repr(decode(read_vector(Path(p))).payload) + "\n" for p in files)
+    assert runs[1] == expected
