@@ -1,0 +1,138 @@
+"""The whole DCC DUIS catalogue through an in-process DSP over HTTP, each template as the role
+it is written for (emulator/backoffice/catalogue.py), held to `expectations.json`: a ratchet.
+Every template listed there must be answered I0 (for a device command: with a device response
+that verifies with the device's certificate from the SMKI service); every template not listed
+must still be refused or fail with a DUIS code, so a variant that starts working fails the
+test until it is added to the file. docs/backoffice.md's generated SRV status list must say
+what this run says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emulator import data
+from emulator.backoffice import catalogue
+from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
+from emulator.backoffice.eligibility import ED, GS, IS
+from emulator.backoffice.state import DspState
+from emulator.clock import Clock
+from emulator.smki.service import SmkiService
+from gbcs.keystore import Keystore
+
+HERE = Path(__file__).parent
+EXPECTED = json.loads((HERE / "expectations.json").read_text())
+SUPPORTED: dict[str, str] = EXPECTED["supported"]
+TEMPLATES = catalogue.load_catalogue()
+NAMES = [t.name for t in TEMPLATES]
+DOC = Path(__file__).resolve().parents[2] / "docs" / "backoffice.md"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("catalogue-state")
+
+
+@pytest.fixture(scope="module")
+def run(state_dir) -> dict[str, catalogue.Result]:
+    clock = Clock("wall")
+    results = clock.run(
+        lambda: catalogue.run_catalogue(TEMPLATES, state_dir=state_dir, clock=clock)
+    )
+    return {r.file: r for r in results}
+
+
+def test_the_expectations_name_catalogue_files():
+    assert set(SUPPORTED) <= set(NAMES), set(SUPPORTED) - set(NAMES)
+    assert len(NAMES) == 297
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", NAMES)
+def test_template_outcome(run, name):
+    result = run[name]
+    assert result.outcome != catalogue.ERROR, result.detail
+    if name in SUPPORTED:
+        assert result.outcome == catalogue.ANSWERED, (result.codes, result.detail)
+        assert ">".join(result.codes) == SUPPORTED[name]
+        if result.codes[-2:-1] == ("I99",):  # a device's response: checked with its certificate
+            assert result.verified is True
+        else:  # serviceD, answered by the DSP itself
+            assert result.verified is None
+    else:
+        assert result.outcome in (catalogue.REFUSED, catalogue.FAILED), (
+            f"{name} now gets {result.codes}: add it to expectations.json"
+        )
+        assert result.code.startswith("E")
+
+
+@pytest.mark.timeout(600)
+def test_docs_status_list_is_this_run(run):
+    text = DOC.read_text()
+    section = text[text.index(catalogue.STATUS_BEGIN) : text.index(catalogue.STATUS_END)]
+    ours = catalogue.status_markdown(list(run.values()))
+
+    def statuses(markdown: str) -> dict[str, tuple[str, str]]:
+        rows = [line.split("|") for line in markdown.splitlines() if line.startswith("| ")]
+        return {r[1].strip(): (r[2].strip(), r[3].strip()) for r in rows[1:]}
+
+    assert statuses(section) == statuses(ours), (
+        "run gbhan dsp catalogue --markdown docs/backoffice.md"
+    )
+
+
+def test_roles_follow_the_originator_and_the_use_case():
+    roles = {t.name: t.role for t in TEMPLATES}
+    assert roles["ECS52_11.2_SUCCESS_REQUEST_DUIS.XML"] == IS
+    assert roles["GCS38_11.2_SUCCESS_REQUEST_DUIS.XML"] == GS
+    assert roles["GCS16b_4.14_URP_SUCCESS_REQUEST_DUIS.XML"] == GS  # the second Supplier's EUI
+    dno = [t for t in TEMPLATES if t.originator == bytes.fromhex("90B3D51F30020000")]
+    assert dno and {t.role for t in dno} == {ED}
+    assert {t.role for t in TEMPLATES} == {IS, ED, GS}
+
+
+def test_a_tampered_or_unknown_device_response_does_not_verify(run, state_dir):
+    """`verified` means something: a signed response verifies only with the device's
+    certificate from the SMKI service (the run's repository, served again), not with one byte
+    of its signature changed, nor without SMKI; a MAC'd one not with its MAC changed."""
+    signed = run["ECS47Activate_7.5_SUCCESS_REQUEST_DUIS.XML"].response
+    maced = run["ECS52_11.2_SUCCESS_REQUEST_DUIS.XML"].response
+    assert signed is not None and maced is not None
+
+    def keys() -> Keystore:
+        return Keystore.open(data.rtds_keystore(), clock=DEFAULT_GBCS_DATE)
+
+    state = DspState.open(state_dir, [], DEFAULT_GBCS_DATE)
+    smki = SmkiService(state.repo, "127.0.0.1", 0).start()
+    try:
+        with_smki = catalogue.DeviceVerifier(smki.url, keys())
+        assert with_smki.verify(signed)
+        assert not catalogue.DeviceVerifier(smki.url, keys()).verify(flip(signed, -5))
+    finally:
+        smki.stop()
+        state.close()
+    assert not catalogue.DeviceVerifier(None, keys()).verify(signed)
+    without = catalogue.DeviceVerifier(None, keys())
+    assert without.verify(maced) and not without.verify(flip(maced, -3))
+
+
+def flip(raw: bytes, at: int) -> bytes:
+    changed = bytearray(raw)
+    changed[at] ^= 0x01
+    return bytes(changed)
+
+
+def test_status_list_is_written_between_the_markers(run, tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"before\n{catalogue.STATUS_BEGIN}\nold\n{catalogue.STATUS_END}\nafter\n")
+    catalogue.write_status(doc, list(run.values()))
+    text = doc.read_text()
+    assert text.startswith("before\n") and text.endswith(f"{catalogue.STATUS_END}\nafter\n")
+    assert "old" not in text and "| 7.7 | answered | 1/1 |" in text
+    doc.write_text("no markers\n")
+    with pytest.raises(catalogue.CatalogueError):
+        catalogue.write_status(doc, list(run.values()))
