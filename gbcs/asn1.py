@@ -244,15 +244,18 @@ def _parse_children(
         append(child)
 
 
+_TAG_CLASS_BITS = {name: index << 6 for index, name in enumerate(TAG_CLASSES)}
+
+
 def _identifier(node: Container) -> bytes:
-    try:
-        tag_class = TAG_CLASSES.index(node.tag_class)
-    except ValueError:
-        raise EncodeError(LAYER, f"unknown tag class {node.tag_class!r}") from None
-    number = node.tag_number
+    """The identifier octets of a node (item access: Container attributes cost ~1 µs)."""
+    tag_class = _TAG_CLASS_BITS.get(node["tag_class"])
+    if tag_class is None:
+        raise EncodeError(LAYER, f"unknown tag class {node['tag_class']!r}")
+    number = node["tag_number"]
     if not isinstance(number, int) or number < 0:
         raise EncodeError(LAYER, f"bad tag number {number!r}")
-    first = tag_class << 6 | (0x20 if node.constructed else 0)
+    first = tag_class | (0x20 if node["constructed"] else 0)
     if number < 0x1F:
         return bytes((first | number,))
     digits = [number & 0x7F]
@@ -278,13 +281,15 @@ def _build_node(node: Container, depth: int = 0) -> bytes:
     if depth > MAX_DEPTH:
         raise EncodeError(LAYER, f"nesting deeper than {MAX_DEPTH}")
     try:
-        if node.constructed:
-            body = b"".join(_build_node(child, depth + 1) for child in node.children)
+        if node["constructed"]:
+            body = b"".join([_build_node(child, depth + 1) for child in node["children"]])
         else:
-            body = bytes(node.value)
+            body = bytes(node["value"])
+        head = _identifier(node)
+        padded = node.get("padded_length_bytes")
     except (AttributeError, KeyError, TypeError) as exc:
         raise EncodeError(LAYER, f"malformed DER node: {exc}") from None
-    return _identifier(node) + _der_length(len(body), node.get("padded_length_bytes")) + body
+    return head + _der_length(len(body), padded) + body
 
 
 class Spans(dict[int, tuple[int, int]]):

@@ -145,6 +145,9 @@ def encode(message: Message) -> bytes:
         return apdu
     if message.mac is None or len(message.mac) != framing.MAC_LENGTH:
         raise EncodeError("general-ciphering", "a MAC'd message needs a 12-byte mac")
+    written = framing.write_general_ciphering(message.envelope, apdu + bytes(message.mac))
+    if written is not None:
+        return written
     envelope = Container(message.envelope)
     service = Container(envelope.ciphered_service)
     service.information = apdu + message.mac
@@ -153,7 +156,11 @@ def encode(message: Message) -> bytes:
 
 
 def encode_apdu(header: Container, content: bytes, signature: bytes | None) -> bytes:
-    """The DF APDU for a grouping header, payload bytes and signature field."""
+    """The DF APDU for a grouping header, payload bytes and signature field: written by hand
+    when the values are of decode's shapes, else built by the Struct (the definition)."""
+    written = framing.write_general_signing(header, content, signature)
+    if written is not None:
+        return written
     value = Container(header)
     value.content = content
     value.signature = signature

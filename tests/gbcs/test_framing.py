@@ -5,6 +5,7 @@ DecodeError (layer, offset and text), on every RTDS message and on mutations of 
 import random
 
 import pytest
+from construct import Container
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rtds_vectors import params, read_vector, rtds_files
@@ -157,3 +158,156 @@ def test_an_eight_byte_supplementary_remote_party_alone_still_decodes():
     assert header["other_information"]["supplementary_remote_party"] == bytes(range(8))
     assert header["other_information"]["supplementary_remote_party_counter"] is None
     assert_readers_agree(crafted)
+
+
+# --- the hand writers gbcs.encode uses agree with the Structs' build --------------------------
+def built(struct, value):
+    """What the Struct builds from `value`, or the kind of error it raises."""
+    try:
+        return struct.build(value)
+    except Exception as exc:  # construct's errors and the plain ones its fields raise
+        return type(exc).__name__
+
+
+def assert_writers_agree(header, content, signature) -> None:
+    """The DF writer writes what GeneralSigning builds, or declines (None) for a value
+    outside decode's shapes; either way the Struct still builds or refuses it."""
+    value = Container(header)
+    value.content, value.signature = content, signature
+    written = framing.write_general_signing(header, content, signature)
+    if written is not None:
+        assert written == built(framing.GeneralSigning, value)
+
+
+def assert_envelope_agrees(envelope, information) -> None:
+    value = Container(envelope)
+    service = Container(envelope["ciphered_service"])
+    service.information = information
+    value.ciphered_service = service
+    written = framing.write_general_ciphering(envelope, information)
+    if written is not None:
+        assert written == built(framing.GeneralCiphering, value)
+
+
+@pytest.mark.parametrize("path", params(rtds_files()))
+def test_writers_write_what_the_structs_build_on_rtds(path):
+    data = read_vector(path)
+    apdu, start = apdu_of(data)
+    header, content, signature = framing.read_general_signing(apdu)
+    # decode's own shapes: the writer always writes, and exactly the original bytes
+    assert framing.write_general_signing(header, content, signature) == apdu
+    for other_signature in (None, b"", bytes(range(64))):
+        assert_writers_agree(header, content, other_signature)
+        assert framing.write_general_signing(header, content, other_signature) is not None
+    if start:
+        envelope, _ = framing.read_general_ciphering(data)
+        information = data[start:]
+        assert framing.write_general_ciphering(envelope, information) == data
+        assert_envelope_agrees(envelope, information)
+
+
+def test_writers_decline_what_decode_never_gives():
+    (path,) = rtds_files("ECS21b_4.14_URP_SUCCESS_COMMAND_GBCS")
+    header, content, signature = framing.read_general_signing(apdu_of(read_vector(path))[0])
+    odd = [
+        {"transaction_id": Container(cra="commando", counter=1)},
+        {"transaction_id": Container(cra=1, counter=-1)},
+        {"originator": b"\x00" * 7},
+        {"target": bytearray(8)},
+        {"tag": b"\xdd"},
+        {"date_time": Container(year=70000)},
+    ]
+    for change in odd:
+        changed = Container(header, **change)
+        assert framing.write_general_signing(changed, content, signature) is None
+        assert_writers_agree(changed, content, signature)
+    assert framing.write_general_signing(header, bytearray(content), signature) is None
+    assert framing.write_general_signing(header, content, b"\x01" * 63) is None
+    # a counter after a missing field: the Struct's If fields decide, not the writer
+    other = Container(header["other_information"], supplementary_remote_party=None)
+    changed = Container(header, other_information=other)
+    assert framing.write_general_signing(changed, content, signature) is None
+    # the CRA flag by name, as construct's Enum takes it, and an unnamed one
+    for cra in ("response", 3, 7):
+        named = Container(header, transaction_id=Container(cra=cra, counter=5))
+        assert framing.write_general_signing(named, content, signature) is not None
+        assert_writers_agree(named, content, signature)
+
+
+EUIS = st.binary(min_size=7, max_size=9)
+COUNTERS = st.one_of(st.none(), st.integers(-1, 1 << 64), st.just(True))
+
+
+@settings(max_examples=300)
+@given(
+    cra=st.one_of(st.integers(-1, 256), st.sampled_from(("command", "alert", "x"))),
+    counter=st.integers(-1, 1 << 64),
+    originator=EUIS,
+    target=EUIS,
+    date_time=st.one_of(
+        st.none(),
+        st.tuples(*[st.integers(-1, 70000)] * 10).map(
+            lambda v: Container(zip(framing.COSEM_FIELDS, v, strict=True))
+        ),
+    ),
+    code=st.integers(-1, 0x10000),
+    party=st.one_of(st.none(), st.binary(min_size=7, max_size=9)),
+    party_counter=COUNTERS,
+    originator_counter=COUNTERS,
+    certificate=st.binary(max_size=300),
+    content=st.binary(max_size=300),
+    signature=st.one_of(st.none(), st.binary(max_size=65)),
+)
+def test_writers_agree_on_random_headers(
+    cra,
+    counter,
+    originator,
+    target,
+    date_time,
+    code,
+    party,
+    party_counter,
+    originator_counter,
+    certificate,
+    content,
+    signature,
+):
+    header = Container(
+        transaction_id=Container(cra=cra, counter=counter),
+        originator=originator,
+        target=target,
+        date_time=date_time,
+        other_information=Container(
+            message_code=code,
+            supplementary_remote_party=party,
+            supplementary_remote_party_counter=party_counter,
+            supplementary_originator_counter=originator_counter,
+            certificate=certificate,
+        ),
+    )
+    assert_writers_agree(header, content, signature)
+
+
+@settings(max_examples=200)
+@given(
+    fields=st.lists(st.binary(max_size=200), min_size=5, max_size=5),
+    control=st.integers(-1, 256),
+    invocation=st.integers(-1, 1 << 32),
+    information=st.binary(max_size=400),
+)
+def test_envelope_writer_agrees_on_random_envelopes(fields, control, invocation, information):
+    envelope = Container(
+        zip(
+            (
+                "transaction_id",
+                "originator_system_title",
+                "recipient_system_title",
+                "date_time",
+                "other_information",
+            ),
+            fields,
+            strict=True,
+        ),
+        ciphered_service=Container(security_control=control, invocation_counter=invocation),
+    )
+    assert_envelope_agrees(envelope, information)
