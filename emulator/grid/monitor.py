@@ -409,6 +409,7 @@ class DnoMonitor:
             if s.state == "curtailed"
             and s.expires_at is not None
             and s.expires_at - now <= self.params.renew_margin_s
+            and not self._renewal_pointless(s, now)
         ]
         for sw in due:
             status = await self._send(self.gateway.read_labels(sw.premises), "renew-check")
@@ -427,6 +428,13 @@ class DnoMonitor:
                 )
                 continue
             await self._curtail_one_renew(sw)
+
+    def _renewal_pointless(self, sw: ControlledSwitch, now: float) -> bool:
+        """A renewal the customer's terms cap at or before the running 7.6's own end would
+        extend nothing (the terms' release restores the switch first): no 7.7 + 7.6 for it."""
+        if self.params.policy != "minimal" or sw.expires_at is None:
+            return False
+        return now + self._duration_s(sw) <= sw.expires_at + 60.0
 
     async def _curtail_one_renew(self, sw: ControlledSwitch) -> None:
         duration = self._duration_s(sw)
@@ -654,7 +662,8 @@ class DnoMonitor:
     def short_risk_kw(self, fc: Forecast) -> float:
         """The load the DNO must expect within ``lead_s``, its pending changes included: a
         7.6 executed or 7.8 sent after the last sample does not show in it yet."""
-        risk = fc.now_kw + max(0.0, fc.slope_kw_per_s) * self.params.lead_s
+        now_kw = self._last_sample[1] if self._last_sample is not None else fc.now_kw
+        risk = now_kw + max(0.0, fc.slope_kw_per_s) * self.params.lead_s
         risk += self._error_kw(fc.t) + self._compensation_kw
         draw = self.params.expected_draw_fraction
         for sw in self.switches.values():
@@ -730,6 +739,7 @@ class DnoMonitor:
         does not let the feeder over. ``must``: the customer's terms end now, restore it
         whatever the measurement says. One that held nothing back is restored at once."""
         if must:
+            await self._make_room_for(sw, why)
             await self._restore_one(sw, why)
             self._last_action = self.now()
             return
@@ -744,6 +754,23 @@ class DnoMonitor:
             return
         if await self._shed(held, "rotate", {sw.key}) > 0:
             sw.handing_over = True
+
+    async def _make_room_for(self, sw: ControlledSwitch, why: str) -> None:
+        """Before a restore the customer's terms force: if the load the DNO must expect (the
+        last sample, with every 7.6 executed and 7.8 answered since) plus what ``sw`` holds
+        back would pass the target, curtail the difference first and wait for it, so the
+        7.8 never lands on a feeder that other restores in flight have already filled. The
+        terms still win: ``sw`` is restored whether or not a replacement was found."""
+        kw = sw.held_back_kw(self.params.expected_draw_fraction)
+        if sw.observed_kw is not None:  # what it was seen to hold back, not what it might
+            kw = min(kw, sw.observed_kw)
+        over = self.short_risk_kw(self.forecaster.forecast()) + kw - self.target_kw()
+        if over > 0:
+            await self._shed(over, why, {sw.key})
+
+    def terms_due(self, sw: ControlledSwitch, now: float) -> bool:
+        """The customer's terms will force this switch's restore within the handover window."""
+        return self.terms_allowance_s(sw, now) <= self.params.release_margin_s + HANDOVER_S
 
     async def _release_due(self) -> None:
         """Hand over every switch whose allowance is about to end (the customer's terms: the
@@ -814,7 +841,7 @@ class DnoMonitor:
         curtailed = sorted(
             (s for s in self.switches.values() if s.state == "curtailed"),
             key=lambda s: (
-                not s.handing_over,
+                not (s.handing_over or self.terms_due(s, now)),
                 -(s.event_curtailed_s + s.stint_s(now)),
                 s.premises,
                 s.slot,
@@ -826,6 +853,10 @@ class DnoMonitor:
             kw = sw.held_back_kw(draw)
             # a handover's replacement was sized for it: no hysteresis to clear
             if kw > room - (0.0 if sw.handing_over else self.params.hysteresis_kw):
+                if self.terms_due(sw, now):
+                    # its terms will restore it soon whatever the room: keep that room for it,
+                    # or a restore now would leave the forced one to take the feeder over
+                    room -= kw
                 continue
             if await self._restore_one(sw, "restore"):
                 room -= kw

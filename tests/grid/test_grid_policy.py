@@ -73,13 +73,14 @@ class LoopFeeder:
     alert_type = GatewayAlert
 
 
-def run_loop(house_kw, chargers, params, hours=3.0, terms=None, start_hour=17.0):
+def run_loop(house_kw, chargers, params, hours=3.0, terms=None, start_hour=17.0, latency_s=4.0):
     """Step ``house_kw(t)`` + the uncurtailed chargers for ``hours``; every charger is opted
-    in (``terms``: premises -> ConsentTerms). Returns (monitor, feeder, [(t, load)])."""
+    in (``terms``: premises -> ConsentTerms); each SRV takes ``latency_s``. Returns
+    (monitor, feeder, [(t, load)])."""
     consent = ConsentRegister()
     for premises, kw in chargers.items():
         consent.set(premises, Consent.OPTED_IN, 0.0, kw, terms=(terms or {}).get(premises))
-    feeder = LoopFeeder(dict(chargers))
+    feeder = LoopFeeder(dict(chargers), latency_s)
     samples: list[tuple[float, float]] = []
 
     async def main():
@@ -219,3 +220,50 @@ def test_the_margin_grows_with_the_forecast_error():
         noisy.observe(i * STEP, 100.0 + (3.0 if i % 2 else -3.0), 0.0, False)
     assert quiet.margin_kw == pytest.approx(1.0)
     assert noisy.margin_kw > 1.0 + 2.0 * 5.0  # 6 kW swings, scaled to the 60 s lead
+
+
+@pytest.mark.parametrize("latency_s", [4.0, 27.0], ids=["4s-srvs", "27s-srvs"])
+def test_a_restore_forced_by_terms_does_not_clash_with_a_regular_restore(latency_s):
+    """P0 off first, then P1 (10 min per event), nobody left to take over from P1. The load
+    falls by room for one switch just after P1's handover window opened: the room goes to P1
+    (due anyway), not to P0 (curtailed longer), whose 7.8 would leave P1's forced one to land
+    on a full feeder (at 27 s SRVs, one charger over, as slow-wan was). No 7.7 + 7.6 renews P1
+    either: its terms cap any renewal at the running 7.6's own end."""
+    chargers = {"P0": 7.4, "P1": 7.4}
+    terms = {"P1": ConsentTerms(max_event_s=600.0)}
+
+    def house(t):  # one charger over, two from 2 min, room for one again from 9 min
+        return 90.0 if t < 120 else 99.0 if t < 540 else 90.0
+
+    params = minimal(rotate_after_s=7200.0, max_event_curtail_s=7200.0)
+    monitor, feeder, samples = run_loop(
+        house, chargers, params, hours=0.4, terms=terms, latency_s=latency_s
+    )
+    sent = [(r.srv, r.premises, r.purpose) for r in monitor.log.all_srvs() if r.srv != "7.7"]
+    assert sent == [("7.6", "P0", "curtail"), ("7.6", "P1", "curtail"), ("7.8", "P1", "restore")]
+    assert max(load for t, load in samples if t > 200.0) <= RATING + 1e-9
+    held = [t for t, p, h in feeder.held if p == "P1" and h]
+    assert len(held) * STEP <= 600.0
+
+
+def test_a_forced_restore_curtails_its_cover_first_and_waits_for_it():
+    """P0's terms (10 min per event) force its restore while the feeder has no room, and the
+    DNO's own per-event bound (400 s) leaves nobody for a voluntary handover. At 27 s SRVs a
+    7.8 sent first and the cover after it would land a sample apart (one charger over): the
+    DNO curtails the cover first, waits for it, then restores P0."""
+    chargers = {"P0": 7.4, "P1": 7.4, "P2": 7.4}
+    terms = {"P0": ConsentTerms(max_event_s=600.0)}
+    house = RATING + 7.4 - 3 * 7.4 - 0.5  # one charger over, less 0.5 kW
+    params = minimal(rotate_after_s=7200.0, max_event_curtail_s=400.0)
+    monitor, feeder, samples = run_loop(
+        lambda t: house, chargers, params, hours=0.4, terms=terms, latency_s=27.0
+    )
+    sent = [r for r in monitor.log.all_srvs() if r.srv != "7.7"]
+    forced = [i for i, r in enumerate(sent) if (r.srv, r.purpose) == ("7.8", "consent-terms")]
+    assert forced and sent[forced[0]].premises == "P0"
+    cover = sent[forced[0] - 1]
+    assert (cover.srv, cover.premises, cover.ok) == ("7.6", "P1", True)
+    assert cover.sent_at + 27.0 <= sent[forced[0]].sent_at  # answered before the 7.8 left
+    held = [t for t, p, h in feeder.held if p == "P0" and h]
+    assert len(held) * STEP <= 600.0
+    assert max(load for t, load in samples if t > 60.0) <= RATING + 1e-9
