@@ -102,3 +102,87 @@ def test_readers_agree_on_every_truncation_of_a_request_with_selection():
 )
 def test_readers_agree_on_random_bytes(kind, head, body):
     assert_readers_agree(kind, head + body, 11)
+
+
+# --- the hand writers dlms.encode uses agree with the Structs' build --------------------------
+def struct_built(kind: str, value):
+    try:
+        return dlms._APDUS[kind].build(value)
+    except Exception as exc:  # construct's errors and the plain ones its fields raise
+        return type(exc).__name__
+
+
+def hand_written(kind: str, value):
+    out: list[bytes] = []
+    try:
+        done = dlms._WRITERS[kind](out, value)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        return ("declined", type(exc).__name__)
+    except Exception as exc:  # struct.error and the like: also declined by dlms.encode
+        return ("declined", type(exc).__name__)
+    return b"".join(out) if done else ("declined", None)
+
+
+def assert_writer_agrees(kind: str, value) -> bytes | None:
+    """The writer writes exactly what the Struct builds, or declines; returns its bytes."""
+    written = hand_written(kind, value)
+    if isinstance(written, bytes):
+        assert written == struct_built(kind, value)
+        assert dlms.encode(kind, value) == written
+        return written
+    return None
+
+
+@pytest.mark.parametrize("index", range(0, 700, 7))
+def test_writers_write_what_the_structs_build_on_rtds_and_mutations(index):
+    found = payloads()
+    name, kind, content, base = found[index % len(found)]
+    value = dlms.decode(kind, content, base)
+    assert assert_writer_agrees(kind, value) == content, name  # decode's shapes: written
+    rng = random.Random(name)
+    for mutated in mutations(content, rng, 40):
+        try:
+            value = dlms.decode(kind, mutated, base)
+        except DecodeError:
+            continue
+        assert_writer_agrees(kind, value)
+
+
+def test_every_rtds_dlms_payload_is_written_by_hand():
+    for name, kind, content, base in payloads():
+        value = dlms.decode(kind, content, base)
+        assert hand_written(kind, value) == content, name
+
+
+def test_writers_decline_what_the_structs_read_otherwise():
+    """Shapes decode never gives: a specification kind by number (the selection's Switch
+    keys on the name), a missing selection key, an echoed list left out, values out of
+    range. The writer declines each; dlms.encode then builds (or refuses) with the Struct."""
+    request = next(
+        dlms.decode(k, c, b)
+        for _, k, c, b in payloads()
+        if k == "dlms-access-request"
+        and any(s["kind"] == "get_with_selection" for s in dlms.decode(k, c, b).specifications)
+    )
+    spec = next(s for s in request.specifications if s["kind"] == "get_with_selection")
+    variants = []
+    for change in ({"kind": 4}, {"class_id": 70000}, {"attribute_or_method": 256}):
+        edited = dlms.Container(request)
+        edited.specifications = [dlms.Container(spec, **change)]
+        variants.append(edited)
+    missing = dlms.Container(request)
+    missing.specifications = [dlms.Container({k: v for k, v in spec.items() if k != "selection"})]
+    variants.append(missing)
+    variants.append(dlms.Container(request, long_invoke_id_and_priority=1 << 32))
+    variants.append(dlms.Container(request, tag=b"\xda"))
+    for variant in variants:
+        assert not isinstance(hand_written("dlms-access-request", variant), bytes)
+        assert_writer_agrees("dlms-access-request", variant)
+    response = next(
+        dlms.decode(k, c, b) for _, k, c, b in payloads() if k == "dlms-access-response"
+    )
+    gone = dlms.Container({k: v for k, v in response.items() if k != "echoed_specifications"})
+    assert not isinstance(hand_written("dlms-access-response", gone), bytes)
+    for result in ({"kind": "get", "result": 251}, {"kind": 1, "result": "success"}):
+        edited = dlms.Container(response, results=[dlms.Container(result)])
+        assert_writer_agrees("dlms-access-response", edited)
