@@ -52,6 +52,19 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "8.8.2": frozenset({IS, GS, OU}),
     "8.11": frozenset({IS, GS, OU}),
     "11.2": frozenset(DuisRole),
+    # the ESME's configuration, tariff, prepayment and supply reads (esme/store.py), roles
+    # as duis-parser's matrix gives them
+    "4.11.2": frozenset({IS, OU}),
+    "4.13": frozenset({IS, GS}),
+    "4.15": frozenset({IS, ED}),
+    "6.2.1": frozenset({IS, RSA, ED}),
+    "6.2.2": frozenset({IS, RSA, ED}),
+    "6.2.3": frozenset({IS, RSA, GS}),
+    "6.2.4": frozenset(DuisRole),
+    "6.2.5": frozenset({IS, RSA}),
+    "6.2.7": frozenset(DuisRole),
+    "6.2.9": frozenset({IS, GS, RSA}),
+    "7.4": frozenset({IS, ES, GS, RSA, ED, GT}),
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

@@ -565,6 +565,57 @@ def _ecs61e(body: etree._Element, counter: int) -> bytes:
     return access_request(counter, specs, [_item("null-data", None) for _ in specs])
 
 
+# --- reads that are one fixed list of gets (esme/store.py answers them) ---------------------
+
+#: use case -> its gets, (interface class, OBIS, attribute) in the order RTDS sends them
+FIXED_READS: dict[str, tuple[tuple[int, str, int], ...]] = {
+    "ECS24b": ((113, "0000131405FF", 5), (3, "00005E2C0108", 2), (3, "00005E2C0108", 3),
+               (11, "00000B0001FF", 2), (20, "00000D0001FF", 3), (20, "00000D0001FF", 4),
+               (20, "00000D0001FF", 5)),
+    "ECS26a": ((113, "0000131401FF", 5), (11, "00000B0002FF", 2), (113, "0000131401FF", 8),
+               (113, "0000131401FF", 5), (113, "0000131402FF", 5), (113, "0000131402FF", 8),
+               (113, "0000131402FF", 5), (113, "0000131403FF", 13), (9000, "00005E2C020A", 2),
+               (21, "0000100001FF", 2), (9000, "00005E2C0214", 2), (111, "0000130000FF", 16),
+               (111, "0000130000FF", 18), (111, "0000130000FF", 19), (112, "0000130A01FF", 9),
+               (112, "0000130A01FF", 10), (10, "00000C0001FF", 2), (111, "0000130000FF", 11)),
+    "ECS27": ((9000, "00005E2C0003", 2), (3, "00005E2C2AFF", 2), (3, "00005E2C2AFF", 3),
+              (71, "0000110000FF", 4), (71, "0000110000FF", 6), (71, "0000110000FF", 7)),
+    "ECS26b": ((71, "0000110001FF", 4), (71, "0000110001FF", 6), (71, "0000110002FF", 4),
+               (71, "0000110002FF", 6), (71, "0000110003FF", 4), (71, "0000110003FF", 6),
+               (71, "0000110004FF", 4), (71, "0000110004FF", 6), (1, "010020230004", 2),
+               (1, "0100201F0004", 2)),
+    "ECS26c": ((1, "00005E2C0000", 2), (1, "00005E2C0002", 2), (1, "00005E2C0001", 2)),
+    "ECS26d": ((22, "00000F0000FF", 4),),
+    "ECS26l": ((22, "00000F0000FF", 4),),
+    "ECS26m": ((1, "0000600102FF", 2), (1, "0000600104FF", 2), (1, "0000600106FF", 2),
+               (1, "00005E2C0004", 2)),
+    "ECS26e": ((1, "0000600101FF", 2), (1, "0000600102FF", 2), (1, "0000600104FF", 2),
+               (1, "0000600106FF", 2), (1, "00005E2C0004", 2)),
+    "ECS26f": ((21, "0000100000FF", 2),),
+    "ECS40": ((1, "00005E2C220B", 2), (1, "0100000002FF", 2)),
+    "ECS26j": ((111, "0000130000FF", 2),),
+    "ECS45": ((70, "000060030AFF", 3),),
+}  # fmt: skip
+
+
+@functools.cache
+def _fixed_read_template(use_case: str) -> bytes:
+    specs = [cosem_spec("get", ic, bytes.fromhex(code), attribute)
+             for ic, code, attribute in FIXED_READS[use_case]]  # fmt: skip
+    return access_request(0, specs, [_item("null-data", None) for _ in specs])
+
+
+def _fixed_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
+    """The builder of a read whose content is the same for every request but the
+    long-invoke-id (the DUIS body is an empty element)."""
+
+    def build(body: etree._Element, counter: int) -> bytes:
+        return _with_invoke_id(_fixed_read_template(use_case), counter)
+
+    build.__doc__ = f"{use_case}: {len(FIXED_READS[use_case])} gets, fixed"
+    return build
+
+
 @dataclass(frozen=True)
 class _Form:
     use_case: str
@@ -603,6 +654,21 @@ FORMS: dict[tuple[str, str], _Form] = {
     ("7.14", "ECS61d"): _Form("ECS61d", _ecs61d, via_acb=True),
     ("7.15", "ECS61e"): _Form("ECS61e", _ecs61e),
     ("7.16", "ECS47e"): _Form("ECS47e", _ecs47e),
+    # the ESME's fixed reads; where an SRV has several use cases for an ESME the newest
+    # GBCS one comes first (6.2.3 all periodicities, 6.2.4 with the supply tamper state)
+    ("4.11.2", "ECS24b"): _Form("ECS24b", _fixed_read("ECS24b")),
+    ("4.13", "ECS26a"): _Form("ECS26a", _fixed_read("ECS26a")),
+    ("4.15", "ECS27"): _Form("ECS27", _fixed_read("ECS27")),
+    ("6.2.1", "ECS26b"): _Form("ECS26b", _fixed_read("ECS26b")),
+    ("6.2.2", "ECS26c"): _Form("ECS26c", _fixed_read("ECS26c")),
+    ("6.2.3", "ECS26l"): _Form("ECS26l", _fixed_read("ECS26l")),
+    ("6.2.3", "ECS26d"): _Form("ECS26d", _fixed_read("ECS26d")),
+    ("6.2.4", "ECS26m"): _Form("ECS26m", _fixed_read("ECS26m")),
+    ("6.2.4", "ECS26e"): _Form("ECS26e", _fixed_read("ECS26e")),
+    ("6.2.5", "ECS26f"): _Form("ECS26f", _fixed_read("ECS26f")),
+    ("6.2.7", "ECS40"): _Form("ECS40", _fixed_read("ECS40")),
+    ("6.2.9", "ECS26j"): _Form("ECS26j", _fixed_read("ECS26j")),
+    ("7.4", "ECS45"): _Form("ECS45", _fixed_read("ECS45")),
 }
 
 

@@ -47,6 +47,19 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "8.8.1": frozenset({S}),  # CS04AC unjoin, the Supplier's own
     "8.8.2": frozenset({ACB}),  # CS04AC unjoin the ACB sends on a user's behalf
     "11.2": frozenset({S, NO, ACB}),  # ECS52 firmware version read (use-case tables)
+    # the reads of esme/store.py: the Supplier (use-case tables), and the Network Operator
+    # where DUIS lets the Electricity Distributor send the SRV (duis-parser's matrix)
+    "4.11.2": frozenset({S}),  # ECS24b
+    "4.13": frozenset({S}),  # ECS26a
+    "4.15": frozenset({S, NO}),  # ECS27
+    "6.2.1": frozenset({S, NO}),  # ECS26b
+    "6.2.2": frozenset({S, NO}),  # ECS26c
+    "6.2.3": frozenset({S}),  # ECS26d / ECS26l
+    "6.2.4": frozenset({S, NO}),  # ECS26e / ECS26m
+    "6.2.5": frozenset({S}),  # ECS26f
+    "6.2.7": frozenset({S, NO}),  # ECS40
+    "6.2.9": frozenset({S}),  # ECS26j
+    "7.4": frozenset({S, NO}),  # ECS45
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

@@ -30,6 +30,7 @@ class InstructionResult(StrEnum):
     OTHER_REASON = "other_reason"
     OBJECT_UNDEFINED = "object_undefined"
     OBJECT_UNAVAILABLE = "object_unavailable"
+    TYPE_UNMATCHED = "type_unmatched"
 
 
 class InstructionFailed(EmulatorError):

@@ -8,6 +8,8 @@ objects.py, calendar.py); the response, signed or MAC'd (responses.py). Each fai
 logged, counted rejection and nothing is executed.
 
 ECS52 (11.2) reads the meter's firmware version (profile `firmware_version`, RTDS's 0123ABCD).
+The configuration, tariff, prepayment and supply reads (4.11.2, 4.13, 4.15, 6.2.x, 7.4) read
+the attributes store.py holds; their SRVs come from store.SRV_OF.
 A future-dated calendar activation (ECS46c/d) raises the 8F66 alert (00CC) when it executes
 (8F67 if it cannot), signed, to the command's originator, through `alert_sink`.
 """
@@ -40,6 +42,8 @@ from .objects import MeterObjects
 from .periods import PERIOD_USE_CASES, ControllerPeriods
 from .responses import Responder
 from .slots import AuxiliarySlots, SlotLink
+from .store import SRV_OF as STORE_READS
+from .store import CosemStore
 
 LOGGER = logging.getLogger(__name__)
 
@@ -83,8 +87,9 @@ class Esme:
                                  self.stats, self.raise_alert)  # fmt: skip
         self.controllers = ControllerPeriods(self.eui, profile, clock, self.utc_now,
                                              self._faulty, self.aux, node, self.stats)  # fmt: skip
+        self.store = CosemStore(self.eui, profile)
         self.objects = MeterObjects(profile, self.aux, self.calendar, self.controllers,
-                                    self._faulty)  # fmt: skip
+                                    self._faulty, self.store)  # fmt: skip
 
     # --- what the premises, scenarios and tests use ------------------------------------
     @property
@@ -195,6 +200,7 @@ class Esme:
                 message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
             )
             srv, slot = command_srv(message)
+            srv = srv or STORE_READS.get(message.message_code)
             accepted = self.access.check(message, srv)
             response, slot = await self._execute(message, accepted, slot)
         except GbcsError as exc:

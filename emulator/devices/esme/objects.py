@@ -1,8 +1,10 @@
 """The meter's DLMS objects: which object an instruction addresses and what get / set on it
 does, for every use case that is a plain list of instructions (ECS46a/c/d, ECS52, ECS61a/c/d/e,
-ECS62). Objects the meter holds (labels, identifiers, boost availability and log, firmware
-version) live here; calendar objects in calendar.py; objects that live in a switch (its
-output, boost association, label) are read or written through slots.py.
+ECS62, and the configuration, tariff, prepayment and supply reads of store.py). Objects the
+meter holds (labels, identifiers, boost availability and log, firmware version) live here;
+calendar objects in calendar.py; the other attributes the reads name in store.py; objects
+that live in a switch (its output, boost association, label) are read or written through
+slots.py.
 
 OBIS codes come from gbcs.obis (primer 9.1).
 """
@@ -35,6 +37,7 @@ from .instructions import (
 )
 from .periods import ControllerPeriods
 from .slots import AuxiliarySlots
+from .store import CosemStore
 
 #: ECS52 (11.2): the firmware version RTDS's ESME reports
 RTDS_FIRMWARE_VERSION = "0123ABCD"
@@ -57,9 +60,11 @@ class MeterObjects:
         calendar: Calendar,
         controllers: ControllerPeriods,
         faulty: Callable[[bytes], bool],
+        store: CosemStore,
     ) -> None:
         self.slots, self.calendar, self.controllers, self.faulty = (
             slots, calendar, controllers, faulty)  # fmt: skip
+        self.store = store
         self.labels = {int(k): v for k, v in profile["labels"].items()}
         self.identifiers = {int(k): bytes.fromhex(v) for k, v in profile["identifiers"].items()}
         self.boost_available = bool(profile.get("boost_available", True))
@@ -125,7 +130,17 @@ class MeterObjects:
             except SwitchError:
                 raise InstructionFailed(_HARDWARE_FAULT) from None
             return boolean(relay)
-        raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
+        return self._stored(kind, (ic, code, int(spec.attribute_or_method)), value)
+
+    def _stored(self, kind: str, key: tuple[int, bytes, int], value: Any) -> Any:
+        """An attribute store.py holds: got, or set keeping its type."""
+        if key not in self.store or kind not in ("get", "set"):
+            raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
+        if kind == "get":
+            return self.store.get(*key)
+        if not self.store.set(*key, value):
+            raise InstructionFailed(InstructionResult.TYPE_UNMATCHED)
+        return NULL
 
     async def _label(self, kind: str, slot: int, value: Any) -> Any:
         if kind == "get":

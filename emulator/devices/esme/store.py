@@ -1,0 +1,78 @@
+"""The meter's other COSEM attributes: the configuration, tariff, prepayment, load-limit and
+supply data its read use cases answer from and its configuration writes change.
+
+Each attribute is an A-XDR data item keyed by (interface class, OBIS, attribute), starting
+from cosem_defaults.json (what RTDS's meter reports) and the household profile's `cosem`
+entries over it. A get answers what is held; a set must keep the attribute's A-XDR type (a
+different type is `type_unmatched`, nothing changed). The meter's identity (0-0:96.1.1.255)
+is its own EUI, whatever the defaults say.
+
+`SRV_OF` names the SRV of each use case that is nothing but reads of such attributes, for the
+meter's acceptance checks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gbcs.dlms import decode_data, encode_data
+
+from .instructions import IC_DATA, item
+
+DEFAULTS = Path(__file__).with_name("cosem_defaults.json")
+IDENTITY = bytes.fromhex("0000600101FF")  # 0-0:96.1.1.255 device identity
+
+#: message code -> SRV, for the use cases that only read attributes held here
+SRV_OF = {
+    0x00BD: "4.11.2",  # ECS24b read tariff data (second element)
+    0x003B: "4.13",  # ECS26a read prepayment configuration
+    0x0042: "4.15",  # ECS27 read load limit data
+    0x003C: "6.2.1",  # ECS26b read configuration (voltage)
+    0x003D: "6.2.2",  # ECS26c read configuration (randomisation)
+    0x003E: "6.2.3",  # ECS26d read configuration (billing calendar)
+    0x00D9: "6.2.3",  # ECS26l the same, all periodicities
+    0x003F: "6.2.4",  # ECS26e read configuration (identity and type)
+    0x00F9: "6.2.4",  # ECS26m the same with supply tamper / depletion state
+    0x0040: "6.2.5",  # ECS26f read configuration (instantaneous power thresholds)
+    0x004E: "6.2.7",  # ECS40 read MPxN
+    0x00BE: "6.2.9",  # ECS26j read payment mode
+    0x0052: "7.4",  # ECS45 read supply status
+}
+
+Key = tuple[int, bytes, int]
+
+
+def _key(text: str) -> Key:
+    ic, code, attribute = text.split("/")
+    return int(ic), bytes.fromhex(code), int(attribute)
+
+
+class CosemStore:
+    """The attributes one meter holds (see the module docstring)."""
+
+    def __init__(self, eui: bytes, profile: dict) -> None:
+        self.eui = bytes(eui)
+        entries = dict(json.loads(DEFAULTS.read_text())["objects"])
+        entries.update(profile.get("cosem", {}))
+        self._items: dict[Key, bytes] = {_key(k): bytes.fromhex(v) for k, v in entries.items()}
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self._items or key == (IC_DATA, IDENTITY, 2)
+
+    def get(self, ic: int, code: bytes, attribute: int) -> Any:
+        """The data item held (KeyError when the meter has no such attribute)."""
+        if (ic, code, attribute) == (IC_DATA, IDENTITY, 2):
+            return item("octet-string", self.eui)
+        return decode_data(self._items[(ic, code, attribute)])
+
+    def set(self, ic: int, code: bytes, attribute: int, value: Any) -> bool:
+        """Write an attribute; False (nothing changed) when the type differs from the held
+        one's or the attribute is not held (KeyError)."""
+        held = self._items[(ic, code, attribute)]
+        new = encode_data(value)
+        if new[:1] != held[:1]:
+            return False
+        self._items[(ic, code, attribute)] = new
+        return True

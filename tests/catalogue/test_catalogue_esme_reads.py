@@ -1,0 +1,178 @@
+"""The ESME's configuration, tariff, prepayment, load-limit and supply reads (4.11.2, 4.13,
+4.15, 6.2.1-6.2.9, 7.4): the DSP's command from each catalogue template equals RTDS's (header
+and payload, MAC aside); RTDS's command executed by the emulated meter is answered byte for
+byte with RTDS's response (its starting data is the meter RTDS shows, the MAC static ECDH);
+the answer comes from the meter's state (a profile value, a write, the meter's own EUI), and a
+write of the wrong type changes nothing. Parametrised by template or RTDS file name."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from construct import Container
+
+from emulator import data
+from emulator.backoffice import duis
+from emulator.backoffice.transform import FIXED_READS, transform
+from emulator.clock import Clock
+from emulator.devices.esme.store import SRV_OF, CosemStore
+from emulator.devices.keys import PremisesKeys
+from emulator.devices.premises import PROFILE, Premises
+from gbcs import decode
+from gbcs.build import access_request, cosem_spec
+from gbcs.message import encode_apdu
+from gbcs.render import plain
+from gbcs.security import mac_apdu
+from gbcs.usecases import by_name
+
+RTDS = data.rtds()
+CATALOGUE = data.duis_catalogue()
+ESME = bytes.fromhex("00DB1234567890A0")
+#: the catalogue templates of the reads, by the use case each names
+TEMPLATES = sorted(
+    p.name for p in CATALOGUE.glob("ECS*_REQUEST_DUIS.XML") if p.name.split("_")[0] in FIXED_READS
+)
+#: RTDS's success commands of the reads (a twin-element meter's are left to a twin meter)
+RTDS_COMMANDS = sorted(
+    str(p.relative_to(RTDS))
+    for use_case in FIXED_READS
+    for p in RTDS.glob(f"*_{use_case}/*_SUCCESS_COMMAND_GBCS.HEX")
+    if "_TWIN_" not in p.name
+)
+
+
+def read_hex(path: Path) -> bytes:
+    return bytes.fromhex(path.read_text().strip())
+
+
+def test_every_read_has_templates_and_rtds_commands():
+    assert {n.split("_")[0] for n in TEMPLATES} == set(FIXED_READS)
+    assert {p.split("/")[0].split("_")[1] for p in RTDS_COMMANDS} == set(FIXED_READS)
+    # every use case the meter reads is one SRV_OF names, under the SRV the tables give it
+    for use_case in FIXED_READS:
+        case = by_name(use_case)
+        assert SRV_OF[case.code] in case.srvs
+
+
+def rtds_command_of(use_case: str) -> Path:
+    return sorted(RTDS.glob(f"*_{use_case}/*_SUCCESS_COMMAND_GBCS.HEX"))[0]
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_the_command_from_the_template_is_rtds(name):
+    """With RTDS's counter the DSP's command is RTDS's, MAC aside. The use case is the
+    template's own: the DSP picks one per SRV for an ESME, the transform builds each."""
+    use_case = name.split("_")[0]
+    rtds = decode(read_hex(rtds_command_of(use_case)))
+    root = duis.parse((CATALOGUE / name).read_bytes())
+    duis.set_originator(root, bytes(rtds.originator), rtds.counter)
+    request = duis.parse_request(root)
+    ours = transform(request, use_case=use_case).precommand()
+    end = len(rtds.apdu) - (0 if rtds.signature is None else 1 + len(rtds.signature))
+    content = rtds.apdu[rtds.content_offset - rtds.apdu_offset : end]
+    assert ours == encode_apdu(rtds.header, content, None)
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return PremisesKeys.open()
+
+
+def execute(keys, commands: list[bytes], profile: dict | None = None):
+    clock = Clock("simulated")
+
+    async def run():
+        premises = await Premises.start(clock, keys=keys, profile=profile)
+        try:
+            return [await premises.execute(c) for c in commands], premises.esme.stats
+        finally:
+            await premises.close()
+
+    return clock.run(run)
+
+
+#: use cases whose RTDS response shows another meter's values than the one the meter starts
+#: with (it holds one value per attribute): RTDS's ECS26d a one-entry billing calendar where
+#: ECS26l has four, ECS26e a firmware tag 'CSW' where ECS26m has 'CSW '
+OTHER_METER = {"ECS26d", "ECS26e"}
+
+
+def _types(tree):
+    """The A-XDR types of a decoded payload's data, values left out and an array's entries
+    as the distinct types they have (their number is state)."""
+    if isinstance(tree, dict):
+        if tree.get("type") == "array":
+            entries = [_types(v) for v in tree["value"]]
+            return {"array": [e for i, e in enumerate(entries) if e not in entries[:i]]}
+        return {k: _types(v) for k, v in tree.items() if k != "value" or isinstance(v, list)}
+    if isinstance(tree, list):
+        return [_types(v) for v in tree]
+    return tree
+
+
+@pytest.mark.parametrize("name", RTDS_COMMANDS)
+def test_rtds_command_is_answered_with_rtds_response(keys, name):
+    command = read_hex(RTDS / name)
+    [execution], stats = execute(keys, [command])
+    assert execution.outcome == "executed", execution.outcome
+    assert stats["executed"] == 1
+    expected = read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_"))
+    got, want = decode(execution.response), decode(expected)
+    assert plain(got.header) == plain(want.header)
+    if name.split("/")[0].split("_")[1] in OTHER_METER:
+        assert plain(got.payload)["results"] == plain(want.payload)["results"]
+        assert _types(plain(got.payload)["data"]) == _types(plain(want.payload)["data"])
+        return
+    assert plain(got.payload) == plain(want.payload)
+    assert execution.response == expected  # MAC'd with static ECDH: byte for byte
+
+
+def _data(response: bytes) -> list:
+    return list(decode(response).payload.data)
+
+
+def test_answers_come_from_the_meters_state(keys):
+    """A profile's own value is what the read returns (not RTDS's), and the identity is the
+    meter's EUI."""
+    profile = json.loads(PROFILE.read_text())
+    mine = copy.deepcopy(profile)
+    model = "gbhan-ESME"
+    mine["cosem"] = {"1/0000600104FF/2": "09" + bytes([len(model)]).hex() + model.encode().hex()}
+    command = read_hex(rtds_command_of("ECS26e"))
+    [ours], _ = execute(keys, [command], mine)
+    [theirs], _ = execute(keys, [command], profile)
+    identity, _kind, model_read = _data(ours.response)[:3]
+    assert bytes(identity.value) == ESME
+    assert bytes(model_read.value) == model.encode()
+    assert bytes(_data(theirs.response)[2].value) == b"ATGTypeX"
+
+
+def test_a_write_keeps_its_type_or_changes_nothing():
+    store = CosemStore(ESME, {})
+    key = (1, bytes.fromhex("00005E2C0000"), 2)  # randomisation offset, long-unsigned
+    assert store.get(*key).value == 200
+    assert store.set(*key, Container(type="long-unsigned", value=300))
+    assert store.get(*key).value == 300
+    assert not store.set(*key, Container(type="visible-string", value="300"))
+    assert store.get(*key).value == 300
+    with pytest.raises(KeyError):
+        store.get(1, bytes.fromhex("0000000000FF"), 2)
+
+
+def test_an_unknown_attribute_is_object_undefined(keys):
+    """A read naming an attribute the meter does not hold gets object_undefined for that
+    instruction and the rest still answered, the command accepted: RTDS's ECS26c with its
+    second get asking attribute 3, re-MAC'd by the Supplier (whose KA key the keystore holds)."""
+    rtds = decode(read_hex(rtds_command_of("ECS26c")))
+    specs = [cosem_spec("get", 1, bytes.fromhex(code), attribute)
+             for code, attribute in (("00005E2C0000", 2), ("00005E2C0002", 3),
+                                     ("00005E2C0001", 2))]  # fmt: skip
+    content = access_request(rtds.counter, specs, [Container(type="null-data", value=None)] * 3)
+    command = mac_apdu(encode_apdu(rtds.header, content, b""), keys.keystore)
+    [execution], stats = execute(keys, [command])
+    assert execution.outcome == "executed" and stats["executed"] == 1
+    results = [r["result"] for r in plain(decode(execution.response).payload)["results"]]
+    assert results == ["success", "object_undefined", "success"]
