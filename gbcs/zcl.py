@@ -1308,6 +1308,19 @@ def frame_control_fields(value: int) -> Container:
     return Container(_FRAME_CONTROLS[value])
 
 
+def frame_control_byte(obj: Any) -> int:
+    """The frame control byte of its named fields (FrameControl and gbz's writer)."""
+    frame_type = _FRAME_TYPE_BITS.get(obj.frame_type, obj.frame_type)
+    value: int = (
+        int(frame_type) & 0x03
+        | (0x04 if obj.manufacturer_specific else 0)
+        | _DIRECTION_BITS[obj.direction] << 3
+        | (0x10 if obj.disable_default_response else 0)
+        | (obj.get("reserved", 0) & 0x07) << 5
+    )
+    return value
+
+
 class FrameControl(Construct):
     """ZCL frame control byte: frame type (bits 0-1), manufacturer specific (2), direction
     (3), disable default response (4), reserved (5-7), as named fields."""
@@ -1316,15 +1329,7 @@ class FrameControl(Construct):
         return parse_frame_control(stream)
 
     def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
-        frame_type = _FRAME_TYPE_BITS.get(obj.frame_type, obj.frame_type)
-        value = (
-            int(frame_type) & 0x03
-            | (0x04 if obj.manufacturer_specific else 0)
-            | _DIRECTION_BITS[obj.direction] << 3
-            | (0x10 if obj.disable_default_response else 0)
-            | (obj.get("reserved", 0) & 0x07) << 5
-        )
-        stream.write(bytes((value,)))
+        stream.write(bytes((frame_control_byte(obj),)))
         return obj
 
     def _sizeof(self, context: Container, path: str) -> int:
