@@ -1,50 +1,68 @@
-"""GBCS codec throughput over the RTDS corpus, against raw `cryptography` measured in the
-same run and the DCC's own TypeScript parser's published figures on this machine kind.
+"""GBCS codec throughput over the RTDS corpus, against the DCC's own TypeScript parser and
+raw `cryptography`, both measured in the same run.
 
     .venv/bin/python bench/gbcs_throughput.py [--seconds S] [--cli-runs N]
 
 Prints messages/s for decode-only, the security check (decode + every signature, MAC and
 decryption), the strict check in process (what `gbhan gbcs check` runs per message: form,
 re-encode, security) and `gbhan gbcs check RTDS --keystore K --allow-unverifiable` end to
-end from the command line, process start included (best and median of N runs, beside the
-start-up of `gbhan --help` in the same run); then sign/s and verify/s through gbhan, raw
-P-256 verify/s and ECDH/s, and ratios.
+end from the command line, process start included (best and median of N runs, with one
+worker and with one per core, and once with an empty parser cache), beside the start-up of
+`gbhan --help` and `import gbcs`; the re-encode through gbcs.encode's hand writers against
+the construct Structs they mirror; then sign/s and verify/s through gbhan, raw P-256 verify/s
+and ECDH/s, and ratios.
+
+The reference is @smartdcc/gbcs-parser's full check (parseGbcsMessage with a keystore, so
+every signature and MAC is checked) over the same files, run by bench/dcc_parser_check.js
+under node and timed the same way, process start included. It is looked for under
+$GBHAN_DCC_TOOLS or build/dcc-tools (`npm install --prefix build/dcc-tools
+@smartdcc/gbcs-parser`); without node or the package the bench says so and falls back to the
+parser's published figure on this machine kind (ANCHOR_FULL).
 """
 
 import argparse
 import datetime as dt
+import json
+import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes
+from construct import Container
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from emulator import data  # noqa: E402
+from gbcs import asn1, dlms, framing, gbz  # noqa: E402
 from gbcs import check as sweep  # noqa: E402
+from gbcs.errors import GbcsError  # noqa: E402
 from gbcs.keystore import Keystore  # noqa: E402
-from gbcs.message import decode  # noqa: E402
+from gbcs.message import Message, decode, encode  # noqa: E402
 from gbcs.security import check_message, sign, sign_data, verify_data  # noqa: E402
 
 RTDS = data.rtds()
 KEYSTORE = data.rtds_keystore()
 CLOCK = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
-# @smartdcc/gbcs-parser on this machine kind (figures from the issue): full check and
-# decode-only messages per second.
+# @smartdcc/gbcs-parser on this machine kind (published figures, from the issue): full check
+# and decode-only messages per second; used only when it cannot be measured here
 ANCHOR_FULL = 2_900
 ANCHOR_DECODE = (7_000, 10_000)
 GOAL_FULL = 6_000
 GOAL_DECODE = 20_000
 # the issue's goal for the command line end to end: twice the DCC parser's full check
-GOAL_CLI = 2 * ANCHOR_FULL
+CLI_GOAL_RATIO = 2
 CHECKED = re.compile(r"^checked (\d+) files: .* (\d+) failed$", re.MULTILINE)
+DCC_SCRIPT = REPO / "bench" / "dcc_parser_check.js"
+DCC_PACKAGE = "@smartdcc/gbcs-parser"
 
 
 def gbhan_command() -> list[str]:
@@ -53,32 +71,130 @@ def gbhan_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "tools.cli"]
 
 
-def timed_run(args: list[str]) -> tuple[float, str]:
+def timed_run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     """Wall seconds of one process, start to exit, and its standard output."""
     start = time.perf_counter()
-    run = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
     elapsed = time.perf_counter() - start
     if run.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(args)} exited {run.returncode}: {run.stderr[-500:]}")
     return elapsed, run.stdout
 
 
-def cli_check(runs: int) -> tuple[int, list[float], list[float]]:
-    """Messages checked, wall seconds of each `gbhan gbcs check` run and of `gbhan --help`."""
+def cli_check(runs: int, jobs: int, cache: str | None = None) -> tuple[int, list[float]]:
+    """Messages checked and the wall seconds of each `gbhan gbcs check` run with `jobs`
+    workers; `cache`: an XDG_CACHE_HOME to run with (an empty one: the parsers compiled)."""
     command = gbhan_command()
     check_args = [*command, "gbcs", "check", str(RTDS), "--keystore", str(KEYSTORE)]
-    check_args.append("--allow-unverifiable")
-    timed_run(check_args)  # warm the page cache and any on-disk parser cache
-    checks, helps, count = [], [], 0
+    check_args += ["--allow-unverifiable", "--jobs", str(jobs)]
+    env = dict(os.environ)
+    if cache is None:
+        timed_run(check_args)  # warm the page cache and the on-disk parser cache
+    checks, count = [], 0
     for _ in range(runs):
-        elapsed, out = timed_run(check_args)
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
+            env["XDG_CACHE_HOME"] = cache
+        elapsed, out = timed_run(check_args, env)
         found = CHECKED.search(out)
         if found is None or found.group(2) != "0":
             raise SystemExit(f"gbhan gbcs check did not pass RTDS: {out[-500:]}")
         count = int(found.group(1))
         checks.append(elapsed)
-        helps.append(timed_run([*command, "--help"])[0])
-    return count, checks, helps
+    return count, checks
+
+
+def start_ups(runs: int) -> dict[str, float]:
+    """Median wall seconds of `gbhan --help`, `python -c 'import gbcs'` and a bare python."""
+    commands = {
+        "gbhan --help": [*gbhan_command(), "--help"],
+        "import gbcs": [sys.executable, "-c", "import gbcs"],
+        "python alone": [sys.executable, "-c", "pass"],
+    }
+    return {
+        name: statistics.median(timed_run(args)[0] for _ in range(max(runs, 5)))
+        for name, args in commands.items()
+    }
+
+
+def dcc_tools() -> Path:
+    return Path(os.environ.get("GBHAN_DCC_TOOLS") or REPO / "build" / "dcc-tools")
+
+
+def export_keys(keystore: Keystore, path: Path) -> None:
+    """The keystore as dcc_parser_check.js reads it: EUI -> DS/KA -> public/private PEM."""
+    pem = serialization.Encoding.PEM
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for eui in keystore.euis():
+        for usage in ("DS", "KA"):
+            entries = keystore.entries(eui, usage, valid_only=False)
+            pair: dict[str, str] = {}
+            if entries:
+                public = entries[0].public_key.public_bytes(
+                    pem, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+                pair["public"] = public.decode()
+            try:
+                private = keystore.private_key(eui, usage)
+            except GbcsError:  # no private key held: the public one only
+                private = None
+            if private is not None:
+                pair["private"] = private.private_bytes(
+                    pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                ).decode()
+            if pair:
+                out.setdefault(eui.hex().upper(), {})[usage] = pair
+    path.write_text(json.dumps(out))
+
+
+def dcc_parser(files: list[Path], keystore: Keystore, runs: int) -> tuple[list[float], dict] | str:
+    """The DCC parser's full check over `files`, end to end under node: the wall seconds of
+    each run and its last report, or why it could not be run."""
+    node = shutil.which("node")
+    if node is None:
+        return "node is not installed"
+    modules = dcc_tools() / "node_modules"
+    env = dict(os.environ, NODE_PATH=str(modules))
+    probe = subprocess.run(
+        [node, "-e", f"require.resolve({DCC_PACKAGE!r})"], env=env, capture_output=True
+    )
+    if probe.returncode != 0:
+        return f"{DCC_PACKAGE} is not installed under {modules}"
+    with tempfile.TemporaryDirectory() as tmp:
+        keys = Path(tmp) / "keys.json"
+        export_keys(keystore, keys)
+        args = [node, str(DCC_SCRIPT), str(keys), *map(str, files)]
+        timed_run(args, env)  # warm
+        walls, report = [], {}
+        for _ in range(runs):
+            elapsed, out = timed_run(args, env)
+            walls.append(elapsed)
+            report = json.loads(out.strip().splitlines()[-1])
+    return walls, report
+
+
+def struct_encode(message: Message) -> bytes:
+    """A message re-encoded through the construct Structs alone (what gbcs.encode's hand
+    writers replace), for the re-encode comparison."""
+    kind, value = message.payload_kind, message.payload
+    if kind in dlms._APDUS:
+        content = dlms._APDUS[kind].build(value)
+    elif kind == "gbz":
+        content = gbz.GbzPayload.build(value)
+    elif kind == "gbz-alert":
+        content = gbz.ALERT_LAYOUTS[value.get("layout") or "plain"].build(value)
+    else:
+        content = asn1.encode(value)
+    apdu_value = Container(message.header)
+    apdu_value.content, apdu_value.signature = content, message.signature
+    apdu = framing.GeneralSigning.build(apdu_value)
+    if message.envelope is None:
+        return apdu
+    envelope = Container(message.envelope)
+    service = Container(envelope.ciphered_service)
+    service.information = apdu + bytes(message.mac or b"")
+    envelope.ciphered_service = service
+    return framing.GeneralCiphering.build(envelope)
 
 
 def rate(fn, seconds: float, per_call: int = 1) -> float:
@@ -99,13 +215,19 @@ def rate(fn, seconds: float, per_call: int = 1) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
-    parser.add_argument("--cli-runs", type=int, default=3, help="gbhan gbcs check runs")
+    parser.add_argument("--cli-runs", type=int, default=5, help="gbhan gbcs check runs")
     args = parser.parse_args()
 
     files = sorted(RTDS.glob("*/*.HEX"))
     corpus = [bytes.fromhex(p.read_text().strip()) for p in files]
     print(f"corpus: {len(corpus)} RTDS messages, {sum(map(len, corpus)):,} bytes", flush=True)
     keystore = Keystore.open(KEYSTORE, clock=CLOCK)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+
+    # the reference first, so that it and gbhan meet the machine in the same state
+    print(f"measuring {DCC_PACKAGE} end to end ({args.cli_runs} runs) ...", flush=True)
+    dcc = dcc_parser(files, keystore, args.cli_runs)
 
     def decode_all():
         for data in corpus:
@@ -132,11 +254,24 @@ def main() -> int:
 
     print("measuring strict check in process ...", flush=True)
     strict_rate = rate(strict_all, args.seconds, len(sources))
-    print(f"measuring gbhan gbcs check end to end ({args.cli_runs} runs) ...", flush=True)
-    cli_count, cli_times, help_times = cli_check(args.cli_runs)
+
+    # the strict check's re-encode: gbcs.encode (hand writers) against the Structs alone
+    messages = [decode(data) for data in corpus]
+    assert all(struct_encode(m) == data for m, data in zip(messages, corpus, strict=True))
+    print("measuring the re-encode, hand writers and Structs ...", flush=True)
+    encode_rate = rate(lambda: [encode(m) for m in messages], args.seconds, len(messages))
+    struct_rate = rate(lambda: [struct_encode(m) for m in messages], args.seconds, len(messages))
+
+    print(f"measuring gbhan gbcs check end to end ({args.cli_runs} runs each) ...", flush=True)
+    cli_count, cli_times = cli_check(args.cli_runs, jobs=cores)
+    _, one_job_times = cli_check(args.cli_runs, jobs=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        _, cold_times = cli_check(max(1, args.cli_runs // 2), jobs=cores, cache=tmp)
     cli_best = cli_count / min(cli_times)
     cli_median = cli_count / statistics.median(cli_times)
-    startup = statistics.median(help_times)
+    one_job_best = cli_count / min(one_job_times)
+    cold_best = cli_count / min(cold_times)
+    starts = start_ups(args.cli_runs)
 
     # signing and verifying one pre-command, through gbhan and raw
     pre_path = RTDS / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_PRECOMMAND_GBCS.HEX"
@@ -156,20 +291,57 @@ def main() -> int:
     raw_verify = rate(lambda: public.verify(der, data, ec.ECDSA(hashes.SHA256())), args.seconds)
     raw_ecdh = rate(lambda: private.exchange(ec.ECDH(), peer), args.seconds)
 
+    if isinstance(dcc, str):
+        reference, reference_name = ANCHOR_FULL, "DCC published"
+        dcc_rows = []
+        dcc_note = (
+            f"{DCC_PACKAGE} not measured ({dcc}): against its published {ANCHOR_FULL:,} msg/s"
+        )
+    else:
+        walls, report = dcc
+        count = report["messages"]
+        reference, reference_name = count / min(walls), "DCC measured"
+        dcc_rows = [
+            ("DCC parser (best)", reference, "msg/s", "", None),
+            ("DCC parser (median)", count / statistics.median(walls), "msg/s", "", None),
+            ("DCC parser (parsing only)", count / report["seconds"], "msg/s", "", None),
+        ]
+        dcc_note = (
+            f"{DCC_PACKAGE} measured in this run: {count} messages, {report['parsed']} parsed, "
+            f"{report['threw']} threw, {min(walls):.2f}-{max(walls):.2f} s wall"
+        )
+    goal_cli = CLI_GOAL_RATIO * reference
     rows = [
+        *dcc_rows,
         ("decode-only", decode_rate, "msg/s", f"goal {GOAL_DECODE:,}", decode_rate / GOAL_DECODE),
-        (
-            "full check (steady)",
-            full_rate,
-            "msg/s",
-            f"goal {GOAL_FULL:,}",
-            full_rate / GOAL_FULL,
-        ),
+        ("full check (steady)", full_rate, "msg/s", f"goal {GOAL_FULL:,}", full_rate / GOAL_FULL),
         ("full check (first pass)", cold_full, "msg/s", "", None),
         ("strict check (in process)", strict_rate, "msg/s", "", None),
-        ("gbhan gbcs check (best)", cli_best, "msg/s", f"goal {GOAL_CLI:,}", cli_best / GOAL_CLI),
-        ("gbhan gbcs check (median)", cli_median, "msg/s", "in process", cli_median / strict_rate),
-        ("gbhan --help start-up", startup * 1000, "ms", "", None),
+        ("re-encode, hand writers", encode_rate, "msg/s", "Structs", encode_rate / struct_rate),
+        ("re-encode, Structs alone", struct_rate, "msg/s", "", None),
+        (
+            f"gbhan gbcs check -j{cores} (best)",
+            cli_best,
+            "msg/s",
+            f"{CLI_GOAL_RATIO}x {reference_name}",
+            cli_best / goal_cli,
+        ),
+        (
+            f"gbhan gbcs check -j{cores} (median)",
+            cli_median,
+            "msg/s",
+            "in process",
+            cli_median / strict_rate,
+        ),  # fmt: skip
+        (
+            "gbhan gbcs check -j1 (best)",
+            one_job_best,
+            "msg/s",
+            f"-j{cores}",
+            one_job_best / cli_best,
+        ),
+        (f"  ... empty parser cache -j{cores}", cold_best, "msg/s", "warm", cold_best / cli_best),
+        *[(f"{name} start-up", value * 1000, "ms", "", None) for name, value in starts.items()],
         ("sign (gbhan)", gbhan_sign, "/s", "raw sign", gbhan_sign / raw_sign),
         ("verify (gbhan)", gbhan_verify, "/s", "raw verify", gbhan_verify / raw_verify),
         ("raw P-256 sign", raw_sign, "/s", "", None),
@@ -177,20 +349,26 @@ def main() -> int:
         ("raw P-256 ECDH", raw_ecdh, "/s", "", None),
     ]
     print()
-    print(f"{'measure':<28}{'rate':>12}  {'unit':<6}{'against':<16}{'ratio':>8}")
+    print(f"{'measure':<34}{'rate':>12}  {'unit':<6}{'against':<18}{'ratio':>8}")
     for name, value, unit, against, ratio in rows:
         shown = f"{ratio:.2f}x" if ratio is not None else ""
-        print(f"{name:<28}{value:>12,.0f}  {unit:<6}{against:<16}{shown:>8}")
+        print(f"{name:<34}{value:>12,.0f}  {unit:<6}{against:<18}{shown:>8}")
     print()
+    print(dcc_note)
+    print(
+        f"gbhan gbcs check end to end against the DCC parser ({reference_name}): "
+        f"{cli_best / reference:.2f}x best, {cli_median / reference:.2f}x median "
+        f"(goal {CLI_GOAL_RATIO}x); full check in process {full_rate / reference:.2f}x"
+    )
     low, high = ANCHOR_DECODE
     print(
-        f"against @smartdcc/gbcs-parser: decode-only {decode_rate / high:.2f}x-"
-        f"{decode_rate / low:.2f}x, full check {full_rate / ANCHOR_FULL:.2f}x, "
-        f"gbhan gbcs check end to end {cli_best / ANCHOR_FULL:.2f}x (best of {len(cli_times)})"
+        f"decode-only against the DCC parser's published decode: {decode_rate / high:.2f}x-"
+        f"{decode_rate / low:.2f}x"
     )
     print(
         f"gbhan gbcs check: {cli_count} messages in {min(cli_times):.2f}-{max(cli_times):.2f} s "
-        f"wall, of which start-up ~{startup:.2f} s"
+        f"wall with {cores} worker(s), {min(one_job_times):.2f}-{max(one_job_times):.2f} s "
+        f"with one; start-up ~{starts['gbhan --help']:.2f} s"
     )
     print(
         f"mean message: {statistics.mean(map(len, corpus)):.0f} bytes; "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -119,6 +120,9 @@ class FileResult:
     verdicts: list[Verdict] = field(default_factory=list)
     allowed: list[Verdict] = field(default_factory=list)  # relaxed by allow_unverifiable
     kind: str = ""
+    # kept from `message`, which a sweep drops (and a worker process never sends back)
+    message_code: int | None = None
+    use_case: str | None = None
 
     @property
     def failures(self) -> list[str]:
@@ -146,14 +150,13 @@ class FileResult:
         )
 
     def as_dict(self) -> dict[str, object]:
-        message = self.message
-        use_case = message.use_case if message is not None else None
+        code = self.message_code
         return {
             "source": self.name,
             "passed": not self.failed,
             "shape": self.kind or None,
-            "message_code": None if message is None else f"0x{message.message_code:04X}",
-            "use_case": None if use_case is None else use_case.name,
+            "message_code": None if code is None else f"0x{code:04X}",
+            "use_case": self.use_case,
             "verdicts": [v.as_dict() for v in self.verdicts],
             "allowed_unverifiable": [v.as_dict() for v in self.allowed],
         }
@@ -382,6 +385,8 @@ def check_message_bytes(
     result.decoded = True
     result.message = message
     result.kind = message.kind
+    result.message_code = message.message_code
+    result.use_case = None if message.use_case is None else message.use_case.name
     try:
         again = encode(message)
     except GbcsError as exc:
@@ -740,22 +745,74 @@ def check_sources(
     progress: Callable[[int, FileResult], None] | None = None,
     *,
     allow_unverifiable: bool = False,
+    jobs: int = 1,
 ) -> Totals:
-    """Check every message of `sources` strictly; `progress` sees each result (its decoded
-    tree dropped afterwards, so a large sweep holds no trees)."""
+    """Check every message of `sources` strictly; `progress` sees each result, in the
+    sources' order (its decoded tree dropped afterwards, so a large sweep holds no trees).
+
+    `jobs` > 1 checks batches in that many worker processes (forked, so they share the
+    keystore as loaded); results, order and totals are the same as with one."""
     totals = Totals()
-    for index, source in enumerate(sources):
-        if source.data is None:
-            result = FileResult(source.name, verdicts=[Verdict("unreadable", source.error)])
-        else:
-            result = check_message_bytes(
-                source.name, source.data, keystore, allow_unverifiable=allow_unverifiable
-            )
+    results: Iterable[FileResult]
+    if jobs > 1:
+        results = _check_in_workers(list(sources), keystore, allow_unverifiable, jobs)
+    else:
+        results = (_check_source(source, keystore, allow_unverifiable) for source in sources)
+    for index, result in enumerate(results):
         totals.add(result)
         if progress is not None:
             progress(index, result)
         result.message = None
     return totals
+
+
+def _check_source(source: Source, keystore: Keystore | None, allow: bool) -> FileResult:
+    if source.data is None:
+        return FileResult(source.name, verdicts=[Verdict("unreadable", source.error)])
+    return check_message_bytes(source.name, source.data, keystore, allow_unverifiable=allow)
+
+
+# batches per worker: enough to even out slow and fast messages, few enough that sending
+# them costs little
+_BATCHES_PER_JOB = 4
+_SMALLEST_BATCH = 32
+# what a forked worker checks with: set in the parent just before the fork
+_WORKER_STATE: tuple[Keystore | None, bool] = (None, False)
+
+
+def _check_batch(batch: list[Source]) -> list[FileResult]:
+    keystore, allow = _WORKER_STATE
+    results = []
+    for source in batch:
+        result = _check_source(source, keystore, allow)
+        result.message = None  # the tree stays here: the parent needs only the verdicts
+        results.append(result)
+    return results
+
+
+def _check_in_workers(
+    sources: list[Source], keystore: Keystore | None, allow: bool, jobs: int
+) -> Iterator[FileResult]:
+    """Each result in order, checked in `jobs` forked processes; where fork is not
+    available (or there is too little to share out) checked here."""
+    global _WORKER_STATE
+    size = max(_SMALLEST_BATCH, -(-len(sources) // (jobs * _BATCHES_PER_JOB)))
+    batches = [sources[at : at + size] for at in range(0, len(sources), size)]
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # no fork on this platform
+        context = None
+    if context is None or len(batches) < 2:
+        for source in sources:
+            yield _check_source(source, keystore, allow)
+        return
+    _WORKER_STATE = (keystore, allow)
+    try:
+        with context.Pool(min(jobs, len(batches))) as pool:
+            for results in pool.imap(_check_batch, batches):
+                yield from results
+    finally:
+        _WORKER_STATE = (None, False)
 
 
 def _first_difference(a: bytes, b: bytes) -> int:

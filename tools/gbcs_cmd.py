@@ -10,6 +10,7 @@ totals are the last line.
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -65,6 +66,14 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--json", action="store_true", help="JSON Lines: one per message, the totals last"
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=_cores(),
+        help="worker processes (default: this machine's cores, %(default)s); output, order "
+        "and exit status are the same for any number",
     )
     p.set_defaults(func=cmd_check)
     p = cmds.add_parser(
@@ -132,6 +141,23 @@ def _register_gbt(cmds) -> None:
     )
     p.add_argument("--out", type=Path, help="write the message as hex here (else stdout)")
     p.set_defaults(func=cmd_gbt_join)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 job, not {value}")
+    return value
 
 
 def _when(text: str) -> dt.datetime:
@@ -299,6 +325,7 @@ def cmd_check(args) -> int:
         keystore,
         progress,
         allow_unverifiable=args.allow_unverifiable,
+        jobs=args.jobs,
     )
     if args.json:
         _line({"totals": totals.as_dict()})
