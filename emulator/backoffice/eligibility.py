@@ -54,6 +54,9 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "11.2": frozenset(DuisRole),
     # the ESME's configuration, tariff, prepayment and supply reads (esme/store.py), roles
     # as duis-parser's matrix gives them
+    "4.1.1": frozenset({IS, GS, ED, GT}),
+    "4.1.3": frozenset({IS, ED}),
+    "4.3": frozenset({IS, GS}),
     "4.11.2": frozenset({IS, OU}),
     "4.13": frozenset({IS, GS}),
     "4.15": frozenset({IS, ED}),

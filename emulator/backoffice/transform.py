@@ -616,6 +616,59 @@ def _fixed_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
     return build
 
 
+# --- reads the meter encrypts for the reader (esme/protected.py) ------------------------------
+
+#: use case -> (its data protection object, the register collection it reads: IC, OBIS, attr)
+PROTECTED_READS: dict[str, tuple[str, tuple[int, str, int]]] = {
+    "ECS17b": ("00002B0208FF", (1, "00005E2C220A", 2)),  # import registers
+    "ECS17e": ("00002B020AFF", (1, "00005E2C2202", 2)),  # TOU with blocks matrices
+    "ECS19": ("00002B0201FF", (1, "00005E2C221E", 2)),  # prepayment values
+}
+PROTECTED_TRANSACTION = 0x04  # the transaction id's first byte; the counter follows
+ENCRYPTION_BY_AGREED_KEY = (2, b"\x02")  # protection type 2 with agreed key parameters 02
+
+
+def _protected_read(use_case: str) -> Callable[..., bytes]:
+    """The builder of a get_protected_attributes: the register collection with no selective
+    access, and encryption for the sender (transaction id 04 + counter, the sender as
+    originator, the target as recipient, no date-time, an agreed key)."""
+    protection, (ic, code, attribute) = PROTECTED_READS[use_case]
+
+    def build(request: Request, counter: int) -> bytes:
+        rid = request.request_id
+        if request.body.find(f".//{{{SR}}}ExecutionDateTime") is not None:
+            raise TransformError(f"{use_case}: DSP future-dated reads are not served yet")
+        descriptor = _item("structure", ListContainer([
+            _item("long-unsigned", ic), _item("octet-string", bytes.fromhex(code)),
+            _item("integer", attribute), _item("long-unsigned", 0),
+            _item("structure", ListContainer([_item("enum", 0), _item("null-data", None)])),
+        ]))  # fmt: skip
+        kind, key_parameters = ENCRYPTION_BY_AGREED_KEY
+        parameters = _item("structure", ListContainer([
+            _item("enum", kind),
+            _item("structure", ListContainer([
+                _item("octet-string", bytes([PROTECTED_TRANSACTION]) + counter.to_bytes(8, "big")),
+                _item("octet-string", bytes(rid.originator)),
+                _item("octet-string", bytes(rid.target)),
+                _item("octet-string", b""),
+                _item("structure", ListContainer([
+                    _item("enum", 2),
+                    _item("structure", ListContainer([
+                        _item("octet-string", key_parameters), _item("octet-string", b"")])),
+                ])),
+            ])),
+        ]))  # fmt: skip
+        data = _item("structure", ListContainer([
+            _item("array", ListContainer([descriptor])),
+            _item("array", ListContainer([parameters])),
+        ]))  # fmt: skip
+        specs = [cosem_spec("action", 30, bytes.fromhex(protection), 1)]
+        return access_request(counter, specs, [data])
+
+    build.wants_request = True  # type: ignore[attr-defined]
+    return build
+
+
 @dataclass(frozen=True)
 class _Form:
     use_case: str
@@ -669,6 +722,9 @@ FORMS: dict[tuple[str, str], _Form] = {
     ("6.2.7", "ECS40"): _Form("ECS40", _fixed_read("ECS40")),
     ("6.2.9", "ECS26j"): _Form("ECS26j", _fixed_read("ECS26j")),
     ("7.4", "ECS45"): _Form("ECS45", _fixed_read("ECS45")),
+    ("4.1.1", "ECS17b"): _Form("ECS17b", _protected_read("ECS17b")),
+    ("4.1.3", "ECS17e"): _Form("ECS17e", _protected_read("ECS17e")),
+    ("4.3", "ECS19"): _Form("ECS19", _protected_read("ECS19")),
 }
 
 
@@ -721,6 +777,8 @@ def transform(
     )
     if form.build is _cs03:
         content = _cs03(request.body, form.use_case, partner)
+    elif getattr(form.build, "wants_request", False):  # the request's ids are in the content
+        content = form.build(request, counter)
     else:
         content = form.build(request.body, counter)
     return Transformed(case, header, content, form.via_acb)

@@ -49,6 +49,9 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "11.2": frozenset({S, NO, ACB}),  # ECS52 firmware version read (use-case tables)
     # the reads of esme/store.py: the Supplier (use-case tables), and the Network Operator
     # where DUIS lets the Electricity Distributor send the SRV (duis-parser's matrix)
+    "4.1.1": frozenset({S, NO}),  # ECS17b (use-case tables: both)
+    "4.1.3": frozenset({S, NO}),  # ECS17e
+    "4.3": frozenset({S}),  # ECS19
     "4.11.2": frozenset({S}),  # ECS24b
     "4.13": frozenset({S}),  # ECS26a
     "4.15": frozenset({S, NO}),  # ECS27

@@ -1,13 +1,16 @@
 """The ESME's configuration, tariff, prepayment, load-limit and supply reads (4.11.2, 4.13,
-4.15, 6.2.1-6.2.9, 7.4): the DSP's command from each catalogue template equals RTDS's (header
-and payload, MAC aside); RTDS's command executed by the emulated meter is answered byte for
-byte with RTDS's response (its starting data is the meter RTDS shows, the MAC static ECDH);
-the answer comes from the meter's state (a profile value, a write, the meter's own EUI), and a
-write of the wrong type changes nothing. Parametrised by template or RTDS file name."""
+4.15, 6.2.1-6.2.9, 7.4) and its encrypted register reads (4.1.1, 4.1.3, 4.3): the DSP's
+command from each catalogue template equals RTDS's (header and payload, MAC aside); RTDS's
+command executed by the emulated meter is answered byte for byte with RTDS's response (its
+starting data is the meter RTDS shows; MAC and encryption keys from static ECDH, so the same
+bytes); the answer comes from the meter's state (a profile value, a write, the meter's own
+EUI), and a write of the wrong type changes nothing. Parametrised by template or RTDS file
+name."""
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -16,29 +19,41 @@ from construct import Container
 
 from emulator import data
 from emulator.backoffice import duis
-from emulator.backoffice.transform import FIXED_READS, transform
+from emulator.backoffice.transform import (
+    FIXED_READS,
+    PROTECTED_READS,
+    TransformError,
+    transform,
+)
 from emulator.clock import Clock
 from emulator.devices.esme.store import SRV_OF, CosemStore
 from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE, Premises
 from gbcs import decode
 from gbcs.build import access_request, cosem_spec
+from gbcs.dlms import decode_data
 from gbcs.message import encode_apdu
 from gbcs.render import plain
-from gbcs.security import mac_apdu
+from gbcs.security import check_message, mac_apdu
 from gbcs.usecases import by_name
 
 RTDS = data.rtds()
 CATALOGUE = data.duis_catalogue()
 ESME = bytes.fromhex("00DB1234567890A0")
+RTDS_TIME = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+READS = {**FIXED_READS, **PROTECTED_READS}
+#: the DSP does not yet hold a read for a later time (DUIS's DSP future-dating)
+FUTURE_DATED = "ECS17b_4.1.1_DSP_FUTURE_DATED_REQUEST_DUIS.XML"
 #: the catalogue templates of the reads, by the use case each names
 TEMPLATES = sorted(
-    p.name for p in CATALOGUE.glob("ECS*_REQUEST_DUIS.XML") if p.name.split("_")[0] in FIXED_READS
+    p.name
+    for p in CATALOGUE.glob("ECS*_REQUEST_DUIS.XML")
+    if p.name.split("_")[0] in READS and p.name != FUTURE_DATED
 )
 #: RTDS's success commands of the reads (a twin-element meter's are left to a twin meter)
 RTDS_COMMANDS = sorted(
     str(p.relative_to(RTDS))
-    for use_case in FIXED_READS
+    for use_case in READS
     for p in RTDS.glob(f"*_{use_case}/*_SUCCESS_COMMAND_GBCS.HEX")
     if "_TWIN_" not in p.name
 )
@@ -49,10 +64,10 @@ def read_hex(path: Path) -> bytes:
 
 
 def test_every_read_has_templates_and_rtds_commands():
-    assert {n.split("_")[0] for n in TEMPLATES} == set(FIXED_READS)
-    assert {p.split("/")[0].split("_")[1] for p in RTDS_COMMANDS} == set(FIXED_READS)
+    assert {n.split("_")[0] for n in TEMPLATES} == set(READS)
+    assert {p.split("/")[0].split("_")[1] for p in RTDS_COMMANDS} == set(READS)
     # every use case the meter reads is one SRV_OF names, under the SRV the tables give it
-    for use_case in FIXED_READS:
+    for use_case in READS:
         case = by_name(use_case)
         assert SRV_OF[case.code] in case.srvs
 
@@ -76,6 +91,12 @@ def test_the_command_from_the_template_is_rtds(name):
     assert ours == encode_apdu(rtds.header, content, None)
 
 
+def test_a_dsp_future_dated_read_is_refused_not_run_now():
+    request = duis.parse_request(duis.parse((CATALOGUE / FUTURE_DATED).read_bytes()))
+    with pytest.raises(TransformError, match="future-dated"):
+        transform(request)
+
+
 @pytest.fixture(scope="module")
 def keys():
     return PremisesKeys.open()
@@ -86,6 +107,7 @@ def execute(keys, commands: list[bytes], profile: dict | None = None):
 
     async def run():
         premises = await Premises.start(clock, keys=keys, profile=profile)
+        premises.esme.set_time(RTDS_TIME)  # the time RTDS's date-stamped responses carry
         try:
             return [await premises.execute(c) for c in commands], premises.esme.stats
         finally:
@@ -176,3 +198,17 @@ def test_an_unknown_attribute_is_object_undefined(keys):
     assert execution.outcome == "executed" and stats["executed"] == 1
     results = [r["result"] for r in plain(decode(execution.response).payload)["results"]]
     assert results == ["success", "object_undefined", "success"]
+
+
+def test_an_encrypted_read_carries_the_meters_registers(keys):
+    """The import registers the meter holds (a profile's, not RTDS's), encrypted for the
+    reader: the Supplier's key pair opens them, the MAC verifies, the values are the state."""
+    registers = "0204" + "0600003039" + "02020F00161E" + "0600000007" + "02020F001620"
+    profile = json.loads(PROFILE.read_text())
+    profile["cosem"] = {"1/00005E2C220A/2": registers}
+    [execution], _ = execute(keys, [read_hex(rtds_command_of("ECS17b"))], profile)
+    response = decode(execution.response)
+    report = check_message(response, keys.keystore)
+    assert report.outcome == "verified", str(report)
+    assert response.decrypted == [bytes.fromhex("0201" + registers)]
+    assert decode_data(bytes.fromhex(registers)).value[0].value == 12345

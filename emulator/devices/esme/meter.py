@@ -9,7 +9,8 @@ logged, counted rejection and nothing is executed.
 
 ECS52 (11.2) reads the meter's firmware version (profile `firmware_version`, RTDS's 0123ABCD).
 The configuration, tariff, prepayment and supply reads (4.11.2, 4.13, 4.15, 6.2.x, 7.4) read
-the attributes store.py holds; their SRVs come from store.SRV_OF.
+the attributes store.py holds, and so do the reads GBCS has the meter encrypt for the reader
+(4.1.1, 4.1.3, 4.3: protected.py); their SRVs come from store.SRV_OF.
 A future-dated calendar activation (ECS46c/d) raises the 8F66 alert (00CC) when it executes
 (8F67 if it cannot), signed, to the command's originator, through `alert_sink`.
 """
@@ -40,6 +41,7 @@ from .device_log import JOIN, UNJOIN, DeviceLog
 from .instructions import InstructionFailed, boolean
 from .objects import MeterObjects
 from .periods import PERIOD_USE_CASES, ControllerPeriods
+from .protected import ProtectedReads
 from .responses import Responder
 from .slots import AuxiliarySlots, SlotLink
 from .store import SRV_OF as STORE_READS
@@ -89,7 +91,8 @@ class Esme:
                                              self._faulty, self.aux, node, self.stats)  # fmt: skip
         self.store = CosemStore(self.eui, profile)
         self.objects = MeterObjects(profile, self.aux, self.calendar, self.controllers,
-                                    self._faulty, self.store)  # fmt: skip
+                                    self._faulty, self.store,
+                                    ProtectedReads(self.eui, self.store, keys.keystore))  # fmt: skip
 
     # --- what the premises, scenarios and tests use ------------------------------------
     @property

@@ -36,6 +36,7 @@ from .instructions import (
     item,
 )
 from .periods import ControllerPeriods
+from .protected import GET_PROTECTED_ATTRIBUTES, IC_DATA_PROTECTION, ProtectedReads
 from .slots import AuxiliarySlots
 from .store import CosemStore
 
@@ -61,10 +62,11 @@ class MeterObjects:
         controllers: ControllerPeriods,
         faulty: Callable[[bytes], bool],
         store: CosemStore,
+        protected: ProtectedReads,
     ) -> None:
         self.slots, self.calendar, self.controllers, self.faulty = (
             slots, calendar, controllers, faulty)  # fmt: skip
-        self.store = store
+        self.store, self.protected = store, protected
         self.labels = {int(k): v for k, v in profile["labels"].items()}
         self.identifiers = {int(k): bytes.fromhex(v) for k, v in profile["identifiers"].items()}
         self.boost_available = bool(profile.get("boost_available", True))
@@ -130,7 +132,10 @@ class MeterObjects:
             except SwitchError:
                 raise InstructionFailed(_HARDWARE_FAULT) from None
             return boolean(relay)
-        return self._stored(kind, (ic, code, int(spec.attribute_or_method)), value)
+        method = int(spec.attribute_or_method)
+        if ic == IC_DATA_PROTECTION and kind == "action" and method == GET_PROTECTED_ATTRIBUTES:
+            return self.protected.answer(message, value)  # ECS17b/e, ECS19: encrypted reads
+        return self._stored(kind, (ic, code, method), value)
 
     def _stored(self, kind: str, key: tuple[int, bytes, int], value: Any) -> Any:
         """An attribute store.py holds: got, or set keeping its type."""

@@ -26,6 +26,9 @@ IDENTITY = bytes.fromhex("0000600101FF")  # 0-0:96.1.1.255 device identity
 
 #: message code -> SRV, for the use cases that only read attributes held here
 SRV_OF = {
+    0x0027: "4.1.1",  # ECS17b read import energy registers (encrypted: protected.py)
+    0x002A: "4.1.3",  # ECS17e read import TOU with blocks matrices (encrypted)
+    0x002D: "4.3",  # ECS19 read prepayment values (encrypted)
     0x00BD: "4.11.2",  # ECS24b read tariff data (second element)
     0x003B: "4.13",  # ECS26a read prepayment configuration
     0x0042: "4.15",  # ECS27 read load limit data

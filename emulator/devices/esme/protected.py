@@ -1,0 +1,98 @@
+"""Reads GBCS has the meter encrypt for the reader (ECS17b 4.1.1, ECS17e 4.1.3, ECS19 4.3):
+the get_protected_attributes method of a data protection object (interface class 30).
+
+The command names the attributes (class, OBIS, attribute, and no selective access) and the
+protection it wants: encryption for the remote party (its transaction id, originator and
+recipient). The meter answers a structure: the protection parameters with originator and
+recipient swapped, and one encrypted fragment (GBCS: AES-GCM, key from static ECDH between
+the meter and the reader and the KDF with message type 4, the response's counter) whose
+plaintext is a structure of the attributes' values, read from store.py.
+
+Like every other key here, the ECDH is computed from the reader's KA private key and the
+meter's KA certificate (RTDS holds no device private key): the same key either side gets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from construct import ListContainer  # type: ignore[import-untyped]
+
+from gbcs.dlms import encode_data
+from gbcs.keystore import Keystore
+from gbcs.message import Message
+from gbcs.security import ENCRYPTION_TYPE, encrypt_fragment, kdf, other_info, shared_secret
+
+from .instructions import InstructionFailed, InstructionResult, item
+from .store import CosemStore
+
+IC_DATA_PROTECTION = 30
+GET_PROTECTED_ATTRIBUTES = 1
+#: the protection the command asks for: 2, encryption (DLMS protection type)
+ENCRYPTION = 2
+
+_UNDEFINED = InstructionResult.OBJECT_UNDEFINED
+_UNAVAILABLE = InstructionResult.OBJECT_UNAVAILABLE
+_OTHER = InstructionResult.OTHER_REASON
+
+
+def reader_of(message: Message) -> bytes:
+    """Who the response (and so the encryption) is for: the remote party a command sent on
+    its behalf names, else the command's originator (gbcs.security.encryption_parameters)."""
+    other = message.header.other_information
+    return bytes(other.supplementary_remote_party or message.originator)
+
+
+class ProtectedReads:
+    """Answers get_protected_attributes for the meter `eui` from its store."""
+
+    def __init__(self, eui: bytes, store: CosemStore, keystore: Keystore) -> None:
+        self.eui, self.store, self.keystore = bytes(eui), store, keystore
+
+    def answer(self, message: Message, value: Any) -> Any:
+        """The action's return data; InstructionFailed for what the meter cannot give."""
+        try:
+            descriptors, parameters = value.value
+            wanted = [list(d.value) for d in descriptors.value]
+            protections = list(parameters.value)
+        except (TypeError, ValueError, AttributeError):
+            raise InstructionFailed(_OTHER) from None
+        if len(protections) != 1:
+            raise InstructionFailed(_OTHER)
+        kind, fields = protections[0].value
+        transaction, originator, recipient, when, key_info = fields.value
+        reader = reader_of(message)
+        if (int(kind.value) != ENCRYPTION or bytes(recipient.value) != self.eui
+                or bytes(originator.value) != reader):  # fmt: skip
+            raise InstructionFailed(_OTHER)
+        values = [self._value(d) for d in wanted]
+        plaintext = encode_data(item("structure", ListContainer(values)))
+        fragment = encrypt_fragment(plaintext, self._key(reader, message.counter), self.eui)
+        echoed = item("structure", ListContainer([
+            kind, item("structure", ListContainer([
+                transaction, item("octet-string", self.eui), item("octet-string", reader),
+                when, key_info])),
+        ]))  # fmt: skip
+        return item("structure", ListContainer([
+            item("array", ListContainer([echoed])), item("octet-string", fragment)]))  # fmt: skip
+
+    def _value(self, descriptor: list[Any]) -> Any:
+        try:
+            ic, code, attribute, _index, access = (d.value for d in descriptor)
+            selector = int(access[0].value)
+        except (TypeError, ValueError, AttributeError, IndexError):
+            raise InstructionFailed(_OTHER) from None
+        if selector != 0:  # selective access (logs, profiles): not held in the store
+            raise InstructionFailed(_UNAVAILABLE)
+        key = (int(ic), bytes(code), int(attribute))
+        if key not in self.store:
+            raise InstructionFailed(_UNDEFINED)
+        return self.store.get(*key)
+
+    def _key(self, reader: bytes, counter: int) -> bytes:
+        pairings, _missing = self.keystore.ka_pairings(self.eui, reader)
+        if not pairings:
+            raise InstructionFailed(_OTHER)  # no key agreed with this reader
+        private, _own, peer = pairings[0]
+        z = shared_secret(private, peer.public_key)
+        return kdf(z, other_info(self.eui, ENCRYPTION_TYPE, counter, reader))
