@@ -16,6 +16,8 @@ from gbcs.check import (
     Verdict,
     _message_code_offset,
     check_message_bytes,
+    check_sources,
+    iter_sources,
     unchecked_encryption,
 )
 from gbcs.keystore import Keystore
@@ -279,3 +281,36 @@ def test_acb_comes_from_the_keystore_or_a_flag_not_the_code(tmp_path):
     assert "Access Control Broker" in verdict.detail
     keystore.add_anchor(Role.ACCESS_CONTROL_BROKER, ACB)  # what --acb does
     assert check_message_bytes(READ_LABELS.name, data, keystore).verdicts == []
+
+
+def test_workers_give_the_same_results_in_the_same_order(tmp_path):
+    """check_sources with jobs > 1 (forked workers) reports every message as one process
+    does: the same verdicts, relaxed verdicts and JSON, in the sources' order, the same
+    totals; a broken file among them is reported where it stands."""
+    folder = tmp_path / "mixed"
+    shutil.copytree(RTDS_ROOT / "7.6_ECS47Deactivate", folder / "a")
+    shutil.copytree(RTDS_ROOT / "NA_PCS02", folder / "b")  # unverifiable without a device key
+    shutil.copytree(RTDS_ROOT / "4.13_GCS21b", folder / "c")
+    (folder / "b" / "broken.hex").write_text("DF09zz")
+    tampered = bytearray(read_vector(DEACTIVATE))
+    tampered[40] ^= 0x01
+    (folder / "c" / "tampered.hex").write_text(tampered.hex())
+    sources = list(iter_sources([str(folder)])) * 6  # enough for several batches
+    runs = {}
+    for jobs in (1, 2, 3):
+        seen = []
+        totals = check_sources(
+            sources,
+            rtds_keystore(),
+            lambda _, result, seen=seen: seen.append(result.as_dict()),
+            allow_unverifiable=jobs == 2,  # relaxed verdicts must travel back too
+            jobs=jobs,
+        )
+        runs[jobs] = (seen, totals.as_dict())
+    assert len(runs[1][0]) == len(sources)
+    assert runs[3] == runs[1]
+    assert [r["source"] for r in runs[2][0]] == [s.name for s in sources]
+    assert runs[2][1]["files"] == runs[1][1]["files"]
+    assert any(r["allowed_unverifiable"] for r in runs[2][0])
+    failed = {r["source"] for r in runs[1][0] if not r["passed"]}
+    assert {"b/broken.hex", "c/tampered.hex"} <= failed

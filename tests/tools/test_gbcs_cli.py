@@ -356,3 +356,20 @@ def test_gbt_join_names_missing_blocks_and_refuses_a_64th(tmp_path):
     run = gbhan("gbcs", "gbt", "join", str(many))
     assert run.returncode == 1
     assert "block 64 exceeds the 63-segment limit" in run.stderr
+
+
+@pytest.mark.parametrize("output", [(), ("--json",)], ids=["text", "json"])
+def test_check_prints_the_same_with_any_number_of_workers(output):
+    """-j/--jobs changes where messages are checked, never what is printed or the exit."""
+    runs = [
+        gbhan("gbcs", "check", str(VECTORS), "--keystore", str(KEYSTORE), "-j", jobs, *output)
+        for jobs in ("1", "2", "3")
+    ]
+    assert [run.returncode for run in runs] == [1, 1, 1]  # the two PCS02 messages
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert len(runs[0].stdout.splitlines()) == (1103 + 1 if output else 3)
+
+
+def test_check_refuses_zero_jobs():
+    run = gbhan("gbcs", "check", str(DEACTIVATE), "-j", "0")
+    assert run.returncode == 2 and "at least 1 job" in run.stderr
