@@ -15,6 +15,7 @@ import base64
 import binascii
 import datetime as _dt
 import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -230,6 +231,13 @@ def parse_message_text(text: str) -> bytes | None:
 
     Hex and base64 share an alphabet, so hex wins when its bytes start like a message, then
     base64 when its bytes do, then hex whatever it holds."""
+    try:  # the usual case: hex pairs (white space between them), starting like a message
+        as_bytes = bytes.fromhex(text)
+    except ValueError:
+        pass
+    else:
+        if as_bytes[:1] and as_bytes[0] in MESSAGE_TAGS:
+            return as_bytes
     compact = "".join(text.split())
     if not compact:
         return None
@@ -253,10 +261,11 @@ def parse_message_text(text: str) -> bytes | None:
     return as_hex
 
 
-def read_message_file(path: Path) -> bytes:
+def read_message_file(path: Path | str) -> bytes:
     """A file holding one message as hex, base64 or raw bytes; InputError if unreadable."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as file:
+            raw = file.read()
     except OSError as exc:
         raise InputError("input", f"{path}: {exc.strerror or exc}") from None
     return _message_from_bytes(raw)
@@ -316,8 +325,8 @@ def iter_sources(sources: Sequence[str], stdin: BinaryIO | None = None) -> Itera
     for number, (kind, value) in enumerate(resolve_sources(sources), 1):
         if kind == "dir":
             assert isinstance(value, Path)
-            for path in find_message_files(value):
-                yield _file_source(str(path.relative_to(value)), path)
+            for name, path in _message_files_below(value):
+                yield _file_source(name, path)
         elif kind == "file":
             assert isinstance(value, Path)
             yield _file_source(str(value), value)
@@ -328,7 +337,7 @@ def iter_sources(sources: Sequence[str], stdin: BinaryIO | None = None) -> Itera
             yield from _stdin_sources(stdin)
 
 
-def _file_source(name: str, path: Path) -> Source:
+def _file_source(name: str, path: Path | str) -> Source:
     try:
         return Source(name, read_message_file(path))
     except InputError as exc:
@@ -361,7 +370,25 @@ def find_message_files(root: Path) -> list[Path]:
     """Every *.HEX / *.hex file below root (or root itself), in a stable order."""
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() == ".hex" and p.is_file())
+    return [Path(path) for _, path in _message_files_below(root)]
+
+
+def _message_files_below(root: Path) -> list[tuple[str, str]]:
+    """(name relative to root, path) of every *.hex file below root, in the order of their
+    paths' parts (as sorting Paths gives). os.walk and strings, not Path.rglob: pathlib's
+    per-path objects were most of the time a thousand-file folder took to list."""
+    found = []
+    top = os.path.join(str(root), "")  # with its separator: each folder below starts so
+    for folder, _, names in os.walk(top):  # linked folders not followed, as in rglob
+        prefix = folder[len(top) :]
+        for name in names:
+            if os.path.splitext(name)[1].lower() != ".hex":  # as Path.suffix reads it
+                continue
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                found.append((os.path.join(prefix, name) if prefix else name, path))
+    found.sort(key=lambda item: item[0].split(os.sep))
+    return found
 
 
 def check_message_bytes(

@@ -90,3 +90,39 @@ def test_a_source_that_is_nothing_is_a_typed_error():
         resolve_sources(["no/such/file.hex"])
     assert isinstance(caught.value, GbcsError) and caught.value.layer == "input"
     assert "source 1" in caught.value.detail
+
+
+def test_a_folder_lists_its_hex_files_as_sorted_paths_would(tmp_path, message):
+    """The folder walk (os.walk, for speed) lists and names files exactly as sorting
+    Path.rglob's *.hex files did: parts order ('a/b' before 'a-b'), any case of .hex, no
+    linked folders followed, no broken links, no hidden '.hex' without a stem."""
+    root = tmp_path / "captures"
+    for name in ("a/b/one.hex", "a-b/two.HEX", "a/three.Hex", "z.hex", "a/b/c/four.hex"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(message.hex())
+    (root / "notes.txt").write_text("not a message")
+    (root / ".hex").write_text(message.hex())  # Path.suffix: none
+    (root / "a" / "dangling.hex").symlink_to(root / "nowhere.hex")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "linked.hex").write_text(message.hex())
+    (root / "a" / "link").symlink_to(tmp_path / "elsewhere")
+    expected = [
+        str(p.relative_to(root))
+        for p in sorted(p for p in root.rglob("*") if p.suffix.lower() == ".hex" and p.is_file())
+    ]
+    assert expected == [
+        "a/b/c/four.hex",
+        "a/b/one.hex",
+        "a/three.Hex",
+        "a-b/two.HEX",
+        "z.hex",
+    ]
+    for given in (str(root), str(root) + "/"):
+        sources = list(iter_sources([given]))
+        assert [s.name for s in sources] == expected
+        assert all(s.data == message for s in sources)
+
+
+def test_hex_split_inside_a_byte_still_reads(message):
+    text = message.hex()
+    assert parse_message_text(text[:5] + " " + text[5:]) == message  # "DD00 0..." odd split
