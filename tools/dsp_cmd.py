@@ -11,6 +11,8 @@ from pathlib import Path
 
 from emulator import data
 
+from . import catalogue_cmd
+
 DEFAULT_SCHEMA = data.duis_schema()
 DEFAULT_KEYSTORE = data.dccboxed_keystore()
 DEFAULT_RTDS = data.rtds()
@@ -52,6 +54,15 @@ def register(sub) -> None:
     p.add_argument("--users", type=Path, metavar="TOML",
                    help="register the [[user]] tables of this file (kept in the state)")  # fmt: skip
     p.add_argument("--latency", type=float, default=0.5, help="WAN latency each way, seconds")
+    p.add_argument("--han-latency", type=float, default=None, metavar="S",
+                   help="air time of each HAN hop, seconds (default the devices' 5 ms; "
+                   "a 7.7 takes about four hops)")  # fmt: skip
+    p.add_argument("--households", type=int, default=0, metavar="N",
+                   help="serve N generated households besides RTDS's (ESME "
+                   "00-DB-12-34-56-00-01-A0 ...), each on a HAN of its own")  # fmt: skip
+    p.add_argument("--households-in-process", action="store_true",
+                   help="run the generated households in the DSP's process (default: a "
+                   "process of their own, so their device models use another core)")  # fmt: skip
     p.add_argument("--loss", type=float, default=0.0, help="WAN loss probability each way")
     p.add_argument("--boost-switch", action="store_true",
                    help="SECMP0046 second step: DNO may send 7.9-7.11")  # fmt: skip
@@ -92,6 +103,8 @@ def register(sub) -> None:
     _common(p)
     p.set_defaults(func=cmd_submit)
 
+    catalogue_cmd.register(cmds)
+
 
 def _common(p) -> None:
     p.add_argument("--keystore", type=Path, default=DEFAULT_KEYSTORE, help="DCC Boxed JSON")
@@ -107,7 +120,15 @@ def cmd_serve(args) -> int:
     from emulator.backoffice import service
     from emulator.backoffice.assembly import make_dsp
     from emulator.backoffice.eligibility import Eligibility
-    from emulator.backoffice.premises_factory import build_premises
+    from emulator.backoffice.premises_factory import (
+        MAX_GENERATED,
+        GeneratedHousehold,
+        attach_generated,
+        build_generated,
+        build_premises,
+        meter_certificate,
+    )
+    from emulator.backoffice.remote_premises import PremisesHost
     from emulator.backoffice.state import DspState, StateError
     from emulator.backoffice.userconfig import UserConfigError, load_toml
     from emulator.backoffice.users import DEFAULT_ENDPOINT_PORTS
@@ -123,6 +144,13 @@ def cmd_serve(args) -> int:
             print(f"error: --endpoint is supplier=URL or dno=URL, not {item!r}")
             return 2
         endpoints[name] = url
+    if not 0 <= args.households <= MAX_GENERATED:
+        print(f"error: --households is 0..{MAX_GENERATED}", file=sys.stderr)
+        return 2
+    if args.han_latency is not None and args.han_latency < 0:
+        print("error: --han-latency is seconds, >= 0", file=sys.stderr)
+        return 2
+    han = {} if args.han_latency is None else {"han_latency_s": args.han_latency}
     try:
         gbcs_date = _date(args.gbcs_date)
         smki_at = _date(args.at) if args.at else gbcs_date
@@ -150,9 +178,25 @@ def cmd_serve(args) -> int:
         for user in dsp.users:
             user.endpoint = user.endpoint or defaults.get(user.name)
         premises = await build_premises(
-            clock, boost_switch=args.boost_switch, identities=state.identities
+            clock, boost_switch=args.boost_switch, identities=state.identities, **han
         )
         dsp.attach(premises)
+        numbers = range(1, args.households + 1)
+        host, generated = None, []
+        if args.households_in_process:
+            generated = await build_generated(
+                clock, numbers, state.identities, boost_switch=args.boost_switch, **han
+            )
+            attach_generated(dsp, generated)
+        elif args.households:
+            certificates = [meter_certificate(GeneratedHousehold(n), state.identities)
+                            for n in numbers]  # fmt: skip
+            host = await PremisesHost.start(
+                args.state_dir, numbers, gbcs_date=args.gbcs_date,
+                han_latency_s=args.han_latency, boost_switch=args.boost_switch,
+            )  # fmt: skip
+            attach_generated(dsp, [(GeneratedHousehold(n), host.households[n], c)
+                                   for n, c in zip(numbers, certificates, strict=True)])  # fmt: skip
         resumed = dsp.resume()
         smki = SmkiService(state.repo, args.host, args.smki_port, clock=lambda: smki_at).start()
         runner = await service.start(dsp, args.host, args.port)
@@ -167,6 +211,10 @@ def cmd_serve(args) -> int:
             await runner.cleanup()
             smki.stop()
             await premises.close()
+            for _household, other, _certificate in generated:
+                await other.close()
+            if host is not None:
+                await host.close()
 
     try:
         clock.run(main)

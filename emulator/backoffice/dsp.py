@@ -338,7 +338,8 @@ class Dsp:
     def resume(self) -> int:
         """Answer once what an earlier run on the same state acknowledged and never answered:
         a command that never left is routed now; one that left is answered E21 (whether the
-        device executed it is unknown), never sent again. Returns how many."""
+        device executed it is unknown), never sent again; an answer that was being delivered
+        is delivered again, the same document. Returns how many."""
         unfinished = self.ledger.unfinished()
         for item in unfinished:
             job = self._job_from(item.body)
@@ -350,11 +351,20 @@ class Dsp:
             self.times.start(item.request_id, srv, self.clock.now())
             if item.state == "queued":
                 self._dispatch(job, item.command)
+            elif item.response is not None:
+                self._spawn(self._redeliver(job, item.response))
             else:
                 self._spawn(
                     self._respond(job, ResponseCode.NO_DEVICE_RESPONSE, None, Ending.RESTARTED)
                 )
         return len(unfinished)
+
+    async def _redeliver(self, job: _Job, response: bytes) -> None:
+        """An answer an earlier run was delivering when it stopped: the same bytes again."""
+        log.info("%s: delivering its answer again after a restart", job.request.request_id)
+        await self._deliver(job.user, response, duis.DocumentKind.RESPONSE)
+        self.times.delivered(str(job.request.request_id), self.clock.now(), Ending.RESTARTED)
+        self.ledger.answered(str(job.request.request_id))
 
     def _job_from(self, body: bytes | None) -> _Job | None:
         """The job of an accepted request, rebuilt from its signed content (journal)."""
@@ -469,6 +479,7 @@ class Dsp:
                 gbcs_payload=payload,
             )
         )
+        self.ledger.responding(str(job.request.request_id), reply)
         await self._deliver(job.user, reply, duis.DocumentKind.RESPONSE)
         self.times.delivered(str(job.request.request_id), self.clock.now(), outcome)
         self.ledger.answered(str(job.request.request_id))

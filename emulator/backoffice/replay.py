@@ -6,7 +6,7 @@ returns a signed pre-command must carry the id of a pre-command the DSP issued a
 yet seen back; once it comes back the id is spent.
 
 The ledger also hears where each accepted request is on its way (`queued`, `dispatched`,
-`answered`). This one keeps nothing of that: a DSP in a scenario ends with its process.
+`responding` with the signed answer about to be delivered, `answered`). This one keeps nothing of that: a DSP in a scenario ends with its process.
 `state.PersistentLedger` writes it to SQLite so that `gbhan dsp serve` restarted on the same
 state directory refuses replays, finishes what it acknowledged and sends nothing twice.
 """
@@ -40,12 +40,14 @@ class Issued:
 @dataclass(frozen=True)
 class Unfinished:
     """An acknowledged request a restarted DSP still owes an answer: `queued` (its command
-    never left) or `dispatched` (it left; whether the device executed it is unknown)."""
+    never left), `dispatched` (it left; whether the device executed it is unknown) or
+    `responding` (its signed answer, `response`, may or may not have reached the user)."""
 
     request_id: str
     state: str
     body: bytes
     command: bytes
+    response: bytes | None = None
 
 
 class RequestLedger:
@@ -70,6 +72,9 @@ class RequestLedger:
 
     def dispatched(self, request_id: str) -> None:
         """The command is leaving for the premises: it must never be sent again."""
+
+    def responding(self, request_id: str, response: bytes) -> None:
+        """The request's final answer, signed, is about to be delivered."""
 
     def answered(self, request_id: str) -> None:
         """The request's final answer has been handed to delivery."""

@@ -7,6 +7,7 @@ nothing else from it, so a real HAN premises, a firmware board or a test double 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -70,19 +71,45 @@ class Routed:
     wan_s: float
 
 
+class InOrder:
+    """A premises that runs the commands it is given one after another, in arrival order.
+
+    A Comms Hub passes its devices' commands on in order and a meter executes one at a time;
+    `Premises.execute` hands a command to the HAN and takes the next result the devices
+    report, so two commands at one premises at once could each take the other's response.
+    The WAN legs of many commands still overlap, and different premises never wait on each
+    other: each has a lock of its own."""
+
+    def __init__(self, premises: PremisesPort) -> None:
+        self.premises = premises
+        self._lock = asyncio.Lock()
+
+    @property
+    def device_ids(self) -> Iterable[bytes | str]:
+        return self.premises.device_ids
+
+    async def execute(self, command: bytes) -> ExecutionLike:
+        async with self._lock:
+            return await self.premises.execute(command)
+
+    def on_alert(self, callback: Callable[[bytes], None]) -> None:
+        self.premises.on_alert(callback)
+
+
 class Router:
     """Which premises serves which device EUI, and the WAN to reach them."""
 
     def __init__(self, wan: Wan):
         self.wan = wan
-        self._by_device: dict[bytes, PremisesPort] = {}
+        self._by_device: dict[bytes, InOrder] = {}
         self.premises: list[PremisesPort] = []
 
     def attach(self, premises: PremisesPort, alert_sink: Callable[[bytes], None]) -> None:
         """Connect a premises: its devices become routable, its alerts go to `alert_sink`."""
         self.premises.append(premises)
+        in_order = InOrder(premises)
         for eui in premises.device_ids:  # EUI bytes, or hex text (a dict of hex -> type)
-            self._by_device[bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)] = premises
+            self._by_device[bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)] = in_order
         premises.on_alert(alert_sink)
 
     def serves(self, device: bytes) -> bool:

@@ -7,10 +7,12 @@
                   (replays stay refused) and how far each got
 
 A request is written to the journal (and committed) before its acknowledgement is returned,
-and marked `dispatched` before its command leaves for the premises. So after a SIGKILL the
-next run answers every acknowledged request once: one still `queued` is routed then, one
-already `dispatched` is answered E21 (no device response: its outcome is unknown) rather
-than sent a second time. SQLite in WAL mode: a commit survives the process being killed.
+marked `dispatched` before its command leaves for the premises, and `responding`, with its
+signed final answer, before that answer is POSTed. So after a SIGKILL the next run answers
+every acknowledged request, and never two different ways: one still `queued` is routed
+then, one `dispatched` is answered E21 (no device response: its outcome is unknown) rather
+than sent a second time, and one `responding` gets the very document it had been answered
+with (the user may then see the same answer twice, never a contradicting one). SQLite in WAL mode: a commit survives the process being killed.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS request (
     state   TEXT NOT NULL,      -- issued, queued, dispatched, answered
     body    BLOB,               -- the request as received (to rebuild its job)
     command BLOB,               -- issued: the pre-command; queued/dispatched: the command
-    at      REAL NOT NULL
+    at      REAL NOT NULL,
+    response BLOB               -- responding: the signed final answer being delivered
 );
 CREATE TABLE IF NOT EXISTS endpoint (
     user TEXT PRIMARY KEY,      -- EUI, hex
@@ -55,10 +58,11 @@ CREATE TABLE IF NOT EXISTS meta (
     value
 );
 """
-ISSUED, QUEUED, DISPATCHED, ANSWERED = (
+ISSUED, QUEUED, DISPATCHED, RESPONDING, ANSWERED = (
     "issued",
     "queued",
     "dispatched",
+    "responding",
     "answered",
 )
 
@@ -79,6 +83,9 @@ class DspState:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(request)")}
+            if "response" not in columns:  # a state directory from before `responding`
+                self.db.execute("ALTER TABLE request ADD COLUMN response BLOB")
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{folder / 'dsp.db'}: not a usable state database: {exc}") from None
         self.lock = threading.RLock()
@@ -212,8 +219,21 @@ class PersistentLedger(RequestLedger):
     def dispatched(self, request_id: str) -> None:
         self._write(request_id, DISPATCHED, None, None)
 
+    def responding(self, request_id: str, response: bytes) -> None:
+        with self._state.lock, self._db:
+            self._db.execute(
+                "UPDATE request SET state = ?, response = ? WHERE id = ?",
+                (RESPONDING, response, request_id),
+            )
+
     def answered(self, request_id: str) -> None:
-        self._write(request_id, ANSWERED, None, None)
+        """Answered (a serviceD request is journalled here first): the answer is dropped."""
+        with self._state.lock, self._db:
+            self._db.execute(
+                "INSERT INTO request (id, state, at) VALUES (?, ?, julianday('now'))"
+                " ON CONFLICT (id) DO UPDATE SET state = excluded.state, response = NULL",
+                (request_id, ANSWERED),
+            )
 
     def acb_counter(self, value: int) -> None:
         with self._state.lock:
@@ -226,10 +246,14 @@ class PersistentLedger(RequestLedger):
     def unfinished(self) -> list[Unfinished]:
         with self._state.lock:
             rows = self._db.execute(
-                "SELECT id, state, body, command FROM request WHERE state IN (?, ?) ORDER BY at",
-                (QUEUED, DISPATCHED),
+                "SELECT id, state, body, command, response FROM request"
+                " WHERE state IN (?, ?, ?) ORDER BY at",
+                (QUEUED, DISPATCHED, RESPONDING),
             ).fetchall()
-        return [Unfinished(r[0], r[1], bytes(r[2]), bytes(r[3])) for r in rows]
+        return [
+            Unfinished(r[0], r[1], bytes(r[2]), bytes(r[3]), None if r[4] is None else bytes(r[4]))
+            for r in rows
+        ]
 
     def _write(
         self, request_id: str, state: str, body: bytes | None, command: bytes | None
