@@ -49,7 +49,14 @@ from emulator.grid.gateway import (
 )
 from emulator.grid.governance import GovernanceError, LastResortGuard
 from emulator.grid.interventions import InterventionLog
-from emulator.grid.policy import POLICIES, MarginEstimator, Option, choose
+from emulator.grid.policy import (
+    POLICIES,
+    MarginEstimator,
+    Option,
+    PlugInLedger,
+    attribute,
+    choose,
+)
 from emulator.grid.population import EV_LABEL
 
 log = logging.getLogger(__name__)
@@ -189,8 +196,9 @@ class DnoMonitor:
         self._restored_log: list[tuple[float, float, str]] = []  # (when, kW, premises)
         #: the chargepoints notified to the DNO on this feeder (premises -> kW), not yet seen
         #: plugging in: a step up of about their size in one sample marks one as seen
-        self.unseen_chargers: dict[str, float] = dict(chargers or {})
+        self.plug_ins = PlugInLedger(dict(chargers or {}))
         self.margins_used: list[float] = []
+        self.covers_used: list[tuple[float, float]] = []  # (t, plug-in cover kW) per decision
         self.switches: dict[tuple[str, int], ControlledSwitch] = {}
         self.stats = MonitorStats()
         self.first_curtailment_at: float | None = None
@@ -565,47 +573,44 @@ class DnoMonitor:
 
     # -- the minimal policy ----------------------------------------------------------------------
     def _learn(self, t: float, kw: float) -> None:
-        """What the 7.6s executed since the last sample held back, read from the substation's
-        step (the trend taken out), shared in proportion to the declared chargers: a charger
-        with no car, or a full one, sheds nothing, and the DNO can tell only this way."""
+        """Read the substation's change since the last sample (its trend taken out): what
+        each 7.6 executed since then held back (a charger with no car, or a full one, sheds
+        nothing, and the DNO can tell only this way), whether each 7.8 brought a drawing car
+        back, and whether a notified charger plugged in meanwhile (``policy.attribute``: all
+        three at once, so a car plugging in as the DNO curtails is not hidden by it)."""
         last = self._last_sample
         self._last_sample = (t, kw)
         if last is None:
             return
         t0, kw0 = last
-        self._spot_plug_in(t0, kw0, t, kw)
         fresh = [
             s
             for s in self.switches.values()
             if s.state == "curtailed" and t0 < s.changed_at <= t and s.observed_kw is None
         ]
-        if not fresh:
-            return
-        drop = kw0 + self.forecaster.forecast().slope_kw_per_s * (t - t0) - kw
-        declared = sum(s.declared_kw for s in fresh)
-        share = min(1.0, max(0.0, drop / declared)) if declared > 0 else 0.0
-        for sw in fresh:
-            sw.observed_kw = sw.declared_kw * share
-            if share >= 0.75:  # it was drawing: its car is plugged in, no step to come
-                self.unseen_chargers.pop(sw.premises, None)
-
-    def _spot_plug_in(self, t0: float, kw0: float, t: float, kw: float) -> None:
-        """A rise of about one notified charger's size in one sample, not the DNO's own
-        restore: that charger has plugged in (the closest size not yet seen)."""
-        if not self.unseen_chargers:
-            return
         back = [(p, k) for when, k, p in self._restored_log if t0 < when <= t]
-        restored = sum(k for _, k in back)
-        if back and kw - kw0 >= 0.75 * restored:  # what came back was drawing: plugged in
-            for premises, _ in back:
-                self.unseen_chargers.pop(premises, None)
-        rise = kw - kw0 - restored
-        if rise <= 0:
+        delta = kw - kw0 - self.forecaster.forecast().slope_kw_per_s * (t - t0)
+        held = {s.premises for s in self.switches.values() if s.state == "curtailed"}
+        quiet = held | {p for p, _ in back}  # these cannot have plugged in unseen
+        unseen = [c for p, c in self.plug_ins.unseen().items() if p not in quiet]
+        found = attribute(delta, [s.declared_kw for s in fresh], [k for _, k in back], unseen)
+        if found is None:  # too many changes at once to tell apart: shares in proportion
+            declared = sum(s.declared_kw for s in fresh)
+            share = min(1.0, max(0.0, -delta / declared)) if declared > 0 else 0.0
+            for sw in fresh:
+                sw.observed_kw = sw.declared_kw * share
             return
-        fits = {p: c for p, c in self.unseen_chargers.items() if 0.75 * c <= rise <= 1.35 * c + 1.0}
-        if fits:
-            premises = min(fits, key=lambda p: (abs(fits[p] - rise), p))
-            del self.unseen_chargers[premises]
+        for sw, drawing in zip(fresh, found.curtailed_drawing, strict=True):
+            sw.observed_kw = sw.declared_kw * drawing
+            if drawing >= 0.75 and found.confident:  # drawing: its car is in, no step to come
+                self.plug_ins.identify(sw.premises, t)
+        if not found.confident:  # something unforeseen moved the load: learn nothing more
+            return
+        for (premises, _), drawing in zip(back, found.restored_drawing, strict=True):
+            if drawing >= 0.75:
+                self.plug_ins.identify(premises, t)
+        if found.plug_in_kw is not None:
+            self.plug_ins.step(found.plug_in_kw, t, quiet)
 
     def plug_in_cover_kw(self) -> float:
         """The largest notified charger that could still plug in unforeseen: not seen yet, and
@@ -613,7 +618,7 @@ class DnoMonitor:
         if not self.params.plug_in_cover:
             return 0.0
         held = {s.premises for s in self.switches.values() if s.state == "curtailed"}
-        return max((c for p, c in self.unseen_chargers.items() if p not in held), default=0.0)
+        return max((c for p, c in self.plug_ins.unseen().items() if p not in held), default=0.0)
 
     def hour_of_day(self, t: float) -> float:
         return (self.start_hour + t / 3600.0) % 24.0
@@ -732,7 +737,7 @@ class DnoMonitor:
                 self.first_curtailment_at = self.now()
         return got
 
-    async def _hand_over(self, sw: ControlledSwitch, why: str, must: bool) -> None:
+    async def _hand_over(self, sw: ControlledSwitch, why: str, must: bool) -> bool:
         """Hand ``sw``'s curtailment to others in two steps: first curtail them for what it
         was seen to hold back; it is restored once the substation shows the room
         (``_restore_fitting``, handovers first), so a replacement whose car was not charging
@@ -742,18 +747,27 @@ class DnoMonitor:
             await self._make_room_for(sw, why)
             await self._restore_one(sw, why)
             self._last_action = self.now()
-            return
+            return True
         if sw.handing_over:
-            return
+            return False
         held = sw.held_back_kw(self.params.expected_draw_fraction)
         if sw.observed_kw is not None:  # what it was seen to hold back, not what it might
             held = min(held, sw.observed_kw)
         if held <= 0.5:
-            await self._restore_one(sw, why)
-            self._last_action = self.now()
-            return
+            # it held nothing back when curtailed, but a car may have plugged in behind it
+            # since: restored at once only if the feeder has room for its whole charger
+            kw = sw.held_back_kw(self.params.expected_draw_fraction)
+            if self.short_risk_kw(self.forecaster.forecast()) + kw <= self.target_kw():
+                await self._restore_one(sw, why)
+                self._last_action = self.now()
+                return True
+            if why == "rotate":
+                return False  # an idle switch costs nobody energy: rotate another one now
+            held = kw
         if await self._shed(held, "rotate", {sw.key}) > 0:
             sw.handing_over = True
+            return True
+        return False
 
     async def _make_room_for(self, sw: ControlledSwitch, why: str) -> None:
         """Before a restore the customer's terms force: if the load the DNO must expect (the
@@ -761,9 +775,8 @@ class DnoMonitor:
         back would pass the target, curtail the difference first and wait for it, so the
         7.8 never lands on a feeder that other restores in flight have already filled. The
         terms still win: ``sw`` is restored whether or not a replacement was found."""
+        # its whole charger: one seen idle when curtailed may have a car behind it by now
         kw = sw.held_back_kw(self.params.expected_draw_fraction)
-        if sw.observed_kw is not None:  # what it was seen to hold back, not what it might
-            kw = min(kw, sw.observed_kw)
         over = self.short_risk_kw(self.forecaster.forecast()) + kw - self.target_kw()
         if over > 0:
             await self._shed(over, why, {sw.key})
@@ -798,12 +811,11 @@ class DnoMonitor:
         ]
         if not due or any(s.handing_over for s in self.switches.values()):
             return  # one handover at a time: the substation must show each one's effect
-        sw = max(due, key=lambda s: (s.stint_s(now), s.premises, s.slot))
-        fresher = [
-            o for o in self._options() if o.curtailed_s < sw.week_curtailed_s + sw.stint_s(now)
-        ]
-        if fresher:
-            await self._hand_over(sw, "rotate", must=False)
+        for sw in sorted(due, key=lambda s: (-s.stint_s(now), s.premises, s.slot)):
+            stint = sw.stint_s(now)
+            fresher = [o for o in self._options() if o.curtailed_s < sw.week_curtailed_s + stint]
+            if fresher and await self._hand_over(sw, "rotate", must=False):
+                return  # one handover at a time
 
     async def _decide_minimal(self) -> None:
         fc = self.forecaster.forecast()
@@ -819,6 +831,7 @@ class DnoMonitor:
         risk = self.short_risk_kw(fc)
         target = self.target_kw()
         self.margins_used.append(self.rating_kw - target)
+        self.covers_used.append((self.now(), self.plug_in_cover_kw()))
         if risk > target:
             await self._shed(risk - target, "curtail", set())
             return

@@ -124,3 +124,132 @@ def _trim(fill: list[Option], need_kw: float) -> list[Option]:
 
 def _cost(kw: float, srvs: int, need_kw: float, srv_cost_kw: float) -> float:
     return (kw - need_kw) + srv_cost_kw * srvs
+
+
+def fits_charger(rise_kw: float, charger_kw: float) -> bool:
+    """Whether a rise in one sample is about one charger of this size plugging in (a car may
+    draw a little less than the charger's rating, and household noise rides on top)."""
+    return 0.75 * charger_kw <= rise_kw <= 1.35 * charger_kw + 1.0
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """One sample's change explained: how much of each switch the DNO curtailed (or restored)
+    since the last sample was drawing (0..1, the share of the best explanations in which it
+    was), and the size of the notified charger that plugged in, if one did."""
+
+    curtailed_drawing: tuple[float, ...]
+    restored_drawing: tuple[float, ...]
+    plug_in_kw: float | None
+    residual_kw: float
+    confident: bool = True
+
+
+def attribute(
+    delta_kw: float,
+    curtailed_kw: Sequence[float],
+    restored_kw: Sequence[float],
+    unseen_kw: Sequence[float],
+    plug_in_cost_kw: float = 1.0,
+    max_changes: int = 10,
+    tie_kw: float = 0.5,
+    tolerance_kw: float = 2.0,
+) -> Attribution | None:
+    """Explain ``delta_kw`` (the substation's change over one sample, its trend taken out) as
+    the DNO's own changes, each switch drawing or not, plus at most one notified charger not
+    yet seen plugging in (of a size in ``unseen_kw``, within ``tolerance_kw`` of the rise
+    left, at a cost of ``plug_in_cost_kw``: a plug-in is rarer than noise). A car that plugs in during
+    the same sample as a curtailment is otherwise hidden by it, and its charger would stay
+    'unseen' all evening. Every explanation within ``tie_kw`` of the best shares the answer, so
+    two alike switches of which one drew get 0.5 each and neither counts as seen. None when
+    more than ``max_changes`` switches changed (too many to enumerate). ``confident``: the
+    best explanation leaves no more than ``tolerance_kw`` unexplained; when it leaves more,
+    something the DNO does not know of happened, and nothing should be learned from it."""
+    n_c, n_r = len(curtailed_kw), len(restored_kw)
+    if n_c + n_r > max_changes:
+        return None
+    sizes = sorted(set(unseen_kw))
+    scored: list[tuple[float, int, float | None, float]] = []  # cost, mask, plug-in, residual
+    for mask in range(1 << (n_c + n_r)):
+        known = 0.0
+        for i in range(n_c):
+            if mask >> i & 1:
+                known -= curtailed_kw[i]
+        for j in range(n_r):
+            if mask >> (n_c + j) & 1:
+                known += restored_kw[j]
+        rest = delta_kw - known
+        scored.append((abs(rest), mask, None, rest))
+        for size in sizes:
+            if abs(rest - size) <= tolerance_kw:
+                scored.append((abs(rest - size) + plug_in_cost_kw, mask, size, rest - size))
+    best = min(s[0] for s in scored)
+    near = [s for s in scored if s[0] <= best + tie_kw]
+    plug_ins = {s[2] for s in near}
+    plug_in = plug_ins.pop() if len(plug_ins) == 1 else None
+    if plug_in is not None:  # unanimous: the masks that explain it with that plug-in
+        near = [s for s in near if s[2] == plug_in]
+    share = [sum(s[1] >> k & 1 for s in near) / len(near) for k in range(n_c + n_r)]
+    residual = min(near, key=lambda s: s[0])[3]
+    confident = abs(residual) <= tolerance_kw
+    return Attribution(tuple(share[:n_c]), tuple(share[n_c:]), plug_in, residual, confident)
+
+
+class PlugInLedger:
+    """Which notified chargers may still plug in unforeseen, in the worst case the evidence
+    allows. The evidence: chargers identified (seen drawing when the DNO curtailed or restored
+    them: plugged in by then) and plug-in steps seen (a size and a time, not who: the DNO sees
+    kW). A charger of a size is possibly still out while that size has more chargers than
+    arrivals to account for them. The worst case counts each step as an identified charger's
+    own arrival wherever it can have been (one arrival each, before it was seen drawing, and
+    not while the DNO held it off), so identifying a charger never makes another 'seen'."""
+
+    def __init__(self, chargers: dict[str, float]) -> None:
+        self.chargers = dict(chargers)
+        self.identified: dict[str, float] = {}  # premises -> when first seen drawing
+        self.steps: list[tuple[float, float, frozenset[str]]] = []  # kW, when, who could not
+
+    def identify(self, premises: str, at: float) -> None:
+        if premises in self.chargers and premises not in self.identified:
+            self.identified[premises] = at
+
+    def step(self, kw: float, at: float, excluded: set[str] | frozenset[str] = frozenset()) -> None:
+        self.steps.append((kw, at, frozenset(excluded)))
+
+    def unseen(self) -> dict[str, float]:
+        """Every charger that may not have plugged in yet (premises -> kW)."""
+        out: dict[str, float] = {}
+        for size in sorted(set(self.chargers.values())):
+            members = sorted(p for p, c in self.chargers.items() if c == size)
+            rest = [p for p in members if p not in self.identified]
+            steps = [(at, ex) for kw, at, ex in self.steps if kw == size]
+            known = {p: self.identified[p] for p in members if p in self.identified}
+            # the identified chargers' own arrivals, as many as can have been steps
+            taken = _match(
+                [ex | {p for p, seen in known.items() if seen < at} for at, ex in steps],
+                list(known),
+            )
+            left = [ex for i, (_, ex) in enumerate(steps) if i not in taken]
+            if len(rest) > len(_match(left, rest)):
+                out.update({p: size for p in rest})  # one of them is still out: any of them
+        return out
+
+
+def _match(steps: Sequence[frozenset[str]], chargers: Sequence[str]) -> set[int]:
+    """The steps a maximum matching gives a charger each (not one excluded at that step):
+    augmenting paths, small sets."""
+    owner: dict[str, int] = {}
+
+    def place(i: int, seen: set[str]) -> bool:
+        for p in chargers:
+            if p in steps[i] or p in seen:
+                continue
+            seen.add(p)
+            if p not in owner or place(owner[p], seen):
+                owner[p] = i
+                return True
+        return False
+
+    for i in range(len(steps)):
+        place(i, set())
+    return set(owner.values())

@@ -1,0 +1,88 @@
+"""What the DNO learns of cars plugging in from the substation alone (``policy.attribute``,
+``policy.PlugInLedger``), and the safety it buys: the plug-in cover never forgets a charger
+whose car has not come yet."""
+
+from __future__ import annotations
+
+import pytest
+from grid_helpers import run_with_double
+
+from emulator.grid.consent import Consent
+from emulator.grid.policy import PlugInLedger, attribute
+from emulator.scenario import spec
+
+
+def test_a_car_plugging_in_as_the_dno_curtails_is_not_hidden_by_it():
+    # a 7.4 kW switch curtailed (drawing) and an 11 kW car arriving in the same sample: +3.6
+    found = attribute(3.6, [7.4], [], [7.4, 11.0, 22.0])
+    assert found is not None and found.confident
+    assert found.curtailed_drawing == (1.0,) and found.plug_in_kw == 11.0
+
+
+def test_a_restored_car_and_a_plug_in_are_told_apart():
+    found = attribute(7.4 + 22.0 + 0.3, [], [7.4], [22.0])
+    assert found is not None and found.restored_drawing == (1.0,) and found.plug_in_kw == 22.0
+    quiet = attribute(0.2, [], [7.4], [22.0])  # the restored charger had no car
+    assert quiet is not None and quiet.restored_drawing == (0.0,) and quiet.plug_in_kw is None
+
+
+def test_of_two_alike_switches_one_drawing_neither_counts_as_seen():
+    found = attribute(-7.4, [7.4, 7.4], [], [])
+    assert found is not None and found.curtailed_drawing == (0.5, 0.5)
+
+
+def test_a_change_nothing_known_explains_teaches_nothing():
+    # an 11 kW restore plus 6.75 kW more, and only 11 and 22 kW chargers left unseen
+    found = attribute(17.75, [], [11.0], [11.0, 22.0])
+    assert found is not None and not found.confident and found.plug_in_kw is None
+
+
+def test_too_many_changes_at_once_are_not_enumerated():
+    assert attribute(-20.0, [7.4] * 8, [7.4] * 3, []) is None
+
+
+def test_identifying_a_charger_never_makes_another_of_its_size_seen():
+    ledger = PlugInLedger({"A": 11.0, "B": 11.0, "C": 7.4})
+    ledger.step(11.0, at=10.0)
+    assert set(ledger.unseen()) == {"A", "B", "C"}  # one 11 kW car came: which, unknown
+    ledger.identify("A", at=20.0)  # A drawing: the step may have been A's own arrival
+    assert set(ledger.unseen()) == {"B", "C"}
+    ledger.identify("C", at=30.0)
+    assert ledger.unseen() == {"B": 11.0}
+
+
+def test_a_step_after_a_charger_was_seen_drawing_is_another_one():
+    ledger = PlugInLedger({"A": 11.0, "B": 11.0})
+    ledger.identify("A", at=5.0)
+    ledger.step(11.0, at=10.0)  # A was in already: this is B
+    assert ledger.unseen() == {}
+
+
+def test_a_step_is_not_given_to_a_charger_the_dno_held_off_then():
+    ledger = PlugInLedger({"A": 7.4, "B": 7.4})
+    ledger.step(7.4, at=10.0, excluded={"A", "B"})  # nobody who could have: not a plug-in
+    assert set(ledger.unseen()) == {"A", "B"}
+    ledger.step(7.4, at=20.0, excluded={"A"})
+    ledger.identify("B", at=30.0)  # B may be that step: A still out
+    assert ledger.unseen() == {"A": 7.4}
+
+
+@pytest.mark.parametrize("name", ["feeder-overload", "forecast-error"])
+def test_the_cover_never_forgets_a_car_that_has_not_come(name):
+    """Judged on the population's truth: at every decision, the cover is at least the largest
+    charger the DNO cannot hold off (not opted in) whose car has not plugged in yet."""
+    scenario = spec.load(name)
+    result, _ = run_with_double(scenario)
+    pop, consent = result.population, result.consent
+    free = [
+        (pop.arrival_h[i], plan.charger_kw)
+        for i, plan in enumerate(pop.premises)
+        if plan.charger_kw > 0 and consent.status(plan.premises_id) is not Consent.OPTED_IN
+    ]
+    covers = result.monitor.covers_used
+    assert covers
+    for t, cover in covers:
+        hour = scenario.start_hour + t / 3600.0
+        out = [kw for arrival, kw in free if arrival > hour]  # not come by the decision
+        assert cover >= max(out, default=0.0), (t, cover, out)
+    assert max(c for _, c in covers) == 22.0 and min(c for _, c in covers) < 22.0
