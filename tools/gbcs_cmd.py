@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from gbcs import check as sweep
-from gbcs import gbt, match, render
+from gbcs import gbt, match
 from gbcs.errors import GbcsError, InputError
 from gbcs.keystore import Keystore, as_eui
 from gbcs.message import decode
@@ -214,6 +214,9 @@ def _line(obj: dict) -> None:
 
 
 def cmd_decode(args) -> int:
+    # here, not at the top: the names tables are a tenth of `gbhan gbcs check`'s imports
+    from gbcs import render
+
     sources = _sources(args)
     keystore = load_keystore(args.keystore, args.at, args.acb)
     several = len(sources) > 1
