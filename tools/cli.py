@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "outage_cmd",
         "fleet model of Power Outage / Restoration Alerts (POA/PRA) for N homes",
     ),
+    "study": ("study_cmd", "studies over many feeders (a licence area)"),
     "hil": ("hil_cmd", "hardware-in-the-loop: run the switch suite on a DUT"),
     "flash": ("hil_cmd", "deploy the switch firmware to a board (mpremote)"),
 }

@@ -110,9 +110,16 @@ class LightGateway:
 class DelayHan:
     """One feeder's premises as switches behind the shared path's delays."""
 
-    def __init__(self, population: Population, submit: Submit, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, population: Population, submit: Submit, timeout_s: float = 30.0,
+        discovery_on_path: bool = False,
+    ) -> None:  # fmt: skip
         self.population = population
         self.timeout_s = timeout_s  # the DNO stops waiting for a response
+        #: before the first physics step the DNO is discovering its switches (7.7s); unless
+        #: discovery is on the path they are answered at once, as if sent earlier in the day
+        self.discovering = not discovery_on_path
+        self.discovery_srvs = 0
         self._submit = submit
         self.switches: dict[tuple[str, int], _Switch] = {}
         self._by_premises: dict[str, list[_Switch]] = {}
@@ -144,6 +151,7 @@ class DelayHan:
         return ("SRVs through the light path: the region's shared DSP/WAN delay model",)
 
     def outputs(self) -> np.ndarray:
+        self.discovering = False  # the engine's first step: the evening has begun
         out = np.ones(len(self.population.premises))
         for sw in self._ev:
             out[sw.index] = sw.output
@@ -162,7 +170,8 @@ class DelayHan:
         return list(self.seen)
 
     def stats(self) -> dict[str, Any]:
-        return {"light_path": True, "srvs_sent": self.sent, "srv_timeouts": self.timeouts}
+        return {"light_path": True, "srvs_sent": self.sent, "srv_timeouts": self.timeouts,
+                "discovery_srvs_off_path": self.discovery_srvs}  # fmt: skip
 
     async def close(self) -> None:
         return None
@@ -174,6 +183,10 @@ class DelayHan:
     ) -> SrvOutcome:  # fmt: skip
         loop = asyncio.get_running_loop()
         sent = loop.time()
+        if self.discovering:
+            self.discovery_srvs += 1
+            labels = self._labels(premises) if srv == SRV_READ_LABELS else ()
+            return SrvOutcome(srv, premises, slot, SrvResult.EXECUTED, sent, 0.0, labels=labels)
         self.sent += 1
         _, future = self._submit(srv)
         answer = await future
@@ -243,14 +256,15 @@ class ImmediatePath:
 
 
 def run_feeder(
-    scenario: Scenario, params: WanParams, path_seed: int, *, feeder: int = 0
-) -> engine.RunResult:
+    scenario: Scenario, params: WanParams, path_seed: int, *, feeder: int = 0,
+    discovery_on_path: bool = False,
+) -> engine.RunResult:  # fmt: skip
     """Run one feeder scenario on the light path, each SRV answered at once (no windows)."""
     population = engine.build_population(scenario)
     consent = engine.build_consent(scenario, population)
     path = ImmediatePath(params, path_seed, feeder)
     loop = RegionLoop(0.0)
-    han = DelayHan(population, path.submit, scenario.han.srv_timeout_s)
+    han = DelayHan(population, path.submit, scenario.han.srv_timeout_s, discovery_on_path)
     try:
         return loop.run_until_complete(
             engine.run(scenario, han, population, consent, now=loop.time)

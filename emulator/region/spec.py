@@ -100,6 +100,9 @@ class WanSpec:
     han_latency_s: float = 0.1  # Comms Hub -> ESME -> switch and back, each way
     loss: float = 0.0  # probability a command or a response is lost (the DNO times out)
     background_per_s: float = 0.0  # other users' messages through the same CSP link
+    #: false: the DNO's discovery (7.7 to every consenting premises) was done earlier in the
+    #: day, off the evening's path; true: it runs at the start, through the shared path
+    discovery_on_path: bool = False
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
