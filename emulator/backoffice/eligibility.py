@@ -68,6 +68,13 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.2.7": frozenset(DuisRole),
     "6.2.9": frozenset({IS, GS, RSA}),
     "7.4": frozenset({IS, ES, GS, RSA, ED, GT}),
+    # the ESME's configuration writes of one attribute
+    "3.2": frozenset({IS, GS}),
+    "3.5": frozenset({IS, GS}),
+    "6.12": frozenset({IS}),
+    "6.20.1": frozenset({IS, GS}),
+    "6.25": frozenset({IS}),
+    "6.26": frozenset({IS}),
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

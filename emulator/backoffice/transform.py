@@ -610,6 +610,7 @@ def _fixed_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
     long-invoke-id (the DUIS body is an empty element)."""
 
     def build(body: etree._Element, counter: int) -> bytes:
+        _not_dsp_future_dated(body, use_case)
         return _with_invoke_id(_fixed_read_template(use_case), counter)
 
     build.__doc__ = f"{use_case}: {len(FIXED_READS[use_case])} gets, fixed"
@@ -636,8 +637,7 @@ def _protected_read(use_case: str) -> Callable[..., bytes]:
 
     def build(request: Request, counter: int) -> bytes:
         rid = request.request_id
-        if request.body.find(f".//{{{SR}}}ExecutionDateTime") is not None:
-            raise TransformError(f"{use_case}: DSP future-dated reads are not served yet")
+        _not_dsp_future_dated(request.body, use_case)
         descriptor = _item("structure", ListContainer([
             _item("long-unsigned", ic), _item("octet-string", bytes.fromhex(code)),
             _item("integer", attribute), _item("long-unsigned", 0),
@@ -666,6 +666,79 @@ def _protected_read(use_case: str) -> Callable[..., bytes]:
         return access_request(counter, specs, [data])
 
     build.wants_request = True  # type: ignore[attr-defined]
+    return build
+
+
+# --- configuration writes of one attribute (esme/store.py keeps them) -------------------------
+
+
+def _not_dsp_future_dated(body: etree._Element, use_case: str) -> None:
+    """A request for later that the DSP would hold (DUIS's DSP future-dating) is refused
+    rather than sent now: the DSP does not schedule yet."""
+    if body.find(f".//{{{SR}}}ExecutionDateTime") is not None:
+        raise TransformError(f"{use_case}: DSP future-dated requests are not served yet")
+
+
+def _mpans(body: etree._Element) -> Container:
+    """6.20.1: the import MPAN and a twin meter's secondary one, one after the other as ASCII
+    (or a gas meter's MPRN)."""
+    names = ("ImportMPAN", "SecondaryImportMPAN", "ImportMPRN")
+    mpans = [(n.text or "").strip() for name in names for n in body.iter(f"{{{SR}}}{name}")]
+    if not mpans or not all(m.isdigit() for m in mpans):
+        raise TransformError("6.20.1 needs a numeric sr:ImportMPAN (and secondary) or MPRN")
+    return _item("octet-string", "".join(mpans).encode("ascii"))
+
+
+def _thresholds(body: etree._Element) -> Container:
+    """6.12: the low/medium and medium/high instantaneous power thresholds (W)."""
+    values = [int(_required_text(body, n)) for n in ("LowMediumPowerThreshold",
+                                                      "MediumHighPowerThreshold")]  # fmt: skip
+    return _item("array", ListContainer(_item("double-long-unsigned", v) for v in values))
+
+
+def _restriction(body: etree._Element) -> Container:
+    """3.2: the change-of-tenancy date-time before which data is restricted."""
+    return _item("octet-string", _date_time(_utc(_required_text(body, "RestrictionDateTime"))))
+
+
+def _tamper_state(body: etree._Element) -> Container:
+    """6.25: the supply tamper state, Locked (true) or Unlocked (false)."""
+    state = _required_text(body, "SupplyTamperState").strip()
+    if state not in ("Locked", "Unlocked"):
+        raise TransformError(f"supply tamper state {state!r} is not Locked or Unlocked")
+    return _item("boolean", 0xFF if state == "Locked" else 0x00)
+
+
+def _daily_block_reset(body: etree._Element) -> Container:
+    """6.26: reset the tariff block counter matrix every day at midnight (an execution time
+    of 00:00:00.00 on every date). Turning it off has no RTDS example: refused."""
+    if _required_text(body, "DailyTariffBlockCounterMatrixReset").strip() not in ("true", "1"):
+        raise TransformError("6.26 turning the daily reset off is not served yet")
+    every_day = _item("structure", ListContainer(
+        [_item("octet-string", bytes(4)), _item("octet-string", b"\xff" * 5)]))  # fmt: skip
+    return _item("array", ListContainer([every_day]))
+
+
+#: use case -> (IC, OBIS, attribute) it sets, and the value from the DUIS body
+SINGLE_WRITES: dict[str, tuple[tuple[int, str, int], Callable[[etree._Element], Container]]] = {
+    "ECS39a": ((1, "00005E2C220B", 2), _mpans),  # 6.20.1 import MPxN
+    "ECS34": ((21, "0000100000FF", 2), _thresholds),  # 6.12 power thresholds
+    "ECS12": ((1, "00005E2C0302", 2), _restriction),  # 3.2 change of tenancy
+    "ECS14": ((1, "00005E2C0301", 2), lambda body: _item("octet-string", b"")),  # 3.5 PIN
+    "ECS81": ((1, "00005E2C0004", 2), _tamper_state),  # 6.25 (critical)
+    "ECS48": ((22, "00000F0100FF", 4), _daily_block_reset),  # 6.26 (critical)
+}
+
+
+def _single_write(use_case: str) -> Callable[[etree._Element, int], bytes]:
+    (ic, code, attribute), value = SINGLE_WRITES[use_case]
+
+    def build(body: etree._Element, counter: int) -> bytes:
+        _not_dsp_future_dated(body, use_case)
+        specs = [cosem_spec("set", ic, bytes.fromhex(code), attribute)]
+        return access_request(counter, specs, [value(body)])
+
+    build.__doc__ = f"{use_case}: set {ic}/{code}/{attribute} from the body"
     return build
 
 
@@ -725,6 +798,12 @@ FORMS: dict[tuple[str, str], _Form] = {
     ("4.1.1", "ECS17b"): _Form("ECS17b", _protected_read("ECS17b")),
     ("4.1.3", "ECS17e"): _Form("ECS17e", _protected_read("ECS17e")),
     ("4.3", "ECS19"): _Form("ECS19", _protected_read("ECS19")),
+    ("6.20.1", "ECS39a"): _Form("ECS39a", _single_write("ECS39a")),
+    ("6.12", "ECS34"): _Form("ECS34", _single_write("ECS34")),
+    ("3.2", "ECS12"): _Form("ECS12", _single_write("ECS12")),
+    ("3.5", "ECS14"): _Form("ECS14", _single_write("ECS14")),
+    ("6.25", "ECS81"): _Form("ECS81", _single_write("ECS81")),
+    ("6.26", "ECS48"): _Form("ECS48", _single_write("ECS48")),
 }
 
 

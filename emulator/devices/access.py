@@ -63,6 +63,13 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "6.2.7": frozenset({S, NO}),  # ECS40
     "6.2.9": frozenset({S}),  # ECS26j
     "7.4": frozenset({S, NO}),  # ECS45
+    # the configuration writes of esme/store.py: the Supplier's (use-case tables)
+    "3.2": frozenset({S}),  # ECS12
+    "3.5": frozenset({S}),  # ECS14
+    "6.12": frozenset({S}),  # ECS34
+    "6.20.1": frozenset({S}),  # ECS39a
+    "6.25": frozenset({S}),  # ECS81 (critical)
+    "6.26": frozenset({S}),  # ECS48 (critical)
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

@@ -7,8 +7,8 @@ entries over it. A get answers what is held; a set must keep the attribute's A-X
 different type is `type_unmatched`, nothing changed). The meter's identity (0-0:96.1.1.255)
 is its own EUI, whatever the defaults say.
 
-`SRV_OF` names the SRV of each use case that is nothing but reads of such attributes, for the
-meter's acceptance checks.
+`SRV_OF` names the SRV of each use case that is nothing but reads or writes of such
+attributes, for the meter's acceptance checks.
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ SRV_OF = {
     0x004E: "6.2.7",  # ECS40 read MPxN
     0x00BE: "6.2.9",  # ECS26j read payment mode
     0x0052: "7.4",  # ECS45 read supply status
+    0x0022: "3.2",  # ECS12 restrict access for change of tenancy
+    0x0023: "3.5",  # ECS14 disable privacy PIN
+    0x0047: "6.12",  # ECS34 set instantaneous power thresholds
+    0x004C: "6.20.1",  # ECS39a set import MPxN
+    0x0068: "6.25",  # ECS81 set supply tamper state (critical)
+    0x00DB: "6.26",  # ECS48 daily resetting of the tariff block counter matrix (critical)
 }
 
 Key = tuple[int, bytes, int]
