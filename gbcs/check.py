@@ -50,6 +50,8 @@ RULES: dict[str, str] = {
     "the payload's direction matches it",
     "payload-kind": "the payload's type is the one the message code carries",
     "critical-unsigned": "a critical use case's command, response or alert is signed",
+    "invoke-id": "a DLMS payload's long invoke id carries the low 24 bits of the grouping "
+    "header's originator counter",
     "unprotected": "a message other than a pre-command carries a signature or a MAC",
     "signature-invalid": "the signature verifies with the originator's DS key",
     "mac-invalid": "the MAC verifies with the parties' KA keys",
@@ -558,6 +560,8 @@ def form_verdicts(message: Message, data: bytes) -> list[Verdict]:
                 )
             )
     direction = DLMS_DIRECTION.get(message.payload_kind)
+    if direction is not None:
+        found.extend(_invoke_id_verdicts(message))
     if direction is not None and cra in CRA_NAMES and direction != cra:
         found.append(
             Verdict(
@@ -576,6 +580,26 @@ def form_verdicts(message: Message, data: bytes) -> list[Verdict]:
             )
         )
     return found
+
+
+def _invoke_id_verdicts(message: Message) -> list[Verdict]:
+    """A DLMS APDU's long-invoke-id-and-priority: a priority byte, then the low 24 bits of
+    the originator counter (primer 5.5 and 8.1; every DLMS payload of RTDS), so that a
+    response's invoke id and its counter answer the same command."""
+    invoke = message.payload.get("long_invoke_id_and_priority")
+    if not isinstance(invoke, int):
+        return []
+    expected = message.counter & 0xFFFFFF
+    if invoke & 0xFFFFFF == expected:
+        return []
+    return [
+        Verdict(
+            "invoke-id",
+            f"the DLMS invoke id is 0x{invoke & 0xFFFFFF:06X}, not the low 24 bits of the "
+            f"originator counter {message.counter} (0x{expected:06X})",
+            message.content_offset + 2,  # after the tag and the priority byte
+        )
+    ]
 
 
 def _header_verdicts(message: Message, data: bytes) -> list[Verdict]:

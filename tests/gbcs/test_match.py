@@ -64,7 +64,9 @@ def test_command_and_response_swapped_fail_the_pairing():
 
 def test_counter_not_echoed():
     def edit(apdu, message):
-        apdu[10] ^= 0x01  # the counter's last byte
+        # above the counter's low 24 bits, which the response's own DLMS invoke id repeats
+        # (the strict check holds it to them): only the pairing can see this one
+        apdu[7] ^= 0x01
 
     data = edited_response(edit)
     verdict = only_pairing(match(read_vector(COMMAND), data, rtds_keystore()), "counter")
@@ -85,7 +87,7 @@ def test_parties_not_swapped():
 def test_dlms_invoke_id_not_answered():
     def edit(apdu, message):
         at = message.content_offset - message.apdu_offset + 1  # after the DA tag
-        apdu[at + 3] ^= 0x01
+        apdu[at] ^= 0x01  # the priority byte: the low 24 bits still hold the counter's
 
     data = edited_response(edit)
     verdict = only_pairing(match(read_vector(COMMAND), data, rtds_keystore()), "invoke-id")

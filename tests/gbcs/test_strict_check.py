@@ -314,3 +314,20 @@ def test_workers_give_the_same_results_in_the_same_order(tmp_path):
     assert any(r["allowed_unverifiable"] for r in runs[2][0])
     failed = {r["source"] for r in runs[1][0] if not r["passed"]}
     assert {"b/broken.hex", "c/tampered.hex"} <= failed
+
+
+@pytest.mark.parametrize("path", [READ_LABELS, LABELS_RESPONSE], ids=["command", "response"])
+def test_a_dlms_invoke_id_that_is_not_the_counter_fails_though_the_mac_holds(path):
+    message = decode(read_vector(path))
+    apdu = apdu_of(path)
+    start = message.content_offset - message.apdu_offset  # the DLMS tag, then the invoke id
+    apdu[start + 4] ^= 0x01  # its last byte
+    data = remac(apdu)
+    verdict = only(check_message_bytes("invoke", data, rtds_keystore()), "invoke-id")
+    edited = decode(data)
+    assert verdict.offset == edited.content_offset + 2
+    assert f"counter {message.counter}" in verdict.detail
+    # the priority byte is not the counter's: changing it is no failure of this rule
+    apdu = apdu_of(path)
+    apdu[start + 1] = 0x40
+    assert rules(check_message_bytes("priority", remac(apdu), rtds_keystore())) == []
