@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as _dt
 import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from construct import Container
 from lxml import etree
 
 from emulator.clock import Clock
@@ -33,7 +35,7 @@ from gbcs.roles import ACB_EUI
 from gbcs.security import sign as gbcs_sign
 
 from . import alerts, document, duis, nondevice, xmlsig
-from .eligibility import Eligibility, NotEligible
+from .eligibility import DuisRole, Eligibility, NotEligible
 from .inventory import Device, Inventory
 from .keychoice import DeviceTrust, mac_for_device
 from .registry import RegisteredUser, UserRegistry
@@ -238,7 +240,7 @@ class Dsp:
         other = self._other_device(request)
         if variant == 5:
             return self._send_signed(request, user)
-        transformed, use_case = self._transform(request, target, other)
+        transformed, use_case = self._transform(request, target, other, user)
         if variant == 4 and not transformed.user_signs:
             raise DspRefusal(
                 ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
@@ -394,7 +396,11 @@ class Dsp:
         return other
 
     def _transform(
-        self, request: duis.Request, target: Device, other: Device | None
+        self,
+        request: duis.Request,
+        target: Device,
+        other: Device | None,
+        user: RegisteredUser | None = None,
     ) -> tuple[Transformed, str]:
         use_case = choose_use_case(request.service_reference_variant, target, other)
         partner = None
@@ -404,6 +410,8 @@ class Dsp:
         acb = AcbContext(ACB_EUI, self._acb_counter + 1)
         try:
             transformed = transform(request, use_case=use_case, acb=acb, partner=partner)
+            if user is not None and user.role not in ANCHORED_ROLES and not transformed.via_acb:
+                transformed = on_behalf(request, transformed, acb, use_case)
         except TransformError as exc:
             raise DspRefusal(exc.code, str(exc), request) from None
         except (GbcsError, ValueError, TypeError) as exc:
@@ -637,6 +645,50 @@ def _header_hint(body: bytes, fallback):
 
 
 METERS = frozenset({"esme", "gsme"})
+
+#: DUIS roles the devices hold a trust anchor for (GBCS's Supplier and Network Operator
+#: remote party roles): their commands reach a device as their own. Any other user's (an
+#: Other User, an Export Supplier, a Registered Supplier Agent) the ACB sends on its behalf.
+ANCHORED_ROLES = frozenset({DuisRole.IMPORT_SUPPLIER, DuisRole.GAS_SUPPLIER,
+                            DuisRole.ELECTRICITY_DISTRIBUTOR, DuisRole.GAS_TRANSPORTER})  # fmt: skip
+
+
+def on_behalf(
+    request: duis.Request, direct: Transformed, acb: AcbContext, use_case: str | None
+) -> Transformed:
+    """The command the ACB sends for a user the device holds no anchor for (primer 10.3, the
+    ACB's commands on a user's behalf): the ACB as business originator with its own counter
+    (the DLMS invoke id carries it too), and the user and its DUIS counter as supplementary
+    remote party; MAC'd by the ACB like every command. A critical command the user would
+    sign cannot be sent so (the ACB signs only what the DCC itself originates): E2."""
+    if direct.critical:
+        raise DspRefusal(
+            ResponseCode.ROLE_NOT_ELIGIBLE,
+            f"{direct.use_case.name} is critical and signed by its sender: the ACB cannot "
+            "send it on a user's behalf",
+            request,
+        )
+    rid = request.request_id
+    as_acb = dataclasses.replace(
+        request, request_id=duis.RequestId(rid.originator, rid.target, acb.counter)
+    )
+    built = transform(as_acb, use_case=use_case or direct.use_case.name, acb=acb)
+    other = built.header.other_information
+    header = Container(
+        tag=built.header.tag,
+        transaction_id=Container(cra=built.header.transaction_id.cra, counter=acb.counter),
+        originator=acb.eui,
+        target=rid.target,
+        date_time=built.header.date_time,
+        other_information=Container(
+            message_code=other.message_code,
+            supplementary_remote_party=rid.originator,
+            supplementary_remote_party_counter=rid.counter,
+            supplementary_originator_counter=None,
+            certificate=b"",
+        ),
+    )
+    return Transformed(built.use_case, header, built.content, via_acb=True)
 
 
 def choose_use_case(srv: str, target: Device, other: Device | None) -> str | None:
