@@ -65,6 +65,7 @@ if TYPE_CHECKING:
         module: ModuleType
         defersubcon: Construct
         parsefunc: Callable[[BinaryIO, Any], Any]  # (stream, context) -> value
+        buildfunc: Callable[[Any, io.BytesIO, Any], Any]  # (value, stream, context)
 
 else:
     from construct import Construct
@@ -301,13 +302,16 @@ _GREEDY_REGION = re.compile(r"_restream_exact\(io, \((.*?)\), lambda io: \(io\.r
 
 
 def compile_strict(construct: Construct) -> Compiled:
-    """construct's compile(), with every length-prefixed region parsed by _restream_exact.
+    """construct's compile() of the parser, with every length-prefixed region parsed by
+    _restream_exact.
 
     The emitted source is construct's own; only the call that parses a sized region is
-    redirected, so sizes are checked and offsets stay absolute. Python's compile() of that
-    source is most of the cost (a quarter of a second for the GBZ payload parser), so the
-    code object is kept on disk (`parser_cache_dir`), keyed by a hash of the final source:
-    any change to a layout changes the source and so the key.
+    redirected, so sizes are checked and offsets stay absolute. Building stays construct's
+    interpreted build (its compiled build returns an Enum's number where the interpreted one
+    keeps the name a Switch keys on). Python's compile() of the source is most of the cost
+    (a quarter of a second for the GBZ payload parser), so the final source and its code
+    object are kept on disk (`parser_cache_dir`), keyed by a hash of the source construct
+    emits: any change to a layout changes that source and so the key.
     """
     code = CodeGen()
     code.append(_PRELUDE)
@@ -315,12 +319,40 @@ def compile_strict(construct: Construct) -> Compiled:
         f"""
         def parseall(io, this):
             return {construct._compileparse(code)}
-        def buildall(obj, io, this):
-            return {construct._compilebuild(code)}
-        compiled = Compiled(parseall, buildall)
+        compiled = Compiled(parseall, None)
         """
     )
-    source = code.toString().replace("restream(io.read(", "_restream_exact(io, (")
+    # Fields construct cannot compile are called through linked* tables keyed by id(field),
+    # which differs between runs: number them in the order construct met them instead, and
+    # drop the comments (their reprs), so the same layout always gives the same source.
+    number = {ident: n for n, ident in enumerate(code.linkedinstances)}
+    emitted = "\n".join(
+        line for line in code.toString().splitlines() if not line.lstrip().startswith("#")
+    )
+    emitted = _LINKED.sub(lambda m: f"linked{m[1]}[{number[int(m[2])]}]", emitted)
+    source, compiled_code = _cached(emitted, construct.__class__.__name__)
+    namespace: dict[str, Any] = {
+        "__name__": f"gbcs.compiled.{construct.__class__.__name__}",
+        "_restream_exact": _restream_exact,
+        "read_exact": read_exact,
+        "_enum_value": _enum_value,
+    }
+    exec(compiled_code, namespace)
+    # the prelude made the linked* tables empty: fill them, under the numbers the source uses
+    for name in ("linkedinstances", "linkedparsers", "linkedbuilders"):
+        namespace[name].update(_renumbered(getattr(code, name), number))
+    strict: Compiled = namespace["compiled"]
+    strict.source = source
+    strict.defersubcon = construct
+    strict.buildfunc = lambda value, stream, context: construct._build(
+        value, stream, context, "(strict)"
+    )
+    return strict
+
+
+def _strict_source(emitted: str) -> str:
+    """construct's emitted parser made strict (sized regions, plain-dict contexts, Enums)."""
+    source = emitted.replace("restream(io.read(", "_restream_exact(io, (")
     # A sized region that is just bytes needs no substream: read exactly that many.
     source = _GREEDY_REGION.sub(r"read_exact(io, \1)", source)
     if "linkedparsers[" not in source and not _reads_private_context(source):
@@ -329,27 +361,7 @@ def compile_strict(construct: Construct) -> Compiled:
         # for this._.x): a one-key dict is enough, much cheaper than construct's nine-key
         # Container per Struct.
         source = _PARSE_CONTEXT.sub(lambda _: _CONTEXT_DICT, source)
-    source = _ENUM_PARSE.sub(r"_enum_value(\2, (\1))", source)
-    # Fields construct cannot compile are called through linked* tables keyed by id(field),
-    # which differs between runs: number them in the order construct met them instead, and
-    # drop the comments (their reprs), so the same layout always gives the same source.
-    number = {ident: n for n, ident in enumerate(code.linkedinstances)}
-    source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
-    source = _LINKED.sub(lambda m: f"linked{m[1]}[{number[int(m[2])]}]", source)
-    namespace: dict[str, Any] = {
-        "__name__": f"gbcs.compiled.{construct.__class__.__name__}",
-        "_restream_exact": _restream_exact,
-        "read_exact": read_exact,
-        "_enum_value": _enum_value,
-    }
-    exec(_code_object(source, construct.__class__.__name__), namespace)
-    # the prelude made the linked* tables empty: fill them, under the numbers the source uses
-    for name in ("linkedinstances", "linkedparsers", "linkedbuilders"):
-        namespace[name].update(_renumbered(getattr(code, name), number))
-    strict: Compiled = namespace["compiled"]
-    strict.source = source
-    strict.defersubcon = construct
-    return strict
+    return _ENUM_PARSE.sub(r"_enum_value(\2, (\1))", source)
 
 
 # construct's compile() prelude (construct 2.10), which the emitted code relies on
@@ -379,6 +391,17 @@ _PRELUDE = """
 _LINKED = re.compile(r"linked(instances|parsers|builders)\[(\d+)\]")
 
 
+def _transforms_version() -> str:
+    """This module's own text, hashed: a change to _strict_source makes new cache keys."""
+    try:
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    except OSError:  # not read from a file: the source hash alone keys the cache
+        return ""
+
+
+_TRANSFORMS = _transforms_version()
+
+
 def _renumbered(table: dict[int, Any], number: dict[int, int]) -> dict[int, Any]:
     return {number[ident]: value for ident, value in table.items()}
 
@@ -389,30 +412,33 @@ def parser_cache_dir() -> Path:
     return Path(root) / "gbhan"
 
 
-def _code_object(source: str, name: str) -> CodeType:
-    """The compiled code of `source`, from the disk cache when an earlier run made it.
+def _cached(emitted: str, name: str) -> tuple[str, CodeType]:
+    """The strict source for construct's `emitted` parser and its compiled code, from the
+    disk cache when an earlier run made them.
 
-    The key hashes the source with the Python and construct versions (marshal's format
-    is Python's own); a missing, unreadable or corrupt entry is compiled afresh and
-    written back atomically, and a cache that cannot be written is simply not used."""
-    digest = hashlib.sha256(f"{sys.version}\0{CONSTRUCT_VERSION}\0{source}".encode())
-    path = parser_cache_dir() / f"parser-{digest.hexdigest()[:32]}.marshal"
+    The key hashes the emitted source with the Python and construct versions (marshal's
+    format is Python's own) and this module's transforms' version; a missing, unreadable or
+    corrupt entry is made afresh and written back atomically, and a cache that cannot be
+    written is simply not used."""
+    key = f"{sys.version}\0{CONSTRUCT_VERSION}\0{_TRANSFORMS}\0{emitted}"
+    path = parser_cache_dir() / f"parser-{hashlib.sha256(key.encode()).hexdigest()[:32]}.marshal"
     try:
-        loaded = marshal.loads(path.read_bytes())
-        if isinstance(loaded, CodeType):
-            return loaded
+        source, compiled = marshal.loads(path.read_bytes())
+        if isinstance(source, str) and isinstance(compiled, CodeType):
+            return source, compiled
     except (OSError, ValueError, EOFError, TypeError):
         pass
+    source = _strict_source(emitted)
     compiled = compile(source, f"<strict {name}>", "exec")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, staging = tempfile.mkstemp(prefix=".parser-", dir=path.parent)
         with os.fdopen(fd, "wb") as out:
-            out.write(marshal.dumps(compiled))
+            out.write(marshal.dumps((source, compiled)))
         os.replace(staging, path)
     except OSError:
         pass
-    return compiled
+    return source, compiled
 
 
 _DECODE_FAILURES = (

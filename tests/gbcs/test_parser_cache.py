@@ -9,18 +9,29 @@ import sys
 from pathlib import Path
 
 import pytest
-from construct import Container, Int16ub, Struct
+from construct import Construct, Container, Int16ub, Struct
 from rtds_vectors import read_vector, rtds_files
 
-from gbcs import framing, strict
+from gbcs import strict
 from gbcs.errors import DecodeError
 from gbcs.message import decode
 from gbcs.primitives import parse_layer
 
 REPO = Path(__file__).resolve().parents[2]
-# a layout with fields whose builders construct cannot emit (they are linked by id), so the
-# cache entry must renumber them
-LINKED = framing.GeneralSigning
+
+
+class Plain(Construct):
+    """A field construct cannot compile: its parser is linked by id into the emitted code."""
+
+    def _parse(self, stream, context, path):
+        return stream.read(1)
+
+
+def linked_layout():
+    return Struct("a" / Int16ub, "b" / Plain(), "c" / Plain())
+
+
+LINKED = linked_layout()
 
 
 def entries(root: Path) -> dict[str, bytes]:
@@ -40,7 +51,11 @@ def test_a_compiled_parser_is_kept_and_loaded_again(cache):
     again = strict.compile_strict(LINKED)
     assert entries(cache) == kept  # read, not written again
     assert again.source == first.source
-    assert "linkedbuilders[0]" in first.source  # renumbered, not id()s
+    assert "linkedparsers[0]" in first.source and "linkedparsers[1]" in first.source
+    # another layout like it, its fields at other ids: the same entry, and it parses
+    other = strict.compile_strict(linked_layout())
+    assert entries(cache) == kept and other.source == first.source
+    assert parse_layer(other, b"\x00\x01AB", "test") == Container(a=1, b=b"A", c=b"B")
 
 
 def test_the_same_layout_gives_the_same_entry_in_another_process(cache):
@@ -71,8 +86,7 @@ def test_a_corrupt_entry_is_compiled_afresh_and_rewritten(cache):
     path.write_bytes(b"\x00not marshal")
     parser = strict.compile_strict(LINKED)
     assert path.read_bytes() != b"\x00not marshal"
-    apdu = next(v for v in map(read_vector, rtds_files("*_COMMAND_GBCS")) if v[0] == 0xDF)
-    assert parse_layer(parser, apdu, "general-signing")["content"]
+    assert parse_layer(parser, b"\x00\x01AB", "test") == Container(a=1, b=b"A", c=b"B")
 
 
 def test_an_unwritable_cache_still_compiles(tmp_path, monkeypatch):
@@ -81,6 +95,7 @@ def test_an_unwritable_cache_still_compiles(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     parser = strict.compile_strict(Struct("a" / Int16ub))
     assert parse_layer(parser, b"\x01\x02", "test") == Container(a=0x0102)
+    assert parser.build(Container(a=0x0102)) == b"\x01\x02"  # construct's own build
     with pytest.raises(DecodeError) as error:
         parse_layer(parser, b"\x01", "test", 10)
     assert error.value.layer == "test" and error.value.offset >= 10  # where the data began
