@@ -138,6 +138,8 @@ class RegionRun:
     rebuilt: list[tuple[int, int]]  # (window, shard) where a lost shard was rebuilt
     worker_stats: list[dict[str, float]]
     path_stats: dict[str, float] = field(default_factory=dict)
+    coordinator_s: float = 0.0  # wall time in the coordinator's own work (the shared path)
+    start_s: float = 0.0  # wall time to start the shards (draw the feeders, spawn actors)
 
 
 def shard_indices(count: int, shards: int) -> list[list[int]]:
@@ -168,6 +170,8 @@ def run_region(
     shard_of = {f: k for k, ix in enumerate(plan) for f in ix}
     path = SharedPath(params, region.seed)
     executor.start(region, plan)
+    start_s = time.perf_counter() - started
+    coordinator_s = 0.0
     logs: list[list[tuple[float, Answers]]] = [[] for _ in plan]
     sent_logs: list[list[Subs]] = [[] for _ in plan]
     rebuilt: list[tuple[int, int]] = []
@@ -182,6 +186,7 @@ def run_region(
                 break
             until = t_next + lookahead
             steps = executor.advance_all(until, answers)
+            mark = time.perf_counter()
             for k, step in enumerate(steps):
                 if isinstance(step, ShardLost):
                     steps[k] = _recover(executor, k, logs[k], sent_logs[k], until, answers[k])
@@ -206,6 +211,7 @@ def run_region(
                     acts = sent_at[(a.feeder, a.seq)] + params.timeout_s
                 due = min(due, acts)
             window += 1
+            coordinator_s += time.perf_counter() - mark
             if on_window is not None:
                 on_window(WindowSeen(
                     window, until, min(1.0, until / region.duration_s), len(subs),
@@ -234,6 +240,8 @@ def run_region(
             else 0.0,
             "lost": path.lost,
         },
+        coordinator_s=coordinator_s,
+        start_s=start_s,
     )
 
 

@@ -150,8 +150,14 @@ class Shard:
         return rows
 
     def close(self) -> None:
-        for task in self.tasks:
+        """Cancel whatever is still pending (a run cut short) and close the loop quietly."""
+        if self.loop.is_closed():
+            return
+        pending = asyncio.all_tasks(self.loop)
+        for task in pending:
             task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self.loop.close()
 
 
