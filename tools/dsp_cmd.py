@@ -84,10 +84,20 @@ def register(sub) -> None:
     q.set_defaults(func=cmd_users_add)
     q = users.add_parser("list", help="the users the DSP serves")
     q.set_defaults(func=cmd_users_list)
+    q = users.add_parser(
+        "endpoint", help="show or change a user's response endpoint in a running DSP"
+    )
+    q.add_argument("eui", help="the user, e.g. 00-DB-12-34-56-78-00-04")
+    q.add_argument("endpoint", nargs="?", help="the new URL (none: show the current one)")
+    q.add_argument("--clear", action="store_true", help="remove the endpoint")
+    q.add_argument("--url", default=DEFAULT_URL, help=f"the DSP (default {DEFAULT_URL})")
+    q.set_defaults(func=cmd_users_endpoint)
     q = users.add_parser("remove", help="forget a configured user")
     q.add_argument("eui")
     q.set_defaults(func=cmd_users_remove)
     for q in users.choices.values():
+        if q.prog.endswith(" endpoint"):
+            continue
         q.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
                        help=f"default ./{DEFAULT_STATE_DIR}")  # fmt: skip
         q.add_argument("--keystore", type=Path, default=DEFAULT_KEYSTORE, help="DCC Boxed JSON")
@@ -199,7 +209,10 @@ def cmd_serve(args) -> int:
                                    for n, c in zip(numbers, certificates, strict=True)])  # fmt: skip
         resumed = dsp.resume()
         smki = SmkiService(state.repo, args.host, args.smki_port, clock=lambda: smki_at).start()
-        runner = await service.start(dsp, args.host, args.port)
+        runner = await service.start(
+            dsp, args.host, args.port, persist=state.set_endpoint,
+            configured=lambda: {u.eui for u in state.users()},
+        )  # fmt: skip
         where = {u.name: u.endpoint for u in dsp.users}
         print(f"DSP on http://{args.host}:{service.bound_port(runner)}/api/v1/serviceS|T|D; "
               f"SMKI on {smki.url}/services/; state {args.state_dir}"
@@ -308,6 +321,39 @@ def cmd_users_remove(args) -> int:
         state.close()
     print(f"removed {_dashed(eui)}" if gone else f"no configured user {_dashed(eui)}")
     return 0 if gone else 1
+
+
+def cmd_users_endpoint(args) -> int:
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if args.clear and args.endpoint:
+        print("error: give a URL or --clear, not both", file=sys.stderr)
+        return 2
+    where = f"{args.url.rstrip('/')}/gbhan/v1/users/{urllib.parse.quote(args.eui)}/endpoint"
+    request = urllib.request.Request(where, method="GET")
+    if args.endpoint or args.clear:
+        body = json.dumps({"endpoint": None if args.clear else args.endpoint}).encode()
+        request = urllib.request.Request(
+            where, data=body, method="PUT", headers={"Content-Type": "application/json"}
+        )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            answer = json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error", exc.reason)
+        except ValueError:
+            message = exc.reason
+        print(f"error: {message}", file=sys.stderr)
+        return 2 if exc.code == 400 else 1
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        print(f"error: {args.url}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{answer['eui']}  {answer['endpoint'] or '-'}")
+    return 0
 
 
 def _dashed(eui: bytes) -> str:

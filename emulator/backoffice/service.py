@@ -4,18 +4,20 @@ returns its pre-command), `/api/v1/serviceD` (non-device services), `application
 ways, default port 8079. Every request gets the DSP's signed DUIS answer with HTTP 200 (an
 `E` code says when it was refused); only a wrong content type (415), an oversized body (413)
 or an unknown path (404) are answered at the HTTP level. Asynchronous responses and alerts
-are POSTed by `HttpDelivery` to the URL registered for each user.
+are POSTed by `HttpDelivery` to the URL registered for each user. The same port serves the
+JSON configuration API (config_api.py) under `/gbhan/v1/`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import aiohttp
 from aiohttp import web
 
-from . import duis
+from . import config_api, duis
 from .dsp import ENDPOINT_VARIANTS, Dsp
 from .registry import RegisteredUser
 
@@ -52,7 +54,13 @@ class HttpDelivery:
             await self._session.close()
 
 
-def make_app(dsp: Dsp) -> web.Application:
+def make_app(
+    dsp: Dsp,
+    persist: Callable[[bytes, str | None], None] | None = None,
+    configured: Callable[[], set[bytes]] | None = None,
+) -> web.Application:
+    """DUIS's serviceS/T/D and the configuration API (`persist` and `configured`: see
+    config_api.add_routes)."""
     app = web.Application(client_max_size=MAX_BODY)
 
     async def service(request: web.Request) -> web.Response:
@@ -64,13 +72,20 @@ def make_app(dsp: Dsp) -> web.Application:
 
     pattern = "{endpoint:" + "|".join(ENDPOINT_VARIANTS) + "}"
     app.router.add_post(API_PREFIX + pattern, service)
+    config_api.add_routes(app, dsp, persist, configured)
     return app
 
 
-async def start(dsp: Dsp, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> web.AppRunner:
+async def start(
+    dsp: Dsp,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    persist: Callable[[bytes, str | None], None] | None = None,
+    configured: Callable[[], set[bytes]] | None = None,
+) -> web.AppRunner:
     """Start serving; returns the runner (`await runner.cleanup()` to stop). Port 0 picks a
     free port: read it with `bound_port(runner)`."""
-    runner = web.AppRunner(make_app(dsp), access_log=None)
+    runner = web.AppRunner(make_app(dsp, persist, configured), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
