@@ -277,19 +277,38 @@ def _der_length(n: int, padded: int | None = None) -> bytes:
     return bytes((0x80 | size,)) + n.to_bytes(size, "big")
 
 
+# identifier octets of the one-byte tags (class, number below 31, constructed), made once
+_SHORT_TAGS = {
+    (name, number, constructed): bytes((bits | (0x20 if constructed else 0) | number,))
+    for name, bits in _TAG_CLASS_BITS.items()
+    for number in range(0x1F)
+    for constructed in (False, True)
+}
+_SHORT_LENGTHS = [bytes((n,)) for n in range(0x80)]
+
+
 def _build_node(node: Container, depth: int = 0) -> bytes:
     if depth > MAX_DEPTH:
         raise EncodeError(LAYER, f"nesting deeper than {MAX_DEPTH}")
     try:
-        if node["constructed"]:
+        constructed = node["constructed"]
+        if constructed:
             body = b"".join([_build_node(child, depth + 1) for child in node["children"]])
         else:
-            body = bytes(node["value"])
-        head = _identifier(node)
+            value = node["value"]
+            body = value if type(value) is bytes else bytes(value)
+        head = None
+        if type(constructed) is bool:  # decode's shape: a made tag is looked up
+            head = _SHORT_TAGS.get((node["tag_class"], node["tag_number"], constructed))
+        if head is None:
+            head = _identifier(node)
         padded = node.get("padded_length_bytes")
     except (AttributeError, KeyError, TypeError) as exc:
         raise EncodeError(LAYER, f"malformed DER node: {exc}") from None
-    return head + _der_length(len(body), padded) + body
+    size = len(body)
+    if padded is None and size < 0x80:
+        return head + _SHORT_LENGTHS[size] + body
+    return head + _der_length(size, padded) + body
 
 
 class Spans(dict[int, tuple[int, int]]):
