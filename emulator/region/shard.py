@@ -122,6 +122,8 @@ class Shard:
             return math.inf
         if self.outbox:
             return self.outbox[0][0]
+        if self.loop._ready:  # type: ignore[attr-defined]
+            return until  # callbacks woken at `until` itself have not run yet: they may send
         timers = [h.when() for h in self.loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
         return max(until, min(timers)) if timers else until
 
