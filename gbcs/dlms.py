@@ -417,11 +417,30 @@ def _write_value(out: list[bytes], tag: int, value: Any) -> None:
 
 
 def _write_item(out: list[bytes], item: Container) -> None:
-    tag = TAG_BY_NAME.get(item["type"])
-    if tag is None:
+    plan = _ITEM_WRITES.get(item["type"])
+    if plan is None:
         raise ValueError(f"unknown A-XDR type {item['type']!r}")
-    out.append(bytes((tag,)))
-    _write_value(out, tag, item.get("value"))
+    head, tag, kind, packer = plan
+    out.append(head)
+    value = item.get("value")
+    # the common kinds inline (the same bytes as _write_value), the rest through it
+    if packer is not None:
+        out.append(packer(value))
+    elif kind == "structure" or kind == "array":
+        out.append(encode_length(len(value)))
+        for child in value:
+            _write_item(out, child)
+    elif kind == "bytes":
+        out += (encode_length(len(value)), bytes(value))
+    elif kind != "none":
+        _write_value(out, tag, value)
+
+
+# type name -> (its tag byte, the tag, its kind, a fixed kind's packer): one lookup an item
+_ITEM_WRITES: dict[str, tuple[bytes, int, str, Callable[..., bytes] | None]] = {
+    name: (bytes((tag,)), tag, kind, _FIXED[tag].pack if kind == "fixed" else None)
+    for tag, (name, kind, _) in AXDR_TYPES.items()
+}
 
 
 def _write_description(out: list[bytes], description: Container) -> None:
