@@ -8,10 +8,12 @@ verify(message, keystore) -> SecurityReport (signature, MAC, decryption, each ve
 failed, or unverifiable for want of a key); match(command, response, keystore) ->
 MatchResult, whether a response answers its command (gbcs.check holds each message to the
 strict rules); build(use_case, **fields) -> the pre-command of a supported command
-(ECS47, ECS47a, ECS47e so far), ready for sign. Errors are GbcsError subclasses naming the layer and byte offset.
+(ECS47, ECS47a, ECS47e, ECS62 so far), ready for sign; mac(apdu, keystore) -> the DD
+message the DCC sends, MAC'd. Errors are GbcsError subclasses naming the layer and byte
+offset.
 """
 
-from .build import build
+from .build import build, mac
 from .errors import (
     DecodeError,
     EncodeError,
@@ -52,6 +54,7 @@ __all__ = [
     "build",
     "decode",
     "encode",
+    "mac",
     "match",
     "sign",
     "verify",

@@ -4,8 +4,11 @@ APDU with no signature field) a user signs with `gbcs.sign`.
 Each builder is written from the use case's layout in the primer (section 9) and held to
 RTDS's PRECOMMAND files byte for byte (tests/gbcs/test_build.py). Supported so far: ECS47
 (SRV 7.5 activate, 7.6 deactivate, 7.8 reset an auxiliary load switch to its calendar),
-ECS47a (7.13, an auxiliary controller's state for a period) and ECS47e (7.16, an APC's
-limit for a period).
+ECS47a (7.13, an auxiliary controller's state for a period), ECS47e (7.16, an APC's
+limit for a period) and ECS62 (7.9 / 7.10, add switches to or remove them from the Boost
+Button). A non-critical command such as ECS62 is not signed but MAC'd by the DCC: `mac`
+adds the empty signature field and the DD envelope with its MAC, byte-identical to RTDS's
+commands.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from construct import Container, ListContainer
 
 from . import obis
 from .errors import EncodeError, GbcsError
-from .keystore import as_eui
+from .keystore import Keystore, as_eui
 from .message import encode_apdu
 from .payload import encode as encode_payload
+from .security import apdu_layout, mac_apdu
 from .usecases import by_name
 
 LAYER = "build"
@@ -36,6 +40,8 @@ DIRECTIONS = {"output": 1, "input": 2}
 NOT_SPECIFIED = 0xFF
 # a COSEM date-time's deviation "not specified" (0x8000) and clock status FF, as RTDS has them
 DATE_TIME_TAIL = b"\x80\x00\xff"
+# A-XDR boolean TRUE as RTDS's ECS62 commands carry it (any non-zero octet is true)
+AXDR_TRUE = 0xFF
 
 
 def build(
@@ -53,7 +59,8 @@ def build(
     for reset, duration (0-65535, the DUIS Duration carried unchanged). ECS47a / ECS47e:
     controller (1-5), start and end (datetime, naive read as UTC), level (0-100), direction
     ("output" or "input"); the device, not the builder, holds end within 24 h after start,
-    so a command breaking that rule can be built to test it. An unknown use case,
+    so a command breaking that rule can be built to test it. ECS62: boost, a mapping of
+    switch (1-5) to True (7.9 add) or False (7.10 remove). An unknown use case,
     a missing, unknown or out-of-range field is an EncodeError(layer="build") naming it.
     """
     builder = BUILDERS.get(use_case)
@@ -191,8 +198,38 @@ def _scheduled(period: Callable[[int, bool], bytes], script: bytes) -> Callable[
     return builder
 
 
+def _ecs62(counter: int, fields: Mapping[str, object]) -> bytes:
+    """7.9 / 7.10: set "boost function controls switch n" (0-0:94.44.6.n) for each switch
+    given, in switch order: `boost` maps switch (1-5) to True (add to the Boost Button) or
+    False (remove). RTDS's requests give all five, all True (7.9) or all False (7.10)."""
+    boost = _take(fields, ("boost",))["boost"]
+    if not isinstance(boost, Mapping) or not boost:
+        raise EncodeError(LAYER, f"boost {boost!r} is not a mapping of switch (1-5) to bool")
+    specs, data = [], []
+    for switch in sorted(boost):
+        n = _integer("boost switch", switch, 1, 5)
+        value = boost[switch]
+        if not isinstance(value, bool):
+            raise EncodeError(LAYER, f"boost[{n}] {value!r} is not True or False")
+        specs.append(cosem_spec("set", 1, obis.boost_association(n), 2))
+        data.append(Container(type="boolean", value=AXDR_TRUE if value else 0))
+    return access_request(counter, specs, data)
+
+
+def mac(apdu: bytes, keystore: Keystore) -> bytes:
+    """A command as the DCC sends it over the WAN: the DF APDU (a pre-command gets the empty
+    signature field 00 a MAC'd APDU carries) in a DD envelope with the MAC of the ACB's and
+    the target's KA keys (gbcs.security.mac_apdu). A signed command keeps its signature.
+    KeyMissing when the keystore lacks a key the MAC needs."""
+    apdu = bytes(apdu)
+    if apdu_layout(apdu).signature is None:
+        apdu += b"\x00"
+    return mac_apdu(apdu, keystore)
+
+
 BUILDERS: dict[str, Callable[[int, Mapping[str, object]], bytes]] = {
     "ECS47": _ecs47,
     "ECS47a": _scheduled(obis.controller_period, obis.AUXILIARY_CONTROLLER_SCRIPTS),
     "ECS47e": _scheduled(obis.apc_limit_period, obis.APC_LIMIT_SCRIPTS),
+    "ECS62": _ecs62,
 }

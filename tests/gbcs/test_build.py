@@ -147,10 +147,69 @@ def test_bad_fields_are_encode_errors_naming_them(fields, says):
 def test_unknown_use_case_eui_and_counter_are_encode_errors():
     fields = dict(action="reset", switch=1)
     with pytest.raises(
-        EncodeError, match=r"no builder for 'ECS99' \(supported: ECS47, ECS47a, ECS47e\)"
+        EncodeError, match=r"no builder for 'ECS99' \(supported: ECS47, ECS47a, ECS47e, ECS62\)"
     ):
         gbcs.build("ECS99", originator=SUPPLIER, target=ESME, counter=1, **fields)
     with pytest.raises(EncodeError, match="originator / target"):
         gbcs.build("ECS47", originator="90B3", target=ESME, counter=1, **fields)
     with pytest.raises(EncodeError, match="counter -1 is not"):
         gbcs.build("ECS47", originator=SUPPLIER, target=ESME, counter=-1, **fields)
+
+
+# --- ECS62 (7.9 / 7.10), MAC'd by the DCC ------------------------------------------------
+ALL_FIVE = {1: True, 2: True, 3: True, 4: True, 5: True}
+NONE_OF_FIVE = dict.fromkeys(ALL_FIVE, False)
+MACCED = {
+    "7.9_ECS62Add/ECS62Add_7.9_SUCCESS": (1000, ALL_FIVE),
+    "7.9_ECS62Add/ECS62Add_7.9_ERROR": (1003, ALL_FIVE),
+    "7.10_ECS62Remove/ECS62Remove_7.10_SUCCESS": (1002, NONE_OF_FIVE),
+    "7.10_ECS62Remove/ECS62Remove_7.10_ERROR": (1004, NONE_OF_FIVE),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MACCED), ids=lambda n: n.split("/")[1])
+def test_ecs62_built_and_macced_is_rtds_command(name):
+    counter, boost = MACCED[name]
+    expected = bytes.fromhex((RTDS / f"{name}_COMMAND_GBCS.HEX").read_text().strip())
+    pre = gbcs.build("ECS62", originator=SUPPLIER, target=ESME, counter=counter, boost=boost)
+    assert gbcs.mac(pre, KEYSTORE) == expected
+    report = gbcs.verify(expected, KEYSTORE)
+    assert report.mac.status == "verified"
+
+
+def test_mac_keeps_a_signed_commands_signature():
+    expected = bytes.fromhex(
+        (RTDS / "7.6_ECS47Deactivate/ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX").read_text()
+    )
+    apdu = gbcs.decode(expected).apdu  # signed by the Supplier
+    assert gbcs.mac(apdu, KEYSTORE) == expected
+
+
+def test_ecs62_takes_some_switches_in_switch_order():
+    pre = gbcs.build(
+        "ECS62", originator=SUPPLIER, target=ESME, counter=7, boost={3: False, 1: True}
+    )
+    payload = gbcs.decode(pre).payload
+    assert [bytes(s.instance_id)[-1] for s in payload.specifications] == [1, 3]
+    assert [d.value for d in payload.data] == [0xFF, 0]
+
+
+@pytest.mark.parametrize(
+    ("boost", "words"),
+    [
+        ({}, "is not a mapping"),
+        ({6: True}, "boost switch 6"),
+        ({1: 1}, "boost[1] 1 is not True or False"),
+        ([1, 2], "is not a mapping"),
+    ],
+)
+def test_ecs62_bad_fields_are_named(boost, words):
+    with pytest.raises(EncodeError) as error:
+        gbcs.build("ECS62", originator=SUPPLIER, target=ESME, counter=1, boost=boost)
+    assert error.value.layer == "build" and words in error.value.detail
+
+
+def test_mac_without_the_keys_is_key_missing():
+    pre = gbcs.build("ECS62", originator=SUPPLIER, target=ESME, counter=1, boost=ALL_FIVE)
+    with pytest.raises(gbcs.KeyMissing):
+        gbcs.mac(pre, Keystore(check_validity=False))
