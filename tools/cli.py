@@ -8,6 +8,7 @@ the emulator, and `gbhan --help` lists the commands from COMMANDS without import
 
 import argparse
 import importlib
+import os
 import sys
 from types import ModuleType
 
@@ -73,7 +74,17 @@ def run_group(register, argv: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _dispatch(sys.argv[1:] if argv is None else list(argv))
+    except BrokenPipeError:
+        # the reader went away (`gbhan gbcs decode DIR | head`): stop quietly, and keep
+        # Python from failing again while it flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _dispatch(argv: list[str]) -> int:
     command = argv[0] if argv else None
     if command not in COMMANDS:  # -h, nothing, or a mistyped command: argparse says which
         listing_parser().parse_args(argv)

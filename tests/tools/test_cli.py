@@ -79,3 +79,17 @@ def test_gbcs_imports_the_codec_and_not_the_emulator(argv):
     assert not {m for m in modules if m.startswith("tools.") and m.endswith("_cmd")} - {
         "tools.gbcs_cmd"
     }
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`gbhan gbcs decode DIR | head`: the pipe closes under gbhan, which stops quietly."""
+    run = subprocess.run(
+        f"{sys.executable} -m tools.cli gbcs decode data/rtds | head -n 2",
+        shell=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert len(run.stdout.splitlines()) == 2
+    assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr
