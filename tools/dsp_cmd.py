@@ -103,6 +103,27 @@ def register(sub) -> None:
         q.add_argument("--keystore", type=Path, default=DEFAULT_KEYSTORE, help="DCC Boxed JSON")
         q.add_argument("--gbcs-date", default=DEFAULT_DATE, help=argparse.SUPPRESS)
 
+    p = cmds.add_parser("devices", help="devices added by configuration (kept in --state-dir)")
+    devices = p.add_subparsers(dest="devices_command", required=True)
+    q = devices.add_parser("add", help="add a device to the inventory (or a --preset set)")
+    q.add_argument("eui", nargs="?", help="the device, e.g. 00-DB-12-34-56-78-90-B0")
+    q.add_argument("--type", dest="device_type",
+                   help="esme, gsme, chf, gpf, hcalcs, ppmid or type_2")  # fmt: skip
+    q.add_argument("--premises", default="configured-premises", help="the premises it is in")
+    q.add_argument("--preset", help="add a named set: dccboxed (DCC Boxed's own devices) or "
+                   "rtds (always served)")  # fmt: skip
+    q.set_defaults(func=cmd_devices_add)
+    q = devices.add_parser("list", help="the devices the DSP serves")
+    q.set_defaults(func=cmd_devices_list)
+    q = devices.add_parser("remove", help="forget a device added by configuration")
+    q.add_argument("eui")
+    q.set_defaults(func=cmd_devices_remove)
+    for q in devices.choices.values():
+        q.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+                       help=f"default ./{DEFAULT_STATE_DIR}")  # fmt: skip
+        q.add_argument("--keystore", type=Path, default=DEFAULT_KEYSTORE, help="DCC Boxed JSON")
+        q.add_argument("--gbcs-date", default=DEFAULT_DATE, help=argparse.SUPPRESS)
+
     p = cmds.add_parser("submit", help="run a DUIS request's whole round trip as a user")
     p.add_argument("file", type=Path, help="a DUIS request (e.g. a template)")
     p.add_argument("--as", dest="user", choices=("dno", "supplier"), default="supplier")
@@ -354,6 +375,85 @@ def cmd_users_endpoint(args) -> int:
         return 1
     print(f"{answer['eui']}  {answer['endpoint'] or '-'}")
     return 0
+
+
+def cmd_devices_add(args) -> int:
+    from emulator.backoffice.inventory import (
+        DEVICE_TYPE_CODES,
+        RTDS_DEVICES,
+        Device,
+        InventoryError,
+        preset_devices,
+    )
+    from emulator.backoffice.userconfig import UserConfigError, parse_eui
+
+    try:
+        if args.preset:
+            if args.eui or args.device_type:
+                raise InventoryError("give --preset or an EUI and --type, not both")
+            devices = preset_devices(args.preset)
+            source = f"preset:{args.preset}"
+        else:
+            if not args.eui or not args.device_type:
+                raise InventoryError("an EUI and --type are required (or --preset)")
+            if args.device_type not in DEVICE_TYPE_CODES:
+                raise InventoryError(f"--type is one of {', '.join(DEVICE_TYPE_CODES)}")
+            devices = [Device(parse_eui(args.eui, "EUI"), args.device_type, args.premises)]
+            source = "configured"
+    except (InventoryError, UserConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rtds = {bytes.fromhex(e) for e in RTDS_DEVICES}
+    state = _state(args)
+    try:
+        for device in devices:
+            if device.eui in rtds and source != "preset:rtds":
+                print(f"error: {_dashed(device.eui)} is an RTDS device (always served)",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            if device.eui in rtds:
+                print(f"served {_dashed(device.eui)} {device.device_type} (RTDS, always)")
+                continue
+            new = state.add_device(device, source)
+            print(f"{'added' if new else 'updated'} {_dashed(device.eui)} "
+                  f"{device.device_type} {device.premises}")  # fmt: skip
+    finally:
+        state.close()
+    return 0
+
+
+def cmd_devices_list(args) -> int:
+    from emulator.backoffice.inventory import RTDS_DEVICES, RTDS_PREMISES
+
+    state = _state(args)
+    try:
+        stored = state.devices()
+    finally:
+        state.close()
+    rows = [
+        (bytes.fromhex(e), kind, RTDS_PREMISES, "preset:rtds") for e, kind in RTDS_DEVICES.items()
+    ]
+    rows += [(d.eui, d.device_type, d.premises, source) for d, source in stored]
+    for eui, kind, premises, source in rows:
+        print(f"{_dashed(eui)}  {kind:7}  {premises:20}  {source}")
+    return 0
+
+
+def cmd_devices_remove(args) -> int:
+    from emulator.backoffice.userconfig import UserConfigError, parse_eui
+
+    try:
+        eui = parse_eui(args.eui, "EUI")
+    except UserConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    state = _state(args)
+    try:
+        gone = state.remove_device(eui)
+    finally:
+        state.close()
+    print(f"removed {_dashed(eui)}" if gone else f"no added device {_dashed(eui)}")
+    return 0 if gone else 1
 
 
 def _dashed(eui: bytes) -> str:

@@ -4,6 +4,7 @@ WAN and delivery. Used by `gbhan dsp serve`, the benchmark and scenarios."""
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from pathlib import Path
 
 from emulator.clock import Clock
@@ -12,13 +13,15 @@ from gbcs.keystore import Keystore
 from . import duis, xmlsig
 from .dsp import Dsp
 from .eligibility import Eligibility
-from .inventory import rtds_inventory
+from .inventory import Inventory, InventoryError, rtds_inventory
 from .keychoice import DeviceTrust
 from .registry import RegisteredUser, UserRegistry, dcc_boxed_registry
 from .routing import Router
 from .state import DspState
 from .userconfig import UserConfig
 from .wan import Wan
+
+log = logging.getLogger(__name__)
 
 DSP_EUI = "90B3D51F30000002"
 #: commands out to one device at once when the DSP keeps a journal
@@ -66,7 +69,9 @@ def make_dsp(
     gbcs_keys = users_keystore(dccboxed, gbcs_date)
     users = dcc_boxed_registry(xml_keys, endpoints)
     acb_counter = None
+    inventory = rtds_inventory(rtds)
     if state is not None:
+        restore_devices(inventory, state)
         for configured in state.users():
             register_user(configured, users, xml_keys, trusted, gbcs_keys)
         stored = state.endpoints()
@@ -85,7 +90,7 @@ def make_dsp(
         acb_keys=acb_keys or acb_keystore(rtds_keystore, gbcs_date),
         device_trust=device_trust or DeviceTrust.rtds(rtds_keystore),
         users=users,
-        inventory=rtds_inventory(rtds),
+        inventory=inventory,
         router=Router(wan or Wan(clock, latency_s=0.0)),
         clock=clock,
         delivery=delivery,
@@ -95,6 +100,19 @@ def make_dsp(
         # with a journal, hold the backlog in the DSP so a restart re-sends it (state.py)
         in_flight_per_device=IN_FLIGHT_PER_DEVICE if state is not None else None,
     )
+
+
+def restore_devices(inventory: Inventory, state: DspState) -> None:
+    """The devices the state directory holds join the inventory (a stored device that clashes
+    with a preset one is logged and left out), and from now on every device declared or
+    removed is written there."""
+    for device, source in state.devices():
+        try:
+            inventory.declare(device.eui, device.device_type, device.premises)
+        except InventoryError as exc:
+            log.warning("stored device (%s) left out: %s", source, exc)
+    inventory.on_declare.append(lambda device: state.add_device(device, "lifecycle"))
+    inventory.on_remove.append(state.remove_device)
 
 
 def register_user(

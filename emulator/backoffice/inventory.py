@@ -9,7 +9,7 @@ Electricity Distributor. The default population is the RTDS one the DUIS templat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,9 @@ from gbcs.asn1 import DEVICE_TYPES
 DEVICE_TYPE_CODES = {name: code for code, name in DEVICE_TYPES.items()}
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 ELECTRICITY_DISTRIBUTOR = bytes.fromhex("90B3D51F30020000")
+
+
+RTDS_PREMISES_NAME = "rtds-premises"
 
 
 class InventoryError(EmulatorError, ValueError):
@@ -62,6 +65,10 @@ class Inventory:
 
     devices: dict[bytes, Device] = field(default_factory=dict)
     premises: dict[str, PremisesRecord] = field(default_factory=dict)
+    #: called with each device `declare` adds and each EUI `remove` takes away (the state
+    #: directory keeps them: `gbhan dsp serve` finds them again after a restart)
+    on_declare: list[Callable[[Device], object]] = field(default_factory=list)
+    on_remove: list[Callable[[bytes], object]] = field(default_factory=list)
 
     def add_premises(self, record: PremisesRecord) -> None:
         self.premises[record.name] = record
@@ -75,6 +82,48 @@ class Inventory:
 
     def get(self, eui: bytes) -> Device | None:
         return self.devices.get(bytes(eui))
+
+    def declare(
+        self,
+        eui: bytes,
+        device_type: str,
+        premises: str = RTDS_PREMISES_NAME,
+        *,
+        supplier: bytes = SUPPLIER,
+        electricity_distributor: bytes = ELECTRICITY_DISTRIBUTOR,
+        certificate: bytes | None = None,
+    ) -> Device:
+        """A device the DSP learns of after it started: the DUIS lifecycle (8.1.1 inventory,
+        12.2 pre-notification, 8.11 commissioning, a join) or `gbhan dsp devices add`. The
+        premises is declared with the given Supplier and Distributor if it is new. Declaring
+        a device again with the same type and premises changes nothing (the lifecycle may
+        name a device twice); another type or premises is an InventoryError."""
+        eui = bytes(eui)
+        held = self.devices.get(eui)
+        if held is not None:
+            if (held.device_type, held.premises) != (device_type, premises):
+                raise InventoryError(
+                    f"device {eui.hex().upper()} is a {held.device_type} in {held.premises}, "
+                    f"not a {device_type} in {premises}"
+                )
+            return held
+        if len(eui) != 8:
+            raise InventoryError(f"an EUI-64 is 8 bytes, not {len(eui)}")
+        if premises not in self.premises:
+            self.add_premises(PremisesRecord(premises, supplier, electricity_distributor))
+        device = Device(eui, device_type, premises, certificate)
+        self.add(device)
+        for listener in self.on_declare:
+            listener(device)
+        return device
+
+    def remove(self, eui: bytes) -> Device | None:
+        """Forget a device (a decommissioning, `gbhan dsp devices remove`); None if unknown."""
+        device = self.devices.pop(bytes(eui), None)
+        if device is not None:
+            for listener in self.on_remove:
+                listener(bytes(eui))
+        return device
 
     def __contains__(self, eui: bytes) -> bool:
         return bytes(eui) in self.devices
@@ -90,7 +139,17 @@ class Inventory:
         return next((d for d in self.in_premises(name) if d.device_type == "esme"), None)
 
 
-RTDS_PREMISES = "rtds-premises"
+RTDS_PREMISES = RTDS_PREMISES_NAME
+DCC_BOXED_PREMISES = "dccboxed-premises"
+
+# The devices of DCC Boxed's own test HAN as its published Read Inventory (8.2) answer names
+# them (SmartDCCInnovation/dccboxed-signing-tool's read-inventory response): its Comms Hub
+# Function, its Gas Proxy Function and a consumer access device (a Type 2 device).
+DCC_BOXED_DEVICES: dict[str, str] = {
+    "887384906A1002DB": "chf",
+    "887384CC6A1002DB": "gpf",
+    "BC6E76FE007CB4F3": "type_2",
+}
 
 # The devices the DUIS templates and their RTDS messages address, with the types the RTDS
 # README and the RTDS join payloads give (a0 ESME, a1 GSME, a2 CHF, a3 GPF, a4 PPMID; the
@@ -153,3 +212,18 @@ def rtds_inventory(
     for device in extra:
         inventory.add(device)
     return inventory
+
+
+#: named device sets `gbhan dsp devices add --preset` declares: (premises, EUI hex -> type)
+PRESETS: dict[str, tuple[str, dict[str, str]]] = {
+    "rtds": (RTDS_PREMISES, RTDS_DEVICES),
+    "dccboxed": (DCC_BOXED_PREMISES, DCC_BOXED_DEVICES),
+}
+
+
+def preset_devices(name: str) -> list[Device]:
+    """The devices of a preset (InventoryError for an unknown name)."""
+    if name not in PRESETS:
+        raise InventoryError(f"preset is one of {', '.join(PRESETS)}, not {name!r}")
+    premises, devices = PRESETS[name]
+    return [Device(bytes.fromhex(eui), kind, premises) for eui, kind in devices.items()]

@@ -3,6 +3,7 @@
     DIR/smki.db   the SMKI repository the SMKI service serves: every certificate, the test
                   PKI (CA keys and the seed the device keys derive from), device identities
     DIR/dsp.db    users added by configuration (userconfig.py), users' response endpoints,
+                  devices added by configuration or the DUIS lifecycle (inventory.declare),
                   the ACB counter, and the request journal: every request id accepted
                   (replays stay refused) and how far each got
 
@@ -29,6 +30,7 @@ from emulator.smki.sources import load_keystores
 from emulator.smki.store import Repository
 
 from .eligibility import DuisRole
+from .inventory import Device
 from .replay import Issued, NotIssued, Replayed, RequestLedger, Unfinished
 from .userconfig import UserConfig
 
@@ -52,6 +54,12 @@ CREATE TABLE IF NOT EXISTS user (
     endpoint TEXT,
     xml      BLOB NOT NULL,     -- PEM blocks, may be empty (the DCC Boxed keystore's)
     gbcs     BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS device (
+    eui      TEXT PRIMARY KEY,  -- hex
+    type     TEXT NOT NULL,     -- GBCS device type name (inventory.DEVICE_TYPE_CODES)
+    premises TEXT NOT NULL,
+    source   TEXT NOT NULL      -- configured, preset:<name>, or the SRV that declared it
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -166,6 +174,39 @@ class DspState:
         with self.lock, self.db:
             gone = self.db.execute("DELETE FROM user WHERE eui = ?", (eui.hex().upper(),))
             self.db.execute("DELETE FROM endpoint WHERE user = ?", (eui.hex().upper(),))
+        return gone.rowcount > 0
+
+    # --- devices added by configuration or the DUIS lifecycle -----------------------------
+    def devices(self) -> list[tuple[Device, str]]:
+        """(device, source) of every stored device, by EUI."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT eui, type, premises, source FROM device ORDER BY eui"
+            ).fetchall()
+        return [(Device(bytes.fromhex(eui), kind, premises), source)
+                for eui, kind, premises, source in rows]  # fmt: skip
+
+    def add_device(self, device: Device, source: str) -> bool:
+        """Store (or replace) a device; True when it is new."""
+        with self.lock, self.db:
+            new = (
+                self.db.execute(
+                    "SELECT 1 FROM device WHERE eui = ?", (device.eui.hex().upper(),)
+                ).fetchone()
+                is None
+            )
+            self.db.execute(
+                "INSERT INTO device (eui, type, premises, source) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (eui) DO UPDATE SET type = excluded.type,"
+                " premises = excluded.premises, source = excluded.source",
+                (device.eui.hex().upper(), device.device_type, device.premises, source),
+            )
+        return new
+
+    def remove_device(self, eui: bytes) -> bool:
+        """Forget a stored device; False when there was none."""
+        with self.lock, self.db:
+            gone = self.db.execute("DELETE FROM device WHERE eui = ?", (eui.hex().upper(),))
         return gone.rowcount > 0
 
     # --- counters -----------------------------------------------------------------------
