@@ -11,6 +11,7 @@ import pytest
 from emulator import data
 from gbcs import gbt
 from gbcs.message import decode
+from tools import gbcs_cmd
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = data.rtds()
@@ -373,3 +374,21 @@ def test_check_prints_the_same_with_any_number_of_workers(output):
 def test_check_refuses_zero_jobs():
     run = gbhan("gbcs", "check", str(DEACTIVATE), "-j", "0")
     assert run.returncode == 2 and "at least 1 job" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "jobs"), [(2, 0.2, 2), (2, 1.0, 1), (2, 8.0, 1), (8, 2.6, 5), (1, 0.0, 1)]
+)
+def test_default_jobs_are_the_cores_not_already_busy(monkeypatch, cores, load, jobs):
+    monkeypatch.setattr(gbcs_cmd, "_cores", lambda: cores)
+    monkeypatch.setattr(gbcs_cmd.os, "getloadavg", lambda: (load, load, load))
+    assert gbcs_cmd.idle_cores() == jobs
+
+
+def test_default_jobs_without_a_load_average_are_the_cores(monkeypatch):
+    def unavailable():
+        raise OSError("no load average")
+
+    monkeypatch.setattr(gbcs_cmd, "_cores", lambda: 4)
+    monkeypatch.setattr(gbcs_cmd.os, "getloadavg", unavailable)
+    assert gbcs_cmd.idle_cores() == 4
