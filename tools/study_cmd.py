@@ -64,8 +64,10 @@ class _Bar:
         if self.quiet:
             return
         done = int(seen.fraction * 30)
+        late = f"{100 * seen.srvs_late / seen.srvs_answered:.1f} %" if seen.srvs_answered else "-"
         line = (f"{self.label:>10} [{'#' * done}{'.' * (30 - done)}] {seen.fraction * 100:3.0f} %"
-                f"  window {seen.index}  {seen.until / 3600:.2f} h simulated  {seen.wall_s:.0f} s")  # fmt: skip
+                f"  {seen.until / 3600:.2f} h simulated  {seen.wall_s:.0f} s  window {seen.index}"
+                f"  SRVs {seen.srvs_answered} ({late} over 30 s)")  # fmt: skip
         if self.tty:
             print("\r" + line, end="", file=sys.stderr, flush=True)
         elif seen.fraction >= self.next_tenth:

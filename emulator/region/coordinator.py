@@ -122,6 +122,8 @@ class WindowSeen:
     submissions: int
     pids: list[int]
     wall_s: float
+    srvs_answered: int = 0  # so far, the region's SRVs the shared path has answered
+    srvs_late: int = 0  # ... of them answered after 30 s or not at all
 
 
 @dataclass
@@ -179,6 +181,7 @@ def run_region(
     answers: list[Answers] = [[] for _ in plan]
     due = math.inf  # the earliest time an answer handed out acts
     window = 0
+    answered_so_far = late_so_far = 0
     try:
         while True:
             t_next = min(min(next_event), due)
@@ -202,7 +205,10 @@ def run_region(
             answers = [[] for _ in plan]
             due = math.inf
             sent_at = {(s.feeder, s.seq): s.t for s in subs}
+            answered_so_far += len(answered)
             for a in answered:
+                if not a.responded_at - sent_at[(a.feeder, a.seq)] <= params.timeout_s:
+                    late_so_far += 1  # nan (lost or timed out) compares False too
                 answers[shard_of[a.feeder]].append(
                     (a.feeder, a.seq, a.executed_at, a.responded_at, a.queued_s)
                 )
@@ -216,7 +222,7 @@ def run_region(
                 on_window(WindowSeen(
                     window, until, min(1.0, until / region.duration_s), len(subs),
                     [int(s.pid) for s in steps if isinstance(s, Step)],
-                    time.perf_counter() - started,
+                    time.perf_counter() - started, answered_so_far, late_so_far,
                 ))  # fmt: skip
         stats = executor.stats()
         rows = sorted((r for part in executor.results() for r in part), key=lambda r: r["index"])

@@ -95,3 +95,15 @@ def test_a_killed_worker_changes_no_result():
     assert run.rows == reference.rows  # nothing lost, nothing counted twice
     assert run.path_stats["srvs"] == reference.path_stats["srvs"]
     assert killed[0] not in {s["pid"] for s in run.worker_stats}
+
+
+def test_progress_counts_the_srvs_as_they_are_answered():
+    """What the progress bar shows while the run goes on adds up to the final rows."""
+    seen = []
+    run = run_region(small(3, capacity_per_s=0.3, background_per_s=0.15), InlineExecutor(),
+                     on_window=seen.append)  # fmt: skip
+    last = seen[-1]
+    assert [w.index for w in seen] == list(range(1, run.windows + 1))
+    assert last.srvs_answered == sum(r["srv_count"] for r in run.rows)
+    assert last.srvs_late == sum(r["srv_over_30s"] for r in run.rows) > 0
+    assert seen[0].srvs_answered <= seen[len(seen) // 2].srvs_answered <= last.srvs_answered
