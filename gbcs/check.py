@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import itertools
 import multiprocessing
 import os
 import re
@@ -802,11 +803,12 @@ def check_sources(
     sources' order (its decoded tree dropped afterwards, so a large sweep holds no trees).
 
     `jobs` > 1 checks batches in that many worker processes (forked, so they share the
-    keystore as loaded); results, order and totals are the same as with one."""
+    keystore as loaded); results, order and totals are the same as with one, and the
+    sources are still read as the checking goes (a few batches ahead), not all at once."""
     totals = Totals()
     results: Iterable[FileResult]
     if jobs > 1:
-        results = _check_in_workers(list(sources), keystore, allow_unverifiable, jobs)
+        results = _check_in_workers(iter(sources), keystore, allow_unverifiable, jobs)
     else:
         results = (_check_source(source, keystore, allow_unverifiable) for source in sources)
     for index, result in enumerate(results):
@@ -823,10 +825,9 @@ def _check_source(source: Source, keystore: Keystore | None, allow: bool) -> Fil
     return check_message_bytes(source.name, source.data, keystore, allow_unverifiable=allow)
 
 
-# batches per worker: enough to even out slow and fast messages, few enough that sending
-# them costs little
-_BATCHES_PER_JOB = 4
-_SMALLEST_BATCH = 32
+# messages sent to a worker at a time: enough that sending them costs little beside checking
+# them, few enough that a folder of a thousand is shared out evenly
+_BATCH = 48
 # what a forked worker checks with: set in the parent just before the fork
 _WORKER_STATE: tuple[Keystore | None, bool] = (None, False)
 
@@ -841,26 +842,31 @@ def _check_batch(batch: list[Source]) -> list[FileResult]:
     return results
 
 
+def _batches(sources: Iterator[Source]) -> Iterator[list[Source]]:
+    while batch := list(itertools.islice(sources, _BATCH)):
+        yield batch
+
+
 def _check_in_workers(
-    sources: list[Source], keystore: Keystore | None, allow: bool, jobs: int
+    sources: Iterator[Source], keystore: Keystore | None, allow: bool, jobs: int
 ) -> Iterator[FileResult]:
     """Each result in order, checked in `jobs` forked processes; where fork is not
-    available (or there is too little to share out) checked here."""
+    available (or there is too little to share out: one batch) checked here."""
     global _WORKER_STATE
-    size = max(_SMALLEST_BATCH, -(-len(sources) // (jobs * _BATCHES_PER_JOB)))
-    batches = [sources[at : at + size] for at in range(0, len(sources), size)]
+    batches = _batches(sources)
+    first = list(itertools.islice(batches, 2))
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:  # no fork on this platform
         context = None
-    if context is None or len(batches) < 2:
-        for source in sources:
+    if context is None or len(first) < 2:
+        for source in itertools.chain.from_iterable(itertools.chain(first, batches)):
             yield _check_source(source, keystore, allow)
         return
     _WORKER_STATE = (keystore, allow)
     try:
-        with context.Pool(min(jobs, len(batches))) as pool:
-            for results in pool.imap(_check_batch, batches):
+        with context.Pool(jobs) as pool:
+            for results in pool.imap(_check_batch, itertools.chain(first, batches)):
                 yield from results
     finally:
         _WORKER_STATE = (None, False)
