@@ -166,6 +166,7 @@ def cmd_serve(args) -> int:
     from emulator.backoffice.wan import Wan
     from emulator.clock import Clock
     from emulator.smki import SmkiError, SmkiService
+    from emulator.smki.bundles import org_crypto_zip
 
     defaults = {n: f"http://127.0.0.1:{p}/" for n, p in DEFAULT_ENDPOINT_PORTS.items()}
     endpoints: dict[str, str] = {}
@@ -229,7 +230,8 @@ def cmd_serve(args) -> int:
             attach_generated(dsp, [(GeneratedHousehold(n), host.households[n], c)
                                    for n, c in zip(numbers, certificates, strict=True)])  # fmt: skip
         resumed = dsp.resume()
-        smki = SmkiService(state.repo, args.host, args.smki_port, clock=lambda: smki_at).start()
+        smki = SmkiService(state.repo, args.host, args.smki_port, clock=lambda: smki_at,
+                           org_crypto=org_crypto_zip(args.keystore)).start()  # fmt: skip
         runner = await service.start(
             dsp, args.host, args.port, persist=state.set_endpoint,
             configured=lambda: {u.eui for u in state.users()},

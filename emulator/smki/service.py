@@ -10,6 +10,11 @@ Status: a certificate lodged as in use, pending or expired is shown as its valid
 service's clock makes it (`clock`, pinned with `--at`), so a repository lodged long ago
 answers as the real one would today; a status set on purpose (revoked, not in use) stays.
 
+Files (bundles.py), by GET or HEAD: `/assets/crypto/org-crypto.zip`, the organisation key
+bundle DCC Boxed publishes (when the service is given one), and under `/revocation/` the
+latest Organisation ARL and CRL (`/revocation/` lists their names, which carry the
+service's date).
+
 HTTP 402 when nothing matches, 401 for an invalid request (DCC Boxed's codes, which its
 clients test for); `application/xml` both ways. Requests are parsed by the hardened parser
 (no DTD, no entities, no network, bounded size). A query string (DCC Boxed's `apikey`) is
@@ -31,6 +36,7 @@ from cryptography import x509
 from lxml import etree
 
 from ..xml_safety import XmlRejected, parse_document
+from .bundles import ARL, CRL, ORG_CRYPTO_PATH, REVOCATION_PREFIX, list_name, revocation_list
 from .errors import SmkiError
 from .records import (
     EXPIRED,
@@ -172,6 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 10
     repo: Repository  # set on the subclass made per service
     clock: Callable[[], dt.datetime] | None = None
+    org_crypto: bytes | None = None
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         route = ROUTES.get(urlsplit(self.path).path.rstrip("/"))
@@ -199,17 +206,53 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, payload)
 
     def do_GET(self) -> None:  # noqa: N802
-        self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"", {"Allow": "POST"})
+        self._file(head=False)
 
-    def _send(self, status: int, payload: bytes, headers: dict | None = None) -> None:
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._file(head=True)
+
+    def _file(self, head: bool) -> None:
+        """The bundle and the revocation lists; POST-only paths say so (405)."""
+        path = urlsplit(self.path).path
+        found: tuple[str, bytes] | None = None
+        if path == ORG_CRYPTO_PATH and self.org_crypto is not None:
+            found = ("application/zip", self.org_crypto)
+        elif path.startswith(REVOCATION_PREFIX):
+            clock = type(self).clock
+            now = clock() if clock is not None else dt.datetime.now(dt.UTC)
+            wanted = path[len(REVOCATION_PREFIX) :]
+            if wanted == "":
+                names = "".join(f"{list_name(w, now)}\n" for w in (ARL, CRL))
+                found = ("text/plain; charset=utf-8", names.encode())
+            for which in (ARL, CRL):
+                if wanted == list_name(which, now):
+                    found = ("application/gzip", revocation_list(self.repo, which, now)[1])
+        elif path.rstrip("/") in ROUTES:
+            self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"", {"Allow": "POST"})
+            return
+        if found is None:
+            self._send(HTTPStatus.NOT_FOUND, b"")
+            return
+        kind, payload = found
+        self._send(HTTPStatus.OK, payload, content_type=kind, head=head)
+
+    def _send(
+        self,
+        status: int,
+        payload: bytes,
+        headers: dict | None = None,
+        content_type: str = "application/xml; charset=utf-8",
+        head: bool = False,
+    ) -> None:
         self.send_response(status)
         if payload:
-            self.send_header("Content-Type", "application/xml; charset=utf-8")
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(payload)
+        if not head:
+            self.wfile.write(payload)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         if getattr(self.server, "verbose", False):
@@ -225,12 +268,18 @@ class SmkiService:
         host: str = "127.0.0.1",
         port: int = DEFAULT_PORT,
         clock: Callable[[], dt.datetime] | None = None,
+        org_crypto: bytes | None = None,
     ):
-        """`clock` gives the time statuses are judged at (None: as lodged)."""
+        """`clock` gives the time statuses are judged at (None: as lodged) and the date of
+        the revocation lists (None: now); `org_crypto` is the bundle to serve, if any."""
         handler = type(
             "SmkiHandler",
             (_Handler,),
-            {"repo": repo, "clock": staticmethod(clock) if clock else None},
+            {
+                "repo": repo,
+                "clock": staticmethod(clock) if clock else None,
+                "org_crypto": org_crypto,
+            },
         )
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True

@@ -4,14 +4,18 @@ In process over real HTTP: users listed with role, endpoint and whether added by
 configuration; an endpoint set, read back and kept in the state directory, then cleared;
 devices listed with type and premises (generated households too); each refusal a JSON
 error with 400 (bad EUI, URL or body) or 404 (no such user). As processes: the DNO's endpoint
-changed with `gbhan dsp users endpoint` while `gbhan dsp serve` runs, a 7.7's answer then
+changed with `gbhan dsp users endpoint` while `gbhan dsp serve` runs (whose SMKI port also
+serves DCC Boxed's org-crypto.zip), a 7.7's answer then
 arriving there, and the change still there after a restart.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import signal
+import urllib.request
+import zipfile
 
 import aiohttp
 from backoffice_helpers import DCCBOXED, RTDS, SCHEMA
@@ -104,8 +108,11 @@ def test_the_configuration_api_in_process(tmp_path):
 
 def test_users_endpoint_changes_a_running_dsp(tmp_path, schema, trusted, capsys):
     state, listen = tmp_path / "state", free_port()
-    server, url, _smki = serve(state, None)
+    server, url, smki = serve(state, None)
     try:
+        with urllib.request.urlopen(smki + "/assets/crypto/org-crypto.zip", timeout=10) as got:
+            bundle = zipfile.ZipFile(io.BytesIO(got.read()))  # the SMKI port serves it too
+        assert "org-crypto/key/Z1-supplier-ds.key" in bundle.namelist()
         assert cli.main(["dsp", "users", "endpoint", DNO, f"http://127.0.0.1:{listen}/",
                          "--url", url]) == 0  # fmt: skip
         answers = run_as_dno(url, listen, 5200, schema, trusted)
