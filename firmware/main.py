@@ -5,13 +5,48 @@
 # Real boards: a root main.py does `import firmware.main`, and /config.json gives
 # {"board": "rp2"|"esp32"|"xbee3", "role": ..., "esme": "<16 hex digits>", ...}.
 # Boards with asyncio run the tasks below; the xbee3 board (no asyncio) runs its own loop.
+#
+# Per-task watchdog: each task checks in (beat) and must do so again within its deadline,
+# unless it is waiting for input (idle: a quiet radio is not a hung one); the tick task
+# feeds the board's watchdog only while no task is late, so a hung task resets the board.
+# A `safeboot` file in the flash root (or config "safe_pin" held low) skips the app: the
+# board goes to the REPL with the relay released and no watchdog. Ctrl-C stops the app and,
+# where the port can, the watchdog (docs/firmware.md, "Console, watchdog, safe boot").
 import gc
 import sys
+import time
 
-from firmware.lib import xbee
+from micropython import const
 
+# firmware.* modules are imported only once the board exists: its constructor releases the
+# relay first, so an import that fails (a half-copied tree, no memory) leaves it released.
 TICK_MS = 100
 _RX_BUFFER = 1024
+_TASK_MS = const(2000)  # a task must check in again within this (unless idle)
+_CONSOLE_MS = const(20)  # the console is polled this often
+_LINE_MAX = const(512)  # a console line (a 24-entry calendar is ~320 characters)
+tasks = {}  # type: dict  # task -> ticks_ms by which it must check in again; None while it waits for input
+
+
+def beat(task, ms=_TASK_MS):
+    """The task is alive and checks in again within `ms`; 0: it waits for input (a quiet
+    radio is not a hung one)."""
+    tasks[task] = time.ticks_add(time.ticks_ms(), ms) if ms else None
+
+
+def feed(app, board):
+    """Feed the board's watchdog while every task is on time; else log the first late task
+    once (the loop still runs) and let the watchdog reset the board."""
+    now = time.ticks_ms()
+    for task in tasks:
+        due = tasks[task]
+        if due is not None and time.ticks_diff(now, due) > 0:
+            if task != _running.get(None):
+                _running[None] = task
+                app.log.append("watchdog", task)  # this task is late
+                app.log.flush()
+            return
+    board.watchdog.feed()
 
 
 def load_board():
@@ -75,29 +110,16 @@ def setup(board):
     return app
 
 
-def feed_radio(app, buf, start, end):
-    """Hand every complete frame in buf[start:end] to the app; returns the new start."""
-    while start < end:
-        used, frame, reason = xbee.decode(buf, start, end)
-        if used == 0:
-            break
-        start += used
-        if frame is not None:
-            app.on_frame(frame)
-        else:
-            app.on_skipped(reason, used)
-    return start
-
-
 # -- the asyncio boards (unix, rp2, esp32) ----------------------------------------------------
 
-async def radio_task(app, board, buf):
+async def stream_task(name, app, board, reader, buf, decode, on_frame, on_skipped):
+    """Frames from a UART (the radio; the hub's WAN link) to the app as they complete."""
     import asyncio
-    start = 0
-    end = 0
-    reader = board.radio_reader
+    start = end = 0
     while True:
+        beat(name, 0)
         chunk = await reader.read(256)
+        beat(name)
         if not chunk:
             await asyncio.sleep_ms(5)  # nobody on the other end of the pty right now
             continue
@@ -107,19 +129,19 @@ async def radio_task(app, board, buf):
             end -= start
             start = 0
             if end + n > len(buf):  # cannot happen with the frame length cap; stay safe
-                app.on_skipped("overflow", end)
+                on_skipped("overflow", end)
                 start = end = 0
         buf[end:end + n] = chunk
         end += n
         while start < end:
-            used, frame, reason = xbee.decode(buf, start, end)
+            used, frame, reason = decode(buf, start, end)
             if used == 0:
                 break
             start += used
             if frame is not None:
-                app.on_frame(frame)
+                on_frame(frame)
             else:
-                app.on_skipped(reason, used)
+                on_skipped(reason, used)
             if len(app.tx_queue) > 8:
                 # Let the writer drain before the queue drops replies.
                 board.tx_ready.set()
@@ -130,42 +152,83 @@ async def radio_task(app, board, buf):
 
 
 async def tx_task(app, board):
-    writer = board.radio_writer
+    wan = getattr(app, "wan_queue", None)  # the hub's link to the DSP
     while True:
+        beat("tx", 0)
         await board.tx_ready.wait()
+        beat("tx")
         board.tx_ready.clear()
         while app.tx_queue:
-            writer.write(app.tx_queue.pop(0))
-            await writer.drain()
+            board.radio_writer.write(app.tx_queue.pop(0))
+            await board.radio_writer.drain()
+        while wan:
+            board.wan_writer.write(wan.pop(0))
+            await board.wan_writer.drain()
 
 
-async def console_task(app, board):
+async def console_task(app, board, handle):
+    """Reads the console a character at a time as they come (select.poll, zero timeout, one
+    read(1): a board's stdin read blocks until its count has arrived) and assembles lines
+    itself, so a half-typed line never stalls the loop (asyncio's readline would wait for
+    the Enter inside that read). Enter is CR or LF; backspace/DEL edit; long lines are cut."""
     import asyncio
-    from firmware.switch import console
-    reader = board.console_reader
+    import select
+    stream = board.console_reader.s
+    poll = select.poll()
+    poll.register(stream, select.POLLIN)
+    buf = bytearray()
     writer = board.console_writer
     while True:
-        line = await reader.readline()
-        if not line:
-            await asyncio.sleep_ms(20)
-            continue
-        try:
-            text = line.decode().strip()
-        except UnicodeError:
-            text = "?"
-        for reply in console.handle(app, board, text):
-            writer.write(reply.encode() + b"\n")
-            await writer.drain()
-        board.tx_ready.set()
+        beat("console")
+        for _ in range(_LINE_MAX):
+            ready = False
+            for _ in poll.ipoll(0):
+                ready = True
+            if not ready:
+                break
+            try:
+                c = stream.read(1)
+            except OSError:
+                break
+            if not c:
+                break
+            c = ord(c) if isinstance(c, str) else c[0]
+            if c != 10 and c != 13:
+                if c == 8 or c == 127:
+                    buf[-1:] = b""
+                elif len(buf) < _LINE_MAX:
+                    buf.append(c)
+                continue
+            if not buf:
+                continue
+            try:
+                text = bytes(buf).decode().strip()
+            except UnicodeError:
+                text = "?"
+            buf[:] = b""
+            if text.startswith("hang ") and getattr(board, "test_hooks", False):
+                # Test hook (unix `--test-hooks on`, config "test_hooks"): `hang console`
+                # stops this task for good, the loop runs on; `hang loop` stops everything.
+                writer.write(b"ok " + text.encode() + b"\n")
+                await writer.drain()
+                while text[5:] == "loop":
+                    pass
+                await asyncio.Event().wait()
+            for reply in handle(app, board, text):
+                writer.write(reply.encode() + b"\n")
+                await writer.drain()
+            board.tx_ready.set()
+        await asyncio.sleep_ms(_CONSOLE_MS)
 
 
 async def tick_task(app, board):
     import asyncio
     while True:
         await asyncio.sleep_ms(TICK_MS)
+        beat("tick")
         app.tick()
-        board.feed_watchdog()
-        if app.tx_queue:
+        feed(app, board)
+        if app.tx_queue or getattr(app, "wan_queue", None):
             board.tx_ready.set()
 
 
@@ -196,13 +259,17 @@ async def run(board):
     app = setup(board)
     board.tx_ready.set()
     gc.collect()
-    tasks = [asyncio.create_task(radio_task(app, board, rx_buffer)),
+    from firmware.lib import xbee
+    from firmware.switch.console import handle
+    coros = [asyncio.create_task(stream_task("radio", app, board, board.radio_reader, rx_buffer,
+                                             xbee.decode, app.on_frame, app.on_skipped)),
              asyncio.create_task(tx_task(app, board)),
-             asyncio.create_task(console_task(app, board)),
+             asyncio.create_task(console_task(app, board, handle)),
              asyncio.create_task(tick_task(app, board))]
     for coro in board.tasks(app):
-        tasks.append(asyncio.create_task(coro))
-    await asyncio.gather(*tasks)
+        coros.append(asyncio.create_task(coro))
+    start(app, board)
+    await asyncio.gather(*coros)
 
 
 # -- the Comms Hub role (firmware/commshub, docs/commshub.md) ---------------------------
@@ -234,81 +301,11 @@ def hub_setup(board):
     return app
 
 
-async def _hub_stream_task(reader, buf, decode, on_frame, on_skipped, kick):
-    import asyncio
-    start = end = 0
-    while True:
-        chunk = await reader.read(256)
-        if not chunk:
-            await asyncio.sleep_ms(5)
-            continue
-        n = len(chunk)
-        if end + n > len(buf):
-            buf[0:end - start] = buf[start:end]
-            end -= start
-            start = 0
-            if end + n > len(buf):
-                on_skipped("overflow", end)
-                start = end = 0
-        buf[end:end + n] = chunk
-        end += n
-        while start < end:
-            used, frame, reason = decode(buf, start, end)
-            if used == 0:
-                break
-            start += used
-            if frame is not None:
-                on_frame(frame)
-            else:
-                on_skipped(reason, used)
-        if start == end:
-            start = end = 0
-        kick()
-
-
-async def _hub_writer_task(board, app):
-    while True:
-        await board.tx_ready.wait()
-        board.tx_ready.clear()
-        while app.tx_queue:
-            board.radio_writer.write(app.tx_queue.pop(0))
-            await board.radio_writer.drain()
-        while app.wan_queue:
-            board.wan_writer.write(app.wan_queue.pop(0))
-            await board.wan_writer.drain()
-
-
-async def _hub_console_task(app, board):
-    import asyncio
-    from firmware.commshub import console as hub_console
-    while True:
-        line = await board.console_reader.readline()
-        if not line:
-            await asyncio.sleep_ms(20)
-            continue
-        try:
-            text = line.decode().strip()
-        except UnicodeError:
-            text = "?"
-        for reply in hub_console.handle(app, board, text):
-            board.console_writer.write(reply.encode() + b"\n")
-            await board.console_writer.drain()
-        board.tx_ready.set()
-
-
-async def _hub_tick_task(app, board):
-    import asyncio
-    while True:
-        await asyncio.sleep_ms(TICK_MS)
-        app.tick()
-        board.feed_watchdog()
-        if app.tx_queue or app.wan_queue:
-            board.tx_ready.set()
-
-
 async def run_hub(board):
     import asyncio
+    from firmware.commshub import console as hub_console
     from firmware.commshub.wan import decode as wan_decode
+    from firmware.lib import xbee
     gc.collect()
     radio_buf = bytearray(_RX_BUFFER)
     wan_buf = bytearray(_RX_BUFFER)
@@ -316,29 +313,68 @@ async def run_hub(board):
     app = hub_setup(board)
     board.tx_ready.set()
     gc.collect()
-    kick = board.tx_ready.set
-    await asyncio.gather(
-        asyncio.create_task(_hub_stream_task(board.radio_reader, radio_buf, xbee.decode,
-                                             app.on_frame, app.on_skipped, kick)),
-        asyncio.create_task(_hub_stream_task(board.wan_reader, wan_buf, wan_decode,
-                                             app.on_wan, app.on_wan_skipped, kick)),
-        asyncio.create_task(_hub_writer_task(board, app)),
-        asyncio.create_task(_hub_console_task(app, board)),
-        asyncio.create_task(_hub_tick_task(app, board)))
+    coros = (
+        asyncio.create_task(stream_task("radio", app, board, board.radio_reader, radio_buf,
+                                        xbee.decode, app.on_frame, app.on_skipped)),
+        asyncio.create_task(stream_task("wan", app, board, board.wan_reader, wan_buf,
+                                        wan_decode, app.on_wan, app.on_wan_skipped)),
+        asyncio.create_task(tx_task(app, board)),
+        asyncio.create_task(console_task(app, board, hub_console.handle)),
+        asyncio.create_task(tick_task(app, board)))
+    start(app, board)
+    await asyncio.gather(*coros)
+
+
+# -- boot: reset cause, safe boot, Ctrl-C ---------------------------------------------------
+
+def start(app, board):
+    """After boot: count a watchdog reset in flash (the count survives resets; `boot` shows
+    it), then start the watchdog: only now, so a slow boot (a long log) cannot trip it."""
+    cause = board.reset_cause  # "watchdog" or "power"
+    raw = app.store.load("boot")  # the watchdog resets so far
+    n = int(raw) if raw else 0
+    if cause == "watchdog":
+        n += 1
+        app.store.save("boot", b"%d" % n)
+        app.log.append("reset", "watchdog n=%d" % n)
+    board.boot = "boot reset_cause=%s watchdog_resets=%d" % (cause, n)
+    board.watchdog.start()
 
 
 def main():
-    board = load_board()
-    if getattr(board, "role", None) == "commshub":
-        # The Comms Hub role (firmware/commshub, docs/commshub.md): its own app and tasks.
-        import asyncio
-        asyncio.run(run_hub(board))
-        return
-    if hasattr(board, "loop"):
-        board.loop(setup(board))  # boards without asyncio poll in their own loop
-        return
+    board = load_board()  # the relay is released first thing in the board's constructor
+    _running["board"] = board
+    import os
+    unix = board.name == "unix"
+    write = board.console_writer.s.write if hasattr(board, "console_writer") else sys.stdout.write
+    try:  # safe boot: a `safeboot` file in the flash root, or the board's safe pin held low
+        os.stat(board.storage_root + "/safeboot" if unix else "/safeboot")
+        safe = True
+    except OSError:
+        safe = getattr(board, "safe", False)
+    if safe:
+        write(b"safe boot: the application is not started, the watchdog is off "
+              b"(remove the safeboot file to run it)\n")
+        if unix:
+            raise SystemExit(91)  # the virtual board starts the port's REPL on the console
+        return  # MicroPython's REPL follows
     import asyncio
-    asyncio.run(run(board))
+    try:
+        if getattr(board, "role", None) == "commshub":
+            # The Comms Hub role (firmware/commshub, docs/commshub.md): its own app and tasks.
+            asyncio.run(run_hub(board))
+        elif hasattr(board, "loop"):
+            board.loop(setup(board))  # boards without asyncio poll in their own loop
+        else:
+            asyncio.run(run(board))
+    except KeyboardInterrupt:
+        # Ctrl-C (mpremote sends one): the app stops with the relay released; the watchdog
+        # stops where the port can (rp2), else the board resets within its period.
+        board.outputs.set(False, 0)
+        wdt = getattr(board, "watchdog", None)
+        write(b"stopped: relay released, watchdog off\n" if wdt is None or wdt.stop() else
+              b"stopped: relay released; the watchdog cannot be stopped here and resets the "
+              b"board soon: create the safeboot file to stay at the REPL\n")
 
 
 main()

@@ -7,7 +7,8 @@ import sys
 import asyncio
 import machine
 
-from firmware.hal.mcu import Button, Clock, Outputs, board_config, mains_present, parse_esme
+from firmware.hal.mcu import (Button, Clock, Outputs, Watchdog, board_config, boot_state,
+                              mains_present, parse_esme)
 
 DEFAULTS = {
     "role": "hcalcs", "esme": None, "strict_labels": True, "label": None,
@@ -22,13 +23,15 @@ class Board:
 
     def __init__(self, config):
         c = board_config(config, DEFAULTS)
+        # The relay first: released before anything else on the board is touched.
+        self.outputs = Outputs(self, c["relay_pin"], c["level_pin"], c["relay_active_low"])
+        boot_state(self, c)
         self.role = c["role"]
         self.esme = parse_esme(c["esme"])
         self.strict_labels = c["strict_labels"]
         self.initial_label = c["label"]
         self.storage_root = c["state_dir"]
         self.clock = Clock()
-        self.outputs = Outputs(self, c["relay_pin"], c["level_pin"], c["relay_active_low"])
         self.watch = False
         self.app = None
         uart = machine.UART(c["uart"], baudrate=c["baud"], tx=c["uart_tx"], rx=c["uart_rx"],
@@ -40,7 +43,7 @@ class Board:
         self._boost = asyncio.ThreadSafeFlag()
         self.button = Button(c["boost_pin"], self._boost.set)
         self.mains_pin = machine.Pin(c["mains_pin"], machine.Pin.IN)
-        self.wdt = machine.WDT(timeout=c["watchdog_ms"])
+        self.watchdog = Watchdog(c["watchdog_ms"])  # cannot be stopped once started
 
     def output_changed(self, outputs):
         pass
@@ -58,9 +61,6 @@ class Board:
 
     def tasks(self, app):
         return (self._boost_task(app), self._mains_task(app))
-
-    def feed_watchdog(self):
-        self.wdt.feed()
 
     def reset(self, code=3):
         machine.reset()

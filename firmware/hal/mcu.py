@@ -40,9 +40,12 @@ class Outputs:
     def __init__(self, board, relay_pin, level_pin, active_low=True, pwm_hz=1000,
                  duty_max=65535):
         self.board = board
-        self.relay_signal = machine.Signal(machine.Pin(relay_pin, machine.Pin.OUT),
-                                           invert=active_low)
-        self.relay_signal.off()
+        # The released level is set before the pin becomes an output: Pin(n, OUT) alone
+        # drives the pad's reset value (low) for a moment, i.e. an active-low relay ON.
+        # (Between reset and this line the pad is an input: fit a pull-up on the driver.)
+        self.relay_signal = machine.Signal(
+            machine.Pin(relay_pin, machine.Pin.OUT, value=1 if active_low else 0),
+            invert=active_low)
         self.duty_max = duty_max
         self.pwm = None
         if level_pin is not None:
@@ -66,6 +69,34 @@ class Outputs:
         self.level = level
 
 
+class Watchdog:
+    """machine.WDT, started by main.py once the loop runs (not while the app boots) and fed
+    only while every task is on time. MicroPython cannot stop a started WDT; on the RP2040
+    and RP2350 `ctrl`, the WATCHDOG CTRL register, has an ENABLE bit (30) that can be
+    cleared (datasheet; not tried on a board here), so Ctrl-C leaves no reset race there."""
+
+    def __init__(self, ms, ctrl=None):
+        self.ms = ms
+        self.ctrl = ctrl
+        self.wdt = None
+
+    def start(self):
+        if self.wdt is None:
+            self.wdt = machine.WDT(timeout=self.ms)
+
+    def feed(self):
+        if self.wdt is not None:
+            self.wdt.feed()
+
+    def stop(self):
+        if self.wdt is None:
+            return True
+        if self.ctrl is None:
+            return False
+        machine.mem32[self.ctrl | 0x3000] = 1 << 30  # the atomic bit-clear alias
+        return True
+
+
 class Button:
     """A push button to ground with a pull-up; presses debounced in the IRQ handler."""
 
@@ -85,6 +116,15 @@ class Button:
         if d < 0 or d >= self.debounce_ms:
             self._last = now
             self.on_press()
+
+
+def boot_state(board, c):
+    """Why the board started ("watchdog" or "power") and whether config "safe_pin" is held
+    low (safe boot: main.py leaves the app unstarted)."""
+    board.reset_cause = "watchdog" if machine.reset_cause() == machine.WDT_RESET else "power"
+    pin = c.get("safe_pin")
+    board.safe = pin is not None and machine.Pin(
+        pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
 
 
 def mains_present(pin, active_high=True):

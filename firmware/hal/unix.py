@@ -120,6 +120,8 @@ def _parse_args(argv):
             "ticks_wrap": None}
     for key in _HUB_SETTINGS:
         opts[key] = None
+    opts["reset_cause"] = "power"  # the virtual board says "watchdog" after it bit
+    opts["test_hooks"] = "off"  # "on": the console's `hang` (tests of the watchdog)
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -175,6 +177,15 @@ class Board:
         else:
             self.console_reader = asyncio.StreamReader(sys.stdin.buffer)
             self.console_writer = asyncio.StreamWriter(sys.stdout.buffer, {})
+        # The board's watchdog is outside the firmware, as the chip's is: the virtual board
+        # (emulator/virtual_board.py) takes feeds on a pipe whose fd is in GBHAN_WDT_FD and
+        # resets the board when they stop. Without it (`gbhan board run`) there is none.
+        import os
+        fd = os.getenv("GBHAN_WDT_FD")
+        self.wdt = None if fd is None else open(int(fd), "wb")
+        self.watchdog = self  # start(), feed(), stop()
+        self.reset_cause = opts["reset_cause"]
+        self.test_hooks = opts["test_hooks"] == "on"
         self.app = None
         for key in _HUB_SETTINGS:  # None unless given: the hub keeps its stored settings
             setattr(self, key, None if opts[key] is None else int(opts[key]))
@@ -213,6 +224,24 @@ class Board:
     def feed_watchdog(self):
         # The rig is the virtual board's watchdog (primer §6): nothing to feed in-process.
         pass
+
+    def start(self):
+        self.feed()
+
+    def feed(self):
+        try:
+            if self.wdt is not None:
+                self.wdt.write(b"f")
+        except OSError:  # the virtual board is gone (its pipe closed or full)
+            pass
+
+    def stop(self):
+        try:
+            if self.wdt is not None:
+                self.wdt.write(b"s")
+        except OSError:
+            pass
+        return True
 
     def reset(self, code=3):
         raise SystemExit(code)

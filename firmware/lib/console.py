@@ -46,6 +46,8 @@ def common(app, board, cmd, args):
         for reason in sorted(app.rejected):
             parts.append("%s=%d" % (reason, app.rejected[reason]))
         return [" ".join(parts)]
+    if cmd == "boot":  # why the board last started, and its watchdog resets so far
+        return [getattr(board, "boot", "boot reset_cause=?")]
     if cmd == "mem":
         import gc
         gc.collect()
