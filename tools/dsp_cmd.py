@@ -37,6 +37,9 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=8079, help="DUIS port (default 8079, as DCC Boxed)")
     p.add_argument("--smki-port", type=int, default=8083,
                    help="SMKI service port (default 8083, as DCC Boxed)")  # fmt: skip
+    p.add_argument("--assets-port", type=int, metavar="PORT",
+                   help="also serve /assets/crypto/org-crypto.zip here (DCC Boxed: 80, where "
+                   "the DCC keystore build script looks)")  # fmt: skip
     p.add_argument(
         "--state-dir", type=Path, default=DEFAULT_STATE_DIR,
         help=f"users' endpoints, device keys and certificates, counters and the request "
@@ -230,8 +233,13 @@ def cmd_serve(args) -> int:
             attach_generated(dsp, [(GeneratedHousehold(n), host.households[n], c)
                                    for n, c in zip(numbers, certificates, strict=True)])  # fmt: skip
         resumed = dsp.resume()
+        bundle = org_crypto_zip(args.keystore)
         smki = SmkiService(state.repo, args.host, args.smki_port, clock=lambda: smki_at,
-                           org_crypto=org_crypto_zip(args.keystore)).start()  # fmt: skip
+                           org_crypto=bundle).start()  # fmt: skip
+        assets = None
+        if args.assets_port is not None:
+            assets = SmkiService(state.repo, args.host, args.assets_port,
+                                 clock=lambda: smki_at, org_crypto=bundle).start()  # fmt: skip
         runner = await service.start(
             dsp, args.host, args.port, persist=state.set_endpoint,
             configured=lambda: {u.eui for u in state.users()},
@@ -246,6 +254,8 @@ def cmd_serve(args) -> int:
         finally:
             await runner.cleanup()
             smki.stop()
+            if assets is not None:
+                assets.stop()
             await premises.close()
             for _household, other, _certificate in generated:
                 await other.close()
