@@ -2,13 +2,19 @@
 
 Steps: compile the firmware with mpy-cross into a staging folder (only the board's own HAL),
 write the board's `/config.json` (board, role, meter, label) and a root `main.py` that does
-`import firmware.main`; then mpremote copies the tree, the config, and `main.py` last (a
-board whose copy was interrupted has no `main.py` to run a half tree), and resets the board.
-`--dry-run` stages and prints the exact mpremote commands without touching the board.
+`import firmware.main`. Then, with mpremote: create `safeboot` (mpremote's Ctrl-C stops the
+app; a board whose watchdog cannot be stopped, the esp32, resets within 8 s and must then come
+up at the REPL, not in the app), remove the old root `main.py` and the whole old `firmware/`
+tree (MicroPython imports a stale `x.py` before the new `x.mpy`, and keeps modules a new
+version dropped), copy the tree, the config and `main.py` last (an interrupted copy leaves no
+`main.py` to run a half tree), read every file back by SHA-256 and compare the set and the
+hashes with the staged ones, remove `safeboot` and reset. `--dry-run` stages and prints the
+exact mpremote commands without touching the board.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -75,6 +81,7 @@ def mpy_cross_binary(compat: str | None) -> str:
 class FlashPlan:
     stage: Path
     commands: list[list[str]]
+    board: str = "rp2"
 
 
 def _firmware_files(root: Path, board: str) -> list[Path]:
@@ -143,20 +150,106 @@ def stage_firmware(
     return dest
 
 
+# Run on the board by `mpremote exec`: small, MicroPython-only, tolerant of what is missing.
+_REMOVE = (
+    "import os\n"
+    "def rm(p):\n"
+    " try:\n"
+    "  m=os.stat(p)[0]\n"
+    " except OSError:\n"
+    "  return\n"
+    " if m&0x4000:\n"
+    "  for n in os.listdir(p):\n"
+    "   rm(p+'/'+n)\n"
+    "  os.rmdir(p)\n"
+    " else:\n"
+    "  os.remove(p)\n"
+)
+_HASHES = (
+    "import os,hashlib,binascii\n"
+    "def h(p):\n"
+    " if os.stat(p)[0]&0x4000:\n"
+    "  for n in sorted(os.listdir(p)):\n"
+    "   h(p+'/'+n)\n"
+    "  return\n"
+    " d=hashlib.sha256()\n"
+    " f=open(p,'rb')\n"
+    " while True:\n"
+    "  b=f.read(512)\n"
+    "  if not b:\n"
+    "   break\n"
+    "  d.update(b)\n"
+    " f.close()\n"
+    " print('sha256',binascii.hexlify(d.digest()).decode(),p)\n"
+)
+
+
+def _board_path(board: str, name: str) -> str:
+    """A path on the board for mpremote exec ('' root: the board's working directory, '/')."""
+    return BOARDS[board]["root"].lstrip(":") + name
+
+
+def _one_line(script: str) -> str:
+    """A script as one line of Python (so a dry run prints one command a line)."""
+    return f"exec({script!r})"
+
+
+def verify_script(board: str) -> str:
+    """Prints `sha256 <hex> <path>` for every file of the deployed firmware, config and main."""
+    paths = [_board_path(board, n) for n in ("firmware", "config.json", "main.py")]
+    return _one_line(_HASHES + "".join(f"h({p!r})\n" for p in paths))
+
+
 def mpremote_commands(
     port: str, board: str, stage: Path, *, resume: bool = False, reset: bool = True
 ) -> list[list[str]]:
-    """The mpremote invocations, in order: tree, config, main.py last, then a reset."""
+    """The mpremote invocations, in order: safeboot on, the old main.py and tree removed,
+    tree, config, main.py last, the read-back (checked by `deploy`), safeboot off, reset."""
     root = BOARDS[board]["root"]
     connect = [str(MPREMOTE), "connect", port] + (["resume"] if resume else [])
+    safeboot = _board_path(board, "safeboot")
+    remove = _REMOVE + "".join(f"rm({_board_path(board, n)!r})\n" for n in ("main.py", "firmware"))
     commands = [
+        connect + ["exec", f"open({safeboot!r},'w').close()"],
+        connect + ["exec", _one_line(remove)],
         connect + ["fs", "cp", "-r", str(stage / "firmware"), f"{root}firmware"],
         connect + ["fs", "cp", str(stage / "config.json"), f"{root}config.json"],
         connect + ["fs", "cp", str(stage / "main.py"), f"{root}main.py"],
+        connect + ["exec", verify_script(board)],
+        connect + ["exec", _one_line(_REMOVE + f"rm({safeboot!r})\n")],
     ]
     if reset:
         commands.append(connect + ["reset"])
     return commands
+
+
+def staged_hashes(stage: Path, board: str) -> dict[str, str]:
+    """What the board must hold: its path -> SHA-256 of the staged file."""
+    out = {}
+    for path in sorted(p for p in Path(stage).rglob("*") if p.is_file()):
+        rel = path.relative_to(stage).as_posix()
+        if rel.split("/")[0] in ("firmware", "config.json", "main.py"):
+            out[_board_path(board, rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def check_read_back(output: str, expected: dict[str, str]) -> None:
+    """FlashError unless the board's files are exactly the staged ones, byte for byte."""
+    found = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "sha256":
+            found[parts[2]] = parts[1]
+    stale = sorted(set(found) - set(expected))
+    missing = sorted(set(expected) - set(found))
+    differ = sorted(p for p in set(found) & set(expected) if found[p] != expected[p])
+    if stale or missing or differ:
+        problems = [
+            f"{what}: {', '.join(paths)}"
+            for what, paths in (("differ", differ), ("missing", missing), ("stale", stale))
+            if paths
+        ]
+        raise FlashError("the board's files are not the staged ones (" + "; ".join(problems) + ")")
 
 
 def plan(
@@ -172,7 +265,8 @@ def plan(
     compat: str | None = None,
 ) -> FlashPlan:
     staged = stage_firmware(board, role, stage, esme=esme, label=label, compat=compat)
-    return FlashPlan(staged, mpremote_commands(port, board, staged, resume=resume, reset=reset))
+    commands = mpremote_commands(port, board, staged, resume=resume, reset=reset)
+    return FlashPlan(staged, commands, board)
 
 
 def describe(flash_plan: FlashPlan) -> str:
@@ -180,12 +274,18 @@ def describe(flash_plan: FlashPlan) -> str:
 
 
 def deploy(flash_plan: FlashPlan, run=subprocess.run, echo=print, timeout: float = 120) -> None:
-    """Run the commands in order; stop at the first that fails."""
+    """Run the commands in order; stop at the first that fails, or at a read-back that is
+    not the staged tree (the board then stays in safe boot, at its REPL)."""
+    expected = staged_hashes(flash_plan.stage, flash_plan.board)
+    verify = verify_script(flash_plan.board)
     for cmd in flash_plan.commands:
-        echo(f"$ {shlex.join(cmd)}")
+        shown = shlex.join(cmd if cmd[-2] != "exec" else [*cmd[:-1], "<script>"])
+        echo(f"$ {shown}")
         done = run(cmd, capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
             raise FlashError(
-                f"{shlex.join(cmd)} failed ({done.returncode}): "
-                f"{(done.stderr or done.stdout).strip()}"
+                f"{shown} failed ({done.returncode}): {(done.stderr or done.stdout).strip()}"
             )
+        if cmd[-1] == verify:
+            check_read_back(done.stdout, expected)
+            echo(f"verified: {len(expected)} files, SHA-256 as staged, no stale files")

@@ -7,7 +7,8 @@ board's wiring is incomplete (said before pytest starts). The rig file (`--rig`,
 `.gbhan-rig.toml` here) is looked up in the caller's working directory.
 
 `gbhan flash --port PORT --board rp2|esp32|xbee3 --role hcalcs|plcs [--dry-run]` stages the
-mpy-cross build and the role config, then deploys them with mpremote.
+mpy-cross build and the role config, then deploys them with mpremote: in safe boot, over a
+removed old tree, every file read back and compared by SHA-256 (hil/flash.py).
 """
 
 from __future__ import annotations
