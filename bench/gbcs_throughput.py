@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -71,37 +72,46 @@ def gbhan_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "tools.cli"]
 
 
-def timed_run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
-    """Wall seconds of one process, start to exit, and its standard output."""
+def timed_run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Wall seconds of one process, start to exit, its CPU seconds (user + system, with any
+    workers it forked: what a run costs whatever else the machine is doing, where wall time
+    on a loaded machine measures the load as much as the program) and its standard output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     run = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if run.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(args)} exited {run.returncode}: {run.stderr[-500:]}")
-    return elapsed, run.stdout
+    return elapsed, cpu, run.stdout
 
 
-def cli_check(runs: int, jobs: int, cache: str | None = None) -> tuple[int, list[float]]:
-    """Messages checked and the wall seconds of each `gbhan gbcs check` run with `jobs`
-    workers; `cache`: an XDG_CACHE_HOME to run with (an empty one: the parsers compiled)."""
+def cli_check(
+    runs: int, jobs: int, cache: str | None = None
+) -> tuple[int, list[float], list[float]]:
+    """Messages checked, and the wall and CPU seconds of each `gbhan gbcs check` run with
+    `jobs` workers; `cache`: an XDG_CACHE_HOME to run with (an empty one: the parsers
+    compiled)."""
     command = gbhan_command()
     check_args = [*command, "gbcs", "check", str(RTDS), "--keystore", str(KEYSTORE)]
     check_args += ["--allow-unverifiable", "--jobs", str(jobs)]
     env = dict(os.environ)
     if cache is None:
         timed_run(check_args)  # warm the page cache and the on-disk parser cache
-    checks, count = [], 0
+    checks, cpus, count = [], [], 0
     for _ in range(runs):
         if cache is not None:
             shutil.rmtree(cache, ignore_errors=True)
             env["XDG_CACHE_HOME"] = cache
-        elapsed, out = timed_run(check_args, env)
+        elapsed, cpu, out = timed_run(check_args, env)
         found = CHECKED.search(out)
         if found is None or found.group(2) != "0":
             raise SystemExit(f"gbhan gbcs check did not pass RTDS: {out[-500:]}")
         count = int(found.group(1))
         checks.append(elapsed)
-    return count, checks
+        cpus.append(cpu)
+    return count, checks, cpus
 
 
 def start_ups(runs: int) -> dict[str, float]:
@@ -147,9 +157,11 @@ def export_keys(keystore: Keystore, path: Path) -> None:
     path.write_text(json.dumps(out))
 
 
-def dcc_parser(files: list[Path], keystore: Keystore, runs: int) -> tuple[list[float], dict] | str:
-    """The DCC parser's full check over `files`, end to end under node: the wall seconds of
-    each run and its last report, or why it could not be run."""
+def dcc_parser(
+    files: list[Path], keystore: Keystore, runs: int
+) -> tuple[list[float], list[float], dict] | str:
+    """The DCC parser's full check over `files`, end to end under node: the wall and CPU
+    seconds of each run and its last report, or why it could not be run."""
     node = shutil.which("node")
     if node is None:
         return "node is not installed"
@@ -165,12 +177,13 @@ def dcc_parser(files: list[Path], keystore: Keystore, runs: int) -> tuple[list[f
         export_keys(keystore, keys)
         args = [node, str(DCC_SCRIPT), str(keys), *map(str, files)]
         timed_run(args, env)  # warm
-        walls, report = [], {}
+        walls, cpus, report = [], [], {}
         for _ in range(runs):
-            elapsed, out = timed_run(args, env)
+            elapsed, cpu, out = timed_run(args, env)
             walls.append(elapsed)
+            cpus.append(cpu)
             report = json.loads(out.strip().splitlines()[-1])
-    return walls, report
+    return walls, cpus, report
 
 
 def struct_encode(message: Message) -> bytes:
@@ -263,10 +276,10 @@ def main() -> int:
     struct_rate = rate(lambda: [struct_encode(m) for m in messages], args.seconds, len(messages))
 
     print(f"measuring gbhan gbcs check end to end ({args.cli_runs} runs each) ...", flush=True)
-    cli_count, cli_times = cli_check(args.cli_runs, jobs=cores)
-    _, one_job_times = cli_check(args.cli_runs, jobs=1)
+    cli_count, cli_times, cli_cpus = cli_check(args.cli_runs, jobs=cores)
+    _, one_job_times, one_job_cpus = cli_check(args.cli_runs, jobs=1)
     with tempfile.TemporaryDirectory() as tmp:
-        _, cold_times = cli_check(max(1, args.cli_runs // 2), jobs=cores, cache=tmp)
+        _, cold_times, _ = cli_check(max(1, args.cli_runs // 2), jobs=cores, cache=tmp)
     cli_best = cli_count / min(cli_times)
     cli_median = cli_count / statistics.median(cli_times)
     one_job_best = cli_count / min(one_job_times)
@@ -291,6 +304,8 @@ def main() -> int:
     raw_verify = rate(lambda: public.verify(der, data, ec.ECDSA(hashes.SHA256())), args.seconds)
     raw_ecdh = rate(lambda: private.exchange(ec.ECDH(), peer), args.seconds)
 
+    one_job_cpu = cli_count / min(one_job_cpus)  # messages per CPU second, one process
+    reference_cpu = None
     if isinstance(dcc, str):
         reference, reference_name = ANCHOR_FULL, "DCC published"
         dcc_rows = []
@@ -298,13 +313,15 @@ def main() -> int:
             f"{DCC_PACKAGE} not measured ({dcc}): against its published {ANCHOR_FULL:,} msg/s"
         )
     else:
-        walls, report = dcc
+        walls, cpus, report = dcc
         count = report["messages"]
         reference, reference_name = count / min(walls), "DCC measured"
+        reference_cpu = count / min(cpus)
         dcc_rows = [
             ("DCC parser (best)", reference, "msg/s", "", None),
             ("DCC parser (median)", count / statistics.median(walls), "msg/s", "", None),
             ("DCC parser (parsing only)", count / report["seconds"], "msg/s", "", None),
+            ("DCC parser per CPU second", reference_cpu, "msg/s", "", None),
         ]
         dcc_note = (
             f"{DCC_PACKAGE} measured in this run: {count} messages, {report['parsed']} parsed, "
@@ -340,6 +357,13 @@ def main() -> int:
             f"-j{cores}",
             one_job_best / cli_best,
         ),
+        (
+            "gbhan gbcs check -j1 per CPU second",
+            one_job_cpu,
+            "msg/s",
+            "DCC per CPU s" if reference_cpu else "",
+            one_job_cpu / reference_cpu if reference_cpu else None,
+        ),
         (f"  ... empty parser cache -j{cores}", cold_best, "msg/s", "warm", cold_best / cli_best),
         *[(f"{name} start-up", value * 1000, "ms", "", None) for name, value in starts.items()],
         ("sign (gbhan)", gbhan_sign, "/s", "raw sign", gbhan_sign / raw_sign),
@@ -368,7 +392,9 @@ def main() -> int:
     print(
         f"gbhan gbcs check: {cli_count} messages in {min(cli_times):.2f}-{max(cli_times):.2f} s "
         f"wall with {cores} worker(s), {min(one_job_times):.2f}-{max(one_job_times):.2f} s "
-        f"with one; start-up ~{starts['gbhan --help']:.2f} s"
+        f"with one; start-up ~{starts['gbhan --help']:.2f} s; CPU per run "
+        f"{min(one_job_cpus):.2f} s with one worker, {min(cli_cpus):.2f} s with {cores}; "
+        f"1-minute load average at the end {os.getloadavg()[0]:.1f} on {cores} core(s)"
     )
     print(
         f"mean message: {statistics.mean(map(len, corpus)):.0f} bytes; "
