@@ -161,10 +161,17 @@ def run_region(
     """Run every feeder of ``region`` through the shared path of ``option`` on ``executor``."""
     params = WanParams.for_region(region, option)
     lookahead = params.lookahead_s
+    if not lookahead > 0 or lookahead > params.timeout_s:
+        executor.close()  # the caller handed it over to be run and closed
     if not lookahead > 0:
         raise RegionRunError(
             f"the path's least latency is {lookahead} s: windows need a positive lookahead "
             "(give the DSP, the CSP or the radio some latency)"
+        )
+    if lookahead > params.timeout_s:
+        raise RegionRunError(
+            f"the path's least latency ({lookahead:.1f} s) is over the DNO's timeout "
+            f"({params.timeout_s:.0f} s): every SRV would time out"
         )
     started = time.perf_counter()
     count = region.feeders.count
@@ -212,10 +219,11 @@ def run_region(
                 answers[shard_of[a.feeder]].append(
                     (a.feeder, a.seq, a.executed_at, a.responded_at, a.queued_s)
                 )
-                acts = a.executed_at if not math.isnan(a.executed_at) else a.responded_at
-                if math.isnan(acts):
-                    acts = sent_at[(a.feeder, a.seq)] + params.timeout_s
-                due = min(due, acts)
+                # what the shard will do first with it: the switch acts, the response comes,
+                # or (no response) the DNO gives up waiting
+                gives_up = sent_at[(a.feeder, a.seq)] + params.timeout_s
+                first = min(t for t in (a.executed_at, a.responded_at, gives_up) if t == t)
+                due = min(due, first)
             window += 1
             coordinator_s += time.perf_counter() - mark
             if on_window is not None:

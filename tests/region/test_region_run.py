@@ -10,7 +10,14 @@ import signal
 import pytest
 from region_helpers import single_feeder, small, without_srv_times
 
-from emulator.region import InlineExecutor, WanParams, run_feeder, run_region, summarise_rows
+from emulator.region import (
+    InlineExecutor,
+    RegionRunError,
+    WanParams,
+    run_feeder,
+    run_region,
+    summarise_rows,
+)
 from emulator.region.dask_engine import DaskExecutor
 from emulator.region.shard import Shard
 
@@ -107,3 +114,21 @@ def test_progress_counts_the_srvs_as_they_are_answered():
     assert last.srvs_answered == sum(r["srv_count"] for r in run.rows)
     assert last.srvs_late == sum(r["srv_over_30s"] for r in run.rows) > 0
     assert seen[0].srvs_answered <= seen[len(seen) // 2].srvs_answered <= last.srvs_answered
+
+
+@pytest.mark.parametrize(
+    ("wan", "why"),
+    [
+        (
+            {"latency_s": 0.0, "radio_latency_s": (0.0, 1.0), "han_latency_s": 0.0},
+            "positive lookahead",
+        ),
+        ({"latency_s": 40.0}, "over the DNO's timeout"),
+    ],
+)
+def test_a_path_windows_cannot_run_on_is_refused(wan, why):
+    region = dataclasses.replace(
+        small(1, **wan), dsp=dataclasses.replace(small(1).dsp, latency_s=0.0)
+    )
+    with pytest.raises(RegionRunError, match=why):
+        run_region(region, InlineExecutor())
