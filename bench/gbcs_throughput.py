@@ -7,8 +7,10 @@ Prints messages/s for decode-only, the security check (decode + every signature,
 decryption), the strict check in process (what `gbhan gbcs check` runs per message: form,
 re-encode, security) and `gbhan gbcs check RTDS --keystore K --allow-unverifiable` end to
 end from the command line, process start included (best and median of N runs, with one
-worker and with one per core, and once with an empty parser cache), beside the start-up of
-`gbhan --help` and `import gbcs`; the re-encode through gbcs.encode's hand writers against
+worker and with one per core, once with an empty parser cache, and without Python's
+bytecode cache), beside the start-up of `gbhan --help` and `import gbcs`, and each run's
+CPU seconds. Command lines run as an installed package runs: their bytecode cached (under
+a temporary PYTHONPYCACHEPREFIX, PYTHONDONTWRITEBYTECODE dropped); the re-encode through gbcs.encode's hand writers against
 the construct Structs they mirror; then sign/s and verify/s through gbhan, raw P-256 verify/s
 and ECDH/s, and ratios.
 
@@ -87,18 +89,29 @@ def timed_run(args: list[str], env: dict[str, str] | None = None) -> tuple[float
     return elapsed, cpu, run.stdout
 
 
+def user_env(pycache: str | None) -> dict[str, str]:
+    """The environment of a user's run: Python's bytecode cached (as an installed package's
+    is; the session may set PYTHONDONTWRITEBYTECODE, which makes every run compile every
+    module again), kept under `pycache` rather than in the tree. None: as this process is."""
+    env = dict(os.environ)
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
 def cli_check(
-    runs: int, jobs: int, cache: str | None = None
+    runs: int, jobs: int, base: dict[str, str], cache: str | None = None
 ) -> tuple[int, list[float], list[float]]:
     """Messages checked, and the wall and CPU seconds of each `gbhan gbcs check` run with
-    `jobs` workers; `cache`: an XDG_CACHE_HOME to run with (an empty one: the parsers
-    compiled)."""
+    `jobs` workers in the environment `base`; `cache`: an XDG_CACHE_HOME to run with (an
+    empty one: the parsers compiled)."""
     command = gbhan_command()
     check_args = [*command, "gbcs", "check", str(RTDS), "--keystore", str(KEYSTORE)]
     check_args += ["--allow-unverifiable", "--jobs", str(jobs)]
-    env = dict(os.environ)
+    env = dict(base)
     if cache is None:
-        timed_run(check_args)  # warm the page cache and the on-disk parser cache
+        timed_run(check_args, env)  # warm the page, bytecode and on-disk parser caches
     checks, cpus, count = [], [], 0
     for _ in range(runs):
         if cache is not None:
@@ -114,15 +127,17 @@ def cli_check(
     return count, checks, cpus
 
 
-def start_ups(runs: int) -> dict[str, float]:
+def start_ups(runs: int, env: dict[str, str]) -> dict[str, float]:
     """Median wall seconds of `gbhan --help`, `python -c 'import gbcs'` and a bare python."""
     commands = {
         "gbhan --help": [*gbhan_command(), "--help"],
         "import gbcs": [sys.executable, "-c", "import gbcs"],
         "python alone": [sys.executable, "-c", "pass"],
     }
+    for args in commands.values():
+        timed_run(args, env)  # bytecode cached
     return {
-        name: statistics.median(timed_run(args)[0] for _ in range(max(runs, 5)))
+        name: statistics.median(timed_run(args, env)[0] for _ in range(max(runs, 5)))
         for name, args in commands.items()
     }
 
@@ -276,15 +291,19 @@ def main() -> int:
     struct_rate = rate(lambda: [struct_encode(m) for m in messages], args.seconds, len(messages))
 
     print(f"measuring gbhan gbcs check end to end ({args.cli_runs} runs each) ...", flush=True)
-    cli_count, cli_times, cli_cpus = cli_check(args.cli_runs, jobs=cores)
-    _, one_job_times, one_job_cpus = cli_check(args.cli_runs, jobs=1)
-    with tempfile.TemporaryDirectory() as tmp:
-        _, cold_times, _ = cli_check(max(1, args.cli_runs // 2), jobs=cores, cache=tmp)
+    with tempfile.TemporaryDirectory() as pycache:
+        env = user_env(pycache)
+        cli_count, cli_times, cli_cpus = cli_check(args.cli_runs, cores, env)
+        _, one_job_times, one_job_cpus = cli_check(args.cli_runs, 1, env)
+        _, uncached_times, uncached_cpus = cli_check(args.cli_runs, 1, user_env(None))
+        with tempfile.TemporaryDirectory() as tmp:
+            _, cold_times, _ = cli_check(max(1, args.cli_runs // 2), cores, env, cache=tmp)
+        starts = start_ups(args.cli_runs, env)
     cli_best = cli_count / min(cli_times)
     cli_median = cli_count / statistics.median(cli_times)
     one_job_best = cli_count / min(one_job_times)
+    uncached_best = cli_count / min(uncached_times)
     cold_best = cli_count / min(cold_times)
-    starts = start_ups(args.cli_runs)
 
     # signing and verifying one pre-command, through gbhan and raw
     pre_path = RTDS / "7.6_ECS47Deactivate" / "ECS47Deactivate_7.6_SUCCESS_PRECOMMAND_GBCS.HEX"
@@ -365,6 +384,13 @@ def main() -> int:
             one_job_cpu / reference_cpu if reference_cpu else None,
         ),
         (f"  ... empty parser cache -j{cores}", cold_best, "msg/s", "warm", cold_best / cli_best),
+        (
+            "  ... no bytecode cache -j1",
+            uncached_best,
+            "msg/s",
+            "-j1",
+            uncached_best / one_job_best,
+        ),
         *[(f"{name} start-up", value * 1000, "ms", "", None) for name, value in starts.items()],
         ("sign (gbhan)", gbhan_sign, "/s", "raw sign", gbhan_sign / raw_sign),
         ("verify (gbhan)", gbhan_verify, "/s", "raw verify", gbhan_verify / raw_verify),
@@ -393,7 +419,9 @@ def main() -> int:
         f"gbhan gbcs check: {cli_count} messages in {min(cli_times):.2f}-{max(cli_times):.2f} s "
         f"wall with {cores} worker(s), {min(one_job_times):.2f}-{max(one_job_times):.2f} s "
         f"with one; start-up ~{starts['gbhan --help']:.2f} s; CPU per run "
-        f"{min(one_job_cpus):.2f} s with one worker, {min(cli_cpus):.2f} s with {cores}; "
+        f"{min(one_job_cpus):.2f} s with one worker ({min(uncached_cpus):.2f} s compiling "
+        f"its modules afresh, as with PYTHONDONTWRITEBYTECODE), {min(cli_cpus):.2f} s with "
+        f"{cores}; "
         f"1-minute load average at the end {os.getloadavg()[0]:.1f} on {cores} core(s)"
     )
     print(
