@@ -5,8 +5,8 @@ DCC Boxed's HTTP interface over it.
 Every request, in this order (the first failure answers, and nothing reaches a premises):
 endpoint known (E13) → hardened parse, DUIS schema, XML signature (E40/E41, document.py) →
 originator a registered user (E1) signed with its own certificate (E41) → variant fits the
-endpoint (E13; local delivery E17) → replayed id (E42) → eligibility of the user's role
-(E2) → target and other device known (E19) → transform (E11) and variant fits the use case
+endpoint (E13; local delivery E17) → replayed id (E42) → an SRV variant gbhan serves (E43) →
+eligibility of the user's role (E2) → target and other device known (E19) → transform (E11) and variant fits the use case
 (E12) → for variant 5, the user's GBCS signature on the very pre-command issued (E41).
 Accepted: serviceT answers `I0` with the `PreCommand`; serviceS answers `I99`, MACs the command
 as the ACB (signing it first where the ACB signs), routes it over the WAN, and later POSTs the
@@ -35,7 +35,7 @@ from gbcs.roles import ACB_EUI
 from gbcs.security import sign as gbcs_sign
 
 from . import alerts, document, duis, nondevice, xmlsig
-from .eligibility import DuisRole, Eligibility, NotEligible
+from .eligibility import BASE_ELIGIBILITY, DuisRole, Eligibility, NotEligible
 from .inventory import Device, Inventory
 from .keychoice import DeviceTrust, mac_for_device
 from .registry import RegisteredUser, UserRegistry
@@ -228,6 +228,11 @@ class Dsp:
             )
         if variant != 5 and str(rid) in self.ledger:
             raise DspRefusal(ResponseCode.REPLAYED_REQUEST_ID, f"{rid} was used before", request)
+        srv = request.service_reference_variant
+        if srv not in BASE_ELIGIBILITY and not self.eligibility.roles(srv):
+            raise DspRefusal(
+                ResponseCode.NOT_SUPPORTED, f"SRV {srv} is not served by gbhan", request
+            )
         try:
             self.eligibility.check(request.service_reference_variant, user.role)
         except NotEligible as exc:
@@ -279,9 +284,7 @@ class Dsp:
             raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, "a non-device request names the DSP "
                           f"{ACB_EUI.hex().upper()} as target", request)  # fmt: skip
         if request.service_reference_variant not in nondevice.SERVED:
-            raise DspRefusal(
-                ResponseCode.ROLE_NOT_ELIGIBLE, "non-device service not served", request
-            )
+            raise DspRefusal(ResponseCode.NOT_SUPPORTED, "non-device service not served", request)
         try:
             body = nondevice.read_inventory(request, self.inventory)
         except nondevice.NonDeviceRefused as exc:

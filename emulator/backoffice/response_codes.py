@@ -3,8 +3,9 @@
 The schema's `ResponseCode` enumeration is the authority for which codes exist (a test checks
 this table against it); meanings come from the primer (section 10.4). The schema has no codes
 for a failed XML signature, hostile or schema-invalid XML or a replayed request id, and our
-sources do not say which numbers the DCC uses, so gbhan picks three unused-by-us numbers from
-the schema's list and documents the choice here and in docs/backoffice.md.
+sources do not say which numbers the DCC uses, so gbhan picks unused-by-us numbers from the
+schema's list and documents the choice here and in docs/backoffice.md; likewise for a service
+reference gbhan does not serve at all, which must not read as a role refusal (E2).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ResponseCode(StrEnum):
     XML_REFUSED = "E40"
     XML_SIGNATURE_FAILED = "E41"
     REPLAYED_REQUEST_ID = "E42"
+    NOT_SUPPORTED = "E43"
 
 
 MEANINGS: dict[str, str] = {
@@ -66,9 +68,10 @@ MEANINGS: dict[str, str] = {
     "E40": "gbhan: XML refused (malformed, DTD/entities, too big, or not valid to the DUIS schema)",
     "E41": "gbhan: XML signature missing, invalid, or by an unknown certificate",
     "E42": "gbhan: request id already used (replay)",
+    "E43": "gbhan: service reference variant not supported by this DSP (no role may send it)",
 }
 
-GBHAN_CHOSEN = frozenset({"E40", "E41", "E42"})
+GBHAN_CHOSEN = frozenset({"E40", "E41", "E42", "E43"})
 
 
 def meaning(code: str) -> str:

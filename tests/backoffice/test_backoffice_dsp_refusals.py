@@ -12,6 +12,7 @@ from backoffice_helpers import DCCBOXED, DUIS, NETWORK_OPERATOR, SUPPLIER
 from dsp_helpers import GBCS_DATE, build_dsp, signed_as
 from lxml import etree
 
+from emulator import data
 from emulator.backoffice import document, duis, xmlsig
 from emulator.backoffice.eligibility import Eligibility
 from gbcs.keystore import Keystore
@@ -80,8 +81,14 @@ def unknown_device(signer) -> bytes:
     return duis.to_bytes(xmlsig.sign(root, signer))
 
 
+UNSERVED = data.duis_catalogue() / "CCS03_8.12.1_SUCCESS_REQUEST_DUIS.XML"
+
 CASES = {
     # name: (builder(signers) -> steps, expected codes)
+    "an-srv-gbhan-does-not-serve-is-not-a-role-refusal": (
+        lambda s: [("serviceS", signed_as(UNSERVED, SUPPLIER, s["supplier"]))],
+        ["E43"],
+    ),
     "dno-sends-supplier-only-7.5": (
         lambda s: [("serviceT", signed_as(T["ECS47Activate_7.5"], NETWORK_OPERATOR, s["dno"]))],
         ["E2"],

@@ -90,7 +90,7 @@ def test_answer_has_dcc_boxed_shape(schema, trusted, dsp, gbcs_keys):
     (request("8.2", "<sr:ReadInventory><sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID>"
              "</sr:ReadInventory>", target="00-DB-12-34-56-78-90-A0"), "E19"),  # not to the DSP
     (request("8.3", "<sr:DecommissionDevice><sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID>"
-             "</sr:DecommissionDevice>"), "E2"),  # a non-device service gbhan does not serve
+             "</sr:DecommissionDevice>"), "E43"),  # a non-device service gbhan does not serve
 ])  # fmt: skip
 def test_refusals(body, code, schema, trusted, dsp, gbcs_keys):
     (answers,), premises = over_http(schema, trusted, dsp, gbcs_keys, body)
