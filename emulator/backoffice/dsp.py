@@ -505,12 +505,15 @@ class Dsp:
         if premises is None:
             return
         distributor = self.users.get(premises.electricity_distributor)
+        # the request id is the requester's: it names the request only to whoever sent it
+        # (the Distributor never saw the Supplier's request), as a device alert names none
+        own = bytes(job.user.eui) == bytes(premises.electricity_distributor)
         document_ = self._sign(
             duis.build_dcc_alert(
                 alert_code=duis.ALCS_CONFIGURATION_CHANGE_ALERT,
                 body=duis.alcs_configuration_change(esme),
                 when=self.utc_now(),
-                request_id=job.request.request_id,
+                request_id=job.request.request_id if own else None,
             )
         )
         self.dcc_alerts.append(

@@ -1,6 +1,6 @@
 """Alerts: a Supplier's HCALCS unjoin (8.8.x) or join makes the DSP alert the premises'
-Electricity Distributor with a signed DCCAlertMessage (N65, ALCSHCALCSConfigurationChange);
-other requests do not; device alerts reach the user the GBCS alert names."""
+Electricity Distributor with a signed DCCAlertMessage (N65, ALCSHCALCSConfigurationChange),
+which does not carry the Supplier's request id; other requests do not; device alerts reach the user the GBCS alert names."""
 
 from __future__ import annotations
 
@@ -61,7 +61,10 @@ def test_supplier_changes_to_auxiliary_load_switches_alert_the_dno(
         assert root.findtext(f".//{{{duis.SR}}}ESMEDeviceID") == "00-DB-12-34-56-78-90-A0"
         record = dsp_.dcc_alerts[0]
         assert record.recipient == dno.eui and record.esme == ESME
-        assert dcc_alerts[0].request_id == answers[-1].request_id
+        # not the Supplier's request id: the DNO never sent that request (the record keeps it)
+        assert dcc_alerts[0].request_id is None
+        assert root.find(f".//{{{duis.SR}}}RequestID") is None
+        assert answers[-1].request_id in record.cause
 
 
 def test_no_alert_when_the_device_rejects(schema, trusted, dsp, gbcs_keys):
