@@ -125,6 +125,18 @@ def read_template(path: Path) -> Template:
     )
 
 
+#: SRVs that take a device off the HAN or out of service, in the order they run after every
+#: other template, so the ones that need the device find it there (the catalogue's 8.11
+#: Remove takes the ESME off the hub's log: it runs last of all)
+LAST = ("8.8.1", "8.8.2", "8.3", "8.11")
+
+
+def run_order(templates: list[Template]) -> list[Template]:
+    """The order the runner sends templates in: by name, those of LAST at the end."""
+    return sorted(templates, key=lambda t: (LAST.index(t.srv) + 1 if t.srv in LAST else 0,
+                                            t.name))  # fmt: skip
+
+
 def load_catalogue(folder: Path | None = None) -> list[Template]:
     """Every *.XML request of the folder (default: the DCC catalogue in gbhan's data), by
     name."""
@@ -399,7 +411,7 @@ async def run_catalogue(
                 if set_endpoint is not None:
                     set_endpoint(user.eui, where)
             runner = Runner(users, DeviceVerifier(smki, verify_keys), timeout_s)
-            return await runner.run(templates, progress)
+            return await runner.run(run_order(templates), progress)
         finally:
             await transport.close()
             for endpoint in endpoints:
@@ -519,6 +531,7 @@ __all__ = [
     "load_catalogue",
     "read_template",
     "run_catalogue",
+    "run_order",
     "serve_in_process",
     "status_markdown",
     "summary",

@@ -75,6 +75,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.20.1": frozenset({IS, GS}),
     "6.25": frozenset({IS}),
     "6.26": frozenset({IS}),
+    "8.9": frozenset({IS, GS, OU}),  # the Comms Hub Function's device log
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

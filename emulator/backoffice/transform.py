@@ -595,6 +595,12 @@ FIXED_READS: dict[str, tuple[tuple[int, str, int], ...]] = {
     "ECS40": ((1, "00005E2C220B", 2), (1, "0100000002FF", 2)),
     "ECS26j": ((111, "0000130000FF", 2),),
     "ECS45": ((70, "000060030AFF", 3),),
+    # the Comms Hub Function's device log (8.9): its active devices
+    "CCS06": ((104, "00001E0300FF", 4),),
+    "CCS05CCS04": ((104, "00001E0300FF", 4),),
+    # the Comms Hub Function's identity and type (6.2.4)
+    "ECS26n": ((1, "0000600104FF", 2), (1, "0000600106FF", 2)),
+    "ECS26i": ((1, "0000600101FF", 2), (1, "0000600104FF", 2), (1, "0000600106FF", 2)),
 }  # fmt: skip
 
 
@@ -798,6 +804,11 @@ FORMS: dict[tuple[str, str], _Form] = {
     ("4.1.1", "ECS17b"): _Form("ECS17b", _protected_read("ECS17b")),
     ("4.1.3", "ECS17e"): _Form("ECS17e", _protected_read("ECS17e")),
     ("4.3", "ECS19"): _Form("ECS19", _protected_read("ECS19")),
+    # 8.9 to the Comms Hub Function, sent by the ACB (the newer CCS06 first)
+    ("8.9", "CCS06"): _Form("CCS06", _fixed_read("CCS06"), via_acb=True),
+    ("8.9", "CCS05CCS04"): _Form("CCS05CCS04", _fixed_read("CCS05CCS04"), via_acb=True),
+    ("6.2.4", "ECS26n"): _Form("ECS26n", _fixed_read("ECS26n"), via_acb=True),  # the hub's
+    ("6.2.4", "ECS26i"): _Form("ECS26i", _fixed_read("ECS26i"), via_acb=True),
     ("6.20.1", "ECS39a"): _Form("ECS39a", _single_write("ECS39a")),
     ("6.12", "ECS34"): _Form("ECS34", _single_write("ECS34")),
     ("3.2", "ECS12"): _Form("ECS12", _single_write("ECS12")),
@@ -812,12 +823,43 @@ def _choose(request: Request, use_case: str | None) -> _Form:
     if srv == "8.11" and use_case is None:
         kind = (request.body.findtext(f"{{{SR}}}RequestType") or "").strip()
         use_case = {"Add": "CCS01", "Remove": "CCS02"}.get(kind)
+    if (
+        srv == "8.9"
+        and use_case is None
+        and request.body.find(f".//{{{SR}}}ReadSecurityDetails") is not None
+    ):
+        use_case = "CCS07"  # the hub's security details (backup PAN): not built yet
     candidates = [form for (s, name), form in FORMS.items() if s == srv]
     if use_case is not None:
         candidates = [form for form in candidates if form.use_case == use_case]
     if not candidates:
         raise TransformError(f"SRV {srv} as {use_case or 'any use case'} is not transformed")
     return candidates[0]
+
+
+#: the device types each form is for, where an SRV's forms differ by the target's type: by
+#: use-case name, ECS… an ESME's, GCS… a GSME's or GPF's, CCS… the hub's; and these
+DEVICES_OF = {"ECS26n": ("chf",), "ECS26i": ("chf",), "ECS52": ("esme", "chf")}
+_BY_PREFIX = (("CCS", ("chf",)), ("ECS", ("esme",)), ("GCS", ("gsme", "gpf")))
+
+
+def devices_of(use_case: str) -> tuple[str, ...] | None:
+    """The device types a use case is for (None: any, e.g. the CS… common ones)."""
+    if use_case in DEVICES_OF:
+        return DEVICES_OF[use_case]
+    return next((kinds for prefix, kinds in _BY_PREFIX if use_case.startswith(prefix)), None)
+
+
+def use_case_for(srv: str, device_type: str) -> str | None:
+    """The use case the DSP sends SRV `srv` as to a device of `device_type` (gbcs.asn1
+    names): the first form of the SRV for that type. None when the SRV has no form for it,
+    or none at all (the caller refuses such a request rather than send another device's
+    use case)."""
+    for (s, _name), form in FORMS.items():
+        kinds = devices_of(form.use_case)
+        if s == srv and (kinds is None or device_type in kinds):
+            return form.use_case
+    return None
 
 
 def transform(

@@ -34,6 +34,7 @@ from gbcs.security import check_message
 from .access import AccessPolicy
 from .comms_hub import CommsHub, RoutingError, nwk_of, parse_tunnel_data, tunnel_reply
 from .esme import Esme
+from .hub_function import HubFunction
 from .keys import PremisesKeys
 from .outcomes import EsmeResult, Outcome, RejectReason, outcome_text
 from .paired_device import PairedDevice, endpoints
@@ -134,6 +135,7 @@ class Premises:
     def __init__(self, clock: Clock, medium: Medium, keys: PremisesKeys) -> None:
         self.clock, self.medium, self.keys = clock, medium, keys
         self.hub: CommsHub
+        self.hub_function: HubFunction  # the hub's own GBCS (hub_function.py)
         self.esme: Esme
         self.switches: dict[int, Switch] = {}
         #: the HAN's other GBCS targets (the profile's `gbcs_devices`: an HCALCS, a PPMID)
@@ -203,6 +205,8 @@ class Premises:
             command_route=command_route,
         )
         self.esme.alert_sink = self._raise_alert
+        # the hub's own GBCS (8.11, 8.9) on the meter's clock, which the hub keeps in step
+        self.hub_function = HubFunction(self.hub, keys, lambda: self.esme.utc_now())
         esme_node.on_cluster(1, 0x0704, lambda packet: self._on_tunnel(esme_node, packet))
         for cluster in (0x0701, 0x0006, 0x0008):  # DRLC reports, attribute reports
             esme_node.on_cluster(1, cluster, self._on_switch_report)
@@ -276,8 +280,9 @@ class Premises:
     # --- what other parts use -------------------------------------------------------------
     @property
     def device_ids(self) -> dict[str, str]:
-        """EUI-64 (hex) -> device type, for every device in the hub's device log."""
-        return self.hub.device_ids
+        """EUI-64 (hex) -> device type, for the Comms Hub Function and every device in its
+        device log."""
+        return {self.hub.eui.hex().upper(): "CHF", **self.hub.device_ids}
 
     def on_alert(self, callback: Callable[[bytes], None]) -> None:
         """Call `callback(gbcs_alert_bytes)` for every unsolicited alert a device raises."""
@@ -306,6 +311,10 @@ class Premises:
             target = decode(command).target
         except GbcsError:
             return await self._rejected("unknown", None, RejectReason.MALFORMED, start)
+        if bytes(target) == self.hub.eui:  # the hub's own: answered at the hub, no HAN hop
+            result = self.hub_function.handle(command)
+            return await self._done(result.use_case, result.srv, result.status, result.reason,
+                                    result.response, start)  # fmt: skip
         try:
             record = self.hub.route(target)
         except RoutingError as exc:

@@ -111,8 +111,10 @@ def test_template_against_the_real_premises(name, schema, trusted, dsp, gbcs_key
     assert (final.source, final.kind, final.code) == ("endpoint", "response",
                                                       CODES[case["outcome"]])  # fmt: skip
     esme = premises.esme
-    #: the device that answers: the ESME, or an HCALCS / PPMID answering its own joins and CS08
-    device = esme if "device" not in case else premises.gbcs_devices[bytes.fromhex(case["device"])]
+    #: the device that answers: the ESME, an HCALCS / PPMID answering its own joins and CS08,
+    #: or the Comms Hub Function its own 8.11
+    answering = {premises.hub.eui: premises.hub_function, **premises.gbcs_devices}
+    device = esme if "device" not in case else answering[bytes.fromhex(case["device"])]
     if case["outcome"] != "executed":
         assert final.gbcs_payload is None and after == before
         if case["outcome"] == "device-refused":

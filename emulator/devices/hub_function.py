@@ -1,0 +1,189 @@
+"""The Comms Hub Function's own GBCS application: the commands addressed to the hub itself,
+which it answers without the HAN (the hub is the end of the WAN).
+
+Served: CCS01 (8.11 Add: register a device in the CHF device log with its install code, set
+the join timeout, open joining), CCS02 (8.11 Remove: take a device off the log and the HAN),
+the device log reads CCS05/CCS04 and CCS06 (8.9: the active devices' entries), and the
+identity reads ECS26i and ECS26n (6.2.4). All come
+from the ACB on a user's behalf (the use-case tables' sender), MAC'd; the checks are every
+GBCS device's (access.check_sender), each failure a logged, counted rejection and no response.
+Responses as RTDS's: the hub as originator, the command's counter and remote party, MAC'd
+with static ECDH (so byte for byte RTDS's where the state is RTDS's).
+
+The device log is the hub's (comms_hub.CommsHub.devices: who is on the HAN) plus the devices
+registered by CCS01 and not yet joined. Its entries' link statistics (RSSI, LQI, the
+counters) are what RTDS's hub reports for its meter; the EUI and the last communication time
+are each device's and the hub's clock. Nothing here is in our sources beyond RTDS: the rules
+(re-registering a logged device is success, removing an unknown one `object_unavailable`)
+are ours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from construct import Container, ListContainer  # type: ignore[import-untyped]
+
+from gbcs import decode
+from gbcs.errors import GbcsError
+from gbcs.message import Message
+from gbcs.roles import Role
+
+from .access import CounterStore, check_sender
+from .comms_hub import CommsHub
+from .esme.instructions import (
+    NULL,
+    InstructionFailed,
+    InstructionOutcome,
+    InstructionResult,
+    datetime_octets,
+    item,
+)
+from .esme.responses import Responder
+from .keys import PremisesKeys
+from .outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
+
+LOGGER = logging.getLogger(__name__)
+
+CCS01, CCS02, CCS05_CCS04, CCS06 = 0x0001, 0x0002, 0x0004, 0x010F
+ECS26I, ECS26N = 0x0092, 0x00FA  # 6.2.4 read the hub's identity and type
+SRV_OF = {CCS01: "8.11", CCS02: "8.11", CCS05_CCS04: "8.9", CCS06: "8.9", ECS26I: "6.2.4",
+          ECS26N: "6.2.4"}  # fmt: skip
+#: who may send them: the ACB (use-case tables), on a user's behalf
+ROLES = {srv: {Role.ACCESS_CONTROL_BROKER} for srv in ("8.11", "8.9", "6.2.4")}
+IC_DATA = 1
+IDENTITY = bytes.fromhex("0000600101FF")  # 0-0:96.1.1.255: the hub's EUI
+#: the hub's identity attributes as RTDS's reports them (ECS26n): model and firmware tag
+ATTRIBUTES = {bytes.fromhex("0000600104FF"): b"ATGTypeY", bytes.fromhex("0000600106FF"): b"CSW "}
+IC_NETWORK_CONTROL = 104
+DEVICE_LOG = bytes.fromhex("00001E0300FF")  # 0-0:30.3.0.255 the CHF device log
+REGISTER, UNREGISTER = 1, 2  # its methods
+ENABLE_JOINING, JOIN_TIMEOUT, ACTIVE_DEVICES = 2, 3, 4  # its attributes
+#: one active_devices entry as RTDS's hub reports its ESME, after the EUI: status bits, RSSI
+#: and LQI figures, then (after the last communication date-time) the entry's counters
+ENTRY_HEAD = [item("bit-string", Container(bits=8, octets=b"\xc8")), item("integer", -35),
+              item("integer", -50), item("integer", -100), item("unsigned", 2),
+              item("unsigned", 39), item("unsigned", 247)]  # fmt: skip
+ENTRY_TAIL = [item("unsigned", v) for v in (1, 0, 100, 1, 1)]
+_UNAVAILABLE = InstructionResult.OBJECT_UNAVAILABLE
+
+
+class HubFunction:
+    """The CHF `hub.eui` as a GBCS target: `handle(command)` checks and answers one."""
+
+    def __init__(self, hub: CommsHub, keys: PremisesKeys, now: Callable[[], dt.datetime]) -> None:
+        self.hub, self.keys, self.now = hub, keys, now
+        self.eui = hub.eui
+        self.responses = Responder(self.eui, keys, now)
+        self.counters = CounterStore()
+        self.stats: Counter = Counter()
+        #: registered by CCS01, not (yet) on the HAN: EUI -> (install code, device type)
+        self.registered: dict[bytes, tuple[bytes, int]] = {}
+        self.join_timeout = 0
+        self.joining_enabled = False
+
+    def handle(self, command: bytes) -> EsmeResult:
+        """Check and execute one command; never raises for bad input."""
+        use_case, srv = "unknown", None
+        try:
+            message = decode(command)
+            use_case = (
+                message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
+            )
+            srv = self._check(message)
+            outcomes = self._run(message)
+        except GbcsError as exc:
+            return self._reject(use_case, srv, RejectReason.MALFORMED, str(exc))
+        except CommandRejected as exc:
+            return self._reject(use_case, srv, exc.reason, "")
+        self.stats[outcome_text(Outcome.EXECUTED, None)] += 1
+        response = self.responses.access_response(message, outcomes)
+        return EsmeResult(use_case, srv, Outcome.EXECUTED, response)
+
+    def _check(self, message: Message) -> str:
+        if message.cra != "command":
+            raise CommandRejected(RejectReason.NOT_A_COMMAND)
+        if bytes(message.target) != self.eui:
+            raise CommandRejected(RejectReason.UNKNOWN_TARGET)
+        srv = SRV_OF.get(message.message_code)
+        if srv is None or message.payload_kind != "dlms-access-request":
+            raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
+        check_sender(message, self.keys, self.counters, critical=False,
+                     permitted=lambda role: role in ROLES[srv])  # fmt: skip
+        return srv
+
+    def _run(self, message: Message) -> list[InstructionOutcome]:
+        """Every instruction in order; after the first that fails, the rest are not carried
+        out and answer other_reason (GBCS's rule, as RTDS shows it)."""
+        outcomes: list[InstructionOutcome] = []
+        for spec, value in zip(message.payload.specifications, message.payload.data,
+                               strict=True):  # fmt: skip
+            if outcomes and outcomes[-1][1] != InstructionResult.SUCCESS:
+                outcomes.append((str(spec.kind), InstructionResult.OTHER_REASON, NULL))
+            else:
+                outcomes.append(self._instruction(spec, value))
+        return outcomes
+
+    def _instruction(self, spec: Any, value: Any) -> InstructionOutcome:
+        kind, number = str(spec.kind), int(spec.attribute_or_method)
+        ic, code = int(spec.class_id), bytes(spec.instance_id)
+        if ic == IC_DATA and kind == "get" and number == 2 and code == IDENTITY:
+            return kind, InstructionResult.SUCCESS, item("octet-string", self.eui)
+        if ic == IC_DATA and kind == "get" and number == 2 and code in ATTRIBUTES:
+            return kind, InstructionResult.SUCCESS, item("octet-string", ATTRIBUTES[code])
+        if ic != IC_NETWORK_CONTROL or code != DEVICE_LOG:
+            return kind, InstructionResult.OBJECT_UNDEFINED, NULL
+        try:
+            if kind == "action" and number == REGISTER:
+                self._register(value)
+            elif kind == "action" and number == UNREGISTER:
+                self._unregister(bytes(value.value))
+            elif kind == "set" and number == JOIN_TIMEOUT:
+                self.join_timeout = int(value.value)
+            elif kind == "set" and number == ENABLE_JOINING:
+                self.joining_enabled = bool(value.value)
+            elif kind == "get" and number == ACTIVE_DEVICES:
+                return kind, InstructionResult.SUCCESS, self._active_devices()
+            else:
+                return kind, InstructionResult.OBJECT_UNDEFINED, NULL
+        except InstructionFailed as exc:
+            return kind, exc.result, NULL
+        except (TypeError, ValueError, AttributeError):
+            return kind, InstructionResult.OTHER_REASON, NULL
+        return kind, InstructionResult.SUCCESS, NULL
+
+    def _register(self, value: Any) -> None:
+        eui, _key_type, install_code, device_type = (v.value for v in value.value)
+        eui = bytes(eui)
+        if len(eui) != 8 or len(bytes(install_code)) not in (6, 8, 12, 16):
+            raise InstructionFailed(InstructionResult.OTHER_REASON)
+        if eui not in self.hub.devices:  # one on the HAN already stays as it is
+            self.registered[eui] = (bytes(install_code), int(device_type))
+
+    def _unregister(self, eui: bytes) -> None:
+        if eui in self.registered:
+            del self.registered[eui]
+        elif eui in self.hub.devices:
+            self.hub.remove_device(eui)
+        else:
+            raise InstructionFailed(_UNAVAILABLE)
+
+    def _active_devices(self) -> Any:
+        when = item("octet-string", datetime_octets(self.now()))
+        entries = [
+            item("structure", ListContainer(
+                [item("octet-string", eui), *ENTRY_HEAD, when, *ENTRY_TAIL]))
+            for eui in self.hub.devices
+        ]  # fmt: skip
+        return item("array", ListContainer(entries))
+
+    def _reject(self, use_case: str, srv: str | None, reason: RejectReason,
+                detail: str) -> EsmeResult:  # fmt: skip
+        self.stats[outcome_text(Outcome.REJECTED, reason)] += 1
+        LOGGER.info("CHF %s rejected %s (%s): %s %s", self.eui.hex(), use_case, srv, reason,
+                    detail)  # fmt: skip
+        return EsmeResult(use_case, srv, Outcome.REJECTED, reason=reason)

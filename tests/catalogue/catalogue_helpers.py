@@ -1,0 +1,58 @@
+"""What the catalogue's device tests share: RTDS files, running commands through a fresh RTDS
+premises on a simulated clock, and re-sending an RTDS command with another counter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from emulator import data
+from emulator.clock import Clock
+from emulator.devices.premises import Premises
+from gbcs import decode
+from gbcs.message import encode_apdu
+from gbcs.security import mac_apdu, sign
+
+RTDS = data.rtds()
+CATALOGUE = data.duis_catalogue()
+#: the time RTDS's date-stamped responses carry
+RTDS_TIME = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+
+
+def read_hex(path: Path) -> bytes:
+    return bytes.fromhex(path.read_text().strip())
+
+
+def rtds_success(use_case: str, kind: str = "COMMAND") -> Path:
+    """The first SUCCESS file of `kind` in the use case's RTDS folder (SINGLE before TWIN)."""
+    return sorted(RTDS.glob(f"*_{use_case}/*_SUCCESS_{kind}_GBCS.HEX"))[0]
+
+
+def execute(keys, commands: list[bytes], profile: dict | None = None):
+    """The commands, one after another, through one fresh premises: (executions, premises)."""
+    clock = Clock("simulated")
+
+    async def run():
+        premises = await Premises.start(clock, keys=keys, profile=profile)
+        premises.esme.set_time(RTDS_TIME)
+        try:
+            return [await premises.execute(c) for c in commands], premises
+        finally:
+            await premises.close()
+
+    return clock.run(run)
+
+
+def recounted(keys, raw: bytes, counter: int) -> bytes:
+    """An RTDS command sent again with another counter: re-signed by its originator where it
+    was signed, re-MAC'd (the keystore holds both key pairs)."""
+    message = decode(raw)
+    header = message.header
+    header.transaction_id.counter = counter
+    end = len(message.apdu) - (0 if message.signature is None else 1 + len(message.signature))
+    content = bytes(message.apdu[message.content_offset - message.apdu_offset : end])
+    if message.signature:
+        apdu = sign(encode_apdu(header, content, None), keys.signer(bytes(message.originator)))
+    else:
+        apdu = encode_apdu(header, content, b"")
+    return mac_apdu(apdu, keys.keystore)
