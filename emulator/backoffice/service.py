@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 
 import aiohttp
@@ -31,23 +32,82 @@ MAX_BODY = (1 << 20) + 64 * 1024  # the DUIS parser refuses > 1 MiB itself, with
 
 
 class HttpDelivery:
-    """POSTs signed documents to each user's registered endpoint; False when it fails."""
+    """POSTs signed documents to each user's registered endpoint, telling a listener that is
+    not there from one that is slow, and saying which in the log.
 
-    def __init__(self, timeout_s: float = 10.0):
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+    - Nobody to take it (connection refused or not made within `connect_timeout_s`, or an
+      HTTP 5xx): tried again after each of `retries` seconds; when the last fails the
+      document is lost, logged as such, and `deliver` returns False.
+    - Sent, but no answer within `read_timeout_s`, or the connection closed unanswered: the
+      listener may well have it, so it is logged as a slow listener and not sent again (a
+      resend could be a duplicate); `deliver` returns True (sent).
+    - Refused (HTTP 4xx): logged, not retried, False.
+    `stats` counts each ending: delivered, retried, slow, lost, refused.
+    """
+
+    def __init__(
+        self,
+        timeout_s: float = 10.0,
+        connect_timeout_s: float = 5.0,
+        retries: tuple[float, ...] = (0.5, 2.0, 5.0),
+    ):
+        self.read_timeout_s = timeout_s
+        self.retries = retries
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout_s, sock_read=timeout_s
+        )
         self._session: aiohttp.ClientSession | None = None
+        self.stats: Counter[str] = Counter()
 
     async def deliver(self, user: RegisteredUser, document: bytes, kind: duis.DocumentKind) -> bool:
         if not user.endpoint:
             log.warning("%s has no response endpoint: %s dropped", user.name, kind)
+            self.stats["lost"] += 1
             return False
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        async with self._session.post(
-            user.endpoint, data=document, headers={"Content-Type": XML}
-        ) as reply:
-            await reply.read()
-            return 200 <= reply.status < 300
+        what = f"{kind} for {user.name} to {user.endpoint}"
+        attempts = len(self.retries) + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self._session.post(
+                    user.endpoint, data=document, headers={"Content-Type": XML}
+                ) as reply:
+                    await reply.read()
+                    status = reply.status
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                why = f"nobody took it ({type(exc).__name__}: {exc})"
+            except (aiohttp.SocketTimeoutError, TimeoutError):
+                self.stats["slow"] += 1
+                log.warning("slow listener: %s was sent but not answered within %g s; it may "
+                            "well have it, so it is not sent again", what, self.read_timeout_s)  # fmt: skip
+                return True
+            except aiohttp.ClientError as exc:
+                self.stats["slow"] += 1
+                log.warning("listener closed the connection unanswered: %s was sent (%s); "
+                            "not sent again", what, exc)  # fmt: skip
+                return True
+            else:
+                if 200 <= status < 300:
+                    self.stats["delivered"] += 1
+                    if attempt > 1:
+                        log.info("%s delivered at attempt %d", what, attempt)
+                    return True
+                if status < 500:
+                    self.stats["refused"] += 1
+                    log.warning("listener refused %s: HTTP %d; not sent again", what, status)
+                    return False
+                why = f"the listener answered HTTP {status}"
+            if attempt < attempts:
+                self.stats["retried"] += 1
+                wait = self.retries[attempt - 1]
+                log.info("%s: %s; trying again in %g s (attempt %d of %d)",
+                         what, why, wait, attempt + 1, attempts)  # fmt: skip
+                await asyncio.sleep(wait)
+            else:
+                self.stats["lost"] += 1
+                log.warning("LOST %s: %s at each of %d attempts", what, why, attempts)
+        return False
 
     async def close(self) -> None:
         if self._session is not None:
