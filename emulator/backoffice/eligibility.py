@@ -76,6 +76,9 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.25": frozenset({IS}),
     "6.26": frozenset({IS}),
     "8.9": frozenset({IS, GS, OU}),  # the Comms Hub Function's device log
+    "7.1": frozenset({IS}),  # the ESME's load switch
+    "7.2": frozenset({IS, GS}),
+    "7.3": frozenset({IS, GS}),
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

@@ -837,6 +837,29 @@ def _choose(request: Request, use_case: str | None) -> _Form:
     return candidates[0]
 
 
+# --- the ESME's load switch (esme/supply.py) -------------------------------------------------
+
+SUPPLY_SCRIPTS = bytes.fromhex("00000A006AFF")  # 0-0:10.0.106.255
+#: use case -> the supply-state script it runs
+SUPPLY_SELECTORS = {"ECS42": 51, "ECS43": 52, "ECS44": 54}  # enable, disable, arm
+
+
+def _supply(use_case: str) -> Callable[[etree._Element, int], bytes]:
+    selector = SUPPLY_SELECTORS[use_case]
+
+    def build(body: etree._Element, counter: int) -> bytes:
+        specs = [cosem_spec("action", 9, SUPPLY_SCRIPTS, 1)]
+        return access_request(counter, specs, [_item("long-unsigned", selector)])
+
+    build.__doc__ = f"{use_case}: execute supply-state script {selector}"
+    return build
+
+
+FORMS[("7.1", "ECS42")] = _Form("ECS42", _supply("ECS42"))
+FORMS[("7.2", "ECS43")] = _Form("ECS43", _supply("ECS43"))
+FORMS[("7.3", "ECS44")] = _Form("ECS44", _supply("ECS44"))
+
+
 #: the device types each form is for, where an SRV's forms differ by the target's type: by
 #: use-case name, ECS… an ESME's, GCS… a GSME's or GPF's, CCS… the hub's; and these
 DEVICES_OF = {"ECS26n": ("chf",), "ECS26i": ("chf",), "ECS52": ("esme", "chf")}

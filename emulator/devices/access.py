@@ -70,6 +70,9 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "6.20.1": frozenset({S}),  # ECS39a
     "6.25": frozenset({S}),  # ECS81 (critical)
     "6.26": frozenset({S}),  # ECS48 (critical)
+    "7.1": frozenset({S}),  # ECS42 enable supply (critical)
+    "7.2": frozenset({S}),  # ECS43 disable supply (critical)
+    "7.3": frozenset({S}),  # ECS44 arm supply (critical)
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

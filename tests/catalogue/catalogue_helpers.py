@@ -28,13 +28,16 @@ def rtds_success(use_case: str, kind: str = "COMMAND") -> Path:
     return sorted(RTDS.glob(f"*_{use_case}/*_SUCCESS_{kind}_GBCS.HEX"))[0]
 
 
-def execute(keys, commands: list[bytes], profile: dict | None = None):
-    """The commands, one after another, through one fresh premises: (executions, premises)."""
+def execute(keys, commands: list[bytes], profile: dict | None = None, before=None):
+    """The commands, one after another, through one fresh premises: (executions, premises).
+    `before(premises)`, a coroutine, runs first (faults, clock)."""
     clock = Clock("simulated")
 
     async def run():
         premises = await Premises.start(clock, keys=keys, profile=profile)
         premises.esme.set_time(RTDS_TIME)
+        if before is not None:
+            await before(premises)
         try:
             return [await premises.execute(c) for c in commands], premises
         finally:

@@ -39,6 +39,7 @@ from .periods import ControllerPeriods
 from .protected import GET_PROTECTED_ATTRIBUTES, IC_DATA_PROTECTION, ProtectedReads
 from .slots import AuxiliarySlots
 from .store import CosemStore
+from .supply import IC_SCRIPT_TABLE, SUPPLY_SCRIPTS, run_script
 
 #: ECS52 (11.2): the firmware version RTDS's ESME reports
 RTDS_FIRMWARE_VERSION = "0123ABCD"
@@ -135,6 +136,9 @@ class MeterObjects:
         method = int(spec.attribute_or_method)
         if ic == IC_DATA_PROTECTION and kind == "action" and method == GET_PROTECTED_ATTRIBUTES:
             return self.protected.answer(message, value)  # ECS17b/e, ECS19: encrypted reads
+        if ic == IC_SCRIPT_TABLE and code == SUPPLY_SCRIPTS and kind == "action" and method == 1:
+            run_script(self.store, value)  # ECS42/43/44: enable, disable, arm the supply
+            return NULL
         return self._stored(kind, (ic, code, method), value)
 
     def _stored(self, kind: str, key: tuple[int, bytes, int], value: Any) -> Any:

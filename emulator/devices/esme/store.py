@@ -8,7 +8,8 @@ different type is `type_unmatched`, nothing changed). The meter's identity (0-0:
 is its own EUI, whatever the defaults say.
 
 `SRV_OF` names the SRV of each use case that is nothing but reads or writes of such
-attributes, for the meter's acceptance checks.
+attributes (or the supply scripts of supply.py, which change one), for the meter's
+acceptance checks.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ SRV_OF = {
     0x004E: "6.2.7",  # ECS40 read MPxN
     0x00BE: "6.2.9",  # ECS26j read payment mode
     0x0052: "7.4",  # ECS45 read supply status
+    0x004F: "7.1",  # ECS42 enable supply (critical: supply.py)
+    0x0050: "7.2",  # ECS43 disable supply (critical)
+    0x0051: "7.3",  # ECS44 arm supply (critical)
     0x0022: "3.2",  # ECS12 restrict access for change of tenancy
     0x0023: "3.5",  # ECS14 disable privacy PIN
     0x0047: "6.12",  # ECS34 set instantaneous power thresholds

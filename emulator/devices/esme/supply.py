@@ -1,0 +1,40 @@
+"""The meter's load switch: 7.1 enable (ECS42), 7.2 disable (ECS43) and 7.3 arm (ECS44) run
+the supply-state script table (0-0:10.0.106.255, execute with selector 51, 52 or 54), and 7.4
+(ECS45) reads the result, the disconnect control's control_state (0-0:96.3.10.255 attribute 3:
+0 disconnected, 1 connected, 2 ready for reconnection), which store.py holds.
+
+Transitions (ours: our sources show only each script succeeding from RTDS's state and a
+hardware fault): enable connects from any state; disable disconnects; arm makes a
+disconnected supply ready for reconnection and leaves a connected or armed one as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .instructions import InstructionFailed, InstructionResult, item
+from .store import CosemStore
+
+IC_SCRIPT_TABLE = 9
+SUPPLY_SCRIPTS = bytes.fromhex("00000A006AFF")  # 0-0:10.0.106.255
+CONTROL_STATE = (70, bytes.fromhex("000060030AFF"), 3)  # 0-0:96.3.10.255 attribute 3
+DISCONNECTED, CONNECTED, READY = 0, 1, 2
+ENABLE, DISABLE, ARM = 51, 52, 54
+
+
+def run_script(store: CosemStore, selector: Any) -> None:
+    """Execute the supply-state script `selector` names; InstructionFailed for another."""
+    try:
+        chosen = int(selector.value)
+    except (AttributeError, TypeError, ValueError):
+        raise InstructionFailed(InstructionResult.OTHER_REASON) from None
+    state = int(store.get(*CONTROL_STATE).value)
+    if chosen == ENABLE:
+        state = CONNECTED
+    elif chosen == DISABLE:
+        state = DISCONNECTED
+    elif chosen == ARM:
+        state = READY if state == DISCONNECTED else state
+    else:
+        raise InstructionFailed(InstructionResult.OBJECT_UNAVAILABLE)
+    store.set(*CONTROL_STATE, item("enum", state))
