@@ -56,6 +56,7 @@ from emulator.grid.policy import (
     PlugInLedger,
     attribute,
     choose,
+    cover_kw,
 )
 from emulator.grid.population import EV_LABEL
 
@@ -98,6 +99,12 @@ class MonitorParams:
     #: keep room for the largest notified charger not yet seen plugging in (a car plugging in
     #: is a step within one sample: no forecast sees it, only headroom survives it)
     plug_in_cover: bool = True
+    #: what one sample over the rating is worth in kWh of shedding: infinite keeps the cover
+    #: for the largest charger that may still plug in (worst case, 0 minutes over); finite
+    #: covers only sizes likely enough to come (``policy.cover_kw``), trading excursions
+    #: for less shedding
+    excursion_cost_kwh: float = math.inf
+    plug_in_rate_prior_per_h: float = 2.0  # plug-ins an hour assumed until more are seen
     forecast_error_kw: float = 0.0  # a scenario's forecast error: amplitude of a sine, kW
     forecast_error_period_s: float = 2400.0
 
@@ -618,7 +625,14 @@ class DnoMonitor:
         if not self.params.plug_in_cover:
             return 0.0
         held = {s.premises for s in self.switches.values() if s.state == "curtailed"}
-        return max((c for p, c in self.plug_ins.unseen().items() if p not in held), default=0.0)
+        out = {p: c for p, c in self.plug_ins.unseen().items() if p not in held}
+        return cover_kw(out, self.plug_in_rate_per_h(), self.params.excursion_cost_kwh)
+
+    def plug_in_rate_per_h(self) -> float:
+        """Plug-ins an hour on this feeder: the steps seen in the last hour, or the prior."""
+        now = self.now()
+        recent = sum(1 for _, at, _ in self.plug_ins.steps if at > now - 3600.0)
+        return max(float(recent), self.params.plug_in_rate_prior_per_h)
 
     def hour_of_day(self, t: float) -> float:
         return (self.start_hour + t / 3600.0) % 24.0

@@ -11,8 +11,8 @@ over rating - margin, restore as soon as a switch fits back under it with hyster
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 POLICIES = ("all-consenting", "minimal")
@@ -253,3 +253,28 @@ def _match(steps: Sequence[frozenset[str]], chargers: Sequence[str]) -> set[int]
     for i in range(len(steps)):
         place(i, set())
     return set(owner.values())
+
+
+def cover_kw(out: Mapping[str, float], rate_per_h: float, excursion_cost_kwh: float) -> float:
+    """The plug-in cover: headroom kept for a car plugging in within one sample, which no
+    forecast sees and no SRV answers in time. ``out``: the chargers that may still plug in
+    (premises -> kW; not seen, not held off by the DNO).
+
+    Worst case (``excursion_cost_kwh`` infinite): the largest of them. Risk-based: a size is
+    covered only if the expected cost of leaving it out, the chance that the next plug-in is
+    of that size (``rate_per_h`` plug-ins an hour on this feeder, shared by the chargers out)
+    times what an excursion over the rating is worth in kWh of shedding, is at least what
+    holding its headroom costs (its kW for as long as it is held): rate x share x cost >= kW.
+    The lead cancels out: both sides scale with it."""
+    if not out:
+        return 0.0
+    if math.isinf(excursion_cost_kwh):
+        return max(out.values())
+    by_size = Counter(out.values())
+    total = sum(by_size.values())
+    covered = [
+        size
+        for size, count in by_size.items()
+        if rate_per_h * count / total * excursion_cost_kwh >= size
+    ]
+    return max(covered, default=0.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -336,6 +337,7 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
     held = np.array(list(minutes.values()), dtype=float)
     event_srvs = sum(len(e.srvs) for e in events)
     margins = np.array(result.monitor.margins_used, dtype=float)
+    covers = np.array([c for _, c in result.monitor.covers_used], dtype=float)
     return {
         "scenario": scenario.name,
         "feeder": scenario.feeder_id,
@@ -386,6 +388,10 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
         ),
         "margin_kw_mean": round(float(margins.mean()), 3) if margins.size else None,
         "margin_kw_max": round(float(margins.max()), 3) if margins.size else None,
+        "plug_in_cover_kw_mean": round(float(covers.mean()), 3) if covers.size else None,
+        "excursion_cost_kwh": (
+            None if math.isinf(scenario.dno.excursion_cost_kwh) else scenario.dno.excursion_cost_kwh
+        ),
         "curtailment_minutes_max": round(float(held.max()), 1) if held.size else 0.0,
         "curtailment_minutes_mean": round(float(held.mean()), 1) if held.size else 0.0,
         "curtailment_max_over_mean": (

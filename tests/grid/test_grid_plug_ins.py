@@ -4,11 +4,14 @@ whose car has not come yet."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import pytest
 from grid_helpers import run_with_double
 
 from emulator.grid.consent import Consent
-from emulator.grid.policy import PlugInLedger, attribute
+from emulator.grid.policy import PlugInLedger, attribute, cover_kw
 from emulator.scenario import spec
 
 
@@ -86,3 +89,37 @@ def test_the_cover_never_forgets_a_car_that_has_not_come(name):
         out = [kw for arrival, kw in free if arrival > hour]  # not come by the decision
         assert cover >= max(out, default=0.0), (t, cover, out)
     assert max(c for _, c in covers) == 22.0 and min(c for _, c in covers) < 22.0
+
+
+def test_the_worst_case_cover_is_the_largest_charger_still_out():
+    out = {"A": 7.4, "B": 11.0, "C": 22.0}
+    assert cover_kw(out, rate_per_h=0.0, excursion_cost_kwh=math.inf) == 22.0
+    assert cover_kw({}, rate_per_h=10.0, excursion_cost_kwh=math.inf) == 0.0
+
+
+def test_the_risk_based_cover_keeps_a_size_only_if_it_is_likely_enough_to_come():
+    # 10 chargers out: eight 7.4 kW, one 11, one 22; six plug-ins an hour seen lately
+    out = {f"S{i}": 7.4 for i in range(8)} | {"M": 11.0, "L": 22.0}
+    # 22 kW: 6/h x 1/10 x cost >= 22 needs cost >= 36.7 kWh; 11 kW: >= 18.3; 7.4: >= 1.5
+    assert cover_kw(out, 6.0, 40.0) == 22.0
+    assert cover_kw(out, 6.0, 30.0) == 11.0
+    assert cover_kw(out, 6.0, 10.0) == 7.4
+    assert cover_kw(out, 6.0, 1.0) == 0.0
+    assert cover_kw(out, 6.0, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("cost", [0.0, 10.0])
+def test_a_finite_excursion_cost_sheds_less_and_is_stated(cost):
+    """The trade-off is the scenario's to choose ([dno] excursion_cost_kwh): a cheaper
+    excursion keeps less cover, so the DNO sheds less; at 0 the cover is gone altogether."""
+    scenario = spec.load("feeder-overload")
+    risky = scenario.with_overrides(dno=dataclasses.replace(scenario.dno, excursion_cost_kwh=cost))
+    worst = run_with_double(scenario)[0]
+    result = run_with_double(risky)[0]
+    assert result.record.summary["energy_shed_kwh"] < 0.9 * worst.record.summary["energy_shed_kwh"]
+    covers = [c for _, c in result.monitor.covers_used]
+    kept = [c for _, c in worst.monitor.covers_used]
+    if cost == 0.0:
+        assert max(covers) == 0.0
+    else:  # some cover, less of it: sizes unlikely to come next are left to chance
+        assert 0.0 < sum(covers) / len(covers) < 0.75 * sum(kept) / len(kept)
