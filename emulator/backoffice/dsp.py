@@ -5,17 +5,20 @@ DCC Boxed's HTTP interface over it.
 Every request, in this order (the first failure answers, and nothing reaches a premises):
 endpoint known (E13) → hardened parse, DUIS schema, XML signature (E40/E41, document.py) →
 originator a registered user (E1) signed with its own certificate (E41) → variant fits the
-endpoint (E13; local delivery E17) → replayed id (E42) → an SRV variant gbhan serves (E43) →
+endpoint (E13) → replayed id (E42) → an SRV variant gbhan serves (E43) →
 eligibility of the user's role (E2) → target and other device known (E19) → transform (E11) and variant fits the use case
 (E12) → for variant 5, the user's GBCS signature on the very pre-command issued (E41).
 Accepted: serviceT answers `I0` with the `PreCommand`; serviceS answers `I99`, MACs the command
 as the ACB (signing it first where the ACB signs), routes it over the WAN, and later POSTs the
-device's response (`I0` + `GBCSPayload`, or `E20`/`E21`) to the user's endpoint.
+device's response (`I0` + `GBCSPayload`, or `E20`/`E21`) to the user's endpoint. Local
+delivery (variants 2, 6) answers `I0` with the MAC'd command as `LocalCommand` instead of
+routing it; variants 3, 7 do both (`I99` with the `LocalCommand`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import datetime as _dt
@@ -58,8 +61,17 @@ log = logging.getLogger(__name__)
 SEND = "serviceS"
 TRANSFORM = "serviceT"
 NON_DEVICE = "serviceD"
-ENDPOINT_VARIANTS = {SEND: frozenset({1, 5}), TRANSFORM: frozenset({4}), NON_DEVICE: frozenset({8})}
+ENDPOINT_VARIANTS = {
+    SEND: frozenset({1, 2, 3, 5, 6, 7}),
+    TRANSFORM: frozenset({4}),
+    NON_DEVICE: frozenset({8}),
+}
+#: DUIS command variants: the command is returned for local delivery (2, 6: only; 3, 7: and
+#: sent over the WAN too); 5-7 carry a pre-command the user signed (after a variant 4)
 LOCAL_DELIVERY_VARIANTS = frozenset({2, 3, 6, 7})
+LOCAL_ONLY_VARIANTS = frozenset({2, 6})
+SIGNED_RETURN_VARIANTS = frozenset({5, 6, 7})
+NON_CRITICAL_VARIANTS = frozenset({1, 2, 3})
 # The schema wants an SRV in every response; a document too broken to name one is answered
 # naming 8.2 (a DSP service). Not in our sources; documented in docs/backoffice.md.
 UNREADABLE_SRV = ("8.2", "8.2")
@@ -218,15 +230,13 @@ class Dsp:
                 request,
             )
         variant = request.command_variant
-        if variant in LOCAL_DELIVERY_VARIANTS:
-            raise DspRefusal(ResponseCode.NOT_FOR_LOCAL_DELIVERY, "no local delivery", request)
         if variant not in ENDPOINT_VARIANTS[endpoint]:
             raise DspRefusal(
                 ResponseCode.REQUEST_TYPE_NOT_FOR_URL,
                 f"command variant {variant} is not for {endpoint}",
                 request,
             )
-        if variant != 5 and str(rid) in self.ledger:
+        if variant not in SIGNED_RETURN_VARIANTS and str(rid) in self.ledger:
             raise DspRefusal(ResponseCode.REPLAYED_REQUEST_ID, f"{rid} was used before", request)
         srv = request.service_reference_variant
         if srv not in BASE_ELIGIBILITY and not self.eligibility.roles(srv):
@@ -243,7 +253,7 @@ class Dsp:
         if target is None:
             raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, f"no device {rid.target.hex()}", request)
         other = self._other_device(request)
-        if variant == 5:
+        if variant in SIGNED_RETURN_VARIANTS:
             return self._send_signed(request, user)
         transformed, use_case = self._transform(request, target, other, user)
         if variant == 4 and not transformed.user_signs:
@@ -252,7 +262,7 @@ class Dsp:
                 f"{use_case} is not a critical command the user signs",
                 request,
             )
-        if variant == 1 and transformed.user_signs:
+        if variant in NON_CRITICAL_VARIANTS and transformed.user_signs:
             raise DspRefusal(
                 ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
                 f"{use_case} is critical: send it with variant 4 to {TRANSFORM}",
@@ -273,9 +283,30 @@ class Dsp:
         if transformed.acb_signs:
             acb_key = self.device_trust.signing_key(self.acb_keys, ACB_EUI)
             command = gbcs_sign(transformed.precommand(), acb_key)
-        self.ledger.queued(str(rid), duis.to_bytes(checked.root), command)
+        return self._send_or_return(request, job, command, duis.to_bytes(checked.root))
+
+    def _send_or_return(
+        self, request: duis.Request, job: _Job, command: bytes, body: bytes | None
+    ) -> bytes:
+        """Route the command (variants 1, 5: I99, the device's answer later), return it MAC'd
+        for local delivery (2, 6: I0 with the `LocalCommand`; the device's response comes back
+        by the local route, not the DSP), or both (3, 7: I99 with the `LocalCommand`)."""
+        rid = str(request.request_id)
+        variant = request.command_variant
+        local = None
+        if variant in LOCAL_DELIVERY_VARIANTS:
+            try:
+                local = mac_for_device(command, self.acb_keys, self.device_trust)
+            except GbcsError as exc:
+                raise DspRefusal(ResponseCode.CANNOT_COMMUNICATE, f"cannot MAC: {exc}",
+                                 request) from None  # fmt: skip
+        if variant in LOCAL_ONLY_VARIANTS:
+            self.ledger.answered(rid)
+            self.times.delivered(rid, self.clock.now(), Ending.ANSWERED)
+            return self._reply(request, ResponseCode.SUCCESS, local_command=local)
+        self.ledger.queued(rid, body, command)
         self._dispatch(job, command)
-        return self._reply(request, ResponseCode.ACCEPTED)
+        return self._reply(request, ResponseCode.ACCEPTED, local_command=local)
 
     def _non_device(self, request: duis.Request, started: float) -> bytes:
         """serviceD (nondevice.py): addressed to the DSP itself, answered at once."""
@@ -335,9 +366,7 @@ class Dsp:
         except (SignedPreCommandRefused, GbcsError) as exc:
             self.ledger.restore(rid, issued)
             raise DspRefusal(ResponseCode.XML_SIGNATURE_FAILED, str(exc), request) from None
-        self.ledger.queued(rid, None, signed)
-        self._dispatch(job, signed)
-        return self._reply(request, ResponseCode.ACCEPTED)
+        return self._send_or_return(request, job, signed, None)
 
     # --- after a restart ---------------------------------------------------------------------
     def resume(self) -> int:
@@ -595,17 +624,28 @@ class Dsp:
         self.schema.validate(signed)  # the DSP's own output is held to the schema too
         return duis.to_bytes(signed)
 
-    def _reply(self, request: duis.Request, code: ResponseCode, precommand=None) -> bytes:
-        return self._sign(
-            duis.build_response(
-                code=code,
-                service_reference=request.service_reference,
-                service_reference_variant=request.service_reference_variant,
-                when=self.utc_now(),
-                request_id=request.request_id,
-                precommand=precommand,
-            )
+    def _reply(
+        self,
+        request: duis.Request,
+        code: ResponseCode,
+        precommand=None,
+        local_command: bytes | None = None,
+    ) -> bytes:
+        root = duis.build_response(
+            code=code,
+            service_reference=request.service_reference,
+            service_reference_variant=request.service_reference_variant,
+            when=self.utc_now(),
+            request_id=request.request_id,
+            precommand=precommand,
         )
+        if local_command is not None:
+            message = root.find(f"{{{duis.SR}}}Body/{{{duis.SR}}}ResponseMessage")
+            assert message is not None  # build_response always makes one
+            local = etree.SubElement(message, f"{{{duis.SR}}}LocalCommand")
+            payload = etree.SubElement(local, f"{{{duis.SR}}}GBCSPayload")
+            payload.text = base64.b64encode(local_command).decode()
+        return self._sign(root)
 
     def _error_reply(self, refusal: DspRefusal, body: bytes) -> bytes:
         request_id, srv = None, UNREADABLE_SRV
