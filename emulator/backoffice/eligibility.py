@@ -79,6 +79,13 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "7.1": frozenset({IS}),  # the ESME's load switch
     "7.2": frozenset({IS, GS}),
     "7.3": frozenset({IS, GS}),
+    "7.12": frozenset({IS}),
+    "3.1": frozenset({IS, GS}),
+    "3.3": frozenset({IS, GS}),
+    "3.4": frozenset({IS, GS}),
+    "6.4.2": frozenset({IS}),
+    "6.18.2": frozenset({ED}),
+    "6.27": frozenset({ED}),
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

@@ -733,6 +733,18 @@ SINGLE_WRITES: dict[str, tuple[tuple[int, str, int], Callable[[etree._Element], 
     "ECS14": ((1, "00005E2C0301", 2), lambda body: _item("octet-string", b"")),  # 3.5 PIN
     "ECS81": ((1, "00005E2C0004", 2), _tamper_state),  # 6.25 (critical)
     "ECS48": ((22, "00000F0100FF", 4), _daily_block_reset),  # 6.26 (critical)
+    "ECS38": (
+        (1, "00005E2C0001", 2),
+        lambda body: _item(  # 7.12 (critical)
+            "long-unsigned", int(_required_text(body, "RandomisedOffsetLimit"))
+        ),
+    ),
+    "ECS10": (
+        (1, "0002600D01FF", 2),
+        lambda body: _item(  # 3.1 supplier message
+            "octet-string", _required_text(body, "SupplierMessage").encode()
+        ),
+    ),
 }
 
 
@@ -823,6 +835,9 @@ def _choose(request: Request, use_case: str | None) -> _Form:
     if srv == "8.11" and use_case is None:
         kind = (request.body.findtext(f"{{{SR}}}RequestType") or "").strip()
         use_case = {"Add": "CCS01", "Remove": "CCS02"}.get(kind)
+    if srv == "3.3" and use_case is None:  # which log: the ESME's or the ALCS's
+        kind = (request.body.findtext(f".//{{{SR}}}ESMEEventLogType") or "").strip()
+        use_case = {"ESME": "ECS15a", "ALCS": "ECS15c"}.get(kind, f"ECS15 for {kind or 'no'} log")
     if (
         srv == "8.9"
         and use_case is None
@@ -835,6 +850,56 @@ def _choose(request: Request, use_case: str | None) -> _Form:
     if not candidates:
         raise TransformError(f"SRV {srv} as {use_case or 'any use case'} is not transformed")
     return candidates[0]
+
+
+# --- several attributes at once, and resets ---------------------------------------------------
+
+
+def _ecs16(body: etree._Element, counter: int) -> bytes:
+    """3.4: the supplier's telephone number and name (the contact details' active values)."""
+    _not_dsp_future_dated(body, "ECS16")
+    specs = [cosem_spec("set", 9000, bytes.fromhex(code), 2)
+             for code in ("0000600D00FF", "0000600D01FF")]  # fmt: skip
+    data = [_item("octet-string", _required_text(body, n).encode())
+            for n in ("SupplierTelephoneNumber", "SupplierName")]  # fmt: skip
+    return access_request(counter, specs, data)
+
+
+#: use case -> the registers or logs it resets (IC, OBIS), and for ECS57 the DUIS element
+#: that names each (absent: not reset)
+RESETS: dict[str, tuple[tuple[int, str, str | None], ...]] = {
+    "ECS57": ((4, "0100010600FF", "MaxDemandActivePowerImportValue"),
+              (4, "0100010601FF", "MaxDemandConfigTimeActivePowerImportValue"),
+              (4, "0100020600FF", "MaxDemandActivePowerExportValue")),
+    "ECS29e": ((3, "010020200004", None), (3, "010020240004", None)),
+    "ECS28b": ((3, "00005E2C2AFF", None),),
+    "ECS15a": ((7, "0000636200FF", None),),
+    "ECS15c": ((7, "0011636202FF", None),),
+}  # fmt: skip
+
+
+def _reset(use_case: str) -> Callable[[etree._Element, int], bytes]:
+    def build(body: etree._Element, counter: int) -> bytes:
+        _not_dsp_future_dated(body, use_case)
+        chosen = [(ic, code) for ic, code, element in RESETS[use_case]
+                  if element is None or body.find(f".//{{{SR}}}{element}") is not None]  # fmt: skip
+        if not chosen:
+            raise TransformError(f"{use_case} names nothing to reset")
+        specs = [cosem_spec("action", ic, bytes.fromhex(code), 1) for ic, code in chosen]
+        return access_request(counter, specs, [_item("integer", 0) for _ in chosen])
+
+    build.__doc__ = f"{use_case}: the reset method of what it names"
+    return build
+
+
+FORMS[("3.4", "ECS16")] = _Form("ECS16", _ecs16)
+FORMS[("7.12", "ECS38")] = _Form("ECS38", _single_write("ECS38"))
+FORMS[("3.1", "ECS10")] = _Form("ECS10", _single_write("ECS10"))
+FORMS[("3.3", "ECS15a")] = _Form("ECS15a", _reset("ECS15a"))
+FORMS[("3.3", "ECS15c")] = _Form("ECS15c", _reset("ECS15c"))
+FORMS[("6.18.2", "ECS57")] = _Form("ECS57", _reset("ECS57"))
+FORMS[("6.27", "ECS29e")] = _Form("ECS29e", _reset("ECS29e"))
+FORMS[("6.4.2", "ECS28b")] = _Form("ECS28b", _reset("ECS28b"))
 
 
 # --- the ESME's load switch (esme/supply.py) -------------------------------------------------

@@ -73,6 +73,13 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "7.1": frozenset({S}),  # ECS42 enable supply (critical)
     "7.2": frozenset({S}),  # ECS43 disable supply (critical)
     "7.3": frozenset({S}),  # ECS44 arm supply (critical)
+    "7.12": frozenset({S}),  # ECS38 randomised offset limit (critical)
+    "3.1": frozenset({S}),  # ECS10 display message
+    "3.3": frozenset({S}),  # ECS15a/c clear an event log
+    "3.4": frozenset({S}),  # ECS16 supplier name
+    "6.4.2": frozenset({S}),  # ECS28b load limit counter reset
+    "6.18.2": frozenset({NO}),  # ECS57 maximum demand reset: the Network Operator's
+    "6.27": frozenset({NO}),  # ECS29e RMS voltage counter reset
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

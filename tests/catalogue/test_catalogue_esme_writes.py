@@ -1,5 +1,5 @@
-"""The ESME's configuration writes of one attribute (3.2, 3.5, 6.12, 6.20.1, and the critical
-6.25 and 6.26): the DSP's command from each catalogue template equals RTDS's (for a critical
+"""The ESME's configuration writes of one attribute (3.1, 3.2, 3.5, 6.12, 6.20.1, and the
+critical 6.25, 6.26 and 7.12): the DSP's command from each catalogue template equals RTDS's (for a critical
 one its pre-command, byte for byte); RTDS's command executed by the emulated meter gets RTDS's
 response (a MAC'd one byte for byte, a signed one the same header and payload); and what is
 written is the meter's state: the read that shows it returns the new value. Parametrised by
@@ -154,6 +154,8 @@ READ_BACK = [
      "ECS26f", 0, [2300, 4600], [1000, 2000]),
     ("ECS81_6.25_SUCCESS_REQUEST_DUIS.XML", {"SupplyTamperState": "Unlocked"},
      "ECS26m", 3, 0xFF, 0x00),
+    ("ECS38_7.12_SUCCESS_REQUEST_DUIS.XML", {"RandomisedOffsetLimit": "1234"},
+     "ECS26c", 2, 1000, 1234),
 ]  # fmt: skip
 
 

@@ -139,6 +139,9 @@ class MeterObjects:
         if ic == IC_SCRIPT_TABLE and code == SUPPLY_SCRIPTS and kind == "action" and method == 1:
             run_script(self.store, value)  # ECS42/43/44: enable, disable, arm the supply
             return NULL
+        if kind == "action" and method == 1 and self.store.resettable(ic, code):
+            self.store.reset(ic, code)  # ECS15a/c, ECS28b, ECS29e, ECS57: clear, reset
+            return NULL
         return self._stored(kind, (ic, code, method), value)
 
     def _stored(self, kind: str, key: tuple[int, bytes, int], value: Any) -> Any:

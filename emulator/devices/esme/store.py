@@ -5,7 +5,8 @@ Each attribute is an A-XDR data item keyed by (interface class, OBIS, attribute)
 from cosem_defaults.json (what RTDS's meter reports) and the household profile's `cosem`
 entries over it. A get answers what is held; a set must keep the attribute's A-XDR type (a
 different type is `type_unmatched`, nothing changed). The meter's identity (0-0:96.1.1.255)
-is its own EUI, whatever the defaults say.
+is its own EUI, whatever the defaults say. A register's or profile's reset method (the
+clear-log and counter-reset use cases) zeroes its value or empties its buffer.
 
 `SRV_OF` names the SRV of each use case that is nothing but reads or writes of such
 attributes (or the supply scripts of supply.py, which change one), for the meter's
@@ -46,6 +47,14 @@ SRV_OF = {
     0x004F: "7.1",  # ECS42 enable supply (critical: supply.py)
     0x0050: "7.2",  # ECS43 disable supply (critical)
     0x0051: "7.3",  # ECS44 arm supply (critical)
+    0x004B: "7.12",  # ECS38 set randomised offset limit (critical)
+    0x0025: "3.4",  # ECS16 update supplier name
+    0x0021: "3.1",  # ECS10 display message
+    0x0024: "3.3",  # ECS15a clear the ESME event log
+    0x00C1: "3.3",  # ECS15c clear the auxiliary controller event log
+    0x005A: "6.18.2",  # ECS57 reset maximum demand registers
+    0x00D3: "6.27",  # ECS29e reset RMS voltage counters
+    0x0044: "6.4.2",  # ECS28b reset the load limit counter
     0x0022: "3.2",  # ECS12 restrict access for change of tenancy
     0x0023: "3.5",  # ECS14 disable privacy PIN
     0x0047: "6.12",  # ECS34 set instantaneous power thresholds
@@ -55,6 +64,17 @@ SRV_OF = {
 }
 
 Key = tuple[int, bytes, int]
+#: interface classes whose method 1 resets attribute 2: register, extended register, profile
+RESETTABLE = (3, 4, 7)
+
+
+def _zero(held: Any) -> Any:
+    """The reset value of a data item: an empty array or string, else 0 of its type."""
+    if held.type in ("array", "compact-array"):
+        return item("array", [])
+    if held.type in ("octet-string", "visible-string", "utf8-string"):
+        return item(held.type, b"")
+    return item(held.type, 0)
 
 
 def _key(text: str) -> Key:
@@ -79,6 +99,15 @@ class CosemStore:
         if (ic, code, attribute) == (IC_DATA, IDENTITY, 2):
             return item("octet-string", self.eui)
         return decode_data(self._items[(ic, code, attribute)])
+
+    def resettable(self, ic: int, code: bytes) -> bool:
+        """A register or profile (interface class 3, 4 or 7) whose value / buffer is held."""
+        return ic in RESETTABLE and (ic, code, 2) in self._items
+
+    def reset(self, ic: int, code: bytes) -> None:
+        """The reset method of a register or profile: its value 0, its buffer empty."""
+        held = self._items[(ic, code, 2)]
+        self._items[(ic, code, 2)] = encode_data(_zero(decode_data(held)))
 
     def set(self, ic: int, code: bytes, attribute: int, value: Any) -> bool:
         """Write an attribute; False (nothing changed) when the type differs from the held
