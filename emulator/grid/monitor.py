@@ -861,12 +861,18 @@ class DnoMonitor:
     async def _restore_fitting(self, fc: Forecast, risk: float, target: float) -> None:
         """Restore (7.8), most-curtailed customer first, every switch that fits back under the
         target less the hysteresis; never while the last change is still settling."""
-        if self.now() - self._last_action < self.params.restore_hold_s:
-            return
+        settling = self.now() - self._last_action < self.params.restore_hold_s
+        if settling and any(s.changed_at > fc.t for s in self.switches.values()):
+            return  # a change the substation has not shown yet
         draw = self.params.expected_draw_fraction
         now = self.now()
         curtailed = sorted(
-            (s for s in self.switches.values() if s.state == "curtailed"),
+            # while settling, only handovers: their replacement shows in the last sample
+            (
+                s
+                for s in self.switches.values()
+                if s.state == "curtailed" and (s.handing_over or not settling)
+            ),
             key=lambda s: (
                 not (s.handing_over or self.terms_due(s, now)),
                 -(s.event_curtailed_s + s.stint_s(now)),

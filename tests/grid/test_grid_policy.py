@@ -267,3 +267,25 @@ def test_a_forced_restore_curtails_its_cover_first_and_waits_for_it():
     held = [t for t, p, h in feeder.held if p == "P0" and h]
     assert len(held) * STEP <= 600.0
     assert max(load for t, load in samples if t > 60.0) <= RATING + 1e-9
+
+
+def test_a_rotation_keeps_both_customers_off_for_one_sample_only():
+    """A handover curtails the replacement first and restores the outgoing customer once the
+    substation shows the replacement's effect: the next sample, not one more for the restore
+    hold (both off sheds a charger twice over)."""
+    chargers = {f"P{i}": 7.4 for i in range(6)}
+    house = RATING + 7.4 - 6 * 7.4
+    params = minimal(rotate_after_s=600.0, max_event_curtail_s=3600.0, restore_hold_s=30.0)
+    monitor, feeder, _ = run_loop(lambda t: house, chargers, params, hours=1.0)
+    sent = [r for r in monitor.log.all_srvs() if r.srv in ("7.6", "7.8")]
+    rotations = [r for r in sent if r.srv == "7.6" and r.purpose == "rotate"]
+    assert len(rotations) >= 3
+    for r in rotations:
+        back = [x for x in sent if x.srv == "7.8" and x.sent_at > r.sent_at]
+        assert back and back[0].sent_at - r.sent_at <= STEP + 2 * feeder.latency_s, r
+    both_off = sum(
+        1
+        for t in sorted({t for t, _, _ in feeder.held})
+        if sum(h for t2, _, h in feeder.held if t2 == t) > 1
+    )
+    assert both_off <= len(rotations)  # one sample per handover at most
