@@ -86,6 +86,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.4.2": frozenset({IS}),
     "6.18.2": frozenset({ED}),
     "6.27": frozenset({ED}),
+    "6.13": frozenset({IS, GS, ED, GT, RSA}),
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

@@ -835,6 +835,9 @@ def _choose(request: Request, use_case: str | None) -> _Form:
     if srv == "8.11" and use_case is None:
         kind = (request.body.findtext(f"{{{SR}}}RequestType") or "").strip()
         use_case = {"Add": "CCS01", "Remove": "CCS02"}.get(kind)
+    if srv == "6.13" and use_case is None:  # which log
+        kind = (request.body.findtext(f".//{{{SR}}}LogToRead") or "").strip()
+        use_case = LOG_USE_CASES.get(kind, f"ECS35 for {kind or 'no'} log")
     if srv == "3.3" and use_case is None:  # which log: the ESME's or the ALCS's
         kind = (request.body.findtext(f".//{{{SR}}}ESMEEventLogType") or "").strip()
         use_case = {"ESME": "ECS15a", "ALCS": "ECS15c"}.get(kind, f"ECS15 for {kind or 'no'} log")
@@ -900,6 +903,50 @@ FORMS[("3.3", "ECS15c")] = _Form("ECS15c", _reset("ECS15c"))
 FORMS[("6.18.2", "ECS57")] = _Form("ECS57", _reset("ECS57"))
 FORMS[("6.27", "ECS29e")] = _Form("ECS29e", _reset("ECS29e"))
 FORMS[("6.4.2", "ECS28b")] = _Form("ECS28b", _reset("ECS28b"))
+
+
+# --- the logs (6.13): a profile's buffer by a range of time -----------------------------------
+
+RESTRICTING_OBJECT = bytes.fromhex("00005E2C64FF")  # 0-0:94.44.100.255, seconds since 2000
+#: use case -> the log it reads (IC 7, OBIS)
+LOGS = {"ECS35a": "0000636200FF", "ECS35b": "0000636201FF", "ECS35e": "0000636204FF",
+        "ECS35f": "0011636202FF", "ECS35g": "0011636202FF"}  # fmt: skip
+#: DUIS LogToRead -> the use case an ESME reads it with (the newer ECS35g for the ALCS log)
+LOG_USE_CASES = {"Event": "ECS35a", "Security": "ECS35b", "PowerEvent": "ECS35e",
+                 "ALCSEvent": "ECS35g"}  # fmt: skip
+
+
+def _time_range(start: int, end: int) -> Container:
+    """A range descriptor on the log's time column (restricted by 0-0:94.44.100.255's value,
+    seconds since 2000), every column."""
+    restricting = _item("structure", ListContainer([
+        _item("long-unsigned", 1), _item("octet-string", RESTRICTING_OBJECT),
+        _item("integer", 2), _item("long-unsigned", 0)]))  # fmt: skip
+    return _item("structure", ListContainer([
+        restricting, _item("double-long-unsigned", start), _item("double-long-unsigned", end),
+        _item("array", ListContainer([]))]))  # fmt: skip
+
+
+def _log_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
+    def build(body: etree._Element, counter: int) -> bytes:
+        period = body.find(f".//{{{SR}}}ReadLogPeriod")
+        if period is None:
+            raise TransformError(f"{use_case} needs sr:ReadLogPeriod")
+        start = _seconds_since_2000(_required_text(period, "StartDateTime"))
+        end = _seconds_since_2000(_required_text(period, "EndDateTime"))
+        if end < start:
+            raise TransformError("the log period ends before it starts")
+        selection = Container(selector=1, parameters=_time_range(start, end))
+        specs = [cosem_spec("get_with_selection", 7, bytes.fromhex(LOGS[use_case]), 2,
+                            selection)]  # fmt: skip
+        return access_request(counter, specs, [_item("null-data", None)])
+
+    build.__doc__ = f"{use_case}: read the log {LOGS[use_case]} over the request's period"
+    return build
+
+
+for _use_case in LOGS:
+    FORMS[("6.13", _use_case)] = _Form(_use_case, _log_read(_use_case))
 
 
 # --- the ESME's load switch (esme/supply.py) -------------------------------------------------

@@ -80,6 +80,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "6.4.2": frozenset({S}),  # ECS28b load limit counter reset
     "6.18.2": frozenset({NO}),  # ECS57 maximum demand reset: the Network Operator's
     "6.27": frozenset({NO}),  # ECS29e RMS voltage counter reset
+    "6.13": frozenset({S, NO}),  # ECS35a/b/e/f/g read a log (ECS35g: both)
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

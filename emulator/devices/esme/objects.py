@@ -139,6 +139,11 @@ class MeterObjects:
         if ic == IC_SCRIPT_TABLE and code == SUPPLY_SCRIPTS and kind == "action" and method == 1:
             run_script(self.store, value)  # ECS42/43/44: enable, disable, arm the supply
             return NULL
+        if kind == "get_with_selection" and ic == IC_PROFILE and (ic, code, method) in self.store:
+            try:  # ECS35a/b/e/f/g: a log by the range its first column lies in
+                return self.store.select(ic, code, method, spec.selection)
+            except (ValueError, TypeError, AttributeError, IndexError):
+                raise InstructionFailed(_UNAVAILABLE) from None
         if kind == "action" and method == 1 and self.store.resettable(ic, code):
             self.store.reset(ic, code)  # ECS15a/c, ECS28b, ECS29e, ECS57: clear, reset
             return NULL

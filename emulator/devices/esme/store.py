@@ -6,7 +6,8 @@ from cosem_defaults.json (what RTDS's meter reports) and the household profile's
 entries over it. A get answers what is held; a set must keep the attribute's A-XDR type (a
 different type is `type_unmatched`, nothing changed). The meter's identity (0-0:96.1.1.255)
 is its own EUI, whatever the defaults say. A register's or profile's reset method (the
-clear-log and counter-reset use cases) zeroes its value or empties its buffer.
+clear-log and counter-reset use cases) zeroes its value or empties its buffer; a profile's
+buffer read with a range descriptor (the log reads) gives the entries in the range.
 
 `SRV_OF` names the SRV of each use case that is nothing but reads or writes of such
 attributes (or the supply scripts of supply.py, which change one), for the meter's
@@ -15,13 +16,18 @@ acceptance checks.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
+from construct import Container, ListContainer  # type: ignore[import-untyped]
+
 from gbcs.dlms import decode_data, encode_data
 
-from .instructions import IC_DATA, item
+from .instructions import IC_DATA, item, read_datetime
+
+EPOCH_2000 = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 DEFAULTS = Path(__file__).with_name("cosem_defaults.json")
 IDENTITY = bytes.fromhex("0000600101FF")  # 0-0:96.1.1.255 device identity
@@ -55,6 +61,11 @@ SRV_OF = {
     0x005A: "6.18.2",  # ECS57 reset maximum demand registers
     0x00D3: "6.27",  # ECS29e reset RMS voltage counters
     0x0044: "6.4.2",  # ECS28b reset the load limit counter
+    0x0048: "6.13",  # ECS35a read the event log
+    0x0049: "6.13",  # ECS35b read the security log
+    0x00B9: "6.13",  # ECS35e read the power event log
+    0x00BA: "6.13",  # ECS35f read the ALCS event log
+    0x00FD: "6.13",  # ECS35g read the auxiliary controller event log
     0x0022: "3.2",  # ECS12 restrict access for change of tenancy
     0x0023: "3.5",  # ECS14 disable privacy PIN
     0x0047: "6.12",  # ECS34 set instantaneous power thresholds
@@ -64,14 +75,35 @@ SRV_OF = {
 }
 
 Key = tuple[int, bytes, int]
+
+
+def _instant_of(raw: Any) -> float:
+    """A compact-array entry's time column: seconds since 2000, or a date-time's octets."""
+    if isinstance(raw, bytes | bytearray):
+        when = read_datetime(bytes(raw))
+        if when is None:
+            raise ValueError("a time column that is no complete date-time")
+        return (when - EPOCH_2000).total_seconds()
+    return float(raw)
+
+
+def _instant(value: Any) -> float:
+    """A range bound or an entry's first element (a data item): as _instant_of."""
+    return _instant_of(value.value)
+
+
 #: interface classes whose method 1 resets attribute 2: register, extended register, profile
 RESETTABLE = (3, 4, 7)
 
 
 def _zero(held: Any) -> Any:
-    """The reset value of a data item: an empty array or string, else 0 of its type."""
-    if held.type in ("array", "compact-array"):
-        return item("array", [])
+    """The reset value of a data item: an empty array (a compact one keeps its description)
+    or string, else 0 of its type."""
+    if held.type == "compact-array":
+        return item("compact-array", Container(description=held.value.description,
+                                               entries=ListContainer()))  # fmt: skip
+    if held.type == "array":
+        return item("array", ListContainer())
     if held.type in ("octet-string", "visible-string", "utf8-string"):
         return item(held.type, b"")
     return item(held.type, 0)
@@ -108,6 +140,22 @@ class CosemStore:
         """The reset method of a register or profile: its value 0, its buffer empty."""
         held = self._items[(ic, code, 2)]
         self._items[(ic, code, 2)] = encode_data(_zero(decode_data(held)))
+
+    def select(self, ic: int, code: bytes, attribute: int, selection: Any) -> Any:
+        """A profile's buffer restricted by a range descriptor (selector 1): the entries whose
+        first column (seconds since 2000, or a date-time) lies from .. to, inclusive. KeyError
+        for a buffer not held, ValueError for another selector or an unreadable range."""
+        held = self.get(ic, code, attribute)
+        if selection is None or int(selection.selector) != 1:
+            raise ValueError("only a range descriptor (selector 1) is served")
+        start, end = (_instant(v) for v in selection.parameters.value[1:3])
+        if held.type == "compact-array":
+            entries = held.value.entries
+            kept = ListContainer(e for e in entries if start <= _instant_of(e[0]) <= end)
+            return item("compact-array", Container(description=held.value.description,
+                                                   entries=kept))  # fmt: skip
+        kept = ListContainer(e for e in held.value if start <= _instant(e.value[0]) <= end)
+        return item(held.type, kept)
 
     def set(self, ic: int, code: bytes, attribute: int, value: Any) -> bool:
         """Write an attribute; False (nothing changed) when the type differs from the held
