@@ -87,6 +87,15 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.18.2": frozenset({ED}),
     "6.27": frozenset({ED}),
     "6.13": frozenset({IS, GS, ED, GT, RSA}),
+    "4.4.4": frozenset({IS, GS}),
+    "4.4.5": frozenset({IS, GS}),
+    "4.8.2": frozenset({IS, ED, OU}),
+    "4.8.3": frozenset({ES, ED, OU}),
+    "4.4.2": frozenset({IS, GS}),
+    "4.4.3": frozenset({IS, GS}),
+    "4.6.1": frozenset({IS, GS}),
+    "4.14": frozenset({IS, GS}),
+    "4.8.1": frozenset({IS, GS, ED, GT, OU}),
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

@@ -625,30 +625,52 @@ def _fixed_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
 
 # --- reads the meter encrypts for the reader (esme/protected.py) ------------------------------
 
-#: use case -> (its data protection object, the register collection it reads: IC, OBIS, attr)
-PROTECTED_READS: dict[str, tuple[str, tuple[int, str, int]]] = {
-    "ECS17b": ("00002B0208FF", (1, "00005E2C220A", 2)),  # import registers
-    "ECS17e": ("00002B020AFF", (1, "00005E2C2202", 2)),  # TOU with blocks matrices
-    "ECS19": ("00002B0201FF", (1, "00005E2C221E", 2)),  # prepayment values
+#: use case -> (its data protection object, what it reads: IC, OBIS, attr); a profile
+#: (IC 7) is read over the request's ReadLogPeriod
+PROTECTED_READS: dict[str, tuple[str, tuple[tuple[int, str, int], ...]]] = {
+    "ECS17b": ("00002B0208FF", ((1, "00005E2C220A", 2),)),  # import registers
+    "ECS17e": ("00002B020AFF", ((1, "00005E2C2202", 2),)),  # TOU with blocks matrices
+    "ECS19": ("00002B0201FF", ((1, "00005E2C221E", 2),)),  # prepayment values
+    "ECS20b": ("00002B0203FF", ((7, "0000620102FF", 2),)),  # billing log, CoM / tariff
+    "ECS20c": ("00002B0202FF", ((7, "0000620100FF", 2), (7, "0000620101FF", 2))),  # calendar
+    "ECS21a": ("00002B0205FF", ((7, "0000620109FF", 2),)),  # daily read log
+    "ECS21b": ("00002B0206FF", ((7, "0000620108FF", 2),)),  # prepayment daily read log
+    "ECS22b": ("00002B0207FF", ((7, "0000630100FF", 2),)),  # active import profile
 }
 PROTECTED_TRANSACTION = 0x04  # the transaction id's first byte; the counter follows
 ENCRYPTION_BY_AGREED_KEY = (2, b"\x02")  # protection type 2 with agreed key parameters 02
 
 
 def _protected_read(use_case: str) -> Callable[..., bytes]:
-    """The builder of a get_protected_attributes: the register collection with no selective
-    access, and encryption for the sender (transaction id 04 + counter, the sender as
-    originator, the target as recipient, no date-time, an agreed key)."""
-    protection, (ic, code, attribute) = PROTECTED_READS[use_case]
+    """The builder of a get_protected_attributes: what the use case reads (a register
+    collection with no selective access, a profile over the request's ReadLogPeriod), and
+    encryption for the sender (transaction id 04 + counter, the sender as originator, the
+    target as recipient, no date-time, an agreed key)."""
+    protection, wanted = PROTECTED_READS[use_case]
+
+    def access(body: etree._Element, ic: int) -> Container:
+        if ic != 7:
+            return _item("structure", ListContainer([_item("enum", 0), _item("null-data", None)]))
+        period = body.find(f".//{{{SR}}}ReadLogPeriod")
+        if period is None:
+            raise TransformError(f"{use_case} needs sr:ReadLogPeriod")
+        start = _utc(_required_text(period, "StartDateTime"))
+        end = _utc(_required_text(period, "EndDateTime"))
+        if end < start:
+            raise TransformError("the log period ends before it starts")
+        bounds = _item("structure", ListContainer(
+            [_item("octet-string", _date_time(start)), _item("octet-string", _date_time(end))]))  # fmt: skip
+        return _item("structure", ListContainer([_item("enum", 1), bounds]))
 
     def build(request: Request, counter: int) -> bytes:
         rid = request.request_id
         _not_dsp_future_dated(request.body, use_case)
-        descriptor = _item("structure", ListContainer([
+        if request.body.find(f".//{{{SR}}}KAPublicSecurityCredentials") is not None:
+            raise TransformError(f"{use_case} for an unknown remote party: not served yet")
+        descriptors = [_item("structure", ListContainer([
             _item("long-unsigned", ic), _item("octet-string", bytes.fromhex(code)),
-            _item("integer", attribute), _item("long-unsigned", 0),
-            _item("structure", ListContainer([_item("enum", 0), _item("null-data", None)])),
-        ]))  # fmt: skip
+            _item("integer", attribute), _item("long-unsigned", 0), access(request.body, ic),
+        ])) for ic, code, attribute in wanted]  # fmt: skip
         kind, key_parameters = ENCRYPTION_BY_AGREED_KEY
         parameters = _item("structure", ListContainer([
             _item("enum", kind),
@@ -665,7 +687,7 @@ def _protected_read(use_case: str) -> Callable[..., bytes]:
             ])),
         ]))  # fmt: skip
         data = _item("structure", ListContainer([
-            _item("array", ListContainer([descriptor])),
+            _item("array", ListContainer(descriptors)),
             _item("array", ListContainer([parameters])),
         ]))  # fmt: skip
         specs = [cosem_spec("action", 30, bytes.fromhex(protection), 1)]
@@ -816,6 +838,11 @@ FORMS: dict[tuple[str, str], _Form] = {
     ("4.1.1", "ECS17b"): _Form("ECS17b", _protected_read("ECS17b")),
     ("4.1.3", "ECS17e"): _Form("ECS17e", _protected_read("ECS17e")),
     ("4.3", "ECS19"): _Form("ECS19", _protected_read("ECS19")),
+    ("4.4.2", "ECS20b"): _Form("ECS20b", _protected_read("ECS20b")),
+    ("4.4.3", "ECS20c"): _Form("ECS20c", _protected_read("ECS20c")),
+    ("4.6.1", "ECS21a"): _Form("ECS21a", _protected_read("ECS21a")),
+    ("4.14", "ECS21b"): _Form("ECS21b", _protected_read("ECS21b")),
+    ("4.8.1", "ECS22b"): _Form("ECS22b", _protected_read("ECS22b")),
     # 8.9 to the Comms Hub Function, sent by the ACB (the newer CCS06 first)
     ("8.9", "CCS06"): _Form("CCS06", _fixed_read("CCS06"), via_acb=True),
     ("8.9", "CCS05CCS04"): _Form("CCS05CCS04", _fixed_read("CCS05CCS04"), via_acb=True),
@@ -905,12 +932,24 @@ FORMS[("6.27", "ECS29e")] = _Form("ECS29e", _reset("ECS29e"))
 FORMS[("6.4.2", "ECS28b")] = _Form("ECS28b", _reset("ECS28b"))
 
 
-# --- the logs (6.13): a profile's buffer by a range of time -----------------------------------
+# --- the logs (6.13) and profiles (4.4.4/5, 4.8.2/3): a profile's buffer by a range of time -----------------------------------
 
 RESTRICTING_OBJECT = bytes.fromhex("00005E2C64FF")  # 0-0:94.44.100.255, seconds since 2000
 #: use case -> the log it reads (IC 7, OBIS)
-LOGS = {"ECS35a": "0000636200FF", "ECS35b": "0000636201FF", "ECS35e": "0000636204FF",
-        "ECS35f": "0011636202FF", "ECS35g": "0011636202FF"}  # fmt: skip
+LOGS = {
+    "ECS35a": "0000636200FF",
+    "ECS35b": "0000636201FF",
+    "ECS35e": "0000636204FF",
+    "ECS35f": "0011636202FF",
+    "ECS35g": "0011636202FF",
+    # the billing data logs and profiles, read the same way
+    "ECS20a": "0000620104FF",
+    "ECS20d": "0000620105FF",  # 4.4.4 debt, 4.4.5 credits
+    "ECS22c": "0000630102FF",
+    "ECS22a": "0000630101FF",
+}  # 4.8.2 reactive, 4.8.3 export
+#: the SRV of each log read (6.13 unless named)
+LOG_SRVS = {"ECS20a": "4.4.4", "ECS20d": "4.4.5", "ECS22c": "4.8.2", "ECS22a": "4.8.3"}
 #: DUIS LogToRead -> the use case an ESME reads it with (the newer ECS35g for the ALCS log)
 LOG_USE_CASES = {"Event": "ECS35a", "Security": "ECS35b", "PowerEvent": "ECS35e",
                  "ALCSEvent": "ECS35g"}  # fmt: skip
@@ -946,7 +985,7 @@ def _log_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
 
 
 for _use_case in LOGS:
-    FORMS[("6.13", _use_case)] = _Form(_use_case, _log_read(_use_case))
+    FORMS[(LOG_SRVS.get(_use_case, "6.13"), _use_case)] = _Form(_use_case, _log_read(_use_case))
 
 
 # --- the ESME's load switch (esme/supply.py) -------------------------------------------------

@@ -81,6 +81,15 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "6.18.2": frozenset({NO}),  # ECS57 maximum demand reset: the Network Operator's
     "6.27": frozenset({NO}),  # ECS29e RMS voltage counter reset
     "6.13": frozenset({S, NO}),  # ECS35a/b/e/f/g read a log (ECS35g: both)
+    "4.4.4": frozenset({S}),  # ECS20a
+    "4.4.5": frozenset({S}),  # ECS20d
+    "4.8.2": frozenset({S, NO}),  # ECS22c (DUIS: IS, ED)
+    "4.8.3": frozenset({NO}),  # ECS22a the Network Operator's (use-case tables)
+    "4.4.2": frozenset({S}),  # ECS20b
+    "4.4.3": frozenset({S}),  # ECS20c
+    "4.6.1": frozenset({S}),  # ECS21a
+    "4.14": frozenset({S, ACB}),  # ECS21b
+    "4.8.1": frozenset({S, NO}),  # ECS22b (DUIS: IS, GS, ED, GT, OU)
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

@@ -1,5 +1,6 @@
-"""The ESME's logs read over a period (6.13: ECS35a event, b security, e power event, f/g
-auxiliary controller event): the DSP's command from each catalogue template equals RTDS's (the
+"""The ESME's logs and profiles read over a period (6.13: ECS35a event, b security, e power
+event, f/g auxiliary controller event; 4.4.4/4.4.5 billing data logs ECS20a/d; 4.8.2/4.8.3
+profiles ECS22c/a): the DSP's command from each catalogue template equals RTDS's (the
 log by the template's LogToRead, the range from its ReadLogPeriod); RTDS's command gets RTDS's
 response (byte for byte where the meter holds RTDS's log); the answer is the log's entries in
 the range, and a log 3.3 cleared reads back empty. Parametrised by template or RTDS file name."""
@@ -17,7 +18,7 @@ from gbcs.message import encode_apdu
 from gbcs.render import plain
 
 #: the ESME's (ECS35c/d are the Comms Hub Function's)
-TEMPLATES = sorted(p.name for p in CATALOGUE.glob("ECS35*_6.13_*_REQUEST_DUIS.XML")
+TEMPLATES = sorted(p.name for p in CATALOGUE.glob("ECS*_REQUEST_DUIS.XML")
                    if p.name.split("_")[0] in LOGS)  # fmt: skip
 RTDS_COMMANDS = [str(rtds_success(u).relative_to(RTDS)) for u in LOGS]
 #: RTDS's ECS35f shows another meter's auxiliary controller log than its ECS35g, which the
@@ -45,7 +46,7 @@ def test_the_command_from_the_template_is_rtds(name):
     end = len(rtds.apdu) - (0 if rtds.signature is None else 1 + len(rtds.signature))
     content = rtds.apdu[rtds.content_offset - rtds.apdu_offset : end]
     assert ours.precommand() == encode_apdu(rtds.header, content, None)
-    # the DSP's own choice by LogToRead: the template's use case (ECS35g for the ALCS log)
+    # the DSP's own choice (6.13 by LogToRead): the template's use case, ECS35g for ALCS
     assert transform(request).use_case.name == ("ECS35g" if use_case == "ECS35f" else use_case)
 
 

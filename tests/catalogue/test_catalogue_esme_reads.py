@@ -1,5 +1,6 @@
 """The ESME's configuration, tariff, prepayment, load-limit and supply reads (4.11.2, 4.13,
-4.15, 6.2.1-6.2.9, 7.4) and its encrypted register reads (4.1.1, 4.1.3, 4.3): the DSP's
+4.15, 6.2.1-6.2.9, 7.4), its encrypted register reads (4.1.1, 4.1.3, 4.3) and its encrypted
+logs and profiles over a period (4.4.2, 4.4.3, 4.6.1, 4.8.1, 4.14 for a known party): the DSP's
 command from each catalogue template equals RTDS's (header and payload, MAC aside); RTDS's
 command executed by the emulated meter is answered byte for byte with RTDS's response (its
 starting data is the meter RTDS shows; MAC and encryption keys from static ECDH, so the same
@@ -44,20 +45,24 @@ ESME = bytes.fromhex("00DB1234567890A0")
 RTDS_TIME = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 #: the meter's reads (the hub's own, test_catalogue_hub_function.py, left out)
 READS = {u: r for u, r in {**FIXED_READS, **PROTECTED_READS}.items() if devices_of(u) == ("esme",)}
-#: the DSP does not yet hold a read for a later time (DUIS's DSP future-dating)
+#: the DSP does not yet hold a read for a later time (DUIS's DSP future-dating), nor encrypt
+#: for an unknown remote party (URP: the reader's certificate in the request)
 FUTURE_DATED = "ECS17b_4.1.1_DSP_FUTURE_DATED_REQUEST_DUIS.XML"
+UNKNOWN_PARTY = "ECS21b_4.14_URP_SUCCESS_REQUEST_DUIS.XML"
 #: the catalogue templates of the reads, by the use case each names
 TEMPLATES = sorted(
     p.name
     for p in CATALOGUE.glob("ECS*_REQUEST_DUIS.XML")
-    if p.name.split("_")[0] in READS and p.name != FUTURE_DATED
+    if p.name.split("_")[0] in READS
+    and p.name not in (FUTURE_DATED, UNKNOWN_PARTY)
+    and p.name.split("_")[1] in by_name(p.name.split("_")[0]).srvs  # not 5.1 schedules of it
 )
 #: RTDS's success commands of the reads (a twin-element meter's are left to a twin meter)
 RTDS_COMMANDS = sorted(
     str(p.relative_to(RTDS))
     for use_case in READS
     for p in RTDS.glob(f"*_{use_case}/*_SUCCESS_COMMAND_GBCS.HEX")
-    if "_TWIN_" not in p.name
+    if "_TWIN_" not in p.name and "_URP_" not in p.name
 )
 
 
@@ -96,6 +101,12 @@ def test_the_command_from_the_template_is_rtds(name):
 def test_a_dsp_future_dated_read_is_refused_not_run_now():
     request = duis.parse_request(duis.parse((CATALOGUE / FUTURE_DATED).read_bytes()))
     with pytest.raises(TransformError, match="future-dated"):
+        transform(request)
+
+
+def test_a_read_for_an_unknown_remote_party_is_refused():
+    request = duis.parse_request(duis.parse((CATALOGUE / UNKNOWN_PARTY).read_bytes()))
+    with pytest.raises(TransformError, match="unknown remote party"):
         transform(request)
 
 

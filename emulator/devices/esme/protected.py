@@ -1,12 +1,15 @@
-"""Reads GBCS has the meter encrypt for the reader (ECS17b 4.1.1, ECS17e 4.1.3, ECS19 4.3):
-the get_protected_attributes method of a data protection object (interface class 30).
+"""Reads GBCS has the meter encrypt for the reader (ECS17b 4.1.1, ECS17e 4.1.3, ECS19 4.3, and
+the logs and profiles ECS20b/c 4.4.2/3, ECS21a 4.6.1, ECS21b 4.14, ECS22b 4.8.1): the
+get_protected_attributes method of a data protection object (interface class 30).
 
-The command names the attributes (class, OBIS, attribute, and no selective access) and the
+The command names the attributes (class, OBIS, attribute, and no selective access or a range
+of date-times on a log's buffer) and the
 protection it wants: encryption for the remote party (its transaction id, originator and
 recipient). The meter answers a structure: the protection parameters with originator and
 recipient swapped, and one encrypted fragment (GBCS: AES-GCM, key from static ECDH between
 the meter and the reader and the KDF with message type 4, the response's counter) whose
-plaintext is a structure of the attributes' values, read from store.py.
+plaintext is a structure of the attributes' values, read from store.py (a log's entries in
+the range).
 
 Like every other key here, the ECDH is computed from the reader's KA private key and the
 meter's KA certificate (RTDS holds no device private key): the same key either side gets.
@@ -16,14 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from construct import ListContainer  # type: ignore[import-untyped]
+from construct import Container, ListContainer  # type: ignore[import-untyped]
 
 from gbcs.dlms import encode_data
 from gbcs.keystore import Keystore
 from gbcs.message import Message
 from gbcs.security import ENCRYPTION_TYPE, encrypt_fragment, kdf, other_info, shared_secret
 
-from .instructions import InstructionFailed, InstructionResult, item
+from .instructions import NULL, InstructionFailed, InstructionResult, item
 from .store import CosemStore
 
 IC_DATA_PROTECTION = 30
@@ -82,12 +85,19 @@ class ProtectedReads:
             selector = int(access[0].value)
         except (TypeError, ValueError, AttributeError, IndexError):
             raise InstructionFailed(_OTHER) from None
-        if selector != 0:  # selective access (logs, profiles): not held in the store
-            raise InstructionFailed(_UNAVAILABLE)
         key = (int(ic), bytes(code), int(attribute))
         if key not in self.store:
             raise InstructionFailed(_UNDEFINED)
-        return self.store.get(*key)
+        if selector == 0:
+            return self.store.get(*key)
+        if selector != 1:
+            raise InstructionFailed(_UNAVAILABLE)
+        try:  # a log or profile by a range of date-times: structure (from, to)
+            start, end = access[1].value
+            bounds = item("structure", ListContainer([NULL, start, end]))
+            return self.store.select(*key, Container(selector=1, parameters=bounds))
+        except (ValueError, TypeError, AttributeError, IndexError):
+            raise InstructionFailed(_UNAVAILABLE) from None
 
     def _key(self, reader: bytes, counter: int) -> bytes:
         pairings, _missing = self.keystore.ka_pairings(self.eui, reader)

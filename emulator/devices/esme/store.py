@@ -66,6 +66,15 @@ SRV_OF = {
     0x00B9: "6.13",  # ECS35e read the power event log
     0x00BA: "6.13",  # ECS35f read the ALCS event log
     0x00FD: "6.13",  # ECS35g read the auxiliary controller event log
+    0x002E: "4.4.4",  # ECS20a read the billing data log (debt payments)
+    0x00C9: "4.4.5",  # ECS20d read the billing data log (prepayment credits)
+    0x0038: "4.8.2",  # ECS22c read the reactive import profile
+    0x0036: "4.8.3",  # ECS22a read the export profile
+    0x002F: "4.4.2",  # ECS20b billing data log, change of mode / tariff (encrypted)
+    0x0030: "4.4.3",  # ECS20c billing data log, billing calendar (encrypted)
+    0x0033: "4.6.1",  # ECS21a daily read log (encrypted)
+    0x0034: "4.14",  # ECS21b prepayment daily read log (encrypted)
+    0x0037: "4.8.1",  # ECS22b active import profile (encrypted)
     0x0022: "3.2",  # ECS12 restrict access for change of tenancy
     0x0023: "3.5",  # ECS14 disable privacy PIN
     0x0047: "6.12",  # ECS34 set instantaneous power thresholds
