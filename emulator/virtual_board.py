@@ -200,6 +200,7 @@ class VirtualBoard:
         self.proc: subprocess.Popen | None = None
         self._lock = threading.Lock()  # self.proc changes hands under it (power vs. resets)
         self.watchdog_resets = 0  # restarts after the firmware's watchdog bit
+        self.stdout_path: Path | None = None  # the firmware's stdout to this file, not a pipe
         self.at_repl = False  # safe boot: the console is MicroPython's REPL
         self._console_buf = b""
         self._radio_buf = b""
@@ -216,11 +217,7 @@ class VirtualBoard:
         """Start the firmware; `boot_args` are added for this boot only (e.g. `--clock T`).
         Returns once the console answers, or once the firmware says it is in safe boot."""
         self.drain()
-        self.at_repl = False
-        with self._lock:
-            self._spawn(boot_args or [])
-        proc = self.proc
-        assert proc is not None
+        proc = self.start(boot_args)
         deadline = time.monotonic() + timeout
         attempt = 0
         while True:  # booted once the console answers; a late answer must not linger
@@ -242,6 +239,15 @@ class VirtualBoard:
                     raise RuntimeError(
                         f"board did not boot: {out.decode(errors='replace')}"
                     ) from None
+
+    def start(self, boot_args: list[str] | None = None) -> subprocess.Popen:
+        """Start the firmware without waiting for it (a bench finds out itself that it
+        booted); its watchdog and what follows a reset or a safe boot are handled."""
+        self.at_repl = False
+        with self._lock:
+            self._spawn(boot_args or [])
+            assert self.proc is not None
+            return self.proc
 
     def _wait_repl(self, deadline: float) -> None:
         while not self.at_repl:
@@ -273,16 +279,19 @@ class VirtualBoard:
         env.pop("GBHAN_WDT_FD", None)
         if wdt_write is not None:
             env["GBHAN_WDT_FD"] = str(wdt_write)
+        out = open(self.stdout_path, "ab") if self.stdout_path else None  # noqa: SIM115
         try:
             self.proc = proc = subprocess.Popen(
                 argv,
                 env=env,
                 cwd=cwd,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.PIPE if out is None else out,
                 stderr=subprocess.STDOUT,
                 pass_fds=tuple(fds),
             )
         finally:
+            if out is not None:
+                out.close()
             if wdt_write is not None:
                 os.close(wdt_write)  # the child's copy is the only writer: EOF when it dies
         threading.Thread(

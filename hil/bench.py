@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import os
 import select
-import subprocess
 import threading
 import tty
 from pathlib import Path
 
-from emulator.virtual_board import VirtualBoard, firmware_command
+from emulator.virtual_board import VirtualBoard
 
 from .address import LCUS_OFF, LCUS_ON
 from .dut import DEFAULT_HEAP, DEFAULT_LABEL, RIG_ESME
@@ -46,8 +45,10 @@ class BenchEmulator:
         self.on_bytes, self.off_bytes = on, off
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # test hooks on, as on a bench board with "test_hooks": true (the watchdog tests)
         self.board = VirtualBoard(role, self.state_dir / "flash", esme=esme, label=label,
-                                  heap=heap)  # fmt: skip
+                                  heap=heap, extra=["--test-hooks", "on"])  # fmt: skip
+        self.board.stdout_path = self.state_dir / "board.out"
         self.relay_master, self.relay_fd = os.openpty()
         tty.setraw(self.relay_master)
         tty.setraw(self.relay_fd)
@@ -111,21 +112,11 @@ class BenchEmulator:
         return proc.returncode
 
     def _power(self) -> int | None:
-        """Start the firmware, no handshake: the rig finds out it booted, as on a bench."""
+        """Start the firmware, no handshake: the rig finds out it booted, as on a bench. The
+        board's own watchdog runs as on the virtual DUT (a reset restarts the firmware)."""
         if self.board.alive():
             return None
-
-        board = self.board
-        argv, env, cwd = firmware_command(
-            board.role, board.state_dir, f"fd:{board.radio_master}",
-            f"fd:{board.console_master}", board.esme, board.label, board.heap,
-        )  # fmt: skip
-        with open(self.state_dir / "board.out", "ab") as out:
-            board.proc = subprocess.Popen(
-                argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                pass_fds=(board.radio_master, board.console_master),
-            )  # fmt: skip
-        return board.proc.pid
+        return self.board.start().pid
 
     def close(self) -> None:
         self._stop.set()

@@ -22,6 +22,8 @@ from .rigfile import ClockMode, RigError, Wiring, wire
 
 ROLES = ("hcalcs", "plcs")
 DEFAULT_HEAP = "104K"  # the budget tests/firmware holds the firmware to (docs/firmware.md, Memory)
+#: The virtual DUT's watchdog period (a board's is 8 s: shorter keeps the watchdog tests quick)
+VIRTUAL_WATCHDOG_MS = 3000
 #: The meter the rig plays, and whose EUI-64 the boards are commissioned with.
 RIG_ESME = "00124b0001a2b3c4"
 DEFAULT_LABEL = "Electric Vehicle Charger"
@@ -167,7 +169,14 @@ def open_dut(
             raise DutError("a virtual DUT needs a folder for its flash (state_dir)")
         tree = firmware_tree(firmware) if firmware else None
         board = VirtualBoard(
-            role, Path(state_dir), esme=esme, label=label, heap=heap, firmware_tree=tree
+            role,
+            Path(state_dir),
+            esme=esme,
+            label=label,
+            heap=heap,
+            firmware_tree=tree,
+            extra=["--test-hooks", "on"],  # the watchdog tests' `hang` (off on real boards)
+            watchdog_ms=VIRTUAL_WATCHDOG_MS,
         )
         try:
             dut = Dut(address, role, board.radio_path, board.console_path, 115200, board)
