@@ -674,7 +674,7 @@ _APDUS = {
 def _compiled(kind: str) -> Any:
     """The Structs' compiled parser for an APDU kind, compiled on first use: decode() reads
     with the hand reader below, so `import gbcs` need not compile these."""
-    return compile_strict(_APDUS[kind])
+    return compile_strict(_APDUS[kind], f"dlms.{kind}")
 
 
 # --- the hand reader gbcs.decode uses ----------------------------------------------------

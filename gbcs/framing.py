@@ -149,8 +149,8 @@ GeneralCiphering = Struct(
 )
 
 # The compiled, strict parsers (gbcs.security, and the reference for the hand readers).
-GENERAL_CIPHERING_PARSER = compile_strict(GeneralCiphering)
-GENERAL_SIGNING_PARSER = compile_strict(GeneralSigning)
+GENERAL_CIPHERING_PARSER = compile_strict(GeneralCiphering, "framing.GeneralCiphering")
+GENERAL_SIGNING_PARSER = compile_strict(GeneralSigning, "framing.GeneralSigning")
 
 
 # --- the hand readers used by gbcs.decode -------------------------------------------------

@@ -284,7 +284,7 @@ def _payload_dispatch() -> Any:
     """The compiled ZCL payload parser, compiled on first use: compiling every cluster's
     commands costs a quarter of a second, which `import gbcs` should not pay."""
     return compile_strict(
-        Switch(this.key, dict(enumerate(_PAYLOAD_STRUCTS)), default=Unparsed)
+        Switch(this.key, dict(enumerate(_PAYLOAD_STRUCTS)), default=Unparsed), "gbz.payload"
     ).parsefunc
 
 
@@ -468,7 +468,7 @@ def _decode_components_alert(content: bytes, base: int) -> Container:
 @cache
 def _alert_parser(layout: str) -> Any:
     """A GBZ alert layout's compiled parser, compiled on first use (as _payload_dispatch)."""
-    return compile_strict(ALERT_LAYOUTS[layout])
+    return compile_strict(ALERT_LAYOUTS[layout], f"gbz.alert.{layout}")
 
 
 def alert_layout(content: bytes, message_code: int | None = None) -> str:

@@ -129,3 +129,35 @@ def test_parsers_from_the_cache_read_rtds_as_fresh_ones(cache):
     assert runs[0].count("\n") == len(files)
     expected = "".join(repr(decode(read_vector(Path(p))).payload) + "\n" for p in files)
     assert runs[1] == expected
+
+
+def named_entries(root: Path) -> set[str]:
+    return {p.name for p in (root / "gbhan").glob("named-*.marshal")}
+
+
+def test_a_named_parser_is_loaded_without_walking_the_layout_again(cache, monkeypatch):
+    layout = Struct("a" / Int16ub, "b" / Int16ub)
+    first = strict.compile_strict(layout, "test.two-shorts")
+    assert len(named_entries(cache)) == 1
+
+    def no_walk(*_):
+        raise AssertionError("walked the construct tree again")
+
+    monkeypatch.setattr(Struct, "_compileparse", no_walk)
+    again = strict.compile_strict(layout, "test.two-shorts")
+    assert again.source == first.source
+    assert parse_layer(again, b"\x00\x01\x00\x02", "test") == Container(a=1, b=2)
+
+
+def test_a_parser_calling_fields_by_id_is_not_kept_by_name(cache):
+    strict.compile_strict(linked_layout(), "test.linked")
+    assert named_entries(cache) == set()
+    assert len(entries(cache)) == 1  # kept by its emitted source only
+
+
+def test_another_package_source_gives_another_named_entry(cache, monkeypatch):
+    layout = Struct("a" / Int16ub)
+    strict.compile_strict(layout, "test.short")
+    monkeypatch.setattr(strict, "_package_digest", lambda: "a gbcs whose files changed")
+    strict.compile_strict(layout, "test.short")
+    assert len(named_entries(cache)) == 2
