@@ -96,6 +96,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "4.6.1": frozenset({IS, GS}),
     "4.14": frozenset({IS, GS}),
     "4.8.1": frozenset({IS, GS, ED, GT, OU}),
+    "4.10": frozenset({IS, GS, ED, GT}),
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

@@ -984,6 +984,30 @@ def _log_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
     return build
 
 
+VOLTAGE_PROFILE = bytes.fromhex("0100201800FF")  # 1-0:32.24.0.255 average RMS voltage
+
+
+def _ecs23(body: etree._Element, counter: int) -> bytes:
+    """4.10 read network data: the RMS under- and over-voltage counters with their units, the
+    average RMS voltage profile over the request's period, and its capture period."""
+    _not_dsp_future_dated(body, "ECS23")
+    period = body.find(f".//{{{SR}}}ReadLogPeriod")
+    if period is None:
+        raise TransformError("ECS23 needs sr:ReadLogPeriod")
+    start = _seconds_since_2000(_required_text(period, "StartDateTime"))
+    end = _seconds_since_2000(_required_text(period, "EndDateTime"))
+    if end < start:
+        raise TransformError("the log period ends before it starts")
+    specs = [cosem_spec("get", 3, bytes.fromhex(code), attribute)
+             for code in ("010020200004", "010020240004") for attribute in (2, 3)]  # fmt: skip
+    specs.append(cosem_spec("get_with_selection", 7, VOLTAGE_PROFILE, 2,
+                            Container(selector=1, parameters=_time_range(start, end))))  # fmt: skip
+    specs.append(cosem_spec("get", 7, VOLTAGE_PROFILE, 4))
+    return access_request(counter, specs, [_item("null-data", None) for _ in specs])
+
+
+FORMS[("4.10", "ECS23")] = _Form("ECS23", _ecs23)
+
 for _use_case in LOGS:
     FORMS[(LOG_SRVS.get(_use_case, "6.13"), _use_case)] = _Form(_use_case, _log_read(_use_case))
 

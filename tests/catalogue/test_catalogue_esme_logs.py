@@ -1,6 +1,6 @@
 """The ESME's logs and profiles read over a period (6.13: ECS35a event, b security, e power
 event, f/g auxiliary controller event; 4.4.4/4.4.5 billing data logs ECS20a/d; 4.8.2/4.8.3
-profiles ECS22c/a): the DSP's command from each catalogue template equals RTDS's (the
+profiles ECS22c/a; 4.10 network data ECS23, its voltage profile so): the DSP's command from each catalogue template equals RTDS's (the
 log by the template's LogToRead, the range from its ReadLogPeriod); RTDS's command gets RTDS's
 response (byte for byte where the meter holds RTDS's log); the answer is the log's entries in
 the range, and a log 3.3 cleared reads back empty. Parametrised by template or RTDS file name."""
@@ -11,12 +11,15 @@ import pytest
 from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted, rtds_success
 
 from emulator.backoffice import duis
-from emulator.backoffice.transform import LOGS, TransformError, transform
+from emulator.backoffice.transform import LOGS as READ_OVER_A_PERIOD
+from emulator.backoffice.transform import TransformError, transform
 from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.render import plain
 
+#: the log reads, and 4.10 (ECS23), counters and the voltage profile over a period
+LOGS = [*READ_OVER_A_PERIOD, "ECS23"]
 #: the ESME's (ECS35c/d are the Comms Hub Function's)
 TEMPLATES = sorted(p.name for p in CATALOGUE.glob("ECS*_REQUEST_DUIS.XML")
                    if p.name.split("_")[0] in LOGS)  # fmt: skip

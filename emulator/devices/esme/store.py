@@ -75,6 +75,7 @@ SRV_OF = {
     0x0033: "4.6.1",  # ECS21a daily read log (encrypted)
     0x0034: "4.14",  # ECS21b prepayment daily read log (encrypted)
     0x0037: "4.8.1",  # ECS22b active import profile (encrypted)
+    0x0039: "4.10",  # ECS23 read network data (voltage counters and profile)
     0x0022: "3.2",  # ECS12 restrict access for change of tenancy
     0x0023: "3.5",  # ECS14 disable privacy PIN
     0x0047: "6.12",  # ECS34 set instantaneous power thresholds
