@@ -23,7 +23,7 @@ from micropython import const
 TICK_MS = 100
 _RX_BUFFER = 1024
 _TASK_MS = const(2000)  # a task must check in again within this (unless idle)
-_CONSOLE_MS = const(20)  # the console is polled this often
+_CONSOLE_MS = const(20)  # the console is looked at again after this when nobody is there
 _LINE_MAX = const(512)  # a console line (a 24-entry calendar is ~320 characters)
 tasks = {}  # type: dict  # task -> ticks_ms by which it must check in again; None while it waits for input
 
@@ -167,58 +167,48 @@ async def tx_task(app, board):
 
 
 async def console_task(app, board, handle):
-    """Reads the console a character at a time as they come (select.poll, zero timeout, one
-    read(1): a board's stdin read blocks until its count has arrived) and assembles lines
-    itself, so a half-typed line never stalls the loop (asyncio's readline would wait for
-    the Enter inside that read). Enter is CR or LF; backspace/DEL edit; long lines are cut."""
+    """Takes the console a character at a time as each arrives (asyncio waits for the
+    stream to be readable, then reads one: a board's stdin read of n waits for all n) and
+    assembles lines itself, so a half-typed line never stalls the loop, as asyncio's
+    readline did (its read waits for the Enter). Enter is CR or LF; backspace/DEL edit;
+    a line is cut at _LINE_MAX characters. Waiting for a character is idle, not hung."""
     import asyncio
-    import select
-    stream = board.console_reader.s
-    poll = select.poll()
-    poll.register(stream, select.POLLIN)
-    buf = bytearray()
+    reader = board.console_reader
     writer = board.console_writer
+    buf = bytearray()
     while True:
+        beat("console", 0)
+        c = await reader.read(1)
         beat("console")
-        for _ in range(_LINE_MAX):
-            ready = False
-            for _ in poll.ipoll(0):
-                ready = True
-            if not ready:
-                break
-            try:
-                c = stream.read(1)
-            except OSError:
-                break
-            if not c:
-                break
-            c = ord(c) if isinstance(c, str) else c[0]
-            if c != 10 and c != 13:
-                if c == 8 or c == 127:
-                    buf[-1:] = b""
-                elif len(buf) < _LINE_MAX:
-                    buf.append(c)
-                continue
-            if not buf:
-                continue
-            try:
-                text = bytes(buf).decode().strip()
-            except UnicodeError:
-                text = "?"
-            buf[:] = b""
-            if text.startswith("hang ") and getattr(board, "test_hooks", False):
-                # Test hook (unix `--test-hooks on`, config "test_hooks"): `hang console`
-                # stops this task for good, the loop runs on; `hang loop` stops everything.
-                writer.write(b"ok " + text.encode() + b"\n")
-                await writer.drain()
-                while text[5:] == "loop":
-                    pass
-                await asyncio.Event().wait()
-            for reply in handle(app, board, text):
-                writer.write(reply.encode() + b"\n")
-                await writer.drain()
-            board.tx_ready.set()
-        await asyncio.sleep_ms(_CONSOLE_MS)
+        if not c:
+            await asyncio.sleep_ms(_CONSOLE_MS)  # nobody on the other end right now
+            continue
+        c = ord(c) if isinstance(c, str) else c[0]
+        if c != 10 and c != 13:
+            if c == 8 or c == 127:
+                buf[-1:] = b""
+            elif len(buf) < _LINE_MAX:
+                buf.append(c)
+            continue
+        if not buf:
+            continue
+        try:
+            text = bytes(buf).decode().strip()
+        except UnicodeError:
+            text = "?"
+        buf[:] = b""
+        if text.startswith("hang ") and getattr(board, "test_hooks", False):
+            # Test hook (unix `--test-hooks on`, config "test_hooks"): `hang console` stops
+            # this task for good, the loop runs on; `hang loop` stops everything.
+            writer.write(b"ok " + text.encode() + b"\n")
+            await writer.drain()
+            while text[5:] == "loop":
+                pass
+            await asyncio.Event().wait()
+        for reply in handle(app, board, text):
+            writer.write(reply.encode() + b"\n")
+            await writer.drain()
+        board.tx_ready.set()
 
 
 async def tick_task(app, board):
