@@ -8,7 +8,7 @@ import sys
 
 import vfs
 
-from firmware.lib import xbee
+from firmware.lib import xbee_radio
 from firmware.lib.eventlog import EventLog
 from firmware.lib.storage import Store
 from firmware.switch.app import Config, SwitchApp
@@ -84,7 +84,7 @@ class Outputs:
 
 
 def frame(src, cluster, zcl, options=0x21):
-    return xbee.rx_explicit(src, 0, 1, 1, cluster, 0x0109, options, zcl)
+    return xbee_radio.rx_explicit(src, 0, 1, 1, cluster, 0x0109, options, zcl)
 
 
 def advance(app, clock, ms, step=100):

@@ -205,6 +205,7 @@ class VirtualBoard:
         self._console_buf = b""
         self._radio_buf = b""
         self.output_lines: list[str] = []
+        self.radio_lines: list[str] = []
 
     # -- power ---------------------------------------------------------------------------
     def _pairs(self) -> list[tuple[int, int]]:
@@ -395,7 +396,8 @@ class VirtualBoard:
         os.write(self.console_fd, line.encode() + b"\n")
 
     def read_console_line(self, timeout: float = 5.0) -> str:
-        """The next console line that is not an unsolicited `output` line (those are kept)."""
+        """The next console line that is not an unsolicited `output` or `radio:` line (those
+        are kept, in `output_lines` and `radio_lines`)."""
         deadline = time.monotonic() + timeout
         while True:
             while b"\n" in self._console_buf:
@@ -403,6 +405,9 @@ class VirtualBoard:
                 text = line.decode(errors="replace").strip()
                 if text.startswith("output "):
                     self.output_lines.append(text)
+                    continue
+                if text.startswith("radio: "):  # the radio bring-up's report
+                    self.radio_lines.append(text)
                     continue
                 if text:
                     return text

@@ -49,6 +49,8 @@ class Console:
         self._buffer = b""
         self._replies: collections.deque[str] = collections.deque()
         self._outputs: collections.deque[OutputChange] = collections.deque()
+        #: the firmware's unsolicited `radio: ...` lines (what its radio bring-up found and did)
+        self.radio_lines: collections.deque[str] = collections.deque(maxlen=100)
         self._cond = threading.Condition()
         self.transcript: collections.deque[str] = collections.deque(maxlen=400)
         self.channel = SerialChannel("console", url, baud, self._on_data)
@@ -64,6 +66,8 @@ class Console:
                 self.transcript.append(f"< {text}")
                 if text.startswith("output "):
                     self._outputs.append(OutputChange.parse(text, stamp))
+                elif text.startswith("radio: "):  # the radio bring-up's report, unasked
+                    self.radio_lines.append(text)
                 else:
                     self._replies.append(text)
             self._cond.notify_all()

@@ -9,6 +9,18 @@ descriptor requests itself. From the HAN's side it is a node like any other (`Ha
 Framing is our own (escaped API mode 2, resynchronising on every unescaped 0x7E); the tests
 cross-check it against zigpy-xbee's encoder and decoder.
 
+Its AT settings (`settings`: AP, AO, EE, EO, ZS, BD, D6, D7) start as a radio already set up
+for a GB HAN, or as given (`XBeeStandIn(..., settings={"AP": 0, "BD": 3})` is a factory-fresh
+XBee 3: transparent mode at 9600 baud), and it answers as Digi documents: API-mode 0x08 frames
+read or set (and apply) a setting, ``WR`` saves (counted in ``stats["nv_writes"]``: a radio's
+flash wears too); in transparent mode (AP=0) API frames are radio payload, not commands, and
+only ``+++`` with a guard time (GT, 1 s) of silence before and after enters command mode,
+answered ``OK\r``, where ``ATxx\r`` reads (hex), ``ATxx v\r`` sets, ``WR`` saves and ``CN``
+leaves (applying AP and BD), or CT (10 s) without a command. When it can read the line's speed
+(`line_baud`; `attach_fd` reads the pty's termios speed, which the unix board sets) it hears
+and answers only at its BD rate. ``silent=True`` is a radio that never answers (unwired,
+unpowered).
+
 On a simulated clock the board is a real process working in real time: each ZCL request handed
 to it takes a ``clock.hold`` (simulated time stands still) that its answer — the board's 0x11
 with the same cluster and TSN, opposite direction — releases; ``answer_guard_s`` real seconds
@@ -21,6 +33,8 @@ import asyncio
 import logging
 import os
 import struct
+import termios
+import time
 from collections.abc import Callable
 
 import zigpy.types as t
@@ -47,6 +61,19 @@ FRAME_AT_RESPONSE = 0x88
 FRAME_MODEM_STATUS = 0x8A
 FRAME_TX_STATUS = 0x8B
 FRAME_RX_EXPLICIT = 0x91
+
+#: A radio set up for a GB HAN switch: API mode 2, explicit Rx, encryption with a centralised
+#: trust centre (EE=1, EO bit 1), ZigBee PRO stack profile, 115200 baud, CTS flow (D7=1, the
+#: XBee 3 default). Digi's factory defaults differ: AP=0, AO=0, EE=0, EO=0, ZS=0, BD=3 (9600).
+GB_SETTINGS = {"AP": 2, "AO": 1, "EE": 1, "EO": 2, "ZS": 2, "BD": 7, "D6": 0, "D7": 1}
+#: the largest value each setting takes (Digi's parameter ranges)
+SETTING_MAX = {"AP": 2, "AO": 3, "EE": 1, "EO": 0xFF, "ZS": 2, "BD": 8, "D6": 1, "D7": 7}
+BD_RATES = {3: 9600, 4: 19200, 5: 38400, 6: 57600, 7: 115200, 8: 230400}
+GUARD_TIME_S = 1.0  # GT default 0x3E8 ms
+COMMAND_TIMEOUT_S = 10.0  # CT default 0x64 x 100 ms
+_TERMIOS_RATES = {
+    getattr(termios, f"B{rate}"): rate for rate in BD_RATES.values() if hasattr(termios, f"B{rate}")
+}
 
 AT_OK = 0x00
 AT_ERROR = 0x01
@@ -91,6 +118,14 @@ def encode_frame(frame_data: bytes) -> bytes:
         else:
             out.append(byte)
     return bytes(out)
+
+
+def pty_baud(fd: int) -> int | None:
+    """The speed a pty's termios holds (shared by both ends: the unix board sets it)."""
+    try:
+        return _TERMIOS_RATES.get(termios.tcgetattr(fd)[5])
+    except (termios.error, OSError):
+        return None
 
 
 class FrameDecoder:
@@ -167,6 +202,8 @@ class XBeeStandIn(HanNodeLink):
         write: Callable[[bytes], None] | None = None,
         node_descriptor: zdo_t.NodeDescriptor | None = None,
         firmware_version: int = 0x100A,
+        settings: dict[str, int] | None = None,
+        silent: bool = False,
     ) -> None:
         super().__init__(ieee, link_key, medium)
         self.endpoints: dict[int, zdo_t.SimpleDescriptor] = {d.endpoint: d for d in endpoints}
@@ -175,13 +212,44 @@ class XBeeStandIn(HanNodeLink):
         self._decoder = FrameDecoder()
         self._tsn = 0
         self.firmware_version = firmware_version
-        self.api_options = 0  # AO, as last set by the board
-        self.api_mode = 2
+        #: AT settings in force; `saved` is what WR last wrote (what a power cycle restores)
+        self.settings = dict(GB_SETTINGS, **(settings or {}))
+        self.saved = dict(self.settings)
+        self.silent = silent
+        #: the line's speed in baud now (None: unknown, every byte is heard)
+        self.line_baud: Callable[[], int | None] | None = None
+        self._command_mode = False
+        self._command_buf = b""
+        self._command_since = 0.0  # host monotonic seconds of the last command-mode line
+        self._pending: dict[str, int] = {}  # AP/BD set in command mode, applied on CN/AC
+        self._last_rx = -GUARD_TIME_S  # host monotonic seconds of the last byte heard
+        self._plus = 0  # '+' characters since a guard time of silence
         self._tasks: set[asyncio.Task] = set()
         #: called just before a frame goes to the board (BoardSwitch sets the firmware clock)
         self.before_deliver: Callable[[], None] | None = None
         self.answer_guard_s = ANSWER_GUARD_S
         self._holds: dict[tuple[int, int], tuple[Hold, bool]] = {}
+
+    @property
+    def api_options(self) -> int:
+        """AO, as last set by the board."""
+        return self.settings["AO"]
+
+    @property
+    def api_mode(self) -> int:
+        return self.settings["AP"]
+
+    def power_cycle(self) -> None:
+        """The radio loses power: what WR saved is in force again, command mode is over."""
+        self.settings = dict(self.saved)
+        self._command_mode = False
+
+    def _hears_line(self) -> bool:
+        """True unless the line runs at a speed other than BD (then bytes are garbage)."""
+        if self.line_baud is None:
+            return True
+        baud = self.line_baud()
+        return baud is None or baud == BD_RATES.get(self.settings["BD"])
 
     # -- to the board ---------------------------------------------------------------------------
 
@@ -192,8 +260,19 @@ class XBeeStandIn(HanNodeLink):
         if self._write is None:
             self.stats["to_board_dropped_unattached"] += 1
             return
+        if self.silent or self.settings["AP"] == 0 or self._command_mode:
+            self.stats["to_board_dropped_not_api"] += 1  # no API frames out of this radio
+            return
+        if not self._hears_line():
+            self.stats["to_board_dropped_wrong_baud"] += 1
+            return
         self._write(encode_frame(frame_data))
         self.stats["to_board_frames"] += 1
+
+    def _send_text(self, text: bytes) -> None:
+        """A command-mode answer (``OK\\r``, a value in hex)."""
+        if self._write is not None and self._hears_line():
+            self._write(text)
 
     def next_tsn(self) -> int:
         self._tsn = (self._tsn + 1) & 0xFF
@@ -309,10 +388,107 @@ class XBeeStandIn(HanNodeLink):
 
     def feed(self, data: bytes) -> None:
         """Bytes the board wrote to its radio UART."""
+        if self.silent:
+            self.stats["from_board_unheard"] += len(data)
+            return
+        if not self._hears_line():
+            self.stats["from_board_wrong_baud"] += len(data)
+            self._last_rx = time.monotonic()  # noise on the line breaks a guard time too
+            self._plus = 0
+            return
+        if self.settings["AP"] == 0 or self._command_mode:
+            self._feed_transparent(data)
+            return
         before = self._decoder.rejected
         for frame in self._decoder.feed(data):
             self._handle_frame(frame)
         self.stats["from_board_rejected"] += self._decoder.rejected - before
+
+    def _feed_transparent(self, data: bytes) -> None:
+        """AP=0: bytes are radio payload, except ``+++`` between guard times; in command
+        mode, ``AT`` lines ended by a carriage return."""
+        now = time.monotonic()
+        quiet = now - self._last_rx >= GUARD_TIME_S
+        self._last_rx = now
+        if self._command_mode and quiet and now - self._command_since >= COMMAND_TIMEOUT_S:
+            self._leave_command_mode()  # CT passed without a command
+        if self._command_mode:
+            self._command_buf += data
+            while b"\r" in self._command_buf:
+                line, self._command_buf = self._command_buf.split(b"\r", 1)
+                self._command_since = now
+                self._command_line(line.decode(errors="replace").strip().upper())
+            return
+        for index, byte in enumerate(data):
+            if byte == ord("+") and (self._plus or (index == 0 and quiet)) and self._plus < 3:
+                self._plus += 1
+            else:
+                self._plus = 0
+                self.stats["transparent_bytes"] += 1  # sent over the air as payload
+        if self._plus == 3:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            loop.call_later(GUARD_TIME_S, self._guard_after, now)
+
+    def _guard_after(self, plus_at: float) -> None:
+        if self._plus == 3 and self._last_rx == plus_at and not self._command_mode:
+            self._plus = 0
+            self._command_mode = True
+            self._command_since = time.monotonic()
+            self._command_buf = b""
+            self.stats["command_mode_entered"] += 1
+            self._send_text(b"OK\r")
+
+    def _leave_command_mode(self) -> None:
+        self._command_mode = False
+        self._command_buf = b""
+        self._pending.clear()  # CT ran out: what was not applied is forgotten
+
+    def _command_line(self, line: str) -> None:
+        """One command-mode line: ATxx (read, hex), ATxx v (set), WR, AC, CN."""
+        if line == "AT":
+            self._send_text(b"OK\r")
+            return
+        name, arg = line[2:4], line[4:].strip()
+        if not line.startswith("AT") or len(name) != 2:
+            self._send_text(b"ERROR\r")
+            return
+        if name in ("WR", "AC", "CN") and not arg:
+            self._send_text(b"OK\r")
+            if name == "WR":
+                self._write_nv()
+            else:
+                self.settings.update(self._pending)
+                self._pending.clear()
+            if name == "CN":
+                self._leave_command_mode()
+            return
+        if name not in self.settings:
+            self._send_text(b"ERROR\r")
+            return
+        if not arg:
+            value = self._pending.get(name, self.settings[name])
+            self._send_text(f"{value:X}\r".encode())
+            return
+        try:
+            value = int(arg, 16)
+        except ValueError:
+            value = -1
+        if not 0 <= value <= SETTING_MAX[name]:
+            self._send_text(b"ERROR\r")
+            return
+        if name in ("AP", "BD"):
+            self._pending[name] = value  # the mode and speed change on CN or AC
+        else:
+            self.settings[name] = value
+        self.stats["at_sets"] += 1
+        self._send_text(b"OK\r")
+
+    def _write_nv(self) -> None:
+        self.saved = dict(self.settings, **self._pending)
+        self.stats["nv_writes"] += 1
 
     def _handle_frame(self, frame: bytes) -> None:
         kind = frame[0]
@@ -330,16 +506,23 @@ class XBeeStandIn(HanNodeLink):
         self.stats["at_commands"] += 1
         ieee = int.from_bytes(self.ieee.serialize(), "little")
         status, value = AT_OK, b""
-        if command == b"AO":
-            if parameter:
-                self.api_options = parameter[0]
+        name = command.decode(errors="replace")
+        applied: tuple[str, int] | None = None
+        if name in self.settings:
+            if not parameter:
+                value = bytes([self.settings[name]])
+            elif len(parameter) != 1 or parameter[0] > SETTING_MAX[name]:
+                status = AT_INVALID_PARAMETER
+            elif name in ("AP", "BD"):
+                applied = (name, parameter[0])  # after the answer, in the old mode and speed
+                self.stats["at_sets"] += 1
             else:
-                value = bytes([self.api_options])
-        elif command == b"AP":
-            if parameter and parameter[0] != 2:
-                status = AT_INVALID_PARAMETER  # the stand-in only speaks escaped API mode 2
-            elif not parameter:
-                value = bytes([self.api_mode])
+                self.settings[name] = parameter[0]
+                self.stats["at_sets"] += 1
+        elif command == b"WR":
+            self._write_nv()
+        elif command == b"AC":
+            pass
         elif command == b"SH":
             value = (ieee >> 32).to_bytes(4, "big")
         elif command == b"SL":
@@ -358,6 +541,8 @@ class XBeeStandIn(HanNodeLink):
             self._send_to_board(
                 bytes([FRAME_AT_RESPONSE, frame_id]) + command + bytes([status]) + value
             )
+        if applied is not None:
+            self.settings[applied[0]] = applied[1]
 
     async def _handle_tx(self, frame: bytes) -> None:
         frame_id = frame[1]
@@ -420,6 +605,7 @@ class XBeeStandIn(HanNodeLink):
         """Serve a board on a file descriptor (the master side of its radio pty)."""
         loop = loop or asyncio.get_running_loop()
         os.set_blocking(fd, False)
+        self.line_baud = lambda: pty_baud(fd)
 
         def readable() -> None:
             try:

@@ -11,6 +11,8 @@ import time
 
 import machine
 
+from firmware.lib.radio_app import Tap, bring_up
+
 _ZIGBEE_EPOCH_OFFSET = 946684800
 _VMIN = 6
 _VTIME = 5
@@ -117,7 +119,7 @@ def _parse_args(argv):
     opts = {"role": "hcalcs", "esme": None, "state_dir": "flash", "radio_fd": None,
             "radio": None, "console_fd": None, "console": None, "strict_labels": True,
             "label": None, "wan_fd": None, "wan": None, "clock": None, "rtc": None,
-            "ticks_wrap": None}
+            "ticks_wrap": None, "baud": None}
     for key in _HUB_SETTINGS:
         opts[key] = None
     opts["reset_cause"] = "power"  # the virtual board says "watchdog" after it bit
@@ -164,7 +166,12 @@ class Board:
             radio = _open_tty(opts["radio"])
         else:
             raise SystemExit("unix board: give --radio-fd or --radio")
-        self.radio_reader = asyncio.StreamReader(radio)
+        # The line speed is the pty's termios speed: the radio stand-in on the other end
+        # reads it and hears nothing at a baud its BD does not match (as a real UART).
+        self.radio_fd = radio.fileno()
+        self.baud = int(opts["baud"] or 115200)
+        self.set_baud(self.baud)
+        self.radio_reader = Tap(asyncio.StreamReader(radio))
         self.radio_writer = asyncio.StreamWriter(radio, {})
         if opts["console_fd"] is not None:
             console = open(int(opts["console_fd"]), "r+b")
@@ -218,8 +225,17 @@ class Board:
                 self.app.current[2].encode(), time.ticks_us()))  # type: ignore[str-format]
 
     def tasks(self, app):
-        """Board-specific tasks: none here (boost and mains come from the console)."""
-        return ()
+        """The radio bring-up (boost and mains come from the console)."""
+        return (bring_up(app, self),)
+
+    def set_baud(self, baud):
+        """The radio UART's speed (9600, 57600, 115200 or 230400 baud here)."""
+        import termios
+        attrs = termios.tcgetattr(self.radio_fd)
+        attrs[4] = attrs[5] = {9600: termios.B9600, 57600: termios.B57600,
+                               115200: termios.B115200, 230400: termios.B230400}[baud]
+        termios.tcsetattr(self.radio_fd, termios.TCSANOW, attrs)
+
 
     def feed_watchdog(self):
         # The rig is the virtual board's watchdog (primer §6): nothing to feed in-process.

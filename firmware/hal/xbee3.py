@@ -16,6 +16,7 @@ import machine
 import xbee
 
 from firmware.lib import xbee as frames
+from firmware.lib import xbee_radio
 from firmware.hal.mcu import board_config, parse_esme
 
 DEFAULTS = {
@@ -121,7 +122,7 @@ class Board:
         if packet is None:
             return False
         options = frames.RX_OPT_BROADCAST if packet.get("broadcast") else 0
-        app.on_frame(frames.rx_explicit(
+        app.on_frame(xbee_radio.rx_explicit(
             packet["sender_eui64"], packet["sender_nwk"], packet["source_ep"],
             packet["dest_ep"], packet["cluster"], packet["profile"], options,
             packet["payload"]))
@@ -135,7 +136,7 @@ class Board:
                 continue
             if data[0] == frames.TX_EXPLICIT:
                 (_fid, dest64, _dest16, src_ep, dst_ep, cluster, profile, radius, options,
-                 payload) = frames.parse_tx_explicit(data)
+                 payload) = xbee_radio.parse_tx_explicit(data)
                 try:
                     xbee.transmit(dest64, payload, source_ep=src_ep, dest_ep=dst_ep,
                                   cluster=cluster, profile=profile, bcast_radius=radius,
@@ -143,7 +144,7 @@ class Board:
                 except OSError:
                     app.counters["tx-failed"] += 1
             elif data[0] == frames.AT_COMMAND:
-                fid, command, parameter = frames.parse_at_command(data)
+                fid, command, parameter = xbee_radio.parse_at_command(data)
                 app.on_frame(self._at(fid, command, parameter))
 
     def _at(self, fid, command, parameter):
@@ -155,14 +156,14 @@ class Board:
             else:
                 value = xbee.atcmd(command)
         except (OSError, ValueError, TypeError):
-            return frames.at_response(fid, command, 1)
+            return xbee_radio.at_response(fid, command, 1)
         if isinstance(value, int):
             value = value.to_bytes(_AT_SIZES.get(command, 4), "big")
         elif isinstance(value, str):
             value = value.encode()
         elif value is None:
             value = b""
-        return frames.at_response(fid, command, 0, value)
+        return xbee_radio.at_response(fid, command, 0, value)
 
     # -- pins and console ---------------------------------------------------------------
     def _poll_pins(self, app):
@@ -191,7 +192,26 @@ class Board:
         for reply in console.handle(app, self, text.strip()):
             sys.stdout.write(reply + "\n")
 
+    def _radio_check(self, app):
+        """The radio is this module (no UART: AP, AO and the baud do not apply): the settings
+        a GB HAN needs, set and saved only where they differ; then the app goes on."""
+        changed = []
+        for command, value in (("EE", 1), ("EO", 2), ("ZS", 2)):
+            try:
+                if xbee.atcmd(command) != value:
+                    xbee.atcmd(command, value)
+                    changed.append(command)
+            except (OSError, ValueError, TypeError) as e:
+                print("radio: AT%s failed (%s)" % (command, e))
+        if changed:
+            xbee.atcmd("WR")
+            print("radio: set %s, saved (WR)" % " ".join(changed))
+        print("radio: ok EE=1 EO=2 ZS=2")
+        app.radio_state = "ok"
+        app.on_radio_up()
+
     def loop(self, app):
+        self._radio_check(app)
         last_tick = time.ticks_ms()
         while True:
             busy = self._receive(app)

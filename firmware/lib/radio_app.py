@@ -7,9 +7,10 @@
 #
 # A role subclasses RadioApp, calls init_radio(log, counters, clock), calls radio_tick()
 # from its tick and implements _on_rx(rx) and
-# _on_at_response(response); on_modem_status(status) and on_other_frame(kind, frame) are
-# optional hooks (the latter returns False for a frame type the role does not know, which is
-# then rejected).
+# _on_at_response(response); on_modem_status(status), on_other_frame(kind, frame) and
+# on_radio_up() are optional hooks (on_other_frame returns False for a frame type the role
+# does not know, which is then rejected; on_radio_up runs once the bring-up in
+# firmware/lib/radio_setup.py has found the radio answering with the right settings).
 
 from micropython import const
 
@@ -17,6 +18,88 @@ from firmware.lib import xbee
 
 _TX_QUEUE = const(24)  # frames waiting for the UART; the oldest goes first when full
 _REJECT_LOG_MS = const(60000)  # at most one reject entry in the event log per minute
+
+
+class Tap:
+    """The radio stream as the frame reader sees it; while `_buf` is a bytearray the bytes
+    go there instead (the bring-up's command-mode text answers)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self._buf = None
+
+    async def read(self, n):
+        chunk = await self.stream.read(n)
+        if self._buf is not None and chunk:
+            self._buf.extend(chunk)
+            return b""
+        return chunk
+
+
+def entries(spec):
+    """[(command, value)] of a spec: per setting its two letters and the value."""
+    return [(spec[i:i + 2].decode(), spec[i + 2]) for i in range(0, len(spec), 3)]
+
+
+async def bring_up(app, board, spec=b"AP\x02AO\x01EE\x01EO\x02ZS\x02"):
+    """At boot: ask the radio for every setting `spec` names at once (API mode, 0x08 frames;
+    a second try after a second). All as wanted: say so, and the app goes on (on_radio_up).
+    A setting to change, or no answer from a radio never heard at all (perhaps in
+    transparent mode, or at another baud), loads firmware/lib/radio_setup.py, which sets and
+    saves, looks for it in command mode, or reports and retries; it is dropped when done (its
+    code is needed once, if at all). A radio that speaks API frames but leaves questions
+    unanswered is asked again later (5 s, doubling to 5 min), the frames flowing meanwhile.
+
+    The default spec is a switch's: API mode 2 (AP first: the question that tells a silent
+    radio apart), explicit Rx (AO=1), encryption (EE=1) with a centralised trust centre (EO=2),
+    the ZigBee PRO stack profile (ZS=2). Bytes, not strings: a new string is a qstr, and
+    qstrs cost heap for good."""
+    import asyncio
+    pending = app._pending
+    delay = 5000
+    while True:
+        for _ in (0, 1):
+            for command, value in entries(spec):
+                pending[command] = None
+                app.queue_frame(xbee.at_command(app.next_frame_id(), command))
+            board.tx_ready.set()
+            for _ in range(50):
+                await asyncio.sleep_ms(20)
+                if all(pending.values()):
+                    break
+            if all(pending.values()):
+                break
+        answered = all(pending.values())
+        right = answered
+        for command, value in entries(spec):
+            r = pending[command]
+            right = right and not r[2] and int.from_bytes(r[3], "big") == value
+        pending.clear()
+        if right:
+            board.console_writer.s.write(  # unsolicited console lines: the rig keeps them apart
+                ("radio: ok %s\n" % " ".join("%s=%d" % w for w in entries(spec))).encode())
+            app.radio_state = "ok"
+            app.on_radio_up()
+            return
+        if answered or not app.counters["rx"]:
+            import sys
+            import firmware.lib
+            try:
+                __import__("firmware.lib.radio_setup")  # a long string: no qstr till needed
+            except MemoryError:
+                pass  # reported below, and tried again later
+            else:
+                await sys.modules.pop("firmware.lib.radio_setup").bring_up(
+                    app, board, entries(spec))
+                firmware.lib.__dict__.pop("radio_setup", None)  # dropped: not needed again
+                return
+        app.counters["radio-silent"] = app.counters.get("radio-silent", 0) + 1
+        board.console_writer.s.write(((
+            "radio: API frames but no answer to AT" if app.counters["rx"] and not answered else
+            "radio: not right, and no memory to set it up") + "; retry in %d s\n" % (
+            delay // 1000)).encode())
+        await asyncio.sleep_ms(delay)
+        delay = min(delay * 2, 300000)
 
 
 class RadioApp:
@@ -32,6 +115,8 @@ class RadioApp:
         self.quiet = {}  # rejections since the last reject entry that the log has not seen
         self.quiet_total = 0
         self._reject_logged = None  # ticks_ms of the last reject entry, within the minute
+        self._pending = {}  # AT command -> its 0x88 answer, for the bring-up waiting on it
+        self.radio_state = "wait"  # the bring-up checks; then "ok", or "silent"/"refused"
 
     # -- bookkeeping -----------------------------------------------------------------------
     def reject(self, reason, detail=""):
@@ -88,7 +173,11 @@ class RadioApp:
             if kind == xbee.RX_EXPLICIT:
                 self._on_rx(xbee.parse_rx_explicit(frame))
             elif kind == xbee.AT_RESPONSE:
-                self._on_at_response(xbee.parse_at_response(frame))
+                response = xbee.parse_at_response(frame)
+                if response[1] in self._pending:
+                    self._pending[response[1]] = response
+                else:
+                    self._on_at_response(response)
             elif kind == xbee.TX_STATUS:
                 if xbee.parse_tx_status(frame)[3] != 0:
                     self.counters["tx-failed"] += 1
@@ -111,6 +200,9 @@ class RadioApp:
         raise NotImplementedError
 
     def on_modem_status(self, status):
+        pass
+
+    def on_radio_up(self):
         pass
 
     def on_other_frame(self, kind, frame):

@@ -154,20 +154,6 @@ def tx_explicit(frame_id, dest64, dest16, src_ep, dst_ep, cluster, profile, data
                        cluster, profile, radius, options) + data
 
 
-def parse_tx_explicit(frame_data):
-    """(frame_id, dest64, dest16, src_ep, dst_ep, cluster, profile, radius, options, data)."""
-    if len(frame_data) < _TX_HEADER_LEN or frame_data[0] != TX_EXPLICIT:
-        raise FrameError("tx explicit")
-    f = struct.unpack(_TX_HEADER, frame_data[:_TX_HEADER_LEN])
-    return f[1:] + (bytes(frame_data[_TX_HEADER_LEN:]),)
-
-
-def rx_explicit(src64, src16, src_ep, dst_ep, cluster, profile, options, data):
-    """Frame data of an Explicit Rx Indicator (0x91), as the radio would send it."""
-    return bytes((RX_EXPLICIT,)) + struct.pack(_RX_HEADER, src64, src16, src_ep, dst_ep,
-                                                cluster, profile, options) + data
-
-
 def parse_rx_explicit(frame_data):
     """(src64, src16, src_ep, dst_ep, cluster, profile, options, data) of a 0x91 frame."""
     if len(frame_data) < 1 + _RX_HEADER_LEN or frame_data[0] != RX_EXPLICIT:
@@ -179,18 +165,6 @@ def parse_rx_explicit(frame_data):
 def at_command(frame_id, command, parameter=b""):
     """Frame data of a local AT Command (0x08); command is two ASCII letters."""
     return bytes((AT_COMMAND, frame_id)) + command.encode() + parameter
-
-
-def parse_at_command(frame_data):
-    """(frame_id, command, parameter) of a 0x08 frame."""
-    if len(frame_data) < 4 or frame_data[0] != AT_COMMAND:
-        raise FrameError("at command")
-    return frame_data[1], bytes(frame_data[2:4]).decode(), bytes(frame_data[4:])
-
-
-def at_response(frame_id, command, status, data=b""):
-    """Frame data of an AT Command Response (0x88), as the radio sends it."""
-    return bytes((AT_RESPONSE, frame_id)) + command.encode() + bytes((status,)) + data
 
 
 def parse_at_response(frame_data):

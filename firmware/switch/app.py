@@ -72,10 +72,11 @@ _TIME_MASTER_OR_SYNCED = const(0x03)  # TimeStatus bits 0 (master) and 1 (synchr
 _DEVICE_CLASS = drlc.CLASS_ELECTRIC_VEHICLE | drlc.CLASS_SIMPLE_MISC_LOADS
 _MAX_EVENTS = const(4)
 
-# AT commands sent at start-up (docs/firmware.md lists them for the radio stand-ins):
-# AO=1 explicit Rx indicators (0x91), without ZDO passthrough: the radio answers ZDO itself;
-# SH/SL our EUI-64 (for the log); AI association state; VR radio firmware version.
-STARTUP_AT = (("AO", b"\x01"), ("SH", b""), ("SL", b""), ("AI", b""), ("VR", b""))
+# AT commands sent once the radio is up (firmware/lib/radio_setup.py has by then checked AP,
+# AO=1 explicit Rx indicators without ZDO passthrough, EE, EO and ZS; docs/firmware.md lists
+# them for the radio stand-ins): SH/SL our EUI-64 (for the log); AI association state; VR
+# radio firmware version.
+STARTUP_AT = ("SH", "SL", "AI", "VR")
 
 
 def pct_to_zcl(level):
@@ -196,12 +197,14 @@ class SwitchApp(RadioApp):
 
     # -- output -----------------------------------------------------------------------
     def start(self):
-        """After boot: drive the fail-safe output, greet the radio, ask the meter for events."""
+        """After boot: drive the fail-safe output; the radio bring-up calls on_radio_up()."""
         self.apply("boot")
-        fid = 0
-        for command, param in STARTUP_AT:
-            fid += 1
-            self.queue_frame(xbee.at_command(fid, command, param))
+
+    def on_radio_up(self):
+        """The radio answers with the right settings: who are we, ask the meter for events
+        and the time (a silent radio never gets here: nothing goes out as if joined)."""
+        for command in STARTUP_AT:
+            self.queue_frame(xbee.at_command(self.next_frame_id(), command))
         self.request_scheduled_events()
         self.request_time()
 

@@ -12,6 +12,7 @@
 #   commission <EUI64>    -> ok commission <eui64>
 #   calendar HHMM:open|closed:LEVEL,... -> ok calendar <n>
 #   mem                   -> mem free=<bytes> alloc=<bytes>   (after a collection)
+#   radio                 -> radio state=<wait|ok|silent|refused> silent=<n> refused=<n>
 #   ping <token>          -> pong <token>   (lets a rig tell a fresh reply from a late one)
 #   watch on|off          -> ok watch; while on, every output change prints
 #                            "output relay=.. level=.. source=.. t_us=<ticks_us>"
@@ -69,6 +70,10 @@ def handle(app, board, line):
         except ValueError:
             return ["error calendar"]
         return ["ok calendar %d" % len(entries)]
+    if cmd == "radio":  # the bring-up (firmware/lib/radio_setup.py)
+        c = app.counters
+        return ["radio state=%s silent=%d refused=%d" % (
+            app.radio_state, c.get("radio-silent", 0), c.get("radio-refused", 0))]
     if cmd == "watch" and len(args) == 1 and args[0] in ("on", "off"):
         board.watch = args[0] == "on"
         return ["ok watch " + args[0]]

@@ -13,6 +13,7 @@ START, ESCAPE = 0x7E, 0x7D
 SPECIAL = {0x7E, 0x7D, 0x11, 0x13}
 MAX_FRAME_DATA = 300
 PROFILE_SE = 0x0109
+RADIO_EUI = "0013a200417e1113"  # the XBee the tests play
 
 
 def escape_frame(frame_data: bytes) -> bytes:
@@ -118,6 +119,29 @@ class Meter:
         self.tsn = 0
         self.pending = b""
         self.backlog: list[dict] = []  # parsed, not yet handed out
+        #: the radio's AT settings (set up for a GB HAN; AI=0: joined) and the commands seen
+        self.radio = {"AP": 2, "AO": 1, "EE": 1, "EO": 2, "ZS": 2, "AI": 0}
+        self.at_log: list[tuple[str, bytes]] = []
+
+    def answer_at(self, frame: bytes) -> None:
+        """Answer a local AT command (0x08) as a joined XBee 3 set up for a GB HAN does:
+        reads from `self.radio`, sets stored there (the radio's side of the bring-up)."""
+        frame_id, command, parameter = frame[1], frame[2:4].decode(), frame[4:]
+        self.at_log.append((command, parameter))
+        value = b""
+        if command in self.radio and parameter:
+            self.radio[command] = parameter[0]
+        elif command in self.radio:
+            value = bytes([self.radio[command]])
+        elif command in ("SH", "SL"):
+            value = (
+                bytes.fromhex(RADIO_EUI)[:4] if command == "SH" else bytes.fromhex(RADIO_EUI)[4:]
+            )
+        elif command == "VR":
+            value = b"\x10\x0a"
+        self.board.write_radio(
+            escape_frame(bytes([0x88, frame_id]) + command.encode() + b"\x00" + value)
+        )
 
     def send(self, cluster: int, zcl: bytes, src64: str | None = None, **kw) -> None:
         self.board.write_radio(escape_frame(rx_explicit(src64 or self.eui64, zcl, cluster, **kw)))
@@ -140,7 +164,11 @@ class Meter:
                 complete, self.pending = self.pending[:last], tail  # keep a partial frame
             else:
                 complete, self.pending = self.pending, b""
-            frames += zcl_frames(complete)
+            for frame in frames_in(complete):
+                if frame[0] == 0x08 and len(frame) >= 4:
+                    self.answer_at(frame)
+                elif frame[0] == 0x11:
+                    frames.append(parse_tx_explicit(frame))
             if time.monotonic() > deadline:
                 break
         return frames

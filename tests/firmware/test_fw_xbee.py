@@ -136,7 +136,7 @@ def test_explicit_frames_match_zigpy_xbee_layout(port):
         assert body == ref
         # The same fields as a received 0x91 frame, parsed by both sides.
         rx = port.call(
-            "xbee.rx_explicit", dest, nwk, src_ep, dst_ep, cluster, profile, options, data
+            "xbee_radio.rx_explicit", dest, nwk, src_ep, dst_ep, cluster, profile, options, data
         )
         parsed, rest = t.deserialize(rx[1:], COMMAND_RESPONSES["explicit_rx_indicator"][1])
         assert rx[0] == 0x91 and rest == b""

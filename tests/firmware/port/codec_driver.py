@@ -5,11 +5,12 @@ import sys
 
 import scenarios  # noqa: E402  (tests/firmware/port/scenarios.py, beside this script)
 
-from firmware.lib import drlc, eventlog, storage, xbee, zcl  # noqa: F401
+from firmware.lib import drlc, eventlog, storage, xbee, xbee_radio, zcl  # noqa: F401
 from firmware.switch import app, labels, state  # noqa: F401
 
 MODULES = {
     "xbee": xbee,
+    "xbee_radio": xbee_radio,
     "zcl": zcl,
     "drlc": drlc,
     "app": app,
