@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import datetime as _dt
 import itertools
 import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -865,9 +868,18 @@ def _check_in_workers(
         return
     _WORKER_STATE = (keystore, allow)
     try:
-        with context.Pool(jobs) as pool:
-            for results in pool.imap(_check_batch, itertools.chain(first, batches)):
-                yield from results
+        # an executor, not multiprocessing.Pool: a worker that dies (killed, out of memory)
+        # breaks it with an error where a Pool would wait for that batch for ever
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            in_flight: collections.deque[Future[list[FileResult]]] = collections.deque()
+            for batch in itertools.chain(first, batches):
+                in_flight.append(pool.submit(_check_batch, batch))
+                if len(in_flight) > 2 * jobs:  # a few batches ahead of the results, no more
+                    yield from in_flight.popleft().result()
+            while in_flight:
+                yield from in_flight.popleft().result()
+    except BrokenProcessPool as exc:
+        raise GbcsError("check", f"a worker process died ({exc}): check with jobs=1") from None
     finally:
         _WORKER_STATE = (None, False)
 

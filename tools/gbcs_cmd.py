@@ -54,7 +54,7 @@ def register(sub) -> None:
         help="strict conformance check of messages (every *.hex below a folder)",
         description="Fails every message whose form or authenticity cannot be proved; each "
         "failure names its rule and byte offset. Exit 0: every message passed; 1: some "
-        "failed; 2: a source or keystore could not be read.",
+        "failed; 2: a source or keystore could not be read, or a worker process died.",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE", help=SOURCES_HELP)
     p.add_argument("--keystore", action="append", type=Path)
@@ -336,13 +336,17 @@ def cmd_check(args) -> int:
         if sys.stderr.isatty() and (index + 1) % 50 == 0:
             print(f"  {index + 1} checked", end="\r", file=sys.stderr, flush=True)
 
-    totals = sweep.check_sources(
-        sweep.iter_sources(sources, sys.stdin.buffer),
-        keystore,
-        progress,
-        allow_unverifiable=args.allow_unverifiable,
-        jobs=args.jobs if args.jobs is not None else idle_cores(),
-    )
+    try:
+        totals = sweep.check_sources(
+            sweep.iter_sources(sources, sys.stdin.buffer),
+            keystore,
+            progress,
+            allow_unverifiable=args.allow_unverifiable,
+            jobs=args.jobs if args.jobs is not None else idle_cores(),
+        )
+    except GbcsError as exc:  # the sweep itself broke (a worker died), not a message
+        print(f"gbhan: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         _line({"totals": totals.as_dict()})
     else:

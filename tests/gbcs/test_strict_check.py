@@ -3,12 +3,14 @@ valid MAC where one applies, so only the rule under test can catch it), names th
 the byte offset; RTDS passes except for what no key can verify."""
 
 import datetime as dt
+import os
 import shutil
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from rtds_vectors import RTDS_KEYSTORE, RTDS_ROOT, params, read_vector, rtds_files, rtds_keystore
 
+import gbcs.check
 from gbcs import decode
 from gbcs.check import (
     RULES,
@@ -20,6 +22,7 @@ from gbcs.check import (
     iter_sources,
     unchecked_encryption,
 )
+from gbcs.errors import GbcsError
 from gbcs.keystore import Keystore
 from gbcs.roles import Role
 from gbcs.security import check_message, mac_apdu, wrap_with_mac
@@ -331,3 +334,17 @@ def test_a_dlms_invoke_id_that_is_not_the_counter_fails_though_the_mac_holds(pat
     apdu = apdu_of(path)
     apdu[start + 1] = 0x40
     assert rules(check_message_bytes("priority", remac(apdu), rtds_keystore())) == []
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch):
+    """A worker killed mid-batch (out of memory, a signal) breaks the sweep with a
+    GbcsError naming what happened; it never waits for the lost batch."""
+
+    def die(*_):
+        os._exit(3)  # as a worker killed by the system ends: no exception, no result
+
+    monkeypatch.setattr(gbcs.check, "_check_source", die)  # runs in the forked workers
+    sources = list(iter_sources([str(RTDS_ROOT / "7.7_ECS61a")])) * 30
+    with pytest.raises(GbcsError) as error:
+        check_sources(sources, rtds_keystore(), jobs=2)
+    assert error.value.layer == "check" and "worker process died" in error.value.detail
