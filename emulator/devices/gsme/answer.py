@@ -1,0 +1,151 @@
+"""What the GSME and the GPF share: checking a GBCS command as every device here does
+(access.check_sender), answering a GBZ read-attributes command from a ZCL attribute table,
+and sealing the response (the device as originator, the command's counter, MAC'd, as RTDS's).
+
+Attributes are (cluster, attribute id) -> (ZCL data type name, value) as gbcs.zcl holds them;
+one the device does not hold is answered `unsupported_attribute`, as ZCL does. Any other GBZ
+command, or another payload, is an unsupported use case (a logged, counted rejection).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from construct import Container, ListContainer  # type: ignore[import-untyped]
+
+from gbcs import decode
+from gbcs.errors import GbcsError
+from gbcs.message import Message, encode_apdu
+from gbcs.payload import encode as encode_payload
+from gbcs.roles import Role
+from gbcs.security import mac_apdu
+
+from ..access import CounterStore, check_sender
+from ..esme.instructions import cosem_datetime
+from ..keys import PremisesKeys
+from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
+
+LOGGER = logging.getLogger(__name__)
+
+Attributes = dict[tuple[int, int], tuple[str, Any]]
+READ_ATTRIBUTES, READ_ATTRIBUTES_RESPONSE = 0x00, 0x01
+
+
+class GbzAnswerer:
+    """The GBCS application of one gas device `eui`: `handle(command)` checks and answers.
+    `srvs` maps the message codes it serves to their SRVs, `roles` each SRV to who may send
+    it; `date_stamped` names the codes whose responses carry the device's time."""
+
+    def __init__(
+        self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime], *,
+        attributes: Attributes, srvs: dict[int, str], roles: Mapping[str, Iterable[Role]],
+        date_stamped: Iterable[int] = (),
+    ) -> None:  # fmt: skip
+        self.eui, self.keys, self.now = bytes(eui), keys, now
+        self.attributes = attributes
+        self.srvs, self.roles = srvs, {k: frozenset(v) for k, v in roles.items()}
+        self.date_stamped = frozenset(date_stamped)
+        self.counters = CounterStore()
+        self.stats: Counter = Counter()
+
+    def handle(self, command: bytes) -> EsmeResult:
+        """Check and answer one command; never raises for bad input."""
+        use_case, srv = "unknown", None
+        try:
+            message = decode(command)
+            use_case = (
+                message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
+            )
+            srv = self._check(message)
+            response = self._answer(message)
+        except GbcsError as exc:
+            return self._reject(use_case, srv, RejectReason.MALFORMED, str(exc))
+        except CommandRejected as exc:
+            return self._reject(use_case, srv, exc.reason, "")
+        self.stats[outcome_text(Outcome.EXECUTED, None)] += 1
+        return EsmeResult(use_case, srv, Outcome.EXECUTED, response)
+
+    def _check(self, message: Message) -> str:
+        if message.cra != "command":
+            raise CommandRejected(RejectReason.NOT_A_COMMAND)
+        if bytes(message.target) != self.eui:
+            raise CommandRejected(RejectReason.UNKNOWN_TARGET)
+        srv = self.srvs.get(message.message_code)
+        if srv is None or message.payload_kind != "gbz" or not _all_reads(message.payload):
+            raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
+        check_sender(message, self.keys, self.counters, critical=False,
+                     permitted=lambda role: role in self.roles.get(srv, ()))  # fmt: skip
+        return srv
+
+    def _answer(self, message: Message) -> bytes:
+        components = [self._component(c, last=i == len(message.payload.components) - 1)
+                      for i, c in enumerate(message.payload.components)]  # fmt: skip
+        payload = Container(profile=message.payload.profile, component_count=len(components),
+                            components=ListContainer(components))  # fmt: skip
+        other = message.header.other_information
+        header = Container(
+            tag=b"\xdf",
+            transaction_id=Container(cra="response", counter=message.counter),
+            originator=self.eui,
+            target=bytes(message.originator),
+            date_time=cosem_datetime(self.now())
+            if message.message_code in self.date_stamped else None,
+            other_information=Container(
+                message_code=message.message_code,
+                supplementary_remote_party=other.supplementary_remote_party,
+                supplementary_remote_party_counter=other.supplementary_remote_party_counter,
+                supplementary_originator_counter=None,
+                certificate=b"",
+            ),
+        )  # fmt: skip
+        content = encode_payload("gbz", payload)
+        return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)
+
+    def _component(self, component: Any, last: bool) -> Any:
+        cluster = int(component.cluster_id)
+        frame = component.body.frame
+        records = []
+        for attribute in frame.payload.attribute_ids:
+            held = self.attributes.get((cluster, int(attribute)))
+            if held is None:
+                records.append(Container(attribute_id=int(attribute),
+                                         status="unsupported_attribute"))  # fmt: skip
+            else:
+                records.append(Container(attribute_id=int(attribute), status="success",
+                                         data_type=held[0], value=held[1]))  # fmt: skip
+        return Container(
+            control=Container(last_component=last, encrypted=False, from_date_time=False,
+                              reserved=0),
+            cluster_id=cluster,
+            body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
+                frame_control=Container(frame_type="profile_wide", manufacturer_specific=False,
+                                        direction="server_to_client",
+                                        disable_default_response=False, reserved=0),
+                manufacturer_code=None, sequence=frame.sequence,
+                command_id=READ_ATTRIBUTES_RESPONSE,
+                payload=Container(command="read_attributes_response",
+                                  records=ListContainer(records)))),
+        )  # fmt: skip
+
+    def _reject(self, use_case: str, srv: str | None, reason: RejectReason,
+                detail: str) -> EsmeResult:  # fmt: skip
+        self.stats[outcome_text(Outcome.REJECTED, reason)] += 1
+        LOGGER.info("%s rejected %s (%s): %s %s", self.eui.hex(), use_case, srv, reason, detail)
+        return EsmeResult(use_case, srv, Outcome.REJECTED, reason=reason)
+
+
+def _all_reads(payload: Any) -> bool:
+    """Every component a clear ZCL read-attributes command."""
+    try:
+        return all(
+            not c.control.encrypted and c.body.frame is not None
+            and int(c.body.frame.command_id) == READ_ATTRIBUTES
+            and c.body.frame.frame_control.frame_type == "profile_wide"
+            for c in payload.components
+        )  # fmt: skip
+    except AttributeError:
+        return False

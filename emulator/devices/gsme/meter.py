@@ -1,0 +1,82 @@
+"""The GSME: a battery gas meter that sleeps and wakes on its schedule (every
+`wake_interval_s` of the emulator's clock, counted from when the clock started); it hears
+its commands only while awake, so the GPF (proxy.py) holds them until then.
+
+Served, from its ZCL attributes (attributes.json, what RTDS's meter reports; a profile's
+`attributes` over them): the clear GBZ reads 11.2 firmware version (GCS38), 4.18 meter
+balance (GCS60, and GCS60a sent to the meter itself), 6.2.4 identity (GCS21e/m), 6.2.7 MPRN
+(GCS46), 6.2.8 gas configuration (GCS21a), 6.2.9 payment mode (GCS21j), 7.4 valve status
+(GCS33). Checks and responses: answer.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from emulator.clock import Clock
+from gbcs.roles import Role
+
+from ..keys import PremisesKeys
+from ..outcomes import EsmeResult
+from .answer import Attributes, GbzAnswerer
+
+ATTRIBUTES = Path(__file__).with_name("attributes.json")
+#: message code -> SRV of the reads the GSME answers (use-case tables: the Supplier's)
+SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB: "6.2.4",
+        0x0089: "6.2.7", 0x007B: "6.2.8", 0x00BF: "6.2.9", 0x0082: "7.4"}  # fmt: skip
+ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
+DATE_STAMPED = {0x012A}  # GCS60a's response carries the meter's time, as RTDS's
+#: a GSME wakes about every 30 minutes (our figure: GBCS leaves it to the device)
+WAKE_INTERVAL_S = 1800.0
+
+
+def load_attributes(entries: dict[str, Any] | None = None) -> Attributes:
+    """attributes.json's table, `entries` (same form) over it."""
+    table = dict(json.loads(ATTRIBUTES.read_text())["attributes"])
+    table.update(entries or {})
+    return {(int(key[:4], 16), int(key[5:], 16)): (kind, _value(value))
+            for key, (kind, value) in table.items()}  # fmt: skip
+
+
+def _value(value: Any) -> Any:
+    return bytes.fromhex(value["hex"]) if isinstance(value, dict) else int(value)
+
+
+class GasMeter:
+    """One GSME: `handle(command)` answers while awake; `wait_for_wake()` sleeps until the
+    next wake-up (the GPF calls it before passing a command on)."""
+
+    def __init__(
+        self, eui: bytes, keys: PremisesKeys, clock: Clock, now: Callable[[], dt.datetime], *,
+        profile: dict | None = None, wake_interval_s: float = WAKE_INTERVAL_S,
+    ) -> None:  # fmt: skip
+        if wake_interval_s <= 0:
+            raise ValueError("a GSME wakes after a positive interval")
+        profile = profile or {}
+        self.eui, self.clock, self.wake_interval_s = bytes(eui), clock, wake_interval_s
+        self.attributes = load_attributes(profile.get("attributes"))
+        self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.attributes,
+                                    srvs=SRVS, roles=ROLES, date_stamped=DATE_STAMPED)  # fmt: skip
+        self.wakes = 0
+
+    @property
+    def stats(self):
+        return self.answerer.stats
+
+    def next_wake(self) -> float:
+        """The clock time (clock.now()) of the next wake-up."""
+        now = self.clock.now()
+        return math.floor(now / self.wake_interval_s + 1) * self.wake_interval_s
+
+    async def wait_for_wake(self) -> None:
+        await asyncio.sleep(self.next_wake() - self.clock.now())
+        self.wakes += 1
+
+    def handle(self, command: bytes) -> EsmeResult:
+        return self.answerer.handle(command)

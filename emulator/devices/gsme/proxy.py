@@ -1,0 +1,53 @@
+"""The GPF, the Gas Proxy Function on the Comms Hub: it answers the reads a user may have
+answered from its mirror at once (GCS60a 4.18 "reliable": the meter balance as the GSME last
+reported it), and holds every command for the GSME until the meter next wakes, then passes it
+on and refreshes its mirror from the meter.
+
+The mirror is a copy of the GSME's attributes taken at each wake-up (and at the start), so a
+reliable read shows what the meter said then, not what it holds now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from gbcs.roles import Role
+
+from ..keys import PremisesKeys
+from ..outcomes import EsmeResult
+from .answer import GbzAnswerer
+from .meter import GasMeter
+
+SRVS = {0x012A: "4.18"}  # GCS60a read meter balance (from the mirror)
+ROLES = {"4.18": {Role.SUPPLIER}}
+DATE_STAMPED = {0x012A}
+
+
+class GasProxy:
+    """The GPF `eui` for the GSME `gsme`."""
+
+    def __init__(self, eui: bytes, gsme: GasMeter, keys: PremisesKeys,
+                 now: Callable[[], dt.datetime]) -> None:  # fmt: skip
+        self.eui, self.gsme = bytes(eui), gsme
+        self.mirror = dict(gsme.attributes)
+        self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.mirror, srvs=SRVS,
+                                    roles=ROLES, date_stamped=DATE_STAMPED)  # fmt: skip
+        self.queued = 0  # commands that waited for the GSME to wake
+
+    @property
+    def stats(self):
+        return self.answerer.stats
+
+    def handle(self, command: bytes) -> EsmeResult:
+        """A command for the GPF itself, answered at once from the mirror."""
+        return self.answerer.handle(command)
+
+    async def for_gsme(self, command: bytes) -> EsmeResult:
+        """A command for the GSME: held until it wakes, then carried out by it."""
+        self.queued += 1
+        await self.gsme.wait_for_wake()
+        result = self.gsme.handle(command)
+        self.mirror.clear()
+        self.mirror.update(self.gsme.attributes)
+        return result
