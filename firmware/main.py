@@ -338,7 +338,8 @@ def main():
     unix = board.name == "unix"
     write = board.console_writer.s.write if hasattr(board, "console_writer") else sys.stdout.write
     try:  # safe boot: a `safeboot` file in the flash root, or the board's safe pin held low
-        os.stat(board.storage_root + "/safeboot" if unix else "/safeboot")
+        # (relative on a board: its working directory is the flash root, /flash on an XBee)
+        os.stat(board.storage_root + "/safeboot" if unix else "safeboot")
         safe = True
     except OSError:
         safe = getattr(board, "safe", False)
@@ -361,8 +362,8 @@ def main():
         # Ctrl-C (mpremote sends one): the app stops with the relay released; the watchdog
         # stops where the port can (rp2), else the board resets within its period.
         board.outputs.set(False, 0)
-        wdt = getattr(board, "watchdog", None)
-        write(b"stopped: relay released, watchdog off\n" if wdt is None or wdt.stop() else
+        wdt = getattr(board, "watchdog", None)  # none on the xbee3: its WDT cannot stop
+        write(b"stopped: relay released, watchdog off\n" if wdt is not None and wdt.stop() else
               b"stopped: relay released; the watchdog cannot be stopped here and resets the "
               b"board soon: create the safeboot file to stay at the REPL\n")
 
