@@ -4,7 +4,9 @@ as the DCC's Node-RED node does (application/xml to /api/v1/serviceT, then the s
 pre-command to serviceS); every answer and the device response validated by the DCC's tool;
 the device response's GBCS signature verified with the ESME's certificate fetched from the
 same process's SMKI service; then the same after a SIGKILL and restart on the same state,
-the certificate byte-identical.
+the certificate byte-identical. And DCC Boxed's third user (00-DB-12-34-56-78-00-04, an Other
+User) added with `gbhan dsp users add`: its 7.7 signed by the DCC's tool is carried to the
+meter by the ACB, and the answers and the device response validate with the DCC's tool.
 
 Marked `dcc_tools`: run only when GBHAN_DCC_TOOLS names a folder where
 `npm install @smartdcc/duis-sign-wrap @smartdcc/duis-parser` was run (then a missing tool or
@@ -23,7 +25,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from backoffice_helpers import DCCBOXED, DUIS
-from dsp_helpers import GBCS_DATE
+from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE
 from test_backoffice_dsp_state import ESME, free_port, serve
 
 from emulator.backoffice import duis
@@ -31,11 +33,16 @@ from emulator.backoffice.keychoice import DeviceTrust
 from emulator.smki import client
 from gbcs import decode, verify
 from gbcs.keystore import Keystore
+from gbcs.roles import ACB_EUI
+from gbcs.security import check_message
 from gbcs.security import sign as gbcs_sign
+from tools import cli
 
 pytestmark = pytest.mark.dcc_tools
 
 TEMPLATE_7_6 = DUIS / "ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML"
+TEMPLATE_7_7 = DUIS / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML"
+OTHER_USER = bytes.fromhex("00DB123456780004")
 SIGN_JS = Path(__file__).parent / "dcc" / "duis_sign.js"
 USERS = {"dno": bytes.fromhex("90B3D51F30020000"), "supplier": bytes.fromhex("90B3D51F30010000")}
 
@@ -142,3 +149,51 @@ def test_7_6_signed_and_checked_by_the_dcc_tool_across_a_restart(tmp_path):
             message = decode(base64.b64decode(payload or ""))
             assert message.originator == ESME
             assert verify(message, keys).outcome == "verified", user
+
+
+async def other_user_7_7(url: str, listen: int, counter: int) -> tuple[bytes, bytes]:
+    """The third user's 7.7, signed by the DCC's tool: (the acknowledgement, the response)."""
+    received: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def endpoint(request: web.Request) -> web.Response:
+        await received.put(await request.read())
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/", endpoint)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", listen).start()
+    try:
+        root = duis.parse(TEMPLATE_7_7.read_bytes())
+        duis.set_originator(root, OTHER_USER, counter)
+        request = dcc_tool("sign", unsigned(root))
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{url}/api/v1/serviceS", data=request,
+                                    headers={"Content-Type": "application/xml"}) as reply:  # fmt: skip
+                ack = await reply.read()
+        async with asyncio.timeout(30):
+            return ack, await received.get()
+    finally:
+        await runner.cleanup()
+
+
+def test_the_third_user_signed_by_the_dcc_tool_through_the_acb(tmp_path):
+    state, listen = tmp_path / "state", free_port()
+    assert cli.main(["dsp", "users", "add", "--eui", "00-DB-12-34-56-78-00-04", "--role", "OU",
+                     "--endpoint", f"http://127.0.0.1:{listen}/",
+                     "--state-dir", str(state)]) == 0  # fmt: skip
+    server, url, _smki = serve(state, None)
+    try:
+        ack, response = asyncio.run(other_user_7_7(url, listen, 8500))
+    finally:
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(10)
+    assert (code_of(ack), code_of(response)) == ("I99", "I0")
+    for document in (ack, response):
+        dcc_tool("validate", document)
+    payload = duis.parse(response).findtext(f".//{{{duis.SR}}}GBCSPayload")
+    message = decode(base64.b64decode(payload or ""))
+    assert message.originator == ESME and bytes(message.target) == ACB_EUI
+    rtds = Keystore.open(RTDS_KEYSTORE, check_validity=False)
+    assert check_message(message, rtds).outcome == "verified"
