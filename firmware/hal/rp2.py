@@ -1,6 +1,7 @@
 # Raspberry Pi Pico W (RP2040): relay on GP15 (active low driver), PWM level on GP16,
 # boost button on GP14 (to ground), mains sense on GP13 (high = mains present, from a
-# supply monitor), radio UART0 on GP0/GP1 to an XBee 3 in API mode 2 at 115200 baud,
+# supply monitor), radio UART0 on GP0/GP1 to an XBee 3 in API mode 2 at 115200 baud (with
+# "flow": true in /config.json, RTS/CTS on GP3/GP2 to the XBee's RTS/CTS, DIO6/DIO7),
 # console on USB CDC (the REPL's stdin/stdout), littlefs flash at /, hardware watchdog.
 import sys
 
@@ -14,6 +15,7 @@ DEFAULTS = {
     "role": "hcalcs", "esme": None, "strict_labels": True, "label": None,
     "relay_pin": 15, "relay_active_low": True, "level_pin": 16, "boost_pin": 14,
     "mains_pin": 13, "uart": 0, "uart_tx": 0, "uart_rx": 1, "baud": 115200,
+    "flow": False, "uart_cts": 2, "uart_rts": 3,  # UART0's CTS/RTS pins; wire them, set flow
     "state_dir": "/state", "watchdog_ms": 8000,  # the RP2040 allows at most 8388 ms
 }
 
@@ -34,9 +36,20 @@ class Board:
         self.clock = Clock()
         self.watch = False
         self.app = None
-        uart = machine.UART(c["uart"], baudrate=c["baud"], tx=machine.Pin(c["uart_tx"]),
-                            rx=machine.Pin(c["uart_rx"]), rxbuf=1024, timeout=0)
-        self.radio_reader = asyncio.StreamReader(uart)
+        tx, rx = machine.Pin(c["uart_tx"]), machine.Pin(c["uart_rx"])
+        if c["flow"]:  # RTS/CTS to the XBee: it pauses while a flash erase has interrupts off
+            uart = machine.UART(c["uart"], baudrate=c["baud"], tx=tx, rx=rx, rxbuf=1024,
+                                timeout=0, cts=machine.Pin(c["uart_cts"]),
+                                rts=machine.Pin(c["uart_rts"]),
+                                flow=machine.UART.CTS | machine.UART.RTS)
+        else:
+            uart = machine.UART(c["uart"], baudrate=c["baud"], tx=tx, rx=rx, rxbuf=1024,
+                                timeout=0)
+        self.uart = uart
+        self.baud = c["baud"]
+        self.flow = c["flow"]
+        from firmware.lib.radio_app import Tap  # after the relay: see main.py
+        self.radio_reader = Tap(asyncio.StreamReader(uart))
         self.radio_writer = asyncio.StreamWriter(uart, {})
         self.console_reader = asyncio.StreamReader(sys.stdin)
         self.console_writer = asyncio.StreamWriter(sys.stdout, {})
@@ -65,7 +78,15 @@ class Board:
             app.set_mains(mains_present(self.mains_pin))
 
     def tasks(self, app):
-        return (self._boost_task(app), self._mains_task(app))
+        # The radio bring-up checks what a switch needs; with flow control wired, also that
+        # the XBee honours our RTS (D6=1) and drives CTS (D7=1).
+        spec = b"AP\x02AO\x01EE\x01EO\x02ZS\x02" + (b"D6\x01D7\x01" if self.flow else b"")
+        from firmware.lib.radio_app import bring_up
+        return (self._boost_task(app), self._mains_task(app), bring_up(app, self, spec))
+
+    def set_baud(self, baud):
+        """The radio UART's speed (the bring-up looks for a radio at the factory 9600)."""
+        self.uart.init(baudrate=baud)
 
     def reset(self, code=3):
         machine.reset()
