@@ -344,6 +344,9 @@ def main():
     except OSError:
         safe = getattr(board, "safe", False)
     if safe:
+        wdt = getattr(board, "watchdog", None)
+        if wdt is not None:
+            wdt.stop()  # a soft reset (Ctrl-D) leaves the last run's rp2 watchdog running
         write(b"safe boot: the application is not started, the watchdog is off "
               b"(remove the safeboot file to run it)\n")
         if unix:

@@ -89,12 +89,12 @@ class Watchdog:
             self.wdt.feed()
 
     def stop(self):
-        if self.wdt is None:
+        """True once no watchdog runs. Also at a safe boot after a soft reset, which leaves
+        the hardware watchdog of the run before running."""
+        if self.ctrl is not None:
+            machine.mem32[self.ctrl | 0x3000] = 1 << 30  # the atomic bit-clear alias
             return True
-        if self.ctrl is None:
-            return False
-        machine.mem32[self.ctrl | 0x3000] = 1 << 30  # the atomic bit-clear alias
-        return True
+        return self.wdt is None
 
 
 class Button:

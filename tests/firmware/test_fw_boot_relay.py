@@ -44,7 +44,19 @@ def test_the_relay_is_released_first_and_never_driven_on(mpy_tree, board, active
     assert first_other > 0
     built = log.index(next(e for e in log if e[0] == "built"))
     assert not any(e[0] == "wdt" for e in log[:built]), "watchdog started while booting"
-    assert log[built + 1 :] == [["wdt", 8000]]  # main.py starts it after boot
+    assert log[built + 1] == ["wdt", 8000]  # main.py starts it after boot
+
+
+@pytest.mark.parametrize("board", ["rp2", "esp32"])
+def test_ctrl_c_stops_the_watchdog_where_the_chip_can(mpy_tree, board):
+    """rp2: the WATCHDOG CTRL ENABLE bit (30) cleared through the RP2040's atomic-clear
+    alias (0x40058000 + 0x3000); esp32: no way to stop it, and the board says so."""
+    log = boot(mpy_tree, board, {})
+    after = log[log.index(["wdt", 8000]) + 1 :]
+    if board == "rp2":
+        assert after == [["mem32", 0x40058000 + 0x3000, 1 << 30], ["stopped", True]]
+    else:
+        assert after == [["stopped", False]]
 
 
 def test_a_safe_pin_held_low_is_seen(mpy_tree):

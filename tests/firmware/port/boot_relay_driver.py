@@ -58,7 +58,13 @@ class WDT:
         pass
 
 
+class Mem32:
+    def __setitem__(self, address, value):
+        log.append(["mem32", address, value])
+
+
 class machine:
+    mem32 = Mem32()
     Pin = Pin
     Signal = real.Signal
     PWM = PWM
@@ -81,4 +87,5 @@ else:
 board = Board(config)
 log.append(["built", board.reset_cause, board.safe])
 board.watchdog.start()
+log.append(["stopped", board.watchdog.stop()])
 print(json.dumps(log))
