@@ -150,3 +150,34 @@ def test_the_unix_board_ticks_like_a_32_bit_port_when_asked(port):
     before, after, forward, backward = port.call("scenarios.ticks_across_the_wrap", 20_000, 60_000)
     assert 2**30 - 20_500 < before < 2**30 and after < 41_000  # wrapped to a small count
     assert 59_990 <= forward <= 61_000 and backward == -forward
+
+
+def test_a_level_transition_ramps_across_the_wrap(make_board, wrap):
+    """A 60 s Move to Level started before the ticks wrap is half way after 30 s and done
+    after 61 s, whichever side of the wrap (the ramp is timed with ticks_diff)."""
+    board = make_board("plcs", power_on=False)
+    meter, _ = boot(board, T0, wrap)
+    level = 0x0008
+    meter.request(level, bytes([0x01, meter.next_tsn(), 0x04, 0x00, 0x00, 0x00]))  # to 0 now
+    assert board.state()["level"] == "0"
+    meter.request(level, bytes([0x01, meter.next_tsn(), 0x04, 0xFE, 0x58, 0x02]))  # 600 x 0.1 s
+    halfway = int(state_after(board, 30).split()[1].split("=")[1])
+    assert 45 <= halfway <= 55, halfway
+    assert state_after(board, 31) == "relay=closed level=100 source=remote"
+
+
+def test_identify_counts_down_across_the_wrap(make_board, wrap):
+    """Identify for 60 s: the Identify Query after 30 s (across the wrap) says ~30 s are
+    left; after 61 s it says nothing is (a plain Default Response)."""
+    board = make_board("hcalcs", power_on=False)
+    meter, _ = boot(board, T0, wrap)
+    identify = 0x0003
+    meter.request(identify, bytes([0x01, meter.next_tsn(), 0x00, 60, 0]))
+    board.command("advance 30000")
+    meter.send(identify, bytes([0x01, meter.next_tsn(), 0x01]))
+    answer = meter.until(lambda f: f["cluster"] == identify)[-1]["data"]
+    assert answer[2] == 0x00 and 29 <= answer[3] | answer[4] << 8 <= 30, answer.hex()
+    board.command("advance 31000")
+    tsn = meter.next_tsn()
+    frames = meter.request(identify, bytes([0x01, tsn, 0x01]))
+    assert frames[-1]["data"][2:] == bytes([0x0B, 0x01, 0x00])  # Default Response, success
