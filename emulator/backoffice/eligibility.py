@@ -97,6 +97,8 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "4.14": frozenset({IS, GS}),
     "4.8.1": frozenset({IS, GS, ED, GT, OU}),
     "4.10": frozenset({IS, GS, ED, GT}),
+    "4.18": frozenset({IS, GS}),  # the gas meter's (devices/gsme/)
+    "6.2.8": frozenset({GS, RSA, GT}),
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

@@ -27,6 +27,7 @@ from gbcs import asn1, obis
 from gbcs.build import INVOKE_PRIORITY, access_request, cosem_spec
 from gbcs.errors import GbcsError
 from gbcs.message import encode_apdu
+from gbcs.payload import encode as encode_payload
 from gbcs.primitives import datetime_to_seconds2000
 from gbcs.security import apdu_layout, verify_apdu
 from gbcs.usecases import UseCase, by_name
@@ -1035,9 +1036,68 @@ FORMS[("7.2", "ECS43")] = _Form("ECS43", _supply("ECS43"))
 FORMS[("7.3", "ECS44")] = _Form("ECS44", _supply("ECS44"))
 
 
+# --- the gas meter's clear reads: GBZ read-attributes (devices/gsme/) ----------------------
+
+#: use case -> its components: (ZCL cluster, the attribute ids it reads), in RTDS's order
+GBZ_READS: dict[str, tuple[tuple[int, tuple[int, ...]], ...]] = {
+    "GCS38": ((0x0702, (0x0206,)),),  # 11.2 firmware version
+    "GCS60": ((0x0702, (0x0A00,)), (0x0705, (0x0001,))),  # 4.18 meter balance
+    "GCS60a": ((0x0702, (0x0A00,)), (0x0705, (0x0001,))),  # the same, reliable via the GPF
+    "GCS21a": ((0x0700, (0x0306, 0x0305, 0x0304, 0x0303, 0x0302)),
+               (0x0702, (0x0B13, 0x0B12, 0x0B11, 0x0B10, 0x0B14, 0x0B15))),  # 6.2.8
+    "GCS21e": ((0x0000, (0x0004, 0x0005, 0x0003)), (0x0702, (0x0608, 0x0607))),  # 6.2.4
+    "GCS21m": ((0x0000, (0x0004, 0x0005)), (0x0702, (0x0608, 0x0607))),  # 6.2.4, newer
+    "GCS46": ((0x0702, (0x0307,)),),  # 6.2.7 MPRN
+    "GCS21j": ((0x0705, (0x0000,)),),  # 6.2.9 payment mode
+    "GCS33": ((0x0702, (0x0205, 0x0014)),),  # 7.4 valve status
+}  # fmt: skip
+PROFILE_SMART_ENERGY = 0x0109
+
+
+def _gbz_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
+    """A GBZ payload of clear ZCL read-attributes commands, one component per cluster
+    (sequence numbers 0, 1, ... as RTDS's)."""
+    reads = GBZ_READS[use_case]
+
+    def build(body: etree._Element, counter: int) -> bytes:
+        _not_dsp_future_dated(body, use_case)
+        components = ListContainer(
+            Container(
+                control=Container(last_component=n == len(reads) - 1, encrypted=False,
+                                  from_date_time=False, reserved=0),
+                cluster_id=cluster,
+                body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
+                    frame_control=Container(frame_type="profile_wide",
+                                            manufacturer_specific=False,
+                                            direction="client_to_server",
+                                            disable_default_response=False, reserved=0),
+                    manufacturer_code=None, sequence=n, command_id=0,
+                    payload=Container(command="read_attributes",
+                                      attribute_ids=ListContainer(attributes)))),
+            )
+            for n, (cluster, attributes) in enumerate(reads)
+        )  # fmt: skip
+        payload = Container(profile=PROFILE_SMART_ENERGY, component_count=len(reads),
+                            components=components)  # fmt: skip
+        return encode_payload("gbz", payload)
+
+    build.__doc__ = f"{use_case}: GBZ read-attributes"
+    return build
+
+
+for _use_case, _srv in (("GCS38", "11.2"), ("GCS60", "4.18"), ("GCS60a", "4.18"),
+                        ("GCS21a", "6.2.8"), ("GCS21m", "6.2.4"), ("GCS21e", "6.2.4"),
+                        ("GCS46", "6.2.7"), ("GCS21j", "6.2.9"), ("GCS33", "7.4")):  # fmt: skip
+    FORMS[(_srv, _use_case)] = _Form(_use_case, _gbz_read(_use_case))
+
+
 #: the device types each form is for, where an SRV's forms differ by the target's type: by
 #: use-case name, ECS… an ESME's, GCS… a GSME's or GPF's, CCS… the hub's; and these
-DEVICES_OF = {"ECS26n": ("chf",), "ECS26i": ("chf",), "ECS52": ("esme", "chf")}
+DEVICES_OF = {"ECS26n": ("chf",), "ECS26i": ("chf",), "ECS52": ("esme", "chf"),
+              "CS08": ("ppmid", "hcalcs"),
+              "GCS60a": ("gpf", "gsme"), "GCS60": ("gsme",), "GCS38": ("gsme",),
+              "GCS21a": ("gsme",), "GCS21e": ("gsme",), "GCS21m": ("gsme",),
+              "GCS46": ("gsme",), "GCS21j": ("gsme",), "GCS33": ("gsme",)}  # fmt: skip
 _BY_PREFIX = (("CCS", ("chf",)), ("ECS", ("esme",)), ("GCS", ("gsme", "gpf")))
 
 

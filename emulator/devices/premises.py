@@ -34,6 +34,8 @@ from gbcs.security import check_message
 from .access import AccessPolicy
 from .comms_hub import CommsHub, RoutingError, nwk_of, parse_tunnel_data, tunnel_reply
 from .esme import Esme
+from .gsme import GasMeter, GasProxy
+from .gsme.meter import WAKE_INTERVAL_S
 from .hub_function import HubFunction
 from .keys import PremisesKeys
 from .outcomes import EsmeResult, Outcome, RejectReason, outcome_text
@@ -136,6 +138,7 @@ class Premises:
         self.clock, self.medium, self.keys = clock, medium, keys
         self.hub: CommsHub
         self.hub_function: HubFunction  # the hub's own GBCS (hub_function.py)
+        self.gas: GasProxy | None = None  # the GPF and its GSME, where the profile has them
         self.esme: Esme
         self.switches: dict[int, Switch] = {}
         #: the HAN's other GBCS targets (the profile's `gbcs_devices`: an HCALCS, a PPMID)
@@ -241,6 +244,16 @@ class Premises:
             self.esme.attach_slot(slot, nwk_of(unit.node), role, eui, curtail_level=level)
         for text, spec in profile.get("gbcs_devices", {}).items():
             await self._add_gbcs_device(bytes.fromhex(text), spec)
+        gas = profile.get("gas")
+        if gas is not None:  # the GSME and its proxy on the hub (gsme/: not on the HAN yet)
+            gsme = GasMeter(
+                bytes.fromhex(gas["gsme"]),
+                keys,
+                clock,
+                lambda: self.esme.utc_now(),
+                wake_interval_s=float(gas.get("wake_interval_s", WAKE_INTERVAL_S)),
+            )
+            self.gas = GasProxy(bytes.fromhex(gas["gpf"]), gsme, keys, lambda: self.esme.utc_now())
         await self.poll_switches()
         return self
 
@@ -282,7 +295,12 @@ class Premises:
     def device_ids(self) -> dict[str, str]:
         """EUI-64 (hex) -> device type, for the Comms Hub Function and every device in its
         device log."""
-        return {self.hub.eui.hex().upper(): "CHF", **self.hub.device_ids}
+        gas = (
+            {}
+            if self.gas is None
+            else {self.gas.eui.hex().upper(): "GPF", self.gas.gsme.eui.hex().upper(): "GSME"}
+        )
+        return {self.hub.eui.hex().upper(): "CHF", **gas, **self.hub.device_ids}
 
     def on_alert(self, callback: Callable[[bytes], None]) -> None:
         """Call `callback(gbcs_alert_bytes)` for every unsolicited alert a device raises."""
@@ -311,6 +329,14 @@ class Premises:
             target = decode(command).target
         except GbcsError:
             return await self._rejected("unknown", None, RejectReason.MALFORMED, start)
+        gas = self.gas
+        if gas is not None and bytes(target) in (gas.eui, gas.gsme.eui):
+            if bytes(target) == gas.eui:
+                result = gas.handle(command)
+            else:
+                result = await gas.for_gsme(command)  # held until the GSME wakes
+            return await self._done(result.use_case, result.srv, result.status, result.reason,
+                                    result.response, start)  # fmt: skip
         if bytes(target) == self.hub.eui:  # the hub's own: answered at the hub, no HAN hop
             result = self.hub_function.handle(command)
             return await self._done(result.use_case, result.srv, result.status, result.reason,

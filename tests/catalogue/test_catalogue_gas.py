@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 import pytest
-from catalogue_helpers import RTDS, read_hex, recounted
+from catalogue_helpers import RTDS, execute, read_hex, recounted
 
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter, GasProxy
 from emulator.devices.keys import PremisesKeys
+from emulator.devices.premises import PROFILE
 from gbcs import decode
 from gbcs.render import plain
 
@@ -161,3 +163,26 @@ def test_a_bad_mac_is_a_counted_rejection(keys):
 def test_a_wake_interval_must_be_positive(keys):
     with pytest.raises(ValueError, match="positive"):
         GasMeter(GSME, keys, Clock("simulated"), lambda: RTDS_TIME, wake_interval_s=0)
+
+
+def test_a_premises_with_gas_routes_to_the_gpf_and_the_gsme(keys):
+    """A household profile with a `gas` section: the premises lists the GSME and GPF, a
+    command for the GSME waits for its wake-up there, one for the GPF is answered at once, and
+    a use case the GSME does not serve is refused without the wait."""
+    profile = json.loads(PROFILE.read_text())
+    profile["gas"] = {"gsme": GSME.hex(), "gpf": GPF.hex(), "wake_interval_s": 60}
+    firmware = read_hex(next(RTDS.glob("11.2_GCS38/*_SUCCESS_COMMAND*")))
+    reliable = read_hex(RTDS / TO_GPF[0])
+    esme_read = read_hex(next(RTDS.glob("11.2_ECS52/*_SUCCESS_COMMAND*")))
+    esme_read = recounted(keys, esme_read.replace(bytes.fromhex("00DB1234567890A0"), GSME), 9)
+
+    executions, premises = execute(keys, [reliable, firmware, esme_read], profile)
+    assert [e.outcome for e in executions] == ["executed", "executed",
+                                               "rejected:unsupported-use-case"]  # fmt: skip
+    assert executions[1].response == read_hex(
+        next(RTDS.glob("11.2_GCS38/*_SUCCESS_RESPONSE*")))  # fmt: skip
+    assert executions[1].latency_s >= 59 and executions[0].latency_s < 1
+    assert executions[2].latency_s < 1  # refused without waiting for the wake-up
+    ids = premises.device_ids
+    assert (ids[GSME.hex().upper()], ids[GPF.hex().upper()]) == ("GSME", "GPF")
+    assert premises.gas.queued == 1 and premises.gas.gsme.wakes == 1

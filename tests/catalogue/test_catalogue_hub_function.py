@@ -137,7 +137,9 @@ def test_a_command_from_no_anchor_is_rejected_and_counted(keys):
 
 
 @pytest.mark.parametrize(("srv", "device", "use_case"), [
-    ("6.2.4", "chf", "ECS26n"), ("6.2.4", "esme", "ECS26m"), ("6.2.4", "gsme", None),
+    ("6.2.4", "chf", "ECS26n"), ("6.2.4", "esme", "ECS26m"), ("6.2.4", "gsme", "GCS21m"),
+    ("6.2.4", "gpf", None), ("11.2", "gsme", "GCS38"), ("4.18", "gpf", "GCS60a"),
+    ("4.18", "gsme", "GCS60"), ("11.2", "hcalcs", "CS08"),
     ("8.9", "chf", "CCS06"), ("8.9", "gsme", None), ("11.2", "ppmid", "CS08"),
     ("4.1.1", "gpf", None), ("7.7", "esme", "ECS61a"),
 ])  # fmt: skip

@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from gbcs import decode
+from gbcs.errors import GbcsError
 from gbcs.roles import Role
 
 from ..keys import PremisesKeys
 from ..outcomes import EsmeResult
 from .answer import GbzAnswerer
+from .meter import SRVS as METER_SRVS
 from .meter import GasMeter
 
 SRVS = {0x012A: "4.18"}  # GCS60a read meter balance (from the mirror)
@@ -44,7 +47,15 @@ class GasProxy:
         return self.answerer.handle(command)
 
     async def for_gsme(self, command: bytes) -> EsmeResult:
-        """A command for the GSME: held until it wakes, then carried out by it."""
+        """A command for the GSME: held until it wakes, then carried out by it. One whose use
+        case the GSME does not serve is refused at once (ours: it would only refuse it at
+        its wake-up)."""
+        try:
+            code = decode(command).message_code
+        except GbcsError:
+            code = None
+        if code not in METER_SRVS:
+            return self.gsme.handle(command)  # the meter's own refusal, without the wait
         self.queued += 1
         await self.gsme.wait_for_wake()
         result = self.gsme.handle(command)
