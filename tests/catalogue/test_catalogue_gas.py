@@ -13,13 +13,16 @@ import datetime as dt
 import json
 
 import pytest
-from catalogue_helpers import RTDS, execute, read_hex, recounted
+from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted
 
+from emulator.backoffice import duis
+from emulator.backoffice.transform import GBZ_READS, transform, use_case_for
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter, GasProxy
 from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE
 from gbcs import decode
+from gbcs.message import encode_apdu
 from gbcs.render import plain
 
 GSME, GPF = bytes.fromhex("00DB1234567890A1"), bytes.fromhex("00DB1234567890A3")
@@ -186,3 +189,30 @@ def test_a_premises_with_gas_routes_to_the_gpf_and_the_gsme(keys):
     ids = premises.device_ids
     assert (ids[GSME.hex().upper()], ids[GPF.hex().upper()]) == ("GSME", "GPF")
     assert premises.gas.queued == 1 and premises.gas.gsme.wakes == 1
+
+
+GAS_TEMPLATES = sorted(p.name for p in CATALOGUE.glob("GCS*_REQUEST_DUIS.XML")
+                       if p.name.split("_")[0] in GBZ_READS)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", GAS_TEMPLATES)
+def test_the_gbz_read_from_the_template_is_rtds(name):
+    """The DSP's GBZ read for each gas template equals RTDS's command (MAC aside), and is the
+    use case the DSP would pick for the template's target device."""
+    use_case, srv = name.split("_")[:2]
+    kind = name.removeprefix(f"{use_case}_{srv}_").removesuffix("_REQUEST_DUIS.XML")
+    folder = next(RTDS.glob(f"{srv}_{use_case}"))
+    same = folder / f"{use_case}_{srv}_{kind}_COMMAND_GBCS.HEX"
+    rtds = decode(read_hex(same if same.exists() else sorted(
+        folder.glob("*_SUCCESS*_COMMAND_GBCS.HEX"))[0]))  # fmt: skip
+    root = duis.parse((CATALOGUE / name).read_bytes())
+    duis.set_originator(root, bytes(rtds.originator), rtds.counter)
+    ours = transform(duis.parse_request(root), use_case=use_case)
+    end = len(rtds.apdu) - (0 if rtds.signature is None else 1 + len(rtds.signature))
+    content = rtds.apdu[rtds.content_offset - rtds.apdu_offset : end]
+    assert ours.precommand() == encode_apdu(rtds.header, content, None)
+    device = "gpf" if rtds.target == GPF else "gsme"
+    # where two use cases serve a device the DSP picks one: the newer identity read, and
+    # for the meter itself the plain balance read
+    picked = {("GCS21e", "gsme"): "GCS21m", ("GCS60a", "gsme"): "GCS60"}
+    assert use_case_for(srv, device) == picked.get((use_case, device), use_case)
