@@ -9,6 +9,9 @@ certificate. As processes: `gbhan dsp serve --households 2` answers a 7.7 to hou
 through the premises host with a response that verifies with the certificate fetched from
 its SMKI service, and a SIGKILL of the DSP takes the host with it.
 
+A premises host that dies leaves the DSP up: a command for one of its households is then
+answered E21 (no device response), as for a WAN loss, and RTDS's household still answers.
+
 The journal's third crash window: an answer journalled as being delivered when the DSP died
 is delivered again by the next run, the very same bytes, never contradicted by an E21.
 """
@@ -166,6 +169,44 @@ def test_serve_runs_households_in_the_premises_host(tmp_path, schema, trusted):
             break
         time.sleep(0.1)
     assert not Path(f"/proc/{hosts[0]}").exists() or _zombie(hosts[0])
+
+
+def addressed_7_7(meter: bytes, counter: int, user) -> bytes:
+    root = duis.parse(TEMPLATE_7_7.read_bytes())
+    node = root.find(f"{{{duis.SR}}}Header/{{{duis.SR}}}RequestID")
+    rid = duis.RequestId.parse(node.text)
+    node.text = str(duis.RequestId(rid.originator, meter, rid.counter))
+    return user.prepare(duis.to_bytes(root), counter)
+
+
+def test_a_dead_premises_host_gives_e21_and_the_dsp_carries_on(tmp_path, schema, trusted):
+    listen = free_port()
+    server, url, _smki = serve(tmp_path / "state", listen, ["--households", "1"])
+    keys = Keystore.open(DCCBOXED, clock=GBCS_DATE)
+
+    async def main():
+        transport = HttpTransport(url)
+        user = make_user("dno", keys, schema, trusted, transport)
+        endpoint = Endpoint(user)
+        await endpoint.start("127.0.0.1", listen)
+        try:
+            lost = await user.run(addressed_7_7(GeneratedHousehold(1).esme, 9200, user), 60)
+            rtds = await user.run(addressed_7_7(RTDS_ESME, 9201, user), 30)
+            return lost, rtds
+        finally:
+            await transport.close()
+            await endpoint.stop()
+
+    try:
+        [host] = children_of(server.pid)
+        os.kill(host, signal.SIGKILL)
+        lost, rtds = asyncio.run(main())
+        alive = server.poll() is None
+    finally:
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(10)
+    assert [a.code for a in lost] == ["I99", "E21"]
+    assert [a.code for a in rtds] == ["I99", "I0"] and alive
 
 
 def _zombie(pid: int) -> bool:
