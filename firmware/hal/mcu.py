@@ -119,9 +119,11 @@ class Button:
 
 
 def boot_state(board, c):
-    """Why the board started ("watchdog" or "power") and whether config "safe_pin" is held
-    low (safe boot: main.py leaves the app unstarted)."""
+    """Why the board started ("watchdog" or "power"), whether config "safe_pin" is held low
+    (safe boot: main.py leaves the app unstarted), and config "test_hooks" (the console's
+    `hang`, for a bench's watchdog tests; off unless set)."""
     board.reset_cause = "watchdog" if machine.reset_cause() == machine.WDT_RESET else "power"
+    board.test_hooks = c.get("test_hooks") is True
     pin = c.get("safe_pin")
     board.safe = pin is not None and machine.Pin(
         pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0

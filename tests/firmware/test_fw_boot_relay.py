@@ -63,5 +63,10 @@ def test_a_safe_pin_held_low_is_seen(mpy_tree):
     """config "safe_pin": the stand-in's pins read high unless set; a pin constructed with
     PULL_UP and never driven reads 1, so the board is not in safe boot."""
     log = boot(mpy_tree, "rp2", {"safe_pin": 22})
-    assert ["built", "power", False] in log
+    assert ["built", "power", False, False] in log  # not safe boot; test hooks off
     assert ["pin", 22, 0, None] in log
+
+
+def test_test_hooks_only_when_the_config_says_so(mpy_tree):
+    assert ["built", "power", False, True] in boot(mpy_tree, "esp32", {"test_hooks": True})
+    assert ["built", "power", False, False] in boot(mpy_tree, "esp32", {"test_hooks": "yes"})

@@ -85,7 +85,7 @@ if name == "rp2":
 else:
     from firmware.hal.esp32 import Board
 board = Board(config)
-log.append(["built", board.reset_cause, board.safe])
+log.append(["built", board.reset_cause, board.safe, board.test_hooks])
 board.watchdog.start()
 log.append(["stopped", board.watchdog.stop()])
 print(json.dumps(log))
