@@ -18,7 +18,6 @@ SOURCES = sorted(FIRMWARE.rglob("*.py"))
 # MicroPython's own modules the firmware may use (the ports' built-ins and frozen asyncio),
 # plus `xbee`, the module Digi's XBee 3 MicroPython provides.
 MICROPYTHON_MODULES = {
-    "_thread",
     "asyncio",
     "binascii",
     "collections",
