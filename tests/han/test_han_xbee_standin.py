@@ -243,7 +243,9 @@ def test_real_pty_carries_the_frames():
         import tty
 
         tty.setraw(slave)
-        termios.tcsetattr(slave, termios.TCSANOW, termios.tcgetattr(slave))
+        attrs = termios.tcgetattr(slave)
+        attrs[4] = attrs[5] = termios.B115200  # the line speed of a radio at BD=7
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
         try:
             radio.attach_fd(master)
             os.write(slave, reference_encode("at", 1, b"SH", b""))
