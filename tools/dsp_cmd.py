@@ -162,7 +162,7 @@ def cmd_serve(args) -> int:
         build_premises,
         meter_certificate,
     )
-    from emulator.backoffice.remote_premises import PremisesHost
+    from emulator.backoffice.remote_premises import HostError, PremisesHost
     from emulator.backoffice.state import DspState, StateError
     from emulator.backoffice.userconfig import UserConfigError, load_toml
     from emulator.backoffice.users import DEFAULT_ENDPOINT_PORTS
@@ -266,7 +266,7 @@ def cmd_serve(args) -> int:
         clock.run(main)
     except KeyboardInterrupt:
         return 0
-    except OSError as exc:
+    except (OSError, HostError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

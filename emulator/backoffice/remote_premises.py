@@ -97,7 +97,7 @@ class HostedPremises:
     def device_ids(self) -> dict[str, str]:
         return dict(self._devices)
 
-    async def execute(self, command: bytes) -> RemoteExecution | None:  # type: ignore[override]
+    async def execute(self, command: bytes) -> RemoteExecution | None:
         return await self.host.execute(self.number, command)
 
     def on_alert(self, callback: Callable[[bytes], None]) -> None:
