@@ -332,6 +332,11 @@ class Dsp:
         message = root.find(f"{{{duis.SR}}}Body/{{{duis.SR}}}ResponseMessage")
         assert message is not None  # build_response always makes one
         message.append(body)
+        # DCC Boxed's answer to a non-device request carries no ResponseID (its 8.2 answer)
+        header = root.find(f"{{{duis.SR}}}Header")
+        response_id = None if header is None else header.find(f"{{{duis.SR}}}ResponseID")
+        if header is not None and response_id is not None:
+            header.remove(response_id)
         self.times.start(str(rid), request.service_reference_variant, started)
         self.times.delivered(str(rid), self.clock.now(), Ending.ANSWERED)
         self.ledger.answered(str(rid))

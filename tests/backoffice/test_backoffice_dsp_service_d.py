@@ -82,6 +82,9 @@ def test_answer_has_dcc_boxed_shape(schema, trusted, dsp, gbcs_keys):
 
     assert shape(ours) == shape(theirs)
     assert ours.findtext(f".//{{{SR}}}ServiceReferenceVariant") == "8.2"
+    header = [etree.QName(e).localname for e in ours.find(f"{{{SR}}}Header")]
+    assert header == [etree.QName(e).localname for e in theirs.find(f"{{{SR}}}Header")]
+    assert "ResponseID" not in header  # DCC Boxed's 8.2 answer has none
 
 
 @pytest.mark.parametrize("body,code", [
