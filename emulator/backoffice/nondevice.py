@@ -4,7 +4,8 @@ Served: 8.2 Read Inventory by DeviceID, the service a DCC Boxed client uses to s
 installed at a premises: every device in the named device's premises (at most the schema's
 17), as a `DSPInventory` body. Our sources hold no non-device request template; the shape is
 the DUIS 5.4 schema's and DCC Boxed's own answer (`duis/responses/read-inventory-response-5.4
-.xml`). Every other variant 8 service is refused by eligibility (E2, no role may send it).
+.xml`), whose header has no ResponseID either. Every other variant 8 service is answered
+E43 (not supported by gbhan).
 """
 
 from __future__ import annotations
