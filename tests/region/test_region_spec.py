@@ -68,3 +68,16 @@ def test_the_cold_evening_raises_every_feeders_peak():
         households = draw_feeder(region, i).scenario.households
         assert households.evening_peak_kw == pytest.approx(base * 1.15)
         assert abs(households.peak_hour - 17.9) <= 0.25
+
+
+def test_central_south_options_leave_the_srv_path_as_today():
+    """The DCC's options change the Central/South's AD1 processing and hub reboot/dither,
+    nothing an SRV crosses: the study's rows for A and B would equal today's."""
+    region = load("tea-time-central-south")
+    today, a, b = (WanParams.for_region(region, o) for o in ("current", "option-a", "option-b"))
+    assert today.capacity_per_s == 0.0 and today.latency_s == 10.0  # no throttle, 10 s each way
+    same = {"option", "title"}
+    for other in (a, b):
+        assert {k: v for k, v in vars(other).items() if k not in same} == {
+            k: v for k, v in vars(today).items() if k not in same
+        }
