@@ -93,11 +93,16 @@ async def bring_up(app, board, spec=b"AP\x02AO\x01EE\x01EO\x02ZS\x02"):
                     app, board, entries(spec))
                 firmware.lib.__dict__.pop("radio_setup", None)  # dropped: not needed again
                 return
-        app.counters["radio-silent"] = app.counters.get("radio-silent", 0) + 1
-        board.console_writer.s.write(((
-            "radio: API frames but no answer to AT" if app.counters["rx"] and not answered else
-            "radio: not right, and no memory to set it up") + "; retry in %d s\n" % (
-            delay // 1000)).encode())
+        if answered:  # (only when radio_setup could not be loaded)
+            key, why = "radio-refused", "settings to change, no memory to change them"
+        elif app.counters["rx"]:
+            key, why = "radio-silent", "API frames but no answer to AT"
+        else:
+            key, why = "radio-silent", "no answer to AT (check wiring, API mode; no memory " \
+                "to look for it in command mode)"
+        app.counters[key] = app.counters.get(key, 0) + 1
+        board.console_writer.s.write(
+            ("radio: %s; retry in %d s\n" % (why, delay // 1000)).encode())
         await asyncio.sleep_ms(delay)
         delay = min(delay * 2, 300000)
 
