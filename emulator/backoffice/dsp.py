@@ -53,6 +53,7 @@ from .transform import (
     Transformed,
     TransformError,
     check_signed_precommand,
+    device_use_case,
     transform,
 )
 
@@ -745,8 +746,9 @@ def on_behalf(
 def choose_use_case(srv: str, target: Device, other: Device | None) -> str | None:
     """The GBCS use case where the device pair decides (primer 10.3; GBCS join/unjoin
     methods): joins by the target's and the other device's types, unjoins CS04B for a GSME
-    and CS04AC otherwise, 11.2 ECS52 for an ESME and CS08 for a PPMID or HCALCS (others
-    are refused by the transform, E11)."""
+    and CS04AC otherwise, 11.2 ECS52 for an ESME and CS08 for a PPMID or HCALCS; any other
+    SRV by the target's type where its forms differ by type (a gas 6.2.4 GCS21m, the hub's
+    ECS26n), a type no form serves refused by the transform, E11."""
     kind = target.device_type
     if srv in ("8.7.1", "8.7.2") and other is not None:
         if kind == "esme":
@@ -761,5 +763,7 @@ def choose_use_case(srv: str, target: Device, other: Device | None) -> str | Non
     if srv in ("8.8.1", "8.8.2"):
         return "CS04B" if kind == "gsme" else "CS04AC"
     if srv == "11.2":
-        return {"esme": "ECS52", "ppmid": "CS08", "hcalcs": "CS08"}.get(kind)
-    return None
+        return {"esme": "ECS52", "ppmid": "CS08", "hcalcs": "CS08"}.get(kind) or device_use_case(
+            srv, kind
+        )
+    return device_use_case(srv, kind)

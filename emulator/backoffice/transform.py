@@ -1120,6 +1120,20 @@ def use_case_for(srv: str, device_type: str) -> str | None:
     return None
 
 
+def device_use_case(srv: str, device_type: str) -> str | None:
+    """What the DSP passes `transform` as the use case for SRV `srv` to a device of
+    `device_type` once the device pair has not decided: None where every form of the SRV
+    serves that type (the request's body then decides, as 6.13's log or 8.11's Add/Remove),
+    the type's own use case where the SRV's forms differ by device type (a gas 6.2.4 a
+    GSME's, 6.2.4 to the hub the hub's), and a name no form has where none serves the type
+    (refused E11, never another device's command)."""
+    forms = [form for (s, _name), form in FORMS.items() if s == srv]
+    ours = [f for f in forms if (k := devices_of(f.use_case)) is None or device_type in k]
+    if len(ours) == len(forms):
+        return None
+    return ours[0].use_case if ours else f"none for a {device_type}"
+
+
 def transform(
     request: Request,
     *,
