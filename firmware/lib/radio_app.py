@@ -121,7 +121,7 @@ class RadioApp:
         self.quiet_total = 0
         self._reject_logged = None  # ticks_ms of the last reject entry, within the minute
         self._pending = {}  # AT command -> its 0x88 answer, for the bring-up waiting on it
-        self.radio_state = "wait"  # the bring-up checks; then "ok", or "silent"/"refused"
+        self.radio_state = "wait"  # the bring-up checks; then "ok", or "quiet"/"rejected"
 
     # -- bookkeeping -----------------------------------------------------------------------
     def reject(self, reason, detail=""):

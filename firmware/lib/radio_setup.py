@@ -9,6 +9,12 @@
 # "ATxx\r" (read: the value in hex) and "ATxx v\r" (set: "OK\r"); WR saves, CN leaves command
 # mode and applies AP and BD. In API mode a 0x08 frame reads or (with a parameter) sets and
 # applies at once, answered by 0x88.
+#
+# Every name and short string here becomes a qstr for good once loaded, and the 64-bit port's
+# qstr pool grows in ~7 KB steps: so the functions reuse names the firmware already has
+# (output, at_command, apply, command, send), texts for the radio are bytes, and the states
+# are words already known ("quiet", "rejected").
+
 from micropython import const
 import asyncio
 
@@ -16,15 +22,14 @@ from firmware.lib import xbee
 
 _GUARD_MS = const(1100)  # GT (1 s by default) of silence before and after "+++"
 _BACKOFF_MS = const(5000)  # then doubling, to 5 minutes
-_BD = {9600: 3, 57600: 6, 115200: 7, 230400: 8}
 
 
-def say(board, text):
+def output(board, text):
     """An unsolicited console line (the rig keeps them apart from answers)."""
     board.console_writer.s.write(text.encode() + b"\n")
 
 
-async def at(app, board, command, value=None):
+async def at_command(app, board, command, value=None):
     """One local AT command (0x08), two tries of a second: (status, value) or None."""
     pending = app._pending
     for _ in (0, 1):
@@ -42,34 +47,34 @@ async def at(app, board, command, value=None):
     return None
 
 
-async def _api(app, board, spec):
-    """Read each setting, set what differs, then save (WR) and read all again. "" when all
-    are right, None when the first got no answer (not in API mode), else what is wrong."""
+async def apply(app, board, spec):
+    """In API mode: read each setting, set what differs, then save (WR) and read all again.
+    "" when all are right, None when the first got no answer, else what is wrong."""
     changed = ""
     for again in (0, 1):
         for command, value in spec:
-            r = await at(app, board, command)
+            r = await at_command(app, board, command)
             if r is None:
                 return None if not (again or changed) and command == spec[0][0] else (
                     "no answer to AT" + command)
             if r[0] or r[1] != value:
                 if again or r[0]:
                     return "AT%s reads %d (status %d)" % (command, r[1], r[0])
-                s = await at(app, board, command, value)
+                s = await at_command(app, board, command, value)
                 if not s or s[0]:
                     return "AT%s %d refused" % (command, value)
-                say(board, "radio: %s=%d -> set %s=%d" % (command, r[1], command, value))
+                output(board, "radio: %s=%d -> set %s=%d" % (command, r[1], command, value))
                 changed += " " + command
         if not changed:
             return ""
         if not again:
-            await at(app, board, "WR")
+            await at_command(app, board, b"WR".decode())
     app.log.append("radio", "set" + changed)
     return ""
 
 
-async def _text(board, frame, ms=1000):
-    """Write `frame` in command mode; the answer up to its carriage return ("" if none)."""
+async def send(board, frame, ms=1000):
+    """Write `frame` in command mode; its answer up to the carriage return (b"" if none)."""
     reader = board.radio_reader
     reader._buf = bytearray()
     board.radio_writer.write(frame)
@@ -78,27 +83,28 @@ async def _text(board, frame, ms=1000):
         await asyncio.sleep_ms(20)
         n = reader._buf.find(b"\r")
         if n >= 0:
-            return bytes(reader._buf[:n]).decode().strip()
-    return ""
+            return bytes(reader._buf[:n]).strip()
+    return b""
 
 
-async def _command_mode(board, value):
-    """"+++" at `value` baud: a radio in transparent mode answers; set AP=2 and our BD,
-    save, leave (which applies them)."""
+async def command(board, value):
+    """Command mode: "+++" at `value` baud; a radio in transparent mode answers; set AP=2 and
+    our BD (hex, as command mode reads and writes numbers), save, leave (which applies them)."""
     board.set_baud(value)
     board.radio_reader._buf = bytearray()
     try:
         await asyncio.sleep_ms(_GUARD_MS)
-        if await _text(board, b"+++", _GUARD_MS + 1500) != "OK":
+        if await send(board, b"+++", _GUARD_MS + 1500) != b"OK":
             return False
-        for command, target in (("AP", "2"), ("BD", "%X" % _BD.get(board.baud, 7))):
-            now = await _text(board, ("AT%s\r" % command).encode())
+        code = {9600: 3, 57600: 6, 115200: 7, 230400: 8}.get(board.baud, 7)
+        for name, target in ((b"AP", b"2"), (b"BD", b"%X" % code)):
+            now = await send(board, b"AT" + name + b"\r")
             if now != target:
-                await _text(board, ("AT%s %s\r" % (command, target)).encode())
-                say(board, "radio: %s=%s -> set %s=%s (command mode, %d baud)" % (
-                    command, now, command, target, value))
-        await _text(board, b"ATWR\r")
-        await _text(board, b"ATCN\r")
+                await send(board, b"AT" + name + b" " + target + b"\r")
+                output(board, "radio: %s=%s -> set %s=%s (command mode, %d baud)" % (
+                    name.decode(), now.decode(), name.decode(), target.decode(), value))
+        await send(board, b"ATWR\r")
+        await send(board, b"ATCN\r")
         return True
     finally:
         board.radio_reader._buf = None
@@ -110,24 +116,24 @@ async def bring_up(app, board, spec):
     baud and the factory 9600, else report, count and wait. Then app.on_radio_up()."""
     delay = _BACKOFF_MS
     while True:
-        why = await _api(app, board, spec)
+        why = await apply(app, board, spec)
         if why == "":
-            say(board, "radio: ok %s" % " ".join("%s=%d" % w for w in spec))
+            output(board, "radio: ok %s" % " ".join("%s=%d" % w for w in spec))
             app.radio_state = "ok"
             app.on_radio_up()
             return
         if why is None and app.counters["rx"]:
             why = "API frames but no answer to AT"  # never blind the reader to frames
-            app.radio_state = "silent"
+            app.radio_state = "quiet"
         elif why is None:
-            if await _command_mode(board, board.baud) or await _command_mode(board, 9600):
+            if await command(board, board.baud) or await command(board, 9600):
                 continue  # check again, now in API mode
             why = "no answer on uart at %d/9600 baud (check wiring, API mode)" % board.baud
-            app.radio_state = "silent"
+            app.radio_state = "quiet"
         else:
-            app.radio_state = "refused"
-        say(board, "radio: %s; retry in %d s" % (why, delay // 1000))
-        why = "radio-" + app.radio_state
+            app.radio_state = "rejected"
+        output(board, "radio: %s; retry in %d s" % (why, delay // 1000))
+        why = "radio-silent" if app.radio_state == "quiet" else "radio-refused"
         app.counters[why] = app.counters.get(why, 0) + 1
         if delay == _BACKOFF_MS:
             app.log.append("radio", app.radio_state)  # once: the log is on flash

@@ -12,7 +12,7 @@
 #   commission <EUI64>    -> ok commission <eui64>
 #   calendar HHMM:open|closed:LEVEL,... -> ok calendar <n>
 #   mem                   -> mem free=<bytes> alloc=<bytes>   (after a collection)
-#   radio                 -> radio state=<wait|ok|silent|refused> silent=<n> refused=<n>
+#   radio                 -> radio state=<wait|ok|quiet|rejected> silent=<n> refused=<n>
 #   ping <token>          -> pong <token>   (lets a rig tell a fresh reply from a late one)
 #   watch on|off          -> ok watch; while on, every output change prints
 #                            "output relay=.. level=.. source=.. t_us=<ticks_us>"
