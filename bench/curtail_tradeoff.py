@@ -10,12 +10,18 @@ each row's shed is also given as a fraction of it. Each run goes through the rea
 client, DSP, WAN, one Premises per household; boards 0).
 
     .venv/bin/python bench/curtail_tradeoff.py [--scenario feeder-overload]
-        [--costs inf,100,50,20,10,5,0] [--seeds 7 | --seeds 1-10] [--jobs 2]
+        [--costs inf,100,50,20,10,5,0] [--seeds 7 | --seeds 1-10] [--jobs 2] [--bounds]
+
+``--bounds`` adds what the same policy would shed knowing more than a DNO can (the cover
+taken from the population's arrival times instead of the substation): ``out``, which cars
+have not come yet (still the worst case of their sizes), and ``foresight``, each plug-in 90 s
+before it happens (headroom only for the car about to come). Neither is a policy; they say
+where the remaining shedding comes from.
 
 With more than one seed the feeder is redrawn for each (the same scenario otherwise): the
 pooled ratio is total shed over total needed, and seeds where no policy can keep the rating
-(over the rating at the worst-case cover with no switch left to curtail: the consenting
-chargers do not add up to the excess) are counted apart.
+(the uncurtailed peak passes the rating by more than all consenting chargers together, so
+no policy could keep it) are counted apart.
 """
 
 from __future__ import annotations
@@ -32,10 +38,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emulator import scenario  # noqa: E402
+from emulator.grid import monitor  # noqa: E402
+from emulator.scenario import engine  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
 class Row:
+    knowledge: str  # dno: what the substation shows; out / foresight: bounds (--bounds)
     seed: int
     cost: float
     shed_kwh: float
@@ -44,18 +53,52 @@ class Row:
     kw_over_max: float
     srvs: int
     max_over_mean: float | None
-    exhausted: bool  # the DNO ran out of switches at some point (the world, not the policy)
+    exhausted: bool  # the uncurtailed peak passes the rating by more than every consenting
+    # charger together: no policy could keep the rating (the world, not the policy)
 
 
-def one(job: tuple[str, int, float]) -> Row:
-    name, seed, cost = job
+def knowing(run: scenario.Scenario, knowledge: str) -> None:
+    """Replace the DNO's plug-in cover with one read from the population's truth (this worker
+    process only): ``out`` the largest charger whose car has not come, ``foresight`` the
+    largest whose car comes within the next 90 s."""
+    population = engine.build_population(run)
+    arrival = {p.premises_id: population.arrival_h[i] for i, p in enumerate(population.premises)}
+    kw = {p.premises_id: p.charger_kw for p in population.premises if p.charger_kw > 0}
+    ahead = 90.0 / 3600.0 if knowledge == "foresight" else math.inf
+
+    def cover(self: monitor.DnoMonitor) -> float:
+        hour = self.hour_of_day(self.now())
+        held = {s.premises for s in self.switches.values() if s.state == "curtailed"}
+        return max(
+            (
+                c
+                for p, c in kw.items()
+                if p not in held and hour - 1 / 60 < arrival[p] <= hour + ahead
+            ),
+            default=0.0,
+        )
+
+    monitor.DnoMonitor.plug_in_cover_kw = cover  # type: ignore[method-assign]
+
+
+def one(job: tuple[str, int, float, str]) -> Row:
+    name, seed, cost, knowledge = job
     base = scenario.load(name)
     run = base.with_overrides(seed=seed, dno=dataclasses.replace(base.dno, excursion_cost_kwh=cost))
+    if knowledge != "dno":
+        knowing(run, knowledge)
     with tempfile.TemporaryDirectory() as out:
         outcome = scenario.run(run, out=Path(out), boards=0)
     s = outcome.summary.data
-    exhausted = any("no switch left to curtail" in line for line in outcome.timeline)
+    result = outcome.result
+    capacity = sum(
+        plan.charger_kw
+        for plan in result.population.premises
+        if plan.ev_switch is not None and plan.premises_id in result.consent.opted_in()
+    )
+    exhausted = s["feeder_peak_kw_without_curtailment"] - run.rating_kw > capacity
     return Row(
+        knowledge,
         seed,
         cost,
         s["energy_shed_kwh"],
@@ -81,18 +124,21 @@ def main() -> None:
     ap.add_argument("--costs", default="inf,100,50,20,10,5,0")
     ap.add_argument("--seeds", default=None, help="default: the scenario's own seed")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--bounds", action="store_true", help="add the out and foresight bounds")
     args = ap.parse_args()
     costs = [float(c) for c in args.costs.split(",")]
     if math.inf not in costs:
         costs.insert(0, math.inf)  # the reference
     seeds = seeds_arg(args.seeds) if args.seeds else [scenario.load(args.scenario).seed]
-    jobs = [(args.scenario, seed, cost) for cost in costs for seed in seeds]
+    jobs = [(args.scenario, seed, cost, "dno") for cost in costs for seed in seeds]
+    if args.bounds:
+        jobs += [(args.scenario, seed, math.inf, k) for k in ("out", "foresight") for seed in seeds]
     start = time.perf_counter()
     with ProcessPoolExecutor(max(1, args.jobs)) as pool:
         rows = list(pool.map(one, jobs))
     wall = time.perf_counter() - start
     needy = {r.seed for r in rows if r.needed_kwh > 0}
-    lost = {r.seed for r in rows if r.cost == math.inf and r.exhausted and r.minutes_over > 0}
+    lost = {r.seed for r in rows if r.knowledge == "dno" and r.cost == math.inf and r.exhausted}
     judged = sorted(needy - lost)
     print(
         f"{args.scenario}: seeds {','.join(map(str, seeds))}; judged on "
@@ -105,20 +151,30 @@ def main() -> None:
         )
     )
     print(
-        "| excursion cost kWh | shed/needed | shed vs worst-case cover | minutes over | "
+        "| cover | shed/needed | shed vs worst-case cover | minutes over | "
         "runs over | max kW over | SRVs | per-customer max/mean |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    reference = sum(r.shed_kwh for r in rows if r.cost == math.inf and r.seed in judged)
-    for cost in costs:
-        mine = [r for r in rows if r.cost == cost and r.seed in judged]
+    reference = sum(
+        r.shed_kwh for r in rows if r.knowledge == "dno" and r.cost == math.inf and r.seed in judged
+    )
+    kinds = [("dno", c) for c in costs] + [(k, math.inf) for k in ("out", "foresight")]
+    for knowledge, cost in kinds:
+        mine = [r for r in rows if (r.knowledge, r.cost) == (knowledge, cost) and r.seed in judged]
         if not mine:
             continue
+        label = (
+            f"excursion cost {cost:g} kWh"
+            if knowledge == "dno"
+            else {"out": "bound: knows which cars are out", "foresight": "bound: 90 s foresight"}[
+                knowledge
+            ]
+        )
         shed = sum(r.shed_kwh for r in mine)
         needed = sum(r.needed_kwh for r in mine)
         fair = [r.max_over_mean for r in mine if r.max_over_mean is not None]
         print(
-            f"| {cost:g} | {shed / needed:.2f} | {shed / reference:.2f} | "
+            f"| {label} | {shed / needed:.2f} | {shed / reference:.2f} | "
             f"{sum(r.minutes_over for r in mine):.1f} | "
             f"{sum(1 for r in mine if r.minutes_over > 0)}/{len(mine)} | "
             f"{max(r.kw_over_max for r in mine):.1f} | {sum(r.srvs for r in mine)} | "
