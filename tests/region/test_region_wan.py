@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 from region_helpers import single_feeder, small
 
@@ -90,5 +91,8 @@ def test_a_loaded_link_in_a_region_run_queues_as_md1(lam):
     expected = md1_wait_s(total, mu)  # 0.12 s at 0.7, 0.47 s at 0.9
     assert stats["background"] > lam * 4 * 3600 * 0.98
     assert stats["background_wait_s_mean"] == pytest.approx(expected, rel=0.1)
-    queued = [q for row in run.rows for q in row["queued_s"]]
-    assert len(queued) > 80 and sum(queued) / len(queued) >= expected * 0.9
+    queued = np.array([q for row in run.rows for q in row["queued_s"]])
+    # arrivals see the time-average wait, and a burst only adds to it: the SRVs' mean is at
+    # least M/D/1's, short of it by no more than sampling noise (three standard errors)
+    assert queued.size > 60
+    assert queued.mean() >= expected - 3 * queued.std() / np.sqrt(queued.size)
