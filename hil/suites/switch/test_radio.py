@@ -25,3 +25,63 @@ def test_the_radio_is_checked_at_boot_and_a_right_one_gets_no_writes(dut, han, p
     assert stats["at_commands"] - asked >= 5  # it asked
     assert (stats["at_sets"], stats["nv_writes"]) == (sets, saves)  # and wrote nothing
     assert dut.console.command("radio") == "radio state=ok silent=0 refused=0"
+
+
+def _radio_lines_until(dut, text: str, timeout: float) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while not any(text in line for line in dut.console.radio_lines):
+        assert time.monotonic() < deadline, list(dut.console.radio_lines)
+        dut.console.command("ping radio")  # the console keeps the radio lines apart
+        time.sleep(0.2)
+    return list(dut.console.radio_lines)
+
+
+def _fresh_boot(dut, han, power) -> None:
+    """Leave the board as the other tests expect it: booted with a radio that was right (a
+    board that has just set its radio up has had radio_setup in its heap for the while)."""
+    power.off()
+    power.on()
+    steps.confirm(han)
+
+
+def test_a_radio_in_transparent_mode_is_found_set_and_used(dut, han, power):
+    """A radio left in transparent mode (AP=0, saved so): the board finds it with +++ in
+    command mode, sets API mode 2 and saves it, checks again, and goes on."""
+    radio = han.radio
+    saves = radio.stats["nv_writes"]
+    power.off()
+    radio.settings["AP"] = radio.saved["AP"] = 0
+    dut.console.radio_lines.clear()
+    power.on()
+    lines = _radio_lines_until(dut, "radio: ok", 30.0)
+    assert lines == [
+        "radio: AP=0 -> set AP=2 (command mode, 115200 baud)",
+        "radio: ok AP=2 AO=1 EE=1 EO=2 ZS=2",
+    ]
+    assert radio.settings["AP"] == radio.saved["AP"] == 2
+    assert radio.stats["nv_writes"] == saves + 1  # one save, in command mode
+    steps.confirm(han)  # and then it is used: the meter's read is answered
+    assert dut.console.command("radio") == "radio state=ok silent=0 refused=0"
+    _fresh_boot(dut, han, power)
+
+
+def test_a_silent_radio_is_reported_and_the_board_goes_on_once_it_answers(dut, han, power):
+    """An unwired or unpowered radio: reported on the console and counted, nothing sent as if
+    joined; once it answers, the next try finds it."""
+    radio = han.radio
+    power.off()
+    radio.silent = True
+    dut.console.radio_lines.clear()
+    try:
+        power.on()
+        lines = _radio_lines_until(dut, "no answer on uart", 30.0)
+        assert lines[-1] == (
+            "radio: no answer on uart at 115200/9600 baud (check wiring, API mode); retry in 5 s"
+        )
+        assert dut.console.command("radio") == "radio state=quiet silent=1 refused=0"
+    finally:
+        radio.silent = False
+    _radio_lines_until(dut, "radio: ok", 30.0)
+    steps.confirm(han)
+    assert dut.console.command("radio") == "radio state=ok silent=1 refused=0"
+    _fresh_boot(dut, han, power)
