@@ -153,9 +153,10 @@ DCC_BOXED_DEVICES: dict[str, str] = {
 
 # The devices the DUIS templates and their RTDS messages address, with the types the RTDS
 # README and the RTDS join payloads give (a0 ESME, a1 GSME, a2 CHF, a3 GPF, a4 PPMID; the
-# others from the device-type field of the RTDS join that names them). Assumptions where
-# RTDS is silent: a5 and a6 ("other HAN devices") are HCALCS, since the CS03A2 template joins
-# a5 to an ESME as a Type 1 device; 99, the device the CS04AC template unjoins from the ESME,
+# others from the device-type field of the RTDS join that names them; a6 an ESME, as RTDS's
+# ECS46d commands and 8F66 alerts show: emulator/devices/rtds_household_90A6.json). Assumptions
+# where RTDS is silent: a5 is an HCALCS, since the CS03A2 template joins it to an ESME as a
+# Type 1 device; 99, the device the CS04AC template unjoins from the ESME,
 # is an HCALCS; 01-02-...-08, the device the 8.8.2 templates unjoin, is a Type 2 device.
 RTDS_DEVICES: dict[str, str] = {
     "00DB1234567890A0": "esme",
@@ -164,7 +165,7 @@ RTDS_DEVICES: dict[str, str] = {
     "00DB1234567890A3": "gpf",
     "00DB1234567890A4": "ppmid",
     "00DB1234567890A5": "hcalcs",
-    "00DB1234567890A6": "hcalcs",
+    "00DB1234567890A6": "esme",
     "00DB123456789093": "esme",
     "00DB123456789094": "gsme",
     "00DB123456789098": "ppmid",

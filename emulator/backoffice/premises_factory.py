@@ -85,13 +85,14 @@ class GeneratedHousehold:
 
     def profile(self) -> dict:
         """RTDS's household data (labels, calendars, boost log) under this household's EUIs;
-        the switch in slot 2 is the HCALCS the meter names; no other GBCS devices."""
+        the switch in slot 2 is the HCALCS the meter names; no other GBCS devices, no gas."""
         profile = copy.deepcopy(json.loads(PROFILE.read_text()))
         profile["esme_eui"], profile["hub_eui"] = self.esme.hex().upper(), self.hub.hex().upper()
         profile["switch_euis"] = {str(s): self.switch(s).hex().upper() for s in SLOTS}
         profile["identifiers"]["2"] = self.switch(2).hex().upper()
         profile["device_log"] = {}
         profile.pop("gbcs_devices", None)
+        profile.pop("gas", None)  # RTDS's GSME and GPF: their EUIs are RTDS's household's
         return profile
 
     def devices(self) -> list[Device]:

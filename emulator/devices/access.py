@@ -13,7 +13,7 @@ and to 7.9-7.11 (switch `boost`, off by default). 7.5 (activate) stays Supplier-
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from gbcs.errors import GbcsError
@@ -138,15 +138,17 @@ def check_sender(
     *,
     critical: bool,
     permitted: Callable[[Role], bool],
+    anchors: Mapping[bytes, Role] | None = None,
 ) -> None:
     """The checks every GBCS device here makes of who sent a command, in this order: a trust
     anchor (unknown-originator); MAC'd (no-mac), the MAC verifying with the KA keys (bad-mac);
     signed by the anchor's DS key when `critical` or signed at all (unsigned, bad-signature);
     the anchor's role `permitted` (role-not-permitted); a counter above the last from that
     originator (replay, old-counter), which is then accepted. CommandRejected at the first
-    that fails."""
+    that fails. `anchors` are the device's own where they differ from the premises' (a GSME
+    commissioned for a gas supplier trusts that supplier, not the electricity one)."""
     originator = bytes(message.originator)
-    role = keys.anchors.get(originator)
+    role = (keys.anchors if anchors is None else anchors).get(originator)
     if role is None:
         raise CommandRejected(RejectReason.UNKNOWN_ORIGINATOR)
     if message.mac is None:

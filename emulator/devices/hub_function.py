@@ -10,8 +10,9 @@ GBCS device's (access.check_sender), each failure a logged, counted rejection an
 Responses as RTDS's: the hub as originator, the command's counter and remote party, MAC'd
 with static ECDH (so byte for byte RTDS's where the state is RTDS's).
 
-The device log is the hub's (comms_hub.CommsHub.devices: who is on the HAN) plus the devices
-registered by CCS01 and not yet joined. Its entries' link statistics (RSSI, LQI, the
+The device log is the hub's (comms_hub.CommsHub.devices: who is on the HAN), then the GSME
+its GPF serves (`gsme`: a gas meter talks to its GPF, not over our ZigBee HAN; RTDS's hub
+lists its ESME then its GSME), plus the devices registered by CCS01 and not yet joined. Its entries' link statistics (RSSI, LQI, the
 counters) are what RTDS's hub reports for its meter; the EUI and the last communication time
 are each device's and the hub's clock. Nothing here is in our sources beyond RTDS: the rules
 (re-registering a logged device is success, removing an unknown one `object_unavailable`)
@@ -85,6 +86,7 @@ class HubFunction:
         self.registered: dict[bytes, tuple[bytes, int]] = {}
         self.join_timeout = 0
         self.joining_enabled = False
+        self.gsme: bytes | None = None  # the GSME behind the hub's GPF, where there is one
 
     def handle(self, command: bytes) -> EsmeResult:
         """Check and execute one command; never raises for bad input."""
@@ -169,6 +171,8 @@ class HubFunction:
             del self.registered[eui]
         elif eui in self.hub.devices:
             self.hub.remove_device(eui)
+        elif eui == self.gsme:  # off the log (the GPF's queue for it is the premises')
+            self.gsme = None
         else:
             raise InstructionFailed(_UNAVAILABLE)
 
@@ -177,7 +181,7 @@ class HubFunction:
         entries = [
             item("structure", ListContainer(
                 [item("octet-string", eui), *ENTRY_HEAD, when, *ENTRY_TAIL]))
-            for eui in self.hub.devices
+            for eui in [*self.hub.devices, *([self.gsme] if self.gsme else [])]
         ]  # fmt: skip
         return item("array", ListContainer(entries))
 

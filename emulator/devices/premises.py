@@ -252,8 +252,10 @@ class Premises:
                 clock,
                 lambda: self.esme.utc_now(),
                 wake_interval_s=float(gas.get("wake_interval_s", WAKE_INTERVAL_S)),
+                supplier=bytes.fromhex(gas["supplier"]) if "supplier" in gas else None,
             )
             self.gas = GasProxy(bytes.fromhex(gas["gpf"]), gsme, keys, lambda: self.esme.utc_now())
+            self.hub_function.gsme = gsme.eui  # in the hub's device log, after the ESME
         await self.poll_switches()
         return self
 

@@ -362,6 +362,7 @@ def _profile(base: dict[str, Any], plan: PremisesPlan) -> dict[str, Any]:
     profile["identifiers"] = {str(s): "00" * 8 for s in range(1, 6)}
     profile["device_log"] = {}  # only its own switches (joined by Premises.start)
     profile["gbcs_devices"] = {}  # RTDS's extra HCALCS/PPMID: not on a feeder household
+    profile.pop("gas", None)  # RTDS's GSME/GPF: their EUIs are the RTDS household's
     return profile
 
 

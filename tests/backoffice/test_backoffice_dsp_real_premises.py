@@ -112,13 +112,14 @@ def test_template_against_the_real_premises(name, schema, trusted, dsp, gbcs_key
                                                       CODES[case["outcome"]])  # fmt: skip
     esme = premises.esme
     #: the device that answers: the ESME, an HCALCS / PPMID answering its own joins and CS08,
-    #: or the Comms Hub Function its own 8.11
-    answering = {premises.hub.eui: premises.hub_function, **premises.gbcs_devices}
+    #: the Comms Hub Function its own 8.11, or the GSME what it is sent
+    answering = {premises.hub.eui: premises.hub_function, **premises.gbcs_devices,
+                 premises.gas.gsme.eui: premises.gas.gsme}  # fmt: skip
     device = esme if "device" not in case else answering[bytes.fromhex(case["device"])]
     if case["outcome"] != "executed":
         assert final.gbcs_payload is None and after == before
         if case["outcome"] == "device-refused":
-            assert esme.stats[f"rejected:{case['reason']}"] == 1
+            assert device.stats[f"rejected:{case['reason']}"] == 1
         else:
             assert sum(v for k, v in esme.stats.items() if k.startswith("rejected")) == 0
         return

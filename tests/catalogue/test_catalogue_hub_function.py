@@ -76,9 +76,13 @@ def test_rtds_command_is_answered_with_rtds_response(keys, name):
         return
     assert plain(got.payload)["results"] == plain(want.payload)["results"]
     [ours], [theirs] = got.payload.data, want.payload.data
-    assert [bytes(e.value[0].value) for e in ours.value] == [
-        bytes.fromhex(e) for e in premises.device_ids if e != HUB.hex().upper()
-    ]
+    # RTDS's hub lists its ESME then its GSME: ours every device on the HAN, then the GSME
+    # its GPF serves (the GPF is the hub's own, not in the log)
+    listed = [bytes(e.value[0].value) for e in ours.value]
+    on_han = [bytes.fromhex(e) for e, kind in premises.device_ids.items()
+              if kind not in ("CHF", "GPF", "GSME")]  # fmt: skip
+    assert listed == [*on_han, premises.gas.gsme.eui]
+    assert [bytes(e.value[0].value) for e in theirs.value] == [on_han[0], listed[-1]]
     shape = [f.type for f in theirs.value[0].value]
     assert all([f.type for f in entry.value] == shape for entry in ours.value)
     assert ours.value[0].value[1:8] == theirs.value[0].value[1:8]  # RTDS's link figures

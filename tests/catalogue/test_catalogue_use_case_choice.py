@@ -44,7 +44,7 @@ def test_a_built_use_case_is_sent_for_its_own_device_type(name, inventory):
     kinds = devices_of(name.split("_")[0]) or ()
     if target.device_type in kinds and chosen is not None:  # None: the body decides
         assert target.device_type in (devices_of(chosen) or ()), (chosen, target.device_type)
-    elif target.device_type not in kinds:  # RTDS's 6.14.3 APC templates to an HCALCS
+    elif target.device_type not in kinds:  # a template to a device its use case is not for
         assert chosen is not None and chosen not in BUILT, chosen
 
 

@@ -38,14 +38,16 @@ READ_ATTRIBUTES, READ_ATTRIBUTES_RESPONSE = 0x00, 0x01
 class GbzAnswerer:
     """The GBCS application of one gas device `eui`: `handle(command)` checks and answers.
     `srvs` maps the message codes it serves to their SRVs, `roles` each SRV to who may send
-    it; `date_stamped` names the codes whose responses carry the device's time."""
+    it; `date_stamped` names the codes whose responses carry the device's time; `anchors`
+    the device's trust anchors (default the premises')."""
 
     def __init__(
         self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime], *,
         attributes: Attributes, srvs: dict[int, str], roles: Mapping[str, Iterable[Role]],
-        date_stamped: Iterable[int] = (),
+        date_stamped: Iterable[int] = (), anchors: Mapping[bytes, Role] | None = None,
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
+        self.anchors = anchors
         self.attributes = attributes
         self.srvs, self.roles = srvs, {k: frozenset(v) for k, v in roles.items()}
         self.date_stamped = frozenset(date_stamped)
@@ -77,7 +79,7 @@ class GbzAnswerer:
         srv = self.srvs.get(message.message_code)
         if srv is None or message.payload_kind != "gbz" or not _all_reads(message.payload):
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
-        check_sender(message, self.keys, self.counters, critical=False,
+        check_sender(message, self.keys, self.counters, critical=False, anchors=self.anchors,
                      permitted=lambda role: role in self.roles.get(srv, ()))  # fmt: skip
         return srv
 

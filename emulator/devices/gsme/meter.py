@@ -36,6 +36,17 @@ DATE_STAMPED = {0x012A}  # GCS60a's response carries the meter's time, as RTDS's
 WAKE_INTERVAL_S = 1800.0
 
 
+def gas_anchors(keys: PremisesKeys, supplier: bytes | None) -> dict[bytes, Role] | None:
+    """A gas device's trust anchors: the premises' with `supplier` as its only Supplier (the
+    gas supplier it was commissioned for: DCC Boxed's Gas Supplier 90B3D51F30030000, where
+    RTDS's one Supplier sends both fuels' commands); None (the premises') without one."""
+    if supplier is None:
+        return None
+    anchors: dict[bytes, Role] = {e: r for e, r in keys.anchors.items() if r != Role.SUPPLIER}
+    anchors[bytes(supplier)] = Role.SUPPLIER
+    return anchors
+
+
 def load_attributes(entries: dict[str, Any] | None = None) -> Attributes:
     """attributes.json's table, `entries` (same form) over it."""
     table = dict(json.loads(ATTRIBUTES.read_text())["attributes"])
@@ -50,19 +61,23 @@ def _value(value: Any) -> Any:
 
 class GasMeter:
     """One GSME: `handle(command)` answers while awake; `wait_for_wake()` sleeps until the
-    next wake-up (the GPF calls it before passing a command on)."""
+    next wake-up (the GPF calls it before passing a command on). `supplier`: the gas
+    supplier it trusts instead of the premises' Supplier."""
 
     def __init__(
         self, eui: bytes, keys: PremisesKeys, clock: Clock, now: Callable[[], dt.datetime], *,
         profile: dict | None = None, wake_interval_s: float = WAKE_INTERVAL_S,
+        supplier: bytes | None = None,
     ) -> None:  # fmt: skip
         if wake_interval_s <= 0:
             raise ValueError("a GSME wakes after a positive interval")
         profile = profile or {}
         self.eui, self.clock, self.wake_interval_s = bytes(eui), clock, wake_interval_s
         self.attributes = load_attributes(profile.get("attributes"))
+        self.anchors = gas_anchors(keys, supplier)
         self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.attributes,
-                                    srvs=SRVS, roles=ROLES, date_stamped=DATE_STAMPED)  # fmt: skip
+                                    srvs=SRVS, roles=ROLES, date_stamped=DATE_STAMPED,
+                                    anchors=self.anchors)  # fmt: skip
         self.wakes = 0
 
     @property

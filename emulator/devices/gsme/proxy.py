@@ -28,14 +28,15 @@ DATE_STAMPED = {0x012A}
 
 
 class GasProxy:
-    """The GPF `eui` for the GSME `gsme`."""
+    """The GPF `eui` for the GSME `gsme`, trusting the anchors its GSME does."""
 
     def __init__(self, eui: bytes, gsme: GasMeter, keys: PremisesKeys,
                  now: Callable[[], dt.datetime]) -> None:  # fmt: skip
         self.eui, self.gsme = bytes(eui), gsme
         self.mirror = dict(gsme.attributes)
         self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.mirror, srvs=SRVS,
-                                    roles=ROLES, date_stamped=DATE_STAMPED)  # fmt: skip
+                                    roles=ROLES, date_stamped=DATE_STAMPED,
+                                    anchors=gsme.anchors)  # fmt: skip
         self.queued = 0  # commands that waited for the GSME to wake
 
     @property
