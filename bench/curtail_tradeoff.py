@@ -180,6 +180,17 @@ def main() -> None:
             f"{max(r.kw_over_max for r in mine):.1f} | {sum(r.srvs for r in mine)} | "
             f"{max(fair):.2f} |"
         )
+    if len(seeds) > 1:  # each feeder at the worst-case cover, the default's setting
+        print(
+            "per seed, worst-case cover: "
+            + "; ".join(
+                f"{r.seed}: {r.shed_kwh / r.needed_kwh if r.needed_kwh else 0:.2f}, "
+                f"{r.minutes_over:g} min over, max/mean {r.max_over_mean}"
+                + (" (too few consenting chargers)" if r.exhausted else "")
+                for r in rows
+                if r.knowledge == "dno" and r.cost == math.inf
+            )
+        )
     print(f"{len(rows)} runs in {wall:.0f} s wall ({args.jobs} jobs)")
 
 

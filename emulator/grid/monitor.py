@@ -66,6 +66,9 @@ log = logging.getLogger(__name__)
 #: How long before a customer's terms end the DNO curtails the switch taking over (the
 #: substation then shows whether it sheds before the term ends and the switch is restored).
 HANDOVER_S = 90.0
+#: A handover whose replacement has not made room for the outgoing switch within this long
+#: (two samples and an SRV) is tried again with another replacement.
+STUCK_HANDOVER_S = 75.0
 DEFAULT_CHARGER_KW = 7.4
 
 
@@ -133,6 +136,8 @@ class ControlledSwitch:
     changed_at: float = -1e9  # when the DNO last changed this switch
     observed_kw: float | None = None  # the substation's step when this 7.6 took effect
     handing_over: bool = False  # another switch was curtailed to take over from this one
+    handover_at: float = 0.0  # when that replacement was curtailed
+    handover_why: str = ""  # rotate | bound | consent-terms
 
     def stint_s(self, now: float) -> float:
         return now - self.curtailed_at if self.state == "curtailed" and self.curtailed_at else 0.0
@@ -780,6 +785,8 @@ class DnoMonitor:
             held = kw
         if await self._shed(held, "rotate", {sw.key}) > 0:
             sw.handing_over = True
+            sw.handover_at = self.now()
+            sw.handover_why = why
             return True
         return False
 
@@ -808,6 +815,13 @@ class DnoMonitor:
         now = self.now()
         curtailed = [s for s in self.switches.values() if s.state == "curtailed"]
         for sw in curtailed:
+            stuck = sw.handing_over and now - sw.handover_at > STUCK_HANDOVER_S
+            ending = self.allowance_s(sw, now) <= p.release_margin_s + HANDOVER_S
+            if stuck and (sw.handover_why != "rotate" or ending):
+                # a bound or the terms end its stint, and its replacement made no room (its
+                # car was not charging either): find another (a rotation alone may wait: it
+                # is fairness only, and what fills the room may be a consumer's boost)
+                sw.handing_over = False
             terms_left = self.terms_allowance_s(sw, now)
             if terms_left <= p.release_margin_s:
                 await self._hand_over(sw, "consent-terms", must=True)

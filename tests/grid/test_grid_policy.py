@@ -29,6 +29,7 @@ class LoopFeeder:
 
     chargers: dict[str, float]
     latency_s: float = 4.0
+    idle: frozenset[str] = frozenset()  # chargers with no car: they draw nothing
     until: dict[str, float] = field(default_factory=dict)  # premises -> curtailed until
     held: list[tuple[float, str, bool]] = field(default_factory=list)  # (t, premises, held)
 
@@ -37,7 +38,11 @@ class LoopFeeder:
 
     def drawing_kw(self) -> float:
         now = self.now()
-        return sum(kw for p, kw in self.chargers.items() if self.until.get(p, -1.0) <= now)
+        return sum(
+            kw
+            for p, kw in self.chargers.items()
+            if self.until.get(p, -1.0) <= now and p not in self.idle
+        )
 
     def is_held(self, premises: str) -> bool:
         return self.until.get(premises, -1.0) > self.now()
@@ -73,14 +78,16 @@ class LoopFeeder:
     alert_type = GatewayAlert
 
 
-def run_loop(house_kw, chargers, params, hours=3.0, terms=None, start_hour=17.0, latency_s=4.0):
+def run_loop(
+    house_kw, chargers, params, hours=3.0, terms=None, start_hour=17.0, latency_s=4.0, idle=()
+):
     """Step ``house_kw(t)`` + the uncurtailed chargers for ``hours``; every charger is opted
     in (``terms``: premises -> ConsentTerms); each SRV takes ``latency_s``. Returns
     (monitor, feeder, [(t, load)])."""
     consent = ConsentRegister()
     for premises, kw in chargers.items():
         consent.set(premises, Consent.OPTED_IN, 0.0, kw, terms=(terms or {}).get(premises))
-    feeder = LoopFeeder(dict(chargers), latency_s)
+    feeder = LoopFeeder(dict(chargers), latency_s, frozenset(idle))
     samples: list[tuple[float, float]] = []
 
     async def main():
@@ -289,3 +296,18 @@ def test_a_rotation_keeps_both_customers_off_for_one_sample_only():
         if sum(h for t2, _, h in feeder.held if t2 == t) > 1
     )
     assert both_off <= len(rotations)  # one sample per handover at most
+
+
+def test_a_stint_at_the_dnos_bound_is_handed_over_even_when_the_first_replacement_is_idle():
+    """P0 carries a one-charger need; at the DNO's per-event bound (15 min) the replacement
+    chosen first, P1, has no car, so curtailing it makes no room for P0. The handover is tried
+    again with another replacement instead of leaving P0 off for the evening."""
+    chargers = {f"P{i}": 7.4 for i in range(5)}
+    house = RATING + 7.4 - 4 * 7.4  # four drawing (P1 has no car): one charger over
+    params = minimal(rotate_after_s=7200.0, max_event_curtail_s=900.0)
+    monitor, feeder, samples = run_loop(lambda t: house, chargers, params, hours=0.75, idle={"P1"})
+    sent = [(r.srv, r.premises) for r in monitor.log.all_srvs() if r.srv in ("7.6", "7.8")]
+    assert sent[0] == ("7.6", "P0") and ("7.6", "P1") in sent  # P1 first: no car to see
+    held = [t for t, p, h in feeder.held if p == "P0" and h]
+    assert len(held) * STEP <= 900.0 + 4 * STEP  # released at its bound, give or take
+    assert max(load for t, load in samples if t > 60.0) <= RATING + 1e-9
