@@ -1203,3 +1203,55 @@ def check_signed_precommand(issued: bytes, signed: bytes, public_keys) -> None:
         except GbcsError:
             continue
     raise SignedPreCommandRefused("no signing key of the user verifies the pre-command")
+
+
+# --- prepayment: 2.3 Update Debt (ECS07) -------------------------------------------------------
+
+DEBTS = tuple(bytes.fromhex(f"00001314{n:02X}FF") for n in (1, 2, 3))  # 0-0:19.20.n.255
+DEBT_PERIODS = {"DAILY": 86400, "HOURLY": 3600}
+
+
+def _unit_charge(recovery: etree._Element) -> Container:
+    """A time-based debt's passive unit charge: scaling (commodity 0, the rate's price scale),
+    no commodity reference, one charge-table entry of the rate."""
+    scale = int(_required_text(recovery, "DebtRecoveryRatePriceScale"))
+    rate = int(_required_text(recovery, "DebtRecoveryRate"))
+    return _item("structure", ListContainer([
+        _item("structure", ListContainer([_item("integer", 0), _item("integer", scale)])),
+        _item("structure", ListContainer([_item("long-unsigned", 0),
+                                          _item("octet-string", bytes(6)),
+                                          _item("integer", 0)])),
+        _item("array", ListContainer([_item("structure", ListContainer([
+            _item("octet-string", b""), _item("long", rate)]))])),
+    ]))  # fmt: skip
+
+
+def _ecs07(body: etree._Element, counter: int) -> bytes:
+    """2.3: the two time-based debts' recovery rates (passive, then activated) and periods,
+    the payment-based debt's recovery per payment, and an adjustment of each debt's total."""
+    update = body  # sr:UpdateDebt
+    recoveries = [_one(update, f"ElecDebtRecovery{n}") for n in (1, 2)]
+    periods = []
+    for recovery in recoveries:
+        text = _required_text(recovery, "DebtRecoveryRatePeriod").strip()
+        if text not in DEBT_PERIODS:
+            raise TransformError(f"DebtRecoveryRatePeriod {text!r} is not DAILY or HOURLY")
+        periods.append(DEBT_PERIODS[text])
+    time1, time2, payment = DEBTS
+    specs = [cosem_spec("set", 113, time1, 6), cosem_spec("set", 113, time2, 6),
+             cosem_spec("set", 113, payment, 13), cosem_spec("set", 113, time1, 8),
+             cosem_spec("set", 113, time2, 8), cosem_spec("action", 113, time1, 2),
+             cosem_spec("action", 113, time2, 2), cosem_spec("action", 113, payment, 4),
+             cosem_spec("action", 113, time1, 4), cosem_spec("action", 113, time2, 4)]  # fmt: skip
+    data = [
+        *(_unit_charge(r) for r in recoveries),
+        _item("long-unsigned", int(_required_text(update, "DebtRecoveryPerPayment"))),
+        *(_item("double-long-unsigned", p) for p in periods),
+        _item("integer", 0), _item("integer", 0),
+        *(_item("double-long", int(_required_text(update, name)))
+          for name in ("PaymentDebtRegister", "TimeDebtRegister1", "TimeDebtRegister2")),
+    ]  # fmt: skip
+    return access_request(counter, specs, data)
+
+
+FORMS[("2.3", "ECS07")] = _Form("ECS07", _ecs07)

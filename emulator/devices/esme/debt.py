@@ -1,0 +1,42 @@
+"""The meter's debt recovery: 2.3 Update Debt (ECS07) sets each debt's passive unit charge
+(the time-based debts 1 and 2, 0-0:19.20.1/2.255), the payment-based debt 3's proportion and
+the collection periods (store.py holds them), then runs the Charge objects' (interface class
+113) methods: 2 activate_passive_unit_charge (the passive unit charge becomes the active one,
+which 4.13 reads) and 4 update_total_amount_remaining (adds its double-long to the debt's
+total_amount_remaining, attribute 12: DUIS's registers are signed adjustments).
+
+Ours where our sources say nothing: a debt starts at 0 remaining, and an adjustment that would
+take it outside a double-long is refused `other_reason`, nothing changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .instructions import InstructionFailed, InstructionResult, item
+from .store import CosemStore
+
+IC_CHARGE = 113
+ACTIVATE_PASSIVE_UNIT_CHARGE, UPDATE_TOTAL_AMOUNT_REMAINING = 2, 4
+UNIT_CHARGE_ACTIVE, UNIT_CHARGE_PASSIVE, TOTAL_AMOUNT_REMAINING = 5, 6, 12
+DOUBLE_LONG = range(-(2**31), 2**31)
+
+
+def charge_method(store: CosemStore, code: bytes, method: int, value: Any) -> bool:
+    """Run Charge method `method` of 0-0:…`code`; False when it is no method served here
+    (the caller then refuses it as it refuses any other undefined object)."""
+    if method == ACTIVATE_PASSIVE_UNIT_CHARGE and (IC_CHARGE, code, UNIT_CHARGE_PASSIVE) in store:
+        passive = store.get(IC_CHARGE, code, UNIT_CHARGE_PASSIVE)
+        store.set(IC_CHARGE, code, UNIT_CHARGE_ACTIVE, passive)
+        return True
+    if method == UPDATE_TOTAL_AMOUNT_REMAINING and (
+        IC_CHARGE, code, TOTAL_AMOUNT_REMAINING) in store:  # fmt: skip
+        if getattr(value, "type", None) != "double-long":
+            raise InstructionFailed(InstructionResult.TYPE_UNMATCHED)
+        held = int(store.get(IC_CHARGE, code, TOTAL_AMOUNT_REMAINING).value)
+        total = held + int(value.value)
+        if total not in DOUBLE_LONG:
+            raise InstructionFailed(InstructionResult.OTHER_REASON)
+        store.set(IC_CHARGE, code, TOTAL_AMOUNT_REMAINING, item("double-long", total))
+        return True
+    return False

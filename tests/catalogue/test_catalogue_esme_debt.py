@@ -1,0 +1,95 @@
+"""Prepayment debt at the ESME: 2.3 Update Debt (critical ECS07). The pre-command from the
+catalogue template is byte-identical to RTDS's; RTDS's command is answered with RTDS's header
+and payload (signed by the meter); the state moves as the command says: the two time-based
+debts' recovery rates become active (the next 4.13 read shows them, and the payment-based
+debt's recovery per payment), and each debt's total remaining is adjusted by the template's
+signed amount, twice over for two updates. An adjustment past a double-long, or of another
+type, is refused and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from catalogue_helpers import CATALOGUE, execute, read_hex, recounted, rtds_success
+
+from emulator.backoffice import duis
+from emulator.backoffice.transform import DEBTS, transform
+from emulator.devices.esme.debt import charge_method
+from emulator.devices.esme.instructions import InstructionFailed, InstructionResult, item
+from emulator.devices.esme.store import CosemStore
+from emulator.devices.keys import PremisesKeys
+from gbcs import decode
+from gbcs.render import plain
+from gbcs.security import check_message
+
+TEMPLATE = CATALOGUE / "ECS07_2.3_SUCCESS_REQUEST_DUIS.XML"
+#: the template's adjustments: payment-based debt, time-based debts 1 and 2
+ADJUSTMENTS = {DEBTS[2]: 50000, DEBTS[0]: 30000, DEBTS[1]: 15000}
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return PremisesKeys.open()
+
+
+def test_the_precommand_from_the_template_is_rtds():
+    rtds = decode(read_hex(rtds_success("ECS07", "PRECOMMAND")))
+    root = duis.parse(TEMPLATE.read_bytes())
+    duis.set_originator(root, bytes(rtds.originator), rtds.counter)
+    ours = transform(duis.parse_request(root))
+    assert ours.critical and ours.user_signs
+    assert ours.precommand() == read_hex(rtds_success("ECS07", "PRECOMMAND"))
+
+
+def test_rtds_command_is_answered_as_rtds(keys):
+    [execution], _ = execute(keys, [read_hex(rtds_success("ECS07"))])
+    assert execution.outcome == "executed", execution.outcome
+    got, expected = decode(execution.response), decode(read_hex(rtds_success("ECS07", "RESPONSE")))
+    assert plain(got.header) == plain(expected.header)
+    assert plain(got.payload) == plain(expected.payload)
+    assert got.signature is not None and check_message(got, keys.keystore).outcome == "verified"
+
+
+def _rate(data_item) -> tuple[int, int]:
+    """(price scale, charge per unit) of a unit charge."""
+    scaling, _reference, table = data_item.value
+    return int(scaling.value[1].value), int(table.value[0].value[1].value)
+
+
+def test_the_update_moves_rates_and_totals(keys):
+    update = read_hex(rtds_success("ECS07"))
+    read = read_hex(rtds_success("ECS26a"))
+    commands = [recounted(keys, read, 5000), recounted(keys, update, 5001),
+                recounted(keys, read, 5002),
+                recounted(keys, update, 5003)]  # fmt: skip
+    executions, premises = execute(keys, commands)
+    assert [e.outcome for e in executions] == ["executed"] * 4
+    before, after = (decode(executions[i].response).payload.data for i in (0, 2))
+    assert [_rate(before[0]), _rate(before[4]), int(before[7].value)] == [
+        (-5, 5000),
+        (-5, 6000),
+        5000,
+    ]
+    assert [_rate(after[0]), _rate(after[4]), int(after[7].value)] == [(-1, 3), (-1, 15), 1000]
+    store = premises.esme.store
+    totals = {code: int(store.get(113, code, 12).value) for code in DEBTS}
+    assert totals == {code: 2 * amount for code, amount in ADJUSTMENTS.items()}
+
+
+@pytest.mark.parametrize(
+    ("value", "result"),
+    [
+        (item("double-long", 2**31 - 1), InstructionResult.OTHER_REASON),
+        (item("double-long-unsigned", 5), InstructionResult.TYPE_UNMATCHED),
+    ],  # fmt: skip
+)
+def test_a_bad_adjustment_changes_nothing(value, result):
+    store = CosemStore(bytes(8), {})
+    assert charge_method(store, DEBTS[0], 4, item("double-long", 1))
+    with pytest.raises(InstructionFailed) as caught:
+        charge_method(store, DEBTS[0], 4, value)
+    assert caught.value.result == result
+    assert int(store.get(113, DEBTS[0], 12).value) == 1
+
+
+def test_a_method_not_served_is_left_to_the_caller():
+    assert charge_method(CosemStore(bytes(8), {}), DEBTS[2], 2, item("integer", 0)) is False
