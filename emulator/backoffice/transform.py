@@ -1255,3 +1255,15 @@ def _ecs07(body: etree._Element, counter: int) -> bytes:
 
 
 FORMS[("2.3", "ECS07")] = _Form("ECS07", _ecs07)
+
+
+EMERGENCY_CREDIT = bytes.fromhex("0000130A01FF")  # 0-0:19.10.1.255
+
+
+def _ecs09(body: etree._Element, counter: int) -> bytes:
+    """2.5: invoke the emergency credit (Credit method 3, data 0)."""
+    specs = [cosem_spec("action", 112, EMERGENCY_CREDIT, 3)]
+    return access_request(counter, specs, [_item("integer", 0)])
+
+
+FORMS[("2.5", "ECS09")] = _Form("ECS09", _ecs09)

@@ -1,18 +1,21 @@
-"""Prepayment debt at the ESME: 2.3 Update Debt (critical ECS07). The pre-command from the
-catalogue template is byte-identical to RTDS's; RTDS's command is answered with RTDS's header
+"""Prepayment debt and emergency credit at the ESME: 2.3 Update Debt (critical ECS07) and 2.5
+Activate Emergency Credit (critical ECS09). The pre-commands from the catalogue templates are
+byte-identical to RTDS's; RTDS's command is answered with RTDS's header
 and payload (signed by the meter); the state moves as the command says: the two time-based
 debts' recovery rates become active (the next 4.13 read shows them, and the payment-based
 debt's recovery per payment), and each debt's total remaining is adjusted by the template's
 signed amount, twice over for two updates. An adjustment past a double-long, or of another
-type, is refused and changes nothing."""
+type, is refused and changes nothing. The emergency credit, invoked, is selected with its
+preset amount; invoked again it is refused (other_reason); RTDS's ERROR case (a hardware fault
+of the credit object) is answered as RTDS's."""
 
 from __future__ import annotations
 
 import pytest
-from catalogue_helpers import CATALOGUE, execute, read_hex, recounted, rtds_success
+from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted, rtds_success
 
 from emulator.backoffice import duis
-from emulator.backoffice.transform import DEBTS, transform
+from emulator.backoffice.transform import DEBTS, EMERGENCY_CREDIT, transform
 from emulator.devices.esme.debt import charge_method
 from emulator.devices.esme.instructions import InstructionFailed, InstructionResult, item
 from emulator.devices.esme.store import CosemStore
@@ -21,7 +24,10 @@ from gbcs import decode
 from gbcs.render import plain
 from gbcs.security import check_message
 
-TEMPLATE = CATALOGUE / "ECS07_2.3_SUCCESS_REQUEST_DUIS.XML"
+TEMPLATES = {
+    "ECS07": "ECS07_2.3_SUCCESS_REQUEST_DUIS.XML",
+    "ECS09": "ECS09_2.5_SUCCESS_REQUEST_DUIS.XML",
+}
 #: the template's adjustments: payment-based debt, time-based debts 1 and 2
 ADJUSTMENTS = {DEBTS[2]: 50000, DEBTS[0]: 30000, DEBTS[1]: 15000}
 
@@ -31,19 +37,30 @@ def keys():
     return PremisesKeys.open()
 
 
-def test_the_precommand_from_the_template_is_rtds():
-    rtds = decode(read_hex(rtds_success("ECS07", "PRECOMMAND")))
-    root = duis.parse(TEMPLATE.read_bytes())
+@pytest.mark.parametrize("use_case", sorted(TEMPLATES))
+def test_the_precommand_from_the_template_is_rtds(use_case):
+    rtds = decode(read_hex(rtds_success(use_case, "PRECOMMAND")))
+    root = duis.parse((CATALOGUE / TEMPLATES[use_case]).read_bytes())
     duis.set_originator(root, bytes(rtds.originator), rtds.counter)
     ours = transform(duis.parse_request(root))
     assert ours.critical and ours.user_signs
-    assert ours.precommand() == read_hex(rtds_success("ECS07", "PRECOMMAND"))
+    assert ours.precommand() == read_hex(rtds_success(use_case, "PRECOMMAND"))
 
 
-def test_rtds_command_is_answered_as_rtds(keys):
-    [execution], _ = execute(keys, [read_hex(rtds_success("ECS07"))])
+@pytest.mark.parametrize(
+    ("use_case", "case"), [("ECS07", "SUCCESS"), ("ECS09", "SUCCESS"), ("ECS09", "ERROR")]
+)
+def test_rtds_command_is_answered_as_rtds(keys, use_case, case):
+    [name] = RTDS.glob(f"*_{use_case}/*_{case}_COMMAND_GBCS.HEX")
+
+    async def fault(premises):
+        if case == "ERROR":  # RTDS's error: the emergency credit object's hardware fault
+            premises.esme.object_faults = {EMERGENCY_CREDIT}
+
+    [execution], _ = execute(keys, [read_hex(name)], before=fault)
     assert execution.outcome == "executed", execution.outcome
-    got, expected = decode(execution.response), decode(read_hex(rtds_success("ECS07", "RESPONSE")))
+    got = decode(execution.response)
+    expected = decode(read_hex(name.with_name(name.name.replace("_COMMAND_", "_RESPONSE_"))))
     assert plain(got.header) == plain(expected.header)
     assert plain(got.payload) == plain(expected.payload)
     assert got.signature is not None and check_message(got, keys.keystore).outcome == "verified"
@@ -93,3 +110,14 @@ def test_a_bad_adjustment_changes_nothing(value, result):
 
 def test_a_method_not_served_is_left_to_the_caller():
     assert charge_method(CosemStore(bytes(8), {}), DEBTS[2], 2, item("integer", 0)) is False
+
+
+def test_emergency_credit_is_invoked_once(keys):
+    invoke = read_hex(rtds_success("ECS09"))
+    executions, premises = execute(keys, [invoke, recounted(keys, invoke, 6000)])
+    first, again = (plain(decode(e.response).payload)["results"] for e in executions)
+    assert first == [{"kind": "action", "result": "success"}]
+    assert again == [{"kind": "action", "result": "other_reason"}]
+    store = premises.esme.store
+    assert int(store.get(112, EMERGENCY_CREDIT, 8).value) == 2  # selected
+    assert store.get(112, EMERGENCY_CREDIT, 2).value == store.get(112, EMERGENCY_CREDIT, 9).value

@@ -1,12 +1,18 @@
-"""The meter's debt recovery: 2.3 Update Debt (ECS07) sets each debt's passive unit charge
+"""The meter's debt recovery and emergency credit. 2.3 Update Debt (ECS07) sets each debt's passive unit charge
 (the time-based debts 1 and 2, 0-0:19.20.1/2.255), the payment-based debt 3's proportion and
 the collection periods (store.py holds them), then runs the Charge objects' (interface class
 113) methods: 2 activate_passive_unit_charge (the passive unit charge becomes the active one,
 which 4.13 reads) and 4 update_total_amount_remaining (adds its double-long to the debt's
 total_amount_remaining, attribute 12: DUIS's registers are signed adjustments).
 
+2.5 Activate Emergency Credit (ECS09) runs the emergency credit's (0-0:19.10.1.255, interface
+class 112) method 3 invoke_credit: a credit whose credit_status (attribute 8) is selectable
+(1) becomes selected (2) with its current_credit_amount (2) the preset amount (9).
+
 Ours where our sources say nothing: a debt starts at 0 remaining, and an adjustment that would
-take it outside a double-long is refused `other_reason`, nothing changed.
+take it outside a double-long is refused `other_reason`, nothing changed; the emergency credit
+starts selectable with none of it used, and invoking it when it is not selectable (already
+invoked) is refused `other_reason`.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from typing import Any
 from .instructions import InstructionFailed, InstructionResult, item
 from .store import CosemStore
 
-IC_CHARGE = 113
+IC_CHARGE, IC_CREDIT = 113, 112
+INVOKE_CREDIT = 3
+CURRENT_CREDIT_AMOUNT, CREDIT_STATUS, PRESET_CREDIT_AMOUNT = 2, 8, 9
+SELECTABLE, SELECTED = 1, 2
 ACTIVATE_PASSIVE_UNIT_CHARGE, UPDATE_TOTAL_AMOUNT_REMAINING = 2, 4
 UNIT_CHARGE_ACTIVE, UNIT_CHARGE_PASSIVE, TOTAL_AMOUNT_REMAINING = 5, 6, 12
 DOUBLE_LONG = range(-(2**31), 2**31)
@@ -40,3 +49,15 @@ def charge_method(store: CosemStore, code: bytes, method: int, value: Any) -> bo
         store.set(IC_CHARGE, code, TOTAL_AMOUNT_REMAINING, item("double-long", total))
         return True
     return False
+
+
+def credit_method(store: CosemStore, code: bytes, method: int) -> bool:
+    """Run Credit method `method` of `code`; False when it is no method served here."""
+    if method != INVOKE_CREDIT or (IC_CREDIT, code, CREDIT_STATUS) not in store:
+        return False
+    if int(store.get(IC_CREDIT, code, CREDIT_STATUS).value) != SELECTABLE:
+        raise InstructionFailed(InstructionResult.OTHER_REASON)
+    preset = store.get(IC_CREDIT, code, PRESET_CREDIT_AMOUNT)
+    store.set(IC_CREDIT, code, CURRENT_CREDIT_AMOUNT, item("double-long", int(preset.value)))
+    store.set(IC_CREDIT, code, CREDIT_STATUS, item("enum", SELECTED))
+    return True

@@ -23,7 +23,7 @@ from gbcs.message import Message
 from .. import switch_zcl as sz
 from ..switch_zcl import SwitchError
 from .calendar import ACTIVATIONS, TABLES, Calendar
-from .debt import IC_CHARGE, charge_method
+from .debt import IC_CHARGE, IC_CREDIT, charge_method, credit_method
 from .instructions import (
     IC_DATA,
     IC_DISCONNECT,
@@ -147,6 +147,8 @@ class MeterObjects:
                 raise InstructionFailed(_UNAVAILABLE) from None
         if ic == IC_CHARGE and kind == "action" and charge_method(self.store, code, method, value):
             return NULL  # ECS07: a debt's passive unit charge activated, its total adjusted
+        if ic == IC_CREDIT and kind == "action" and credit_method(self.store, code, method):
+            return NULL  # ECS09: the emergency credit invoked
         if kind == "action" and method == 1 and self.store.resettable(ic, code):
             self.store.reset(ic, code)  # ECS15a/c, ECS28b, ECS29e, ECS57: clear, reset
             return NULL

@@ -83,6 +83,7 @@ SRV_OF = {
     0x0068: "6.25",  # ECS81 set supply tamper state (critical)
     0x00DB: "6.26",  # ECS48 daily resetting of the tariff block counter matrix (critical)
     0x001E: "2.3",  # ECS07 update debt (critical: debt.py)
+    0x0020: "2.5",  # ECS09 activate emergency credit (critical: debt.py)
 }
 
 Key = tuple[int, bytes, int]
