@@ -203,6 +203,9 @@ class VirtualBoard:
         self._lock = threading.Lock()  # self.proc changes hands under it (power vs. resets)
         self.watchdog_resets = 0  # restarts after the firmware's watchdog bit
         self.stdout_path: Path | None = None  # the firmware's stdout to this file, not a pipe
+        # The firmware (and the safe-boot REPL) join this process group: `gbhan board run`
+        # has a sentinel kill the group when the host process dies (tools/board_cmd.py).
+        self.process_group: int | None = None
         self.at_repl = False  # safe boot: the console is MicroPython's REPL
         self._console_buf = b""
         self._radio_buf = b""
@@ -295,6 +298,7 @@ class VirtualBoard:
                 stdout=subprocess.PIPE if out is None else out,
                 stderr=subprocess.STDOUT,
                 pass_fds=tuple(fds),
+                process_group=self.process_group,
             )
         finally:
             if out is not None:
@@ -330,6 +334,7 @@ class VirtualBoard:
                     stdin=self.console_master,
                     stdout=self.console_master,
                     stderr=subprocess.STDOUT,
+                    process_group=self.process_group,
                 )
                 self.at_repl = True
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import serial
 from fw_constants import ESME, FIRMWARE_HEAP, REPO
 from fw_oracle import escape_frame, rx_explicit, zcl_frames
@@ -23,7 +24,7 @@ RUN = (
 )
 
 
-def start(state_dir) -> tuple[subprocess.Popen, str, str]:
+def start(state_dir, *options: str) -> tuple[subprocess.Popen, str, str]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -41,6 +42,7 @@ def start(state_dir) -> tuple[subprocess.Popen, str, str]:
             "Heat Pump",
             "--heap",
             FIRMWARE_HEAP,
+            *options,
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -79,9 +81,12 @@ def test_board_run_speaks_on_both_ptys_and_survives_a_kill(tmp_path):
         console.close()
         radio.close()
     finally:
-        os.kill(proc.pid, signal.SIGKILL)  # the power cut: the firmware *is* this process
+        pids = firmware_pids(proc)
+        os.kill(proc.pid, signal.SIGKILL)  # the power cut: the firmware dies with it
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    assert len(pids) == 1
+    gone(pids)
     proc, radio_path, console_path = start(tmp_path / "flash")
     try:
         console = serial.Serial(console_path, 115200, timeout=1)
@@ -99,6 +104,111 @@ def test_board_run_speaks_on_both_ptys_and_survives_a_kill(tmp_path):
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def firmware_pids(board_run: subprocess.Popen) -> list[int]:
+    """The MicroPython processes (firmware, or the safe-boot REPL) `gbhan board run` runs."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == board_run.pid and b"micropython" in cmdline:
+            pids.append(int(entry))
+    return pids
+
+
+def gone(pids: list[int], timeout: float = 5.0) -> None:
+    """Every one of `pids` has ended (a zombie counts as ended: it runs no more)."""
+    deadline = time.monotonic() + timeout
+
+    def running() -> list[int]:
+        alive = []
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        alive.append(pid)
+            except OSError:
+                pass
+        return alive
+
+    while running():
+        assert time.monotonic() < deadline, f"firmware outlived its board: {running()}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
+def test_killing_board_run_is_a_power_cut_of_its_firmware(tmp_path, sig):
+    """The firmware is a child of `gbhan board run` now (its supervisor is the board's
+    watchdog): killing the parent, even with SIGKILL, must take the firmware with it."""
+    flash = tmp_path / "flash"
+    proc, _radio, console_path = start(flash)
+    try:
+        console = serial.Serial(console_path, 115200, timeout=1)
+        assert ask(console, "state") == "relay=open level=0 source=failsafe"
+        pids = firmware_pids(proc)
+        assert len(pids) == 1
+        console.close()
+    finally:
+        os.kill(proc.pid, sig)
+        proc.wait(10)
+    gone(pids)
+    assert proc.returncode in (-sig, 128 + sig)
+
+
+def test_board_run_has_the_watchdog_of_the_virtual_board(tmp_path):
+    proc, _radio, console_path = start(tmp_path / "flash", "--test-hooks", "--watchdog-ms", "1500")
+    try:
+        console = serial.Serial(console_path, 115200, timeout=1)
+        assert ask(console, "boot") == "boot reset_cause=power watchdog_resets=0"
+        assert ask(console, "hang loop") == "ok hang loop"
+        deadline = time.monotonic() + 20
+        while True:  # reset by its watchdog, then booted again
+            console.write(b"boot\n")
+            reply = console.readline().decode().strip()
+            if reply == "boot reset_cause=watchdog watchdog_resets=1":
+                break
+            assert time.monotonic() < deadline, reply
+        console.close()
+        pids = firmware_pids(proc)  # the one started again after the reset
+        assert len(pids) == 1
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    gone(pids)
+
+
+def test_board_run_safe_boot_reaches_the_repl(tmp_path):
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "safeboot").write_text("")
+    proc, _radio, console_path = start(flash)
+    try:
+        console = serial.Serial(console_path, 115200, timeout=0.5)
+        seen = b""
+        deadline = time.monotonic() + 15
+        while b">>> " not in seen:  # the port's REPL, on the console
+            assert time.monotonic() < deadline, seen
+            seen += console.read(256)
+        assert b"safe boot" in seen
+        console.write(b"print(6 * 7)\r\n")
+        seen = b""
+        while b"42" not in seen:
+            assert time.monotonic() < deadline, seen
+            seen += console.read(256)
+        console.close()
+        pids = firmware_pids(proc)  # the REPL
+        assert len(pids) == 1
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    gone(pids)
 
 
 def test_firmware_opens_tty_paths_raw_and_non_blocking(tmp_path):
