@@ -82,6 +82,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "7.12": frozenset({IS}),
     "2.3": frozenset({IS, GS}),  # Update Debt (prepayment: the supplier of either fuel)
     "2.5": frozenset({IS, GS}),  # Activate Emergency Credit
+    "1.5": frozenset({IS, GS}),  # Update Meter Balance
     "3.1": frozenset({IS, GS}),
     "3.3": frozenset({IS, GS}),
     "3.4": frozenset({IS, GS}),

@@ -1267,3 +1267,17 @@ def _ecs09(body: etree._Element, counter: int) -> bytes:
 
 
 FORMS[("2.5", "ECS09")] = _Form("ECS09", _ecs09)
+
+
+METER_BALANCE = bytes.fromhex("0000130A00FF")  # 0-0:19.10.0.255 the accounting credit
+
+
+def _ecs04a(body: etree._Element, counter: int) -> bytes:
+    """1.5 in prepayment mode: adjust the meter balance (Credit method 1 update_amount)."""
+    mode = _one(body, "PrepaymentMode")
+    amount = int(_required_text(mode, "AdjustMeterBalance"))
+    specs = [cosem_spec("action", 112, METER_BALANCE, 1)]
+    return access_request(counter, specs, [_item("double-long", amount)])
+
+
+FORMS[("1.5", "ECS04a")] = _Form("ECS04a", _ecs04a)

@@ -93,6 +93,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "4.10": frozenset({S, NO}),  # ECS23 (DUIS: IS, GS, ED, GT)
     "2.3": frozenset({S}),  # ECS07 update debt (critical)
     "2.5": frozenset({S}),  # ECS09 activate emergency credit (critical)
+    "1.5": frozenset({S}),  # ECS04a adjust meter balance (critical)
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

@@ -1,13 +1,14 @@
-"""Prepayment debt and emergency credit at the ESME: 2.3 Update Debt (critical ECS07) and 2.5
-Activate Emergency Credit (critical ECS09). The pre-commands from the catalogue templates are
+"""Prepayment at the ESME: 1.5 Update Meter Balance in prepayment mode (critical ECS04a),
+2.3 Update Debt (critical ECS07) and 2.5 Activate Emergency Credit (critical ECS09). The pre-commands from the catalogue templates are
 byte-identical to RTDS's; RTDS's command is answered with RTDS's header
 and payload (signed by the meter); the state moves as the command says: the two time-based
 debts' recovery rates become active (the next 4.13 read shows them, and the payment-based
 debt's recovery per payment), and each debt's total remaining is adjusted by the template's
 signed amount, twice over for two updates. An adjustment past a double-long, or of another
 type, is refused and changes nothing. The emergency credit, invoked, is selected with its
-preset amount; invoked again it is refused (other_reason); RTDS's ERROR case (a hardware fault
-of the credit object) is answered as RTDS's."""
+preset amount; invoked again it is refused (other_reason); the meter balance moves by each
+adjustment. RTDS's ERROR cases (a hardware fault of the credit object) are answered as
+RTDS's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted, rtds_success
 
 from emulator.backoffice import duis
-from emulator.backoffice.transform import DEBTS, EMERGENCY_CREDIT, transform
+from emulator.backoffice.transform import DEBTS, EMERGENCY_CREDIT, METER_BALANCE, transform
 from emulator.devices.esme.debt import charge_method
 from emulator.devices.esme.instructions import InstructionFailed, InstructionResult, item
 from emulator.devices.esme.store import CosemStore
@@ -25,6 +26,7 @@ from gbcs.render import plain
 from gbcs.security import check_message
 
 TEMPLATES = {
+    "ECS04a": "ECS04a_1.5_SUCCESS_REQUEST_DUIS.XML",
     "ECS07": "ECS07_2.3_SUCCESS_REQUEST_DUIS.XML",
     "ECS09": "ECS09_2.5_SUCCESS_REQUEST_DUIS.XML",
 }
@@ -48,14 +50,21 @@ def test_the_precommand_from_the_template_is_rtds(use_case):
 
 
 @pytest.mark.parametrize(
-    ("use_case", "case"), [("ECS07", "SUCCESS"), ("ECS09", "SUCCESS"), ("ECS09", "ERROR")]
+    ("use_case", "case"),
+    [
+        ("ECS04a", "SUCCESS"),
+        ("ECS04a", "ERROR"),
+        ("ECS07", "SUCCESS"),
+        ("ECS09", "SUCCESS"),
+        ("ECS09", "ERROR"),
+    ],  # fmt: skip
 )
 def test_rtds_command_is_answered_as_rtds(keys, use_case, case):
     [name] = RTDS.glob(f"*_{use_case}/*_{case}_COMMAND_GBCS.HEX")
 
     async def fault(premises):
-        if case == "ERROR":  # RTDS's error: the emergency credit object's hardware fault
-            premises.esme.object_faults = {EMERGENCY_CREDIT}
+        if case == "ERROR":  # RTDS's error: the credit object's hardware fault
+            premises.esme.object_faults = {EMERGENCY_CREDIT, METER_BALANCE}
 
     [execution], _ = execute(keys, [read_hex(name)], before=fault)
     assert execution.outcome == "executed", execution.outcome
@@ -121,3 +130,10 @@ def test_emergency_credit_is_invoked_once(keys):
     store = premises.esme.store
     assert int(store.get(112, EMERGENCY_CREDIT, 8).value) == 2  # selected
     assert store.get(112, EMERGENCY_CREDIT, 2).value == store.get(112, EMERGENCY_CREDIT, 9).value
+
+
+def test_the_meter_balance_moves_by_each_adjustment(keys):
+    adjust = read_hex(rtds_success("ECS04a"))  # +1200000, as the template
+    executions, premises = execute(keys, [adjust, recounted(keys, adjust, 7000)])
+    assert [e.outcome for e in executions] == ["executed", "executed"]
+    assert int(premises.esme.store.get(112, METER_BALANCE, 2).value) == 2 * 1200000

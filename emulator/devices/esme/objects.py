@@ -147,8 +147,8 @@ class MeterObjects:
                 raise InstructionFailed(_UNAVAILABLE) from None
         if ic == IC_CHARGE and kind == "action" and charge_method(self.store, code, method, value):
             return NULL  # ECS07: a debt's passive unit charge activated, its total adjusted
-        if ic == IC_CREDIT and kind == "action" and credit_method(self.store, code, method):
-            return NULL  # ECS09: the emergency credit invoked
+        if ic == IC_CREDIT and kind == "action" and credit_method(self.store, code, method, value):
+            return NULL  # ECS04a: the meter balance adjusted; ECS09: emergency credit invoked
         if kind == "action" and method == 1 and self.store.resettable(ic, code):
             self.store.reset(ic, code)  # ECS15a/c, ECS28b, ECS29e, ECS57: clear, reset
             return NULL

@@ -84,6 +84,7 @@ SRV_OF = {
     0x00DB: "6.26",  # ECS48 daily resetting of the tariff block counter matrix (critical)
     0x001E: "2.3",  # ECS07 update debt (critical: debt.py)
     0x0020: "2.5",  # ECS09 activate emergency credit (critical: debt.py)
+    0x001C: "1.5",  # ECS04a adjust meter balance (critical: debt.py)
 }
 
 Key = tuple[int, bytes, int]
