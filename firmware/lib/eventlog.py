@@ -14,7 +14,8 @@
 # more than `keep`. A reader stops a segment at the first record that fails its CRC (a torn
 # tail on a filesystem without atomic commits) and a writer never appends after one: it
 # starts a new segment. After boot the sequence jumps past every number that may have been
-# used by entries lost from RAM, so numbers never repeat and a gap marks a possible loss.
+# used by entries lost from RAM, so numbers never repeat and a gap marks a possible loss;
+# each boot's first entry is written at once, so that jump is from this boot's numbers.
 import binascii
 import os
 import struct
@@ -88,7 +89,10 @@ class EventLog:
         if at == 0 and self.ticks is not None:
             self._pending_since = self.ticks.ticks_ms()
         self._pending_len = at + size
-        if self.ticks is None:
+        if self.ticks is None or not self.flushes:
+            # This boot's first entry goes to flash at once: the next boot's jump then starts
+            # past it, not from an older base a quick second cut would leave (numbers the
+            # console had shown, reused). One small write a boot.
             self.flush()
         return seq
 

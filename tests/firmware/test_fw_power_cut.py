@@ -109,3 +109,23 @@ def test_state_label_and_log_survive_sigkill_at_random_instants(make_board, tmp_
         board.power_on()
         meter.pending = b""
     assert booted_states == CUTS
+
+
+def test_log_sequence_never_goes_back_after_two_quick_cuts(make_board):
+    """A cut right after boot, before the log's first batch reached flash (5 s), used to
+    number the next boot's entries from the same stale base as the lost boot's: the rig had
+    seen those numbers (the `log` command reads RAM too) and then saw them again ("no boot
+    entry after the cut" in the HIL power test). Each boot's first entry now goes to flash at
+    once, so the jump past lost entries starts from this boot's own numbers."""
+    board = make_board("hcalcs")
+    board.command("sync")  # an older log on flash
+    for _ in range(3):
+        board.power_cut()
+        board.power_on()  # a boot entry, then a cut well within the 5 s batch
+        seen = [int(e.split()[1]) for e in board.log(20)]
+        assert seen == sorted(set(seen)), seen
+        last = seen[-1]
+        board.power_cut()
+        board.power_on()
+        after = [e for e in board.log(40) if int(e.split()[1]) > last]
+        assert any(" boot " in f" {e} " for e in after), (last, board.log(40))

@@ -64,9 +64,9 @@ def test_log_entries_are_batched_in_ram_and_never_renumbered(port, tmp_path):
     listed, at_4999, at_5000, after_fill, rebooted, next_seq = port.call(
         "scenarios.log_batches", str(tmp_path / "log")
     )
-    assert listed == [0, ["a", "b"]]
-    assert (at_4999, at_5000) == (0, 1)
-    assert after_fill == 2  # the ninth entry did not fit: the first eight went out together
+    assert listed == [1, ["a", "b"]]  # a boot's first entry is written at once, "b" waits
+    assert (at_4999, at_5000) == (1, 2)
+    assert after_fill == 3  # the ninth entry did not fit: the first eight went out together
     assert rebooted == [[1, "a"], [2, "b"]] + [[3 + i, f"c{i}"] for i in range(8)]
     # "c8" (11) and "lost" (12) were in RAM: numbering resumes past any a batch could hold
     assert next_seq == 11 + 120 // 14 and next_seq > 12
