@@ -1,6 +1,7 @@
 # Runs on the MicroPython unix port (bench/firmware_wear.py starts it): the switch app on a
 # littlefs image with the Pico's flash geometry, held in RAM by a block device that counts
-# erases per block. Prints one JSON line of figures.
+# erases per block (firmware/hal/flashcount.py, which the unix board uses too). Prints one
+# JSON line of figures.
 #
 # argv: role, commands, warmup, flood_frames, flood_rate (frames/s), command_gap_s
 import json
@@ -8,52 +9,14 @@ import sys
 
 import vfs
 
+from firmware.hal.flashcount import BLOCKS, PROG, CountingFlash
 from firmware.lib import xbee_radio
 from firmware.lib.eventlog import EventLog
 from firmware.lib.storage import Store
 from firmware.switch.app import Config, SwitchApp
 
-BLOCK = 4096  # the RP2040's flash erase sector
-PROG = 256  # its page: the rp2 port mounts littlefs with progsize=256
-BLOCKS = 352  # 1.4 MB: the Pico's MicroPython filesystem (1,408 KiB)
 ESME = bytes.fromhex("00124b0001a2b3c4")
 STRANGER = bytes.fromhex("00124b0001ffee01")
-
-
-class CountingFlash:
-    """NOR flash in RAM: erase sets a block to 0xFF and is counted; programs only clear
-    bits, as on the chip (a program over unerased bytes would show up as corruption)."""
-
-    def __init__(self, blocks):
-        self.n = blocks
-        self.data = bytearray(b"\xff" * (blocks * BLOCK))
-        self.erases = [0] * blocks
-        self.programs = 0
-
-    def readblocks(self, block, buf, off=0):
-        start = block * BLOCK + off
-        buf[:] = self.data[start : start + len(buf)]
-
-    def writeblocks(self, block, buf, off=None):
-        start = block * BLOCK + (off or 0)
-        d = self.data
-        for i in range(len(buf)):
-            d[start + i] &= buf[i]
-        self.programs += 1
-
-    def ioctl(self, op, arg):
-        if op == 4:
-            return self.n
-        if op == 5:
-            return BLOCK
-        if op == 6:
-            start = arg * BLOCK
-            self.data[start : start + BLOCK] = b"\xff" * BLOCK
-            self.erases[arg] += 1
-        return 0
-
-    def total(self):
-        return sum(self.erases)
 
 
 class SimClock:

@@ -206,6 +206,9 @@ class VirtualBoard:
         # The firmware (and the safe-boot REPL) join this process group: `gbhan board run`
         # has a sentinel kill the group when the host process dies (tools/board_cmd.py).
         self.process_group: int | None = None
+        # A littlefs image of the Pico's geometry that counts erases, as the board's flash
+        # instead of state_dir (firmware/hal/flashcount.py; the console's `wear` reads it).
+        self.wear_image: Path | None = None
         self.at_repl = False  # safe boot: the console is MicroPython's REPL
         self._console_buf = b""
         self._radio_buf = b""
@@ -287,6 +290,9 @@ class VirtualBoard:
             self.firmware_tree,
         )
         env.pop("GBHAN_WDT_FD", None)
+        env.pop("GBHAN_WEAR", None)
+        if self.wear_image is not None:
+            env["GBHAN_WEAR"] = str(self.wear_image)
         if wdt_write is not None:
             env["GBHAN_WDT_FD"] = str(wdt_write)
         out = open(self.stdout_path, "ab") if self.stdout_path else None  # noqa: SIM115

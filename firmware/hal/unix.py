@@ -188,6 +188,10 @@ class Board:
         # (emulator/virtual_board.py) takes feeds on a pipe whose fd is in GBHAN_WDT_FD and
         # resets the board when they stop. Without it (`gbhan board run`) there is none.
         import os
+        fd = os.getenv("GBHAN_WEAR")  # a rig counting erases: the flash is a littlefs image
+        if fd:
+            from firmware.hal.flashcount import mount
+            self.storage_root = mount(self, fd)
         fd = os.getenv("GBHAN_WDT_FD")
         self.wdt = None if fd is None else open(int(fd), "wb")
         self.watchdog = self  # start(), feed(), stop()
