@@ -1050,6 +1050,7 @@ GBZ_READS: dict[str, tuple[tuple[int, tuple[int, ...]], ...]] = {
     "GCS46": ((0x0702, (0x0307,)),),  # 6.2.7 MPRN
     "GCS21j": ((0x0705, (0x0000,)),),  # 6.2.9 payment mode
     "GCS33": ((0x0702, (0x0205, 0x0014)),),  # 7.4 valve status
+    "GCS13a": ((0x0702, (0x0302, 0x0301, 0x0300, 0x0000)),),  # 4.1.1 registers (encrypted)
 }  # fmt: skip
 PROFILE_SMART_ENERGY = 0x0109
 
@@ -1087,7 +1088,8 @@ def _gbz_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
 
 for _use_case, _srv in (("GCS38", "11.2"), ("GCS60", "4.18"), ("GCS60a", "4.18"),
                         ("GCS21a", "6.2.8"), ("GCS21m", "6.2.4"), ("GCS21e", "6.2.4"),
-                        ("GCS46", "6.2.7"), ("GCS21j", "6.2.9"), ("GCS33", "7.4")):  # fmt: skip
+                        ("GCS46", "6.2.7"), ("GCS21j", "6.2.9"), ("GCS33", "7.4"),
+                        ("GCS13a", "4.1.1")):  # fmt: skip
     FORMS[(_srv, _use_case)] = _Form(_use_case, _gbz_read(_use_case))
 
 
@@ -1095,7 +1097,7 @@ for _use_case, _srv in (("GCS38", "11.2"), ("GCS60", "4.18"), ("GCS60a", "4.18")
 #: use-case name, ECS… an ESME's, GCS… a GSME's or GPF's, CCS… the hub's; and these
 DEVICES_OF = {"ECS26n": ("chf",), "ECS26i": ("chf",), "ECS52": ("esme", "chf"),
               "CS08": ("ppmid", "hcalcs"),
-              "GCS60a": ("gpf", "gsme"), "GCS60": ("gsme",), "GCS38": ("gsme",),
+              "GCS60a": ("gpf", "gsme"), "GCS13a": ("gpf", "gsme"), "GCS60": ("gsme",), "GCS38": ("gsme",),
               "GCS21a": ("gsme",), "GCS21e": ("gsme",), "GCS21m": ("gsme",),
               "GCS46": ("gsme",), "GCS21j": ("gsme",), "GCS33": ("gsme",)}  # fmt: skip
 _BY_PREFIX = (("CCS", ("chf",)), ("ECS", ("esme",)), ("GCS", ("gsme", "gpf")))

@@ -1,10 +1,11 @@
 """The gas skeleton (emulator/devices/gsme/): the GSME wakes on its schedule and answers only
 then, the GPF holds its commands until it wakes and answers "reliable" reads at once from its
 mirror. RTDS's clear GBZ reads to the GSME (11.2, 4.18, 6.2.4, 6.2.7, 6.2.8, 6.2.9, 7.4) and
-to the GPF (4.18 reliable) get RTDS's responses, byte for byte where the meter holds RTDS's
-data; a command waits for the next wake-up; the mirror shows what the meter said at its last
-wake; a command whose MAC fails is a counted rejection with no response. Parametrised by RTDS
-file name."""
+to the GPF (4.18 reliable), and the encrypted 4.1.1 register reads (GCS13a) to either, get
+RTDS's responses (the encrypted ones ciphertext for ciphertext), byte for byte where the
+meter holds RTDS's data; a command waits for the next wake-up; the mirror shows what the
+meter said at its last wake; a command whose MAC fails is a counted rejection with no
+response. Parametrised by RTDS file name."""
 
 from __future__ import annotations
 
@@ -39,12 +40,17 @@ TO_GSME = sorted(
         "6.2.9_GCS21j",
         "7.4_GCS33",
         "4.18_GCS60a",
+        "4.1.1_GCS13a",
     )  # fmt: skip
     for p in RTDS.glob(f"{pattern}/*_SUCCESS*_COMMAND_GBCS.HEX")
     if decode(read_hex(p)).target == GSME
 )
 TO_GPF = sorted(
     str(p.relative_to(RTDS)) for p in RTDS.glob("4.18_GCS60a/*_SUCCESS_RELIABLE_*_COMMAND*")
+)
+#: 4.1.1's registers read from the mirror, encrypted for the reader as RTDS's GPF does
+REGISTERS_TO_GPF = sorted(
+    str(p.relative_to(RTDS)) for p in RTDS.glob("4.1.1_GCS13a/*_SUCCESS_RELIABLE_*_COMMAND*")
 )
 #: RTDS's GCS21m shows another meter's identity strings than GCS21e, which the meter starts with
 OTHER_METER = {"GCS21m"}
@@ -68,7 +74,7 @@ def run(keys, scenario, interval: float = INTERVAL):
 
 
 def test_the_commands_are_the_gas_devices():
-    assert len(TO_GSME) == 9 and len(TO_GPF) == 2
+    assert len(TO_GSME) == 10 and len(TO_GPF) == 2 and len(REGISTERS_TO_GPF) == 2
     assert {decode(read_hex(RTDS / n)).target for n in TO_GPF} == {GPF}
 
 
@@ -95,7 +101,7 @@ def test_a_gsme_command_waits_for_the_wake_up_and_gets_rtds_response(keys, name)
     assert result.response == expected  # MAC'd with static ECDH: byte for byte
 
 
-@pytest.mark.parametrize("name", TO_GPF)
+@pytest.mark.parametrize("name", TO_GPF + REGISTERS_TO_GPF)
 def test_a_reliable_read_is_answered_at_once_from_the_mirror(keys, name):
     async def scenario(clock, gsme, gpf):
         return gpf.handle(read_hex(RTDS / name)), clock.now(), gsme.wakes

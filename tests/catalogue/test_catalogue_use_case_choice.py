@@ -74,7 +74,9 @@ def test_a_type_no_form_serves_is_refused_e11(srv):
         ("6.13", "esme", None),
         ("3.3", "esme", None),
         ("8.11", "chf", None),
-        ("4.1.1", "esme", None),
+        ("4.3", "esme", None),
+        ("4.1.1", "esme", "ECS17b"),
+        ("4.1.1", "gsme", "GCS13a"),
     ],  # fmt: skip
 )
 def test_the_choice_by_type(srv, kind, expected):

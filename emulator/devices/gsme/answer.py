@@ -1,6 +1,10 @@
 """What the GSME and the GPF share: checking a GBCS command as every device here does
 (access.check_sender), answering a GBZ read-attributes command from a ZCL attribute table,
 and sealing the response (the device as originator, the command's counter, MAC'd, as RTDS's).
+Where GBCS has the response encrypted (`encrypted` message codes: GCS13a's registers) each
+component's ZCL payload is encrypted for the reader as the ESME's protected reads are
+(AES-GCM, key from static ECDH between the device and the reader and the KDF with the
+encryption message type and the response's counter).
 
 Attributes are (cluster, attribute id) -> (ZCL data type name, value) as gbcs.zcl holds them;
 one the device does not hold is answered `unsupported_attribute`, as ZCL does. Any other GBZ
@@ -22,7 +26,17 @@ from gbcs.errors import GbcsError
 from gbcs.message import Message, encode_apdu
 from gbcs.payload import encode as encode_payload
 from gbcs.roles import Role
-from gbcs.security import mac_apdu
+from gbcs.security import (
+    ENCRYPTION_TYPE,
+    FRAGMENT_HEADER,
+    MAC_LENGTH,
+    encrypt_fragment,
+    kdf,
+    mac_apdu,
+    other_info,
+    shared_secret,
+)
+from gbcs.zcl import GENERAL_COMMANDS
 
 from ..access import CounterStore, check_sender
 from ..esme.instructions import cosem_datetime
@@ -45,9 +59,11 @@ class GbzAnswerer:
         self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime], *,
         attributes: Attributes, srvs: dict[int, str], roles: Mapping[str, Iterable[Role]],
         date_stamped: Iterable[int] = (), anchors: Mapping[bytes, Role] | None = None,
+        encrypted: Iterable[int] = (),
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
         self.anchors = anchors
+        self.encrypted = frozenset(encrypted)
         self.attributes = attributes
         self.srvs, self.roles = srvs, {k: frozenset(v) for k, v in roles.items()}
         self.date_stamped = frozenset(date_stamped)
@@ -84,7 +100,9 @@ class GbzAnswerer:
         return srv
 
     def _answer(self, message: Message) -> bytes:
-        components = [self._component(c, last=i == len(message.payload.components) - 1)
+        key = self._key(message) if message.message_code in self.encrypted else None
+        components = [self._component(c, last=i == len(message.payload.components) - 1,
+                                      key=key)
                       for i, c in enumerate(message.payload.components)]  # fmt: skip
         payload = Container(profile=message.payload.profile, component_count=len(components),
                             components=ListContainer(components))  # fmt: skip
@@ -107,7 +125,19 @@ class GbzAnswerer:
         content = encode_payload("gbz", payload)
         return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)
 
-    def _component(self, component: Any, last: bool) -> Any:
+    def _key(self, message: Message) -> bytes:
+        """The response's encryption key for its reader (the remote party a command names
+        on its behalf, else the originator); refused when the keystore agrees none."""
+        other = message.header.other_information
+        reader = bytes(other.supplementary_remote_party or message.originator)
+        pairings, _missing = self.keys.keystore.ka_pairings(self.eui, reader)
+        if not pairings:
+            raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
+        private, _own, peer = pairings[0]
+        z = shared_secret(private, peer.public_key)
+        return kdf(z, other_info(self.eui, ENCRYPTION_TYPE, message.counter, reader))
+
+    def _component(self, component: Any, last: bool, key: bytes | None = None) -> Any:
         cluster = int(component.cluster_id)
         frame = component.body.frame
         records = []
@@ -119,6 +149,8 @@ class GbzAnswerer:
             else:
                 records.append(Container(attribute_id=int(attribute), status="success",
                                          data_type=held[0], value=held[1]))  # fmt: skip
+        if key is not None:
+            return self._sealed(cluster, frame.sequence, records, last, key)
         return Container(
             control=Container(last_component=last, encrypted=False, from_date_time=False,
                               reserved=0),
@@ -131,6 +163,28 @@ class GbzAnswerer:
                 command_id=READ_ATTRIBUTES_RESPONSE,
                 payload=Container(command="read_attributes_response",
                                   records=ListContainer(records)))),
+        )  # fmt: skip
+
+    def _sealed(self, cluster: int, sequence: int, records: list, last: bool,
+                key: bytes) -> Any:  # fmt: skip
+        """An encrypted read-attributes-response component, as RTDS's GSME sends GCS13a's."""
+        plaintext = GENERAL_COMMANDS[READ_ATTRIBUTES_RESPONSE].build(
+            Container(command="read_attributes_response", records=ListContainer(records))
+        )
+        fragment = encrypt_fragment(plaintext, key, self.eui)
+        ciphertext, tag = fragment[len(FRAGMENT_HEADER) : -MAC_LENGTH], fragment[-MAC_LENGTH:]
+        return Container(
+            control=Container(last_component=last, encrypted=True, from_date_time=False,
+                              reserved=0),
+            cluster_id=cluster,
+            body=Container(from_date_time=None, frame=None, encrypted_frame=Container(
+                additional_header_control=0, frame_counter=0,
+                frame_control=Container(frame_type="profile_wide", manufacturer_specific=False,
+                                        direction="server_to_client",
+                                        disable_default_response=True, reserved=0),
+                manufacturer_code=None, sequence=sequence,
+                command_id=READ_ATTRIBUTES_RESPONSE, ciphered_length=len(fragment),
+                security_header=FRAGMENT_HEADER, ciphertext=ciphertext, tag=tag)),
         )  # fmt: skip
 
     def _reject(self, use_case: str, srv: str | None, reason: RejectReason,

@@ -6,7 +6,7 @@ Served, from its ZCL attributes (attributes.json, what RTDS's meter reports; a p
 `attributes` over them): the clear GBZ reads 11.2 firmware version (GCS38), 4.18 meter
 balance (GCS60, and GCS60a sent to the meter itself), 6.2.4 identity (GCS21e/m), 6.2.7 MPRN
 (GCS46), 6.2.8 gas configuration (GCS21a), 6.2.9 payment mode (GCS21j), 7.4 valve status
-(GCS33). Checks and responses: answer.py.
+(GCS33), and 4.1.1 the registers (GCS13a, encrypted for the reader). Checks and responses: answer.py.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from .answer import Attributes, GbzAnswerer
 ATTRIBUTES = Path(__file__).with_name("attributes.json")
 #: message code -> SRV of the reads the GSME answers (use-case tables: the Supplier's)
 SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB: "6.2.4",
-        0x0089: "6.2.7", 0x007B: "6.2.8", 0x00BF: "6.2.9", 0x0082: "7.4"}  # fmt: skip
+        0x0089: "6.2.7", 0x007B: "6.2.8", 0x00BF: "6.2.9", 0x0082: "7.4",
+        0x0074: "4.1.1"}  # fmt: skip
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
-DATE_STAMPED = {0x012A}  # GCS60a's response carries the meter's time, as RTDS's
+DATE_STAMPED = {0x012A, 0x0074}  # GCS60a's and GCS13a's carry the meter's time, as RTDS's
+ENCRYPTED = {0x0074}  # GCS13a: the registers, encrypted for the reader
 #: a GSME wakes about every 30 minutes (our figure: GBCS leaves it to the device)
 WAKE_INTERVAL_S = 1800.0
 
@@ -77,7 +79,7 @@ class GasMeter:
         self.anchors = gas_anchors(keys, supplier)
         self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.attributes,
                                     srvs=SRVS, roles=ROLES, date_stamped=DATE_STAMPED,
-                                    anchors=self.anchors)  # fmt: skip
+                                    anchors=self.anchors, encrypted=ENCRYPTED)  # fmt: skip
         self.wakes = 0
 
     @property

@@ -22,9 +22,10 @@ from .answer import GbzAnswerer
 from .meter import SRVS as METER_SRVS
 from .meter import GasMeter
 
-SRVS = {0x012A: "4.18"}  # GCS60a read meter balance (from the mirror)
-ROLES = {"4.18": {Role.SUPPLIER}}
-DATE_STAMPED = {0x012A}
+SRVS = {0x012A: "4.18", 0x0074: "4.1.1"}  # GCS60a meter balance, GCS13a registers (mirror)
+ROLES = {"4.18": {Role.SUPPLIER}, "4.1.1": {Role.SUPPLIER}}
+DATE_STAMPED = {0x012A, 0x0074}
+ENCRYPTED = {0x0074}  # GCS13a's registers, encrypted for the reader
 
 
 class GasProxy:
@@ -36,7 +37,7 @@ class GasProxy:
         self.mirror = dict(gsme.attributes)
         self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.mirror, srvs=SRVS,
                                     roles=ROLES, date_stamped=DATE_STAMPED,
-                                    anchors=gsme.anchors)  # fmt: skip
+                                    anchors=gsme.anchors, encrypted=ENCRYPTED)  # fmt: skip
         self.queued = 0  # commands that waited for the GSME to wake
 
     @property
