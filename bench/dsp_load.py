@@ -26,7 +26,7 @@ final answer is also checked to be its own request's: the device response's coun
 recipient must be the request's (a mix-up would count as "mismatched").
 
     .venv/bin/python bench/dsp_load.py [--requests 5000] [--clients 20] [--kills 2]
-        [--households 7] [--han-latency 0.005]
+        [--households 15] [--han-latency 0.005]
 """
 
 from __future__ import annotations
@@ -378,8 +378,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--kills", type=int, default=2)
-    parser.add_argument("--households", type=int, default=7,
-                        help="generated households besides RTDS's (default 7: 8 meters)")  # fmt: skip
+    parser.add_argument("--households", type=int, default=15,
+                        help="generated households besides RTDS's (default 15: 16 meters)")  # fmt: skip
     parser.add_argument("--han-latency", type=float, default=0.005,
                         help="air time of each HAN hop, s (default 0.005, the devices')")  # fmt: skip
     parser.add_argument("--households-in-process", action="store_true",
