@@ -48,11 +48,13 @@ class TrendForecaster:
         self._points: deque[tuple[float, float]] = deque()
         self._slope = 0.0
         self._restart = False
+        self._forecast: Forecast | None = None  # until the next sample: asked many times each
 
     def observe(self, t: float, kw: float) -> None:
         if self._restart:
             self._points.clear()
             self._restart = False
+        self._forecast = None
         self._points.append((t, kw))
         while self._points and self._points[0][0] < t - self.window_s:
             self._points.popleft()
@@ -70,10 +72,13 @@ class TrendForecaster:
         self._restart = True
 
     def forecast(self) -> Forecast:
+        if self._forecast is not None:
+            return self._forecast
         if not self._points:
             return Forecast(0.0, 0.0, 0.0, self.horizon_s)
         t, kw = self._points[-1]
         # Level: the mean of the last few points, so a single noisy sample does not trigger.
         recent = [p[1] for p in list(self._points)[-3:]]
         level = max(kw, float(np.mean(recent)))
-        return Forecast(t, level, self._slope, self.horizon_s)
+        self._forecast = Forecast(t, level, self._slope, self.horizon_s)
+        return self._forecast

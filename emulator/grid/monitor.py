@@ -648,25 +648,27 @@ class DnoMonitor:
         the time until their excluded hours begin). Unbounded under all-consenting but for the
         customer's terms."""
         p = self.params
-        stint = sw.stint_s(now)
-        event_s = sw.event_curtailed_s + stint
-        limits = [self.terms_allowance_s(sw, now)]
+        left = self.terms_allowance_s(sw, now)
         if p.policy == "minimal":
-            limits.append(p.max_event_curtail_s - event_s)
-            limits.append(p.max_week_curtail_s - (sw.week_curtailed_s + stint))
-        return min(limits)
+            stint = sw.stint_s(now)
+            left = min(
+                left,
+                p.max_event_curtail_s - (sw.event_curtailed_s + stint),
+                p.max_week_curtail_s - (sw.week_curtailed_s + stint),
+            )
+        return left
 
     def terms_allowance_s(self, sw: ControlledSwitch, now: float) -> float:
         """How much longer the customer's consent terms allow this switch to stay curtailed."""
-        event_s = sw.event_curtailed_s + sw.stint_s(now)
         terms = self.consent.terms(sw.premises)
-        limits = []
+        left = math.inf  # asked for every candidate on every decision: no lists built
         if terms.max_event_s is not None:
-            limits.append(terms.max_event_s - event_s)
-        until = terms.hours_until_excluded(self.hour_of_day(now))
-        if until is not None:
-            limits.append(until * 3600.0)
-        return min(limits) if limits else float("inf")
+            left = terms.max_event_s - (sw.event_curtailed_s + sw.stint_s(now))
+        if terms.excluded_hours is not None:
+            until = terms.hours_until_excluded(self.hour_of_day(now))
+            if until is not None:
+                left = min(left, until * 3600.0)
+        return left
 
     def _duration_s(self, sw: ControlledSwitch) -> int:
         """The 7.6 duration: the scenario's, capped (whole minutes, the ESME's unit) at what

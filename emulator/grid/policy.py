@@ -37,6 +37,7 @@ class MarginEstimator:
         self._errors: deque[float] = deque(maxlen=window)
         self._last: tuple[float, float, float, float] | None = None  # t, kw, slope, bias
         self._step_s = 30.0
+        self._rms: float | None = None  # asked several times a sample, changes once
 
     def observe(
         self, t: float, kw: float, slope_kw_per_s: float, disturbed: bool, bias_kw: float = 0.0
@@ -48,6 +49,7 @@ class MarginEstimator:
             if t > t0:
                 self._step_s = t - t0
                 self._errors.append(kw - (kw0 + slope0 * (t - t0) + bias0))
+                self._rms = None
         self._last = (t, kw, slope_kw_per_s, bias_kw)
 
     @property
@@ -57,8 +59,10 @@ class MarginEstimator:
         the whole evening; the floor is what covers steps."""
         if not self._errors:
             return 0.0
-        errors = sorted(abs(e) for e in self._errors)
-        return 1.4826 * errors[len(errors) // 2]
+        if self._rms is None:
+            errors = sorted(abs(e) for e in self._errors)
+            self._rms = 1.4826 * errors[len(errors) // 2]
+        return self._rms
 
     @property
     def margin_kw(self) -> float:
@@ -208,16 +212,25 @@ class PlugInLedger:
         self.chargers = dict(chargers)
         self.identified: dict[str, float] = {}  # premises -> when first seen drawing
         self.steps: list[tuple[float, float, frozenset[str]]] = []  # kW, when, who could not
+        # unseen() is asked several times a sample and changes only with new evidence
+        self._unseen: dict[str, float] | None = None
 
     def identify(self, premises: str, at: float) -> None:
         if premises in self.chargers and premises not in self.identified:
             self.identified[premises] = at
+            self._unseen = None
 
     def step(self, kw: float, at: float, excluded: set[str] | frozenset[str] = frozenset()) -> None:
         self.steps.append((kw, at, frozenset(excluded)))
+        self._unseen = None
 
     def unseen(self) -> dict[str, float]:
         """Every charger that may not have plugged in yet (premises -> kW)."""
+        if self._unseen is None:
+            self._unseen = self._worst_case()
+        return dict(self._unseen)
+
+    def _worst_case(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for size in sorted(set(self.chargers.values())):
             members = sorted(p for p, c in self.chargers.items() if c == size)
