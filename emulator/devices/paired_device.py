@@ -28,7 +28,6 @@ from collections import Counter
 from collections.abc import Callable
 
 import zigpy.zdo.types as zdo_t
-from construct import Container  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -41,6 +40,7 @@ from gbcs.security import mac_apdu, sign
 
 from .access import CounterStore, check_sender
 from .comms_hub import TUNNEL_CLUSTER, parse_tunnel_data, tunnel_reply
+from .esme.responses import response_header
 from .keys import PremisesKeys
 from .outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
 
@@ -222,21 +222,7 @@ class PairedDevice:
     def _seal(self, message: Message, content: bytes) -> bytes:
         """RTDS's response header (this device to the originator, the command's counter, an
         ACB-sent command's remote party again); signed when the command was, else MAC'd."""
-        other = message.header.other_information
-        header = Container(
-            tag=b"\xdf",
-            transaction_id=Container(cra="response", counter=message.counter),
-            originator=self.eui,
-            target=bytes(message.originator),
-            date_time=None,
-            other_information=Container(
-                message_code=message.message_code,
-                supplementary_remote_party=other.supplementary_remote_party,
-                supplementary_remote_party_counter=other.supplementary_remote_party_counter,
-                supplementary_originator_counter=None,
-                certificate=b"",
-            ),
-        )
+        header = response_header(message, self.eui)
         if message.signature:
             return sign(encode_apdu(header, content, None), self._signing_key)
         return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)

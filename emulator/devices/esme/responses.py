@@ -28,6 +28,27 @@ RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
 FUTURE_DATED_ALERT = 0x00CC  # the DLMS alert's message code
 
 
+def response_header(message: Message, device: bytes, date_time: Any = None) -> Any:
+    """The grouping header of `device`'s response to `message`, as RTDS's devices send it:
+    to the command's originator with the command's counter; ACB-sent commands name their
+    remote party again (RTDS's 8.8.2 and 7.14 responses). Every emulated device uses it."""
+    other = message.header.other_information
+    return Container(
+        tag=b"\xdf",
+        transaction_id=Container(cra="response", counter=message.counter),
+        originator=device,
+        target=bytes(message.originator),
+        date_time=date_time,
+        other_information=Container(
+            message_code=message.message_code,
+            supplementary_remote_party=other.supplementary_remote_party,
+            supplementary_remote_party_counter=other.supplementary_remote_party_counter,
+            supplementary_originator_counter=None,
+            certificate=b"",
+        ),
+    )
+
+
 class Responder:
     """Builds and seals what the meter `eui` sends; `now` is the meter's clock."""
 
@@ -36,24 +57,9 @@ class Responder:
         self._signing_key = keys.device_signing_key(eui)
 
     def header(self, message: Message) -> Any:
-        """The response's grouping header: this meter to the command's originator, the
-        command's counter; ACB-sent commands name their remote party again (RTDS's 8.8.2
-        and 7.14 responses)."""
-        other = message.header.other_information
-        return Container(
-            tag=b"\xdf",
-            transaction_id=Container(cra="response", counter=message.counter),
-            originator=self.eui,
-            target=bytes(message.originator),
-            date_time=cosem_datetime(self.now()) if message.message_code in FUTURE_DATED else None,
-            other_information=Container(
-                message_code=message.message_code,
-                supplementary_remote_party=other.supplementary_remote_party,
-                supplementary_remote_party_counter=other.supplementary_remote_party_counter,
-                supplementary_originator_counter=None,
-                certificate=b"",
-            ),
-        )
+        """The response's grouping header, date-stamped where RTDS's meter stamps it."""
+        stamped = message.message_code in FUTURE_DATED
+        return response_header(message, self.eui, cosem_datetime(self.now()) if stamped else None)
 
     def seal(self, message: Message, content: bytes) -> bytes:
         """The response to `message` around `content`: signed by this device when the

@@ -40,6 +40,7 @@ from gbcs.zcl import GENERAL_COMMANDS
 
 from ..access import CounterStore, check_sender
 from ..esme.instructions import cosem_datetime
+from ..esme.responses import response_header
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
 
@@ -106,22 +107,8 @@ class GbzAnswerer:
                       for i, c in enumerate(message.payload.components)]  # fmt: skip
         payload = Container(profile=message.payload.profile, component_count=len(components),
                             components=ListContainer(components))  # fmt: skip
-        other = message.header.other_information
-        header = Container(
-            tag=b"\xdf",
-            transaction_id=Container(cra="response", counter=message.counter),
-            originator=self.eui,
-            target=bytes(message.originator),
-            date_time=cosem_datetime(self.now())
-            if message.message_code in self.date_stamped else None,
-            other_information=Container(
-                message_code=message.message_code,
-                supplementary_remote_party=other.supplementary_remote_party,
-                supplementary_remote_party_counter=other.supplementary_remote_party_counter,
-                supplementary_originator_counter=None,
-                certificate=b"",
-            ),
-        )  # fmt: skip
+        stamped = message.message_code in self.date_stamped
+        header = response_header(message, self.eui, cosem_datetime(self.now()) if stamped else None)
         content = encode_payload("gbz", payload)
         return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)
 
