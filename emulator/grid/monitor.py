@@ -717,6 +717,20 @@ class DnoMonitor:
             if (exclude is None or sw.key not in exclude) and allowance(sw, now) >= floor
         ]
 
+    def _any_option(self, exclude: tuple[str, int], below_s: float = math.inf) -> bool:
+        """Whether ``_options({exclude})`` has anyone curtailed less than ``below_s`` this
+        week: the handover checks ask only that, several times a sample, so the first one
+        found answers without costing every candidate."""
+        now = self.now()
+        floor = self.params.release_margin_s + 300.0
+        return any(
+            sw.key != exclude
+            and sw.week_curtailed_s < below_s
+            and self.allowance_s(sw, now) >= floor
+            for sw in self.switches.values()
+            if sw.state == "available" and self.consent.status(sw.premises) is Consent.OPTED_IN
+        )
+
     async def _shed(self, need_kw: float, purpose: str, exclude: set[tuple[str, int]]) -> float:
         """Curtail the chosen switches for ``need_kw``; failures escalate to the next choice at
         once. Returns what the switches that executed are expected to hold back."""
@@ -829,7 +843,7 @@ class DnoMonitor:
                 await self._hand_over(sw, "consent-terms", must=True)
             elif terms_left <= p.release_margin_s + HANDOVER_S:
                 await self._hand_over(sw, "consent-terms", must=False)
-            elif self.allowance_s(sw, now) <= p.release_margin_s and self._options({sw.key}):
+            elif self.allowance_s(sw, now) <= p.release_margin_s and self._any_option(sw.key):
                 # The DNO's own bound: handed over when someone can take it, else kept (the
                 # feeder's rating outranks the DNO's fairness target; the terms do not).
                 await self._hand_over(sw, "bound", must=False)
@@ -843,7 +857,7 @@ class DnoMonitor:
             return  # one handover at a time: the substation must show each one's effect
         for sw in sorted(due, key=lambda s: (-s.stint_s(now), s.premises, s.slot)):
             stint = sw.stint_s(now)
-            fresher = [o for o in self._options() if o.curtailed_s < sw.week_curtailed_s + stint]
+            fresher = self._any_option(sw.key, sw.week_curtailed_s + stint)
             if fresher and await self._hand_over(sw, "rotate", must=False):
                 return  # one handover at a time
 

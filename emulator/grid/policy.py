@@ -10,6 +10,7 @@ over rating - margin, restore as soon as a switch fits back under it with hyster
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
@@ -35,9 +36,9 @@ class MarginEstimator:
         self.sigmas = sigmas
         self.lead_s = lead_s
         self._errors: deque[float] = deque(maxlen=window)
+        self._sizes: list[float] = []  # the errors' sizes, kept sorted: a median per sample
         self._last: tuple[float, float, float, float] | None = None  # t, kw, slope, bias
         self._step_s = 30.0
-        self._rms: float | None = None  # asked several times a sample, changes once
 
     def observe(
         self, t: float, kw: float, slope_kw_per_s: float, disturbed: bool, bias_kw: float = 0.0
@@ -48,8 +49,11 @@ class MarginEstimator:
             t0, kw0, slope0, bias0 = self._last
             if t > t0:
                 self._step_s = t - t0
-                self._errors.append(kw - (kw0 + slope0 * (t - t0) + bias0))
-                self._rms = None
+                if len(self._errors) == self._errors.maxlen:
+                    del self._sizes[bisect.bisect_left(self._sizes, abs(self._errors[0]))]
+                error = kw - (kw0 + slope0 * (t - t0) + bias0)
+                self._errors.append(error)
+                bisect.insort(self._sizes, abs(error))
         self._last = (t, kw, slope_kw_per_s, bias_kw)
 
     @property
@@ -57,12 +61,9 @@ class MarginEstimator:
         """The forecast's error spread, robustly (1.4826 x the median absolute error): a car
         plugging in is a step no trend foresees, and one would otherwise set the margin for
         the whole evening; the floor is what covers steps."""
-        if not self._errors:
+        if not self._sizes:
             return 0.0
-        if self._rms is None:
-            errors = sorted(abs(e) for e in self._errors)
-            self._rms = 1.4826 * errors[len(errors) // 2]
-        return self._rms
+        return 1.4826 * self._sizes[len(self._sizes) // 2]
 
     @property
     def margin_kw(self) -> float:

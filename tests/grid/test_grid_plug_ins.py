@@ -123,3 +123,12 @@ def test_a_finite_excursion_cost_sheds_less_and_is_stated(cost):
         assert max(covers) == 0.0
     else:  # some cover, less of it: sizes unlikely to come next are left to chance
         assert 0.0 < sum(covers) / len(covers) < 0.75 * sum(kept) / len(kept)
+
+
+def test_the_worst_case_is_not_changed_by_what_a_caller_does_with_it():
+    """``unseen()`` is kept between pieces of evidence: a caller's edit must not stick."""
+    ledger = PlugInLedger({"A": 7.4, "B": 11.0})
+    ledger.unseen().pop("A")
+    assert ledger.unseen() == {"A": 7.4, "B": 11.0}
+    ledger.identify("B", at=5.0)
+    assert ledger.unseen() == {"A": 7.4}

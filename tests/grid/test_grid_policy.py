@@ -311,3 +311,16 @@ def test_a_stint_at_the_dnos_bound_is_handed_over_even_when_the_first_replacemen
     held = [t for t, p, h in feeder.held if p == "P0" and h]
     assert len(held) * STEP <= 900.0 + 4 * STEP  # released at its bound, give or take
     assert max(load for t, load in samples if t > 60.0) <= RATING + 1e-9
+
+
+def test_the_margin_median_stays_exact_as_old_errors_leave_the_window():
+    """The estimator keeps its errors' sizes sorted rather than sorting them per sample: its
+    spread must equal a fresh median of the errors still in the window, steps and all."""
+    margin = MarginEstimator(1.0, 2.0, 60.0, window=7)
+    kws = [50.0 + (i % 5) * 1.7 - (i % 3) * 0.9 + (7.4 if i % 11 == 0 else 0.0) for i in range(60)]
+    for i, kw in enumerate(kws):
+        margin.observe(i * STEP, kw, 0.01 * (i % 4 - 1.5), disturbed=i % 9 == 0)
+        sizes = sorted(abs(e) for e in margin._errors)
+        expected = 1.4826 * sizes[len(sizes) // 2] if sizes else 0.0
+        assert margin.rms_kw == expected
+    assert len(margin._errors) == 7
