@@ -717,18 +717,31 @@ class DnoMonitor:
             if (exclude is None or sw.key not in exclude) and allowance(sw, now) >= floor
         ]
 
-    def _any_option(self, exclude: tuple[str, int], below_s: float = math.inf) -> bool:
-        """Whether ``_options({exclude})`` has anyone curtailed less than ``below_s`` this
-        week: the handover checks ask only that, several times a sample, so the first one
-        found answers without costing every candidate."""
+    def _any_option(self, exclude: tuple[str, int]) -> bool:
+        """Whether ``_options({exclude})`` is not empty: the bound's handover asks only that,
+        so the first candidate found answers without costing every one."""
         now = self.now()
         floor = self.params.release_margin_s + 300.0
         return any(
-            sw.key != exclude
-            and sw.week_curtailed_s < below_s
-            and self.allowance_s(sw, now) >= floor
+            sw.key != exclude and self.allowance_s(sw, now) >= floor
             for sw in self.switches.values()
             if sw.state == "available" and self.consent.status(sw.premises) is Consent.OPTED_IN
+        )
+
+    def _least_curtailed_s(self) -> float:
+        """This week's curtailment of the least-curtailed ``_options()`` (inf: nobody), which
+        is all a rotation asks of them."""
+        now = self.now()
+        floor = self.params.release_margin_s + 300.0
+        return min(
+            (
+                sw.week_curtailed_s
+                for sw in self.switches.values()
+                if sw.state == "available"
+                and self.consent.status(sw.premises) is Consent.OPTED_IN
+                and self.allowance_s(sw, now) >= floor
+            ),
+            default=math.inf,
         )
 
     async def _shed(self, need_kw: float, purpose: str, exclude: set[tuple[str, int]]) -> float:
@@ -855,11 +868,16 @@ class DnoMonitor:
         ]
         if not due or any(s.handing_over for s in self.switches.values()):
             return  # one handover at a time: the substation must show each one's effect
+        # the least-curtailed customer who could take over: it changes only across an await
+        least: float | None = None
         for sw in sorted(due, key=lambda s: (-s.stint_s(now), s.premises, s.slot)):
             stint = sw.stint_s(now)
-            fresher = self._any_option(sw.key, sw.week_curtailed_s + stint)
-            if fresher and await self._hand_over(sw, "rotate", must=False):
-                return  # one handover at a time
+            if least is None:
+                least = self._least_curtailed_s()
+            if least < sw.week_curtailed_s + stint:
+                if await self._hand_over(sw, "rotate", must=False):
+                    return  # one handover at a time
+                least = None
 
     async def _decide_minimal(self) -> None:
         fc = self.forecaster.forecast()
