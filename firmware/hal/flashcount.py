@@ -1,7 +1,7 @@
 # NOR flash with the Pico's geometry that counts its erases, as a littlefs block device:
 # bench/firmware_wear_driver.py holds it in RAM; the unix board (`GBHAN_WEAR` set: an image
 # file) keeps it in a file that outlives a power cut, so the rig can count a running board's
-# erases (the console's `wear` with test hooks on). Never used on a real board.
+# erases (the console's `wear`). Never used on a real board.
 #
 # An erase sets a block to 0xFF and is counted; a program only clears bits, as on the chip
 # (a program over unerased bytes would show up as corruption).
@@ -77,8 +77,8 @@ class CountingFlash:
 
 def mount(board, path):
     """The unix board's flash as a counting littlefs image in the file `path` (made and
-    formatted if new), mounted at /wear; the board keeps the device (board.flash) for the
-    console's `wear`. The counts start at 0 each boot."""
+    formatted if new), mounted at /wear, its counts on the console's `wear` (from 0 each
+    boot)."""
     import vfs
     try:
         f = open(path, "r+b")
@@ -93,5 +93,16 @@ def mount(board, path):
         vfs.VfsLfs2.mkfs(flash, progsize=PROG)  # type: ignore[arg-type]  # a block device by protocol
         flash.count = flash.programs = 0
     vfs.mount(vfs.VfsLfs2(flash, progsize=PROG), "/wear")  # type: ignore[abstract, arg-type]
-    board.flash = flash
+    # The console's `wear`, added here so a board without this module spends nothing on it:
+    # the roles' consoles import common() after the board is made, so they get this one.
+    from firmware.lib import console
+
+    inner = console.common
+
+    def common(app, board, cmd, args):
+        if cmd == "wear":
+            return ["wear erases=%d programs=%d" % (flash.total(), flash.programs)]
+        return inner(app, board, cmd, args)
+
+    console.common = common
     return "/wear"

@@ -188,10 +188,13 @@ class Board:
         # (emulator/virtual_board.py) takes feeds on a pipe whose fd is in GBHAN_WDT_FD and
         # resets the board when they stop. Without it (`gbhan board run`) there is none.
         import os
-        fd = os.getenv("GBHAN_WEAR")  # a rig counting erases: the flash is a littlefs image
+        # A rig counting erases: the flash is a littlefs image (firmware/hal/flashcount.py).
+        # Names as bytes: a str constant is a qstr for good, and the heap has none to spare.
+        fd = os.getenv(b"GBHAN_WEAR".decode())
         if fd:
-            from firmware.hal.flashcount import mount
-            self.storage_root = mount(self, fd)
+            name = b"firmware.hal.flashcount".decode()
+            __import__(name)
+            self.storage_root = sys.modules[name].mount(self, fd)
         fd = os.getenv("GBHAN_WDT_FD")
         self.wdt = None if fd is None else open(int(fd), "wb")
         self.watchdog = self  # start(), feed(), stop()

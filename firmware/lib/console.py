@@ -38,8 +38,6 @@ def common(app, board, cmd, args):
         board.clock.advance(ms)
         app.tick()
         return ["ok advance %d" % ms]
-    if cmd == "wear" and getattr(board, "flash", None):  # a rig counting erases (unix)
-        return ["wear erases=%d programs=%d" % (board.flash.total(), board.flash.programs)]
     if cmd == "sync":
         app.log.flush()  # the log's batch in RAM to flash now (before a planned power cut)
         return ["ok sync"]
