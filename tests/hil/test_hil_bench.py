@@ -25,7 +25,9 @@ CUTTING = ("test_power_cut_during_a_burst_of_", "test_mains_loss_and_return",
            "test_the_board_reads_the_meters_time_after_power_up")  # fmt: skip
 
 
-pytestmark = pytest.mark.slow  # a whole run of the switch suite through the bench
+# a whole run of the switch suite through the bench: each runs in a fixture, which the per-test timeout (120 s) would cut short on
+# a loaded 2-core machine (the suite's radio and watchdog tests wait on real timers)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")

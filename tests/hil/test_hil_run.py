@@ -19,7 +19,9 @@ SWITCHING_TESTS = (
 )
 TIMED_LINE = "until = 0 if on_time in (0, 0xFFFF) else now + (on_time + 9) // 10"
 
-pytestmark = pytest.mark.slow  # three whole runs of the switch suite on virtual boards
+# three whole runs of the switch suite on virtual boards: each runs in a fixture, which the per-test timeout (120 s) would cut short on
+# a loaded 2-core machine (the suite's radio and watchdog tests wait on real timers)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def _run(tmp_path_factory, role: str, firmware=None):
