@@ -66,6 +66,7 @@ def test_a_radio_in_transparent_mode_is_found_set_and_used(dut, han, power):
     ]
     assert radio.settings["AP"] == radio.saved["AP"] == 2
     assert radio.stats["nv_writes"] == saves + 1  # one save, in command mode
+    dut.after_boot()  # it reset itself: the rig's console settings (watch on) again
     steps.confirm(han)  # and then it is used: the meter's read is answered
     assert dut.console.command("radio") == "radio state=ok silent=0 refused=0"
     assert dut.console.command("boot").startswith("boot reset_cause=soft ")
@@ -89,6 +90,7 @@ def test_a_silent_radio_is_reported_and_the_board_goes_on_once_it_answers(dut, h
     finally:
         radio.silent = False
     assert _radio_lines_until(dut, "radio: ok", 30.0)[-2] == RESTART
+    dut.after_boot()  # it reset itself: the rig's console settings (watch on) again
     steps.confirm(han)
     # restarted: the count was in RAM (the log on flash says "radio quiet")
     assert dut.console.command("radio") == "radio state=ok silent=0 refused=0"
