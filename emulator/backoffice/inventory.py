@@ -57,6 +57,33 @@ class PremisesRecord:
     supplier: bytes
     electricity_distributor: bytes
     mpxn: str | None = None
+    #: the DCC's address facts 8.2 reports and searches by (UPRN; postcode and address
+    #: identifier together are its PropertyFilter); None when nobody declared them
+    uprn: str | None = None
+    postcode: str | None = None
+    address_identifier: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    """What the DSP's inventory records about a device beyond its type, as 8.2 reports it
+    (DUIS 5.4 sr:Device); None leaves a schema-optional field out."""
+
+    manufacturer: str = "gbhan"
+    model: str = "emulated"
+    #: the DUIS DeviceType where the GBCS type does not decide it (a Type 2 device is an IHD
+    #: or a CAD: DCC Boxed's own is a CAD)
+    duis_type: str | None = None
+    status: str | None = "Commissioned"
+    chts_version: str | None = None
+    firmware_version: str | None = None
+    firmware_status: str | None = None
+    cpl_status: str | None = None
+    date_commissioned: str | None = None
+    csp_region: str | None = "Unknown"
+    gbcs_version: str | None = None
+    han_variant: str | None = None
+    connectivity: str | None = None
 
 
 @dataclass
@@ -110,7 +137,9 @@ class Inventory:
         if len(eui) != 8:
             raise InventoryError(f"an EUI-64 is 8 bytes, not {len(eui)}")
         if premises not in self.premises:
-            self.add_premises(PremisesRecord(premises, supplier, electricity_distributor))
+            address = PREMISES_ADDRESSES.get(premises, {})
+            self.add_premises(PremisesRecord(premises, supplier, electricity_distributor,
+                                             **address))  # fmt: skip
         device = Device(eui, device_type, premises, certificate)
         self.add(device)
         for listener in self.on_declare:
@@ -135,6 +164,35 @@ class Inventory:
     def in_premises(self, name: str) -> list[Device]:
         return [d for d in self.devices.values() if d.premises == name]
 
+    def premises_where(self, *, uprn: str | None = None, mpxn: str | None = None,
+                       postcode: str | None = None,
+                       address_identifier: str | None = None) -> PremisesRecord | None:  # fmt: skip
+        """The premises an 8.2 lookup key names (UPRN, MPxN or PostCode + AddressIdentifier:
+        each given key must match), None if none does. UPRNs compare as numbers, as the
+        schema types them; postcodes ignoring case and spaces."""
+
+        def same_postcode(a: str, b: str) -> bool:
+            return a.replace(" ", "").upper() == b.replace(" ", "").upper()
+
+        for record in self.premises.values():
+            if uprn is not None and (record.uprn is None or int(record.uprn) != int(uprn)):
+                continue
+            if mpxn is not None and record.mpxn != mpxn:
+                continue
+            if postcode is not None and (
+                record.postcode is None or not same_postcode(record.postcode, postcode)
+            ):
+                continue
+            if address_identifier is not None and record.address_identifier != address_identifier:
+                continue
+            return record
+        return None
+
+    def facts(self, device: Device) -> DeviceFacts:
+        """The facts 8.2 reports for a device: DCC Boxed's own for its preset devices,
+        gbhan's (emulated, commissioned, region unknown) for every other."""
+        return DEVICE_FACTS.get(device.eui, GBHAN_FACTS.get(device.device_type, DeviceFacts()))
+
     def esme_of(self, name: str) -> Device | None:
         return next((d for d in self.in_premises(name) if d.device_type == "esme"), None)
 
@@ -149,6 +207,46 @@ DCC_BOXED_DEVICES: dict[str, str] = {
     "887384906A1002DB": "chf",
     "887384CC6A1002DB": "gpf",
     "BC6E76FE007CB4F3": "type_2",
+}
+
+# What DCC Boxed's own 8.2 answer reports for those devices and their premises (the
+# read-inventory response above, field for field).
+_DCC_BOXED_METER_HAN = dict(
+    manufacturer="106C", model="433100AC", chts_version="CHTS V1.4", firmware_version="9001",
+    firmware_status="Active", cpl_status="Active", csp_region="4G Central", gbcs_version="4.2",
+)  # fmt: skip
+DEVICE_FACTS: dict[bytes, DeviceFacts] = {
+    bytes.fromhex("887384906A1002DB"): DeviceFacts(
+        status="Commissioned",
+        date_commissioned="2025-12-28Z",
+        han_variant="Single Band",
+        connectivity="Virtual",
+        **_DCC_BOXED_METER_HAN,
+    ),
+    bytes.fromhex("887384CC6A1002DB"): DeviceFacts(
+        status="InstalledNotCommissioned", **_DCC_BOXED_METER_HAN
+    ),
+    bytes.fromhex("BC6E76FE007CB4F3"): DeviceFacts(
+        duis_type="CAD",
+        manufacturer="GEO",
+        model="9001",
+        status=None,
+        firmware_status="Active",
+        cpl_status="Active",
+        csp_region="Central",
+        gbcs_version="4.2",
+    ),
+}
+# gbhan's emulated Comms Hub is a virtual one on a single-band (2.4 GHz) HAN, as DCC Boxed's is
+GBHAN_FACTS: dict[str, DeviceFacts] = {
+    "chf": DeviceFacts(han_variant="Single Band", connectivity="Virtual"),
+}
+PREMISES_ADDRESSES: dict[str, dict[str, str]] = {
+    DCC_BOXED_PREMISES: {
+        "uprn": "123456789012",
+        "postcode": "1111-111",
+        "address_identifier": "12334",
+    },
 }
 
 # The devices the DUIS templates and their RTDS messages address, with the types the RTDS
