@@ -9,19 +9,27 @@ import asyncio
 import dataclasses
 
 import pytest
-from backoffice_helpers import DCCBOXED, RESPONSES
-from dsp_helpers import GBCS_DATE, build_dsp
+from backoffice_helpers import DCCBOXED, RESPONSES, RTDS, SCHEMA
+from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE, build_dsp
 from lxml import etree
 
-from emulator.backoffice import duis, service
+from emulator.backoffice import duis, service, xmlsig
+from emulator.backoffice.assembly import make_dsp
 from emulator.backoffice.inventory import (
     DCC_BOXED_DEVICES,
+    ELECTRICITY_DISTRIBUTOR,
     RTDS_DEVICES,
     RTDS_PREMISES,
+    SUPPLIER,
+    Inventory,
+    PremisesRecord,
     preset_devices,
 )
+from emulator.backoffice.state import DspState
 from emulator.backoffice.users import HttpTransport, make_user
+from emulator.clock import Clock
 from gbcs.keystore import Keystore
+from tools import cli
 
 SR = duis.SR
 DSP_EUI = "90-B3-D5-1F-30-00-00-02"
@@ -167,3 +175,39 @@ def test_uprn_matches_as_a_number(schema, trusted, dsp, gbcs_keys):
     assert answer.code == "E19"  # 023456789012 is another number
     (answer,) = ask(schema, trusted, dsp, gbcs_keys, f"<sr:UPRN>{DCC_BOXED_UPRN}</sr:UPRN>")
     assert answer.code == "I0"
+
+
+def test_preset_added_by_the_cli_is_found_by_uprn_after_a_restart(tmp_path, supplier):
+    """`gbhan dsp devices add --preset dccboxed` then `dsp serve` on that state: the state keeps
+    the devices only, and the premises' address comes back with them."""
+    folder = tmp_path / "state"
+    assert cli.main(["dsp", "devices", "add", "--preset", "dccboxed",
+                     "--state-dir", str(folder)]) == 0  # fmt: skip
+    state = DspState.open(folder, [RTDS_KEYSTORE, DCCBOXED], GBCS_DATE)
+    clock = Clock("wall", start_utc=GBCS_DATE)
+    body = xmlsig.sign(duis.parse(read_inventory(property_filter("1111-111", "12334"), 7)),
+                       supplier)  # fmt: skip
+
+    async def main():
+        dsp = make_dsp(schema_dir=SCHEMA, dccboxed=DCCBOXED, rtds=RTDS,
+                       rtds_keystore=RTDS_KEYSTORE, clock=clock, state=state)  # fmt: skip
+        return duis.parse(await dsp.handle("serviceD", duis.to_bytes(body)))
+
+    try:
+        root = clock.run(main)
+    finally:
+        state.close()
+    assert root.findtext(f".//{{{SR}}}ResponseCode") == "I0"
+    assert sorted(ids(root)) == sorted(DCC_BOXED_DEVICES)
+
+
+def test_postcode_matches_ignoring_case_and_spaces():
+    """A UK postcode is written with or without its space, in either case."""
+    inventory = Inventory()
+    inventory.add_premises(PremisesRecord("flat-2", SUPPLIER, ELECTRICITY_DISTRIBUTOR,
+                                          postcode="SW1A 1AA", address_identifier="Flat 2"))  # fmt: skip
+    assert (
+        inventory.premises_where(postcode="sw1a1aa", address_identifier="Flat 2").name == "flat-2"
+    )
+    assert inventory.premises_where(postcode="SW1A 1AA", address_identifier="Flat 3") is None
+    assert inventory.premises_where(postcode="SW1A 1AB", address_identifier="Flat 2") is None
