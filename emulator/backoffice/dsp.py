@@ -318,7 +318,7 @@ class Dsp:
         if request.service_reference_variant not in nondevice.SERVED:
             raise DspRefusal(ResponseCode.NOT_SUPPORTED, "non-device service not served", request)
         try:
-            body = nondevice.read_inventory(request, self.inventory)
+            body = nondevice.answer(request, self.inventory)
         except nondevice.NonDeviceRefused as exc:
             raise DspRefusal(exc.code, str(exc), request) from None
         self.ledger.accept(str(rid))
@@ -332,7 +332,8 @@ class Dsp:
         )
         message = root.find(f"{{{duis.SR}}}Body/{{{duis.SR}}}ResponseMessage")
         assert message is not None  # build_response always makes one
-        message.append(body)
+        if body is not None:
+            message.append(body)
         # DCC Boxed's answer to a non-device request carries no ResponseID (its 8.2 answer)
         header = root.find(f"{{{duis.SR}}}Header")
         response_id = None if header is None else header.find(f"{{{duis.SR}}}ResponseID")

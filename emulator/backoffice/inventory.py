@@ -96,6 +96,9 @@ class Inventory:
     #: directory keeps them: `gbhan dsp serve` finds them again after a restart)
     on_declare: list[Callable[[Device], object]] = field(default_factory=list)
     on_remove: list[Callable[[bytes], object]] = field(default_factory=list)
+    #: facts the DUIS lifecycle told the DSP (12.2's manufacturer, model, status Pending),
+    #: which 8.2 reports ahead of the presets'
+    recorded: dict[bytes, DeviceFacts] = field(default_factory=dict)
 
     def add_premises(self, record: PremisesRecord) -> None:
         self.premises[record.name] = record
@@ -146,8 +149,15 @@ class Inventory:
             listener(device)
         return device
 
+    def record(self, eui: bytes, facts: DeviceFacts) -> None:
+        """Keep what the lifecycle said of a declared device (InventoryError if unknown)."""
+        if bytes(eui) not in self.devices:
+            raise InventoryError(f"device {bytes(eui).hex().upper()} is not declared")
+        self.recorded[bytes(eui)] = facts
+
     def remove(self, eui: bytes) -> Device | None:
         """Forget a device (a decommissioning, `gbhan dsp devices remove`); None if unknown."""
+        self.recorded.pop(bytes(eui), None)
         device = self.devices.pop(bytes(eui), None)
         if device is not None:
             for listener in self.on_remove:
@@ -191,6 +201,9 @@ class Inventory:
     def facts(self, device: Device) -> DeviceFacts:
         """The facts 8.2 reports for a device: DCC Boxed's own for its preset devices,
         gbhan's (emulated, commissioned, region unknown) for every other."""
+        recorded = self.recorded.get(device.eui)
+        if recorded is not None:
+            return recorded
         return DEVICE_FACTS.get(device.eui, GBHAN_FACTS.get(device.device_type, DeviceFacts()))
 
     def esme_of(self, name: str) -> Device | None:

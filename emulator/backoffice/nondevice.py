@@ -1,6 +1,10 @@
 """serviceD: the DCC's non-device services, answered at once from the DSP's own state.
 
-Served: 8.2 Read Inventory by DeviceID, UPRN, MPxN or PropertyFilter, the service a DCC Boxed
+Served: 12.2 Device Pre-Notification, which records the named device in the inventory with
+DUIS's DeviceStatus `Pending` (the manufacturer, model, CHTS and firmware versions it carries
+are what 8.2 then reports), in a premises of the requesting Supplier's own until it is
+installed; a device the inventory already holds as the same type is answered I0 unchanged,
+as another type E5. 8.2 Read Inventory by DeviceID, UPRN, MPxN or PropertyFilter, the service a DCC Boxed
 client uses to see what is installed at a premises: every device in the named premises (at most the schema's
 17), as a `DSPInventory` body. Our sources hold no non-device request template; the shape is
 the DUIS 5.4 schema's and DCC Boxed's own answer (`duis/responses/read-inventory-response-5.4
@@ -13,10 +17,10 @@ from __future__ import annotations
 from lxml import etree
 
 from .duis import SR, BadRequest, Request, eui_from_text
-from .inventory import Device, Inventory, PremisesRecord
+from .inventory import Device, DeviceFacts, Inventory, InventoryError, PremisesRecord
 from .response_codes import ResponseCode
 
-SERVED = ("8.2",)
+SERVED = ("8.2", "12.2")
 MAX_DEVICES = 17  # sr:DSPInventory allows 1..17 Device elements
 # gbcs device type names → DUIS DeviceType; a GBCS Type 2 device is reported as an IHD
 DUIS_DEVICE_TYPES = {"esme": "ESME", "gsme": "GSME", "chf": "CHF", "gpf": "GPF",
@@ -112,3 +116,56 @@ def read_inventory(request: Request, inventory: Inventory) -> etree._Element:
     for device in devices[:MAX_DEVICES]:
         _device(body, device, inventory)
     return body
+
+
+# DUIS DeviceType → gbcs device type name; IHD and CAD are GBCS Type 2 devices
+GBCS_DEVICE_TYPES = {"ESME": "esme", "GSME": "gsme", "CHF": "chf", "GPF": "gpf",
+                     "HCALCS": "hcalcs", "PPMID": "ppmid", "IHD": "type_2", "CAD": "type_2"}  # fmt: skip
+
+
+def prenotified_premises(supplier: bytes) -> str:
+    """Where a pre-notified device waits: 12.2 names no premises, so one per Supplier."""
+    return f"prenotified-{supplier.hex().upper()}"
+
+
+def pre_notify(request: Request, inventory: Inventory) -> None:
+    """12.2: record the DevicePrenotification's device as Pending; nothing to answer but I0."""
+    node = request.body  # the Body's one child, sr:DevicePrenotification for a 12.2
+    if etree.QName(node).localname != "DevicePrenotification":
+        raise NonDeviceRefused("12.2 without DevicePrenotification", ResponseCode.XML_REFUSED)
+
+    def text(name: str) -> str | None:
+        found = node.findtext(f"{{{SR}}}{name}")
+        return None if found is None else found.strip()
+
+    eui = eui_from_text(text("DeviceID") or "")
+    duis_type = text("DeviceType") or ""
+    kind = GBCS_DEVICE_TYPES.get(duis_type)
+    if kind is None:
+        raise NonDeviceRefused(
+            f"gbhan keeps no {duis_type} devices", ResponseCode.SRV_NOT_FOR_DEVICE_TYPE
+        )
+    held = inventory.get(eui)
+    if held is not None:
+        if held.device_type != kind:
+            raise NonDeviceRefused(f"{_eui_text(eui)} is a {held.device_type}, not a {duis_type}",
+                                   ResponseCode.DEVICE_STATUS_INCOMPATIBLE)  # fmt: skip
+        return
+    supplier = request.request_id.originator
+    try:
+        inventory.declare(eui, kind, prenotified_premises(supplier), supplier=supplier)
+    except InventoryError as exc:
+        raise NonDeviceRefused(str(exc), ResponseCode.DEVICE_STATUS_INCOMPATIBLE) from None
+    inventory.record(eui, DeviceFacts(
+        manufacturer=text("DeviceManufacturer") or "", model=text("DeviceModel") or "",
+        duis_type=duis_type if kind == "type_2" else None, status="Pending",
+        chts_version=text("SMETSCHTSVersion"), firmware_version=text("FirmwareVersion"),
+    ))  # fmt: skip
+
+
+def answer(request: Request, inventory: Inventory) -> etree._Element | None:
+    """The body of a served non-device request's I0 answer (None: an answer with no body)."""
+    if request.service_reference_variant == "12.2":
+        pre_notify(request, inventory)
+        return None
+    return read_inventory(request, inventory)
