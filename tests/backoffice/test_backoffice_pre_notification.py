@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 
-from backoffice_helpers import DCCBOXED
-from dsp_helpers import GBCS_DATE, build_dsp
+from backoffice_helpers import DCCBOXED, RTDS, SCHEMA
+from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE, build_dsp
 
-from emulator.backoffice import duis, service
+from emulator.backoffice import duis, service, xmlsig
+from emulator.backoffice.assembly import make_dsp
+from emulator.backoffice.state import DspState
 from emulator.backoffice.users import HttpTransport, make_user
+from emulator.clock import Clock
 from gbcs.keystore import Keystore
 
 SR = duis.SR
@@ -101,3 +104,32 @@ def test_device_type_outside_the_schema_is_refused(schema, trusted, dsp):
                               read_inventory(NEW_EUI, 2))  # fmt: skip
     assert refused.code == "E40"  # the schema names the DeviceTypes
     assert after.code == "E19"
+
+
+def test_pre_notified_device_is_found_after_a_restart(tmp_path, supplier):
+    """12.2 to a DSP with a state directory, then 8.2 to a new DSP on that state: the device
+    is still there, as the type pre-notified (its facts are not yet kept: docs/backoffice.md)."""
+    folder = tmp_path / "state"
+    clock = Clock("wall", start_utc=GBCS_DATE)
+
+    def signed(request: bytes) -> bytes:
+        return duis.to_bytes(xmlsig.sign(duis.parse(request), supplier))
+
+    def serve(request: bytes):
+        state = DspState.open(folder, [RTDS_KEYSTORE, DCCBOXED], GBCS_DATE)
+
+        async def main():
+            dsp = make_dsp(schema_dir=SCHEMA, dccboxed=DCCBOXED, rtds=RTDS,
+                           rtds_keystore=RTDS_KEYSTORE, clock=clock, state=state)  # fmt: skip
+            return duis.parse(await dsp.handle("serviceD", signed(request)))
+
+        try:
+            return clock.run(main)
+        finally:
+            state.close()
+
+    notified = serve(pre_notify(NEW_EUI, "GSME", 1))
+    assert notified.findtext(f".//{{{SR}}}ResponseCode") == "I0"
+    after = serve(read_inventory(NEW_EUI, 2))
+    assert after.findtext(f".//{{{SR}}}ResponseCode") == "I0"
+    assert (field(after, "DeviceID"), field(after, "DeviceType")) == (NEW_EUI, "GSME")
