@@ -13,7 +13,7 @@ from gbcs.keystore import Keystore
 from . import duis, xmlsig
 from .dsp import Dsp
 from .eligibility import Eligibility
-from .inventory import Inventory, InventoryError, rtds_inventory
+from .inventory import SUPPLIER, Inventory, InventoryError, rtds_inventory
 from .keychoice import DeviceTrust
 from .registry import RegisteredUser, UserRegistry, dcc_boxed_registry
 from .routing import Router
@@ -104,14 +104,26 @@ def make_dsp(
 
 def restore_devices(inventory: Inventory, state: DspState) -> None:
     """The devices the state directory holds join the inventory (a stored device that clashes
-    with a preset one is logged and left out), and from now on every device declared or
-    removed is written there."""
+    with a preset one is logged and left out), each in a premises of its stored Supplier and
+    with the facts the lifecycle recorded (12.2's Pending and manufacturer ...), and from now
+    on every device declared, recorded or removed is written there."""
+    records = state.device_records()
     for device, source in state.devices():
+        facts, supplier = records.get(device.eui, (None, None))
         try:
-            inventory.declare(device.eui, device.device_type, device.premises)
+            inventory.declare(device.eui, device.device_type, device.premises,
+                              supplier=supplier or SUPPLIER)  # fmt: skip
         except InventoryError as exc:
             log.warning("stored device (%s) left out: %s", source, exc)
-    inventory.on_declare.append(lambda device: state.add_device(device, "lifecycle"))
+            continue
+        if facts is not None:
+            inventory.record(device.eui, facts)
+    inventory.on_declare.append(
+        lambda device: state.add_device(
+            device, "lifecycle", inventory.premises[device.premises].supplier
+        )
+    )
+    inventory.on_record.append(state.record_facts)
     inventory.on_remove.append(state.remove_device)
 
 

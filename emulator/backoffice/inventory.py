@@ -96,6 +96,8 @@ class Inventory:
     #: directory keeps them: `gbhan dsp serve` finds them again after a restart)
     on_declare: list[Callable[[Device], object]] = field(default_factory=list)
     on_remove: list[Callable[[bytes], object]] = field(default_factory=list)
+    #: called with (EUI, facts) each time `record` keeps facts (the state directory too)
+    on_record: list[Callable[[bytes, DeviceFacts], object]] = field(default_factory=list)
     #: facts the DUIS lifecycle told the DSP (12.2's manufacturer, model, status Pending),
     #: which 8.2 reports ahead of the presets'
     recorded: dict[bytes, DeviceFacts] = field(default_factory=dict)
@@ -154,6 +156,8 @@ class Inventory:
         if bytes(eui) not in self.devices:
             raise InventoryError(f"device {bytes(eui).hex().upper()} is not declared")
         self.recorded[bytes(eui)] = facts
+        for listener in self.on_record:
+            listener(bytes(eui), facts)
 
     def remove(self, eui: bytes) -> Device | None:
         """Forget a device (a decommissioning, `gbhan dsp devices remove`); None if unknown."""

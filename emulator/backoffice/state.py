@@ -18,7 +18,9 @@ with (the user may then see the same answer twice, never a contradicting one). S
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -30,7 +32,7 @@ from emulator.smki.sources import load_keystores
 from emulator.smki.store import Repository
 
 from .eligibility import DuisRole
-from .inventory import Device
+from .inventory import Device, DeviceFacts
 from .replay import Issued, NotIssued, Replayed, RequestLedger, Unfinished
 from .userconfig import UserConfig
 
@@ -59,7 +61,9 @@ CREATE TABLE IF NOT EXISTS device (
     eui      TEXT PRIMARY KEY,  -- hex
     type     TEXT NOT NULL,     -- GBCS device type name (inventory.DEVICE_TYPE_CODES)
     premises TEXT NOT NULL,
-    source   TEXT NOT NULL      -- configured, preset:<name>, or the SRV that declared it
+    source   TEXT NOT NULL,     -- configured, preset:<name>, or the SRV that declared it
+    facts    TEXT,              -- JSON of the DeviceFacts the lifecycle recorded (12.2), or NULL
+    supplier TEXT               -- hex EUI of its premises' Supplier when the lifecycle named one
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -94,6 +98,10 @@ class DspState:
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(request)")}
             if "response" not in columns:  # a state directory from before `responding`
                 self.db.execute("ALTER TABLE request ADD COLUMN response BLOB")
+            held = {row[1] for row in self.db.execute("PRAGMA table_info(device)")}
+            for column in ("facts", "supplier"):  # a state directory from before 12.2's facts
+                if column not in held:
+                    self.db.execute(f"ALTER TABLE device ADD COLUMN {column} TEXT")
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{folder / 'dsp.db'}: not a usable state database: {exc}") from None
         self.lock = threading.RLock()
@@ -186,8 +194,30 @@ class DspState:
         return [(Device(bytes.fromhex(eui), kind, premises), source)
                 for eui, kind, premises, source in rows]  # fmt: skip
 
-    def add_device(self, device: Device, source: str) -> bool:
-        """Store (or replace) a device; True when it is new."""
+    def device_records(self) -> dict[bytes, tuple[DeviceFacts | None, bytes | None]]:
+        """EUI -> (the facts the lifecycle recorded, its premises' Supplier), each None when
+        not stored (a device added by configuration, or a state from before they were kept)."""
+        with self.lock:
+            rows = self.db.execute("SELECT eui, facts, supplier FROM device").fetchall()
+        return {
+            bytes.fromhex(eui): (
+                None if facts is None else DeviceFacts(**json.loads(facts)),
+                None if supplier is None else bytes.fromhex(supplier),
+            )
+            for eui, facts, supplier in rows
+        }
+
+    def record_facts(self, eui: bytes, facts: DeviceFacts) -> None:
+        """Keep what the lifecycle said of a stored device (Inventory.record), as JSON."""
+        with self.lock, self.db:
+            self.db.execute(
+                "UPDATE device SET facts = ? WHERE eui = ?",
+                (json.dumps(dataclasses.asdict(facts)), bytes(eui).hex().upper()),
+            )
+
+    def add_device(self, device: Device, source: str, supplier: bytes | None = None) -> bool:
+        """Store (or replace) a device, with its premises' Supplier when the lifecycle named
+        one (12.2's own premises); True when it is new."""
         with self.lock, self.db:
             new = (
                 self.db.execute(
@@ -196,10 +226,17 @@ class DspState:
                 is None
             )
             self.db.execute(
-                "INSERT INTO device (eui, type, premises, source) VALUES (?, ?, ?, ?)"
+                "INSERT INTO device (eui, type, premises, source, supplier) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (eui) DO UPDATE SET type = excluded.type,"
-                " premises = excluded.premises, source = excluded.source",
-                (device.eui.hex().upper(), device.device_type, device.premises, source),
+                " premises = excluded.premises, source = excluded.source,"
+                " supplier = excluded.supplier",
+                (
+                    device.eui.hex().upper(),
+                    device.device_type,
+                    device.premises,
+                    source,
+                    None if supplier is None else supplier.hex().upper(),
+                ),  # fmt: skip
             )
         return new
 

@@ -5,12 +5,14 @@ device already held as the same type is answered I0 unchanged, as another type r
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 from backoffice_helpers import DCCBOXED, RTDS, SCHEMA
 from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE, build_dsp
 
 from emulator.backoffice import duis, service, xmlsig
 from emulator.backoffice.assembly import make_dsp
+from emulator.backoffice.inventory import DeviceFacts
 from emulator.backoffice.state import DspState
 from emulator.backoffice.users import HttpTransport, make_user
 from emulator.clock import Clock
@@ -108,7 +110,8 @@ def test_device_type_outside_the_schema_is_refused(schema, trusted, dsp):
 
 def test_pre_notified_device_is_found_after_a_restart(tmp_path, supplier):
     """12.2 to a DSP with a state directory, then 8.2 to a new DSP on that state: the device
-    is still there, as the type pre-notified (its facts are not yet kept: docs/backoffice.md)."""
+    is still there, as the type pre-notified, Pending with the facts 12.2 gave, in the
+    premises of the Supplier that pre-notified it."""
     folder = tmp_path / "state"
     clock = Clock("wall", start_utc=GBCS_DATE)
 
@@ -133,3 +136,37 @@ def test_pre_notified_device_is_found_after_a_restart(tmp_path, supplier):
     after = serve(read_inventory(NEW_EUI, 2))
     assert after.findtext(f".//{{{SR}}}ResponseCode") == "I0"
     assert (field(after, "DeviceID"), field(after, "DeviceType")) == (NEW_EUI, "GSME")
+    assert field(after, "DeviceStatus") == "Pending"
+    assert (field(after, "DeviceManufacturer"), field(after, "DeviceModel")) == (
+        "AB01", "010A030B")  # fmt: skip
+    assert field(after, "SMETSCHTSVersion") == "SMETS V1.58"
+    assert field(after, "DeviceFirmwareVersion") == "0002012F"
+    state = DspState.open(folder, [RTDS_KEYSTORE, DCCBOXED], GBCS_DATE)
+    try:
+        facts, supplier = state.device_records()[bytes.fromhex(NEW_EUI.replace("-", ""))]
+    finally:
+        state.close()
+    assert supplier == bytes.fromhex("90B3D51F30010000")
+    assert facts is not None and facts.status == "Pending"
+
+
+def test_state_from_before_facts_gains_the_columns(tmp_path):
+    """A dsp.db whose device table predates the facts and supplier columns is migrated on
+    open: its devices are kept, facts can then be recorded and read back."""
+    folder = tmp_path / "state"
+    folder.mkdir()
+    db = sqlite3.connect(str(folder / "dsp.db"))
+    db.execute("CREATE TABLE device (eui TEXT PRIMARY KEY, type TEXT NOT NULL,"
+               " premises TEXT NOT NULL, source TEXT NOT NULL)")  # fmt: skip
+    db.execute("INSERT INTO device VALUES ('00DB1234567890F1', 'esme', 'p', 'configured')")
+    db.commit()
+    db.close()
+    state = DspState.open(folder, [RTDS_KEYSTORE, DCCBOXED], GBCS_DATE)
+    try:
+        eui = bytes.fromhex("00DB1234567890F1")
+        assert state.device_records() == {eui: (None, None)}
+        state.record_facts(eui, DeviceFacts(status="Pending", manufacturer="AB01"))
+        facts, _ = state.device_records()[eui]
+        assert facts == DeviceFacts(status="Pending", manufacturer="AB01")
+    finally:
+        state.close()
