@@ -783,6 +783,42 @@ def _single_write(use_case: str) -> Callable[[etree._Element, int], bytes]:
     return build
 
 
+# --- ECS70 set clock (6.11 Synchronise Clock, 8.1.1 Commission Device) ----------------------
+
+CLOCK = bytes.fromhex("0000010000FF")  # 0-0:1.0.0.255, interface class 8
+IC_CLOCK = 8
+#: the clock_base ECS70 sets, as RTDS's pre-command has it
+ECS70_CLOCK_BASE = 5
+NEVER = b"\xff" * 9 + DATE_TIME_TAIL  # preset_time not specified: the device keeps its time
+
+
+def _ecs70(body: etree._Element, counter: int) -> bytes:
+    """ECS70: set the clock base, preset the adjusting time with a validity interval from the
+    body's CurrentDateTime to TolerancePeriod seconds later, adjust to it, read time and
+    status back; RTDS's layout, instruction for instruction."""
+    start = _utc(_required_text(body, "CurrentDateTime"))
+    try:
+        tolerance = int(_required_text(body, "TolerancePeriod"))
+    except ValueError:
+        raise TransformError("ECS70's TolerancePeriod is not a whole number of seconds") from None
+    if tolerance < 0:
+        raise TransformError(f"ECS70's TolerancePeriod {tolerance} is negative")
+    end = start + _dt.timedelta(seconds=tolerance)
+    specs = [
+        cosem_spec("set", IC_CLOCK, CLOCK, 9),  # clock_base
+        cosem_spec("action", IC_CLOCK, CLOCK, 5),  # preset_adjusting_time
+        cosem_spec("action", IC_CLOCK, CLOCK, 4),  # adjust_to_preset_time
+        cosem_spec("get", IC_CLOCK, CLOCK, 2),  # time
+        cosem_spec("get", IC_CLOCK, CLOCK, 4),  # status
+    ]
+    window = _item("structure", ListContainer([_item("octet-string", NEVER),
+                   _item("octet-string", _date_time(start)),
+                   _item("octet-string", _date_time(end))]))  # fmt: skip
+    data = [_item("enum", ECS70_CLOCK_BASE), window, _item("integer", 0),
+            _item("null-data", None), _item("null-data", None)]  # fmt: skip
+    return access_request(counter, specs, data)
+
+
 @dataclass(frozen=True)
 class _Form:
     use_case: str
@@ -855,6 +891,8 @@ FORMS: dict[tuple[str, str], _Form] = {
     ("3.5", "ECS14"): _Form("ECS14", _single_write("ECS14")),
     ("6.25", "ECS81"): _Form("ECS81", _single_write("ECS81")),
     ("6.26", "ECS48"): _Form("ECS48", _single_write("ECS48")),
+    ("8.1.1", "ECS70"): _Form("ECS70", _ecs70),
+    ("6.11", "ECS70"): _Form("ECS70", _ecs70),
 }
 
 

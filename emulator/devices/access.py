@@ -74,6 +74,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "7.2": frozenset({S}),  # ECS43 disable supply (critical)
     "7.3": frozenset({S}),  # ECS44 arm supply (critical)
     "7.12": frozenset({S}),  # ECS38 randomised offset limit (critical)
+    "6.11": frozenset({S}),  # ECS70 set clock (critical; 8.1.1 Commission Device too)
     "3.1": frozenset({S}),  # ECS10 display message
     "3.3": frozenset({S}),  # ECS15a/c clear an event log
     "3.4": frozenset({S}),  # ECS16 supplier name

@@ -25,9 +25,19 @@ ECS47, ECS62 = 0x0055, 0x005F
 #: ECS47 script selector low byte -> SRV
 ECS47_ACTIONS = {0x11: "7.5", 0x12: "7.6", 0x20: "7.8"}
 #: message code -> SRV for the use cases this meter executes (ECS47 decides by its payload)
-SRV_OF = {0x00BB: "7.7", 0x005E: "7.11", 0x0053: "6.14.1", 0x0054: "6.14.2", 0x011A: "6.14.3",
-          0x011C: "7.14", 0x011D: "7.15", 0x011E: "7.13", 0x011F: "7.16",
-          0x0059: "11.2"}  # fmt: skip
+SRV_OF = {
+    0x00BB: "7.7",
+    0x005E: "7.11",
+    0x0053: "6.14.1",
+    0x0054: "6.14.2",
+    0x011A: "6.14.3",
+    0x011C: "7.14",
+    0x011D: "7.15",
+    0x011E: "7.13",
+    0x011F: "7.16",
+    0x0059: "11.2",
+    0x0062: "6.11",
+}  # fmt: skip  (ECS70 serves 8.1.1 too)
 #: critical in RTDS (signed) though the use-case tables we have do not say: ECS47, ECS46c
 SIGNED_IN_RTDS = {ECS47, 0x0054}
 

@@ -46,6 +46,7 @@ from .responses import Responder
 from .slots import AuxiliarySlots, SlotLink
 from .store import SRV_OF as STORE_READS
 from .store import CosemStore
+from .timekeeping import MeterClock
 
 LOGGER = logging.getLogger(__name__)
 
@@ -92,7 +93,9 @@ class Esme:
         self.store = CosemStore(self.eui, profile)
         self.objects = MeterObjects(profile, self.aux, self.calendar, self.controllers,
                                     self._faulty, self.store,
-                                    ProtectedReads(self.eui, self.store, keys.keystore))  # fmt: skip
+                                    ProtectedReads(self.eui, self.store, keys.keystore),
+                                    MeterClock(self.eui, self.utc_now, self.set_time,
+                                               self.stats))  # fmt: skip
 
     # --- what the premises, scenarios and tests use ------------------------------------
     @property

@@ -1,6 +1,6 @@
 """The meter's DLMS objects: which object an instruction addresses and what get / set on it
 does, for every use case that is a plain list of instructions (ECS46a/c/d, ECS52, ECS61a/c/d/e,
-ECS62, and the configuration, tariff, prepayment and supply reads of store.py). Objects the
+ECS62, ECS70 (the clock: timekeeping.py), and the configuration, tariff, prepayment and supply reads of store.py). Objects the
 meter holds (labels, identifiers, boost availability and log, firmware version) live here;
 calendar objects in calendar.py; the other attributes the reads name in store.py; objects
 that live in a switch (its output, boost association, label) are read or written through
@@ -41,6 +41,7 @@ from .protected import GET_PROTECTED_ATTRIBUTES, IC_DATA_PROTECTION, ProtectedRe
 from .slots import AuxiliarySlots
 from .store import CosemStore
 from .supply import IC_SCRIPT_TABLE, SUPPLY_SCRIPTS, run_script
+from .timekeeping import CLOCK, IC_CLOCK, MeterClock
 
 #: ECS52 (11.2): the firmware version RTDS's ESME reports
 RTDS_FIRMWARE_VERSION = "0123ABCD"
@@ -65,10 +66,11 @@ class MeterObjects:
         faulty: Callable[[bytes], bool],
         store: CosemStore,
         protected: ProtectedReads,
+        clock: MeterClock,
     ) -> None:
         self.slots, self.calendar, self.controllers, self.faulty = (
             slots, calendar, controllers, faulty)  # fmt: skip
-        self.store, self.protected = store, protected
+        self.store, self.protected, self.clock = store, protected, clock
         self.labels = {int(k): v for k, v in profile["labels"].items()}
         self.identifiers = {int(k): bytes.fromhex(v) for k, v in profile["identifiers"].items()}
         self.boost_available = bool(profile.get("boost_available", True))
@@ -98,6 +100,8 @@ class MeterObjects:
         kind, ic, code = str(spec.kind), int(spec.class_id), bytes(spec.instance_id)
         if self.faulty(code):
             raise InstructionFailed(_HARDWARE_FAULT)
+        if ic == IC_CLOCK and code == CLOCK:  # ECS70 set clock (6.11, 8.1.1)
+            return self.clock.instruction(kind, int(spec.attribute_or_method), value)
         if ic == IC_DATA and code in LABELS:
             return await self._label(kind, LABELS[code], value)
         if ic == IC_DATA and code in IDENTIFIERS:
