@@ -508,6 +508,10 @@ class Dsp:
             await self._respond(job, ResponseCode.NO_DEVICE_RESPONSE, None, why)
         else:
             self.stats.device_responses += 1
+            if (job.request.service_reference_variant == "8.1.1"
+                    and execution.outcome == ExecutionOutcome.EXECUTED):  # fmt: skip
+                # before the answer goes out, so an 8.2 after it sees the new status
+                self.inventory.commission(job.target.eui, execution.response, self.utc_now())
             await self._respond(job, ResponseCode.SUCCESS, execution.response, execution.outcome)
         if execution is not None:
             for raw in execution.alerts:

@@ -9,6 +9,8 @@ Electricity Distributor. The default population is the RTDS one the DUIS templat
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 from emulator.errors import EmulatorError
 from gbcs import decode
 from gbcs.asn1 import DEVICE_TYPES
+from gbcs.errors import GbcsError
 
 DEVICE_TYPE_CODES = {name: code for code, name in DEVICE_TYPES.items()}
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
@@ -158,6 +161,25 @@ class Inventory:
         self.recorded[bytes(eui)] = facts
         for listener in self.on_record:
             listener(bytes(eui), facts)
+
+    def commission(self, eui: bytes, response: bytes, when: _dt.datetime) -> bool:
+        """8.1.1 Commission Device: the device's ECS70 response with every instruction a
+        success moves its DUIS status (Pending, InstalledNotCommissioned, ...) to
+        Commissioned with DateCommissioned `when`'s date, kept by `record`; any other
+        response changes nothing (False)."""
+        try:
+            results = decode(response).payload.results
+        except (GbcsError, AttributeError):
+            return False
+        if not results or any(str(r.result) != "success" for r in results):
+            return False
+        device = self.get(eui)
+        if device is None:
+            return False
+        facts = dataclasses.replace(self.facts(device), status="Commissioned",
+                                    date_commissioned=f"{when.date().isoformat()}Z")  # fmt: skip
+        self.record(eui, facts)
+        return True
 
     def remove(self, eui: bytes) -> Device | None:
         """Forget a device (a decommissioning, `gbhan dsp devices remove`); None if unknown."""
