@@ -13,7 +13,7 @@ from gbcs.keystore import Keystore
 from . import duis, xmlsig
 from .dsp import Dsp
 from .eligibility import Eligibility
-from .inventory import SUPPLIER, Inventory, InventoryError, rtds_inventory
+from .inventory import SUPPLIER, DeviceFacts, Inventory, InventoryError, rtds_inventory
 from .keychoice import DeviceTrust
 from .registry import RegisteredUser, UserRegistry, dcc_boxed_registry
 from .routing import Router
@@ -123,7 +123,17 @@ def restore_devices(inventory: Inventory, state: DspState) -> None:
             device, "lifecycle", inventory.premises[device.premises].supplier
         )
     )
-    inventory.on_record.append(state.record_facts)
+
+    def keep_facts(eui: bytes, facts: DeviceFacts) -> None:
+        """A preset device (RTDS's, not in dsp.db) commissioned: stored with its facts."""
+        if not state.record_facts(eui, facts):
+            device = inventory.get(eui)
+            if device is not None:
+                supplier = inventory.premises[device.premises].supplier
+                state.add_device(device, "lifecycle", supplier)
+                state.record_facts(eui, facts)
+
+    inventory.on_record.append(keep_facts)
     inventory.on_remove.append(state.remove_device)
 
 

@@ -207,13 +207,15 @@ class DspState:
             for eui, facts, supplier in rows
         }
 
-    def record_facts(self, eui: bytes, facts: DeviceFacts) -> None:
-        """Keep what the lifecycle said of a stored device (Inventory.record), as JSON."""
+    def record_facts(self, eui: bytes, facts: DeviceFacts) -> bool:
+        """Keep what the lifecycle said of a stored device (Inventory.record), as JSON;
+        False when the device is not stored (nothing written)."""
         with self.lock, self.db:
-            self.db.execute(
+            done = self.db.execute(
                 "UPDATE device SET facts = ? WHERE eui = ?",
                 (json.dumps(dataclasses.asdict(facts)), bytes(eui).hex().upper()),
             )
+        return done.rowcount > 0
 
     def add_device(self, device: Device, source: str, supplier: bytes | None = None) -> bool:
         """Store (or replace) a device, with its premises' Supplier when the lifecycle named

@@ -9,13 +9,16 @@ import asyncio
 import datetime as dt
 
 import pytest
-from backoffice_helpers import DCCBOXED, RTDS
-from dsp_helpers import GBCS_DATE, build_dsp
+from backoffice_helpers import DCCBOXED, RTDS, SCHEMA
+from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE, build_dsp
 
 from emulator import data
 from emulator.backoffice import duis, service
+from emulator.backoffice.assembly import make_dsp
 from emulator.backoffice.inventory import DeviceFacts, rtds_inventory
+from emulator.backoffice.state import DspState
 from emulator.backoffice.users import HttpTransport, make_user
+from emulator.clock import Clock
 from gbcs.keystore import Keystore
 
 SR = duis.SR
@@ -94,3 +97,29 @@ def test_commission_device_round_trip_moves_a_pending_esme_to_commissioned(schem
     assert field(after.root, "DeviceStatus") == "Commissioned"
     assert field(after.root, "DateCommissioned") == f"{GBCS_DATE.date().isoformat()}Z"
     assert field(after.root, "DeviceManufacturer") == "AB01"
+
+
+def test_a_commissioned_preset_device_keeps_its_status_after_a_restart(tmp_path):
+    """RTDS's ESME is a preset, not in dsp.db: commissioning stores it with its facts, and a
+    DSP made again on that state reports it Commissioned with the same date."""
+    folder = tmp_path / "state"
+    clock = Clock("wall", start_utc=GBCS_DATE)
+
+    def life(commission: bool) -> DeviceFacts:
+        state = DspState.open(folder, [RTDS_KEYSTORE, DCCBOXED], GBCS_DATE)
+
+        async def main():
+            made = make_dsp(schema_dir=SCHEMA, dccboxed=DCCBOXED, rtds=RTDS,
+                            rtds_keystore=RTDS_KEYSTORE, clock=clock, state=state)  # fmt: skip
+            if commission:
+                assert made.inventory.commission(ESME, response("SUCCESS"), WHEN)
+            return made.inventory.facts(made.inventory.get(ESME))
+
+        try:
+            return clock.run(main)
+        finally:
+            state.close()
+
+    assert life(commission=True).status == "Commissioned"
+    facts = life(commission=False)
+    assert (facts.status, facts.date_commissioned) == ("Commissioned", "2015-01-01Z")
