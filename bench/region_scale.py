@@ -72,24 +72,25 @@ def extrapolate(points: list[dict]) -> list[str]:
     big = max(points, key=lambda m: (m["feeders"], m["workers"]))
     cpu_per_feeder = big["shard_cpu_s_total"] / big["feeders"]
     coord_per_feeder = big["coordinator_s"] / big["feeders"]
-    rss = max(big["rss_mb"])
     small = min(points, key=lambda m: m["feeders"])
     mb_per_feeder = max(0.0, (max(big["rss_mb"]) - max(small["rss_mb"]))) / max(
         1, big["feeders"] / big["workers"] - small["feeders"] / small["workers"]
     )
+    # a worker with no feeders: the small run's worker less its feeders' share
+    start = max(small["rss_mb"]) - small["feeders"] / small["workers"] * mb_per_feeder
     windows = big["windows"]
     out = [
         "extrapolation to a licence area of "
         f"{LICENCE_AREA:,} feeders (from the {big['feeders']}-feeder run):",
         f"  per feeder: {cpu_per_feeder:.3f} s of shard CPU for the evening, "
         f"{1000 * coord_per_feeder:.2f} ms of coordinator, {mb_per_feeder:.2f} MB of worker memory "
-        f"(a worker starts at ~{max(small['rss_mb'])} MB)",
+        f"(a worker starts at ~{start:.0f} MB)",
     ]
     for workers in (16, 64, 256):
         shard_s = LICENCE_AREA * cpu_per_feeder / workers
         coord_s = LICENCE_AREA * coord_per_feeder
         net_s = windows * 0.005  # a window's gather over a LAN: assumed 5 ms whatever P
-        mem = rss + LICENCE_AREA / workers * mb_per_feeder
+        mem = start + LICENCE_AREA / workers * mb_per_feeder
         out.append(
             f"  {workers:>3} workers: shards {shard_s / 60:5.1f} min + coordinator "
             f"{coord_s / 60:5.1f} min + windows {net_s / 60:4.1f} min = "
