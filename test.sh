@@ -21,10 +21,11 @@ check .venv/bin/mypy emulator hil tools
 if ((${#failed[@]})); then
   printf 'test.sh: static check failed: %s\n' "${failed[@]}" >&2
 fi
-# Each test file is one xdist work unit, the longest handed out first, two workers per core
+# Each test file is one xdist work unit, the longest handed out first, one worker per core
+# (two per core starved the whole-suite HIL runs, whose boards answer on real timers)
 # (tests/conftest.py says why). pytest's summary line stays the last line of the output.
 status=0
-.venv/bin/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=20 "$@" \
+.venv/bin/python -m pytest -n "$(nproc)" --dist loadfile --no-loadscope-reorder --durations=20 "$@" \
   || status=$?
 if ((status == 0 && ${#failed[@]})); then
   status=1
