@@ -29,8 +29,6 @@ from typing import Any
 
 from construct import Container, ListContainer  # type: ignore[import-untyped]
 
-from gbcs import decode
-from gbcs.errors import GbcsError
 from gbcs.message import Message
 from gbcs.roles import Role
 
@@ -46,7 +44,7 @@ from .esme.instructions import (
 )
 from .esme.responses import Responder
 from .keys import PremisesKeys
-from .outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
+from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
 
 LOGGER = logging.getLogger(__name__)
 
@@ -90,33 +88,17 @@ class HubFunction:
 
     def handle(self, command: bytes) -> EsmeResult:
         """Check and execute one command; never raises for bad input."""
-        use_case, srv = "unknown", None
-        try:
-            message = decode(command)
-            use_case = (
-                message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
-            )
-            srv = self._check(message)
-            outcomes = self._run(message)
-        except GbcsError as exc:
-            return self._reject(use_case, srv, RejectReason.MALFORMED, str(exc))
-        except CommandRejected as exc:
-            return self._reject(use_case, srv, exc.reason, "")
-        self.stats[outcome_text(Outcome.EXECUTED, None)] += 1
-        response = self.responses.access_response(message, outcomes)
-        return EsmeResult(use_case, srv, Outcome.EXECUTED, response)
+        return answer_command(
+            command, self.eui, who=f"CHF {self.eui.hex()}", stats=self.stats, logger=LOGGER,
+            srv_of=lambda message: SRV_OF.get(message.message_code), check=self._check,
+            execute=lambda message: self.responses.access_response(message, self._run(message)),
+        )  # fmt: skip
 
-    def _check(self, message: Message) -> str:
-        if message.cra != "command":
-            raise CommandRejected(RejectReason.NOT_A_COMMAND)
-        if bytes(message.target) != self.eui:
-            raise CommandRejected(RejectReason.UNKNOWN_TARGET)
-        srv = SRV_OF.get(message.message_code)
+    def _check(self, message: Message, srv: str | None) -> None:
         if srv is None or message.payload_kind != "dlms-access-request":
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
         check_sender(message, self.keys, self.counters, critical=False,
                      permitted=lambda role: role in ROLES[srv])  # fmt: skip
-        return srv
 
     def _run(self, message: Message) -> list[InstructionOutcome]:
         """Every instruction in order; after the first that fails, the rest are not carried
@@ -184,10 +166,3 @@ class HubFunction:
             for eui in [*self.hub.devices, *([self.gsme] if self.gsme else [])]
         ]  # fmt: skip
         return item("array", ListContainer(entries))
-
-    def _reject(self, use_case: str, srv: str | None, reason: RejectReason,
-                detail: str) -> EsmeResult:  # fmt: skip
-        self.stats[outcome_text(Outcome.REJECTED, reason)] += 1
-        LOGGER.info("CHF %s rejected %s (%s): %s %s", self.eui.hex(), use_case, srv, reason,
-                    detail)  # fmt: skip
-        return EsmeResult(use_case, srv, Outcome.REJECTED, reason=reason)

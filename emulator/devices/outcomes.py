@@ -7,12 +7,25 @@ each member is that text and compares equal to it.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from emulator.errors import EmulatorError
+from gbcs import decode
+from gbcs.errors import GbcsError
+from gbcs.message import Message
 
-__all__ = ["CommandRejected", "EsmeResult", "Outcome", "RejectReason", "outcome_text"]
+__all__ = [
+    "CommandRejected",
+    "EsmeResult",
+    "Outcome",
+    "RejectReason",
+    "answer_command",
+    "outcome_text",
+]
 
 
 class Outcome(StrEnum):
@@ -77,3 +90,42 @@ class EsmeResult:
 
     def __post_init__(self) -> None:
         self.outcome = outcome_text(self.status, self.reason)
+
+
+def answer_command(
+    command: bytes,
+    eui: bytes,
+    *,
+    who: str,
+    stats: Counter,
+    logger: logging.Logger,
+    srv_of: Callable[[Message], str | None],
+    check: Callable[[Message, str | None], None],
+    execute: Callable[[Message], bytes],
+) -> EsmeResult:
+    """One command through a GBCS device's application (the scaffolding the CHF, the gas
+    devices and the HCALCS/PPMID share): decode, name its SRV (`srv_of`), refuse what is not
+    a command or not for `eui`, `check` the rest (raising CommandRejected), `execute` it to
+    the response. Never raises for bad input: a refusal is counted in `stats`, logged as
+    `who`'s, and has no response (GBCS devices stay silent)."""
+    use_case, srv = "unknown", None
+    try:
+        message = decode(command)
+        use_case = message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
+        srv = srv_of(message)
+        if message.cra != "command":
+            raise CommandRejected(RejectReason.NOT_A_COMMAND)
+        if bytes(message.target) != eui:
+            raise CommandRejected(RejectReason.UNKNOWN_TARGET)
+        check(message, srv)
+        response = execute(message)
+    except GbcsError as exc:
+        reason, detail = RejectReason.MALFORMED, str(exc)
+    except CommandRejected as exc:
+        reason, detail = exc.reason, ""
+    else:
+        stats[outcome_text(Outcome.EXECUTED, None)] += 1
+        return EsmeResult(use_case, srv, Outcome.EXECUTED, response)
+    stats[outcome_text(Outcome.REJECTED, reason)] += 1
+    logger.info("%s rejected %s (%s): %s %s", who, use_case, srv, reason, detail)
+    return EsmeResult(use_case, srv, Outcome.REJECTED, reason=reason)

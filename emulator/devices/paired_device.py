@@ -32,8 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator.han.link import InProcessNode
-from gbcs import asn1, decode
-from gbcs.errors import GbcsError
+from gbcs import asn1
 from gbcs.message import Message, encode_apdu
 from gbcs.roles import ACB_EUI, Role
 from gbcs.security import mac_apdu, sign
@@ -42,7 +41,7 @@ from .access import CounterStore, check_sender
 from .comms_hub import TUNNEL_CLUSTER, parse_tunnel_data, tunnel_reply
 from .esme.responses import response_header
 from .keys import PremisesKeys
-from .outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
+from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
 
 LOGGER = logging.getLogger(__name__)
 
@@ -124,35 +123,14 @@ class PairedDevice:
     # --- acceptance -------------------------------------------------------------------------
     def handle(self, command: bytes) -> EsmeResult:
         """Check and execute one GBCS command; never raises for bad input."""
-        use_case, srv = "unknown", None
-        try:
-            message = decode(command)
-            use_case = (
-                message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
-            )
-            srv = SRVS.get((message.message_code, bytes(message.originator) == ACB_EUI))
-            self._check(message, srv)
-            response = self._execute(message)
-        except GbcsError as exc:
-            return self._reject(use_case, srv, RejectReason.MALFORMED, str(exc))
-        except CommandRejected as exc:
-            return self._reject(use_case, srv, exc.reason, "")
-        self.stats[outcome_text(Outcome.EXECUTED, None)] += 1
-        return EsmeResult(use_case, srv, Outcome.EXECUTED, response)
-
-    def _reject(
-        self, use_case: str, srv: str | None, reason: RejectReason, detail: str
-    ) -> EsmeResult:
-        self.stats[outcome_text(Outcome.REJECTED, reason)] += 1
-        LOGGER.info("%s %s rejected %s (%s): %s %s", self.device_type.upper(), self.eui.hex(),
-                    use_case, srv, reason, detail)  # fmt: skip
-        return EsmeResult(use_case, srv, Outcome.REJECTED, reason=reason)
+        return answer_command(
+            command, self.eui, who=f"{self.device_type.upper()} {self.eui.hex()}", stats=self.stats,
+            logger=LOGGER, check=self._check, execute=self._execute,
+            srv_of=lambda message: SRVS.get(
+                (message.message_code, bytes(message.originator) == ACB_EUI)),
+        )  # fmt: skip
 
     def _check(self, message: Message, srv: str | None) -> None:
-        if message.cra != "command":
-            raise CommandRejected(RejectReason.NOT_A_COMMAND)
-        if bytes(message.target) != self.eui:
-            raise CommandRejected(RejectReason.UNKNOWN_TARGET)
         known = any(code == message.message_code for code, _ in SRVS)
         if not known or message.payload_kind != "asn1":
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)

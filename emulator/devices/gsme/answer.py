@@ -21,8 +21,6 @@ from typing import Any
 
 from construct import Container, ListContainer  # type: ignore[import-untyped]
 
-from gbcs import decode
-from gbcs.errors import GbcsError
 from gbcs.message import Message, encode_apdu
 from gbcs.payload import encode as encode_payload
 from gbcs.roles import Role
@@ -42,7 +40,7 @@ from ..access import CounterStore, check_sender
 from ..esme.instructions import cosem_datetime
 from ..esme.responses import response_header
 from ..keys import PremisesKeys
-from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
+from ..outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
 
 LOGGER = logging.getLogger(__name__)
 
@@ -73,32 +71,16 @@ class GbzAnswerer:
 
     def handle(self, command: bytes) -> EsmeResult:
         """Check and answer one command; never raises for bad input."""
-        use_case, srv = "unknown", None
-        try:
-            message = decode(command)
-            use_case = (
-                message.use_case.name if message.use_case else f"0x{message.message_code:04X}"
-            )
-            srv = self._check(message)
-            response = self._answer(message)
-        except GbcsError as exc:
-            return self._reject(use_case, srv, RejectReason.MALFORMED, str(exc))
-        except CommandRejected as exc:
-            return self._reject(use_case, srv, exc.reason, "")
-        self.stats[outcome_text(Outcome.EXECUTED, None)] += 1
-        return EsmeResult(use_case, srv, Outcome.EXECUTED, response)
+        return answer_command(
+            command, self.eui, who=self.eui.hex(), stats=self.stats, logger=LOGGER, check=self._check,
+            srv_of=lambda message: self.srvs.get(message.message_code), execute=self._answer,
+        )  # fmt: skip
 
-    def _check(self, message: Message) -> str:
-        if message.cra != "command":
-            raise CommandRejected(RejectReason.NOT_A_COMMAND)
-        if bytes(message.target) != self.eui:
-            raise CommandRejected(RejectReason.UNKNOWN_TARGET)
-        srv = self.srvs.get(message.message_code)
+    def _check(self, message: Message, srv: str | None) -> None:
         if srv is None or message.payload_kind != "gbz" or not _all_reads(message.payload):
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
         check_sender(message, self.keys, self.counters, critical=False, anchors=self.anchors,
                      permitted=lambda role: role in self.roles.get(srv, ()))  # fmt: skip
-        return srv
 
     def _answer(self, message: Message) -> bytes:
         key = self._key(message) if message.message_code in self.encrypted else None
@@ -173,12 +155,6 @@ class GbzAnswerer:
                 command_id=READ_ATTRIBUTES_RESPONSE, ciphered_length=len(fragment),
                 security_header=FRAGMENT_HEADER, ciphertext=ciphertext, tag=tag)),
         )  # fmt: skip
-
-    def _reject(self, use_case: str, srv: str | None, reason: RejectReason,
-                detail: str) -> EsmeResult:  # fmt: skip
-        self.stats[outcome_text(Outcome.REJECTED, reason)] += 1
-        LOGGER.info("%s rejected %s (%s): %s %s", self.eui.hex(), use_case, srv, reason, detail)
-        return EsmeResult(use_case, srv, Outcome.REJECTED, reason=reason)
 
 
 def _all_reads(payload: Any) -> bool:
