@@ -702,6 +702,13 @@ class DnoMonitor:
     def target_kw(self) -> float:
         return self.rating_kw - self.margin.margin_kw - self.plug_in_cover_kw()
 
+    def headroom_kw(self) -> float:
+        """The headroom the policy keeps under the rating now (the report draws it): the
+        minimal policy's margin and plug-in cover, the first policy's 1 - target fraction."""
+        if self.params.policy == "minimal":
+            return self.rating_kw - self.target_kw()
+        return self.rating_kw * (1.0 - self.params.target_fraction)
+
     def _options(
         self, exclude: set[tuple[str, int]] | None = None, bounded: bool = True
     ) -> list[Option]:

@@ -48,6 +48,9 @@ class RunRecord:
     #: each step's EV switch output per premises (rows: steps, columns: premises_ids)
     output: np.ndarray = field(default_factory=lambda: np.ones((0, 0)))
     premises_ids: list[str] = field(default_factory=list)
+    #: the headroom the DNO's policy kept under the rating at each sample (its margin and
+    #: plug-in cover, kW); empty for a record without one
+    headroom_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def plot_png(run: RunRecord) -> bytes:
@@ -96,8 +99,9 @@ def plot_png(run: RunRecord) -> bytes:
 
 def shed_png(run: RunRecord) -> bytes:
     """Needed against shed over time (kW: uncurtailed demand above the rating, and what the
-    DNO held back), and each customer's curtailment minutes: how close to the minimum the DNO
-    shed, and how evenly."""
+    DNO held back), with what the policy aimed to shed (the demand above the rating less the
+    headroom it kept: margin and plug-in cover), and each customer's curtailment minutes: how
+    close to the minimum the DNO shed, why the rest, and how evenly."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,6 +114,16 @@ def shed_png(run: RunRecord) -> bytes:
     shed = np.maximum(run.demand_kw - run.load_kw, 0.0)
     ax.fill_between(hours, 0.0, needed, color="tab:red", alpha=0.35, lw=0, label="needed")
     ax.plot(hours, shed, color="tab:blue", lw=1.0, label="shed")
+    if run.headroom_kw.size == run.t.size and run.t.size:
+        aimed = np.maximum(run.demand_kw - (run.rating_kw - run.headroom_kw), 0.0)
+        ax.plot(
+            hours,
+            aimed,
+            color="tab:purple",
+            lw=1.0,
+            ls="--",
+            label="needed + headroom kept (margin, plug-in cover)",
+        )
     ax.set_xlabel(f"hours since {run.start_utc}")
     ax.set_ylabel("kW")
     ax.set_title("needed (demand over the rating) vs shed", fontsize=10)

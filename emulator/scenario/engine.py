@@ -158,6 +158,7 @@ async def run(
     ts = np.zeros(steps)
     load = np.zeros(steps)
     demand = np.zeros(steps)
+    headroom = np.zeros(steps)
     output = np.ones((steps, len(population.premises)))
     pending = list(scenario.events)
     results: list[EventResult] = []
@@ -174,6 +175,7 @@ async def run(
         load[i] = sample.total_kw
         demand[i] = sample.household_kw + sample.ev_demand_kw
         monitor.observe(t, sample.total_kw)
+        headroom[i] = monitor.headroom_kw()
         if progress is not None and (i + 1) / steps >= next_progress:
             progress((i + 1) / steps)
             next_progress += 0.1
@@ -198,6 +200,7 @@ async def run(
         timeline=timeline,
         output=output,
         premises_ids=[plan.premises_id for plan in population.premises],
+        headroom_kw=headroom,
     )
     result = RunResult(
         record, monitor, recorder, guard, consent, population, results, han_stats, switching

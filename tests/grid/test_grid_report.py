@@ -142,3 +142,25 @@ def test_the_plot_shows_the_load_and_the_rating_not_a_blank_canvas(written):
     halved = dataclasses.replace(record, load_kw=record.load_kw * 0.5)
     changed = (abs(_pixels(plot_png(halved)) - image).sum(axis=2) > 60).sum()
     assert changed > 0.3 * width  # at least a line's worth of pixels moved
+
+
+def test_the_shed_plot_draws_the_headroom_the_policy_kept(written):
+    """The needed-vs-shed plot has a third line, needed + the headroom kept (margin and
+    plug-in cover, recorded per sample): it is drawn from the record, so dropping the
+    headroom to nothing moves it onto the needed area."""
+    import dataclasses
+
+    import numpy as np
+
+    from emulator.grid.report import shed_png
+
+    result, paths = written
+    record = result.record
+    assert record.headroom_kw.shape == record.t.shape
+    assert record.headroom_kw.min() >= 1.0  # the margin's floor, at least, every sample
+    image = _pixels(paths["shed-vs-needed.png"].read_bytes())
+    purple = (abs(image - (148, 103, 189)).sum(axis=2) < 40).sum()
+    assert purple > 200  # tab:purple: the dashed line and its legend entry
+    flat = dataclasses.replace(record, headroom_kw=np.zeros_like(record.headroom_kw))
+    changed = (abs(_pixels(shed_png(flat)) - image).sum(axis=2) > 60).sum()
+    assert changed > 200
