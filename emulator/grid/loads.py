@@ -58,14 +58,38 @@ class FeederPhysics:
         )
         return np.maximum(0.05, shape * self.population.base_scale * (1.0 + self._noise))
 
+    def _next_noise(self, dt: float) -> np.ndarray:
+        # AR(1) noise with a ~10 minute correlation time, so loads wander rather than flicker.
+        a = float(np.exp(-dt / 600.0))
+        return a * self._noise + np.sqrt(1 - a * a) * self.households.noise * (
+            self._rng.standard_normal(self._noise.shape)
+        )
+
+    def preview(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """The next ``step(dt, ...)``'s household kW and uncurtailed EV kW per premises,
+        without advancing: what an oracle controller would know (bench/curtail_tradeoff.py's
+        floors), never the DNO."""
+        state = self._rng.bit_generator.state
+        noise = self._next_noise(dt)
+        self._rng.bit_generator.state = state
+        saved, self._noise = self._noise, noise
+        try:
+            house = self.household_kw(self.hour_of_day())
+        finally:
+            self._noise = saved
+        return house, self._ev_demand(dt)
+
+    def _ev_demand(self, dt: float) -> np.ndarray:
+        plugged = self.population.arrival_h <= self.hour_of_day()  # nan (no EV) compares False
+        wanting = plugged & (self.remaining_kwh > 1e-9)
+        # A car near full tapers: never draw more than what is left over this step.
+        cap = self.remaining_kwh * 3600.0 / dt
+        return np.minimum(np.where(wanting, self.charger_kw, 0.0), cap)
+
     def step(self, dt: float, output: np.ndarray) -> FeederSample:
         """Advance ``dt`` seconds with the switches at ``output`` (0..1 per premises)."""
         hour = self.hour_of_day()
-        # AR(1) noise with a ~10 minute correlation time, so loads wander rather than flicker.
-        a = float(np.exp(-dt / 600.0))
-        self._noise = a * self._noise + np.sqrt(1 - a * a) * self.households.noise * (
-            self._rng.standard_normal(self._noise.shape)
-        )
+        self._noise = self._next_noise(dt)
         house = self.household_kw(hour)
         plugged = self.population.arrival_h <= hour  # nan (no EV) compares False
         wanting = plugged & (self.remaining_kwh > 1e-9)

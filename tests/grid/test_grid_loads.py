@@ -47,3 +47,25 @@ def test_a_level_below_the_ev_minimum_current_stops_charging():
     assert low.ev_kw == 0.0
     half = physics.step(30, np.full(n, 0.5))
     assert abs(half.ev_kw - 0.5 * half.ev_demand_kw) < 1e-9
+
+
+def test_preview_is_the_next_step_and_changes_nothing():
+    """The floors' oracle reads the next step before choosing its outputs: what it reads is
+    what that step then does, and reading it leaves the feeder's course as it was."""
+    ev = EvParams(share=1.0, arrival_hour=16.5, arrival_sd_h=0.3)
+    households = HouseholdParams()  # with noise: the preview must not consume a draw
+    pop = generate(20, "F", households, ev, seed=3)
+    looked = FeederPhysics(pop, households, start_hour=16.0, seed=3)
+    plain = FeederPhysics(pop, households, start_hour=16.0, seed=3)
+    n = len(pop.premises)
+    outputs = np.ones(n)
+    outputs[::3] = 0.0  # some held back, so the EV demand depends on what was deferred
+    arrived = 0
+    for _ in range(240):
+        house, ev_demand = looked.preview(30)
+        sample = looked.step(30, outputs)
+        assert sample.household_kw == float(house.sum())
+        assert sample.ev_demand_kw == float(ev_demand.sum())
+        assert plain.step(30, outputs) == sample
+        arrived = max(arrived, int((ev_demand > 0).sum()))
+    assert arrived > 10  # cars came during the window
