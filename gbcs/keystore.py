@@ -23,23 +23,25 @@ whose certificates carry that role, or those added with `add_anchor` (a command-
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
+import os
 import re
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from .diskcache import cache_dir, load_entry, store_entry
 from .errors import KeyMissing, KeystoreError
 from .roles import Role
 
 if TYPE_CHECKING:
+    from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
     from typing_extensions import TypeIs
 
@@ -49,7 +51,7 @@ KA = "KA"
 USAGES = (DS, KA)
 
 # OID 1.3.6.1.5.5.7.8.4, the otherName form that carries a device's hardware serial number.
-HARDWARE_MODULE_NAME = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.4")
+HARDWARE_MODULE_NAME = "1.3.6.1.5.5.7.8.4"
 PEM_SUFFIXES = frozenset((".pem", ".key", ".crt", ".cer"))
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
 # <eui>-ds.pem, <eui>-pp-ka.pem ...: the only identity a bare public key file has
@@ -91,6 +93,8 @@ def _eui_text(eui: bytes) -> str:
 
 def key_id(public_key: ec.EllipticCurvePublicKey) -> bytes:
     """A key's identity: its uncompressed point (65 bytes), the same for key and certificate."""
+    from cryptography.hazmat.primitives import serialization  # 3 ms: not on a cached load
+
     return public_key.public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
@@ -98,19 +102,42 @@ def key_id(public_key: ec.EllipticCurvePublicKey) -> bytes:
 
 @dataclass(frozen=True, eq=False)
 class KeyEntry:
-    """One public key with its owner, usage, role and validity (from a certificate or added)."""
+    """One public key with its owner, usage, role and validity (from a certificate or added).
+
+    `public_key` and `certificate` are made when first asked for, from `key_id` (the point)
+    and `certificate_der`, unless given loaded: a keystore read from its cache parses only
+    the keys a check uses, and never imports cryptography's X.509 layer."""
 
     eui: bytes
     usage: str
     role: int | None
-    public_key: ec.EllipticCurvePublicKey
     key_id: bytes
     not_before: _dt.datetime | None
     not_after: _dt.datetime | None
     source: str
     serial: int | None = None
     name: str | None = None
-    certificate: x509.Certificate | None = None
+    loaded_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
+    loaded_certificate: x509.Certificate | None = field(default=None, repr=False)
+    certificate_der: bytes | None = field(default=None, repr=False)
+
+    @cached_property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        if self.loaded_key is not None:
+            return self.loaded_key
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), self.key_id)
+
+    @cached_property
+    def certificate(self) -> x509.Certificate | None:
+        if self.loaded_certificate is not None:
+            return self.loaded_certificate
+        if self.certificate_der is None:
+            return None
+        from cryptography import x509
+
+        with warnings.catch_warnings():  # said in the keystore's notes when it was first read
+            warnings.simplefilter("ignore")
+            return x509.load_der_x509_certificate(self.certificate_der)
 
     def valid_at(self, when: _dt.datetime) -> bool:
         if self.not_before is not None and when < self.not_before:
@@ -162,6 +189,8 @@ class Keystore:
         self._entries: dict[tuple[bytes, str], list[KeyEntry]] = {}
         self._seen: set[tuple[bytes, str, bytes, int | None]] = set()
         self._private: dict[bytes, ec.EllipticCurvePrivateKey] = {}
+        # private keys a cached load knows by identity and place, parsed when first used
+        self._private_pending: dict[bytes, Callable[[], ec.EllipticCurvePrivateKey]] = {}
         self._private_source: dict[bytes, str] = {}
         self.unbound_public_keys: list[tuple[str, ec.EllipticCurvePublicKey]] = []
         self.rejected: list[SkippedSource] = []
@@ -191,20 +220,31 @@ class Keystore:
         *paths: str | Path,
         clock: _dt.datetime | None = None,
         check_validity: bool = True,
+        cache: bool = False,
     ) -> Keystore:
-        """A keystore merged from several sources: `Keystore.open(rtds_dir, json_file)`."""
+        """A keystore merged from several sources: `Keystore.open(rtds_dir, json_file)`;
+        `cache`: PEM folders read through the on-disk cache (see `load`)."""
         store = cls(clock, check_validity=check_validity)
         for path in paths:
-            store.load(path)
+            store.load(path, cache=cache)
         return store
 
-    def load(self, path: str | Path) -> Keystore:
-        """Merge a PEM folder, a single PEM file, or a DCC Boxed JSON keystore; returns self."""
+    def load(self, path: str | Path, *, cache: bool = False) -> Keystore:
+        """Merge a PEM folder, a single PEM file, or a DCC Boxed JSON keystore; returns self.
+
+        `cache`: a PEM folder is read from what an earlier load parsed out of the same
+        files (gbcs.diskcache, keyed by a hash of every file's name and bytes, so any change
+        to the folder is a new entry): the same entries, notes and rejections in the same
+        order, each key and certificate parsed only when first used, and no private key
+        written anywhere (the cache says which file's which PEM block holds it)."""
         path = Path(path)
         if path.is_dir():
-            for item in sorted(path.iterdir()):
-                if item.suffix.lower() in PEM_SUFFIXES and item.is_file():
-                    self._load_pem_file(item)
+            if cache:
+                self._load_folder_cached(path)
+            else:
+                for item in sorted(path.iterdir()):
+                    if item.suffix.lower() in PEM_SUFFIXES and item.is_file():
+                        self._load_pem_file(item)
         elif path.is_file() and path.suffix.lower() == ".json":
             self._load_json(path)
         elif path.is_file() and path.suffix.lower() in PEM_SUFFIXES:
@@ -222,12 +262,80 @@ class Keystore:
         except OSError as exc:
             self.rejected.append(SkippedSource(path.name, f"unreadable: {exc}"))
             return
+        self._load_pem_bytes(path.name, data)
+
+    def _load_pem_bytes(self, name: str, data: bytes) -> None:
         blocks = list(_PEM_BLOCK.finditer(data))
         if not blocks:
-            self.rejected.append(SkippedSource(path.name, "no PEM block"))
+            self.rejected.append(SkippedSource(name, "no PEM block"))
         for number, block in enumerate(blocks):
-            label = path.name if len(blocks) == 1 else f"{path.name}[{number}]"
-            self.add_pem(block.group(0), label, bind=_bound_by_name(path.name))
+            label = name if len(blocks) == 1 else f"{name}[{number}]"
+            self.add_pem(block.group(0), label, bind=_bound_by_name(name))
+
+    # --- the cached load of a PEM folder ------------------------------------------------
+    def _load_folder_cached(self, path: Path) -> None:
+        files: dict[str, bytes | None] = {}  # name -> bytes (None: unreadable), sorted
+        digest = hashlib.sha256(_CACHE_VERSION)
+        try:
+            with os.scandir(path) as listing:
+                names = sorted(
+                    entry.name
+                    for entry in listing
+                    if os.path.splitext(entry.name)[1].lower() in PEM_SUFFIXES and entry.is_file()
+                )
+        except OSError as exc:
+            raise KeystoreError(LAYER, f"cannot list {path}: {exc.strerror or exc}") from None
+        for name in names:
+            try:
+                with open(os.path.join(path, name), "rb") as file:
+                    data: bytes | None = file.read()
+            except OSError:
+                data = None
+            files[name] = data
+            digest.update(b"%d\0%s\0" % (len(data) if data is not None else -1, name.encode()))
+            digest.update(data or b"")
+        entry = cache_dir() / f"keystore-{digest.hexdigest()[:32]}.marshal"
+        state = load_entry(entry)
+        if not _replayable(state):
+            if any(data is None for data in files.values()):  # unreadable now: not kept
+                for name in names:
+                    self._load_pem_file(path / name)
+                return
+            state = _parsed_state(files)
+            store_entry(entry, state)
+        assert isinstance(state, tuple)
+        self._replay(state, files)
+
+    def _replay(self, state: tuple[Any, ...], files: dict[str, bytes | None]) -> None:
+        """Merge a folder's parsed state, as loading its files one by one would have."""
+        entries, private, unbound, rejected, notes = state
+        for eui, usage, role, identity, before, after, source, serial, name, der in entries:
+            self._add(
+                KeyEntry(
+                    eui,
+                    usage,
+                    role,
+                    identity,
+                    None if before is None else _dt.datetime.fromtimestamp(before, _dt.UTC),
+                    None if after is None else _dt.datetime.fromtimestamp(after, _dt.UTC),
+                    source,
+                    serial,
+                    name,
+                    certificate_der=der,
+                )
+            )
+        for identity, source, file_name, number in private:
+            if identity not in self._private and identity not in self._private_pending:
+                data = files[file_name]
+                assert data is not None
+                self._private_pending[identity] = _PrivateKeyAt(data, number, source)
+            self._private_source.setdefault(identity, source)
+        for source, point in unbound:
+            key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+            self.unbound_public_keys.append((source, key))
+        self.rejected.extend(SkippedSource(source, reason) for source, reason in rejected)
+        self.notes.extend(SkippedSource(source, reason) for source, reason in notes)
+        self._lookup_cache = {}
 
     def _load_json(self, path: Path) -> None:
         try:
@@ -296,6 +404,9 @@ class Keystore:
         declared_role: int | None,
         bind: tuple[bytes, str] | None,
     ) -> None:
+        from cryptography import x509  # a tenth of a check's start: only when parsing PEM
+        from cryptography.hazmat.primitives import serialization
+
         match = _PEM_BLOCK.search(block)
         kind = match.group(1).decode() if match else ""
         try:
@@ -326,14 +437,25 @@ class Keystore:
         if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not _p256(private_key):
             raise KeystoreError(LAYER, f"{source}: private key is not a P-256 EC key")
         identity = key_id(private_key.public_key())
-        self._private.setdefault(identity, private_key)
+        if identity not in self._private_pending:  # the first key of an identity serves it
+            self._private.setdefault(identity, private_key)
         self._private_source.setdefault(identity, source)
         self._lookup_cache = {}
+
+    def _private_for(self, identity: bytes) -> ec.EllipticCurvePrivateKey | None:
+        """The private key of a key identity, parsed now if the cache only said where it is."""
+        private = self._private.get(identity)
+        if private is None and identity in self._private_pending:
+            private = self._private_pending.pop(identity)()
+            self._private[identity] = private
+        return private
 
     def add_certificate(
         self, certificate: x509.Certificate, source: str, declared_role: int | None = None
     ) -> None:
         """Index a certificate by the EUI, usage and role written inside it."""
+        from cryptography import x509
+
         try:
             public_key = certificate.public_key()
             if not _p256(public_key):
@@ -359,13 +481,13 @@ class Keystore:
                     eui,
                     usage,
                     role,
-                    public_key,
                     identity,
                     not_before,
                     not_after,
                     source,
                     serial,
                     name,
+                    public_key,
                     certificate,
                 )
             )
@@ -399,13 +521,13 @@ class Keystore:
             as_eui(eui),
             usage,
             role,
-            public_key,
             key_id(public_key),
             None,
             None,
             name or "added",
             None,
             name,
+            public_key,
         )
         self._add(entry)
         return entry
@@ -477,7 +599,7 @@ class Keystore:
         return self.public_keys(eui, KA)
 
     def private_key_of(self, entry: KeyEntry) -> ec.EllipticCurvePrivateKey | None:
-        return self._private.get(entry.key_id)
+        return self._private_for(entry.key_id)
 
     def key_pairs(
         self, eui: bytes | str, usage: str
@@ -485,7 +607,7 @@ class Keystore:
         """Valid entries of a kind whose private key is held, each with that key."""
         pairs: list[tuple[KeyEntry, ec.EllipticCurvePrivateKey]] = []
         for entry in self.entries(eui, usage):
-            private = self._private.get(entry.key_id)
+            private = self._private_for(entry.key_id)
             if private is not None:
                 pairs.append((entry, private))
         return pairs
@@ -619,6 +741,83 @@ class _Reject(Exception):
     pass
 
 
+# what the keystore cache's entries are made of: a change to this module makes new ones
+_CACHE_VERSION = hashlib.sha256(b"keystore 1\0" + Path(__file__).read_bytes()).digest()
+
+
+def _parsed_state(files: dict[str, bytes | None]) -> tuple[Any, ...]:
+    """A folder's files parsed as `load` parses them, as built-in values for the cache:
+    (entries, private keys by place, unbound public keys, rejections, notes)."""
+    from cryptography.hazmat.primitives import serialization
+
+    fresh = Keystore(check_validity=False)
+    for name, data in files.items():
+        assert data is not None
+        fresh._load_pem_bytes(name, data)
+    entries = []
+    for found in fresh._entries.values():
+        for e in found:
+            certificate = e.certificate
+            der = None
+            if certificate is not None:
+                der = certificate.public_bytes(serialization.Encoding.DER)
+            entries.append(
+                (
+                    e.eui,
+                    e.usage,
+                    None if e.role is None else int(e.role),
+                    e.key_id,
+                    None if e.not_before is None else e.not_before.timestamp(),
+                    None if e.not_after is None else e.not_after.timestamp(),
+                    e.source,
+                    e.serial,
+                    e.name,
+                    der,
+                )
+            )
+    private = []
+    for identity, source in fresh._private_source.items():
+        file_name, number = _block_place(source)
+        private.append((identity, source, file_name, number))
+    unbound = [(source, key_id(key)) for source, key in fresh.unbound_public_keys]
+    rejected = [(r.source, r.reason) for r in fresh.rejected]
+    notes = [(n.source, n.reason) for n in fresh.notes]
+    return (entries, private, unbound, rejected, notes)
+
+
+def _block_place(label: str) -> tuple[str, int]:
+    """(file name, PEM block number) from a PEM file's label: `name` or `name[N]`."""
+    found = re.fullmatch(r"(.*)\[(\d+)\]", label)
+    return (found[1], int(found[2])) if found else (label, 0)
+
+
+def _replayable(state: object) -> bool:
+    """A cache entry's outline is what `_replay` reads (its digest already held)."""
+    return (
+        isinstance(state, tuple)
+        and len(state) == 5
+        and all(isinstance(part, list) for part in state)
+    )
+
+
+@dataclass(frozen=True)
+class _PrivateKeyAt:
+    """A private key known by the file bytes and PEM block that hold it, parsed on call."""
+
+    data: bytes
+    number: int
+    source: str
+
+    def __call__(self) -> ec.EllipticCurvePrivateKey:
+        from cryptography.hazmat.primitives import serialization
+
+        blocks = list(_PEM_BLOCK.finditer(self.data))
+        key = serialization.load_pem_private_key(blocks[self.number].group(0), None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not _p256(key):
+            raise KeystoreError(LAYER, f"{self.source}: private key is not a P-256 EC key")
+        return key
+
+
 def _p256(key: object) -> TypeIs[ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey]:
     return isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) and (
         key.curve.name == "secp256r1"
@@ -627,6 +826,9 @@ def _p256(key: object) -> TypeIs[ec.EllipticCurvePublicKey | ec.EllipticCurvePri
 
 def _identity(certificate: x509.Certificate) -> tuple[bytes, int | None, bool]:
     """(EUI, role, is a device) from inside a certificate: organisation subject, else SAN."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     unique = certificate.subject.get_attributes_for_oid(NameOID.X500_UNIQUE_IDENTIFIER)
     if unique:
         value = unique[0].value
@@ -641,7 +843,7 @@ def _identity(certificate: x509.Certificate) -> tuple[bytes, int | None, bool]:
     except x509.ExtensionNotFound:
         raise _Reject("no identity: neither x500UniqueIdentifier nor a SAN") from None
     for name in san.value.get_values_for_type(x509.OtherName):
-        if name.type_id == HARDWARE_MODULE_NAME:
+        if name.type_id.dotted_string == HARDWARE_MODULE_NAME:
             serial = _hardware_serial(name.value)
             if serial is not None:
                 return serial, None, True
@@ -649,6 +851,8 @@ def _identity(certificate: x509.Certificate) -> tuple[bytes, int | None, bool]:
 
 
 def _role_from_ou(certificate: x509.Certificate) -> int | None:
+    from cryptography.x509.oid import NameOID
+
     units = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
     if not units:
         return None
@@ -696,6 +900,8 @@ def _hardware_serial(value: bytes) -> bytes | None:
 
 
 def _usages(certificate: x509.Certificate) -> list[str]:
+    from cryptography import x509
+
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -711,6 +917,8 @@ def _usages(certificate: x509.Certificate) -> list[str]:
 
 
 def _common_name(certificate: x509.Certificate) -> str | None:
+    from cryptography.x509.oid import NameOID
+
     names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(names[0].value) if names else None
 

@@ -213,7 +213,7 @@ def load_keystore(paths, at, acbs=None) -> Keystore | None:
         return None
     try:
         # without --at, validity dates are not judged (stored vectors outlive their certificates)
-        keystore = Keystore.open(*paths, clock=at, check_validity=at is not None)
+        keystore = Keystore.open(*paths, clock=at, check_validity=at is not None, cache=True)
     except GbcsError as exc:
         print(f"gbhan: keystore: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

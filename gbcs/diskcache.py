@@ -1,0 +1,62 @@
+"""What gbcs keeps on disk between runs, under $XDG_CACHE_HOME/gbhan (~/.cache/gbhan): the
+compiled parsers (gbcs.strict) and parsed keystores (gbcs.keystore).
+
+An entry is marshal'd built-in values behind the SHA-256 of those bytes, so a truncated or
+altered file reads as missing (and is made again), never as wrong data; marshal, not
+pickle, so reading an entry runs no code. Entries are written under a per-process name and
+renamed into place: a reader never sees half of one. A cache that cannot be read or
+written is simply not used. The cache is trusted as the user's home directory is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from pathlib import Path
+from typing import Any
+
+_DIGEST = 32  # bytes of SHA-256 before the marshal'd value
+
+
+def cache_dir() -> Path:
+    """$XDG_CACHE_HOME/gbhan, else ~/.cache/gbhan."""
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "gbhan"
+
+
+def load_entry(path: Path) -> object | None:
+    """The value kept at `path`, or None when it is missing, unreadable or not intact."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read()
+    except OSError:
+        return None
+    body = raw[_DIGEST:]
+    if len(raw) <= _DIGEST or hashlib.sha256(body).digest() != raw[:_DIGEST]:
+        return None
+    try:
+        value: object = marshal.loads(body)
+    except (ValueError, EOFError, TypeError):
+        return None
+    return value
+
+
+def store_entry(path: Path, value: Any) -> None:
+    """Keep `value` (built-in types only) at `path`, atomically; silently not when the cache
+    cannot be written."""
+    try:
+        body = marshal.dumps(value)
+    except ValueError:  # not marshallable: a bug in the caller, but the cache is optional
+        return
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(staging, "xb") as out:
+            out.write(hashlib.sha256(body).digest() + body)
+        os.replace(staging, path)
+    except OSError:
+        try:
+            staging.unlink()
+        except OSError:
+            pass
