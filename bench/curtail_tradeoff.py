@@ -11,12 +11,22 @@ client, DSP, WAN, one Premises per household; boards 0).
 
     .venv/bin/python bench/curtail_tradeoff.py [--scenario feeder-overload]
         [--costs inf,100,50,20,10,5,0] [--seeds 7 | --seeds 1-10] [--jobs 2] [--bounds]
+        [--floors | --only-floors] [--dno key=value,...]
 
 ``--bounds`` adds what the same policy would shed knowing more than a DNO can (the cover
 taken from the population's arrival times instead of the substation): ``out``, which cars
 have not come yet (still the worst case of their sizes), and ``foresight``, each plug-in 90 s
 before it happens (headroom only for the car about to come). Neither is a policy; they say
 where the remaining shedding comes from.
+
+``--floors`` adds the least any controller could shed (``floor``, no SRVs, no switches: an
+oracle that reads every household's and car's load of the coming step, ``FeederPhysics.preview``,
+and holds back exactly the excess over the rating less its cover, fluidly, largest car first,
+with the deferral the physics does), for three covers: none (the minimum, about 1.0), for the
+cars still out that the DNO cannot hold off (declined, never asked or unswitched: a consenting
+car still out is held off by a 7.6 at no energy cost until it comes, so it needs no room), and
+for every car still out. The second is the floor of every policy that keeps 0 minutes over
+whatever the time a car plugs in: it knows which cars are out, not when they come.
 
 With more than one seed the feeder is redrawn for each (the same scenario otherwise): the
 pooled ratio is total shed over total needed, and seeds where no policy can keep the rating
@@ -34,12 +44,19 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+
 from emulator import scenario  # noqa: E402
 from emulator.grid import monitor  # noqa: E402
+from emulator.grid.consent import Consent  # noqa: E402
+from emulator.grid.loads import MIN_CHARGING_FRACTION, FeederPhysics  # noqa: E402
 from emulator.scenario import engine  # noqa: E402
+
+FLOOR_COVERS = ("none", "unheld", "out")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,10 +98,16 @@ def knowing(run: scenario.Scenario, knowledge: str) -> None:
     monitor.DnoMonitor.plug_in_cover_kw = cover  # type: ignore[method-assign]
 
 
-def one(job: tuple[str, int, float, str]) -> Row:
-    name, seed, cost, knowledge = job
+def one(job: tuple[str, int, float, str, tuple[tuple[str, str], ...]]) -> Row:
+    name, seed, cost, knowledge, sets = job
     base = scenario.load(name)
-    run = base.with_overrides(seed=seed, dno=dataclasses.replace(base.dno, excursion_cost_kwh=cost))
+    dno = dataclasses.replace(base.dno, excursion_cost_kwh=cost)
+    changes: dict[str, Any] = {}
+    for key, text in sets:  # --dno key=value: the scenario's [dno] changed for every run
+        kind = type(getattr(dno, key))
+        changes[key] = text.lower() in ("1", "true", "yes") if kind is bool else kind(text)
+    dno = dataclasses.replace(dno, **changes)
+    run = base.with_overrides(seed=seed, dno=dno)
     if knowledge != "dno":
         knowing(run, knowledge)
     with tempfile.TemporaryDirectory() as out:
@@ -111,6 +134,64 @@ def one(job: tuple[str, int, float, str]) -> Row:
     )
 
 
+def floor(job: tuple[str, int, str]) -> tuple[int, str, float, float]:
+    """The oracle's shed and needed (kWh) on one feeder with one cover (``FLOOR_COVERS``)."""
+    name, seed, cover = job
+    run = scenario.load(name).with_overrides(seed=seed)
+    population = engine.build_population(run)
+    consent = engine.build_consent(run, population)
+    physics = FeederPhysics(population, run.households, run.start_hour, run.seed)
+    kw, arrival = population.charger_kw, population.arrival_h
+    held = np.array(
+        [
+            p.ev_switch is not None and consent.status(p.premises_id) is Consent.OPTED_IN
+            for p in population.premises
+        ]
+    )
+    coverable = {"none": kw < 0, "unheld": (kw > 0) & ~held, "out": kw > 0}[cover]
+    dt, rating = run.step_s, run.rating_kw
+    shed = needed = 0.0
+    for _ in range(int(round(run.duration_s / dt))):
+        house, demand = physics.preview(dt)
+        out = coverable & ~(arrival <= physics.hour_of_day())  # nan: no car, never out
+        room = float(kw[out].max()) if out.any() else 0.0
+        excess = float(house.sum() + demand.sum()) - (rating - room)
+        level = np.ones(len(kw))
+        for i in sorted(np.flatnonzero(held & (demand > 0)), key=lambda i: -demand[i]):
+            if excess <= 0:
+                break
+            cut = min(1.0, excess / demand[i])
+            level[i] = 0.0 if 1.0 - cut < MIN_CHARGING_FRACTION else 1.0 - cut
+            excess -= demand[i] * (1.0 - level[i])
+        sample = physics.step(dt, level)
+        needed += max(0.0, sample.household_kw + sample.ev_demand_kw - rating) * dt / 3600.0
+        shed += (sample.ev_demand_kw - sample.ev_kw) * dt / 3600.0
+    return seed, cover, shed, needed
+
+
+def print_floors(name: str, seeds: list[int], jobs: int) -> None:
+    with ProcessPoolExecutor(max(1, jobs)) as pool:
+        found = list(pool.map(floor, [(name, s, c) for s in seeds for c in FLOOR_COVERS]))
+    table = {(seed, cover): (shed, needed) for seed, cover, shed, needed in found}
+    print(
+        "floors (an oracle's fluid shedding, no SRVs): shed/needed with room kept for "
+        "no car | the cars out it cannot hold off | every car out"
+    )
+    pooled = dict.fromkeys(FLOOR_COVERS, (0.0, 0.0))
+    for seed in seeds:
+        cells = []
+        for cover in FLOOR_COVERS:
+            shed, needed = table[seed, cover]
+            cells.append(f"{shed / needed:.2f}" if needed > 0 else "-")
+            total = pooled[cover]
+            pooled[cover] = (total[0] + shed, total[1] + needed)
+        print(f"  seed {seed}: " + " | ".join(cells))
+    print(
+        "  pooled: "
+        + " | ".join(f"{s / n:.2f}" if n > 0 else "-" for s, n in (pooled[c] for c in FLOOR_COVERS))
+    )
+
+
 def seeds_arg(text: str) -> list[int]:
     if "-" in text:
         first, last = text.split("-")
@@ -125,14 +206,23 @@ def main() -> None:
     ap.add_argument("--seeds", default=None, help="default: the scenario's own seed")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--bounds", action="store_true", help="add the out and foresight bounds")
+    ap.add_argument("--floors", action="store_true", help="add the oracle's floors")
+    ap.add_argument("--dno", default="", help="[dno] changes for every run: key=value,...")
+    ap.add_argument("--only-floors", action="store_true", help="the floors, no policy runs")
     args = ap.parse_args()
     costs = [float(c) for c in args.costs.split(",")]
     if math.inf not in costs:
         costs.insert(0, math.inf)  # the reference
     seeds = seeds_arg(args.seeds) if args.seeds else [scenario.load(args.scenario).seed]
-    jobs = [(args.scenario, seed, cost, "dno") for cost in costs for seed in seeds]
+    if args.only_floors:
+        print_floors(args.scenario, seeds, args.jobs)
+        return
+    sets = tuple(tuple(kv.split("=", 1)) for kv in args.dno.split(",") if kv)
+    jobs = [(args.scenario, seed, cost, "dno", sets) for cost in costs for seed in seeds]
     if args.bounds:
-        jobs += [(args.scenario, seed, math.inf, k) for k in ("out", "foresight") for seed in seeds]
+        jobs += [
+            (args.scenario, seed, math.inf, k, sets) for k in ("out", "foresight") for seed in seeds
+        ]
     start = time.perf_counter()
     with ProcessPoolExecutor(max(1, args.jobs)) as pool:
         rows = list(pool.map(one, jobs))
@@ -192,6 +282,8 @@ def main() -> None:
             )
         )
     print(f"{len(rows)} runs in {wall:.0f} s wall ({args.jobs} jobs)")
+    if args.floors:
+        print_floors(args.scenario, seeds, args.jobs)
 
 
 if __name__ == "__main__":
