@@ -69,6 +69,10 @@ def register(sub) -> None:
     p.add_argument("--loss", type=float, default=0.0, help="WAN loss probability each way")
     p.add_argument("--boost-switch", action="store_true",
                    help="SECMP0046 second step: DNO may send 7.9-7.11")  # fmt: skip
+    p.add_argument("--web-port", type=int, default=8080, metavar="PORT",
+                   help="the web console's port, bound to --host (default 8080; 0 a free "
+                   "one; docs/web.md)")  # fmt: skip
+    p.add_argument("--no-web", action="store_true", help="do not serve the web console")
     _common(p)
     p.set_defaults(func=cmd_serve)
 
@@ -151,9 +155,11 @@ def _common(p) -> None:
 
 
 def cmd_serve(args) -> int:
+    from emulator import web
     from emulator.backoffice import service
     from emulator.backoffice.assembly import make_dsp
     from emulator.backoffice.eligibility import Eligibility
+    from emulator.backoffice.inventory import RTDS_PREMISES
     from emulator.backoffice.premises_factory import (
         MAX_GENERATED,
         GeneratedHousehold,
@@ -240,18 +246,41 @@ def cmd_serve(args) -> int:
         if args.assets_port is not None:
             assets = SmkiService(state.repo, args.host, args.assets_port,
                                  clock=lambda: smki_at, org_crypto=bundle).start()  # fmt: skip
-        runner = await service.start(
-            dsp, args.host, args.port, persist=state.set_endpoint,
-            configured=lambda: {u.eui for u in state.users()},
-        )  # fmt: skip
+        configured = lambda: {u.eui for u in state.users()}  # noqa: E731
+        app = service.make_app(dsp, persist=state.set_endpoint, configured=configured)
+        console = console_runner = None
+        if not args.no_web:
+            live = {RTDS_PREMISES: premises}
+            live |= {household.name: other for household, other, _c in generated}
+            console = web.make_console(
+                dsp, live=live, duis_url="", smki_url=smki.url,
+                rtds_keystore=DEFAULT_RTDS_KEYSTORE, dccboxed_keystore=args.keystore,
+                gbcs_date=gbcs_date, persist=state.set_endpoint, configured=configured,
+            )  # fmt: skip
+            console.observe(app)
+        runner = await web.start_site(app, args.host, args.port)
+        duis_port = service.bound_port(runner)
+        if console is not None:
+            local = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+            console.set_duis_url(f"http://{local}:{duis_port}")
+            try:
+                console_runner = await console.start(args.host, args.web_port)
+            except OSError as exc:  # the DSP serves on without its console
+                print(f"warning: web console not started on port {args.web_port}: {exc} "
+                      "(choose one with --web-port, or --no-web)", file=sys.stderr, flush=True)  # fmt: skip
         where = {u.name: u.endpoint for u in dsp.users}
-        print(f"DSP on http://{args.host}:{service.bound_port(runner)}/api/v1/serviceS|T|D; "
+        print(f"DSP on http://{args.host}:{duis_port}/api/v1/serviceS|T|D; "
               f"SMKI on {smki.url}/services/; state {args.state_dir}"
               f"{f' ({resumed} unfinished requests resumed)' if resumed else ''}; "
               f"responses to {where}", flush=True)  # fmt: skip
+        if console_runner is not None:
+            print(f"web console on http://{args.host}:{service.bound_port(console_runner)}/",
+                  flush=True)  # fmt: skip
         try:
             await asyncio.Event().wait()
         finally:
+            if console is not None:
+                await console.stop()
             await runner.cleanup()
             smki.stop()
             if assets is not None:

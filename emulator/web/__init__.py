@@ -1,0 +1,79 @@
+"""The web console over the emulator's DSP (`gbhan dsp serve`, port 8080): the premises and
+their devices live, the DUIS log with each document's verdicts, and a request launcher.
+Pages are our own HTML, CSS and JavaScript (static/), with no build step and nothing fetched
+from elsewhere; they update from one stream of server-sent events. See docs/web.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from pathlib import Path
+
+from emulator.backoffice.dsp import Dsp
+from emulator.devices import Premises
+from emulator.smki import client as smki_client
+from emulator.smki.errors import SmkiError
+from gbcs.keystore import Keystore
+
+from .console import DEFAULT_WEB_PORT, Console, Tee, start_site
+from .events import Event, EventHub
+from .launcher import Launcher, LaunchError
+from .records import DuisLog, LogEntry, Verifier
+
+__all__ = [
+    "DEFAULT_WEB_PORT",
+    "Console",
+    "DuisLog",
+    "Event",
+    "EventHub",
+    "LaunchError",
+    "Launcher",
+    "LogEntry",
+    "Tee",
+    "Verifier",
+    "make_console",
+    "start_site",
+]
+
+
+def _smki_fetch(smki_url: str | None) -> Callable[[bytes], list[bytes]] | None:
+    if smki_url is None:
+        return None
+
+    def fetch(eui: bytes) -> list[bytes]:
+        try:
+            return [der for _found, der in smki_client.in_use_certificates(smki_url, eui)]
+        except SmkiError:
+            return []
+
+    return fetch
+
+
+def make_console(
+    dsp: Dsp,
+    *,
+    live: dict[str, Premises],
+    duis_url: str,
+    smki_url: str | None,
+    rtds_keystore: Path,
+    dccboxed_keystore: Path,
+    gbcs_date: _dt.datetime,
+    persist: Callable[[bytes, str | None], None] | None = None,
+    configured: Callable[[], set[bytes]] | None = None,
+) -> Console:
+    """A console over `dsp` as `gbhan dsp serve` runs it: device responses judged with the
+    users' keys (RTDS's and DCC Boxed's keystores at `gbcs_date`) and the devices'
+    certificates from the SMKI service at `smki_url`; the launcher signs as DCC Boxed's
+    users and sends to `duis_url`."""
+    verify_keys = Keystore.open(rtds_keystore, clock=gbcs_date)
+    verify_keys.load(dccboxed_keystore)
+    launcher = Launcher(dsp, Keystore.open(dccboxed_keystore, clock=gbcs_date), duis_url)
+    return Console(
+        dsp,
+        live=live,
+        verifier=Verifier(verify_keys, _smki_fetch(smki_url)),
+        launcher=launcher,
+        persist=persist,
+        configured=configured,
+    )

@@ -1,0 +1,329 @@
+"""The web console over a running DSP: its own aiohttp site (default port 8080) serving the
+premises, DUIS log and launcher pages, their JSON, the configuration API, and one stream of
+server-sent events the pages update from.
+
+What feeds it, without the DSP knowing it is watched:
+- requests: a middleware on the DSP's own HTTP app (`observe`) records each request body and
+  the answer given; why a request was refused is the DSP's own refusal (its `refused CODE:
+  reason` log record, caught by a filter on that logger for the request being handled);
+- responses and alerts: the DSP's delivery is wrapped (`Tee`) so every document handed to a
+  user's endpoint is recorded before it goes;
+- device state: in-process premises are read every `refresh_s` and straight after each
+  delivered document, and a premises whose state changed is sent as an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from emulator.backoffice import config_api, duis
+from emulator.backoffice.dsp import ENDPOINT_VARIANTS, Dsp
+from emulator.backoffice.registry import RegisteredUser
+from emulator.backoffice.service import API_PREFIX
+from emulator.devices import Premises
+
+from . import premises_view
+from .events import EventHub
+from .launcher import Launcher, LaunchError
+from .records import REQUEST, DuisLog, LogEntry, Verifier
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WEB_PORT = 8080
+STATIC = Path(__file__).with_name("static")
+PAGES = {"premises": "premises.html", "log": "log.html", "launcher": "launcher.html"}
+API = "/web/api"
+_DSP_LOGGER = "emulator.backoffice.dsp"
+_REFUSED = "refused %s: %s"  # the DSP's refusal record (dsp.Dsp.handle)
+
+_refusals: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "gbhan_web_refusals", default=None
+)
+
+
+class _RefusalTap(logging.Filter):
+    """Notes the DSP's refusal reason for the request being handled (a context variable the
+    console's middleware sets), and passes on only what the logger would have shown."""
+
+    def __init__(self, shown: int) -> None:
+        super().__init__()
+        self.shown = shown
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == _REFUSED and isinstance(record.args, tuple) and len(record.args) == 2:
+            slot = _refusals.get()
+            if slot is not None:
+                slot.append(str(record.args[1]))
+        return record.levelno >= self.shown
+
+
+class Tee:
+    """The DSP's delivery, with every document recorded before it is handed on."""
+
+    def __init__(self, inner: Any, seen: Callable[[RegisteredUser, bytes, str], None]) -> None:
+        self.inner, self.seen = inner, seen
+
+    async def deliver(self, user: RegisteredUser, document: bytes, kind: duis.DocumentKind) -> bool:
+        self.seen(user, document, str(kind))
+        ok: bool = await self.inner.deliver(user, document, kind)
+        return ok
+
+    def __getattr__(self, name: str) -> Any:  # stats, close ... of the wrapped delivery
+        return getattr(self.inner, name)
+
+
+async def start_site(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Serve `app` (the DSP's, once `Console.observe` has seen it); port 0 picks a free one."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+class Console:
+    """One console over `dsp`; `live` maps premises names to their in-process models."""
+
+    def __init__(
+        self,
+        dsp: Dsp,
+        *,
+        live: dict[str, Premises],
+        verifier: Verifier,
+        launcher: Launcher | None = None,
+        persist: Callable[[bytes, str | None], None] | None = None,
+        configured: Callable[[], set[bytes]] | None = None,
+        refresh_s: float = 0.5,
+    ) -> None:
+        self.dsp, self.live, self.launcher = dsp, live, launcher
+        self.persist, self.configured = persist, configured
+        self.refresh_s = refresh_s
+        self.hub = EventHub()
+        self.log = DuisLog(dsp.schema, dsp.trusted, verifier, self._user_name)
+        self.log.listeners.append(self._published)
+        self.mains: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, str] = {}
+        self._poke = asyncio.Event()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gbhan-web")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+        self._tap: _RefusalTap | None = None
+        self._tapped_level = logging.NOTSET
+        dsp.delivery = Tee(dsp.delivery, self._delivered)
+
+    def set_duis_url(self, url: str) -> None:
+        """Where the launcher sends requests: the DSP's own HTTP interface."""
+        if self.launcher is not None:
+            self.launcher.set_duis_url(url)
+
+    def _user_name(self, eui: bytes) -> str:
+        user = self.dsp.users.get(eui)
+        return "" if user is None else user.name
+
+    # --- feeds -----------------------------------------------------------------------------
+    def observe(self, app: web.Application) -> None:
+        """Record every DUIS request `app` (the DSP's service app, not yet started) serves."""
+
+        @web.middleware
+        async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+            endpoint = (
+                request.path[len(API_PREFIX) :] if request.path.startswith(API_PREFIX) else ""
+            )
+            if request.method != "POST" or endpoint not in ENDPOINT_VARIANTS:
+                return await handler(request)  # type: ignore[no-any-return]
+            body = await request.read()  # aiohttp keeps it for the handler's read
+            slot: list[str] = []
+            token = _refusals.set(slot)
+            try:
+                response = await handler(request)
+            finally:
+                _refusals.reset(token)
+            answer = response.body if isinstance(response, web.Response) else None
+            if isinstance(answer, bytes):
+                self.log.request(endpoint, body, answer, slot[-1] if slot else None)
+            return response  # type: ignore[no-any-return]
+
+        app.middlewares.append(record)
+        if self._tap is None:
+            logger = logging.getLogger(_DSP_LOGGER)
+            self._tapped_level = logger.level
+            self._tap = _RefusalTap(logger.getEffectiveLevel())
+            logger.addFilter(self._tap)
+            if not logger.isEnabledFor(logging.INFO):
+                logger.setLevel(logging.INFO)
+
+    def _delivered(self, user: RegisteredUser, document: bytes, kind: str) -> None:
+        entry = self.log.delivered(bytes(user.eui), kind, document)
+        if entry.direction != str(duis.DocumentKind.RESPONSE) and entry.device:
+            if entry.code in premises_view.MAINS_OFF:
+                self.mains[entry.device] = {"on": False, "since": entry.at, "alert": entry.code}
+            elif entry.code in premises_view.MAINS_ON:
+                self.mains[entry.device] = {"on": True, "since": entry.at, "alert": entry.code}
+        self._poke.set()
+
+    def _published(self, entry: LogEntry) -> None:
+        self.hub.publish("duis", entry.summary())
+
+    async def _watch(self) -> None:
+        """Publish each in-process premises whose state changed."""
+        while True:
+            try:
+                await asyncio.wait_for(self._poke.wait(), self.refresh_s)
+            except TimeoutError:
+                pass
+            self._poke.clear()
+            try:
+                for item in await self.premises():
+                    text = json.dumps(item, sort_keys=True)
+                    if self._states.get(item["name"]) != text:
+                        self._states[item["name"]] = text
+                        self.hub.publish("premises", item)
+            except Exception:  # a model mid-change: read it again next time
+                log.exception("reading the premises' state failed")
+
+    async def premises(self) -> list[dict[str, Any]]:
+        return await premises_view.snapshot(self.dsp.inventory, self.live, self.mains)
+
+    # --- the site -------------------------------------------------------------------------
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=256 * 1024)
+        routes = [
+            web.get("/", self._index),
+            *(web.get(f"/{page}", self._page) for page in PAGES),
+            web.static("/static", STATIC),
+            web.get(f"{API}/premises", self._api_premises),
+            web.get(f"{API}/log", self._api_log),
+            web.get(f"{API}/log/{{seq:[0-9]+}}", self._api_entry),
+            web.get(f"{API}/events", self._api_events),
+            web.get(f"{API}/templates", self._api_templates),
+            web.get(f"{API}/templates/{{name}}", self._api_template),
+            web.get(f"{API}/senders", self._api_senders),
+            web.post(f"{API}/send", self._api_send),
+        ]
+        app.add_routes(routes)
+        config_api.add_routes(app, self.dsp, self.persist, self.configured)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_WEB_PORT) -> web.AppRunner:
+        """Serve the console (port 0: a free one, see service.bound_port) and start
+        watching the premises."""
+        if not (STATIC / PAGES["premises"]).is_file():
+            raise FileNotFoundError(f"{STATIC}: the console's pages are not installed")
+        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._tasks.append(asyncio.get_running_loop().create_task(self._watch()))
+        return self._runner
+
+    async def stop(self) -> None:
+        self.hub.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.launcher is not None:
+            await self.launcher.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._tap is not None:
+            logger = logging.getLogger(_DSP_LOGGER)
+            logger.removeFilter(self._tap)
+            logger.setLevel(self._tapped_level)
+            self._tap = None
+
+    # --- handlers ---------------------------------------------------------------------------
+    async def _index(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/premises")
+
+    async def _page(self, request: web.Request) -> web.StreamResponse:
+        name = request.path.strip("/")
+        return web.FileResponse(STATIC / PAGES[name], headers={"Cache-Control": "no-cache"})
+
+    async def _api_premises(self, request: web.Request) -> web.Response:
+        last = self.hub.last_id
+        return web.json_response({"last_event": last, "premises": await self.premises()})
+
+    async def _api_log(self, request: web.Request) -> web.Response:
+        last = self.hub.last_id
+        wanted = request.query.get("request")
+        entries = [e.summary() for _seq, e in sorted(self.log.entries.items())
+                   if wanted is None or e.request_id == wanted]  # fmt: skip
+        limit = request.query.get("limit")
+        if limit is not None and limit.isdigit():
+            entries = entries[len(entries) - int(limit) :] if int(limit) else []
+        return web.json_response({"last_event": last, "entries": entries})
+
+    async def _api_entry(self, request: web.Request) -> web.Response:
+        seq = int(request.match_info["seq"])
+        loop = asyncio.get_running_loop()
+        details = await loop.run_in_executor(self._pool, self.log.details, seq)
+        if details is None:
+            return web.json_response({"error": f"no log entry {seq}"}, status=404)
+        return web.json_response(details)
+
+    async def _api_events(self, request: web.Request) -> web.StreamResponse:
+        text = request.query.get("after") or request.headers.get("Last-Event-ID")
+        after = int(text) if text and text.isdigit() else None
+        response = web.StreamResponse(headers={
+            "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+        })  # fmt: skip
+        await response.prepare(request)
+        await response.write(b"retry: 2000\n\n")
+        try:
+            async for event in self.hub.subscribe(after):
+                await response.write(event.sse())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return response
+
+    def _launcher(self) -> Launcher:
+        if self.launcher is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": "no launcher on this console"}),
+                                   content_type="application/json")  # fmt: skip
+        return self.launcher
+
+    async def _api_templates(self, request: web.Request) -> web.Response:
+        return web.json_response(self._launcher().templates())
+
+    async def _api_template(self, request: web.Request) -> web.Response:
+        try:
+            return web.json_response(self._launcher().template(request.match_info["name"]))
+        except LaunchError as exc:
+            return web.json_response({"error": str(exc)}, status=404)
+
+    async def _api_senders(self, request: web.Request) -> web.Response:
+        return web.json_response(self._launcher().senders())
+
+    async def _api_send(self, request: web.Request) -> web.Response:
+        launcher = self._launcher()
+        try:
+            body = json.loads(await request.read())
+            if not isinstance(body, dict):
+                raise ValueError("the body is a JSON object")
+            user = duis.eui_from_text(str(body.get("user", "")))
+            target = duis.eui_from_text(str(body["target"])) if body.get("target") else None
+            fields = body.get("fields") or {}
+            if not isinstance(fields, dict):
+                raise ValueError("fields is an object of path: value")
+            result = await launcher.send(str(body.get("template", "")), user, target,
+                                         {str(k): str(v) for k, v in fields.items()},
+                                         str(body.get("tamper", "none")))  # fmt: skip
+        except (ValueError, LaunchError, duis.DuisError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(result)
+
+
+__all__ = ["DEFAULT_WEB_PORT", "REQUEST", "Console", "Tee", "start_site"]

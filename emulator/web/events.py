@@ -1,0 +1,86 @@
+"""The console's event stream: every DUIS document and device state change, numbered in the
+order it happened, fanned out to each browser as server-sent events.
+
+A page first reads a snapshot (which names the last event id it includes), then subscribes
+with `after=` that id: the hub replays what it still holds after it, so nothing that happened
+between the two is missed. The hub keeps the last `keep` events; a subscriber that falls
+further behind than its queue is dropped (its page reconnects and reads a fresh snapshot)
+rather than holding the DSP up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """One numbered event: `kind` names the SSE event (duis, premises), `data` its JSON."""
+
+    id: int
+    kind: str
+    data: dict[str, Any]
+
+    def sse(self) -> bytes:
+        """The event as the text/event-stream wire format."""
+        return f"id: {self.id}\nevent: {self.kind}\ndata: {json.dumps(self.data)}\n\n".encode()
+
+
+class EventHub:
+    """Numbers events, keeps the recent ones, and hands each to every subscriber."""
+
+    def __init__(self, keep: int = 5000, queue_size: int = 2000) -> None:
+        self._events: deque[Event] = deque(maxlen=keep)
+        self._subscribers: set[asyncio.Queue[Event | None]] = set()
+        self._queue_size = queue_size
+        self.last_id = 0
+        self.dropped_subscribers = 0
+
+    def publish(self, kind: str, data: dict[str, Any]) -> Event:
+        self.last_id += 1
+        event = Event(self.last_id, kind, data)
+        self._events.append(event)
+        for queue in list(self._subscribers):
+            if queue.qsize() >= self._queue_size:  # too slow: cut off, its page resynchronises
+                self._subscribers.discard(queue)
+                self.dropped_subscribers += 1
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(None)
+            else:
+                queue.put_nowait(event)
+        return event
+
+    def since(self, after: int) -> list[Event]:
+        """The events still held with an id above `after`, oldest first."""
+        return [e for e in self._events if e.id > after]
+
+    async def subscribe(self, after: int | None = None) -> AsyncIterator[Event]:
+        """Every event after `after` (None: from now on), then each new one as it comes."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._subscribers.add(queue)
+        seen = self.last_id if after is None else after
+        try:
+            for event in self.since(seen):
+                seen = event.id
+                yield event
+            while True:
+                got = await queue.get()
+                if got is None:
+                    return
+                if got.id > seen:  # not already replayed above
+                    seen = got.id
+                    yield got
+        finally:
+            self._subscribers.discard(queue)
+
+    def close(self) -> None:
+        """End every subscription (the console is stopping)."""
+        for queue in list(self._subscribers):
+            queue.put_nowait(None)
+        self._subscribers.clear()

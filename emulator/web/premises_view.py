@@ -1,0 +1,123 @@
+"""What the premises page shows of each premises: the inventory's devices, and for premises
+whose device models run in this process their live state, read the way a person at the
+premises would see it (the switch's own output and configuration, the meter's held values,
+the Comms Hub's device log).
+
+Premises served by a premises host process (`--households N`) are listed from the inventory
+only: their models live in the other process, which does not report state. The Comms Hub's
+mains is what the DSP last heard from it: an AD1 Power Outage alert says off, a restoration
+alert (8F35 / 8F36) on; nothing heard, on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.backoffice.inventory import Inventory
+from emulator.devices import Premises
+from gbcs.dlms import decode_data
+
+#: the meter's held values shown as registers and credit: (label, interface class, OBIS, attr)
+METER_VALUES = (
+    ("meter balance (credit)", 112, "0000130A00FF", 2),
+    ("emergency credit", 112, "0000130A01FF", 2),
+    ("emergency credit status (1 selectable, 2 selected)", 112, "0000130A01FF", 8),
+    ("maximum demand import", 4, "0100010600FF", 2),
+    ("maximum demand export", 4, "0100020600FF", 2),
+)
+#: DUIS alert codes that say a Comms Hub's mains went off / came back
+MAINS_OFF = frozenset({"AD1"})
+MAINS_ON = frozenset({"8F35", "8F36"})
+
+
+def _dashed(eui: bytes) -> str:
+    return bytes(eui).hex("-").upper()
+
+
+def _value(item: Any) -> Any:
+    """A COSEM data item's value as JSON (A-XDR containers, raw bytes from the store)."""
+    if isinstance(item, bytes | bytearray):
+        try:
+            item = decode_data(bytes(item))
+        except Exception:  # not one data item: show its bytes
+            return bytes(item).hex().upper()
+    value = item.get("value") if isinstance(item, dict) else item
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex().upper()
+    if isinstance(value, int | str | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+async def live_state(premises: Premises, mains: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The live part of one in-process premises (JSON-able)."""
+    esme = premises.esme
+    switches = []
+    for slot, unit in sorted(premises.switches.items()):
+        state = (await unit.state()).as_dict()
+        config = await unit.config()
+        link = esme.slots.get(slot)
+        switches.append({
+            "slot": slot, "eui": _dashed(link.eui) if link is not None and link.eui else None,
+            "role": unit.role, "relay": state["relay"], "level": state["level"],
+            "label": config.get("label", ""), "meter_label": esme.objects.labels.get(slot, ""),
+            "boost_associated": bool(config.get("boost_associated")),
+        })  # fmt: skip
+    registers = []
+    for label, ic, obis, attribute in METER_VALUES:
+        key = (ic, bytes.fromhex(obis), attribute)
+        if key in esme.store:
+            registers.append({"name": label, "obis": obis, "attribute": attribute,
+                              "value": _value(esme.store.get(*key))})  # fmt: skip
+    hub_eui = _dashed(premises.hub.eui)
+    gas = None
+    if premises.gas is not None:
+        gsme = premises.gas.gsme
+        gas = {
+            "gpf": _dashed(premises.gas.eui), "gsme": _dashed(gsme.eui),
+            "wake_interval_s": gsme.wake_interval_s, "wakes": gsme.wakes,
+            "last_wake_s": round(gsme.next_wake() - gsme.wake_interval_s, 3),
+        }  # fmt: skip
+    return {
+        "hub": {
+            "eui": hub_eui,
+            "mains": mains.get(hub_eui, {"on": True, "since": None, "alert": None}),
+            "device_log": [
+                {"eui": _dashed(bytes.fromhex(e)), "type": t}
+                for e, t in premises.device_ids.items()
+            ],  # fmt: skip
+        },
+        "meter": {
+            "eui": _dashed(esme.eui),
+            "device_log": [{"eui": _dashed(e), "type": t} for e, t in esme.device_log.items()],
+            "registers": registers,
+            "boost_available": esme.objects.boost_available,
+        },
+        "switches": switches,
+        "gas": gas,
+    }
+
+
+async def snapshot(
+    inventory: Inventory,
+    live: dict[str, Premises],
+    mains: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Every premises of the inventory with its devices, live state where it is in-process."""
+    out = []
+    for name, record in sorted(inventory.premises.items()):
+        devices = sorted(
+            (d for d in inventory.devices.values() if d.premises == name), key=lambda d: d.eui
+        )
+        if not devices and name not in live:
+            continue
+        premises = live.get(name)
+        out.append({
+            "name": name,
+            "supplier": _dashed(record.supplier),
+            "distributor": _dashed(record.electricity_distributor),
+            "mpxn": record.mpxn,
+            "devices": [{"eui": _dashed(d.eui), "type": d.device_type} for d in devices],
+            "live": None if premises is None else await live_state(premises, mains),
+        })  # fmt: skip
+    return out

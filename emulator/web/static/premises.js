@@ -1,0 +1,82 @@
+// Premises page: every premises and device, live state replaced as events arrive.
+"use strict";
+(() => {
+  const { el } = gb;
+  const root = document.getElementById("premises");
+
+  function switches(live) {
+    return el("table", { class: "switches" },
+      el("caption", { class: "muted", style: "text-align:left" }, "Auxiliary load control switches"),
+      el("thead", {}, el("tr", {}, ["slot", "EUI", "role", "relay", "level", "label (switch)",
+        "label (meter)", "boost associated"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, live.switches.map((s) => el("tr", { "data-eui": s.eui, "data-slot": s.slot },
+        el("td", {}, s.slot), el("td", { class: "eui" }, s.eui || "—"), el("td", {}, s.role),
+        el("td", { class: `relay state-${s.relay}`, "data-relay": s.relay }, s.relay),
+        el("td", { class: "level" }, `${s.level} %`), el("td", {}, s.label || "—"),
+        el("td", {}, s.meter_label || "—"), el("td", {}, s.boost_associated ? "yes" : "no")))));
+  }
+
+  function hub(live) {
+    const mains = live.hub.mains;
+    return el("div", {},
+      el("h3", {}, "Comms Hub"),
+      el("p", {}, el("span", { class: "eui" }, live.hub.eui), " — mains ",
+        el("strong", { class: mains.on ? "mains-on" : "mains-off", "data-mains": mains.on ? "on" : "off" },
+          mains.on ? "on" : "off"),
+        mains.alert ? el("span", { class: "muted" }, ` (alert ${mains.alert} at ${mains.since})`) : null),
+      el("table", {}, el("caption", { class: "muted", style: "text-align:left" }, "Device log"),
+        el("tbody", {}, live.hub.device_log.map((d) => el("tr", {},
+          el("td", { class: "eui" }, d.eui), el("td", {}, d.type))))));
+  }
+
+  function meter(live) {
+    return el("div", {},
+      el("h3", {}, "Electricity meter (ESME)"),
+      el("p", { class: "eui" }, live.meter.eui),
+      el("table", { class: "registers" },
+        el("caption", { class: "muted", style: "text-align:left" }, "Registers and credit"),
+        el("tbody", {}, live.meter.registers.map((r) => el("tr", {},
+          el("th", { scope: "row" }, r.name), el("td", { class: "eui" }, `${r.obis} /${r.attribute}`),
+          el("td", {}, String(r.value))))),
+      ),
+      el("p", { class: "muted" }, `boost button available: ${live.meter.boost_available ? "yes" : "no"}; `
+        + `meter's device log: ${live.meter.device_log.length} devices`));
+  }
+
+  function gas(live) {
+    if (!live.gas) return null;
+    return el("div", {}, el("h3", {}, "Gas"),
+      el("p", {}, "GSME ", el("span", { class: "eui" }, live.gas.gsme), ", GPF ",
+        el("span", { class: "eui" }, live.gas.gpf)),
+      el("p", { class: "muted" }, `wakes every ${live.gas.wake_interval_s} s; last wake-up at clock `
+        + `${live.gas.last_wake_s} s; woken for ${live.gas.wakes} held command(s)`));
+  }
+
+  function card(p) {
+    const id = `premises-${p.name}`;
+    return el("section", { class: "card premises", id, "data-name": p.name, "aria-labelledby": `${id}-h` },
+      el("h2", { id: `${id}-h` }, p.name),
+      el("p", { class: "muted" }, `Supplier ${p.supplier} · Electricity Distributor ${p.distributor}`
+        + (p.mpxn ? ` · MPxN ${p.mpxn}` : "")),
+      p.live ? el("div", {}, switches(p.live), el("div", { class: "grid" }, hub(p.live), meter(p.live), gas(p.live)))
+        : el("p", { class: "muted" }, "Device models run in another process (the premises host): live state is not shown."),
+      el("details", {}, el("summary", {}, `${p.devices.length} devices in the inventory`),
+        el("table", {}, el("tbody", {}, p.devices.map((d) => el("tr", {},
+          el("td", { class: "eui" }, d.eui), el("td", {}, d.type)))))));
+  }
+
+  function show(p) {
+    const fresh = card(p);
+    const old = document.getElementById(`premises-${p.name}`);
+    if (old) {
+      const open = old.querySelector("details")?.open;
+      if (open) fresh.querySelector("details").open = true;
+      old.replaceWith(fresh);
+    } else root.append(fresh);
+  }
+
+  gb.json("/web/api/premises").then((snap) => {
+    snap.premises.forEach(show);
+    gb.follow(snap.last_event, { premises: show });
+  }).catch((err) => root.append(el("p", { class: "reason" }, String(err))));
+})();
