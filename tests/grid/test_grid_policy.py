@@ -181,6 +181,23 @@ def test_rotation_hands_the_curtailment_to_another_customer_within_the_bound():
     assert max(load for t, load in samples if t > 60.0) <= RATING + 1e-9
 
 
+def test_rotation_still_shares_once_everyone_is_past_the_bound():
+    """Two chargers over for two hours among four customers with a 20-minute bound: the
+    rating outranks the bound, so everyone passes it, and the stints are still handed on
+    (to a customer curtailed half a stint less) instead of staying where they are."""
+    chargers = {f"P{i}": 7.4 for i in range(4)}
+    house = RATING + 2 * 7.4 - 4 * 7.4
+    params = minimal(rotate_after_s=900.0, max_event_curtail_s=1200.0)
+    monitor, feeder, samples = run_loop(lambda t: house, chargers, params, hours=2.0)
+    held_s = dict.fromkeys(chargers, 0.0)
+    for _, premises, held in feeder.held:
+        held_s[premises] += STEP if held else 0.0
+    assert min(held_s.values()) > 1200.0  # the bound could not hold for anyone
+    mean = sum(held_s.values()) / len(held_s)
+    assert max(held_s.values()) <= 1.25 * mean, held_s
+    assert max(load for t, load in samples if t > 60.0) <= RATING + 1e-9
+
+
 @pytest.mark.parametrize(
     "terms",
     [
