@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import collections
 import datetime as _dt
 import itertools
-import multiprocessing
 import os
+import pickle
 import re
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -130,6 +128,45 @@ class FileResult:
     # kept from `message`, which a sweep drops (and a worker process never sends back)
     message_code: int | None = None
     use_case: str | None = None
+    # what `tally` counts, when `security` did not travel (a worker process's result)
+    kept_tally: tuple[int, int, int, int] | None = field(default=None, repr=False)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled (a worker's result on its way back) as plain values: the verdicts, the
+        names and the tally, without the decoded tree or the security report."""
+        return (
+            _unpickle_result,
+            (
+                self.name,
+                self.decoded,
+                self.reencoded,
+                [(v.rule, v.detail, v.offset) for v in self.verdicts],
+                [(v.rule, v.detail, v.offset) for v in self.allowed],
+                self.kind,
+                self.message_code,
+                self.use_case,
+                self.tally(),
+            ),
+        )
+
+    def tally(self) -> tuple[int, int, int, int]:
+        """(signatures, MACs, encrypted parts verified; checks that could not run for want
+        of a key, not for a certificate's dates), as Totals counts them."""
+        if self.kept_tally is not None:
+            return self.kept_tally
+        signatures = macs = decrypted = missing = 0
+        for check in self.security.checks if self.security is not None else ():
+            if check.status == VERIFIED:
+                name = check.check
+                if name.startswith("signature"):
+                    signatures += 1
+                elif name.startswith("mac"):
+                    macs += 1
+                elif name.startswith("decrypt"):
+                    decrypted += 1
+            elif check.status == UNVERIFIABLE and check.cause not in (EXPIRED, NOT_YET_VALID):
+                missing += 1
+        return signatures, macs, decrypted, missing
 
     @property
     def failures(self) -> list[str]:
@@ -148,13 +185,7 @@ class FileResult:
 
     def count_missing_keys(self) -> int:
         """Checks that could not run for want of a key (not for a certificate's dates)."""
-        if self.security is None:
-            return 0
-        return sum(
-            1
-            for c in self.security.checks
-            if c.status == UNVERIFIABLE and c.cause not in (EXPIRED, NOT_YET_VALID)
-        )
+        return self.tally()[3]
 
     def as_dict(self) -> dict[str, object]:
         code = self.message_code
@@ -167,6 +198,30 @@ class FileResult:
             "verdicts": [v.as_dict() for v in self.verdicts],
             "allowed_unverifiable": [v.as_dict() for v in self.allowed],
         }
+
+
+def _unpickle_result(
+    name: str,
+    decoded: bool,
+    reencoded: bool,
+    verdicts: list[tuple[str, str, int | None]],
+    allowed: list[tuple[str, str, int | None]],
+    kind: str,
+    message_code: int | None,
+    use_case: str | None,
+    tally: tuple[int, int, int, int],
+) -> FileResult:
+    return FileResult(
+        name,
+        decoded,
+        reencoded,
+        verdicts=[Verdict(*v) for v in verdicts],
+        allowed=[Verdict(*v) for v in allowed],
+        kind=kind,
+        message_code=message_code,
+        use_case=use_case,
+        kept_tally=tally,
+    )
 
 
 @dataclass
@@ -185,10 +240,11 @@ class Totals:
         self.files += 1
         self.decoded += result.decoded
         self.reencoded += result.reencoded
-        self.signatures += result.count("signature", VERIFIED)
-        self.macs += result.count("mac", VERIFIED)
-        self.decrypted += result.count("decrypt", VERIFIED)
-        self.unverifiable += result.count_missing_keys()
+        signatures, macs, decrypted, missing = result.tally()
+        self.signatures += signatures
+        self.macs += macs
+        self.decrypted += decrypted
+        self.unverifiable += missing
         self.failed += result.failed
         for verdict in result.verdicts:
             self.rules[verdict.rule] = self.rules.get(verdict.rule, 0) + 1
@@ -224,11 +280,19 @@ _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 @dataclass(frozen=True)
 class Source:
-    """One message to check and where it came from (`data` None: `error` says why)."""
+    """One message to check and where it came from (`data` None: `error` says why, or
+    `path` is the file to read it from when it is checked)."""
 
     name: str
     data: bytes | None
     error: str = ""
+    path: str | None = None
+
+    def read(self) -> Source:
+        """This source with its file read (itself when already read or unreadable)."""
+        if self.data is not None or self.path is None:
+            return self
+        return _file_source(self.name, self.path)
 
 
 def parse_message_text(text: str) -> bytes | None:
@@ -324,18 +388,27 @@ def resolve_sources(sources: Sequence[str]) -> list[tuple[str, str | Path | byte
     return resolved
 
 
-def iter_sources(sources: Sequence[str], stdin: BinaryIO | None = None) -> Iterator[Source]:
+def iter_sources(
+    sources: Sequence[str], stdin: BinaryIO | None = None, *, read: bool = True
+) -> Iterator[Source]:
     """Every message the sources hold, in order, each named for where it came from: a
     folder's *.hex files (relative to it), a file (as given), `hex#N` / `arg#N` for the
-    Nth argument, `-` or `-:LINE` for standard input (one message a line, or one binary)."""
+    Nth argument, `-` or `-:LINE` for standard input (one message a line, or one binary).
+
+    `read=False`: files are named, not read (`Source.read` reads one), so that a check in
+    several processes reads each file in the process that checks it."""
     for number, (kind, value) in enumerate(resolve_sources(sources), 1):
         if kind == "dir":
             assert isinstance(value, Path)
             for name, path in _message_files_below(value):
-                yield _file_source(name, path)
+                yield _file_source(name, path) if read else Source(name, None, path=path)
         elif kind == "file":
             assert isinstance(value, Path)
-            yield _file_source(str(value), value)
+            yield (
+                _file_source(str(value), value)
+                if read
+                else Source(str(value), None, path=str(value))
+            )
         elif kind == "text":
             assert isinstance(value, bytes)
             yield Source(f"arg#{number}", value)
@@ -805,9 +878,13 @@ def check_sources(
     """Check every message of `sources` strictly; `progress` sees each result, in the
     sources' order (its decoded tree dropped afterwards, so a large sweep holds no trees).
 
-    `jobs` > 1 checks batches in that many worker processes (forked, so they share the
-    keystore as loaded); results, order and totals are the same as with one, and the
-    sources are still read as the checking goes (a few batches ahead), not all at once."""
+    `jobs` > 1 checks rounds of messages in that many processes (this one and jobs - 1
+    forked workers, which share the keystore as loaded; a worker's results come back
+    without their `security` report, their tallies kept); output, order and totals are
+    the same as with one, and
+    the sources are still taken as the checking goes (a round at a time), not all at once;
+    sources named but not read (`iter_sources(..., read=False)`) are read by the worker
+    that checks them."""
     totals = Totals()
     results: Iterable[FileResult]
     if jobs > 1:
@@ -823,65 +900,153 @@ def check_sources(
 
 
 def _check_source(source: Source, keystore: Keystore | None, allow: bool) -> FileResult:
+    source = source.read()
     if source.data is None:
         return FileResult(source.name, verdicts=[Verdict("unreadable", source.error)])
     return check_message_bytes(source.name, source.data, keystore, allow_unverifiable=allow)
 
 
-# messages sent to a worker at a time: enough that sending them costs little beside checking
-# them, few enough that a folder of a thousand is shared out evenly
-_BATCH = 48
-# what a forked worker checks with: set in the parent just before the fork
-_WORKER_STATE: tuple[Keystore | None, bool] = (None, False)
-
-
-def _check_batch(batch: list[Source]) -> list[FileResult]:
-    keystore, allow = _WORKER_STATE
-    results = []
-    for source in batch:
-        result = _check_source(source, keystore, allow)
-        result.message = None  # the tree stays here: the parent needs only the verdicts
-        results.append(result)
-    return results
-
-
-def _batches(sources: Iterator[Source]) -> Iterator[list[Source]]:
-    while batch := list(itertools.islice(sources, _BATCH)):
-        yield batch
+# fewer messages than this are checked in process: forking would cost more than it saves
+_MIN_SHARED = 96
+# messages per worker per round: each round is one job list out to every worker and one
+# result list back, so rounds are few; the results of one round are held, no more
+_ROUND_SHARE = 1024
 
 
 def _check_in_workers(
     sources: Iterator[Source], keystore: Keystore | None, allow: bool, jobs: int
 ) -> Iterator[FileResult]:
-    """Each result in order, checked in `jobs` forked processes; where fork is not
-    available (or there is too little to share out: one batch) checked here."""
-    global _WORKER_STATE
-    batches = _batches(sources)
-    first = list(itertools.islice(batches, 2))
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:  # no fork on this platform
-        context = None
-    if context is None or len(first) < 2:
-        for source in itertools.chain.from_iterable(itertools.chain(first, batches)):
+    """Each result in order, checked in `jobs` forked processes (each reads the files it
+    checks); where fork is not available, or there is too little to share out, checked
+    here.
+
+    os.fork and a pair of pipes per worker, not multiprocessing (whose import alone is a
+    twentieth of a small check): jobs - 1 workers inherit the codec and keystore as loaded,
+    and this process is the last; each round, share k is every jobs-th source from the
+    k-th (so costly folders are shared evenly), sent to worker k as one pickled list and
+    back as one list of results (verdicts and tallies: `FileResult.__reduce__`), share 0
+    checked here meanwhile. A worker that dies (killed, out of memory) is a GbcsError
+    naming its exit, never a wait for ever."""
+    first = list(itertools.islice(sources, _MIN_SHARED))
+    if not hasattr(os, "fork") or len(first) < _MIN_SHARED:
+        for source in itertools.chain(first, sources):
             yield _check_source(source, keystore, allow)
         return
-    _WORKER_STATE = (keystore, allow)
+    pending = itertools.chain(first, sources)
+    workers = [_Worker.start(keystore, allow) for _ in range(jobs - 1)]
     try:
-        # an executor, not multiprocessing.Pool: a worker that dies (killed, out of memory)
-        # breaks it with an error where a Pool would wait for that batch for ever
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            in_flight: collections.deque[Future[list[FileResult]]] = collections.deque()
-            for batch in itertools.chain(first, batches):
-                in_flight.append(pool.submit(_check_batch, batch))
-                if len(in_flight) > 2 * jobs:  # a few batches ahead of the results, no more
-                    yield from in_flight.popleft().result()
-            while in_flight:
-                yield from in_flight.popleft().result()
-    except BrokenProcessPool as exc:
-        raise GbcsError("check", f"a worker process died ({exc}): check with jobs=1") from None
+        while round_ := list(itertools.islice(pending, jobs * _ROUND_SHARE)):
+            for number, worker in enumerate(workers, 1):
+                worker.send(round_[number::jobs])
+            own = [_check_source(source, keystore, allow) for source in round_[::jobs]]
+            for result in own:
+                result.message = None
+            shares = [own, *(worker.receive() for worker in workers)]
+            for index in range(len(round_)):
+                yield shares[index % jobs][index // jobs]
     finally:
-        _WORKER_STATE = (None, False)
+        for worker in workers:
+            worker.stop()
+
+
+@dataclass
+class _Worker:
+    """One forked checker: its process id and the two ends the parent holds."""
+
+    pid: int
+    jobs: BinaryIO  # parent -> worker: pickled lists of Source
+    results: BinaryIO  # worker -> parent: pickled lists of FileResult
+
+    @classmethod
+    def start(cls, keystore: Keystore | None, allow: bool) -> _Worker:
+        jobs_read, jobs_write = os.pipe()
+        results_read, results_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns into the caller's stack
+            status = 1
+            try:
+                os.close(jobs_write)
+                os.close(results_read)
+                with os.fdopen(jobs_read, "rb") as inbox, os.fdopen(results_write, "wb") as out:
+                    _serve(inbox, out, keystore, allow)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(jobs_read)
+        os.close(results_write)
+        return cls(pid, os.fdopen(jobs_write, "wb"), os.fdopen(results_read, "rb"))
+
+    def send(self, batch: list[Source]) -> None:
+        try:
+            pickle.dump(batch, self.jobs, pickle.HIGHEST_PROTOCOL)
+            self.jobs.flush()
+        except OSError:  # the pipe is broken: the worker is gone
+            raise self._died() from None
+
+    def receive(self) -> list[FileResult]:
+        try:
+            results = pickle.load(self.results)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            raise self._died() from None
+        if isinstance(results, str):  # the worker's own error, said before it stopped
+            raise GbcsError("check", f"a worker process failed: {results}")
+        assert isinstance(results, list)
+        return results
+
+    def _died(self) -> GbcsError:
+        status = self.stop()
+        return GbcsError(
+            "check", f"a worker process died ({_exit_text(status)}): check with jobs=1"
+        )
+
+    def stop(self) -> int | None:
+        """Close its pipes and reap it (ended by SIGTERM if still running): its wait status."""
+        for end in (self.jobs, self.results):
+            try:
+                end.close()
+            except OSError:
+                pass
+        if self.pid == 0:
+            return None
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0:  # still running (the parent stopped early): end it
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        return status
+
+
+def _serve(inbox: BinaryIO, out: BinaryIO, keystore: Keystore | None, allow: bool) -> None:
+    """A worker's loop: check each job list as it comes, send back its results."""
+    while True:
+        try:
+            batch = pickle.load(inbox)
+        except EOFError:  # the parent is done
+            return
+        try:
+            results = []
+            for source in batch:
+                result = _check_source(source, keystore, allow)
+                result.message = None  # the tree stays here: the parent needs the verdicts
+                results.append(result)
+            reply: object = results
+        except Exception as exc:  # a bug, not a message's fault: said, then stop
+            reply = f"{type(exc).__name__}: {exc}"
+        pickle.dump(reply, out, pickle.HIGHEST_PROTOCOL)
+        out.flush()
+        if isinstance(reply, str):
+            return
+
+
+def _exit_text(status: int | None) -> str:
+    if status is None:
+        return "already reaped"
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 def _first_difference(a: bytes, b: bytes) -> int:

@@ -180,7 +180,7 @@ class Keystore:
     """
 
     def __init__(self, clock: _dt.datetime | None = None, *, check_validity: bool = True):
-        self.check_validity = check_validity
+        self._check_validity = check_validity
         self._clock: _dt.datetime | None = None
         # valid entries, pairings and roles by ("entries" / "pairings" / "role", EUI, ...), each
         # its own kind of value (read into annotated names); emptied on any change
@@ -199,6 +199,16 @@ class Keystore:
         self._anchors: dict[int, list[bytes]] = {}
 
     # --- clock ------------------------------------------------------------------------
+    @property
+    def check_validity(self) -> bool:
+        """Whether certificates count only within their dates at the clock."""
+        return self._check_validity
+
+    @check_validity.setter
+    def check_validity(self, value: bool) -> None:
+        self._check_validity = value
+        self._lookup_cache = {}
+
     @property
     def clock(self) -> _dt.datetime | None:
         return self._clock
@@ -620,8 +630,10 @@ class Keystore:
         (private key, its entry, the peer's entry), and what is missing when it is empty."""
         first, second = as_eui(first), as_eui(second)
         cache_key = ("pairings", first, second)
+        # kept while nothing can change them: a pinned clock, or validity not judged
+        static = self._clock is not None or not self.check_validity
         cached: tuple[list[Pairing], list[str]] | None = (
-            self._lookup_cache.get(cache_key) if self._clock is not None else None
+            self._lookup_cache.get(cache_key) if static else None
         )
         if cached is not None:
             return cached
@@ -638,7 +650,7 @@ class Keystore:
                 for peer_entry in peers:
                     pairings.append((private, entry, peer_entry))
         result = (pairings, [] if pairings else missing)
-        if self._clock is not None:
+        if static:
             self._lookup_cache[cache_key] = result
         return result
 

@@ -72,9 +72,9 @@ def register(sub) -> None:
         "--jobs",
         type=_jobs,
         default=None,
-        help="worker processes (default: the cores not already busy: this machine's cores "
-        "less its 1-minute load average, at least 1); output, order and exit status are "
-        "the same for any number",
+        help="processes checking at once, this one and N-1 forked workers (default: the "
+        "cores not already busy: this machine's cores less its 1-minute load average, at "
+        "least 1); output, order and exit status are the same for any number",
     )
     p.set_defaults(func=cmd_check)
     p = cmds.add_parser(
@@ -338,7 +338,7 @@ def cmd_check(args) -> int:
 
     try:
         totals = sweep.check_sources(
-            sweep.iter_sources(sources, sys.stdin.buffer),
+            sweep.iter_sources(sources, sys.stdin.buffer, read=False),
             keystore,
             progress,
             allow_unverifiable=args.allow_unverifiable,

@@ -183,3 +183,18 @@ def test_a_cached_check_does_not_import_x509(cache):
         for _ in range(2)
     ]
     assert runs == ["True", "False"]  # the first run parsed the certificates; the second not
+
+
+def test_pairings_are_kept_while_validity_is_not_judged_and_dropped_when_it_is():
+    """The per-message ECDH pairing lookup is kept when nothing can change it (validity not
+    judged, as in gbhan gbcs check without --at); judging validity again sees the dates."""
+    store = Keystore.open(RTDS_KEYS, clock=None, check_validity=False)
+    supplier, esme = "90B3D51F30010000", "00DB1234567890A0"
+    pairings, missing = store.ka_pairings(supplier, esme)
+    assert pairings and not missing
+    assert store.ka_pairings(supplier, esme) is store.ka_pairings(supplier, esme)  # kept
+    store.clock = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)  # the supplier's certificates expired
+    assert store.ka_pairings(supplier, esme)[0] == pairings  # validity still not judged
+    store.check_validity = True
+    pairings, missing = store.ka_pairings(supplier, esme)
+    assert pairings == [] and any(supplier in text for text in missing)

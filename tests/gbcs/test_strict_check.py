@@ -319,6 +319,70 @@ def test_workers_give_the_same_results_in_the_same_order(tmp_path):
     assert {"b/broken.hex", "c/tampered.hex"} <= failed
 
 
+def test_workers_read_the_files_they_check(tmp_path):
+    """Sources named but not read (read=False, as gbhan gbcs check lists a folder) give the
+    same results in workers as read ones in process; a file gone since it was listed is
+    unreadable where it stands."""
+    folder = tmp_path / "named"
+    for name in ("7.6_ECS47Deactivate", "7.7_ECS61a", "4.13_GCS21b", "NA_PCS02"):
+        shutil.copytree(RTDS_ROOT / name, folder / name)
+    listed = list(iter_sources([str(folder)], read=False)) * 8
+    assert all(s.data is None and s.path for s in listed) and len(listed) >= 96
+    (folder / "7.7_ECS61a" / READ_LABELS.name).unlink()
+    read = [s.read() for s in listed]
+    expected, seen = [], []
+    check_sources(read, rtds_keystore(), lambda _, r: expected.append(r.as_dict()), jobs=1)
+    totals = check_sources(listed, rtds_keystore(), lambda _, r: seen.append(r.as_dict()), jobs=2)
+    assert seen == expected and totals.files == len(listed)
+    gone = [r for r in seen if r["source"] == f"7.7_ECS61a/{READ_LABELS.name}"]
+    assert len(gone) == 8 and all(r["verdicts"][0]["rule"] == "unreadable" for r in gone)
+
+
+def test_a_worker_that_fails_says_why(monkeypatch):
+    """A bug in a worker (an exception no message should raise) stops the sweep with it."""
+
+    parent, check = os.getpid(), gbcs.check._check_source
+
+    def broken(*args):
+        if os.getpid() == parent:  # this process checks a share too
+            return check(*args)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(gbcs.check, "_check_source", broken)
+    sources = list(iter_sources([str(RTDS_ROOT / "7.7_ECS61a")])) * 30
+    with pytest.raises(GbcsError) as error:
+        check_sources(sources, rtds_keystore(), jobs=2)
+    assert "worker process failed: RuntimeError: a bug" in error.value.detail
+
+
+def test_a_sweep_left_early_leaves_no_worker_behind():
+    """A caller that stops reading results (an interrupted check) ends and reaps every
+    worker: none is left running or a zombie."""
+    sources = list(iter_sources([str(RTDS_ROOT / "7.7_ECS61a")])) * 60
+    before = _children()
+    results = gbcs.check._check_in_workers(iter(sources), rtds_keystore(), False, 3)
+    next(results)
+    assert len(_children() - before) == 2  # and this process the third
+    results.close()
+    assert _children() == before
+
+
+def _children() -> set[int]:
+    """This process's child processes (Linux /proc), zombies included."""
+    own = str(os.getpid())
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == own:
+                found.add(int(entry))
+    return found
+
+
 @pytest.mark.parametrize("path", [READ_LABELS, LABELS_RESPONSE], ids=["command", "response"])
 def test_a_dlms_invoke_id_that_is_not_the_counter_fails_though_the_mac_holds(path):
     message = decode(read_vector(path))
@@ -340,11 +404,16 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch):
     """A worker killed mid-batch (out of memory, a signal) breaks the sweep with a
     GbcsError naming what happened; it never waits for the lost batch."""
 
-    def die(*_):
+    parent, check = os.getpid(), gbcs.check._check_source
+
+    def die(*args):
+        if os.getpid() == parent:  # this process checks a share too
+            return check(*args)
         os._exit(3)  # as a worker killed by the system ends: no exception, no result
 
-    monkeypatch.setattr(gbcs.check, "_check_source", die)  # runs in the forked workers
+    monkeypatch.setattr(gbcs.check, "_check_source", die)
     sources = list(iter_sources([str(RTDS_ROOT / "7.7_ECS61a")])) * 30
     with pytest.raises(GbcsError) as error:
         check_sources(sources, rtds_keystore(), jobs=2)
     assert error.value.layer == "check" and "worker process died" in error.value.detail
+    assert "exit status 3" in error.value.detail

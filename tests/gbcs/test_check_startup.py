@@ -1,0 +1,48 @@
+"""What `gbhan gbcs check` loads to start: the issue's end-to-end figure includes process
+start, so the check must not pull in what it does not use (cryptography's X.509 layer once
+the keystore is cached, multiprocessing for its workers)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rtds_vectors import RTDS_KEYSTORE, RTDS_ROOT
+
+REPO = Path(__file__).resolve().parents[2]
+UNWANTED = ("cryptography.x509", "multiprocessing", "concurrent.futures")
+PROBE = """
+import sys
+from tools import cli
+try:
+    cli.main(sys.argv[1:])
+except SystemExit:
+    pass
+print("loaded:", *(m for m in {unwanted!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    args = [str(RTDS_ROOT / "7.7_ECS61a"), str(RTDS_ROOT / "7.6_ECS47Deactivate")] * 8
+    command = [
+        sys.executable,
+        "-c",
+        PROBE.format(unwanted=UNWANTED),
+        "gbcs",
+        "check",
+        *args,
+        "--keystore",
+        str(RTDS_KEYSTORE),
+        "-j",
+        "2",
+    ]
+    runs = [
+        subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True) for _ in range(2)
+    ]
+    for run in runs:
+        assert "0 failed" in run.stdout, run.stdout[-300:] + run.stderr[-300:]
+    # the first run parses the keystore (and imports X.509 to do it); the second reads
+    # the cache and imports none of them
+    loaded = [run.stderr.strip().splitlines()[-1] for run in runs]
+    assert loaded == ["loaded: cryptography.x509", "loaded:"]
