@@ -454,20 +454,26 @@ def find_message_files(root: Path) -> list[Path]:
 
 def _message_files_below(root: Path) -> list[tuple[str, str]]:
     """(name relative to root, path) of every *.hex file below root, in the order of their
-    paths' parts (as sorting Paths gives). os.walk and strings, not Path.rglob: pathlib's
-    per-path objects were most of the time a thousand-file folder took to list."""
-    found = []
-    top = os.path.join(str(root), "")  # with its separator: each folder below starts so
-    for folder, _, names in os.walk(top):  # linked folders not followed, as in rglob
-        prefix = folder[len(top) :]
-        for name in names:
-            if os.path.splitext(name)[1].lower() != ".hex":  # as Path.suffix reads it
-                continue
-            path = os.path.join(folder, name)
-            if os.path.isfile(path):
-                found.append((os.path.join(prefix, name) if prefix else name, path))
-    found.sort(key=lambda item: item[0].split(os.sep))
-    return found
+    paths' parts (as sorting Paths gives). os.scandir and strings, not Path.rglob: pathlib's
+    per-path objects were most of the time a thousand-file folder took to list, and a
+    directory entry says whether it is a file without another stat (linked folders are not
+    followed, as in rglob; a link to a file counts as the file)."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    pending: list[tuple[tuple[str, ...], str]] = [((), str(root))]
+    while pending:
+        parts, folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:  # unreadable below the root: skipped, as os.walk and rglob do
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(((*parts, entry.name), entry.path))
+            elif os.path.splitext(entry.name)[1].lower() == ".hex" and entry.is_file():
+                found.append(((*parts, entry.name), entry.path))
+    found.sort(key=lambda item: item[0])
+    return [(os.path.join(*parts), path) for parts, path in found]
 
 
 def check_message_bytes(

@@ -93,7 +93,7 @@ def test_a_source_that_is_nothing_is_a_typed_error():
 
 
 def test_a_folder_lists_its_hex_files_as_sorted_paths_would(tmp_path, message):
-    """The folder walk (os.walk, for speed) lists and names files exactly as sorting
+    """The folder walk (os.scandir, for speed) lists and names files exactly as sorting
     Path.rglob's *.hex files did: parts order ('a/b' before 'a-b'), any case of .hex, no
     linked folders followed, no broken links, no hidden '.hex' without a stem."""
     root = tmp_path / "captures"
