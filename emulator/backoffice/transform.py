@@ -896,6 +896,17 @@ FORMS: dict[tuple[str, str], _Form] = {
 }
 
 
+def _balance_use_case(body: etree._Element, gas: bool) -> str:
+    """1.5's use case by what the body asks: a prepayment or credit mode balance, adjusted or
+    reset (GCS40a-d for a gas meter; ECS04a, prepayment adjust, for an ESME)."""
+    prepayment = body.find(f"{{{SR}}}PrepaymentMode") is not None
+    reset = body.find(f".//{{{SR}}}ResetMeterBalance") is not None
+    if gas:
+        return "GCS40" + {(True, False): "a", (True, True): "b", (False, False): "c",
+                          (False, True): "d"}[(prepayment, reset)]  # fmt: skip
+    return "ECS04a" if prepayment and not reset else "ECS04b"
+
+
 def _choose(request: Request, use_case: str | None) -> _Form:
     srv = request.service_reference_variant
     if srv == "8.11" and use_case is None:
@@ -913,6 +924,8 @@ def _choose(request: Request, use_case: str | None) -> _Form:
         and request.body.find(f".//{{{SR}}}ReadSecurityDetails") is not None
     ):
         use_case = "CCS07"  # the hub's security details (backup PAN): not built yet
+    if srv == "1.5" and (use_case is None or use_case.startswith(("GCS40", "ECS04"))):
+        use_case = _balance_use_case(request.body, gas=(use_case or "").startswith("GCS"))
     candidates = [form for (s, name), form in FORMS.items() if s == srv]
     if use_case is not None:
         candidates = [form for form in candidates if form.use_case == use_case]
@@ -1180,10 +1193,12 @@ def transform(
     use_case: str | None = None,
     acb: AcbContext | None = None,
     partner: JoinPartner | None = None,
+    now: _dt.datetime | None = None,
 ) -> Transformed:
     """The GBCS command for a request. `use_case` picks the form where the devices decide
     (8.7.x, 8.8.2, 11.2); `acb` is needed for the forms the DCC sends as ACB, `partner` for
-    joins."""
+    joins; `now` is the DSP's time for commands that carry it (the gas commands' issuer
+    event ids; default the wall clock)."""
     form = _choose(request, use_case)
     rid = request.request_id
     if form.via_acb:
@@ -1210,6 +1225,8 @@ def transform(
     )
     if form.build is _cs03:
         content = _cs03(request.body, form.use_case, partner)
+    elif getattr(form.build, "wants_now", False):
+        content = form.build(request.body, counter, now or _dt.datetime.now(_dt.UTC))
     elif getattr(form.build, "wants_request", False):  # the request's ids are in the content
         content = form.build(request, counter)
     else:
@@ -1321,3 +1338,199 @@ def _ecs04a(body: etree._Element, counter: int) -> bytes:
 
 
 FORMS[("1.5", "ECS04a")] = _Form("ECS04a", _ecs04a)
+
+
+# --- the gas meter's commands: ZCL cluster commands inside GBZ (devices/gsme/) ---------------
+
+#: ZCL clusters (SE 1.4: 0x0702, 0x0703, 0x0705, 0x0708) the gas commands go to, by the
+#: names the codec's cluster command tables have
+METERING, MESSAGING, PREPAYMENT = "metering", "messaging", "prepayment"
+DEVICE_MANAGEMENT = "device_management"
+#: who serves each cluster on the meter: the meter serves metering and prepayment (the
+#: Supplier's commands go client to server), the Supplier serves messaging and device
+#: management (its commands go server to client), as RTDS's commands have it
+_TO_SERVER = {METERING, PREPAYMENT}
+#: the constant fields RTDS's gas commands carry (GBCS's values for the ZCL fields DUIS does
+#: not set): a change of tenancy "restrict access" control, a change of supplier control, the
+#: password a 3.5 resets (the consumer's PIN)
+TENANCY_CHANGE_CONTROL = 0x0200
+SUPPLIER_CHANGE_CONTROL = 0x1800
+PIN_PASSWORD = 2
+NO_END = 0xFFFF  # a display message's duration: until replaced
+#: change_supply's proposed supply status (ZCL SupplyStatus): off, armed, on
+SUPPLY_OFF, SUPPLY_ARMED = 0, 1
+#: credit_adjustment's type: prepayment mode incremental / absolute, credit mode absolute /
+#: incremental (GCS40a/b and GCS40d/c in RTDS)
+PREPAY_ADJUST, PREPAY_RESET, CREDIT_RESET, CREDIT_ADJUST = 0, 1, 2, 3
+#: change_debt: recovery method (time / payment based), amount type (debt n incremental),
+#: frequency of a DUIS DebtRecoveryRatePeriod
+TIME_BASED, PAYMENT_BASED = 0, 1
+DEBT_INCREMENTAL = {1: 1, 2: 3, 3: 5}
+RECOVERY_FREQUENCY = {"HOURLY": 0, "DAILY": 1}
+
+GasCommand = tuple[str, int, Container]  # cluster, command id, payload
+
+
+def _gas_display_message(body: etree._Element, event: int) -> list[GasCommand]:
+    """3.1: the supplier's message, shown from now until replaced; its id is the event id."""
+    text = _required_text(body, "SupplierMessage").encode()
+    return [(MESSAGING, 0x00, Container(command="display_message", message_id=event,
+                                        message_control=0, start_time=0,
+                                        duration_in_minutes=NO_END, message=text,
+                                        extended_message_control=None))]  # fmt: skip
+
+
+def _gas_tenancy(body: etree._Element, event: int) -> list[GasCommand]:
+    """3.2: restrict access to data before the change of tenancy date-time."""
+    when = _seconds_since_2000(_required_text(body, "RestrictionDateTime"))
+    return [(DEVICE_MANAGEMENT, 0x00, Container(
+        command="publish_change_of_tenancy", provider_id=0, issuer_event_id=event,
+        tariff_type=0, implementation_date_time=when,
+        proposed_tenancy_change_control=TENANCY_CHANGE_CONTROL))]  # fmt: skip
+
+
+def _gas_supplier(body: etree._Element, event: int) -> list[GasCommand]:
+    """3.4: the supplier's name and telephone number, from now."""
+    return [(DEVICE_MANAGEMENT, 0x01, Container(
+        command="publish_change_of_supplier", current_provider_id=0, issuer_event_id=event,
+        tariff_type=0, proposed_provider_id=0, provider_change_implementation_time=0,
+        provider_change_control=SUPPLIER_CHANGE_CONTROL,
+        proposed_provider_name=_required_text(body, "SupplierName").encode(),
+        proposed_provider_contact_details=_required_text(
+            body, "SupplierTelephoneNumber").encode()))]  # fmt: skip
+
+
+def _gas_pin(body: etree._Element, event: int) -> list[GasCommand]:
+    """3.5: disable the privacy PIN (a new-password response for the PIN, now)."""
+    return [(DEVICE_MANAGEMENT, 0x02, Container(
+        command="request_new_password_response", issuer_event_id=event,
+        implementation_date_time=0, duration_in_minutes=0, password_type=PIN_PASSWORD,
+        password=b""))]  # fmt: skip
+
+
+def _gas_mprn(body: etree._Element, event: int) -> list[GasCommand]:
+    """6.20.1: the meter's MPRN (its site id), from now."""
+    mprn = _required_text(body, "ImportMPRN").strip()
+    if not mprn.isdigit():
+        raise TransformError(f"6.20.1 MPRN {mprn!r} is not numeric")
+    return [(DEVICE_MANAGEMENT, 0x03, Container(
+        command="update_site_id", issuer_event_id=event, site_id_time=0, provider_id=0,
+        site_id=mprn.encode("ascii")))]  # fmt: skip
+
+
+def _gas_supply(status: int) -> Callable[[etree._Element, int], list[GasCommand]]:
+    def build(body: etree._Element, event: int) -> list[GasCommand]:
+        return [(METERING, 0x0B, Container(
+            command="change_supply", provider_id=0, issuer_event_id=event,
+            request_date_time=0, implementation_date_time=0, proposed_supply_status=status,
+            supply_control_bits=1))]  # fmt: skip
+
+    build.__doc__ = f"7.2 / 7.3: change the valve to supply status {status}, now"
+    return build
+
+
+def _gas_emergency_credit(body: etree._Element, event: int) -> list[GasCommand]:
+    """2.5: select the emergency credit available (on the Supplier's behalf)."""
+    return [(PREPAYMENT, 0x00, Container(command="select_available_emergency_credit",
+                                         command_issue_date_time=0, originating_device=0))]  # fmt: skip
+
+
+def _gas_debt(body: etree._Element, event: int) -> list[GasCommand]:
+    """2.3: add to the two time-based debts (recovered at a rate per hour or day) and the
+    payment-based debt (recovered as a share of each payment), each a change_debt."""
+    commands = []
+    for n in (1, 2):
+        recovery = _one(body, f"GasDebtRecovery{n}")
+        period = _required_text(recovery, "DebtRecoveryRatePeriod").strip()
+        if period not in RECOVERY_FREQUENCY:
+            raise TransformError(f"DebtRecoveryRatePeriod {period!r} is not DAILY or HOURLY")
+        commands.append((n, TIME_BASED, int(_required_text(body, f"TimeDebtRegister{n}")),
+                         RECOVERY_FREQUENCY[period],
+                         int(_required_text(recovery, "DebtRecoveryRate")), 0))  # fmt: skip
+    commands.append((3, PAYMENT_BASED, int(_required_text(body, "PaymentDebtRegister")),
+                     RECOVERY_FREQUENCY["DAILY"], 0,
+                     int(_required_text(body, "DebtRecoveryPerPayment"))))  # fmt: skip
+    return [(PREPAYMENT, 0x02, Container(
+        command="change_debt", issuer_event_id=event, debt_label=b"", debt_amount=amount,
+        debt_recovery_method=method, debt_amount_type=DEBT_INCREMENTAL[n],
+        debt_recovery_start_time=0, debt_recovery_collection_time=0,
+        debt_recovery_frequency=frequency, debt_recovery_amount=rate,
+        debt_recovery_balance_percentage=share))
+        for n, method, amount, frequency, rate, share in commands]  # fmt: skip
+
+
+def _gas_balance(body: etree._Element, event: int) -> list[GasCommand]:
+    """1.5: adjust (by AdjustMeterBalance) or reset the prepayment or credit mode balance."""
+    mode = body.find(f"{{{SR}}}PrepaymentMode")
+    prepayment = mode is not None
+    if mode is None:
+        mode = _one(body, "CreditMode")
+    adjust = _text(mode, "AdjustMeterBalance")
+    if adjust is None:
+        _one(mode, "ResetMeterBalance")
+        kind, value = (PREPAY_RESET if prepayment else CREDIT_RESET), 0
+    else:
+        kind, value = (PREPAY_ADJUST if prepayment else CREDIT_ADJUST), int(adjust)
+    return [(PREPAYMENT, 0x05, Container(command="credit_adjustment", issuer_event_id=event,
+                                         start_time=0, credit_adjustment_type=kind,
+                                         credit_adjustment_value=value))]  # fmt: skip
+
+
+def _gas_command(
+    use_case: str, commands: Callable[[etree._Element, int], list[GasCommand]]
+) -> Callable[..., bytes]:
+    """The builder of a GBZ payload of clear ZCL cluster commands, one component each
+    (sequence numbers 0, 1, ... as RTDS's). Their issuer event id is the DSP's time in
+    seconds since 2000 when it builds the command, `now` (RTDS's: 2015-01-01, its test
+    time)."""
+
+    def build(body: etree._Element, counter: int, now: _dt.datetime) -> bytes:
+        _not_dsp_future_dated(body, use_case)
+        event = datetime_to_seconds2000(now)
+        built = commands(body, event)
+        components = ListContainer(
+            Container(
+                control=Container(last_component=n == len(built) - 1, encrypted=False,
+                                  from_date_time=False, reserved=0),
+                cluster_id=cluster,
+                body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
+                    frame_control=Container(
+                        frame_type="cluster_specific", manufacturer_specific=False,
+                        direction="client_to_server" if cluster in _TO_SERVER
+                        else "server_to_client",
+                        disable_default_response=False, reserved=0),
+                    manufacturer_code=None, sequence=n, command_id=command_id,
+                    payload=payload)),
+            )
+            for n, (cluster, command_id, payload) in enumerate(built)
+        )  # fmt: skip
+        return encode_payload("gbz", Container(profile=PROFILE_SMART_ENERGY,
+                                               component_count=len(built),
+                                               components=components))  # fmt: skip
+
+    build.__doc__ = f"{use_case}: {commands.__doc__}"
+    build.wants_now = True  # type: ignore[attr-defined]
+    return build
+
+
+#: use case -> (SRV, what its commands are); every one the GSME's but 3.2's, the GPF's
+GAS_COMMANDS: dict[str, tuple[str, Callable[[etree._Element, int], list[GasCommand]]]] = {
+    "GCS07": ("3.1", _gas_display_message),
+    "GCS09": ("3.2", _gas_tenancy),
+    "GCS44": ("3.4", _gas_supplier),
+    "GCS11": ("3.5", _gas_pin),
+    "GCS41": ("6.20.1", _gas_mprn),
+    "GCS32": ("7.2", _gas_supply(SUPPLY_OFF)),
+    "GCS39": ("7.3", _gas_supply(SUPPLY_ARMED)),
+    "GCS06": ("2.5", _gas_emergency_credit),
+    "GCS04": ("2.3", _gas_debt),
+    "GCS40a": ("1.5", _gas_balance),
+    "GCS40b": ("1.5", _gas_balance),
+    "GCS40c": ("1.5", _gas_balance),
+    "GCS40d": ("1.5", _gas_balance),
+}
+
+
+for _use_case, (_srv, _commands) in GAS_COMMANDS.items():
+    FORMS[(_srv, _use_case)] = _Form(_use_case, _gas_command(_use_case, _commands))
+    DEVICES_OF[_use_case] = ("gpf",) if _use_case == "GCS09" else ("gsme",)

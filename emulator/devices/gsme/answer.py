@@ -1,14 +1,18 @@
 """What the GSME and the GPF share: checking a GBCS command as every device here does
-(access.check_sender), answering a GBZ read-attributes command from a ZCL attribute table,
-and sealing the response (the device as originator, the command's counter, MAC'd, as RTDS's).
+(access.check_sender), answering a GBZ read-attributes command from a ZCL attribute table and
+a ZCL cluster command through the device's handler for it, and sealing the response (the
+device as originator, the command's counter; signed by the device when the command was
+signed, a critical use case, else MAC'd, as RTDS's).
 Where GBCS has the response encrypted (`encrypted` message codes: GCS13a's registers) each
 component's ZCL payload is encrypted for the reader as the ESME's protected reads are
 (AES-GCM, key from static ECDH between the device and the reader and the KDF with the
 encryption message type and the response's counter).
 
 Attributes are (cluster, attribute id) -> (ZCL data type name, value) as gbcs.zcl holds them;
-one the device does not hold is answered `unsupported_attribute`, as ZCL does. Any other GBZ
-command, or another payload, is an unsupported use case (a logged, counted rejection).
+one the device does not hold is answered `unsupported_attribute`, as ZCL does. A cluster
+command's handler returns a ZCL status, answered as a default response, or the cluster's own
+response (command id, payload). Any other GBZ command, or another payload, is an unsupported
+use case (a logged, counted rejection).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from gbcs.security import (
     mac_apdu,
     other_info,
     shared_secret,
+    sign,
 )
 from gbcs.zcl import GENERAL_COMMANDS
 
@@ -45,20 +50,27 @@ from ..outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
 LOGGER = logging.getLogger(__name__)
 
 Attributes = dict[tuple[int, int], tuple[str, Any]]
-READ_ATTRIBUTES, READ_ATTRIBUTES_RESPONSE = 0x00, 0x01
+#: a cluster command's handler: its payload -> a ZCL status name (a default response) or
+#: the cluster's own response (command id, payload)
+Handler = Callable[[Any], "str | tuple[int, Any]"]
+READ_ATTRIBUTES, READ_ATTRIBUTES_RESPONSE, DEFAULT_RESPONSE = 0x00, 0x01, 0x0B
+NOT_CARRIED_OUT = 0xFF  # the command id of a default response to a command skipped
+_OTHER_WAY = {"client_to_server": "server_to_client", "server_to_client": "client_to_server"}
 
 
 class GbzAnswerer:
     """The GBCS application of one gas device `eui`: `handle(command)` checks and answers.
     `srvs` maps the message codes it serves to their SRVs, `roles` each SRV to who may send
     it; `date_stamped` names the codes whose responses carry the device's time; `anchors`
-    the device's trust anchors (default the premises')."""
+    the device's trust anchors (default the premises'); `commands` the cluster commands it
+    carries out, by (cluster id, command id); `critical` the codes that must be signed."""
 
     def __init__(
         self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime], *,
         attributes: Attributes, srvs: dict[int, str], roles: Mapping[str, Iterable[Role]],
         date_stamped: Iterable[int] = (), anchors: Mapping[bytes, Role] | None = None,
-        encrypted: Iterable[int] = (),
+        encrypted: Iterable[int] = (), commands: Mapping[tuple[int, int], Handler] | None = None,
+        critical: Iterable[int] = (),
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
         self.anchors = anchors
@@ -66,6 +78,9 @@ class GbzAnswerer:
         self.attributes = attributes
         self.srvs, self.roles = srvs, {k: frozenset(v) for k, v in roles.items()}
         self.date_stamped = frozenset(date_stamped)
+        self.commands = dict(commands or {})
+        self.critical = frozenset(critical)
+        self._signing_key = keys.device_signing_key(self.eui)
         self.counters = CounterStore()
         self.stats: Counter = Counter()
 
@@ -77,21 +92,31 @@ class GbzAnswerer:
         )  # fmt: skip
 
     def _check(self, message: Message, srv: str | None) -> None:
-        if srv is None or message.payload_kind != "gbz" or not _all_reads(message.payload):
+        if srv is None or message.payload_kind != "gbz" or not self._all_served(message.payload):
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
-        check_sender(message, self.keys, self.counters, critical=False, anchors=self.anchors,
+        check_sender(message, self.keys, self.counters, anchors=self.anchors,
+                     critical=message.message_code in self.critical,
                      permitted=lambda role: role in self.roles.get(srv, ()))  # fmt: skip
 
     def _answer(self, message: Message) -> bytes:
         key = self._key(message) if message.message_code in self.encrypted else None
-        components = [self._component(c, last=i == len(message.payload.components) - 1,
-                                      key=key)
-                      for i, c in enumerate(message.payload.components)]  # fmt: skip
+        components, failed = [], False
+        count = len(message.payload.components)
+        for i, component in enumerate(message.payload.components):
+            last = i == count - 1
+            if component.body.frame.frame_control.frame_type == "cluster_specific":
+                answered = self._command(component, last, skip=failed)
+                failed = failed or _failed(answered)
+            else:
+                answered = self._component(component, last, key=key)
+            components.append(answered)
         payload = Container(profile=message.payload.profile, component_count=len(components),
                             components=ListContainer(components))  # fmt: skip
         stamped = message.message_code in self.date_stamped
         header = response_header(message, self.eui, cosem_datetime(self.now()) if stamped else None)
         content = encode_payload("gbz", payload)
+        if message.signature:
+            return sign(encode_apdu(header, content, None), self._signing_key)
         return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)
 
     def _key(self, message: Message) -> bytes:
@@ -134,6 +159,54 @@ class GbzAnswerer:
                                   records=ListContainer(records)))),
         )  # fmt: skip
 
+    def _command(self, component: Any, last: bool, skip: bool = False) -> Any:
+        """A cluster command carried out by its handler: a default response with the status
+        it returns (profile-wide, the other way), or the cluster's own response. After a
+        command of the same message failed (`skip`) it is not carried out: a failure default
+        response for command 0xFF, as RTDS's GSME answers the debt after a failed one."""
+        frame = component.body.frame
+        cluster, command_id = int(component.cluster_id), int(frame.command_id)
+        if skip:
+            answer: str | tuple[int, Any] = "failure"
+            command_id = NOT_CARRIED_OUT
+        else:
+            answer = self.commands[(cluster, command_id)](frame.payload)
+        back = _OTHER_WAY[str(frame.frame_control.direction)]
+        if isinstance(answer, str):
+            kind, response_id = "profile_wide", DEFAULT_RESPONSE
+            payload = Container(command="default_response", command_id=command_id, status=answer)
+        else:
+            kind, (response_id, payload) = "cluster_specific", answer
+        return Container(
+            control=Container(last_component=last, encrypted=False, from_date_time=False,
+                              reserved=0),
+            cluster_id=component.cluster_id,
+            body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
+                frame_control=Container(frame_type=kind, manufacturer_specific=False,
+                                        direction=back, disable_default_response=False,
+                                        reserved=0),
+                manufacturer_code=None, sequence=frame.sequence, command_id=response_id,
+                payload=payload)),
+        )  # fmt: skip
+
+    def _all_served(self, payload: Any) -> bool:
+        """Every component a clear ZCL read-attributes command, or a cluster command this
+        device carries out."""
+        try:
+            return all(
+                not c.control.encrypted and c.body.frame is not None
+                and not c.body.frame.frame_control.manufacturer_specific
+                and (
+                    (c.body.frame.frame_control.frame_type == "profile_wide"
+                     and int(c.body.frame.command_id) == READ_ATTRIBUTES)
+                    or (c.body.frame.frame_control.frame_type == "cluster_specific"
+                        and (int(c.cluster_id), int(c.body.frame.command_id)) in self.commands)
+                )
+                for c in payload.components
+            )  # fmt: skip
+        except AttributeError:
+            return False
+
     def _sealed(self, cluster: int, sequence: int, records: list, last: bool,
                 key: bytes) -> Any:  # fmt: skip
         """An encrypted read-attributes-response component, as RTDS's GSME sends GCS13a's."""
@@ -157,14 +230,7 @@ class GbzAnswerer:
         )  # fmt: skip
 
 
-def _all_reads(payload: Any) -> bool:
-    """Every component a clear ZCL read-attributes command."""
-    try:
-        return all(
-            not c.control.encrypted and c.body.frame is not None
-            and int(c.body.frame.command_id) == READ_ATTRIBUTES
-            and c.body.frame.frame_control.frame_type == "profile_wide"
-            for c in payload.components
-        )  # fmt: skip
-    except AttributeError:
-        return False
+def _failed(component: Any) -> bool:
+    """A default response with a status other than success."""
+    payload = component.body.frame.payload
+    return payload.command == "default_response" and payload.status != "success"

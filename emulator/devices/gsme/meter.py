@@ -6,7 +6,11 @@ Served, from its ZCL attributes (attributes.json, what RTDS's meter reports; a p
 `attributes` over them): the clear GBZ reads 11.2 firmware version (GCS38), 4.18 meter
 balance (GCS60, and GCS60a sent to the meter itself), 6.2.4 identity (GCS21e/m), 6.2.7 MPRN
 (GCS46), 6.2.8 gas configuration (GCS21a), 6.2.9 payment mode (GCS21j), 7.4 valve status
-(GCS33), and 4.1.1 the registers (GCS13a, encrypted for the reader). Checks and responses: answer.py.
+(GCS33), and 4.1.1 the registers (GCS13a, encrypted for the reader); and the ZCL cluster
+commands (commands.py) 3.1 message (GCS07), 3.4 supplier
+(GCS44), 3.5 PIN (GCS11), 6.20.1 MPRN (GCS41), 7.2 / 7.3 valve (GCS32 / GCS39), 2.5
+emergency credit (GCS06), 2.3 debts (GCS04), 1.5 balances (GCS40a-d), the critical ones
+signed both ways. Checks and responses: answer.py.
 """
 
 from __future__ import annotations
@@ -25,13 +29,20 @@ from gbcs.roles import Role
 from ..keys import PremisesKeys
 from ..outcomes import EsmeResult
 from .answer import Attributes, GbzAnswerer
+from .commands import GasCommands
 
 ATTRIBUTES = Path(__file__).with_name("attributes.json")
 #: message code -> SRV of the reads the GSME answers (use-case tables: the Supplier's)
 SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB: "6.2.4",
         0x0089: "6.2.7", 0x007B: "6.2.8", 0x00BF: "6.2.9", 0x0082: "7.4",
-        0x0074: "4.1.1"}  # fmt: skip
+        0x0074: "4.1.1",
+        # the commands (commands.py)
+        0x0071: "3.1", 0x0088: "3.4", 0x0073: "3.5", 0x0087: "6.20.1",
+        0x0081: "7.2", 0x0085: "7.3", 0x0070: "2.5", 0x006E: "2.3", 0x0086: "1.5",
+        0x00B4: "1.5", 0x00C0: "1.5", 0x00C2: "1.5"}  # fmt: skip
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
+#: the critical ones (SME.C.C in the use-case tables): signed by the Supplier, answered signed
+CRITICAL = {0x0081, 0x0085, 0x0070, 0x006E, 0x0086, 0x00B4, 0x00C0, 0x00C2}
 DATE_STAMPED = {0x012A, 0x0074}  # GCS60a's and GCS13a's carry the meter's time, as RTDS's
 ENCRYPTED = {0x0074}  # GCS13a: the registers, encrypted for the reader
 #: a GSME wakes about every 30 minutes (our figure: GBCS leaves it to the device)
@@ -77,9 +88,12 @@ class GasMeter:
         self.eui, self.clock, self.wake_interval_s = bytes(eui), clock, wake_interval_s
         self.attributes = load_attributes(profile.get("attributes"))
         self.anchors = gas_anchors(keys, supplier)
+        self.commands = GasCommands(self.attributes, now)
         self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.attributes,
                                     srvs=SRVS, roles=ROLES, date_stamped=DATE_STAMPED,
-                                    anchors=self.anchors, encrypted=ENCRYPTED)  # fmt: skip
+                                    anchors=self.anchors, encrypted=ENCRYPTED,
+                                    commands=self.commands.handlers(),
+                                    critical=CRITICAL)  # fmt: skip
         self.wakes = 0
 
     @property

@@ -5,12 +5,16 @@ on and refreshes its mirror from the meter.
 
 The mirror is a copy of the GSME's attributes taken at each wake-up (and at the start), so a
 reliable read shows what the meter said then, not what it holds now.
+
+3.2 (GCS09, change of tenancy) is the GPF's own command in GBCS (RTDS sends it to the GPF):
+it keeps the date-time from which a new tenant's data starts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from gbcs import decode
 from gbcs.errors import GbcsError
@@ -22,8 +26,10 @@ from .answer import GbzAnswerer
 from .meter import SRVS as METER_SRVS
 from .meter import GasMeter
 
-SRVS = {0x012A: "4.18", 0x0074: "4.1.1"}  # GCS60a meter balance, GCS13a registers (mirror)
-ROLES = {"4.18": {Role.SUPPLIER}, "4.1.1": {Role.SUPPLIER}}
+#: GCS60a meter balance, GCS13a registers (from the mirror), GCS09 change of tenancy
+SRVS = {0x012A: "4.18", 0x0074: "4.1.1", 0x0072: "3.2"}
+ROLES = {"4.18": {Role.SUPPLIER}, "4.1.1": {Role.SUPPLIER}, "3.2": {Role.SUPPLIER}}
+DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY = 0x0708, 0x00
 DATE_STAMPED = {0x012A, 0x0074}
 ENCRYPTED = {0x0074}  # GCS13a's registers, encrypted for the reader
 
@@ -35,14 +41,21 @@ class GasProxy:
                  now: Callable[[], dt.datetime]) -> None:  # fmt: skip
         self.eui, self.gsme = bytes(eui), gsme
         self.mirror = dict(gsme.attributes)
+        self.tenancy_from: int | None = None  # seconds since 2000 (3.2)
+        commands = {(DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY): self._change_of_tenancy}
         self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.mirror, srvs=SRVS,
                                     roles=ROLES, date_stamped=DATE_STAMPED,
-                                    anchors=gsme.anchors, encrypted=ENCRYPTED)  # fmt: skip
+                                    anchors=gsme.anchors, encrypted=ENCRYPTED,
+                                    commands=commands)  # fmt: skip
         self.queued = 0  # commands that waited for the GSME to wake
 
     @property
     def stats(self):
         return self.answerer.stats
+
+    def _change_of_tenancy(self, payload: Any) -> str:
+        self.tenancy_from = int(payload.implementation_date_time)
+        return "success"
 
     def handle(self, command: bytes) -> EsmeResult:
         """A command for the GPF itself, answered at once from the mirror."""

@@ -1,0 +1,181 @@
+"""The GSME's ZCL cluster commands (GBCS's gas commands in GBZ): what each changes in the meter,
+and the answer it gives. Where a read SRV shows the change, the change is to the attribute
+that read answers from (attributes.json): 6.20.1's MPRN (GCS41 update_site_id) is GCS46's
+0702/0307, 7.2 / 7.3's valve (GCS32 / GCS39 change_supply) is GCS33's supply status
+0702/0014, 1.5's balances (GCS40a-d credit_adjustment) are GCS60's prepayment credit
+remaining 0705/0001 (prepayment mode) and bill to date 0702/0A00 (credit mode). The rest
+(3.1's message, 3.4's supplier, 3.5's PIN, 2.3's debts, 2.5's
+emergency credit) are kept on the meter, for the reads not yet served.
+
+Rules where our sources show only success (RTDS) and a hardware failure: arming closes
+nothing (an open valve stays open, a closed one becomes armed), a supply status other than
+off or armed is `invalid_field`, an unknown credit adjustment or debt type `invalid_field`,
+a balance taken outside its attribute's range (bill to date below zero) `invalid_value`, emergency credit selected twice
+`failure` (none left to select: ours).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from construct import Container  # type: ignore[import-untyped]
+
+from .answer import Attributes, Handler
+
+METERING, MESSAGING, PREPAYMENT, DEVICE_MANAGEMENT = 0x0702, 0x0703, 0x0705, 0x0708
+SITE_ID = (METERING, 0x0307)  # the MPRN GCS46 reads
+SUPPLY_STATUS = (METERING, 0x0014)  # GCS33's valve: 0 off, 1 armed, 2 on
+CREDIT_REMAINING = (PREPAYMENT, 0x0001)  # GCS60: the prepayment mode meter balance
+BILL_TO_DATE = (METERING, 0x0A00)  # GCS60: the credit mode meter balance
+SUPPLY_OFF, SUPPLY_ARMED, SUPPLY_ON = 0, 1, 2
+SUPPLY_STATUS_RESPONSE = 0x0C
+#: credit_adjustment types -> (the balance, incremental)
+ADJUSTMENTS = {0: (CREDIT_REMAINING, True), 1: (CREDIT_REMAINING, False),
+               2: (BILL_TO_DATE, False), 3: (BILL_TO_DATE, True)}  # fmt: skip
+#: change_debt's amount type -> (debt 1..3, incremental)
+DEBT_TYPES = {0: (1, False), 1: (1, True), 2: (2, False), 3: (2, True), 4: (3, False),
+              5: (3, True)}  # fmt: skip
+
+
+@dataclass
+class Debt:
+    """One of the meter's three debts: its outstanding amount and how it is recovered (time
+    based at `rate` per hour or day, or `share` of each payment)."""
+
+    amount: int = 0
+    method: int = 0
+    frequency: int = 0
+    rate: int = 0
+    share: int = 0
+
+
+@dataclass
+class GasState:
+    """What the gas commands set that no served read shows yet."""
+
+    message: bytes | None = None
+    supplier_name: bytes = b""
+    supplier_contact: bytes = b""
+    pin_disabled: bool = False
+    emergency_credit_selected: bool = False
+    debts: dict[int, Debt] = field(default_factory=lambda: {n: Debt() for n in (1, 2, 3)})
+
+
+class GasCommands:
+    """The handlers of the GSME's cluster commands over its `attributes` and `state`;
+    `now` is the meter's clock."""
+
+    def __init__(self, attributes: Attributes, now: Callable[[], dt.datetime]) -> None:
+        self.attributes, self.now = attributes, now
+        self.state = GasState()
+        #: clusters whose hardware fails (tests: RTDS's ERROR responses) -> how many more of
+        #: their commands are carried out first; then each changes nothing and answers
+        #: hardware_failure
+        self.faults: dict[int, int] = {}
+
+    def handlers(self) -> dict[tuple[int, int], Handler]:
+        """Each command's handler, by (cluster, command id)."""
+        return {key: self._guarded(key[0], handler) for key, handler in self._handlers().items()}
+
+    def _guarded(self, cluster: int, handler: Handler) -> Handler:
+        def run(payload: Any) -> str | tuple[int, Any]:
+            if cluster in self.faults:
+                if self.faults[cluster] <= 0:
+                    return "hardware_failure"
+                self.faults[cluster] -= 1
+            return handler(payload)
+
+        return run
+
+    def _handlers(self) -> dict[tuple[int, int], Handler]:
+        return {
+            (MESSAGING, 0x00): self._display_message,
+            (DEVICE_MANAGEMENT, 0x01): self._change_of_supplier,
+            (DEVICE_MANAGEMENT, 0x02): self._new_password,
+            (DEVICE_MANAGEMENT, 0x03): self._site_id,
+            (METERING, 0x0B): self._change_supply,
+            (PREPAYMENT, 0x00): self._emergency_credit,
+            (PREPAYMENT, 0x02): self._change_debt,
+            (PREPAYMENT, 0x05): self._credit_adjustment,
+        }
+
+    def _display_message(self, payload: Any) -> str:
+        self.state.message = bytes(payload.message)
+        return "success"
+
+    def _change_of_supplier(self, payload: Any) -> str:
+        self.state.supplier_name = bytes(payload.proposed_provider_name)
+        self.state.supplier_contact = bytes(payload.proposed_provider_contact_details)
+        return "success"
+
+    def _new_password(self, payload: Any) -> str:
+        self.state.pin_disabled = True
+        return "success"
+
+    def _site_id(self, payload: Any) -> str:
+        self.attributes[SITE_ID] = ("octet_string", bytes(payload.site_id))
+        return "success"
+
+    def _change_supply(self, payload: Any) -> str | tuple[int, Any]:
+        proposed = int(payload.proposed_supply_status)
+        kind, current = self.attributes[SUPPLY_STATUS]
+        if proposed == SUPPLY_OFF:
+            status = SUPPLY_OFF
+        elif proposed == SUPPLY_ARMED:
+            status = SUPPLY_ARMED if int(current) == SUPPLY_OFF else int(current)
+        else:
+            return "invalid_field"
+        self.attributes[SUPPLY_STATUS] = (kind, status)
+        return SUPPLY_STATUS_RESPONSE, _response(
+            "supply_status_response", provider_id=int(payload.provider_id),
+            issuer_event_id=int(payload.issuer_event_id),
+            implementation_date_time=int(payload.implementation_date_time),
+            supply_status=status)  # fmt: skip
+
+    def _emergency_credit(self, payload: Any) -> str:
+        if self.state.emergency_credit_selected:
+            return "failure"
+        self.state.emergency_credit_selected = True
+        return "success"
+
+    def _change_debt(self, payload: Any) -> str:
+        chosen = DEBT_TYPES.get(int(payload.debt_amount_type))
+        if chosen is None:
+            return "invalid_field"
+        number, incremental = chosen
+        debt = self.state.debts[number]
+        amount = int(payload.debt_amount)
+        debt.amount = debt.amount + amount if incremental else amount
+        debt.method, debt.frequency = int(payload.debt_recovery_method), int(
+            payload.debt_recovery_frequency)  # fmt: skip
+        debt.rate = int(payload.debt_recovery_amount)
+        debt.share = int(payload.debt_recovery_balance_percentage)
+        return "success"
+
+    def _credit_adjustment(self, payload: Any) -> str:
+        chosen = ADJUSTMENTS.get(int(payload.credit_adjustment_type))
+        if chosen is None:
+            return "invalid_field"
+        balance, incremental = chosen
+        kind, current = self.attributes[balance]
+        value = int(payload.credit_adjustment_value)
+        new = int(current) + value if incremental else value
+        if not _fits(kind, new):  # e.g. bill to date below zero
+            return "invalid_value"
+        self.attributes[balance] = (kind, new)
+        return "success"
+
+
+def _fits(kind: str, value: int) -> bool:
+    """`value` fits a ZCL integer type such as int32 or uint32."""
+    bits = int(kind.lstrip("uint"))
+    if kind.startswith("u"):
+        return 0 <= value < 1 << bits
+    return -(1 << (bits - 1)) <= value < 1 << (bits - 1)
+
+
+def _response(command: str, **fields: Any) -> Any:
+    return Container(command=command, **fields)

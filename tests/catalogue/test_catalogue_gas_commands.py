@@ -1,0 +1,184 @@
+"""The gas meter's commands (emulator/devices/gsme/commands.py): 3.1, 3.2, 3.4, 3.5, 6.20.1,
+7.2, 7.3, 2.5, 2.3 and 1.5 as ZCL cluster commands in GBZ. The DSP's command from each
+template is RTDS's (the issuer event id from the DSP's clock, RTDS's at its test time);
+RTDS's SUCCESS commands answered with RTDS's header and payload (the critical ones signed by
+the meter, verifying with its certificate; the others MAC'd byte for byte), its ERROR
+commands (a hardware fault) with its hardware_failure; and the meter's state moves as the
+commands say, shown by the matching read (6.2.7 MPRN, 7.4 valve, 4.18 balances).
+Parametrised by use case and RTDS file name."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from catalogue_helpers import CATALOGUE, RTDS, read_hex, recounted, rtds_success
+
+from emulator.backoffice import duis
+from emulator.backoffice.transform import GAS_COMMANDS, transform
+from emulator.clock import Clock
+from emulator.devices.gsme import GasMeter, GasProxy
+from emulator.devices.gsme.commands import DEVICE_MANAGEMENT, METERING, PREPAYMENT
+from emulator.devices.keys import PremisesKeys
+from gbcs import decode
+from gbcs.message import encode_apdu
+from gbcs.primitives import datetime_to_seconds2000
+from gbcs.render import plain
+from gbcs.security import check_message, mac_apdu
+
+GSME, GPF = bytes.fromhex("00DB1234567890A1"), bytes.fromhex("00DB1234567890A3")
+RTDS_TIME = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+USE_CASES = sorted(GAS_COMMANDS)
+COMMANDS = sorted(
+    str(p.relative_to(RTDS))
+    for use_case, (srv, _) in GAS_COMMANDS.items()
+    for p in RTDS.glob(f"{srv}_{use_case}/*_COMMAND_GBCS.HEX")
+)
+#: the cluster each use case's RTDS ERROR case has failing
+CLUSTER = {"GCS07": 0x0703, "GCS32": METERING, "GCS39": METERING}
+CLUSTER.update({u: DEVICE_MANAGEMENT for u in ("GCS09", "GCS44", "GCS11", "GCS41")})
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return PremisesKeys.open()
+
+
+@pytest.fixture
+def meter(keys):
+    return GasMeter(GSME, keys, Clock("simulated"), lambda: RTDS_TIME)
+
+
+@pytest.fixture
+def proxy(keys, meter):
+    return GasProxy(GPF, meter, keys, lambda: RTDS_TIME)
+
+
+def test_every_gas_command_has_rtds_files():
+    assert len(USE_CASES) == 13 and len(COMMANDS) == 2 * len(USE_CASES) - 1  # 3.2 no ERROR
+
+
+@pytest.mark.parametrize("use_case", USE_CASES)
+def test_the_command_from_the_template_is_rtds(use_case):
+    srv = GAS_COMMANDS[use_case][0]
+    template = CATALOGUE / f"{use_case}_{srv}_SUCCESS_REQUEST_DUIS.XML"
+    rtds = decode(read_hex(rtds_success(use_case)))
+    root = duis.parse(template.read_bytes())
+    duis.set_originator(root, bytes(rtds.originator), rtds.counter)
+    ours = transform(duis.parse_request(root), use_case=use_case, now=RTDS_TIME)
+    assert ours.critical == bool(rtds.signature)
+    frames = [c.body.frame for c in decode(ours.unsigned_command()).payload.components]
+    theirs = [c.body.frame for c in rtds.payload.components]
+    if use_case == "GCS09":  # RTDS's date is not its template's: ours is the template's
+        assert frames[0].payload.implementation_date_time == datetime_to_seconds2000(
+            dt.datetime(2015, 2, 1, tzinfo=dt.UTC))  # fmt: skip
+        theirs[0].payload.implementation_date_time = frames[0].payload.implementation_date_time
+    assert plain(frames) == plain(theirs)
+    if use_case != "GCS09":
+        end = len(rtds.apdu) - (0 if rtds.signature is None else 1 + len(rtds.signature))
+        assert ours.content == bytes(rtds.apdu[rtds.content_offset - rtds.apdu_offset : end])
+
+
+def test_the_dsp_picks_the_balance_use_case_by_the_body():
+    rtds = decode(read_hex(rtds_success("GCS40a")))
+    for use_case in ("GCS40a", "GCS40b", "GCS40c", "GCS40d"):
+        root = duis.parse((CATALOGUE / f"{use_case}_1.5_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+        duis.set_originator(root, bytes(rtds.originator), rtds.counter)
+        # the DSP names the first gas form for a GSME; the body decides among the four
+        assert transform(duis.parse_request(root), use_case="GCS40a").use_case.name == use_case
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_rtds_command_is_answered_as_rtds(keys, meter, proxy, name):
+    """By the GSME, or (3.2, the GPF's) the GPF at once."""
+    use_case = name.split("/")[0].split("_")[1]
+    if "_ERROR_" in name:  # RTDS's 2.3 fails at its second debt, the others at once
+        meter.commands.faults[CLUSTER.get(use_case, PREPAYMENT)] = int(use_case == "GCS04")
+    if use_case == "GCS39":  # RTDS's meter arms a closed valve (its 7.4 shows one open)
+        meter.attributes[(METERING, 0x0014)] = ("enum8", 0)
+    result = (proxy if use_case == "GCS09" else meter).handle(read_hex(RTDS / name))
+    assert result.outcome == "executed", result.outcome
+    expected = decode(read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_")))
+    got = decode(result.response)
+    assert plain(got.header) == plain(expected.header)
+    assert plain(got.payload) == plain(expected.payload)
+    if expected.signature is None:
+        assert result.response == read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_"))
+    else:
+        assert check_message(got, keys.keystore).outcome == "verified"
+
+
+def _read(keys, meter, use_case: str, counter: int) -> list:
+    result = meter.handle(recounted(keys, read_hex(rtds_success(use_case)), counter))
+    assert result.outcome == "executed", result.outcome
+    return [r.value for c in decode(result.response).payload.components
+            for r in c.body.frame.payload.records]  # fmt: skip
+
+
+def _send(keys, meter, use_case: str, counter: int) -> object:
+    result = meter.handle(recounted(keys, read_hex(rtds_success(use_case)), counter))
+    assert result.outcome == "executed", result.outcome
+    return decode(result.response).payload.components[0].body.frame.payload
+
+
+def test_the_mprn_set_is_the_mprn_read(keys, meter):
+    assert _read(keys, meter, "GCS46", 5000) == [b"1000999888"]
+    _send(keys, meter, "GCS41", 5001)
+    assert _read(keys, meter, "GCS46", 5002) == [b"1234567890"]
+
+
+def test_the_valve_closes_and_arms(keys, meter):
+    assert _read(keys, meter, "GCS33", 5000)[1] == 2  # on, as RTDS's meter
+    _send(keys, meter, "GCS39", 5001)  # arming an open valve changes nothing
+    assert _read(keys, meter, "GCS33", 5002)[1] == 2
+    assert _send(keys, meter, "GCS32", 5003).supply_status == 0
+    assert _read(keys, meter, "GCS33", 5004)[1] == 0
+    assert _send(keys, meter, "GCS39", 5005).supply_status == 1
+    assert _read(keys, meter, "GCS33", 5006)[1] == 1
+
+
+def test_the_balances_adjust_and_reset(keys, meter):
+    assert _read(keys, meter, "GCS60", 5000) == [3500000, 2500000]  # bill to date, credit
+    _send(keys, meter, "GCS40a", 5001)  # prepayment +23130
+    assert _read(keys, meter, "GCS60", 5002) == [3500000, 2523130]
+    _send(keys, meter, "GCS40c", 5003)  # credit mode +5000000
+    assert _read(keys, meter, "GCS60", 5004) == [8500000, 2523130]
+    _send(keys, meter, "GCS40b", 5005)
+    _send(keys, meter, "GCS40d", 5006)
+    assert _read(keys, meter, "GCS60", 5007) == [0, 0]
+
+
+def test_the_debts_and_the_other_settings_are_kept(keys, meter, proxy):
+    for n, use_case in enumerate(("GCS04", "GCS07", "GCS44", "GCS11", "GCS06")):
+        assert _send(keys, meter, use_case, 5000 + n).status == "success"
+    assert _send(keys, proxy, "GCS09", 5005).status == "success"
+    assert proxy.tenancy_from == 533098016
+    state = meter.commands.state
+    assert [d.amount for d in state.debts.values()] == [1000000, 500000, 1000000]
+    assert (state.debts[1].frequency, state.debts[2].frequency) == (1, 0)  # daily, hourly
+    assert state.debts[3].share == 100 and state.debts[1].rate == 50000
+    assert state.message == b"Reset" and state.supplier_name == b"E-ON"
+    assert state.pin_disabled
+    assert state.emergency_credit_selected
+    _send(keys, meter, "GCS04", 5010)  # the debts are added to
+    assert [d.amount for d in state.debts.values()] == [2000000, 1000000, 2000000]
+    assert _send(keys, meter, "GCS06", 5011).status == "failure"  # none left to select
+
+
+def test_the_gsme_refuses_the_gpfs_command(keys, meter):
+    result = meter.handle(read_hex(rtds_success("GCS09")).replace(GPF, GSME))
+    assert result.outcome == "rejected:unsupported-use-case" and result.response is None
+
+
+def test_a_critical_command_without_its_signature_is_a_counted_rejection(keys, meter):
+    message = decode(read_hex(rtds_success("GCS32")))
+    unsigned = read_hex(rtds_success("GCS07"))  # a MAC'd, unsigned command, given GCS32's code
+    header = decode(unsigned).header
+    header.other_information.message_code = message.message_code
+    content = bytes(message.apdu[message.content_offset - message.apdu_offset :
+                                 len(message.apdu) - 65])  # fmt: skip
+    command = mac_apdu(encode_apdu(header, content, b""), keys.keystore)
+    result = meter.handle(command)
+    assert result.outcome == "rejected:unsigned" and result.response is None
+    assert meter.stats["rejected:unsigned"] == 1
+    assert _read(keys, meter, "GCS33", 5000)[1] == 2  # the valve did not move
