@@ -19,14 +19,11 @@ have not come yet (still the worst case of their sizes), and ``foresight``, each
 before it happens (headroom only for the car about to come). Neither is a policy; they say
 where the remaining shedding comes from.
 
-``--floors`` adds the least any controller could shed (``floor``, no SRVs, no switches: an
-oracle that reads every household's and car's load of the coming step, ``FeederPhysics.preview``,
-and holds back exactly the excess over the rating less its cover, fluidly, largest car first,
-with the deferral the physics does), for three covers: none (the minimum, about 1.0), for the
-cars still out that the DNO cannot hold off (declined, never asked or unswitched: a consenting
-car still out is held off by a 7.6 at no energy cost until it comes, so it needs no room), and
-for every car still out. The second is the floor of every policy that keeps 0 minutes over
-whatever the time a car plugs in: it knows which cars are out, not when they come.
+``--floors`` adds the least any controller could shed (``emulator.grid.floors``: an oracle that
+knows every load of the coming step and sheds fluidly) for three covers: none (the minimum,
+about 1.0), for the cars still out that the DNO cannot hold off (declined, never asked or
+unswitched), and for every car still out. The second is the floor of every policy that keeps
+0 minutes over whatever the time a car plugs in.
 
 With more than one seed the feeder is redrawn for each (the same scenario otherwise): the
 pooled ratio is total shed over total needed, and seeds where no policy can keep the rating
@@ -48,15 +45,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-
 from emulator import scenario  # noqa: E402
-from emulator.grid import monitor  # noqa: E402
-from emulator.grid.consent import Consent  # noqa: E402
-from emulator.grid.loads import MIN_CHARGING_FRACTION, FeederPhysics  # noqa: E402
+from emulator.grid import floors, monitor  # noqa: E402
+from emulator.grid.floors import FLOOR_COVERS  # noqa: E402
 from emulator.scenario import engine  # noqa: E402
-
-FLOOR_COVERS = ("none", "unheld", "out")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,33 +132,12 @@ def floor(job: tuple[str, int, str]) -> tuple[int, str, float, float]:
     run = scenario.load(name).with_overrides(seed=seed)
     population = engine.build_population(run)
     consent = engine.build_consent(run, population)
-    physics = FeederPhysics(population, run.households, run.start_hour, run.seed)
-    kw, arrival = population.charger_kw, population.arrival_h
-    held = np.array(
-        [
-            p.ev_switch is not None and consent.status(p.premises_id) is Consent.OPTED_IN
-            for p in population.premises
-        ]
-    )
-    coverable = {"none": kw < 0, "unheld": (kw > 0) & ~held, "out": kw > 0}[cover]
-    dt, rating = run.step_s, run.rating_kw
-    shed = needed = 0.0
-    for _ in range(int(round(run.duration_s / dt))):
-        house, demand = physics.preview(dt)
-        out = coverable & ~(arrival <= physics.hour_of_day())  # nan: no car, never out
-        room = float(kw[out].max()) if out.any() else 0.0
-        excess = float(house.sum() + demand.sum()) - (rating - room)
-        level = np.ones(len(kw))
-        for i in sorted(np.flatnonzero(held & (demand > 0)), key=lambda i: -demand[i]):
-            if excess <= 0:
-                break
-            cut = min(1.0, excess / demand[i])
-            level[i] = 0.0 if 1.0 - cut < MIN_CHARGING_FRACTION else 1.0 - cut
-            excess -= demand[i] * (1.0 - level[i])
-        sample = physics.step(dt, level)
-        needed += max(0.0, sample.household_kw + sample.ev_demand_kw - rating) * dt / 3600.0
-        shed += (sample.ev_demand_kw - sample.ev_kw) * dt / 3600.0
-    return seed, cover, shed, needed
+    found = floors.oracle_floor(
+        population, run.households, start_hour=run.start_hour, seed=run.seed,
+        consenting=set(consent.opted_in()), rating_kw=run.rating_kw, step_s=run.step_s,
+        duration_s=run.duration_s, cover=cover,
+    )  # fmt: skip
+    return seed, cover, found.shed_kwh, found.needed_kwh
 
 
 def print_floors(name: str, seeds: list[int], jobs: int) -> None:

@@ -248,7 +248,9 @@ def _shed_sentence(run: RunRecord) -> str:
     return (
         f"Policy {s.get('policy')}: {s['energy_shed_kwh']} kWh shed where "
         f"{s['energy_needed_kwh']} kWh was the least that kept the feeder at its rating "
-        f"(ratio {s['shed_to_needed_ratio']}); {s['minutes_over_rating']} min over the rating; "
+        f"(ratio {s['shed_to_needed_ratio']}; the least a policy that keeps 0 minutes over "
+        f"whenever a car plugs in could shed here: {s.get('floor_shed_to_needed_ratio')}); "
+        f"{s['minutes_over_rating']} min over the rating; "
         f"curtailment per customer max {s['curtailment_minutes_max']} min, mean "
         f"{s['curtailment_minutes_mean']} min; {s['srvs_per_kwh_shed']} SRVs per kWh shed."
     )

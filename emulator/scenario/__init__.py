@@ -1,7 +1,7 @@
 """Scenarios: TOML files describing a feeder evening, the world they run in, and ``run``.
 
 outcome = run(load("feeder-overload"), out=Path("gbhan-out/feeder-overload"), boards=1)
-outcome.ok, outcome.checks, outcome.summary.peak_kw, outcome.paths["report.html"]
+outcome.ok, outcome.checks, outcome.goals, outcome.summary.peak_kw, outcome.paths["report.html"]
 """
 
 from emulator.scenario.command import CommandOutcome, run_command
@@ -13,6 +13,7 @@ from emulator.scenario.runner import (
     TimelineLine,
     TooManyBoards,
     checks,
+    goals,
     run,
 )
 from emulator.scenario.spec import DEFAULT_SCENARIO, Scenario, ScenarioError, available, load
@@ -34,6 +35,7 @@ __all__ = [
     "available",
     "build_world",
     "checks",
+    "goals",
     "load",
     "run",
     "run_command",

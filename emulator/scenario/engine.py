@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from emulator.grid.consent import Consent, ConsentRegister, ConsentTerms
+from emulator.grid.floors import oracle_floor
 from emulator.grid.gateway import SRV_ADD_BOOST, SRV_RESTORE
 from emulator.grid.governance import GuardedGateway, LastResortGuard, RecordingGateway
 from emulator.grid.interventions import InterventionLog
@@ -340,6 +341,20 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
     held = np.array(list(minutes.values()), dtype=float)
     event_srvs = sum(len(e.srvs) for e in events)
     margins = np.array(result.monitor.margins_used, dtype=float)
+    floor = oracle_floor(
+        result.population,
+        scenario.households,
+        start_hour=scenario.start_hour,
+        seed=scenario.seed,
+        consenting={
+            plan.premises_id
+            for plan in result.population.premises
+            if result.consent.status_at(plan.premises_id, 0.0) is Consent.OPTED_IN
+        },
+        rating_kw=scenario.rating_kw,
+        step_s=scenario.step_s,
+        duration_s=scenario.duration_s,
+    )
     covers = np.array([c for _, c in result.monitor.covers_used], dtype=float)
     return {
         "scenario": scenario.name,
@@ -383,6 +398,9 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
         "energy_needed_kwh": round(needed, 3),
         "energy_shed_kwh": round(shed, 3),
         "shed_to_needed_ratio": round(shed / needed, 3) if needed > 0 else None,
+        # the least any policy keeping 0 minutes over whenever a car comes could shed here
+        # (emulator.grid.floors: an oracle's, room kept for the cars it cannot hold off)
+        "floor_shed_to_needed_ratio": None if floor.ratio is None else round(floor.ratio, 3),
         "minutes_over_rating": round(
             float((record.load_kw > scenario.rating_kw).sum() * scenario.step_s / 60.0), 1
         ),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,8 @@ class ScenarioOutcome:
     paths: Mapping[str, Path]  # file name -> where it was written
     timeline: tuple[str, ...]  # ``HH:MM:SS  text``
     result: engine.RunResult  # everything the engine saw, for a closer look
+    #: the issue's goals that are not checks (``goals``): met or not, they do not fail a run
+    goals: Mapping[str, bool] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -146,6 +148,12 @@ class ScenarioOutcome:
     def tshark_command(self) -> str:
         """The shell line that decrypts the capture with the keys written beside it."""
         return f'mapfile -t K < {self.paths["han.keys"]}; tshark "${{K[@]}}" -r {self.paths["han.pcap"]}'
+
+
+#: The largest per-customer curtailment time against the mean across curtailed customers.
+FAIRNESS_BOUND = 1.5
+#: Energy shed against the least that kept the feeder at its rating (issue 22's goal).
+SHED_RATIO_GOAL = 1.3
 
 
 def checks(summary: Mapping[str, Any]) -> dict[str, bool]:
@@ -164,8 +172,21 @@ def checks(summary: Mapping[str, Any]) -> dict[str, bool]:
         "customers' consent terms kept (max per event, excluded hours)": not summary.get(
             "consent_terms_broken"
         ),
+        "0 minutes over the rating (30 s samples)": summary.get("minutes_over_rating", 0) == 0,
+        f"largest per-customer curtailment within {FAIRNESS_BOUND} x the mean": (
+            summary.get("curtailment_max_over_mean") or 0.0
+        )
+        <= FAIRNESS_BOUND,
         **_board_checks(summary),
     }
+
+
+def goals(summary: Mapping[str, Any]) -> dict[str, bool]:
+    """The issue's shedding goal: not a check, because no policy that keeps 0 minutes over
+    whenever a car plugs in can meet it on the default feeder (its floor, an oracle's, is in
+    ``floor_shed_to_needed_ratio``: 1.67 there; docs/grid.md)."""
+    ratio = summary.get("shed_to_needed_ratio")
+    return {f"shed/needed within {SHED_RATIO_GOAL}": ratio is None or ratio <= SHED_RATIO_GOAL}
 
 
 def _board_checks(summary: Mapping[str, Any]) -> dict[str, bool]:
@@ -230,6 +251,8 @@ def run(
     summary = result.record.summary
     summary["wall_seconds"] = round(time.perf_counter() - wall, 3)
     summary["boards"] = boards
+    met = goals(summary)
+    summary["goals"] = met
     paths: dict[str, Path] = dict(write_outputs(result.record, out))
     paths["han.keys"] = built[0].write_capture_keys(out / "han.keys")
     paths["han.pcap"] = out / "han.pcap"
@@ -240,4 +263,5 @@ def run(
         paths,
         tuple(timeline),
         result,
+        met,
     )

@@ -24,7 +24,7 @@ def test_default_run_with_a_board_meets_every_check(board_run):
     assert summary["boards"] == 1 and outcome.summary.boards == 1
     assert summary["feeder_peak_kw_after_first_curtailment"] <= summary["feeder_rating_kw"]
     assert summary["srv_over_30s"] == 0 and summary["declined_premises_switched"] == 0
-    assert len(outcome.checks) == 7 and all(outcome.checks.values()), outcome.checks
+    assert len(outcome.checks) == 9 and all(outcome.checks.values()), outcome.checks
 
 
 def test_the_board_premises_is_curtailed_and_its_console_agrees(board_run):

@@ -94,6 +94,7 @@ def test_summary_json_has_the_required_keys(written):
         "energy_needed_kwh",
         "energy_shed_kwh",
         "shed_to_needed_ratio",
+        "floor_shed_to_needed_ratio",
         "minutes_over_rating",
         "curtailment_minutes_max",
         "curtailment_minutes_mean",

@@ -42,7 +42,7 @@ def test_a_run_prints_timeline_summary_checks_and_files(tmp_path, capsys):
         lines[blank + 3],
     )
     checks = lines[blank + 4 : -3]
-    assert len(checks) == 5 and all(line.startswith("  [ok] ") for line in checks)
+    assert len(checks) == 7 and all(line.startswith("  [ok] ") for line in checks)
     assert "  [ok] customers' consent terms kept (max per event, excluded hours)" in checks
     names = ("summary.json", "interventions.json", "interventions.csv", "feeder-load.png",
              "shed-vs-needed.png", "report.html", "han.keys", "han.pcap")  # fmt: skip
