@@ -23,7 +23,7 @@
   }
 
   function traceRow(e) {
-    return el("tr", { "data-seq": e.seq, "data-code": e.code, "data-outcome": e.outcome },
+    return el("tr", { "data-seq": e.seq, "data-code": e.code, "data-outcome": e.outcome, "data-direction": e.direction },
       el("td", {}, e.seq),
       el("td", {}, e.direction === "request" ? `request to ${e.endpoint}` : e.direction),
       el("td", { title: e.meaning }, e.code || "—"),

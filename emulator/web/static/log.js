@@ -84,12 +84,12 @@
     detail.replaceChildren(el("p", { class: "muted" }, `Opening #${seq}…`));
     try {
       const d = await gb.json(`/web/api/log/${seq}`);
-      detail.replaceChildren(
+      detail.replaceChildren(...[
         el("h2", {}, `#${d.seq} ${d.direction} — SRV ${d.srv || "?"} — ${d.code || "no code"}`),
         el("p", {}, `Request ID ${d.request_id || "—"}; ${d.meaning || ""}`),
         d.outcome === "refused" ? el("p", { class: "reason", id: "refusal" },
           `Refused ${d.code} (${d.meaning}): ${d.reason || "no reason recorded"}`) : null,
-        d.documents.map(documentPart));
+        d.documents.map(documentPart)].flat().filter((n) => n));
       detail.dataset.seq = d.seq;
       detail.focus();
     } catch (err) { detail.replaceChildren(el("p", { class: "reason" }, String(err))); }
