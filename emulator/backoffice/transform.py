@@ -1534,3 +1534,30 @@ GAS_COMMANDS: dict[str, tuple[str, Callable[[etree._Element, int], list[GasComma
 for _use_case, (_srv, _commands) in GAS_COMMANDS.items():
     FORMS[(_srv, _use_case)] = _Form(_use_case, _gas_command(_use_case, _commands))
     DEVICES_OF[_use_case] = ("gpf",) if _use_case == "GCS09" else ("gsme",)
+
+
+# --- GCS28 set the gas meter's clock (6.11, 8.1.1): ASN.1 -------------------------------------
+
+
+def _generalized(when: _dt.datetime) -> str:
+    return when.astimezone(_dt.UTC).strftime("%Y%m%d%H%M%SZ")
+
+
+def _gcs28(body: etree._Element, counter: int) -> bytes:
+    """GCS28: the validity interval, the body's CurrentDateTime to TolerancePeriod seconds
+    later, as two GeneralizedTimes in a SEQUENCE (RTDS's layout)."""
+    start = _utc(_required_text(body, "CurrentDateTime"))
+    try:
+        tolerance = int(_required_text(body, "TolerancePeriod"))
+    except ValueError:
+        raise TransformError("GCS28's TolerancePeriod is not a whole number of seconds") from None
+    if tolerance < 0:
+        raise TransformError(f"GCS28's TolerancePeriod {tolerance} is negative")
+    end = start + _dt.timedelta(seconds=tolerance)
+    return asn1.encode_tree(asn1.sequence(asn1.generalized_time(_generalized(start)),
+                                          asn1.generalized_time(_generalized(end))))  # fmt: skip
+
+
+FORMS[("6.11", "GCS28")] = _Form("GCS28", _gcs28)
+FORMS[("8.1.1", "GCS28")] = _Form("GCS28", _gcs28)
+DEVICES_OF["GCS28"] = ("gsme",)

@@ -182,3 +182,42 @@ def test_a_critical_command_without_its_signature_is_a_counted_rejection(keys, m
     assert result.outcome == "rejected:unsigned" and result.response is None
     assert meter.stats["rejected:unsigned"] == 1
     assert _read(keys, meter, "GCS33", 5000)[1] == 2  # the valve did not move
+
+
+CLOCK = sorted(
+    str(p.relative_to(RTDS))
+    for folder in ("6.11_GCS28", "8.1.1_GCS28Commission")
+    for p in RTDS.glob(f"{folder}/*_COMMAND_GBCS.HEX")
+)
+
+
+@pytest.mark.parametrize("template", ["GCS28_6.11", "GCS28Commission_8.1.1"])
+def test_the_set_clock_precommand_from_the_template_is_rtds(template):
+    srv = template.split("_")[1]
+    [precommand] = RTDS.glob(f"{srv}_{template.split('_')[0]}/*_SUCCESS_PRECOMMAND_GBCS.HEX")
+    rtds = decode(read_hex(precommand))
+    root = duis.parse((CATALOGUE / f"{template}_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    duis.set_originator(root, bytes(rtds.originator), rtds.counter)
+    ours = transform(duis.parse_request(root), use_case="GCS28")
+    assert ours.critical and ours.user_signs
+    assert ours.precommand() == read_hex(precommand)
+
+
+@pytest.mark.parametrize("name", CLOCK)
+def test_the_meter_takes_the_time_within_the_interval(keys, meter, name):
+    """RTDS's ERROR interval (01:00-02:00) is after the meter's time (00:00): unreliable, its
+    time unchanged, RTDS's response; its SUCCESS interval (23:30-00:30) holds it: reliable
+    (RTDS's meter answers 23:30, ours its own 00:00)."""
+    result = meter.handle(read_hex(RTDS / name))
+    assert result.outcome == "executed", result.outcome
+    expected = decode(read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_")))
+    got = decode(result.response)
+    assert plain(got.header) == plain(expected.header)
+    assert check_message(got, keys.keystore).outcome == "verified"
+    fields = got.payload.fields
+    assert str(fields.device_time) == "20150101000000Z"
+    if "_ERROR_" in name:
+        assert plain(got.payload) == plain(expected.payload)
+        assert not meter.commands.state.clock_reliable
+    else:
+        assert int(fields.device_time_status) == 0 and meter.commands.state.clock_reliable

@@ -53,6 +53,8 @@ Attributes = dict[tuple[int, int], tuple[str, Any]]
 #: a cluster command's handler: its payload -> a ZCL status name (a default response) or
 #: the cluster's own response (command id, payload)
 Handler = Callable[[Any], "str | tuple[int, Any]"]
+#: an ASN.1 use case's handler: the command's fields -> the response's DER content
+Asn1Handler = Callable[[Any], bytes]
 READ_ATTRIBUTES, READ_ATTRIBUTES_RESPONSE, DEFAULT_RESPONSE = 0x00, 0x01, 0x0B
 NOT_CARRIED_OUT = 0xFF  # the command id of a default response to a command skipped
 _OTHER_WAY = {"client_to_server": "server_to_client", "server_to_client": "client_to_server"}
@@ -63,14 +65,15 @@ class GbzAnswerer:
     `srvs` maps the message codes it serves to their SRVs, `roles` each SRV to who may send
     it; `date_stamped` names the codes whose responses carry the device's time; `anchors`
     the device's trust anchors (default the premises'); `commands` the cluster commands it
-    carries out, by (cluster id, command id); `critical` the codes that must be signed."""
+    carries out, by (cluster id, command id); `asn1_commands` the ASN.1 use cases it carries
+    out, by message code; `critical` the codes that must be signed."""
 
     def __init__(
         self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime], *,
         attributes: Attributes, srvs: dict[int, str], roles: Mapping[str, Iterable[Role]],
         date_stamped: Iterable[int] = (), anchors: Mapping[bytes, Role] | None = None,
         encrypted: Iterable[int] = (), commands: Mapping[tuple[int, int], Handler] | None = None,
-        critical: Iterable[int] = (),
+        critical: Iterable[int] = (), asn1_commands: Mapping[int, Asn1Handler] | None = None,
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
         self.anchors = anchors
@@ -79,6 +82,7 @@ class GbzAnswerer:
         self.srvs, self.roles = srvs, {k: frozenset(v) for k, v in roles.items()}
         self.date_stamped = frozenset(date_stamped)
         self.commands = dict(commands or {})
+        self.asn1_commands = dict(asn1_commands or {})
         self.critical = frozenset(critical)
         self._signing_key = keys.device_signing_key(self.eui)
         self.counters = CounterStore()
@@ -92,13 +96,21 @@ class GbzAnswerer:
         )  # fmt: skip
 
     def _check(self, message: Message, srv: str | None) -> None:
-        if srv is None or message.payload_kind != "gbz" or not self._all_served(message.payload):
+        if srv is None or not self._served(message):
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
         check_sender(message, self.keys, self.counters, anchors=self.anchors,
                      critical=message.message_code in self.critical,
                      permitted=lambda role: role in self.roles.get(srv, ()))  # fmt: skip
 
+    def _served(self, message: Message) -> bool:
+        if message.payload_kind == "asn1":
+            return message.message_code in self.asn1_commands and message.payload.fields is not None
+        return message.payload_kind == "gbz" and self._all_served(message.payload)
+
     def _answer(self, message: Message) -> bytes:
+        if message.payload_kind == "asn1":
+            content = self.asn1_commands[message.message_code](message.payload.fields)
+            return self._seal(message, response_header(message, self.eui), content)
         key = self._key(message) if message.message_code in self.encrypted else None
         components, failed = [], False
         count = len(message.payload.components)
@@ -114,7 +126,10 @@ class GbzAnswerer:
                             components=ListContainer(components))  # fmt: skip
         stamped = message.message_code in self.date_stamped
         header = response_header(message, self.eui, cosem_datetime(self.now()) if stamped else None)
-        content = encode_payload("gbz", payload)
+        return self._seal(message, header, encode_payload("gbz", payload))
+
+    def _seal(self, message: Message, header: Any, content: bytes) -> bytes:
+        """Signed by this device when the command was signed (critical), else MAC'd."""
         if message.signature:
             return sign(encode_apdu(header, content, None), self._signing_key)
         return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)

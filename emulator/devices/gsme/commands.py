@@ -4,6 +4,7 @@ that read answers from (attributes.json): 6.20.1's MPRN (GCS41 update_site_id) i
 0702/0307, 7.2 / 7.3's valve (GCS32 / GCS39 change_supply) is GCS33's supply status
 0702/0014, 1.5's balances (GCS40a-d credit_adjustment) are GCS60's prepayment credit
 remaining 0705/0001 (prepayment mode) and bill to date 0702/0A00 (credit mode). The rest
+GCS28 (6.11, 8.1.1 set clock, ASN.1) takes the time within its validity interval. The rest
 (3.1's message, 3.4's supplier, 3.5's PIN, 2.3's debts, 2.5's
 emergency credit) are kept on the meter, for the reads not yet served.
 
@@ -23,7 +24,9 @@ from typing import Any
 
 from construct import Container  # type: ignore[import-untyped]
 
-from .answer import Attributes, Handler
+from gbcs import asn1
+
+from .answer import Asn1Handler, Attributes, Handler
 
 METERING, MESSAGING, PREPAYMENT, DEVICE_MANAGEMENT = 0x0702, 0x0703, 0x0705, 0x0708
 SITE_ID = (METERING, 0x0307)  # the MPRN GCS46 reads
@@ -31,6 +34,8 @@ SUPPLY_STATUS = (METERING, 0x0014)  # GCS33's valve: 0 off, 1 armed, 2 on
 CREDIT_REMAINING = (PREPAYMENT, 0x0001)  # GCS60: the prepayment mode meter balance
 BILL_TO_DATE = (METERING, 0x0A00)  # GCS60: the credit mode meter balance
 SUPPLY_OFF, SUPPLY_ARMED, SUPPLY_ON = 0, 1, 2
+SET_CLOCK = 0x007F  # GCS28 (ASN.1)
+CLOCK_RELIABLE, CLOCK_UNRELIABLE = 0, 2  # gbcs.asn1.DEVICE_TIME_STATUS
 SUPPLY_STATUS_RESPONSE = 0x0C
 #: credit_adjustment types -> (the balance, incremental)
 ADJUSTMENTS = {0: (CREDIT_REMAINING, True), 1: (CREDIT_REMAINING, False),
@@ -61,6 +66,7 @@ class GasState:
     supplier_contact: bytes = b""
     pin_disabled: bool = False
     emergency_credit_selected: bool = False
+    clock_reliable: bool = True
     debts: dict[int, Debt] = field(default_factory=lambda: {n: Debt() for n in (1, 2, 3)})
 
 
@@ -89,6 +95,23 @@ class GasCommands:
             return handler(payload)
 
         return run
+
+    def asn1_handlers(self) -> dict[int, Asn1Handler]:
+        """The ASN.1 use cases' handlers, by message code."""
+        return {SET_CLOCK: self._set_clock}
+
+    def _set_clock(self, fields: Any) -> bytes:
+        """GCS28: the meter takes the time (the emulator's clock, as the GPF gives it) when it
+        lies within the command's validity interval, and its clock is then reliable;
+        otherwise nothing changes and its clock is unreliable. It answers its time and the
+        status."""
+        now = self.now().astimezone(dt.UTC).replace(microsecond=0)
+        start, end = (_generalized(str(fields[n])) for n in ("validity_interval_start",
+                                                                "validity_interval_end"))  # fmt: skip
+        self.state.clock_reliable = start <= now <= end
+        status = CLOCK_RELIABLE if self.state.clock_reliable else CLOCK_UNRELIABLE
+        return asn1.encode_tree(asn1.sequence(
+            asn1.generalized_time(now.strftime("%Y%m%d%H%M%SZ")), asn1.integer(status)))  # fmt: skip
 
     def _handlers(self) -> dict[tuple[int, int], Handler]:
         return {
@@ -167,6 +190,11 @@ class GasCommands:
             return "invalid_value"
         self.attributes[balance] = (kind, new)
         return "success"
+
+
+def _generalized(text: str) -> dt.datetime:
+    """A GeneralizedTime 'YYYYMMDDhhmmssZ' as a UTC instant."""
+    return dt.datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=dt.UTC)
 
 
 def _fits(kind: str, value: int) -> bool:
