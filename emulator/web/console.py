@@ -275,7 +275,8 @@ class Console:
         return web.json_response(details)
 
     async def _api_events(self, request: web.Request) -> web.StreamResponse:
-        text = request.query.get("after") or request.headers.get("Last-Event-ID")
+        # a reconnecting EventSource says where it got to; its URL still has the first `after`
+        text = request.headers.get("Last-Event-ID") or request.query.get("after")
         after = int(text) if text and text.isdigit() else None
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
