@@ -7,9 +7,9 @@ Prints messages/s for decode-only, the security check (decode + every signature,
 decryption), the strict check in process (what `gbhan gbcs check` runs per message: form,
 re-encode, security) and `gbhan gbcs check RTDS --keystore K --allow-unverifiable` end to
 end from the command line, process start included (best and median of N runs, with one
-worker and with one per core, once with an empty parser cache, and without Python's
-bytecode cache), beside the start-up of `gbhan --help` and `import gbcs`, and each run's
-CPU seconds. Command lines run as an installed package runs: their bytecode cached (under
+process and with one per core, once with an empty parser and keystore cache, and without
+Python's bytecode cache), beside the start-up of `gbhan --help` and `import gbcs`, each
+run's CPU seconds, and the machine's load average while the command lines ran. Command lines run as an installed package runs: their bytecode cached (under
 a temporary PYTHONPYCACHEPREFIX, PYTHONDONTWRITEBYTECODE dropped); the re-encode through gbcs.encode's hand writers against
 the construct Structs they mirror; then sign/s and verify/s through gbhan, raw P-256 verify/s
 and ECDH/s, and ratios.
@@ -100,12 +100,18 @@ def user_env(pycache: str | None) -> dict[str, str]:
     return env
 
 
+# the machine's 1-minute load average, sampled before and after each series of runs: others
+# share its cores, and a wall time means little without it
+LOADS: list[float] = []
+
+
 def cli_check(
     runs: int, jobs: int | None, base: dict[str, str], cache: str | None = None
 ) -> tuple[int, list[float], list[float]]:
     """Messages checked, and the wall and CPU seconds of each `gbhan gbcs check` run with
-    `jobs` workers (None: its default) in the environment `base`; `cache`: an
-    XDG_CACHE_HOME to run with (an empty one: the parsers compiled)."""
+    `jobs` processes (None: its default) in the environment `base`; `cache`: an
+    XDG_CACHE_HOME to run with (an empty one: the parsers compiled, the keystore parsed)."""
+    LOADS.append(os.getloadavg()[0])
     command = gbhan_command()
     check_args = [*command, "gbcs", "check", str(RTDS), "--keystore", str(KEYSTORE)]
     check_args += ["--allow-unverifiable"]
@@ -126,6 +132,7 @@ def cli_check(
         count = int(found.group(1))
         checks.append(elapsed)
         cpus.append(cpu)
+    LOADS.append(os.getloadavg()[0])
     return count, checks, cpus
 
 
@@ -376,7 +383,13 @@ def main() -> int:
             "DCC per CPU s" if reference_cpu else "",
             one_job_cpu / reference_cpu if reference_cpu else None,
         ),
-        ("  ... -j1, empty parser cache", cold_best, "msg/s", "-j1", cold_best / one_job_best),
+        (
+            "  ... -j1, empty parser/key cache",
+            cold_best,
+            "msg/s",
+            "-j1",
+            cold_best / one_job_best,
+        ),
         (
             "  ... -j1, no bytecode cache",
             uncached_best,
@@ -415,8 +428,15 @@ def main() -> int:
         f"start-up ~{starts['gbhan --help']:.2f} s; CPU per run {min(one_job_cpus):.2f} s "
         f"with -j1 ({min(uncached_cpus):.2f} s compiling its modules afresh, as with "
         f"PYTHONDONTWRITEBYTECODE), {min(all_cores_cpus):.2f} s with -j{cores}, "
-        f"{min(cli_cpus):.2f} s as run; 1-minute load average at the end "
-        f"{os.getloadavg()[0]:.1f} on {cores} core(s)"
+        f"{min(cli_cpus):.2f} s as run; 1-minute load average {min(LOADS):.1f}-"
+        f"{max(LOADS):.1f} during the command-line runs on {cores} core(s)"
+    )
+    median_cpu = statistics.median(one_job_cpus)
+    print(
+        f"gbhan gbcs check -j1 CPU seconds per run: best {min(one_job_cpus):.3f}, median "
+        f"{median_cpu:.3f} (wall best {min(one_job_times):.3f}, median "
+        f"{statistics.median(one_job_times):.3f}); goal: {cli_count} messages in "
+        f"{cli_count / goal_cli:.3f} s wall"
     )
     print(
         f"mean message: {statistics.mean(map(len, corpus)):.0f} bytes; "

@@ -286,6 +286,7 @@ class Keystore:
     def _load_folder_cached(self, path: Path) -> None:
         files: dict[str, bytes | None] = {}  # name -> bytes (None: unreadable), sorted
         digest = hashlib.sha256(_CACHE_VERSION)
+        folder = os.fspath(path)
         try:
             with os.scandir(path) as listing:
                 names = sorted(
@@ -297,7 +298,7 @@ class Keystore:
             raise KeystoreError(LAYER, f"cannot list {path}: {exc.strerror or exc}") from None
         for name in names:
             try:
-                with open(os.path.join(path, name), "rb") as file:
+                with open(os.path.join(folder, name), "rb") as file:
                     data: bytes | None = file.read()
             except OSError:
                 data = None
