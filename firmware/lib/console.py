@@ -56,14 +56,8 @@ def common(app, board, cmd, args):
 
 
 def _log_lines(app, count):
-    # A generator: the entries go out one by one, so `log 500` needs no big list in RAM. The
-    # console yields between lines: the tick must not flush meanwhile, or entries moved from
-    # RAM to flash after the flash pass had read past them would drop out of the listing.
-    # (No new names: each costs a qstr, and the pool is at its step.)
-    log = app.log
-    old = log.flush_ms
-    log.flush_ms = 0x3FFFFFFF
-    for seq, when, text in log.last(count):
+    # A generator: the entries go out one by one, so `log 500` needs no big list in RAM (the
+    # log's walk holds when a flush moves entries to flash between lines: EventLog.last).
+    for seq, when, text in app.log.last(count):
         yield "log %d %d %s" % (seq, when + ZIGBEE_EPOCH_OFFSET, text)
-    log.flush_ms = old
     yield "end"

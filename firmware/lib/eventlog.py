@@ -130,23 +130,40 @@ class EventLog:
     # -- reading -----------------------------------------------------------------------------
     def last(self, count):
         """Yield the newest `count` intact entries, oldest first: one pass counts, the next
-        yields, so no list of entries is kept in RAM."""
+        yields, so no list of entries is kept in RAM. The caller may append between entries
+        (the console yields between lines), and an append may flush the batch: entries then
+        move from RAM to flash behind the walk. So the walk yields by sequence number (they
+        only grow) and, after any flush, starts again from the oldest segment, yielding only
+        what is newer than what it has yielded."""
         total = 0
         for _ in self._read_all():
             total += 1
         for _ in _records(memoryview(self._pending), self._pending_len):
             total += 1
         skip = total - count
-        for entry in self._read_all():
-            if skip > 0:
-                skip -= 1
-                continue
-            yield entry
-        for entry in _records(memoryview(self._pending), self._pending_len):
-            if skip > 0:
-                skip -= 1
-                continue
-            yield entry
+        newest = -1
+        flushes = -1
+        while flushes != self.flushes:
+            flushes = self.flushes
+            for entry in self._read_all():
+                if entry[0] > newest:
+                    newest = entry[0]
+                    if skip > 0:
+                        skip -= 1
+                        continue
+                    yield entry
+                    if flushes != self.flushes:
+                        break
+            else:
+                for entry in _records(memoryview(self._pending), self._pending_len):
+                    if entry[0] > newest:
+                        newest = entry[0]
+                        if skip > 0:
+                            skip -= 1
+                            continue
+                        yield entry
+                        if flushes != self.flushes:
+                            break
 
     def _read_all(self):
         buf = self._buf

@@ -72,6 +72,18 @@ def test_log_entries_are_batched_in_ram_and_never_renumbered(port, tmp_path):
     assert next_seq == 11 + 120 // 14 and next_seq > 12
 
 
+@pytest.mark.parametrize("appends, tick_at", [(0, 3), (6, 0), (12, 0), (12, 5), (30, 14)])
+def test_log_listing_misses_nothing_when_a_flush_comes_mid_walk(port, tmp_path, appends, tick_at):
+    """The HIL logs lacked a boot's fail-safe transition under load: the batch filled while
+    `log` was listing, its entries went to flash behind the walk and out of the listing."""
+    before, listed = port.call(
+        "scenarios.log_listing_across_flushes", str(tmp_path / "log"), appends, tick_at
+    )
+    assert listed == sorted(set(listed)), listed  # in order, none twice
+    assert listed[: len(before)] == before, (before, listed)  # all that was there, no gap
+    assert listed == list(range(listed[0], listed[-1] + 1)), listed  # and what came on
+
+
 def test_state_machine_precedence_and_expiry(port):
     t = 10 * DAY
     steps = [

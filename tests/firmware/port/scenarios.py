@@ -114,6 +114,29 @@ def log_batches(path):
     return out
 
 
+def log_listing_across_flushes(path, appends, tick_at):
+    """A `log` listing walks the log while the board goes on appending (the console yields
+    between lines): each line sent, one more entry, until `appends` were made; the batch
+    fills and flushes mid-walk, and at line `tick_at` a due batch is flushed by the tick.
+    Returns (sequence numbers there before the walk, the ones it yielded)."""
+    ticks = _Ticks()
+    log = EventLog(path, lambda: 9, ticks, segment=120, keep=8, flush_ms=5000)
+    for i in range(11):
+        log.append("e%d" % i)
+    before = [e[0] for e in log.last(100)]
+    listed = []
+    made = 0
+    for entry in log.last(100):
+        listed.append(entry[0])
+        if made < appends:
+            log.append("n%d" % made)
+            made += 1
+        if len(listed) == tick_at:
+            ticks.ms += 5000
+            log.tick()
+    return [before, listed]
+
+
 def state_timeline(role, steps):
     """Apply [time, action, args...] steps; record output() after each."""
     s = SwitchState(role)
