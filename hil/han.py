@@ -118,6 +118,10 @@ class HanRig:
         # it at the board's clock, so a simulated run stays on its simulated time.
         self.time_source: Callable[[], int] = lambda: int(time.time())
         self.time_reads = 0
+        # Called in the HAN's thread with each frame kept, as it arrives: a test that must act
+        # at an exact point of a burst (cut the power at the Nth answer) acts here, not after
+        # its own thread is next scheduled (on a loaded machine, the whole burst later).
+        self.on_received: Callable[[Received], None] | None = None
         self._cond = threading.Condition()
         self._decoder = FrameDecoder()
         self._thread = threading.Thread(target=self.loop.run_forever, name="hil-han", daemon=True)
@@ -182,9 +186,12 @@ class HanRig:
     def _keep(self, node: InProcessNode | None) -> Callable:
         def handler(packet) -> None:
             data = bytes(packet.data.serialize())
+            received = Received(packet.cluster_id, data, time.monotonic())
             with self._cond:
-                self.unsolicited.append(Received(packet.cluster_id, data, time.monotonic()))
+                self.unsolicited.append(received)
                 self._cond.notify_all()
+            if self.on_received is not None:
+                self.on_received(received)
             header = zcl.peek_header(data)
             if node is not None and header.cluster_specific and not header.disable_default_response:
                 # A meter acknowledges what the switch tells it (e.g. DRLC event statuses).

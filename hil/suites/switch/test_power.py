@@ -9,6 +9,7 @@ never a torn or default state, with its event log readable and in order.
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import pytest
@@ -22,26 +23,48 @@ BURST = 24
 ACK_COMMANDS = (0x0B, 0x04)  # Default Response, Write Attributes Response
 
 
+def _acked_tsn(item) -> int | None:
+    data = item.data
+    if len(data) >= 3 and data[0] & 0x03 == 0 and data[2] in ACK_COMMANDS:
+        return data[1]
+    return None
+
+
 def _acked_tsns(han, since: float) -> set[int]:
-    tsns = set()
-    for item in han.received_since(since):
-        data = item.data
-        if len(data) >= 3 and data[0] & 0x03 == 0 and data[2] in ACK_COMMANDS:
-            tsns.add(data[1])
-    return tsns
+    return {t for t in map(_acked_tsn, han.received_since(since)) if t is not None}
 
 
 def _cut_mid_burst(dut, han, power, plan: list[dict], cut_at_ack: int, record) -> int:
-    """Send the plan, cut the power once `cut_at_ack` answers are back; returns the index of
-    the last command answered before the cut."""
+    """Send the plan, cut the power as the `cut_at_ack`-th answer arrives (in the HAN's own
+    thread, so the cut lands while the board is still working through the burst however
+    loaded the host); returns the index of the last command answered before the cut."""
     since = time.monotonic()
-    burst = han.start_burst([(p["cluster"], p["frame"]) for p in plan])
-    deadline = time.monotonic() + 10
-    while len(_acked_tsns(han, since) & {p["tsn"] for p in plan}) < cut_at_ack:
-        assert time.monotonic() < deadline, "the board stopped answering the burst"
-        time.sleep(0.0005)
-    power.off()
+    planned = {p["tsn"] for p in plan}
+    acked_now: set[int] = set()
+    cut = threading.Event()
+    failed: list[BaseException] = []
+
+    def at_each_answer(item) -> None:
+        tsn = _acked_tsn(item)
+        if cut.is_set() or tsn not in planned:
+            return
+        acked_now.add(tsn)
+        if len(acked_now) >= cut_at_ack:
+            try:
+                power.off()
+            except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
+                failed.append(exc)
+            cut.set()
+
+    han.on_received = at_each_answer
+    try:
+        burst = han.start_burst([(p["cluster"], p["frame"]) for p in plan])
+        assert cut.wait(10), "the board stopped answering the burst"
+    finally:
+        han.on_received = None
     burst.cancel()
+    if failed:
+        raise failed[0]
     acked = _acked_tsns(han, since)
     last = max(i for i, p in enumerate(plan) if p["tsn"] in acked)
     record("power_cut.planned", len(plan))

@@ -93,6 +93,28 @@ def test_typing_on_the_console_while_commands_arrive(dut, han, record_property):
     record_property("console.command_p_max_s", round(max(answered), 3))
 
 
+def test_a_hung_task_resets_the_board(dut, han, record_property):
+    """One task stops while the loop runs on: the per-task check stops feeding, the board is
+    reset within the task's deadline plus the watchdog period and comes back saying why,
+    fail-safe at boot and then in its committed state."""
+    answer = han.request(ON_OFF, steps.on_off("off", han.next_tsn()))
+    assert steps.default_status(answer) == 0
+    assert dut.state() == steps.opened_by_off(dut)
+    before = int(_boot(dut)["watchdog_resets"])
+    _hang(dut, "console")
+    took = _back_after_reset(dut, TASK_DEADLINE_S + _period_s(dut) + 20)
+    record_property("watchdog.hang_console_to_answer_s", round(took, 2))
+    boot = _boot(dut)
+    assert boot == {"reset_cause": "watchdog", "watchdog_resets": str(before + 1)}
+    log = [" ".join(e.split()[3:]) for e in dut.log(40)]
+    assert "watchdog console" in log, log  # the loop named the late task before the reset
+    after = log[log.index("watchdog console") :]
+    # Fail-safe at boot (the rig's meter answers at once, so it may already be over) ...
+    assert "transition relay=open level=0 source=failsafe cause=boot" in after, after
+    steps.confirm(han)
+    assert dut.state() == steps.opened_by_off(dut)  # ... then the committed command, back
+
+
 def test_a_spinning_loop_resets_the_board(dut, record_property):
     """The whole loop stops (nothing runs, nothing logs): only the watchdog, outside the
     loop, can end it."""
