@@ -46,7 +46,7 @@ def _cut_mid_burst(dut, han, power, plan: list[dict], cut_at_ack: int, record) -
 
     def at_each_answer(item) -> None:
         tsn = _acked_tsn(item)
-        if cut.is_set() or tsn not in planned:
+        if cut.is_set() or tsn is None or tsn not in planned:
             return
         acked_now.add(tsn)
         if len(acked_now) >= cut_at_ack:
