@@ -42,6 +42,7 @@ DEFAULT_WEB_PORT = 8080
 STATIC = Path(__file__).with_name("static")
 PAGES = {"premises": "premises.html", "log": "log.html", "launcher": "launcher.html"}
 API = "/web/api"
+HEARTBEAT_S = 15.0  # a comment line on a quiet stream: a page that has gone is found
 _DSP_LOGGER = "emulator.backoffice.dsp"
 _REFUSED = "refused %s: %s"  # the DSP's refusal record (dsp.Dsp.handle)
 
@@ -284,8 +285,8 @@ class Console:
         await response.prepare(request)
         await response.write(b"retry: 2000\n\n")
         try:
-            async for event in self.hub.subscribe(after):
-                await response.write(event.sse())
+            async for event in self.hub.subscribe(after, heartbeat_s=HEARTBEAT_S):
+                await response.write(b": keep-alive\n\n" if event is None else event.sse())
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         return response

@@ -60,8 +60,12 @@ class EventHub:
         """The events still held with an id above `after`, oldest first."""
         return [e for e in self._events if e.id > after]
 
-    async def subscribe(self, after: int | None = None) -> AsyncIterator[Event]:
-        """Every event after `after` (None: from now on), then each new one as it comes."""
+    async def subscribe(
+        self, after: int | None = None, heartbeat_s: float | None = None
+    ) -> AsyncIterator[Event | None]:
+        """Every event after `after` (None: from now on), then each new one as it comes;
+        with `heartbeat_s`, None after each quiet spell that long (the stream's keep-alive,
+        which also finds a page that has gone)."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._subscribers.add(queue)
         seen = self.last_id if after is None else after
@@ -70,7 +74,11 @@ class EventHub:
                 seen = event.id
                 yield event
             while True:
-                got = await queue.get()
+                try:
+                    got = await asyncio.wait_for(queue.get(), heartbeat_s)
+                except TimeoutError:
+                    yield None
+                    continue
                 if got is None:
                     return
                 if got.id > seen:  # not already replayed above

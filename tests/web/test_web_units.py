@@ -61,6 +61,19 @@ def test_a_page_that_falls_behind_is_cut_off_and_close_ends_every_stream():
     assert dropped == 1 and replayed == [1, 2, 3, 4, 5] and last_id == 5
 
 
+def test_a_quiet_stream_beats_and_then_carries_the_next_event():
+    async def run() -> list[int | None]:
+        hub = EventHub()
+        stream = hub.subscribe(heartbeat_s=0.05)
+        beats = [await stream.__anext__(), await stream.__anext__()]
+        hub.publish("duis", {})
+        event = await stream.__anext__()
+        await stream.aclose()
+        return [None if b is None else b.id for b in beats] + [event.id if event else None]
+
+    assert asyncio.run(run()) == [None, None, 1]
+
+
 def test_event_wire_format():
     hub = EventHub()
     event = hub.publish("duis", {"code": "I0"})
