@@ -62,6 +62,7 @@ class Row:
     kw_over_max: float
     srvs: int
     max_over_mean: float | None
+    floor: float | None  # the run's floor_shed_to_needed_ratio (emulator.grid.floors)
     exhausted: bool  # the uncurtailed peak passes the rating by more than every consenting
     # charger together: no policy could keep the rating (the world, not the policy)
 
@@ -122,6 +123,7 @@ def one(job: tuple[str, int, float, str, tuple[tuple[str, str], ...]]) -> Row:
         s["kw_over_rating_max"],
         s["srv_count"],
         s["curtailment_max_over_mean"],
+        s["floor_shed_to_needed_ratio"],
         exhausted,
     )
 
@@ -245,9 +247,9 @@ def main() -> None:
         print(
             "per seed, worst-case cover: "
             + "; ".join(
-                f"{r.seed}: {r.shed_kwh / r.needed_kwh if r.needed_kwh else 0:.2f}, "
-                f"{r.minutes_over:g} min over, max/mean {r.max_over_mean}"
-                + (" (too few consenting chargers)" if r.exhausted else "")
+                f"{r.seed}: {r.shed_kwh / r.needed_kwh if r.needed_kwh else 0:.2f} "
+                f"(floor {r.floor}), {r.minutes_over:g} min over, max/mean {r.max_over_mean}, "
+                f"{r.srvs} SRVs" + (" (too few consenting chargers)" if r.exhausted else "")
                 for r in rows
                 if r.knowledge == "dno" and r.cost == math.inf
             )

@@ -54,9 +54,11 @@ from emulator.grid.policy import (
     MarginEstimator,
     Option,
     PlugInLedger,
+    arrival_chance,
     attribute,
     choose,
     cover_kw,
+    risk_cover_kw,
 )
 from emulator.grid.population import EV_LABEL
 
@@ -113,6 +115,12 @@ class MonitorParams:
     #: for less shedding
     excursion_cost_kwh: float = math.inf
     plug_in_rate_prior_per_h: float = 2.0  # plug-ins an hour assumed until more are seen
+    #: > 0: size the cover from the chance of a plug-in within ``lead_s`` (the evening's
+    #: arrival-time distribution below, from the DNO's own history) and keep room only for
+    #: sizes whose chance of coming passes this per-decision risk (``policy.risk_cover_kw``)
+    plug_in_risk: float = 0.0
+    arrival_hour: float = 17.6  # UTC
+    arrival_sd_h: float = 0.7
     forecast_error_kw: float = 0.0  # a scenario's forecast error: amplitude of a sine, kW
     forecast_error_period_s: float = 2400.0
 
@@ -636,7 +644,13 @@ class DnoMonitor:
             return 0.0
         held = {s.premises for s in self.switches.values() if s.state == "curtailed"}
         out = {p: c for p, c in self.plug_ins.unseen().items() if p not in held}
-        return cover_kw(out, self.plug_in_rate_per_h(), self.params.excursion_cost_kwh)
+        p = self.params
+        if p.plug_in_risk > 0:
+            chance = arrival_chance(
+                self.hour_of_day(self.now()), p.lead_s / 3600.0, p.arrival_hour, p.arrival_sd_h
+            )
+            return risk_cover_kw(out, chance, p.plug_in_risk)
+        return cover_kw(out, self.plug_in_rate_per_h(), p.excursion_cost_kwh)
 
     def plug_in_rate_per_h(self) -> float:
         """Plug-ins an hour on this feeder: the steps seen in the last hour, or the prior."""

@@ -292,3 +292,33 @@ def cover_kw(out: Mapping[str, float], rate_per_h: float, excursion_cost_kwh: fl
         if rate_per_h * count / total * excursion_cost_kwh >= size
     ]
     return max(covered, default=0.0)
+
+
+def arrival_chance(hour: float, lead_h: float, arrival_hour: float, arrival_sd_h: float) -> float:
+    """The chance that one charger's car plugs in within ``lead_h`` of ``hour``, from the
+    evening's arrival-time distribution the DNO knows from its own history (normal, mean
+    ``arrival_hour``, spread ``arrival_sd_h``; UTC hours). Not conditioned on the car still
+    being out: the substation cannot say which cars came, and most of those the worst case
+    keeps room for already have."""
+
+    def cdf(h: float) -> float:
+        return 0.5 * (1.0 + math.erf((h - arrival_hour) / (arrival_sd_h * math.sqrt(2.0))))
+
+    return max(0.0, cdf(hour + lead_h) - cdf(hour))
+
+
+def risk_cover_kw(out: Mapping[str, float], chance: float, risk: float) -> float:
+    """The smallest cover that leaves at most ``risk`` chance of a plug-in larger than it
+    within the lead (each charger in ``out`` plugging in with ``chance``): the cover is the
+    worst case's while many cars may come, and falls away as the evening's arrivals thin
+    out."""
+    if not out:
+        return 0.0
+    sizes = sorted(set(out.values()), reverse=True)
+    cover = sizes[0]
+    for lower in [*sizes[1:], 0.0]:
+        above = sum(1 for kw in out.values() if kw > lower)
+        if 1.0 - (1.0 - chance) ** above > risk:
+            break
+        cover = lower
+    return cover

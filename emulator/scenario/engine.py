@@ -419,6 +419,8 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
             round(float(held.max() / held.mean()), 3) if held.size else None
         ),
         "curtailment_minutes_by_customer": {p: round(m, 1) for p, m in sorted(minutes.items())},
+        # an event the run ended inside: its sharing is not finished, so not judged yet
+        "event_open_at_end": any(e.end is None for e in events),
         "event_srvs": event_srvs,
         "srvs_per_kwh_shed": round(event_srvs / shed, 3) if shed > 0 else None,
         "consent_terms": {

@@ -176,7 +176,8 @@ def checks(summary: Mapping[str, Any]) -> dict[str, bool]:
         f"largest per-customer curtailment within {FAIRNESS_BOUND} x the mean": (
             summary.get("curtailment_max_over_mean") or 0.0
         )
-        <= FAIRNESS_BOUND,
+        <= FAIRNESS_BOUND
+        or bool(summary.get("event_open_at_end")),  # judged once the rotation has run its course
         **_board_checks(summary),
     }
 

@@ -11,7 +11,13 @@ import pytest
 from grid_helpers import run_with_double
 
 from emulator.grid.consent import Consent
-from emulator.grid.policy import PlugInLedger, attribute, cover_kw
+from emulator.grid.policy import (
+    PlugInLedger,
+    arrival_chance,
+    attribute,
+    cover_kw,
+    risk_cover_kw,
+)
 from emulator.scenario import spec
 
 
@@ -70,11 +76,17 @@ def test_a_step_is_not_given_to_a_charger_the_dno_held_off_then():
     assert ledger.unseen() == {"A": 7.4}
 
 
+def worst_case(scenario):
+    """The scenario with the worst-case cover (its risk-sized cover off)."""
+    return scenario.with_overrides(dno=dataclasses.replace(scenario.dno, plug_in_risk=0.0))
+
+
 @pytest.mark.parametrize("name", ["feeder-overload", "forecast-error"])
 def test_the_cover_never_forgets_a_car_that_has_not_come(name):
-    """Judged on the population's truth: at every decision, the cover is at least the largest
-    charger the DNO cannot hold off (not opted in) whose car has not plugged in yet."""
-    scenario = spec.load(name)
+    """Judged on the population's truth: at every decision, the worst-case cover is at least
+    the largest charger the DNO cannot hold off (not opted in) whose car has not plugged in
+    yet."""
+    scenario = worst_case(spec.load(name))
     result, _ = run_with_double(scenario)
     pop, consent = result.population, result.consent
     free = [
@@ -112,7 +124,7 @@ def test_the_risk_based_cover_keeps_a_size_only_if_it_is_likely_enough_to_come()
 def test_a_finite_excursion_cost_sheds_less_and_is_stated(cost):
     """The trade-off is the scenario's to choose ([dno] excursion_cost_kwh): a cheaper
     excursion keeps less cover, so the DNO sheds less; at 0 the cover is gone altogether."""
-    scenario = spec.load("feeder-overload")
+    scenario = worst_case(spec.load("feeder-overload"))
     risky = scenario.with_overrides(dno=dataclasses.replace(scenario.dno, excursion_cost_kwh=cost))
     worst = run_with_double(scenario)[0]
     result = run_with_double(risky)[0]
@@ -132,3 +144,45 @@ def test_the_worst_case_is_not_changed_by_what_a_caller_does_with_it():
     assert ledger.unseen() == {"A": 7.4, "B": 11.0}
     ledger.identify("B", at=5.0)
     assert ledger.unseen() == {"A": 7.4}
+
+
+def test_the_chance_of_a_plug_in_follows_the_evenings_arrivals():
+    lead = 60.0 / 3600.0
+    peak = arrival_chance(17.6, lead, 17.6, 0.7)
+    assert peak == pytest.approx(lead / (0.7 * math.sqrt(2 * math.pi)), rel=0.01)
+    assert arrival_chance(19.0, lead, 17.6, 0.7) < 0.2 * peak
+    assert arrival_chance(20.5, lead, 17.6, 0.7) < 1e-5
+    assert arrival_chance(16.0, 0.0, 17.6, 0.7) == 0.0
+
+
+def test_the_risk_sized_cover_keeps_a_size_while_its_chance_passes_the_risk():
+    out = {f"S{i}": 7.4 for i in range(8)} | {"M": 11.0, "L": 22.0}
+    # one 22 kW charger at 1 % a lead: kept under a 0.5 % risk, dropped under 2 %
+    assert risk_cover_kw(out, 0.01, 0.005) == 22.0
+    # above 7.4 kW: two chargers, 1 - 0.99^2 = 1.99 % > 1.5 %: 11 kW kept
+    assert risk_cover_kw(out, 0.01, 0.015) == 11.0
+    # above 0: ten chargers, 9.6 %: 7.4 kW kept under 5 %, nothing under 10 %
+    assert risk_cover_kw(out, 0.01, 0.05) == 7.4
+    assert risk_cover_kw(out, 0.01, 0.10) == 0.0
+    assert risk_cover_kw(out, 0.0, 1e-9) == 0.0  # nobody can come: no room
+    assert risk_cover_kw({}, 0.5, 1e-9) == 0.0
+
+
+def test_the_default_scenarios_risk_sized_cover_is_the_worst_case_at_the_peak_of_arrivals():
+    """feeder-overload's cover (``plug_in_risk``): the worst case's while cars are arriving,
+    less once the evening's arrivals thin out, and less shed for it, within the rating."""
+    scenario = spec.load("feeder-overload")
+    assert scenario.dno.plug_in_risk > 0
+    risky, _ = run_with_double(scenario)
+    worst, _ = run_with_double(worst_case(scenario))
+    kept = dict(worst.monitor.covers_used)
+    cover = dict(risky.monitor.covers_used)
+    hour = {t: scenario.start_hour + t / 3600.0 for t in cover}
+    assert all(c <= kept.get(t, c) for t, c in cover.items() if t in kept)
+    peak = [t for t in cover if abs(hour[t] - scenario.dno.arrival_hour) < 0.5 and t in kept]
+    assert peak and all(cover[t] == kept[t] for t in peak)
+    late = [t for t in cover if hour[t] > 20.0]
+    assert late and max(cover[t] for t in late) == 0.0  # under 1 in 2000 a decision by then
+    summary, reference = risky.record.summary, worst.record.summary
+    assert summary["energy_shed_kwh"] < reference["energy_shed_kwh"]
+    assert summary["minutes_over_rating"] == 0

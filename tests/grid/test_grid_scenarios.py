@@ -189,3 +189,18 @@ def test_the_margin_keeps_the_rating_when_the_forecast_errs_or_srvs_are_slow(nam
     default = runs("feeder-overload")[0].record.summary
     if name == "forecast-error":  # the margin grew with the error it measured
         assert summary["margin_kw_mean"] > default["margin_kw_mean"] + 3.0
+
+
+def test_the_fairness_and_minutes_over_checks_fail_when_they_should():
+    """The two policy checks on a summary: 0 minutes over, and the largest per-customer time
+    within 1.5 x the mean once the event has ended (a run that stops inside an event has
+    not finished its rotation, so its sharing is not judged yet)."""
+    result, _ = run_with_double(spec.load("feeder-overload"))
+    summary = result.record.summary
+    fair = "largest per-customer curtailment within 1.5 x the mean"
+    over = "0 minutes over the rating (30 s samples)"
+    assert checks(summary)[fair] and checks(summary)[over]
+    assert summary["event_open_at_end"] is False
+    assert not checks({**summary, "curtailment_max_over_mean": 1.6})[fair]
+    assert checks({**summary, "curtailment_max_over_mean": 1.6, "event_open_at_end": True})[fair]
+    assert not checks({**summary, "minutes_over_rating": 0.5})[over]
