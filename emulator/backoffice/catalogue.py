@@ -6,7 +6,8 @@ checked with the device's certificate fetched from an SMKI service.
 Which role a template is written for: its RequestID names an originator from RTDS, and DUIS
 registers one user per role, so the role follows from the originator and the use case. The
 DNO's EUI is the Electricity Distributor; a gas use case (GCS…) or the second Supplier's EUI
-is the Gas Supplier; everything else (the Supplier's own, the ACB's and the Load Controller's
+is the Gas Supplier, and so is RTDS's Supplier sending a common use case (CS…) to RTDS's GSME
+or GPF; everything else (the Supplier's own, the ACB's and the Load Controller's
 RTDS originators, which no DUIS user sends as) is the Import Supplier. Each role is one user
 of `CATALOGUE_USERS`, signing XML with its DCC Boxed key (the Gas Supplier, which DCC Boxed
 gives no XML-signing certificate, with its GBCS signing pair).
@@ -57,6 +58,9 @@ from .users import DuisUser, Endpoint, HttpTransport, RoundTripFailed
 from .wan import Wan
 
 GAS_SUPPLIER_EUI = bytes.fromhex("90B3D51F30030000")  # DCC Boxed's second Supplier
+#: RTDS's GSME and GPF: RTDS's one Supplier's common use cases (CS…) to them are the Gas
+#: Supplier's
+RTDS_GAS_DEVICES = (bytes.fromhex("00DB1234567890A1"), bytes.fromhex("00DB1234567890A3"))
 
 #: role -> (user EUI, name, the port its endpoint listens on when the DSP is not ours)
 CATALOGUE_USERS: dict[DuisRole, tuple[bytes, str, int]] = {
@@ -98,11 +102,13 @@ class Template:
         return self.path.name
 
 
-def template_role(file_name: str, originator: bytes) -> DuisRole:
+def template_role(file_name: str, originator: bytes, target: bytes | None = None) -> DuisRole:
     """The DUIS role a catalogue template is written for (module docstring)."""
     if originator == DNO_EUI:
         return ED
     if originator == GAS_SUPPLIER_EUI or file_name.startswith("GCS"):
+        return GS
+    if originator == SUPPLIER_EUI and target in RTDS_GAS_DEVICES:  # a common use case (CS…)
         return GS
     return IS
 
@@ -121,7 +127,7 @@ def read_template(path: Path) -> Template:
         request.command_variant,
         bytes(rid.originator),
         bytes(rid.target),
-        template_role(path.name, bytes(rid.originator)),
+        template_role(path.name, bytes(rid.originator), bytes(rid.target)),
     )
 
 

@@ -896,6 +896,14 @@ FORMS: dict[tuple[str, str], _Form] = {
 }
 
 
+#: the logs 6.13 reads on the Comms Hub Function and a ZigBee device, by DUIS LogToRead, keyed
+#: by each of their use cases (the one the DSP names for the device)
+_CHF_LOGS = {"Event": "ECS35c", "Security": "ECS35d"}
+_ZIGBEE_LOGS = {"Event": "CS10a", "Security": "CS10b"}
+_DEVICE_LOGS = {"ECS35c": _CHF_LOGS, "ECS35d": _CHF_LOGS, "CS10a": _ZIGBEE_LOGS,
+                "CS10b": _ZIGBEE_LOGS}  # fmt: skip
+
+
 def _balance_use_case(body: etree._Element, gas: bool) -> str:
     """1.5's use case by what the body asks: a prepayment or credit mode balance, adjusted or
     reset (GCS40a-d for a gas meter; ECS04a, prepayment adjust, for an ESME)."""
@@ -912,10 +920,12 @@ def _choose(request: Request, use_case: str | None) -> _Form:
     if srv == "8.11" and use_case is None:
         kind = (request.body.findtext(f"{{{SR}}}RequestType") or "").strip()
         use_case = {"Add": "CCS01", "Remove": "CCS02"}.get(kind)
-    if srv == "6.13" and use_case is None:  # which log
+    if srv == "6.13" and (use_case is None or use_case in _DEVICE_LOGS):  # which log
         kind = (request.body.findtext(f".//{{{SR}}}LogToRead") or "").strip()
-        use_case = LOG_USE_CASES.get(kind, f"ECS35 for {kind or 'no'} log")
-    if srv == "3.3" and use_case is None:  # which log: the ESME's or the ALCS's
+        logs = _DEVICE_LOGS.get(use_case or "", LOG_USE_CASES)
+        use_case = logs.get(kind, f"{use_case or 'ECS35'} for {kind or 'no'} log")
+    if srv == "3.3" and (use_case is None or use_case.startswith("ECS15")):  # the ESME's log
+        # or the ALCS's
         kind = (request.body.findtext(f".//{{{SR}}}ESMEEventLogType") or "").strip()
         use_case = {"ESME": "ECS15a", "ALCS": "ECS15c"}.get(kind, f"ECS15 for {kind or 'no'} log")
     if (
@@ -1000,6 +1010,8 @@ LOGS = {
     "ECS22c": "0000630102FF",
     "ECS22a": "0000630101FF",
 }  # 4.8.2 reactive, 4.8.3 export
+#: the Comms Hub Function's event and security logs (read as the ESME's, by the ACB)
+CHF_LOGS = {"ECS35c": "0000636200FF", "ECS35d": "0000636201FF"}
 #: the SRV of each log read (6.13 unless named)
 LOG_SRVS = {"ECS20a": "4.4.4", "ECS20d": "4.4.5", "ECS22c": "4.8.2", "ECS22a": "4.8.3"}
 #: DUIS LogToRead -> the use case an ESME reads it with (the newer ECS35g for the ALCS log)
@@ -1019,6 +1031,8 @@ def _time_range(start: int, end: int) -> Container:
 
 
 def _log_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
+    log = LOGS.get(use_case) or CHF_LOGS[use_case]
+
     def build(body: etree._Element, counter: int) -> bytes:
         period = body.find(f".//{{{SR}}}ReadLogPeriod")
         if period is None:
@@ -1028,11 +1042,11 @@ def _log_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
         if end < start:
             raise TransformError("the log period ends before it starts")
         selection = Container(selector=1, parameters=_time_range(start, end))
-        specs = [cosem_spec("get_with_selection", 7, bytes.fromhex(LOGS[use_case]), 2,
+        specs = [cosem_spec("get_with_selection", 7, bytes.fromhex(log), 2,
                             selection)]  # fmt: skip
         return access_request(counter, specs, [_item("null-data", None)])
 
-    build.__doc__ = f"{use_case}: read the log {LOGS[use_case]} over the request's period"
+    build.__doc__ = f"{use_case}: read the log {log} over the request's period"
     return build
 
 
@@ -1062,6 +1076,10 @@ FORMS[("4.10", "ECS23")] = _Form("ECS23", _ecs23)
 
 for _use_case in LOGS:
     FORMS[(LOG_SRVS.get(_use_case, "6.13"), _use_case)] = _Form(_use_case, _log_read(_use_case))
+# the Comms Hub Function's event and security logs, read the same way by the ACB on the
+# user's behalf (as RTDS's ECS35c/d)
+for _use_case in CHF_LOGS:
+    FORMS[("6.13", _use_case)] = _Form(_use_case, _log_read(_use_case), via_acb=True)
 
 
 # --- the ESME's load switch (esme/supply.py) -------------------------------------------------
@@ -1173,6 +1191,11 @@ def use_case_for(srv: str, device_type: str) -> str | None:
     return None
 
 
+#: SRVs whose body picks among an ESME's several forms (6.13 the log, 3.3 the log cleared),
+#: though other devices have forms of their own
+_ESME_BODY_DECIDES = ("6.13", "3.3")
+
+
 def device_use_case(srv: str, device_type: str) -> str | None:
     """What the DSP passes `transform` as the use case for SRV `srv` to a device of
     `device_type` once the device pair has not decided: None where every form of the SRV
@@ -1182,7 +1205,7 @@ def device_use_case(srv: str, device_type: str) -> str | None:
     (refused E11, never another device's command)."""
     forms = [form for (s, _name), form in FORMS.items() if s == srv]
     ours = [f for f in forms if (k := devices_of(f.use_case)) is None or device_type in k]
-    if len(ours) == len(forms):
+    if len(ours) == len(forms) or (device_type == "esme" and srv in _ESME_BODY_DECIDES):
         return None
     return ours[0].use_case if ours else f"none for a {device_type}"
 
@@ -1349,7 +1372,7 @@ DEVICE_MANAGEMENT = "device_management"
 #: who serves each cluster on the meter: the meter serves metering and prepayment (the
 #: Supplier's commands go client to server), the Supplier serves messaging and device
 #: management (its commands go server to client), as RTDS's commands have it
-_TO_SERVER = {METERING, PREPAYMENT}
+_TO_SERVER = {METERING, PREPAYMENT, "events"}
 #: the constant fields RTDS's gas commands carry (GBCS's values for the ZCL fields DUIS does
 #: not set): a change of tenancy "restrict access" control, a change of supplier control, the
 #: password a 3.5 resets (the consumer's PIN)
@@ -1513,6 +1536,32 @@ def _gas_command(
     return build
 
 
+GENERAL_EVENT_LOG, SECURITY_EVENT_LOG = 3, 4  # ZCL log ids: GBCS's Event and Security Logs
+
+
+def _event_log(log_id: int) -> Callable[[etree._Element, int], list[GasCommand]]:
+    def build(body: etree._Element, event: int) -> list[GasCommand]:
+        period = body.find(f".//{{{SR}}}ReadLogPeriod")
+        if period is None:
+            raise TransformError("a log read needs sr:ReadLogPeriod")
+        start = _seconds_since_2000(_required_text(period, "StartDateTime"))
+        end = _seconds_since_2000(_required_text(period, "EndDateTime"))
+        if end < start:
+            raise TransformError("the log period ends before it starts")
+        return [("events", 0x00, Container(
+            command="get_event_log", event_control_log_id=log_id, event_id=0, start_time=start,
+            end_time=end, number_of_events=0, event_offset=0))]  # fmt: skip
+
+    build.__doc__ = f"6.13: every event of ZCL log {log_id} in the request's period"
+    return build
+
+
+def _clear_event_log(body: etree._Element, event: int) -> list[GasCommand]:
+    """3.3: clear the event log (the security log is never cleared remotely)."""
+    return [("events", 0x01, Container(command="clear_event_log_request",
+                                       log_id=GENERAL_EVENT_LOG))]  # fmt: skip
+
+
 #: use case -> (SRV, what its commands are); every one the GSME's but 3.2's, the GPF's
 GAS_COMMANDS: dict[str, tuple[str, Callable[[etree._Element, int], list[GasCommand]]]] = {
     "GCS07": ("3.1", _gas_display_message),
@@ -1528,12 +1577,17 @@ GAS_COMMANDS: dict[str, tuple[str, Callable[[etree._Element, int], list[GasComma
     "GCS40b": ("1.5", _gas_balance),
     "GCS40c": ("1.5", _gas_balance),
     "GCS40d": ("1.5", _gas_balance),
+    # the ZigBee device's logs (CS10a/b: DUIS LogToRead picks; CS11 clears)
+    "CS10a": ("6.13", _event_log(GENERAL_EVENT_LOG)),
+    "CS10b": ("6.13", _event_log(SECURITY_EVENT_LOG)),
+    "CS11": ("3.3", _clear_event_log),
 }
 
 
 for _use_case, (_srv, _commands) in GAS_COMMANDS.items():
     FORMS[(_srv, _use_case)] = _Form(_use_case, _gas_command(_use_case, _commands))
     DEVICES_OF[_use_case] = ("gpf",) if _use_case == "GCS09" else ("gsme",)
+DEVICES_OF.update({"ECS35c": ("chf",), "ECS35d": ("chf",)})
 
 
 # --- GCS28 set the gas meter's clock (6.11, 8.1.1): ASN.1 -------------------------------------

@@ -3,8 +3,10 @@ which it answers without the HAN (the hub is the end of the WAN).
 
 Served: CCS01 (8.11 Add: register a device in the CHF device log with its install code, set
 the join timeout, open joining), CCS02 (8.11 Remove: take a device off the log and the HAN),
-the device log reads CCS05/CCS04 and CCS06 (8.9: the active devices' entries), and the
-identity reads ECS26i and ECS26n (6.2.4). All come
+the device log reads CCS05/CCS04 and CCS06 (8.9: the active devices' entries), the
+identity reads ECS26i and ECS26n (6.2.4), and its event and security logs over a period
+(ECS35c / ECS35d, 6.13; hub_cosem.json: RTDS's hub's entries, esme/store.py's range
+selection). All come
 from the ACB on a user's behalf (the use-case tables' sender), MAC'd; the checks are every
 GBCS device's (access.check_sender), each failure a logged, counted rejection and no response.
 Responses as RTDS's: the hub as originator, the command's counter and remote party, MAC'd
@@ -25,6 +27,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from construct import Container, ListContainer  # type: ignore[import-untyped]
@@ -43,6 +46,7 @@ from .esme.instructions import (
     item,
 )
 from .esme.responses import Responder
+from .esme.store import CosemStore
 from .keys import PremisesKeys
 from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
 
@@ -50,10 +54,14 @@ LOGGER = logging.getLogger(__name__)
 
 CCS01, CCS02, CCS05_CCS04, CCS06 = 0x0001, 0x0002, 0x0004, 0x010F
 ECS26I, ECS26N = 0x0092, 0x00FA  # 6.2.4 read the hub's identity and type
+ECS35C, ECS35D = 0x0093, 0x0094  # 6.13 read the hub's event / security log
 SRV_OF = {CCS01: "8.11", CCS02: "8.11", CCS05_CCS04: "8.9", CCS06: "8.9", ECS26I: "6.2.4",
-          ECS26N: "6.2.4"}  # fmt: skip
+          ECS26N: "6.2.4", ECS35C: "6.13", ECS35D: "6.13"}  # fmt: skip
 #: who may send them: the ACB (use-case tables), on a user's behalf
-ROLES = {srv: {Role.ACCESS_CONTROL_BROKER} for srv in ("8.11", "8.9", "6.2.4")}
+ROLES = {srv: {Role.ACCESS_CONTROL_BROKER} for srv in ("8.11", "8.9", "6.2.4", "6.13")}
+IC_PROFILE = 7
+#: the hub's own COSEM attributes (its logs)
+HUB_COSEM = Path(__file__).with_name("hub_cosem.json")
 IC_DATA = 1
 IDENTITY = bytes.fromhex("0000600101FF")  # 0-0:96.1.1.255: the hub's EUI
 #: the hub's identity attributes as RTDS's reports them (ECS26n): model and firmware tag
@@ -85,6 +93,7 @@ class HubFunction:
         self.join_timeout = 0
         self.joining_enabled = False
         self.gsme: bytes | None = None  # the GSME behind the hub's GPF, where there is one
+        self.store = CosemStore(self.eui, {}, defaults=HUB_COSEM)
 
     def handle(self, command: bytes) -> EsmeResult:
         """Check and execute one command; never raises for bad input."""
@@ -119,6 +128,12 @@ class HubFunction:
             return kind, InstructionResult.SUCCESS, item("octet-string", self.eui)
         if ic == IC_DATA and kind == "get" and number == 2 and code in ATTRIBUTES:
             return kind, InstructionResult.SUCCESS, item("octet-string", ATTRIBUTES[code])
+        if ic == IC_PROFILE and kind == "get_with_selection" and (ic, code, number) in self.store:
+            try:
+                return kind, InstructionResult.SUCCESS, self.store.select(ic, code, number,
+                                                                         spec.selection)  # fmt: skip
+            except ValueError:
+                return kind, InstructionResult.OTHER_REASON, NULL
         if ic != IC_NETWORK_CONTROL or code != DEVICE_LOG:
             return kind, InstructionResult.OBJECT_UNDEFINED, NULL
         try:

@@ -1,5 +1,5 @@
 """The gas meter's commands (emulator/devices/gsme/commands.py): 3.1, 3.2, 3.4, 3.5, 6.20.1,
-7.2, 7.3, 2.5, 2.3 and 1.5 as ZCL cluster commands in GBZ. The DSP's command from each
+7.2, 7.3, 2.5, 2.3, 1.5 and the event logs' 6.13 and 3.3 as ZCL cluster commands in GBZ. The DSP's command from each
 template is RTDS's (the issuer event id from the DSP's clock, RTDS's at its test time);
 RTDS's SUCCESS commands answered with RTDS's header and payload (the critical ones signed by
 the meter, verifying with its certificate; the others MAC'd byte for byte), its ERROR
@@ -18,7 +18,7 @@ from emulator.backoffice import duis
 from emulator.backoffice.transform import GAS_COMMANDS, transform
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter, GasProxy
-from emulator.devices.gsme.commands import DEVICE_MANAGEMENT, METERING, PREPAYMENT
+from emulator.devices.gsme.commands import DEVICE_MANAGEMENT, EVENTS, METERING, PREPAYMENT
 from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
@@ -35,7 +35,8 @@ COMMANDS = sorted(
     for p in RTDS.glob(f"{srv}_{use_case}/*_COMMAND_GBCS.HEX")
 )
 #: the cluster each use case's RTDS ERROR case has failing
-CLUSTER = {"GCS07": 0x0703, "GCS32": METERING, "GCS39": METERING}
+CLUSTER = {"GCS07": 0x0703, "GCS32": METERING, "GCS39": METERING, "CS10b": EVENTS,
+           "CS11": EVENTS}  # fmt: skip
 CLUSTER.update({u: DEVICE_MANAGEMENT for u in ("GCS09", "GCS44", "GCS11", "GCS41")})
 
 
@@ -55,10 +56,11 @@ def proxy(keys, meter):
 
 
 def test_every_gas_command_has_rtds_files():
-    assert len(USE_CASES) == 13 and len(COMMANDS) == 2 * len(USE_CASES) - 1  # 3.2 no ERROR
+    # no ERROR for 3.2, no RTDS for CS10a, a NOT_FOUND case for CS10b
+    assert len(USE_CASES) == 16 and len(COMMANDS) == 2 * len(USE_CASES) - 2
 
 
-@pytest.mark.parametrize("use_case", USE_CASES)
+@pytest.mark.parametrize("use_case", [u for u in USE_CASES if u != "CS10a"])
 def test_the_command_from_the_template_is_rtds(use_case):
     srv = GAS_COMMANDS[use_case][0]
     template = CATALOGUE / f"{use_case}_{srv}_SUCCESS_REQUEST_DUIS.XML"
@@ -221,3 +223,45 @@ def test_the_meter_takes_the_time_within_the_interval(keys, meter, name):
         assert not meter.commands.state.clock_reliable
     else:
         assert int(fields.device_time_status) == 0 and meter.commands.state.clock_reliable
+
+
+def _logs(keys, meter, counter: int, log: str = "Security", end: str | None = None):
+    """A 6.13 read of the meter's log from the CS10b template (the event log's CS10a has no
+    RTDS case: the same command for log 3)."""
+    rtds = decode(read_hex(rtds_success("CS10b")))
+    root = duis.parse((CATALOGUE / "CS10b_6.13_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    root.find(f".//{{{duis.SR}}}LogToRead").text = log
+    if end is not None:
+        root.find(f".//{{{duis.SR}}}EndDateTime").text = end
+    duis.set_originator(root, bytes(rtds.originator), counter)
+    ours = transform(duis.parse_request(root), use_case="CS10a", now=RTDS_TIME)
+    assert ours.use_case.name == {"Security": "CS10b", "Event": "CS10a"}[log]
+    result = meter.handle(mac_apdu(ours.unsigned_command(), keys.keystore))
+    assert result.outcome == "executed", result.outcome
+    return decode(result.response).payload.components[0].body.frame.payload
+
+
+def test_the_event_log_holds_what_the_commands_did_and_clears(keys, meter):
+    """Empty at first (not_found); arming a closed valve, emergency credit and a clock set
+    are logged; 3.3 clears the event log and not the security log."""
+    assert _logs(keys, meter, 6000, "Event").status == "not_found"
+    meter.attributes[(METERING, 0x0014)] = ("enum8", 0)
+    for n, use_case in enumerate(("GCS39", "GCS06")):
+        _send(keys, meter, use_case, 6001 + n)
+    meter.handle(recounted(keys, read_hex(RTDS / CLOCK[-1]), 6003))  # 6.11 SUCCESS
+    logged = _logs(keys, meter, 6004, "Event", end="2030-01-01T00:00:00.00Z")
+    assert [e.event_id for e in logged.events] == [0x8F32, 0x81AB, 0x8145]
+    assert {e.event_time for e in logged.events} == {datetime_to_seconds2000(RTDS_TIME)}
+    assert _send(keys, meter, "CS11", 6005).cleared_event_logs == 1 << 3
+    assert _logs(keys, meter, 6006, "Event", end="2030-01-01T00:00:00.00Z").status == "not_found"
+    security = _logs(keys, meter, 6007)
+    assert security.total_number_of_matching_events == 32 == len(security.events)
+
+
+def test_a_security_log_read_over_a_narrower_period(keys, meter):
+    whole = _logs(keys, meter, 6000)
+    early = _logs(keys, meter, 6001, end="2014-12-31T06:00:00.00Z")
+    start = 473299200  # 2014-12-31T00:00:00Z
+    assert [e.event_time for e in early.events] == [
+        e.event_time for e in whole.events if e.event_time <= start + 6 * 3600]  # fmt: skip
+    assert 0 < len(early.events) < len(whole.events)

@@ -1,6 +1,6 @@
 """The Comms Hub Function's own GBCS (emulator/devices/hub_function.py): 8.11 Add/Remove
-(CCS01/CCS02), 8.9 device log (CCS05/CCS04, CCS06) and 6.2.4 identity (ECS26i, ECS26n), from
-the ACB. The DSP's command from each template equals RTDS's (MAC aside, RTDS's ACB counter);
+(CCS01/CCS02), 8.9 device log (CCS05/CCS04, CCS06), 6.2.4 identity (ECS26i, ECS26n) and 6.13
+event and security logs (ECS35c, ECS35d), from the ACB. The DSP's command from each template equals RTDS's (MAC aside, RTDS's ACB counter);
 RTDS's command gets RTDS's response (byte for byte where the state is RTDS's; the device log,
 whose entries are this premises' devices, by shape); and the log is the hub's state: a Remove
 takes the ESME off the HAN (its next command refused unknown-target, the next read without
@@ -25,7 +25,7 @@ from gbcs.security import mac_apdu
 
 HUB = bytes.fromhex("00DB1234567890A2")
 ESME = bytes.fromhex("00DB1234567890A0")
-USE_CASES = ("CCS01", "CCS02", "CCS05CCS04", "CCS06", "ECS26i", "ECS26n")
+USE_CASES = ("CCS01", "CCS02", "CCS05CCS04", "CCS06", "ECS26i", "ECS26n", "ECS35c", "ECS35d")
 TEMPLATES = sorted(p.name for p in CATALOGUE.glob("*_REQUEST_DUIS.XML")
                    if p.name.split("_")[0] in USE_CASES)  # fmt: skip
 RTDS_COMMANDS = [str(rtds_success(u).relative_to(RTDS)) for u in USE_CASES]
@@ -149,3 +149,28 @@ def test_a_command_from_no_anchor_is_rejected_and_counted(keys):
 ])  # fmt: skip
 def test_the_use_case_follows_the_device_type(srv, device, use_case):
     assert use_case_for(srv, device) == use_case
+
+
+@pytest.mark.parametrize("use_case", ["ECS35c", "ECS35d"])
+def test_a_log_read_gives_the_entries_in_its_period(keys, use_case):
+    """RTDS's period (00:00-09:00) gives RTDS's entries; the first three hours of it, only
+    those before 03:00; the DSP picks the log by LogToRead for the hub."""
+    rtds = decode(read_hex(rtds_success(use_case)))
+    other = rtds.header.other_information
+    [name] = [n for n in TEMPLATES if n.startswith(use_case)]
+    root = duis.parse((CATALOGUE / name).read_bytes())
+    root.find(f".//{{{duis.SR}}}EndDateTime").text = "2014-12-31T03:00:00.00Z"
+    duis.set_originator(root, bytes(other.supplementary_remote_party), 7001)
+    narrow = transform(duis.parse_request(root), use_case="ECS35c",
+                       acb=AcbContext(ACB_EUI, 7001))  # fmt: skip
+    assert narrow.use_case.name == use_case
+    commands = [
+        recounted(keys, read_hex(rtds_success(use_case)), 7000),
+        mac_apdu(narrow.unsigned_command(), keys.keystore),
+    ]
+    executions, _ = execute(keys, commands)
+    assert [e.outcome for e in executions] == ["executed", "executed"]
+    whole, early = (list(decode(e.response).payload.data[0].value.entries) for e in executions)
+    start = 473299200  # 2014-12-31T00:00:00Z in seconds since 2000
+    assert early == [e for e in whole if e[0] <= start + 3 * 3600]
+    assert 0 < len(early) < len(whole)

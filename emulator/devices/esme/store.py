@@ -128,11 +128,12 @@ def _key(text: str) -> Key:
 
 
 class CosemStore:
-    """The attributes one meter holds (see the module docstring)."""
+    """The attributes one meter holds (see the module docstring); `defaults` another device's
+    starting attributes (the Comms Hub Function's logs)."""
 
-    def __init__(self, eui: bytes, profile: dict) -> None:
+    def __init__(self, eui: bytes, profile: dict, defaults: Path = DEFAULTS) -> None:
         self.eui = bytes(eui)
-        entries = dict(json.loads(DEFAULTS.read_text())["objects"])
+        entries = dict(json.loads(defaults.read_text())["objects"])
         entries.update(profile.get("cosem", {}))
         self._items: dict[Key, bytes] = {_key(k): bytes.fromhex(v) for k, v in entries.items()}
 

@@ -51,8 +51,8 @@ LOGGER = logging.getLogger(__name__)
 
 Attributes = dict[tuple[int, int], tuple[str, Any]]
 #: a cluster command's handler: its payload -> a ZCL status name (a default response) or
-#: the cluster's own response (command id, payload)
-Handler = Callable[[Any], "str | tuple[int, Any]"]
+#: the cluster's own response (command id, payload[, disable default response])
+Handler = Callable[[Any], "str | tuple[int, Any] | tuple[int, Any, bool]"]
 #: an ASN.1 use case's handler: the command's fields -> the response's DER content
 Asn1Handler = Callable[[Any], bytes]
 READ_ATTRIBUTES, READ_ATTRIBUTES_RESPONSE, DEFAULT_RESPONSE = 0x00, 0x01, 0x0B
@@ -182,23 +182,25 @@ class GbzAnswerer:
         frame = component.body.frame
         cluster, command_id = int(component.cluster_id), int(frame.command_id)
         if skip:
-            answer: str | tuple[int, Any] = "failure"
+            answer: str | tuple[int, Any] | tuple[int, Any, bool] = "failure"
             command_id = NOT_CARRIED_OUT
         else:
             answer = self.commands[(cluster, command_id)](frame.payload)
         back = _OTHER_WAY[str(frame.frame_control.direction)]
+        quiet = False
         if isinstance(answer, str):
             kind, response_id = "profile_wide", DEFAULT_RESPONSE
             payload = Container(command="default_response", command_id=command_id, status=answer)
         else:
-            kind, (response_id, payload) = "cluster_specific", answer
+            kind, (response_id, payload, *flag) = "cluster_specific", answer
+            quiet = bool(flag and flag[0])
         return Container(
             control=Container(last_component=last, encrypted=False, from_date_time=False,
                               reserved=0),
             cluster_id=component.cluster_id,
             body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
                 frame_control=Container(frame_type=kind, manufacturer_specific=False,
-                                        direction=back, disable_default_response=False,
+                                        direction=back, disable_default_response=quiet,
                                         reserved=0),
                 manufacturer_code=None, sequence=frame.sequence, command_id=response_id,
                 payload=payload)),

@@ -4,7 +4,14 @@ that read answers from (attributes.json): 6.20.1's MPRN (GCS41 update_site_id) i
 0702/0307, 7.2 / 7.3's valve (GCS32 / GCS39 change_supply) is GCS33's supply status
 0702/0014, 1.5's balances (GCS40a-d credit_adjustment) are GCS60's prepayment credit
 remaining 0705/0001 (prepayment mode) and bill to date 0702/0A00 (credit mode). The rest
-GCS28 (6.11, 8.1.1 set clock, ASN.1) takes the time within its validity interval. The rest
+GCS28 (6.11, 8.1.1 set clock, ASN.1) takes the time within its validity interval.
+
+The ZigBee event logs (Events cluster 0x0709; event_logs.json): 6.13 reads the event log (CS10a,
+ZCL log 3) or the security log (CS10b, log 4) over a period, a log with nothing in it
+`not_found`; 3.3 (CS11) clears the event log (the security log cannot be cleared remotely:
+the use-case tables), answering which logs it cleared. The meter logs to its event log what
+these commands do that GBCS names an event for (gbcs.alerts): supply armed 8F32, emergency
+credit activated 81AB, clock adjusted 8145 / not adjusted 81C6. The rest
 (3.1's message, 3.4's supplier, 3.5's PIN, 2.3's debts, 2.5's
 emergency credit) are kept on the meter, for the reads not yet served.
 
@@ -18,13 +25,16 @@ a balance taken outside its attribute's range (bill to date below zero) `invalid
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from construct import Container  # type: ignore[import-untyped]
 
 from gbcs import asn1
+from gbcs.primitives import datetime_to_seconds2000
 
 from .answer import Asn1Handler, Attributes, Handler
 
@@ -35,6 +45,16 @@ CREDIT_REMAINING = (PREPAYMENT, 0x0001)  # GCS60: the prepayment mode meter bala
 BILL_TO_DATE = (METERING, 0x0A00)  # GCS60: the credit mode meter balance
 SUPPLY_OFF, SUPPLY_ARMED, SUPPLY_ON = 0, 1, 2
 SET_CLOCK = 0x007F  # GCS28 (ASN.1)
+EVENTS = 0x0709
+EVENT_LOGS = Path(__file__).with_name("event_logs.json")
+ALL_LOGS, GENERAL_EVENTS, SECURITY_EVENTS = 0, 3, 4  # ZCL log ids
+CLEARABLE = (GENERAL_EVENTS,)  # the security log is not cleared remotely
+PUBLISH_EVENT_LOG, CLEAR_EVENT_LOG_RESPONSE = 0x01, 0x02
+#: the events the meter logs for what its commands do (gbcs.alerts names them)
+SUPPLY_ARMED_EVENT, EMERGENCY_CREDIT_EVENT = 0x8F32, 0x81AB
+CLOCK_ADJUSTED_EVENT, CLOCK_NOT_ADJUSTED_EVENT = 0x8145, 0x81C6
+
+Event = tuple[int, int, bytes]  # event id, seconds since 2000, event data
 CLOCK_RELIABLE, CLOCK_UNRELIABLE = 0, 2  # gbcs.asn1.DEVICE_TIME_STATUS
 SUPPLY_STATUS_RESPONSE = 0x0C
 #: credit_adjustment types -> (the balance, incremental)
@@ -74,9 +94,12 @@ class GasCommands:
     """The handlers of the GSME's cluster commands over its `attributes` and `state`;
     `now` is the meter's clock."""
 
-    def __init__(self, attributes: Attributes, now: Callable[[], dt.datetime]) -> None:
+    def __init__(self, attributes: Attributes, now: Callable[[], dt.datetime],
+                 event_logs: dict[int, list[Event]] | None = None) -> None:  # fmt: skip
         self.attributes, self.now = attributes, now
         self.state = GasState()
+        #: ZCL log id -> its events, oldest first
+        self.logs: dict[int, list[Event]] = event_logs if event_logs is not None else load_logs()
         #: clusters whose hardware fails (tests: RTDS's ERROR responses) -> how many more of
         #: their commands are carried out first; then each changes nothing and answers
         #: hardware_failure
@@ -87,10 +110,10 @@ class GasCommands:
         return {key: self._guarded(key[0], handler) for key, handler in self._handlers().items()}
 
     def _guarded(self, cluster: int, handler: Handler) -> Handler:
-        def run(payload: Any) -> str | tuple[int, Any]:
+        def run(payload: Any) -> str | tuple[int, Any] | tuple[int, Any, bool]:
             if cluster in self.faults:
                 if self.faults[cluster] <= 0:
-                    return "hardware_failure"
+                    return self._failed(cluster, payload)
                 self.faults[cluster] -= 1
             return handler(payload)
 
@@ -109,9 +132,18 @@ class GasCommands:
         start, end = (_generalized(str(fields[n])) for n in ("validity_interval_start",
                                                                 "validity_interval_end"))  # fmt: skip
         self.state.clock_reliable = start <= now <= end
+        self.log(CLOCK_ADJUSTED_EVENT if self.state.clock_reliable else CLOCK_NOT_ADJUSTED_EVENT)
         status = CLOCK_RELIABLE if self.state.clock_reliable else CLOCK_UNRELIABLE
         return asn1.encode_tree(asn1.sequence(
             asn1.generalized_time(now.strftime("%Y%m%d%H%M%SZ")), asn1.integer(status)))  # fmt: skip
+
+    def _failed(self, cluster: int, payload: Any) -> str | tuple[int, Any]:
+        """A command whose hardware failed: hardware_failure, but a clear of the event log,
+        which answers that it cleared nothing (RTDS's CS11 ERROR)."""
+        if cluster == EVENTS and payload.command == "clear_event_log_request":
+            return CLEAR_EVENT_LOG_RESPONSE, _response("clear_event_log_response",
+                                                       cleared_event_logs=0)  # fmt: skip
+        return "hardware_failure"
 
     def _handlers(self) -> dict[tuple[int, int], Handler]:
         return {
@@ -123,7 +155,43 @@ class GasCommands:
             (PREPAYMENT, 0x00): self._emergency_credit,
             (PREPAYMENT, 0x02): self._change_debt,
             (PREPAYMENT, 0x05): self._credit_adjustment,
+            (EVENTS, 0x00): self._get_event_log,
+            (EVENTS, 0x01): self._clear_event_log,
         }
+
+    def log(self, event_id: int, data: bytes = b"") -> None:
+        """Add an event to the event log at the meter's time."""
+        when = datetime_to_seconds2000(self.now().astimezone(dt.UTC))
+        self.logs.setdefault(GENERAL_EVENTS, []).append((event_id, when, data))
+
+    def _get_event_log(self, payload: Any) -> str | tuple[int, Any, bool]:
+        """The events of the log (0: every log) from start to end time, after `event_offset`
+        of them, at most `number_of_events` (0: all); `not_found` when none match."""
+        log_id = int(payload.event_control_log_id) & 0x0F
+        start, end = int(payload.start_time), int(payload.end_time)
+        matching = [(n, *event) for n in sorted(self.logs) if log_id in (ALL_LOGS, n)
+                    for event in self.logs[n] if start <= event[1] <= end]  # fmt: skip
+        chosen = matching[int(payload.event_offset) :]
+        if int(payload.number_of_events):
+            chosen = chosen[: int(payload.number_of_events)]
+        if not chosen:
+            return "not_found"
+        events = [Container(log_id=n, event_id=event_id, event_time=when, event_data=data)
+                  for n, event_id, when, data in chosen]  # fmt: skip
+        return PUBLISH_EVENT_LOG, _response(
+            "publish_event_log", total_number_of_matching_events=len(matching), command_index=0,
+            total_commands=1, log_payload_control=0, events=events), True  # fmt: skip
+
+    def _clear_event_log(self, payload: Any) -> tuple[int, Any]:
+        """Empty the log (0: every log) where it may be cleared; the bits of those cleared."""
+        log_id = int(payload.log_id)
+        cleared = 0
+        for n in CLEARABLE:
+            if log_id in (ALL_LOGS, n):
+                self.logs[n] = []
+                cleared |= 1 << n
+        return CLEAR_EVENT_LOG_RESPONSE, _response("clear_event_log_response",
+                                                   cleared_event_logs=cleared)  # fmt: skip
 
     def _display_message(self, payload: Any) -> str:
         self.state.message = bytes(payload.message)
@@ -149,6 +217,8 @@ class GasCommands:
             status = SUPPLY_OFF
         elif proposed == SUPPLY_ARMED:
             status = SUPPLY_ARMED if int(current) == SUPPLY_OFF else int(current)
+            if status != int(current):
+                self.log(SUPPLY_ARMED_EVENT)
         else:
             return "invalid_field"
         self.attributes[SUPPLY_STATUS] = (kind, status)
@@ -162,6 +232,7 @@ class GasCommands:
         if self.state.emergency_credit_selected:
             return "failure"
         self.state.emergency_credit_selected = True
+        self.log(EMERGENCY_CREDIT_EVENT)
         return "success"
 
     def _change_debt(self, payload: Any) -> str:
@@ -190,6 +261,13 @@ class GasCommands:
             return "invalid_value"
         self.attributes[balance] = (kind, new)
         return "success"
+
+
+def load_logs() -> dict[int, list[Event]]:
+    """event_logs.json's logs."""
+    logs = json.loads(EVENT_LOGS.read_text())["logs"]
+    return {int(n): [(int(i), int(t), bytes.fromhex(d)) for i, t, d in events]
+            for n, events in logs.items()}  # fmt: skip
 
 
 def _generalized(text: str) -> dt.datetime:

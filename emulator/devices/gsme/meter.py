@@ -10,7 +10,8 @@ balance (GCS60, and GCS60a sent to the meter itself), 6.2.4 identity (GCS21e/m),
 commands (commands.py) 3.1 message (GCS07), 3.4 supplier
 (GCS44), 3.5 PIN (GCS11), 6.20.1 MPRN (GCS41), 7.2 / 7.3 valve (GCS32 / GCS39), 2.5
 emergency credit (GCS06), 2.3 debts (GCS04), 1.5 balances (GCS40a-d), and 6.11 / 8.1.1 set
-clock (GCS28, ASN.1), the critical ones signed both ways. Checks and responses: answer.py.
+clock (GCS28, ASN.1), 6.13 read the event or security log (CS10a / CS10b), 3.3 clear the
+event log (CS11); the critical ones signed both ways. Checks and responses: answer.py.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB:
         # the commands (commands.py)
         0x0071: "3.1", 0x0088: "3.4", 0x0073: "3.5", 0x0087: "6.20.1",
         0x0081: "7.2", 0x0085: "7.3", 0x0070: "2.5", 0x006E: "2.3", 0x0086: "1.5",
-        0x00B4: "1.5", 0x00C0: "1.5", 0x00C2: "1.5", 0x007F: "6.11"}  # fmt: skip
+        0x00B4: "1.5", 0x00C0: "1.5", 0x00C2: "1.5", 0x007F: "6.11",
+        # the event logs (commands.py)
+        0x0014: "6.13", 0x00A1: "6.13", 0x0015: "3.3"}  # fmt: skip
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
 #: the critical ones (SME.C.C in the use-case tables): signed by the Supplier, answered signed
 CRITICAL = {0x0081, 0x0085, 0x0070, 0x006E, 0x0086, 0x00B4, 0x00C0, 0x00C2, 0x007F}
