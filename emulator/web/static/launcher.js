@@ -34,7 +34,9 @@
   function onDuis(e) {
     if (!following || e.request_id !== following) return;
     if (trace.querySelector(`tr[data-seq="${e.seq}"]`)) return;
-    trace.append(traceRow(e));
+    // the stream and the log's snapshot may each bring some first: keep the log's order
+    const later = [...trace.rows].find((r) => Number(r.dataset.seq) > e.seq);
+    trace.insertBefore(traceRow(e), later || null);
     if (e.direction === "response") status.textContent = `Answered: ${e.code} (${e.outcome}).`;
     else if (e.outcome === "refused") status.textContent = `Refused: ${e.code} — ${e.reason || e.meaning}.`;
   }
