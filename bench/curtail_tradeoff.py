@@ -1,7 +1,9 @@
 """What the minimal policy's plug-in cover costs and buys: shed/needed against minutes over
 the rating as ``[dno] excursion_cost_kwh`` (what one sample over the rating is worth in kWh of
-shedding) goes from infinite (the worst-case cover, the default scenario's) down to 0 (no
-cover: only the forecast margin).
+shedding) goes from infinite (the worst-case cover) down to 0 (no cover: only the forecast
+margin). The default scenario sizes its cover by chance instead (``plug_in_risk`` > 0: its
+rows say so, and ``--costs`` is not used then); ``--dno plug_in_risk=0`` gives the
+excursion-cost rows.
 
 A car plugging in is a step inside one 30 s sample that no forecast sees and no SRV answers
 in time, so only headroom kept beforehand keeps the feeder inside its rating then; this prints
@@ -191,6 +193,8 @@ def main() -> None:
         print_floors(args.scenario, seeds, args.jobs)
         return
     sets = tuple(tuple(kv.split("=", 1)) for kv in args.dno.split(",") if kv)
+    risk = dict(sets).get("plug_in_risk", str(scenario.load(args.scenario).dno.plug_in_risk))
+    sized = float(risk) > 0  # the cover is sized by chance: excursion costs are not used
     jobs = [(args.scenario, seed, cost, "dno", sets) for cost in costs for seed in seeds]
     if args.bounds:
         jobs += [
@@ -227,7 +231,11 @@ def main() -> None:
         if not mine:
             continue
         label = (
-            f"excursion cost {cost:g} kWh"
+            (
+                f"risk-sized cover, {float(risk):g} a decision"
+                if sized
+                else f"excursion cost {cost:g} kWh"
+            )
             if knowledge == "dno"
             else {"out": "bound: knows which cars are out", "foresight": "bound: 90 s foresight"}[
                 knowledge
@@ -245,7 +253,7 @@ def main() -> None:
         )
     if len(seeds) > 1:  # each feeder at the worst-case cover, the default's setting
         print(
-            "per seed, worst-case cover: "
+            f"per seed, {'risk-sized' if sized else 'worst-case'} cover: "
             + "; ".join(
                 f"{r.seed}: {r.shed_kwh / r.needed_kwh if r.needed_kwh else 0:.2f} "
                 f"(floor {r.floor}), {r.minutes_over:g} min over, max/mean {r.max_over_mean}, "
