@@ -32,7 +32,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 ARTEFACTS = Path(os.environ.get("GBHAN_ARTEFACTS", REPO / "build" / "test-artefacts")) / "web"
 TARGET_S = 30.0  # the SRV response-time target (mission)
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 @pytest.fixture(scope="module")
