@@ -24,6 +24,7 @@ checks, these restore them); tests check both paths give the same tree.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from functools import cache
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -61,6 +62,8 @@ from .strict import (
     _DECODE_FAILURES,
     Construct,
     ExactBytes,
+    ItemsToEnd,
+    LittleInteger,
     build_strict,
     compile_strict,
     parse_strict,
@@ -597,58 +600,110 @@ def _write_clear_frame(out: list[bytes], frame: Any, cluster: Any) -> bool:
                 return False  # ZclFrame's Switch would write no payload at all
             payload_struct = tables[direction].get(command_id, Unparsed)
     value = frame["payload"]
-    packers = _flat_packers(payload_struct)
-    written = _write_flat(packers, value) if packers is not None else None
+    writer = _payload_writer(payload_struct)
+    written = _write_with(writer, value) if writer is not None else None
     out.append(written if written is not None else payload_struct.build(value))
     return True
 
 
-# A flat payload's fields: (name, its Enum's name -> number mapping or None, pack)
-_FlatField = tuple[str, dict[Any, int] | None, Any]
+_Writer = Callable[[Any], bytes]
+
+
+class _Decline(Exception):
+    """A value the payload writer leaves to the Struct (which builds it or refuses it)."""
 
 
 @cache
-def _flat_packers(payload_struct: Construct) -> tuple[_FlatField, ...] | None:
-    """How to write a payload Struct that is flat, None for any other: named integers
-    (FormatField), named Enums over one, and constant Computed names (which write nothing).
-    Two thirds of RTDS's ZCL payloads are such; struct.pack writes them where construct's
-    build walks each field with a context (tests/gbcs/test_gbz.py holds the two identical)."""
-    if type(payload_struct) is not Struct:
-        return None
-    layout: Any = payload_struct  # a construct Struct: its subcons, in order
-    fields: list[_FlatField] = []
+def _payload_writer(layout: Construct) -> _Writer | None:
+    """A writer for a ZCL payload Struct made only of fields whose build needs no context,
+    None for any other: named integers (FormatField, LittleInteger), Enums over one, bytes
+    after their length (Prefixed GreedyBytes), fixed-count Arrays, items to the end of the
+    frame and nested Structs of these, and constant Computed names (which write nothing).
+    Nearly all of RTDS's ZCL payloads are such; writing them directly is a fraction of
+    construct's build, which walks each field with a context. Each writer writes what the
+    Struct builds, or declines (tests/gbcs/test_gbz.py holds both on RTDS's payloads with
+    every field at its edges and past them)."""
+    return _writer(layout)
+
+
+def _writer(layout: Any) -> _Writer | None:
+    kind = type(layout)
+    if kind is FormatField:
+        pack: _Writer = struct.Struct(layout.fmtstr).pack
+        return pack
+    if kind is Enum and type(layout.subcon) is FormatField:
+        return _enum_writer(layout.encmapping, struct.Struct(layout.subcon.fmtstr).pack)
+    if kind is LittleInteger:
+        size, signed = layout.size, layout.signed
+        return lambda value: int(value).to_bytes(size, "little", signed=signed)
+    if kind is Prefixed and type(layout.subcon) is type(GreedyBytes):
+        if layout.includelength or type(layout.lengthfield) is not FormatField:
+            return None
+        return _prefixed_writer(struct.Struct(layout.lengthfield.fmtstr).pack)
+    if kind is ItemsToEnd or (kind is Array and type(layout.count) is int):
+        item = _writer(layout.subcon)
+        count = layout.count if kind is Array else None
+        return None if item is None else _items_writer(item, count)
+    if kind is Struct:
+        return _struct_writer(layout)
+    return None
+
+
+def _enum_writer(mapping: dict[Any, int], pack: _Writer) -> _Writer:
+    def write(value: Any) -> bytes:
+        return pack(value if isinstance(value, int) else mapping[value])
+
+    return write
+
+
+def _prefixed_writer(pack: _Writer) -> _Writer:
+    def write(value: Any) -> bytes:
+        if type(value) is not bytes:  # GreedyBytes takes a bytearray too: the Struct will
+            raise _Decline
+        return pack(len(value)) + value
+
+    return write
+
+
+def _items_writer(item: _Writer, count: int | None) -> _Writer:
+    def write(value: Any) -> bytes:
+        if not isinstance(value, list) or (count is not None and len(value) != count):
+            raise _Decline
+        return b"".join([item(element) for element in value])
+
+    return write
+
+
+def _struct_writer(layout: Any) -> _Writer | None:
+    fields: list[tuple[str, _Writer]] = []
     for subcon in layout.subcons:
         if type(subcon) is not Renamed or not subcon.name:
             return None
-        inner, mapping = subcon.subcon, None
+        inner = subcon.subcon
         if type(inner) is Computed:
             if callable(inner.func):  # worked out from the context: leave it to construct
                 return None
             continue
-        if type(inner) is Enum:
-            mapping, inner = inner.encmapping, inner.subcon
-        if type(inner) is not FormatField:
+        writer = _writer(inner)
+        if writer is None:
             return None
-        fields.append((subcon.name, mapping, struct.Struct(inner.fmtstr).pack))
-    return tuple(fields)
+        fields.append((subcon.name, writer))
+
+    def write(value: Any) -> bytes:
+        if not isinstance(value, dict):
+            raise _Decline
+        return b"".join([writer(value[name]) for name, writer in fields])
+
+    return write
 
 
-def _write_flat(packers: tuple[_FlatField, ...], value: Any) -> bytes | None:
-    """A flat payload's bytes as its Struct builds them, or None where the Struct would do
-    anything else (a field missing, a name no Enum maps, a number out of range): the
-    Struct then builds it or refuses it with its own error."""
-    if not isinstance(value, dict):
-        return None
-    parts = []
+def _write_with(writer: _Writer, value: Any) -> bytes | None:
+    """`writer`'s bytes for `value`, or None where the Struct is to build it (a field
+    missing, a name no Enum maps, a number out of range, a type it would convert)."""
     try:
-        for name, mapping, pack in packers:
-            item = value[name]
-            if mapping is not None and not isinstance(item, int):
-                item = mapping[item]
-            parts.append(pack(item))
-    except (KeyError, TypeError, ValueError, OverflowError, struct.error):
+        return writer(value)
+    except (_Decline, KeyError, TypeError, ValueError, OverflowError, struct.error):
         return None
-    return b"".join(parts)
 
 
 def _write_encrypted_frame(out: list[bytes], frame: Any) -> bool:
