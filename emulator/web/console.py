@@ -8,8 +8,9 @@ What feeds it, without the DSP knowing it is watched:
   reason` log record, caught by a filter on that logger for the request being handled);
 - responses and alerts: the DSP's delivery is wrapped (`Tee`) so every document handed to a
   user's endpoint is recorded before it goes;
-- device state: in-process premises are read every `refresh_s` and straight after each
-  delivered document, and a premises whose state changed is sent as an event.
+- device state: in-process premises are read every `refresh_s` and straight after a
+  delivered document (at most once per `min_gap_s`), and a premises whose state changed is
+  sent as an event.
 """
 
 from __future__ import annotations
@@ -103,10 +104,11 @@ class Console:
         persist: Callable[[bytes, str | None], None] | None = None,
         configured: Callable[[], set[bytes]] | None = None,
         refresh_s: float = 0.5,
+        min_gap_s: float = 0.1,
     ) -> None:
         self.dsp, self.live, self.launcher = dsp, live, launcher
         self.persist, self.configured = persist, configured
-        self.refresh_s = refresh_s
+        self.refresh_s, self.min_gap_s = refresh_s, min_gap_s
         self.hub = EventHub()
         self.log = DuisLog(dsp.schema, dsp.trusted, verifier, self._user_name)
         self.log.listeners.append(self._published)
@@ -189,6 +191,7 @@ class Console:
                         self.hub.publish("premises", item)
             except Exception:  # a model mid-change: read it again next time
                 log.exception("reading the premises' state failed")
+            await asyncio.sleep(self.min_gap_s)  # a burst of responses: one read per gap
 
     async def premises(self) -> list[dict[str, Any]]:
         return await premises_view.snapshot(self.dsp.inventory, self.live, self.mains)
