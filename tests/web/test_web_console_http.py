@@ -171,3 +171,32 @@ def test_pages_are_served_and_name_nothing_outside_the_console():
         text = path.read_text()
         assert "://" not in text.replace("data:,", ""), path.name
         assert 'src="//' not in text and 'href="//' not in text, path.name
+
+
+def test_a_suppliers_boost_change_alerts_the_dno_in_the_log(served):
+    """7.10 from the Supplier, executed: the DSP's N65 DCC alert to the DNO is in the log as
+    an alert for the DNO naming the ESME, its XML signature verified, and the boost
+    association the premises page shows has changed."""
+    before = {s["slot"]: s["boost_associated"] for s in _switches(served)}
+    status, sent = served.send("POST", "web/api/send", {
+        "template": "ECS62Remove_7.10_SUCCESS_REQUEST_DUIS.XML", "user": SUPPLIER})  # fmt: skip
+    assert status == 200 and sent["error"] is None, sent
+    served.log_for(sent["request_id"], "response")
+    deadline = time.monotonic() + 10
+    while True:
+        alerts = [e for e in served.get("web/api/log")["entries"]
+                  if e["direction"] == "dcc-alert" and e["code"] == "N65"]  # fmt: skip
+        if alerts or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    (alert,) = alerts
+    assert alert["user"] == DNO and alert["device"] == ESME and alert["outcome"] == "alert"
+    (document,) = served.get(f"web/api/log/{alert['seq']}")["documents"]
+    assert document["xml_signature"]["status"] == "verified"
+    after = {s["slot"]: s["boost_associated"] for s in _switches(served)}
+    assert after != before and not any(after[s] and not before[s] for s in after)
+
+
+def _switches(served) -> list[dict]:
+    premises = served.get("web/api/premises")["premises"]
+    return next(p for p in premises if p["live"] is not None)["live"]["switches"]
