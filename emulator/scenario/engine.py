@@ -401,6 +401,10 @@ def summarise(result: RunResult, scenario: Scenario, wall_seconds: float) -> dic
         # the least any policy keeping 0 minutes over whenever a car comes could shed here
         # (emulator.grid.floors: an oracle's, room kept for the cars it cannot hold off)
         "floor_shed_to_needed_ratio": None if floor.ratio is None else round(floor.ratio, 3),
+        # in kWh too: deferred charging comes back later, so a policy that sheds early
+        # raises its own energy_needed_kwh; the oracle's run is the reference for both
+        "floor_shed_kwh": round(floor.shed_kwh, 3),
+        "floor_needed_kwh": round(floor.needed_kwh, 3),
         "minutes_over_rating": round(
             float((record.load_kw > scenario.rating_kw).sum() * scenario.step_s / 60.0), 1
         ),
