@@ -192,6 +192,7 @@ class Server:
                    "--state-dir", str(self.state), "--latency", "0",
                    "--households", str(self.households),
                    "--han-latency", str(self.han_latency),
+                   "--no-web",  # the figures are the DSP's, and port 8080 may be taken
                    *(["--households-in-process"] if self.in_process else []),
                    "--endpoint", f"supplier={self.endpoint}",
                    "--endpoint", f"dno={self.endpoint}"]  # fmt: skip
