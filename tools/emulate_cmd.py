@@ -148,6 +148,9 @@ def print_outcome(outcome: ScenarioOutcome) -> None:
     )
     for name, held in outcome.checks.items():
         print(f"  [{'ok' if held else 'FAILED'}] {name}")
+    floor = summary.data.get("floor_shed_to_needed_ratio")
+    for name, met in outcome.goals.items():  # said, not judged: they do not fail a run
+        print(f"  [goal {'met' if met else 'not met'}] {name} (the floor here: {floor})")
     print(f"wrote {', '.join(str(p) for p in outcome.paths.values())}")
     print(f"decrypt the capture (every household's HAN): {outcome.tshark_command}")
     print(f"wall {summary.wall_seconds} s")

@@ -41,8 +41,13 @@ def test_a_run_prints_timeline_summary_checks_and_files(tmp_path, capsys):
         r"(None|[\d.]+) SRVs per kWh shed; consent terms broken: 0$",
         lines[blank + 3],
     )
-    checks = lines[blank + 4 : -3]
+    checks = [line for line in lines[blank + 4 : -3] if not line.startswith("  [goal ")]
     assert len(checks) == 7 and all(line.startswith("  [ok] ") for line in checks)
+    goals = [line for line in lines[blank + 4 : -3] if line.startswith("  [goal ")]
+    assert goals and all(
+        re.fullmatch(r"  \[goal (met|not met)\] .+ \(the floor here: (None|[\d.]+)\)", line)
+        for line in goals
+    ), goals
     assert "  [ok] customers' consent terms kept (max per event, excluded hours)" in checks
     names = ("summary.json", "interventions.json", "interventions.csv", "feeder-load.png",
              "shed-vs-needed.png", "report.html", "han.keys", "han.pcap")  # fmt: skip
