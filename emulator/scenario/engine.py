@@ -99,6 +99,12 @@ class RunResult:
     switching: list[SwitchingSeen] = field(default_factory=list)
 
 
+#: ``on_step(step, t, load_kw, headroom_kw, monitor, recorder)``: a watcher of the run (the web
+#: console) sees each step as it is sampled, the DNO's state and the SRVs sent so far; it may
+#: take a hold on the simulated clock there (``Clock.hold``) to pause or pace the run.
+StepHook = Callable[[int, float, float, float, DnoMonitor, RecordingGateway], None]
+
+
 def _fmt(scenario: Scenario, t: float) -> str:
     total = int(scenario.start_hour * 3600 + t) % 86400
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
@@ -113,8 +119,10 @@ async def run(
     now: Callable[[], float],
     echo: Callable[[str], None] | None = None,
     progress: Callable[[float], None] | None = None,
+    on_step: StepHook | None = None,
 ) -> RunResult:
-    """Run ``scenario`` to its end on the running (simulated) loop; returns what happened."""
+    """Run ``scenario`` to its end on the running (simulated) loop; returns what happened.
+    ``on_step`` sees each step once sampled, before the step's sleep (see ``StepHook``)."""
     wall_start = time.perf_counter()
     echo = echo or (lambda line: None)
     timeline: list[tuple[float, str]] = []
@@ -180,6 +188,8 @@ async def run(
         if progress is not None and (i + 1) / steps >= next_progress:
             progress((i + 1) / steps)
             next_progress += 0.1
+        if on_step is not None:
+            on_step(i, t, float(load[i]), float(headroom[i]), monitor, recorder)
         await asyncio.sleep(scenario.step_s)
     await monitor.settle()
     monitor.close_open_event()

@@ -208,9 +208,11 @@ def _board_checks(summary: Mapping[str, Any]) -> dict[str, bool]:
 def run(
     scenario: Scenario, *, out: Path, boards: int,
     progress: Callable[[Progress], None] | None = None,
+    on_step: engine.StepHook | None = None,
 ) -> ScenarioOutcome:  # fmt: skip
     """Run ``scenario`` with ``boards`` EV switches as firmware boards, writing into ``out``.
-    ``progress`` hears each timeline line as it happens and every tenth of the run."""
+    ``progress`` hears each timeline line as it happens and every tenth of the run;
+    ``on_step`` sees every step (``engine.StepHook``: the web console's feeder page)."""
     if boards < 0:
         raise ScenarioError("boards must be 0 or more")
     tell = progress or (lambda event: None)
@@ -243,7 +245,7 @@ def run(
         try:
             return await engine.run(
                 scenario, world, population, consent, now=clock.now, echo=note,
-                progress=steps_done,
+                progress=steps_done, on_step=on_step,
             )  # fmt: skip
         finally:
             await world.close()
