@@ -261,7 +261,7 @@ def _ecs52(body: etree._Element, counter: int) -> bytes:
 
 
 def _cs08(body: etree._Element, counter: int) -> bytes:
-    """11.2 to a PPMID / HCALCS: an ASN.1 NULL."""
+    """11.2 to a PPMID / HCALCS, 8.9 to a GSME (CS07): an ASN.1 NULL."""
     return asn1.encode_tree(asn1.null())
 
 
@@ -930,7 +930,7 @@ def _choose(request: Request, use_case: str | None) -> _Form:
         use_case = {"ESME": "ECS15a", "ALCS": "ECS15c"}.get(kind, f"ECS15 for {kind or 'no'} log")
     if (
         srv == "8.9"
-        and use_case is None
+        and use_case in (None, "CCS06", "CCS05CCS04")  # the hub's, where the DSP names one
         and request.body.find(f".//{{{SR}}}ReadSecurityDetails") is not None
     ):
         use_case = "CCS07"  # the hub's security details (backup PAN): not built yet
@@ -1615,3 +1615,7 @@ def _gcs28(body: etree._Element, counter: int) -> bytes:
 FORMS[("6.11", "GCS28")] = _Form("GCS28", _gcs28)
 FORMS[("8.1.1", "GCS28")] = _Form("GCS28", _gcs28)
 DEVICES_OF["GCS28"] = ("gsme",)
+
+# 8.9 to a ZigBee device (the GSME): read its device log, an ASN.1 NULL as CS08's
+FORMS[("8.9", "CS07")] = _Form("CS07", _cs08)
+DEVICES_OF["CS07"] = ("gsme",)

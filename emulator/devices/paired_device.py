@@ -168,7 +168,7 @@ class PairedDevice:
         """Add `other` to this device's log; the join response code."""
         if (method, kind) not in JOINS[self.device_type] or len(other) != 8:
             result = JOIN_BAD_METHOD
-        elif method == "method_c" and not _usable_certificate(certificate):
+        elif method == "method_c" and not usable_certificate(certificate):
             result = JOIN_BAD_CERT
         elif other in self.device_log:  # re-joining the same device refreshes its entry
             result = JOIN_OK if self.device_log[other] == kind else JOIN_INCOMPATIBLE
@@ -206,8 +206,9 @@ class PairedDevice:
         return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)
 
 
-def _usable_certificate(der: bytes | None) -> bool:
-    """A Method C partner certificate this device could agree keys with: X.509, P-256."""
+def usable_certificate(der: bytes | None) -> bool:
+    """A Method C partner certificate a device could agree keys with: X.509, P-256 (the
+    PPMID's, the GSME's)."""
     if not der:
         return False
     try:

@@ -1,5 +1,6 @@
 """The gas meter's commands (emulator/devices/gsme/commands.py): 3.1, 3.2, 3.4, 3.5, 6.20.1,
-7.2, 7.3, 2.5, 2.3, 1.5 and the event logs' 6.13 and 3.3 as ZCL cluster commands in GBZ. The DSP's command from each
+7.2, 7.3, 2.5, 2.3, 1.5 and the event logs' 6.13 and 3.3 as ZCL cluster commands in GBZ; 6.11
+/ 8.1.1 set clock and the device log's 8.7.x joins, 8.8.x unjoins and 8.9 read in ASN.1. The DSP's command from each
 template is RTDS's (the issuer event id from the DSP's clock, RTDS's at its test time);
 RTDS's SUCCESS commands answered with RTDS's header and payload (the critical ones signed by
 the meter, verifying with its certificate; the others MAC'd byte for byte), its ERROR
@@ -265,3 +266,74 @@ def test_a_security_log_read_over_a_narrower_period(keys, meter):
     assert [e.event_time for e in early.events] == [
         e.event_time for e in whole.events if e.event_time <= start + 6 * 3600]  # fmt: skip
     assert 0 < len(early.events) < len(whole.events)
+
+
+DEVICE_LOG = sorted(
+    str(p.relative_to(RTDS))
+    for folder in ("8.7.2_CS03B", "8.8.2_CS04B", "8.7.1_CS03CCritical", "8.9_CS07")
+    for p in RTDS.glob(f"{folder}/*_COMMAND_GBCS.HEX")
+)
+#: the entries RTDS's GSME lists in its CS07 response (its CS04B unjoins the first)
+RTDS_DEVICE_LOG = {bytes.fromhex("0102030405060708"): "gpf",
+                   bytes.fromhex("00DB123456789099"): "gpf",
+                   bytes.fromhex("00DB123456789097"): "ppmid"}  # fmt: skip
+
+
+def test_the_gpf_is_in_the_gsmes_device_log(meter, proxy):
+    assert meter.commands.device_log == {GPF: "gpf"}
+
+
+@pytest.mark.parametrize("name", DEVICE_LOG)
+def test_rtds_device_log_command_is_answered_as_rtds(keys, meter, name):
+    """On RTDS's device log: joins, unjoins and the read answer as RTDS's GSME (signed where
+    the command was, else MAC'd byte for byte); RTDS's CS07 ERROR is a log that cannot be
+    read."""
+    meter.commands.device_log.update(RTDS_DEVICE_LOG)
+    meter.commands.device_log_fault = "_CS07/" in name and "_ERROR_" in name
+    result = meter.handle(read_hex(RTDS / name))
+    assert result.outcome == "executed", result.outcome
+    expected_raw = read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_"))
+    expected, got = decode(expected_raw), decode(result.response)
+    assert plain(got.header) == plain(expected.header)
+    assert plain(got.payload) == plain(expected.payload)
+    if expected.signature is None:
+        assert result.response == expected_raw
+    else:
+        assert check_message(got, keys.keystore).outcome == "verified"
+
+
+def test_the_cs07_template_is_rtds_command():
+    rtds = decode(read_hex(rtds_success("CS07")))
+    root = duis.parse((CATALOGUE / "CS07_8.9_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    duis.set_originator(root, bytes(rtds.originator), rtds.counter)
+    ours = transform(duis.parse_request(root), use_case="CS07")
+    assert ours.unsigned_command() == bytes(rtds.apdu)
+
+
+def _device_log(keys, meter, counter: int) -> dict:
+    result = meter.handle(recounted(keys, read_hex(rtds_success("CS07")), counter))
+    assert result.outcome == "executed", result.outcome
+    fields = decode(result.response).payload.fields
+    return {bytes(e.device_id): str(e.device_type_name) for e in fields.device_log_entries}
+
+
+def test_a_ppmid_joins_and_unjoins(keys, meter, proxy):
+    """Method C adds the PPMID with its certificate (8.9 lists it beside the GPF); joining it
+    again is success, unchanged; Method B for a PPMID is invalid; 8.8 takes it off."""
+    ppmid = bytes.fromhex("00DB123456789098")
+    join = read_hex(next(RTDS.glob("8.7.1_CS03CCritical/*_SUCCESS_COMMAND_GBCS.HEX")))
+    result = meter.handle(recounted(keys, join, 7000))
+    assert decode(result.response).payload.fields.value == 0
+    assert _device_log(keys, meter, 7001) == {GPF: "gpf", ppmid: "ppmid"}
+    assert meter.commands.state.certificates[ppmid][:2] == b"\x30\x82"
+    again = meter.handle(recounted(keys, join, 7002))
+    assert decode(again.response).payload.fields.value == 0
+    wrong = read_hex(next(RTDS.glob("8.7.2_CS03B/*_ERROR_COMMAND_GBCS.HEX")))
+    assert decode(meter.handle(recounted(keys, wrong, 7003)).response).payload.fields.value == 2
+    unjoin = decode(read_hex(next(RTDS.glob("8.8.2_CS04B/*_SUCCESS_COMMAND_GBCS.HEX"))))
+    header = unjoin.header
+    header.transaction_id.counter = 7004
+    command = mac_apdu(encode_apdu(header, bytes.fromhex("0408") + ppmid, b""), keys.keystore)
+    assert decode(meter.handle(command).response).payload.fields.value == 0
+    assert _device_log(keys, meter, 7005) == {GPF: "gpf"}
+    assert ppmid not in meter.commands.state.certificates

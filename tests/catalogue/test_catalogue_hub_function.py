@@ -144,7 +144,8 @@ def test_a_command_from_no_anchor_is_rejected_and_counted(keys):
     ("6.2.4", "chf", "ECS26n"), ("6.2.4", "esme", "ECS26m"), ("6.2.4", "gsme", "GCS21m"),
     ("6.2.4", "gpf", None), ("11.2", "gsme", "GCS38"), ("4.18", "gpf", "GCS60a"),
     ("4.18", "gsme", "GCS60"), ("11.2", "hcalcs", "CS08"),
-    ("8.9", "chf", "CCS06"), ("8.9", "gsme", None), ("11.2", "ppmid", "CS08"),
+    ("8.9", "chf", "CCS06"), ("8.9", "gsme", "CS07"), ("8.9", "gpf", None),
+    ("11.2", "ppmid", "CS08"),
     ("4.1.1", "gpf", "GCS13a"), ("7.7", "esme", "ECS61a"),
 ])  # fmt: skip
 def test_the_use_case_follows_the_device_type(srv, device, use_case):

@@ -24,7 +24,6 @@ JOINS = {
     if not k.startswith("_")
 }
 AT_ESME = sorted(k for k, v in JOINS.items() if v.get("at_esme"))
-NOT_MODELLED = sorted(k for k, v in JOINS.items() if "not_modelled" in v)
 JOIN = "8.7.1_CS03A1/CS03A1_8.7.1_SUCCESS_COMMAND_GBCS.HEX"
 UNJOIN = "8.8.1_CS04ACCritical/CS04ACCritical_8.8.1_SUCCESS_COMMAND_GBCS.HEX"
 ACB_UNJOIN = "8.8.2_CS04ACNonCritical/CS04ACNonCritical_8.8.2_SUCCESS_COMMAND_GBCS.HEX"
@@ -101,12 +100,10 @@ def test_rtds_join_or_unjoin_at_the_meter(keys, name):
     assert execution.switch == before
 
 
-@pytest.mark.parametrize("name", NOT_MODELLED)
-def test_rtds_joins_for_devices_the_premises_does_not_model_are_refused(keys, name):
-    (execution,), before, premises = run(keys, [command(name)])
-    assert execution.outcome == JOINS[name].get("outcome", "rejected:unknown-target")
-    assert execution.response is None and execution.switch == before
-    assert premises.esme.stats["executed"] == 0
+def test_every_rtds_join_has_its_device():
+    """The ESME's here, the HCALCS's / PPMID's (test_devices_paired.py) and the GSME's
+    (tests/catalogue/test_catalogue_gas_commands.py): none left that no device answers."""
+    assert all({"at_esme", "paired_device", "at_gsme"} & set(case) for case in JOINS.values())
 
 
 def test_an_unjoined_switch_is_not_commanded_until_it_joins_again(keys):

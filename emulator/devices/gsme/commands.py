@@ -6,6 +6,10 @@ that read answers from (attributes.json): 6.20.1's MPRN (GCS41 update_site_id) i
 remaining 0705/0001 (prepayment mode) and bill to date 0702/0A00 (credit mode). The rest
 GCS28 (6.11, 8.1.1 set clock, ASN.1) takes the time within its validity interval.
 
+The device log (ASN.1, as paired_device.py's for an HCALCS or PPMID): 8.7.x joins its GPF
+(CS03B, Method B) or a PPMID (CS03C, Method C with a P-256 certificate), 8.8.x unjoins (CS04B,
+CS04AC), 8.9 reads it (CS07: each device's EUI and type). The GPF enters itself at the start.
+
 The ZigBee event logs (Events cluster 0x0709; event_logs.json): 6.13 reads the event log (CS10a,
 ZCL log 3) or the security log (CS10b, log 4) over a period, a log with nothing in it
 `not_found`; 3.3 (CS11) clears the event log (the security log cannot be cleared remotely:
@@ -36,6 +40,7 @@ from construct import Container  # type: ignore[import-untyped]
 from gbcs import asn1
 from gbcs.primitives import datetime_to_seconds2000
 
+from ..paired_device import usable_certificate
 from .answer import Asn1Handler, Attributes, Handler
 
 METERING, MESSAGING, PREPAYMENT, DEVICE_MANAGEMENT = 0x0702, 0x0703, 0x0705, 0x0708
@@ -55,6 +60,17 @@ SUPPLY_ARMED_EVENT, EMERGENCY_CREDIT_EVENT = 0x8F32, 0x81AB
 CLOCK_ADJUSTED_EVENT, CLOCK_NOT_ADJUSTED_EVENT = 0x8145, 0x81C6
 
 Event = tuple[int, int, bytes]  # event id, seconds since 2000, event data
+#: the device log's use cases (ASN.1): joins CS03B (Method B, its GPF) and CS03C (Method C, a
+#: PPMID), unjoins CS04B and CS04AC, read CS07
+CS03B, CS03C, CS04B, CS04AC, CS07 = 0x000E, 0x00AF, 0x0010, 0x000F, 0x0013
+#: (join method, partner type) the GSME accepts
+JOINS = {("method_b", "gpf"), ("method_c", "ppmid")}
+DEVICE_LOG_CAPACITY = 8  # our figure, as the PPMID's
+JOIN_OK, JOIN_BAD_METHOD, JOIN_INCOMPATIBLE, JOIN_LOG_FULL, JOIN_BAD_CERT = 0, 2, 3, 4, 11
+UNJOIN_OK, UNJOIN_NOT_IN_LOG = 0, 1
+READ_OK, READ_FAILURE = 0, 1
+#: gbcs.asn1.DEVICE_TYPES by name
+DEVICE_TYPE_CODES = {name: code for code, name in asn1.DEVICE_TYPES.items()}
 CLOCK_RELIABLE, CLOCK_UNRELIABLE = 0, 2  # gbcs.asn1.DEVICE_TIME_STATUS
 SUPPLY_STATUS_RESPONSE = 0x0C
 #: credit_adjustment types -> (the balance, incremental)
@@ -87,6 +103,8 @@ class GasState:
     pin_disabled: bool = False
     emergency_credit_selected: bool = False
     clock_reliable: bool = True
+    #: partner certificates Method C joins delivered (EUI -> DER)
+    certificates: dict[bytes, bytes] = field(default_factory=dict)
     debts: dict[int, Debt] = field(default_factory=lambda: {n: Debt() for n in (1, 2, 3)})
 
 
@@ -98,6 +116,10 @@ class GasCommands:
                  event_logs: dict[int, list[Event]] | None = None) -> None:  # fmt: skip
         self.attributes, self.now = attributes, now
         self.state = GasState()
+        #: the devices the meter has joined (EUI -> gbcs.asn1 device type name): its GPF
+        #: (added by the GPF), a PPMID
+        self.device_log: dict[bytes, str] = {}
+        self.device_log_fault = False  # tests: the log cannot be read (RTDS's CS07 ERROR)
         #: ZCL log id -> its events, oldest first
         self.logs: dict[int, list[Event]] = event_logs if event_logs is not None else load_logs()
         #: clusters whose hardware fails (tests: RTDS's ERROR responses) -> how many more of
@@ -121,7 +143,51 @@ class GasCommands:
 
     def asn1_handlers(self) -> dict[int, Asn1Handler]:
         """The ASN.1 use cases' handlers, by message code."""
-        return {SET_CLOCK: self._set_clock}
+        return {
+            SET_CLOCK: self._set_clock,
+            CS03B: self._join,
+            CS03C: self._join,
+            CS04B: self._unjoin,
+            CS04AC: self._unjoin,
+            CS07: self._read_device_log,
+        }
+
+    def _join(self, fields: Any) -> bytes:
+        """Add the other device to the device log: its GPF by Method B, a PPMID by Method C
+        with a usable certificate; the join response code (as paired_device's rules)."""
+        method, kind = str(fields.join_method_and_role_name), str(fields.other_device_type_name)
+        other = bytes(fields.other_device_id)
+        certificate = fields.other_device_certificate
+        if (method, kind) not in JOINS or len(other) != 8:
+            result = JOIN_BAD_METHOD
+        elif method == "method_c" and not usable_certificate(
+            None if certificate is None else bytes(certificate)
+        ):
+            result = JOIN_BAD_CERT
+        elif other in self.device_log:
+            result = JOIN_OK if self.device_log[other] == kind else JOIN_INCOMPATIBLE
+        elif len(self.device_log) >= DEVICE_LOG_CAPACITY:
+            result = JOIN_LOG_FULL
+        else:
+            self.device_log[other] = kind
+            result = JOIN_OK
+        if result == JOIN_OK and certificate is not None:
+            self.state.certificates[other] = bytes(certificate)
+        return asn1.encode_tree(asn1.integer(result))
+
+    def _unjoin(self, fields: Any) -> bytes:
+        other = bytes(fields.value)
+        found = self.device_log.pop(other, None) is not None
+        self.state.certificates.pop(other, None)
+        return asn1.encode_tree(asn1.integer(UNJOIN_OK if found else UNJOIN_NOT_IN_LOG))
+
+    def _read_device_log(self, fields: Any) -> bytes:
+        """The device log's entries (device id, device type), or read_failure."""
+        if self.device_log_fault:
+            return asn1.encode_tree(asn1.sequence(asn1.integer(READ_FAILURE)))
+        entries = [asn1.sequence(asn1.octet_string(eui), asn1.integer(DEVICE_TYPE_CODES[kind]))
+                   for eui, kind in self.device_log.items()]  # fmt: skip
+        return asn1.encode_tree(asn1.sequence(asn1.integer(READ_OK), asn1.sequence(*entries)))
 
     def _set_clock(self, fields: Any) -> bytes:
         """GCS28: the meter takes the time (the emulator's clock, as the GPF gives it) when it

@@ -40,6 +40,7 @@ class GasProxy:
     def __init__(self, eui: bytes, gsme: GasMeter, keys: PremisesKeys,
                  now: Callable[[], dt.datetime]) -> None:  # fmt: skip
         self.eui, self.gsme = bytes(eui), gsme
+        gsme.commands.device_log.setdefault(self.eui, "gpf")  # the meter's own GPF
         self.mirror = dict(gsme.attributes)
         self.tenancy_from: int | None = None  # seconds since 2000 (3.2)
         commands = {(DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY): self._change_of_tenancy}
