@@ -4,13 +4,16 @@ and maps outcomes to exit codes).
     gbhan emulate command FILE_OR_HEX --keystore DIR [--switch model|board] [--repeat N]
                                       [--pcap FILE] [--secmp0046-boost] [--no-secmp0046]
     gbhan emulate [SCENARIO] [--out DIR] [--boards N] [--quiet]   (the feeder scenarios)
+                  [--serve [--web-port P] [--host H] [--speed X] [--paused]]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +81,18 @@ def scenario_parser() -> argparse.ArgumentParser:
         help="run N premises' switches as the real firmware on virtual boards (default 1)",
     )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    web = parser.add_argument_group(
+        "web console", "--serve: watch the run on the feeder page (docs/web.md); the page "
+        "stays up after the run until Ctrl-C",
+    )  # fmt: skip
+    web.add_argument("--serve", action="store_true", help="serve the feeder page during the run")
+    web.add_argument("--web-port", type=int, default=8080, help="its port (default 8080; 0: free)")
+    web.add_argument("--host", default="127.0.0.1", help="its address (default 127.0.0.1)")
+    web.add_argument(
+        "--speed", type=float, default=120.0,
+        help="simulated seconds per real second (default 120; 0: as fast as it can)",
+    )  # fmt: skip
+    web.add_argument("--paused", action="store_true", help="start held at the first sample")
     return parser
 
 
@@ -96,10 +111,58 @@ def run_scenario(rest: list[str]) -> int:
         print("error: --boards must be 0 or more")
         return EXIT_USAGE
     out = args.out if args.out is not None else Path("gbhan-out") / chosen.name
+    if args.speed < 0:
+        print("error: --speed must be 0 or more")
+        return EXIT_USAGE
+    console = None
+    if args.serve:
+        from emulator.web import FeederConsole
+
+        console = FeederConsole({
+            "name": chosen.name, "description": chosen.description,
+            "feeder": chosen.feeder_id, "premises": chosen.premises,
+            "rating_kw": chosen.rating_kw, "step_s": chosen.step_s,
+            "duration_s": chosen.duration_s, "start_utc": chosen.start_utc.isoformat(),
+        }, speed=args.speed, paused=args.paused)  # fmt: skip
+        try:
+            url = console.start(args.host, args.web_port)
+        except OSError as err:
+            print(f"error: the feeder page cannot listen on {args.host}:{args.web_port} "
+                  f"({err}); choose another --web-port")  # fmt: skip
+            return EXIT_USAGE
+        print(f"feeder page on {url}feeder", flush=True)
+    try:
+        code = _run_and_print(sc, chosen, out, args, console)
+        if console is not None and code in (EXIT_OK, EXIT_CHECK_FAILED):
+            print(f"the feeder page stays up on {console.url}feeder: Ctrl-C to end", flush=True)
+            _wait_for_interrupt()
+        return code
+    finally:
+        if console is not None:
+            console.stop()
+
+
+def _wait_for_interrupt() -> None:
+    """Until Ctrl-C or SIGTERM (the page is still being looked at)."""
+    done = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_and_print(sc, chosen, out: Path, args: argparse.Namespace, console) -> int:
+    """Run the scenario, printing its timeline and outcome (and telling the feeder page)."""
 
     def progress(event: sc.Progress) -> None:
         if isinstance(event, sc.TimelineLine):
             print(event.text)
+            if console is not None:
+                console.note(event.text)
         elif not args.quiet:
             print(
                 f"[{event.fraction * 100:3.0f} %] simulated {event.simulated_s / 3600:.1f} h "
@@ -109,7 +172,10 @@ def run_scenario(rest: list[str]) -> int:
             )
 
     try:
-        outcome = sc.run(chosen, out=out, boards=args.boards, progress=progress)
+        outcome = sc.run(
+            chosen, out=out, boards=args.boards, progress=progress,
+            on_step=None if console is None else console.on_step,
+        )  # fmt: skip
     except sc.TooManyBoards as err:
         print(f"error: --boards {err.asked}: this feeder has only {err.available} EV switches")
         return EXIT_USAGE
@@ -120,6 +186,8 @@ def run_scenario(rest: list[str]) -> int:
         print(f"error: the real DSP + Premises path could not be built: {err}")
         return EXIT_UNBUILDABLE
     print_outcome(outcome)
+    if console is not None:
+        console.finish(outcome.summary.data, outcome.checks, outcome.result.recorder)
     return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
 
 

@@ -1,5 +1,6 @@
 """The web console over the emulator's DSP (`gbhan dsp serve`, port 8080): the premises and
-their devices live, the DUIS log with each document's verdicts, and a request launcher.
+their devices live, the DUIS log with each document's verdicts, and a request launcher; and
+the feeder page over a scenario run (`gbhan emulate --serve`, `feeder.py`).
 Pages are our own HTML, CSS and JavaScript (static/), with no build step and nothing fetched
 from elsewhere; they update from one stream of server-sent events. See docs/web.md.
 """
@@ -18,15 +19,18 @@ from gbcs.keystore import Keystore
 
 from .console import DEFAULT_WEB_PORT, Console, Tee, start_site
 from .events import Event, EventHub
+from .feeder import ControlError, FeederConsole
 from .launcher import Launcher, LaunchError
 from .records import DuisLog, LogEntry, Verifier
 
 __all__ = [
     "DEFAULT_WEB_PORT",
     "Console",
+    "ControlError",
     "DuisLog",
     "Event",
     "EventHub",
+    "FeederConsole",
     "LaunchError",
     "Launcher",
     "LogEntry",

@@ -33,7 +33,7 @@ from emulator.backoffice.service import API_PREFIX
 from emulator.devices import Premises
 
 from . import premises_view
-from .events import EventHub
+from .events import EventHub, stream
 from .launcher import Launcher, LaunchError
 from .records import REQUEST, DuisLog, LogEntry, Verifier
 
@@ -43,7 +43,6 @@ DEFAULT_WEB_PORT = 8080
 STATIC = Path(__file__).with_name("static")
 PAGES = {"premises": "premises.html", "log": "log.html", "launcher": "launcher.html"}
 API = "/web/api"
-HEARTBEAT_S = 15.0  # a comment line on a quiet stream: a page that has gone is found
 _DSP_LOGGER = "emulator.backoffice.dsp"
 _REFUSED = "refused %s: %s"  # the DSP's refusal record (dsp.Dsp.handle)
 
@@ -279,20 +278,7 @@ class Console:
         return web.json_response(details)
 
     async def _api_events(self, request: web.Request) -> web.StreamResponse:
-        # a reconnecting EventSource says where it got to; its URL still has the first `after`
-        text = request.headers.get("Last-Event-ID") or request.query.get("after")
-        after = int(text) if text and text.isdigit() else None
-        response = web.StreamResponse(headers={
-            "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-        })  # fmt: skip
-        await response.prepare(request)
-        await response.write(b"retry: 2000\n\n")
-        try:
-            async for event in self.hub.subscribe(after, heartbeat_s=HEARTBEAT_S):
-                await response.write(b": keep-alive\n\n" if event is None else event.sse())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        return response
+        return await stream(self.hub, request)
 
     def _launcher(self) -> Launcher:
         if self.launcher is None:

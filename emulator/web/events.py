@@ -17,6 +17,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
+#: A comment line on a quiet stream every this many seconds: a page that has gone is found.
+HEARTBEAT_S = 15.0
+
 
 @dataclass(frozen=True)
 class Event:
@@ -92,3 +97,22 @@ class EventHub:
         for queue in list(self._subscribers):
             queue.put_nowait(None)
         self._subscribers.clear()
+
+
+async def stream(hub: EventHub, request: web.Request) -> web.StreamResponse:
+    """Serve `hub` as text/event-stream: every event after the request's `Last-Event-ID` (a
+    reconnecting EventSource says where it got to; its URL still has the first `after=`), or
+    its `after=`, then each as it happens, with a keep-alive comment on a quiet stream."""
+    text = request.headers.get("Last-Event-ID") or request.query.get("after")
+    after = int(text) if text and text.isdigit() else None
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+    })  # fmt: skip
+    await response.prepare(request)
+    await response.write(b"retry: 2000\n\n")
+    try:
+        async for event in hub.subscribe(after, heartbeat_s=HEARTBEAT_S):
+            await response.write(b": keep-alive\n\n" if event is None else event.sse())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    return response

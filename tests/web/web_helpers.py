@@ -152,3 +152,70 @@ def sse_events(url: str, timeout_s: float) -> Iterator[tuple[str, str, dict]]:
             elif not line.startswith(":"):
                 key, _, value = line.partition(": ")
                 fields[key] = value
+
+
+@dataclass
+class Emulating:
+    """A running `gbhan emulate --serve` with its feeder page."""
+
+    process: subprocess.Popen
+    web_url: str
+    out: Path
+    output: list[str] = field(default_factory=list)
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.web_url + path, timeout=30) as reply:
+            return json.loads(reply.read())
+
+    def control(self, body: object) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            self.web_url + "web/api/feeder/control", data=json.dumps(body).encode(),
+            method="POST", headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def until(self, done, timeout_s: float = 120.0) -> dict:
+        """The feeder snapshot once `done(snapshot)` holds (the last one read, if never)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            snap = self.get("web/api/feeder")
+            if done(snap) or time.monotonic() > deadline:
+                return snap
+            time.sleep(0.2)
+
+
+def emulate_serve(out: Path, *extra: str) -> Emulating:
+    """Start `gbhan emulate --serve` (the default scenario) with its page on a free port;
+    returns once the page is up."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.cli", "emulate", "--serve", "--web-port", "0",
+         "--quiet", "--out", str(out), *extra],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    output: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.append(line)
+        if found := re.match(r"feeder page on (http://[0-9.]+:\d+/)feeder", line):
+            running = Emulating(process, found.group(1), out, output)
+            threading.Thread(
+                target=lambda: output.extend(process.stdout or ()), daemon=True
+            ).start()
+            return running
+    process.wait(10)
+    raise AssertionError("gbhan emulate --serve did not serve its page:\n" + "".join(output))
+
+
+def stop_emulating(running: Emulating) -> int:
+    """SIGTERM (the page stays up after the run until then); the exit code."""
+    running.process.terminate()
+    try:
+        return running.process.wait(30)
+    except subprocess.TimeoutExpired:
+        running.process.kill()
+        running.process.wait(5)
+        raise

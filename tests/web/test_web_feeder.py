@@ -1,0 +1,148 @@
+"""The feeder page's data over HTTP against `gbhan emulate --serve` as a process: a run
+started paused holds at its first sample, steps one sample at a time, runs at a chosen speed,
+and ends with every sample and SRV of summary.json on the page; holding and pacing the
+simulated clock leaves the run's results exactly those of a plain `gbhan emulate`."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from web_helpers import REPO, emulate_serve, sse_events, stop_emulating
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A run started paused, stepped twice, sped up, then run to its end: (its snapshots as
+    it went, the last snapshot, the events it streamed, summary.json, the exit code)."""
+    running = emulate_serve(tmp_path_factory.mktemp("served"), "--paused")
+    try:
+        seen = {"start": running.until(lambda s: s["control"]["held_at"] == 0, 60)}
+        for n in (1, 2):
+            status, _ = running.control({"action": "step"})
+            assert status == 200
+            seen[f"step{n}"] = running.until(lambda s, n=n: s["control"]["held_at"] == n, 60)
+        seen["refusals"] = [
+            running.control(body)
+            for body in ({"action": "rewind"}, {"action": "speed", "speed": -1},
+                         {"action": "speed"}, {"action": "speed", "speed": "fast"}, [1])
+        ]  # fmt: skip
+        assert running.control({"action": "speed", "speed": 0})[0] == 200
+        assert running.control({"action": "run"})[0] == 200
+        last = running.until(lambda s: s["finished"] is not None, 240)
+        events = []
+        for event in sse_events(running.web_url + "web/api/events?after=0", 30):
+            events.append(event)
+            if event[1] == "finished":
+                break
+        summary = json.loads((running.out / "summary.json").read_text())
+    finally:
+        code = stop_emulating(running)
+    return seen, last, events, summary, code
+
+
+def test_a_paused_run_holds_at_its_first_sample_and_steps_one_at_a_time(finished_run):
+    seen, _last, _events, _summary, _code = finished_run
+    assert seen["start"]["control"]["state"] == "paused"
+    assert len(seen["start"]["points"]) == 1
+    assert [len(seen[f"step{n}"]["points"]) for n in (1, 2)] == [2, 3]
+    step = seen["start"]["scenario"]["step_s"]
+    times = [p[0] for p in seen["step2"]["points"]]
+    assert [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)] == [step, step]
+
+
+def test_bad_controls_are_refused_with_a_reason(finished_run):
+    refusals = finished_run[0]["refusals"]
+    assert [status for status, _ in refusals] == [400] * 5
+    reasons = [body["error"] for _, body in refusals]
+    assert "pause, run, step or speed" in reasons[0]
+    assert all("speed" in reason for reason in reasons[1:4])
+    assert "JSON object" in reasons[4]
+
+
+def test_the_finished_page_holds_every_sample_and_srv_of_summary_json(finished_run):
+    _seen, last, _events, summary, code = finished_run
+    scenario = last["scenario"]
+    loads = [p[1] for p in last["points"]]
+    assert len(loads) == round(scenario["duration_s"] / scenario["step_s"])
+    assert max(loads) == summary["feeder_peak_kw"]
+    over = sum(1 for kw in loads if kw > summary["feeder_rating_kw"])
+    assert round(over * scenario["step_s"] / 60.0, 1) == summary["minutes_over_rating"]
+    srvs = last["srvs"]
+    assert len(srvs) == summary["srv_count"] > 0
+    assert dict(Counter(s["srv"] for s in srvs)) == summary["srv_by_type"]
+    assert sum(1 for s in srvs if not s["ok"]) == summary["srv_failed"]
+    answered = [s["response_s"] for s in srvs if s["response_s"] is not None]
+    assert max(answered) == summary["srv_response_s_max"]
+    assert [s["n"] for s in srvs] == list(range(1, len(srvs) + 1))
+    assert last["finished"]["summary"] == summary
+    assert last["control"]["state"] == "finished"
+    assert code in (0, 1)  # the run's own exit code, after SIGTERM ended the serving
+
+
+def test_the_page_shows_the_dnos_decisions_and_the_consent_register(finished_run):
+    _seen, last, _events, summary, _code = finished_run
+    assert any("EMERGENCY declared" in note for note in last["notes"])
+    assert any("SRV 7.6" in note for note in last["notes"])
+    register = {row["premises"]: row for row in last["consent"]}
+    opted_in = [row for row in register.values() if row["consent"] == "opted-in"]
+    assert len(opted_in) == summary["consented_premises"]
+    assert (
+        sum(1 for r in register.values() if r["consent"] == "declined")
+        == (summary["declined_premises"])
+    )
+    assert {r["switch"] for r in opted_in if r["switch"]} <= {
+        "available", "curtailed", "failed", "lost", "withdrawn", "overridden"
+    }  # fmt: skip
+    customers = {p for p, minutes in summary["curtailment_minutes_by_customer"].items() if minutes}
+    assert customers <= {p for p, r in register.items() if r["times_curtailed"] > 0}
+
+
+def test_the_stream_replays_the_run_in_order(finished_run):
+    _seen, last, events, _summary, _code = finished_run
+    ids = [int(i) for i, _kind, _data in events]
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    steps = [data["i"] for _i, kind, data in events if kind == "step"]
+    assert steps == list(range(len(last["points"])))
+    assert [data["n"] for _i, kind, data in events if kind == "srv"] == [
+        s["n"] for s in last["srvs"]
+    ]
+    kinds = [kind for _i, kind, _data in events]
+    assert kinds.index("finished") > max(i for i, k in enumerate(kinds) if k == "step")
+
+
+def test_holding_and_pacing_the_run_leave_its_results_those_of_a_plain_run(finished_run, tmp_path):
+    """`gbhan emulate` without --serve, as the README runs it: the same summary."""
+    summary = dict(finished_run[3])
+    plain = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "emulate", "--quiet", "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert "feeder page" not in plain.stdout
+    again = json.loads((tmp_path / "summary.json").read_text())
+    for both in (summary, again):
+        both.pop("wall_seconds")
+        both["han"].pop("wall_seconds", None)
+    assert again == summary
+    assert plain.returncode == finished_run[4]
+
+
+def test_a_taken_port_is_a_usage_error_naming_web_port(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "tools.cli", "emulate", "--serve", "--web-port", str(port),
+             "--out", str(tmp_path)],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert "--web-port" in done.stdout
+    assert not (tmp_path / "summary.json").exists()
