@@ -187,7 +187,8 @@ def _run_and_print(sc, chosen, out: Path, args: argparse.Namespace, console) -> 
         return EXIT_UNBUILDABLE
     print_outcome(outcome)
     if console is not None:
-        console.finish(outcome.summary.data, outcome.checks, outcome.result.recorder)
+        result = outcome.result
+        console.finish(outcome.summary.data, outcome.checks, result.recorder, result.monitor)
     return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
 
 

@@ -60,6 +60,7 @@ class FeederConsole:
         self.srvs: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.consent: list[dict[str, Any]] = []
+        self.emergencies: list[dict[str, Any]] = []
         self.finished: dict[str, Any] | None = None
         # shared with the run's thread, under the lock
         self._lock = threading.Lock()
@@ -68,9 +69,11 @@ class FeederConsole:
         self._hold: Hold | None = None
         self._run_loop: asyncio.AbstractEventLoop | None = None
         self._due = 0.0  # when the next sample is due, real time (paced runs)
+        self._version = 0  # of the control state: a page keeps the newest it has seen
         # the run's thread only
         self._srvs_seen = 0
         self._consent_text = ""
+        self._emergencies_text = ""
         # the console's thread
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -96,7 +99,18 @@ class FeederConsole:
         if text != self._consent_text:
             self._consent_text = text
             self._post(self._consented, rows)
+        self._declared(monitor)
         self._pace(i)
+
+    def _declared(self, monitor: DnoMonitor) -> None:
+        """The DNO's emergencies (its interventions) when one opened or closed."""
+        spans = [{"event": e.event, "start": round(e.start, 3), "reason": e.reason,
+                  "end": None if e.end is None else round(e.end, 3), "end_reason": e.end_reason}
+                 for e in monitor.log.events]  # fmt: skip
+        text = json.dumps(spans)
+        if text != self._emergencies_text:
+            self._emergencies_text = text
+            self._post(self._emergency, spans)
 
     def _answered(self, recorder: RecordingGateway) -> None:
         outcomes = recorder.outcomes
@@ -116,6 +130,7 @@ class FeederConsole:
             self._hold = None
             if self._paused:
                 self._at_step = i
+                self._version += 1
                 self._hold = self._take(loop, PAUSE_GUARD_S, "web console: paused")
                 self._due = 0.0
             elif self._speed > 0:
@@ -133,12 +148,14 @@ class FeederConsole:
 
     def finish(
         self, summary: Mapping[str, Any], checks: Mapping[str, bool],
-        recorder: RecordingGateway | None = None,
+        recorder: RecordingGateway | None = None, monitor: DnoMonitor | None = None,
     ) -> None:  # fmt: skip
         """The run has ended: its summary (summary.json's content), its checks, and the SRVs
         answered after its last sample (the DNO settles its SRVs in flight)."""
         if recorder is not None:
             self._answered(recorder)
+        if monitor is not None:
+            self._declared(monitor)
         data = {"summary": dict(summary), "checks": dict(checks)}
         self._post(self._ended, data)
 
@@ -150,6 +167,7 @@ class FeederConsole:
                 else "paused" if self._paused else "running",
                 "speed": self._speed,
                 "held_at": self._at_step if self._paused else None,
+                "version": self._version,
             }  # fmt: skip
 
     def act(self, action: str, speed: float | None = None) -> dict[str, Any]:
@@ -160,6 +178,7 @@ class FeederConsole:
             if speed is None or speed < 0 or not math.isfinite(speed):
                 raise ControlError("speed: simulated seconds per second, 0 or more")
         with self._lock:
+            self._version += 1
             if action == "pause":
                 self._paused = True
             elif action == "run":
@@ -208,11 +227,17 @@ class FeederConsole:
         self.consent = rows
         self.hub.publish("consent", {"rows": rows})
 
+    def _emergency(self, spans: list[dict[str, Any]]) -> None:
+        self.emergencies = spans
+        self.hub.publish("emergencies", {"spans": spans})
+
     def _controlled(self, state: dict[str, Any]) -> None:
         self.hub.publish("control", state)
 
     def _ended(self, data: dict[str, Any]) -> None:
-        self.finished = data
+        with self._lock:
+            self.finished = data
+            self._version += 1
         self.hub.publish("finished", data)
         self.hub.publish("control", self.control())
 
@@ -224,6 +249,7 @@ class FeederConsole:
             "srvs": self.srvs,
             "notes": self.notes,
             "consent": self.consent,
+            "emergencies": self.emergencies,
             "control": self.control(),
             "speeds": list(SPEEDS),
             "finished": self.finished,

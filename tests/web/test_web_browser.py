@@ -3,33 +3,22 @@ chromedriver, against `gbhan dsp serve` as a process. Each page loads with no co
 and every form control labelled; a 7.6 sent from the launcher opens the switch on a premises
 page that was already open (live, not reloaded) within the 30 s target; its response opens in
 the log with its signature verified; refused requests (wrong role, spoilt signature) show
-their code and rule. Screenshots go to build/test-artefacts/web/ (or $GBHAN_ARTEFACTS/web/).
+their code and rule. Screenshots go to build/test-artefacts/web/ (or $GBHAN_ARTEFACTS/web/;
+browser_helpers.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from browser_helpers import UNLABELLED, chromium, errors, live, shot
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
-from web_helpers import DNO, ESME, REPO, SUPPLIER, TEMPLATE_7_5, TEMPLATE_7_6, TEMPLATE_7_8
+from web_helpers import DNO, ESME, SUPPLIER, TEMPLATE_7_5, TEMPLATE_7_6, TEMPLATE_7_8
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-# the machine's network is closed: without these Chromium waits on refused connections
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1400,1000")  # fmt: skip
-ARTEFACTS = Path(os.environ.get("GBHAN_ARTEFACTS", REPO / "build" / "test-artefacts")) / "web"
 TARGET_S = 30.0  # the SRV response-time target (mission)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -37,44 +26,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 @pytest.fixture(scope="module")
 def browser():
-    for tool in (CHROMIUM, CHROMEDRIVER):  # a missing tool is a failure, not a skip
-        assert tool.exists(), f"{tool} missing: apt-get install chromium chromium-driver"
-    profile = tempfile.mkdtemp(prefix="gbhan-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
-
-def shot(driver, name: str) -> Path:
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTEFACTS / f"{name}.png"
-    driver.save_screenshot(str(path))
-    return path
-
-
-def errors(driver) -> list[dict]:
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def live(driver, timeout: float = 15) -> None:
-    WebDriverWait(driver, timeout).until(
-        lambda d: d.find_element(By.ID, "stream").get_attribute("data-state") == "live"
-    )
-
-
-UNLABELLED = """
-return [...document.querySelectorAll('input, select, textarea')].filter((c) =>
-  !c.getAttribute('aria-label') && !(c.id && document.querySelector(`label[for="${c.id}"]`))
-).map((c) => c.outerHTML);
-"""
 
 READY = {
     "premises": (By.CSS_SELECTOR, "section.premises td.relay"),

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from web_helpers import REPO, emulate_serve, sse_events, stop_emulating
@@ -19,8 +21,7 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    """A run started paused, stepped twice, sped up, then run to its end: (its snapshots as
-    it went, the last snapshot, the events it streamed, summary.json, the exit code)."""
+    """A run started paused, stepped twice, sped up, then run to its end."""
     running = emulate_serve(tmp_path_factory.mktemp("served"), "--paused")
     try:
         seen = {"start": running.until(lambda s: s["control"]["held_at"] == 0, 60)}
@@ -44,11 +45,21 @@ def finished_run(tmp_path_factory):
         summary = json.loads((running.out / "summary.json").read_text())
     finally:
         code = stop_emulating(running)
-    return seen, last, events, summary, code
+    return Finished(seen, last, events, summary, code, running.out)
+
+
+@dataclass
+class Finished:
+    seen: dict  # snapshots on the way: start, step1, step2; refusals: (status, body)
+    last: dict  # the snapshot once finished
+    events: list  # the stream from its first event to `finished`
+    summary: dict  # summary.json
+    code: int  # the process's exit code
+    out: Path
 
 
 def test_a_paused_run_holds_at_its_first_sample_and_steps_one_at_a_time(finished_run):
-    seen, _last, _events, _summary, _code = finished_run
+    seen = finished_run.seen
     assert seen["start"]["control"]["state"] == "paused"
     assert len(seen["start"]["points"]) == 1
     assert [len(seen[f"step{n}"]["points"]) for n in (1, 2)] == [2, 3]
@@ -58,7 +69,7 @@ def test_a_paused_run_holds_at_its_first_sample_and_steps_one_at_a_time(finished
 
 
 def test_bad_controls_are_refused_with_a_reason(finished_run):
-    refusals = finished_run[0]["refusals"]
+    refusals = finished_run.seen["refusals"]
     assert [status for status, _ in refusals] == [400] * 5
     reasons = [body["error"] for _, body in refusals]
     assert "pause, run, step or speed" in reasons[0]
@@ -67,7 +78,7 @@ def test_bad_controls_are_refused_with_a_reason(finished_run):
 
 
 def test_the_finished_page_holds_every_sample_and_srv_of_summary_json(finished_run):
-    _seen, last, _events, summary, code = finished_run
+    last, summary, code = finished_run.last, finished_run.summary, finished_run.code
     scenario = last["scenario"]
     loads = [p[1] for p in last["points"]]
     assert len(loads) == round(scenario["duration_s"] / scenario["step_s"])
@@ -87,8 +98,14 @@ def test_the_finished_page_holds_every_sample_and_srv_of_summary_json(finished_r
 
 
 def test_the_page_shows_the_dnos_decisions_and_the_consent_register(finished_run):
-    _seen, last, _events, summary, _code = finished_run
+    last, summary = finished_run.last, finished_run.summary
     assert any("EMERGENCY declared" in note for note in last["notes"])
+    interventions = json.loads((finished_run.out / "interventions.json").read_text())
+    assert [(e["start"], e["end"], e["reason"]) for e in last["emergencies"]] == [
+        (round(e["start"], 3), None if e["end"] is None else round(e["end"], 3), e["reason"])
+        for e in interventions["events"]
+    ]
+    assert len(last["emergencies"]) == summary["interventions"] > 0
     assert any("SRV 7.6" in note for note in last["notes"])
     register = {row["premises"]: row for row in last["consent"]}
     opted_in = [row for row in register.values() if row["consent"] == "opted-in"]
@@ -105,7 +122,7 @@ def test_the_page_shows_the_dnos_decisions_and_the_consent_register(finished_run
 
 
 def test_the_stream_replays_the_run_in_order(finished_run):
-    _seen, last, events, _summary, _code = finished_run
+    last, events = finished_run.last, finished_run.events
     ids = [int(i) for i, _kind, _data in events]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
     steps = [data["i"] for _i, kind, data in events if kind == "step"]
@@ -119,7 +136,7 @@ def test_the_stream_replays_the_run_in_order(finished_run):
 
 def test_holding_and_pacing_the_run_leave_its_results_those_of_a_plain_run(finished_run, tmp_path):
     """`gbhan emulate` without --serve, as the README runs it: the same summary."""
-    summary = dict(finished_run[3])
+    summary = dict(finished_run.summary)
     plain = subprocess.run(
         [sys.executable, "-m", "tools.cli", "emulate", "--quiet", "--out", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=240,
@@ -130,7 +147,7 @@ def test_holding_and_pacing_the_run_leave_its_results_those_of_a_plain_run(finis
         both.pop("wall_seconds")
         both["han"].pop("wall_seconds", None)
     assert again == summary
-    assert plain.returncode == finished_run[4]
+    assert plain.returncode == finished_run.code
 
 
 def test_a_taken_port_is_a_usage_error_naming_web_port(tmp_path):

@@ -39,9 +39,17 @@
         svg("text", { x: L - 6, y: y(kw) + 4, "text-anchor": "end" }, `${kw}`));
     }
     for (let t = 0; t <= sc.duration_s; t += 3600) {
-      chart.append(svg("text", { x: x(t), y: H - 10, "text-anchor": "middle" }, clock(t).slice(0, 5)));
+      const anchor = t === 0 ? "start" : t + 3600 > sc.duration_s ? "end" : "middle";
+      chart.append(svg("text", { x: x(t), y: H - 10, "text-anchor": anchor }, clock(t).slice(0, 5)));
     }
     chart.append(svg("text", { x: 4, y: 14 }, "kW"));
+    const last = pts.length ? pts[pts.length - 1][0] : 0;
+    for (const e of run.emergencies) {
+      const x0 = x(e.start), x1 = x(e.end === null ? Math.max(last, e.start) : e.end);
+      chart.append(svg("rect", { class: "emergency", x: x0, y: T, width: Math.max(x1 - x0, 1), height: H - T - B,
+        "data-start": e.start, "data-end": e.end ?? "" },
+        svg("title", {}, `emergency ${e.event} from ${clock(e.start)}${e.end === null ? "" : ` to ${clock(e.end)} (${e.end_reason})`}: ${e.reason}`)));
+    }
     chart.append(svg("line", { class: "rating", x1: L, x2: W - R, y1: y(sc.rating_kw), y2: y(sc.rating_kw) }));
     const polyline = (cls, value) => svg("polyline", { class: cls,
       points: pts.map((p) => `${x(p[0]).toFixed(1)},${y(value(p)).toFixed(1)}`).join(" ") });
@@ -96,7 +104,15 @@
       el("td", { class: r.switch ? `switch-${r.switch}` : "" }, r.switch ?? "—"), el("td", {}, r.times_curtailed))));
   }
 
+  function emergencies() {
+    $("emergencies").replaceChildren(...run.emergencies.map((e) => el("li", { "data-event": e.event },
+      el("strong", {}, `Emergency ${e.event} declared at ${clock(e.start)}`), `: ${e.reason}`,
+      e.end === null ? " (in force)" : ` — ended at ${clock(e.end)}: ${e.end_reason}`)));
+  }
+
   function control(state) {
+    // the POST's answer and the stream's event race: the newest state wins
+    if (run.control && state.version < run.control.version) return;
     run.control = state;
     const toggle = $("run-toggle"), finished = state.state === "finished";
     toggle.textContent = state.state === "paused" ? "Run" : "Pause";
@@ -151,6 +167,7 @@
     $("srvs").tBodies[0].replaceChildren(...snap.srvs.map(srvRow));
     $("notes").replaceChildren(...snap.notes.map((text) => el("li", {}, text)));
     consent(snap.consent);
+    emergencies();
     control(snap.control);
     if (snap.finished) finished(snap.finished);
     draw();
@@ -159,6 +176,7 @@
       srv(data) { run.srvs.push(data); $("srvs").tBodies[0].append(srvRow(data)); later(); },
       note(data) { run.notes.push(data.text); $("notes").append(el("li", {}, data.text)); },
       consent(data) { consent(data.rows); },
+      emergencies(data) { run.emergencies = data.spans; emergencies(); later(); },
       control,
       finished,
     });
