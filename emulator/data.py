@@ -106,8 +106,9 @@ def duis_schema() -> Path:
 
 
 def duis_catalogue() -> Path:
-    """The DCC's whole DUIS template catalogue (297 requests): test data."""
-    return _find("duis/catalogue", REPO_DATA)
+    """The DCC's whole DUIS template catalogue (297 requests): program data, as the web
+    console's launcher and `gbhan dsp catalogue` offer every template to an installed gbhan."""
+    return _find("duis/catalogue", PACKAGE_DATA)
 
 
 def duis_responses() -> Path:

@@ -31,8 +31,9 @@ PUBLISHED = {
     "duis_responses": (data.duis_responses, "**/*.*", 7,
                        "32bcf6b13f7d88fe6decc2a0755d82cbc9a949d7cead3f3856e41230fb3c7218"),
 }  # fmt: skip
-PROGRAM_DATA = ["rtds_keystore", "keystore_dir", "duis_schema", "duis", "dccboxed_keystore"]
-TEST_DATA = ["rtds", "duis_catalogue", "duis_responses", "gbcs_mapping_table"]
+PROGRAM_DATA = ["rtds_keystore", "keystore_dir", "duis_schema", "duis", "duis_catalogue",
+                "dccboxed_keystore"]  # fmt: skip
+TEST_DATA = ["rtds", "duis_responses", "gbcs_mapping_table"]
 
 
 def tree_digest(folder: Path, pattern: str) -> tuple[int, str]:
