@@ -5,7 +5,8 @@
 It reads the device identities the DSP issued into the state directory's SMKI repository
 (the same keys and certificates in both processes), runs each household on its own HAN on
 a wall clock, executes the commands it is sent (each household one at a time, in order;
-households in parallel), and leaves when its stdin closes.
+households in parallel), reports each household's switches when they change (`view`: the web
+console shows them live), and leaves when its stdin closes.
 """
 
 from __future__ import annotations
@@ -19,12 +20,41 @@ from collections.abc import Callable
 from pathlib import Path
 
 from emulator.clock import Clock
+from emulator.devices import Premises
 from emulator.smki.identities import DeviceIdentities
 from emulator.smki.store import Repository
 
 from .premises_factory import build_generated
 from .remote_premises import frame, read_frame
 from .routing import InOrder
+
+#: How often the households' switches are read for a change (also straight after a command).
+STATE_EVERY_S = 0.5
+
+
+async def view(premises: Premises) -> dict:
+    """What the DSP's web console shows of a household's devices (JSON): each switch's relay,
+    level, label and boost association as the switch holds them, and the meter's label for
+    it; the meter's device log and whether boost is available."""
+    esme = premises.esme
+    switches = []
+    for slot, unit in sorted(premises.switches.items()):
+        state = (await unit.state()).as_dict()
+        config = await unit.config()
+        link = esme.slots.get(slot)
+        switches.append({
+            "slot": slot, "eui": link.eui.hex().upper() if link is not None and link.eui else None,
+            "role": unit.role, "relay": state["relay"], "level": state["level"],
+            "label": config.get("label", ""), "meter_label": esme.objects.labels.get(slot, ""),
+            "boost_associated": bool(config.get("boost_associated")),
+        })  # fmt: skip
+    return {
+        "hub": premises.hub.eui.hex().upper(),
+        "meter": esme.eui.hex().upper(),
+        "meter_device_log": {bytes(e).hex().upper(): t for e, t in esme.device_log.items()},
+        "boost_available": bool(esme.objects.boost_available),
+        "switches": switches,
+    }
 
 
 async def serve(args: argparse.Namespace, clock: Clock) -> None:
@@ -60,6 +90,29 @@ async def serve(args: argparse.Namespace, clock: Clock) -> None:
     send({"hello": [{"household": h.number, "devices": dict(p.device_ids)}
                     for h, p, _c in built]})  # fmt: skip
     tasks: set[asyncio.Task] = set()
+    changed = asyncio.Event()
+
+    async def report_states() -> None:
+        """Each household's view once, then again whenever it changes."""
+        sent: dict[int, dict] = {}
+        while True:
+            changed.clear()
+            for household, premises, _certificate in built:
+                try:
+                    seen = await view(premises)
+                except Exception as exc:  # a model mid-change: read it again next time
+                    print(f"premises host: reading household {household.number}: {exc!r}",
+                          file=sys.stderr)  # fmt: skip
+                    continue
+                if sent.get(household.number) != seen:
+                    sent[household.number] = seen
+                    send({"state": seen, "household": household.number})
+            try:
+                await asyncio.wait_for(changed.wait(), STATE_EVERY_S)
+            except TimeoutError:
+                pass
+
+    reporter = loop.create_task(report_states())
 
     async def run(ident: int, number: int, command: bytes) -> None:
         premises = households.get(number)
@@ -71,7 +124,9 @@ async def serve(args: argparse.Namespace, clock: Clock) -> None:
             "use_case": execution.use_case, "outcome": str(execution.outcome),
             "response": None if execution.response is None else execution.response.hex(),
             "alerts": [a.hex() for a in execution.alerts], "latency_s": execution.latency_s,
+            "switch": {str(slot): state for slot, state in execution.switch.items()},
         }})  # fmt: skip
+        changed.set()
 
     try:
         while (message := await read_frame(reader)) is not None:
@@ -82,6 +137,7 @@ async def serve(args: argparse.Namespace, clock: Clock) -> None:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
     finally:
+        reporter.cancel()
         for task in tasks:
             task.cancel()
         for _household, premises, _certificate in built:

@@ -8,8 +8,11 @@ over the host's stdin/stdout: frames of a 4-byte big-endian length and a JSON ob
     DSP -> host   {"id": 7, "household": 3, "command": "<hex>"}
     host -> DSP   {"hello": [{"household": 3, "devices": {"<EUI hex>": "esme", ...}}, ...]}
                   {"id": 7, "execution": {"use_case", "outcome", "response", "alerts",
-                                          "latency_s"}}
+                                          "latency_s", "switch": {"<slot>": {"relay",
+                                          "level"}}}}
                   {"alert": "<hex>", "household": 3}   (a device's unsolicited alert)
+                  {"state": {...}, "household": 3}     (its devices' view, when it changed:
+                                                        premises_host.view)
 
 The host leaves when its stdin closes, so a DSP killed with SIGKILL takes it along. A host
 that dies answers every command still out, and every later one, with no execution (the
@@ -81,7 +84,7 @@ class RemoteExecution:
             str(data["outcome"]),
             None if response is None else bytes.fromhex(response),
             [bytes.fromhex(a) for a in data.get("alerts", [])],
-            {},
+            {int(slot): dict(state) for slot, state in (data.get("switch") or {}).items()},
             float(data.get("latency_s", 0.0)),
         )
 
@@ -92,13 +95,36 @@ class HostedPremises:
     def __init__(self, host: PremisesHost, number: int, devices: dict[str, str]) -> None:
         self.host, self.number, self._devices = host, number, devices
         self._alert_sinks: list[Callable[[bytes], None]] = []
+        #: what the host last reported of its devices (premises_host.view), None until then
+        self.view: dict | None = None
+        self._view_sinks: list[Callable[[HostedPremises], None]] = []
 
     @property
     def device_ids(self) -> dict[str, str]:
         return dict(self._devices)
 
     async def execute(self, command: bytes) -> RemoteExecution | None:
-        return await self.host.execute(self.number, command)
+        execution = await self.host.execute(self.number, command)
+        if execution is not None and execution.switch and self.view is not None:
+            # the switches as the command left them, before the host's next report
+            for shown in self.view.get("switches", []):
+                after = execution.switch.get(shown.get("slot"))
+                if after is not None:
+                    shown.update({k: after[k] for k in ("relay", "level") if k in after})
+            self._viewed()
+        return execution
+
+    def on_view(self, callback: Callable[[HostedPremises], None]) -> None:
+        """`callback(self)` whenever `view` changes."""
+        self._view_sinks.append(callback)
+
+    def _reported(self, view: dict) -> None:
+        self.view = view
+        self._viewed()
+
+    def _viewed(self) -> None:
+        for sink in self._view_sinks:
+            sink(self)
 
     def on_alert(self, callback: Callable[[bytes], None]) -> None:
         self._alert_sinks.append(callback)
@@ -183,6 +209,11 @@ class PremisesHost:
                     household = self.households.get(int(message.get("household", -1)))
                     if household is not None:
                         household._alert(bytes.fromhex(message["alert"]))
+                    continue
+                if "state" in message:
+                    household = self.households.get(int(message.get("household", -1)))
+                    if household is not None and isinstance(message["state"], dict):
+                        household._reported(message["state"])
                     continue
                 future = self._pending.pop(int(message.get("id", -1)), None)
                 if future is not None and not future.done():

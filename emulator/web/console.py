@@ -9,8 +9,8 @@ What feeds it, without the DSP knowing it is watched:
 - responses and alerts: the DSP's delivery is wrapped (`Tee`) so every document handed to a
   user's endpoint is recorded before it goes;
 - device state: in-process premises are read every `refresh_s` and straight after a
-  delivered document (at most once per `min_gap_s`), and a premises whose state changed is
-  sent as an event.
+  delivered document or a premises host's report (at most once per `min_gap_s`), and a
+  premises whose state changed is sent as an event.
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ class Console:
         self.log.listeners.append(self._published)
         self.mains: dict[str, dict[str, Any]] = {}
         self._states: dict[str, str] = {}
+        self._watched: set[int] = set()
         self._poke = asyncio.Event()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="gbhan-web")
         self._tasks: list[asyncio.Task[None]] = []
@@ -193,7 +194,18 @@ class Console:
             await asyncio.sleep(self.min_gap_s)  # a burst of responses: one read per gap
 
     async def premises(self) -> list[dict[str, Any]]:
-        return await premises_view.snapshot(self.dsp.inventory, self.live, self.mains)
+        return await premises_view.snapshot(
+            self.dsp.inventory, self.live, self.mains, self._hosted()
+        )
+
+    def _hosted(self) -> dict[str, Any]:
+        """Premises the premises host runs (not in `live`), each watched for its reports."""
+        found = premises_view.hosted(self.dsp.inventory, self.dsp.router.premises)
+        for port in found.values():
+            if id(port) not in self._watched:
+                self._watched.add(id(port))
+                port.on_view(lambda _port: self._poke.set())
+        return {name: port for name, port in found.items() if name not in self.live}
 
     # --- the site -------------------------------------------------------------------------
     def make_app(self) -> web.Application:

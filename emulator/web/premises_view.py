@@ -3,8 +3,9 @@ whose device models run in this process their live state, read the way a person 
 premises would see it (the switch's own output and configuration, the meter's held values,
 the Comms Hub's device log).
 
-Premises served by a premises host process (`--households N`) are listed from the inventory
-only: their models live in the other process, which does not report state. The Comms Hub's
+Premises served by a premises host process (`--households N`) show what that process reports
+(`premises_host.view`: the switches, their labels and boost association, the meter's labels,
+device log and boost button), as it changes; not the meter's registers or credit. The Comms Hub's
 mains is what the DSP last heard from it: an AD1 Power Outage alert says off, a restoration
 alert (8F35 / 8F36) on; nothing heard, on.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.backoffice.inventory import Inventory
+from emulator.backoffice.remote_premises import HostedPremises
 from emulator.devices import Premises
 from gbcs.dlms import decode_data
 
@@ -98,12 +100,61 @@ async def live_state(premises: Premises, mains: dict[str, dict[str, Any]]) -> di
     }
 
 
+def hosted_state(port: HostedPremises, mains: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The live part of a premises the premises host runs, from its last report (None before
+    the first): as `live_state`, with the meter's registers and the gas devices not reported."""
+    view = port.view
+    if view is None:
+        return None
+    hub_eui = _dashed(bytes.fromhex(view["hub"]))
+    return {
+        "hosted": True,
+        "hub": {
+            "eui": hub_eui,
+            "mains": mains.get(hub_eui, {"on": True, "since": None, "alert": None}),
+            "device_log": [
+                {"eui": _dashed(bytes.fromhex(e)), "type": t} for e, t in port.device_ids.items()
+            ],  # fmt: skip
+        },
+        "meter": {
+            "eui": _dashed(bytes.fromhex(view["meter"])),
+            "device_log": [
+                {"eui": _dashed(bytes.fromhex(e)), "type": t}
+                for e, t in view.get("meter_device_log", {}).items()
+            ],  # fmt: skip
+            "registers": None,  # not reported by the premises host
+            "boost_available": view.get("boost_available"),
+        },
+        "switches": [
+            {**s, "eui": None if not s.get("eui") else _dashed(bytes.fromhex(s["eui"]))}
+            for s in view.get("switches", [])
+        ],
+        "gas": None,
+    }
+
+
+def hosted(inventory: Inventory, ports: list[Any]) -> dict[str, HostedPremises]:
+    """The premises (by name) of the DSP's ports that a premises host runs."""
+    found = {}
+    for port in ports:
+        if isinstance(port, HostedPremises):
+            for eui in port.device_ids:
+                device = inventory.devices.get(bytes.fromhex(eui))
+                if device is not None:
+                    found[device.premises] = port
+                    break
+    return found
+
+
 async def snapshot(
     inventory: Inventory,
     live: dict[str, Premises],
     mains: dict[str, dict[str, Any]],
+    remote: dict[str, HostedPremises] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every premises of the inventory with its devices, live state where it is in-process."""
+    """Every premises of the inventory with its devices, live state where it is in-process
+    or reported by the premises host (`remote`)."""
+    remote = remote or {}
     out = []
     for name, record in sorted(inventory.premises.items()):
         devices = sorted(
@@ -111,13 +162,18 @@ async def snapshot(
         )
         if not devices and name not in live:
             continue
-        premises = live.get(name)
+        premises, port = live.get(name), remote.get(name)
+        state: dict[str, Any] | None = None
+        if premises is not None:
+            state = await live_state(premises, mains)
+        elif port is not None:
+            state = hosted_state(port, mains)
         out.append({
             "name": name,
             "supplier": _dashed(record.supplier),
             "distributor": _dashed(record.electricity_distributor),
             "mpxn": record.mpxn,
             "devices": [{"eui": _dashed(d.eui), "type": d.device_type} for d in devices],
-            "live": None if premises is None else await live_state(premises, mains),
+            "live": state,
         })  # fmt: skip
     return out

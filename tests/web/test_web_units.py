@@ -1,15 +1,20 @@
 """The console's parts on their own: the event hub's numbering, replay and cut-off of a slow
-page; the launcher's body fields and its spoilt signature, judged by the DUIS checks."""
+page; the launcher's body fields and its spoilt signature, judged by the DUIS checks; a
+premises host's reports of its households as the premises page shows them."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from types import SimpleNamespace
 
 import pytest
 from web_helpers import TEMPLATE_7_6
 
 from emulator import data
-from emulator.backoffice import document, duis, xmlsig
+from emulator.backoffice import document, duis, remote_premises, xmlsig
+from emulator.backoffice.remote_premises import HostedPremises, PremisesHost
+from emulator.web import premises_view
 from emulator.web.events import EventHub
 from emulator.web.launcher import LaunchError, _apply, fields_of, spoil_signature
 from gbcs.keystore import Keystore
@@ -108,3 +113,56 @@ def test_a_spoilt_signature_is_refused_by_the_duis_checks():
     with pytest.raises(document.Refused) as refused:
         document.check(spoil_signature(signed), schema, trusted)
     assert refused.value.code.value == "E41"
+
+
+HOSTED_VIEW = {
+    "hub": "00DB1234560001A2", "meter": "00DB1234560001A0", "boost_available": True,
+    "meter_device_log": {"00DB1234560001B3": "hcalcs"},
+    "switches": [{"slot": 3, "eui": "00DB1234560001B3", "role": "hcalcs", "relay": "open",
+                  "level": 0, "label": "EV", "meter_label": "EV", "boost_associated": False}],
+}  # fmt: skip
+
+
+def test_a_premises_hosts_reports_reach_the_households_view_and_the_page():
+    """State frames from the host's stdout (a real StreamReader) become the household's view,
+    each change heard by the console; frames for no household or not an object are ignored."""
+
+    async def run() -> tuple[list[dict], dict | None]:
+        reader = asyncio.StreamReader()
+        process = SimpleNamespace(stdout=reader, stdin=None)
+        host = PremisesHost(process)  # type: ignore[arg-type]
+        household = HostedPremises(host, 1, {"00DB1234560001A2": "CHF"})
+        host.households[1] = household
+        heard: list[dict] = []
+        household.on_view(lambda port: heard.append(json.loads(json.dumps(port.view))))
+        first = {**HOSTED_VIEW, "switches": [{**HOSTED_VIEW["switches"][0], "relay": "closed"}]}
+        for message in ({"state": first, "household": 1}, {"state": [1], "household": 1},
+                        {"state": HOSTED_VIEW, "household": 9},
+                        {"state": HOSTED_VIEW, "household": 1}):  # fmt: skip
+            reader.feed_data(remote_premises.frame(message))
+        reader.feed_eof()
+        await host._read()
+        return heard, household.view
+
+    heard, view = asyncio.run(run())
+    assert [h["switches"][0]["relay"] for h in heard] == ["closed", "open"]
+    assert view == HOSTED_VIEW
+    port = SimpleNamespace(view=view, device_ids={"00DB1234560001A2": "CHF"})
+    shown = premises_view.hosted_state(port, {})  # type: ignore[arg-type]
+    assert shown is not None and shown["hosted"] is True
+    assert shown["hub"] == {"eui": "00-DB-12-34-56-00-01-A2", "device_log": [
+        {"eui": "00-DB-12-34-56-00-01-A2", "type": "CHF"}],
+        "mains": {"on": True, "since": None, "alert": None}}  # fmt: skip
+    assert shown["switches"][0]["eui"] == "00-DB-12-34-56-00-01-B3"
+    assert shown["switches"][0]["relay"] == "open" and shown["meter"]["registers"] is None
+    assert premises_view.hosted_state(SimpleNamespace(view=None), {}) is None  # type: ignore[arg-type]
+
+
+def test_a_hosts_execution_keeps_the_switch_states_it_reports():
+    execution = remote_premises.RemoteExecution.from_json({
+        "use_case": "ECS47", "outcome": "executed", "response": "00",
+        "switch": {"3": {"relay": "open", "level": 0}}, "latency_s": 0.1,
+    })  # fmt: skip
+    assert execution.switch == {3: {"relay": "open", "level": 0}}
+    bare = remote_premises.RemoteExecution.from_json({"use_case": "x", "outcome": "executed"})
+    assert bare.switch == {} and bare.response is None

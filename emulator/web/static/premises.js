@@ -33,12 +33,14 @@
     return el("div", {},
       el("h3", {}, "Electricity meter (ESME)"),
       el("p", { class: "eui" }, live.meter.eui),
-      el("table", { class: "registers" },
-        el("caption", { class: "muted", style: "text-align:left" }, "Registers and credit"),
-        el("tbody", {}, live.meter.registers.map((r) => el("tr", {},
-          el("th", { scope: "row" }, r.name), el("td", { class: "eui" }, `${r.obis} /${r.attribute}`),
-          el("td", {}, String(r.value))))),
-      ),
+      live.meter.registers === null
+        ? el("p", { class: "muted registers-unreported" }, "Registers and credit: not reported by the premises host.")
+        : el("table", { class: "registers" },
+          el("caption", { class: "muted", style: "text-align:left" }, "Registers and credit"),
+          el("tbody", {}, live.meter.registers.map((r) => el("tr", {},
+            el("th", { scope: "row" }, r.name), el("td", { class: "eui" }, `${r.obis} /${r.attribute}`),
+            el("td", {}, String(r.value))))),
+        ),
       el("p", { class: "muted" }, `boost button available: ${live.meter.boost_available ? "yes" : "no"}; `
         + `meter's device log: ${live.meter.device_log.length} devices`));
   }
@@ -58,8 +60,10 @@
       el("h2", { id: `${id}-h` }, p.name),
       el("p", { class: "muted" }, `Supplier ${p.supplier} · Electricity Distributor ${p.distributor}`
         + (p.mpxn ? ` · MPxN ${p.mpxn}` : "")),
-      p.live ? el("div", {}, switches(p.live), el("div", { class: "grid" }, hub(p.live), meter(p.live), gas(p.live)))
-        : el("p", { class: "muted" }, "Device models run in another process (the premises host): live state is not shown."),
+      p.live ? el("div", { "data-source": p.live.hosted ? "premises-host" : "in-process" },
+        p.live.hosted ? el("p", { class: "muted" }, "Run by the premises host process: its devices as it last reported them.") : null,
+        switches(p.live), el("div", { class: "grid" }, hub(p.live), meter(p.live), gas(p.live)))
+        : el("p", { class: "muted" }, "Device models run in another process (the premises host), which has not reported them yet."),
       el("details", {}, el("summary", {}, `${p.devices.length} devices in the inventory`),
         el("table", {}, el("tbody", {}, p.devices.map((d) => el("tr", {},
           el("td", { class: "eui" }, d.eui), el("td", {}, d.type)))))));
