@@ -5,8 +5,8 @@
 It reads the device identities the DSP issued into the state directory's SMKI repository
 (the same keys and certificates in both processes), runs each household on its own HAN on
 a wall clock, executes the commands it is sent (each household one at a time, in order;
-households in parallel), reports each household's switches when they change (`view`: the web
-console shows them live), and leaves when its stdin closes.
+households in parallel), reports each household's switches when they change once asked to
+(`{"watch": true}`: the web console shows them live), and leaves when its stdin closes.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ async def serve(args: argparse.Namespace, clock: Clock) -> None:
             except TimeoutError:
                 pass
 
-    reporter = loop.create_task(report_states())
+    reporter: asyncio.Task | None = None
 
     async def run(ident: int, number: int, command: bytes) -> None:
         premises = households.get(number)
@@ -130,6 +130,10 @@ async def serve(args: argparse.Namespace, clock: Clock) -> None:
 
     try:
         while (message := await read_frame(reader)) is not None:
+            if message.get("watch"):  # someone shows the households: report them
+                if reporter is None:
+                    reporter = loop.create_task(report_states())
+                continue
             task = loop.create_task(
                 run(int(message["id"]), int(message["household"]),
                     bytes.fromhex(message["command"]))
@@ -137,7 +141,8 @@ async def serve(args: argparse.Namespace, clock: Clock) -> None:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
     finally:
-        reporter.cancel()
+        if reporter is not None:
+            reporter.cancel()
         for task in tasks:
             task.cancel()
         for _household, premises, _certificate in built:

@@ -6,6 +6,7 @@ while the DSP's own process checks, journals, signs and delivers. The two proces
 over the host's stdin/stdout: frames of a 4-byte big-endian length and a JSON object.
 
     DSP -> host   {"id": 7, "household": 3, "command": "<hex>"}
+                  {"watch": true}    (report the households' state from now on)
     host -> DSP   {"hello": [{"household": 3, "devices": {"<EUI hex>": "esme", ...}}, ...]}
                   {"id": 7, "execution": {"use_case", "outcome", "response", "alerts",
                                           "latency_s", "switch": {"<slot>": {"relay",
@@ -115,8 +116,9 @@ class HostedPremises:
         return execution
 
     def on_view(self, callback: Callable[[HostedPremises], None]) -> None:
-        """`callback(self)` whenever `view` changes."""
+        """`callback(self)` whenever `view` changes (the host reports only once asked)."""
         self._view_sinks.append(callback)
+        self.host.watch()
 
     def _reported(self, view: dict) -> None:
         self.view = view
@@ -144,6 +146,18 @@ class PremisesHost:
         self._next_id = 0
         self._reader: asyncio.Task | None = None
         self._closed = False
+        self._watched = False
+
+    def watch(self) -> None:
+        """Ask the host to report its households' state as it changes (once; a host nobody
+        watches spends nothing on it)."""
+        if self._watched or self._closed or self.process.stdin is None:
+            return
+        self._watched = True
+        try:
+            self.process.stdin.write(frame({"watch": True}))
+        except (ConnectionError, RuntimeError) as exc:
+            log.warning("premises host unreachable: %s", exc)
 
     @classmethod
     async def start(

@@ -127,14 +127,17 @@ def test_a_premises_hosts_reports_reach_the_households_view_and_the_page():
     """State frames from the host's stdout (a real StreamReader) become the household's view,
     each change heard by the console; frames for no household or not an object are ignored."""
 
-    async def run() -> tuple[list[dict], dict | None]:
+    async def run() -> tuple[list[dict], dict | None, list[bytes]]:
         reader = asyncio.StreamReader()
-        process = SimpleNamespace(stdout=reader, stdin=None)
+        written: list[bytes] = []
+        process = SimpleNamespace(stdout=reader, stdin=SimpleNamespace(write=written.append))
         host = PremisesHost(process)  # type: ignore[arg-type]
         household = HostedPremises(host, 1, {"00DB1234560001A2": "CHF"})
         host.households[1] = household
         heard: list[dict] = []
+        assert written == []  # nobody watches yet: the host is not asked to report
         household.on_view(lambda port: heard.append(json.loads(json.dumps(port.view))))
+        household.on_view(lambda port: None)
         first = {**HOSTED_VIEW, "switches": [{**HOSTED_VIEW["switches"][0], "relay": "closed"}]}
         for message in ({"state": first, "household": 1}, {"state": [1], "household": 1},
                         {"state": HOSTED_VIEW, "household": 9},
@@ -142,9 +145,10 @@ def test_a_premises_hosts_reports_reach_the_households_view_and_the_page():
             reader.feed_data(remote_premises.frame(message))
         reader.feed_eof()
         await host._read()
-        return heard, household.view
+        return heard, household.view, written
 
-    heard, view = asyncio.run(run())
+    heard, view, written = asyncio.run(run())
+    assert written == [remote_premises.frame({"watch": True})]  # asked once
     assert [h["switches"][0]["relay"] for h in heard] == ["closed", "open"]
     assert view == HOSTED_VIEW
     port = SimpleNamespace(view=view, device_ids={"00DB1234560001A2": "CHF"})
