@@ -190,6 +190,9 @@ class Dsp:
         self.delivered: list[Delivered] = []
         self.dcc_alerts: list[alerts.DccAlertRecord] = []
         self._tasks: set[asyncio.Task] = set()
+        #: told of each request refused, as it is (in the handling request's context): the
+        #: web console shows why a request was refused (docs/web.md)
+        self.on_refused: list[Callable[[DspRefusal], None]] = []
 
     # --- premises -------------------------------------------------------------------------
     def attach(self, premises: PremisesPort) -> None:
@@ -205,6 +208,8 @@ class Dsp:
         except DspRefusal as refusal:
             self.stats.refused[refusal.code.value] += 1
             log.info("refused %s: %s", refusal.code.value, refusal.reason)
+            for listener in self.on_refused:
+                listener(refusal)
             return self._error_reply(refusal, body)
 
     def _accept(self, endpoint: str, body: bytes) -> bytes:
