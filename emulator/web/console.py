@@ -2,10 +2,10 @@
 premises, DUIS log and launcher pages, their JSON, the configuration API, and one stream of
 server-sent events the pages update from.
 
-What feeds it, without the DSP knowing it is watched:
+What feeds it:
 - requests: a middleware on the DSP's own HTTP app (`observe`) records each request body and
-  the answer given; why a request was refused is the DSP's own refusal (its `refused CODE:
-  reason` log record, caught by a filter on that logger for the request being handled);
+  the answer given; why a request was refused is the DSP's own refusal (`Dsp.on_refused`,
+  kept for the request being handled);
 - responses and alerts: the DSP's delivery is wrapped (`Tee`) so every document handed to a
   user's endpoint is recorded before it goes;
 - device state: in-process premises are read every `refresh_s` and straight after a
@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.backoffice import config_api, duis
-from emulator.backoffice.dsp import ENDPOINT_VARIANTS, Dsp
+from emulator.backoffice.dsp import ENDPOINT_VARIANTS, Dsp, DspRefusal
 from emulator.backoffice.registry import RegisteredUser
 from emulator.backoffice.service import API_PREFIX
 from emulator.devices import Premises
@@ -43,28 +43,17 @@ DEFAULT_WEB_PORT = 8080
 STATIC = Path(__file__).with_name("static")
 PAGES = {"premises": "premises.html", "log": "log.html", "launcher": "launcher.html"}
 API = "/web/api"
-_DSP_LOGGER = "emulator.backoffice.dsp"
-_REFUSED = "refused %s: %s"  # the DSP's refusal record (dsp.Dsp.handle)
-
 _refusals: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "gbhan_web_refusals", default=None
 )
 
 
-class _RefusalTap(logging.Filter):
-    """Notes the DSP's refusal reason for the request being handled (a context variable the
-    console's middleware sets), and passes on only what the logger would have shown."""
-
-    def __init__(self, shown: int) -> None:
-        super().__init__()
-        self.shown = shown
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == _REFUSED and isinstance(record.args, tuple) and len(record.args) == 2:
-            slot = _refusals.get()
-            if slot is not None:
-                slot.append(str(record.args[1]))
-        return record.levelno >= self.shown
+def _note_refusal(refusal: DspRefusal) -> None:
+    """The DSP's reason for refusing the request being handled (a context variable the
+    console's middleware sets, so concurrent requests never swap reasons)."""
+    slot = _refusals.get()
+    if slot is not None:
+        slot.append(refusal.reason)
 
 
 class Tee:
@@ -118,8 +107,6 @@ class Console:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="gbhan-web")
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
-        self._tap: _RefusalTap | None = None
-        self._tapped_level = logging.NOTSET
         dsp.delivery = Tee(dsp.delivery, self._delivered)
 
     def set_duis_url(self, url: str) -> None:
@@ -155,13 +142,8 @@ class Console:
             return response  # type: ignore[no-any-return]
 
         app.middlewares.append(record)
-        if self._tap is None:
-            logger = logging.getLogger(_DSP_LOGGER)
-            self._tapped_level = logger.level
-            self._tap = _RefusalTap(logger.getEffectiveLevel())
-            logger.addFilter(self._tap)
-            if not logger.isEnabledFor(logging.INFO):
-                logger.setLevel(logging.INFO)
+        if _note_refusal not in self.dsp.on_refused:
+            self.dsp.on_refused.append(_note_refusal)
 
     def _delivered(self, user: RegisteredUser, document: bytes, kind: str) -> None:
         entry = self.log.delivered(bytes(user.eui), kind, document)
@@ -253,11 +235,8 @@ class Console:
         if self.launcher is not None:
             await self.launcher.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._tap is not None:
-            logger = logging.getLogger(_DSP_LOGGER)
-            logger.removeFilter(self._tap)
-            logger.setLevel(self._tapped_level)
-            self._tap = None
+        if _note_refusal in self.dsp.on_refused:
+            self.dsp.on_refused.remove(_note_refusal)
 
     # --- handlers ---------------------------------------------------------------------------
     async def _index(self, request: web.Request) -> web.StreamResponse:
