@@ -748,6 +748,39 @@ def _daily_block_reset(body: etree._Element) -> Container:
     return _item("array", ListContainer([every_day]))
 
 
+def _billing_dates(calendar: etree._Element) -> list[bytes]:
+    """The DLMS dates (year FFFF, month, day, day of week) a DUIS ElectricityBillingCalendar
+    bills on: every day, a day of the week, a day of every month, or a day of the month
+    every 3, 6 or 12 months from the start month (RTDS's quarterly: months 1, 4, 7, 10)."""
+    if calendar.find(f"{{{SR}}}Daily") is not None:
+        return [b"\xff\xff\xff\xff\xff"]
+    weekly = _text(calendar, "Weekly")
+    if weekly is not None:
+        return [b"\xff\xff\xff\xff" + bytes((int(weekly),))]
+    monthly = _text(calendar, "Monthly")
+    if monthly is not None:
+        return [b"\xff\xff\xff" + bytes((int(monthly), 0xFF))]
+    for name, step in (("Quarterly", 3), ("SixMonthly", 6), ("Yearly", 12)):
+        node = calendar.find(f"{{{SR}}}{name}")
+        if node is not None:
+            day = int(_required_text(node, "DayOfMonth"))
+            first = int(_required_text(node, "BillingPeriodStartMonth"))
+            months = sorted((first - 1 + k) % 12 + 1 for k in range(0, 12, step))
+            return [b"\xff\xff" + bytes((m, day, 0xFF)) for m in months]
+    raise TransformError("the billing calendar names no periodicity")
+
+
+def _electricity_billing_calendar(body: etree._Element) -> Container:
+    """6.8: the billing single action schedule's execution times: (BillingTime, date) for
+    each date of the periodicity."""
+    calendar = _one(body, "ElectricityBillingCalendar")
+    time = _time(_required_text(calendar, "BillingTime"))
+    return _item("array", ListContainer(
+        _item("structure", ListContainer([_item("octet-string", time),
+                                          _item("octet-string", date)]))
+        for date in _billing_dates(calendar)))  # fmt: skip
+
+
 #: use case -> (IC, OBIS, attribute) it sets, and the value from the DUIS body
 SINGLE_WRITES: dict[str, tuple[tuple[int, str, int], Callable[[etree._Element], Container]]] = {
     "ECS39a": ((1, "00005E2C220B", 2), _mpans),  # 6.20.1 import MPxN
@@ -756,6 +789,9 @@ SINGLE_WRITES: dict[str, tuple[tuple[int, str, int], Callable[[etree._Element], 
     "ECS14": ((1, "00005E2C0301", 2), lambda body: _item("octet-string", b"")),  # 3.5 PIN
     "ECS81": ((1, "00005E2C0004", 2), _tamper_state),  # 6.25 (critical)
     "ECS48": ((22, "00000F0100FF", 4), _daily_block_reset),  # 6.26 (critical)
+    # 6.8 the billing calendar (critical; 6.2.3's ECS26d/l read it)
+    "ECS30a": ((22, "00000F0000FF", 4), _electricity_billing_calendar),
+    "ECS30": ((22, "00000F0000FF", 4), _electricity_billing_calendar),
     "ECS38": (
         (1, "00005E2C0001", 2),
         lambda body: _item(  # 7.12 (critical)
@@ -985,6 +1021,8 @@ def _reset(use_case: str) -> Callable[[etree._Element, int], bytes]:
 
 
 FORMS[("3.4", "ECS16")] = _Form("ECS16", _ecs16)
+FORMS[("6.8", "ECS30a")] = _Form("ECS30a", _single_write("ECS30a"))
+FORMS[("6.8", "ECS30")] = _Form("ECS30", _single_write("ECS30"))
 FORMS[("7.12", "ECS38")] = _Form("ECS38", _single_write("ECS38"))
 FORMS[("3.1", "ECS10")] = _Form("ECS10", _single_write("ECS10"))
 FORMS[("3.3", "ECS15a")] = _Form("ECS15a", _reset("ECS15a"))
@@ -1370,8 +1408,9 @@ FORMS[("1.5", "ECS04a")] = _Form("ECS04a", _ecs04a)
 METERING, MESSAGING, PREPAYMENT = "metering", "messaging", "prepayment"
 DEVICE_MANAGEMENT = "device_management"
 #: who serves each cluster on the meter: the meter serves metering and prepayment (the
-#: Supplier's commands go client to server), the Supplier serves messaging and device
-#: management (its commands go server to client), as RTDS's commands have it
+#: Supplier's commands go client to server), the Supplier serves messaging, device
+#: management and price (its commands go server to client; its reads, get_…, client to
+#: server), as RTDS's commands have it
 _TO_SERVER = {METERING, PREPAYMENT, "events"}
 #: the constant fields RTDS's gas commands carry (GBCS's values for the ZCL fields DUIS does
 #: not set): a change of tenancy "restrict access" control, a change of supplier control, the
@@ -1519,7 +1558,8 @@ def _gas_command(
                 body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
                     frame_control=Container(
                         frame_type="cluster_specific", manufacturer_specific=False,
-                        direction="client_to_server" if cluster in _TO_SERVER
+                        direction="client_to_server"
+                        if cluster in _TO_SERVER or payload.command.startswith("get_")
                         else "server_to_client",
                         disable_default_response=False, reserved=0),
                     manufacturer_code=None, sequence=n, command_id=command_id,
@@ -1562,6 +1602,43 @@ def _clear_event_log(body: etree._Element, event: int) -> list[GasCommand]:
                                        log_id=GENERAL_EVENT_LOG))]  # fmt: skip
 
 
+#: DUIS Periodicity -> (billing period duration, its ZCL duration type: 0x2_ timebase not
+#: specified, 0x_1 days, 0x_2 weeks, 0x_3 months; RTDS's Monthly and SixMonthly are months)
+BILLING_PERIODS = {"Daily": (1, 0x21), "Weekly": (1, 0x22), "Monthly": (1, 0x23),
+                   "Quarterly": (3, 0x23), "SixMonthly": (6, 0x23), "Yearly": (12, 0x23)}  # fmt: skip
+BLOCK_PERIOD_CONTROL = 2  # RTDS's: the block period repeats
+PUBLISH_BILLING_PERIOD, PUBLISH_BLOCK_PERIOD, GET_BILLING_PERIOD = 0x09, 0x01, 0x0B
+
+
+def _gas_billing_calendar(body: etree._Element, event: int) -> list[GasCommand]:
+    """6.8: the billing period from BillingPeriodStart with the Periodicity, and the block
+    period with it."""
+    calendar = _one(body, "GasBillingCalendar")
+    start = _seconds_since_2000(_required_text(calendar, "BillingPeriodStart"))
+    periodicity = _required_text(calendar, "Periodicity").strip()
+    if periodicity not in BILLING_PERIODS:
+        raise TransformError(f"billing periodicity {periodicity!r} is not one of DUIS's")
+    duration, kind = BILLING_PERIODS[periodicity]
+    return [
+        ("price", PUBLISH_BILLING_PERIOD, Container(
+            command="publish_billing_period", provider_id=0, issuer_event_id=event,
+            billing_period_start_time=start, billing_period_duration=duration,
+            billing_period_duration_type=kind, tariff_type=0)),
+        ("price", PUBLISH_BLOCK_PERIOD, Container(
+            command="publish_block_period", provider_id=0, issuer_event_id=event,
+            block_period_start_time=start, block_period_duration=duration,
+            block_period_control=BLOCK_PERIOD_CONTROL, block_period_duration_type=kind,
+            tariff_type=0, tariff_resolution_period=1)),
+    ]  # fmt: skip
+
+
+def _gas_read_billing_calendar(body: etree._Element, event: int) -> list[GasCommand]:
+    """6.2.3: the current billing period (the latest one, whatever its issuer event id)."""
+    return [("price", GET_BILLING_PERIOD, Container(
+        command="get_billing_period", earliest_start_time=0,
+        minimum_issuer_event_id=0xFFFFFFFF, number_of_commands=1, tariff_type=0))]  # fmt: skip
+
+
 #: use case -> (SRV, what its commands are); every one the GSME's but 3.2's, the GPF's
 GAS_COMMANDS: dict[str, tuple[str, Callable[[etree._Element, int], list[GasCommand]]]] = {
     "GCS07": ("3.1", _gas_display_message),
@@ -1581,6 +1658,11 @@ GAS_COMMANDS: dict[str, tuple[str, Callable[[etree._Element, int], list[GasComma
     "CS10a": ("6.13", _event_log(GENERAL_EVENT_LOG)),
     "CS10b": ("6.13", _event_log(SECURITY_EVENT_LOG)),
     "CS11": ("3.3", _clear_event_log),
+    # the billing calendar (the newer "all periodicities" use cases first)
+    "GCS25a": ("6.8", _gas_billing_calendar),
+    "GCS25": ("6.8", _gas_billing_calendar),
+    "GCS21k": ("6.2.3", _gas_read_billing_calendar),
+    "GCS21d": ("6.2.3", _gas_read_billing_calendar),
 }
 
 

@@ -70,6 +70,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "6.20.1": frozenset({S}),  # ECS39a
     "6.25": frozenset({S}),  # ECS81 (critical)
     "6.26": frozenset({S}),  # ECS48 (critical)
+    "6.8": frozenset({S}),  # ECS30 / ECS30a the billing calendar (critical)
     "7.1": frozenset({S}),  # ECS42 enable supply (critical)
     "7.2": frozenset({S}),  # ECS43 disable supply (critical)
     "7.3": frozenset({S}),  # ECS44 arm supply (critical)

@@ -85,6 +85,8 @@ SRV_OF = {
     0x001E: "2.3",  # ECS07 update debt (critical: debt.py)
     0x0020: "2.5",  # ECS09 activate emergency credit (critical: debt.py)
     0x001C: "1.5",  # ECS04a adjust meter balance (critical: debt.py)
+    0x00D7: "6.8",  # ECS30a set the billing calendar, all periodicities (critical)
+    0x0046: "6.8",  # ECS30 the same
 }
 
 Key = tuple[int, bytes, int]

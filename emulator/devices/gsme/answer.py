@@ -65,14 +65,14 @@ class GbzAnswerer:
     `srvs` maps the message codes it serves to their SRVs, `roles` each SRV to who may send
     it; `date_stamped` names the codes whose responses carry the device's time; `anchors`
     the device's trust anchors (default the premises'); `commands` the cluster commands it
-    carries out, by (cluster id, command id); `asn1_commands` the ASN.1 use cases it carries
+    carries out, by (cluster id, command name: the codec's, which tells the direction); `asn1_commands` the ASN.1 use cases it carries
     out, by message code; `critical` the codes that must be signed."""
 
     def __init__(
         self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime], *,
         attributes: Attributes, srvs: dict[int, str], roles: Mapping[str, Iterable[Role]],
         date_stamped: Iterable[int] = (), anchors: Mapping[bytes, Role] | None = None,
-        encrypted: Iterable[int] = (), commands: Mapping[tuple[int, int], Handler] | None = None,
+        encrypted: Iterable[int] = (), commands: Mapping[tuple[int, str], Handler] | None = None,
         critical: Iterable[int] = (), asn1_commands: Mapping[int, Asn1Handler] | None = None,
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
@@ -185,7 +185,7 @@ class GbzAnswerer:
             answer: str | tuple[int, Any] | tuple[int, Any, bool] = "failure"
             command_id = NOT_CARRIED_OUT
         else:
-            answer = self.commands[(cluster, command_id)](frame.payload)
+            answer = self.commands[(cluster, str(frame.payload.command))](frame.payload)
         back = _OTHER_WAY[str(frame.frame_control.direction)]
         quiet = False
         if isinstance(answer, str):
@@ -217,7 +217,8 @@ class GbzAnswerer:
                     (c.body.frame.frame_control.frame_type == "profile_wide"
                      and int(c.body.frame.command_id) == READ_ATTRIBUTES)
                     or (c.body.frame.frame_control.frame_type == "cluster_specific"
-                        and (int(c.cluster_id), int(c.body.frame.command_id)) in self.commands)
+                        and (int(c.cluster_id), str(c.body.frame.payload.command))
+                        in self.commands)
                 )
                 for c in payload.components
             )  # fmt: skip

@@ -10,6 +10,10 @@ The device log (ASN.1, as paired_device.py's for an HCALCS or PPMID): 8.7.x join
 (CS03B, Method B) or a PPMID (CS03C, Method C with a P-256 certificate), 8.8.x unjoins (CS04B,
 CS04AC), 8.9 reads it (CS07: each device's EUI and type). The GPF enters itself at the start.
 
+The billing calendar (Price cluster): 6.8 (GCS25 / GCS25a) publishes the billing period and the
+block period with it; 6.2.3 (GCS21d / GCS21k) reads the billing period back (RTDS's meter's
+at the start).
+
 The ZigBee event logs (Events cluster 0x0709; event_logs.json): 6.13 reads the event log (CS10a,
 ZCL log 3) or the security log (CS10b, log 4) over a period, a log with nothing in it
 `not_found`; 3.3 (CS11) clears the event log (the security log cannot be cleared remotely:
@@ -44,6 +48,17 @@ from ..paired_device import usable_certificate
 from .answer import Asn1Handler, Attributes, Handler
 
 METERING, MESSAGING, PREPAYMENT, DEVICE_MANAGEMENT = 0x0702, 0x0703, 0x0705, 0x0708
+PRICE = 0x0700
+PUBLISH_BILLING_PERIOD = 0x09
+BILLING_PERIOD_FIELDS = ("provider_id", "issuer_event_id", "billing_period_start_time",
+                         "billing_period_duration", "billing_period_duration_type",
+                         "tariff_type")  # fmt: skip
+BLOCK_PERIOD_FIELDS = ("provider_id", "issuer_event_id", "block_period_start_time",
+                       "block_period_duration", "block_period_control",
+                       "block_period_duration_type", "tariff_type", "tariff_resolution_period")  # fmt: skip
+#: the billing period RTDS's GSME reports (GCS21d): from 2014-01-01, weekly
+RTDS_BILLING_PERIOD = dict(zip(BILLING_PERIOD_FIELDS, (0, 473385600, 441849600, 1, 0x22, 0),
+                               strict=True))  # fmt: skip
 SITE_ID = (METERING, 0x0307)  # the MPRN GCS46 reads
 SUPPLY_STATUS = (METERING, 0x0014)  # GCS33's valve: 0 off, 1 armed, 2 on
 CREDIT_REMAINING = (PREPAYMENT, 0x0001)  # GCS60: the prepayment mode meter balance
@@ -103,6 +118,8 @@ class GasState:
     pin_disabled: bool = False
     emergency_credit_selected: bool = False
     clock_reliable: bool = True
+    billing_period: dict[str, int] = field(default_factory=lambda: dict(RTDS_BILLING_PERIOD))
+    block_period: dict[str, int] | None = None
     #: partner certificates Method C joins delivered (EUI -> DER)
     certificates: dict[bytes, bytes] = field(default_factory=dict)
     debts: dict[int, Debt] = field(default_factory=lambda: {n: Debt() for n in (1, 2, 3)})
@@ -127,7 +144,7 @@ class GasCommands:
         #: hardware_failure
         self.faults: dict[int, int] = {}
 
-    def handlers(self) -> dict[tuple[int, int], Handler]:
+    def handlers(self) -> dict[tuple[int, str], Handler]:
         """Each command's handler, by (cluster, command id)."""
         return {key: self._guarded(key[0], handler) for key, handler in self._handlers().items()}
 
@@ -211,19 +228,35 @@ class GasCommands:
                                                        cleared_event_logs=0)  # fmt: skip
         return "hardware_failure"
 
-    def _handlers(self) -> dict[tuple[int, int], Handler]:
+    def _handlers(self) -> dict[tuple[int, str], Handler]:
         return {
-            (MESSAGING, 0x00): self._display_message,
-            (DEVICE_MANAGEMENT, 0x01): self._change_of_supplier,
-            (DEVICE_MANAGEMENT, 0x02): self._new_password,
-            (DEVICE_MANAGEMENT, 0x03): self._site_id,
-            (METERING, 0x0B): self._change_supply,
-            (PREPAYMENT, 0x00): self._emergency_credit,
-            (PREPAYMENT, 0x02): self._change_debt,
-            (PREPAYMENT, 0x05): self._credit_adjustment,
-            (EVENTS, 0x00): self._get_event_log,
-            (EVENTS, 0x01): self._clear_event_log,
+            (MESSAGING, "display_message"): self._display_message,
+            (DEVICE_MANAGEMENT, "publish_change_of_supplier"): self._change_of_supplier,
+            (DEVICE_MANAGEMENT, "request_new_password_response"): self._new_password,
+            (DEVICE_MANAGEMENT, "update_site_id"): self._site_id,
+            (METERING, "change_supply"): self._change_supply,
+            (PREPAYMENT, "select_available_emergency_credit"): self._emergency_credit,
+            (PREPAYMENT, "change_debt"): self._change_debt,
+            (PREPAYMENT, "credit_adjustment"): self._credit_adjustment,
+            (EVENTS, "get_event_log"): self._get_event_log,
+            (EVENTS, "clear_event_log_request"): self._clear_event_log,
+            (PRICE, "publish_billing_period"): self._billing_period,
+            (PRICE, "publish_block_period"): self._block_period,
+            (PRICE, "get_billing_period"): self._get_billing_period,
         }
+
+    def _billing_period(self, payload: Any) -> str:
+        self.state.billing_period = _fields(payload, BILLING_PERIOD_FIELDS)
+        return "success"
+
+    def _block_period(self, payload: Any) -> str:
+        self.state.block_period = _fields(payload, BLOCK_PERIOD_FIELDS)
+        return "success"
+
+    def _get_billing_period(self, payload: Any) -> tuple[int, Any]:
+        """The billing period in force (6.2.3), as the meter published it."""
+        return PUBLISH_BILLING_PERIOD, _response("publish_billing_period",
+                                                 **self.state.billing_period)  # fmt: skip
 
     def log(self, event_id: int, data: bytes = b"") -> None:
         """Add an event to the event log at the meter's time."""
@@ -347,6 +380,10 @@ def _fits(kind: str, value: int) -> bool:
     if kind.startswith("u"):
         return 0 <= value < 1 << bits
     return -(1 << (bits - 1)) <= value < 1 << (bits - 1)
+
+
+def _fields(payload: Any, names: tuple[str, ...]) -> dict[str, int]:
+    return {name: int(payload[name]) for name in names}
 
 
 def _response(command: str, **fields: Any) -> Any:

@@ -29,7 +29,7 @@ from .meter import GasMeter
 #: GCS60a meter balance, GCS13a registers (from the mirror), GCS09 change of tenancy
 SRVS = {0x012A: "4.18", 0x0074: "4.1.1", 0x0072: "3.2"}
 ROLES = {"4.18": {Role.SUPPLIER}, "4.1.1": {Role.SUPPLIER}, "3.2": {Role.SUPPLIER}}
-DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY = 0x0708, 0x00
+DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY = 0x0708, "publish_change_of_tenancy"
 DATE_STAMPED = {0x012A, 0x0074}
 ENCRYPTED = {0x0074}  # GCS13a's registers, encrypted for the reader
 
