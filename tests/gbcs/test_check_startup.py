@@ -1,6 +1,7 @@
 """What `gbhan gbcs check` loads to start: the issue's end-to-end figure includes process
 start, so the check must not pull in what it does not use (cryptography's X.509 layer once
-the keystore is cached, multiprocessing for its workers)."""
+the keystore is cached, multiprocessing for its workers, cryptography's OpenSSL backend
+module, which only ECDSA's constructor imports)."""
 
 import os
 import subprocess
@@ -10,7 +11,12 @@ from pathlib import Path
 from rtds_vectors import RTDS_KEYSTORE, RTDS_ROOT
 
 REPO = Path(__file__).resolve().parents[2]
-UNWANTED = ("cryptography.x509", "multiprocessing", "concurrent.futures")
+UNWANTED = (
+    "cryptography.x509",
+    "multiprocessing",
+    "concurrent.futures",
+    "cryptography.hazmat.backends.openssl.backend",
+)
 PROBE = """
 import sys
 from tools import cli

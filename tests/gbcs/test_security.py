@@ -361,6 +361,27 @@ def test_sign_data_matches_raw_cryptography():
         security.verify_data(data, raw[:63], private.public_key())
 
 
+def test_the_ecdsa_algorithm_is_what_its_constructor_makes():
+    """security._ECDSA skips ECDSA's constructor (whose backend import is a slice of every
+    check's start-up): it must be the object the constructor would make, attribute for
+    attribute, or a cryptography upgrade has changed what an ECDSA is."""
+    made = ec.ECDSA(hashes.SHA256())
+    ours = security._ECDSA
+    assert type(ours) is ec.ECDSA
+    assert vars(ours).keys() == vars(made).keys()
+    for name, value in vars(made).items():
+        assert (
+            type(vars(ours)[name]) is type(value)
+            and vars(ours)[name] == value
+            or (isinstance(value, hashes.HashAlgorithm) and vars(ours)[name].name == value.name)
+        ), name
+    assert ours.algorithm.name == "sha256" and ours.deterministic_signing is False
+    private = ec.generate_private_key(ec.SECP256R1())
+    data = b"either way"
+    private.public_key().verify(private.sign(data, ours), data, made)
+    private.public_key().verify(private.sign(data, made), data, ours)
+
+
 # --- encrypted fragments ----------------------------------------------------------------------
 ENCRYPTED_FOLDERS = {
     "4.1.1_ECS17b", "4.1.3_ECS17e", "4.14_ECS21b", "4.3_ECS19", "4.4.2_ECS20b", "4.4.3_ECS20c",
