@@ -80,6 +80,8 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.26": frozenset({IS}),
     "6.8": frozenset({IS, GS}),  # the billing calendar (ESME or GSME)
     "6.5": frozenset({ED}),  # the ESME's voltage configuration
+    "6.6": frozenset({GS}),  # the GSME's conversion factor and calorific value
+    "6.7": frozenset({GS}),  # the GSME's uncontrolled gas flow rate and supply states
     "8.9": frozenset({IS, GS, OU}),  # the Comms Hub Function's device log
     "7.1": frozenset({IS}),  # the ESME's load switch
     "7.2": frozenset({IS, GS}),
