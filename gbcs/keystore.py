@@ -22,6 +22,8 @@ whose certificates carry that role, or those added with `add_anchor` (a command-
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import hashlib
 import json
@@ -36,8 +38,9 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .asn1 import decode_tree
 from .diskcache import cache_dir, load_entry, store_entry
-from .errors import KeyMissing, KeystoreError
+from .errors import GbcsError, KeyMissing, KeystoreError
 from .roles import Role
 
 if TYPE_CHECKING:
@@ -339,7 +342,7 @@ class Keystore:
             if identity not in self._private and identity not in self._private_pending:
                 data = files[file_name]
                 assert data is not None
-                self._private_pending[identity] = _PrivateKeyAt(data, number, source)
+                self._private_pending[identity] = _PrivateKeyAt(data, number, source, identity)
             self._private_source.setdefault(identity, source)
         for source, point in unbound:
             key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
@@ -820,15 +823,64 @@ class _PrivateKeyAt:
     data: bytes
     number: int
     source: str
+    identity: bytes  # the key's public point, as the cache recorded it
 
     def __call__(self) -> ec.EllipticCurvePrivateKey:
+        blocks = list(_PEM_BLOCK.finditer(self.data))
+        block = blocks[self.number].group(0)
+        scalar = _p256_private_scalar(block)
+        if scalar is not None:
+            # from the scalar, without cryptography's serialization module (~5 ms of
+            # imports in every checking process), and only if it is the key the cache saw
+            derived = ec.derive_private_key(scalar, ec.SECP256R1())
+            if _point(derived.public_key()) == self.identity:
+                return derived
         from cryptography.hazmat.primitives import serialization
 
-        blocks = list(_PEM_BLOCK.finditer(self.data))
-        key = serialization.load_pem_private_key(blocks[self.number].group(0), None)
+        key = serialization.load_pem_private_key(block, None)
         if not isinstance(key, ec.EllipticCurvePrivateKey) or not _p256(key):
             raise KeystoreError(LAYER, f"{self.source}: private key is not a P-256 EC key")
         return key
+
+
+# the DER values of id-ecPublicKey (1.2.840.10045.2.1) and prime256v1 (1.2.840.10045.3.1.7)
+_EC_PUBLIC_KEY_OID = bytes.fromhex("2a8648ce3d0201")
+_P256_OID = bytes.fromhex("2a8648ce3d030107")
+
+
+def _p256_private_scalar(block: bytes) -> int | None:
+    """The private scalar of an unencrypted P-256 key in a PEM block (PKCS #8 `PRIVATE KEY`
+    or SEC 1 `EC PRIVATE KEY`, RFC 5915), or None for anything else, which
+    cryptography's loader then reads (and refuses) as it always has."""
+    lines = block.splitlines()
+    label = lines[0].strip()
+    try:
+        tree = decode_tree(base64.b64decode(b"".join(lines[1:-1]), validate=True))
+        if label == b"-----BEGIN PRIVATE KEY-----":
+            version, algorithm, wrapped = tree["children"][:3]
+            if version["value"] != b"\x00" or [
+                child["value"] for child in algorithm["children"]
+            ] != [_EC_PUBLIC_KEY_OID, _P256_OID]:
+                return None
+            tree = decode_tree(wrapped["value"])
+        elif label != b"-----BEGIN EC PRIVATE KEY-----":
+            return None
+        version, secret, *rest = tree["children"]
+        for field in rest:  # [0] parameters: the curve, when given, must be P-256
+            if field["tag_class"] == "context" and field["tag_number"] == 0:
+                if [child["value"] for child in field["children"]] != [_P256_OID]:
+                    return None
+        if version["value"] != b"\x01" or len(secret["value"]) != 32:
+            return None
+        return int.from_bytes(secret["value"], "big")
+    except (GbcsError, binascii.Error, KeyError, TypeError, ValueError):
+        return None
+
+
+def _point(key: ec.EllipticCurvePublicKey) -> bytes:
+    """key_id's uncompressed point, from the key's numbers (no serialization import)."""
+    numbers = key.public_numbers()
+    return b"\x04" + numbers.x.to_bytes(32, "big") + numbers.y.to_bytes(32, "big")
 
 
 def _p256(key: object) -> TypeIs[ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey]:

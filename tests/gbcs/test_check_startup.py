@@ -1,7 +1,8 @@
 """What `gbhan gbcs check` loads to start: the issue's end-to-end figure includes process
 start, so the check must not pull in what it does not use (cryptography's X.509 layer once
 the keystore is cached, multiprocessing for its workers, cryptography's OpenSSL backend
-module, which only ECDSA's constructor imports)."""
+module, which only ECDSA's constructor imports, and its serialization module, once private
+keys are made from their scalars)."""
 
 import os
 import subprocess
@@ -16,6 +17,7 @@ UNWANTED = (
     "multiprocessing",
     "concurrent.futures",
     "cryptography.hazmat.backends.openssl.backend",
+    "cryptography.hazmat.primitives.serialization",
 )
 PROBE = """
 import sys
@@ -51,4 +53,7 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
     # the first run parses the keystore (and imports X.509 to do it); the second reads
     # the cache and imports none of them
     loaded = [run.stderr.strip().splitlines()[-1] for run in runs]
-    assert loaded == ["loaded: cryptography.x509", "loaded:"]
+    assert loaded == [
+        "loaded: cryptography.x509 cryptography.hazmat.primitives.serialization",
+        "loaded:",
+    ]

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from emulator import data
+from gbcs import keystore
 from gbcs.keystore import Keystore
 
 RTDS_KEYS = data.rtds_keystore()
@@ -198,3 +199,64 @@ def test_pairings_are_kept_while_validity_is_not_judged_and_dropped_when_it_is()
     store.check_validity = True
     pairings, missing = store.ka_pairings(supplier, esme)
     assert pairings == [] and any(supplier in text for text in missing)
+
+
+PRIVATE_FORMS = {
+    "pkcs8": serialization.PrivateFormat.PKCS8,
+    "sec1": serialization.PrivateFormat.TraditionalOpenSSL,
+}
+
+
+def pem_of(key: ec.EllipticCurvePrivateKey, form: str, password: bytes | None = None) -> bytes:
+    encryption = (
+        serialization.NoEncryption()
+        if password is None
+        else serialization.BestAvailableEncryption(password)
+    )
+    return key.private_bytes(serialization.Encoding.PEM, PRIVATE_FORMS[form], encryption)
+
+
+@pytest.mark.parametrize("form", sorted(PRIVATE_FORMS))
+def test_a_cached_private_key_is_the_key_its_file_holds(cache, tmp_path, form):
+    """From the cache a private key is made from its scalar (no serialization import): the
+    key cryptography's loader reads from the file, PKCS #8 or SEC 1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    (folder / "own.key").write_bytes(pem_of(key, form))
+    Keystore.open(folder, cache=True)
+    cached = Keystore.open(folder, cache=True)
+    [identity] = cached._private_pending
+    assert cached._private_for(identity).private_numbers() == key.private_numbers()
+
+
+@pytest.mark.parametrize("form", sorted(PRIVATE_FORMS))
+def test_the_scalar_reader_declines_what_is_not_a_plain_p256_key(form):
+    """Anything but an unencrypted P-256 key is left to cryptography's loader."""
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    scalar = p256.private_numbers().private_value
+    assert keystore._p256_private_scalar(pem_of(p256, form)) == scalar
+    p384 = pem_of(ec.generate_private_key(ec.SECP384R1()), form)
+    assert keystore._p256_private_scalar(p384) is None
+    assert keystore._p256_private_scalar(pem_of(p256, form, b"secret")) is None
+    good = pem_of(p256, form)
+    lines = good.splitlines()
+    for damaged in (
+        b"\n".join([lines[0], b"!!" + lines[1][2:], *lines[2:]]),  # not base64
+        b"\n".join([lines[0], lines[1][:-4], *lines[2:]]),  # DER cut short
+        good.replace(b"PRIVATE KEY", b"PUBLIC KEY"),
+    ):
+        assert keystore._p256_private_scalar(damaged) is None
+
+
+def test_a_private_key_that_is_not_the_cached_identity_is_read_by_the_loader():
+    """The scalar's key must have the public point the cache recorded; if not, the file is
+    read by cryptography's loader, as before the scalar reader."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    other = ec.generate_private_key(ec.SECP256R1()).public_key()
+    place = keystore._PrivateKeyAt(pem_of(key, "pkcs8"), 0, "own.key", keystore.key_id(other))
+    assert place().private_numbers() == key.private_numbers()
+    right = keystore._PrivateKeyAt(
+        pem_of(key, "sec1"), 0, "own.key", keystore.key_id(key.public_key())
+    )
+    assert right().private_numbers() == key.private_numbers()
