@@ -970,6 +970,8 @@ def _choose(request: Request, use_case: str | None) -> _Form:
         and request.body.find(f".//{{{SR}}}ReadSecurityDetails") is not None
     ):
         use_case = "CCS07"  # the hub's security details (backup PAN): not built yet
+    if srv == "6.5" and use_case in (None, "ECS29a", "ECS29c"):  # the counters reset or not
+        use_case = _voltage_use_case(request.body)
     if srv == "1.5" and (use_case is None or use_case.startswith(("GCS40", "ECS04"))):
         use_case = _balance_use_case(request.body, gas=(use_case or "").startswith("GCS"))
     candidates = [form for (s, name), form in FORMS.items() if s == srv]
@@ -1639,6 +1641,68 @@ def _gas_read_billing_calendar(body: etree._Element, event: int) -> list[GasComm
         minimum_issuer_event_id=0xFFFFFFFF, number_of_commands=1, tariff_type=0))]  # fmt: skip
 
 
+def _decimal(text: str) -> tuple[int, int]:
+    """A DUIS decimal as ZCL carries it: the digits as an integer, and the trailing digit
+    byte (the digits right of the point in its high nibble), as RTDS's 1.02264 -> 102264, 0x50."""
+    text = text.strip()
+    whole, _, fraction = text.partition(".")
+    if not (whole + fraction).isdigit() or len(fraction) > 15:
+        raise TransformError(f"{text!r} is not a decimal number")
+    return int(whole + fraction), len(fraction) << 4
+
+
+def _gas_conversion(body: etree._Element, event: int) -> list[GasCommand]:
+    """6.6: the conversion factor and the calorific value (MJ/m3: unit 1), from now."""
+    factor, factor_digits = _decimal(_required_text(body, "ConversionFactor"))
+    value, value_digits = _decimal(_required_text(body, "CalorificValue"))
+    return [
+        ("price", 0x02, Container(command="publish_conversion_factor", issuer_event_id=event,
+                                  start_time=0, conversion_factor=factor,
+                                  conversion_factor_trailing_digit=factor_digits)),
+        ("price", 0x03, Container(command="publish_calorific_value", issuer_event_id=event,
+                                  start_time=0, calorific_value=value, calorific_value_unit=1,
+                                  calorific_value_trailing_digit=value_digits)),
+    ]  # fmt: skip
+
+
+#: DUIS SupplyTamperState / SupplyDepletionState -> ZCL set_supply_status (SE 1.4: 0 supply
+#: off, 3 unchanged; DUIS's Locked: the supply is turned off and locked on the event)
+SUPPLY_STATE = {"Unchanged": 3, "Locked": 0}
+FLOW_DIVISOR = 10000  # UncontrolledGasFlowRateDecimal has four decimals (RTDS: 6.1680)
+
+
+def _gas_flow(body: etree._Element, event: int) -> list[GasCommand]:
+    """6.7: the uncontrolled gas flow threshold (m3/h: unit 1) with its stabilisation and
+    measurement periods, and the supply tamper and depletion states."""
+    decimal = _text(body, "UncontrolledGasFlowRateDecimal")
+    if decimal is not None:
+        whole, _, fraction = decimal.partition(".")
+        threshold, divisor = (
+            int(whole) * FLOW_DIVISOR + int(fraction.ljust(4, "0")[:4]),
+            FLOW_DIVISOR,
+        )
+    else:
+        threshold, divisor = int(_required_text(body, "UncontrolledGasFlowRate")), 1
+    if not 0 <= threshold <= 0xFFFF:
+        raise TransformError(f"uncontrolled gas flow rate {threshold} is out of range")
+    states = [_required_text(body, n).strip() for n in ("SupplyTamperState",
+                                                         "SupplyDepletionState")]  # fmt: skip
+    if any(state not in SUPPLY_STATE for state in states):
+        raise TransformError(f"supply states {states} are not Unchanged or Locked")
+    tamper, depletion = (SUPPLY_STATE[state] for state in states)
+    return [
+        ("metering", 0x0E, Container(
+            command="set_uncontrolled_flow_threshold", provider_id=0, issuer_event_id=event,
+            uncontrolled_flow_threshold=threshold, unit_of_measure=1, multiplier=1,
+            divisor=divisor, stabilisation_period=int(_required_text(body, "StabilisationPeriod")),
+            measurement_period=int(_required_text(body, "MeasurementPeriod")))),
+        ("metering", 0x0D, Container(
+            command="set_supply_status", issuer_event_id=event, supply_tamper_state=tamper,
+            supply_depletion_state=depletion, supply_uncontrolled_flow_state=0,
+            load_limit_supply_state=3)),
+    ]  # fmt: skip
+
+
 #: use case -> (SRV, what its commands are); every one the GSME's but 3.2's, the GPF's
 GAS_COMMANDS: dict[str, tuple[str, Callable[[etree._Element, int], list[GasCommand]]]] = {
     "GCS07": ("3.1", _gas_display_message),
@@ -1663,6 +1727,9 @@ GAS_COMMANDS: dict[str, tuple[str, Callable[[etree._Element, int], list[GasComma
     "GCS25": ("6.8", _gas_billing_calendar),
     "GCS21k": ("6.2.3", _gas_read_billing_calendar),
     "GCS21d": ("6.2.3", _gas_read_billing_calendar),
+    # the gas configuration (6.2.8's GCS21a reads it)
+    "GCS23": ("6.6", _gas_conversion),
+    "GCS24a": ("6.7", _gas_flow),
 }
 
 
@@ -1701,3 +1768,52 @@ DEVICES_OF["GCS28"] = ("gsme",)
 # 8.9 to a ZigBee device (the GSME): read its device log, an ASN.1 NULL as CS08's
 FORMS[("8.9", "CS07")] = _Form("CS07", _cs08)
 DEVICES_OF["CS07"] = ("gsme",)
+
+
+# --- 6.5 the ESME's voltage configuration (ECS29a / ECS29c; 6.2.1's ECS26b reads it) --------
+
+AVERAGE_VOLTAGE_PROFILE = "0100201800FF"  # its capture period: the average's measurement period
+#: DUIS RMS setting -> its voltage monitor (IC 71: attribute 4 threshold, 6 time delay)
+RMS_MONITORS = (("RMSExtremeOverVoltage", "0000110001FF"),
+                ("RMSExtremeUnderVoltage", "0000110002FF"),
+                ("RMSVoltageSag", "0000110003FF"), ("RMSVoltageSwell", "0000110004FF"))  # fmt: skip
+AVERAGE_THRESHOLDS = (("AverageRMSOverVoltageThreshold", "010020230004"),
+                      ("AverageRMSUnderVoltageThreshold", "0100201F0004"))  # fmt: skip
+VOLTAGE_COUNTERS = ("010020200004", "010020240004")  # RMS under / over voltage counts
+
+
+def _voltage_use_case(body: etree._Element) -> str:
+    """ECS29a resets the RMS voltage counters, ECS29c (RMSVoltageCountersNotReset) not."""
+    return "ECS29c" if body.find(f"{{{SR}}}RMSVoltageCountersNotReset") is not None else "ECS29a"
+
+
+def _ecs29(body: etree._Element, counter: int) -> bytes:
+    """6.5 on a single-phase ESME: the average voltage's measurement period, the four RMS
+    monitors' thresholds and periods, the average over/under thresholds, then (ECS29a) the
+    RMS voltage counters reset; RTDS's order. A polyphase body is refused: gbhan's ESME is
+    single-phase (ECS29b/d are a polyphase meter's)."""
+    if body.find(f"{{{SR}}}PolyPhaseVoltageSettings") is not None:
+        raise TransformError("6.5 with polyphase settings: the ESME is single-phase")
+    rms = _one(body, "RMSVoltageSettings")
+    single = _one(body, "SinglePhaseVoltageSettings")
+
+    def number(parent: etree._Element, name: str) -> Container:
+        return _item("double-long-unsigned", int(_required_text(parent, name)))
+
+    specs = [cosem_spec("set", 7, bytes.fromhex(AVERAGE_VOLTAGE_PROFILE), 4)]
+    data = [number(single, "AverageRMSVoltageMeasurementPeriod")]
+    for name, monitor in RMS_MONITORS:
+        specs += [cosem_spec("set", 71, bytes.fromhex(monitor), 4),
+                  cosem_spec("set", 71, bytes.fromhex(monitor), 6)]  # fmt: skip
+        data += [number(rms, f"{name}Threshold"), number(rms, f"{name}MeasurementPeriod")]
+    for name, register in AVERAGE_THRESHOLDS:
+        specs.append(cosem_spec("set", 1, bytes.fromhex(register), 2))
+        data.append(number(single, name))
+    if _voltage_use_case(body) == "ECS29a":
+        specs += [cosem_spec("action", 3, bytes.fromhex(c), 1) for c in VOLTAGE_COUNTERS]
+        data += [_item("integer", 0) for _ in VOLTAGE_COUNTERS]
+    return access_request(counter, specs, data)
+
+
+FORMS[("6.5", "ECS29a")] = _Form("ECS29a", _ecs29)
+FORMS[("6.5", "ECS29c")] = _Form("ECS29c", _ecs29)

@@ -1,5 +1,6 @@
 """The gas meter's commands (emulator/devices/gsme/commands.py): 3.1, 3.2, 3.4, 3.5, 6.20.1,
-7.2, 7.3, 2.5, 2.3, 1.5 and the event logs' 6.13 and 3.3 as ZCL cluster commands in GBZ; 6.11
+7.2, 7.3, 2.5, 2.3, 1.5, 6.6, 6.7 and the event logs' 6.13 and 3.3 as ZCL cluster commands
+in GBZ; 6.11
 / 8.1.1 set clock and the device log's 8.7.x joins, 8.8.x unjoins and 8.9 read in ASN.1. The DSP's command from each
 template is RTDS's (the issuer event id from the DSP's clock, RTDS's at its test time);
 RTDS's SUCCESS commands answered with RTDS's header and payload (the critical ones signed by
@@ -25,7 +26,7 @@ from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.primitives import datetime_to_seconds2000
 from gbcs.render import plain
-from gbcs.security import check_message, mac_apdu
+from gbcs.security import check_message, mac_apdu, sign
 
 GSME, GPF = bytes.fromhex("00DB1234567890A1"), bytes.fromhex("00DB1234567890A3")
 RTDS_TIME = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
@@ -39,7 +40,7 @@ COMMANDS = sorted(
 )
 #: the cluster each use case's RTDS ERROR case has failing
 CLUSTER = {"GCS07": 0x0703, "GCS32": METERING, "GCS39": METERING, "CS10b": EVENTS,
-           "CS11": EVENTS}  # fmt: skip
+           "CS11": EVENTS, "GCS23": 0x0700, "GCS24a": METERING}  # fmt: skip
 CLUSTER.update({u: DEVICE_MANAGEMENT for u in ("GCS09", "GCS44", "GCS11", "GCS41")})
 
 
@@ -60,7 +61,7 @@ def proxy(keys, meter):
 
 def test_every_gas_command_has_rtds_files():
     # no ERROR for 3.2, no RTDS for CS10a, a NOT_FOUND case for CS10b
-    assert len(USE_CASES) == 16 and len(COMMANDS) == 2 * len(USE_CASES) - 2
+    assert len(USE_CASES) == 18 and len(COMMANDS) == 2 * len(USE_CASES) - 2
 
 
 @pytest.mark.parametrize("use_case", [u for u in USE_CASES if u != "CS10a"])
@@ -97,8 +98,9 @@ def test_the_dsp_picks_the_balance_use_case_by_the_body():
 def test_rtds_command_is_answered_as_rtds(keys, meter, proxy, name):
     """By the GSME, or (3.2, the GPF's) the GPF at once."""
     use_case = name.split("/")[0].split("_")[1]
-    if "_ERROR_" in name:  # RTDS's 2.3 fails at its second debt, the others at once
-        meter.commands.faults[CLUSTER.get(use_case, PREPAYMENT)] = int(use_case == "GCS04")
+    if "_ERROR_" in name:  # RTDS's 2.3, 6.6 and 6.7 fail at their second command
+        carried = int(use_case in ("GCS04", "GCS23", "GCS24a"))
+        meter.commands.faults[CLUSTER.get(use_case, PREPAYMENT)] = carried
     if use_case == "GCS39":  # RTDS's meter arms a closed valve (its 7.4 shows one open)
         meter.attributes[(METERING, 0x0014)] = ("enum8", 0)
     result = (proxy if use_case == "GCS09" else meter).handle(read_hex(RTDS / name))
@@ -339,3 +341,32 @@ def test_a_ppmid_joins_and_unjoins(keys, meter, proxy):
     assert decode(meter.handle(command).response).payload.fields.value == 0
     assert _device_log(keys, meter, 7005) == {GPF: "gpf"}
     assert ppmid not in meter.commands.state.certificates
+
+
+def test_the_gas_configuration_set_is_read_back(keys, meter):
+    """6.6's conversion factor and calorific value and 6.7's flow threshold and periods are
+    what 6.2.8 (GCS21a) reads next; 6.7's Unchanged supply states stay as they were."""
+    before = _read(keys, meter, "GCS21a", 8000)
+    _send(keys, meter, "GCS23", 8001)
+    _send(keys, meter, "GCS24a", 8002)
+    after = _read(keys, meter, "GCS21a", 8003)
+    # price: CV trailing digit, CV unit, CV, CF trailing digit, CF; then the flow settings
+    assert after[:5] == [0x10, 1, 400, 0x50, 102264] != before[:5]
+    assert after[5:] == [10000, 1, 1, 61680, 60, 300] != before[5:]
+    assert meter.attributes[(METERING, 0x0607)] == ("enum8", 3)
+
+
+def test_a_locked_tamper_state_is_kept(keys, meter):
+    def edit(root):
+        root.find(f".//{{{duis.SR}}}SupplyTamperState").text = "Locked"
+
+    rtds = decode(read_hex(rtds_success("GCS24a")))
+    root = duis.parse((CATALOGUE / "GCS24a_6.7_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    edit(root)
+    duis.set_originator(root, bytes(rtds.originator), 8100)
+    locked = transform(duis.parse_request(root), use_case="GCS24a", now=RTDS_TIME)
+    signer = keys.signer(bytes(rtds.originator))
+    result = meter.handle(mac_apdu(sign(locked.precommand(), signer), keys.keystore))
+    assert result.outcome == "executed"
+    assert meter.attributes[(METERING, 0x0607)] == ("enum8", 0)  # supply off on tamper
+    assert meter.attributes[(METERING, 0x0608)] == ("enum8", 3)  # depletion unchanged

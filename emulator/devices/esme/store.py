@@ -87,6 +87,8 @@ SRV_OF = {
     0x001C: "1.5",  # ECS04a adjust meter balance (critical: debt.py)
     0x00D7: "6.8",  # ECS30a set the billing calendar, all periodicities (critical)
     0x0046: "6.8",  # ECS30 the same
+    0x0045: "6.5",  # ECS29a set the voltage configuration, resetting the RMS voltage counters
+    0x00D1: "6.5",  # ECS29c the same without the resets
 }
 
 Key = tuple[int, bytes, int]

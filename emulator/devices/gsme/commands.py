@@ -14,6 +14,11 @@ The billing calendar (Price cluster): 6.8 (GCS25 / GCS25a) publishes the billing
 block period with it; 6.2.3 (GCS21d / GCS21k) reads the billing period back (RTDS's meter's
 at the start).
 
+The gas configuration GCS21a (6.2.8) reads: 6.6 (GCS23) publishes the conversion factor and
+calorific value (Price 0x0302-0x0306), 6.7 (GCS24a) sets the uncontrolled flow threshold
+(Metering 0x0B10-0x0B15) and the supply tamper and depletion states (0x0607, 0x0608, which
+6.2.4 reads), a value that does not fit its attribute `invalid_value`, nothing changed.
+
 The ZigBee event logs (Events cluster 0x0709; event_logs.json): 6.13 reads the event log (CS10a,
 ZCL log 3) or the security log (CS10b, log 4) over a period, a log with nothing in it
 `not_found`; 3.3 (CS11) clears the event log (the security log cannot be cleared remotely:
@@ -65,6 +70,7 @@ CREDIT_REMAINING = (PREPAYMENT, 0x0001)  # GCS60: the prepayment mode meter bala
 BILL_TO_DATE = (METERING, 0x0A00)  # GCS60: the credit mode meter balance
 SUPPLY_OFF, SUPPLY_ARMED, SUPPLY_ON = 0, 1, 2
 SET_CLOCK = 0x007F  # GCS28 (ASN.1)
+UNCHANGED = 3  # set_supply_status: a state left as it is
 EVENTS = 0x0709
 EVENT_LOGS = Path(__file__).with_name("event_logs.json")
 ALL_LOGS, GENERAL_EVENTS, SECURITY_EVENTS = 0, 3, 4  # ZCL log ids
@@ -243,7 +249,45 @@ class GasCommands:
             (PRICE, "publish_billing_period"): self._billing_period,
             (PRICE, "publish_block_period"): self._block_period,
             (PRICE, "get_billing_period"): self._get_billing_period,
+            (PRICE, "publish_conversion_factor"): self._conversion_factor,
+            (PRICE, "publish_calorific_value"): self._calorific_value,
+            (METERING, "set_uncontrolled_flow_threshold"): self._flow_threshold,
+            (METERING, "set_supply_status"): self._supply_states,
         }
+
+    def _store(self, values: dict[tuple[int, int], int]) -> str:
+        """Set attributes the meter holds (keeping their types); invalid_value, nothing
+        changed, where one does not fit its type."""
+        held = {key: self.attributes[key][0] for key in values}
+        if not all(_fits_type(held[key], value) for key, value in values.items()):
+            return "invalid_value"
+        for key, value in values.items():
+            self.attributes[key] = (held[key], value)
+        return "success"
+
+    def _conversion_factor(self, payload: Any) -> str:
+        return self._store({(PRICE, 0x0302): int(payload.conversion_factor),
+                            (PRICE, 0x0303): int(payload.conversion_factor_trailing_digit)})  # fmt: skip
+
+    def _calorific_value(self, payload: Any) -> str:
+        return self._store({(PRICE, 0x0304): int(payload.calorific_value),
+                            (PRICE, 0x0305): int(payload.calorific_value_unit),
+                            (PRICE, 0x0306): int(payload.calorific_value_trailing_digit)})  # fmt: skip
+
+    def _flow_threshold(self, payload: Any) -> str:
+        return self._store({(METERING, 0x0B10): int(payload.uncontrolled_flow_threshold),
+                            (METERING, 0x0B11): int(payload.unit_of_measure),
+                            (METERING, 0x0B12): int(payload.multiplier),
+                            (METERING, 0x0B13): int(payload.divisor),
+                            (METERING, 0x0B14): int(payload.stabilisation_period),
+                            (METERING, 0x0B15): int(payload.measurement_period)})  # fmt: skip
+
+    def _supply_states(self, payload: Any) -> str:
+        """The supply tamper and depletion states, each left as it is when `unchanged`."""
+        changes = {key: int(payload[name]) for key, name in (
+            ((METERING, 0x0607), "supply_tamper_state"),
+            ((METERING, 0x0608), "supply_depletion_state")) if int(payload[name]) != UNCHANGED}  # fmt: skip
+        return self._store(changes)
 
     def _billing_period(self, payload: Any) -> str:
         self.state.billing_period = _fields(payload, BILLING_PERIOD_FIELDS)
@@ -372,6 +416,13 @@ def load_logs() -> dict[int, list[Event]]:
 def _generalized(text: str) -> dt.datetime:
     """A GeneralizedTime 'YYYYMMDDhhmmssZ' as a UTC instant."""
     return dt.datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=dt.UTC)
+
+
+def _fits_type(kind: str, value: int) -> bool:
+    """`value` fits a ZCL integer, enum or bitmap type (uint8, enum8, bitmap16, int32 ...)."""
+    if kind.startswith(("enum", "bitmap")):
+        return 0 <= value < 1 << int(kind.lstrip("enumbitap"))
+    return _fits(kind, value)
 
 
 def _fits(kind: str, value: int) -> bool:
