@@ -325,6 +325,8 @@ def cmd_check(args) -> int:
             clock = f"certificate validity checked at {args.at.isoformat()}"
         print(f"checking {' '.join(sources)}; {clock}", file=sys.stderr)
 
+    counting = sys.stderr.isatty()  # asked once: a system call each message otherwise
+
     def progress(index: int, result: sweep.FileResult) -> None:
         if args.json:
             _line(result.as_dict())
@@ -333,7 +335,7 @@ def cmd_check(args) -> int:
             print(f"{result.name}: {verdict}", flush=True)
         for verdict in result.allowed:
             print(f"{result.name}: allowed: {verdict}", flush=True)
-        if sys.stderr.isatty() and (index + 1) % 50 == 0:
+        if counting and (index + 1) % 50 == 0:
             print(f"  {index + 1} checked", end="\r", file=sys.stderr, flush=True)
 
     try:
