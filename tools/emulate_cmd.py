@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # the library is imported when a command runs (keeps `gbhan -
 #: Exit codes: 0 done and every check held (every run executed), 1 a check failed (a run did
 #: not execute), 2 bad arguments or scenario, 3 the world could not be built here.
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_UNBUILDABLE = 0, 1, 2, 3
+#: `--serve`: Ctrl-C before the run finished (after it, the run's own code).
+EXIT_INTERRUPTED = 130
 
 #: tools.cli hands `gbhan emulate ...` to main() whole: a scenario's options and the
 #: `command` subcommand's cannot share one argparse level.
@@ -137,6 +139,11 @@ def run_scenario(rest: list[str]) -> int:
             print(f"the feeder page stays up on {console.url}feeder: Ctrl-C to end", flush=True)
             _wait_for_interrupt()
         return code
+    except KeyboardInterrupt:
+        if console is None:
+            raise  # as it always was
+        print("interrupted: the run did not finish", flush=True)
+        return EXIT_INTERRUPTED
     finally:
         if console is not None:
             console.stop()

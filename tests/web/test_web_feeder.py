@@ -6,9 +6,11 @@ simulated clock leaves the run's results exactly those of a plain `gbhan emulate
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,3 +165,19 @@ def test_a_taken_port_is_a_usage_error_naming_web_port(tmp_path):
     assert done.returncode == 2
     assert "--web-port" in done.stdout
     assert not (tmp_path / "summary.json").exists()
+
+
+def test_ctrl_c_in_a_held_run_ends_it_with_130_and_writes_no_summary(tmp_path):
+    running = emulate_serve(tmp_path / "out", "--paused")
+    try:
+        running.until(lambda s: s["control"]["held_at"] == 0, 60)
+        running.process.send_signal(signal.SIGINT)
+        code = running.process.wait(60)
+    finally:
+        if running.process.poll() is None:
+            stop_emulating(running)
+    time.sleep(0.3)  # the reader thread takes the last lines
+    assert code == 130
+    assert "interrupted: the run did not finish" in "".join(running.output)
+    assert "Traceback" not in "".join(running.output)
+    assert not (tmp_path / "out" / "summary.json").exists()

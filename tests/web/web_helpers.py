@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -195,6 +196,8 @@ def emulate_serve(out: Path, *extra: str) -> Emulating:
         [sys.executable, "-m", "tools.cli", "emulate", "--serve", "--web-port", "0",
          "--quiet", "--out", str(out), *extra],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # Ctrl-C as at a terminal (a shell's background job would have it ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     output: list[str] = []
     assert process.stdout is not None
