@@ -458,22 +458,25 @@ def _message_files_below(root: Path) -> list[tuple[str, str]]:
     per-path objects were most of the time a thousand-file folder took to list, and a
     directory entry says whether it is a file without another stat (linked folders are not
     followed, as in rglob; a link to a file counts as the file)."""
-    found: list[tuple[tuple[str, ...], str]] = []
-    pending: list[tuple[tuple[str, ...], str]] = [((), str(root))]
+    found: list[tuple[tuple[str, ...], str, str]] = []
+    # (parts below root, the relative name's prefix, the folder's path)
+    pending: list[tuple[tuple[str, ...], str, str]] = [((), "", str(root))]
     while pending:
-        parts, folder = pending.pop()
+        parts, prefix, folder = pending.pop()
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
         except OSError:  # unreadable below the root: skipped, as os.walk and rglob do
             continue
         for entry in entries:
+            name = entry.name
             if entry.is_dir(follow_symlinks=False):
-                pending.append(((*parts, entry.name), entry.path))
-            elif os.path.splitext(entry.name)[1].lower() == ".hex" and entry.is_file():
-                found.append(((*parts, entry.name), entry.path))
+                pending.append(((*parts, name), prefix + name + os.sep, entry.path))
+            # a .hex suffix as os.path.splitext finds one: not a name of dots and ".hex"
+            elif name[-4:].lower() == ".hex" and name[:-4].strip(".") and entry.is_file():
+                found.append(((*parts, name), prefix + name, entry.path))
     found.sort(key=lambda item: item[0])
-    return [(os.path.join(*parts), path) for parts, path in found]
+    return [(name, path) for _, name, path in found]
 
 
 def check_message_bytes(

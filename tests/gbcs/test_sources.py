@@ -3,6 +3,7 @@ either or of raw bytes, folders, standard input; each named for its source."""
 
 import base64
 import io
+import os
 
 import pytest
 from rtds_vectors import RTDS_ROOT, read_vector
@@ -126,3 +127,14 @@ def test_a_folder_lists_its_hex_files_as_sorted_paths_would(tmp_path, message):
 def test_hex_split_inside_a_byte_still_reads(message):
     text = message.hex()
     assert parse_message_text(text[:5] + " " + text[5:]) == message  # "DD00 0..." odd split
+
+
+def test_a_folder_counts_a_hex_suffix_as_splitext_finds_one(tmp_path, message):
+    """The walk's suffix test (a slice, for speed) agrees with os.path.splitext on the names
+    where they could part: leading dots, several dots, near misses."""
+    names = ["..hex", "...HEX", "x..hex", ".a.hex", "a.hex.txt", "a.hexx", "hex", "b.Hex"]
+    for name in names:
+        (tmp_path / name).write_text(message.hex())
+    expected = sorted(n for n in names if os.path.splitext(n)[1].lower() == ".hex")
+    assert expected == [".a.hex", "b.Hex", "x..hex"]
+    assert [s.name for s in iter_sources([str(tmp_path)])] == expected
