@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from .diskcache import read_bytes
 from .errors import GbcsError, InputError
 from .keystore import EXPIRED, NOT_YET_VALID, Keystore
 from .message import Message, decode, encode
@@ -334,8 +335,7 @@ def parse_message_text(text: str) -> bytes | None:
 def read_message_file(path: Path | str) -> bytes:
     """A file holding one message as hex, base64 or raw bytes; InputError if unreadable."""
     try:
-        with open(path, "rb") as file:
-            raw = file.read()
+        raw = read_bytes(path)
     except OSError as exc:
         raise InputError("input", f"{path}: {exc.strerror or exc}") from None
     return _message_from_bytes(raw)

@@ -17,6 +17,23 @@ from pathlib import Path
 from typing import Any
 
 _DIGEST = 32  # bytes of SHA-256 before the marshal'd value
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_CHUNK = 1 << 16
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A whole file's bytes through os.open and os.read, raising OSError as open() does:
+    half the CPU of open(path, "rb").read() for the small files gbcs reads by the
+    hundred (a check's messages, a keystore's PEM files, these entries), without the
+    buffered file object, its fstat and its terminal check."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        chunks = []
+        while chunk := os.read(fd, _CHUNK):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def cache_dir() -> Path:
@@ -28,8 +45,7 @@ def cache_dir() -> Path:
 def load_entry(path: Path) -> object | None:
     """The value kept at `path`, or None when it is missing, unreadable or not intact."""
     try:
-        with open(path, "rb") as file:
-            raw = file.read()
+        raw = read_bytes(path)
     except OSError:
         return None
     body = raw[_DIGEST:]

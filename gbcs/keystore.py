@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .asn1 import decode_tree
-from .diskcache import cache_dir, load_entry, store_entry
+from .diskcache import cache_dir, load_entry, read_bytes, store_entry
 from .errors import GbcsError, KeyMissing, KeystoreError
 from .roles import Role
 
@@ -301,8 +301,7 @@ class Keystore:
             raise KeystoreError(LAYER, f"cannot list {path}: {exc.strerror or exc}") from None
         for name in names:
             try:
-                with open(os.path.join(folder, name), "rb") as file:
-                    data: bytes | None = file.read()
+                data: bytes | None = read_bytes(os.path.join(folder, name))
             except OSError:
                 data = None
             files[name] = data

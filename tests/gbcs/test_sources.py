@@ -9,6 +9,7 @@ import pytest
 from rtds_vectors import RTDS_ROOT, read_vector
 
 from gbcs.check import iter_sources, parse_message_text, resolve_sources
+from gbcs.diskcache import read_bytes
 from gbcs.errors import GbcsError, InputError
 
 LONG = RTDS_ROOT / "7.7_ECS61a" / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_RESPONSE_GBCS.HEX"
@@ -138,3 +139,25 @@ def test_a_folder_counts_a_hex_suffix_as_splitext_finds_one(tmp_path, message):
     expected = sorted(n for n in names if os.path.splitext(n)[1].lower() == ".hex")
     assert expected == [".a.hex", "b.Hex", "x..hex"]
     assert [s.name for s in iter_sources([str(tmp_path)])] == expected
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, (1 << 16) - 1, 1 << 16, 200_000])
+def test_files_are_read_whole(tmp_path, size):
+    """read_bytes (os.open and os.read, for speed) gives a file's bytes as open() did, at
+    and past its read size."""
+    path = tmp_path / "file.bin"
+    path.write_bytes(bytes(range(256)) * (size // 256) + bytes(size % 256))
+    assert read_bytes(path) == read_bytes(str(path)) == path.read_bytes()
+
+
+def test_a_file_that_cannot_be_read_is_an_os_error_as_open_gives(tmp_path):
+    for where in (tmp_path, tmp_path / "missing.hex"):
+        with pytest.raises(OSError) as ours:
+            read_bytes(where)
+        with pytest.raises(OSError) as opened:
+            with open(where, "rb") as file:
+                file.read()
+        assert (type(ours.value), ours.value.strerror) == (
+            type(opened.value),
+            opened.value.strerror,
+        )
