@@ -18,11 +18,13 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from emulator.clock import Clock
 from emulator.devices import Premises
 from emulator.smki.identities import DeviceIdentities
 from emulator.smki.store import Repository
+from gbcs.dlms import decode_data
 
 from .premises_factory import build_generated
 from .remote_premises import frame, read_frame
@@ -32,10 +34,46 @@ from .routing import InOrder
 STATE_EVERY_S = 0.5
 
 
+#: the meter's held values shown as registers and credit: (label, interface class, OBIS, attr)
+METER_VALUES = (
+    ("meter balance (credit)", 112, "0000130A00FF", 2),
+    ("emergency credit", 112, "0000130A01FF", 2),
+    ("emergency credit status (1 selectable, 2 selected)", 112, "0000130A01FF", 8),
+    ("maximum demand import", 4, "0100010600FF", 2),
+    ("maximum demand export", 4, "0100020600FF", 2),
+)
+
+
+def json_value(item: Any) -> Any:
+    """A COSEM data item's value as JSON (A-XDR containers, raw bytes from the store)."""
+    if isinstance(item, bytes | bytearray):
+        try:
+            item = decode_data(bytes(item))
+        except Exception:  # not one data item: show its bytes
+            return bytes(item).hex().upper()
+    value = item.get("value") if isinstance(item, dict) else item
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex().upper()
+    if isinstance(value, int | str | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def meter_registers(esme: Any) -> list[dict]:
+    """The meter's registers and credit (`METER_VALUES` it holds), JSON."""
+    registers = []
+    for label, ic, obis, attribute in METER_VALUES:
+        key = (ic, bytes.fromhex(obis), attribute)
+        if key in esme.store:
+            registers.append({"name": label, "obis": obis, "attribute": attribute,
+                              "value": json_value(esme.store.get(*key))})  # fmt: skip
+    return registers
+
+
 async def view(premises: Premises) -> dict:
     """What the DSP's web console shows of a household's devices (JSON): each switch's relay,
     level, label and boost association as the switch holds them, and the meter's label for
-    it; the meter's device log and whether boost is available."""
+    it; the meter's registers and credit, device log and whether boost is available."""
     esme = premises.esme
     switches = []
     for slot, unit in sorted(premises.switches.items()):
@@ -53,6 +91,7 @@ async def view(premises: Premises) -> dict:
         "meter": esme.eui.hex().upper(),
         "meter_device_log": {bytes(e).hex().upper(): t for e, t in esme.device_log.items()},
         "boost_available": bool(esme.objects.boost_available),
+        "registers": meter_registers(esme),
         "switches": switches,
     }
 

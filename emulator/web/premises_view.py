@@ -5,7 +5,7 @@ the Comms Hub's device log).
 
 Premises served by a premises host process (`--households N`) show what that process reports
 (`premises_host.view`: the switches, their labels and boost association, the meter's labels,
-device log and boost button), as it changes; not the meter's registers or credit. The Comms Hub's
+registers, credit, device log and boost button), as it changes. The Comms Hub's
 mains is what the DSP last heard from it: an AD1 Power Outage alert says off, a restoration
 alert (8F35 / 8F36) on; nothing heard, on.
 """
@@ -15,18 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.backoffice.inventory import Inventory
+from emulator.backoffice.premises_host import meter_registers
 from emulator.backoffice.remote_premises import HostedPremises
 from emulator.devices import Premises
-from gbcs.dlms import decode_data
 
-#: the meter's held values shown as registers and credit: (label, interface class, OBIS, attr)
-METER_VALUES = (
-    ("meter balance (credit)", 112, "0000130A00FF", 2),
-    ("emergency credit", 112, "0000130A01FF", 2),
-    ("emergency credit status (1 selectable, 2 selected)", 112, "0000130A01FF", 8),
-    ("maximum demand import", 4, "0100010600FF", 2),
-    ("maximum demand export", 4, "0100020600FF", 2),
-)
 #: DUIS alert codes that say a Comms Hub's mains went off / came back
 MAINS_OFF = frozenset({"AD1"})
 MAINS_ON = frozenset({"8F35", "8F36"})
@@ -34,21 +26,6 @@ MAINS_ON = frozenset({"8F35", "8F36"})
 
 def _dashed(eui: bytes) -> str:
     return bytes(eui).hex("-").upper()
-
-
-def _value(item: Any) -> Any:
-    """A COSEM data item's value as JSON (A-XDR containers, raw bytes from the store)."""
-    if isinstance(item, bytes | bytearray):
-        try:
-            item = decode_data(bytes(item))
-        except Exception:  # not one data item: show its bytes
-            return bytes(item).hex().upper()
-    value = item.get("value") if isinstance(item, dict) else item
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).hex().upper()
-    if isinstance(value, int | str | float | bool) or value is None:
-        return value
-    return str(value)
 
 
 async def live_state(premises: Premises, mains: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -65,12 +42,6 @@ async def live_state(premises: Premises, mains: dict[str, dict[str, Any]]) -> di
             "label": config.get("label", ""), "meter_label": esme.objects.labels.get(slot, ""),
             "boost_associated": bool(config.get("boost_associated")),
         })  # fmt: skip
-    registers = []
-    for label, ic, obis, attribute in METER_VALUES:
-        key = (ic, bytes.fromhex(obis), attribute)
-        if key in esme.store:
-            registers.append({"name": label, "obis": obis, "attribute": attribute,
-                              "value": _value(esme.store.get(*key))})  # fmt: skip
     hub_eui = _dashed(premises.hub.eui)
     gas = None
     if premises.gas is not None:
@@ -92,7 +63,7 @@ async def live_state(premises: Premises, mains: dict[str, dict[str, Any]]) -> di
         "meter": {
             "eui": _dashed(esme.eui),
             "device_log": [{"eui": _dashed(e), "type": t} for e, t in esme.device_log.items()],
-            "registers": registers,
+            "registers": meter_registers(esme),
             "boost_available": esme.objects.boost_available,
         },
         "switches": switches,
@@ -102,7 +73,7 @@ async def live_state(premises: Premises, mains: dict[str, dict[str, Any]]) -> di
 
 def hosted_state(port: HostedPremises, mains: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """The live part of a premises the premises host runs, from its last report (None before
-    the first): as `live_state`, with the meter's registers and the gas devices not reported."""
+    the first): as `live_state`, but for the gas devices (the host's households have none)."""
     view = port.view
     if view is None:
         return None
@@ -122,7 +93,7 @@ def hosted_state(port: HostedPremises, mains: dict[str, dict[str, Any]]) -> dict
                 {"eui": _dashed(bytes.fromhex(e)), "type": t}
                 for e, t in view.get("meter_device_log", {}).items()
             ],  # fmt: skip
-            "registers": None,  # not reported by the premises host
+            "registers": view.get("registers"),
             "boost_available": view.get("boost_available"),
         },
         "switches": [

@@ -37,7 +37,8 @@ def test_generated_households_on_the_premises_page(tmp_path, in_process):
                 time.sleep(0.2)
                 household = _premises(served, HOUSEHOLD)
             assert household["live"]["hosted"] is True
-            assert household["live"]["meter"]["registers"] is None  # not reported
+        names = {r["name"] for r in household["live"]["meter"]["registers"]}
+        assert "meter balance (credit)" in names
         assert household["live"]["meter"]["eui"] == HOUSEHOLD_ESME
         assert household["live"]["hub"]["eui"] == HOUSEHOLD_HUB
         assert {s["slot"]: s["eui"] for s in household["live"]["switches"]}[3] == HOUSEHOLD_SLOT_3

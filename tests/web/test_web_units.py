@@ -118,6 +118,8 @@ def test_a_spoilt_signature_is_refused_by_the_duis_checks():
 HOSTED_VIEW = {
     "hub": "00DB1234560001A2", "meter": "00DB1234560001A0", "boost_available": True,
     "meter_device_log": {"00DB1234560001B3": "hcalcs"},
+    "registers": [{"name": "meter balance (credit)", "obis": "0000130A00FF", "attribute": 2,
+                   "value": 1000}],
     "switches": [{"slot": 3, "eui": "00DB1234560001B3", "role": "hcalcs", "relay": "open",
                   "level": 0, "label": "EV", "meter_label": "EV", "boost_associated": False}],
 }  # fmt: skip
@@ -158,7 +160,8 @@ def test_a_premises_hosts_reports_reach_the_households_view_and_the_page():
         {"eui": "00-DB-12-34-56-00-01-A2", "type": "CHF"}],
         "mains": {"on": True, "since": None, "alert": None}}  # fmt: skip
     assert shown["switches"][0]["eui"] == "00-DB-12-34-56-00-01-B3"
-    assert shown["switches"][0]["relay"] == "open" and shown["meter"]["registers"] is None
+    assert shown["switches"][0]["relay"] == "open"
+    assert shown["meter"]["registers"] == HOSTED_VIEW["registers"]
     assert premises_view.hosted_state(SimpleNamespace(view=None), {}) is None  # type: ignore[arg-type]
 
 

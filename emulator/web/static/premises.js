@@ -33,7 +33,7 @@
     return el("div", {},
       el("h3", {}, "Electricity meter (ESME)"),
       el("p", { class: "eui" }, live.meter.eui),
-      live.meter.registers === null
+      !live.meter.registers
         ? el("p", { class: "muted registers-unreported" }, "Registers and credit: not reported by the premises host.")
         : el("table", { class: "registers" },
           el("caption", { class: "muted", style: "text-align:left" }, "Registers and credit"),
