@@ -1,11 +1,14 @@
 """The console's parts on their own: the event hub's numbering, replay and cut-off of a slow
 page; the launcher's body fields and its spoilt signature, judged by the DUIS checks; a
-premises host's reports of its households as the premises page shows them."""
+premises host's reports of its households as the premises page shows them; the feeder
+page's pause, step and run on the simulated clock, and its refusals."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -14,8 +17,10 @@ from web_helpers import TEMPLATE_7_6
 from emulator import data
 from emulator.backoffice import document, duis, remote_premises, xmlsig
 from emulator.backoffice.remote_premises import HostedPremises, PremisesHost
+from emulator.clock import Clock
 from emulator.web import premises_view
 from emulator.web.events import EventHub
+from emulator.web.feeder import ControlError, FeederConsole
 from emulator.web.launcher import LaunchError, _apply, fields_of, spoil_signature
 from gbcs.keystore import Keystore
 
@@ -173,3 +178,70 @@ def test_a_hosts_execution_keeps_the_switch_states_it_reports():
     assert execution.switch == {3: {"relay": "open", "level": 0}}
     bare = remote_premises.RemoteExecution.from_json({"use_case": "x", "outcome": "executed"})
     assert bare.switch == {} and bare.response is None
+
+
+def test_the_feeder_pause_holds_simulated_time_until_stepped_or_run_from_another_thread():
+    """On the emulator's own simulated loop: a paused run stays at its sample, simulated
+    time standing still (a ticker's timers do not fire) however long it is held in real
+    time; Step lets exactly one sample through; Run lets the rest go."""
+    console = FeederConsole({"step_s": 30.0}, paused=True)
+    clock = Clock()
+    pressed: dict[str, float] = {}
+
+    def held_at(n: int) -> None:
+        deadline = time.monotonic() + 20
+        while console.control()["held_at"] != n:
+            assert time.monotonic() < deadline, f"never held at {n}"
+            time.sleep(0.01)
+
+    def press() -> None:
+        held_at(0)
+        time.sleep(0.3)  # real time passes; simulated time must not
+        pressed["sim_at_step"] = clock.now()
+        console.act("step")
+        held_at(1)
+        pressed["sim_at_run"] = clock.now()
+        console.act("run")
+
+    async def main() -> tuple[list[float], int]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(1.0)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        samples = []
+        for i in range(4):
+            samples.append(clock.now())
+            console._pace(i)
+            await asyncio.sleep(30.0)
+        task.cancel()
+        return samples, ticks
+
+    presser = threading.Thread(target=press)
+    presser.start()
+    started = time.monotonic()
+    samples, ticks = clock.run(main)
+    presser.join(5)
+    assert samples == [0.0, 30.0, 60.0, 90.0]
+    assert pressed == {"sim_at_step": 0.0, "sim_at_run": 30.0}
+    assert time.monotonic() - started >= 0.3
+    assert ticks in (119, 120)  # 120 s of simulated time, not a tick more while held
+    assert console.control()["state"] == "running"
+
+
+@pytest.mark.parametrize(
+    "action, speed, message",
+    [("rewind", None, "pause, run, step or speed"), ("speed", None, "0 or more"),
+     ("speed", -1.0, "0 or more"), ("speed", float("inf"), "0 or more")],
+)  # fmt: skip
+def test_the_feeder_refuses_a_bad_control(action, speed, message):
+    console = FeederConsole({"step_s": 30.0})
+    with pytest.raises(ControlError, match=message):
+        console.act(action, speed)
+    assert console.control() == {"state": "running", "speed": 0.0, "held_at": None, "version": 0}
+    with pytest.raises(ControlError):
+        FeederConsole({"step_s": 30.0}, speed=-1)
