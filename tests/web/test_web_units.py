@@ -245,3 +245,22 @@ def test_the_feeder_refuses_a_bad_control(action, speed, message):
     assert console.control() == {"state": "running", "speed": 0.0, "held_at": None, "version": 0}
     with pytest.raises(ControlError):
         FeederConsole({"step_s": 30.0}, speed=-1)
+
+
+def test_a_paced_run_takes_at_least_its_simulated_time_over_its_speed():
+    """60x: four 30 s samples are held apart by 0.5 s of real time each (a lower bound only:
+    a busy machine may be slower, never faster); simulated time is as unpaced."""
+    console = FeederConsole({"step_s": 30.0}, speed=60.0)
+    clock = Clock()
+
+    async def main() -> list[float]:
+        samples = []
+        for i in range(4):
+            samples.append(clock.now())
+            console._pace(i)
+            await asyncio.sleep(30.0)
+        return samples
+
+    started = time.monotonic()
+    assert clock.run(main) == [0.0, 30.0, 60.0, 90.0]
+    assert time.monotonic() - started >= 3 * 30.0 / 60.0
