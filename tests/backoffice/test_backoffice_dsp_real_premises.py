@@ -119,7 +119,7 @@ def test_template_against_the_real_premises(name, schema, trusted, dsp, gbcs_key
     if case["outcome"] != "executed":
         assert final.gbcs_payload is None and after == before
         if case["outcome"] == "device-refused":
-            assert device.stats[f"rejected:{case['reason']}"] == 1
+            assert device.stats[f"rejected:{case['reason']}"] == 1, dict(device.stats)
         else:
             assert sum(v for k, v in esme.stats.items() if k.startswith("rejected")) == 0
         return
