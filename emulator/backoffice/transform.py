@@ -1817,3 +1817,27 @@ def _ecs29(body: etree._Element, counter: int) -> bytes:
 
 FORMS[("6.5", "ECS29a")] = _Form("ECS29a", _ecs29)
 FORMS[("6.5", "ECS29c")] = _Form("ECS29c", _ecs29)
+
+
+# --- 11.3 activate firmware (CS06, ASN.1; esme/firmware.py) --------------------------------
+
+FIRMWARE_CANCEL = "99991231235959Z"  # CS06's "cancel the pending activation"
+
+
+def _cs06(body: etree._Element, counter: int) -> bytes:
+    """11.3: the image's manufacturer hash, the request's counter, and the execution
+    date-time when the body has one (3000-12-31 or later: cancel), as RTDS's CS06."""
+    image_hash = bytes.fromhex(_required_text(body, "FirmwareHash").strip())
+    if len(image_hash) != 32:
+        raise TransformError("a firmware hash is 32 octets (SHA-256)")
+    fields = [asn1.octet_string(image_hash), asn1.integer(counter)]
+    text = _text(body, "ExecutionDateTime")
+    if text is not None:
+        when = _utc(text)
+        fields.append(asn1.generalized_time(
+            FIRMWARE_CANCEL if when >= CANCEL_DATE else _generalized(when)))  # fmt: skip
+    return asn1.encode_tree(asn1.sequence(*fields))
+
+
+FORMS[("11.3", "CS06")] = _Form("CS06", _cs06)
+DEVICES_OF["CS06"] = ("esme",)

@@ -20,6 +20,7 @@ from ..access import AccessPolicy, CounterStore, check_sender
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, RejectReason
 from .device_log import JOIN, UNJOIN
+from .firmware import ACTIVATE_FIRMWARE
 
 ECS47, ECS62 = 0x0055, 0x005F
 #: ECS47 script selector low byte -> SRV
@@ -55,6 +56,8 @@ def command_srv(message: Message) -> tuple[str | None, int | None]:
             raise CommandRejected(RejectReason.MALFORMED)
         selector = _ecs47_selector(message)
         return ECS47_ACTIONS.get(selector & 0xFF), selector >> 8
+    if code == ACTIVATE_FIRMWARE:
+        return "11.3", None
     if code == ECS62:  # add or remove by the booleans it sets
         data = message.payload.data
         return ("7.9" if data and data[0].value else "7.10"), None
@@ -90,7 +93,8 @@ class MeterAccess:
             raise CommandRejected(RejectReason.NOT_A_COMMAND)
         if bytes(message.target) != self.eui:
             raise CommandRejected(RejectReason.UNKNOWN_TARGET)
-        kind = "asn1" if message.message_code in (JOIN, UNJOIN) else "dlms-access-request"
+        asn1_codes = (JOIN, UNJOIN, ACTIVATE_FIRMWARE)
+        kind = "asn1" if message.message_code in asn1_codes else "dlms-access-request"
         if srv is None or message.payload_kind != kind:
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
         critical = bool(message.use_case and message.use_case.critical) or (

@@ -12,7 +12,8 @@ The configuration, tariff, prepayment and supply reads (4.11.2, 4.13, 4.15, 6.2.
 the attributes store.py holds, and so do the reads GBCS has the meter encrypt for the reader
 (4.1.1, 4.1.3, 4.3: protected.py); their SRVs come from store.SRV_OF.
 A future-dated calendar activation (ECS46c/d) raises the 8F66 alert (00CC) when it executes
-(8F67 if it cannot), signed, to the command's originator, through `alert_sink`.
+(8F67 if it cannot), signed, to the command's originator, through `alert_sink`; so does a
+future-dated firmware activation (11.3 CS06, firmware.py) with the 00CA alert.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ..switch_zcl import SwitchError
 from .calendar import Calendar, PendingActivation
 from .checks import ECS47, MeterAccess, command_srv, first_action_selector
 from .device_log import JOIN, UNJOIN, DeviceLog
+from .firmware import ACTIVATE_FIRMWARE, Firmware
 from .instructions import InstructionFailed, boolean
 from .objects import MeterObjects
 from .periods import PERIOD_USE_CASES, ControllerPeriods
@@ -96,6 +98,9 @@ class Esme:
                                     ProtectedReads(self.eui, self.store, keys.keystore),
                                     MeterClock(self.eui, self.utc_now, self.set_time,
                                                self.stats))  # fmt: skip
+        self.firmware = Firmware(profile, self.objects.firmware_version, clock, self.utc_now,
+                                 self._raise_asn1_alert, self.stats,
+                                 on_version=self._run_version)  # fmt: skip
 
     # --- what the premises, scenarios and tests use ------------------------------------
     @property
@@ -140,9 +145,15 @@ class Esme:
         return self.controllers.state
 
     def cancel_timers(self) -> None:
-        """Drop pending calendar activations and controller periods (a meter replaced)."""
+        """Drop pending calendar and firmware activations and controller periods (a meter
+        replaced)."""
         self.calendar.cancel()
         self.controllers.cancel()
+        self.firmware.cancel()
+
+    def _run_version(self, version: bytes) -> None:
+        """An activated image's version is what ECS52 reads from now on."""
+        self.objects.firmware_version = version
 
     def set_time(self, when: dt.datetime) -> None:
         """Set the meter's clock (the hub synchronises it; tests pin it to RTDS's times)."""
@@ -196,6 +207,17 @@ class Esme:
             self.alert_sink(alert)
         return alert
 
+    def _raise_asn1_alert(self, to: bytes, message_code: int, content: bytes) -> bytes:
+        """An ASN.1 alert (the activate-firmware alert 00CA), signed, to `alert_sink`."""
+        alert = self.responses.signed_alert(next(self._alert_counter), to, message_code, content)
+        self.stats[f"alert:{message_code:04X}"] += 1
+        if self.alert_sink is None:
+            LOGGER.warning("ESME %s: alert %04X raised with nowhere to go", self.eui.hex(),
+                           message_code)  # fmt: skip
+        else:
+            self.alert_sink(alert)
+        return alert
+
     # --- one command ----------------------------------------------------------------------
     async def handle(self, command: bytes) -> EsmeResult:
         """Check and execute one GBCS command; never raises for bad input."""
@@ -235,6 +257,8 @@ class Esme:
         code = message.message_code
         if code in (JOIN, UNJOIN):
             return self.responses.seal(message, self.log.answer(message, self.aux.links)), slot
+        if code == ACTIVATE_FIRMWARE:
+            return self.responses.seal(message, self.firmware.answer(message)), slot
         specs = list(zip(message.payload.specifications, message.payload.data, strict=True))
         if code == ECS47:
             slot = first_action_selector(specs) >> 8

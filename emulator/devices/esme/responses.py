@@ -20,9 +20,9 @@ from gbcs.security import mac_apdu, sign
 from ..keys import PremisesKeys
 from .instructions import InstructionOutcome, cosem_datetime, datetime_octets, item
 
-#: message codes whose responses carry a date-time: the future-datable ECS46c and ECS46d,
+#: message codes whose responses carry a date-time: the future-datable ECS46c, ECS46d, CS06,
 #: and the register reads ECS17b, ECS17e, ECS19 and ECS23 (the time of the reading), as RTDS's do
-FUTURE_DATED = {0x0054, 0x011A, 0x0027, 0x002A, 0x002D, 0x0039}
+FUTURE_DATED = {0x0054, 0x011A, 0x0027, 0x002A, 0x002D, 0x0039, 0x0012}
 #: a "with selection" instruction is answered as a plain get / set
 RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
 FUTURE_DATED_ALERT = 0x00CC  # the DLMS alert's message code
@@ -90,20 +90,6 @@ class Responder:
     ) -> bytes:
         """A DLMS alert (00CC layout: code, time stamp, then `extra`) from this meter to
         `to`, signed."""
-        header = Container(
-            tag=b"\xdf",
-            transaction_id=Container(cra="alert", counter=counter),
-            originator=self.eui,
-            target=bytes(to),
-            date_time=None,
-            other_information=Container(
-                message_code=FUTURE_DATED_ALERT,
-                supplementary_remote_party=None,
-                supplementary_remote_party_counter=None,
-                supplementary_originator_counter=None,
-                certificate=b"",
-            ),
-        )
         payload = Container(
             tag=b"\x0f",
             long_invoke_id_and_priority=0x20000000 | (counter & 0x0FFFFFFF),
@@ -116,5 +102,23 @@ class Responder:
                 ),
             ),
         )
-        content = encode_payload("dlms-notification", payload)
+        return self.signed_alert(counter, to, FUTURE_DATED_ALERT,
+                                 encode_payload("dlms-notification", payload))  # fmt: skip
+
+    def signed_alert(self, counter: int, to: bytes, message_code: int, content: bytes) -> bytes:
+        """An alert from this meter to `to` around `content` (DLMS or ASN.1), signed."""
+        header = Container(
+            tag=b"\xdf",
+            transaction_id=Container(cra="alert", counter=counter),
+            originator=self.eui,
+            target=bytes(to),
+            date_time=None,
+            other_information=Container(
+                message_code=message_code,
+                supplementary_remote_party=None,
+                supplementary_remote_party_counter=None,
+                supplementary_originator_counter=None,
+                certificate=b"",
+            ),
+        )
         return sign(encode_apdu(header, content, None), self._signing_key)
