@@ -205,9 +205,9 @@ def wait_statuses(han, since: float, wanted: list[tuple[int, int]], timeout: flo
         time.sleep(0.01)
 
 
-def confirm(han) -> None:
+def confirm(han, timeout: float = 5.0) -> None:
     """Any good frame from the meter ends the fail-safe state: read the On/Off attribute."""
-    han.request(ON_OFF, read_attributes(han.next_tsn(), 0x0000))
+    han.request(ON_OFF, read_attributes(han.next_tsn(), 0x0000), timeout=timeout)
 
 
 def opened_by_off(dut, level_before: int = 100) -> dict[str, str]:
