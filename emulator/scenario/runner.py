@@ -209,10 +209,13 @@ def run(
     scenario: Scenario, *, out: Path, boards: int,
     progress: Callable[[Progress], None] | None = None,
     on_step: engine.StepHook | None = None,
+    on_world: Callable[[FeederWorld], None] | None = None,
 ) -> ScenarioOutcome:  # fmt: skip
     """Run ``scenario`` with ``boards`` EV switches as firmware boards, writing into ``out``.
     ``progress`` hears each timeline line as it happens and every tenth of the run;
-    ``on_step`` sees every step (``engine.StepHook``: the web console's feeder page)."""
+    ``on_step`` sees every step (``engine.StepHook``: the web console's feeder page);
+    ``on_world`` sees the world once built, on the run's loop, before the first step (the
+    web console watches its DSP and premises)."""
     if boards < 0:
         raise ScenarioError("boards must be 0 or more")
     tell = progress or (lambda event: None)
@@ -243,6 +246,8 @@ def run(
         )
         built.append(world)
         try:
+            if on_world is not None:
+                on_world(world)
             return await engine.run(
                 scenario, world, population, consent, now=clock.now, echo=note,
                 progress=steps_done, on_step=on_step,
