@@ -831,9 +831,13 @@ class _PrivateKeyAt:
         if scalar is not None:
             # from the scalar, without cryptography's serialization module (~5 ms of
             # imports in every checking process), and only if it is the key the cache saw
-            derived = ec.derive_private_key(scalar, ec.SECP256R1())
-            if _point(derived.public_key()) == self.identity:
-                return derived
+            try:
+                derived = ec.derive_private_key(scalar, ec.SECP256R1())
+            except ValueError:  # out of range: the loader says why
+                pass
+            else:
+                if _point(derived.public_key()) == self.identity:
+                    return derived
         from cryptography.hazmat.primitives import serialization
 
         key = serialization.load_pem_private_key(block, None)

@@ -3,6 +3,7 @@ earlier load parsed gives the same keystore, follows every change to the folder,
 damaged entry, keeps no private key, and spares `gbhan gbcs check` cryptography's X.509
 layer."""
 
+import base64
 import datetime as dt
 import os
 import shutil
@@ -260,3 +261,24 @@ def test_a_private_key_that_is_not_the_cached_identity_is_read_by_the_loader():
         pem_of(key, "sec1"), 0, "own.key", keystore.key_id(key.public_key())
     )
     assert right().private_numbers() == key.private_numbers()
+
+
+def test_a_scalar_out_of_range_is_left_to_the_loader_which_refuses_it():
+    """A key whose scalar is not below the curve order cannot be derived: the loader reads
+    the file and refuses it as it always has (a ValueError), never a wrong key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = pem_of(key, "pkcs8")
+    lines = pem.splitlines()
+    der = base64.b64decode(b"".join(lines[1:-1]))
+    scalar = key.private_numbers().private_value.to_bytes(32, "big")
+    order = bytes.fromhex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
+    assert der.count(scalar) == 1
+    body = base64.encodebytes(der.replace(scalar, order)).strip()
+    damaged = b"\n".join([lines[0], body, lines[-1]]) + b"\n"
+    assert keystore._p256_private_scalar(damaged) == int.from_bytes(order, "big")
+    place = keystore._PrivateKeyAt(damaged, 0, "own.key", keystore.key_id(key.public_key()))
+    with pytest.raises(ValueError) as loaded:
+        serialization.load_pem_private_key(damaged, None)
+    with pytest.raises(ValueError) as ours:
+        place()
+    assert str(ours.value) == str(loaded.value)
