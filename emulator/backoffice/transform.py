@@ -1841,3 +1841,31 @@ def _cs06(body: etree._Element, counter: int) -> bytes:
 
 FORMS[("11.3", "CS06")] = _Form("CS06", _cs06)
 DEVICES_OF["CS06"] = ("esme",)
+
+
+# --- 6.4.1 load limit general settings (ECS28a; esme/extended.py) --------------------------
+
+#: the passive objects ECS28a sets, in RTDS's order, with the DUIS element giving each value
+LOAD_LIMIT_SETTINGS = (("00005E2C0003", "LoadLimitSupplyState"),
+                       ("00005E2C8007", "LoadLimitPowerThreshold"),
+                       ("00005E2C8006", "LoadLimitPeriod"),
+                       ("00005E2C8008", "LoadLimitRestorationPeriod"))  # fmt: skip
+
+
+def _ecs28a(body: etree._Element, counter: int) -> bytes:
+    """6.4.1: the four passive values (the supply state a boolean: Disable the supply when the
+    limit trips, or Unchanged), then the activation time of each (now, the body's
+    ExecutionDateTime, or 3000-12-31: cancel), as RTDS's."""
+    state = _required_text(body, "LoadLimitSupplyState").strip()
+    if state not in ("Disable", "Unchanged"):
+        raise TransformError(f"LoadLimitSupplyState {state!r} is not Disable or Unchanged")
+    values = [_item("boolean", 0xFF if state == "Disable" else 0x00)]
+    values += [_item("double-long-unsigned", int(_required_text(body, name)))
+               for _code, name in LOAD_LIMIT_SETTINGS[1:]]  # fmt: skip
+    when = _item("octet-string", _execution(body))
+    specs = [cosem_spec("set", 9000, bytes.fromhex(code), 4) for code, _ in LOAD_LIMIT_SETTINGS]
+    specs += [cosem_spec("set", 9000, bytes.fromhex(code), 6) for code, _ in LOAD_LIMIT_SETTINGS]
+    return access_request(counter, specs, values + [when] * len(LOAD_LIMIT_SETTINGS))
+
+
+FORMS[("6.4.1", "ECS28a")] = _Form("ECS28a", _ecs28a)

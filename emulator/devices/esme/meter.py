@@ -39,6 +39,7 @@ from ..switch_zcl import SwitchError
 from .calendar import Calendar, PendingActivation
 from .checks import ECS47, MeterAccess, command_srv, first_action_selector
 from .device_log import JOIN, UNJOIN, DeviceLog
+from .extended import ExtendedValues
 from .firmware import ACTIVATE_FIRMWARE, Firmware
 from .instructions import InstructionFailed, boolean
 from .objects import MeterObjects
@@ -98,6 +99,8 @@ class Esme:
                                     ProtectedReads(self.eui, self.store, keys.keystore),
                                     MeterClock(self.eui, self.utc_now, self.set_time,
                                                self.stats))  # fmt: skip
+        self.objects.extended = ExtendedValues(self.store, clock, self.utc_now, self._faulty,
+                                               self.stats, self.raise_alert)  # fmt: skip
         self.firmware = Firmware(profile, self.objects.firmware_version, clock, self.utc_now,
                                  self._raise_asn1_alert, self.stats,
                                  on_version=self._run_version)  # fmt: skip
@@ -150,6 +153,8 @@ class Esme:
         self.calendar.cancel()
         self.controllers.cancel()
         self.firmware.cancel()
+        if self.objects.extended is not None:
+            self.objects.extended.cancel()
 
     def _run_version(self, version: bytes) -> None:
         """An activated image's version is what ECS52 reads from now on."""

@@ -24,6 +24,7 @@ from .. import switch_zcl as sz
 from ..switch_zcl import SwitchError
 from .calendar import ACTIVATIONS, TABLES, Calendar
 from .debt import IC_CHARGE, IC_CREDIT, charge_method, credit_method
+from .extended import ACTIVATION, ACTIVE_OF, PASSIVE, ExtendedValues
 from .instructions import (
     IC_DATA,
     IC_DISCONNECT,
@@ -77,6 +78,8 @@ class MeterObjects:
         self.boost_log = [tuple(e) for e in profile.get("boost_log", [])]
         self.firmware_version = bytes.fromhex(profile.get("firmware_version",
                                                           RTDS_FIRMWARE_VERSION))  # fmt: skip
+        #: the passive values with activation times (6.4.1's load limit settings)
+        self.extended: ExtendedValues | None = None
 
     async def run(self, message: Message, specs: list[Any]) -> list[InstructionOutcome]:
         """Every instruction in order; after a hardware_fault the rest are other_reason."""
@@ -128,6 +131,11 @@ class MeterObjects:
         if ic == IC_EXTENDED and code in ACTIVATIONS and kind == "set":
             self.calendar.set_activation(code, bytes(value.value), message)
             return NULL
+        attribute = int(spec.attribute_or_method)
+        if ic == IC_EXTENDED and code in ACTIVE_OF and attribute in (PASSIVE, ACTIVATION):
+            if self.extended is None:
+                raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
+            return self.extended.instruction(message, kind, code, attribute, value)
         # switch n's disconnect control: RTDS's 0-n:96.3.10.255 (any 0-n instance of IC 70)
         if ic == IC_DISCONNECT and code[0] == 0 and 1 <= code[1] <= 5 and kind == "get":
             link = self.slots.joined(code[1])
