@@ -453,8 +453,9 @@ class Dsp:
             partner = JoinPartner(other.type_code, certificate)
         acb = AcbContext(ACB_EUI, self._acb_counter + 1)
         try:
-            transformed = transform(request, use_case=use_case, acb=acb, partner=partner,
-                                    now=self.utc_now())
+            transformed = transform(
+                request, use_case=use_case, acb=acb, partner=partner, now=self.utc_now()
+            )
             if user is not None and user.role not in ANCHORED_ROLES and not transformed.via_acb:
                 transformed = on_behalf(request, transformed, acb, use_case)
         except TransformError as exc:
