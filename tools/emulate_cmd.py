@@ -84,10 +84,13 @@ def scenario_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     web = parser.add_argument_group(
-        "web console", "--serve: watch the run on the feeder page (docs/web.md); the page "
-        "stays up after the run until Ctrl-C",
+        "web console", "--serve: watch the run on the feeder, premises and DUIS log pages "
+        "(docs/web.md); they stay up after the run until Ctrl-C",
     )  # fmt: skip
-    web.add_argument("--serve", action="store_true", help="serve the feeder page during the run")
+    web.add_argument(
+        "--serve", action="store_true",
+        help="serve the web console during the run: the feeder, premises and DUIS log pages",
+    )  # fmt: skip
     web.add_argument("--web-port", type=int, default=8080, help="its port (default 8080; 0: free)")
     web.add_argument("--host", default="127.0.0.1", help="its address (default 127.0.0.1)")
     web.add_argument(
@@ -125,14 +128,15 @@ def run_scenario(rest: list[str]) -> int:
             "feeder": chosen.feeder_id, "premises": chosen.premises,
             "rating_kw": chosen.rating_kw, "step_s": chosen.step_s,
             "duration_s": chosen.duration_s, "start_utc": chosen.start_utc.isoformat(),
-        }, speed=args.speed, paused=args.paused)  # fmt: skip
+        }, speed=args.speed, paused=args.paused, dsp_pages=True)  # fmt: skip
         try:
             url = console.start(args.host, args.web_port)
         except OSError as err:
             print(f"error: the feeder page cannot listen on {args.host}:{args.web_port} "
                   f"({err}); choose another --web-port")  # fmt: skip
             return EXIT_USAGE
-        print(f"feeder page on {url}feeder", flush=True)
+        print(f"feeder page on {url}feeder (premises {url}premises, DUIS log {url}log)",
+              flush=True)  # fmt: skip
     try:
         code = _run_and_print(sc, chosen, out, args, console)
         if console is not None and code in (EXIT_OK, EXIT_CHECK_FAILED):
@@ -182,6 +186,7 @@ def _run_and_print(sc, chosen, out: Path, args: argparse.Namespace, console) -> 
         outcome = sc.run(
             chosen, out=out, boards=args.boards, progress=progress,
             on_step=None if console is None else console.on_step,
+            on_world=None if console is None else lambda world: _watch(console, world, chosen),
         )  # fmt: skip
     except sc.TooManyBoards as err:
         print(f"error: --boards {err.asked}: this feeder has only {err.available} EV switches")
@@ -197,6 +202,22 @@ def _run_and_print(sc, chosen, out: Path, args: argparse.Namespace, console) -> 
         result = outcome.result
         console.finish(outcome.summary.data, outcome.checks, result.recorder, result.monitor)
     return EXIT_OK if outcome.ok else EXIT_CHECK_FAILED
+
+
+def _watch(console, world, chosen) -> None:
+    """The scenario's DSP, its DNO and Supplier and its households on the console's premises
+    and DUIS log pages, timed as the run is (its start plus simulated time)."""
+    import datetime as dt
+
+    from emulator.scenario.world import RUN_DATE
+    from emulator.web import device_verifier
+
+    live = {pid: site.premises for pid, site in world.sites.items()}
+    console.watch_dsp(
+        world.dsp, live=live, users=(world.dno, world.supplier),
+        verifier=device_verifier([p.keys.keystore for p in live.values()], RUN_DATE),
+        utc_now=lambda: chosen.start_utc + dt.timedelta(seconds=world.now()),
+    )  # fmt: skip
 
 
 def print_outcome(outcome: ScenarioOutcome) -> None:

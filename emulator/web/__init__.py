@@ -1,6 +1,7 @@
 """The web console over the emulator's DSP (`gbhan dsp serve`, port 8080): the premises and
 their devices live, the DUIS log with each document's verdicts, and a request launcher; and
-the feeder page over a scenario run (`gbhan emulate --serve`, `feeder.py`).
+the feeder page over a scenario run (`gbhan emulate --serve`, `feeder.py`), with the premises
+and DUIS log pages over the scenario's own DSP beside it (`dsp_view.py`).
 Pages are our own HTML, CSS and JavaScript (static/), with no build step and nothing fetched
 from elsewhere; they update from one stream of server-sent events. See docs/web.md.
 """
@@ -8,16 +9,20 @@ from elsewhere; they update from one stream of server-sent events. See docs/web.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from emulator import data
 from emulator.backoffice.dsp import Dsp
 from emulator.devices import Premises
 from emulator.smki import client as smki_client
 from emulator.smki.errors import SmkiError
-from gbcs.keystore import Keystore
+from gbcs.keystore import DS, KA, Keystore
 
-from .console import DEFAULT_WEB_PORT, Console, Tee, start_site
+from .console import DEFAULT_WEB_PORT, Console, RecordingTransport, Tee, start_site
+from .dsp_view import DspView
 from .events import Event, EventHub
 from .feeder import ControlError, FeederConsole
 from .launcher import Launcher, LaunchError
@@ -27,6 +32,7 @@ __all__ = [
     "DEFAULT_WEB_PORT",
     "Console",
     "ControlError",
+    "DspView",
     "DuisLog",
     "Event",
     "EventHub",
@@ -34,8 +40,10 @@ __all__ = [
     "LaunchError",
     "Launcher",
     "LogEntry",
+    "RecordingTransport",
     "Tee",
     "Verifier",
+    "device_verifier",
     "make_console",
     "start_site",
 ]
@@ -81,3 +89,25 @@ def make_console(
         persist=persist,
         configured=configured,
     )
+
+
+def device_verifier(device_keys: Iterable[Keystore], gbcs_date: _dt.datetime) -> Verifier:
+    """A verifier for a scenario's DSP, which has no SMKI service beside it: the users' keys
+    (RTDS's and DCC Boxed's keystores at `gbcs_date`) and each device's certificates from
+    `device_keys`, the keystores its certificates were issued into (`PremisesKeys`)."""
+    users = Keystore.open(data.rtds_keystore(), clock=gbcs_date)
+    users.load(data.dccboxed_keystore())
+    stores = list({id(k): k for k in device_keys}.values())
+
+    def fetch(eui: bytes) -> list[bytes]:
+        found = []
+        for store in stores:
+            for usage in (DS, KA):
+                for entry in store.entries(eui, usage, valid_only=False):
+                    if entry.certificate_der is not None:
+                        found.append(entry.certificate_der)
+                    elif entry.certificate is not None:
+                        found.append(entry.certificate.public_bytes(Encoding.DER))
+        return found
+
+    return Verifier(users, fetch, source="the device's certificate")

@@ -19,7 +19,8 @@ import asyncio
 import contextvars
 import json
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,10 @@ log = logging.getLogger(__name__)
 DEFAULT_WEB_PORT = 8080
 STATIC = Path(__file__).with_name("static")
 PAGES = {"premises": "premises.html", "log": "log.html", "launcher": "launcher.html"}
+#: every page's name in the nav; a server's nav names only the pages it serves
+TITLES = {"feeder": "Feeder", "premises": "Premises", "log": "DUIS log", "launcher": "Launcher"}
 API = "/web/api"
+_NAV = re.compile(r'<nav aria-label="Pages">.*?</nav>', re.DOTALL)
 _refusals: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "gbhan_web_refusals", default=None
 )
@@ -54,6 +58,76 @@ def _note_refusal(refusal: DspRefusal) -> None:
     slot = _refusals.get()
     if slot is not None:
         slot.append(refusal.reason)
+
+
+def page(name: str, nav: Sequence[str]) -> web.Response:
+    """Page `name` (static/NAME.html) with a nav naming the pages in `nav`, this one marked
+    current: `gbhan dsp serve` and `gbhan emulate --serve` serve different sets."""
+    current = ' aria-current="page"'
+    links = "".join(
+        f'\n      <a href="/{other}"{current if other == name else ""}>{TITLES[other]}</a>'
+        for other in nav
+    )
+    html = (STATIC / f"{name}.html").read_text(encoding="utf-8")
+    html = _NAV.sub(lambda _m: f'<nav aria-label="Pages">{links}\n    </nav>', html, count=1)
+    return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+def log_listing(hub: EventHub, duis_log: DuisLog | None, query: Mapping[str, str]) -> web.Response:
+    """`GET /web/api/log[?request=ID][&limit=N]`: summaries, oldest first, and the last event
+    they include (None: no DSP watched yet, an empty log)."""
+    last = hub.last_id
+    wanted = query.get("request")
+    held = sorted(duis_log.entries.items()) if duis_log is not None else []
+    entries = [e.summary() for _seq, e in held if wanted is None or e.request_id == wanted]
+    limit = query.get("limit")
+    if limit is not None and limit.isdigit():
+        entries = entries[len(entries) - int(limit) :] if int(limit) else []
+    return web.json_response({"last_event": last, "entries": entries})
+
+
+async def log_entry(duis_log: DuisLog | None, pool: ThreadPoolExecutor, seq: int) -> web.Response:
+    """`GET /web/api/log/{seq}`: one entry with its documents, worked out in `pool` (the
+    verdicts take a while, and the page keeps serving meanwhile)."""
+    details = None
+    if duis_log is not None:
+        details = await asyncio.get_running_loop().run_in_executor(pool, duis_log.details, seq)
+    if details is None:
+        return web.json_response({"error": f"no log entry {seq}"}, status=404)
+    return web.json_response(details)
+
+
+class RecordingTransport:
+    """A DCC user's transport to an in-process DSP (`users.InProcessTransport`), with every
+    request, the DSP's answer and the DSP's reason for a refusal handed to `seen`: what the
+    middleware of `Console.observe` records for a DSP served over HTTP."""
+
+    def __init__(self, inner: Any, seen: Callable[[str, bytes, bytes, str | None], None]) -> None:
+        self.inner, self.seen = inner, seen
+
+    async def post(self, endpoint: str, body: bytes) -> bytes:
+        slot: list[str] = []
+        token = _refusals.set(slot)
+        try:
+            answer: bytes = await self.inner.post(endpoint, body)
+        finally:
+            _refusals.reset(token)
+        self.seen(endpoint, body, answer, slot[-1] if slot else None)
+        return answer
+
+    def __getattr__(self, name: str) -> Any:  # close ... of the wrapped transport
+        return getattr(self.inner, name)
+
+
+def note_refusals(dsp: Dsp) -> None:
+    """Have `dsp` tell the request being recorded why it refused it (`Dsp.on_refused`)."""
+    if _note_refusal not in dsp.on_refused:
+        dsp.on_refused.append(_note_refusal)
+
+
+def forget_refusals(dsp: Dsp) -> None:
+    if _note_refusal in dsp.on_refused:
+        dsp.on_refused.remove(_note_refusal)
 
 
 class Tee:
@@ -142,8 +216,7 @@ class Console:
             return response  # type: ignore[no-any-return]
 
         app.middlewares.append(record)
-        if _note_refusal not in self.dsp.on_refused:
-            self.dsp.on_refused.append(_note_refusal)
+        note_refusals(self.dsp)
 
     def _delivered(self, user: RegisteredUser, document: bytes, kind: str) -> None:
         entry = self.log.delivered(bytes(user.eui), kind, document)
@@ -235,38 +308,24 @@ class Console:
         if self.launcher is not None:
             await self.launcher.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if _note_refusal in self.dsp.on_refused:
-            self.dsp.on_refused.remove(_note_refusal)
+        forget_refusals(self.dsp)
 
     # --- handlers ---------------------------------------------------------------------------
     async def _index(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/premises")
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
-        name = request.path.strip("/")
-        return web.FileResponse(STATIC / PAGES[name], headers={"Cache-Control": "no-cache"})
+        return page(request.path.strip("/"), list(PAGES))
 
     async def _api_premises(self, request: web.Request) -> web.Response:
         last = self.hub.last_id
         return web.json_response({"last_event": last, "premises": await self.premises()})
 
     async def _api_log(self, request: web.Request) -> web.Response:
-        last = self.hub.last_id
-        wanted = request.query.get("request")
-        entries = [e.summary() for _seq, e in sorted(self.log.entries.items())
-                   if wanted is None or e.request_id == wanted]  # fmt: skip
-        limit = request.query.get("limit")
-        if limit is not None and limit.isdigit():
-            entries = entries[len(entries) - int(limit) :] if int(limit) else []
-        return web.json_response({"last_event": last, "entries": entries})
+        return log_listing(self.hub, self.log, request.query)
 
     async def _api_entry(self, request: web.Request) -> web.Response:
-        seq = int(request.match_info["seq"])
-        loop = asyncio.get_running_loop()
-        details = await loop.run_in_executor(self._pool, self.log.details, seq)
-        if details is None:
-            return web.json_response({"error": f"no log entry {seq}"}, status=404)
-        return web.json_response(details)
+        return await log_entry(self.log, self._pool, int(request.match_info["seq"]))
 
     async def _api_events(self, request: web.Request) -> web.StreamResponse:
         return await stream(self.hub, request)
@@ -308,4 +367,17 @@ class Console:
         return web.json_response(result)
 
 
-__all__ = ["DEFAULT_WEB_PORT", "REQUEST", "Console", "Tee", "start_site"]
+__all__ = [
+    "DEFAULT_WEB_PORT",
+    "REQUEST",
+    "TITLES",
+    "Console",
+    "RecordingTransport",
+    "Tee",
+    "forget_refusals",
+    "log_entry",
+    "log_listing",
+    "note_refusals",
+    "page",
+    "start_site",
+]

@@ -14,22 +14,27 @@ the run's real sockets and processes (a firmware board's answer) are still serve
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 
+from emulator.backoffice.dsp import Dsp
 from emulator.clock import Hold, SimulatedEventLoop
+from emulator.devices import Premises
 from emulator.grid.consent import Consent
 from emulator.grid.governance import RecordingGateway
 from emulator.grid.monitor import DnoMonitor
 
-from .console import STATIC
+from .console import STATIC, page
+from .dsp_view import DspView
 from .events import EventHub, stream
+from .records import Verifier
 
 #: A pause holds simulated time this long at most (real seconds): in practice until Run.
 PAUSE_GUARD_S = 7 * 24 * 3600.0
@@ -45,16 +50,23 @@ class ControlError(ValueError):
 class FeederConsole:
     """The feeder page over one scenario run. `scenario` describes the run (name, feeder,
     rating_kw, step_s, duration_s, start_utc ...); `speed` is simulated seconds per real
-    second (0: unpaced); `paused` starts the run held at its first sample."""
+    second (0: unpaced); `paused` starts the run held at its first sample. With `dsp_pages`
+    it also serves the premises and DUIS log pages over the scenario's DSP, once the run
+    hands it over (`watch_dsp`), on the same port and event stream."""
 
     def __init__(
-        self, scenario: Mapping[str, Any], *, speed: float = 0.0, paused: bool = False
-    ) -> None:
+        self, scenario: Mapping[str, Any], *, speed: float = 0.0, paused: bool = False,
+        dsp_pages: bool = False,
+    ) -> None:  # fmt: skip
         if speed < 0 or not math.isfinite(speed):
             raise ControlError(f"speed {speed}: simulated seconds per second, 0 or more")
         self.scenario = dict(scenario)
         self.step_s = float(scenario["step_s"])
+        duration = scenario.get("duration_s")
+        self._last_step = None if duration is None else int(round(duration / self.step_s)) - 1
         self.hub = EventHub(keep=20000, queue_size=20000)
+        self.dsp_view = DspView(self.hub, self._post) if dsp_pages else None
+        self.nav = ["feeder", "premises", "log"] if dsp_pages else ["feeder"]
         # kept on the console's loop only
         self.points: list[list[float]] = []
         self.srvs: list[dict[str, Any]] = []
@@ -81,6 +93,16 @@ class FeederConsole:
         self.url = ""
 
     # --- the run's side (its thread, its simulated loop) ------------------------------------
+    def watch_dsp(
+        self, dsp: Dsp, *, live: Mapping[str, Premises], users: Iterable[Any],
+        verifier: Verifier, utc_now: Callable[[], dt.datetime] | None = None,
+    ) -> None:  # fmt: skip
+        """The scenario's DSP, its in-process users and its premises, on the premises and DUIS
+        log pages (`DspView.attach`; on the run's thread, before its first sample)."""
+        if self.dsp_view is None:
+            raise ValueError("this feeder console was made without dsp_pages")
+        self.dsp_view.attach(dsp, live=live, users=users, verifier=verifier, utc_now=utc_now)
+
     def note(self, text: str) -> None:
         """One line of the run's timeline (``HH:MM:SS  text``): the DNO's decisions."""
         self._post(self._noted, text)
@@ -100,6 +122,8 @@ class FeederConsole:
             self._consent_text = text
             self._post(self._consented, rows)
         self._declared(monitor)
+        if self.dsp_view is not None:
+            self.dsp_view.step(last=i == self._last_step)
         self._pace(i)
 
     def _declared(self, monitor: DnoMonitor) -> None:
@@ -260,11 +284,12 @@ class FeederConsole:
         app = web.Application(client_max_size=64 * 1024)
         app.add_routes([
             web.get("/", self._index),
-            web.get("/feeder", self._page),
+            *(web.get(f"/{name}", self._page) for name in self.nav),
             web.static("/static", STATIC),
             web.get(f"{API}/feeder", self._api_feeder),
             web.post(f"{API}/feeder/control", self._api_control),
             web.get(f"{API}/events", self._api_events),
+            *(self.dsp_view.routes() if self.dsp_view is not None else ()),
         ])  # fmt: skip
         return app
 
@@ -272,7 +297,7 @@ class FeederConsole:
         raise web.HTTPFound("/feeder")
 
     async def _page(self, request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC / "feeder.html", headers={"Cache-Control": "no-cache"})
+        return page(request.path.strip("/"), self.nav)
 
     async def _api_feeder(self, request: web.Request) -> web.Response:
         return web.json_response(self.snapshot())
@@ -342,6 +367,8 @@ class FeederConsole:
             loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+        if self.dsp_view is not None:
+            self.dsp_view.close()
 
 
 def consent_rows(monitor: DnoMonitor, t: float) -> list[dict[str, Any]]:

@@ -88,8 +88,13 @@ class Verifier:
     device's in-use certificates fetched once (`fetch(eui)` -> DER certificates, the SMKI
     service). Used from one thread at a time (a lock guards the keystore)."""
 
-    def __init__(self, keystore: Keystore, fetch: Callable[[bytes], list[bytes]] | None = None):
-        self.keystore, self.fetch = keystore, fetch
+    def __init__(
+        self,
+        keystore: Keystore,
+        fetch: Callable[[bytes], list[bytes]] | None = None,
+        source: str = "SMKI",
+    ) -> None:
+        self.keystore, self.fetch, self.source = keystore, fetch, source
         self._fetched: set[bytes] = set()
         self._lock = threading.Lock()
 
@@ -98,7 +103,7 @@ class Verifier:
             return
         self._fetched.add(eui)
         for der in self.fetch(eui):
-            self.keystore.add_certificate(x509.load_der_x509_certificate(der), "SMKI")
+            self.keystore.add_certificate(x509.load_der_x509_certificate(der), self.source)
 
     def judge(self, raw: bytes) -> dict[str, Any]:
         """The payload decoded (named rendering) and each security check's verdict."""
@@ -152,15 +157,18 @@ class DuisLog:
             listener(entry)
         return entry
 
-    def _next(self) -> tuple[int, str]:
+    def _next(self, at: _dt.datetime | None) -> tuple[int, str]:
         self._seq += 1
-        return self._seq, _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
+        when = at if at is not None else _dt.datetime.now(_dt.UTC)
+        return self._seq, when.isoformat(timespec="milliseconds")
 
     def request(
-        self, endpoint: str, body: bytes, answer: bytes | None, reason: str | None
-    ) -> LogEntry:
-        """A request that arrived at `endpoint`, the DSP's answer, and why it was refused."""
-        seq, at = self._next()
+        self, endpoint: str, body: bytes, answer: bytes | None, reason: str | None,
+        at: _dt.datetime | None = None,
+    ) -> LogEntry:  # fmt: skip
+        """A request that arrived at `endpoint`, the DSP's answer, and why it was refused;
+        `at` when it happened (default now: a scenario's DSP gives its simulated time)."""
+        seq, at_text = self._next(at)
         originator = device = srv = request_id = None
         variant = None
         try:
@@ -188,13 +196,15 @@ class DuisLog:
             outcome = ACCEPTED
         user = originator or ""
         return self._add(LogEntry(
-            seq, at, REQUEST, endpoint, user, self._name(user), device, srv, variant,
+            seq, at_text, REQUEST, endpoint, user, self._name(user), device, srv, variant,
             request_id, code, outcome, reason if outcome == REFUSED else None, body, answer,
         ))  # fmt: skip
 
-    def delivered(self, user: bytes, kind: str, body: bytes) -> LogEntry:
-        """A document the DSP handed to `user`'s endpoint."""
-        seq, at = self._next()
+    def delivered(
+        self, user: bytes, kind: str, body: bytes, at: _dt.datetime | None = None
+    ) -> LogEntry:
+        """A document the DSP handed to `user`'s endpoint (`at`: as for `request`)."""
+        seq, at_text = self._next(at)
         device = srv = request_id = None
         code = ""
         try:
@@ -217,7 +227,7 @@ class DuisLog:
             outcome = ANSWERED if code == "I0" else FAILED
         who = _dashed(user)
         return self._add(LogEntry(
-            seq, at, str(kind), self._name(who), who, self._name(who), device, srv, None,
+            seq, at_text, str(kind), self._name(who), who, self._name(who), device, srv, None,
             request_id, code, outcome, None, body,
         ))  # fmt: skip
 
