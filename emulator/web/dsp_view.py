@@ -6,9 +6,11 @@ That DSP has no HTTP interface (its DNO and Supplier reach it in-process), so:
 - requests: each user's transport is wrapped (`RecordingTransport`), recording each request,
   the DSP's answer and, for a refusal, the DSP's reason (`Dsp.on_refused`);
 - responses and alerts: the DSP's delivery is wrapped (`Tee`), as for `gbhan dsp serve`;
-- device state: the premises are read on the run's own loop (their models belong to it), at
-  a sample after a document was delivered or `refresh_s` (real) has passed, and after the
-  last sample as each document is delivered (the SRVs the DNO settles).
+- device state: the premises in `live` (a scenario's households; the RTDS devices its DSP's
+  inventory also holds run nowhere in a scenario, so are not shown) are read on the run's
+  own loop (their models belong to it), at a sample after a document was delivered or
+  `refresh_s` (real) has passed, and after the last sample as each document is delivered
+  (the SRVs the DNO settles).
 What is seen is handed to the console's loop (`post`), where the log is kept, the premises
 compared and the events published, so the run only copies bytes. Times in the log are the
 run's (`utc_now`: the scenario's start plus simulated time), as on the feeder page.
@@ -128,8 +130,8 @@ class DspView:
             log.warning("reading the scenario's premises failed: %s", exc)
             items = None
         self._reading = False
-        if items is not None:
-            self.post(self._read_in, items)
+        if items is not None:  # the households: not the RTDS inventory nothing runs here
+            self.post(self._read_in, [item for item in items if item["name"] in self._live])
         if self._dirty and self._settling:  # delivered while this read was under way
             self._read_now()
 

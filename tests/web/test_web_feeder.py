@@ -45,9 +45,19 @@ def finished_run(tmp_path_factory):
             if event[1] == "finished":
                 break
         summary = json.loads((running.out / "summary.json").read_text())
+        dsp = {
+            "log": running.get("web/api/log")["entries"],
+            "premises": running.get("web/api/premises")["premises"],
+            "pages": {name: running.page(name) for name in ("feeder", "premises", "log",
+                                                            "launcher")},
+        }  # fmt: skip
+        dsp["details"] = {
+            e["seq"]: running.get(f"web/api/log/{e['seq']}")
+            for e in dsp["log"] if e["srv"] == "7.6"
+        }  # fmt: skip
     finally:
         code = stop_emulating(running)
-    return Finished(seen, last, events, summary, code, running.out)
+    return Finished(seen, last, events, summary, code, running.out, dsp)
 
 
 @dataclass
@@ -58,6 +68,7 @@ class Finished:
     summary: dict  # summary.json
     code: int  # the process's exit code
     out: Path
+    dsp: dict  # the scenario DSP's pages once finished: log, premises, pages, 7.6 details
 
 
 def test_a_paused_run_holds_at_its_first_sample_and_steps_one_at_a_time(finished_run):
@@ -181,3 +192,74 @@ def test_ctrl_c_in_a_held_run_ends_it_with_130_and_writes_no_summary(tmp_path):
     assert "interrupted: the run did not finish" in "".join(running.output)
     assert "Traceback" not in "".join(running.output)
     assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_the_scenario_dsps_log_holds_each_srv_of_summary_json_with_its_response(finished_run):
+    """Every SRV the DNO sent went through the scenario's own DSP, and the DUIS log on the
+    same port has each: one request id per SRV of summary.json, by type, answered."""
+    log, summary, srvs = finished_run.dsp["log"], finished_run.summary, finished_run.last["srvs"]
+    requested: dict[str, set[str]] = {}
+    answered: dict[str, set[str]] = {}
+    for e in log:
+        into = requested if e["direction"] == "request" else answered
+        if e["direction"] in ("request", "response"):
+            into.setdefault(e["srv"], set()).add(e["request_id"])
+    assert {srv: len(ids) for srv, ids in requested.items()} == summary["srv_by_type"]
+    failed = Counter(s["srv"] for s in srvs if not s["ok"])
+    assert {srv: len(ids) for srv, ids in answered.items()} == {
+        srv: n - failed[srv] for srv, n in summary["srv_by_type"].items() if n > failed[srv]
+    }
+    assert all(answered[srv] <= requested[srv] for srv in answered)
+    assert [e["seq"] for e in log] == sorted(e["seq"] for e in log)
+    assert {e["user_name"] for e in log} == {"dno"}
+    assert all(e["outcome"] != "refused" for e in log)
+    # the run's own times: the scenario's start plus simulated time, in order
+    start = finished_run.last["scenario"]["start_utc"]
+    assert all(e["at"] >= start[:19] for e in log)
+    assert [e["at"] for e in log] == sorted(e["at"] for e in log)
+
+
+def test_a_7_6_in_the_scenario_log_opens_with_every_signature_verified(finished_run):
+    """The DNO's 7.6: the variant 4 request and the DSP's pre-command, the variant 5 with the
+    DNO's GBCS signature on it, and the ESME's signed response, each verified."""
+    details = finished_run.dsp["details"]
+    assert details
+    by_kind: dict[tuple[str, str], list[dict]] = {}
+    for entry in details.values():
+        by_kind.setdefault((entry["direction"], entry["endpoint"]), []).append(entry)
+    assert set(by_kind) == {("request", "serviceT"), ("request", "serviceS"), ("response", "dno")}
+    for entry in details.values():
+        for doc in entry["documents"]:
+            assert doc["xml_signature"]["status"] == "verified", (entry["seq"], doc["name"])
+    for kind, where in ((("request", "serviceS"), "SignedPreCommand"),
+                        (("response", "dno"), "ResponseMessage")):  # fmt: skip
+        for entry in by_kind[kind]:
+            payloads = [g for d in entry["documents"] for g in d["gbcs"] if g["where"] == where]
+            assert len(payloads) == 1, entry["seq"]
+            checks = {c["check"]: c["status"] for c in payloads[0]["checks"]}
+            assert checks["signature"] == "verified", (entry["seq"], payloads[0]["checks"])
+            assert payloads[0]["use_case"].startswith("ECS47")
+
+
+def test_the_scenario_households_are_on_the_premises_page_and_the_nav_names_its_pages(
+    finished_run,
+):
+    premises = finished_run.dsp["premises"]
+    summary = finished_run.summary
+    with_switch = [p for p in premises if p["live"] and p["live"]["switches"]]
+    assert len(premises) == len(with_switch) == summary["han"]["premises_on_han"]
+    register = {r["premises"]: r for r in finished_run.last["consent"]}
+    for p in with_switch:
+        row = register.get(p["name"])
+        if row is not None and row["slot"] is not None:
+            assert row["slot"] in {s["slot"] for s in p["live"]["switches"]}
+    pages = finished_run.dsp["pages"]
+    assert pages["launcher"][0] == 404  # the scenario's DSP has no HTTP interface to send to
+    for name in ("feeder", "premises", "log"):
+        status, html = pages[name]
+        nav = html[html.index("<nav") : html.index("</nav>")]
+        assert status == 200
+        assert [part.split('"')[0] for part in nav.split('href="/')[1:]] == [
+            "feeder", "premises", "log"
+        ]  # fmt: skip
+        assert f'href="/{name}" aria-current="page"' in nav

@@ -6,23 +6,29 @@ page's pause, step and run on the simulated clock, and its refusals."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import threading
 import time
 from types import SimpleNamespace
 
 import pytest
-from web_helpers import TEMPLATE_7_6
+from web_helpers import TEMPLATE_7_5, TEMPLATE_7_6
 
 from emulator import data
 from emulator.backoffice import document, duis, remote_premises, xmlsig
+from emulator.backoffice.assembly import make_dsp
 from emulator.backoffice.remote_premises import HostedPremises, PremisesHost
+from emulator.backoffice.users import InProcessTransport, make_user
 from emulator.clock import Clock
-from emulator.web import premises_view
+from emulator.web import RecordingTransport, premises_view
+from emulator.web.console import note_refusals, page
 from emulator.web.events import EventHub
 from emulator.web.feeder import ControlError, FeederConsole
 from emulator.web.launcher import LaunchError, _apply, fields_of, spoil_signature
 from gbcs.keystore import Keystore
+
+RUN_DATE = datetime.datetime(2025, 6, 1, tzinfo=datetime.UTC)  # inside DCC Boxed's certificates
 
 
 def test_a_subscriber_gets_what_came_after_its_snapshot_then_live_events_once():
@@ -264,3 +270,46 @@ def test_a_paced_run_takes_at_least_its_simulated_time_over_its_speed():
     started = time.monotonic()
     assert clock.run(main) == [0.0, 30.0, 60.0, 90.0]
     assert time.monotonic() - started >= 3 * 30.0 / 60.0
+
+
+@pytest.mark.parametrize(
+    "name, nav",
+    [("premises", ["premises", "log", "launcher"]), ("log", ["premises", "log", "launcher"]),
+     ("feeder", ["feeder"]), ("feeder", ["feeder", "premises", "log"]),
+     ("premises", ["feeder", "premises", "log"]), ("log", ["feeder", "premises", "log"])],
+)  # fmt: skip
+def test_a_pages_nav_names_the_pages_its_server_serves_this_one_current(name, nav):
+    """`gbhan dsp serve` serves Premises, DUIS log, Launcher; `gbhan emulate --serve` Feeder,
+    Premises, DUIS log (its DSP has no HTTP interface for the launcher)."""
+    html = page(name, nav).text or ""
+    block = html[html.index('<nav aria-label="Pages">') : html.index("</nav>")]
+    links = [part.split('"')[0] for part in block.split('href="/')[1:]]
+    assert links == nav
+    assert block.count('aria-current="page"') == 1
+    assert f'href="/{name}" aria-current="page"' in block
+    assert html.count("<nav") == 1 and "<script" in html  # the rest of the page is kept
+
+
+def test_a_recorded_in_process_request_carries_the_dsps_answer_and_refusal_rule():
+    """The transport a scenario's DNO reaches its DSP through records what the HTTP
+    middleware records for `gbhan dsp serve`: the request, the answer, the DSP's own rule."""
+    clock = Clock()
+    seen: list[tuple[str, bytes, bytes, str | None]] = []
+
+    async def main() -> None:
+        dsp = make_dsp(schema_dir=data.duis_schema(), dccboxed=data.dccboxed_keystore(),
+                       rtds=None, rtds_keystore=data.rtds_keystore(), clock=clock)  # fmt: skip
+        note_refusals(dsp)
+        keys = Keystore.open(data.dccboxed_keystore(), clock=RUN_DATE)
+        transport = RecordingTransport(InProcessTransport(dsp), lambda *got: seen.append(got))
+        dno = make_user("dno", keys, dsp.schema, dsp.trusted, transport)
+        template = (data.duis_catalogue() / TEMPLATE_7_5).read_bytes()
+        await transport.post("serviceT", dno.prepare(template, 7))
+        await transport.post("serviceS", spoil_signature(dno.prepare(template, 8)))
+
+    clock.run(main)
+    assert [endpoint for endpoint, *_ in seen] == ["serviceT", "serviceS"]
+    codes = [duis.response_code_of(duis.parse(answer)) for _e, _b, answer, _r in seen]
+    assert codes == ["E2", "E41"]
+    assert seen[0][3] == "role ED may not send SRV 7.5"
+    assert seen[1][3] and seen[1][3].startswith("signature")

@@ -168,6 +168,14 @@ class Emulating:
         with urllib.request.urlopen(self.web_url + path, timeout=30) as reply:
             return json.loads(reply.read())
 
+    def page(self, path: str) -> tuple[int, str]:
+        """A page's HTTP status and text (404s too)."""
+        try:
+            with urllib.request.urlopen(self.web_url + path, timeout=30) as reply:
+                return reply.status, reply.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
     def control(self, body: object) -> tuple[int, dict]:
         request = urllib.request.Request(
             self.web_url + "web/api/feeder/control", data=json.dumps(body).encode(),
