@@ -8,7 +8,6 @@ always the alert code and the time stamp, the rest depend on the message code.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from construct import Container
@@ -298,6 +297,8 @@ def interpret_dlms(message_code: int, notification_items: Iterable[object] | Non
         if isinstance(text, (bytes, bytearray)):
             text = bytes(text).decode("utf-8", "replace")
         result.state_text = text
+        import json  # here: one alert's state, not every check's start-up
+
         try:
             result.state = json.loads(text) if isinstance(text, str) else None
         except ValueError:

@@ -26,7 +26,6 @@ import base64
 import binascii
 import datetime as _dt
 import hashlib
-import json
 import os
 import re
 import warnings
@@ -351,6 +350,8 @@ class Keystore:
         self._lookup_cache = {}
 
     def _load_json(self, path: Path) -> None:
+        import json  # here: a DCC Boxed keystore only, not every check's start-up
+
         try:
             document = json.loads(path.read_text())
         except (OSError, ValueError) as exc:

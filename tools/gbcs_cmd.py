@@ -9,7 +9,6 @@ totals are the last line.
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 from pathlib import Path
@@ -223,6 +222,8 @@ def load_keystore(paths, at, acbs=None) -> Keystore | None:
 
 
 def _line(obj: dict) -> None:
+    import json  # here: --json output only, not every check's start-up
+
     print(json.dumps(obj, default=str), flush=True)
 
 

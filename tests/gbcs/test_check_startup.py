@@ -1,8 +1,9 @@
 """What `gbhan gbcs check` loads to start: the issue's end-to-end figure includes process
 start, so the check must not pull in what it does not use (cryptography's X.509 layer once
 the keystore is cached, multiprocessing for its workers, cryptography's OpenSSL backend
-module, which only ECDSA's constructor imports, and its serialization module, once private
-keys are made from their scalars)."""
+module, which only ECDSA's constructor imports, its serialization module, once private
+keys are made from their scalars, and json, which only --json output and JSON keystores
+need)."""
 
 import os
 import subprocess
@@ -18,6 +19,7 @@ UNWANTED = (
     "concurrent.futures",
     "cryptography.hazmat.backends.openssl.backend",
     "cryptography.hazmat.primitives.serialization",
+    "json",
 )
 PROBE = """
 import sys
