@@ -55,6 +55,7 @@
     count();
   }
   form.addEventListener("input", refilter);
+  form.addEventListener("change", refilter);  // a select set by script or assistive tech: change only
   form.addEventListener("submit", (ev) => ev.preventDefault());
 
   function gbcs(p) {
