@@ -9,6 +9,8 @@ loop: what it saw goes to the console's loop (`call_soon_threadsafe`), where it 
 published in one go, so a snapshot and the event stream never disagree. Pausing and pacing
 hold the simulated clock there (`SimulatedEventLoop.hold`): simulated time stands still while
 the run's real sockets and processes (a firmware board's answer) are still served.
+With `dsp_pages` the premises and DUIS log pages over the scenario's own DSP are served on the
+same port and event stream (`dsp_view.DspView`, handed the DSP by `watch_dsp`).
 """
 
 from __future__ import annotations
