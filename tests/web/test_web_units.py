@@ -18,10 +18,12 @@ from web_helpers import TEMPLATE_7_5, TEMPLATE_7_6
 from emulator import data
 from emulator.backoffice import document, duis, remote_premises, xmlsig
 from emulator.backoffice.assembly import make_dsp
+from emulator.backoffice.inventory import RTDS_PREMISES
 from emulator.backoffice.remote_premises import HostedPremises, PremisesHost
 from emulator.backoffice.users import InProcessTransport, make_user
 from emulator.clock import Clock
-from emulator.web import RecordingTransport, premises_view
+from emulator.devices import ModelSwitch, Premises, PremisesKeys, households
+from emulator.web import DspView, RecordingTransport, Verifier, premises_view
 from emulator.web.console import note_refusals, page
 from emulator.web.events import EventHub
 from emulator.web.feeder import ControlError, FeederConsole
@@ -313,3 +315,57 @@ def test_a_recorded_in_process_request_carries_the_dsps_answer_and_refusal_rule(
     assert codes == ["E2", "E41"]
     assert seen[0][3] == "role ED may not send SRV 7.5"
     assert seen[1][3] and seen[1][3].startswith("signature")
+
+
+def test_a_scenario_view_reads_its_household_on_the_runs_loop_and_publishes_only_changes():
+    """`DspView` over a real DSP and the RTDS household in process, on the simulated loop: a
+    sample reads the household only after a document was delivered (or `refresh_s` passed),
+    a premises is published only when what it shows changed, and after the last sample each
+    delivered document reads it at once (no later sample will)."""
+    clock = Clock()
+    hub = EventHub()
+    view = DspView(hub, lambda handler, data: handler(data), refresh_s=3600.0, min_gap_s=0.0)
+
+    def relays() -> list[str]:
+        return [e.data["live"]["switches"][0]["relay"] for e in hub.since(0)
+                if e.kind == "premises"]  # fmt: skip
+
+    async def main() -> list[list[str]]:
+        dsp = make_dsp(schema_dir=data.duis_schema(), dccboxed=data.dccboxed_keystore(),
+                       rtds=None, rtds_keystore=data.rtds_keystore(), clock=clock)  # fmt: skip
+        premises = await Premises.start(clock, keys=PremisesKeys.open(), switch="model",
+                                        **households.default().premises_kwargs())  # fmt: skip
+        view.attach(dsp, live={RTDS_PREMISES: premises}, users=(), verifier=Verifier(Keystore()))
+        user = next(iter(dsp.users))
+        unit = premises.switches[min(premises.switches)]
+        assert isinstance(unit, ModelSwitch)
+        seen = []
+
+        async def sample(*, delivered: bool = False, last: bool = False) -> None:
+            if delivered:
+                view._delivered(user, b"<not-duis/>", "response")
+            view.step(last=last)
+            await asyncio.sleep(0.01)  # the read's task runs on this loop
+            seen.append(relays())
+
+        await sample()  # the first sample reads: never read before
+        unit.failsafe = not unit.failsafe  # the switch's output changes
+        await sample()  # nothing delivered, refresh_s not passed: not read
+        await sample(delivered=True)  # read: the change published
+        await sample(delivered=True)  # read again, nothing changed: nothing published
+        await sample(last=True)  # the last sample reads
+        unit.failsafe = not unit.failsafe
+        view._delivered(user, b"<not-duis/>", "response")  # a settling SRV's response
+        await asyncio.sleep(0.01)
+        seen.append(relays())
+        await premises.close()
+        return seen
+
+    seen = clock.run(main)
+    first = seen[0][0]
+    other = "open" if first == "closed" else "closed"
+    assert seen == [[first], [first], [first, other], [first, other], [first, other],
+                    [first, other, first]]  # fmt: skip
+    assert view.log is not None and len(view.log.entries) == 3  # each delivery logged
+    assert {e.data["name"] for e in hub.since(0) if e.kind == "premises"} == {RTDS_PREMISES}
+    view.close()
