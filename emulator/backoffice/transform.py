@@ -1869,3 +1869,74 @@ def _ecs28a(body: etree._Element, counter: int) -> bytes:
 
 
 FORMS[("6.4.1", "ECS28a")] = _Form("ECS28a", _ecs28a)
+
+
+# --- 1.2.1 the ESME's primary element prices (ECS01b; esme/extended.py) ----------------------
+
+STANDING_CHARGE, PRICE_MATRIX = "0000131404FF", "0000131400FF"
+#: the price matrix's charge table indexes: the 48 TOU rates 01..30, then the block prices
+#: A1..D8 (block A..D for the BlockPrice index, the block's TOU rate 1..8 for BlockPrices')
+PRICE_INDEXES = [bytes((n,)) for n in range(1, 49)] + [
+    bytes((0xA0 + 16 * block + rate,)) for block in range(4) for rate in range(1, 9)
+]
+
+
+def _price_charge(commodity_scale: int, price_scale: int, commodity: tuple[int, bytes, int],
+                 table: list[tuple[bytes, int]]) -> Container:  # fmt: skip
+    """An IC 113 unit charge: its scaling, the commodity it prices, its charge table."""
+    return _item("structure", ListContainer([
+        _item("structure", ListContainer([_item("integer", commodity_scale),
+                                          _item("integer", price_scale)])),
+        _item("structure", ListContainer([_item("long-unsigned", commodity[0]),
+                                          _item("octet-string", commodity[1]),
+                                          _item("integer", commodity[2])])),
+        _item("array", ListContainer(
+            _item("structure", ListContainer([_item("octet-string", index), _item("long", p)]))
+            for index, p in table)),
+    ]))  # fmt: skip
+
+
+def _prices(element: etree._Element) -> dict[bytes, int]:
+    """The price matrix's non-zero entries from a TOUTariff, BlockTariff or HybridTariff."""
+    prices: dict[bytes, int] = {}
+    for node in element.iter(f"{{{SR}}}TOUPrice"):
+        index = int(_attribute(node, "index"))
+        if not 1 <= index <= 48:
+            raise TransformError(f"TOUPrice index {index} is not 1..48")
+        prices[bytes((index,))] = int(node.text or "")
+    for rates in element.iter(f"{{{SR}}}BlockPrices"):
+        rate = int(_attribute(rates, "index"))
+        for node in rates.findall(f"{{{SR}}}BlockPrice"):
+            block = int(_attribute(node, "index"))
+            if not (1 <= rate <= 8 and 1 <= block <= 4):
+                raise TransformError(f"BlockPrices {rate} BlockPrice {block} is not 1..8, 1..4")
+            prices[bytes((0xA0 + 16 * (block - 1) + rate,))] = int(node.text or "")
+    return prices
+
+
+def _ecs01b(body: etree._Element, counter: int) -> bytes:
+    """1.2.1 at an ESME: the standing charge's and the price matrix's passive unit charges
+    (every TOU and block index, 0 where the template has no price), then both activation
+    times (now, ExecutionDateTime, or 3000-12-31: cancel), as RTDS's."""
+    element = _one(_one(body, "PriceElements"), "ElectricityPriceElements")
+    try:
+        standing = int(_required_text(element, "StandingCharge"))
+        standing_scale = int(_required_text(element, "StandingChargeScale"))
+        price_scale = int(_required_text(element, "PriceScale"))
+        prices = _prices(element)
+    except ValueError as error:
+        raise TransformError(f"1.2.1 price elements: {error}") from None
+    values = [
+        _price_charge(0, standing_scale, (0, bytes(6), 0), [(b"", standing)]),
+        _price_charge(3, price_scale, (3, bytes.fromhex("0100010800FF"), 2),
+                     [(index, prices.get(index, 0)) for index in PRICE_INDEXES]),
+    ]  # fmt: skip
+    codes = (bytes.fromhex(STANDING_CHARGE), bytes.fromhex(PRICE_MATRIX))
+    specs = [cosem_spec("set", 113, code, 6) for code in codes]
+    specs += [cosem_spec("set", 113, code, 7) for code in codes]
+    when = _item("octet-string", _execution(body))
+    return access_request(counter, specs, values + [when, when])
+
+
+FORMS[("1.2.1", "ECS01b")] = _Form("ECS01b", _ecs01b)
+DEVICES_OF["ECS01b"] = ("esme",)

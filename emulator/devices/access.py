@@ -74,6 +74,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "6.5": frozenset({NO}),  # ECS29a / ECS29c voltage configuration (the Network Operator's)
     "11.3": frozenset({S}),  # CS06 activate firmware (critical)
     "6.4.1": frozenset({S}),  # ECS28a load limit general settings (critical)
+    "1.2.1": frozenset({S}),  # ECS01b primary element prices (critical)
     "7.1": frozenset({S}),  # ECS42 enable supply (critical)
     "7.2": frozenset({S}),  # ECS43 disable supply (critical)
     "7.3": frozenset({S}),  # ECS44 arm supply (critical)

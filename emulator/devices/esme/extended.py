@@ -9,6 +9,11 @@ period (0-0:17.0.0.255 attributes 4, 6, 7), as RTDS's meter reports the settings
 future-dated one then alerts 8F66 (00CC, signed) to the command's originator naming what
 was applied (message code, counter, IC 9000, OBIS, attribute 6), 8F67 if it could not be;
 RTDS's ECS28a alerts are one per object, as ours.
+
+1.2.1's primary element prices (ECS01b) are the same pattern on two IC 113 Charge objects,
+the standing charge (0-0:19.20.4.255) and the TOU / block price matrix (0-0:19.20.0.255):
+unit_charge_passive (attribute 6) and unit_charge_activation_time (attribute 7), taking effect
+into unit_charge_active (attribute 5); RTDS's future-dated ECS01b alerts one 8F66 per object.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from emulator.clock import Clock
 from gbcs.message import Message
 
+from .debt import IC_CHARGE
 from .instructions import (
     IC_EXTENDED,
     NULL,
@@ -35,15 +41,19 @@ from .store import CosemStore
 
 LOGGER = logging.getLogger(__name__)
 
-#: the passive objects -> the active attribute their activation writes
-ACTIVE_OF = {
-    bytes.fromhex("00005E2C0003"): (9000, bytes.fromhex("00005E2C0003"), 2),  # supply state
-    bytes.fromhex("00005E2C8007"): (71, bytes.fromhex("0000110000FF"), 4),  # power threshold
-    bytes.fromhex("00005E2C8006"): (71, bytes.fromhex("0000110000FF"), 6),  # period
-    bytes.fromhex("00005E2C8008"): (71, bytes.fromhex("0000110000FF"), 7),  # restoration
+#: (IC, passive object) -> the active attribute its activation writes
+ACTIVE_OF: dict[tuple[int, bytes], tuple[int, bytes, int]] = {
+    (IC_EXTENDED, bytes.fromhex("00005E2C0003")): (9000, bytes.fromhex("00005E2C0003"), 2),
+    (IC_EXTENDED, bytes.fromhex("00005E2C8007")): (71, bytes.fromhex("0000110000FF"), 4),
+    (IC_EXTENDED, bytes.fromhex("00005E2C8006")): (71, bytes.fromhex("0000110000FF"), 6),
+    (IC_EXTENDED, bytes.fromhex("00005E2C8008")): (71, bytes.fromhex("0000110000FF"), 7),
+    (IC_CHARGE, bytes.fromhex("0000131404FF")): (IC_CHARGE, bytes.fromhex("0000131404FF"), 5),
+    (IC_CHARGE, bytes.fromhex("0000131400FF")): (IC_CHARGE, bytes.fromhex("0000131400FF"), 5),
 }
-PASSIVE, ACTIVATION = 4, 6
+#: IC -> (its passive value's attribute, its activation time's attribute)
+ATTRIBUTES = {IC_EXTENDED: (4, 6), IC_CHARGE: (6, 7)}
 DONE, NOT_DONE = 0x8F66, 0x8F67
+Key = tuple[int, bytes]  # (IC, OBIS)
 RaiseAlert = Callable[[bytes, int, dt.datetime, list[Any]], bytes]
 
 
@@ -55,29 +65,30 @@ class ExtendedValues:
                  alert: RaiseAlert) -> None:  # fmt: skip
         self.store, self.clock, self.now, self.faulty = store, clock, now, faulty
         self.stats, self.alert = stats, alert
-        self.passive: dict[bytes, Any] = {}
-        #: OBIS -> (due, the command that set it, its timer)
-        self.pending: dict[bytes, tuple[dt.datetime, Message, asyncio.TimerHandle]] = {}
+        self.passive: dict[Key, Any] = {}
+        #: (IC, OBIS) -> (due, the command that set it, its timer)
+        self.pending: dict[Key, tuple[dt.datetime, Message, asyncio.TimerHandle]] = {}
 
-    def instruction(self, message: Message, kind: str, code: bytes, attribute: int,
+    def instruction(self, message: Message, kind: str, key: Key, attribute: int,
                     value: Any) -> Any:  # fmt: skip
         """One get / set of a passive value or activation time; InstructionFailed."""
-        if kind == "get" and attribute == PASSIVE and code in self.passive:
-            return self.passive[code]
-        if kind != "set" or attribute not in (PASSIVE, ACTIVATION):
+        passive, activation = ATTRIBUTES[key[0]]
+        if kind == "get" and attribute == passive and key in self.passive:
+            return self.passive[key]
+        if kind != "set" or attribute not in (passive, activation):
             raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
-        if attribute == PASSIVE:
-            held = self.store.get(*ACTIVE_OF[code])
+        if attribute == passive:
+            held = self.store.get(*ACTIVE_OF[key])
             if getattr(value, "type", None) != held.type:
                 raise InstructionFailed(InstructionResult.TYPE_UNMATCHED)
-            self.passive[code] = value
+            self.passive[key] = value
             return NULL
         when = bytes(getattr(value, "value", b""))
-        pending = self.pending.pop(code, None)
+        pending = self.pending.pop(key, None)
         if pending is not None:
             pending[2].cancel()
         if len(when) == 12 and not any(when[:9]):
-            if self.faulty(code) or not self._activate(code):
+            if self.faulty(key[1]) or not self._activate(key):
                 raise InstructionFailed(InstructionResult.OTHER_REASON)
         elif len(when) == 12 and all(b == 0xFF for b in when[:9]):
             self.stats["extended:cancelled"] += 1
@@ -86,27 +97,28 @@ class ExtendedValues:
             if at is None:
                 raise InstructionFailed(InstructionResult.OTHER_REASON)
             timer = self.clock.call_later(max(0.0, (at - self.now()).total_seconds()),
-                                          self._due, code)  # fmt: skip
-            self.pending[code] = (at, message, timer)
+                                          self._due, key)  # fmt: skip
+            self.pending[key] = (at, message, timer)
         return NULL
 
-    def _activate(self, code: bytes) -> bool:
-        value = self.passive.get(code)
-        if value is None or self.faulty(code):
+    def _activate(self, key: Key) -> bool:
+        value = self.passive.get(key)
+        if value is None or self.faulty(key[1]):
             return False
-        self.store.set(*ACTIVE_OF[code], value)
+        self.store.set(*ACTIVE_OF[key], value)
         self.stats["extended:activated"] += 1
         return True
 
-    def _due(self, code: bytes) -> None:
-        pending = self.pending.pop(code, None)
+    def _due(self, key: Key) -> None:
+        pending = self.pending.pop(key, None)
         if pending is None:
             return
         at, message, _timer = pending
-        done = self._activate(code)
-        LOGGER.info("extended value %s activated at %s: %s", code.hex(), at, done)
+        done = self._activate(key)
+        ic, code = key
+        LOGGER.info("passive value %d/%s activated at %s: %s", ic, code.hex(), at, done)
         executed = (message.message_code.to_bytes(2, "big") + int(message.counter).to_bytes(8, "big")
-                    + IC_EXTENDED.to_bytes(2, "big") + code + bytes((ACTIVATION,)))  # fmt: skip
+                    + ic.to_bytes(2, "big") + code + bytes((ATTRIBUTES[ic][1],)))  # fmt: skip
         self.alert(bytes(message.originator), DONE if done else NOT_DONE, at,
                    [item("octet-string", executed)])  # fmt: skip
 

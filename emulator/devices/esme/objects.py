@@ -24,7 +24,7 @@ from .. import switch_zcl as sz
 from ..switch_zcl import SwitchError
 from .calendar import ACTIVATIONS, TABLES, Calendar
 from .debt import IC_CHARGE, IC_CREDIT, charge_method, credit_method
-from .extended import ACTIVATION, ACTIVE_OF, PASSIVE, ExtendedValues
+from .extended import ACTIVE_OF, ATTRIBUTES, ExtendedValues
 from .instructions import (
     IC_DATA,
     IC_DISCONNECT,
@@ -132,10 +132,10 @@ class MeterObjects:
             self.calendar.set_activation(code, bytes(value.value), message)
             return NULL
         attribute = int(spec.attribute_or_method)
-        if ic == IC_EXTENDED and code in ACTIVE_OF and attribute in (PASSIVE, ACTIVATION):
+        if (ic, code) in ACTIVE_OF and attribute in ATTRIBUTES[ic]:  # ECS28a, ECS01b
             if self.extended is None:
                 raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
-            return self.extended.instruction(message, kind, code, attribute, value)
+            return self.extended.instruction(message, kind, (ic, code), attribute, value)
         # switch n's disconnect control: RTDS's 0-n:96.3.10.255 (any 0-n instance of IC 70)
         if ic == IC_DISCONNECT and code[0] == 0 and 1 <= code[1] <= 5 and kind == "get":
             link = self.slots.joined(code[1])

@@ -90,6 +90,7 @@ SRV_OF = {
     0x0045: "6.5",  # ECS29a set the voltage configuration, resetting the RMS voltage counters
     0x00D1: "6.5",  # ECS29c the same without the resets
     0x0043: "6.4.1",  # ECS28a load limit general settings, passive with activation (critical)
+    0x00A2: "1.2.1",  # ECS01b primary element prices, passive with activation (critical)
 }
 
 Key = tuple[int, bytes, int]
