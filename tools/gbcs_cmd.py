@@ -9,6 +9,7 @@ totals are the last line.
 
 import argparse
 import datetime as dt
+import gc
 import os
 import sys
 from pathlib import Path
@@ -354,6 +355,11 @@ def cmd_check(args) -> int:
         _line({"totals": totals.as_dict()})
     else:
         print(totals.line())
+    # the check is done and said: what is left is the interpreter's exit, whose last full
+    # collection walks every object the codec and the sweep made (~17 ms of a 0.2 s run).
+    # Frozen, they are still freed at exit by their reference counts (files closed, output
+    # flushed); only cycles among them are left to the operating system.
+    gc.freeze()
     return 0 if totals.failed == 0 else 1
 
 
