@@ -136,3 +136,22 @@ def test_a_cancellation_leaves_the_settings(keys):
     executions, alerts, _before, after = run_past_the_date(keys, [future, cancel])
     assert [e.outcome for e in executions] == ["executed", "executed"]
     assert alerts == [] and _settings(after) == [0, 6900, 300, 30]
+
+
+def test_rtds_error_a_faulty_period_is_answered_as_rtds(keys):
+    """RTDS's ERROR: the four passive values taken, the load limit period's activation a
+    hardware fault (after the supply state's and threshold's), the restoration period's then
+    other_reason."""
+
+    async def fault(premises):
+        premises.esme.object_faults = {bytes.fromhex("00005E2C8006")}
+
+    [execution], _ = execute(keys, [read_hex(FOLDER / "ECS28a_6.4.1_IMMEDIATE_ERROR_COMMAND_GBCS.HEX")],
+                             before=fault)  # fmt: skip
+    assert execution.outcome == "executed", execution.outcome
+    expected = decode(read_hex(FOLDER / "ECS28a_6.4.1_IMMEDIATE_ERROR_RESPONSE_GBCS.HEX"))
+    got = decode(execution.response)
+    assert [int(r.result) for r in got.payload.results] == [0] * 6 + [1, 250]
+    assert plain(got.header) == plain(expected.header)
+    assert plain(got.payload) == plain(expected.payload)
+    assert check_message(got, keys.keystore).outcome == "verified"

@@ -160,3 +160,24 @@ def test_a_cancellation_leaves_the_prices(keys):
     executions, alerts, _before, after = run(keys, [future, cancel], days=2)
     assert [e.outcome for e in executions] == ["executed", "executed"]
     assert alerts == [] and after == ({}, {})
+
+
+def test_rtds_error_a_faulty_standing_charge_is_answered_as_rtds(keys):
+    """RTDS's ERROR: both passive values taken, the standing charge's activation a hardware
+    fault, the matrix's then other_reason; nothing takes effect."""
+    name = "ECS01b_1.2.1_IMMEDIATE_ERROR_{}_GBCS.HEX"
+
+    async def fault(premises):
+        premises.esme.object_faults = {STANDING}
+
+    [execution], premises = execute(keys, [read_hex(FOLDER / name.format("COMMAND"))],
+                                    before=fault)  # fmt: skip
+    assert execution.outcome == "executed", execution.outcome
+    expected = decode(read_hex(FOLDER / name.format("RESPONSE")))
+    got = decode(execution.response)
+    assert [int(r.result) for r in got.payload.results] == [0, 0, 1, 250]
+    assert plain(got.header) == plain(expected.header)
+    assert plain(got.payload) == plain(expected.payload)
+    assert check_message(got, keys.keystore).outcome == "verified"
+    assert _table(premises.esme.store, STANDING) == {}
+    assert _table(premises.esme.store, MATRIX) == {}

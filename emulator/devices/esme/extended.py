@@ -8,7 +8,10 @@ Taking effect writes the active value 4.15 (ECS27) reads: the supply state's own
 period (0-0:17.0.0.255 attributes 4, 6, 7), as RTDS's meter reports the settings there. A
 future-dated one then alerts 8F66 (00CC, signed) to the command's originator naming what
 was applied (message code, counter, IC 9000, OBIS, attribute 6), 8F67 if it could not be;
-RTDS's ECS28a alerts are one per object, as ours.
+RTDS's ECS28a alerts are one per object, as ours. An object whose storage fails (the meter's
+`object_faults`) still takes its passive value and fails hardware_fault when its activation
+writes the active one, the rest of the command other_reason: RTDS's ECS28a and ECS01b ERROR
+responses.
 
 1.2.1's primary element prices (ECS01b) are the same pattern on two IC 113 Charge objects,
 the standing charge (0-0:19.20.4.255) and the TOU / block price matrix (0-0:19.20.0.255):
@@ -88,7 +91,9 @@ class ExtendedValues:
         if pending is not None:
             pending[2].cancel()
         if len(when) == 12 and not any(when[:9]):
-            if self.faulty(key[1]) or not self._activate(key):
+            if self.faulty(key[1]):  # the active value's storage fails (RTDS's ERROR cases)
+                raise InstructionFailed(InstructionResult.HARDWARE_FAULT)
+            if not self._activate(key):
                 raise InstructionFailed(InstructionResult.OTHER_REASON)
         elif len(when) == 12 and all(b == 0xFF for b in when[:9]):
             self.stats["extended:cancelled"] += 1

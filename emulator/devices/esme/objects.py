@@ -101,6 +101,13 @@ class MeterObjects:
     async def instruction(self, message: Message, spec: Any, value: Any) -> Any:
         """The data item one instruction answers (null-data for a set); InstructionFailed."""
         kind, ic, code = str(spec.kind), int(spec.class_id), bytes(spec.instance_id)
+        attribute = int(spec.attribute_or_method)
+        if (ic, code) in ACTIVE_OF and attribute in ATTRIBUTES[ic]:  # ECS28a, ECS01b
+            # before the fault check: a faulty object takes its passive value and fails
+            # when the activation writes it, as RTDS's ERROR responses show
+            if self.extended is None:
+                raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
+            return self.extended.instruction(message, kind, (ic, code), attribute, value)
         if self.faulty(code):
             raise InstructionFailed(_HARDWARE_FAULT)
         if ic == IC_CLOCK and code == CLOCK:  # ECS70 set clock (6.11, 8.1.1)
@@ -131,11 +138,6 @@ class MeterObjects:
         if ic == IC_EXTENDED and code in ACTIVATIONS and kind == "set":
             self.calendar.set_activation(code, bytes(value.value), message)
             return NULL
-        attribute = int(spec.attribute_or_method)
-        if (ic, code) in ACTIVE_OF and attribute in ATTRIBUTES[ic]:  # ECS28a, ECS01b
-            if self.extended is None:
-                raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
-            return self.extended.instruction(message, kind, (ic, code), attribute, value)
         # switch n's disconnect control: RTDS's 0-n:96.3.10.255 (any 0-n instance of IC 70)
         if ic == IC_DISCONNECT and code[0] == 0 and 1 <= code[1] <= 5 and kind == "get":
             link = self.slots.joined(code[1])
