@@ -1541,15 +1541,19 @@ def _gas_balance(body: etree._Element, event: int) -> list[GasCommand]:
 
 
 def _gas_command(
-    use_case: str, commands: Callable[[etree._Element, int], list[GasCommand]]
+    use_case: str,
+    commands: Callable[[etree._Element, int], list[GasCommand]],
+    device_dated: bool = False,
 ) -> Callable[..., bytes]:
     """The builder of a GBZ payload of clear ZCL cluster commands, one component each
     (sequence numbers 0, 1, ... as RTDS's). Their issuer event id is the DSP's time in
     seconds since 2000 when it builds the command, `now` (RTDS's: 2015-01-01, its test
-    time)."""
+    time). `device_dated`: the body's ExecutionDateTime is the meter's start time (1.2.1),
+    not a request for the DSP to hold."""
 
     def build(body: etree._Element, counter: int, now: _dt.datetime) -> bytes:
-        _not_dsp_future_dated(body, use_case)
+        if not device_dated:
+            _not_dsp_future_dated(body, use_case)
         event = datetime_to_seconds2000(now)
         built = commands(body, event)
         components = ListContainer(
@@ -1940,3 +1944,66 @@ def _ecs01b(body: etree._Element, counter: int) -> bytes:
 
 FORMS[("1.2.1", "ECS01b")] = _Form("ECS01b", _ecs01b)
 DEVICES_OF["ECS01b"] = ("esme",)
+
+
+# --- 1.2.1 the GSME's prices (GCS01b: the Price cluster's tariff information and matrix) -----
+
+CURRENCIES = {"GBP": 826, "ECB": 978}  # DUIS CurrencyUnits -> ISO 4217 numeric
+GAS_PRICE_TRAILING_DIGIT = 0x50  # five decimals, as RTDS's (DUIS gives gas no PriceScale)
+TOU_SCHEME, BLOCK_SCHEME = 0x00, 0x10  # ZCL tariff type / charging scheme
+GAS_NEVER, GAS_NEVER_MATRIX = 0xFFFFFFFF, 0xFFFFFFFE  # RTDS's cancellation start times
+
+
+def _gas_prices(body: etree._Element, event: int) -> list[GasCommand]:
+    """1.2.1 at a GSME: publish_tariff_information (scheme, standing charge, currency) and
+    publish_price_matrix (TOU tiers 1.. or block prices 0..), both starting now, at the
+    body's ExecutionDateTime, or never (a cancellation), as RTDS's."""
+    element = _one(_one(body, "PriceElements"), "GasPriceElements")
+    currency = _required_text(element, "CurrencyUnits").strip()
+    if currency not in CURRENCIES:
+        raise TransformError(f"CurrencyUnits {currency!r} is not GBP or ECB")
+    tou, block = element.find(f"{{{SR}}}TOUTariff"), element.find(f"{{{SR}}}BlockTariff")
+    try:
+        standing = int(_required_text(element, "StandingCharge"))
+        if tou is not None:
+            nodes, scheme, thresholds = tou.findall(f"{{{SR}}}TOUPrice"), TOU_SCHEME, 0
+            prices = [(int(_attribute(n, "index")), int(n.text or "")) for n in nodes]
+            tiers, sub_payload = max((i for i, _ in prices), default=0), 1
+        elif block is not None:
+            nodes, scheme = block.findall(f"{{{SR}}}BlockPrice"), BLOCK_SCHEME
+            thresholds = int(_required_text(block, "NumberOfThresholds"))
+            prices = [(int(_attribute(n, "index")) - 1, int(n.text or "")) for n in nodes]
+            tiers, sub_payload = 0, 0
+        else:
+            raise TransformError("GasPriceElements has neither a TOUTariff nor a BlockTariff")
+    except ValueError as error:
+        raise TransformError(f"1.2.1 gas price elements: {error}") from None
+    if any(not 0 <= i <= 48 for i, _ in prices):
+        raise TransformError("a gas TOUPrice or BlockPrice index is out of range")
+    text = _text(body, "ExecutionDateTime")
+    start = matrix_start = 0  # now
+    if text is not None:
+        when = _utc(text)
+        if when >= CANCEL_DATE:
+            start, matrix_start = GAS_NEVER, GAS_NEVER_MATRIX
+        else:
+            start = matrix_start = datetime_to_seconds2000(when)
+    return [
+        ("price", 0x04, Container(
+            command="publish_tariff_information", provider_id=0, issuer_event_id=event,
+            issuer_tariff_id=1, start_time=start, tariff_type_charging_scheme=scheme,
+            tariff_label=b"",
+            number_of_price_tiers_in_use=tiers, number_of_block_thresholds_in_use=thresholds,
+            unit_of_measure=0, currency=CURRENCIES[currency],
+            price_trailing_digit=GAS_PRICE_TRAILING_DIGIT, standing_charge=standing,
+            tier_block_mode=0xFF, block_threshold_multiplier=1, block_threshold_divisor=1000)),
+        ("price", 0x05, Container(
+            command="publish_price_matrix", provider_id=0, issuer_event_id=event,
+            start_time=matrix_start, issuer_tariff_id=1, command_index=0,
+            total_number_of_commands=1, sub_payload_control=sub_payload,
+            prices=ListContainer(Container(tier_block_id=i, price=p) for i, p in prices))),
+    ]  # fmt: skip
+
+
+FORMS[("1.2.1", "GCS01b")] = _Form("GCS01b", _gas_command("GCS01b", _gas_prices, device_dated=True))
+DEVICES_OF["GCS01b"] = ("gsme",)
