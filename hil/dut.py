@@ -50,6 +50,7 @@ class Dut:
         self.radio_listener: Callable[[bytes, int], None] | None = None
         self.boot_hooks: list[Callable[[], None]] = []
         self.boots = 0
+        self._hooked: object | None = None  # the firmware process the hooks were put on
         self.firmware_tree: Path | None = None  # virtual: another tree than the installed one
         #: "simulated" (the board's clock stops once set: the unix port) or "wall" (an RTC)
         self.clock_mode = ClockMode.SIMULATED if address.virtual else ClockMode.WALL
@@ -89,12 +90,29 @@ class Dut:
     def after_boot(self) -> None:
         """Put the test hooks back: output watching, then whatever fixtures registered."""
         self.boots += 1
+        self._hooked = self._process()
         self.radio.gate(True)
         reply = self.console.command("watch on")
         if reply != "ok watch on":
             raise DutError(f"console: 'watch on' answered {reply!r}")
         for hook in self.boot_hooks:
             hook()
+
+    def _process(self) -> object | None:
+        """The virtual board's firmware process now (a new one after every reset); None on a
+        physical board, whose resets the rig cannot see from outside."""
+        return getattr(self.board, "proc", None) if self.board is not None else None
+
+    def rehook_if_reset(self) -> bool:
+        """A virtual board that reset itself since the hooks were last put back (a test that
+        failed before doing it, mid-way through a self-reset) gets them back now, so one
+        failure does not silently take the next tests' output watching with it."""
+        process = self._process()
+        if process is None or process is self._hooked:
+            return False
+        self.wait_boot()
+        self.after_boot()
+        return True
 
     def check_role(self) -> str:
         reply = self.console.command("version")

@@ -161,6 +161,8 @@ def dut(hil_rig):
     """The device under test (`hil.dut.Dut`); powered, booted, console watching outputs."""
     if not hil_rig.power.powered:  # an earlier test stopped while the board was off
         hil_rig.power.on()
+    else:  # or while the board was resetting itself
+        hil_rig.dut.rehook_if_reset()
     return hil_rig.dut
 
 

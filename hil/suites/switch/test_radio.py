@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from hil.console import ConsoleTimeout
 from hil.dut import DEFAULT_LABEL
 from hil.suites.switch import steps
 
@@ -32,7 +33,10 @@ def _radio_lines_until(dut, text: str, timeout: float) -> list[str]:
     deadline = time.monotonic() + timeout
     while not any(text in line for line in dut.console.radio_lines):
         assert time.monotonic() < deadline, list(dut.console.radio_lines)
-        dut.console.command("ping radio")  # the console keeps the radio lines apart
+        try:
+            dut.console.command("ping radio")  # the console keeps the radio lines apart
+        except ConsoleTimeout:
+            pass  # it is restarting itself after the setup: the lines come once it is back
         time.sleep(0.2)
     return list(dut.console.radio_lines)
 
