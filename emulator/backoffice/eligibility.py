@@ -85,6 +85,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "11.3": frozenset({IS}),  # activate firmware on the ESME
     "6.4.1": frozenset({IS}),  # the ESME's load limit general settings
     "1.2.1": frozenset({IS, GS}),  # Update Price (Primary Element): either fuel's Supplier
+    "1.1.1": frozenset({IS, GS}),  # Update Import Tariff (Primary Element): GCS01a built yet
     "8.9": frozenset({IS, GS, OU}),  # the Comms Hub Function's device log
     "7.1": frozenset({IS}),  # the ESME's load switch
     "7.2": frozenset({IS, GS}),

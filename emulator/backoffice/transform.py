@@ -1954,10 +1954,26 @@ TOU_SCHEME, BLOCK_SCHEME = 0x00, 0x10  # ZCL tariff type / charging scheme
 GAS_NEVER, GAS_NEVER_MATRIX = 0xFFFFFFFF, 0xFFFFFFFE  # RTDS's cancellation start times
 
 
-def _gas_prices(body: etree._Element, event: int) -> list[GasCommand]:
-    """1.2.1 at a GSME: publish_tariff_information (scheme, standing charge, currency) and
-    publish_price_matrix (TOU tiers 1.. or block prices 0..), both starting now, at the
-    body's ExecutionDateTime, or never (a cancellation), as RTDS's."""
+def _gas_starts(body: etree._Element) -> tuple[int, int]:
+    """When a gas tariff takes effect: (the tariff information's start, the other commands'):
+    now (0), the body's ExecutionDateTime, or never for a cancellation (RTDS's: all FF for
+    the tariff information, one second short for the rest)."""
+    text = _text(body, "ExecutionDateTime")
+    if text is None:
+        return 0, 0
+    when = _utc(text)
+    if when >= CANCEL_DATE:
+        return GAS_NEVER, GAS_NEVER_MATRIX
+    start = datetime_to_seconds2000(when)
+    return start, start
+
+
+def _gas_price_commands(body: etree._Element, event: int,
+                        thresholds: list[int] | None = None) -> list[GasCommand]:  # fmt: skip
+    """publish_tariff_information (scheme, standing charge, currency), for a block tariff
+    with `thresholds` publish_block_thresholds, and publish_price_matrix (TOU tiers 1.. or
+    block prices 0..). Without `thresholds` the number in use is the body's
+    NumberOfThresholds (1.2.1); with them, how many there are (1.1.1)."""
     element = _one(_one(body, "PriceElements"), "GasPriceElements")
     currency = _required_text(element, "CurrencyUnits").strip()
     if currency not in CURRENCIES:
@@ -1966,44 +1982,131 @@ def _gas_prices(body: etree._Element, event: int) -> list[GasCommand]:
     try:
         standing = int(_required_text(element, "StandingCharge"))
         if tou is not None:
-            nodes, scheme, thresholds = tou.findall(f"{{{SR}}}TOUPrice"), TOU_SCHEME, 0
+            nodes, scheme, in_use = tou.findall(f"{{{SR}}}TOUPrice"), TOU_SCHEME, 0
             prices = [(int(_attribute(n, "index")), int(n.text or "")) for n in nodes]
             tiers, sub_payload = max((i for i, _ in prices), default=0), 1
         elif block is not None:
             nodes, scheme = block.findall(f"{{{SR}}}BlockPrice"), BLOCK_SCHEME
-            thresholds = int(_required_text(block, "NumberOfThresholds"))
+            in_use = (int(_required_text(block, "NumberOfThresholds")) if thresholds is None
+                      else len(thresholds))  # fmt: skip
             prices = [(int(_attribute(n, "index")) - 1, int(n.text or "")) for n in nodes]
             tiers, sub_payload = 0, 0
         else:
             raise TransformError("GasPriceElements has neither a TOUTariff nor a BlockTariff")
     except ValueError as error:
-        raise TransformError(f"1.2.1 gas price elements: {error}") from None
+        raise TransformError(f"gas price elements: {error}") from None
     if any(not 0 <= i <= 48 for i, _ in prices):
         raise TransformError("a gas TOUPrice or BlockPrice index is out of range")
-    text = _text(body, "ExecutionDateTime")
-    start = matrix_start = 0  # now
-    if text is not None:
-        when = _utc(text)
-        if when >= CANCEL_DATE:
-            start, matrix_start = GAS_NEVER, GAS_NEVER_MATRIX
-        else:
-            start = matrix_start = datetime_to_seconds2000(when)
-    return [
+    start, matrix_start = _gas_starts(body)
+    commands: list[GasCommand] = [
         ("price", 0x04, Container(
             command="publish_tariff_information", provider_id=0, issuer_event_id=event,
             issuer_tariff_id=1, start_time=start, tariff_type_charging_scheme=scheme,
             tariff_label=b"",
-            number_of_price_tiers_in_use=tiers, number_of_block_thresholds_in_use=thresholds,
+            number_of_price_tiers_in_use=tiers, number_of_block_thresholds_in_use=in_use,
             unit_of_measure=0, currency=CURRENCIES[currency],
             price_trailing_digit=GAS_PRICE_TRAILING_DIGIT, standing_charge=standing,
             tier_block_mode=0xFF, block_threshold_multiplier=1, block_threshold_divisor=1000)),
-        ("price", 0x05, Container(
-            command="publish_price_matrix", provider_id=0, issuer_event_id=event,
-            start_time=matrix_start, issuer_tariff_id=1, command_index=0,
-            total_number_of_commands=1, sub_payload_control=sub_payload,
-            prices=ListContainer(Container(tier_block_id=i, price=p) for i, p in prices))),
     ]  # fmt: skip
+    if block is not None and thresholds is not None:
+        commands.append(("price", 0x06, Container(
+            command="publish_block_thresholds", provider_id=0, issuer_event_id=event,
+            start_time=matrix_start, issuer_tariff_id=1, command_index=0,
+            total_number_of_commands=1, sub_payload_control=1,
+            tiers=ListContainer([Container(tier_and_count=len(thresholds),
+                                           block_thresholds=ListContainer(thresholds))]))))  # fmt: skip
+    commands.append(("price", 0x05, Container(
+        command="publish_price_matrix", provider_id=0, issuer_event_id=event,
+        start_time=matrix_start, issuer_tariff_id=1, command_index=0,
+        total_number_of_commands=1, sub_payload_control=sub_payload,
+        prices=ListContainer(Container(tier_block_id=i, price=p) for i, p in prices))))  # fmt: skip
+    return commands
+
+
+def _gas_prices(body: etree._Element, event: int) -> list[GasCommand]:
+    """1.2.1 at a GSME: the tariff information and the price matrix, as RTDS's."""
+    return _gas_price_commands(body, event)
 
 
 FORMS[("1.2.1", "GCS01b")] = _Form("GCS01b", _gas_command("GCS01b", _gas_prices, device_dated=True))
 DEVICES_OF["GCS01b"] = ("gsme",)
+
+
+# --- 1.1.1 the GSME's import tariff (GCS01a: the Calendar cluster's switching table and
+# special days, then the prices as 1.2.1's, with the block thresholds) ------------------------
+
+
+def _gas_date(node: etree._Element) -> Container:
+    """A ZCL date from DUIS's Gas...WithWildcards parts (255 where NonSpecified...)."""
+
+    def part(holder: str, name: str) -> int:
+        found = node.find(f"{{{SR}}}{holder}")
+        text = None if found is None else found.findtext(f"{{{SR}}}Specified{name}")
+        return 255 if text is None else int(text)
+
+    year = part("GasYearWithWildcards", "Year")
+    return Container(year_since_1900=year if year == 255 else year - 1900,
+                     month=part("GasMonthWithWildcards", "Month"),
+                     day=part("GasDayOfMonthWithWildcards", "DayOfMonth"),
+                     day_of_week=part("GasDayOfWeekWithWildcards", "DayOfWeek"))  # fmt: skip
+
+
+def _gas_tariff(body: etree._Element, event: int) -> list[GasCommand]:
+    """1.1.1 at a GSME: publish_calendar, a publish_day_profile per day (its TOU tier from
+    midnight; 0 for a block day), a publish_week_profile per week, publish_seasons,
+    publish_special_days, then the prices (with the ThresholdMatrix for a block tariff),
+    all taking effect together, as RTDS's."""
+    elements = _one(body, "GasTariffElements")
+    table = _one(elements, "SwitchingTable")
+    try:
+        days = [(int(_required_text(d, "DayName")),
+                 int(d.findtext(f"{{{SR}}}TOUTariffAction") or 0))
+                for d in table.iter(f"{{{SR}}}DayProfile")]  # fmt: skip
+        weeks = [(int(_required_text(w, "WeekName")),
+                  [int(r.text or "") for r in sorted(
+                      w.findall(f"{{{SR}}}ReferencedDayName"),
+                      key=lambda r: int(_attribute(r, "index")))])
+                 for w in table.iter(f"{{{SR}}}WeekProfile")]  # fmt: skip
+        seasons = [(_gas_date(_one(s, "SeasonStartDate")),
+                    int(_required_text(s, "ReferencedWeekName")))
+                   for s in table.iter(f"{{{SR}}}Season")]  # fmt: skip
+        specials = [(_gas_date(_one(d, "Date")), int(_required_text(d, "ReferencedDayName")))
+                    for d in elements.iter(f"{{{SR}}}SpecialDay")]  # fmt: skip
+        thresholds = [int(t.text or "") for t in elements.iter(f"{{{SR}}}BlockThreshold")]
+    except ValueError as error:
+        raise TransformError(f"gas tariff elements: {error}") from None
+    if any(len(refs) != 7 for _, refs in weeks):
+        raise TransformError("a WeekProfile does not name a day for each of the 7 days")
+    _start, start = _gas_starts(body)
+    ids = Container(provider_id=0, issuer_event_id=event, issuer_calendar_id=event)
+    calendar: list[GasCommand] = [
+        ("calendar", 0x00, Container(
+            command="publish_calendar", **ids, start_time=start, calendar_type=0,
+            calendar_time_reference=0, calendar_name=b"", number_of_seasons=len(seasons),
+            number_of_week_profiles=len(weeks), number_of_day_profiles=len(days))),
+        *(("calendar", 0x01, Container(
+            command="publish_day_profile", **ids, day_id=day,
+            total_number_of_schedule_entries=1, command_index=0, total_number_of_commands=1,
+            calendar_type=0,
+            schedule_entries=ListContainer([Container(start_time=0, value=tier)])))
+          for day, tier in days),
+        *(("calendar", 0x02, Container(
+            command="publish_week_profile", **ids, week_id=week,
+            day_id_refs_monday_to_sunday=ListContainer(refs)))
+          for week, refs in weeks),
+        ("calendar", 0x03, Container(
+            command="publish_seasons", **ids, command_index=0, total_number_of_commands=1,
+            seasons=ListContainer(Container(season_start_date=date, week_id_ref=week)
+                                  for date, week in seasons))),
+        ("calendar", 0x04, Container(
+            command="publish_special_days", **ids, start_time=start, calendar_type=0,
+            total_number_of_special_days=len(specials), command_index=0,
+            total_number_of_commands=1,
+            special_days=ListContainer(Container(date=date, day_id_ref=day)
+                                       for date, day in specials))),
+    ]  # fmt: skip
+    return calendar + _gas_price_commands(body, event, thresholds)
+
+
+FORMS[("1.1.1", "GCS01a")] = _Form("GCS01a", _gas_command("GCS01a", _gas_tariff, device_dated=True))
+DEVICES_OF["GCS01a"] = ("gsme",)
