@@ -181,3 +181,31 @@ def test_rtds_error_a_faulty_standing_charge_is_answered_as_rtds(keys):
     assert check_message(got, keys.keystore).outcome == "verified"
     assert _table(premises.esme.store, STANDING) == {}
     assert _table(premises.esme.store, MATRIX) == {}
+
+
+def test_a_future_dated_price_whose_object_fails_alerts_8f67(keys):
+    """The standing charge's storage fails by the date: the matrix takes effect (8F66), the
+    standing charge does not (8F67, naming its activation time)."""
+    clock = Clock("simulated")
+    command = _signed(keys, _request("FUTURE_DATED_TOU_BLOCK", 1005))
+
+    async def main():
+        premises = await Premises.start(clock, keys=keys)
+        premises.esme.set_time(EVE)
+        alerts: list[bytes] = []
+        premises.on_alert(alerts.append)
+        try:
+            execution = await premises.execute(command)
+            premises.esme.object_faults = {STANDING}
+            await asyncio.sleep(2 * 86400)
+            store = premises.esme.store
+            return execution, alerts, (_table(store, STANDING), _table(store, MATRIX))
+        finally:
+            await premises.close()
+
+    execution, alerts, after = clock.run(main)
+    assert execution.outcome == "executed"
+    assert after[0] == {} and after[1]["A1"] == 3289
+    codes = {bytes(decode(a).payload.notification.value[2].value)[-7:-1]: int(
+        decode(a).payload.notification.value[0].value) for a in alerts}  # fmt: skip
+    assert codes == {STANDING: 0x8F67, MATRIX: 0x8F66}
