@@ -134,7 +134,9 @@ class EventLog:
         (the console yields between lines), and an append may flush the batch: entries then
         move from RAM to flash behind the walk. So the walk yields by sequence number (they
         only grow) and, after any flush, starts again from the oldest segment, yielding only
-        what is newer than what it has yielded."""
+        what is newer than what it has yielded. (Flash and RAM have a loop each, not one
+        shared generator: a new name costs a qstr, and the pool is at its step; the switch's
+        label test runs out of heap with one.)"""
         total = 0
         for _ in self._read_all():
             total += 1
