@@ -3,8 +3,8 @@ the gas meter (critical GCS01b, GCS01a): the DSP's GBZ pre-command, the Price cl
 publish_tariff_information (publish_block_thresholds) and publish_price_matrix, for 1.1.1
 after the Calendar cluster's calendar, day and week profiles, seasons and special days, from
 each of the three templates (TOU now, block future-dated, its cancellation) is RTDS's byte for
-byte, and the DSP picks GCS01b / GCS01a for a GSME and ECS01b for an ESME. The GSME does not
-carry the tariff out yet (it refuses the Price and Calendar commands, E21)."""
+byte, and the DSP picks GCS01b / GCS01a for a GSME and ECS01b for an ESME. The GSME carrying
+the tariff out: test_catalogue_gas_tariffs.py."""
 
 from __future__ import annotations
 

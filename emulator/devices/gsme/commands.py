@@ -19,6 +19,12 @@ calorific value (Price 0x0302-0x0306), 6.7 (GCS24a) sets the uncontrolled flow t
 (Metering 0x0B10-0x0B15) and the supply tamper and depletion states (0x0607, 0x0608, which
 6.2.4 reads), a value that does not fit its attribute `invalid_value`, nothing changed.
 
+The tariff (1.2.1 GCS01b: the Price cluster's tariff information and price matrix; 1.1.1
+GCS01a: the Calendar cluster's calendar, day and week profiles, seasons and special days before
+them, and the block thresholds): each command kept as the meter received it (`GasTariff`),
+answered success, as RTDS's GSME; a hardware fault fails it and the rest of the message
+(RTDS's ERROR responses).
+
 The ZigBee event logs (Events cluster 0x0709; event_logs.json): 6.13 reads the event log (CS10a,
 ZCL log 3) or the security log (CS10b, log 4) over a period, a log with nothing in it
 `not_found`; 3.3 (CS11) clears the event log (the security log cannot be cleared remotely:
@@ -53,7 +59,7 @@ from ..paired_device import usable_certificate
 from .answer import Asn1Handler, Attributes, Handler
 
 METERING, MESSAGING, PREPAYMENT, DEVICE_MANAGEMENT = 0x0702, 0x0703, 0x0705, 0x0708
-PRICE = 0x0700
+PRICE, CALENDAR = 0x0700, 0x0707
 PUBLISH_BILLING_PERIOD = 0x09
 BILLING_PERIOD_FIELDS = ("provider_id", "issuer_event_id", "billing_period_start_time",
                          "billing_period_duration", "billing_period_duration_type",
@@ -115,6 +121,21 @@ class Debt:
 
 
 @dataclass
+class GasTariff:
+    """The tariff the Price and Calendar commands published, each as the meter received it
+    (their ZCL payloads; day and week profiles by their ids)."""
+
+    tariff_information: Any = None
+    price_matrix: Any = None
+    block_thresholds: Any = None
+    calendar: Any = None
+    day_profiles: dict[int, Any] = field(default_factory=dict)
+    week_profiles: dict[int, Any] = field(default_factory=dict)
+    seasons: Any = None
+    special_days: Any = None
+
+
+@dataclass
 class GasState:
     """What the gas commands set that no served read shows yet."""
 
@@ -129,6 +150,7 @@ class GasState:
     #: partner certificates Method C joins delivered (EUI -> DER)
     certificates: dict[bytes, bytes] = field(default_factory=dict)
     debts: dict[int, Debt] = field(default_factory=lambda: {n: Debt() for n in (1, 2, 3)})
+    tariff: GasTariff = field(default_factory=GasTariff)
 
 
 class GasCommands:
@@ -253,7 +275,32 @@ class GasCommands:
             (PRICE, "publish_calorific_value"): self._calorific_value,
             (METERING, "set_uncontrolled_flow_threshold"): self._flow_threshold,
             (METERING, "set_supply_status"): self._supply_states,
-        }
+            **{(PRICE, f"publish_{name}"): self._keep(name)
+               for name in ("tariff_information", "price_matrix", "block_thresholds")},
+            **{(CALENDAR, f"publish_{name}"): self._keep(name)
+               for name in ("calendar", "seasons", "special_days")},
+            (CALENDAR, "publish_day_profile"): self._keep_profile("day"),
+            (CALENDAR, "publish_week_profile"): self._keep_profile("week"),
+        }  # fmt: skip
+
+    def _keep(self, name: str) -> Handler:
+        """A tariff command kept as the tariff's `name` part."""
+
+        def keep(payload: Any) -> str:
+            setattr(self.state.tariff, name, payload)
+            return "success"
+
+        return keep
+
+    def _keep_profile(self, kind: str) -> Handler:
+        """A day or week profile kept by its id (a later one of the same id replaces it)."""
+
+        def keep(payload: Any) -> str:
+            profiles = getattr(self.state.tariff, f"{kind}_profiles")
+            profiles[int(payload[f"{kind}_id"])] = payload
+            return "success"
+
+        return keep
 
     def _store(self, values: dict[tuple[int, int], int]) -> str:
         """Set attributes the meter holds (keeping their types); invalid_value, nothing

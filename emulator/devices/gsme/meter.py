@@ -13,7 +13,8 @@ emergency credit (GCS06), 2.3 debts (GCS04), 1.5 balances (GCS40a-d), and 6.11 /
 clock (GCS28, ASN.1), 6.13 read the event or security log (CS10a / CS10b), 3.3 clear the
 event log (CS11), the device log's joins, unjoins and read (CS03B/C, CS04B/AC, CS07), the
 billing calendar set (6.8 GCS25 / GCS25a) and read (6.2.3 GCS21d / GCS21k), the gas
-configuration (6.6 GCS23, 6.7 GCS24a); the critical ones signed both ways. Checks and responses: answer.py.
+configuration (6.6 GCS23, 6.7 GCS24a), the tariff (1.2.1 GCS01b, 1.1.1 GCS01a); the
+critical ones signed both ways. Checks and responses: answer.py.
 """
 
 from __future__ import annotations
@@ -50,15 +51,17 @@ SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB:
         # the billing calendar (commands.py)
         0x007E: "6.8", 0x00D8: "6.8", 0x009D: "6.2.3", 0x00DA: "6.2.3",
         # the gas configuration (commands.py)
-        0x007C: "6.6", 0x00FC: "6.7"}  # fmt: skip
+        0x007C: "6.6", 0x00FC: "6.7",
+        # the tariff (commands.py)
+        0x00A3: "1.2.1", 0x006B: "1.1.1"}  # fmt: skip
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
 #: the joins, unjoins and device log read the ACB may send too (use-case tables)
 ROLES.update({srv: {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}
               for srv in ("8.7.1", "8.7.2", "8.8.1", "8.9")})  # fmt: skip
 #: the critical ones (SME.C.C in the use-case tables): signed by the Supplier, answered signed
 CRITICAL = {0x0081, 0x0085, 0x0070, 0x006E, 0x0086, 0x00B4, 0x00C0, 0x00C2, 0x007F,
-            0x00AF, 0x000F, 0x007E, 0x00D8, 0x007C, 0x00FC}  # fmt: skip
-DATE_STAMPED = {0x012A, 0x0074}  # GCS60a's and GCS13a's carry the meter's time, as RTDS's
+            0x00AF, 0x000F, 0x007E, 0x00D8, 0x007C, 0x00FC, 0x00A3, 0x006B}  # fmt: skip
+DATE_STAMPED = {0x012A, 0x0074, 0x00A3, 0x006B}  # GCS60a, GCS13a, GCS01b, GCS01a: as RTDS's
 ENCRYPTED = {0x0074}  # GCS13a: the registers, encrypted for the reader
 #: a GSME wakes about every 30 minutes (our figure: GBCS leaves it to the device)
 WAKE_INTERVAL_S = 1800.0
