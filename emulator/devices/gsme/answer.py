@@ -74,6 +74,7 @@ class GbzAnswerer:
         date_stamped: Iterable[int] = (), anchors: Mapping[bytes, Role] | None = None,
         encrypted: Iterable[int] = (), commands: Mapping[tuple[int, str], Handler] | None = None,
         critical: Iterable[int] = (), asn1_commands: Mapping[int, Asn1Handler] | None = None,
+        on_executed: Callable[[Message, Any], None] | None = None,
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
         self.anchors = anchors
@@ -84,6 +85,9 @@ class GbzAnswerer:
         self.commands = dict(commands or {})
         self.asn1_commands = dict(asn1_commands or {})
         self.critical = frozenset(critical)
+        #: told of each cluster command carried out successfully (the meter's future-dated
+        #: tariff commands schedule their alerts)
+        self.on_executed = on_executed
         self._signing_key = keys.device_signing_key(self.eui)
         self.counters = CounterStore()
         self.stats: Counter = Counter()
@@ -119,6 +123,8 @@ class GbzAnswerer:
             if component.body.frame.frame_control.frame_type == "cluster_specific":
                 answered = self._command(component, last, skip=failed)
                 failed = failed or _failed(answered)
+                if not failed and self.on_executed is not None:
+                    self.on_executed(message, component)
             else:
                 answered = self._component(component, last, key=key)
             components.append(answered)

@@ -15,26 +15,39 @@ event log (CS11), the device log's joins, unjoins and read (CS03B/C, CS04B/AC, C
 billing calendar set (6.8 GCS25 / GCS25a) and read (6.2.3 GCS21d / GCS21k), the gas
 configuration (6.6 GCS23, 6.7 GCS24a), the tariff (1.2.1 GCS01b, 1.1.1 GCS01a); the
 critical ones signed both ways. Checks and responses: answer.py.
+
+A tariff command starting in the future takes effect at its start time, when the meter alerts
+8F66 (future-dated execution, GBZ 00CD, signed) to the command's originator naming it (message
+code, counter, cluster, frame control, command id): one alert per command kind, as RTDS's
+GCS01a / GCS01b 8F66 files. Alerts go to `alert_sink`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
+import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emulator.clock import Clock
+from construct import Container  # type: ignore[import-untyped]
+
+from emulator.clock import ZIGBEE_EPOCH, Clock
+from gbcs.message import Message, encode_apdu
+from gbcs.payload import encode as encode_payload
 from gbcs.roles import Role
+from gbcs.security import sign
 
 from ..keys import PremisesKeys
 from ..outcomes import EsmeResult
 from .answer import Attributes, GbzAnswerer
 from .commands import GasCommands
 
+LOGGER = logging.getLogger(__name__)
 ATTRIBUTES = Path(__file__).with_name("attributes.json")
 #: message code -> SRV of the reads the GSME answers (use-case tables: the Supplier's)
 SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB: "6.2.4",
@@ -63,6 +76,13 @@ CRITICAL = {0x0081, 0x0085, 0x0070, 0x006E, 0x0086, 0x00B4, 0x00C0, 0x00C2, 0x00
             0x00AF, 0x000F, 0x007E, 0x00D8, 0x007C, 0x00FC, 0x00A3, 0x006B}  # fmt: skip
 DATE_STAMPED = {0x012A, 0x0074, 0x00A3, 0x006B}  # GCS60a, GCS13a, GCS01b, GCS01a: as RTDS's
 ENCRYPTED = {0x0074}  # GCS13a: the registers, encrypted for the reader
+#: the future-dated tariff commands (GCS01b, GCS01a): alert 8F66 (GBZ 00CD) when they start
+FUTURE_DATED = {0x00A3, 0x006B}
+FUTURE_DATED_ALERT, ACTIONED = 0x00CD, 0x8F66
+#: start times that are no date: now, and a cancellation's never (its matrix one short)
+CANCELLED = {0xFFFFFFFF, 0xFFFFFFFE}
+NOT_A_DATE = {0, *CANCELLED}
+FIRST_ALERT_COUNTER = 3000  # RTDS's GSME's alerts carry 3002...3013
 #: a GSME wakes about every 30 minutes (our figure: GBCS leaves it to the device)
 WAKE_INTERVAL_S = 1800.0
 
@@ -112,8 +132,17 @@ class GasMeter:
                                     anchors=self.anchors, encrypted=ENCRYPTED,
                                     commands=self.commands.handlers(),
                                     asn1_commands=self.commands.asn1_handlers(),
-                                    critical=CRITICAL)  # fmt: skip
+                                    critical=CRITICAL,
+                                    on_executed=self._scheduled)  # fmt: skip
         self.wakes = 0
+        self.now = now
+        #: where the meter's own alerts go (the premises' alert sinks)
+        self.alert_sink: Callable[[bytes], None] | None = None
+        self._signing_key = keys.device_signing_key(self.eui)
+        self._alert_counter = itertools.count(FIRST_ALERT_COUNTER)
+        #: future-dated commands not yet started: (due, originator, executed command)
+        self.pending: list[tuple[dt.datetime, bytes, Any]] = []
+        self.alerts: list[bytes] = []  # every alert raised, in order
 
     @property
     def stats(self):
@@ -130,3 +159,62 @@ class GasMeter:
 
     def handle(self, command: bytes) -> EsmeResult:
         return self.answerer.handle(command)
+
+    def _scheduled(self, message: Message, component: Any) -> None:
+        """A tariff command with a start time still to come: its 8F66 alert is due then."""
+        payload = component.body.frame.payload
+        start = payload.get("start_time")
+        if message.message_code not in FUTURE_DATED or start is None:
+            return
+        frame = component.body.frame
+        if int(start) in CANCELLED:  # the pending one of its kind will not start
+            self.pending = [e for e in self.pending if (e[2].cluster_id, e[2].command_id)
+                            != (int(component.cluster_id), int(frame.command_id))]  # fmt: skip
+        if int(start) in NOT_A_DATE:
+            return
+        due = ZIGBEE_EPOCH + dt.timedelta(seconds=int(start))
+        if due <= self.now():
+            return
+        executed = Container(message_code=int(message.message_code),
+                             originator_counter=int(message.counter),
+                             cluster_id=int(component.cluster_id),
+                             frame_control=frame.frame_control,
+                             command_id=int(frame.command_id))  # fmt: skip
+        entry = (due, bytes(message.originator), executed)
+        self.pending.append(entry)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no clock running (unit tests): raise_due() fires it
+            return
+        self.clock.call_later((due - self.now()).total_seconds(), self._due, entry)
+
+    def raise_due(self, until: dt.datetime) -> list[bytes]:
+        """Every pending alert due by `until`, raised in the order the commands came."""
+        due = [entry for entry in self.pending if entry[0] <= until]
+        return [self._due(entry) for entry in due]
+
+    def _due(self, entry: tuple[dt.datetime, bytes, Any]) -> bytes:
+        if entry not in self.pending:
+            return b""
+        self.pending.remove(entry)
+        when, to, executed = entry
+        payload = Container(profile=265, component_count=1, alert_code=ACTIONED,
+                            time_stamp=int((when - ZIGBEE_EPOCH).total_seconds()),
+                            executed_command=executed, layout="future_dated")  # fmt: skip
+        header = Container(
+            tag=b"\xdf", transaction_id=Container(cra="alert", counter=next(self._alert_counter)),
+            originator=self.eui, target=to, date_time=None,
+            other_information=Container(message_code=FUTURE_DATED_ALERT,
+                                        supplementary_remote_party=None,
+                                        supplementary_remote_party_counter=None,
+                                        supplementary_originator_counter=None, certificate=b""),
+        )  # fmt: skip
+        alert = sign(encode_apdu(header, encode_payload("gbz-alert", payload), None),
+                     self._signing_key)  # fmt: skip
+        self.stats[f"alert:{ACTIONED:04X}"] += 1
+        self.alerts.append(alert)
+        if self.alert_sink is None:
+            LOGGER.info("GSME %s: alert %04X (no sink)", self.eui.hex(), ACTIONED)
+        else:
+            self.alert_sink(alert)
+        return alert
