@@ -16,10 +16,12 @@ billing calendar set (6.8 GCS25 / GCS25a) and read (6.2.3 GCS21d / GCS21k), the 
 configuration (6.6 GCS23, 6.7 GCS24a), the tariff (1.2.1 GCS01b, 1.1.1 GCS01a); the
 critical ones signed both ways. Checks and responses: answer.py.
 
-A tariff command starting in the future takes effect at its start time, when the meter alerts
+A tariff command starting in the future is kept at once (as received, its start time in it:
+GasTariff holds no separate active and pending tariff yet); at its start time the meter alerts
 8F66 (future-dated execution, GBZ 00CD, signed) to the command's originator naming it (message
 code, counter, cluster, frame control, command id): one alert per command kind, as RTDS's
-GCS01a / GCS01b 8F66 files. Alerts go to `alert_sink`.
+GCS01a / GCS01b 8F66 files; a cancellation (start never) drops the pending alert of its kind.
+Alerts go to `alert_sink`.
 """
 
 from __future__ import annotations
