@@ -254,6 +254,7 @@ class Premises:
                 wake_interval_s=float(gas.get("wake_interval_s", WAKE_INTERVAL_S)),
                 supplier=bytes.fromhex(gas["supplier"]) if "supplier" in gas else None,
             )
+            gsme.alert_sink = self._raise_alert  # its future-dated tariffs' 8F66s, as the ESME's
             self.gas = GasProxy(bytes.fromhex(gas["gpf"]), gsme, keys, lambda: self.esme.utc_now())
             self.hub_function.gsme = gsme.eui  # in the hub's device log, after the ESME
         await self.poll_switches()

@@ -13,6 +13,7 @@ import datetime as dt
 import pytest
 from catalogue_helpers import RTDS, read_hex
 
+from emulator.backoffice.premises_factory import build_premises
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import PRICE
@@ -189,3 +190,23 @@ def test_the_alerts_fire_on_the_meters_clock(keys):
     before, sunk = clock.run(run)
     assert before == [] and len(sunk) == 2
     assert {decode(a).payload.time_stamp for a in sunk} == {datetime_to_seconds2000(DUE)}
+
+
+def test_the_premises_passes_the_gas_meters_alerts_on(keys):
+    """The premises hands what its GSME raises on its own to every on_alert callback, as it
+    does the ESME's: the DSP's alert path (a DeviceAlertMessage to the Gas Supplier). The
+    alert is RTDS's future-dated 1.2.1 one, raised by a meter of RTDS's supplier."""
+    clock = Clock("simulated")
+    meter = GasMeter(GSME, keys, Clock("simulated"), lambda: RTDS_TIME)
+    assert meter.handle(read_hex(RTDS / _future_dated("1.2.1_GCS01b"))).outcome == "executed"
+    alert = meter.raise_due(DUE)[0]
+
+    async def run():
+        premises = await build_premises(clock)
+        sunk: list[object] = []
+        premises.on_alert(sunk.append)
+        assert premises.gas.gsme.alert_sink is not None
+        premises.gas.gsme.alert_sink(alert)
+        return sunk
+
+    assert clock.run(run) == [alert]
