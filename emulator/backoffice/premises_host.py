@@ -70,10 +70,9 @@ def meter_registers(esme: Any) -> list[dict]:
     return registers
 
 
-async def view(premises: Premises) -> dict:
-    """What the DSP's web console shows of a household's devices (JSON): each switch's relay,
-    level, label and boost association as the switch holds them, and the meter's label for
-    it; the meter's registers and credit, device log and whether boost is available."""
+async def switch_views(premises: Premises) -> list[dict]:
+    """Each switch's relay, level, label and boost association as the switch holds them, and
+    the meter's label for it (JSON; EUIs as plain upper-case hex)."""
     esme = premises.esme
     switches = []
     for slot, unit in sorted(premises.switches.items()):
@@ -86,6 +85,15 @@ async def view(premises: Premises) -> dict:
             "label": config.get("label", ""), "meter_label": esme.objects.labels.get(slot, ""),
             "boost_associated": bool(config.get("boost_associated")),
         })  # fmt: skip
+    return switches
+
+
+async def view(premises: Premises) -> dict:
+    """What the DSP's web console shows of a household's devices (JSON): its switches
+    (`switch_views`); the meter's registers and credit, device log and whether boost is
+    available."""
+    esme = premises.esme
+    switches = await switch_views(premises)
     return {
         "hub": premises.hub.eui.hex().upper(),
         "meter": esme.eui.hex().upper(),

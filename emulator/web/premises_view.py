@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.backoffice.inventory import Inventory
-from emulator.backoffice.premises_host import meter_registers
+from emulator.backoffice.premises_host import meter_registers, switch_views
 from emulator.backoffice.remote_premises import HostedPremises
 from emulator.devices import Premises
 
@@ -28,20 +28,18 @@ def _dashed(eui: bytes) -> str:
     return bytes(eui).hex("-").upper()
 
 
+def _dashed_switches(switches: list[dict]) -> list[dict]:
+    """`premises_host.switch_views`' switches with their EUIs dashed, as the page shows them."""
+    return [
+        {**s, "eui": None if not s.get("eui") else _dashed(bytes.fromhex(s["eui"]))}
+        for s in switches
+    ]
+
+
 async def live_state(premises: Premises, mains: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The live part of one in-process premises (JSON-able)."""
     esme = premises.esme
-    switches = []
-    for slot, unit in sorted(premises.switches.items()):
-        state = (await unit.state()).as_dict()
-        config = await unit.config()
-        link = esme.slots.get(slot)
-        switches.append({
-            "slot": slot, "eui": _dashed(link.eui) if link is not None and link.eui else None,
-            "role": unit.role, "relay": state["relay"], "level": state["level"],
-            "label": config.get("label", ""), "meter_label": esme.objects.labels.get(slot, ""),
-            "boost_associated": bool(config.get("boost_associated")),
-        })  # fmt: skip
+    switches = _dashed_switches(await switch_views(premises))
     hub_eui = _dashed(premises.hub.eui)
     gas = None
     if premises.gas is not None:
@@ -96,10 +94,7 @@ def hosted_state(port: HostedPremises, mains: dict[str, dict[str, Any]]) -> dict
             "registers": view.get("registers"),
             "boost_available": view.get("boost_available"),
         },
-        "switches": [
-            {**s, "eui": None if not s.get("eui") else _dashed(bytes.fromhex(s["eui"]))}
-            for s in view.get("switches", [])
-        ],
+        "switches": _dashed_switches(view.get("switches", [])),
         "gas": None,
     }
 
