@@ -13,8 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import marshal
-import os
 import re
 import struct
 import sys
@@ -34,6 +32,7 @@ from construct import (
     StreamError,
 )
 
+from .diskcache import cache_dir, load_entry, store_entry
 from .errors import DecodeError, EncodeError
 
 CONSTRUCT_VERSION: str = getattr(_construct, "__version__", "")
@@ -431,9 +430,8 @@ def _renumbered(table: dict[int, Any], number: dict[int, int]) -> dict[int, Any]
 
 
 def parser_cache_dir() -> Path:
-    """Where compiled parsers are kept: $XDG_CACHE_HOME/gbhan (~/.cache/gbhan)."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "gbhan"
+    """Where compiled parsers are kept: gbcs.diskcache's folder, $XDG_CACHE_HOME/gbhan."""
+    return cache_dir()
 
 
 def _cached(emitted: str, name: str) -> tuple[str, CodeType]:
@@ -478,30 +476,17 @@ def _package_digest() -> str | None:
 
 
 def _load_entry(path: Path) -> tuple[str, CodeType] | None:
-    try:
-        source, compiled = marshal.loads(path.read_bytes())
+    """A kept (source, compiled code) pair, or None (gbcs.diskcache: missing or not intact)."""
+    value = load_entry(path)
+    if isinstance(value, tuple) and len(value) == 2:
+        source, compiled = value
         if isinstance(source, str) and isinstance(compiled, CodeType):
             return source, compiled
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
     return None
 
 
 def _store_entry(path: Path, source: str, compiled: CodeType) -> None:
-    """Write an entry beside its place under a name of this process's own, then rename it
-    into place, so a reader never sees half of one (tempfile would too, at 5 ms an import);
-    a cache that cannot be written is simply not used."""
-    staging = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(staging, "xb") as out:
-            out.write(marshal.dumps((source, compiled)))
-        os.replace(staging, path)
-    except OSError:
-        try:
-            staging.unlink()
-        except OSError:
-            pass
+    store_entry(path, (source, compiled))
 
 
 _DECODE_FAILURES = (
