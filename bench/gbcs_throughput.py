@@ -161,7 +161,7 @@ children = resource.getrusage(resource.RUSAGE_CHILDREN)
 marks["end"] = time.process_time()
 marks["worker"] = children.ru_utime + children.ru_stime
 print(json.dumps(marks), file=sys.stderr)
-sys.exit(status)
+cli.exit_with(status)  # as the installed script ends
 """
 
 

@@ -2,6 +2,7 @@
 command without importing a group, `gbhan gbcs ...` imports the codec and not the emulator,
 and the listing says what each group's own register() says."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,95 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     )
     assert len(run.stdout.splitlines()) == 2
     assert "Traceback" not in run.stderr and "BrokenPipeError" not in run.stderr
+
+
+RTDS = REPO / "data" / "rtds" / "RTDS-4.5.0"
+KEYSTORE = REPO / "emulator" / "dccdata" / "rtds" / "keystore"
+
+
+def test_a_check_starts_without_pdb_or_shutil():
+    """construct imports pdb, and argparse's formatter shutil, for a debugger and a terminal
+    width a check never uses: neither is loaded (pdb is the stand-in, unread)."""
+    argv = ("gbcs", "check", str(RTDS / "7.7_ECS61a"), "--keystore", str(KEYSTORE))
+    status, modules, out = modules_after(*argv)
+    assert status == 0, out
+    assert "construct" in modules and "pdb" in modules
+    assert not {"bdb", "shutil", "bz2", "lzma"} & modules
+
+
+def test_pdb_works_after_a_command_deferred_it():
+    """The stand-in becomes pdb at its first use, for new importers and for construct's
+    own reference alike."""
+    code = (
+        "import sys\n"
+        "from tools import cli\n"
+        "cli.main(['gbcs', 'decode', 'DF0901'])\n"
+        "import construct.debug, pdb\n"
+        "assert callable(construct.debug.pdb.post_mortem)\n"
+        "assert isinstance(pdb.Pdb, type) and sys.modules['pdb'].Pdb is pdb.Pdb\n"
+        "assert 'bdb' in sys.modules\n"
+        "print('pdb ok')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert run.stdout.strip().endswith("pdb ok"), run.stderr[-500:]
+
+
+@pytest.mark.parametrize("columns", [50, 120])
+def test_help_is_as_wide_as_the_terminal_says(columns):
+    env = {**os.environ, "COLUMNS": str(columns)}
+    run = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "gbcs", "check", "--help"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    widths = [len(line) for line in run.stdout.splitlines()]
+    assert run.returncode == 0 and max(widths) <= columns - 2
+    assert max(widths) > columns - 2 - 25  # filled out to near the width, not left at 80
+
+
+EXIT_PROBE = (
+    "import atexit, sys\n"
+    "from tools import cli\n"
+    "atexit.register(lambda: print('atexit ran', file=sys.stderr))\n"
+    "cli.console()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("folder", "status"), [("7.7_ECS61a", 0), ("NA_PCS02", 1)], ids=["passes", "fails"]
+)
+def test_a_check_exits_at_once_with_its_output_whole(tmp_path, folder, status):
+    """`gbhan gbcs check` skips the interpreter's teardown (atexit handlers included) but
+    not its output: every line reaches a file, and the status is the check's."""
+    out = tmp_path / "out.txt"
+    argv = ["gbcs", "check", str(RTDS / folder), "--keystore", str(KEYSTORE)]
+    with out.open("w") as sink:
+        run = subprocess.run(
+            [sys.executable, "-c", EXIT_PROBE, *argv],
+            cwd=REPO,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    lines = out.read_text().splitlines()
+    assert run.returncode == status
+    assert lines[-1].startswith(f"checked {len(list((RTDS / folder).iterdir()))} files")
+    assert len(lines) == 1 + 2 * status  # NA_PCS02: one verdict line per message
+    assert "atexit ran" not in run.stderr
+
+
+def test_other_commands_exit_as_usual():
+    run = subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE, "gbcs", "decode", "DF0901"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "atexit ran" in run.stderr
