@@ -1769,6 +1769,45 @@ FORMS[("6.11", "GCS28")] = _Form("GCS28", _gcs28)
 FORMS[("8.1.1", "GCS28")] = _Form("GCS28", _gcs28)
 DEVICES_OF["GCS28"] = ("gsme",)
 
+
+# --- the gas meter's sampled data (4.8.1 GCS17, 4.10 GCS18): Metering get_sampled_data ------
+
+#: use case -> (SRV, ZCL sample id, seconds between samples, whether the DSP asks for the
+#: most recent samples: GCS18's earliest sample time 0x00000001, as RTDS's)
+GAS_SAMPLED: dict[str, tuple[str, int, int, bool]] = {
+    "GCS17": ("4.8.1", 0, 1800, False),  # the half-hour consumption profile
+    "GCS18": ("4.10", 2, 360, True),  # the gas network data log, every 6 minutes
+}
+MOST_RECENT_SAMPLES = 1
+
+
+def _gas_sampled(use_case: str) -> Callable[[etree._Element, int], list[GasCommand]]:
+    _srv, sample_id, step, most_recent = GAS_SAMPLED[use_case]
+
+    def build(body: etree._Element, event: int) -> list[GasCommand]:
+        period = body.find(f".//{{{SR}}}ReadLogPeriod")
+        if period is None:
+            raise TransformError(f"{use_case} needs sr:ReadLogPeriod")
+        start = _seconds_since_2000(_required_text(period, "StartDateTime"))
+        end = _seconds_since_2000(_required_text(period, "EndDateTime"))
+        if end < start:
+            raise TransformError("the log period ends before it starts")
+        count = (end - start) // step + 1  # both ends' samples, as RTDS's 97 over two days
+        if count > 0xFFFF:
+            raise TransformError(f"{use_case}: {count} samples are more than one read asks")
+        return [(METERING, 0x08, Container(
+            command="get_sampled_data", sample_id=sample_id,
+            earliest_sample_time=MOST_RECENT_SAMPLES if most_recent else start, sample_type=0,
+            number_of_samples=count))]  # fmt: skip
+
+    build.__doc__ = f"{use_case}: the samples of log {sample_id} over the request's period"
+    return build
+
+
+for _use_case, (_srv, *_rest) in GAS_SAMPLED.items():
+    FORMS[(_srv, _use_case)] = _Form(_use_case, _gas_command(_use_case, _gas_sampled(_use_case)))
+    DEVICES_OF[_use_case] = ("gsme",)
+
 # 8.9 to a ZigBee device (the GSME): read its device log, an ASN.1 NULL as CS08's
 FORMS[("8.9", "CS07")] = _Form("CS07", _cs08)
 DEVICES_OF["CS07"] = ("gsme",)

@@ -3,8 +3,9 @@
 a ZCL cluster command through the device's handler for it, and sealing the response (the
 device as originator, the command's counter; signed by the device when the command was
 signed, a critical use case, else MAC'd, as RTDS's).
-Where GBCS has the response encrypted (`encrypted` message codes: GCS13a's registers) each
-component's ZCL payload is encrypted for the reader as the ESME's protected reads are
+Where GBCS has the response encrypted (`encrypted` message codes: GCS13a's registers, the
+sampled data of GCS17 / GCS18 / GCS61) each component's ZCL payload (a read-attributes
+response, or a cluster's own response; never a default response) is encrypted for the reader as the ESME's protected reads are
 (AES-GCM, key from static ECDH between the device and the reader and the KDF with the
 encryption message type and the response's counter).
 
@@ -39,7 +40,7 @@ from gbcs.security import (
     shared_secret,
     sign,
 )
-from gbcs.zcl import GENERAL_COMMANDS
+from gbcs.zcl import CLUSTER_COMMANDS, GENERAL_COMMANDS
 
 from ..access import CounterStore, check_sender
 from ..esme.instructions import cosem_datetime
@@ -121,7 +122,7 @@ class GbzAnswerer:
         for i, component in enumerate(message.payload.components):
             last = i == count - 1
             if component.body.frame.frame_control.frame_type == "cluster_specific":
-                answered = self._command(component, last, skip=failed)
+                answered = self._command(component, last, skip=failed, key=key)
                 failed = failed or _failed(answered)
                 if not failed and self.on_executed is not None:
                     self.on_executed(message, component)
@@ -180,7 +181,8 @@ class GbzAnswerer:
                                   records=ListContainer(records)))),
         )  # fmt: skip
 
-    def _command(self, component: Any, last: bool, skip: bool = False) -> Any:
+    def _command(self, component: Any, last: bool, skip: bool = False,
+                 key: bytes | None = None) -> Any:  # fmt: skip
         """A cluster command carried out by its handler: a default response with the status
         it returns (profile-wide, the other way), or the cluster's own response. After a
         command of the same message failed (`skip`) it is not carried out: a failure default
@@ -200,6 +202,12 @@ class GbzAnswerer:
         else:
             kind, (response_id, payload, *flag) = "cluster_specific", answer
             quiet = bool(flag and flag[0])
+            if key is not None:
+                table = CLUSTER_COMMANDS[str(component.cluster_id)][back == "server_to_client"]
+                return self._encrypted(int(component.cluster_id), Container(
+                    frame_type=kind, manufacturer_specific=False, direction=back,
+                    disable_default_response=quiet, reserved=0), frame.sequence, response_id,
+                    table[response_id].build(payload), last, key)  # fmt: skip
         return Container(
             control=Container(last_component=last, encrypted=False, from_date_time=False,
                               reserved=0),
@@ -237,6 +245,15 @@ class GbzAnswerer:
         plaintext = GENERAL_COMMANDS[READ_ATTRIBUTES_RESPONSE].build(
             Container(command="read_attributes_response", records=ListContainer(records))
         )
+        control = Container(frame_type="profile_wide", manufacturer_specific=False,
+                            direction="server_to_client", disable_default_response=True,
+                            reserved=0)  # fmt: skip
+        return self._encrypted(cluster, control, sequence, READ_ATTRIBUTES_RESPONSE, plaintext,
+                               last, key)  # fmt: skip
+
+    def _encrypted(self, cluster: int, frame_control: Any, sequence: int, command_id: int,
+                   plaintext: bytes, last: bool, key: bytes) -> Any:  # fmt: skip
+        """A component whose ZCL payload `plaintext` is encrypted for the reader."""
         fragment = encrypt_fragment(plaintext, key, self.eui)
         ciphertext, tag = fragment[len(FRAGMENT_HEADER) : -MAC_LENGTH], fragment[-MAC_LENGTH:]
         return Container(
@@ -244,17 +261,16 @@ class GbzAnswerer:
                               reserved=0),
             cluster_id=cluster,
             body=Container(from_date_time=None, frame=None, encrypted_frame=Container(
-                additional_header_control=0, frame_counter=0,
-                frame_control=Container(frame_type="profile_wide", manufacturer_specific=False,
-                                        direction="server_to_client",
-                                        disable_default_response=True, reserved=0),
-                manufacturer_code=None, sequence=sequence,
-                command_id=READ_ATTRIBUTES_RESPONSE, ciphered_length=len(fragment),
-                security_header=FRAGMENT_HEADER, ciphertext=ciphertext, tag=tag)),
+                additional_header_control=0, frame_counter=0, frame_control=frame_control,
+                manufacturer_code=None, sequence=sequence, command_id=command_id,
+                ciphered_length=len(fragment), security_header=FRAGMENT_HEADER,
+                ciphertext=ciphertext, tag=tag)),
         )  # fmt: skip
 
 
 def _failed(component: Any) -> bool:
-    """A default response with a status other than success."""
+    """A default response with a status other than success (an encrypted one never is)."""
+    if component.body.frame is None:
+        return False
     payload = component.body.frame.payload
     return payload.command == "default_response" and payload.status != "success"

@@ -34,6 +34,13 @@ credit activated 81AB, clock adjusted 8145 / not adjusted 81C6. The rest
 (3.1's message, 3.4's supplier, 3.5's PIN, 2.3's debts, 2.5's
 emergency credit) are kept on the meter, for the reads not yet served.
 
+The sampled data logs (Metering get_sampled_data; sampled_data.json, RTDS's meter's): 4.8.1
+the half-hour consumption profile (GCS17, sample id 0), 4.10 the gas network data log (GCS18,
+id 2), 4.17 the daily consumption log (GCS61, id 1, which the GPF answers from its mirror). A
+request names its earliest sample time and how many samples: the samples the log holds in that
+window, `not_found` when it holds none there; the DSP's earliest time 0x00000001 (GCS18, as
+RTDS's) asks for the most recent samples.
+
 Rules where our sources show only success (RTDS) and a hardware failure: arming closes
 nothing (an open valve stays open, a closed one becomes armed), a supply status other than
 off or armed is `invalid_field`, an unknown credit adjustment or debt type `invalid_field`,
@@ -79,6 +86,10 @@ SET_CLOCK = 0x007F  # GCS28 (ASN.1)
 UNCHANGED = 3  # set_supply_status: a state left as it is
 EVENTS = 0x0709
 EVENT_LOGS = Path(__file__).with_name("event_logs.json")
+SAMPLED_DATA = Path(__file__).with_name("sampled_data.json")
+GET_SAMPLED_DATA_RESPONSE = 0x07
+DAILY_INTERVAL, DAY = 0xFFFF, 86400
+MOST_RECENT = 1  # an earliest sample time of 0x00000001: the most recent samples
 ALL_LOGS, GENERAL_EVENTS, SECURITY_EVENTS = 0, 3, 4  # ZCL log ids
 CLEARABLE = (GENERAL_EVENTS,)  # the security log is not cleared remotely
 PUBLISH_EVENT_LOG, CLEAR_EVENT_LOG_RESPONSE = 0x01, 0x02
@@ -87,6 +98,25 @@ SUPPLY_ARMED_EVENT, EMERGENCY_CREDIT_EVENT = 0x8F32, 0x81AB
 CLOCK_ADJUSTED_EVENT, CLOCK_NOT_ADJUSTED_EVENT = 0x8145, 0x81C6
 
 Event = tuple[int, int, bytes]  # event id, seconds since 2000, event data
+
+
+@dataclass
+class SampledLog:
+    """One sampled data log: its first sample's time (seconds since 2000), the interval
+    between samples, the samples oldest first, and whether its responses disable the default
+    response (RTDS's meter's flag, per log)."""
+
+    start: int
+    interval: int
+    samples: list[int]
+    quiet: bool = True
+
+    @property
+    def step(self) -> int:
+        """Seconds between samples: a day for the daily log's interval 0xFFFF."""
+        return DAY if self.interval == DAILY_INTERVAL else self.interval
+
+
 #: the device log's use cases (ASN.1): joins CS03B (Method B, its GPF) and CS03C (Method C, a
 #: PPMID), unjoins CS04B and CS04AC, read CS07
 CS03B, CS03C, CS04B, CS04AC, CS07 = 0x000E, 0x00AF, 0x0010, 0x000F, 0x0013
@@ -167,6 +197,8 @@ class GasCommands:
         self.device_log_fault = False  # tests: the log cannot be read (RTDS's CS07 ERROR)
         #: ZCL log id -> its events, oldest first
         self.logs: dict[int, list[Event]] = event_logs if event_logs is not None else load_logs()
+        #: ZCL sample id -> its sampled data log
+        self.sampled: dict[int, SampledLog] = load_sampled()
         #: clusters whose hardware fails (tests: RTDS's ERROR responses) -> how many more of
         #: their commands are carried out first; then each changes nothing and answers
         #: hardware_failure
@@ -267,6 +299,7 @@ class GasCommands:
             (PREPAYMENT, "change_debt"): self._change_debt,
             (PREPAYMENT, "credit_adjustment"): self._credit_adjustment,
             (EVENTS, "get_event_log"): self._get_event_log,
+            (METERING, "get_sampled_data"): self._get_sampled_data,
             (EVENTS, "clear_event_log_request"): self._clear_event_log,
             (PRICE, "publish_billing_period"): self._billing_period,
             (PRICE, "publish_block_period"): self._block_period,
@@ -372,6 +405,12 @@ class GasCommands:
             "publish_event_log", total_number_of_matching_events=len(matching), command_index=0,
             total_commands=1, log_payload_control=0, events=events), True  # fmt: skip
 
+    def _get_sampled_data(self, payload: Any) -> str | tuple[int, Any, bool]:
+        """The samples of the log from the earliest sample time, at most `number_of_samples`
+        of them (the window they span); the most recent ones for 0x00000001; `not_found`
+        when the log holds none there."""
+        return sampled_data(self.sampled, payload)
+
     def _clear_event_log(self, payload: Any) -> tuple[int, Any]:
         """Empty the log (0: every log) where it may be cleared; the bits of those cleared."""
         log_id = int(payload.log_id)
@@ -458,6 +497,40 @@ def load_logs() -> dict[int, list[Event]]:
     logs = json.loads(EVENT_LOGS.read_text())["logs"]
     return {int(n): [(int(i), int(t), bytes.fromhex(d)) for i, t, d in events]
             for n, events in logs.items()}  # fmt: skip
+
+
+def load_sampled() -> dict[int, SampledLog]:
+    """sampled_data.json's logs."""
+    logs = json.loads(SAMPLED_DATA.read_text())["logs"]
+    return {int(n): SampledLog(int(log["start"]), int(log["interval"]),
+                               [int(v) for v in log["samples"]],
+                               bool(log["disable_default_response"]))
+            for n, log in logs.items()}  # fmt: skip
+
+
+def sampled_data(logs: dict[int, SampledLog], payload: Any) -> str | tuple[int, Any, bool]:
+    """get_sampled_data over `logs` (the GSME's, or the GPF's mirror of them)."""
+    log = logs.get(int(payload.sample_id))
+    wanted, earliest = int(payload.number_of_samples), int(payload.earliest_sample_time)
+    if log is None or int(payload.sample_type) != 0 or not log.samples or wanted == 0:
+        return "not_found"
+    count, step = len(log.samples), log.step
+    if earliest == MOST_RECENT:
+        first = max(count - wanted, 0)
+    else:
+        end = earliest + wanted * step  # the window the request spans
+        first = max(-(-(earliest - log.start) // step), 0)  # the first at or after earliest
+        wanted = (end - log.start - 1) // step + 1 - first
+    if wanted <= 0:
+        return "not_found"
+    chosen = log.samples[first : first + wanted]
+    if not chosen:
+        return "not_found"
+    return GET_SAMPLED_DATA_RESPONSE, _response(
+        "get_sampled_data_response", sample_id=int(payload.sample_id),
+        sample_start_time=log.start + first * step, sample_type=0,
+        sample_request_interval=log.interval, number_of_samples=len(chosen),
+        samples=chosen), log.quiet  # fmt: skip
 
 
 def _generalized(text: str) -> dt.datetime:

@@ -13,8 +13,9 @@ emergency credit (GCS06), 2.3 debts (GCS04), 1.5 balances (GCS40a-d), and 6.11 /
 clock (GCS28, ASN.1), 6.13 read the event or security log (CS10a / CS10b), 3.3 clear the
 event log (CS11), the device log's joins, unjoins and read (CS03B/C, CS04B/AC, CS07), the
 billing calendar set (6.8 GCS25 / GCS25a) and read (6.2.3 GCS21d / GCS21k), the gas
-configuration (6.6 GCS23, 6.7 GCS24a), the tariff (1.2.1 GCS01b, 1.1.1 GCS01a); the
-critical ones signed both ways. Checks and responses: answer.py.
+configuration (6.6 GCS23, 6.7 GCS24a), the tariff (1.2.1 GCS01b, 1.1.1 GCS01a), the sampled
+data logs 4.8.1 (GCS17) and 4.10 (GCS18), encrypted for the reader; the critical ones signed
+both ways. Checks and responses: answer.py.
 
 A tariff command starting in the future is kept at once (as received, its start time in it:
 GasTariff holds no separate active and pending tariff yet); at its start time the meter alerts
@@ -68,7 +69,9 @@ SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB:
         # the gas configuration (commands.py)
         0x007C: "6.6", 0x00FC: "6.7",
         # the tariff (commands.py)
-        0x00A3: "1.2.1", 0x006B: "1.1.1"}  # fmt: skip
+        0x00A3: "1.2.1", 0x006B: "1.1.1",
+        # the sampled data logs (commands.py), encrypted for the reader
+        0x0078: "4.8.1", 0x0079: "4.10"}  # fmt: skip
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
 #: the joins, unjoins and device log read the ACB may send too (use-case tables)
 ROLES.update({srv: {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}
@@ -77,7 +80,8 @@ ROLES.update({srv: {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}
 CRITICAL = {0x0081, 0x0085, 0x0070, 0x006E, 0x0086, 0x00B4, 0x00C0, 0x00C2, 0x007F,
             0x00AF, 0x000F, 0x007E, 0x00D8, 0x007C, 0x00FC, 0x00A3, 0x006B}  # fmt: skip
 DATE_STAMPED = {0x012A, 0x0074, 0x00A3, 0x006B}  # GCS60a, GCS13a, GCS01b, GCS01a: as RTDS's
-ENCRYPTED = {0x0074}  # GCS13a: the registers, encrypted for the reader
+#: GCS13a the registers, GCS17 / GCS18 the sampled data: encrypted for the reader
+ENCRYPTED = {0x0074, 0x0078, 0x0079}
 #: the future-dated tariff commands (GCS01b, GCS01a): alert 8F66 (GBZ 00CD) when they start
 FUTURE_DATED = {0x00A3, 0x006B}
 FUTURE_DATED_ALERT, ACTIONED = 0x00CD, 0x8F66
