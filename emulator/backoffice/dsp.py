@@ -454,7 +454,12 @@ class Dsp:
         acb = AcbContext(ACB_EUI, self._acb_counter + 1)
         try:
             transformed = transform(
-                request, use_case=use_case, acb=acb, partner=partner, now=self.utc_now()
+                request,
+                use_case=use_case,
+                acb=acb,
+                partner=partner,
+                now=self.utc_now(),
+                role=None if user is None else user.role,
             )
             if user is not None and user.role not in ANCHORED_ROLES and not transformed.via_acb:
                 transformed = on_behalf(request, transformed, acb, use_case)

@@ -113,6 +113,10 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "4.10": frozenset({IS, GS, ED, GT}),
     "4.18": frozenset({IS, GS}),  # the gas meter's (devices/gsme/)
     "6.2.8": frozenset({GS, RSA, GT}),
+    # the ESME's alert and event behaviours, each party its own (ECS25a.. IS, ECS25b.. ED;
+    # GCS20 / GCS20r the gas meter's)
+    "6.22": frozenset({IS, GS, ED}),
+    "6.2.10": frozenset({IS, GS, ED}),
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

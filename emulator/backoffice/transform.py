@@ -951,8 +951,10 @@ def _balance_use_case(body: etree._Element, gas: bool) -> str:
     return "ECS04a" if prepayment and not reset else "ECS04b"
 
 
-def _choose(request: Request, use_case: str | None) -> _Form:
+def _choose(request: Request, use_case: str | None, role: str | None = None) -> _Form:
     srv = request.service_reference_variant
+    if srv in ("6.22", "6.2.10") and (use_case is None or use_case.startswith("ECS25")):
+        use_case = _alert_behaviour_use_case(request, role)  # the party's own behaviours
     if srv == "8.11" and use_case is None:
         kind = (request.body.findtext(f"{{{SR}}}RequestType") or "").strip()
         use_case = {"Add": "CCS01", "Remove": "CCS02"}.get(kind)
@@ -1257,12 +1259,14 @@ def transform(
     acb: AcbContext | None = None,
     partner: JoinPartner | None = None,
     now: _dt.datetime | None = None,
+    role: str | None = None,
 ) -> Transformed:
     """The GBCS command for a request. `use_case` picks the form where the devices decide
     (8.7.x, 8.8.2, 11.2); `acb` is needed for the forms the DCC sends as ACB, `partner` for
     joins; `now` is the DSP's time for commands that carry it (the gas commands' issuer
-    event ids; default the wall clock)."""
-    form = _choose(request, use_case)
+    event ids; default the wall clock); `role` the sender's DUIS role where it picks the use
+    case (6.2.10: whose alert behaviours are read)."""
+    form = _choose(request, use_case, role)
     rid = request.request_id
     if form.via_acb:
         if acb is None:
@@ -2149,3 +2153,83 @@ def _gas_tariff(body: etree._Element, event: int) -> list[GasCommand]:
 
 FORMS[("1.1.1", "GCS01a")] = _Form("GCS01a", _gas_command("GCS01a", _gas_tariff, device_dated=True))
 DEVICES_OF["GCS01a"] = ("gsme",)
+
+# --- 6.22 / 6.2.10 the ESME's alert and event behaviours (esme/alert_behaviour.py) ---------
+
+#: DUIS settings element -> (its use case, the configuration object it sets, the alert
+#: codes' high byte: the Supplier's 0x81.., the Network Operator's 0x80..)
+ALERT_BEHAVIOURS = {
+    "ElectricitySupplierAlerts": ("ECS25a", "001E61620BFF", 0x81),
+    "ElectricitySupplierHANAlertSettings": ("ECS25a1", "001E61620CFF", 0x81),
+    "ElectricitySupplierAlarmSettings": ("ECS25a2", "001E61620DFF", 0x81),
+    "ElectricitySupplierLoggingSettings": ("ECS25a3", "001E61620EFF", 0x81),
+    "ElectricityNetworkOperatorAlerts": ("ECS25b", "002161620BFF", 0x80),
+    "ElectricityNetworkOperatorLoggingSettings": ("ECS25b3", "002161620EFF", 0x80),
+}
+#: the use cases the Network Operator (DUIS's Electricity Distributor) sends
+NETWORK_OPERATOR_USE_CASES = ("ECS25b", "ECS25b3", "ECS25r2")
+ELECTRICITY_DISTRIBUTOR = "ED"
+BEHAVIOUR_BITS = 256
+FIXED_READS["ECS25r1"] = tuple((1, f"001E6162{n:02X}FF", 2) for n in (15, 16, 17, 18))
+FIXED_READS["ECS25r2"] = tuple((1, f"00216162{n:02X}FF", 2) for n in (15, 18))
+
+
+def _alert_settings(body: etree._Element) -> etree._Element:
+    """The one settings group of a sr:ConfigureAlertBehaviour."""
+    found = [child for child in body if etree.QName(child).localname in ALERT_BEHAVIOURS]
+    if len(found) != 1:
+        raise TransformError(f"6.22 names {len(found)} alert settings groups, not one")
+    return found[0]
+
+
+def _alert_behaviour_use_case(request: Request, role: str | None) -> str:
+    """6.22 by the settings group the body names, 6.2.10 by the sender (the Supplier's
+    ECS25r1, the Electricity Distributor's ECS25r2); a group of the other party's refused."""
+    network_operator = None if role is None else role == ELECTRICITY_DISTRIBUTOR
+    if request.service_reference_variant == "6.2.10":
+        return "ECS25r2" if network_operator else "ECS25r1"
+    settings = _alert_settings(request.body)
+    use_case = ALERT_BEHAVIOURS[etree.QName(settings).localname][0]
+    if network_operator is not None and network_operator != (
+        use_case in NETWORK_OPERATOR_USE_CASES
+    ):
+        raise TransformError(f"{etree.QName(settings).localname} is not the sender's to set")
+    return use_case
+
+
+def _ecs25(body: etree._Element, counter: int) -> bytes:
+    """6.22: set the party's configuration object to a mask of the alert codes the body names
+    and their new values (Enable 1, Disable 0), each code's bit its low byte counted from the
+    end of each 256-bit half, as RTDS's."""
+    settings = _alert_settings(body)
+    _not_dsp_future_dated(body, "6.22")
+    _use_case, code, high = ALERT_BEHAVIOURS[etree.QName(settings).localname]
+    mask, enabled = [], []
+    for node in settings.iter():
+        name = etree.QName(node).localname
+        if not (len(name) == 5 and name[0] == "x"):
+            continue
+        try:
+            alert = int(name[1:], 16)
+        except ValueError:
+            raise TransformError(f"sr:{name} is not an alert code") from None
+        if alert >> 8 != high:
+            group = etree.QName(settings).localname
+            raise TransformError(f"alert {alert:04X} is not configured in {group}")
+        state = (node.text or "").strip()
+        if state not in ("Enable", "Disable"):
+            raise TransformError(f"alert {alert:04X}: {state!r} is not Enable or Disable")
+        bit = BEHAVIOUR_BITS - 1 - (alert & 0xFF)
+        mask.append(bit)
+        if state == "Enable":
+            enabled.append(BEHAVIOUR_BITS + bit)
+    if not mask:
+        raise TransformError("6.22 names no alert to configure")
+    specs = [cosem_spec("set", 1, bytes.fromhex(code), 2)]
+    return access_request(counter, specs, [_bits(2 * BEHAVIOUR_BITS, mask + enabled)])
+
+
+for _use_case, _code, _high in ALERT_BEHAVIOURS.values():
+    FORMS[("6.22", _use_case)] = _Form(_use_case, _ecs25)
+FORMS[("6.2.10", "ECS25r1")] = _Form("ECS25r1", _fixed_read("ECS25r1"))
+FORMS[("6.2.10", "ECS25r2")] = _Form("ECS25r2", _fixed_read("ECS25r2"))

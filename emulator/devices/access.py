@@ -100,6 +100,9 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "2.3": frozenset({S}),  # ECS07 update debt (critical)
     "2.5": frozenset({S}),  # ECS09 activate emergency credit (critical)
     "1.5": frozenset({S}),  # ECS04a adjust meter balance (critical)
+    # each party's alert and event behaviours, its own only (esme/checks.py OWNERS)
+    "6.22": frozenset({S, NO}),  # ECS25a/a1/a2/a3 the Supplier's, ECS25b/b3 the NO's
+    "6.2.10": frozenset({S, NO}),  # ECS25r1 the Supplier's, ECS25r2 the NO's
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

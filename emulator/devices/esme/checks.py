@@ -39,6 +39,11 @@ SRV_OF = {
     0x0059: "11.2",
     0x0062: "6.11",
 }  # fmt: skip  (ECS70 serves 8.1.1 too)
+#: use cases of an SRV open to both parties that only one party's anchor may send: each
+#: configures and reads its own alert behaviours (6.22, 6.2.10: alert_behaviour.py)
+OWNERS = {0x00AC: Role.SUPPLIER, 0x00EA: Role.SUPPLIER, 0x00EB: Role.SUPPLIER,
+          0x00EC: Role.SUPPLIER, 0x00EE: Role.SUPPLIER, 0x00B0: Role.NETWORK_OPERATOR,
+          0x00ED: Role.NETWORK_OPERATOR, 0x00EF: Role.NETWORK_OPERATOR}  # fmt: skip
 #: critical in RTDS (signed) though the use-case tables we have do not say: ECS47, ECS46c
 SIGNED_IN_RTDS = {ECS47, 0x0054}
 
@@ -101,8 +106,10 @@ class MeterAccess:
             message.message_code in SIGNED_IN_RTDS
         )
 
+        owner = OWNERS.get(message.message_code, None)
+
         def permitted(role: Role) -> bool:
-            return self.policy.permits(srv, role)
+            return self.policy.permits(srv, role) and owner in (None, role)
 
         check_sender(message, self.keys, self.counters, critical=critical, permitted=permitted)
         return srv

@@ -22,6 +22,7 @@ from gbcs.message import Message
 
 from .. import switch_zcl as sz
 from ..switch_zcl import SwitchError
+from . import alert_behaviour
 from .calendar import ACTIVATIONS, TABLES, Calendar
 from .debt import IC_CHARGE, IC_CREDIT, charge_method, credit_method
 from .extended import ACTIVE_OF, ATTRIBUTES, ExtendedValues
@@ -163,6 +164,9 @@ class MeterObjects:
             return NULL  # ECS07: a debt's passive unit charge activated, its total adjusted
         if ic == IC_CREDIT and kind == "action" and credit_method(self.store, code, method, value):
             return NULL  # ECS04a: the meter balance adjusted; ECS09: emergency credit invoked
+        if ic == IC_DATA and code in alert_behaviour.CONFIGURATIONS and (kind, method) == ("set", 2):
+            alert_behaviour.configure(self.store, code, value)  # ECS25a/a1/a2/a3/b/b3
+            return NULL
         if kind == "action" and method == 1 and self.store.resettable(ic, code):
             self.store.reset(ic, code)  # ECS15a/c, ECS28b, ECS29e, ECS57: clear, reset
             return NULL

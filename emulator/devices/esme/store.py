@@ -91,6 +91,14 @@ SRV_OF = {
     0x00D1: "6.5",  # ECS29c the same without the resets
     0x0043: "6.4.1",  # ECS28a load limit general settings, passive with activation (critical)
     0x00A2: "1.2.1",  # ECS01b primary element prices, passive with activation (critical)
+    0x00AC: "6.22",  # ECS25a the Supplier's alert behaviours (alert_behaviour.py)
+    0x00EA: "6.22",  # ECS25a1 the events the Supplier's HAN devices are sent
+    0x00EB: "6.22",  # ECS25a2 the events that sound the audible alarm
+    0x00EC: "6.22",  # ECS25a3 the events logged for the Supplier
+    0x00B0: "6.22",  # ECS25b the Network Operator's alert behaviours
+    0x00ED: "6.22",  # ECS25b3 the events logged for the Network Operator
+    0x00EE: "6.2.10",  # ECS25r1 read the Supplier's alert and event behaviours
+    0x00EF: "6.2.10",  # ECS25r2 read the Network Operator's
 }
 
 Key = tuple[int, bytes, int]
