@@ -1550,16 +1550,16 @@ _DECLARED = (
     UseCase(0x1001, "GNCA", "Generic Non-Critical Alert"),
     # --- the rest of the GBCS message-code table: codes no RTDS folder exercises ------
     UseCase(0x0014, "CS10a", "Read ZigBee Device Event Log", "SME.C.NC", srvs=("6.13",)),
-    UseCase(0x0019, "ECS01a", "Set Tariff and Price on ESME", "SME.C.C", srvs=("1.1",)),
+    UseCase(0x0019, "ECS01a", "Set Tariff and Price on ESME", "SME.C.C", srvs=("1.1.1",)),
     UseCase(0x0026, "ECS17a", "Read ESME Energy Registers (Export Energy)", "SME.C.NC", ("4.2",)),
     UseCase(0x0028, "ECS17c", "Read ESME Energy Registers (Power)", "SME.C.NC", ("4.16",)),
-    UseCase(0x0029, "ECS17d", "Read ESME Energy Register (TOU)", "SME.C.NC", ("4.1",)),
+    UseCase(0x0029, "ECS17d", "Read ESME Energy Register (TOU)", "SME.C.NC", ("4.1.2",)),
     UseCase(0x002B, "ECS18a", "Read Maximum Demand Registers (export)", "SME.C.NC", ("4.12",)),
     UseCase(0x002C, "ECS18b", "Read Maximum Demand Registers (import)", "SME.C.NC", ("4.12",)),
     UseCase(
         0x0035, "ECS21c", "Read Electricity Daily Read Log (export only)", "SME.C.NC", ("4.6",)
     ),
-    UseCase(0x003A, "ECS24", "Read ESME Tariff Data", "SME.C.NC", ("4.11",)),
+    UseCase(0x003A, "ECS24", "Read ESME Tariff Data", "SME.C.NC", ("4.11.1",)),
     UseCase(0x0046, "ECS30", "Set Billing Calendar on the ESME", "SME.C.C"),
     UseCase(0x0060, "ECS66", "Read ESME Daily Consumption Log", "SME.C.NC", ("4.17",)),
     UseCase(0x0069, "ECS82", "Read Meter Balance for ESME", "SME.C.NC", ("4.18",)),
@@ -1587,7 +1587,7 @@ _DECLARED = (
     UseCase(0x009F, "GCS21f", "Read GSME Tariff Data", "SME.C.NC", ("4.11",)),
     UseCase(0x00B3, "ECS04b", "Reset Meter Balance on the ESME", "SME.C.C", ("1.5",)),
     UseCase(0x00B6, "GCS13c", "Read GSME Register (TOU)", "SME.C.NC", ("4.1",)),
-    UseCase(0x00B7, "ECS01c", "Set Tariff and Price on ESME secondary", "SME.C.C", ("1.1",)),
+    UseCase(0x00B7, "ECS01c", "Set Tariff and Price on ESME secondary", "SME.C.C", ("1.1.2",)),
     UseCase(0x00B8, "GCS13b", "Read GSME Block Counters", "SME.C.NC", ("4.1",)),
     UseCase(0x00BC, "ECS23b", "Read Voltage Operational Data - 3 Phase", "SME.C.NC", ("4.10",)),
     UseCase(
@@ -1600,7 +1600,7 @@ _DECLARED = (
     UseCase(
         0x00C5, "GCS15e", "Read GSME Billing Data Log (prepayment credits)", "SME.C.NC", ("4.4",)
     ),
-    UseCase(0x00C7, "ECS01d", "Set Price on ESME secondary", "SME.C.C", ("1.2",)),
+    UseCase(0x00C7, "ECS01d", "Set Price on ESME secondary", "SME.C.C", ("1.2.2",)),
     UseCase(
         0x00D1,
         "ECS29c",

@@ -113,6 +113,11 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "4.10": frozenset({IS, GS, ED, GT}),
     "4.18": frozenset({IS, GS}),  # the gas meter's (devices/gsme/)
     "6.2.8": frozenset({GS, RSA, GT}),
+    # the ESME's tariff and register reads (esme/store.py, protected.py)
+    "4.11.1": frozenset({IS, GS, OU}),  # Read Tariff (Primary Element)
+    "4.1.2": frozenset({IS, GS, ED, GT}),  # Read Instantaneous Import TOU Matrices
+    "4.2": frozenset({ES, ED}),  # Read Instantaneous Export Registers
+    "4.16": frozenset({IS, ED}),  # Read Active Power Import
     # the ESME's alert and event behaviours, each party its own (ECS25a.. IS, ECS25b.. ED;
     # GCS20 / GCS20r the gas meter's)
     "6.22": frozenset({IS, GS, ED}),

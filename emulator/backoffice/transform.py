@@ -2233,3 +2233,105 @@ for _use_case, _code, _high in ALERT_BEHAVIOURS.values():
     FORMS[("6.22", _use_case)] = _Form(_use_case, _ecs25)
 FORMS[("6.2.10", "ECS25r1")] = _Form("ECS25r1", _fixed_read("ECS25r1"))
 FORMS[("6.2.10", "ECS25r2")] = _Form("ECS25r2", _fixed_read("ECS25r2"))
+
+
+# --- the ESME's tariff and register reads: 4.11.1 (ECS24), 4.2 (ECS17a), 4.16 (ECS17c) and
+# 4.1.2 (ECS17d, encrypted), in RTDS's order; esme/store.py answers them ----------------------
+
+FIXED_READS["ECS24"] = (
+    (3, "00005E2C0107", 2), (3, "00005E2C0107", 3),  # the active tariff price
+    (20, "00000D0000FF", 3), (20, "00000D0000FF", 4), (20, "00000D0000FF", 5),  # switching
+    (11, "00000B0000FF", 2),  # its special days
+    *((21, f"00001000{n:02X}FF", 2) for n in range(0x0B, 0x13)),  # block thresholds, TOU 1..8
+    (9000, "00005E2C0200", 2),  # the currency unit
+    (113, "0000131404FF", 5), (113, "0000131400FF", 5),  # standing charge, price matrix
+)  # fmt: skip
+FIXED_READS["ECS17a"] = ((3, "0100020800FF", 2), (3, "0100020800FF", 3),  # active export
+                         (3, "0100040800FF", 2), (3, "0100040800FF", 3))  # reactive export
+FIXED_READS["ECS17c"] = ((1, "00005E2C2214", 2),)  # the power import collection
+PROTECTED_READS["ECS17d"] = ("00002B0209FF", ((1, "00005E2C2201", 2),))  # TOU registers
+FORMS[("4.11.1", "ECS24")] = _Form("ECS24", _fixed_read("ECS24"))
+FORMS[("4.2", "ECS17a")] = _Form("ECS17a", _fixed_read("ECS17a"))
+FORMS[("4.16", "ECS17c")] = _Form("ECS17c", _fixed_read("ECS17c"))
+FORMS[("4.1.2", "ECS17d")] = _Form("ECS17d", _protected_read("ECS17d"))
+
+
+# --- 6.22 / 6.2.10 the ESME's alert and event behaviours (esme/alert_behaviour.py) ---------
+
+#: DUIS settings element -> (its use case, the configuration object it sets, the alert
+#: codes' high byte: the Supplier's 0x81.., the Network Operator's 0x80..)
+ALERT_BEHAVIOURS = {
+    "ElectricitySupplierAlerts": ("ECS25a", "001E61620BFF", 0x81),
+    "ElectricitySupplierHANAlertSettings": ("ECS25a1", "001E61620CFF", 0x81),
+    "ElectricitySupplierAlarmSettings": ("ECS25a2", "001E61620DFF", 0x81),
+    "ElectricitySupplierLoggingSettings": ("ECS25a3", "001E61620EFF", 0x81),
+    "ElectricityNetworkOperatorAlerts": ("ECS25b", "002161620BFF", 0x80),
+    "ElectricityNetworkOperatorLoggingSettings": ("ECS25b3", "002161620EFF", 0x80),
+}
+#: the use cases the Network Operator (DUIS's Electricity Distributor) sends
+NETWORK_OPERATOR_USE_CASES = ("ECS25b", "ECS25b3", "ECS25r2")
+ELECTRICITY_DISTRIBUTOR = "ED"
+BEHAVIOUR_BITS = 256
+FIXED_READS["ECS25r1"] = tuple((1, f"001E6162{n:02X}FF", 2) for n in (15, 16, 17, 18))
+FIXED_READS["ECS25r2"] = tuple((1, f"00216162{n:02X}FF", 2) for n in (15, 18))
+
+
+def _alert_settings(body: etree._Element) -> etree._Element:
+    """The one settings group of a sr:ConfigureAlertBehaviour."""
+    found = [child for child in body if etree.QName(child).localname in ALERT_BEHAVIOURS]
+    if len(found) != 1:
+        raise TransformError(f"6.22 names {len(found)} alert settings groups, not one")
+    return found[0]
+
+
+def _alert_behaviour_use_case(request: Request, role: str | None) -> str:
+    """6.22 by the settings group the body names, 6.2.10 by the sender (the Supplier's
+    ECS25r1, the Electricity Distributor's ECS25r2); a group of the other party's refused."""
+    network_operator = None if role is None else role == ELECTRICITY_DISTRIBUTOR
+    if request.service_reference_variant == "6.2.10":
+        return "ECS25r2" if network_operator else "ECS25r1"
+    settings = _alert_settings(request.body)
+    use_case = ALERT_BEHAVIOURS[etree.QName(settings).localname][0]
+    if network_operator is not None and network_operator != (
+        use_case in NETWORK_OPERATOR_USE_CASES
+    ):
+        raise TransformError(f"{etree.QName(settings).localname} is not the sender's to set")
+    return use_case
+
+
+def _ecs25(body: etree._Element, counter: int) -> bytes:
+    """6.22: set the party's configuration object to a mask of the alert codes the body names
+    and their new values (Enable 1, Disable 0), each code's bit its low byte counted from the
+    end of each 256-bit half, as RTDS's."""
+    settings = _alert_settings(body)
+    _not_dsp_future_dated(body, "6.22")
+    _use_case, code, high = ALERT_BEHAVIOURS[etree.QName(settings).localname]
+    mask, enabled = [], []
+    for node in settings.iter():
+        name = etree.QName(node).localname
+        if not (len(name) == 5 and name[0] == "x"):
+            continue
+        try:
+            alert = int(name[1:], 16)
+        except ValueError:
+            raise TransformError(f"sr:{name} is not an alert code") from None
+        if alert >> 8 != high:
+            group = etree.QName(settings).localname
+            raise TransformError(f"alert {alert:04X} is not configured in {group}")
+        state = (node.text or "").strip()
+        if state not in ("Enable", "Disable"):
+            raise TransformError(f"alert {alert:04X}: {state!r} is not Enable or Disable")
+        bit = BEHAVIOUR_BITS - 1 - (alert & 0xFF)
+        mask.append(bit)
+        if state == "Enable":
+            enabled.append(BEHAVIOUR_BITS + bit)
+    if not mask:
+        raise TransformError("6.22 names no alert to configure")
+    specs = [cosem_spec("set", 1, bytes.fromhex(code), 2)]
+    return access_request(counter, specs, [_bits(2 * BEHAVIOUR_BITS, mask + enabled)])
+
+
+for _use_case, _code, _high in ALERT_BEHAVIOURS.values():
+    FORMS[("6.22", _use_case)] = _Form(_use_case, _ecs25)
+FORMS[("6.2.10", "ECS25r1")] = _Form("ECS25r1", _fixed_read("ECS25r1"))
+FORMS[("6.2.10", "ECS25r2")] = _Form("ECS25r2", _fixed_read("ECS25r2"))

@@ -100,6 +100,10 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "2.3": frozenset({S}),  # ECS07 update debt (critical)
     "2.5": frozenset({S}),  # ECS09 activate emergency credit (critical)
     "1.5": frozenset({S}),  # ECS04a adjust meter balance (critical)
+    "4.11.1": frozenset({S}),  # ECS24 read tariff data (primary element)
+    "4.1.2": frozenset({S, NO}),  # ECS17d (DUIS: IS, GS, ED, GT)
+    "4.2": frozenset({S, NO}),  # ECS17a (DUIS: ES, ED; the Export Supplier a Supplier)
+    "4.16": frozenset({S, NO}),  # ECS17c (DUIS: IS, ED)
     # each party's alert and event behaviours, its own only (esme/checks.py OWNERS)
     "6.22": frozenset({S, NO}),  # ECS25a/a1/a2/a3 the Supplier's, ECS25b/b3 the NO's
     "6.2.10": frozenset({S, NO}),  # ECS25r1 the Supplier's, ECS25r2 the NO's

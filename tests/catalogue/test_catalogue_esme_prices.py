@@ -29,6 +29,8 @@ STANDING, MATRIX = bytes.fromhex("0000131404FF"), bytes.fromhex("0000131400FF")
 #: the meter's time when the commands arrive: a day before RTDS's execution date-time
 EVE = dt.datetime(2030, 1, 14, 9, 0, tzinfo=dt.UTC)
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
+#: the prices the meter starts with: RTDS's meter's, as its ECS24 (4.11.1) response shows
+RTDS_PRICES = ({"": 20000}, {"01": 2121, "A1": 2289, "A2": 4002, "B1": 3546, "B2": 6969})
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +145,7 @@ def test_future_dated_prices_take_effect_at_their_time_and_alert(keys):
     command = _signed(keys, _request("FUTURE_DATED_TOU_BLOCK", 1005))
     executions, alerts, before, after = run(keys, [command], days=2)
     assert executions[0].outcome == "executed"
-    assert before == ({}, {})  # not yet: the meter's prices are still all 0
+    assert before == RTDS_PRICES  # not yet: the meter's prices are still its own
     assert after == ({"": 20000}, {"01": 3121, "A1": 3289, "B1": 4546, "A2": 5002, "B2": 7969})
     ours = sorted((decode(a) for a in alerts), key=lambda m: m.payload.notification.value[2].value)
     theirs = sorted((decode(read_hex(p)) for p in FOLDER.glob("*_8F66_*_ALERT_*")),
@@ -159,7 +161,7 @@ def test_a_cancellation_leaves_the_prices(keys):
     cancel = _signed(keys, _request("CANCELLATION_TOU_BLOCK", 1005))
     executions, alerts, _before, after = run(keys, [future, cancel], days=2)
     assert [e.outcome for e in executions] == ["executed", "executed"]
-    assert alerts == [] and after == ({}, {})
+    assert alerts == [] and after == RTDS_PRICES
 
 
 def test_rtds_error_a_faulty_standing_charge_is_answered_as_rtds(keys):
@@ -179,8 +181,8 @@ def test_rtds_error_a_faulty_standing_charge_is_answered_as_rtds(keys):
     assert plain(got.header) == plain(expected.header)
     assert plain(got.payload) == plain(expected.payload)
     assert check_message(got, keys.keystore).outcome == "verified"
-    assert _table(premises.esme.store, STANDING) == {}
-    assert _table(premises.esme.store, MATRIX) == {}
+    assert _table(premises.esme.store, STANDING) == RTDS_PRICES[0]
+    assert _table(premises.esme.store, MATRIX) == RTDS_PRICES[1]
 
 
 def test_a_future_dated_price_whose_object_fails_alerts_8f67(keys):
@@ -205,7 +207,7 @@ def test_a_future_dated_price_whose_object_fails_alerts_8f67(keys):
 
     execution, alerts, after = clock.run(main)
     assert execution.outcome == "executed"
-    assert after[0] == {} and after[1]["A1"] == 3289
+    assert after[0] == RTDS_PRICES[0] and after[1]["A1"] == 3289
     codes = {bytes(decode(a).payload.notification.value[2].value)[-7:-1]: int(
         decode(a).payload.notification.value[0].value) for a in alerts}  # fmt: skip
     assert codes == {STANDING: 0x8F67, MATRIX: 0x8F66}

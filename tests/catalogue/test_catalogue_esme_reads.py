@@ -1,5 +1,6 @@
-"""The ESME's configuration, tariff, prepayment, load-limit and supply reads (4.11.2, 4.13,
-4.15, 6.2.1-6.2.9, 7.4), its encrypted register reads (4.1.1, 4.1.3, 4.3) and its encrypted
+"""The ESME's configuration, tariff, prepayment, load-limit, register and supply reads (4.2,
+4.11.1, 4.11.2, 4.13, 4.15, 4.16, 6.2.1-6.2.9, 7.4), its encrypted register reads (4.1.1,
+4.1.2, 4.1.3, 4.3) and its encrypted
 logs and profiles over a period (4.4.2, 4.4.3, 4.6.1, 4.8.1, 4.14 for a known party): the DSP's
 command from each catalogue template equals RTDS's (header and payload, MAC aside); RTDS's
 command executed by the emulated meter is answered byte for byte with RTDS's response (its
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from construct import Container
+from tariff_helpers import rtds_files, rtds_folder
 
 from emulator import data
 from emulator.backoffice import duis
@@ -59,9 +61,9 @@ TEMPLATES = sorted(
 )
 #: RTDS's success commands of the reads (a twin-element meter's are left to a twin meter)
 RTDS_COMMANDS = sorted(
-    str(p.relative_to(RTDS))
+    f"{p.parent.name}/{p.name}"
     for use_case in READS
-    for p in RTDS.glob(f"*_{use_case}/*_SUCCESS_COMMAND_GBCS.HEX")
+    for p in rtds_files(f"*_{use_case}/*_SUCCESS_COMMAND_GBCS.HEX")
     if "_TWIN_" not in p.name and "_URP_" not in p.name
 )
 
@@ -80,7 +82,13 @@ def test_every_read_has_templates_and_rtds_commands():
 
 
 def rtds_command_of(use_case: str) -> Path:
-    return sorted(RTDS.glob(f"*_{use_case}/*_SUCCESS_COMMAND_GBCS.HEX"))[0]
+    return rtds_files(f"*_{use_case}/*_SUCCESS_COMMAND_GBCS.HEX")[0]
+
+
+def rtds_file(name: str) -> Path:
+    """'folder/file' of RTDS_COMMANDS, in data/rtds or tests/catalogue/vectors."""
+    folder, file = name.split("/")
+    return rtds_folder(folder) / file
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -150,11 +158,11 @@ def _types(tree):
 
 @pytest.mark.parametrize("name", RTDS_COMMANDS)
 def test_rtds_command_is_answered_with_rtds_response(keys, name):
-    command = read_hex(RTDS / name)
+    command = read_hex(rtds_file(name))
     [execution], stats = execute(keys, [command])
     assert execution.outcome == "executed", execution.outcome
     assert stats["executed"] == 1
-    expected = read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_"))
+    expected = read_hex(rtds_file(name.replace("_COMMAND_", "_RESPONSE_")))
     got, want = decode(execution.response), decode(expected)
     assert plain(got.header) == plain(want.header)
     if name.split("/")[0].split("_")[1] in OTHER_METER:

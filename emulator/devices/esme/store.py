@@ -91,6 +91,10 @@ SRV_OF = {
     0x00D1: "6.5",  # ECS29c the same without the resets
     0x0043: "6.4.1",  # ECS28a load limit general settings, passive with activation (critical)
     0x00A2: "1.2.1",  # ECS01b primary element prices, passive with activation (critical)
+    0x003A: "4.11.1",  # ECS24 read tariff data (primary element)
+    0x0026: "4.2",  # ECS17a read export energy registers
+    0x0028: "4.16",  # ECS17c read the power registers
+    0x0029: "4.1.2",  # ECS17d read the TOU registers (encrypted)
     0x00AC: "6.22",  # ECS25a the Supplier's alert behaviours (alert_behaviour.py)
     0x00EA: "6.22",  # ECS25a1 the events the Supplier's HAN devices are sent
     0x00EB: "6.22",  # ECS25a2 the events that sound the audible alarm
