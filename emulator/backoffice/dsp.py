@@ -6,7 +6,8 @@ Every request, in this order (the first failure answers, and nothing reaches a p
 endpoint known (E13) → hardened parse, DUIS schema, XML signature (E40/E41, document.py) →
 originator a registered user (E1) signed with its own certificate (E41) → variant fits the
 endpoint (E13) → replayed id (E42) → an SRV variant gbhan serves (E43) →
-eligibility of the user's role (E2) → target and other device known (E19) → transform (E11) and variant fits the use case
+eligibility of the user's role (E2) → target and other device known (E19) → target in service (E5:
+not decommissioned or withdrawn) → transform (E11) and variant fits the use case
 (E12) → for variant 5, the user's GBCS signature on the very pre-command issued (E41).
 Accepted: serviceT answers `I0` with the `PreCommand`; serviceS answers `I99`, MACs the command
 as the ACB (signing it first where the ACB signs), routes it over the WAN, and later POSTs the
@@ -39,7 +40,7 @@ from gbcs.security import sign as gbcs_sign
 
 from . import alerts, document, duis, nondevice, xmlsig
 from .eligibility import BASE_ELIGIBILITY, DuisRole, Eligibility, NotEligible
-from .inventory import Device, Inventory
+from .inventory import OUT_OF_SERVICE, Device, Inventory
 from .keychoice import DeviceTrust, mac_for_device
 from .registry import RegisteredUser, UserRegistry
 from .replay import NotIssued, Replayed, RequestLedger
@@ -258,6 +259,10 @@ class Dsp:
         target = self.inventory.get(rid.target)
         if target is None:
             raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, f"no device {rid.target.hex()}", request)
+        status = self.inventory.status(rid.target)
+        if status in OUT_OF_SERVICE:  # decommissioned (8.3) or withdrawn (8.14)
+            raise DspRefusal(ResponseCode.DEVICE_STATUS_INCOMPATIBLE,
+                             f"{rid.target.hex()} is {status}", request)  # fmt: skip
         other = self._other_device(request)
         if variant in SIGNED_RETURN_VARIANTS:
             return self._send_signed(request, user)
@@ -323,7 +328,8 @@ class Dsp:
         if request.service_reference_variant not in nondevice.SERVED:
             raise DspRefusal(ResponseCode.NOT_SUPPORTED, "non-device service not served", request)
         try:
-            body = nondevice.answer(request, self.inventory)
+            body = nondevice.answer(request, self.inventory, keys=self.acb_keys,
+                                    now=self.utc_now())  # fmt: skip
         except nondevice.NonDeviceRefused as exc:
             raise DspRefusal(exc.code, str(exc), request) from None
         self.ledger.accept(str(rid))

@@ -113,6 +113,15 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "4.10": frozenset({IS, GS, ED, GT}),
     "4.18": frozenset({IS, GS}),  # the gas meter's (devices/gsme/)
     "6.2.8": frozenset({GS, RSA, GT}),
+    # the DSP's own lifecycle services (serviceD, nondevice.py), roles as duis-parser's matrix
+    "8.3": frozenset({IS, GS}),  # Decommission Device
+    "8.4": frozenset(DuisRole),  # Update Inventory
+    "8.13": frozenset({IS, GS}),  # Return Local Command Response
+    "8.14.1": frozenset({IS, GS}),  # Communications Hub Status Update: install success
+    "8.14.2": frozenset({IS, GS}),  # ... install, no SM WAN
+    "8.14.3": frozenset({IS, GS}),  # ... fault return
+    "8.14.4": frozenset({IS, GS}),  # ... no fault return
+    "12.1": frozenset(DuisRole),  # Request WAN Matrix
     # the ESME's tariff and register reads (esme/store.py, protected.py)
     "4.11.1": frozenset({IS, GS, OU}),  # Read Tariff (Primary Element)
     "4.1.2": frozenset({IS, GS, ED, GT}),  # Read Instantaneous Import TOU Matrices

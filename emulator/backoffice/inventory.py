@@ -181,6 +181,24 @@ class Inventory:
         self.record(eui, facts)
         return True
 
+    def set_status(self, eui: bytes, status: str, when: _dt.datetime | None = None) -> DeviceFacts:
+        """A DUIS lifecycle service moved the device's SMI status (8.3, 8.4, 8.14.x); with
+        `when`, it became Commissioned then (DateCommissioned). Kept by `record`."""
+        device = self.get(eui)
+        if device is None:
+            raise InventoryError(f"device {bytes(eui).hex().upper()} is not declared")
+        facts = dataclasses.replace(self.facts(device), status=status)
+        if when is not None:
+            facts = dataclasses.replace(facts, date_commissioned=f"{when.date().isoformat()}Z")
+        self.record(eui, facts)
+        return facts
+
+    def status(self, eui: bytes) -> str | None:
+        """The device's SMI status as 8.2 reports it (None: unknown device, or a Type 2
+        device, which has none)."""
+        device = self.get(eui)
+        return None if device is None else self.facts(device).status
+
     def remove(self, eui: bytes) -> Device | None:
         """Forget a device (a decommissioning, `gbhan dsp devices remove`); None if unknown."""
         self.recorded.pop(bytes(eui), None)
@@ -235,6 +253,9 @@ class Inventory:
     def esme_of(self, name: str) -> Device | None:
         return next((d for d in self.in_premises(name) if d.device_type == "esme"), None)
 
+
+#: SMI statuses of a device that is no longer in service: the DSP sends it nothing (E5)
+OUT_OF_SERVICE = frozenset({"Decommissioned", "Withdrawn"})
 
 RTDS_PREMISES = RTDS_PREMISES_NAME
 DCC_BOXED_PREMISES = "dccboxed-premises"

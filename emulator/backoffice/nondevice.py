@@ -8,19 +8,65 @@ as another type E5. 8.2 Read Inventory by DeviceID, UPRN, MPxN or PropertyFilter
 client uses to see what is installed at a premises: every device in the named premises (at most the schema's
 17), as a `DSPInventory` body. Our sources hold no non-device request template; the shape is
 the DUIS 5.4 schema's and DCC Boxed's own answer (`duis/responses/read-inventory-response-5.4
-.xml`), whose header has no ResponseID either. Every other variant 8 service is answered
-E43 (not supported by gbhan).
+.xml`), whose header has no ResponseID either.
+
+The device lifecycle the DSP keeps (`inventory.py`'s SMI status, which 8.2 reports and which
+gates every later request to the device: out of service, E5):
+- 8.3 Decommission Device: an installed device (Commissioned, InstalledNotCommissioned,
+  Whitelisted) becomes Decommissioned; the Comms Hub's CHF and GPF leave by 8.14 instead and
+  a Type 2 device has no status (E11); already out of service or never installed E5.
+- 8.4 Update Inventory: a status a Supplier may set (Pending or InstalledNotCommissioned for
+  a device, Commissioned, Withdrawn or InstalledNotCommissioned for a CHF: the other choice
+  E11), the device's details (manufacturer, model, CHTS and firmware versions), the
+  premises' import MPxN, or DeleteDevice, which takes a Pending device (one pre-notified,
+  never installed) out of the inventory and refuses any other E5.
+- 8.13 Return Local Command Response: the device's response to a command the user delivered
+  locally must be a GBCS response from a device the DSP knows, to the user, answering the
+  OriginalRequestID (its device and counter), verifying with the device's certificate (E41
+  otherwise, E19 an unknown device); an Activate Firmware (CS06) success then puts the
+  firmware version it reports in the inventory, as Active.
+- 8.14.1-8.14.4 Communications Hub Status Update, for a CHF only (E11): install success
+  commissions it (dated; one already commissioned is answered I0 unchanged), install without
+  SM WAN leaves it InstalledNotCommissioned (not one commissioned: E5), a fault return
+  withdraws one identified before installation (Pending, Whitelisted) and decommissions one
+  identified after it (installed), a no-fault return withdraws one not in service on a
+  premises (not Commissioned); the rest E5.
+- 12.1 Request WAN Matrix: gbhan's WAN is emulated and reaches every premises, so the answer
+  is the request echoed and one region's coverage (the region of the CHF at the premises the
+  UPRN or address names, where gbhan knows one, else Unknown), available, High likelihood.
+
+Rules the sources are silent on (which statuses each lifecycle step accepts) are DUIS as
+gbhan reads it, documented here and in docs/backoffice.md. Every other variant 8 service is
+answered E43 (not supported by gbhan).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import copy
+import dataclasses
+import datetime as _dt
+
 from lxml import etree
 
-from .duis import SR, BadRequest, Request, eui_from_text
-from .inventory import Device, DeviceFacts, Inventory, InventoryError, PremisesRecord
+from gbcs import decode
+from gbcs.errors import GbcsError
+from gbcs.keystore import Keystore
+from gbcs.security import VERIFIED, check_message
+
+from .duis import SR, BadRequest, Request, RequestId, eui_from_text
+from .inventory import (
+    OUT_OF_SERVICE,
+    Device,
+    DeviceFacts,
+    Inventory,
+    InventoryError,
+    PremisesRecord,
+)
 from .response_codes import ResponseCode
 
-SERVED = ("8.2", "12.2")
+SERVED = ("8.2", "8.3", "8.4", "8.13", "8.14.1", "8.14.2", "8.14.3", "8.14.4", "12.1", "12.2")
 MAX_DEVICES = 17  # sr:DSPInventory allows 1..17 Device elements
 # gbcs device type names → DUIS DeviceType; a GBCS Type 2 device is reported as an IHD
 DUIS_DEVICE_TYPES = {"esme": "ESME", "gsme": "GSME", "chf": "CHF", "gpf": "GPF",
@@ -163,9 +209,205 @@ def pre_notify(request: Request, inventory: Inventory) -> None:
     ))  # fmt: skip
 
 
-def answer(request: Request, inventory: Inventory) -> etree._Element | None:
-    """The body of a served non-device request's I0 answer (None: an answer with no body)."""
-    if request.service_reference_variant == "12.2":
+# --- the device lifecycle ------------------------------------------------------------------
+
+INSTALLED = frozenset({"Commissioned", "InstalledNotCommissioned", "Whitelisted"})
+NOT_INSTALLED = frozenset({"Pending", "Whitelisted"})
+
+
+def _text(node: etree._Element, name: str) -> str | None:
+    found = node.findtext(f"{{{SR}}}{name}")
+    return None if found is None else found.strip()
+
+
+def _body_device(request: Request, inventory: Inventory) -> Device:
+    """The device the body's DeviceID names (E19 if the inventory has none)."""
+    text = _text(request.body, "DeviceID") or ""
+    device = inventory.get(eui_from_text(text))
+    if device is None:
+        raise NonDeviceRefused(f"no device {text}", ResponseCode.UNKNOWN_DEVICE)
+    return device
+
+
+def _refuse_status(device: Device, status: str | None, srv: str) -> NonDeviceRefused:
+    return NonDeviceRefused(f"{_eui_text(device.eui)} is {status}: SRV {srv} does not apply",
+                            ResponseCode.DEVICE_STATUS_INCOMPATIBLE)  # fmt: skip
+
+
+def decommission(request: Request, inventory: Inventory) -> None:
+    """8.3: an installed meter or HAN device becomes Decommissioned."""
+    device = _body_device(request, inventory)
+    if device.device_type in ("chf", "gpf", "type_2"):
+        raise NonDeviceRefused(f"a {device.device_type} is not decommissioned by 8.3",
+                               ResponseCode.SRV_NOT_FOR_DEVICE_TYPE)  # fmt: skip
+    status = inventory.status(device.eui)
+    if status not in INSTALLED:
+        raise _refuse_status(device, status, "8.3")
+    inventory.set_status(device.eui, "Decommissioned")
+
+
+def update_inventory(request: Request, inventory: Inventory) -> None:
+    """8.4: one change to a device's record (the body's choice)."""
+    device = _body_device(request, inventory)
+    change = request.body[-1]
+    what = etree.QName(change).localname
+    status = inventory.status(device.eui)
+    if what in ("UpdateDeviceStatusExceptCH", "UpdateDeviceStatusCH"):
+        if (what == "UpdateDeviceStatusCH") != (device.device_type == "chf"):
+            raise NonDeviceRefused(f"{what} is not for a {device.device_type}",
+                                   ResponseCode.SRV_NOT_FOR_DEVICE_TYPE)  # fmt: skip
+        if status in OUT_OF_SERVICE:
+            raise _refuse_status(device, status, "8.4")
+        inventory.set_status(device.eui, (change.text or "").strip())
+    elif what == "UpdateDeviceDetails":
+        facts = inventory.facts(device)
+        updated = dataclasses.replace(
+            facts,
+            manufacturer=_text(change, "DeviceManufacturer") or facts.manufacturer,
+            model=_text(change, "DeviceModel") or facts.model,
+            chts_version=_text(change, "SMETSCHTSVersion") or facts.chts_version,
+            firmware_version=_text(change, "FirmwareVersion") or facts.firmware_version,
+        )
+        inventory.record(device.eui, updated)
+    elif what == "UpdateMPxN":
+        mpxn = _text(change, "ImportMPxN")
+        if mpxn is None:  # a secondary or export MPAN: gbhan's premises keep only the import
+            raise NonDeviceRefused("gbhan keeps only a premises' import MPxN",
+                                   ResponseCode.SRV_NOT_FOR_DEVICE_TYPE)  # fmt: skip
+        premises = inventory.premises[device.premises]
+        inventory.add_premises(dataclasses.replace(premises, mpxn=mpxn))
+    elif what == "DeleteDevice":
+        if status != "Pending":
+            raise _refuse_status(device, status, "8.4 DeleteDevice")
+        inventory.remove(device.eui)
+    else:
+        raise NonDeviceRefused(f"8.4 {what}", ResponseCode.XML_REFUSED)
+
+
+RESPONSE = 2  # the CRA flag of a response
+CS06 = 0x0012  # Activate Firmware: its success response names the firmware now running
+
+
+def return_local_response(request: Request, inventory: Inventory, keys: Keystore | None) -> None:
+    """8.13: the response a device gave to a locally delivered command, checked as the
+    device's own and answering the original request; CS06's firmware version is kept."""
+    body, user = request.body, request.request_id.originator
+    try:
+        raw = base64.b64decode(_text(body, "DeviceGBCSResponse") or "", validate=True)
+        message = decode(raw)
+    except (binascii.Error, GbcsError) as exc:
+        raise NonDeviceRefused(f"not a GBCS message: {exc}", ResponseCode.XML_REFUSED) from None
+    originator, counter = bytes(message.originator), message.counter
+    if message.cra_flag != RESPONSE or bytes(message.target) != user:
+        raise NonDeviceRefused("not a device's response to this user",
+                               ResponseCode.XML_SIGNATURE_FAILED)  # fmt: skip
+    if inventory.get(originator) is None:
+        raise NonDeviceRefused(f"no device {_eui_text(originator)}", ResponseCode.UNKNOWN_DEVICE)
+    original = _text(body, "OriginalRequestID")
+    if original is not None:
+        rid = RequestId.parse(original)
+        if (rid.target, rid.counter) != (originator, counter) or rid.originator != user:
+            raise NonDeviceRefused(f"the response does not answer {original}",
+                                   ResponseCode.XML_SIGNATURE_FAILED)  # fmt: skip
+    if keys is None or check_message(message, keys).outcome != VERIFIED:
+        raise NonDeviceRefused(f"the response does not verify as {_eui_text(originator)}'s",
+                               ResponseCode.XML_SIGNATURE_FAILED)  # fmt: skip
+    if message.message_code == CS06:
+        fields = message.payload.fields
+        version = getattr(fields.value, "firmware_version", None)
+        if int(getattr(fields.value, "response_code", -1)) == 0 and version is not None:
+            facts = inventory.facts(inventory.get(originator))  # type: ignore[arg-type]
+            inventory.record(originator, dataclasses.replace(
+                facts, firmware_version=bytes(version).hex().upper(), firmware_status="Active"))  # fmt: skip
+
+
+def hub_status_update(request: Request, inventory: Inventory, now: _dt.datetime) -> None:
+    """8.14.1-8.14.4: the Comms Hub's installation or return, as its CHF's SMI status."""
+    srv = request.service_reference_variant
+    device = _body_device(request, inventory)
+    if device.device_type != "chf":
+        raise NonDeviceRefused(f"{srv} is for a CHF, not a {device.device_type}",
+                               ResponseCode.SRV_NOT_FOR_DEVICE_TYPE)  # fmt: skip
+    status = inventory.status(device.eui)
+    if srv == "8.14.1":
+        if status == "Commissioned":
+            return
+        if status in OUT_OF_SERVICE:
+            raise _refuse_status(device, status, srv)
+        inventory.set_status(device.eui, "Commissioned", now)
+    elif srv == "8.14.2":
+        if status in OUT_OF_SERVICE or status == "Commissioned":
+            raise _refuse_status(device, status, srv)
+        inventory.set_status(device.eui, "InstalledNotCommissioned")
+    elif srv == "8.14.3":
+        before = (
+            _text(request.body, "CHFFaultReturnType") == "Fault identified prior to installation"
+        )
+        if before and status in NOT_INSTALLED:
+            inventory.set_status(device.eui, "Withdrawn")
+        elif not before and status in INSTALLED:
+            inventory.set_status(device.eui, "Decommissioned")
+        else:
+            raise _refuse_status(device, status, srv)
+    else:  # 8.14.4
+        if status in ("Commissioned", "Withdrawn"):
+            raise _refuse_status(device, status, srv)
+        inventory.set_status(device.eui, "Withdrawn")
+
+
+def wan_matrix(request: Request, inventory: Inventory) -> etree._Element:
+    """12.1: the request echoed and gbhan's emulated WAN's coverage for the address."""
+    body = request.body
+    uprn = _text(body, "UPRN")
+    where = body.find(f"{{{SR}}}PartialAddress")
+    if uprn is not None:
+        found = inventory.premises_where(uprn=uprn)
+    elif where is not None:
+        found = inventory.premises_where(postcode=_text(where, "PostCode") or "",
+                                         address_identifier=_text(where, "AddressIdentifier"))  # fmt: skip
+    else:
+        found = None
+    region = "Unknown"
+    if found is not None:
+        hubs = [d for d in inventory.in_premises(found.name) if d.device_type == "chf"]
+        regions = [inventory.facts(d).csp_region for d in hubs]
+        region = next((r for r in regions if r), region)
+    answer = etree.Element(f"{{{SR}}}DSPWANMatrix")
+    echoed = etree.SubElement(answer, f"{{{SR}}}Request")
+    for child in body:
+        echoed.append(copy.deepcopy(child))
+    coverage = etree.SubElement(answer, f"{{{SR}}}DSPWANMatrixResponse")
+    for name, value in (("CSPRegion", region), ("CSPRegionResponseCode", "I0"),
+                        ("CoverageAvailability", "true"),
+                        ("WANTechnology", "gbhan emulated WAN"),
+                        ("ConnectivityLikelihood", "High")):  # fmt: skip
+        etree.SubElement(coverage, f"{{{SR}}}{name}").text = value
+    return answer
+
+
+def answer(
+    request: Request,
+    inventory: Inventory,
+    *,
+    keys: Keystore | None = None,
+    now: _dt.datetime | None = None,
+) -> etree._Element | None:
+    """The body of a served non-device request's I0 answer (None: an answer with no body).
+    `keys` verify the device responses 8.13 returns; `now` dates a commissioning (8.14.1)."""
+    srv = request.service_reference_variant
+    when = now or _dt.datetime.now(_dt.UTC)
+    if srv == "12.2":
         pre_notify(request, inventory)
-        return None
-    return read_inventory(request, inventory)
+    elif srv == "8.3":
+        decommission(request, inventory)
+    elif srv == "8.4":
+        update_inventory(request, inventory)
+    elif srv == "8.13":
+        return_local_response(request, inventory, keys)
+    elif srv.startswith("8.14."):
+        hub_status_update(request, inventory, when)
+    elif srv == "12.1":
+        return wan_matrix(request, inventory)
+    else:
+        return read_inventory(request, inventory)
+    return None

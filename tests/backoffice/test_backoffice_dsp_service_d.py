@@ -92,8 +92,10 @@ def test_answer_has_dcc_boxed_shape(schema, trusted, dsp, gbcs_keys):
     (request("8.2", "<sr:ReadInventory><sr:UPRN>123456789012</sr:UPRN></sr:ReadInventory>"), "E19"),
     (request("8.2", "<sr:ReadInventory><sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID>"
              "</sr:ReadInventory>", target="00-DB-12-34-56-78-90-A0"), "E19"),  # not to the DSP
-    (request("8.3", "<sr:DecommissionDevice><sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID>"
-             "</sr:DecommissionDevice>"), "E43"),  # a non-device service gbhan does not serve
+    (request("8.6", "<sr:ServiceOptIn><sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID>"
+             "<sr:DeviceType>ESME</sr:DeviceType><sr:MPxNs><sr:ImportMPxN>1312345678111"
+             "</sr:ImportMPxN></sr:MPxNs><sr:OptInDate>2015-02-01</sr:OptInDate>"
+             "</sr:ServiceOptIn>"), "E43"),  # a non-device service gbhan does not serve
 ])  # fmt: skip
 def test_refusals(body, code, schema, trusted, dsp, gbcs_keys):
     (answers,), premises = over_http(schema, trusted, dsp, gbcs_keys, body)
