@@ -1569,7 +1569,8 @@ def _gas_command(
                     frame_control=Container(
                         frame_type="cluster_specific", manufacturer_specific=False,
                         direction="client_to_server"
-                        if cluster in _TO_SERVER or payload.command.startswith("get_")
+                        if cluster in _TO_SERVER
+                        or (payload.command.startswith("get_") and cluster != DEVICE_MANAGEMENT)
                         else "server_to_client",
                         disable_default_response=False, reserved=0),
                     manufacturer_code=None, sequence=n, command_id=command_id,
@@ -1811,6 +1812,55 @@ def _gas_sampled(use_case: str) -> Callable[[etree._Element, int], list[GasComma
 for _use_case, (_srv, *_rest) in GAS_SAMPLED.items():
     FORMS[(_srv, _use_case)] = _Form(_use_case, _gas_command(_use_case, _gas_sampled(_use_case)))
     DEVICES_OF[_use_case] = ("gsme",)
+
+
+# --- the gas meter's event and alert behaviours: 6.2.10 (GCS20r) reads, 6.22 (GCS20) sets ----
+
+GAS_EVENT_GROUP = 0x81FF  # get_event_configuration: every event of group 0x81, as RTDS's
+#: a DUIS alert setting's flags -> the ZCL event configuration's bits (EventLog: the event log)
+ALERT_FLAGS = {"EventLog": 0x03, "WANAlert": 0x08, "HANAlert": 0x10, "Alarm": 0x40}
+
+
+def _gas_read_alert_behaviours(body: etree._Element, event: int) -> list[GasCommand]:
+    """6.2.10: the configuration of every event the Supplier configures."""
+    return [(DEVICE_MANAGEMENT, 0x05, Container(command="get_event_configuration",
+                                                event_id=GAS_EVENT_GROUP))]  # fmt: skip
+
+
+def _gas_alert_behaviours(body: etree._Element, event: int) -> list[GasCommand]:
+    """6.22: one set_event_configuration per configuration the settings name, its events in
+    ascending order; the configurations in RTDS's order (fitted to RTDS's one example): WAN
+    alerts first, then HAN alerts, then by value."""
+    settings = _one(body, "GasSupplierAlertEventSettings")
+    groups: dict[int, list[int]] = {}
+    for node in settings:
+        if not isinstance(node.tag, str):  # a comment
+            continue
+        name = etree.QName(node).localname
+        try:
+            event_id = int(name.removeprefix("x"), 16)
+        except ValueError:
+            raise TransformError(f"sr:{name} names no event") from None
+        configuration = 0
+        for flag, bits in ALERT_FLAGS.items():
+            value = _required_text(node, flag).strip()
+            if value not in ("Enable", "Disable"):
+                raise TransformError(f"sr:{name}'s {flag} {value!r} is not Enable or Disable")
+            configuration |= bits if value == "Enable" else 0
+        groups.setdefault(configuration, []).append(event_id)
+    if not groups:
+        raise TransformError("6.22 names no event")
+    order = sorted(groups, key=lambda c: (not c & 0x08, not c & 0x10, c))
+    return [(DEVICE_MANAGEMENT, 0x04, Container(
+        command="set_event_configuration", issuer_event_id=event, start_date_time=0,
+        event_configuration=configuration, configuration_control=0,
+        configuration=Container(event_ids=sorted(groups[configuration]))))
+        for configuration in order]  # fmt: skip
+
+
+FORMS[("6.2.10", "GCS20r")] = _Form("GCS20r", _gas_command("GCS20r", _gas_read_alert_behaviours))
+FORMS[("6.22", "GCS20")] = _Form("GCS20", _gas_command("GCS20", _gas_alert_behaviours))
+DEVICES_OF.update({"GCS20r": ("gsme",), "GCS20": ("gsme",)})
 
 # 8.9 to a ZigBee device (the GSME): read its device log, an ASN.1 NULL as CS08's
 FORMS[("8.9", "CS07")] = _Form("CS07", _cs08)

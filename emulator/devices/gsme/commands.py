@@ -41,6 +41,13 @@ request names its earliest sample time and how many samples: the samples the log
 window, `not_found` when it holds none there; the DSP's earliest time 0x00000001 (GCS18, as
 RTDS's) asks for the most recent samples.
 
+The event and alert behaviours (Device Management; event_configuration.json, RTDS's meter's):
+6.2.10 (GCS20r get_event_configuration) reports them, an event id 0xNNFF every event of group
+NN; 6.22 (GCS20 set_event_configuration) sets one configuration for a list of events, a group,
+the events of a log or those of one configuration; an event the meter does not have is
+`not_found` and a start in the future `invalid_value`, nothing changed. The meter logs an event
+only where its configuration has it logged.
+
 Rules where our sources show only success (RTDS) and a hardware failure: arming closes
 nothing (an open valve stays open, a closed one becomes armed), a supply status other than
 off or armed is `invalid_field`, an unknown credit adjustment or debt type `invalid_field`,
@@ -87,6 +94,12 @@ UNCHANGED = 3  # set_supply_status: a state left as it is
 EVENTS = 0x0709
 EVENT_LOGS = Path(__file__).with_name("event_logs.json")
 SAMPLED_DATA = Path(__file__).with_name("sampled_data.json")
+EVENT_CONFIGURATION = Path(__file__).with_name("event_configuration.json")
+REPORT_EVENT_CONFIGURATION = 0x04
+ALL_OF_GROUP = 0xFF  # an event id's low byte: every event of the group
+#: set_event_configuration's configuration control: by list, group, log, configuration
+BY_LIST, BY_GROUP, BY_LOG, BY_CONFIGURATION = 0, 1, 2, 3
+LOG_BITS = 0x07  # an event configuration's log (0: not logged)
 GET_SAMPLED_DATA_RESPONSE = 0x07
 DAILY_INTERVAL, DAY = 0xFFFF, 86400
 MOST_RECENT = 1  # an earliest sample time of 0x00000001: the most recent samples
@@ -197,6 +210,8 @@ class GasCommands:
         self.device_log_fault = False  # tests: the log cannot be read (RTDS's CS07 ERROR)
         #: ZCL log id -> its events, oldest first
         self.logs: dict[int, list[Event]] = event_logs if event_logs is not None else load_logs()
+        #: event id -> its configuration (ZCL: log, WAN / HAN alert, alarm), in RTDS's order
+        self.event_configuration: dict[int, int] = load_event_configuration()
         #: ZCL sample id -> its sampled data log
         self.sampled: dict[int, SampledLog] = load_sampled()
         #: clusters whose hardware fails (tests: RTDS's ERROR responses) -> how many more of
@@ -300,6 +315,8 @@ class GasCommands:
             (PREPAYMENT, "credit_adjustment"): self._credit_adjustment,
             (EVENTS, "get_event_log"): self._get_event_log,
             (METERING, "get_sampled_data"): self._get_sampled_data,
+            (DEVICE_MANAGEMENT, "get_event_configuration"): self._get_event_configuration,
+            (DEVICE_MANAGEMENT, "set_event_configuration"): self._set_event_configuration,
             (EVENTS, "clear_event_log_request"): self._clear_event_log,
             (PRICE, "publish_billing_period"): self._billing_period,
             (PRICE, "publish_block_period"): self._block_period,
@@ -383,7 +400,11 @@ class GasCommands:
                                                  **self.state.billing_period)  # fmt: skip
 
     def log(self, event_id: int, data: bytes = b"") -> None:
-        """Add an event to the event log at the meter's time."""
+        """Add an event to the event log at the meter's time, unless its configuration has
+        it not logged."""
+        configuration = self.event_configuration.get(event_id)
+        if configuration is not None and not configuration & LOG_BITS:
+            return
         when = datetime_to_seconds2000(self.now().astimezone(dt.UTC))
         self.logs.setdefault(GENERAL_EVENTS, []).append((event_id, when, data))
 
@@ -404,6 +425,43 @@ class GasCommands:
         return PUBLISH_EVENT_LOG, _response(
             "publish_event_log", total_number_of_matching_events=len(matching), command_index=0,
             total_commands=1, log_payload_control=0, events=events), True  # fmt: skip
+
+    def _get_event_configuration(self, payload: Any) -> str | tuple[int, Any]:
+        """The configuration of one event, or of every event of a group (0xNNFF)."""
+        wanted = int(payload.event_id)
+        if wanted & 0xFF == ALL_OF_GROUP:
+            events = [(e, c) for e, c in self.event_configuration.items() if e >> 8 == wanted >> 8]
+        else:
+            events = [(e, c) for e, c in self.event_configuration.items() if e == wanted]
+        if not events:
+            return "not_found"
+        return REPORT_EVENT_CONFIGURATION, _response(
+            "report_event_configuration", command_index=0, total_commands=1,
+            events=[Container(event_id=e, event_configuration=c) for e, c in events])  # fmt: skip
+
+    def _set_event_configuration(self, payload: Any) -> str:
+        """One configuration for the events the control names, from now."""
+        if int(payload.start_date_time) > datetime_to_seconds2000(self.now().astimezone(dt.UTC)):
+            return "invalid_value"  # a future start: not kept for later (ours)
+        control, chosen = int(payload.configuration_control), payload.configuration
+        held = self.event_configuration
+        if control == BY_LIST:
+            events = [int(e) for e in chosen.event_ids]
+            if not events or any(e not in held for e in events):
+                return "not_found"
+        elif control == BY_GROUP:
+            events = [e for e in held if e >> 8 == int(chosen.event_group_id) >> 8]
+        elif control == BY_LOG:
+            events = [e for e, c in held.items() if c & LOG_BITS == int(chosen.log_id)]
+        elif control == BY_CONFIGURATION:
+            events = [e for e, c in held.items() if c == int(chosen.configuration_value_match)]
+        else:
+            return "invalid_field"
+        if not events:
+            return "not_found"
+        for event in events:
+            held[event] = int(payload.event_configuration)
+        return "success"
 
     def _get_sampled_data(self, payload: Any) -> str | tuple[int, Any, bool]:
         """The samples of the log from the earliest sample time, at most `number_of_samples`
@@ -497,6 +555,12 @@ def load_logs() -> dict[int, list[Event]]:
     logs = json.loads(EVENT_LOGS.read_text())["logs"]
     return {int(n): [(int(i), int(t), bytes.fromhex(d)) for i, t, d in events]
             for n, events in logs.items()}  # fmt: skip
+
+
+def load_event_configuration() -> dict[int, int]:
+    """event_configuration.json's table."""
+    events = json.loads(EVENT_CONFIGURATION.read_text())["events"]
+    return {int(event): int(configuration) for event, configuration in events}
 
 
 def load_sampled() -> dict[int, SampledLog]:
