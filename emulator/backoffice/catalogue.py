@@ -137,10 +137,31 @@ def read_template(path: Path) -> Template:
 LAST = ("8.8.1", "8.8.2", "8.3", "8.11")
 
 
+#: templates that replace a device's trust anchors (Update Security Credentials), by name
+#: prefix in the order they run: after every other template the old anchors verify and
+#: before 8.3, each signed by a key the device still trusts (the Load Controller's cells by
+#: the Supplier, then the Supplier's future-dated and cancelled ones, the Network Operator's
+#: own, last the Supplier's own at once); the device trusts the new certificates after them
+REPLACES_ANCHORS = (
+    "CS02gLoadControllerBySupplier_",
+    "CS02bSupplierBySupplier_6.15.1_CANCELLATION",
+    "CS02bSupplierBySupplier_6.15.1_FUTURE_DATED",
+    "CS02bNOByNO_",
+    "CS02bSupplierBySupplier_6.15.1_IMMEDIATE",
+)
+
+
+def _run_group(template: Template) -> tuple[float, int]:
+    replacing = [i for i, p in enumerate(REPLACES_ANCHORS) if template.name.startswith(p)]
+    if replacing:
+        return LAST.index("8.3") + 0.5, replacing[0]
+    return (LAST.index(template.srv) + 1 if template.srv in LAST else 0), 0
+
+
 def run_order(templates: list[Template]) -> list[Template]:
-    """The order the runner sends templates in: by name, those of LAST at the end."""
-    return sorted(templates, key=lambda t: (LAST.index(t.srv) + 1 if t.srv in LAST else 0,
-                                            t.name))  # fmt: skip
+    """The order the runner sends templates in: by name, those of LAST at the end, and those
+    of REPLACES_ANCHORS just before 8.3."""
+    return sorted(templates, key=lambda t: (*_run_group(t), t.name))
 
 
 def load_catalogue(folder: Path | None = None) -> list[Template]:
@@ -524,6 +545,7 @@ __all__ = [
     "FAILED",
     "OUTCOMES",
     "REFUSED",
+    "REPLACES_ANCHORS",
     "STATUS_BEGIN",
     "STATUS_END",
     "TIMEOUT",

@@ -14,6 +14,8 @@ DSP's inventory and of SMKI, not of the request, so the caller gives them as a `
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import functools
 from collections.abc import Callable
@@ -36,6 +38,10 @@ from .duis import SR, BadRequest, Request, eui_from_text
 from .response_codes import ResponseCode
 
 COMMAND = 1  # CRA flag
+#: critical though gbcs's use-case table leaves it open: RTDS's commands are signed by their
+#: sender after a pre-command (6.15.1's CS02b and CS02g)
+CRITICAL_IN_RTDS = frozenset({"CS02bSupplierBySupplier", "CS02bNOByNO",
+                              "CS02gLoadControllerBySupplier"})  # fmt: skip
 
 
 class TransformError(BadRequest):
@@ -74,7 +80,7 @@ class Transformed:
 
     @property
     def critical(self) -> bool:
-        return bool(self.use_case.critical)
+        return bool(self.use_case.critical) or self.use_case.name in CRITICAL_IN_RTDS
 
     @property
     def user_signs(self) -> bool:
@@ -976,6 +982,8 @@ def _choose(request: Request, use_case: str | None, role: str | None = None) -> 
         use_case = _voltage_use_case(request.body)
     if srv == "1.5" and (use_case is None or use_case.startswith(("GCS40", "ECS04"))):
         use_case = _balance_use_case(request.body, gas=(use_case or "").startswith("GCS"))
+    if srv == "6.15.1" and use_case is None:  # whose credentials: the body's role
+        use_case = _credentials_mode(request.body)[0]
     candidates = [form for (s, name), form in FORMS.items() if s == srv]
     if use_case is not None:
         candidates = [form for form in candidates if form.use_case == use_case]
@@ -2385,3 +2393,92 @@ for _use_case, _code, _high in ALERT_BEHAVIOURS.values():
     FORMS[("6.22", _use_case)] = _Form(_use_case, _ecs25)
 FORMS[("6.2.10", "ECS25r1")] = _Form("ECS25r1", _fixed_read("ECS25r1"))
 FORMS[("6.2.10", "ECS25r2")] = _Form("ECS25r2", _fixed_read("ECS25r2"))
+
+
+# --- 6.15.1 Update Security Credentials (CS02b, CS02g; devices/credentials.py) -------------
+
+#: DUIS RemotePartyRole -> (use case, replacement mode, authorising role, replaced role)
+CREDENTIALS_MODES = {
+    "Supplier": ("CS02bSupplierBySupplier", 2, 2, 2),
+    "NetworkOperator": ("CS02bNOByNO", 3, 3, 3),
+    "LoadController": ("CS02gLoadControllerBySupplier", 11, 2, 8),
+}
+#: DUIS certificate element -> (key usage bits, cell usage), in the order GBCS lists them
+_CREDENTIAL_CELLS = (("DigitalSigningCertificate", bytes.fromhex("0780"), 0),
+                     ("KeyAgreementCertificate", bytes.fromhex("0308"), 0),
+                     ("KeyAgreementTopUpCertificate", bytes.fromhex("0308"), 1))  # fmt: skip
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    """One DER TLV, its length in minimal form."""
+    n = len(content)
+    size = b"" if n < 0x80 else n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + (bytes([n]) if not size else bytes([0x80 | len(size)]) + size) + content
+
+
+def _der_integer(value: int, tag: int = 0x02) -> bytes:
+    return _der(tag, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+
+
+def _certificate(node: etree._Element) -> bytes:
+    try:
+        der = base64.b64decode("".join((node.text or "").split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise TransformError(f"{etree.QName(node).localname} is not base64") from None
+    if not der.startswith(b"\x30"):
+        raise TransformError(f"{etree.QName(node).localname} is not a DER certificate")
+    return der
+
+
+def _credentials_mode(body: etree._Element) -> tuple[str, int, int, int]:
+    role = (body.findtext(f".//{{{SR}}}RemotePartyRole") or "").strip()
+    if role not in CREDENTIALS_MODES:
+        raise TransformError(f"6.15.1 for RemotePartyRole {role or 'none'} is not transformed")
+    return CREDENTIALS_MODES[role]
+
+
+def _cs02b(body: etree._Element, counter: int) -> bytes:
+    """6.15.1: the authorising remote party control (mode, time-based CPV checks disapplied
+    when the request says false, the authoriser's DS cell, the counter, the new floor(s)), the
+    certificates and their cells, the certification path, and the execution date-time when
+    the body has one (3000-12-31 or later: cancel), as RTDS's CS02b / CS02g."""
+    node = body
+    _use_case, mode, authoriser, replaced = _credentials_mode(node)
+    floor = int(_required_text(node, "RemotePartyFloorSeqNumber"))
+    control = _der_integer(mode)
+    if (_text(node, "ApplyTimeBasedCPVChecks") or "").strip() == "false":
+        control += _der(0x81, b"\x01")  # disapply
+    control += _der(0xA2, _der_integer(authoriser) + _der(0x03, _CREDENTIAL_CELLS[0][1]))
+    control += _der_integer(counter, 0x83)
+    if replaced == authoriser:
+        control += _der_integer(floor, 0x84)
+        top_up = _text(node, "RemotePartyPrepaymentTopUpFloorSeqNumber")
+        if top_up is not None:
+            control += _der(0xA5, _der(0x30, _der_integer(0) + _der_integer(int(top_up))))
+    else:  # another party's counters: the other-remote-party changes
+        control += _der(0xA6, _der(0x30, _der_integer(replaced) + _der_integer(floor)))
+    certificates = _one(node, "ReplacementCertificates")
+    items = b""
+    for name, usage, cell_usage in _CREDENTIAL_CELLS:
+        found = certificates.find(f".//{{{SR}}}{name}")
+        if found is None:
+            continue
+        cell = _der_integer(replaced) + _der(0x03, usage)
+        cell += _der_integer(cell_usage) if cell_usage else b""
+        items += _der(0x30, _certificate(found) + _der(0x30, cell))
+    if not items:
+        raise TransformError("6.15.1 names no replacement certificate")
+    path = b"".join(_certificate(c) for c in
+                    _one(node, "CertificationPathCertificates").findall(f"{{{SR}}}Certificate"))  # fmt: skip
+    content = _der(0x30, control) + _der(0x30, items) + _der(0x30, path)
+    text = _text(node, "ExecutionDateTime")
+    if text is not None:
+        when = _utc(text)
+        stamp = FIRMWARE_CANCEL if when >= CANCEL_DATE else when.strftime("%Y%m%d%H%M%SZ")
+        content += _der(0x18, stamp.encode())
+    return _der(0x30, content)
+
+
+for _use_case, *_rest in CREDENTIALS_MODES.values():
+    FORMS[("6.15.1", _use_case)] = _Form(_use_case, _cs02b)
+    DEVICES_OF[_use_case] = ("esme",)

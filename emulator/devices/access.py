@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from gbcs.errors import GbcsError
 from gbcs.message import Message
 from gbcs.roles import Role
@@ -100,6 +102,9 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "2.3": frozenset({S}),  # ECS07 update debt (critical)
     "2.5": frozenset({S}),  # ECS09 activate emergency credit (critical)
     "1.5": frozenset({S}),  # ECS04a adjust meter balance (critical)
+    # CS02b/CS02g: each party replaces its own cells, the Supplier a Load Controller's
+    # (credentials.py checks the mode against the sender's role)
+    "6.15.1": frozenset({S, NO}),
     "4.11.1": frozenset({S}),  # ECS24 read tariff data (primary element)
     "4.1.2": frozenset({S, NO}),  # ECS17d (DUIS: IS, GS, ED, GT)
     "4.2": frozenset({S, NO}),  # ECS17a (DUIS: ES, ED; the Export Supplier a Supplier)
@@ -155,6 +160,7 @@ def check_sender(
     critical: bool,
     permitted: Callable[[Role], bool],
     anchors: Mapping[bytes, Role] | None = None,
+    anchor_key: Callable[[bytes], ec.EllipticCurvePublicKey | None] | None = None,
 ) -> None:
     """The checks every GBCS device here makes of who sent a command, in this order: a trust
     anchor (unknown-originator); MAC'd (no-mac), the MAC verifying with the KA keys (bad-mac);
@@ -162,7 +168,9 @@ def check_sender(
     the anchor's role `permitted` (role-not-permitted); a counter above the last from that
     originator (replay, old-counter), which is then accepted. CommandRejected at the first
     that fails. `anchors` are the device's own where they differ from the premises' (a GSME
-    commissioned for a gas supplier trusts that supplier, not the electricity one)."""
+    commissioned for a gas supplier trusts that supplier, not the electricity one);
+    `anchor_key` the DS key of the device's own cell for a party (credentials.TrustAnchors:
+    what Update Security Credentials replaced), else the premises keystore's."""
     originator = bytes(message.originator)
     role = (keys.anchors if anchors is None else anchors).get(originator)
     if role is None:
@@ -177,7 +185,10 @@ def check_sender(
         if not message.signature:
             raise CommandRejected(RejectReason.UNSIGNED)
         try:
-            verify_data(message.signed_data, message.signature, keys.anchor_key(originator))
+            key = keys.anchor_key(originator) if anchor_key is None else anchor_key(originator)
+            if key is None:
+                raise CommandRejected(RejectReason.UNKNOWN_ORIGINATOR)
+            verify_data(message.signed_data, message.signature, key)
         except GbcsError:
             raise CommandRejected(RejectReason.BAD_SIGNATURE) from None
     if not permitted(role):

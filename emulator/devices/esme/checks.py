@@ -17,6 +17,7 @@ from gbcs.message import Message
 from gbcs.roles import ACB_EUI, Role
 
 from ..access import AccessPolicy, CounterStore, check_sender
+from ..credentials import UPDATE_CREDENTIALS, TrustAnchors
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, RejectReason
 from .device_log import JOIN, UNJOIN
@@ -63,6 +64,8 @@ def command_srv(message: Message) -> tuple[str | None, int | None]:
         return ECS47_ACTIONS.get(selector & 0xFF), selector >> 8
     if code == ACTIVATE_FIRMWARE:
         return "11.3", None
+    if code in UPDATE_CREDENTIALS:
+        return "6.15.1", None
     if code == ECS62:  # add or remove by the booleans it sets
         data = message.payload.data
         return ("7.9" if data and data[0].value else "7.10"), None
@@ -85,11 +88,14 @@ def first_action_selector(specs: list[Any]) -> int:
 
 
 class MeterAccess:
-    """The acceptance checks of the meter `eui` (its trust anchors are `keys.anchors`)."""
+    """The acceptance checks of the meter `eui`: its trust anchor cells (`trust`, first
+    those of `keys.anchors`, then what Update Security Credentials put there) decide who it
+    takes commands from and verify their signatures."""
 
     def __init__(self, eui: bytes, keys: PremisesKeys, policy: AccessPolicy) -> None:
         self.eui, self.keys, self.policy = eui, keys, policy
         self.counters = CounterStore()
+        self.trust = TrustAnchors.provisioned(keys.keystore, keys.anchors)
 
     def check(self, message: Message, srv: str | None) -> str:
         """Accept a command as SRV `srv` (its counter is then the last seen) and return the
@@ -98,12 +104,12 @@ class MeterAccess:
             raise CommandRejected(RejectReason.NOT_A_COMMAND)
         if bytes(message.target) != self.eui:
             raise CommandRejected(RejectReason.UNKNOWN_TARGET)
-        asn1_codes = (JOIN, UNJOIN, ACTIVATE_FIRMWARE)
+        asn1_codes = (JOIN, UNJOIN, ACTIVATE_FIRMWARE, *UPDATE_CREDENTIALS)
         kind = "asn1" if message.message_code in asn1_codes else "dlms-access-request"
         if srv is None or message.payload_kind != kind:
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
         critical = bool(message.use_case and message.use_case.critical) or (
-            message.message_code in SIGNED_IN_RTDS
+            message.message_code in SIGNED_IN_RTDS or message.message_code in UPDATE_CREDENTIALS
         )
 
         owner = OWNERS.get(message.message_code, None)
@@ -111,5 +117,6 @@ class MeterAccess:
         def permitted(role: Role) -> bool:
             return self.policy.permits(srv, role) and owner in (None, role)
 
-        check_sender(message, self.keys, self.counters, critical=critical, permitted=permitted)
+        check_sender(message, self.keys, self.counters, critical=critical, permitted=permitted,
+                     anchors=self.trust.parties(), anchor_key=self.trust.ds_key)  # fmt: skip
         return srv

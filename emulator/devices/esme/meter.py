@@ -33,6 +33,7 @@ from gbcs.errors import GbcsError
 from gbcs.message import Message
 
 from ..access import AccessPolicy
+from ..credentials import UPDATE_CREDENTIALS, Credentials
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
 from ..switch_zcl import SwitchError
@@ -104,6 +105,9 @@ class Esme:
         self.firmware = Firmware(profile, self.objects.firmware_version, clock, self.utc_now,
                                  self._raise_asn1_alert, self.stats,
                                  on_version=self._run_version)  # fmt: skip
+        self.credentials = Credentials(self.eui, self.access.trust, clock, self.utc_now,
+                                       self._raise_asn1_alert, self.stats,
+                                       self.access.counters.accept)  # fmt: skip
 
     # --- what the premises, scenarios and tests use ------------------------------------
     @property
@@ -153,6 +157,7 @@ class Esme:
         self.calendar.cancel()
         self.controllers.cancel()
         self.firmware.cancel()
+        self.credentials.cancel()
         if self.objects.extended is not None:
             self.objects.extended.cancel()
 
@@ -264,6 +269,8 @@ class Esme:
             return self.responses.seal(message, self.log.answer(message, self.aux.links)), slot
         if code == ACTIVATE_FIRMWARE:
             return self.responses.seal(message, self.firmware.answer(message)), slot
+        if code in UPDATE_CREDENTIALS:
+            return self.responses.seal(message, self.credentials.answer(message)), slot
         specs = list(zip(message.payload.specifications, message.payload.data, strict=True))
         if code == ECS47:
             slot = first_action_selector(specs) >> 8

@@ -21,9 +21,11 @@ from ..keys import PremisesKeys
 from .instructions import InstructionOutcome, cosem_datetime, datetime_octets, item
 
 #: message codes whose responses carry a date-time: the future-datable ECS46c, ECS46d, CS06,
+#: CS02b (Supplier, Network Operator), CS02g (Load Controller by Supplier),
 #: ECS28a, ECS01b, and the register reads ECS17b, ECS17e, ECS19 and ECS23 (the time of the
 #: reading), as RTDS's do
-FUTURE_DATED = {0x0054, 0x011A, 0x0027, 0x002A, 0x002D, 0x0039, 0x0012, 0x0043, 0x00A2}
+FUTURE_DATED = {0x0054, 0x011A, 0x0027, 0x002A, 0x002D, 0x0039, 0x0012, 0x0043, 0x00A2,
+                0x0102, 0x0103, 0x0126}  # fmt: skip
 #: a "with selection" instruction is answered as a plain get / set
 RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
 FUTURE_DATED_ALERT = 0x00CC  # the DLMS alert's message code

@@ -1,0 +1,368 @@
+"""A device's trust anchors and GBCS's Update Security Credentials (CS02b, CS02g), 6.15.1.
+
+A GBCS device holds one certificate per trust anchor cell — (remote party role, key usage,
+cell usage): the Supplier's digital-signing, key-agreement and prepayment top-up
+key-agreement certificates, the Network Operator's, the ACB's, a Load Controller's once one
+is placed — and verifies a remote party's signed commands with the cell's key, never by
+looking the party up elsewhere. `TrustAnchors` is that store, filled at first from the
+keystore the premises was provisioned from.
+
+An Update Security Credentials command, signed by the authorising party (check_sender has
+verified that with its current anchor), names a replacement mode (2 Supplier by Supplier, 3
+Network Operator by Network Operator, 11 Load Controller by Supplier), the certificates and
+the cells they go in, and the new floor for the replaced party's counters. Each replacement
+is checked — a certificate that is not a remote party's of the cell's key usage is status 5
+(bad certificate), one not issued by a CA of the command's certification path status 10 (no
+trust anchor: RTDS's ERROR cases, a Key Agreement certificate from Z2 with a Z1 path), either
+leaving the cell as it was — and takes effect at once, or at the command's execution date-time (then the
+answer is "command accepted" and at the time the 8F66 alert — 8F67 if a replacement failed —
+carries the outcome, signed, to the originator; 9999-12-31 cancels the pending one). The
+response and alerts lay their DER out as RTDS's devices do: lengths of 128 or more always in
+two bytes (82 xx xx).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from emulator.clock import Clock
+from gbcs.asn1 import encode_tree
+from gbcs.credentials import authorising_remote_party_control, replacements
+from gbcs.keystore import DS, KA, KeyEntry, Keystore
+from gbcs.message import Message
+from gbcs.roles import Role
+
+from .outcomes import CommandRejected, RejectReason
+
+LOGGER = logging.getLogger(__name__)
+
+#: message code -> (replacement mode, the authorising role, the role whose cells it replaces)
+UPDATE_CREDENTIALS = {
+    0x0102: (2, Role.SUPPLIER, Role.SUPPLIER),  # CS02bSupplierBySupplier
+    0x0103: (3, Role.NETWORK_OPERATOR, Role.NETWORK_OPERATOR),  # CS02bNOByNO
+    0x0126: (11, Role.SUPPLIER, Role.LOAD_CONTROLLER),  # CS02gLoadControllerBySupplier
+}
+#: the future-dated execution alert's message code: CS02b's, CS02g's
+ALERT_CODE = {0x0102: 0x00CB, 0x0103: 0x00CB, 0x0126: 0x0124}
+DONE, NOT_DONE = 0x8F66, 0x8F67
+SUCCESS, BAD_CERTIFICATE, NO_TRUST_ANCHOR = 0, 5, 10  # gbcs.credentials.STATUS_CODES
+CANCEL = "99991231235959Z"
+MANAGEMENT, PREPAYMENT_TOP_UP = 0, 1
+USAGE_BITS = {DS: bytes.fromhex("0780"), KA: bytes.fromhex("0308")}
+USAGE_OF = {"digital_signature": DS, "key_agreement": KA}
+
+Cell = tuple[int, str, int]  # (remote party role, DS or KA, cell usage)
+Alert = Callable[[bytes, int, bytes], Any]  # (to, message code, DER content)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What a cell holds of a certificate: its subject's EUI, subject key identifier and key."""
+
+    eui: bytes
+    ski: bytes
+    key_id: bytes  # the uncompressed point
+    der: bytes
+
+    @property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), self.key_id)
+
+
+def anchor_of(certificate: x509.Certificate) -> tuple[Anchor, str, int | None]:
+    """(the anchor, its key usage DS or KA, the role its OU names) of a remote party's
+    certificate; ValueError when it is not one (no EUI, no key usage, not P-256)."""
+    probe = Keystore(check_validity=False)
+    probe.add_certificate(certificate, "replacement")
+    entries = probe.all_entries()
+    if len(entries) != 1:
+        raise ValueError(f"{len(entries)} usable keys in the certificate")
+    entry = entries[0]
+    try:
+        ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    except x509.ExtensionNotFound:
+        raise ValueError("no subject key identifier") from None
+    der = certificate.public_bytes(Encoding.DER)
+    return Anchor(entry.eui, ski.value.digest, entry.key_id, der), entry.usage, entry.role
+
+
+def _entry_anchor(entry: KeyEntry) -> Anchor | None:
+    certificate = entry.certificate
+    if certificate is None:
+        return None
+    try:
+        return anchor_of(certificate)[0]
+    except ValueError:
+        return None
+
+
+class TrustAnchors:
+    """The device's cells: (role, usage, cell usage) -> Anchor."""
+
+    def __init__(self, cells: Mapping[Cell, Anchor] | None = None) -> None:
+        self.cells: dict[Cell, Anchor] = dict(cells or {})
+
+    @classmethod
+    def provisioned(cls, keystore: Keystore, anchors: Mapping[bytes, Role]) -> TrustAnchors:
+        """The cells a device provisioned from `keystore` holds for the remote parties of
+        `anchors` (EUI -> role): each party's first DS and KA certificate, and a second KA
+        certificate (the keystore names it a prepayment one, "pp") in the top-up cell."""
+        cells: dict[Cell, Anchor] = {}
+        for eui, role in anchors.items():
+            for usage in (DS, KA):
+                for entry in keystore.entries(eui, usage, valid_only=False):
+                    usage_cell = (
+                        PREPAYMENT_TOP_UP
+                        if usage == KA and "pp" in entry.source.lower()
+                        else MANAGEMENT
+                    )
+                    anchor = _entry_anchor(entry)
+                    if anchor is not None:
+                        cells.setdefault((int(role), usage, usage_cell), anchor)
+        return cls(cells)
+
+    def role_of(self, eui: bytes) -> Role | None:
+        """The role of the cells that hold `eui`'s certificates (digital-signing cells
+        first); None: a party the device takes no command from."""
+        found = [(usage != DS, role) for (role, usage, _cell), anchor in self.cells.items()
+                 if anchor.eui == bytes(eui)]  # fmt: skip
+        return Role(min(found)[1]) if found else None
+
+    def ds_key(self, eui: bytes) -> ec.EllipticCurvePublicKey | None:
+        """The key `eui`'s signatures verify with: its digital-signing cell's."""
+        for (_role, usage, _cell), anchor in self.cells.items():
+            if usage == DS and anchor.eui == bytes(eui):
+                return anchor.public_key
+        return None
+
+    def parties(self) -> dict[bytes, Role]:
+        """EUI -> role of every party the device holds a certificate of."""
+        return {a.eui: role for a in self.cells.values()
+                if (role := self.role_of(a.eui)) is not None}  # fmt: skip
+
+    def ka_key_id(self, eui: bytes) -> bytes | None:
+        """The key the device agrees MAC keys with for `eui` (its management KA cell)."""
+        role = self.role_of(eui)
+        anchor = None if role is None else self.cells.get((int(role), KA, MANAGEMENT))
+        return None if anchor is None else anchor.key_id
+
+
+# --- DER as RTDS's devices lay it out ----------------------------------------------------
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    length = bytes([n]) if n < 0x80 else b"\x82" + n.to_bytes(2, "big")
+    return bytes([tag]) + length + content
+
+
+def _integer(value: int) -> bytes:
+    size = max(1, (value.bit_length() + 8) // 8)
+    return _tlv(0x02, value.to_bytes(size, "big", signed=True))
+
+
+def _cell(role: int, usage: str, cell_usage: int) -> bytes:
+    extra = _integer(cell_usage) if cell_usage != MANAGEMENT else b""
+    return _tlv(0x30, _integer(role) + _tlv(0x03, USAGE_BITS[usage]) + extra)
+
+
+def _generalized(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y%m%d%H%M%SZ")
+
+
+@dataclass
+class _Replacement:
+    cell: Cell
+    anchor: Anchor | None  # None: the certificate is not one a cell can hold
+    issued_by_path: bool
+
+
+@dataclass
+class _Update:
+    """One parsed Update Security Credentials command."""
+
+    message: Message
+    mode: int
+    seq_number: int
+    floor: int
+    top_up_floor: int | None
+    role: Role  # whose cells are replaced
+    items: list[_Replacement]
+    when: str | None
+
+
+@dataclass
+class _Outcome:
+    cell: Cell
+    status: int
+    existing: Anchor | None
+    replacing: Anchor | None
+
+
+def _path_issuers(message: Message) -> list[x509.Certificate]:
+    node = message.payload.fields.certification_path_certificates
+    return [x509.load_der_x509_certificate(encode_tree(c)) for c in node["children"] or []]
+
+
+def _issued_by(certificate: x509.Certificate, issuers: Iterable[x509.Certificate]) -> bool:
+    for issuer in issuers:
+        try:
+            certificate.verify_directly_issued_by(issuer)
+            return True
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+    return False
+
+
+class Credentials:
+    """The device `eui`'s anchors and the CS02b / CS02g commands that replace them."""
+
+    def __init__(self, eui: bytes, anchors: TrustAnchors, clock: Clock,
+                 now: Callable[[], dt.datetime], alert: Alert, stats: Counter,
+                 floors: Callable[[bytes, int], None]) -> None:  # fmt: skip
+        self.eui, self.anchors, self.clock, self.now = bytes(eui), anchors, clock, now
+        self.alert, self.stats, self.floors = alert, stats, floors
+        #: the pending future-dated update: (due, the update, its timer)
+        self.pending: tuple[dt.datetime, _Update, asyncio.TimerHandle] | None = None
+
+    def parse(self, message: Message) -> _Update:
+        """The command's parts; CommandRejected(malformed) when they are not GBCS's, and
+        (role-not-permitted) when its sender may not authorise this mode."""
+        mode_of_code, authoriser, replaced = UPDATE_CREDENTIALS[message.message_code]
+        fields = message.payload.fields
+        try:
+            control = authorising_remote_party_control(fields.authorising_remote_party_control)
+            items = replacements(fields.replacements, lambda der: der)
+            issuers = _path_issuers(message)
+        except Exception:  # gbcs.credentials' readers raise on any other shape
+            raise CommandRejected(RejectReason.MALFORMED) from None
+        mode = control["credentials_replacement_mode"]["code"]
+        cell = control.get("authorising_remote_party_ta_cell_identifier") or {}
+        if mode != mode_of_code or cell.get("remote_party_role", {}).get("code") != authoriser:
+            raise CommandRejected(RejectReason.MALFORMED)
+        if self.anchors.role_of(bytes(message.originator)) != authoriser:
+            raise CommandRejected(RejectReason.ROLE_NOT_PERMITTED)
+        floor = control.get("new_remote_party_floor_seq_number")
+        top_up = None
+        for special in control.get("new_remote_party_specialist_floor_seq_numbers", []):
+            top_up = special["seq_number"]
+        for change in control.get("other_remote_party_seq_number_changes", []):
+            if change["remote_party_role"]["code"] == replaced:
+                floor = change["floor_seq_number"]
+        parsed = []
+        for item in items:
+            target = item["target_trust_anchor_cell"]
+            usages = target["key_usage"]
+            if target["remote_party_role"]["code"] != replaced or len(usages) != 1:
+                raise CommandRejected(RejectReason.MALFORMED)
+            key = (int(replaced), USAGE_OF[usages[0]], target["cell_usage"]["code"])
+            parsed.append(self._replacement(key, item["new_certificate"], issuers))
+        when = fields.execution_date_time
+        return _Update(message, mode, int(control.get("authorising_remote_party_seq_number",
+                                                      message.counter)),
+                       int(floor or 0), top_up, replaced, parsed,
+                       None if when is None else str(when))  # fmt: skip
+
+    def _replacement(self, cell: Cell, der: bytes, issuers: list[x509.Certificate]) -> _Replacement:
+        try:
+            certificate = x509.load_der_x509_certificate(bytes(der))
+            anchor, usage, _role = anchor_of(certificate)
+        except (ValueError, TypeError):
+            return _Replacement(cell, None, False)
+        if usage != cell[1]:
+            return _Replacement(cell, None, False)
+        return _Replacement(cell, anchor, _issued_by(certificate, issuers))
+
+    # --- carrying it out --------------------------------------------------------------
+
+    def answer(self, message: Message) -> bytes:
+        """The DER response content to a CS02b / CS02g command (module docstring)."""
+        update = self.parse(message)
+        if self.pending is not None and update.when is not None:
+            self.pending[2].cancel()
+            self.pending = None
+        if update.when is None:
+            outcomes = self._apply(update)
+            body = _tlv(0x05, b"") + self._execution_outcome(update, outcomes)
+            return _tlv(0x30, body)
+        if update.when != CANCEL:
+            at = dt.datetime.strptime(update.when, "%Y%m%d%H%M%SZ").replace(tzinfo=dt.UTC)
+            delay = max(0.0, (at - self.now()).total_seconds())
+            self.pending = (at, update, self.clock.call_later(delay, self._due))
+            self.stats["credentials:scheduled"] += 1
+        else:
+            self.stats["credentials:cancelled"] += 1
+        return _tlv(0x30, _tlv(0x05, b""))  # command accepted
+
+    def _apply(self, update: _Update) -> list[_Outcome]:
+        outcomes = []
+        for item in update.items:
+            existing = self.anchors.cells.get(item.cell)
+            new = item.anchor
+            if new is None:
+                status = BAD_CERTIFICATE
+            elif not item.issued_by_path:
+                status = NO_TRUST_ANCHOR  # no path to a CA the command vouches for (RTDS)
+            else:
+                status = SUCCESS
+            outcomes.append(_Outcome(item.cell, status, existing,
+                                     new if status == SUCCESS else existing))  # fmt: skip
+        for outcome in outcomes:
+            if outcome.status == SUCCESS and outcome.replacing is not None:
+                self.anchors.cells[outcome.cell] = outcome.replacing
+                self.stats["credentials:replaced"] += 1
+        replaced = {o.replacing.eui for o in outcomes
+                    if o.status == SUCCESS and o.replacing is not None and o.cell[1] == DS}  # fmt: skip
+        for eui in replaced:
+            self.floors(eui, update.floor)
+        LOGGER.info("device %s: credentials of role %s: %s", self.eui.hex(), update.role,
+                    [o.status for o in outcomes])  # fmt: skip
+        return outcomes
+
+    def _execution_outcome(self, update: _Update, outcomes: list[_Outcome]) -> bytes:
+        specialist = b""
+        if update.top_up_floor is not None:
+            specialist = _tlv(0x30, _tlv(0x30, _integer(0) + _integer(update.top_up_floor)))
+        change = _tlv(0x30, _integer(int(update.role)) + _integer(update.floor) + specialist)
+        items = b"".join(self._replacement_outcome(o) for o in outcomes)
+        return _tlv(0x30, _integer(update.seq_number) + _integer(update.mode)
+                    + _tlv(0x30, change) + _tlv(0x30, items))  # fmt: skip
+
+    @staticmethod
+    def _replacement_outcome(outcome: _Outcome) -> bytes:
+        def ids(anchor: Anchor | None) -> bytes:
+            if anchor is None:
+                return _tlv(0x04, b"") + _tlv(0x04, b"")
+            return _tlv(0x04, anchor.eui) + _tlv(0x04, anchor.ski)
+
+        return _tlv(0x30, _cell(*outcome.cell) + _tlv(0x0A, bytes([outcome.status]))
+                    + ids(outcome.existing) + ids(outcome.replacing))  # fmt: skip
+
+    def _due(self) -> None:
+        """The pending update falls due: replace, then alert the outcome."""
+        if self.pending is None:
+            return
+        at, update, _timer = self.pending
+        self.pending = None
+        outcomes = self._apply(update)
+        code = DONE if all(o.status == SUCCESS for o in outcomes) else NOT_DONE
+        content = _tlv(0x30, _integer(code) + _tlv(0x18, _generalized(at).encode())
+                       + self._execution_outcome(update, outcomes))  # fmt: skip
+        message = update.message
+        self.alert(bytes(message.originator), ALERT_CODE[message.message_code], content)
+
+    def cancel(self) -> None:
+        if self.pending is not None:
+            self.pending[2].cancel()
+            self.pending = None

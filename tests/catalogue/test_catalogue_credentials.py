@@ -1,0 +1,225 @@
+"""6.15.1 Update Security Credentials at the ESME (CS02bSupplierBySupplier, CS02bNOByNO,
+CS02gLoadControllerBySupplier; emulator/devices/credentials.py): the DSP's pre-command from
+each template is RTDS's byte for byte (the template's own certificates swapped for RTDS's,
+which were issued ten years earlier); RTDS's commands are answered with RTDS's header and
+payload, signed; the meter really replaces its trust anchor cells — afterwards a command
+signed with the new Supplier key is carried out and one signed with the old key refused —
+and a future-dated replacement takes effect at its time with RTDS's 8F66 (or 8F67) alert."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import re
+
+import pytest
+from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex
+
+from emulator import data
+from emulator.backoffice import duis
+from emulator.backoffice.transform import transform
+from emulator.clock import Clock
+from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER, PremisesKeys
+from emulator.devices.premises import Premises
+from gbcs import decode
+from gbcs.asn1 import encode_tree
+from gbcs.keystore import DS, Keystore
+from gbcs.message import encode_apdu
+from gbcs.render import plain
+from gbcs.roles import ACB_EUI, Role
+from gbcs.security import check_message, mac_apdu, sign
+
+LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
+FOLDERS = ("6.15.1_CS02bSupplierBySupplier", "6.15.1_CS02bNOByNO",
+           "6.15.1_CS02gLoadControllerBySupplier")  # fmt: skip
+#: RTDS's Load Controller ERROR commands are its SUCCESS ones byte for byte but the counter:
+#: their failure is a state of RTDS's meter no input asks for, so they are not among these
+STATE_NOT_INPUT = {
+    "CS02gLoadControllerBySupplier_6.15.1_IMMEDIATE_ERROR_COMMAND_GBCS.HEX",
+    "CS02gLoadControllerBySupplier_6.15.1_FUTURE_DATED_ERROR_COMMAND_GBCS.HEX",
+}
+COMMANDS = sorted(p.relative_to(RTDS).as_posix() for f in FOLDERS
+                  for p in (RTDS / f).glob("*_COMMAND_GBCS.HEX")
+                  if p.name not in STATE_NOT_INPUT)  # fmt: skip
+#: template -> RTDS's pre-command for the same request
+PRECOMMANDS = {
+    t.name: (RTDS / folder / t.name.replace("_REQUEST_DUIS.XML", "_PRECOMMAND_GBCS.HEX"))
+    for folder in FOLDERS
+    for t in sorted(CATALOGUE.glob(f"{folder.split('_', 1)[1]}_6.15.1_*_REQUEST_DUIS.XML"))
+}
+CERTIFICATES = ("DigitalSigningCertificate", "KeyAgreementCertificate",
+                "KeyAgreementTopUpCertificate")  # fmt: skip
+BEFORE_2030 = dt.datetime(2029, 12, 31, 23, 59, tzinfo=dt.UTC)
+ZIB_SUPPLIER_DS = bytes.fromhex("43046B4FB7C4F11B")  # the replacing certificate's key id
+
+
+@pytest.fixture(scope="module")
+def keys():
+    """RTDS's anchors with RTDS's Load Controller placed, as RTDS's meter holds them."""
+    return PremisesKeys.open(anchors={
+        SUPPLIER: Role.SUPPLIER, NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
+        ACB_EUI: Role.ACCESS_CONTROL_BROKER, LOAD_CONTROLLER: Role.LOAD_CONTROLLER,
+    })  # fmt: skip
+
+
+def _with_rtds_certificates(template: bytes, precommand: bytes) -> bytes:
+    """The template with RTDS's replacement and certification-path certificates in it."""
+    fields = decode(precommand).payload.fields
+    certs = [encode_tree(r["children"][0]) for r in fields.replacements["children"]]
+    [path] = [encode_tree(c) for c in fields.certification_path_certificates["children"]]
+    text = template.decode()
+    for name, der in zip(CERTIFICATES, certs, strict=False):
+        text = re.sub(f"(<sr:{name}>)[^<]*(</sr:{name}>)",
+                      lambda m, d=der: m.group(1) + base64.b64encode(d).decode() + m.group(2),
+                      text)  # fmt: skip
+    text = re.sub("(<sr:Certificate>)[^<]*(</sr:Certificate>)",
+                  lambda m: m.group(1) + base64.b64encode(path).decode() + m.group(2), text)  # fmt: skip
+    return text.encode()
+
+
+def _request(name: str, precommand: bytes, substitute: bool = True) -> duis.Request:
+    rtds = decode(precommand)
+    raw = (CATALOGUE / name).read_bytes()
+    root = duis.parse(_with_rtds_certificates(raw, precommand) if substitute else raw)
+    duis.set_originator(root, bytes(rtds.originator), rtds.counter)
+    return duis.parse_request(root)
+
+
+@pytest.mark.parametrize("name", sorted(PRECOMMANDS))
+def test_the_precommand_from_the_template_is_rtds(name):
+    precommand = read_hex(PRECOMMANDS[name])
+    ours = transform(_request(name, precommand))
+    assert ours.use_case.name == name.split("_")[0]
+    assert ours.critical and ours.user_signs
+    assert ours.precommand() == precommand
+
+
+@pytest.mark.parametrize("name", sorted(PRECOMMANDS))
+def test_the_template_own_certificates_are_sent(name):
+    """Unchanged, the template's 2025 certificates are what the command carries."""
+    ours = decode(transform(_request(name, read_hex(PRECOMMANDS[name]), False)).precommand())
+    sent = [encode_tree(r["children"][0]) for r in ours.payload.fields.replacements["children"]]
+    text = (CATALOGUE / name).read_text()
+    expected = [base64.b64decode(m) for n in CERTIFICATES
+                for m in re.findall(f"<sr:{n}>([^<]*)</sr:{n}>", text)]  # fmt: skip
+    assert sent == expected
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_rtds_command_is_answered_as_rtds(keys, name):
+    [execution], _ = execute(keys, [read_hex(RTDS / name)])
+    assert execution.outcome == "executed", execution.reason
+    expected = decode(read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_")))
+    got = decode(execution.response)
+    assert plain(got.header) == plain(expected.header)
+    assert plain(got.payload) == plain(expected.payload)
+    assert check_message(got, keys.keystore).outcome == "verified"
+
+
+def _supplier_command(name: str) -> str:
+    return f"6.15.1_CS02bSupplierBySupplier/CS02bSupplierBySupplier_6.15.1_{name}_GBCS.HEX"
+
+
+def _resigned(keys, raw: bytes, counter: int, signer) -> bytes:
+    """An RTDS Supplier command again with `counter`, signed by `signer`, MAC'd by the ACB."""
+    message = decode(raw)
+    message.header.transaction_id.counter = counter
+    end = len(message.apdu) - 1 - len(message.signature)
+    content = bytes(message.apdu[message.content_offset - message.apdu_offset : end])
+    return mac_apdu(sign(encode_apdu(message.header, content, None), signer), keys.keystore)
+
+
+def test_after_replacement_the_new_key_verifies_and_the_old_is_refused(keys):
+    """RTDS's immediate Supplier by Supplier puts DCC Boxed's second-generation Supplier
+    certificates in the meter; then an 11.3 signed with that key is carried out, and the same
+    command signed with the first-generation key (which verified before) is refused."""
+    boxed = Keystore.open(data.dccboxed_keystore(), check_validity=False)
+    [new_key] = [k for e, k in boxed.key_pairs(SUPPLIER, DS) if e.key_id[1:9].hex()
+                 == "fa6fbffa1c9a4e42"]  # fmt: skip
+    old_key = keys.signer(SUPPLIER)
+    firmware = read_hex(RTDS / "11.3_CS06/CS06_11.3_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX")
+    commands = [
+        _resigned(keys, firmware, 900, old_key),  # before: the old key is the anchor
+        read_hex(RTDS / _supplier_command("IMMEDIATE_SUCCESS_COMMAND")),  # counter 1000
+        _resigned(keys, firmware, 1001, old_key),
+        _resigned(keys, firmware, 1002, new_key),
+    ]
+    (before, replaced, old, new), premises = execute(keys, commands)
+    assert before.outcome == "executed" and replaced.outcome == "executed"
+    assert old.outcome == "rejected:bad-signature"
+    assert new.outcome == "executed", new.reason
+    trust = premises.esme.access.trust
+    assert trust.cells[(2, DS, 0)].ski == ZIB_SUPPLIER_DS
+    assert premises.esme.stats["credentials:replaced"] == 3
+
+
+def run_until_2030(keys, commands: list[bytes]):
+    """The commands at the last minute of 2029, then the meter's clock past 2030-01-15:
+    (executions, the alerts raised, the premises)."""
+    clock = Clock("simulated")
+
+    async def main():
+        premises = await Premises.start(clock, keys=keys)
+        premises.esme.set_time(BEFORE_2030)
+        alerts: list[bytes] = []
+        premises.on_alert(alerts.append)
+        try:
+            executions = [await premises.execute(c) for c in commands]
+            await asyncio.sleep(15 * 86400)
+            return executions, alerts, premises
+        finally:
+            await premises.close()
+
+    return clock.run(main)
+
+
+ALERTS = {  # the future-dated command -> RTDS's alert when it runs
+    _supplier_command("FUTURE_DATED_SUCCESS_COMMAND"): _supplier_command(
+        "8F66_FUTURE_DATED_SUCCESS_ALERT"),
+    _supplier_command("FUTURE_DATED_ERROR_COMMAND"): _supplier_command(
+        "8F67_FUTURE_DATED_ERROR_ALERT"),
+    "6.15.1_CS02gLoadControllerBySupplier/CS02gLoadControllerBySupplier_6.15.1_"
+    "FUTURE_DATED_SUCCESS_COMMAND_GBCS.HEX": "6.15.1_CS02gLoadControllerBySupplier/"
+    "CS02gLoadControllerBySupplier_6.15.1_8F66_FUTURE_DATED_SUCCESS_ALERT_GBCS.HEX",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", sorted(ALERTS))
+def test_a_future_dated_replacement_alerts_at_its_time(keys, command):
+    """Accepted now and nothing replaced; at its time the cells change (8F66) or not
+    (8F67), and the alert is RTDS's, payload for payload, signed by the meter."""
+    expected = decode(read_hex(RTDS / ALERTS[command]))
+    executions, alerts, premises = run_until_2030(keys, [read_hex(RTDS / command)])
+    assert executions[0].outcome == "executed", executions[0].reason
+    ours = [m for m in map(decode, alerts) if m.message_code == expected.message_code]
+    assert len(ours) == 1
+    assert plain(ours[0].payload) == plain(expected.payload)
+    assert bytes(ours[0].target) == bytes(expected.target)
+    assert check_message(ours[0], keys.keystore).outcome == "verified"
+    assert premises.esme.credentials.pending is None
+
+
+def test_a_cancelled_replacement_never_runs(keys):
+    future = read_hex(RTDS / _supplier_command("FUTURE_DATED_SUCCESS_COMMAND"))  # 1001
+    cancel = read_hex(RTDS / _supplier_command("CANCELLATION_SUCCESS_COMMAND"))  # 1002
+    executions, alerts, premises = run_until_2030(keys, [future, cancel])
+    assert [e.outcome for e in executions] == ["executed", "executed"]
+    assert [m for m in map(decode, alerts) if m.message_code == 0x00CB] == []
+    assert premises.esme.access.trust.cells[(2, DS, 0)].ski != ZIB_SUPPLIER_DS
+    assert premises.esme.stats["credentials:cancelled"] == 1
+
+
+def test_the_network_operator_may_not_replace_the_supplier(keys):
+    """A CS02bSupplierBySupplier that the Network Operator signed: the authorising party is
+    not the Supplier, so nothing changes and nothing is answered."""
+    raw = read_hex(RTDS / _supplier_command("IMMEDIATE_SUCCESS_COMMAND"))
+    message = decode(raw)
+    message.header.originator = NETWORK_OPERATOR
+    end = len(message.apdu) - 1 - len(message.signature)
+    content = bytes(message.apdu[message.content_offset - message.apdu_offset : end])
+    forged = mac_apdu(sign(encode_apdu(message.header, content, None),
+                           keys.signer(NETWORK_OPERATOR)), keys.keystore)  # fmt: skip
+    [execution], premises = execute(keys, [forged])
+    assert execution.outcome == "rejected:role-not-permitted" and execution.response is None
+    assert premises.esme.access.trust.cells[(2, DS, 0)].ski != ZIB_SUPPLIER_DS
