@@ -2482,3 +2482,22 @@ def _cs02b(body: etree._Element, counter: int) -> bytes:
 for _use_case, *_rest in CREDENTIALS_MODES.values():
     FORMS[("6.15.1", _use_case)] = _Form(_use_case, _cs02b)
     DEVICES_OF[_use_case] = ("esme",)
+
+
+# --- 2.2 Top Up Device -------------------------------------------------------------------
+
+TOKEN_GATEWAY = bytes.fromhex("0000132800FF")  # 0-0:19.40.0.255, interface class 115
+
+
+def _cs01a(body: etree._Element, counter: int) -> bytes:
+    """2.2 to an ESME: the token gateway's enter (method 1) with the UTRN's ASCII digits; the
+    meter checks the UTRN itself (esme/topup.py), the DSP only its DUIS form."""
+    utrn = _required_text(body, "UTRN").strip()
+    if len(utrn) != 20 or not utrn.isdigit():
+        raise TransformError(f"UTRN {utrn!r} is not 20 digits")
+    specs = [cosem_spec("action", 115, TOKEN_GATEWAY, 1)]
+    return access_request(counter, specs, [_item("octet-string", utrn.encode())])
+
+
+FORMS[("2.2", "CS01a")] = _Form("CS01a", _cs01a)
+DEVICES_OF["CS01a"] = ("esme",)

@@ -51,6 +51,7 @@ from .slots import AuxiliarySlots, SlotLink
 from .store import SRV_OF as STORE_READS
 from .store import CosemStore
 from .timekeeping import MeterClock
+from .topup import TopUps
 
 LOGGER = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class Esme:
                                                self.stats))  # fmt: skip
         self.objects.extended = ExtendedValues(self.store, clock, self.utc_now, self._faulty,
                                                self.stats, self.raise_alert)  # fmt: skip
+        self.objects.topups = TopUps(self.eui, self.store, keys.keystore, self.stats)
         self.firmware = Firmware(profile, self.objects.firmware_version, clock, self.utc_now,
                                  self._raise_asn1_alert, self.stats,
                                  on_version=self._run_version)  # fmt: skip

@@ -44,6 +44,7 @@ from .slots import AuxiliarySlots
 from .store import CosemStore
 from .supply import IC_SCRIPT_TABLE, SUPPLY_SCRIPTS, run_script
 from .timekeeping import CLOCK, IC_CLOCK, MeterClock
+from .topup import ENTER, IC_TOKEN_GATEWAY, TOKEN_GATEWAY, TopUps
 
 #: ECS52 (11.2): the firmware version RTDS's ESME reports
 RTDS_FIRMWARE_VERSION = "0123ABCD"
@@ -81,6 +82,8 @@ class MeterObjects:
                                                           RTDS_FIRMWARE_VERSION))  # fmt: skip
         #: the passive values with activation times (6.4.1's load limit settings)
         self.extended: ExtendedValues | None = None
+        #: the token gateway (2.2's UTRNs)
+        self.topups: TopUps | None = None
 
     async def run(self, message: Message, specs: list[Any]) -> list[InstructionOutcome]:
         """Every instruction in order; after a hardware_fault the rest are other_reason."""
@@ -150,6 +153,11 @@ class MeterObjects:
                 raise InstructionFailed(_HARDWARE_FAULT) from None
             return boolean(relay)
         method = int(spec.attribute_or_method)
+        if (ic, code, kind, method) == (IC_TOKEN_GATEWAY, TOKEN_GATEWAY, "action", ENTER):
+            if self.topups is None:
+                raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
+            self.topups.enter(message, value)  # CS01a: a UTRN credited
+            return NULL
         if ic == IC_DATA_PROTECTION and kind == "action" and method == GET_PROTECTED_ATTRIBUTES:
             return self.protected.answer(message, value)  # ECS17b/e, ECS19: encrypted reads
         if ic == IC_SCRIPT_TABLE and code == SUPPLY_SCRIPTS and kind == "action" and method == 1:

@@ -29,6 +29,8 @@ FUTURE_DATED = {0x0054, 0x011A, 0x0027, 0x002A, 0x002D, 0x0039, 0x0012, 0x0043, 
 #: a "with selection" instruction is answered as a plain get / set
 RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
 FUTURE_DATED_ALERT = 0x00CC  # the DLMS alert's message code
+#: and the top-up (CS01a), as RTDS's
+FUTURE_DATED |= {0x0007}
 #: and the register reads ECS17a, ECS17c, ECS17d (the time of the reading), as RTDS's
 FUTURE_DATED |= {0x0026, 0x0028, 0x0029}
 

@@ -30,6 +30,15 @@ from .instructions import IC_DATA, item, read_datetime
 EPOCH_2000 = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 DEFAULTS = Path(__file__).with_name("cosem_defaults.json")
+#: 0-0:94.44.34.30, what 4.3 (ECS19) reads: not held but made from the live registers it
+#: collects, in GBCS's order: the meter balance, the emergency credit balance, the
+#: accumulated debt register, the payment debt register and time debt registers 1 and 2
+#: (their starting values RTDS's ECS19's)
+BALANCES = (1, bytes.fromhex("00005E2C221E"), 2)
+BALANCE_PARTS = ((112, bytes.fromhex("0000130A00FF"), 2), (112, bytes.fromhex("0000130A01FF"), 2),
+                 (112, bytes.fromhex("0000130A02FF"), 2), (113, bytes.fromhex("0000131403FF"), 12),
+                 (113, bytes.fromhex("0000131401FF"), 12),
+                 (113, bytes.fromhex("0000131402FF"), 12))  # fmt: skip
 IDENTITY = bytes.fromhex("0000600101FF")  # 0-0:96.1.1.255 device identity
 
 #: message code -> SRV, for the use cases that only read attributes held here
@@ -85,6 +94,7 @@ SRV_OF = {
     0x001E: "2.3",  # ECS07 update debt (critical: debt.py)
     0x0020: "2.5",  # ECS09 activate emergency credit (critical: debt.py)
     0x001C: "1.5",  # ECS04a adjust meter balance (critical: debt.py)
+    0x0007: "2.2",  # CS01a top up with a UTRN (topup.py)
     0x00D7: "6.8",  # ECS30a set the billing calendar, all periodicities (critical)
     0x0046: "6.8",  # ECS30 the same
     0x0045: "6.5",  # ECS29a set the voltage configuration, resetting the RMS voltage counters
@@ -162,6 +172,8 @@ class CosemStore:
         """The data item held (KeyError when the meter has no such attribute)."""
         if (ic, code, attribute) == (IC_DATA, IDENTITY, 2):
             return item("octet-string", self.eui)
+        if (ic, code, attribute) == BALANCES:
+            return item("structure", ListContainer(self.get(*part) for part in BALANCE_PARTS))
         return decode_data(self._items[(ic, code, attribute)])
 
     def resettable(self, ic: int, code: bytes) -> bool:
