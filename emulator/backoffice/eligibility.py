@@ -124,6 +124,12 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "8.14.3": frozenset({IS, GS}),  # ... fault return
     "8.14.4": frozenset({IS, GS}),  # ... no fault return
     "12.1": frozenset(DuisRole),  # Request WAN Matrix
+    # the dual-band Comms Hub's sub GHz radio (devices/hub_function.py)
+    "6.28": frozenset({IS, GS}),  # Set CHF Sub GHz Configuration
+    "6.29": frozenset({IS, GS}),  # Request CHF Sub GHz Channel Scan
+    "6.30": frozenset({IS, GS, RSA}),  # Read CHF Sub GHz Configuration
+    "6.31": frozenset({IS, GS, RSA}),  # Read CHF Sub GHz Channel
+    "6.32": frozenset({IS, GS, RSA}),  # Read CHF Sub GHz Channel Log
     # the ESME's tariff and register reads (esme/store.py, protected.py)
     "4.11.1": frozenset({IS, GS, OU}),  # Read Tariff (Primary Element)
     "4.1.2": frozenset({IS, GS, ED, GT}),  # Read Instantaneous Import TOU Matrices

@@ -2501,3 +2501,87 @@ def _cs01a(body: etree._Element, counter: int) -> bytes:
 
 FORMS[("2.2", "CS01a")] = _Form("CS01a", _cs01a)
 DEVICES_OF["CS01a"] = ("esme",)
+
+
+# --- the dual-band Comms Hub's sub GHz radio (6.28-6.32, DBCH01-05) and its security details
+# (8.9 ReadSecurityDetails, CCS07), all sent by the ACB on the user's behalf as RTDS's are
+# (emulator/devices/hub_function.py answers them) ----------------------------------------------
+
+SUB_GHZ_CONFIGURATION = "00005E2C0A00"  # 0-0:94.44.10.0 the sub GHz configuration settings
+SUB_GHZ_SCAN = "00005E2C0A01"  # 0-0:94.44.10.1 a channel scan, requested by setting it
+FIXED_READS["DBCH01"] = ((1, "00005E2C0A02", 2),)  # the operating sub GHz channel
+FIXED_READS["DBCH03"] = ((1, SUB_GHZ_CONFIGURATION, 2),)
+CHF_LOGS["DBCH02"] = "00005E2C0A03"  # the sub GHz channel log, read over ReadLogPeriod
+#: DUIS's channel groups, each a 32-bit channel mask: its ZigBee channel page in the top five
+#: bits, then a bit per channel from the group's first (RTDS: Channel1 and Channel2 -> 06)
+CHANNEL_PAGES = (("LowerBandSubGHzChannels0To26", 28, 0, 26),
+                 ("LowerBandSubGHzChannels27To34", 29, 27, 34),
+                 ("LowerBandSubGHzChannels35To61", 30, 35, 61),
+                 ("UpperBandSubGHzChannels0To26", 31, 0, 26))  # fmt: skip
+#: the settings after the masks, in the structure's order: (element, A-XDR type, scale: the
+#: duty cycles and percentages are carried in hundredths, as RTDS's 1.3 -> 130, 60.00 -> 6000)
+SUB_GHZ_SETTINGS = (
+    ("NormalLimitedDutyCycleThreshold", "long-unsigned", 100),
+    ("LimitedCriticalDutyCycleThreshold", "long-unsigned", 100),
+    ("MaximumSubGHzChannelChangesPerWeek", "unsigned", 1),
+    ("GSMECurfew", "long-unsigned", 1),
+    ("ChannelQuieterThreshold", "unsigned", 1),
+    ("ChannelNoisierThreshold", "unsigned", 1),
+    ("NonGSMEPoorCommsPercentageThreshold", "long-unsigned", 100),
+    ("NonGSMEPoorCommsMeasurementPeriods", "unsigned", 1),
+    ("LocalCHNoiseMeasurementPeriod", "long-unsigned", 1),
+    ("LocalCHFailurePercentage", "long-unsigned", 100),
+    ("LocalCHRetryPercentage", "long-unsigned", 100),
+)
+CHF_DEVICE_LOGS = ("00001E0300FF", "00001E0301FF")  # the CHF device log and its historic log
+BACKUP_PAN = 4  # their method that returns the log with its link keys
+
+
+def _channel_mask(group: etree._Element, page: int, first: int, last: int) -> Container:
+    mask = page << 27
+    for channel in group:
+        name = etree.QName(channel).localname
+        number = int(name.removeprefix("Channel")) if name[7:].isdigit() else -1
+        if not first <= number <= last:
+            raise TransformError(f"{name} is not one of channels {first} to {last}")
+        mask |= 1 << (number - first)
+    return Container(bits=32, octets=mask.to_bytes(4, "big"))
+
+
+def _scaled(text: str, scale: int) -> int:
+    whole, _, fraction = text.strip().partition(".")
+    digits = len(str(scale)) - 1
+    if len(fraction.rstrip("0")) > digits or not (whole + fraction).isdigit():
+        raise TransformError(f"{text!r} is not a number in 1/{scale}")
+    return int(whole) * scale + int((fraction + "0" * digits)[:digits] or 0)
+
+
+def _dbch04(body: etree._Element, counter: int) -> bytes:
+    """6.28: the hub's sub GHz configuration settings, one structure set at once."""
+    values = [_item("bit-string", _channel_mask(_one(body, name), *band))
+              for name, *band in CHANNEL_PAGES]  # fmt: skip
+    values += [_item(kind, _scaled(_required_text(body, name), scale))
+               for name, kind, scale in SUB_GHZ_SETTINGS]  # fmt: skip
+    specs = [cosem_spec("set", 1, bytes.fromhex(SUB_GHZ_CONFIGURATION), 2)]
+    return access_request(counter, specs, [_item("structure", ListContainer(values))])
+
+
+def _dbch05(body: etree._Element, counter: int) -> bytes:
+    """6.29: a channel scan, requested by setting the scan object (RTDS: unsigned 0)."""
+    specs = [cosem_spec("set", 1, bytes.fromhex(SUB_GHZ_SCAN), 2)]
+    return access_request(counter, specs, [_item("unsigned", 0)])
+
+
+def _ccs07(body: etree._Element, counter: int) -> bytes:
+    """8.9 ReadSecurityDetails: backup_pan of the CHF device log and of its historic log."""
+    specs = [cosem_spec("action", 104, bytes.fromhex(log), BACKUP_PAN) for log in CHF_DEVICE_LOGS]
+    return access_request(counter, specs, [_item("null-data", None) for _ in specs])
+
+
+for _srv, _use_case, _build in (("6.31", "DBCH01", _fixed_read("DBCH01")),
+                                ("6.32", "DBCH02", _log_read("DBCH02")),
+                                ("6.30", "DBCH03", _fixed_read("DBCH03")),
+                                ("6.28", "DBCH04", _dbch04), ("6.29", "DBCH05", _dbch05),
+                                ("8.9", "CCS07", _ccs07)):  # fmt: skip
+    FORMS[(_srv, _use_case)] = _Form(_use_case, _build, via_acb=True)
+    DEVICES_OF[_use_case] = ("chf",)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from construct import Container, ListContainer  # type: ignore[import-untyped]
+from zigpy.types import EUI64
 
 from gbcs.message import Message
 from gbcs.roles import Role
@@ -52,13 +53,18 @@ from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
 
 LOGGER = logging.getLogger(__name__)
 
-CCS01, CCS02, CCS05_CCS04, CCS06 = 0x0001, 0x0002, 0x0004, 0x010F
+CCS01, CCS02, CCS05_CCS04, CCS06, CCS07 = 0x0001, 0x0002, 0x0004, 0x010F, 0x00FE
 ECS26I, ECS26N = 0x0092, 0x00FA  # 6.2.4 read the hub's identity and type
 ECS35C, ECS35D = 0x0093, 0x0094  # 6.13 read the hub's event / security log
-SRV_OF = {CCS01: "8.11", CCS02: "8.11", CCS05_CCS04: "8.9", CCS06: "8.9", ECS26I: "6.2.4",
-          ECS26N: "6.2.4", ECS35C: "6.13", ECS35D: "6.13"}  # fmt: skip
+#: the dual-band hub's sub GHz radio: read its channel (6.31), channel log (6.32) and
+#: configuration (6.30), set the configuration (6.28), request a channel scan (6.29)
+DBCH01, DBCH02, DBCH03, DBCH04, DBCH05 = 0x010A, 0x010B, 0x010C, 0x010D, 0x010E
+SRV_OF = {CCS01: "8.11", CCS02: "8.11", CCS05_CCS04: "8.9", CCS06: "8.9", CCS07: "8.9",
+          ECS26I: "6.2.4", ECS26N: "6.2.4", ECS35C: "6.13", ECS35D: "6.13", DBCH01: "6.31",
+          DBCH02: "6.32", DBCH03: "6.30", DBCH04: "6.28", DBCH05: "6.29"}  # fmt: skip
 #: who may send them: the ACB (use-case tables), on a user's behalf
-ROLES = {srv: {Role.ACCESS_CONTROL_BROKER} for srv in ("8.11", "8.9", "6.2.4", "6.13")}
+ROLES = {srv: {Role.ACCESS_CONTROL_BROKER}
+         for srv in ("8.11", "8.9", "6.2.4", "6.13", "6.28", "6.29", "6.30", "6.31", "6.32")}  # fmt: skip
 IC_PROFILE = 7
 #: the hub's own COSEM attributes (its logs)
 HUB_COSEM = Path(__file__).with_name("hub_cosem.json")
@@ -68,7 +74,9 @@ IDENTITY = bytes.fromhex("0000600101FF")  # 0-0:96.1.1.255: the hub's EUI
 ATTRIBUTES = {bytes.fromhex("0000600104FF"): b"ATGTypeY", bytes.fromhex("0000600106FF"): b"CSW "}
 IC_NETWORK_CONTROL = 104
 DEVICE_LOG = bytes.fromhex("00001E0300FF")  # 0-0:30.3.0.255 the CHF device log
-REGISTER, UNREGISTER = 1, 2  # its methods
+HISTORIC_DEVICE_LOG = bytes.fromhex("00001E0301FF")  # 0-0:30.3.1.255 the CHF historic log
+HISTORIC_ENTRIES = 15  # GBCS: the oldest entry is overwritten past 15
+REGISTER, UNREGISTER, BACKUP_PAN = 1, 2, 4  # their methods
 ENABLE_JOINING, JOIN_TIMEOUT, ACTIVE_DEVICES = 2, 3, 4  # its attributes
 #: one active_devices entry as RTDS's hub reports its ESME, after the EUI: status bits, RSSI
 #: and LQI figures, then (after the last communication date-time) the entry's counters
@@ -77,6 +85,19 @@ ENTRY_HEAD = [item("bit-string", Container(bits=8, octets=b"\xc8")), item("integ
               item("unsigned", 39), item("unsigned", 247)]  # fmt: skip
 ENTRY_TAIL = [item("unsigned", v) for v in (1, 0, 100, 1, 1)]
 _UNAVAILABLE = InstructionResult.OBJECT_UNAVAILABLE
+SUB_GHZ_SCAN = bytes.fromhex("00005E2C0A01")  # 0-0:94.44.10.1: set to request a scan
+
+
+def _shape(value: Any) -> Any:
+    """A data item's types, nested (a structure's items, an array's element type)."""
+    if value.type == "structure":
+        return ("structure", [_shape(v) for v in value.value])
+    return value.type
+
+
+def _ieee(eui: bytes) -> Any:
+    """The zigpy EUI64 of a big-endian EUI (the device log's key)."""
+    return EUI64.convert(eui.hex(":"))
 
 
 class HubFunction:
@@ -94,6 +115,9 @@ class HubFunction:
         self.joining_enabled = False
         self.gsme: bytes | None = None  # the GSME behind the hub's GPF, where there is one
         self.store = CosemStore(self.eui, {}, defaults=HUB_COSEM)
+        #: the CHF historic device log: devices CCS02 took off, with the TC link key each had
+        self.historic: dict[bytes, bytes] = {}
+        self.channel_scans = 0  # DBCH05 requests carried out
 
     def handle(self, command: bytes) -> EsmeResult:
         """Check and execute one command; never raises for bad input."""
@@ -128,6 +152,13 @@ class HubFunction:
             return kind, InstructionResult.SUCCESS, item("octet-string", self.eui)
         if ic == IC_DATA and kind == "get" and number == 2 and code in ATTRIBUTES:
             return kind, InstructionResult.SUCCESS, item("octet-string", ATTRIBUTES[code])
+        if ic == IC_DATA and number == 2 and code != IDENTITY and (ic, code, number) in self.store:
+            return self._data(kind, code, value)
+        if ic == IC_NETWORK_CONTROL and kind == "action" and number == BACKUP_PAN:
+            if code == DEVICE_LOG:
+                return kind, InstructionResult.SUCCESS, self._backup(self._link_keys())
+            if code == HISTORIC_DEVICE_LOG:
+                return kind, InstructionResult.SUCCESS, self._backup(self.historic)
         if ic == IC_PROFILE and kind == "get_with_selection" and (ic, code, number) in self.store:
             try:
                 return kind, InstructionResult.SUCCESS, self.store.select(ic, code, number,
@@ -155,6 +186,39 @@ class HubFunction:
             return kind, InstructionResult.OTHER_REASON, NULL
         return kind, InstructionResult.SUCCESS, NULL
 
+    def _data(self, kind: str, code: bytes, value: Any) -> InstructionOutcome:
+        """A Data object the hub holds (its sub GHz settings, channel, scan request): read it,
+        or set it to a value of the held type, item for item (else type_unmatched)."""
+        held = self.store.get(IC_DATA, code, 2)
+        if kind == "get":
+            return kind, InstructionResult.SUCCESS, held
+        if kind != "set":
+            return kind, InstructionResult.OBJECT_UNDEFINED, NULL
+        if _shape(value) != _shape(held) or not self.store.set(IC_DATA, code, 2, value):
+            return kind, InstructionResult.TYPE_UNMATCHED, NULL
+        if code == SUB_GHZ_SCAN:
+            self.channel_scans += 1
+        return kind, InstructionResult.SUCCESS, NULL
+
+    def _link_keys(self) -> dict[bytes, bytes]:
+        """The devices on the CHF device log with the TC link key each joined with."""
+        keys = {}
+        for eui in self.hub.devices:
+            entry = self.hub.coordinator.device_log.get(_ieee(eui))
+            if entry is not None:
+                keys[eui] = entry.link_key
+        return keys
+
+    def _backup(self, keys: dict[bytes, bytes]) -> Any:
+        """backup_pan: when, the network's extended PAN ID (the hub's EUI, as a ZigBee
+        coordinator's by default) and each device with its link key, as RTDS's CCS07."""
+        entries = [item("structure", ListContainer([item("octet-string", eui),
+                                                    item("octet-string", key)]))
+                   for eui, key in keys.items()]  # fmt: skip
+        return item("structure", ListContainer([
+            item("octet-string", datetime_octets(self.now())), item("octet-string", self.eui),
+            item("array", ListContainer(entries))]))  # fmt: skip
+
     def _register(self, value: Any) -> None:
         eui, _key_type, install_code, device_type = (v.value for v in value.value)
         eui = bytes(eui)
@@ -167,7 +231,13 @@ class HubFunction:
         if eui in self.registered:
             del self.registered[eui]
         elif eui in self.hub.devices:
+            key = self._link_keys().get(eui)
             self.hub.remove_device(eui)
+            if key is not None:  # kept in the historic log, the oldest dropped past 15
+                self.historic.pop(eui, None)
+                self.historic[eui] = key
+                while len(self.historic) > HISTORIC_ENTRIES:
+                    del self.historic[next(iter(self.historic))]
         elif eui == self.gsme:  # off the log (the GPF's queue for it is the premises')
             self.gsme = None
         else:
