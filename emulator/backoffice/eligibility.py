@@ -135,6 +135,8 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "4.1.2": frozenset({IS, GS, ED, GT}),  # Read Instantaneous Import TOU Matrices
     "4.2": frozenset({ES, ED}),  # Read Instantaneous Export Registers
     "4.16": frozenset({IS, ED}),  # Read Active Power Import
+    "1.1.2": frozenset({IS}),  # Update Import Tariff (Secondary Element): a twin ESME
+    "1.2.2": frozenset({IS}),  # Update Price (Secondary Element)
     # the ESME's alert and event behaviours, each party its own (ECS25a.. IS, ECS25b.. ED;
     # GCS20 / GCS20r the gas meter's)
     "6.22": frozenset({IS, GS, ED}),

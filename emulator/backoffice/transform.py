@@ -2305,7 +2305,7 @@ FIXED_READS["ECS24"] = (
     (113, "0000131404FF", 5), (113, "0000131400FF", 5),  # standing charge, price matrix
 )  # fmt: skip
 FIXED_READS["ECS17a"] = ((3, "0100020800FF", 2), (3, "0100020800FF", 3),  # active export
-                         (3, "0100040800FF", 2), (3, "0100040800FF", 3))  # reactive export
+                         (3, "0100040800FF", 2), (3, "0100040800FF", 3))  # fmt: skip
 FIXED_READS["ECS17c"] = ((1, "00005E2C2214", 2),)  # the power import collection
 PROTECTED_READS["ECS17d"] = ("00002B0209FF", ((1, "00005E2C2201", 2),))  # TOU registers
 FORMS[("4.11.1", "ECS24")] = _Form("ECS24", _fixed_read("ECS24"))
@@ -2585,3 +2585,182 @@ for _srv, _use_case, _build in (("6.31", "DBCH01", _fixed_read("DBCH01")),
                                 ("8.9", "CCS07", _ccs07)):  # fmt: skip
     FORMS[(_srv, _use_case)] = _Form(_use_case, _build, via_acb=True)
     DEVICES_OF[_use_case] = ("chf",)
+
+
+# --- 1.1.1 (ECS01a), 1.1.2 (ECS01c), 1.2.2 (ECS01d): the ESME's tariffs (esme/tariff.py) ----
+# What the commands hold, as RTDS's ECS01a/c/d show it (tests/catalogue/vectors/): the element's
+# switching table (IC 20: seasons, week and day profiles, passive, attributes 7-9), its passive
+# special days (IC 11, 0-1:11.0.x.255), the primary element's block thresholds per TOU rate
+# (IC 21, 0-0:16.1.11..18.255), currency unit (IC 9000 0-0:94.44.2.0, GBP true) and its
+# standing charge and price matrix as 1.2.1's, the secondary's four-rate TOU price matrix
+# (0-0:19.20.5.255), then each object's activation time (now, ExecutionDateTime or never).
+# A day profile's entry runs script 0-0:10.0.100.255 with selector n (a primary TOU rate),
+# 100 + n (a block tariff's) or 200 + n (a secondary TOU rate).
+
+SCRIPTS = bytes.fromhex("00000A0064FF")  # the tariff block counter matrix's script table
+#: element -> (its switching table, passive special days, special days' activation object)
+ELEMENTS = {
+    "primary": ("00000D0000FF", "00010B0000FF", "00005E2C801D"),
+    "secondary": ("00000D0001FF", "00010B0001FF", "00005E2C801E"),
+}
+THRESHOLDS = [f"00001001{n:02X}FF" for n in range(0x0B, 0x13)]  # passive, TOU rate 1..8
+CURRENCY, THRESHOLD_MATRIX, SECONDARY_MATRIX = "00005E2C0200", "00003F0101FF", "0000131405FF"
+CURRENCIES = {"GBP": 0xFF, "EUR": 0x00}  # our reading: RTDS's GBP is boolean true
+ACTION_BASE = {"TOUTariffAction": 0, "BlockTariffAction": 100}
+
+
+def _octet(value: str) -> Container:
+    return _item("octet-string", bytes((int(value),)))
+
+
+def _switching_table(table: etree._Element, secondary: bool) -> list[Container]:
+    """The season, week and day profile tables of a DUIS SwitchingTable, in RTDS's layout."""
+    seasons = [_item("structure", ListContainer([
+        _item("octet-string", _required_text(s, "SeasonName").strip().encode("ascii")),
+        _item("octet-string", _date(_one(s, "SeasonStartDate")) + bytes(4) + DATE_TIME_TAIL),
+        _octet(_required_text(s, "ReferencedWeekName")),
+    ])) for s in table.iter(f"{{{SR}}}Season")]  # fmt: skip
+    weeks = []
+    for week in table.iter(f"{{{SR}}}WeekProfile"):
+        days = {int(_attribute(d, "index")): int(d.text or "")
+                for d in week.findall(f"{{{SR}}}ReferencedDayName")}  # fmt: skip
+        if sorted(days) != list(range(1, 8)):
+            raise TransformError("a WeekProfile does not name a day for each of the 7 days")
+        weeks.append(_item("structure", ListContainer(
+            [_octet(_required_text(week, "WeekName"))]
+            + [_item("unsigned", days[n]) for n in range(1, 8)])))  # fmt: skip
+    profiles = []
+    for day in table.iter(f"{{{SR}}}DayProfile"):
+        actions = []
+        for entry in day.findall(f"{{{SR}}}ProfileSchedule"):
+            kind, base = next(((k, b) for k, b in ACTION_BASE.items()
+                               if entry.find(f"{{{SR}}}{k}") is not None), (None, 0))  # fmt: skip
+            if kind is None:
+                raise TransformError("a ProfileSchedule names no tariff action")
+            rate = int(_required_text(entry, kind))
+            if secondary:
+                if kind != "TOUTariffAction" or not 1 <= rate <= 4:
+                    raise TransformError(f"a secondary element's action {kind} {rate}: not 1..4")
+                base = 200
+            elif not 1 <= rate <= (8 if kind == "TOUTariffAction" else 4):
+                raise TransformError(f"{kind} {rate} is out of range")
+            actions.append(_item("structure", ListContainer([
+                _item("octet-string", _time(_required_text(entry, "StartTime"))),
+                _item("octet-string", SCRIPTS), _item("long-unsigned", base + rate)])))  # fmt: skip
+        profiles.append(_item("structure", ListContainer([
+            _item("unsigned", int(_required_text(day, "DayName"))),
+            _item("array", ListContainer(actions))])))  # fmt: skip
+    return [_item("array", ListContainer(seasons)), _item("array", ListContainer(weeks)),
+            _item("array", ListContainer(profiles))]  # fmt: skip
+
+
+def _tariff_special_days(parent: etree._Element) -> Container:
+    """The passive special days: (index 1.., the DUIS date, the day profile it uses)."""
+    days = [_item("structure", ListContainer([
+        _item("long-unsigned", n), _item("octet-string", _date(_one(d, "Date"))),
+        _item("unsigned", int(_required_text(d, "ReferencedDayName")))]))
+        for n, d in enumerate(parent.iter(f"{{{SR}}}SpecialDay"), start=1)]  # fmt: skip
+    return _item("array", ListContainer(days))
+
+
+def _block_thresholds(element: etree._Element) -> list[Container]:
+    """Each TOU rate's block thresholds (1..8, as the template lists them)."""
+    matrix = {int(_attribute(t, "index")): [int(b.text or "") for b in
+                                            t.findall(f"{{{SR}}}BlockThreshold")]
+              for t in _one(element, "ThresholdMatrix").findall(f"{{{SR}}}Thresholds")}  # fmt: skip
+    if sorted(matrix) != list(range(1, 9)) or any(not 1 <= len(v) <= 3 for v in matrix.values()):
+        raise TransformError("the ThresholdMatrix needs 1..3 BlockThresholds for each of 8 rates")
+    return [_item("array", ListContainer(_item("double-long-unsigned", v) for v in matrix[n]))
+            for n in range(1, 9)]  # fmt: skip
+
+
+def _primary_charges(body: etree._Element) -> list[Container]:
+    """1.2.1's standing charge and price matrix from the request's PriceElements."""
+    element = _one(_one(body, "PriceElements"), "ElectricityPriceElements")
+    standing = int(_required_text(element, "StandingCharge"))
+    standing_scale = int(_required_text(element, "StandingChargeScale"))
+    price_scale = int(_required_text(element, "PriceScale"))
+    prices = _prices(element)
+    return [
+        _price_charge(0, standing_scale, (0, bytes(6), 0), [(b"", standing)]),
+        _price_charge(3, price_scale, (3, bytes.fromhex("0100010800FF"), 2),
+                     [(index, prices.get(index, 0)) for index in PRICE_INDEXES]),
+    ]  # fmt: skip
+
+
+def _ecs01a(body: etree._Element, counter: int) -> bytes:
+    """1.1.1 at an ESME: the primary element's switching table, special days, block
+    thresholds, currency unit, standing charge and price matrix, then six activation times."""
+    tariff = _one(body, "ElecTariffElements")
+    table, special_days, special_activation = ELEMENTS["primary"]
+    currency = _required_text(tariff, "CurrencyUnits").strip()
+    if currency not in CURRENCIES:
+        raise TransformError(f"currency {currency!r} is not GBP or EUR")
+    try:
+        values = [*_switching_table(_one(tariff, "SwitchingTable"), secondary=False),
+                  _tariff_special_days(tariff), *_block_thresholds(tariff),
+                  _item("boolean", CURRENCIES[currency]), *_primary_charges(body)]  # fmt: skip
+    except ValueError as error:
+        raise TransformError(f"1.1.1 tariff: {error}") from None
+    code = bytes.fromhex
+    specs = [cosem_spec("set", 20, code(table), a) for a in (7, 8, 9)]
+    specs += [cosem_spec("set", 11, code(special_days), 2)]
+    specs += [cosem_spec("set", 21, code(t), 2) for t in THRESHOLDS]
+    specs += [cosem_spec("set", 9000, code(CURRENCY), 4)]
+    specs += [cosem_spec("set", 113, code(c), 6) for c in (STANDING_CHARGE, PRICE_MATRIX)]
+    specs += [cosem_spec("set", 20, code(table), 10),
+              cosem_spec("set", 9000, code(special_activation), 6),
+              cosem_spec("set", 9000, code(CURRENCY), 6),
+              *(cosem_spec("set", 113, code(c), 7) for c in (STANDING_CHARGE, PRICE_MATRIX)),
+              cosem_spec("set", 9000, code(THRESHOLD_MATRIX), 6)]  # fmt: skip
+    when = _item("octet-string", _execution(body))
+    return access_request(counter, specs, values + [when] * 6)
+
+
+def _secondary_prices(body: etree._Element) -> Container:
+    """The secondary element's TOU price matrix: its four rates' prices."""
+    element = _one(body, "PriceElements")
+    prices = {int(_attribute(p, "index")): int(p.text or "")
+              for p in element.findall(f"{{{SR}}}ElectricityPriceElement")}  # fmt: skip
+    if sorted(prices) != [1, 2, 3, 4]:
+        raise TransformError("a secondary element has four ElectricityPriceElements, 1..4")
+    return _price_charge(3, int(_required_text(element, "PriceScale")),
+                         (3, bytes.fromhex("0114010800FF"), 2),
+                         [(bytes((n,)), prices[n]) for n in range(1, 5)])  # fmt: skip
+
+
+def _ecs01c(body: etree._Element, counter: int) -> bytes:
+    """1.1.2 at a twin-element ESME: the secondary element's price matrix, switching table and
+    special days, then three activation times."""
+    table, special_days, special_activation = ELEMENTS["secondary"]
+    try:
+        values = [_secondary_prices(body),
+                  *_switching_table(_one(body, "SwitchingTable"), secondary=True),
+                  _tariff_special_days(_one(body, "SpecialDays"))]  # fmt: skip
+    except ValueError as error:
+        raise TransformError(f"1.1.2 tariff: {error}") from None
+    code = bytes.fromhex
+    specs = [cosem_spec("set", 113, code(SECONDARY_MATRIX), 6)]
+    specs += [cosem_spec("set", 20, code(table), a) for a in (7, 8, 9)]
+    specs += [cosem_spec("set", 11, code(special_days), 2),
+              cosem_spec("set", 20, code(table), 10),
+              cosem_spec("set", 113, code(SECONDARY_MATRIX), 7),
+              cosem_spec("set", 9000, code(special_activation), 6)]  # fmt: skip
+    when = _item("octet-string", _execution(body))
+    return access_request(counter, specs, values + [when] * 3)
+
+
+def _ecs01d(body: etree._Element, counter: int) -> bytes:
+    """1.2.2 at a twin-element ESME: the secondary element's price matrix and its activation."""
+    try:
+        matrix = _secondary_prices(body)
+    except ValueError as error:
+        raise TransformError(f"1.2.2 prices: {error}") from None
+    code = bytes.fromhex(SECONDARY_MATRIX)
+    specs = [cosem_spec("set", 113, code, 6), cosem_spec("set", 113, code, 7)]
+    return access_request(counter, specs, [matrix, _item("octet-string", _execution(body))])
+
+
+FORMS[("1.1.1", "ECS01a")] = _Form("ECS01a", _ecs01a)
+FORMS[("1.1.2", "ECS01c")] = _Form("ECS01c", _ecs01c)
+FORMS[("1.2.2", "ECS01d")] = _Form("ECS01d", _ecs01d)

@@ -110,6 +110,9 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "4.1.2": frozenset({S, NO}),  # ECS17d (DUIS: IS, GS, ED, GT)
     "4.2": frozenset({S, NO}),  # ECS17a (DUIS: ES, ED; the Export Supplier a Supplier)
     "4.16": frozenset({S, NO}),  # ECS17c (DUIS: IS, ED)
+    "1.1.1": frozenset({S}),  # ECS01a primary element tariff (critical)
+    "1.1.2": frozenset({S}),  # ECS01c secondary element tariff (critical)
+    "1.2.2": frozenset({S}),  # ECS01d secondary element prices (critical)
     # each party's alert and event behaviours, its own only (esme/checks.py OWNERS)
     "6.22": frozenset({S, NO}),  # ECS25a/a1/a2/a3 the Supplier's, ECS25b/b3 the NO's
     "6.2.10": frozenset({S, NO}),  # ECS25r1 the Supplier's, ECS25r2 the NO's

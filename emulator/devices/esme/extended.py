@@ -16,7 +16,11 @@ responses.
 1.2.1's primary element prices (ECS01b) are the same pattern on two IC 113 Charge objects,
 the standing charge (0-0:19.20.4.255) and the TOU / block price matrix (0-0:19.20.0.255):
 unit_charge_passive (attribute 6) and unit_charge_activation_time (attribute 7), taking effect
-into unit_charge_active (attribute 5); RTDS's future-dated ECS01b alerts one 8F66 per object.
+into unit_charge_active (attribute 5); RTDS's future-dated ECS01b alerts one 8F66 per object. 1.1.1's currency unit (ECS01a: IC 9000
+0-0:94.44.2.0) and 1.1.2 / 1.2.2's secondary element price matrix (ECS01c / ECS01d, IC 113
+0-0:19.20.5.255) likewise; the rest of a tariff is tariff.py's. A fault of the passive
+attribute itself (`faulty` of OBIS + attribute number) fails its set hardware_fault, as
+RTDS's ECS01d ERROR shows.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ ACTIVE_OF: dict[tuple[int, bytes], tuple[int, bytes, int]] = {
     (IC_EXTENDED, bytes.fromhex("00005E2C8008")): (71, bytes.fromhex("0000110000FF"), 7),
     (IC_CHARGE, bytes.fromhex("0000131404FF")): (IC_CHARGE, bytes.fromhex("0000131404FF"), 5),
     (IC_CHARGE, bytes.fromhex("0000131400FF")): (IC_CHARGE, bytes.fromhex("0000131400FF"), 5),
+    # 1.1.1's currency unit, 1.1.2 / 1.2.2's secondary element price matrix
+    (IC_EXTENDED, bytes.fromhex("00005E2C0200")): (9000, bytes.fromhex("00005E2C0200"), 2),
+    (IC_CHARGE, bytes.fromhex("0000131405FF")): (IC_CHARGE, bytes.fromhex("0000131405FF"), 5),
 }
 #: IC -> (its passive value's attribute, its activation time's attribute)
 ATTRIBUTES = {IC_EXTENDED: (4, 6), IC_CHARGE: (6, 7)}
@@ -81,6 +88,8 @@ class ExtendedValues:
         if kind != "set" or attribute not in (passive, activation):
             raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
         if attribute == passive:
+            if self.faulty(key[1] + bytes((passive,))):  # the passive attribute's storage fails
+                raise InstructionFailed(InstructionResult.HARDWARE_FAULT)  # (RTDS's ECS01d ERROR)
             held = self.store.get(*ACTIVE_OF[key])
             if getattr(value, "type", None) != held.type:
                 raise InstructionFailed(InstructionResult.TYPE_UNMATCHED)

@@ -50,6 +50,7 @@ from .responses import Responder
 from .slots import AuxiliarySlots, SlotLink
 from .store import SRV_OF as STORE_READS
 from .store import CosemStore
+from .tariff import TariffTables
 from .timekeeping import MeterClock
 from .topup import TopUps
 
@@ -103,6 +104,8 @@ class Esme:
                                                self.stats))  # fmt: skip
         self.objects.extended = ExtendedValues(self.store, clock, self.utc_now, self._faulty,
                                                self.stats, self.raise_alert)  # fmt: skip
+        self.objects.tariff = TariffTables(self.store, clock, self.utc_now, self._faulty,
+                                           self.stats, self.raise_alert)  # fmt: skip
         self.objects.topups = TopUps(self.eui, self.store, keys.keystore, self.stats)
         self.firmware = Firmware(profile, self.objects.firmware_version, clock, self.utc_now,
                                  self._raise_asn1_alert, self.stats,
@@ -162,6 +165,8 @@ class Esme:
         self.credentials.cancel()
         if self.objects.extended is not None:
             self.objects.extended.cancel()
+        if self.objects.tariff is not None:
+            self.objects.tariff.cancel()
 
     def _run_version(self, version: bytes) -> None:
         """An activated image's version is what ECS52 reads from now on."""

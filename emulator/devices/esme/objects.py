@@ -43,6 +43,7 @@ from .protected import GET_PROTECTED_ATTRIBUTES, IC_DATA_PROTECTION, ProtectedRe
 from .slots import AuxiliarySlots
 from .store import CosemStore
 from .supply import IC_SCRIPT_TABLE, SUPPLY_SCRIPTS, run_script
+from .tariff import TariffTables
 from .timekeeping import CLOCK, IC_CLOCK, MeterClock
 from .topup import ENTER, IC_TOKEN_GATEWAY, TOKEN_GATEWAY, TopUps
 
@@ -82,6 +83,8 @@ class MeterObjects:
                                                           RTDS_FIRMWARE_VERSION))  # fmt: skip
         #: the passive values with activation times (6.4.1's load limit settings)
         self.extended: ExtendedValues | None = None
+        #: the tariff switching tables, special days and block thresholds (1.1.1, 1.1.2)
+        self.tariff: TariffTables | None = None
         #: the token gateway (2.2's UTRNs)
         self.topups: TopUps | None = None
 
@@ -133,6 +136,8 @@ class MeterObjects:
             return boolean(self.boost_available)
         if ic == IC_PROFILE and code == obis.BOOST_LOG and kind == "get_with_selection":
             return self._boost_log(spec.selection)
+        if self.tariff is not None and TariffTables.handles((ic, code, attribute)):
+            return self.tariff.instruction(message, kind, (ic, code, attribute), value)
         table = TABLES.get((ic, code))
         if table is not None:
             if kind == "get":

@@ -31,8 +31,9 @@ RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
 FUTURE_DATED_ALERT = 0x00CC  # the DLMS alert's message code
 #: and the top-up (CS01a), as RTDS's
 FUTURE_DATED |= {0x0007}
-#: and the register reads ECS17a, ECS17c, ECS17d (the time of the reading), as RTDS's
-FUTURE_DATED |= {0x0026, 0x0028, 0x0029}
+#: and the register reads ECS17a, ECS17c, ECS17d (the time of the reading) and the
+#: future-datable tariffs ECS01a, ECS01c, ECS01d, as RTDS's
+FUTURE_DATED |= {0x0026, 0x0028, 0x0029, 0x0019, 0x00B7, 0x00C7}
 
 
 def response_header(message: Message, device: bytes, date_time: Any = None) -> Any:

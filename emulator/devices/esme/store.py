@@ -105,6 +105,9 @@ SRV_OF = {
     0x0026: "4.2",  # ECS17a read export energy registers
     0x0028: "4.16",  # ECS17c read the power registers
     0x0029: "4.1.2",  # ECS17d read the TOU registers (encrypted)
+    0x0019: "1.1.1",  # ECS01a primary element tariff, passive with activation (critical)
+    0x00B7: "1.1.2",  # ECS01c secondary element tariff (critical)
+    0x00C7: "1.2.2",  # ECS01d secondary element prices (critical)
     0x00AC: "6.22",  # ECS25a the Supplier's alert behaviours (alert_behaviour.py)
     0x00EA: "6.22",  # ECS25a1 the events the Supplier's HAN devices are sent
     0x00EB: "6.22",  # ECS25a2 the events that sound the audible alarm
