@@ -115,6 +115,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "4.18": frozenset({IS, GS}),  # the gas meter's (devices/gsme/)
     "6.2.8": frozenset({GS, RSA, GT}),
     "6.15.1": frozenset({IS, GS, ED}),  # Update Security Credentials: each its own (CS02b/g)
+    "6.24.1": frozenset({IS, GS, ED}),  # Retrieve Device Security Credentials (CS02a/f)
     # the DSP's own lifecycle services (serviceD, nondevice.py), roles as duis-parser's matrix
     "8.3": frozenset({IS, GS}),  # Decommission Device
     "8.4": frozenset(DuisRole),  # Update Inventory

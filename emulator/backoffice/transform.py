@@ -984,6 +984,8 @@ def _choose(request: Request, use_case: str | None, role: str | None = None) -> 
         use_case = _balance_use_case(request.body, gas=(use_case or "").startswith("GCS"))
     if srv == "6.15.1" and use_case is None:  # whose credentials: the body's role
         use_case = _credentials_mode(request.body)[0]
+    if srv == "6.24.1" and use_case is None:  # a Load Controller's among them: CS02f
+        use_case = _details_use_case(request.body)
     candidates = [form for (s, name), form in FORMS.items() if s == srv]
     if use_case is not None:
         candidates = [form for form in candidates if form.use_case == use_case]
@@ -2764,3 +2766,32 @@ def _ecs01d(body: etree._Element, counter: int) -> bytes:
 FORMS[("1.1.1", "ECS01a")] = _Form("ECS01a", _ecs01a)
 FORMS[("1.1.2", "ECS01c")] = _Form("ECS01c", _ecs01c)
 FORMS[("1.2.2", "ECS01d")] = _Form("ECS01d", _ecs01d)
+
+
+# --- 6.24.1 Retrieve Device Security Credentials (CS02a, CS02f; devices/credentials.py) ----
+
+#: DUIS RemotePartyRole -> GBCS remote party role (gbcs.asn1.REMOTE_PARTY_ROLES)
+REMOTE_PARTY_ROLES = {"Root": 0, "Recovery": 1, "Supplier": 2, "NetworkOperator": 3, "ACB": 4,
+                      "TransCoS": 5, "LoadController": 8}  # fmt: skip
+
+
+def _cs02a(body: etree._Element, counter: int) -> bytes:
+    """6.24.1: the ACB (its key-agreement cell: it MACs the command) asks for the device's
+    cells of each role the request names, in its order, as RTDS's CS02a / CS02f."""
+    names = [(n.text or "").strip() for n in _children(body, "RemotePartyRole")]
+    unknown = [n for n in names if n not in REMOTE_PARTY_ROLES]
+    if not names or unknown:
+        raise TransformError(f"6.24.1 RemotePartyRole {unknown or 'none'} is not a role")
+    roles = b"".join(_der_integer(REMOTE_PARTY_ROLES[n]) for n in names)
+    acb_cell = _der(0x30, _der_integer(4) + _der(0x03, bytes.fromhex("0308")))
+    return _der(0x30, acb_cell + _der(0x30, roles))
+
+
+def _details_use_case(body: etree._Element) -> str:
+    """CS02f where a Load Controller's cells are asked for (the newer use case), else CS02a."""
+    names = {(n.text or "").strip() for n in _children(body, "RemotePartyRole")}
+    return "CS02f" if "LoadController" in names else "CS02a"
+
+
+FORMS[("6.24.1", "CS02a")] = _Form("CS02a", _cs02a, via_acb=True)
+FORMS[("6.24.1", "CS02f")] = _Form("CS02f", _cs02a, via_acb=True)

@@ -106,6 +106,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     # CS02b/CS02g: each party replaces its own cells, the Supplier a Load Controller's
     # (credentials.py checks the mode against the sender's role)
     "6.15.1": frozenset({S, NO}),
+    "6.24.1": frozenset({ACB}),  # CS02a/CS02f: the ACB asks a device what it trusts
     "4.11.1": frozenset({S}),  # ECS24 read tariff data (primary element)
     "4.1.2": frozenset({S, NO}),  # ECS17d (DUIS: IS, GS, ED, GT)
     "4.2": frozenset({S, NO}),  # ECS17a (DUIS: ES, ED; the Export Supplier a Supplier)

@@ -366,3 +366,55 @@ class Credentials:
         if self.pending is not None:
             self.pending[2].cancel()
             self.pending = None
+
+
+# --- 6.24.1 Provide Security Credentials Details (CS02a, CS02f) ----------------------------
+
+PROVIDE_DETAILS = {0x0008: "CS02a", 0x011B: "CS02f"}
+TRUST_ANCHOR_NOT_FOUND, OTHER = 25, 127
+#: the roles a device may hold cells of for CS02a to report (one it holds none of: 25); any
+#: other role asked about (Transitional CoS, the issuing authority) is 127, as RTDS's meter
+CELL_ROLES = frozenset({0, 1, 2, 3, 4, 6, 8})
+
+
+def _first(item: tuple[Cell, Anchor]) -> Cell:
+    return item[0]
+
+
+def _integers(node: Any) -> list[int]:
+    out = []
+    for child in node["children"] or ():
+        value = child["value"]
+        if child["tag_number"] != 0x02 or not value:
+            raise CommandRejected(RejectReason.MALFORMED)
+        out.append(int.from_bytes(bytes(value), "big", signed=True))
+    return out
+
+
+def credential_details(message: Message, anchors: TrustAnchors,
+                       last_counter: Callable[[bytes], int]) -> bytes:  # fmt: skip
+    """The DER response content to CS02a / CS02f: for each role asked about, the cells the
+    device holds for it (key usage, cell usage, the certificate's EUI and subject key id)
+    and the last counter it accepted from that party, or status 25 when it holds none
+    (127 for a role of no cell, CELL_ROLES)."""
+    tree = message.payload.tree
+    try:
+        roles = _integers(tree["children"][1])
+    except (KeyError, IndexError, TypeError):
+        raise CommandRejected(RejectReason.MALFORMED) from None
+    entries = b""
+    for role in roles:
+        cells = sorted(((k, a) for k, a in anchors.cells.items() if k[0] == role), key=_first)
+        if not cells:
+            status = TRUST_ANCHOR_NOT_FOUND if role in CELL_ROLES else OTHER
+            entries += _tlv(0x30, _integer(role) + _tlv(0x0A, bytes([status])))
+            continue
+        described = b""
+        for (_role, usage, cell_usage), anchor in cells:
+            extra = _integer(cell_usage) if cell_usage != MANAGEMENT else b""
+            described += _tlv(0x30, _tlv(0x03, USAGE_BITS[usage]) + extra
+                              + _tlv(0x04, anchor.eui) + _tlv(0x04, anchor.ski))  # fmt: skip
+        party = next((a.eui for (_r, u, _c), a in cells if u == DS), cells[0][1].eui)
+        entries += _tlv(0x30, _integer(role) + _tlv(0x0A, bytes([SUCCESS]))
+                        + _integer(last_counter(party)) + _tlv(0x30, described))  # fmt: skip
+    return _tlv(0x30, entries)

@@ -33,7 +33,7 @@ from gbcs.errors import GbcsError
 from gbcs.message import Message
 
 from ..access import AccessPolicy
-from ..credentials import UPDATE_CREDENTIALS, Credentials
+from ..credentials import PROVIDE_DETAILS, UPDATE_CREDENTIALS, Credentials, credential_details
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
 from ..switch_zcl import SwitchError
@@ -278,6 +278,9 @@ class Esme:
             return self.responses.seal(message, self.firmware.answer(message)), slot
         if code in UPDATE_CREDENTIALS:
             return self.responses.seal(message, self.credentials.answer(message)), slot
+        if code in PROVIDE_DETAILS:
+            details = credential_details(message, self.access.trust, self._last_counter)
+            return self.responses.seal(message, details), slot
         specs = list(zip(message.payload.specifications, message.payload.data, strict=True))
         if code == ECS47:
             slot = first_action_selector(specs) >> 8
@@ -287,6 +290,10 @@ class Esme:
         else:
             outcomes = await self.objects.run(message, specs)
         return self.responses.access_response(message, outcomes), slot
+
+    def _last_counter(self, party: bytes) -> int:
+        """The last counter accepted from a remote party (what CS02a reports)."""
+        return self.access.counters.last.get(bytes(party), 0)
 
     def _faulty(self, code: bytes) -> bool:
         """The object's storage fails (`object_faults`, set by tests)."""
