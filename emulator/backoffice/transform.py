@@ -1872,6 +1872,58 @@ FORMS[("6.2.10", "GCS20r")] = _Form("GCS20r", _gas_command("GCS20r", _gas_read_a
 FORMS[("6.22", "GCS20")] = _Form("GCS20", _gas_command("GCS20", _gas_alert_behaviours))
 DEVICES_OF.update({"GCS20r": ("gsme",), "GCS20": ("gsme",)})
 
+
+# --- the gas meter's prepayment configuration and tariff calendar: 4.13 (GCS21b) -------------
+
+#: GCS21b's reads: the Prepayment attributes (debt recovery, caps, thresholds) and the price's
+#: trailing digit, in RTDS's order
+GCS21B_READS = ((0x0705, (0x0239, 0x0006, 0x0216, 0x0226, 0x0040, 0x0010, 0x0011, 0x0031,
+                          0x0021, 0x0022, 0x0217, 0x0227)),
+                (0x0700, (0x0617,)))  # fmt: skip
+CURRENT_CALENDAR = 0xFFFFFFFE  # issuer calendar id: the one in force (RTDS's)
+CALENDAR_TYPE_IMPORT = 3  # the import calendar's special days, as RTDS's
+
+
+def _gcs21b(body: etree._Element, counter: int) -> bytes:
+    """4.13: read the prepayment configuration, then get every day and week profile, the
+    seasons and the special days of the calendar in force (sequence numbers 0, 1, ...)."""
+    _not_dsp_future_dated(body, "GCS21b")
+    gets = [
+        (1, Container(command="get_day_profiles", provider_id=0, issuer_calendar_id=CURRENT_CALENDAR,
+                      start_day_id=1, number_of_days=0)),
+        (2, Container(command="get_week_profiles", provider_id=0, issuer_calendar_id=CURRENT_CALENDAR,
+                      start_week_id=1, number_of_weeks=0)),
+        (3, Container(command="get_seasons", provider_id=0, issuer_calendar_id=CURRENT_CALENDAR)),
+        (4, Container(command="get_special_days", start_time=0, number_of_events=0,
+                      calendar_type=CALENDAR_TYPE_IMPORT, provider_id=0,
+                      issuer_calendar_id=CURRENT_CALENDAR)),
+    ]  # fmt: skip
+    frames = [("profile_wide", cluster, 0x00, Container(command="read_attributes",
+                                                        attribute_ids=ListContainer(ids)))
+              for cluster, ids in GCS21B_READS]  # fmt: skip
+    frames += [
+        ("cluster_specific", "calendar", command_id, payload) for command_id, payload in gets
+    ]
+    components = ListContainer(
+        Container(
+            control=Container(last_component=n == len(frames) - 1, encrypted=False,
+                              from_date_time=False, reserved=0),
+            cluster_id=cluster,
+            body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
+                frame_control=Container(frame_type=kind, manufacturer_specific=False,
+                                        direction="client_to_server",
+                                        disable_default_response=False, reserved=0),
+                manufacturer_code=None, sequence=n, command_id=command_id, payload=payload)),
+        )
+        for n, (kind, cluster, command_id, payload) in enumerate(frames)
+    )  # fmt: skip
+    return encode_payload("gbz", Container(profile=PROFILE_SMART_ENERGY,
+                                           component_count=len(frames), components=components))  # fmt: skip
+
+
+FORMS[("4.13", "GCS21b")] = _Form("GCS21b", _gcs21b)
+DEVICES_OF["GCS21b"] = ("gsme",)
+
 # 8.9 to a ZigBee device (the GSME): read its device log, an ASN.1 NULL as CS08's
 FORMS[("8.9", "CS07")] = _Form("CS07", _cs08)
 DEVICES_OF["CS07"] = ("gsme",)

@@ -51,9 +51,10 @@ from ..outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
 LOGGER = logging.getLogger(__name__)
 
 Attributes = dict[tuple[int, int], tuple[str, Any]]
-#: a cluster command's handler: its payload -> a ZCL status name (a default response) or
-#: the cluster's own response (command id, payload[, disable default response])
-Handler = Callable[[Any], "str | tuple[int, Any] | tuple[int, Any, bool]"]
+#: a cluster command's handler: its payload -> a ZCL status name (a default response), the
+#: cluster's own response (command id, payload[, disable default response]) or several of
+#: them (a list: one component each, as the Calendar's publish commands answer a get)
+Handler = Callable[[Any], "str | tuple[int, Any] | tuple[int, Any, bool] | list[Any]"]
 #: an ASN.1 use case's handler: the command's fields -> the response's DER content
 Asn1Handler = Callable[[Any], bytes]
 READ_ATTRIBUTES, READ_ATTRIBUTES_RESPONSE, DEFAULT_RESPONSE = 0x00, 0x01, 0x0B
@@ -122,13 +123,13 @@ class GbzAnswerer:
         for i, component in enumerate(message.payload.components):
             last = i == count - 1
             if component.body.frame.frame_control.frame_type == "cluster_specific":
-                answered = self._command(component, last, skip=failed, key=key)
-                failed = failed or _failed(answered)
+                answers = self._command(component, last, skip=failed, key=key)
+                failed = failed or _failed(answers[0])
                 if not failed and self.on_executed is not None:
                     self.on_executed(message, component)
             else:
-                answered = self._component(component, last, key=key)
-            components.append(answered)
+                answers = [self._component(component, last, key=key)]
+            components.extend(answers)
         payload = Container(profile=message.payload.profile, component_count=len(components),
                             components=ListContainer(components))  # fmt: skip
         stamped = message.message_code in self.date_stamped
@@ -182,7 +183,7 @@ class GbzAnswerer:
         )  # fmt: skip
 
     def _command(self, component: Any, last: bool, skip: bool = False,
-                 key: bytes | None = None) -> Any:  # fmt: skip
+                 key: bytes | None = None) -> list[Any]:  # fmt: skip
         """A cluster command carried out by its handler: a default response with the status
         it returns (profile-wide, the other way), or the cluster's own response. After a
         command of the same message failed (`skip`) it is not carried out: a failure default
@@ -190,10 +191,19 @@ class GbzAnswerer:
         frame = component.body.frame
         cluster, command_id = int(component.cluster_id), int(frame.command_id)
         if skip:
-            answer: str | tuple[int, Any] | tuple[int, Any, bool] = "failure"
+            answer: Any = "failure"
             command_id = NOT_CARRIED_OUT
         else:
             answer = self.commands[(cluster, str(frame.payload.command))](frame.payload)
+        answers = answer if isinstance(answer, list) else [answer]
+        return [self._response(component, one, command_id, last and n == len(answers) - 1, key)
+                for n, one in enumerate(answers)]  # fmt: skip
+
+    def _response(self, component: Any, answer: Any, command_id: int, last: bool,
+                  key: bytes | None) -> Any:  # fmt: skip
+        """One response component to a cluster command: a default response for a status, the
+        cluster's own response otherwise (encrypted for the reader with `key`)."""
+        frame = component.body.frame
         back = _OTHER_WAY[str(frame.frame_control.direction)]
         quiet = False
         if isinstance(answer, str):
@@ -269,8 +279,10 @@ class GbzAnswerer:
 
 
 def _failed(component: Any) -> bool:
-    """A default response with a status other than success (an encrypted one never is)."""
+    """A default response with a status other than success: the rest of the message is not
+    carried out. A read that found nothing (not_found) is no failure: the rest goes on, as
+    RTDS's GCS21b NOT_FOUND; an encrypted response never is one."""
     if component.body.frame is None:
         return False
     payload = component.body.frame.payload
-    return payload.command == "default_response" and payload.status != "success"
+    return payload.command == "default_response" and payload.status not in ("success", "not_found")

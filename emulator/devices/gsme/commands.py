@@ -48,6 +48,13 @@ the events of a log or those of one configuration; an event the meter does not h
 `not_found` and a start in the future `invalid_value`, nothing changed. The meter logs an event
 only where its configuration has it logged.
 
+4.13 (GCS21b) reads the prepayment configuration (Prepayment attributes: debt recovery rates,
+frequencies and shares, which 2.3 sets; caps and thresholds), the price's trailing digit and the
+tariff calendar: each day and week profile, the seasons and the special days, one Calendar
+publish command each (RTDS's meter's calendar at the start, tariff_calendar.json), `not_found`
+where the meter holds none. A 1.1.1 calendar replaces the whole calendar: its publish_calendar
+drops the old profiles, seasons and special days before its own arrive.
+
 Rules where our sources show only success (RTDS) and a hardware failure: arming closes
 nothing (an open valve stays open, a closed one becomes armed), a supply status other than
 off or armed is `invalid_field`, an unknown credit adjustment or debt type `invalid_field`,
@@ -64,7 +71,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from construct import Container  # type: ignore[import-untyped]
+from construct import Container, ListContainer  # type: ignore[import-untyped]
 
 from gbcs import asn1
 from gbcs.primitives import datetime_to_seconds2000
@@ -95,6 +102,14 @@ EVENTS = 0x0709
 EVENT_LOGS = Path(__file__).with_name("event_logs.json")
 SAMPLED_DATA = Path(__file__).with_name("sampled_data.json")
 EVENT_CONFIGURATION = Path(__file__).with_name("event_configuration.json")
+TARIFF_CALENDAR = Path(__file__).with_name("tariff_calendar.json")
+#: the Calendar cluster's publish commands (server to client) answering its gets
+PUBLISH_DAY_PROFILE, PUBLISH_WEEK_PROFILE, PUBLISH_SEASONS, PUBLISH_SPECIAL_DAYS = 1, 2, 3, 4
+#: 2.3's debts as the Prepayment attributes 4.13 reads: debt n -> (recovery frequency, amount)
+#: for the time-based debts 1 and 2; the payment-based debt 3's share of each top-up
+DEBT_ATTRIBUTES = {1: ((PREPAYMENT, 0x0216), (PREPAYMENT, 0x0217)),
+                   2: ((PREPAYMENT, 0x0226), (PREPAYMENT, 0x0227))}  # fmt: skip
+DEBT_3_SHARE = (PREPAYMENT, 0x0239)
 REPORT_EVENT_CONFIGURATION = 0x04
 ALL_OF_GROUP = 0xFF  # an event id's low byte: every event of the group
 #: set_event_configuration's configuration control: by list, group, log, configuration
@@ -193,7 +208,7 @@ class GasState:
     #: partner certificates Method C joins delivered (EUI -> DER)
     certificates: dict[bytes, bytes] = field(default_factory=dict)
     debts: dict[int, Debt] = field(default_factory=lambda: {n: Debt() for n in (1, 2, 3)})
-    tariff: GasTariff = field(default_factory=GasTariff)
+    tariff: GasTariff = field(default_factory=lambda: load_calendar())
 
 
 class GasCommands:
@@ -328,7 +343,12 @@ class GasCommands:
             **{(PRICE, f"publish_{name}"): self._keep(name)
                for name in ("tariff_information", "price_matrix", "block_thresholds")},
             **{(CALENDAR, f"publish_{name}"): self._keep(name)
-               for name in ("calendar", "seasons", "special_days")},
+               for name in ("seasons", "special_days")},
+            (CALENDAR, "publish_calendar"): self._new_calendar,
+            (CALENDAR, "get_day_profiles"): self._get_profiles("day"),
+            (CALENDAR, "get_week_profiles"): self._get_profiles("week"),
+            (CALENDAR, "get_seasons"): self._get_kept("seasons", PUBLISH_SEASONS),
+            (CALENDAR, "get_special_days"): self._get_kept("special_days", PUBLISH_SPECIAL_DAYS),
             (CALENDAR, "publish_day_profile"): self._keep_profile("day"),
             (CALENDAR, "publish_week_profile"): self._keep_profile("week"),
         }  # fmt: skip
@@ -341,6 +361,44 @@ class GasCommands:
             return "success"
 
         return keep
+
+    def _new_calendar(self, payload: Any) -> str:
+        """A new calendar: the old one's profiles, seasons and special days go with it."""
+        tariff = self.state.tariff
+        tariff.calendar, tariff.seasons, tariff.special_days = payload, None, None
+        tariff.day_profiles.clear()
+        tariff.week_profiles.clear()
+        return "success"
+
+    def _get_profiles(self, kind: str) -> Handler:
+        """The day or week profiles from the start id on, `number_of_…` of them (0: all),
+        one publish command each; not_found when the meter holds none of them."""
+        response = PUBLISH_DAY_PROFILE if kind == "day" else PUBLISH_WEEK_PROFILE
+        plural = "days" if kind == "day" else "weeks"
+
+        def get(payload: Any) -> str | list[Any]:
+            profiles = getattr(self.state.tariff, f"{kind}_profiles")
+            chosen = [
+                profiles[n] for n in sorted(profiles) if n >= int(payload[f"start_{kind}_id"])
+            ]
+            if int(payload[f"number_of_{plural}"]):
+                chosen = chosen[: int(payload[f"number_of_{plural}"])]
+            if not chosen:
+                return "not_found"
+            return [(response, _published(f"publish_{kind}_profile", one), True) for one in chosen]
+
+        return get
+
+    def _get_kept(self, name: str, response: int) -> Handler:
+        """The seasons or special days the meter holds, as it was published them."""
+
+        def get(payload: Any) -> str | list[Any]:
+            kept = getattr(self.state.tariff, name)
+            if kept is None:
+                return "not_found"
+            return [(response, _published(f"publish_{name}", kept), True)]
+
+        return get
 
     def _keep_profile(self, kind: str) -> Handler:
         """A day or week profile kept by its id (a later one of the same id replaces it)."""
@@ -534,7 +592,18 @@ class GasCommands:
             payload.debt_recovery_frequency)  # fmt: skip
         debt.rate = int(payload.debt_recovery_amount)
         debt.share = int(payload.debt_recovery_balance_percentage)
+        if number in DEBT_ATTRIBUTES:
+            frequency, rate = DEBT_ATTRIBUTES[number]
+            self._set(frequency, debt.frequency)
+            self._set(rate, debt.rate)
+        else:
+            self._set(DEBT_3_SHARE, debt.share)
         return "success"
+
+    def _set(self, key: tuple[int, int], value: int) -> None:
+        """An attribute the meter holds takes a value (its type kept)."""
+        if key in self.attributes:
+            self.attributes[key] = (self.attributes[key][0], value)
 
     def _credit_adjustment(self, payload: Any) -> str:
         chosen = ADJUSTMENTS.get(int(payload.credit_adjustment_type))
@@ -555,6 +624,30 @@ def load_logs() -> dict[int, list[Event]]:
     logs = json.loads(EVENT_LOGS.read_text())["logs"]
     return {int(n): [(int(i), int(t), bytes.fromhex(d)) for i, t, d in events]
             for n, events in logs.items()}  # fmt: skip
+
+
+def load_calendar() -> GasTariff:
+    """tariff_calendar.json's calendar, as a tariff with no prices yet."""
+    kept = json.loads(TARIFF_CALENDAR.read_text())
+    return GasTariff(
+        day_profiles={int(p["day_id"]): _container(p) for p in kept["day_profiles"]},
+        week_profiles={int(p["week_id"]): _container(p) for p in kept["week_profiles"]},
+        seasons=_container(kept["seasons"]), special_days=_container(kept["special_days"]))  # fmt: skip
+
+
+def _container(value: Any) -> Any:
+    """JSON as the codec's containers."""
+    if isinstance(value, dict):
+        return Container({k: _container(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return ListContainer(_container(v) for v in value)
+    return value
+
+
+def _published(command: str, kept: Any) -> Any:
+    """A kept publish command's fields, under its name."""
+    fields = {k: v for k, v in kept.items() if not str(k).startswith("_") and k != "command"}
+    return Container(command=command, **fields)
 
 
 def load_event_configuration() -> dict[int, int]:

@@ -15,7 +15,8 @@ event log (CS11), the device log's joins, unjoins and read (CS03B/C, CS04B/AC, C
 billing calendar set (6.8 GCS25 / GCS25a) and read (6.2.3 GCS21d / GCS21k), the gas
 configuration (6.6 GCS23, 6.7 GCS24a), the tariff (1.2.1 GCS01b, 1.1.1 GCS01a), the sampled
 data logs 4.8.1 (GCS17) and 4.10 (GCS18), encrypted for the reader, the event and alert
-behaviours read (6.2.10 GCS20r) and set (6.22 GCS20); the critical ones signed both ways. Checks and responses: answer.py.
+behaviours read (6.2.10 GCS20r) and set (6.22 GCS20), the prepayment configuration and
+tariff calendar read (4.13 GCS21b); the critical ones signed both ways. Checks and responses: answer.py.
 
 A tariff command starting in the future is kept at once (as received, its start time in it:
 GasTariff holds no separate active and pending tariff yet); at its start time the meter alerts
@@ -73,7 +74,9 @@ SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB:
         # the sampled data logs (commands.py), encrypted for the reader
         0x0078: "4.8.1", 0x0079: "4.10",
         # the event and alert behaviours (commands.py)
-        0x00F1: "6.2.10", 0x00AD: "6.22"}  # fmt: skip
+        0x00F1: "6.2.10", 0x00AD: "6.22",
+        # the prepayment configuration and tariff calendar (commands.py)
+        0x00B5: "4.13"}  # fmt: skip
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
 #: the joins, unjoins and device log read the ACB may send too (use-case tables)
 ROLES.update({srv: {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}
