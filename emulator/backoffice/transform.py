@@ -980,6 +980,8 @@ def _choose(request: Request, use_case: str | None, role: str | None = None) -> 
         use_case = "CCS07"  # the hub's security details (backup PAN): not built yet
     if srv == "6.5" and use_case in (None, "ECS29a", "ECS29c"):  # the counters reset or not
         use_case = _voltage_use_case(request.body)
+    if srv == "1.6" and (use_case is None or use_case[3:5] in ("02", "03")):
+        use_case = _payment_mode_use_case(request.body, use_case)  # credit or prepayment
     if srv == "1.5" and (use_case is None or use_case.startswith(("GCS40", "ECS04"))):
         use_case = _balance_use_case(request.body, gas=(use_case or "").startswith("GCS"))
     if srv == "6.15.1" and use_case is None:  # whose credentials: the body's role
@@ -2847,3 +2849,86 @@ def _details_use_case(body: etree._Element) -> str:
 
 FORMS[("6.24.1", "CS02a")] = _Form("CS02a", _cs02a, via_acb=True)
 FORMS[("6.24.1", "CS02f")] = _Form("CS02f", _cs02a, via_acb=True)
+
+
+# --- 1.6 Update Payment Mode at the ESME ---------------------------------------------------
+
+PASSIVE_ACCOUNT = bytes.fromhex("0001130000FF")  # 0-1:19.0.0.255: the mode to take effect
+DISABLEMENT_THRESHOLD = bytes.fromhex("00005E2C8016")  # 0-0:94.44.128.22, interface class 9000
+CREDITS = {name: bytes.fromhex(code) for name, code in (
+    ("meter balance", "0000130A00FF"), ("emergency credit", "0000130A01FF"),
+    ("accumulated debt", "0000130A02FF"))}  # fmt: skip
+CHARGES = {name: bytes.fromhex(code) for name, code in (
+    ("TOU", "0000131400FF"), ("standing charge", "0000131404FF"), ("debt 1", "0000131401FF"),
+    ("debt 2", "0000131402FF"), ("debt 3", "0000131403FF"),
+    ("secondary TOU", "0000131405FF"))}  # fmt: skip
+ALWAYS, NOT_IN_FRIENDLY_CREDIT = b"\xe0", b"\xc0"  # collection_configuration, 3 bits
+
+
+def _charge_configuration(rows: list[tuple[str, str, bytes]]) -> Container:
+    return _item("array", ListContainer(
+        _item("structure", ListContainer([_item("octet-string", CREDITS[credit]),
+                                          _item("octet-string", CHARGES[charge]),
+                                          _item("bit-string", Container(bits=3, octets=bits))]))
+        for credit, charge, bits in rows))  # fmt: skip
+
+
+def payment_mode(body: etree._Element, counter: int, twin: bool = False) -> bytes:
+    """1.6: ECS02 (credit) or ECS03 (prepayment) for an ESME of one element (`twin`: two),
+    the passive account's mode, its credit charge configuration (which credit pays which
+    charge, and when) and, for prepayment, the disablement threshold, all taking effect at
+    ExecutionDateTime (absent now, 3000-12-31 cancel). The configuration is RTDS's: the
+    meter balance pays every charge (the time-based debts' collection outside friendly
+    credit periods stopped where SuspendDebtDisabled), the emergency credit likewise, the
+    accumulated debt register the standing charge and time-based debts where
+    SuspendDebtEmergency, a twin's secondary TOU prices last."""
+    when = _execution(body)
+    secondary = [("meter balance", "secondary TOU", ALWAYS)]
+    prepayment = body.find(f"{{{SR}}}Prepayment")
+    if prepayment is None:
+        _one(body, "Credit")
+        rows = [("meter balance", "TOU", ALWAYS), ("meter balance", "standing charge", ALWAYS)]
+        rows += secondary if twin else []
+        specs = [cosem_spec("set", 111, PASSIVE_ACCOUNT, a) for a in (2, 11, 13)]
+        mode = _item("structure", ListContainer([_item("enum", 1), _item("enum", 1)]))
+        return access_request(counter, specs, [mode, _charge_configuration(rows),
+                                               _item("octet-string", when)])  # fmt: skip
+
+    def flag(name: str) -> bool:
+        return _required_text(prepayment, name).lower() in ("true", "1")
+
+    time_based = NOT_IN_FRIENDLY_CREDIT if flag("SuspendDebtDisabled") else ALWAYS
+    rows: list[tuple[str, str, bytes]] = []
+    for credit in ("meter balance", "emergency credit"):
+        charges = [("TOU", ALWAYS), ("standing charge", ALWAYS), ("debt 1", time_based),
+                   ("debt 2", time_based)]  # fmt: skip
+        if credit == "meter balance":
+            charges.append(("debt 3", ALWAYS))
+        else:
+            charges.insert(0, ("debt 3", ALWAYS))
+        rows += [(credit, charge, bits) for charge, bits in charges]
+    if flag("SuspendDebtEmergency"):
+        rows += [("accumulated debt", c, ALWAYS) for c in ("standing charge", "debt 1", "debt 2")]
+    if twin:
+        rows += secondary + [("emergency credit", "secondary TOU", ALWAYS)]
+    threshold = int(_required_text(prepayment, "DisablementThreshold"))
+    specs = [cosem_spec("set", 111, PASSIVE_ACCOUNT, 2),
+             cosem_spec("set", 9000, DISABLEMENT_THRESHOLD, 4),
+             cosem_spec("set", 111, PASSIVE_ACCOUNT, 11),
+             cosem_spec("set", 9000, DISABLEMENT_THRESHOLD, 6),
+             cosem_spec("set", 111, PASSIVE_ACCOUNT, 13)]  # fmt: skip
+    mode = _item("structure", ListContainer([_item("enum", 2), _item("enum", 1)]))
+    data = [mode, _item("double-long", threshold), _charge_configuration(rows),
+            _item("octet-string", when), _item("octet-string", when)]  # fmt: skip
+    return access_request(counter, specs, data)
+
+
+def _payment_mode_use_case(body: etree._Element, use_case: str | None) -> str:
+    """1.6's use case by the mode the body asks for: credit ECS02 / GCS02, prepayment ECS03 /
+    GCS03 (the device type names the prefix)."""
+    prefix = "GCS" if (use_case or "").startswith("GCS") else "ECS"
+    return prefix + ("03" if body.find(f"{{{SR}}}Prepayment") is not None else "02")
+
+
+FORMS[("1.6", "ECS02")] = _Form("ECS02", payment_mode)
+FORMS[("1.6", "ECS03")] = _Form("ECS03", payment_mode)

@@ -103,6 +103,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "2.5": frozenset({S}),  # ECS09 activate emergency credit (critical)
     "1.5": frozenset({S}),  # ECS04a adjust meter balance (critical)
     "2.2": frozenset({S}),  # CS01a top up (a UTRN)
+    "1.6": frozenset({S}),  # ECS02 / ECS03 update payment mode (critical)
     # CS02b/CS02g: each party replaces its own cells, the Supplier a Load Controller's
     # (credentials.py checks the mode against the sender's role)
     "6.15.1": frozenset({S, NO}),

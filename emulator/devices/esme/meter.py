@@ -44,6 +44,7 @@ from .extended import ExtendedValues
 from .firmware import ACTIVATE_FIRMWARE, Firmware
 from .instructions import InstructionFailed, boolean
 from .objects import MeterObjects
+from .payment_mode import PaymentMode
 from .periods import PERIOD_USE_CASES, ControllerPeriods
 from .protected import ProtectedReads
 from .responses import Responder
@@ -107,6 +108,8 @@ class Esme:
         self.objects.tariff = TariffTables(self.store, clock, self.utc_now, self._faulty,
                                            self.stats, self.raise_alert)  # fmt: skip
         self.objects.topups = TopUps(self.eui, self.store, keys.keystore, self.stats)
+        self.objects.payment = PaymentMode(self.store, clock, self.utc_now, self._faulty,
+                                           self.stats, self.raise_alert)  # fmt: skip
         self.firmware = Firmware(profile, self.objects.firmware_version, clock, self.utc_now,
                                  self._raise_asn1_alert, self.stats,
                                  on_version=self._run_version)  # fmt: skip
@@ -165,6 +168,8 @@ class Esme:
         self.credentials.cancel()
         if self.objects.extended is not None:
             self.objects.extended.cancel()
+        if self.objects.payment is not None:
+            self.objects.payment.cancel()
         if self.objects.tariff is not None:
             self.objects.tariff.cancel()
 

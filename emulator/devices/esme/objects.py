@@ -38,6 +38,7 @@ from .instructions import (
     boolean,
     item,
 )
+from .payment_mode import PaymentMode
 from .periods import ControllerPeriods
 from .protected import GET_PROTECTED_ATTRIBUTES, IC_DATA_PROTECTION, ProtectedReads
 from .slots import AuxiliarySlots
@@ -87,6 +88,8 @@ class MeterObjects:
         self.tariff: TariffTables | None = None
         #: the token gateway (2.2's UTRNs)
         self.topups: TopUps | None = None
+        #: the passive account and disablement threshold (1.6's payment mode)
+        self.payment: PaymentMode | None = None
 
     async def run(self, message: Message, specs: list[Any]) -> list[InstructionOutcome]:
         """Every instruction in order; after a hardware_fault the rest are other_reason."""
@@ -115,6 +118,8 @@ class MeterObjects:
             if self.extended is None:
                 raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
             return self.extended.instruction(message, kind, (ic, code), attribute, value)
+        if self.payment is not None and self.payment.serves(ic, code, attribute):  # ECS02/03
+            return self.payment.instruction(message, kind, ic, code, attribute, value)
         if self.faulty(code):
             raise InstructionFailed(_HARDWARE_FAULT)
         if ic == IC_CLOCK and code == CLOCK:  # ECS70 set clock (6.11, 8.1.1)
