@@ -38,7 +38,7 @@ from gbcs.keystore import Keystore
 from gbcs.roles import ACB_EUI
 from gbcs.security import sign as gbcs_sign
 
-from . import alerts, document, duis, nondevice, xmlsig
+from . import alerts, document, duis, future, nondevice, xmlsig
 from .eligibility import BASE_ELIGIBILITY, DuisRole, Eligibility, NotEligible
 from .inventory import OUT_OF_SERVICE, Device, Inventory
 from .keychoice import DeviceTrust, mac_for_device
@@ -128,6 +128,8 @@ class _Job:
     target: Device
     other: Device | None
     use_case: str
+    #: a DSP future-dated request's ExecutionDateTime: sent then, not at once (future.py)
+    at: _dt.datetime | None = None
 
 
 @dataclass
@@ -266,7 +268,12 @@ class Dsp:
         other = self._other_device(request)
         if variant in SIGNED_RETURN_VARIANTS:
             return self._send_signed(request, user)
-        transformed, use_case = self._transform(request, target, other, user)
+        try:
+            at = future.execution_time(request)
+        except future.FutureDatedError as exc:
+            raise DspRefusal(ResponseCode.XML_REFUSED, str(exc), request) from None
+        sent = request if at is None else future.for_now(request)  # the device sees no date
+        transformed, use_case = self._transform(sent, target, other, user)
         if variant == 4 and not transformed.user_signs:
             raise DspRefusal(
                 ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
@@ -282,7 +289,7 @@ class Dsp:
         self.ledger.accept(str(rid))
         self.stats.accepted += 1
         self.times.start(str(rid), request.service_reference_variant, started)
-        job = _Job(request, user, target, other, use_case)
+        job = _Job(request, user, target, other, use_case, at)
         if variant == 4:
             precommand = transformed.precommand()
             self.ledger.issue(str(rid), precommand, job, duis.to_bytes(checked.root))
@@ -477,7 +484,17 @@ class Dsp:
 
     # --- routing and the asynchronous answers -----------------------------------------------
     def _dispatch(self, job: _Job, command: bytes) -> None:
-        self._spawn(self._route(job, command))
+        if job.at is not None:  # DSP future-dated: held until its ExecutionDateTime
+            self._spawn(self._route_at(job, command))
+        else:
+            self._spawn(self._route(job, command))
+
+    async def _route_at(self, job: _Job, command: bytes) -> None:
+        assert job.at is not None
+        delay = future.delay_s(job.at, self.utc_now())
+        log.info("%s: held %.0f s until %s", job.request.request_id, delay, job.at)
+        await asyncio.sleep(delay)
+        await self._route(job, command)
 
     def _gate(self, device: bytes) -> contextlib.AbstractAsyncContextManager:
         """At most `in_flight_per_device` commands out to one device at a time (None: no

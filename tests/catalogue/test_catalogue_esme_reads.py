@@ -47,8 +47,9 @@ ESME = bytes.fromhex("00DB1234567890A0")
 RTDS_TIME = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 #: the meter's reads (the hub's own, test_catalogue_hub_function.py, left out)
 READS = {u: r for u, r in {**FIXED_READS, **PROTECTED_READS}.items() if devices_of(u) == ("esme",)}
-#: the DSP does not yet hold a read for a later time (DUIS's DSP future-dating), nor encrypt
-#: for an unknown remote party (URP: the reader's certificate in the request)
+#: a read for a later time is the DSP's to hold (DUIS's DSP future-dating: backoffice/future.py,
+#: test_backoffice_dsp_future_dated.py), never the transform's to send now; the DSP does not
+#: yet encrypt for an unknown remote party (URP: the reader's certificate in the request)
 FUTURE_DATED = "ECS17b_4.1.1_DSP_FUTURE_DATED_REQUEST_DUIS.XML"
 UNKNOWN_PARTY = "ECS21b_4.14_URP_SUCCESS_REQUEST_DUIS.XML"
 #: the catalogue templates of the reads, by the use case each names
@@ -106,7 +107,7 @@ def test_the_command_from_the_template_is_rtds(name):
     assert ours == encode_apdu(rtds.header, content, None)
 
 
-def test_a_dsp_future_dated_read_is_refused_not_run_now():
+def test_a_dsp_future_dated_read_is_never_built_for_now_by_the_transform():
     request = duis.parse_request(duis.parse((CATALOGUE / FUTURE_DATED).read_bytes()))
     with pytest.raises(TransformError, match="future-dated"):
         transform(request)
