@@ -13,14 +13,10 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted, rtd
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
-from emulator.devices.esme.topup import (
-    METER_BALANCE,
-    PTUT_BASE,
-    TOKEN_GATEWAY,
-    check_digit,
-    ptut_mac,
-)
+from emulator.devices import utrn as utrns
+from emulator.devices.esme.topup import METER_BALANCE, TOKEN_GATEWAY
 from emulator.devices.keys import PremisesKeys
+from emulator.devices.utrn import PTUT_BASE, check_digit
 from gbcs import decode
 from gbcs.dlms import decode_data
 from gbcs.render import plain
@@ -39,11 +35,8 @@ def keys():
 
 
 def mint(keys, counter: int, value: int, value_class: int = POUNDS, meter: bytes = ESME) -> str:
-    """A UTRN as a Supplier makes one (GBCS 14): PTUT high half, its MAC, base, check digit."""
-    high = ((counter >> 32) & 0x3FF) << 15 | value_class << 13 | value
-    [tag] = ptut_mac(keys.keystore, SUPPLIER, meter, counter, high)
-    digits = str(PTUT_BASE + (high << 32 | int.from_bytes(tag, "big")))
-    return digits + check_digit(digits)
+    """A UTRN as the Supplier makes one (GBCS 14)."""
+    return utrns.mint(keys.keystore, SUPPLIER, meter, counter, value, value_class)
 
 
 def command(keys, utrn: str, counter: int) -> bytes:
