@@ -46,6 +46,13 @@ from .registry import RegisteredUser, UserRegistry
 from .replay import NotIssued, Replayed, RequestLedger
 from .response_codes import ResponseCode
 from .routing import ExecutionOutcome, NoRoute, PremisesPort, Router
+from .schedules import (
+    Schedule,
+    ScheduleBook,
+    ScheduleRefused,
+    schedule_id_body,
+    scheduled_message,
+)
 from .timing import Ending, ResponseTimes
 from .transform import (
     AcbContext,
@@ -196,6 +203,11 @@ class Dsp:
         #: told of each request refused, as it is (in the handling request's context): the
         #: web console shows why a request was refused (docs/web.md)
         self.on_refused: list[Callable[[DspRefusal], None]] = []
+        #: the users' DCC schedules (5.1-5.3, schedules.py), run by `run_due_schedules`
+        self.schedules = ScheduleBook()
+        self.schedule_tick_s = 60.0  # the longest the scheduler sleeps between checks
+        self._scheduler: asyncio.Task | None = None
+        self._schedule_counter = 0
 
     # --- premises -------------------------------------------------------------------------
     def attach(self, premises: PremisesPort) -> None:
@@ -332,15 +344,27 @@ class Dsp:
         if rid.target != ACB_EUI:
             raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, "a non-device request names the DSP "
                           f"{ACB_EUI.hex().upper()} as target", request)  # fmt: skip
-        if request.service_reference_variant not in nondevice.SERVED:
+        if request.service_reference in ("5.1", "5.2", "5.3"):
+            body = self._schedule_service(request)
+        elif request.service_reference_variant not in nondevice.SERVED:
             raise DspRefusal(ResponseCode.NOT_SUPPORTED, "non-device service not served", request)
         try:
-            body = nondevice.answer(request, self.inventory, keys=self.acb_keys,
+            return nondevice.answer(request, self.inventory, keys=self.acb_keys,
+        else:
+            body = self._non_device_answer(request)
+        return self._non_device_reply(request, body, started)
+
+    def _non_device_answer(self, request: duis.Request) -> etree._Element | None:
                                     now=self.utc_now())  # fmt: skip
         except nondevice.NonDeviceRefused as exc:
             raise DspRefusal(exc.code, str(exc), request) from None
         self.ledger.accept(str(rid))
         self.stats.accepted += 1
+
+    def _non_device_reply(
+        self, request: duis.Request, body: etree._Element | None, started: float
+    ) -> bytes:
+        rid = request.request_id
         root = duis.build_response(
             code=ResponseCode.SUCCESS,
             service_reference=request.service_reference,
@@ -484,6 +508,131 @@ class Dsp:
 
     # --- routing and the asynchronous answers -----------------------------------------------
     def _dispatch(self, job: _Job, command: bytes) -> None:
+    # --- the DSP's own schedules (5.1-5.3, schedules.py) --------------------------------------
+    def _schedule_service(self, request: duis.Request) -> etree._Element | None:
+        """5.1 creates a schedule once its scheduled SRV could be sent now as the owner's own
+        request (E2 / E19 / E5 / E11 otherwise), answering its id; 5.2 reads and 5.3 deletes
+        the owner's schedules a schedule id or device names."""
+        srv = request.service_reference
+        try:
+            if srv == "5.2":
+                return self.schedules.read(request)
+            if srv == "5.3":
+                self.schedules.delete(request)
+                return None
+            schedule = self.schedules.create(request, self.utc_now())
+        except ScheduleRefused as exc:
+            raise DspRefusal(exc.code, str(exc), request) from None
+        except ValueError as exc:  # a date or time the schema lets through but no calendar has
+            raise DspRefusal(ResponseCode.XML_REFUSED, str(exc), request) from None
+        try:
+            self._schedule_run(schedule, self.utc_now(), check_only=True)
+        except DspRefusal:
+            del self.schedules.schedules[schedule.schedule_id]
+            raise
+        self._ensure_scheduler()
+        return schedule_id_body(schedule)
+
+    def _schedule_run(
+        self, schedule: Schedule, now: _dt.datetime, *, check_only: bool = False
+    ) -> tuple[_Job, bytes]:
+        """The job and command of one run: the scheduled SRV as its owner's request (checked
+        as `_accept` checks one), its counter the DSP's clock in microseconds."""
+        counter = max(int(now.timestamp() * 1_000_000), self._schedule_counter + 1)
+        if not check_only:
+            self._schedule_counter = counter
+        request = schedule.request(now, counter)
+        user = self.users.get(schedule.owner)
+        if user is None:
+            raise DspRefusal(ResponseCode.NOT_A_SEC_PARTY, "the schedule's owner is gone", request)
+        try:
+            self.eligibility.check(schedule.variant, user.role)
+        except NotEligible as exc:
+            raise DspRefusal(exc.code, str(exc), request) from None
+        target = self.inventory.get(schedule.device)
+        if target is None:
+            raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, f"no device {schedule.device.hex()}",
+                             request)  # fmt: skip
+        status = self.inventory.status(schedule.device)
+        if status in OUT_OF_SERVICE:
+            raise DspRefusal(ResponseCode.DEVICE_STATUS_INCOMPATIBLE,
+                             f"{schedule.device.hex()} is {status}", request)  # fmt: skip
+        transformed, use_case = self._transform(request, target, None, user)
+        if transformed.user_signs:
+            raise DspRefusal(ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
+                             f"{use_case} is critical: not a DCC-scheduled read", request)  # fmt: skip
+        if transformed.via_acb and not check_only:
+            self._acb_counter += 1
+            self.ledger.acb_counter(self._acb_counter)
+        return _Job(request, user, target, None, use_case), transformed.unsigned_command()
+
+    async def run_due_schedules(self, now: _dt.datetime | None = None) -> int:
+        """Run every schedule due at `now` (default the DSP's time), one after another, and
+        deliver each device response to its owner as a DSPScheduledMessage; a run that
+        cannot be sent (its device gone or out of service) answers the owner with that code.
+        Returns how many ran."""
+        now = now or self.utc_now()
+        due = self.schedules.due(now)
+        for schedule in due:
+            try:
+                job, command = self._schedule_run(schedule, now)
+            except DspRefusal as refusal:
+                log.warning("schedule %d: %s", schedule.schedule_id, refusal.reason)
+                self.schedules.ran(schedule)
+                owner = self.users.get(schedule.owner)
+                if owner is not None:
+                    await self._deliver_scheduled(owner, schedule, refusal.code, None)
+                continue
+            self.schedules.ran(schedule)
+            code, payload = ResponseCode.CANNOT_COMMUNICATE, None
+            try:
+                wrapped = mac_for_device(command, self.acb_keys, self.device_trust)
+                execution = (await self.router.send(job.target.eui, wrapped)).execution
+                if execution is None or execution.response is None:
+                    code = ResponseCode.NO_DEVICE_RESPONSE
+                else:
+                    code, payload = ResponseCode.SUCCESS, execution.response
+            except (GbcsError, NoRoute) as exc:
+                log.warning("schedule %d: %s", schedule.schedule_id, exc)
+            await self._deliver_scheduled(job.user, schedule, code, payload)
+        return len(due)
+
+    async def _deliver_scheduled(
+        self, user: RegisteredUser, schedule: Schedule, code: ResponseCode, payload: bytes | None
+    ) -> None:
+        """A run's answer: the scheduled SRV's response, no request id (the DSP sent it), the
+        device's response as a DSPScheduledMessage naming the schedule."""
+        root = duis.build_response(code=code, service_reference=schedule.srv,
+                                   service_reference_variant=schedule.variant,
+                                   when=self.utc_now())  # fmt: skip
+        if payload is not None:
+            message = root.find(f"{{{duis.SR}}}Body/{{{duis.SR}}}ResponseMessage")
+            assert message is not None  # build_response always makes one
+            message.append(scheduled_message(schedule, payload))
+        await self._deliver(user, self._sign(root), duis.DocumentKind.RESPONSE)
+
+    def _ensure_scheduler(self) -> None:
+        """Start the scheduler on this event loop unless it runs already."""
+        if self._scheduler is None or self._scheduler.done():
+            self._scheduler = asyncio.get_running_loop().create_task(self._run_scheduler())
+
+    async def _run_scheduler(self) -> None:
+        """While there are schedules: run what is due, then sleep on the DSP's clock until
+        the next is due (at most `schedule_tick_s`, so a new schedule is seen)."""
+        while self.schedules.schedules:
+            await self.run_due_schedules()
+            if not self.schedules.schedules:
+                break
+            upcoming = min(s.next_run for s in self.schedules.schedules.values())
+            wait = (upcoming - self.utc_now()).total_seconds()
+            await self.clock.sleep(min(max(wait, 0.001), self.schedule_tick_s))
+
+    def stop_schedules(self) -> None:
+        """Stop the scheduler (the schedules stay)."""
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            self._scheduler = None
+
         if job.at is not None:  # DSP future-dated: held until its ExecutionDateTime
             self._spawn(self._route_at(job, command))
         else:

@@ -132,6 +132,10 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.30": frozenset({IS, GS, RSA}),  # Read CHF Sub GHz Configuration
     "6.31": frozenset({IS, GS, RSA}),  # Read CHF Sub GHz Channel
     "6.32": frozenset({IS, GS, RSA}),  # Read CHF Sub GHz Channel Log
+    # the DSP's schedules (schedules.py): every role but the Registered Supplier Agent
+    "5.1": frozenset({IS, ES, GS, ED, GT, OU}),  # Create Schedule
+    "5.2": frozenset({IS, ES, GS, ED, GT, OU}),  # Read Schedule
+    "5.3": frozenset({IS, ES, GS, ED, GT, OU}),  # Delete Schedule
     # the ESME's tariff and register reads (esme/store.py, protected.py)
     "4.11.1": frozenset({IS, GS, OU}),  # Read Tariff (Primary Element)
     "4.1.2": frozenset({IS, GS, ED, GT}),  # Read Instantaneous Import TOU Matrices

@@ -47,6 +47,10 @@ class ResponseCode(StrEnum):
     XML_SIGNATURE_FAILED = "E41"
     REPLAYED_REQUEST_ID = "E42"
     NOT_SUPPORTED = "E43"
+    # codes the schema lists for one service, whose meaning our sources do not give: gbhan
+    # answers them where a schedule named is not the user's (schedules.py)
+    SCHEDULE_NOT_FOUND_READ = "E050201"
+    SCHEDULE_NOT_FOUND_DELETE = "E050301"
 
 
 MEANINGS: dict[str, str] = {
@@ -69,6 +73,8 @@ MEANINGS: dict[str, str] = {
     "E41": "gbhan: XML signature missing, invalid, or by an unknown certificate",
     "E42": "gbhan: request id already used (replay)",
     "E43": "gbhan: service reference variant not supported by this DSP (no role may send it)",
+    "E050201": "gbhan (5.2): no schedule of the user's with that id or device",
+    "E050301": "gbhan (5.3): no schedule of the user's with that id or device",
 }
 
 GBHAN_CHOSEN = frozenset({"E40", "E41", "E42", "E43"})
