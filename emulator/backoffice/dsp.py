@@ -348,23 +348,23 @@ class Dsp:
             body = self._schedule_service(request)
         elif request.service_reference_variant not in nondevice.SERVED:
             raise DspRefusal(ResponseCode.NOT_SUPPORTED, "non-device service not served", request)
-        try:
-            return nondevice.answer(request, self.inventory, keys=self.acb_keys,
         else:
             body = self._non_device_answer(request)
         return self._non_device_reply(request, body, started)
 
     def _non_device_answer(self, request: duis.Request) -> etree._Element | None:
+        try:
+            return nondevice.answer(request, self.inventory, keys=self.acb_keys,
                                     now=self.utc_now())  # fmt: skip
         except nondevice.NonDeviceRefused as exc:
             raise DspRefusal(exc.code, str(exc), request) from None
-        self.ledger.accept(str(rid))
-        self.stats.accepted += 1
 
     def _non_device_reply(
         self, request: duis.Request, body: etree._Element | None, started: float
     ) -> bytes:
         rid = request.request_id
+        self.ledger.accept(str(rid))
+        self.stats.accepted += 1
         root = duis.build_response(
             code=ResponseCode.SUCCESS,
             service_reference=request.service_reference,
@@ -506,8 +506,6 @@ class Dsp:
             raise DspRefusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, str(exc), request) from None
         return transformed, transformed.use_case.name
 
-    # --- routing and the asynchronous answers -----------------------------------------------
-    def _dispatch(self, job: _Job, command: bytes) -> None:
     # --- the DSP's own schedules (5.1-5.3, schedules.py) --------------------------------------
     def _schedule_service(self, request: duis.Request) -> etree._Element | None:
         """5.1 creates a schedule once its scheduled SRV could be sent now as the owner's own
@@ -633,6 +631,8 @@ class Dsp:
             self._scheduler.cancel()
             self._scheduler = None
 
+    # --- routing and the asynchronous answers -----------------------------------------------
+    def _dispatch(self, job: _Job, command: bytes) -> None:
         if job.at is not None:  # DSP future-dated: held until its ExecutionDateTime
             self._spawn(self._route_at(job, command))
         else:
