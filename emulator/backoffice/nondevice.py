@@ -36,8 +36,8 @@ gates every later request to the device: out of service, E5):
   UPRN or address names, where gbhan knows one, else Unknown), available, High likelihood.
 
 Rules the sources are silent on (which statuses each lifecycle step accepts) are DUIS as
-gbhan reads it, documented here and in docs/backoffice.md. Every other variant 8 service is
-answered E43 (not supported by gbhan).
+gbhan reads it, documented here. Every other variant 8 service but the schedules (5.x,
+schedules.py) is answered E43 (not supported by gbhan).
 """
 
 from __future__ import annotations

@@ -6,7 +6,12 @@ the join timeout, open joining), CCS02 (8.11 Remove: take a device off the log a
 the device log reads CCS05/CCS04 and CCS06 (8.9: the active devices' entries), the
 identity reads ECS26i and ECS26n (6.2.4), and its event and security logs over a period
 (ECS35c / ECS35d, 6.13; hub_cosem.json: RTDS's hub's entries, esme/store.py's range
-selection). All come
+selection), the dual-band hub's sub GHz radio (DBCH01 its channel, 6.31; DBCH02 its channel
+log over a period, 6.32; DBCH03 its configuration, 6.30; DBCH04 sets it, 6.28, a value of
+another shape type_unmatched; DBCH05 a channel scan, 6.29; hub_cosem.json: RTDS's hub's
+values to start) and its security details (CCS07, 8.9: backup_pan of the device log, each
+device with the TC link key it joined with, and of the historic log CCS02 fills, 15 at
+most; the extended PAN ID the hub's EUI, a ZigBee coordinator's default). All come
 from the ACB on a user's behalf (the use-case tables' sender), MAC'd; the checks are every
 GBCS device's (access.check_sender), each failure a logged, counted rejection and no response.
 Responses as RTDS's: the hub as originator, the command's counter and remote party, MAC'd
