@@ -311,7 +311,9 @@ class Dsp:
             self.ledger.acb_counter(self._acb_counter)
         command = transformed.unsigned_command()
         if transformed.acb_signs:
-            acb_key = self.device_trust.signing_key(self.acb_keys, ACB_EUI)
+            # the ACB, or the DCC party the form names (6.23: Transitional CoS)
+            signer = bytes(transformed.header.originator)
+            acb_key = self.device_trust.signing_key(self.acb_keys, signer)
             command = gbcs_sign(transformed.precommand(), acb_key)
         return self._send_or_return(request, job, command, duis.to_bytes(checked.root))
 

@@ -27,7 +27,8 @@ from gbcs.security import apdu_layout, compute_mac, derive_key, mac_parties, wra
 RTDS_KEYSTORE = data.rtds_keystore()
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
-REMOTE_PARTIES = (SUPPLIER, NETWORK_OPERATOR, ACB_EUI)
+TRANSITIONAL_COS = bytes.fromhex("90B3D51F30000004")
+REMOTE_PARTIES = (SUPPLIER, NETWORK_OPERATOR, ACB_EUI, TRANSITIONAL_COS)
 
 
 class KeyChoiceError(EmulatorError, KeyMissing):

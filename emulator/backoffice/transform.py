@@ -41,7 +41,8 @@ COMMAND = 1  # CRA flag
 #: critical though gbcs's use-case table leaves it open: RTDS's commands are signed by their
 #: sender after a pre-command (6.15.1's CS02b and CS02g)
 CRITICAL_IN_RTDS = frozenset({"CS02bSupplierBySupplier", "CS02bNOByNO",
-                              "CS02gLoadControllerBySupplier"})  # fmt: skip
+                              "CS02gLoadControllerBySupplier", "CS02e",
+                              "CS02bSupplierByTransCoS"})  # fmt: skip
 
 
 class TransformError(BadRequest):
@@ -866,6 +867,7 @@ class _Form:
     use_case: str
     build: Callable[..., bytes]
     via_acb: bool = False
+    originator: bytes | None = None  # a DCC party other than the ACB sends it (6.23)
 
 
 # (SRV variant, use case name) → how to build it; the first per SRV is the default.
@@ -1283,7 +1285,7 @@ def transform(
     if form.via_acb:
         if acb is None:
             raise TransformError(f"{form.use_case} is sent by the ACB: give its EUI and counter")
-        originator, counter = acb.eui, acb.counter
+        originator, counter = form.originator or acb.eui, acb.counter
         srp, srp_counter = rid.originator, rid.counter
     else:
         originator, counter, srp, srp_counter = rid.originator, rid.counter, None, None
@@ -2932,3 +2934,81 @@ def _payment_mode_use_case(body: etree._Element, use_case: str | None) -> str:
 
 FORMS[("1.6", "ECS02")] = _Form("ECS02", payment_mode)
 FORMS[("1.6", "ECS03")] = _Form("ECS03", payment_mode)
+
+
+# --- 6.24.2 Retrieve Device Security Credentials (Device, CS02e) and 6.17 Issue Security
+# --- Credentials (CS02c): the device's own certificate or a new key pair, by key usage ------
+
+CREDENTIAL_TYPES = {"Digital Signature": bytes.fromhex("0780"),
+                    "Key Agreement": bytes.fromhex("0308")}  # fmt: skip
+
+
+def _key_usage_request(body: etree._Element, counter: int) -> bytes:
+    """SEQUENCE { keyUsage BIT STRING } for the CredentialType asked for (RTDS's CS02e,
+    CS02c)."""
+    kind = _required_text(body, "CredentialType").strip()
+    if kind not in CREDENTIAL_TYPES:
+        raise TransformError(f"CredentialType {kind!r} is not a key usage")
+    return _der(0x30, _der(0x03, CREDENTIAL_TYPES[kind]))
+
+
+FORMS[("6.24.2", "CS02e")] = _Form("CS02e", _key_usage_request)
+FORMS[("6.17", "CS02c")] = _Form("CS02c", _key_usage_request)
+
+
+def _cs02d(body: etree._Element, counter: int) -> bytes:
+    """6.15.2: the device's new certificate, as it is (RTDS's CS02d)."""
+    return _certificate(_one(body, "DeviceCertificate"))
+
+
+FORMS[("6.15.2", "CS02d")] = _Form("CS02d", _cs02d)
+for _use_case in ("CS02c", "CS02d", "CS02e"):
+    DEVICES_OF[_use_case] = ("esme",)
+
+
+# --- 6.23 Update Security Credentials (CoS): the Supplier's cells by the DCC's Transitional
+# --- Change of Supplier party (CS02bSupplierByTransCoS), which signs it ----------------------
+
+TRANSITIONAL_COS = bytes.fromhex("90B3D51F30000004")  # RTDS's and DCC Boxed's TransCoS party
+
+
+def _cs02b_cos(body: etree._Element, counter: int) -> bytes:
+    """6.23: mode 7 authorised by the TransCoS party's DS cell with its own counter, the
+    Supplier's new floors as another party's change (none for a cancellation), the incoming
+    Supplier's certificates, the path and the execution date-time, as RTDS's
+    CS02bSupplierByTransCoS."""
+    control = _der_integer(7)
+    if (_text(body, "ApplyTimeBasedCPVChecks") or "").strip() == "false":
+        control += _der(0x81, b"\x01")
+    control += _der(0xA2, _der_integer(5) + _der(0x03, _CREDENTIAL_CELLS[0][1]))
+    control += _der_integer(counter, 0x83)
+    text = _text(body, "ExecutionDateTime")
+    cancel = text is not None and _utc(text) >= CANCEL_DATE
+    if not cancel:  # a cancellation sets no floor (RTDS's)
+        floor = int(_required_text(body, "SupplierFloorSeqNumber"))
+        change = _der_integer(2) + _der_integer(floor)
+        top_up = _text(body, "SupplierPrepaymentTopUpFloorSeqNumber")
+        if top_up is not None:
+            change += _der(0x30, _der(0x30, _der_integer(0) + _der_integer(int(top_up))))
+        control += _der(0xA6, _der(0x30, change))
+    certificates = _one(body, "SupplierReplacementCertificates")
+    items = b""
+    for name, usage, cell_usage in _CREDENTIAL_CELLS:
+        found = certificates.find(f"{{{SR}}}{name}")
+        if found is None:
+            continue
+        cell = _der_integer(2) + _der(0x03, usage) + (_der_integer(1) if cell_usage else b"")
+        items += _der(0x30, _certificate(found) + _der(0x30, cell))
+    path = b"".join(_certificate(c) for c in
+                    _one(body, "CertificationPathCertificates").findall(f"{{{SR}}}Certificate"))  # fmt: skip
+    content = _der(0x30, control) + _der(0x30, items) + _der(0x30, path)
+    if text is not None:
+        stamp = FIRMWARE_CANCEL if cancel else _utc(text).strftime("%Y%m%d%H%M%SZ")
+        content += _der(0x18, stamp.encode())
+    return _der(0x30, content)
+
+
+FORMS[("6.23", "CS02bSupplierByTransCoS")] = _Form(
+    "CS02bSupplierByTransCoS", _cs02b_cos, via_acb=True, originator=TRANSITIONAL_COS
+)
+DEVICES_OF["CS02bSupplierByTransCoS"] = ("esme",)

@@ -1,4 +1,6 @@
-"""A device's trust anchors and GBCS's Update Security Credentials (CS02b, CS02g), 6.15.1.
+"""A device's trust anchors and GBCS's Update Security Credentials (CS02b, CS02g): 6.15.1,
+6.23; what 6.24.1 reads of them (CS02a, CS02f); the device's own credentials (6.24.2, 6.17,
+6.15.2).
 
 A GBCS device holds one certificate per trust anchor cell — (remote party role, key usage,
 cell usage): the Supplier's digital-signing, key-agreement and prepayment top-up
@@ -9,7 +11,8 @@ keystore the premises was provisioned from.
 
 An Update Security Credentials command, signed by the authorising party (check_sender has
 verified that with its current anchor), names a replacement mode (2 Supplier by Supplier, 3
-Network Operator by Network Operator, 11 Load Controller by Supplier), the certificates and
+Network Operator by Network Operator, 11 Load Controller by Supplier, 7 Supplier by the DCC's
+Transitional Change of Supplier party), the certificates and
 the cells they go in, and the new floor for the replaced party's counters. Each replacement
 is checked — a certificate that is not a remote party's of the cell's key usage is status 5
 (bad certificate), one not issued by a CA of the command's certification path status 10 (no
@@ -33,8 +36,9 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from emulator.clock import Clock
 from gbcs.asn1 import encode_tree
@@ -52,9 +56,12 @@ UPDATE_CREDENTIALS = {
     0x0102: (2, Role.SUPPLIER, Role.SUPPLIER),  # CS02bSupplierBySupplier
     0x0103: (3, Role.NETWORK_OPERATOR, Role.NETWORK_OPERATOR),  # CS02bNOByNO
     0x0126: (11, Role.SUPPLIER, Role.LOAD_CONTROLLER),  # CS02gLoadControllerBySupplier
+    0x0107: (7, Role.TRANSITIONAL_COS, Role.SUPPLIER),  # CS02bSupplierByTransCoS
 }
+#: the SRV each is (6.23: the DCC's Transitional CoS party replaces the Supplier's cells)
+CREDENTIAL_SRVS = {0x0102: "6.15.1", 0x0103: "6.15.1", 0x0126: "6.15.1", 0x0107: "6.23"}
 #: the future-dated execution alert's message code: CS02b's, CS02g's
-ALERT_CODE = {0x0102: 0x00CB, 0x0103: 0x00CB, 0x0126: 0x0124}
+ALERT_CODE = {0x0102: 0x00CB, 0x0103: 0x00CB, 0x0107: 0x00CB, 0x0126: 0x0124}
 DONE, NOT_DONE = 0x8F66, 0x8F67
 SUCCESS, BAD_CERTIFICATE, NO_TRUST_ANCHOR = 0, 5, 10  # gbcs.credentials.STATUS_CODES
 CANCEL = "99991231235959Z"
@@ -260,6 +267,8 @@ class Credentials:
         for change in control.get("other_remote_party_seq_number_changes", []):
             if change["remote_party_role"]["code"] == replaced:
                 floor = change["floor_seq_number"]
+                for special in change.get("specialist_floor_seq_numbers", []):
+                    top_up = special["seq_number"]
         parsed = []
         for item in items:
             target = item["target_trust_anchor_cell"]
@@ -372,8 +381,9 @@ class Credentials:
 
 PROVIDE_DETAILS = {0x0008: "CS02a", 0x011B: "CS02f"}
 TRUST_ANCHOR_NOT_FOUND, OTHER = 25, 127
-#: the roles a device may hold cells of for CS02a to report (one it holds none of: 25); any
-#: other role asked about (Transitional CoS, the issuing authority) is 127, as RTDS's meter
+#: the roles whose cells CS02a reports (one the device holds none of: 25); any other role
+#: asked about is 127, as RTDS's meter answers for the Transitional CoS party, whose
+#: certificate it holds only to check 6.23's signature
 CELL_ROLES = frozenset({0, 1, 2, 3, 4, 6, 8})
 
 
@@ -405,7 +415,7 @@ def credential_details(message: Message, anchors: TrustAnchors,
     entries = b""
     for role in roles:
         cells = sorted(((k, a) for k, a in anchors.cells.items() if k[0] == role), key=_first)
-        if not cells:
+        if not cells or role not in CELL_ROLES:
             status = TRUST_ANCHOR_NOT_FOUND if role in CELL_ROLES else OTHER
             entries += _tlv(0x30, _integer(role) + _tlv(0x0A, bytes([status])))
             continue
@@ -418,3 +428,118 @@ def credential_details(message: Message, anchors: TrustAnchors,
         entries += _tlv(0x30, _integer(role) + _tlv(0x0A, bytes([SUCCESS]))
                         + _integer(last_counter(party)) + _tlv(0x30, described))  # fmt: skip
     return _tlv(0x30, entries)
+
+
+# --- the device's own credentials: 6.24.2 (CS02e), 6.17 (CS02c), 6.15.2 (CS02d) ----------
+
+PROVIDE_CERTIFICATE, ISSUE_CREDENTIALS, UPDATE_CERTIFICATE = 0x000C, 0x000A, 0x000B
+OWN_CREDENTIALS = {PROVIDE_CERTIFICATE: "6.24.2", ISSUE_CREDENTIALS: "6.17",
+                   UPDATE_CERTIFICATE: "6.15.2"}  # fmt: skip
+NO_CERTIFICATE_HELD = 2  # CS02e
+INVALID_KEY_USAGE, WRONG_DEVICE_IDENTITY, NO_KEY_PAIR, WRONG_PUBLIC_KEY = 3, 2, 4, 5  # CS02d
+USAGE_FROM_BITS = {v: k for k, v in USAGE_BITS.items()}
+#: GBCS's hardwareModuleName: the SAN other-name type and the device-type OID RTDS's CSRs carry
+HARDWARE_MODULE_NAME = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.4")
+HW_TYPE = bytes.fromhex("060D2A863A0001848FB90F01020201")
+
+
+def _point(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+
+
+class OwnCredentials:
+    """The device `eui`'s own certificates (`keystore` holds them) and the key pairs CS02c
+    generates, which CS02d's certificate must carry to take their place; `signing` is the
+    device's DS key getter and setter (what its responses are signed with)."""
+
+    def __init__(self, eui: bytes, keystore: Keystore,
+                 signing: Callable[[], ec.EllipticCurvePrivateKey],
+                 use_signing: Callable[[ec.EllipticCurvePrivateKey], None],
+                 stats: Counter) -> None:  # fmt: skip
+        self.eui, self.keystore, self.stats = bytes(eui), keystore, stats
+        self.signing, self.use_signing = signing, use_signing
+        #: key usage -> the pair CS02c generated, waiting for its certificate
+        self.generated: dict[str, ec.EllipticCurvePrivateKey] = {}
+        #: key usage -> the certificate CS02d installed (DER), over the keystore's
+        self.installed: dict[str, bytes] = {}
+
+    def answer(self, message: Message) -> bytes:
+        """The DER response content to CS02e, CS02c or CS02d."""
+        code = message.message_code
+        tree = message.payload.tree
+        if code == UPDATE_CERTIFICATE:
+            return _integer(self._install(encode_tree(tree)))
+        try:
+            usage = USAGE_FROM_BITS[bytes(tree["children"][0]["value"])]
+        except (KeyError, IndexError, TypeError):
+            raise CommandRejected(RejectReason.MALFORMED) from None
+        if code == PROVIDE_CERTIFICATE:
+            der = self.certificate(usage)
+            return der if der is not None else _integer(NO_CERTIFICATE_HELD)
+        return self._request(usage)
+
+    def certificate(self, usage: str) -> bytes | None:
+        """The device's certificate of `usage` (the one whose key it uses, for DS)."""
+        if usage in self.installed:
+            return self.installed[usage]
+        entries = self.keystore.entries(self.eui, usage, valid_only=False)
+        if usage == DS:
+            point = _point(self.signing().public_key())
+            entries = [e for e in entries if e.key_id == point]
+        certificate = entries[0].certificate if entries else None
+        return None if certificate is None else certificate.public_bytes(Encoding.DER)
+
+    def _request(self, usage: str) -> bytes:
+        """CS02c: a new key pair of `usage`, and the PKCS #10 request for its certificate
+        (no subject; the key usage and the device's hardwareModuleName as RTDS's meter's)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        self.generated[usage] = key
+        self.stats["credentials:key_pair_generated"] += 1
+        name = x509.OtherName(HARDWARE_MODULE_NAME,
+                              _tlv(0x30, HW_TYPE + _tlv(0x04, self.eui)))  # fmt: skip
+        usage_ext = x509.KeyUsage(
+            digital_signature=usage == DS, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=usage == KA, key_cert_sign=False,
+            crl_sign=False, encipher_only=False, decipher_only=False,
+        )  # fmt: skip
+        request = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([]))
+            .add_extension(usage_ext, critical=True)
+            .add_extension(x509.SubjectAlternativeName([name]), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        return request.public_bytes(Encoding.DER)
+
+    def _install(self, der: bytes) -> int:
+        """CS02d: the certificate for a pair CS02c generated takes the old one's place (a DS
+        one: the device signs with the new key from now on); else why not (GBCS's codes)."""
+        try:
+            certificate = x509.load_der_x509_certificate(der)
+            usage_ext = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+            san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        except (ValueError, x509.ExtensionNotFound):
+            return INVALID_KEY_USAGE
+        usages = [u for u, on in ((DS, usage_ext.digital_signature),
+                                  (KA, usage_ext.key_agreement)) if on]  # fmt: skip
+        if len(usages) != 1:
+            return INVALID_KEY_USAGE
+        names = [bytes(n.value) for n in san.value.get_values_for_type(x509.OtherName)
+                 if n.type_id == HARDWARE_MODULE_NAME]  # fmt: skip
+        if not any(n.endswith(_tlv(0x04, self.eui)) for n in names):
+            return WRONG_DEVICE_IDENTITY
+        usage = usages[0]
+        key = self.generated.get(usage)
+        if key is None:
+            return NO_KEY_PAIR
+        public = certificate.public_key()
+        if not isinstance(public, ec.EllipticCurvePublicKey) or _point(public) != _point(
+            key.public_key()
+        ):
+            return WRONG_PUBLIC_KEY
+        self.installed[usage] = der
+        del self.generated[usage]
+        if usage == DS:
+            self.use_signing(key)
+        self.stats["credentials:certificate_installed"] += 1
+        return SUCCESS

@@ -31,6 +31,7 @@ VALIDITY_AT = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 RTDS_KEYSTORE = data.rtds_keystore()
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
+TRANSITIONAL_COS = bytes.fromhex("90B3D51F30000004")  # signs 6.23's Supplier replacement
 
 #: anchor roles an ESME holds (GBCS: one certificate per role it trusts)
 ANCHOR_ROLES = (Role.SUPPLIER, Role.NETWORK_OPERATOR, Role.ACCESS_CONTROL_BROKER)
@@ -61,7 +62,7 @@ class PremisesKeys:
         identities: DeviceIdentities | None = None,
     ) -> PremisesKeys:
         """Keystores from `paths` (default: the RTDS keystore); anchors default to the RTDS
-        Supplier, Network Operator and ACB; device keys from `identities` when given, else
+        Supplier, Network Operator, ACB and Transitional CoS party; device keys from `identities` when given, else
         from a test PKI made for this process."""
         keystore = Keystore.open(*(paths or (RTDS_KEYSTORE,)), clock=validity_at)
         if anchors is None:
@@ -69,6 +70,7 @@ class PremisesKeys:
                 SUPPLIER: Role.SUPPLIER,
                 NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
                 ACB_EUI: Role.ACCESS_CONTROL_BROKER,
+                TRANSITIONAL_COS: Role.TRANSITIONAL_COS,
             }
         pki = identities.pki if identities is not None else TestPki.create(validity_at)
         return cls(keystore, anchors, pki, identities)

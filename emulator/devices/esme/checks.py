@@ -17,7 +17,14 @@ from gbcs.message import Message
 from gbcs.roles import ACB_EUI, Role
 
 from ..access import AccessPolicy, CounterStore, check_sender
-from ..credentials import PROVIDE_DETAILS, UPDATE_CREDENTIALS, TrustAnchors
+from ..credentials import (
+    CREDENTIAL_SRVS,
+    OWN_CREDENTIALS,
+    PROVIDE_CERTIFICATE,
+    PROVIDE_DETAILS,
+    UPDATE_CREDENTIALS,
+    TrustAnchors,
+)
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, RejectReason
 from .device_log import JOIN, UNJOIN
@@ -65,9 +72,11 @@ def command_srv(message: Message) -> tuple[str | None, int | None]:
     if code == ACTIVATE_FIRMWARE:
         return "11.3", None
     if code in UPDATE_CREDENTIALS:
-        return "6.15.1", None
+        return CREDENTIAL_SRVS[code], None
     if code in PROVIDE_DETAILS:
         return "6.24.1", None
+    if code in OWN_CREDENTIALS:
+        return OWN_CREDENTIALS[code], None
     if code == ECS62:  # add or remove by the booleans it sets
         data = message.payload.data
         return ("7.9" if data and data[0].value else "7.10"), None
@@ -106,12 +115,15 @@ class MeterAccess:
             raise CommandRejected(RejectReason.NOT_A_COMMAND)
         if bytes(message.target) != self.eui:
             raise CommandRejected(RejectReason.UNKNOWN_TARGET)
-        asn1_codes = (JOIN, UNJOIN, ACTIVATE_FIRMWARE, *UPDATE_CREDENTIALS, *PROVIDE_DETAILS)
+        asn1_codes = (JOIN, UNJOIN, ACTIVATE_FIRMWARE, *UPDATE_CREDENTIALS, *PROVIDE_DETAILS,
+                      *OWN_CREDENTIALS)  # fmt: skip
         kind = "asn1" if message.message_code in asn1_codes else "dlms-access-request"
         if srv is None or message.payload_kind != kind:
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
         critical = bool(message.use_case and message.use_case.critical) or (
-            message.message_code in SIGNED_IN_RTDS or message.message_code in UPDATE_CREDENTIALS
+            message.message_code in SIGNED_IN_RTDS
+            or message.message_code in UPDATE_CREDENTIALS
+            or message.message_code == PROVIDE_CERTIFICATE
         )
 
         owner = OWNERS.get(message.message_code, None)

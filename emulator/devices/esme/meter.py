@@ -33,7 +33,14 @@ from gbcs.errors import GbcsError
 from gbcs.message import Message
 
 from ..access import AccessPolicy
-from ..credentials import PROVIDE_DETAILS, UPDATE_CREDENTIALS, Credentials, credential_details
+from ..credentials import (
+    OWN_CREDENTIALS,
+    PROVIDE_DETAILS,
+    UPDATE_CREDENTIALS,
+    Credentials,
+    OwnCredentials,
+    credential_details,
+)
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
 from ..switch_zcl import SwitchError
@@ -116,6 +123,8 @@ class Esme:
         self.credentials = Credentials(self.eui, self.access.trust, clock, self.utc_now,
                                        self._raise_asn1_alert, self.stats,
                                        self.access.counters.accept)  # fmt: skip
+        self.own_credentials = OwnCredentials(self.eui, keys.keystore, self.responses.signing_key,
+                                              self.responses.use_signing_key, self.stats)  # fmt: skip
 
     # --- what the premises, scenarios and tests use ------------------------------------
     @property
@@ -286,6 +295,8 @@ class Esme:
         if code in PROVIDE_DETAILS:
             details = credential_details(message, self.access.trust, self._last_counter)
             return self.responses.seal(message, details), slot
+        if code in OWN_CREDENTIALS:
+            return self.responses.seal(message, self.own_credentials.answer(message)), slot
         specs = list(zip(message.payload.specifications, message.payload.data, strict=True))
         if code == ECS47:
             slot = first_action_selector(specs) >> 8

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from construct import Container, ListContainer  # type: ignore[import-untyped]
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from gbcs.message import Message, encode_apdu
 from gbcs.payload import encode as encode_payload
@@ -25,7 +26,7 @@ from .instructions import InstructionOutcome, cosem_datetime, datetime_octets, i
 #: ECS28a, ECS01b, and the register reads ECS17b, ECS17e, ECS19 and ECS23 (the time of the
 #: reading), as RTDS's do
 FUTURE_DATED = {0x0054, 0x011A, 0x0027, 0x002A, 0x002D, 0x0039, 0x0012, 0x0043, 0x00A2,
-                0x0102, 0x0103, 0x0126}  # fmt: skip
+                0x0102, 0x0103, 0x0126, 0x0107}  # fmt: skip
 #: a "with selection" instruction is answered as a plain get / set
 RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
 FUTURE_DATED_ALERT = 0x00CC  # the DLMS alert's message code
@@ -63,6 +64,13 @@ class Responder:
     def __init__(self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime]) -> None:
         self.eui, self.keys, self.now = eui, keys, now
         self._signing_key = keys.device_signing_key(eui)
+
+    def signing_key(self) -> ec.EllipticCurvePrivateKey:
+        """The DS key this device signs with (6.15.2 may replace it)."""
+        return self._signing_key
+
+    def use_signing_key(self, key: ec.EllipticCurvePrivateKey) -> None:
+        self._signing_key = key
 
     def header(self, message: Message) -> Any:
         """The response's grouping header, date-stamped where RTDS's meter stamps it."""
