@@ -2900,7 +2900,7 @@ def payment_mode(body: etree._Element, counter: int, twin: bool = False) -> byte
         return _required_text(prepayment, name).lower() in ("true", "1")
 
     time_based = NOT_IN_FRIENDLY_CREDIT if flag("SuspendDebtDisabled") else ALWAYS
-    rows: list[tuple[str, str, bytes]] = []
+    rows = []
     for credit in ("meter balance", "emergency credit"):
         charges = [("TOU", ALWAYS), ("standing charge", ALWAYS), ("debt 1", time_based),
                    ("debt 2", time_based)]  # fmt: skip
@@ -3012,3 +3012,56 @@ FORMS[("6.23", "CS02bSupplierByTransCoS")] = _Form(
     "CS02bSupplierByTransCoS", _cs02b_cos, via_acb=True, originator=TRANSITIONAL_COS
 )
 DEVICES_OF["CS02bSupplierByTransCoS"] = ("esme",)
+
+
+# --- 1.6 and 2.2 at the GSME ---------------------------------------------------------------
+
+GAS_CREDIT_MODE = 0x0C94  # RTDS's payment control configuration for credit mode
+GAS_PREPAYMENT_MODE = 0x0094 | 0x0003  # prepayment: its low bits set
+GAS_DEBT_DISABLED, GAS_DEBT_IN_EMERGENCY = 0x0400, 0x0800
+
+
+def _gas_payment_mode(body: etree._Element, event: int) -> list[GasCommand]:
+    """1.6: change_payment_mode at ExecutionDateTime (absent now, 3000-12-31 never): credit
+    mode's configuration with no cut-off (-1), or prepayment's with the disablement threshold
+    as the cut-off value, its bits as RTDS's three show them (SuspendDebtDisabled 0x0400;
+    debt collected in emergency credit, 0x0800, unless SuspendDebtEmergency)."""
+    text = _text(body, "ExecutionDateTime")
+    when = 0 if text is None else datetime_to_seconds2000(_utc(text))
+    if text is not None and _utc(text) >= CANCEL_DATE:
+        when = GAS_NEVER
+    prepayment = body.find(f"{{{SR}}}Prepayment")
+    if prepayment is None:
+        _one(body, "Credit")
+        configuration, cut_off = GAS_CREDIT_MODE, -1
+    else:
+
+        def flag(name: str) -> bool:
+            return _required_text(prepayment, name).lower() in ("true", "1")
+
+        configuration = GAS_PREPAYMENT_MODE
+        configuration |= GAS_DEBT_DISABLED if flag("SuspendDebtDisabled") else 0
+        configuration |= 0 if flag("SuspendDebtEmergency") else GAS_DEBT_IN_EMERGENCY
+        cut_off = int(_required_text(prepayment, "DisablementThreshold"))
+    return [(PREPAYMENT, 0x06, Container(
+        command="change_payment_mode", provider_id=0, issuer_event_id=event,
+        implementation_date_time=when, proposed_payment_control_configuration=configuration,
+        cut_off_value=cut_off))]  # fmt: skip
+
+
+def _gas_top_up(body: etree._Element, event: int) -> list[GasCommand]:
+    """2.2: consumer_top_up with the UTRN's digits (from the head end: originating device 0);
+    the meter checks the UTRN itself."""
+    utrn = _required_text(body, "UTRN").strip()
+    if len(utrn) != 20 or not utrn.isdigit():
+        raise TransformError(f"UTRN {utrn!r} is not 20 digits")
+    return [(PREPAYMENT, 0x04, Container(command="consumer_top_up", originating_device=0,
+                                         top_up_code=utrn.encode()))]  # fmt: skip
+
+
+for _use_case in ("GCS02", "GCS03"):
+    _build = _gas_command(_use_case, _gas_payment_mode, device_dated=True)
+    FORMS[("1.6", _use_case)] = _Form(_use_case, _build)
+FORMS[("2.2", "CS01b")] = _Form("CS01b", _gas_command("CS01b", _gas_top_up))
+DEVICES_OF["CS01b"] = ("gsme",)
+DEVICES_OF["GCS02"] = DEVICES_OF["GCS03"] = ("gsme",)

@@ -78,6 +78,7 @@ from gbcs.primitives import datetime_to_seconds2000
 
 from ..paired_device import usable_certificate
 from .answer import Asn1Handler, Attributes, Handler
+from .prepayment import GasPrepayment
 
 METERING, MESSAGING, PREPAYMENT, DEVICE_MANAGEMENT = 0x0702, 0x0703, 0x0705, 0x0708
 PRICE, CALENDAR = 0x0700, 0x0707
@@ -233,6 +234,8 @@ class GasCommands:
         #: their commands are carried out first; then each changes nothing and answers
         #: hardware_failure
         self.faults: dict[int, int] = {}
+        #: 1.6's payment mode and 2.2's top-ups (prepayment.py)
+        self.prepayment = GasPrepayment(attributes, now)
 
     def handlers(self) -> dict[tuple[int, str], Handler]:
         """Each command's handler, by (cluster, command id)."""
@@ -351,6 +354,7 @@ class GasCommands:
             (CALENDAR, "get_special_days"): self._get_kept("special_days", PUBLISH_SPECIAL_DAYS),
             (CALENDAR, "publish_day_profile"): self._keep_profile("day"),
             (CALENDAR, "publish_week_profile"): self._keep_profile("week"),
+            **self.prepayment.handlers(),
         }  # fmt: skip
 
     def _keep(self, name: str) -> Handler:

@@ -48,6 +48,7 @@ from gbcs.security import sign
 
 from ..keys import PremisesKeys
 from ..outcomes import EsmeResult
+from . import prepayment as gas_prepayment
 from .answer import Attributes, GbzAnswerer
 from .commands import GasCommands
 
@@ -77,6 +78,7 @@ SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB:
         0x00F1: "6.2.10", 0x00AD: "6.22",
         # the prepayment configuration and tariff calendar (commands.py)
         0x00B5: "4.13"}  # fmt: skip
+SRVS.update(gas_prepayment.SRVS)  # 1.6, 2.2 (prepayment.py)
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
 #: the joins, unjoins and device log read the ACB may send too (use-case tables)
 ROLES.update({srv: {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}
@@ -89,6 +91,10 @@ DATE_STAMPED = {0x012A, 0x0074, 0x00A3, 0x006B}  # GCS60a, GCS13a, GCS01b, GCS01
 ENCRYPTED = {0x0074, 0x0078, 0x0079}
 #: the future-dated tariff commands (GCS01b, GCS01a): alert 8F66 (GBZ 00CD) when they start
 FUTURE_DATED = {0x00A3, 0x006B}
+#: and the prepayment commands' (prepayment.py: 1.6's change of payment mode)
+CRITICAL |= gas_prepayment.CRITICAL
+DATE_STAMPED |= gas_prepayment.DATE_STAMPED
+FUTURE_DATED |= gas_prepayment.FUTURE_DATED
 FUTURE_DATED_ALERT, ACTIONED = 0x00CD, 0x8F66
 #: start times that are no date: now, and a cancellation's never (its matrix one short)
 CANCELLED = {0xFFFFFFFF, 0xFFFFFFFE}
@@ -138,6 +144,9 @@ class GasMeter:
         self.attributes = load_attributes(profile.get("attributes"))
         self.anchors = gas_anchors(keys, supplier)
         self.commands = GasCommands(self.attributes, now)
+        supplier_eui = next(e for e, r in (self.anchors or keys.anchors).items()
+                            if r == Role.SUPPLIER)  # fmt: skip
+        self.commands.prepayment.attach(keys.keystore, self.eui, supplier_eui, clock)
         self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.attributes,
                                     srvs=SRVS, roles=ROLES, date_stamped=DATE_STAMPED,
                                     anchors=self.anchors, encrypted=ENCRYPTED,
@@ -174,7 +183,7 @@ class GasMeter:
     def _scheduled(self, message: Message, component: Any) -> None:
         """A tariff command with a start time still to come: its 8F66 alert is due then."""
         payload = component.body.frame.payload
-        start = payload.get("start_time")
+        start = payload.get("start_time", payload.get("implementation_date_time"))
         if message.message_code not in FUTURE_DATED or start is None:
             return
         frame = component.body.frame
