@@ -1554,10 +1554,10 @@ _DECLARED = (
     UseCase(0x0026, "ECS17a", "Read ESME Energy Registers (Export Energy)", "SME.C.NC", ("4.2",)),
     UseCase(0x0028, "ECS17c", "Read ESME Energy Registers (Power)", "SME.C.NC", ("4.16",)),
     UseCase(0x0029, "ECS17d", "Read ESME Energy Register (TOU)", "SME.C.NC", ("4.1.2",)),
-    UseCase(0x002B, "ECS18a", "Read Maximum Demand Registers (export)", "SME.C.NC", ("4.12",)),
-    UseCase(0x002C, "ECS18b", "Read Maximum Demand Registers (import)", "SME.C.NC", ("4.12",)),
+    UseCase(0x002B, "ECS18a", "Read Maximum Demand Registers (export)", "SME.C.NC", ("4.12.2",)),
+    UseCase(0x002C, "ECS18b", "Read Maximum Demand Registers (import)", "SME.C.NC", ("4.12.1",)),
     UseCase(
-        0x0035, "ECS21c", "Read Electricity Daily Read Log (export only)", "SME.C.NC", ("4.6",)
+        0x0035, "ECS21c", "Read Electricity Daily Read Log (export only)", "SME.C.NC", ("4.6.2",)
     ),
     UseCase(0x003A, "ECS24", "Read ESME Tariff Data", "SME.C.NC", ("4.11.1",)),
     UseCase(0x0046, "ECS30", "Set Billing Calendar on the ESME", "SME.C.C"),

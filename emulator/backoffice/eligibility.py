@@ -151,6 +151,12 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     # GCS20 / GCS20r the gas meter's)
     "6.22": frozenset({IS, GS, ED}),
     "6.2.10": frozenset({IS, GS, ED}),
+    # the ESME's maximum demand, balance and consumption reads, roles as duis-parser's matrix
+    "4.12.1": frozenset({IS, ED}),  # Read Maximum Demand Import Registers
+    "4.12.2": frozenset({ES, ED}),  # Read Maximum Demand Export Registers
+    "6.18.1": frozenset({ED}),  # Set Maximum Demand Configurable Time Period
+    "4.17": frozenset({IS, GS, ED, GT, OU}),  # Retrieve Daily Consumption Log
+    "4.6.2": frozenset({ES}),  # Retrieve Export Daily Read Log
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

@@ -962,7 +962,7 @@ def _balance_use_case(body: etree._Element, gas: bool) -> str:
 def _choose(request: Request, use_case: str | None, role: str | None = None) -> _Form:
     srv = request.service_reference_variant
     if srv in ("6.22", "6.2.10") and (use_case is None or use_case.startswith("ECS25")):
-        use_case = _alert_behaviour_use_case(request, role)  # the party's own behaviours
+        use_case = _alert_behaviour_use_case(request, role, use_case)  # the party's own
     if srv == "8.11" and use_case is None:
         kind = (request.body.findtext(f"{{{SR}}}RequestType") or "").strip()
         use_case = {"Add": "CCS01", "Remove": "CCS02"}.get(kind)
@@ -2298,11 +2298,14 @@ def _alert_settings(body: etree._Element) -> etree._Element:
     return found[0]
 
 
-def _alert_behaviour_use_case(request: Request, role: str | None) -> str:
+def _alert_behaviour_use_case(request: Request, role: str | None, named: str | None) -> str:
     """6.22 by the settings group the body names, 6.2.10 by the sender (the Supplier's
-    ECS25r1, the Electricity Distributor's ECS25r2); a group of the other party's refused."""
+    ECS25r1, the Electricity Distributor's ECS25r2; without a role the one `named`, else
+    the Supplier's); a group of the other party's refused."""
     network_operator = None if role is None else role == ELECTRICITY_DISTRIBUTOR
     if request.service_reference_variant == "6.2.10":
+        if network_operator is None:
+            return named or "ECS25r1"
         return "ECS25r2" if network_operator else "ECS25r1"
     settings = _alert_settings(request.body)
     use_case = ALERT_BEHAVIOURS[etree.QName(settings).localname][0]
@@ -2370,87 +2373,6 @@ FORMS[("4.11.1", "ECS24")] = _Form("ECS24", _fixed_read("ECS24"))
 FORMS[("4.2", "ECS17a")] = _Form("ECS17a", _fixed_read("ECS17a"))
 FORMS[("4.16", "ECS17c")] = _Form("ECS17c", _fixed_read("ECS17c"))
 FORMS[("4.1.2", "ECS17d")] = _Form("ECS17d", _protected_read("ECS17d"))
-
-
-# --- 6.22 / 6.2.10 the ESME's alert and event behaviours (esme/alert_behaviour.py) ---------
-
-#: DUIS settings element -> (its use case, the configuration object it sets, the alert
-#: codes' high byte: the Supplier's 0x81.., the Network Operator's 0x80..)
-ALERT_BEHAVIOURS = {
-    "ElectricitySupplierAlerts": ("ECS25a", "001E61620BFF", 0x81),
-    "ElectricitySupplierHANAlertSettings": ("ECS25a1", "001E61620CFF", 0x81),
-    "ElectricitySupplierAlarmSettings": ("ECS25a2", "001E61620DFF", 0x81),
-    "ElectricitySupplierLoggingSettings": ("ECS25a3", "001E61620EFF", 0x81),
-    "ElectricityNetworkOperatorAlerts": ("ECS25b", "002161620BFF", 0x80),
-    "ElectricityNetworkOperatorLoggingSettings": ("ECS25b3", "002161620EFF", 0x80),
-}
-#: the use cases the Network Operator (DUIS's Electricity Distributor) sends
-NETWORK_OPERATOR_USE_CASES = ("ECS25b", "ECS25b3", "ECS25r2")
-ELECTRICITY_DISTRIBUTOR = "ED"
-BEHAVIOUR_BITS = 256
-FIXED_READS["ECS25r1"] = tuple((1, f"001E6162{n:02X}FF", 2) for n in (15, 16, 17, 18))
-FIXED_READS["ECS25r2"] = tuple((1, f"00216162{n:02X}FF", 2) for n in (15, 18))
-
-
-def _alert_settings(body: etree._Element) -> etree._Element:
-    """The one settings group of a sr:ConfigureAlertBehaviour."""
-    found = [child for child in body if etree.QName(child).localname in ALERT_BEHAVIOURS]
-    if len(found) != 1:
-        raise TransformError(f"6.22 names {len(found)} alert settings groups, not one")
-    return found[0]
-
-
-def _alert_behaviour_use_case(request: Request, role: str | None) -> str:
-    """6.22 by the settings group the body names, 6.2.10 by the sender (the Supplier's
-    ECS25r1, the Electricity Distributor's ECS25r2); a group of the other party's refused."""
-    network_operator = None if role is None else role == ELECTRICITY_DISTRIBUTOR
-    if request.service_reference_variant == "6.2.10":
-        return "ECS25r2" if network_operator else "ECS25r1"
-    settings = _alert_settings(request.body)
-    use_case = ALERT_BEHAVIOURS[etree.QName(settings).localname][0]
-    if network_operator is not None and network_operator != (
-        use_case in NETWORK_OPERATOR_USE_CASES
-    ):
-        raise TransformError(f"{etree.QName(settings).localname} is not the sender's to set")
-    return use_case
-
-
-def _ecs25(body: etree._Element, counter: int) -> bytes:
-    """6.22: set the party's configuration object to a mask of the alert codes the body names
-    and their new values (Enable 1, Disable 0), each code's bit its low byte counted from the
-    end of each 256-bit half, as RTDS's."""
-    settings = _alert_settings(body)
-    _not_dsp_future_dated(body, "6.22")
-    _use_case, code, high = ALERT_BEHAVIOURS[etree.QName(settings).localname]
-    mask, enabled = [], []
-    for node in settings.iter():
-        name = etree.QName(node).localname
-        if not (len(name) == 5 and name[0] == "x"):
-            continue
-        try:
-            alert = int(name[1:], 16)
-        except ValueError:
-            raise TransformError(f"sr:{name} is not an alert code") from None
-        if alert >> 8 != high:
-            group = etree.QName(settings).localname
-            raise TransformError(f"alert {alert:04X} is not configured in {group}")
-        state = (node.text or "").strip()
-        if state not in ("Enable", "Disable"):
-            raise TransformError(f"alert {alert:04X}: {state!r} is not Enable or Disable")
-        bit = BEHAVIOUR_BITS - 1 - (alert & 0xFF)
-        mask.append(bit)
-        if state == "Enable":
-            enabled.append(BEHAVIOUR_BITS + bit)
-    if not mask:
-        raise TransformError("6.22 names no alert to configure")
-    specs = [cosem_spec("set", 1, bytes.fromhex(code), 2)]
-    return access_request(counter, specs, [_bits(2 * BEHAVIOUR_BITS, mask + enabled)])
-
-
-for _use_case, _code, _high in ALERT_BEHAVIOURS.values():
-    FORMS[("6.22", _use_case)] = _Form(_use_case, _ecs25)
-FORMS[("6.2.10", "ECS25r1")] = _Form("ECS25r1", _fixed_read("ECS25r1"))
-FORMS[("6.2.10", "ECS25r2")] = _Form("ECS25r2", _fixed_read("ECS25r2"))
 
 
 # --- 6.15.1 Update Security Credentials (CS02b, CS02g; devices/credentials.py) -------------
@@ -3065,3 +2987,71 @@ for _use_case in ("GCS02", "GCS03"):
 FORMS[("2.2", "CS01b")] = _Form("CS01b", _gas_command("CS01b", _gas_top_up))
 DEVICES_OF["CS01b"] = ("gsme",)
 DEVICES_OF["GCS02"] = DEVICES_OF["GCS03"] = ("gsme",)
+
+
+# --- the ESME's maximum demand (4.12.1 ECS18b, 4.12.2 ECS18a, 6.18.1 ECS37), meter balance
+# (4.18 ECS82), daily consumption log (4.17 ECS66, encrypted) and export daily read log
+# (4.6.2 ECS21c), in RTDS's order; esme/store.py answers them ------------------------------
+
+FIXED_READS["ECS18b"] = (
+    (1, "00005E2C0500", 2), (1, "00005E2C0501", 2),  # when each was last reset
+    (4, "0100010600FF", 2), (4, "0100010600FF", 3), (4, "0100010600FF", 5),
+    (4, "0100010601FF", 2), (4, "0100010601FF", 3), (4, "0100010601FF", 5),
+    (10, "00000C0000FF", 2),  # the configurable time period ECS37 sets
+)  # fmt: skip
+FIXED_READS["ECS18a"] = ((1, "00005E2C0502", 2), (4, "0100020600FF", 2),
+                         (4, "0100020600FF", 3), (4, "0100020600FF", 5))  # fmt: skip
+FIXED_READS["ECS82"] = ((112, "0000130A00FF", 2),)  # the meter balance
+PROTECTED_READS["ECS66"] = ("00002B0204FF", ((7, "0000630103FF", 2),))
+EXPORT_DAILY_READ_LOG = bytes.fromhex("000062010AFF")  # 0-0:98.1.10.255
+MAXIMUM_DEMAND_SCHEDULE = bytes.fromhex("00000C0000FF")  # 0-0:12.0.0.255, interface class 10
+MAXIMUM_DEMAND_SCRIPTS = bytes.fromhex("00000A8064FF")  # the script table its entries run
+#: RTDS's constant fields of each entry: every weekday, no special days, valid from its
+#: start date (year 0, January) for ever
+EVERY_WEEKDAY = _bits(7, list(range(7)))
+FROM_THE_START, FOR_EVER = bytes.fromhex("000001FFFF"), b"\xff" * 5
+
+
+def _ecs37(body: etree._Element, counter: int) -> bytes:
+    """6.18.1: the maximum demand configurable time period as two schedule entries, script 1
+    at StartTime and script 2 at EndTime, every day, as RTDS's."""
+    _not_dsp_future_dated(body, "ECS37")
+    schedule = _one(body, "MaximumDemandTimePeriodSchedule")
+    entries = []
+    for index, (name, selector) in enumerate((("StartTime", 1), ("EndTime", 2))):
+        try:
+            time = _time(_required_text(schedule, name))
+        except ValueError:
+            raise TransformError(f"6.18.1 {name} is not a time of day") from None
+        entries.append(_item("structure", ListContainer([
+            _item("long-unsigned", index), _item("boolean", 0xFF),
+            _item("octet-string", MAXIMUM_DEMAND_SCRIPTS), _item("long-unsigned", selector),
+            _item("octet-string", time), _item("long-unsigned", 0xFFFF), EVERY_WEEKDAY,
+            _bits(0, []), _item("octet-string", FROM_THE_START),
+            _item("octet-string", FOR_EVER),
+        ])))  # fmt: skip
+    specs = [cosem_spec("set", 10, MAXIMUM_DEMAND_SCHEDULE, 2)]
+    return access_request(counter, specs, [_item("array", ListContainer(entries))])
+
+
+FORMS[("4.12.1", "ECS18b")] = _Form("ECS18b", _fixed_read("ECS18b"))
+FORMS[("4.12.2", "ECS18a")] = _Form("ECS18a", _fixed_read("ECS18a"))
+FORMS[("6.18.1", "ECS37")] = _Form("ECS37", _ecs37)
+FORMS[("4.18", "ECS82")] = _Form("ECS82", _fixed_read("ECS82"))
+FORMS[("4.17", "ECS66")] = _Form("ECS66", _protected_read("ECS66"))
+
+
+def _ecs21c(body: etree._Element, counter: int) -> bytes:
+    """4.6.2: the export daily read log over the request's period, read as the logs are."""
+    _not_dsp_future_dated(body, "ECS21c")
+    period = _one(body, "ReadLogPeriod")
+    start = _seconds_since_2000(_required_text(period, "StartDateTime"))
+    end = _seconds_since_2000(_required_text(period, "EndDateTime"))
+    if end < start:
+        raise TransformError("the log period ends before it starts")
+    selection = Container(selector=1, parameters=_time_range(start, end))
+    specs = [cosem_spec("get_with_selection", 7, EXPORT_DAILY_READ_LOG, 2, selection)]
+    return access_request(counter, specs, [_item("null-data", None)])
+
+
+FORMS[("4.6.2", "ECS21c")] = _Form("ECS21c", _ecs21c)

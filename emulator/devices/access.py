@@ -122,6 +122,14 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     # each party's alert and event behaviours, its own only (esme/checks.py OWNERS)
     "6.22": frozenset({S, NO}),  # ECS25a/a1/a2/a3 the Supplier's, ECS25b/b3 the NO's
     "6.2.10": frozenset({S, NO}),  # ECS25r1 the Supplier's, ECS25r2 the NO's
+    # maximum demand, balance and consumption reads; the ACB's on behalf of DUIS roles the
+    # meter holds no anchor for (the Export Supplier's 4.12.2 and 4.6.2, Other Users' 4.17)
+    "4.12.1": frozenset({S, NO}),  # ECS18b (DUIS: IS, ED)
+    "4.12.2": frozenset({NO, ACB}),  # ECS18a (DUIS: ES, ED)
+    "6.18.1": frozenset({NO}),  # ECS37 (DUIS: ED)
+    "4.18": frozenset({S}),  # ECS82 (DUIS: IS, GS)
+    "4.17": frozenset({S, NO, ACB}),  # ECS66 (DUIS: IS, GS, ED, GT, OU)
+    "4.6.2": frozenset({ACB}),  # ECS21c (DUIS: ES)
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")

@@ -120,7 +120,8 @@ class MeterObjects:
             return self.extended.instruction(message, kind, (ic, code), attribute, value)
         if self.payment is not None and self.payment.serves(ic, code, attribute):  # ECS02/03
             return self.payment.instruction(message, kind, ic, code, attribute, value)
-        if self.faulty(code):
+        if self.faulty(code) or self.faulty(code + bytes((attribute,))):
+            # the object's storage fails, or that one attribute's (OBIS + attribute number)
             raise InstructionFailed(_HARDWARE_FAULT)
         if ic == IC_CLOCK and code == CLOCK:  # ECS70 set clock (6.11, 8.1.1)
             return self.clock.instruction(kind, int(spec.attribute_or_method), value)
@@ -182,7 +183,7 @@ class MeterObjects:
             return NULL  # ECS07: a debt's passive unit charge activated, its total adjusted
         if ic == IC_CREDIT and kind == "action" and credit_method(self.store, code, method, value):
             return NULL  # ECS04a: the meter balance adjusted; ECS09: emergency credit invoked
-        if ic == IC_DATA and code in alert_behaviour.CONFIGURATIONS and (kind, method) == ("set", 2):
+        if (ic, kind, method) == (IC_DATA, "set", 2) and code in alert_behaviour.CONFIGURATIONS:
             alert_behaviour.configure(self.store, code, value)  # ECS25a/a1/a2/a3/b/b3
             return NULL
         if kind == "action" and method == 1 and self.store.resettable(ic, code):

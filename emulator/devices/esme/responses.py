@@ -35,6 +35,8 @@ FUTURE_DATED |= {0x0007, 0x001A, 0x001B}
 #: and the register reads ECS17a, ECS17c, ECS17d (the time of the reading) and the
 #: future-datable tariffs ECS01a, ECS01c, ECS01d, as RTDS's
 FUTURE_DATED |= {0x0026, 0x0028, 0x0029, 0x0019, 0x00B7, 0x00C7}
+#: and the maximum demand reads ECS18a, ECS18b, as RTDS's
+FUTURE_DATED |= {0x002B, 0x002C}
 
 
 def response_header(message: Message, device: bytes, date_time: Any = None) -> Any:

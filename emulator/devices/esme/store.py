@@ -118,6 +118,12 @@ SRV_OF = {
     0x00ED: "6.22",  # ECS25b3 the events logged for the Network Operator
     0x00EE: "6.2.10",  # ECS25r1 read the Supplier's alert and event behaviours
     0x00EF: "6.2.10",  # ECS25r2 read the Network Operator's
+    0x002C: "4.12.1",  # ECS18b read the import maximum demand registers
+    0x002B: "4.12.2",  # ECS18a read the export maximum demand register
+    0x004A: "6.18.1",  # ECS37 set the maximum demand configurable time period
+    0x0069: "4.18",  # ECS82 read the meter balance
+    0x0060: "4.17",  # ECS66 read the daily consumption log (encrypted)
+    0x0035: "4.6.2",  # ECS21c read the export daily read log
 }
 
 Key = tuple[int, bytes, int]
