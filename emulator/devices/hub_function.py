@@ -11,7 +11,10 @@ log over a period, 6.32; DBCH03 its configuration, 6.30; DBCH04 sets it, 6.28, a
 another shape type_unmatched; DBCH05 a channel scan, 6.29; hub_cosem.json: RTDS's hub's
 values to start) and its security details (CCS07, 8.9: backup_pan of the device log, each
 device with the TC link key it joined with, and of the historic log CCS02 fills, 15 at
-most; the extended PAN ID the hub's EUI, a ZigBee coordinator's default). All come
+most; the extended PAN ID the hub's EUI, a ZigBee coordinator's default). A scan request
+and a changed configuration make the hub alert the DCC's ACB (DBCH08 8F28, DBCH09 8F2A with
+the settings now held, MAC'd, as RTDS's hub does): they come with the command's result
+(`EsmeResult.alerts`; the premises does not pass a hub command's alerts on yet). All come
 from the ACB on a user's behalf (the use-case tables' sender), MAC'd; the checks are every
 GBCS device's (access.check_sender), each failure a logged, counted rejection and no response.
 Responses as RTDS's: the hub as originator, the command's counter and remote party, MAC'd
@@ -29,6 +32,7 @@ are ours.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -38,8 +42,10 @@ from typing import Any
 from construct import Container, ListContainer  # type: ignore[import-untyped]
 from zigpy.types import EUI64
 
-from gbcs.message import Message
-from gbcs.roles import Role
+from gbcs.message import Message, encode_apdu
+from gbcs.payload import encode as encode_payload
+from gbcs.roles import ACB_EUI, Role
+from gbcs.security import mac_apdu
 
 from .access import CounterStore, check_sender
 from .comms_hub import CommsHub
@@ -91,6 +97,14 @@ ENTRY_HEAD = [item("bit-string", Container(bits=8, octets=b"\xc8")), item("integ
 ENTRY_TAIL = [item("unsigned", v) for v in (1, 0, 100, 1, 1)]
 _UNAVAILABLE = InstructionResult.OBJECT_UNAVAILABLE
 SUB_GHZ_SCAN = bytes.fromhex("00005E2C0A01")  # 0-0:94.44.10.1: set to request a scan
+SUB_GHZ_CONFIGURATION = bytes.fromhex("00005E2C0A00")  # 0-0:94.44.10.0
+#: the hub's own alerts to the DCC (the ACB), MAC'd: a scan request's assessment (DBCH08,
+#: 8F28) and a changed configuration (DBCH09, 8F2A, with the settings now held)
+DBCH08, DBCH09 = 0x0112, 0x0113
+SCAN_ASSESSED, CONFIGURATION_CHANGED = 0x8F28, 0x8F2A
+#: a scan request's assessment outcome as RTDS's hub reports it (DBCH08: two octets 00)
+SCAN_ASSESSMENT = item("structure", ListContainer([item("octet-string", b"\x00")] * 2))
+FIRST_ALERT_COUNTER = 4000  # RTDS's hub's alerts carry 4000
 
 
 def _shape(value: Any) -> Any:
@@ -123,14 +137,41 @@ class HubFunction:
         #: the CHF historic device log: devices CCS02 took off, with the TC link key each had
         self.historic: dict[bytes, bytes] = {}
         self.channel_scans = 0  # DBCH05 requests carried out
+        self._alert_counter = itertools.count(FIRST_ALERT_COUNTER)
+        self._raised: list[bytes] = []  # alerts the command being answered raised
 
     def handle(self, command: bytes) -> EsmeResult:
-        """Check and execute one command; never raises for bad input."""
-        return answer_command(
+        """Check and execute one command; never raises for bad input. The alerts it raised
+        (to the ACB) come with the result."""
+        self._raised = []
+        result = answer_command(
             command, self.eui, who=f"CHF {self.eui.hex()}", stats=self.stats, logger=LOGGER,
             srv_of=lambda message: SRV_OF.get(message.message_code), check=self._check,
             execute=lambda message: self.responses.access_response(message, self._run(message)),
         )  # fmt: skip
+        result.alerts.extend(self._raised)
+        return result
+
+    def _alert(self, message_code: int, code: int, extra: list[Any]) -> None:
+        """An alert from the hub to the DCC's ACB (code, time stamp, `extra`), MAC'd."""
+        counter = next(self._alert_counter)
+        payload = Container(
+            tag=b"\x0f", long_invoke_id_and_priority=0x20000000 | (counter & 0x0FFFFFFF),
+            date_time=None,
+            notification=item("structure", ListContainer([
+                item("long-unsigned", code), item("octet-string", datetime_octets(self.now())),
+                *extra])),
+        )  # fmt: skip
+        header = Container(
+            tag=b"\xdf", transaction_id=Container(cra="alert", counter=counter),
+            originator=self.eui, target=ACB_EUI, date_time=None,
+            other_information=Container(
+                message_code=message_code, supplementary_remote_party=None,
+                supplementary_remote_party_counter=None, supplementary_originator_counter=None,
+                certificate=b""),
+        )  # fmt: skip
+        content = encode_payload("dlms-notification", payload)
+        self._raised.append(mac_apdu(encode_apdu(header, content, b""), self.keys.keystore))
 
     def _check(self, message: Message, srv: str | None) -> None:
         if srv is None or message.payload_kind != "dlms-access-request":
@@ -203,6 +244,9 @@ class HubFunction:
             return kind, InstructionResult.TYPE_UNMATCHED, NULL
         if code == SUB_GHZ_SCAN:
             self.channel_scans += 1
+            self._alert(DBCH08, SCAN_ASSESSED, [SCAN_ASSESSMENT])
+        elif code == SUB_GHZ_CONFIGURATION:
+            self._alert(DBCH09, CONFIGURATION_CHANGED, [self.store.get(IC_DATA, code, 2)])
         return kind, InstructionResult.SUCCESS, NULL
 
     def _link_keys(self) -> dict[bytes, bytes]:

@@ -161,3 +161,36 @@ def test_a_channel_outside_its_band_is_refused(channel):
 
     with pytest.raises(TransformError):
         _ours("DBCH04_6.28_SUCCESS_REQUEST_DUIS.XML", edit=edit)
+
+
+HUB_ALERTS = {
+    "DBCH04": RTDS / "6.28_DBCH04" / "DBCH04_6.28_NA_SUCCESS_ALERT_DBCH09_GBCS.HEX",
+    "DBCH05": RTDS / "NA_DBCH08" / "DBCH08_NA_8F28_ALERT_GBCS.HEX",
+}
+
+
+@pytest.mark.parametrize("use_case", sorted(HUB_ALERTS))
+def test_the_hub_alerts_the_dcc_as_rtds_hub(keys, use_case):
+    """RTDS's 6.28 set makes the hub alert 8F2A with the settings it now holds (DBCH09), its
+    6.29 scan request 8F28 with the assessment (DBCH08): to the ACB, MAC'd, RTDS's alert byte
+    for byte (the hub's first alert, at RTDS's time)."""
+    raised = []
+
+    async def before(premises):
+        result = premises.hub_function.handle(read_hex(rtds_success(use_case)))
+        raised.extend(result.alerts)
+
+    execute(keys, [], before=before)
+    assert raised == [read_hex(HUB_ALERTS[use_case])]
+
+
+def test_a_refused_set_raises_no_alert(keys):
+    sent = decode(read_hex(rtds_success("DBCH04"))).payload.data[0]
+    short = Container(type="structure", value=ListContainer(sent.value[:14]))
+    raised = []
+
+    async def before(premises):
+        raised.extend(premises.hub_function.handle(_set_settings(keys, 6000, short)).alerts)
+
+    execute(keys, [], before=before)
+    assert raised == []
