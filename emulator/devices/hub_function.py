@@ -139,6 +139,9 @@ class HubFunction:
         self.channel_scans = 0  # DBCH05 requests carried out
         self._alert_counter = itertools.count(FIRST_ALERT_COUNTER)
         self._raised: list[bytes] = []  # alerts the command being answered raised
+        #: OBIS codes whose storage fails (tests: RTDS's ERROR cases): any instruction on
+        #: such an object fails hardware_fault, the rest of the command other_reason
+        self.object_faults: set[bytes] = set()
 
     def handle(self, command: bytes) -> EsmeResult:
         """Check and execute one command; never raises for bad input. The alerts it raised
@@ -194,6 +197,8 @@ class HubFunction:
     def _instruction(self, spec: Any, value: Any) -> InstructionOutcome:
         kind, number = str(spec.kind), int(spec.attribute_or_method)
         ic, code = int(spec.class_id), bytes(spec.instance_id)
+        if code in self.object_faults:
+            return kind, InstructionResult.HARDWARE_FAULT, NULL
         if ic == IC_DATA and kind == "get" and number == 2 and code == IDENTITY:
             return kind, InstructionResult.SUCCESS, item("octet-string", self.eui)
         if ic == IC_DATA and kind == "get" and number == 2 and code in ATTRIBUTES:

@@ -5,8 +5,9 @@ aside, RTDS's ACB counter); RTDS's command gets RTDS's response byte for byte wh
 state is RTDS's (the reads of RTDS's hub's settings, channel and channel log, the set and the
 scan), CCS07 by shape from this hub's own log (its devices and the link keys they joined with);
 the settings 6.28 sets are what 6.30 reads next; a set of the wrong shape is type_unmatched
-and changes nothing; a device CCS02 takes off is in the historic log CCS07 returns.
-Parametrised by template or RTDS file name."""
+and changes nothing; a device CCS02 takes off is in the historic log CCS07 returns; the
+hub's alerts to the DCC after a set and a scan are RTDS's; RTDS's ERROR cases, with the object
+failing, are answered as RTDS's. Parametrised by template or RTDS file name."""
 
 from __future__ import annotations
 
@@ -194,3 +195,27 @@ def test_a_refused_set_raises_no_alert(keys):
 
     execute(keys, [], before=before)
     assert raised == []
+
+
+RTDS_ERRORS = sorted(str(p.relative_to(RTDS)) for u in USE_CASES
+                     for p in RTDS.glob(f"*_{u}/*_ERROR_COMMAND_GBCS.HEX"))  # fmt: skip
+
+
+@pytest.mark.parametrize("name", RTDS_ERRORS)
+def test_rtds_error_case_is_answered_as_rtds(keys, name):
+    """RTDS's ERROR command with the object it names failing in the hub (its storage): the
+    hub answers RTDS's ERROR response byte for byte (hardware_fault, then other_reason for
+    the rest, as CCS07's second log), and nothing changes (no alert either)."""
+    command = read_hex(RTDS / name)
+    first = decode(command).payload.specifications[0]
+    raised = []
+
+    async def before(premises):
+        premises.hub_function.object_faults.add(bytes(first.instance_id))
+        result = premises.hub_function.handle(command)
+        raised.append(result)
+
+    execute(keys, [], before=before)
+    [result] = raised
+    assert result.outcome == "executed" and result.alerts == []
+    assert result.response == read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_"))
