@@ -133,7 +133,7 @@ def test_the_catalogue_read_and_delete_name_a_schedule_nobody_made(schema, trust
 
 @pytest.mark.parametrize("texts,code", [
     ({"DeviceID": "00-DB-12-34-56-78-90-EE"}, "E19"),  # no such device
-    ({"DeviceID": "00-DB-12-34-56-78-90-A1"}, "E11"),  # a gas meter: no ECS21a form for it
+    ({"DeviceID": "00-DB-12-34-56-78-90-A2"}, "E11"),  # the Comms Hub keeps no daily reads
     ({"DSPScheduledServiceReferenceVariant": "4.6.2", "DSPScheduledServiceReference": "4.6"},
      "E2"),  # the Export Supplier's, not the Import Supplier's
     ({"ScheduleStartDate": "2026-02-01", "ScheduleEndDate": "2026-02-28"}, "E40"),  # over
