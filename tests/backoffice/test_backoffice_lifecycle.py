@@ -328,3 +328,15 @@ def test_returned_response_refused_unless_the_devices_own(body, code, schema, tr
     answers, _ = exchange(schema, trusted, dsp, body, read_inventory(ESME))
     assert codes(answers) == [code, "I0"]
     assert device_field(answers[1], "DeviceFirmwareVersion") != "31323334"
+
+
+def test_a_returned_maced_response_is_accepted_and_changes_no_firmware(schema, trusted, dsp):
+    """RTDS's ECS61a (7.7) response, MAC'd by the ESME: the ESME's own answer, accepted; not
+    an activation, so the inventory's firmware version stays."""
+    path = next((RTDS / "7.7_ECS61a").glob("*_SUCCESS_RESPONSE_GBCS.HEX"))
+    raw = bytes.fromhex(path.read_text().strip())
+    body = _with_response(raw, f"90-B3-D5-1F-30-01-00-00:{ESME}:{decode(raw).counter}")
+    answers, _ = exchange(schema, trusted, dsp, read_inventory(ESME), body, read_inventory(ESME))
+    assert codes(answers) == ["I0", "I0", "I0"]
+    before, after = (device_field(answers[i], "DeviceFirmwareVersion") for i in (0, 2))
+    assert before == after
