@@ -1928,6 +1928,75 @@ def _gcs21b(body: etree._Element, counter: int) -> bytes:
 FORMS[("4.13", "GCS21b")] = _Form("GCS21b", _gcs21b)
 DEVICES_OF["GCS21b"] = ("gsme",)
 
+
+# --- the gas meter's snapshots (4.6.1 GCS16a, 4.14 GCS16b, 4.4.3 GCS15c) and debt log (4.4.4
+# GCS15d): one get per offset over the request's period, as RTDS's --------------------------
+
+DAILY, BILLING = 1, 2  # ZCL snapshot causes: the daily read log, the billing calendar
+#: use case -> (SRV, [(cluster, get command id, its name, how many offsets)], snapshot cause)
+GAS_SNAPSHOTS: dict[str, tuple[str, tuple[tuple[str, int, str, int], ...], int]] = {
+    "GCS16a": ("4.6.1", ((METERING, 0x06, "get_snapshot", 31),), DAILY),
+    "GCS16b": ("4.14", ((PREPAYMENT, 0x07, "get_prepay_snapshot", 31),), DAILY),
+    "GCS15c": ("4.4.3", ((METERING, 0x06, "get_snapshot", 12),
+                         (PREPAYMENT, 0x07, "get_prepay_snapshot", 12)), BILLING),
+}  # fmt: skip
+DEBT_LOG_ENTRIES, PAYMENT_BASED_DEBT = 10, 2  # GCS15d: ten collections of debt type 2, as RTDS's
+
+
+def _log_period(body: etree._Element, use_case: str) -> tuple[int, int]:
+    period = body.find(f".//{{{SR}}}ReadLogPeriod")
+    if period is None:
+        raise TransformError(f"{use_case} needs sr:ReadLogPeriod")
+    start = _seconds_since_2000(_required_text(period, "StartDateTime"))
+    end = _seconds_since_2000(_required_text(period, "EndDateTime"))
+    if end < start:
+        raise TransformError("the log period ends before it starts")
+    return start, end
+
+
+def _gas_snapshots(use_case: str) -> Callable[[etree._Element, int], list[GasCommand]]:
+    _srv, gets, cause = GAS_SNAPSHOTS[use_case]
+
+    def build(body: etree._Element, event: int) -> list[GasCommand]:
+        if body.find(f".//{{{SR}}}KAPublicSecurityCredentials") is not None:
+            raise TransformError(f"{use_case} for an unknown remote party: not served yet")
+        start, end = _log_period(body, use_case)
+        return [(cluster, command_id, Container(
+            command=name, earliest_start_time=start, latest_end_time=end, snapshot_offset=n,
+            snapshot_cause=cause)) for cluster, command_id, name, count in gets
+            for n in range(count)]  # fmt: skip
+
+    build.__doc__ = f"{use_case}: the snapshots of cause {cause} in the request's period"
+    return build
+
+
+def _gcs15d(body: etree._Element, counter: int) -> bytes:
+    """4.4.4: the payment-based debt's collections from the period's start (the component's
+    from-date-time) to its end."""
+    _not_dsp_future_dated(body, "GCS15d")
+    start, end = _log_period(body, "GCS15d")
+    component = Container(
+        control=Container(last_component=True, encrypted=False, from_date_time=True, reserved=0),
+        cluster_id=PREPAYMENT,
+        body=Container(from_date_time=start, encrypted_frame=None, frame=Container(
+            frame_control=Container(frame_type="cluster_specific", manufacturer_specific=False,
+                                    direction="client_to_server", disable_default_response=False,
+                                    reserved=0),
+            manufacturer_code=None, sequence=0, command_id=0x0A,
+            payload=Container(command="get_debt_repayment_log", latest_end_time=end,
+                              number_of_debts=DEBT_LOG_ENTRIES, debt_type=PAYMENT_BASED_DEBT))),
+    )  # fmt: skip
+    return encode_payload("gbz", Container(profile=PROFILE_SMART_ENERGY, component_count=1,
+                                           components=ListContainer([component])))  # fmt: skip
+
+
+for _use_case, (_srv, *_rest) in GAS_SNAPSHOTS.items():
+    FORMS[(_srv, _use_case)] = _Form(_use_case, _gas_command(_use_case, _gas_snapshots(_use_case)))
+    DEVICES_OF[_use_case] = ("gsme",)
+# RTDS's 4.4.4 is the ACB's on the Supplier's behalf (its ERROR and NOT_FOUND the Supplier's)
+FORMS[("4.4.4", "GCS15d")] = _Form("GCS15d", _gcs15d, via_acb=True)
+DEVICES_OF["GCS15d"] = ("gsme",)
+
 # 8.9 to a ZigBee device (the GSME): read its device log, an ASN.1 NULL as CS08's
 FORMS[("8.9", "CS07")] = _Form("CS07", _cs08)
 DEVICES_OF["CS07"] = ("gsme",)

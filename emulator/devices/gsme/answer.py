@@ -53,7 +53,8 @@ LOGGER = logging.getLogger(__name__)
 Attributes = dict[tuple[int, int], tuple[str, Any]]
 #: a cluster command's handler: its payload -> a ZCL status name (a default response), the
 #: cluster's own response (command id, payload[, disable default response]) or several of
-#: them (a list: one component each, as the Calendar's publish commands answer a get)
+#: them (a list: one component each, as the Calendar's publish commands answer a get); a
+#: component's GBZ from-date-time comes to it as the payload's `from_date_time`
 Handler = Callable[[Any], "str | tuple[int, Any] | tuple[int, Any, bool] | list[Any]"]
 #: an ASN.1 use case's handler: the command's fields -> the response's DER content
 Asn1Handler = Callable[[Any], bytes]
@@ -130,6 +131,9 @@ class GbzAnswerer:
             else:
                 answers = [self._component(component, last, key=key)]
             components.extend(answers)
+        sealed = [c for c in components if c.control.encrypted]
+        for number, component in enumerate(sealed):  # as RTDS's: 0, 1, ... in the message
+            component.body.encrypted_frame.frame_counter = number
         payload = Container(profile=message.payload.profile, component_count=len(components),
                             components=ListContainer(components))  # fmt: skip
         stamped = message.message_code in self.date_stamped
@@ -194,7 +198,10 @@ class GbzAnswerer:
             answer: Any = "failure"
             command_id = NOT_CARRIED_OUT
         else:
-            answer = self.commands[(cluster, str(frame.payload.command))](frame.payload)
+            payload = frame.payload
+            if component.control.from_date_time:  # GBZ's from-date-time, for the handler
+                payload = Container(payload, from_date_time=int(component.body.from_date_time))
+            answer = self.commands[(cluster, str(frame.payload.command))](payload)
         answers = answer if isinstance(answer, list) else [answer]
         return [self._response(component, one, command_id, last and n == len(answers) - 1, key)
                 for n, one in enumerate(answers)]  # fmt: skip

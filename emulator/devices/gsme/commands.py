@@ -55,6 +55,14 @@ publish command each (RTDS's meter's calendar at the start, tariff_calendar.json
 where the meter holds none. A 1.1.1 calendar replaces the whole calendar: its publish_calendar
 drops the old profiles, seasons and special days before its own arrive.
 
+The snapshots and the debt log (snapshots.json, RTDS's meter's): 4.6.1 (GCS16a) and 4.14
+(GCS16b) read the daily read log, 4.4.3 (GCS15c) the billing calendar's snapshots, each one
+get_snapshot / get_prepay_snapshot per offset: the snapshot at that offset among those of the
+cause taken in the period (their count as total_snapshots_found), `not_found` past the last;
+4.4.4 (GCS15d) reads the payment-based debt log: the collections of the debt type from the
+component's from-date-time to the latest end time, at most the number asked, `not_found` for
+none. All encrypted for the reader.
+
 Rules where our sources show only success (RTDS) and a hardware failure: arming closes
 nothing (an open valve stays open, a closed one becomes armed), a supply status other than
 off or armed is `invalid_field`, an unknown credit adjustment or debt type `invalid_field`,
@@ -104,6 +112,12 @@ EVENT_LOGS = Path(__file__).with_name("event_logs.json")
 SAMPLED_DATA = Path(__file__).with_name("sampled_data.json")
 EVENT_CONFIGURATION = Path(__file__).with_name("event_configuration.json")
 TARIFF_CALENDAR = Path(__file__).with_name("tariff_calendar.json")
+SNAPSHOTS = Path(__file__).with_name("snapshots.json")
+PUBLISH_SNAPSHOT, PUBLISH_PREPAY_SNAPSHOT, PUBLISH_DEBT_LOG = 0x06, 0x01, 0x06
+#: a snapshot: its time (seconds since 2000), its payload type and the payload's fields
+Snapshot = tuple[int, int, dict[str, Any]]
+#: a debt collection: time, amount collected, debt type, outstanding debt
+Collection = tuple[int, int, int, int]
 #: the Calendar cluster's publish commands (server to client) answering its gets
 PUBLISH_DAY_PROFILE, PUBLISH_WEEK_PROFILE, PUBLISH_SEASONS, PUBLISH_SPECIAL_DAYS = 1, 2, 3, 4
 #: 2.3's debts as the Prepayment attributes 4.13 reads: debt n -> (recovery frequency, amount)
@@ -228,6 +242,8 @@ class GasCommands:
         self.logs: dict[int, list[Event]] = event_logs if event_logs is not None else load_logs()
         #: event id -> its configuration (ZCL: log, WAN / HAN alert, alarm), in RTDS's order
         self.event_configuration: dict[int, int] = load_event_configuration()
+        #: (cluster, snapshot cause) -> its snapshots, oldest first; the debt collections
+        self.snapshots, self.debt_log = load_snapshots()
         #: ZCL sample id -> its sampled data log
         self.sampled: dict[int, SampledLog] = load_sampled()
         #: clusters whose hardware fails (tests: RTDS's ERROR responses) -> how many more of
@@ -333,6 +349,11 @@ class GasCommands:
             (PREPAYMENT, "credit_adjustment"): self._credit_adjustment,
             (EVENTS, "get_event_log"): self._get_event_log,
             (METERING, "get_sampled_data"): self._get_sampled_data,
+            (METERING, "get_snapshot"): self._get_snapshot(METERING, PUBLISH_SNAPSHOT,
+                                                           "publish_snapshot"),
+            (PREPAYMENT, "get_prepay_snapshot"): self._get_snapshot(
+                PREPAYMENT, PUBLISH_PREPAY_SNAPSHOT, "publish_prepay_snapshot"),
+            (PREPAYMENT, "get_debt_repayment_log"): self._get_debt_log,
             (DEVICE_MANAGEMENT, "get_event_configuration"): self._get_event_configuration,
             (DEVICE_MANAGEMENT, "set_event_configuration"): self._set_event_configuration,
             (EVENTS, "clear_event_log_request"): self._clear_event_log,
@@ -525,6 +546,39 @@ class GasCommands:
             held[event] = int(payload.event_configuration)
         return "success"
 
+    def _get_snapshot(self, cluster: int, response: int, name: str) -> Handler:
+        """The snapshot at the offset among those of the cause taken in the period."""
+
+        def get(payload: Any) -> str | tuple[int, Any, bool]:
+            cause = int(payload.snapshot_cause)
+            taken = [s for s in self.snapshots.get((cluster, cause), [])
+                     if int(payload.earliest_start_time) <= s[0] <= int(payload.latest_end_time)]  # fmt: skip
+            offset = int(payload.snapshot_offset)
+            if offset >= len(taken):
+                return "not_found"
+            when, kind, fields = taken[offset]
+            return response, _response(
+                name, snapshot_id=offset, snapshot_time=when, total_snapshots_found=len(taken),
+                command_index=0, total_number_of_commands=1, snapshot_cause=cause,
+                snapshot_payload_type=kind, snapshot_sub_payload=_container(fields)), True  # fmt: skip
+
+        return get
+
+    def _get_debt_log(self, payload: Any) -> str | tuple[int, Any, bool]:
+        """The collections of the debt type from the component's from-date-time (0: the start)
+        to the latest end time, oldest first, at most `number_of_debts` (0: all)."""
+        since = int(payload.get("from_date_time") or 0)
+        chosen = [c for c in self.debt_log if c[2] == int(payload.debt_type)
+                  and since <= c[0] <= int(payload.latest_end_time)]  # fmt: skip
+        if int(payload.number_of_debts):
+            chosen = chosen[: int(payload.number_of_debts)]
+        if not chosen:
+            return "not_found"
+        debts = [Container(collection_time=t, amount_collected=a, debt_type=k, outstanding_debt=o)
+                 for t, a, k, o in chosen]  # fmt: skip
+        return PUBLISH_DEBT_LOG, _response("publish_debt_log", command_index=0,
+                                           total_number_of_commands=1, debts=debts), True  # fmt: skip
+
     def _get_sampled_data(self, payload: Any) -> str | tuple[int, Any, bool]:
         """The samples of the log from the earliest sample time, at most `number_of_samples`
         of them (the window they span); the most recent ones for 0x00000001; `not_found`
@@ -628,6 +682,17 @@ def load_logs() -> dict[int, list[Event]]:
     logs = json.loads(EVENT_LOGS.read_text())["logs"]
     return {int(n): [(int(i), int(t), bytes.fromhex(d)) for i, t, d in events]
             for n, events in logs.items()}  # fmt: skip
+
+
+def load_snapshots() -> tuple[dict[tuple[int, int], list[Snapshot]], list[Collection]]:
+    """snapshots.json's snapshots by (cluster, cause), and its debt log."""
+    kept = json.loads(SNAPSHOTS.read_text())
+    clusters = {"metering": METERING, "prepayment": PREPAYMENT}
+    snapshots = {(clusters[name], int(cause)): [(int(t), int(k), dict(f)) for t, k, f in taken]
+                 for name, causes in kept["snapshots"].items()
+                 for cause, taken in causes.items()}  # fmt: skip
+    debts: list[Collection] = [(int(t), int(a), int(k), int(o)) for t, a, k, o in kept["debt_log"]]
+    return snapshots, debts
 
 
 def load_calendar() -> GasTariff:

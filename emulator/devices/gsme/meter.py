@@ -16,7 +16,9 @@ billing calendar set (6.8 GCS25 / GCS25a) and read (6.2.3 GCS21d / GCS21k), the 
 configuration (6.6 GCS23, 6.7 GCS24a), the tariff (1.2.1 GCS01b, 1.1.1 GCS01a), the sampled
 data logs 4.8.1 (GCS17) and 4.10 (GCS18), encrypted for the reader, the event and alert
 behaviours read (6.2.10 GCS20r) and set (6.22 GCS20), the prepayment configuration and
-tariff calendar read (4.13 GCS21b); the critical ones signed both ways. Checks and responses: answer.py.
+tariff calendar read (4.13 GCS21b), the snapshots (4.6.1 GCS16a, 4.14 GCS16b, 4.4.3 GCS15c)
+and debt log (4.4.4 GCS15d) read, encrypted for the reader; the critical ones signed both
+ways. Checks and responses: answer.py.
 
 A tariff command starting in the future is kept at once (as received, its start time in it:
 GasTariff holds no separate active and pending tariff yet); at its start time the meter alerts
@@ -77,9 +79,13 @@ SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB:
         # the event and alert behaviours (commands.py)
         0x00F1: "6.2.10", 0x00AD: "6.22",
         # the prepayment configuration and tariff calendar (commands.py)
-        0x00B5: "4.13"}  # fmt: skip
+        0x00B5: "4.13",
+        # the snapshots and debt log (commands.py), encrypted for the reader
+        0x0077: "4.6.1", 0x0096: "4.14", 0x0076: "4.4.3", 0x00C4: "4.4.4"}  # fmt: skip
 SRVS.update(gas_prepayment.SRVS)  # 1.6, 2.2 (prepayment.py)
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
+#: the reads the ACB may send on a user's behalf too (GCS15d, GCS16b: the use-case tables)
+ROLES.update({srv: {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER} for srv in ("4.4.4", "4.14")})
 #: the joins, unjoins and device log read the ACB may send too (use-case tables)
 ROLES.update({srv: {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}
               for srv in ("8.7.1", "8.7.2", "8.8.1", "8.9")})  # fmt: skip
@@ -87,8 +93,9 @@ ROLES.update({srv: {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}
 CRITICAL = {0x0081, 0x0085, 0x0070, 0x006E, 0x0086, 0x00B4, 0x00C0, 0x00C2, 0x007F,
             0x00AF, 0x000F, 0x007E, 0x00D8, 0x007C, 0x00FC, 0x00A3, 0x006B}  # fmt: skip
 DATE_STAMPED = {0x012A, 0x0074, 0x00A3, 0x006B}  # GCS60a, GCS13a, GCS01b, GCS01a: as RTDS's
-#: GCS13a the registers, GCS17 / GCS18 the sampled data: encrypted for the reader
-ENCRYPTED = {0x0074, 0x0078, 0x0079}
+#: GCS13a the registers, GCS17 / GCS18 the sampled data, GCS16a / GCS16b / GCS15c the
+#: snapshots, GCS15d the debt log: encrypted for the reader
+ENCRYPTED = {0x0074, 0x0078, 0x0079, 0x0077, 0x0096, 0x0076, 0x00C4}
 #: the future-dated tariff commands (GCS01b, GCS01a): alert 8F66 (GBZ 00CD) when they start
 FUTURE_DATED = {0x00A3, 0x006B}
 #: and the prepayment commands' (prepayment.py: 1.6's change of payment mode)
