@@ -2691,7 +2691,7 @@ def _switching_table(table: etree._Element, secondary: bool) -> list[Container]:
                 if kind != "TOUTariffAction" or not 1 <= rate <= 4:
                     raise TransformError(f"a secondary element's action {kind} {rate}: not 1..4")
                 base = 200
-            elif not 1 <= rate <= (8 if kind == "TOUTariffAction" else 4):
+            elif not 1 <= rate <= (48 if kind == "TOUTariffAction" else 8):  # the schema's
                 raise TransformError(f"{kind} {rate} is out of range")
             actions.append(_item("structure", ListContainer([
                 _item("octet-string", _time(_required_text(entry, "StartTime"))),

@@ -96,6 +96,10 @@ def test_the_dsp_sends_1_1_1_to_an_esme_as_ecs01a_to_a_gsme_as_gcs01a():
         ("ECS01a", "IMMEDIATE_TOU",
          lambda r: r.find(f".//{{{duis.SR}}}ThresholdMatrix").remove(
              r.find(f".//{{{duis.SR}}}Thresholds")), "8 rates"),
+        ("ECS01a", "IMMEDIATE_TOU",
+         lambda r: setattr(r.find(f".//{{{duis.SR}}}TOUTariffAction"), "text", "49"), "range"),
+        ("ECS01a", "IMMEDIATE_BLOCK",
+         lambda r: setattr(r.find(f".//{{{duis.SR}}}BlockTariffAction"), "text", "9"), "range"),
         ("ECS01c", "IMMEDIATE",
          lambda r: setattr(r.find(f".//{{{duis.SR}}}TOUTariffAction"), "text", "5"), "1..4"),
         ("ECS01d", "IMMEDIATE",
@@ -276,3 +280,17 @@ def test_a_future_dated_tariff_whose_table_fails_alerts_8f67(keys):
     assert codes.pop(bytes.fromhex("00000D0000FF0A")) == 0x8F67
     assert set(codes.values()) == {0x8F66} and len(codes) == 5
     assert len(days.value) == 2  # RTDS's meter's two day profiles, not the command's three
+
+
+@pytest.mark.parametrize("action, rate, selector", [("TOUTariffAction", "48", 48),
+                                                    ("BlockTariffAction", "8", 108)])  # fmt: skip
+def test_a_day_profile_entry_runs_the_script_of_its_rate(action, rate, selector):
+    """TOU rates 1..48 are selectors 1..48, block tariff actions 1..8 selectors 101..108."""
+    variant = "IMMEDIATE_TOU" if action == "TOUTariffAction" else "IMMEDIATE_BLOCK"
+
+    def edit(root):
+        root.find(f".//{{{duis.SR}}}{action}").text = rate
+
+    precommand = transform(_request("ECS01a", variant, 1, edit), use_case="ECS01a").precommand()
+    days = decode(precommand).payload.data[2]
+    assert int(days.value[0].value[1].value[0].value[2].value) == selector
