@@ -278,6 +278,10 @@ class Dsp:
             raise DspRefusal(ResponseCode.DEVICE_STATUS_INCOMPATIBLE,
                              f"{rid.target.hex()} is {status}", request)  # fmt: skip
         other = self._other_device(request)
+        if other is not None and request.service_reference == "8.7":  # joins an in-service one
+            if (other_status := self.inventory.status(other.eui)) in OUT_OF_SERVICE:
+                raise DspRefusal(ResponseCode.DEVICE_STATUS_INCOMPATIBLE,
+                                 f"{other.eui.hex()} is {other_status}", request)  # fmt: skip
         if variant in SIGNED_RETURN_VARIANTS:
             return self._send_signed(request, user)
         try:

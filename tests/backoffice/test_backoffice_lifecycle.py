@@ -340,3 +340,16 @@ def test_a_returned_maced_response_is_accepted_and_changes_no_firmware(schema, t
     assert codes(answers) == ["I0", "I0", "I0"]
     before, after = (device_field(answers[i], "DeviceFirmwareVersion") for i in (0, 2))
     assert before == after
+
+
+def test_a_decommissioned_device_is_joined_to_nothing_but_may_be_unjoined(schema, trusted, dsp):
+    """The catalogue's non-critical join of ...93 to the PPMID: refused E5 once ...93 is
+    decommissioned; the unjoin of a decommissioned HCALCS (...99) from the ESME still goes
+    out (the critical round trip's pre-command is issued)."""
+    join = template("CS03A2NonCritical_8.7.2_SUCCESS_REQUEST_DUIS.XML")
+    unjoin = template("CS04ACCritical_8.8.1_SUCCESS_REQUEST_DUIS.XML")
+    answers, premises = exchange(schema, trusted, dsp, join,
+                                 decommission("00-DB-12-34-56-78-90-93"), join,
+                                 decommission("00-DB-12-34-56-78-90-99"), unjoin)  # fmt: skip
+    assert codes(answers) == ["I99", "I0", "E5", "I0", "I0"]
+    assert answers[-1].source == "serviceT"
