@@ -2644,7 +2644,9 @@ for _srv, _use_case, _build in (("6.31", "DBCH01", _fixed_read("DBCH01")),
 # standing charge and price matrix as 1.2.1's, the secondary's four-rate TOU price matrix
 # (0-0:19.20.5.255), then each object's activation time (now, ExecutionDateTime or never).
 # A day profile's entry runs script 0-0:10.0.100.255 with selector n (a primary TOU rate),
-# 100 + n (a block tariff's) or 200 + n (a secondary TOU rate).
+# 100 + n (a block tariff's) or 200 + n (a secondary TOU rate). Our reading where RTDS shows
+# no case: the selectors of rates RTDS does not use follow its pattern; EUR is false (RTDS's
+# GBP true); a secondary day profile takes TOU actions only (the schema's 1..4).
 
 SCRIPTS = bytes.fromhex("00000A0064FF")  # the tariff block counter matrix's script table
 #: element -> (its switching table, passive special days, special days' activation object)
