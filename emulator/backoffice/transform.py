@@ -980,7 +980,7 @@ def _choose(request: Request, use_case: str | None, role: str | None = None) -> 
         and request.body.find(f".//{{{SR}}}ReadSecurityDetails") is not None
     ):
         use_case = "CCS07"  # the hub's security details (backup PAN): not built yet
-    if srv == "6.5" and use_case in (None, "ECS29a", "ECS29c"):  # the counters reset or not
+    if srv == "6.5" and use_case in (None, "ECS29a", "ECS29b", "ECS29c", "ECS29d"):
         use_case = _voltage_use_case(request.body)
     if srv == "1.6" and (use_case is None or use_case[3:5] in ("02", "03")):
         use_case = _payment_mode_use_case(request.body, use_case)  # credit or prepayment
@@ -2015,17 +2015,20 @@ VOLTAGE_COUNTERS = ("010020200004", "010020240004")  # RMS under / over voltage 
 
 
 def _voltage_use_case(body: etree._Element) -> str:
-    """ECS29a resets the RMS voltage counters, ECS29c (RMSVoltageCountersNotReset) not."""
-    return "ECS29c" if body.find(f"{{{SR}}}RMSVoltageCountersNotReset") is not None else "ECS29a"
+    """ECS29a resets the RMS voltage counters, ECS29c (RMSVoltageCountersNotReset) not; for
+    a polyphase meter (PolyPhaseVoltageSettings) ECS29b and ECS29d."""
+    keep = body.find(f"{{{SR}}}RMSVoltageCountersNotReset") is not None
+    if body.find(f"{{{SR}}}PolyPhaseVoltageSettings") is not None:
+        return "ECS29d" if keep else "ECS29b"
+    return "ECS29c" if keep else "ECS29a"
 
 
 def _ecs29(body: etree._Element, counter: int) -> bytes:
     """6.5 on a single-phase ESME: the average voltage's measurement period, the four RMS
     monitors' thresholds and periods, the average over/under thresholds, then (ECS29a) the
-    RMS voltage counters reset; RTDS's order. A polyphase body is refused: gbhan's ESME is
-    single-phase (ECS29b/d are a polyphase meter's)."""
+    RMS voltage counters reset; RTDS's order. A polyphase body is ECS29b / ECS29d's."""
     if body.find(f"{{{SR}}}PolyPhaseVoltageSettings") is not None:
-        raise TransformError("6.5 with polyphase settings: the ESME is single-phase")
+        return _ecs29_polyphase(body, counter)
     rms = _one(body, "RMSVoltageSettings")
     single = _one(body, "SinglePhaseVoltageSettings")
 
@@ -3126,3 +3129,65 @@ def _ecs21c(body: etree._Element, counter: int) -> bytes:
 
 
 FORMS[("4.6.2", "ECS21c")] = _Form("ECS21c", _ecs21c)
+
+
+# --- 6.5 on a polyphase ESME (ECS29b resetting each phase's counters, ECS29d not) ----------
+
+#: phase -> its OBIS value group C offset: phase 1 the single phase's 32, 2 52, 3 72
+PHASE_GROUP = {1: 32, 2: 52, 3: 72}
+
+
+def _phase_obis(phase: int, d: int, e: int, f: int) -> bytes:
+    return bytes((1, 0, PHASE_GROUP[phase], d, e, f))
+
+
+def _ecs29_polyphase(body: etree._Element, counter: int) -> bytes:
+    """6.5 with each phase's settings (ECS29b, ECS29d): each phase's average voltage
+    measurement period and average over / under thresholds, the four RMS monitors, then
+    (ECS29b) each phase's counters reset, in RTDS's order for each (ECS29d's thresholds
+    first). The meter answers for the phases it has (a single-phase one object_undefined for
+    phases 2 and 3)."""
+    rms = _one(body, "RMSVoltageSettings")
+    phases: dict[int, etree._Element] = {}
+    for node in _children(body, "PolyPhaseVoltageSettings"):
+        try:
+            phase = int(_required_text(node, "Phase"))
+        except ValueError:
+            raise TransformError("a 6.5 Phase is not a number") from None
+        if phase not in PHASE_GROUP or phase in phases:
+            raise TransformError(f"6.5 Phase {phase} is not one of 1, 2, 3 once each")
+        phases[phase] = _one(node, "PhaseVoltageSettings")
+    if sorted(phases) != [1, 2, 3]:
+        raise TransformError(f"6.5 names phases {sorted(phases)}, not 1, 2 and 3")
+
+    def number(parent: etree._Element, name: str) -> Container:
+        try:
+            return _item("double-long-unsigned", int(_required_text(parent, name)))
+        except ValueError:
+            raise TransformError(f"6.5 {name} is not a whole number") from None
+
+    def setting(ic: int, code: bytes, attribute: int, parent: etree._Element, name: str):
+        return cosem_spec("set", ic, code, attribute), number(parent, name)
+
+    periods = [setting(7, _phase_obis(n, 24, 0, 255), 4, phases[n],
+                       "AverageRMSVoltageMeasurementPeriod") for n in (1, 2, 3)]  # fmt: skip
+    monitors = [setting(71, bytes.fromhex(monitor), attribute, rms, f"{name}{suffix}")
+                for name, monitor in RMS_MONITORS
+                for attribute, suffix in ((4, "Threshold"), (6, "MeasurementPeriod"))]  # fmt: skip
+    over = {n: setting(1, _phase_obis(n, 35, 0, 4), 2, phases[n], "AverageRMSOverVoltageThreshold")
+            for n in (1, 2, 3)}  # fmt: skip
+    under = {n: setting(1, _phase_obis(n, 31, 0, 4), 2, phases[n],
+                        "AverageRMSUnderVoltageThreshold") for n in (1, 2, 3)}  # fmt: skip
+    if _voltage_use_case(body) == "ECS29d":
+        thresholds = [t for n in (1, 2, 3) for t in (under[n], over[n])]
+        pairs = thresholds + periods + monitors
+    else:
+        thresholds = [over[1], under[1], under[2], over[2], under[3], over[3]]
+        resets = [(cosem_spec("action", 3, _phase_obis(n, d, 0, 4), 1), _item("integer", 0))
+                  for n in (1, 2, 3) for d in (32, 36)]  # fmt: skip
+        pairs = periods + monitors + thresholds + resets
+    return access_request(counter, [s for s, _ in pairs], [d for _, d in pairs])
+
+
+FORMS[("6.5", "ECS29b")] = _Form("ECS29b", _ecs29_polyphase)
+FORMS[("6.5", "ECS29d")] = _Form("ECS29d", _ecs29_polyphase)

@@ -1,8 +1,8 @@
 """The ESME's voltage configuration, 6.5 from the Electricity Distributor (ECS29a resetting
 the RMS voltage counters, ECS29c not): the DSP's command from the template is RTDS's (ECS29c:
 the same without the resets); RTDS's command gets RTDS's response byte for byte; what it
-sets, 6.2.1 (ECS26b) reads back, and ECS29a zeroes the counters 4.10 (ECS23) reads; a
-polyphase template is refused E11 (gbhan's ESME is single-phase)."""
+sets, 6.2.1 (ECS26b) reads back, and ECS29a zeroes the counters 4.10 (ECS23) reads (a
+polyphase template's ECS29b / ECS29d: test_catalogue_esme_config_voltage.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from catalogue_helpers import CATALOGUE, execute, read_hex, recounted, rtds_success
 
 from emulator.backoffice import duis
-from emulator.backoffice.transform import TransformError, transform
+from emulator.backoffice.transform import transform
 from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
@@ -48,13 +48,6 @@ def test_without_the_counters_reset_it_is_ecs29c_without_the_actions():
     assert [str(s.kind) for s in specs] == ["set"] * 11
     assert [bytes(s.instance_id) for s in specs] == [
         bytes(s.instance_id) for s in a.payload.specifications[:11]]  # fmt: skip
-
-
-@pytest.mark.parametrize("template", ["ECS29b_6.5", "ECS29d_6.5"])
-def test_a_polyphase_configuration_is_refused(template):
-    with pytest.raises(TransformError, match="single-phase") as refused:
-        transform(_request(template), use_case="ECS29a")
-    assert refused.value.code == "E11"
 
 
 def test_rtds_command_is_answered_with_rtds_response(keys):

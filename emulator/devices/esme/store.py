@@ -124,6 +124,8 @@ SRV_OF = {
     0x0069: "4.18",  # ECS82 read the meter balance
     0x0060: "4.17",  # ECS66 read the daily consumption log (encrypted)
     0x0035: "4.6.2",  # ECS21c read the export daily read log
+    0x00AE: "6.5",  # ECS29b a polyphase meter's voltage configuration, counters reset
+    0x00D2: "6.5",  # ECS29d the same without the resets
 }
 
 Key = tuple[int, bytes, int]
