@@ -3191,3 +3191,103 @@ def _ecs29_polyphase(body: etree._Element, counter: int) -> bytes:
 
 FORMS[("6.5", "ECS29b")] = _Form("ECS29b", _ecs29_polyphase)
 FORMS[("6.5", "ECS29d")] = _Form("ECS29d", _ecs29_polyphase)
+
+
+# --- 2.1 Update Prepay Configuration at the ESME -------------------------------------------
+
+NON_DISABLEMENT_SPECIAL_DAYS = bytes.fromhex("00010B0002FF")  # 0-1:11.0.2.255, passive
+NON_DISABLEMENT_SCHEDULE = bytes.fromhex("00010C0001FF")  # 0-1:12.0.1.255, passive
+NON_DISABLEMENT_SCRIPTS = {"START": 32, "STOP": 33}  # the supply state script's selectors
+DEBT_CAP_PERIOD = 604800  # the debt recovery rate cap's period: a week, as RTDS's (not in DUIS)
+_X = bytes.fromhex
+#: (the value's DUIS element, its IC 9000 object, its type); in RTDS's order below
+PREPAY_VALUES = {
+    "MaxMeterBalance": (_X("00005E2C0214"), "double-long"),
+    "MaxCreditThreshold": (_X("00005E2C020A"), "double-long"),
+    "DebtRecoveryRateCap": (_X("00005E2C800C"), "long-unsigned"),
+    "DebtRecoveryRateCapPeriod": (_X("00005E2C800D"), "double-long"),
+    "LowCreditThreshold": (_X("00005E2C8009"), "double-long"),
+    "EmergencyCreditLimit": (_X("00005E2C8002"), "double-long"),
+    "EmergencyCreditThreshold": (_X("00005E2C8003"), "double-long"),
+}
+SPECIAL_DAYS_ACTIVATION, CALENDAR_ACTIVATION = _X("00005E2C801F"), _X("00005E2C801C")
+
+
+def _xs_date(text: str) -> bytes:
+    """DLMS date of an xs:date such as 2014-10-27Z (year 65535: any year), weekday any."""
+    year, month, day = (int(part) for part in text.strip().rstrip("Z").split("-"))
+    return year.to_bytes(2, "big") + bytes((month, day, NOT_SPECIFIED))
+
+
+def _non_disablement_entry(index: int, schedule: etree._Element, days_defined: int) -> Container:
+    """One passive non-disablement schedule entry: the supply state script's START or STOP at
+    the switch time on the weekdays and special days given, between the dates."""
+    script = _required_text(schedule, "NonDisablementScript")
+    if script not in NON_DISABLEMENT_SCRIPTS:
+        raise TransformError(f"NonDisablementScript {script!r} is neither START nor STOP")
+    when = _one(schedule, "ScheduleDatesAndTime")
+    applies = [int(n.text or "") - 1 for n in schedule.iter(f"{{{SR}}}SpecialDayID")]
+    return _item("structure", ListContainer([
+        _item("long-unsigned", index), _item("boolean", 0xFF),
+        _item("octet-string", SUPPLY_SCRIPTS),
+        _item("long-unsigned", NON_DISABLEMENT_SCRIPTS[script]),
+        _item("octet-string", _time(_required_text(when, "SwitchTime"))),
+        _item("long-unsigned", 0xFFFF), _weekdays(schedule), _bits(days_defined, applies),
+        _item("octet-string", _xs_date(_required_text(when, "StartDate"))),
+        _item("octet-string", _xs_date(_required_text(when, "EndDate")))]))  # fmt: skip
+
+
+def _prepay_configuration(use_case: str) -> Callable[[etree._Element, int], bytes]:
+    """2.1 to an ESME: the non-disablement calendar's special days and schedule, the maximum
+    meter balance and credit threshold, the debt recovery rate cap (per week), the low
+    credit threshold and the emergency credit limit and threshold, each a passive value
+    activated at ExecutionDateTime (absent now, 3000-12-31 cancel), in RTDS's order. ECS08
+    (GBCS's older form) sets the maximum meter balance's value_active, ECS08a its passive
+    value."""
+
+    def build(body: etree._Element, counter: int) -> bytes:
+        when = _item("octet-string", _execution(body))
+        settings = _one(body, "UpdatePrepayConfigElectricity")
+        calendar = _one(settings, "ElectricityNonDisablementCalendar")
+        try:
+            days = sorted((int(_attribute(d, "index")), d)
+                          for d in calendar.iter(f"{{{SR}}}SpecialDay"))  # fmt: skip
+            numbers = {"DebtRecoveryRateCapPeriod": DEBT_CAP_PERIOD} | {
+                name: int(_required_text(settings, name))
+                for name in PREPAY_VALUES if name != "DebtRecoveryRateCapPeriod"}  # fmt: skip
+            special_days = _item("array", ListContainer(
+                _item("structure", ListContainer([
+                    _item("long-unsigned", n), _item("octet-string", _date(_one(d, "Date"))),
+                    _item("unsigned", n)]))
+                for n, d in days))  # fmt: skip
+            schedules = _children(calendar, "ElectricityNonDisablementSchedule")
+            entries = _item("array", ListContainer(
+                _non_disablement_entry(i, s, len(days))
+                for i, s in enumerate(schedules, 1)))  # fmt: skip
+        except ValueError as error:
+            raise TransformError(f"prepay configuration: {error}") from None
+
+        def value(name: str) -> tuple[Container, Container]:
+            code, kind = PREPAY_VALUES[name]
+            attribute = 2 if (use_case, name) == ("ECS08", "MaxMeterBalance") else 4
+            return cosem_spec("set", 9000, code, attribute), _item(kind, numbers[name])
+
+        def activation(code: bytes) -> tuple[Container, Container]:
+            return cosem_spec("set", 9000, code, 6), when
+
+        pairs = [(cosem_spec("set", 11, NON_DISABLEMENT_SPECIAL_DAYS, 2), special_days),
+                 value("MaxMeterBalance"), value("MaxCreditThreshold"),
+                 (cosem_spec("set", 10, NON_DISABLEMENT_SCHEDULE, 2), entries),
+                 value("DebtRecoveryRateCap"), value("DebtRecoveryRateCapPeriod"),
+                 value("LowCreditThreshold"), value("EmergencyCreditLimit"),
+                 activation(SPECIAL_DAYS_ACTIVATION), value("EmergencyCreditThreshold"),
+                 *(activation(PREPAY_VALUES[n][0]) for n in PREPAY_VALUES),
+                 activation(CALENDAR_ACTIVATION)]  # fmt: skip
+        return access_request(counter, [s for s, _ in pairs], [d for _, d in pairs])
+
+    build.__doc__ = f"{use_case}: {_prepay_configuration.__doc__}"
+    return build
+
+
+FORMS[("2.1", "ECS08a")] = _Form("ECS08a", _prepay_configuration("ECS08a"))
+FORMS[("2.1", "ECS08")] = _Form("ECS08", _prepay_configuration("ECS08"))

@@ -53,6 +53,7 @@ from .instructions import InstructionFailed, boolean
 from .objects import MeterObjects
 from .payment_mode import PaymentMode
 from .periods import PERIOD_USE_CASES, ControllerPeriods
+from .prepay_config import PrepayConfiguration
 from .protected import ProtectedReads
 from .responses import Responder
 from .slots import AuxiliarySlots, SlotLink
@@ -117,6 +118,8 @@ class Esme:
         self.objects.topups = TopUps(self.eui, self.store, keys.keystore, self.stats)
         self.objects.payment = PaymentMode(self.store, clock, self.utc_now, self._faulty,
                                            self.stats, self.raise_alert)  # fmt: skip
+        self.objects.prepay = PrepayConfiguration(self.store, clock, self.utc_now, self._faulty,
+                                                  self.stats, self.raise_alert)  # fmt: skip
         self.firmware = Firmware(profile, self.objects.firmware_version, clock, self.utc_now,
                                  self._raise_asn1_alert, self.stats,
                                  on_version=self._run_version)  # fmt: skip
@@ -179,6 +182,8 @@ class Esme:
             self.objects.extended.cancel()
         if self.objects.payment is not None:
             self.objects.payment.cancel()
+        if self.objects.prepay is not None:
+            self.objects.prepay.cancel()
         if self.objects.tariff is not None:
             self.objects.tariff.cancel()
 

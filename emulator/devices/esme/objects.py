@@ -40,6 +40,7 @@ from .instructions import (
 )
 from .payment_mode import PaymentMode
 from .periods import ControllerPeriods
+from .prepay_config import PrepayConfiguration
 from .protected import GET_PROTECTED_ATTRIBUTES, IC_DATA_PROTECTION, ProtectedReads
 from .slots import AuxiliarySlots
 from .store import CosemStore
@@ -90,6 +91,8 @@ class MeterObjects:
         self.topups: TopUps | None = None
         #: the passive account and disablement threshold (1.6's payment mode)
         self.payment: PaymentMode | None = None
+        #: the passive prepayment configuration (2.1)
+        self.prepay: PrepayConfiguration | None = None
 
     async def run(self, message: Message, specs: list[Any]) -> list[InstructionOutcome]:
         """Every instruction in order; after a hardware_fault the rest are other_reason."""
@@ -120,6 +123,8 @@ class MeterObjects:
             return self.extended.instruction(message, kind, (ic, code), attribute, value)
         if self.payment is not None and self.payment.serves(ic, code, attribute):  # ECS02/03
             return self.payment.instruction(message, kind, ic, code, attribute, value)
+        if self.prepay is not None and self.prepay.serves(ic, code, attribute):  # ECS08(a)
+            return self.prepay.instruction(message, kind, ic, code, attribute, value)
         if self.faulty(code) or self.faulty(code + bytes((attribute,))):
             # the object's storage fails, or that one attribute's (OBIS + attribute number)
             raise InstructionFailed(_HARDWARE_FAULT)

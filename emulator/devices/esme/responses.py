@@ -30,8 +30,8 @@ FUTURE_DATED = {0x0054, 0x011A, 0x0027, 0x002A, 0x002D, 0x0039, 0x0012, 0x0043, 
 #: a "with selection" instruction is answered as a plain get / set
 RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
 FUTURE_DATED_ALERT = 0x00CC  # the DLMS alert's message code
-#: and the top-up (CS01a) and payment mode (ECS02, ECS03), as RTDS's
-FUTURE_DATED |= {0x0007, 0x001A, 0x001B}
+#: and the top-up (CS01a), payment mode (ECS02, ECS03), prepay configuration (ECS08a, ECS08)
+FUTURE_DATED |= {0x0007, 0x001A, 0x001B, 0x00DE, 0x001F}
 #: and the register reads ECS17a, ECS17c, ECS17d (the time of the reading) and the
 #: future-datable tariffs ECS01a, ECS01c, ECS01d, as RTDS's
 FUTURE_DATED |= {0x0026, 0x0028, 0x0029, 0x0019, 0x00B7, 0x00C7}

@@ -1,0 +1,164 @@
+"""2.1 Update Prepay Configuration at the ESME (critical ECS08a, and ECS08, its older form):
+passive values each taking effect at its activation time (an IC 9000 object's attribute 6:
+all 00 now, all FF cancel the pending one, else that date-time) — the non-disablement
+calendar's special days (0-1:11.0.2.255) and schedule (0-1:12.0.1.255), activated by
+0-0:94.44.128.31 and .28, and the passive values (attribute 4) of the maximum meter balance
+and maximum credit threshold (0-0:94.44.2.20 and .10), the debt recovery rate cap and its
+period (0-0:94.44.128.12, .13), the low credit threshold (.9) and the emergency credit limit
+and threshold (.2, .3). ECS08 names the maximum meter balance's value_active (attribute 2):
+the meter takes it at the activation all the same, as RTDS's 8F66 for it shows.
+
+Taking effect writes what 4.13 (ECS26a) reads: the active special days (0-0:11.0.2.255) and
+schedule (0-0:12.0.1.255), the two maxima's value_active, the account's max_provision and
+its period and low_credit_threshold (0-0:19.0.0.255 attributes 18, 19, 16), the emergency
+credit's preset amount and credit_available_threshold (0-0:19.10.1.255 attributes 9, 10).
+A future-dated one alerts 8F66 (00CC, signed) to the command's originator naming the
+activation object, one alert per object as RTDS's nine; 8F67 if it cannot take effect.
+An active value whose storage fails (`object_faults` holding its OBIS and attribute number,
+RTDS's ERROR: the emergency credit threshold's) fails the activation hardware_fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from emulator.clock import Clock
+from gbcs.message import Message
+
+from .instructions import IC_EXTENDED, NULL, InstructionFailed, InstructionResult, item
+from .instructions import read_datetime as _read_datetime
+from .store import CosemStore
+
+LOGGER = logging.getLogger(__name__)
+
+Attribute = tuple[int, bytes, int]
+PASSIVE_VALUE, VALUE_ACTIVE, ACTIVATION = 4, 2, 6
+DONE, NOT_DONE = 0x8F66, 0x8F67
+RaiseAlert = Callable[[bytes, int, dt.datetime, list[Any]], bytes]
+
+
+def _x(code: str) -> bytes:
+    return bytes.fromhex(code)
+
+
+#: the passive attribute -> (its activation object (IC 9000, attribute 6), the active one)
+PASSIVE: dict[Attribute, tuple[bytes, Attribute]] = {
+    (11, _x("00010B0002FF"), 2): (_x("00005E2C801F"), (11, _x("00000B0002FF"), 2)),
+    (10, _x("00010C0001FF"), 2): (_x("00005E2C801C"), (10, _x("00000C0001FF"), 2)),
+    (IC_EXTENDED, _x("00005E2C0214"), PASSIVE_VALUE): (
+        _x("00005E2C0214"), (IC_EXTENDED, _x("00005E2C0214"), VALUE_ACTIVE)),
+    (IC_EXTENDED, _x("00005E2C0214"), VALUE_ACTIVE): (  # ECS08's form of the same
+        _x("00005E2C0214"), (IC_EXTENDED, _x("00005E2C0214"), VALUE_ACTIVE)),
+    (IC_EXTENDED, _x("00005E2C020A"), PASSIVE_VALUE): (
+        _x("00005E2C020A"), (IC_EXTENDED, _x("00005E2C020A"), VALUE_ACTIVE)),
+    (IC_EXTENDED, _x("00005E2C800C"), PASSIVE_VALUE): (
+        _x("00005E2C800C"), (111, _x("0000130000FF"), 18)),
+    (IC_EXTENDED, _x("00005E2C800D"), PASSIVE_VALUE): (
+        _x("00005E2C800D"), (111, _x("0000130000FF"), 19)),
+    (IC_EXTENDED, _x("00005E2C8009"), PASSIVE_VALUE): (
+        _x("00005E2C8009"), (111, _x("0000130000FF"), 16)),
+    (IC_EXTENDED, _x("00005E2C8002"), PASSIVE_VALUE): (
+        _x("00005E2C8002"), (112, _x("0000130A01FF"), 9)),
+    (IC_EXTENDED, _x("00005E2C8003"), PASSIVE_VALUE): (
+        _x("00005E2C8003"), (112, _x("0000130A01FF"), 10)),
+}  # fmt: skip
+#: activation object -> the passive attributes it activates
+ACTIVATES: dict[bytes, list[Attribute]] = {}
+for _passive, (_activation, _active) in PASSIVE.items():
+    ACTIVATES.setdefault(_activation, []).append(_passive)
+
+
+class PrepayConfiguration:
+    """The passive prepayment configuration and its pending activations."""
+
+    def __init__(self, store: CosemStore, clock: Clock, now: Callable[[], dt.datetime],
+                 faulty: Callable[[bytes], bool], stats: Counter,
+                 alert: RaiseAlert) -> None:  # fmt: skip
+        self.store, self.clock, self.now, self.faulty = store, clock, now, faulty
+        self.stats, self.alert = stats, alert
+        self.passive: dict[Attribute, Any] = {}
+        #: activation object -> (due, the command that set it, its timer)
+        self.pending: dict[bytes, tuple[dt.datetime, Message, asyncio.TimerHandle]] = {}
+
+    @staticmethod
+    def serves(ic: int, code: bytes, attribute: int) -> bool:
+        return (ic, code, attribute) in PASSIVE or (
+            ic == IC_EXTENDED and attribute == ACTIVATION and code in ACTIVATES
+        )
+
+    def instruction(self, message: Message, kind: str, ic: int, code: bytes, attribute: int,
+                    value: Any) -> Any:  # fmt: skip
+        """One set of a passive value or an activation time (a get of a passive value held);
+        InstructionFailed."""
+        key = (ic, code, attribute)
+        if kind == "get" and key in self.passive and PASSIVE[key][1] != key:
+            return self.passive[key]
+        if kind == "get" and key in self.store:  # ECS08's value_active: what 4.13 reads
+            return self.store.get(*key)
+        if kind != "set":
+            raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
+        if key in PASSIVE:
+            held = self.store.get(*PASSIVE[key][1])
+            if getattr(value, "type", None) != held.type:
+                raise InstructionFailed(InstructionResult.TYPE_UNMATCHED)
+            self.passive[key] = value
+            return NULL
+        return self._activation(message, code, bytes(getattr(value, "value", b"")))
+
+    def _activation(self, message: Message, code: bytes, when: bytes) -> Any:
+        pending = self.pending.pop(code, None)
+        if pending is not None:
+            pending[2].cancel()
+        if len(when) == 12 and not any(when[:9]):
+            if any(self._fails(p) for p in ACTIVATES[code]):
+                raise InstructionFailed(InstructionResult.HARDWARE_FAULT)
+            if not self._activate(code):
+                raise InstructionFailed(InstructionResult.OTHER_REASON)
+        elif len(when) == 12 and all(b == 0xFF for b in when[:9]):
+            self.stats["prepay_config:cancelled"] += 1
+        else:
+            at = _read_datetime(when)
+            if at is None:
+                raise InstructionFailed(InstructionResult.OTHER_REASON)
+            timer = self.clock.call_later(max(0.0, (at - self.now()).total_seconds()),
+                                          self._due, code)  # fmt: skip
+            self.pending[code] = (at, message, timer)
+        return NULL
+
+    def _fails(self, passive: Attribute) -> bool:
+        """The active attribute's storage fails (its OBIS and attribute number faulty)."""
+        _ic, active, attribute = PASSIVE[passive][1]
+        return self.faulty(active) or self.faulty(active + bytes((attribute,)))
+
+    def _activate(self, code: bytes) -> bool:
+        """The passive values `code` activates written where 4.13 reads them; False when
+        none is held or a storage fails."""
+        held = [p for p in ACTIVATES[code] if p in self.passive]
+        if not held or any(self._fails(p) for p in held):
+            return False
+        for passive in held:
+            self.store.set(*PASSIVE[passive][1], self.passive.pop(passive))
+        self.stats["prepay_config:activated"] += 1
+        return True
+
+    def _due(self, code: bytes) -> None:
+        pending = self.pending.pop(code, None)
+        if pending is None:
+            return
+        at, message, _timer = pending
+        done = self._activate(code)
+        LOGGER.info("prepayment configuration %s took effect at %s: %s", code.hex(), at, done)
+        executed = (message.message_code.to_bytes(2, "big") + int(message.counter).to_bytes(8, "big")
+                    + IC_EXTENDED.to_bytes(2, "big") + code + bytes((ACTIVATION,)))  # fmt: skip
+        self.alert(bytes(message.originator), DONE if done else NOT_DONE, at,
+                   [item("octet-string", executed)])  # fmt: skip
+
+    def cancel(self) -> None:
+        for _at, _message, timer in self.pending.values():
+            timer.cancel()
+        self.pending.clear()
