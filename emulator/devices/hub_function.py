@@ -14,7 +14,10 @@ device with the TC link key it joined with, and of the historic log CCS02 fills,
 most; the extended PAN ID the hub's EUI, a ZigBee coordinator's default). A scan request
 and a changed configuration make the hub alert the DCC's ACB (DBCH08 8F28, DBCH09 8F2A with
 the settings now held, MAC'd, as RTDS's hub does): they come with the command's result
-(`EsmeResult.alerts`; the premises does not pass a hub command's alerts on yet). All come
+(`EsmeResult.alerts`; the premises does not pass a hub command's alerts on yet). CCS03
+(8.12.1, restore_pan) takes a replaced hub's extended PAN ID and device log entries (each
+device's link key with the old hub), which CCS07 then reports until a device joins this hub
+(the DSP does not send CCS03 yet: it keeps no hub's backup). All come
 from the ACB on a user's behalf (the use-case tables' sender), MAC'd; the checks are every
 GBCS device's (access.check_sender), each failure a logged, counted rejection and no response.
 Responses as RTDS's: the hub as originator, the command's counter and remote party, MAC'd
@@ -64,18 +67,19 @@ from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
 
 LOGGER = logging.getLogger(__name__)
 
-CCS01, CCS02, CCS05_CCS04, CCS06, CCS07 = 0x0001, 0x0002, 0x0004, 0x010F, 0x00FE
+CCS01, CCS02, CCS03, CCS05_CCS04, CCS06, CCS07 = 0x0001, 0x0002, 0x0003, 0x0004, 0x010F, 0x00FE
 ECS26I, ECS26N = 0x0092, 0x00FA  # 6.2.4 read the hub's identity and type
 ECS35C, ECS35D = 0x0093, 0x0094  # 6.13 read the hub's event / security log
 #: the dual-band hub's sub GHz radio: read its channel (6.31), channel log (6.32) and
 #: configuration (6.30), set the configuration (6.28), request a channel scan (6.29)
 DBCH01, DBCH02, DBCH03, DBCH04, DBCH05 = 0x010A, 0x010B, 0x010C, 0x010D, 0x010E
-SRV_OF = {CCS01: "8.11", CCS02: "8.11", CCS05_CCS04: "8.9", CCS06: "8.9", CCS07: "8.9",
-          ECS26I: "6.2.4", ECS26N: "6.2.4", ECS35C: "6.13", ECS35D: "6.13", DBCH01: "6.31",
-          DBCH02: "6.32", DBCH03: "6.30", DBCH04: "6.28", DBCH05: "6.29"}  # fmt: skip
+SRV_OF = {CCS01: "8.11", CCS02: "8.11", CCS03: "8.12.1", CCS05_CCS04: "8.9", CCS06: "8.9",
+          CCS07: "8.9", ECS26I: "6.2.4", ECS26N: "6.2.4", ECS35C: "6.13", ECS35D: "6.13",
+          DBCH01: "6.31", DBCH02: "6.32", DBCH03: "6.30", DBCH04: "6.28", DBCH05: "6.29"}  # fmt: skip
 #: who may send them: the ACB (use-case tables), on a user's behalf
 ROLES = {srv: {Role.ACCESS_CONTROL_BROKER}
-         for srv in ("8.11", "8.9", "6.2.4", "6.13", "6.28", "6.29", "6.30", "6.31", "6.32")}  # fmt: skip
+         for srv in ("8.11", "8.9", "6.2.4", "6.13", "6.28", "6.29", "6.30", "6.31", "6.32",
+                     "8.12.1")}  # fmt: skip
 IC_PROFILE = 7
 #: the hub's own COSEM attributes (its logs)
 HUB_COSEM = Path(__file__).with_name("hub_cosem.json")
@@ -87,7 +91,7 @@ IC_NETWORK_CONTROL = 104
 DEVICE_LOG = bytes.fromhex("00001E0300FF")  # 0-0:30.3.0.255 the CHF device log
 HISTORIC_DEVICE_LOG = bytes.fromhex("00001E0301FF")  # 0-0:30.3.1.255 the CHF historic log
 HISTORIC_ENTRIES = 15  # GBCS: the oldest entry is overwritten past 15
-REGISTER, UNREGISTER, BACKUP_PAN = 1, 2, 4  # their methods
+REGISTER, UNREGISTER, BACKUP_PAN, RESTORE_PAN = 1, 2, 4, 5  # their methods
 ENABLE_JOINING, JOIN_TIMEOUT, ACTIVE_DEVICES = 2, 3, 4  # its attributes
 #: one active_devices entry as RTDS's hub reports its ESME, after the EUI: status bits, RSSI
 #: and LQI figures, then (after the last communication date-time) the entry's counters
@@ -142,6 +146,11 @@ class HubFunction:
         #: OBIS codes whose storage fails (tests: RTDS's ERROR cases): any instruction on
         #: such an object fails hardware_fault, the rest of the command other_reason
         self.object_faults: set[bytes] = set()
+        #: the network's extended PAN ID (a ZigBee coordinator's own EUI until a CCS03
+        #: restores a replaced hub's), and the device log entries a CCS03 restored: each
+        #: device with the link key it had with the old hub, until it joins this one
+        self.extended_pan = self.eui
+        self.restored: dict[bytes, bytes] = {}
 
     def handle(self, command: bytes) -> EsmeResult:
         """Check and execute one command; never raises for bad input. The alerts it raised
@@ -227,6 +236,8 @@ class HubFunction:
                 self.join_timeout = int(value.value)
             elif kind == "set" and number == ENABLE_JOINING:
                 self.joining_enabled = bool(value.value)
+            elif kind == "action" and number == RESTORE_PAN:
+                self._restore(value)
             elif kind == "get" and number == ACTIVE_DEVICES:
                 return kind, InstructionResult.SUCCESS, self._active_devices()
             else:
@@ -254,9 +265,19 @@ class HubFunction:
             self._alert(DBCH09, CONFIGURATION_CHANGED, [self.store.get(IC_DATA, code, 2)])
         return kind, InstructionResult.SUCCESS, NULL
 
+    def _restore(self, value: Any) -> None:
+        """restore_pan (CCS03): a replaced hub's extended PAN ID and device log entries."""
+        pan, entries = (v.value for v in value.value)
+        restored = {bytes(e.value[0].value): bytes(e.value[1].value) for e in entries}
+        if len(bytes(pan)) != 8 or any((len(k), len(v)) != (8, 16) for k, v in restored.items()):
+            raise InstructionFailed(InstructionResult.OTHER_REASON)
+        self.extended_pan = bytes(pan)
+        self.restored = restored
+
     def _link_keys(self) -> dict[bytes, bytes]:
-        """The devices on the CHF device log with the TC link key each joined with."""
-        keys = {}
+        """The devices on the CHF device log with the TC link key each joined with (a
+        restored entry's until the device joins this hub)."""
+        keys = {eui: key for eui, key in self.restored.items() if eui not in self.hub.devices}
         for eui in self.hub.devices:
             entry = self.hub.coordinator.device_log.get(_ieee(eui))
             if entry is not None:
@@ -264,13 +285,14 @@ class HubFunction:
         return keys
 
     def _backup(self, keys: dict[bytes, bytes]) -> Any:
-        """backup_pan: when, the network's extended PAN ID (the hub's EUI, as a ZigBee
-        coordinator's by default) and each device with its link key, as RTDS's CCS07."""
+        """backup_pan: when, the network's extended PAN ID and each device with its link
+        key, as RTDS's CCS07."""
         entries = [item("structure", ListContainer([item("octet-string", eui),
                                                     item("octet-string", key)]))
                    for eui, key in keys.items()]  # fmt: skip
         return item("structure", ListContainer([
-            item("octet-string", datetime_octets(self.now())), item("octet-string", self.eui),
+            item("octet-string", datetime_octets(self.now())),
+            item("octet-string", self.extended_pan),
             item("array", ListContainer(entries))]))  # fmt: skip
 
     def _register(self, value: Any) -> None:

@@ -219,3 +219,39 @@ def test_rtds_error_case_is_answered_as_rtds(keys, name):
     [result] = raised
     assert result.outcome == "executed" and result.alerts == []
     assert result.response == read_hex(RTDS / name.replace("_COMMAND_", "_RESPONSE_"))
+
+
+def test_a_restored_device_log_is_the_hubs(keys):
+    """RTDS's CCS03 (8.12.1 restore_pan: a replaced hub's extended PAN ID and its ESME's and
+    GSME's link keys) is answered with RTDS's response byte for byte; the backup CCS07 then
+    takes shows the restored PAN ID, the GSME (not on this HAN) with the restored key and the
+    ESME (joined here) with the key it joined this hub with."""
+    command = read_hex(rtds_success("CCS03"))
+    restored = decode(command).payload.data[0]
+    pan = bytes(restored.value[0].value)
+    keys_restored = {bytes(e.value[0].value): bytes(e.value[1].value)
+                     for e in restored.value[1].value}  # fmt: skip
+    backup = recounted(keys, read_hex(rtds_success("CCS07")), 9000)
+    executions, premises = execute(keys, [command, backup])
+    assert [e.outcome for e in executions] == ["executed", "executed"]
+    assert executions[0].response == read_hex(rtds_success("CCS03", "RESPONSE"))
+    log = decode(executions[1].response).payload.data[0]
+    assert bytes(log.value[1].value) == pan == bytes.fromhex("0000000000000140")
+    listed = {bytes(e.value[0].value): bytes(e.value[1].value) for e in log.value[2].value}
+    gsme, esme = bytes.fromhex("00DB1234567890A1"), bytes.fromhex("00DB1234567890A0")
+    assert listed[gsme] == keys_restored[gsme]
+    joined = premises.hub_function.hub.coordinator.device_log.get(EUI64.convert(esme.hex(":")))
+    assert listed[esme] == joined.link_key != keys_restored[esme]
+
+
+def test_the_rtds_restore_error_case_is_answered_as_rtds(keys):
+    command = read_hex(next(RTDS.glob("*_CCS03/*_ERROR_COMMAND_GBCS.HEX")))
+    raised = []
+
+    async def before(premises):
+        premises.hub_function.object_faults.add(bytes.fromhex("00001E0300FF"))
+        raised.append(premises.hub_function.handle(command))
+
+    execute(keys, [], before=before)
+    assert raised[0].response == read_hex(
+        next(RTDS.glob("*_CCS03/*_ERROR_RESPONSE_GBCS.HEX")))  # fmt: skip
