@@ -50,7 +50,7 @@ from . import duis, service, xmlsig
 from .assembly import DEFAULT_GBCS_DATE, make_dsp
 from .eligibility import ED, GS, IS, DuisRole
 from .keychoice import DeviceTrust
-from .premises_factory import build_premises
+from .premises_factory import build_premises, build_second_rtds_meter
 from .registry import DNO_EUI, SUPPLIER_EUI
 from .state import DspState
 from .userconfig import UserConfig
@@ -375,7 +375,7 @@ async def serve_in_process(
     keystore_path = keystore_path or data.dccboxed_keystore()
     state = DspState.open(state_dir, [data.rtds_keystore(), keystore_path], gbcs_date)
     smki = None
-    runner = premises = None
+    runner = premises = second = None
     try:
         users_keys = Keystore.open(keystore_path, clock=gbcs_date)
         for config in catalogue_user_configs(users_keys):
@@ -388,6 +388,8 @@ async def serve_in_process(
         )  # fmt: skip
         premises = await build_premises(clock, identities=state.identities)
         dsp.attach(premises)
+        second = await build_second_rtds_meter(clock, identities=state.identities)
+        dsp.attach(second)
         smki = SmkiService(state.repo, "127.0.0.1", 0, clock=lambda: gbcs_date).start()
         runner = await service.start(dsp, "127.0.0.1", 0)
         url = f"http://127.0.0.1:{service.bound_port(runner)}"
@@ -403,6 +405,8 @@ async def serve_in_process(
             smki.stop()
         if premises is not None:
             await premises.close()
+        if second is not None:
+            await second.close()
         state.close()
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from cryptography import x509
 
 from emulator.clock import Clock
+from emulator.devices import households
 from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import HAN_LATENCY_S, PROFILE, SLOTS, Premises
 from emulator.han import LinkQuality, Medium
@@ -51,6 +52,24 @@ async def build_premises(
         keys=PremisesKeys.open(identities=identities),
         switch=switch,
         secmp0046_boost=boost_switch,
+    )
+
+
+async def build_second_rtds_meter(
+    clock: Clock,
+    identities: DeviceIdentities | None = None,
+    han_latency_s: float = HAN_LATENCY_S,
+) -> Premises:
+    """RTDS's second ESME, 00DB1234567890A6 (the ECS46d future-dated and cancellation
+    commands' target, an APC on every slot: devices/rtds_household_90A6.json), on a HAN and
+    Comms Hub of its own, so the DSP routes what 8.2 lists it for rather than E20."""
+    _check_latency(han_latency_s)
+    household = households.load(households.FILES[1])
+    return await Premises.start(
+        clock,
+        Medium(clock, seed=2, default_link=LinkQuality(latency_s=han_latency_s)),
+        keys=PremisesKeys.open(identities=identities),
+        **household.premises_kwargs(),
     )
 
 
