@@ -3291,3 +3291,126 @@ def _prepay_configuration(use_case: str) -> Callable[[etree._Element, int], byte
 
 FORMS[("2.1", "ECS08a")] = _Form("ECS08a", _prepay_configuration("ECS08a"))
 FORMS[("2.1", "ECS08")] = _Form("ECS08", _prepay_configuration("ECS08"))
+
+
+# --- 2.1 Update Prepay Configuration at the GSME -------------------------------------------
+
+FRIENDLY_CREDIT_CALENDAR = 3  # ZCL calendar type: the non-disablement (friendly credit) one
+NON_DISABLEMENT_ACTIONS = {"START": 1, "STOP": 0}
+
+
+def _minutes(text: str) -> int:
+    clock = _dt.time.fromisoformat(text.replace("Z", "").split("+")[0])
+    return clock.hour * 60 + clock.minute
+
+
+DatedCommand = tuple[GasCommand, int | None]  # a GBZ command with its from-date-time
+
+
+def _gas_prepay_configuration(body: etree._Element, event: int) -> list[DatedCommand]:
+    """2.1 at a GSME: the emergency credit limit and threshold, the overall debt cap (DUIS's
+    DebtRecoveryRateCap), the low credit warning level (dated by its GBZ from-date-time), the
+    maximum credit and credit per top-up (DUIS's MaxMeterBalance and MaxCreditThreshold),
+    then the non-disablement calendar (ZCL's friendly credit calendar: day profiles of START
+    1 / STOP 0 from their minute, week profiles, seasons, special days), all from
+    ExecutionDateTime (now 0, a cancellation never: RTDS's FFFFFFFF, the calendar's one
+    short), as RTDS's. Each with its from-date-time, or None."""
+    settings = _one(body, "UpdatePrepayConfigGas")
+    calendar = _one(settings, "GasNonDisablementCalendar")
+    start, calendar_start = _gas_starts(body)
+    try:
+        numbers = {name: int(_required_text(settings, name)) for name in (
+            "DebtRecoveryRateCap", "EmergencyCreditLimit", "EmergencyCreditThreshold",
+            "LowCreditThreshold", "MaxMeterBalance", "MaxCreditThreshold")}  # fmt: skip
+        days = [(int(_required_text(d, "GasDayName")),
+                 [(_minutes(_required_text(a, "StartTime")),
+                   NON_DISABLEMENT_ACTIONS[_required_text(a, "NonDisablementAction")])
+                  for a in d.iter(f"{{{SR}}}TimeStartAction")])
+                for d in calendar.iter(f"{{{SR}}}GasNonDisablementDayProfile")]  # fmt: skip
+        weeks = [(int(_required_text(w, "WeekName")),
+                  [int(r.text or "") for r in sorted(
+                      w.findall(f"{{{SR}}}ReferencedDayName"),
+                      key=lambda r: int(_attribute(r, "index")))])
+                 for w in calendar.iter(f"{{{SR}}}WeekProfile")]  # fmt: skip
+        seasons = [(_gas_date(_one(s, "SeasonStartDate")),
+                    int(_required_text(s, "ReferencedWeekName")))
+                   for s in calendar.iter(f"{{{SR}}}Season")]  # fmt: skip
+        specials = [(_gas_date(_one(d, "Date")), int(_required_text(d, "ReferencedDayName")))
+                    for d in calendar.iter(f"{{{SR}}}SpecialDay")]  # fmt: skip
+    except (ValueError, KeyError) as error:
+        raise TransformError(f"gas prepay configuration: {error}") from None
+    ids = Container(provider_id=0, issuer_event_id=event, issuer_calendar_id=event)
+    dated = [
+        ((PREPAYMENT, 0x03, Container(
+            command="emergency_credit_setup", issuer_event_id=event, start_time=start,
+            emergency_credit_limit=numbers["EmergencyCreditLimit"],
+            emergency_credit_threshold=numbers["EmergencyCreditThreshold"])), None),
+        ((PREPAYMENT, 0x0C, Container(
+            command="set_overall_debt_cap", provider_id=0, issuer_event_id=event,
+            implementation_date_time=start,
+            overall_debt_cap=numbers["DebtRecoveryRateCap"])), None),
+        ((PREPAYMENT, 0x09, Container(
+            command="set_low_credit_warning_level",
+            low_credit_warning_level=numbers["LowCreditThreshold"])), start),
+        ((PREPAYMENT, 0x0B, Container(
+            command="set_maximum_credit_limit", provider_id=0, issuer_event_id=event,
+            implementation_date_time=start, maximum_credit_level=numbers["MaxMeterBalance"],
+            maximum_credit_per_top_up=numbers["MaxCreditThreshold"])), None),
+        (("calendar", 0x00, Container(
+            command="publish_calendar", **ids, start_time=calendar_start,
+            calendar_type=FRIENDLY_CREDIT_CALENDAR, calendar_time_reference=0,
+            calendar_name=b"", number_of_seasons=len(seasons),
+            number_of_week_profiles=len(weeks), number_of_day_profiles=len(days))), None),
+        *((("calendar", 0x01, Container(
+            command="publish_day_profile", **ids, day_id=day,
+            total_number_of_schedule_entries=len(entries), command_index=0,
+            total_number_of_commands=1, calendar_type=FRIENDLY_CREDIT_CALENDAR,
+            schedule_entries=ListContainer(Container(start_time=minute, value=action)
+                                           for minute, action in entries))), None)
+          for day, entries in days),
+        *((("calendar", 0x02, Container(
+            command="publish_week_profile", **ids, week_id=week,
+            day_id_refs_monday_to_sunday=ListContainer(refs))), None)
+          for week, refs in weeks),
+        (("calendar", 0x03, Container(
+            command="publish_seasons", **ids, command_index=0, total_number_of_commands=1,
+            seasons=ListContainer(Container(season_start_date=date, week_id_ref=week)
+                                  for date, week in seasons))), None),
+        (("calendar", 0x04, Container(
+            command="publish_special_days", **ids, start_time=calendar_start,
+            calendar_type=FRIENDLY_CREDIT_CALENDAR, total_number_of_special_days=len(specials),
+            command_index=0, total_number_of_commands=1,
+            special_days=ListContainer(Container(date=date, day_id_ref=day)
+                                       for date, day in specials))), None),
+    ]  # fmt: skip
+    if any(len(refs) != 7 for _, refs in weeks):
+        raise TransformError("a WeekProfile does not name a day for each of the 7 days")
+    return dated
+
+
+def _gcs05(body: etree._Element, counter: int, now: _dt.datetime) -> bytes:
+    """GCS05: the GBZ of _gas_prepay_configuration's commands, one component each (sequence
+    0, 1, ... as RTDS's), the low credit warning level's with its from-date-time."""
+    built = _gas_prepay_configuration(body, datetime_to_seconds2000(now))
+    components = ListContainer(
+        Container(
+            control=Container(last_component=n == len(built) - 1, encrypted=False,
+                              from_date_time=dated is not None, reserved=0),
+            cluster_id=cluster,
+            body=Container(from_date_time=dated, encrypted_frame=None, frame=Container(
+                frame_control=Container(
+                    frame_type="cluster_specific", manufacturer_specific=False,
+                    direction="client_to_server" if cluster in _TO_SERVER
+                    else "server_to_client",
+                    disable_default_response=False, reserved=0),
+                manufacturer_code=None, sequence=n, command_id=command_id, payload=payload)),
+        )
+        for n, ((cluster, command_id, payload), dated) in enumerate(built)
+    )  # fmt: skip
+    return encode_payload("gbz", Container(profile=PROFILE_SMART_ENERGY,
+                                           component_count=len(built), components=components))  # fmt: skip
+
+
+_gcs05.wants_now = True  # type: ignore[attr-defined]
+FORMS[("2.1", "GCS05")] = _Form("GCS05", _gcs05)
+DEVICES_OF["GCS05"] = ("gsme",)

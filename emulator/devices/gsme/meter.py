@@ -191,6 +191,8 @@ class GasMeter:
         """A tariff command with a start time still to come: its 8F66 alert is due then."""
         payload = component.body.frame.payload
         start = payload.get("start_time", payload.get("implementation_date_time"))
+        if start is None and component.control.from_date_time:  # GBZ's own (2.1's)
+            start = component.body.from_date_time
         if message.message_code not in FUTURE_DATED or start is None:
             return
         frame = component.body.frame

@@ -16,6 +16,14 @@ with the value and the new credit remaining; otherwise, nothing credited and the
 credit remaining -1 (as RTDS's ERROR response), the result ZCL's: invalid (not a UTRN, or
 not authentic: RTDS's ERROR case), duplicate, the maximum credit reached (0705/0021) or the
 value too large for one top-up (0705/0022). Each refusal is counted by its GBCS event.
+
+2.1 Update Prepay Configuration (critical GCS05) sets, each at its own start (the command's
+start time, implementation date-time or, for the low credit warning level, the GBZ
+from-date-time), the emergency credit limit and threshold (emergency_credit_setup), the
+overall debt cap (0705/0006), the low credit warning level (0705/0031) and the maximum
+credit and credit per top-up (set_maximum_credit_limit), which 4.13 (GCS21b) reads; its
+non-disablement calendar's commands are the Calendar cluster's (commands.py keeps them, as
+the tariff's: the meter holds one calendar).
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ EMERGENCY_CREDIT_THRESHOLD = (PREPAYMENT, 0x0011)
 MAX_CREDIT_LIMIT = (PREPAYMENT, 0x0021)
 MAX_CREDIT_PER_TOP_UP = (PREPAYMENT, 0x0022)
 CUT_OFF_VALUE = (PREPAYMENT, 0x0040)
+OVERALL_DEBT_CAP = (PREPAYMENT, 0x0006)
+LOW_CREDIT_WARNING = (PREPAYMENT, 0x0031)
 CHANGE_PAYMENT_MODE_RESPONSE, CONSUMER_TOP_UP_RESPONSE = 0x02, 0x03
 NOW, NEVER = 0, 0xFFFFFFFF
 #: RTDS's GSME's friendly credit (enabled) and its calendar's id
@@ -55,11 +65,13 @@ ACCEPTED, INVALID, DUPLICATE_TOP_UP, MAX_CREDIT_REACHED, TOO_LARGE = 0, 1, 2, 4,
 RESULT_OF = {DUPLICATE: DUPLICATE_TOP_UP, EXCEEDS_MAX_BALANCE: MAX_CREDIT_REACHED,
              EXCEEDS_MAX_CREDIT: TOO_LARGE}  # fmt: skip
 #: message code -> SRV, for meter.py: GCS02, GCS03 (critical), CS01b
-SRVS = {0x006C: "1.6", 0x006D: "1.6", 0x0097: "2.2"}
-CRITICAL = {0x006C, 0x006D}
-DATE_STAMPED = {0x006C, 0x006D, 0x0097}  # as RTDS's responses
-FUTURE_DATED = {0x006C, 0x006D}  # their 8F66 at the implementation date-time
+SRVS = {0x006C: "1.6", 0x006D: "1.6", 0x0097: "2.2", 0x006F: "2.1"}
+CRITICAL = {0x006C, 0x006D, 0x006F}
+DATE_STAMPED = {0x006C, 0x006D, 0x0097, 0x006F}  # as RTDS's responses
+FUTURE_DATED = {0x006C, 0x006D, 0x006F}  # their 8F66 at the start (meter.py)
 Result = str | tuple[int, Any] | tuple[int, Any, bool]
+Key = tuple[int, int]
+Timer = asyncio.TimerHandle | None
 #: the payment mode's response asks for no default response back, as RTDS's
 QUIET = True
 
@@ -75,33 +87,64 @@ class GasPrepayment:
         self.clock: Clock | None = None
         self.counters = UtrnCounters()
         self.stats: Counter = Counter()
-        #: a payment mode to take effect: (when, configuration, cut-off value, its timer)
-        self.pending: tuple[dt.datetime, int, int, asyncio.TimerHandle | None] | None = None
+        #: what commands have still to write, by command: (when, the writes, its timer)
+        self.pending: dict[str, tuple[dt.datetime, list[tuple[Key, int]], Timer]] = {}
 
     def attach(self, keystore: Keystore, eui: bytes, supplier: bytes, clock: Clock) -> None:
         self.keystore, self.eui, self.supplier, self.clock = keystore, eui, supplier, clock
 
     def handlers(self) -> dict[tuple[int, str], Callable[[Any], Result]]:
         return {(PREPAYMENT, "change_payment_mode"): self._change_payment_mode,
-                (PREPAYMENT, "consumer_top_up"): self._top_up}  # fmt: skip
+                (PREPAYMENT, "consumer_top_up"): self._top_up,
+                (PREPAYMENT, "emergency_credit_setup"): self._setting(
+                    "start_time", (EMERGENCY_CREDIT_LIMIT, "emergency_credit_limit"),
+                    (EMERGENCY_CREDIT_THRESHOLD, "emergency_credit_threshold")),
+                (PREPAYMENT, "set_overall_debt_cap"): self._setting(
+                    "implementation_date_time", (OVERALL_DEBT_CAP, "overall_debt_cap")),
+                (PREPAYMENT, "set_low_credit_warning_level"): self._setting(
+                    "from_date_time", (LOW_CREDIT_WARNING, "low_credit_warning_level")),
+                (PREPAYMENT, "set_maximum_credit_limit"): self._setting(
+                    "implementation_date_time", (MAX_CREDIT_LIMIT, "maximum_credit_level"),
+                    (MAX_CREDIT_PER_TOP_UP, "maximum_credit_per_top_up")),
+                }  # fmt: skip
+
+    # --- when a command's writes take effect ------------------------------------------
+    def _at(self, name: str, when: int, writes: list[tuple[Key, int]]) -> None:
+        """The command `name`'s writes now (0, or a time passed), at `when` (seconds since
+        2000), or, for never, not at all: a pending one of the same command dropped."""
+        self.settle()
+        pending = self.pending.pop(name, None)
+        if pending is not None and pending[2] is not None:
+            pending[2].cancel()
+        if when == NEVER:
+            self.stats[f"{name}:cancelled"] += 1
+            return
+        due = ZIGBEE_EPOCH + dt.timedelta(seconds=when)
+        if when == NOW or due <= self.now():
+            self._write(name, writes)
+        else:
+            self.pending[name] = (due, writes, self._timer(due))
+
+    def _write(self, name: str, writes: list[tuple[Key, int]]) -> None:
+        for key, value in writes:
+            self.attributes[key] = (self.attributes[key][0], value)
+        self.stats[f"{name}:applied"] += 1
+
+    def _setting(self, start: str, *fields: tuple[Key, str]) -> Callable[[Any], Result]:
+        """A 2.1 command writing `fields` (attribute, payload field) from its `start`."""
+
+        def handle(payload: Any) -> Result:
+            writes = [(key, int(payload[field])) for key, field in fields]
+            self._at(str(payload.command), int(payload.get(start, NOW)), writes)
+            return "success"
+
+        return handle
 
     # --- 1.6 --------------------------------------------------------------------------
     def _change_payment_mode(self, payload: Any) -> Result:
-        self.settle()
-        when = int(payload.implementation_date_time)
-        configuration, cut_off = (int(payload.proposed_payment_control_configuration),
-                                  int(payload.cut_off_value))  # fmt: skip
-        if self.pending is not None and self.pending[3] is not None:
-            self.pending[3].cancel()
-        self.pending = None
-        if when == NEVER:
-            self.stats["payment_mode:cancelled"] += 1
-        else:
-            due = ZIGBEE_EPOCH + dt.timedelta(seconds=when)
-            if when == NOW or due <= self.now():
-                self._apply(configuration, cut_off)
-            else:
-                self.pending = (due, configuration, cut_off, self._timer(due))
+        writes = [(PAYMENT_CONTROL, int(payload.proposed_payment_control_configuration)),
+                  (CUT_OFF_VALUE, int(payload.cut_off_value))]  # fmt: skip
+        self._at("change_payment_mode", int(payload.implementation_date_time), writes)
         return CHANGE_PAYMENT_MODE_RESPONSE, Container(
             command="change_payment_mode_response", friendly_credit=FRIENDLY_CREDIT,
             friendly_credit_calendar_id=FRIENDLY_CREDIT_CALENDAR,
@@ -119,16 +162,11 @@ class GasPrepayment:
         return self.clock.call_later((due - self.now()).total_seconds(), self.settle)
 
     def settle(self) -> None:
-        """A pending payment mode whose time has come takes effect."""
-        if self.pending is not None and self.pending[0] <= self.now():
-            _due, configuration, cut_off, _timer = self.pending
-            self.pending = None
-            self._apply(configuration, cut_off)
-
-    def _apply(self, configuration: int, cut_off: int) -> None:
-        self.attributes[PAYMENT_CONTROL] = (self.attributes[PAYMENT_CONTROL][0], configuration)
-        self.attributes[CUT_OFF_VALUE] = (self.attributes[CUT_OFF_VALUE][0], cut_off)
-        self.stats["payment_mode:changed"] += 1
+        """What is pending and due takes effect."""
+        for name, (due, writes, _timer) in list(self.pending.items()):
+            if due <= self.now():
+                del self.pending[name]
+                self._write(name, writes)
 
     # --- 2.2 --------------------------------------------------------------------------
     def _top_up(self, payload: Any) -> Result:
