@@ -649,6 +649,9 @@ class Dsp:
         delay = future.delay_s(job.at, self.utc_now())
         log.info("%s: held %.0f s until %s", job.request.request_id, delay, job.at)
         await asyncio.sleep(delay)
+        timing = self.times.records.get(str(job.request.request_id))
+        if timing is not None:  # its response time counts from its execution time, not before
+            timing.started = self.clock.now()
         await self._route(job, command)
 
     def _gate(self, device: bytes) -> contextlib.AbstractAsyncContextManager:

@@ -59,6 +59,7 @@ def run(schema, trusted, dsp, gbcs_keys, request: bytes, peek_after_s: float):
         answers.append((final, clock.utc_now()))
         await dsp_.drain()
         await premises.close()
+        assert dsp_.times.late() == []  # timed from the execution time, not the request
         return answers, sent_early, list(dsp_.sent_to_premises)
 
     return clock.run(go)
