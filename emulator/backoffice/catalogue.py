@@ -141,8 +141,9 @@ LAST = ("8.8.1", "8.8.2", "8.3", "8.11")
 #: prefix in the order they run: after every other template the old anchors verify and
 #: before 8.3, each signed by a key the device still trusts (the Load Controller's cells by
 #: the Supplier, then the Supplier's future-dated and cancelled ones, the Network Operator's
-#: own, the Supplier's own at once, last the DCC's Transitional CoS party's change of
-#: Supplier); the device trusts the new certificates after them
+#: own, the Supplier's own at once, the DCC's Transitional CoS party's change of Supplier,
+#: last 8.5's ACB replacing its own key agreement cell: the DCC's MACs no longer open
+#: commands to that meter); the device trusts the new certificates after them
 REPLACES_ANCHORS = (
     "CS02gLoadControllerBySupplier_",
     "CS02bSupplierBySupplier_6.15.1_CANCELLATION",
@@ -150,6 +151,7 @@ REPLACES_ANCHORS = (
     "CS02bNOByNO_",
     "CS02bSupplierBySupplier_6.15.1_IMMEDIATE",
     "CS02bSupplierByTransCoS_",
+    "CS02bACBByACB_",
 )
 
 

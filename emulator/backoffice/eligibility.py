@@ -122,6 +122,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.17": frozenset({IS, GS}),  # Issue Security Credentials: a new key pair (CS02c)
     "6.15.2": frozenset({IS, GS}),  # Update Security Credentials (Device): its certificate
     "6.23": frozenset({IS, GS}),  # Update Security Credentials (CoS): the TransCoS party signs
+    "8.5": frozenset({IS, GS}),  # Service Opt-out: the ACB's key agreement cell (CS02bACBByACB)
     # the DSP's own lifecycle services (serviceD, nondevice.py), roles as duis-parser's matrix
     "8.3": frozenset({IS, GS}),  # Decommission Device
     "8.4": frozenset(DuisRole),  # Update Inventory

@@ -3414,3 +3414,30 @@ def _gcs05(body: etree._Element, counter: int, now: _dt.datetime) -> bytes:
 _gcs05.wants_now = True  # type: ignore[attr-defined]
 FORMS[("2.1", "GCS05")] = _Form("GCS05", _gcs05)
 DEVICES_OF["GCS05"] = ("gsme",)
+
+
+# --- 8.5 Service Opt-out: the ACB's key agreement cell replaced by the ACB itself
+# --- (CS02bACBByACB; MAC'd by the ACB, not signed) --------------------------------------------
+
+
+def _cs02b_acb(body: etree._Element, counter: int) -> bytes:
+    """8.5: mode 4 (authorised by the ACB's MAC, so no cell named), the ACB's own counter and
+    new floor, its new key agreement certificate, the path; no execution date-time: 8.5 is
+    DSP future-dated (future.py holds it until then), as RTDS's carries none."""
+    control = _der_integer(4)
+    if (_text(body, "ApplyTimeBasedCPVChecks") or "").strip() == "false":
+        control += _der(0x81, b"\x01")
+    control += _der_integer(counter, 0x83)
+    control += _der_integer(int(_required_text(body, "ACBFloorSeqNumber")), 0x84)
+    found = _one(body, "ReplacementCertificates").find(f"{{{SR}}}KeyAgreementCertificate")
+    if found is None:
+        raise TransformError("8.5 names no KeyAgreementCertificate")
+    cell = _der(0x30, _der_integer(4) + _der(0x03, _CREDENTIAL_CELLS[1][1]))
+    items = _der(0x30, _certificate(found) + cell)
+    path = b"".join(_certificate(c) for c in
+                    _one(body, "CertificationPathCertificates").findall(f"{{{SR}}}Certificate"))  # fmt: skip
+    return _der(0x30, _der(0x30, control) + _der(0x30, items) + _der(0x30, path))
+
+
+FORMS[("8.5", "CS02bACBByACB")] = _Form("CS02bACBByACB", _cs02b_acb, via_acb=True)
+DEVICES_OF["CS02bACBByACB"] = ("esme",)

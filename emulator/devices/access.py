@@ -113,6 +113,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "6.17": frozenset({S}),  # CS02c: a new key pair and its certification request
     "6.15.2": frozenset({S}),  # CS02d: the certificate for that key pair
     "6.23": frozenset({Role.TRANSITIONAL_COS}),  # CS02bSupplierByTransCoS: the DCC's party
+    "8.5": frozenset({ACB}),  # CS02bACBByACB: the ACB replaces its own (Service Opt-out)
     "4.11.1": frozenset({S}),  # ECS24 read tariff data (primary element)
     "4.1.2": frozenset({S, NO}),  # ECS17d (DUIS: IS, GS, ED, GT)
     "4.2": frozenset({S, NO}),  # ECS17a (DUIS: ES, ED; the Export Supplier a Supplier)
@@ -180,6 +181,7 @@ def check_sender(
     permitted: Callable[[Role], bool],
     anchors: Mapping[bytes, Role] | None = None,
     anchor_key: Callable[[bytes], ec.EllipticCurvePublicKey | None] | None = None,
+    mac_check: Callable[[Message], None] | None = None,
 ) -> None:
     """The checks every GBCS device here makes of who sent a command, in this order: a trust
     anchor (unknown-originator); MAC'd (no-mac), the MAC verifying with the KA keys (bad-mac);
@@ -189,17 +191,21 @@ def check_sender(
     that fails. `anchors` are the device's own where they differ from the premises' (a GSME
     commissioned for a gas supplier trusts that supplier, not the electricity one);
     `anchor_key` the DS key of the device's own cell for a party (credentials.TrustAnchors:
-    what Update Security Credentials replaced), else the premises keystore's."""
+    what Update Security Credentials replaced), else the premises keystore's; `mac_check`
+    the device's own MAC check (its ACB cell's key) in place of the keystore's."""
     originator = bytes(message.originator)
     role = (keys.anchors if anchors is None else anchors).get(originator)
     if role is None:
         raise CommandRejected(RejectReason.UNKNOWN_ORIGINATOR)
     if message.mac is None:
         raise CommandRejected(RejectReason.NO_MAC)
-    try:
-        verify_message_mac(message, keys.keystore)
-    except GbcsError:
-        raise CommandRejected(RejectReason.BAD_MAC) from None
+    if mac_check is not None:  # the device's own ACB cell (credentials.acb_mac_check)
+        mac_check(message)
+    else:
+        try:
+            verify_message_mac(message, keys.keystore)
+        except GbcsError:
+            raise CommandRejected(RejectReason.BAD_MAC) from None
     if critical or message.signature:
         if not message.signature:
             raise CommandRejected(RejectReason.UNSIGNED)

@@ -43,9 +43,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from emulator.clock import Clock
 from gbcs.asn1 import encode_tree
 from gbcs.credentials import authorising_remote_party_control, replacements
+from gbcs.errors import GbcsError
 from gbcs.keystore import DS, KA, KeyEntry, Keystore
 from gbcs.message import Message
-from gbcs.roles import Role
+from gbcs.roles import ACB_EUI, Role
+from gbcs.security import derive_key, verify_mac
 
 from .outcomes import CommandRejected, RejectReason
 
@@ -57,11 +59,15 @@ UPDATE_CREDENTIALS = {
     0x0103: (3, Role.NETWORK_OPERATOR, Role.NETWORK_OPERATOR),  # CS02bNOByNO
     0x0126: (11, Role.SUPPLIER, Role.LOAD_CONTROLLER),  # CS02gLoadControllerBySupplier
     0x0107: (7, Role.TRANSITIONAL_COS, Role.SUPPLIER),  # CS02bSupplierByTransCoS
+    0x0104: (4, Role.ACCESS_CONTROL_BROKER, Role.ACCESS_CONTROL_BROKER),  # CS02bACBByACB
 }
+#: authorised by the sender's MAC, not a signature: 8.5's ACB replacing its own KA cell
+MAC_AUTHORISED = frozenset({0x0104})
 #: the SRV each is (6.23: the DCC's Transitional CoS party replaces the Supplier's cells)
-CREDENTIAL_SRVS = {0x0102: "6.15.1", 0x0103: "6.15.1", 0x0126: "6.15.1", 0x0107: "6.23"}
+CREDENTIAL_SRVS = {0x0102: "6.15.1", 0x0103: "6.15.1", 0x0126: "6.15.1", 0x0107: "6.23",
+                   0x0104: "8.5"}  # fmt: skip
 #: the future-dated execution alert's message code: CS02b's, CS02g's
-ALERT_CODE = {0x0102: 0x00CB, 0x0103: 0x00CB, 0x0107: 0x00CB, 0x0126: 0x0124}
+ALERT_CODE = {0x0102: 0x00CB, 0x0103: 0x00CB, 0x0104: 0x00CB, 0x0107: 0x00CB, 0x0126: 0x0124}
 DONE, NOT_DONE = 0x8F66, 0x8F67
 SUCCESS, BAD_CERTIFICATE, NO_TRUST_ANCHOR = 0, 5, 10  # gbcs.credentials.STATUS_CODES
 CANCEL = "99991231235959Z"
@@ -255,8 +261,13 @@ class Credentials:
         except Exception:  # gbcs.credentials' readers raise on any other shape
             raise CommandRejected(RejectReason.MALFORMED) from None
         mode = control["credentials_replacement_mode"]["code"]
-        cell = control.get("authorising_remote_party_ta_cell_identifier") or {}
-        if mode != mode_of_code or cell.get("remote_party_role", {}).get("code") != authoriser:
+        cell = control.get("authorising_remote_party_ta_cell_identifier")
+        if cell is None and message.message_code in MAC_AUTHORISED:
+            cell = {"remote_party_role": {"code": int(authoriser)}}  # its MAC authorises it
+        if (
+            mode != mode_of_code
+            or (cell or {}).get("remote_party_role", {}).get("code") != authoriser
+        ):
             raise CommandRejected(RejectReason.MALFORMED)
         if self.anchors.role_of(bytes(message.originator)) != authoriser:
             raise CommandRejected(RejectReason.ROLE_NOT_PERMITTED)
@@ -543,3 +554,38 @@ class OwnCredentials:
             self.use_signing(key)
         self.stats["credentials:certificate_installed"] += 1
         return SUCCESS
+
+
+# --- the ACB's MAC, checked with the device's own ACB key-agreement cell -------------------
+
+
+def acb_mac_check(
+    anchors: TrustAnchors, keystore: Keystore, remote_parties: Keystore
+) -> Callable[[Message], None]:
+    """The MAC check of a command the ACB MACs, with the key agreement key in the device's
+    own ACB cell (8.5 replaces it: the DCC's old key then no longer opens a command,
+    bad-mac): GBCS's 11 00000000 security header, then the MAC under that key and the
+    device's KA certificate (`keystore`); `remote_parties` holds the ACB's KA private keys,
+    which stand in for the device's own in the static ECDH (keys.py)."""
+
+    def check(message: Message) -> None:
+        cell = anchors.cells.get((int(Role.ACCESS_CONTROL_BROKER), KA, MANAGEMENT))
+        service = None if message.envelope is None else message.envelope.ciphered_service
+        if (message.mac is None or cell is None or service is None
+                or (service.security_control, service.invocation_counter) != (0x11, 0)):  # fmt: skip
+            raise CommandRejected(RejectReason.BAD_MAC)
+        target, originator = bytes(message.target), bytes(message.originator)
+        for entry, private in remote_parties.key_pairs(ACB_EUI, KA):
+            if entry.key_id != cell.key_id:
+                continue
+            for peer in keystore.entries(target, KA, valid_only=False):
+                key = derive_key(private, peer.public_key, originator, message.cra_flag,
+                                 message.counter, target)  # fmt: skip
+                try:
+                    verify_mac(message.apdu, message.mac, key, originator)
+                    return
+                except GbcsError:
+                    continue
+        raise CommandRejected(RejectReason.BAD_MAC)
+
+    return check

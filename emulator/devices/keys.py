@@ -14,6 +14,7 @@ the remote parties' KA private keys (the ACB's for commands, the recipient's for
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 from cryptography import x509
@@ -75,6 +76,13 @@ class PremisesKeys:
         pki = identities.pki if identities is not None else TestPki.create(validity_at)
         return cls(keystore, anchors, pki, identities)
 
+    @property
+    def remote_parties(self) -> Keystore:
+        """Every generation of the remote parties' key pairs we have (RTDS's and DCC Boxed's):
+        a device agreeing MAC keys with whatever key its cells hold uses the party's private
+        key in place of its own (GBCS's static ECDH gives the same key either way round)."""
+        return _remote_parties(self.keystore.clock or VALIDITY_AT)
+
     def anchor_key(self, eui: bytes) -> ec.EllipticCurvePublicKey:
         """The DS public key of a trusted remote party (KeyMissing if the keystore lacks it)."""
         return self.keystore.ds_public_keys(eui)[0].public_key
@@ -99,3 +107,8 @@ class PremisesKeys:
             )
             self._device_keys[eui] = key
         return key
+
+
+@functools.cache
+def _remote_parties(validity_at: dt.datetime) -> Keystore:
+    return Keystore.open(RTDS_KEYSTORE, data.dccboxed_keystore(), clock=validity_at)

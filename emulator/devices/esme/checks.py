@@ -19,11 +19,13 @@ from gbcs.roles import ACB_EUI, Role
 from ..access import AccessPolicy, CounterStore, check_sender
 from ..credentials import (
     CREDENTIAL_SRVS,
+    MAC_AUTHORISED,
     OWN_CREDENTIALS,
     PROVIDE_CERTIFICATE,
     PROVIDE_DETAILS,
     UPDATE_CREDENTIALS,
     TrustAnchors,
+    acb_mac_check,
 )
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, RejectReason
@@ -107,6 +109,7 @@ class MeterAccess:
         self.eui, self.keys, self.policy = eui, keys, policy
         self.counters = CounterStore()
         self.trust = TrustAnchors.provisioned(keys.keystore, keys.anchors)
+        self._mac_check = acb_mac_check(self.trust, keys.keystore, keys.remote_parties)
 
     def check(self, message: Message, srv: str | None) -> str:
         """Accept a command as SRV `srv` (its counter is then the last seen) and return the
@@ -120,8 +123,9 @@ class MeterAccess:
         kind = "asn1" if message.message_code in asn1_codes else "dlms-access-request"
         if srv is None or message.payload_kind != kind:
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
-        critical = bool(message.use_case and message.use_case.critical) or (
-            message.message_code in SIGNED_IN_RTDS
+        critical = message.message_code not in MAC_AUTHORISED and (
+            bool(message.use_case and message.use_case.critical)
+            or message.message_code in SIGNED_IN_RTDS
             or message.message_code in UPDATE_CREDENTIALS
             or message.message_code == PROVIDE_CERTIFICATE
         )
@@ -132,5 +136,6 @@ class MeterAccess:
             return self.policy.permits(srv, role) and owner in (None, role)
 
         check_sender(message, self.keys, self.counters, critical=critical, permitted=permitted,
-                     anchors=self.trust.parties(), anchor_key=self.trust.ds_key)  # fmt: skip
+                     anchors=self.trust.parties(), anchor_key=self.trust.ds_key,
+                     mac_check=self._mac_check)  # fmt: skip
         return srv

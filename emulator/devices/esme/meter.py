@@ -296,7 +296,8 @@ class Esme:
         if code == ACTIVATE_FIRMWARE:
             return self.responses.seal(message, self.firmware.answer(message)), slot
         if code in UPDATE_CREDENTIALS:
-            return self.responses.seal(message, self.credentials.answer(message)), slot
+            content = self.credentials.answer(message)
+            return self.responses.seal(message, content, signed=True), slot
         if code in PROVIDE_DETAILS:
             details = credential_details(message, self.access.trust, self._last_counter)
             return self.responses.seal(message, details), slot

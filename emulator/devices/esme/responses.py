@@ -26,7 +26,7 @@ from .instructions import InstructionOutcome, cosem_datetime, datetime_octets, i
 #: ECS28a, ECS01b, and the register reads ECS17b, ECS17e, ECS19 and ECS23 (the time of the
 #: reading), as RTDS's do
 FUTURE_DATED = {0x0054, 0x011A, 0x0027, 0x002A, 0x002D, 0x0039, 0x0012, 0x0043, 0x00A2,
-                0x0102, 0x0103, 0x0126, 0x0107}  # fmt: skip
+                0x0102, 0x0103, 0x0126, 0x0107, 0x0104}  # fmt: skip
 #: a "with selection" instruction is answered as a plain get / set
 RESPONSE_KIND = {"get_with_selection": "get", "set_with_selection": "set"}
 FUTURE_DATED_ALERT = 0x00CC  # the DLMS alert's message code
@@ -79,11 +79,11 @@ class Responder:
         stamped = message.message_code in FUTURE_DATED
         return response_header(message, self.eui, cosem_datetime(self.now()) if stamped else None)
 
-    def seal(self, message: Message, content: bytes) -> bytes:
+    def seal(self, message: Message, content: bytes, signed: bool = False) -> bytes:
         """The response to `message` around `content`: signed by this device when the
-        command was signed (critical), else MAC'd."""
+        command was signed (critical) or `signed` (8.5's, as RTDS's), else MAC'd."""
         header = self.header(message)
-        if message.signature:
+        if message.signature or signed:
             return sign(encode_apdu(header, content, None), self._signing_key)
         return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)
 
