@@ -27,7 +27,8 @@ gates every later request to the device: out of service, E5):
   firmware version it reports in the inventory, as Active.
 - 8.14.1-8.14.4 Communications Hub Status Update, for a CHF only (E11): install success
   commissions it (dated; one already commissioned is answered I0 unchanged), install without
-  SM WAN leaves it InstalledNotCommissioned (not one commissioned: E5), a fault return
+  SM WAN leaves it InstalledNotCommissioned (not one commissioned: E5), either giving the
+  premises the install's MPxN where it has none (the AD1 outage alert names it), a fault return
   withdraws one identified before installation (Pending, Whitelisted) and decommissions one
   identified after it (installed), a no-fault return withdraws one not in service on a
   premises (not Commissioned); the rest E5.
@@ -321,6 +322,15 @@ def return_local_response(request: Request, inventory: Inventory, keys: Keystore
                 facts, firmware_version=bytes(version).hex().upper(), firmware_status="Active"))  # fmt: skip
 
 
+def _installed_at(request: Request, inventory: Inventory, hub: Device) -> None:
+    """An installed hub's MPxN names its premises' meter point: kept where the premises has
+    none yet (the AD1 outage alert needs it), another one left as it is."""
+    premises = inventory.premises[hub.premises]
+    mpxn = _text(request.body, "MPxN")
+    if premises.mpxn is None and mpxn:
+        inventory.add_premises(dataclasses.replace(premises, mpxn=mpxn))
+
+
 def hub_status_update(request: Request, inventory: Inventory, now: _dt.datetime) -> None:
     """8.14.1-8.14.4: the Comms Hub's installation or return, as its CHF's SMI status."""
     srv = request.service_reference_variant
@@ -330,15 +340,16 @@ def hub_status_update(request: Request, inventory: Inventory, now: _dt.datetime)
                                ResponseCode.SRV_NOT_FOR_DEVICE_TYPE)  # fmt: skip
     status = inventory.status(device.eui)
     if srv == "8.14.1":
-        if status == "Commissioned":
-            return
         if status in OUT_OF_SERVICE:
             raise _refuse_status(device, status, srv)
-        inventory.set_status(device.eui, "Commissioned", now)
+        if status != "Commissioned":
+            inventory.set_status(device.eui, "Commissioned", now)
+        _installed_at(request, inventory, device)
     elif srv == "8.14.2":
         if status in OUT_OF_SERVICE or status == "Commissioned":
             raise _refuse_status(device, status, srv)
         inventory.set_status(device.eui, "InstalledNotCommissioned")
+        _installed_at(request, inventory, device)
     elif srv == "8.14.3":
         before = (
             _text(request.body, "CHFFaultReturnType") == "Fault identified prior to installation"

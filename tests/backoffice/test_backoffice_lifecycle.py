@@ -353,3 +353,15 @@ def test_a_decommissioned_device_is_joined_to_nothing_but_may_be_unjoined(schema
                                  decommission("00-DB-12-34-56-78-90-99"), unjoin)  # fmt: skip
     assert codes(answers) == ["I99", "I0", "E5", "I0", "I0"]
     assert answers[-1].source == "serviceT"
+
+
+def test_an_installed_hub_gives_its_premises_the_mpxn(schema, trusted, dsp):
+    """RTDS's premises has no MPxN: the catalogue's 8.14.1 names 1000999888, which 8.2 then
+    reports for the ESME; a later install naming another keeps the first."""
+    other = hub_update("8.14.1", eui=HUB).replace(b"1000999888", b"2000111222")
+    answers, _ = exchange(schema, trusted, dsp, read_inventory(ESME),
+                          template("8.14.1_COMMUNICATIONS_HUB_STATUS_UPDATE_INSTALL_SUCCESS_REQUEST_DUIS.XML"),
+                          other, read_inventory(ESME))  # fmt: skip
+    assert codes(answers) == ["I0"] * 4
+    assert device_field(answers[0], "ImportMPxN") is None
+    assert device_field(answers[3], "ImportMPxN") == "1000999888"
