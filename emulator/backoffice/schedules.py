@@ -142,6 +142,9 @@ class Schedule:
                 when = _dt.datetime.combine(day, _time(_text(choice, f"{edge}Time")))
                 stamp = when.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.00Z")
                 etree.SubElement(period, _sr(f"{edge}DateTime")).text = stamp
+            credential = _text(self.details, "KAPublicSecurityCredential")
+            if credential:  # the reader's KA certificate, for a read encrypted for another
+                etree.SubElement(body, _sr("KAPublicSecurityCredentials")).text = credential
         else:
             for child in choice:
                 body.append(copy.deepcopy(child))

@@ -197,3 +197,32 @@ def test_each_frequency_steps_from_the_start():
     assert runs == {"Daily": "2026-02-02", "Weekly": "2026-02-14", "Monthly": "2026-03-31",
                     "Quarterly": "2026-07-31", "Half-Yearly": "2027-01-31",
                     "Yearly": "2028-01-31"}  # fmt: skip
+
+
+def test_a_run_request_has_the_on_demand_body_of_the_catalogue():
+    """A 4.17 schedule's run is the on-demand 4.17 the catalogue's GCS61 template is: the
+    period from the offsets, then the reader's KA certificate the schedule names."""
+    on_demand = duis.parse((CATALOGUE / "GCS61_4.17_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    wanted = on_demand.find(f"{{{SR}}}Body")[0]
+    credential = wanted.findtext(f"{{{SR}}}KAPublicSecurityCredentials")
+    node = etree.fromstring(
+        f'<sr:CreateSchedule xmlns:sr="{SR}"><sr:ScheduleFrequency>Daily</sr:ScheduleFrequency>'
+        "<sr:ScheduleStartDate>2026-03-01</sr:ScheduleStartDate>"
+        f"<sr:KAPublicSecurityCredential>{credential}</sr:KAPublicSecurityCredential>"
+        "<sr:DSPScheduledServiceReference>4.17</sr:DSPScheduledServiceReference>"
+        "<sr:DSPScheduledServiceReferenceVariant>4.17</sr:DSPScheduledServiceReferenceVariant>"
+        "<sr:DeviceID>00-DB-12-34-56-78-90-A3</sr:DeviceID><sr:DSPRetrieveDailyConsumptionLog>"
+        "<sr:StartDateOffset>-10</sr:StartDateOffset><sr:StartTime>00:00:00.00Z</sr:StartTime>"
+        "<sr:EndDateOffset>0</sr:EndDateOffset><sr:EndTime>00:00:00.00Z</sr:EndTime>"
+        "</sr:DSPRetrieveDailyConsumptionLog></sr:CreateSchedule>"
+    )  # fmt: skip
+    schedule = Schedule(1, bytes.fromhex("90B3D51F30030000"), node, "Daily", dt.date(2026, 3, 1),
+                        None, dt.time(0, tzinfo=dt.UTC), "4.17", "4.17",
+                        bytes.fromhex("00DB1234567890A3"), START)  # fmt: skip
+    request = schedule.request(dt.datetime(2014, 12, 20, 0, 0, tzinfo=dt.UTC), 7)
+    assert str(request.request_id) == "90-B3-D5-1F-30-03-00-00:00-DB-12-34-56-78-90-A3:7"
+
+    def shape(element):
+        return [(etree.QName(e).localname, (e.text or "").strip()) for e in element.iter()]
+
+    assert shape(request.body) == shape(wanted)  # 2014-12-10 .. 2014-12-20, the certificate
