@@ -108,7 +108,8 @@ class Esme:
         self.store = CosemStore(self.eui, profile)
         self.objects = MeterObjects(profile, self.aux, self.calendar, self.controllers,
                                     self._faulty, self.store,
-                                    ProtectedReads(self.eui, self.store, keys.keystore),
+                                    ProtectedReads(self.eui, self.store, keys.keystore,
+                                                   lambda: next(self._alert_counter)),
                                     MeterClock(self.eui, self.utc_now, self.set_time,
                                                self.stats))  # fmt: skip
         self.objects.extended = ExtendedValues(self.store, clock, self.utc_now, self._faulty,

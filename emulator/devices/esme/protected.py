@@ -13,13 +13,22 @@ the range).
 
 Like every other key here, the ECDH is computed from the reader's KA private key and the
 meter's KA certificate (RTDS holds no device private key): the same key either side gets.
+
+An unknown remote party's read (URP: the ACB sends it, the party's KA certificate in the
+command's header) is encrypted with that certificate's key and the meter's own originator
+counter, which the response carries as its supplementary originator counter (written on the
+command's header, where the response header takes it from); the echoed recipient is the ACB,
+as RTDS's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from construct import Container, ListContainer  # type: ignore[import-untyped]
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gbcs.dlms import encode_data
 from gbcs.keystore import Keystore
@@ -49,8 +58,16 @@ def reader_of(message: Message) -> bytes:
 class ProtectedReads:
     """Answers get_protected_attributes for the meter `eui` from its store."""
 
-    def __init__(self, eui: bytes, store: CosemStore, keystore: Keystore) -> None:
+    def __init__(
+        self,
+        eui: bytes,
+        store: CosemStore,
+        keystore: Keystore,
+        next_counter: Callable[[], int] | None = None,
+    ) -> None:
         self.eui, self.store, self.keystore = bytes(eui), store, keystore
+        #: the meter's own originator counter (its alerts' too): an unknown party's reads
+        self.next_counter = next_counter
 
     def answer(self, message: Message, value: Any) -> Any:
         """The action's return data; InstructionFailed for what the meter cannot give."""
@@ -70,11 +87,22 @@ class ProtectedReads:
             raise InstructionFailed(_OTHER)
         values = [self._value(d) for d in wanted]
         plaintext = encode_data(item("structure", ListContainer(values)))
-        fragment = encrypt_fragment(plaintext, self._key(reader, message.counter), self.eui)
+        other = message.header.other_information
+        certificate = bytes(other.certificate or b"")
+        if certificate:  # an unknown remote party: its certificate's key, our own counter
+            if self.next_counter is None:
+                raise InstructionFailed(_OTHER)
+            counter = self.next_counter()
+            key = self._key(reader, counter, _ka_public(certificate))
+            other.supplementary_originator_counter = counter
+            echoed_recipient = bytes(message.originator)
+        else:
+            key, echoed_recipient = self._key(reader, message.counter), reader
+        fragment = encrypt_fragment(plaintext, key, self.eui)
         echoed = item("structure", ListContainer([
             kind, item("structure", ListContainer([
-                transaction, item("octet-string", self.eui), item("octet-string", reader),
-                when, key_info])),
+                transaction, item("octet-string", self.eui),
+                item("octet-string", echoed_recipient), when, key_info])),
         ]))  # fmt: skip
         return item("structure", ListContainer([
             item("array", ListContainer([echoed])), item("octet-string", fragment)]))  # fmt: skip
@@ -99,10 +127,25 @@ class ProtectedReads:
         except (ValueError, TypeError, AttributeError, IndexError):
             raise InstructionFailed(_UNAVAILABLE) from None
 
-    def _key(self, reader: bytes, counter: int) -> bytes:
+    def _key(self, reader: bytes, counter: int, public: bytes | None = None) -> bytes:
+        """The KDF key for `reader` (with `public`, the key pair of that KA public key)."""
         pairings, _missing = self.keystore.ka_pairings(self.eui, reader)
+        if public is not None:
+            pairings = [p for p in pairings if _point(p[1].public_key) == public]
         if not pairings:
             raise InstructionFailed(_OTHER)  # no key agreed with this reader
         private, _own, peer = pairings[0]
         z = shared_secret(private, peer.public_key)
         return kdf(z, other_info(self.eui, ENCRYPTION_TYPE, counter, reader))
+
+
+def _point(key: Any) -> bytes:
+    return bytes(key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+
+
+def _ka_public(certificate: bytes) -> bytes:
+    """The public key (uncompressed point) of a remote party's KA certificate (DER)."""
+    try:
+        return _point(x509.load_der_x509_certificate(certificate).public_key())
+    except (ValueError, TypeError):
+        raise InstructionFailed(_OTHER) from None

@@ -54,7 +54,9 @@ def response_header(message: Message, device: bytes, date_time: Any = None) -> A
             message_code=message.message_code,
             supplementary_remote_party=other.supplementary_remote_party,
             supplementary_remote_party_counter=other.supplementary_remote_party_counter,
-            supplementary_originator_counter=None,
+            # the device's own counter where its answer to an unknown remote party used one
+            # (protected.py writes it on the command's header; no command carries one)
+            supplementary_originator_counter=other.get("supplementary_originator_counter"),
             certificate=b"",
         ),
     )
