@@ -47,7 +47,14 @@ from gbcs.errors import GbcsError
 from gbcs.keystore import DS, KA, KeyEntry, Keystore
 from gbcs.message import Message
 from gbcs.roles import ACB_EUI, Role
-from gbcs.security import derive_key, verify_mac
+from gbcs.security import (
+    apdu_layout,
+    compute_mac,
+    derive_key,
+    mac_apdu,
+    verify_mac,
+    wrap_with_mac,
+)
 
 from .outcomes import CommandRejected, RejectReason
 
@@ -589,3 +596,29 @@ def acb_mac_check(
         raise CommandRejected(RejectReason.BAD_MAC)
 
     return check
+
+
+def party_mac(
+    anchors: TrustAnchors, keystore: Keystore, remote_parties: Keystore
+) -> Callable[[bytes], bytes]:
+    """MAC what the device sends a remote party (a DF APDU with an empty signature field)
+    with the key agreement key in that party's cell, so a party whose KA certificate was
+    replaced reads the new key's MAC; a recipient the device holds no cell for, with the
+    keystore's pairing (gbcs.security.mac_apdu)."""
+
+    def seal(apdu: bytes) -> bytes:
+        layout = apdu_layout(apdu)
+        recipient, device = bytes(layout.target), bytes(layout.originator)
+        key_id = anchors.ka_key_id(recipient)
+        if key_id is None:
+            return mac_apdu(apdu, keystore)
+        for entry, private in remote_parties.key_pairs(recipient, KA):
+            if entry.key_id != key_id:
+                continue
+            for peer in keystore.entries(device, KA, valid_only=False):
+                key = derive_key(private, peer.public_key, device, layout.cra_flag,
+                                 layout.counter, recipient)  # fmt: skip
+                return wrap_with_mac(apdu, compute_mac(apdu, key, device))
+        raise CommandRejected(RejectReason.BAD_MAC)  # no key to agree one with: no answer
+
+    return seal

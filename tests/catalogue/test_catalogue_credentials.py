@@ -14,7 +14,7 @@ import datetime as dt
 import re
 
 import pytest
-from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex
+from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted
 
 from emulator import data
 from emulator.backoffice import duis
@@ -24,13 +24,14 @@ from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER, PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.asn1 import encode_tree
-from gbcs.keystore import DS, Keystore
+from gbcs.keystore import DS, KA, Keystore
 from gbcs.message import encode_apdu
 from gbcs.render import plain
 from gbcs.roles import ACB_EUI, Role
-from gbcs.security import check_message, mac_apdu, sign
+from gbcs.security import check_message, derive_key, mac_apdu, sign, verify_mac
 
 LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
+ESME = bytes.fromhex("00DB1234567890A0")
 FOLDERS = ("6.15.1_CS02bSupplierBySupplier", "6.15.1_CS02bNOByNO",
            "6.15.1_CS02gLoadControllerBySupplier")  # fmt: skip
 #: RTDS's Load Controller ERROR commands are its SUCCESS ones byte for byte but the counter:
@@ -223,3 +224,22 @@ def test_the_network_operator_may_not_replace_the_supplier(keys):
     [execution], premises = execute(keys, [forged])
     assert execution.outcome == "rejected:role-not-permitted" and execution.response is None
     assert premises.esme.access.trust.cells[(2, DS, 0)].ski != ZIB_SUPPLIER_DS
+
+
+def test_after_replacement_responses_are_maced_with_the_new_key_agreement_key(keys):
+    """The Supplier's key agreement cell replaced (Z1b's), the meter's MAC'd answer to the
+    Supplier's 11.2 opens with that key and no longer with the old one RTDS's keystore has."""
+    read = read_hex(RTDS / "11.2_ECS52/ECS52_11.2_SUCCESS_COMMAND_GBCS.HEX")
+    commands = [recounted(keys, read, 900),
+                read_hex(RTDS / _supplier_command("IMMEDIATE_SUCCESS_COMMAND")),  # 1000
+                recounted(keys, read, 1001)]  # fmt: skip
+    (before, _replaced, after), _premises = execute(keys, commands)
+    assert check_message(decode(before.response), keys.keystore).outcome == "verified"
+    answer = decode(after.response)
+    assert check_message(answer, keys.keystore).outcome == "failed"
+    boxed = Keystore.open(data.dccboxed_keystore(), check_validity=False)
+    [new_ka] = [k for e, k in boxed.key_pairs(SUPPLIER, KA) if e.key_id[1:9].hex()
+                == "6abb6287973a34f8"]  # fmt: skip
+    [esme_ka] = keys.keystore.entries(ESME, KA)
+    key = derive_key(new_ka, esme_ka.public_key, ESME, 2, answer.counter, SUPPLIER)
+    verify_mac(answer.apdu, answer.mac, key, ESME)

@@ -40,6 +40,7 @@ from ..credentials import (
     Credentials,
     OwnCredentials,
     credential_details,
+    party_mac,
 )
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
@@ -101,6 +102,7 @@ class Esme:
         )  # fmt: skip
         self.access = MeterAccess(self.eui, keys, policy)
         self.responses = Responder(self.eui, keys, self.utc_now)
+        self.responses.mac = party_mac(self.access.trust, keys.keystore, keys.remote_parties)
         self.calendar = Calendar(self.eui, profile, clock, self.utc_now, self._faulty,
                                  self.stats, self.raise_alert)  # fmt: skip
         self.controllers = ControllerPeriods(self.eui, profile, clock, self.utc_now,

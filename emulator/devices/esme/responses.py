@@ -68,6 +68,8 @@ class Responder:
     def __init__(self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime]) -> None:
         self.eui, self.keys, self.now = eui, keys, now
         self._signing_key = keys.device_signing_key(eui)
+        #: MACs what the meter sends a party with that party's KA cell (credentials.party_mac)
+        self.mac: Callable[[bytes], bytes] | None = None
 
     def signing_key(self) -> ec.EllipticCurvePrivateKey:
         """The DS key this device signs with (6.15.2 may replace it)."""
@@ -87,6 +89,8 @@ class Responder:
         header = self.header(message)
         if message.signature or signed:
             return sign(encode_apdu(header, content, None), self._signing_key)
+        if self.mac is not None:
+            return self.mac(encode_apdu(header, content, b""))
         return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)
 
     def access_response(self, message: Message, outcomes: list[InstructionOutcome]) -> bytes:
