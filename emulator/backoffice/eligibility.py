@@ -159,6 +159,8 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.18.1": frozenset({ED}),  # Set Maximum Demand Configurable Time Period
     "4.17": frozenset({IS, GS, ED, GT, OU}),  # Retrieve Daily Consumption Log
     "4.6.2": frozenset({ES}),  # Retrieve Export Daily Read Log
+    "6.20.2": frozenset({ES}),  # Set Device Configuration (Export MPAN), through the ACB
+    "9.1": frozenset({OU}),  # Request Customer Identification Number, through the ACB
 }
 
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")

@@ -18,6 +18,7 @@ import base64
 import binascii
 import datetime as _dt
 import functools
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -3441,3 +3442,41 @@ def _cs02b_acb(body: etree._Element, counter: int) -> bytes:
 
 FORMS[("8.5", "CS02bACBByACB")] = _Form("CS02bACBByACB", _cs02b_acb, via_acb=True)
 DEVICES_OF["CS02bACBByACB"] = ("esme",)
+
+
+# --- 6.20.2 the Export Supplier's export MPAN (ECS39b) and 9.1 an Other User's Customer
+# Identification Number (ECS50): both from users the meter holds no anchor for, so the ACB
+# sends them on their behalf (dsp.on_behalf), as RTDS's --------------------------------------
+
+EXPORT_MPAN = bytes.fromhex("0100000002FF")  # 1-0:0.0.2.255, which 6.2.7 (ECS40) reads
+CUSTOMER_IDENTIFICATION_NUMBER = bytes.fromhex("0003600D01FF")  # 0-3:96.13.1.255
+CIN_DIGITS = 4  # RTDS's CIN: four ASCII digits
+
+
+def _ecs39b(body: etree._Element, counter: int) -> bytes:
+    """6.20.2: set the export MPAN, ASCII digits."""
+    _not_dsp_future_dated(body, "ECS39b")
+    mpan = _required_text(body, "ExportMPAN").strip()
+    if not mpan.isdigit():
+        raise TransformError(f"6.20.2 ExportMPAN {mpan!r} is not numeric")
+    specs = [cosem_spec("set", 1, EXPORT_MPAN, 2)]
+    return access_request(counter, specs, [_item("octet-string", mpan.encode("ascii"))])
+
+
+def new_cin() -> str:
+    """A Customer Identification Number the DCC makes for 9.1: random decimal digits."""
+    return "".join(str(secrets.randbelow(10)) for _ in range(CIN_DIGITS))
+
+
+def _ecs50(body: etree._Element, counter: int, cin: Callable[[], str] = new_cin) -> bytes:
+    """9.1: set the meter's Customer Identification Number to one the DCC makes (the meter
+    shows it to the consumer, who gives it to the Other User)."""
+    number = cin()
+    if len(number) != CIN_DIGITS or not number.isdigit():
+        raise TransformError(f"a CIN is {CIN_DIGITS} digits, not {number!r}")
+    specs = [cosem_spec("set", 1, CUSTOMER_IDENTIFICATION_NUMBER, 2)]
+    return access_request(counter, specs, [_item("octet-string", number.encode("ascii"))])
+
+
+FORMS[("6.20.2", "ECS39b")] = _Form("ECS39b", _ecs39b)
+FORMS[("9.1", "ECS50")] = _Form("ECS50", _ecs50)

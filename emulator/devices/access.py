@@ -132,6 +132,8 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "4.18": frozenset({S}),  # ECS82 (DUIS: IS, GS)
     "4.17": frozenset({S, NO, ACB}),  # ECS66 (DUIS: IS, GS, ED, GT, OU)
     "4.6.2": frozenset({ACB}),  # ECS21c (DUIS: ES)
+    "6.20.2": frozenset({ACB}),  # ECS39b (DUIS: ES)
+    "9.1": frozenset({ACB}),  # ECS50 (DUIS: OU)
 }
 SECMP0046_HCALCS = ("7.6", "7.7", "7.8")
 SECMP0046_BOOST = ("7.9", "7.10", "7.11")
