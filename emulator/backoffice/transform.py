@@ -3480,3 +3480,21 @@ def _ecs50(body: etree._Element, counter: int, cin: Callable[[], str] = new_cin)
 
 FORMS[("6.20.2", "ECS39b")] = _Form("ECS39b", _ecs39b)
 FORMS[("9.1", "ECS50")] = _Form("ECS50", _ecs50)
+
+
+# --- 1.5 in credit mode at the ESME: the meter balance reset --------------------------------
+
+
+def _ecs04b(body: etree._Element, counter: int) -> bytes:
+    """1.5's reset (ECS04b, "set the meter balance to zero"): the accounting credit's
+    set_amount_to_value (Credit method 2) with 0. No RTDS case shows ECS04b: the form is our
+    reading of the DLMS Credit class. A credit mode adjustment has no ESME use case."""
+    mode = body.find(f"{{{SR}}}CreditMode")
+    if mode is None:
+        mode = _one(body, "PrepaymentMode")
+    _one(mode, "ResetMeterBalance")
+    specs = [cosem_spec("action", 112, METER_BALANCE, 2)]
+    return access_request(counter, specs, [_item("double-long", 0)])
+
+
+FORMS[("1.5", "ECS04b")] = _Form("ECS04b", _ecs04b)

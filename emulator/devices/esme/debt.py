@@ -7,7 +7,9 @@ total_amount_remaining, attribute 12: DUIS's registers are signed adjustments).
 
 1.5 Adjust Meter Balance (ECS04a, prepayment mode) runs the accounting credit's
 (0-0:19.10.0.255, interface class 112) method 1 update_amount: its current_credit_amount
-(attribute 2) plus the signed double-long. 2.5 Activate Emergency Credit (ECS09) runs the emergency credit's (0-0:19.10.1.255, interface
+(attribute 2) plus the signed double-long; 1.5's reset (ECS04b) runs its method 2
+set_amount_to_value with 0 (no RTDS case shows ECS04b: our reading of the DLMS Credit class
+and of ECS04b's "set the meter balance to zero"). 2.5 Activate Emergency Credit (ECS09) runs the emergency credit's (0-0:19.10.1.255, interface
 class 112) method 3 invoke_credit: a credit whose credit_status (attribute 8) is selectable
 (1) becomes selected (2) with its current_credit_amount (2) the preset amount (9).
 
@@ -26,7 +28,7 @@ from .instructions import InstructionFailed, InstructionResult, item
 from .store import CosemStore
 
 IC_CHARGE, IC_CREDIT = 113, 112
-UPDATE_AMOUNT, INVOKE_CREDIT = 1, 3
+UPDATE_AMOUNT, SET_AMOUNT_TO_VALUE, INVOKE_CREDIT = 1, 2, 3
 CURRENT_CREDIT_AMOUNT, CREDIT_STATUS, PRESET_CREDIT_AMOUNT = 2, 8, 9
 SELECTABLE, SELECTED = 1, 2
 ACTIVATE_PASSIVE_UNIT_CHARGE, UPDATE_TOTAL_AMOUNT_REMAINING = 2, 4
@@ -62,6 +64,11 @@ def credit_method(store: CosemStore, code: bytes, method: int, value: Any) -> bo
     """Run Credit method `method` of `code`; False when it is no method served here."""
     if method == UPDATE_AMOUNT and (IC_CREDIT, code, CURRENT_CREDIT_AMOUNT) in store:
         _adjust(store, (IC_CREDIT, code, CURRENT_CREDIT_AMOUNT), value)
+        return True
+    if method == SET_AMOUNT_TO_VALUE and (IC_CREDIT, code, CURRENT_CREDIT_AMOUNT) in store:
+        if getattr(value, "type", None) != "double-long":  # ECS04b: the balance set to zero
+            raise InstructionFailed(InstructionResult.TYPE_UNMATCHED)
+        store.set(IC_CREDIT, code, CURRENT_CREDIT_AMOUNT, item("double-long", int(value.value)))
         return True
     if method != INVOKE_CREDIT or (IC_CREDIT, code, CREDIT_STATUS) not in store:
         return False

@@ -99,6 +99,7 @@ SRV_OF = {
     0x001B: "1.6",  # ECS03 payment mode to prepayment, the same
     0x00DE: "2.1",  # ECS08a prepayment configuration, passive with activations (prepay_config.py)
     0x001F: "2.1",  # ECS08 the same, its older form
+    0x00B3: "1.5",  # ECS04b reset the meter balance (critical: debt.py)
     0x00D7: "6.8",  # ECS30a set the billing calendar, all periodicities (critical)
     0x0046: "6.8",  # ECS30 the same
     0x0045: "6.5",  # ECS29a set the voltage configuration, resetting the RMS voltage counters
