@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from construct import Container, ListContainer
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from emulator.errors import EmulatorError
@@ -1283,11 +1285,14 @@ def transform(
     case (6.2.10: whose alert behaviours are read)."""
     form = _choose(request, use_case, role)
     rid = request.request_id
-    if form.via_acb:
+    # an unknown remote party's read: the ACB sends it, naming that party and its certificate
+    remote = _remote_party(request.body) if getattr(form.build, "remote_party", False) else None
+    via_acb = form.via_acb or remote is not None
+    if via_acb:
         if acb is None:
             raise TransformError(f"{form.use_case} is sent by the ACB: give its EUI and counter")
         originator, counter = form.originator or acb.eui, acb.counter
-        srp, srp_counter = rid.originator, rid.counter
+        srp, srp_counter = rid.originator if remote is None else remote[0], rid.counter
     else:
         originator, counter, srp, srp_counter = rid.originator, rid.counter, None, None
     case = by_name(form.use_case)
@@ -1302,7 +1307,7 @@ def transform(
             supplementary_remote_party=srp,
             supplementary_remote_party_counter=srp_counter,
             supplementary_originator_counter=None,
-            certificate=b"",
+            certificate=b"" if remote is None else remote[1],
         ),
     )
     if form.build is _cs03:
@@ -1313,7 +1318,7 @@ def transform(
         content = form.build(request, counter)
     else:
         content = form.build(request.body, counter)
-    return Transformed(case, header, content, form.via_acb)
+    return Transformed(case, header, content, via_acb)
 
 
 class SignedPreCommandRefused(EmulatorError, ValueError):
@@ -1959,8 +1964,6 @@ def _gas_snapshots(use_case: str) -> Callable[[etree._Element, int], list[GasCom
     _srv, gets, cause = GAS_SNAPSHOTS[use_case]
 
     def build(body: etree._Element, event: int) -> list[GasCommand]:
-        if body.find(f".//{{{SR}}}KAPublicSecurityCredentials") is not None:
-            raise TransformError(f"{use_case} for an unknown remote party: not served yet")
         start, end = _log_period(body, use_case)
         return [(cluster, command_id, Container(
             command=name, earliest_start_time=start, latest_end_time=end, snapshot_offset=n,
@@ -1997,6 +2000,48 @@ for _use_case, (_srv, *_rest) in GAS_SNAPSHOTS.items():
 # RTDS's 4.4.4 is the ACB's on the Supplier's behalf (its ERROR and NOT_FOUND the Supplier's)
 FORMS[("4.4.4", "GCS15d")] = _Form("GCS15d", _gcs15d, via_acb=True)
 DEVICES_OF["GCS15d"] = ("gsme",)
+
+
+# --- reads for an unknown remote party (URP: the body's KAPublicSecurityCredentials): the ACB
+# sends them naming the party (its certificate's EUI) and carrying the certificate, for which
+# the device encrypts its answer; 4.17 (GCS61) and 4.14 (GCS16b) at the GPF, from its mirror --
+
+
+def _remote_party(body: etree._Element) -> tuple[bytes, bytes] | None:
+    """The unknown remote party's EUI and KA certificate (DER), or None for a known one."""
+    node = body.find(f".//{{{SR}}}KAPublicSecurityCredentials")
+    if node is None:
+        return None
+    text = (node.text or "").strip()
+    try:
+        der = base64.b64decode(text, validate=True)
+        certificate = x509.load_der_x509_certificate(der)
+    except (ValueError, binascii.Error):
+        raise TransformError("KAPublicSecurityCredentials is no X.509 certificate") from None
+    unique = certificate.subject.get_attributes_for_oid(NameOID.X500_UNIQUE_IDENTIFIER)
+    raw = unique[0].value if unique else b""
+    raw = raw if isinstance(raw, bytes) else raw.encode()
+    eui = raw[1:] if len(raw) == 9 and raw[0] == 0 else raw  # a BIT STRING: 00 then the EUI
+    if len(eui) != 8:
+        raise TransformError("the remote party's certificate names no EUI-64")
+    return eui, der
+
+
+DAILY_CONSUMPTION, DAY_SECONDS = 1, 86400  # GCS61: ZCL sample id 1, a sample a day
+
+
+def _gas_daily_consumption(body: etree._Element, event: int) -> list[GasCommand]:
+    """4.17: the daily consumption log's samples over the request's period (both ends)."""
+    start, end = _log_period(body, "GCS61")
+    return [(METERING, 0x08, Container(
+        command="get_sampled_data", sample_id=DAILY_CONSUMPTION, earliest_sample_time=start,
+        sample_type=0, number_of_samples=(end - start) // DAY_SECONDS + 1))]  # fmt: skip
+
+
+FORMS[("4.17", "GCS61")] = _Form("GCS61", _gas_command("GCS61", _gas_daily_consumption))
+DEVICES_OF.update({"GCS61": ("gpf",), "GCS16b": ("gsme", "gpf")})
+for _key in (("4.17", "GCS61"), ("4.14", "GCS16b")):
+    FORMS[_key].build.remote_party = True  # type: ignore[attr-defined]
 
 # 8.9 to a ZigBee device (the GSME): read its device log, an ASN.1 NULL as CS08's
 FORMS[("8.9", "CS07")] = _Form("CS07", _cs08)

@@ -16,7 +16,7 @@ import pytest
 from catalogue_helpers import CATALOGUE, RTDS, read_hex, recounted
 
 from emulator.backoffice import duis
-from emulator.backoffice.transform import AcbContext, TransformError, transform, use_case_for
+from emulator.backoffice.transform import AcbContext, transform, use_case_for
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import METERING, PREPAYMENT
@@ -182,11 +182,3 @@ def test_a_period_picks_the_collections_in_it(keys, meter):
     times = [EPOCH + dt.timedelta(seconds=d.collection_time) for d in log.debts]
     assert [t.day for t in times] == [10, 13, 16, 19]
     assert [d.amount_collected for d in log.debts] == [85000, 83000, 190000, 241000]
-
-
-def test_an_unknown_remote_party_is_refused_not_misread():
-    rtds = decode(read_hex(RTDS / "4.14_GCS16b/GCS16b_4.14_URP_SUCCESS_COMMAND_GBCS.HEX"))
-    root = duis.parse((CATALOGUE / "GCS16b_4.14_URP_SUCCESS_REQUEST_DUIS.XML").read_bytes())
-    duis.set_originator(root, bytes(rtds.other_information.supplementary_remote_party), 1)
-    with pytest.raises(TransformError, match="unknown remote party"):
-        transform(duis.parse_request(root), use_case="GCS16b", now=RTDS_TIME)

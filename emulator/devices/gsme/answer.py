@@ -19,13 +19,17 @@ use case (a logged, counted rejection).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from construct import Container, ListContainer  # type: ignore[import-untyped]
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from gbcs.keystore import KA, key_id
 from gbcs.message import Message, encode_apdu
 from gbcs.payload import encode as encode_payload
 from gbcs.roles import Role
@@ -59,6 +63,7 @@ Handler = Callable[[Any], "str | tuple[int, Any] | tuple[int, Any, bool] | list[
 #: an ASN.1 use case's handler: the command's fields -> the response's DER content
 Asn1Handler = Callable[[Any], bytes]
 READ_ATTRIBUTES, READ_ATTRIBUTES_RESPONSE, DEFAULT_RESPONSE = 0x00, 0x01, 0x0B
+FIRST_OWN_COUNTER = 2000  # RTDS's GPF's first supplementary originator counter
 NOT_CARRIED_OUT = 0xFF  # the command id of a default response to a command skipped
 _OTHER_WAY = {"client_to_server": "server_to_client", "server_to_client": "client_to_server"}
 
@@ -78,6 +83,7 @@ class GbzAnswerer:
         encrypted: Iterable[int] = (), commands: Mapping[tuple[int, str], Handler] | None = None,
         critical: Iterable[int] = (), asn1_commands: Mapping[int, Asn1Handler] | None = None,
         on_executed: Callable[[Message, Any], None] | None = None,
+        own_counter: Iterable[int] = (),
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
         self.anchors = anchors
@@ -91,6 +97,10 @@ class GbzAnswerer:
         #: told of each cluster command carried out successfully (the meter's future-dated
         #: tariff commands schedule their alerts)
         self.on_executed = on_executed
+        #: the codes whose responses carry this device's own counter as the supplementary
+        #: originator counter, the one their encryption uses (the GPF's GCS16b, as RTDS's)
+        self.own_counter = frozenset(own_counter)
+        self._counter = itertools.count(FIRST_OWN_COUNTER)
         self._signing_key = keys.device_signing_key(self.eui)
         self.counters = CounterStore()
         self.stats: Counter = Counter()
@@ -118,7 +128,8 @@ class GbzAnswerer:
         if message.payload_kind == "asn1":
             content = self.asn1_commands[message.message_code](message.payload.fields)
             return self._seal(message, response_header(message, self.eui), content)
-        key = self._key(message) if message.message_code in self.encrypted else None
+        own = next(self._counter) if message.message_code in self.own_counter else None
+        key = self._key(message, own) if message.message_code in self.encrypted else None
         components, failed = [], False
         count = len(message.payload.components)
         for i, component in enumerate(message.payload.components):
@@ -138,6 +149,8 @@ class GbzAnswerer:
                             components=ListContainer(components))  # fmt: skip
         stamped = message.message_code in self.date_stamped
         header = response_header(message, self.eui, cosem_datetime(self.now()) if stamped else None)
+        if own is not None:
+            header.other_information.supplementary_originator_counter = own
         return self._seal(message, header, encode_payload("gbz", payload))
 
     def _seal(self, message: Message, header: Any, content: bytes) -> bytes:
@@ -146,17 +159,41 @@ class GbzAnswerer:
             return sign(encode_apdu(header, content, None), self._signing_key)
         return mac_apdu(encode_apdu(header, content, b""), self.keys.keystore)
 
-    def _key(self, message: Message) -> bytes:
+    def _key(self, message: Message, own: int | None = None) -> bytes:
         """The response's encryption key for its reader (the remote party a command names
         on its behalf, else the originator); refused when the keystore agrees none."""
         other = message.header.other_information
         reader = bytes(other.supplementary_remote_party or message.originator)
+        counter = message.counter if own is None else own
+        if other.certificate:  # an unknown remote party: the key its certificate carries
+            z = self._remote_party_secret(bytes(other.certificate), reader)
+            return kdf(z, other_info(self.eui, ENCRYPTION_TYPE, counter, reader))
         pairings, _missing = self.keys.keystore.ka_pairings(self.eui, reader)
         if not pairings:
             raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
         private, _own, peer = pairings[0]
         z = shared_secret(private, peer.public_key)
-        return kdf(z, other_info(self.eui, ENCRYPTION_TYPE, message.counter, reader))
+        return kdf(z, other_info(self.eui, ENCRYPTION_TYPE, counter, reader))
+
+    def _remote_party_secret(self, certificate: bytes, reader: bytes) -> bytes:
+        """Static ECDH between this device's KA key and the P-256 key of the remote party's
+        certificate: with this device's private key where held, else (emulated devices hold
+        none) with the party's private key for that very certificate; refused when neither is
+        held or the certificate is unusable."""
+        try:
+            peer = x509.load_der_x509_certificate(certificate).public_key()
+        except ValueError:
+            raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE) from None
+        if not isinstance(peer, ec.EllipticCurvePublicKey) or peer.curve.name != "secp256r1":
+            raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
+        keystore = self.keys.keystore
+        for _entry, private in keystore.key_pairs(self.eui, KA):
+            return shared_secret(private, peer)
+        own = keystore.entries(self.eui, KA)
+        for entry, private in keystore.key_pairs(reader, KA):
+            if entry.key_id == key_id(peer) and own:
+                return shared_secret(private, own[0].public_key)
+        raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
 
     def _component(self, component: Any, last: bool, key: bytes | None = None) -> Any:
         cluster = int(component.cluster_id)

@@ -548,21 +548,7 @@ class GasCommands:
 
     def _get_snapshot(self, cluster: int, response: int, name: str) -> Handler:
         """The snapshot at the offset among those of the cause taken in the period."""
-
-        def get(payload: Any) -> str | tuple[int, Any, bool]:
-            cause = int(payload.snapshot_cause)
-            taken = [s for s in self.snapshots.get((cluster, cause), [])
-                     if int(payload.earliest_start_time) <= s[0] <= int(payload.latest_end_time)]  # fmt: skip
-            offset = int(payload.snapshot_offset)
-            if offset >= len(taken):
-                return "not_found"
-            when, kind, fields = taken[offset]
-            return response, _response(
-                name, snapshot_id=offset, snapshot_time=when, total_snapshots_found=len(taken),
-                command_index=0, total_number_of_commands=1, snapshot_cause=cause,
-                snapshot_payload_type=kind, snapshot_sub_payload=_container(fields)), True  # fmt: skip
-
-        return get
+        return lambda payload: snapshot(self.snapshots, cluster, response, name, payload)
 
     def _get_debt_log(self, payload: Any) -> str | tuple[int, Any, bool]:
         """The collections of the debt type from the component's from-date-time (0: the start)
@@ -682,6 +668,23 @@ def load_logs() -> dict[int, list[Event]]:
     logs = json.loads(EVENT_LOGS.read_text())["logs"]
     return {int(n): [(int(i), int(t), bytes.fromhex(d)) for i, t, d in events]
             for n, events in logs.items()}  # fmt: skip
+
+
+def snapshot(snapshots: dict[tuple[int, int], list[Snapshot]], cluster: int, response: int,
+             name: str, payload: Any) -> str | tuple[int, Any, bool]:  # fmt: skip
+    """get_snapshot / get_prepay_snapshot over `snapshots` (the GSME's, or the GPF's mirror):
+    the one at the offset among those of the cause taken in the period."""
+    cause = int(payload.snapshot_cause)
+    taken = [s for s in snapshots.get((cluster, cause), [])
+             if int(payload.earliest_start_time) <= s[0] <= int(payload.latest_end_time)]  # fmt: skip
+    offset = int(payload.snapshot_offset)
+    if offset >= len(taken):
+        return "not_found"
+    when, kind, fields = taken[offset]
+    return response, _response(
+        name, snapshot_id=offset, snapshot_time=when, total_snapshots_found=len(taken),
+        command_index=0, total_number_of_commands=1, snapshot_cause=cause,
+        snapshot_payload_type=kind, snapshot_sub_payload=_container(fields)), True  # fmt: skip
 
 
 def load_snapshots() -> tuple[dict[tuple[int, int], list[Snapshot]], list[Collection]]:

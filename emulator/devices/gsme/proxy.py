@@ -8,10 +8,16 @@ reliable read shows what the meter said then, not what it holds now.
 
 3.2 (GCS09, change of tenancy) is the GPF's own command in GBCS (RTDS sends it to the GPF):
 it keeps the date-time from which a new tenant's data starts.
+
+The mirror also holds the meter's sampled data and snapshots as at its last wake: 4.17 reads
+the daily consumption log (GCS61) and 4.14 the prepayment daily read log (GCS16b), both
+encrypted for the reader: the sender, or an unknown remote party whose certificate the ACB's
+command carries (the templates' URP).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -23,15 +29,21 @@ from gbcs.roles import Role
 from ..keys import PremisesKeys
 from ..outcomes import EsmeResult
 from .answer import GbzAnswerer
+from .commands import METERING, PREPAYMENT, PUBLISH_PREPAY_SNAPSHOT, sampled_data, snapshot
 from .meter import SRVS as METER_SRVS
 from .meter import GasMeter
 
-#: GCS60a meter balance, GCS13a registers (from the mirror), GCS09 change of tenancy
-SRVS = {0x012A: "4.18", 0x0074: "4.1.1", 0x0072: "3.2"}
-ROLES = {"4.18": {Role.SUPPLIER}, "4.1.1": {Role.SUPPLIER}, "3.2": {Role.SUPPLIER}}
+#: GCS60a meter balance, GCS13a registers (from the mirror), GCS09 change of tenancy, GCS61
+#: the daily consumption log, GCS16b the prepayment daily read log (from the mirror)
+SRVS = {0x012A: "4.18", 0x0074: "4.1.1", 0x0072: "3.2", 0x00A0: "4.17", 0x0096: "4.14"}
+ROLES = {"4.18": {Role.SUPPLIER}, "4.1.1": {Role.SUPPLIER}, "3.2": {Role.SUPPLIER},
+         "4.17": {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER},
+         "4.14": {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}}  # fmt: skip
 DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY = 0x0708, "publish_change_of_tenancy"
 DATE_STAMPED = {0x012A, 0x0074}
-ENCRYPTED = {0x0074}  # GCS13a's registers, encrypted for the reader
+ENCRYPTED = {0x0074, 0x00A0, 0x0096}  # encrypted for the reader
+#: GCS16b's answer carries the GPF's own counter, which its encryption uses (RTDS's 2000)
+OWN_COUNTER = {0x0096}
 
 
 class GasProxy:
@@ -42,12 +54,20 @@ class GasProxy:
         self.eui, self.gsme = bytes(eui), gsme
         gsme.commands.device_log.setdefault(self.eui, "gpf")  # the meter's own GPF
         self.mirror = dict(gsme.attributes)
+        #: the meter's sampled data logs and snapshots as at its last wake
+        self.sampled = copy.deepcopy(gsme.commands.sampled)
+        self.snapshots = copy.deepcopy(gsme.commands.snapshots)
         self.tenancy_from: int | None = None  # seconds since 2000 (3.2)
-        commands = {(DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY): self._change_of_tenancy}
+        commands = {
+            (DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY): self._change_of_tenancy,
+            (METERING, "get_sampled_data"): lambda p: sampled_data(self.sampled, p),
+            (PREPAYMENT, "get_prepay_snapshot"): lambda p: snapshot(
+                self.snapshots, PREPAYMENT, PUBLISH_PREPAY_SNAPSHOT, "publish_prepay_snapshot", p),
+        }  # fmt: skip
         self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.mirror, srvs=SRVS,
                                     roles=ROLES, date_stamped=DATE_STAMPED,
                                     anchors=gsme.anchors, encrypted=ENCRYPTED,
-                                    commands=commands)  # fmt: skip
+                                    commands=commands, own_counter=OWN_COUNTER)  # fmt: skip
         self.queued = 0  # commands that waited for the GSME to wake
 
     @property
@@ -77,4 +97,6 @@ class GasProxy:
         result = self.gsme.handle(command)
         self.mirror.clear()
         self.mirror.update(self.gsme.attributes)
+        self.sampled = copy.deepcopy(self.gsme.commands.sampled)
+        self.snapshots = copy.deepcopy(self.gsme.commands.snapshots)
         return result
