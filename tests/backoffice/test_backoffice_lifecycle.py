@@ -16,7 +16,8 @@ from lxml import etree
 
 from emulator import data
 from emulator.backoffice import duis, service
-from emulator.backoffice.users import HttpTransport, make_user
+from emulator.backoffice.inventory import preset_devices
+from emulator.backoffice.users import HttpTransport, InProcessTransport, make_user
 from gbcs import decode
 from gbcs.keystore import Keystore
 
@@ -365,3 +366,29 @@ def test_an_installed_hub_gives_its_premises_the_mpxn(schema, trusted, dsp):
     assert codes(answers) == ["I0"] * 4
     assert device_field(answers[0], "ImportMPxN") is None
     assert device_field(answers[3], "ImportMPxN") == "1000999888"
+
+
+def test_wan_matrix_names_the_region_of_a_known_premises_hub(schema, trusted, dsp):
+    """DCC Boxed's own premises (its preset devices, UPRN 123456789012): 12.1 by that UPRN
+    answers the region of the Comms Hub there (DCC Boxed's says 4G Central)."""
+
+    async def run():
+        dsp_, _ = build_dsp(schema, trusted, dsp)
+        for device in preset_devices("dccboxed"):
+            dsp_.inventory.declare(device.eui, device.device_type, device.premises)
+        keys = Keystore.open(DCCBOXED, clock=GBCS_DATE)
+        user = make_user("supplier", keys, schema, trusted, InProcessTransport(dsp_))
+        body = request("12.1", "<sr:RequestWANMatrix><sr:UPRN>123456789012</sr:UPRN>"
+                               "</sr:RequestWANMatrix>")  # fmt: skip
+        return (await user.submit(user.prepare(body, 1)))[0]
+
+    answer = asyncio.run(run())
+    assert answer.code == "I0"
+    schema.validate(answer.root)
+    assert (
+        answer.root.findtext(f".//{{{SR}}}DSPWANMatrixResponse/{{{SR}}}CSPRegion") == "4G Central"
+    )
+    assert (
+        answer.root.findtext(f".//{{{SR}}}DSPWANMatrix/{{{SR}}}Request/{{{SR}}}UPRN")
+        == "123456789012"
+    )
