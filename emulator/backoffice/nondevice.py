@@ -319,7 +319,8 @@ def return_local_response(request: Request, inventory: Inventory, keys: Keystore
         if int(getattr(fields.value, "response_code", -1)) == 0 and version is not None:
             facts = inventory.facts(inventory.get(originator))  # type: ignore[arg-type]
             inventory.record(originator, dataclasses.replace(
-                facts, firmware_version=bytes(version).hex().upper(), firmware_status="Active"))  # fmt: skip
+                facts, firmware_version=bytes(version).hex().upper(),
+                firmware_status="Active"))  # fmt: skip
 
 
 def _installed_at(request: Request, inventory: Inventory, hub: Device) -> None:
@@ -374,8 +375,10 @@ def wan_matrix(request: Request, inventory: Inventory) -> etree._Element:
     if uprn is not None:
         found = inventory.premises_where(uprn=uprn)
     elif where is not None:
-        found = inventory.premises_where(postcode=_text(where, "PostCode") or "",
-                                         address_identifier=_text(where, "AddressIdentifier"))  # fmt: skip
+        found = inventory.premises_where(
+            postcode=_text(where, "PostCode") or "",
+            address_identifier=_text(where, "AddressIdentifier"),
+        )
     else:
         found = None
     region = "Unknown"

@@ -75,7 +75,8 @@ ECS35C, ECS35D = 0x0093, 0x0094  # 6.13 read the hub's event / security log
 DBCH01, DBCH02, DBCH03, DBCH04, DBCH05 = 0x010A, 0x010B, 0x010C, 0x010D, 0x010E
 SRV_OF = {CCS01: "8.11", CCS02: "8.11", CCS03: "8.12.1", CCS05_CCS04: "8.9", CCS06: "8.9",
           CCS07: "8.9", ECS26I: "6.2.4", ECS26N: "6.2.4", ECS35C: "6.13", ECS35D: "6.13",
-          DBCH01: "6.31", DBCH02: "6.32", DBCH03: "6.30", DBCH04: "6.28", DBCH05: "6.29"}  # fmt: skip
+          DBCH01: "6.31", DBCH02: "6.32", DBCH03: "6.30", DBCH04: "6.28",
+          DBCH05: "6.29"}  # fmt: skip
 #: who may send them: the ACB (use-case tables), on a user's behalf
 ROLES = {srv: {Role.ACCESS_CONTROL_BROKER}
          for srv in ("8.11", "8.9", "6.2.4", "6.13", "6.28", "6.29", "6.30", "6.31", "6.32",

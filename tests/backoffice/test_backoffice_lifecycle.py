@@ -28,6 +28,8 @@ NEW_ESME, NEW_HUB = "00-DB-12-34-56-78-90-F1", "00-DB-12-34-56-78-90-F2"
 CATALOGUE = data.duis_catalogue()
 READ_ALCS = data.duis() / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML"
 CS06_RESPONSE = RTDS / "11.3_CS06" / "CS06_11.3_IMMEDIATE_SUCCESS_RESPONSE_GBCS.HEX"
+CS06_COMMAND = RTDS / "11.3_CS06" / "CS06_11.3_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX"
+INSTALL_SUCCESS = "8.14.1_COMMUNICATIONS_HUB_STATUS_UPDATE_INSTALL_SUCCESS_REQUEST_DUIS.XML"
 
 
 def request(srv: str, body_xml: str, originator: str = "90-B3-D5-1F-30-01-00-00") -> bytes:
@@ -65,7 +67,8 @@ def pre_notify(eui: str, device_type: str) -> bytes:
 
 def hub_update(srv: str, eui: str = NEW_HUB, fault: str = "post") -> bytes:
     element, detail = {
-        "8.14.1": ("CHFInstallSuccessSMWAN", "<sr:CHFInstallType>New CHF Install</sr:CHFInstallType>"
+        "8.14.1": ("CHFInstallSuccessSMWAN",
+                   "<sr:CHFInstallType>New CHF Install</sr:CHFInstallType>"
                    "<sr:MPxN>1000999888</sr:MPxN><sr:AerialInstall>false</sr:AerialInstall>"
                    "<sr:CHFLocation>Basement or Cellar</sr:CHFLocation>"),
         "8.14.2": ("CHFInstallSuccessNoSMWAN", "<sr:CHFInstallType>CHF Install - no SM WAN"
@@ -193,7 +196,8 @@ def test_update_inventory_mpxn_and_refusals(schema, trusted, dsp):
         update_inventory(ESME, "<sr:UpdateMPxN><sr:ImportMPxN>1312345678111</sr:ImportMPxN>"
                                "</sr:UpdateMPxN>"), read_inventory(ESME),
         update_inventory(ESME, "<sr:UpdateDeviceStatusCH>Withdrawn</sr:UpdateDeviceStatusCH>"),
-        update_inventory(HUB, "<sr:UpdateDeviceStatusExceptCH>Pending</sr:UpdateDeviceStatusExceptCH>"),
+        update_inventory(HUB, "<sr:UpdateDeviceStatusExceptCH>Pending"
+                              "</sr:UpdateDeviceStatusExceptCH>"),
         update_inventory("00-DB-12-34-56-78-90-EE", "<sr:DeleteDevice/>"),
     )  # fmt: skip
     assert codes(answers) == ["I0", "I0", "E11", "E11", "E19"]
@@ -322,8 +326,8 @@ def _flipped(raw: bytes, at: int) -> bytes:
     (_with_response(RESPONSE, f"90-B3-D5-1F-30-01-00-00:{ESME}:1001"), "E41"),  # other request
     (_with_response(RESPONSE, f"90-B3-D5-1F-30-01-00-00:{HUB}:1000"), "E41"),  # other device
     (_with_response(b"\x01\x02"), "E40"),  # not GBCS
-    (_with_response(bytes.fromhex((RTDS / "11.3_CS06" / "CS06_11.3_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX")
-                                  .read_text().strip())), "E41"),  # a command, not a response
+    (_with_response(bytes.fromhex(CS06_COMMAND.read_text().strip())),
+     "E41"),  # a command, not a response
 ])  # fmt: skip
 def test_returned_response_refused_unless_the_devices_own(body, code, schema, trusted, dsp):
     answers, _ = exchange(schema, trusted, dsp, body, read_inventory(ESME))
@@ -361,7 +365,7 @@ def test_an_installed_hub_gives_its_premises_the_mpxn(schema, trusted, dsp):
     reports for the ESME; a later install naming another keeps the first."""
     other = hub_update("8.14.1", eui=HUB).replace(b"1000999888", b"2000111222")
     answers, _ = exchange(schema, trusted, dsp, read_inventory(ESME),
-                          template("8.14.1_COMMUNICATIONS_HUB_STATUS_UPDATE_INSTALL_SUCCESS_REQUEST_DUIS.XML"),
+                          template(INSTALL_SUCCESS),
                           other, read_inventory(ESME))  # fmt: skip
     assert codes(answers) == ["I0"] * 4
     assert device_field(answers[0], "ImportMPxN") is None
