@@ -322,9 +322,19 @@ def _xml_signer(keystore: Keystore, eui: bytes) -> xmlsig.Signer:
 def _made_signer(eui: bytes) -> xmlsig.Signer:
     """An XML-signing key pair and certificate for a user DCC Boxed gives none (its second
     Supplier's only certificate is a GBCS one, expired in December 2025): OU 87 as DCC Boxed's
-    users' XML certificates, the EUI as x500UniqueIdentifier, valid to 2118 as theirs. Made
-    once per process, so the DSP served here and the runner's user share it."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    users' XML certificates, the EUI as x500UniqueIdentifier, valid to 2118 as theirs, and
+    issued, as theirs are by Z1, by a plain name of its own: were it self-signed, the issuer
+    the DCC's signing tool writes in KeyInfo would carry the x500UniqueIdentifier in lower-case
+    hex, which the DSP's lookup does not match. Made once per process, so the DSP served here
+    and the runner's user share it."""
+    key, issuer_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    issuer = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "07"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "gbhan catalogue"),
+    ])  # fmt: skip
     name = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "87"),
         x509.NameAttribute(NameOID.X500_UNIQUE_IDENTIFIER, eui.hex().upper()),
@@ -333,12 +343,12 @@ def _made_signer(eui: bytes) -> xmlsig.Signer:
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(name)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(_dt.datetime(2018, 1, 1, tzinfo=_dt.UTC))
         .not_valid_after(_dt.datetime(2118, 1, 1, tzinfo=_dt.UTC))
-        .sign(key, hashes.SHA256())
+        .sign(issuer_key, hashes.SHA256())
     )
     return xmlsig.Signer(key, certificate)
 
