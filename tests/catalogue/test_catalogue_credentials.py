@@ -243,3 +243,46 @@ def test_after_replacement_responses_are_maced_with_the_new_key_agreement_key(ke
     [esme_ka] = keys.keystore.entries(ESME, KA)
     key = derive_key(new_ka, esme_ka.public_key, ESME, 2, answer.counter, SUPPLIER)
     verify_mac(answer.apdu, answer.mac, key, ESME)
+
+
+def _reshaped(keys, edit, counter: int) -> bytes:
+    """RTDS's immediate Supplier by Supplier with its replacements edited by `edit(items)`
+    (the DER tree's list), again signed by the Supplier and MAC'd by the ACB."""
+    message = decode(read_hex(RTDS / _supplier_command("IMMEDIATE_SUCCESS_COMMAND")))
+    tree = message.payload.tree
+    edit(tree["children"][1]["children"])
+    message.header.transaction_id.counter = counter
+    apdu = sign(encode_apdu(message.header, encode_tree(tree), None), keys.signer(SUPPLIER))
+    return mac_apdu(apdu, keys.keystore)
+
+
+def _statuses(execution) -> list[int]:
+    outcome = decode(execution.response).payload.tree["children"][1]["children"][3]
+    return [bytes(item["children"][1].value)[0] for item in outcome["children"]]
+
+
+def test_a_certificate_of_the_wrong_key_usage_is_refused_for_its_cell(keys):
+    """The DS and KA certificates swapped: neither may go in the other's cell (5, bad
+    certificate), the top-up one still does; the cells the others name are unchanged."""
+
+    def swap(items):
+        first, second = items[0]["children"], items[1]["children"]
+        first[0], second[0] = second[0], first[0]
+
+    [execution], premises = execute(keys, [_reshaped(keys, swap, 1000)])
+    assert execution.outcome == "executed"
+    assert _statuses(execution) == [5, 5, 0]
+    assert premises.esme.access.trust.cells[(2, DS, 0)].ski != ZIB_SUPPLIER_DS
+
+
+def test_a_replacement_for_another_party_cell_is_refused_whole(keys):
+    """A Supplier by Supplier naming the Network Operator's cell: malformed, counted, no
+    answer, nothing replaced."""
+
+    def other_role(items):
+        items[0]["children"][1]["children"][0]["value"] = b"\x03"
+
+    [execution], premises = execute(keys, [_reshaped(keys, other_role, 1000)])
+    assert execution.outcome == "rejected:malformed" and execution.response is None
+    assert premises.esme.stats["rejected:malformed"] == 1
+    assert premises.esme.stats["credentials:replaced"] == 0
