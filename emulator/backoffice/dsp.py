@@ -56,12 +56,14 @@ from .schedules import (
 from .timing import Ending, ResponseTimes
 from .transform import (
     AcbContext,
+    HubBackup,
     JoinPartner,
     SignedPreCommandRefused,
     Transformed,
     TransformError,
     check_signed_precommand,
     device_use_case,
+    hub_backup,
     transform,
 )
 
@@ -208,6 +210,9 @@ class Dsp:
         self.schedule_tick_s = 60.0  # the longest the scheduler sleeps between checks
         self._scheduler: asyncio.Task | None = None
         self._schedule_counter = 0
+        #: each Comms Hub's device log as its last CCS07 (8.9 ReadSecurityDetails) reported
+        #: it: what 8.12.1 restores at the hub that replaces it
+        self.hub_backups: dict[bytes, HubBackup] = {}
 
     # --- premises -------------------------------------------------------------------------
     def attach(self, premises: PremisesPort) -> None:
@@ -495,6 +500,9 @@ class Dsp:
             certificate = other.certificate if use_case == "CS03C" else None
             partner = JoinPartner(other.type_code, certificate)
         acb = AcbContext(ACB_EUI, self._acb_counter + 1)
+        restore = None
+        if request.service_reference_variant == "8.12.1":
+            restore = self._replaced_hub_log(request)
         try:
             transformed = transform(
                 request,
@@ -503,6 +511,7 @@ class Dsp:
                 partner=partner,
                 now=self.utc_now(),
                 role=None if user is None else user.role,
+                restore=restore,
             )
             if user is not None and user.role not in ANCHORED_ROLES and not transformed.via_acb:
                 transformed = on_behalf(request, transformed, acb, use_case)
@@ -637,6 +646,23 @@ class Dsp:
             self._scheduler.cancel()
             self._scheduler = None
 
+    def _replaced_hub_log(self, request: duis.Request) -> HubBackup:
+        """8.12.1: the device log backup of the hub OldCHFID names (E19 unknown, E11 not a
+        Comms Hub; E5 when the DSP holds no backup of it: read it first by 8.9
+        ReadSecurityDetails)."""
+        text = (request.body.findtext(f"{{{duis.SR}}}OldCHFID") or "").strip()
+        old = self.inventory.get(duis.eui_from_text(text))
+        if old is None:
+            raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, f"no device {text}", request)
+        if old.device_type != "chf":
+            raise DspRefusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, f"{text} is no Comms Hub",
+                             request)  # fmt: skip
+        backup = self.hub_backups.get(old.eui)
+        if backup is None:
+            raise DspRefusal(ResponseCode.DEVICE_STATUS_INCOMPATIBLE,
+                             f"no device log backup of {text} is held", request)  # fmt: skip
+        return backup
+
     # --- routing and the asynchronous answers -----------------------------------------------
     def _dispatch(self, job: _Job, command: bytes) -> None:
         if job.at is not None:  # DSP future-dated: held until its ExecutionDateTime
@@ -705,6 +731,10 @@ class Dsp:
                     and execution.outcome == ExecutionOutcome.EXECUTED):  # fmt: skip
                 # before the answer goes out, so an 8.2 after it sees the new status
                 self.inventory.commission(job.target.eui, execution.response, self.utc_now())
+            if job.use_case == "CCS07" and execution.outcome == ExecutionOutcome.EXECUTED:
+                backup = hub_backup(execution.response)  # for an 8.12.1 replacing this hub
+                if backup is not None:
+                    self.hub_backups[job.target.eui] = backup
             await self._respond(job, ResponseCode.SUCCESS, execution.response, execution.outcome)
         if execution is not None:
             for raw in execution.alerts:

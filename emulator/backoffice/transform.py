@@ -28,7 +28,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from emulator.errors import EmulatorError
-from gbcs import asn1, obis
+from gbcs import asn1, decode, obis
 from gbcs.build import INVOKE_PRIORITY, access_request, cosem_spec
 from gbcs.errors import GbcsError
 from gbcs.message import encode_apdu
@@ -1277,6 +1277,7 @@ def transform(
     partner: JoinPartner | None = None,
     now: _dt.datetime | None = None,
     role: str | None = None,
+    restore: HubBackup | None = None,
 ) -> Transformed:
     """The GBCS command for a request. `use_case` picks the form where the devices decide
     (8.7.x, 8.8.2, 11.2); `acb` is needed for the forms the DCC sends as ACB, `partner` for
@@ -1312,6 +1313,8 @@ def transform(
     )
     if form.build is _cs03:
         content = _cs03(request.body, form.use_case, partner)
+    elif form.build is _ccs03:  # 8.12.1: `restore`, the replaced hub's device log
+        content = _ccs03(request.body, counter, restore)
     elif getattr(form.build, "wants_now", False):
         content = form.build(request.body, counter, now or _dt.datetime.now(_dt.UTC))
     elif getattr(form.build, "wants_request", False):  # the request's ids are in the content
@@ -3543,3 +3546,50 @@ def _ecs04b(body: etree._Element, counter: int) -> bytes:
 
 
 FORMS[("1.5", "ECS04b")] = _Form("ECS04b", _ecs04b)
+
+
+# --- 8.12.1 Restore HAN Device Log (CCS03), sent by the ACB on the user's behalf: the replaced
+# hub's device log, as its CCS07 backup gave it to the DSP, restored at the new hub ----------
+
+
+@dataclass(frozen=True)
+class HubBackup:
+    """A Comms Hub Function's device log as its CCS07 backup_pan reported it: the network's
+    extended PAN ID and each device with its link key."""
+
+    extended_pan: bytes
+    entries: tuple[tuple[bytes, bytes], ...]
+
+
+RESTORE_PAN = 5  # the CHF device log's method restore_pan (CCS03)
+
+
+def hub_backup(response: bytes) -> HubBackup | None:
+    """The device log backup in a CHF's CCS07 response (its first data item), None when the
+    response is not a successful one."""
+    try:
+        payload = decode(response).payload
+        if str(payload.results[0].result) != "success":
+            return None
+        when, pan, entries = (v.value for v in payload.data[0].value)
+        return HubBackup(bytes(pan), tuple((bytes(e.value[0].value), bytes(e.value[1].value))
+                                           for e in entries))  # fmt: skip
+    except (GbcsError, AttributeError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _ccs03(body: etree._Element, counter: int, backup: HubBackup | None) -> bytes:
+    """8.12.1: restore_pan of the new hub's device log with the old hub's backup."""
+    if backup is None:
+        raise TransformError("CCS03 needs the replaced hub's device log backup")
+    entries = [_item("structure", ListContainer([_item("octet-string", eui),
+                                                 _item("octet-string", key)]))
+               for eui, key in backup.entries]  # fmt: skip
+    value = _item("structure", ListContainer([_item("octet-string", backup.extended_pan),
+                                              _item("array", ListContainer(entries))]))  # fmt: skip
+    specs = [cosem_spec("action", 104, bytes.fromhex(CHF_DEVICE_LOGS[0]), RESTORE_PAN)]
+    return access_request(counter, specs, [value])
+
+
+FORMS[("8.12.1", "CCS03")] = _Form("CCS03", _ccs03, via_acb=True)
+DEVICES_OF["CCS03"] = ("chf",)
