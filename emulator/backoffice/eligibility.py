@@ -116,13 +116,15 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "4.10": frozenset({IS, GS, ED, GT}),
     "4.18": frozenset({IS, GS}),  # the gas meter's (devices/gsme/)
     "6.2.8": frozenset({GS, RSA, GT}),
-    "6.15.1": frozenset({IS, GS, ED}),  # Update Security Credentials: each its own (CS02b/g)
-    "6.24.1": frozenset({IS, GS, ED}),  # Retrieve Device Security Credentials (CS02a/f)
-    "6.24.2": frozenset({IS, GS, ED}),  # the device's own certificate (CS02e)
+    "6.15.1": frozenset({IS, GS, ED, GT}),  # Update Security Credentials: each its own (CS02b/g)
+    "6.24.1": frozenset({IS, GS, ED, GT}),  # Retrieve Device Security Credentials (CS02a/f)
+    "6.24.2": frozenset({IS, GS}),  # the device's own certificate (CS02e)
     "6.17": frozenset({IS, GS}),  # Issue Security Credentials: a new key pair (CS02c)
     "6.15.2": frozenset({IS, GS}),  # Update Security Credentials (Device): its certificate
     "6.23": frozenset({IS, GS}),  # Update Security Credentials (CoS): the TransCoS party signs
-    "8.5": frozenset({IS, GS}),  # Service Opt-out: the ACB's key agreement cell (CS02bACBByACB)
+    # Service Opt-out, the ACB's key agreement cell (CS02bACBByACB): the Supplier's (duis-
+    # parser's matrix names no role for it, its On Demand being "No": always future-dated)
+    "8.5": frozenset({IS, GS}),
     # the DSP's own lifecycle services (serviceD, nondevice.py), roles as duis-parser's matrix
     "8.3": frozenset({IS, GS}),  # Decommission Device
     "8.4": frozenset(DuisRole),  # Update Inventory

@@ -109,7 +109,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     # (credentials.py checks the mode against the sender's role)
     "6.15.1": frozenset({S, NO}),
     "6.24.1": frozenset({ACB}),  # CS02a/CS02f: the ACB asks a device what it trusts
-    "6.24.2": frozenset({S, NO}),  # CS02e: the device's own certificate
+    "6.24.2": frozenset({S}),  # CS02e: the device's own certificate
     "6.17": frozenset({S}),  # CS02c: a new key pair and its certification request
     "6.15.2": frozenset({S}),  # CS02d: the certificate for that key pair
     "6.23": frozenset({Role.TRANSITIONAL_COS}),  # CS02bSupplierByTransCoS: the DCC's party
