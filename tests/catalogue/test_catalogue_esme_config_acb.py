@@ -54,7 +54,9 @@ def _via_acb(use_case: str, counter: int, user_counter: int, edit=None):
         edit(root)
     duis.set_originator(root, bytes.fromhex("90B3D51F30010000"), user_counter)
     request = duis.parse_request(root)
-    return on_behalf(request, transform(request), AcbContext(ACB_EUI, counter), use_case)
+    return on_behalf(
+        request, transform(request, use_case=use_case), AcbContext(ACB_EUI, counter), use_case
+    )
 
 
 @pytest.mark.parametrize("use_case", sorted(CASES))

@@ -178,3 +178,44 @@ def test_a_bad_setting_is_refused(element, text, match):
     request = _request("ECS25a1_6.22_SUCCESS_REQUEST_DUIS.XML", SUPPLIER, 1, edit)
     with pytest.raises(TransformError, match=match):
         transform(request, role="IS")
+
+
+def test_an_alert_turned_off_is_not_sent(keys):
+    """810D (Supplier) and 8015 (Network Operator) are sent as RTDS's meter starts; after
+    ECS25a turns 810D off and ECS25b 8015, neither is, each counted; a critical 8F66 always."""
+    def operator_edit(root):
+        root.find(f".//{{{duis.SR}}}x8015").text = "Disable"
+
+    operator_off = transform(
+        _request("ECS25b_6.22_SUCCESS_REQUEST_DUIS.XML", NETWORK_OPERATOR, 5000, operator_edit),
+        role="ED",
+    )
+
+    def supplier_edit(root):
+        root.find(f".//{{{duis.SR}}}x810D").text = "Disable"
+
+    supplier_off = transform(
+        _request("ECS25a_6.22_SUCCESS_REQUEST_DUIS.XML", SUPPLIER, 5000, supplier_edit),
+        role="IS",
+    )
+    sent: list[bytes] = []
+
+    async def before(premises):
+        esme = premises.esme
+        esme.alert_sink = sent.append
+        now = esme.utc_now()
+        assert esme.raise_alert(SUPPLIER, 0x810D, now, [])
+        assert esme.raise_alert(NETWORK_OPERATOR, 0x8015, now, [])
+
+    commands = [mac_apdu(t.unsigned_command(), keys.keystore) for t in (supplier_off, operator_off)]
+    executions, premises = execute(keys, commands, before=before)
+    assert [e.outcome for e in executions] == ["executed"] * 2
+    esme = premises.esme
+    now = esme.utc_now()
+    assert esme.raise_alert(SUPPLIER, 0x810D, now, []) == b""
+    assert esme.raise_alert(NETWORK_OPERATOR, 0x8015, now, []) == b""
+    assert esme.raise_alert(NETWORK_OPERATOR, 0x8014, now, [])  # still on
+    assert esme.raise_alert(SUPPLIER, 0x8F66, now, [])  # critical: not configurable
+    assert [decode(a).payload.notification.value[0].value for a in sent] == [
+        0x810D, 0x8015, 0x8014, 0x8F66]  # fmt: skip
+    assert esme.stats["alert-off:810D"] == 1 and esme.stats["alert-off:8015"] == 1

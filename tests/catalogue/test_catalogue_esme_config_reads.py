@@ -131,7 +131,9 @@ def test_the_time_period_ecs37_sets_is_what_4_12_1_reads(keys):
     root = duis.parse((CATALOGUE / "ECS37_6.18.1_SUCCESS_REQUEST_DUIS.XML").read_bytes())
     root.find(f".//{{{duis.SR}}}StartTime").text = "16:30:00.00Z"
     duis.set_originator(root, bytes.fromhex("90B3D51F30020000"), 5001)
-    setting = mac_apdu(transform(duis.parse_request(root)).unsigned_command(), keys.keystore)
+    setting = mac_apdu(
+        transform(duis.parse_request(root), use_case="ECS37").unsigned_command(), keys.keystore
+    )
     read = rtds("ECS18b", "COMMAND")
     executions, _ = execute(keys, [recounted(keys, read, 5000), setting,
                                    recounted(keys, read, 5002)])  # fmt: skip
@@ -152,7 +154,7 @@ def test_ecs37_is_the_network_operators_and_a_bad_time_is_refused(keys):
     root = duis.parse((CATALOGUE / "ECS37_6.18.1_SUCCESS_REQUEST_DUIS.XML").read_bytes())
     root.find(f".//{{{duis.SR}}}EndTime").text = "25:00:00.00Z"
     with pytest.raises(TransformError, match="EndTime") as bad:
-        transform(duis.parse_request(root))
+        transform(duis.parse_request(root), use_case="ECS37")
     assert bad.value.code == "E11"
 
 
@@ -163,7 +165,7 @@ def test_the_daily_consumption_log_read_gives_only_the_days_in_the_period(keys):
     root.find(f".//{{{duis.SR}}}EndDateTime").text = "2014-12-04T00:00:00.00Z"
     duis.set_originator(root, bytes.fromhex("90B3D51F30010000"), 5000)
     request = duis.parse_request(root)
-    command = mac_apdu(transform(request).unsigned_command(), keys.keystore)
+    command = mac_apdu(transform(request, use_case="ECS66").unsigned_command(), keys.keystore)
     [execution], _ = execute(keys, [command])
     assert execution.outcome == "executed"
     days = [entry[0] for entry in _plaintext(keys, execution.response).value[0].value.entries]
@@ -189,7 +191,7 @@ def test_the_export_daily_read_log_is_the_export_suppliers():
     DSP's eligibility lets only the Export Supplier send it, through the ACB)."""
     root = duis.parse((CATALOGUE / "ECS21c_4.6.2_SUCCESS_REQUEST_DUIS.XML").read_bytes())
     request = duis.parse_request(root)
-    direct = transform(request)
+    direct = transform(request, use_case="ECS21c")
     assert not direct.via_acb
     via = on_behalf(dataclasses.replace(request), direct, AcbContext(ACB_EUI, 7), "ECS21c")
     assert bytes(via.header.originator) == ACB_EUI

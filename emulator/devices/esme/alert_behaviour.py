@@ -14,6 +14,9 @@ configuration object (set)        its behaviours (read, store.py holds them)
 0-30:97.98.12                     0-30:97.98.16                   events sent to HAN devices
 0-30:97.98.13                     0-30:97.98.17                   the audible alarm
 0-30:97.98.14 / 0-33:97.98.14     0-30:97.98.18 / 0-33:97.98.18   events logged
+
+The alert behaviours decide whether the meter sends a non-critical alert at all (`sends`):
+a code of the Supplier's or the Network Operator's range whose bit is off is not sent.
 """
 
 from __future__ import annotations
@@ -56,3 +59,20 @@ def configure(store: CosemStore, code: bytes, value: Any) -> None:
     held = _octets(store.get(*key), BEHAVIOUR_BITS)
     new = bytes((h & ~m | w & m) & 0xFF for h, m, w in zip(held, mask, wanted, strict=True))
     store.set(*key, item("bit-string", Container(bits=BEHAVIOUR_BITS, octets=new)))
+
+
+#: an alert code's high byte -> the party whose alert behaviours decide whether it is sent
+PARTY_OF = {0x81: SUPPLIER_GROUP, 0x80: NETWORK_OPERATOR_GROUP}
+ALERTS_SENT = 15  # 0-b:97.98.15.255: the alerts sent to the party
+
+
+def sends(store: CosemStore, code: int) -> bool:
+    """Whether the meter sends alert `code`: every code outside the two configurable ranges
+    (critical ones, 8Fxx), and a configurable one whose bit its party has on."""
+    group = PARTY_OF.get(code >> 8)
+    key = (IC_DATA, bytes((0, group or 0, 97, 98, ALERTS_SENT, 255)), 2)
+    if group is None or key not in store:
+        return True
+    octets = _octets(store.get(*key), BEHAVIOUR_BITS)
+    bit = BEHAVIOUR_BITS - 1 - (code & 0xFF)
+    return bool(octets[bit // 8] & (0x80 >> (bit % 8)))

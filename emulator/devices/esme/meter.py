@@ -45,6 +45,7 @@ from ..credentials import (
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outcome_text
 from ..switch_zcl import SwitchError
+from . import alert_behaviour
 from .calendar import Calendar, PendingActivation
 from .checks import ECS47, MeterAccess, command_srv, first_action_selector
 from .device_log import JOIN, UNJOIN, DeviceLog
@@ -237,7 +238,12 @@ class Esme:
 
     def raise_alert(self, to: bytes, code: int, when: dt.datetime, extra: list[Any]) -> bytes:
         """A DLMS alert (00CC layout: code, time stamp, then `extra`), signed by this meter,
-        handed to `alert_sink`; returns its bytes."""
+        handed to `alert_sink`; returns its bytes (none: a non-critical alert its party's
+        alert behaviours, 6.22, have turned off, counted and not sent)."""
+        if not alert_behaviour.sends(self.store, code):
+            self.stats[f"alert-off:{code:04X}"] += 1
+            LOGGER.info("ESME %s: alert %04X not sent (turned off)", self.eui.hex(), code)
+            return b""
         alert = self.responses.alert(next(self._alert_counter), to, code, when, extra)
         self.stats[f"alert:{code:04X}"] += 1
         if self.alert_sink is None:
