@@ -81,12 +81,12 @@ def unknown_device(signer) -> bytes:
     return duis.to_bytes(xmlsig.sign(root, signer))
 
 
-UNSERVED = data.duis_catalogue() / "CCS03_8.12.1_SUCCESS_REQUEST_DUIS.XML"
+UNSERVED = data.duis_catalogue() / "8.6_SERVICE_OPTIN_REQUEST_DUIS.XML"  # no role may send it
 
 CASES = {
     # name: (builder(signers) -> steps, expected codes)
     "an-srv-gbhan-does-not-serve-is-not-a-role-refusal": (
-        lambda s: [("serviceS", signed_as(UNSERVED, SUPPLIER, s["supplier"]))],
+        lambda s: [("serviceD", signed_as(UNSERVED, SUPPLIER, s["supplier"]))],
         ["E43"],
     ),
     "dno-sends-supplier-only-7.5": (
