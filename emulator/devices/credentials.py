@@ -10,18 +10,23 @@ looking the party up elsewhere. `TrustAnchors` is that store, filled at first fr
 keystore the premises was provisioned from.
 
 An Update Security Credentials command, signed by the authorising party (check_sender has
-verified that with its current anchor), names a replacement mode (2 Supplier by Supplier, 3
-Network Operator by Network Operator, 11 Load Controller by Supplier, 7 Supplier by the DCC's
-Transitional Change of Supplier party), the certificates and
-the cells they go in, and the new floor for the replaced party's counters. Each replacement
-is checked — a certificate that is not a remote party's of the cell's key usage is status 5
-(bad certificate), one not issued by a CA of the command's certification path status 10 (no
-trust anchor: RTDS's ERROR cases, a Key Agreement certificate from Z2 with a Z1 path), either
-leaving the cell as it was — and takes effect at once, or at the command's execution date-time (then the
-answer is "command accepted" and at the time the 8F66 alert — 8F67 if a replacement failed —
-carries the outcome, signed, to the originator; 9999-12-31 cancels the pending one). The
-response and alerts lay their DER out as RTDS's devices do: lengths of 128 or more always in
-two bytes (82 xx xx).
+verified that with its current anchor; 8.5's ACB by ACB is authorised by the ACB's MAC
+alone), names a replacement mode (2 Supplier by Supplier, 3 Network Operator by Network
+Operator, 4 ACB by ACB, 7 Supplier by the DCC's Transitional Change of Supplier party, 11 Load
+Controller by Supplier), the certificates and the cells they go in, and the new floor for
+the replaced party's counters. Each replacement is checked — a certificate that is not a
+remote party's of the cell's key usage is status 5 (bad certificate), one not issued by a CA
+of the command's certification path status 10 (no trust anchor: RTDS's ERROR cases, a Key
+Agreement certificate from Z2 with a Z1 path), either leaving the cell as it was — and takes
+effect at once, or at the command's execution date-time (then the answer is "command
+accepted" and at the time the 8F66 alert — 8F67 if a replacement failed — carries the
+outcome, signed, to the originator; 9999-12-31 cancels the pending one). The response and
+alerts lay their DER out as RTDS's devices do: lengths of 128 or more always in two bytes
+(82 xx xx).
+
+The key agreement cells are as real: the ACB's MAC on every command is checked with the key
+in the device's ACB cell (acb_mac_check), and what the device MACs for a party uses that
+party's cell (party_mac).
 """
 
 from __future__ import annotations
@@ -123,7 +128,7 @@ def _entry_anchor(entry: KeyEntry) -> Anchor | None:
         return None
     try:
         return anchor_of(certificate)[0]
-    except ValueError:
+    except (ValueError, GbcsError):
         return None
 
 
@@ -305,7 +310,7 @@ class Credentials:
         try:
             certificate = x509.load_der_x509_certificate(bytes(der))
             anchor, usage, _role = anchor_of(certificate)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, GbcsError):
             return _Replacement(cell, None, False)
         if usage != cell[1]:
             return _Replacement(cell, None, False)

@@ -286,3 +286,18 @@ def test_a_replacement_for_another_party_cell_is_refused_whole(keys):
     assert execution.outcome == "rejected:malformed" and execution.response is None
     assert premises.esme.stats["rejected:malformed"] == 1
     assert premises.esme.stats["credentials:replaced"] == 0
+
+
+def test_a_certificate_no_remote_party_holds_is_refused_for_its_cell(keys):
+    """The CA certificate of the path in the top-up cell's place: bad certificate (5) there,
+    the other two replaced."""
+
+    message = decode(read_hex(RTDS / _supplier_command("IMMEDIATE_SUCCESS_COMMAND")))
+    [ca] = message.payload.tree["children"][2]["children"]
+
+    def ca_in_top_up(items):
+        items[2]["children"][0] = ca
+
+    [execution], premises = execute(keys, [_reshaped(keys, ca_in_top_up, 1000)])
+    assert _statuses(execution) == [0, 0, 5]
+    assert premises.esme.access.trust.cells[(2, DS, 0)].ski == ZIB_SUPPLIER_DS
