@@ -30,6 +30,19 @@ def register(cmds) -> None:
     p.add_argument("--markdown", type=Path, metavar="DOC",
                    help="write the SRV status list into DOC between its catalogue-status "
                    "markers (docs/backoffice.md)")  # fmt: skip
+    signer = p.add_mutually_exclusive_group()
+    signer.add_argument("--signer", metavar="CMD",
+                        help="sign every request with CMD instead of gbhan's XML signer and "
+                        "send it as the DCC's Node-RED node does: CMD reads one DUIS request "
+                        "on stdin and writes it signed on stdout (GBHAN_SIGN_KEEP_COUNTER=1 "
+                        "when it must keep the RequestID's counter; GBHAN_SIGN_CERT and "
+                        "GBHAN_SIGN_KEY name the PEM files of a user whose key it does not "
+                        "hold)")  # fmt: skip
+    signer.add_argument("--signer-stream", metavar="CMD",
+                        help="as --signer, but CMD is started once and takes framed "
+                        "documents (sign, sign-keep, validate: tests/backoffice/dcc/"
+                        "DuisSignStream.java over the DCC's jar), and validates every DSP "
+                        "answer as the node does")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_catalogue)
 
@@ -42,7 +55,9 @@ def _smki_url(url: str) -> str:
 
 
 def cmd_catalogue(args) -> int:
-    from emulator.backoffice import catalogue
+    import shlex
+
+    from emulator.backoffice import catalogue, nodered
     from emulator.clock import Clock
 
     try:
@@ -62,17 +77,23 @@ def cmd_catalogue(args) -> int:
     # the table's codes say already
     logging.basicConfig(level=logging.ERROR)
     clock = Clock("wall")
+    signer = None
+    if args.signer or args.signer_stream:
+        make = nodered.CommandSigner if args.signer else nodered.StreamSigner
+        signer = make(shlex.split(args.signer or args.signer_stream))
     try:
         with tempfile.TemporaryDirectory(prefix="gbhan-catalogue-") as state_dir:
-            results = clock.run(
-                lambda: catalogue.run_catalogue(
-                    templates, url=args.url,
-                    smki_url=args.smki_url or (_smki_url(args.url) if args.url else None),
-                    state_dir=Path(state_dir), clock=clock, timeout_s=args.timeout,
-                    progress=progress,
-                )
+            where = dict(
+                url=args.url, smki_url=args.smki_url or (_smki_url(args.url) if args.url else None),
+                state_dir=Path(state_dir), clock=clock, timeout_s=args.timeout, progress=progress,
             )  # fmt: skip
-    except (OSError, catalogue.CatalogueError) as exc:
+            if signer is None:
+                results = clock.run(lambda: catalogue.run_catalogue(templates, **where))
+            else:
+                results = clock.run(
+                    lambda: nodered.run_catalogue_signed(templates, signer, **where)
+                )
+    except (OSError, catalogue.CatalogueError, nodered.SignerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.markdown is not None:
