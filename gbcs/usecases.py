@@ -254,7 +254,14 @@ _DECLARED = (
     UseCase(
         0x001E, "ECS07", "Debt Management", message_type="SME.C.C", srvs=("2.3",), senders=(S,)
     ),
-    UseCase(0x001F, "ECS08", "Update Prepayment Configuration", srvs=("2.1",), senders=(S,)),
+    UseCase(  # superseded by ECS08a; critical as it was (every RTDS ECS08 command signed)
+        0x001F,
+        "ECS08",
+        "Update Prepayment Configuration",
+        message_type="SME.C.C",
+        srvs=("2.1",),
+        senders=(S,),
+    ),
     UseCase(
         0x0020,
         "ECS09",
