@@ -148,6 +148,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     # the ESME's tariff and register reads (esme/store.py, protected.py)
     "4.11.1": frozenset({IS, GS, OU}),  # Read Tariff (Primary Element)
     "4.1.2": frozenset({IS, GS, ED, GT}),  # Read Instantaneous Import TOU Matrices
+    "4.1.4": frozenset({GS}),  # Read Instantaneous Import Block Counters (the GSME's GCS13b)
     "4.2": frozenset({ES, ED}),  # Read Instantaneous Export Registers
     "4.16": frozenset({IS, ED}),  # Read Active Power Import
     "1.1.2": frozenset({IS}),  # Update Import Tariff (Secondary Element): a twin ESME

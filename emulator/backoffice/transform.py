@@ -2046,6 +2046,21 @@ DEVICES_OF.update({"GCS61": ("gpf",), "GCS16b": ("gsme", "gpf")})
 for _key in (("4.17", "GCS61"), ("4.14", "GCS16b")):
     FORMS[_key].build.remote_party = True  # type: ignore[attr-defined]
 
+
+# --- the gas registers and prepayment values (GBZ reads, encrypted for the reader): 4.1.4 block
+# counters (GCS13b), 4.1.2 TOU registers (GCS13c), 4.3 prepayment values (GCS14), to the GSME or
+# its GPF, as 4.1.1's GCS13a -------------------------------------------------------------------
+
+GBZ_READS.update({
+    "GCS13b": ((0x0702, (0x0700, 0x0701, 0x0702, 0x0703, 0x0302, 0x0301, 0x0300)),),
+    "GCS13c": ((0x0702, (0x0302, 0x0301, 0x0300, 0x0100, 0x0102, 0x0104, 0x0106)),),
+    "GCS14": ((0x0700, (0x0617, 0x0616)),
+              (0x0705, (0x0005, 0x0002, 0x0001, 0x0231, 0x0211, 0x0221))),
+})  # fmt: skip
+for _use_case, _srv in (("GCS13b", "4.1.4"), ("GCS13c", "4.1.2"), ("GCS14", "4.3")):
+    FORMS[(_srv, _use_case)] = _Form(_use_case, _gbz_read(_use_case))
+    DEVICES_OF[_use_case] = ("gpf", "gsme")
+
 # 8.9 to a ZigBee device (the GSME): read its device log, an ASN.1 NULL as CS08's
 FORMS[("8.9", "CS07")] = _Form("CS07", _cs08)
 DEVICES_OF["CS07"] = ("gsme",)

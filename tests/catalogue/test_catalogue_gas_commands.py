@@ -161,14 +161,15 @@ def test_the_debts_and_the_other_settings_are_kept(keys, meter, proxy):
     assert _send(keys, proxy, "GCS09", 5005).status == "success"
     assert proxy.tenancy_from == 533098016
     state = meter.commands.state
-    assert [d.amount for d in state.debts.values()] == [1000000, 500000, 1000000]
+    # added to the 5000 of each RTDS's meter starts with (its GCS14 shows them)
+    assert [d.amount for d in state.debts.values()] == [1005000, 505000, 1005000]
     assert (state.debts[1].frequency, state.debts[2].frequency) == (1, 0)  # daily, hourly
     assert state.debts[3].share == 100 and state.debts[1].rate == 50000
     assert state.message == b"Reset" and state.supplier_name == b"E-ON"
     assert state.pin_disabled
     assert state.emergency_credit_selected
     _send(keys, meter, "GCS04", 5010)  # the debts are added to
-    assert [d.amount for d in state.debts.values()] == [2000000, 1000000, 2000000]
+    assert [d.amount for d in state.debts.values()] == [2005000, 1005000, 2005000]
     assert _send(keys, meter, "GCS06", 5011).status == "failure"  # none left to select
 
 

@@ -74,7 +74,8 @@ def test_a_type_no_form_serves_is_refused_e11(srv):
         ("6.13", "esme", None),
         ("3.3", "esme", None),
         ("8.11", "chf", None),
-        ("4.3", "esme", None),
+        ("4.3", "esme", "ECS19"),  # since the gas meter's GCS14 serves 4.3 too
+        ("4.3", "gpf", "GCS14"),
         ("4.1.1", "esme", "ECS17b"),
         ("4.1.1", "gsme", "GCS13a"),
     ],  # fmt: skip

@@ -84,6 +84,8 @@ class GbzAnswerer:
         critical: Iterable[int] = (), asn1_commands: Mapping[int, Asn1Handler] | None = None,
         on_executed: Callable[[Message, Any], None] | None = None,
         own_counter: Iterable[int] = (),
+        clear_clusters: Mapping[int, Iterable[int]] | None = None,
+        loud: Iterable[int] = (),
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
         self.anchors = anchors
@@ -101,6 +103,13 @@ class GbzAnswerer:
         #: originator counter, the one their encryption uses (the GPF's GCS16b, as RTDS's)
         self.own_counter = frozenset(own_counter)
         self._counter = itertools.count(FIRST_OWN_COUNTER)
+        #: an encrypted use case's reads of these clusters go clear (GCS14's price, as RTDS's)
+        self.clear_clusters = {code: frozenset(c) for code, c in (clear_clusters or {}).items()}
+        #: encrypted read responses that leave the default response enabled (GCS14's)
+        self.loud = frozenset(loud)
+        #: attributes whose hardware fails (tests: RTDS's ERROR responses): read as
+        #: hardware_failure, and the rest of the message is not carried out
+        self.attribute_faults: set[tuple[int, int]] = set()
         self._signing_key = keys.device_signing_key(self.eui)
         self.counters = CounterStore()
         self.stats: Counter = Counter()
@@ -139,8 +148,17 @@ class GbzAnswerer:
                 failed = failed or _failed(answers[0])
                 if not failed and self.on_executed is not None:
                     self.on_executed(message, component)
+            elif failed:  # a read after a failure: not carried out either
+                answers = self._command(component, last, skip=True)
             else:
-                answers = [self._component(component, last, key=key)]
+                clear = int(component.cluster_id) in self.clear_clusters.get(
+                    message.message_code, ()
+                )
+                quiet = message.message_code not in self.loud
+                answers = [
+                    self._component(component, last, key=None if clear else key, quiet=quiet)
+                ]
+                failed = _read_failed(answers[0])
             components.extend(answers)
         sealed = [c for c in components if c.control.encrypted]
         for number, component in enumerate(sealed):  # as RTDS's: 0, 1, ... in the message
@@ -195,20 +213,24 @@ class GbzAnswerer:
                 return shared_secret(private, own[0].public_key)
         raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
 
-    def _component(self, component: Any, last: bool, key: bytes | None = None) -> Any:
+    def _component(self, component: Any, last: bool, key: bytes | None = None,
+                   quiet: bool = True) -> Any:  # fmt: skip
         cluster = int(component.cluster_id)
         frame = component.body.frame
         records = []
         for attribute in frame.payload.attribute_ids:
             held = self.attributes.get((cluster, int(attribute)))
-            if held is None:
+            if (cluster, int(attribute)) in self.attribute_faults:
+                records.append(Container(attribute_id=int(attribute), status="hardware_failure",
+                                         data_type=None, value=None))  # fmt: skip
+            elif held is None:
                 records.append(Container(attribute_id=int(attribute),
                                          status="unsupported_attribute"))  # fmt: skip
             else:
                 records.append(Container(attribute_id=int(attribute), status="success",
                                          data_type=held[0], value=held[1]))  # fmt: skip
         if key is not None:
-            return self._sealed(cluster, frame.sequence, records, last, key)
+            return self._sealed(cluster, frame.sequence, records, last, key, quiet)
         return Container(
             control=Container(last_component=last, encrypted=False, from_date_time=False,
                               reserved=0),
@@ -294,13 +316,13 @@ class GbzAnswerer:
             return False
 
     def _sealed(self, cluster: int, sequence: int, records: list, last: bool,
-                key: bytes) -> Any:  # fmt: skip
+                key: bytes, quiet: bool = True) -> Any:  # fmt: skip
         """An encrypted read-attributes-response component, as RTDS's GSME sends GCS13a's."""
         plaintext = GENERAL_COMMANDS[READ_ATTRIBUTES_RESPONSE].build(
             Container(command="read_attributes_response", records=ListContainer(records))
         )
         control = Container(frame_type="profile_wide", manufacturer_specific=False,
-                            direction="server_to_client", disable_default_response=True,
+                            direction="server_to_client", disable_default_response=quiet,
                             reserved=0)  # fmt: skip
         return self._encrypted(cluster, control, sequence, READ_ATTRIBUTES_RESPONSE, plaintext,
                                last, key)  # fmt: skip
@@ -320,6 +342,14 @@ class GbzAnswerer:
                 ciphered_length=len(fragment), security_header=FRAGMENT_HEADER,
                 ciphertext=ciphertext, tag=tag)),
         )  # fmt: skip
+
+
+def _read_failed(component: Any) -> bool:
+    """A clear read-attributes response with an attribute whose hardware failed."""
+    frame = component.body.frame
+    return frame is not None and any(
+        r.status == "hardware_failure" for r in frame.payload.get("records", ())
+    )
 
 
 def _failed(component: Any) -> bool:

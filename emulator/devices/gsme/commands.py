@@ -125,6 +125,8 @@ PUBLISH_DAY_PROFILE, PUBLISH_WEEK_PROFILE, PUBLISH_SEASONS, PUBLISH_SPECIAL_DAYS
 DEBT_ATTRIBUTES = {1: ((PREPAYMENT, 0x0216), (PREPAYMENT, 0x0217)),
                    2: ((PREPAYMENT, 0x0226), (PREPAYMENT, 0x0227))}  # fmt: skip
 DEBT_3_SHARE = (PREPAYMENT, 0x0239)
+#: each debt's outstanding amount as the Prepayment attribute 4.3 (GCS14) reads
+DEBT_AMOUNTS = {1: (PREPAYMENT, 0x0211), 2: (PREPAYMENT, 0x0221), 3: (PREPAYMENT, 0x0231)}
 REPORT_EVENT_CONFIGURATION = 0x04
 ALL_OF_GROUP = 0xFF  # an event id's low byte: every event of the group
 #: set_event_configuration's configuration control: by list, group, log, configuration
@@ -630,8 +632,14 @@ class GasCommands:
             return "invalid_field"
         number, incremental = chosen
         debt = self.state.debts[number]
+        held = self.attributes.get(DEBT_AMOUNTS[number])  # what 4.3 reads, where held
+        current = debt.amount if held is None else int(held[1])
         amount = int(payload.debt_amount)
-        debt.amount = debt.amount + amount if incremental else amount
+        new = current + amount if incremental else amount
+        if held is not None and not _fits(held[0], new):
+            return "invalid_value"  # e.g. below zero: nothing changed
+        debt.amount = new
+        self._set(DEBT_AMOUNTS[number], new)
         debt.method, debt.frequency = int(payload.debt_recovery_method), int(
             payload.debt_recovery_frequency)  # fmt: skip
         debt.rate = int(payload.debt_recovery_amount)

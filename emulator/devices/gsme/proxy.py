@@ -30,18 +30,20 @@ from ..keys import PremisesKeys
 from ..outcomes import EsmeResult
 from .answer import GbzAnswerer
 from .commands import METERING, PREPAYMENT, PUBLISH_PREPAY_SNAPSHOT, sampled_data, snapshot
+from .meter import CLEAR_CLUSTERS, LOUD, GasMeter
 from .meter import SRVS as METER_SRVS
-from .meter import GasMeter
 
 #: GCS60a meter balance, GCS13a registers (from the mirror), GCS09 change of tenancy, GCS61
 #: the daily consumption log, GCS16b the prepayment daily read log (from the mirror)
-SRVS = {0x012A: "4.18", 0x0074: "4.1.1", 0x0072: "3.2", 0x00A0: "4.17", 0x0096: "4.14"}
+SRVS = {0x012A: "4.18", 0x0074: "4.1.1", 0x0072: "3.2", 0x00A0: "4.17", 0x0096: "4.14",
+        0x00B8: "4.1.4", 0x00B6: "4.1.2", 0x0075: "4.3"}  # fmt: skip
 ROLES = {"4.18": {Role.SUPPLIER}, "4.1.1": {Role.SUPPLIER}, "3.2": {Role.SUPPLIER},
+         "4.1.4": {Role.SUPPLIER}, "4.1.2": {Role.SUPPLIER}, "4.3": {Role.SUPPLIER},
          "4.17": {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER},
          "4.14": {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}}  # fmt: skip
 DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY = 0x0708, "publish_change_of_tenancy"
-DATE_STAMPED = {0x012A, 0x0074}
-ENCRYPTED = {0x0074, 0x00A0, 0x0096}  # encrypted for the reader
+DATE_STAMPED = {0x012A, 0x0074, 0x00B8, 0x00B6, 0x0075}
+ENCRYPTED = {0x0074, 0x00A0, 0x0096, 0x00B8, 0x00B6, 0x0075}  # encrypted for the reader
 #: GCS16b's answer carries the GPF's own counter, which its encryption uses (RTDS's 2000)
 OWN_COUNTER = {0x0096}
 
@@ -67,7 +69,8 @@ class GasProxy:
         self.answerer = GbzAnswerer(self.eui, keys, now, attributes=self.mirror, srvs=SRVS,
                                     roles=ROLES, date_stamped=DATE_STAMPED,
                                     anchors=gsme.anchors, encrypted=ENCRYPTED,
-                                    commands=commands, own_counter=OWN_COUNTER)  # fmt: skip
+                                    commands=commands, own_counter=OWN_COUNTER,
+                                    clear_clusters=CLEAR_CLUSTERS, loud=LOUD)  # fmt: skip
         self.queued = 0  # commands that waited for the GSME to wake
 
     @property
