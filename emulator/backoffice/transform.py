@@ -676,8 +676,12 @@ def _protected_read(use_case: str) -> Callable[..., bytes]:
     def build(request: Request, counter: int) -> bytes:
         rid = request.request_id
         _not_dsp_future_dated(request.body, use_case)
-        if request.body.find(f".//{{{SR}}}KAPublicSecurityCredentials") is not None:
+        # an unknown remote party (4.14's URP): the response is encrypted for it
+        remote = _remote_party(request.body) if getattr(build, "remote_party", False) else None
+        unknown = request.body.find(f".//{{{SR}}}KAPublicSecurityCredentials") is not None
+        if remote is None and unknown:
             raise TransformError(f"{use_case} for an unknown remote party: not served yet")
+        reader = bytes(rid.originator) if remote is None else remote[0]
         descriptors = [_item("structure", ListContainer([
             _item("long-unsigned", ic), _item("octet-string", bytes.fromhex(code)),
             _item("integer", attribute), _item("long-unsigned", 0), access(request.body, ic),
@@ -687,7 +691,7 @@ def _protected_read(use_case: str) -> Callable[..., bytes]:
             _item("enum", kind),
             _item("structure", ListContainer([
                 _item("octet-string", bytes([PROTECTED_TRANSACTION]) + counter.to_bytes(8, "big")),
-                _item("octet-string", bytes(rid.originator)),
+                _item("octet-string", reader),
                 _item("octet-string", bytes(rid.target)),
                 _item("octet-string", b""),
                 _item("structure", ListContainer([
@@ -3608,3 +3612,8 @@ def _ccs03(body: etree._Element, counter: int, backup: HubBackup | None) -> byte
 
 FORMS[("8.12.1", "CCS03")] = _Form("CCS03", _ccs03, via_acb=True)
 DEVICES_OF["CCS03"] = ("chf",)
+
+
+# 4.14 for an unknown remote party (URP): the ACB sends the ESME's read naming the party and
+# its KA certificate, the meter encrypts for that certificate (esme/protected.py)
+FORMS[("4.14", "ECS21b")].build.remote_party = True  # type: ignore[attr-defined]

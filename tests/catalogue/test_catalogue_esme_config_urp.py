@@ -3,19 +3,23 @@ certificate in the command's header; the ESME encrypts the prepayment daily read
 that certificate's key and its own originator counter (the one its alerts use), which the
 response names as its supplementary originator counter. RTDS's URP command is answered with
 RTDS's response byte for byte by a meter whose counter stands where RTDS's did (2002); each
-further answer takes the next count; a certificate with no key agreed is other_reason. Parametrised
+further answer takes the next count; a certificate with no key agreed is other_reason. The
+DSP's command from the template is RTDS's byte for byte (RTDS's certificate in it). Parametrised
 by RTDS file name."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
-from catalogue_helpers import RTDS, execute, read_hex, recounted
+from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from emulator import data
+from emulator.backoffice import duis
+from emulator.backoffice.transform import AcbContext, TransformError, transform
 from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE
 from gbcs import decode
@@ -101,3 +105,34 @@ def test_a_certificate_with_no_key_agreement_is_other_reason(keys):
         decode(execution.response).header.other_information.supplementary_originator_counter is None
     )
     assert bytes(decode(execution.response).target) == ACB
+
+
+def test_the_command_from_the_template_is_rtds():
+    """The ACB's command for the party the template's certificate names: RTDS's byte for byte
+    with RTDS's certificate in the template (the catalogue's is DCC Boxed's, another one)."""
+    message = decode(rtds("URP_SUCCESS_COMMAND"))
+    other = message.header.other_information
+    root = duis.parse((CATALOGUE / "ECS21b_4.14_URP_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    credentials = root.find(f".//{{{duis.SR}}}KAPublicSecurityCredentials")
+    credentials.text = base64.b64encode(bytes(other.certificate)).decode()
+    duis.set_originator(root, SUPPLIER, other.supplementary_remote_party_counter)
+    ours = transform(duis.parse_request(root), use_case="ECS21b",
+                     acb=AcbContext(ACB, message.counter))  # fmt: skip
+    assert ours.via_acb and not ours.critical
+    end = len(message.apdu) - (0 if message.signature is None else 1 + len(message.signature))
+    content = message.apdu[message.content_offset - message.apdu_offset : end]
+    assert ours.unsigned_command() == encode_apdu(message.header, content, b"")
+
+
+def test_a_known_partys_read_names_no_certificate():
+    root = duis.parse((CATALOGUE / "ECS21b_4.14_KRP_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    ours = transform(duis.parse_request(root), use_case="ECS21b")
+    assert not ours.via_acb and ours.header.other_information.certificate == b""
+
+
+def test_credentials_that_are_no_certificate_are_refused():
+    root = duis.parse((CATALOGUE / "ECS21b_4.14_URP_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    root.find(f".//{{{duis.SR}}}KAPublicSecurityCredentials").text = "bm90IGEgY2VydA=="
+    with pytest.raises(TransformError, match="no X.509") as refused:
+        transform(duis.parse_request(root), use_case="ECS21b", acb=AcbContext(ACB, 1))
+    assert refused.value.code == "E11"

@@ -48,8 +48,9 @@ RTDS_TIME = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 #: the meter's reads (the hub's own, test_catalogue_hub_function.py, left out)
 READS = {u: r for u, r in {**FIXED_READS, **PROTECTED_READS}.items() if devices_of(u) == ("esme",)}
 #: a read for a later time is the DSP's to hold (DUIS's DSP future-dating: backoffice/future.py,
-#: test_backoffice_dsp_future_dated.py), never the transform's to send now; the DSP does not
-#: yet encrypt for an unknown remote party (URP: the reader's certificate in the request)
+#: test_backoffice_dsp_future_dated.py), never the transform's to send now; a read for an
+#: unknown remote party (URP: the reader's certificate in the request) is
+#: test_catalogue_esme_config_urp.py's
 FUTURE_DATED = "ECS17b_4.1.1_DSP_FUTURE_DATED_REQUEST_DUIS.XML"
 UNKNOWN_PARTY = "ECS21b_4.14_URP_SUCCESS_REQUEST_DUIS.XML"
 #: the catalogue templates of the reads, by the use case each names
@@ -110,12 +111,6 @@ def test_the_command_from_the_template_is_rtds(name):
 def test_a_dsp_future_dated_read_is_never_built_for_now_by_the_transform():
     request = duis.parse_request(duis.parse((CATALOGUE / FUTURE_DATED).read_bytes()))
     with pytest.raises(TransformError, match="future-dated"):
-        transform(request)
-
-
-def test_a_read_for_an_unknown_remote_party_is_refused():
-    request = duis.parse_request(duis.parse((CATALOGUE / UNKNOWN_PARTY).read_bytes()))
-    with pytest.raises(TransformError, match="unknown remote party"):
         transform(request)
 
 
