@@ -633,7 +633,10 @@ class Dsp:
         """While there are schedules: run what is due, then sleep on the DSP's clock until
         the next is due (at most `schedule_tick_s`, so a new schedule is seen)."""
         while self.schedules.schedules:
-            await self.run_due_schedules()
+            try:
+                await self.run_due_schedules()
+            except Exception:  # one run's fault must not stop every schedule
+                log.exception("scheduled runs failed")
             if not self.schedules.schedules:
                 break
             upcoming = min(s.next_run for s in self.schedules.schedules.values())
