@@ -14,7 +14,7 @@ device with the TC link key it joined with, and of the historic log CCS02 fills,
 most; the extended PAN ID the hub's EUI, a ZigBee coordinator's default). A scan request
 and a changed configuration make the hub alert the DCC's ACB (DBCH08 8F28, DBCH09 8F2A with
 the settings now held, MAC'd, as RTDS's hub does): they come with the command's result
-(`EsmeResult.alerts`; the premises does not pass a hub command's alerts on yet). CCS03
+(`EsmeResult.alerts`, which the premises passes on with the execution). CCS03
 (8.12.1, restore_pan) takes a replaced hub's extended PAN ID and device log entries (each
 device's link key with the old hub), which CCS07 then reports until a device joins this hub
 (the DSP does not send CCS03 yet: it keeps no hub's backup). All come

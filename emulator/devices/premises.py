@@ -342,8 +342,10 @@ class Premises:
                                     result.response, start)  # fmt: skip
         if bytes(target) == self.hub.eui:  # the hub's own: answered at the hub, no HAN hop
             result = self.hub_function.handle(command)
-            return await self._done(result.use_case, result.srv, result.status, result.reason,
-                                    result.response, start)  # fmt: skip
+            execution = await self._done(result.use_case, result.srv, result.status,
+                                         result.reason, result.response, start)  # fmt: skip
+            execution.alerts = list(result.alerts)  # its alerts to the DCC (DBCH08, DBCH09)
+            return execution
         try:
             record = self.hub.route(target)
         except RoutingError as exc:

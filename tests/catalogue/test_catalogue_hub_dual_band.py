@@ -185,6 +185,14 @@ def test_the_hub_alerts_the_dcc_as_rtds_hub(keys, use_case):
     assert raised == [read_hex(HUB_ALERTS[use_case])]
 
 
+@pytest.mark.parametrize("use_case", sorted(HUB_ALERTS))
+def test_the_premises_passes_the_hubs_alerts_on(keys, use_case):
+    """The alerts leave the premises with the command's execution, as the meter's do, for the
+    DSP to deliver."""
+    [execution], _ = execute(keys, [read_hex(rtds_success(use_case))])
+    assert execution.alerts == [read_hex(HUB_ALERTS[use_case])]
+
+
 def test_a_refused_set_raises_no_alert(keys):
     sent = decode(read_hex(rtds_success("DBCH04"))).payload.data[0]
     short = Container(type="structure", value=ListContainer(sent.value[:14]))
