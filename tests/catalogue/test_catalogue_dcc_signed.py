@@ -53,10 +53,6 @@ KNOWN = {
 }  # fmt: skip
 
 pytestmark = [pytest.mark.dcc_tools, pytest.mark.slow]
-if not os.environ.get("GBHAN_DCC_TOOLS"):
-    # tests/backoffice/conftest.py leaves dcc_tools tests out only where it is loaded: said
-    # here when this folder runs without it
-    pytest.skip("dcc_tools: GBHAN_DCC_TOOLS is not set", allow_module_level=True)
 
 
 def tools() -> Path:
