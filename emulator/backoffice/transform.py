@@ -1952,6 +1952,9 @@ GAS_SNAPSHOTS: dict[str, tuple[str, tuple[tuple[str, int, str, int], ...], int]]
     "GCS16b": ("4.14", ((PREPAYMENT, 0x07, "get_prepay_snapshot", 31),), DAILY),
     "GCS15c": ("4.4.3", ((METERING, 0x06, "get_snapshot", 12),
                          (PREPAYMENT, 0x07, "get_prepay_snapshot", 12)), BILLING),
+    # the change of mode or tariff snapshots (RTDS's cause mask 0x6008), prepayment first
+    "GCS15b": ("4.4.2", ((PREPAYMENT, 0x07, "get_prepay_snapshot", 12),
+                         (METERING, 0x06, "get_snapshot", 12)), 0x6008),
 }  # fmt: skip
 DEBT_LOG_ENTRIES, PAYMENT_BASED_DEBT = 10, 2  # GCS15d: ten collections of debt type 2, as RTDS's
 
@@ -2007,6 +2010,33 @@ for _use_case, (_srv, *_rest) in GAS_SNAPSHOTS.items():
 # RTDS's 4.4.4 is the ACB's on the Supplier's behalf (its ERROR and NOT_FOUND the Supplier's)
 FORMS[("4.4.4", "GCS15d")] = _Form("GCS15d", _gcs15d, via_acb=True)
 DEVICES_OF["GCS15d"] = ("gsme",)
+
+TOP_UP_RECORDS = 5  # GCS15e: the five most recent top-ups, as RTDS's
+LATEST = 0xFFFFFFFE  # a UTC time's largest value: DUIS's end 3000-12-31, "no end"
+
+
+def _gcs15e(body: etree._Element, counter: int) -> bytes:
+    """4.4.5: the top-ups from the period's start (the component's from-date-time) to its end
+    (one past a UTC time's range: no end)."""
+    _not_dsp_future_dated(body, "GCS15e")
+    start, end = _log_period(body, "GCS15e")
+    component = Container(
+        control=Container(last_component=True, encrypted=False, from_date_time=True, reserved=0),
+        cluster_id=PREPAYMENT,
+        body=Container(from_date_time=start, encrypted_frame=None, frame=Container(
+            frame_control=Container(frame_type="cluster_specific", manufacturer_specific=False,
+                                    direction="client_to_server", disable_default_response=False,
+                                    reserved=0),
+            manufacturer_code=None, sequence=0, command_id=0x08,
+            payload=Container(command="get_top_up_log", latest_end_time=min(end, LATEST),
+                              number_of_records=TOP_UP_RECORDS))),
+    )  # fmt: skip
+    return encode_payload("gbz", Container(profile=PROFILE_SMART_ENERGY, component_count=1,
+                                           components=ListContainer([component])))  # fmt: skip
+
+
+FORMS[("4.4.5", "GCS15e")] = _Form("GCS15e", _gcs15e)
+DEVICES_OF["GCS15e"] = ("gsme",)
 
 
 # --- reads for an unknown remote party (URP: the body's KAPublicSecurityCredentials): the ACB

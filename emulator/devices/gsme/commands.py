@@ -58,10 +58,12 @@ drops the old profiles, seasons and special days before its own arrive.
 The snapshots and the debt log (snapshots.json, RTDS's meter's): 4.6.1 (GCS16a) and 4.14
 (GCS16b) read the daily read log, 4.4.3 (GCS15c) the billing calendar's snapshots, each one
 get_snapshot / get_prepay_snapshot per offset: the snapshot at that offset among those of the
-cause taken in the period (their count as total_snapshots_found), `not_found` past the last;
-4.4.4 (GCS15d) reads the payment-based debt log: the collections of the debt type from the
+causes taken in the period (a request's cause is a mask: 4.4.2 GCS15b asks for the change of
+mode or tariff ones; their count as total_snapshots_found), `not_found` past the last; 4.4.4
+(GCS15d) reads the payment-based debt log: the collections of the debt type from the
 component's from-date-time to the latest end time, at most the number asked, `not_found` for
-none. All encrypted for the reader.
+none. All encrypted for the reader. 4.4.5 (GCS15e) reads the top-up log (clear), the most
+recent first; a UTRN 2.2 credits (prepayment.py) joins it.
 
 Rules where our sources show only success (RTDS) and a hardware failure: arming closes
 nothing (an open valve stays open, a closed one becomes armed), a supply status other than
@@ -114,8 +116,12 @@ EVENT_CONFIGURATION = Path(__file__).with_name("event_configuration.json")
 TARIFF_CALENDAR = Path(__file__).with_name("tariff_calendar.json")
 SNAPSHOTS = Path(__file__).with_name("snapshots.json")
 PUBLISH_SNAPSHOT, PUBLISH_PREPAY_SNAPSHOT, PUBLISH_DEBT_LOG = 0x06, 0x01, 0x06
-#: a snapshot: its time (seconds since 2000), its payload type and the payload's fields
-Snapshot = tuple[int, int, dict[str, Any]]
+PUBLISH_TOP_UP_LOG, TOP_UP_ACCEPTED = 0x05, 0  # consumer_top_up_response's result: accepted
+#: a top-up: its UTRN, the credit, when (seconds since 2000)
+TopUp = tuple[bytes, int, int]
+#: a snapshot: its time (seconds since 2000), its payload type, the payload's fields and, where
+#: RTDS's meter numbers it so, its snapshot id (else its offset in the answer)
+Snapshot = tuple[Any, ...]
 #: a debt collection: time, amount collected, debt type, outstanding debt
 Collection = tuple[int, int, int, int]
 #: the Calendar cluster's publish commands (server to client) answering its gets
@@ -246,6 +252,8 @@ class GasCommands:
         self.event_configuration: dict[int, int] = load_event_configuration()
         #: (cluster, snapshot cause) -> its snapshots, oldest first; the debt collections
         self.snapshots, self.debt_log = load_snapshots()
+        #: the top-ups credited, oldest first
+        self.top_ups: list[TopUp] = load_top_ups()
         #: ZCL sample id -> its sampled data log
         self.sampled: dict[int, SampledLog] = load_sampled()
         #: clusters whose hardware fails (tests: RTDS's ERROR responses) -> how many more of
@@ -378,6 +386,8 @@ class GasCommands:
             (CALENDAR, "publish_day_profile"): self._keep_profile("day"),
             (CALENDAR, "publish_week_profile"): self._keep_profile("week"),
             **self.prepayment.handlers(),
+            (PREPAYMENT, "consumer_top_up"): self._logged_top_up,
+            (PREPAYMENT, "get_top_up_log"): self._get_top_up_log,
         }  # fmt: skip
 
     def _keep(self, name: str) -> Handler:
@@ -552,6 +562,30 @@ class GasCommands:
         """The snapshot at the offset among those of the cause taken in the period."""
         return lambda payload: snapshot(self.snapshots, cluster, response, name, payload)
 
+    def _logged_top_up(self, payload: Any) -> Any:
+        """2.2 (prepayment.py), and a UTRN it credits joins the top-up log."""
+        answer = self.prepayment.handlers()[(PREPAYMENT, "consumer_top_up")](payload)
+        if not isinstance(answer, str) and int(answer[1].result_type) == TOP_UP_ACCEPTED:
+            when = datetime_to_seconds2000(self.now().astimezone(dt.UTC))
+            self.top_ups.append((bytes(payload.top_up_code), int(answer[1].top_up_value), when))
+        return answer
+
+    def _get_top_up_log(self, payload: Any) -> str | tuple[int, Any, bool]:
+        """The top-ups from the component's from-date-time (0: the start) to the latest end
+        time, the most recent first, at most `number_of_records` (0: all)."""
+        since = int(payload.get("from_date_time") or 0)
+        chosen = [
+            t for t in reversed(self.top_ups) if since <= t[2] <= int(payload.latest_end_time)
+        ]
+        if int(payload.number_of_records):
+            chosen = chosen[: int(payload.number_of_records)]
+        if not chosen:
+            return "not_found"
+        top_ups = [Container(top_up_code=code, top_up_amount=amount, top_up_time=when)
+                   for code, amount, when in chosen]  # fmt: skip
+        return PUBLISH_TOP_UP_LOG, _response("publish_top_up_log", command_index=0,
+                                             total_number_of_commands=1, top_ups=top_ups), True  # fmt: skip
+
     def _get_debt_log(self, payload: Any) -> str | tuple[int, Any, bool]:
         """The collections of the debt type from the component's from-date-time (0: the start)
         to the latest end time, oldest first, at most `number_of_debts` (0: all)."""
@@ -682,24 +716,32 @@ def snapshot(snapshots: dict[tuple[int, int], list[Snapshot]], cluster: int, res
              name: str, payload: Any) -> str | tuple[int, Any, bool]:  # fmt: skip
     """get_snapshot / get_prepay_snapshot over `snapshots` (the GSME's, or the GPF's mirror):
     the one at the offset among those of the cause taken in the period."""
-    cause = int(payload.snapshot_cause)
-    taken = [s for s in snapshots.get((cluster, cause), [])
-             if int(payload.earliest_start_time) <= s[0] <= int(payload.latest_end_time)]  # fmt: skip
+    mask = int(payload.snapshot_cause)  # the causes asked for, a bit each
+    taken = sorted((s[0], cause, s) for (held, cause), kept in snapshots.items()
+                   if held == cluster and cause & mask for s in kept
+                   if int(payload.earliest_start_time) <= s[0] <= int(payload.latest_end_time))  # fmt: skip
     offset = int(payload.snapshot_offset)
     if offset >= len(taken):
         return "not_found"
-    when, kind, fields = taken[offset]
+    _when, cause, (when, kind, fields, *numbered) = taken[offset]
     return response, _response(
-        name, snapshot_id=offset, snapshot_time=when, total_snapshots_found=len(taken),
+        name, snapshot_id=numbered[0] if numbered else offset, snapshot_time=when, total_snapshots_found=len(taken),
         command_index=0, total_number_of_commands=1, snapshot_cause=cause,
         snapshot_payload_type=kind, snapshot_sub_payload=_container(fields)), True  # fmt: skip
+
+
+def load_top_ups() -> list[TopUp]:
+    """snapshots.json's top-up log."""
+    kept = json.loads(SNAPSHOTS.read_text())["top_up_log"]
+    return [(str(code).encode("ascii"), int(amount), int(when)) for code, amount, when in kept]
 
 
 def load_snapshots() -> tuple[dict[tuple[int, int], list[Snapshot]], list[Collection]]:
     """snapshots.json's snapshots by (cluster, cause), and its debt log."""
     kept = json.loads(SNAPSHOTS.read_text())
     clusters = {"metering": METERING, "prepayment": PREPAYMENT}
-    snapshots = {(clusters[name], int(cause)): [(int(t), int(k), dict(f)) for t, k, f in taken]
+    snapshots = {(clusters[name], int(cause)): [(int(s[0]), int(s[1]), dict(s[2]), *s[3:])
+                                                for s in taken]
                  for name, causes in kept["snapshots"].items()
                  for cause, taken in causes.items()}  # fmt: skip
     debts: list[Collection] = [(int(t), int(a), int(k), int(o)) for t, a, k, o in kept["debt_log"]]

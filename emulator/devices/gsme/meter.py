@@ -83,7 +83,9 @@ SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB:
         # the snapshots and debt log (commands.py), encrypted for the reader
         0x0077: "4.6.1", 0x0096: "4.14", 0x0076: "4.4.3", 0x00C4: "4.4.4",
         # the registers and prepayment values (reads, encrypted for the reader)
-        0x00B8: "4.1.4", 0x00B6: "4.1.2", 0x0075: "4.3"}  # fmt: skip
+        0x00B8: "4.1.4", 0x00B6: "4.1.2", 0x0075: "4.3",
+        # the change of mode / tariff snapshots (encrypted) and the top-up log (clear)
+        0x00C3: "4.4.2", 0x00C5: "4.4.5"}  # fmt: skip
 SRVS.update(gas_prepayment.SRVS)  # 1.6, 2.2 (prepayment.py)
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
 #: the reads the ACB may send on a user's behalf too (GCS15d, GCS16b: the use-case tables)
@@ -98,7 +100,8 @@ CRITICAL = {0x0081, 0x0085, 0x0070, 0x006E, 0x0086, 0x00B4, 0x00C0, 0x00C2, 0x00
 DATE_STAMPED = {0x012A, 0x0074, 0x00B8, 0x00B6, 0x0075, 0x00A3, 0x006B}
 #: GCS13a/b/c the registers, GCS14 the prepayment values, GCS17 / GCS18 the sampled data,
 #: GCS16a / GCS16b / GCS15c the snapshots, GCS15d the debt log: encrypted for the reader
-ENCRYPTED = {0x0074, 0x0078, 0x0079, 0x0077, 0x0096, 0x0076, 0x00C4, 0x00B8, 0x00B6, 0x0075}
+ENCRYPTED = {0x0074, 0x0078, 0x0079, 0x0077, 0x0096, 0x0076, 0x00C4, 0x00B8, 0x00B6, 0x0075,
+             0x00C3}  # fmt: skip
 #: GCS14 reads the price's trailing digit and currency clear, the prepayment values
 #: encrypted with the default response left enabled (RTDS's)
 CLEAR_CLUSTERS, LOUD = {0x0075: {0x0700}}, {0x0075}
