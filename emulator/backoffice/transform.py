@@ -1915,9 +1915,10 @@ def _gcs21b(body: etree._Element, counter: int) -> bytes:
                       calendar_type=CALENDAR_TYPE_IMPORT, provider_id=0,
                       issuer_calendar_id=CURRENT_CALENDAR)),
     ]  # fmt: skip
-    frames = [("profile_wide", cluster, 0x00, Container(command="read_attributes",
-                                                        attribute_ids=ListContainer(ids)))
-              for cluster, ids in GCS21B_READS]  # fmt: skip
+    frames: list[tuple[str, int | str, int, Container]] = [
+        ("profile_wide", cluster, 0x00, Container(command="read_attributes",
+                                                  attribute_ids=ListContainer(ids)))
+        for cluster, ids in GCS21B_READS]  # fmt: skip
     frames += [
         ("cluster_specific", "calendar", command_id, payload) for command_id, payload in gets
     ]
@@ -2004,7 +2005,7 @@ def _gcs15d(body: etree._Element, counter: int) -> bytes:
                                            components=ListContainer([component])))  # fmt: skip
 
 
-for _use_case, (_srv, *_rest) in GAS_SNAPSHOTS.items():
+for _use_case, (_srv, *_gets) in GAS_SNAPSHOTS.items():
     FORMS[(_srv, _use_case)] = _Form(_use_case, _gas_command(_use_case, _gas_snapshots(_use_case)))
     DEVICES_OF[_use_case] = ("gsme",)
 # RTDS's 4.4.4 is the ACB's on the Supplier's behalf (its ERROR and NOT_FOUND the Supplier's)

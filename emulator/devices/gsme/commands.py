@@ -268,7 +268,7 @@ class GasCommands:
         return {key: self._guarded(key[0], handler) for key, handler in self._handlers().items()}
 
     def _guarded(self, cluster: int, handler: Handler) -> Handler:
-        def run(payload: Any) -> str | tuple[int, Any] | tuple[int, Any, bool]:
+        def run(payload: Any) -> str | tuple[int, Any] | tuple[int, Any, bool] | list[Any]:
             if cluster in self.faults:
                 if self.faults[cluster] <= 0:
                     return self._failed(cluster, payload)
