@@ -2747,8 +2747,8 @@ for _srv, _use_case, _build in (("6.31", "DBCH01", _fixed_read("DBCH01")),
 # (0-0:19.20.5.255), then each object's activation time (now, ExecutionDateTime or never).
 # A day profile's entry runs script 0-0:10.0.100.255 with selector n (a primary TOU rate),
 # 100 + n (a block tariff's) or 200 + n (a secondary TOU rate). Our reading where RTDS shows
-# no case: the selectors of rates RTDS does not use follow its pattern; EUR is false (RTDS's
-# GBP true); a secondary day profile takes TOU actions only (the schema's 1..4).
+# no case: the selectors of rates RTDS does not use follow its pattern; ECB (the euro) is
+# false (RTDS's GBP true); a secondary day profile takes TOU actions only (the schema's 1..4).
 
 SCRIPTS = bytes.fromhex("00000A0064FF")  # the tariff block counter matrix's script table
 #: element -> (its switching table, passive special days, special days' activation object)
@@ -2758,7 +2758,7 @@ ELEMENTS = {
 }
 THRESHOLDS = [f"00001001{n:02X}FF" for n in range(0x0B, 0x13)]  # passive, TOU rate 1..8
 CURRENCY, THRESHOLD_MATRIX, SECONDARY_MATRIX = "00005E2C0200", "00003F0101FF", "0000131405FF"
-CURRENCIES = {"GBP": 0xFF, "EUR": 0x00}  # our reading: RTDS's GBP is boolean true
+CURRENCY_FLAGS = {"GBP": 0xFF, "ECB": 0x00}  # DUIS's units; our reading: RTDS's GBP is true
 ACTION_BASE = {"TOUTariffAction": 0, "BlockTariffAction": 100}
 
 
@@ -2847,12 +2847,12 @@ def _ecs01a(body: etree._Element, counter: int) -> bytes:
     tariff = _one(body, "ElecTariffElements")
     table, special_days, special_activation = ELEMENTS["primary"]
     currency = _required_text(tariff, "CurrencyUnits").strip()
-    if currency not in CURRENCIES:
-        raise TransformError(f"currency {currency!r} is not GBP or EUR")
+    if currency not in CURRENCY_FLAGS:
+        raise TransformError(f"currency {currency!r} is not GBP or ECB")
     try:
         values = [*_switching_table(_one(tariff, "SwitchingTable"), secondary=False),
                   _tariff_special_days(tariff), *_block_thresholds(tariff),
-                  _item("boolean", CURRENCIES[currency]), *_primary_charges(body)]  # fmt: skip
+                  _item("boolean", CURRENCY_FLAGS[currency]), *_primary_charges(body)]  # fmt: skip
     except ValueError as error:
         raise TransformError(f"1.1.1 tariff: {error}") from None
     code = bytes.fromhex
