@@ -183,6 +183,7 @@ def test_a_bad_setting_is_refused(element, text, match):
 def test_an_alert_turned_off_is_not_sent(keys):
     """810D (Supplier) and 8015 (Network Operator) are sent as RTDS's meter starts; after
     ECS25a turns 810D off and ECS25b 8015, neither is, each counted; a critical 8F66 always."""
+
     def operator_edit(root):
         root.find(f".//{{{duis.SR}}}x8015").text = "Disable"
 
