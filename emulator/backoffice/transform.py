@@ -1890,57 +1890,71 @@ FORMS[("6.22", "GCS20")] = _Form("GCS20", _gas_command("GCS20", _gas_alert_behav
 DEVICES_OF.update({"GCS20r": ("gsme",), "GCS20": ("gsme",)})
 
 
-# --- the gas meter's prepayment configuration and tariff calendar: 4.13 (GCS21b) -------------
+# --- the gas meter's prepayment configuration and tariff: 4.13 (GCS21b: the friendly credit
+# calendar) and 4.11.1 (GCS21f: the tariff's calendar and current price) ---------------------
 
 #: GCS21b's reads: the Prepayment attributes (debt recovery, caps, thresholds) and the price's
 #: trailing digit, in RTDS's order
 GCS21B_READS = ((0x0705, (0x0239, 0x0006, 0x0216, 0x0226, 0x0040, 0x0010, 0x0011, 0x0031,
                           0x0021, 0x0022, 0x0217, 0x0227)),
                 (0x0700, (0x0617,)))  # fmt: skip
-CURRENT_CALENDAR = 0xFFFFFFFE  # issuer calendar id: the one in force (RTDS's)
-CALENDAR_TYPE_IMPORT = 3  # the import calendar's special days, as RTDS's
+#: GCS21f's: the Price attributes (threshold divisor and multiplier, block thresholds, the
+#: block and tier prices, currency, trailing digit, standing charge), in RTDS's order
+GCS21F_READS = ((0x0700, (0x0203, 0x0202, 0x0100, 0x0101, 0x0102, 0x0615, 0x0400, 0x0401,
+                          0x0402, 0x0403, 0x0410, 0x0420, 0x0430, 0x0440, 0x0616, 0x0617,
+                          0x0301)),)  # fmt: skip
+#: use case -> (its reads, the issuer calendar id and special days' calendar type it gets the
+#: calendar by: RTDS's, the friendly credit one 0xFFFFFFFE / 3, the tariff's 0xFFFFFFFF / 0,
+#: whether it gets the current price)
+GAS_TARIFF_READS = {"GCS21b": (GCS21B_READS, 0xFFFFFFFE, 3, False),
+                    "GCS21f": (GCS21F_READS, 0xFFFFFFFF, 0, True)}  # fmt: skip
 
 
-def _gcs21b(body: etree._Element, counter: int) -> bytes:
-    """4.13: read the prepayment configuration, then get every day and week profile, the
-    seasons and the special days of the calendar in force (sequence numbers 0, 1, ...)."""
-    _not_dsp_future_dated(body, "GCS21b")
-    gets = [
-        (1, Container(command="get_day_profiles", provider_id=0, issuer_calendar_id=CURRENT_CALENDAR,
-                      start_day_id=1, number_of_days=0)),
-        (2, Container(command="get_week_profiles", provider_id=0, issuer_calendar_id=CURRENT_CALENDAR,
-                      start_week_id=1, number_of_weeks=0)),
-        (3, Container(command="get_seasons", provider_id=0, issuer_calendar_id=CURRENT_CALENDAR)),
-        (4, Container(command="get_special_days", start_time=0, number_of_events=0,
-                      calendar_type=CALENDAR_TYPE_IMPORT, provider_id=0,
-                      issuer_calendar_id=CURRENT_CALENDAR)),
-    ]  # fmt: skip
-    frames: list[tuple[str, int | str, int, Container]] = [
-        ("profile_wide", cluster, 0x00, Container(command="read_attributes",
-                                                  attribute_ids=ListContainer(ids)))
-        for cluster, ids in GCS21B_READS]  # fmt: skip
-    frames += [
-        ("cluster_specific", "calendar", command_id, payload) for command_id, payload in gets
-    ]
-    components = ListContainer(
-        Container(
-            control=Container(last_component=n == len(frames) - 1, encrypted=False,
-                              from_date_time=False, reserved=0),
-            cluster_id=cluster,
-            body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
-                frame_control=Container(frame_type=kind, manufacturer_specific=False,
-                                        direction="client_to_server",
-                                        disable_default_response=False, reserved=0),
-                manufacturer_code=None, sequence=n, command_id=command_id, payload=payload)),
-        )
-        for n, (kind, cluster, command_id, payload) in enumerate(frames)
-    )  # fmt: skip
-    return encode_payload("gbz", Container(profile=PROFILE_SMART_ENERGY,
-                                           component_count=len(frames), components=components))  # fmt: skip
+def _gas_tariff_read(use_case: str) -> Callable[[etree._Element, int], bytes]:
+    reads, calendar, kind, price = GAS_TARIFF_READS[use_case]
+
+    def build(body: etree._Element, counter: int) -> bytes:
+        _not_dsp_future_dated(body, use_case)
+        gets = [
+            (1, Container(command="get_day_profiles", provider_id=0, issuer_calendar_id=calendar,
+                          start_day_id=1, number_of_days=0)),
+            (2, Container(command="get_week_profiles", provider_id=0, issuer_calendar_id=calendar,
+                          start_week_id=1, number_of_weeks=0)),
+            (3, Container(command="get_seasons", provider_id=0, issuer_calendar_id=calendar)),
+            (4, Container(command="get_special_days", start_time=0, number_of_events=0,
+                          calendar_type=kind, provider_id=0, issuer_calendar_id=calendar)),
+        ]  # fmt: skip
+        frames: list[tuple[str, int | str, int, Container]] = [
+            ("profile_wide", cluster, 0x00, Container(command="read_attributes",
+                                                      attribute_ids=ListContainer(ids)))
+            for cluster, ids in reads]  # fmt: skip
+        frames += [("cluster_specific", "calendar", command_id, get) for command_id, get in gets]
+        if price:
+            frames.append(("cluster_specific", "price", 0x00,
+                           Container(command="get_current_price", command_options=0)))  # fmt: skip
+        components = ListContainer(
+            Container(
+                control=Container(last_component=n == len(frames) - 1, encrypted=False,
+                                  from_date_time=False, reserved=0),
+                cluster_id=cluster,
+                body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
+                    frame_control=Container(frame_type=frame_type, manufacturer_specific=False,
+                                            direction="client_to_server",
+                                            disable_default_response=False, reserved=0),
+                    manufacturer_code=None, sequence=n, command_id=command_id, payload=payload)),
+            )
+            for n, (frame_type, cluster, command_id, payload) in enumerate(frames)
+        )  # fmt: skip
+        return encode_payload("gbz", Container(profile=PROFILE_SMART_ENERGY,
+                                               component_count=len(frames), components=components))  # fmt: skip
+
+    build.__doc__ = f"{use_case}: the attributes, then the calendar's parts (and the price)"
+    return build
 
 
-FORMS[("4.13", "GCS21b")] = _Form("GCS21b", _gcs21b)
-DEVICES_OF["GCS21b"] = ("gsme",)
+FORMS[("4.13", "GCS21b")] = _Form("GCS21b", _gas_tariff_read("GCS21b"))
+FORMS[("4.11.1", "GCS21f")] = _Form("GCS21f", _gas_tariff_read("GCS21f"))
+DEVICES_OF.update({"GCS21b": ("gsme",), "GCS21f": ("gsme",)})
 
 
 # --- the gas meter's snapshots (4.6.1 GCS16a, 4.14 GCS16b, 4.4.3 GCS15c) and debt log (4.4.4

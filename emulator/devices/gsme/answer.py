@@ -86,6 +86,7 @@ class GbzAnswerer:
         own_counter: Iterable[int] = (),
         clear_clusters: Mapping[int, Iterable[int]] | None = None,
         loud: Iterable[int] = (),
+        quiet_reads: Iterable[int] = (),
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
         self.anchors = anchors
@@ -107,6 +108,8 @@ class GbzAnswerer:
         self.clear_clusters = {code: frozenset(c) for code, c in (clear_clusters or {}).items()}
         #: encrypted read responses that leave the default response enabled (GCS14's)
         self.loud = frozenset(loud)
+        #: clear read responses that disable the default response (GCS21f's, as RTDS's)
+        self.quiet_reads = frozenset(quiet_reads)
         #: attributes whose hardware fails (tests: RTDS's ERROR responses): read as
         #: hardware_failure, and the rest of the message is not carried out
         self.attribute_faults: set[tuple[int, int]] = set()
@@ -155,9 +158,9 @@ class GbzAnswerer:
                     message.message_code, ()
                 )
                 quiet = message.message_code not in self.loud
-                answers = [
-                    self._component(component, last, key=None if clear else key, quiet=quiet)
-                ]
+                answers = [self._component(component, last, key=None if clear else key,
+                                           quiet=quiet,
+                                           quiet_clear=message.message_code in self.quiet_reads)]  # fmt: skip
                 failed = _read_failed(answers[0])
             components.extend(answers)
         sealed = [c for c in components if c.control.encrypted]
@@ -214,7 +217,7 @@ class GbzAnswerer:
         raise CommandRejected(RejectReason.UNSUPPORTED_USE_CASE)
 
     def _component(self, component: Any, last: bool, key: bytes | None = None,
-                   quiet: bool = True) -> Any:  # fmt: skip
+                   quiet: bool = True, quiet_clear: bool = False) -> Any:  # fmt: skip
         cluster = int(component.cluster_id)
         frame = component.body.frame
         records = []
@@ -238,7 +241,7 @@ class GbzAnswerer:
             body=Container(from_date_time=None, encrypted_frame=None, frame=Container(
                 frame_control=Container(frame_type="profile_wide", manufacturer_specific=False,
                                         direction="server_to_client",
-                                        disable_default_response=False, reserved=0),
+                                        disable_default_response=quiet_clear, reserved=0),
                 manufacturer_code=None, sequence=frame.sequence,
                 command_id=READ_ATTRIBUTES_RESPONSE,
                 payload=Container(command="read_attributes_response",

@@ -48,12 +48,19 @@ the events of a log or those of one configuration; an event the meter does not h
 `not_found` and a start in the future `invalid_value`, nothing changed. The meter logs an event
 only where its configuration has it logged.
 
-4.13 (GCS21b) reads the prepayment configuration (Prepayment attributes: debt recovery rates,
-frequencies and shares, which 2.3 sets; caps and thresholds), the price's trailing digit and the
-tariff calendar: each day and week profile, the seasons and the special days, one Calendar
-publish command each (RTDS's meter's calendar at the start, tariff_calendar.json), `not_found`
-where the meter holds none. A 1.1.1 calendar replaces the whole calendar: its publish_calendar
-drops the old profiles, seasons and special days before its own arrive.
+The meter keeps two calendars (tariff_calendar.json: RTDS's meter's at the start), by ZCL
+calendar type: the tariff's (0: 1.1.1 publishes it, 4.11.1 reads it) and the friendly credit
+one (3: 2.1 publishes it, 4.13 reads it). A publish_calendar replaces its type's whole calendar
+(the old profiles, seasons and special days go); the week profiles and seasons after it, which
+name no type, are its. A read names its calendar by the special days' type and, for the
+profiles and seasons, by the issuer calendar id: 0xFFFFFFFE the friendly credit one (RTDS's
+4.13), any other the tariff's. 4.13 (GCS21b) reads the prepayment configuration (Prepayment
+attributes: debt recovery rates, frequencies and shares, which 2.3 sets; caps and thresholds),
+the price's trailing digit and the friendly credit calendar; 4.11.1 (GCS21f) the Price
+attributes (thresholds, block prices, currency, the standing charge 1.2.1 publishes), the
+tariff calendar and the current price (publish_price at the meter's time); each day and week
+profile, the seasons and the special days one Calendar publish command each, `not_found` where
+the meter holds none.
 
 The snapshots and the debt log (snapshots.json, RTDS's meter's): 4.6.1 (GCS16a) and 4.14
 (GCS16b) read the daily read log, 4.4.3 (GCS15c) the billing calendar's snapshots, each one
@@ -124,6 +131,10 @@ TopUp = tuple[bytes, int, int]
 Snapshot = tuple[Any, ...]
 #: a debt collection: time, amount collected, debt type, outstanding debt
 Collection = tuple[int, int, int, int]
+TARIFF_CALENDAR_TYPE, FRIENDLY_CREDIT = 0, 3  # ZCL calendar types
+FRIENDLY_CREDIT_READ = 0xFFFFFFFE  # a get's issuer calendar id naming it (RTDS's 4.13)
+STANDING_CHARGE = (PRICE, 0x0301)  # what 4.11.1 reads of 1.2.1's tariff information
+PUBLISH_PRICE = 0x00
 #: the Calendar cluster's publish commands (server to client) answering its gets
 PUBLISH_DAY_PROFILE, PUBLISH_WEEK_PROFILE, PUBLISH_SEASONS, PUBLISH_SPECIAL_DAYS = 1, 2, 3, 4
 #: 2.3's debts as the Prepayment attributes 4.13 reads: debt n -> (recovery frequency, amount)
@@ -231,7 +242,11 @@ class GasState:
     #: partner certificates Method C joins delivered (EUI -> DER)
     certificates: dict[bytes, bytes] = field(default_factory=dict)
     debts: dict[int, Debt] = field(default_factory=lambda: {n: Debt() for n in (1, 2, 3)})
-    tariff: GasTariff = field(default_factory=lambda: load_calendar())
+    tariff: GasTariff = field(default_factory=lambda: load_calendar(TARIFF_CALENDAR_TYPE))
+    #: the friendly credit calendar (2.1; 4.13 reads it)
+    friendly_credit: GasTariff = field(default_factory=lambda: load_calendar(FRIENDLY_CREDIT))
+    #: the price the meter publishes as current (4.11.1)
+    current_price: dict[str, Any] | None = field(default_factory=lambda: load_current_price())
 
 
 class GasCommands:
@@ -254,6 +269,8 @@ class GasCommands:
         self.snapshots, self.debt_log = load_snapshots()
         #: the top-ups credited, oldest first
         self.top_ups: list[TopUp] = load_top_ups()
+        #: the calendar type the last publish_calendar named (its week profiles and seasons)
+        self._calendar_type = TARIFF_CALENDAR_TYPE
         #: ZCL sample id -> its sampled data log
         self.sampled: dict[int, SampledLog] = load_sampled()
         #: clusters whose hardware fails (tests: RTDS's ERROR responses) -> how many more of
@@ -379,6 +396,7 @@ class GasCommands:
             **{(CALENDAR, f"publish_{name}"): self._keep(name)
                for name in ("seasons", "special_days")},
             (CALENDAR, "publish_calendar"): self._new_calendar,
+            (PRICE, "get_current_price"): self._current_price,
             (CALENDAR, "get_day_profiles"): self._get_profiles("day"),
             (CALENDAR, "get_week_profiles"): self._get_profiles("week"),
             (CALENDAR, "get_seasons"): self._get_kept("seasons", PUBLISH_SEASONS),
@@ -394,18 +412,48 @@ class GasCommands:
         """A tariff command kept as the tariff's `name` part."""
 
         def keep(payload: Any) -> str:
+            if name in ("seasons", "special_days"):  # a calendar's part
+                setattr(self._calendar(payload.get("calendar_type")), name, payload)
+                return "success"
             setattr(self.state.tariff, name, payload)
+            if name == "tariff_information":
+                self._set(STANDING_CHARGE, int(payload.standing_charge))
             return "success"
 
         return keep
 
+    def _calendar(self, kind: int | None = None) -> GasTariff:
+        """The calendar of a ZCL calendar type (None: the one the last publish_calendar
+        named)."""
+        if kind is None:
+            kind = self._calendar_type
+        return self.state.friendly_credit if int(kind) == FRIENDLY_CREDIT else self.state.tariff
+
+    def _read_calendar(self, payload: Any) -> GasTariff:
+        """The calendar a get names: by its type (special days), else by its issuer calendar
+        id."""
+        if payload.get("calendar_type") is not None:
+            return self._calendar(payload.calendar_type)
+        friendly = int(payload.issuer_calendar_id) == FRIENDLY_CREDIT_READ
+        return self.state.friendly_credit if friendly else self.state.tariff
+
     def _new_calendar(self, payload: Any) -> str:
-        """A new calendar: the old one's profiles, seasons and special days go with it."""
-        tariff = self.state.tariff
+        """A new calendar of its type: the old one's profiles, seasons and special days go."""
+        self._calendar_type = int(payload.calendar_type)
+        tariff = self._calendar()
         tariff.calendar, tariff.seasons, tariff.special_days = payload, None, None
         tariff.day_profiles.clear()
         tariff.week_profiles.clear()
         return "success"
+
+    def _current_price(self, payload: Any) -> str | tuple[int, Any, bool]:
+        """The price in force, at the meter's time; not_found when it holds none."""
+        if self.state.current_price is None:
+            return "not_found"
+        now = datetime_to_seconds2000(self.now().astimezone(dt.UTC))
+        fields = dict(self.state.current_price)
+        fields["rate_label"] = bytes.fromhex(fields["rate_label"])
+        return PUBLISH_PRICE, _response("publish_price", current_time=now, **fields), True
 
     def _get_profiles(self, kind: str) -> Handler:
         """The day or week profiles from the start id on, `number_of_…` of them (0: all),
@@ -414,7 +462,7 @@ class GasCommands:
         plural = "days" if kind == "day" else "weeks"
 
         def get(payload: Any) -> str | list[Any]:
-            profiles = getattr(self.state.tariff, f"{kind}_profiles")
+            profiles = getattr(self._read_calendar(payload), f"{kind}_profiles")
             chosen = [
                 profiles[n] for n in sorted(profiles) if n >= int(payload[f"start_{kind}_id"])
             ]
@@ -430,7 +478,7 @@ class GasCommands:
         """The seasons or special days the meter holds, as it was published them."""
 
         def get(payload: Any) -> str | list[Any]:
-            kept = getattr(self.state.tariff, name)
+            kept = getattr(self._read_calendar(payload), name)
             if kept is None:
                 return "not_found"
             return [(response, _published(f"publish_{name}", kept), True)]
@@ -441,7 +489,7 @@ class GasCommands:
         """A day or week profile kept by its id (a later one of the same id replaces it)."""
 
         def keep(payload: Any) -> str:
-            profiles = getattr(self.state.tariff, f"{kind}_profiles")
+            profiles = getattr(self._calendar(payload.get("calendar_type")), f"{kind}_profiles")
             profiles[int(payload[f"{kind}_id"])] = payload
             return "success"
 
@@ -748,9 +796,9 @@ def load_snapshots() -> tuple[dict[tuple[int, int], list[Snapshot]], list[Collec
     return snapshots, debts
 
 
-def load_calendar() -> GasTariff:
-    """tariff_calendar.json's calendar, as a tariff with no prices yet."""
-    kept = json.loads(TARIFF_CALENDAR.read_text())
+def load_calendar(kind: int) -> GasTariff:
+    """tariff_calendar.json's calendar of a ZCL calendar type, as a tariff with no prices yet."""
+    kept = json.loads(TARIFF_CALENDAR.read_text())["calendars"][str(kind)]
     return GasTariff(
         day_profiles={int(p["day_id"]): _container(p) for p in kept["day_profiles"]},
         week_profiles={int(p["week_id"]): _container(p) for p in kept["week_profiles"]},
@@ -770,6 +818,11 @@ def _published(command: str, kept: Any) -> Any:
     """A kept publish command's fields, under its name."""
     fields = {k: v for k, v in kept.items() if not str(k).startswith("_") and k != "command"}
     return Container(command=command, **fields)
+
+
+def load_current_price() -> dict[str, Any]:
+    """tariff_calendar.json's current price (its rate label in hex)."""
+    return dict(json.loads(TARIFF_CALENDAR.read_text())["current_price"])
 
 
 def load_event_configuration() -> dict[int, int]:

@@ -85,7 +85,9 @@ SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB:
         # the registers and prepayment values (reads, encrypted for the reader)
         0x00B8: "4.1.4", 0x00B6: "4.1.2", 0x0075: "4.3",
         # the change of mode / tariff snapshots (encrypted) and the top-up log (clear)
-        0x00C3: "4.4.2", 0x00C5: "4.4.5"}  # fmt: skip
+        0x00C3: "4.4.2", 0x00C5: "4.4.5",
+        # the tariff: Price attributes, the tariff calendar, the current price (commands.py)
+        0x009F: "4.11.1"}  # fmt: skip
 SRVS.update(gas_prepayment.SRVS)  # 1.6, 2.2 (prepayment.py)
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
 #: the reads the ACB may send on a user's behalf too (GCS15d, GCS16b: the use-case tables)
@@ -105,6 +107,7 @@ ENCRYPTED = {0x0074, 0x0078, 0x0079, 0x0077, 0x0096, 0x0076, 0x00C4, 0x00B8, 0x0
 #: GCS14 reads the price's trailing digit and currency clear, the prepayment values
 #: encrypted with the default response left enabled (RTDS's)
 CLEAR_CLUSTERS, LOUD = {0x0075: {0x0700}}, {0x0075}
+QUIET_READS = {0x009F}  # GCS21f's clear read response disables the default response (RTDS's)
 #: the future-dated tariff commands (GCS01b, GCS01a): alert 8F66 (GBZ 00CD) when they start
 FUTURE_DATED = {0x00A3, 0x006B}
 #: and the prepayment commands' (prepayment.py: 1.6's change of payment mode)
@@ -169,6 +172,7 @@ class GasMeter:
                                     commands=self.commands.handlers(),
                                     asn1_commands=self.commands.asn1_handlers(),
                                     critical=CRITICAL, clear_clusters=CLEAR_CLUSTERS, loud=LOUD,
+                                    quiet_reads=QUIET_READS,
                                     on_executed=self._scheduled)  # fmt: skip
         self.wakes = 0
         self.now = now
