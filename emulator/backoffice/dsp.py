@@ -151,6 +151,8 @@ class DspStats:
     alerts_delivered: int = 0
     alerts_undeliverable: int = 0
     delivery_failures: int = 0
+    #: 11.1 / 11.4 images sent, by how each device took it ("verified", "no-route", ...)
+    firmware: Counter = field(default_factory=Counter)
 
 
 class Dsp:
@@ -357,11 +359,33 @@ class Dsp:
                           f"{ACB_EUI.hex().upper()} as target", request)  # fmt: skip
         if request.service_reference in ("5.1", "5.2", "5.3"):
             body = self._schedule_service(request)
+        elif request.service_reference_variant in nondevice.FIRMWARE_SRVS:
+            body = self._distribute_firmware(request)
         elif request.service_reference_variant not in nondevice.SERVED:
             raise DspRefusal(ResponseCode.NOT_SUPPORTED, "non-device service not served", request)
         else:
             body = self._non_device_answer(request)
         return self._non_device_reply(request, body, started)
+
+    def _distribute_firmware(self, request: duis.Request) -> etree._Element | None:
+        """11.1 / 11.4: answered at once (the warning for devices not sent to), the image
+        then carried to each device's premises; the devices alert their receipt."""
+        try:
+            order = nondevice.firmware_order(request, self.inventory)
+        except nondevice.NonDeviceRefused as exc:
+            raise DspRefusal(exc.code, str(exc), request) from None
+        for device in order.devices:
+            self._spawn(self._send_image(device, order.image))
+        return order.warning
+
+    async def _send_image(self, device: bytes, image: bytes) -> None:
+        try:
+            outcome = await self.router.distribute_firmware(device, image)
+        except NoRoute as exc:
+            outcome = "no-route"
+            log.warning("firmware image not sent: %s", exc)
+        self.stats.firmware[outcome] += 1
+        log.info("firmware image to %s: %s", device.hex().upper(), outcome)
 
     def _non_device_answer(self, request: duis.Request) -> etree._Element | None:
         try:

@@ -36,6 +36,16 @@ gates every later request to the device: out of service, E5):
   is the request echoed and one region's coverage (the region of the CHF at the premises the
   UPRN or address names, where gbhan knows one, else Unknown), available, High likelihood.
 
+11.1 Update Firmware and 11.4 Update PPMID Firmware (`firmware_order`): the DSP answers I0
+at once and then distributes the image over the SM WAN to each listed device's Comms Hub
+(dsp.py, routing.py), which passes it on; the device checks it and alerts its receipt, which
+reaches the Supplier as a DUIS device alert. Listed devices the DSP does not send to are
+named in the answer's DSPUpdateFirmwareWarning (DSPUpdatePPMIDFirmwareWarning): unknown ones
+InvalidDeviceIDList, ones not Commissioned NotCommissionedDeviceIDList, ones of another type
+(11.1: ESME, GSME, CHF; 11.4: PPMID) or that gbhan's devices take no image for yet (the GSME,
+the CHF) NotApplicableFirmwareDeviceIDList. gbhan keeps no Central Products List, so the
+FirmwareVersion is not checked against the device's model.
+
 Rules the sources are silent on (which statuses each lifecycle step accepts) are DUIS as
 gbhan reads it, documented here. Every other variant 8 service but the schedules (5.x,
 schedules.py) is answered E43 (not supported by gbhan).
@@ -365,6 +375,60 @@ def hub_status_update(request: Request, inventory: Inventory, now: _dt.datetime)
         if status in ("Commissioned", "Withdrawn"):
             raise _refuse_status(device, status, srv)
         inventory.set_status(device.eui, "Withdrawn")
+
+
+#: SRV -> (the body's element, the warning's element, device types DUIS sends it to)
+FIRMWARE_SRVS = {
+    "11.1": ("UpdateFirmware", "DSPUpdateFirmwareWarning", frozenset({"esme", "gsme", "chf"})),
+    "11.4": ("UpdatePPMIDFirmware", "DSPUpdatePPMIDFirmwareWarning", frozenset({"ppmid"})),
+}
+#: the device types gbhan's emulated devices take a distributed image at
+TAKES_IMAGES = frozenset({"esme", "ppmid"})
+#: the warning's lists, in the schema's order
+WARNING_LISTS = ("InvalidDeviceIDList", "NotCommissionedDeviceIDList",
+                 "NotApplicableFirmwareDeviceIDList")  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class FirmwareOrder:
+    """What an 11.1 / 11.4 asks the DSP to do: the image, the devices it goes to, and the
+    answer's warning body (None: every listed device is sent it)."""
+
+    image: bytes
+    devices: tuple[bytes, ...]
+    warning: etree._Element | None
+
+
+def firmware_order(request: Request, inventory: Inventory) -> FirmwareOrder:
+    """11.1 / 11.4: the image and the listed devices the DSP sends it to (module docstring)."""
+    element, warning_name, kinds = FIRMWARE_SRVS[request.service_reference_variant]
+    node = request.body
+    if etree.QName(node).localname != element:
+        raise NonDeviceRefused(f"no {element}", ResponseCode.XML_REFUSED)
+    try:
+        image = base64.b64decode(_text(node, "FirmwareImage") or "", validate=True)
+    except binascii.Error:
+        raise NonDeviceRefused("FirmwareImage is not base64", ResponseCode.XML_REFUSED) from None
+    refused: dict[str, list[str]] = {name: [] for name in WARNING_LISTS}
+    devices: list[bytes] = []
+    for text in (_text(node, "DeviceIDList") or "").split(","):
+        eui = eui_from_text(text.strip())
+        device = inventory.get(eui)
+        if device is None:
+            refused["InvalidDeviceIDList"].append(_eui_text(eui))
+        elif inventory.status(eui) != "Commissioned":
+            refused["NotCommissionedDeviceIDList"].append(_eui_text(eui))
+        elif device.device_type not in kinds or device.device_type not in TAKES_IMAGES:
+            refused["NotApplicableFirmwareDeviceIDList"].append(_eui_text(eui))
+        elif eui not in devices:
+            devices.append(eui)
+    warning = None
+    if any(refused.values()):
+        warning = etree.Element(f"{{{SR}}}{warning_name}")
+        for name in WARNING_LISTS:
+            if refused[name]:
+                etree.SubElement(warning, f"{{{SR}}}{name}").text = ",".join(refused[name])
+    return FirmwareOrder(image, tuple(devices), warning)
 
 
 def wan_matrix(request: Request, inventory: Inventory) -> etree._Element:

@@ -58,6 +58,17 @@ class PremisesPort(Protocol):
     def on_alert(self, callback: Callable[[bytes], None]) -> None: ...
 
 
+@runtime_checkable
+class FirmwareReceiver(Protocol):
+    """A premises that takes a firmware image over the WAN (11.1, 11.4): its Comms Hub
+    passes it to the devices named, which check it and alert their receipt (on_alert).
+    Device EUI -> how it went ("verified", "verification-failed", ...)."""
+
+    async def distribute_firmware(
+        self, image: bytes, devices: Iterable[bytes]
+    ) -> dict[bytes, str]: ...
+
+
 class NoRoute(EmulatorError, LookupError):
     """No premises serves the device (it is in the inventory but not connected)."""
 
@@ -95,6 +106,14 @@ class InOrder:
     def on_alert(self, callback: Callable[[bytes], None]) -> None:
         self.premises.on_alert(callback)
 
+    async def distribute_firmware(self, image: bytes, devices: Iterable[bytes]) -> dict[bytes, str]:
+        """The image to the premises' devices, in turn with its commands; a premises that
+        takes no image reports each device "unsupported"."""
+        if not isinstance(self.premises, FirmwareReceiver):
+            return {bytes(d): "unsupported" for d in devices}
+        async with self._lock:
+            return await self.premises.distribute_firmware(image, devices)
+
 
 class Router:
     """Which premises serves which device EUI, and the WAN to reach them."""
@@ -122,3 +141,14 @@ class Router:
         started = self.wan.clock.now()
         execution = await self.wan.exchange(premises, command)
         return Routed(bytes(device), execution, self.wan.clock.now() - started)
+
+    async def distribute_firmware(self, device: bytes, image: bytes) -> str:
+        """Carry a firmware image over the WAN (one leg's latency; an image is sent, not
+        exchanged) to the premises serving `device`, for that device; how it went there.
+        NoRoute when no premises serves it."""
+        premises = self._by_device.get(bytes(device))
+        if premises is None:
+            raise NoRoute(f"no premises serves {bytes(device).hex().upper()}")
+        await self.wan.clock.sleep(self.wan.latency_s)
+        outcomes = await premises.distribute_firmware(image, [bytes(device)])
+        return outcomes.get(bytes(device), "not-here")

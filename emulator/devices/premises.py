@@ -34,6 +34,7 @@ from gbcs.security import check_message
 from .access import AccessPolicy
 from .comms_hub import CommsHub, RoutingError, nwk_of, parse_tunnel_data, tunnel_reply
 from .esme import Esme
+from .esme.firmware import VERIFIED, supplier_anchor
 from .gsme import GasMeter, GasProxy
 from .gsme.meter import WAKE_INTERVAL_S
 from .hub_function import HubFunction
@@ -368,6 +369,24 @@ class Premises:
         )
         execution.alerts = list(result.alerts)
         return execution
+
+    async def distribute_firmware(self, image: bytes, devices: Iterable[bytes]) -> dict[bytes, str]:
+        """11.1 / 11.4's image as the WAN hands it to this premises' Comms Hub, for the
+        `devices` named: the hub passes it to each over the HAN and the device checks it and
+        alerts its receipt (through on_alert). Device EUI -> "verified" | "verification-failed"
+        | "unsupported" (a device here gbhan takes no image for) | "not-here"."""
+        outcomes: dict[bytes, str] = {}
+        for eui in map(bytes, devices):
+            if eui == self.esme.eui:
+                self.hub.stats["firmware:to-device"] += 1
+                await self.clock.sleep(HAN_LATENCY_S)  # the hub's transfer over the HAN
+                code = self.esme.firmware.receive(image, supplier_anchor(self.esme.access.trust))
+                outcomes[eui] = "verified" if code == VERIFIED else "verification-failed"
+            elif eui.hex().upper() in self.device_ids:
+                outcomes[eui] = "unsupported"
+            else:
+                outcomes[eui] = "not-here"
+        return outcomes
 
     async def close(self) -> None:
         for unit in self.switches.values():

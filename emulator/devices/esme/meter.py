@@ -252,9 +252,15 @@ class Esme:
             self.alert_sink(alert)
         return alert
 
-    def _raise_asn1_alert(self, to: bytes, message_code: int, content: bytes) -> bytes:
-        """An ASN.1 alert (the activate-firmware alert 00CA), signed, to `alert_sink`."""
-        alert = self.responses.signed_alert(next(self._alert_counter), to, message_code, content)
+    def _raise_asn1_alert(
+        self, to: bytes, message_code: int, content: bytes | Callable[[int], bytes]
+    ) -> bytes:
+        """An alert around given content (the activate-firmware alert 00CA; the firmware
+        receipt 00CE, whose DLMS content takes the alert's counter), signed, to `alert_sink`."""
+        counter = next(self._alert_counter)
+        if callable(content):
+            content = content(counter)
+        alert = self.responses.signed_alert(counter, to, message_code, content)
         self.stats[f"alert:{message_code:04X}"] += 1
         if self.alert_sink is None:
             LOGGER.warning("ESME %s: alert %04X raised with nowhere to go", self.eui.hex(),

@@ -1,0 +1,139 @@
+"""11.1 Update Firmware through the DSP (nondevice.firmware_order, dsp.py, routing.py) to the
+emulated premises, in simulated time: the catalogue's template from the Supplier is answered
+I0 at once, the image reaches the meter over the WAN and its Comms Hub, the meter's
+receipt (8F72, signed) reaches the Supplier as a DUIS DeviceAlertMessage, and the Supplier's
+11.3 naming that image's hash then activates it (the device's CS06 success, the image's
+version). Listed devices the DSP does not send to are named in the answer's warning."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+
+import pytest
+from backoffice_helpers import DCCBOXED
+from dsp_helpers import GBCS_DATE, build_dsp
+from lxml import etree
+
+from emulator import data
+from emulator.backoffice import duis
+from emulator.backoffice.premises_factory import build_premises
+from emulator.backoffice.users import Deliveries, InProcessTransport, make_user
+from emulator.backoffice.wan import Wan
+from emulator.clock import Clock
+from gbcs import decode
+from gbcs.keystore import Keystore
+
+CATALOGUE = data.duis_catalogue()
+TEMPLATE = CATALOGUE / "11.1_UPDATE_FIRMWARE_REQUEST_DUIS.XML"
+ACTIVATE = CATALOGUE / "CS06_11.3_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML"
+ESME = "00-DB-12-34-56-78-90-A0"
+SUPPLIER = bytes.fromhex("90B3D51F30010000")
+
+
+@pytest.fixture(scope="module")
+def gbcs_keys():
+    return Keystore.open(DCCBOXED, clock=GBCS_DATE)
+
+
+def _image(template: bytes) -> bytes:
+    root = duis.parse(template)
+    return base64.b64decode(root.findtext(f".//{{{duis.SR}}}FirmwareImage"))
+
+
+def _with(path, **texts) -> bytes:
+    """A template with some elements' text replaced (by local name)."""
+    root = duis.parse(path.read_bytes())
+    for name, text in texts.items():
+        root.find(f".//{{{duis.SR}}}{name}").text = text
+    return duis.to_bytes(root)
+
+
+def run(schema, trusted, dsp, gbcs_keys, steps):
+    """A DSP with the catalogue's premises on a simulated clock and the Supplier; `steps(
+    supplier, dsp, premises)`, a coroutine, does the rest and returns what it found."""
+    clock = Clock("simulated", start_utc=GBCS_DATE)
+
+    async def go():
+        dsp_, _double = build_dsp(schema, trusted, dsp, wan=Wan(clock, latency_s=0.5),
+                                  clock=clock)  # fmt: skip
+        dsp_.router = type(dsp_.router)(dsp_.router.wan)  # only the real premises
+        premises = await build_premises(clock)
+        dsp_.attach(premises)
+        supplier = make_user("supplier", gbcs_keys, schema, trusted, InProcessTransport(dsp_))
+        dsp_.delivery = Deliveries(supplier)
+        try:
+            return await steps(supplier, dsp_, premises)
+        finally:
+            await dsp_.drain()
+            await premises.close()
+
+    return clock.run(go)
+
+
+def test_the_image_reaches_the_meter_and_its_receipt_the_supplier(schema, trusted, dsp,
+                                                                   gbcs_keys):  # fmt: skip
+    image = _image(TEMPLATE.read_bytes())
+    image_hash = hashlib.sha256(image[60:-66]).digest()  # the Manufacturer Image's
+
+    async def steps(supplier, dsp_, premises):
+        [ack] = await supplier.submit(supplier.prepare(TEMPLATE.read_bytes()))
+        alert = await supplier.wait_for(None, duis.DocumentKind.DEVICE_ALERT, 60)
+        activation = supplier.prepare(_with(ACTIVATE, FirmwareHash=image_hash.hex().upper()))
+        answers = await supplier.run(activation, 60)
+        return ack, alert, answers, dsp_.stats.firmware, premises
+
+    ack, alert, answers, sent, premises = run(schema, trusted, dsp, gbcs_keys, steps)
+    assert ack.code == "I0" and ack.root.find(f".//{{{duis.SR}}}DSPUpdateFirmwareWarning") is None
+    assert sent == {"verified": 1}
+    assert alert.root.findtext(f".//{{{duis.SR}}}AlertCode") == "8F72"
+    raw = base64.b64decode(alert.root.findtext(f".//{{{duis.SR}}}GBCSPayload"))
+    receipt = decode(raw)
+    assert receipt.message_code == 0x00CE and bytes(receipt.target) == SUPPLIER
+    assert bytes(receipt.originator) == bytes.fromhex(ESME.replace("-", ""))
+    assert bytes(receipt.payload.notification.value[2].value) == image_hash
+    assert premises.verify(raw)  # signed with the meter's key, as its certificate says
+    assert [a.code for a in answers] == ["I0", "I99", "I0"]  # PreCommand, sent, response
+    activated = decode(answers[-1].gbcs_payload).payload.fields.value
+    assert int(activated.response_code) == 0
+    assert bytes(activated.firmware_version) == bytes.fromhex("ACDCACDC")
+    assert premises.esme.firmware.version == bytes.fromhex("ACDCACDC")
+
+
+def test_a_tampered_image_alerts_8f1c_and_activates_nothing(schema, trusted, dsp, gbcs_keys):
+    image = bytearray(_image(TEMPLATE.read_bytes()))
+    image[100] ^= 0x01
+    tampered = _with(TEMPLATE, FirmwareImage=base64.b64encode(bytes(image)).decode())
+
+    async def steps(supplier, dsp_, premises):
+        [ack] = await supplier.submit(supplier.prepare(tampered))
+        alert = await supplier.wait_for(None, duis.DocumentKind.DEVICE_ALERT, 60)
+        return ack, alert, dsp_.stats.firmware, premises
+
+    ack, alert, sent, premises = run(schema, trusted, dsp, gbcs_keys, steps)
+    assert ack.code == "I0" and sent == {"verification-failed": 1}
+    assert alert.root.findtext(f".//{{{duis.SR}}}AlertCode") == "8F1C"
+    assert premises.esme.firmware.image[1] == bytes.fromhex("0123ABCE")  # RTDS's, still held
+
+
+def test_devices_not_sent_to_are_named_in_the_warning(schema, trusted, dsp, gbcs_keys):
+    """An unknown device, a PPMID (11.4's, not 11.1's) and the GSME (gbhan's takes no image
+    yet) are named; the ESME alone gets the image."""
+    listed = ",".join([ESME, "00-DB-12-34-56-78-99-99", "00-DB-12-34-56-78-90-A4",
+                       "00-DB-12-34-56-78-90-A3"])  # fmt: skip
+
+    async def steps(supplier, dsp_, premises):
+        [ack] = await supplier.submit(supplier.prepare(_with(TEMPLATE, DeviceIDList=listed)))
+        await asyncio.sleep(5)
+        return ack, dsp_.stats.firmware
+
+    ack, sent = run(schema, trusted, dsp, gbcs_keys, steps)
+    warning = ack.root.find(f".//{{{duis.SR}}}DSPUpdateFirmwareWarning")
+    assert ack.code == "I0" and warning is not None
+    lists = {etree.QName(n).localname: n.text for n in warning}
+    assert lists == {
+        "InvalidDeviceIDList": "00-DB-12-34-56-78-99-99",
+        "NotApplicableFirmwareDeviceIDList": "00-DB-12-34-56-78-90-A4,00-DB-12-34-56-78-90-A3",
+    }
+    assert sent == {"verified": 1}
