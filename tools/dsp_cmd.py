@@ -166,6 +166,7 @@ def cmd_serve(args) -> int:
         attach_generated,
         build_generated,
         build_premises,
+        build_second_rtds_meter,
         meter_certificate,
     )
     from emulator.backoffice.remote_premises import HostError, PremisesHost
@@ -222,6 +223,9 @@ def cmd_serve(args) -> int:
             clock, boost_switch=args.boost_switch, identities=state.identities, **han
         )
         dsp.attach(premises)
+        # RTDS's second ESME (an APC on every slot), on its own hub: 8.2 lists it
+        second = await build_second_rtds_meter(clock, identities=state.identities, **han)
+        dsp.attach(second)
         numbers = range(1, args.households + 1)
         host, generated = None, []
         if args.households_in_process:
@@ -286,6 +290,7 @@ def cmd_serve(args) -> int:
             if assets is not None:
                 assets.stop()
             await premises.close()
+            await second.close()
             for _household, other, _certificate in generated:
                 await other.close()
             if host is not None:
