@@ -73,7 +73,8 @@ def test_the_dsp_picks_the_use_case_by_the_device():
     assert device_use_case("1.2.1", "gsme") == "GCS01b"
     assert device_use_case("1.2.1", "esme") == "ECS01b"
     assert device_use_case("1.2.1", "gpf").startswith("none")
-    assert device_use_case("1.1.1", "gsme") is None  # GCS01a is 1.1.1's only form yet
+    assert device_use_case("1.1.1", "gsme") == "GCS01a"
+    assert device_use_case("1.1.1", "esme") == "ECS01a"
 
 
 def _set(name: str, value: str):

@@ -57,8 +57,7 @@ def test_the_precommand_from_the_template_is_rtds(use_case, variant):
     precommand = _file(use_case, f"{variant}_SUCCESS_PRECOMMAND")
     request = _request(use_case, variant, decode(precommand).counter)
     ours = transform(request, use_case=use_case)
-    # RTDS signs both; the codec's use-case table marks ECS08 (never the DSP's pick) not
-    assert ours.critical == (use_case == "ECS08a")
+    assert ours.critical  # RTDS signs both, and the codec's use-case table says so
     assert ours.precommand() == precommand
     assert transform(request).use_case.name == "ECS08a"  # the DSP's default: the newer form
 
