@@ -53,6 +53,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "8.11": frozenset({IS, GS, OU}),
     "11.2": frozenset(DuisRole),
     "11.1": frozenset({IS, GS}),  # Update Firmware (serviceD): the devices' Supplier
+    "11.4": frozenset({IS, GS}),  # Update PPMID Firmware (serviceD)
     "8.1.1": frozenset({IS, GS}),  # Commission Device: ECS70 to an ESME (GCS28: gas, E11 yet)
     "6.11": frozenset({IS, GS}),  # Synchronise Clock: the same ECS70 (GCS28 likewise)
     "12.2": frozenset({IS, GS}),  # Device Pre-Notification (serviceD): the device's Supplier

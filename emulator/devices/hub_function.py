@@ -17,7 +17,10 @@ the settings now held, MAC'd, as RTDS's hub does): they come with the command's 
 (`EsmeResult.alerts`, which the premises passes on with the execution). CCS03
 (8.12.1, restore_pan) takes a replaced hub's extended PAN ID and device log entries (each
 device's link key with the old hub), which CCS07 then reports until a device joins this hub
-(the DSP does not send CCS03 yet: it keeps no hub's backup). All come
+(the DSP does not send CCS03 yet: it keeps no hub's backup). When the hub has passed an
+image (11.4) to a PPMID it alerts the ACB how that went (CCS08, `firmware_transfer_alert`:
+8F8A success, 8F89 not, with the device, the image's version and the transfer's response
+code, signed, RTDS's layout). All come
 from the ACB on a user's behalf (the use-case tables' sender), MAC'd; the checks are every
 GBCS device's (access.check_sender), each failure a logged, counted rejection and no response.
 Responses as RTDS's: the hub as originator, the command's counter and remote party, MAC'd
@@ -45,6 +48,7 @@ from typing import Any
 from construct import Container, ListContainer  # type: ignore[import-untyped]
 from zigpy.types import EUI64
 
+from gbcs import asn1
 from gbcs.message import Message, encode_apdu
 from gbcs.payload import encode as encode_payload
 from gbcs.roles import ACB_EUI, Role
@@ -110,6 +114,8 @@ SCAN_ASSESSED, CONFIGURATION_CHANGED = 0x8F28, 0x8F2A
 #: a scan request's assessment outcome as RTDS's hub reports it (DBCH08: two octets 00)
 SCAN_ASSESSMENT = item("structure", ListContainer([item("octet-string", b"\x00")] * 2))
 FIRST_ALERT_COUNTER = 4000  # RTDS's hub's alerts carry 4000
+CCS08 = 0x0128  # the firmware transfer alert
+TRANSFER_DONE, TRANSFER_FAILED = 0x8F8A, 0x8F89
 
 
 def _shape(value: Any) -> Any:
@@ -185,6 +191,17 @@ class HubFunction:
         )  # fmt: skip
         content = encode_payload("dlms-notification", payload)
         self._raised.append(mac_apdu(encode_apdu(header, content, b""), self.keys.keystore))
+
+    def firmware_transfer_alert(self, device: bytes, version: bytes, response_code: int) -> bytes:
+        """CCS08 to the ACB: how passing an image to `device` went (gbcs.asn1's
+        FIRMWARE_TRANSFER_RESPONSES), signed by the hub, RTDS's layout."""
+        code = TRANSFER_DONE if response_code == 0 else TRANSFER_FAILED
+        content = asn1.encode_tree(asn1.sequence(
+            asn1.integer(code), asn1.generalized_time(self.now().strftime("%Y%m%d%H%M%SZ")),
+            asn1.octet_string(bytes(device)), asn1.octet_string(bytes(version)),
+            asn1.integer(response_code)))  # fmt: skip
+        self.stats[f"alert:{code:04X}"] += 1
+        return self.responses.signed_alert(next(self._alert_counter), ACB_EUI, CCS08, content)
 
     def _check(self, message: Message, srv: str | None) -> None:
         if srv is None or message.payload_kind != "dlms-access-request":

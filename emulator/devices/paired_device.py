@@ -13,6 +13,12 @@ device as originator, the command's counter, an ACB-sent command's remote party 
 signed (test-PKI DS key: RTDS holds no device private key) when the command was signed,
 else MAC'd (static ECDH: byte for byte as RTDS).
 
+A distributed image (11.4, `receive_image`: the hub passes it over the HAN) is a ZigBee OTA
+file with no Supplier signature (the catalogue's PPMID image ends with its Manufacturer
+Image); one whose sizes do not hold is a failed transfer and changes nothing, a whole one the
+device activates at once and alerts the ACB so (CS09, 8F8B: the version now running and
+activation success, signed, RTDS's layout); CS08 then reads that version.
+
 Device log rules (GBCS's are not in our sources, so ours): an HCALCS joins one ESME, as Method
 A responder; a PPMID joins an ESME (Method A responder) and a GSME (Method C, which must carry
 an X.509 certificate with a P-256 key: else invalid_or_missing_certificate), up to
@@ -23,11 +29,14 @@ success; an HCALCS already joined to another ESME answers device_log_full.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable
 
 import zigpy.zdo.types as zdo_t
+from construct import Container  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -39,6 +48,7 @@ from gbcs.security import mac_apdu, sign
 
 from .access import CounterStore, check_sender
 from .comms_hub import TUNNEL_CLUSTER, parse_tunnel_data, tunnel_reply
+from .esme.firmware import ImageRefused, OtaImage
 from .esme.responses import response_header
 from .keys import PremisesKeys
 from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
@@ -69,6 +79,11 @@ READ_OK, READ_FAILURE = 0, 1
 ZIGBEE_DEVICE_TYPE = {"hcalcs": 0x0504, "ppmid": 0x0502}
 #: RTDS's CS08 answer (PPMID ...A4)
 RTDS_FIRMWARE_VERSION = "0123ABCD"
+FIRMWARE_VERSION_ALERT, ACTIVATED = 0x012B, 0x8F8B  # CS09
+ACTIVATION_OK = 0
+#: CCS08's transfer response codes (gbcs.asn1.FIRMWARE_TRANSFER_RESPONSES)
+TRANSFER_OK, TRANSFER_FAILURE = 0, 3
+FIRST_ALERT_COUNTER = 5000  # RTDS's PPMID's CS09 carries 5000
 
 
 def endpoints(device_type: str) -> list[zdo_t.SimpleDescriptor]:
@@ -102,6 +117,8 @@ class PairedDevice:
             profile.get("firmware_version", RTDS_FIRMWARE_VERSION)
         )
         self.firmware_fault = False  # tests: the version cannot be read (RTDS's CS08 ERROR)
+        self._alert_counter = itertools.count(int(profile.get("alert_counter",
+                                                              FIRST_ALERT_COUNTER)))  # fmt: skip
         self.counters = CounterStore()
         self.stats: Counter = Counter()
         self.on_result: Callable[[EsmeResult], None] | None = None
@@ -119,6 +136,35 @@ class PairedDevice:
             tunnel_reply(self.node, packet, result.response)
         if self.on_result is not None:
             self.on_result(result)
+
+    def receive_image(self, raw: bytes, now: dt.datetime) -> tuple[int, bytes, bytes | None]:
+        """An image the hub passed on (11.4): (CCS08's transfer response code, the image's
+        version, the CS09 alert the activation raised, or None: nothing changed)."""
+        try:
+            image = OtaImage.parse(raw, signed=False)
+        except ImageRefused as exc:
+            LOGGER.info("%s %s: image not taken: %s", self.device_type.upper(), self.eui.hex(),
+                        exc)  # fmt: skip
+            self.stats["firmware:transfer-failed"] += 1
+            return TRANSFER_FAILURE, bytes(4), None
+        self.firmware_version = image.version
+        self.stats["firmware:activated"] += 1
+        content = asn1.encode_tree(asn1.sequence(
+            asn1.integer(ACTIVATED), asn1.generalized_time(now.strftime("%Y%m%d%H%M%SZ")),
+            asn1.octet_string(image.version), asn1.integer(ACTIVATION_OK)))  # fmt: skip
+        header = Container(
+            tag=b"\xdf", transaction_id=Container(cra="alert", counter=next(self._alert_counter)),
+            originator=self.eui, target=ACB_EUI, date_time=None,
+            other_information=Container(
+                message_code=FIRMWARE_VERSION_ALERT, supplementary_remote_party=None,
+                supplementary_remote_party_counter=None, supplementary_originator_counter=None,
+                certificate=b""),
+        )  # fmt: skip
+        return (
+            TRANSFER_OK,
+            image.version,
+            sign(encode_apdu(header, content, None), self._signing_key),
+        )
 
     # --- acceptance -------------------------------------------------------------------------
     def handle(self, command: bytes) -> EsmeResult:

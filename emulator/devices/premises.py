@@ -374,7 +374,8 @@ class Premises:
         """11.1 / 11.4's image as the WAN hands it to this premises' Comms Hub, for the
         `devices` named: the hub passes it to each over the HAN and the device checks it and
         alerts its receipt (through on_alert). Device EUI -> "verified" | "verification-failed"
-        | "unsupported" (a device here gbhan takes no image for) | "not-here"."""
+        (the meter), "activated" | "transfer-failed" (a PPMID), "unsupported" (a device here
+        gbhan takes no image for) or "not-here"."""
         outcomes: dict[bytes, str] = {}
         for eui in map(bytes, devices):
             if eui == self.esme.eui:
@@ -382,11 +383,26 @@ class Premises:
                 await self.clock.sleep(HAN_LATENCY_S)  # the hub's transfer over the HAN
                 code = self.esme.firmware.receive(image, supplier_anchor(self.esme.access.trust))
                 outcomes[eui] = "verified" if code == VERIFIED else "verification-failed"
+            elif eui in self.gbcs_devices and self.gbcs_devices[eui].device_type == "ppmid":
+                outcomes[eui] = await self._image_to_ppmid(self.gbcs_devices[eui], image)
             elif eui.hex().upper() in self.device_ids:
                 outcomes[eui] = "unsupported"
             else:
                 outcomes[eui] = "not-here"
         return outcomes
+
+    async def _image_to_ppmid(self, device: PairedDevice, image: bytes) -> str:
+        """The hub passes the image to a PPMID, which activates it (CS09); the hub alerts
+        the ACB how the transfer went (CCS08), then the PPMID's alert follows."""
+        self.hub.stats["firmware:to-device"] += 1
+        await self.clock.sleep(HAN_LATENCY_S)
+        now = self.esme.utc_now()
+        code, version, activated = device.receive_image(image, now)
+        self._raise_alert(self.hub_function.firmware_transfer_alert(device.eui, version, code))
+        if activated is None:
+            return "transfer-failed"
+        self._raise_alert(activated)
+        return "activated"
 
     async def close(self) -> None:
         for unit in self.switches.values():

@@ -137,3 +137,39 @@ def test_devices_not_sent_to_are_named_in_the_warning(schema, trusted, dsp, gbcs
         "NotApplicableFirmwareDeviceIDList": "00-DB-12-34-56-78-90-A4,00-DB-12-34-56-78-90-A3",
     }
     assert sent == {"verified": 1}
+
+
+PPMID_TEMPLATE = CATALOGUE / "11.4_UPDATE_PPMID_FIRMWARE_REQUEST_DUIS.XML"
+PPMID = bytes.fromhex("00DB1234567890A4")
+
+
+def test_11_4_the_ppmid_takes_its_image_and_runs_it(schema, trusted, dsp, gbcs_keys):
+    """The catalogue's 11.4 is answered I0, the PPMID activates the image (its version now
+    the image's); the hub's CCS08 and the PPMID's CS09 reach the DSP, addressed to its ACB
+    (no DUIS DCC alert is made of them yet: counted undeliverable)."""
+
+    async def steps(supplier, dsp_, premises):
+        [ack] = await supplier.submit(supplier.prepare(PPMID_TEMPLATE.read_bytes()))
+        await asyncio.sleep(5)
+        return ack, dsp_.stats, premises
+
+    ack, stats, premises = run(schema, trusted, dsp, gbcs_keys, steps)
+    assert ack.code == "I0" and ack.root.find(f".//{{{duis.SR}}}Body//{{{duis.SR}}}"
+                                              "DSPUpdatePPMIDFirmwareWarning") is None  # fmt: skip
+    assert stats.firmware == {"activated": 1} and stats.alerts_undeliverable == 2
+    assert premises.gbcs_devices[PPMID].firmware_version == bytes.fromhex("ACDCACDC")
+
+
+def test_11_4_names_a_meter_not_applicable_and_sends_it_nothing(schema, trusted, dsp,
+                                                                 gbcs_keys):  # fmt: skip
+    async def steps(supplier, dsp_, premises):
+        request = _with(PPMID_TEMPLATE, DeviceIDList=ESME)
+        [ack] = await supplier.submit(supplier.prepare(request))
+        await asyncio.sleep(5)
+        return ack, dsp_.stats.firmware, premises
+
+    ack, sent, premises = run(schema, trusted, dsp, gbcs_keys, steps)
+    warning = ack.root.find(f".//{{{duis.SR}}}DSPUpdatePPMIDFirmwareWarning")
+    assert ack.code == "I0" and warning is not None
+    assert warning.findtext(f"{{{duis.SR}}}NotApplicableFirmwareDeviceIDList") == ESME
+    assert sent == {} and premises.esme.firmware.image[1] == bytes.fromhex("0123ABCE")

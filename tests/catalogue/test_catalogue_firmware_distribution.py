@@ -180,3 +180,65 @@ def test_an_image_signed_by_another_party_is_refused(keys):
     outcome, [alert], _, premises = distribute(keys, image)
     assert outcome == "verification-failed" and premises.esme.firmware.image[0] != OTA.hash
     assert decode(alert).payload.notification.value[0].value == 0x8F1C
+
+
+# --- 11.4: the PPMID's image ------------------------------------------------------------------
+
+PPMID = bytes.fromhex("00DB1234567890A4")
+PPMID_TEMPLATE = CATALOGUE / "11.4_UPDATE_PPMID_FIRMWARE_REQUEST_DUIS.XML"
+#: RTDS's alerts of a PPMID's image: the hub's transfer (CCS08), the PPMID's activation (CS09)
+PPMID_ALERTS = (RTDS / "NA_CCS08" / "CCS08_NA_NA_ALERT_GBCS.HEX",
+                RTDS / "NA_CS09" / "CS09_NA_8F8B_ALERT_GBCS.HEX")  # fmt: skip
+
+
+def ppmid_image() -> bytes:
+    request = duis.parse_request(duis.parse(PPMID_TEMPLATE.read_bytes()))
+    return base64.b64decode(request.body.findtext(f"{{{duis.SR}}}FirmwareImage"))
+
+
+def to_ppmid(keys, image: bytes):
+    """The image to a fresh RTDS premises' PPMID, then RTDS's CS08 (11.2) read of its
+    version: (the outcome, the alerts, the read's version, the premises)."""
+    found: dict = {}
+
+    async def before(premises):
+        alerts: list[bytes] = []
+        premises.on_alert(alerts.append)
+        found["alerts"] = alerts
+        found["outcome"] = await premises.distribute_firmware(image, [PPMID])
+
+    read = read_hex(RTDS / "11.2_CS08" / "CS08_11.2_SUCCESS_COMMAND_GBCS.HEX")
+    [execution], premises = execute(keys, [read], before=before)
+    version = bytes(decode(execution.response).payload.fields.firmware_version)
+    return found["outcome"][PPMID], found["alerts"], version, premises
+
+
+def test_the_ppmid_activates_its_image_and_hub_and_ppmid_alert_as_rtds(keys):
+    """The hub's CCS08 (8F8A) and the PPMID's CS09 (8F8B), each RTDS's header byte for byte
+    and RTDS's payload but the version (the catalogue image's, ACDCACDC), signed; CS08 then
+    reads that version."""
+    image = ppmid_image()
+    outcome, alerts, version, premises = to_ppmid(keys, image)
+    assert outcome == "activated" and len(alerts) == 2
+    ours_version = OtaImage.parse(image, signed=False).version
+    assert ours_version == version == bytes.fromhex("ACDCACDC")
+    for raw, path in zip(alerts, PPMID_ALERTS, strict=True):
+        ours, theirs = decode(raw), decode(read_hex(path))
+        assert plain(ours.header) == plain(theirs.header), path.name
+        assert check_message(ours, keys.keystore).outcome == "verified"
+        got, expected = plain(ours.payload)["fields"], plain(theirs.payload)["fields"]
+        assert got.pop("firmware_version") == "ACDCACDC"
+        expected.pop("firmware_version")
+        assert got == expected, path.name
+    assert premises.gbcs_devices[PPMID].stats["firmware:activated"] == 1
+
+
+def test_a_broken_ppmid_image_is_a_failed_transfer_and_nothing_changes(keys):
+    image = ppmid_image()[:-10]  # shorter than its header says
+    outcome, [alert], version, premises = to_ppmid(keys, image)
+    assert outcome == "transfer-failed" and version == bytes.fromhex("0123ABCD")
+    fields = plain(decode(alert).payload)["fields"]
+    assert (
+        fields["alert_code"] == 0x8F89 and fields["response_code_name"] == "file_transfer_failure"
+    )
+    assert fields["entity_id"] == PPMID.hex().upper()
