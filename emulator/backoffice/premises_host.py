@@ -175,11 +175,25 @@ async def serve(args: argparse.Namespace, clock: Clock) -> None:
         }})  # fmt: skip
         changed.set()
 
+    async def distribute(ident: int, number: int, image: bytes, devices: list[bytes]) -> None:
+        premises = households.get(number)
+        outcomes = ({d: "not-here" for d in devices} if premises is None
+                    else await premises.distribute_firmware(image, devices))  # fmt: skip
+        send({"id": ident, "distributed": {d.hex(): v for d, v in outcomes.items()}})
+
     try:
         while (message := await read_frame(reader)) is not None:
             if message.get("watch"):  # someone shows the households: report them
                 if reporter is None:
                     reporter = loop.create_task(report_states())
+                continue
+            if "firmware" in message:  # 11.1 / 11.4: an image for some of its devices
+                task = loop.create_task(distribute(
+                    int(message["id"]), int(message["household"]),
+                    bytes.fromhex(message["firmware"]),
+                    [bytes.fromhex(d) for d in message.get("devices", [])]))  # fmt: skip
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
                 continue
             task = loop.create_task(
                 run(int(message["id"]), int(message["household"]),

@@ -6,11 +6,14 @@ while the DSP's own process checks, journals, signs and delivers. The two proces
 over the host's stdin/stdout: frames of a 4-byte big-endian length and a JSON object.
 
     DSP -> host   {"id": 7, "household": 3, "command": "<hex>"}
+                  {"id": 8, "household": 3, "firmware": "<image hex>", "devices": ["<EUI
+                   hex>", ...]}   (11.1 / 11.4: an image for those devices)
                   {"watch": true}    (report the households' state from now on)
     host -> DSP   {"hello": [{"household": 3, "devices": {"<EUI hex>": "esme", ...}}, ...]}
                   {"id": 7, "execution": {"use_case", "outcome", "response", "alerts",
                                           "latency_s", "switch": {"<slot>": {"relay",
                                           "level"}}}}
+                  {"id": 8, "distributed": {"<EUI hex>": "verified", ...}}   (how each took it)
                   {"alert": "<hex>", "household": 3}   (a device's unsolicited alert)
                   {"state": {...}, "household": 3}     (its devices' view, when it changed:
                                                         premises_host.view)
@@ -115,6 +118,13 @@ class HostedPremises:
             self._viewed()
         return execution
 
+    async def distribute_firmware(self, image: bytes, devices: Iterable[bytes]) -> dict[bytes, str]:
+        """routing.FirmwareReceiver: the image to the household's devices in the host; a
+        host that is gone reports each device "lost"."""
+        devices = [bytes(d) for d in devices]
+        outcomes = await self.host.distribute(self.number, image, devices)
+        return {d: "lost" for d in devices} if outcomes is None else outcomes
+
     def on_view(self, callback: Callable[[HostedPremises], None]) -> None:
         """`callback(self)` whenever `view` changes (the host reports only once asked)."""
         self._view_sinks.append(callback)
@@ -195,6 +205,18 @@ class PremisesHost:
         return self
 
     async def execute(self, number: int, command: bytes) -> RemoteExecution | None:
+        return await self._ask({"household": number, "command": bytes(command).hex()})
+
+    async def distribute(
+        self, number: int, image: bytes, devices: list[bytes]
+    ) -> dict[bytes, str] | None:
+        """An 11.1 / 11.4 image to household `number`'s `devices`: how each took it (None:
+        the host is gone)."""
+        return await self._ask({"household": number, "firmware": bytes(image).hex(),
+                                "devices": [d.hex() for d in devices]})  # fmt: skip
+
+    async def _ask(self, message: dict):
+        """Send one numbered request; its answer, or None when the host is gone."""
         if self._closed or self.process.stdin is None:
             return None
         self._next_id += 1
@@ -202,9 +224,7 @@ class PremisesHost:
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._pending[ident] = future
         try:
-            self.process.stdin.write(
-                frame({"id": ident, "household": number, "command": bytes(command).hex()})
-            )
+            self.process.stdin.write(frame({"id": ident, **message}))
             await self.process.stdin.drain()
         except (ConnectionError, RuntimeError) as exc:
             self._pending.pop(ident, None)
@@ -230,7 +250,10 @@ class PremisesHost:
                         household._reported(message["state"])
                     continue
                 future = self._pending.pop(int(message.get("id", -1)), None)
-                if future is not None and not future.done():
+                if future is not None and not future.done() and "distributed" in message:
+                    outcomes = message["distributed"]
+                    future.set_result({bytes.fromhex(k): str(v) for k, v in outcomes.items()})
+                elif future is not None and not future.done():
                     data = message.get("execution")
                     future.set_result(None if data is None else RemoteExecution.from_json(data))
         except (HostError, ValueError, KeyError) as exc:

@@ -18,7 +18,13 @@ from lxml import etree
 
 from emulator import data
 from emulator.backoffice import duis
-from emulator.backoffice.premises_factory import build_premises
+from emulator.backoffice.premises_factory import (
+    GeneratedHousehold,
+    build_premises,
+    meter_certificate,
+)
+from emulator.backoffice.remote_premises import PremisesHost
+from emulator.backoffice.state import DspState
 from emulator.backoffice.users import Deliveries, InProcessTransport, make_user
 from emulator.backoffice.wan import Wan
 from emulator.clock import Clock
@@ -173,3 +179,37 @@ def test_11_4_names_a_meter_not_applicable_and_sends_it_nothing(schema, trusted,
     assert ack.code == "I0" and warning is not None
     assert warning.findtext(f"{{{duis.SR}}}NotApplicableFirmwareDeviceIDList") == ESME
     assert sent == {} and premises.esme.firmware.image[1] == bytes.fromhex("0123ABCE")
+
+
+def test_a_household_in_the_premises_host_takes_the_image(tmp_path):
+    """The image over the host's pipe (remote_premises.py) to a generated household's meter
+    in another process: verified there, its 8F72 receipt back as the household's alert."""
+    state = DspState.open(tmp_path, [data.rtds_keystore(), DCCBOXED], GBCS_DATE)
+    household = GeneratedHousehold(2)
+    meter_certificate(household, state.identities)  # issued before the host reads them
+    state.close()
+    image = _image(TEMPLATE.read_bytes())
+
+    async def main():
+        host = await PremisesHost.start(tmp_path, [2], gbcs_date=GBCS_DATE.isoformat())
+        try:
+            premises = host.households[2]
+            alerts: list[bytes] = []
+            premises.on_alert(alerts.append)
+            outcomes = await premises.distribute_firmware(image, [household.esme])
+            for _ in range(100):
+                if alerts:
+                    break
+                await asyncio.sleep(0.05)
+            return outcomes, alerts
+        finally:
+            await host.close()
+
+    outcomes, [alert] = asyncio.run(main())
+    assert outcomes == {household.esme: "verified"}
+    receipt = decode(alert)
+    assert receipt.message_code == 0x00CE and bytes(receipt.originator) == household.esme
+    assert receipt.payload.notification.value[0].value == 0x8F72
+    assert (
+        bytes(receipt.payload.notification.value[2].value) == hashlib.sha256(image[60:-66]).digest()
+    )
