@@ -15,8 +15,10 @@ else MAC'd (static ECDH: byte for byte as RTDS).
 
 A distributed image (11.4, `receive_image`: the hub passes it over the HAN) is a ZigBee OTA
 file with no Supplier signature (the catalogue's PPMID image ends with its Manufacturer
-Image); one whose sizes do not hold is a failed transfer and changes nothing, a whole one the
-device activates at once and alerts the ACB so (CS09, 8F8B: the version now running and
+Image); one whose sizes do not hold is a failed transfer, one whose header's hardware
+versions leave out the device's (profile `hardware_version`, hex; none: any) a hardware
+version mismatch, and either changes nothing; a whole one that fits the device activates at
+once and alerts the ACB so (CS09, 8F8B: the version now running and
 activation success, signed, RTDS's layout); CS08 then reads that version.
 
 Device log rules (GBCS's are not in our sources, so ours): an HCALCS joins one ESME, as Method
@@ -82,7 +84,7 @@ RTDS_FIRMWARE_VERSION = "0123ABCD"
 FIRMWARE_VERSION_ALERT, ACTIVATED = 0x012B, 0x8F8B  # CS09
 ACTIVATION_OK = 0
 #: CCS08's transfer response codes (gbcs.asn1.FIRMWARE_TRANSFER_RESPONSES)
-TRANSFER_OK, TRANSFER_FAILURE = 0, 3
+TRANSFER_OK, HARDWARE_MISMATCH, TRANSFER_FAILURE = 0, 2, 3
 FIRST_ALERT_COUNTER = 5000  # RTDS's PPMID's CS09 carries 5000
 
 
@@ -117,6 +119,8 @@ class PairedDevice:
             profile.get("firmware_version", RTDS_FIRMWARE_VERSION)
         )
         self.firmware_fault = False  # tests: the version cannot be read (RTDS's CS08 ERROR)
+        given = profile.get("hardware_version")
+        self.hardware_version = None if given is None else int(given, 16)
         self._alert_counter = itertools.count(int(profile.get("alert_counter",
                                                               FIRST_ALERT_COUNTER)))  # fmt: skip
         self.counters = CounterStore()
@@ -147,6 +151,9 @@ class PairedDevice:
                         exc)  # fmt: skip
             self.stats["firmware:transfer-failed"] += 1
             return TRANSFER_FAILURE, bytes(4), None
+        if not image.fits(self.hardware_version):
+            self.stats["firmware:hardware-version-mismatch"] += 1
+            return HARDWARE_MISMATCH, image.version, None
         self.firmware_version = image.version
         self.stats["firmware:activated"] += 1
         content = asn1.encode_tree(asn1.sequence(

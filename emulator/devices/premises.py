@@ -40,7 +40,7 @@ from .gsme.meter import WAKE_INTERVAL_S
 from .hub_function import HubFunction
 from .keys import PremisesKeys
 from .outcomes import EsmeResult, Outcome, RejectReason, outcome_text
-from .paired_device import PairedDevice, endpoints
+from .paired_device import HARDWARE_MISMATCH, PairedDevice, endpoints
 from .switch import Switch
 from .switch_board import BoardSwitch
 from .switch_model import ModelSwitch
@@ -400,7 +400,7 @@ class Premises:
         code, version, activated = device.receive_image(image, now)
         self._raise_alert(self.hub_function.firmware_transfer_alert(device.eui, version, code))
         if activated is None:
-            return "transfer-failed"
+            return "hardware-version-mismatch" if code == HARDWARE_MISMATCH else "transfer-failed"
         self._raise_alert(activated)
         return "activated"
 

@@ -169,6 +169,21 @@ def test_a_bad_image_alerts_8f1c_and_changes_nothing(keys, name):
     assert premises.esme.stats["firmware:verification-failed"] == 1
 
 
+@pytest.mark.parametrize(
+    ("hardware", "outcome"),
+    [("2000", "verification-failed"), ("1111", "verified"), ("1211", "verified")],
+)
+def test_the_meter_takes_an_image_for_its_hardware_only(keys, hardware, outcome):
+    """The image's header names hardware 1111-1211: a meter of another refuses it (8F1C)."""
+    got, [alert], _, premises = distribute(keys, IMAGE, profile=_profile(hardware_version=hardware))
+    assert got == outcome
+    held = premises.esme.firmware.image[0] == OTA.hash
+    assert held == (outcome == "verified")
+    assert decode(alert).payload.notification.value[0].value == (
+        0x8F72 if outcome == "verified" else 0x8F1C
+    )
+
+
 def test_an_image_signed_by_another_party_is_refused(keys):
     """The catalogue's header and Manufacturer Image, signed by the Network Operator: the
     meter checks its Supplier's signature, so 8F1C."""
@@ -242,3 +257,28 @@ def test_a_broken_ppmid_image_is_a_failed_transfer_and_nothing_changes(keys):
         fields["alert_code"] == 0x8F89 and fields["response_code_name"] == "file_transfer_failure"
     )
     assert fields["entity_id"] == PPMID.hex().upper()
+
+
+def test_a_ppmid_outside_the_images_hardware_versions_keeps_its_firmware(keys):
+    """The catalogue's image is for hardware 1111-1211 (its OTA header): a PPMID of hardware
+    2000 does not take it (CCS08 8F89 hardware_version_mismatch, no CS09); one of 1200 does."""
+    assert OtaImage.parse(ppmid_image(), signed=False).hardware == (0x1111, 0x1211)
+    for hardware, expected in (("2000", "hardware-version-mismatch"), ("1200", "activated")):
+        profile = _profile()
+        profile["gbcs_devices"][PPMID.hex().upper()]["hardware_version"] = hardware
+        found: dict = {}
+
+        async def before(premises, found=found):
+            premises.on_alert(found.setdefault("alerts", []).append)
+            found["outcome"] = await premises.distribute_firmware(ppmid_image(), [PPMID])
+
+        _executions, premises = execute(keys, [], profile=profile, before=before)
+        assert found["outcome"][PPMID] == expected
+        fields = plain(decode(found["alerts"][0]).payload)["fields"]
+        running = premises.gbcs_devices[PPMID].firmware_version
+        if expected == "activated":
+            assert fields["alert_code"] == 0x8F8A and running == bytes.fromhex("ACDCACDC")
+        else:
+            assert len(found["alerts"]) == 1 and fields["alert_code"] == 0x8F89
+            assert fields["response_code_name"] == "hardware_version_mismatch"
+            assert running == bytes.fromhex("0123ABCD")

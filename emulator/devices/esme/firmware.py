@@ -16,10 +16,11 @@ AA7586…4556677) when its profile names none, whose version (RTDS's immediate a
 version the image runs), the Manufacturer Image, then a flag octet, the signature's length
 (0x40) and the Supplier's ECDSA signature over the Manufacturer Image (the DCC catalogue's
 11.1 image verifies so with the Supplier 90B3D51F30010000's key; our reading of GBCS 11.2).
-The meter checks the header and that signature with its Supplier trust anchor, and alerts the
-Supplier with the Firmware Distribution Receipt Alert (00CE, RTDS's FDRA-DLMS layout: code,
-time stamp, the SHA-256 it calculated over the Manufacturer Image), signed: 8F72 and the
-image held (replacing any held before), or 8F1C and nothing changed.
+The meter checks the header (its sizes; the hardware versions it names, where the profile
+gives the meter's `hardware_version`) and that signature with its Supplier trust anchor, and
+alerts the Supplier with the Firmware Distribution Receipt Alert (00CE, RTDS's FDRA-DLMS
+layout: code, time stamp, the SHA-256 it calculated over the Manufacturer Image), signed:
+8F72 and the image held (replacing any held before), or 8F1C and nothing changed.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ VERIFIED, VERIFICATION_FAILED = 0x8F72, 0x8F1C
 OTA_MAGIC = b"\x1e\xf1\xee\x0b"  # 0x0BEEF11E, little-endian
 OTA_MIN_HEADER = 56  # the header's fields up to the total image size
 SIGNATURE_LENGTH = 64
+HARDWARE_VERSIONS = 0x04  # the header's field control bit: min and max hardware versions
 #: (to, message code, the content, or what makes it from the alert's counter)
 Alert = Callable[[bytes, int, bytes | Callable[[int], bytes]], Any]
 
@@ -85,6 +87,13 @@ class OtaImage:
     file_version: int
     manufacturer_image: bytes
     signature: bytes | None
+    #: the hardware versions the image is for (the header's optional pair), None: any
+    hardware: tuple[int, int] | None = None
+
+    def fits(self, hardware_version: int | None) -> bool:
+        """Whether a device of `hardware_version` (None: not known) may take the image."""
+        return (hardware_version is None or self.hardware is None
+                or self.hardware[0] <= hardware_version <= self.hardware[1])  # fmt: skip
 
     @property
     def version(self) -> bytes:
@@ -117,7 +126,13 @@ class OtaImage:
             body, signature = body[:-trailer], body[-SIGNATURE_LENGTH:]
         if not body:
             raise ImageRefused("no Manufacturer Image")
-        return cls(le(10, 2), le(12, 2), le(14, 4), body, signature)
+        hardware = None
+        if le(8, 2) & HARDWARE_VERSIONS:  # after the optional credential version, destination
+            at = OTA_MIN_HEADER + (1 if le(8, 2) & 0x01 else 0) + (8 if le(8, 2) & 0x02 else 0)
+            if at + 4 > header_length:
+                raise ImageRefused("the header is shorter than its fields")
+            hardware = (le(at, 2), le(at + 2, 2))
+        return cls(le(10, 2), le(12, 2), le(14, 4), body, signature, hardware)
 
     def signed_by(self, key: ec.EllipticCurvePublicKey) -> bool:
         if self.signature is None:
@@ -174,6 +189,8 @@ class Firmware:
             else (bytes.fromhex(image["hash"]), bytes.fromhex(image["version"])) if image
             else None
         )  # fmt: skip
+        given = profile.get("hardware_version")  # hex; none: takes an image for any
+        self.hardware_version = None if given is None else int(given, 16)
         #: the pending activation: (due, the command, its timer)
         self.pending: tuple[dt.datetime, Message, asyncio.TimerHandle] | None = None
 
@@ -232,6 +249,8 @@ class Firmware:
             image = OtaImage.parse(raw, signed=True)
             if supplier is None or not image.signed_by(supplier[1]):
                 raise ImageRefused("the Supplier's signature does not verify")
+            if not image.fits(self.hardware_version):
+                raise ImageRefused(f"not for hardware {self.hardware_version:04X}")
         except ImageRefused as exc:
             LOGGER.info("firmware image refused: %s", exc)
             self.stats["firmware:verification-failed"] += 1
