@@ -3,7 +3,8 @@ emulated premises, in simulated time: the catalogue's template from the Supplier
 I0 at once, the image reaches the meter over the WAN and its Comms Hub, the meter's
 receipt (8F72, signed) reaches the Supplier as a DUIS DeviceAlertMessage, and the Supplier's
 11.3 naming that image's hash then activates it (the device's CS06 success, the image's
-version). Listed devices the DSP does not send to are named in the answer's warning."""
+version), which the Supplier's 11.2 then reads. Listed devices the DSP does not send to are
+named in the answer's warning."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from gbcs.keystore import Keystore
 CATALOGUE = data.duis_catalogue()
 TEMPLATE = CATALOGUE / "11.1_UPDATE_FIRMWARE_REQUEST_DUIS.XML"
 ACTIVATE = CATALOGUE / "CS06_11.3_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML"
+READ_VERSION = CATALOGUE / "ECS52_11.2_SUCCESS_REQUEST_DUIS.XML"
 ESME = "00-DB-12-34-56-78-90-A0"
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 
@@ -88,7 +90,8 @@ def test_the_image_reaches_the_meter_and_its_receipt_the_supplier(schema, truste
         alert = await supplier.wait_for(None, duis.DocumentKind.DEVICE_ALERT, 60)
         activation = supplier.prepare(_with(ACTIVATE, FirmwareHash=image_hash.hex().upper()))
         answers = await supplier.run(activation, 60)
-        return ack, alert, answers, dsp_.stats.firmware, premises
+        read = await supplier.run(supplier.prepare(READ_VERSION.read_bytes(), 2001), 60)
+        return ack, alert, answers + read, dsp_.stats.firmware, premises
 
     ack, alert, answers, sent, premises = run(schema, trusted, dsp, gbcs_keys, steps)
     assert ack.code == "I0" and ack.root.find(f".//{{{duis.SR}}}DSPUpdateFirmwareWarning") is None
@@ -100,11 +103,14 @@ def test_the_image_reaches_the_meter_and_its_receipt_the_supplier(schema, truste
     assert bytes(receipt.originator) == bytes.fromhex(ESME.replace("-", ""))
     assert bytes(receipt.payload.notification.value[2].value) == image_hash
     assert premises.verify(raw)  # signed with the meter's key, as its certificate says
-    assert [a.code for a in answers] == ["I0", "I99", "I0"]  # PreCommand, sent, response
-    activated = decode(answers[-1].gbcs_payload).payload.fields.value
+    # 11.3: PreCommand, sent, the response; then 11.2 (ECS52): sent, the response
+    assert [a.code for a in answers] == ["I0", "I99", "I0", "I99", "I0"]
+    activated = decode(answers[2].gbcs_payload).payload.fields.value
     assert int(activated.response_code) == 0
     assert bytes(activated.firmware_version) == bytes.fromhex("ACDCACDC")
     assert premises.esme.firmware.version == bytes.fromhex("ACDCACDC")
+    read = decode(answers[-1].gbcs_payload)
+    assert bytes(read.payload.data[0].value) == bytes.fromhex("ACDCACDC")
 
 
 def test_a_tampered_image_alerts_8f1c_and_activates_nothing(schema, trusted, dsp, gbcs_keys):
