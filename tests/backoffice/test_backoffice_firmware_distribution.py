@@ -219,3 +219,18 @@ def test_a_household_in_the_premises_host_takes_the_image(tmp_path):
     assert (
         bytes(receipt.payload.notification.value[2].value) == hashlib.sha256(image[60:-66]).digest()
     )
+
+
+@pytest.mark.parametrize("template", [TEMPLATE, PPMID_TEMPLATE], ids=lambda p: p.name[:4])
+def test_a_network_operator_may_not_send_firmware(schema, trusted, dsp, gbcs_keys, template):
+    """11.1 and 11.4 are the Suppliers' (IS, GS): the DNO is refused E2 and nothing is sent."""
+
+    async def steps(supplier, dsp_, premises):
+        dno = make_user("dno", gbcs_keys, schema, trusted, InProcessTransport(dsp_))
+        [answer] = await dno.submit(dno.prepare(template.read_bytes()))
+        await asyncio.sleep(5)
+        return answer, dsp_.stats.firmware, premises
+
+    answer, sent, premises = run(schema, trusted, dsp, gbcs_keys, steps)
+    assert answer.code == "E2" and sent == {}
+    assert premises.esme.firmware.image[1] == bytes.fromhex("0123ABCE")
