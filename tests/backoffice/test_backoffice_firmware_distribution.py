@@ -234,3 +234,29 @@ def test_a_network_operator_may_not_send_firmware(schema, trusted, dsp, gbcs_key
     answer, sent, premises = run(schema, trusted, dsp, gbcs_keys, steps)
     assert answer.code == "E2" and sent == {}
     assert premises.esme.firmware.image[1] == bytes.fromhex("0123ABCE")
+
+
+def test_a_premises_that_takes_no_image_and_a_device_no_premises_serves(schema, trusted, dsp,
+                                                                         gbcs_keys):  # fmt: skip
+    """RTDS's replaying double (a PremisesPort with no distribute_firmware) reports the
+    meter "unsupported"; with no premises at all the DSP counts "no-route"; neither alerts."""
+
+    def attempt(keep_double: bool):
+        clock = Clock("simulated", start_utc=GBCS_DATE)
+
+        async def go():
+            dsp_, _double = build_dsp(schema, trusted, dsp, wan=Wan(clock, latency_s=0.0),
+                                      clock=clock)  # fmt: skip
+            if not keep_double:
+                dsp_.router = type(dsp_.router)(dsp_.router.wan)
+            supplier = make_user("supplier", gbcs_keys, schema, trusted,
+                                 InProcessTransport(dsp_))  # fmt: skip
+            dsp_.delivery = Deliveries(supplier)
+            [ack] = await supplier.submit(supplier.prepare(TEMPLATE.read_bytes()))
+            await dsp_.drain()
+            return ack.code, dict(dsp_.stats.firmware), supplier.received
+
+        return clock.run(go)
+
+    assert attempt(True) == ("I0", {"unsupported": 1}, [])
+    assert attempt(False) == ("I0", {"no-route": 1}, [])
