@@ -151,6 +151,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "4.11.1": frozenset({IS, GS, OU}),  # Read Tariff (Primary Element)
     "4.1.2": frozenset({IS, GS, ED, GT}),  # Read Instantaneous Import TOU Matrices
     "4.1.4": frozenset({GS}),  # Read Instantaneous Import Block Counters (the GSME's GCS13b)
+    "14.1": frozenset({GT}),  # Record Network Data (Gas): the GSME's GCS31, through the ACB
     "4.2": frozenset({ES, ED}),  # Read Instantaneous Export Registers
     "4.16": frozenset({IS, ED}),  # Read Active Power Import
     "1.1.2": frozenset({IS}),  # Update Import Tariff (Secondary Element): a twin ESME

@@ -1957,6 +1957,24 @@ FORMS[("4.11.1", "GCS21f")] = _Form("GCS21f", _gas_tariff_read("GCS21f"))
 DEVICES_OF.update({"GCS21b": ("gsme",), "GCS21f": ("gsme",)})
 
 
+# --- 14.1 Record Network Data (Gas, GCS31): the GSME's network data log, every 6 minutes for
+# 41 samples (the four hours 4.10's GCS18 reads), sent by the ACB as RTDS's ------------------
+
+NETWORK_DATA_INTERVAL, NETWORK_DATA_SAMPLES = 360, 41
+
+
+def _gas_network_data(body: etree._Element, event: int) -> list[GasCommand]:
+    """14.1: start sampling gas network data now."""
+    return [(METERING, 0x07, Container(
+        command="start_sampling", issuer_event_id=event, start_sampling_time=0, sample_type=0,
+        sample_request_interval=NETWORK_DATA_INTERVAL,
+        max_number_of_samples=NETWORK_DATA_SAMPLES))]  # fmt: skip
+
+
+FORMS[("14.1", "GCS31")] = _Form("GCS31", _gas_command("GCS31", _gas_network_data), via_acb=True)
+DEVICES_OF["GCS31"] = ("gsme",)
+
+
 # --- the gas meter's snapshots (4.6.1 GCS16a, 4.14 GCS16b, 4.4.3 GCS15c) and debt log (4.4.4
 # GCS15d): one get per offset over the request's period, as RTDS's --------------------------
 

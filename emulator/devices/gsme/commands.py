@@ -39,7 +39,10 @@ the half-hour consumption profile (GCS17, sample id 0), 4.10 the gas network dat
 id 2), 4.17 the daily consumption log (GCS61, id 1, which the GPF answers from its mirror). A
 request names its earliest sample time and how many samples: the samples the log holds in that
 window, `not_found` when it holds none there; the DSP's earliest time 0x00000001 (GCS18, as
-RTDS's) asks for the most recent samples.
+RTDS's) asks for the most recent samples. 14.1 (GCS31 start_sampling) starts the network data
+log again at its interval, empty (this emulator takes no gas samples yet, so 4.10 then finds
+none: RTDS's GCS18 NOT_FOUND), answering its sample id; a sample type or interval it cannot
+sample 0xFFFF, as a hardware failure does (RTDS's ERROR).
 
 The event and alert behaviours (Device Management; event_configuration.json, RTDS's meter's):
 6.2.10 (GCS20r get_event_configuration) reports them, an event id 0xNNFF every event of group
@@ -151,6 +154,7 @@ BY_LIST, BY_GROUP, BY_LOG, BY_CONFIGURATION = 0, 1, 2, 3
 LOG_BITS = 0x07  # an event configuration's log (0: not logged)
 GET_SAMPLED_DATA_RESPONSE = 0x07
 DAILY_INTERVAL, DAY = 0xFFFF, 86400
+NETWORK_DATA, START_SAMPLING_RESPONSE, NOT_SAMPLING = 2, 0x0D, 0xFFFF  # 14.1's log, its answer
 MOST_RECENT = 1  # an earliest sample time of 0x00000001: the most recent samples
 ALL_LOGS, GENERAL_EVENTS, SECURITY_EVENTS = 0, 3, 4  # ZCL log ids
 CLEARABLE = (GENERAL_EVENTS,)  # the security log is not cleared remotely
@@ -359,6 +363,9 @@ class GasCommands:
     def _failed(self, cluster: int, payload: Any) -> str | tuple[int, Any]:
         """A command whose hardware failed: hardware_failure, but a clear of the event log,
         which answers that it cleared nothing (RTDS's CS11 ERROR)."""
+        if cluster == METERING and payload.command == "start_sampling":
+            return START_SAMPLING_RESPONSE, _response("start_sampling_response",
+                                                      sample_id=NOT_SAMPLING)  # fmt: skip
         if cluster == EVENTS and payload.command == "clear_event_log_request":
             return CLEAR_EVENT_LOG_RESPONSE, _response("clear_event_log_response",
                                                        cleared_event_logs=0)  # fmt: skip
@@ -376,6 +383,7 @@ class GasCommands:
             (PREPAYMENT, "credit_adjustment"): self._credit_adjustment,
             (EVENTS, "get_event_log"): self._get_event_log,
             (METERING, "get_sampled_data"): self._get_sampled_data,
+            (METERING, "start_sampling"): self._start_sampling,
             (METERING, "get_snapshot"): self._get_snapshot(METERING, PUBLISH_SNAPSHOT,
                                                            "publish_snapshot"),
             (PREPAYMENT, "get_prepay_snapshot"): self._get_snapshot(
@@ -648,6 +656,19 @@ class GasCommands:
                  for t, a, k, o in chosen]  # fmt: skip
         return PUBLISH_DEBT_LOG, _response("publish_debt_log", command_index=0,
                                            total_number_of_commands=1, debts=debts), True  # fmt: skip
+
+    def _start_sampling(self, payload: Any) -> tuple[int, Any]:
+        """14.1: the network data log starts again at the interval asked, from the start time
+        (0: now), empty; 0xFFFF for a sample type or interval the meter cannot sample."""
+        interval = int(payload.sample_request_interval)
+        if int(payload.sample_type) != 0 or interval == 0 or not int(payload.max_number_of_samples):
+            return START_SAMPLING_RESPONSE, _response("start_sampling_response",
+                                                      sample_id=NOT_SAMPLING)  # fmt: skip
+        start = int(payload.start_sampling_time) or datetime_to_seconds2000(
+            self.now().astimezone(dt.UTC))  # fmt: skip
+        quiet = self.sampled[NETWORK_DATA].quiet if NETWORK_DATA in self.sampled else False
+        self.sampled[NETWORK_DATA] = SampledLog(start, interval, [], quiet)
+        return START_SAMPLING_RESPONSE, _response("start_sampling_response", sample_id=NETWORK_DATA)
 
     def _get_sampled_data(self, payload: Any) -> str | tuple[int, Any, bool]:
         """The samples of the log from the earliest sample time, at most `number_of_samples`
