@@ -1975,6 +1975,26 @@ FORMS[("14.1", "GCS31")] = _Form("GCS31", _gas_command("GCS31", _gas_network_dat
 DEVICES_OF["GCS31"] = ("gsme",)
 
 
+# --- 9.1 Request Customer Identification Number at the GSME (GCS36): update_cin with a CIN the
+# DCC makes (new_cin, as the ESME's ECS50); the ACB sends it on the Other User's behalf --------
+
+
+def _gas_cin(
+    body: etree._Element, event: int, cin: Callable[[], str] | None = None
+) -> list[GasCommand]:
+    """9.1: the meter's Customer Identification Number, from now."""
+    number = (cin or new_cin)()
+    if len(number) != CIN_DIGITS or not number.isdigit():
+        raise TransformError(f"a CIN is {CIN_DIGITS} digits, not {number!r}")
+    return [(DEVICE_MANAGEMENT, 0x06, Container(
+        command="update_cin", issuer_event_id=event, implementation_time=0, provider_id=0,
+        customer_id_number=number.encode("ascii")))]  # fmt: skip
+
+
+FORMS[("9.1", "GCS36")] = _Form("GCS36", _gas_command("GCS36", _gas_cin))
+DEVICES_OF["GCS36"] = ("gsme",)
+
+
 # --- the gas meter's snapshots (4.6.1 GCS16a, 4.14 GCS16b, 4.4.3 GCS15c) and debt log (4.4.4
 # GCS15d): one get per offset over the request's period, as RTDS's --------------------------
 

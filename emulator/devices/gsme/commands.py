@@ -239,6 +239,7 @@ class GasState:
     supplier_name: bytes = b""
     supplier_contact: bytes = b""
     pin_disabled: bool = False
+    customer_id_number: bytes = b""  # 9.1's CIN (GCS36)
     emergency_credit_selected: bool = False
     clock_reliable: bool = True
     billing_period: dict[str, int] = field(default_factory=lambda: dict(RTDS_BILLING_PERIOD))
@@ -377,6 +378,7 @@ class GasCommands:
             (DEVICE_MANAGEMENT, "publish_change_of_supplier"): self._change_of_supplier,
             (DEVICE_MANAGEMENT, "request_new_password_response"): self._new_password,
             (DEVICE_MANAGEMENT, "update_site_id"): self._site_id,
+            (DEVICE_MANAGEMENT, "update_cin"): self._customer_id,
             (METERING, "change_supply"): self._change_supply,
             (PREPAYMENT, "select_available_emergency_credit"): self._emergency_credit,
             (PREPAYMENT, "change_debt"): self._change_debt,
@@ -698,6 +700,12 @@ class GasCommands:
 
     def _new_password(self, payload: Any) -> str:
         self.state.pin_disabled = True
+        return "success"
+
+    def _customer_id(self, payload: Any) -> str:
+        """9.1 (GCS36): the Customer Identification Number the DCC made, which the meter
+        shows the consumer (who gives it to the Other User)."""
+        self.state.customer_id_number = bytes(payload.customer_id_number)
         return "success"
 
     def _site_id(self, payload: Any) -> str:

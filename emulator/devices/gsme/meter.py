@@ -89,10 +89,13 @@ SRVS = {0x0084: "11.2", 0x008D: "4.18", 0x012A: "4.18", 0x009E: "6.2.4", 0x00FB:
         # the tariff: Price attributes, the tariff calendar, the current price (commands.py)
         0x009F: "4.11.1",
         # the network data log started (commands.py), by the ACB for the Gas Transporter
-        0x0080: "14.1"}  # fmt: skip
+        0x0080: "14.1",
+        # the Customer Identification Number (commands.py), by the ACB for an Other User
+        0x0083: "9.1"}  # fmt: skip
 SRVS.update(gas_prepayment.SRVS)  # 1.6, 2.2 (prepayment.py)
 ROLES = {srv: {Role.SUPPLIER} for srv in SRVS.values()}
 ROLES["14.1"] = {Role.ACCESS_CONTROL_BROKER}  # GCS31: RTDS's, for the Gas Transporter
+ROLES["9.1"] = {Role.ACCESS_CONTROL_BROKER}  # GCS36: RTDS's, for an Other User
 #: the reads the ACB may send on a user's behalf too (GCS15d, GCS16b: the use-case tables)
 ROLES.update({srv: {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER} for srv in ("4.4.4", "4.14")})
 #: the joins, unjoins and device log read the ACB may send too (use-case tables)
