@@ -11,7 +11,7 @@ from pathlib import Path
 
 from emulator import data
 
-from . import catalogue_cmd
+from . import catalogue_cmd, day_cmd
 
 DEFAULT_SCHEMA = data.duis_schema()
 DEFAULT_KEYSTORE = data.dccboxed_keystore()
@@ -142,6 +142,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_submit)
 
     catalogue_cmd.register(cmds)
+    day_cmd.register(cmds)
 
 
 def _common(p) -> None:
