@@ -155,16 +155,24 @@ REPLACES_ANCHORS = (
 )
 
 
+#: SRVs that replace what the device holds for another template: 11.1 distributes a new image,
+#: so it runs after 11.3 (CS06) has activated the image the meter starts with, whose hash the
+#: 11.3 templates name
+REPLACES_HELD = ("11.1",)
+
+
 def _run_group(template: Template) -> tuple[float, int]:
     replacing = [i for i, p in enumerate(REPLACES_ANCHORS) if template.name.startswith(p)]
     if replacing:
         return LAST.index("8.3") + 0.5, replacing[0]
+    if template.srv in REPLACES_HELD:
+        return 0.5, 0
     return (LAST.index(template.srv) + 1 if template.srv in LAST else 0), 0
 
 
 def run_order(templates: list[Template]) -> list[Template]:
-    """The order the runner sends templates in: by name, those of LAST at the end, and those
-    of REPLACES_ANCHORS just before 8.3."""
+    """The order the runner sends templates in: by name, those of REPLACES_HELD after the
+    rest, those of LAST at the end, and those of REPLACES_ANCHORS just before 8.3."""
     return sorted(templates, key=lambda t: (*_run_group(t), t.name))
 
 

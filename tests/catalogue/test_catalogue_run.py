@@ -20,6 +20,7 @@ from emulator.backoffice.eligibility import ED, GS, IS
 from emulator.backoffice.state import DspState
 from emulator.clock import Clock
 from emulator.smki.service import SmkiService
+from gbcs import decode
 from gbcs.keystore import Keystore
 
 HERE = Path(__file__).parent
@@ -136,3 +137,22 @@ def test_status_list_is_written_between_the_markers(run, tmp_path):
     doc.write_text("no markers\n")
     with pytest.raises(catalogue.CatalogueError):
         catalogue.write_status(doc, list(run.values()))
+
+
+def test_a_distributed_image_comes_after_the_activations_of_the_held_one():
+    """11.3's templates name the hash of the image the meter starts with; 11.1 replaces that
+    image, so it runs after them (and before what takes the device away)."""
+    order = [t.name for t in catalogue.run_order(TEMPLATES)]
+    distribute = order.index("11.1_UPDATE_FIRMWARE_REQUEST_DUIS.XML")
+    activations = [i for i, name in enumerate(order) if name.startswith("CS06_11.3_")]
+    assert activations and max(activations) < distribute
+    assert distribute < order.index("8.3_DECOMMISSION_DEVICE_REQUEST_DUIS.XML")
+
+
+def test_the_activations_succeed_at_the_device(run):
+    """I0>I99>I0 says the device answered; its answer must be success, not hash_mismatch."""
+    immediate = [r for n, r in run.items() if n.startswith("CS06_11.3_IMMEDIATE")]
+    assert immediate
+    for result in immediate:
+        value = decode(result.response).payload.fields.value
+        assert int(value.response_code) == 0, (result.file, value)
