@@ -2,8 +2,11 @@
 the GPF on the Comms Hub (its proxy: a mirror of the meter's data that answers reads at once,
 and a queue that holds commands for the meter until it next wakes).
 
-A skeleton: both answer GBZ read-attributes commands (ZCL attribute reads inside GBCS) from
-their attributes; the GSME's own commands wait for its wake-up. See meter.py and proxy.py.
+Both answer GBCS from their state: the GSME its ZCL attributes, logs, snapshots, sampled data,
+calendars, event configuration and device log, carrying out its cluster and ASN.1 commands at
+its wake-up (meter.py, commands.py, prepayment.py); the GPF the reliable reads and the reads
+for an unknown remote party from its mirror (proxy.py). Checks, encryption for the reader and
+sealing: answer.py.
 """
 
 from .answer import GbzAnswerer
