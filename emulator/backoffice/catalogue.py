@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from construct import Container
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -41,9 +42,10 @@ from emulator.errors import EmulatorError
 from emulator.smki import client as smki_client
 from emulator.smki.errors import SmkiError
 from emulator.smki.service import SmkiService
-from gbcs import decode
+from gbcs import Message, decode
 from gbcs.errors import GbcsError, KeyMissing
 from gbcs.keystore import Keystore
+from gbcs.payload import decode_plaintexts
 from gbcs.security import check_message
 
 from . import duis, service, xmlsig
@@ -200,6 +202,7 @@ class Result:
     latency_s: float = 0.0
     detail: str = ""
     response: bytes | None = None  # the device's GBCS response, as the user received it
+    device: str = ""  # what that response says of the command (device_outcome), else ""
 
     @property
     def code(self) -> str:
@@ -234,12 +237,18 @@ class DeviceVerifier:
             )
 
     def verify(self, raw: bytes) -> bool:
+        return self.check(raw)[0]
+
+    def check(self, raw: bytes) -> tuple[bool, str]:
+        """Whether the response verifies, and what it says of the command (device_outcome,
+        its encrypted parts read with the user's keys; UNKNOWN when it does not decode)."""
         try:
             message = decode(raw)
             self._fetch(bytes(message.originator))
-            return check_message(message, self.keystore).outcome == "verified"
+            verified = check_message(message, self.keystore).outcome == "verified"
         except GbcsError:
-            return False
+            return False, UNKNOWN
+        return verified, device_outcome(message)
 
 
 @dataclass
@@ -278,7 +287,7 @@ class Runner:
             payload = final.gbcs_payload if final.source == "endpoint" else None
             if payload is not None:
                 result.response = payload
-                result.verified = self.verifier.verify(payload)
+                result.verified, result.device = self.verifier.check(payload)
         else:
             result.outcome = FAILED if "I99" in result.codes else REFUSED
         return result
@@ -479,6 +488,158 @@ async def run_catalogue(
         return await against(served.url, served.smki_url, served.set_endpoint)
 
 
+# --- the device's own answer ----------------------------------------------------------------
+
+#: what a device response says of the command, read from its payload: every item succeeded,
+#: every item failed (error:NAME[,NAME]), some failed (partial:NAME[,NAME], the failures
+#: only), every item found nothing (ZCL NOT_FOUND: a log with no entry in the range), nothing
+#: readable (encrypted: every status sits in a part this keystore cannot
+#: decrypt), or a payload this reader does not know (unknown)
+SUCCESS, NOT_FOUND, ENCRYPTED, UNKNOWN = "success", "not_found", "encrypted", "unknown"
+
+#: ZCL Prepayment ConsumerTopUpResponse result types (ZCL SE 1.4 / GBCS's GBZ top-up): the
+#: codec gives the number only
+TOP_UP_RESULTS = {
+    0x00: "accepted",
+    0x01: "rejected_invalid_top_up",
+    0x02: "rejected_duplicate_top_up",
+    0x03: "rejected_error",
+    0x04: "rejected_max_credit_reached",
+    0x05: "rejected_keypad_lock",
+    0x06: "rejected_top_up_value_too_large",
+    0x10: "accepted_supply_enabled",
+    0x11: "accepted_supply_disabled",
+    0x12: "accepted_supply_armed",
+}
+
+
+def _verdict(statuses: list[str]) -> str:
+    """One name per item (SUCCESS, NOT_FOUND or a failure's name) as the response's outcome:
+    error when every item failed, partial when some did (the failures named once each, in
+    order), NOT_FOUND when every item found nothing, else success."""
+    if not statuses:
+        return UNKNOWN
+    failures = [s for s in statuses if s not in (SUCCESS, NOT_FOUND)]
+    if failures:
+        names = ",".join(dict.fromkeys(failures))
+        return f"{'error' if len(failures) == len(statuses) else 'partial'}:{names}"
+    return NOT_FOUND if all(s == NOT_FOUND for s in statuses) else SUCCESS
+
+
+def _named(status) -> str:
+    """A codec enum (EnumIntegerString) as SUCCESS or its name."""
+    return SUCCESS if int(status) == 0 else str(status)
+
+
+def dlms_outcome(payload: Container) -> str:
+    """A DLMS access response: each item's data-access-result (get, set) or action-result."""
+    return _verdict([_named(r.result) for r in payload.get("results") or ()])
+
+
+def _zcl_statuses(frame: Container) -> list[str]:
+    """One ZCL command's statuses: a default response's, a read's per attribute, a top-up's
+    result, whether a log was cleared; a command that carries none (a publish, a read's
+    answer) is one success."""
+    command = str(frame.get("command"))
+    if command == "default_response":
+        return [_named(frame.status)]
+    if command in ("read_attributes_response", "write_attributes_response"):
+        return [_named(r.status) for r in frame.get("records") or ()] or [SUCCESS]
+    if command == "consumer_top_up_response":
+        result = int(frame.result_type)
+        if result in (0x00, 0x10, 0x11, 0x12):
+            return [SUCCESS]
+        return [TOP_UP_RESULTS.get(result, f"top_up_result_{result}")]
+    if command == "clear_event_log_response":
+        return [SUCCESS if int(frame.cleared_event_logs) else "no_event_log_cleared"]
+    return [SUCCESS]
+
+
+def gbz_outcome(payload: Container, plaintexts: list[Container | None]) -> str:
+    """A GBZ response: each component's ZCL command (_zcl_statuses); encrypted components as
+    decrypted (`plaintexts`, in order), not counted when they were not (ENCRYPTED when no
+    component could be read)."""
+    statuses: list[str] = []
+    hidden = 0
+    decrypted = iter(plaintexts)
+    for component in payload.get("components") or ():
+        if component.body.frame is not None:
+            frame = component.body.frame.payload
+        else:
+            frame = next(decrypted, None)
+        if frame is None:
+            hidden += 1
+            continue
+        statuses += _zcl_statuses(frame)
+    if not statuses and hidden:
+        return ENCRYPTED
+    return _verdict(statuses)
+
+
+def _enumerated(node: Container) -> list[int]:
+    """Every ENUMERATED value in a raw ASN.1 tree, depth first."""
+    if node is None:
+        return []
+    if node.get("children") is not None:
+        return [v for child in node.children for v in _enumerated(child)]
+    if node.get("name") == "enumerated":
+        return [int.from_bytes(node.value, "big")]
+    return []
+
+
+def asn1_outcome(fields: Container) -> str:
+    """An ASN.1 (CS…) response: its response code by the codec's name (CS06, CS07, CS08,
+    CS02c/d/e, CS03, CS04), GCS28's device time status, 8.12.2's join outcomes; the codec
+    leaves CS02a's and CS02b's outcomes as trees, whose ENUMERATED statuses (0 success, per
+    remote party or credential replaced) are read as numbers."""
+    if fields.get("choice") == "command_accepted":
+        return SUCCESS  # a future-dated command accepted: its outcome comes as an alert
+    if fields.get("choice") == "execution_outcome":
+        return asn1_outcome(fields.value)
+    if fields.get("choice") == "response_code":  # CS02c, CS02e: the failure alternative
+        return f"error:{fields.get('name') or fields.value}"
+    if fields.get("choice") in ("certification_request", "certificate"):
+        return SUCCESS
+    if "response_code" in fields:
+        code = int(fields.response_code)
+        return SUCCESS if code == 0 else f"error:{fields.get('response_code_name') or code}"
+    if "device_time_status" in fields:
+        status = int(fields.device_time_status)
+        return SUCCESS if status == 0 else f"error:time_{fields.device_time_status_name}"
+    if "restore_outcomes" in fields:
+        return _verdict([SUCCESS if int(o.join_response_code) == 0
+                         else str(o.join_response_code_name)
+                         for o in fields.restore_outcomes])  # fmt: skip
+    if "command_accepted" in fields:  # CS02b: outcome present when executed at once
+        statuses = _enumerated(fields.get("execution_outcome"))
+        return _verdict([f"status_{s}" if s else SUCCESS for s in statuses] or [SUCCESS])
+    value = fields.get("value")
+    if isinstance(value, int) and "name" in fields:  # CS02d, CS03, CS04
+        return SUCCESS if value == 0 else f"error:{fields.name}"
+    if isinstance(value, list):  # CS02a/CS02f: one status per remote party
+        statuses = [s for item in value for s in _enumerated(item)]
+        return _verdict([f"status_{s}" if s else SUCCESS for s in statuses])
+    return UNKNOWN
+
+
+def device_outcome(message: Message) -> str:
+    """What the device's response says of the command it answers (SUCCESS, error:…,
+    partial:…, ENCRYPTED, UNKNOWN); the response's encrypted parts are read when
+    `message.decrypted` holds their plaintexts (after check_message with the user's keys)."""
+    kind = message.payload_kind
+    try:
+        if kind == "dlms-access-response":
+            return dlms_outcome(message.payload)
+        if kind == "gbz":
+            plaintexts = decode_plaintexts(kind, message.payload, list(message.decrypted))
+            return gbz_outcome(message.payload, plaintexts)
+        if kind == "asn1":
+            return asn1_outcome(message.payload.fields)
+    except (GbcsError, AttributeError, KeyError, TypeError, ValueError):
+        return UNKNOWN
+    return UNKNOWN
+
+
 # --- reports ------------------------------------------------------------------------------
 
 
@@ -499,7 +660,22 @@ def summary(results: list[Result]) -> dict:
         "not_verified": sum(r.verified is False for r in results),
         "variants": len(variants),
         "variants_answered": len(answered),
+        "device_success": sum(r.device == SUCCESS for r in results),
+        "device_error": sum(device_failed(r) for r in results),
     }
+
+
+def device_failed(result: Result) -> bool:
+    """The device answered, and its answer says the command failed (wholly or in part)."""
+    return result.device.startswith(("error:", "partial:"))
+
+
+def expectation(result: Result) -> str:
+    """A template's line in tests/catalogue/expectations.json: its codes, then what the
+    device said ("I0>I99>I0 success", "I99>I0 error:hash_mismatch"), the codes alone when no
+    device answered."""
+    codes = ">".join(result.codes)
+    return f"{codes} {result.device}" if result.device else codes
 
 
 def _srv_key(srv: str) -> tuple:
@@ -515,41 +691,56 @@ def _by_variant(results: list[Result]) -> dict[str, list[Result]]:
 
 def table(results: list[Result]) -> str:
     """The per-file table and the summary, as text."""
-    lines = [f"{'SRV':9} {'outcome':9} {'codes':10} {'verified':8} {'ms':>7}  file"]
+    lines = [f"{'SRV':9} {'outcome':9} {'codes':10} {'verified':8} {'device':24} {'ms':>7}  file"]
     for r in sorted(results, key=lambda r: (_srv_key(r.srv), r.file)):
         verified = {True: "yes", False: "NO", None: "-"}[r.verified]
         lines.append(f"{r.srv:9} {r.outcome:9} {'>'.join(r.codes) or '-':10} {verified:8} "
-                     f"{r.latency_s * 1000:7.1f}  {r.file}")  # fmt: skip
+                     f"{r.device or '-':24} {r.latency_s * 1000:7.1f}  {r.file}")  # fmt: skip
     s = summary(results)
     lines.append(
         f"{s['templates']} templates: "
         + ", ".join(f"{n} {o}" for o, n in s["outcomes"].items() if n)
         + f"; device responses verified {s['verified']}, not verified {s['not_verified']}; "
-        f"{s['variants_answered']} of {s['variants']} SRV variants answered in every file"
+        f"{s['variants_answered']} of {s['variants']} SRV variants answered in every file; "
+        f"the device answered success {s['device_success']}, its own error "
+        f"{s['device_error']}"
     )
     lines.append("final codes: " + ", ".join(f"{c} {n}" for c, n in s["codes"].items()))
     return "\n".join(lines)
 
 
 def status_markdown(results: list[Result]) -> str:
-    """The SRV status list: one row per variant, its files and what each got."""
+    """The SRV status list: one row per variant, its files, what each got, and what the
+    device's responses said: a variant answered whose device refused (error or partial)
+    reads "answered, device error NAME", not "answered"."""
     s = summary(results)
     rows = [
         f"{s['variants_answered']} of {s['variants']} SRV variants answered in every template "
         f"({s['outcomes'][ANSWERED]} of {s['templates']} templates), from "
-        "`gbhan dsp catalogue --markdown docs/backoffice.md` against an in-process DSP.",
+        "`gbhan dsp catalogue --markdown docs/backoffice.md` against an in-process DSP; "
+        f"the device answered success in {s['device_success']}, its own error in "
+        f"{s['device_error']} (the device column: what each device response says, "
+        "decoded: success, error or partial with the device's codes, not_found).",
         "",
-        "| SRV variant | status | templates answered | codes |",
-        "|---|---|---|---|",
+        "| SRV variant | status | templates answered | codes | device |",
+        "|---|---|---|---|---|",
     ]
+
+    def counted(values: list[str]) -> str:
+        seen: dict[str, int] = defaultdict(int)
+        for value in values:
+            seen[value] += 1
+        return ", ".join(f"{c} ×{n}" if n > 1 else c for c, n in sorted(seen.items()))
+
     for srv, rs in _by_variant(results).items():
         answered = sum(r.outcome == ANSWERED for r in rs)
         status = "answered" if answered == len(rs) else "partly" if answered else "not yet"
-        codes: dict[str, int] = defaultdict(int)
-        for r in rs:
-            codes[">".join(r.codes) or r.outcome] += 1
-        seen = ", ".join(f"{c} ×{n}" if n > 1 else c for c, n in sorted(codes.items()))
-        rows.append(f"| {srv} | {status} | {answered}/{len(rs)} | {seen} |")
+        errors = [r.device.split(":", 1)[1] for r in rs if device_failed(r)]
+        if errors:  # answered, but the device said the command failed
+            status += ", device error " + ", ".join(dict.fromkeys(errors))
+        codes = counted([">".join(r.codes) or r.outcome for r in rs])
+        device = counted([r.device for r in rs if r.device]) or "-"
+        rows.append(f"| {srv} | {status} | {answered}/{len(rs)} | {codes} | {device} |")
     return "\n".join(rows)
 
 
@@ -567,21 +758,31 @@ def write_status(document: Path, results: list[Result]) -> None:
 __all__ = [
     "ANSWERED",
     "CATALOGUE_USERS",
+    "CatalogueError",
+    "DeviceVerifier",
+    "ENCRYPTED",
     "ERROR",
     "FAILED",
+    "NOT_FOUND",
     "OUTCOMES",
     "REFUSED",
     "REPLACES_ANCHORS",
-    "STATUS_BEGIN",
-    "STATUS_END",
-    "TIMEOUT",
-    "CatalogueError",
-    "DeviceVerifier",
     "Result",
     "Runner",
+    "STATUS_BEGIN",
+    "STATUS_END",
+    "SUCCESS",
+    "TIMEOUT",
     "Template",
+    "UNKNOWN",
+    "asn1_outcome",
     "catalogue_user_configs",
     "catalogue_users",
+    "device_failed",
+    "device_outcome",
+    "dlms_outcome",
+    "expectation",
+    "gbz_outcome",
     "load_catalogue",
     "read_template",
     "run_catalogue",

@@ -1,0 +1,122 @@
+"""What a device's response says of its command (catalogue.device_outcome), read with the
+codec, held to RTDS: every SUCCESS response reads success, every ERROR response an error (or
+a partial one), every NOT_FOUND response not_found, each file by name. The files whose name
+and content disagree are listed in AMBIGUOUS with what they read and why."""
+
+from __future__ import annotations
+
+import pytest
+from construct import Container
+
+from emulator import data
+from emulator.backoffice import catalogue
+from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
+from gbcs import decode
+from gbcs.keystore import Keystore
+from gbcs.security import check_message
+
+RESPONSES = {p.name: p for p in sorted(data.rtds().glob("*/*_RESPONSE_GBCS.HEX"))}
+
+#: RTDS files whose name says one thing and whose response another, and what they read
+AMBIGUOUS = {
+    # future-dated: the response only accepts the command; the error is the later alert's
+    # (CS06's 8F67, CS02b's execution alert), not the response's
+    "CS06_11.3_FUTURE_DATED_ERROR_RESPONSE_GBCS.HEX": "success",
+    "CS02bSupplierBySupplier_6.15.1_FUTURE_DATED_ERROR_RESPONSE_GBCS.HEX": "success",
+    "CS02gLoadControllerBySupplier_6.15.1_FUTURE_DATED_ERROR_RESPONSE_GBCS.HEX": "success",
+    # the prepayment and price attributes are read; only the calendar's four publishes
+    # find nothing (default responses NOT_FOUND): an answer with data, so success
+    "GCS21b_4.13_NOT_FOUND_RESPONSE_GBCS.HEX": "success",
+}
+
+
+@pytest.fixture(scope="module")
+def keys() -> Keystore:
+    return Keystore.open(data.rtds_keystore(), clock=DEFAULT_GBCS_DATE)
+
+
+def outcome(name: str, keys: Keystore) -> str:
+    message = decode(bytes.fromhex(RESPONSES[name].read_text().strip()))
+    check_message(message, keys)  # decrypts the parts the user's keys open
+    return catalogue.device_outcome(message)
+
+
+def expected(name: str) -> str:
+    if name in AMBIGUOUS:
+        return "ambiguous"
+    for word in ("NOT_FOUND", "ERROR", "SUCCESS"):
+        if f"_{word}_" in name:
+            return word
+    return "unnamed"
+
+
+def test_every_response_file_is_named_one_way():
+    assert len(RESPONSES) > 400
+    assert {expected(n) for n in RESPONSES} == {"NOT_FOUND", "ERROR", "SUCCESS", "ambiguous"}
+    assert set(AMBIGUOUS) <= set(RESPONSES)
+
+
+@pytest.mark.parametrize("name", [n for n in RESPONSES if expected(n) == "SUCCESS"])
+def test_a_success_response_reads_success(name, keys):
+    assert outcome(name, keys) == catalogue.SUCCESS
+
+
+@pytest.mark.parametrize("name", [n for n in RESPONSES if expected(n) == "ERROR"])
+def test_an_error_response_reads_an_error(name, keys):
+    read = outcome(name, keys)
+    assert read.startswith(("error:", "partial:")), read
+    assert read.split(":", 1)[1]  # the device's error is named
+
+
+@pytest.mark.parametrize("name", [n for n in RESPONSES if expected(n) == "NOT_FOUND"])
+def test_a_not_found_response_reads_not_found(name, keys):
+    assert outcome(name, keys) == catalogue.NOT_FOUND
+
+
+@pytest.mark.parametrize("name", sorted(AMBIGUOUS))
+def test_an_ambiguous_file_reads_as_listed(name, keys):
+    assert outcome(name, keys) == AMBIGUOUS[name]
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        ("CS06_11.3_IMMEDIATE_ERROR_RESPONSE_GBCS.HEX", "error:no_image_held"),
+        ("CS02d_6.15.2_ERROR_RESPONSE_GBCS.HEX", "error:invalid_key_usage"),
+        ("CS02c_6.17_ERROR_RESPONSE_GBCS.HEX", "error:certification_request_production_failed"),
+        ("CS07_8.9_ERROR_RESPONSE_GBCS.HEX", "error:read_failure"),
+        ("CS04B_8.8.2_ERROR_RESPONSE_GBCS.HEX", "error:not_in_device_log"),
+        ("GCS28_6.11_ERROR_RESPONSE_GBCS.HEX", "error:time_unreliable"),
+        ("CS01b_2.2_ERROR_RESPONSE_GBCS.HEX", "error:rejected_invalid_top_up"),
+        ("CS11_3.3_ERROR_RESPONSE_GBCS.HEX", "error:no_event_log_cleared"),
+        ("GCS38_11.2_ERROR_RESPONSE_GBCS.HEX", "error:hardware_failure"),
+        ("ECS01b_1.2.1_IMMEDIATE_ERROR_RESPONSE_GBCS.HEX", "partial:hardware_fault,other_reason"),
+        ("CS02aMAC_6.24.1_ERROR_RESPONSE_GBCS.HEX", "partial:status_25"),
+        ("CS02bSupplierBySupplier_6.15.1_IMMEDIATE_ERROR_RESPONSE_GBCS.HEX", "partial:status_10"),
+        # encrypted throughout: read only once the user's keys decrypt it
+        ("GCS13a_4.1.1_ERROR_RESPONSE_GBCS.HEX", "partial:hardware_failure"),
+    ],
+)
+def test_the_device_error_is_named_per_payload_kind(name, read, keys):
+    assert outcome(name, keys) == read
+
+
+def test_an_encrypted_response_without_the_keys_reads_encrypted():
+    """Undecrypted, a response whose every component is encrypted says nothing either way."""
+    raw = bytes.fromhex(RESPONSES["GCS13a_4.1.1_ERROR_RESPONSE_GBCS.HEX"].read_text().strip())
+    assert catalogue.device_outcome(decode(raw)) == catalogue.ENCRYPTED
+
+
+def test_the_verifier_reads_the_outcome_with_the_signature(keys):
+    """The catalogue run's check: verified with the device's key and what the device said."""
+    raw = bytes.fromhex(
+        RESPONSES["CS06_11.3_IMMEDIATE_ERROR_RESPONSE_GBCS.HEX"].read_text().strip()
+    )
+    verifier = catalogue.DeviceVerifier(None, keys)
+    assert verifier.check(raw) == (True, "error:no_image_held")
+    assert verifier.check(b"\xdf\x00") == (False, catalogue.UNKNOWN)
+
+
+def test_an_unknown_payload_reads_unknown():
+    assert catalogue.dlms_outcome(Container(results=[])) == catalogue.UNKNOWN
+    assert catalogue.asn1_outcome(Container(kind="response")) == catalogue.UNKNOWN
