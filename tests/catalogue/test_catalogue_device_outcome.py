@@ -120,3 +120,32 @@ def test_the_verifier_reads_the_outcome_with_the_signature(keys):
 def test_an_unknown_payload_reads_unknown():
     assert catalogue.dlms_outcome(Container(results=[])) == catalogue.UNKNOWN
     assert catalogue.asn1_outcome(Container(kind="response")) == catalogue.UNKNOWN
+
+
+def answered(srv: str, file: str, device: str, codes=("I0", "I99", "I0")) -> catalogue.Result:
+    return catalogue.Result(file, srv, "IS", catalogue.ANSWERED, codes, True, 0.1, "", None,
+                            device)  # fmt: skip
+
+
+def test_the_reports_tell_a_device_error_from_an_answer():
+    """The table's device column, --json's `device`, the status list's 'answered, device
+    error X' and the ratchet's line all carry what the device said."""
+    results = [
+        answered("11.3", "CS06_11.3_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML", "error:hash_mismatch"),
+        answered("11.3", "CS06_11.3_FUTURE_DATED_SUCCESS_REQUEST_DUIS.XML", "success"),
+        answered("7.7", "ECS61a_7.7_SUCCESS_REQUEST_DUIS.XML", "success", ("I99", "I0")),
+        answered("8.2", "8.2_READ_INVENTORY_REQUEST_DUIS.XML", "", ("I0",)),
+    ]
+    table = catalogue.table(results).splitlines()
+    assert table[0].split()[:5] == ["SRV", "outcome", "codes", "verified", "device"]
+    row = next(line for line in table if "CS06_11.3_IMMEDIATE" in line)
+    assert row.split()[4] == "error:hash_mismatch"
+    assert "success 2, its own error 1" in table[-2]
+    assert results[0].as_dict()["device"] == "error:hash_mismatch"
+    markdown = catalogue.status_markdown(results)
+    assert "| 11.3 | answered, device error hash_mismatch | 2/2 |" in markdown
+    assert "| 7.7 | answered | 1/1 | I99>I0 | success |" in markdown
+    assert "| 8.2 | answered | 1/1 | I0 | - |" in markdown
+    assert [catalogue.expectation(r) for r in results] == [
+        "I0>I99>I0 error:hash_mismatch", "I0>I99>I0 success", "I99>I0 success", "I0",
+    ]  # fmt: skip
