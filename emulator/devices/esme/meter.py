@@ -31,6 +31,8 @@ from emulator.han.link import InProcessNode
 from gbcs import decode
 from gbcs.errors import GbcsError
 from gbcs.message import Message
+from gbcs.roles import Role
+from gbcs.security import mac_apdu, sign
 
 from ..access import AccessPolicy
 from ..credentials import (
@@ -48,6 +50,7 @@ from ..switch_zcl import SwitchError
 from . import alert_behaviour
 from .calendar import Calendar, PendingActivation
 from .checks import ECS47, MeterAccess, command_srv, first_action_selector
+from .consumption import Consumption, generic_alert
 from .device_log import JOIN, UNJOIN, DeviceLog
 from .extended import ExtendedValues
 from .firmware import ACTIVATE_FIRMWARE, Firmware
@@ -120,6 +123,10 @@ class Esme:
         self.objects.tariff = TariffTables(self.store, clock, self.utc_now, self._faulty,
                                            self.stats, self.raise_alert)  # fmt: skip
         self.objects.topups = TopUps(self.eui, self.store, keys.keystore, self.stats)
+        #: the import the world drives through the meter, charged in prepayment mode
+        self.consumption = Consumption(self.store, self.utc_now, self.stats,
+                                       self._raise_supplier_alert)  # fmt: skip
+        self.objects.supply_interlocked = self.consumption.supply_interlocked
         self.objects.payment = PaymentMode(self.store, clock, self.utc_now, self._faulty,
                                            self.stats, self.raise_alert)  # fmt: skip
         self.objects.prepay = PrepayConfiguration(self.store, clock, self.utc_now, self._faulty,
@@ -245,6 +252,25 @@ class Esme:
             LOGGER.info("ESME %s: alert %04X not sent (turned off)", self.eui.hex(), code)
             return b""
         alert = self.responses.alert(next(self._alert_counter), to, code, when, extra)
+        self.stats[f"alert:{code:04X}"] += 1
+        if self.alert_sink is None:
+            LOGGER.warning("ESME %s: alert %04X raised with nowhere to go", self.eui.hex(), code)
+        else:
+            self.alert_sink(alert)
+        return alert
+
+    def _raise_supplier_alert(self, code: int) -> bytes | None:
+        """A generic alert (GCA / GNCA: consumption.py) to the meter's Supplier, where its
+        alert behaviours let it go; sent to `alert_sink`."""
+        if not alert_behaviour.sends(self.store, code):
+            self.stats[f"alert-off:{code:04X}"] += 1
+            return None
+        supplier = next(e for e, r in self.access.trust.parties().items()
+                        if r == Role.SUPPLIER)  # fmt: skip
+        mac = self.responses.mac or (lambda apdu: mac_apdu(apdu, self.keys.keystore))
+        alert = generic_alert(self.eui, supplier, next(self._alert_counter), code,
+                              self.utc_now(),
+                              lambda apdu: sign(apdu, self.responses.signing_key()), mac)  # fmt: skip
         self.stats[f"alert:{code:04X}"] += 1
         if self.alert_sink is None:
             LOGGER.warning("ESME %s: alert %04X raised with nowhere to go", self.eui.hex(), code)

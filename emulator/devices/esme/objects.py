@@ -89,6 +89,8 @@ class MeterObjects:
         self.tariff: TariffTables | None = None
         #: the token gateway (2.2's UTRNs)
         self.topups: TopUps | None = None
+        #: whether the supply is interlocked for lack of credit (consumption.py)
+        self.supply_interlocked: Callable[[], bool] | None = None
         #: the passive account and disablement threshold (1.6's payment mode)
         self.payment: PaymentMode | None = None
         #: the passive prepayment configuration (2.1)
@@ -177,7 +179,8 @@ class MeterObjects:
         if ic == IC_DATA_PROTECTION and kind == "action" and method == GET_PROTECTED_ATTRIBUTES:
             return self.protected.answer(message, value)  # ECS17b/e, ECS19: encrypted reads
         if ic == IC_SCRIPT_TABLE and code == SUPPLY_SCRIPTS and kind == "action" and method == 1:
-            run_script(self.store, value)  # ECS42/43/44: enable, disable, arm the supply
+            # ECS42/43/44: enable, disable, arm the supply (not while interlocked for credit)
+            run_script(self.store, value, self.supply_interlocked)
             return NULL
         if kind == "get_with_selection" and ic == IC_PROFILE and (ic, code, method) in self.store:
             try:  # ECS35a/b/e/f/g: a log by the range its first column lies in

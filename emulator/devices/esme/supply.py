@@ -6,10 +6,13 @@ the supply-state script table (0-0:10.0.106.255, execute with selector 51, 52 or
 Transitions (ours: our sources show only each script succeeding from RTDS's state and a
 hardware fault): enable connects from any state; disable disconnects; arm makes a
 disconnected supply ready for reconnection and leaves a connected or armed one as it is.
+While the supply is interlocked for lack of credit (consumption.py: prepayment credit at the
+disablement threshold) enable and arm fail other_reason, nothing changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .instructions import InstructionFailed, InstructionResult, item
@@ -22,12 +25,16 @@ DISCONNECTED, CONNECTED, READY = 0, 1, 2
 ENABLE, DISABLE, ARM = 51, 52, 54
 
 
-def run_script(store: CosemStore, selector: Any) -> None:
-    """Execute the supply-state script `selector` names; InstructionFailed for another."""
+def run_script(store: CosemStore, selector: Any,
+               interlocked: Callable[[], bool] | None = None) -> None:  # fmt: skip
+    """Execute the supply-state script `selector` names; InstructionFailed for another, and
+    for enable or arm while `interlocked()`."""
     try:
         chosen = int(selector.value)
     except (AttributeError, TypeError, ValueError):
         raise InstructionFailed(InstructionResult.OTHER_REASON) from None
+    if chosen in (ENABLE, ARM) and interlocked is not None and interlocked():
+        raise InstructionFailed(InstructionResult.OTHER_REASON)
     state = int(store.get(*CONTROL_STATE).value)
     if chosen == ENABLE:
         state = CONNECTED
