@@ -21,8 +21,8 @@ from emulator import data
 from emulator.backoffice.eligibility import GS
 from emulator.backoffice.users import Answer
 from emulator.clock import Clock
-from emulator.errors import EmulatorError
 from emulator.devices.gsme.meter import WAKE_INTERVAL_S
+from emulator.errors import EmulatorError
 from gbcs import decode
 from gbcs.errors import GbcsError
 from gbcs.keystore import Keystore
@@ -74,7 +74,7 @@ def register_read(answer: Answer, keys: Keystore) -> int | None:
             for record in READ_ATTRIBUTES_RESPONSE.parse(plaintext).records:
                 if record.attribute_id == REGISTER[1]:
                     return int(record.value)
-    except (GbcsError, ValueError, AttributeError):
+    except (GbcsError, ValueError, AttributeError, TypeError):  # None: not decrypted
         return None
     return None
 
