@@ -1,4 +1,4 @@
-"""`gbhan dsp day gas`: run a day of DUIS requests through the in-process DSP to the emulated
+"""`gbhan dsp day gas|prepayment`: run a day of DUIS requests through the in-process DSP to the emulated
 premises on a simulated clock (emulator/days), print its timeline and checks; exit 0 only
 when every check holds."""
 
@@ -14,7 +14,7 @@ def register(cmds) -> None:
         help="run a scripted day of DUIS requests on a simulated clock through the in-process "
         "DSP to the premises, with its timeline and named checks",
     )
-    p.add_argument("name", choices=("gas",), help="which day")
+    p.add_argument("name", choices=("gas", "prepayment"), help="which day")
     p.add_argument("--out", type=Path, help="write day.json (timeline and checks) here")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     p.set_defaults(func=cmd_day)

@@ -8,9 +8,10 @@ from emulator.clock import Clock
 
 from .day import Check, DayOutcome, Exchange
 from .gas import run_gas_day
+from .prepayment import run_prepayment_day
 from .rig import DAY_START
 
-DAYS = ("gas",)
+DAYS = {"gas": run_gas_day, "prepayment": run_prepayment_day}
 
 
 def run(name: str) -> DayOutcome:
@@ -18,7 +19,16 @@ def run(name: str) -> DayOutcome:
     if name not in DAYS:
         raise ValueError(f"no such day {name!r} (have: {', '.join(DAYS)})")
     clock = Clock("simulated", start_utc=DAY_START)
-    return clock.run(lambda: run_gas_day(clock))
+    return clock.run(lambda: DAYS[name](clock))
 
 
-__all__ = ["DAYS", "DAY_START", "Check", "DayOutcome", "Exchange", "run", "run_gas_day"]
+__all__ = [
+    "DAYS",
+    "DAY_START",
+    "Check",
+    "DayOutcome",
+    "Exchange",
+    "run",
+    "run_gas_day",
+    "run_prepayment_day",
+]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator import data
-from emulator.backoffice import xmlsig
+from emulator.backoffice import duis, xmlsig
 from emulator.backoffice.assembly import DEFAULT_GBCS_DATE, make_dsp
 from emulator.backoffice.catalogue import catalogue_user_configs, catalogue_users
 from emulator.backoffice.dsp import Dsp
@@ -36,6 +36,22 @@ from gbcs.keystore import Keystore
 DAY_START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
+class TimedDeliveries(Deliveries):
+    """In-process delivery that keeps when each device alert reached its user: (UTC time,
+    user EUI, the alert's DUIS document)."""
+
+    def __init__(self, clock: Clock, *users: DuisUser) -> None:
+        super().__init__(*users)
+        self.clock = clock
+        self.alerts: list[tuple[dt.datetime, bytes, bytes]] = []
+
+    async def deliver(self, user, document_: bytes, kind: duis.DocumentKind) -> bool:
+        delivered = await super().deliver(user, document_, kind)
+        if delivered and kind == duis.DocumentKind.DEVICE_ALERT:
+            self.alerts.append((self.clock.utc_now(), bytes(user.eui), document_))
+        return delivered
+
+
 @dataclass
 class Rig:
     """A day's DSP, premises and users (role -> DuisUser), and a keystore that opens what the
@@ -46,6 +62,7 @@ class Rig:
     premises: Premises
     users: dict[DuisRole, DuisUser]
     reader_keys: Keystore
+    delivery: TimedDeliveries
 
 
 @contextlib.asynccontextmanager
@@ -74,9 +91,10 @@ async def rig(clock: Clock, wake_interval_s: float = WAKE_INTERVAL_S) -> AsyncIt
             dsp.attach(premises)
             trusted = xmlsig.TrustedCertificates.from_keystore(Keystore.open(keystore))
             users = catalogue_users(keys, dsp.schema, trusted, InProcessTransport(dsp))
-            dsp.delivery = Deliveries(*users.values())
+            delivery = TimedDeliveries(clock, *users.values())
+            dsp.delivery = delivery
             reader_keys = Keystore.open(data.rtds_keystore(), clock=DEFAULT_GBCS_DATE)
-            yield Rig(clock, dsp, premises, users, reader_keys)
+            yield Rig(clock, dsp, premises, users, reader_keys, delivery)
             await dsp.drain()
         finally:
             if premises is not None:
