@@ -1,10 +1,11 @@
 """The whole DCC DUIS catalogue through an in-process DSP over HTTP, each template as the role
 it is written for (emulator/backoffice/catalogue.py), held to `expectations.json`: a ratchet.
 Every template listed there must be answered I0 (for a device command: with a device response
-that verifies with the device's certificate from the SMKI service); every template not listed
-must still be refused or fail with a DUIS code, so a variant that starts working fails the
-test until it is added to the file. docs/backoffice.md's generated SRV status list must say
-what this run says."""
+that verifies with the device's certificate from the SMKI service, and says what the file
+records the device said: "I0>I99>I0 success", "I99>I0 error:hash_mismatch"); every template
+not listed must still be refused or fail with a DUIS code, so a variant that starts working
+fails the test until it is added to the file. docs/backoffice.md's generated SRV status list
+must say what this run says."""
 
 from __future__ import annotations
 
@@ -59,11 +60,16 @@ def test_template_outcome(run, name):
     assert result.outcome != catalogue.ERROR, result.detail
     if name in SUPPORTED:
         assert result.outcome == catalogue.ANSWERED, (result.codes, result.detail)
-        assert ">".join(result.codes) == SUPPORTED[name]
+        codes, _, device = SUPPORTED[name].partition(" ")
+        assert ">".join(result.codes) == codes
         if result.codes[-2:-1] == ("I99",):  # a device's response: checked with its certificate
             assert result.verified is True
+            # and what the device said of the command, as the file records it
+            assert catalogue.expectation(result) == SUPPORTED[name], result.device
+            assert device, f"{name}: expectations.json must say what the device answered"
         else:  # serviceD, answered by the DSP itself
             assert result.verified is None
+            assert not device and not result.device
     else:
         assert result.outcome in (catalogue.REFUSED, catalogue.FAILED), (
             f"{name} now gets {result.codes}: add it to expectations.json"
