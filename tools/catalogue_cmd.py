@@ -1,6 +1,8 @@
 """`gbhan dsp catalogue`: every template of the DCC's DUIS catalogue through a DSP as the role
 it is written for (emulator/backoffice/catalogue.py), with a table, JSON, or the SRV status
-list for docs/backoffice.md. `dsp_cmd.register` adds it under `gbhan dsp`."""
+list for docs/backoffice.md; each shows what the device's own response said of the command
+(the `device` column), since I0 only says that the device answered. `dsp_cmd.register` adds
+it under `gbhan dsp`."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ def register(cmds) -> None:
     p = cmds.add_parser(
         "catalogue",
         help="run every DUIS catalogue template against a DSP (in-process unless --url) and "
-        "tabulate SRV, outcome, codes, device signature/MAC verified, latency",
+        "tabulate SRV, outcome, codes, device signature/MAC verified, what the device's "
+        "response says (success, error:NAME, partial:NAME, not_found), latency",
     )
     p.add_argument("--url", help="a running DSP (its users' endpoints must reach this "
                    "machine's ports 8090 supplier, 8091 dno, 8092 gas-supplier)")  # fmt: skip

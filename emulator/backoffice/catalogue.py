@@ -691,11 +691,13 @@ def _by_variant(results: list[Result]) -> dict[str, list[Result]]:
 
 def table(results: list[Result]) -> str:
     """The per-file table and the summary, as text."""
-    lines = [f"{'SRV':9} {'outcome':9} {'codes':10} {'verified':8} {'device':24} {'ms':>7}  file"]
+    wide = max([len("device"), *(len(r.device) for r in results)])
+    lines = [f"{'SRV':9} {'outcome':9} {'codes':10} {'verified':8} {'device':{wide}} {'ms':>7}  "
+             "file"]  # fmt: skip
     for r in sorted(results, key=lambda r: (_srv_key(r.srv), r.file)):
         verified = {True: "yes", False: "NO", None: "-"}[r.verified]
         lines.append(f"{r.srv:9} {r.outcome:9} {'>'.join(r.codes) or '-':10} {verified:8} "
-                     f"{r.device or '-':24} {r.latency_s * 1000:7.1f}  {r.file}")  # fmt: skip
+                     f"{r.device or '-':{wide}} {r.latency_s * 1000:7.1f}  {r.file}")  # fmt: skip
     s = summary(results)
     lines.append(
         f"{s['templates']} templates: "

@@ -5,6 +5,11 @@ and content disagree are listed in AMBIGUOUS with what they read and why."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from construct import Container
 
@@ -15,6 +20,7 @@ from gbcs import decode
 from gbcs.keystore import Keystore
 from gbcs.security import check_message
 
+ROOT = Path(__file__).resolve().parents[2]
 RESPONSES = {p.name: p for p in sorted(data.rtds().glob("*/*_RESPONSE_GBCS.HEX"))}
 
 #: RTDS files whose name says one thing and whose response another, and what they read
@@ -149,3 +155,21 @@ def test_the_reports_tell_a_device_error_from_an_answer():
     assert [catalogue.expectation(r) for r in results] == [
         "I0>I99>I0 error:hash_mismatch", "I0>I99>I0 success", "I99>I0 success", "I0",
     ]  # fmt: skip
+
+
+def test_gbhan_dsp_catalogue_shows_the_device_error():
+    """As a user runs it: the GSME's 6.11 answer says its time is unreliable though the
+    template is a success case; the table says so beside the I0, --json in `device`."""
+    command = [sys.executable, "-m", "tools.dsp_cmd", "dsp", "catalogue", "--quiet",
+               "--only", "GCS28_6.11", "--only", "ECS52_"]  # fmt: skip
+    table = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert table.returncode == 0, table.stderr
+    rows = {line.split()[-1]: line.split() for line in table.stdout.splitlines()[1:3]}
+    assert rows["GCS28_6.11_SUCCESS_REQUEST_DUIS.XML"][2:5] == [
+        "I0>I99>I0", "yes", "error:time_unreliable"]  # fmt: skip
+    assert rows["ECS52_11.2_SUCCESS_REQUEST_DUIS.XML"][2:5] == ["I99>I0", "yes", "success"]
+    out = subprocess.run([*command, "--json"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)  # fmt: skip
+    results = {r["file"]: r for r in json.loads(out.stdout)["results"]}
+    assert results["GCS28_6.11_SUCCESS_REQUEST_DUIS.XML"]["device"] == "error:time_unreliable"
+    assert json.loads(out.stdout)["summary"]["device_error"] == 1
