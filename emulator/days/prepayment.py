@@ -151,17 +151,17 @@ async def run_prepayment_day(clock: Clock) -> DayOutcome:
             (0.015, "price 30p/kWh", "1.2.1", _price()),
             (0.02, "balances at the start", "4.3", READ_BALANCES),
             (6.0, "balances at 06:00", "4.3", READ_BALANCES),
-            (9.5, "emergency credit", "2.5", READ_EMERGENCY),
+            (9.5, "emergency credit", "2.5", ACTIVATE_EMERGENCY),
             (9.52, "balances with emergency credit", "4.3", READ_BALANCES),
             (12.98, "balances before the top-up", "4.3", READ_BALANCES),
             (13.0, "top-up £5", "2.2", _top_up(first)),
             (13.02, "balances after the top-up", "4.3", READ_BALANCES),
-            (21.0, "arm while out of credit", "7.3", READ_ARM),
+            (21.0, "arm while out of credit", "7.3", ARM_SUPPLY),
             (21.02, "supply state out of credit", "7.4", READ_SUPPLY),
             (21.5, "top-up £10", "2.2", _top_up(second)),
-            (21.52, "arm after the top-up", "7.3", READ_ARM),
+            (21.52, "arm after the top-up", "7.3", ARM_SUPPLY),
             (21.54, "supply state armed", "7.4", READ_SUPPLY),
-            (21.56, "enable", "7.1", READ_ENABLE),
+            (21.56, "enable", "7.1", ENABLE_SUPPLY),
             (21.58, "supply state enabled", "7.4", READ_SUPPLY),
             (21.98, "balances before the replay", "4.3", READ_BALANCES),
             (22.0, "the £10 UTRN again", "2.2", _top_up(second)),
@@ -184,9 +184,9 @@ async def run_prepayment_day(clock: Clock) -> DayOutcome:
 
 
 READ_BALANCES = (CATALOGUE / "ECS19_4.3_SUCCESS_REQUEST_DUIS.XML").read_bytes()
-READ_EMERGENCY = (CATALOGUE / "ECS09_2.5_SUCCESS_REQUEST_DUIS.XML").read_bytes()
-READ_ARM = (CATALOGUE / "ECS44_7.3_SUCCESS_REQUEST_DUIS.XML").read_bytes()
-READ_ENABLE = (CATALOGUE / "ECS42_7.1_SUCCESS_REQUEST_DUIS.XML").read_bytes()
+ACTIVATE_EMERGENCY = (CATALOGUE / "ECS09_2.5_SUCCESS_REQUEST_DUIS.XML").read_bytes()
+ARM_SUPPLY = (CATALOGUE / "ECS44_7.3_SUCCESS_REQUEST_DUIS.XML").read_bytes()
+ENABLE_SUPPLY = (CATALOGUE / "ECS42_7.1_SUCCESS_REQUEST_DUIS.XML").read_bytes()
 READ_SUPPLY = (CATALOGUE / "ECS45_7.4_SUCCESS_REQUEST_DUIS.XML").read_bytes()
 
 
