@@ -6,7 +6,7 @@ The Supplier puts the meter in prepayment mode with a disablement threshold of z
 sets its prepayment configuration (2.1: emergency credit £3, its threshold £1, low credit
 £2) and a price of 30p/kWh for TOU rate 1 (1.2.1), then reads the balances (4.3) through the
 day. The meter's credit runs down with the load (and the standing charge and the time-based
-debt recovery); the low credit and emergency credit alerts reach the Supplier; it activates
+debt recovery, at the rates a 2.3 at noon sets); the low credit and emergency credit alerts reach the Supplier; it activates
 emergency credit (2.5) and tops up with a UTRN it mints (2.2) at midday; the evening's EV
 charging exhausts the credit, the meter disconnects the supply and alerts 8F0F; arming (7.3)
 is refused until a second top-up, after which the supply is armed and enabled (7.1) again;
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 
 from emulator import data
 from emulator.backoffice import duis
@@ -153,6 +154,9 @@ async def run_prepayment_day(clock: Clock) -> DayOutcome:
             (6.0, "balances at 06:00", "4.3", READ_BALANCES),
             (9.5, "emergency credit", "2.5", ACTIVATE_EMERGENCY),
             (9.52, "balances with emergency credit", "4.3", READ_BALANCES),
+            (11.98, "balances before the debt update", "4.3", READ_BALANCES),
+            (12.0, "debt update", "2.3", UPDATE_DEBT),
+            (12.02, "balances after the debt update", "4.3", READ_BALANCES),
             (12.98, "balances before the top-up", "4.3", READ_BALANCES),
             (13.0, "top-up £5", "2.2", _top_up(first)),
             (13.02, "balances after the top-up", "4.3", READ_BALANCES),
@@ -184,6 +188,9 @@ async def run_prepayment_day(clock: Clock) -> DayOutcome:
 
 
 READ_BALANCES = (CATALOGUE / "ECS19_4.3_SUCCESS_REQUEST_DUIS.XML").read_bytes()
+#: 2.3: time debts 1 and 2 raised by £0.30 and £0.15, recovered at 30p and £1.50 a day
+UPDATE_DEBT = (CATALOGUE / "ECS07_2.3_SUCCESS_REQUEST_DUIS.XML").read_bytes()
+DEBT_RATES = (30000, 150000)  # per day, in credit units
 ACTIVATE_EMERGENCY = (CATALOGUE / "ECS09_2.5_SUCCESS_REQUEST_DUIS.XML").read_bytes()
 ARM_SUPPLY = (CATALOGUE / "ECS44_7.3_SUCCESS_REQUEST_DUIS.XML").read_bytes()
 ENABLE_SUPPLY = (CATALOGUE / "ECS42_7.1_SUCCESS_REQUEST_DUIS.XML").read_bytes()
@@ -196,6 +203,29 @@ def _alert_code(document: bytes) -> str:
 
 def _final(e: Exchange | None) -> Answer | None:
     return e.answers[-1] if e is not None and e.answers else None
+
+
+def _debt_check(by: dict[str, Exchange], read: Callable[[str], dict[str, int] | None],
+                imported: list[tuple[dt.datetime, int]]) -> Check:  # fmt: skip
+    """After 2.3 the time debts grow by its amounts and are recovered at its rates: between
+    the reads after it and before the top-up, each load step's interval at the new rate."""
+    before, after = read("balances before the debt update"), read("balances after the debt update")
+    later = read("balances before the top-up")
+    update = by["debt update"]
+    if before is None or after is None or later is None:
+        return Check("debt recovery follows 2.3", False, "no 4.3 read")
+    added = (after["time1"] - before["time1"], after["time2"] - before["time2"])
+    start, end = by["balances after the debt update"].sent, by["balances before the top-up"].sent
+    steps = [when for when, _wh in imported if start < when <= end]
+    seconds = len(steps) * 1800  # each step charges the half hour since the one before
+    expected = tuple(round(rate * seconds / 86400) for rate in DEBT_RATES)
+    recovered = (after["time1"] - later["time1"], after["time2"] - later["time2"])
+    return Check(
+        "debt recovery follows its configuration: 2.3 raises time debts 1 and 2 by £0.30 and "
+        "£0.15, then they are recovered at its 30p and £1.50 a day",
+        update.code == "I0" and action_result(_final(update)) == "success"
+        and added == (30000, 15000) and recovered == expected,
+        f"added {added}, recovered {recovered}, expected {expected}")  # fmt: skip
 
 
 def _checks(by: dict[str, Exchange], alerts: list[tuple[dt.datetime, str]],
@@ -226,6 +256,7 @@ def _checks(by: dict[str, Exchange], alerts: list[tuple[dt.datetime, str]],
             f"{expected / POUND:.5f} (debt recovered {debts / POUND:.5f})"))  # fmt: skip
     else:
         checks.append(Check("credit runs down with consumption", False, "no 4.3 read"))
+    checks.append(_debt_check(by, read, imported))
     codes = [code for _when, code in alerts]
     checks.append(Check("low credit alert (810D) reached the Supplier",
                         f"{LOW_CREDIT:04X}" in codes, ", ".join(codes)))  # fmt: skip

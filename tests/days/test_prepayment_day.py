@@ -34,6 +34,7 @@ def _exchange(outcome, label: str):
 @pytest.mark.parametrize("prefix", [
     "prepayment mode, configuration and price taken",
     "credit runs down with consumption",
+    "debt recovery follows its configuration",
     "low credit alert (810D)",
     "emergency credit: available alert (8119)",
     "top-up £5",
@@ -74,5 +75,5 @@ def test_the_alerts_reached_the_supplier_in_order(outcome):
 def test_the_command_exits_0_with_every_check_ok(tmp_path, capsys):
     code = main(["dsp", "day", "prepayment", "--json", "--out", str(tmp_path)])
     printed = json.loads(capsys.readouterr().out)
-    assert code == 0 and printed["ok"] is True and len(printed["checks"]) == 9
+    assert code == 0 and printed["ok"] is True and len(printed["checks"]) == 10
     assert json.loads((tmp_path / "prepayment-day.json").read_text()) == printed
