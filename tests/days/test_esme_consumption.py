@@ -8,7 +8,7 @@ and RTDS's 7.3 arm refused, until the credit is above it again."""
 from __future__ import annotations
 
 import pytest
-from construct import ListContainer
+from construct import Container, ListContainer
 
 from emulator import data
 from emulator.clock import Clock
@@ -166,3 +166,16 @@ def test_the_interlock_disconnects_refuses_arming_and_lifts_with_credit(keys):
     assert after == 2  # armed: ready for reconnection
     critical = [decode(a) for a in alerts if decode(a).message_code == c.GCA]
     assert len(critical) == 1 and check_message(critical[0], keys.keystore).outcome == "verified"
+
+
+def test_a_low_credit_alert_the_supplier_turned_off_is_counted_not_sent(keys):
+    """6.22's behaviours decide (alert_behaviour.py): every Supplier alert bit off."""
+    sent = (1, bytes((0, 30, 97, 98, 15, 255)), 2)  # 0-30:97.98.15: alerts sent to the Supplier
+
+    async def scenario(clock, premises, esme, alerts):
+        esme.store.set(*sent, item("bit-string", Container(bits=256, octets=bytes(32))))
+        raised = esme.consumption.import_energy(10)
+        return raised, list(alerts), esme.stats[f"alert-off:{c.LOW_CREDIT:04X}"]
+
+    raised, alerts, counted = _run(keys, scenario)
+    assert raised == [] and alerts == [] and counted == 1
