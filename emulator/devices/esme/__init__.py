@@ -8,6 +8,8 @@
 - calendar.py: the switch calendar and its activation, with the future-dated alert;
 - objects.py: the DLMS objects, what each instruction does to one;
 - responses.py: responses and alerts, signed or MAC'd;
+- consumption.py: the import the world drives through the meter, charged to prepayment
+  credit, its credit alerts and the supply interlock;
 - instructions.py: what the instruction handlers share (results, data items, date-times).
 """
 
