@@ -313,7 +313,7 @@ async def run_one(
         payload = final.gbcs_payload if final.source == "endpoint" else None
         if payload is not None:
             result.response = payload
-            result.verified = verifier.verify(payload)
+            result.verified, result.device = verifier.check(payload)
     else:
         result.outcome = FAILED if "I99" in result.codes else REFUSED
     return result
