@@ -115,20 +115,46 @@ class InOrder:
             return await self.premises.distribute_firmware(image, devices)
 
 
+class AtOnce:
+    """A device of an InOrder premises whose commands do not go through the HAN's results
+    queue (the premises names them `unqueued_ids`: the Comms Hub Function itself, the GPF,
+    and the GSME behind the GPF's own queue): they are executed as they come, so a GPF mirror
+    read is not held for half an hour behind a command waiting for the sleeping GSME."""
+
+    def __init__(self, in_order: InOrder) -> None:
+        self.in_order = in_order
+
+    @property
+    def device_ids(self) -> Iterable[bytes | str]:
+        return self.in_order.device_ids
+
+    async def execute(self, command: bytes) -> ExecutionLike:
+        return await self.in_order.premises.execute(command)
+
+    def on_alert(self, callback: Callable[[bytes], None]) -> None:
+        self.in_order.on_alert(callback)
+
+    async def distribute_firmware(self, image: bytes, devices: Iterable[bytes]) -> dict[bytes, str]:
+        return await self.in_order.distribute_firmware(image, devices)
+
+
 class Router:
     """Which premises serves which device EUI, and the WAN to reach them."""
 
     def __init__(self, wan: Wan):
         self.wan = wan
-        self._by_device: dict[bytes, InOrder] = {}
+        self._by_device: dict[bytes, InOrder | AtOnce] = {}
         self.premises: list[PremisesPort] = []
 
     def attach(self, premises: PremisesPort, alert_sink: Callable[[bytes], None]) -> None:
         """Connect a premises: its devices become routable, its alerts go to `alert_sink`."""
         self.premises.append(premises)
         in_order = InOrder(premises)
+        at_once = AtOnce(in_order)
+        unqueued = {bytes(e) for e in getattr(premises, "unqueued_ids", ())}
         for eui in premises.device_ids:  # EUI bytes, or hex text (a dict of hex -> type)
-            self._by_device[bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)] = in_order
+            device = bytes.fromhex(eui) if isinstance(eui, str) else bytes(eui)
+            self._by_device[device] = at_once if device in unqueued else in_order
         premises.on_alert(alert_sink)
 
     def serves(self, device: bytes) -> bool:

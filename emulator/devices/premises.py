@@ -306,6 +306,14 @@ class Premises:
         )
         return {self.hub.eui.hex().upper(): "CHF", **gas, **self.hub.device_ids}
 
+    @property
+    def unqueued_ids(self) -> list[bytes]:
+        """The devices whose commands `execute` answers without the HAN's results queue (the
+        hub's own function, the GPF, the GSME through the GPF's queue): a router need not
+        hold them behind a HAN command (routing.AtOnce)."""
+        gas = [] if self.gas is None else [self.gas.eui, self.gas.gsme.eui]
+        return [bytes(self.hub.eui), *(bytes(e) for e in gas)]
+
     def on_alert(self, callback: Callable[[bytes], None]) -> None:
         """Call `callback(gbcs_alert_bytes)` for every unsolicited alert a device raises."""
         self._alert_sinks.append(callback)

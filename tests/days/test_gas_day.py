@@ -51,9 +51,6 @@ def test_the_mirror_follows_the_meter_through_the_day(outcome):
     assert sum(FLOW) * 2 - FLOW[-1] == 181
 
 
-@pytest.mark.xfail(strict=True, reason="the DSP's router (backoffice/routing.py InOrder) runs "
-                   "one command at a time per premises, so a GPF mirror read waits behind a "
-                   "command queued for the sleeping GSME")  # fmt: skip
 def test_mirror_reads_are_answered_at_once_while_a_command_waits(outcome):
     checks = _checks(outcome, "4.18 from the GPF's mirror")
     assert len(checks) == 2 and all(c.ok for c in checks)
@@ -69,8 +66,8 @@ def test_the_command_prints_the_timeline_and_checks_and_fails_on_a_failed_check(
     printed = capsys.readouterr().out
     assert printed.splitlines()[0] == "gas day"
     assert "  03:30:00  price change: 1.2.1 answered I0>I99>I0" in printed
-    assert printed.count("[ok] ") == 6 and printed.count("[FAILED] ") == 2
-    assert code == 1  # not every check holds yet (the xfail above)
+    assert printed.count("[ok] ") == 8 and printed.count("[FAILED] ") == 0
+    assert code == 0
     written = json.loads((tmp_path / "gas-day.json").read_text())
-    assert written["day"] == "gas" and written["ok"] is False
+    assert written["day"] == "gas" and written["ok"] is True
     assert len(written["checks"]) == 8
