@@ -2433,6 +2433,26 @@ def _gas_date(node: etree._Element) -> Container:
                      day_of_week=part("GasDayOfWeekWithWildcards", "DayOfWeek"))  # fmt: skip
 
 
+def _gas_calendar_parts(
+    table: etree._Element, special_days: etree._Element
+) -> tuple[list[tuple[int, list[int]]], list[tuple[Container, int]], list[tuple[Container, int]]]:
+    """A gas calendar's week profiles (name, its seven day names in index order), seasons
+    (start, week name) and special days (date, day name), as the tariff's switching table
+    and the prepayment configuration's non-disablement calendar both write them; ValueError
+    or KeyError where a field is missing or not a number."""
+    weeks = [(int(_required_text(w, "WeekName")),
+              [int(r.text or "") for r in sorted(
+                  w.findall(f"{{{SR}}}ReferencedDayName"),
+                  key=lambda r: int(_attribute(r, "index")))])
+             for w in table.iter(f"{{{SR}}}WeekProfile")]  # fmt: skip
+    seasons = [(_gas_date(_one(s, "SeasonStartDate")),
+                int(_required_text(s, "ReferencedWeekName")))
+               for s in table.iter(f"{{{SR}}}Season")]  # fmt: skip
+    specials = [(_gas_date(_one(d, "Date")), int(_required_text(d, "ReferencedDayName")))
+                for d in special_days.iter(f"{{{SR}}}SpecialDay")]  # fmt: skip
+    return weeks, seasons, specials
+
+
 def _gas_tariff(body: etree._Element, event: int) -> list[GasCommand]:
     """1.1.1 at a GSME: publish_calendar, a publish_day_profile per day (its TOU tier from
     midnight; 0 for a block day), a publish_week_profile per week, publish_seasons,
@@ -2444,16 +2464,7 @@ def _gas_tariff(body: etree._Element, event: int) -> list[GasCommand]:
         days = [(int(_required_text(d, "DayName")),
                  int(d.findtext(f"{{{SR}}}TOUTariffAction") or 0))
                 for d in table.iter(f"{{{SR}}}DayProfile")]  # fmt: skip
-        weeks = [(int(_required_text(w, "WeekName")),
-                  [int(r.text or "") for r in sorted(
-                      w.findall(f"{{{SR}}}ReferencedDayName"),
-                      key=lambda r: int(_attribute(r, "index")))])
-                 for w in table.iter(f"{{{SR}}}WeekProfile")]  # fmt: skip
-        seasons = [(_gas_date(_one(s, "SeasonStartDate")),
-                    int(_required_text(s, "ReferencedWeekName")))
-                   for s in table.iter(f"{{{SR}}}Season")]  # fmt: skip
-        specials = [(_gas_date(_one(d, "Date")), int(_required_text(d, "ReferencedDayName")))
-                    for d in elements.iter(f"{{{SR}}}SpecialDay")]  # fmt: skip
+        weeks, seasons, specials = _gas_calendar_parts(table, elements)
         thresholds = [int(t.text or "") for t in elements.iter(f"{{{SR}}}BlockThreshold")]
     except ValueError as error:
         raise TransformError(f"gas tariff elements: {error}") from None
@@ -3478,16 +3489,7 @@ def _gas_prepay_configuration(body: etree._Element, event: int) -> list[DatedCom
                    NON_DISABLEMENT_ACTIONS[_required_text(a, "NonDisablementAction")])
                   for a in d.iter(f"{{{SR}}}TimeStartAction")])
                 for d in calendar.iter(f"{{{SR}}}GasNonDisablementDayProfile")]  # fmt: skip
-        weeks = [(int(_required_text(w, "WeekName")),
-                  [int(r.text or "") for r in sorted(
-                      w.findall(f"{{{SR}}}ReferencedDayName"),
-                      key=lambda r: int(_attribute(r, "index")))])
-                 for w in calendar.iter(f"{{{SR}}}WeekProfile")]  # fmt: skip
-        seasons = [(_gas_date(_one(s, "SeasonStartDate")),
-                    int(_required_text(s, "ReferencedWeekName")))
-                   for s in calendar.iter(f"{{{SR}}}Season")]  # fmt: skip
-        specials = [(_gas_date(_one(d, "Date")), int(_required_text(d, "ReferencedDayName")))
-                    for d in calendar.iter(f"{{{SR}}}SpecialDay")]  # fmt: skip
+        weeks, seasons, specials = _gas_calendar_parts(calendar, calendar)
     except (ValueError, KeyError) as error:
         raise TransformError(f"gas prepay configuration: {error}") from None
     ids = Container(provider_id=0, issuer_event_id=event, issuer_calendar_id=event)
