@@ -25,26 +25,15 @@ RTDS's ECS01d ERROR shows.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
-from emulator.clock import Clock
 from gbcs.message import Message
 
+from .activation import Activations
 from .debt import IC_CHARGE
-from .instructions import (
-    IC_EXTENDED,
-    NULL,
-    InstructionFailed,
-    InstructionResult,
-    item,
-    read_datetime,
-)
-from .store import CosemStore
+from .instructions import IC_EXTENDED, InstructionFailed, InstructionResult
 
 LOGGER = logging.getLogger(__name__)
 
@@ -62,22 +51,13 @@ ACTIVE_OF: dict[tuple[int, bytes], tuple[int, bytes, int]] = {
 }
 #: IC -> (its passive value's attribute, its activation time's attribute)
 ATTRIBUTES = {IC_EXTENDED: (4, 6), IC_CHARGE: (6, 7)}
-DONE, NOT_DONE = 0x8F66, 0x8F67
 Key = tuple[int, bytes]  # (IC, OBIS)
-RaiseAlert = Callable[[bytes, int, dt.datetime, list[Any]], bytes]
 
 
-class ExtendedValues:
+class ExtendedValues(Activations[Key, Key]):
     """The passive values and pending activations of ACTIVE_OF's objects."""
 
-    def __init__(self, store: CosemStore, clock: Clock, now: Callable[[], dt.datetime],
-                 faulty: Callable[[bytes], bool], stats: Counter,
-                 alert: RaiseAlert) -> None:  # fmt: skip
-        self.store, self.clock, self.now, self.faulty = store, clock, now, faulty
-        self.stats, self.alert = stats, alert
-        self.passive: dict[Key, Any] = {}
-        #: (IC, OBIS) -> (due, the command that set it, its timer)
-        self.pending: dict[Key, tuple[dt.datetime, Message, asyncio.TimerHandle]] = {}
+    prefix = "extended"
 
     def instruction(self, message: Message, kind: str, key: Key, attribute: int,
                     value: Any) -> Any:  # fmt: skip
@@ -90,53 +70,23 @@ class ExtendedValues:
         if attribute == passive:
             if self.faulty(key[1] + bytes((passive,))):  # the passive attribute's storage fails
                 raise InstructionFailed(InstructionResult.HARDWARE_FAULT)  # (RTDS's ECS01d ERROR)
-            held = self.store.get(*ACTIVE_OF[key])
-            if getattr(value, "type", None) != held.type:
-                raise InstructionFailed(InstructionResult.TYPE_UNMATCHED)
-            self.passive[key] = value
-            return NULL
-        when = bytes(getattr(value, "value", b""))
-        pending = self.pending.pop(key, None)
-        if pending is not None:
-            pending[2].cancel()
-        if len(when) == 12 and not any(when[:9]):
-            if self.faulty(key[1]):  # the active value's storage fails (RTDS's ERROR cases)
-                raise InstructionFailed(InstructionResult.HARDWARE_FAULT)
-            if not self._activate(key):
-                raise InstructionFailed(InstructionResult.OTHER_REASON)
-        elif len(when) == 12 and all(b == 0xFF for b in when[:9]):
-            self.stats["extended:cancelled"] += 1
-        else:
-            at = read_datetime(when) if len(when) == 12 else None
-            if at is None:
-                raise InstructionFailed(InstructionResult.OTHER_REASON)
-            timer = self.clock.call_later(max(0.0, (at - self.now()).total_seconds()),
-                                          self._due, key)  # fmt: skip
-            self.pending[key] = (at, message, timer)
-        return NULL
+            return self.hold(key, ACTIVE_OF[key], value)
+        return self.activation(message, key, bytes(getattr(value, "value", b"")))
 
-    def _activate(self, key: Key) -> bool:
+    def _storage_fails(self, key: Key) -> bool:
+        return self.faulty(key[1])  # the active value's storage fails (RTDS's ERROR cases)
+
+    def _apply(self, key: Key) -> bool:
         value = self.passive.get(key)
         if value is None or self.faulty(key[1]):
             return False
         self.store.set(*ACTIVE_OF[key], value)
-        self.stats["extended:activated"] += 1
         return True
 
-    def _due(self, key: Key) -> None:
-        pending = self.pending.pop(key, None)
-        if pending is None:
-            return
-        at, message, _timer = pending
-        done = self._activate(key)
+    def _named(self, key: Key) -> tuple[int, bytes, int]:
+        ic, code = key
+        return ic, code, ATTRIBUTES[ic][1]
+
+    def _log(self, key: Key, at: dt.datetime, done: bool) -> None:
         ic, code = key
         LOGGER.info("passive value %d/%s activated at %s: %s", ic, code.hex(), at, done)
-        executed = (message.message_code.to_bytes(2, "big") + int(message.counter).to_bytes(8, "big")
-                    + ic.to_bytes(2, "big") + code + bytes((ATTRIBUTES[ic][1],)))  # fmt: skip
-        self.alert(bytes(message.originator), DONE if done else NOT_DONE, at,
-                   [item("octet-string", executed)])  # fmt: skip
-
-    def cancel(self) -> None:
-        for _at, _message, timer in self.pending.values():
-            timer.cancel()
-        self.pending.clear()

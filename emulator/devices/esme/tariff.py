@@ -22,33 +22,19 @@ object_undefined.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
-from emulator.clock import Clock
 from gbcs.message import Message
 
-from .instructions import (
-    IC_EXTENDED,
-    IC_SPECIAL_DAYS,
-    NULL,
-    InstructionFailed,
-    InstructionResult,
-    item,
-    read_datetime,
-)
-from .store import CosemStore
+from .activation import Activations
+from .instructions import IC_EXTENDED, IC_SPECIAL_DAYS, InstructionFailed, InstructionResult
 
 LOGGER = logging.getLogger(__name__)
 
 IC_CALENDAR, IC_REGISTER_MONITOR = 20, 21
-DONE, NOT_DONE = 0x8F66, 0x8F67
 Key = tuple[int, bytes, int]  # (IC, OBIS, attribute)
-RaiseAlert = Callable[[bytes, int, dt.datetime, list[Any]], bytes]
 
 
 def _key(ic: int, code: str, attribute: int) -> Key:
@@ -81,18 +67,11 @@ GROUPS: dict[Key, tuple[tuple[Key, Key], ...]] = dict(
 ACTIVE: dict[Key, Key] = {passive: active for pairs in GROUPS.values() for passive, active in pairs}
 
 
-class TariffTables:
+class TariffTables(Activations[Key, Key]):
     """The passive switching tables, special days and thresholds, and their pending
     activations (module docstring)."""
 
-    def __init__(self, store: CosemStore, clock: Clock, now: Callable[[], dt.datetime],
-                 faulty: Callable[[bytes], bool], stats: Counter,
-                 alert: RaiseAlert) -> None:  # fmt: skip
-        self.store, self.clock, self.now, self.faulty = store, clock, now, faulty
-        self.stats, self.alert = stats, alert
-        self.passive: dict[Key, Any] = {}
-        #: activation attribute -> (due, the command that set it, its timer)
-        self.pending: dict[Key, tuple[dt.datetime, Message, asyncio.TimerHandle]] = {}
+    prefix = "tariff"
 
     @staticmethod
     def handles(key: Key) -> bool:
@@ -107,57 +86,27 @@ class TariffTables:
                 return self.passive[key]
             if kind != "set":
                 raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
-            if getattr(value, "type", None) != self.store.get(*ACTIVE[key]).type:
-                raise InstructionFailed(InstructionResult.TYPE_UNMATCHED)
-            self.passive[key] = value
-            return NULL
+            return self.hold(key, ACTIVE[key], value)
         if kind != "set":
             raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
-        when = bytes(getattr(value, "value", b""))
-        pending = self.pending.pop(key, None)
-        if pending is not None:
-            pending[2].cancel()
-        if len(when) == 12 and not any(when[:9]):
-            if any(self.faulty(active[1]) for _passive, active in GROUPS[key]):
-                raise InstructionFailed(InstructionResult.HARDWARE_FAULT)
-            if not self._activate(key):
-                raise InstructionFailed(InstructionResult.OTHER_REASON)
-        elif len(when) == 12 and all(b == 0xFF for b in when[:9]):
-            self.stats["tariff:cancelled"] += 1
-        else:
-            at = read_datetime(when) if len(when) == 12 else None
-            if at is None:
-                raise InstructionFailed(InstructionResult.OTHER_REASON)
-            timer = self.clock.call_later(max(0.0, (at - self.now()).total_seconds()),
-                                          self._due, key)  # fmt: skip
-            self.pending[key] = (at, message, timer)
-        return NULL
+        return self.activation(message, key, bytes(getattr(value, "value", b"")))
 
-    def _activate(self, key: Key) -> bool:
+    def _storage_fails(self, key: Key) -> bool:
+        return any(self.faulty(active[1]) for _passive, active in GROUPS[key])
+
+    def _apply(self, key: Key) -> bool:
         """The group's passive tables become active; False (nothing changed) when none is
         set or an active table's storage fails."""
         pairs = [(p, a) for p, a in GROUPS[key] if p in self.passive]
-        if not pairs or any(self.faulty(active[1]) for _passive, active in GROUPS[key]):
+        if not pairs or self._storage_fails(key):
             return False
         for passive, active in pairs:
             self.store.set(*active, self.passive[passive])
-        self.stats["tariff:activated"] += 1
         return True
 
-    def _due(self, key: Key) -> None:
-        pending = self.pending.pop(key, None)
-        if pending is None:
-            return
-        at, message, _timer = pending
-        done = self._activate(key)
-        ic, code, attribute = key
-        LOGGER.info("tariff tables of %d/%s activated at %s: %s", ic, code.hex(), at, done)
-        executed = (message.message_code.to_bytes(2, "big") + int(message.counter).to_bytes(8, "big")
-                    + ic.to_bytes(2, "big") + code + bytes((attribute,)))  # fmt: skip
-        self.alert(bytes(message.originator), DONE if done else NOT_DONE, at,
-                   [item("octet-string", executed)])  # fmt: skip
+    def _named(self, key: Key) -> Key:
+        return key
 
-    def cancel(self) -> None:
-        for _at, _message, timer in self.pending.values():
-            timer.cancel()
-        self.pending.clear()
+    def _log(self, key: Key, at: dt.datetime, done: bool) -> None:
+        ic, code, _attribute = key
+        LOGGER.info("tariff tables of %d/%s activated at %s: %s", ic, code.hex(), at, done)
