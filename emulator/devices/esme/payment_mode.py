@@ -18,21 +18,16 @@ monitor's the threshold's activation does (ECS03); the rest of the command other
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from construct import ListContainer  # type: ignore[import-untyped]
 
-from emulator.clock import Clock
 from gbcs.message import Message
 
+from .activation import Activations
 from .instructions import IC_EXTENDED, NULL, InstructionFailed, InstructionResult, item
-from .instructions import read_datetime as _read_datetime
-from .store import CosemStore
 
 LOGGER = logging.getLogger(__name__)
 
@@ -44,8 +39,6 @@ THRESHOLD_MONITOR = bytes.fromhex("0000100001FF")  # 0-0:16.0.1.255
 MODE_AND_STATUS, CHARGE_CONFIGURATION, ACCOUNT_ACTIVATION = 2, 11, 13
 PASSIVE_VALUE, VALUE_ACTIVATION = 4, 6
 CREDIT_MODE, PREPAYMENT_MODE = 1, 2
-DONE, NOT_DONE = 0x8F66, 0x8F67
-RaiseAlert = Callable[[bytes, int, dt.datetime, list[Any]], bytes]
 Key = tuple[int, bytes]  # (IC, OBIS) of an object with an activation time
 #: the objects served here -> their activation time's attribute
 ACTIVATION_OF: dict[Key, int] = {
@@ -58,17 +51,11 @@ SERVED = {
 }
 
 
-class PaymentMode:
-    """The passive account and disablement threshold and their pending activations."""
+class PaymentMode(Activations[Key, tuple[int, bytes, int]]):
+    """The passive account and disablement threshold and their pending activations;
+    `passive` is keyed (IC, OBIS, attribute)."""
 
-    def __init__(self, store: CosemStore, clock: Clock, now: Callable[[], dt.datetime],
-                 faulty: Callable[[bytes], bool], stats: Counter,
-                 alert: RaiseAlert) -> None:  # fmt: skip
-        self.store, self.clock, self.now, self.faulty = store, clock, now, faulty
-        self.stats, self.alert = stats, alert
-        #: (IC, OBIS, attribute) -> the passive value set
-        self.passive: dict[tuple[int, bytes, int], Any] = {}
-        self.pending: dict[Key, tuple[dt.datetime, Message, asyncio.TimerHandle]] = {}
+    prefix = "payment_mode"
 
     @staticmethod
     def serves(ic: int, code: bytes, attribute: int) -> bool:
@@ -83,7 +70,7 @@ class PaymentMode:
         if kind != "set":
             raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
         if attribute == ACTIVATION_OF[key]:
-            return self._activation(message, key, bytes(getattr(value, "value", b"")))
+            return self.activation(message, key, bytes(getattr(value, "value", b"")))
         self._check(ic, attribute, value)
         self.passive[(ic, code, attribute)] = value
         return NULL
@@ -104,27 +91,10 @@ class PaymentMode:
         elif self.faulty(ACTIVE_ACCOUNT):  # RTDS's ECS02 ERROR: the configuration's storage
             raise InstructionFailed(InstructionResult.HARDWARE_FAULT)
 
-    def _activation(self, message: Message, key: Key, when: bytes) -> Any:
-        pending = self.pending.pop(key, None)
-        if pending is not None:
-            pending[2].cancel()
-        if len(when) == 12 and not any(when[:9]):
-            if key[0] == IC_EXTENDED and self.faulty(THRESHOLD_MONITOR):  # RTDS's ECS03 ERROR
-                raise InstructionFailed(InstructionResult.HARDWARE_FAULT)
-            if not self._activate(key):
-                raise InstructionFailed(InstructionResult.OTHER_REASON)
-        elif len(when) == 12 and all(b == 0xFF for b in when[:9]):
-            self.stats["payment_mode:cancelled"] += 1
-        else:
-            at = _read_datetime(when)
-            if at is None:
-                raise InstructionFailed(InstructionResult.OTHER_REASON)
-            timer = self.clock.call_later(max(0.0, (at - self.now()).total_seconds()),
-                                          self._due, key)  # fmt: skip
-            self.pending[key] = (at, message, timer)
-        return NULL
+    def _storage_fails(self, key: Key) -> bool:
+        return key[0] == IC_EXTENDED and self.faulty(THRESHOLD_MONITOR)  # RTDS's ECS03 ERROR
 
-    def _activate(self, key: Key) -> bool:
+    def _apply(self, key: Key) -> bool:
         """The passive values of `key` written where the reads find them; False when
         nothing is held to take effect or its storage fails."""
         ic, code = key
@@ -143,23 +113,11 @@ class PaymentMode:
             self.store.set(IC_ACCOUNT, ACTIVE_ACCOUNT, MODE_AND_STATUS,
                            item("structure", ListContainer([mode.value[0], status])))  # fmt: skip
             self.store.set(IC_ACCOUNT, ACTIVE_ACCOUNT, CHARGE_CONFIGURATION, configuration)
-        self.stats["payment_mode:activated"] += 1
         return True
 
-    def _due(self, key: Key) -> None:
-        pending = self.pending.pop(key, None)
-        if pending is None:
-            return
-        at, message, _timer = pending
-        done = self._activate(key)
+    def _named(self, key: Key) -> tuple[int, bytes, int]:
+        return key[0], key[1], ACTIVATION_OF[key]
+
+    def _log(self, key: Key, at: dt.datetime, done: bool) -> None:
         ic, code = key
         LOGGER.info("payment mode object %d/%s took effect at %s: %s", ic, code.hex(), at, done)
-        executed = (message.message_code.to_bytes(2, "big") + int(message.counter).to_bytes(8, "big")
-                    + ic.to_bytes(2, "big") + code + bytes((ACTIVATION_OF[key],)))  # fmt: skip
-        self.alert(bytes(message.originator), DONE if done else NOT_DONE, at,
-                   [item("octet-string", executed)])  # fmt: skip
-
-    def cancel(self) -> None:
-        for _at, _message, timer in self.pending.values():
-            timer.cancel()
-        self.pending.clear()

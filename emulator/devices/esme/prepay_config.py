@@ -20,26 +20,19 @@ RTDS's ERROR: the emergency credit threshold's) fails the activation hardware_fa
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
-from emulator.clock import Clock
 from gbcs.message import Message
 
-from .instructions import IC_EXTENDED, NULL, InstructionFailed, InstructionResult, item
-from .instructions import read_datetime as _read_datetime
-from .store import CosemStore
+from .activation import Activations
+from .instructions import IC_EXTENDED, InstructionFailed, InstructionResult
 
 LOGGER = logging.getLogger(__name__)
 
 Attribute = tuple[int, bytes, int]
 PASSIVE_VALUE, VALUE_ACTIVE, ACTIVATION = 4, 2, 6
-DONE, NOT_DONE = 0x8F66, 0x8F67
-RaiseAlert = Callable[[bytes, int, dt.datetime, list[Any]], bytes]
 
 
 def _x(code: str) -> bytes:
@@ -73,17 +66,11 @@ for _passive, (_activation, _active) in PASSIVE.items():
     ACTIVATES.setdefault(_activation, []).append(_passive)
 
 
-class PrepayConfiguration:
-    """The passive prepayment configuration and its pending activations."""
+class PrepayConfiguration(Activations[bytes, Attribute]):
+    """The passive prepayment configuration and its pending activations, keyed by the
+    activation object's OBIS."""
 
-    def __init__(self, store: CosemStore, clock: Clock, now: Callable[[], dt.datetime],
-                 faulty: Callable[[bytes], bool], stats: Counter,
-                 alert: RaiseAlert) -> None:  # fmt: skip
-        self.store, self.clock, self.now, self.faulty = store, clock, now, faulty
-        self.stats, self.alert = stats, alert
-        self.passive: dict[Attribute, Any] = {}
-        #: activation object -> (due, the command that set it, its timer)
-        self.pending: dict[bytes, tuple[dt.datetime, Message, asyncio.TimerHandle]] = {}
+    prefix = "prepay_config"
 
     @staticmethod
     def serves(ic: int, code: bytes, attribute: int) -> bool:
@@ -103,39 +90,18 @@ class PrepayConfiguration:
         if kind != "set":
             raise InstructionFailed(InstructionResult.OBJECT_UNDEFINED)
         if key in PASSIVE:
-            held = self.store.get(*PASSIVE[key][1])
-            if getattr(value, "type", None) != held.type:
-                raise InstructionFailed(InstructionResult.TYPE_UNMATCHED)
-            self.passive[key] = value
-            return NULL
-        return self._activation(message, code, bytes(getattr(value, "value", b"")))
+            return self.hold(key, PASSIVE[key][1], value)
+        return self.activation(message, code, bytes(getattr(value, "value", b"")))
 
-    def _activation(self, message: Message, code: bytes, when: bytes) -> Any:
-        pending = self.pending.pop(code, None)
-        if pending is not None:
-            pending[2].cancel()
-        if len(when) == 12 and not any(when[:9]):
-            if any(self._fails(p) for p in ACTIVATES[code]):
-                raise InstructionFailed(InstructionResult.HARDWARE_FAULT)
-            if not self._activate(code):
-                raise InstructionFailed(InstructionResult.OTHER_REASON)
-        elif len(when) == 12 and all(b == 0xFF for b in when[:9]):
-            self.stats["prepay_config:cancelled"] += 1
-        else:
-            at = _read_datetime(when)
-            if at is None:
-                raise InstructionFailed(InstructionResult.OTHER_REASON)
-            timer = self.clock.call_later(max(0.0, (at - self.now()).total_seconds()),
-                                          self._due, code)  # fmt: skip
-            self.pending[code] = (at, message, timer)
-        return NULL
+    def _storage_fails(self, code: bytes) -> bool:
+        return any(self._fails(p) for p in ACTIVATES[code])
 
     def _fails(self, passive: Attribute) -> bool:
         """The active attribute's storage fails (its OBIS and attribute number faulty)."""
         _ic, active, attribute = PASSIVE[passive][1]
         return self.faulty(active) or self.faulty(active + bytes((attribute,)))
 
-    def _activate(self, code: bytes) -> bool:
+    def _apply(self, code: bytes) -> bool:
         """The passive values `code` activates written where 4.13 reads them; False when
         none is held or a storage fails."""
         held = [p for p in ACTIVATES[code] if p in self.passive]
@@ -143,22 +109,10 @@ class PrepayConfiguration:
             return False
         for passive in held:
             self.store.set(*PASSIVE[passive][1], self.passive.pop(passive))
-        self.stats["prepay_config:activated"] += 1
         return True
 
-    def _due(self, code: bytes) -> None:
-        pending = self.pending.pop(code, None)
-        if pending is None:
-            return
-        at, message, _timer = pending
-        done = self._activate(code)
-        LOGGER.info("prepayment configuration %s took effect at %s: %s", code.hex(), at, done)
-        executed = (message.message_code.to_bytes(2, "big") + int(message.counter).to_bytes(8, "big")
-                    + IC_EXTENDED.to_bytes(2, "big") + code + bytes((ACTIVATION,)))  # fmt: skip
-        self.alert(bytes(message.originator), DONE if done else NOT_DONE, at,
-                   [item("octet-string", executed)])  # fmt: skip
+    def _named(self, code: bytes) -> tuple[int, bytes, int]:
+        return IC_EXTENDED, code, ACTIVATION
 
-    def cancel(self) -> None:
-        for _at, _message, timer in self.pending.values():
-            timer.cancel()
-        self.pending.clear()
+    def _log(self, code: bytes, at: dt.datetime, done: bool) -> None:
+        LOGGER.info("prepayment configuration %s took effect at %s: %s", code.hex(), at, done)
