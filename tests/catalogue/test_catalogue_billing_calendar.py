@@ -171,13 +171,13 @@ def test_the_gsme_reads_back_the_billing_period_set(keys, meter):
 
 
 def test_an_unknown_price_command_is_refused_without_an_answer(keys, meter):
-    """A Price cluster command the meter does not carry out (here get_current_price) is an
+    """A Price cluster command the meter does not carry out (here get_scheduled_prices) is an
     unsupported use case: counted, no response, the billing period unchanged."""
     rtds = decode(read_hex(rtds_success("GCS21d")))
     payload = rtds.payload
     frame = payload.components[0].body.frame
-    frame.command_id = 0x00
-    frame.payload = {"command": "get_current_price", "command_options": 0}
+    frame.command_id = 0x01
+    frame.payload = {"command": "get_scheduled_prices", "start_time": 0, "number_of_events": 1}
     header = rtds.header
     header.transaction_id.counter = 9100
     command = mac_apdu(encode_apdu(header, encode_payload("gbz", payload), b""), keys.keystore)
