@@ -26,7 +26,7 @@ import functools
 import re
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -56,7 +56,7 @@ from .premises_factory import build_premises, build_second_rtds_meter
 from .registry import DNO_EUI, SUPPLIER_EUI
 from .state import DspState
 from .userconfig import UserConfig
-from .users import DuisUser, Endpoint, HttpTransport, RoundTripFailed
+from .users import Answer, DuisUser, Endpoint, HttpTransport, RoundTripFailed
 from .wan import Wan
 
 GAS_SUPPLIER_EUI = bytes.fromhex("90B3D51F30030000")  # DCC Boxed's second Supplier
@@ -280,17 +280,7 @@ class Runner:
             result.detail = f"{type(exc).__name__}: {exc}"
             return result
         result.latency_s = time.perf_counter() - started
-        result.codes = tuple(a.code for a in answers)
-        final = answers[-1]
-        if final.code == "I0":
-            result.outcome = ANSWERED
-            payload = final.gbcs_payload if final.source == "endpoint" else None
-            if payload is not None:
-                result.response = payload
-                result.verified, result.device = self.verifier.check(payload)
-        else:
-            result.outcome = FAILED if "I99" in result.codes else REFUSED
-        return result
+        return judge(result, answers, self.verifier)
 
     async def run(
         self,
@@ -670,6 +660,24 @@ def device_failed(result: Result) -> bool:
     return result.device.startswith(("error:", "partial:"))
 
 
+def judge(result: Result, answers: Sequence[Answer], verifier: DeviceVerifier) -> Result:
+    """`result` filled from a template's answers, however they were sent: the codes; answered
+    when the last is I0 (the device's response, where it came to the user's endpoint, checked
+    with its certificate and read for the device's own word), else failed after an I99 or
+    refused."""
+    result.codes = tuple(a.code for a in answers)
+    final = answers[-1]
+    if final.code == "I0":
+        result.outcome = ANSWERED
+        payload = final.gbcs_payload if final.source == "endpoint" else None
+        if payload is not None:
+            result.response = payload
+            result.verified, result.device = verifier.check(payload)
+    else:
+        result.outcome = FAILED if "I99" in result.codes else REFUSED
+    return result
+
+
 def expectation(result: Result) -> str:
     """A template's line in tests/catalogue/expectations.json: its codes, then what the
     device said ("I0>I99>I0 success", "I99>I0 error:hash_mismatch"), the codes alone when no
@@ -785,6 +793,7 @@ __all__ = [
     "dlms_outcome",
     "expectation",
     "gbz_outcome",
+    "judge",
     "load_catalogue",
     "read_template",
     "run_catalogue",

@@ -49,16 +49,14 @@ from gbcs.security import sign as gbcs_sign
 from . import duis, xmlsig
 from .assembly import DEFAULT_GBCS_DATE
 from .catalogue import (
-    ANSWERED,
     CATALOGUE_USERS,
     ERROR,
-    FAILED,
-    REFUSED,
     TIMEOUT,
     DeviceVerifier,
     Result,
     Template,
     catalogue_users,
+    judge,
     run_order,
     serve_in_process,
 )
@@ -306,17 +304,7 @@ async def run_one(
         result.detail = f"{type(exc).__name__}: {exc}"
         return result
     result.latency_s = time.perf_counter() - started
-    result.codes = tuple(a.code for a in answers)
-    final = answers[-1]
-    if final.code == "I0":
-        result.outcome = ANSWERED
-        payload = final.gbcs_payload if final.source == "endpoint" else None
-        if payload is not None:
-            result.response = payload
-            result.verified, result.device = verifier.check(payload)
-    else:
-        result.outcome = FAILED if "I99" in result.codes else REFUSED
-    return result
+    return judge(result, answers, verifier)
 
 
 def write_credentials(user: DuisUser, folder: Path) -> Credentials:
