@@ -2042,6 +2042,14 @@ def _gcs15d(body: etree._Element, counter: int) -> bytes:
     from-date-time) to its end."""
     _not_dsp_future_dated(body, "GCS15d")
     start, end = _log_period(body, "GCS15d")
+    return _prepayment_log_get(start, 0x0A, Container(
+        command="get_debt_repayment_log", latest_end_time=end,
+        number_of_debts=DEBT_LOG_ENTRIES, debt_type=PAYMENT_BASED_DEBT))  # fmt: skip
+
+
+def _prepayment_log_get(start: int, command_id: int, payload: Container) -> bytes:
+    """One Prepayment cluster log get (GCS15d, GCS15e) whose period starts at the component's
+    from-date-time `start`, as RTDS's: one unencrypted component."""
     component = Container(
         control=Container(last_component=True, encrypted=False, from_date_time=True, reserved=0),
         cluster_id=PREPAYMENT,
@@ -2049,9 +2057,7 @@ def _gcs15d(body: etree._Element, counter: int) -> bytes:
             frame_control=Container(frame_type="cluster_specific", manufacturer_specific=False,
                                     direction="client_to_server", disable_default_response=False,
                                     reserved=0),
-            manufacturer_code=None, sequence=0, command_id=0x0A,
-            payload=Container(command="get_debt_repayment_log", latest_end_time=end,
-                              number_of_debts=DEBT_LOG_ENTRIES, debt_type=PAYMENT_BASED_DEBT))),
+            manufacturer_code=None, sequence=0, command_id=command_id, payload=payload)),
     )  # fmt: skip
     return encode_payload("gbz", Container(profile=PROFILE_SMART_ENERGY, component_count=1,
                                            components=ListContainer([component])))  # fmt: skip
@@ -2073,19 +2079,9 @@ def _gcs15e(body: etree._Element, counter: int) -> bytes:
     (one past a UTC time's range: no end)."""
     _not_dsp_future_dated(body, "GCS15e")
     start, end = _log_period(body, "GCS15e")
-    component = Container(
-        control=Container(last_component=True, encrypted=False, from_date_time=True, reserved=0),
-        cluster_id=PREPAYMENT,
-        body=Container(from_date_time=start, encrypted_frame=None, frame=Container(
-            frame_control=Container(frame_type="cluster_specific", manufacturer_specific=False,
-                                    direction="client_to_server", disable_default_response=False,
-                                    reserved=0),
-            manufacturer_code=None, sequence=0, command_id=0x08,
-            payload=Container(command="get_top_up_log", latest_end_time=min(end, LATEST),
-                              number_of_records=TOP_UP_RECORDS))),
-    )  # fmt: skip
-    return encode_payload("gbz", Container(profile=PROFILE_SMART_ENERGY, component_count=1,
-                                           components=ListContainer([component])))  # fmt: skip
+    return _prepayment_log_get(start, 0x08, Container(
+        command="get_top_up_log", latest_end_time=min(end, LATEST),
+        number_of_records=TOP_UP_RECORDS))  # fmt: skip
 
 
 FORMS[("4.4.5", "GCS15e")] = _Form("GCS15e", _gcs15e)
