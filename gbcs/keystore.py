@@ -407,6 +407,13 @@ class Keystore:
             warnings.simplefilter("always")
             self._add_pem(block, source, declared_role, bind)
         for warning in caught:
+            if issubclass(warning.category, ResourceWarning):
+                # a finaliser's (an unclosed file somewhere else, collected meanwhile): never
+                # about this block, so passed on as it was raised, not noted against `source`
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+                continue
             self.notes.append(
                 SkippedSource(source, f"{warning.category.__name__}: {warning.message}")
             )

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,20 @@ def test_a_scalar_out_of_range_is_left_to_the_loader_which_refuses_it():
     with pytest.raises(ValueError) as ours:
         place()
     assert str(ours.value) == str(loaded.value)
+
+
+def test_a_finalisers_warning_during_a_load_is_not_noted_against_a_key_file(monkeypatch):
+    """An unclosed file elsewhere, collected while a PEM is read, warns ResourceWarning in the
+    middle of the load: it goes on to the caller's warnings, not into the keystore's notes as
+    that key file's fault (a cached load then differed from a plain one)."""
+    add = Keystore._add_pem
+
+    def add_while_something_is_collected(self, *args):
+        warnings.warn("unclosed file <_io.TextIOWrapper name=26>", ResourceWarning, stacklevel=1)
+        return add(self, *args)
+
+    monkeypatch.setattr(Keystore, "_add_pem", add_while_something_is_collected)
+    with pytest.warns(ResourceWarning, match="unclosed file"):
+        store = Keystore.open(RTDS_KEYS, clock=CLOCK)
+    assert not any("ResourceWarning" in note.reason for note in store.notes)
+    assert len(state(store)[0]) > 400  # every key file still read
