@@ -12,8 +12,8 @@ not decommissioned or withdrawn) → transform (E11) and variant fits the use ca
 Accepted: serviceT answers `I0` with the `PreCommand`; serviceS answers `I99`, MACs the command
 as the ACB (signing it first where the ACB signs), routes it over the WAN, and later POSTs the
 device's response (`I0` + `GBCSPayload`, or `E20`/`E21`) to the user's endpoint. Local
-delivery (variants 2, 6) answers `I0` with the MAC'd command as `LocalCommand` instead of
-routing it; variants 3, 7 do both (`I99` with the `LocalCommand`).
+delivery (variants 2, 6, on serviceD) answers `I0` with the MAC'd command as `LocalCommand`
+instead of routing it; variants 3, 7 (on serviceS) do both (`I99` with the `LocalCommand`).
 """
 
 from __future__ import annotations
@@ -72,10 +72,13 @@ log = logging.getLogger(__name__)
 SEND = "serviceS"
 TRANSFORM = "serviceT"
 NON_DEVICE = "serviceD"
+#: DUIS's web service per command variant (the DCC's own table, @smartdcc/duis-parser's
+#: cv.js, agrees): Send Command 1, 3, 5, 7; Transform 4; Non-Device 2, 6 (the command
+#: returned for local delivery only) and 8
 ENDPOINT_VARIANTS = {
-    SEND: frozenset({1, 2, 3, 5, 6, 7}),
+    SEND: frozenset({1, 3, 5, 7}),
     TRANSFORM: frozenset({4}),
-    NON_DEVICE: frozenset({8}),
+    NON_DEVICE: frozenset({2, 6, 8}),
 }
 #: DUIS command variants: the command is returned for local delivery (2, 6: only; 3, 7: and
 #: sent over the WAN too); 5-7 carry a pre-command the user signed (after a variant 4)

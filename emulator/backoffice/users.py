@@ -160,7 +160,7 @@ class DuisUser:
             body = duis.to_bytes(xmlsig.sign(variant5, self.xml_signer))
             answers.append(self.check(await self.transport.post("serviceS", body), "serviceS"))
             return answers
-        endpoint = "serviceD" if request.command_variant == 8 else "serviceS"
+        endpoint = "serviceD" if request.command_variant in (2, 6, 8) else "serviceS"
         answers.append(self.check(await self.transport.post(endpoint, signed_request), endpoint))
         return answers
 

@@ -53,12 +53,14 @@ def run(schema, trusted, dsp_signer, steps):
     return asyncio.run(go())
 
 
-@pytest.mark.parametrize("variant, code, routed", [(2, "I0", False), (3, "I99", True)])
+@pytest.mark.parametrize(
+    "variant, endpoint, code, routed", [(2, "serviceD", "I0", False), (3, "serviceS", "I99", True)]
+)
 def test_a_non_critical_command_returned_for_local_delivery(
-    variant, code, routed, schema, trusted, supplier, dsp
+    variant, endpoint, code, routed, schema, trusted, supplier, dsp
 ):
     body = with_variant(signed_as(T_7_7, SUPPLIER, supplier, counter=9500), variant, supplier)
-    answers, received, dsp_ = run(schema, trusted, dsp, [("serviceS", body), ("serviceS", body)])
+    answers, received, dsp_ = run(schema, trusted, dsp, [(endpoint, body), (endpoint, body)])
     (first, local), (again, _) = answers
     assert (first, again) == (code, "E42")
     message = decode(local)
@@ -69,9 +71,11 @@ def test_a_non_critical_command_returned_for_local_delivery(
     assert finals == (["I0"] if routed else [])
 
 
-@pytest.mark.parametrize("variant, code, routed", [(6, "I0", False), (7, "I99", True)])
+@pytest.mark.parametrize(
+    "variant, endpoint, code, routed", [(6, "serviceD", "I0", False), (7, "serviceS", "I99", True)]
+)
 def test_a_signed_precommand_returned_for_local_delivery(
-    variant, code, routed, schema, trusted, dno, dsp
+    variant, endpoint, code, routed, schema, trusted, dno, dsp
 ):
     keys = Keystore.open(DCCBOXED, clock=GBCS_DATE)
     request = signed_as(T_7_6, NETWORK_OPERATOR, dno, counter=9600)
@@ -86,8 +90,8 @@ def test_a_signed_precommand_returned_for_local_delivery(
         back = duis.build_signed_precommand_request(duis.parse_request(duis.parse(request)), signed)
         back.find(f"{{{duis.SR}}}Header/{{{duis.SR}}}CommandVariant").text = str(variant)
         body = duis.to_bytes(xmlsig.sign(back, dno))
-        answers = [answer(await dsp_.handle("serviceS", body), schema, trusted)]
-        answers.append(answer(await dsp_.handle("serviceS", body), schema, trusted))
+        answers = [answer(await dsp_.handle(endpoint, body), schema, trusted)]
+        answers.append(answer(await dsp_.handle(endpoint, body), schema, trusted))
         await dsp_.drain()
         return signed, answers, premises.received
 
@@ -101,5 +105,18 @@ def test_a_signed_precommand_returned_for_local_delivery(
 
 def test_a_critical_srv_unsigned_for_local_delivery_is_refused(schema, trusted, dno, dsp):
     body = with_variant(signed_as(T_7_6, NETWORK_OPERATOR, dno, counter=9700), 2, dno)
-    answers, received, _dsp = run(schema, trusted, dsp, [("serviceS", body)])
+    answers, received, _dsp = run(schema, trusted, dsp, [("serviceD", body)])
     assert answers == [("E12", None)] and received == []
+
+
+@pytest.mark.parametrize(
+    "variant, endpoint", [(2, "serviceS"), (3, "serviceD"), (1, "serviceD"), (8, "serviceS")]
+)
+def test_a_variant_on_another_web_service_is_refused(
+    variant, endpoint, schema, trusted, supplier, dsp
+):
+    """DUIS names one web service per command variant (the DCC's duis-parser table too):
+    Non-Device for 2, 6 and 8, Send Command for 1, 3, 5 and 7; elsewhere E13, nothing sent."""
+    body = with_variant(signed_as(T_7_7, SUPPLIER, supplier, counter=9800), variant, supplier)
+    answers, received, _dsp = run(schema, trusted, dsp, [(endpoint, body)])
+    assert answers == [("E13", None)] and received == []

@@ -37,13 +37,10 @@ HERE = Path(__file__).parent
 DCC = HERE.parent / "backoffice" / "dcc"
 TEMPLATES = catalogue.load_catalogue()
 NAMES = [t.name for t in TEMPLATES]
-#: where the DCC's tools and gbhan part, each with how it shows: the node posts CV 2 (command
-#: for local delivery) to serviceD as @smartdcc/duis-parser's table says, gbhan's DSP takes it
-#: on serviceS only; the DCC's published signing tool (duis-sign-wrap 0.1.2) validates against
-#: the DUIS 5.1 schema, and gbhan answers 8.2 and 12.1 with DUIS 5.4's elements
+#: where the DCC's tools and gbhan part, each with how it shows: the DCC's published signing
+#: tool (duis-sign-wrap 0.1.2) validates against the DUIS 5.1 schema, and gbhan answers 8.2 and
+#: 12.1 with DUIS 5.4's elements
 KNOWN = {
-    "ECS17b_4.1.1_REQUEST_DUIS.XML": (
-        "the DSP answers CV 2 on serviceD with E13", lambda r: r.codes == ("E13",)),
     "8.2_READ_INVENTORY_REQUEST_DUIS.XML": (
         "the DCC's tool (DUIS 5.1 XSD) refuses the answer's Connectivity",
         lambda r: r.outcome == catalogue.ERROR and "Connectivity" in r.detail),
