@@ -163,19 +163,67 @@ REPLACES_ANCHORS = (
 REPLACES_HELD = ("11.1",)
 
 
+#: the DSP's schedule services in the order they run, after the other templates of the first
+#: group: 5.1 makes the schedule whose id the run then puts in 5.2's and 5.3's (`Carried`)
+SCHEDULES = ("5.1", "5.2", "5.3")
+
+
 def _run_group(template: Template) -> tuple[float, int]:
     replacing = [i for i, p in enumerate(REPLACES_ANCHORS) if template.name.startswith(p)]
     if replacing:
         return LAST.index("8.3") + 0.5, replacing[0]
     if template.srv in REPLACES_HELD:
         return 0.5, 0
+    if template.srv in SCHEDULES:
+        return 0.25, SCHEDULES.index(template.srv)
     return (LAST.index(template.srv) + 1 if template.srv in LAST else 0), 0
 
 
 def run_order(templates: list[Template]) -> list[Template]:
-    """The order the runner sends templates in: by name, those of REPLACES_HELD after the
-    rest, those of LAST at the end, and those of REPLACES_ANCHORS just before 8.3."""
+    """The order the runner sends templates in: by name, the schedules' (SCHEDULES) after
+    the rest in their own order, those of REPLACES_HELD after them, those of LAST at the end,
+    and those of REPLACES_ANCHORS just before 8.3."""
     return sorted(templates, key=lambda t: (*_run_group(t), t.name))
+
+
+#: SRVs whose template names a schedule by the id the DSP gave it (5.2 Read, 5.3 Delete)
+NAMES_SCHEDULE = ("5.2", "5.3")
+
+
+@dataclass
+class Carried:
+    """What the run's own answers gave that a later template must name, filled in as a DCC
+    Boxed user edits a template before sending it: the catalogue's 5.2 and 5.3 name schedule
+    123, which no DSP made for them; the user puts in the id its own 5.1 Create Schedule was
+    answered with (per user: only the owner sees a schedule). Without such an answer the
+    template goes as it is."""
+
+    schedule_ids: dict[bytes, str] = field(default_factory=dict)
+
+    def fill(self, template: Template, xml: bytes, user: bytes) -> tuple[bytes, str]:
+        """The template as `user` sends it, and a note of what was changed ("": nothing)."""
+        made = self.schedule_ids.get(bytes(user))
+        if template.srv not in NAMES_SCHEDULE or made is None:
+            return xml, ""
+        root = duis.parse(xml)
+        node = root.find(f".//{{{duis.SR}}}DSPScheduleID")
+        named = None if node is None else (node.text or "").strip()
+        if node is None or named == made:
+            return xml, ""
+        node.text = made
+        return duis.to_bytes(root), f"DSPScheduleID {named} -> {made}, the id this run's 5.1 got"
+
+    def note(self, template: Template, user: bytes, answers: Sequence[Answer]) -> None:
+        """Keep what `answers` to `template` gave: a 5.1's schedule id; a 5.3 that deleted
+        the schedule forgets it."""
+        if not answers or answers[-1].code != "I0":
+            return
+        if template.srv == "5.1":
+            made = answers[-1].root.findtext(f".//{{{duis.SR}}}DSPScheduleID")
+            if made:
+                self.schedule_ids[bytes(user)] = made.strip()
+        elif template.srv == "5.3":
+            self.schedule_ids.pop(bytes(user), None)
 
 
 def load_catalogue(folder: Path | None = None) -> list[Template]:
@@ -259,6 +307,7 @@ class Runner:
     verifier: DeviceVerifier
     timeout_s: float = 20.0
     counter_base: int = field(default_factory=lambda: int(time.time() * 1000))
+    carried: Carried = field(default_factory=Carried)
 
     async def run_one(self, template: Template, index: int) -> Result:
         result = Result(template.name, template.srv, template.role.value, ERROR)
@@ -270,8 +319,11 @@ class Runner:
         try:
             # counters rise with wall time across runs: a DSP or device that keeps state
             # sees every run's requests as new
-            body = user.prepare(template.path.read_bytes(), self.counter_base * 1000 + index)
+            xml, result.detail = self.carried.fill(template, template.path.read_bytes(),
+                                                   user.eui)  # fmt: skip
+            body = user.prepare(xml, self.counter_base * 1000 + index)
             answers = await user.run(body, self.timeout_s)
+            self.carried.note(template, user.eui, answers)
         except TimeoutError:
             result.outcome, result.detail = TIMEOUT, "no device response in time"
             result.latency_s = time.perf_counter() - started
@@ -704,8 +756,9 @@ def table(results: list[Result]) -> str:
              "file"]  # fmt: skip
     for r in sorted(results, key=lambda r: (_srv_key(r.srv), r.file)):
         verified = {True: "yes", False: "NO", None: "-"}[r.verified]
+        note = f"  ({r.detail})" if r.detail else ""
         lines.append(f"{r.srv:9} {r.outcome:9} {'>'.join(r.codes) or '-':10} {verified:8} "
-                     f"{r.device or '-':{wide}} {r.latency_s * 1000:7.1f}  {r.file}")  # fmt: skip
+                     f"{r.device or '-':{wide}} {r.latency_s * 1000:7.1f}  {r.file}{note}")  # fmt: skip
     s = summary(results)
     lines.append(
         f"{s['templates']} templates: "
@@ -768,6 +821,7 @@ def write_status(document: Path, results: list[Result]) -> None:
 __all__ = [
     "ANSWERED",
     "CATALOGUE_USERS",
+    "Carried",
     "CatalogueError",
     "DeviceVerifier",
     "ENCRYPTED",

@@ -52,6 +52,7 @@ from .catalogue import (
     CATALOGUE_USERS,
     ERROR,
     TIMEOUT,
+    Carried,
     DeviceVerifier,
     Result,
     Template,
@@ -286,16 +287,20 @@ class NodeRedEndpoint:
 
 async def run_one(
     sender: NodeRedUser, verifier: DeviceVerifier, template: Template, counter: int,
-    timeout_s: float,
+    timeout_s: float, carried: Carried | None = None,
 ) -> Result:  # fmt: skip
-    """One template as the node sends it, to the same Result the catalogue's runner gives."""
+    """One template as the node sends it, to the same Result the catalogue's runner gives
+    (with what the run's earlier answers gave filled in, as that runner does: `Carried`)."""
     result = Result(template.name, template.srv, template.role.value, ERROR)
+    carried = carried if carried is not None else Carried()
     started = time.perf_counter()
     try:
-        request_id, answers = await sender.submit(template.path.read_bytes(), counter)
+        xml, result.detail = carried.fill(template, template.path.read_bytes(), sender.user.eui)
+        request_id, answers = await sender.submit(xml, counter)
         if answers[-1].code == "I99":
             kind = duis.DocumentKind.RESPONSE
             answers.append(await sender.user.wait_for(request_id, kind, timeout_s))
+        carried.note(template, sender.user.eui, answers)
     except TimeoutError:
         result.outcome, result.detail = TIMEOUT, "no device response in time"
         result.latency_s = time.perf_counter() - started
@@ -365,6 +370,7 @@ async def run_catalogue_signed(
                 listed = run_order(templates)
                 results = []
                 base = int(time.time() * 1000)
+                carried = Carried()
                 for index, template in enumerate(listed):
                     sender = senders.get(template.role)
                     if sender is None:
@@ -372,7 +378,7 @@ async def run_catalogue_signed(
                                         detail=f"no user for role {template.role.value}")  # fmt: skip
                     else:
                         result = await run_one(sender, verifier, template, base + index,
-                                               timeout_s)  # fmt: skip
+                                               timeout_s, carried)  # fmt: skip
                     results.append(result)
                     if progress is not None:
                         progress(index + 1, len(listed), result)

@@ -1,0 +1,134 @@
+"""Catalogue templates the DSP refuses for the state a run meets, not for want of a device,
+answered the way a DCC Boxed user reaches that state (emulator/backoffice/catalogue.py):
+5.2 Read and 5.3 Delete Schedule name schedule 123, which no DSP made; the run sends them
+after its own 5.1 with the id that 5.1 was answered with, and the schedule is really read
+and really gone afterwards. The templates are the catalogue's files, by name; the DSP is the
+one `gbhan dsp serve` runs, over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from emulator import data
+from emulator.backoffice import catalogue, duis, xmlsig
+from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
+from emulator.backoffice.eligibility import IS
+from emulator.backoffice.users import Endpoint, HttpTransport
+from emulator.clock import Clock
+from gbcs.keystore import Keystore
+
+BY_NAME = {t.name: t for t in catalogue.load_catalogue()}
+CREATE = "ECS21a_5.1._DCC_SCHEDULED_REQUEST_DUIS.XML"
+READ = "5.2_READ_SCHEDULE_REQUEST_DUIS.XML"
+DELETE = "5.3_DELETE_SCHEDULE_REQUEST_DUIS.XML"
+SR = duis.SR
+
+
+@contextlib.asynccontextmanager
+async def session(state_dir):
+    """The catalogue's users against an in-process DSP: (runner, users), the runner sending
+    templates in the order given (run_catalogue's wiring, without its ordering)."""
+    keystore = data.dccboxed_keystore()
+    keys = Keystore.open(keystore, clock=DEFAULT_GBCS_DATE)
+    trusted = xmlsig.TrustedCertificates.from_keystore(Keystore.open(keystore))
+    schema = duis.load_schema(str(data.duis_schema()))
+    verify = Keystore.open(data.rtds_keystore(), clock=DEFAULT_GBCS_DATE)
+    async with catalogue.serve_in_process(state_dir, Clock("wall")) as served:
+        transport = HttpTransport(served.url)
+        users = catalogue.catalogue_users(keys, schema, trusted, transport)
+        endpoints = []
+        try:
+            for user in users.values():
+                endpoint = Endpoint(user)
+                served.set_endpoint(user.eui, await endpoint.start("127.0.0.1", 0))
+                endpoints.append(endpoint)
+            verifier = catalogue.DeviceVerifier(served.smki_url, verify)
+            yield catalogue.Runner(users, verifier, timeout_s=20.0), users
+        finally:
+            await transport.close()
+            for endpoint in endpoints:
+                await endpoint.stop()
+
+
+def run_in_order(tmp_path, names: list[str], after=None):
+    """The named templates through one DSP in this order: their Results, and what `after`
+    (a coroutine taking the users) returns."""
+    clock = Clock("wall")
+
+    async def go():
+        async with session(tmp_path) as (runner, users):
+            results = await runner.run([BY_NAME[n] for n in names])
+            return results, (await after(users) if after is not None else None)
+
+    return clock.run(go)
+
+
+def test_the_schedule_templates_run_after_the_rest_in_their_own_order():
+    order = [t.name for t in catalogue.run_order(list(BY_NAME.values()))]
+    create, read, delete = order.index(CREATE), order.index(READ), order.index(DELETE)
+    assert create < read < delete
+    ordinary = [i for i, n in enumerate(order) if n.startswith("ECS17a_")]
+    assert ordinary and max(ordinary) < create
+    assert delete < order.index("11.1_UPDATE_FIRMWARE_REQUEST_DUIS.XML")
+
+
+def test_without_a_schedule_of_its_own_the_template_goes_as_it_is(tmp_path):
+    """No 5.1 answered in this run: nothing to fill in, and schedule 123 is no schedule the
+    DSP made (E050201 / E050301), as before."""
+    results, _ = run_in_order(tmp_path, [READ, DELETE])
+    assert [r.codes for r in results] == [("E050201",), ("E050301",)]
+    assert [r.detail for r in results] == ["", ""]
+
+
+def test_read_and_delete_name_the_schedule_this_runs_5_1_made(tmp_path):
+    """5.1 is answered with a schedule id; 5.2 then reads that schedule (its details are the
+    5.1's: 4.6.1 to the ESME, daily), 5.3 deletes it, and a read of it afterwards finds none:
+    the delete really took it away."""
+
+    async def read(users, made: str, counter: int):
+        xml = BY_NAME[READ].path.read_bytes().replace(b">123<", f">{made}<".encode())
+        return await users[IS].run(users[IS].prepare(xml, counter), 20.0)
+
+    async def go():
+        async with session(tmp_path) as (runner, users):
+            results = [await runner.run_one(BY_NAME[CREATE], 0)]
+            made = runner.carried.schedule_ids[users[IS].eui]
+            before = await read(users, made, 10**15)
+            results += [await runner.run_one(BY_NAME[n], i) for i, n in ((2, READ), (3, DELETE))]
+            kept = dict(runner.carried.schedule_ids)
+            return made, results, before, await read(users, made, 10**15 + 1), kept
+
+    made, results, before, after, kept = Clock("wall").run(go)
+    assert made.isdigit() and made != "123"
+    assert [r.codes for r in results] == [("I0",), ("I0",), ("I0",)]
+    note = f"DSPScheduleID 123 -> {made}, the id this run's 5.1 got"
+    assert [r.detail for r in results] == ["", note, note]
+    schedules = before[-1].root.findall(f".//{{{SR}}}DSPSchedules")
+    assert [s.findtext(f"{{{SR}}}DSPScheduleID") for s in schedules] == [made]
+    details = schedules[0].find(f"{{{SR}}}DSPScheduleDetails")
+    assert details.findtext(f"{{{SR}}}DSPScheduledServiceReferenceVariant") == "4.6.1"
+    assert details.findtext(f"{{{SR}}}ScheduleFrequency") == "Daily"
+    assert details.findtext(f"{{{SR}}}DeviceID") == "00-DB-12-34-56-78-90-A0"
+    assert [a.code for a in after] == ["E050201"]
+    assert kept == {}  # the deleted schedule is not carried into a later template
+
+
+def test_the_table_says_what_the_run_filled_in():
+    result = catalogue.Result(READ, "5.2", "IS", catalogue.ANSWERED, ("I0",),
+                              detail="DSPScheduleID 123 -> 7, the id this run's 5.1 got")  # fmt: skip
+    row = next(line for line in catalogue.table([result]).splitlines() if READ in line)
+    assert row.endswith(f"{READ}  (DSPScheduleID 123 -> 7, the id this run's 5.1 got)")
+
+
+@pytest.mark.parametrize("srv", ["5.2", "5.3"])
+def test_each_user_names_its_own_schedule(srv):
+    """Only the owner sees a schedule: the id carried is the one the same user's 5.1 got."""
+    carried = catalogue.Carried({b"\x01" * 8: "41"})
+    template = BY_NAME[READ if srv == "5.2" else DELETE]
+    xml = template.path.read_bytes()
+    assert carried.fill(template, xml, b"\x02" * 8) == (xml, "")
+    filled, note = carried.fill(template, xml, b"\x01" * 8)
+    named = duis.parse(filled).findtext(f".//{{{SR}}}DSPScheduleID")
+    assert (named, note) == ("41", "DSPScheduleID 123 -> 41, the id this run's 5.1 got")
