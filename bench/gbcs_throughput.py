@@ -152,8 +152,9 @@ def cli_check(
 # the run's critical path, which a loaded machine's wall time hides
 CRITICAL_PATH_PROBE = """
 import json, resource, sys, time
-import gbcs.check
 from tools import cli
+cli.defer_modules()  # as cli.main does before it imports a command's modules
+import gbcs.check
 marks = {}
 start, receive = gbcs.check._Worker.start.__func__, gbcs.check._Worker.receive
 

@@ -227,6 +227,8 @@ def _unpickle_result(
 
 @dataclass
 class Totals:
+    """What a sweep found, counted: the line `gbhan gbcs check` ends with."""
+
     files: int = 0
     decoded: int = 0
     reencoded: int = 0

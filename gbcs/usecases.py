@@ -41,6 +41,9 @@ PAYLOAD_KINDS = {
 
 @dataclass(frozen=True)
 class UseCase:
+    """One GBCS message code: its use case's name, title, direction, criticality and payload
+    layer, as the message-code tables give them."""
+
     code: int
     name: str
     title: str

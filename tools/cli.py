@@ -14,23 +14,35 @@ from types import ModuleType
 from typing import NoReturn
 
 
-class _PdbOnFirstUse(ModuleType):
-    """Stands in for pdb until something reads from it. construct imports pdb for a debugger
-    a command never starts, and pdb's imports (bdb, cmd, code, pprint ...) are a twentieth of
-    `gbhan gbcs check`'s start. The first attribute read (`pdb.set_trace()`, `breakpoint()`,
-    pytest's --pdb) imports the real module, which then takes the name everywhere."""
+class _OnFirstUse(ModuleType):
+    """Stands in for a standard-library module until something reads from it. construct
+    imports pdb, inspect and traceback for a debugger and its error reports (and dataclasses
+    imports inspect to write a docstring for a class that has none), none of which a command
+    runs unless something goes wrong; their imports (bdb, cmd, code, pprint, ast, dis,
+    tokenize, linecache, textwrap ...) are a tenth of `gbhan gbcs check`'s start. The first
+    attribute read (`pdb.set_trace()`, `breakpoint()`, `inspect.signature`,
+    `traceback.print_exc()`, `from inspect import X`, pytest's --pdb) imports the real
+    module, which then takes the name everywhere: new importers get it from sys.modules, and
+    the stand-in that earlier importers hold takes on its every name."""
 
     def __getattr__(self, name: str) -> object:
-        if sys.modules.get("pdb") is self:
-            del sys.modules["pdb"]
-        real = importlib.import_module("pdb")
+        module = self.__name__
+        if sys.modules.get(module) is self:
+            del sys.modules[module]
+        real = importlib.import_module(module)
         self.__dict__.update(real.__dict__)
         return getattr(real, name)
 
 
-def defer_pdb() -> None:
-    """Put the stand-in in place unless pdb is imported already (a debugging session)."""
-    sys.modules.setdefault("pdb", _PdbOnFirstUse("pdb"))
+# the modules a command's start leaves to their first use (see _OnFirstUse)
+DEFERRED = ("pdb", "inspect", "traceback")
+
+
+def defer_modules() -> None:
+    """Put the stand-ins in place, each unless its module is imported already (a debugging
+    session, a test run)."""
+    for name in DEFERRED:
+        sys.modules.setdefault(name, _OnFirstUse(name))
 
 
 def terminal_columns() -> int:
@@ -158,7 +170,7 @@ def console() -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> int:
-    defer_pdb()
+    defer_modules()
     try:
         return _dispatch(sys.argv[1:] if argv is None else list(argv))
     except BrokenPipeError:

@@ -59,3 +59,44 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
         "loaded: cryptography.x509 cryptography.hazmat.primitives.serialization",
         "loaded:",
     ]
+
+
+# what construct (and dataclasses, for a class without a docstring) import for a debugger,
+# error reports and signatures that a check never uses: stand-ins until first read
+DEFERRED_PROBE = """
+import sys
+from tools import cli
+status = cli.main(sys.argv[1:])
+stand_ins = [m for m in ("pdb", "inspect", "traceback") if type(sys.modules[m]) is not type(sys)]
+heavy = [m for m in ("ast", "dis", "tokenize", "linecache", "bdb") if m in sys.modules]
+print("status", status, "stand-ins:", *stand_ins, "| loaded:", *heavy, file=sys.stderr)
+# first use: the real module, for those holding the stand-in and for new importers alike
+import construct.debug, inspect, traceback
+from inspect import signature
+assert str(signature(lambda a, b=1: None)) == "(a, b=1)"
+assert construct.debug.inspect.getsource is inspect.getsource
+try:
+    raise ValueError("boom")
+except ValueError:
+    assert "ValueError: boom" in construct.debug.traceback.format_exc()
+assert sys.modules["inspect"].signature is signature and "ast" in sys.modules
+print("first use ok", file=sys.stderr)
+"""
+
+
+def test_check_starts_with_inspect_and_traceback_unread(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    args = [str(RTDS_ROOT / "7.7_ECS61a"), str(RTDS_ROOT / "7.6_ECS47Deactivate")] * 8
+    command = [sys.executable, "-c", DEFERRED_PROBE, "gbcs", "check", *args]
+    command += ["--keystore", str(RTDS_KEYSTORE), "-j", "2"]
+    # the first run parses the keystore (cryptography's serialization layer, whose
+    # dataclasses read inspect, with it); the second reads the cache, as every later run does
+    runs = [
+        subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True) for _ in range(2)
+    ]
+    run = runs[-1]
+    lines = run.stderr.strip().splitlines()
+    assert lines[-2:] == [
+        "status 0 stand-ins: pdb inspect traceback | loaded:",
+        "first use ok",
+    ], run.stdout[-300:] + run.stderr[-800:]
