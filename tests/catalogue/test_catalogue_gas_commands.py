@@ -285,7 +285,8 @@ RTDS_DEVICE_LOG = {bytes.fromhex("0102030405060708"): "gpf",
 
 
 def test_the_gpf_is_in_the_gsmes_device_log(meter, proxy):
-    assert meter.commands.device_log == {GPF: "gpf"}
+    """The meter starts with RTDS's entries, and its own GPF joins them."""
+    assert meter.commands.device_log == {**RTDS_DEVICE_LOG, GPF: "gpf"}
 
 
 @pytest.mark.parametrize("name", DEVICE_LOG)
@@ -329,7 +330,7 @@ def test_a_ppmid_joins_and_unjoins(keys, meter, proxy):
     join = read_hex(next(RTDS.glob("8.7.1_CS03CCritical/*_SUCCESS_COMMAND_GBCS.HEX")))
     result = meter.handle(recounted(keys, join, 7000))
     assert decode(result.response).payload.fields.value == 0
-    assert _device_log(keys, meter, 7001) == {GPF: "gpf", ppmid: "ppmid"}
+    assert _device_log(keys, meter, 7001) == {**RTDS_DEVICE_LOG, GPF: "gpf", ppmid: "ppmid"}
     assert meter.commands.state.certificates[ppmid][:2] == b"\x30\x82"
     again = meter.handle(recounted(keys, join, 7002))
     assert decode(again.response).payload.fields.value == 0
@@ -340,7 +341,7 @@ def test_a_ppmid_joins_and_unjoins(keys, meter, proxy):
     header.transaction_id.counter = 7004
     command = mac_apdu(encode_apdu(header, bytes.fromhex("0408") + ppmid, b""), keys.keystore)
     assert decode(meter.handle(command).response).payload.fields.value == 0
-    assert _device_log(keys, meter, 7005) == {GPF: "gpf"}
+    assert _device_log(keys, meter, 7005) == {**RTDS_DEVICE_LOG, GPF: "gpf"}
     assert ppmid not in meter.commands.state.certificates
 
 

@@ -8,7 +8,9 @@ GCS28 (6.11, 8.1.1 set clock, ASN.1) takes the time within its validity interval
 
 The device log (ASN.1, as paired_device.py's for an HCALCS or PPMID): 8.7.x joins its GPF
 (CS03B, Method B) or a PPMID (CS03C, Method C with a P-256 certificate), 8.8.x unjoins (CS04B,
-CS04AC), 8.9 reads it (CS07: each device's EUI and type). The GPF enters itself at the start.
+CS04AC), 8.9 reads it (CS07: each device's EUI and type). It starts with the devices RTDS's
+GSME lists (device_log.json: so RTDS's and the catalogue's CS04B find the device they unjoin);
+the GPF enters itself at the start.
 
 The billing calendar (Price cluster): 6.8 (GCS25 / GCS25a) publishes the billing period and the
 block period with it; 6.2.3 (GCS21d / GCS21k) reads the billing period back (RTDS's meter's
@@ -125,6 +127,7 @@ SAMPLED_DATA = Path(__file__).with_name("sampled_data.json")
 EVENT_CONFIGURATION = Path(__file__).with_name("event_configuration.json")
 TARIFF_CALENDAR = Path(__file__).with_name("tariff_calendar.json")
 SNAPSHOTS = Path(__file__).with_name("snapshots.json")
+DEVICE_LOG = Path(__file__).with_name("device_log.json")
 PUBLISH_SNAPSHOT, PUBLISH_PREPAY_SNAPSHOT, PUBLISH_DEBT_LOG = 0x06, 0x01, 0x06
 PUBLISH_TOP_UP_LOG, TOP_UP_ACCEPTED = 0x05, 0  # consumer_top_up_response's result: accepted
 #: a top-up: its UTRN, the credit, when (seconds since 2000)
@@ -262,9 +265,9 @@ class GasCommands:
                  event_logs: dict[int, list[Event]] | None = None) -> None:  # fmt: skip
         self.attributes, self.now = attributes, now
         self.state = GasState()
-        #: the devices the meter has joined (EUI -> gbcs.asn1 device type name): its GPF
-        #: (added by the GPF), a PPMID
-        self.device_log: dict[bytes, str] = {}
+        #: the devices the meter has joined (EUI -> gbcs.asn1 device type name): RTDS's
+        #: (device_log.json), its GPF (added by the GPF), a PPMID
+        self.device_log: dict[bytes, str] = load_device_log()
         self.device_log_fault = False  # tests: the log cannot be read (RTDS's CS07 ERROR)
         #: ZCL log id -> its events, oldest first
         self.logs: dict[int, list[Event]] = event_logs if event_logs is not None else load_logs()
@@ -805,6 +808,12 @@ def snapshot(snapshots: dict[tuple[int, int], list[Snapshot]], cluster: int, res
         name, snapshot_id=numbered[0] if numbered else offset, snapshot_time=when, total_snapshots_found=len(taken),
         command_index=0, total_number_of_commands=1, snapshot_cause=cause,
         snapshot_payload_type=kind, snapshot_sub_payload=_container(fields)), True  # fmt: skip
+
+
+def load_device_log() -> dict[bytes, str]:
+    """device_log.json's entries: the devices RTDS's GSME lists as joined."""
+    entries = json.loads(DEVICE_LOG.read_text())["entries"]
+    return {bytes.fromhex(eui): str(kind) for eui, kind in entries.items()}
 
 
 def load_top_ups() -> list[TopUp]:
