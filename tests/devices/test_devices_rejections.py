@@ -17,7 +17,8 @@ DEACTIVATE = "7.6_ECS47Deactivate/ECS47Deactivate_7.6_SUCCESS_COMMAND_GBCS.HEX"
 DEACTIVATE_LATER = "7.6_ECS47Deactivate/ECS47Deactivate_7.6_ERROR_COMMAND_GBCS.HEX"  # ctr 1004
 READ = "7.7_ECS61a/ECS61a_7.7_ALL_OPTIONALS_SUCCESS_COMMAND_GBCS.HEX"
 RESET = "7.8_ECS47Reset/ECS47Reset_7.8_SUCCESS_COMMAND_GBCS.HEX"
-LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
+#: a party RTDS's meter holds no cell of: DCC Boxed's Gas Supplier (its keys are in the keystore)
+UNKNOWN_PARTY = bytes.fromhex("90B3D51F30030000")
 
 
 def run(keys, commands, **options):
@@ -73,7 +74,7 @@ def test_network_operator_deactivation_opens_the_switch(keys):
 
 def test_unknown_originator_is_refused(keys):
     forged = reoriginate(
-        command(DEACTIVATE), LOAD_CONTROLLER, keys.signer(LOAD_CONTROLLER), keys.keystore
+        command(DEACTIVATE), UNKNOWN_PARTY, keys.signer(UNKNOWN_PARTY), keys.keystore
     )
     (execution,), before = run(keys, [forged])
     refused(execution, before, "unknown-originator")

@@ -113,13 +113,16 @@ def test_rtds_controller_command(lc_keys, name):
 
 
 def test_limit_apc_level_from_an_untrusted_load_controller_is_refused(keys):
-    """Default anchors: the meter has no Load Controller certificate, so ECS47e is refused
-    (logged, counted) with no response and nothing scheduled."""
+    """Default anchors and a meter no Load Controller was placed on (RTDS's household holds
+    one: its profile's `load_controller` taken out), so ECS47e is refused (logged, counted)
+    with no response and nothing scheduled."""
     name = "7.16_ECS47e/ECS47e_7.16_APC_OUTPUT_SUCCESS_COMMAND_GBCS.HEX"
     clock = Clock(start_utc=RTDS_TIME)
+    profile = json.loads(PROFILE.read_text())
+    assert profile.pop("load_controller") == LOAD_CONTROLLER.hex().upper()
 
     async def main():
-        premises = await Premises.start(clock, keys=keys, switch="model")
+        premises = await Premises.start(clock, keys=keys, switch="model", profile=profile)
         premises.esme.set_time(RTDS_TIME)
         before = await premises.switch_states()
         execution = await premises.execute(command(name))

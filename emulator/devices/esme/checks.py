@@ -100,15 +100,25 @@ def first_action_selector(specs: list[Any]) -> int:
     return next(int(value.value) for spec, value in specs if str(spec.kind) == "action")
 
 
+def placed_anchors(profile: dict[str, Any]) -> dict[bytes, Role]:
+    """The parties placed on the meter before the run that no premises-wide anchor names:
+    profile `load_controller` (RTDS's meter holds Load Controller 90B3D51F30010008's cells,
+    as its CS02f and CS02g responses and its ECS47e successes show); none when absent."""
+    eui = profile.get("load_controller")
+    return {bytes.fromhex(eui): Role.LOAD_CONTROLLER} if eui else {}
+
+
 class MeterAccess:
     """The acceptance checks of the meter `eui`: its trust anchor cells (`trust`, first
-    those of `keys.anchors`, then what Update Security Credentials put there) decide who it
-    takes commands from and verify their signatures."""
+    those of `keys.anchors` and the parties `placed` on this meter before the run, then what
+    Update Security Credentials put there) decide who it takes commands from and verify
+    their signatures."""
 
-    def __init__(self, eui: bytes, keys: PremisesKeys, policy: AccessPolicy) -> None:
+    def __init__(self, eui: bytes, keys: PremisesKeys, policy: AccessPolicy,
+                 placed: dict[bytes, Role] | None = None) -> None:  # fmt: skip
         self.eui, self.keys, self.policy = eui, keys, policy
         self.counters = CounterStore()
-        self.trust = TrustAnchors.provisioned(keys.keystore, keys.anchors)
+        self.trust = TrustAnchors.provisioned(keys.keystore, {**keys.anchors, **(placed or {})})
         self._mac_check = acb_mac_check(self.trust, keys.keystore, keys.remote_parties)
 
     def check(self, message: Message, srv: str | None) -> str:

@@ -49,7 +49,7 @@ from ..outcomes import CommandRejected, EsmeResult, Outcome, RejectReason, outco
 from ..switch_zcl import SwitchError
 from . import alert_behaviour
 from .calendar import Calendar, PendingActivation
-from .checks import ECS47, MeterAccess, command_srv, first_action_selector
+from .checks import ECS47, MeterAccess, command_srv, first_action_selector, placed_anchors
 from .consumption import Consumption, generic_alert
 from .device_log import JOIN, UNJOIN, DeviceLog
 from .extended import ExtendedValues
@@ -104,7 +104,7 @@ class Esme:
             self.eui, node, clock, self.log.entries, self.stats, command_route=command_route,
             plcs_curtail_level=plcs_curtail_level, zcl_timeout_s=zcl_timeout_s,
         )  # fmt: skip
-        self.access = MeterAccess(self.eui, keys, policy)
+        self.access = MeterAccess(self.eui, keys, policy, placed_anchors(profile))
         self.responses = Responder(self.eui, keys, self.utc_now)
         self.responses.mac = party_mac(self.access.trust, keys.keystore, keys.remote_parties)
         self.calendar = Calendar(self.eui, profile, clock, self.utc_now, self._faulty,
