@@ -62,7 +62,8 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
 
 
 # what construct (and dataclasses, for a class without a docstring) import for a debugger,
-# error reports and signatures that a check never uses: stand-ins until first read
+# error reports and signatures that a check never uses: stand-ins until first read; and
+# the garbage collector paused while the command's modules import, then those frozen
 DEFERRED_PROBE = """
 import sys
 from tools import cli
@@ -70,6 +71,12 @@ status = cli.main(sys.argv[1:])
 stand_ins = [m for m in ("pdb", "inspect", "traceback") if type(sys.modules[m]) is not type(sys)]
 heavy = [m for m in ("ast", "dis", "tokenize", "linecache", "bdb") if m in sys.modules]
 print("status", status, "stand-ins:", *stand_ins, "| loaded:", *heavy, file=sys.stderr)
+# the imports were made with the collector paused and then frozen; it runs again after them
+import gc
+frozen = gc.get_freeze_count()
+assert gc.isenabled() and frozen > 10000, (gc.isenabled(), frozen)
+cli.main(sys.argv[1:])  # a second command in the process: its module only looked up
+assert gc.isenabled()
 # first use: the real module, for those holding the stand-in and for new importers alike
 import construct.debug, inspect, traceback
 from inspect import signature
