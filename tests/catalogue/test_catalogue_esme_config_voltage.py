@@ -1,10 +1,11 @@
 """6.5 with each phase's voltage settings (ECS29b resetting each phase's counters, ECS29d not):
 the DSP's command from each template is RTDS's byte for byte (each in RTDS's own order). The
-meter answers for the phases it has: RTDS's single-phase household's ESME carries out phase
-1 (the single phase's objects) and the RMS monitors and answers object_undefined for phases 2
-and 3, whose objects it does not have; a polyphase household (phases 2 and 3's objects in its
-profile) answers RTDS's commands with RTDS's responses byte for byte, its ERROR cases too; what
-is set, 6.2.1 reads back. Parametrised by template or RTDS file name."""
+meter answers for the phases it has: RTDS's household's ESME, polyphase as RTDS's answers show
+it (phases 2 and 3's objects in its profile), answers RTDS's commands with RTDS's responses byte
+for byte, its ERROR cases too; a single-phase meter (the household without those objects)
+carries out phase 1 (the single phase's objects) and the RMS monitors and answers
+object_undefined for phases 2 and 3; what is set, 6.2.1 reads back. Parametrised by template
+or RTDS file name."""
 
 from __future__ import annotations
 
@@ -24,14 +25,9 @@ from gbcs.security import mac_apdu
 
 USE_CASES = ("ECS29b", "ECS29d")
 NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
-#: phase 2 and 3's objects, as a polyphase meter holds them (value group C 52 and 72): the
-#: average voltage profile's capture period, the average over / under thresholds, the
-#: average over / under counters
-POLYPHASE = {
-    **{f"7/0100{c:02X}1800FF/4": "0600000E10" for c in (52, 72)},
-    **{f"1/0100{c:02X}{d:02X}0004/2": "06000000C8" for c in (52, 72) for d in (31, 35)},
-    **{f"3/0100{c:02X}{d:02X}0004/2": "0600000003" for c in (52, 72) for d in (32, 36)},
-}
+#: phase 2 and 3's objects (value group C 52 and 72, the profile's `cosem` keys): the average
+#: voltage profile's capture period, the average over / under thresholds and counters
+POLYPHASE_C = ("010034", "010048")
 #: RTDS's ERROR command -> what fails: phase 3's under-voltage counter (ECS29b's 22nd
 #: instruction); the voltage sag monitor's period, one attribute (ECS29d's 15th)
 FAULTS = {"ECS29b": bytes.fromhex("010048200004"), "ECS29d": bytes.fromhex("0000110003FF06")}
@@ -48,8 +44,17 @@ def rtds(use_case: str, kind: str, outcome: str = "SUCCESS") -> bytes:
 
 
 def polyphase() -> dict:
+    """RTDS's household: its ESME holds phases 2 and 3's objects."""
     profile = json.loads(PROFILE.read_text())
-    profile.setdefault("cosem", {}).update(POLYPHASE)
+    assert any(key.split("/")[1].startswith(POLYPHASE_C) for key in profile["cosem"])
+    return profile
+
+
+def single_phase() -> dict:
+    """RTDS's household without phases 2 and 3's objects."""
+    profile = json.loads(PROFILE.read_text())
+    profile["cosem"] = {key: value for key, value in profile["cosem"].items()
+                        if not key.split("/")[1].startswith(POLYPHASE_C)}  # fmt: skip
     return profile
 
 
@@ -97,7 +102,7 @@ def test_a_single_phase_meter_answers_for_its_phase_only(keys, use_case):
     """Every instruction on phases 2 and 3 object_undefined, the rest (phase 1, the RMS
     monitors) carried out."""
     message = decode(rtds(use_case, "COMMAND"))
-    [execution], premises = execute(keys, [rtds(use_case, "COMMAND")])
+    [execution], premises = execute(keys, [rtds(use_case, "COMMAND")], profile=single_phase())
     assert execution.outcome == "executed"
     other_phases = [bytes(s.instance_id)[2] in (52, 72) for s in message.payload.specifications]
     assert _results(execution.response) == [
@@ -117,7 +122,7 @@ def test_phase_1_settings_are_what_6_2_1_reads_back_on_a_single_phase_meter(keys
     read = read_hex(next(RTDS.glob("6.2.1_ECS26b/*_SUCCESS_COMMAND_GBCS.HEX")))
     commands = [recounted(keys, read, 5000), mac_apdu(setting.unsigned_command(), keys.keystore),
                 recounted(keys, read, 5002)]  # fmt: skip
-    executions, _ = execute(keys, commands)
+    executions, _ = execute(keys, commands, profile=single_phase())
     before, after = ([int(d.value) for d in decode(e.response).payload.data]
                      for e in (executions[0], executions[2]))  # fmt: skip
     # monitors 1-4 (threshold, period), then the average over and under thresholds

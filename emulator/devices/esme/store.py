@@ -129,6 +129,8 @@ SRV_OF = {
     0x0035: "4.6.2",  # ECS21c read the export daily read log
     0x00AE: "6.5",  # ECS29b a polyphase meter's voltage configuration, counters reset
     0x00D2: "6.5",  # ECS29d the same without the resets
+    0x00C6: "6.2.1",  # ECS26k read a polyphase meter's voltage configuration
+    0x00D4: "6.27",  # ECS29f reset a polyphase meter's RMS voltage counters
     0x004D: "6.20.2",  # ECS39b set the export MPAN (the ACB, for the Export Supplier)
     0x0058: "9.1",  # ECS50 set the Customer Identification Number (the ACB, for an OU)
 }
