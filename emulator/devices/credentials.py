@@ -164,6 +164,12 @@ class TrustAnchors:
                  if anchor.eui == bytes(eui)]  # fmt: skip
         return Role(min(found)[1]) if found else None
 
+    def holds(self, role: int, eui: bytes) -> bool:
+        """Whether a cell of `role` holds `eui`'s certificate: the party may authorise that
+        role's replacement (a device the DCC controls for a role holds the ACB's there)."""
+        return any(r == role and anchor.eui == bytes(eui)
+                   for (r, _usage, _cell), anchor in self.cells.items())  # fmt: skip
+
     def ds_key(self, eui: bytes) -> ec.EllipticCurvePublicKey | None:
         """The key `eui`'s signatures verify with: its digital-signing cell's."""
         for (_role, usage, _cell), anchor in self.cells.items():
@@ -281,7 +287,7 @@ class Credentials:
             or (cell or {}).get("remote_party_role", {}).get("code") != authoriser
         ):
             raise CommandRejected(RejectReason.MALFORMED)
-        if self.anchors.role_of(bytes(message.originator)) != authoriser:
+        if not self.anchors.holds(int(authoriser), bytes(message.originator)):
             raise CommandRejected(RejectReason.ROLE_NOT_PERMITTED)
         floor = control.get("new_remote_party_floor_seq_number")
         top_up = None

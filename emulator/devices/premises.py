@@ -256,7 +256,8 @@ class Premises:
                 supplier=bytes.fromhex(gas["supplier"]) if "supplier" in gas else None,
             )
             gsme.alert_sink = self._raise_alert  # its future-dated tariffs' 8F66s, as the ESME's
-            self.gas = GasProxy(bytes.fromhex(gas["gpf"]), gsme, keys, lambda: self.esme.utc_now())
+            self.gas = GasProxy(bytes.fromhex(gas["gpf"]), gsme, keys, lambda: self.esme.utc_now(),
+                                dcc_controlled=gas.get("dcc_controlled", ()))  # fmt: skip
             self.hub_function.gsme = gsme.eui  # in the hub's device log, after the ESME
         await self.poll_switches()
         return self

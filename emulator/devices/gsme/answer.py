@@ -62,6 +62,8 @@ Attributes = dict[tuple[int, int], tuple[str, Any]]
 Handler = Callable[[Any], "str | tuple[int, Any] | tuple[int, Any, bool] | list[Any]"]
 #: an ASN.1 use case's handler: the command's fields -> the response's DER content
 Asn1Handler = Callable[[Any], bytes]
+#: one that needs the whole command (who sent it, its counter): CS02b's
+Asn1MessageHandler = Callable[[Message], bytes]
 READ_ATTRIBUTES, READ_ATTRIBUTES_RESPONSE, DEFAULT_RESPONSE = 0x00, 0x01, 0x0B
 FIRST_OWN_COUNTER = 2000  # RTDS's GPF's first supplementary originator counter
 NOT_CARRIED_OUT = 0xFF  # the command id of a default response to a command skipped
@@ -74,7 +76,9 @@ class GbzAnswerer:
     it; `date_stamped` names the codes whose responses carry the device's time; `anchors`
     the device's trust anchors (default the premises'); `commands` the cluster commands it
     carries out, by (cluster id, command name: the codec's, which tells the direction); `asn1_commands` the ASN.1 use cases it carries
-    out, by message code; `critical` the codes that must be signed."""
+    out, by message code (`asn1_messages` those given the whole command, their responses
+    date-stamped where `date_stamped` names them); `critical` the codes that must be
+    signed."""
 
     def __init__(
         self, eui: bytes, keys: PremisesKeys, now: Callable[[], dt.datetime], *,
@@ -87,6 +91,7 @@ class GbzAnswerer:
         clear_clusters: Mapping[int, Iterable[int]] | None = None,
         loud: Iterable[int] = (),
         quiet_reads: Iterable[int] = (),
+        asn1_messages: Mapping[int, Asn1MessageHandler] | None = None,
     ) -> None:  # fmt: skip
         self.eui, self.keys, self.now = bytes(eui), keys, now
         self.anchors = anchors
@@ -96,6 +101,7 @@ class GbzAnswerer:
         self.date_stamped = frozenset(date_stamped)
         self.commands = dict(commands or {})
         self.asn1_commands = dict(asn1_commands or {})
+        self.asn1_messages = dict(asn1_messages or {})
         self.critical = frozenset(critical)
         #: told of each cluster command carried out successfully (the meter's future-dated
         #: tariff commands schedule their alerts)
@@ -133,10 +139,18 @@ class GbzAnswerer:
 
     def _served(self, message: Message) -> bool:
         if message.payload_kind == "asn1":
-            return message.message_code in self.asn1_commands and message.payload.fields is not None
+            code = message.message_code
+            return (code in self.asn1_commands or code in self.asn1_messages) and (
+                message.payload.fields is not None
+            )
         return message.payload_kind == "gbz" and self._all_served(message.payload)
 
     def _answer(self, message: Message) -> bytes:
+        if message.message_code in self.asn1_messages:
+            content = self.asn1_messages[message.message_code](message)
+            stamp = message.message_code in self.date_stamped
+            date = cosem_datetime(self.now()) if stamp else None
+            return self._seal(message, response_header(message, self.eui, date), content)
         if message.payload_kind == "asn1":
             content = self.asn1_commands[message.message_code](message.payload.fields)
             return self._seal(message, response_header(message, self.eui), content)
