@@ -35,6 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from lxml import etree
 
 from emulator import data
 from emulator.clock import Clock
@@ -163,6 +164,13 @@ REPLACES_ANCHORS = (
 REPLACES_HELD = ("11.1",)
 
 
+#: the Comms Hub status updates for a hub not commissioned, in the order they run after
+#: every other template (the hub they name is the one every device template goes through):
+#: installed without SM WAN (after the run's 8.4 prelude, PRELUDES), a fault return, a
+#: no-fault return that withdraws it
+HUB_RETURNS = ("8.14.2", "8.14.3", "8.14.4")
+
+
 #: the DSP's schedule services in the order they run, after the other templates of the first
 #: group: 5.1 makes the schedule whose id the run then puts in 5.2's and 5.3's (`Carried`)
 SCHEDULES = ("5.1", "5.2", "5.3")
@@ -176,15 +184,54 @@ def _run_group(template: Template) -> tuple[float, int]:
         return 0.5, 0
     if template.srv in SCHEDULES:
         return 0.25, SCHEDULES.index(template.srv)
+    if template.srv in HUB_RETURNS:
+        return len(LAST) + 1, HUB_RETURNS.index(template.srv)
     return (LAST.index(template.srv) + 1 if template.srv in LAST else 0), 0
 
 
 def run_order(templates: list[Template]) -> list[Template]:
     """The order the runner sends templates in: by name, the schedules' (SCHEDULES) after
-    the rest in their own order, those of REPLACES_HELD after them, those of LAST at the end,
-    and those of REPLACES_ANCHORS just before 8.3."""
+    the rest in their own order, those of REPLACES_HELD after them, those of LAST near the
+    end, those of REPLACES_ANCHORS just before 8.3, and HUB_RETURNS last of all."""
     return sorted(templates, key=lambda t: (*_run_group(t), t.name))
 
+
+def _hub_status_by_supplier(template: Template, status: str) -> bytes:
+    """An 8.4 Update Inventory setting the SMI status of the Comms Hub `template` names
+    (UpdateDeviceStatusCH), with the template's header otherwise."""
+    root = duis.parse(template.path.read_bytes())
+    header, body = root.find(f"{{{duis.SR}}}Header"), root.find(f"{{{duis.SR}}}Body")
+    if header is None or body is None or not len(body):
+        raise CatalogueError(f"{template.name}: no header or body")
+    hub = body[0].findtext(f"{{{duis.SR}}}DeviceID") or ""
+    for name in ("ServiceReference", "ServiceReferenceVariant"):
+        node = header.find(f"{{{duis.SR}}}{name}")
+        if node is not None:
+            node.text = "8.4"
+    for child in list(body):
+        body.remove(child)
+    update = etree.SubElement(body, f"{{{duis.SR}}}UpdateInventory")
+    etree.SubElement(update, f"{{{duis.SR}}}DeviceID").text = hub.strip()
+    etree.SubElement(update, f"{{{duis.SR}}}UpdateDeviceStatusCH").text = status
+    return duis.to_bytes(root)
+
+
+#: requests the runner sends just before a template, as a DCC Boxed user would to bring the
+#: DSP to the state the template is written for, by SRV: (what it is, how it is made from
+#: the template). 8.14.2 (installed, no SM WAN) is for a Comms Hub not commissioned, and the
+#: run's hub is: every device template goes through it. Before it the Supplier sets the hub
+#: InstalledNotCommissioned by 8.4 Update Inventory (UpdateDeviceStatusCH: a status DUIS
+#: lets a Supplier set for a hub). The result's detail names the prelude and its codes.
+PRELUDES: dict[str, tuple[str, Callable[[Template], bytes]]] = {
+    "8.14.2": (
+        "8.4 UpdateDeviceStatusCH InstalledNotCommissioned",
+        functools.partial(_hub_status_by_supplier, status="InstalledNotCommissioned"),
+    ),
+}
+
+
+#: a prelude's counter is its template's plus this: above every template's of the run
+PRELUDE_COUNTER = 100_000
 
 #: SRVs whose template names a schedule by the id the DSP gave it (5.2 Read, 5.3 Delete)
 NAMES_SCHEDULE = ("5.2", "5.3")
@@ -212,6 +259,12 @@ class Carried:
             return xml, ""
         node.text = made
         return duis.to_bytes(root), f"DSPScheduleID {named} -> {made}, the id this run's 5.1 got"
+
+    @staticmethod
+    def prelude(template: Template) -> tuple[str, bytes] | None:
+        """The request to send before `template` (PRELUDES): what it is, its XML."""
+        found = PRELUDES.get(template.srv)
+        return None if found is None else (found[0], found[1](template))
 
     def note(self, template: Template, user: bytes, answers: Sequence[Answer]) -> None:
         """Keep what `answers` to `template` gave: a 5.1's schedule id; a 5.3 that deleted
@@ -319,9 +372,15 @@ class Runner:
         try:
             # counters rise with wall time across runs: a DSP or device that keeps state
             # sees every run's requests as new
-            xml, result.detail = self.carried.fill(template, template.path.read_bytes(),
-                                                   user.eui)  # fmt: skip
-            body = user.prepare(xml, self.counter_base * 1000 + index)
+            counter = self.counter_base * 1000 + index
+            prelude = self.carried.prelude(template)
+            if prelude is not None:  # its own counter: above any template's in the run
+                before = await user.run(user.prepare(prelude[1], counter + PRELUDE_COUNTER),
+                                        self.timeout_s)  # fmt: skip
+                result.detail = f"after {prelude[0]}: {'>'.join(a.code for a in before)}"
+            xml, filled = self.carried.fill(template, template.path.read_bytes(), user.eui)
+            result.detail = "; ".join(d for d in (result.detail, filled) if d)
+            body = user.prepare(xml, counter)
             answers = await user.run(body, self.timeout_s)
             self.carried.note(template, user.eui, answers)
         except TimeoutError:
@@ -829,6 +888,7 @@ __all__ = [
     "FAILED",
     "NOT_FOUND",
     "OUTCOMES",
+    "PRELUDES",
     "REFUSED",
     "REPLACES_ANCHORS",
     "Result",

@@ -51,6 +51,7 @@ from .assembly import DEFAULT_GBCS_DATE
 from .catalogue import (
     CATALOGUE_USERS,
     ERROR,
+    PRELUDE_COUNTER,
     TIMEOUT,
     Carried,
     DeviceVerifier,
@@ -295,7 +296,12 @@ async def run_one(
     carried = carried if carried is not None else Carried()
     started = time.perf_counter()
     try:
-        xml, result.detail = carried.fill(template, template.path.read_bytes(), sender.user.eui)
+        prelude = carried.prelude(template)
+        if prelude is not None:
+            _rid, before = await sender.submit(prelude[1], counter + PRELUDE_COUNTER)
+            result.detail = f"after {prelude[0]}: {'>'.join(a.code for a in before)}"
+        xml, filled = carried.fill(template, template.path.read_bytes(), sender.user.eui)
+        result.detail = "; ".join(d for d in (result.detail, filled) if d)
         request_id, answers = await sender.submit(xml, counter)
         if answers[-1].code == "I99":
             kind = duis.DocumentKind.RESPONSE

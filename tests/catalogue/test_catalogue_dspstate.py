@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from lxml import etree
 
 from emulator import data
 from emulator.backoffice import catalogue, duis, xmlsig
@@ -132,3 +133,60 @@ def test_each_user_names_its_own_schedule(srv):
     filled, note = carried.fill(template, xml, b"\x01" * 8)
     named = duis.parse(filled).findtext(f".//{{{SR}}}DSPScheduleID")
     assert (named, note) == ("41", "DSPScheduleID 123 -> 41, the id this run's 5.1 got")
+
+
+NO_WAN = "8.14.2_COMMUNICATIONS_HUB_STATUS_UPDATE_INSTALL_NO_SM_WAN_REQUEST_DUIS.XML"
+FAULT = "8.14.3_COMMUNICATIONS_HUB_STATUS_UPDATE_FAULT_RETURN_REQUEST_DUIS.XML"
+NO_FAULT = "8.14.4_COMMUNICATIONS_HUB_STATUS_UPDATE_NO_FAULT_RETURN_REQUEST_DUIS.XML"
+INVENTORY = "8.2_READ_INVENTORY_REQUEST_DUIS.XML"  # reads RTDS's CHF, ...90A2
+HUB_COMMAND = "CCS06_8.9_SUCCESS_REQUEST_DUIS.XML"  # a command to that hub
+
+
+def test_the_hub_returns_run_last_in_their_order():
+    """The hub every device template goes through is taken out of service last of all."""
+    order = [t.name for t in catalogue.run_order(list(BY_NAME.values()))]
+    assert order[-3:] == [NO_WAN, FAULT, NO_FAULT]
+    assert order.index("CCS02_8.11_SUCCESS_REQUEST_DUIS.XML") < order.index(NO_WAN)
+
+
+def test_the_prelude_is_an_8_4_of_the_hub_the_template_names():
+    what, xml = catalogue.Carried.prelude(BY_NAME[NO_WAN])
+    assert what == "8.4 UpdateDeviceStatusCH InstalledNotCommissioned"
+    request = duis.parse_request(duis.parse(xml))
+    assert (request.service_reference, request.service_reference_variant) == ("8.4", "8.4")
+    assert request.command_variant == 8
+    assert [(etree.QName(c).localname, c.text) for c in request.body] == [
+        ("DeviceID", "00-DB-12-34-56-78-90-A2"),
+        ("UpdateDeviceStatusCH", "InstalledNotCommissioned"),
+    ]
+    assert catalogue.Carried.prelude(BY_NAME[NO_FAULT]) is None
+
+
+def test_the_hub_is_installed_without_wan_then_withdrawn(tmp_path):
+    """8.14.2 after the Supplier's 8.4 (the hub InstalledNotCommissioned); 8.14.3's fault
+    found before installation does not fit an installed hub (E5, nothing changed); 8.14.4
+    withdraws it. 8.2 reads each status, and a command to the withdrawn hub is E5."""
+
+    async def status(users, counter: int) -> str | None:
+        user = users[IS]
+        answers = await user.run(user.prepare(BY_NAME[INVENTORY].path.read_bytes(), counter))
+        found = answers[-1].root.find(f".//{{{SR}}}Device")
+        assert found.findtext(f"{{{SR}}}DeviceID") == "00-DB-12-34-56-78-90-A2"
+        return found.findtext(f"{{{SR}}}DeviceStatus")
+
+    async def go():
+        async with session(tmp_path) as (runner, users):
+            seen = [await status(users, 10**15)]
+            results = []
+            for i, name in enumerate((NO_WAN, FAULT, NO_FAULT)):
+                results.append(await runner.run_one(BY_NAME[name], i))
+                seen.append(await status(users, 10**15 + 1 + i))
+            results.append(await runner.run_one(BY_NAME[HUB_COMMAND], 9))
+            return results, seen
+
+    results, seen = Clock("wall").run(go)
+    assert seen == ["Commissioned", "InstalledNotCommissioned", "InstalledNotCommissioned",
+                    "Withdrawn"]  # fmt: skip
+    assert [r.codes for r in results] == [("I0",), ("E5",), ("I0",), ("E5",)]
+    assert results[0].detail == "after 8.4 UpdateDeviceStatusCH InstalledNotCommissioned: I0"
+    assert [r.detail for r in results[1:]] == ["", "", ""]
