@@ -8,12 +8,14 @@ one `gbhan dsp serve` runs, over HTTP."""
 from __future__ import annotations
 
 import contextlib
+import sys
+from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from emulator import data
-from emulator.backoffice import catalogue, duis, xmlsig
+from emulator.backoffice import catalogue, duis, nodered, xmlsig
 from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
 from emulator.backoffice.eligibility import IS
 from emulator.backoffice.users import Endpoint, HttpTransport
@@ -190,3 +192,21 @@ def test_the_hub_is_installed_without_wan_then_withdrawn(tmp_path):
     assert [r.codes for r in results] == [("I0",), ("E5",), ("I0",), ("E5",)]
     assert results[0].detail == "after 8.4 UpdateDeviceStatusCH InstalledNotCommissioned: I0"
     assert [r.detail for r in results[1:]] == ["", "", ""]
+
+
+def test_the_node_red_run_fills_in_and_sends_the_prelude_too(tmp_path):
+    """The same templates sent as the DCC's Node-RED node sends them, each document signed by
+    a per-document signer program (a stand-in for the DCC's tool: gbhan's signer as a
+    script): the schedule id carried, the 8.4 before 8.14.2, the same codes and notes."""
+    names = [CREATE, READ, DELETE, NO_WAN, NO_FAULT]
+    script = Path(__file__).with_name("dspstate_sign_helpers.py")
+    signer = nodered.CommandSigner([sys.executable, str(script)])
+    clock = Clock("wall")
+    results = clock.run(lambda: nodered.run_catalogue_signed(
+        [BY_NAME[n] for n in names], signer, state_dir=tmp_path, clock=clock))  # fmt: skip
+    by_name = {r.file: r for r in results}
+    assert [by_name[n].codes for n in names] == [("I0",)] * 5, [r.detail for r in results]
+    made = by_name[READ].detail.split(" -> ")[1].split(",")[0]
+    assert made.isdigit()
+    assert by_name[DELETE].detail == f"DSPScheduleID 123 -> {made}, the id this run's 5.1 got"
+    assert by_name[NO_WAN].detail == "after 8.4 UpdateDeviceStatusCH InstalledNotCommissioned: I0"

@@ -1,0 +1,25 @@
+"""A `--signer CMD` for the catalogue's Node-RED run where the DCC's tool is not installed:
+signs the DUIS document on stdin as its RequestID's originator with that user's DCC Boxed
+XML key (gbhan's own signer), keeping the counter, and writes it to stdout. Run as a script
+(`python dspstate_sign_helpers.py`); only the Supplier's and the DNO's keys are held, as the
+DCC's tool holds them."""
+
+from __future__ import annotations
+
+import sys
+
+from emulator import data
+from emulator.backoffice import duis, xmlsig
+from gbcs.keystore import Keystore
+
+
+def main() -> None:
+    root = duis.parse(sys.stdin.buffer.read())
+    xmlsig.remove_signature(root)
+    originator = bytes(duis.parse_request(root).request_id.originator)
+    signer = xmlsig.signer_from_keystore(Keystore.open(data.dccboxed_keystore()), originator)
+    sys.stdout.buffer.write(duis.to_bytes(xmlsig.sign(root, signer)))
+
+
+if __name__ == "__main__":
+    main()
