@@ -366,8 +366,8 @@ def cmd_users_list(args) -> int:
         endpoints = state.endpoints()
     finally:
         state.close()
-    rows = [(eui, role.value, name, "preset") for eui, role, name in DCC_BOXED_USERS
-            if eui not in configured]  # fmt: skip
+    rows = [(eui, ",".join(r.value for r in roles), name, "preset")
+            for eui, roles, name in DCC_BOXED_USERS if eui not in configured]  # fmt: skip
     rows += [(u.eui, u.role.value, u.name, "configured") for u in configured.values()]
     for eui, role, name, how in rows:
         print(f"{_dashed(eui)}  {role:3}  {name:12}  {how:10}  {endpoints.get(eui, '-')}")

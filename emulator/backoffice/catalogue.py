@@ -3,14 +3,16 @@ would send each one: signed as the role it is written for, over HTTP, through th
 round trip where there is one, to the device's response on the user's own endpoint, which is
 checked with the device's certificate fetched from an SMKI service.
 
-Which role a template is written for: its RequestID names an originator from RTDS, and DUIS
-registers one user per role, so the role follows from the originator and the use case. The
-DNO's EUI is the Electricity Distributor; a gas use case (GCS…) or the second Supplier's EUI
-is the Gas Supplier, and so is RTDS's Supplier sending a common use case (CS…) to RTDS's GSME
-or GPF; everything else (the Supplier's own, the ACB's and the Load Controller's
-RTDS originators, which no DUIS user sends as) is the Import Supplier. Each role is one user
-of `CATALOGUE_USERS`, signing XML with its DCC Boxed key (the Gas Supplier, which DCC Boxed
-gives no XML-signing certificate, with its GBCS signing pair).
+Which user sends a template, and as which role: its RequestID names an originator from
+RTDS. The DNO's EUI is DCC Boxed's network operator user (Electricity Distributor and Gas
+Transporter); the second Supplier's EUI, a gas use case (GCS…) or RTDS's Supplier sending a
+common use case (CS…) to RTDS's GSME or GPF is the Gas Supplier's user where the SRV is one
+a Gas Supplier may send; everything else (the Supplier's own, the ACB's and the Load
+Controller's RTDS originators, which no DUIS user sends as) is the Supplier's user, which
+DCC Boxed registers as Import Supplier, Export Supplier and Other User. The role is the one
+the DSP takes for that user and SRV (`registry.RegisteredUser.acting_role`). Each user of
+`CATALOGUE_USERS` signs XML with its DCC Boxed key (the Gas Supplier, which DCC Boxed gives
+no XML-signing certificate, with one made for it).
 
 `serve_in_process` starts what `gbhan dsp serve` starts (DSP, emulated premises, SMKI service)
 on free ports in this process, with those users registered; `run` sends the templates one at
@@ -51,10 +53,10 @@ from gbcs.security import check_message
 
 from . import duis, service, xmlsig
 from .assembly import DEFAULT_GBCS_DATE, make_dsp
-from .eligibility import ED, GS, IS, DuisRole
+from .eligibility import ED, ES, GS, GT, IS, OU, DuisRole, Eligibility
 from .keychoice import DeviceTrust
 from .premises_factory import build_premises, build_second_rtds_meter
-from .registry import DNO_EUI, SUPPLIER_EUI
+from .registry import DNO_EUI, SUPPLIER_EUI, RegisteredUser
 from .state import DspState
 from .userconfig import UserConfig
 from .users import Answer, DuisUser, Endpoint, HttpTransport, RoundTripFailed
@@ -65,12 +67,24 @@ GAS_SUPPLIER_EUI = bytes.fromhex("90B3D51F30030000")  # DCC Boxed's second Suppl
 #: Supplier's
 RTDS_GAS_DEVICES = (bytes.fromhex("00DB1234567890A1"), bytes.fromhex("00DB1234567890A3"))
 
-#: role -> (user EUI, name, the port its endpoint listens on when the DSP is not ours)
+#: role -> (user EUI, name, the port its endpoint listens on when the DSP is not ours); a
+#: user ID holds several roles as DCC Boxed's do (registry.DCC_BOXED_USERS), the first listed
+#: its main one
 CATALOGUE_USERS: dict[DuisRole, tuple[bytes, str, int]] = {
     IS: (SUPPLIER_EUI, "supplier", 8090),
+    ES: (SUPPLIER_EUI, "supplier", 8090),
+    OU: (SUPPLIER_EUI, "supplier", 8090),
     ED: (DNO_EUI, "dno", 8091),
+    GT: (DNO_EUI, "dno", 8091),
     GS: (GAS_SUPPLIER_EUI, "gas-supplier", 8092),
 }
+_GAS_TARGETS = {eui: "gsme" if eui == RTDS_GAS_DEVICES[0] else "gpf" for eui in RTDS_GAS_DEVICES}
+
+
+def user_roles(eui: bytes) -> tuple[DuisRole, ...]:
+    """The roles CATALOGUE_USERS gives the user `eui`, its main one first."""
+    return tuple(role for role, (e, _name, _port) in CATALOGUE_USERS.items() if e == eui)
+
 
 #: What happened to one template: the device (or the DSP, for serviceD) answered I0;
 #: the DSP refused it at once (an E code, nothing sent); it was accepted (I99) and then
@@ -105,15 +119,36 @@ class Template:
         return self.path.name
 
 
-def template_role(file_name: str, originator: bytes, target: bytes | None = None) -> DuisRole:
-    """The DUIS role a catalogue template is written for (module docstring)."""
+def template_sender(
+    file_name: str, originator: bytes, target: bytes | None = None, srv: str | None = None
+) -> bytes:
+    """The EUI of the catalogue user that sends a template (module docstring)."""
     if originator == DNO_EUI:
-        return ED
-    if originator == GAS_SUPPLIER_EUI or file_name.startswith("GCS"):
-        return GS
-    if originator == SUPPLIER_EUI and target in RTDS_GAS_DEVICES:  # a common use case (CS…)
-        return GS
-    return IS
+        return DNO_EUI
+    gas = (
+        originator == GAS_SUPPLIER_EUI
+        or file_name.startswith("GCS")
+        or (
+            originator == SUPPLIER_EUI and target in RTDS_GAS_DEVICES  # a common use case (CS…)
+        )
+    )
+    eligible = Eligibility().roles(srv) if srv is not None else frozenset()
+    if gas and (not eligible or GS in eligible):  # the Gas Supplier's, unless DUIS says not
+        return GAS_SUPPLIER_EUI
+    return SUPPLIER_EUI
+
+
+def template_role(
+    file_name: str, originator: bytes, target: bytes | None = None, srv: str | None = None
+) -> DuisRole:
+    """The DUIS role a catalogue template is sent as: the one the DSP takes for its sender and
+    SRV (without an SRV, the sender's main role)."""
+    sender = template_sender(file_name, originator, target, srv)
+    main, *also = user_roles(sender)
+    if srv is None:
+        return main
+    user = RegisteredUser(sender, main, "", also=tuple(also))
+    return user.acting_role(Eligibility().roles(srv), _GAS_TARGETS.get(bytes(target or b"")))
 
 
 def read_template(path: Path) -> Template:
@@ -130,8 +165,9 @@ def read_template(path: Path) -> Template:
         request.command_variant,
         bytes(rid.originator),
         bytes(rid.target),
-        template_role(path.name, bytes(rid.originator), bytes(rid.target)),
-    )
+        template_role(path.name, bytes(rid.originator), bytes(rid.target),
+                      request.service_reference_variant),
+    )  # fmt: skip
 
 
 #: SRVs that take a device off the HAN or out of service, in the order they run after every
@@ -413,19 +449,28 @@ def catalogue_users(
     trusted: xmlsig.TrustedCertificates,
     transport,
 ) -> dict[DuisRole, DuisUser]:
-    """A DuisUser per role of CATALOGUE_USERS with its DCC Boxed keys (`keystore` opened at a
-    date its GBCS certificates held); the GBCS signing pair is the one the emulated devices
-    trust where DCC Boxed has two generations (users.make_user)."""
+    """Each role of CATALOGUE_USERS -> its user, one DuisUser per user ID (its main role its
+    own) with its DCC Boxed keys (`keystore` opened at a date its GBCS certificates held); the
+    GBCS signing pair is the one the emulated devices trust where DCC Boxed has two
+    generations (users.make_user)."""
     trust = DeviceTrust.rtds()
+    made: dict[bytes, DuisUser] = {}
     users = {}
     for role, (eui, name, _port) in CATALOGUE_USERS.items():
-        signer = _xml_signer(keystore, eui)
-        try:
-            gbcs_key = trust.signing_key(keystore, eui)
-        except KeyMissing:
-            gbcs_key = keystore.ds_private_key(eui)
-        users[role] = DuisUser(name, eui, role, signer, gbcs_key, schema, trusted, transport)
+        if eui not in made:
+            signer = _xml_signer(keystore, eui)
+            try:
+                gbcs_key = trust.signing_key(keystore, eui)
+            except KeyMissing:
+                gbcs_key = keystore.ds_private_key(eui)
+            made[eui] = DuisUser(name, eui, role, signer, gbcs_key, schema, trusted, transport)
+        users[role] = made[eui]
     return users
+
+
+def distinct(users: dict[DuisRole, DuisUser]) -> list[DuisUser]:
+    """Each user of a role -> user map once (a user ID holds several roles)."""
+    return list({id(user): user for user in users.values()}.values())
 
 
 def _xml_signer(keystore: Keystore, eui: bytes) -> xmlsig.Signer:
@@ -474,9 +519,9 @@ def _made_signer(eui: bytes) -> xmlsig.Signer:
 def catalogue_user_configs(keystore: Keystore) -> list[UserConfig]:
     """The catalogue's users DCC Boxed does not preset, as `gbhan dsp users add` takes them
     (XML certificate: the one `catalogue_users` signs with)."""
-    configs = []
+    configs: list[UserConfig] = []
     for role, (eui, name, _port) in CATALOGUE_USERS.items():
-        if eui in (SUPPLIER_EUI, DNO_EUI):
+        if eui in (SUPPLIER_EUI, DNO_EUI) or any(c.eui == eui for c in configs):
             continue
         certificate = _xml_signer(keystore, eui).certificate
         pem = certificate.public_bytes(serialization.Encoding.PEM)
@@ -566,9 +611,9 @@ async def run_catalogue(
         users = catalogue_users(keys, schema, trusted, transport)
         endpoints = []
         try:
-            for role, user in users.items():
+            for user in distinct(users):
                 endpoint = Endpoint(user)
-                port = 0 if set_endpoint is not None else CATALOGUE_USERS[role][2]
+                port = 0 if set_endpoint is not None else CATALOGUE_USERS[user.role][2]
                 where = await endpoint.start("127.0.0.1", port)
                 endpoints.append(endpoint)
                 if set_endpoint is not None:
@@ -904,6 +949,7 @@ __all__ = [
     "catalogue_users",
     "device_failed",
     "device_outcome",
+    "distinct",
     "dlms_outcome",
     "expectation",
     "gbz_outcome",
@@ -917,5 +963,7 @@ __all__ = [
     "summary",
     "table",
     "template_role",
+    "template_sender",
+    "user_roles",
     "write_status",
 ]

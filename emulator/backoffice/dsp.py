@@ -142,6 +142,12 @@ class _Job:
     use_case: str
     #: a DSP future-dated request's ExecutionDateTime: sent then, not at once (future.py)
     at: _dt.datetime | None = None
+    #: the role the user sent it as (RegisteredUser.acting_role); None: the user's first
+    role: DuisRole | None = None
+
+    @property
+    def acting(self) -> DuisRole:
+        return self.user.role if self.role is None else self.role
 
 
 @dataclass
@@ -274,8 +280,12 @@ class Dsp:
             raise DspRefusal(
                 ResponseCode.NOT_SUPPORTED, f"SRV {srv} is not served by gbhan", request
             )
+        known = self.inventory.get(rid.target)
+        role = user.acting_role(
+            self.eligibility.roles(srv), None if known is None else known.device_type
+        )
         try:
-            self.eligibility.check(request.service_reference_variant, user.role)
+            self.eligibility.check(request.service_reference_variant, role)
         except NotEligible as exc:
             raise DspRefusal(exc.code, str(exc), request) from None
         if variant == 8:
@@ -299,7 +309,7 @@ class Dsp:
         except future.FutureDatedError as exc:
             raise DspRefusal(ResponseCode.XML_REFUSED, str(exc), request) from None
         sent = request if at is None else future.for_now(request)  # the device sees no date
-        transformed, use_case = self._transform(sent, target, other, user)
+        transformed, use_case = self._transform(sent, target, other, user, role)
         if variant == 4 and not transformed.user_signs:
             raise DspRefusal(
                 ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
@@ -315,7 +325,7 @@ class Dsp:
         self.ledger.accept(str(rid))
         self.stats.accepted += 1
         self.times.start(str(rid), request.service_reference_variant, started)
-        job = _Job(request, user, target, other, use_case, at)
+        job = _Job(request, user, target, other, use_case, at, role)
         if variant == 4:
             precommand = transformed.precommand()
             self.ledger.issue(str(rid), precommand, job, duis.to_bytes(checked.root))
@@ -500,8 +510,10 @@ class Dsp:
             other = self._other_device(request)
         except (duis.DuisError, DspRefusal):
             return None
-        use_case = choose_use_case(request.service_reference_variant, target, other) or ""
-        return _Job(request, user, target, other, use_case)
+        srv = request.service_reference_variant
+        use_case = choose_use_case(srv, target, other) or ""
+        role = user.acting_role(self.eligibility.roles(srv), target.device_type)
+        return _Job(request, user, target, other, use_case, None, role)
 
     # --- helpers for the checks -------------------------------------------------------------
     def _other_device(self, request: duis.Request) -> Device | None:
@@ -520,6 +532,7 @@ class Dsp:
         target: Device,
         other: Device | None,
         user: RegisteredUser | None = None,
+        role: DuisRole | None = None,
     ) -> tuple[Transformed, str]:
         use_case = choose_use_case(request.service_reference_variant, target, other)
         partner = None
@@ -537,10 +550,10 @@ class Dsp:
                 acb=acb,
                 partner=partner,
                 now=self.utc_now(),
-                role=None if user is None else user.role,
+                role=role,
                 restore=restore,
             )
-            if user is not None and user.role not in ANCHORED_ROLES and not transformed.via_acb:
+            if role is not None and role not in ANCHORED_ROLES and not transformed.via_acb:
                 transformed = on_behalf(request, transformed, acb, use_case)
         except TransformError as exc:
             raise DspRefusal(exc.code, str(exc), request) from None
@@ -585,8 +598,12 @@ class Dsp:
         user = self.users.get(schedule.owner)
         if user is None:
             raise DspRefusal(ResponseCode.NOT_A_SEC_PARTY, "the schedule's owner is gone", request)
+        known = self.inventory.get(schedule.device)
+        role = user.acting_role(
+            self.eligibility.roles(schedule.variant), None if known is None else known.device_type
+        )
         try:
-            self.eligibility.check(schedule.variant, user.role)
+            self.eligibility.check(schedule.variant, role)
         except NotEligible as exc:
             raise DspRefusal(exc.code, str(exc), request) from None
         target = self.inventory.get(schedule.device)
@@ -597,14 +614,15 @@ class Dsp:
         if status in OUT_OF_SERVICE:
             raise DspRefusal(ResponseCode.DEVICE_STATUS_INCOMPATIBLE,
                              f"{schedule.device.hex()} is {status}", request)  # fmt: skip
-        transformed, use_case = self._transform(request, target, None, user)
+        transformed, use_case = self._transform(request, target, None, user, role)
         if transformed.user_signs:
             raise DspRefusal(ResponseCode.COMMAND_VARIANT_NOT_APPLICABLE,
                              f"{use_case} is critical: not a DCC-scheduled read", request)  # fmt: skip
         if transformed.via_acb and not check_only:
             self._acb_counter += 1
             self.ledger.acb_counter(self._acb_counter)
-        return _Job(request, user, target, None, use_case), transformed.unsigned_command()
+        job = _Job(request, user, target, None, use_case, None, role)
+        return job, transformed.unsigned_command()
 
     async def run_due_schedules(self, now: _dt.datetime | None = None) -> int:
         """Run every schedule due at `now` (default the DSP's time), one after another, and
@@ -790,7 +808,7 @@ class Dsp:
 
     async def _maybe_alert_distributor(self, job: _Job) -> None:
         esme = alerts.changed_esme(
-            job.request.service_reference_variant, job.user.role, job.target, job.other
+            job.request.service_reference_variant, job.acting, job.target, job.other
         )
         if esme is None:
             return

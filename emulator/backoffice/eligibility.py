@@ -44,6 +44,9 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "7.13": frozenset({IS}),
     "7.14": frozenset({IS, ED, OU}),
     "7.15": frozenset({IS, ED, OU}),
+    # Limit APC Level (ECS47e): DUIS 5.4's matrix names no role; its GBCS sender is the Load
+    # Controller, a remote party (DUIS's RemotePartyRole LoadController, whose certificate a
+    # Supplier places with 6.15.1 CS02g) and no DUIS user role: E2 for every user
     "7.16": frozenset(),
     "8.2": frozenset(DuisRole),  # Read Inventory (serviceD), open to every user role
     "8.7.1": frozenset({IS, GS}),

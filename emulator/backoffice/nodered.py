@@ -58,6 +58,7 @@ from .catalogue import (
     Result,
     Template,
     catalogue_users,
+    distinct,
     judge,
     run_order,
     serve_in_process,
@@ -363,15 +364,16 @@ async def run_catalogue_signed(
         try:
             async with aiohttp.ClientSession() as session:
                 senders: dict[DuisRole, NodeRedUser] = {}
-                for role, user in users.items():
+                for user in distinct(users):  # one endpoint per user ID, for all its roles
                     endpoint = NodeRedEndpoint(user, signer)
-                    port = 0 if set_endpoint is not None else CATALOGUE_USERS[role][2]
+                    port = 0 if set_endpoint is not None else CATALOGUE_USERS[user.role][2]
                     where = await endpoint.start("127.0.0.1", port)
                     endpoints.append(endpoint)
                     if set_endpoint is not None:
                         set_endpoint(user.eui, where)
                     handed = None if user.eui in TOOL_HOLDS else write_credentials(user, files)
-                    senders[role] = NodeRedUser(user, signer, session, target, handed)
+                    node_user = NodeRedUser(user, signer, session, target, handed)
+                    senders.update({role: node_user for role, u in users.items() if u is user})
                 verifier = DeviceVerifier(smki, verify_keys)
                 listed = run_order(templates)
                 results = []

@@ -202,7 +202,8 @@ def test_users_add_list_remove_on_a_state_directory(tmp_path, capsys):
     listed = capsys.readouterr().out
     assert "00-DB-12-34-56-78-00-04  OU   other" in listed
     assert "00-DB-12-34-56-78-00-05  ED   dno2" in listed and "http://127.0.0.1:9/" in listed
-    assert "90-B3-D5-1F-30-02-00-00  ED   dno" in listed  # DCC Boxed's presets stay
+    assert "90-B3-D5-1F-30-02-00-00  ED,GT  dno" in listed  # DCC Boxed's presets stay
+    assert "90-B3-D5-1F-30-01-00-00  IS,ES,OU  supplier" in listed  # a user ID, three roles
     assert cli.main(["dsp", "users", "remove", "00-DB-12-34-56-78-00-05", *state]) == 0
     assert cli.main(["dsp", "users", "remove", "00-DB-12-34-56-78-00-05", *state]) == 1
     assert cli.main(["dsp", "users", "add", "--eui", "nonsense", "--role", "OU", *state]) == 2

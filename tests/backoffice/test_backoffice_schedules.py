@@ -134,8 +134,8 @@ def test_the_catalogue_read_and_delete_name_a_schedule_nobody_made(schema, trust
 @pytest.mark.parametrize("texts,code", [
     ({"DeviceID": "00-DB-12-34-56-78-90-EE"}, "E19"),  # no such device
     ({"DeviceID": "00-DB-12-34-56-78-90-A2"}, "E11"),  # the Comms Hub keeps no daily reads
-    ({"DSPScheduledServiceReferenceVariant": "4.6.2", "DSPScheduledServiceReference": "4.6"},
-     "E2"),  # the Export Supplier's, not the Import Supplier's
+    ({"DSPScheduledServiceReferenceVariant": "14.1", "DSPScheduledServiceReference": "14.1"},
+     "E2"),  # the Gas Transporter's: none of the Supplier's user ID's roles (IS, ES, OU)
     ({"ScheduleStartDate": "2026-02-01", "ScheduleEndDate": "2026-02-28"}, "E40"),  # over
 ])  # fmt: skip
 def test_a_schedule_that_could_not_run_is_refused(texts, code, schema, trusted, dsp):

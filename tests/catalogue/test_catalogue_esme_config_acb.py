@@ -4,8 +4,9 @@ Number (ECS50, a CIN the DCC makes). The DSP's command from each template, sent 
 the user's behalf, is RTDS's byte for byte (ECS50's with RTDS's CIN in it); RTDS's commands
 get RTDS's responses byte for byte, its ERROR cases too; the export MPAN set is what 6.2.7
 reads back, the CIN what the meter holds; DUIS lets only the Export Supplier and an Other
-User send them (the Import Supplier gets E2, so the catalogue's run, which sends them as the
-Import Supplier, is refused). Parametrised by use case."""
+User send them (the Import Supplier gets E2; the catalogue's run sends them from the
+Supplier's user ID as its Export Supplier and Other User roles: test_catalogue_roles.py).
+Parametrised by use case."""
 
 from __future__ import annotations
 

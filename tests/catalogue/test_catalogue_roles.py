@@ -1,0 +1,167 @@
+"""A DUIS user ID with several roles, as DCC Boxed's: the Supplier's ID 90B3D51F30010000 is
+also the Export Supplier and an Other User (RTDS's commands the ACB sends for those roles,
+ECS21c, ECS39b, ECS50 and GCS36, name it as the party they are for), the network operator's
+90B3D51F30020000 also the Gas Transporter (GCS31 names it). A request carries no role: the DSP
+takes the one its SRV allows, the target's own Supplier first. So the catalogue's 4.6.2 and
+6.20.2 (Export Supplier), 9.1 to the ESME and to the GSME (Other User) and 14.1 (Gas
+Transporter) reach the devices through the ACB on the user's behalf and are answered from the
+devices' state, which changes: 6.2.7 reads the export MPAN set, the meters hold the CIN the
+DCC made, 4.10 finds the network data log restarted empty. 7.16 (ECS47e, sent by the Load
+Controller, a GBCS remote party and no DUIS user role) is eligible to no role in DUIS 5.4's
+matrix (duis-parser's), so every user gets E2. Parametrised by template file name."""
+
+from __future__ import annotations
+
+import pytest
+from catalogue_helpers import CATALOGUE
+
+from emulator.backoffice import duis
+from emulator.backoffice.catalogue import (
+    ANSWERED,
+    REFUSED,
+    SUCCESS,
+    DeviceVerifier,
+    Runner,
+    read_template,
+    template_sender,
+)
+from emulator.backoffice.eligibility import ED, ES, GS, GT, IS, OU, Eligibility
+from emulator.backoffice.registry import DNO_EUI, SUPPLIER_EUI, RegisteredUser
+from emulator.backoffice.transform import CUSTOMER_IDENTIFICATION_NUMBER
+from emulator.clock import Clock
+from emulator.days.rig import DAY_START, rig
+from gbcs import decode
+
+GAS_SUPPLIER = bytes.fromhex("90B3D51F30030000")
+#: template -> (the catalogue user that sends it, the role the DSP takes)
+SENT_AS = {
+    "ECS21c_4.6.2_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, ES),
+    "ECS39b_6.20.2_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, ES),
+    "ECS50_9.1_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, OU),
+    "GCS36_9.1_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, OU),
+    "GCS31_14.1_SUCCESS_REQUEST_DUIS.XML": (DNO_EUI, GT),
+    "ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, IS),
+    "ECS47e_7.16_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, IS),
+    # neighbours whose role must not move: the Supplier's own, the Gas Supplier's, the DNO's
+    "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, IS),
+    "GCS18_4.10_SUCCESS_REQUEST_DUIS.XML": (GAS_SUPPLIER, GS),
+    "ECS17a_4.2_SUCCESS_REQUEST_DUIS.XML": (DNO_EUI, ED),
+}
+ANSWERED_AS = [n for n in SENT_AS if "7.16" not in n and n.split("_")[0] in (
+    "ECS21c", "ECS39b", "ECS50", "GCS36", "GCS31")]  # fmt: skip
+NEW_MPAN = "1900000000027"
+
+
+@pytest.mark.parametrize("name", sorted(SENT_AS))
+def test_each_template_is_sent_by_its_user_as_the_role_the_dsp_takes(name):
+    template = read_template(CATALOGUE / name)
+    sender, role = SENT_AS[name]
+    assert template_sender(name, template.originator, template.target, template.srv) == sender
+    assert template.role == role
+
+
+def test_the_role_follows_the_srv_and_the_device():
+    supplier = RegisteredUser(SUPPLIER_EUI, IS, "supplier", also=(ES, OU))
+    dno = RegisteredUser(DNO_EUI, ED, "dno", also=(GT,))
+    roles = Eligibility().roles
+    assert supplier.roles == (IS, ES, OU) and dno.roles == (ED, GT)
+    assert supplier.acting_role(roles("7.7"), "esme") == IS  # IS, ED, OU: its own Supplier
+    assert supplier.acting_role(roles("4.6.2"), "esme") == ES
+    assert supplier.acting_role(roles("9.1"), "gsme") == OU
+    assert supplier.acting_role(roles("7.16"), "esme") == IS  # none: refused as its main role
+    assert dno.acting_role(roles("4.1.1"), "esme") == ED
+    assert dno.acting_role(roles("4.1.1"), "gsme") == GT  # the gas meter's network party
+    assert dno.acting_role(roles("14.1"), "gsme") == GT
+    only = RegisteredUser(GAS_SUPPLIER, GS, "gas-supplier")
+    assert only.roles == (GS,) and only.acting_role(roles("9.1"), "gsme") == GS
+
+
+def test_7_16_names_no_duis_role():
+    """DUIS 5.4's matrix lists no role for Limit APC Level; a DCC that adds one says so."""
+    assert Eligibility().roles("7.16") == frozenset()
+    assert Eligibility(extra=(("7.16", IS),)).roles("7.16") == {IS}
+
+
+def _edited_mpan(tmp_path):
+    root = duis.parse((CATALOGUE / "ECS39b_6.20.2_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    node = root.find(f".//{{{duis.SR}}}ExportMPAN")
+    assert node is not None
+    node.text = NEW_MPAN
+    path = tmp_path / "ECS39b_6.20.2_SUCCESS_REQUEST_DUIS.XML"
+    path.write_bytes(duis.to_bytes(root))
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The family's templates through the in-process DSP and the RTDS premises as the
+    catalogue's users send them, with reads before and after: (results by label, the
+    premises' state after)."""
+    folder = tmp_path_factory.mktemp("roles")
+    plan = [
+        ("mpan before", CATALOGUE / "ECS40_6.2.7_SINGLE_SUCCESS_REQUEST_DUIS.XML"),
+        ("ECS39b", _edited_mpan(folder)),
+        ("mpan after", CATALOGUE / "ECS40_6.2.7_SINGLE_SUCCESS_REQUEST_DUIS.XML"),
+        ("ECS21c", CATALOGUE / "ECS21c_4.6.2_SUCCESS_REQUEST_DUIS.XML"),
+        ("ECS50", CATALOGUE / "ECS50_9.1_SUCCESS_REQUEST_DUIS.XML"),
+        ("GCS36", CATALOGUE / "GCS36_9.1_SUCCESS_REQUEST_DUIS.XML"),
+        ("network before", CATALOGUE / "GCS18_4.10_SUCCESS_REQUEST_DUIS.XML"),
+        ("GCS31", CATALOGUE / "GCS31_14.1_SUCCESS_REQUEST_DUIS.XML"),
+        ("network after", CATALOGUE / "GCS18_4.10_SUCCESS_REQUEST_DUIS.XML"),
+        ("ECS47e input", CATALOGUE / "ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML"),
+        ("ECS47e output", CATALOGUE / "ECS47e_7.16_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML"),
+    ]
+    clock = Clock("simulated", start_utc=DAY_START)
+
+    async def main():
+        async with rig(clock, wake_interval_s=2.0) as r:
+            runner = Runner(r.users, DeviceVerifier(None, r.reader_keys), timeout_s=60.0)
+            results = {}
+            for index, (label, path) in enumerate(plan):
+                results[label] = await runner.run_one(read_template(path), index)
+            esme_cin = bytes(r.premises.esme.store.get(1, CUSTOMER_IDENTIFICATION_NUMBER, 2).value)
+            assert r.premises.gas is not None
+            gsme_cin = r.premises.gas.gsme.commands.state.customer_id_number
+            return results, {"esme cin": esme_cin, "gsme cin": gsme_cin}
+
+    return clock.run(main)
+
+
+@pytest.mark.parametrize("name", ANSWERED_AS)
+def test_the_family_is_answered_by_the_device_through_the_acb(run, name):
+    results, _state = run
+    result = results[name.split("_")[0]]
+    assert (result.outcome, result.codes, result.device) == (ANSWERED, ("I99", "I0"), SUCCESS)
+    assert result.role == SENT_AS[name][1].value and result.verified
+    response = decode(result.response)
+    assert bytes(response.target) == bytes.fromhex("90B3D51F30000002")  # the ACB's answer
+    other = response.header.other_information
+    assert bytes(other.supplementary_remote_party) == SENT_AS[name][0]  # for the user
+
+
+def test_6_2_7_reads_the_export_mpan_the_export_supplier_set(run):
+    results, _state = run
+
+    def mpan(label: str) -> bytes:
+        assert results[label].device == SUCCESS
+        return bytes(decode(results[label].response).payload.data[1].value)
+
+    assert mpan("mpan before") == b"1312345678333" and mpan("mpan after") == NEW_MPAN.encode()
+
+
+def test_the_meters_hold_the_cin_the_dcc_made(run):
+    _results, state = run
+    for kept in (state["esme cin"], state["gsme cin"]):
+        assert len(kept) == 4 and kept.isdigit()
+
+
+def test_4_10_finds_the_network_data_log_restarted(run):
+    results, _state = run
+    assert results["network before"].device == SUCCESS
+    assert results["network after"].device == "not_found"
+
+
+@pytest.mark.parametrize("label", ["ECS47e input", "ECS47e output"])
+def test_7_16_is_refused_e2(run, label):
+    result = run[0][label]
+    assert (result.outcome, result.codes) == (REFUSED, ("E2",))
