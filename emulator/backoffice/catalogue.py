@@ -51,7 +51,7 @@ from gbcs.keystore import Keystore
 from gbcs.payload import decode_plaintexts
 from gbcs.security import check_message
 
-from . import duis, service, xmlsig
+from . import duis, service, user_values, xmlsig
 from .assembly import DEFAULT_GBCS_DATE, make_dsp
 from .eligibility import ED, ES, GS, GT, IS, OU, DuisRole, Eligibility
 from .keychoice import DeviceTrust
@@ -285,6 +285,8 @@ class Carried:
 
     def fill(self, template: Template, xml: bytes, user: bytes) -> tuple[bytes, str]:
         """The template as `user` sends it, and a note of what was changed ("": nothing)."""
+        if template.srv in user_values.SRVS:  # its own UTRN, its own now (user_values.py)
+            return user_values.fill(template.srv, xml, user, template.target)
         made = self.schedule_ids.get(bytes(user))
         if template.srv not in NAMES_SCHEDULE or made is None:
             return xml, ""
