@@ -2,8 +2,10 @@
 answered the way a DCC Boxed user reaches that state (emulator/backoffice/catalogue.py):
 5.2 Read and 5.3 Delete Schedule name schedule 123, which no DSP made; the run sends them
 after its own 5.1 with the id that 5.1 was answered with, and the schedule is really read
-and really gone afterwards. The templates are the catalogue's files, by name; the DSP is the
-one `gbhan dsp serve` runs, over HTTP."""
+and really gone afterwards. 8.14.2 is for a Comms Hub not commissioned: the run sends the
+Supplier's 8.4 setting the hub InstalledNotCommissioned first, and 8.2 reads each status the
+hub returns take it through. The templates are the catalogue's files, by name; the DSP is
+the one `gbhan dsp serve` runs, over HTTP."""
 
 from __future__ import annotations
 
@@ -55,15 +57,13 @@ async def session(state_dir):
                 await endpoint.stop()
 
 
-def run_in_order(tmp_path, names: list[str], after=None):
-    """The named templates through one DSP in this order: their Results, and what `after`
-    (a coroutine taking the users) returns."""
+def run_in_order(tmp_path, names: list[str]) -> list[catalogue.Result]:
+    """The named templates through one DSP in this order."""
     clock = Clock("wall")
 
     async def go():
-        async with session(tmp_path) as (runner, users):
-            results = await runner.run([BY_NAME[n] for n in names])
-            return results, (await after(users) if after is not None else None)
+        async with session(tmp_path) as (runner, _users):
+            return await runner.run([BY_NAME[n] for n in names])
 
     return clock.run(go)
 
@@ -80,7 +80,7 @@ def test_the_schedule_templates_run_after_the_rest_in_their_own_order():
 def test_without_a_schedule_of_its_own_the_template_goes_as_it_is(tmp_path):
     """No 5.1 answered in this run: nothing to fill in, and schedule 123 is no schedule the
     DSP made (E050201 / E050301), as before."""
-    results, _ = run_in_order(tmp_path, [READ, DELETE])
+    results = run_in_order(tmp_path, [READ, DELETE])
     assert [r.codes for r in results] == [("E050201",), ("E050301",)]
     assert [r.detail for r in results] == ["", ""]
 
