@@ -133,19 +133,3 @@ def test_limit_apc_level_from_an_untrusted_load_controller_is_refused(keys):
     assert execution.outcome == "rejected:unknown-originator" and execution.response is None
     assert during == before and stats["rejected:unknown-originator"] == 1
     assert stats.get("periods-scheduled", 0) == 0
-
-
-def test_a_period_already_over_is_refused_other_reason(lc_keys):
-    """The meter's clock after the RTDS period's end: the action answers other_reason."""
-    name = "7.13_ECS47a/ECS47a_7.13_ALCS_ACTIVATE_SUCCESS_COMMAND_GBCS.HEX"
-    clock = Clock(start_utc=RTDS_TIME)
-
-    async def main():
-        premises = await Premises.start(clock, keys=lc_keys, switch="model")
-        premises.esme.set_time(PERIOD_END + dt.timedelta(hours=1))
-        return await premises.execute(command(name)), dict(premises.esme.stats)
-
-    execution, stats = clock.run(main)
-    results = [r["result"] for r in plain(decode(execution.response).payload)["results"]]
-    assert results == ["success", "success", "other_reason"]
-    assert stats.get("periods-scheduled", 0) == 0
