@@ -6,7 +6,7 @@ grouping header (CRA flag, originator counter, business originator and target, o
 date-time, other information), the payload, and an optional signature field.
 
 Two readers, one layout. The construct Structs are the definition: encode builds with them
-and GENERAL_*_PARSER (their strict compiled parsers) decode. `read_general_signing` and
+and general_*_parser() (their strict compiled parsers) decode. `read_general_signing` and
 `read_general_ciphering` read the same bytes by hand for `gbcs.decode`, where construct's
 per-message overhead (substreams, context dicts, BytesIO reads) was a quarter of the decode
 time. Both use the constants below; tests/gbcs/test_framing.py checks that the two readers
@@ -16,6 +16,7 @@ mutations of them.
 
 from __future__ import annotations
 
+import functools
 import struct
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -53,6 +54,8 @@ from .strict import Construct, ExactBytes, TrailingOptional, compile_strict
 
 if TYPE_CHECKING:
     from construct import CodeGen
+
+    from .strict import Compiled
 
 MAC_LENGTH = 12
 SIGNATURE_LENGTH = 64
@@ -148,15 +151,24 @@ GeneralCiphering = Struct(
     ),
 )
 
-# The compiled, strict parsers (gbcs.security, and the reference for the hand readers).
-GENERAL_CIPHERING_PARSER = compile_strict(GeneralCiphering, "framing.GeneralCiphering")
-GENERAL_SIGNING_PARSER = compile_strict(GeneralSigning, "framing.GeneralSigning")
+
+# The compiled, strict parsers (gbcs.security's apdu_layout, and the reference the hand
+# readers are held to), made on first use: a check decodes with the hand readers and never
+# needs them, and loading them was a millisecond of every process's start.
+@functools.cache
+def general_ciphering_parser() -> Compiled:
+    return compile_strict(GeneralCiphering, "framing.GeneralCiphering")
+
+
+@functools.cache
+def general_signing_parser() -> Compiled:
+    return compile_strict(GeneralSigning, "framing.GeneralSigning")
 
 
 # --- the hand readers used by gbcs.decode -------------------------------------------------
 # Each mirrors the compiled parser field by field, including its error texts and offsets
 # (a short fixed-size read fails where the stream ends; a short sized region where it
-# begins), so gbcs.decode reports exactly what GENERAL_*_PARSER would.
+# begins), so gbcs.decode reports exactly what general_*_parser() would.
 
 # big-endian counters read in place, without slicing them out first: the 8-byte originator
 # and supplementary counters, the ciphered service's 4-byte invocation counter
@@ -313,7 +325,7 @@ def _general_signing(apdu: bytes) -> tuple[Container, bytes, bytes | None]:
 
 
 def read_general_signing(apdu: bytes, base: int = 0) -> tuple[Container, bytes, bytes | None]:
-    """(grouping header, content, signature) of a DF APDU: GENERAL_SIGNING_PARSER's value
+    """(grouping header, content, signature) of a DF APDU: general_signing_parser()'s value
     split in three, or its DecodeError (layer general-signing, offset plus `base`)."""
     try:
         return _general_signing(apdu)
@@ -377,7 +389,7 @@ def _general_ciphering(data: bytes) -> tuple[Container, int]:
 
 def read_general_ciphering(data: bytes, base: int = 0) -> tuple[Container, int]:
     """(envelope, where the ciphered information starts) of a DD message: what
-    GENERAL_CIPHERING_PARSER gives minus ciphered_service.information (data[start:]), or its
+    general_ciphering_parser() gives minus ciphered_service.information (data[start:]), or its
     DecodeError (layer general-ciphering)."""
     try:
         return _general_ciphering(data)

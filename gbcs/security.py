@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import DecodeError, EncodeError, GbcsError, KeyMissing, VerificationError
-from .framing import GENERAL_SIGNING_PARSER
+from .framing import general_signing_parser
 from .keystore import KA, NO_KEY, Keystore, Pairing, key_id
 from .payload import encrypted_fragments
 from .primitives import encode_length, parse_layer
@@ -125,7 +125,7 @@ def apdu_layout(apdu: bytes, base: int = 0) -> ApduLayout:
     apdu = bytes(apdu)
     if not apdu or apdu[0] != 0xDF:
         raise DecodeError("general-signing", "a General-Signing APDU starts with DF", base)
-    header = parse_layer(GENERAL_SIGNING_PARSER, apdu, "general-signing", base)
+    header = parse_layer(general_signing_parser(), apdu, "general-signing", base)
     signature = header["signature"]
     transaction = header["transaction_id"]
     return ApduLayout(

@@ -269,13 +269,16 @@ _CONTEXT_CONTAINER = (
     "_index = this.get('_index', None))\n"
 )
 _CONTEXT_DICT = "this = {'_': this}\n"
+# The patterns below rewrite construct's emitted source when a parser is compiled, not when
+# one is loaded from the cache: kept as text (re compiles and caches each on first use), not
+# compiled at every import.
 # a parse function's context line and construct's root bookkeeping after it, which nothing
 # in an all-compiled parser reads (build functions keep theirs)
-_PARSE_CONTEXT = re.compile(
+_PARSE_CONTEXT = (
     re.escape(_CONTEXT_CONTAINER) + r" *this\['_root'\] = this\['_'\]\.get\('_root', this\)\n"
 )
 # a read of a private context key (this['_io'], this._params, this.get('_index') ...)
-_CONTEXT_READ = re.compile(r"this(?:\[['\"]|\.get\(['\"]|\.)(_[A-Za-z]\w*)")
+_CONTEXT_READ = r"this(?:\[['\"]|\.get\(['\"]|\.)(_[A-Za-z]\w*)"
 
 
 def _reads_private_context(source: str) -> bool:
@@ -283,11 +286,11 @@ def _reads_private_context(source: str) -> bool:
     (then the parse contexts keep all of them)."""
     lines = source.splitlines()
     body = [line for line in lines if not line.lstrip().startswith(("this = ", "this['_root']"))]
-    return _CONTEXT_READ.search("\n".join(body)) is not None
+    return re.search(_CONTEXT_READ, "\n".join(body)) is not None
 
 
 # construct's compiled Enum builds an EnumInteger and a lambda for every value it parses
-_ENUM_PARSE = re.compile(r"reuse\(\((.*?)\), lambda x: (factory_\d+)\.get\(x, EnumInteger\(x\)\)\)")
+_ENUM_PARSE = r"reuse\(\((.*?)\), lambda x: (factory_\d+)\.get\(x, EnumInteger\(x\)\)\)"
 
 
 def _enum_value(factory: dict[int, Any], value: int) -> Any:
@@ -297,7 +300,7 @@ def _enum_value(factory: dict[int, Any], value: int) -> Any:
 
 
 # construct's code for a sized region holding just bytes (Prefixed(..., GreedyBytes))
-_GREEDY_REGION = re.compile(r"_restream_exact\(io, \((.*?)\), lambda io: \(io\.read\(\)\)\)")
+_GREEDY_REGION = r"_restream_exact\(io, \((.*?)\), lambda io: \(io\.read\(\)\)\)"
 
 
 def compile_strict(construct: Construct, name: str | None = None) -> Compiled:
@@ -339,7 +342,7 @@ def compile_strict(construct: Construct, name: str | None = None) -> Compiled:
     emitted = "\n".join(
         line for line in code.toString().splitlines() if not line.lstrip().startswith("#")
     )
-    emitted = _LINKED.sub(lambda m: f"linked{m[1]}[{number[int(m[2])]}]", emitted)
+    emitted = re.sub(_LINKED, lambda m: f"linked{m[1]}[{number[int(m[2])]}]", emitted)
     source, compiled_code = _cached(emitted, construct.__class__.__name__)
     if named is not None and not code.linkedinstances:
         _store_entry(named, source, compiled_code)
@@ -377,14 +380,14 @@ def _strict_source(emitted: str) -> str:
     """construct's emitted parser made strict (sized regions, plain-dict contexts, Enums)."""
     source = emitted.replace("restream(io.read(", "_restream_exact(io, (")
     # A sized region that is just bytes needs no substream: read exactly that many.
-    source = _GREEDY_REGION.sub(r"read_exact(io, \1)", source)
+    source = re.sub(_GREEDY_REGION, r"read_exact(io, \1)", source)
     if "linkedparsers[" not in source and not _reads_private_context(source):
         # Every field is compiled, so nothing reads a parse context by attribute, and no
         # context key is read besides the fields themselves and '_' (the parent context,
         # for this._.x): a one-key dict is enough, much cheaper than construct's nine-key
         # Container per Struct.
-        source = _PARSE_CONTEXT.sub(lambda _: _CONTEXT_DICT, source)
-    return _ENUM_PARSE.sub(r"_enum_value(\2, (\1))", source)
+        source = re.sub(_PARSE_CONTEXT, lambda _: _CONTEXT_DICT, source)
+    return re.sub(_ENUM_PARSE, r"_enum_value(\2, (\1))", source)
 
 
 # construct's compile() prelude (construct 2.10), which the emitted code relies on
@@ -411,7 +414,7 @@ _PRELUDE = """
     max_ = max
     abs_ = abs
 """
-_LINKED = re.compile(r"linked(instances|parsers|builders)\[(\d+)\]")
+_LINKED = r"linked(instances|parsers|builders)\[(\d+)\]"
 
 
 def _transforms_version() -> str:

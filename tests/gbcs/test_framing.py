@@ -31,12 +31,12 @@ def outcome(read):
 
 
 def reference_signing(apdu: bytes, base: int):
-    header = parse_layer(framing.GENERAL_SIGNING_PARSER, apdu, "general-signing", base)
+    header = parse_layer(framing.general_signing_parser(), apdu, "general-signing", base)
     return header, header.pop("content"), header.pop("signature")
 
 
 def reference_ciphering(data: bytes, base: int):
-    envelope = parse_layer(framing.GENERAL_CIPHERING_PARSER, data, "general-ciphering", base)
+    envelope = parse_layer(framing.general_ciphering_parser(), data, "general-ciphering", base)
     information = envelope["ciphered_service"].pop("information")
     return envelope, len(data) - len(information)
 
