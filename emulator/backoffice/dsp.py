@@ -40,6 +40,7 @@ from gbcs.security import sign as gbcs_sign
 
 from . import alerts, document, duis, future, nondevice, xmlsig
 from .eligibility import BASE_ELIGIBILITY, DuisRole, Eligibility, NotEligible
+from .handover import DccControl, NotDccControlled, replaced_all, requested_role
 from .inventory import OUT_OF_SERVICE, Device, Inventory
 from .keychoice import DeviceTrust, mac_for_device
 from .registry import RegisteredUser, UserRegistry
@@ -224,6 +225,8 @@ class Dsp:
         #: each Comms Hub's device log as its last CCS07 (8.9 ReadSecurityDetails) reported
         #: it: what 8.12.1 restores at the hub that replaces it
         self.hub_backups: dict[bytes, HubBackup] = {}
+        #: the device roles the DCC controls, which 6.21 hands over (handover.py)
+        self.dcc_control = DccControl()
 
     # --- premises -------------------------------------------------------------------------
     def attach(self, premises: PremisesPort) -> None:
@@ -304,6 +307,11 @@ class Dsp:
                                  f"{other.eui.hex()} is {other_status}", request)  # fmt: skip
         if variant in SIGNED_RETURN_VARIANTS:
             return self._send_signed(request, user)
+        if srv == "6.21":  # the DCC hands over only a role it controls (handover.py)
+            try:
+                self.dcc_control.check(request, rid.target)
+            except NotDccControlled as exc:
+                raise DspRefusal(ResponseCode.NOT_DCC_CONTROLLED, str(exc), request) from None
         try:
             at = future.execution_time(request)
         except future.FutureDatedError as exc:
@@ -779,6 +787,9 @@ class Dsp:
                     and execution.outcome == ExecutionOutcome.EXECUTED):  # fmt: skip
                 # before the answer goes out, so an 8.2 after it sees the new status
                 self.inventory.commission(job.target.eui, execution.response, self.utc_now())
+            if (job.request.service_reference_variant == "6.21"
+                    and replaced_all(execution.response)):  # fmt: skip
+                self.dcc_control.handed_over(job.target.eui, requested_role(job.request))
             if job.use_case == "CCS07" and execution.outcome == ExecutionOutcome.EXECUTED:
                 backup = hub_backup(execution.response)  # for an 8.12.1 replacing this hub
                 if backup is not None:

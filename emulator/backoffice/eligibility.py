@@ -48,6 +48,9 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     # Controller, a remote party (DUIS's RemotePartyRole LoadController, whose certificate a
     # Supplier places with 6.15.1 CS02g) and no DUIS user role: E2 for every user
     "7.16": frozenset(),
+    # Service Opt In (serviceD): duis-parser's matrix names no role either, so E2 for every
+    # user rather than E43 (a service gbhan does not know)
+    "8.6": frozenset(),
     "8.2": frozenset(DuisRole),  # Read Inventory (serviceD), open to every user role
     "8.7.1": frozenset({IS, GS}),
     "8.7.2": frozenset({IS, GS, OU}),
@@ -127,6 +130,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.17": frozenset({IS, GS}),  # Issue Security Credentials: a new key pair (CS02c)
     "6.15.2": frozenset({IS, GS}),  # Update Security Credentials (Device): its certificate
     "6.23": frozenset({IS, GS}),  # Update Security Credentials (CoS): the TransCoS party signs
+    "6.21": frozenset({IS, GS}),  # Request Handover of DCC Controlled Device (handover.py)
     # Service Opt-out, the ACB's key agreement cell (CS02bACBByACB): the Supplier's (duis-
     # parser's matrix names no role for it, its On Demand being "No": always future-dated)
     "8.5": frozenset({IS, GS}),

@@ -51,6 +51,8 @@ class ResponseCode(StrEnum):
     # answers them where a schedule named is not the user's (schedules.py)
     SCHEDULE_NOT_FOUND_READ = "E050201"
     SCHEDULE_NOT_FOUND_DELETE = "E050301"
+    # and where a 6.21 names a role the DCC does not control on the device (handover.py)
+    NOT_DCC_CONTROLLED = "E062101"
 
 
 MEANINGS: dict[str, str] = {
@@ -75,6 +77,7 @@ MEANINGS: dict[str, str] = {
     "E43": "gbhan: service reference variant not supported by this DSP (no role may send it)",
     "E050201": "gbhan (5.2): no schedule of the user's with that id or device",
     "E050301": "gbhan (5.3): no schedule of the user's with that id or device",
+    "E062101": "gbhan (6.21): the device's cells of that remote party role are not the DCC's",
 }
 
 GBHAN_CHOSEN = frozenset({"E40", "E41", "E42", "E43"})

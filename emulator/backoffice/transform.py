@@ -875,6 +875,7 @@ class _Form:
     build: Callable[..., bytes]
     via_acb: bool = False
     originator: bytes | None = None  # a DCC party other than the ACB sends it (6.23)
+    acb_own: bool = False  # the ACB's own: no user named as its supplementary remote party
 
 
 # (SRV variant, use case name) → how to build it; the first per SRV is the default.
@@ -993,7 +994,7 @@ def _choose(request: Request, use_case: str | None, role: str | None = None) -> 
         use_case = _payment_mode_use_case(request.body, use_case)  # credit or prepayment
     if srv == "1.5" and (use_case is None or use_case.startswith(("GCS40", "ECS04"))):
         use_case = _balance_use_case(request.body, gas=(use_case or "").startswith("GCS"))
-    if srv == "6.15.1" and use_case is None:  # whose credentials: the body's role
+    if srv in ("6.15.1", "6.21") and use_case is None:  # whose credentials: the body's role
         use_case = _credentials_mode(request.body)[0]
     if srv == "6.24.1" and use_case is None:  # a Load Controller's among them: CS02f
         use_case = _details_use_case(request.body)
@@ -1293,11 +1294,15 @@ def transform(
     # an unknown remote party's read: the ACB sends it, naming that party and its certificate
     remote = _remote_party(request.body) if getattr(form.build, "remote_party", False) else None
     via_acb = form.via_acb or remote is not None
+    srp: bytes | None
+    srp_counter: int | None
     if via_acb:
         if acb is None:
             raise TransformError(f"{form.use_case} is sent by the ACB: give its EUI and counter")
         originator, counter = form.originator or acb.eui, acb.counter
         srp, srp_counter = rid.originator if remote is None else remote[0], rid.counter
+        if form.acb_own:  # 6.21: the ACB authorises it as the role's party (RTDS's header)
+            srp, srp_counter = None, None
     else:
         originator, counter, srp, srp_counter = rid.originator, rid.counter, None, None
     case = by_name(form.use_case)
@@ -2692,6 +2697,15 @@ def _cs02b(body: etree._Element, counter: int) -> bytes:
 for _use_case, *_rest in CREDENTIALS_MODES.values():
     FORMS[("6.15.1", _use_case)] = _Form(_use_case, _cs02b)
     DEVICES_OF[_use_case] = ("esme",)
+
+# 6.21 Request Handover of DCC Controlled Device: the same CS02b, sent and signed by the ACB,
+# whose certificates the role's cells hold on a device the DCC controls for that role (RTDS's
+# GPF's), with the ACB's counter as the authorising party's (RTDS's, byte for byte); the DSP
+# checks the DCC controls the role (handover.py) and future-dates it itself
+for _role in ("Supplier", "NetworkOperator"):
+    _use_case = CREDENTIALS_MODES[_role][0]
+    FORMS[("6.21", _use_case)] = _Form(_use_case, _cs02b, via_acb=True, acb_own=True)
+    DEVICES_OF[_use_case] = ("esme", "gpf")
 
 
 # --- 2.2 Top Up Device -------------------------------------------------------------------

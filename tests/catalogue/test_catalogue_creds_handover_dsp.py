@@ -1,0 +1,120 @@
+"""6.21 Request Handover of DCC Controlled Device at the DSP (transform.py, handover.py, dsp.py):
+the command from each catalogue template is RTDS's byte for byte (RTDS's certificates swapped
+in), the ACB's and signed by it; the DSP hands over only a role the DCC controls on the
+device (RTDS's GPF's Network Operator cells), refusing any other E062101 before anything is
+sent, and forgets the role once the device has replaced every certificate: a second
+handover of it is refused. Through an in-process DSP over HTTP as the catalogue runs it."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+from catalogue_helpers import CATALOGUE, RTDS, read_hex
+
+from emulator.backoffice import catalogue, duis
+from emulator.backoffice.eligibility import BASE_ELIGIBILITY, GS, IS
+from emulator.backoffice.handover import (
+    RTDS_DCC_CONTROLLED,
+    DccControl,
+    NotDccControlled,
+    replaced_all,
+)
+from emulator.backoffice.response_codes import ResponseCode
+from emulator.backoffice.transform import AcbContext, transform
+from emulator.clock import Clock
+from gbcs import decode
+from gbcs.asn1 import encode_tree
+from gbcs.roles import ACB_EUI
+
+GPF = bytes.fromhex("00DB1234567890A3")
+#: template stem -> RTDS's folder
+HANDOVERS = {
+    "CS02bNOByNOHandover_6.21_SUCCESS": "6.21_CS02bNOByNOHandover",
+    "CS02bSupplierBySupplierHandover_6.21_SUCCESS": "6.21_CS02bSupplierBySupplierHandover",
+}
+CERTIFICATES = ("DigitalSigningCertificate", "KeyAgreementCertificate",
+                "KeyAgreementTopUpCertificate")  # fmt: skip
+
+
+def _rtds_command(stem: str):
+    return decode(read_hex(RTDS / HANDOVERS[stem] / f"{stem}_COMMAND_GBCS.HEX"))
+
+
+def _request(stem: str, rtds) -> duis.Request:
+    """The catalogue template with RTDS's replacement and path certificates in it."""
+    fields = rtds.payload.fields
+    certs = [encode_tree(r["children"][0]) for r in fields.replacements["children"]]
+    [path] = [encode_tree(c) for c in fields.certification_path_certificates["children"]]
+    text = (CATALOGUE / f"{stem}_REQUEST_DUIS.XML").read_text()
+    for name, der in zip(CERTIFICATES, certs, strict=False):
+        text = re.sub(f"(<sr:{name}>)[^<]*(</sr:{name}>)",
+                      lambda m, d=der: m.group(1) + base64.b64encode(d).decode() + m.group(2),
+                      text)  # fmt: skip
+    text = re.sub("(<sr:Certificate>)[^<]*(</sr:Certificate>)",
+                  lambda m: m.group(1) + base64.b64encode(path).decode() + m.group(2), text)  # fmt: skip
+    return duis.parse_request(duis.parse(text.encode()))
+
+
+@pytest.mark.parametrize("stem", sorted(HANDOVERS))
+def test_the_command_from_the_template_is_rtds(stem):
+    rtds = _rtds_command(stem)
+    ours = transform(_request(stem, rtds), acb=AcbContext(ACB_EUI, rtds.counter))
+    assert ours.use_case.name == rtds.use_case.name
+    assert ours.via_acb and ours.acb_signs  # the ACB sends it and signs it, as RTDS's
+    assert ours.content == encode_tree(rtds.payload.tree)
+    assert ours.precommand()[1:] == rtds.signed_data  # RTDS's header too
+
+
+def test_the_suppliers_may_send_it():
+    assert BASE_ELIGIBILITY["6.21"] == frozenset({IS, GS})  # duis-parser's matrix
+
+
+@pytest.mark.parametrize("stem", sorted(HANDOVERS))
+def test_only_a_role_the_dcc_controls_is_handed_over(stem):
+    control = DccControl()
+    request = _request(stem, _rtds_command(stem))
+    role = (request.body.findtext(f".//{{{duis.SR}}}RemotePartyRole") or "").strip()
+    if role in RTDS_DCC_CONTROLLED[GPF]:
+        assert control.check(request, GPF) == role
+        control.handed_over(GPF, role)
+    with pytest.raises(NotDccControlled):
+        control.check(request, GPF)
+    with pytest.raises(NotDccControlled):
+        DccControl().check(request, bytes.fromhex("00DB1234567890A0"))  # the ESME: a user's
+
+
+@pytest.mark.parametrize(
+    ("path", "replaced"),
+    [
+        ("6.21_CS02bNOByNOHandover/CS02bNOByNOHandover_6.21_SUCCESS_RESPONSE_GBCS.HEX", True),
+        ("6.15.1_CS02bSupplierBySupplier/"
+         "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_ERROR_RESPONSE_GBCS.HEX", False),
+        ("6.15.1_CS02bSupplierBySupplier/"
+         "CS02bSupplierBySupplier_6.15.1_FUTURE_DATED_SUCCESS_RESPONSE_GBCS.HEX", False),
+    ],
+)  # fmt: skip
+def test_a_role_is_handed_over_only_when_every_certificate_took_its_place(path, replaced):
+    """RTDS's SUCCESS; a certificate refused (status 10); a command only accepted (future
+    dated: nothing replaced yet)."""
+    assert replaced_all(read_hex(RTDS / path)) is replaced
+
+
+def test_the_network_operator_handover_runs_once_and_the_supplier_s_never(tmp_path):
+    """Through the DSP over HTTP: the NO handover carried out by the GPF (signed, verified)
+    and then refused E062101, the role no longer the DCC's; the Supplier's refused E062101
+    (the household's GPF's Supplier cells are the Gas Supplier's), nothing sent."""
+    by_name = {t.name: t for t in catalogue.load_catalogue()}
+    no = by_name["CS02bNOByNOHandover_6.21_SUCCESS_REQUEST_DUIS.XML"]
+    supplier = by_name["CS02bSupplierBySupplierHandover_6.21_SUCCESS_REQUEST_DUIS.XML"]
+    clock = Clock("wall")
+    results = clock.run(lambda: catalogue.run_catalogue([no, no, supplier], state_dir=tmp_path,
+                                                        clock=clock, timeout_s=10))  # fmt: skip
+    first, second, other = results
+    assert first.outcome == catalogue.ANSWERED and first.codes[-1] == "I0", first.codes
+    assert first.verified is True and first.device == "success"
+    assert second.outcome == catalogue.REFUSED
+    assert second.codes == (ResponseCode.NOT_DCC_CONTROLLED.value,), second.codes
+    assert other.outcome == catalogue.REFUSED
+    assert other.codes == (ResponseCode.NOT_DCC_CONTROLLED.value,), other.codes
