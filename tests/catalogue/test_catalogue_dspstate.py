@@ -19,7 +19,7 @@ from lxml import etree
 from emulator import data
 from emulator.backoffice import catalogue, duis, nodered, xmlsig
 from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
-from emulator.backoffice.eligibility import IS
+from emulator.backoffice.eligibility import ED, GS, IS
 from emulator.backoffice.users import Endpoint, HttpTransport
 from emulator.clock import Clock
 from gbcs.keystore import Keystore
@@ -210,3 +210,21 @@ def test_the_node_red_run_fills_in_and_sends_the_prelude_too(tmp_path):
     assert made.isdigit()
     assert by_name[DELETE].detail == f"DSPScheduleID 123 -> {made}, the id this run's 5.1 got"
     assert by_name[NO_WAN].detail == "after 8.4 UpdateDeviceStatusCH InstalledNotCommissioned: I0"
+
+
+OPT_IN = "8.6_SERVICE_OPTIN_REQUEST_DUIS.XML"
+
+
+@pytest.mark.parametrize("role", [IS, GS, ED])
+def test_service_opt_in_is_no_roles_to_send(tmp_path, role):
+    """8.6 Service Opt In: duis-parser's matrix of DUIS 5.4 names no user role for it, so
+    every catalogue user is refused E2 (not eligible), not E43 (a service gbhan does not
+    know); nothing is answered or changed."""
+
+    async def go():
+        async with session(tmp_path) as (_runner, users):
+            user = users[role]
+            return await user.run(user.prepare(BY_NAME[OPT_IN].path.read_bytes(), 10**15))
+
+    answers = Clock("wall").run(go)
+    assert [(a.source, a.code) for a in answers] == [("serviceD", "E2")]
