@@ -80,7 +80,9 @@ def register(sub) -> None:
     users = p.add_subparsers(dest="users_command", required=True)
     q = users.add_parser("add", help="register a user (or every [[user]] of --from FILE)")
     q.add_argument("--eui", help="the DUIS user ID, e.g. 00-DB-12-34-56-78-00-04")
-    q.add_argument("--role", help="IS, ES, GS, RSA, ED, GT or OU")
+    q.add_argument(
+        "--role", help="IS, ES, GS, RSA, ED, GT or OU; several roles of one user ID as IS,ES,OU"
+    )
     q.add_argument("--name", help="a label (default: the EUI)")
     q.add_argument("--endpoint", help="URL its responses and alerts are POSTed to")
     q.add_argument("--xml-cert", action="append", type=Path, default=[],
@@ -322,7 +324,7 @@ def cmd_users_add(args) -> int:
         UserConfigError,
         load_toml,
         parse_eui,
-        parse_role,
+        parse_roles,
         pem_blocks,
     )
 
@@ -335,12 +337,14 @@ def cmd_users_add(args) -> int:
             if not args.eui or not args.role:
                 raise UserConfigError("--eui and --role are required (or --from FILE)")
             eui = parse_eui(args.eui, "--eui")
+            role, *also = parse_roles(args.role, "--role")
             users = [
                 UserConfig(
-                    eui, parse_role(args.role, "--role"), args.name or eui.hex().upper(),
+                    eui, role, args.name or eui.hex().upper(),
                     args.endpoint,
                     tuple(b for p in args.xml_cert for b in pem_blocks(p, "--xml-cert")),
                     tuple(b for p in args.gbcs_cert for b in pem_blocks(p, "--gbcs-cert")),
+                    tuple(also),
                 )
             ]  # fmt: skip
     except UserConfigError as exc:
@@ -350,8 +354,8 @@ def cmd_users_add(args) -> int:
     try:
         for user in users:
             new = state.add_user(user)
-            print(f"{'added' if new else 'updated'} {_dashed(user.eui)} {user.role.value} "
-                  f"{user.name}")  # fmt: skip
+            roles = ",".join(r.value for r in user.roles)
+            print(f"{'added' if new else 'updated'} {_dashed(user.eui)} {roles} {user.name}")
     finally:
         state.close()
     return 0
@@ -368,7 +372,8 @@ def cmd_users_list(args) -> int:
         state.close()
     rows = [(eui, ",".join(r.value for r in roles), name, "preset")
             for eui, roles, name in DCC_BOXED_USERS if eui not in configured]  # fmt: skip
-    rows += [(u.eui, u.role.value, u.name, "configured") for u in configured.values()]
+    rows += [(u.eui, ",".join(r.value for r in u.roles), u.name, "configured")
+             for u in configured.values()]  # fmt: skip
     for eui, role, name, how in rows:
         print(f"{_dashed(eui)}  {role:3}  {name:12}  {how:10}  {endpoints.get(eui, '-')}")
     return 0

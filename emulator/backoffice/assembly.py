@@ -154,5 +154,5 @@ def register_user(
     for certificate in user.certificates("gbcs"):
         gbcs_keys.add_certificate(certificate, f"configured user {user.name}")
     return registry.register(
-        RegisteredUser(user.eui, user.role, user.name, certificates, user.endpoint)
+        RegisteredUser(user.eui, user.role, user.name, certificates, user.endpoint, user.also)
     )

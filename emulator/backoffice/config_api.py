@@ -77,7 +77,8 @@ def add_routes(
     async def users(request: web.Request) -> web.Response:
         added = configured() if configured is not None else set()
         return web.json_response([
-            {"eui": dashed(u.eui), "role": u.role.value, "name": u.name,
+            {"eui": dashed(u.eui), "role": u.role.value,
+             "roles": [r.value for r in u.roles], "name": u.name,
              "endpoint": u.endpoint, "configured": bytes(u.eui) in added}
             for u in sorted(dsp.users, key=lambda u: bytes(u.eui))
         ])  # fmt: skip

@@ -144,12 +144,12 @@ class DspState:
             rows = self.db.execute(
                 "SELECT eui, role, name, endpoint, xml, gbcs FROM user ORDER BY eui"
             ).fetchall()
-        return [
-            UserConfig(
-                bytes.fromhex(eui), DuisRole(role), name, endpoint, _blocks(xml), _blocks(gbcs)
-            )
-            for eui, role, name, endpoint, xml, gbcs in rows
-        ]
+        users = []
+        for eui, role, name, endpoint, xml, gbcs in rows:
+            main, *also = (DuisRole(code) for code in role.split(","))  # "IS,ES,OU": roles
+            users.append(UserConfig(bytes.fromhex(eui), main, name, endpoint, _blocks(xml),
+                                    _blocks(gbcs), tuple(also)))  # fmt: skip
+        return users
 
     def add_user(self, user: UserConfig) -> bool:
         """Register or replace a user; True when it is new."""
@@ -166,7 +166,7 @@ class DspState:
                 " endpoint = excluded.endpoint, xml = excluded.xml, gbcs = excluded.gbcs",
                 (
                     user.eui.hex().upper(),
-                    user.role.value,
+                    ",".join(role.value for role in user.roles),
                     user.name,
                     user.endpoint,
                     b"\n".join(user.xml_certificates),

@@ -2,7 +2,8 @@
 
     [[user]]
     eui = "00-DB-12-34-56-78-00-04"      # the DUIS user ID (any EUI-64 spelling)
-    role = "OU"                          # IS, ES, GS, RSA, ED, GT or OU
+    role = "OU"                          # IS, ES, GS, RSA, ED, GT or OU; or several
+                                         # roles of one user ID: "IS,ES,OU" or ["IS", "ES"]
     name = "other"                       # a label for logs and `users list`
     endpoint = "http://127.0.0.1:8092/"  # where its responses and alerts go (optional)
     xml_certificates = ["xml.pem"]       # optional: XML-signing certificates (PEM files)
@@ -10,7 +11,10 @@
 
 Certificates left out are those the DCC Boxed keystore holds for the EUI (its XML-signing
 one, OU 87 / role 135, and its GBCS organisation ones), so DCC Boxed's own users need only
-an EUI and a role. Paths are relative to the TOML file.
+an EUI and a role. Paths are relative to the TOML file. A user ID registered for several
+roles (as DCC Boxed's Supplier is Import Supplier, Export Supplier and Other User) sends each
+request as the role its SRV allows (registry.RegisteredUser.acting_role); the first given is
+its main one.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ class UserConfigError(EmulatorError, ValueError):
 
 @dataclass(frozen=True)
 class UserConfig:
-    """One configured user; certificates as PEM blocks (empty: the DCC Boxed keystore's)."""
+    """One configured user; certificates as PEM blocks (empty: the DCC Boxed keystore's);
+    `also` the further roles of its user ID."""
 
     eui: bytes
     role: DuisRole
@@ -44,6 +49,11 @@ class UserConfig:
     endpoint: str | None = None
     xml_certificates: tuple[bytes, ...] = field(default=())
     gbcs_certificates: tuple[bytes, ...] = field(default=())
+    also: tuple[DuisRole, ...] = field(default=())
+
+    @property
+    def roles(self) -> tuple[DuisRole, ...]:
+        return (self.role, *(r for r in self.also if r != self.role))
 
     def certificates(self, which: str) -> list[x509.Certificate]:
         blocks = self.xml_certificates if which == "xml" else self.gbcs_certificates
@@ -64,6 +74,19 @@ def parse_role(text: str, where: str = "role") -> DuisRole:
     except ValueError:
         roles = ", ".join(r.value for r in DuisRole)
         raise UserConfigError(f"{where}: role is one of {roles}, not {text!r}") from None
+
+
+def parse_roles(value: object, where: str = "role") -> tuple[DuisRole, ...]:
+    """One role or several, the main one first: "IS", "IS,ES,OU" or a list of codes; each
+    once."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    roles = tuple(parse_role(str(item).strip(), where) for item in items)
+    if not roles:
+        raise UserConfigError(f"{where}: at least one role")
+    for role in roles:
+        if roles.count(role) > 1:
+            raise UserConfigError(f"{where}: role {role.value} given twice")
+    return roles
 
 
 def pem_blocks(path: Path, where: str) -> tuple[bytes, ...]:
@@ -111,9 +134,11 @@ def user_from(entry: dict, where: str, base: Path) -> UserConfig:
             for i, p in enumerate(paths)
             for block in pem_blocks(base / str(p), f"{where}.{key}[{i}]")
         )
+    role, *also = parse_roles(entry["role"], f"{where}.role")
     return UserConfig(
         eui=eui,
-        role=parse_role(entry["role"], f"{where}.role"),
+        role=role,
+        also=tuple(also),
         name=str(entry.get("name") or eui.hex().upper()),
         endpoint=endpoint,
         xml_certificates=certificates["xml_certificates"],

@@ -88,9 +88,11 @@ def test_the_configuration_api_in_process(tmp_path):
     assert status == 200
     by_eui = {u["eui"]: u for u in users}
     assert by_eui[DNO]["role"] == "ED" and by_eui[DNO]["configured"] is False
+    assert by_eui[DNO]["roles"] == ["ED", "GT"]  # one user ID, two roles (its main one first)
     assert by_eui["90-B3-D5-1F-30-01-00-00"]["role"] == "IS"
     assert by_eui["00-DB-12-34-56-78-00-04"] == {"eui": "00-DB-12-34-56-78-00-04", "role": "OU",
-                                                 "name": "other", "endpoint": None,
+                                                 "roles": ["OU"], "name": "other",
+                                                 "endpoint": None,
                                                  "configured": True}  # fmt: skip
     assert seen["set"] == (200, {"eui": DNO, "endpoint": "http://127.0.0.1:9/dno"})
     assert seen["get"] == seen["set"]

@@ -12,10 +12,15 @@ matrix (duis-parser's), so every user gets E2. Parametrised by template file nam
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import pytest
 from catalogue_helpers import CATALOGUE
 
-from emulator.backoffice import duis
+from emulator import data
+from emulator.backoffice import duis, xmlsig
+from emulator.backoffice.assembly import make_dsp
 from emulator.backoffice.catalogue import (
     ANSWERED,
     REFUSED,
@@ -26,11 +31,17 @@ from emulator.backoffice.catalogue import (
     template_sender,
 )
 from emulator.backoffice.eligibility import ED, ES, GS, GT, IS, OU, Eligibility
+from emulator.backoffice.premises_factory import build_premises
 from emulator.backoffice.registry import DNO_EUI, SUPPLIER_EUI, RegisteredUser
+from emulator.backoffice.state import DspState
 from emulator.backoffice.transform import CUSTOMER_IDENTIFICATION_NUMBER
+from emulator.backoffice.userconfig import load_toml
+from emulator.backoffice.users import DuisUser, InProcessTransport
 from emulator.clock import Clock
 from emulator.days.rig import DAY_START, rig
 from gbcs import decode
+from gbcs.keystore import Keystore
+from tools import cli
 
 GAS_SUPPLIER = bytes.fromhex("90B3D51F30030000")
 #: template -> (the catalogue user that sends it, the role the DSP takes)
@@ -50,6 +61,7 @@ SENT_AS = {
 ANSWERED_AS = [n for n in SENT_AS if "7.16" not in n and n.split("_")[0] in (
     "ECS21c", "ECS39b", "ECS50", "GCS36", "GCS31")]  # fmt: skip
 NEW_MPAN = "1900000000027"
+EXPORT_MPAN = bytes.fromhex("0100000002FF")  # 1-0:0.0.2.255, the export MPAN ECS39b sets
 
 
 @pytest.mark.parametrize("name", sorted(SENT_AS))
@@ -165,3 +177,104 @@ def test_4_10_finds_the_network_data_log_restarted(run):
 def test_7_16_is_refused_e2(run, label):
     result = run[0][label]
     assert (result.outcome, result.codes) == (REFUSED, ("E2",))
+
+
+# --- a configured user ID with several roles (userconfig: role = ["OU", "ES"]) ----------------
+
+USERS = Path(__file__).resolve().parents[1] / "backoffice" / "vectors" / "users"
+OTHER = bytes.fromhex("00DB123456780004")
+GBCS_DATE = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+
+
+def test_a_users_file_may_give_a_user_id_several_roles(tmp_path):
+    [user] = load_toml(USERS / "two_roles.toml")
+    assert (user.eui, user.roles, user.name) == (OTHER, (OU, ES), "other")
+    state = DspState.open(tmp_path / "state", [], GBCS_DATE)
+    try:
+        state.add_user(user)
+        [kept] = state.users()
+    finally:
+        state.close()
+    assert kept.roles == (OU, ES)  # kept in dsp.db as "OU,ES"
+
+
+def test_users_add_takes_several_roles_and_list_shows_them(tmp_path, capsys):
+    state = ["--state-dir", str(tmp_path / "state")]
+    assert cli.main(["dsp", "users", "add", "--eui", "00DB123456780004", "--role", "OU,ES",
+                     "--name", "other", *state]) == 0  # fmt: skip
+    assert "00-DB-12-34-56-78-00-04 OU,ES other" in capsys.readouterr().out
+    assert cli.main(["dsp", "users", "list", *state]) == 0
+    listed = capsys.readouterr().out
+    assert "00-DB-12-34-56-78-00-04  OU,ES  other" in listed
+    assert "90-B3-D5-1F-30-01-00-00  IS,ES,OU  supplier" in listed
+    assert cli.main(["dsp", "users", "add", "--eui", "00DB123456780004", "--role", "OU,OU",
+                     *state]) == 2  # fmt: skip
+    assert "role OU given twice" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory):
+    """6.20.2 (the Export Supplier's), 9.1 (an Other User's) and 7.6 (the Import Supplier's)
+    from DCC Boxed's third user ID registered as Other User and Export Supplier: the codes
+    each got and the meter's export MPAN afterwards."""
+    folder = tmp_path_factory.mktemp("configured")
+    state = DspState.open(folder / "state", [data.rtds_keystore(), data.dccboxed_keystore()],
+                          GBCS_DATE)  # fmt: skip
+    for user in load_toml(USERS / "two_roles.toml"):
+        state.add_user(user)
+    keys = Keystore.open(data.dccboxed_keystore(), clock=GBCS_DATE)
+    trusted = xmlsig.TrustedCertificates.from_keystore(Keystore.open(data.dccboxed_keystore()))
+    schema = duis.load_schema(str(data.duis_schema()))
+    any_time = Keystore.open(data.dccboxed_keystore(), check_validity=False)
+    clock = Clock("wall", start_utc=GBCS_DATE)
+    mpan = _edited_mpan(folder)
+
+    async def main():
+        dsp = make_dsp(schema_dir=data.duis_schema(), dccboxed=data.dccboxed_keystore(),
+                       rtds=data.rtds(), rtds_keystore=data.rtds_keystore(), clock=clock,
+                       state=state)  # fmt: skip
+        premises = await build_premises(clock, identities=state.identities)
+        dsp.attach(premises)
+        user = DuisUser("other", OTHER, OU, xmlsig.signer_from_keystore(keys, OTHER),
+                        any_time.ds_private_key(OTHER), schema, trusted,
+                        InProcessTransport(dsp))  # fmt: skip
+        codes = {}
+        try:
+            for label, path, counter in (
+                ("6.20.2", mpan, 400),
+                ("9.1", CATALOGUE / "ECS50_9.1_SUCCESS_REQUEST_DUIS.XML", 401),
+                ("7.6", CATALOGUE / "ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML", 402),
+            ):
+                answers = await user.submit(user.prepare(path.read_bytes(), counter))
+                codes[label] = [a.code for a in answers]
+                if codes[label][-1] == "I99":
+                    await dsp.drain()
+                    rid = str(
+                        duis.parse_request(
+                            duis.parse(user.prepare(path.read_bytes(), counter))
+                        ).request_id
+                    )
+                    codes[label] += [
+                        _code(d.document)
+                        for d in dsp.delivered
+                        if d.user == OTHER and rid.encode() in d.document
+                    ]
+            kept = bytes(premises.esme.store.get(1, EXPORT_MPAN, 2).value)
+            return codes, kept
+        finally:
+            await premises.close()
+
+    try:
+        return clock.run(main)
+    finally:
+        state.close()
+
+
+def _code(document: bytes) -> str:
+    return duis.parse(document).findtext(f".//{{{duis.SR}}}ResponseCode") or ""
+
+
+def test_a_configured_user_sends_as_each_of_its_roles(configured):
+    codes, kept = configured
+    assert codes == {"6.20.2": ["I99", "I0"], "9.1": ["I99", "I0"], "7.6": ["E2"]}
+    assert kept == NEW_MPAN.encode()  # set by the Export Supplier role, through the ACB
