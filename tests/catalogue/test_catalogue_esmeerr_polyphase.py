@@ -107,3 +107,27 @@ def test_ecs29f_zeroes_the_phase_counters(keys):
     assert set(results(execution.response)) == {"success"}
     assert counted_before == [17] * 4
     assert [int(premises.esme.store.get(3, c, 2).value) for c in PHASE_COUNTERS] == [0] * 4
+
+
+#: RTDS's ERROR command -> the object whose storage fails: phase 3's average under-voltage
+#: threshold (ECS26k's 13th get), phase 3's under-voltage counter (ECS29f's 5th reset)
+ERRORS = {
+    "6.2.1_ECS26k/ECS26k_6.2.1_ERROR": "0100481F0004",
+    "6.27_ECS29f/ECS29f_6.27_ERROR": "010048200004",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_rtds_error_case_is_answered_as_rtds(keys, name):
+    """The failing object hardware_fault, every later instruction other_reason, as RTDS's;
+    the reset's response byte for byte (the read's phase 1 values are the meter's own)."""
+
+    async def fault(premises):
+        premises.esme.object_faults = {bytes.fromhex(ERRORS[name])}
+
+    [execution], _ = execute(keys, [rtds(name, "COMMAND")], before=fault)
+    assert execution.outcome == "executed", execution.outcome
+    assert results(execution.response) == results(rtds(name, "RESPONSE"))
+    assert "hardware_fault" in results(execution.response)
+    if "ECS29f" in name:
+        assert execution.response == rtds(name, "RESPONSE")
