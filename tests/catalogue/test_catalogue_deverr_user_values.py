@@ -145,3 +145,29 @@ def test_an_unreliable_clock_takes_the_senders_now(keys, meter, name):
     at = datetime_to_seconds2000(NOW)
     assert _event_log(keys, meter, (1 << 40) + 2)[-2:] == [
         (CLOCK_NOT_ADJUSTED_EVENT, at), (CLOCK_ADJUSTED_EVENT, at)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("utrn", "user"),
+    [
+        ("73950067887105178604", GAS_SUPPLIER),  # its check digit wrong: no UTRN
+        ("1234", GAS_SUPPLIER),  # too short
+        ("73950067887105178605", bytes.fromhex("90B3D51F30000004")),  # no KA key at all
+    ],
+)
+def test_a_utrn_the_sender_cannot_reissue_goes_as_it_is(utrn, user):
+    """The meter, not the sender, refuses what is no UTRN or what the sender holds no
+    key agreement key for (the Transitional CoS party signs only)."""
+    root = duis.parse((CATALOGUE / "CS01b_2.2_SUCCESS_REQUEST_DUIS.XML").read_bytes())
+    root.find(f".//{{{duis.SR}}}UTRN").text = utrn
+    xml = duis.to_bytes(root)
+    assert user_values.fill("2.2", xml, user, GSME) == (xml, "")
+
+
+def test_the_senders_now_is_utc_whole_seconds():
+    xml = (CATALOGUE / "ECS70_6.11_SUCCESS_REQUEST_DUIS.XML").read_bytes()
+    local = dt.datetime(2026, 6, 1, 13, 0, 5, 987654, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    own, _note = user_values.fill("6.11", xml, RTDS_SUPPLIER, GSME, now=lambda: local)
+    body = duis.parse(own).find(f".//{{{duis.SR}}}SynchroniseClock")
+    assert body.findtext(f"{{{duis.SR}}}CurrentDateTime") == "2026-06-01T12:00:05.00Z"
+    assert body.findtext(f"{{{duis.SR}}}TolerancePeriod") == "60"  # the template's, kept
