@@ -130,6 +130,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.17": frozenset({IS, GS}),  # Issue Security Credentials: a new key pair (CS02c)
     "6.15.2": frozenset({IS, GS}),  # Update Security Credentials (Device): its certificate
     "6.23": frozenset({IS, GS}),  # Update Security Credentials (CoS): the TransCoS party signs
+    "6.21": frozenset({IS, GS}),  # Request Handover of DCC Controlled Device (handover.py)
     # Service Opt-out, the ACB's key agreement cell (CS02bACBByACB): the Supplier's (duis-
     # parser's matrix names no role for it, its On Demand being "No": always future-dated)
     "8.5": frozenset({IS, GS}),
