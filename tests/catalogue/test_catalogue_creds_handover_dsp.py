@@ -8,6 +8,7 @@ handover of it is refused. Through an in-process DSP over HTTP as the catalogue 
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
@@ -16,6 +17,7 @@ from catalogue_helpers import CATALOGUE, RTDS, read_hex
 from emulator.backoffice import catalogue, duis
 from emulator.backoffice.eligibility import BASE_ELIGIBILITY, GS, IS
 from emulator.backoffice.handover import (
+    HOUSEHOLD_ROLES,
     RTDS_DCC_CONTROLLED,
     DccControl,
     NotDccControlled,
@@ -24,6 +26,7 @@ from emulator.backoffice.handover import (
 from emulator.backoffice.response_codes import ResponseCode
 from emulator.backoffice.transform import AcbContext, transform
 from emulator.clock import Clock
+from emulator.devices.premises import PROFILE
 from gbcs import decode
 from gbcs.asn1 import encode_tree
 from gbcs.roles import ACB_EUI
@@ -65,6 +68,13 @@ def test_the_command_from_the_template_is_rtds(stem):
     assert ours.via_acb and ours.acb_signs  # the ACB sends it and signs it, as RTDS's
     assert ours.content == encode_tree(rtds.payload.tree)
     assert ours.precommand()[1:] == rtds.signed_data  # RTDS's header too
+
+
+def test_the_dsp_record_is_the_household_s():
+    """What the DSP says the DCC controls is what the household's GPF holds."""
+    gas = json.loads(PROFILE.read_text())["gas"]
+    held = {HOUSEHOLD_ROLES[name] for name in gas["dcc_controlled"]}
+    assert RTDS_DCC_CONTROLLED == {bytes.fromhex(gas["gpf"]): frozenset(held)}
 
 
 def test_the_suppliers_may_send_it():
