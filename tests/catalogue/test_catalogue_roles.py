@@ -13,13 +13,14 @@ matrix (duis-parser's), so every user gets E2. Parametrised by template file nam
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import pytest
 from catalogue_helpers import CATALOGUE
 
 from emulator import data
-from emulator.backoffice import duis, xmlsig
+from emulator.backoffice import duis, nodered, xmlsig
 from emulator.backoffice.assembly import make_dsp
 from emulator.backoffice.catalogue import (
     ANSWERED,
@@ -278,3 +279,21 @@ def test_a_configured_user_sends_as_each_of_its_roles(configured):
     codes, kept = configured
     assert codes == {"6.20.2": ["I99", "I0"], "9.1": ["I99", "I0"], "7.6": ["E2"]}
     assert kept == NEW_MPAN.encode()  # set by the Export Supplier role, through the ACB
+
+
+def test_the_node_red_run_sends_them_as_the_same_roles(tmp_path):
+    """As the DCC's Node-RED node sends them, each document signed by a per-document signer
+    program (a stand-in for the DCC's tool, which holds the Supplier's and the DNO's XML keys:
+    gbhan's signer as a script): the same user IDs, roles and answers."""
+    names = sorted(ANSWERED_AS) + ["ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML"]
+    script = Path(__file__).with_name("dspstate_sign_helpers.py")
+    signer = nodered.CommandSigner([sys.executable, str(script)])
+    clock = Clock("wall")
+    results = clock.run(lambda: nodered.run_catalogue_signed(
+        [read_template(CATALOGUE / n) for n in names], signer, state_dir=tmp_path,
+        clock=clock))  # fmt: skip
+    got = {r.file: (r.role, r.codes, r.device, r.verified) for r in results}
+    assert got == {
+        **{n: (SENT_AS[n][1].value, ("I99", "I0"), SUCCESS, True) for n in ANSWERED_AS},
+        "ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML": ("IS", ("E2",), "", None),
+    }, [r.detail for r in results]
