@@ -20,7 +20,6 @@ import pickle
 import re
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,6 +29,7 @@ from .keystore import EXPIRED, NOT_YET_VALID, Keystore
 from .message import Message, decode, encode
 from .payload import encrypted_fragments
 from .primitives import encode_length
+from .record import FrozenRecord, Record
 from .security import (
     FAILED,
     FRAGMENT_HEADER,
@@ -93,13 +93,16 @@ _DD_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(FrozenRecord):
     """One rule a message failed: the rule's name, what was found, and where."""
 
+    FIELDS = ("rule", "detail", "offset")
     rule: str
     detail: str
-    offset: int | None = None
+    offset: int | None
+
+    def __init__(self, rule: str, detail: str, offset: int | None = None) -> None:
+        vars(self).update(rule=rule, detail=detail, offset=offset)
 
     @property
     def unverifiable(self) -> bool:
@@ -114,23 +117,51 @@ class Verdict:
         return {"rule": self.rule, "offset": self.offset, "detail": self.detail}
 
 
-@dataclass
-class FileResult:
+class FileResult(Record):
     """What happened to one message: its verdicts, and those relaxed (`allowed`)."""
 
-    name: str
-    decoded: bool = False
-    reencoded: bool = False
-    message: Message | None = None
-    security: SecurityReport | None = None
-    verdicts: list[Verdict] = field(default_factory=list)
-    allowed: list[Verdict] = field(default_factory=list)  # relaxed by allow_unverifiable
-    kind: str = ""
-    # kept from `message`, which a sweep drops (and a worker process never sends back)
-    message_code: int | None = None
-    use_case: str | None = None
-    # what `tally` counts, when `security` did not travel (a worker process's result)
-    kept_tally: tuple[int, int, int, int] | None = field(default=None, repr=False)
+    FIELDS = (
+        "name",
+        "decoded",
+        "reencoded",
+        "message",
+        "security",
+        "verdicts",
+        "allowed",
+        "kind",
+        "message_code",
+        "use_case",
+        "kept_tally",
+    )
+    HIDDEN = frozenset(("kept_tally",))
+
+    def __init__(
+        self,
+        name: str,
+        decoded: bool = False,
+        reencoded: bool = False,
+        message: Message | None = None,
+        security: SecurityReport | None = None,
+        verdicts: list[Verdict] | None = None,
+        allowed: list[Verdict] | None = None,  # relaxed by allow_unverifiable
+        kind: str = "",
+        # kept from `message`, which a sweep drops (and a worker process never sends back)
+        message_code: int | None = None,
+        use_case: str | None = None,
+        # what `tally` counts, when `security` did not travel (a worker process's result)
+        kept_tally: tuple[int, int, int, int] | None = None,
+    ) -> None:
+        self.name = name
+        self.decoded = decoded
+        self.reencoded = reencoded
+        self.message = message
+        self.security = security
+        self.verdicts: list[Verdict] = [] if verdicts is None else verdicts
+        self.allowed: list[Verdict] = [] if allowed is None else allowed
+        self.kind = kind
+        self.message_code = message_code
+        self.use_case = use_case
+        self.kept_tally = kept_tally
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickled (a worker's result on its way back) as plain values: the verdicts, the
@@ -225,19 +256,42 @@ def _unpickle_result(
     )
 
 
-@dataclass
-class Totals:
+class Totals(Record):
     """What a sweep found, counted: the line `gbhan gbcs check` ends with."""
 
-    files: int = 0
-    decoded: int = 0
-    reencoded: int = 0
-    signatures: int = 0
-    macs: int = 0
-    decrypted: int = 0
-    unverifiable: int = 0
-    failed: int = 0
-    rules: dict[str, int] = field(default_factory=dict)
+    FIELDS = (
+        "files",
+        "decoded",
+        "reencoded",
+        "signatures",
+        "macs",
+        "decrypted",
+        "unverifiable",
+        "failed",
+        "rules",
+    )
+
+    def __init__(
+        self,
+        files: int = 0,
+        decoded: int = 0,
+        reencoded: int = 0,
+        signatures: int = 0,
+        macs: int = 0,
+        decrypted: int = 0,
+        unverifiable: int = 0,
+        failed: int = 0,
+        rules: dict[str, int] | None = None,
+    ) -> None:
+        self.files = files
+        self.decoded = decoded
+        self.reencoded = reencoded
+        self.signatures = signatures
+        self.macs = macs
+        self.decrypted = decrypted
+        self.unverifiable = unverifiable
+        self.failed = failed
+        self.rules: dict[str, int] = {} if rules is None else rules
 
     def add(self, result: FileResult) -> None:
         self.files += 1
@@ -281,15 +335,20 @@ MESSAGE_TAGS = (0xDD, 0xDF, 0xE0)
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(FrozenRecord):
     """One message to check and where it came from (`data` None: `error` says why, or
     `path` is the file to read it from when it is checked)."""
 
+    FIELDS = ("name", "data", "error", "path")
     name: str
     data: bytes | None
-    error: str = ""
-    path: str | None = None
+    error: str
+    path: str | None
+
+    def __init__(
+        self, name: str, data: bytes | None, error: str = "", path: str | None = None
+    ) -> None:
+        vars(self).update(name=name, data=data, error=error, path=path)
 
     def read(self) -> Source:
         """This source with its file read (itself when already read or unreadable)."""
@@ -960,13 +1019,15 @@ def _check_in_workers(
             worker.stop()
 
 
-@dataclass
-class _Worker:
+class _Worker(Record):
     """One forked checker: its process id and the two ends the parent holds."""
 
-    pid: int
-    jobs: BinaryIO  # parent -> worker: pickled lists of Source
-    results: BinaryIO  # worker -> parent: pickled lists of FileResult
+    FIELDS = ("pid", "jobs", "results")
+
+    def __init__(self, pid: int, jobs: BinaryIO, results: BinaryIO) -> None:
+        self.pid = pid
+        self.jobs = jobs  # parent -> worker: pickled lists of Source
+        self.results = results  # worker -> parent: pickled lists of FileResult
 
     @classmethod
     def start(cls, keystore: Keystore | None, allow: bool) -> _Worker:

@@ -30,7 +30,6 @@ import os
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from .asn1 import decode_tree
 from .diskcache import cache_dir, load_entry, read_bytes, store_entry
 from .errors import GbcsError, KeyMissing, KeystoreError
+from .record import FrozenRecord
 from .roles import Role
 
 if TYPE_CHECKING:
@@ -102,14 +102,29 @@ def key_id(public_key: ec.EllipticCurvePublicKey) -> bytes:
     )
 
 
-@dataclass(frozen=True, eq=False)
-class KeyEntry:
+class KeyEntry(FrozenRecord):
     """One public key with its owner, usage, role and validity (from a certificate or added).
 
     `public_key` and `certificate` are made when first asked for, from `key_id` (the point)
     and `certificate_der`, unless given loaded: a keystore read from its cache parses only
-    the keys a check uses, and never imports cryptography's X.509 layer."""
+    the keys a check uses, and never imports cryptography's X.509 layer. Two entries are
+    the same only if they are one object (compared and hashed by identity)."""
 
+    FIELDS = (
+        "eui",
+        "usage",
+        "role",
+        "key_id",
+        "not_before",
+        "not_after",
+        "source",
+        "serial",
+        "name",
+        "loaded_key",
+        "loaded_certificate",
+        "certificate_der",
+    )
+    HIDDEN = frozenset(("loaded_key", "loaded_certificate", "certificate_der"))
     eui: bytes
     usage: str
     role: int | None
@@ -117,11 +132,44 @@ class KeyEntry:
     not_before: _dt.datetime | None
     not_after: _dt.datetime | None
     source: str
-    serial: int | None = None
-    name: str | None = None
-    loaded_key: ec.EllipticCurvePublicKey | None = field(default=None, repr=False)
-    loaded_certificate: x509.Certificate | None = field(default=None, repr=False)
-    certificate_der: bytes | None = field(default=None, repr=False)
+    serial: int | None
+    name: str | None
+    loaded_key: ec.EllipticCurvePublicKey | None
+    loaded_certificate: x509.Certificate | None
+    certificate_der: bytes | None
+
+    def __init__(
+        self,
+        eui: bytes,
+        usage: str,
+        role: int | None,
+        key_id: bytes,
+        not_before: _dt.datetime | None,
+        not_after: _dt.datetime | None,
+        source: str,
+        serial: int | None = None,
+        name: str | None = None,
+        loaded_key: ec.EllipticCurvePublicKey | None = None,
+        loaded_certificate: x509.Certificate | None = None,
+        certificate_der: bytes | None = None,
+    ) -> None:
+        vars(self).update(
+            eui=eui,
+            usage=usage,
+            role=role,
+            key_id=key_id,
+            not_before=not_before,
+            not_after=not_after,
+            source=source,
+            serial=serial,
+            name=name,
+            loaded_key=loaded_key,
+            loaded_certificate=loaded_certificate,
+            certificate_der=certificate_der,
+        )
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     @cached_property
     def public_key(self) -> ec.EllipticCurvePublicKey:
@@ -157,12 +205,15 @@ class KeyEntry:
 Pairing = tuple[ec.EllipticCurvePrivateKey, KeyEntry, KeyEntry]
 
 
-@dataclass(frozen=True)
-class SkippedSource:
+class SkippedSource(FrozenRecord):
     """A keystore source item (file, JSON entry) that was skipped or loaded with a warning, and why."""
 
+    FIELDS = ("source", "reason")
     source: str
     reason: str
+
+    def __init__(self, source: str, reason: str) -> None:
+        vars(self).update(source=source, reason=reason)
 
 
 def _missing(message: str, eui: bytes, what: str, cause: str = NO_KEY) -> KeyMissing:
@@ -823,14 +874,17 @@ def _replayable(state: object) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class _PrivateKeyAt:
+class _PrivateKeyAt(FrozenRecord):
     """A private key known by the file bytes and PEM block that hold it, parsed on call."""
 
+    FIELDS = ("data", "number", "source", "identity")
     data: bytes
     number: int
     source: str
     identity: bytes  # the key's public point, as the cache recorded it
+
+    def __init__(self, data: bytes, number: int, source: str, identity: bytes) -> None:
+        vars(self).update(data=data, number=number, source=source, identity=identity)
 
     def __call__(self) -> ec.EllipticCurvePrivateKey:
         blocks = list(_PEM_BLOCK.finditer(self.data))

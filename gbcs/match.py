@@ -8,11 +8,10 @@ protection its use case requires (signed for a critical use case, else MAC'd).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .check import FileResult, Verdict, _message_code_offset, check_message_bytes
 from .keystore import Keystore
 from .message import Message
+from .record import Record
 
 # the pairing rules (beside gbcs.check.RULES, which each message is held to on its own)
 PAIRING_RULES: dict[str, str] = {
@@ -28,14 +27,18 @@ _ORIGINATOR_OFFSET = 12
 _TARGET_OFFSET = 21
 
 
-@dataclass
-class MatchResult:
+class MatchResult(Record):
     """The command's and the response's own strict results, and the pairing verdicts
     (offsets in the response)."""
 
-    command: FileResult
-    response: FileResult
-    pairing: list[Verdict] = field(default_factory=list)
+    FIELDS = ("command", "response", "pairing")
+
+    def __init__(
+        self, command: FileResult, response: FileResult, pairing: list[Verdict] | None = None
+    ) -> None:
+        self.command = command
+        self.response = response
+        self.pairing: list[Verdict] = [] if pairing is None else pairing
 
     @property
     def failed(self) -> bool:

@@ -8,34 +8,60 @@ encode() builds the same layers back; decode() then encode() is byte-identical.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from construct import Container
 
 from . import framing, payload
 from .errors import DecodeError, EncodeError
 from .primitives import build_layer, encode_length
+from .record import Record
 from .usecases import USE_CASES, UseCase
 
 
-@dataclass
-class Message:
+class Message(Record):
     """A GBCS message. Layers: `envelope` (DD, None when not MAC'd), `header` (the grouping
     header of the DF APDU), `payload` (decoded content, see `payload_kind`), `signature`
     (None: no field, as in a pre-command; b"": unsigned; 64 bytes: r || s)."""
 
-    header: Container
-    payload_kind: str
-    payload: Container
-    signature: bytes | None
-    envelope: Container | None = None
-    mac: bytes | None = None
-    use_case: UseCase | None = None
-    # wire facts kept from decoding, used by the security checks
-    apdu: bytes = b""
-    apdu_offset: int = 0
-    content_offset: int = 0
-    decrypted: list[bytes | None] = field(default_factory=list)  # None: not decrypted
+    FIELDS = (
+        "header",
+        "payload_kind",
+        "payload",
+        "signature",
+        "envelope",
+        "mac",
+        "use_case",
+        "apdu",
+        "apdu_offset",
+        "content_offset",
+        "decrypted",
+    )
+
+    def __init__(
+        self,
+        header: Container,
+        payload_kind: str,
+        payload: Container,
+        signature: bytes | None,
+        envelope: Container | None = None,
+        mac: bytes | None = None,
+        use_case: UseCase | None = None,
+        # wire facts kept from decoding, used by the security checks
+        apdu: bytes = b"",
+        apdu_offset: int = 0,
+        content_offset: int = 0,
+        decrypted: list[bytes | None] | None = None,  # None: not decrypted
+    ) -> None:
+        self.header = header
+        self.payload_kind = payload_kind
+        self.payload = payload
+        self.signature = signature
+        self.envelope = envelope
+        self.mac = mac
+        self.use_case = use_case
+        self.apdu = apdu
+        self.apdu_offset = apdu_offset
+        self.content_offset = content_offset
+        self.decrypted: list[bytes | None] = [] if decrypted is None else decrypted
 
     # --- the grouping header, by name -------------------------------------------------
     @property

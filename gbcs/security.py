@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -37,6 +36,7 @@ from .framing import general_signing_parser
 from .keystore import KA, NO_KEY, Keystore, Pairing, key_id
 from .payload import encrypted_fragments
 from .primitives import encode_length, parse_layer
+from .record import FrozenRecord, Record
 from .roles import Role
 
 if TYPE_CHECKING:
@@ -104,16 +104,34 @@ def verify_data(data: bytes, signature: bytes, public_key: ec.EllipticCurvePubli
         raise VerificationError("signature", "signature does not verify") from None
 
 
-@dataclass(frozen=True)
-class ApduLayout:
+class ApduLayout(FrozenRecord):
     """Where the parts of a DF APDU sit: enough to sign, MAC and find the KDF inputs."""
 
+    FIELDS = ("cra_flag", "counter", "originator", "target", "content_end", "signature")
     cra_flag: int
     counter: int
     originator: bytes
     target: bytes
     content_end: int  # index after the last content byte; the signature field follows
     signature: bytes | None  # None: no field; b"": 00; 64 bytes: r || s
+
+    def __init__(
+        self,
+        cra_flag: int,
+        counter: int,
+        originator: bytes,
+        target: bytes,
+        content_end: int,
+        signature: bytes | None,
+    ) -> None:
+        vars(self).update(
+            cra_flag=cra_flag,
+            counter=counter,
+            originator=originator,
+            target=target,
+            content_end=content_end,
+            signature=signature,
+        )
 
 
 def apdu_layout(apdu: bytes, base: int = 0) -> ApduLayout:
@@ -345,16 +363,20 @@ def _field(container: Container | None, name: str) -> Any:
 
 
 # --- message checks -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(FrozenRecord):
     """One check's outcome; `key` names the key used (verified) or missing (unverifiable)."""
 
+    FIELDS = ("check", "status", "reason", "key", "cause")
     check: str
     status: str
-    reason: str = ""
-    key: str = ""
-    # unverifiable: why (keystore.NO_KEY, EXPIRED or NOT_YET_VALID)
-    cause: str = ""
+    reason: str
+    key: str
+    cause: str  # unverifiable: why (keystore.NO_KEY, EXPIRED or NOT_YET_VALID)
+
+    def __init__(
+        self, check: str, status: str, reason: str = "", key: str = "", cause: str = ""
+    ) -> None:
+        vars(self).update(check=check, status=status, reason=reason, key=key, cause=cause)
 
     def __str__(self) -> str:
         extra = f": {self.reason}" if self.reason else ""
@@ -367,13 +389,20 @@ class CheckResult:
         return out
 
 
-@dataclass
-class SecurityReport:
+class SecurityReport(Record):
     """Every security check for one message."""
 
-    signature: CheckResult
-    mac: CheckResult
-    decryption: list[CheckResult] = field(default_factory=list)
+    FIELDS = ("signature", "mac", "decryption")
+
+    def __init__(
+        self,
+        signature: CheckResult,
+        mac: CheckResult,
+        decryption: list[CheckResult] | None = None,
+    ) -> None:
+        self.signature = signature
+        self.mac = mac
+        self.decryption: list[CheckResult] = [] if decryption is None else decryption
 
     @property
     def checks(self) -> list[CheckResult]:

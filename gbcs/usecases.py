@@ -14,8 +14,7 @@ recognised by its first bytes (gbcs.payload). A code missing here still decodes,
 unknown use case.
 """
 
-from dataclasses import dataclass
-
+from .record import FrozenRecord
 from .roles import Role
 
 COMMAND = "command"  # a remote party's command (CRA 1) and the device's response (CRA 2)
@@ -39,22 +38,59 @@ PAYLOAD_KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class UseCase:
+class UseCase(FrozenRecord):
     """One GBCS message code: its use case's name, title, direction, criticality and payload
     layer, as the message-code tables give them."""
 
+    FIELDS = (
+        "code",
+        "name",
+        "title",
+        "message_type",
+        "srvs",
+        "senders",
+        "encoding",
+        "criticality",
+        "direction",
+        "payload",
+    )
     code: int
     name: str
     title: str
-    message_type: str | None = None  # SME.C.C critical command, SME.C.NC, SME.A.C, SME.A.NC ...
-    srvs: tuple[str, ...] = ()
-    senders: tuple[Role, ...] = ()
-    encoding: str | None = None  # "asn1" or None (recognised from the payload)
+    message_type: str | None  # SME.C.C critical command, SME.C.NC, SME.A.C, SME.A.NC ...
+    srvs: tuple[str, ...]
+    senders: tuple[Role, ...]
+    encoding: str | None  # "asn1" or None (recognised from the payload)
     # where the message type says nothing (or "See GBCS"): what the vectors show
-    criticality: bool | None = None
-    direction: str = ""  # COMMAND, ALERT or HAN; filled from the code tables below
-    payload: str = ""  # a key of PAYLOAD_KINDS; filled from the code tables below
+    criticality: bool | None
+    direction: str  # COMMAND, ALERT or HAN; filled from the code tables below
+    payload: str  # a key of PAYLOAD_KINDS; filled from the code tables below
+
+    def __init__(
+        self,
+        code: int,
+        name: str,
+        title: str,
+        message_type: str | None = None,
+        srvs: tuple[str, ...] = (),
+        senders: tuple[Role, ...] = (),
+        encoding: str | None = None,
+        criticality: bool | None = None,
+        direction: str = "",
+        payload: str = "",
+    ) -> None:
+        vars(self).update(
+            code=code,
+            name=name,
+            title=title,
+            message_type=message_type,
+            srvs=srvs,
+            senders=senders,
+            encoding=encoding,
+            criticality=criticality,
+            direction=direction,
+            payload=payload,
+        )
 
     @property
     def critical(self) -> bool | None:
@@ -1695,9 +1731,8 @@ _GBZ_PREFIXES = ("GCS", "PCS", "CS01b", "CS10", "CS11")
 
 def _completed(uc: UseCase) -> UseCase:
     """The entry with its direction, payload layer and criticality filled in: set on the
-    declared instance, which nothing else holds yet (a frozen dataclass's own way to
-    finish itself, as in a __post_init__), rather than 240 copies through replace(), which
-    were half of this module's import."""
+    declared instance, which nothing else holds yet (as a frozen record's __init__ sets
+    its fields), rather than 240 copies, which were half of this module's import."""
     if uc.code in _ALERT_PAYLOADS:
         direction, payload = ALERT, _ALERT_PAYLOADS[uc.code]
     elif uc.code in _HAN_PAYLOADS:
@@ -1710,9 +1745,9 @@ def _completed(uc: UseCase) -> UseCase:
     criticality = uc.criticality
     if criticality is None:
         criticality = _CRITICALITY.get(uc.code)
-    object.__setattr__(uc, "direction", uc.direction or direction)
-    object.__setattr__(uc, "payload", uc.payload or payload)
-    object.__setattr__(uc, "criticality", criticality)
+    vars(uc).update(
+        direction=uc.direction or direction, payload=uc.payload or payload, criticality=criticality
+    )
     return uc
 
 
