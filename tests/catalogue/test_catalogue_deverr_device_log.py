@@ -2,18 +2,20 @@
 RTDS's GSME lists in its CS07 response (emulator/devices/gsme/device_log.json), so
 RTDS's and the catalogue's CS04B, which unjoin 01-02-03-04-05-06-07-08, find that device.
 RTDS's SUCCESS command is answered as RTDS's (MAC'd, byte for byte), 8.9 then no longer lists
-the device, and the same unjoin again is RTDS's ERROR answer, not_in_device_log. Parametrised
-by RTDS file name."""
+the device, and the same unjoin again is RTDS's ERROR answer, not_in_device_log; the security
+log (6.13 CS10b) holds the unjoin succeeded (8F4B), then failed (8F4A). Parametrised by RTDS
+file name."""
 
 from __future__ import annotations
 
 import pytest
-from catalogue_helpers import RTDS, RTDS_TIME, read_hex, recounted
+from catalogue_helpers import RTDS, RTDS_TIME, read_hex, recounted, rtds_success
 
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter, GasProxy
 from emulator.devices.keys import PremisesKeys
 from gbcs import decode
+from gbcs.primitives import datetime_to_seconds2000
 from gbcs.render import plain
 
 UNJOINED = bytes.fromhex("0102030405060708")
@@ -64,3 +66,8 @@ def test_rtds_unjoin_is_answered_as_rtds_and_read_back(keys, meter, name):
     error = decode(read_hex(RTDS / FOLDER / "CS04B_8.8.2_ERROR_RESPONSE_GBCS.HEX"))
     assert plain(repeat.payload) == plain(error.payload)
     assert str(repeat.payload.fields.name) == "not_in_device_log"
+    security = decode(_answer(meter, recounted(keys, read_hex(rtds_success("CS10b")), 9002)))
+    events = security.payload.components[0].body.frame.payload.events
+    at = datetime_to_seconds2000(RTDS_TIME)
+    assert [(int(e.event_id), int(e.event_time)) for e in events][-2:] == [
+        (0x8F4B, at), (0x8F4A, at)]  # fmt: skip

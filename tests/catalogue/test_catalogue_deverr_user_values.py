@@ -4,7 +4,8 @@ as its own (emulator/backoffice/user_values.py, the catalogue run's `Carried.fil
 2.2 (CS01a, CS01b): each template's UTRN is RTDS's Supplier's for the meter the template
 names (reissuing it as that Supplier gives it back digit for digit), so a GSME commissioned
 for the Gas Supplier refuses it (not authentic, nothing credited) and credits the same value
-and counter the Gas Supplier mints itself, which 4.18 (GCS60) then reads.
+and counter the Gas Supplier mints itself, which 4.18 (GCS60) then reads; the meter's security
+log (6.13 CS10b) holds each refusal's event (8F63 not authentic, 8F51 duplicate).
 
 6.11 / 8.1.1 (GCS28): the template's CurrentDateTime is RTDS's test time; a meter whose
 clock is unreliable stays so at a validity interval its time is not in (81C6 logged), and
@@ -109,19 +110,25 @@ def test_the_gas_supplier_tops_up_with_its_own_utrn(keys, meter):
     refused = _answer(keys, meter, _command(keys, name, xml, (1 << 40) + 1))
     assert _top_up_result(refused) == (1, -1, -1)  # invalid: RTDS's Supplier's, not ours
     assert meter.commands.prepayment.stats["utrn:refused:8F63"] == 1
+    at = datetime_to_seconds2000(NOW)
+    assert _event_log(keys, meter, (1 << 40) + 2, "Security")[-1] == (0x8F63, at)
     own, _note = user_values.fill("2.2", xml, GAS_SUPPLIER, GSME)
-    credited = _answer(keys, meter, _command(keys, name, own, (1 << 40) + 2))
+    credited = _answer(keys, meter, _command(keys, name, own, (1 << 40) + 3))
     assert _top_up_result(credited) == (0, 1250000, before + 1250000)  # £12.50, as RTDS's
-    assert _credit_read(keys, meter, (1 << 40) + 3) == before + 1250000
-    again = _answer(keys, meter, _command(keys, name, own, (1 << 40) + 4))
+    assert _credit_read(keys, meter, (1 << 40) + 4) == before + 1250000
+    again = _answer(keys, meter, _command(keys, name, own, (1 << 40) + 5))
     assert _top_up_result(again) == (2, -1, -1)  # the same UTRN again: a duplicate
     assert meter.attributes[CREDIT_REMAINING][1] == before + 1250000
+    assert _event_log(keys, meter, (1 << 40) + 6, "Security")[-2:] == [(0x8F63, at),
+                                                                        (0x8F51, at)]  # fmt: skip
 
 
-def _event_log(keys, meter, counter: int) -> list[tuple[int, int]]:
-    """6.13 CS10a (the catalogue's template) as the Gas Supplier sends it: (event, time)."""
+def _event_log(keys, meter, counter: int, log: str = "Event") -> list[tuple[int, int]]:
+    """6.13 (the catalogue's CS10a template, its LogToRead `log`) as the Gas Supplier sends
+    it: (event, time) of each entry."""
     xml = (CATALOGUE / "CS10a_6.13_SUCCESS_REQUEST_DUIS.XML").read_bytes()
     root = duis.parse(xml)
+    root.find(f".//{{{duis.SR}}}LogToRead").text = log
     duis.set_originator(root, GAS_SUPPLIER, counter)
     ours = transform(duis.parse_request(root), use_case="CS10a", now=NOW)
     frame = _answer(keys, meter, mac_apdu(ours.unsigned_command(), keys.keystore))

@@ -249,7 +249,8 @@ def _logs(keys, meter, counter: int, log: str = "Security", end: str | None = No
 
 def test_the_event_log_holds_what_the_commands_did_and_clears(keys, meter):
     """Empty at first (not_found); arming a closed valve, emergency credit and a clock set
-    are logged; 3.3 clears the event log and not the security log."""
+    are logged; 3.3 clears the event log and not the security log, which logs the clearing
+    (8F52) after RTDS's 32 events."""
     assert _logs(keys, meter, 6000, "Event").status == "not_found"
     meter.attributes[(METERING, 0x0014)] = ("enum8", 0)
     for n, use_case in enumerate(("GCS39", "GCS06")):
@@ -261,7 +262,9 @@ def test_the_event_log_holds_what_the_commands_did_and_clears(keys, meter):
     assert _send(keys, meter, "CS11", 6005).cleared_event_logs == 1 << 3
     assert _logs(keys, meter, 6006, "Event", end="2030-01-01T00:00:00.00Z").status == "not_found"
     security = _logs(keys, meter, 6007)
-    assert security.total_number_of_matching_events == 32 == len(security.events)
+    assert security.total_number_of_matching_events == 33 == len(security.events)
+    cleared = security.events[-1]
+    assert (cleared.event_id, cleared.event_time) == (0x8F52, datetime_to_seconds2000(RTDS_TIME))
 
 
 def test_a_security_log_read_over_a_narrower_period(keys, meter):

@@ -32,7 +32,11 @@ ZCL log 3) or the security log (CS10b, log 4) over a period, a log with nothing 
 `not_found`; 3.3 (CS11) clears the event log (the security log cannot be cleared remotely:
 the use-case tables), answering which logs it cleared. The meter logs to its event log what
 these commands do that GBCS names an event for (gbcs.alerts): supply armed 8F32, emergency
-credit activated 81AB, clock adjusted 8145 / not adjusted 81C6. The rest
+credit activated 81AB, clock adjusted 8145 / not adjusted 81C6; and to its security log, as
+RTDS's GSME's lists them (one of each), the security events: joins succeeded 8F49 or failed
+8F48, unjoins succeeded 8F4B or failed 8F4A, the event log cleared 8F52, and each UTRN it
+refuses (8F63 not authentic, 8F51 duplicate, 8F5B over the maximum credit, 8F47 over the
+maximum balance). The rest
 (3.1's message, 3.4's supplier, 3.5's PIN, 2.3's debts, 2.5's
 emergency credit) are kept on the meter, for the reads not yet served.
 
@@ -165,6 +169,10 @@ PUBLISH_EVENT_LOG, CLEAR_EVENT_LOG_RESPONSE = 0x01, 0x02
 #: the events the meter logs for what its commands do (gbcs.alerts names them)
 SUPPLY_ARMED_EVENT, EMERGENCY_CREDIT_EVENT = 0x8F32, 0x81AB
 CLOCK_ADJUSTED_EVENT, CLOCK_NOT_ADJUSTED_EVENT = 0x8145, 0x81C6
+#: the security log's events for the device log and CS11 (gbcs.alerts names them)
+JOINED_EVENT, JOIN_FAILED_EVENT = 0x8F49, 0x8F48
+UNJOINED_EVENT, UNJOIN_FAILED_EVENT = 0x8F4B, 0x8F4A
+EVENT_LOG_CLEARED_EVENT = 0x8F52
 
 Event = tuple[int, int, bytes]  # event id, seconds since 2000, event data
 
@@ -285,8 +293,10 @@ class GasCommands:
         #: their commands are carried out first; then each changes nothing and answers
         #: hardware_failure
         self.faults: dict[int, int] = {}
-        #: 1.6's payment mode and 2.2's top-ups (prepayment.py)
+        #: 1.6's payment mode and 2.2's top-ups (prepayment.py), a refused UTRN's event in
+        #: the security log
         self.prepayment = GasPrepayment(attributes, now)
+        self.prepayment.on_refused = self.log_security
 
     def handlers(self) -> dict[tuple[int, str], Handler]:
         """Each command's handler, by (cluster, command id)."""
@@ -334,12 +344,14 @@ class GasCommands:
             result = JOIN_OK
         if result == JOIN_OK and certificate is not None:
             self.state.certificates[other] = bytes(certificate)
+        self.log_security(JOINED_EVENT if result == JOIN_OK else JOIN_FAILED_EVENT)
         return asn1.encode_tree(asn1.integer(result))
 
     def _unjoin(self, fields: Any) -> bytes:
         other = bytes(fields.value)
         found = self.device_log.pop(other, None) is not None
         self.state.certificates.pop(other, None)
+        self.log_security(UNJOINED_EVENT if found else UNJOIN_FAILED_EVENT)
         return asn1.encode_tree(asn1.integer(UNJOIN_OK if found else UNJOIN_NOT_IN_LOG))
 
     def _read_device_log(self, fields: Any) -> bytes:
@@ -564,6 +576,12 @@ class GasCommands:
         when = datetime_to_seconds2000(self.now().astimezone(dt.UTC))
         self.logs.setdefault(GENERAL_EVENTS, []).append((event_id, when, data))
 
+    def log_security(self, event_id: int, data: bytes = b"") -> None:
+        """Add a security event to the security log at the meter's time: GBCS logs them
+        whatever the event configuration says (it names none of them)."""
+        when = datetime_to_seconds2000(self.now().astimezone(dt.UTC))
+        self.logs.setdefault(SECURITY_EVENTS, []).append((event_id, when, data))
+
     def _get_event_log(self, payload: Any) -> str | tuple[int, Any, bool]:
         """The events of the log (0: every log) from start to end time, after `event_offset`
         of them, at most `number_of_events` (0: all); `not_found` when none match."""
@@ -689,6 +707,8 @@ class GasCommands:
             if log_id in (ALL_LOGS, n):
                 self.logs[n] = []
                 cleared |= 1 << n
+        if cleared:
+            self.log_security(EVENT_LOG_CLEARED_EVENT)
         return CLEAR_EVENT_LOG_RESPONSE, _response("clear_event_log_response",
                                                    cleared_event_logs=cleared)  # fmt: skip
 

@@ -15,7 +15,8 @@ remaining (0705/0001, which 4.18 GCS60 reads), answering consumer_top_up_respons
 with the value and the new credit remaining; otherwise, nothing credited and the value and
 credit remaining -1 (as RTDS's ERROR response), the result ZCL's: invalid (not a UTRN, or
 not authentic: RTDS's ERROR case), duplicate, the maximum credit reached (0705/0021) or the
-value too large for one top-up (0705/0022). Each refusal is counted by its GBCS event.
+value too large for one top-up (0705/0022). Each refusal is counted by its GBCS event, and
+the event passed to `on_refused` (commands.py logs it in the security log).
 
 2.1 Update Prepay Configuration (critical GCS05) sets, each at its own start (the command's
 start time, implementation date-time or, for the low credit warning level, the GBZ
@@ -87,6 +88,8 @@ class GasPrepayment:
         self.clock: Clock | None = None
         self.counters = UtrnCounters()
         self.stats: Counter = Counter()
+        #: told each refused UTRN's GBCS event (not a UTRN at all has none)
+        self.on_refused: Callable[[int], None] | None = None
         #: what commands have still to write, by command: (when, the writes, its timer)
         self.pending: dict[str, tuple[dt.datetime, list[tuple[Key, int]], Timer]] = {}
 
@@ -186,6 +189,8 @@ class GasPrepayment:
         except UtrnRefused as exc:
             self.stats[exc.counted] += 1
             LOGGER.info("GSME %s: %s", self.eui.hex(), exc)
+            if exc.event is not None and self.on_refused is not None:
+                self.on_refused(exc.event)
             return self._top_up_response(RESULT_OF.get(exc.event or 0, INVALID), -1, source, -1)
         self.counters.keep(counter)
         self.attributes[CREDIT_REMAINING] = (kind, int(remaining) + credit)
