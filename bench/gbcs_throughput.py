@@ -20,7 +20,9 @@ under node and timed the same way, process start included. The bench prints why 
 where it did (reasons grouped: on RTDS every throw is its keystore callback asked for a
 private key no one holds, and a throw ends that message's parse early) and its rate over
 only the messages it parsed whole; the headline ratio stays against its rate over every
-file, the more generous to it. It is looked for under $GBHAN_DCC_TOOLS or build/dcc-tools
+file, the more generous to it. Then it and `gbhan gbcs check` (its default processes, and
+-j2) run in rounds, one run of each a round, so that both meet a shared machine's load in
+the same seconds: best against best, and the median round's ratio. It is looked for under $GBHAN_DCC_TOOLS or build/dcc-tools
 (node_modules/@smartdcc/gbcs-parser below it); without node or the package the bench says so
 and falls back to the parser's published figure on this machine kind (ANCHOR_FULL).
 
@@ -116,6 +118,13 @@ def user_env(pycache: str | None) -> dict[str, str]:
 LOADS: list[float] = []
 
 
+def gbhan_check_args(jobs: int | None) -> list[str]:
+    """`gbhan gbcs check RTDS --keystore K --allow-unverifiable [--jobs N]`."""
+    args = [*gbhan_command(), "gbcs", "check", str(RTDS), "--keystore", str(KEYSTORE)]
+    args += ["--allow-unverifiable"]
+    return args if jobs is None else [*args, "--jobs", str(jobs)]
+
+
 def cli_check(
     runs: int, jobs: int | None, base: dict[str, str], cache: str | None = None
 ) -> tuple[int, list[float], list[float]]:
@@ -123,11 +132,7 @@ def cli_check(
     `jobs` processes (None: its default) in the environment `base`; `cache`: an
     XDG_CACHE_HOME to run with (an empty one: the parsers compiled, the keystore parsed)."""
     LOADS.append(os.getloadavg()[0])
-    command = gbhan_command()
-    check_args = [*command, "gbcs", "check", str(RTDS), "--keystore", str(KEYSTORE)]
-    check_args += ["--allow-unverifiable"]
-    if jobs is not None:
-        check_args += ["--jobs", str(jobs)]
+    check_args = gbhan_check_args(jobs)
     env = dict(base)
     if cache is None:
         timed_run(check_args, env)  # warm the page, bytecode and on-disk parser caches
@@ -264,11 +269,20 @@ def export_keys(keystore: Keystore, path: Path) -> None:
     path.write_text(json.dumps(out))
 
 
-def dcc_parser(files: list[Path], keystore: Keystore, runs: int) -> dict | str:
+def dcc_parser(
+    files: list[Path],
+    keystore: Keystore,
+    runs: int,
+    rivals: dict[str, tuple[list[str], dict[str, str]]] | None = None,
+) -> dict | str:
     """The DCC parser's full check over `files`, end to end under node (the wall and CPU
     seconds of each run and its last report: why messages threw, which did), then the same
     over only the files it parsed whole (a message it throws on is one it stopped early on,
-    so its rate over every file flatters it); or why it could not be run."""
+    so its rate over every file flatters it); or why it could not be run.
+
+    `rivals` (name -> command and environment): run in rounds with the parser, one run of
+    each a round, so that both meet the machine's load (other work on a shared machine
+    comes and goes over a minute) in the same seconds: "rounds" holds each one's walls."""
     node = shutil.which("node")
     if node is None:
         return "node is not installed"
@@ -298,7 +312,18 @@ def dcc_parser(files: list[Path], keystore: Keystore, runs: int) -> dict | str:
         threw = set(report.get("threw_files", ()))
         whole = [path for index, path in enumerate(files) if index not in threw]
         parsed_walls, parsed_cpus, parsed_report = series(whole, keys) if whole else ([], [], {})
+        rounds: dict[str, list[float]] = {"dcc": []}
+        for name, (command, command_env) in (rivals or {}).items():
+            rounds[name] = []
+            timed_run(command, command_env)  # warm its caches
+        for _ in range(runs if rivals else 0):
+            rounds["dcc"].append(
+                timed_run([node, str(DCC_SCRIPT), str(keys), *map(str, files)], env)[0]
+            )
+            for name, (command, command_env) in rivals.items():
+                rounds[name].append(timed_run(command, command_env)[0])
     return {
+        "rounds": rounds,
         "walls": walls,
         "cpus": cpus,
         "report": report,
@@ -360,9 +385,17 @@ def main() -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = cores or 1
 
-    # the reference first, so that it and gbhan meet the machine in the same state
-    print(f"measuring {DCC_PACKAGE} end to end ({args.cli_runs} runs) ...", flush=True)
-    dcc = dcc_parser(files, keystore, args.cli_runs)
+    # the reference first, so that it and gbhan meet the machine in the same state, then in
+    # rounds with gbhan's check (its default processes, and -j2)
+    round_cache = tempfile.TemporaryDirectory()
+    round_env = user_env(round_cache.name)
+    rivals = {
+        "default": (gbhan_check_args(None), round_env),
+        "-j2": (gbhan_check_args(2), round_env),
+    }
+    print(f"measuring {DCC_PACKAGE} end to end ({args.cli_runs} runs, then rounds) ...", flush=True)
+    dcc = dcc_parser(files, keystore, args.cli_runs, rivals)
+    round_cache.cleanup()
 
     def decode_all():
         for data in corpus:
@@ -483,6 +516,22 @@ def main() -> int:
                 f"ratio below is against its rate over all {count} files "
                 f"({reference:,.0f} msg/s), the more generous to it"
             )
+    rounds_note = ""
+    if not isinstance(dcc, str) and dcc["rounds"]["dcc"]:
+        rounds, count = dcc["rounds"], dcc["report"]["messages"]
+        dcc_best = min(rounds["dcc"])
+        parts = []
+        for name in ("default", "-j2"):
+            ratios = [d / g for d, g in zip(rounds["dcc"], rounds[name], strict=True)]
+            parts.append(
+                f"gbhan {name} {count / min(rounds[name]):,.0f} msg/s best "
+                f"({dcc_best / min(rounds[name]):.2f}x best against best, "
+                f"{statistics.median(ratios):.2f}x the median round)"
+            )
+        rounds_note = (
+            f"in {len(rounds['dcc'])} rounds, one run of each a round: the DCC parser "
+            f"{count / dcc_best:,.0f} msg/s best; " + "; ".join(parts)
+        )
     goal_cli = CLI_GOAL_RATIO * reference
     rows = [
         *dcc_rows,
@@ -537,6 +586,8 @@ def main() -> int:
         print(f"{name:<34}{value:>12,.0f}  {unit:<6}{against:<18}{shown:>8}")
     print()
     print(dcc_note)
+    if rounds_note:
+        print(rounds_note)
     print(
         f"gbhan gbcs check end to end against the DCC parser ({reference_name}): "
         f"{cli_best / reference:.2f}x best, {cli_median / reference:.2f}x median "
