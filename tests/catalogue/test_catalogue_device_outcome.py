@@ -157,19 +157,31 @@ def test_the_reports_tell_a_device_error_from_an_answer():
     ]  # fmt: skip
 
 
-def test_gbhan_dsp_catalogue_shows_the_device_error():
-    """As a user runs it: the GSME's 6.11 answer says its time is unreliable though the
-    template is a success case; the table says so beside the I0, --json in `device`."""
+def test_gbhan_dsp_catalogue_shows_the_device_error(tmp_path):
+    """As a user runs it: the GSME refuses a 2.2 whose code is RTDS's ERROR case's (no UTRN:
+    its check digit is wrong), though the request is answered I0; the table says so beside
+    the I0, --json in `device`. (The catalogue's own GSME templates now succeed but for its
+    log reads, which find nothing.)"""
+    catalogue_dir = data.duis_catalogue()
+    (tmp_path / "ECS52_11.2_SUCCESS_REQUEST_DUIS.XML").write_bytes(
+        (catalogue_dir / "ECS52_11.2_SUCCESS_REQUEST_DUIS.XML").read_bytes())  # fmt: skip
+    error_command = data.rtds() / "2.2_CS01b" / "CS01b_2.2_ERROR_COMMAND_GBCS.HEX"
+    frame = decode(bytes.fromhex(error_command.read_text().strip())).payload.components[0]
+    code = bytes(frame.body.frame.payload.top_up_code).decode()
+    template = (catalogue_dir / "CS01b_2.2_SUCCESS_REQUEST_DUIS.XML").read_text()
+    (tmp_path / "CS01b_2.2_ERROR_REQUEST_DUIS.XML").write_text(
+        template.replace("<sr:UTRN>73950067887105178605</sr:UTRN>", f"<sr:UTRN>{code}</sr:UTRN>")
+    )
     command = [sys.executable, "-m", "tools.dsp_cmd", "dsp", "catalogue", "--quiet",
-               "--only", "GCS28_6.11", "--only", "ECS52_"]  # fmt: skip
+               "--catalogue", str(tmp_path)]  # fmt: skip
     table = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert table.returncode == 0, table.stderr
     rows = {line.split()[-1]: line.split() for line in table.stdout.splitlines()[1:3]}
-    assert rows["GCS28_6.11_SUCCESS_REQUEST_DUIS.XML"][2:5] == [
-        "I0>I99>I0", "yes", "error:time_unreliable"]  # fmt: skip
+    assert rows["CS01b_2.2_ERROR_REQUEST_DUIS.XML"][2:5] == [
+        "I99>I0", "yes", "error:rejected_invalid_top_up"]  # fmt: skip
     assert rows["ECS52_11.2_SUCCESS_REQUEST_DUIS.XML"][2:5] == ["I99>I0", "yes", "success"]
     out = subprocess.run([*command, "--json"], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)  # fmt: skip
     results = {r["file"]: r for r in json.loads(out.stdout)["results"]}
-    assert results["GCS28_6.11_SUCCESS_REQUEST_DUIS.XML"]["device"] == "error:time_unreliable"
+    assert results["CS01b_2.2_ERROR_REQUEST_DUIS.XML"]["device"] == "error:rejected_invalid_top_up"
     assert json.loads(out.stdout)["summary"]["device_error"] == 1
