@@ -993,27 +993,31 @@ def _check_in_workers(
     os.fork and a pair of pipes per worker, not multiprocessing (whose import alone is a
     twentieth of a small check): jobs - 1 workers inherit the codec and keystore as loaded,
     and this process is the last; each round, share k is every jobs-th source from the
-    k-th (so costly folders are shared evenly), sent to worker k as one pickled list and
-    back as one list of results (verdicts and tallies: `FileResult.__reduce__`), share 0
-    checked here meanwhile. A worker that dies (killed, out of memory) is a GbcsError
+    k-th (so costly folders are shared evenly), the first round's inherited by worker k
+    with the fork (no pickling, and it starts at once), each later one sent to it as one
+    pickled list; the results come back as one list (verdicts and tallies:
+    `FileResult.__reduce__`), share 0 checked here meanwhile. A worker that dies (killed, out of memory) is a GbcsError
     naming its exit, never a wait for ever."""
-    first = list(itertools.islice(sources, _MIN_SHARED))
-    if not hasattr(os, "fork") or len(first) < _MIN_SHARED:
-        for source in itertools.chain(first, sources):
+    round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
+    if not hasattr(os, "fork") or len(round_) < _MIN_SHARED:
+        for source in itertools.chain(round_, sources):
             yield _check_source(source, keystore, allow)
         return
-    pending = itertools.chain(first, sources)
-    workers = [_Worker.start(keystore, allow) for _ in range(jobs - 1)]
+    # the first round's shares go with the fork (each worker finds its own in the memory it
+    # inherits and starts on it at once); later rounds through the pipes
+    workers = [_Worker.start(keystore, allow, round_[number::jobs]) for number in range(1, jobs)]
     try:
-        while round_ := list(itertools.islice(pending, jobs * _ROUND_SHARE)):
-            for number, worker in enumerate(workers, 1):
-                worker.send(round_[number::jobs])
+        while round_:
             own = [_check_source(source, keystore, allow) for source in round_[::jobs]]
             for result in own:
                 result.message = None
             shares = [own, *(worker.receive() for worker in workers)]
             for index in range(len(round_)):
                 yield shares[index % jobs][index // jobs]
+            round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
+            if round_:
+                for number, worker in enumerate(workers, 1):
+                    worker.send(round_[number::jobs])
     finally:
         for worker in workers:
             worker.stop()
@@ -1030,7 +1034,9 @@ class _Worker(Record):
         self.results = results  # worker -> parent: pickled lists of FileResult
 
     @classmethod
-    def start(cls, keystore: Keystore | None, allow: bool) -> _Worker:
+    def start(cls, keystore: Keystore | None, allow: bool, first: list[Source]) -> _Worker:
+        """Fork a worker that checks `first` (its share of the first round, inherited with
+        the process), sends those results back, then checks each list sent to it."""
         jobs_read, jobs_write = os.pipe()
         results_read, results_write = os.pipe()
         pid = os.fork()
@@ -1040,7 +1046,7 @@ class _Worker(Record):
                 os.close(jobs_write)
                 os.close(results_read)
                 with os.fdopen(jobs_read, "rb") as inbox, os.fdopen(results_write, "wb") as out:
-                    _serve(inbox, out, keystore, allow)
+                    _serve(first, inbox, out, keystore, allow)
                 status = 0
             finally:
                 os._exit(status)
@@ -1091,13 +1097,18 @@ class _Worker(Record):
         return status
 
 
-def _serve(inbox: BinaryIO, out: BinaryIO, keystore: Keystore | None, allow: bool) -> None:
-    """A worker's loop: check each job list as it comes, send back its results."""
+def _serve(
+    first: list[Source], inbox: BinaryIO, out: BinaryIO, keystore: Keystore | None, allow: bool
+) -> None:
+    """A worker's loop: check `first`, then each job list as it comes; send back the
+    results of each."""
+    batch: list[Source] | None = first
     while True:
-        try:
-            batch = pickle.load(inbox)
-        except EOFError:  # the parent is done
-            return
+        if batch is None:
+            try:
+                batch = pickle.load(inbox)
+            except EOFError:  # the parent is done
+                return
         try:
             results = []
             for source in batch:
@@ -1111,6 +1122,7 @@ def _serve(inbox: BinaryIO, out: BinaryIO, keystore: Keystore | None, allow: boo
         out.flush()
         if isinstance(reply, str):
             return
+        batch = None
 
 
 def _exit_text(status: int | None) -> str:

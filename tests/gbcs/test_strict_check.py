@@ -319,6 +319,20 @@ def test_workers_give_the_same_results_in_the_same_order(tmp_path):
     assert {"b/broken.hex", "c/tampered.hex"} <= failed
 
 
+def test_workers_check_later_rounds_sent_through_their_pipes(monkeypatch):
+    """The first round's shares go to the workers with the fork, later rounds through
+    the pipes: with rounds of 3 x 40 messages, 150 come back as one process gives them."""
+    monkeypatch.setattr(gbcs.check, "_ROUND_SHARE", 40)
+    folders = ("7.6_ECS47Deactivate", "7.7_ECS61a", "4.13_GCS21b", "NA_PCS02")
+    listed = [s for name in folders for s in iter_sources([str(RTDS_ROOT / name)], read=False)]
+    sources = (listed * 40)[:150]  # three full rounds and a short last one
+    expected, seen = [], []
+    check_sources(sources, rtds_keystore(), lambda _, r: expected.append(r.as_dict()), jobs=1)
+    totals = check_sources(sources, rtds_keystore(), lambda _, r: seen.append(r.as_dict()), jobs=3)
+    assert seen == expected and totals.files == 150
+    assert [r["source"] for r in seen] == [s.name for s in sources]
+
+
 def test_workers_read_the_files_they_check(tmp_path):
     """Sources named but not read (read=False, as gbhan gbcs check lists a folder) give the
     same results in workers as read ones in process; a file gone since it was listed is
