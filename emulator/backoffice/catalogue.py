@@ -232,37 +232,75 @@ def run_order(templates: list[Template]) -> list[Template]:
     return sorted(templates, key=lambda t: (*_run_group(t), t.name))
 
 
-def _hub_status_by_supplier(template: Template, status: str) -> bytes:
-    """An 8.4 Update Inventory setting the SMI status of the Comms Hub `template` names
-    (UpdateDeviceStatusCH), with the template's header otherwise."""
+def _as_service(
+    template: Template, srv: str, element: str
+) -> tuple[etree._Element, etree._Element]:
+    """A request of `srv` with `template`'s header: (the document, the empty `element` its
+    body holds in place of the template's)."""
     root = duis.parse(template.path.read_bytes())
     header, body = root.find(f"{{{duis.SR}}}Header"), root.find(f"{{{duis.SR}}}Body")
     if header is None or body is None or not len(body):
         raise CatalogueError(f"{template.name}: no header or body")
-    hub = body[0].findtext(f"{{{duis.SR}}}DeviceID") or ""
     for name in ("ServiceReference", "ServiceReferenceVariant"):
         node = header.find(f"{{{duis.SR}}}{name}")
         if node is not None:
-            node.text = "8.4"
+            node.text = srv
     for child in list(body):
         body.remove(child)
-    update = etree.SubElement(body, f"{{{duis.SR}}}UpdateInventory")
-    etree.SubElement(update, f"{{{duis.SR}}}DeviceID").text = hub.strip()
+    return root, etree.SubElement(body, f"{{{duis.SR}}}{element}")
+
+
+def _named_device(template: Template) -> str:
+    """The DeviceID the template's body names."""
+    body = duis.parse(template.path.read_bytes()).find(f"{{{duis.SR}}}Body")
+    found = None if body is None or not len(body) else body[0].findtext(f"{{{duis.SR}}}DeviceID")
+    return (found or "").strip()
+
+
+def _hub_status_by_supplier(template: Template, status: str) -> bytes:
+    """An 8.4 Update Inventory setting the SMI status of the Comms Hub `template` names
+    (UpdateDeviceStatusCH), with the template's header otherwise."""
+    hub = _named_device(template)
+    root, update = _as_service(template, "8.4", "UpdateInventory")
+    etree.SubElement(update, f"{{{duis.SR}}}DeviceID").text = hub
     etree.SubElement(update, f"{{{duis.SR}}}UpdateDeviceStatusCH").text = status
+    return duis.to_bytes(root)
+
+
+#: the device the run pre-notifies for an 8.4 DeleteDevice (PRELUDES): an EUI no RTDS file
+#: and no DCC Boxed preset names, an ESME of gbhan's make
+TO_DELETE = "00-DB-12-34-56-78-90-DE"
+
+
+def _prenotify_to_delete(template: Template) -> bytes | None:
+    """Before an 8.4 DeleteDevice: a 12.2 Device Pre-notification of TO_DELETE (None for
+    another 8.4 change)."""
+    body = duis.parse(template.path.read_bytes()).find(f"{{{duis.SR}}}Body")
+    if body is None or body.find(f".//{{{duis.SR}}}DeleteDevice") is None:
+        return None
+    root, notice = _as_service(template, "12.2", "DevicePrenotification")
+    for name, text in (("DeviceID", TO_DELETE), ("DeviceManufacturer", "gbhan"),
+                       ("DeviceModel", "emulated"), ("DeviceType", "ESME")):  # fmt: skip
+        etree.SubElement(notice, f"{{{duis.SR}}}{name}").text = text
     return duis.to_bytes(root)
 
 
 #: requests the runner sends just before a template, as a DCC Boxed user would to bring the
 #: DSP to the state the template is written for, by SRV: (what it is, how it is made from
-#: the template). 8.14.2 (installed, no SM WAN) is for a Comms Hub not commissioned, and the
-#: run's hub is: every device template goes through it. Before it the Supplier sets the hub
-#: InstalledNotCommissioned by 8.4 Update Inventory (UpdateDeviceStatusCH: a status DUIS
-#: lets a Supplier set for a hub). The result's detail names the prelude and its codes.
-PRELUDES: dict[str, tuple[str, Callable[[Template], bytes]]] = {
+#: the template, None: nothing to send). 8.14.2 (installed, no SM WAN) is for a Comms Hub not
+#: commissioned, and the run's hub is: every device template goes through it. Before it the
+#: Supplier sets the hub InstalledNotCommissioned by 8.4 Update Inventory
+#: (UpdateDeviceStatusCH: a status DUIS lets a Supplier set for a hub). 8.4 DeleteDevice is
+#: for a device pre-notified and never installed (Pending), and the ESME the catalogue's
+#: names is installed, as every other template needs it: the user pre-notifies a device
+#: (12.2) and deletes that one, its id in place of the template's (`Carried`), as 5.2 names
+#: the schedule its 5.1 made. The result's detail names the prelude and its codes.
+PRELUDES: dict[str, tuple[str, Callable[[Template], bytes | None]]] = {
     "8.14.2": (
         "8.4 UpdateDeviceStatusCH InstalledNotCommissioned",
         functools.partial(_hub_status_by_supplier, status="InstalledNotCommissioned"),
     ),
+    "8.4": (f"12.2 DevicePrenotification {TO_DELETE}", _prenotify_to_delete),
 }
 
 
@@ -278,15 +316,29 @@ class Carried:
     """What the run's own answers gave that a later template must name, filled in as a DCC
     Boxed user edits a template before sending it: the catalogue's 5.2 and 5.3 name schedule
     123, which no DSP made for them; the user puts in the id its own 5.1 Create Schedule was
-    answered with (per user: only the owner sees a schedule). Without such an answer the
-    template goes as it is."""
+    answered with (per user: only the owner sees a schedule); the catalogue's 8.4 deletes
+    the device its prelude pre-notified (PRELUDES). Without such an answer the template goes
+    as it is."""
 
     schedule_ids: dict[bytes, str] = field(default_factory=dict)
+    #: user -> the device its prelude pre-notified for an 8.4 DeleteDevice
+    prenotified: dict[bytes, str] = field(default_factory=dict)
 
     def fill(self, template: Template, xml: bytes, user: bytes) -> tuple[bytes, str]:
         """The template as `user` sends it, and a note of what was changed ("": nothing)."""
         if template.srv in user_values.SRVS:  # its own UTRN, its own now (user_values.py)
             return user_values.fill(template.srv, xml, user, template.target)
+        device = self.prenotified.get(bytes(user))
+        if template.srv == "8.4" and device is not None:
+            root = duis.parse(xml)
+            node = root.find(
+                f"{{{duis.SR}}}Body/{{{duis.SR}}}UpdateInventory/{{{duis.SR}}}DeviceID"
+            )
+            if node is None or (node.text or "").strip() == device:
+                return xml, ""
+            was = (node.text or "").strip()
+            node.text = device
+            return duis.to_bytes(root), f"DeviceID {was} -> {device}, the device it pre-notified"
         made = self.schedule_ids.get(bytes(user))
         if template.srv not in NAMES_SCHEDULE or made is None:
             return xml, ""
@@ -302,7 +354,13 @@ class Carried:
     def prelude(template: Template) -> tuple[str, bytes] | None:
         """The request to send before `template` (PRELUDES): what it is, its XML."""
         found = PRELUDES.get(template.srv)
-        return None if found is None else (found[0], found[1](template))
+        xml = None if found is None else found[1](template)
+        return None if found is None or xml is None else (found[0], xml)
+
+    def prelude_answered(self, template: Template, user: bytes, answers: Sequence[Answer]) -> None:
+        """Keep what the prelude to `template` made: the device an 8.4's 12.2 pre-notified."""
+        if template.srv == "8.4" and answers and answers[-1].code == "I0":
+            self.prenotified[bytes(user)] = TO_DELETE
 
     def note(self, template: Template, user: bytes, answers: Sequence[Answer]) -> None:
         """Keep what `answers` to `template` gave: a 5.1's schedule id; a 5.3 that deleted
@@ -315,6 +373,8 @@ class Carried:
                 self.schedule_ids[bytes(user)] = made.strip()
         elif template.srv == "5.3":
             self.schedule_ids.pop(bytes(user), None)
+        elif template.srv == "8.4":
+            self.prenotified.pop(bytes(user), None)
 
 
 def load_catalogue(folder: Path | None = None) -> list[Template]:
@@ -415,6 +475,7 @@ class Runner:
             if prelude is not None:  # its own counter: above any template's in the run
                 before = await user.run(user.prepare(prelude[1], counter + PRELUDE_COUNTER),
                                         self.timeout_s)  # fmt: skip
+                self.carried.prelude_answered(template, user.eui, before)
                 result.detail = f"after {prelude[0]}: {'>'.join(a.code for a in before)}"
             xml, filled = self.carried.fill(template, template.path.read_bytes(), user.eui)
             result.detail = "; ".join(d for d in (result.detail, filled) if d)

@@ -300,6 +300,7 @@ async def run_one(
         prelude = carried.prelude(template)
         if prelude is not None:
             _rid, before = await sender.submit(prelude[1], counter + PRELUDE_COUNTER)
+            carried.prelude_answered(template, sender.user.eui, before)
             result.detail = f"after {prelude[0]}: {'>'.join(a.code for a in before)}"
         xml, filled = carried.fill(template, template.path.read_bytes(), sender.user.eui)
         result.detail = "; ".join(d for d in (result.detail, filled) if d)

@@ -4,8 +4,9 @@ answered the way a DCC Boxed user reaches that state (emulator/backoffice/catalo
 after its own 5.1 with the id that 5.1 was answered with, and the schedule is really read
 and really gone afterwards. 8.14.2 is for a Comms Hub not commissioned: the run sends the
 Supplier's 8.4 setting the hub InstalledNotCommissioned first, and 8.2 reads each status the
-hub returns take it through. The templates are the catalogue's files, by name; the DSP is
-the one `gbhan dsp serve` runs, over HTTP."""
+hub returns take it through. 8.4 DeleteDevice is for a device pre-notified, never
+installed: the run pre-notifies one (12.2) and deletes that one. The templates are the
+catalogue's files, by name; the DSP is the one `gbhan dsp serve` runs, over HTTP."""
 
 from __future__ import annotations
 
@@ -197,19 +198,21 @@ def test_the_hub_is_installed_without_wan_then_withdrawn(tmp_path):
 def test_the_node_red_run_fills_in_and_sends_the_prelude_too(tmp_path):
     """The same templates sent as the DCC's Node-RED node sends them, each document signed by
     a per-document signer program (a stand-in for the DCC's tool: gbhan's signer as a
-    script): the schedule id carried, the 8.4 before 8.14.2, the same codes and notes."""
-    names = [CREATE, READ, DELETE, NO_WAN, NO_FAULT]
+    script): the schedule id carried, the 12.2 before 8.4 and the 8.4 before 8.14.2, the same
+    codes and notes."""
+    names = [CREATE, READ, DELETE, UPDATE, NO_WAN, NO_FAULT]
     script = Path(__file__).with_name("dspstate_sign_helpers.py")
     signer = nodered.CommandSigner([sys.executable, str(script)])
     clock = Clock("wall")
     results = clock.run(lambda: nodered.run_catalogue_signed(
         [BY_NAME[n] for n in names], signer, state_dir=tmp_path, clock=clock))  # fmt: skip
     by_name = {r.file: r for r in results}
-    assert [by_name[n].codes for n in names] == [("I0",)] * 5, [r.detail for r in results]
+    assert [by_name[n].codes for n in names] == [("I0",)] * 6, [r.detail for r in results]
     made = by_name[READ].detail.split(" -> ")[1].split(",")[0]
     assert made.isdigit()
     assert by_name[DELETE].detail == f"DSPScheduleID 123 -> {made}, the id this run's 5.1 got"
     assert by_name[NO_WAN].detail == "after 8.4 UpdateDeviceStatusCH InstalledNotCommissioned: I0"
+    assert by_name[UPDATE].detail.endswith(f"-> {catalogue.TO_DELETE}, the device it pre-notified")
 
 
 OPT_IN = "8.6_SERVICE_OPTIN_REQUEST_DUIS.XML"
@@ -228,3 +231,56 @@ def test_service_opt_in_is_no_roles_to_send(tmp_path, role):
 
     answers = Clock("wall").run(go)
     assert [(a.source, a.code) for a in answers] == [("serviceD", "E2")]
+
+
+UPDATE = "8.4_UPDATE_INVENTORY_REQUEST_DUIS.XML"  # DeleteDevice of the ESME ...90A0
+
+
+async def inventory_status(user, device: str, counter: int) -> tuple[str, str | None]:
+    """8.2 Read Inventory by DeviceID: its code, and the device's DeviceStatus when I0."""
+    xml = BY_NAME[INVENTORY].path.read_bytes().replace(b"00-DB-12-34-56-78-90-A2", device.encode())
+    answers = await user.run(user.prepare(xml, counter))
+    found = answers[-1].root.find(f".//{{{SR}}}Device")
+    return answers[-1].code, None if found is None else found.findtext(f"{{{SR}}}DeviceStatus")
+
+
+def test_the_prelude_pre_notifies_a_device_only_before_a_delete():
+    what, xml = catalogue.Carried.prelude(BY_NAME[UPDATE])
+    assert what == f"12.2 DevicePrenotification {catalogue.TO_DELETE}"
+    request = duis.parse_request(duis.parse(xml))
+    assert (request.service_reference, request.service_reference_variant) == ("12.2", "12.2")
+    assert [(etree.QName(c).localname, c.text) for c in request.body] == [
+        ("DeviceID", catalogue.TO_DELETE),
+        ("DeviceManufacturer", "gbhan"),
+        ("DeviceModel", "emulated"),
+        ("DeviceType", "ESME"),
+    ]
+    status_update = BY_NAME[NO_WAN]  # the 8.14.2 prelude is an 8.4 too, but no delete
+    assert catalogue.PRELUDES["8.4"][1](status_update) is None
+
+
+def test_delete_takes_the_device_this_run_pre_notified(tmp_path):
+    """The 12.2 before 8.4 makes the device Pending (8.2 says so); 8.4 then deletes that
+    device, named in place of the template's ESME (detail), and 8.2 no longer finds it (E19);
+    the ESME the template named stays Commissioned."""
+
+    async def go():
+        async with session(tmp_path) as (runner, users):
+            user = users[IS]
+            what, xml = catalogue.Carried.prelude(BY_NAME[UPDATE])
+            await user.run(user.prepare(xml, 10**15))  # as the runner does before 8.4 ...
+            pending = await inventory_status(user, catalogue.TO_DELETE, 10**15 + 1)
+            result = await runner.run_one(BY_NAME[UPDATE], 0)  # ... which does it again
+            gone = await inventory_status(user, catalogue.TO_DELETE, 10**15 + 2)
+            esme = await inventory_status(user, "00-DB-12-34-56-78-90-A0", 10**15 + 3)
+            return pending, result, gone, esme
+
+    pending, result, gone, esme = Clock("wall").run(go)
+    assert pending == ("I0", "Pending")
+    assert result.codes == ("I0",)
+    assert result.detail == (
+        f"after 12.2 DevicePrenotification {catalogue.TO_DELETE}: I0; DeviceID "
+        f"00-DB-12-34-56-78-90-A0 -> {catalogue.TO_DELETE}, the device it pre-notified"
+    )
+    assert gone == ("E19", None)
+    assert esme == ("I0", "Commissioned")
