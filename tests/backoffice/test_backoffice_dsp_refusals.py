@@ -81,12 +81,14 @@ def unknown_device(signer) -> bytes:
     return duis.to_bytes(xmlsig.sign(root, signer))
 
 
-UNSERVED = data.duis_catalogue() / "8.6_SERVICE_OPTIN_REQUEST_DUIS.XML"  # no role may send it
+#: 8.12.2 Restore GPF Device Log: DUIS defines it, gbhan's DSP does not serve it (it holds no
+#: replaced GPF's device log to restore)
+UNSERVED = data.duis_catalogue() / "GCS59_8.12.2_SUCCESS_REQUEST_DUIS.XML"
 
 CASES = {
     # name: (builder(signers) -> steps, expected codes)
     "an-srv-gbhan-does-not-serve-is-not-a-role-refusal": (
-        lambda s: [("serviceD", signed_as(UNSERVED, SUPPLIER, s["supplier"]))],
+        lambda s: [("serviceS", signed_as(UNSERVED, SUPPLIER, s["supplier"]))],
         ["E43"],
     ),
     "dno-sends-supplier-only-7.5": (
