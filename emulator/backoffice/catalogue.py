@@ -317,15 +317,25 @@ class Carried:
     Boxed user edits a template before sending it: the catalogue's 5.2 and 5.3 name schedule
     123, which no DSP made for them; the user puts in the id its own 5.1 Create Schedule was
     answered with (per user: only the owner sees a schedule); the catalogue's 8.4 deletes
-    the device its prelude pre-notified (PRELUDES). Without such an answer the template goes
-    as it is."""
+    the device its prelude pre-notified (PRELUDES); the catalogue's 6.15.2 places the
+    certificate the SMKI (`smki_url`) issued for the request the device's own 6.17 answer
+    carried (user_values.py). Without such an answer the template goes as it is."""
 
     schedule_ids: dict[bytes, str] = field(default_factory=dict)
     #: user -> the device its prelude pre-notified for an 8.4 DeleteDevice
     prenotified: dict[bytes, str] = field(default_factory=dict)
+    #: the SMKI service that issues a device's certificate for its own request (None: none)
+    smki_url: str | None = None
+    #: (user, device) -> (serial, DER) the SMKI issued for the request the device's 6.17
+    #: answer to that user carried, which its 6.15.2 places; or why none was (text)
+    device_certificates: dict[tuple[bytes, bytes], tuple[str, bytes] | str] = field(
+        default_factory=dict
+    )
 
     def fill(self, template: Template, xml: bytes, user: bytes) -> tuple[bytes, str]:
         """The template as `user` sends it, and a note of what was changed ("": nothing)."""
+        if template.srv == user_values.UPDATE_DEVICE_CERTIFICATE:
+            return self._device_certificate(template, xml, user)
         if template.srv in user_values.SRVS:  # its own UTRN, its own now (user_values.py)
             return user_values.fill(template.srv, xml, user, template.target)
         device = self.prenotified.get(bytes(user))
@@ -375,6 +385,37 @@ class Carried:
             self.schedule_ids.pop(bytes(user), None)
         elif template.srv == "8.4":
             self.prenotified.pop(bytes(user), None)
+        elif template.srv == user_values.ISSUE_CREDENTIALS:
+            self._issue(template, user, answers[-1])
+
+    def _issue(self, template: Template, user: bytes, answer: Answer) -> None:
+        """The certificate the SMKI issues for the request in the device's 6.17 answer, as
+        the user asks for it (the SMKI's refusal kept in its place)."""
+        payload = answer.gbcs_payload if answer.source == "endpoint" else None
+        request = None if payload is None else user_values.certification_request(payload)
+        if request is None:
+            return
+        key = (bytes(user), bytes(template.target))
+        if self.smki_url is None:
+            self.device_certificates[key] = "no SMKI service to ask"
+            return
+        try:
+            self.device_certificates[key] = smki_client.request_device_certificate(
+                self.smki_url, request
+            )
+        except SmkiError as exc:
+            self.device_certificates[key] = str(exc)
+
+    def _device_certificate(self, template: Template, xml: bytes, user: bytes) -> tuple[bytes, str]:
+        """6.15.2 with the certificate the SMKI issued for the device's 6.17 request."""
+        found = self.device_certificates.get((bytes(user), bytes(template.target)))
+        if found is None:
+            return xml, ""
+        if isinstance(found, str):
+            return xml, f"DeviceCertificate as the template has it: the SMKI issued none ({found})"
+        serial, der = found
+        why = "issued by the SMKI for the request in this run's 6.17 answer"
+        return user_values.put_device_certificate(xml, der, serial, why)
 
 
 def load_catalogue(folder: Path | None = None) -> list[Template]:
@@ -413,10 +454,14 @@ class Result:
                                "response": response}  # fmt: skip
 
 
+#: GBCS's message code of CS02d, Update Device Certificates on Device (6.15.2)
+CS02D_MESSAGE_CODE = 0x000B
+
+
 class DeviceVerifier:
     """Checks a device's response as a DCC user does: the device's DS certificate from the
-    SMKI service (fetched once per device), MACs with the user's KA key pair and the device's
-    KA certificate (the RTDS keystore holds both)."""
+    SMKI service (fetched once per device, again at its 6.15.2 answer), MACs with the user's
+    KA key pair and the device's KA certificate (the RTDS keystore holds both)."""
 
     def __init__(self, smki_url: str | None, keystore: Keystore):
         self.smki_url, self.keystore = smki_url, keystore
@@ -440,9 +485,13 @@ class DeviceVerifier:
 
     def check(self, raw: bytes) -> tuple[bool, str]:
         """Whether the response verifies, and what it says of the command (device_outcome,
-        its encrypted parts read with the user's keys; UNKNOWN when it does not decode)."""
+        its encrypted parts read with the user's keys; UNKNOWN when it does not decode). A
+        device's CS02d (6.15.2) answer may be signed with a key its new certificate holds,
+        and so may every later one: its certificates are fetched again from the SMKI."""
         try:
             message = decode(raw)
+            if message.message_code == CS02D_MESSAGE_CODE:
+                self._fetched.discard(bytes(message.originator))
             self._fetch(bytes(message.originator))
             verified = check_message(message, self.keystore).outcome == "verified"
         except GbcsError:
@@ -681,7 +730,8 @@ async def run_catalogue(
                 endpoints.append(endpoint)
                 if set_endpoint is not None:
                     set_endpoint(user.eui, where)
-            runner = Runner(users, DeviceVerifier(smki, verify_keys), timeout_s)
+            runner = Runner(users, DeviceVerifier(smki, verify_keys), timeout_s,
+                            carried=Carried(smki_url=smki))  # fmt: skip
             return await runner.run(run_order(templates), progress)
         finally:
             await transport.close()

@@ -379,7 +379,7 @@ async def run_catalogue_signed(
                 listed = run_order(templates)
                 results = []
                 base = int(time.time() * 1000)
-                carried = Carried()
+                carried = Carried(smki_url=smki)
                 for index, template in enumerate(listed):
                     sender = senders.get(template.role)
                     if sender is None:

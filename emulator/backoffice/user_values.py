@@ -11,6 +11,11 @@ template carries its author's: the DCC's templates come from RTDS, whose one Sup
   asks the device to take, the start of the validity interval the DSP builds (GBCS's GCS28
   and ECS70: a device takes the time only within it); the user puts in its own now (UTC,
   whole seconds), keeping the template's TolerancePeriod.
+- 6.15.2 Update Security Credentials (Device): DeviceCertificate is RTDS's meter's, for a key
+  pair no one else holds; a user places the certificate the SMKI issued for the request the
+  device's own 6.17 answer carried (CS02c: the device made a new key pair), so the device
+  takes it as its own (`certification_request`, `put_device_certificate`; the runner's
+  Carried keeps the certificate between the two).
 
 The users' prepayment keys are the RTDS and DCC Boxed keystores' (the Gas Supplier's,
 90B3D51F30030000's, is RTDS's "pp-ka" pair). A template whose values are already the
@@ -19,12 +24,17 @@ user's goes as it is.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 from collections.abc import Callable
 
+from cryptography import x509
+
 from emulator import data
 from emulator.devices import utrn
+from gbcs import decode
+from gbcs.errors import GbcsError
 from gbcs.keystore import Keystore
 
 from . import duis
@@ -88,4 +98,48 @@ def fill(srv: str, xml: bytes, user: bytes, target: bytes,
     return duis.to_bytes(root), f"{what} {named} -> {own}, the sender's own"
 
 
-__all__ = ["SRVS", "fill", "reissued_utrn", "users_keys"]
+#: the SRV whose answer carries a device's certificate signing request (CS02c), and the one
+#: that places the certificate issued for it (CS02d)
+ISSUE_CREDENTIALS, UPDATE_DEVICE_CERTIFICATE = "6.17", "6.15.2"
+
+
+def certification_request(response: bytes) -> bytes | None:
+    """The PKCS #10 request (DER) a device's CS02c response carries; None for any other
+    response, or one that does not decode."""
+    try:
+        fields = decode(response).payload.fields
+    except (GbcsError, AttributeError):
+        return None
+    value = fields.get("value") if fields.get("choice") == "certification_request" else None
+    return bytes(value) if isinstance(value, bytes | bytearray) else None
+
+
+def put_device_certificate(xml: bytes, der: bytes, serial: str, why: str) -> tuple[bytes, str]:
+    """A 6.15.2 template with `der` (serial `serial`) as its DeviceCertificate, and a note
+    saying so (`why`: where it came from); as it is when it already names that one."""
+    root = duis.parse(xml)
+    node = root.find(f".//{{{duis.SR}}}DeviceCertificate")
+    if node is None:
+        return xml, ""
+    own = base64.b64encode(der).decode("ascii")
+    named = "".join((node.text or "").split())
+    if named == own:
+        return xml, ""
+    try:
+        was = f"serial {x509.load_der_x509_certificate(base64.b64decode(named)).serial_number:X}"
+    except ValueError:
+        was = "unreadable"
+    node.text = own
+    return duis.to_bytes(root), f"DeviceCertificate ({was}) -> serial {serial}, {why}"
+
+
+__all__ = [
+    "ISSUE_CREDENTIALS",
+    "SRVS",
+    "UPDATE_DEVICE_CERTIFICATE",
+    "certification_request",
+    "fill",
+    "put_device_certificate",
+    "reissued_utrn",
+    "users_keys",
+]

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..xml_safety import XmlRejected, parse_document
 from .errors import SmkiError
 from .records import IN_USE, eui_text
-from .service import RETRIEVE_PATH, SEARCH_PATH
+from .service import DEVICE_CSR_PATH, RETRIEVE_PATH, SEARCH_PATH
 from .xmlrecords import SUBJECT_ALT_NAME, SUBJECT_NAME
 
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
@@ -86,6 +86,32 @@ def retrieve(base_url: str, serial: str, *, timeout: float = 10) -> bytes:
         return base64.b64decode(text, validate=True)
     except ValueError:
         raise SmkiError(f"SMKI service: certificate {serial} is not base64") from None
+
+
+def request_device_certificate(
+    base_url: str, request_der: bytes, *, timeout: float = 10
+) -> tuple[str, bytes]:
+    """(serial, DER) of the certificate the service issues for a device's PKCS #10 request
+    (gbhan's service: service.DEVICE_CSR_PATH); SmkiError when it refuses or has no such
+    service."""
+    text = base64.b64encode(request_der).decode("ascii")
+    body = (
+        "<?xml version='1.0' encoding='UTF-8'?><DeviceCSRRequest>"
+        f"<CertificateSigningRequest>{text}</CertificateSigningRequest></DeviceCSRRequest>"
+    ).encode()
+    status, answer = _post(base_url.rstrip("/") + DEVICE_CSR_PATH, body, timeout)
+    if status == 404:
+        raise SmkiError(f"SMKI service {base_url} issues no device certificates")
+    root = _answer(status, answer, "DeviceCSRResponse")
+    serial = root.findtext("CertificateResponse/CertificateSerial") or ""
+    try:
+        der = base64.b64decode(root.findtext("CertificateResponse/CertificateBody") or "",
+                               validate=True)  # fmt: skip
+    except ValueError:
+        raise SmkiError("SMKI service: the issued certificate is not base64") from None
+    if not der or not serial:
+        raise SmkiError("SMKI service: no certificate in its answer")
+    return serial, der
 
 
 def in_use_certificates(

@@ -5,6 +5,10 @@
   organisation EUI) -> `<CertificateSearchResponse>` with one `<Result>` per certificate.
 - `POST /services/retrievecertificate` with `<CertificateDataRequest><CertificateSerial>`
   -> `<CertificateDataResponse>` with a `<CertificateResponse>` including the body.
+- `POST /services/devicecsr` (gbhan's, in place of the SMKI portal's Device CSR page) with
+  `<DeviceCSRRequest><CertificateSigningRequest>` (a device's PKCS #10 request, base64 DER,
+  as its 6.17 answer carries it) -> `<DeviceCSRResponse>` with the `<CertificateResponse>`
+  of the certificate issued and lodged In Use (issuing.py); 401 for a request it refuses.
 
 Status: a certificate lodged as in use, pending or expired is shown as its validity at the
 service's clock makes it (`clock`, pinned with `--at`), so a repository lodged long ago
@@ -23,6 +27,7 @@ accepted and ignored.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import threading
@@ -38,6 +43,7 @@ from lxml import etree
 from ..xml_safety import XmlRejected, parse_document
 from .bundles import ARL, CRL, ORG_CRYPTO_PATH, REVOCATION_PREFIX, list_name, revocation_list
 from .errors import SmkiError
+from .issuing import issue_for_request
 from .records import (
     EXPIRED,
     IN_USE,
@@ -52,6 +58,7 @@ from .xmlrecords import SUBJECT_ALT_NAME, SUBJECT_NAME, response_element, result
 
 SEARCH_PATH = "/services/certificatesearch"
 RETRIEVE_PATH = "/services/retrievecertificate"
+DEVICE_CSR_PATH = "/services/devicecsr"
 MAX_REQUEST_BYTES = 64 * 1024
 XML_TYPES = ("application/xml", "text/xml")
 DEFAULT_PORT = 8083
@@ -165,11 +172,39 @@ def answer_retrieve(
     return 200, _serialise(root)
 
 
+def answer_device_csr(
+    repo: Repository, body: bytes, at: dt.datetime | None = None
+) -> tuple[int, bytes]:
+    """(HTTP status, XML) for a device's certificate signing request: the certificate issued
+    at `at` (None: now), lodged In Use."""
+    try:
+        request = parse_document(body, what="DeviceCSRRequest", max_bytes=MAX_REQUEST_BYTES)
+        if request.tag != "DeviceCSRRequest":
+            raise InvalidRequest(f"expected DeviceCSRRequest, got {request.tag}")
+        texts = [child.text or "" for child in request if child.tag == "CertificateSigningRequest"]
+        if len(texts) != 1:
+            raise InvalidRequest("give exactly one CertificateSigningRequest")
+        try:
+            der = base64.b64decode("".join(texts[0].split()), validate=True)
+        except ValueError:
+            raise InvalidRequest("the CertificateSigningRequest is not base64") from None
+        record = issue_for_request(repo, der, at or dt.datetime.now(dt.UTC))
+    except (XmlRejected, SmkiError) as exc:
+        return _invalid("DeviceCSRResponse", exc)
+    root = _envelope("DeviceCSRResponse", 200, "Success")
+    response_element(_row(record, at), root)
+    return 200, _serialise(root)
+
+
 def _invalid(tag: str, exc: Exception) -> tuple[int, bytes]:
     return 401, _serialise(_envelope(tag, 401, f"Invalid request: {exc}"))
 
 
-ROUTES = {SEARCH_PATH: answer_search, RETRIEVE_PATH: answer_retrieve}
+ROUTES = {SEARCH_PATH: answer_search, RETRIEVE_PATH: answer_retrieve,
+          DEVICE_CSR_PATH: answer_device_csr}  # fmt: skip
+#: the answer's element of each route, for a request refused before the route reads it
+_ANSWER_TAGS = {SEARCH_PATH: "CertificateSearchResponse", RETRIEVE_PATH: "CertificateDataResponse",
+                DEVICE_CSR_PATH: "DeviceCSRResponse"}  # fmt: skip
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -181,7 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
     org_crypto: bytes | None = None
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        route = ROUTES.get(urlsplit(self.path).path.rstrip("/"))
+        path = urlsplit(self.path).path.rstrip("/")
+        route = ROUTES.get(path)
         if route is None:
             self._send(HTTPStatus.NOT_FOUND, b"")
             return
@@ -196,10 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(length))
         kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if kind not in XML_TYPES:
-            tag = (
-                "CertificateSearchResponse" if route is answer_search else "CertificateDataResponse"
-            )
-            status, payload = _invalid(tag, InvalidRequest(f"Content-Type {kind!r} is not XML"))
+            invalid = InvalidRequest(f"Content-Type {kind!r} is not XML")
+            status, payload = _invalid(_ANSWER_TAGS[path], invalid)
         else:
             clock = type(self).clock
             status, payload = route(self.repo, body, clock() if clock is not None else None)
