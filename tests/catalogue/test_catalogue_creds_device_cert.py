@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,7 @@ from emulator.clock import Clock
 from emulator.smki import Repository, SmkiError, SmkiService
 from emulator.smki import client as smki_client
 from emulator.smki.records import IN_USE
-from emulator.smki.service import answer_device_csr
+from emulator.smki.service import DEVICE_CSR_PATH, answer_device_csr
 from emulator.smki.testpki import DCA_EUI, HARDWARE_MODULE_NAME
 from gbcs import decode
 from gbcs.asn1 import encode_tree
@@ -293,3 +295,23 @@ def test_the_smki_refuses_a_request_that_is_not_base64(smki):
     status, answer = answer_device_csr(repo, body, NOW)
     assert status == 401 and b"not base64" in answer
     assert repo.search(ESME, device=True) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "kind", "status", "tag"),
+    [("POST", "text/plain", 401, b"<DeviceCSRResponse>"), ("GET", None, 405, b"")],
+)
+def test_the_csr_service_is_an_xml_post(smki, method, kind, status, tag):
+    """Over HTTP: a body that is not XML is refused in the service's own answer; a GET is told
+    to POST."""
+    _repo, service = smki
+    headers = {} if kind is None else {"Content-Type": kind}
+    body = None if method == "GET" else b"<DeviceCSRRequest/>"
+    request = urllib.request.Request(service.url + DEVICE_CSR_PATH, data=body, method=method,
+                                     headers=headers)  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == status
+    assert tag in refused.value.read()
+    if method == "GET":
+        assert refused.value.headers["Allow"] == "POST"
