@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -315,3 +316,19 @@ def test_the_csr_service_is_an_xml_post(smki, method, kind, status, tag):
     assert tag in refused.value.read()
     if method == "GET":
         assert refused.value.headers["Allow"] == "POST"
+
+
+def test_the_cli_table_says_which_certificate_it_placed():
+    """`gbhan dsp catalogue --only` the two templates, as a user runs it: both success, and
+    the table names the certificate taken out and the one the SMKI issued."""
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-m", "tools.dsp_cmd", "dsp", "catalogue", "--only", "CS02c_6.17",
+         "--only", "CS02d_6.15.2", "--quiet"],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    [line] = [row for row in run.stdout.splitlines() if row.startswith("6.15.2")]
+    assert line.split()[1:5] == ["answered", "I0>I99>I0", "yes", "success"]
+    assert "(DeviceCertificate (serial 30398236744D9DA0E57F8D74AE041FCD) -> serial " in line
+    assert line.endswith(", issued by the SMKI for the request in this run's 6.17 answer)")
