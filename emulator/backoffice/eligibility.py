@@ -104,6 +104,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "1.5": frozenset({IS, GS}),  # Update Meter Balance
     "2.2": frozenset({IS, GS}),  # Top Up Device (a UTRN)
     "1.6": frozenset({IS, GS}),  # Update Payment Mode
+    "1.7": frozenset({IS}),  # Reset Tariff Block Counter Matrix (the ESME's ECS05)
     "2.1": frozenset({IS, GS}),  # Update Prepay Configuration
     "3.1": frozenset({IS, GS}),
     "3.3": frozenset({IS, GS}),

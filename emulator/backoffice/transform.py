@@ -3712,3 +3712,18 @@ DEVICES_OF["CCS03"] = ("chf",)
 # 4.14 for an unknown remote party (URP): the ACB sends the ESME's read naming the party and
 # its KA certificate, the meter encrypts for that certificate (esme/protected.py)
 FORMS[("4.14", "ECS21b")].build.remote_party = True  # type: ignore[attr-defined]
+
+
+# --- 1.7 Reset Tariff Block Counter Matrix at the ESME (ECS05, esme/blocks.py) ---------------
+
+RESET_BLOCK_COUNTERS = 99  # the tariff block counter matrix script table's reset selector
+
+
+def _ecs05(body: etree._Element, counter: int) -> bytes:
+    """1.7 (ECS05): execute the tariff block counter matrix's script table (0-0:10.0.100.255)
+    with selector 99, as RTDS's; the request names nothing else and is never future-dated."""
+    specs = [cosem_spec("action", 9, SCRIPTS, 1)]
+    return access_request(counter, specs, [_item("long-unsigned", RESET_BLOCK_COUNTERS)])
+
+
+FORMS[("1.7", "ECS05")] = _Form("ECS05", _ecs05)

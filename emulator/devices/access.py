@@ -105,6 +105,7 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "2.2": frozenset({S}),  # CS01a top up (a UTRN)
     "1.6": frozenset({S}),  # ECS02 / ECS03 update payment mode (critical)
     "2.1": frozenset({S}),  # ECS08a / ECS08 update prepay configuration (critical)
+    "1.7": frozenset({S}),  # ECS05 reset the tariff block counter matrix (critical)
     # CS02b/CS02g: each party replaces its own cells, the Supplier a Load Controller's
     # (credentials.py checks the mode against the sender's role)
     "6.15.1": frozenset({S, NO}),

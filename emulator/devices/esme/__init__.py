@@ -10,6 +10,7 @@
 - responses.py: responses and alerts, signed or MAC'd;
 - consumption.py: the import the world drives through the meter, charged to prepayment
   credit, its credit alerts and the supply interlock;
+- blocks.py: the tariff block counter matrix the import feeds, 4.1.3 reads and 1.7 resets;
 - instructions.py: what the instruction handlers share (results, data items, date-times).
 """
 

@@ -3,7 +3,8 @@ its credit: what makes credit run down over a day.
 
 `Consumption.import_energy(wh)` is the world's load through the meter (a scenario or a day
 drives it, as the feeder's physics drive load): the active import energy in the import
-register collection (0-0:94.44.34.10, what 4.1.1 ECS17b reads) rises by `wh`, and in
+register collection (0-0:94.44.34.10, what 4.1.1 ECS17b reads) rises by `wh`, so do TOU
+rate 1's block counter and TOU-with-blocks register (blocks.py, what 4.1.3 ECS17e reads), and in
 prepayment mode (the active account's mode, 0-0:19.0.0.255 attribute 2) the meter charges:
 
 - the energy at the price of TOU rate 1 in the active price matrix (0-0:19.20.0.255's unit
@@ -47,6 +48,7 @@ from construct import Container, ListContainer  # type: ignore[import-untyped]
 from gbcs.message import encode_apdu
 from gbcs.payload import encode as encode_payload
 
+from . import blocks
 from .instructions import datetime_octets, item
 from .store import CosemStore
 
@@ -155,6 +157,7 @@ class Consumption:
         registers = _items(self.store.get(*IMPORT_REGISTERS))
         registers[0] = item(registers[0].type, int(registers[0].value) + wh)
         self.store.set(*IMPORT_REGISTERS, item("structure", ListContainer(registers)))
+        blocks.record(self.store, wh)  # the block counters and TOU-with-blocks registers
         self.imported_wh += wh
         now = self.now()
         elapsed = 0.0 if self._charged_to is None else (now - self._charged_to).total_seconds()

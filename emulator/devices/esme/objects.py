@@ -22,7 +22,7 @@ from gbcs.message import Message
 
 from .. import switch_zcl as sz
 from ..switch_zcl import SwitchError
-from . import alert_behaviour
+from . import alert_behaviour, blocks
 from .calendar import ACTIVATIONS, TABLES, Calendar
 from .debt import IC_CHARGE, IC_CREDIT, charge_method, credit_method
 from .extended import ACTIVE_OF, ATTRIBUTES, ExtendedValues
@@ -181,6 +181,9 @@ class MeterObjects:
         if ic == IC_SCRIPT_TABLE and code == SUPPLY_SCRIPTS and kind == "action" and method == 1:
             # ECS42/43/44: enable, disable, arm the supply (not while interlocked for credit)
             run_script(self.store, value, self.supply_interlocked)
+            return NULL
+        if ic == IC_SCRIPT_TABLE and code == blocks.SCRIPTS and kind == "action" and method == 1:
+            blocks.run_script(self.store, value)  # ECS05: reset the tariff block counter matrix
             return NULL
         if kind == "get_with_selection" and ic == IC_PROFILE and (ic, code, method) in self.store:
             try:  # ECS35a/b/e/f/g: a log by the range its first column lies in

@@ -133,6 +133,7 @@ SRV_OF = {
     0x00D4: "6.27",  # ECS29f reset a polyphase meter's RMS voltage counters
     0x004D: "6.20.2",  # ECS39b set the export MPAN (the ACB, for the Export Supplier)
     0x0058: "9.1",  # ECS50 set the Customer Identification Number (the ACB, for an OU)
+    0x001D: "1.7",  # ECS05 reset the tariff block counter matrix (critical: blocks.py)
 }
 
 Key = tuple[int, bytes, int]
