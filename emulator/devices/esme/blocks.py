@@ -5,8 +5,9 @@
 attribute 2): one array of 64 double-long-unsigned. DUIS gives it back (MMC's TariffBlockTOUType)
 per block 1..4 as the eight TOU rates' register values, then their eight counter values; we
 hold the array in that order, so block b's register for TOU rate n is entry 16(b-1) + n-1 and
-its counter 16(b-1) + 8 + n-1 (our reading: no source we have states GBCS's order, and
-RTDS's values are filler).
+its counter 16(b-1) + 8 + n-1 (our reading: no source we have states GBCS's order and
+RTDS's values are filler; block-major is how the price matrix holds its block prices, as
+SmartDCCInnovation's gbcs-parser reads them).
 
 The registers accumulate for good; the counters hold the block period's consumption, from
 which the block in force is found: import under TOU rate n goes to the first block whose
