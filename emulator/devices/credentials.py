@@ -479,14 +479,19 @@ def _point(key: ec.EllipticCurvePublicKey) -> bytes:
 class OwnCredentials:
     """The device `eui`'s own certificates (`keystore` holds them) and the key pairs CS02c
     generates, which CS02d's certificate must carry to take their place; `signing` is the
-    device's DS key getter and setter (what its responses are signed with)."""
+    device's DS key getter and setter (what its responses are signed with); `on_install`
+    hears of each certificate CS02d installed (usage, DER, the pair's private key), so the
+    premises' key view follows it (PremisesKeys.own_certificate_installed)."""
 
     def __init__(self, eui: bytes, keystore: Keystore,
                  signing: Callable[[], ec.EllipticCurvePrivateKey],
                  use_signing: Callable[[ec.EllipticCurvePrivateKey], None],
-                 stats: Counter) -> None:  # fmt: skip
+                 stats: Counter,
+                 on_install: Callable[[str, bytes, ec.EllipticCurvePrivateKey], None]
+                 | None = None) -> None:  # fmt: skip
         self.eui, self.keystore, self.stats = bytes(eui), keystore, stats
         self.signing, self.use_signing = signing, use_signing
+        self.on_install = on_install
         #: key usage -> the pair CS02c generated, waiting for its certificate
         self.generated: dict[str, ec.EllipticCurvePrivateKey] = {}
         #: key usage -> the certificate CS02d installed (DER), over the keystore's
@@ -571,6 +576,8 @@ class OwnCredentials:
         if usage == DS:
             self.use_signing(key)
         self.stats["credentials:certificate_installed"] += 1
+        if self.on_install is not None:
+            self.on_install(usage, der, key)
         return SUCCESS
 
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from emulator import data
 from emulator.smki.identities import DEVICE_CERT_START, DeviceIdentities
 from emulator.smki.testpki import TestPki
-from gbcs.keystore import Keystore, as_eui
+from gbcs.keystore import DS, KeyEntry, Keystore, as_eui, key_id
 from gbcs.roles import ACB_EUI, Role
 
 #: The DCC's test organisation certificates are valid 2015-2025 (RTDS) and to January 2026
@@ -36,6 +36,41 @@ TRANSITIONAL_COS = bytes.fromhex("90B3D51F30000004")  # signs 6.23's Supplier re
 
 #: anchor roles an ESME holds (GBCS: one certificate per role it trusts)
 ANCHOR_ROLES = (Role.SUPPLIER, Role.NETWORK_OPERATOR, Role.ACCESS_CONTROL_BROKER)
+
+
+class FollowingKeystore(Keystore):
+    """The premises' keystore, whose view of a device's own certificates follows the device:
+    once it takes a new certificate (CS02d, 6.15.2), the ones it held before for that usage
+    no longer count, so what the back office verifies with is what the device signs and MACs
+    with (an answer signed with the old key then fails, as it does at a DCC user)."""
+
+    def __init__(self, clock: dt.datetime | None = None, *, check_validity: bool = True):
+        super().__init__(clock, check_validity=check_validity)
+        #: (EUI, usage, key id) of the certificates a device replaced
+        self._withdrawn: set[tuple[bytes, str, bytes]] = set()
+
+    def entries(self, eui: bytes | str, usage: str, *, valid_only: bool = True) -> list[KeyEntry]:
+        found = super().entries(eui, usage, valid_only=valid_only)
+        if not self._withdrawn:
+            return found
+        eui = as_eui(eui)
+        return [e for e in found if (eui, usage, e.key_id) not in self._withdrawn]
+
+    def replace_device_certificate(
+        self, eui: bytes, usage: str, certificate: x509.Certificate, source: str
+    ) -> None:
+        """`certificate` is the device's `usage` one from now on; those it replaces are
+        withdrawn from every lookup (the pairings cached with them too)."""
+        eui = as_eui(eui)
+        public = certificate.public_key()
+        if not isinstance(public, ec.EllipticCurvePublicKey):  # the device took none such
+            return
+        before = super().entries(eui, usage, valid_only=False)
+        self.add_certificate(certificate, source)
+        new = key_id(public)
+        self._withdrawn |= {(eui, usage, e.key_id) for e in before if e.key_id != new}
+        self._withdrawn.discard((eui, usage, new))
+        self._lookup_cache = {}
 
 
 class PremisesKeys:
@@ -65,7 +100,7 @@ class PremisesKeys:
         """Keystores from `paths` (default: the RTDS keystore); anchors default to the RTDS
         Supplier, Network Operator, ACB and Transitional CoS party; device keys from `identities` when given, else
         from a test PKI made for this process."""
-        keystore = Keystore.open(*(paths or (RTDS_KEYSTORE,)), clock=validity_at)
+        keystore = FollowingKeystore.open(*(paths or (RTDS_KEYSTORE,)), clock=validity_at)
         if anchors is None:
             anchors = {
                 SUPPLIER: Role.SUPPLIER,
@@ -107,6 +142,23 @@ class PremisesKeys:
             )
             self._device_keys[eui] = key
         return key
+
+    def own_certificate_installed(
+        self, eui: bytes, usage: str, der: bytes, key: ec.EllipticCurvePrivateKey
+    ) -> None:
+        """Device `eui` took `der` (for its new pair `key`) as its own `usage` certificate
+        (CS02d, 6.15.2): the premises' view follows, verifying its answers with that one and no
+        longer with the one it replaced (with a plain Keystore, only added); a DS pair is the
+        device's signing key from now on, as a real device keeps it over a restart."""
+        eui = as_eui(eui)
+        certificate = x509.load_der_x509_certificate(der)
+        source = f"installed by {eui.hex()} (CS02d) {usage}"
+        if usage == DS:
+            self._device_keys[eui] = key
+        if isinstance(self.keystore, FollowingKeystore):
+            self.keystore.replace_device_certificate(eui, usage, certificate, source)
+        else:
+            self.keystore.add_certificate(certificate, source)
 
 
 @functools.cache
