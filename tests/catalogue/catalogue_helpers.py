@@ -1,15 +1,21 @@
 """What the catalogue's device tests share: RTDS files, running commands through a fresh RTDS
-premises on a simulated clock, and re-sending an RTDS command with another counter."""
+premises on a simulated clock, re-sending an RTDS command with another counter, and the
+catalogue's users against an in-process DSP."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 
 from emulator import data
+from emulator.backoffice import catalogue, duis, xmlsig
+from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
+from emulator.backoffice.users import Endpoint, HttpTransport
 from emulator.clock import Clock
 from emulator.devices.premises import Premises
 from gbcs import decode
+from gbcs.keystore import Keystore
 from gbcs.message import encode_apdu
 from gbcs.security import mac_apdu, sign
 
@@ -59,3 +65,31 @@ def recounted(keys, raw: bytes, counter: int) -> bytes:
     else:
         apdu = encode_apdu(header, content, b"")
     return mac_apdu(apdu, keys.keystore)
+
+
+@contextlib.asynccontextmanager
+async def catalogue_session(state_dir: Path, carried_smki: bool = False):
+    """The catalogue's users against an in-process DSP (run_catalogue's wiring, without its
+    ordering): (runner, served, users), the runner sending templates in the order given, its
+    Carried asking the run's SMKI service for a device's certificate when `carried_smki`."""
+    keystore = data.dccboxed_keystore()
+    keys = Keystore.open(keystore, clock=DEFAULT_GBCS_DATE)
+    trusted = xmlsig.TrustedCertificates.from_keystore(Keystore.open(keystore))
+    schema = duis.load_schema(str(data.duis_schema()))
+    verify = Keystore.open(data.rtds_keystore(), clock=DEFAULT_GBCS_DATE)
+    async with catalogue.serve_in_process(state_dir, Clock("wall")) as served:
+        transport = HttpTransport(served.url)
+        users = catalogue.catalogue_users(keys, schema, trusted, transport)
+        endpoints = []
+        try:
+            for user in catalogue.distinct(users):  # a user ID holds several roles
+                endpoint = Endpoint(user)
+                served.set_endpoint(user.eui, await endpoint.start("127.0.0.1", 0))
+                endpoints.append(endpoint)
+            verifier = catalogue.DeviceVerifier(served.smki_url, verify)
+            carried = catalogue.Carried(smki_url=served.smki_url if carried_smki else None)
+            yield catalogue.Runner(users, verifier, timeout_s=20.0, carried=carried), served, users
+        finally:
+            await transport.close()
+            for endpoint in endpoints:
+                await endpoint.stop()

@@ -20,15 +20,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from catalogue_helpers import catalogue_session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from emulator import data
-from emulator.backoffice import catalogue, duis, nodered, user_values, xmlsig
+from emulator.backoffice import catalogue, nodered, user_values
 from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
-from emulator.backoffice.users import Endpoint, HttpTransport
 from emulator.clock import Clock
 from emulator.smki import Repository, SmkiError, SmkiService
 from emulator.smki import client as smki_client
@@ -56,29 +55,10 @@ def _point(key) -> bytes:
 
 @contextlib.asynccontextmanager
 async def session(state_dir, carried_smki: bool = True):
-    """The catalogue's users against an in-process DSP: (runner, served), the runner sending
-    templates in the order given, its Carried asking the run's SMKI service (or none)."""
-    keystore = data.dccboxed_keystore()
-    keys = Keystore.open(keystore, clock=DEFAULT_GBCS_DATE)
-    trusted = xmlsig.TrustedCertificates.from_keystore(Keystore.open(keystore))
-    schema = duis.load_schema(str(data.duis_schema()))
-    verify = Keystore.open(data.rtds_keystore(), clock=DEFAULT_GBCS_DATE)
-    async with catalogue.serve_in_process(state_dir, Clock("wall")) as served:
-        transport = HttpTransport(served.url)
-        users = catalogue.catalogue_users(keys, schema, trusted, transport)
-        endpoints = []
-        try:
-            for user in catalogue.distinct(users):
-                endpoint = Endpoint(user)
-                served.set_endpoint(user.eui, await endpoint.start("127.0.0.1", 0))
-                endpoints.append(endpoint)
-            verifier = catalogue.DeviceVerifier(served.smki_url, verify)
-            carried = catalogue.Carried(smki_url=served.smki_url if carried_smki else None)
-            yield catalogue.Runner(users, verifier, timeout_s=20.0, carried=carried), served
-        finally:
-            await transport.close()
-            for endpoint in endpoints:
-                await endpoint.stop()
+    """The catalogue's users against an in-process DSP: (runner, served), its Carried asking
+    the run's SMKI service (or none)."""
+    async with catalogue_session(state_dir, carried_smki) as (runner, served, _users):
+        yield runner, served
 
 
 def run_in_order(tmp_path, names, carried_smki: bool = True):

@@ -15,15 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from catalogue_helpers import catalogue_session
 from lxml import etree
 
-from emulator import data
-from emulator.backoffice import catalogue, duis, nodered, xmlsig
-from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
+from emulator.backoffice import catalogue, duis, nodered
 from emulator.backoffice.eligibility import ED, GS, IS
-from emulator.backoffice.users import Endpoint, HttpTransport
 from emulator.clock import Clock
-from gbcs.keystore import Keystore
 
 BY_NAME = {t.name: t for t in catalogue.load_catalogue()}
 CREATE = "ECS21a_5.1._DCC_SCHEDULED_REQUEST_DUIS.XML"
@@ -34,28 +31,9 @@ SR = duis.SR
 
 @contextlib.asynccontextmanager
 async def session(state_dir):
-    """The catalogue's users against an in-process DSP: (runner, users), the runner sending
-    templates in the order given (run_catalogue's wiring, without its ordering)."""
-    keystore = data.dccboxed_keystore()
-    keys = Keystore.open(keystore, clock=DEFAULT_GBCS_DATE)
-    trusted = xmlsig.TrustedCertificates.from_keystore(Keystore.open(keystore))
-    schema = duis.load_schema(str(data.duis_schema()))
-    verify = Keystore.open(data.rtds_keystore(), clock=DEFAULT_GBCS_DATE)
-    async with catalogue.serve_in_process(state_dir, Clock("wall")) as served:
-        transport = HttpTransport(served.url)
-        users = catalogue.catalogue_users(keys, schema, trusted, transport)
-        endpoints = []
-        try:
-            for user in users.values():
-                endpoint = Endpoint(user)
-                served.set_endpoint(user.eui, await endpoint.start("127.0.0.1", 0))
-                endpoints.append(endpoint)
-            verifier = catalogue.DeviceVerifier(served.smki_url, verify)
-            yield catalogue.Runner(users, verifier, timeout_s=20.0), users
-        finally:
-            await transport.close()
-            for endpoint in endpoints:
-                await endpoint.stop()
+    """The catalogue's users against an in-process DSP: (runner, users)."""
+    async with catalogue_session(state_dir) as (runner, _served, users):
+        yield runner, users
 
 
 def run_in_order(tmp_path, names: list[str]) -> list[catalogue.Result]:
