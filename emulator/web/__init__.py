@@ -78,13 +78,17 @@ def make_console(
     users' keys (RTDS's and DCC Boxed's keystores at `gbcs_date`) and the devices'
     certificates from the SMKI service at `smki_url`; the launcher signs as DCC Boxed's
     users and sends to `duis_url`."""
-    verify_keys = Keystore.open(rtds_keystore, clock=gbcs_date)
-    verify_keys.load(dccboxed_keystore)
+
+    def users() -> Keystore:
+        keys = Keystore.open(rtds_keystore, clock=gbcs_date)
+        return keys.load(dccboxed_keystore)
+
+    verify_keys = users()
     launcher = Launcher(dsp, Keystore.open(dccboxed_keystore, clock=gbcs_date), duis_url)
     return Console(
         dsp,
         live=live,
-        verifier=Verifier(verify_keys, _smki_fetch(smki_url)),
+        verifier=Verifier(verify_keys, _smki_fetch(smki_url), users=users),
         launcher=launcher,
         persist=persist,
         configured=configured,
@@ -95,8 +99,11 @@ def device_verifier(device_keys: Iterable[Keystore], gbcs_date: _dt.datetime) ->
     """A verifier for a scenario's DSP, which has no SMKI service beside it: the users' keys
     (RTDS's and DCC Boxed's keystores at `gbcs_date`) and each device's certificates from
     `device_keys`, the keystores its certificates were issued into (`PremisesKeys`)."""
-    users = Keystore.open(data.rtds_keystore(), clock=gbcs_date)
-    users.load(data.dccboxed_keystore())
+
+    def users() -> Keystore:
+        keys = Keystore.open(data.rtds_keystore(), clock=gbcs_date)
+        return keys.load(data.dccboxed_keystore())
+
     stores = list({id(k): k for k in device_keys}.values())
 
     def fetch(eui: bytes) -> list[bytes]:
@@ -110,4 +117,4 @@ def device_verifier(device_keys: Iterable[Keystore], gbcs_date: _dt.datetime) ->
                         found.append(entry.certificate.public_bytes(Encoding.DER))
         return found
 
-    return Verifier(users, fetch, source="the device's certificate")
+    return Verifier(users(), fetch, source="the device's certificate", users=users)

@@ -26,7 +26,8 @@ from emulator.backoffice import document, duis, xmlsig
 from emulator.backoffice.response_codes import MEANINGS
 from gbcs import decode
 from gbcs.errors import GbcsError
-from gbcs.keystore import Keystore
+from gbcs.keystore import DS, KA, Keystore
+from gbcs.message import Message
 from gbcs.render import message_text
 from gbcs.security import check_message
 
@@ -83,42 +84,147 @@ class LogEntry:
         }  # fmt: skip
 
 
+#: GBCS's message code of CS02d, Update Device Certificates on Device (6.15.2), and its SRV
+CS02D_MESSAGE_CODE, UPDATE_DEVICE_CERTIFICATE = 0x000B, "6.15.2"
+
+
+def _usage(der: bytes) -> str | None:
+    """DS or KA: what a device certificate certifies (None: unreadable, or both or neither)."""
+    try:
+        usage = (
+            x509.load_der_x509_certificate(der)
+            .extensions.get_extension_for_class(x509.KeyUsage)
+            .value
+        )
+    except (ValueError, x509.ExtensionNotFound):
+        return None
+    found = [u for u, on in ((DS, usage.digital_signature), (KA, usage.key_agreement)) if on]
+    return found[0] if len(found) == 1 else None
+
+
 class Verifier:
     """Judges GBCS payloads as a DCC user does: users' and RTDS's keys from `keystore`, each
-    device's in-use certificates fetched once (`fetch(eui)` -> DER certificates, the SMKI
-    service). Used from one thread at a time (a lock guards the keystore)."""
+    device's in-use certificates from `fetch(eui)` (-> DER certificates, the SMKI service),
+    fetched once, again after the device took a new certificate (`replaced`: a 6.15.2
+    success), and again — once — when an answer fails with the certificates fetched before.
+    An answer is judged with the certificates the device held when it gave it: from a
+    replacement on, the one placed stands for its usage (an answer signed with the old key
+    fails), before it the ones it held then; `users()` gives a keystore of the users' keys
+    alone to judge such a device's answers in (None: `keystore`, where the old one still
+    counts). Used from one thread at a time (a lock guards the keystores)."""
 
     def __init__(
         self,
         keystore: Keystore,
         fetch: Callable[[bytes], list[bytes]] | None = None,
         source: str = "SMKI",
+        users: Callable[[], Keystore] | None = None,
     ) -> None:
-        self.keystore, self.fetch, self.source = keystore, fetch, source
+        self.keystore, self.fetch, self.source, self.users = keystore, fetch, source, users
         self._fetched: set[bytes] = set()
+        #: device -> the DER certificates fetched for it, in the order first seen
+        self._known: dict[bytes, list[bytes]] = {}
+        #: device -> (log seq, usage, DER placed) of each replacement seen, in order
+        self._replacements: dict[bytes, list[tuple[int, str, bytes]]] = {}
+        #: devices a failing answer sent back to the fetch for nothing new (not again, until
+        #: a replacement)
+        self._refetched: set[bytes] = set()
+        self._scoped: dict[tuple[tuple[bytes, ...], tuple[int, ...]], Keystore] = {}
+        #: how many times `fetch` was asked, by device (what the console costs the SMKI)
+        self.fetches: dict[bytes, int] = {}
         self._lock = threading.Lock()
 
-    def _device(self, eui: bytes) -> None:
-        if eui in self._fetched or self.fetch is None:
-            return
-        self._fetched.add(eui)
-        for der in self.fetch(eui):
-            self.keystore.add_certificate(x509.load_der_x509_certificate(der), self.source)
+    def replaced(self, eui: bytes, usage: str, der: bytes, seq: int) -> None:
+        """Device `eui` took `der` as its `usage` certificate, answering log entry `seq` (a
+        6.15.2 success): its certificates are fetched again at the next judgement."""
+        with self._lock:
+            eui = bytes(eui)
+            self._replacements.setdefault(eui, []).append((seq, usage, bytes(der)))
+            self._fetched.discard(eui)
+            self._refetched.discard(eui)
+            self._scoped = {}
 
-    def judge(self, raw: bytes) -> dict[str, Any]:
-        """The payload decoded (named rendering) and each security check's verdict."""
+    def _device(self, eui: bytes) -> bool:
+        """Fetch the device's certificates unless done; whether any was new."""
+        if eui in self._fetched or self.fetch is None:
+            return False
+        self._fetched.add(eui)
+        self.fetches[eui] = self.fetches.get(eui, 0) + 1
+        known = self._known.setdefault(eui, [])
+        new = False
+        for der in self.fetch(eui):
+            if der in known:
+                continue
+            known.append(der)
+            new = True
+            self.keystore.add_certificate(x509.load_der_x509_certificate(der), self.source)
+        if new:
+            self._scoped = {}
+        return new
+
+    def _held(self, eui: bytes, seq: int | None) -> list[bytes]:
+        """The certificates device `eui` held at log entry `seq` (None: now): from a
+        replacement's own answer on, the one placed for its usage."""
+        replacements = self._replacements.get(eui, [])
+        done = [r for r in replacements if seq is None or r[0] <= seq]  # its own answer too
+        current = {usage: der for _seq, usage, der in done}  # the latest of each usage
+        later = {r[2] for r in replacements if r not in done}
+        held = []
+        for der in self._known.get(eui, []):
+            usage = _usage(der)
+            if usage in current:
+                if der == current[usage]:
+                    held.append(der)
+            elif der not in later:
+                held.append(der)
+        return held
+
+    def _keys_for(self, parties: tuple[bytes, ...], seq: int | None) -> Keystore:
+        """`keystore`, or for a device with a replacement the users' keys and the
+        certificates it held at `seq`."""
+        replaced = tuple(p for p in parties if p in self._replacements)
+        if not replaced or self.users is None:
+            return self.keystore
+        epochs = tuple(
+            sum(1 for r in self._replacements[p] if seq is None or r[0] <= seq) for p in replaced
+        )
+        scoped = self._scoped.get((parties, epochs))
+        if scoped is None:
+            scoped = self.users()
+            for party in parties:
+                held = self._held(party, seq) if party in replaced else self._known.get(party, [])
+                for der in held:
+                    scoped.add_certificate(x509.load_der_x509_certificate(der), self.source)
+            self._scoped[(parties, epochs)] = scoped
+        return scoped
+
+    def judge(self, raw: bytes, seq: int | None = None) -> dict[str, Any]:
+        """The payload decoded (named rendering) and each security check's verdict, with
+        the certificates its devices held at log entry `seq` (None: now)."""
         with self._lock:
             try:
                 message = decode(raw)
             except GbcsError as exc:
                 return {"decoded": False, "error": str(exc), "checks": [], "text": ""}
-            for party in (message.originator, message.target):
+            parties = (bytes(message.originator), bytes(message.target))
+            try:
+                for party in parties:
+                    self._device(party)
+            except Exception as exc:  # the SMKI service unreachable: then unverifiable
+                return self._unreachable(message, exc)
+            report = check_message(message, self._keys_for(parties, seq))
+            originator = parties[0]
+            if (report.outcome != "verified" and self.fetch is not None
+                    and originator not in self._refetched):  # fmt: skip
+                self._fetched.discard(originator)  # the SMKI may hold a newer one: ask once
                 try:
-                    self._device(bytes(party))
-                except Exception as exc:  # the SMKI service unreachable: then unverifiable
-                    return {"decoded": True, "error": f"SMKI: {exc}", "checks": [],
-                            "text": message_text(message)}  # fmt: skip
-            report = check_message(message, self.keystore)
+                    new = self._device(originator)
+                except Exception as exc:
+                    return self._unreachable(message, exc)
+                if new:
+                    report = check_message(message, self._keys_for(parties, seq))
+                else:
+                    self._refetched.add(originator)
             use_case = message.use_case
             return {
                 "decoded": True,
@@ -129,6 +235,11 @@ class Verifier:
                 "checks": [c.as_dict() for c in report.checks],
                 "text": message_text(message, report),
             }
+
+    @staticmethod
+    def _unreachable(message: Message, exc: Exception) -> dict[str, Any]:
+        return {"decoded": True, "error": f"SMKI: {exc}", "checks": [],
+                "text": message_text(message)}  # fmt: skip
 
 
 class DuisLog:
@@ -147,6 +258,8 @@ class DuisLog:
         self.keep = keep
         self.entries: dict[int, LogEntry] = {}
         self._seq = 0
+        #: request ID -> the certificate a 6.15.2 request asks its device to take (DER)
+        self._placing: dict[str, bytes] = {}
         self.listeners: list[Callable[[LogEntry], None]] = []
 
     def _add(self, entry: LogEntry) -> LogEntry:
@@ -180,6 +293,8 @@ class DuisLog:
             if request_id:
                 parts = request_id.split(":")
                 originator, device = parts[0], parts[1] if len(parts) > 1 else None
+                if srv == UPDATE_DEVICE_CERTIFICATE:
+                    self._placed(root, request_id)
         except duis.DuisError:
             pass
         code = ""
@@ -225,11 +340,42 @@ class DuisLog:
             outcome = ALERT
         else:
             outcome = ANSWERED if code == "I0" else FAILED
+        if outcome == ANSWERED and srv == UPDATE_DEVICE_CERTIFICATE and request_id:
+            self._taken(body, request_id, seq)
         who = _dashed(user)
         return self._add(LogEntry(
             seq, at_text, str(kind), self._name(who), who, self._name(who), device, srv, None,
             request_id, code, outcome, None, body,
         ))  # fmt: skip
+
+    def _placed(self, root: etree._Element, request_id: str) -> None:
+        """Keep the certificate a 6.15.2 request places, for its answer (`_taken`)."""
+        text = root.findtext(f".//{{{_SR}}}DeviceCertificate")
+        try:
+            der = base64.b64decode("".join((text or "").split()), validate=True)
+        except ValueError:
+            return
+        if not der:
+            return
+        self._placing[request_id] = der
+        while len(self._placing) > self.keep:
+            del self._placing[next(iter(self._placing))]
+
+    def _taken(self, body: bytes, request_id: str, seq: int) -> None:
+        """A 6.15.2 answer: when its device says it took the certificate (CS02d success),
+        the verifier hears of it from this entry on."""
+        der = self._placing.get(request_id)
+        usage = None if der is None else _usage(der)
+        if der is None or usage is None:
+            return
+        try:
+            text = duis.parse(body).findtext(f".//{{{_SR}}}GBCSPayload") or ""
+            message = decode(base64.b64decode(text))
+            status = message.payload.tree.get("value")
+        except (duis.DuisError, GbcsError, ValueError, AttributeError):
+            return
+        if message.message_code == CS02D_MESSAGE_CODE and status == b"\x00":
+            self.verifier.replaced(bytes(message.originator), usage, der, seq)
 
     def _name(self, dashed: str) -> str:
         try:
@@ -265,11 +411,11 @@ class DuisLog:
             if entry.answer is not None:
                 documents.append(("answer", entry.answer))
             entry._details = entry.summary() | {
-                "documents": [self._document(name, data) for name, data in documents]
+                "documents": [self._document(name, data, seq) for name, data in documents]
             }
         return entry._details
 
-    def _document(self, name: str, data: bytes) -> dict[str, Any]:
+    def _document(self, name: str, data: bytes, seq: int | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"name": name, "xml": _pretty(data)}
         try:
             checked = document.check(data, self.schema, self.trusted)
@@ -296,7 +442,7 @@ class DuisLog:
             except ValueError:
                 continue
             out["gbcs"].append({"where": where, "hex": raw.hex().upper()}
-                               | self.verifier.judge(raw))  # fmt: skip
+                               | self.verifier.judge(raw, seq))  # fmt: skip
         return out
 
 
