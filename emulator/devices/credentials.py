@@ -257,13 +257,17 @@ def _issued_by(certificate: x509.Certificate, issuers: Iterable[x509.Certificate
 
 
 class Credentials:
-    """The device `eui`'s anchors and the CS02b / CS02g commands that replace them."""
+    """The device `eui`'s anchors and the CS02b / CS02g commands that replace them;
+    `on_replaced` hears of each certificate placed in a cell (its DER), so the premises' key
+    view follows it (PremisesKeys.anchor_placed)."""
 
     def __init__(self, eui: bytes, anchors: TrustAnchors, clock: Clock,
                  now: Callable[[], dt.datetime], alert: Alert, stats: Counter,
-                 floors: Callable[[bytes, int], None]) -> None:  # fmt: skip
+                 floors: Callable[[bytes, int], None],
+                 on_replaced: Callable[[bytes], None] | None = None) -> None:  # fmt: skip
         self.eui, self.anchors, self.clock, self.now = bytes(eui), anchors, clock, now
         self.alert, self.stats, self.floors = alert, stats, floors
+        self.on_replaced = on_replaced
         #: the pending future-dated update: (due, the update, its timer)
         self.pending: tuple[dt.datetime, _Update, asyncio.TimerHandle] | None = None
 
@@ -360,6 +364,8 @@ class Credentials:
             if outcome.status == SUCCESS and outcome.replacing is not None:
                 self.anchors.cells[outcome.cell] = outcome.replacing
                 self.stats["credentials:replaced"] += 1
+                if self.on_replaced is not None:
+                    self.on_replaced(outcome.replacing.der)
         replaced = {o.replacing.eui for o in outcomes
                     if o.status == SUCCESS and o.replacing is not None and o.cell[1] == DS}  # fmt: skip
         for eui in replaced:

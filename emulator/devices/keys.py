@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from emulator import data
 from emulator.smki.identities import DEVICE_CERT_START, DeviceIdentities
 from emulator.smki.testpki import TestPki
-from gbcs.keystore import DS, KeyEntry, Keystore, as_eui, key_id
+from gbcs.keystore import DS, KA, KeyEntry, Keystore, as_eui, key_id
 from gbcs.roles import ACB_EUI, Role
 
 #: The DCC's test organisation certificates are valid 2015-2025 (RTDS) and to January 2026
@@ -88,6 +88,8 @@ class PremisesKeys:
         self.pki = pki
         self.identities = identities
         self._device_keys: dict[bytes, ec.EllipticCurvePrivateKey] = {}
+        #: remote parties' certificates devices placed as anchors -> the private key held
+        self._placed: dict[x509.Certificate, ec.EllipticCurvePrivateKey | None] = {}
 
     @classmethod
     def open(
@@ -159,6 +161,39 @@ class PremisesKeys:
             self.keystore.replace_device_certificate(eui, usage, certificate, source)
         else:
             self.keystore.add_certificate(certificate, source)
+
+    def anchor_placed(self, der: bytes) -> None:
+        """A device placed `der`, a remote party's certificate, in a trust anchor cell
+        (6.15.1, 6.23, 8.5): the premises' view (`placed_view`) learns it, with its private
+        key where the remote parties' keystores hold it, so what the device now MACs (or the
+        party signs) with that pair verifies. The shared keystore stays as it was: other
+        devices sharing these keys may still hold the old one."""
+        certificate = x509.load_der_x509_certificate(der)
+        public = certificate.public_key()
+        if not isinstance(public, ec.EllipticCurvePublicKey) or certificate in self._placed:
+            return
+        identity = key_id(public)
+        parties = self.remote_parties
+        private = next((k for e in parties.all_entries() if e.key_id == identity
+                        for k in (parties.private_key_of(e),) if k is not None), None)  # fmt: skip
+        self._placed[certificate] = private
+
+    def placed_view(self, *devices: bytes) -> Keystore | None:
+        """The anchors devices placed (`anchor_placed`) with `devices`' own certificates, to
+        judge an answer MAC'd or signed with a placed pair; None when none was placed."""
+        if not self._placed:
+            return None
+        view = Keystore(self.keystore.clock)
+        for certificate, private in self._placed.items():
+            view.add_certificate(certificate, "placed in a trust anchor cell")
+            if private is not None:
+                view.add_private_key(private, "a remote party's, placed as an anchor")
+        for device in devices:
+            for usage in (DS, KA):
+                for entry in self.keystore.entries(device, usage, valid_only=False):
+                    if entry.certificate is not None:
+                        view.add_certificate(entry.certificate, entry.source)
+        return view
 
 
 @functools.cache

@@ -456,12 +456,17 @@ class Premises:
         )
 
     def verify(self, response: bytes) -> bool:
-        """The back office's check: the device's signature or the MAC verifies."""
+        """The back office's check: the device's signature or the MAC verifies — with the
+        premises' keys, or with a remote party's pair a device placed as its anchor since
+        (6.15.1, 6.23, 8.5: the device MACs with the key in that party's cell)."""
         try:
-            report = check_message(decode(response), self.keys.keystore)
+            message = decode(response)
+            if check_message(message, self.keys.keystore).outcome == "verified":
+                return True
+            view = self.keys.placed_view(bytes(message.originator), bytes(message.target))
+            return view is not None and check_message(decode(response), view).outcome == "verified"
         except GbcsError:
             return False
-        return report.outcome == "verified"
 
     def _on_tunnel(self, node: InProcessNode, packet) -> None:
         gbcs = parse_tunnel_data(bytes(packet.data.serialize()))

@@ -19,7 +19,7 @@ from gbcs import decode
 from gbcs.asn1 import encode_tree
 from gbcs.keystore import DS, KA, Keystore
 from gbcs.message import encode_apdu
-from gbcs.security import mac_apdu, sign, verify_apdu
+from gbcs.security import check_message, mac_apdu, sign, verify_apdu
 
 ESME = bytes.fromhex("00DB1234567890A0")
 ISSUE = RTDS / "6.17_CS02c/CS02c_6.17_SUCCESS_COMMAND_GBCS.HEX"  # counter 1000
@@ -160,3 +160,39 @@ def test_the_keystore_withdraws_only_the_replaced_usage(replaced_ds):
     [entry] = keys.keystore.entries(ESME, DS, valid_only=False)
     assert entry.certificate == x509.load_der_x509_certificate(done["der"])
     assert keys.keystore.entries(ESME, KA, valid_only=False)  # the KA one untouched
+
+
+# --- a trust anchor replaced: the Supplier's key agreement cell ------------------------------
+
+FIRMWARE_READ = RTDS / "11.2_ECS52/ECS52_11.2_SUCCESS_COMMAND_GBCS.HEX"  # MAC'd, not encrypted
+ANCHOR = RTDS / (
+    "6.15.1_CS02bSupplierBySupplier/CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX"
+)  # counter 1000: the Supplier's DS and KA cells take DCC Boxed's (Z1b) certificates
+
+
+def test_answers_maced_with_the_supplier_new_key_agreement_key_verify():
+    """RTDS's 6.15.1 places another Supplier KA certificate: the meter MACs its answers to
+    the Supplier with that key from then on, and the premises' view pairs it (the remote
+    parties' keystores hold its private key), so response_verified stays True."""
+    keys = PremisesKeys.open()
+    clock = Clock("simulated")
+
+    async def main():
+        premises = await Premises.start(clock, keys=keys)
+        premises.esme.set_time(RTDS_TIME)
+        try:
+            before = await premises.execute(_command(keys, read_hex(FIRMWARE_READ), 900))
+            placed = await premises.execute(read_hex(ANCHOR))
+            after = await premises.execute(_command(keys, read_hex(FIRMWARE_READ), 1001))
+            return before, placed, after
+        finally:
+            await premises.close()
+
+    before, placed, after = clock.run(main)
+    assert placed.response_verified is True
+    assert [before.response_verified, after.response_verified] == [True, True]
+    # the shared keystore alone (RTDS's Supplier KA) no longer opens the answer's MAC
+    assert check_message(decode(after.response), keys.keystore).outcome == "failed"
+    # nor does the placed view pair an old-key MAC with anything: the old answer still
+    # verifies with the shared keystore it was MAC'd for
+    assert check_message(decode(before.response), keys.keystore).outcome == "verified"

@@ -136,7 +136,7 @@ class Esme:
                                  on_version=self._run_version)  # fmt: skip
         self.credentials = Credentials(self.eui, self.access.trust, clock, self.utc_now,
                                        self._raise_asn1_alert, self.stats,
-                                       self.access.counters.accept)  # fmt: skip
+                                       self.access.counters.accept, keys.anchor_placed)  # fmt: skip
         self.own_credentials = OwnCredentials(
             self.eui, keys.keystore, self.responses.signing_key, self.responses.use_signing_key,
             self.stats, lambda usage, der, key: keys.own_certificate_installed(self.eui, usage, der, key),
