@@ -84,9 +84,10 @@ def _answer(entries: list[dict]) -> dict:
 
 
 def test_every_answer_verifies_with_the_certificate_the_meter_held_then(replaced):
-    """Opened out of order — the 6.8 answer first, the console's first look at the meter:
-    the 6.8 and 6.15.2 answers verify with the SMKI's new certificate, the 6.17 answer with
-    the old one."""
+    """The console fetched the meter's certificates when the fixture opened the 6.17 answer,
+    before the SMKI issued the new one; opened after the 6.15.2, out of order, the 6.8 and
+    6.15.2 answers verify with the new certificate (fetched again), the 6.17 answer still
+    with the old one."""
     served, entries, _smki, _der = replaced
     update = _gbcs(served.get(f"web/api/log/{_answer(entries[UPDATE])['seq']}"))
     assert "CS02d" in (update["use_case"] or "")
