@@ -13,6 +13,7 @@ import re
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from web_helpers import ESME, SUPPLIER, serve, stop
 
 from emulator import data
@@ -23,7 +24,10 @@ from emulator.smki import client as smki_client
 from emulator.smki.records import DEVICE, IN_USE, Record, epoch
 from emulator.web.launcher import fields_of
 from emulator.web.records import DuisLog, Verifier
+from gbcs import decode
 from gbcs.keystore import Keystore
+from gbcs.message import encode_apdu
+from gbcs.security import sign
 
 ISSUE = "CS02c_6.17_SUCCESS_REQUEST_DUIS.XML"
 UPDATE = "CS02d_6.15.2_SUCCESS_REQUEST_DUIS.XML"
@@ -165,6 +169,37 @@ def test_without_the_6_15_2_the_old_certificate_still_counts(replaced):
     [(_e, old)] = _documents(served, [_answer(entries[ISSUE])])
     seqs = [log.delivered(supplier, duis.DocumentKind.RESPONSE, x).seq for x in (later, old)]
     assert [_signature(_gbcs(log.details(s))) for s in seqs] == ["verified", "verified"]
+
+
+def _with_status(xml: bytes, status: int) -> bytes:
+    """The 6.15.2 answer with its CS02d status changed (signed by a key no one knows: the log
+    reads the status, the verifier judges the signature)."""
+    root = duis.parse(xml)
+    node = root.find(f".//{{{duis.SR}}}GBCSPayload")
+    assert node is not None and node.text
+    message = decode(base64.b64decode(node.text))
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    signed = sign(encode_apdu(message.header, bytes([0x02, 0x01, status]), None), stranger)
+    node.text = base64.b64encode(signed).decode()
+    return duis.to_bytes(root)
+
+
+def test_a_6_15_2_the_meter_refused_replaces_nothing(replaced):
+    """The same 6.15.2 answered wrong_public_key (5): the log keeps going by the old
+    certificate, so the old answer delivered after it still verifies."""
+    served, entries, smki_url, _der = replaced
+    log = _log(_verifier(smki_url))
+    supplier = bytes.fromhex(SUPPLIER.replace("-", ""))
+    for entry, xml in _documents(served, sorted(entries[UPDATE], key=lambda e: e["seq"])):
+        if entry["direction"] == "request":
+            log.request(entry["endpoint"], xml, None, None)
+        else:
+            refused = _with_status(xml, 5)
+            assert decode(_payload(refused)).payload.tree["value"] == b"\x05"
+            log.delivered(supplier, duis.DocumentKind.RESPONSE, refused)
+    [(_e, old)] = _documents(served, [_answer(entries[ISSUE])])
+    again = log.delivered(supplier, duis.DocumentKind.RESPONSE, old).seq
+    assert _signature(_gbcs(log.details(again))) == "verified"
 
 
 @pytest.fixture
