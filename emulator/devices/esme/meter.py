@@ -253,7 +253,11 @@ class Esme:
             self.stats[f"alert-off:{code:04X}"] += 1
             LOGGER.info("ESME %s: alert %04X not sent (turned off)", self.eui.hex(), code)
             return b""
-        alert = self.responses.alert(next(self._alert_counter), to, code, when, extra)
+        return self._deliver(code, self.responses.alert(next(self._alert_counter), to, code,
+                                                        when, extra))  # fmt: skip
+
+    def _deliver(self, code: int, alert: bytes) -> bytes:
+        """Count a raised alert and hand it to `alert_sink` (or say it has nowhere to go)."""
         self.stats[f"alert:{code:04X}"] += 1
         if self.alert_sink is None:
             LOGGER.warning("ESME %s: alert %04X raised with nowhere to go", self.eui.hex(), code)
@@ -273,12 +277,7 @@ class Esme:
         alert = generic_alert(self.eui, supplier, next(self._alert_counter), code,
                               self.utc_now(),
                               lambda apdu: sign(apdu, self.responses.signing_key()), mac)  # fmt: skip
-        self.stats[f"alert:{code:04X}"] += 1
-        if self.alert_sink is None:
-            LOGGER.warning("ESME %s: alert %04X raised with nowhere to go", self.eui.hex(), code)
-        else:
-            self.alert_sink(alert)
-        return alert
+        return self._deliver(code, alert)
 
     def _raise_asn1_alert(
         self, to: bytes, message_code: int, content: bytes | Callable[[int], bytes]
@@ -288,14 +287,9 @@ class Esme:
         counter = next(self._alert_counter)
         if callable(content):
             content = content(counter)
-        alert = self.responses.signed_alert(counter, to, message_code, content)
-        self.stats[f"alert:{message_code:04X}"] += 1
-        if self.alert_sink is None:
-            LOGGER.warning("ESME %s: alert %04X raised with nowhere to go", self.eui.hex(),
-                           message_code)  # fmt: skip
-        else:
-            self.alert_sink(alert)
-        return alert
+        return self._deliver(
+            message_code, self.responses.signed_alert(counter, to, message_code, content)
+        )
 
     # --- one command ----------------------------------------------------------------------
     async def handle(self, command: bytes) -> EsmeResult:
