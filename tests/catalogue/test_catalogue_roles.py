@@ -246,17 +246,14 @@ def configured(tmp_path_factory):
                 ("9.1", CATALOGUE / "ECS50_9.1_SUCCESS_REQUEST_DUIS.XML", 401),
                 ("7.6", CATALOGUE / "ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML", 402),
             ):
-                answers = await user.submit(user.prepare(path.read_bytes(), counter))
+                request = user.prepare(path.read_bytes(), counter)
+                answers = await user.submit(request)
                 codes[label] = [a.code for a in answers]
                 if codes[label][-1] == "I99":
                     await dsp.drain()
-                    rid = str(
-                        duis.parse_request(
-                            duis.parse(user.prepare(path.read_bytes(), counter))
-                        ).request_id
-                    )
+                    rid = str(duis.parse_request(duis.parse(request)).request_id)
                     codes[label] += [
-                        _code(d.document)
+                        duis.response_code_of(duis.parse(d.document))
                         for d in dsp.delivered
                         if d.user == OTHER and rid.encode() in d.document
                     ]
@@ -269,10 +266,6 @@ def configured(tmp_path_factory):
         return clock.run(main)
     finally:
         state.close()
-
-
-def _code(document: bytes) -> str:
-    return duis.parse(document).findtext(f".//{{{duis.SR}}}ResponseCode") or ""
 
 
 def test_a_configured_user_sends_as_each_of_its_roles(configured):
