@@ -129,9 +129,7 @@ def answer_search(
 ) -> tuple[int, bytes]:
     """(HTTP status, XML) for a certificate search request."""
     try:
-        request = parse_document(body, what="CertificateSearchRequest", max_bytes=MAX_REQUEST_BYTES)
-        if request.tag != "CertificateSearchRequest":
-            raise InvalidRequest(f"expected CertificateSearchRequest, got {request.tag}")
+        request = _request(body, "CertificateSearchRequest")
         names = {child.tag: (child.text or "") for child in request}
         if (SUBJECT_NAME in names) == (SUBJECT_ALT_NAME in names):
             raise InvalidRequest(f"give exactly one of {SUBJECT_NAME} or {SUBJECT_ALT_NAME}")
@@ -154,13 +152,8 @@ def answer_retrieve(
 ) -> tuple[int, bytes]:
     """(HTTP status, XML) for a certificate retrieval request."""
     try:
-        request = parse_document(body, what="CertificateDataRequest", max_bytes=MAX_REQUEST_BYTES)
-        if request.tag != "CertificateDataRequest":
-            raise InvalidRequest(f"expected CertificateDataRequest, got {request.tag}")
-        serials = [child.text or "" for child in request if child.tag == "CertificateSerial"]
-        if len(serials) != 1:
-            raise InvalidRequest("give exactly one CertificateSerial")
-        serial = parse_serial_text(serials[0])
+        request = _request(body, "CertificateDataRequest")
+        serial = parse_serial_text(_one_text(request, "CertificateSerial"))
     except (XmlRejected, SmkiError) as exc:
         return _invalid("CertificateDataResponse", exc)
     record = repo.get(serial)
@@ -178,14 +171,9 @@ def answer_device_csr(
     """(HTTP status, XML) for a device's certificate signing request: the certificate issued
     at `at` (None: now), lodged In Use."""
     try:
-        request = parse_document(body, what="DeviceCSRRequest", max_bytes=MAX_REQUEST_BYTES)
-        if request.tag != "DeviceCSRRequest":
-            raise InvalidRequest(f"expected DeviceCSRRequest, got {request.tag}")
-        texts = [child.text or "" for child in request if child.tag == "CertificateSigningRequest"]
-        if len(texts) != 1:
-            raise InvalidRequest("give exactly one CertificateSigningRequest")
+        text = _one_text(_request(body, "DeviceCSRRequest"), "CertificateSigningRequest")
         try:
-            der = base64.b64decode("".join(texts[0].split()), validate=True)
+            der = base64.b64decode("".join(text.split()), validate=True)
         except ValueError:
             raise InvalidRequest("the CertificateSigningRequest is not base64") from None
         record = issue_for_request(repo, der, at or dt.datetime.now(dt.UTC))
@@ -194,6 +182,22 @@ def answer_device_csr(
     root = _envelope("DeviceCSRResponse", 200, "Success")
     response_element(_row(record, at), root)
     return 200, _serialise(root)
+
+
+def _request(body: bytes, tag: str):
+    """The request document, hardened-parsed; InvalidRequest unless its root is `tag`."""
+    request = parse_document(body, what=tag, max_bytes=MAX_REQUEST_BYTES)
+    if request.tag != tag:
+        raise InvalidRequest(f"expected {tag}, got {request.tag}")
+    return request
+
+
+def _one_text(request, tag: str) -> str:
+    """The text of the request's one `tag` child; InvalidRequest for none or several."""
+    texts = [child.text or "" for child in request if child.tag == tag]
+    if len(texts) != 1:
+        raise InvalidRequest(f"give exactly one {tag}")
+    return texts[0]
 
 
 def _invalid(tag: str, exc: Exception) -> tuple[int, bytes]:
