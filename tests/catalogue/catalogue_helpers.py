@@ -4,8 +4,10 @@ catalogue's users against an in-process DSP."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
+import re
 from pathlib import Path
 
 from emulator import data
@@ -15,12 +17,16 @@ from emulator.backoffice.users import Endpoint, HttpTransport
 from emulator.clock import Clock
 from emulator.devices.premises import Premises
 from gbcs import decode
+from gbcs.asn1 import encode_tree
 from gbcs.keystore import Keystore
 from gbcs.message import encode_apdu
 from gbcs.security import mac_apdu, sign
 
 RTDS = data.rtds()
 CATALOGUE = data.duis_catalogue()
+#: a credentials template's certificate elements, in the order GBCS's replacements list them
+CERTIFICATES = ("DigitalSigningCertificate", "KeyAgreementCertificate",
+                "KeyAgreementTopUpCertificate")  # fmt: skip
 #: the time RTDS's date-stamped responses carry
 RTDS_TIME = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 
@@ -93,3 +99,19 @@ async def catalogue_session(state_dir: Path, carried_smki: bool = False):
             await transport.close()
             for endpoint in endpoints:
                 await endpoint.stop()
+
+
+def with_rtds_certificates(template: bytes, fields, strict: bool = False) -> bytes:
+    """A credentials template (6.15.1, 6.21, 6.23 …) with the replacement and
+    certification-path certificates of RTDS's command (its payload `fields`) in it; `strict`:
+    the command replaces every certificate element the template has."""
+    certs = [encode_tree(r["children"][0]) for r in fields.replacements["children"]]
+    [path] = [encode_tree(c) for c in fields.certification_path_certificates["children"]]
+    text = template.decode()
+    for name, der in zip(CERTIFICATES, certs, strict=strict):
+        text = re.sub(f"(<sr:{name}>)[^<]*(</sr:{name}>)",
+                      lambda m, d=der: m.group(1) + base64.b64encode(d).decode() + m.group(2),
+                      text)  # fmt: skip
+    return re.sub("(<sr:Certificate>)[^<]*(</sr:Certificate>)",
+                  lambda m: m.group(1) + base64.b64encode(path).decode() + m.group(2),
+                  text).encode()  # fmt: skip

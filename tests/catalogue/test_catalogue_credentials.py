@@ -14,7 +14,15 @@ import datetime as dt
 import re
 
 import pytest
-from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted
+from catalogue_helpers import (
+    CATALOGUE,
+    CERTIFICATES,
+    RTDS,
+    execute,
+    read_hex,
+    recounted,
+    with_rtds_certificates,
+)
 
 from emulator import data
 from emulator.backoffice import duis
@@ -49,8 +57,6 @@ PRECOMMANDS = {
     for folder in FOLDERS
     for t in sorted(CATALOGUE.glob(f"{folder.split('_', 1)[1]}_6.15.1_*_REQUEST_DUIS.XML"))
 }
-CERTIFICATES = ("DigitalSigningCertificate", "KeyAgreementCertificate",
-                "KeyAgreementTopUpCertificate")  # fmt: skip
 BEFORE_2030 = dt.datetime(2029, 12, 31, 23, 59, tzinfo=dt.UTC)
 ZIB_SUPPLIER_DS = bytes.fromhex("43046B4FB7C4F11B")  # the replacing certificate's key id
 
@@ -64,25 +70,12 @@ def keys():
     })  # fmt: skip
 
 
-def _with_rtds_certificates(template: bytes, precommand: bytes) -> bytes:
-    """The template with RTDS's replacement and certification-path certificates in it."""
-    fields = decode(precommand).payload.fields
-    certs = [encode_tree(r["children"][0]) for r in fields.replacements["children"]]
-    [path] = [encode_tree(c) for c in fields.certification_path_certificates["children"]]
-    text = template.decode()
-    for name, der in zip(CERTIFICATES, certs, strict=False):
-        text = re.sub(f"(<sr:{name}>)[^<]*(</sr:{name}>)",
-                      lambda m, d=der: m.group(1) + base64.b64encode(d).decode() + m.group(2),
-                      text)  # fmt: skip
-    text = re.sub("(<sr:Certificate>)[^<]*(</sr:Certificate>)",
-                  lambda m: m.group(1) + base64.b64encode(path).decode() + m.group(2), text)  # fmt: skip
-    return text.encode()
-
-
 def _request(name: str, precommand: bytes, substitute: bool = True) -> duis.Request:
     rtds = decode(precommand)
     raw = (CATALOGUE / name).read_bytes()
-    root = duis.parse(_with_rtds_certificates(raw, precommand) if substitute else raw)
+    root = duis.parse(
+        with_rtds_certificates(raw, decode(precommand).payload.fields) if substitute else raw
+    )
     duis.set_originator(root, bytes(rtds.originator), rtds.counter)
     return duis.parse_request(root)
 

@@ -8,12 +8,10 @@ refuses the outgoing one; a future-dated change happens at its time with RTDS's 
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
-import re
 
 import pytest
-from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex
+from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, with_rtds_certificates
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import AcbContext, transform
@@ -30,8 +28,6 @@ from gbcs.security import check_message, mac_apdu, sign
 FOLDER = RTDS / "6.23_CS02bSupplierByTransCoS"
 VARIANTS = ("IMMEDIATE", "FUTURE_DATED", "CANCELLATION")
 INCOMING = bytes.fromhex("90B3D51F30030000")  # DCC Boxed's second Supplier, RTDS's too
-CERTIFICATES = ("DigitalSigningCertificate", "KeyAgreementCertificate",
-                "KeyAgreementTopUpCertificate")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -43,25 +39,15 @@ def _command(variant: str) -> bytes:
     return read_hex(FOLDER / f"CS02bSupplierByTransCoS_6.23_{variant}_SUCCESS_COMMAND_GBCS.HEX")
 
 
-def _with_rtds_certificates(template: bytes, command: bytes) -> bytes:
-    fields = decode(command).payload.fields
-    certs = [encode_tree(r["children"][0]) for r in fields.replacements["children"]]
-    [path] = [encode_tree(c) for c in fields.certification_path_certificates["children"]]
-    text = template.decode()
-    for name, der in zip(CERTIFICATES, certs, strict=True):
-        text = re.sub(f"(<sr:{name}>)[^<]*(</sr:{name}>)",
-                      lambda m, d=der: m.group(1) + base64.b64encode(d).decode() + m.group(2),
-                      text)  # fmt: skip
-    return re.sub("(<sr:Certificate>)[^<]*(</sr:Certificate>)",
-                  lambda m: m.group(1) + base64.b64encode(path).decode() + m.group(2),
-                  text).encode()  # fmt: skip
-
-
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_the_command_from_the_template_is_rtds(variant):
     rtds = decode(_command(variant))
     name = f"CS02bSupplierByTransCoS_6.23_{variant}_SUCCESS_REQUEST_DUIS.XML"
-    root = duis.parse(_with_rtds_certificates((CATALOGUE / name).read_bytes(), _command(variant)))
+    root = duis.parse(
+        with_rtds_certificates(
+            (CATALOGUE / name).read_bytes(), decode(_command(variant)).payload.fields, strict=True
+        )
+    )
     duis.set_originator(root, SUPPLIER, 1006)
     ours = transform(duis.parse_request(root), acb=AcbContext(bytes(8), rtds.counter))
     assert ours.acb_signs and bytes(ours.header.originator) == TRANSITIONAL_COS

@@ -7,12 +7,10 @@ handover of it is refused. Through an in-process DSP over HTTP as the catalogue 
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 
 import pytest
-from catalogue_helpers import CATALOGUE, RTDS, read_hex
+from catalogue_helpers import CATALOGUE, RTDS, read_hex, with_rtds_certificates
 
 from emulator.backoffice import catalogue, duis
 from emulator.backoffice.eligibility import BASE_ELIGIBILITY, GS, IS
@@ -37,8 +35,6 @@ HANDOVERS = {
     "CS02bNOByNOHandover_6.21_SUCCESS": "6.21_CS02bNOByNOHandover",
     "CS02bSupplierBySupplierHandover_6.21_SUCCESS": "6.21_CS02bSupplierBySupplierHandover",
 }
-CERTIFICATES = ("DigitalSigningCertificate", "KeyAgreementCertificate",
-                "KeyAgreementTopUpCertificate")  # fmt: skip
 
 
 def _rtds_command(stem: str):
@@ -47,17 +43,8 @@ def _rtds_command(stem: str):
 
 def _request(stem: str, rtds) -> duis.Request:
     """The catalogue template with RTDS's replacement and path certificates in it."""
-    fields = rtds.payload.fields
-    certs = [encode_tree(r["children"][0]) for r in fields.replacements["children"]]
-    [path] = [encode_tree(c) for c in fields.certification_path_certificates["children"]]
-    text = (CATALOGUE / f"{stem}_REQUEST_DUIS.XML").read_text()
-    for name, der in zip(CERTIFICATES, certs, strict=False):
-        text = re.sub(f"(<sr:{name}>)[^<]*(</sr:{name}>)",
-                      lambda m, d=der: m.group(1) + base64.b64encode(d).decode() + m.group(2),
-                      text)  # fmt: skip
-    text = re.sub("(<sr:Certificate>)[^<]*(</sr:Certificate>)",
-                  lambda m: m.group(1) + base64.b64encode(path).decode() + m.group(2), text)  # fmt: skip
-    return duis.parse_request(duis.parse(text.encode()))
+    template = (CATALOGUE / f"{stem}_REQUEST_DUIS.XML").read_bytes()
+    return duis.parse_request(duis.parse(with_rtds_certificates(template, rtds.payload.fields)))
 
 
 @pytest.mark.parametrize("stem", sorted(HANDOVERS))
