@@ -44,9 +44,7 @@ def test_the_command_from_the_template_is_rtds(variant):
     rtds = decode(_command(variant))
     name = f"CS02bSupplierByTransCoS_6.23_{variant}_SUCCESS_REQUEST_DUIS.XML"
     root = duis.parse(
-        with_rtds_certificates(
-            (CATALOGUE / name).read_bytes(), decode(_command(variant)).payload.fields, strict=True
-        )
+        with_rtds_certificates((CATALOGUE / name).read_bytes(), rtds.payload.fields, strict=True)
     )
     duis.set_originator(root, SUPPLIER, 1006)
     ours = transform(duis.parse_request(root), acb=AcbContext(bytes(8), rtds.counter))
