@@ -66,6 +66,14 @@ def test_rtds_command_is_answered_with_rtds_response(keys, name):
     assert got.signature is not None and check_message(got, keys.keystore).outcome == "verified"
 
 
+def _reset_command(keys) -> bytes:
+    """The catalogue's 1.7 as the Supplier sends it: the DSP's pre-command, signed, MAC'd."""
+    root = duis.parse(TEMPLATE.read_bytes())
+    duis.set_originator(root, SUPPLIER, 9000)
+    precommand = transform(duis.parse_request(root)).precommand()
+    return mac_apdu(sign(precommand, keys.signer(SUPPLIER)), keys.keystore)
+
+
 def _matrix(keys, execution) -> list[int]:
     """The 64 values of the TariffBlockTOURegisterCollection 4.1.3 reads, decrypted."""
     response = decode(execution.response)
@@ -93,10 +101,7 @@ def test_the_reset_zeroes_the_counters_the_read_shows(keys):
     async def consume(premises):
         premises.esme.consumption.import_energy(12000)
 
-    root = duis.parse(TEMPLATE.read_bytes())
-    duis.set_originator(root, SUPPLIER, 9000)
-    reset = mac_apdu(sign(transform(duis.parse_request(root)).precommand(),
-                          keys.signer(SUPPLIER)), keys.keystore)  # fmt: skip
+    reset = _reset_command(keys)
     read = read_hex(rtds_success("ECS17e"))
     commands = [recounted(keys, read, 8000), reset, recounted(keys, read, 9001)]
     executions, _ = execute(keys, commands, before=consume)
@@ -121,10 +126,7 @@ def test_after_the_reset_import_is_charged_in_the_first_block_again(keys):
     async def consume(premises):
         premises.esme.consumption.import_energy(15000)
 
-    root = duis.parse(TEMPLATE.read_bytes())
-    duis.set_originator(root, SUPPLIER, 9000)
-    reset = mac_apdu(sign(transform(duis.parse_request(root)).precommand(),
-                          keys.signer(SUPPLIER)), keys.keystore)  # fmt: skip
+    reset = _reset_command(keys)
     [execution], premises = execute(keys, [reset], before=consume)
     assert execution.outcome == "executed"
     store = premises.esme.store
