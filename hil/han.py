@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import struct
 import threading
 import time
@@ -103,6 +104,23 @@ def _meter(ieee: str, medium: Medium) -> InProcessNode:
             )
         ],
     )
+
+
+class Burst:
+    """A burst being sent on the HAN's loop. `stop()` returns once it has sent its last
+    frame: a power-cut test restores the power after it, so no frame of the burst reaches
+    the rebooted board. (Cancelling the task is not enough: on Python 3.11 `asyncio.wait_for`
+    can swallow a cancellation that lands as the APS ack arrives, and the burst goes on.)"""
+
+    def __init__(self) -> None:
+        self.halted = threading.Event()
+        self.finished = threading.Event()
+        self.future: concurrent.futures.Future[None] | None = None  # (holds the task)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.halted.set()
+        if not self.finished.wait(timeout):
+            raise HanError(f"a burst still sending {timeout} s after it was stopped")
 
 
 class HanRig:
@@ -289,18 +307,25 @@ class HanRig:
 
         self.call(go())
 
-    def start_burst(self, frames: list[tuple[int, bytes]], gap_s: float = 0.0):
-        """Send frames one after another in the background; returns a future to cancel."""
+    def start_burst(self, frames: list[tuple[int, bytes]], gap_s: float = 0.0) -> Burst:
+        """Send frames one after another in the background; `stop()` the returned burst."""
+        burst = Burst()
 
         async def go():
-            for cluster, frame in frames:
-                await self.esme.send(
-                    packet_to(self.board_nwk, 1, cluster, frame, aps_encryption=True)
-                )
-                if gap_s:
-                    await asyncio.sleep(gap_s)
+            try:
+                for cluster, frame in frames:
+                    if burst.halted.is_set():
+                        return
+                    await self.esme.send(
+                        packet_to(self.board_nwk, 1, cluster, frame, aps_encryption=True)
+                    )
+                    if gap_s:
+                        await asyncio.sleep(gap_s)
+            finally:
+                burst.finished.set()
 
-        return asyncio.run_coroutine_threadsafe(go(), self.loop)
+        burst.future = asyncio.run_coroutine_threadsafe(go(), self.loop)
+        return burst
 
     def received_since(self, since: float, cluster: int | None = None) -> list[Received]:
         with self._cond:

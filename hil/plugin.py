@@ -207,7 +207,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             report.longrepr = (
                 "switching test recorded no command-to-relay latency (use the `latency` fixture)"
             )
-    if report.failed and "dut" in getattr(item, "funcargs", {}):
+    if report.failed and "dut" in getattr(item, "fixturenames", ()):
+        # (fixturenames, not funcargs: a setup that fails has not filled funcargs yet)
         rig = item.config.stash[_RESULTS].get("rig")
         if rig is not None:
             report.sections.append(("DUT event log (last 30 entries)", _log_excerpt(rig)))

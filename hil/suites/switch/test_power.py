@@ -57,12 +57,12 @@ def _cut_mid_burst(dut, han, power, plan: list[dict], cut_at_ack: int, record) -
             cut.set()
 
     han.on_received = at_each_answer
+    burst = han.start_burst([(p["cluster"], p["frame"]) for p in plan])
     try:
-        burst = han.start_burst([(p["cluster"], p["frame"]) for p in plan])
         assert cut.wait(10), "the board stopped answering the burst"
     finally:
         han.on_received = None
-    burst.cancel()
+        burst.stop()  # before the power returns: nothing of it may reach the rebooted board
     if failed:
         raise failed[0]
     acked = _acked_tsns(han, since)
