@@ -32,8 +32,8 @@ def check_label(label, vocabulary, strict):
         raise LabelError("empty")
     if len(label) > MAX_LABEL:
         raise LabelError("too-long")
-    for ch in label:
-        if ch < " " or ch > "~":
+    for b in label.encode():  # bytes, not str: each char of a str walked is made a qstr
+        if b < 0x20 or b > 0x7E:
             raise LabelError("not-printable")
     wanted = label.lower()
     for word in vocabulary:
