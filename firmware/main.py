@@ -328,6 +328,12 @@ def start(app, board):
         app.store.save("boot", b"%d" % n)
         app.log.append("reset", "watchdog n=%d" % n)
     board.boot = "boot reset_cause=%s watchdog_resets=%d" % (cause, n)
+    # Collect each time a quarter of the free heap has been allocated, not only when an
+    # allocation fails: garbage no longer piles up between long-lived objects, which keeps
+    # the free space in large blocks (docs/firmware.md, Memory: the largest after 60 rounds
+    # of commands is 5.8 KB this way, 1.5 KB collecting only on failure).
+    gc.collect()
+    gc.threshold(gc.mem_free() // 4)
     board.watchdog.start()
 
 

@@ -48,10 +48,19 @@ def common(app, board, cmd, args):
         return [" ".join(parts)]
     if cmd == "boot":  # why the board last started, and its watchdog resets so far
         return [getattr(board, "boot", "boot reset_cause=?")]
-    if cmd == "mem":
+    if cmd == "mem":  # and the largest block one allocation can have: how fragmented
         import gc
         gc.collect()
-        return ["mem free=%d alloc=%d" % (gc.mem_free(), gc.mem_alloc())]
+        lo, hi = 0, gc.mem_free()
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            try:
+                bytearray(mid)
+                lo = mid
+            except MemoryError:
+                hi = mid - 1
+        gc.collect()
+        return ["mem free=%d alloc=%d largest=%d" % (gc.mem_free(), gc.mem_alloc(), lo)]
     return None
 
 

@@ -11,7 +11,7 @@
 #   label <text>          -> ok label <stored text> | error label <reason>
 #   commission <EUI64>    -> ok commission <eui64>
 #   calendar HHMM:open|closed:LEVEL,... -> ok calendar <n>
-#   mem                   -> mem free=<bytes> alloc=<bytes>   (after a collection)
+#   mem                   -> mem free=<bytes> alloc=<bytes> largest=<bytes> (after a collection)
 #   radio                 -> radio state=<wait|ok|quiet|rejected> silent=<n> refused=<n>
 #   ping <token>          -> pong <token>   (lets a rig tell a fresh reply from a late one)
 #   watch on|off          -> ok watch; while on, every output change prints
