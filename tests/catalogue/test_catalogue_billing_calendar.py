@@ -18,7 +18,6 @@ from emulator.backoffice.transform import TransformError, transform
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import PRICE
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.payload import encode as encode_payload
@@ -32,11 +31,6 @@ GAS = sorted(str(p.relative_to(RTDS)) for folder in ("6.8_GCS25", "6.8_GCS25a", 
                                                       "6.2.3_GCS21k")
              for p in RTDS.glob(f"{folder}/*_COMMAND_GBCS.HEX"))  # fmt: skip
 ESME = sorted(str(p.relative_to(RTDS)) for p in RTDS.glob("6.8_ECS30a/*_COMMAND_GBCS.HEX"))
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

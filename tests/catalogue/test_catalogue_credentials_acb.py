@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 import re
 
-import pytest
 from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex
 
 from emulator import data
 from emulator.backoffice import duis
 from emulator.backoffice.transform import AcbContext, transform
-from emulator.devices.keys import SUPPLIER, PremisesKeys
+from emulator.devices.keys import SUPPLIER
 from gbcs import decode
 from gbcs.asn1 import encode_tree
 from gbcs.keystore import KA, Keystore
@@ -30,11 +29,6 @@ COMMAND = FOLDER / "CS02bACBByACB_8.5_SUCCESS_COMMAND_GBCS.HEX"
 TEMPLATE = CATALOGUE / "CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML"
 ESME = bytes.fromhex("00DB1234567890A0")
 NEW_ACB_KA = "efdced0585248d21"  # DCC Boxed's second-generation ACB key agreement key
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def test_the_command_from_the_template_is_rtds():

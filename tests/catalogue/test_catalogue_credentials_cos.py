@@ -16,7 +16,7 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, with_rtds_cert
 from emulator.backoffice import duis
 from emulator.backoffice.transform import AcbContext, transform
 from emulator.clock import Clock
-from emulator.devices.keys import SUPPLIER, TRANSITIONAL_COS, PremisesKeys
+from emulator.devices.keys import SUPPLIER, TRANSITIONAL_COS
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.asn1 import encode_tree
@@ -28,11 +28,6 @@ from gbcs.security import check_message, mac_apdu, sign
 FOLDER = RTDS / "6.23_CS02bSupplierByTransCoS"
 VARIANTS = ("IMMEDIATE", "FUTURE_DATED", "CANCELLATION")
 INCOMING = bytes.fromhex("90B3D51F30030000")  # DCC Boxed's second Supplier, RTDS's too
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _command(variant: str) -> bytes:

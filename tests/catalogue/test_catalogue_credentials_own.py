@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.clock import Clock
-from emulator.devices.keys import SUPPLIER, PremisesKeys
+from emulator.devices.keys import SUPPLIER
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.asn1 import encode_tree
@@ -31,11 +31,6 @@ TEMPLATES = {
     "CS02c_6.17_SUCCESS_REQUEST_DUIS.XML": "6.17_CS02c/CS02c_6.17_SUCCESS",
     "CS02d_6.15.2_SUCCESS_REQUEST_DUIS.XML": "6.15.2_CS02d/CS02d_6.15.2_SUCCESS",
 }
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _file(stem: str, kind: str) -> bytes:

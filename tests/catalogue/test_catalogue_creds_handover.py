@@ -16,7 +16,7 @@ from catalogue_helpers import RTDS, read_hex, recounted
 from emulator.clock import Clock
 from emulator.devices.gsme.meter import GasMeter
 from emulator.devices.gsme.proxy import GasProxy
-from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER, PremisesKeys
+from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER
 from emulator.devices.reoriginate import reoriginate
 from gbcs import decode
 from gbcs.asn1 import encode_tree
@@ -36,11 +36,6 @@ HANDOVERS = {
     "6.21_CS02bSupplierBySupplierHandover/CS02bSupplierBySupplierHandover_6.21_SUCCESS": (
         "supplier", SUPPLIER, "44899792D196F4B8"),
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _gpf(keys, controlled=()) -> GasProxy:

@@ -13,7 +13,6 @@ from catalogue_helpers import RTDS, RTDS_TIME, read_hex, recounted, rtds_success
 
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter, GasProxy
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.primitives import datetime_to_seconds2000
 from gbcs.render import plain
@@ -22,11 +21,6 @@ UNJOINED = bytes.fromhex("0102030405060708")
 FOLDER = "8.8.2_CS04B"
 CS07 = RTDS / "8.9_CS07" / "CS07_8.9_SUCCESS_COMMAND_GBCS.HEX"
 GSME, GPF = bytes.fromhex("00DB1234567890A1"), bytes.fromhex("00DB1234567890A3")
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import CLOCK_ADJUSTED_EVENT, CLOCK_NOT_ADJUSTED_EVENT
 from emulator.devices.gsme.prepayment import CREDIT_REMAINING
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.primitives import datetime_to_seconds2000
 from gbcs.security import check_message, mac_apdu, sign
@@ -37,11 +36,6 @@ GAS_SUPPLIER = bytes.fromhex("90B3D51F30030000")  # the catalogue's, the househo
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 TOP_UPS = sorted(p.name for p in CATALOGUE.glob("*_2.2_*SUCCESS_REQUEST_DUIS.XML"))
 CLOCKS = ["GCS28_6.11_SUCCESS_REQUEST_DUIS.XML", "GCS28Commission_8.1.1_SUCCESS_REQUEST_DUIS.XML"]
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from emulator.backoffice.eligibility import BASE_ELIGIBILITY, DuisRole
 from emulator.backoffice.transform import transform
 from emulator.devices.esme import blocks
 from emulator.devices.esme.store import CosemStore
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.dlms import decode_data
 from gbcs.message import encode_apdu
@@ -28,11 +27,6 @@ TEMPLATE = CATALOGUE / "ECS05_1.7_SUCCESS_REQUEST_DUIS.XML"
 FOLDER = RTDS / "1.7_ECS05"
 PRECOMMANDS = sorted(p.name for p in FOLDER.glob("*_PRECOMMAND_GBCS.HEX"))
 COMMANDS = sorted(p.name for p in FOLDER.glob("*_COMMAND_GBCS.HEX"))
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def test_rtds_has_both_cases():

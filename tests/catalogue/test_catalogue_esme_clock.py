@@ -14,7 +14,6 @@ from catalogue_helpers import CATALOGUE, RTDS, RTDS_TIME, execute, read_hex
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import TransformError, transform
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.render import plain
 from gbcs.security import check_message, mac_apdu, sign
@@ -50,11 +49,6 @@ def test_the_precommand_from_the_template_is_rtds(name):
 def test_a_bad_tolerance_is_refused(value):
     with pytest.raises(TransformError, match="TolerancePeriod"):
         transform(request(TEMPLATES[1], {"TolerancePeriod": value}))
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.mark.parametrize("name", RTDS_COMMANDS)

@@ -23,7 +23,6 @@ from emulator.backoffice.transform import (
     new_cin,
     transform,
 )
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.roles import ACB_EUI
@@ -31,11 +30,6 @@ from gbcs.security import mac_apdu
 
 CASES = {"ECS39b": "6.20.2", "ECS50": "9.1"}
 FAULTS = {"ECS39b": bytes.fromhex("0100000002FF"), "ECS50": CUSTOMER_IDENTIFICATION_NUMBER}
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def rtds(use_case: str, kind: str, outcome: str = "SUCCESS") -> bytes:

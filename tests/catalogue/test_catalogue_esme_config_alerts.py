@@ -13,7 +13,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import TransformError, transform
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.security import mac_apdu
@@ -33,11 +32,6 @@ ERRORS = {
 #: the RTDS command each template's is byte for byte (counter aside): its SUCCESS one, but
 #: 6.22's ECS25a template is RTDS's ERROR command (RTDS's SUCCESS names other codes)
 SAME_AS = {"ECS25a_6.22": "ERROR"}
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def rtds_file(name: str) -> bytes:

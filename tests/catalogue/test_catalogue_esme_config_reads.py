@@ -20,7 +20,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted
 from emulator.backoffice import duis
 from emulator.backoffice.dsp import on_behalf
 from emulator.backoffice.transform import AcbContext, TransformError, transform
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE
 from gbcs import decode
 from gbcs.dlms import decode_data
@@ -51,11 +50,6 @@ FAULTS = {
     "ECS66": bytes.fromhex("00002B0204FF"),  # the daily consumption log's protection
     "ECS21c": bytes.fromhex("000062010AFF"),
 }
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def rtds(use_case: str, kind: str, outcome: str = "SUCCESS") -> bytes:

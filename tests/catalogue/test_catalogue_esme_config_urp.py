@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from emulator import data
 from emulator.backoffice import duis
 from emulator.backoffice.transform import AcbContext, TransformError, transform
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE
 from gbcs import decode
 from gbcs.dlms import decode_data
@@ -38,11 +37,6 @@ from gbcs.security import (
 FOLDER = RTDS / "4.14_ECS21b"
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 ACB = bytes.fromhex("90B3D51F30000002")
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def rtds(name: str) -> bytes:

@@ -16,7 +16,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import TransformError, transform
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE
 from gbcs import decode
 from gbcs.message import encode_apdu
@@ -31,11 +30,6 @@ POLYPHASE_C = ("010034", "010048")
 #: RTDS's ERROR command -> what fails: phase 3's under-voltage counter (ECS29b's 22nd
 #: instruction); the voltage sag monitor's period, one attribute (ECS29d's 15th)
 FAULTS = {"ECS29b": bytes.fromhex("010048200004"), "ECS29d": bytes.fromhex("0000110003FF06")}
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def rtds(use_case: str, kind: str, outcome: str = "SUCCESS") -> bytes:

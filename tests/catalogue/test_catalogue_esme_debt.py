@@ -20,7 +20,6 @@ from emulator.backoffice.transform import DEBTS, EMERGENCY_CREDIT, METER_BALANCE
 from emulator.devices.esme.debt import charge_method
 from emulator.devices.esme.instructions import InstructionFailed, InstructionResult, item
 from emulator.devices.esme.store import CosemStore
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.render import plain
 from gbcs.security import check_message
@@ -32,11 +31,6 @@ TEMPLATES = {
 }
 #: the template's adjustments: payment-based debt, time-based debts 1 and 2
 ADJUSTMENTS = {DEBTS[2]: 50000, DEBTS[0]: 30000, DEBTS[1]: 15000}
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.mark.parametrize("use_case", sorted(TEMPLATES))

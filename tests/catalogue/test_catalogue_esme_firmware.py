@@ -16,7 +16,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.clock import Clock
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.render import plain
@@ -29,11 +28,6 @@ HELD = bytes.fromhex("0123ABCE")  # the version of the image the meter holds
 #: the meter's time when the future-dated commands arrive: a minute before RTDS's 8F67 case's
 #: execution time (its success case runs two weeks later)
 BEFORE_2030 = dt.datetime(2029, 12, 31, 23, 59, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _file(variant: str, kind: str = "COMMAND", case: str = "SUCCESS") -> bytes:

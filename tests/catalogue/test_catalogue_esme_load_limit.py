@@ -16,7 +16,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted, rtd
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.clock import Clock
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.render import plain
@@ -26,11 +25,6 @@ FOLDER = RTDS / "6.4.1_ECS28a"
 VARIANTS = ("IMMEDIATE", "FUTURE_DATED", "CANCELLATION")
 #: the meter's time when the commands arrive: a day before RTDS's execution date-time
 EVE = dt.datetime(2030, 1, 14, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _file(variant: str, kind: str = "COMMAND") -> bytes:

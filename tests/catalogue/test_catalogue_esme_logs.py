@@ -13,7 +13,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted, rtd
 from emulator.backoffice import duis
 from emulator.backoffice.transform import LOGS as READ_OVER_A_PERIOD
 from emulator.backoffice.transform import TransformError, transform
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.render import plain
@@ -27,11 +26,6 @@ RTDS_COMMANDS = [str(rtds_success(u).relative_to(RTDS)) for u in LOGS]
 #: RTDS's ECS35f shows another meter's auxiliary controller log than its ECS35g, which the
 #: meter starts with
 OTHER_METER = {"ECS35f"}
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def test_every_log_has_a_template():

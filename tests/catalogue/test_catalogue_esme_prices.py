@@ -17,7 +17,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.clock import Clock
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.render import plain
@@ -31,11 +30,6 @@ EVE = dt.datetime(2030, 1, 14, 9, 0, tzinfo=dt.UTC)
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 #: the prices the meter starts with: RTDS's meter's, as its ECS24 (4.11.1) response shows
 RTDS_PRICES = ({"": 20000}, {"01": 2121, "A1": 2289, "A2": 4002, "B1": 3546, "B2": 6969})
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _file(variant: str, kind: str = "COMMAND") -> bytes:

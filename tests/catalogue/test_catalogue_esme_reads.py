@@ -31,7 +31,6 @@ from emulator.backoffice.transform import (
 )
 from emulator.clock import Clock
 from emulator.devices.esme.store import SRV_OF, CosemStore
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE, Premises
 from gbcs import decode
 from gbcs.build import access_request, cosem_spec
@@ -112,11 +111,6 @@ def test_a_dsp_future_dated_read_is_never_built_for_now_by_the_transform():
     request = duis.parse_request(duis.parse((CATALOGUE / FUTURE_DATED).read_bytes()))
     with pytest.raises(TransformError, match="future-dated"):
         transform(request)
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def execute(keys, commands: list[bytes], profile: dict | None = None):

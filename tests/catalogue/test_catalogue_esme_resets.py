@@ -11,7 +11,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted, rtd
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import RESETS, TransformError, transform
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.render import plain
@@ -20,11 +19,6 @@ USE_CASES = (*RESETS, "ECS16")
 TEMPLATES = sorted(p.name for p in CATALOGUE.glob("ECS*_REQUEST_DUIS.XML")
                    if p.name.split("_")[0] in USE_CASES)  # fmt: skip
 RTDS_COMMANDS = [str(rtds_success(u).relative_to(RTDS)) for u in USE_CASES]
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def test_every_use_case_has_templates():

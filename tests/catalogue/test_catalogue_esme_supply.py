@@ -12,18 +12,12 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted, rtd
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import SUPPLY_SELECTORS, transform
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.render import plain
 from gbcs.security import check_message
 
 USE_CASES = sorted(SUPPLY_SELECTORS)
 SCRIPT_TABLE = bytes.fromhex("00000A006AFF")
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.mark.parametrize("use_case", USE_CASES)

@@ -20,7 +20,6 @@ from tariff_helpers import rtds_folder
 from emulator.backoffice import duis
 from emulator.backoffice.transform import TransformError, device_use_case, transform
 from emulator.clock import Clock
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.render import plain
@@ -46,11 +45,6 @@ EVE = dt.datetime(2030, 1, 14, 9, 0, tzinfo=dt.UTC)
 ECS24_OF_ECS01A = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
 #: ECS24b's gets (4.11.2) that read back ECS01c's: the price matrix, calendar, special days
 ECS24B_OF_ECS01C = [0, 4, 5, 6, 3]
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _rtds(use_case: str, variant: str, kind: str) -> bytes:

@@ -15,7 +15,6 @@ from tariff_helpers import rtds_folder
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE
 from gbcs import decode
 from gbcs.render import plain
@@ -29,11 +28,6 @@ FAULTY = {
     "4.16_ECS17c": "00005E2C2214",  # the power import collection
     "4.1.2_ECS17d": "00002B0209FF",  # the TOU registers' data protection object
 }
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.mark.parametrize("folder", sorted(FAULTY))

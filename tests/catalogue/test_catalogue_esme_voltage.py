@@ -6,20 +6,13 @@ polyphase template's ECS29b / ECS29d: test_catalogue_esme_config_voltage.py)."""
 
 from __future__ import annotations
 
-import pytest
 from catalogue_helpers import CATALOGUE, execute, read_hex, recounted, rtds_success
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.security import mac_apdu
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _request(template: str, counter: int | None = None, edit=None):

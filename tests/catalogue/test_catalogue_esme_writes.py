@@ -16,7 +16,6 @@ from emulator import data
 from emulator.backoffice import duis
 from emulator.backoffice.transform import SINGLE_WRITES, TransformError, transform
 from emulator.clock import Clock
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.message import encode_apdu
@@ -88,11 +87,6 @@ def test_a_dsp_future_dated_write_and_a_bad_value_are_refused():
     root.find(f".//{{{duis.SR}}}SupplyTamperState").text = "Ajar"
     with pytest.raises(TransformError, match="Locked or Unlocked"):
         transform(duis.parse_request(root))
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def execute(keys, commands: list[bytes]):

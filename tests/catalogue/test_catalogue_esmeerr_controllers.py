@@ -17,7 +17,6 @@ from catalogue_helpers import CATALOGUE, RTDS, RTDS_TIME, read_hex, recounted
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.clock import Clock
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.render import plain
@@ -34,11 +33,6 @@ TEMPLATES = {
 READ = read_hex(RTDS / "7.15_ECS61e/ECS61e_7.15_SUCCESS_COMMAND_GBCS.HEX")
 START = RTDS_TIME + dt.timedelta(minutes=1)  # the period the sender picks
 END = START + dt.timedelta(hours=1)
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def command(keys, name: str, counter: int, period: tuple[dt.datetime, dt.datetime] | None):

@@ -13,7 +13,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.devices.esme.instructions import item
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.render import plain
 from gbcs.security import mac_apdu
@@ -29,11 +28,6 @@ POLYPHASE_COMMANDS = (
 ECS26K = "6.2.1_ECS26k/ECS26k_6.2.1_SUCCESS"
 #: phase 2 and 3's average voltage counters (IC 3, value group C 52 and 72)
 PHASE_COUNTERS = [bytes.fromhex(f"0100{c:02X}{d:02X}0004") for c in (52, 72) for d in (32, 36)]
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def rtds(name: str, kind: str) -> bytes:

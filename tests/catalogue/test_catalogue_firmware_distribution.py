@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.devices.esme.firmware import OtaImage
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import ESME_EUI, PROFILE
 from gbcs import decode
 from gbcs.render import plain
@@ -58,11 +57,6 @@ TAMPERED = {
     "not-an-ota-file": b"\x00" * len(IMAGE),
     "no-signature": IMAGE[:-66],
 }
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _profile(**changes) -> dict:

@@ -20,7 +20,6 @@ from emulator.backoffice import duis
 from emulator.backoffice.transform import GBZ_READS, transform, use_case_for
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter, GasProxy
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE
 from gbcs import decode
 from gbcs.message import encode_apdu
@@ -55,11 +54,6 @@ REGISTERS_TO_GPF = sorted(
 #: RTDS's GCS21m shows another meter's identity strings than GCS21e, which the meter starts with
 OTHER_METER = {"GCS21m"}
 INTERVAL = 1800.0
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def run(keys, scenario, interval: float = INTERVAL):

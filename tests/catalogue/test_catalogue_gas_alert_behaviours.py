@@ -17,7 +17,6 @@ from emulator.backoffice.transform import TransformError, transform, use_case_fo
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import DEVICE_MANAGEMENT, GENERAL_EVENTS
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.render import plain
@@ -30,11 +29,6 @@ TEMPLATES = {"GCS20r": "GCS20r_6.2.10", "GCS20": "GCS20_6.22"}
 COMMANDS = sorted(str(p.relative_to(RTDS)) for folder in FOLDERS.values()
                   for p in RTDS.glob(f"{folder}/*_COMMAND_GBCS.HEX"))  # fmt: skip
 CLOCK_ADJUSTED = 0x8145
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

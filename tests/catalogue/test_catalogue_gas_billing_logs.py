@@ -21,7 +21,6 @@ from emulator.clock import Clock
 from emulator.devices import utrn
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import METERING, PREPAYMENT
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.security import mac_apdu
@@ -36,11 +35,6 @@ COMMANDS = sorted(str(p.relative_to(VECTORS)) for folder in FOLDERS.values()
 #: RTDS's ERROR cases: the cluster whose hardware fails, after how many of its commands
 FAULTS = {"GCS15b": {METERING: 1}, "GCS15e": {PREPAYMENT: 0}}
 TOP_UP_LOG = "4.4.5_GCS15e/GCS15e_4.4.5_SUCCESS_COMMAND_GBCS.HEX"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

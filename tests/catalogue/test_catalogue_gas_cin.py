@@ -21,7 +21,6 @@ from emulator.backoffice.transform import AcbContext, TransformError, transform,
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import DEVICE_MANAGEMENT
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.render import plain
 from gbcs.roles import ACB_EUI
@@ -31,11 +30,6 @@ GSME = bytes.fromhex("00DB1234567890A1")
 RTDS_TIME = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 COMMANDS = sorted(str(p.relative_to(VECTORS)) for p in VECTORS.glob("9.1_GCS36/*_COMMAND_GBCS.HEX"))
 SEND = "9.1_GCS36/GCS36_9.1_SUCCESS_COMMAND_GBCS.HEX"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _request(rtds):

@@ -21,7 +21,6 @@ from emulator.backoffice.transform import GAS_COMMANDS, transform
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter, GasProxy
 from emulator.devices.gsme.commands import DEVICE_MANAGEMENT, EVENTS, METERING, PREPAYMENT
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.primitives import datetime_to_seconds2000
@@ -42,11 +41,6 @@ COMMANDS = sorted(
 CLUSTER = {"GCS07": 0x0703, "GCS32": METERING, "GCS39": METERING, "CS10b": EVENTS,
            "CS11": EVENTS, "GCS23": 0x0700, "GCS24a": METERING}  # fmt: skip
 CLUSTER.update({u: DEVICE_MANAGEMENT for u in ("GCS09", "GCS44", "GCS11", "GCS41")})
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from emulator.backoffice.transform import AcbContext, transform, use_case_for
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import METERING
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.payload import encode as encode_payload
@@ -35,11 +34,6 @@ COMMANDS = sorted(
 )
 START = "14.1_GCS31/GCS31_14.1_SUCCESS_COMMAND_GBCS.HEX"
 READ = "4.10_GCS18/GCS18_4.10_SUCCESS_COMMAND_GBCS.HEX"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from emulator.backoffice.transform import transform, use_case_for
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import CALENDAR, GasTariff
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 
@@ -30,11 +29,6 @@ READ = "4.13_GCS21b/GCS21b_4.13_SUCCESS_COMMAND_GBCS.HEX"
 TARIFF = "1.1.1_GCS01a/GCS01a_1.1.1_IMMEDIATE_TOU_SUCCESS_COMMAND_GBCS.HEX"
 FRIENDLY = "2.1_GCS05/GCS05_2.1_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX"
 DEBT = "2.3_GCS04/GCS04_2.3_SUCCESS_COMMAND_GBCS.HEX"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

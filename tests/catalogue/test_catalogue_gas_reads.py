@@ -18,7 +18,6 @@ from emulator.backoffice.transform import TransformError, transform, use_case_fo
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import METERING
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.render import plain
@@ -33,11 +32,6 @@ TEMPLATES = {"GCS17": "GCS17_4.8.1", "GCS18": "GCS18_4.10"}
 COMMANDS = sorted(str(p.relative_to(RTDS)) for folder in FOLDERS.values()
                   for p in RTDS.glob(f"{folder}/*_COMMAND_GBCS.HEX"))  # fmt: skip
 SAMPLED_DATA_RESPONSE = CLUSTER_COMMANDS["metering"][1][0x07]
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

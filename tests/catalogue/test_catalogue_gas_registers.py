@@ -20,7 +20,6 @@ from emulator.backoffice import duis
 from emulator.backoffice.transform import transform, use_case_for
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter, GasProxy
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.render import plain
@@ -39,11 +38,6 @@ TEMPLATES = sorted(p.name for p in CATALOGUE.glob("GCS1[34]*_REQUEST_DUIS.XML")
 FAULTS = {"GCS13b": (0x0702, 0x0301), "GCS13c": (0x0702, 0x0301), "GCS14": (0x0700, 0x0617)}
 DEBT = "2.3_GCS04/GCS04_2.3_SUCCESS_COMMAND_GBCS.HEX"
 READ_ATTRIBUTES_RESPONSE = GENERAL_COMMANDS[0x01]
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _devices(keys):

@@ -24,7 +24,6 @@ from emulator.backoffice import duis
 from emulator.backoffice.transform import AcbContext, TransformError, transform, use_case_for
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter, GasProxy
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.render import plain
@@ -42,11 +41,6 @@ COMMANDS = sorted(
 TEMPLATES = {"GCS61": "GCS61_4.17_SUCCESS", "GCS16b": "GCS16b_4.14_URP_SUCCESS"}
 SAMPLED_DATA_RESPONSE = CLUSTER_COMMANDS["metering"][1][0x07]
 INTERVAL = 1800.0
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _devices(keys, clock=None):

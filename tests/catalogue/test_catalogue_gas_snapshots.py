@@ -20,7 +20,6 @@ from emulator.backoffice.transform import AcbContext, transform, use_case_for
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import METERING, PREPAYMENT
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 from gbcs.render import plain
@@ -41,11 +40,6 @@ COMMANDS = sorted(str(p.relative_to(RTDS)) for folder in FOLDERS.values()
 DAILY = ("GCS16a", "GCS16b")
 PUBLISHED = {"publish_snapshot": (METERING, 0x06), "publish_prepay_snapshot": (PREPAYMENT, 0x01),
              "publish_debt_log": (PREPAYMENT, 0x06)}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

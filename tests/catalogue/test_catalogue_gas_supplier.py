@@ -14,7 +14,6 @@ import pytest
 from catalogue_helpers import RTDS, execute, read_hex
 
 from emulator.backoffice.premises_factory import GeneratedHousehold
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import PROFILE
 from emulator.grid.population import PremisesPlan, SwitchPlan
 from emulator.scenario.world import _profile
@@ -27,11 +26,6 @@ GSME, GPF = bytes.fromhex("00DB1234567890A1"), bytes.fromhex("00DB1234567890A3")
 TO_GPF = "4.18_GCS60a/GCS60a_4.18_SUCCESS_RELIABLE_GPF_COMMAND_GBCS.HEX"
 TO_GSME = "7.4_GCS33/GCS33_7.4_SUCCESS_COMMAND_GBCS.HEX"
 ESME_READ = "11.2_ECS52/ECS52_11.2_SUCCESS_COMMAND_GBCS.HEX"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def as_sender(keys, raw: bytes, originator: bytes) -> bytes:

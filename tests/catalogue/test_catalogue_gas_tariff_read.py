@@ -20,7 +20,6 @@ from emulator.backoffice.transform import transform, use_case_for
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import CALENDAR, GasTariff
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.message import encode_apdu
 
@@ -34,11 +33,6 @@ COMMANDS = sorted(
 READ = "4.11.1_GCS21f/GCS21f_4.11.1_SUCCESS_COMMAND_GBCS.HEX"
 TARIFF = "1.1.1_GCS01a/GCS01a_1.1.1_IMMEDIATE_TOU_SUCCESS_COMMAND_GBCS.HEX"
 PRICES = "1.2.1_GCS01b/GCS01b_1.2.1_IMMEDIATE_TOU_SUCCESS_COMMAND_GBCS.HEX"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _meter(keys, now=lambda: RTDS_TIME) -> GasMeter:

@@ -17,7 +17,6 @@ from emulator.backoffice.premises_factory import build_premises
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.commands import PRICE
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.primitives import datetime_to_seconds2000
 from gbcs.render import plain
@@ -30,11 +29,6 @@ COMMANDS = sorted(str(p.relative_to(RTDS)) for folder in FOLDERS
                   for p in RTDS.glob(f"{folder}/*_COMMAND_GBCS.HEX"))  # fmt: skip
 #: the Price commands RTDS's ERROR cases carry out before the hardware fails
 CARRIED = {"GCS01b": 0, "GCS01a": 1}
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 @pytest.fixture

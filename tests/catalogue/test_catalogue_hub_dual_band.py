@@ -18,7 +18,6 @@ from zigpy.types import EUI64
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import AcbContext, TransformError, transform
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.build import access_request, cosem_spec
 from gbcs.message import encode_apdu
@@ -33,11 +32,6 @@ TEMPLATES = sorted(p.name for p in CATALOGUE.glob("*_REQUEST_DUIS.XML")
 RTDS_COMMANDS = sorted(str(p.relative_to(RTDS)) for u in USE_CASES
                        for p in RTDS.glob(f"*_{u}/*_SUCCESS_COMMAND_GBCS.HEX"))  # fmt: skip
 SETTINGS = bytes.fromhex("00005E2C0A00")
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def test_every_use_case_has_a_template_and_rtds_command():

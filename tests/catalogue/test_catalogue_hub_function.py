@@ -15,7 +15,6 @@ from construct import Container
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import AcbContext, transform, use_case_for
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.build import access_request, cosem_spec
 from gbcs.message import encode_apdu
@@ -31,11 +30,6 @@ TEMPLATES = sorted(p.name for p in CATALOGUE.glob("*_REQUEST_DUIS.XML")
 RTDS_COMMANDS = [str(rtds_success(u).relative_to(RTDS)) for u in USE_CASES]
 #: the device log reads: their entries are this premises' devices, not RTDS's hub's
 DEVICE_LOG_READS = {"CCS05CCS04", "CCS06"}
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def test_every_use_case_has_a_template():

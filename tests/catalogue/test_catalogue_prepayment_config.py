@@ -16,7 +16,6 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex, recounted, rtd
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.clock import Clock
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.render import plain
@@ -32,11 +31,6 @@ EC_THRESHOLD_STORAGE = bytes.fromhex("0000130A01FF0A")
 #: RTDS's meter's at the start, the templates' after
 BEFORE = (4, 5000000, 10000000, 500000, 10000, 604800, 2500000, 100000, 6)
 AFTER = (5, 1000000, 5000000, 200000, 30, 604800, 300000, 100000, 16)
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _file(use_case: str, name: str) -> bytes:

@@ -22,7 +22,6 @@ from emulator.clock import Clock
 from emulator.devices import utrn
 from emulator.devices.gsme import GasMeter
 from emulator.devices.gsme.prepayment import CREDIT_REMAINING, PAYMENT_CONTROL, PREPAYMENT
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.render import plain
 from gbcs.security import check_message, mac_apdu, sign
@@ -35,11 +34,6 @@ EVE = dt.datetime(2030, 1, 14, 0, 0, tzinfo=dt.UTC)
 MODES = [(u, v) for u in ("GCS02", "GCS03") for v in ("IMMEDIATE", "FUTURE_DATED", "CANCELLATION")]
 #: RTDS's starting configuration (prepayment), credit mode's, and the two templates' others
 PREPAYMENT_3223, CREDIT, IMMEDIATE_GCS03, FUTURE_GCS03 = 3223, 3220, 2199, 151
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _file(use_case: str, name: str) -> bytes:

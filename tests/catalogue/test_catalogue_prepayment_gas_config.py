@@ -17,7 +17,6 @@ from emulator.backoffice import duis
 from emulator.backoffice.transform import device_use_case, transform
 from emulator.clock import Clock
 from emulator.devices.gsme import GasMeter
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.render import plain
 from gbcs.security import check_message, mac_apdu, sign
@@ -33,11 +32,6 @@ VARIANTS = ("IMMEDIATE", "FUTURE_DATED", "CANCELLATION")
 SETTINGS = (0x0006, 0x0010, 0x0011, 0x0031, 0x0021, 0x0022)
 BEFORE = (1000000, 1000000, 200000, 500000, 10000000, 5000000)  # RTDS's meter's
 AFTER = (100000, 10000000, 100000, 5000000, 25000000, 25000000)  # the templates'
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _file(name: str) -> bytes:

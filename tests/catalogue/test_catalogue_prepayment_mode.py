@@ -19,7 +19,6 @@ from emulator.backoffice import duis
 from emulator.backoffice.transform import payment_mode, transform
 from emulator.clock import Clock
 from emulator.devices.esme.payment_mode import ACTIVE_ACCOUNT, THRESHOLD_MONITOR
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.render import plain
@@ -29,11 +28,6 @@ SUPPLIER = bytes.fromhex("90B3D51F30010000")
 VARIANTS = ("IMMEDIATE_SINGLE", "FUTURE_DATED_TWIN", "CANCELLATION_TWIN")
 #: the meter's time when the commands arrive: a day before RTDS's execution date-time
 EVE = dt.datetime(2030, 1, 14, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _file(use_case: str, variant: str, kind: str = "COMMAND", case: str = "SUCCESS") -> bytes:

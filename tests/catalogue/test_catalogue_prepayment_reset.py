@@ -12,7 +12,6 @@ from catalogue_helpers import CATALOGUE, execute, read_hex, recounted, rtds_succ
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import METER_BALANCE, TransformError, transform
-from emulator.devices.keys import PremisesKeys
 from gbcs import decode
 from gbcs.dlms import decode_data
 from gbcs.render import plain
@@ -20,11 +19,6 @@ from gbcs.security import check_message, mac_apdu, sign
 
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 TEMPLATE = CATALOGUE / "ECS04b_1.5_SUCCESS_REQUEST_DUIS.XML"
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def _request(counter: int, edit=None):

@@ -15,7 +15,6 @@ from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.devices import utrn as utrns
 from emulator.devices.esme.topup import METER_BALANCE, TOKEN_GATEWAY
-from emulator.devices.keys import PremisesKeys
 from emulator.devices.utrn import PTUT_BASE, check_digit
 from gbcs import decode
 from gbcs.dlms import decode_data
@@ -27,11 +26,6 @@ TEMPLATE = CATALOGUE / "CS01a_2.2_SUCCESS_REQUEST_DUIS.XML"
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 ESME = bytes.fromhex("00DB1234567890A0")
 POUNDS, PENCE = 1, 0
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return PremisesKeys.open()
 
 
 def mint(keys, counter: int, value: int, value_class: int = POUNDS, meter: bytes = ESME) -> str:
