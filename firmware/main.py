@@ -330,8 +330,8 @@ def start(app, board):
     board.boot = "boot reset_cause=%s watchdog_resets=%d" % (cause, n)
     # Collect each time a quarter of the free heap has been allocated, not only when an
     # allocation fails: garbage no longer piles up between long-lived objects, which keeps
-    # the free space in large blocks (docs/firmware.md, Memory: the largest after 60 rounds
-    # of commands is 5.8 KB this way, 1.5 KB collecting only on failure).
+    # the free space in large blocks (bench/firmware_heap.py measures it; docs/firmware.md,
+    # Memory, has its figures).
     gc.collect()
     gc.threshold(gc.mem_free() // 4)
     board.watchdog.start()
