@@ -212,12 +212,21 @@ HUB_RETURNS = ("8.14.2", "8.14.3", "8.14.4")
 SCHEDULES = ("5.1", "5.2", "5.3")
 
 
+#: SRVs that read a device's logs: they run after the other templates of the first group, so
+#: the logs hold what the run's own commands wrote, as a user reads a log after the events it
+#: wants (the catalogue's CS11 3.3 clears the GSME's event log and comes first by name; its
+#: arming, emergency credit and clock setting then log events for CS10a 6.13 to read)
+LOG_READS = ("6.13",)
+
+
 def _run_group(template: Template) -> tuple[float, int]:
     replacing = [i for i, p in enumerate(REPLACES_ANCHORS) if template.name.startswith(p)]
     if replacing:
         return LAST.index("8.3") + 0.5, replacing[0]
     if template.srv in REPLACES_HELD:
         return 0.5, 0
+    if template.srv in LOG_READS:
+        return 0.75, 0
     if template.srv in SCHEDULES:
         return 0.25, SCHEDULES.index(template.srv)
     if template.srv in HUB_RETURNS:
@@ -227,8 +236,9 @@ def _run_group(template: Template) -> tuple[float, int]:
 
 def run_order(templates: list[Template]) -> list[Template]:
     """The order the runner sends templates in: by name, the schedules' (SCHEDULES) after
-    the rest in their own order, those of REPLACES_HELD after them, those of LAST near the
-    end, those of REPLACES_ANCHORS just before 8.3, and HUB_RETURNS last of all."""
+    the rest in their own order, those of REPLACES_HELD after them, then the LOG_READS,
+    those of LAST near the end, those of REPLACES_ANCHORS just before 8.3, and HUB_RETURNS
+    last of all."""
     return sorted(templates, key=lambda t: (*_run_group(t), t.name))
 
 

@@ -155,6 +155,20 @@ def test_a_distributed_image_comes_after_the_activations_of_the_held_one():
     assert distribute < order.index("8.3_DECOMMISSION_DEVICE_REQUEST_DUIS.XML")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        "CS11_3.3_SUCCESS_REQUEST_DUIS.XML",  # clears the GSME's event log
+        "GCS06_2.5_SUCCESS_REQUEST_DUIS.XML",  # emergency credit: 81AB
+        "GCS28_6.11_SUCCESS_REQUEST_DUIS.XML",  # the clock set: 8145
+        "GCS39_7.3_SUCCESS_REQUEST_DUIS.XML",  # arming the valve: 8F32
+    ],
+)
+def test_the_event_log_is_read_after_the_commands_it_logs(command):
+    order = [t.name for t in catalogue.run_order(TEMPLATES)]
+    assert order.index(command) < order.index("CS10a_6.13_SUCCESS_REQUEST_DUIS.XML")
+
+
 def test_the_activations_succeed_at_the_device(run):
     """I0>I99>I0 says the device answered; its answer must be success, not hash_mismatch."""
     immediate = [r for n, r in run.items() if n.startswith("CS06_11.3_IMMEDIATE")]
