@@ -2,6 +2,7 @@
 folder has, so importing from it picks whichever folder pytest loaded first)."""
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,3 +20,16 @@ FIRMWARE_HEAP = os.environ.get("GBHAN_FW_HEAP", "104K")
 ESME = "00124b0001a2b3c4"  # the meter the test boards are commissioned with
 STRANGER = "00124b0001ffee01"
 LABEL = "Electric Vehicle Charger"
+
+
+def run_on_port(mpy_tree, script: str):
+    """Run `script` on the unix port at the firmware's heap, importing from the .mpy tree
+    (from inside it: the checkout's firmware/*.py would shadow the build)."""
+    return subprocess.run(
+        [str(MICROPYTHON), "-X", f"heapsize={FIRMWARE_HEAP}", "-c", script],
+        capture_output=True,
+        text=True,
+        env={"MICROPYPATH": f".frozen:{mpy_tree}"},
+        cwd=mpy_tree,
+        timeout=60,
+    )

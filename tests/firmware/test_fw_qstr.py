@@ -8,10 +8,9 @@ MemoryError ... allocating 640 bytes`, seen in CI). Checked on the unix port wit
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
-from fw_constants import FIRMWARE_HEAP, MICROPYTHON, REPO
+from fw_constants import REPO, run_on_port
 
 VOCABULARY = REPO / "firmware" / "switch" / "labels.txt"
 OUTSIDE = "Qj Zx! {k}|#"  # printable, in no vocabulary: the non-strict path
@@ -33,14 +32,7 @@ def test_checking_a_label_interns_nothing(mpy_tree, label):
         f"print('stored', check_label(text, [text] if {strict} else [], {strict}) == text)\n"
         "micropython.qstr_info()\n"
     )
-    result = subprocess.run(
-        [str(MICROPYTHON), "-X", f"heapsize={FIRMWARE_HEAP}", "-c", script],
-        capture_output=True,
-        text=True,
-        env={"MICROPYPATH": f".frozen:{mpy_tree}"},
-        cwd=mpy_tree,
-        timeout=60,
-    )
+    result = run_on_port(mpy_tree, script)
     assert "stored True" in result.stdout, result.stdout + result.stderr
     counts = [int(n) for n in re.findall(r"n_qstr=(\d+)", result.stdout)]
     assert len(counts) == 2, result.stdout

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fw_constants import FIRMWARE_HEAP, MICROPYTHON, REPO
+from fw_constants import REPO, run_on_port
 
 from emulator.virtual_board import MPY_CROSS
 
@@ -107,13 +107,6 @@ def test_every_unix_module_imports_from_the_mpy_tree(mpy_tree, role):
         modules.append(".".join(path.relative_to(REPO).with_suffix("").parts))
     assert any(f"firmware.{ROLE_PACKAGES[role]}." in m for m in modules), modules
     script = "\n".join(f"import {m}" for m in modules) + f"\nprint('imported', {len(modules)})"
-    result = subprocess.run(
-        [str(MICROPYTHON), "-X", f"heapsize={FIRMWARE_HEAP}", "-c", script],
-        capture_output=True,
-        text=True,
-        env={"MICROPYPATH": f".frozen:{mpy_tree}"},
-        cwd=mpy_tree,
-        timeout=60,
-    )
+    result = run_on_port(mpy_tree, script)
     assert result.stdout.strip().endswith(f"imported {len(modules)}"), result.stdout
     assert not list(mpy_tree.rglob("*.py")), "the compiled tree must hold no sources"
