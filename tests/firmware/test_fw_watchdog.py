@@ -216,7 +216,9 @@ def test_ctrl_c_releases_the_relay_and_stops_the_watchdog(make_board):
     board.command("watch on")
     proc = board.proc
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=10) == 0
+    code = proc.wait(timeout=10)
+    printed = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    assert code == 0, f"exit {code}; the firmware printed: {printed}"
     output, _ = board.read_output_line()
     assert output.startswith("output relay=open level=0")
     assert board.read_console_line() == "stopped: relay released, watchdog off"
