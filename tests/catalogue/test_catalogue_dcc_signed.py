@@ -214,7 +214,8 @@ def test_the_one_shot_signer_answers_as_the_stream(tmp_path):
         lambda: nodered.run_catalogue_signed(chosen, signer, state_dir=tmp_path, clock=clock)
     )
     print(f"one-shot signer: {len(results)} templates in {time.perf_counter() - started:.1f} s")
-    assert [r.file for r in results] == sorted(ONE_SHOT)
+    assert sorted(ONE_SHOT) == sorted(t.name for t in chosen)
+    assert [r.file for r in results] == [t.name for t in catalogue.run_order(chosen)]
     for result in results:
         assert catalogue.expectation(result) == supported[result.file], result.detail
         assert result.verified is True, result.file
