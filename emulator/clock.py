@@ -19,7 +19,7 @@ import logging
 import selectors
 import time
 from collections.abc import Awaitable, Callable
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 LOGGER = logging.getLogger(__name__)
@@ -148,6 +148,15 @@ class SimulatedEventLoop(asyncio.SelectorEventLoop):
                     LOGGER.exception("hold expiry callback failed")
 
 
+def _ctrl_c_told_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler: a Ctrl-C that landed inside a task has already ended
+    ``run`` (its caller says so), so the task's "exception never retrieved" is not printed
+    again as a traceback; anything else goes to asyncio's own handler."""
+    if isinstance(context.get("exception"), KeyboardInterrupt):
+        return
+    loop.default_exception_handler(context)
+
+
 class Clock:
     """The time source every HAN part reads; the mode decides which event loop runs it.
 
@@ -183,6 +192,7 @@ class Clock:
     def run(self, main: Callable[[], Awaitable[T]]) -> T:
         """Run ``main()`` to completion on a fresh loop of this clock's mode, then close it."""
         loop = self.new_loop()
+        loop.set_exception_handler(_ctrl_c_told_once)
         try:
             return loop.run_until_complete(main())
         finally:

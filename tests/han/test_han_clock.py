@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import time
 
 import pytest
@@ -77,3 +78,30 @@ def test_wall_clock_mode_really_waits():
 def test_invalid_mode_is_refused():
     with pytest.raises(ValueError):
         Clock(mode="fast")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["simulated", "wall"])
+def test_a_ctrl_c_inside_a_task_ends_the_run_without_a_second_traceback(mode, caplog):
+    """Ctrl-C can land inside a task (a web page's read of a board's console, in a held
+    run): it ends `run` as a KeyboardInterrupt its caller reports, and the task's "exception
+    never retrieved" is not printed as a traceback after it. A task's real error still is."""
+    clock = Clock(mode)
+
+    async def interrupted():
+        raise KeyboardInterrupt
+
+    async def broken():
+        raise ValueError("a real error, never awaited")
+
+    async def main():
+        asyncio.get_running_loop().create_task(broken())
+        await asyncio.sleep(0)
+        asyncio.get_running_loop().create_task(interrupted())
+        await asyncio.sleep(1)
+
+    with caplog.at_level("ERROR", logger="asyncio"), pytest.raises(KeyboardInterrupt):
+        clock.run(main)
+    gc.collect()  # the tasks' "never retrieved" reports come as they are collected
+    told = " ".join(r.getMessage() + str(r.exc_info) for r in caplog.records)
+    assert "KeyboardInterrupt" not in told
+    assert "a real error, never awaited" in told
