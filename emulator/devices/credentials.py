@@ -192,6 +192,27 @@ class TrustAnchors:
 # --- DER as RTDS's devices lay it out ----------------------------------------------------
 
 
+def request_builder(
+    eui: bytes, usages: Iterable[str], *, name: bool = True
+) -> x509.CertificateSigningRequestBuilder:
+    """A device's certificate request as RTDS's meter makes it, to be signed: no subject, the
+    key usages (DS, KA) and, unless `name` is False, the hardwareModuleName naming `eui`."""
+    usages = set(usages)
+    builder = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .add_extension(x509.KeyUsage(
+            digital_signature=DS in usages, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=KA in usages, key_cert_sign=False,
+            crl_sign=False, encipher_only=False, decipher_only=False,
+        ), critical=True)
+    )  # fmt: skip
+    if not name:
+        return builder
+    other = x509.OtherName(HARDWARE_MODULE_NAME, _tlv(0x30, HW_TYPE + _tlv(0x04, eui)))
+    return builder.add_extension(x509.SubjectAlternativeName([other]), critical=True)
+
+
 def _tlv(tag: int, content: bytes) -> bytes:
     n = len(content)
     length = bytes([n]) if n < 0x80 else b"\x82" + n.to_bytes(2, "big")
@@ -535,20 +556,7 @@ class OwnCredentials:
         key = ec.generate_private_key(ec.SECP256R1())
         self.generated[usage] = key
         self.stats["credentials:key_pair_generated"] += 1
-        name = x509.OtherName(HARDWARE_MODULE_NAME,
-                              _tlv(0x30, HW_TYPE + _tlv(0x04, self.eui)))  # fmt: skip
-        usage_ext = x509.KeyUsage(
-            digital_signature=usage == DS, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=usage == KA, key_cert_sign=False,
-            crl_sign=False, encipher_only=False, decipher_only=False,
-        )  # fmt: skip
-        request = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(x509.Name([]))
-            .add_extension(usage_ext, critical=True)
-            .add_extension(x509.SubjectAlternativeName([name]), critical=True)
-            .sign(key, hashes.SHA256())
-        )
+        request = request_builder(self.eui, (usage,)).sign(key, hashes.SHA256())
         return request.public_bytes(Encoding.DER)
 
     def _install(self, der: bytes) -> int:

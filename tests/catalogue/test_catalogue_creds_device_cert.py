@@ -29,11 +29,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from emulator.backoffice import catalogue, nodered, user_values
 from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
 from emulator.clock import Clock
+from emulator.devices.credentials import request_builder
 from emulator.smki import Repository, SmkiError, SmkiService
 from emulator.smki import client as smki_client
 from emulator.smki.records import IN_USE
 from emulator.smki.service import DEVICE_CSR_PATH, answer_device_csr
-from emulator.smki.testpki import DCA_EUI, HARDWARE_MODULE_NAME
+from emulator.smki.testpki import DCA_EUI
 from gbcs import decode
 from gbcs.asn1 import encode_tree
 from gbcs.keystore import Keystore
@@ -46,7 +47,6 @@ UPDATE = "CS02d_6.15.2_SUCCESS_REQUEST_DUIS.XML"
 PROVIDE = "CS02e_6.24.2_SUCCESS_REQUEST_DUIS.XML"  # 6.24.2: the meter's DS certificate
 LATER = "ECS30a_6.8_SUCCESS_REQUEST_DUIS.XML"  # critical: its answer is signed
 READ = "ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML"  # a read: its answer is MAC'd
-HW_TYPE = bytes.fromhex("060D2A863A0001848FB90F01020201")
 
 
 def _point(key) -> bytes:
@@ -184,23 +184,9 @@ NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
 
 def _request(key, eui: bytes, *, usages=("DS",), name: bool = True, signer=None):
-    """A device's certificate signing request as the meter makes it (no subject, one key
-    usage, hardwareModuleName), or bent as a refusal case asks."""
-    usage = x509.KeyUsage(
-        digital_signature="DS" in usages, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement="KA" in usages, key_cert_sign=False,
-        crl_sign=False, encipher_only=False, decipher_only=False,
-    )  # fmt: skip
-    builder = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([]))
-        .add_extension(usage, critical=True)
-    )
-    if name:
-        value = bytes([0x30, len(HW_TYPE) + 10]) + HW_TYPE + b"\x04\x08" + eui
-        other = x509.OtherName(HARDWARE_MODULE_NAME, value)
-        builder = builder.add_extension(x509.SubjectAlternativeName([other]), critical=True)
-    return builder.sign(signer or key, hashes.SHA256())
+    """A device's certificate signing request as the meter makes it, or bent as a refusal
+    case asks (two usages, no name, signed by another key)."""
+    return request_builder(eui, usages, name=name).sign(signer or key, hashes.SHA256())
 
 
 def _tampered(key) -> bytes:
