@@ -13,6 +13,7 @@ import time
 
 import pytest
 from browser_helpers import UNLABELLED, chromium, errors, live, shot
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -80,8 +81,15 @@ def send_from_launcher(driver, served, template: str, user: str, *, tamper: str 
 
 
 def relay(driver, slot: int) -> str | None:
-    cells = driver.find_elements(By.CSS_SELECTOR, f'tr[data-slot="{slot}"] td.relay')
-    return cells[0].get_attribute("data-relay") if cells else None
+    """The slot's relay as the live table shows it; read again if the table was redrawn
+    between finding the cell and reading it (a live update)."""
+    for _ in range(5):
+        cells = driver.find_elements(By.CSS_SELECTOR, f'tr[data-slot="{slot}"] td.relay')
+        try:
+            return cells[0].get_attribute("data-relay") if cells else None
+        except StaleElementReferenceException:
+            continue
+    return None
 
 
 def test_a_7_6_from_the_launcher_opens_the_switch_live_then_its_response_verifies(served, browser):
