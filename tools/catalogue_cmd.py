@@ -21,7 +21,8 @@ def register(cmds) -> None:
         "response says (success, error:NAME, partial:NAME, not_found), latency",
     )
     p.add_argument("--url", help="a running DSP (its users' endpoints must reach this "
-                   "machine's ports 8090 supplier, 8091 dno, 8092 gas-supplier)")  # fmt: skip
+                   "machine's ports 8090 supplier, 8091 dno, 8092 gas-supplier, 8093 "
+                   "load-controller)")  # fmt: skip
     p.add_argument("--smki-url", help="the SMKI service device certificates come from "
                    "(with --url; default the --url host on port 8083)")  # fmt: skip
     p.add_argument("--catalogue", type=Path, help="a folder of *.XML templates "

@@ -7,12 +7,14 @@ Which user sends a template, and as which role: its RequestID names an originato
 RTDS. The DNO's EUI is DCC Boxed's network operator user (Electricity Distributor and Gas
 Transporter); the second Supplier's EUI, a gas use case (GCS…) or RTDS's Supplier sending a
 common use case (CS…) to RTDS's GSME or GPF is the Gas Supplier's user where the SRV is one
-a Gas Supplier may send; everything else (the Supplier's own, the ACB's and the Load
-Controller's RTDS originators, which no DUIS user sends as) is the Supplier's user, which
-DCC Boxed registers as Import Supplier, Export Supplier and Other User. The role is the one
-the DSP takes for that user and SRV (`registry.RegisteredUser.acting_role`). Each user of
-`CATALOGUE_USERS` signs XML with its DCC Boxed key (the Gas Supplier, which DCC Boxed gives
-no XML-signing certificate, with one made for it).
+a Gas Supplier may send; RTDS's Load Controller (7.16) is a Load Controller user of its own
+(gbhan's role LC, `eligibility.DuisRole`); everything else (the Supplier's own and the ACB's
+RTDS originators, which no DUIS user sends as) is the Supplier's user, which DCC Boxed
+registers as Import Supplier, Export Supplier and Other User. The role is the one the DSP
+takes for that user and SRV (`registry.RegisteredUser.acting_role`). Each user of
+`CATALOGUE_USERS` signs XML with its DCC Boxed key (the Gas Supplier and the Load Controller,
+which DCC Boxed gives no XML-signing certificate, with one made for each) and GBCS with the
+key the emulated devices trust (the Load Controller's is RTDS's: DCC Boxed's Z1 one differs).
 
 `serve_in_process` starts what `gbhan dsp serve` starts (DSP, emulated premises, SMKI service)
 on free ports in this process, with those users registered; `run` sends the templates one at
@@ -47,14 +49,14 @@ from emulator.smki.errors import SmkiError
 from emulator.smki.service import SmkiService
 from gbcs import Message, decode
 from gbcs.errors import GbcsError, KeyMissing
-from gbcs.keystore import Keystore
+from gbcs.keystore import DS, Keystore
 from gbcs.payload import decode_plaintexts
 from gbcs.security import check_message
 
 from . import duis, service, user_values, xmlsig
 from .assembly import DEFAULT_GBCS_DATE, make_dsp
-from .eligibility import ED, ES, GS, GT, IS, OU, DuisRole, Eligibility
-from .keychoice import DeviceTrust
+from .eligibility import ED, ES, GS, GT, IS, LC, OU, DuisRole, Eligibility
+from .keychoice import LOAD_CONTROLLER, DeviceTrust
 from .premises_factory import build_premises, build_second_rtds_meter
 from .registry import DNO_EUI, SUPPLIER_EUI, RegisteredUser
 from .state import DspState
@@ -63,6 +65,8 @@ from .users import Answer, DuisUser, Endpoint, HttpTransport, RoundTripFailed
 from .wan import Wan
 
 GAS_SUPPLIER_EUI = bytes.fromhex("90B3D51F30030000")  # DCC Boxed's second Supplier
+#: the Load Controller the 7.16 templates name (RTDS's; the meters hold its certificates)
+LOAD_CONTROLLER_EUI = LOAD_CONTROLLER
 #: RTDS's GSME and GPF: RTDS's one Supplier's common use cases (CS…) to them are the Gas
 #: Supplier's
 RTDS_GAS_DEVICES = (bytes.fromhex("00DB1234567890A1"), bytes.fromhex("00DB1234567890A3"))
@@ -77,6 +81,7 @@ CATALOGUE_USERS: dict[DuisRole, tuple[bytes, str, int]] = {
     ED: (DNO_EUI, "dno", 8091),
     GT: (DNO_EUI, "dno", 8091),
     GS: (GAS_SUPPLIER_EUI, "gas-supplier", 8092),
+    LC: (LOAD_CONTROLLER_EUI, "load-controller", 8093),
 }
 _GAS_TARGETS = {eui: "gsme" if eui == RTDS_GAS_DEVICES[0] else "gpf" for eui in RTDS_GAS_DEVICES}
 
@@ -123,8 +128,8 @@ def template_sender(
     file_name: str, originator: bytes, target: bytes | None = None, srv: str | None = None
 ) -> bytes:
     """The EUI of the catalogue user that sends a template (module docstring)."""
-    if originator == DNO_EUI:
-        return DNO_EUI
+    if originator in (DNO_EUI, LOAD_CONTROLLER_EUI):
+        return originator
     gas = (
         originator == GAS_SUPPLIER_EUI
         or file_name.startswith("GCS")
@@ -574,20 +579,36 @@ def catalogue_users(
     """Each role of CATALOGUE_USERS -> its user, one DuisUser per user ID (its main role its
     own) with its DCC Boxed keys (`keystore` opened at a date its GBCS certificates held); the
     GBCS signing pair is the one the emulated devices trust where DCC Boxed has two
-    generations (users.make_user)."""
-    trust = DeviceTrust.rtds()
+    generations (users.make_user), RTDS's where DCC Boxed's is not one they trust (the Load
+    Controller's)."""
     made: dict[bytes, DuisUser] = {}
     users = {}
     for role, (eui, name, _port) in CATALOGUE_USERS.items():
         if eui not in made:
             signer = _xml_signer(keystore, eui)
-            try:
-                gbcs_key = trust.signing_key(keystore, eui)
-            except KeyMissing:
-                gbcs_key = keystore.ds_private_key(eui)
+            gbcs_key, _certificate = _gbcs_pair(keystore, eui)
             made[eui] = DuisUser(name, eui, role, signer, gbcs_key, schema, trusted, transport)
         users[role] = made[eui]
     return users
+
+
+def _gbcs_pair(
+    keystore: Keystore, eui: bytes
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate | None]:
+    """The user's GBCS signing key: DCC Boxed's the devices trust, else RTDS's they trust (the
+    Load Controller's: DCC Boxed's Z1 one is another key) with its certificate, which the DSP
+    must be given (DCC Boxed's it knows), else DCC Boxed's only one."""
+    trust = DeviceTrust.rtds()
+    try:
+        return trust.signing_key(keystore, eui), None
+    except KeyMissing:
+        pass
+    try:
+        rtds_keys = Keystore.open(data.rtds_keystore(), clock=keystore.clock)
+        entry, key = trust.pair(rtds_keys, eui, DS)
+        return key, entry.certificate
+    except KeyMissing:
+        return keystore.ds_private_key(eui), None
 
 
 def distinct(users: dict[DuisRole, DuisUser]) -> list[DuisUser]:
@@ -647,7 +668,9 @@ def catalogue_user_configs(keystore: Keystore) -> list[UserConfig]:
             continue
         certificate = _xml_signer(keystore, eui).certificate
         pem = certificate.public_bytes(serialization.Encoding.PEM)
-        configs.append(UserConfig(eui, role, name, None, (pem,)))
+        _key, gbcs = _gbcs_pair(keystore, eui)
+        gbcs_pems = () if gbcs is None else (gbcs.public_bytes(serialization.Encoding.PEM),)
+        configs.append(UserConfig(eui, role, name, None, (pem,), gbcs_pems))
     return configs
 
 

@@ -34,7 +34,7 @@ from lxml import etree
 from emulator.clock import Clock
 from emulator.errors import EmulatorError
 from gbcs.errors import GbcsError
-from gbcs.keystore import Keystore
+from gbcs.keystore import DS, KA, Keystore
 from gbcs.roles import ACB_EUI
 from gbcs.security import sign as gbcs_sign
 
@@ -42,7 +42,7 @@ from . import alerts, document, duis, future, nondevice, xmlsig
 from .eligibility import BASE_ELIGIBILITY, DuisRole, Eligibility, NotEligible
 from .handover import DccControl, NotDccControlled, replaced_all, requested_role
 from .inventory import OUT_OF_SERVICE, Device, Inventory
-from .keychoice import DeviceTrust, mac_for_device
+from .keychoice import DeviceTrust, KeyChoiceError, mac_for_device
 from .registry import RegisteredUser, UserRegistry
 from .replay import NotIssued, Replayed, RequestLedger
 from .response_codes import ResponseCode
@@ -410,10 +410,24 @@ class Dsp:
 
     def _non_device_answer(self, request: duis.Request) -> etree._Element | None:
         try:
+            broker = self._broker() if request.service_reference_variant == "8.6" else None
             return nondevice.answer(request, self.inventory, keys=self.acb_keys,
-                                    now=self.utc_now())  # fmt: skip
+                                    now=self.utc_now(), broker=broker)  # fmt: skip
         except nondevice.NonDeviceRefused as exc:
             raise DspRefusal(exc.code, str(exc), request) from None
+
+    def _broker(self) -> nondevice.BrokerCredentials | None:
+        """The ACB's certificates the devices hold, which 8.6 gives the user (None: the DSP
+        holds no such key agreement certificate, and 8.6 is refused)."""
+        try:
+            signing, agreement = (self.device_trust.pair(self.acb_keys, ACB_EUI, usage)[0]
+                                  for usage in (DS, KA))  # fmt: skip
+        except KeyChoiceError as exc:
+            log.warning("no DSP Broker credentials for 8.6: %s", exc)
+            return None
+        if agreement.certificate is None:
+            return None
+        return nondevice.BrokerCredentials(signing.certificate, agreement.certificate)
 
     def _non_device_reply(
         self, request: duis.Request, body: etree._Element | None, started: float
@@ -985,11 +999,13 @@ def _header_hint(body: bytes, fallback):
 
 METERS = frozenset({"esme", "gsme"})
 
-#: DUIS roles the devices hold a trust anchor for (GBCS's Supplier and Network Operator
-#: remote party roles): their commands reach a device as their own. Any other user's (an
-#: Other User, an Export Supplier, a Registered Supplier Agent) the ACB sends on its behalf.
+#: DUIS roles the devices hold a trust anchor for (GBCS's Supplier, Network Operator and
+#: Load Controller remote party roles): their commands reach a device as their own. Any other
+#: user's (an Other User, an Export Supplier, a Registered Supplier Agent) the ACB sends on
+#: its behalf.
 ANCHORED_ROLES = frozenset({DuisRole.IMPORT_SUPPLIER, DuisRole.GAS_SUPPLIER,
-                            DuisRole.ELECTRICITY_DISTRIBUTOR, DuisRole.GAS_TRANSPORTER})  # fmt: skip
+                            DuisRole.ELECTRICITY_DISTRIBUTOR, DuisRole.GAS_TRANSPORTER,
+                            DuisRole.LOAD_CONTROLLER})  # fmt: skip
 
 
 def on_behalf(

@@ -1,9 +1,11 @@
 """Which DUIS user roles may send which service request: one declared table.
 
 The base table is duis-parser's eligibility matrix as the primer (10.3) quotes it, before
-SECMP0046. SECMP0046 adds the Electricity Distributor to the HCALCS services in two steps,
-each a switch: 7.6/7.7/7.8 (on by default) and the Boost Button services 7.9/7.10/7.11 (off by
-default). 7.7 already lists the Electricity Distributor; the switch keeps it either way.
+SECMP0046, with one role of gbhan's beside DUIS's seven: the Load Controller, for 7.16
+(`DuisRole.LOAD_CONTROLLER`). SECMP0046 adds the Electricity Distributor to the HCALCS
+services in two steps, each a switch: 7.6/7.7/7.8 (on by default) and the Boost Button
+services 7.9/7.10/7.11 (off by default). 7.7 already lists the Electricity Distributor; the
+switch keeps it either way.
 """
 
 from __future__ import annotations
@@ -26,9 +28,16 @@ class DuisRole(StrEnum):
     ELECTRICITY_DISTRIBUTOR = "ED"
     GAS_TRANSPORTER = "GT"
     OTHER_USER = "OU"
+    # gbhan's: a Load Controller user, the sender the catalogue's 7.16 (ECS47e) templates name
+    # (RTDS's 90-B3-D5-1F-30-01-00-08). GBCS lets only that remote party send ECS47e, DUIS
+    # 5.4 names it (RemotePartyRole LoadController) and DCC Boxed's keystore holds one
+    # (Z1-loadController, role 8), but no DUIS user role list in our sources has it.
+    LOAD_CONTROLLER = "LC"
 
 
-IS, ES, GS, RSA, ED, GT, OU = DuisRole
+IS, ES, GS, RSA, ED, GT, OU, LC = DuisRole
+#: the seven user roles DUIS defines: what "every role" means for a service open to all
+DUIS_ROLES = frozenset({IS, ES, GS, RSA, ED, GT, OU})
 
 BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.14.1": frozenset({IS}),
@@ -44,20 +53,19 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "7.13": frozenset({IS}),
     "7.14": frozenset({IS, ED, OU}),
     "7.15": frozenset({IS, ED, OU}),
-    # Limit APC Level (ECS47e): DUIS 5.4's matrix names no role; its GBCS sender is the Load
-    # Controller, a remote party (DUIS's RemotePartyRole LoadController, whose certificate a
-    # Supplier places with 6.15.1 CS02g) and no DUIS user role: E2 for every user
-    "7.16": frozenset(),
-    # Service Opt In (serviceD): duis-parser's matrix names no role either, so E2 for every
-    # user rather than E43 (a service gbhan does not know)
-    "8.6": frozenset(),
-    "8.2": frozenset(DuisRole),  # Read Inventory (serviceD), open to every user role
+    # Limit APC Level (ECS47e): duis-parser's matrix names no role; GBCS's one sender is the
+    # Load Controller (whose certificate a Supplier places with 6.15.1 CS02g): gbhan's LC
+    "7.16": frozenset({LC}),
+    # Service Opt In (serviceD, nondevice.py): duis-parser's matrix names no role; the
+    # meter's Supplier, as for 8.5's Service Opt Out
+    "8.6": frozenset({IS, GS}),
+    "8.2": DUIS_ROLES,  # Read Inventory (serviceD), open to every user role
     "8.7.1": frozenset({IS, GS}),
     "8.7.2": frozenset({IS, GS, OU}),
     "8.8.1": frozenset({IS, GS}),
     "8.8.2": frozenset({IS, GS, OU}),
     "8.11": frozenset({IS, GS, OU}),
-    "11.2": frozenset(DuisRole),
+    "11.2": DUIS_ROLES,
     "11.1": frozenset({IS, GS}),  # Update Firmware (serviceD): the devices' Supplier
     "11.4": frozenset({IS, GS}),  # Update PPMID Firmware (serviceD)
     "8.1.1": frozenset({IS, GS}),  # Commission Device: ECS70 to an ESME (GCS28: gas, E11 yet)
@@ -74,9 +82,9 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "6.2.1": frozenset({IS, RSA, ED}),
     "6.2.2": frozenset({IS, RSA, ED}),
     "6.2.3": frozenset({IS, RSA, GS}),
-    "6.2.4": frozenset(DuisRole),
+    "6.2.4": DUIS_ROLES,
     "6.2.5": frozenset({IS, RSA}),
-    "6.2.7": frozenset(DuisRole),
+    "6.2.7": DUIS_ROLES,
     "6.2.9": frozenset({IS, GS, RSA}),
     "7.4": frozenset({IS, ES, GS, RSA, ED, GT}),
     # the ESME's configuration writes of one attribute
@@ -137,13 +145,13 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "8.5": frozenset({IS, GS}),
     # the DSP's own lifecycle services (serviceD, nondevice.py), roles as duis-parser's matrix
     "8.3": frozenset({IS, GS}),  # Decommission Device
-    "8.4": frozenset(DuisRole),  # Update Inventory
+    "8.4": DUIS_ROLES,  # Update Inventory
     "8.13": frozenset({IS, GS}),  # Return Local Command Response
     "8.14.1": frozenset({IS, GS}),  # Communications Hub Status Update: install success
     "8.14.2": frozenset({IS, GS}),  # ... install, no SM WAN
     "8.14.3": frozenset({IS, GS}),  # ... fault return
     "8.14.4": frozenset({IS, GS}),  # ... no fault return
-    "12.1": frozenset(DuisRole),  # Request WAN Matrix
+    "12.1": DUIS_ROLES,  # Request WAN Matrix
     # the dual-band Comms Hub's sub GHz radio (devices/hub_function.py)
     "6.28": frozenset({IS, GS}),  # Set CHF Sub GHz Configuration
     "6.29": frozenset({IS, GS}),  # Request CHF Sub GHz Channel Scan
@@ -194,8 +202,8 @@ class Eligibility:
 
     secmp0046_hcalcs: bool = True
     secmp0046_boost: bool = False
-    # (SRV variant, role) pairs a DCC adds beyond the table, e.g. ("7.16", IS): the sources
-    # name no DUIS role for 7.16 (its GBCS sender is a Load Controller, no DUIS user role)
+    # (SRV variant, role) pairs a DCC adds beyond the table, e.g. ("7.16", IS): a DCC whose
+    # Supplier sends 7.16 (the meter then refuses it unless it trusts that Supplier for it)
     extra: tuple[tuple[str, DuisRole], ...] = ()
 
     def roles(self, srv_variant: str) -> frozenset[DuisRole]:

@@ -28,7 +28,8 @@ RTDS_KEYSTORE = data.rtds_keystore()
 SUPPLIER = bytes.fromhex("90B3D51F30010000")
 NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
 TRANSITIONAL_COS = bytes.fromhex("90B3D51F30000004")
-REMOTE_PARTIES = (SUPPLIER, NETWORK_OPERATOR, ACB_EUI, TRANSITIONAL_COS)
+LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")  # RTDS's; the household's meter holds it
+REMOTE_PARTIES = (SUPPLIER, NETWORK_OPERATOR, ACB_EUI, TRANSITIONAL_COS, LOAD_CONTROLLER)
 
 
 class KeyChoiceError(EmulatorError, KeyMissing):
@@ -60,7 +61,8 @@ class DeviceTrust:
     @classmethod
     def rtds(cls, path: Path = RTDS_KEYSTORE) -> DeviceTrust:
         """What the emulated premises trust by default (emulator.devices.keys: the RTDS
-        keystore's Supplier, Network Operator and ACB)."""
+        keystore's Supplier, Network Operator, ACB, Transitional CoS party and Load
+        Controller)."""
         return cls.from_keystore(Keystore.open(path, check_validity=False))
 
     def trusts(self, eui: bytes | str, usage: str, key_id: bytes) -> bool:

@@ -32,6 +32,11 @@ gates every later request to the device: out of service, E5):
   withdraws one identified before installation (Pending, Whitelisted) and decommissions one
   identified after it (installed), a no-fault return withdraws one not in service on a
   premises (not Commissioned); the rest E5.
+- 8.6 Service Opt In: an installed meter (ESME or GSME, the DeviceType the inventory has; a
+  device of another type E11) is taken back into the DCC's service: the answer (`DSPOptIn`)
+  gives the Supplier the DSP Broker's credentials, the ACB's certificates the devices hold,
+  for its Access Control Broker cells (the reverse of 8.5's Service Opt Out, which replaced
+  them). The MPxNs and OptInDate are taken as given: gbhan keeps no opt-out record.
 - 12.1 Request WAN Matrix: gbhan's WAN is emulated and reaches every premises, so the answer
   is the request echoed and one region's coverage (the region of the CHF at the premises the
   UPRN or address names, where gbhan knows one, else Unknown), available, High likelihood.
@@ -59,6 +64,8 @@ import copy
 import dataclasses
 import datetime as _dt
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from gbcs import decode
@@ -77,7 +84,8 @@ from .inventory import (
 )
 from .response_codes import ResponseCode
 
-SERVED = ("8.2", "8.3", "8.4", "8.13", "8.14.1", "8.14.2", "8.14.3", "8.14.4", "12.1", "12.2")
+SERVED = ("8.2", "8.3", "8.4", "8.6", "8.13", "8.14.1", "8.14.2", "8.14.3", "8.14.4", "12.1",
+          "12.2")  # fmt: skip
 MAX_DEVICES = 17  # sr:DSPInventory allows 1..17 Device elements
 # gbcs device type names → DUIS DeviceType; a GBCS Type 2 device is reported as an IHD
 DUIS_DEVICE_TYPES = {"esme": "ESME", "gsme": "GSME", "chf": "CHF", "gpf": "GPF",
@@ -295,6 +303,41 @@ def update_inventory(request: Request, inventory: Inventory) -> None:
         raise NonDeviceRefused(f"8.4 {what}", ResponseCode.XML_REFUSED)
 
 
+#: the meters 8.6 takes back into the DCC's service, by DUIS DeviceType
+OPT_IN_TYPES = {"ESME": "esme", "GSME": "gsme"}
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokerCredentials:
+    """The DSP Broker's (the ACB's) certificates the devices hold, which 8.6 gives the user."""
+
+    digital_signing: x509.Certificate | None
+    key_agreement: x509.Certificate
+
+
+def opt_in(request: Request, inventory: Inventory, broker: BrokerCredentials) -> etree._Element:
+    """8.6: the meter named, installed and of the type named, gets the DSP Broker's
+    credentials back (module docstring)."""
+    device = _body_device(request, inventory)
+    named = _text(request.body, "DeviceType") or ""
+    if OPT_IN_TYPES.get(named) != device.device_type:
+        raise NonDeviceRefused(f"8.6 is for the {named or 'no'} meter named, not a "
+                               f"{device.device_type}", ResponseCode.SRV_NOT_FOR_DEVICE_TYPE)  # fmt: skip
+    status = inventory.status(device.eui)
+    if status not in INSTALLED:
+        raise _refuse_status(device, status, "8.6")
+    body = etree.Element(f"{{{SR}}}DSPOptIn")
+    etree.SubElement(body, f"{{{SR}}}DeviceID").text = _eui_text(device.eui)
+    for name, certificate in (
+        ("DSPBrokerSecurityCredentialsDigitalSigning", broker.digital_signing),
+        ("DSPBrokerSecurityCredentialsKeyAgreement", broker.key_agreement),
+    ):
+        if certificate is not None:
+            der = certificate.public_bytes(serialization.Encoding.DER)
+            etree.SubElement(body, f"{{{SR}}}{name}").text = base64.b64encode(der).decode()
+    return body
+
+
 RESPONSE = 2  # the CRA flag of a response
 CS06 = 0x0012  # Activate Firmware: its success response names the firmware now running
 
@@ -469,9 +512,11 @@ def answer(
     *,
     keys: Keystore | None = None,
     now: _dt.datetime | None = None,
+    broker: BrokerCredentials | None = None,
 ) -> etree._Element | None:
     """The body of a served non-device request's I0 answer (None: an answer with no body).
-    `keys` verify the device responses 8.13 returns; `now` dates a commissioning (8.14.1)."""
+    `keys` verify the device responses 8.13 returns; `now` dates a commissioning (8.14.1);
+    `broker` is what 8.6 gives."""
     srv = request.service_reference_variant
     when = now or _dt.datetime.now(_dt.UTC)
     if srv == "12.2":
@@ -486,6 +531,10 @@ def answer(
         hub_status_update(request, inventory, when)
     elif srv == "12.1":
         return wan_matrix(request, inventory)
+    elif srv == "8.6":
+        if broker is None:
+            raise NonDeviceRefused("no DSP Broker credentials to give", ResponseCode.NOT_SUPPORTED)
+        return opt_in(request, inventory, broker)
     else:
         return read_inventory(request, inventory)
     return None

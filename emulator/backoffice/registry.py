@@ -23,16 +23,16 @@ from .eligibility import DuisRole
 #: the order a user's roles are taken in when its request's SRV allows more than one: the
 #: target's own Supplier first (the import, or for a gas device the gas, one: the devices hold
 #: its anchor), then its network party, the Export Supplier, the Registered Supplier Agent and
-#: an Other User last (what any user may be)
+#: an Other User (what any user may be), a Load Controller last
 ELECTRICITY_FIRST = (
     DuisRole.IMPORT_SUPPLIER, DuisRole.GAS_SUPPLIER, DuisRole.ELECTRICITY_DISTRIBUTOR,
     DuisRole.GAS_TRANSPORTER, DuisRole.EXPORT_SUPPLIER, DuisRole.REGISTERED_SUPPLIER_AGENT,
-    DuisRole.OTHER_USER,
+    DuisRole.OTHER_USER, DuisRole.LOAD_CONTROLLER,
 )  # fmt: skip
 GAS_FIRST = (
     DuisRole.GAS_SUPPLIER, DuisRole.IMPORT_SUPPLIER, DuisRole.GAS_TRANSPORTER,
     DuisRole.ELECTRICITY_DISTRIBUTOR, DuisRole.EXPORT_SUPPLIER,
-    DuisRole.REGISTERED_SUPPLIER_AGENT, DuisRole.OTHER_USER,
+    DuisRole.REGISTERED_SUPPLIER_AGENT, DuisRole.OTHER_USER, DuisRole.LOAD_CONTROLLER,
 )  # fmt: skip
 GAS_DEVICES = frozenset({"gsme", "gpf"})
 

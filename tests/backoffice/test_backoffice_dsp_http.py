@@ -20,7 +20,7 @@ from gbcs.keystore import Keystore
 SRVS = ("6.14.1", "6.14.2", "6.14.3", "7.5", "7.6", "7.7", "7.8", "7.9", "7.10", "7.11", "7.13",
         "7.14", "7.15", "8.7.1", "8.7.2", "8.8.1", "8.8.2", "11.2")  # fmt: skip
 SERVED = [p.name for p in TEMPLATES if p.name.split("_")[1] in SRVS]
-# 7.16 (ECS47e) has no eligible DUIS role in our sources: served only where a DCC adds one
+# 7.16 (ECS47e) is the Load Controller's: sent here by the Supplier where a DCC lets it
 LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
 LIMIT_APC = [p.name for p in TEMPLATES if p.name.split("_")[1] == "7.16"]
 
@@ -101,7 +101,7 @@ def test_served_templates_cover_every_srv():
 
 @pytest.mark.parametrize("name", LIMIT_APC)
 def test_limit_apc_level_is_refused_e2_by_default(name, schema, trusted, dsp, gbcs_keys):
-    """Transformed like the others, but no registered user's role may send 7.16."""
+    """Transformed like the others, but the Supplier may not send 7.16 (the Load Controller's)."""
     template = (DUIS / name).read_bytes()
     dsp_, premises, _, answers = asyncio.run(
         http_round_trip(schema, trusted, dsp, gbcs_keys, "supplier", lambda: template)

@@ -8,13 +8,14 @@ import pytest
 
 from emulator.backoffice.eligibility import (
     BASE_ELIGIBILITY,
+    DUIS_ROLES,
     DuisRole,
     Eligibility,
     NotEligible,
 )
 from emulator.backoffice.response_codes import ResponseCode
 
-IS, ES, GS, RSA, ED, GT, OU = DuisRole
+IS, ES, GS, RSA, ED, GT, OU, LC = DuisRole
 SUPPLIER_ONLY = ["7.5", "7.13", "6.14.1", "6.14.2", "6.14.3"]
 
 # (srv, role, allowed by default, allowed with the boost switch on, allowed with both off)
@@ -37,6 +38,10 @@ CASES = [
     ("8.11", ED, False, False, False),
     ("11.2", GT, True, True, True),
     ("7.16", IS, False, False, False),
+    ("7.16", LC, True, True, True),  # the Load Controller's (gbhan's role; module docstring)
+    ("7.16", ED, False, False, False),
+    ("7.6", LC, False, False, False),
+    ("11.2", LC, False, False, False),  # "every role" is DUIS's seven
 ]
 
 
@@ -77,8 +82,9 @@ def test_unserved_srv_is_refused_for_everyone():
             Eligibility().check("4.1", role)
 
 
-def test_11_2_is_open_to_all_seven_roles():
-    assert Eligibility().roles("11.2") == frozenset(DuisRole) and len(DuisRole) == 7
+def test_11_2_is_open_to_all_seven_duis_roles():
+    assert Eligibility().roles("11.2") == DUIS_ROLES and len(DUIS_ROLES) == 7
+    assert set(DuisRole) - DUIS_ROLES == {LC}
 
 
 def test_extra_grants_add_a_role_to_one_srv_only():

@@ -1,5 +1,5 @@
 """The DSP's own lifecycle services over real HTTP (serviceD, nondevice.py): 8.3 Decommission
-Device, 8.4 Update Inventory, 8.13 Return Local Command Response, 8.14.x Communications Hub
+Device, 8.4 Update Inventory, 8.6 Service Opt In, 8.13 Return Local Command Response, 8.14.x Communications Hub
 Status Update and 12.1 Request WAN Matrix. Each changes the inventory's SMI status or facts
 for real: 8.2 then reports it, and a device out of service is sent nothing (E5). The DCC's
 catalogue templates are the requests where the catalogue has one."""
@@ -11,15 +11,18 @@ import base64
 
 import pytest
 from backoffice_helpers import DCCBOXED, RTDS
+from cryptography import x509
 from dsp_helpers import GBCS_DATE, build_dsp
 from lxml import etree
 
 from emulator import data
 from emulator.backoffice import duis, service
 from emulator.backoffice.inventory import preset_devices
+from emulator.backoffice.keychoice import DeviceTrust
 from emulator.backoffice.users import HttpTransport, InProcessTransport, make_user
 from gbcs import decode
-from gbcs.keystore import Keystore
+from gbcs.keystore import DS, KA, Keystore, key_id
+from gbcs.roles import ACB_EUI
 
 SR = duis.SR
 DSP_EUI = "90-B3-D5-1F-30-00-00-02"
@@ -396,3 +399,50 @@ def test_wan_matrix_names_the_region_of_a_known_premises_hub(schema, trusted, ds
         answer.root.findtext(f".//{{{SR}}}DSPWANMatrix/{{{SR}}}Request/{{{SR}}}UPRN")
         == "123456789012"
     )
+
+
+# --- 8.6 Service Opt In --------------------------------------------------------------------
+
+OPT_IN = "8.6_SERVICE_OPTIN_REQUEST_DUIS.XML"
+
+
+def opt_in(eui: str, device_type: str = "ESME") -> bytes:
+    return request("8.6", f"<sr:ServiceOptIn><sr:DeviceID>{eui}</sr:DeviceID>"
+                          f"<sr:DeviceType>{device_type}</sr:DeviceType><sr:MPxNs>"
+                          "<sr:ImportMPxN>1312345678111</sr:ImportMPxN></sr:MPxNs>"
+                          "<sr:OptInDate>2026-01-01</sr:OptInDate></sr:ServiceOptIn>")  # fmt: skip
+
+
+def test_opt_in_gives_the_dsp_brokers_credentials_the_meters_hold(schema, trusted, dsp):
+    """The catalogue's 8.6: answered at once with DSPOptIn, the ACB's digital signing and key
+    agreement certificates, the very ones the emulated meters hold in their ACB cells."""
+    answers, premises = exchange(schema, trusted, dsp, template(OPT_IN))
+    [answer] = answers
+    assert (answer.code, answer.source) == ("I0", "serviceD")
+    schema.validate(answer.root)
+    body = answer.root.find(f".//{{{SR}}}DSPOptIn")
+    assert body.findtext(f"{{{SR}}}DeviceID") == ESME
+    held = DeviceTrust.rtds()
+    for element, usage in (("DSPBrokerSecurityCredentialsDigitalSigning", DS),
+                           ("DSPBrokerSecurityCredentialsKeyAgreement", KA)):  # fmt: skip
+        der = base64.b64decode(body.findtext(f"{{{SR}}}{element}"))
+        certificate = x509.load_der_x509_certificate(der)
+        assert held.trusts(ACB_EUI, usage, key_id(certificate.public_key()))
+    assert premises.received == []  # the DSP's own answer: nothing is sent to a device
+
+
+@pytest.mark.parametrize("body,code", [
+    (opt_in(ESME, "GSME"), "E11"),  # the type named is not the device's
+    (opt_in(HUB, "ESME"), "E11"),  # a hub is no meter
+    (opt_in("00-DB-12-34-56-78-90-EE"), "E19"),
+    (opt_in(ESME).replace(b"90-B3-D5-1F-30-01-00-00", b"90-B3-D5-1F-30-02-00-00"), "E2"),
+])  # fmt: skip
+def test_opt_in_refusals(body, code, schema, trusted, dsp):
+    answers, _ = exchange(schema, trusted, dsp, body)
+    assert codes(answers) == [code]
+    assert answers[0].root.find(f".//{{{SR}}}DSPOptIn") is None
+
+
+def test_a_decommissioned_meter_is_not_opted_in(schema, trusted, dsp):
+    answers, _ = exchange(schema, trusted, dsp, decommission(ESME), opt_in(ESME))
+    assert codes(answers) == ["I0", "E5"]

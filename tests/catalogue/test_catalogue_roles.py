@@ -6,12 +6,15 @@ takes the one its SRV allows, the target's own Supplier first. So the catalogue'
 6.20.2 (Export Supplier), 9.1 to the ESME and to the GSME (Other User) and 14.1 (Gas
 Transporter) reach the devices through the ACB on the user's behalf and are answered from the
 devices' state, which changes: 6.2.7 reads the export MPAN set, the meters hold the CIN the
-DCC made, 4.10 finds the network data log restarted empty. 7.16 (ECS47e, sent by the Load
-Controller, a GBCS remote party and no DUIS user role) is eligible to no role in DUIS 5.4's
-matrix (duis-parser's), so every user gets E2. Parametrised by template file name."""
+DCC made, 4.10 finds the network data log restarted empty. 7.16 (ECS47e, whose one GBCS
+sender is the Load Controller, a role duis-parser's matrix does not list) is sent by the
+catalogue's Load Controller user (gbhan's role LC), signed with RTDS's Load Controller key the
+meter holds, and carried out by the meter; the Supplier's 7.16 is E2. Parametrised by
+template file name."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
@@ -24,6 +27,7 @@ from emulator.backoffice import duis, nodered, xmlsig
 from emulator.backoffice.assembly import make_dsp
 from emulator.backoffice.catalogue import (
     ANSWERED,
+    LOAD_CONTROLLER_EUI,
     REFUSED,
     SUCCESS,
     DeviceVerifier,
@@ -31,7 +35,17 @@ from emulator.backoffice.catalogue import (
     read_template,
     template_sender,
 )
-from emulator.backoffice.eligibility import ED, ES, GS, GT, IS, OU, Eligibility
+from emulator.backoffice.eligibility import (
+    BASE_ELIGIBILITY,
+    ED,
+    ES,
+    GS,
+    GT,
+    IS,
+    LC,
+    OU,
+    Eligibility,
+)
 from emulator.backoffice.premises_factory import build_premises
 from emulator.backoffice.registry import DNO_EUI, SUPPLIER_EUI, RegisteredUser
 from emulator.backoffice.state import DspState
@@ -42,6 +56,7 @@ from emulator.clock import Clock
 from emulator.days.rig import DAY_START, rig
 from gbcs import decode
 from gbcs.keystore import Keystore
+from gbcs.security import check_message
 from tools import cli
 
 GAS_SUPPLIER = bytes.fromhex("90B3D51F30030000")
@@ -52,8 +67,8 @@ SENT_AS = {
     "ECS50_9.1_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, OU),
     "GCS36_9.1_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, OU),
     "GCS31_14.1_SUCCESS_REQUEST_DUIS.XML": (DNO_EUI, GT),
-    "ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, IS),
-    "ECS47e_7.16_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, IS),
+    "ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML": (LOAD_CONTROLLER_EUI, LC),
+    "ECS47e_7.16_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML": (LOAD_CONTROLLER_EUI, LC),
     # neighbours whose role must not move: the Supplier's own, the Gas Supplier's, the DNO's
     "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML": (SUPPLIER_EUI, IS),
     "GCS18_4.10_SUCCESS_REQUEST_DUIS.XML": (GAS_SUPPLIER, GS),
@@ -81,7 +96,7 @@ def test_the_role_follows_the_srv_and_the_device():
     assert supplier.acting_role(roles("7.7"), "esme") == IS  # IS, ED, OU: its own Supplier
     assert supplier.acting_role(roles("4.6.2"), "esme") == ES
     assert supplier.acting_role(roles("9.1"), "gsme") == OU
-    assert supplier.acting_role(roles("7.16"), "esme") == IS  # none: refused as its main role
+    assert supplier.acting_role(roles("7.16"), "esme") == IS  # LC's: refused as its main role
     assert dno.acting_role(roles("4.1.1"), "esme") == ED
     assert dno.acting_role(roles("4.1.1"), "gsme") == GT  # the gas meter's network party
     assert dno.acting_role(roles("14.1"), "gsme") == GT
@@ -89,10 +104,12 @@ def test_the_role_follows_the_srv_and_the_device():
     assert only.roles == (GS,) and only.acting_role(roles("9.1"), "gsme") == GS
 
 
-def test_7_16_names_no_duis_role():
-    """DUIS 5.4's matrix lists no role for Limit APC Level; a DCC that adds one says so."""
-    assert Eligibility().roles("7.16") == frozenset()
-    assert Eligibility(extra=(("7.16", IS),)).roles("7.16") == {IS}
+def test_7_16_is_the_load_controllers_alone():
+    """Limit APC Level is the Load Controller's (GBCS's one sender of ECS47e); a DCC that
+    lets another role send it says so, and no other SRV is the Load Controller's."""
+    assert Eligibility().roles("7.16") == {LC}
+    assert Eligibility(extra=(("7.16", IS),)).roles("7.16") == {IS, LC}
+    assert [srv for srv, roles in BASE_ELIGIBILITY.items() if LC in roles] == ["7.16"]
 
 
 def _edited_mpan(tmp_path):
@@ -124,18 +141,25 @@ def run(tmp_path_factory):
         ("ECS47e input", CATALOGUE / "ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML"),
         ("ECS47e output", CATALOGUE / "ECS47e_7.16_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML"),
     ]
+    templates = [(label, read_template(path)) for label, path in plan]
+    supplier_7_16 = dataclasses.replace(templates[-1][1], role=IS)  # the Supplier's user sends
+    templates.append(("ECS47e supplier", supplier_7_16))
     clock = Clock("simulated", start_utc=DAY_START)
 
     async def main():
         async with rig(clock, wake_interval_s=2.0) as r:
             runner = Runner(r.users, DeviceVerifier(None, r.reader_keys), timeout_s=60.0)
             results = {}
-            for index, (label, path) in enumerate(plan):
-                results[label] = await runner.run_one(read_template(path), index)
+            for index, (label, template) in enumerate(templates):
+                results[label] = await runner.run_one(template, index)
             esme_cin = bytes(r.premises.esme.store.get(1, CUSTOMER_IDENTIFICATION_NUMBER, 2).value)
             assert r.premises.gas is not None
             gsme_cin = r.premises.gas.gsme.commands.state.customer_id_number
-            return results, {"esme cin": esme_cin, "gsme cin": gsme_cin}
+            # the meter's signature, checked with the certificate the premises issued it
+            signed = {label: check_message(decode(results[label].response),
+                                           r.premises.keys.keystore).outcome
+                      for label in ("ECS47e input", "ECS47e output")}  # fmt: skip
+            return results, {"esme cin": esme_cin, "gsme cin": gsme_cin, "signed": signed}
 
     return clock.run(main)
 
@@ -175,9 +199,20 @@ def test_4_10_finds_the_network_data_log_restarted(run):
 
 
 @pytest.mark.parametrize("label", ["ECS47e input", "ECS47e output"])
-def test_7_16_is_refused_e2(run, label):
+def test_7_16_from_the_load_controller_is_carried_out_by_the_meter(run, label):
+    """Critical: the Load Controller signs the pre-command (I0), the meter checks it with the
+    Load Controller cell and answers the Load Controller itself, signed."""
     result = run[0][label]
-    assert (result.outcome, result.codes) == (REFUSED, ("E2",))
+    assert (result.outcome, result.codes, result.device) == (ANSWERED, ("I0", "I99", "I0"), SUCCESS)
+    assert result.role == LC.value and run[1]["signed"][label] == "verified"
+    response = decode(result.response)
+    assert bytes(response.target) == LOAD_CONTROLLER_EUI and response.use_case.name == "ECS47e"
+
+
+def test_the_supplier_may_not_send_7_16(run):
+    """The Supplier is refused E2 before anything is sent (the meter would refuse it too)."""
+    result = run[0]["ECS47e supplier"]
+    assert (result.outcome, result.codes, result.role) == (REFUSED, ("E2",), IS.value)
 
 
 # --- a configured user ID with several roles (userconfig: role = ["OU", "ES"]) ----------------
@@ -276,8 +311,9 @@ def test_a_configured_user_sends_as_each_of_its_roles(configured):
 
 def test_the_node_red_run_sends_them_as_the_same_roles(tmp_path):
     """As the DCC's Node-RED node sends them, each document signed by a per-document signer
-    program (a stand-in for the DCC's tool, which holds the Supplier's and the DNO's XML keys:
-    gbhan's signer as a script): the same user IDs, roles and answers."""
+    program (a stand-in for the DCC's tool, which holds the Supplier's and the DNO's XML keys
+    and is handed the Load Controller's: gbhan's signer as a script): the same user IDs,
+    roles and answers."""
     names = sorted(ANSWERED_AS) + ["ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML"]
     script = Path(__file__).with_name("dspstate_sign_helpers.py")
     signer = nodered.CommandSigner([sys.executable, str(script)])
@@ -288,5 +324,10 @@ def test_the_node_red_run_sends_them_as_the_same_roles(tmp_path):
     got = {r.file: (r.role, r.codes, r.device, r.verified) for r in results}
     assert got == {
         **{n: (SENT_AS[n][1].value, ("I99", "I0"), SUCCESS, True) for n in ANSWERED_AS},
-        "ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML": ("IS", ("E2",), "", None),
+        "ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML": (
+            "LC",
+            ("I0", "I99", "I0"),
+            SUCCESS,
+            True,
+        ),
     }, [r.detail for r in results]
