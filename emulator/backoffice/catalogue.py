@@ -232,6 +232,8 @@ def _run_group(template: Template) -> tuple[float, int]:
         return 0.5, 0
     if template.srv in LOG_READS:
         return 0.75, 0
+    if template.srv == RESTORES_HUB_LOG:  # after the 8.9 (CCS07) backup it restores
+        return 0.8, 0
     if template.srv in SCHEDULES:
         return 0.25, SCHEDULES.index(template.srv)
     if template.srv in HUB_RETURNS:
@@ -241,8 +243,8 @@ def _run_group(template: Template) -> tuple[float, int]:
 
 def run_order(templates: list[Template]) -> list[Template]:
     """The order the runner sends templates in: by name, the schedules' (SCHEDULES) after
-    the rest in their own order, those of REPLACES_HELD after them, then the LOG_READS,
-    those of LAST near the end, those of REPLACES_ANCHORS just before 8.3, and HUB_RETURNS
+    the rest in their own order, those of REPLACES_HELD after them, then the LOG_READS and
+    the 8.12.1 restore (after the 8.9 backup it restores), those of LAST near the end, those of REPLACES_ANCHORS just before 8.3, and HUB_RETURNS
     last of all."""
     return sorted(templates, key=lambda t: (*_run_group(t), t.name))
 
@@ -282,20 +284,32 @@ def _hub_status_by_supplier(template: Template, status: str) -> bytes:
     return duis.to_bytes(root)
 
 
-#: the device the run pre-notifies for an 8.4 DeleteDevice (PRELUDES): an EUI no RTDS file
-#: and no DCC Boxed preset names, an ESME of gbhan's make
+#: the devices the run pre-notifies (PRELUDES), by the SRV whose template then names them:
+#: EUIs no RTDS file and no DCC Boxed preset names, of gbhan's make. 8.4 DeleteDevice deletes
+#: an ESME never installed; 8.14.3's fault found before installation returns a Comms Hub never
+#: installed
 TO_DELETE = "00-DB-12-34-56-78-90-DE"
+HUB_TO_RETURN = "00-DB-12-34-56-78-90-DF"
+PRENOTIFIED = {"8.4": (TO_DELETE, "ESME"), "8.14.3": (HUB_TO_RETURN, "CHF")}
+FAULT_BEFORE_INSTALLATION = "Fault identified prior to installation"
 
 
-def _prenotify_to_delete(template: Template) -> bytes | None:
-    """Before an 8.4 DeleteDevice: a 12.2 Device Pre-notification of TO_DELETE (None for
-    another 8.4 change)."""
+def _prenotify(template: Template) -> bytes | None:
+    """A 12.2 Device Pre-notification of the device PRENOTIFIED names for the template's SRV,
+    where the template is written for a device never installed: an 8.4 DeleteDevice, an
+    8.14.3 fault found before installation (None for any other 8.4 or 8.14.3)."""
     body = duis.parse(template.path.read_bytes()).find(f"{{{duis.SR}}}Body")
-    if body is None or body.find(f".//{{{duis.SR}}}DeleteDevice") is None:
+    if body is None or template.srv not in PRENOTIFIED:
         return None
+    if template.srv == "8.4" and body.find(f".//{{{duis.SR}}}DeleteDevice") is None:
+        return None
+    fault = body.findtext(f".//{{{duis.SR}}}CHFFaultReturnType")
+    if template.srv == "8.14.3" and (fault or "").strip() != FAULT_BEFORE_INSTALLATION:
+        return None
+    eui, device_type = PRENOTIFIED[template.srv]
     root, notice = _as_service(template, "12.2", "DevicePrenotification")
-    for name, text in (("DeviceID", TO_DELETE), ("DeviceManufacturer", "gbhan"),
-                       ("DeviceModel", "emulated"), ("DeviceType", "ESME")):  # fmt: skip
+    for name, text in (("DeviceID", eui), ("DeviceManufacturer", "gbhan"),
+                       ("DeviceModel", "emulated"), ("DeviceType", device_type)):  # fmt: skip
         etree.SubElement(notice, f"{{{duis.SR}}}{name}").text = text
     return duis.to_bytes(root)
 
@@ -306,17 +320,37 @@ def _prenotify_to_delete(template: Template) -> bytes | None:
 #: commissioned, and the run's hub is: every device template goes through it. Before it the
 #: Supplier sets the hub InstalledNotCommissioned by 8.4 Update Inventory
 #: (UpdateDeviceStatusCH: a status DUIS lets a Supplier set for a hub). 8.4 DeleteDevice is
-#: for a device pre-notified and never installed (Pending), and the ESME the catalogue's
-#: names is installed, as every other template needs it: the user pre-notifies a device
-#: (12.2) and deletes that one, its id in place of the template's (`Carried`), as 5.2 names
-#: the schedule its 5.1 made. The result's detail names the prelude and its codes.
+#: for a device pre-notified and never installed (Pending), and so is 8.14.3's fault found
+#: before installation, while the ESME and the hub the catalogue's name are installed, as
+#: every other template needs them: the user pre-notifies a device of its own (12.2) and
+#: names that one, its id in place of the template's (`Carried`), as 5.2 names the schedule
+#: its 5.1 made. The result's detail names the prelude and its codes.
 PRELUDES: dict[str, tuple[str, Callable[[Template], bytes | None]]] = {
     "8.14.2": (
         "8.4 UpdateDeviceStatusCH InstalledNotCommissioned",
         functools.partial(_hub_status_by_supplier, status="InstalledNotCommissioned"),
     ),
-    "8.4": (f"12.2 DevicePrenotification {TO_DELETE}", _prenotify_to_delete),
+    "8.4": (f"12.2 DevicePrenotification {TO_DELETE}", _prenotify),
+    "8.14.3": (f"12.2 DevicePrenotification {HUB_TO_RETURN}", _prenotify),
 }
+
+
+#: 8.9's CCS07 (the hub's device log read) has the DSP keep the hub's backup; 8.12.1 Restore
+#: HAN Device Log (CCS03) restores one at a hub, and runs after it (`run_order`)
+BACKS_UP_HUB_LOG, RESTORES_HUB_LOG = "CCS07", "8.12.1"
+
+
+def _renamed(xml: bytes, path: str, eui: str, why: str) -> tuple[bytes, str]:
+    """`xml` with the EUI at `path` (an ElementPath from the root) set to `eui`, and the note
+    saying so ("" when it was already that, or there is no such element)."""
+    root = duis.parse(xml)
+    node = root.find(path)
+    was = None if node is None else (node.text or "").strip()
+    if node is None or was == eui:
+        return xml, ""
+    node.text = eui
+    name = etree.QName(node).localname
+    return duis.to_bytes(root), f"{name} {was} -> {eui}, {why}"
 
 
 #: a prelude's counter is its template's plus this: above every template's of the run
@@ -331,14 +365,18 @@ class Carried:
     """What the run's own answers gave that a later template must name, filled in as a DCC
     Boxed user edits a template before sending it: the catalogue's 5.2 and 5.3 name schedule
     123, which no DSP made for them; the user puts in the id its own 5.1 Create Schedule was
-    answered with (per user: only the owner sees a schedule); the catalogue's 8.4 deletes
-    the device its prelude pre-notified (PRELUDES); the catalogue's 6.15.2 places the
+    answered with (per user: only the owner sees a schedule); the catalogue's 8.4 deletes,
+    and its 8.14.3 returns, the device its prelude pre-notified (PRELUDES); the catalogue's
+    8.12.1 restores the device log of the hub whose backup the user's own 8.9 (CCS07) had
+    the DSP keep (its OldCHFID names a hub no DSP here knew); the catalogue's 6.15.2 places the
     certificate the SMKI (`smki_url`) issued for the request the device's own 6.17 answer
     carried (user_values.py). Without such an answer the template goes as it is."""
 
     schedule_ids: dict[bytes, str] = field(default_factory=dict)
-    #: user -> the device its prelude pre-notified for an 8.4 DeleteDevice
-    prenotified: dict[bytes, str] = field(default_factory=dict)
+    #: (user, SRV) -> the device its prelude pre-notified for that SRV's template
+    prenotified: dict[tuple[bytes, str], str] = field(default_factory=dict)
+    #: user -> the hub whose device log backup its 8.9 had the DSP keep
+    backed_up: dict[bytes, str] = field(default_factory=dict)
     #: the SMKI service that issues a device's certificate for its own request (None: none)
     smki_url: str | None = None
     #: (user, device) -> (serial, DER) the SMKI issued for the request the device's 6.17
@@ -353,17 +391,14 @@ class Carried:
             return self._device_certificate(template, xml, user)
         if template.srv in user_values.SRVS:  # its own UTRN, its own now (user_values.py)
             return user_values.fill(template.srv, xml, user, template.target)
-        device = self.prenotified.get(bytes(user))
-        if template.srv == "8.4" and device is not None:
-            root = duis.parse(xml)
-            node = root.find(
-                f"{{{duis.SR}}}Body/{{{duis.SR}}}UpdateInventory/{{{duis.SR}}}DeviceID"
-            )
-            if node is None or (node.text or "").strip() == device:
-                return xml, ""
-            was = (node.text or "").strip()
-            node.text = device
-            return duis.to_bytes(root), f"DeviceID {was} -> {device}, the device it pre-notified"
+        device = self.prenotified.get((bytes(user), template.srv))
+        if device is not None:
+            return _renamed(xml, f"{{{duis.SR}}}Body/*/{{{duis.SR}}}DeviceID", device,
+                            "the device it pre-notified")  # fmt: skip
+        hub = self.backed_up.get(bytes(user))
+        if template.srv == RESTORES_HUB_LOG and hub is not None:
+            return _renamed(xml, f".//{{{duis.SR}}}OldCHFID", hub,
+                            "the hub whose device log its 8.9 had the DSP back up")  # fmt: skip
         made = self.schedule_ids.get(bytes(user))
         if template.srv not in NAMES_SCHEDULE or made is None:
             return xml, ""
@@ -383,9 +418,9 @@ class Carried:
         return None if found is None or xml is None else (found[0], xml)
 
     def prelude_answered(self, template: Template, user: bytes, answers: Sequence[Answer]) -> None:
-        """Keep what the prelude to `template` made: the device an 8.4's 12.2 pre-notified."""
-        if template.srv == "8.4" and answers and answers[-1].code == "I0":
-            self.prenotified[bytes(user)] = TO_DELETE
+        """Keep what the prelude to `template` made: the device a 12.2 pre-notified."""
+        if template.srv in PRENOTIFIED and answers and answers[-1].code == "I0":
+            self.prenotified[(bytes(user), template.srv)] = PRENOTIFIED[template.srv][0]
 
     def note(self, template: Template, user: bytes, answers: Sequence[Answer]) -> None:
         """Keep what `answers` to `template` gave: a 5.1's schedule id; a 5.3 that deleted
@@ -398,8 +433,10 @@ class Carried:
                 self.schedule_ids[bytes(user)] = made.strip()
         elif template.srv == "5.3":
             self.schedule_ids.pop(bytes(user), None)
-        elif template.srv == "8.4":
-            self.prenotified.pop(bytes(user), None)
+        elif template.srv in PRENOTIFIED:
+            self.prenotified.pop((bytes(user), template.srv), None)
+        elif template.name.split("_")[0] == BACKS_UP_HUB_LOG:
+            self.backed_up[bytes(user)] = duis.eui_text(template.target)
         elif template.srv == user_values.ISSUE_CREDENTIALS:
             self._issue(template, user, answers[-1])
 

@@ -4,14 +4,19 @@ answered the way a DCC Boxed user reaches that state (emulator/backoffice/catalo
 after its own 5.1 with the id that 5.1 was answered with, and the schedule is really read
 and really gone afterwards. 8.14.2 is for a Comms Hub not commissioned: the run sends the
 Supplier's 8.4 setting the hub InstalledNotCommissioned first, and 8.2 reads each status the
-hub returns take it through. 8.4 DeleteDevice is for a device pre-notified, never
-installed: the run pre-notifies one (12.2) and deletes that one. The templates are the
-catalogue's files, by name; the DSP is the one `gbhan dsp serve` runs, over HTTP."""
+hub returns take it through. 8.4 DeleteDevice and 8.14.3's fault found before installation
+are for a device pre-notified, never installed: the run pre-notifies one (12.2) and names
+that one. 8.12.1 restores a hub's device log the DSP backed up: the run restores the backup
+its own 8.9 (CCS07) had the DSP keep. 8.6 Service Opt In is the meter's Supplier's. The
+templates are the catalogue's files, by name; the DSP is the one `gbhan dsp serve` runs,
+over HTTP."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +24,7 @@ from catalogue_helpers import catalogue_session
 from lxml import etree
 
 from emulator.backoffice import catalogue, duis, nodered
-from emulator.backoffice.eligibility import ED, GS, IS
+from emulator.backoffice.eligibility import ED, IS
 from emulator.clock import Clock
 
 BY_NAME = {t.name: t for t in catalogue.load_catalogue()}
@@ -34,6 +39,13 @@ async def session(state_dir):
     """The catalogue's users against an in-process DSP: (runner, users)."""
     async with catalogue_session(state_dir) as (runner, _served, users):
         yield runner, users
+
+
+def _written(xml: bytes) -> Path:
+    """`xml` in a file of its own (a template edited as a test needs it)."""
+    path = Path(tempfile.mkdtemp(prefix="gbhan-template-")) / "edited.XML"
+    path.write_bytes(xml)
+    return path
 
 
 def run_in_order(tmp_path, names: list[str]) -> list[catalogue.Result]:
@@ -145,8 +157,9 @@ def test_the_prelude_is_an_8_4_of_the_hub_the_template_names():
 
 def test_the_hub_is_installed_without_wan_then_withdrawn(tmp_path):
     """8.14.2 after the Supplier's 8.4 (the hub InstalledNotCommissioned); 8.14.3's fault
-    found before installation does not fit an installed hub (E5, nothing changed); 8.14.4
-    withdraws it. 8.2 reads each status, and a command to the withdrawn hub is E5."""
+    found before installation does not fit an installed hub, so it returns a hub the run
+    pre-notified (Withdrawn) and the run's is unchanged; 8.14.4 withdraws the run's. 8.2
+    reads each status, and a command to the withdrawn hub is E5."""
 
     async def status(users, counter: int) -> str | None:
         user = users[IS]
@@ -163,14 +176,33 @@ def test_the_hub_is_installed_without_wan_then_withdrawn(tmp_path):
                 results.append(await runner.run_one(BY_NAME[name], i))
                 seen.append(await status(users, 10**15 + 1 + i))
             results.append(await runner.run_one(BY_NAME[HUB_COMMAND], 9))
-            return results, seen
+            returned = await inventory_status(users[IS], catalogue.HUB_TO_RETURN, 10**15 + 9)
+            return results, seen, returned
 
-    results, seen = Clock("wall").run(go)
+    results, seen, returned = Clock("wall").run(go)
     assert seen == ["Commissioned", "InstalledNotCommissioned", "InstalledNotCommissioned",
                     "Withdrawn"]  # fmt: skip
-    assert [r.codes for r in results] == [("I0",), ("E5",), ("I0",), ("E5",)]
+    assert [r.codes for r in results] == [("I0",), ("I0",), ("I0",), ("E5",)]
     assert results[0].detail == "after 8.4 UpdateDeviceStatusCH InstalledNotCommissioned: I0"
-    assert [r.detail for r in results[1:]] == ["", "", ""]
+    assert results[1].detail == (
+        f"after 12.2 DevicePrenotification {catalogue.HUB_TO_RETURN}: I0; DeviceID "
+        f"00-DB-12-34-56-78-90-A2 -> {catalogue.HUB_TO_RETURN}, the device it pre-notified"
+    )
+    assert returned == ("I0", "Withdrawn")
+    assert [r.detail for r in results[2:]] == ["", ""]
+
+
+def test_the_fault_return_prelude_pre_notifies_a_hub_only_for_a_fault_before_installation():
+    what, xml = catalogue.Carried.prelude(BY_NAME[FAULT])
+    assert what == f"12.2 DevicePrenotification {catalogue.HUB_TO_RETURN}"
+    request = duis.parse_request(duis.parse(xml))
+    assert request.service_reference_variant == "12.2"
+    assert request.body.findtext(f"{{{SR}}}DeviceType") == "CHF"
+    post = BY_NAME[FAULT].path.read_bytes().replace(b"prior to installation", b"post installation")
+    assert (
+        catalogue.PRELUDES["8.14.3"][1](dataclasses.replace(BY_NAME[FAULT], path=_written(post)))
+        is None
+    )
 
 
 def test_the_node_red_run_fills_in_and_sends_the_prelude_too(tmp_path):
@@ -196,11 +228,11 @@ def test_the_node_red_run_fills_in_and_sends_the_prelude_too(tmp_path):
 OPT_IN = "8.6_SERVICE_OPTIN_REQUEST_DUIS.XML"
 
 
-@pytest.mark.parametrize("role", [IS, GS, ED])
-def test_service_opt_in_is_no_roles_to_send(tmp_path, role):
-    """8.6 Service Opt In: duis-parser's matrix of DUIS 5.4 names no user role for it, so
-    every catalogue user is refused E2 (not eligible), not E43 (a service gbhan does not
-    know); nothing is answered or changed."""
+@pytest.mark.parametrize("role,code", [(IS, "I0"), (ED, "E2")])
+def test_service_opt_in_is_the_suppliers(tmp_path, role, code):
+    """8.6 Service Opt In: duis-parser's matrix names no user role for it; gbhan lets the
+    meter's Supplier send it (as 8.5's Service Opt Out) and answers the DSP Broker's
+    credentials; the network operator is refused E2."""
 
     async def go():
         async with session(tmp_path) as (_runner, users):
@@ -208,7 +240,29 @@ def test_service_opt_in_is_no_roles_to_send(tmp_path, role):
             return await user.run(user.prepare(BY_NAME[OPT_IN].path.read_bytes(), 10**15))
 
     answers = Clock("wall").run(go)
-    assert [(a.source, a.code) for a in answers] == [("serviceD", "E2")]
+    assert [(a.source, a.code) for a in answers] == [("serviceD", code)]
+    found = answers[-1].root.find(f".//{{{SR}}}DSPOptIn")
+    assert (found is not None) is (code == "I0")
+
+
+RESTORE = "CCS03_8.12.1_SUCCESS_REQUEST_DUIS.XML"  # OldCHFID ...95, a hub no DSP here knew
+BACKUP = "CCS07_8.9_SUCCESS_REQUEST_DUIS.XML"  # the hub's device log read: the DSP keeps it
+
+
+def test_the_restore_runs_after_the_backup_it_restores():
+    order = [t.name for t in catalogue.run_order(list(BY_NAME.values()))]
+    assert order.index(BACKUP) < order.index(RESTORE)
+
+
+def test_the_restore_names_the_hub_the_users_backup_was_of(tmp_path):
+    """Without a backup of its own the template goes as it is (E19: no hub ...95); after the
+    user's 8.9 CCS07 the DSP restores that backup (CCS03 from the ACB) and the hub answers."""
+    results = run_in_order(tmp_path, [RESTORE, BACKUP, RESTORE])
+    assert [r.codes for r in results] == [("E19",), ("I99", "I0"), ("I99", "I0")]
+    assert results[0].detail == ""
+    assert results[2].detail == ("OldCHFID 00-DB-12-34-56-78-90-95 -> 00-DB-12-34-56-78-90-A2, "
+                                 "the hub whose device log its 8.9 had the DSP back up")  # fmt: skip
+    assert results[2].device == catalogue.SUCCESS and results[2].verified
 
 
 UPDATE = "8.4_UPDATE_INVENTORY_REQUEST_DUIS.XML"  # DeleteDevice of the ESME ...90A0
