@@ -5,8 +5,9 @@ A device is DCC-controlled for a role when that role's trust anchor cells hold t
 (the ACB's) certificates; the ACB then authorises the replacement as that role's party
 (RTDS's 6.21 commands to its GPF: from the ACB, signed, naming the role's cell). The DCC
 knows which devices it controls; the DSP keeps that record (`DccControl`), seeded with the
-RTDS premises' (its GPF's Network Operator cells, as the household's `gas.dcc_controlled`
-has them, devices/rtds_household.json), and forgets a role once the device has carried out
+RTDS premises' (its GPF's Network Operator and Supplier cells, as the household's
+`gas.dcc_controlled` has them, devices/rtds_household.json: RTDS hands both roles of its GPF
+over), and forgets a role once the device has carried out
 its handover. A 6.21 for a role the DCC does not control is refused before anything is sent
 (E062101, gbhan's choice of 6.21's own code: response_codes.py).
 """
@@ -24,7 +25,7 @@ from . import duis
 
 #: the RTDS premises' devices and the DUIS remote party roles the DCC controls on them
 RTDS_DCC_CONTROLLED: dict[bytes, frozenset[str]] = {
-    bytes.fromhex("00DB1234567890A3"): frozenset({"NetworkOperator"}),  # RTDS's GPF
+    bytes.fromhex("00DB1234567890A3"): frozenset({"NetworkOperator", "Supplier"}),  # RTDS's GPF
 }
 #: the household's names (devices/gsme/proxy.py DCC_CONTROLLABLE) -> DUIS RemotePartyRole
 HOUSEHOLD_ROLES = {"supplier": "Supplier", "network_operator": "NetworkOperator"}

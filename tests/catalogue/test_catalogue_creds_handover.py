@@ -4,7 +4,8 @@ answers name the ACB's certificates in that role's cells, and the ACB signs the 
 that role's party. A GPF the DCC controls for a role answers RTDS's command as RTDS's (the
 header but its date, the payload byte for byte, signed), holds the new party's certificates
 afterwards and takes no second handover from the ACB; a GPF whose cells of that role are a
-user's (the household's Supplier cells: the Gas Supplier's) refuses it, nothing changed."""
+user's (Supplier cells holding the Gas Supplier's) refuses it, nothing changed. The
+household's GPF, as RTDS's, is the DCC's for both roles until 6.21 hands them over."""
 
 from __future__ import annotations
 
@@ -82,8 +83,8 @@ def test_a_second_handover_from_the_acb_is_refused(keys, stem):
 
 
 def test_a_gpf_its_gas_supplier_controls_refuses_the_supplier_handover(keys):
-    """The household's GPF: its Supplier cells hold the Gas Supplier's certificates (the
-    DCC controls its Network Operator's only), so the ACB may not replace them."""
+    """A GPF whose Supplier cells hold the Gas Supplier's certificates (the DCC controls its
+    Network Operator's only): the ACB may not replace them."""
     gpf = _gpf(keys, ["network_operator"])
     stem = next(s for s, (role, *_rest) in HANDOVERS.items() if role == "supplier")
     result = gpf.handle(_file(stem, "COMMAND"))
@@ -92,10 +93,12 @@ def test_a_gpf_its_gas_supplier_controls_refuses_the_supplier_handover(keys):
     assert gpf.stats["rejected:role-not-permitted"] == 1
 
 
-def test_the_gpf_other_commands_are_as_before(keys):
-    """A GPF the DCC controls for its Network Operator still answers its Gas Supplier: RTDS's
-    reliable balance read (4.18, GCS60a), sent as the Gas Supplier."""
-    gpf = _gpf(keys, ["network_operator"])
+@pytest.mark.parametrize("controlled", [["network_operator"], ["network_operator", "supplier"]])
+def test_the_gpf_other_commands_are_as_before(keys, controlled):
+    """A GPF the DCC controls for its Network Operator, or for both roles (the household's),
+    still answers its Gas Supplier: RTDS's reliable balance read (4.18, GCS60a), sent as the
+    Gas Supplier (the GPF's other commands go by its GSME's anchors)."""
+    gpf = _gpf(keys, controlled)
     raw = read_hex(RTDS / "4.18_GCS60a/GCS60a_4.18_SUCCESS_RELIABLE_GPF_COMMAND_GBCS.HEX")
     assert bytes(decode(raw).target) == GPF
     result = gpf.handle(reoriginate(raw, GAS_SUPPLIER, keys.signer(GAS_SUPPLIER), keys.keystore))
