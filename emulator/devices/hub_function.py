@@ -64,7 +64,7 @@ from .esme.instructions import (
     datetime_octets,
     item,
 )
-from .esme.responses import Responder
+from .esme.responses import Responder, alert_header
 from .esme.store import CosemStore
 from .keys import PremisesKeys
 from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
@@ -181,14 +181,7 @@ class HubFunction:
                 item("long-unsigned", code), item("octet-string", datetime_octets(self.now())),
                 *extra])),
         )  # fmt: skip
-        header = Container(
-            tag=b"\xdf", transaction_id=Container(cra="alert", counter=counter),
-            originator=self.eui, target=ACB_EUI, date_time=None,
-            other_information=Container(
-                message_code=message_code, supplementary_remote_party=None,
-                supplementary_remote_party_counter=None, supplementary_originator_counter=None,
-                certificate=b""),
-        )  # fmt: skip
+        header = alert_header(self.eui, ACB_EUI, counter, message_code)
         content = encode_payload("dlms-notification", payload)
         self._raised.append(mac_apdu(encode_apdu(header, content, b""), self.keys.keystore))
 

@@ -38,7 +38,6 @@ from collections import Counter
 from collections.abc import Callable
 
 import zigpy.zdo.types as zdo_t
-from construct import Container  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -51,7 +50,7 @@ from gbcs.security import mac_apdu, sign
 from .access import CounterStore, check_sender
 from .comms_hub import TUNNEL_CLUSTER, parse_tunnel_data, tunnel_reply
 from .esme.firmware import ImageRefused, OtaImage
-from .esme.responses import response_header
+from .esme.responses import alert_header, response_header
 from .keys import PremisesKeys
 from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
 
@@ -159,14 +158,7 @@ class PairedDevice:
         content = asn1.encode_tree(asn1.sequence(
             asn1.integer(ACTIVATED), asn1.generalized_time(now.strftime("%Y%m%d%H%M%SZ")),
             asn1.octet_string(image.version), asn1.integer(ACTIVATION_OK)))  # fmt: skip
-        header = Container(
-            tag=b"\xdf", transaction_id=Container(cra="alert", counter=next(self._alert_counter)),
-            originator=self.eui, target=ACB_EUI, date_time=None,
-            other_information=Container(
-                message_code=FIRMWARE_VERSION_ALERT, supplementary_remote_party=None,
-                supplementary_remote_party_counter=None, supplementary_originator_counter=None,
-                certificate=b""),
-        )  # fmt: skip
+        header = alert_header(self.eui, ACB_EUI, next(self._alert_counter), FIRMWARE_VERSION_ALERT)
         return (
             TRANSFER_OK,
             image.version,

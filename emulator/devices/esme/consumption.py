@@ -50,6 +50,7 @@ from gbcs.payload import encode as encode_payload
 
 from . import blocks
 from .instructions import datetime_octets, item
+from .responses import alert_header
 from .store import CosemStore
 
 LOGGER = logging.getLogger(__name__)
@@ -243,14 +244,7 @@ def generic_alert(
         notification=item("structure", ListContainer([
             item("long-unsigned", code), item("octet-string", datetime_octets(when))])),
     )  # fmt: skip
-    header = Container(
-        tag=b"\xdf", transaction_id=Container(cra="alert", counter=counter), originator=eui,
-        target=bytes(to), date_time=None,
-        other_information=Container(
-            message_code=GCA if critical else GNCA, supplementary_remote_party=None,
-            supplementary_remote_party_counter=None, supplementary_originator_counter=None,
-            certificate=b""),
-    )  # fmt: skip
+    header = alert_header(eui, to, counter, GCA if critical else GNCA)
     content = encode_payload("dlms-notification", payload)
     if critical:
         return sign(encode_apdu(header, content, None))

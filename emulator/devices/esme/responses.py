@@ -62,6 +62,26 @@ def response_header(message: Message, device: bytes, date_time: Any = None) -> A
     )
 
 
+def alert_header(device: bytes, to: bytes, counter: int, message_code: int) -> Any:
+    """The grouping header of an alert `device` sends `to` (a remote party, the ACB for the
+    DCC's alerts) with its own alert counter: no date, no supplementary fields. Every
+    emulated device's alerts use it."""
+    return Container(
+        tag=b"\xdf",
+        transaction_id=Container(cra="alert", counter=counter),
+        originator=bytes(device),
+        target=bytes(to),
+        date_time=None,
+        other_information=Container(
+            message_code=message_code,
+            supplementary_remote_party=None,
+            supplementary_remote_party_counter=None,
+            supplementary_originator_counter=None,
+            certificate=b"",
+        ),
+    )
+
+
 class Responder:
     """Builds and seals what the meter `eui` sends; `now` is the meter's clock."""
 
@@ -131,18 +151,5 @@ class Responder:
 
     def signed_alert(self, counter: int, to: bytes, message_code: int, content: bytes) -> bytes:
         """An alert from this meter to `to` around `content` (DLMS or ASN.1), signed."""
-        header = Container(
-            tag=b"\xdf",
-            transaction_id=Container(cra="alert", counter=counter),
-            originator=self.eui,
-            target=bytes(to),
-            date_time=None,
-            other_information=Container(
-                message_code=message_code,
-                supplementary_remote_party=None,
-                supplementary_remote_party_counter=None,
-                supplementary_originator_counter=None,
-                certificate=b"",
-            ),
-        )
+        header = alert_header(self.eui, to, counter, message_code)
         return sign(encode_apdu(header, content, None), self._signing_key)

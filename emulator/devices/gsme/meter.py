@@ -48,6 +48,7 @@ from gbcs.payload import encode as encode_payload
 from gbcs.roles import Role
 from gbcs.security import sign
 
+from ..esme.responses import alert_header
 from ..keys import PremisesKeys
 from ..outcomes import EsmeResult
 from . import prepayment as gas_prepayment
@@ -249,14 +250,7 @@ class GasMeter:
         payload = Container(profile=265, component_count=1, alert_code=ACTIONED,
                             time_stamp=int((when - ZIGBEE_EPOCH).total_seconds()),
                             executed_command=executed, layout="future_dated")  # fmt: skip
-        header = Container(
-            tag=b"\xdf", transaction_id=Container(cra="alert", counter=next(self._alert_counter)),
-            originator=self.eui, target=to, date_time=None,
-            other_information=Container(message_code=FUTURE_DATED_ALERT,
-                                        supplementary_remote_party=None,
-                                        supplementary_remote_party_counter=None,
-                                        supplementary_originator_counter=None, certificate=b""),
-        )  # fmt: skip
+        header = alert_header(self.eui, to, next(self._alert_counter), FUTURE_DATED_ALERT)
         alert = sign(encode_apdu(header, encode_payload("gbz-alert", payload), None),
                      self._signing_key)  # fmt: skip
         self.stats[f"alert:{ACTIONED:04X}"] += 1
