@@ -338,6 +338,9 @@ PRELUDES: dict[str, tuple[str, Callable[[Template], bytes | None]]] = {
 #: 8.9's CCS07 (the hub's device log read) has the DSP keep the hub's backup; 8.12.1 Restore
 #: HAN Device Log (CCS03) restores one at a hub, and runs after it (`run_order`)
 BACKS_UP_HUB_LOG, RESTORES_HUB_LOG = "CCS07", "8.12.1"
+#: 8.12.2 Restore GPF Device Log (GCS59) restores the backup a GPF's own GCS62 alert gave the
+#: DSP (the premises' GPF sends one when its log is made): the run names its own GPF
+RESTORES_GPF_LOG = "8.12.2"
 
 
 def _renamed(xml: bytes, path: str, eui: str, why: str) -> tuple[bytes, str]:
@@ -368,7 +371,8 @@ class Carried:
     answered with (per user: only the owner sees a schedule); the catalogue's 8.4 deletes,
     and its 8.14.3 returns, the device its prelude pre-notified (PRELUDES); the catalogue's
     8.12.1 restores the device log of the hub whose backup the user's own 8.9 (CCS07) had
-    the DSP keep (its OldCHFID names a hub no DSP here knew); the catalogue's 6.15.2 places the
+    the DSP keep, its 8.12.2 that of the GPF it is sent to, whose GCS62 alerts back it up
+    (their OldCHFID and OldGPFID name devices no DSP here knew); the catalogue's 6.15.2 places the
     certificate the SMKI (`smki_url`) issued for the request the device's own 6.17 answer
     carried (user_values.py). Without such an answer the template goes as it is."""
 
@@ -399,6 +403,9 @@ class Carried:
         if template.srv == RESTORES_HUB_LOG and hub is not None:
             return _renamed(xml, f".//{{{duis.SR}}}OldCHFID", hub,
                             "the hub whose device log its 8.9 had the DSP back up")  # fmt: skip
+        if template.srv == RESTORES_GPF_LOG:
+            return _renamed(xml, f".//{{{duis.SR}}}OldGPFID", duis.eui_text(template.target),
+                            "the GPF whose device log backup (GCS62) the DSP holds")  # fmt: skip
         made = self.schedule_ids.get(bytes(user))
         if template.srv not in NAMES_SCHEDULE or made is None:
             return xml, ""

@@ -33,9 +33,11 @@ from lxml import etree
 
 from emulator.clock import Clock
 from emulator.errors import EmulatorError
+from gbcs import decode
 from gbcs.errors import GbcsError
 from gbcs.keystore import DS, KA, Keystore
 from gbcs.roles import ACB_EUI
+from gbcs.security import check_message
 from gbcs.security import sign as gbcs_sign
 
 from . import alerts, document, duis, future, nondevice, xmlsig
@@ -57,6 +59,7 @@ from .schedules import (
 from .timing import Ending, ResponseTimes
 from .transform import (
     AcbContext,
+    GpfBackup,
     HubBackup,
     JoinPartner,
     SignedPreCommandRefused,
@@ -64,6 +67,7 @@ from .transform import (
     TransformError,
     check_signed_precommand,
     device_use_case,
+    gpf_backup,
     hub_backup,
     transform,
 )
@@ -225,6 +229,9 @@ class Dsp:
         #: each Comms Hub's device log as its last CCS07 (8.9 ReadSecurityDetails) reported
         #: it: what 8.12.1 restores at the hub that replaces it
         self.hub_backups: dict[bytes, HubBackup] = {}
+        #: each GPF's device log as its last GCS62 alert (MAC checked) reported it: what
+        #: 8.12.2 restores at the GPF that replaces it
+        self.gpf_backups: dict[bytes, GpfBackup] = {}
         #: the device roles the DCC controls, which 6.21 hands over (handover.py)
         self.dcc_control = DccControl()
 
@@ -562,9 +569,11 @@ class Dsp:
             certificate = other.certificate if use_case == "CS03C" else None
             partner = JoinPartner(other.type_code, certificate)
         acb = AcbContext(ACB_EUI, self._acb_counter + 1)
-        restore = None
+        restore: HubBackup | GpfBackup | None = None
         if request.service_reference_variant == "8.12.1":
             restore = self._replaced_hub_log(request)
+        elif request.service_reference_variant == "8.12.2":
+            restore = self._replaced_gpf_log(request)
         try:
             transformed = transform(
                 request,
@@ -733,6 +742,21 @@ class Dsp:
                              f"no device log backup of {text} is held", request)  # fmt: skip
         return backup
 
+    def _replaced_gpf_log(self, request: duis.Request) -> GpfBackup:
+        """8.12.2: the device log backup of the GPF OldGPFID names, as its last GCS62 alert
+        gave it (E19 unknown, E11 not a GPF, E5 when no backup of it has come)."""
+        text = (request.body.findtext(f"{{{duis.SR}}}OldGPFID") or "").strip()
+        old = self.inventory.get(duis.eui_from_text(text))
+        if old is None:
+            raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, f"no device {text}", request)
+        if old.device_type != "gpf":
+            raise DspRefusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, f"{text} is no GPF", request)
+        backup = self.gpf_backups.get(old.eui)
+        if backup is None:
+            raise DspRefusal(ResponseCode.DEVICE_STATUS_INCOMPATIBLE,
+                             f"no device log backup of {text} has come", request)  # fmt: skip
+        return backup
+
     # --- routing and the asynchronous answers -----------------------------------------------
     def _dispatch(self, job: _Job, command: bytes) -> None:
         if job.at is not None:  # DSP future-dated: held until its ExecutionDateTime
@@ -881,12 +905,35 @@ class Dsp:
             self.stats.alerts_undeliverable += 1
             log.warning("alert refused: %s", exc)
             return
+        if alert.recipient == ACB_EUI and self._kept_gpf_backup(raw):
+            return
         user = self.users.get(alert.recipient)
         if user is None:
             self.stats.alerts_undeliverable += 1
             log.info("alert %04X for unregistered %s", alert.code, alert.recipient.hex())
             return
         await self.deliver_device_alert(alert, user)
+
+    def _kept_gpf_backup(self, raw: bytes) -> bool:
+        """A GPF's GCS62 device log backup to the DCC, kept when its MAC verifies (for an
+        8.12.2 at the GPF that replaces it); False for any other alert."""
+        try:
+            message = decode(raw)
+            backup = gpf_backup(message)
+            if backup is None:
+                return False
+            verified = check_message(message, self.acb_keys).outcome == "verified"
+        except GbcsError as exc:
+            log.warning("GPF device log backup refused: %s", exc)
+            verified, backup = False, None
+        if not verified or backup is None:
+            self.stats.alerts_undeliverable += 1
+            log.warning("GPF device log backup not verified: not kept")
+            return True
+        self.gpf_backups[bytes(message.originator)] = backup
+        log.info("GPF %s device log backed up: %d devices", bytes(message.originator).hex(),
+                 len(backup.entries))  # fmt: skip
+        return True
 
     # --- alerts raised outside a routed command (hub_link.py: a Comms Hub's WAN link) -------
     async def deliver_device_alert(self, alert: alerts.DeviceAlert, user: RegisteredUser) -> None:

@@ -163,6 +163,7 @@ BASE_ELIGIBILITY: dict[str, frozenset[DuisRole]] = {
     "5.2": frozenset({IS, ES, GS, ED, GT, OU}),  # Read Schedule
     "5.3": frozenset({IS, ES, GS, ED, GT, OU}),  # Delete Schedule
     "8.12.1": frozenset({IS, GS}),  # Restore HAN Device Log (CCS03, a replaced Comms Hub's)
+    "8.12.2": frozenset({IS, GS}),  # Restore GPF Device Log (GCS59, a replaced GPF's)
     # the ESME's tariff and register reads (esme/store.py, protected.py)
     "4.11.1": frozenset({IS, GS, OU}),  # Read Tariff (Primary Element)
     "4.1.2": frozenset({IS, GS, ED, GT}),  # Read Instantaneous Import TOU Matrices

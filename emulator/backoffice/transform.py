@@ -31,7 +31,7 @@ from emulator.errors import EmulatorError
 from gbcs import asn1, decode, obis
 from gbcs.build import INVOKE_PRIORITY, access_request, cosem_spec
 from gbcs.errors import GbcsError
-from gbcs.message import encode_apdu
+from gbcs.message import Message, encode_apdu
 from gbcs.payload import encode as encode_payload
 from gbcs.primitives import datetime_to_seconds2000
 from gbcs.security import apdu_layout, verify_apdu
@@ -1282,13 +1282,14 @@ def transform(
     partner: JoinPartner | None = None,
     now: _dt.datetime | None = None,
     role: str | None = None,
-    restore: HubBackup | None = None,
+    restore: HubBackup | GpfBackup | None = None,
 ) -> Transformed:
     """The GBCS command for a request. `use_case` picks the form where the devices decide
     (8.7.x, 8.8.2, 11.2); `acb` is needed for the forms the DCC sends as ACB, `partner` for
     joins; `now` is the DSP's time for commands that carry it (the gas commands' issuer
     event ids; default the wall clock); `role` the sender's DUIS role where it picks the use
-    case (6.2.10: whose alert behaviours are read)."""
+    case (6.2.10: whose alert behaviours are read); `restore` the replaced hub's or GPF's
+    device log backup (8.12.1, 8.12.2)."""
     form = _choose(request, use_case, role)
     rid = request.request_id
     # an unknown remote party's read: the ACB sends it, naming that party and its certificate
@@ -1324,6 +1325,8 @@ def transform(
         content = _cs03(request.body, form.use_case, partner)
     elif form.build is _ccs03:  # 8.12.1: `restore`, the replaced hub's device log
         content = _ccs03(request.body, counter, restore)
+    elif form.build is _gcs59:  # 8.12.2: `restore`, the replaced GPF's device log
+        content = _gcs59(request.body, counter, restore)
     elif getattr(form.build, "wants_now", False):
         content = form.build(request.body, counter, now or _dt.datetime.now(_dt.UTC))
     elif getattr(form.build, "wants_request", False):  # the request's ids are in the content
@@ -3692,9 +3695,9 @@ def hub_backup(response: bytes) -> HubBackup | None:
         return None
 
 
-def _ccs03(body: etree._Element, counter: int, backup: HubBackup | None) -> bytes:
+def _ccs03(body: etree._Element, counter: int, backup: HubBackup | GpfBackup | None) -> bytes:
     """8.12.1: restore_pan of the new hub's device log with the old hub's backup."""
-    if backup is None:
+    if not isinstance(backup, HubBackup):
         raise TransformError("CCS03 needs the replaced hub's device log backup")
     entries = [_item("structure", ListContainer([_item("octet-string", eui),
                                                  _item("octet-string", key)]))
@@ -3707,6 +3710,45 @@ def _ccs03(body: etree._Element, counter: int, backup: HubBackup | None) -> byte
 
 FORMS[("8.12.1", "CCS03")] = _Form("CCS03", _ccs03, via_acb=True)
 DEVICES_OF["CCS03"] = ("chf",)
+
+
+# --- 8.12.2 Restore GPF Device Log (GCS59), sent by the ACB on the user's behalf: the replaced
+# GPF's device log, as its last GCS62 backup alert gave it to the DSP, restored at the new GPF
+
+
+@dataclass(frozen=True)
+class GpfBackup:
+    """A GPF's device log as its GCS62 backup alert reported it: (EUI, GBCS device type code)
+    per device."""
+
+    entries: tuple[tuple[bytes, int], ...]
+
+
+GPF_BACKUP_ALERT = 0x00B2  # GCS62's message code
+
+
+def gpf_backup(alert: Message) -> GpfBackup | None:
+    """The device log in a GPF's GCS62 alert, None for any other message."""
+    if alert.message_code != GPF_BACKUP_ALERT or alert.cra != "alert":
+        return None
+    try:
+        entries = alert.payload.fields.device_log_entries
+        return GpfBackup(tuple((bytes(e.device_id), int(e.device_type)) for e in entries))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _gcs59(body: etree._Element, counter: int, backup: HubBackup | GpfBackup | None) -> bytes:
+    """8.12.2: the replaced GPF's backup, to be joined at the new GPF (RTDS's layout)."""
+    if not isinstance(backup, GpfBackup):
+        raise TransformError("GCS59 needs the replaced GPF's device log backup")
+    entries = [asn1.sequence(asn1.octet_string(eui), asn1.integer(kind))
+               for eui, kind in backup.entries]  # fmt: skip
+    return asn1.encode_tree(asn1.sequence(asn1.sequence(*entries)))
+
+
+FORMS[("8.12.2", "GCS59")] = _Form("GCS59", _gcs59, via_acb=True)
+DEVICES_OF["GCS59"] = ("gpf",)
 
 
 # 4.14 for an unknown remote party (URP): the ACB sends the ESME's read naming the party and

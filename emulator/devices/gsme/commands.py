@@ -830,9 +830,10 @@ def snapshot(snapshots: dict[tuple[int, int], list[Snapshot]], cluster: int, res
         snapshot_payload_type=kind, snapshot_sub_payload=_container(fields)), True  # fmt: skip
 
 
-def load_device_log() -> dict[bytes, str]:
-    """device_log.json's entries: the devices RTDS's GSME lists as joined."""
-    entries = json.loads(DEVICE_LOG.read_text())["entries"]
+def load_device_log(path: Path = DEVICE_LOG) -> dict[bytes, str]:
+    """A device log file's entries (EUI -> device type name): device_log.json's are the
+    devices RTDS's GSME lists as joined."""
+    entries = json.loads(path.read_text())["entries"]
     return {bytes.fromhex(eui): str(kind) for eui, kind in entries.items()}
 
 

@@ -21,26 +21,51 @@ cells, and 6.21 hands it over: the ACB's CS02bSupplierBySupplier / CS02bNOByNO, 
 the ACB as that role's party, puts the user's certificates there (answered signed, as RTDS's).
 The DCC future-dates 6.21 itself, so one carrying an execution date-time is refused. Who may
 send the GPF's other commands is still its GSME's anchors (`GasMeter.anchors`).
+
+The GPF keeps a device log of its own (the PPMIDs and Type 2 devices it serves; at the start
+what RTDS's GPF's GCS62 alert lists, gpf_device_log.json) and backs it up to the DCC with a
+GCS62 alert (MAC'd to the ACB) whenever it changes, the first time when the premises start
+(`back_up`); the DCC keeps that backup to restore at a GPF that replaces this one: 8.12.2's
+GCS59 from the ACB, whose entries the GPF joins (each answered with a join response code:
+success where the entry is already there, incompatible for another type there, the log full)
+before it backs the changed log up again.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-from gbcs import decode
+from gbcs import asn1, decode
 from gbcs.errors import GbcsError
 from gbcs.keystore import DS, KA
-from gbcs.message import Message
-from gbcs.roles import Role
+from gbcs.message import Message, encode_apdu
+from gbcs.roles import ACB_EUI, Role
+from gbcs.security import mac_apdu
 
 from ..credentials import MANAGEMENT, PREPAYMENT_TOP_UP, Credentials, TrustAnchors
+from ..esme.responses import alert_header
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, EsmeResult, RejectReason
 from .answer import GbzAnswerer
-from .commands import METERING, PREPAYMENT, PUBLISH_PREPAY_SNAPSHOT, sampled_data, snapshot
+from .commands import (
+    DEVICE_LOG_CAPACITY,
+    DEVICE_TYPE_CODES,
+    JOIN_BAD_METHOD,
+    JOIN_INCOMPATIBLE,
+    JOIN_LOG_FULL,
+    JOIN_OK,
+    METERING,
+    PREPAYMENT,
+    PUBLISH_PREPAY_SNAPSHOT,
+    load_device_log,
+    sampled_data,
+    snapshot,
+)
 from .meter import CLEAR_CLUSTERS, LOUD, GasMeter
 from .meter import SRVS as METER_SRVS
 
@@ -61,6 +86,14 @@ OWN_COUNTER = {0x0096}
 #: response date-stamped and signed as RTDS's
 HANDOVER = {0x0102: "6.21", 0x0103: "6.21"}
 ROLES["6.21"] = {Role.ACCESS_CONTROL_BROKER}
+#: GCS59 Restore GPF Device Log, from the ACB (8.12.2); GCS62, the GPF's device log backup
+#: alert to the ACB, with RTDS's alert code
+RESTORE_DEVICE_LOG, BACKUP_DEVICE_LOG, BACKUP_ALERT_CODE = 0x008C, 0x00B2, 0x8071
+SRVS[RESTORE_DEVICE_LOG] = "8.12.2"
+ROLES["8.12.2"] = {Role.ACCESS_CONTROL_BROKER}
+GPF_DEVICE_LOG = Path(__file__).with_name("gpf_device_log.json")
+#: the devices a GPF's log holds (the ones that read the gas data it proxies)
+GPF_LOG_TYPES = frozenset({"ppmid", "type_2"})
 #: the household's names for the roles the DCC may control at the GPF
 DCC_CONTROLLABLE = {"supplier": Role.SUPPLIER, "network_operator": Role.NETWORK_OPERATOR}
 
@@ -95,6 +128,11 @@ class GasProxy:
         self.sampled = copy.deepcopy(gsme.commands.sampled)
         self.snapshots = copy.deepcopy(gsme.commands.snapshots)
         self.tenancy_from: int | None = None  # seconds since 2000 (3.2)
+        #: EUI -> device type name (gpf_device_log.json at the start)
+        self.device_log: dict[bytes, str] = load_device_log(GPF_DEVICE_LOG)
+        #: where its alerts to the DCC go (the premises' on_alert callbacks)
+        self.alert_sink: Callable[[bytes], None] | None = None
+        self._alert_counter = itertools.count(1)
         commands = {
             (DEVICE_MANAGEMENT, PUBLISH_CHANGE_OF_TENANCY): self._change_of_tenancy,
             (METERING, "get_sampled_data"): lambda p: sampled_data(self.sampled, p),
@@ -108,6 +146,7 @@ class GasProxy:
                                     commands=commands, own_counter=OWN_COUNTER,
                                     clear_clusters=CLEAR_CLUSTERS, loud=LOUD,
                                     critical=HANDOVER,
+                                    asn1_commands={RESTORE_DEVICE_LOG: self._restore_device_log},
                                     asn1_messages=dict.fromkeys(HANDOVER, self._handover))  # fmt: skip
         provisioned = TrustAnchors.provisioned(keys.keystore, gsme.anchors or keys.anchors)
         self.trust = controlled_by_the_dcc(provisioned, dcc_controlled)
@@ -124,6 +163,45 @@ class GasProxy:
         if message.payload.fields.execution_date_time is not None:
             raise CommandRejected(RejectReason.MALFORMED)
         return self.credentials.answer(message)
+
+    def _restore_device_log(self, fields: Any) -> bytes:
+        """8.12.2 GCS59: each entry of the replaced GPF's backup joined to this GPF's log;
+        the outcomes as RTDS's GPF answers them, then the changed log backed up."""
+        outcomes, changed = [], False
+        for entry in fields.device_log_entries:
+            eui, code = bytes(entry.device_id), int(entry.device_type)
+            kind = str(entry.get("device_type_name") or code)
+            held = self.device_log.get(eui)
+            if kind not in GPF_LOG_TYPES or len(eui) != 8:
+                result = JOIN_BAD_METHOD
+            elif held is not None:
+                result = JOIN_OK if held == kind else JOIN_INCOMPATIBLE
+            elif len(self.device_log) >= DEVICE_LOG_CAPACITY:
+                result = JOIN_LOG_FULL
+            else:
+                self.device_log[eui], changed, result = kind, True, JOIN_OK
+            self.answerer.stats[f"device-log:restore:{result}"] += 1
+            outcomes.append(asn1.sequence(
+                asn1.sequence(asn1.octet_string(eui), asn1.integer(code)), asn1.integer(result)))  # fmt: skip
+        if changed:
+            self.back_up()
+        return asn1.encode_tree(asn1.sequence(asn1.sequence(*outcomes)))
+
+    def backup_alert(self) -> bytes:
+        """GCS62 to the ACB: the device log as it is now, MAC'd (RTDS's layout)."""
+        now = self.answerer.now().strftime("%Y%m%d%H%M%SZ")
+        entries = [asn1.sequence(asn1.octet_string(eui), asn1.integer(DEVICE_TYPE_CODES[kind]))
+                   for eui, kind in self.device_log.items()]  # fmt: skip
+        content = asn1.encode_tree(asn1.sequence(
+            asn1.integer(BACKUP_ALERT_CODE), asn1.generalized_time(now), asn1.sequence(*entries)))  # fmt: skip
+        header = alert_header(self.eui, ACB_EUI, next(self._alert_counter), BACKUP_DEVICE_LOG)
+        return mac_apdu(encode_apdu(header, content, b""), self.answerer.keys.keystore)
+
+    def back_up(self) -> None:
+        """Send the device log's backup to the DCC (counted; dropped with no sink yet)."""
+        self.answerer.stats[f"alert:{BACKUP_ALERT_CODE:04X}"] += 1
+        if self.alert_sink is not None:
+            self.alert_sink(self.backup_alert())
 
     def _no_alert(self, to: bytes, code: int, content: bytes) -> None:
         """Never called: the GPF takes no future-dated replacement (_handover)."""

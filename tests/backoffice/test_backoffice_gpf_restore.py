@@ -1,0 +1,93 @@
+"""8.12.2 Restore GPF Device Log at the DSP: the DSP keeps each GPF's device log as its last
+GCS62 backup alert (MAC'd to the ACB, checked) reported it, and restores it at the GPF that
+replaces it with GCS59 from the ACB (RTDS's GCS59 layout). A backup whose MAC does not verify
+is not kept; an unknown OldGPFID is E19, a device that is no GPF E11, a GPF of which no
+backup came E5."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from backoffice_helpers import DCCBOXED, RTDS
+from dsp_helpers import GBCS_DATE, build_dsp
+
+from emulator import data
+from emulator.backoffice import duis
+from emulator.backoffice.transform import GpfBackup
+from emulator.backoffice.users import InProcessTransport, make_user
+from gbcs import decode
+from gbcs.keystore import Keystore
+from gbcs.render import plain
+
+SR = duis.SR
+RESTORE = (data.duis_catalogue() / "GCS59_8.12.2_SUCCESS_REQUEST_DUIS.XML").read_bytes()
+GPF = bytes.fromhex("00DB1234567890A3")
+BACKUP = bytes.fromhex((RTDS / "NA_GCS62" / "GCS62_NA_8071_ALERT_GBCS.HEX").read_text().strip())
+RTDS_RESTORE = RTDS / "8.12.2_GCS59" / "GCS59_8.12.2_SUCCESS_COMMAND_GBCS.HEX"
+ACB = bytes.fromhex("90B3D51F30000002")
+
+
+def restore(old: str) -> bytes:
+    """The catalogue's 8.12.2 naming `old` as the replaced GPF (sent to RTDS's GPF)."""
+    root = duis.parse(RESTORE)
+    root.find(f".//{{{SR}}}OldGPFID").text = old
+    return duis.to_bytes(root)
+
+
+def run(schema, trusted, dsp_signer, alerts: list[bytes], *bodies):
+    """The alerts reach the DSP from the premises, then each request is sent by the Supplier:
+    (each request's first answer, the DSP)."""
+
+    async def main():
+        dsp, _premises = build_dsp(schema, trusted, dsp_signer)
+        for alert in alerts:
+            dsp._on_alert(alert)
+        await dsp.drain()
+        user = make_user("supplier", Keystore.open(DCCBOXED, clock=GBCS_DATE), schema,
+                         trusted, InProcessTransport(dsp))  # fmt: skip
+        answers = []
+        for counter, body in enumerate(bodies, 7000):
+            answers.append((await user.submit(user.prepare(body, counter)))[0])
+            await dsp.drain()
+        return answers, dsp
+
+    return asyncio.run(main())
+
+
+def test_a_gpf_backup_is_kept_and_restored_as_rtds_lays_it_out(schema, trusted, dsp):
+    answers, dsp_ = run(schema, trusted, dsp, [BACKUP], restore("00-DB-12-34-56-78-90-A3"))
+    assert [a.code for a in answers] == ["I99"]
+    rtds_log = decode(BACKUP).payload.fields.device_log_entries
+    kept = GpfBackup(tuple((bytes(e.device_id), int(e.device_type)) for e in rtds_log))
+    assert dsp_.gpf_backups == {GPF: kept}
+    assert dsp_.stats.alerts_undeliverable == 0  # kept, not offered to a user
+    _rid, sent = dsp_.sent_to_premises[-1]
+    command = decode(sent)
+    assert command.use_case.name == "GCS59" and bytes(command.target) == GPF
+    assert bytes(command.originator) == ACB and command.is_mac_protected
+    entries = command.payload.fields.device_log_entries
+    assert [(bytes(e.device_id), int(e.device_type)) for e in entries] == list(kept.entries)
+    rtds = decode(bytes.fromhex(RTDS_RESTORE.read_text().strip()))
+    # RTDS's layout: the same shape, only the entries differ
+    assert plain(command.payload.tree)["name"] == plain(rtds.payload.tree)["name"]
+    assert command.payload.fields.keys() == rtds.payload.fields.keys()
+
+
+def test_a_backup_whose_mac_fails_is_not_kept(schema, trusted, dsp):
+    tampered = bytearray(BACKUP)
+    tampered[-20] ^= 0x01  # in the entries, under the MAC
+    answers, dsp_ = run(schema, trusted, dsp, [bytes(tampered)],
+                        restore("00-DB-12-34-56-78-90-A3"))  # fmt: skip
+    assert dsp_.gpf_backups == {} and dsp_.stats.alerts_undeliverable == 1
+    assert [a.code for a in answers] == ["E5"] and dsp_.sent_to_premises == []
+
+
+@pytest.mark.parametrize("old,code", [
+    ("00-DB-12-34-56-78-90-B3", "E19"),  # the catalogue's: a GPF the DSP never knew
+    ("00-DB-12-34-56-78-90-A2", "E11"),  # the hub: no GPF
+    ("00-DB-12-34-56-78-90-A3", "E5"),  # no backup of it came
+])  # fmt: skip
+def test_a_restore_the_dsp_cannot_build_is_refused(old, code, schema, trusted, dsp):
+    answers, dsp_ = run(schema, trusted, dsp, [], restore(old))
+    assert [a.code for a in answers] == [code] and dsp_.sent_to_premises == []
