@@ -63,7 +63,8 @@ def make_dsp(
     The ACB signs and MACs with the pairs the devices trust: by default those of the RTDS
     keystore (what the emulated premises hold), whatever else `acb_keys` holds. With a
     `state` the request journal, the ACB counter and the endpoints stored there carry over
-    from the last run (`endpoints` given here win, and are stored)."""
+    from the last run (`endpoints` given here win, and are stored). The GPF device log
+    backups it starts with are RTDS's GCS62 alerts (checked as any that comes later)."""
     xml_keys = Keystore.open(dccboxed)
     trusted = xmlsig.TrustedCertificates.from_keystore(xml_keys)
     gbcs_keys = users_keystore(dccboxed, gbcs_date)
@@ -82,7 +83,7 @@ def make_dsp(
                 user.endpoint = stored[user.eui]
         # never below a counter used before, nor below DCC Boxed's millisecond clock
         acb_counter = max(state.acb_counter() or 0, int(clock.utc_now().timestamp() * 1000))
-    return Dsp(
+    dsp = Dsp(
         schema=duis.load_schema(str(schema_dir)),
         trusted=trusted,
         signer=xmlsig.signer_from_keystore(xml_keys, DSP_EUI),
@@ -100,6 +101,10 @@ def make_dsp(
         # with a journal, hold the backlog in the DSP so a restart re-sends it (state.py)
         in_flight_per_device=IN_FLIGHT_PER_DEVICE if state is not None else None,
     )
+    if rtds is not None:  # the DCC's record from before the run: RTDS's GPF's last backup
+        for path in sorted((rtds / "NA_GCS62").glob("*_ALERT_GBCS.HEX")):
+            dsp.keep_gpf_backup(bytes.fromhex(path.read_text().strip()))
+    return dsp
 
 
 def restore_devices(inventory: Inventory, state: DspState) -> None:

@@ -244,8 +244,8 @@ def _run_group(template: Template) -> tuple[float, int]:
 def run_order(templates: list[Template]) -> list[Template]:
     """The order the runner sends templates in: by name, the schedules' (SCHEDULES) after
     the rest in their own order, those of REPLACES_HELD after them, then the LOG_READS and
-    the 8.12.1 restore (after the 8.9 backup it restores), those of LAST near the end, those of REPLACES_ANCHORS just before 8.3, and HUB_RETURNS
-    last of all."""
+    the 8.12.1 restore (after the 8.9 backup it restores), those of LAST near the end, those
+    of REPLACES_ANCHORS just before 8.3, and HUB_RETURNS last of all."""
     return sorted(templates, key=lambda t: (*_run_group(t), t.name))
 
 

@@ -905,7 +905,7 @@ class Dsp:
             self.stats.alerts_undeliverable += 1
             log.warning("alert refused: %s", exc)
             return
-        if alert.recipient == ACB_EUI and self._kept_gpf_backup(raw):
+        if alert.recipient == ACB_EUI and self.keep_gpf_backup(raw):
             return
         user = self.users.get(alert.recipient)
         if user is None:
@@ -914,9 +914,10 @@ class Dsp:
             return
         await self.deliver_device_alert(alert, user)
 
-    def _kept_gpf_backup(self, raw: bytes) -> bool:
+    def keep_gpf_backup(self, raw: bytes) -> bool:
         """A GPF's GCS62 device log backup to the DCC, kept when its MAC verifies (for an
-        8.12.2 at the GPF that replaces it); False for any other alert."""
+        8.12.2 at the GPF that replaces it; counted undeliverable when it does not); False
+        for any other alert."""
         try:
             message = decode(raw)
             backup = gpf_backup(message)

@@ -149,8 +149,6 @@ class Premises:
         #: the meter's starting data (reset_meter's default: a premises stays its household)
         self.profile: dict = {}
         self._alert_sinks: list[Callable[[bytes], None]] = []
-        #: alerts raised before anyone listened (the hub holds them until its WAN link is up)
-        self._held_alerts: list[bytes] = []
 
     @classmethod
     async def start(
@@ -260,8 +258,7 @@ class Premises:
             gsme.alert_sink = self._raise_alert  # its future-dated tariffs' 8F66s, as the ESME's
             self.gas = GasProxy(bytes.fromhex(gas["gpf"]), gsme, keys, lambda: self.esme.utc_now(),
                                 dcc_controlled=gas.get("dcc_controlled", ()))  # fmt: skip
-            self.gas.alert_sink = self._raise_alert
-            self.gas.back_up()  # its device log, made now: backed up to the DCC (GCS62)
+            self.gas.alert_sink = self._raise_alert  # its device log backups (GCS62)
             self.hub_function.gsme = gsme.eui  # in the hub's device log, after the ESME
         await self.poll_switches()
         return self
@@ -320,12 +317,8 @@ class Premises:
         return [bytes(self.hub.eui), *(bytes(e) for e in gas)]
 
     def on_alert(self, callback: Callable[[bytes], None]) -> None:
-        """Call `callback(gbcs_alert_bytes)` for every unsolicited alert a device raises; the
-        first callback also gets, at once, those raised before it (`_raise_alert`)."""
+        """Call `callback(gbcs_alert_bytes)` for every unsolicited alert a device raises."""
         self._alert_sinks.append(callback)
-        held, self._held_alerts = self._held_alerts, []
-        for alert in held:
-            callback(alert)
 
     def switch(self, slot: int) -> Switch:
         """The switch in `slot` (KeyError for an empty slot)."""
@@ -494,10 +487,7 @@ class Premises:
 
     def _raise_alert(self, alert: bytes) -> None:
         """An alert a device raises on its own (a future-dated activation, the GPF's device
-        log backup): to every on_alert callback, or held until there is one, as a Comms Hub
-        holds its alerts until its WAN link is up."""
-        if not self._alert_sinks:
-            self._held_alerts.append(bytes(alert))
+        log backup): to every on_alert callback."""
         for sink in self._alert_sinks:
             sink(alert)
 

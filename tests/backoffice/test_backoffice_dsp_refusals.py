@@ -14,7 +14,7 @@ from lxml import etree
 
 from emulator import data
 from emulator.backoffice import document, duis, xmlsig
-from emulator.backoffice.eligibility import Eligibility
+from emulator.backoffice.eligibility import BASE_ELIGIBILITY, Eligibility
 from gbcs.keystore import Keystore
 from gbcs.security import sign as gbcs_sign
 
@@ -83,14 +83,10 @@ def unknown_device(signer) -> bytes:
 
 #: 8.12.2 Restore GPF Device Log: DUIS defines it, gbhan's DSP does not serve it (it holds no
 #: replaced GPF's device log to restore)
-UNSERVED = data.duis_catalogue() / "GCS59_8.12.2_SUCCESS_REQUEST_DUIS.XML"
+UNSERVED = data.duis_catalogue() / "GCS59_8.12.2_SUCCESS_REQUEST_DUIS.XML"  # (monkeypatched)
 
 CASES = {
     # name: (builder(signers) -> steps, expected codes)
-    "an-srv-gbhan-does-not-serve-is-not-a-role-refusal": (
-        lambda s: [("serviceS", signed_as(UNSERVED, SUPPLIER, s["supplier"]))],
-        ["E43"],
-    ),
     "dno-sends-supplier-only-7.5": (
         lambda s: [("serviceT", signed_as(T["ECS47Activate_7.5"], NETWORK_OPERATOR, s["dno"]))],
         ["E2"],
@@ -172,6 +168,18 @@ def test_refused_with_the_duis_code_and_nothing_sent(case, signers, schema, trus
     accepted = expected.count("I99")
     assert len(received) == accepted and len(dsp_.sent_to_premises) == accepted
     assert sum(dsp_.stats.refused.values()) == len(expected) - accepted
+
+
+def test_an_srv_gbhan_does_not_serve_is_not_a_role_refusal(
+    signers, schema, trusted, dsp, monkeypatch
+):
+    """Every SRV variant DUIS 5.4 lists is served (test_backoffice_eligibility), so a DSP
+    that serves one fewer stands for one on a later schema: E43, not the role refusal E2."""
+    monkeypatch.delitem(BASE_ELIGIBILITY, "8.12.2")
+    codes, received, dsp_ = run(schema, trusted, dsp,
+                                [("serviceS", signed_as(UNSERVED, SUPPLIER, s["supplier"]))
+                                 for s in [signers]])  # fmt: skip
+    assert codes == ["E43"] and received == [] and dsp_.sent_to_premises == []
 
 
 def test_dno_7_9_is_accepted_with_the_boost_switch_on(signers, schema, trusted, dsp):

@@ -92,10 +92,10 @@ def test_answer_has_dcc_boxed_shape(schema, trusted, dsp, gbcs_keys):
     (request("8.2", "<sr:ReadInventory><sr:UPRN>123456789012</sr:UPRN></sr:ReadInventory>"), "E19"),
     (request("8.2", "<sr:ReadInventory><sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID>"
              "</sr:ReadInventory>", target="00-DB-12-34-56-78-90-A0"), "E19"),  # not to the DSP
-    (request("8.6", "<sr:ServiceOptIn><sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID>"
+    (request("8.6", "<sr:ServiceOptIn><sr:DeviceID>00-DB-12-34-56-78-90-A2</sr:DeviceID>"
              "<sr:DeviceType>ESME</sr:DeviceType><sr:MPxNs><sr:ImportMPxN>1312345678111"
              "</sr:ImportMPxN></sr:MPxNs><sr:OptInDate>2015-02-01</sr:OptInDate>"
-             "</sr:ServiceOptIn>"), "E2"),  # Service Opt In: no role may send it (the matrix)
+             "</sr:ServiceOptIn>"), "E11"),  # Service Opt In is a meter's: the hub is none
 ])  # fmt: skip
 def test_refusals(body, code, schema, trusted, dsp, gbcs_keys):
     (answers,), premises = over_http(schema, trusted, dsp, gbcs_keys, body)

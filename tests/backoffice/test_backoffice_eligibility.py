@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from lxml import etree
 
+from emulator import data
 from emulator.backoffice.eligibility import (
     BASE_ELIGIBILITY,
     DUIS_ROLES,
@@ -95,3 +97,16 @@ def test_extra_grants_add_a_role_to_one_srv_only():
     granted = Eligibility(extra=(("7.16", IS),))
     granted.check("7.16", IS)
     assert granted.roles("7.13") == Eligibility().roles("7.13")
+
+
+def test_every_srv_variant_duis_lists_is_served():
+    """The schema's ServiceReferenceVariant list, every one in the table: no DUIS request is
+    refused E43 (not served) for its SRV; the DSP's scheduled services likewise."""
+    xsd = "{http://www.w3.org/2001/XMLSchema}"
+    [schema] = data.duis_schema().glob("DUIS Schema V*.xsd")
+    root = etree.parse(str(schema)).getroot()
+    for name in ("ServiceReferenceVariant", "DSPScheduledServiceReferenceVariant"):
+        [listed] = root.findall(f"{xsd}simpleType[@name='{name}']")
+        values = [e.get("value") for e in listed.iter(f"{xsd}enumeration")]
+        assert values and [v for v in values if v not in BASE_ELIGIBILITY] == [], name
+        assert all(Eligibility().roles(v) for v in values), name

@@ -2,7 +2,8 @@
 GCS62 backup alert (MAC'd to the ACB, checked) reported it, and restores it at the GPF that
 replaces it with GCS59 from the ACB (RTDS's GCS59 layout). A backup whose MAC does not verify
 is not kept; an unknown OldGPFID is E19, a device that is no GPF E11, a GPF of which no
-backup came E5."""
+backup came E5. `gbhan dsp serve`'s DSP starts with RTDS's GPF's backup, and the emulated
+GPF's own alerts replace it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from dsp_helpers import GBCS_DATE, build_dsp
 
 from emulator import data
 from emulator.backoffice import duis
+from emulator.backoffice.assembly import make_dsp
+from emulator.backoffice.premises_factory import build_premises
+from emulator.backoffice.routing import Router
 from emulator.backoffice.transform import GpfBackup
 from emulator.backoffice.users import InProcessTransport, make_user
+from emulator.clock import Clock
 from gbcs import decode
 from gbcs.keystore import Keystore
 from gbcs.render import plain
@@ -91,3 +96,44 @@ def test_a_backup_whose_mac_fails_is_not_kept(schema, trusted, dsp):
 def test_a_restore_the_dsp_cannot_build_is_refused(old, code, schema, trusted, dsp):
     answers, dsp_ = run(schema, trusted, dsp, [], restore(old))
     assert [a.code for a in answers] == [code] and dsp_.sent_to_premises == []
+
+
+def test_the_dsp_starts_with_rtds_gpf_backup(schema):
+    """`make_dsp` (what `gbhan dsp serve` runs) starts with the DCC's record from before the
+    run: RTDS's GPF's GCS62 backup, its MAC checked."""
+    clock = Clock("wall")
+
+    async def main():
+        return make_dsp(schema_dir=data.duis_schema(), dccboxed=DCCBOXED, rtds=RTDS,
+                        rtds_keystore=data.rtds_keystore(), clock=clock)  # fmt: skip
+
+    dsp_ = clock.run(main)
+    rtds_log = decode(BACKUP).payload.fields.device_log_entries
+    assert dsp_.gpf_backups == {
+        GPF: GpfBackup(tuple((bytes(e.device_id), int(e.device_type)) for e in rtds_log))
+    }
+
+
+def test_a_changed_gpf_log_reaches_the_dsp_as_its_new_backup(schema, trusted, dsp):
+    """With the emulated premises: the GPF's log changes, its GCS62 alert goes through the
+    premises to the DSP, which keeps it in place of the one it had."""
+    new_ppmid = bytes.fromhex("00DB1234567890E0")
+
+    async def main():
+        dsp_, _double = build_dsp(schema, trusted, dsp, clock=clock)
+        dsp_.router = Router(dsp_.router.wan)
+        premises = await build_premises(clock)
+        dsp_.attach(premises)
+        try:
+            dsp_.keep_gpf_backup(BACKUP)
+            premises.gas.device_log[new_ppmid] = "ppmid"
+            premises.gas.back_up()
+            await dsp_.drain()
+            return dsp_
+        finally:
+            await premises.close()
+
+    clock = Clock("simulated")
+    dsp_ = clock.run(main)
+    assert dsp_.gpf_backups[GPF].entries[-1] == (new_ppmid, 5)
+    assert len(dsp_.gpf_backups[GPF].entries) == 7

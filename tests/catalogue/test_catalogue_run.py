@@ -17,7 +17,7 @@ import pytest
 from emulator import data
 from emulator.backoffice import catalogue
 from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
-from emulator.backoffice.eligibility import ED, ES, GS, GT, IS, OU
+from emulator.backoffice.eligibility import ED, ES, GS, GT, IS, LC, OU
 from emulator.backoffice.state import DspState
 from emulator.clock import Clock
 from emulator.smki.service import SmkiService
@@ -99,7 +99,9 @@ def test_roles_follow_the_originator_and_the_use_case():
     assert roles["GCS16b_4.14_URP_SUCCESS_REQUEST_DUIS.XML"] == GS  # the second Supplier's EUI
     dno = [t for t in TEMPLATES if t.originator == bytes.fromhex("90B3D51F30020000")]
     assert dno and {t.role for t in dno} == {ED, GT}  # GCS31: the network operator's ID as GT
-    assert {t.role for t in TEMPLATES} == {IS, ES, OU, ED, GT, GS}
+    load_controller = [t for t in TEMPLATES if t.originator == bytes.fromhex("90B3D51F30010008")]
+    assert len(load_controller) == 2 and {t.role for t in load_controller} == {LC}  # 7.16
+    assert {t.role for t in TEMPLATES} == {IS, ES, OU, ED, GT, GS, LC}
 
 
 def test_a_tampered_or_unknown_device_response_does_not_verify(run, state_dir):

@@ -23,8 +23,8 @@ The DCC future-dates 6.21 itself, so one carrying an execution date-time is refu
 send the GPF's other commands is still its GSME's anchors (`GasMeter.anchors`).
 
 The GPF keeps a device log of its own (the PPMIDs and Type 2 devices it serves; at the start
-what RTDS's GPF's GCS62 alert lists, gpf_device_log.json) and backs it up to the DCC with a
-GCS62 alert (MAC'd to the ACB) whenever it changes, the first time when the premises start
+what RTDS's GPF's GCS62 alert lists, gpf_device_log.json, so the DCC's record of it is that
+alert) and backs it up to the DCC with a GCS62 alert (MAC'd to the ACB) whenever it changes
 (`back_up`); the DCC keeps that backup to restore at a GPF that replaces this one: 8.12.2's
 GCS59 from the ACB, whose entries the GPF joins (each answered with a join response code:
 success where the entry is already there, incompatible for another type there, the log full)
