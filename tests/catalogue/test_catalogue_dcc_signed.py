@@ -189,6 +189,27 @@ def test_the_node_red_endpoint_takes_only_what_the_dcc_tool_validates(run):
     assert asyncio.run(post()) == [400, 400]
 
 
+def test_the_tool_refuses_dcc_boxed_own_8_2_answer_as_it_refuses_ours():
+    """The 8.2 KNOWN difference is the tool's, not gbhan's: the published tool (DUIS 5.1 XSD)
+    refuses DCC Boxed's own DUIS 5.4 answer to 8.2 too, for the same element (Connectivity)
+    and for DUIS 5.4's CSPRegion names ('4G Central')."""
+    theirs = (data.duis_responses() / "read-inventory-response-5.4.xml").read_bytes()
+
+    async def check() -> str:
+        signer = nodered.StreamSigner(stream_command())
+        await signer.start()
+        try:
+            await signer.validate(theirs)
+            return "valid"
+        except nodered.SignerError as exc:
+            return str(exc)
+        finally:
+            await signer.close()
+
+    refused = asyncio.run(check())
+    assert "Connectivity" in refused and "4G Central" in refused, refused
+
+
 def users_args():
     keystore = Keystore.open(data.dccboxed_keystore(), clock=DEFAULT_GBCS_DATE)
     trusted = xmlsig.TrustedCertificates.from_keystore(Keystore.open(data.dccboxed_keystore()))
