@@ -1,15 +1,17 @@
 """The gas day: 24 hours of the Gas Supplier's DUIS requests to the RTDS GSME and its GPF
 through the in-process DSP, on a simulated clock.
 
-The GSME sleeps and wakes every 30 minutes; the GPF holds its commands until then and answers
-the reads a user may have from its mirror at once. The gas flowing through the meter is what
-the day drives (the meter has no flow of its own: it is the world's, as the feeder's load is):
-a volume each half hour, added to the meter's consumption register at a quarter past and a
-quarter to the hour. The checks: each command sent while the meter sleeps is answered at or
-after the next wake-up and within the wake interval; each mirror read is answered the moment
-it is sent, while a command waits; the mirror's register at the end of the day exceeds the
-start's by the volume that flowed before the last wake-up that carried a command (the mirror
-is refreshed then); every command queued was carried out at a wake-up."""
+The GSME sleeps and wakes every 30 minutes, and at each wake-up tells the GPF its data; the
+GPF holds its commands until then and answers the reads a user may have from its mirror at
+once. The gas flowing through the meter is what the day drives (the meter has no flow of its
+own: it is the world's, as the feeder's load is): a volume each half hour, added to the
+meter's consumption register at a quarter past and a quarter to the hour. The checks: each
+command sent while the meter sleeps is answered at or after the next wake-up and within the
+wake interval; each mirror read is answered the moment it is sent, while a command waits;
+each register read from the mirror shows the start's register plus the volume that flowed
+before the meter's last wake-up (the afternoon's, when no command has waited since the
+morning, too); the meter woke every wake interval of the day; every command queued was
+carried out at a wake-up."""
 
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ SCRIPT = [
     (3.25, "balance from the mirror", "4.18", BALANCE_FROM_MIRROR),
     (9.6, "gas configuration", "6.7", CONFIGURATION),
     (9.7, "balance from the mirror", "4.18", BALANCE_FROM_MIRROR),
+    (14.1, "registers in the afternoon", "4.1.1", REGISTERS_FROM_MIRROR),
     (17.05, "price change", "1.2.1", PRICE),
     (23.3, "gas configuration", "6.7", CONFIGURATION),
     (23.75, "registers at the end", "4.1.1", REGISTERS_FROM_MIRROR),
@@ -109,6 +112,10 @@ async def run_gas_day(clock: Clock, wake_interval_s: float = WAKE_INTERVAL_S) ->
         await sender.finish()
         await flowing
         checks = _checks(sender.exchanges, flowed, r.reader_keys, wake_interval_s, gas.queued)
+        woke = math.floor(clock.now() / wake_interval_s)
+        checks.append(Check(f"the GSME woke every {wake_interval_s / 60:g} minutes, telling the "
+                            "GPF its data each time", gas.refreshes == woke,
+                            f"{gas.refreshes} wake-ups by {clock.utc_now():%H:%M}, {woke} due"))  # fmt: skip
     return DayOutcome("gas", sender.exchanges, events, checks)
 
 
@@ -139,16 +146,17 @@ def _checks(exchanges: list[Exchange], flowed: list[tuple[dt.datetime, int]],
         checks.append(Check(f"4.18 from the GPF's mirror at {e.sent:%H:%M:%S} answered at once "
                             "while a command waits", held,
                             f"{'>'.join(e.codes)}, {len(waiting)} waiting"))  # fmt: skip
-    start, end = (e for e in exchanges if e.srv == "4.1.1")
+    start, *later = (e for e in exchanges if e.srv == "4.1.1")
     first = register_read(start.answers[-1], keys) if start.answers else None
-    last = register_read(end.answers[-1], keys) if end.answers else None
-    refreshed = max((c.answered for c in commands if c.answered is not None), default=None)
-    volume = sum(v for when, v in flowed if refreshed is not None and when < refreshed)
-    checks.append(Check(
-        "the mirror follows the meter: the register at the end exceeds the start by the gas "
-        "that flowed before the last wake-up", first is not None and last is not None
-        and last - first == volume and volume > 0,
-        f"start {first}, end {last}, flowed {volume} by {refreshed and f'{refreshed:%H:%M}'}"))  # fmt: skip
+    for e in later:
+        read = register_read(e.answers[-1], keys) if e.answers else None
+        woke = _next_wake(e.sent, interval) - dt.timedelta(seconds=interval)
+        volume = sum(v for when, v in flowed if when < woke)
+        checks.append(Check(
+            f"the mirror follows the meter: the register read at {e.sent:%H:%M} exceeds the "
+            "start by the gas that flowed before the meter's last wake-up",
+            first is not None and read is not None and read - first == volume and volume > 0,
+            f"start {first}, read {read}, flowed {volume} by {woke:%H:%M}"))  # fmt: skip
     checks.append(Check("every command queued at the GPF was carried out at a wake-up",
                         queued == len(commands) and all(c.code == "I0" for c in commands),
                         f"{queued} queued, {len(commands)} sent"))  # fmt: skip

@@ -12,6 +12,7 @@ Each premises forms its own HAN (a GB HAN is one star around its Comms Hub): giv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -149,6 +150,8 @@ class Premises:
         #: the meter's starting data (reset_meter's default: a premises stays its household)
         self.profile: dict = {}
         self._alert_sinks: list[Callable[[bytes], None]] = []
+        #: the GSME's own wake-ups, which refresh its GPF's mirror (GasProxy.follow_wakes)
+        self._gas_wakes: asyncio.Future | None = None
 
     @classmethod
     async def start(
@@ -259,6 +262,7 @@ class Premises:
             self.gas = GasProxy(bytes.fromhex(gas["gpf"]), gsme, keys, lambda: self.esme.utc_now(),
                                 dcc_controlled=gas.get("dcc_controlled", ()))  # fmt: skip
             self.gas.alert_sink = self._raise_alert  # its device log backups (GCS62)
+            self._gas_wakes = asyncio.ensure_future(self.gas.follow_wakes())
             self.hub_function.gsme = gsme.eui  # in the hub's device log, after the ESME
         await self.poll_switches()
         return self
@@ -415,6 +419,10 @@ class Premises:
         return "activated"
 
     async def close(self) -> None:
+        if self._gas_wakes is not None:
+            self._gas_wakes.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gas_wakes
         for unit in self.switches.values():
             await unit.close()
 

@@ -47,6 +47,7 @@ async def live_state(premises: Premises, mains: dict[str, dict[str, Any]]) -> di
         gas = {
             "gpf": _dashed(premises.gas.eui), "gsme": _dashed(gsme.eui),
             "wake_interval_s": gsme.wake_interval_s, "wakes": gsme.wakes,
+            "mirror_refreshes": premises.gas.refreshes,
             "last_wake_s": round(gsme.next_wake() - gsme.wake_interval_s, 3),
         }  # fmt: skip
     return {

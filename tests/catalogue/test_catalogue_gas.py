@@ -4,7 +4,7 @@ mirror. RTDS's clear GBZ reads to the GSME (11.2, 4.18, 6.2.4, 6.2.7, 6.2.8, 6.2
 to the GPF (4.18 reliable), and the encrypted 4.1.1 register reads (GCS13a) to either, get
 RTDS's responses (the encrypted ones ciphertext for ciphertext), byte for byte where the
 meter holds RTDS's data; a command waits for the next wake-up; the mirror shows what the
-meter said at its last wake; a command whose MAC fails is a counted rejection with no
+meter said at its last wake, one of its own or one that carried a command; a command whose MAC fails is a counted rejection with no
 response. Parametrised by RTDS file name."""
 
 from __future__ import annotations
@@ -135,6 +135,26 @@ def test_the_mirror_shows_what_the_meter_said_at_its_last_wake(keys):
 
     before, direct, after = run(keys, scenario)
     assert [_balance(r.response) for r in (before, direct, after)] == [3500000, 1234, 1234]
+
+
+def test_the_meter_tells_the_gpf_its_data_at_every_wake_up(keys):
+    """No command waits, yet at each of its own wake-ups the meter refreshes the GPF's
+    mirror: a balance that moved shows after the next wake-up, not before it."""
+    reliable = read_hex(RTDS / TO_GPF[0])
+
+    async def scenario(clock, gsme, gpf):
+        waking = asyncio.ensure_future(gpf.follow_wakes())
+        gsme.attributes[(0x0702, 0x0A00)] = ("uint32", 1234)
+        await asyncio.sleep(INTERVAL - 1)
+        before = gpf.handle(recounted(keys, reliable, 3100))
+        await asyncio.sleep(2 * INTERVAL)
+        after = gpf.handle(recounted(keys, reliable, 3101))
+        waking.cancel()
+        return before, after, gpf.refreshes, gsme.wakes
+
+    before, after, refreshes, wakes = run(keys, scenario)
+    assert [_balance(r.response) for r in (before, after)] == [3500000, 1234]
+    assert refreshes == 2 and wakes == 0  # two wake-ups of its own, none for a command
 
 
 def test_commands_wait_together_for_one_wake_up(keys):

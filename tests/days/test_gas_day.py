@@ -43,12 +43,21 @@ def test_every_queued_command_was_carried_out(outcome):
 
 
 def test_the_mirror_follows_the_meter_through_the_day(outcome):
-    [check] = _checks(outcome, "the mirror follows the meter")
-    assert check.ok, check.detail
-    # the last command's wake-up is 23:30: the gas of every half hour but 23:45's, which
-    # the meter counts after the mirror's last refresh
-    assert check.detail == "start 12345, end 12526, flowed 181 by 23:30"
+    afternoon, end = _checks(outcome, "the mirror follows the meter")
+    assert afternoon.ok and end.ok, (afternoon.detail, end.detail)
+    # 14:06: no command has waited since 10:00, yet the mirror holds the gas the meter
+    # counted by its 14:00 wake-up (every half hour's to 13:45)
+    assert afternoon.detail == "start 12345, read 12429, flowed 84 by 14:00"
+    assert sum(FLOW[:14]) * 2 == 84
+    # 23:45: the gas of every half hour but 23:45's, which the meter counts after its last
+    # wake-up
+    assert end.detail == "start 12345, read 12526, flowed 181 by 23:30"
     assert sum(FLOW) * 2 - FLOW[-1] == 181
+
+
+def test_the_meter_wakes_every_half_hour_on_its_own(outcome):
+    [check] = _checks(outcome, "the GSME woke every 30 minutes")
+    assert check.ok and check.detail == "47 wake-ups by 23:45, 47 due"
 
 
 def test_mirror_reads_are_answered_at_once_while_a_command_waits(outcome):
@@ -58,7 +67,7 @@ def test_mirror_reads_are_answered_at_once_while_a_command_waits(outcome):
 
 def test_the_mirror_reads_are_answered_from_the_gpf(outcome):
     reads = [e for e in outcome.exchanges if e.srv in ("4.18", "4.1.1")]
-    assert [e.codes for e in reads] == [("I99", "I0")] * 4
+    assert [e.codes for e in reads] == [("I99", "I0")] * 5
 
 
 def test_the_command_prints_the_timeline_and_checks_and_fails_on_a_failed_check(tmp_path, capsys):
@@ -66,8 +75,8 @@ def test_the_command_prints_the_timeline_and_checks_and_fails_on_a_failed_check(
     printed = capsys.readouterr().out
     assert printed.splitlines()[0] == "gas day"
     assert "  03:30:00  price change: 1.2.1 answered I0>I99>I0" in printed
-    assert printed.count("[ok] ") == 8 and printed.count("[FAILED] ") == 0
+    assert printed.count("[ok] ") == 10 and printed.count("[FAILED] ") == 0
     assert code == 0
     written = json.loads((tmp_path / "gas-day.json").read_text())
     assert written["day"] == "gas" and written["ok"] is True
-    assert len(written["checks"]) == 8
+    assert len(written["checks"]) == 10

@@ -163,6 +163,7 @@ def test_premises_snapshot_has_switches_meter_and_hub(served):
     assert live["hub"]["mains"]["on"] is True
     assert {"eui": ESME, "type": "ESME"} in live["hub"]["device_log"]
     assert live["gas"]["gsme"] == "00-DB-12-34-56-78-90-A1"
+    assert isinstance(live["gas"]["mirror_refreshes"], int)  # the meter's own wake-ups
 
 
 def test_pages_are_served_and_name_nothing_outside_the_console():

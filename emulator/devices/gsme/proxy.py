@@ -3,8 +3,11 @@ answered from its mirror at once (GCS60a 4.18 "reliable": the meter balance as t
 reported it), and holds every command for the GSME until the meter next wakes, then passes it
 on and refreshes its mirror from the meter.
 
-The mirror is a copy of the GSME's attributes taken at each wake-up (and at the start), so a
-reliable read shows what the meter said then, not what it holds now.
+The mirror is a copy of the GSME's attributes taken at each of its wake-ups (and at the
+start), so a reliable read shows what the meter said then, not what it holds now: the meter
+tells the GPF its data whenever it wakes, every wake interval, whether or not a command waits
+for it (`follow_wakes`, which the premises runs; a wake-up that carries a command refreshes
+the mirror after the command).
 
 3.2 (GCS09, change of tenancy) is the GPF's own command in GBCS (RTDS sends it to the GPF):
 it keeps the date-time from which a new tenant's data starts.
@@ -33,6 +36,7 @@ before it backs the changed log up again.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
 import itertools
@@ -153,6 +157,7 @@ class GasProxy:
         self.credentials = Credentials(self.eui, self.trust, gsme.clock, now, self._no_alert,
                                        self.answerer.stats, self.answerer.counters.accept)  # fmt: skip
         self.queued = 0  # commands that waited for the GSME to wake
+        self.refreshes = 0  # wake-ups at which the meter told the GPF its data
 
     @property
     def stats(self):
@@ -228,8 +233,21 @@ class GasProxy:
         self.queued += 1
         await self.gsme.wait_for_wake()
         result = self.gsme.handle(command)
+        self.refresh_mirror()
+        return result
+
+    def refresh_mirror(self) -> None:
+        """What the meter tells the GPF when it wakes: its attributes, logs and snapshots."""
         self.mirror.clear()
         self.mirror.update(self.gsme.attributes)
         self.sampled = copy.deepcopy(self.gsme.commands.sampled)
         self.snapshots = copy.deepcopy(self.gsme.commands.snapshots)
-        return result
+
+    async def follow_wakes(self) -> None:
+        """The meter's own wake-ups, one every wake interval of its clock: at each it tells
+        the GPF its data (the mirror refreshed). Runs until cancelled."""
+        clock = self.gsme.clock
+        while True:
+            await asyncio.sleep(max(0.0, self.gsme.next_wake() - clock.now()))
+            self.refresh_mirror()
+            self.refreshes += 1

@@ -51,7 +51,8 @@
       el("p", {}, "GSME ", el("span", { class: "eui" }, live.gas.gsme), ", GPF ",
         el("span", { class: "eui" }, live.gas.gpf)),
       el("p", { class: "muted" }, `wakes every ${live.gas.wake_interval_s} s; last wake-up at clock `
-        + `${live.gas.last_wake_s} s; woken for ${live.gas.wakes} held command(s)`));
+        + `${live.gas.last_wake_s} s; woken for ${live.gas.wakes} held command(s); mirror `
+        + `refreshed at ${live.gas.mirror_refreshes} wake-up(s)`));
   }
 
   function card(p) {
