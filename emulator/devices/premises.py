@@ -12,7 +12,6 @@ Each premises forms its own HAN (a GB HAN is one star around its Comms Hub): giv
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -150,8 +149,6 @@ class Premises:
         #: the meter's starting data (reset_meter's default: a premises stays its household)
         self.profile: dict = {}
         self._alert_sinks: list[Callable[[bytes], None]] = []
-        #: the GSME's own wake-ups, which refresh its GPF's mirror (GasProxy.follow_wakes)
-        self._gas_wakes: asyncio.Future | None = None
 
     @classmethod
     async def start(
@@ -262,7 +259,6 @@ class Premises:
             self.gas = GasProxy(bytes.fromhex(gas["gpf"]), gsme, keys, lambda: self.esme.utc_now(),
                                 dcc_controlled=gas.get("dcc_controlled", ()))  # fmt: skip
             self.gas.alert_sink = self._raise_alert  # its device log backups (GCS62)
-            self._gas_wakes = asyncio.ensure_future(self.gas.follow_wakes())
             self.hub_function.gsme = gsme.eui  # in the hub's device log, after the ESME
         await self.poll_switches()
         return self
@@ -319,6 +315,11 @@ class Premises:
         hold them behind a HAN command (routing.AtOnce)."""
         gas = [] if self.gas is None else [self.gas.eui, self.gas.gsme.eui]
         return [bytes(self.hub.eui), *(bytes(e) for e in gas)]
+
+    def tamper(self) -> list[int]:
+        """Someone tampers with the meter: its alerts to the Supplier go to the on_alert
+        callbacks (Esme.tamper); the alert codes sent."""
+        return self.esme.tamper()
 
     def on_alert(self, callback: Callable[[bytes], None]) -> None:
         """Call `callback(gbcs_alert_bytes)` for every unsolicited alert a device raises."""
@@ -419,10 +420,6 @@ class Premises:
         return "activated"
 
     async def close(self) -> None:
-        if self._gas_wakes is not None:
-            self._gas_wakes.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._gas_wakes
         for unit in self.switches.values():
             await unit.close()
 

@@ -138,23 +138,29 @@ def test_the_mirror_shows_what_the_meter_said_at_its_last_wake(keys):
 
 
 def test_the_meter_tells_the_gpf_its_data_at_every_wake_up(keys):
-    """No command waits, yet at each of its own wake-ups the meter refreshes the GPF's
-    mirror: a balance that moved shows after the next wake-up, not before it."""
+    """No command waits, yet at its own wake-up the meter refreshes the GPF's mirror: a
+    balance that moved shows after the next wake-up, not before it; one that moves after
+    that wake-up shows only at the one after."""
     reliable = read_hex(RTDS / TO_GPF[0])
+    balance = (0x0702, 0x0A00)
 
     async def scenario(clock, gsme, gpf):
-        waking = asyncio.ensure_future(gpf.follow_wakes())
-        gsme.attributes[(0x0702, 0x0A00)] = ("uint32", 1234)
-        await asyncio.sleep(INTERVAL - 1)
-        before = gpf.handle(recounted(keys, reliable, 3100))
-        await asyncio.sleep(2 * INTERVAL)
-        after = gpf.handle(recounted(keys, reliable, 3101))
-        waking.cancel()
-        return before, after, gpf.refreshes, gsme.wakes
+        reads = []
+        gsme.attributes[balance] = ("uint32", 1234)
+        await asyncio.sleep(INTERVAL - 1)  # just before the first wake-up
+        reads.append(gpf.handle(recounted(keys, reliable, 3100)))
+        await asyncio.sleep(2)  # just after it
+        reads.append(gpf.handle(recounted(keys, reliable, 3101)))
+        gsme.attributes[balance] = ("uint32", 999)
+        await asyncio.sleep(INTERVAL - 2)  # just before the second
+        reads.append(gpf.handle(recounted(keys, reliable, 3102)))
+        await asyncio.sleep(10 * INTERVAL)  # ten more wake-ups, nothing changed
+        reads.append(gpf.handle(recounted(keys, reliable, 3103)))
+        return reads, gpf.refreshes, gsme.wakes
 
-    before, after, refreshes, wakes = run(keys, scenario)
-    assert [_balance(r.response) for r in (before, after)] == [3500000, 1234]
-    assert refreshes == 2 and wakes == 0  # two wake-ups of its own, none for a command
+    reads, refreshes, wakes = run(keys, scenario)
+    assert [_balance(r.response) for r in reads] == [3500000, 1234, 1234, 999]
+    assert refreshes == 2 and wakes == 0  # told twice, at wake-ups of its own
 
 
 def test_commands_wait_together_for_one_wake_up(keys):

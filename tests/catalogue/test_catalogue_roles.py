@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from catalogue_helpers import CATALOGUE
+from lxml import etree
 
 from emulator import data
 from emulator.backoffice import duis, nodered, xmlsig
@@ -159,7 +160,10 @@ def run(tmp_path_factory):
             signed = {label: check_message(decode(results[label].response),
                                            r.premises.keys.keystore).outcome
                       for label in ("ECS47e input", "ECS47e output")}  # fmt: skip
-            return results, {"esme cin": esme_cin, "gsme cin": gsme_cin, "signed": signed}
+            to_supplier = [etree.fromstring(d).findtext(f".//{{{duis.SR}}}AlertCode")
+                           for _when, eui, d in r.delivery.alerts if eui == SUPPLIER_EUI]  # fmt: skip
+            return results, {"esme cin": esme_cin, "gsme cin": gsme_cin, "signed": signed,
+                             "supplier alerts": to_supplier}  # fmt: skip
 
     return clock.run(main)
 
@@ -207,6 +211,14 @@ def test_7_16_from_the_load_controller_is_carried_out_by_the_meter(run, label):
     assert result.role == LC.value and run[1]["signed"][label] == "verified"
     response = decode(result.response)
     assert bytes(response.target) == LOAD_CONTROLLER_EUI and response.use_case.name == "ECS47e"
+
+
+def test_the_supplier_is_told_of_each_limit(run):
+    """The meter tells its Supplier of each Load Controller limit (ECS101 8F86 processed,
+    ECS102 8F87 ended: the catalogue's 2015 periods are over, so at once) as DUIS device
+    alerts."""
+    alerts = run[1]["supplier alerts"]
+    assert alerts.count("8F86") == 2 and alerts.count("8F87") == 2
 
 
 def test_the_supplier_may_not_send_7_16(run):

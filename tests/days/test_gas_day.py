@@ -56,7 +56,7 @@ def test_the_mirror_follows_the_meter_through_the_day(outcome):
 
 
 def test_the_meter_wakes_every_half_hour_on_its_own(outcome):
-    [check] = _checks(outcome, "the GSME woke every 30 minutes")
+    [check] = _checks(outcome, "at each 30-minute wake-up after gas flowed")
     assert check.ok and check.detail == "47 wake-ups by 23:45, 47 due"
 
 

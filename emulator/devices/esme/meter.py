@@ -60,10 +60,11 @@ from .payment_mode import PaymentMode
 from .periods import PERIOD_USE_CASES, ControllerPeriods
 from .prepay_config import PrepayConfiguration
 from .protected import ProtectedReads
-from .responses import Responder
+from .responses import FUTURE_DATED_ALERT, Responder
 from .slots import AuxiliarySlots, SlotLink
 from .store import SRV_OF as STORE_READS
 from .store import CosemStore
+from .supply import LOCKED_ON_TAMPER, TAMPER_DETECTED, on_tamper
 from .tariff import TariffTables
 from .timekeeping import MeterClock
 from .topup import TopUps
@@ -110,7 +111,8 @@ class Esme:
         self.calendar = Calendar(self.eui, profile, clock, self.utc_now, self._faulty,
                                  self.stats, self.raise_alert)  # fmt: skip
         self.controllers = ControllerPeriods(self.eui, profile, clock, self.utc_now,
-                                             self._faulty, self.aux, node, self.stats)  # fmt: skip
+                                             self._faulty, self.aux, node, self.stats,
+                                             self._limit_alert)  # fmt: skip
         self.store = CosemStore(self.eui, profile)
         self.objects = MeterObjects(profile, self.aux, self.calendar, self.controllers,
                                     self._faulty, self.store,
@@ -245,16 +247,40 @@ class Esme:
         except InstructionFailed as exc:
             raise SwitchError(f"slot {slot}: {exc.result}") from None
 
-    def raise_alert(self, to: bytes, code: int, when: dt.datetime, extra: list[Any]) -> bytes:
-        """A DLMS alert (00CC layout: code, time stamp, then `extra`), signed by this meter,
-        handed to `alert_sink`; returns its bytes (none: a non-critical alert its party's
-        alert behaviours, 6.22, have turned off, counted and not sent)."""
+    def raise_alert(
+        self, to: bytes, code: int, when: dt.datetime, extra: list[Any],
+        message_code: int = FUTURE_DATED_ALERT,
+    ) -> bytes:  # fmt: skip
+        """A DLMS alert (code, time stamp, then `extra`; 00CC unless `message_code` says
+        otherwise), signed by this meter, handed to `alert_sink`; returns its bytes (none: a
+        non-critical alert its party's alert behaviours, 6.22, have turned off, counted and
+        not sent)."""
         if not alert_behaviour.sends(self.store, code):
             self.stats[f"alert-off:{code:04X}"] += 1
             LOGGER.info("ESME %s: alert %04X not sent (turned off)", self.eui.hex(), code)
             return b""
         return self._deliver(code, self.responses.alert(next(self._alert_counter), to, code,
-                                                        when, extra))  # fmt: skip
+                                                        when, extra, message_code))  # fmt: skip
+
+    def _limit_alert(self, message_code: int, code: int, extra: list[Any]) -> None:
+        """ECS101 / ECS102 (periods.py): the auxiliary controller limit's alert to the meter's
+        Supplier, signed."""
+        supplier = next(e for e, r in self.access.trust.parties().items()
+                        if r == Role.SUPPLIER)  # fmt: skip
+        self.raise_alert(supplier, code, self.utc_now(), extra, message_code)
+
+    def tamper(self) -> list[int]:
+        """Someone tampers with the meter (the world's event, as a power cut is): 8F3F to its
+        Supplier, and where the supply tamper state is Locked the supply disconnected and
+        81BE (supply.py). The alert codes sent (an alert its behaviours turn off is not)."""
+        self.stats["tamper:detected"] += 1
+        codes = [TAMPER_DETECTED]
+        if on_tamper(self.store):
+            self.stats["supply:locked-on-tamper"] += 1
+            LOGGER.info("ESME %s: tamper with the supply tamper state Locked: supply "
+                        "disconnected", self.eui.hex())  # fmt: skip
+            codes.append(LOCKED_ON_TAMPER)
+        return [code for code in codes if self._raise_supplier_alert(code) is not None]
 
     def _deliver(self, code: int, alert: bytes) -> bytes:
         """Count a raised alert and hand it to `alert_sink` (or say it has nowhere to go)."""

@@ -130,10 +130,11 @@ class Responder:
         return self.seal(message, encode_payload("dlms-access-response", payload))
 
     def alert(
-        self, counter: int, to: bytes, code: int, when: dt.datetime, extra: list[Any]
-    ) -> bytes:
-        """A DLMS alert (00CC layout: code, time stamp, then `extra`) from this meter to
-        `to`, signed."""
+        self, counter: int, to: bytes, code: int, when: dt.datetime, extra: list[Any],
+        message_code: int = FUTURE_DATED_ALERT,
+    ) -> bytes:  # fmt: skip
+        """A DLMS alert (code, time stamp, then `extra`: 00CC's layout and the auxiliary
+        controllers' ECS101/ECS102) from this meter to `to`, signed."""
         payload = Container(
             tag=b"\x0f",
             long_invoke_id_and_priority=0x20000000 | (counter & 0x0FFFFFFF),
@@ -146,7 +147,7 @@ class Responder:
                 ),
             ),
         )
-        return self.signed_alert(counter, to, FUTURE_DATED_ALERT,
+        return self.signed_alert(counter, to, message_code,
                                  encode_payload("dlms-notification", payload))  # fmt: skip
 
     def signed_alert(self, counter: int, to: bytes, message_code: int, content: bytes) -> bytes:

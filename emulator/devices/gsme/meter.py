@@ -149,6 +149,18 @@ def load_attributes(entries: dict[str, Any] | None = None) -> Attributes:
             for key, (kind, value) in table.items()}  # fmt: skip
 
 
+class WatchedAttributes(dict):
+    """The meter's attributes; `on_change` is told of each one written (the GPF is told the
+    meter's data at its next wake-up: proxy.py)."""
+
+    on_change: Callable[[], None] | None = None
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        if self.on_change is not None:
+            self.on_change()
+
+
 def _value(value: Any) -> Any:
     return bytes.fromhex(value["hex"]) if isinstance(value, dict) else int(value)
 
@@ -167,7 +179,7 @@ class GasMeter:
             raise ValueError("a GSME wakes after a positive interval")
         profile = profile or {}
         self.eui, self.clock, self.wake_interval_s = bytes(eui), clock, wake_interval_s
-        self.attributes = load_attributes(profile.get("attributes"))
+        self.attributes = WatchedAttributes(load_attributes(profile.get("attributes")))
         self.anchors = gas_anchors(keys, supplier)
         self.commands = GasCommands(self.attributes, now)
         supplier_eui = next(e for e, r in (self.anchors or keys.anchors).items()

@@ -6,8 +6,10 @@ on and refreshes its mirror from the meter.
 The mirror is a copy of the GSME's attributes taken at each of its wake-ups (and at the
 start), so a reliable read shows what the meter said then, not what it holds now: the meter
 tells the GPF its data whenever it wakes, every wake interval, whether or not a command waits
-for it (`follow_wakes`, which the premises runs; a wake-up that carries a command refreshes
-the mirror after the command).
+for it (a wake-up that carries a command refreshes the mirror after the command). Only a
+wake-up after the meter's data changed can change the mirror, so the GPF is woken for those
+alone (`_meter_changed`): the mirror is the same as at every wake-up, and a long sleep of the
+emulator's clock costs nothing.
 
 3.2 (GCS09, change of tenancy) is the GPF's own command in GBCS (RTDS sends it to the GPF):
 it keeps the date-time from which a new tenant's data starts.
@@ -157,7 +159,9 @@ class GasProxy:
         self.credentials = Credentials(self.eui, self.trust, gsme.clock, now, self._no_alert,
                                        self.answerer.stats, self.answerer.counters.accept)  # fmt: skip
         self.queued = 0  # commands that waited for the GSME to wake
-        self.refreshes = 0  # wake-ups at which the meter told the GPF its data
+        self.refreshes = 0  # wake-ups at which the meter told the GPF data that had changed
+        self._told: asyncio.TimerHandle | None = None  # the wake-up that will tell it
+        gsme.attributes.on_change = self._meter_changed
 
     @property
     def stats(self):
@@ -243,11 +247,19 @@ class GasProxy:
         self.sampled = copy.deepcopy(self.gsme.commands.sampled)
         self.snapshots = copy.deepcopy(self.gsme.commands.snapshots)
 
-    async def follow_wakes(self) -> None:
-        """The meter's own wake-ups, one every wake interval of its clock: at each it tells
-        the GPF its data (the mirror refreshed). Runs until cancelled."""
+    def _meter_changed(self) -> None:
+        """The meter's data changed: it tells the GPF at its next wake-up (one timer however
+        much changes before then; none outside a running loop, where no time passes)."""
+        if self._told is not None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
         clock = self.gsme.clock
-        while True:
-            await asyncio.sleep(max(0.0, self.gsme.next_wake() - clock.now()))
-            self.refresh_mirror()
-            self.refreshes += 1
+        self._told = clock.call_later(self.gsme.next_wake() - clock.now(), self._woke)
+
+    def _woke(self) -> None:
+        self._told = None
+        self.refresh_mirror()
+        self.refreshes += 1
