@@ -47,7 +47,10 @@ BASE_ROLES: dict[str, frozenset[Role]] = {
     "7.16": frozenset({LC}),  # ECS47e: the Load Controller only
     "8.7.1": frozenset({S}),  # CS03A1 join
     "8.8.1": frozenset({S}),  # CS04AC unjoin, the Supplier's own
-    "8.8.2": frozenset({ACB}),  # CS04AC unjoin the ACB sends on a user's behalf
+    "8.7.2": frozenset({S}),  # CS03B: a Type 2 device joined (RTDS's CS03B: the Supplier's)
+    # CS04AC unjoin the ACB sends on a user's behalf; CS04B a Type 2 device unjoined (RTDS's
+    # CS04B: the Supplier's own; a Supplier's CS04AC is 8.8.1)
+    "8.8.2": frozenset({ACB, S}),
     "11.2": frozenset({S, NO, ACB}),  # ECS52 firmware version read (use-case tables)
     # the reads of esme/store.py: the Supplier (use-case tables), and the Network Operator
     # where DUIS lets the Electricity Distributor send the SRV (duis-parser's matrix)

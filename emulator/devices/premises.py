@@ -35,6 +35,7 @@ from .access import AccessPolicy
 from .comms_hub import CommsHub, RoutingError, nwk_of, parse_tunnel_data, tunnel_reply
 from .esme import Esme
 from .esme.firmware import VERIFIED, supplier_anchor
+from .esme.han_reads import HanReads
 from .gsme import GasMeter, GasProxy
 from .gsme.meter import WAKE_INTERVAL_S
 from .hub_function import HubFunction
@@ -45,6 +46,8 @@ from .switch import Switch
 from .switch_board import BoardSwitch
 from .switch_model import ModelSwitch
 from .switch_zcl import SwitchError
+from .type2 import Type2Device
+from .type2 import endpoints as type2_endpoints
 
 LOGGER = logging.getLogger(__name__)
 PROFILE = Path(__file__).with_name("rtds_household.json")
@@ -144,6 +147,8 @@ class Premises:
         self.switches: dict[int, Switch] = {}
         #: the HAN's other GBCS targets (the profile's `gbcs_devices`: an HCALCS, a PPMID)
         self.gbcs_devices: dict[bytes, PairedDevice] = {}
+        #: the Type 2 devices (the profile's `type2_devices`: an IHD, a CAD) reading the meter
+        self.type2: dict[bytes, Type2Device] = {}
         self.verify_responses = True
         self._results: asyncio.Queue[EsmeResult] = asyncio.Queue()
         #: the meter's starting data (reset_meter's default: a premises stays its household)
@@ -245,6 +250,9 @@ class Premises:
             self.esme.attach_slot(slot, nwk_of(unit.node), role, eui, curtail_level=level)
         for text, spec in profile.get("gbcs_devices", {}).items():
             await self._add_gbcs_device(bytes.fromhex(text), spec)
+        HanReads(lambda: self.esme, esme_node, self._ieee_of)  # what Type 2 devices read
+        for text, kind in profile.get("type2_devices", {}).items():
+            await self._add_type2_device(bytes.fromhex(text), kind)
         gas = profile.get("gas")
         if gas is not None:  # the GSME and its proxy on the hub (gsme/: not on the HAN yet)
             gsme = GasMeter(
@@ -424,6 +432,20 @@ class Premises:
             await unit.close()
 
     # --- internals ----------------------------------------------------------------------
+    def _ieee_of(self, nwk: int) -> bytes | None:
+        """The EUI of the node at `nwk` on the HAN (None: no such node)."""
+        node = self.medium.node_by_nwk(nwk)
+        return None if node is None else bytes.fromhex(str(node.ieee).replace(":", ""))
+
+    async def _add_type2_device(self, eui: bytes, kind: str) -> None:
+        """An IHD or a CAD on the HAN (CCS01 and its join), reading the meter once the meter
+        has joined it (CS03B)."""
+        node = InProcessNode(_ieee(eui), link_key_from_install_code(install_code(eui)),
+                             self.medium, type2_endpoints(kind))  # fmt: skip
+        device = Type2Device(eui, kind, node, lambda: self.esme.node.nwk)
+        await self.hub.add_device(node, "Type 2", install_code(eui))
+        self.type2[eui] = device
+
     async def _add_gbcs_device(self, eui: bytes, spec: dict) -> None:
         """An HCALCS or PPMID that answers GBCS itself (joins, CS08): on the HAN, in the
         hub's device log, its outcomes reported like the meter's."""

@@ -29,7 +29,7 @@ from ..credentials import (
 )
 from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, RejectReason
-from .device_log import JOIN, UNJOIN
+from .device_log import JOIN, JOIN_B, UNJOIN, UNJOIN_B
 from .firmware import ACTIVATE_FIRMWARE
 
 ECS47, ECS62 = 0x0055, 0x005F
@@ -64,6 +64,10 @@ def command_srv(message: Message) -> tuple[str | None, int | None]:
     code = message.message_code
     if code == JOIN:
         return "8.7.1", None
+    if code == JOIN_B:  # a Type 2 device joined (8.7.2)
+        return "8.7.2", None
+    if code == UNJOIN_B:  # ... and unjoined (8.8.2)
+        return "8.8.2", None
     if code == UNJOIN:  # the Supplier's own (8.8.1) or the ACB's on a user's behalf (8.8.2)
         return ("8.8.2" if bytes(message.originator) == ACB_EUI else "8.8.1"), None
     if code == ECS47:
@@ -128,7 +132,7 @@ class MeterAccess:
             raise CommandRejected(RejectReason.NOT_A_COMMAND)
         if bytes(message.target) != self.eui:
             raise CommandRejected(RejectReason.UNKNOWN_TARGET)
-        asn1_codes = (JOIN, UNJOIN, ACTIVATE_FIRMWARE, *UPDATE_CREDENTIALS, *PROVIDE_DETAILS,
+        asn1_codes = (JOIN, UNJOIN, JOIN_B, UNJOIN_B, ACTIVATE_FIRMWARE, *UPDATE_CREDENTIALS, *PROVIDE_DETAILS,
                       *OWN_CREDENTIALS)  # fmt: skip
         kind = "asn1" if message.message_code in asn1_codes else "dlms-access-request"
         if srv is None or message.payload_kind != kind:

@@ -21,8 +21,13 @@ from .slots import SlotLink
 LOGGER = logging.getLogger(__name__)
 
 JOIN, UNJOIN = 0x000D, 0x000F  # CS03A1 (SRV 8.7.1), CS04AC (8.8.1 Supplier, 8.8.2 via ACB)
+#: CS03B and CS04B (SRVs 8.7.2, 8.8.2): a Method B join and its unjoin, with no key of its own
+#: (RTDS's join a GPF to the GSME); the ESME's are its Type 2 devices, an IHD or a CAD
+JOIN_B, UNJOIN_B = 0x000E, 0x0010
 #: device types an ESME joins as Method A initiator (GBCS: its HCALCS and PPMID partners)
 JOINABLE = frozenset({"hcalcs", "ppmid"})
+#: ... and by Method B (the devices that read it over the HAN: devices/type2.py)
+JOINABLE_B = frozenset({"type_2"})
 #: join / unjoin response codes (gbcs.asn1.JOIN_RESPONSES / UNJOIN_RESPONSES)
 JOIN_OK, JOIN_BAD_METHOD, JOIN_INCOMPATIBLE, JOIN_LOG_FULL = 0, 2, 3, 4
 UNJOIN_OK, UNJOIN_NOT_IN_LOG = 0, 1
@@ -44,24 +49,27 @@ class DeviceLog:
         self.entries[bytes(eui)] = kind
 
     def answer(self, message: Message, slots: Mapping[int, SlotLink]) -> bytes:
-        """Carry out a CS03A1 or CS04AC; the response content (DER: the response code).
-        CommandRejected(malformed) when the DER is not the use case's shape."""
+        """Carry out a CS03A1, CS03B, CS04AC or CS04B; the response content (DER: the
+        response code). CommandRejected(malformed) when the DER is not the use case's shape."""
         fields = message.payload.fields
         if fields is None:
             raise CommandRejected(RejectReason.MALFORMED)
-        if message.message_code == JOIN:
+        if message.message_code in (JOIN, JOIN_B):
             code = self.join(
                 str(fields.join_method_and_role_name),
                 bytes(fields.other_device_id),
                 str(fields.other_device_type_name),
+                method_b=message.message_code == JOIN_B,
             )
         else:
             code = self.unjoin(bytes(fields.value), slots)
         return bytes(asn1.encode_tree(asn1.integer(code)))
 
-    def join(self, method: str, other: bytes, kind: str) -> int:
-        """CS03A1: add `other` to the device log; the join response code."""
-        if method != "method_a_initiator" or kind not in JOINABLE or len(other) != 8:
+    def join(self, method: str, other: bytes, kind: str, *, method_b: bool = False) -> int:
+        """CS03A1 (or CS03B, `method_b`): add `other` to the device log; the join response
+        code."""
+        allowed = ("method_b", JOINABLE_B) if method_b else ("method_a_initiator", JOINABLE)
+        if method != allowed[0] or kind not in allowed[1] or len(other) != 8:
             result = JOIN_BAD_METHOD
         elif other in self.entries:  # re-joining the same device refreshes its entry
             result = JOIN_OK if self.entries[other] == kind else JOIN_INCOMPATIBLE

@@ -51,7 +51,7 @@ from . import alert_behaviour
 from .calendar import Calendar, PendingActivation
 from .checks import ECS47, MeterAccess, command_srv, first_action_selector, placed_anchors
 from .consumption import Consumption, generic_alert
-from .device_log import JOIN, UNJOIN, DeviceLog
+from .device_log import JOIN, JOIN_B, UNJOIN, UNJOIN_B, DeviceLog
 from .extended import ExtendedValues
 from .firmware import ACTIVATE_FIRMWARE, Firmware
 from .instructions import InstructionFailed, boolean
@@ -354,7 +354,7 @@ class Esme:
         """The response and the slot the command names (ECS47's, or the controller an
         ECS47a/e's script names once execution gets that far)."""
         code = message.message_code
-        if code in (JOIN, UNJOIN):
+        if code in (JOIN, UNJOIN, JOIN_B, UNJOIN_B):
             return self.responses.seal(message, self.log.answer(message, self.aux.links)), slot
         if code == ACTIVATE_FIRMWARE:
             return self.responses.seal(message, self.firmware.answer(message)), slot
