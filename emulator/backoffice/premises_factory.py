@@ -112,6 +112,7 @@ class GeneratedHousehold:
         profile["device_log"] = {}
         profile.pop("gbcs_devices", None)
         profile.pop("gas", None)  # RTDS's GSME and GPF: their EUIs are RTDS's household's
+        profile.pop("type2_devices", None)  # so are its IHD's and CAD's
         return profile
 
     def devices(self) -> list[Device]:

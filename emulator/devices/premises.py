@@ -443,7 +443,7 @@ class Premises:
         node = InProcessNode(_ieee(eui), link_key_from_install_code(install_code(eui)),
                              self.medium, type2_endpoints(kind))  # fmt: skip
         device = Type2Device(eui, kind, node, lambda: self.esme.node.nwk)
-        await self.hub.add_device(node, "Type 2", install_code(eui))
+        await self.hub.add_device(node, "TYPE_2", install_code(eui))
         self.type2[eui] = device
 
     async def _add_gbcs_device(self, eui: bytes, spec: dict) -> None:

@@ -363,6 +363,7 @@ def _profile(base: dict[str, Any], plan: PremisesPlan) -> dict[str, Any]:
     profile["device_log"] = {}  # only its own switches (joined by Premises.start)
     profile["gbcs_devices"] = {}  # RTDS's extra HCALCS/PPMID: not on a feeder household
     profile.pop("gas", None)  # RTDS's GSME/GPF: their EUIs are the RTDS household's
+    profile.pop("type2_devices", None)  # its IHD and CAD likewise
     return profile
 
 

@@ -76,7 +76,7 @@ def test_the_household_has_an_ihd_and_a_cad_on_the_han_the_meter_has_not_joined(
     async def scenario(premises):
         kinds = {eui: d.kind for eui, d in premises.type2.items()}
         on_han = {bytes.fromhex(e) for e, kind in premises.hub.device_ids.items()
-                  if kind == "Type 2"}  # fmt: skip
+                  if kind == "TYPE_2"}  # fmt: skip
         refused = []
         for device in premises.type2.values():
             with pytest.raises(Type2ReadRefused, match="NOT_AUTHORIZED"):
