@@ -129,3 +129,15 @@ def signed_as(path, eui: str, signer: xmlsig.Signer, counter: int | None = None)
         rid = duis.RequestId.parse(node.text)
         node.text = str(duis.RequestId(rid.originator, rid.target, counter))
     return duis.to_bytes(xmlsig.sign(root, signer))
+
+
+async def with_real_premises(schema, trusted, dsp_signer, clock):
+    """A DSP (as `build_dsp`) routed to the emulated RTDS premises instead of the test double,
+    on `clock`: (dsp, premises); the caller closes the premises."""
+    from emulator.backoffice.premises_factory import build_premises
+
+    dsp, _double = build_dsp(schema, trusted, dsp_signer, clock=clock)
+    dsp.router = Router(dsp.router.wan)
+    premises = await build_premises(clock)
+    dsp.attach(premises)
+    return dsp, premises

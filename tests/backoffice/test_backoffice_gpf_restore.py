@@ -11,13 +11,11 @@ import asyncio
 
 import pytest
 from backoffice_helpers import DCCBOXED, RTDS
-from dsp_helpers import GBCS_DATE, build_dsp
+from dsp_helpers import GBCS_DATE, build_dsp, with_real_premises
 
 from emulator import data
 from emulator.backoffice import duis
 from emulator.backoffice.assembly import make_dsp
-from emulator.backoffice.premises_factory import build_premises
-from emulator.backoffice.routing import Router
 from emulator.backoffice.transform import GpfBackup
 from emulator.backoffice.users import InProcessTransport, make_user
 from emulator.clock import Clock
@@ -120,10 +118,7 @@ def test_a_changed_gpf_log_reaches_the_dsp_as_its_new_backup(schema, trusted, ds
     new_ppmid = bytes.fromhex("00DB1234567890E0")
 
     async def main():
-        dsp_, _double = build_dsp(schema, trusted, dsp, clock=clock)
-        dsp_.router = Router(dsp_.router.wan)
-        premises = await build_premises(clock)
-        dsp_.attach(premises)
+        dsp_, premises = await with_real_premises(schema, trusted, dsp, clock)
         try:
             dsp_.keep_gpf_backup(BACKUP)
             premises.gas.device_log[new_ppmid] = "ppmid"

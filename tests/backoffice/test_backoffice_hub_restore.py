@@ -11,12 +11,10 @@ import base64
 
 import pytest
 from backoffice_helpers import DCCBOXED, RTDS
-from dsp_helpers import GBCS_DATE, build_dsp
+from dsp_helpers import GBCS_DATE, build_dsp, with_real_premises
 
 from emulator import data
 from emulator.backoffice import duis
-from emulator.backoffice.premises_factory import build_premises
-from emulator.backoffice.routing import Router
 from emulator.backoffice.transform import HubBackup
 from emulator.backoffice.users import InProcessTransport, make_user
 from emulator.clock import Clock
@@ -109,10 +107,7 @@ def test_the_real_hub_takes_the_restore(schema, trusted, dsp):
     hub's success response."""
 
     async def main():
-        dsp_, _double = build_dsp(schema, trusted, dsp, clock=clock)
-        dsp_.router = Router(dsp_.router.wan)
-        premises = await build_premises(clock)
-        dsp_.attach(premises)
+        dsp_, premises = await with_real_premises(schema, trusted, dsp, clock)
         user = make_user("supplier", Keystore.open(DCCBOXED, clock=GBCS_DATE), schema,
                          trusted, InProcessTransport(dsp_))  # fmt: skip
         try:

@@ -7,12 +7,11 @@ Through the DSP the alerts reach the Supplier as DeviceAlertMessages."""
 from __future__ import annotations
 
 import pytest
-from dsp_helpers import build_dsp
+from dsp_helpers import with_real_premises
 from lxml import etree
 
 from emulator.backoffice import duis
 from emulator.backoffice.premises_factory import build_premises
-from emulator.backoffice.routing import Router
 from emulator.clock import Clock
 from emulator.devices.esme.instructions import item
 from emulator.devices.esme.supply import (
@@ -73,10 +72,7 @@ def test_through_the_dsp_the_supplier_gets_each_alert(schema, trusted, dsp):
     clock = Clock("simulated")
 
     async def main():
-        dsp_, _double = build_dsp(schema, trusted, dsp, clock=clock)
-        dsp_.router = Router(dsp_.router.wan)
-        premises = await build_premises(clock)
-        dsp_.attach(premises)
+        dsp_, premises = await with_real_premises(schema, trusted, dsp, clock)
         try:
             sent = premises.tamper()
             await dsp_.drain()

@@ -16,12 +16,11 @@ from devices_helpers import RTDS, RTDS_TIME, command, read_hex
 
 from emulator.clock import Clock
 from emulator.devices.esme.instructions import datetime_octets
-from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER, PremisesKeys
+from emulator.devices.keys import SUPPLIER
 from emulator.devices.premises import Premises
 from emulator.devices.reoriginate import reoriginate
 from gbcs import decode
 from gbcs.render import plain
-from gbcs.roles import ACB_EUI, Role
 from gbcs.security import check_message
 
 LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
@@ -32,14 +31,6 @@ PERIOD_END = PERIOD_START + dt.timedelta(hours=1)
 ECS101, ECS102 = 0x0121, 0x0122
 RTDS_ALERTS = {ECS101: RTDS / "NA_ECS101" / "ECS101_NA_8F86_INPUT_ALERT_GBCS.HEX",
                ECS102: RTDS / "NA_ECS102" / "ECS102_NA_8F87_INPUT_ALERT_GBCS.HEX"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def lc_keys():
-    return PremisesKeys.open(anchors={
-        SUPPLIER: Role.SUPPLIER, NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
-        ACB_EUI: Role.ACCESS_CONTROL_BROKER, LOAD_CONTROLLER: Role.LOAD_CONTROLLER,
-    })  # fmt: skip
 
 
 def run(lc_keys, names: list[str], at: dt.datetime = RTDS_TIME):

@@ -13,11 +13,9 @@ import pytest
 from devices_helpers import RTDS, RTDS_TIME, VECTORS, command, expected_response
 
 from emulator.clock import Clock
-from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER, PremisesKeys
 from emulator.devices.premises import PROFILE, Premises
 from gbcs import decode
 from gbcs.render import plain
-from gbcs.roles import ACB_EUI, Role
 
 CASES = {
     k: v
@@ -28,15 +26,6 @@ LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
 PERIOD_START = dt.datetime(2015, 1, 3, tzinfo=dt.UTC)  # every RTDS ECS47a/ECS47e period
 PERIOD_END = PERIOD_START + dt.timedelta(hours=1)
 OPPOSITE = {"open": "7.5", "closed": "7.6"}  # drive the switch away from what is expected
-
-
-@pytest.fixture(scope="module")
-def lc_keys():
-    """The RTDS anchors plus the Load Controller (placed by CS02g, which is not modelled)."""
-    return PremisesKeys.open(anchors={
-        SUPPLIER: Role.SUPPLIER, NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
-        ACB_EUI: Role.ACCESS_CONTROL_BROKER, LOAD_CONTROLLER: Role.LOAD_CONTROLLER,
-    })  # fmt: skip
 
 
 def profile_for(case: dict) -> dict:
