@@ -339,6 +339,7 @@ def start(app, board):
 
 def main():
     board = load_board()  # the relay is released first thing in the board's constructor
+    from firmware.lib.heap import unlock_heap  # now: the stop path may find the heap locked
     _running["board"] = board
     import os
     unix = board.name == "unix"
@@ -370,6 +371,7 @@ def main():
     except KeyboardInterrupt:
         # Ctrl-C (mpremote sends one): the app stops with the relay released; the watchdog
         # stops where the port can (rp2), else the board resets within its period.
+        unlock_heap()  # a Ctrl-C in a collection can leave it locked (firmware/lib/heap.py)
         board.outputs.set(False, 0)
         wdt = getattr(board, "watchdog", None)  # none on the xbee3: its WDT cannot stop
         write(b"stopped: relay released, watchdog off\n" if wdt is not None and wdt.stop() else
