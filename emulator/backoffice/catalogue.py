@@ -627,32 +627,39 @@ def catalogue_users(
     Controller's)."""
     made: dict[bytes, DuisUser] = {}
     users = {}
+    rtds = _RtdsSigning(keystore)
     for role, (eui, name, _port) in CATALOGUE_USERS.items():
         if eui not in made:
             signer = _xml_signer(keystore, eui)
-            gbcs_key, _certificate = _gbcs_pair(keystore, eui)
+            gbcs_key, _certificate = rtds.gbcs_pair(keystore, eui)
             made[eui] = DuisUser(name, eui, role, signer, gbcs_key, schema, trusted, transport)
         users[role] = made[eui]
     return users
 
 
-def _gbcs_pair(
-    keystore: Keystore, eui: bytes
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate | None]:
-    """The user's GBCS signing key: DCC Boxed's the devices trust, else RTDS's they trust (the
-    Load Controller's: DCC Boxed's Z1 one is another key) with its certificate, which the DSP
-    must be given (DCC Boxed's it knows), else DCC Boxed's only one."""
-    trust = DeviceTrust.rtds()
-    try:
-        return trust.signing_key(keystore, eui), None
-    except KeyMissing:
-        pass
-    try:
-        rtds_keys = Keystore.open(data.rtds_keystore(), clock=keystore.clock)
-        entry, key = trust.pair(rtds_keys, eui, DS)
-        return key, entry.certificate
-    except KeyMissing:
-        return keystore.ds_private_key(eui), None
+class _RtdsSigning:
+    """What the emulated devices trust, and RTDS's key pairs, each read once for all users
+    (`keystore`'s date judges RTDS's certificates too)."""
+
+    def __init__(self, keystore: Keystore) -> None:
+        self.trust = DeviceTrust.rtds()
+        self.keys = Keystore.open(data.rtds_keystore(), clock=keystore.clock)
+
+    def gbcs_pair(
+        self, keystore: Keystore, eui: bytes
+    ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate | None]:
+        """The user's GBCS signing key: DCC Boxed's the devices trust, else RTDS's they trust
+        (the Load Controller's: DCC Boxed's Z1 one is another key) with its certificate, which
+        the DSP must be given (DCC Boxed's it knows), else DCC Boxed's only one."""
+        try:
+            return self.trust.signing_key(keystore, eui), None
+        except KeyMissing:
+            pass
+        try:
+            entry, key = self.trust.pair(self.keys, eui, DS)
+            return key, entry.certificate
+        except KeyMissing:
+            return keystore.ds_private_key(eui), None
 
 
 def distinct(users: dict[DuisRole, DuisUser]) -> list[DuisUser]:
@@ -707,12 +714,13 @@ def catalogue_user_configs(keystore: Keystore) -> list[UserConfig]:
     """The catalogue's users DCC Boxed does not preset, as `gbhan dsp users add` takes them
     (XML certificate: the one `catalogue_users` signs with)."""
     configs: list[UserConfig] = []
+    rtds = _RtdsSigning(keystore)
     for role, (eui, name, _port) in CATALOGUE_USERS.items():
         if eui in (SUPPLIER_EUI, DNO_EUI) or any(c.eui == eui for c in configs):
             continue
         certificate = _xml_signer(keystore, eui).certificate
         pem = certificate.public_bytes(serialization.Encoding.PEM)
-        _key, gbcs = _gbcs_pair(keystore, eui)
+        _key, gbcs = rtds.gbcs_pair(keystore, eui)
         gbcs_pems = () if gbcs is None else (gbcs.public_bytes(serialization.Encoding.PEM),)
         configs.append(UserConfig(eui, role, name, None, (pem,), gbcs_pems))
     return configs
