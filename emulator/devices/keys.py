@@ -34,6 +34,14 @@ SUPPLIER = bytes.fromhex("90B3D51F30010000")
 NETWORK_OPERATOR = bytes.fromhex("90B3D51F30020000")
 TRANSITIONAL_COS = bytes.fromhex("90B3D51F30000004")  # signs 6.23's Supplier replacement
 
+LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")  # RTDS's; its household's meter holds it
+#: RTDS's meter's anchors as its answers show them: the Supplier, Network Operator and ACB,
+#: and the Load Controller a Supplier's CS02g placed
+LOAD_CONTROLLER_ANCHORS = {
+    SUPPLIER: Role.SUPPLIER, NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
+    ACB_EUI: Role.ACCESS_CONTROL_BROKER, LOAD_CONTROLLER: Role.LOAD_CONTROLLER,
+}  # fmt: skip
+
 #: anchor roles an ESME holds (GBCS: one certificate per role it trusts)
 ANCHOR_ROLES = (Role.SUPPLIER, Role.NETWORK_OPERATOR, Role.ACCESS_CONTROL_BROKER)
 

@@ -28,14 +28,13 @@ from emulator import data
 from emulator.backoffice import duis
 from emulator.backoffice.transform import transform
 from emulator.clock import Clock
-from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER, PremisesKeys
+from emulator.devices.keys import LOAD_CONTROLLER_ANCHORS, NETWORK_OPERATOR, SUPPLIER, PremisesKeys
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.asn1 import encode_tree
 from gbcs.keystore import DS, KA, Keystore
 from gbcs.message import encode_apdu
 from gbcs.render import plain
-from gbcs.roles import ACB_EUI, Role
 from gbcs.security import check_message, derive_key, mac_apdu, sign, verify_mac
 
 LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
@@ -64,10 +63,7 @@ ZIB_SUPPLIER_DS = bytes.fromhex("43046B4FB7C4F11B")  # the replacing certificate
 @pytest.fixture(scope="module")
 def keys():
     """RTDS's anchors with RTDS's Load Controller placed, as RTDS's meter holds them."""
-    return PremisesKeys.open(anchors={
-        SUPPLIER: Role.SUPPLIER, NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
-        ACB_EUI: Role.ACCESS_CONTROL_BROKER, LOAD_CONTROLLER: Role.LOAD_CONTROLLER,
-    })  # fmt: skip
+    return PremisesKeys.open(anchors=dict(LOAD_CONTROLLER_ANCHORS))
 
 
 def _request(name: str, precommand: bytes, substitute: bool = True) -> duis.Request:

@@ -12,11 +12,11 @@ from catalogue_helpers import CATALOGUE, RTDS, execute, read_hex
 
 from emulator.backoffice import duis
 from emulator.backoffice.transform import AcbContext, transform
-from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER, PremisesKeys
+from emulator.devices.keys import LOAD_CONTROLLER_ANCHORS, SUPPLIER, PremisesKeys
 from gbcs import decode
 from gbcs.asn1 import encode_tree
 from gbcs.render import plain
-from gbcs.roles import ACB_EUI, Role
+from gbcs.roles import ACB_EUI
 from gbcs.security import check_message
 
 LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
@@ -33,10 +33,7 @@ COMMANDS = ("6.24.1_CS02aMAC/CS02aMAC_6.24.1_SUCCESS", "6.24.1_CS02fMAC/CS02fMAC
 @pytest.fixture(scope="module")
 def keys():
     """RTDS's anchors with RTDS's Load Controller placed, as RTDS's meter holds them."""
-    return PremisesKeys.open(anchors={
-        SUPPLIER: Role.SUPPLIER, NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
-        ACB_EUI: Role.ACCESS_CONTROL_BROKER, LOAD_CONTROLLER: Role.LOAD_CONTROLLER,
-    })  # fmt: skip
+    return PremisesKeys.open(anchors=dict(LOAD_CONTROLLER_ANCHORS))
 
 
 def _command(stem: str) -> bytes:

@@ -1,9 +1,6 @@
 import pytest
 
-from emulator.devices.keys import NETWORK_OPERATOR, SUPPLIER, PremisesKeys
-from gbcs.roles import ACB_EUI, Role
-
-LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
+from emulator.devices.keys import LOAD_CONTROLLER_ANCHORS, PremisesKeys
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +12,4 @@ def keys():
 @pytest.fixture(scope="module")
 def lc_keys():
     """The RTDS anchors plus RTDS's Load Controller (as a Supplier's CS02g places it)."""
-    return PremisesKeys.open(anchors={
-        SUPPLIER: Role.SUPPLIER, NETWORK_OPERATOR: Role.NETWORK_OPERATOR,
-        ACB_EUI: Role.ACCESS_CONTROL_BROKER, LOAD_CONTROLLER: Role.LOAD_CONTROLLER,
-    })  # fmt: skip
+    return PremisesKeys.open(anchors=dict(LOAD_CONTROLLER_ANCHORS))
