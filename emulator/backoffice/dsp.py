@@ -569,11 +569,9 @@ class Dsp:
             certificate = other.certificate if use_case == "CS03C" else None
             partner = JoinPartner(other.type_code, certificate)
         acb = AcbContext(ACB_EUI, self._acb_counter + 1)
-        restore: HubBackup | GpfBackup | None = None
-        if request.service_reference_variant == "8.12.1":
-            restore = self._replaced_hub_log(request)
-        elif request.service_reference_variant == "8.12.2":
-            restore = self._replaced_gpf_log(request)
+        restore = None
+        if request.service_reference_variant in self.REPLACED:
+            restore = self._replaced_log(request)
         try:
             transformed = transform(
                 request,
@@ -725,36 +723,28 @@ class Dsp:
             self._scheduler.cancel()
             self._scheduler = None
 
-    def _replaced_hub_log(self, request: duis.Request) -> HubBackup:
-        """8.12.1: the device log backup of the hub OldCHFID names (E19 unknown, E11 not a
-        Comms Hub; E5 when the DSP holds no backup of it: read it first by 8.9
-        ReadSecurityDetails)."""
-        text = (request.body.findtext(f"{{{duis.SR}}}OldCHFID") or "").strip()
+    #: 8.12.1 / 8.12.2: the element naming the replaced device, its type, what that type is
+    REPLACED = {"8.12.1": ("OldCHFID", "chf", "Comms Hub"), "8.12.2": ("OldGPFID", "gpf", "GPF")}
+
+    def _replaced_log(self, request: duis.Request) -> HubBackup | GpfBackup:
+        """8.12.1 / 8.12.2: the device log backup of the hub or GPF the request names as
+        replaced (E19 unknown, E11 not a hub / GPF; E5 when the DSP holds no backup of it: a
+        hub's comes from its 8.9 CCS07 answer, a GPF's from its GCS62 alerts)."""
+        element, kind, what = self.REPLACED[request.service_reference_variant]
+        text = (request.body.findtext(f"{{{duis.SR}}}{element}") or "").strip()
         old = self.inventory.get(duis.eui_from_text(text))
         if old is None:
             raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, f"no device {text}", request)
-        if old.device_type != "chf":
-            raise DspRefusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, f"{text} is no Comms Hub",
+        if old.device_type != kind:
+            raise DspRefusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, f"{text} is no {what}",
                              request)  # fmt: skip
-        backup = self.hub_backups.get(old.eui)
+        backups: dict[bytes, HubBackup] | dict[bytes, GpfBackup] = (
+            self.hub_backups if kind == "chf" else self.gpf_backups
+        )
+        backup = backups.get(old.eui)
         if backup is None:
             raise DspRefusal(ResponseCode.DEVICE_STATUS_INCOMPATIBLE,
                              f"no device log backup of {text} is held", request)  # fmt: skip
-        return backup
-
-    def _replaced_gpf_log(self, request: duis.Request) -> GpfBackup:
-        """8.12.2: the device log backup of the GPF OldGPFID names, as its last GCS62 alert
-        gave it (E19 unknown, E11 not a GPF, E5 when no backup of it has come)."""
-        text = (request.body.findtext(f"{{{duis.SR}}}OldGPFID") or "").strip()
-        old = self.inventory.get(duis.eui_from_text(text))
-        if old is None:
-            raise DspRefusal(ResponseCode.UNKNOWN_DEVICE, f"no device {text}", request)
-        if old.device_type != "gpf":
-            raise DspRefusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, f"{text} is no GPF", request)
-        backup = self.gpf_backups.get(old.eui)
-        if backup is None:
-            raise DspRefusal(ResponseCode.DEVICE_STATUS_INCOMPATIBLE,
-                             f"no device log backup of {text} has come", request)  # fmt: skip
         return backup
 
     # --- routing and the asynchronous answers -----------------------------------------------
