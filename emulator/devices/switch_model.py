@@ -295,24 +295,8 @@ class ModelSwitch(Switch):
 
     def _read(self, cluster_id: int, data: bytes, tsn: int) -> bytes:
         frame = zcl.parse(OnOff, data)
-        table = self._attributes(cluster_id)
-        records = []
-        for attr in frame.command.attribute_ids:
-            if int(attr) in table:
-                type_id, value = table[int(attr)]
-                records.append(
-                    f.ReadAttributeRecord(
-                        attrid=attr,
-                        status=f.Status.SUCCESS,
-                        value=f.TypeValue(t.uint8_t(type_id), value),
-                    )
-                )
-            else:
-                records.append(
-                    f.ReadAttributeRecord(attrid=attr, status=f.Status.UNSUPPORTED_ATTRIBUTE)
-                )
-        return zcl.general_command(
-            f.GeneralCommand.Read_Attributes_rsp, tsn, from_server=True, status_records=records
+        return zcl.read_attributes_response(
+            tsn, list(frame.command.attribute_ids), self._attributes(cluster_id)
         )
 
     def _write(self, cluster_id: int, data: bytes, tsn: int) -> bytes:

@@ -105,13 +105,7 @@ def cancel_all(tsn: int) -> bytes:
     )
 
 
-def read_attributes(tsn: int, attribute_ids: list[int]) -> bytes:
-    return zcl.general_command(
-        f.GeneralCommand.Read_Attributes,
-        tsn,
-        from_server=False,
-        attribute_ids=[t.uint16_t(a) for a in attribute_ids],
-    )
+read_attributes = zcl.read_attributes  # the switch's reads are plain ZCL ones
 
 
 def write_attribute(tsn: int, attribute_id: int, type_id: int, value) -> bytes:

@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import zigpy.types as t
 import zigpy.zcl.foundation as f
 import zigpy.zdo.types as zdo_t
 from zigpy.zcl.clusters.smartenergy import Metering
@@ -68,8 +67,7 @@ class Type2Device:
         nwk = self.meter_nwk()
         if nwk is None:
             raise Type2ReadRefused("the meter is not on the HAN")
-        request = zcl.general_command(f.GeneralCommand.Read_Attributes, self.node.next_tsn(),
-                                      from_server=False, attribute_ids=[t.uint16_t(attribute)])  # fmt: skip
+        request = zcl.read_attributes(self.node.next_tsn(), [attribute])
         try:
             answer = await self.node.request(nwk, 1, cluster, request)
             frame = zcl.parse(Metering, bytes(answer.data.serialize()))

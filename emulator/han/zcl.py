@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import zigpy.types as t
 from zigpy.zcl import Cluster
 from zigpy.zcl import foundation as f
 
@@ -115,6 +116,35 @@ def general_command(
     command = f.GENERAL_COMMANDS[general_id]
     header = _header(tsn, general_id, False, from_server, want_default_response)
     return header + command.schema(**fields).serialize()
+
+
+def read_attributes(tsn: int, attribute_ids: list[int]) -> bytes:
+    """A Read Attributes request (client to server)."""
+    return general_command(
+        f.GeneralCommand.Read_Attributes, tsn, from_server=False,
+        attribute_ids=[t.uint16_t(a) for a in attribute_ids],
+    )  # fmt: skip
+
+
+def read_attributes_response(
+    tsn: int, attribute_ids: list[Any], table: dict[int, tuple[int, Any]]
+) -> bytes:
+    """The server's answer to a Read Attributes of `attribute_ids`: each from `table`
+    (attribute id -> (ZCL type id, zigpy-typed value)), UNSUPPORTED_ATTRIBUTE where it has
+    none."""
+    records = []
+    for attr in attribute_ids:
+        if int(attr) in table:
+            type_id, value = table[int(attr)]
+            records.append(f.ReadAttributeRecord(
+                attrid=t.uint16_t(attr), status=f.Status.SUCCESS,
+                value=f.TypeValue(t.uint8_t(type_id), value)))  # fmt: skip
+        else:
+            records.append(f.ReadAttributeRecord(
+                attrid=t.uint16_t(attr), status=f.Status.UNSUPPORTED_ATTRIBUTE))  # fmt: skip
+    return general_command(
+        f.GeneralCommand.Read_Attributes_rsp, tsn, from_server=True, status_records=records
+    )
 
 
 def default_response(tsn: int, command_id: int, status: f.Status, *, from_server: bool) -> bytes:

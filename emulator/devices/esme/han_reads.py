@@ -57,13 +57,13 @@ class HanReads:
         for cluster in (METERING, PREPAYMENT):
             node.on_cluster(1, cluster, self._on_frame)
 
-    def values(self, cluster: int) -> dict[int, tuple[int, int]]:
-        """attribute id -> (ZCL type id, value) the meter serves on `cluster`."""
+    def values(self, cluster: int) -> dict[int, tuple[int, Any]]:
+        """attribute id -> (ZCL type id, typed value) the meter serves on `cluster`."""
         store = self.meter().store
         if cluster == METERING:
             registers = store.get(*IMPORT_REGISTERS).value
-            return {CURRENT_SUMMATION_DELIVERED: (UINT48, int(registers[0].value))}
-        return {CREDIT_REMAINING: (INT32, credit(store))}
+            return {CURRENT_SUMMATION_DELIVERED: (UINT48, t.uint48_t(int(registers[0].value)))}
+        return {CREDIT_REMAINING: (INT32, t.int32s(credit(store)))}
 
     def _on_frame(self, packet: Any) -> None:
         self.node.spawn(self._answer(packet))
@@ -95,19 +95,7 @@ class HanReads:
         except zcl.ZclDecodeError:
             stats["han-read:malformed"] += 1
             return
-        served = self.values(cluster)
-        records = []
-        for attribute in wanted:
-            if attribute in served:
-                type_id, value = served[attribute]
-                python_type = f.DataType.from_type_id(f.DataTypeId(type_id)).python_type
-                records.append(f.ReadAttributeRecord(
-                    attrid=t.uint16_t(attribute), status=f.Status.SUCCESS,
-                    value=f.TypeValue(t.uint8_t(type_id), python_type(value))))  # fmt: skip
-            else:
-                records.append(f.ReadAttributeRecord(
-                    attrid=t.uint16_t(attribute), status=f.Status.UNSUPPORTED_ATTRIBUTE))  # fmt: skip
         stats["han-read:answered"] += 1
-        await self.node.reply(packet, zcl.general_command(
-            f.GeneralCommand.Read_Attributes_rsp, header.tsn, from_server=True,
-            status_records=records))  # fmt: skip
+        await self.node.reply(
+            packet, zcl.read_attributes_response(header.tsn, wanted, self.values(cluster))
+        )
