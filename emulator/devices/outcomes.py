@@ -24,8 +24,24 @@ __all__ = [
     "Outcome",
     "RejectReason",
     "answer_command",
+    "join_entry",
     "outcome_text",
 ]
+
+#: the join response codes every device log answers with (gbcs.asn1.JOIN_RESPONSES)
+JOIN_OK, JOIN_INCOMPATIBLE, JOIN_LOG_FULL = 0, 3, 4
+
+
+def join_entry(log: dict[bytes, str], other: bytes, kind: str, capacity: int) -> int:
+    """The rule every GBCS device log joins an entry by, once the join itself is one the
+    device takes: the same device again refreshes its entry (another type is incompatible),
+    a new one needs room below `capacity`; the join response code."""
+    if other in log:
+        return JOIN_OK if log[other] == kind else JOIN_INCOMPATIBLE
+    if len(log) >= capacity:
+        return JOIN_LOG_FULL
+    log[other] = kind
+    return JOIN_OK
 
 
 class Outcome(StrEnum):

@@ -52,7 +52,7 @@ from .comms_hub import TUNNEL_CLUSTER, parse_tunnel_data, tunnel_reply
 from .esme.firmware import ImageRefused, OtaImage
 from .esme.responses import alert_header, response_header
 from .keys import PremisesKeys
-from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command
+from .outcomes import CommandRejected, EsmeResult, RejectReason, answer_command, join_entry
 
 LOGGER = logging.getLogger(__name__)
 
@@ -215,13 +215,8 @@ class PairedDevice:
             result = JOIN_BAD_METHOD
         elif method == "method_c" and not usable_certificate(certificate):
             result = JOIN_BAD_CERT
-        elif other in self.device_log:  # re-joining the same device refreshes its entry
-            result = JOIN_OK if self.device_log[other] == kind else JOIN_INCOMPATIBLE
-        elif len(self.device_log) >= self._capacity(kind):
-            result = JOIN_LOG_FULL
         else:
-            self.device_log[other] = kind
-            result = JOIN_OK
+            result = join_entry(self.device_log, other, kind, self._capacity(kind))
         if result == JOIN_OK and certificate is not None:
             self.certificates[other] = certificate
         self.stats[f"join:{asn1.JOIN_RESPONSES[result]}"] += 1

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from gbcs import asn1
 from gbcs.message import Message
 
-from ..outcomes import CommandRejected, RejectReason
+from ..outcomes import CommandRejected, RejectReason, join_entry
 from .slots import SlotLink
 
 LOGGER = logging.getLogger(__name__)
@@ -71,13 +71,8 @@ class DeviceLog:
         allowed = ("method_b", JOINABLE_B) if method_b else ("method_a_initiator", JOINABLE)
         if method != allowed[0] or kind not in allowed[1] or len(other) != 8:
             result = JOIN_BAD_METHOD
-        elif other in self.entries:  # re-joining the same device refreshes its entry
-            result = JOIN_OK if self.entries[other] == kind else JOIN_INCOMPATIBLE
-        elif len(self.entries) >= DEVICE_LOG_CAPACITY:
-            result = JOIN_LOG_FULL
         else:
-            self.entries[other] = kind
-            result = JOIN_OK
+            result = join_entry(self.entries, other, kind, DEVICE_LOG_CAPACITY)
         self.stats[f"join:{asn1.JOIN_RESPONSES[result]}"] += 1
         LOGGER.info("ESME %s join %s %s (%s): %s", self.eui.hex(), kind, other.hex(), method,
                     asn1.JOIN_RESPONSES[result])  # fmt: skip

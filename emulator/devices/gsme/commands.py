@@ -102,6 +102,7 @@ from construct import Container, ListContainer  # type: ignore[import-untyped]
 from gbcs import asn1
 from gbcs.primitives import datetime_to_seconds2000
 
+from ..outcomes import join_entry
 from ..paired_device import usable_certificate
 from .answer import Asn1Handler, Attributes, Handler
 from .prepayment import GasPrepayment
@@ -335,13 +336,8 @@ class GasCommands:
             None if certificate is None else bytes(certificate)
         ):
             result = JOIN_BAD_CERT
-        elif other in self.device_log:
-            result = JOIN_OK if self.device_log[other] == kind else JOIN_INCOMPATIBLE
-        elif len(self.device_log) >= DEVICE_LOG_CAPACITY:
-            result = JOIN_LOG_FULL
         else:
-            self.device_log[other] = kind
-            result = JOIN_OK
+            result = join_entry(self.device_log, other, kind, DEVICE_LOG_CAPACITY)
         if result == JOIN_OK and certificate is not None:
             self.state.certificates[other] = bytes(certificate)
         self.log_security(JOINED_EVENT if result == JOIN_OK else JOIN_FAILED_EVENT)

@@ -56,15 +56,12 @@ from gbcs.security import mac_apdu
 from ..credentials import MANAGEMENT, PREPAYMENT_TOP_UP, Credentials, TrustAnchors
 from ..esme.responses import alert_header
 from ..keys import PremisesKeys
-from ..outcomes import CommandRejected, EsmeResult, RejectReason
+from ..outcomes import CommandRejected, EsmeResult, RejectReason, join_entry
 from .answer import GbzAnswerer
 from .commands import (
     DEVICE_LOG_CAPACITY,
     DEVICE_TYPE_CODES,
     JOIN_BAD_METHOD,
-    JOIN_INCOMPATIBLE,
-    JOIN_LOG_FULL,
-    JOIN_OK,
     METERING,
     PREPAYMENT,
     PUBLISH_PREPAY_SNAPSHOT,
@@ -180,15 +177,12 @@ class GasProxy:
         for entry in fields.device_log_entries:
             eui, code = bytes(entry.device_id), int(entry.device_type)
             kind = str(entry.get("device_type_name") or code)
-            held = self.device_log.get(eui)
             if kind not in GPF_LOG_TYPES or len(eui) != 8:
                 result = JOIN_BAD_METHOD
-            elif held is not None:
-                result = JOIN_OK if held == kind else JOIN_INCOMPATIBLE
-            elif len(self.device_log) >= DEVICE_LOG_CAPACITY:
-                result = JOIN_LOG_FULL
             else:
-                self.device_log[eui], changed, result = kind, True, JOIN_OK
+                held = len(self.device_log)
+                result = join_entry(self.device_log, eui, kind, DEVICE_LOG_CAPACITY)
+                changed = changed or len(self.device_log) > held
             self.answerer.stats[f"device-log:restore:{result}"] += 1
             outcomes.append(asn1.sequence(
                 asn1.sequence(asn1.octet_string(eui), asn1.integer(code)), asn1.integer(result)))  # fmt: skip
