@@ -265,9 +265,11 @@ class Esme:
     def _limit_alert(self, message_code: int, code: int, extra: list[Any]) -> None:
         """ECS101 / ECS102 (periods.py): the auxiliary controller limit's alert to the meter's
         Supplier, signed."""
-        supplier = next(e for e, r in self.access.trust.parties().items()
-                        if r == Role.SUPPLIER)  # fmt: skip
-        self.raise_alert(supplier, code, self.utc_now(), extra, message_code)
+        self.raise_alert(self._supplier(), code, self.utc_now(), extra, message_code)
+
+    def _supplier(self) -> bytes:
+        """The party the meter's Supplier cells hold now (a Supplier change moves its alerts)."""
+        return next(e for e, r in self.access.trust.parties().items() if r == Role.SUPPLIER)
 
     def tamper(self) -> list[int]:
         """Someone tampers with the meter (the world's event, as a power cut is): 8F3F to its
@@ -297,8 +299,7 @@ class Esme:
         if not alert_behaviour.sends(self.store, code):
             self.stats[f"alert-off:{code:04X}"] += 1
             return None
-        supplier = next(e for e, r in self.access.trust.parties().items()
-                        if r == Role.SUPPLIER)  # fmt: skip
+        supplier = self._supplier()
         mac = self.responses.mac or (lambda apdu: mac_apdu(apdu, self.keys.keystore))
         alert = generic_alert(self.eui, supplier, next(self._alert_counter), code,
                               self.utc_now(),
