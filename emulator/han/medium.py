@@ -40,6 +40,9 @@ APS_ACK_WAIT_S = 1.6
 APS_DUPLICATE_TIMEOUT_S = (1 + APS_MAX_FRAME_RETRIES) * APS_ACK_WAIT_S + 1.0
 #: Only the most recent counters of a source count as duplicates, so 8-bit wrap-around is safe.
 APS_DUPLICATE_WINDOW = 32
+#: A radio sends one frame after another, so on one link a later frame never lands first; frames
+#: handed over at one instant (a held simulated clock stands still) land this far apart, in order.
+IN_ORDER_GAP_S = 1e-6
 
 PacketReceiver = Callable[[t.ZigbeePacket], None]
 
@@ -129,6 +132,7 @@ class Medium:
         self._by_ieee: dict[t.EUI64, NodeState] = {}
         self._by_nwk: dict[int, NodeState] = {}
         self._pending_acks: dict[tuple[int, int, int], asyncio.Future] = {}
+        self._last_arrival: dict[tuple[t.EUI64, t.EUI64], float] = {}
         self.stats: collections.Counter = collections.Counter()
 
     # -- membership -------------------------------------------------------------------------
@@ -299,9 +303,20 @@ class Medium:
             receivers = [self._by_nwk[dst_nwk]]
         for receiver in receivers:
             for delay in self._air_time_copies(sender, receiver):
-                self.clock.call_later(
-                    delay, self._arrive, sender, receiver, dst_nwk, frame, counter, link_key
-                )
+                self._land(
+                    sender, receiver, delay, self._arrive,
+                    sender, receiver, dst_nwk, frame, counter, link_key,
+                )  # fmt: skip
+
+    def _land(self, sender: NodeState, receiver: NodeState, delay: float, callback, *args) -> None:
+        """Schedule a copy's arrival ``delay`` from now, never before an earlier frame on the
+        same link: asyncio does not keep timers due at one instant in the order they were set,
+        and a frame overtaken by its sender's next is rejected as a NWK replay."""
+        now = self.clock.now()
+        link = (sender.ieee, receiver.ieee)
+        at = max(now + delay, self._last_arrival.get(link, now) + IN_ORDER_GAP_S)
+        self._last_arrival[link] = at
+        self.clock.call_later(at - now, callback, *args)
 
     def _capture_nwk(self, sender, dst_nwk, aps_bytes, counter, nwk_seq, mac_seq) -> None:
         nwk_bytes = nwk.encode(
@@ -401,7 +416,7 @@ class Medium:
             )  # fmt: skip
         key = (original_sender.short_address, acker.short_address, frame.counter)
         for delay in self._air_time_copies(acker, original_sender):
-            self.clock.call_later(delay, self._ack_arrives, key)
+            self._land(acker, original_sender, delay, self._ack_arrives, key)
 
     def _ack_arrives(self, key) -> None:
         pending = self._pending_acks.get(key)

@@ -17,6 +17,7 @@ from emulator.han.link import RequestError
 from emulator.han.medium import (
     APS_ACK_WAIT_S,
     APS_MAX_FRAME_RETRIES,
+    IN_ORDER_GAP_S,
     DeliveryStatus,
     LinkQuality,
     packet_to,
@@ -41,7 +42,8 @@ def test_round_trip_takes_two_link_latencies_of_simulated_time():
         return clock.now() - start, response, switch
 
     elapsed, response, switch = clock.run(main)
-    assert elapsed == pytest.approx(0.080)
+    # the answer follows the switch's APS ack on the same link, so it lands IN_ORDER_GAP_S later
+    assert elapsed == pytest.approx(0.080 + IN_ORDER_GAP_S)
     frame = zcl.parse(OnOff, bytes(response.data.serialize()))
     assert frame.name == "Default_Response"
     assert frame.command.status == f.Status.SUCCESS
@@ -176,6 +178,29 @@ def test_replayed_nwk_frame_counter_is_rejected_and_counted():
     assert switch.commands_applied == 1
     assert switch.relay_on is True
     assert switch.state.stats["rx_rejected_nwk_replay"] == 1
+
+
+@pytest.mark.parametrize("frames", [2, 40])
+def test_frames_sent_at_one_instant_land_in_the_order_sent(frames):
+    """A held simulated clock stands still while a board answers, so a node's APS ack and its
+    answer leave at one instant; asyncio's timer heap keeps no order among equal times, and
+    a frame overtaken by its sender's next is a NWK replay (the 7.6 lost on the firmware)."""
+    clock = Clock()
+
+    async def main():
+        medium, hub, switch = await formed_network(clock)
+        before = switch.commands_applied
+        for index in range(frames):  # no await between them: one simulated instant
+            command = _on(hub) if index % 2 == 0 else _off(hub)
+            frame = aps.ApsData(1, OnOff.cluster_id, 0x0109, 1, index, command, ack_request=False)
+            medium._transmit(hub.state, int(switch.nwk), frame)
+        await asyncio.sleep(0.1)
+        return switch, switch.commands_applied - before
+
+    switch, applied = clock.run(main)
+    assert switch.state.stats["rx_rejected_nwk_replay"] == 0
+    assert applied == frames
+    assert switch.relay_on is (frames % 2 == 1)  # the last one sent was the last one applied
 
 
 def test_malformed_zcl_is_counted_not_fatal():
