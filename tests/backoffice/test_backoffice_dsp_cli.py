@@ -85,7 +85,7 @@ def test_serve_and_submit_as_processes_with_the_real_premises(capsys, tmp_path):
     listen = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
-         "--smki-port", "0", "--state-dir", str(tmp_path / "state"),
+         "--smki-port", "0", "--state-dir", str(tmp_path / "state"), "--no-web",
          "--latency", "0.01", "--endpoint", f"dno=http://127.0.0.1:{listen}/"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

@@ -47,9 +47,11 @@ def free_port() -> int:
 def serve(
     state: Path, listen: int | None, extra: list[str] | None = None
 ) -> tuple[subprocess.Popen, str, str]:
-    """`gbhan dsp serve` on ephemeral ports; (process, DSP URL, SMKI URL)."""
+    """`gbhan dsp serve` on ephemeral ports, without the console (its port 8080 may be
+    another test's); (process, DSP URL, SMKI URL)."""
     command = [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
-               "--smki-port", "0", "--state-dir", str(state), "--latency", "0.01"]  # fmt: skip
+               "--smki-port", "0", "--state-dir", str(state), "--latency", "0.01",
+               "--no-web"]  # fmt: skip
     if listen is not None:
         command += ["--endpoint", f"dno=http://127.0.0.1:{listen}/"]
     command += extra or []
