@@ -73,6 +73,12 @@ def register(sub) -> None:
                    help="the web console's port, bound to --host (default 8080; 0 a free "
                    "one; docs/web.md)")  # fmt: skip
     p.add_argument("--no-web", action="store_true", help="do not serve the web console")
+    p.add_argument("--start", metavar="DATE",
+                   help="the DSP's and the devices' clock starts at this date (ISO 8601; "
+                   "default now)")  # fmt: skip
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="their clock runs X times as fast as real time (default 1; 240 runs "
+                   "a day in 6 minutes); HTTP timeouts stay in real seconds")  # fmt: skip
     _common(p)
     p.set_defaults(func=cmd_serve)
 
@@ -196,11 +202,15 @@ def cmd_serve(args) -> int:
         print("error: --han-latency is seconds, >= 0", file=sys.stderr)
         return 2
     han = {} if args.han_latency is None else {"han_latency_s": args.han_latency}
+    if not 0 < args.speed < float("inf"):
+        print("error: --speed is a number above 0 (1: real time)", file=sys.stderr)
+        return 2
     try:
         gbcs_date = _date(args.gbcs_date)
         smki_at = _date(args.at) if args.at else gbcs_date
+        start = _date(args.start) if args.start else None
     except ValueError as exc:
-        print(f"error: --gbcs-date / --at: {exc}", file=sys.stderr)
+        print(f"error: --gbcs-date / --at / --start: {exc}", file=sys.stderr)
         return 2
     try:
         state = DspState.open(args.state_dir, [DEFAULT_RTDS_KEYSTORE, args.keystore], gbcs_date)
@@ -210,7 +220,9 @@ def cmd_serve(args) -> int:
     except (StateError, SmkiError, UserConfigError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    clock = Clock("wall")
+    # a paced clock starts up in real time, so that it reads about --start when it serves,
+    # then runs at --speed
+    clock = Clock("wall", start, paced=start is not None or args.speed != 1.0)
 
     async def main() -> None:
         dsp = make_dsp(
@@ -241,10 +253,15 @@ def cmd_serve(args) -> int:
                             for n in numbers]  # fmt: skip
             host = await PremisesHost.start(
                 args.state_dir, numbers, gbcs_date=args.gbcs_date,
-                han_latency_s=args.han_latency, boost_switch=args.boost_switch,
+                han_latency_s=args.han_latency, boost_switch=args.boost_switch, clock=clock,
             )  # fmt: skip
             attach_generated(dsp, [(GeneratedHousehold(n), host.households[n], c)
                                    for n, c in zip(numbers, certificates, strict=True)])  # fmt: skip
+        if clock.paced:  # the premises are up: the DSP serves at its speed (HTTP
+            # timeouts, taken from here on, in real seconds)
+            clock.pace(args.speed)
+            if host is not None:
+                host.pace(clock)
         resumed = dsp.resume()
         bundle = org_crypto_zip(args.keystore)
         smki = SmkiService(state.repo, args.host, args.smki_port, clock=lambda: smki_at,
@@ -277,7 +294,8 @@ def cmd_serve(args) -> int:
                       "(choose one with --web-port, or --no-web)", file=sys.stderr, flush=True)  # fmt: skip
         where = {u.name: u.endpoint for u in dsp.users}
         print(f"DSP on http://{args.host}:{duis_port}/api/v1/serviceS|T|D; "
-              f"SMKI on {smki.url}/services/; state {args.state_dir}"
+              f"SMKI on {smki.url}/services/; state {args.state_dir}; "
+              f"clock {clock.utc_now():%Y-%m-%dT%H:%M:%SZ} at {clock.speed:g}x"
               f"{f' ({resumed} unfinished requests resumed)' if resumed else ''}; "
               f"responses to {where}", flush=True)  # fmt: skip
         if console_runner is not None:

@@ -183,6 +183,11 @@ async def serve(args: argparse.Namespace, clock: Clock) -> None:
 
     try:
         while (message := await read_frame(reader)) is not None:
+            if "clock" in message:  # the DSP's clock changed pace: keep its time
+                paced = message["clock"]
+                utc = dt.datetime.fromisoformat(paced["utc"])
+                clock.pace(float(paced["speed"]), (utc, float(paced["epoch"])))
+                continue
             if message.get("watch"):  # someone shows the households: report them
                 if reporter is None:
                     reporter = loop.create_task(report_states())
@@ -218,8 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--han-latency", type=float)
     parser.add_argument("--gbcs-date", default="2025-06-01")
     parser.add_argument("--boost-switch", action="store_true")
+    parser.add_argument("--start", help="the DSP's paced clock read this (ISO 8601) ...")
+    parser.add_argument("--anchor-epoch", type=float, help="... at this unix time")
+    parser.add_argument("--speed", type=float, default=1.0, help="... and runs this fast")
     args = parser.parse_args(argv)
-    clock = Clock("wall")
+    if args.start is not None:
+        clock = Clock("wall", dt.datetime.fromisoformat(args.start), speed=args.speed,
+                      paced=True, anchor_epoch=args.anchor_epoch)  # fmt: skip
+    else:
+        clock = Clock("wall")
     clock.run(lambda: serve(args, clock))
     return 0
 

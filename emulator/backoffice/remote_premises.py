@@ -6,6 +6,8 @@ while the DSP's own process checks, journals, signs and delivers. The two proces
 over the host's stdin/stdout: frames of a 4-byte big-endian length and a JSON object.
 
     DSP -> host   {"id": 7, "household": 3, "command": "<hex>"}
+                  {"clock": {"utc": "<ISO 8601>", "epoch": 1.7e9, "speed": 600}}   (keep the
+                   DSP's time: it read utc at unix time epoch, and runs at speed from now on)
                   {"id": 8, "household": 3, "firmware": "<image hex>", "devices": ["<EUI
                    hex>", ...]}   (11.1 / 11.4: an image for those devices)
                   {"watch": true}    (report the households' state from now on)
@@ -34,6 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.clock import Clock, loop_seconds
 from emulator.errors import EmulatorError
 
 log = logging.getLogger(__name__)
@@ -169,6 +172,17 @@ class PremisesHost:
         except (ConnectionError, RuntimeError) as exc:
             log.warning("premises host unreachable: %s", exc)
 
+    def pace(self, clock: Clock) -> None:
+        """Tell the host the DSP clock's new pace (its anchor and speed) to keep to."""
+        if self._closed or self.process.stdin is None:
+            return
+        utc, epoch = clock.anchor()
+        message = {"clock": {"utc": utc.isoformat(), "epoch": epoch, "speed": clock.speed}}
+        try:
+            self.process.stdin.write(frame(message))
+        except (ConnectionError, RuntimeError) as exc:
+            log.warning("premises host unreachable: %s", exc)
+
     @classmethod
     async def start(
         cls,
@@ -178,9 +192,11 @@ class PremisesHost:
         gbcs_date: str,
         han_latency_s: float | None = None,
         boost_switch: bool = False,
+        clock: Clock | None = None,
     ) -> PremisesHost:
         """Start a host running generated households `numbers` with the device identities
-        of `state_dir` (issue them first: the host only reads the repository)."""
+        of `state_dir` (issue them first: the host only reads the repository). Given the
+        DSP's `clock`, the host's devices keep its time and speed."""
         numbers = list(numbers)
         command = [sys.executable, "-m", "emulator.backoffice.premises_host",
                    "--state-dir", str(state_dir), "--gbcs-date", gbcs_date,
@@ -189,6 +205,10 @@ class PremisesHost:
             command += ["--han-latency", repr(han_latency_s)]
         if boost_switch:
             command.append("--boost-switch")
+        if clock is not None and clock.paced:
+            now, epoch = clock.anchor()
+            command += ["--start", now.isoformat(), "--anchor-epoch", repr(epoch),
+                        "--speed", repr(clock.speed)]  # fmt: skip
         process = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_FRAME
         )
@@ -270,7 +290,7 @@ class PremisesHost:
         if self.process.stdin is not None and not self.process.stdin.is_closing():
             self.process.stdin.close()
         try:
-            await asyncio.wait_for(self.process.wait(), 10)
+            await asyncio.wait_for(self.process.wait(), loop_seconds(10))
         except TimeoutError:
             self.process.kill()
             await self.process.wait()

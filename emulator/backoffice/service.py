@@ -18,6 +18,8 @@ from collections.abc import Callable
 import aiohttp
 from aiohttp import web
 
+from emulator.clock import loop_seconds
+
 from . import config_api, duis
 from .dsp import ENDPOINT_VARIANTS, Dsp
 from .registry import RegisteredUser
@@ -52,10 +54,8 @@ class HttpDelivery:
         retries: tuple[float, ...] = (0.5, 2.0, 5.0),
     ):
         self.read_timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
         self.retries = retries
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout_s, sock_read=timeout_s
-        )
         self._session: aiohttp.ClientSession | None = None
         self.stats: Counter[str] = Counter()
 
@@ -65,7 +65,11 @@ class HttpDelivery:
             self.stats["lost"] += 1
             return False
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            timeout = aiohttp.ClientTimeout(  # real seconds, on a fast DSP clock too
+                total=None, sock_connect=loop_seconds(self.connect_timeout_s),
+                sock_read=loop_seconds(self.read_timeout_s),
+            )  # fmt: skip
+            self._session = aiohttp.ClientSession(timeout=timeout)
         what = f"{kind} for {user.name} to {user.endpoint}"
         attempts = len(self.retries) + 1
         for attempt in range(1, attempts + 1):

@@ -16,6 +16,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
+from emulator.clock import loop_seconds
 from emulator.errors import EmulatorError
 from gbcs.keystore import Keystore
 from gbcs.security import sign as gbcs_sign
@@ -71,12 +72,14 @@ class HttpTransport:
 
     def __init__(self, base_url: str, timeout_s: float = 30.0):
         self.base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.timeout_s = timeout_s
         self._session: aiohttp.ClientSession | None = None
 
     async def post(self, endpoint: str, body: bytes) -> bytes:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            # real seconds, on a fast DSP clock too (the console sends through this)
+            timeout = aiohttp.ClientTimeout(total=loop_seconds(self.timeout_s))
+            self._session = aiohttp.ClientSession(timeout=timeout)
         url = f"{self.base_url}/api/v1/{endpoint}"
         async with self._session.post(url, data=body, headers={"Content-Type": XML}) as reply:
             data = await reply.read()

@@ -31,6 +31,7 @@ from emulator.backoffice import config_api, duis
 from emulator.backoffice.dsp import ENDPOINT_VARIANTS, Dsp, DspRefusal
 from emulator.backoffice.registry import RegisteredUser
 from emulator.backoffice.service import API_PREFIX
+from emulator.clock import loop_seconds
 from emulator.devices import Premises
 
 from . import premises_view
@@ -41,6 +42,8 @@ from .records import REQUEST, DuisLog, LogEntry, Verifier
 log = logging.getLogger(__name__)
 
 DEFAULT_WEB_PORT = 8080
+#: aiohttp's idle keep-alive, in real seconds (a fast DSP clock must not shorten it)
+KEEPALIVE_S = 75.0
 STATIC = Path(__file__).with_name("static")
 PAGES = {"premises": "premises.html", "log": "log.html", "launcher": "launcher.html"}
 #: every page's name in the nav; a server's nav names only the pages it serves
@@ -147,7 +150,7 @@ class Tee:
 
 async def start_site(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Serve `app` (the DSP's, once `Console.observe` has seen it); port 0 picks a free one."""
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=loop_seconds(KEEPALIVE_S))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
@@ -234,7 +237,7 @@ class Console:
         """Publish each in-process premises whose state changed."""
         while True:
             try:
-                await asyncio.wait_for(self._poke.wait(), self.refresh_s)
+                await asyncio.wait_for(self._poke.wait(), loop_seconds(self.refresh_s))
             except TimeoutError:
                 pass
             self._poke.clear()
@@ -246,7 +249,8 @@ class Console:
                         self.hub.publish("premises", item)
             except Exception:  # a model mid-change: read it again next time
                 log.exception("reading the premises' state failed")
-            await asyncio.sleep(self.min_gap_s)  # a burst of responses: one read per gap
+            # a burst of responses: one read per gap (real seconds, whatever the DSP's speed)
+            await asyncio.sleep(loop_seconds(self.min_gap_s))
 
     async def premises(self) -> list[dict[str, Any]]:
         return await premises_view.snapshot(
@@ -287,7 +291,9 @@ class Console:
         watching the premises."""
         if not (STATIC / PAGES["premises"]).is_file():
             raise FileNotFoundError(f"{STATIC}: the console's pages are not installed")
-        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=2.0)
+        runner = web.AppRunner(self.make_app(), access_log=None,
+                               keepalive_timeout=loop_seconds(KEEPALIVE_S),
+                               shutdown_timeout=loop_seconds(2.0))  # fmt: skip
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()

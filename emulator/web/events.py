@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.clock import loop_seconds
+
 #: A comment line on a quiet stream every this many seconds: a page that has gone is found.
 HEARTBEAT_S = 15.0
 
@@ -111,7 +113,7 @@ async def stream(hub: EventHub, request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(b"retry: 2000\n\n")
     try:
-        async for event in hub.subscribe(after, heartbeat_s=HEARTBEAT_S):
+        async for event in hub.subscribe(after, heartbeat_s=loop_seconds(HEARTBEAT_S)):
             await response.write(b": keep-alive\n\n" if event is None else event.sse())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
