@@ -35,9 +35,9 @@ from .access import AccessPolicy
 from .comms_hub import CommsHub, RoutingError, nwk_of, parse_tunnel_data, tunnel_reply
 from .esme import Esme
 from .esme.firmware import VERIFIED, supplier_anchor
-from .esme.han_reads import HanReads
 from .gsme import GasMeter, GasProxy
 from .gsme.meter import WAKE_INTERVAL_S
+from .han_reads import GPF_ENDPOINT, TYPE_2, HanReads, esme_values, gpf_values
 from .hub_function import HubFunction
 from .keys import PremisesKeys
 from .outcomes import EsmeResult, Outcome, RejectReason, outcome_text
@@ -250,7 +250,10 @@ class Premises:
             self.esme.attach_slot(slot, nwk_of(unit.node), role, eui, curtail_level=level)
         for text, spec in profile.get("gbcs_devices", {}).items():
             await self._add_gbcs_device(bytes.fromhex(text), spec)
-        HanReads(lambda: self.esme, esme_node, self._ieee_of)  # what Type 2 devices read
+        HanReads(esme_node, 1, self._ieee_of, who="ESME",  # what Type 2 devices read
+                 joined=lambda eui: self.esme.log.entries.get(eui) == TYPE_2,
+                 values=lambda cluster: esme_values(self.esme.store, cluster),
+                 stats=lambda: self.esme.stats)  # fmt: skip
         for text, kind in profile.get("type2_devices", {}).items():
             await self._add_type2_device(bytes.fromhex(text), kind)
         gas = profile.get("gas")
@@ -267,6 +270,11 @@ class Premises:
             self.gas = GasProxy(bytes.fromhex(gas["gpf"]), gsme, keys, lambda: self.esme.utc_now(),
                                 dcc_controlled=gas.get("dcc_controlled", ()))  # fmt: skip
             self.gas.alert_sink = self._raise_alert  # its device log backups (GCS62)
+            gpf = self.gas
+            HanReads(self.hub.coordinator, GPF_ENDPOINT, self._ieee_of, who="GPF",
+                     joined=lambda eui: gpf.device_log.get(eui) == TYPE_2,
+                     values=lambda cluster: gpf_values(gpf.mirror, cluster),
+                     stats=lambda: gpf.stats)  # fmt: skip
             self.hub_function.gsme = gsme.eui  # in the hub's device log, after the ESME
         await self.poll_switches()
         return self
@@ -442,7 +450,8 @@ class Premises:
         has joined it (CS03B)."""
         node = InProcessNode(_ieee(eui), link_key_from_install_code(install_code(eui)),
                              self.medium, type2_endpoints(kind))  # fmt: skip
-        device = Type2Device(eui, kind, node, lambda: self.esme.node.nwk)
+        device = Type2Device(eui, kind, node, lambda: self.esme.node.nwk,
+                             lambda: None if self.gas is None else self.hub.coordinator.nwk)  # fmt: skip
         await self.hub.add_device(node, "TYPE_2", install_code(eui))
         self.type2[eui] = device
 

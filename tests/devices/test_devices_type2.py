@@ -1,6 +1,6 @@
 """The Type 2 devices of RTDS's household, an IHD and a CAD (emulator/devices/type2.py): each on
 the HAN with its own identity, reading the meter's import register and credit over ZigBee SE
-(esme/han_reads.py) once the meter has joined it by Method B (CS03B, 8.7.2: RTDS's command,
+(han_reads.py) once the meter has joined it by Method B (CS03B, 8.7.2: RTDS's command,
 sent to the ESME for the device); unjoined (CS04B, 8.8.2), never joined, or asking for what
 the meter does not serve, it is refused and the meter counts it."""
 
@@ -15,7 +15,7 @@ from zigpy.zcl.clusters.smartenergy import Metering
 from emulator.backoffice.premises_factory import build_premises
 from emulator.clock import Clock
 from emulator.devices.esme.consumption import IMPORT_REGISTERS, credit
-from emulator.devices.esme.han_reads import METERING
+from emulator.devices.han_reads import METERING
 from emulator.devices.keys import SUPPLIER
 from emulator.devices.reoriginate import reoriginate
 from emulator.devices.type2 import Type2ReadRefused
@@ -23,30 +23,33 @@ from emulator.han import zcl
 from gbcs import decode
 
 IHD, CAD = bytes.fromhex("00DB1234567890C1"), bytes.fromhex("00DB1234567890C2")
-ESME = bytes.fromhex("00DB1234567890A0")
+ESME, GPF = bytes.fromhex("00DB1234567890A0"), bytes.fromhex("00DB1234567890A3")
+GAS_SUPPLIER = bytes.fromhex("90B3D51F30030000")  # the household's gas meter's Supplier
 JOIN = RTDS / "8.7.2_CS03B" / "CS03B_8.7.2_SUCCESS_COMMAND_GBCS.HEX"  # RTDS's: a GPF to a GSME
 UNJOIN = RTDS / "8.8.2_CS04B" / "CS04B_8.8.2_SUCCESS_COMMAND_GBCS.HEX"
 TYPE_2 = 6  # gbcs.asn1.DEVICE_TYPES
 
 
-def join(premises, eui: bytes, counter: int, kind: int = TYPE_2) -> bytes:
-    """RTDS's CS03B to the ESME, joining `eui` of GBCS device type `kind`, signed by the
-    Supplier."""
+def join(premises, eui: bytes, counter: int, kind: int = TYPE_2, to: bytes = ESME) -> bytes:
+    """RTDS's CS03B to the ESME (or the GPF), joining `eui` of GBCS device type `kind`, from
+    the device's Supplier."""
 
     def edit(payload):
         payload.tree.children[1].value = eui
         payload.tree.children[2].value = bytes([kind])
 
-    return reoriginate(read_hex(JOIN), SUPPLIER, premises.keys.signer(SUPPLIER),
-                       premises.keys.keystore, counter, target=ESME, edit=edit)  # fmt: skip
+    sender = SUPPLIER if to == ESME else GAS_SUPPLIER
+    return reoriginate(read_hex(JOIN), sender, premises.keys.signer(sender),
+                       premises.keys.keystore, counter, target=to, edit=edit)  # fmt: skip
 
 
-def unjoin(premises, eui: bytes, counter: int) -> bytes:
+def unjoin(premises, eui: bytes, counter: int, to: bytes = ESME) -> bytes:
     def edit(payload):
         payload.tree.value = eui
 
-    return reoriginate(read_hex(UNJOIN), SUPPLIER, premises.keys.signer(SUPPLIER),
-                       premises.keys.keystore, counter, target=ESME, edit=edit)  # fmt: skip
+    sender = SUPPLIER if to == ESME else GAS_SUPPLIER
+    return reoriginate(read_hex(UNJOIN), sender, premises.keys.signer(sender),
+                       premises.keys.keystore, counter, target=to, edit=edit)  # fmt: skip
 
 
 def code_of(execution) -> str:
@@ -161,3 +164,37 @@ def test_what_the_meter_does_not_serve_is_refused(frame, expected):
         return parsed.name, status
 
     assert on_premises(scenario) == expected
+
+
+def test_joined_to_the_gpf_it_reads_the_gas_meter_as_the_gpf_last_had_it():
+    """The GPF answers from its mirror (the GSME's last wake-up), not the meter's own state;
+    the electricity meter, which has not joined it, still refuses it; unjoined, the GPF too."""
+
+    async def scenario(premises):
+        cad = premises.type2[CAD]
+        joined = await premises.execute(join(premises, CAD, 5000, to=GPF))
+        first = await cad.refresh_gas()
+        mirror = dict(premises.gas.mirror)
+        with pytest.raises(Type2ReadRefused, match="NOT_AUTHORIZED"):
+            await cad.refresh()
+        gone = await premises.execute(unjoin(premises, CAD, 5001, to=GPF))
+        with pytest.raises(Type2ReadRefused, match="NOT_AUTHORIZED"):
+            await cad.refresh_gas()
+        return joined, first, mirror, gone, premises.gas.stats, premises.gas.device_log
+
+    joined, first, mirror, gone, stats, log = on_premises(scenario)
+    assert code_of(joined) == "success" and code_of(gone) == "success"
+    assert first["gas_import"] == mirror[(METERING, 0x0000)][1]
+    assert first["gas_credit"] == mirror[(0x0705, 0x0001)][1]
+    assert stats["han-read:answered"] == 2 and stats["han-read:not-authorized"] == 1
+    assert CAD not in log
+
+
+@pytest.mark.parametrize("kind,code", [(1, "invalid_join_method_and_role"), (TYPE_2, "success")])
+def test_the_gpf_joins_a_type_2_device_only_by_method_b(kind, code):
+    async def scenario(premises):
+        return await premises.execute(join(premises, IHD, 5000, kind, to=GPF)), premises.gas
+
+    execution, gpf = on_premises(scenario)
+    assert execution.outcome == "executed" and code_of(execution) == code
+    assert (IHD in gpf.device_log) is (code == "success")

@@ -59,12 +59,16 @@ from ..keys import PremisesKeys
 from ..outcomes import CommandRejected, EsmeResult, RejectReason, join_entry
 from .answer import GbzAnswerer
 from .commands import (
+    CS03B,
+    CS04B,
     DEVICE_LOG_CAPACITY,
     DEVICE_TYPE_CODES,
     JOIN_BAD_METHOD,
     METERING,
     PREPAYMENT,
     PUBLISH_PREPAY_SNAPSHOT,
+    UNJOIN_NOT_IN_LOG,
+    UNJOIN_OK,
     load_device_log,
     sampled_data,
     snapshot,
@@ -94,6 +98,11 @@ ROLES["6.21"] = {Role.ACCESS_CONTROL_BROKER}
 RESTORE_DEVICE_LOG, BACKUP_DEVICE_LOG, BACKUP_ALERT_CODE = 0x008C, 0x00B2, 0x8071
 SRVS[RESTORE_DEVICE_LOG] = "8.12.2"
 ROLES["8.12.2"] = {Role.ACCESS_CONTROL_BROKER}
+#: Method B join and unjoin of a Type 2 device (CS03B 8.7.2, CS04B 8.8.2): the Supplier's
+#: (and the ACB's, GBCS's other sender of CS03B), as at the meters
+SRVS[CS03B], SRVS[CS04B] = "8.7.2", "8.8.2"
+ROLES["8.7.2"] = {Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER}
+ROLES["8.8.2"] = {Role.SUPPLIER}
 GPF_DEVICE_LOG = Path(__file__).with_name("gpf_device_log.json")
 #: the devices a GPF's log holds (the ones that read the gas data it proxies)
 GPF_LOG_TYPES = frozenset({"ppmid", "type_2"})
@@ -149,7 +158,8 @@ class GasProxy:
                                     commands=commands, own_counter=OWN_COUNTER,
                                     clear_clusters=CLEAR_CLUSTERS, loud=LOUD,
                                     critical=HANDOVER,
-                                    asn1_commands={RESTORE_DEVICE_LOG: self._restore_device_log},
+                                    asn1_commands={RESTORE_DEVICE_LOG: self._restore_device_log,
+                                                   CS03B: self._join, CS04B: self._unjoin},
                                     asn1_messages=dict.fromkeys(HANDOVER, self._handover))  # fmt: skip
         provisioned = TrustAnchors.provisioned(keys.keystore, gsme.anchors or keys.anchors)
         self.trust = controlled_by_the_dcc(provisioned, dcc_controlled)
@@ -189,6 +199,29 @@ class GasProxy:
         if changed:
             self.back_up()
         return asn1.encode_tree(asn1.sequence(asn1.sequence(*outcomes)))
+
+    def _join(self, fields: Any) -> bytes:
+        """8.7.2 CS03B: a Type 2 device joined by Method B (the GPF serves it the gas meter's
+        data, han_reads.py); the join response code, and the changed log backed up."""
+        method, kind = str(fields.join_method_and_role_name), str(fields.other_device_type_name)
+        other = bytes(fields.other_device_id)
+        held = len(self.device_log)
+        if (method, kind) != ("method_b", "type_2") or len(other) != 8:
+            result = JOIN_BAD_METHOD
+        else:
+            result = join_entry(self.device_log, other, kind, DEVICE_LOG_CAPACITY)
+        self.answerer.stats[f"device-log:join:{result}"] += 1
+        if len(self.device_log) > held:
+            self.back_up()
+        return asn1.encode_tree(asn1.integer(result))
+
+    def _unjoin(self, fields: Any) -> bytes:
+        """8.8.2 CS04B: the device off the log (and the log backed up), or not_in_log."""
+        found = self.device_log.pop(bytes(fields.value), None) is not None
+        self.answerer.stats[f"device-log:unjoin:{'ok' if found else 'absent'}"] += 1
+        if found:
+            self.back_up()
+        return asn1.encode_tree(asn1.integer(UNJOIN_OK if found else UNJOIN_NOT_IN_LOG))
 
     def backup_alert(self) -> bytes:
         """GCS62 to the ACB: the device log as it is now, MAC'd (RTDS's layout)."""
