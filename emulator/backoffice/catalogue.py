@@ -43,6 +43,7 @@ from lxml import etree
 
 from emulator import data
 from emulator.clock import Clock
+from emulator.devices import Premises
 from emulator.errors import EmulatorError
 from emulator.smki import client as smki_client
 from emulator.smki.errors import SmkiError
@@ -55,6 +56,7 @@ from gbcs.security import check_message
 
 from . import duis, service, user_values, xmlsig
 from .assembly import DEFAULT_GBCS_DATE, make_dsp
+from .dsp import Dsp
 from .eligibility import ED, ES, GS, GT, IS, LC, OU, DuisRole, Eligibility
 from .keychoice import LOAD_CONTROLLER, DeviceTrust
 from .premises_factory import build_premises, build_second_rtds_meter
@@ -733,6 +735,9 @@ class Served:
     url: str
     smki_url: str
     set_endpoint: Callable[[bytes, str], None]
+    #: the DSP and RTDS's household, for a test to look inside
+    dsp: Dsp | None = None
+    premises: Premises | None = None
 
 
 @contextlib.asynccontextmanager
@@ -766,7 +771,7 @@ async def serve_in_process(
         runner = await service.start(dsp, "127.0.0.1", 0)
         url = f"http://127.0.0.1:{service.bound_port(runner)}"
         try:
-            yield Served(url, smki.url, dsp.users.set_endpoint)
+            yield Served(url, smki.url, dsp.users.set_endpoint, dsp, premises)
             await dsp.drain()
         finally:
             await delivery.close()

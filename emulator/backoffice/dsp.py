@@ -564,6 +564,9 @@ class Dsp:
         role: DuisRole | None = None,
     ) -> tuple[Transformed, str]:
         use_case = choose_use_case(request.service_reference_variant, target, other)
+        if use_case is None and other is not None and request.service_reference == "8.7":
+            raise DspRefusal(ResponseCode.SRV_NOT_FOR_DEVICE_TYPE, f"no join method joins a "
+                             f"{other.device_type} to a {target.device_type}", request)  # fmt: skip
         partner = None
         if other is not None and request.service_reference in ("8.7",):
             certificate = other.certificate if use_case == "CS03C" else None
@@ -1086,12 +1089,16 @@ def on_behalf(
 
 def choose_use_case(srv: str, target: Device, other: Device | None) -> str | None:
     """The GBCS use case where the device pair decides (primer 10.3; GBCS join/unjoin
-    methods): joins by the target's and the other device's types, unjoins CS04B for a GSME
-    and CS04AC otherwise, 11.2 ECS52 for an ESME and CS08 for a PPMID or HCALCS; any other
+    methods): joins by the target's and the other device's types (Method B, CS03B, for a
+    Type 2 device), unjoins CS04B for a GSME or a meter's or GPF's Type 2 device and CS04AC
+    otherwise, 11.2 ECS52 for an ESME and CS08 for a PPMID or HCALCS; any other
     SRV by the target's type where its forms differ by type (a gas 6.2.4 GCS21m, the hub's
     ECS26n), a type no form serves refused by the transform, E11."""
     kind = target.device_type
+    type_2 = other is not None and other.device_type == "type_2"
     if srv in ("8.7.1", "8.7.2") and other is not None:
+        if type_2 and kind in ("esme", "gpf"):
+            return "CS03B"  # Method B: a Type 2 device (an IHD, a CAD) joins a meter or GPF
         if kind == "esme":
             return "CS03A1"
         if kind == "gsme":
@@ -1102,7 +1109,7 @@ def choose_use_case(srv: str, target: Device, other: Device | None) -> str | Non
             return "CS03C"
         return None
     if srv in ("8.8.1", "8.8.2"):
-        return "CS04B" if kind == "gsme" else "CS04AC"
+        return "CS04B" if kind == "gsme" or (type_2 and kind in ("esme", "gpf")) else "CS04AC"
     if srv == "11.2":
         return {"esme": "ECS52", "ppmid": "CS08", "hcalcs": "CS08"}.get(kind) or device_use_case(
             srv, kind

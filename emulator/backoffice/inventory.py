@@ -297,6 +297,11 @@ DEVICE_FACTS: dict[bytes, DeviceFacts] = {
         gbcs_version="4.2",
     ),
 }
+# the household's Type 2 devices (RTDS_DEVICES below): 8.2 names an IHD and a CAD
+DEVICE_FACTS |= {
+    bytes.fromhex("00DB1234567890C1"): DeviceFacts(duis_type="IHD", status=None),
+    bytes.fromhex("00DB1234567890C2"): DeviceFacts(duis_type="CAD", status=None),
+}
 # gbhan's emulated Comms Hub is a virtual one on a single-band (2.4 GHz) HAN, as DCC Boxed's is
 GBHAN_FACTS: dict[str, DeviceFacts] = {
     "chf": DeviceFacts(han_variant="Single Band", connectivity="Virtual"),
@@ -316,6 +321,8 @@ PREMISES_ADDRESSES: dict[str, dict[str, str]] = {
 # where RTDS is silent: a5 is an HCALCS, since the CS03A2 template joins it to an ESME as a
 # Type 1 device; 99, the device the CS04AC template unjoins from the ESME,
 # is an HCALCS; 01-02-...-08, the device the 8.8.2 templates unjoin, is a Type 2 device.
+# C1 and C2 are gbhan's, not RTDS's: the household's IHD and CAD (rtds_household.json's
+# type2_devices), which its meter serves once 8.7.2 has joined them.
 RTDS_DEVICES: dict[str, str] = {
     "00DB1234567890A0": "esme",
     "00DB1234567890A1": "gsme",
@@ -331,6 +338,8 @@ RTDS_DEVICES: dict[str, str] = {
     "00DB12345678909A": "hcalcs",
     "00DB12345678909C": "gpf",
     "0102030405060708": "type_2",
+    "00DB1234567890C1": "type_2",
+    "00DB1234567890C2": "type_2",
 }
 
 # Method C join partners' certificates: SMKI state. RTDS's CS03C messages carry the one SMKI
