@@ -104,6 +104,9 @@ def make_dsp(
     if rtds is not None:  # the DCC's record from before the run: RTDS's GPF's last backup
         for path in sorted((rtds / "NA_GCS62").glob("*_ALERT_GBCS.HEX")):
             dsp.keep_gpf_backup(bytes.fromhex(path.read_text().strip()))
+    if state is not None:  # the backups an earlier run on this state kept, and from now on
+        dsp.restore_backups(state.backups())
+        dsp.on_backup = state.keep_backup
     return dsp
 
 

@@ -25,7 +25,7 @@ import dataclasses
 import datetime as _dt
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from construct import Container
@@ -232,6 +232,9 @@ class Dsp:
         #: each GPF's device log as its last GCS62 alert (MAC checked) reported it: what
         #: 8.12.2 restores at the GPF that replaces it
         self.gpf_backups: dict[bytes, GpfBackup] = {}
+        #: told of each backup kept (EUI, "chf" or "gpf", the device's message): the state
+        #: directory keeps them across a restart
+        self.on_backup: Callable[[bytes, str, bytes], None] | None = None
         #: the device roles the DCC controls, which 6.21 hands over (handover.py)
         self.dcc_control = DccControl()
 
@@ -822,9 +825,7 @@ class Dsp:
                     and replaced_all(execution.response)):  # fmt: skip
                 self.dcc_control.handed_over(job.target.eui, requested_role(job.request))
             if job.use_case == "CCS07" and execution.outcome == ExecutionOutcome.EXECUTED:
-                backup = hub_backup(execution.response)  # for an 8.12.1 replacing this hub
-                if backup is not None:
-                    self.hub_backups[job.target.eui] = backup
+                self.keep_hub_backup(job.target.eui, execution.response)
             await self._respond(job, ResponseCode.SUCCESS, execution.response, execution.outcome)
         if execution is not None:
             for raw in execution.alerts:
@@ -907,6 +908,23 @@ class Dsp:
             return
         await self.deliver_device_alert(alert, user)
 
+    def keep_hub_backup(self, eui: bytes, response: bytes) -> bool:
+        """A Comms Hub Function's device log backup (its successful CCS07 response), kept for
+        an 8.12.1 replacing this hub; False when the response holds none."""
+        backup = hub_backup(response)
+        if backup is None:
+            return False
+        self.hub_backups[bytes(eui)] = backup
+        if self.on_backup is not None:
+            self.on_backup(bytes(eui), "chf", bytes(response))
+        return True
+
+    def restore_backups(self, kept: Iterable[tuple[bytes, str, bytes]]) -> None:
+        """The backups an earlier run kept (DspState.backups), each checked again."""
+        for eui, kind, raw in kept:
+            if not (self.keep_hub_backup(eui, raw) if kind == "chf" else self.keep_gpf_backup(raw)):
+                log.warning("a kept %s backup for %s is not one: left out", kind, eui.hex())
+
     def keep_gpf_backup(self, raw: bytes) -> bool:
         """A GPF's GCS62 device log backup to the DCC, kept when its MAC verifies (for an
         8.12.2 at the GPF that replaces it; counted undeliverable when it does not); False
@@ -925,6 +943,8 @@ class Dsp:
             log.warning("GPF device log backup not verified: not kept")
             return True
         self.gpf_backups[bytes(message.originator)] = backup
+        if self.on_backup is not None:
+            self.on_backup(bytes(message.originator), "gpf", bytes(raw))
         log.info("GPF %s device log backed up: %d devices", bytes(message.originator).hex(),
                  len(backup.entries))  # fmt: skip
         return True

@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS device (
     facts    TEXT,              -- JSON of the DeviceFacts the lifecycle recorded (12.2), or NULL
     supplier TEXT               -- hex EUI of its premises' Supplier when the lifecycle named one
 );
+CREATE TABLE IF NOT EXISTS backup (
+    device TEXT PRIMARY KEY,    -- hex EUI of the Comms Hub Function or GPF backed up
+    kind   TEXT NOT NULL,       -- chf: its CCS07 response; gpf: its GCS62 alert
+    raw    BLOB NOT NULL        -- the device's message, kept as it came (checked again on load)
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value
@@ -249,6 +254,19 @@ class DspState:
         return gone.rowcount > 0
 
     # --- counters -----------------------------------------------------------------------
+    # --- device log backups (8.12.1, 8.12.2) ------------------------------------------------
+    def keep_backup(self, eui: bytes, kind: str, raw: bytes) -> None:
+        """A hub's or GPF's latest device log backup, as the device sent it."""
+        with self.lock, self.db:
+            self.db.execute("INSERT OR REPLACE INTO backup VALUES (?, ?, ?)",
+                            (eui.hex().upper(), kind, bytes(raw)))  # fmt: skip
+
+    def backups(self) -> list[tuple[bytes, str, bytes]]:
+        """(EUI, kind, message) of every backup kept."""
+        with self.lock:
+            rows = self.db.execute("SELECT device, kind, raw FROM backup ORDER BY device")
+            return [(bytes.fromhex(e), k, bytes(r)) for e, k, r in rows]
+
     def acb_counter(self) -> int | None:
         with self.lock:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'acb_counter'").fetchone()
