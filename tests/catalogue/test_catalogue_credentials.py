@@ -35,7 +35,16 @@ from gbcs.asn1 import encode_tree
 from gbcs.keystore import DS, KA, Keystore
 from gbcs.message import encode_apdu
 from gbcs.render import plain
-from gbcs.security import check_message, derive_key, mac_apdu, sign, verify_mac
+from gbcs.errors import GbcsError
+from gbcs.security import (
+    ENCRYPTION_TYPE,
+    check_message,
+    decrypt_fragment,
+    derive_key,
+    mac_apdu,
+    sign,
+    verify_mac,
+)
 
 LOAD_CONTROLLER = bytes.fromhex("90B3D51F30010008")
 ESME = bytes.fromhex("00DB1234567890A0")
@@ -232,6 +241,37 @@ def test_after_replacement_responses_are_maced_with_the_new_key_agreement_key(ke
     [esme_ka] = keys.keystore.entries(ESME, KA)
     key = derive_key(new_ka, esme_ka.public_key, ESME, 2, answer.counter, SUPPLIER)
     verify_mac(answer.apdu, answer.mac, key, ESME)
+
+
+def test_after_replacement_reads_are_encrypted_for_the_new_key_agreement_key(keys):
+    """The Supplier's key agreement cell replaced (Z1b's), the meter encrypts the Supplier's
+    4.1.1 read (ECS17b) for that key: it opens with Z1b's private key, not with the old one
+    RTDS's keystore has, which opened the same read before."""
+    read = read_hex(RTDS / "4.1.1_ECS17b/ECS17b_4.1.1_SINGLE_SUCCESS_COMMAND_GBCS.HEX")
+    commands = [recounted(keys, read, 900),
+                read_hex(RTDS / _supplier_command("IMMEDIATE_SUCCESS_COMMAND")),  # 1000
+                recounted(keys, read, 1001)]  # fmt: skip
+    (before, _replaced, after), _premises = execute(keys, commands)
+    boxed = Keystore.open(data.dccboxed_keystore(), check_validity=False)
+    [new_ka] = [k for e, k in boxed.key_pairs(SUPPLIER, KA) if e.key_id[1:9].hex()
+                == "6abb6287973a34f8"]  # fmt: skip
+    old_ka = keys.keystore.ka_pairings(ESME, SUPPLIER)[0][0][0]  # the pair RTDS's reads use
+    [esme_ka] = keys.keystore.entries(ESME, KA)
+
+    def opened(response: bytes, private) -> bool:
+        message = decode(response)
+        fragment = bytes(message.payload.data[0].value[1].value)
+        key = derive_key(private, esme_ka.public_key, ESME, ENCRYPTION_TYPE, message.counter,
+                         SUPPLIER)  # fmt: skip
+        try:
+            decrypt_fragment(fragment, key, ESME)
+        except GbcsError:
+            return False
+        return True
+
+    assert before.outcome == after.outcome == "executed"
+    assert opened(before.response, old_ka) and not opened(before.response, new_ka)
+    assert opened(after.response, new_ka) and not opened(after.response, old_ka)
 
 
 def _reshaped(keys, edit, counter: int) -> bytes:

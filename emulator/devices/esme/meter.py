@@ -117,7 +117,9 @@ class Esme:
         self.objects = MeterObjects(profile, self.aux, self.calendar, self.controllers,
                                     self._faulty, self.store,
                                     ProtectedReads(self.eui, self.store, keys.keystore,
-                                                   lambda: next(self._alert_counter)),
+                                                   lambda: next(self._alert_counter),
+                                                   lambda eui: self.access.trust.ka_key_id(eui),
+                                                   keys.remote_parties),
                                     MeterClock(self.eui, self.utc_now, self.set_time,
                                                self.stats))  # fmt: skip
         self.objects.extended = ExtendedValues(self.store, clock, self.utc_now, self._faulty,

@@ -12,7 +12,10 @@ plaintext is a structure of the attributes' values, read from store.py (a log's 
 the range).
 
 Like every other key here, the ECDH is computed from the reader's KA private key and the
-meter's KA certificate (RTDS holds no device private key): the same key either side gets.
+meter's KA certificate (RTDS holds no device private key): the same key either side gets. The
+reader's key is the one the meter's trust anchor cell holds for it (a 6.15.1 replacement's
+once that has been carried out); a reader whose private key for it no keystore here holds
+gets the read refused (the meter could not encrypt it for anyone else).
 
 An unknown remote party's read (URP: the ACB sends it, the party's KA certificate in the
 command's header) is encrypted with that certificate's key and the meter's own originator
@@ -31,7 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gbcs.dlms import encode_data
-from gbcs.keystore import Keystore
+from gbcs.keystore import KA, Keystore
 from gbcs.message import Message
 from gbcs.security import ENCRYPTION_TYPE, encrypt_fragment, kdf, other_info, shared_secret
 
@@ -64,10 +67,18 @@ class ProtectedReads:
         store: CosemStore,
         keystore: Keystore,
         next_counter: Callable[[], int] | None = None,
+        cell_ka: Callable[[bytes], bytes | None] | None = None,
+        remote_parties: Keystore | None = None,
     ) -> None:
         self.eui, self.store, self.keystore = bytes(eui), store, keystore
         #: the meter's own originator counter (its alerts' too): an unknown party's reads
         self.next_counter = next_counter
+        #: the KA key (uncompressed point) the meter's trust anchor cell holds for a reader:
+        #: the one it encrypts for, a 6.15.1 replacement's from then on
+        self.cell_ka = cell_ka
+        #: every remote party key pair we have (PremisesKeys.remote_parties), to find the one
+        #: a replaced cell names
+        self.remote_parties = remote_parties
 
     def answer(self, message: Message, value: Any) -> Any:
         """The action's return data; InstructionFailed for what the meter cannot give."""
@@ -97,7 +108,12 @@ class ProtectedReads:
             other.supplementary_originator_counter = counter
             echoed_recipient = bytes(message.originator)
         else:
-            key, echoed_recipient = self._key(reader, message.counter), reader
+            held = None if self.cell_ka is None else self.cell_ka(reader)
+            if held is not None and self.remote_parties is not None:
+                key = self._cell_key(reader, message.counter, held)
+            else:
+                key = self._key(reader, message.counter)
+            echoed_recipient = reader
         fragment = encrypt_fragment(plaintext, key, self.eui)
         echoed = item("structure", ListContainer([
             kind, item("structure", ListContainer([
@@ -137,6 +153,18 @@ class ProtectedReads:
         private, _own, peer = pairings[0]
         z = shared_secret(private, peer.public_key)
         return kdf(z, other_info(self.eui, ENCRYPTION_TYPE, counter, reader))
+
+    def _cell_key(self, reader: bytes, counter: int, key_id: bytes) -> bytes:
+        """The KDF key for `reader`'s KA key `key_id` (its cell's), as party_mac agrees its
+        MAC keys: that key's private half, the meter's KA certificate."""
+        assert self.remote_parties is not None
+        for entry, private in self.remote_parties.key_pairs(reader, KA):
+            if entry.key_id != key_id:
+                continue
+            for peer in self.keystore.entries(self.eui, KA, valid_only=False):
+                z = shared_secret(private, peer.public_key)
+                return kdf(z, other_info(self.eui, ENCRYPTION_TYPE, counter, reader))
+        raise InstructionFailed(_OTHER)  # no key agreed with this reader
 
 
 def _point(key: Any) -> bytes:
