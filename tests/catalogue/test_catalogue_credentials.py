@@ -32,10 +32,10 @@ from emulator.devices.keys import LOAD_CONTROLLER_ANCHORS, NETWORK_OPERATOR, SUP
 from emulator.devices.premises import Premises
 from gbcs import decode
 from gbcs.asn1 import encode_tree
+from gbcs.errors import GbcsError
 from gbcs.keystore import DS, KA, Keystore
 from gbcs.message import encode_apdu
 from gbcs.render import plain
-from gbcs.errors import GbcsError
 from gbcs.security import (
     ENCRYPTION_TYPE,
     check_message,
