@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime as dt
 import json
 import logging
 import re
@@ -325,7 +326,15 @@ class Console:
 
     async def _api_premises(self, request: web.Request) -> web.Response:
         last = self.hub.last_id
-        return web.json_response({"last_event": last, "premises": await self.premises()})
+        return web.json_response({"last_event": last, "premises": await self.premises(),
+                                  "clock": self.clock()})  # fmt: skip
+
+    def clock(self) -> dict[str, Any]:
+        """The DSP's clock now and its speed (`gbhan dsp serve --start --speed`): the page
+        runs it on from there."""
+        now = self.dsp.utc_now().astimezone(dt.UTC)
+        return {"utc": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "speed": loop_seconds(1.0)}  # fmt: skip
 
     async def _api_log(self, request: web.Request) -> web.Response:
         return log_listing(self.hub, self.log, request.query)

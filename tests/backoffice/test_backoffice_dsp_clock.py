@@ -1,16 +1,19 @@
 """`gbhan dsp serve --start DATE --speed X`: the DSP's clock (and its devices', its premises
 host's too) starts at DATE and runs X times as fast, so a request future-dated an hour ahead
 is carried out, and answered, a few real seconds later, by the RTDS meter in the DSP's process
-and by a generated household's meter in the host's, each at its time on the DSP's clock."""
+and by a generated household's meter in the host's, each at its time on the DSP's clock; the
+web console's premises page is given that clock and its speed."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import re
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from emulator import data
@@ -74,7 +77,7 @@ def test_an_hour_ahead_is_carried_out_in_seconds_by_both_processes_meters(tmp_pa
     listen = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
-         "--smki-port", "0", "--no-web", "--state-dir", str(tmp_path / "state"),
+         "--smki-port", "0", "--web-port", "0", "--state-dir", str(tmp_path / "state"),
          "--latency", "0.01", "--households", "1", "--start", START.isoformat(),
          "--speed", str(SPEED), "--endpoint", f"supplier=http://127.0.0.1:{listen}/"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -87,6 +90,16 @@ def test_an_hour_ahead_is_carried_out_in_seconds_by_both_processes_meters(tmp_pa
         assert float(found.group(3)) == SPEED
         # started up in real time: the clock read about --start when it began to serve
         assert START <= serving_at < START + dt.timedelta(minutes=5)
+        console = re.match(r"web console on (http://\S+/)", server.stdout.readline())
+        assert console, "no web console line"
+        with urllib.request.urlopen(console.group(1) + "web/api/premises", timeout=30) as page:
+            shown = json.loads(page.read())["clock"]  # what the premises page runs on
+        assert shown["speed"] == SPEED
+        assert (
+            serving_at
+            <= dt.datetime.fromisoformat(shown["utc"])
+            < serving_at + dt.timedelta(hours=1)
+        )
         household = _dashed(GeneratedHousehold(1).esme)
         outs = {}
         for target, hours in ((RTDS_ESME, 1), (household, 2)):

@@ -9,6 +9,7 @@ browser_helpers.py).
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -38,6 +39,9 @@ READY = {
 }
 
 
+ISO_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
 @pytest.mark.parametrize("page", ["premises", "log", "launcher"])
 def test_each_page_loads_live_with_no_console_errors_and_labelled_controls(page, served, browser):
     # a request first, so the log has rows to show
@@ -48,6 +52,12 @@ def test_each_page_loads_live_with_no_console_errors_and_labelled_controls(page,
     live(browser)
     assert browser.execute_script(UNLABELLED) == []
     assert browser.find_element(By.CSS_SELECTOR, 'nav a[aria-current="page"]').text
+    if page == "premises":  # the DSP's clock, which the page runs on at the DSP's speed
+        clock = browser.find_element(By.ID, "dsp-clock")
+        WebDriverWait(browser, 10).until(lambda d: ISO_SECONDS.fullmatch(clock.text))
+        first = clock.get_attribute("datetime")
+        WebDriverWait(browser, 5).until(lambda d: clock.get_attribute("datetime") > first)
+        assert browser.find_element(By.ID, "dsp-speed").text == "(real time)"
     shot(browser, page)
     assert errors(browser) == []
 

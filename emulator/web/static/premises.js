@@ -80,7 +80,23 @@
     } else root.append(fresh);
   }
 
+  // The DSP's clock (dsp serve --start/--speed): its time at the snapshot, run on at its speed.
+  function runClock(clock) {
+    const shown = document.getElementById("dsp-clock");
+    const base = Date.parse(clock.utc), since = Date.now();
+    document.getElementById("dsp-speed").textContent =
+      clock.speed === 1 ? "(real time)" : `(${clock.speed}× real time)`;
+    const tick = () => {
+      const now = new Date(base + (Date.now() - since) * clock.speed);
+      shown.dateTime = now.toISOString();
+      shown.textContent = now.toISOString().replace(/\.\d{3}Z$/, "Z");
+    };
+    tick();
+    setInterval(tick, 1000);
+  }
+
   gb.json("/web/api/premises").then((snap) => {
+    if (snap.clock) runClock(snap.clock);
     snap.premises.forEach(show);
     gb.follow(snap.last_event, { premises: show });
   }).catch((err) => root.append(el("p", { class: "reason" }, String(err))));
