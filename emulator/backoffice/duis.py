@@ -230,6 +230,15 @@ def set_originator(root: etree._Element, originator: bytes, counter: int | None 
     node.text = str(RequestId(originator, request_id.target, counter))
 
 
+def set_target(root: etree._Element, target: bytes) -> None:
+    """Rewrites the RequestID's target (a template sent to another device)."""
+    node = root.find(f"{_sr('Header')}/{_sr('RequestID')}")
+    if node is None:
+        raise BadRequest("missing sr:Header/sr:RequestID")
+    request_id = RequestId.parse(node.text or "")
+    node.text = str(RequestId(request_id.originator, target, request_id.counter))
+
+
 def _timestamp(when: _dt.datetime) -> str:
     when = when.astimezone(_dt.UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"

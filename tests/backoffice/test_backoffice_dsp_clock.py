@@ -41,9 +41,7 @@ def _dashed(eui: bytes) -> str:
 def _request(folder: Path, target: str, when: dt.datetime) -> Path:
     root = duis.parse(TEMPLATE.read_bytes())
     root.find(f".//{{{duis.SR}}}ExecutionDateTime").text = when.strftime("%Y-%m-%dT%H:%M:%S.00Z")
-    rid = root.find(f"{{{duis.SR}}}Header/{{{duis.SR}}}RequestID")
-    originator, _target, counter = rid.text.split(":")
-    rid.text = f"{originator}:{target}:{counter}"
+    duis.set_target(root, duis.eui_from_text(target))
     path = folder / f"{target}.xml"
     path.write_bytes(duis.to_bytes(root))
     return path

@@ -33,12 +33,10 @@ def gbcs_keys():
     return Keystore.open(DCCBOXED, clock=GBCS_DATE)
 
 
-def _addressed(template, target: str, other: str, counter: int) -> bytes:
-    """The template sent to `target` about `other`, with a counter of its own."""
+def _addressed(template, target: str, other: str) -> bytes:
+    """The template sent to `target` about `other`."""
     root = duis.parse(template.read_bytes())
-    rid = root.find(f"{{{duis.SR}}}Header/{{{duis.SR}}}RequestID")
-    originator, _target, _counter = rid.text.split(":")
-    rid.text = f"{originator}:{target}:{counter}"
+    duis.set_target(root, duis.eui_from_text(target))
     root.find(f".//{{{duis.SR}}}OtherDeviceID").text = other
     return duis.to_bytes(root)
 
@@ -74,9 +72,9 @@ def test_joined_through_duis_it_reads_the_meter_and_unjoined_it_is_refused(
     async def scenario(dsp_, premises, supplier):
         device = premises.type2[duis.eui_from_text(other)]
         before = await _refused(device)
-        joined = await supplier.run(supplier.prepare(_addressed(JOIN, ESME, other, 7001)), 60)
+        joined = await supplier.run(supplier.prepare(_addressed(JOIN, ESME, other), 7001), 60)
         shown = await device.refresh()
-        left = await supplier.run(supplier.prepare(_addressed(UNJOIN, ESME, other, 7002)), 60)
+        left = await supplier.run(supplier.prepare(_addressed(UNJOIN, ESME, other), 7002), 60)
         after = await _refused(device)
         sent = [decode(command).use_case.name for _rid, command in dsp_.sent_to_premises]
         return before, joined, shown, left, after, sent, premises

@@ -29,9 +29,7 @@ HCALCS = "00-DB-12-34-56-78-90-A5"  # a Type 1 device: no Method B join
 
 def _addressed(template: Path, target: str, other: str) -> bytes:
     root = duis.parse(template.read_bytes())
-    rid = root.find(f"{{{duis.SR}}}Header/{{{duis.SR}}}RequestID")
-    originator, _target, counter = rid.text.split(":")
-    rid.text = f"{originator}:{target}:{counter}"
+    duis.set_target(root, duis.eui_from_text(target))
     root.find(f".//{{{duis.SR}}}OtherDeviceID").text = other
     return duis.to_bytes(root)
 
