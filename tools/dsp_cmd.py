@@ -75,7 +75,8 @@ def register(sub) -> None:
     p.add_argument("--no-web", action="store_true", help="do not serve the web console")
     p.add_argument("--start", metavar="DATE",
                    help="the DSP's and the devices' clock starts at this date (ISO 8601; "
-                   "default now)")  # fmt: skip
+                   "default now), or 'resume': where the last paced DSP on --state-dir "
+                   "left it")  # fmt: skip
     p.add_argument("--speed", type=float, default=1.0, metavar="X",
                    help="their clock runs X times as fast as real time (default 1; 240 runs "
                    "a day in 6 minutes); HTTP timeouts stay in real seconds")  # fmt: skip
@@ -208,7 +209,7 @@ def cmd_serve(args) -> int:
     try:
         gbcs_date = _date(args.gbcs_date)
         smki_at = _date(args.at) if args.at else gbcs_date
-        start = _date(args.start) if args.start else None
+        start = _date(args.start) if args.start and args.start != "resume" else None
     except ValueError as exc:
         print(f"error: --gbcs-date / --at / --start: {exc}", file=sys.stderr)
         return 2
@@ -220,6 +221,13 @@ def cmd_serve(args) -> int:
     except (StateError, SmkiError, UserConfigError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.start == "resume":  # carry on from where the last DSP on this state left its clock
+        start = state.saved_clock()
+        if start is None:
+            print(f"error: --start resume: no DSP clock saved in {args.state_dir} (start it "
+                  "once with --start DATE)", file=sys.stderr)  # fmt: skip
+            state.close()
+            return 2
     # a paced clock starts up in real time, so that it reads about --start when it serves,
     # then runs at --speed
     clock = Clock("wall", start, paced=start is not None or args.speed != 1.0)
@@ -262,6 +270,7 @@ def cmd_serve(args) -> int:
             clock.pace(args.speed)
             if host is not None:
                 host.pace(clock)
+            saving = asyncio.get_running_loop().create_task(_keep_clock(clock, state))
         resumed = dsp.resume()
         bundle = org_crypto_zip(args.keystore)
         smki = SmkiService(state.repo, args.host, args.smki_port, clock=lambda: smki_at,
@@ -304,6 +313,9 @@ def cmd_serve(args) -> int:
         try:
             await asyncio.Event().wait()
         finally:
+            if clock.paced:
+                saving.cancel()
+                state.save_clock(clock.utc_now())
             if console is not None:
                 await console.stop()
             await runner.cleanup()
@@ -327,6 +339,20 @@ def cmd_serve(args) -> int:
     finally:
         state.close()
     return 0
+
+
+#: how often (real seconds) a paced DSP saves its clock for `--start resume`
+CLOCK_SAVE_S = 1.0
+
+
+async def _keep_clock(clock, state) -> None:
+    """Save the DSP's clock every CLOCK_SAVE_S real seconds: a restart after a SIGKILL
+    resumes at most that much (times the speed) behind."""
+    from emulator.clock import loop_seconds
+
+    while True:
+        state.save_clock(clock.utc_now())
+        await asyncio.sleep(loop_seconds(CLOCK_SAVE_S))
 
 
 def _state(args):

@@ -267,6 +267,19 @@ class DspState:
             rows = self.db.execute("SELECT device, kind, raw FROM backup ORDER BY device")
             return [(bytes.fromhex(e), k, bytes(r)) for e, k, r in rows]
 
+    # --- the DSP's clock (gbhan dsp serve --start resume) ------------------------------------
+    def save_clock(self, when: dt.datetime) -> None:
+        """Where the DSP's clock is, for a restart to carry on from."""
+        with self.lock, self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?)",
+                            (when.astimezone(dt.UTC).isoformat(),))  # fmt: skip
+
+    def saved_clock(self) -> dt.datetime | None:
+        """The DSP's clock as last saved, None if never."""
+        with self.lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+        return None if row is None else dt.datetime.fromisoformat(row[0])
+
     def acb_counter(self) -> int | None:
         with self.lock:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'acb_counter'").fetchone()

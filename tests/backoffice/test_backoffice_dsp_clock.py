@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -114,3 +115,46 @@ def test_an_hour_ahead_is_carried_out_in_seconds_by_both_processes_meters(tmp_pa
         response = decode(payload)  # the meter's register read, carried out at its time
         assert response.message_code == 0x0027 and response.cra == "response"
         assert response.originator.hex("-").upper() == target
+
+
+def _serve(state: Path, *clock: str) -> tuple[subprocess.Popen, str]:
+    """`gbhan dsp serve` on the state, no console: (the process, its first line)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
+         "--smki-port", "0", "--no-web", "--state-dir", str(state), *clock],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    return server, server.stdout.readline()
+
+
+def _clock_of(line: str) -> dt.datetime:
+    found = re.search(r"; clock (\S+) at ", line)
+    assert found, line
+    return dt.datetime.fromisoformat(found.group(1))
+
+
+def test_a_restart_resumes_the_clock_where_a_sigkill_left_it(tmp_path):
+    """A paced DSP saves its clock every real second: killed (SIGKILL, no goodbye) after a
+    few real seconds at 600x, the next DSP on the state with `--start resume` carries on
+    from there, not from --start (nor from now)."""
+    state = tmp_path / "state"
+    server, line = _serve(state, "--start", START.isoformat(), "--speed", str(SPEED))
+    try:
+        began = _clock_of(line)
+        time.sleep(3.0)  # 30 DSP minutes
+    finally:
+        server.kill()
+        server.wait(15)
+    server, line = _serve(state, "--start", "resume", "--speed", str(SPEED))
+    try:
+        resumed = _clock_of(line)
+    finally:
+        server.terminate()
+        server.wait(15)
+    assert began + dt.timedelta(minutes=15) <= resumed < began + dt.timedelta(hours=6)
+
+
+def test_resume_with_no_clock_saved_is_refused(tmp_path):
+    server, line = _serve(tmp_path / "state", "--start", "resume")
+    assert server.wait(30) == 2
+    assert "no DSP clock saved" in line
