@@ -2,10 +2,12 @@
 host's too) starts at DATE and runs X times as fast, so a request future-dated an hour ahead
 is carried out, and answered, a few real seconds later, by the RTDS meter in the DSP's process
 and by a generated household's meter in the host's, each at its time on the DSP's clock; the
-web console's premises page is given that clock and its speed."""
+web console's premises page is given that clock and its speed; a daily schedule at a day a
+second reads the meter once a DSP day; and a restart carries the clock on (`--start resume`)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -18,9 +20,12 @@ import urllib.request
 from pathlib import Path
 
 from emulator import data
-from emulator.backoffice import duis
+from emulator.backoffice import duis, xmlsig
+from emulator.backoffice.assembly import DEFAULT_GBCS_DATE
 from emulator.backoffice.premises_factory import GeneratedHousehold
+from emulator.backoffice.users import Endpoint, HttpTransport, make_user
 from gbcs import decode
+from gbcs.keystore import Keystore
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = data.duis_catalogue() / "ECS17b_4.1.1_DSP_FUTURE_DATED_REQUEST_DUIS.XML"
@@ -117,11 +122,11 @@ def test_an_hour_ahead_is_carried_out_in_seconds_by_both_processes_meters(tmp_pa
         assert response.originator.hex("-").upper() == target
 
 
-def _serve(state: Path, *clock: str) -> tuple[subprocess.Popen, str]:
+def _serve(state: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """`gbhan dsp serve` on the state, no console: (the process, its first line)."""
     server = subprocess.Popen(
         [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
-         "--smki-port", "0", "--no-web", "--state-dir", str(state), *clock],
+         "--smki-port", "0", "--no-web", "--state-dir", str(state), *extra],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     return server, server.stdout.readline()
@@ -158,3 +163,53 @@ def test_resume_with_no_clock_saved_is_refused(tmp_path):
     server, line = _serve(tmp_path / "state", "--start", "resume")
     assert server.wait(30) == 2
     assert "no DSP clock saved" in line
+
+
+def test_a_daily_schedule_runs_once_a_simulated_day_at_a_day_a_second(tmp_path):
+    """The catalogue's 5.1 (a daily 4.6.1 read of the ESME's daily read log, the DSP's own
+    schedule) at 86,400x: each real second is a DSP day, and the Supplier gets one read a
+    day, at each midnight of the DSP's clock, each the meter's signed-off response."""
+    template = data.duis_catalogue() / "ECS21a_5.1._DCC_SCHEDULED_REQUEST_DUIS.XML"
+    xml = template.read_bytes().replace(b"2015-01-02", b"2026-03-02")  # its first day
+
+    async def go():
+        keys = Keystore.open(data.dccboxed_keystore(), clock=DEFAULT_GBCS_DATE)
+        trusted = xmlsig.TrustedCertificates.from_keystore(Keystore.open(data.dccboxed_keystore()))
+        supplier = make_user("supplier", keys, duis.load_schema(str(data.duis_schema())),
+                             trusted, None)  # fmt: skip
+        endpoint = Endpoint(supplier)
+        url = await endpoint.start("127.0.0.1", 0)
+        server, line = await asyncio.to_thread(
+            _serve, tmp_path / "state", "--start", "2026-03-01T23:00:00Z", "--speed", "86400",
+            "--latency", "0.01", "--endpoint", f"supplier={url}",
+        )  # fmt: skip
+        try:
+            supplier.transport = HttpTransport(re.match(r"DSP on (http://\S+?)/api", line).group(1))
+            created = await supplier.submit(supplier.prepare(xml, 5001))
+            for _ in range(600):  # three days: about three real seconds
+                if len(supplier.received) >= 3:
+                    break
+                await asyncio.sleep(0.1)
+            return created, list(supplier.received)
+        finally:
+            server.terminate()
+            await asyncio.to_thread(server.wait, 15)
+            await endpoint.stop()
+            if supplier.transport is not None:
+                await supplier.transport.close()
+
+    created, received = asyncio.run(go())
+    assert [a.code for a in created] == ["I0"]
+    days = [
+        dt.datetime.fromisoformat(
+            re.search(rb"<sr:ResponseDateTime>([^<]+)<", a.xml).group(1).decode()
+        )
+        for a in received[:3]
+    ]
+    midnight = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    assert [d.date() for d in days] == [(midnight + dt.timedelta(days=n)).date() for n in range(3)]
+    assert all(d - d.replace(hour=0, minute=0, second=0, microsecond=0) < dt.timedelta(minutes=5)
+               for d in days)  # fmt: skip
+    for answer in received[:3]:
+        assert answer.code == "I0"
+        assert decode(answer.gbcs_payload).use_case.name == "ECS21a"
