@@ -104,6 +104,17 @@ def test_an_hour_ahead_is_carried_out_in_seconds_by_both_processes_meters(tmp_pa
             <= dt.datetime.fromisoformat(shown["utc"])
             < serving_at + dt.timedelta(hours=1)
         )
+        # the console's launcher works at this speed: a critical 7.6 round trip is answered
+        sent = urllib.request.Request(
+            console.group(1) + "web/api/send", method="POST",
+            data=json.dumps({"template": "ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML",
+                             "user": "90-B3-D5-1F-30-02-00-00"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(sent, timeout=60) as reply:
+            launched = json.loads(reply.read())
+        assert launched["error"] is None, launched
+        assert [a["code"] for a in launched["answers"]] == ["I0", "I99"]
         household = _dashed(GeneratedHousehold(1).esme)
         outs = {}
         for target, hours in ((RTDS_ESME, 1), (household, 2)):
