@@ -267,9 +267,14 @@ def cmd_serve(args) -> int:
                                    for n, c in zip(numbers, certificates, strict=True)])  # fmt: skip
         if clock.paced:  # the premises are up: the DSP serves at its speed (HTTP
             # timeouts, taken from here on, in real seconds)
-            clock.pace(args.speed)
-            if host is not None:
-                host.pace(clock)
+
+            def pace(speed: float) -> None:
+                clock.pace(speed)
+                if host is not None:
+                    host.pace(clock)
+
+            pace(args.speed)
+            dsp.pace = pace  # PUT /gbhan/v1/clock
             saving = asyncio.get_running_loop().create_task(_keep_clock(clock, state))
         resumed = dsp.resume()
         bundle = org_crypto_zip(args.keystore)

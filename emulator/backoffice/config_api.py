@@ -7,6 +7,10 @@ for what a DCC Boxed user changes while the DSP runs: where each user's response
     PUT  /gbhan/v1/users/{eui}/endpoint   body {"endpoint": URL or null}: set (kept in the
                                           state directory when there is one) or clear
     GET  /gbhan/v1/devices                every device: eui, type, premises
+    GET  /gbhan/v1/clock                  the DSP's clock: {"utc": ..., "speed": X, "paced": ...}
+    PUT  /gbhan/v1/clock                  body {"speed": X}: a paced DSP (`gbhan dsp serve
+                                          --start` or `--speed`) runs X times as fast from
+                                          now on (409 on a DSP on the plain wall clock)
 
 EUIs are accepted in any EUI-64 spelling and answered as DUIS writes them
 (00-DB-12-34-56-78-00-04). A refusal is JSON too, `{"error": ...}`, with 400 (bad EUI, URL
@@ -16,11 +20,14 @@ or body) or 404 (no such user). Like DCC Boxed's own ports it has no authenticat
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+
+from emulator.clock import loop_seconds
 
 from .dsp import Dsp
 from .userconfig import UserConfigError, parse_eui
@@ -112,4 +119,33 @@ def add_routes(
     app.router.add_get(f"{PREFIX}/users", users)
     app.router.add_get(f"{PREFIX}/users/{{eui}}/endpoint", get_endpoint)
     app.router.add_put(f"{PREFIX}/users/{{eui}}/endpoint", put_endpoint)
+
+    def clock_now() -> dict[str, object]:
+        return {"utc": dsp.utc_now().astimezone(dt.UTC).isoformat(timespec="seconds")
+                .replace("+00:00", "Z"), "speed": loop_seconds(1.0),
+                "paced": dsp.pace is not None}  # fmt: skip
+
+    async def get_clock(request: web.Request) -> web.Response:
+        return web.json_response(clock_now())
+
+    async def put_clock(request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _error(400, "body too large")
+        try:
+            body = json.loads(await request.read())
+            speed = body.get("speed") if isinstance(body, dict) else None
+            if isinstance(speed, bool) or not isinstance(speed, int | float):
+                raise ValueError('the body is {"speed": X}, X simulated seconds a second')
+            if not 0 < speed < float("inf"):
+                raise ValueError(f"speed {speed}: above 0 (1: real time)")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _error(400, str(exc))
+        if dsp.pace is None:
+            return _error(409, "this DSP runs on the wall clock: start it with --start or "
+                          "--speed to change its pace")  # fmt: skip
+        dsp.pace(float(speed))
+        return web.json_response(clock_now())
+
     app.router.add_get(f"{PREFIX}/devices", devices)
+    app.router.add_get(f"{PREFIX}/clock", get_clock)
+    app.router.add_put(f"{PREFIX}/clock", put_clock)

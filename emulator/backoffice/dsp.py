@@ -235,6 +235,9 @@ class Dsp:
         #: told of each backup kept (EUI, "chf" or "gpf", the device's message): the state
         #: directory keeps them across a restart
         self.on_backup: Callable[[bytes, str, bytes], None] | None = None
+        #: changes the pace of a paced DSP's clock, devices and premises host included
+        #: (`gbhan dsp serve --start/--speed`; None on the plain wall or a simulated clock)
+        self.pace: Callable[[float], None] | None = None
         #: the device roles the DCC controls, which 6.21 hands over (handover.py)
         self.dcc_control = DccControl()
 

@@ -65,17 +65,17 @@ class HttpDelivery:
             self.stats["lost"] += 1
             return False
         if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(  # real seconds, on a fast DSP clock too
-                total=None, sock_connect=loop_seconds(self.connect_timeout_s),
-                sock_read=loop_seconds(self.read_timeout_s),
-            )  # fmt: skip
-            self._session = aiohttp.ClientSession(timeout=timeout)
+            self._session = aiohttp.ClientSession()
+        timeout = aiohttp.ClientTimeout(  # real seconds, whatever the DSP clock's pace now
+            total=None, sock_connect=loop_seconds(self.connect_timeout_s),
+            sock_read=loop_seconds(self.read_timeout_s),
+        )  # fmt: skip
         what = f"{kind} for {user.name} to {user.endpoint}"
         attempts = len(self.retries) + 1
         for attempt in range(1, attempts + 1):
             try:
                 async with self._session.post(
-                    user.endpoint, data=document, headers={"Content-Type": XML}
+                    user.endpoint, data=document, headers={"Content-Type": XML}, timeout=timeout
                 ) as reply:
                     await reply.read()
                     status = reply.status

@@ -77,11 +77,13 @@ class HttpTransport:
 
     async def post(self, endpoint: str, body: bytes) -> bytes:
         if self._session is None or self._session.closed:
-            # real seconds, on a fast DSP clock too (the console sends through this)
-            timeout = aiohttp.ClientTimeout(total=loop_seconds(self.timeout_s))
-            self._session = aiohttp.ClientSession(timeout=timeout)
+            self._session = aiohttp.ClientSession()
+        # real seconds, whatever the DSP clock's pace now (the console sends through this)
+        timeout = aiohttp.ClientTimeout(total=loop_seconds(self.timeout_s))
         url = f"{self.base_url}/api/v1/{endpoint}"
-        async with self._session.post(url, data=body, headers={"Content-Type": XML}) as reply:
+        async with self._session.post(
+            url, data=body, headers={"Content-Type": XML}, timeout=timeout
+        ) as reply:
             data = await reply.read()
             if reply.status != 200:
                 raise RoundTripFailed(f"{url}: HTTP {reply.status} {data[:200]!r}")

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -224,3 +225,53 @@ def test_a_daily_schedule_runs_once_a_simulated_day_at_a_day_a_second(tmp_path):
     for answer in received[:3]:
         assert answer.code == "I0"
         assert decode(answer.gbcs_payload).use_case.name == "ECS21a"
+
+
+def _clock_api(base: str, speed: object = None) -> tuple[int, dict]:
+    """GET (or, with `speed`, PUT) /gbhan/v1/clock: (status, body)."""
+    body = None if speed is None else json.dumps({"speed": speed}).encode()
+    request = urllib.request.Request(
+        base + "/gbhan/v1/clock", data=body, method="GET" if body is None else "PUT",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_pace_changes_while_the_dsp_runs(tmp_path):
+    """PUT /gbhan/v1/clock: a paced DSP started at real speed runs a day a second from then
+    on (its clock moves about that much in a real second), and back; a speed that is none is
+    refused, and a DSP on the plain wall clock says it cannot change its pace."""
+    server, line = _serve(tmp_path / "paced", "--start", START.isoformat())
+    try:
+        base = re.match(r"DSP on (http://\S+?)/api", line).group(1)
+        status, before = _clock_api(base)
+        assert status == 200 and before["speed"] == 1 and before["paced"] is True
+        status, fast = _clock_api(base, 86400)
+        assert status == 200 and fast["speed"] == 86400
+        time.sleep(1.0)
+        _status, later = _clock_api(base)
+        moved = _when(later["utc"]) - _when(fast["utc"])
+        assert dt.timedelta(hours=12) < moved < dt.timedelta(days=10)
+        refused = [_clock_api(base, bad)[0] for bad in (0, -1, "fast", True)]
+        assert refused == [400, 400, 400, 400]
+        assert _clock_api(base, 1)[1]["speed"] == 1
+    finally:
+        server.terminate()
+        server.wait(15)
+    server, line = _serve(tmp_path / "wall")
+    try:
+        base = re.match(r"DSP on (http://\S+?)/api", line).group(1)
+        status, said = _clock_api(base, 60)
+        assert status == 409 and "wall clock" in said["error"]
+        assert _clock_api(base)[1]["paced"] is False
+    finally:
+        server.terminate()
+        server.wait(15)
+
+
+def _when(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
