@@ -296,6 +296,14 @@ def cmd_serve(args) -> int:
                 gbcs_date=gbcs_date, persist=state.set_endpoint, configured=configured,
             )  # fmt: skip
             console.observe(app)
+            if dsp.pace is not None:  # a change of pace is shown on the console's pages too
+                pace_only, showing = dsp.pace, console
+
+                def pace_and_show(speed: float) -> None:
+                    pace_only(speed)
+                    showing.clock_changed()
+
+                dsp.pace = pace_and_show
         runner = await web.start_site(app, args.host, args.port)
         duis_port = service.bound_port(runner)
         if console is not None:

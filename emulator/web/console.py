@@ -329,6 +329,10 @@ class Console:
         return web.json_response({"last_event": last, "premises": await self.premises(),
                                   "clock": self.clock()})  # fmt: skip
 
+    def clock_changed(self) -> None:
+        """The DSP's clock changed pace (PUT /gbhan/v1/clock): pages run it on anew."""
+        self.hub.publish("clock", self.clock())
+
     def clock(self) -> dict[str, Any]:
         """The DSP's clock now and its speed (`gbhan dsp serve --start --speed`): the page
         runs it on from there."""

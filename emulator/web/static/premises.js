@@ -81,7 +81,9 @@
   }
 
   // The DSP's clock (dsp serve --start/--speed): its time at the snapshot, run on at its speed.
+  let ticking = null;
   function runClock(clock) {
+    if (ticking !== null) clearInterval(ticking);  // a new pace: run on from its snapshot
     const shown = document.getElementById("dsp-clock");
     const base = Date.parse(clock.utc), since = Date.now();
     document.getElementById("dsp-speed").textContent =
@@ -92,12 +94,12 @@
       shown.textContent = now.toISOString().replace(/\.\d{3}Z$/, "Z");
     };
     tick();
-    setInterval(tick, 1000);
+    ticking = setInterval(tick, 1000);
   }
 
   gb.json("/web/api/premises").then((snap) => {
     if (snap.clock) runClock(snap.clock);
     snap.premises.forEach(show);
-    gb.follow(snap.last_event, { premises: show });
+    gb.follow(snap.last_event, { premises: show, clock: runClock });
   }).catch((err) => root.append(el("p", { class: "reason" }, String(err))));
 })();
