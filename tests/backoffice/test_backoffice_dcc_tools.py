@@ -24,9 +24,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from backoffice_helpers import DCCBOXED, DUIS
+from backoffice_helpers import DCCBOXED, DUIS, free_port
 from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE
-from test_backoffice_dsp_state import ESME, free_port, serve
+from test_backoffice_dsp_state import ESME, serve
 
 from emulator.backoffice import duis
 from emulator.backoffice.keychoice import DeviceTrust

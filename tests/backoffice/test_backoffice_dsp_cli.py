@@ -5,14 +5,13 @@ each DUIS answer printed, the device's last; and both commands as real processes
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pytest
-from backoffice_helpers import DUIS
+from backoffice_helpers import DUIS, free_port
 from dsp_helpers import build_dsp
 
 from emulator.backoffice import service
@@ -20,12 +19,6 @@ from tools import dsp_cmd
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE_7_6 = "ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

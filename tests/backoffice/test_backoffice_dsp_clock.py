@@ -12,13 +12,14 @@ import base64
 import datetime as dt
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from backoffice_helpers import free_port
 
 from emulator import data
 from emulator.backoffice import duis, xmlsig
@@ -33,12 +34,6 @@ TEMPLATE = data.duis_catalogue() / "ECS17b_4.1.1_DSP_FUTURE_DATED_REQUEST_DUIS.X
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 SPEED = 600  # an hour in 6 s
 RTDS_ESME = "00-DB-12-34-56-78-90-A0"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _dashed(eui: bytes) -> str:
@@ -79,7 +74,7 @@ def _answers(out: str) -> list[tuple[str, dt.datetime | None, bytes | None]]:
 
 
 def test_an_hour_ahead_is_carried_out_in_seconds_by_both_processes_meters(tmp_path):
-    listen = _free_port()
+    listen = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
          "--smki-port", "0", "--web-port", "0", "--state-dir", str(tmp_path / "state"),

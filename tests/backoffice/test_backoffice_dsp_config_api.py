@@ -18,9 +18,9 @@ import urllib.request
 import zipfile
 
 import aiohttp
-from backoffice_helpers import DCCBOXED, RTDS, SCHEMA
+from backoffice_helpers import DCCBOXED, RTDS, SCHEMA, free_port
 from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE
-from test_backoffice_dsp_state import free_port, run_as_dno, serve
+from test_backoffice_dsp_state import run_as_dno, serve
 from test_backoffice_dsp_users import USERS
 
 from emulator.backoffice import service

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 
 from aiohttp import web
+from backoffice_helpers import free_port
 
 from emulator.backoffice.duis import DocumentKind
 from emulator.backoffice.eligibility import DuisRole
@@ -17,12 +17,6 @@ from emulator.backoffice.registry import RegisteredUser
 from emulator.backoffice.service import HttpDelivery
 
 DOCUMENT = b"<sr:Response xmlns:sr='http://www.dccinterface.co.uk/ServiceUserGateway'/>"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Listener:

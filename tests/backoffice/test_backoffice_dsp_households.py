@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 import pytest
-from backoffice_helpers import DCCBOXED, RTDS, SCHEMA
+from backoffice_helpers import DCCBOXED, RTDS, SCHEMA, free_port
 from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE, build_dsp, signed_as
-from test_backoffice_dsp_state import TEMPLATE_7_7, code_of, free_port, rid_of, serve
+from test_backoffice_dsp_state import TEMPLATE_7_7, code_of, rid_of, serve
 
 from emulator.backoffice import duis, xmlsig
 from emulator.backoffice.assembly import make_dsp

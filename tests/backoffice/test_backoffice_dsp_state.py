@@ -16,12 +16,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from backoffice_helpers import DCCBOXED, DUIS
+from backoffice_helpers import DCCBOXED, DUIS, free_port
 from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE, build_dsp, signed_as
 
 from emulator.backoffice import duis
@@ -36,12 +35,6 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE_7_6 = DUIS / "ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML"
 TEMPLATE_7_7 = DUIS / "ECS61a_7.7_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML"
 ESME = bytes.fromhex("00DB1234567890A0")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(

@@ -18,9 +18,9 @@ import signal
 from pathlib import Path
 
 import pytest
-from backoffice_helpers import DCCBOXED, DUIS, RTDS, SCHEMA
+from backoffice_helpers import DCCBOXED, DUIS, RTDS, SCHEMA, free_port
 from dsp_helpers import GBCS_DATE, RTDS_KEYSTORE
-from test_backoffice_dsp_state import free_port, serve
+from test_backoffice_dsp_state import serve
 
 from emulator.backoffice import duis, xmlsig
 from emulator.backoffice.assembly import make_dsp
