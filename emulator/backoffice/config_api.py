@@ -57,6 +57,21 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def clock_state(dsp: Dsp) -> dict[str, object]:
+    """The DSP's clock now, its speed, and whether its pace may change (`dsp.pace`): what
+    GET /gbhan/v1/clock answers and the web console's pages run their clock on from."""
+    now = dsp.utc_now().astimezone(dt.UTC).isoformat(timespec="seconds")
+    return {"utc": now.replace("+00:00", "Z"), "speed": loop_seconds(1.0),
+            "paced": dsp.pace is not None}  # fmt: skip
+
+
+async def _json_body(request: web.Request) -> object:
+    """The request's JSON body; ValueError when it is too large or not JSON."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ValueError("body too large")
+    return json.loads(await request.read())
+
+
 def add_routes(
     app: web.Application,
     dsp: Dsp,
@@ -96,10 +111,8 @@ def add_routes(
 
     async def put_endpoint(request: web.Request) -> web.Response:
         user = user_of(request)
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return _error(400, "body too large")
         try:
-            body = json.loads(await request.read())
+            body = await _json_body(request)
             if not isinstance(body, dict) or "endpoint" not in body:
                 raise ValueError('the body is {"endpoint": URL or null}')
             url = check_url(body["endpoint"])
@@ -120,19 +133,12 @@ def add_routes(
     app.router.add_get(f"{PREFIX}/users/{{eui}}/endpoint", get_endpoint)
     app.router.add_put(f"{PREFIX}/users/{{eui}}/endpoint", put_endpoint)
 
-    def clock_now() -> dict[str, object]:
-        return {"utc": dsp.utc_now().astimezone(dt.UTC).isoformat(timespec="seconds")
-                .replace("+00:00", "Z"), "speed": loop_seconds(1.0),
-                "paced": dsp.pace is not None}  # fmt: skip
-
     async def get_clock(request: web.Request) -> web.Response:
-        return web.json_response(clock_now())
+        return web.json_response(clock_state(dsp))
 
     async def put_clock(request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return _error(400, "body too large")
         try:
-            body = json.loads(await request.read())
+            body = await _json_body(request)
             speed = body.get("speed") if isinstance(body, dict) else None
             if isinstance(speed, bool) or not isinstance(speed, int | float):
                 raise ValueError('the body is {"speed": X}, X simulated seconds a second')
@@ -144,7 +150,7 @@ def add_routes(
             return _error(409, "this DSP runs on the wall clock: start it with --start or "
                           "--speed to change its pace")  # fmt: skip
         dsp.pace(float(speed))
-        return web.json_response(clock_now())
+        return web.json_response(clock_state(dsp))
 
     app.router.add_get(f"{PREFIX}/devices", devices)
     app.router.add_get(f"{PREFIX}/clock", get_clock)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import datetime as dt
 import json
 import logging
 import re
@@ -336,9 +335,7 @@ class Console:
     def clock(self) -> dict[str, Any]:
         """The DSP's clock now and its speed (`gbhan dsp serve --start --speed`): the page
         runs it on from there."""
-        now = self.dsp.utc_now().astimezone(dt.UTC)
-        return {"utc": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-                "speed": loop_seconds(1.0)}  # fmt: skip
+        return config_api.clock_state(self.dsp)
 
     async def _api_log(self, request: web.Request) -> web.Response:
         return log_listing(self.hub, self.log, request.query)
