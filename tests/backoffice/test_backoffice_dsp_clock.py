@@ -3,7 +3,8 @@ host's too) starts at DATE and runs X times as fast, so a request future-dated a
 is carried out, and answered, a few real seconds later, by the RTDS meter in the DSP's process
 and by a generated household's meter in the host's, each at its time on the DSP's clock; the
 web console's premises page is given that clock and its speed; a daily schedule at a day a
-second reads the meter once a DSP day; and a restart carries the clock on (`--start resume`)."""
+second reads the meter once a DSP day; and a restart carries the clock on (`--start resume`).
+Changing the pace while the DSP runs: tests/web/test_web_dsp_clock.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -129,13 +129,11 @@ def test_an_hour_ahead_is_carried_out_in_seconds_by_both_processes_meters(tmp_pa
         assert response.originator.hex("-").upper() == target
 
 
-def _serve(state: Path, *extra: str, web: bool = False) -> tuple[subprocess.Popen, str]:
-    """`gbhan dsp serve` on the state (its console on a free port, or none): (the process,
-    its first line)."""
-    console = ["--web-port", "0"] if web else ["--no-web"]
+def _serve(state: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    """`gbhan dsp serve` on the state, no console: (the process, its first line)."""
     server = subprocess.Popen(
         [sys.executable, "-m", "tools.dsp_cmd", "dsp", "serve", "--port", "0",
-         "--smki-port", "0", *console, "--state-dir", str(state), *extra],
+         "--smki-port", "0", "--no-web", "--state-dir", str(state), *extra],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     return server, server.stdout.readline()
@@ -222,78 +220,3 @@ def test_a_daily_schedule_runs_once_a_simulated_day_at_a_day_a_second(tmp_path):
     for answer in received[:3]:
         assert answer.code == "I0"
         assert decode(answer.gbcs_payload).use_case.name == "ECS21a"
-
-
-def _clock_api(base: str, speed: object = None) -> tuple[int, dict]:
-    """GET (or, with `speed`, PUT) /gbhan/v1/clock: (status, body)."""
-    body = None if speed is None else json.dumps({"speed": speed}).encode()
-    request = urllib.request.Request(
-        base + "/gbhan/v1/clock", data=body, method="GET" if body is None else "PUT",
-        headers={"Content-Type": "application/json"},
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
-def _clock_events(console: str) -> list[dict]:
-    """The first clock event the console's stream published (it replays them), if any
-    within 10 real seconds (at a day a second, the premises' events never let it go quiet)."""
-    found, fields, deadline = [], {}, time.monotonic() + 10
-    with urllib.request.urlopen(console + "web/api/events?after=0", timeout=30) as stream:
-        for raw in stream:  # the replay, then what comes, or a heartbeat when quiet
-            line = raw.decode().rstrip("\n")
-            if line.startswith(":") or time.monotonic() > deadline:
-                break
-            if line == "" and fields.get("event") == "clock":
-                found.append(json.loads(fields["data"]))
-            if line == "":
-                fields = {}
-            else:
-                key, _, value = line.partition(": ")
-                fields[key] = value
-            if found:
-                break
-    return found
-
-
-def test_the_pace_changes_while_the_dsp_runs(tmp_path):
-    """PUT /gbhan/v1/clock: a paced DSP started at real speed runs a day a second from then
-    on (its clock moves about that much in a real second), and back, and its console's
-    pages are told; a speed that is none is refused, and a DSP on the plain wall clock says
-    it cannot change its pace."""
-    server, line = _serve(tmp_path / "paced", "--start", START.isoformat(), web=True)
-    try:
-        base = re.match(r"DSP on (http://\S+?)/api", line).group(1)
-        console = re.match(r"web console on (http://\S+/)", server.stdout.readline()).group(1)
-        status, before = _clock_api(base)
-        assert status == 200 and before["speed"] == 1 and before["paced"] is True
-        status, fast = _clock_api(base, 86400)
-        assert status == 200 and fast["speed"] == 86400
-        time.sleep(1.0)
-        _status, later = _clock_api(base)
-        moved = _when(later["utc"]) - _when(fast["utc"])
-        assert dt.timedelta(hours=12) < moved < dt.timedelta(days=10)
-        [told] = _clock_events(console)  # the premises page runs its clock on from this
-        assert told["speed"] == 86400
-        refused = [_clock_api(base, bad)[0] for bad in (0, -1, "fast", True)]
-        assert refused == [400, 400, 400, 400]
-        assert _clock_api(base, 1)[1]["speed"] == 1
-    finally:
-        server.terminate()
-        server.wait(15)
-    server, line = _serve(tmp_path / "wall")
-    try:
-        base = re.match(r"DSP on (http://\S+?)/api", line).group(1)
-        status, said = _clock_api(base, 60)
-        assert status == 409 and "wall clock" in said["error"]
-        assert _clock_api(base)[1]["paced"] is False
-    finally:
-        server.terminate()
-        server.wait(15)
-
-
-def _when(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

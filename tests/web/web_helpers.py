@@ -68,9 +68,10 @@ class Served:
         with urllib.request.urlopen((base or self.web_url) + path, timeout=30) as reply:
             return json.loads(reply.read())
 
-    def send(self, method: str, path: str, body: object) -> tuple[int, object]:
+    def send(self, method: str, path: str, body: object, base: str | None = None
+             ) -> tuple[int, object]:  # fmt: skip
         request = urllib.request.Request(
-            self.web_url + path, data=json.dumps(body).encode(), method=method,
+            (base or self.web_url) + path, data=json.dumps(body).encode(), method=method,
             headers={"Content-Type": "application/json"},
         )  # fmt: skip
         try:
