@@ -123,21 +123,41 @@ def build_dsp(schema, trusted, dsp_signer, keys=None, *, wan=None, clock=None, *
 def signed_as(path, eui: str, signer: xmlsig.Signer, counter: int | None = None) -> bytes:
     """A template as that user sends it: originator replaced, re-signed."""
     root = duis.parse(Path(path).read_bytes())
-    duis.set_originator(root, bytes.fromhex(eui))
-    if counter is not None:
-        node = root.find(f"{{{duis.SR}}}Header/{{{duis.SR}}}RequestID")
-        rid = duis.RequestId.parse(node.text)
-        node.text = str(duis.RequestId(rid.originator, rid.target, counter))
+    duis.set_originator(root, bytes.fromhex(eui), counter)
     return duis.to_bytes(xmlsig.sign(root, signer))
 
 
-async def with_real_premises(schema, trusted, dsp_signer, clock):
+async def with_real_premises(schema, trusted, dsp_signer, clock, wan=None):
     """A DSP (as `build_dsp`) routed to the emulated RTDS premises instead of the test double,
     on `clock`: (dsp, premises); the caller closes the premises."""
     from emulator.backoffice.premises_factory import build_premises
 
-    dsp, _double = build_dsp(schema, trusted, dsp_signer, clock=clock)
+    dsp, _double = build_dsp(schema, trusted, dsp_signer, wan=wan, clock=clock)
     dsp.router = Router(dsp.router.wan)
     premises = await build_premises(clock)
     dsp.attach(premises)
     return dsp, premises
+
+
+def supplier_on_real_premises(schema, trusted, dsp_signer, gbcs_keys, scenario, *,
+                              wan_latency_s: float = 0.0):  # fmt: skip
+    """`scenario(dsp, premises, supplier)`, a coroutine, on a simulated clock from GBCS_DATE:
+    a DSP routed to the emulated RTDS premises (`with_real_premises`), DCC Boxed's Supplier
+    sending in process and receiving its answers; the DSP drained and the premises closed
+    after. What the scenario returns."""
+    from emulator.backoffice.users import Deliveries, InProcessTransport, make_user
+
+    clock = Clock("simulated", start_utc=GBCS_DATE)
+
+    async def go():
+        wan = Wan(clock, latency_s=wan_latency_s)
+        dsp, premises = await with_real_premises(schema, trusted, dsp_signer, clock, wan)
+        supplier = make_user("supplier", gbcs_keys, schema, trusted, InProcessTransport(dsp))
+        dsp.delivery = Deliveries(supplier)
+        try:
+            return await scenario(dsp, premises, supplier)
+        finally:
+            await dsp.drain()
+            await premises.close()
+
+    return clock.run(go)

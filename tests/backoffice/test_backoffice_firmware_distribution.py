@@ -14,14 +14,13 @@ import hashlib
 
 import pytest
 from backoffice_helpers import DCCBOXED
-from dsp_helpers import GBCS_DATE, build_dsp
+from dsp_helpers import GBCS_DATE, build_dsp, supplier_on_real_premises
 from lxml import etree
 
 from emulator import data
 from emulator.backoffice import duis
 from emulator.backoffice.premises_factory import (
     GeneratedHousehold,
-    build_premises,
     meter_certificate,
 )
 from emulator.backoffice.remote_premises import PremisesHost
@@ -59,25 +58,10 @@ def _with(path, **texts) -> bytes:
 
 
 def run(schema, trusted, dsp, gbcs_keys, steps):
-    """A DSP with the catalogue's premises on a simulated clock and the Supplier; `steps(
-    supplier, dsp, premises)`, a coroutine, does the rest and returns what it found."""
-    clock = Clock("simulated", start_utc=GBCS_DATE)
-
-    async def go():
-        dsp_, _double = build_dsp(schema, trusted, dsp, wan=Wan(clock, latency_s=0.5),
-                                  clock=clock)  # fmt: skip
-        dsp_.router = type(dsp_.router)(dsp_.router.wan)  # only the real premises
-        premises = await build_premises(clock)
-        dsp_.attach(premises)
-        supplier = make_user("supplier", gbcs_keys, schema, trusted, InProcessTransport(dsp_))
-        dsp_.delivery = Deliveries(supplier)
-        try:
-            return await steps(supplier, dsp_, premises)
-        finally:
-            await dsp_.drain()
-            await premises.close()
-
-    return clock.run(go)
+    """A DSP with the catalogue's premises on a simulated clock (WAN 0.5 s each way) and the
+    Supplier; `steps(dsp, premises, supplier)`, a coroutine, does the rest and returns what it
+    found."""
+    return supplier_on_real_premises(schema, trusted, dsp, gbcs_keys, steps, wan_latency_s=0.5)
 
 
 def test_the_image_reaches_the_meter_and_its_receipt_the_supplier(schema, trusted, dsp,
@@ -85,7 +69,7 @@ def test_the_image_reaches_the_meter_and_its_receipt_the_supplier(schema, truste
     image = _image(TEMPLATE.read_bytes())
     image_hash = hashlib.sha256(image[60:-66]).digest()  # the Manufacturer Image's
 
-    async def steps(supplier, dsp_, premises):
+    async def steps(dsp_, premises, supplier):
         [ack] = await supplier.submit(supplier.prepare(TEMPLATE.read_bytes()))
         alert = await supplier.wait_for(None, duis.DocumentKind.DEVICE_ALERT, 60)
         activation = supplier.prepare(_with(ACTIVATE, FirmwareHash=image_hash.hex().upper()))
@@ -118,7 +102,7 @@ def test_a_tampered_image_alerts_8f1c_and_activates_nothing(schema, trusted, dsp
     image[100] ^= 0x01
     tampered = _with(TEMPLATE, FirmwareImage=base64.b64encode(bytes(image)).decode())
 
-    async def steps(supplier, dsp_, premises):
+    async def steps(dsp_, premises, supplier):
         [ack] = await supplier.submit(supplier.prepare(tampered))
         alert = await supplier.wait_for(None, duis.DocumentKind.DEVICE_ALERT, 60)
         return ack, alert, dsp_.stats.firmware, premises
@@ -135,7 +119,7 @@ def test_devices_not_sent_to_are_named_in_the_warning(schema, trusted, dsp, gbcs
     listed = ",".join([ESME, "00-DB-12-34-56-78-99-99", "00-DB-12-34-56-78-90-A4",
                        "00-DB-12-34-56-78-90-A3"])  # fmt: skip
 
-    async def steps(supplier, dsp_, premises):
+    async def steps(dsp_, premises, supplier):
         [ack] = await supplier.submit(supplier.prepare(_with(TEMPLATE, DeviceIDList=listed)))
         await asyncio.sleep(5)
         return ack, dsp_.stats.firmware
@@ -160,7 +144,7 @@ def test_11_4_the_ppmid_takes_its_image_and_runs_it(schema, trusted, dsp, gbcs_k
     the image's); the hub's CCS08 and the PPMID's CS09 reach the DSP, addressed to its ACB
     (no DUIS DCC alert is made of them yet: counted undeliverable)."""
 
-    async def steps(supplier, dsp_, premises):
+    async def steps(dsp_, premises, supplier):
         [ack] = await supplier.submit(supplier.prepare(PPMID_TEMPLATE.read_bytes()))
         await asyncio.sleep(5)
         return ack, dsp_.stats, premises
@@ -174,7 +158,7 @@ def test_11_4_the_ppmid_takes_its_image_and_runs_it(schema, trusted, dsp, gbcs_k
 
 def test_11_4_names_a_meter_not_applicable_and_sends_it_nothing(schema, trusted, dsp,
                                                                  gbcs_keys):  # fmt: skip
-    async def steps(supplier, dsp_, premises):
+    async def steps(dsp_, premises, supplier):
         request = _with(PPMID_TEMPLATE, DeviceIDList=ESME)
         [ack] = await supplier.submit(supplier.prepare(request))
         await asyncio.sleep(5)
@@ -225,7 +209,7 @@ def test_a_household_in_the_premises_host_takes_the_image(tmp_path):
 def test_a_network_operator_may_not_send_firmware(schema, trusted, dsp, gbcs_keys, template):
     """11.1 and 11.4 are the Suppliers' (IS, GS): the DNO is refused E2 and nothing is sent."""
 
-    async def steps(supplier, dsp_, premises):
+    async def steps(dsp_, premises, supplier):
         dno = make_user("dno", gbcs_keys, schema, trusted, InProcessTransport(dsp_))
         [answer] = await dno.submit(dno.prepare(template.read_bytes()))
         await asyncio.sleep(5)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import pytest
 from backoffice_helpers import DCCBOXED
-from dsp_helpers import GBCS_DATE, with_real_premises
+from dsp_helpers import GBCS_DATE, supplier_on_real_premises
 
 from emulator import data
 from emulator.backoffice import duis
-from emulator.backoffice.users import Deliveries, InProcessTransport, make_user
-from emulator.clock import Clock
 from emulator.devices.type2 import Type2ReadRefused
 from gbcs import decode
 from gbcs.security import check_message
@@ -42,19 +40,7 @@ def _addressed(template, target: str, other: str) -> bytes:
 
 
 def _run(schema, trusted, dsp, gbcs_keys, scenario):
-    clock = Clock("simulated", start_utc=GBCS_DATE)
-
-    async def go():
-        dsp_, premises = await with_real_premises(schema, trusted, dsp, clock)
-        supplier = make_user("supplier", gbcs_keys, schema, trusted, InProcessTransport(dsp_))
-        dsp_.delivery = Deliveries(supplier)
-        try:
-            return await scenario(dsp_, premises, supplier)
-        finally:
-            await dsp_.drain()
-            await premises.close()
-
-    return clock.run(go)
+    return supplier_on_real_premises(schema, trusted, dsp, gbcs_keys, scenario)
 
 
 async def _refused(device) -> bool:
