@@ -73,7 +73,7 @@ def register(sub) -> None:
         type=_jobs,
         default=None,
         help="processes checking at once, this one and N-1 forked workers (default: the "
-        "cores not already busy: this machine's cores less its 1-minute load average, at "
+        "cores not already busy: this machine's cores less the tasks running now, at "
         "least 1); output, order and exit status are the same for any number",
     )
     p.set_defaults(func=cmd_check, quick_exit=True)  # see tools.cli.exit_with
@@ -152,15 +152,32 @@ def _cores() -> int:
 
 
 def idle_cores() -> int:
-    """The cores not already busy: cores less the 1-minute load average, rounded, at least
-    1. Workers on busy cores only queue behind the work already there (measured: on a
-    2-core machine at load 8, two workers took longer than one)."""
+    """The cores not already busy: cores less the tasks running now besides this one,
+    rounded, at least 1. Workers on busy cores only queue behind the work already there
+    (measured: on a 2-core machine at load 8, two workers took longer than one). "Now" is
+    the kernel's count of runnable tasks (/proc/loadavg), not the 1-minute load average,
+    which still counts work that ended up to a minute ago: just after a build or a test run
+    it took one worker on an idle machine. Without that count (not Linux), the 1-minute
+    average; without either, every core."""
     cores = _cores()
-    try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average here: assume the cores are free
+    busy = _busy_now()
+    if busy is None:
         return cores
     return max(1, min(cores, round(cores - busy)))
+
+
+def _busy_now() -> float | None:
+    """Tasks running or ready to run besides this process, or None if unknown."""
+    try:
+        with open("/proc/loadavg", "rb") as loadavg:
+            running = loadavg.read().split()[3].split(b"/")[0]
+        return max(0, int(running) - 1)  # the count includes the task reading it
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average here: assume the cores are free
+        return None
 
 
 def _jobs(text: str) -> int:

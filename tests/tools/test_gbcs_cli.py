@@ -377,18 +377,42 @@ def test_check_refuses_zero_jobs():
 
 
 @pytest.mark.parametrize(
-    ("cores", "load", "jobs"), [(2, 0.2, 2), (2, 1.0, 1), (2, 8.0, 1), (8, 2.6, 5), (1, 0.0, 1)]
+    ("cores", "busy", "jobs"), [(2, 0, 2), (2, 1, 1), (2, 8, 1), (8, 3, 5), (1, 0, 1)]
 )
-def test_default_jobs_are_the_cores_not_already_busy(monkeypatch, cores, load, jobs):
+def test_default_jobs_are_the_cores_not_already_busy(monkeypatch, cores, busy, jobs):
     monkeypatch.setattr(gbcs_cmd, "_cores", lambda: cores)
-    monkeypatch.setattr(gbcs_cmd.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(gbcs_cmd, "_busy_now", lambda: busy)
     assert gbcs_cmd.idle_cores() == jobs
 
 
+def test_busy_now_is_the_running_tasks_besides_this_one(monkeypatch, tmp_path):
+    """The kernel's runnable count (/proc/loadavg's fourth field), not the 1-minute average:
+    a minute after heavy work the average still says busy while nothing runs."""
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("7.90 3.10 1.20 3/412 99\n")  # busy a minute ago; two others run now
+    real_open = open
+    monkeypatch.setattr(
+        gbcs_cmd, "open", lambda path, mode="r": real_open(loadavg, mode), raising=False
+    )
+    assert gbcs_cmd._busy_now() == 2
+    monkeypatch.setattr(gbcs_cmd, "_cores", lambda: 4)
+    assert gbcs_cmd.idle_cores() == 2
+
+
+def test_busy_now_falls_back_to_the_load_average(monkeypatch):
+    def missing(*_args, **_kwargs):
+        raise FileNotFoundError("/proc/loadavg")
+
+    monkeypatch.setattr(gbcs_cmd, "open", missing, raising=False)
+    monkeypatch.setattr(gbcs_cmd.os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    assert gbcs_cmd._busy_now() == 1.0
+
+
 def test_default_jobs_without_a_load_average_are_the_cores(monkeypatch):
-    def unavailable():
+    def unavailable(*_args, **_kwargs):
         raise OSError("no load average")
 
     monkeypatch.setattr(gbcs_cmd, "_cores", lambda: 4)
+    monkeypatch.setattr(gbcs_cmd, "open", unavailable, raising=False)
     monkeypatch.setattr(gbcs_cmd.os, "getloadavg", unavailable)
     assert gbcs_cmd.idle_cores() == 4
