@@ -992,8 +992,9 @@ def _check_in_workers(
 
     os.fork and a pair of pipes per worker, not multiprocessing (whose import alone is a
     twentieth of a small check): jobs - 1 workers inherit the codec and keystore as loaded,
-    and this process is the last; each round, share k is every jobs-th source from the
-    k-th (so costly folders are shared evenly), the first round's inherited by worker k
+    and this process is the last; each round, share k holds one source of every jobs in a
+    row, its place in the row turning by one each row (`_share_of`: costly folders, and a
+    command and its response side by side, are shared evenly), the first round's inherited by worker k
     with the fork (no pickling, and it starts at once), each later one sent to it as one
     pickled list; the results come back as one list (verdicts and tallies:
     `FileResult.__reduce__`), share 0 checked here meanwhile. A worker that dies (killed, out of memory) is a GbcsError
@@ -1005,22 +1006,40 @@ def _check_in_workers(
         return
     # the first round's shares go with the fork (each worker finds its own in the memory it
     # inherits and starts on it at once); later rounds through the pipes
-    workers = [_Worker.start(keystore, allow, round_[number::jobs]) for number in range(1, jobs)]
+    parts = _shares(round_, jobs)
+    workers = [_Worker.start(keystore, allow, parts[number]) for number in range(1, jobs)]
     try:
         while round_:
-            own = [_check_source(source, keystore, allow) for source in round_[::jobs]]
+            own = [_check_source(source, keystore, allow) for source in parts[0]]
             for result in own:
                 result.message = None
-            shares = [own, *(worker.receive() for worker in workers)]
+            shares = [iter(own), *(iter(worker.receive()) for worker in workers)]
             for index in range(len(round_)):
-                yield shares[index % jobs][index // jobs]
+                yield next(shares[_share_of(index, jobs)])
             round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
             if round_:
+                parts = _shares(round_, jobs)
                 for number, worker in enumerate(workers, 1):
-                    worker.send(round_[number::jobs])
+                    worker.send(parts[number])
     finally:
         for worker in workers:
             worker.stop()
+
+
+def _share_of(index: int, jobs: int) -> int:
+    """Which of `jobs` shares checks the index-th source of a round: one of every `jobs` in
+    a row, the place turning by one each row (with 2: 0 1 1 0 0 1 1 0 ...). Plain turns
+    (0 1 0 1) gave one process every command and the other every response of RTDS's
+    command/response pairs: 57 against 62 ms of checking; turning, 59 against 60."""
+    return (index + index // jobs) % jobs
+
+
+def _shares(round_: list[Source], jobs: int) -> list[list[Source]]:
+    """The round's sources dealt into `jobs` shares by `_share_of`, each in its order."""
+    shares: list[list[Source]] = [[] for _ in range(jobs)]
+    for index, source in enumerate(round_):
+        shares[_share_of(index, jobs)].append(source)
+    return shares
 
 
 class _Worker(Record):

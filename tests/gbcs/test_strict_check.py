@@ -15,6 +15,7 @@ from gbcs import decode
 from gbcs.check import (
     RULES,
     UNVERIFIABLE_RULES,
+    Source,
     Verdict,
     _message_code_offset,
     check_message_bytes,
@@ -331,6 +332,22 @@ def test_workers_check_later_rounds_sent_through_their_pipes(monkeypatch):
     totals = check_sources(sources, rtds_keystore(), lambda _, r: seen.append(r.as_dict()), jobs=3)
     assert seen == expected and totals.files == 150
     assert [r["source"] for r in seen] == [s.name for s in sources]
+
+
+@pytest.mark.parametrize("jobs", [2, 3, 4])
+def test_shares_deal_every_source_once_and_split_pairs_evenly(jobs):
+    """Each source goes to one share, in order within it, and each share gets as many
+    of a folder's commands as of its responses (RTDS lists them in pairs, and a response
+    is signed more often: plain turns gave one process every command)."""
+    pairs = [
+        Source(f"{n}_{kind}", None) for n in range(12 * jobs) for kind in ("COMMAND", "RESPONSE")
+    ]
+    shares = gbcs.check._shares(pairs, jobs)
+    assert sorted(s.name for share in shares for s in share) == sorted(s.name for s in pairs)
+    for share in shares:
+        assert [s.name for s in share] == [s.name for s in pairs if s in share]
+        commands = sum(s.name.endswith("COMMAND") for s in share)
+        assert commands == len(share) - commands == 12
 
 
 def test_workers_read_the_files_they_check(tmp_path):
