@@ -151,18 +151,22 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def idle_cores() -> int:
-    """The cores not already busy: cores less the tasks running now besides this one,
-    rounded, at least 1. Workers on busy cores only queue behind the work already there
-    (measured: on a 2-core machine at load 8, two workers took longer than one). "Now" is
-    the kernel's count of runnable tasks (/proc/loadavg), not the 1-minute load average,
-    which still counts work that ended up to a minute ago: just after a build or a test run
-    it took one worker on an idle machine. Without that count (not Linux), the 1-minute
-    average; without either, every core."""
+def idle_cores(earlier: float | None = None) -> int:
+    """The cores not already busy: cores less the tasks running besides this one, rounded,
+    at least 1. Workers on busy cores only queue behind the work already there (measured:
+    on a 2-core machine at load 8, two workers took longer than one). Busy is the kernel's
+    count of runnable tasks (/proc/loadavg) now and at `earlier`, a count taken a little
+    before (the lesser: a task seen once, such as the caller's own process finishing its
+    spawn or a kernel thread, is passing; one seen at both is working), not the 1-minute
+    load average, which still counts work that ended up to a minute ago: just after a
+    build, a test run or a benchmark it took one worker on an idle machine. Without that
+    count (not Linux), the 1-minute average; without either, every core."""
     cores = _cores()
     busy = _busy_now()
     if busy is None:
         return cores
+    if earlier is not None:
+        busy = min(busy, earlier)
     return max(1, min(cores, round(cores - busy)))
 
 
@@ -336,6 +340,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_check(args) -> int:
+    busy = _busy_now()  # the first of idle_cores' two looks
     sources = _sources(args)
     keystore = load_keystore(args.keystore, args.at, args.acb)
     if not args.json:
@@ -363,7 +368,7 @@ def cmd_check(args) -> int:
             keystore,
             progress,
             allow_unverifiable=args.allow_unverifiable,
-            jobs=args.jobs if args.jobs is not None else idle_cores(),
+            jobs=args.jobs if args.jobs is not None else idle_cores(busy),
         )
     except GbcsError as exc:  # the sweep itself broke (a worker died), not a message
         print(f"gbhan: {exc}", file=sys.stderr)

@@ -399,6 +399,17 @@ def test_busy_now_is_the_running_tasks_besides_this_one(monkeypatch, tmp_path):
     assert gbcs_cmd.idle_cores() == 2
 
 
+@pytest.mark.parametrize(
+    ("earlier", "now", "jobs"), [(1, 0, 2), (0, 1, 2), (1, 1, 1), (None, 1, 1)]
+)
+def test_a_task_counts_as_busy_only_when_seen_at_both_looks(monkeypatch, earlier, now, jobs):
+    """A task seen once (the process that started gbhan, a kernel thread) is passing: on
+    two cores it still gets a worker; one running at both looks takes a core."""
+    monkeypatch.setattr(gbcs_cmd, "_cores", lambda: 2)
+    monkeypatch.setattr(gbcs_cmd, "_busy_now", lambda: now)
+    assert gbcs_cmd.idle_cores(earlier) == jobs
+
+
 def test_busy_now_falls_back_to_the_load_average(monkeypatch):
     def missing(*_args, **_kwargs):
         raise FileNotFoundError("/proc/loadavg")
