@@ -994,11 +994,11 @@ def _check_in_workers(
     twentieth of a small check): jobs - 1 workers inherit the codec and keystore as loaded,
     and this process is the last; each round, share k holds one source of every jobs in a
     row, its place in the row turning by one each row (`_share_of`: costly folders, and a
-    command and its response side by side, are shared evenly), the first round's inherited by worker k
-    with the fork (no pickling, and it starts at once), each later one sent to it as one
-    pickled list; the results come back as one list (verdicts and tallies:
-    `FileResult.__reduce__`), share 0 checked here meanwhile. A worker that dies (killed, out of memory) is a GbcsError
-    naming its exit, never a wait for ever."""
+    command and its response side by side, are shared evenly), the first round's inherited
+    by worker k with the fork (no pickling, and it starts at once), each later one sent to
+    it as one pickled list; the results come back as one list (verdicts and tallies:
+    `FileResult.__reduce__`), share 0 checked here meanwhile. A worker that dies (killed,
+    out of memory) is a GbcsError naming its exit, never a wait for ever."""
     round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
     if not hasattr(os, "fork") or len(round_) < _MIN_SHARED:
         for source in itertools.chain(round_, sources):
