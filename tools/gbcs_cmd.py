@@ -340,7 +340,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_check(args) -> int:
-    busy = _busy_now()  # the first of idle_cores' two looks
+    busy = _busy_now() if args.jobs is None else None  # idle_cores' first look
     sources = _sources(args)
     keystore = load_keystore(args.keystore, args.at, args.acb)
     if not args.json:
