@@ -46,6 +46,8 @@ from .primitives import (
     OptionalDateTime,
     build_layer,
     encode_length,
+    long_form_value,
+    note_noncanonical,
     parse_layer,
     read_length_form,
     read_optional_datetime,
@@ -100,6 +102,8 @@ _KIND_OF = {
 }
 _KIND_OF[0x09] = _BYTES
 _BIT_STRING = 0x04
+# a float32 NaN is read into a Python float, which packs a signalling NaN back quietened
+_FLOAT32 = 0x17
 _BIT_STRING_NAME = AXDR_TYPES[_BIT_STRING][0]
 # _read_item's table, indexed by tag: (item template, kind, unpack_from, size), None for the
 # kinds _read_value reads (and unknown tags). An item is made as Container(template) and then
@@ -108,7 +112,7 @@ _BIT_STRING_NAME = AXDR_TYPES[_BIT_STRING][0]
 _ItemSpec = tuple[dict[str, Any], str, Any, int]
 _ITEM_SPECS: list[_ItemSpec | None] = [None] * 256
 for _tag, _kind in _KIND_OF.items():
-    if _kind is not None:
+    if _kind is not None and _tag != _FLOAT32:  # float32: _read_value, which counts NaNs
         _fixed = _FIXED.get(_tag)
         _ITEM_SPECS[_tag] = (
             {"type": _NAMES[_tag], "value": None},
@@ -135,7 +139,7 @@ def _length(data: bytes, pos: int) -> tuple[int, int]:
     end = pos + 1 + count
     if count == 0 or count > 4 or end > len(data):
         raise _fail(f"A-XDR: invalid length form 0x{first:02X}", pos)
-    return int.from_bytes(data[pos + 1 : end], "big"), end
+    return long_form_value(data[pos + 1 : end]), end
 
 
 def _take(data: bytes, pos: int, n: int, what: str) -> tuple[bytes, int]:
@@ -183,7 +187,10 @@ def _read_value(data: bytes, pos: int, tag: int) -> tuple[Any, int]:
         end = pos + fmt.size
         if end > len(data):
             raise _fail(f"A-XDR: {entry[0]} needs {fmt.size} bytes", pos)
-        return fmt.unpack_from(data, pos)[0], end
+        number = fmt.unpack_from(data, pos)[0]
+        if tag == _FLOAT32 and number != number:  # NaN: its bits may not pack back
+            note_noncanonical()
+        return number, end
     if kind == "compact":
         start = pos
         description, pos = _read_description(data, pos)
@@ -692,6 +699,13 @@ _ACCESS_RESULTS = {v: AccessResult.parse(bytes((v,))) for v in AccessResult.decm
 _SELECTION_CODES = frozenset(SpecificationKind.encmapping[kind] for kind in _SELECTION_KINDS)
 
 
+def _unnamed(code: int) -> EnumInteger:
+    """An enum byte no mapping names, kept as its number. The hand writers leave such a
+    value to the Struct, whose bytes may differ: counted as non-canonical."""
+    note_noncanonical()
+    return EnumInteger(code)
+
+
 def _fixed_end(data: bytes, pos: int, size: int) -> int:
     """Where a `size`-byte integer at pos ends; cut short, it fails where the data ends."""
     end = pos + size
@@ -705,7 +719,7 @@ def _read_specification(data: bytes, pos: int) -> tuple[Container, int]:
     code = data[pos] if pos < len(data) else None
     if pos + 10 <= len(data) and code not in _SELECTION_CODES:  # the usual 10 bytes
         specification = Container(
-            kind=_SPECIFICATION_KINDS.get(code) or EnumInteger(code),
+            kind=_SPECIFICATION_KINDS.get(code) or _unnamed(data[pos]),
             class_id=data[pos + 1] << 8 | data[pos + 2],
             instance_id=Obis(data[pos + 3 : pos + 9]),
             attribute_or_method=data[pos + 9],
@@ -729,7 +743,7 @@ def _read_specification(data: bytes, pos: int) -> tuple[Container, int]:
         parameters, pos = _read_item(data, pos)
         selection = Container(selector=selector, parameters=parameters)
     specification = Container(
-        kind=_SPECIFICATION_KINDS.get(code) or EnumInteger(code),
+        kind=_SPECIFICATION_KINDS.get(code) or _unnamed(code),
         class_id=class_id,
         instance_id=instance_id,
         attribute_or_method=attribute_or_method,
@@ -787,8 +801,8 @@ def _read_access_response(data: bytes) -> tuple[Container, int]:
         result = data[pos - 1]
         results.append(
             Container(
-                kind=_SPECIFICATION_KINDS.get(kind) or EnumInteger(kind),
-                result=_ACCESS_RESULTS.get(result) or EnumInteger(result),
+                kind=_SPECIFICATION_KINDS.get(kind) or _unnamed(kind),
+                result=_ACCESS_RESULTS.get(result) or _unnamed(result),
             )
         )
     return Container(

@@ -47,6 +47,7 @@ from .primitives import (
     SignatureField,
     encode_length,
     fail_at,
+    note_noncanonical,
     read_length_form,
     read_optional_datetime,
 )
@@ -357,9 +358,13 @@ def _general_ciphering(data: bytes) -> tuple[Container, int]:
     if length == 0x82 and pos + 4 <= len(data):
         start = pos + 4
         end = start + (data[pos + 2] << 8 | data[pos + 3])
+        if data[pos + 2] == 0:  # 81 nn would do
+            note_noncanonical()
     elif length == 0x81 and pos + 3 <= len(data):
         start = pos + 3
         end = start + data[pos + 2]
+        if data[pos + 2] < 0x80:  # the one-byte form would do
+            note_noncanonical()
     else:
         end = len(data) + 1
     if end > len(data):  # anything else, or too long: _sized, which fails where it should

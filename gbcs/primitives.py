@@ -3,7 +3,8 @@ the helper that runs a construct over bytes and turns its failures into DecodeEr
 
 GBCS, A-XDR and DER share one length form (section 3.1 of the primer): one byte below 0x80,
 else 0x81/0x82 followed by one or two big-endian bytes. The shortest form is always written,
-which is what makes decode-then-encode byte-identical on RTDS.
+which is what makes decode-then-encode byte-identical on RTDS; a longer one is read, and
+counted (note_noncanonical), so that the strict check knows when a re-encode can differ.
 """
 
 from __future__ import annotations
@@ -33,6 +34,33 @@ if TYPE_CHECKING:
     from construct import CodeGen
 
 
+# How many forms decode has read that encode writes otherwise (a long length form where a
+# shorter one holds the value; see note_noncanonical). It only ever grows, so a caller that
+# reads it before and after a decode and sees it unchanged knows that decode read none,
+# whatever other threads decoded meanwhile (they can only make it grow).
+_noncanonical = [0]
+
+
+def note_noncanonical() -> None:
+    """Count a form a reader accepted but a writer would not write (its bytes then differ
+    after a re-encode): gbcs.check skips its re-encode only when no reader counted one."""
+    _noncanonical[0] += 1
+
+
+def noncanonical_reads() -> int:
+    """How many non-canonical forms decode has read in this process (see note_noncanonical)."""
+    return _noncanonical[0]
+
+
+def long_form_value(raw: bytes) -> int:
+    """The value of a long length form's bytes (after its 0x8n), counted as non-canonical
+    when the short form or fewer bytes would hold it."""
+    value = int.from_bytes(raw, "big")
+    if value < 0x80 or raw[0] == 0:
+        _noncanonical[0] += 1
+    return value
+
+
 def parse_length_form(io: BinaryIO) -> int:
     """Read one length form from a stream; StreamError when it is cut short or invalid."""
     raw = io.read(1)
@@ -47,7 +75,7 @@ def parse_length_form(io: BinaryIO) -> int:
     raw = io.read(count)
     if len(raw) != count:
         raise StreamError("stream ended inside a length")
-    return int.from_bytes(raw, "big")
+    return long_form_value(raw)
 
 
 def fail_at(message: str, position: int) -> StreamError:
@@ -72,7 +100,7 @@ def read_length_form(data: bytes, pos: int) -> tuple[int, int]:
     end = pos + 1 + count
     if end > len(data):
         raise fail_at("stream ended inside a length", len(data))
-    return int.from_bytes(data[pos + 1 : end], "big"), end
+    return long_form_value(data[pos + 1 : end]), end
 
 
 class LengthForm(Construct):

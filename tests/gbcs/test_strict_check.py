@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from rtds_vectors import RTDS_KEYSTORE, RTDS_ROOT, params, read_vector, rtds_files, rtds_keystore
 
 import gbcs.check
-from gbcs import decode
+from gbcs import decode, encode
 from gbcs.check import (
     RULES,
     UNVERIFIABLE_RULES,
@@ -24,7 +24,10 @@ from gbcs.check import (
     unchecked_encryption,
 )
 from gbcs.errors import GbcsError
+from gbcs.framing import write_general_ciphering
 from gbcs.keystore import Keystore
+from gbcs.message import encode_apdu
+from gbcs.primitives import encode_length, noncanonical_reads, read_length_form
 from gbcs.roles import Role
 from gbcs.security import check_message, mac_apdu, wrap_with_mac
 
@@ -227,6 +230,124 @@ def test_trailing_bytes_fail_at_the_first_one():
     data = read_vector(DEACTIVATE)
     verdict = only(check_message_bytes("tail", data + b"\x00", rtds_keystore()), "trailing-bytes")
     assert verdict.offset == len(data)
+
+
+# --- re-encode: a length form longer than it need be ---------------------------------------
+# The check rebuilds a message only where decode read a form its writers write otherwise;
+# each place a length form is read must count a long one, or such a message would pass.
+DF_DATE_TIME_AT = 29  # DF 09 CRA counter(8) 08 originator(8) 08 target(8)
+
+
+def longer(form: bytes) -> bytes:
+    """The same length one byte longer than its shortest form: 05 -> 81 05, 81 90 -> 82 00
+    90, 82 01 00 -> 83 00 01 00."""
+    value = read_length_form(form, 0)[0]
+    size = len(form) if form[0] >= 0x80 else 1  # the value's bytes, plus one leading zero
+    return bytes((0x80 | size,)) + value.to_bytes(size, "big")
+
+
+def relengthened(data: bytes) -> list[tuple[str, bytes, int]]:
+    """(which length, the message with that length form lengthened, the form's offset): the
+    DD service, the DF other information and content, and a DLMS payload's first length."""
+    message = decode(data)
+    apdu, mac, signature = message.apdu, message.mac, message.signature
+    signature_field = 0 if signature is None else 1 + len(signature)
+    content_at = message.content_offset - message.apdu_offset
+    content = apdu[content_at : len(apdu) - signature_field]
+    variants = []
+
+    def wrapped(which: str, edited: bytes, at: int) -> None:
+        """`edited` (an APDU) MAC'd as the message was (with its old MAC): `at` in it."""
+        if message.envelope is not None:
+            whole = write_general_ciphering(message.envelope, edited + mac)
+            edited, at = whole, len(whole) - len(mac) - len(edited) + at
+        variants.append((which, edited, at))
+
+    at = DF_DATE_TIME_AT + (1 if message.header["date_time"] is None else 13)
+    end = read_length_form(apdu, at)[1]
+    wrapped("other information", apdu[:at] + longer(apdu[at:end]) + apdu[end:], at)
+    at = content_at - len(encode_length(len(content)))
+    wrapped("content", apdu[:at] + longer(apdu[at:content_at]) + apdu[content_at:], at)
+    kind, first = message.payload_kind, None
+    if kind.startswith("dlms-"):
+        head = 5 + (1 if content[5] == 0 else 13)  # tag, invoke id, date-time
+        if kind == "dlms-access-request":
+            first = head  # the specifications' count
+        elif kind == "dlms-access-response":
+            first = head + 1  # after the echoed-specifications flag
+        elif content[head] in (1, 2, 9):  # a notification's array, structure or octets
+            first = head + 1
+    if first is not None:
+        end = read_length_form(content, first)[1]
+        edited = content[:first] + longer(content[first:end]) + content[end:]
+        new_apdu = encode_apdu(message.header, edited, signature)
+        wrapped("a-xdr", new_apdu, len(new_apdu) - signature_field - len(edited) + first)
+    if message.envelope is not None:
+        form = encode_length(5 + len(apdu) + len(mac))
+        at = message.apdu_offset - 5 - len(form)
+        variants.append(("service", data[:at] + longer(form) + data[at + len(form) :], at))
+    return variants
+
+
+@pytest.mark.parametrize("path", params(rtds_files()))
+def test_a_longer_length_form_fails_re_encode(path):
+    """At the form, or at an enclosing length (which counts the byte it gained) before it."""
+    data = read_vector(path)
+    outermost = "service" if data[0] == 0xDD else "other information"  # no length encloses it
+    for which, edited, at in relengthened(data):
+        result = check_message_bytes(path.name, edited, rtds_keystore())
+        found = [v.offset for v in result.verdicts if v.rule == "re-encode"]
+        assert found and found[0] <= at, f"{which} length at {at}: {result.failures}"
+        if which == outermost:
+            assert found == [at]
+
+
+ERROR_RESPONSE = rtds_files("ECS04a_1.5_ERROR_RESPONSE_GBCS")[0]  # one null-data item
+
+
+def with_dlms_content(path, edit) -> bytes:
+    """The message at `path` with its DLMS content edited (lengths around it rewritten)."""
+    message = decode(read_vector(path))
+    start = message.content_offset - message.apdu_offset
+    end = len(message.apdu) - (0 if message.signature is None else 1 + len(message.signature))
+    content = edit(message.apdu[start:end])
+    apdu = encode_apdu(message.header, content, message.signature)
+    if message.envelope is None:
+        return apdu
+    return write_general_ciphering(message.envelope, apdu + message.mac)
+
+
+@pytest.mark.parametrize(
+    "bits, nan, differs",
+    [
+        ("7f800001", True, True),
+        ("ff800123", True, True),
+        ("3f800000", False, False),
+        ("7fc00000", True, False),
+    ],
+    ids=["signalling-nan", "negative-signalling-nan", "one", "quiet-nan"],
+)
+def test_a_float32_fails_re_encode_only_when_its_bits_do_not_pack_back(bits, nan, differs):
+    null_item = bytes.fromhex("0100")  # the data list: one null-data item
+    edited = with_dlms_content(
+        ERROR_RESPONSE, lambda c: c.replace(null_item, bytes.fromhex("0117" + bits), 1)
+    )
+    before = noncanonical_reads()
+    result = check_message_bytes("float32", edited, rtds_keystore())
+    assert ("re-encode" in rules(result)) is differs
+    assert (noncanonical_reads() > before) is nan  # every NaN counted, and rebuilt
+
+
+def test_an_unnamed_access_result_is_rebuilt_to_judge_it():
+    edited = with_dlms_content(ERROR_RESPONSE, lambda c: c[:-1] + b"\xfe")
+    before = noncanonical_reads()
+    result = check_message_bytes("unnamed", edited, rtds_keystore())
+    assert noncanonical_reads() > before
+    try:
+        same = encode(decode(edited)) == edited
+    except GbcsError:
+        same = False
+    assert ("re-encode" in rules(result)) is not same
 
 
 def test_message_with_neither_signature_nor_mac_fails():

@@ -7,7 +7,9 @@ sample seeded by the file name so a failure repeats. None may pass.
 
 The mutation sweep drives at least 100,000 mutated inputs through decode, encode, verify,
 render and check: each either works or raises a GbcsError subclass naming its layer (and an
-offset inside the input); pytest-timeout fails a hang.
+offset inside the input); pytest-timeout fails a hang. On each, the check's re-encode
+verdict (which skips the rebuild where decode read every form canonically) must be the
+whole rebuild's.
 """
 
 import random
@@ -122,9 +124,10 @@ def through_everything(name: str, data: bytes, keystore) -> None:
         assert exc.layer
         assert exc.offset is None or 0 <= exc.offset <= len(data)
         message = None
+    rebuilt = None
     if message is not None:
         try:
-            encode(message)
+            rebuilt = encode(message)
         except GbcsError as exc:
             assert exc.layer
         try:
@@ -139,6 +142,9 @@ def through_everything(name: str, data: bytes, keystore) -> None:
             assert exc.layer
     result = check_message_bytes(name, data, keystore)  # never raises: it judges
     assert result.verdicts or result.decoded
+    # the check skips the rebuild where decode read every form canonically: its verdict
+    # must be the whole rebuild's
+    assert result.reencoded == (rebuilt == data), "re-encode verdict differs from a rebuild"
 
 
 @pytest.mark.slow
