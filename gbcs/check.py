@@ -583,18 +583,21 @@ def check_message_bytes(
     return result
 
 
-# Payloads whose hand readers count every form their writers would write otherwise (see
-# gbcs.primitives.note_noncanonical): read canonically, they re-encode to the same bytes.
-_CANONICAL_READERS = frozenset(DLMS_KINDS.values())
+# Payloads that re-encode to their own bytes when decode counted no non-canonical form:
+# the DLMS readers count every form their writers write otherwise (see
+# gbcs.primitives.note_noncanonical), and a DER tree needs no count, as it keeps each
+# length form as it came (padded_length_bytes) and each value as its bytes, and its reader
+# refuses a tag number written in more digits than it needs.
+_CANONICAL_READERS = frozenset((*DLMS_KINDS.values(), "asn1"))
 
 
 def reencode_verdict(message: Message, data: bytes, *, canonical: bool) -> Verdict | None:
     """None when `message` (decoded from `data`) re-encodes to `data`, else the re-encode
     verdict at the first differing byte.
 
-    `canonical`: decode counted no non-canonical form. The framing readers and the DLMS
-    readers count every form their writers write otherwise, so then the framing is `data`'s
-    own and a DLMS payload too, and only another payload is rebuilt (against its bytes).
+    `canonical`: decode counted no non-canonical form. The framing readers count every form
+    their writers write otherwise, so then the framing is `data`'s own, and so is a DLMS or
+    DER payload (_CANONICAL_READERS); only a GBZ payload is rebuilt (against its bytes).
     Otherwise, or when that payload differs, the whole message is rebuilt, as before, to say
     where. tests/gbcs/test_strict_check.py holds this to the whole rebuild over mutated
     RTDS messages."""
