@@ -27,8 +27,7 @@ from .diskcache import read_bytes
 from .errors import GbcsError, InputError
 from .keystore import EXPIRED, NOT_YET_VALID, Keystore
 from .message import Message, decode, encode
-from .payload import DLMS_KINDS, encrypted_fragments
-from .payload import encode as payload_encode
+from .payload import DLMS_KINDS, GBZ_KINDS, encrypted_fragments
 from .primitives import encode_length, noncanonical_reads
 from .record import FrozenRecord, Record
 from .security import (
@@ -583,12 +582,16 @@ def check_message_bytes(
     return result
 
 
-# Payloads that re-encode to their own bytes when decode counted no non-canonical form:
-# the DLMS readers count every form their writers write otherwise (see
-# gbcs.primitives.note_noncanonical), and a DER tree needs no count, as it keeps each
-# length form as it came (padded_length_bytes) and each value as its bytes, and its reader
-# refuses a tag number written in more digits than it needs.
-_CANONICAL_READERS = frozenset((*DLMS_KINDS.values(), "asn1"))
+# Payload kinds that re-encode to their own bytes when decode counted no non-canonical
+# form (see gbcs.primitives.note_noncanonical). The DLMS readers count every form their
+# writers write otherwise. A DER tree needs no count: it keeps each length form as it came
+# (padded_length_bytes) and each value as its bytes, and its reader refuses a tag number
+# written in more digits than it needs. GBZ headers are fixed-size fields read whole, and
+# the ZCL payloads' Structs are made of fixed-size integers and bytes, counts and lengths
+# their items must fill, and choices made again from the same values, but for ZCL's half
+# and single precision floats, whose NaNs are counted (zcl.ZclFloat). A kind not listed
+# here is always rebuilt.
+_CANONICAL_READERS = frozenset((*DLMS_KINDS.values(), "asn1", *GBZ_KINDS))
 
 
 def reencode_verdict(message: Message, data: bytes, *, canonical: bool) -> Verdict | None:
@@ -596,24 +599,12 @@ def reencode_verdict(message: Message, data: bytes, *, canonical: bool) -> Verdi
     verdict at the first differing byte.
 
     `canonical`: decode counted no non-canonical form. The framing readers count every form
-    their writers write otherwise, so then the framing is `data`'s own, and so is a DLMS or
-    DER payload (_CANONICAL_READERS); only a GBZ payload is rebuilt (against its bytes).
-    Otherwise, or when that payload differs, the whole message is rebuilt, as before, to say
-    where. tests/gbcs/test_strict_check.py holds this to the whole rebuild over mutated
-    RTDS messages."""
-    if canonical:
-        kind = message.payload_kind
-        if kind in _CANONICAL_READERS:
-            return None
-        start = message.content_offset
-        end = message.apdu_offset + len(message.apdu)
-        if message.signature is not None:
-            end -= 1 + len(message.signature)
-        try:
-            if payload_encode(kind, message.payload) == data[start:end]:
-                return None
-        except GbcsError:
-            pass
+    their writers write otherwise, so then the framing is `data`'s own, and so is a payload
+    of the kinds in _CANONICAL_READERS: nothing is rebuilt. Otherwise the whole message is
+    rebuilt, to say where it differs. tests/gbcs/test_strict_check.py and the mutation sweep
+    hold this to the whole rebuild."""
+    if canonical and message.payload_kind in _CANONICAL_READERS:
+        return None
     try:
         again = encode(message)
     except GbcsError as exc:

@@ -10,6 +10,7 @@ GBZ components.
 
 from __future__ import annotations
 
+import struct
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -20,8 +21,6 @@ from construct import (
     Computed,
     Container,
     Enum,
-    Float16l,
-    Float32l,
     Float64l,
     FormatField,
     GreedyBytes,
@@ -44,12 +43,14 @@ from construct import (
     this,
 )
 
+from .primitives import note_noncanonical
 from .strict import (
     Construct,
     ExactBytes,
     ItemsToEnd,
     LittleInteger,
     TrailingOptional,
+    read_exact,
 )
 
 if TYPE_CHECKING:
@@ -70,6 +71,43 @@ class Literal(str):
 
 
 SUCCESS = Literal("success")
+
+_FLOATS = {"<e": struct.Struct("<e"), "<f": struct.Struct("<f")}
+
+
+def parse_float(stream: BinaryIO, fmt: str) -> float:
+    """A half or single precision float, a NaN counted as non-canonical (see ZclFloat)."""
+    layout = _FLOATS[fmt]
+    value: float = layout.unpack(read_exact(stream, layout.size))[0]
+    if value != value:  # NaN
+        note_noncanonical()
+    return value
+
+
+class ZclFloat(Construct):
+    """A little-endian half (`<e`) or single (`<f`) precision float. A NaN read is counted
+    (gbcs.primitives.note_noncanonical): Python's float packs a signalling NaN back
+    quietened, and a half-precision NaN's payload not at all, so its bytes may change."""
+
+    def __init__(self, fmt: str):
+        super().__init__()
+        self.fmt = fmt
+        self.layout = _FLOATS[fmt]
+
+    def _parse(self, stream: BytesIO, context: Container, path: str) -> float:
+        return parse_float(stream, self.fmt)
+
+    def _build(self, obj: Any, stream: BytesIO, context: Container, path: str) -> Any:
+        stream.write(self.layout.pack(obj))
+        return obj
+
+    def _sizeof(self, context: Container, path: str) -> int:
+        return self.layout.size
+
+    def _emitparse(self, code: CodeGen) -> str:
+        code.append("from gbcs.zcl import parse_float")
+        return f"parse_float(io, {self.fmt!r})"
+
 
 Uint24 = LittleInteger(3)
 Uint40 = LittleInteger(5)
@@ -201,8 +239,8 @@ _SIMPLE_VALUES = {
     "boolean": Byte,
     "enum8": Byte,
     "enum16": Int16ul,
-    "semi_float": Float16l,
-    "single_float": Float32l,
+    "semi_float": ZclFloat("<e"),
+    "single_float": ZclFloat("<f"),
     "double_float": Float64l,
     "octet_string": OctetString,
     "character_string": CharString,

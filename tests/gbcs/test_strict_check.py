@@ -5,6 +5,7 @@ the byte offset; RTDS passes except for what no key can verify."""
 import datetime as dt
 import os
 import shutil
+import struct
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -343,6 +344,53 @@ def test_a_float32_fails_re_encode_only_when_its_bits_do_not_pack_back(bits, nan
     result = check_message_bytes("float32", edited, rtds_keystore())
     assert ("re-encode" in rules(result)) is differs
     assert (noncanonical_reads() > before) is nan  # every NaN counted, and rebuilt
+
+
+GAS_READ_RESPONSE = rtds_files("GCS21b_4.13_SUCCESS_RESPONSE_GBCS")[0]  # uint16 and uint32 reads
+
+
+def with_zcl_float(path, width: int, bits: str) -> bytes:
+    """The message at `path` with its first read attribute record of a `width`-bit unsigned
+    integer retyped as a float of the same width holding `bits` (big-endian hex)."""
+    data = read_vector(path)
+    message = decode(data)
+    integer, real = {16: (0x21, 0x38), 32: (0x23, 0x39)}[width]
+    for component in message.payload["components"]:
+        for record in component.body.frame.payload.get("records") or []:
+            if record.get("data_type") == f"uint{width}":
+                head = struct.pack("<HBB", record.attribute_id, 0, integer)
+                was = head + record.value.to_bytes(width // 8, "little")
+                now = head[:3] + bytes((real,)) + bytes.fromhex(bits)[::-1]
+                assert data.count(was) == 1
+                return data.replace(was, now)
+    raise AssertionError(f"no uint{width} record in {path.name}")
+
+
+@pytest.mark.parametrize(
+    "width, bits, nan, differs",
+    [
+        (32, "7f800001", True, True),
+        (32, "7fc00000", True, False),
+        (32, "3f800000", False, False),
+        (16, "7c01", True, True),
+        (16, "7e00", True, False),
+        (16, "3c00", False, False),
+    ],
+    ids=[
+        "single-signalling-nan",
+        "single-quiet-nan",
+        "single-one",
+        "half-nan-payload",
+        "half-quiet-nan",
+        "half-one",
+    ],
+)
+def test_a_zcl_float_fails_re_encode_only_when_its_bits_do_not_pack_back(width, bits, nan, differs):
+    edited = with_zcl_float(GAS_READ_RESPONSE, width, bits)
+    before = noncanonical_reads()
+    result = check_message_bytes("float", edited, rtds_keystore())
+    assert ("re-encode" in rules(result)) is differs
+    assert (noncanonical_reads() > before) is nan
 
 
 def test_an_unnamed_access_result_is_rebuilt_to_judge_it():
