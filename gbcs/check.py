@@ -635,8 +635,9 @@ def security_verdicts(message: Message, data: bytes, report: SecurityReport) -> 
 def unchecked_encryption(message: Message, report: SecurityReport) -> list[Verdict]:
     """Encrypted parts the security checks never reached (a payload layout whose fragments
     the codec does not yet collect, such as GCS53's GBZ alert): not checked is not
-    verified, so each is unverifiable."""
-    if FRAGMENT_HEADER not in message.apdu:  # every encrypted part starts with one
+    verified, so each is unverifiable. Only GBZ payloads hold encrypted components (DLMS
+    ones are all collected), and every encrypted part starts with a FRAGMENT_HEADER."""
+    if message.payload_kind not in GBZ_KINDS or FRAGMENT_HEADER not in message.apdu:
         return []
     held = _count_encrypted(message.payload)
     missed = held - len(report.decryption)
