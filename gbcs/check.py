@@ -1,6 +1,6 @@
-"""The conformance check: decode, re-encode and run every security check on GBCS messages,
-then judge each strictly, so that no message whose authenticity or form cannot be proved
-passes.
+"""The conformance check: decode, prove the bytes re-encode (rebuilding where decode read a
+form its writers write otherwise), run every security check on GBCS messages, then judge
+each strictly, so that no message whose authenticity or form cannot be proved passes.
 
 Each failure is a `Verdict` naming the rule that failed (`RULES`) and, where one applies,
 the byte offset in the message. Messages that cannot be verified for want of a key or
@@ -547,7 +547,7 @@ def check_message_bytes(
     *,
     allow_unverifiable: bool = False,
 ) -> FileResult:
-    """Decode, re-encode, verify and judge one message strictly.
+    """Decode, prove the re-encode (reencode_verdict), verify and judge one message strictly.
 
     Without a keystore nothing can be verified, so a signed or MAC'd message fails as
     unverifiable (unless `allow_unverifiable`)."""
