@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import struct
+from _thread import _local as _thread_local  # threading.local, without importing threading
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -34,22 +35,27 @@ if TYPE_CHECKING:
     from construct import CodeGen
 
 
-# How many forms decode has read that encode writes otherwise (a long length form where a
-# shorter one holds the value; see note_noncanonical). It only ever grows, so a caller that
-# reads it before and after a decode and sees it unchanged knows that decode read none,
-# whatever other threads decoded meanwhile (they can only make it grow).
-_noncanonical = [0]
+class _ThreadCounts(_thread_local):
+    """Per thread: how many forms decode has read that encode writes otherwise (see
+    note_noncanonical). A decode runs in one thread, so a caller that reads its thread's
+    count before and after one and sees it unchanged knows that decode read none; another
+    thread's decodes, counted in that thread, cannot hide one."""
+
+    noncanonical = 0
+
+
+_counts = _ThreadCounts()
 
 
 def note_noncanonical() -> None:
     """Count a form a reader accepted but a writer would not write (its bytes then differ
     after a re-encode): gbcs.check skips its re-encode only when no reader counted one."""
-    _noncanonical[0] += 1
+    _counts.noncanonical += 1
 
 
 def noncanonical_reads() -> int:
-    """How many non-canonical forms decode has read in this process (see note_noncanonical)."""
-    return _noncanonical[0]
+    """How many non-canonical forms decode has read in this thread (see note_noncanonical)."""
+    return _counts.noncanonical
 
 
 def long_form_value(raw: bytes) -> int:
@@ -57,7 +63,7 @@ def long_form_value(raw: bytes) -> int:
     when the short form or fewer bytes would hold it."""
     value = int.from_bytes(raw, "big")
     if value < 0x80 or raw[0] == 0:
-        _noncanonical[0] += 1
+        _counts.noncanonical += 1
     return value
 
 

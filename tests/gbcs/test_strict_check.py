@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import shutil
 import struct
+import threading
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -233,9 +234,10 @@ def test_trailing_bytes_fail_at_the_first_one():
     assert verdict.offset == len(data)
 
 
-# --- re-encode: a length form longer than it need be ---------------------------------------
-# The check rebuilds a message only where decode read a form its writers write otherwise;
-# each place a length form is read must count a long one, or such a message would pass.
+# --- re-encode: forms decode reads that its writers write otherwise ------------------------
+# The check rebuilds a message only where decode counted such a form (a length form longer
+# than it need be, a NaN, an unnamed enum byte); a reader that failed to count one would
+# let its message pass.
 DF_DATE_TIME_AT = 29  # DF 09 CRA counter(8) 08 originator(8) 08 target(8)
 
 
@@ -308,6 +310,21 @@ def test_a_longer_length_form_fails_re_encode(path):
         assert found and found[0] <= at, f"{which} length at {at}: {result.failures}"
         if which == outermost:
             assert found == [at]
+
+
+def test_the_count_is_kept_per_thread():
+    """A long form read in one thread is counted there: a check in another thread is not
+    told of it, and cannot have its own hidden by another thread's count."""
+    _, edited, _ = relengthened(read_vector(DEACTIVATE))[0]
+    before = noncanonical_reads()
+    results = []
+    thread = threading.Thread(
+        target=lambda: results.append(check_message_bytes("thread", edited, rtds_keystore()))
+    )
+    thread.start()
+    thread.join()
+    assert "re-encode" in rules(results[0])
+    assert noncanonical_reads() == before  # counted in that thread, not in this one
 
 
 ERROR_RESPONSE = rtds_files("ECS04a_1.5_ERROR_RESPONSE_GBCS")[0]  # one null-data item
