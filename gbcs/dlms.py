@@ -102,9 +102,9 @@ _KIND_OF = {
 }
 _KIND_OF[0x09] = _BYTES
 _BIT_STRING = 0x04
+_BIT_STRING_NAME = AXDR_TYPES[_BIT_STRING][0]
 # a float32 NaN is read into a Python float, which packs a signalling NaN back quietened
 _FLOAT32 = 0x17
-_BIT_STRING_NAME = AXDR_TYPES[_BIT_STRING][0]
 # _read_item's table, indexed by tag: (item template, kind, unpack_from, size), None for the
 # kinds _read_value reads (and unknown tags). An item is made as Container(template) and then
 # given its value, which is cheaper than Container(type=..., value=...). The unpack_from is

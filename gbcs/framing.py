@@ -47,7 +47,7 @@ from .primitives import (
     SignatureField,
     encode_length,
     fail_at,
-    note_noncanonical,
+    long_form_value,
     read_length_form,
     read_optional_datetime,
 )
@@ -357,14 +357,10 @@ def _general_ciphering(data: bytes) -> tuple[Container, int]:
     length = data[pos + 1] if pos + 1 < len(data) else 0
     if length == 0x82 and pos + 4 <= len(data):
         start = pos + 4
-        end = start + (data[pos + 2] << 8 | data[pos + 3])
-        if data[pos + 2] == 0:  # 81 nn would do
-            note_noncanonical()
+        end = start + long_form_value(data[pos + 2 : start])
     elif length == 0x81 and pos + 3 <= len(data):
         start = pos + 3
-        end = start + data[pos + 2]
-        if data[pos + 2] < 0x80:  # the one-byte form would do
-            note_noncanonical()
+        end = start + long_form_value(data[pos + 2 : start])
     else:
         end = len(data) + 1
     if end > len(data):  # anything else, or too long: _sized, which fails where it should

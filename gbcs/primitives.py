@@ -63,7 +63,7 @@ def long_form_value(raw: bytes) -> int:
     when the short form or fewer bytes would hold it."""
     value = int.from_bytes(raw, "big")
     if value < 0x80 or raw[0] == 0:
-        _counts.noncanonical += 1
+        note_noncanonical()
     return value
 
 
