@@ -26,7 +26,7 @@ from gbcs.check import (
     unchecked_encryption,
 )
 from gbcs.errors import GbcsError
-from gbcs.framing import write_general_ciphering
+from gbcs.framing import read_general_signing, write_general_ciphering
 from gbcs.keystore import Keystore
 from gbcs.message import encode_apdu
 from gbcs.primitives import encode_length, noncanonical_reads, read_length_form
@@ -256,7 +256,7 @@ def relengthened(data: bytes) -> list[tuple[str, bytes, int]]:
     apdu, mac, signature = message.apdu, message.mac, message.signature
     signature_field = 0 if signature is None else 1 + len(signature)
     content_at = message.content_offset - message.apdu_offset
-    content = apdu[content_at : len(apdu) - signature_field]
+    content = read_general_signing(apdu)[1]
     variants = []
 
     def wrapped(which: str, edited: bytes, at: int) -> None:
@@ -333,9 +333,7 @@ ERROR_RESPONSE = rtds_files("ECS04a_1.5_ERROR_RESPONSE_GBCS")[0]  # one null-dat
 def with_dlms_content(path, edit) -> bytes:
     """The message at `path` with its DLMS content edited (lengths around it rewritten)."""
     message = decode(read_vector(path))
-    start = message.content_offset - message.apdu_offset
-    end = len(message.apdu) - (0 if message.signature is None else 1 + len(message.signature))
-    content = edit(message.apdu[start:end])
+    content = edit(read_general_signing(message.apdu)[1])
     apdu = encode_apdu(message.header, content, message.signature)
     if message.envelope is None:
         return apdu
