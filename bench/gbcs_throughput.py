@@ -162,22 +162,24 @@ marks = {}
 group = cli.group
 
 def timed_group(command):
-    # the command's modules imported as cli.main imports them, then the fork and the
-    # gbhan process's own share marked
+    # the command's modules imported as cli.main imports them, then the fork and the end
+    # of this process's own part (its last claim on the chunk queue comes back empty) marked
     module = group(command)
     import gbcs.check
-    start, receive = gbcs.check._Worker.start.__func__, gbcs.check._Worker.receive
+    start, claim = gbcs.check._Worker.start.__func__, gbcs.check._ChunkQueue.claim
 
     def timed_start(cls, *args):
         marks.setdefault("fork", time.process_time())
         return start(cls, *args)
 
-    def timed_receive(self):
-        marks.setdefault("own", time.process_time())
-        return receive(self)
+    def timed_claim(self):
+        chunk = claim(self)
+        if chunk is None and "fork" in marks:  # this process's; a worker's marks are its own
+            marks.setdefault("own", time.process_time())
+        return chunk
 
     gbcs.check._Worker.start = classmethod(timed_start)
-    gbcs.check._Worker.receive = timed_receive
+    gbcs.check._ChunkQueue.claim = timed_claim
     return module
 
 cli.group = timed_group

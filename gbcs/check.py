@@ -18,6 +18,7 @@ import itertools
 import os
 import pickle
 import re
+import select
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -975,13 +976,12 @@ def check_sources(
     """Check every message of `sources` strictly; `progress` sees each result, in the
     sources' order (its decoded tree dropped afterwards, so a large sweep holds no trees).
 
-    `jobs` > 1 checks rounds of messages in that many processes (this one and jobs - 1
-    forked workers, which share the keystore as loaded; a worker's results come back
-    without their `security` report, their tallies kept); output, order and totals are
-    the same as with one, and
-    the sources are still taken as the checking goes (a round at a time), not all at once;
-    sources named but not read (`iter_sources(..., read=False)`) are read by the worker
-    that checks them."""
+    `jobs` > 1 checks rounds of messages in that many processes, 128 at most (this one and
+    jobs - 1 forked workers, which share the keystore as loaded; a worker's results come
+    back without their `security` report, their tallies kept); output, order and totals
+    are the same as with one, and the sources are still taken as the checking goes (a
+    round at a time), not all at once; sources named but not read (`iter_sources(...,
+    read=False)`) are read by the process that checks them."""
     totals = Totals()
     results: Iterable[FileResult]
     if jobs > 1:
@@ -1005,9 +1005,19 @@ def _check_source(source: Source, keystore: Keystore | None, allow: bool) -> Fil
 
 # fewer messages than this are checked in process: forking would cost more than it saves
 _MIN_SHARED = 96
-# messages per worker per round: each round is one job list out to every worker and one
-# result list back, so rounds are few; the results of one round are held, no more
+# messages per process per round: a round is what the processes share out and what is held
+# (its results wait until every chunk before theirs is in); the first goes with the fork,
+# each later one to every worker as one pickled list
 _ROUND_SHARE = 1024
+# messages in a chunk, the unit a process claims: ~0.6 ms of checking, so the processes end
+# a round within a chunk of each other, while a claim (one read of two bytes) and a chunk's
+# results on their way back cost a hundredth of that
+_CHUNK = 8
+# the chunk number that tells the process reading it that the round has no more
+_ROUND_END = 0xFFFF
+# most processes a check runs: a round's queue (129 numbers a process) is written whole
+# before any process reads it, so it must fit in a pipe (64 KiB, 32,768 numbers)
+_MOST_JOBS = 128
 
 
 def _check_in_workers(
@@ -1017,72 +1027,158 @@ def _check_in_workers(
     checks); where fork is not available, or there is too little to share out, checked
     here.
 
-    os.fork and a pair of pipes per worker, not multiprocessing (whose import alone is a
-    twentieth of a small check): jobs - 1 workers inherit the codec and keystore as loaded,
-    and this process is the last; each round, share k holds one source of every jobs in a
-    row, its place in the row turning by one each row (`_share_of`: costly folders, and a
-    command and its response side by side, are shared evenly), the first round's inherited
-    by worker k with the fork (no pickling, and it starts at once), each later one sent to
-    it as one pickled list; the results come back as one list (verdicts and tallies:
-    `FileResult.__reduce__`), share 0 checked here meanwhile. A worker that dies (killed,
-    out of memory) is a GbcsError naming its exit, never a wait for ever."""
+    os.fork and pipes, not multiprocessing (whose import alone is a twentieth of a small
+    check): jobs - 1 workers inherit the codec, the keystore and the first round as loaded,
+    and this process is the last. A round is cut into chunks of `_CHUNK` messages; process k
+    starts on chunk k, then each claims the next chunk from a shared queue (`_ChunkQueue`)
+    as it finishes one, so they end together however the messages' costs and the machine's
+    other load fall, and this process, which also forks, merges and prints, takes fewer.
+    A worker sends each chunk's results back as it finishes it (verdicts and tallies:
+    `FileResult.__reduce__`); this process takes in what has come between its own chunks
+    and gives results on in order as soon as every one before them is in. A worker that
+    dies (killed, out of memory) is a GbcsError naming its exit, never a wait for ever."""
+    jobs = min(jobs, _MOST_JOBS)
     round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
     if not hasattr(os, "fork") or len(round_) < _MIN_SHARED:
         for source in itertools.chain(round_, sources):
             yield _check_source(source, keystore, allow)
         return
-    # the first round's shares go with the fork (each worker finds its own in the memory it
-    # inherits and starts on it at once); later rounds through the pipes
-    parts = _shares(round_, jobs)
-    workers = [_Worker.start(keystore, allow, parts[number]) for number in range(1, jobs)]
+    queue = _ChunkQueue()
+    workers: list[_Worker] = []
     try:
+        queue.fill(_chunk_count(len(round_)), jobs)
+        for number in range(1, jobs):
+            workers.append(_Worker.start(keystore, allow, round_, number, queue))
         while round_:
-            own = [_check_source(source, keystore, allow) for source in parts[0]]
-            for result in own:
-                result.message = None
-            shares = [iter(own), *(iter(worker.receive()) for worker in workers)]
-            for index in range(len(round_)):
-                yield next(shares[_share_of(index, jobs)])
+            yield from _check_round(round_, queue, workers, keystore, allow)
             round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
             if round_:
-                parts = _shares(round_, jobs)
-                for number, worker in enumerate(workers, 1):
-                    worker.send(parts[number])
+                queue.fill(_chunk_count(len(round_)), jobs)
+                batch = pickle.dumps(round_, pickle.HIGHEST_PROTOCOL)
+                for worker in workers:
+                    worker.send(batch)
     finally:
         for worker in workers:
             worker.stop()
+        queue.close()
 
 
-def _share_of(index: int, jobs: int) -> int:
-    """Which of `jobs` shares checks the index-th source of a round: one of every `jobs` in
-    a row, the place turning by one each row (with 2: 0 1 1 0 0 1 1 0 ...). Plain turns
-    (0 1 0 1) gave one process every command and the other every response of RTDS's
-    command/response pairs: 57 against 62 ms of checking; turning, 59 against 60."""
-    return (index + index // jobs) % jobs
+def _chunk_count(messages: int) -> int:
+    return -(-messages // _CHUNK)
 
 
-def _shares(round_: list[Source], jobs: int) -> list[list[Source]]:
-    """The round's sources dealt into `jobs` shares by `_share_of`, each in its order."""
-    shares: list[list[Source]] = [[] for _ in range(jobs)]
-    for index, source in enumerate(round_):
-        shares[_share_of(index, jobs)].append(source)
-    return shares
+def _chunk(round_: list[Source], number: int) -> list[Source]:
+    return round_[number * _CHUNK : (number + 1) * _CHUNK]
+
+
+def _check_round(
+    round_: list[Source],
+    queue: _ChunkQueue,
+    workers: list[_Worker],
+    keystore: Keystore | None,
+    allow: bool,
+) -> Iterator[FileResult]:
+    """This process's part of a round (chunk 0, then what it claims), the workers' results
+    taken in as they come, and every result given on in order. The round ends when every
+    worker has said it is out of it too (it has read its `_ROUND_END`, so the next round's
+    queue cannot be read as this one's)."""
+    done: list[list[FileResult] | None] = [None] * _chunk_count(len(round_))
+    for worker in workers:
+        worker.round_over = False
+    given = 0  # chunks given on so far
+    claim: int | None = 0
+    while claim is not None:
+        own = [_check_source(source, keystore, allow) for source in _chunk(round_, claim)]
+        for result in own:
+            result.message = None  # as a worker's come back: the verdicts, not the tree
+        done[claim] = own
+        for worker in workers:
+            worker.take_ready(done)
+        while given < len(done) and (results := done[given]) is not None:
+            done[given] = None
+            given += 1
+            yield from results
+        claim = queue.claim()
+    while given < len(done) or not all(worker.round_over for worker in workers):
+        results = done[given] if given < len(done) else None
+        if results is None:  # a worker's, still on its way, or a worker still in the round
+            _await_workers(workers, done)
+            continue
+        done[given] = None
+        given += 1
+        yield from results
+
+
+def _await_workers(workers: list[_Worker], done: list[list[FileResult] | None]) -> None:
+    """Wait until a worker has sent something, then take in what each has sent. A chunk
+    missing once every worker is out of the round (a bug: each chunk is claimed once and
+    its results always sent) is an error, never a wait for ever."""
+    if all(worker.round_over for worker in workers):
+        raise GbcsError("check", "a chunk's results came back from no process: check with jobs=1")
+    select.select([worker.results for worker in workers], [], [])
+    for worker in workers:
+        worker.take_ready(done)
+
+
+class _ChunkQueue:
+    """The numbers of a round's chunks not yet claimed, in a pipe every process reads: a
+    read of two bytes claims one (the kernel gives each number to one reader), and each
+    process stops at the first `_ROUND_END` it reads, of which the round holds one per
+    process. Chunk k < jobs is process k's without a claim (each starts at once, and each
+    worker checks at least one chunk, so a worker's failure is never hidden by another
+    process taking all the work)."""
+
+    def __init__(self) -> None:
+        self.read_end, self.write_end = os.pipe()
+
+    def fill(self, chunks: int, jobs: int) -> None:
+        """Queue a round's chunks from `jobs` on (those below are the processes' first),
+        then one end per process, written whole before any process reads it."""
+        numbers = [*range(jobs, chunks), *[_ROUND_END] * jobs]
+        _write_all(self.write_end, b"".join(number.to_bytes(2, "big") for number in numbers))
+
+    def claim(self) -> int | None:
+        """The next chunk to check, or None when the round has no more."""
+        number = int.from_bytes(os.read(self.read_end, 2), "big")
+        return None if number == _ROUND_END else number
+
+    def close(self) -> None:
+        for end in (self.read_end, self.write_end):
+            try:
+                os.close(end)
+            except OSError:
+                pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 class _Worker(Record):
-    """One forked checker: its process id and the two ends the parent holds."""
+    """One forked checker: its process id, the end the parent sends rounds through, and
+    the end its frames come back on (read without waiting: `take_ready`)."""
 
     FIELDS = ("pid", "jobs", "results")
 
-    def __init__(self, pid: int, jobs: BinaryIO, results: BinaryIO) -> None:
+    def __init__(self, pid: int, jobs: BinaryIO, results: int) -> None:
         self.pid = pid
-        self.jobs = jobs  # parent -> worker: pickled lists of Source
-        self.results = results  # worker -> parent: pickled lists of FileResult
+        self.jobs = jobs  # parent -> worker: pickled lists of Source (later rounds)
+        self.results = results  # worker -> parent: frames (`_send_frame`)
+        self.pending = bytearray()  # bytes read from `results`, not yet a whole frame
+        self.round_over = False  # it has said it read its _ROUND_END
 
     @classmethod
-    def start(cls, keystore: Keystore | None, allow: bool, first: list[Source]) -> _Worker:
-        """Fork a worker that checks `first` (its share of the first round, inherited with
-        the process), sends those results back, then checks each list sent to it."""
+    def start(
+        cls,
+        keystore: Keystore | None,
+        allow: bool,
+        round_: list[Source],
+        number: int,
+        queue: _ChunkQueue,
+    ) -> _Worker:
+        """Fork worker `number`: it checks chunk `number` of `round_` (inherited with the
+        process) and what it claims from `queue`, then the same of each round sent to it."""
         jobs_read, jobs_write = os.pipe()
         results_read, results_write = os.pipe()
         pid = os.fork()
@@ -1091,31 +1187,52 @@ class _Worker(Record):
             try:
                 os.close(jobs_write)
                 os.close(results_read)
-                with os.fdopen(jobs_read, "rb") as inbox, os.fdopen(results_write, "wb") as out:
-                    _serve(first, inbox, out, keystore, allow)
+                os.close(queue.write_end)
+                with os.fdopen(jobs_read, "rb") as inbox:
+                    _serve(round_, number, queue, inbox, results_write, keystore, allow)
                 status = 0
             finally:
                 os._exit(status)
         os.close(jobs_read)
         os.close(results_write)
-        return cls(pid, os.fdopen(jobs_write, "wb"), os.fdopen(results_read, "rb"))
+        os.set_blocking(results_read, False)
+        return cls(pid, os.fdopen(jobs_write, "wb"), results_read)
 
-    def send(self, batch: list[Source]) -> None:
+    def send(self, batch: bytes) -> None:
+        """A later round's sources, pickled."""
         try:
-            pickle.dump(batch, self.jobs, pickle.HIGHEST_PROTOCOL)
+            self.jobs.write(batch)
             self.jobs.flush()
         except OSError:  # the pipe is broken: the worker is gone
             raise self._died() from None
 
-    def receive(self) -> list[FileResult]:
-        try:
-            results = pickle.load(self.results)
-        except (EOFError, OSError, pickle.UnpicklingError):
-            raise self._died() from None
-        if isinstance(results, str):  # the worker's own error, said before it stopped
-            raise GbcsError("check", f"a worker process failed: {results}")
-        assert isinstance(results, list)
-        return results
+    def take_ready(self, done: list[list[FileResult] | None]) -> None:
+        """Put the results of each chunk this worker has sent in `done`, without waiting."""
+        gone = False
+        while True:
+            try:
+                data = os.read(self.results, 1 << 16)
+            except BlockingIOError:
+                break
+            if not data:
+                gone = True
+                break
+            self.pending += data
+        while len(self.pending) >= 4:
+            size = int.from_bytes(self.pending[:4], "big")
+            if len(self.pending) < 4 + size:
+                break
+            frame = pickle.loads(self.pending[4 : 4 + size])
+            del self.pending[: 4 + size]
+            if frame is None:
+                self.round_over = True
+            elif isinstance(frame, str):  # the worker's own error, said before it stopped
+                raise GbcsError("check", f"a worker process failed: {frame}")
+            else:
+                number, results = frame
+                done[number] = results
+        if gone:  # the worker ended mid-round: killed, or out of memory
+            raise self._died()
 
     def _died(self) -> GbcsError:
         status = self.stop()
@@ -1125,11 +1242,13 @@ class _Worker(Record):
 
     def stop(self) -> int | None:
         """Close its pipes and reap it (ended by SIGTERM if still running): its wait status."""
-        for end in (self.jobs, self.results):
-            try:
-                end.close()
-            except OSError:
-                pass
+        try:
+            self.jobs.close()
+        except OSError:
+            pass
+        if self.results >= 0:
+            os.close(self.results)
+            self.results = -1
         if self.pid == 0:
             return None
         pid, status = os.waitpid(self.pid, os.WNOHANG)
@@ -1144,31 +1263,43 @@ class _Worker(Record):
 
 
 def _serve(
-    first: list[Source], inbox: BinaryIO, out: BinaryIO, keystore: Keystore | None, allow: bool
+    round_: list[Source],
+    number: int,
+    queue: _ChunkQueue,
+    inbox: BinaryIO,
+    out: int,
+    keystore: Keystore | None,
+    allow: bool,
 ) -> None:
-    """A worker's loop: check `first`, then each job list as it comes; send back the
-    results of each."""
-    batch: list[Source] | None = first
+    """A worker's loop over rounds: chunk `number`, then what it claims from the queue,
+    each chunk's results sent back as soon as it is checked; then None (out of the round),
+    and the next round sent to it."""
     while True:
-        if batch is None:
+        claim = number if number < _chunk_count(len(round_)) else queue.claim()
+        while claim is not None:
             try:
-                batch = pickle.load(inbox)
-            except EOFError:  # the parent is done
+                results = []
+                for source in _chunk(round_, claim):
+                    result = _check_source(source, keystore, allow)
+                    result.message = None  # the tree stays here: the parent needs the verdicts
+                    results.append(result)
+                frame: object = (claim, results)
+            except Exception as exc:  # a bug, not a message's fault: said, then stop
+                _send_frame(out, f"{type(exc).__name__}: {exc}")
                 return
+            _send_frame(out, frame)
+            claim = queue.claim()
+        _send_frame(out, None)
         try:
-            results = []
-            for source in batch:
-                result = _check_source(source, keystore, allow)
-                result.message = None  # the tree stays here: the parent needs the verdicts
-                results.append(result)
-            reply: object = results
-        except Exception as exc:  # a bug, not a message's fault: said, then stop
-            reply = f"{type(exc).__name__}: {exc}"
-        pickle.dump(reply, out, pickle.HIGHEST_PROTOCOL)
-        out.flush()
-        if isinstance(reply, str):
+            round_ = pickle.load(inbox)
+        except EOFError:  # the parent is done
             return
-        batch = None
+
+
+def _send_frame(out: int, frame: object) -> None:
+    """One pickled frame, its length first: (chunk, results), an error's text, or None."""
+    data = pickle.dumps(frame, pickle.HIGHEST_PROTOCOL)
+    _write_all(out, len(data).to_bytes(4, "big") + data)
 
 
 def _exit_text(status: int | None) -> str:

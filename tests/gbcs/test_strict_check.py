@@ -7,6 +7,7 @@ import os
 import shutil
 import struct
 import threading
+import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -526,19 +527,56 @@ def test_workers_check_later_rounds_sent_through_their_pipes(monkeypatch):
 
 
 @pytest.mark.parametrize("jobs", [2, 3, 4])
-def test_shares_deal_every_source_once_and_split_pairs_evenly(jobs):
-    """Each source goes to one share, in order within it, and each share gets as many
-    of a folder's commands as of its responses (RTDS lists them in pairs, and a response
-    is signed more often: plain turns gave one process every command)."""
-    pairs = [
-        Source(f"{n}_{kind}", None) for n in range(12 * jobs) for kind in ("COMMAND", "RESPONSE")
-    ]
-    shares = gbcs.check._shares(pairs, jobs)
-    assert sorted(s.name for share in shares for s in share) == sorted(s.name for s in pairs)
-    for share in shares:
-        assert [s.name for s in share] == [s.name for s in pairs if s in share]
-        commands = sum(s.name.endswith("COMMAND") for s in share)
-        assert commands == len(share) - commands == 12
+def test_every_chunk_is_checked_once_by_the_process_that_claims_it(jobs, tmp_path):
+    """Each source is checked once, by one process, every process checks some, and the
+    results come back in the sources' order, whatever the chunks' sizes against the round."""
+    log = tmp_path / "checked"
+    check = gbcs.check._check_source
+
+    def logged(source, *args):
+        line = f"{os.getpid()} {source.name}\n".encode()
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, line)  # one small append: whole, whoever else writes
+        finally:
+            os.close(fd)
+        return check(source, *args)
+
+    data = read_vector(READ_LABELS)
+    sources = [Source(f"m{n}", data) for n in range(gbcs.check._MIN_SHARED + 5 * jobs + 3)]
+    seen = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gbcs.check, "_check_source", logged)
+        totals = check_sources(
+            sources, rtds_keystore(), lambda _, r: seen.append(r.name), jobs=jobs
+        )
+    assert seen == [s.name for s in sources] and totals.failed == 0
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert sorted(name for _, name in lines) == sorted(s.name for s in sources)
+    assert len({pid for pid, _ in lines}) == jobs
+
+
+def test_a_slow_worker_leaves_its_share_to_the_others():
+    """The processes claim chunks as they free up: with one worker slowed (a busy core),
+    this process checks most of the messages, and the results are those of one process."""
+    parent, check = os.getpid(), gbcs.check._check_source
+    checked_here = []
+
+    def slowed(source, *args):
+        if os.getpid() == parent:
+            checked_here.append(source.name)
+        else:
+            time.sleep(0.01)
+        return check(source, *args)
+
+    sources = list(iter_sources([str(RTDS_ROOT / "7.7_ECS61a")])) * 40
+    expected, seen = [], []
+    check_sources(sources, rtds_keystore(), lambda _, r: expected.append(r.as_dict()), jobs=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gbcs.check, "_check_source", slowed)
+        check_sources(sources, rtds_keystore(), lambda _, r: seen.append(r.as_dict()), jobs=2)
+    assert seen == expected
+    assert len(checked_here) > 0.75 * len(sources)
 
 
 def test_workers_read_the_files_they_check(tmp_path):
