@@ -2,8 +2,8 @@
 start, so the check must not pull in what it does not use (cryptography's X.509 layer once
 the keystore is cached, multiprocessing for its workers, cryptography's OpenSSL backend
 module, which only ECDSA's constructor imports, its serialization module, once private
-keys are made from their scalars, and json, which only --json output and JSON keystores
-need)."""
+keys are made from their scalars, json, which only --json output and JSON keystores
+need, and dataclasses, which a frozen record imports only to refuse an assignment)."""
 
 import os
 import subprocess
@@ -20,6 +20,7 @@ UNWANTED = (
     "cryptography.hazmat.backends.openssl.backend",
     "cryptography.hazmat.primitives.serialization",
     "json",
+    "dataclasses",
 )
 PROBE = """
 import sys
@@ -52,11 +53,11 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
     ]
     for run in runs:
         assert "0 failed" in run.stdout, run.stdout[-300:] + run.stderr[-300:]
-    # the first run parses the keystore (and imports X.509 to do it); the second reads
-    # the cache and imports none of them
+    # the first run parses the keystore (and imports X.509, which imports dataclasses, to
+    # do it); the second reads the cache and imports none of them
     loaded = [run.stderr.strip().splitlines()[-1] for run in runs]
     assert loaded == [
-        "loaded: cryptography.x509 cryptography.hazmat.primitives.serialization",
+        "loaded: cryptography.x509 cryptography.hazmat.primitives.serialization dataclasses",
         "loaded:",
     ]
 
