@@ -115,13 +115,21 @@ def group(command: str) -> ModuleType:
     return importlib.import_module(f"tools.{COMMANDS[command][0]}")
 
 
-def build_parser(commands: list[str] | None = None) -> argparse.ArgumentParser:
-    """The whole parser (every group imported), or only the groups of `commands`."""
+def build_parser(
+    commands: list[str] | None = None, subcommand: str | None = None
+) -> argparse.ArgumentParser:
+    """The whole parser (every group imported), or only the groups of `commands`;
+    `subcommand`: the word after the command, which a group that lists it in its
+    SUBCOMMANDS builds alone (register's `only`)."""
     parser = Parser(prog="gbhan", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     modules = dict.fromkeys(COMMANDS[c][0] for c in (commands or COMMANDS))
     for name in modules:
-        importlib.import_module(f"tools.{name}").register(sub)
+        module = importlib.import_module(f"tools.{name}")
+        if subcommand is not None and subcommand in getattr(module, "SUBCOMMANDS", ()):
+            module.register(sub, only=subcommand)
+        else:
+            module.register(sub)
     return parser
 
 
@@ -214,7 +222,7 @@ def _dispatch(argv: list[str]) -> int:
     # `emulate command FILE opts`) parses its own arguments
     if command == getattr(module, "OWN_GRAMMAR", None):
         return int(module.main(argv[1:]) or 0)
-    args = build_parser([command]).parse_args(argv)
+    args = build_parser([command], argv[1] if len(argv) > 1 else None).parse_args(argv)
     status = int(args.func(args) or 0)
     global _quick_exit
     _quick_exit = bool(getattr(args, "quick_exit", False))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tools import cli
+from tools.gbcs_cmd import SUBCOMMANDS
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("emulator", "zigpy", "aiohttp", "lxml", "hil", "numpy")
@@ -23,6 +24,24 @@ def subcommands(parser) -> dict[str, str]:
 def test_the_listing_is_what_each_group_registers():
     assert subcommands(cli.listing_parser()) == subcommands(cli.build_parser())
     assert list(subcommands(cli.build_parser())) == list(cli.COMMANDS)
+
+
+def _gbcs_parsers(parser) -> dict:
+    (command,) = [a for a in parser._actions if a.dest == "command"]
+    (gbcs_command,) = [a for a in command.choices["gbcs"]._actions if a.dest == "gbcs_command"]
+    return gbcs_command.choices
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_a_gbcs_subcommand_built_alone_is_the_one_built_with_the_rest(name):
+    """`gbhan gbcs NAME` builds NAME's parser alone: the same usage, help and defaults as
+    in the whole group; a word that names no subcommand builds them all."""
+    whole = _gbcs_parsers(cli.build_parser(["gbcs"]))
+    alone = _gbcs_parsers(cli.build_parser(["gbcs"], name))
+    assert list(alone) == [name]
+    assert alone[name].format_help() == whole[name].format_help()
+    assert alone[name]._defaults == whole[name]._defaults
+    assert list(_gbcs_parsers(cli.build_parser(["gbcs"], "-h"))) == list(whole)
 
 
 def modules_after(*argv: str) -> tuple[int, set[str], str]:
