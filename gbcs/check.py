@@ -1010,8 +1010,8 @@ _MIN_SHARED = 96
 # each later one to every worker as one pickled list
 _ROUND_SHARE = 1024
 # messages in a chunk, the unit a process claims: ~0.6 ms of checking, so the processes end
-# a round within a chunk of each other, while a claim (one read of two bytes) and a chunk's
-# results on their way back cost a hundredth of that
+# a round within a chunk of each other, while a claim (one read of two bytes) and the frame
+# a chunk's results go back in add a few microseconds to it
 _CHUNK = 8
 # the chunk number that tells the process reading it that the round has no more
 _ROUND_END = 0xFFFF
