@@ -84,6 +84,10 @@ class FeederConsole:
         self._run_loop: asyncio.AbstractEventLoop | None = None
         self._due = 0.0  # when the next sample is due, real time (paced runs)
         self._version = 0  # of the control state: a page keeps the newest it has seen
+        # the control state as last published, after the samples posted before it: what
+        # snapshot() says, so that a page never sees the run held at a sample whose point has
+        # not reached `points` yet (control() is the run's state now, ahead of the console's)
+        self._shown = self.control()
         # the run's thread only
         self._srvs_seen = 0
         self._consent_text = ""
@@ -220,7 +224,7 @@ class FeederConsole:
                 if not self._paused:
                     self._release()  # a pace hold at the old speed
         state = self.control()
-        self.hub.publish("control", state)
+        self._publish_control(state)
         return state
 
     def _release(self) -> None:
@@ -258,6 +262,13 @@ class FeederConsole:
         self.hub.publish("emergencies", {"spans": spans})
 
     def _controlled(self, state: dict[str, Any]) -> None:
+        self._publish_control(state)
+
+    def _publish_control(self, state: dict[str, Any]) -> None:
+        """Publish a control state and show it in snapshots, unless a newer one is shown (a
+        control pressed meanwhile, on another thread)."""
+        if state["version"] >= self._shown["version"]:
+            self._shown = state
         self.hub.publish("control", state)
 
     def _ended(self, data: dict[str, Any]) -> None:
@@ -265,7 +276,7 @@ class FeederConsole:
             self.finished = data
             self._version += 1
         self.hub.publish("finished", data)
-        self.hub.publish("control", self.control())
+        self._publish_control(self.control())
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -276,7 +287,7 @@ class FeederConsole:
             "notes": self.notes,
             "consent": self.consent,
             "emergencies": self.emergencies,
-            "control": self.control(),
+            "control": self._shown,
             "speeds": list(SPEEDS),
             "finished": self.finished,
         }

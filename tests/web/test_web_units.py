@@ -255,6 +255,38 @@ def test_the_feeder_refuses_a_bad_control(action, speed, message):
         FeederConsole({"step_s": 30.0}, speed=-1)
 
 
+def test_a_snapshot_never_shows_the_run_held_at_a_sample_whose_point_has_not_landed():
+    """The run's thread sets the sample it is held at at once, while the sample's point
+    reaches the console's loop later (posted): a snapshot between the two said "held at
+    sample 1" beside one point (a clean-clone CI run saw it). It now shows the control
+    state as published on the console's loop, after the points posted before it."""
+    console = FeederConsole({"step_s": 30.0}, paused=True)
+    console._loop = asyncio.new_event_loop()  # the console's loop, not yet run
+    try:
+
+        async def run_side(i: int) -> None:  # what the engine's step hook posts and sets
+            console._post(console._stepped, [i, 30.0 * i, 1.0, 2.0])
+            console._pace(i)
+
+        def consistent() -> bool:
+            shown = console.snapshot()
+            held = shown["control"]["held_at"]
+            return held is None or len(shown["points"]) >= held + 1
+
+        for i in range(3):
+            asyncio.run(run_side(i))
+            assert console.control()["held_at"] == i  # the run's own state: at once
+            assert consistent()  # before the console's loop has taken the point in
+            console._loop.run_until_complete(asyncio.sleep(0))
+            assert consistent()
+            assert console.snapshot()["control"]["held_at"] == i
+            assert len(console.snapshot()["points"]) == i + 1
+            console.act("step")
+            assert console.snapshot()["control"]["held_at"] is None  # a press: shown at once
+    finally:
+        console._loop.close()
+
+
 def test_a_paced_run_takes_at_least_its_simulated_time_over_its_speed():
     """60x: four 30 s samples are held apart by 0.5 s of real time each (a lower bound only:
     a busy machine may be slower, never faster); simulated time is as unpaced."""
