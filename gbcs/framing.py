@@ -355,11 +355,8 @@ def _general_ciphering(data: bytes) -> tuple[Container, int]:
         raise fail_at("ConstError", min(pos + 1, len(data)))
     # the ciphered service's length: 81 nn / 82 nn nn (an APDU and a MAC) read here
     length = data[pos + 1] if pos + 1 < len(data) else 0
-    if length == 0x82 and pos + 4 <= len(data):
-        start = pos + 4
-        end = start + long_form_value(data[pos + 2 : start])
-    elif length == 0x81 and pos + 3 <= len(data):
-        start = pos + 3
+    start = pos + 2 + (length & 0x7F)
+    if length in (0x81, 0x82) and start <= len(data):
         end = start + long_form_value(data[pos + 2 : start])
     else:
         end = len(data) + 1
