@@ -20,7 +20,7 @@ import pickle
 import re
 import select
 import signal
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -1088,25 +1088,41 @@ def _check_round(
     given = 0  # chunks given on so far
     claim: int | None = 0
     while claim is not None:
-        own = [_check_source(source, keystore, allow) for source in _chunk(round_, claim)]
-        for result in own:
-            result.message = None  # as a worker's come back: the verdicts, not the tree
-        done[claim] = own
+        done[claim] = _check_chunk(round_, claim, keystore, allow)
         for worker in workers:
             worker.take_ready(done)
-        while given < len(done) and (results := done[given]) is not None:
-            done[given] = None
-            given += 1
-            yield from results
+        given = yield from _give_ready(done, given)
         claim = queue.claim()
-    while given < len(done) or not all(worker.round_over for worker in workers):
-        results = done[given] if given < len(done) else None
-        if results is None:  # a worker's, still on its way, or a worker still in the round
-            _await_workers(workers, done)
-            continue
+    while True:
+        given = yield from _give_ready(done, given)
+        if given == len(done) and all(worker.round_over for worker in workers):
+            return
+        _await_workers(workers, done)  # a worker's chunk on its way, or a worker in the round
+
+
+def _check_chunk(
+    round_: list[Source], number: int, keystore: Keystore | None, allow: bool
+) -> list[FileResult]:
+    """Chunk `number` of the round checked, each result without its decoded tree (the
+    verdicts go on, in this process or back from a worker; the tree stays)."""
+    results = []
+    for source in _chunk(round_, number):
+        result = _check_source(source, keystore, allow)
+        result.message = None
+        results.append(result)
+    return results
+
+
+def _give_ready(
+    done: list[list[FileResult] | None], given: int
+) -> Generator[FileResult, None, int]:
+    """The results of the chunks from `given` on that are in, up to the first that is not
+    (each let go once given); returns how many chunks have been given."""
+    while given < len(done) and (results := done[given]) is not None:
         done[given] = None
         given += 1
         yield from results
+    return given
 
 
 def _await_workers(workers: list[_Worker], done: list[list[FileResult] | None]) -> None:
@@ -1278,12 +1294,7 @@ def _serve(
         claim = number if number < _chunk_count(len(round_)) else queue.claim()
         while claim is not None:
             try:
-                results = []
-                for source in _chunk(round_, claim):
-                    result = _check_source(source, keystore, allow)
-                    result.message = None  # the tree stays here: the parent needs the verdicts
-                    results.append(result)
-                frame: object = (claim, results)
+                frame: object = (claim, _check_chunk(round_, claim, keystore, allow))
             except Exception as exc:  # a bug, not a message's fault: said, then stop
                 _send_frame(out, f"{type(exc).__name__}: {exc}")
                 return
