@@ -170,7 +170,7 @@ class FeederConsole:
                 if self._due > now:
                     self._hold = self._take(loop, self._due - now, "web console: pace")
         if self._at_step == i:
-            self._post(self._controlled, self.control())
+            self._post(self._publish_control, self.control())
 
     @staticmethod
     def _take(loop: asyncio.AbstractEventLoop, guard_s: float, reason: str) -> Hold | None:
@@ -260,9 +260,6 @@ class FeederConsole:
     def _emergency(self, spans: list[dict[str, Any]]) -> None:
         self.emergencies = spans
         self.hub.publish("emergencies", {"spans": spans})
-
-    def _controlled(self, state: dict[str, Any]) -> None:
-        self._publish_control(state)
 
     def _publish_control(self, state: dict[str, Any]) -> None:
         """Publish a control state and show it in snapshots, unless a newer one is shown (a
