@@ -261,11 +261,10 @@ def relengthened(data: bytes) -> list[tuple[str, bytes, int]]:
     variants = []
 
     def wrapped(which: str, edited: bytes, at: int) -> None:
-        """`edited` (an APDU) MAC'd as the message was (with its old MAC): `at` in it."""
-        if message.envelope is not None:
-            whole = write_general_ciphering(message.envelope, edited + mac)
-            edited, at = whole, len(whole) - len(mac) - len(edited) + at
-        variants.append((which, edited, at))
+        """`edited` (an APDU) as the message carried it (with its old MAC): `at` in it."""
+        whole = in_envelope(message, edited)
+        apdu_at = len(whole) - len(edited) - (0 if mac is None else len(mac))
+        variants.append((which, whole, apdu_at + at))
 
     at = DF_DATE_TIME_AT + (1 if message.header["date_time"] is None else 13)
     end = read_length_form(apdu, at)[1]
@@ -335,7 +334,11 @@ def with_dlms_content(path, edit) -> bytes:
     """The message at `path` with its DLMS content edited (lengths around it rewritten)."""
     message = decode(read_vector(path))
     content = edit(read_general_signing(message.apdu)[1])
-    apdu = encode_apdu(message.header, content, message.signature)
+    return in_envelope(message, encode_apdu(message.header, content, message.signature))
+
+
+def in_envelope(message, apdu: bytes) -> bytes:
+    """`apdu` in `message`'s DD envelope with its old MAC, or alone if it came without one."""
     if message.envelope is None:
         return apdu
     return write_general_ciphering(message.envelope, apdu + message.mac)
