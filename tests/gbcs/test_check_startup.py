@@ -63,13 +63,17 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
 
 
 # what construct (and dataclasses, for a class without a docstring) import for a debugger,
-# error reports and signatures that a check never uses: stand-ins until first read; and
+# error reports and signatures that a check never uses, and platform, which construct asks
+# only whether it runs on Windows: stand-ins until first read (platform's gives system()
+# itself, as the real module would); and
 # the garbage collector paused while the command's modules import, then those frozen
 DEFERRED_PROBE = """
 import sys
 from tools import cli
 status = cli.main(sys.argv[1:])
-stand_ins = [m for m in ("pdb", "inspect", "traceback") if type(sys.modules[m]) is not type(sys)]
+stand_ins = [
+    m for m in ("pdb", "inspect", "traceback", "platform") if type(sys.modules[m]) is not type(sys)
+]
 heavy = [m for m in ("ast", "dis", "tokenize", "linecache", "bdb") if m in sys.modules]
 print("status", status, "stand-ins:", *stand_ins, "| loaded:", *heavy, file=sys.stderr)
 # the imports were made with the collector paused and then frozen; it runs again after them
@@ -88,6 +92,14 @@ try:
 except ValueError:
     assert "ValueError: boom" in construct.debug.traceback.format_exc()
 assert sys.modules["inspect"].signature is signature and "ast" in sys.modules
+# platform: construct asked the stand-in for system() alone; it answers as the real module
+import construct.lib.py3compat as compat, os, platform
+assert type(platform) is not type(sys) and compat.ONWINDOWS is False
+assert platform.system() == os.uname().sysname and "platform" in sys.modules
+assert platform.machine() == os.uname().machine  # another read: the real module, imported
+real = sys.modules["platform"]
+assert type(real) is type(sys) and real.system is platform.system
+assert real.system() == os.uname().sysname == compat.platform.system()
 print("first use ok", file=sys.stderr)
 """
 
@@ -105,5 +117,7 @@ def test_check_starts_with_inspect_and_traceback_unread(tmp_path):
     run = runs[-1]
     lines = run.stderr.strip().splitlines()
     status = [line for line in lines if line.startswith("status ")]
-    assert status == ["status 0 stand-ins: pdb inspect traceback | loaded:"], run.stderr[-800:]
+    assert status == ["status 0 stand-ins: pdb inspect traceback platform | loaded:"], run.stderr[
+        -800:
+    ]
     assert lines[-1] == "first use ok", run.stderr[-800:]
