@@ -1201,6 +1201,10 @@ class _Worker(Record):
         if pid == 0:  # the worker: never returns into the caller's stack
             status = 1
             try:
+                # Ctrl-C reaches the whole process group: the gbhan process, interrupted,
+                # ends its workers (stop); one that ended by itself first would be seen
+                # as a worker that died
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
                 os.close(jobs_write)
                 os.close(results_read)
                 os.close(queue.write_end)

@@ -212,7 +212,28 @@ def exit_with(status: int) -> NoReturn:
 
 def console() -> NoReturn:
     """The installed `gbhan` script and `python -m tools.cli`."""
-    exit_with(main())
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        interrupted()
+    exit_with(status)
+
+
+def interrupted() -> NoReturn:
+    """Ctrl-C: what was written so far flushed and one line said, not a traceback; then the
+    process ends by SIGINT, as Python's own handling would, so that a shell or a script
+    running gbhan knows it was interrupted and stops too (status 130 in a shell). A command
+    with work to undo (workers to reap, a board to power off) has done it on the way out."""
+    import signal
+
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # a closed pipe or stream: nothing more to say there
+        pass
+    print("gbhan: interrupted", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    os._exit(130)  # where SIGINT cannot end the process
 
 
 def main(argv: list[str] | None = None) -> int:

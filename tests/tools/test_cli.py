@@ -3,8 +3,10 @@ command without importing a group, `gbhan gbcs ...` imports the codec and not th
 and the listing says what each group's own register() says."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -194,6 +196,39 @@ def test_a_check_exits_at_once_with_its_output_whole(tmp_path, folder, status):
     assert lines[-1].startswith(f"checked {len(list((RTDS / folder).iterdir()))} files")
     assert len(lines) == 1 + 2 * status  # NA_PCS02: one verdict line per message
     assert "atexit ran" not in run.stderr
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_mid_check_stops_it_with_a_line_not_a_traceback(jobs):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) during a long check:
+    gbhan says it was interrupted, prints no traceback, ends by SIGINT as an interrupted
+    program should, and leaves no worker behind."""
+    argv = ["gbcs", "check", *[str(RTDS)] * 20, "--keystore", str(KEYSTORE), "-j", str(jobs)]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "tools.cli", *argv],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: the "terminal" signalled below
+    )
+    assert run.stderr is not None
+    first = run.stderr.readline()  # said before the first message is checked
+    assert first.startswith("checking "), first
+    time.sleep(0.3)  # well inside the 22,060 messages' second or more of checking
+    assert run.poll() is None, "the check ended before it could be interrupted"
+    os.killpg(run.pid, signal.SIGINT)
+    rest = run.stderr.read()
+    assert run.wait(timeout=60) == -signal.SIGINT
+    assert rest == "gbhan: interrupted\n"  # no traceback, from gbhan or a worker
+    deadline = time.monotonic() + 10
+    while True:  # every worker ended and reaped: nothing left in the group
+        try:
+            os.killpg(run.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "a worker outlived the interrupted check"
+        time.sleep(0.05)
 
 
 def test_other_commands_exit_as_usual():
