@@ -186,14 +186,17 @@ def test_a_daily_schedule_runs_once_a_simulated_day_at_a_day_a_second(tmp_path):
                              trusted, None)  # fmt: skip
         endpoint = Endpoint(supplier)
         url = await endpoint.start("127.0.0.1", 0)
+        # the DSP's clock starts a whole day before the schedule's first midnight, so the
+        # request has a real second to be in before it (an hour ahead, 42 ms, was too
+        # little for a machine loaded by the whole test run)
         server, line = await asyncio.to_thread(
-            _serve, tmp_path / "state", "--start", "2026-03-01T23:00:00Z", "--speed", "86400",
+            _serve, tmp_path / "state", "--start", "2026-03-01T00:00:00Z", "--speed", "86400",
             "--latency", "0.01", "--endpoint", f"supplier={url}",
         )  # fmt: skip
         try:
             supplier.transport = HttpTransport(re.match(r"DSP on (http://\S+?)/api", line).group(1))
             created = await supplier.submit(supplier.prepare(xml, 5001))
-            for _ in range(600):  # three days: about three real seconds
+            for _ in range(600):  # a day and three more: about four real seconds
                 if len(supplier.received) >= 3:
                     break
                 await asyncio.sleep(0.1)
