@@ -10,11 +10,12 @@ written is simply not used. The cache is trusted as the user's home directory is
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 from pathlib import Path
 from typing import Any
+
+from .digest import sha256
 
 _DIGEST = 32  # bytes of SHA-256 before the marshal'd value
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -52,7 +53,7 @@ def load_entry(path: Path) -> object | None:
     except OSError:
         return None
     body = raw[_DIGEST:]
-    if len(raw) <= _DIGEST or hashlib.sha256(body).digest() != raw[:_DIGEST]:
+    if len(raw) <= _DIGEST or sha256(body) != raw[:_DIGEST]:
         return None
     try:
         value: object = marshal.loads(body)
@@ -72,7 +73,7 @@ def store_entry(path: Path, value: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(staging, "xb") as out:
-            out.write(hashlib.sha256(body).digest() + body)
+            out.write(sha256(body) + body)
         os.replace(staging, path)
     except OSError:
         try:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
-import hashlib
 import os
 import re
 import warnings
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .asn1 import decode_tree
+from .digest import Sha256, sha256
 from .diskcache import cache_dir, load_entry, read_bytes, store_entry
 from .errors import GbcsError, KeyMissing, KeystoreError
 from .record import FrozenRecord
@@ -338,7 +338,7 @@ class Keystore:
     # --- the cached load of a PEM folder ------------------------------------------------
     def _load_folder_cached(self, path: Path) -> None:
         files: dict[str, bytes | None] = {}  # name -> bytes (None: unreadable), sorted
-        digest = hashlib.sha256(_CACHE_VERSION)
+        digest = Sha256(_CACHE_VERSION)
         folder = os.fspath(path)
         try:
             with os.scandir(path) as listing:
@@ -816,7 +816,7 @@ class _Reject(Exception):
 
 
 # what the keystore cache's entries are made of: a change to this module makes new ones
-_CACHE_VERSION = hashlib.sha256(b"keystore 1\0" + Path(__file__).read_bytes()).digest()
+_CACHE_VERSION = sha256(b"keystore 1\0" + Path(__file__).read_bytes())
 
 
 def _parsed_state(files: dict[str, bytes | None]) -> tuple[Any, ...]:

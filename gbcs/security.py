@@ -16,8 +16,6 @@ payload encryption (primer section 5).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .digest import sha256
 from .errors import DecodeError, EncodeError, GbcsError, KeyMissing, VerificationError
 from .framing import general_signing_parser
 from .keystore import KA, NO_KEY, Keystore, Pairing, key_id
@@ -38,6 +37,11 @@ from .payload import encrypted_fragments
 from .primitives import encode_length, parse_layer
 from .record import FrozenRecord, Record
 from .roles import Role
+
+try:  # constant time, hmac.compare_digest's own fallback: hmac imports hashlib's OpenSSL
+    from _operator import _compare_digest as compare_digest
+except ImportError:  # an interpreter without it
+    from hmac import compare_digest  # type: ignore[no-redef]  # the same signature
 
 if TYPE_CHECKING:
     from construct import Container
@@ -222,7 +226,7 @@ def other_info(originator: bytes, message_type: int, counter: int, recipient: by
 
 def kdf(z: bytes, info: bytes) -> bytes:
     """One-round concatenation KDF (SHA-256): the first 16 bytes of H(00000001 || Z || info)."""
-    return hashlib.sha256(_KDF_COUNTER + z + info).digest()[:KEY_LENGTH]
+    return sha256(_KDF_COUNTER + z + info)[:KEY_LENGTH]
 
 
 def derive_key(
@@ -247,7 +251,7 @@ def compute_mac(apdu: bytes, key: bytes, originator: bytes) -> bytes:
 
 def verify_mac(apdu: bytes, mac: bytes, key: bytes, originator: bytes) -> None:
     """VerificationError(layer="mac") unless `mac` is the MAC of the APDU under `key`."""
-    if not hmac.compare_digest(compute_mac(apdu, key, originator), bytes(mac)):
+    if not compare_digest(compute_mac(apdu, key, originator), bytes(mac)):
         raise VerificationError("mac", "MAC does not match")
 
 

@@ -11,7 +11,6 @@ compiled, uses a plain dict for the parse context (much cheaper than construct's
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import re
 import struct
@@ -32,6 +31,7 @@ from construct import (
     StreamError,
 )
 
+from .digest import Sha256, sha256
 from .diskcache import cache_dir, load_entry, store_entry
 from .errors import DecodeError, EncodeError
 
@@ -420,7 +420,7 @@ _LINKED = r"linked(instances|parsers|builders)\[(\d+)\]"
 def _transforms_version() -> str:
     """This module's own text, hashed: a change to _strict_source makes new cache keys."""
     try:
-        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+        return sha256(Path(__file__).read_bytes()).hex()
     except OSError:  # not read from a file: the source hash alone keys the cache
         return ""
 
@@ -446,7 +446,7 @@ def _cached(emitted: str, name: str) -> tuple[str, CodeType]:
     corrupt entry is made afresh and written back atomically, and a cache that cannot be
     written is simply not used."""
     key = f"{sys.version}\0{CONSTRUCT_VERSION}\0{_TRANSFORMS}\0{emitted}"
-    path = parser_cache_dir() / f"parser-{hashlib.sha256(key.encode()).hexdigest()[:32]}.marshal"
+    path = parser_cache_dir() / f"parser-{sha256(key.encode()).hex()[:32]}.marshal"
     loaded = _load_entry(path)
     if loaded is not None:
         return loaded
@@ -462,14 +462,14 @@ def _named_entry(name: str) -> Path | None:
     if digest is None:
         return None
     key = f"{sys.version}\0{CONSTRUCT_VERSION}\0{digest}\0{name}"
-    return parser_cache_dir() / f"named-{hashlib.sha256(key.encode()).hexdigest()[:32]}.marshal"
+    return parser_cache_dir() / f"named-{sha256(key.encode()).hex()[:32]}.marshal"
 
 
 @functools.cache
 def _package_digest() -> str | None:
     """A hash of every module of this package as it is on disk (None if one cannot be
     read): a change to any layout, or to how they are compiled, gives new named entries."""
-    digest = hashlib.sha256()
+    digest = Sha256()
     try:
         for path in sorted(Path(__file__).parent.glob("*.py")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -20,7 +20,9 @@ class _OnFirstUse(ModuleType):
     imports pdb, inspect and traceback for a debugger and its error reports (and dataclasses
     imports inspect to write a docstring for a class that has none), none of which a command
     runs unless something goes wrong; their imports (bdb, cmd, code, pprint, ast, dis,
-    tokenize, linecache, textwrap ...) are a tenth of `gbhan gbcs check`'s start. The first
+    tokenize, linecache, textwrap ...) are a tenth of `gbhan gbcs check`'s start. construct
+    also imports hashlib, read only by its compile(), which gbcs does not call (gbcs hashes
+    through cryptography, gbcs.digest): hashlib's import loads OpenSSL's `_hashlib`. The first
     attribute read (`pdb.set_trace()`, `breakpoint()`, `inspect.signature`,
     `traceback.print_exc()`, `from inspect import X`, pytest's --pdb) imports the real
     module, which then takes the name everywhere: new importers get it from sys.modules, and
@@ -47,7 +49,7 @@ class _PlatformFirstUse(_OnFirstUse):
 
 
 # the modules a command's start leaves to their first use (see _OnFirstUse)
-DEFERRED = ("pdb", "inspect", "traceback")
+DEFERRED = ("pdb", "inspect", "traceback", "hashlib")
 # the systems whose platform.system() is os.uname().sysname itself (see _PlatformFirstUse)
 _UNAME_SYSTEMS = ("linux", "darwin")
 

@@ -3,7 +3,8 @@ start, so the check must not pull in what it does not use (cryptography's X.509 
 the keystore is cached, multiprocessing for its workers, cryptography's OpenSSL backend
 module, which only ECDSA's constructor imports, its serialization module, once private
 keys are made from their scalars, json, which only --json output and JSON keystores
-need, and dataclasses, which a frozen record imports only to refuse an assignment)."""
+need, dataclasses, which a frozen record imports only to refuse an assignment, and
+hashlib's OpenSSL and hmac: gbcs hashes through cryptography, gbcs.digest)."""
 
 import os
 import subprocess
@@ -21,6 +22,8 @@ UNWANTED = (
     "cryptography.hazmat.primitives.serialization",
     "json",
     "dataclasses",
+    "_hashlib",
+    "hmac",
 )
 PROBE = """
 import sys
@@ -53,26 +56,31 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
     ]
     for run in runs:
         assert "0 failed" in run.stdout, run.stdout[-300:] + run.stderr[-300:]
-    # the first run parses the keystore (and imports X.509, which imports dataclasses, to
-    # do it); the second reads the cache and imports none of them
+    # the first run parses the keystore (and imports X.509, whose extensions import hmac,
+    # and with it OpenSSL's _hashlib, and which imports dataclasses, to do it); the second
+    # reads the cache and imports none of them
     loaded = [run.stderr.strip().splitlines()[-1] for run in runs]
     assert loaded == [
-        "loaded: cryptography.x509 cryptography.hazmat.primitives.serialization dataclasses",
+        "loaded: cryptography.x509 cryptography.hazmat.primitives.serialization dataclasses "
+        "_hashlib hmac",
         "loaded:",
     ]
 
 
 # what construct (and dataclasses, for a class without a docstring) import for a debugger,
-# error reports and signatures that a check never uses, and platform, which construct asks
-# only whether it runs on Windows: stand-ins until first read (platform's gives system()
-# itself, as the real module would); and
-# the garbage collector paused while the command's modules import, then those frozen
+# error reports and signatures that a check never uses, platform, which construct asks only
+# whether it runs on Windows, and hashlib, read only by construct's compile(), which gbcs
+# does not call: stand-ins until first read (platform's gives system() itself, as the real
+# module would); and the garbage collector paused while the command's modules import, then
+# those frozen
 DEFERRED_PROBE = """
 import sys
 from tools import cli
 status = cli.main(sys.argv[1:])
 stand_ins = [
-    m for m in ("pdb", "inspect", "traceback", "platform") if type(sys.modules[m]) is not type(sys)
+    m
+    for m in ("pdb", "inspect", "traceback", "platform", "hashlib")
+    if type(sys.modules[m]) is not type(sys)
 ]
 heavy = [m for m in ("ast", "dis", "tokenize", "linecache", "bdb") if m in sys.modules]
 print("status", status, "stand-ins:", *stand_ins, "| loaded:", *heavy, file=sys.stderr)
@@ -100,6 +108,13 @@ assert platform.machine() == os.uname().machine  # another read: the real module
 real = sys.modules["platform"]
 assert type(real) is type(sys) and real.system is platform.system
 assert real.system() == os.uname().sysname == compat.platform.system()
+# hashlib: construct imported it for its compile(), which gbcs does not call; the first read
+# imports the real module (and OpenSSL's _hashlib with it)
+import hashlib
+assert type(hashlib) is not type(sys) and "_hashlib" not in sys.modules
+assert hashlib.sha256(b"abc").digest() == __import__("gbcs.digest").digest.sha256(b"abc")
+assert type(sys.modules["hashlib"]) is type(sys) and "_hashlib" in sys.modules
+assert construct.core.hashlib.sha1 is sys.modules["hashlib"].sha1
 print("first use ok", file=sys.stderr)
 """
 
@@ -117,7 +132,6 @@ def test_check_starts_with_inspect_and_traceback_unread(tmp_path):
     run = runs[-1]
     lines = run.stderr.strip().splitlines()
     status = [line for line in lines if line.startswith("status ")]
-    assert status == ["status 0 stand-ins: pdb inspect traceback platform | loaded:"], run.stderr[
-        -800:
-    ]
+    expected = "status 0 stand-ins: pdb inspect traceback platform hashlib | loaded:"
+    assert status == [expected], run.stderr[-800:]
     assert lines[-1] == "first use ok", run.stderr[-800:]
