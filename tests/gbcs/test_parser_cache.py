@@ -6,6 +6,7 @@ afresh, and a parser from the cache reads every RTDS message as a fresh one does
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,37 @@ def test_another_package_source_gives_another_named_entry(cache, monkeypatch):
     monkeypatch.setattr(strict, "_package_digest", lambda: "a gbcs whose files changed")
     strict.compile_strict(layout, "test.short")
     assert len(named_entries(cache)) == 2
+
+
+def test_the_package_digest_sees_a_module_rewritten_with_its_size_and_time_kept(
+    tmp_path, monkeypatch
+):
+    """Named parsers are kept under a digest of the package's modules as the file system
+    describes them (size, inode, modification and change times), not their bytes: a module
+    whose bytes change shows, even rewritten in place with its size and modification time
+    restored (its change time moves), or replaced by a new file (a new inode)."""
+    package = tmp_path / "gbcs"
+    package.mkdir()
+    for module in Path(strict.__file__).parent.glob("*.py"):
+        (package / module.name).write_bytes(module.read_bytes())
+    (package / ".#zcl.py").symlink_to("an editor's lock, not a module")  # as glob skips it
+    monkeypatch.setattr(strict, "__file__", str(package / "strict.py"))
+    digest = strict._package_digest.__wrapped__
+    first = digest()
+    assert first is not None and digest() == first  # the same files: the same digest
+
+    zcl = package / "zcl.py"
+    kept = zcl.stat()
+    time.sleep(0.01)  # past any file system's tick finer than that
+    data = zcl.read_bytes()
+    zcl.write_bytes(data.replace(b"Literal", b"Literax", 1))  # same size, other bytes
+    os.utime(zcl, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    assert (zcl.stat().st_size, zcl.stat().st_mtime_ns) == (kept.st_size, kept.st_mtime_ns)
+    rewritten = digest()
+    assert rewritten not in (None, first)
+
+    replacement = package / "zcl.py.new"
+    replacement.write_bytes(data)
+    os.utime(replacement, ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    os.replace(replacement, zcl)  # as an editor saves: a new file (new entries, old bytes)
+    assert digest() not in (None, first, rewritten)
