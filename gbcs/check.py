@@ -15,14 +15,14 @@ import base64
 import binascii
 import datetime as _dt
 import itertools
+import marshal
 import os
-import pickle
 import re
 import select
 import signal
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .diskcache import read_bytes
 from .errors import GbcsError, InputError
@@ -165,21 +165,24 @@ class FileResult(Record):
         self.kept_tally = kept_tally
 
     def __reduce__(self) -> tuple[object, ...]:
-        """Pickled (a worker's result on its way back) as plain values: the verdicts, the
-        names and the tally, without the decoded tree or the security report."""
+        """Pickled as its `values()`: without the decoded tree or the security report."""
+        return (_result_from_values, self.values())
+
+    def values(self) -> tuple[object, ...]:
+        """What travels back from a worker process, as built-in values (marshal's, which
+        reads as pickle's half and loads no module a check needs nothing else from): the
+        verdicts, the names and the tally, without the decoded tree or the security
+        report. `_result_from_values` makes the result again."""
         return (
-            _unpickle_result,
-            (
-                self.name,
-                self.decoded,
-                self.reencoded,
-                [(v.rule, v.detail, v.offset) for v in self.verdicts],
-                [(v.rule, v.detail, v.offset) for v in self.allowed],
-                self.kind,
-                self.message_code,
-                self.use_case,
-                self.tally(),
-            ),
+            self.name,
+            self.decoded,
+            self.reencoded,
+            [(v.rule, v.detail, v.offset) for v in self.verdicts],
+            [(v.rule, v.detail, v.offset) for v in self.allowed],
+            self.kind,
+            self.message_code,
+            self.use_case,
+            self.tally(),
         )
 
     def tally(self) -> tuple[int, int, int, int]:
@@ -233,7 +236,7 @@ class FileResult(Record):
         }
 
 
-def _unpickle_result(
+def _result_from_values(
     name: str,
     decoded: bool,
     reencoded: bool,
@@ -1007,7 +1010,7 @@ def _check_source(source: Source, keystore: Keystore | None, allow: bool) -> Fil
 _MIN_SHARED = 96
 # messages per process per round: a round is what the processes share out and what is held
 # (its results wait until every chunk before theirs is in); the first goes with the fork,
-# each later one to every worker as one pickled list
+# each later one to every worker as one frame of its sources' fields
 _ROUND_SHARE = 1024
 # messages in a chunk, the unit a process claims: ~0.6 ms of checking, so the processes end
 # a round within a chunk of each other, while a claim (one read of two bytes) and the frame
@@ -1054,7 +1057,7 @@ def _check_in_workers(
             round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
             if round_:
                 queue.fill(_chunk_count(len(round_)), jobs)
-                batch = pickle.dumps(round_, pickle.HIGHEST_PROTOCOL)
+                batch = _frame([(s.name, s.data, s.error, s.path) for s in round_])
                 for worker in workers:
                     worker.send(batch)
     finally:
@@ -1179,7 +1182,7 @@ class _Worker(Record):
 
     def __init__(self, pid: int, jobs: BinaryIO, results: int) -> None:
         self.pid = pid
-        self.jobs = jobs  # parent -> worker: pickled lists of Source (later rounds)
+        self.jobs = jobs  # parent -> worker: frames of later rounds' sources
         self.results = results  # worker -> parent: frames (`_send_frame`)
         self.pending = bytearray()  # bytes read from `results`, not yet a whole frame
         self.round_over = False  # it has said it read its _ROUND_END
@@ -1219,7 +1222,7 @@ class _Worker(Record):
         return cls(pid, os.fdopen(jobs_write, "wb"), results_read)
 
     def send(self, batch: bytes) -> None:
-        """A later round's sources, pickled."""
+        """A later round's sources, as one frame (`_frame`)."""
         try:
             self.jobs.write(batch)
             self.jobs.flush()
@@ -1242,7 +1245,7 @@ class _Worker(Record):
             size = int.from_bytes(self.pending[:4], "big")
             if len(self.pending) < 4 + size:
                 break
-            frame = pickle.loads(self.pending[4 : 4 + size])
+            frame = marshal.loads(self.pending[4 : 4 + size])
             del self.pending[: 4 + size]
             if frame is None:
                 self.round_over = True
@@ -1250,7 +1253,7 @@ class _Worker(Record):
                 raise GbcsError("check", f"a worker process failed: {frame}")
             else:
                 number, results = frame
-                done[number] = results
+                done[number] = [_result_from_values(*values) for values in results]
         if gone:  # the worker ended mid-round: killed, or out of memory
             raise self._died()
 
@@ -1298,23 +1301,40 @@ def _serve(
         claim = number if number < _chunk_count(len(round_)) else queue.claim()
         while claim is not None:
             try:
-                frame: object = (claim, _check_chunk(round_, claim, keystore, allow))
+                results = _check_chunk(round_, claim, keystore, allow)
+                frame: object = (claim, [result.values() for result in results])
             except Exception as exc:  # a bug, not a message's fault: said, then stop
                 _send_frame(out, f"{type(exc).__name__}: {exc}")
                 return
             _send_frame(out, frame)
             claim = queue.claim()
         _send_frame(out, None)
-        try:
-            round_ = pickle.load(inbox)
-        except EOFError:  # the parent is done
+        fields = _read_frame(inbox)
+        if fields is None:  # the parent is done
             return
+        round_ = [Source(*each) for each in fields]
 
 
 def _send_frame(out: int, frame: object) -> None:
-    """One pickled frame, its length first: (chunk, results), an error's text, or None."""
-    data = pickle.dumps(frame, pickle.HIGHEST_PROTOCOL)
-    _write_all(out, len(data).to_bytes(4, "big") + data)
+    """A worker's frame: (chunk, each result's `values()`), an error's text, or None."""
+    _write_all(out, _frame(frame))
+
+
+def _frame(value: Any) -> bytes:
+    """`value` marshal'd (built-in values only), its length first. marshal, not pickle:
+    both processes are this one, so the format is theirs alike, and no module is loaded
+    for it (pickle, ~1 ms of the start, is left to its first use: tools.cli.DEFERRED)."""
+    data = marshal.dumps(value)
+    return len(data).to_bytes(4, "big") + data
+
+
+def _read_frame(stream: BinaryIO) -> Any:
+    """The value of the next `_frame` on `stream`, or None at its end."""
+    size = stream.read(4)
+    if len(size) < 4:
+        return None
+    data = stream.read(int.from_bytes(size, "big"))
+    return marshal.loads(data)
 
 
 def _exit_text(status: int | None) -> str:

@@ -22,7 +22,9 @@ class _OnFirstUse(ModuleType):
     runs unless something goes wrong; their imports (bdb, cmd, code, pprint, ast, dis,
     tokenize, linecache, textwrap ...) are a tenth of `gbhan gbcs check`'s start. construct
     also imports hashlib, read only by its compile(), which gbcs does not call (gbcs hashes
-    through cryptography, gbcs.digest): hashlib's import loads OpenSSL's `_hashlib`. The first
+    through cryptography, gbcs.digest): hashlib's import loads OpenSSL's `_hashlib`. And it
+    imports pickle for its Pickled field, which gbcs does not use (a check's workers send
+    their results marshal'd): ~1 ms more. The first
     attribute read (`pdb.set_trace()`, `breakpoint()`, `inspect.signature`,
     `traceback.print_exc()`, `from inspect import X`, pytest's --pdb) imports the real
     module, which then takes the name everywhere: new importers get it from sys.modules, and
@@ -49,7 +51,7 @@ class _PlatformFirstUse(_OnFirstUse):
 
 
 # the modules a command's start leaves to their first use (see _OnFirstUse)
-DEFERRED = ("pdb", "inspect", "traceback", "hashlib")
+DEFERRED = ("pdb", "inspect", "traceback", "hashlib", "pickle")
 # the systems whose platform.system() is os.uname().sysname itself (see _PlatformFirstUse)
 _UNAME_SYSTEMS = ("linux", "darwin")
 

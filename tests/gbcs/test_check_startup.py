@@ -69,8 +69,9 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
 
 # what construct (and dataclasses, for a class without a docstring) import for a debugger,
 # error reports and signatures that a check never uses, platform, which construct asks only
-# whether it runs on Windows, and hashlib, read only by construct's compile(), which gbcs
-# does not call: stand-ins until first read (platform's gives system() itself, as the real
+# whether it runs on Windows, hashlib, read only by construct's compile(), which gbcs
+# does not call, and pickle, read only by construct's Pickled field, which gbcs does not use
+# (a check's workers send their results marshal'd): stand-ins until first read (platform's gives system() itself, as the real
 # module would); and the garbage collector paused while the command's modules import, then
 # those frozen
 DEFERRED_PROBE = """
@@ -79,10 +80,10 @@ from tools import cli
 status = cli.main(sys.argv[1:])
 stand_ins = [
     m
-    for m in ("pdb", "inspect", "traceback", "platform", "hashlib")
+    for m in ("pdb", "inspect", "traceback", "platform", "hashlib", "pickle")
     if type(sys.modules[m]) is not type(sys)
 ]
-heavy = [m for m in ("ast", "dis", "tokenize", "linecache", "bdb") if m in sys.modules]
+heavy = [m for m in ("ast", "dis", "tokenize", "linecache", "bdb", "_pickle") if m in sys.modules]
 print("status", status, "stand-ins:", *stand_ins, "| loaded:", *heavy, file=sys.stderr)
 # the imports were made with the collector paused and then frozen; it runs again after them
 import gc
@@ -116,6 +117,12 @@ assert type(hashlib) is not type(sys) and "_hashlib" not in sys.modules
 assert hashlib.sha256(b"abc").digest() == sha256(b"abc")
 assert type(sys.modules["hashlib"]) is type(sys) and "_hashlib" in sys.modules
 assert construct.core.hashlib.sha1 is sys.modules["hashlib"].sha1
+# pickle: the first read imports the real module; construct's Pickled field then works
+import pickle
+assert type(pickle) is not type(sys) and "_pickle" not in sys.modules
+assert construct.Pickled.parse(pickle.dumps({"a": [1, 2]})) == {"a": [1, 2]}
+assert type(sys.modules["pickle"]) is type(sys) and "_pickle" in sys.modules
+assert construct.core.pickle.loads is sys.modules["pickle"].loads
 print("first use ok", file=sys.stderr)
 """
 
@@ -133,6 +140,6 @@ def test_check_starts_with_inspect_and_traceback_unread(tmp_path):
     run = runs[-1]
     lines = run.stderr.strip().splitlines()
     status = [line for line in lines if line.startswith("status ")]
-    expected = "status 0 stand-ins: pdb inspect traceback platform hashlib | loaded:"
+    expected = "status 0 stand-ins: pdb inspect traceback platform hashlib pickle | loaded:"
     assert status == [expected], run.stderr[-800:]
     assert lines[-1] == "first use ok", run.stderr[-800:]
