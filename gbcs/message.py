@@ -40,7 +40,7 @@ class Message(Record):
         self,
         header: Container,
         payload_kind: str,
-        payload: Container,
+        payload: Container | payload.Deferred,
         signature: bytes | None,
         envelope: Container | None = None,
         mac: bytes | None = None,
@@ -53,7 +53,7 @@ class Message(Record):
     ) -> None:
         self.header = header
         self.payload_kind = payload_kind
-        self.payload = payload
+        self._payload = payload
         self.signature = signature
         self.envelope = envelope
         self.mac = mac
@@ -62,6 +62,18 @@ class Message(Record):
         self.apdu_offset = apdu_offset
         self.content_offset = content_offset
         self.decrypted: list[bytes | None] = [] if decrypted is None else decrypted
+
+    @property
+    def payload(self) -> Container:
+        """The decoded payload (an ASN.1 one built here when first read: payload.Deferred)."""
+        value = self._payload
+        if value.__class__ is payload.Deferred:
+            value = self._payload = value.build()
+        return value
+
+    @payload.setter
+    def payload(self, value: Container) -> None:
+        self._payload = value
 
     # --- the grouping header, by name -------------------------------------------------
     @property
@@ -148,7 +160,7 @@ def decode(data: bytes) -> Message:
     content_offset = apdu_offset + _content_start(apdu, len(content), signature)
     # item access, not attributes: construct's Container.__getattr__ costs ~1 µs a hop
     use_case = USE_CASES.get(header["other_information"]["message_code"])  # lookup(), inline
-    kind, value = payload.decode(content, content_offset, header, use_case)
+    kind, value = payload.decode(content, content_offset, header, use_case, defer=True)
     return Message(
         header=header,
         payload_kind=kind,

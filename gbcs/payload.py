@@ -20,12 +20,34 @@ if TYPE_CHECKING:
 DLMS_KINDS = {0xD9: "dlms-access-request", 0xDA: "dlms-access-response", 0x0F: "dlms-notification"}
 ASN1_FIRST_BYTES = frozenset((0x30, 0x02, 0x04, 0x05))
 GBZ_KINDS = ("gbz", "gbz-alert")
+# the kinds whose payloads can hold encrypted fragments (encrypted_fragments)
+FRAGMENT_KINDS = frozenset((*DLMS_KINDS.values(), *GBZ_KINDS))
+
+
+class Deferred:
+    """A payload whose form is proved but whose tree is not built yet: an ASN.1 payload,
+    which a check proves (asn1.check_tree) and never reads, while its tree (~50 nodes a
+    certificate) cost two thirds of decoding it. Message.payload builds it on first read."""
+
+    __slots__ = ("content", "base", "code", "cra")
+
+    def __init__(self, content: bytes, base: int, code: int, cra: int) -> None:
+        self.content, self.base, self.code, self.cra = content, base, code, cra
+
+    def build(self) -> Container:
+        return asn1.decode(self.content, self.base, self.code, self.cra)
 
 
 def decode(
-    content: bytes, base: int, header: Container, use_case: UseCase | None
-) -> tuple[str, Container]:
-    """(payload kind, decoded payload) for a message's content bytes."""
+    content: bytes,
+    base: int,
+    header: Container,
+    use_case: UseCase | None,
+    *,
+    defer: bool = False,
+) -> tuple[str, Container | Deferred]:
+    """(payload kind, decoded payload) for a message's content bytes. `defer`: an ASN.1
+    payload is proved well formed here, as decoding it would, and given as a Deferred."""
     if not content:
         raise DecodeError("payload", "empty content", base)
     declared = use_case.encoding if use_case is not None else None
@@ -35,6 +57,9 @@ def decode(
     # the flag's number without a call to EnumIntegerString.__int__ (an unknown flag: an int)
     cra = cra.intvalue if cra.__class__ is EnumIntegerString else int(cra)
     if declared == "asn1" or (declared is None and first in ASN1_FIRST_BYTES):
+        if defer:
+            asn1.check_tree(content, base)
+            return "asn1", Deferred(content, base, code, cra)
         return "asn1", asn1.decode(content, base, code, cra)
     if content[:2] == b"\x01\x09":
         if cra == 3:

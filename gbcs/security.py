@@ -33,7 +33,7 @@ from .digest import sha256
 from .errors import DecodeError, EncodeError, GbcsError, KeyMissing, VerificationError
 from .framing import general_signing_parser
 from .keystore import KA, NO_KEY, Keystore, Pairing, key_id
-from .payload import encrypted_fragments
+from .payload import FRAGMENT_KINDS, encrypted_fragments
 from .primitives import encode_length, parse_layer
 from .record import FrozenRecord, Record
 from .roles import Role
@@ -456,8 +456,10 @@ def check_message(
 
 def _payload_fragments(message: Message) -> list[bytes]:
     """Ask the payload layer for the fragments, unless no fragment header occurs in the APDU
-    at all (every fragment starts with one): that skips a tree walk for most messages."""
-    if FRAGMENT_HEADER not in message.apdu:
+    at all (every fragment starts with one), which skips a tree walk for most messages, or
+    the payload is of a kind that holds none (an ASN.1 one, whose tree a check then never
+    builds: payload.Deferred)."""
+    if FRAGMENT_HEADER not in message.apdu or message.payload_kind not in FRAGMENT_KINDS:
         return []
     return encrypted_fragments(message.payload_kind, message.payload)
 

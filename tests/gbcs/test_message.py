@@ -1,5 +1,7 @@
 """The decoded tree: every layer visible, the use case named, encode() the inverse of decode()."""
 
+from functools import cache
+
 import pytest
 from rtds_vectors import RTDS_ROOT, params, read_vector, rtds_files
 
@@ -128,3 +130,53 @@ def test_compact_array_of_no_size_is_refused_not_looped(hex_item, offset):
     with pytest.raises(DecodeError) as caught:
         decode_data(bytes.fromhex(hex_item))
     assert caught.value.offset == offset
+
+
+ASN1_VECTORS = [path for path in rtds_files() if decode(read_vector(path)).payload_kind == "asn1"]
+
+
+@pytest.mark.parametrize("path", params(ASN1_VECTORS))
+def test_an_asn1_payload_is_built_when_first_read_and_a_check_never_reads_it(path):
+    """decode() proves an ASN.1 payload's form and leaves its tree until it is read (a check
+    reads none: gbcs.payload.Deferred); read, it is the tree an eager decode gives, and
+    equality and encode() read it as they always did."""
+    from gbcs import asn1
+    from gbcs.check import check_message_bytes
+    from gbcs.payload import Deferred
+    from gbcs.security import FRAGMENT_HEADER, _payload_fragments
+
+    data = read_vector(path)
+    result = check_message_bytes(path.name, data, rtds_keystore_for_checks())
+    assert result.decoded and result.reencoded
+    assert type(result.message._payload) is Deferred  # the check built no tree
+    # nor would it where the APDU holds an encrypted fragment's header by chance
+    probe = decode(data)
+    probe.apdu += FRAGMENT_HEADER
+    assert _payload_fragments(probe) == [] and type(probe._payload) is Deferred
+    message = decode(data)
+    deferred = message._payload
+    built = asn1.decode(deferred.content, deferred.base, message.message_code, message.cra_flag)
+    assert _plain(message.payload) == _plain(built) and built.fields is not None
+    assert type(message._payload) is not Deferred  # built once, then kept
+    assert message.payload is message.payload
+    assert encode(message) == data
+
+
+def _plain(value):
+    """A decoded tree as dicts and lists (construct's Container compares a certificate's
+    tree with another in ~0.15 s)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+@cache
+def rtds_keystore_for_checks():
+    """RTDS's keys as `gbhan gbcs check` loads them (cached, validity not judged)."""
+    from rtds_vectors import RTDS_KEYSTORE
+
+    from gbcs.keystore import Keystore
+
+    return Keystore(check_validity=False).load(RTDS_KEYSTORE, cache=True)
