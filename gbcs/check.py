@@ -764,8 +764,8 @@ def _invoke_id_verdicts(message: Message) -> list[Verdict]:
     """A DLMS APDU's long-invoke-id-and-priority: a priority byte, then the low 24 bits of
     the originator counter (primer 5.5 and 8.1; every DLMS payload of RTDS), so that a
     response's invoke id and its counter answer the same command."""
-    invoke = message.payload.get("long_invoke_id_and_priority")
-    if not isinstance(invoke, int):
+    invoke = message.invoke_id
+    if invoke is None:
         return []
     expected = message.counter & 0xFFFFFF
     if invoke & 0xFFFFFF == expected:

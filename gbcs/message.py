@@ -65,7 +65,8 @@ class Message(Record):
 
     @property
     def payload(self) -> Container:
-        """The decoded payload (an ASN.1 one built here when first read: payload.Deferred)."""
+        """The decoded payload (built here when first read, if decode deferred it:
+        payload.Deferred)."""
         value = self._payload
         if value.__class__ is payload.Deferred:
             value = self._payload = value.build()
@@ -74,6 +75,17 @@ class Message(Record):
     @payload.setter
     def payload(self, value: Container) -> None:
         self._payload = value
+
+    @property
+    def invoke_id(self) -> int | None:
+        """A DLMS payload's long-invoke-id-and-priority (None for other payloads), read
+        without building a deferred payload."""
+        value = self._payload
+        if value.__class__ is payload.Deferred:
+            found = value.invoke_id
+        else:
+            found = value.get("long_invoke_id_and_priority") if isinstance(value, dict) else None
+        return found if isinstance(found, int) else None
 
     # --- the grouping header, by name -------------------------------------------------
     @property

@@ -25,17 +25,24 @@ FRAGMENT_KINDS = frozenset((*DLMS_KINDS.values(), *GBZ_KINDS))
 
 
 class Deferred:
-    """A payload whose form is proved but whose tree is not built yet: an ASN.1 payload,
-    which a check proves (asn1.check_tree) and never reads, while its tree (~50 nodes a
-    certificate) cost two thirds of decoding it. Message.payload builds it on first read."""
+    """A payload whose form is proved but whose tree is not built yet. A check proves every
+    payload but reads few of their trees, and building them was most of decoding: an
+    ASN.1 payload (~50 nodes a certificate; asn1.check_tree) and a DLMS access request's
+    or response's data items (dlms.check, which also keeps the APDU's head: `invoke_id`).
+    Message.payload builds it on first read, as decoding would have."""
 
-    __slots__ = ("content", "base", "code", "cra")
+    __slots__ = ("kind", "content", "base", "code", "cra", "invoke_id")
 
-    def __init__(self, content: bytes, base: int, code: int, cra: int) -> None:
-        self.content, self.base, self.code, self.cra = content, base, code, cra
+    def __init__(
+        self, kind: str, content: bytes, base: int, code: int, cra: int, invoke_id: int | None
+    ) -> None:
+        self.kind, self.content, self.base = kind, content, base
+        self.code, self.cra, self.invoke_id = code, cra, invoke_id
 
     def build(self) -> Container:
-        return asn1.decode(self.content, self.base, self.code, self.cra)
+        if self.kind == "asn1":
+            return asn1.decode(self.content, self.base, self.code, self.cra)
+        return dlms.decode(self.kind, self.content, self.base)
 
 
 def decode(
@@ -47,7 +54,8 @@ def decode(
     defer: bool = False,
 ) -> tuple[str, Container | Deferred]:
     """(payload kind, decoded payload) for a message's content bytes. `defer`: an ASN.1
-    payload is proved well formed here, as decoding it would, and given as a Deferred."""
+    payload, or a DLMS access request or response, is proved here as decoding it would
+    (the same errors, the same non-canonical forms counted) and given as a Deferred."""
     if not content:
         raise DecodeError("payload", "empty content", base)
     declared = use_case.encoding if use_case is not None else None
@@ -59,7 +67,7 @@ def decode(
     if declared == "asn1" or (declared is None and first in ASN1_FIRST_BYTES):
         if defer:
             asn1.check_tree(content, base)
-            return "asn1", Deferred(content, base, code, cra)
+            return "asn1", Deferred("asn1", content, base, code, cra, None)
         return "asn1", asn1.decode(content, base, code, cra)
     if content[:2] == b"\x01\x09":
         if cra == 3:
@@ -67,6 +75,10 @@ def decode(
         return "gbz", gbz.decode(content, base)
     kind = DLMS_KINDS.get(first)
     if kind is not None:
+        head = dlms.check(kind, content, base) if defer else None
+        if head is not None:
+            invoke_id = head["long_invoke_id_and_priority"]
+            return kind, Deferred(kind, content, base, code, cra, invoke_id)
         return kind, dlms.decode(kind, content, base)
     raise DecodeError("payload", f"no payload layer starts with 0x{first:02X}", base)
 
