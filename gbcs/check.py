@@ -558,7 +558,7 @@ def check_message_bytes(
     result = FileResult(name)
     before = noncanonical_reads()
     try:
-        message = decode(data)
+        message = decode(data, defer=True)  # the trees a check reads are built when read
     except GbcsError as exc:
         rule = "trailing-bytes" if "trailing" in exc.detail else "decode"
         result.verdicts.append(Verdict(rule, str(exc), exc.offset))

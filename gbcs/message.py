@@ -144,8 +144,14 @@ class Message(Record):
         return "precommand" if self.signature is None else "unsigned"
 
 
-def decode(data: bytes) -> Message:
-    """Decode a whole GBCS message (DD-wrapped or bare DF) into a Message."""
+def decode(data: bytes, *, defer: bool = False) -> Message:
+    """Decode a whole GBCS message (DD-wrapped or bare DF) into a Message.
+
+    `defer` (what a check asks): an ASN.1 payload, or a DLMS access request's or
+    response's, is proved here, with the same errors and non-canonical counts as decoding
+    it, and built only if `payload` is read (payload.Deferred). A check reads few; proving
+    then building costs more than building, so a caller that reads the tree decodes it
+    now (the default)."""
     data = bytes(data)
     if not data:
         raise DecodeError("framing", "empty message", 0)
@@ -172,7 +178,7 @@ def decode(data: bytes) -> Message:
     content_offset = apdu_offset + _content_start(apdu, len(content), signature)
     # item access, not attributes: construct's Container.__getattr__ costs ~1 µs a hop
     use_case = USE_CASES.get(header["other_information"]["message_code"])  # lookup(), inline
-    kind, value = payload.decode(content, content_offset, header, use_case, defer=True)
+    kind, value = payload.decode(content, content_offset, header, use_case, defer=defer)
     return Message(
         header=header,
         payload_kind=kind,

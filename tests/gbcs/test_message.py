@@ -140,8 +140,8 @@ DEFERRED_VECTORS = [
 
 @pytest.mark.parametrize("path", params(DEFERRED_VECTORS))
 def test_a_deferred_payload_is_built_when_first_read_and_a_check_reads_few(path):
-    """decode() proves an ASN.1 payload, or a DLMS access request's or response's, and
-    leaves its tree until it is read (gbcs.payload.Deferred). A check reads none but those
+    """decode(defer=True) proves an ASN.1 payload, or a DLMS access request's or response's,
+    and leaves its tree until it is read (gbcs.payload.Deferred). A check reads none but those
     holding an encrypted fragment's header (whose fragments it decrypts); read, a payload is
     the tree an eager decode gives, and its invoke id is the same built or not."""
     from gbcs import asn1, dlms
@@ -155,11 +155,12 @@ def test_a_deferred_payload_is_built_when_first_read_and_a_check_reads_few(path)
     built_by_the_check = FRAGMENT_HEADER in result.message.apdu
     assert (type(result.message._payload) is Deferred) is not built_by_the_check
     if not built_by_the_check:  # an ASN.1 one stays unbuilt with a header there by chance
-        probe = decode(data)
+        probe = decode(data, defer=True)
         probe.apdu += FRAGMENT_HEADER
         assert _payload_fragments(probe) == []
         assert (type(probe._payload) is Deferred) is (probe.payload_kind == "asn1")
-    message = decode(data)
+    assert type(decode(data)._payload) is not Deferred  # decode builds it unless asked
+    message = decode(data, defer=True)
     deferred = message._payload
     invoke_id = message.invoke_id
     if deferred.kind == "asn1":
