@@ -337,7 +337,7 @@ def check_tree(content: bytes, base: int = 0) -> None:
     """Raise what decode_tree(content, base) would raise, without building the tree: a
     DER payload's form proved at a third of the cost, its tree left until something reads
     it (gbcs.payload.Deferred). tests/gbcs/test_asn1.py holds the two to the same verdict
-    on every RTDS payload and on every single-byte edit of them."""
+    on every RTDS payload, cut at every length and with a byte replaced at every offset."""
     content = bytes(content)
     end = _skip_tlvs(content, 0, len(content), base, 0, one=True)
     if end != len(content):

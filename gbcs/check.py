@@ -169,10 +169,10 @@ class FileResult(Record):
         return (_result_from_values, self.values())
 
     def values(self) -> tuple[object, ...]:
-        """What travels back from a worker process, as built-in values (marshal's, which
-        reads as pickle's half and loads no module a check needs nothing else from): the
-        verdicts, the names and the tally, without the decoded tree or the security
-        report. `_result_from_values` makes the result again."""
+        """What travels back from a worker process, as built-in values that marshal
+        carries (so a check need not import pickle: `_frame`): the verdicts, the names and
+        the tally, without the decoded tree or the security report.
+        `_result_from_values` makes the result again."""
         return (
             self.name,
             self.decoded,

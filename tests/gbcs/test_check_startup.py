@@ -69,11 +69,11 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
 
 # what construct (and dataclasses, for a class without a docstring) import for a debugger,
 # error reports and signatures that a check never uses, platform, which construct asks only
-# whether it runs on Windows, hashlib, read only by construct's compile(), which gbcs
-# does not call, and pickle, read only by construct's Pickled field, which gbcs does not use
-# (a check's workers send their results marshal'd): stand-ins until first read (platform's gives system() itself, as the real
-# module would); and the garbage collector paused while the command's modules import, then
-# those frozen
+# whether it runs on Windows, hashlib, read only by construct's compile(), which gbcs does
+# not call, and pickle, read only by construct's Pickled field, which gbcs does not use (a
+# check's workers send their results marshal'd): stand-ins until first read (platform's
+# gives system() itself, as the real module would); and the garbage collector paused while
+# the command's modules import, then those frozen
 DEFERRED_PROBE = """
 import sys
 from tools import cli

@@ -3,12 +3,16 @@
 from functools import cache
 
 import pytest
-from rtds_vectors import RTDS_ROOT, params, read_vector, rtds_files
+from rtds_vectors import RTDS_KEYSTORE, RTDS_ROOT, params, read_vector, rtds_files
 
-from gbcs import decode, encode
+from gbcs import asn1, decode, dlms, encode
+from gbcs.check import check_message_bytes
 from gbcs.dlms import obis_text
 from gbcs.errors import DecodeError, EncodeError, GbcsError
+from gbcs.keystore import Keystore
 from gbcs.message import wrap_for_mac
+from gbcs.payload import Deferred
+from gbcs.security import FRAGMENT_HEADER, _payload_fragments
 
 # The registry names the use case; RTDS names its folders <SRV>_<use case + variant>.
 # Alerts carried under a generic or shared message code are named by that code instead, and
@@ -144,11 +148,6 @@ def test_a_deferred_payload_is_built_when_first_read_and_a_check_reads_few(path)
     and leaves its tree until it is read (gbcs.payload.Deferred). A check reads none but those
     holding an encrypted fragment's header (whose fragments it decrypts); read, a payload is
     the tree an eager decode gives, and its invoke id is the same built or not."""
-    from gbcs import asn1, dlms
-    from gbcs.check import check_message_bytes
-    from gbcs.payload import Deferred
-    from gbcs.security import FRAGMENT_HEADER, _payload_fragments
-
     data = read_vector(path)
     result = check_message_bytes(path.name, data, rtds_keystore_for_checks())
     assert result.decoded and result.reencoded
@@ -188,8 +187,4 @@ def _plain(value):
 @cache
 def rtds_keystore_for_checks():
     """RTDS's keys as `gbhan gbcs check` loads them (cached, validity not judged)."""
-    from rtds_vectors import RTDS_KEYSTORE
-
-    from gbcs.keystore import Keystore
-
     return Keystore(check_validity=False).load(RTDS_KEYSTORE, cache=True)
