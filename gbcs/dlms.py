@@ -157,9 +157,7 @@ def _read_value(data: bytes, pos: int, tag: int) -> tuple[Any, int]:
         raise _fail(f"A-XDR: unknown data tag 0x{tag:02X}", pos - 1)
     kind = entry[1]
     if kind == "array" or kind == "structure":
-        count, pos = _length(data, pos)
-        if count > len(data) - pos:
-            raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
+        count, pos = _item_count(data, pos)
         items = ListContainer()
         append = items.append
         for _ in range(count):
@@ -532,10 +530,17 @@ def _on_stream(stream: BytesIO, read: Callable[[bytes, int], tuple[Any, int]]) -
     return value
 
 
-def _read_counted_items(data: bytes, pos: int) -> tuple[ListContainer, int]:
+def _item_count(data: bytes, pos: int) -> tuple[int, int]:
+    """A list's item count at pos and where its items start; a count that more bytes than
+    are left could not hold fails here, before any item is read."""
     count, pos = _length(data, pos)
     if count > len(data) - pos:
         raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
+    return count, pos
+
+
+def _read_counted_items(data: bytes, pos: int) -> tuple[ListContainer, int]:
+    count, pos = _item_count(data, pos)
     items = ListContainer()
     pos = _read_children(data, pos, count, len(data), items.append)
     return items, pos
@@ -543,9 +548,7 @@ def _read_counted_items(data: bytes, pos: int) -> tuple[ListContainer, int]:
 
 def _skip_counted_items(data: bytes, pos: int) -> tuple[None, int]:
     """_read_counted_items proved, not built: (None, where the items end)."""
-    count, pos = _length(data, pos)
-    if count > len(data) - pos:
-        raise _fail(f"A-XDR: {count} items cannot fit in the bytes left", pos)
+    count, pos = _item_count(data, pos)
     return None, _skip_children(data, pos, count, len(data))
 
 
