@@ -1057,7 +1057,7 @@ def _check_in_workers(
             round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
             if round_:
                 queue.fill(_chunk_count(len(round_)), jobs)
-                batch = _frame([(s.name, s.data, s.error, s.path) for s in round_])
+                batch = _frame([source._values() for source in round_])  # Source(*fields)
                 for worker in workers:
                     worker.send(batch)
     finally:

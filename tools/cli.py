@@ -24,11 +24,11 @@ class _OnFirstUse(ModuleType):
     also imports hashlib, read only by its compile(), which gbcs does not call (gbcs hashes
     through cryptography, gbcs.digest): hashlib's import loads OpenSSL's `_hashlib`. And it
     imports pickle for its Pickled field, which gbcs does not use (a check's workers send
-    their results marshal'd): ~1 ms more. The first
-    attribute read (`pdb.set_trace()`, `breakpoint()`, `inspect.signature`,
-    `traceback.print_exc()`, `from inspect import X`, pytest's --pdb) imports the real
-    module, which then takes the name everywhere: new importers get it from sys.modules, and
-    the stand-in that earlier importers hold takes on its every name."""
+    their results marshal'd): ~1 ms more. The first attribute read (`pdb.set_trace()`,
+    `breakpoint()`, `inspect.signature`, `traceback.print_exc()`, `from inspect import X`,
+    pytest's --pdb) imports the real module, which then takes the name everywhere: new
+    importers get it from sys.modules, and the stand-in that earlier importers hold takes
+    on its every name."""
 
     def __getattr__(self, name: str) -> object:
         module = self.__name__
