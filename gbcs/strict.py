@@ -33,7 +33,7 @@ from construct import (
 )
 
 from .digest import Sha256, sha256
-from .diskcache import cache_dir, load_entry, read_bytes, store_entry
+from .diskcache import ENTRY_FORMAT, cache_dir, load_entry, read_bytes, store_entry
 from .errors import DecodeError, EncodeError
 
 CONSTRUCT_VERSION: str = getattr(_construct, "__version__", "")
@@ -442,11 +442,11 @@ def _cached(emitted: str, name: str) -> tuple[str, CodeType]:
     """The strict source for construct's `emitted` parser and its compiled code, from the
     disk cache when an earlier run made them.
 
-    The key hashes the emitted source with the Python and construct versions (marshal's
-    format is Python's own) and this module's transforms' version; a missing, unreadable or
+    The key hashes the emitted source with the entry format, the Python and construct
+    versions (marshal's format is Python's own) and this module's transforms' version; a missing, unreadable or
     corrupt entry is made afresh and written back atomically, and a cache that cannot be
     written is simply not used."""
-    key = f"{sys.version}\0{CONSTRUCT_VERSION}\0{_TRANSFORMS}\0{emitted}"
+    key = f"{ENTRY_FORMAT}\0{sys.version}\0{CONSTRUCT_VERSION}\0{_TRANSFORMS}\0{emitted}"
     path = parser_cache_dir() / f"parser-{sha256(key.encode()).hex()[:32]}.marshal"
     loaded = _load_entry(path)
     if loaded is not None:
@@ -462,7 +462,7 @@ def _named_entry(name: str) -> Path | None:
     digest = _package_digest()
     if digest is None:
         return None
-    key = f"{sys.version}\0{CONSTRUCT_VERSION}\0{digest}\0{name}"
+    key = f"{ENTRY_FORMAT}\0{sys.version}\0{CONSTRUCT_VERSION}\0{digest}\0{name}"
     return parser_cache_dir() / f"named-{sha256(key.encode()).hex()[:32]}.marshal"
 
 

@@ -1,5 +1,5 @@
-"""gbcs.digest hashes through cryptography what hashlib would: every cache key, cache entry
-checksum and KDF output is the same as before, so caches written by either stay valid.
+"""gbcs.digest hashes through CPython's own SHA-256 what hashlib would: every cache key and
+KDF output is the same as before, so cache names and derived keys stay as they were.
 hashlib is the reference, over the files gbcs hashes (the keystore's PEM files, which a
 cached keystore's key hashes) and RTDS messages, whole and fed in parts."""
 
