@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import datetime as _dt
+import functools
 import itertools
 import marshal
 import os
@@ -22,24 +24,35 @@ import select
 import signal
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .diskcache import read_bytes
 from .errors import GbcsError, InputError
-from .keystore import EXPIRED, NOT_YET_VALID, Keystore
 from .message import Message, decode, encode
-from .payload import DLMS_KINDS, GBZ_KINDS, encrypted_fragments
-from .primitives import encode_length, noncanonical_reads
-from .record import FrozenRecord, Record
-from .security import (
+from .outcomes import (
+    EXPIRED,
     FAILED,
     FRAGMENT_HEADER,
+    NOT_YET_VALID,
     UNVERIFIABLE,
     VERIFIED,
     CheckResult,
+    SecurityInputs,
     SecurityReport,
-    check_message,
+    no_protection,
+    report_from_values,
 )
+from .payload import DLMS_KINDS, GBZ_KINDS, encrypted_fragments
+from .primitives import encode_length, noncanonical_reads
+from .record import FrozenRecord, Record
+from .verifier import exit_text, frame, take_frames, write_all
+
+if TYPE_CHECKING:
+    # not at run time: they import cryptography, which a check's decoding process leaves to
+    # the verifying process it forks (gbcs.verifier); this one imports them when it checks
+    # security itself
+    from .keystore import Keystore
+    from .verifier import Verifier
 
 # rule -> what it holds a message to (the names verdicts, --json and docs/gbcs.md use)
 RULES: dict[str, str] = {
@@ -170,7 +183,7 @@ class FileResult(Record):
 
     def values(self) -> tuple[object, ...]:
         """What travels back from a worker process, as built-in values that marshal
-        carries (so a check need not import pickle: `_frame`): the verdicts, the names and
+        carries (so a check need not import pickle: gbcs.verifier.frame): the verdicts, the names and
         the tally, without the decoded tree or the security report.
         `_result_from_values` makes the result again."""
         return (
@@ -555,6 +568,36 @@ def check_message_bytes(
 
     Without a keystore nothing can be verified, so a signed or MAC'd message fails as
     unverifiable (unless `allow_unverifiable`)."""
+    result, message = decode_and_reencode(name, data)
+    if message is None:
+        return result
+    inputs = message.security_inputs()
+    if inputs.needs_keys:
+        check_inputs, empty_keystore = _security_checks()
+        store = keystore if keystore is not None else empty_keystore()
+        report, message.decrypted = check_inputs(inputs, store)
+    else:
+        report = no_protection()
+    return judge(result, message, data, report, keystore is not None, allow_unverifiable)
+
+
+@functools.cache
+def _security_checks() -> tuple[
+    Callable[[SecurityInputs, Keystore], tuple[SecurityReport, list[bytes | None]]],
+    Callable[[], Keystore],
+]:
+    """gbcs.security.check_inputs and an empty keystore's maker, imported at their first
+    use, not at the top: they load cryptography, which a two-process check leaves to its
+    verifying process (gbcs.verifier)."""
+    from .keystore import Keystore
+    from .security import check_inputs
+
+    return check_inputs, lambda: Keystore(check_validity=False)
+
+
+def decode_and_reencode(name: str, data: bytes) -> tuple[FileResult, Message | None]:
+    """A message's result so far (decoded, re-encoded or the verdict why not) and its
+    decoded tree (None if it does not decode)."""
     result = FileResult(name)
     before = noncanonical_reads()
     try:
@@ -562,7 +605,7 @@ def check_message_bytes(
     except GbcsError as exc:
         rule = "trailing-bytes" if "trailing" in exc.detail else "decode"
         result.verdicts.append(Verdict(rule, str(exc), exc.offset))
-        return result
+        return result, None
     result.decoded = True
     result.message = message
     result.kind = message.kind
@@ -573,9 +616,20 @@ def check_message_bytes(
         result.reencoded = True
     else:
         result.verdicts.append(verdict)
-    store = keystore if keystore is not None else Keystore(check_validity=False)
-    report = check_message(message, store)
-    result.security = report if keystore is not None else None
+    return result, message
+
+
+def judge(
+    result: FileResult,
+    message: Message,
+    data: bytes,
+    report: SecurityReport,
+    keep_report: bool,
+    allow_unverifiable: bool,
+) -> FileResult:
+    """`result` with every verdict on the message's form and its security `report` (kept
+    on the result if `keep_report`), those allow_unverifiable relaxes set apart."""
+    result.security = report if keep_report else None
     found = form_verdicts(message, data) + security_verdicts(message, data, report)
     found += unchecked_encryption(message, report)
     for verdict in found:
@@ -975,6 +1029,7 @@ def check_sources(
     *,
     allow_unverifiable: bool = False,
     jobs: int = 1,
+    verifier: Verifier | None = None,
 ) -> Totals:
     """Check every message of `sources` strictly; `progress` sees each result, in the
     sources' order (its decoded tree dropped afterwards, so a large sweep holds no trees).
@@ -984,10 +1039,16 @@ def check_sources(
     back without their `security` report, their tallies kept); output, order and totals
     are the same as with one, and the sources are still taken as the checking goes (a
     round at a time), not all at once; sources named but not read (`iter_sources(...,
-    read=False)`) are read by the process that checks them."""
+    read=False)`) are read by the process that checks them.
+
+    `verifier` (gbcs.verifier, forked with the keystore to open; `keystore` is then None):
+    this process decodes and judges, that one checks signatures, MACs and encrypted parts,
+    and `jobs` is not read; the same output, order and totals again."""
     totals = Totals()
     results: Iterable[FileResult]
-    if jobs > 1:
+    if verifier is not None:
+        results = _check_with_verifier(sources, verifier, allow_unverifiable)
+    elif jobs > 1:
         results = _check_in_workers(iter(sources), keystore, allow_unverifiable, jobs)
     else:
         results = (_check_source(source, keystore, allow_unverifiable) for source in sources)
@@ -1004,6 +1065,74 @@ def _check_source(source: Source, keystore: Keystore | None, allow: bool) -> Fil
     if source.data is None:
         return FileResult(source.name, verdicts=[Verdict("unreadable", source.error)])
     return check_message_bytes(source.name, source.data, keystore, allow_unverifiable=allow)
+
+
+# messages whose security inputs go to the verifying process in one frame: a few hundred
+# microseconds of its work, so it starts soon and this process seldom waits for the last
+_VERIFY_BATCH = 16
+
+
+def _check_with_verifier(
+    sources: Iterable[Source], verifier: Verifier, allow: bool
+) -> Iterator[FileResult]:
+    """Each result in order: decoded and judged here, with each protected message's
+    security checked by `verifier` (its report back in the order sent). A message waits,
+    decoded, for its report and for every result before its own."""
+    # [result, message, data, report]: message None once judged, report None until back
+    waiting: collections.deque[list[Any]] = collections.deque()
+    owed: collections.deque[list[Any]] = collections.deque()  # those sent, in order
+    batch: list[tuple[Any, ...]] = []
+    try:
+        for source in sources:
+            source = source.read()
+            if source.data is None:
+                result = FileResult(source.name, verdicts=[Verdict("unreadable", source.error)])
+                waiting.append([result, None, None, None])
+            else:
+                result, message = decode_and_reencode(source.name, source.data)
+                inputs = None if message is None else message.security_inputs()
+                if message is None or inputs is None:
+                    waiting.append([result, None, None, None])
+                elif inputs.needs_keys:
+                    batch.append(tuple(inputs))
+                    entry = [result, message, source.data, None]
+                    waiting.append(entry)
+                    owed.append(entry)
+                else:
+                    judge(result, message, source.data, no_protection(), True, allow)
+                    result.message = None
+                    waiting.append([result, None, None, None])
+            if len(batch) >= _VERIFY_BATCH:
+                verifier.send(batch)
+                batch = []
+                yield from _judged(waiting, owed, verifier.reports(), allow)
+            elif not owed:  # nothing owed: every result waiting is complete
+                yield from _judged(waiting, owed, [], allow)
+        if batch:
+            verifier.send(batch)
+        verifier.close_jobs()
+        while waiting:
+            yield from _judged(waiting, owed, verifier.wait_reports(), allow)
+    finally:
+        verifier.stop()
+
+
+def _judged(
+    waiting: collections.deque[list[Any]],
+    owed: collections.deque[list[Any]],
+    reports: list[Any],
+    allow: bool,
+) -> Iterator[FileResult]:
+    """The results at the head of `waiting` that are complete, each message judged with its
+    report, `reports` going to the messages `owed` one in the order they were sent."""
+    for values in reports:
+        owed.popleft()[3] = report_from_values(values)
+    while waiting and (waiting[0][1] is None or waiting[0][3] is not None):
+        result, message, data, report = waiting.popleft()
+        if message is not None:
+            judge(result, message, data, report, True, allow)
+            result.message = None
+        yield result
 
 
 # fewer messages than this are checked in process: forking would cost more than it saves
@@ -1057,7 +1186,7 @@ def _check_in_workers(
             round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
             if round_:
                 queue.fill(_chunk_count(len(round_)), jobs)
-                batch = _frame([source._values() for source in round_])  # Source(*fields)
+                batch = frame([source._values() for source in round_])  # Source(*fields)
                 for worker in workers:
                     worker.send(batch)
     finally:
@@ -1154,7 +1283,7 @@ class _ChunkQueue:
         """Queue a round's chunks from `jobs` on (those below are the processes' first),
         then one end per process, written whole before any process reads it."""
         numbers = [*range(jobs, chunks), *[_ROUND_END] * jobs]
-        _write_all(self.write_end, b"".join(number.to_bytes(2, "big") for number in numbers))
+        write_all(self.write_end, b"".join(number.to_bytes(2, "big") for number in numbers))
 
     def claim(self) -> int | None:
         """The next chunk to check, or None when the round has no more."""
@@ -1167,11 +1296,6 @@ class _ChunkQueue:
                 os.close(end)
             except OSError:
                 pass
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    while data:
-        data = data[os.write(fd, data) :]
 
 
 class _Worker(Record):
@@ -1222,7 +1346,7 @@ class _Worker(Record):
         return cls(pid, os.fdopen(jobs_write, "wb"), results_read)
 
     def send(self, batch: bytes) -> None:
-        """A later round's sources, as one frame (`_frame`)."""
+        """A later round's sources, as one frame (gbcs.verifier.frame)."""
         try:
             self.jobs.write(batch)
             self.jobs.flush()
@@ -1241,27 +1365,20 @@ class _Worker(Record):
                 gone = True
                 break
             self.pending += data
-        while len(self.pending) >= 4:
-            size = int.from_bytes(self.pending[:4], "big")
-            if len(self.pending) < 4 + size:
-                break
-            frame = marshal.loads(self.pending[4 : 4 + size])
-            del self.pending[: 4 + size]
-            if frame is None:
+        for value in take_frames(self.pending):
+            if value is None:
                 self.round_over = True
-            elif isinstance(frame, str):  # the worker's own error, said before it stopped
-                raise GbcsError("check", f"a worker process failed: {frame}")
+            elif isinstance(value, str):  # the worker's own error, said before it stopped
+                raise GbcsError("check", f"a worker process failed: {value}")
             else:
-                number, results = frame
+                number, results = value
                 done[number] = [_result_from_values(*values) for values in results]
         if gone:  # the worker ended mid-round: killed, or out of memory
             raise self._died()
 
     def _died(self) -> GbcsError:
         status = self.stop()
-        return GbcsError(
-            "check", f"a worker process died ({_exit_text(status)}): check with jobs=1"
-        )
+        return GbcsError("check", f"a worker process died ({exit_text(status)}): check with jobs=1")
 
     def stop(self) -> int | None:
         """Close its pipes and reap it (ended by SIGTERM if still running): its wait status."""
@@ -1302,11 +1419,11 @@ def _serve(
         while claim is not None:
             try:
                 results = _check_chunk(round_, claim, keystore, allow)
-                frame: object = (claim, [result.values() for result in results])
+                sent: object = (claim, [result.values() for result in results])
             except Exception as exc:  # a bug, not a message's fault: said, then stop
                 _send_frame(out, f"{type(exc).__name__}: {exc}")
                 return
-            _send_frame(out, frame)
+            _send_frame(out, sent)
             claim = queue.claim()
         _send_frame(out, None)
         fields = _read_frame(inbox)
@@ -1315,34 +1432,18 @@ def _serve(
         round_ = [Source(*each) for each in fields]
 
 
-def _send_frame(out: int, frame: object) -> None:
+def _send_frame(out: int, value: object) -> None:
     """A worker's frame: (chunk, each result's `values()`), an error's text, or None."""
-    _write_all(out, _frame(frame))
-
-
-def _frame(value: Any) -> bytes:
-    """`value` marshal'd (built-in values only), its length first. marshal, not pickle:
-    both processes are this one, so the format is theirs alike, and no module is loaded
-    for it (pickle, ~1 ms of the start, is left to its first use: tools.cli.DEFERRED)."""
-    data = marshal.dumps(value)
-    return len(data).to_bytes(4, "big") + data
+    write_all(out, frame(value))
 
 
 def _read_frame(stream: BinaryIO) -> Any:
-    """The value of the next `_frame` on `stream`, or None at its end."""
+    """The value of the next `frame` on `stream`, or None at its end."""
     size = stream.read(4)
     if len(size) < 4:
         return None
     data = stream.read(int.from_bytes(size, "big"))
     return marshal.loads(data)
-
-
-def _exit_text(status: int | None) -> str:
-    if status is None:
-        return "already reaped"
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 def _first_difference(a: bytes, b: bytes) -> int:

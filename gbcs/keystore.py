@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .asn1 import decode_tree
 from .digest import Sha256, sha256
-from .diskcache import cache_dir, load_entry, read_bytes, store_entry
+from .diskcache import ENTRY_FORMAT, cache_dir, load_entry, read_bytes, store_entry
 from .errors import GbcsError, KeyMissing, KeystoreError
+from .outcomes import EXPIRED, NO_KEY, NOT_YET_VALID
 from .record import FrozenRecord
 from .roles import Role
 
@@ -60,10 +60,8 @@ _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.
 _KEY_FILE_NAME = re.compile(r"^([0-9A-Fa-f]{16})(?:-pp)?-(ds|ka)\.[A-Za-z]+$")
 _JSON_USAGES = {"digitalSignature": "DS", "keyAgreement": "KA", "DS": "DS", "KA": "KA"}
 
-# why a lookup found no usable key: none held, or held but outside its validity at the clock
-NO_KEY = "no-key"
-EXPIRED = "certificate-expired"
-NOT_YET_VALID = "certificate-not-yet-valid"
+# why a lookup found no usable key (gbcs.outcomes): none held, or held but outside its
+# validity at the clock
 
 
 # DUIS XMLDSig certificates share EUIs with GBCS ones but never sign or MAC a GBCS message.
@@ -816,7 +814,7 @@ class _Reject(Exception):
 
 
 # what the keystore cache's entries are made of: a change to this module makes new ones
-_CACHE_VERSION = sha256(b"keystore 1\0" + Path(__file__).read_bytes())
+_CACHE_VERSION = sha256(f"keystore 1\0{ENTRY_FORMAT}\0".encode() + Path(__file__).read_bytes())
 
 
 def _parsed_state(files: dict[str, bytes | None]) -> tuple[Any, ...]:
@@ -917,6 +915,8 @@ def _p256_private_scalar(block: bytes) -> int | None:
     """The private scalar of an unencrypted P-256 key in a PEM block (PKCS #8 `PRIVATE KEY`
     or SEC 1 `EC PRIVATE KEY`, RFC 5915), or None for anything else, which
     cryptography's loader then reads (and refuses) as it always has."""
+    from .asn1 import decode_tree  # here: a cached keystore's process never reads a key's DER
+
     lines = block.splitlines()
     label = lines[0].strip()
     try:

@@ -8,10 +8,14 @@ encode() builds the same layers back; decode() then encode() is byte-identical.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from construct import Container
 
 from . import framing, payload
 from .errors import DecodeError, EncodeError
+from .outcomes import FRAGMENT_HEADER, SecurityInputs
 from .primitives import build_layer, encode_length
 from .record import Record
 from .usecases import USE_CASES, UseCase
@@ -134,6 +138,53 @@ class Message(Record):
         sig_field = 0 if self.signature is None else 1 + len(self.signature)
         return self.apdu[1 : len(self.apdu) - sig_field]
 
+    def security_inputs(self, fragments: Sequence[bytes] | None = None) -> SecurityInputs:
+        """What the security checks read of this message (gbcs.security.check_inputs).
+
+        `fragments`: its encrypted parts, by default gbcs.payload.encrypted_fragments of
+        its payload; that walk of the tree is skipped where no fragment header occurs in
+        the APDU at all (every fragment starts with one), as in most messages, or the
+        payload is of a kind that holds none (an ASN.1 one, whose tree a check then never
+        builds: payload.Deferred)."""
+        if fragments is None:
+            fragments = (
+                payload.encrypted_fragments(self.payload_kind, self.payload)
+                if FRAGMENT_HEADER in self.apdu and self.payload_kind in payload.FRAGMENT_KINDS
+                else ()
+            )
+        header = self.header
+        transaction = header["transaction_id"]
+        signature, mac, envelope = self.signature, self.mac, self.envelope
+        mac_header = None
+        if envelope is not None:
+            service = envelope["ciphered_service"]
+            mac_header = (service["security_control"], service["invocation_counter"])
+        return SecurityInputs(
+            bytes(self.apdu),
+            None if signature is None else bytes(signature),
+            bytes(header["originator"]),
+            bytes(header["target"]),
+            int(transaction["cra"]),
+            transaction["counter"],
+            None if mac is None else bytes(mac),
+            mac_header,
+            tuple(bytes(fragment) for fragment in fragments) if fragments else (),
+            self.encryption_parameters() if fragments else None,
+        )
+
+    def encryption_parameters(self) -> tuple[bytes, int, bytes]:
+        """(originator, counter, recipient) for this message's encrypted fragments (primer
+        5.3): a supplementary remote party replaces the recipient, and a supplementary
+        originator counter replaces the counter."""
+        info = self.other_information
+        recipient = _field(info, "supplementary_remote_party") or self.target
+        counter = _field(info, "supplementary_originator_counter")
+        return (
+            bytes(self.originator),
+            self.counter if counter is None else counter,
+            bytes(recipient),
+        )
+
     @property
     def kind(self) -> str:
         """Which of the four shapes: precommand, signed, mac, or unsigned."""
@@ -191,6 +242,15 @@ def decode(data: bytes, *, defer: bool = False) -> Message:
         apdu_offset=apdu_offset,
         content_offset=content_offset,
     )
+
+
+def _field(container: Container | None, name: str) -> Any:
+    if container is None:
+        return None
+    try:
+        return container[name]
+    except (KeyError, TypeError):
+        return getattr(container, name, None)
 
 
 def encode(message: Message) -> bytes:

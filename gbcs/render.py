@@ -17,7 +17,7 @@ from .message import Message
 from .payload import decode_plaintexts
 
 if TYPE_CHECKING:
-    from .security import SecurityReport
+    from .outcomes import SecurityReport
 
     # a message's security checks: a report, or its as_dict() already
     Security = SecurityReport | Mapping[str, object] | None

@@ -17,7 +17,7 @@ payload encryption (primer section 5).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -31,22 +31,29 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .digest import sha256
 from .errors import DecodeError, EncodeError, GbcsError, KeyMissing, VerificationError
-from .framing import general_signing_parser
-from .keystore import KA, NO_KEY, Keystore, Pairing, key_id
-from .payload import FRAGMENT_KINDS, encrypted_fragments
-from .primitives import encode_length, parse_layer
-from .record import FrozenRecord, Record
+from .keystore import KA, Keystore, Pairing, key_id
+from .outcomes import (
+    FAILED,
+    FRAGMENT_HEADER,
+    NO_KEY,
+    NOT_APPLICABLE,
+    UNVERIFIABLE,
+    VERIFIED,
+    CheckResult,
+    SecurityInputs,
+    SecurityReport,
+)
+from .record import FrozenRecord
 from .roles import Role
 
 try:  # constant time, hmac.compare_digest's own fallback: hmac imports hashlib's OpenSSL
     from _operator import _compare_digest as compare_digest
-except ImportError:  # an interpreter without it
+except ImportError:  # another Python
     from hmac import compare_digest  # type: ignore[no-redef]  # the same signature
 
 if TYPE_CHECKING:
-    from construct import Container
-
     from .message import Message
+
 
 SIGNATURE_LENGTH = 64
 MAC_LENGTH = 12
@@ -54,14 +61,8 @@ KEY_LENGTH = 16
 KDF_ALGORITHM_ID = bytes.fromhex("60857406080300")
 MAC_AAD_PREFIX = bytes.fromhex("110000000000")  # primer 5.2: then the whole DF APDU
 MAC_SECURITY_HEADER = bytes.fromhex("1100000000")  # DD ciphered service: control + counter
-FRAGMENT_HEADER = bytes.fromhex("3100000000")  # encrypted fragment's security header
 FRAGMENT_AAD = b"\x31"
 ENCRYPTION_TYPE = 4  # KDF message-type byte for payload encryption (CRA flags are 1..3)
-
-VERIFIED = "verified"
-FAILED = "failed"
-UNVERIFIABLE = "unverifiable"
-NOT_APPLICABLE = "not-applicable"
 
 
 def _ecdsa_sha256() -> ec.ECDSA:
@@ -144,6 +145,11 @@ def apdu_layout(apdu: bytes, base: int = 0) -> ApduLayout:
 
     Raises DecodeError(layer="general-signing") with the offset (plus `base`) on bad input.
     """
+    # here, not at the top: the codec's layers, which a check's verifying process never
+    # loads (gbcs.verifier)
+    from .framing import general_signing_parser
+    from .primitives import parse_layer
+
     apdu = bytes(apdu)
     if not apdu or apdu[0] != 0xDF:
         raise DecodeError("general-signing", "a General-Signing APDU starts with DF", base)
@@ -257,6 +263,8 @@ def verify_mac(apdu: bytes, mac: bytes, key: bytes, originator: bytes) -> None:
 
 def wrap_with_mac(apdu: bytes, mac: bytes) -> bytes:
     """A DD General-Ciphering message (empty header fields) around a DF APDU and its MAC."""
+    from .primitives import encode_length  # as apdu_layout's
+
     service = MAC_SECURITY_HEADER + bytes(apdu) + bytes(mac)
     return b"\xdd" + bytes(6) + encode_length(len(service)) + service
 
@@ -349,94 +357,11 @@ def encrypt_fragment(plaintext: bytes, key: bytes, originator: bytes) -> bytes:
 
 def encryption_parameters(message: Message) -> tuple[bytes, int, bytes]:
     """(originator, counter, recipient) for a message's encrypted fragments (primer 5.3):
-    a supplementary remote party replaces the recipient, and a supplementary originator
-    counter replaces the counter."""
-    info = message.other_information
-    recipient = _field(info, "supplementary_remote_party") or message.target
-    counter = _field(info, "supplementary_originator_counter")
-    return bytes(message.originator), message.counter if counter is None else counter, recipient
-
-
-def _field(container: Container | None, name: str) -> Any:
-    if container is None:
-        return None
-    try:
-        return container[name]
-    except (KeyError, TypeError):
-        return getattr(container, name, None)
+    Message.encryption_parameters."""
+    return message.encryption_parameters()
 
 
 # --- message checks -----------------------------------------------------------------------
-class CheckResult(FrozenRecord):
-    """One check's outcome; `key` names the key used (verified) or missing (unverifiable)."""
-
-    FIELDS = ("check", "status", "reason", "key", "cause")
-    check: str
-    status: str
-    reason: str
-    key: str
-    cause: str  # unverifiable: why (keystore.NO_KEY, EXPIRED or NOT_YET_VALID)
-
-    def __init__(
-        self, check: str, status: str, reason: str = "", key: str = "", cause: str = ""
-    ) -> None:
-        vars(self).update(check=check, status=status, reason=reason, key=key, cause=cause)
-
-    def __str__(self) -> str:
-        extra = f": {self.reason}" if self.reason else ""
-        return f"{self.check} {self.status}{extra}"
-
-    def as_dict(self) -> dict[str, str]:
-        out = {"check": self.check, "status": self.status, "reason": self.reason, "key": self.key}
-        if self.cause:
-            out["cause"] = self.cause
-        return out
-
-
-class SecurityReport(Record):
-    """Every security check for one message."""
-
-    FIELDS = ("signature", "mac", "decryption")
-
-    def __init__(
-        self,
-        signature: CheckResult,
-        mac: CheckResult,
-        decryption: list[CheckResult] | None = None,
-    ) -> None:
-        self.signature = signature
-        self.mac = mac
-        self.decryption: list[CheckResult] = [] if decryption is None else decryption
-
-    @property
-    def checks(self) -> list[CheckResult]:
-        return [self.signature, self.mac, *self.decryption]
-
-    @property
-    def failed(self) -> bool:
-        return any(c.status == FAILED for c in self.checks)
-
-    @property
-    def outcome(self) -> str:
-        """failed > unverifiable > verified > not-applicable, over all checks."""
-        statuses = {c.status for c in self.checks}
-        for status in (FAILED, UNVERIFIABLE, VERIFIED):
-            if status in statuses:
-                return status
-        return NOT_APPLICABLE
-
-    def __str__(self) -> str:
-        return "; ".join(str(c) for c in self.checks)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "outcome": self.outcome,
-            "signature": self.signature.as_dict(),
-            "mac": self.mac.as_dict(),
-            "decryption": [c.as_dict() for c in self.decryption],
-        }
-
-
 def check_message(
     message: Message, keystore: Keystore, fragments: Sequence[bytes] | None = None
 ) -> SecurityReport:
@@ -445,35 +370,26 @@ def check_message(
     `fragments` defaults to gbcs.payload.encrypted_fragments of the message's payload.
     Decrypted plaintexts go to `message.decrypted`, one per fragment (None if not decrypted).
     """
-    signature = _check_signature(message, keystore)
-    mac = _check_mac(message, keystore)
-    if fragments is None:
-        fragments = _payload_fragments(message)
-    decryption, plaintexts = _check_fragments(message, keystore, fragments)
-    message.decrypted = plaintexts
-    return SecurityReport(signature, mac, decryption)
+    report, message.decrypted = check_inputs(message.security_inputs(fragments), keystore)
+    return report
 
 
-def _payload_fragments(message: Message) -> list[bytes]:
-    """Ask the payload layer for the fragments, unless no fragment header occurs in the APDU
-    at all (every fragment starts with one), which skips a tree walk for most messages, or
-    the payload is of a kind that holds none (an ASN.1 one, whose tree a check then never
-    builds: payload.Deferred)."""
-    if FRAGMENT_HEADER not in message.apdu or message.payload_kind not in FRAGMENT_KINDS:
-        return []
-    return encrypted_fragments(message.payload_kind, message.payload)
+def check_inputs(
+    inputs: SecurityInputs, keystore: Keystore
+) -> tuple[SecurityReport, list[bytes | None]]:
+    """check_message on what it reads of a message (Message.security_inputs): the report,
+    and each fragment's plaintext (None if not decrypted)."""
+    signature = _check_signature(inputs, keystore)
+    mac = _check_mac(inputs, keystore)
+    decryption, plaintexts = _check_fragments(inputs, keystore)
+    return SecurityReport(signature, mac, decryption), plaintexts
 
 
-def _signed_data(message: Message, signature: bytes) -> bytes:
-    apdu = message.apdu
-    return apdu[1 : len(apdu) - 1 - len(signature)]
-
-
-def _check_signature(message: Message, keystore: Keystore) -> CheckResult:
-    sig = message.signature
+def _check_signature(inputs: SecurityInputs, keystore: Keystore) -> CheckResult:
+    sig = inputs.signature
     if not sig:
         return CheckResult("signature", NOT_APPLICABLE)
-    originator = bytes(message.originator)
+    originator = inputs.originator
     try:
         entries = keystore.ds_public_keys(originator)
     except KeyMissing as exc:
@@ -484,7 +400,8 @@ def _check_signature(message: Message, keystore: Keystore) -> CheckResult:
             f"DS certificate of {_text(originator)}",
             getattr(exc, "cause", NO_KEY),
         )
-    data = _signed_data(message, sig)
+    apdu = inputs.apdu
+    data = apdu[1 : len(apdu) - 1 - len(sig)]  # after DF, through the content
     for entry in entries:
         try:
             verify_data(data, sig, entry.public_key)
@@ -543,24 +460,24 @@ def _agreed_key(
     return FAILED, f"{error} (tried {len(candidates)} key pair(s))", "", ""
 
 
-def _check_mac(message: Message, keystore: Keystore) -> CheckResult:
-    mac = message.mac
-    if message.envelope is None or mac is None:
+def _check_mac(inputs: SecurityInputs, keystore: Keystore) -> CheckResult:
+    mac, header = inputs.mac, inputs.mac_header
+    if header is None or mac is None:
         return CheckResult("mac", NOT_APPLICABLE)
-    service = message.envelope.ciphered_service
-    if service.security_control != 0x11 or service.invocation_counter != 0:
+    control, invocation_counter = header
+    if control != 0x11 or invocation_counter != 0:
         # GBCS MAC'd messages always carry 11 00 00 00 00: authenticated only, suite 1,
         # invocation counter unused (primer 4.1); the MAC's AAD assumes exactly these bytes.
         return CheckResult(
             "mac",
             FAILED,
-            f"security header {service.security_control:02X} {service.invocation_counter:08X}"
+            f"security header {control:02X} {invocation_counter:08X}"
             " is not 11 00000000 (authenticated, suite 1)",
         )
-    originator, target = bytes(message.originator), bytes(message.target)
-    parties = mac_party_candidates(message.cra_flag, originator, target, keystore)
-    info = other_info(originator, message.cra_flag, message.counter, target)
-    apdu = message.apdu
+    originator, target = inputs.originator, inputs.target
+    parties = mac_party_candidates(inputs.cra_flag, originator, target, keystore)
+    info = other_info(originator, inputs.cra_flag, inputs.counter, target)
+    apdu = inputs.apdu
 
     def verify(key: bytes) -> None:
         verify_mac(apdu, mac, key, originator)
@@ -570,11 +487,12 @@ def _check_mac(message: Message, keystore: Keystore) -> CheckResult:
 
 
 def _check_fragments(
-    message: Message, keystore: Keystore, fragments: Sequence[bytes]
+    inputs: SecurityInputs, keystore: Keystore
 ) -> tuple[list[CheckResult], list[bytes | None]]:
-    if not fragments:
+    fragments, parameters = inputs.fragments, inputs.encryption
+    if not fragments or parameters is None:
         return [], []
-    originator, counter, recipient = encryption_parameters(message)
+    originator, counter, recipient = parameters
     info = other_info(originator, ENCRYPTION_TYPE, counter, recipient)
     results, plaintexts = [], []
     for number, fragment in enumerate(fragments):
@@ -597,7 +515,7 @@ def verify_message_mac(message: Message, keystore: Keystore) -> str:
     two parties `mac_parties` names). Returns the pairing that verified it ("own with peer");
     raises VerificationError(layer="mac") when the message carries no MAC or it does not
     verify, KeyMissing when the keystore holds no key pairing to check it with."""
-    result = _check_mac(message, keystore)
+    result = _check_mac(message.security_inputs(()), keystore)
     if result.status == VERIFIED:
         return result.key
     if result.status == UNVERIFIABLE:

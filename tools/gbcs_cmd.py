@@ -7,20 +7,25 @@ folders (every *.hex below), hex or base64 strings of any length, or `-` for sta
 totals are the last line.
 """
 
+from __future__ import annotations
+
 import argparse
 import datetime as dt
 import gc
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gbcs import check as sweep
-from gbcs import gbt, match
 from gbcs.errors import GbcsError, InputError
-from gbcs.keystore import Keystore, as_eui
-from gbcs.message import decode
-from gbcs.roles import Role
-from gbcs.security import check_message, sign
+
+if TYPE_CHECKING:
+    from gbcs.keystore import Keystore
+
+# The codec's modules are imported where each command runs, not here: `gbhan gbcs check`
+# forks the process that verifies signatures and MACs before it imports the codec, and
+# that process loads cryptography and the keystore while this one loads the codec
+# (gbcs.verifier); imported here, this process would load all of them before the fork.
 
 SOURCES_HELP = "files (hex, base64 or binary), folders of *.hex, hex or base64 strings, or -"
 
@@ -126,6 +131,8 @@ def _register_match(cmds) -> None:
 
 
 def _register_gbt(cmds) -> None:
+    from gbcs import gbt
+
     gbt_parser = cmds.add_parser(
         "gbt",
         help="General Block Transfer: split a large message into segments, join them back",
@@ -231,6 +238,8 @@ def _when(text: str) -> dt.datetime:
 
 
 def _eui(text: str) -> bytes:
+    from gbcs.keystore import as_eui
+
     try:
         return as_eui(text)
     except GbcsError as exc:
@@ -239,6 +248,8 @@ def _eui(text: str) -> bytes:
 
 def _sources(args) -> list[str]:
     """Resolve the sources up front, so a bad one stops the run before any output."""
+    from gbcs import check as sweep
+
     try:
         sweep.resolve_sources(args.sources)
     except InputError as exc:
@@ -249,6 +260,8 @@ def _sources(args) -> list[str]:
 
 def read_source(source: str) -> bytes:
     """Exactly one message from a file, a hex or base64 string, or - (standard input)."""
+    from gbcs import check as sweep
+
     try:
         found = list(sweep.iter_sources([source], sys.stdin.buffer))
     except InputError as exc:
@@ -260,18 +273,27 @@ def read_source(source: str) -> bytes:
     return found[0].data
 
 
-def load_keystore(paths, at, acbs=None) -> Keystore | None:
-    if not paths:
-        return None
-    try:
-        # without --at, validity dates are not judged (stored vectors outlive their certificates)
-        keystore = Keystore.open(*paths, clock=at, check_validity=at is not None, cache=True)
-    except GbcsError as exc:
-        print(f"gbhan: keystore: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+def open_keystore(paths, at, acbs=None) -> Keystore:
+    """The keystore the options name (GbcsError when it cannot be read)."""
+    from gbcs.keystore import Keystore
+    from gbcs.roles import Role
+
+    # without --at, validity dates are not judged (stored vectors outlive their certificates)
+    keystore = Keystore.open(*paths, clock=at, check_validity=at is not None, cache=True)
     for eui in acbs or ():
         keystore.add_anchor(Role.ACCESS_CONTROL_BROKER, eui)
     return keystore
+
+
+def load_keystore(paths, at, acbs=None) -> Keystore | None:
+    """open_keystore, or None without --keystore; one that cannot be read is said, exit 2."""
+    if not paths:
+        return None
+    try:
+        return open_keystore(paths, at, acbs)
+    except GbcsError as exc:
+        print(f"gbhan: keystore: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _line(obj: dict) -> None:
@@ -281,8 +303,11 @@ def _line(obj: dict) -> None:
 
 
 def cmd_decode(args) -> int:
-    # here, not at the top: the names tables are a tenth of `gbhan gbcs check`'s imports
+    # the names tables (render) are a tenth of `gbhan gbcs check`'s imports
+    from gbcs import check as sweep
     from gbcs import render
+    from gbcs.message import decode
+    from gbcs.security import check_message
 
     sources = _sources(args)
     keystore = load_keystore(args.keystore, args.at, args.acb)
@@ -323,6 +348,8 @@ def cmd_sign(args) -> int:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+    from gbcs.security import sign
+
     try:
         key = load_pem_private_key(args.key.read_bytes(), password=None)
     except (ValueError, TypeError, OSError) as exc:
@@ -342,6 +369,10 @@ def cmd_sign(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from gbcs import check as sweep
+    from gbcs.message import decode
+    from gbcs.security import check_message
+
     sources = _sources(args)
     keystore = load_keystore(args.keystore, args.at, args.acb)
     assert keystore is not None  # argparse requires --keystore for verify
@@ -372,8 +403,31 @@ def cmd_verify(args) -> int:
 
 def cmd_check(args) -> int:
     busy = _busy_now() if args.jobs is None else None  # idle_cores' first look
-    sources = _sources(args)
-    keystore = load_keystore(args.keystore, args.at, args.acb)
+    jobs = args.jobs if args.jobs is not None else idle_cores(busy)
+    verifier = None
+    if jobs == 2 and args.keystore:
+        # first, before the codec's imports: the verifying process opens the keystore
+        # (loading cryptography) while this one loads the codec (gbcs.verifier)
+        from gbcs.verifier import Verifier
+
+        verifier = Verifier.start(lambda: open_keystore(args.keystore, args.at, args.acb))
+    from gbcs import check as sweep
+
+    try:
+        sources = _sources(args)
+        if verifier is None:
+            keystore = load_keystore(args.keystore, args.at, args.acb)
+        else:
+            keystore = None
+            problem = verifier.keystore_problem()
+            if problem is not None:
+                verifier.stop()
+                print(f"gbhan: keystore: {problem}", file=sys.stderr)
+                return 2
+    except BaseException:
+        if verifier is not None:
+            verifier.stop()
+        raise
     if not args.json:
         clock = "certificate validity not checked (give --at to pin a clock)"
         if args.at is not None:
@@ -399,7 +453,8 @@ def cmd_check(args) -> int:
             keystore,
             progress,
             allow_unverifiable=args.allow_unverifiable,
-            jobs=args.jobs if args.jobs is not None else idle_cores(busy),
+            jobs=jobs,
+            verifier=verifier,
         )
     except GbcsError as exc:  # the sweep itself broke (a worker died), not a message
         print(f"gbhan: {exc}", file=sys.stderr)
@@ -417,6 +472,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_match(args) -> int:
+    from gbcs import match
+
     command, response = read_source(args.command), read_source(args.response)
     keystore = load_keystore(args.keystore, args.at, args.acb)
     result = match(
@@ -440,6 +497,9 @@ def cmd_match(args) -> int:
 
 
 def cmd_gbt_split(args) -> int:
+    from gbcs import gbt
+    from gbcs.message import decode
+
     data = read_source(args.message)
     try:
         message = decode(data)
@@ -479,6 +539,9 @@ def cmd_gbt_split(args) -> int:
 
 
 def cmd_gbt_join(args) -> int:
+    from gbcs import check as sweep
+    from gbcs import gbt
+
     segments: list[bytes] = []
     try:
         for source in sweep.iter_sources(_sources(args), sys.stdin.buffer):

@@ -1,6 +1,7 @@
 """Where the test data lives (found by emulator.data), and the RTDS files as pytest parameters (by file name)."""
 
 import datetime as dt
+import os
 from functools import cache
 from pathlib import Path
 
@@ -33,3 +34,19 @@ def rtds_keystore():
     from gbcs.keystore import Keystore
 
     return Keystore.open(RTDS_KEYSTORE, clock=RTDS_CLOCK)
+
+
+def child_processes() -> set[int]:
+    """This process's child processes (Linux /proc), zombies included."""
+    own = str(os.getpid())
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == own:
+                found.add(int(entry))
+    return found

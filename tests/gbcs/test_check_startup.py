@@ -4,13 +4,15 @@ the keystore is cached, multiprocessing for its workers, cryptography's OpenSSL 
 module, which only ECDSA's constructor imports, its serialization module, once private
 keys are made from their scalars, json, which only --json output and JSON keystores
 need, dataclasses, which a frozen record imports only to refuse an assignment, and
-hashlib's OpenSSL and hmac: gbcs hashes through cryptography, gbcs.digest)."""
+hashlib's OpenSSL and hmac: gbcs hashes through CPython's own SHA-256, gbcs.digest). A
+two-process check's printing process loads no cryptography at all."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rtds_vectors import RTDS_KEYSTORE, RTDS_ROOT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +38,8 @@ print("loaded:", *(m for m in {unwanted!r} if m in sys.modules), file=sys.stderr
 """
 
 
-def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path, jobs):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     args = [str(RTDS_ROOT / "7.7_ECS61a"), str(RTDS_ROOT / "7.6_ECS47Deactivate")] * 8
     command = [
@@ -49,7 +52,7 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
         "--keystore",
         str(RTDS_KEYSTORE),
         "-j",
-        "2",
+        jobs,
     ]
     runs = [
         subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True) for _ in range(2)
@@ -65,6 +68,41 @@ def test_check_with_workers_loads_neither_x509_nor_multiprocessing(tmp_path):
         "_hashlib hmac",
         "loaded:",
     ]
+
+
+# a two-process check: the process that prints loads neither the keystore nor cryptography
+# (its verifying process does, forked before the codec's imports: gbcs.verifier), and it
+# forks before it imports construct or any layer of the codec
+VERIFIER_PROBE = """
+import sys
+from tools import cli
+from gbcs import verifier
+start = verifier.Verifier.start.__func__
+at_fork = []
+
+def timed_start(cls, open_keystore):
+    at_fork.extend(m for m in ("construct", "gbcs.message", "cryptography") if m in sys.modules)
+    return start(cls, open_keystore)
+
+verifier.Verifier.start = classmethod(timed_start)
+try:
+    cli.main(sys.argv[1:])
+except SystemExit:
+    pass
+unwanted = [m for m in {unwanted!r} + ("cryptography", "gbcs.keystore") if m in sys.modules]
+print("at the fork:", *at_fork, "| loaded:", *unwanted, file=sys.stderr)
+"""
+
+
+def test_a_two_process_check_decodes_without_cryptography_and_forks_first(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    args = [str(RTDS_ROOT / "7.7_ECS61a"), str(RTDS_ROOT / "7.6_ECS47Deactivate")] * 8
+    command = [sys.executable, "-c", VERIFIER_PROBE.format(unwanted=UNWANTED), "gbcs", "check"]
+    command += [*args, "--keystore", str(RTDS_KEYSTORE), "-j", "2"]
+    for _ in range(2):  # the keystore parsed, then cached: the same either way
+        run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+        assert "0 failed" in run.stdout, run.stdout[-300:] + run.stderr[-300:]
+        assert run.stderr.strip().splitlines()[-1] == "at the fork: | loaded:"
 
 
 # what construct (and dataclasses, for a class without a docstring) import for a debugger,

@@ -11,8 +11,8 @@ from gbcs.dlms import obis_text
 from gbcs.errors import DecodeError, EncodeError, GbcsError
 from gbcs.keystore import Keystore
 from gbcs.message import wrap_for_mac
+from gbcs.outcomes import FRAGMENT_HEADER
 from gbcs.payload import Deferred
-from gbcs.security import FRAGMENT_HEADER, _payload_fragments
 
 # The registry names the use case; RTDS names its folders <SRV>_<use case + variant>.
 # Alerts carried under a generic or shared message code are named by that code instead, and
@@ -156,7 +156,7 @@ def test_a_deferred_payload_is_built_when_first_read_and_a_check_reads_few(path)
     if not built_by_the_check:  # an ASN.1 one stays unbuilt with a header there by chance
         probe = decode(data, defer=True)
         probe.apdu += FRAGMENT_HEADER
-        assert _payload_fragments(probe) == []
+        assert probe.security_inputs().fragments == ()
         assert (type(probe._payload) is Deferred) is (probe.payload_kind == "asn1")
     assert type(decode(data)._payload) is not Deferred  # decode builds it unless asked
     message = decode(data, defer=True)

@@ -22,6 +22,7 @@ from emulator import data
 from gbcs import framing, security
 from gbcs.errors import DecodeError, EncodeError, GbcsError, VerificationError
 from gbcs.keystore import KA, Keystore
+from gbcs.message import Message
 from gbcs.primitives import parse_layer
 
 RTDS = data.rtds()
@@ -51,6 +52,9 @@ class FramedMessage:
     originator = property(lambda self: self.header.originator)
     target = property(lambda self: self.header.target)
     other_information = property(lambda self: self.header.other_information)
+    # what the checks read, taken from these as Message takes it
+    security_inputs = Message.security_inputs
+    encryption_parameters = Message.encryption_parameters
 
 
 def frame(data: bytes) -> FramedMessage:

@@ -11,7 +11,15 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from rtds_vectors import RTDS_KEYSTORE, RTDS_ROOT, params, read_vector, rtds_files, rtds_keystore
+from rtds_vectors import (
+    RTDS_KEYSTORE,
+    RTDS_ROOT,
+    child_processes,
+    params,
+    read_vector,
+    rtds_files,
+    rtds_keystore,
+)
 
 import gbcs.check
 from gbcs import decode, encode
@@ -622,28 +630,12 @@ def test_a_sweep_left_early_leaves_no_worker_behind():
     """A caller that stops reading results (an interrupted check) ends and reaps every
     worker: none is left running or a zombie."""
     sources = list(iter_sources([str(RTDS_ROOT / "7.7_ECS61a")])) * 60
-    before = _children()
+    before = child_processes()
     results = gbcs.check._check_in_workers(iter(sources), rtds_keystore(), False, 3)
     next(results)
-    assert len(_children() - before) == 2  # and this process the third
+    assert len(child_processes() - before) == 2  # and this process the third
     results.close()
-    assert _children() == before
-
-
-def _children() -> set[int]:
-    """This process's child processes (Linux /proc), zombies included."""
-    own = str(os.getpid())
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[1] == own:
-                found.add(int(entry))
-    return found
+    assert child_processes() == before
 
 
 @pytest.mark.parametrize("path", [READ_LABELS, LABELS_RESPONSE], ids=["command", "response"])

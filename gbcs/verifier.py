@@ -1,0 +1,274 @@
+"""The verifying process of a two-process check: signatures, MACs and encrypted parts are
+checked in a process forked before the codec is loaded, while the process that forked it
+decodes and judges every message's form.
+
+Why two processes split by kind, not two that each check half the messages: a check's
+start is mostly imports, and each half-check process needs all of them (the codec and
+construct; cryptography and the keystore), loaded once before the fork, on one core,
+while the other waits. Forked before any of them, the verifying process loads
+cryptography and the keystore while this one loads the codec, and then each does about
+half of every message's work (measured over RTDS: 60 ms of decoding and judging, 62 ms
+of signature, MAC and decryption checks, each from a cold start).
+
+What passes between them is plain values (gbcs.outcomes), marshal'd with their length
+first: batches of SecurityInputs out, and for each batch its SecurityReports back, in
+order. This process keeps each message it has sent until its report is back (at most
+`MOST_IN_FLIGHT`), then judges it (gbcs.check). The verifying process opens the keystore
+itself; a keystore it cannot open is said back as its text, and a process that dies is a
+GbcsError naming its exit, never a wait for ever.
+
+This module imports neither the codec nor cryptography: the fork comes first.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import select
+import signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .errors import GbcsError
+
+if TYPE_CHECKING:
+    from .keystore import Keystore
+
+# messages sent but not yet reported on, most: this process waits for reports beyond it,
+# so a sweep of any size holds a bounded number of decoded messages
+MOST_IN_FLIGHT = 512
+
+
+def frame(value: Any) -> bytes:
+    """`value` marshal'd (built-in values only), its length first. marshal, not pickle:
+    both processes are this one, so the format is theirs alike, and no module is loaded
+    for it (pickle, ~1 ms of the start, is left to its first use: tools.cli.DEFERRED)."""
+    data = marshal.dumps(value)
+    return len(data).to_bytes(4, "big") + data
+
+
+def take_frames(pending: bytearray) -> list[Any]:
+    """The values of the whole frames at the start of `pending`, which loses them."""
+    values = []
+    while len(pending) >= 4:
+        size = int.from_bytes(pending[:4], "big")
+        if len(pending) < 4 + size:
+            break
+        values.append(marshal.loads(pending[4 : 4 + size]))
+        del pending[: 4 + size]
+    return values
+
+
+def write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def exit_text(status: int | None) -> str:
+    if status is None:
+        return "already reaped"
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+class Verifier:
+    """The verifying process, seen from the process that forked it: send() batches of
+    SecurityInputs' values, take reports in order with reports() or wait_reports()."""
+
+    def __init__(self, pid: int, jobs: int, results: int) -> None:
+        self.pid = pid
+        self.jobs = jobs  # this process -> verifier: frames of batches (non-blocking)
+        self.results = results  # verifier -> this process: frames (non-blocking)
+        self.unsent = bytearray()  # framed batches not yet written
+        self.unread = bytearray()  # bytes read from `results`, not yet a whole frame
+        self.ready: list[Any] = []  # report values in, not yet taken
+        self.keystore_error: str | None = None
+        self.opened = False  # the keystore is open (or not: keystore_error)
+        self.in_flight = 0  # messages sent, not yet reported on
+
+    @classmethod
+    def start(cls, open_keystore: Callable[[], Keystore]) -> Verifier | None:
+        """Fork the verifying process, which opens its keystore with `open_keystore()`
+        (GbcsError: said back, see keystore_problem); None where fork is not available."""
+        if not hasattr(os, "fork"):
+            return None
+        _reap_ended()
+        jobs_read, jobs_write = os.pipe()
+        results_read, results_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the verifier: never returns into the caller's stack
+            status = 1
+            try:
+                # Ctrl-C reaches the whole process group: the checking process, interrupted,
+                # ends this one (stop); one that ended by itself first would be seen as a
+                # verifier that died
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                os.close(jobs_write)
+                os.close(results_read)
+                _serve(open_keystore, jobs_read, results_write)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(jobs_read)
+        os.close(results_write)
+        os.set_blocking(jobs_write, False)
+        os.set_blocking(results_read, False)
+        return cls(pid, jobs_write, results_read)
+
+    def keystore_problem(self) -> str | None:
+        """Wait until the verifier has opened its keystore: None, or why it could not."""
+        while not self.opened:
+            self._pump(wait=True)
+        return self.keystore_error
+
+    def send(self, batch: list[tuple[Any, ...]]) -> None:
+        """A batch of SecurityInputs as built-in tuples, reported on in order."""
+        self.unsent += frame(batch)
+        self.in_flight += len(batch)
+        self._pump(wait=False)
+        while self.in_flight > MOST_IN_FLIGHT:
+            self._pump(wait=True)
+
+    def reports(self) -> list[Any]:
+        """The report values (SecurityReport.values()) in since the last call, in order,
+        without waiting."""
+        self._pump(wait=False)
+        return self._take()
+
+    def wait_reports(self) -> list[Any]:
+        """As reports(), waiting for at least one when any is owed."""
+        self._pump(wait=False)
+        while not self.ready and self.in_flight:
+            self._pump(wait=True)
+        return self._take()
+
+    def _take(self) -> list[Any]:
+        ready, self.ready = self.ready, []
+        return ready
+
+    def _pump(self, *, wait: bool) -> None:
+        """Write what is unsent and read what has come, as far as the pipes allow; with
+        `wait`, first wait until one of them can move."""
+        if wait:
+            writers = [self.jobs] if self.unsent else []
+            select.select([self.results], writers, [])
+        while self.unsent:
+            try:
+                written = os.write(self.jobs, self.unsent)
+            except BlockingIOError:
+                break
+            except OSError:  # the pipe is broken: the verifier is gone
+                raise self._died() from None
+            del self.unsent[:written]
+        gone = False
+        while True:
+            try:
+                data = os.read(self.results, 1 << 16)
+            except BlockingIOError:
+                break
+            if not data:
+                gone = True
+                break
+            self.unread += data
+        for tag, value in take_frames(self.unread):
+            if tag == "reports":
+                self.ready.extend(value)
+                self.in_flight -= len(value)
+            elif tag == "opened":
+                self.opened = True
+                self.keystore_error = value
+            else:  # "error": the verifier's own failure, said before it stopped
+                raise GbcsError("check", f"the verifying process failed: {value}")
+        if gone and (self.in_flight or not self.opened):
+            raise self._died()
+
+    def close_jobs(self) -> None:
+        """Send what is unsent, then the end of the batches."""
+        while self.unsent:
+            self._pump(wait=True)
+        if self.jobs >= 0:
+            os.close(self.jobs)
+            self.jobs = -1
+
+    def _died(self) -> GbcsError:
+        status = self.stop(dead=True)
+        return GbcsError(
+            "check", f"the verifying process died ({exit_text(status)}): check with jobs=1"
+        )
+
+    def stop(self, *, dead: bool = False) -> int | None:
+        """Close its pipes and reap it (ended by SIGTERM if still running, waited for if
+        `dead`, its end seen: it is exiting): its wait status.
+
+        Once every report is in, a verifier still running is ending by itself (it reads
+        the end of the batches when its pipe closes): it is left to end, not waited for
+        (its exit, freeing its memory, took ~2 ms of a check's end), and reaped at the
+        next start() or, after this process ends, by init."""
+        finished = not dead and not self.unsent and not self.in_flight
+        for name in ("jobs", "results"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+        if self.pid == 0:
+            return None
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0 and finished:
+            _ENDING.append(self.pid)
+            self.pid = 0
+            return None
+        if pid == 0 and dead:
+            _, status = os.waitpid(self.pid, 0)
+        elif pid == 0:  # still running (the checking process stopped early): end it
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        return status
+
+
+# verifiers that had done their work and were ending when their checks ended (stop)
+_ENDING: list[int] = []
+
+
+def _reap_ended() -> None:
+    for pid in list(_ENDING):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped already (by a caller's own wait)
+            done = pid
+        if done:
+            _ENDING.remove(pid)
+
+
+def _serve(open_keystore: Callable[[], Keystore], inbox: int, out: int) -> None:
+    """The verifier's life: open the keystore and say so (or why not), then report on each
+    batch as it comes, until the batches end."""
+    try:
+        keystore = open_keystore()
+    except GbcsError as exc:
+        write_all(out, frame(("opened", str(exc))))
+        return
+    except Exception as exc:  # a bug, not the keystore's fault: said, then stop
+        write_all(out, frame(("error", f"{type(exc).__name__}: {exc}")))
+        return
+    from .outcomes import SecurityInputs
+    from .security import check_inputs
+
+    write_all(out, frame(("opened", None)))
+    unread = bytearray()
+    while chunk := os.read(inbox, 1 << 16):
+        unread += chunk
+        for batch in take_frames(unread):
+            try:
+                reports = [
+                    check_inputs(SecurityInputs._make(values), keystore)[0].values()
+                    for values in batch
+                ]
+            except Exception as exc:  # a bug, not a message's fault: said, then stop
+                write_all(out, frame(("error", f"{type(exc).__name__}: {exc}")))
+                return
+            write_all(out, frame(("reports", reports)))
