@@ -153,41 +153,33 @@ def cli_check(
     return count, checks, cpus
 
 
-# `gbhan gbcs check -j2` with its process's CPU clock read where it forks its worker, where
-# its own share is done and at its end, and the worker's CPU when reaped: each segment of
-# the run's critical path, which a loaded machine's wall time hides
+# `gbhan gbcs check -j2` with its process's CPU clock read where it forks its verifying
+# process (gbcs.verifier), where it has decoded and judged every message it sends (its
+# batches end) and at its end, and the verifier's CPU when reaped: each segment of the
+# run's critical path, which a loaded machine's wall time hides
 CRITICAL_PATH_PROBE = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 from tools import cli
+from gbcs import verifier
 marks = {}
-group = cli.group
+start, close_jobs = verifier.Verifier.start.__func__, verifier.Verifier.close_jobs
 
-def timed_group(command):
-    # the command's modules imported as cli.main imports them, then the fork and the end
-    # of this process's own part (its last claim on the chunk queue comes back empty) marked
-    module = group(command)
-    import gbcs.check
-    start, claim = gbcs.check._Worker.start.__func__, gbcs.check._ChunkQueue.claim
+def timed_start(cls, open_keystore):
+    marks.setdefault("fork", time.process_time())
+    return start(cls, open_keystore)
 
-    def timed_start(cls, *args):
-        marks.setdefault("fork", time.process_time())
-        return start(cls, *args)
+def timed_close_jobs(self):
+    marks.setdefault("decoded", time.process_time())
+    return close_jobs(self)
 
-    def timed_claim(self):
-        chunk = claim(self)
-        if chunk is None and "fork" in marks:  # this process's; a worker's marks are its own
-            marks.setdefault("own", time.process_time())
-        return chunk
-
-    gbcs.check._Worker.start = classmethod(timed_start)
-    gbcs.check._ChunkQueue.claim = timed_claim
-    return module
-
-cli.group = timed_group
+verifier.Verifier.start = classmethod(timed_start)
+verifier.Verifier.close_jobs = timed_close_jobs
 status = cli.main(sys.argv[1:])
-children = resource.getrusage(resource.RUSAGE_CHILDREN)
 marks["end"] = time.process_time()
-marks["worker"] = children.ru_utime + children.ru_stime
+for pid in verifier._ENDING:  # left to end by itself (Verifier.stop): reaped for its CPU
+    os.waitpid(pid, 0)
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+marks["verifier"] = children.ru_utime + children.ru_stime
 print(json.dumps(marks), file=sys.stderr)
 cli.exit_with(status)  # as the installed script ends
 """
@@ -195,11 +187,13 @@ cli.exit_with(status)  # as the installed script ends
 
 def critical_path(runs: int, env: dict[str, str]) -> dict[str, float]:
     """The CPU seconds of `gbhan gbcs check -j2`'s critical path (the run with the shortest):
-    before the fork (interpreter, imports, keystore, listing), the longer of the gbhan
-    process's own share and its worker's, what follows (results merged, totals) and the
-    interpreter's exit (the process's whole CPU, read when it is reaped, less its worker's
-    and less what it had used when its command returned); their sum is the run's wall time
-    on two otherwise idle cores."""
+    before the fork (interpreter, the command line read), then the longer of the gbhan
+    process's part (the codec's imports, listing, decoding and judging every message, the
+    results printed) and the verifying process's (cryptography's imports, the keystore,
+    every signature, MAC and encrypted part), and the interpreter's exit (the process's
+    whole CPU, read when it is reaped, less its verifier's and less what it had used when
+    its command returned); their sum is the run's wall time on two otherwise idle cores,
+    but for the judging of the last batch after its report comes (tens of microseconds)."""
     args = [sys.executable, "-c", CRITICAL_PATH_PROBE, "gbcs", "check", str(RTDS)]
     args += ["--keystore", str(KEYSTORE), "--allow-unverifiable", "--jobs", "2"]
     best: dict[str, float] = {}
@@ -209,19 +203,17 @@ def critical_path(runs: int, env: dict[str, str]) -> dict[str, float]:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         whole = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
         marks = json.loads(run.stderr.strip().splitlines()[-1])
-        own = marks["own"] - marks["fork"]
+        own = marks["end"] - marks["fork"]
         path = {
             "before the fork": marks["fork"],
-            "own share": own,
-            "worker": marks["worker"],
-            "after": marks["end"] - marks["own"],
-            # the probe's process and its worker, reaped by it: what the process used after
+            "own part": own,
+            "of which decoding": marks["decoded"] - marks["fork"],
+            "verifier": marks["verifier"],
+            # the probe's process and its verifier, reaped by it: what the process used after
             # its command returned is its exit
-            "exit": max(0.0, whole - marks["worker"] - marks["end"]),
+            "exit": max(0.0, whole - marks["verifier"] - marks["end"]),
         }
-        path["critical path"] = (
-            marks["fork"] + max(own, marks["worker"]) + path["after"] + path["exit"]
-        )
+        path["critical path"] = marks["fork"] + max(own, marks["verifier"]) + path["exit"]
         if not best or path["critical path"] < best["critical path"]:
             best = path
     return best
@@ -626,9 +618,10 @@ def main() -> int:
     )
     print(
         "gbhan gbcs check -j2, CPU seconds along its critical path (best of "
-        f"{args.cli_runs}): before the fork {path['before the fork']:.3f}, then its own share "
-        f"{path['own share']:.3f} beside its worker's {path['worker']:.3f}, after "
-        f"{path['after']:.3f}, the exit {path['exit']:.3f}: {path['critical path']:.3f} s, "
+        f"{args.cli_runs}): before the fork {path['before the fork']:.3f}, then its own part "
+        f"{path['own part']:.3f} (its decoding done at {path['of which decoding']:.3f}) "
+        f"beside its verifying process's {path['verifier']:.3f}, the exit "
+        f"{path['exit']:.3f}: {path['critical path']:.3f} s, "
         f"{cli_count / path['critical path']:,.0f} "
         f"messages/s on two idle cores ({cli_count / path['critical path'] / reference:.2f}x "
         f"{reference_name}; goal {CLI_GOAL_RATIO}x)"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .build import build, mac
+    from .check import verify
     from .errors import (
         DecodeError,
         EncodeError,
@@ -58,6 +59,7 @@ _HOMES = {
     ),
     "Keystore": "keystore",
     "SecurityReport": "outcomes",
+    "verify": "check",
     **dict.fromkeys(("MatchResult", "match"), "match"),
     **dict.fromkeys(("Message", "decode", "encode"), "message"),
     **dict.fromkeys(("check_message", "sign", "verify_message_mac"), "security"),
@@ -94,16 +96,6 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_HOMES})
-
-
-def verify(message: Message | bytes, keystore: Keystore) -> SecurityReport:
-    """Every security check that applies to a message (decoded first if given bytes)."""
-    from .message import Message, decode
-    from .security import check_message
-
-    if not isinstance(message, Message):
-        message = decode(message)
-    return check_message(message, keystore)
 
 
 __all__ = [

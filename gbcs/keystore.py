@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .asn1 import decode_tree
 from .digest import Sha256, sha256
 from .diskcache import ENTRY_FORMAT, cache_dir, load_entry, read_bytes, store_entry
 from .errors import GbcsError, KeyMissing, KeystoreError
@@ -59,9 +60,6 @@ _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.
 # <eui>-ds.pem, <eui>-pp-ka.pem ...: the only identity a bare public key file has
 _KEY_FILE_NAME = re.compile(r"^([0-9A-Fa-f]{16})(?:-pp)?-(ds|ka)\.[A-Za-z]+$")
 _JSON_USAGES = {"digitalSignature": "DS", "keyAgreement": "KA", "DS": "DS", "KA": "KA"}
-
-# why a lookup found no usable key (gbcs.outcomes): none held, or held but outside its
-# validity at the clock
 
 
 # DUIS XMLDSig certificates share EUIs with GBCS ones but never sign or MAC a GBCS message.
@@ -915,8 +913,6 @@ def _p256_private_scalar(block: bytes) -> int | None:
     """The private scalar of an unencrypted P-256 key in a PEM block (PKCS #8 `PRIVATE KEY`
     or SEC 1 `EC PRIVATE KEY`, RFC 5915), or None for anything else, which
     cryptography's loader then reads (and refuses) as it always has."""
-    from .asn1 import decode_tree  # here: a cached keystore's process never reads a key's DER
-
     lines = block.splitlines()
     label = lines[0].strip()
     try:

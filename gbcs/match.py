@@ -8,7 +8,8 @@ protection its use case requires (signed for a critical use case, else MAC'd).
 
 from __future__ import annotations
 
-from .check import FileResult, Verdict, _message_code_offset, check_message_bytes
+from .check import check_message_bytes
+from .judge import FileResult, Verdict, _message_code_offset
 from .keystore import Keystore
 from .message import Message
 from .record import Record

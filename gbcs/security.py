@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .digest import sha256
 from .errors import DecodeError, EncodeError, GbcsError, KeyMissing, VerificationError
+from .framing import general_signing_parser
 from .keystore import KA, Keystore, Pairing, key_id
 from .outcomes import (
     FAILED,
@@ -43,12 +44,13 @@ from .outcomes import (
     SecurityInputs,
     SecurityReport,
 )
+from .primitives import encode_length, parse_layer
 from .record import FrozenRecord
 from .roles import Role
 
 try:  # constant time, hmac.compare_digest's own fallback: hmac imports hashlib's OpenSSL
     from _operator import _compare_digest as compare_digest
-except ImportError:  # another Python
+except ImportError:  # an interpreter without it
     from hmac import compare_digest  # type: ignore[no-redef]  # the same signature
 
 if TYPE_CHECKING:
@@ -145,11 +147,6 @@ def apdu_layout(apdu: bytes, base: int = 0) -> ApduLayout:
 
     Raises DecodeError(layer="general-signing") with the offset (plus `base`) on bad input.
     """
-    # here, not at the top: the codec's layers, which a check's verifying process never
-    # loads (gbcs.verifier)
-    from .framing import general_signing_parser
-    from .primitives import parse_layer
-
     apdu = bytes(apdu)
     if not apdu or apdu[0] != 0xDF:
         raise DecodeError("general-signing", "a General-Signing APDU starts with DF", base)
@@ -263,8 +260,6 @@ def verify_mac(apdu: bytes, mac: bytes, key: bytes, originator: bytes) -> None:
 
 def wrap_with_mac(apdu: bytes, mac: bytes) -> bytes:
     """A DD General-Ciphering message (empty header fields) around a DF APDU and its MAC."""
-    from .primitives import encode_length  # as apdu_layout's
-
     service = MAC_SECURITY_HEADER + bytes(apdu) + bytes(mac)
     return b"\xdd" + bytes(6) + encode_length(len(service)) + service
 

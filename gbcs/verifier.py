@@ -17,7 +17,9 @@ order. This process keeps each message it has sent until its report is back (at 
 itself; a keystore it cannot open is said back as its text, and a process that dies is a
 GbcsError naming its exit, never a wait for ever.
 
-This module imports neither the codec nor cryptography: the fork comes first.
+This module imports neither the codec nor cryptography: the fork comes first. What the
+verifying process needs, it imports itself: Verifier.start's `open_checker` runs there
+(tools.gbcs_cmd's imports gbcs.security and opens the keystore).
 """
 
 from __future__ import annotations
@@ -27,12 +29,22 @@ import os
 import select
 import signal
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import GbcsError
+from .outcomes import SecurityInputs, SecurityReport
 
-if TYPE_CHECKING:
-    from .keystore import Keystore
+
+class KeystoreUnavailable(GbcsError):
+    """The verifying process could not make its checker (its keystore could not be read):
+    `detail` is what it said, as str() of its GbcsError."""
+
+    def __init__(self, said: str) -> None:
+        super().__init__("keystore", said)
+
+
+# what a verifying process checks each message's inputs with (a keystore bound in)
+Checker = Callable[[SecurityInputs], SecurityReport]
 
 # messages sent but not yet reported on, most: this process waits for reports beyond it,
 # so a sweep of any size holds a bounded number of decoded messages
@@ -83,14 +95,14 @@ class Verifier:
         self.unsent = bytearray()  # framed batches not yet written
         self.unread = bytearray()  # bytes read from `results`, not yet a whole frame
         self.ready: list[Any] = []  # report values in, not yet taken
-        self.keystore_error: str | None = None
-        self.opened = False  # the keystore is open (or not: keystore_error)
+        self.opened = False  # it has made its checker
         self.in_flight = 0  # messages sent, not yet reported on
 
     @classmethod
-    def start(cls, open_keystore: Callable[[], Keystore]) -> Verifier | None:
-        """Fork the verifying process, which opens its keystore with `open_keystore()`
-        (GbcsError: said back, see keystore_problem); None where fork is not available."""
+    def start(cls, open_checker: Callable[[], Checker]) -> Verifier | None:
+        """Fork the verifying process, which makes its checker with `open_checker()`, in
+        it (a GbcsError there, such as a keystore that cannot be read, is said back and
+        raised here as KeystoreUnavailable); None where fork is not available."""
         if not hasattr(os, "fork"):
             return None
         _reap_ended()
@@ -106,7 +118,7 @@ class Verifier:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 os.close(jobs_write)
                 os.close(results_read)
-                _serve(open_keystore, jobs_read, results_write)
+                _serve(open_checker, jobs_read, results_write)
                 status = 0
             finally:
                 os._exit(status)
@@ -116,11 +128,11 @@ class Verifier:
         os.set_blocking(results_read, False)
         return cls(pid, jobs_write, results_read)
 
-    def keystore_problem(self) -> str | None:
-        """Wait until the verifier has opened its keystore: None, or why it could not."""
+    def wait_opened(self) -> None:
+        """Wait until the verifier has made its checker (KeystoreUnavailable if it could
+        not)."""
         while not self.opened:
             self._pump(wait=True)
-        return self.keystore_error
 
     def send(self, batch: list[tuple[Any, ...]]) -> None:
         """A batch of SecurityInputs as built-in tuples, reported on in order."""
@@ -177,7 +189,8 @@ class Verifier:
                 self.in_flight -= len(value)
             elif tag == "opened":
                 self.opened = True
-                self.keystore_error = value
+                if value is not None:
+                    raise KeystoreUnavailable(value)
             else:  # "error": the verifier's own failure, said before it stopped
                 raise GbcsError("check", f"the verifying process failed: {value}")
         if gone and (self.in_flight or not self.opened):
@@ -244,30 +257,24 @@ def _reap_ended() -> None:
             _ENDING.remove(pid)
 
 
-def _serve(open_keystore: Callable[[], Keystore], inbox: int, out: int) -> None:
-    """The verifier's life: open the keystore and say so (or why not), then report on each
+def _serve(open_checker: Callable[[], Checker], inbox: int, out: int) -> None:
+    """The verifier's life: make its checker and say so (or why not), then report on each
     batch as it comes, until the batches end."""
     try:
-        keystore = open_keystore()
+        check = open_checker()
     except GbcsError as exc:
         write_all(out, frame(("opened", str(exc))))
         return
     except Exception as exc:  # a bug, not the keystore's fault: said, then stop
         write_all(out, frame(("error", f"{type(exc).__name__}: {exc}")))
         return
-    from .outcomes import SecurityInputs
-    from .security import check_inputs
-
     write_all(out, frame(("opened", None)))
     unread = bytearray()
     while chunk := os.read(inbox, 1 << 16):
         unread += chunk
         for batch in take_frames(unread):
             try:
-                reports = [
-                    check_inputs(SecurityInputs._make(values), keystore)[0].values()
-                    for values in batch
-                ]
+                reports = [check(SecurityInputs._make(values)).values() for values in batch]
             except Exception as exc:  # a bug, not a message's fault: said, then stop
                 write_all(out, frame(("error", f"{type(exc).__name__}: {exc}")))
                 return

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gbcs.errors import GbcsError, InputError
+from gbcs.verifier import KeystoreUnavailable, Verifier
 
 if TYPE_CHECKING:
     from gbcs.keystore import Keystore
@@ -102,9 +103,11 @@ def _register_check(cmds) -> None:
         "--jobs",
         type=_jobs,
         default=None,
-        help="processes checking at once, this one and N-1 forked workers (default: the "
-        "cores not already busy: this machine's cores less the tasks running now, at "
-        "least 1); output, order and exit status are the same for any number",
+        help="processes checking at once (default: the cores not already busy: this "
+        "machine's cores less the tasks running now, at least 1). With 2 and a keystore, "
+        "this one decodes and judges while a forked one verifies signatures, MACs and "
+        "encrypted parts; otherwise this one and N-1 forked workers each check a share. "
+        "Output, order and exit status are the same for any number",
     )
     p.set_defaults(func=cmd_check, quick_exit=True)  # see tools.cli.exit_with
 
@@ -248,10 +251,10 @@ def _eui(text: str) -> bytes:
 
 def _sources(args) -> list[str]:
     """Resolve the sources up front, so a bad one stops the run before any output."""
-    from gbcs import check as sweep
+    from gbcs import judge
 
     try:
-        sweep.resolve_sources(args.sources)
+        judge.resolve_sources(args.sources)
     except InputError as exc:
         print(f"gbhan: {exc.detail}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -260,10 +263,10 @@ def _sources(args) -> list[str]:
 
 def read_source(source: str) -> bytes:
     """Exactly one message from a file, a hex or base64 string, or - (standard input)."""
-    from gbcs import check as sweep
+    from gbcs import judge
 
     try:
-        found = list(sweep.iter_sources([source], sys.stdin.buffer))
+        found = list(judge.iter_sources([source], sys.stdin.buffer))
     except InputError as exc:
         raise SystemExit(f"gbhan: {exc.detail}") from None
     if len(found) != 1:
@@ -285,6 +288,15 @@ def open_keystore(paths, at, acbs=None) -> Keystore:
     return keystore
 
 
+def _checker(paths, at, acbs):
+    """What a two-process check's verifying process checks with: run there, so that it,
+    not the checking process, imports cryptography and opens the keystore."""
+    from gbcs.security import check_inputs
+
+    keystore = open_keystore(paths, at, acbs)
+    return lambda inputs: check_inputs(inputs, keystore)[0]
+
+
 def load_keystore(paths, at, acbs=None) -> Keystore | None:
     """open_keystore, or None without --keystore; one that cannot be read is said, exit 2."""
     if not paths:
@@ -304,8 +316,7 @@ def _line(obj: dict) -> None:
 
 def cmd_decode(args) -> int:
     # the names tables (render) are a tenth of `gbhan gbcs check`'s imports
-    from gbcs import check as sweep
-    from gbcs import render
+    from gbcs import judge, render
     from gbcs.message import decode
     from gbcs.security import check_message
 
@@ -313,7 +324,7 @@ def cmd_decode(args) -> int:
     keystore = load_keystore(args.keystore, args.at, args.acb)
     several = len(sources) > 1
     status = 0
-    for number, source in enumerate(sweep.iter_sources(sources, sys.stdin.buffer)):
+    for number, source in enumerate(judge.iter_sources(sources, sys.stdin.buffer)):
         if source.data is None:
             status = 1
             _decode_failed(args, source.name, "input", source.error, None)
@@ -369,7 +380,7 @@ def cmd_sign(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from gbcs import check as sweep
+    from gbcs import judge
     from gbcs.message import decode
     from gbcs.security import check_message
 
@@ -378,7 +389,7 @@ def cmd_verify(args) -> int:
     assert keystore is not None  # argparse requires --keystore for verify
     several = len(sources) > 1
     status = 0
-    for number, source in enumerate(sweep.iter_sources(sources, sys.stdin.buffer)):
+    for number, source in enumerate(judge.iter_sources(sources, sys.stdin.buffer)):
         try:
             if source.data is None:
                 raise InputError("input", source.error)
@@ -408,27 +419,22 @@ def cmd_check(args) -> int:
     if jobs == 2 and args.keystore:
         # first, before the codec's imports: the verifying process opens the keystore
         # (loading cryptography) while this one loads the codec (gbcs.verifier)
-        from gbcs.verifier import Verifier
-
-        verifier = Verifier.start(lambda: open_keystore(args.keystore, args.at, args.acb))
-    from gbcs import check as sweep
+        verifier = Verifier.start(lambda: _checker(args.keystore, args.at, args.acb))
+    from gbcs import judge
 
     try:
         sources = _sources(args)
-        if verifier is None:
-            keystore = load_keystore(args.keystore, args.at, args.acb)
-        else:
-            keystore = None
-            problem = verifier.keystore_problem()
-            if problem is not None:
-                verifier.stop()
-                print(f"gbhan: keystore: {problem}", file=sys.stderr)
-                return 2
+        keystore = None if verifier is not None else load_keystore(args.keystore, args.at, args.acb)
     except BaseException:
         if verifier is not None:
             verifier.stop()
         raise
-    if not args.json:
+    said = [args.json]  # the line that opens the output: said before the first result
+
+    def announce() -> None:
+        if said[0]:
+            return
+        said[0] = True
         clock = "certificate validity not checked (give --at to pin a clock)"
         if args.at is not None:
             clock = f"certificate validity checked at {args.at.isoformat()}"
@@ -436,7 +442,8 @@ def cmd_check(args) -> int:
 
     counting = sys.stderr.isatty()  # asked once: a system call each message otherwise
 
-    def progress(index: int, result: sweep.FileResult) -> None:
+    def progress(index: int, result: judge.FileResult) -> None:
+        announce()
         if args.json:
             _line(result.as_dict())
             return
@@ -447,18 +454,24 @@ def cmd_check(args) -> int:
         if counting and (index + 1) % 50 == 0:
             print(f"  {index + 1} checked", end="\r", file=sys.stderr, flush=True)
 
+    named = judge.iter_sources(sources, sys.stdin.buffer, read=False)
+    allow = args.allow_unverifiable
     try:
-        totals = sweep.check_sources(
-            sweep.iter_sources(sources, sys.stdin.buffer, read=False),
-            keystore,
-            progress,
-            allow_unverifiable=args.allow_unverifiable,
-            jobs=jobs,
-            verifier=verifier,
-        )
+        if verifier is not None:
+            totals = judge.check_with_verifier(named, verifier, progress, allow_unverifiable=allow)
+        else:
+            from gbcs import check as sweep
+
+            totals = sweep.check_sources(
+                named, keystore, progress, allow_unverifiable=allow, jobs=jobs
+            )
+    except KeystoreUnavailable as exc:  # said by the verifying process, before any output
+        print(f"gbhan: keystore: {exc.detail}", file=sys.stderr)
+        return 2
     except GbcsError as exc:  # the sweep itself broke (a worker died), not a message
         print(f"gbhan: {exc}", file=sys.stderr)
         return 2
+    announce()
     if args.json:
         _line({"totals": totals.as_dict()})
     else:
@@ -539,12 +552,11 @@ def cmd_gbt_split(args) -> int:
 
 
 def cmd_gbt_join(args) -> int:
-    from gbcs import check as sweep
-    from gbcs import gbt
+    from gbcs import gbt, judge
 
     segments: list[bytes] = []
     try:
-        for source in sweep.iter_sources(_sources(args), sys.stdin.buffer):
+        for source in judge.iter_sources(_sources(args), sys.stdin.buffer):
             if source.data is None:
                 raise InputError("input", f"{source.name}: {source.error}")
             segments.extend(gbt.split_segments(source.data))

@@ -5,7 +5,7 @@ import pytest
 from rtds_vectors import RTDS_ROOT, params, read_vector, rtds_files, rtds_keystore
 
 from gbcs import decode, match
-from gbcs.check import _message_code_offset
+from gbcs.judge import _message_code_offset
 from gbcs.security import mac_apdu
 
 COMMANDS = rtds_files("*_COMMAND_GBCS")

@@ -28,7 +28,6 @@ from gbcs.check import (
     UNVERIFIABLE_RULES,
     Source,
     Verdict,
-    _message_code_offset,
     check_message_bytes,
     check_sources,
     iter_sources,
@@ -36,6 +35,7 @@ from gbcs.check import (
 )
 from gbcs.errors import GbcsError
 from gbcs.framing import read_general_signing, write_general_ciphering
+from gbcs.judge import _message_code_offset
 from gbcs.keystore import Keystore
 from gbcs.message import encode_apdu
 from gbcs.primitives import encode_length, noncanonical_reads, read_length_form

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from rtds_vectors import RTDS_KEYSTORE, RTDS_ROOT, child_processes, read_vector, rtds_files
 
+import gbcs.judge
 import gbcs.security
 from gbcs import verifier
 from gbcs.check import Source, check_sources, iter_sources
 from gbcs.errors import GbcsError, KeystoreError
 from gbcs.keystore import Keystore
-from gbcs.verifier import Verifier
+from gbcs.verifier import KeystoreUnavailable, Verifier
 
 REPO = Path(__file__).resolve().parents[2]
 DEACTIVATE = RTDS_ROOT / "7.6_ECS47Deactivate"
@@ -28,6 +29,12 @@ DEACTIVATE = RTDS_ROOT / "7.6_ECS47Deactivate"
 
 def _keystore(clock: dt.datetime | None) -> Keystore:
     return Keystore.open(RTDS_KEYSTORE, clock=clock, check_validity=clock is not None)
+
+
+def _checker(clock: dt.datetime | None = None):
+    """What the verifying process checks with, made there: the RTDS keystore at `clock`."""
+    keystore = _keystore(clock)
+    return lambda inputs: gbcs.security.check_inputs(inputs, keystore)[0]
 
 
 def _edited(data: bytes, offset: int) -> bytes:
@@ -71,9 +78,7 @@ def _seen(sources, keystore, allow, **how):
 )
 def test_a_two_process_check_gives_every_result_one_process_gives(clock, allow):
     expected, expected_totals = _seen(SOURCES, _keystore(clock), allow, jobs=1)
-    started = Verifier.start(lambda: _keystore(clock))
-    assert started is not None and started.keystore_problem() is None
-    seen, totals = _seen(SOURCES, None, allow, verifier=started)
+    seen, totals = _seen(SOURCES, None, allow, verifier=Verifier.start(lambda: _checker(clock)))
     assert len(seen) == len(SOURCES) == len(expected)
     assert seen == expected and totals == expected_totals
     assert totals.failed > 3 * len(SOURCES) // 5  # most edits fail, so the verdicts are there
@@ -93,7 +98,7 @@ def test_a_verifier_behind_takes_no_more_than_it_is_allowed(monkeypatch):
     monkeypatch.setattr(Verifier, "send", counted)
     sources = SOURCES[:600]
     expected, _ = _seen(sources, _keystore(None), False, jobs=1)
-    seen, _ = _seen(sources, None, False, verifier=Verifier.start(lambda: _keystore(None)))
+    seen, _ = _seen(sources, None, False, verifier=Verifier.start(_checker))
     assert seen == expected
     assert 0 < most[0] <= 20
 
@@ -114,26 +119,26 @@ def test_a_keystore_the_verifier_cannot_open_is_said_as_one_process_says_it(tmp_
     assert runs[1].stderr.startswith("gbhan: keystore: ")
 
 
-def test_a_verifier_that_cannot_open_its_keystore_says_why():
+def test_a_verifier_that_cannot_open_its_keystore_says_why_before_any_result():
     def refuse():
         raise KeystoreError("keystore", "not a keystore")
 
-    started = Verifier.start(refuse)
-    assert started is not None
-    assert started.keystore_problem() == str(KeystoreError("keystore", "not a keystore"))
-    started.stop()
+    seen = []
+    with pytest.raises(KeystoreUnavailable) as error:
+        check_sources(SOURCES, None, lambda *_: seen.append(1), verifier=Verifier.start(refuse))
+    assert error.value.detail == str(KeystoreError("keystore", "not a keystore"))
+    assert seen == []  # no result was given
 
 
 def test_a_verifier_that_dies_opening_is_an_error_not_a_hang():
-    started = Verifier.start(lambda: os._exit(3))
     with pytest.raises(GbcsError) as error:
-        started.keystore_problem()
+        check_sources(SOURCES, None, verifier=Verifier.start(lambda: os._exit(3)))
     assert error.value.layer == "check" and "verifying process died" in error.value.detail
     assert "exit status 3" in error.value.detail
 
 
 def test_a_verifier_killed_mid_check_is_an_error_not_a_hang():
-    started = Verifier.start(lambda: _keystore(None))
+    started = Verifier.start(_checker)
 
     def kill_it(index, _):
         if index == 10:
@@ -152,7 +157,7 @@ def test_a_verifier_that_fails_says_why(monkeypatch):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(gbcs.security, "check_inputs", broken)  # inherited by the fork
-    started = Verifier.start(lambda: _keystore(None))
+    started = Verifier.start(_checker)
     with pytest.raises(GbcsError) as error:
         check_sources(SOURCES[:50], None, verifier=started)
     assert "the verifying process failed: RuntimeError: a bug" in error.value.detail
@@ -162,13 +167,13 @@ def test_no_verifier_is_left_behind():
     """Left early, the check ends and reaps its verifier; run to the end, it leaves its
     verifier to end by itself, reaped at the next start: none stays a zombie."""
     before = child_processes()
-    started = Verifier.start(lambda: _keystore(None))
+    started = Verifier.start(_checker)
     results = iter(check_sources_results(started))
     next(results)
     assert len(child_processes() - before) == 1
     results.close()
     assert child_processes() == before
-    check_sources(SOURCES[:100], None, verifier=Verifier.start(lambda: _keystore(None)))
+    check_sources(SOURCES[:100], None, verifier=Verifier.start(_checker))
     deadline = time.monotonic() + 10
     while verifier._ENDING and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -178,6 +183,5 @@ def test_no_verifier_is_left_behind():
 
 def check_sources_results(started):
     """The two-process check's results one at a time, as gbcs.check gives them."""
-    from gbcs.check import _check_with_verifier
-
-    return _check_with_verifier(iter(list(iter_sources([str(DEACTIVATE)])) * 40), started, False)
+    sources = list(iter_sources([str(DEACTIVATE)])) * 40
+    return gbcs.judge._verified_results(iter(sources), started, False)
