@@ -158,7 +158,7 @@ def cli_check(
 # batches end) and at its end, and the verifier's CPU when reaped: each segment of the
 # run's critical path, which a loaded machine's wall time hides
 CRITICAL_PATH_PROBE = """
-import json, os, resource, sys, time
+import json, resource, sys, time
 from tools import cli
 from gbcs import verifier
 marks = {}
@@ -176,8 +176,6 @@ verifier.Verifier.start = classmethod(timed_start)
 verifier.Verifier.close_jobs = timed_close_jobs
 status = cli.main(sys.argv[1:])
 marks["end"] = time.process_time()
-for pid in verifier._ENDING:  # left to end by itself (Verifier.stop): reaped for its CPU
-    os.waitpid(pid, 0)
 children = resource.getrusage(resource.RUSAGE_CHILDREN)
 marks["verifier"] = children.ru_utime + children.ru_stime
 print(json.dumps(marks), file=sys.stderr)

@@ -105,7 +105,7 @@ class Verifier:
         raised here as KeystoreUnavailable); None where fork is not available."""
         if not hasattr(os, "fork"):
             return None
-        _reap_ended()
+        reap_ended()
         jobs_read, jobs_write = os.pipe()
         results_read, results_write = os.pipe()
         pid = os.fork()
@@ -165,13 +165,15 @@ class Verifier:
         if wait:
             writers = [self.jobs] if self.unsent else []
             select.select([self.results], writers, [])
+        broken = False
         while self.unsent:
             try:
                 written = os.write(self.jobs, self.unsent)
             except BlockingIOError:
                 break
-            except OSError:  # the pipe is broken: the verifier is gone
-                raise self._died() from None
+            except OSError:  # the pipe is broken: the verifier is gone (said why, maybe)
+                broken = True
+                break
             del self.unsent[:written]
         gone = False
         while True:
@@ -193,7 +195,7 @@ class Verifier:
                     raise KeystoreUnavailable(value)
             else:  # "error": the verifier's own failure, said before it stopped
                 raise GbcsError("check", f"the verifying process failed: {value}")
-        if gone and (self.in_flight or not self.opened):
+        if broken or (gone and (self.in_flight or not self.opened)):
             raise self._died()
 
     def close_jobs(self) -> None:
@@ -216,8 +218,8 @@ class Verifier:
 
         Once every report is in, a verifier still running is ending by itself (it reads
         the end of the batches when its pipe closes): it is left to end, not waited for
-        (its exit, freeing its memory, took ~2 ms of a check's end), and reaped at the
-        next start() or, after this process ends, by init."""
+        (its exit, freeing its memory, took ~2 ms of a check's end, which the last
+        results' judging and printing now overlap), and reaped by reap_ended()."""
         finished = not dead and not self.unsent and not self.in_flight
         for name in ("jobs", "results"):
             fd = getattr(self, name)
@@ -247,10 +249,13 @@ class Verifier:
 _ENDING: list[int] = []
 
 
-def _reap_ended() -> None:
+def reap_ended(*, wait: bool = False) -> None:
+    """Reap the verifiers left to end by themselves (Verifier.stop); with `wait`, waiting
+    for those still ending, as a command does before it exits, so that their CPU counts
+    in its own children's, not init's."""
     for pid in list(_ENDING):
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            done, _ = os.waitpid(pid, 0 if wait else os.WNOHANG)
         except ChildProcessError:  # reaped already (by a caller's own wait)
             done = pid
         if done:

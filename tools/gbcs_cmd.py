@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gbcs.errors import GbcsError, InputError
-from gbcs.verifier import KeystoreUnavailable, Verifier
+from gbcs.verifier import KeystoreUnavailable, Verifier, reap_ended
 
 if TYPE_CHECKING:
     from gbcs.keystore import Keystore
@@ -476,6 +476,7 @@ def cmd_check(args) -> int:
         _line({"totals": totals.as_dict()})
     else:
         print(totals.line())
+    reap_ended(wait=True)  # the verifying process, ending by itself meanwhile
     # the check is done and said. The installed script then ends at once (quick_exit, see
     # tools.cli.exit_with); a caller of cli.main goes on to the interpreter's exit, whose
     # last full collection walks every object the codec and the sweep made (~17 ms of a
