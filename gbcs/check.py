@@ -15,11 +15,11 @@ import itertools
 import marshal
 import os
 import select
-import signal
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from . import forked
 from .errors import GbcsError
 from .judge import (
     CRA_NAMES,
@@ -52,7 +52,6 @@ from .message import Message, decode
 from .outcomes import SecurityReport, no_protection
 from .record import Record
 from .security import check_inputs, check_message
-from .verifier import exit_text, frame, take_frames, write_all
 
 if TYPE_CHECKING:
     from .verifier import Verifier
@@ -232,7 +231,7 @@ def _check_in_workers(
             round_ = list(itertools.islice(sources, jobs * _ROUND_SHARE))
             if round_:
                 queue.fill(_chunk_count(len(round_)), jobs)
-                batch = frame([source._values() for source in round_])  # Source(*fields)
+                batch = forked.frame([source._values() for source in round_])  # Source(*fields)
                 for worker in workers:
                     worker.send(batch)
     finally:
@@ -329,7 +328,7 @@ class _ChunkQueue:
         """Queue a round's chunks from `jobs` on (those below are the processes' first),
         then one end per process, written whole before any process reads it."""
         numbers = [*range(jobs, chunks), *[_ROUND_END] * jobs]
-        write_all(self.write_end, b"".join(number.to_bytes(2, "big") for number in numbers))
+        forked.write_all(self.write_end, b"".join(number.to_bytes(2, "big") for number in numbers))
 
     def claim(self) -> int | None:
         """The next chunk to check, or None when the round has no more."""
@@ -368,31 +367,18 @@ class _Worker(Record):
     ) -> _Worker:
         """Fork worker `number`: it checks chunk `number` of `round_` (inherited with the
         process) and what it claims from `queue`, then the same of each round sent to it."""
-        jobs_read, jobs_write = os.pipe()
-        results_read, results_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns into the caller's stack
-            status = 1
-            try:
-                # Ctrl-C reaches the whole process group: the gbhan process, interrupted,
-                # ends its workers (stop); one that ended by itself first would be seen
-                # as a worker that died
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                os.close(jobs_write)
-                os.close(results_read)
-                os.close(queue.write_end)
-                with os.fdopen(jobs_read, "rb") as inbox:
-                    _serve(round_, number, queue, inbox, results_write, keystore, allow)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(jobs_read)
-        os.close(results_write)
-        os.set_blocking(results_read, False)
-        return cls(pid, os.fdopen(jobs_write, "wb"), results_read)
+
+        def work(inbox: int, out: int) -> None:
+            os.close(queue.write_end)
+            with os.fdopen(inbox, "rb") as rounds:
+                _serve(round_, number, queue, rounds, out, keystore, allow)
+
+        pid, jobs, results = forked.fork(work)
+        os.set_blocking(results, False)
+        return cls(pid, os.fdopen(jobs, "wb"), results)
 
     def send(self, batch: bytes) -> None:
-        """A later round's sources, as one frame (gbcs.verifier.frame)."""
+        """A later round's sources, as one frame (gbcs.forked.frame)."""
         try:
             self.jobs.write(batch)
             self.jobs.flush()
@@ -401,17 +387,8 @@ class _Worker(Record):
 
     def take_ready(self, done: list[list[FileResult] | None]) -> None:
         """Put the results of each chunk this worker has sent in `done`, without waiting."""
-        gone = False
-        while True:
-            try:
-                data = os.read(self.results, 1 << 16)
-            except BlockingIOError:
-                break
-            if not data:
-                gone = True
-                break
-            self.pending += data
-        for value in take_frames(self.pending):
+        gone = forked.read_ready(self.results, self.pending)
+        for value in forked.take_frames(self.pending):
             if value is None:
                 self.round_over = True
             elif isinstance(value, str):  # the worker's own error, said before it stopped
@@ -423,11 +400,13 @@ class _Worker(Record):
             raise self._died()
 
     def _died(self) -> GbcsError:
-        status = self.stop()
-        return GbcsError("check", f"a worker process died ({exit_text(status)}): check with jobs=1")
+        status = self.stop(dead=True)
+        return GbcsError(
+            "check", f"a worker process died ({forked.exit_text(status)}): check with jobs=1"
+        )
 
-    def stop(self) -> int | None:
-        """Close its pipes and reap it (ended by SIGTERM if still running): its wait status."""
+    def stop(self, *, dead: bool = False) -> int | None:
+        """Close its pipes and reap it (forked.end): its wait status."""
         try:
             self.jobs.close()
         except OSError:
@@ -437,13 +416,7 @@ class _Worker(Record):
             self.results = -1
         if self.pid == 0:
             return None
-        pid, status = os.waitpid(self.pid, os.WNOHANG)
-        if pid == 0:  # still running (the parent stopped early): end it
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            _, status = os.waitpid(self.pid, 0)
+        status = forked.end(self.pid, dead=dead)
         self.pid = 0
         return status
 
@@ -480,7 +453,7 @@ def _serve(
 
 def _send_frame(out: int, value: object) -> None:
     """A worker's frame: (chunk, each result's `values()`), an error's text, or None."""
-    write_all(out, frame(value))
+    forked.write_all(out, forked.frame(value))
 
 
 def _read_frame(stream: BinaryIO) -> Any:

@@ -1,14 +1,9 @@
 """The conformance rules and their verdicts: what a check holds a decoded message and its
-security report to, and where it finds the messages. gbcs.check runs the whole check (the
-security checks in process, or in workers); here is what decodes and judges without
-running a security check, so that a two-process check's first process, which leaves
-those to the process it forks (gbcs.verifier), never loads cryptography.
-
-Each failure is a `Verdict` naming the rule that failed (`RULES`) and, where one applies,
-the byte offset in the message. Messages that cannot be verified for want of a key or
-certificate fail too, unless `allow_unverifiable` is given; a certificate outside its
-validity at the keystore's clock is said as such and is never relaxed. A pre-command (no
-signature field yet, as the DCC returns it for signing) passes on its form alone.
+security report to (`RULES`, each failure a `Verdict` at its byte offset), and where it
+finds the messages. gbcs.check runs the whole check (the security checks in process, or
+in workers); here is what decodes and judges without running a security check, so that a
+two-process check's first process, which leaves those to the process it forks
+(gbcs.verifier), never loads cryptography.
 """
 
 from __future__ import annotations
@@ -175,7 +170,7 @@ class FileResult(Record):
 
     def values(self) -> tuple[object, ...]:
         """What travels back from a worker process, as built-in values that marshal
-        carries (so a check need not import pickle: gbcs.verifier.frame): the verdicts,
+        carries (so a check need not import pickle: gbcs.forked.frame): the verdicts,
         the names and the tally, without the decoded tree or the security report.
         `result_from_values` makes the result again."""
         return (

@@ -11,11 +11,12 @@ half of every message's work (measured over RTDS: 60 ms of decoding and judging,
 of signature, MAC and decryption checks, each from a cold start).
 
 What passes between them is plain values (gbcs.outcomes), marshal'd with their length
-first: batches of SecurityInputs out, and for each batch its SecurityReports back, in
+first (gbcs.forked): batches of SecurityInputs out, and for each batch its SecurityReports back, in
 order. This process keeps each message it has sent until its report is back (at most
-`MOST_IN_FLIGHT`), then judges it (gbcs.check). The verifying process opens the keystore
-itself; a keystore it cannot open is said back as its text, and a process that dies is a
-GbcsError naming its exit, never a wait for ever.
+`MOST_IN_FLIGHT`), then judges it (gbcs.judge). The verifying process opens the keystore
+itself; a keystore it cannot open is said back and raised here (KeystoreUnavailable)
+before any result is given, and a process that dies or fails is a GbcsError naming its
+exit or its error, never a wait for ever.
 
 This module imports neither the codec nor cryptography: the fork comes first. What the
 verifying process needs, it imports itself: Verifier.start's `open_checker` runs there
@@ -24,13 +25,12 @@ verifying process needs, it imports itself: Verifier.start's `open_checker` runs
 
 from __future__ import annotations
 
-import marshal
 import os
 import select
-import signal
 from collections.abc import Callable
 from typing import Any
 
+from . import forked
 from .errors import GbcsError
 from .outcomes import SecurityInputs, SecurityReport
 
@@ -49,39 +49,6 @@ Checker = Callable[[SecurityInputs], SecurityReport]
 # messages sent but not yet reported on, most: this process waits for reports beyond it,
 # so a sweep of any size holds a bounded number of decoded messages
 MOST_IN_FLIGHT = 512
-
-
-def frame(value: Any) -> bytes:
-    """`value` marshal'd (built-in values only), its length first. marshal, not pickle:
-    both processes are this one, so the format is theirs alike, and no module is loaded
-    for it (pickle, ~1 ms of the start, is left to its first use: tools.cli.DEFERRED)."""
-    data = marshal.dumps(value)
-    return len(data).to_bytes(4, "big") + data
-
-
-def take_frames(pending: bytearray) -> list[Any]:
-    """The values of the whole frames at the start of `pending`, which loses them."""
-    values = []
-    while len(pending) >= 4:
-        size = int.from_bytes(pending[:4], "big")
-        if len(pending) < 4 + size:
-            break
-        values.append(marshal.loads(pending[4 : 4 + size]))
-        del pending[: 4 + size]
-    return values
-
-
-def write_all(fd: int, data: bytes) -> None:
-    while data:
-        data = data[os.write(fd, data) :]
-
-
-def exit_text(status: int | None) -> str:
-    if status is None:
-        return "already reaped"
-    if os.WIFSIGNALED(status):
-        return f"killed by signal {os.WTERMSIG(status)}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 class Verifier:
@@ -106,27 +73,10 @@ class Verifier:
         if not hasattr(os, "fork"):
             return None
         reap_ended()
-        jobs_read, jobs_write = os.pipe()
-        results_read, results_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the verifier: never returns into the caller's stack
-            status = 1
-            try:
-                # Ctrl-C reaches the whole process group: the checking process, interrupted,
-                # ends this one (stop); one that ended by itself first would be seen as a
-                # verifier that died
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                os.close(jobs_write)
-                os.close(results_read)
-                _serve(open_checker, jobs_read, results_write)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(jobs_read)
-        os.close(results_write)
-        os.set_blocking(jobs_write, False)
-        os.set_blocking(results_read, False)
-        return cls(pid, jobs_write, results_read)
+        pid, jobs, results = forked.fork(lambda inbox, out: _serve(open_checker, inbox, out))
+        os.set_blocking(jobs, False)
+        os.set_blocking(results, False)
+        return cls(pid, jobs, results)
 
     def wait_opened(self) -> None:
         """Wait until the verifier has made its checker (KeystoreUnavailable if it could
@@ -136,7 +86,7 @@ class Verifier:
 
     def send(self, batch: list[tuple[Any, ...]]) -> None:
         """A batch of SecurityInputs as built-in tuples, reported on in order."""
-        self.unsent += frame(batch)
+        self.unsent += forked.frame(batch)
         self.in_flight += len(batch)
         self._pump(wait=False)
         while self.in_flight > MOST_IN_FLIGHT:
@@ -175,17 +125,8 @@ class Verifier:
                 broken = True
                 break
             del self.unsent[:written]
-        gone = False
-        while True:
-            try:
-                data = os.read(self.results, 1 << 16)
-            except BlockingIOError:
-                break
-            if not data:
-                gone = True
-                break
-            self.unread += data
-        for tag, value in take_frames(self.unread):
+        gone = forked.read_ready(self.results, self.unread)
+        for tag, value in forked.take_frames(self.unread):
             if tag == "reports":
                 self.ready.extend(value)
                 self.in_flight -= len(value)
@@ -209,7 +150,7 @@ class Verifier:
     def _died(self) -> GbcsError:
         status = self.stop(dead=True)
         return GbcsError(
-            "check", f"the verifying process died ({exit_text(status)}): check with jobs=1"
+            "check", f"the verifying process died ({forked.exit_text(status)}): check with jobs=1"
         )
 
     def stop(self, *, dead: bool = False) -> int | None:
@@ -228,21 +169,14 @@ class Verifier:
                 setattr(self, name, -1)
         if self.pid == 0:
             return None
-        pid, status = os.waitpid(self.pid, os.WNOHANG)
-        if pid == 0 and finished:
-            _ENDING.append(self.pid)
-            self.pid = 0
-            return None
-        if pid == 0 and dead:
-            _, status = os.waitpid(self.pid, 0)
-        elif pid == 0:  # still running (the checking process stopped early): end it
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        return status
+        pid, self.pid = self.pid, 0
+        if finished:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == 0:
+                _ENDING.append(pid)
+                return None
+            return status
+        return forked.end(pid, dead=dead)
 
 
 # verifiers that had done their work and were ending when their checks ended (stop)
@@ -268,19 +202,19 @@ def _serve(open_checker: Callable[[], Checker], inbox: int, out: int) -> None:
     try:
         check = open_checker()
     except GbcsError as exc:
-        write_all(out, frame(("opened", str(exc))))
+        forked.write_all(out, forked.frame(("opened", str(exc))))
         return
     except Exception as exc:  # a bug, not the keystore's fault: said, then stop
-        write_all(out, frame(("error", f"{type(exc).__name__}: {exc}")))
+        forked.write_all(out, forked.frame(("error", f"{type(exc).__name__}: {exc}")))
         return
-    write_all(out, frame(("opened", None)))
+    forked.write_all(out, forked.frame(("opened", None)))
     unread = bytearray()
     while chunk := os.read(inbox, 1 << 16):
         unread += chunk
-        for batch in take_frames(unread):
+        for batch in forked.take_frames(unread):
             try:
                 reports = [check(SecurityInputs._make(values)).values() for values in batch]
             except Exception as exc:  # a bug, not a message's fault: said, then stop
-                write_all(out, frame(("error", f"{type(exc).__name__}: {exc}")))
+                forked.write_all(out, forked.frame(("error", f"{type(exc).__name__}: {exc}")))
                 return
-            write_all(out, frame(("reports", reports)))
+            forked.write_all(out, forked.frame(("reports", reports)))

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 # that process loads cryptography and the keystore while this one loads the codec
 # (gbcs.verifier); imported here, this process would load all of them before the fork.
 
+# the running-task count register() read for `gbhan gbcs check` (idle_cores' first look)
+_EARLIER_LOOKS: list[float | None] = []
 SOURCES_HELP = "files (hex, base64 or binary), folders of *.hex, hex or base64 strings, or -"
 
 
@@ -36,6 +38,10 @@ def register(sub, only: str | None = None) -> None:
     parser alone is built: argparse makes each parser with its help texts and a gettext
     lookup for each, ~1.5 ms of a `gbhan gbcs check` start for parsers the run never uses.
     Any other word (-h, a mistyped name) builds them all, to list or suggest them."""
+    if only == "check":
+        # idle_cores' first look, a few milliseconds before its second (cmd_check): the
+        # check forks first thing, so its second look comes before anything else it does
+        _EARLIER_LOOKS[:] = [_busy_now()]
     gbcs = sub.add_parser("gbcs", help="GBCS codec: decode, encode, sign, verify, check")
     cmds = gbcs.add_subparsers(dest="gbcs_command", required=True)
     for name, add in _PARSERS.items():
@@ -413,8 +419,10 @@ def cmd_verify(args) -> int:
 
 
 def cmd_check(args) -> int:
-    busy = _busy_now() if args.jobs is None else None  # idle_cores' first look
-    jobs = args.jobs if args.jobs is not None else idle_cores(busy)
+    if args.jobs is not None:
+        jobs = args.jobs
+    else:  # idle_cores' first look, taken as the parser was built, or now
+        jobs = idle_cores(_EARLIER_LOOKS.pop() if _EARLIER_LOOKS else _busy_now())
     verifier = None
     if jobs == 2 and args.keystore:
         # first, before the codec's imports: the verifying process opens the keystore

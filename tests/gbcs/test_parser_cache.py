@@ -94,6 +94,39 @@ def test_a_corrupt_entry_is_compiled_afresh_and_rewritten(cache):
     assert parse_layer(parser, b"\x00\x01AB", "test") == Container(a=1, b=b"A", c=b"B")
 
 
+@pytest.mark.parametrize(
+    "damage",
+    ["flip", "cut", "sha256-format"],
+    ids=["a-bit-flipped", "cut-short", "an-older-gbhans-sha256-entry"],
+)
+def test_an_entry_that_is_not_whole_and_of_this_format_reads_as_missing(tmp_path, damage):
+    """An entry is its format's mark, the CRC-32 of its marshal'd value, then the value:
+    a bit flipped anywhere, a cut, or an entry as gbhan wrote them before (the SHA-256 of
+    the value first) reads as missing, never as a wrong value; its key carries the format
+    too, so the older entries are never at the same name (gbcs.diskcache)."""
+    import hashlib
+    import marshal
+
+    from gbcs import diskcache
+
+    path = tmp_path / "entry.marshal"
+    value = {"source": "x" * 300, "numbers": list(range(50))}
+    diskcache.store_entry(path, value)
+    assert diskcache.load_entry(path) == value
+    raw = bytearray(path.read_bytes())
+    assert raw.startswith(diskcache.ENTRY_FORMAT.encode())
+    if damage == "flip":
+        for offset in range(0, len(raw), 7):
+            flipped = bytearray(raw)
+            flipped[offset] ^= 0x10
+            path.write_bytes(flipped)
+            assert diskcache.load_entry(path) is None, offset
+        return
+    body = marshal.dumps(value)
+    path.write_bytes(raw[:-1] if damage == "cut" else hashlib.sha256(body).digest() + body)
+    assert diskcache.load_entry(path) is None
+
+
 def test_an_unwritable_cache_still_compiles(tmp_path, monkeypatch):
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")

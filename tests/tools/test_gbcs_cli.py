@@ -385,6 +385,27 @@ def test_default_jobs_are_the_cores_not_already_busy(monkeypatch, cores, busy, j
     assert gbcs_cmd.idle_cores() == jobs
 
 
+@pytest.mark.parametrize(
+    ("looks", "verifier"), [((0, 1), True), ((1, 1), False)], ids=["passing", "working"]
+)
+def test_a_check_takes_its_first_look_at_the_cores_as_its_parser_is_built(
+    monkeypatch, capsys, looks, verifier
+):
+    """Two looks at the running tasks, the first as the check's parser is built, the
+    second as the check starts (it forks first thing): a task seen at only one is passing,
+    so two idle cores give the two-process check (gbcs.verifier), one seen at both does not."""
+    from tools import cli
+
+    seen = iter(looks)
+    monkeypatch.setattr(gbcs_cmd, "_busy_now", lambda: next(seen))
+    monkeypatch.setattr(gbcs_cmd, "_cores", lambda: 2)
+    started = []
+    monkeypatch.setattr(gbcs_cmd.Verifier, "start", lambda *args: started.append(1))  # None
+    status = cli.main(["gbcs", "check", str(DEACTIVATE), "--keystore", str(KEYSTORE)])
+    assert status == 0 and "0 failed" in capsys.readouterr().out
+    assert bool(started) is verifier and next(seen, "both read") == "both read"
+
+
 def test_busy_now_is_the_running_tasks_besides_this_one(monkeypatch, tmp_path):
     """The kernel's runnable count (/proc/loadavg's fourth field), not the 1-minute average:
     a minute after heavy work the average still says busy while nothing runs."""
