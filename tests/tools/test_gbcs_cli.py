@@ -394,8 +394,14 @@ def test_a_check_takes_its_first_look_at_the_cores_as_its_parser_is_built(
     """Two looks at the running tasks, the first as the check's parser is built, the
     second as the check starts (it forks first thing): a task seen at only one is passing,
     so two idle cores give the two-process check (gbcs.verifier), one seen at both does not."""
+    import argparse
+
     from tools import cli
 
+    monkeypatch.setattr(gbcs_cmd, "_busy_now", lambda: 7)
+    gbcs_cmd.register(argparse.ArgumentParser().add_subparsers(), only="check")
+    assert gbcs_cmd._EARLIER_LOOKS == [7]  # taken as the parser is built
+    gbcs_cmd._EARLIER_LOOKS.clear()
     seen = iter(looks)
     monkeypatch.setattr(gbcs_cmd, "_busy_now", lambda: next(seen))
     monkeypatch.setattr(gbcs_cmd, "_cores", lambda: 2)
