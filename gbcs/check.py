@@ -46,6 +46,7 @@ from .judge import (
     security_verdicts,
     tally,
     unchecked_encryption,
+    unreadable,
 )
 from .keystore import Keystore
 from .message import Message, decode
@@ -176,7 +177,7 @@ def check_sources(
 def _check_source(source: Source, keystore: Keystore | None, allow: bool) -> FileResult:
     source = source.read()
     if source.data is None:
-        return FileResult(source.name, verdicts=[Verdict("unreadable", source.error)])
+        return unreadable(source)
     return check_message_bytes(source.name, source.data, keystore, allow_unverifiable=allow)
 
 
@@ -352,7 +353,9 @@ class _Worker(Record):
     def __init__(self, pid: int, jobs: BinaryIO, results: int) -> None:
         self.pid = pid
         self.jobs = jobs  # parent -> worker: frames of later rounds' sources
-        self.results = results  # worker -> parent: frames (`_send_frame`)
+        # worker -> parent: frames, each (chunk, each result's `values()`), an error's
+        # text, or None (out of the round)
+        self.results = results
         self.pending = bytearray()  # bytes read from `results`, not yet a whole frame
         self.round_over = False  # it has said it read its _ROUND_END
 
@@ -440,20 +443,15 @@ def _serve(
                 results = _check_chunk(round_, claim, keystore, allow)
                 sent: object = (claim, [result.values() for result in results])
             except Exception as exc:  # a bug, not a message's fault: said, then stop
-                _send_frame(out, f"{type(exc).__name__}: {exc}")
+                forked.send_frame(out, f"{type(exc).__name__}: {exc}")
                 return
-            _send_frame(out, sent)
+            forked.send_frame(out, sent)
             claim = queue.claim()
-        _send_frame(out, None)
+        forked.send_frame(out, None)
         fields = _read_frame(inbox)
         if fields is None:  # the parent is done
             return
         round_ = [Source(*each) for each in fields]
-
-
-def _send_frame(out: int, value: object) -> None:
-    """A worker's frame: (chunk, each result's `values()`), an error's text, or None."""
-    forked.write_all(out, forked.frame(value))
 
 
 def _read_frame(stream: BinaryIO) -> Any:

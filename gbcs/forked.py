@@ -78,6 +78,11 @@ def write_all(fd: int, data: bytes) -> None:
         data = data[os.write(fd, data) :]
 
 
+def send_frame(fd: int, value: Any) -> None:
+    """`value` as one frame, written whole to `fd` (a child's way back to its parent)."""
+    write_all(fd, frame(value))
+
+
 def end(pid: int, *, dead: bool = False) -> int | None:
     """Reap process `pid`, ended by SIGTERM if still running, or waited for if `dead` (its
     end seen: it is exiting): its wait status."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .diskcache import read_bytes
 from .errors import GbcsError, InputError
+from .framing import DD_HEADER_FIELDS
 from .message import Message, decode, encode
 from .outcomes import (
     EXPIRED,
@@ -85,13 +86,6 @@ DLMS_DIRECTION = {
 # (ESME: DLMS COSEM; GSME and PPMID: ZigBee GBZ): the fallback for a registry entry that
 # declares no payload layer
 _FAMILY_BY_PREFIX = (("ECS", "dlms"), ("DBCH", "dlms"), ("GCS", "gbz"), ("PCS", "gbz"))
-_DD_FIELDS = (
-    "transaction_id",
-    "originator_system_title",
-    "recipient_system_title",
-    "date_time",
-    "other_information",
-)
 
 
 class Verdict(FrozenRecord):
@@ -544,6 +538,11 @@ def _message_files_below(root: Path) -> list[tuple[str, str]]:
     return [(name, path) for _, name, path in found]
 
 
+def unreadable(source: Source) -> FileResult:
+    """The result of a source that could not be read (`source.error` says why)."""
+    return FileResult(source.name, verdicts=[Verdict("unreadable", source.error)])
+
+
 def decode_and_reencode(name: str, data: bytes) -> tuple[FileResult, Message | None]:
     """A message's result so far (decoded, re-encoded or the verdict why not) and its
     decoded tree (None if it does not decode)."""
@@ -788,7 +787,7 @@ def _header_verdicts(message: Message, data: bytes) -> list[Verdict]:
     envelope = message.envelope
     if envelope is not None:
         pos = 1
-        for name in _DD_FIELDS:
+        for name in DD_HEADER_FIELDS:
             value = bytes(envelope[name])
             if value:
                 found.append(
@@ -1019,8 +1018,7 @@ def _decoded_entry(source: Source, allow: bool) -> tuple[list[Any], SecurityInpu
     security inputs to send for it; None, with the result complete (message None), when
     nothing is to be verified: unreadable, not decoded, or carrying no protection."""
     if source.data is None:
-        result = FileResult(source.name, verdicts=[Verdict("unreadable", source.error)])
-        return [result, None, None, None], None
+        return [unreadable(source), None, None, None], None
     result, message = decode_and_reencode(source.name, source.data)
     if message is None:
         return [result, None, None, None], None
@@ -1028,7 +1026,7 @@ def _decoded_entry(source: Source, allow: bool) -> tuple[list[Any], SecurityInpu
     if inputs.needs_keys:
         return [result, message, source.data, None], inputs
     judge(result, message, source.data, no_protection(), True, allow)
-    result.message = None
+    result.message = None  # complete: no tree held while it waits behind messages owed
     return [result, None, None, None], None
 
 
@@ -1046,8 +1044,7 @@ def _judged(
         result, message, data, report = waiting.popleft()
         if message is not None:
             judge(result, message, data, report, True, allow)
-            result.message = None
-        yield result
+        yield result  # its tree dropped once given on (tally)
 
 
 def _first_difference(a: bytes, b: bytes) -> int:

@@ -202,12 +202,12 @@ def _serve(open_checker: Callable[[], Checker], inbox: int, out: int) -> None:
     try:
         check = open_checker()
     except GbcsError as exc:
-        forked.write_all(out, forked.frame(("opened", str(exc))))
+        forked.send_frame(out, ("opened", str(exc)))
         return
     except Exception as exc:  # a bug, not the keystore's fault: said, then stop
-        forked.write_all(out, forked.frame(("error", f"{type(exc).__name__}: {exc}")))
+        forked.send_frame(out, ("error", f"{type(exc).__name__}: {exc}"))
         return
-    forked.write_all(out, forked.frame(("opened", None)))
+    forked.send_frame(out, ("opened", None))
     unread = bytearray()
     while chunk := os.read(inbox, 1 << 16):
         unread += chunk
@@ -215,6 +215,6 @@ def _serve(open_checker: Callable[[], Checker], inbox: int, out: int) -> None:
             try:
                 reports = [check(SecurityInputs._make(values)).values() for values in batch]
             except Exception as exc:  # a bug, not a message's fault: said, then stop
-                forked.write_all(out, forked.frame(("error", f"{type(exc).__name__}: {exc}")))
+                forked.send_frame(out, ("error", f"{type(exc).__name__}: {exc}"))
                 return
-            forked.write_all(out, forked.frame(("reports", reports)))
+            forked.send_frame(out, ("reports", reports))
