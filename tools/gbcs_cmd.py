@@ -437,12 +437,13 @@ def cmd_check(args) -> int:
         if verifier is not None:
             verifier.stop()
         raise
-    said = [args.json]  # the line that opens the output: said before the first result
+    said = args.json  # the line that opens the output: said before the first result
 
     def announce() -> None:
-        if said[0]:
+        nonlocal said
+        if said:
             return
-        said[0] = True
+        said = True
         clock = "certificate validity not checked (give --at to pin a clock)"
         if args.at is not None:
             clock = f"certificate validity checked at {args.at.isoformat()}"
