@@ -405,7 +405,8 @@ def read_general_ciphering(data: bytes, base: int = 0) -> tuple[Container, int]:
 _CRA_BY_NAME: dict[str, int] = dict(CraFlag.encmapping)
 _PACK_COUNTER = struct.Struct(">Q").pack
 _U64 = 1 << 64
-_DD_FIELDS = (
+# the DD envelope's header fields, in order: GBCS leaves each empty (gbcs.judge's rule)
+DD_HEADER_FIELDS = (
     "transaction_id",
     "originator_system_title",
     "recipient_system_title",
@@ -532,7 +533,7 @@ def write_general_ciphering(envelope: Any, information: bytes) -> bytes | None:
             return None
         if envelope.get("key_info_present", None) not in (None, KEY_INFO_ABSENT):
             return None
-        fields = [envelope[name] for name in _DD_FIELDS]
+        fields = [envelope[name] for name in DD_HEADER_FIELDS]
         service = envelope["ciphered_service"]
         control = service["security_control"]
         invocation = service["invocation_counter"]
